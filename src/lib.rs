@@ -1,4 +1,21 @@
-//! leadgate: a lead-capture gateway.
-#![doc = include_str!("../README.md")]
+//! leadgate: a lead-capture gateway. Every channel in; each lead normalised, classified and
+//! routed by manager level; delivered to the CRM at least once, signed.
+//!
+//! [`run`] is the whole daemon as a library function, so tests start it on a random port.
 
+pub mod clock;
+pub mod config;
+pub mod deliver;
+pub mod health;
+pub mod http;
+pub mod intake;
 pub mod lead;
+pub mod process;
+#[path = "routing_shim.rs"]
+pub mod routing;
+pub mod sources;
+pub mod store;
+
+mod daemon;
+
+pub use daemon::{RunOptions, run};

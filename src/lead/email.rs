@@ -3,14 +3,19 @@
 /// The lower-cased address when `raw` is a plausible one (`local@domain.tld`, no spaces, one
 /// `@`, a dot in the domain), `None` otherwise. Surrounding `<>`, `mailto:` and spaces are cut.
 pub fn normalise_email(raw: &str) -> Option<String> {
-    let s = raw.trim().trim_start_matches("mailto:").trim_matches(|c| c == '<' || c == '>');
+    let s = raw
+        .trim()
+        .trim_start_matches("mailto:")
+        .trim_matches(|c| c == '<' || c == '>');
     let s = s.trim().to_lowercase();
     let (local, domain) = s.split_once('@')?;
     let local_ok = !local.is_empty()
         && local.len() <= 64
         && !local.starts_with('.')
         && !local.ends_with('.')
-        && local.chars().all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+        && local
+            .chars()
+            .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
     let domain_ok = domain.len() <= 253
         && domain.contains('.')
         && domain.split('.').all(|label| {
@@ -37,7 +42,10 @@ mod tests {
 
     #[test]
     fn lower_cases_and_validates() {
-        assert_eq!(normalise_email(" G.Lavrov@List.RU ").as_deref(), Some("g.lavrov@list.ru"));
+        assert_eq!(
+            normalise_email(" G.Lavrov@List.RU ").as_deref(),
+            Some("g.lavrov@list.ru")
+        );
         assert_eq!(normalise_email("<a@b.ru>").as_deref(), Some("a@b.ru"));
         assert_eq!(normalise_email("mailto:a@b.ru").as_deref(), Some("a@b.ru"));
         assert_eq!(normalise_email("no-at-sign"), None);
@@ -48,6 +56,9 @@ mod tests {
 
     #[test]
     fn finds_addresses_in_text() {
-        assert_eq!(find_emails("Пишите: Ivan@Mail.ru, спасибо."), vec!["ivan@mail.ru"]);
+        assert_eq!(
+            find_emails("Пишите: Ivan@Mail.ru, спасибо."),
+            vec!["ivan@mail.ru"]
+        );
     }
 }

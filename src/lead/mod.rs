@@ -297,7 +297,9 @@ pub struct Thread {
     /// The item edits the earlier item with the same `external_id`: its text replaces that
     /// lead's text and no new lead is made.
     pub edit: bool,
-}: the parts of [`Lead`] that come from the item itself.
+}
+
+/// A normalised draft: the parts of [`Lead`] that come from the item itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NormalisedDraft {
     /// The provider's id of the item.
@@ -355,7 +357,10 @@ pub fn normalise(draft: LeadDraft, phones: &PhoneNormaliser, own: &OwnContacts) 
     NormalisedDraft {
         external_id: draft.external_id,
         contact,
-        subject: draft.subject.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+        subject: draft
+            .subject
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty()),
         text: draft.text.trim().to_string(),
         fields: draft.fields,
         utm: draft.utm,

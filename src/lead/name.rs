@@ -45,8 +45,14 @@ mod tests {
 
     #[test]
     fn careless_case_is_fixed() {
-        assert_eq!(normalise_name("  иван   петров ").as_deref(), Some("Иван Петров"));
-        assert_eq!(normalise_name("ИВАН ПЕТРОВ").as_deref(), Some("Иван Петров"));
+        assert_eq!(
+            normalise_name("  иван   петров ").as_deref(),
+            Some("Иван Петров")
+        );
+        assert_eq!(
+            normalise_name("ИВАН ПЕТРОВ").as_deref(),
+            Some("Иван Петров")
+        );
         assert_eq!(normalise_name("анна-мария").as_deref(), Some("Анна-Мария"));
     }
 

@@ -53,7 +53,9 @@ impl PhoneNormaliser {
     /// region, `8xx` with ten digits.
     fn russian_8xx(&self, digits: &str, international: bool) -> Option<String> {
         let national = if international {
-            digits.strip_prefix("007").or_else(|| digits.strip_prefix('7'))?
+            digits
+                .strip_prefix("007")
+                .or_else(|| digits.strip_prefix('7'))?
         } else if digits.len() == 11 && (digits.starts_with('7') || digits.starts_with('8')) {
             if self.region != country::Id::RU && self.region != country::Id::KZ {
                 return None;
@@ -95,8 +97,26 @@ fn cut_extension(raw: &str) -> &str {
 
 /// Words that, right before a number, say it is not a phone: tax and registration ids, bank
 /// accounts, order numbers.
-const NOT_PHONE_PREFIXES: [&str; 12] = [
-    "инн", "кпп", "огрн", "огрнип", "бик", "окпо", "р/с", "к/с", "счет", "счёт", "заказ", "inn",
+const NOT_PHONE_PREFIXES: [&str; 19] = [
+    "инн",
+    "кпп",
+    "огрн",
+    "огрнип",
+    "бик",
+    "окпо",
+    "окато",
+    "октмо",
+    "снилс",
+    "р/с",
+    "к/с",
+    "счет",
+    "счёт",
+    "заказ",
+    "договор",
+    "inn",
+    "kpp",
+    "order",
+    "invoice",
 ];
 
 /// Finds phone-like runs in free text (signatures, comments, messages) and returns them as
@@ -121,14 +141,23 @@ pub fn find_phones(text: &str) -> Vec<String> {
             if ch.is_ascii_digit() {
                 digits += 1;
                 last_digit_end = pos + ch.len_utf8();
-            } else if !(matches!(ch, ' ' | '-' | '(' | ')' | '.' | '\u{a0}' | '–') || (ch == '+' && j == i)) {
+            } else if !(matches!(ch, ' ' | '-' | '(' | ')' | '.' | '\u{a0}' | '–')
+                || (ch == '+' && j == i))
+            {
                 break;
             }
             j += 1;
         }
         let candidate = &text[start..last_digit_end];
-        let preceded_by_word = i > 0 && chars[i - 1].1.is_alphanumeric();
-        if (7..=15).contains(&digits) && !preceded_by_word && !labelled_as_not_phone(&text[..start]) {
+        // Glued to a word or to another id ("7714123456/771401001", "№2611").
+        let preceded_by_word = i > 0
+            && (chars[i - 1].1.is_alphanumeric()
+                || matches!(chars[i - 1].1, '/' | '\\' | '№' | '#'));
+        if (7..=15).contains(&digits)
+            && !preceded_by_word
+            && !is_date(candidate)
+            && !labelled_as_not_phone(&text[..start])
+        {
             found.push(candidate.trim().to_string());
         }
         i = j.max(i + 1);
@@ -136,15 +165,38 @@ pub fn find_phones(text: &str) -> Vec<String> {
     found
 }
 
+/// `27.11.2026`, `1.2.26`: a date, which has the digits of a short phone number.
+fn is_date(candidate: &str) -> bool {
+    let parts: Vec<&str> = candidate.split('.').collect();
+    let digits = |p: &str, lens: std::ops::RangeInclusive<usize>| {
+        lens.contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit())
+    };
+    parts.len() == 3
+        && digits(parts[0], 1..=2)
+        && digits(parts[1], 1..=2)
+        && digits(parts[2], 2..=4)
+}
+
 fn labelled_as_not_phone(before: &str) -> bool {
-    let tail: String = before.chars().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect();
+    let tail: String = before
+        .chars()
+        .rev()
+        .take(12)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     let tail = tail.to_lowercase();
     let word = tail
         .trim_end_matches(|c: char| c.is_whitespace() || c == ':' || c == '№' || c == '#')
         .rsplit(|c: char| c.is_whitespace() || c == ',' || c == ';' || c == '(')
         .next()
         .unwrap_or("");
+    // "ИНН/КПП 7714123456/771401001": any part of a compound label counts.
     NOT_PHONE_PREFIXES.contains(&word)
+        || word
+            .split('/')
+            .any(|part| NOT_PHONE_PREFIXES.contains(&part))
 }
 
 #[cfg(test)]
@@ -157,22 +209,43 @@ mod tests {
 
     #[test]
     fn russian_mobile_written_with_trunk_prefix() {
-        assert_eq!(ru().to_e164("8 (916) 123-45-67").as_deref(), Some("+79161234567"));
-        assert_eq!(ru().to_e164("+7 981 1234567").as_deref(), Some("+79811234567"));
+        assert_eq!(
+            ru().to_e164("8 (916) 123-45-67").as_deref(),
+            Some("+79161234567")
+        );
+        assert_eq!(
+            ru().to_e164("+7 981 1234567").as_deref(),
+            Some("+79811234567")
+        );
         assert_eq!(ru().to_e164("89052223344").as_deref(), Some("+79052223344"));
     }
 
     #[test]
     fn area_codes_starting_with_8_are_not_mangled() {
-        assert_eq!(ru().to_e164("+7 (812) 335-47-10").as_deref(), Some("+78123354710"));
-        assert_eq!(ru().to_e164("8 (812) 407-33-90").as_deref(), Some("+78124073390"));
-        assert_eq!(ru().to_e164("8-800-555-35-35").as_deref(), Some("+78005553535"));
+        assert_eq!(
+            ru().to_e164("+7 (812) 335-47-10").as_deref(),
+            Some("+78123354710")
+        );
+        assert_eq!(
+            ru().to_e164("8 (812) 407-33-90").as_deref(),
+            Some("+78124073390")
+        );
+        assert_eq!(
+            ru().to_e164("8-800-555-35-35").as_deref(),
+            Some("+78005553535")
+        );
     }
 
     #[test]
     fn other_countries_keep_their_code() {
-        assert_eq!(ru().to_e164("+375 (29) 612-34-56").as_deref(), Some("+375296123456"));
-        assert_eq!(ru().to_e164("+7 (727) 350-11-22").as_deref(), Some("+77273501122"));
+        assert_eq!(
+            ru().to_e164("+375 (29) 612-34-56").as_deref(),
+            Some("+375296123456")
+        );
+        assert_eq!(
+            ru().to_e164("+7 (727) 350-11-22").as_deref(),
+            Some("+77273501122")
+        );
     }
 
     #[test]
@@ -184,13 +257,23 @@ mod tests {
 
     #[test]
     fn extensions_are_cut() {
-        assert_eq!(ru().to_e164("+7 (495) 123-45-67 доб. 214").as_deref(), Some("+74951234567"));
+        assert_eq!(
+            ru().to_e164("+7 (495) 123-45-67 доб. 214").as_deref(),
+            Some("+74951234567")
+        );
     }
 
     #[test]
     fn tax_ids_are_not_phones() {
         let found = find_phones("ООО Ромашка, ИНН 7714123456, тел. +7 (495) 123-45-67 доб. 214");
         assert_eq!(found, vec!["+7 (495) 123-45-67".to_string()]);
+    }
+
+    #[test]
+    fn compound_tax_ids_and_dates_are_not_phones() {
+        let found =
+            find_phones("ИНН/КПП: 7714123456/771401001, КП до 27.11.2026, моб. 8-920-011-22-33");
+        assert_eq!(found, vec!["8-920-011-22-33".to_string()]);
     }
 
     #[test]

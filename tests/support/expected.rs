@@ -67,7 +67,11 @@ fn squash(s: &str) -> String {
 
 fn string_set(v: &Value) -> BTreeSet<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -143,11 +147,17 @@ pub fn check_lead(exp: &Expectation, lead: &Value) -> Vec<String> {
     if let Some(files) = &exp.attachments {
         let listed: BTreeSet<String> = lead["fields"]["attachments"]
             .as_array()
-            .map(|a| a.iter().filter_map(|x| x["name"].as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x["name"].as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         for f in files {
             if !listed.contains(f) {
-                fail(format!("attachment {f} not listed in fields.attachments: {listed:?}"));
+                fail(format!(
+                    "attachment {f} not listed in fields.attachments: {listed:?}"
+                ));
             }
             if text.contains(f) {
                 fail(format!("attachment {f} inlined in the text"));
@@ -161,7 +171,10 @@ pub fn check_lead(exp: &Expectation, lead: &Value) -> Vec<String> {
 pub fn check_not_lead(exp: &Expectation, reason: &str, external_id: Option<&str>) -> Vec<String> {
     let mut problems = Vec::new();
     if exp.reason_if_not.as_deref() != Some(reason) {
-        problems.push(format!("{}: reason {reason} != {:?}", exp.file, exp.reason_if_not));
+        problems.push(format!(
+            "{}: reason {reason} != {:?}",
+            exp.file, exp.reason_if_not
+        ));
     }
     if let Some(id) = &exp.external_id {
         if external_id != Some(id.as_str()) {

@@ -1,0 +1,182 @@
+//! Reading `leadgate.toml`: the file, then `LEADGATE__SECTION__KEY` environment overrides (the
+//! `config` crate), then `${VAR}` references resolved, then the raw types with unknown keys
+//! refused.
+
+use super::ConfigProblem;
+use super::raw::RawConfig;
+use serde_json::Value;
+use std::path::Path;
+
+/// Reads the file and the environment into [`RawConfig`]; `env` looks variables up (the real
+/// environment in the daemon, a map in tests).
+pub fn load_raw(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<RawConfig, Vec<ConfigProblem>> {
+    let file = path.display().to_string();
+    let problem = |key: &str, message: String, hint: Option<&str>| ConfigProblem {
+        file: file.clone(),
+        key: key.to_string(),
+        message,
+        hint: hint.map(str::to_string),
+    };
+    if !path.exists() {
+        return Err(vec![problem(
+            "",
+            "the file does not exist".into(),
+            Some("pass --config FILE, or run from the checkout where config/leadgate.toml is"),
+        )]);
+    }
+    let built = config::Config::builder()
+        .add_source(config::File::from(path).format(config::FileFormat::Toml))
+        .add_source(
+            config::Environment::with_prefix("LEADGATE")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true),
+        )
+        .build()
+        .map_err(|e| vec![problem("", format!("cannot read the file: {e}"), None)])?;
+    let mut tree: Value = built
+        .try_deserialize()
+        .map_err(|e| vec![problem("", format!("cannot read the file: {e}"), None)])?;
+    let mut problems = Vec::new();
+    resolve_env_refs(&mut tree, String::new(), env, &mut |key, var| {
+        problems.push(problem(
+            key,
+            format!("references ${{{var}}}, which is not set"),
+            Some("set the environment variable, or write the value in the file"),
+        ));
+    });
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    serde_path_to_error::deserialize::<_, RawConfig>(tree).map_err(|e| {
+        let key = e.path().to_string();
+        let message = e.inner().to_string();
+        let hint = message
+            .contains("unknown field")
+            .then_some("check the spelling against the commented examples in config/");
+        vec![problem(if key == "." { "" } else { &key }, message, hint)]
+    })
+}
+
+/// Replaces every `${NAME}` inside string values with the variable's value, reporting each
+/// missing variable with the dotted key it was found under.
+fn resolve_env_refs(
+    value: &mut Value,
+    key: String,
+    env: &dyn Fn(&str) -> Option<String>,
+    missing: &mut dyn FnMut(&str, &str),
+) {
+    match value {
+        Value::String(s) => {
+            if let Some(resolved) = substitute(s, env, &mut |var| missing(&key, var)) {
+                *s = resolved;
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                resolve_env_refs(item, format!("{key}[{i}]"), env, missing);
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                let child = if key.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{key}.{k}")
+                };
+                resolve_env_refs(v, child, env, missing);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The string with `${NAME}` references replaced; `None` when it has none.
+fn substitute(
+    s: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    missing: &mut dyn FnMut(&str),
+) -> Option<String> {
+    if !s.contains("${") {
+        return None;
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return Some(out);
+        };
+        let var = &after[..end];
+        match env(var) {
+            Some(v) => out.push_str(&v),
+            None => missing(var),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn write(dir: &Path, text: &str) -> std::path::PathBuf {
+        let p = dir.join("leadgate.toml");
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    #[test]
+    fn env_references_are_resolved_and_missing_ones_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = write(
+            dir.path(),
+            "[admin]\ntoken = \"${ADMIN_TOKEN}\"\n[api]\ntoken = \"pre-${NOPE}\"\n",
+        );
+        let env: HashMap<&str, &str> = [("ADMIN_TOKEN", "s3cret")].into();
+        let lookup = |k: &str| env.get(k).map(|v| v.to_string());
+        let problems = load_raw(&p, &lookup).expect_err("NOPE is missing");
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].key, "api.token");
+        assert!(
+            problems[0].message.contains("${NOPE}"),
+            "{}",
+            problems[0].message
+        );
+
+        let p = write(dir.path(), "[admin]\ntoken = \"${ADMIN_TOKEN}\"\n");
+        let raw = load_raw(&p, &lookup).expect("loads");
+        assert_eq!(
+            raw.admin.token.map(|t| t.expose().to_string()).as_deref(),
+            Some("s3cret")
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_their_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = write(
+            dir.path(),
+            "[[sinks.webhook]]\nid = \"crm\"\nurl = \"http://x\"\nsecert = \"whsec_x\"\n",
+        );
+        let problems = load_raw(&p, &|_| None).expect_err("typo");
+        assert!(
+            problems[0].key.starts_with("sinks.webhook"),
+            "{:?}",
+            problems[0]
+        );
+        assert!(
+            problems[0].message.contains("secert"),
+            "{}",
+            problems[0].message
+        );
+    }
+}

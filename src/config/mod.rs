@@ -1,0 +1,175 @@
+//! Configuration: `config/leadgate.toml` read into raw types, then validated into the types the
+//! daemon runs on. Holding a [`Config`] means every value in it was checked.
+
+mod load;
+mod raw;
+mod secret;
+mod units;
+mod validate;
+
+pub use load::load_raw;
+pub use raw::RawConfig;
+pub use secret::{Secret, tokens_match};
+pub use units::{parse_duration, parse_size};
+pub use validate::validate;
+
+use crate::deliver::EventType;
+use crate::lead::{OwnContacts, PhoneNormaliser};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// One problem found in the configuration: where, what, and what would be right.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// The file it is in.
+    pub file: String,
+    /// The dotted key (`sinks.webhook[0].url`), empty for the file as a whole.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+    /// What would be right, when it can be said.
+    pub hint: Option<String>,
+}
+
+impl std::fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.file, self.message)?;
+        } else {
+            write!(f, "{}: {}: {}", self.file, self.key, self.message)?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, " (hint: {hint})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem found, so the admin fixes the file in one pass.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", render(.0))]
+pub struct ConfigErrors(pub Vec<ConfigProblem>);
+
+fn render(problems: &[ConfigProblem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Reads and validates `path` with the process environment.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let env = |k: &str| std::env::var(k).ok();
+    let raw = load_raw(path, &env).map_err(ConfigErrors)?;
+    validate(raw, path).map_err(ConfigErrors)
+}
+
+/// The validated daemon configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The listener and its behaviour.
+    pub server: ServerConfig,
+    /// Where the store lives.
+    pub storage: StorageConfig,
+    /// Phone parsing with the business's default region.
+    pub phones: PhoneNormaliser,
+    /// The business's own contacts, never taken as a lead's.
+    pub own_contacts: OwnContacts,
+    /// The routing rules file.
+    pub routing_file: PathBuf,
+    /// Whether to reload the rules when the file changes.
+    pub watch_routing: bool,
+    /// Inbound items per processing transaction.
+    pub batch_size: u32,
+    /// Bearer token for `/admin`; `None` turns the admin surface off.
+    pub admin_token: Option<Secret>,
+    /// Bearer token for `/api`; `None` turns the API off.
+    pub api_token: Option<Secret>,
+    /// Web forms.
+    pub webforms: Vec<WebformSource>,
+    /// Where leads go.
+    pub sinks: Vec<SinkConfig>,
+}
+
+/// `[server]`, validated.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The listen address.
+    pub listen: SocketAddr,
+    /// How long shutdown waits for in-flight work.
+    pub shutdown_grace: Duration,
+    /// Whether `X-Forwarded-For` names the client.
+    pub trust_forwarded_for: bool,
+}
+
+/// `[storage]`, validated.
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    /// The SQLite database file.
+    pub sqlite_path: PathBuf,
+}
+
+/// A web form source.
+#[derive(Debug, Clone)]
+pub struct WebformSource {
+    /// The source id.
+    pub id: String,
+    /// Browser origins allowed to post; empty means no cross-origin browser posts.
+    pub allowed_origins: Vec<String>,
+    /// The honeypot field.
+    pub honeypot: Option<String>,
+    /// The 303 target after a plain form post.
+    pub redirect: Option<String>,
+    /// The shared secret server-side posters send.
+    pub secret: Option<Secret>,
+    /// Whether `/` shows the demo page for this form.
+    pub demo: bool,
+    /// Text body limit in bytes.
+    pub max_text: usize,
+    /// Multipart-with-files limit in bytes.
+    pub max_upload: usize,
+    /// Sustained posts per minute per client address.
+    pub rate_per_minute: u32,
+    /// Burst per client address.
+    pub rate_burst: u32,
+}
+
+/// A sink, validated.
+#[derive(Debug, Clone)]
+pub struct SinkConfig {
+    /// The sink id.
+    pub id: String,
+    /// Which events it receives.
+    pub events: Vec<EventType>,
+    /// How it delivers.
+    pub kind: SinkKind,
+}
+
+/// How a sink delivers.
+#[derive(Debug, Clone)]
+pub enum SinkKind {
+    /// JSON Lines appended to a file.
+    File {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Standard Webhooks POSTs.
+    Webhook(WebhookSinkConfig),
+}
+
+/// A webhook sink's settings.
+#[derive(Debug, Clone)]
+pub struct WebhookSinkConfig {
+    /// The endpoint.
+    pub url: reqwest::Url,
+    /// The decoded `whsec_` key; `None` sends unsigned (warned at start).
+    pub secret: Option<Secret>,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// How long to retry before dead-lettering.
+    pub retry_horizon: Duration,
+    /// Deliveries in flight at once.
+    pub concurrency: usize,
+}

@@ -1,0 +1,189 @@
+//! The config file as written: every key the daemon accepts, with unknown keys refused (a typo in
+//! a secret's key must not start a daemon without the secret). Validation into the types the
+//! daemon runs on is in `validate.rs`.
+
+use super::secret::Secret;
+use super::units::{ByteSize, HumanDuration};
+use serde::Deserialize;
+
+/// `config/leadgate.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// `[server]`.
+    #[serde(default)]
+    pub server: RawServer,
+    /// `[storage]`.
+    #[serde(default)]
+    pub storage: RawStorage,
+    /// `[business]`.
+    #[serde(default)]
+    pub business: RawBusiness,
+    /// `[routing]`.
+    #[serde(default)]
+    pub routing: RawRouting,
+    /// `[processing]`.
+    #[serde(default)]
+    pub processing: RawProcessing,
+    /// `[admin]`.
+    #[serde(default)]
+    pub admin: RawAdmin,
+    /// `[api]`.
+    #[serde(default)]
+    pub api: RawApi,
+    /// `[sources]`.
+    #[serde(default)]
+    pub sources: RawSources,
+    /// `[sinks]`.
+    #[serde(default)]
+    pub sinks: RawSinks,
+}
+
+/// `[server]`: the one HTTP listener.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    /// Address to listen on; default `127.0.0.1:8080`.
+    pub listen: Option<String>,
+    /// How long a graceful shutdown may take to finish in-flight work; default `10s`.
+    pub shutdown_grace: Option<HumanDuration>,
+    /// Take the client address for rate limits from `X-Forwarded-For` (behind a proxy).
+    pub trust_forwarded_for: Option<bool>,
+}
+
+/// `[storage]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStorage {
+    /// `sqlite://PATH` or a plain path (relative to the working directory); default
+    /// `data/leadgate.db`.
+    pub url: Option<String>,
+}
+
+/// `[business]`: who the business is, so its own contacts never end up in a lead.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBusiness {
+    /// Default region for phone numbers written without a country code; default `RU`.
+    pub phone_region: Option<String>,
+    /// The business's own e-mail addresses.
+    #[serde(default)]
+    pub own_emails: Vec<String>,
+    /// The business's own phone numbers.
+    #[serde(default)]
+    pub own_phones: Vec<String>,
+}
+
+/// `[routing]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRouting {
+    /// The rules file, relative to this config file; default `routing.toml`.
+    pub file: Option<String>,
+    /// Watch the file and reload on change (SIGHUP always reloads); default true.
+    pub watch: Option<bool>,
+}
+
+/// `[processing]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProcessing {
+    /// Inbound items processed per transaction; default 200.
+    pub batch_size: Option<u32>,
+}
+
+/// `[admin]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdmin {
+    /// Bearer token for `/admin/...`; without one the admin surface is off.
+    pub token: Option<Secret>,
+}
+
+/// `[api]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    /// Bearer token for `/api/...` (a CRM reporting acks); without one the API is off.
+    pub token: Option<Secret>,
+}
+
+/// `[sources]`: every channel, each an array of tables.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSources {
+    /// `[[sources.webform]]`.
+    #[serde(default)]
+    pub webform: Vec<RawWebform>,
+}
+
+/// `[[sources.webform]]`: a form posting to `POST /forms/{id}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebform {
+    /// The source id: the URL path segment and the lead's `source`.
+    pub id: String,
+    /// Origins allowed to post from a browser (`https://example.ru`); `["*"]` for any.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// A hidden field real people leave empty.
+    pub honeypot: Option<String>,
+    /// Where a plain HTML form is redirected (303) after a successful post.
+    pub redirect: Option<String>,
+    /// A shared secret servers posting to the form must send in `X-Leadgate-Secret`.
+    pub secret: Option<Secret>,
+    /// Serve the demo page at `/` posting to this form.
+    pub demo: Option<bool>,
+    /// Limit for the form's text (urlencoded, JSON, the text parts of multipart); default 64KiB.
+    pub max_text: Option<ByteSize>,
+    /// Limit for a multipart form with files; default 10MiB.
+    pub max_upload: Option<ByteSize>,
+    /// Posts per minute allowed from one client address; default 20.
+    pub rate_per_minute: Option<u32>,
+    /// Posts allowed in a burst from one client address; default 10.
+    pub rate_burst: Option<u32>,
+}
+
+/// `[sinks]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSinks {
+    /// `[[sinks.webhook]]`.
+    #[serde(default)]
+    pub webhook: Vec<RawWebhookSink>,
+    /// `[[sinks.file]]`.
+    #[serde(default)]
+    pub file: Vec<RawFileSink>,
+}
+
+/// `[[sinks.webhook]]`: a CRM or any HTTP endpoint.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhookSink {
+    /// The sink id (also the key of managers' `crm_user_id` tables).
+    pub id: String,
+    /// The endpoint.
+    pub url: String,
+    /// `whsec_...` signing secret (Standard Webhooks).
+    pub secret: Option<Secret>,
+    /// Per-request timeout; default `10s`.
+    pub timeout: Option<HumanDuration>,
+    /// How long to keep retrying before dead-lettering; default `3d`.
+    pub retry_horizon: Option<HumanDuration>,
+    /// Deliveries in flight at once; default 4.
+    pub concurrency: Option<u32>,
+    /// Event types sent; default all.
+    pub events: Option<Vec<String>>,
+}
+
+/// `[[sinks.file]]`: JSON Lines, the out-of-the-box stand-in for a CRM.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFileSink {
+    /// The sink id.
+    pub id: String,
+    /// The file, relative to the working directory.
+    pub path: String,
+    /// Event types written; default all.
+    pub events: Option<Vec<String>>,
+}

@@ -1,0 +1,353 @@
+//! `RawConfig → Config`: every value checked, every problem gathered before reporting.
+
+use super::raw::{RawConfig, RawFileSink, RawWebform, RawWebhookSink};
+use super::{
+    Config, ConfigProblem, ServerConfig, SinkConfig, SinkKind, StorageConfig, WebformSource,
+    WebhookSinkConfig,
+};
+use crate::deliver::{EventType, decode_signing_secret};
+use crate::lead::{OwnContacts, PhoneNormaliser, normalise_email};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Collects problems with their file and key.
+struct Problems {
+    file: String,
+    list: Vec<ConfigProblem>,
+}
+
+impl Problems {
+    fn add(&mut self, key: impl Into<String>, message: impl Into<String>, hint: Option<&str>) {
+        self.list.push(ConfigProblem {
+            file: self.file.clone(),
+            key: key.into(),
+            message: message.into(),
+            hint: hint.map(str::to_string),
+        });
+    }
+}
+
+/// Validates the raw config read from `path` (relative paths in it are resolved: the routing
+/// file against the config file's directory, data files against the working directory).
+pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem>> {
+    let mut p = Problems {
+        file: path.display().to_string(),
+        list: Vec::new(),
+    };
+
+    let listen_text = raw.server.listen.as_deref().unwrap_or("127.0.0.1:8080");
+    let listen = listen_text.parse().unwrap_or_else(|_| {
+        p.add(
+            "server.listen",
+            format!("{listen_text:?} is not an address"),
+            Some("write it as \"127.0.0.1:8080\" or \"0.0.0.0:8080\""),
+        );
+        ([127, 0, 0, 1], 8080).into()
+    });
+    let server = ServerConfig {
+        listen,
+        shutdown_grace: raw
+            .server
+            .shutdown_grace
+            .map_or(Duration::from_secs(10), |d| d.0),
+        trust_forwarded_for: raw.server.trust_forwarded_for.unwrap_or(false),
+    };
+
+    let url = raw.storage.url.as_deref().unwrap_or("data/leadgate.db");
+    let sqlite_path = match url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        Some(rest) => PathBuf::from(rest),
+        None if url.contains("://") => {
+            p.add(
+                "storage.url",
+                format!("{url:?}: only SQLite is supported by this build"),
+                Some("write \"sqlite://data/leadgate.db\" or a file path"),
+            );
+            PathBuf::from("data/leadgate.db")
+        }
+        None => PathBuf::from(url),
+    };
+
+    let region = raw.business.phone_region.as_deref().unwrap_or("RU");
+    let phones = PhoneNormaliser::new(region).unwrap_or_else(|e| {
+        p.add("business.phone_region", e.to_string(), None);
+        PhoneNormaliser::new("RU").expect("RU is a known region")
+    });
+    let mut own_contacts = OwnContacts::default();
+    for (i, e) in raw.business.own_emails.iter().enumerate() {
+        match normalise_email(e) {
+            Some(e) => own_contacts.emails.push(e),
+            None => p.add(
+                format!("business.own_emails[{i}]"),
+                format!("{e:?} is not an e-mail address"),
+                None,
+            ),
+        }
+    }
+    for (i, ph) in raw.business.own_phones.iter().enumerate() {
+        match phones.to_e164(ph) {
+            Some(e164) => own_contacts.phones.push(e164),
+            None => p.add(
+                format!("business.own_phones[{i}]"),
+                format!("{ph:?} is not a valid phone number"),
+                Some("write it with the country code, like \"+7 812 600-12-34\""),
+            ),
+        }
+    }
+
+    let base = path.parent().unwrap_or(Path::new("."));
+    let routing_file = base.join(raw.routing.file.as_deref().unwrap_or("routing.toml"));
+    if !routing_file.exists() {
+        p.add(
+            "routing.file",
+            format!("{} does not exist", routing_file.display()),
+            Some("the path is relative to the directory of this config file"),
+        );
+    }
+
+    let batch_size = raw.processing.batch_size.unwrap_or(200);
+    if batch_size == 0 {
+        p.add("processing.batch_size", "must be at least 1", None);
+    }
+
+    let mut ids = HashSet::new();
+    let mut webforms = Vec::new();
+    for (i, form) in raw.sources.webform.into_iter().enumerate() {
+        let key = format!("sources.webform[{i}]");
+        check_id(&mut p, &mut ids, &key, &form.id);
+        webforms.push(webform(&mut p, &key, form));
+    }
+    if webforms.iter().filter(|f| f.demo).count() > 1 {
+        p.add(
+            "sources.webform",
+            "more than one form has demo = true",
+            Some("the demo page shows one form"),
+        );
+    }
+
+    let mut sinks = Vec::new();
+    let mut sink_ids = HashSet::new();
+    for (i, s) in raw.sinks.webhook.into_iter().enumerate() {
+        let key = format!("sinks.webhook[{i}]");
+        check_id(&mut p, &mut sink_ids, &key, &s.id);
+        if let Some(sink) = webhook_sink(&mut p, &key, s) {
+            sinks.push(sink);
+        }
+    }
+    for (i, s) in raw.sinks.file.into_iter().enumerate() {
+        let key = format!("sinks.file[{i}]");
+        check_id(&mut p, &mut sink_ids, &key, &s.id);
+        sinks.push(file_sink(&mut p, &key, s));
+    }
+
+    if !p.list.is_empty() {
+        return Err(p.list);
+    }
+    Ok(Config {
+        server,
+        storage: StorageConfig { sqlite_path },
+        phones,
+        own_contacts,
+        routing_file,
+        watch_routing: raw.routing.watch.unwrap_or(true),
+        batch_size,
+        admin_token: raw.admin.token.filter(|t| !t.expose().is_empty()),
+        api_token: raw.api.token.filter(|t| !t.expose().is_empty()),
+        webforms,
+        sinks,
+    })
+}
+
+fn check_id(p: &mut Problems, seen: &mut HashSet<String>, key: &str, id: &str) {
+    let valid = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid {
+        p.add(
+            format!("{key}.id"),
+            format!("{id:?} is not a valid id"),
+            Some("use letters, digits, '-' and '_' (it appears in URLs)"),
+        );
+    } else if !seen.insert(id.to_string()) {
+        p.add(
+            format!("{key}.id"),
+            format!("the id {id:?} is used twice"),
+            Some("ids must be unique"),
+        );
+    }
+}
+
+fn webform(p: &mut Problems, key: &str, f: RawWebform) -> WebformSource {
+    for (i, origin) in f.allowed_origins.iter().enumerate() {
+        let ok = origin == "*"
+            || reqwest::Url::parse(origin).is_ok_and(|u| u.path() == "/" && !origin.ends_with('/'));
+        if !ok {
+            p.add(
+                format!("{key}.allowed_origins[{i}]"),
+                format!("{origin:?} is not an origin"),
+                Some("write scheme and host only, like \"https://example.ru\", or \"*\""),
+            );
+        }
+    }
+    let per_minute = f.rate_per_minute.unwrap_or(20);
+    let burst = f.rate_burst.unwrap_or(10);
+    if per_minute == 0 || burst == 0 {
+        p.add(
+            format!("{key}.rate_per_minute"),
+            "rate limits must be at least 1",
+            None,
+        );
+    }
+    WebformSource {
+        id: f.id,
+        allowed_origins: f.allowed_origins,
+        honeypot: f.honeypot.filter(|h| !h.is_empty()),
+        redirect: f.redirect,
+        secret: f.secret,
+        demo: f.demo.unwrap_or(false),
+        max_text: f.max_text.map_or(64 * 1024, |s| s.0),
+        max_upload: f.max_upload.map_or(10 * 1024 * 1024, |s| s.0),
+        rate_per_minute: per_minute.max(1),
+        rate_burst: burst.max(1),
+    }
+}
+
+fn events(p: &mut Problems, key: &str, names: Option<Vec<String>>) -> Vec<EventType> {
+    let Some(names) = names else {
+        return EventType::ALL.to_vec();
+    };
+    names
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| {
+            let parsed = EventType::parse(n);
+            if parsed.is_none() {
+                let all: Vec<_> = EventType::ALL.iter().map(|e| e.as_str()).collect();
+                p.add(
+                    format!("{key}.events[{i}]"),
+                    format!("unknown event type {n:?}"),
+                    Some(&format!("one of {}", all.join(", "))),
+                );
+            }
+            parsed
+        })
+        .collect()
+}
+
+fn webhook_sink(p: &mut Problems, key: &str, s: RawWebhookSink) -> Option<SinkConfig> {
+    let url = match reqwest::Url::parse(&s.url) {
+        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Some(u),
+        _ => {
+            p.add(
+                format!("{key}.url"),
+                format!("{:?} is not an http(s) URL", s.url),
+                None,
+            );
+            None
+        }
+    };
+    if let Some(secret) = &s.secret {
+        if let Err(e) = decode_signing_secret(secret) {
+            p.add(
+                format!("{key}.secret"),
+                e,
+                Some("use the whsec_<base64> secret your receiver gave you"),
+            );
+        }
+    }
+    let concurrency = s.concurrency.unwrap_or(4);
+    if concurrency == 0 {
+        p.add(format!("{key}.concurrency"), "must be at least 1", None);
+    }
+    let events = events(p, key, s.events);
+    Some(SinkConfig {
+        id: s.id,
+        events,
+        kind: SinkKind::Webhook(WebhookSinkConfig {
+            url: url?,
+            secret: s.secret,
+            timeout: s.timeout.map_or(Duration::from_secs(10), |d| d.0),
+            retry_horizon: s
+                .retry_horizon
+                .map_or(Duration::from_secs(3 * 86_400), |d| d.0),
+            concurrency: concurrency.max(1) as usize,
+        }),
+    })
+}
+
+fn file_sink(p: &mut Problems, key: &str, s: RawFileSink) -> SinkConfig {
+    if s.path.trim().is_empty() {
+        p.add(format!("{key}.path"), "the path is empty", None);
+    }
+    let events = events(p, key, s.events);
+    SinkConfig {
+        id: s.id,
+        events,
+        kind: SinkKind::File {
+            path: PathBuf::from(s.path),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load_raw;
+
+    fn problems_of(text: &str) -> Vec<ConfigProblem> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("leadgate.toml");
+        std::fs::write(&path, text).expect("write");
+        std::fs::write(dir.path().join("routing.toml"), "").expect("write");
+        let raw = load_raw(&path, &|_| None).expect("raw parses");
+        validate(raw, &path).expect_err("invalid")
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let problems = problems_of(
+            r#"
+[server]
+listen = "localhost"
+[business]
+phone_region = "XX"
+[[sources.webform]]
+id = "bad id"
+allowed_origins = ["https://ok.example/", "*"]
+[[sinks.webhook]]
+id = "crm"
+url = "ftp://crm"
+secret = "nope"
+events = ["lead.deleted"]
+"#,
+        );
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "server.listen",
+                "business.phone_region",
+                "sources.webform[0].id",
+                "sources.webform[0].allowed_origins[0]",
+                "sinks.webhook[0].url",
+                "sinks.webhook[0].secret",
+                "sinks.webhook[0].events[0]",
+            ],
+            "{problems:#?}"
+        );
+        assert!(problems.iter().all(|p| p.file.ends_with("leadgate.toml")));
+    }
+
+    #[test]
+    fn duplicate_ids_are_refused() {
+        let problems = problems_of(
+            "[[sinks.file]]\nid = \"a\"\npath = \"x\"\n[[sinks.file]]\nid = \"a\"\npath = \"y\"\n",
+        );
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].message.contains("used twice"));
+    }
+}

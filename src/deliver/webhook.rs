@@ -1,0 +1,136 @@
+//! The webhook sink: one signed POST per event, redirects never followed.
+
+use super::retry::Attempt;
+use super::signature::{decode_signing_secret, sign};
+use crate::config::WebhookSinkConfig;
+use crate::store::OutboxRow;
+use chrono::{DateTime, Utc};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER, USER_AGENT};
+use std::time::Duration;
+
+/// A CRM endpoint receiving Standard Webhooks.
+#[derive(Debug, Clone)]
+pub struct WebhookSink {
+    client: reqwest::Client,
+    url: reqwest::Url,
+    key: Option<Vec<u8>>,
+}
+
+/// The outcome of one POST, with what went wrong in words for the admin.
+#[derive(Debug, Clone)]
+pub struct PostResult {
+    /// What happened, for the retry policy.
+    pub attempt: Attempt,
+    /// The HTTP status, if the sink answered.
+    pub status: Option<u16>,
+    /// An error message, when it was not a 2xx.
+    pub error: Option<String>,
+}
+
+impl WebhookSink {
+    /// Builds the client: the sink's timeout, no redirects (a redirect dead-letters: the
+    /// receiver must give its final URL), rustls.
+    pub fn new(cfg: &WebhookSinkConfig) -> Result<WebhookSink, String> {
+        let client = reqwest::Client::builder()
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let key = cfg.secret.as_ref().map(decode_signing_secret).transpose()?;
+        Ok(WebhookSink {
+            client,
+            url: cfg.url.clone(),
+            key,
+        })
+    }
+
+    /// Sends one event, signed for this attempt's timestamp.
+    pub async fn post(&self, row: &OutboxRow, now: DateTime<Utc>) -> PostResult {
+        let timestamp = now.timestamp();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            "application/json".parse().expect("static header"),
+        );
+        headers.insert(
+            USER_AGENT,
+            concat!("leadgate/", env!("CARGO_PKG_VERSION"))
+                .parse()
+                .expect("static header"),
+        );
+        let mut request = self
+            .client
+            .post(self.url.clone())
+            .headers(headers)
+            .header("webhook-id", &row.event_id)
+            .header("webhook-timestamp", timestamp.to_string());
+        if let Some(key) = &self.key {
+            request = request.header(
+                "webhook-signature",
+                sign(key, &row.event_id, timestamp, row.body.as_bytes()),
+            );
+        }
+        match request.body(row.body.clone()).send().await {
+            Ok(response) => {
+                let code = response.status().as_u16();
+                let retry_after = response
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| parse_retry_after(v, now));
+                let error = (!response.status().is_success()).then(|| format!("HTTP {code}"));
+                PostResult {
+                    attempt: Attempt::Status(code, retry_after),
+                    status: Some(code),
+                    error,
+                }
+            }
+            Err(e) if e.is_timeout() => PostResult {
+                attempt: Attempt::Timeout,
+                status: None,
+                error: Some("timed out".into()),
+            },
+            Err(e) => PostResult {
+                attempt: Attempt::Network,
+                status: None,
+                // Without the URL: it may carry a token (Bitrix24 webhook URLs do).
+                error: Some(format!("network error: {}", e.without_url())),
+            },
+        }
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    if let Ok(secs) = value.trim().parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = DateTime::parse_from_rfc2822(value.trim())
+        .ok()?
+        .with_timezone(&Utc);
+    (at - now).to_std().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn retry_after_forms() {
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 22, 9, 0, 0)
+            .single()
+            .expect("valid");
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 22 Nov 2026 09:02:00 GMT", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+}

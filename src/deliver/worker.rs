@@ -1,0 +1,291 @@
+//! The delivery stage: one task per sink claims due outbox rows, sends them (up to the sink's
+//! concurrency at once) and records every attempt. A slow sink only slows itself.
+
+use super::file::FileSink;
+use super::retry::{Verdict, classify, next_delay};
+use super::webhook::WebhookSink;
+use crate::clock::Clock;
+use crate::config::{SinkConfig, SinkKind};
+use crate::health::Health;
+use crate::store::{DeliveryOutcome, DeliveryResult, OutboxRow, Store};
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// How a sink sends.
+#[derive(Debug, Clone)]
+enum Transport {
+    File(FileSink),
+    Webhook {
+        sink: WebhookSink,
+        concurrency: usize,
+        horizon: Duration,
+        timeout: Duration,
+    },
+}
+
+/// One sink's delivery loop and the signal that wakes it.
+#[derive(Debug, Clone)]
+pub struct SinkWorker {
+    id: String,
+    transport: Transport,
+    wake: Arc<Notify>,
+}
+
+/// The longest a worker sleeps without a wake-up, as a safety net for missed signals.
+const MAX_IDLE: Duration = Duration::from_secs(30);
+
+impl SinkWorker {
+    /// Builds the worker for a configured sink.
+    pub fn new(cfg: &SinkConfig) -> Result<SinkWorker, String> {
+        let transport = match &cfg.kind {
+            SinkKind::File { path } => Transport::File(FileSink::new(path)),
+            SinkKind::Webhook(w) => Transport::Webhook {
+                sink: WebhookSink::new(w)?,
+                concurrency: w.concurrency,
+                horizon: w.retry_horizon,
+                timeout: w.timeout,
+            },
+        };
+        Ok(SinkWorker {
+            id: cfg.id.clone(),
+            transport,
+            wake: Arc::new(Notify::new()),
+        })
+    }
+
+    /// The sink id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The signal the processing stage raises after queueing events for this sink.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    fn batch_and_lease(&self) -> (u32, Duration) {
+        match &self.transport {
+            Transport::File(_) => (500, Duration::from_secs(30)),
+            Transport::Webhook {
+                concurrency,
+                timeout,
+                ..
+            } => (
+                (*concurrency as u32) * 4,
+                *timeout * 4 + Duration::from_secs(30),
+            ),
+        }
+    }
+
+    /// Runs until `shutdown`; in-flight sends of the current batch finish first.
+    pub async fn run(
+        self,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        health: Health,
+        shutdown: CancellationToken,
+    ) {
+        let name = format!("sink:{}", self.id);
+        health.register(&name, "sink");
+        let (batch, lease) = self.batch_and_lease();
+        while !shutdown.is_cancelled() {
+            let now = clock.now();
+            let lease_until =
+                now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+            let rows = match store.claim_outbox(&self.id, now, lease_until, batch).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::error!(sink = %self.id, error = %e, "Cannot claim deliveries.");
+                    health.failure(&name, now, e.to_string());
+                    self.idle(MAX_IDLE.min(Duration::from_secs(2)), &shutdown)
+                        .await;
+                    continue;
+                }
+            };
+            if rows.is_empty() {
+                let wait = match store.next_outbox_due(&self.id).await {
+                    Ok(Some(due)) => (due - now).to_std().unwrap_or(Duration::ZERO).min(MAX_IDLE),
+                    _ => MAX_IDLE,
+                };
+                self.idle(wait.max(Duration::from_millis(5)), &shutdown)
+                    .await;
+                continue;
+            }
+            let results = self.send(&rows, &clock).await;
+            let delivered = results
+                .iter()
+                .filter(|r| r.outcome == DeliveryOutcome::Delivered)
+                .count();
+            metrics::counter!("leadgate_deliveries_total", "sink" => self.id.clone(), "outcome" => "delivered")
+                .increment(delivered as u64);
+            metrics::counter!("leadgate_deliveries_total", "sink" => self.id.clone(), "outcome" => "failed")
+                .increment((results.len() - delivered) as u64);
+            match store.record_deliveries(&results).await {
+                Ok(()) if delivered > 0 => health.success(&name, clock.now(), None),
+                Ok(()) => {
+                    let error = results
+                        .iter()
+                        .find_map(|r| r.error.clone())
+                        .unwrap_or_default();
+                    health.failure(&name, clock.now(), error);
+                }
+                Err(e) => {
+                    // The rows stay leased and are sent again after the lease: at least once.
+                    tracing::error!(sink = %self.id, error = %e, "Cannot record deliveries; they will be retried.");
+                    health.failure(&name, clock.now(), e.to_string());
+                }
+            }
+        }
+        health.stopped(&name);
+    }
+
+    async fn idle(&self, wait: Duration, shutdown: &CancellationToken) {
+        tokio::select! {
+            () = self.wake.notified() => {}
+            () = tokio::time::sleep(wait) => {}
+            () = shutdown.cancelled() => {}
+        }
+    }
+
+    async fn send(&self, rows: &[OutboxRow], clock: &Arc<dyn Clock>) -> Vec<DeliveryResult> {
+        match &self.transport {
+            Transport::File(file) => {
+                let at = clock.now();
+                let started = std::time::Instant::now();
+                let outcome = file.append(rows).await;
+                let duration_ms = started.elapsed().as_millis() as u64;
+                rows.iter()
+                    .map(|row| match &outcome {
+                        Ok(()) => DeliveryResult {
+                            outbox_id: row.id,
+                            attempt: row.attempts + 1,
+                            at,
+                            outcome: DeliveryOutcome::Delivered,
+                            status_code: None,
+                            error: None,
+                            duration_ms,
+                        },
+                        Err(e) => DeliveryResult {
+                            outbox_id: row.id,
+                            attempt: row.attempts + 1,
+                            at,
+                            outcome: DeliveryOutcome::Retry(at + chrono::Duration::seconds(5)),
+                            status_code: None,
+                            error: Some(e.clone()),
+                            duration_ms,
+                        },
+                    })
+                    .collect()
+            }
+            Transport::Webhook {
+                sink,
+                concurrency,
+                horizon,
+                ..
+            } => {
+                let horizon = *horizon;
+                futures_util::stream::iter(rows.to_vec())
+                    .map(|row| post_one(sink.clone(), clock.clone(), horizon, row))
+                    .buffer_unordered(*concurrency)
+                    .collect()
+                    .await
+            }
+        }
+    }
+}
+
+/// One webhook attempt, recorded with its outcome under the retry policy.
+async fn post_one(
+    sink: WebhookSink,
+    clock: Arc<dyn Clock>,
+    horizon: Duration,
+    row: OutboxRow,
+) -> DeliveryResult {
+    let at = clock.now();
+    let started = std::time::Instant::now();
+    let posted = sink.post(&row, at).await;
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let attempt = row.attempts + 1;
+    let outcome = decide(&posted.attempt, attempt, at, row.retry_since, horizon);
+    if outcome != DeliveryOutcome::Delivered {
+        tracing::warn!(sink = %row.sink, event = %row.event_id, attempt, error = posted.error.as_deref().unwrap_or(""), "Delivery failed.");
+    }
+    DeliveryResult {
+        outbox_id: row.id,
+        attempt,
+        at,
+        outcome,
+        status_code: posted.status,
+        error: posted.error,
+        duration_ms,
+    }
+}
+
+/// Applies the retry policy and the horizon to one attempt.
+fn decide(
+    attempt: &super::retry::Attempt,
+    attempt_no: u32,
+    at: DateTime<Utc>,
+    retry_since: DateTime<Utc>,
+    horizon: Duration,
+) -> DeliveryOutcome {
+    match classify(attempt) {
+        Verdict::Delivered => DeliveryOutcome::Delivered,
+        Verdict::Dead => DeliveryOutcome::Dead,
+        Verdict::Retry { at_least } => {
+            let delay = next_delay(attempt_no, at_least, fastrand::f64() * 2.0 - 1.0);
+            let next = at + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+            let deadline =
+                retry_since + chrono::Duration::from_std(horizon).unwrap_or(chrono::Duration::MAX);
+            if next > deadline {
+                DeliveryOutcome::Dead
+            } else {
+                DeliveryOutcome::Retry(next)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::retry::Attempt;
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_horizon_dead_letters() {
+        let t0 = Utc
+            .with_ymd_and_hms(2026, 11, 22, 9, 0, 0)
+            .single()
+            .expect("valid");
+        let horizon = Duration::from_secs(3600);
+        let early = decide(&Attempt::Status(500, None), 1, t0, t0, horizon);
+        assert!(
+            matches!(early, DeliveryOutcome::Retry(at) if at > t0 && at <= t0 + chrono::Duration::seconds(6))
+        );
+        let late = decide(
+            &Attempt::Status(500, None),
+            3,
+            t0 + chrono::Duration::minutes(50),
+            t0,
+            horizon,
+        );
+        assert_eq!(
+            late,
+            DeliveryOutcome::Dead,
+            "the 30 min step would pass the 1 h horizon"
+        );
+        assert_eq!(
+            decide(&Attempt::Status(404, None), 1, t0, t0, horizon),
+            DeliveryOutcome::Dead
+        );
+        assert_eq!(
+            decide(&Attempt::Status(201, None), 1, t0, t0, horizon),
+            DeliveryOutcome::Delivered
+        );
+    }
+}

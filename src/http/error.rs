@@ -1,0 +1,69 @@
+//! The JSON error shape every endpoint answers with:
+//! `{"error": {"code": "...", "message": "...", "fields": {...}}}`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+/// An error answer.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// A stable machine-readable code (`malformed`, `too_large`, ...).
+    pub code: &'static str,
+    /// A sentence for the developer integrating the form.
+    pub message: String,
+    /// Per-field problems, when there are any.
+    pub fields: Map<String, Value>,
+    /// Seconds to wait, for 429.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    /// An error without field details.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            fields: Map::new(),
+            retry_after: None,
+        }
+    }
+
+    /// Adds a field problem.
+    pub fn field(mut self, name: &str, problem: &str) -> ApiError {
+        self.fields
+            .insert(name.to_string(), Value::String(problem.to_string()));
+        self
+    }
+
+    /// 404 for an unknown id.
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+
+    /// 503: the store could not commit; the client should retry.
+    pub fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body =
+            json!({"error": {"code": self.code, "message": self.message, "fields": self.fields}});
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        response
+    }
+}

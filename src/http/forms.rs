@@ -1,0 +1,283 @@
+//! `POST /forms/{source_id}`: web form intake. Checks come before anything is stored (origin,
+//! rate, size, body, contact); the answer comes only after the item is committed.
+
+use super::AppState;
+use super::error::ApiError;
+use crate::config::{WebformSource, tokens_match};
+use crate::lead::{Channel, Parsed, normalise};
+use crate::sources::webform::{
+    BodyError, BodyKind, Limits, RequestContext, body_kind, form_to_draft, read_body,
+};
+use crate::store::NewInbound;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde_json::json;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+/// A configured form with its per-client rate limiter.
+#[derive(Debug, Clone)]
+pub struct FormRuntime {
+    /// The form's settings.
+    pub cfg: WebformSource,
+    /// Posts per client address.
+    pub limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+impl FormRuntime {
+    /// Builds the limiter from the form's `rate_per_minute` and `rate_burst`.
+    pub fn new(cfg: WebformSource) -> FormRuntime {
+        let per_minute = NonZeroU32::new(cfg.rate_per_minute).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(cfg.rate_burst).unwrap_or(NonZeroU32::MIN);
+        let limiter = Arc::new(RateLimiter::keyed(
+            Quota::per_minute(per_minute).allow_burst(burst),
+        ));
+        FormRuntime { cfg, limiter }
+    }
+}
+
+/// The client address for rate limiting: the socket peer, or the first `X-Forwarded-For`
+/// entry when the config says a proxy sets it.
+fn client_ip(headers: &HeaderMap, peer: SocketAddr, trust_forwarded: bool) -> IpAddr {
+    if trust_forwarded {
+        let forwarded = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok());
+        if let Some(ip) = forwarded {
+            return ip;
+        }
+    }
+    peer.ip()
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Whether a browser origin may post to the form (no `Origin` header: a server or an old
+/// browser, allowed; the shared secret guards those when configured).
+fn origin_allowed(form: &WebformSource, origin: Option<&str>) -> bool {
+    match origin {
+        None => true,
+        Some(o) => form
+            .allowed_origins
+            .iter()
+            .any(|a| a == "*" || a.eq_ignore_ascii_case(o)),
+    }
+}
+
+fn cors_headers(response: &mut Response, origin: Option<&str>) {
+    if let Some(origin) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
+        let h = response.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+}
+
+/// `OPTIONS /forms/{id}`: the CORS preflight, answered per form.
+pub async fn preflight(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(form) = app.forms.get(&id) else {
+        return ApiError::not_found("form").into_response();
+    };
+    let origin = header_str(&headers, header::ORIGIN);
+    if origin.is_none() || !origin_allowed(&form.cfg, origin) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "this origin may not post to the form",
+        )
+        .into_response();
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    cors_headers(&mut response, origin);
+    let h = response.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type, accept, x-leadgate-secret"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    response
+}
+
+/// `POST /forms/{id}`.
+pub async fn submit(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let origin = header_str(&headers, header::ORIGIN).map(str::to_string);
+    let mut response = match accept(&app, &id, peer, &headers, body).await {
+        Ok(r) => r,
+        Err(e) => {
+            metrics::counter!("leadgate_form_errors_total", "code" => e.code).increment(1);
+            e.into_response()
+        }
+    };
+    if let Some(form) = app.forms.get(&id) {
+        if origin_allowed(&form.cfg, origin.as_deref()) {
+            cors_headers(&mut response, origin.as_deref());
+        }
+    }
+    response
+}
+
+async fn accept(
+    app: &AppState,
+    id: &str,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let form = app
+        .forms
+        .get(id)
+        .ok_or_else(|| ApiError::not_found("form"))?;
+    let cfg = &form.cfg;
+    if !origin_allowed(cfg, header_str(headers, header::ORIGIN)) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "this origin may not post to the form",
+        ));
+    }
+    let ip = client_ip(headers, peer, app.config.server.trust_forwarded_for);
+    if let Err(not_until) = form.limiter.check_key(&ip) {
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(
+            &governor::clock::DefaultClock::default(),
+        ));
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many submissions from this address; try again shortly",
+        );
+        e.retry_after = Some(wait.as_secs().max(1));
+        return Err(e);
+    }
+    if let Some(secret) = &cfg.secret {
+        let presented = headers
+            .get("x-leadgate-secret")
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if !tokens_match(presented, secret) {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "bad_secret",
+                "the X-Leadgate-Secret header is missing or wrong",
+            ));
+        }
+    }
+    let content_type = header_str(headers, header::CONTENT_TYPE).map(str::to_string);
+    let kind = body_kind(content_type.as_deref()).map_err(body_error)?;
+    let limit = if matches!(kind, BodyKind::Multipart(_)) {
+        cfg.max_upload
+    } else {
+        cfg.max_text
+    };
+    let announced =
+        header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|n| n > limit) {
+        return Err(body_error(BodyError::TooLarge { limit }));
+    }
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| body_error(BodyError::TooLarge { limit }))?;
+    let limits = Limits {
+        text: cfg.max_text,
+        upload: cfg.max_upload,
+    };
+    let parsed_form = read_body(&kind, bytes.clone(), limits)
+        .await
+        .map_err(body_error)?;
+    let referer = header_str(headers, header::REFERER).map(str::to_string);
+    let ctx = RequestContext {
+        referer: referer.clone(),
+    };
+    if let Parsed::Lead(draft) = form_to_draft(&parsed_form, cfg.honeypot.as_deref(), &ctx) {
+        let normalised = normalise(draft, &app.config.phones, &app.config.own_contacts);
+        if !normalised.contact.is_reachable() {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "no_contact",
+                "give a phone number or an e-mail address so we can answer you",
+            )
+            .field("phone", "a valid phone number or an e-mail is required")
+            .field("email", "a valid e-mail or a phone number is required"));
+        }
+    }
+    let item_id = app.clock.new_id().to_string();
+    let item = NewInbound {
+        id: item_id.clone(),
+        source: cfg.id.clone(),
+        channel: Channel::Webform,
+        dedupe_key: item_id,
+        received_at: app.clock.now(),
+        content_type,
+        payload: bytes.to_vec(),
+        meta: json!({"referer": referer, "client_ip": ip.to_string(), "user_agent": header_str(headers, header::USER_AGENT)}),
+    };
+    let stored = app
+        .intake
+        .submit(item)
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    metrics::counter!("leadgate_forms_accepted_total", "source" => cfg.id.clone()).increment(1);
+    Ok(success(cfg, headers, stored.id()))
+}
+
+fn body_error(e: BodyError) -> ApiError {
+    match e {
+        BodyError::Malformed(m) => ApiError::new(StatusCode::BAD_REQUEST, "malformed", m),
+        BodyError::Unsupported(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_type",
+            e.to_string(),
+        ),
+        BodyError::TooLarge { .. } => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.to_string())
+        }
+    }
+}
+
+/// The answer after a commit: JSON for scripts, a redirect or a thank-you page for HTML forms.
+fn success(cfg: &WebformSource, headers: &HeaderMap, id: &str) -> Response {
+    let wants_json =
+        header_str(headers, header::ACCEPT).is_some_and(|a| a.contains("application/json"));
+    if wants_json {
+        return (
+            StatusCode::ACCEPTED,
+            axum::Json(json!({"id": id, "status": "accepted"})),
+        )
+            .into_response();
+    }
+    if let Some(to) = cfg
+        .redirect
+        .as_deref()
+        .and_then(|r| HeaderValue::from_str(r).ok())
+    {
+        return (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
+    }
+    Html(THANK_YOU).into_response()
+}
+
+const THANK_YOU: &str = "<!doctype html><html lang=\"ru\"><meta charset=\"utf-8\"><title>Спасибо</title>\
+<body style=\"font-family:sans-serif;max-width:32em;margin:4em auto\"><h1>Спасибо!</h1>\
+<p>Заявка принята, мы скоро свяжемся с вами.</p><p>Thank you: we will be in touch shortly.</p></body></html>";

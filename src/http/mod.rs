@@ -1,0 +1,92 @@
+//! The one HTTP listener: forms, health, metrics, the admin API.
+
+mod admin;
+mod demo;
+mod error;
+mod forms;
+mod health;
+
+pub use error::ApiError;
+pub use forms::FormRuntime;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::health::Health;
+use crate::intake::Intake;
+use crate::routing::RulesHandle;
+use crate::store::Store;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The validated config.
+    pub config: Arc<Config>,
+    /// Where sources hand items.
+    pub intake: Intake,
+    /// The store (reads for admin and health).
+    pub store: Arc<dyn Store>,
+    /// Time and ids.
+    pub clock: Arc<dyn Clock>,
+    /// Component states.
+    pub health: Health,
+    /// The rules in force.
+    pub rules: RulesHandle,
+    /// Web forms by id.
+    pub forms: Arc<HashMap<String, FormRuntime>>,
+    /// The Prometheus renderer.
+    pub metrics: PrometheusHandle,
+    /// Signals that wake the sink workers (after a replay).
+    pub sink_wakers: Arc<Vec<Arc<Notify>>>,
+}
+
+impl AppState {
+    /// Wakes every sink worker.
+    pub fn wake_sinks(&self) {
+        for w in self.sink_wakers.iter() {
+            w.notify_one();
+        }
+    }
+}
+
+/// The router with every route the config turns on.
+pub fn router(state: AppState) -> Router {
+    let demo_form = state
+        .config
+        .webforms
+        .iter()
+        .find(|f| f.demo)
+        .map(|f| f.id.clone());
+    // Form bodies are limited per form inside the handler; this caps everything else.
+    let mut app = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route(
+            "/forms/{source_id}",
+            post(forms::submit)
+                .options(forms::preflight)
+                .layer(DefaultBodyLimit::disable()),
+        );
+    if let Some(form_id) = demo_form {
+        app = app.route("/", get(move || async move { demo::page(&form_id) }));
+    }
+    if let Some(token) = state.config.admin_token.clone() {
+        app = app.merge(admin::routes(token));
+    }
+    app.fallback(not_found)
+        .layer(DefaultBodyLimit::max(1 << 20))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    ApiError::not_found("route").into_response()
+}

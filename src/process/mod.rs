@@ -1,0 +1,517 @@
+//! The processing stage: committed inbound items become leads (or recorded non-leads) in
+//! batches, one transaction per batch, with their assignments and outbox rows.
+//!
+//! Order inside a batch: leads held for lack of an eligible manager are offered first (oldest
+//! first), so a newer lead never jumps the queue; then each new item is parsed, normalised,
+//! joined to an earlier lead when it continues one (an edit, a reply, a conversation), or
+//! identified, routed and written.
+
+mod events;
+mod parse;
+
+pub use events::{SinkRoute, outbox_rows};
+pub use parse::{SourceSettings, parse_item};
+
+use crate::clock::Clock;
+use crate::deliver::EventType;
+use crate::health::Health;
+use crate::lead::{
+    AssignedManager, Assignment, Lead, NormalisedDraft, OwnContacts, Parsed, PhoneNormaliser,
+    normalise,
+};
+use crate::routing::{CompiledRules, Outcome, RoutingContext, RulesHandle, StrategyState};
+use crate::store::{
+    FinishedInbound, InboundRow, LeadStatus, LeadUpdate, NewAssignment, NewLead, Store,
+    StoreResult, StoreTx, StoredLead,
+};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// The cursor key under which routing strategy state (round-robin positions) is kept.
+const STRATEGY_STATE_KEY: &str = "routing.strategy_state";
+
+/// Everything the processing stage needs.
+#[derive(Debug, Clone)]
+pub struct Processor {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The rules in force.
+    pub rules: RulesHandle,
+    /// Time and ids.
+    pub clock: Arc<dyn Clock>,
+    /// Phone parsing.
+    pub phones: PhoneNormaliser,
+    /// The business's own contacts.
+    pub own_contacts: OwnContacts,
+    /// Parser settings per source.
+    pub sources: SourceSettings,
+    /// The sinks and their events.
+    pub sinks: Vec<SinkRoute>,
+    /// Signals that wake each sink's worker.
+    pub sink_wakers: Vec<Arc<Notify>>,
+    /// How long after its last message a conversation stays open for follow-ups.
+    pub conversation_window: Duration,
+    /// Items per batch.
+    pub batch_size: u32,
+}
+
+/// Why a batch failed; it is rolled back and tried again.
+pub type ProcessError = crate::store::StoreError;
+
+/// How long to wait before retrying after the store failed.
+const RETRY_AFTER_ERROR: Duration = Duration::from_secs(2);
+/// How often held leads are offered again when nothing else happens (hours begin on the clock,
+/// not on an event).
+const HELD_RETRY: Duration = Duration::from_secs(30);
+
+impl Processor {
+    /// Runs until `shutdown`, woken by `wake` whenever intake commits something.
+    pub async fn run(self, wake: Arc<Notify>, health: Health, shutdown: CancellationToken) {
+        health.register("stage:process", "stage");
+        while !shutdown.is_cancelled() {
+            match self.run_once().await {
+                Ok(n) => {
+                    health.success("stage:process", self.clock.now(), None);
+                    if n as u32 >= self.batch_size {
+                        continue; // more is waiting
+                    }
+                    tokio::select! {
+                        () = wake.notified() => {}
+                        () = tokio::time::sleep(HELD_RETRY) => {}
+                        () = shutdown.cancelled() => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "Processing failed; the batch is rolled back and retried.");
+                    health.failure("stage:process", self.clock.now(), e.to_string());
+                    tokio::select! {
+                        () = tokio::time::sleep(RETRY_AFTER_ERROR) => {}
+                        () = shutdown.cancelled() => {}
+                    }
+                }
+            }
+        }
+        health.stopped("stage:process");
+    }
+
+    /// Processes one batch; returns how many inbound items it took.
+    pub async fn run_once(&self) -> Result<usize, ProcessError> {
+        let rows = self.store.pending_inbound(self.batch_size).await?;
+        let rules = self.rules.current();
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let mut batch = Batch {
+            open: tx.open_leads_per_manager().await?,
+            state: match tx.get_cursor(STRATEGY_STATE_KEY).await? {
+                Some(s) => serde_json::from_str(&s).unwrap_or_default(),
+                None => StrategyState::default(),
+            },
+            held_levels: HashSet::new(),
+            queued: false,
+        };
+        self.offer_held(tx.as_mut(), &rules, &mut batch, now)
+            .await?;
+        for row in &rows {
+            self.process_item(tx.as_mut(), &rules, &mut batch, row, now)
+                .await?;
+        }
+        let state = serde_json::to_string(&batch.state).unwrap_or_default();
+        tx.set_cursor(STRATEGY_STATE_KEY, &state, now).await?;
+        tx.commit().await?;
+        if batch.queued {
+            for w in &self.sink_wakers {
+                w.notify_one();
+            }
+        }
+        metrics::counter!("leadgate_inbound_processed_total").increment(rows.len() as u64);
+        Ok(rows.len())
+    }
+
+    async fn process_item(
+        &self,
+        tx: &mut dyn StoreTx,
+        rules: &CompiledRules,
+        batch: &mut Batch,
+        row: &InboundRow,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let draft = match parse_item(row, &self.sources).await {
+            Parsed::NotLead(n) => {
+                metrics::counter!("leadgate_not_leads_total", "reason" => n.reason.as_str())
+                    .increment(1);
+                return tx
+                    .finish_inbound(&FinishedInbound {
+                        inbound_id: row.id.clone(),
+                        status: "not_lead",
+                        reason: Some(n.reason.as_str().to_string()),
+                        detail: Some(n.detail),
+                        lead_id: None,
+                        at: now,
+                    })
+                    .await;
+            }
+            Parsed::Lead(draft) => normalise(draft, &self.phones, &self.own_contacts),
+        };
+        if let Some(existing) = self.continued_lead(tx, row, &draft, now).await? {
+            return self.join(tx, rules, batch, row, existing, draft, now).await;
+        }
+        let conversation_key = draft.thread.conversation.clone();
+        let refs: Vec<String> = draft.external_id.iter().cloned().collect();
+        let mut lead = Lead::unrouted(
+            row.id.clone(),
+            row.received_at,
+            row.channel,
+            row.source.clone(),
+            draft,
+        );
+        let identity_keys = lead.contact.identity_keys();
+        let previous = tx.previous_lead(&identity_keys).await?;
+        if let Some(prev) = &previous {
+            lead.returning = true;
+            lead.previous_lead_id = Some(prev.record.id.clone());
+        }
+        let previous_manager = previous.as_ref().and_then(|p| p.manager_id.clone());
+        let ctx = RoutingContext {
+            now,
+            open_leads: &batch.open,
+            previous_manager: previous_manager.as_deref(),
+            state: &batch.state,
+            exclude: &[],
+        };
+        let decision = rules.decide(&lead, &ctx);
+        batch.state = decision.state.clone();
+        let trace = serde_json::to_value(&decision.trace).unwrap_or_default();
+        lead.classification = Some(decision.classification.clone());
+        let pick = match decision.outcome {
+            Outcome::Drop { reason } => {
+                metrics::counter!("leadgate_not_leads_total", "reason" => "dropped").increment(1);
+                return tx
+                    .finish_inbound(&FinishedInbound {
+                        inbound_id: row.id.clone(),
+                        status: "not_lead",
+                        reason: Some("dropped".into()),
+                        detail: Some(format!("rule {:?}: {reason}", decision.classification.rule)),
+                        lead_id: None,
+                        at: now,
+                    })
+                    .await;
+            }
+            Outcome::Hold { .. } => None,
+            Outcome::Assign(pick) if batch.held_levels.contains(&pick.level) => None,
+            Outcome::Assign(pick) => Some(pick),
+        };
+        let status = if pick.is_some() {
+            LeadStatus::Assigned
+        } else {
+            LeadStatus::Held
+        };
+        if let Some(pick) = &pick {
+            lead.assignment = Some(self.assignment(
+                rules,
+                &pick.manager_id,
+                &pick.strategy,
+                now,
+                decision.ack_within,
+                1,
+            ));
+            *batch.open.entry(pick.manager_id.clone()).or_default() += 1;
+        } else {
+            batch
+                .held_levels
+                .insert(decision.classification.level.clone());
+        }
+        tx.insert_lead(&NewLead {
+            record: lead.clone(),
+            inbound_id: row.id.clone(),
+            status,
+            conversation_key,
+            identity_keys,
+            refs,
+            trace,
+            rules_version: rules.version().to_string(),
+        })
+        .await?;
+        let kind = if pick.is_some() { "assigned" } else { "held" };
+        tx.audit(
+            &lead.id,
+            now,
+            "created",
+            &json!({"rule": decision.classification.rule, "level": decision.classification.level}),
+        )
+        .await?;
+        if let Some(a) = &lead.assignment {
+            self.write_assignment(tx, &lead, a, &decision.classification.level, "expired")
+                .await?;
+            tx.audit(&lead.id, now, kind, &json!({"manager": a.manager.id, "strategy": a.strategy, "ack_due_at": a.ack_due_at})).await?;
+        } else {
+            tx.audit(&lead.id, now, kind, &json!({"level": decision.classification.level, "why": "nobody eligible at the level"})).await?;
+        }
+        tx.insert_outbox(&outbox_rows(
+            &self.sinks,
+            rules,
+            self.clock.as_ref(),
+            EventType::Created,
+            &lead,
+            now,
+        ))
+        .await?;
+        batch.queued |= !self.sinks.is_empty();
+        metrics::counter!("leadgate_leads_total", "channel" => lead.channel.as_str(), "status" => kind).increment(1);
+        tx.finish_inbound(&FinishedInbound {
+            inbound_id: row.id.clone(),
+            status: "lead",
+            reason: None,
+            detail: None,
+            lead_id: Some(lead.id.clone()),
+            at: now,
+        })
+        .await
+    }
+
+    /// The earlier lead this item continues: the lead it edits, replies to, or whose open
+    /// conversation it belongs to.
+    async fn continued_lead(
+        &self,
+        tx: &mut dyn StoreTx,
+        row: &InboundRow,
+        draft: &NormalisedDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<StoredLead>> {
+        if draft.thread.edit {
+            if let Some(id) = &draft.external_id {
+                if let Some(lead) = tx.lead_by_external_id(&row.source, id).await? {
+                    return Ok(Some(lead));
+                }
+            }
+        }
+        if let Some(lead) = tx.lead_by_refs(&draft.thread.replies_to).await? {
+            return Ok(Some(lead));
+        }
+        if let Some(key) = &draft.thread.conversation {
+            let window = chrono::Duration::from_std(self.conversation_window)
+                .unwrap_or(chrono::Duration::MAX);
+            return tx.open_conversation(&row.source, key, now - window).await;
+        }
+        Ok(None)
+    }
+
+    /// Adds a follow-up (or an edit) to an existing lead: the text and any new contact details
+    /// join it, the CRM gets `lead.updated`, and nobody new is woken.
+    #[allow(clippy::too_many_arguments)]
+    async fn join(
+        &self,
+        tx: &mut dyn StoreTx,
+        rules: &CompiledRules,
+        batch: &mut Batch,
+        row: &InboundRow,
+        existing: StoredLead,
+        draft: NormalisedDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut lead = existing.record;
+        let edit = draft.thread.edit;
+        if edit {
+            lead.text = draft.text.clone();
+        } else if !draft.text.is_empty() {
+            lead.text = if lead.text.is_empty() {
+                draft.text.clone()
+            } else {
+                format!("{}\n\n{}", lead.text, draft.text)
+            };
+        }
+        merge_contact(&mut lead, &draft);
+        for (k, v) in draft.fields {
+            lead.fields.entry(k).or_insert(v);
+        }
+        tx.update_lead(&LeadUpdate {
+            record: lead.clone(),
+            status: existing.status,
+            at: now,
+            trace: None,
+        })
+        .await?;
+        if let Some(id) = &draft.external_id {
+            tx.add_refs(&lead.id, std::slice::from_ref(id)).await?;
+        }
+        let kind = if edit { "edited" } else { "follow_up" };
+        tx.audit(&lead.id, now, kind, &json!({"inbound_id": row.id}))
+            .await?;
+        tx.insert_outbox(&outbox_rows(
+            &self.sinks,
+            rules,
+            self.clock.as_ref(),
+            EventType::Updated,
+            &lead,
+            now,
+        ))
+        .await?;
+        batch.queued |= !self.sinks.is_empty();
+        tx.finish_inbound(&FinishedInbound {
+            inbound_id: row.id.clone(),
+            status: "joined",
+            reason: None,
+            detail: Some(kind.into()),
+            lead_id: Some(lead.id.clone()),
+            at: now,
+        })
+        .await
+    }
+
+    /// Offers held leads to the managers who are eligible now, oldest first; a level whose
+    /// oldest held lead still finds nobody stays closed to newer leads in this batch.
+    async fn offer_held(
+        &self,
+        tx: &mut dyn StoreTx,
+        rules: &CompiledRules,
+        batch: &mut Batch,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        for held in tx.held_leads(1000).await? {
+            let mut lead = held.record;
+            let previous_manager = match &lead.previous_lead_id {
+                Some(_) => tx
+                    .previous_lead(&lead.contact.identity_keys())
+                    .await?
+                    .and_then(|p| p.manager_id),
+                None => None,
+            };
+            let ctx = RoutingContext {
+                now,
+                open_leads: &batch.open,
+                previous_manager: previous_manager.as_deref(),
+                state: &batch.state,
+                exclude: &[],
+            };
+            let decision = rules.decide(&lead, &ctx);
+            let level = decision.classification.level.clone();
+            let pick = match decision.outcome {
+                Outcome::Assign(pick) if !batch.held_levels.contains(&pick.level) => pick,
+                _ => {
+                    batch.held_levels.insert(level);
+                    continue;
+                }
+            };
+            batch.state = decision.state.clone();
+            lead.classification = Some(decision.classification.clone());
+            let a = self.assignment(
+                rules,
+                &pick.manager_id,
+                &pick.strategy,
+                now,
+                decision.ack_within,
+                1,
+            );
+            lead.assignment = Some(a.clone());
+            *batch.open.entry(pick.manager_id.clone()).or_default() += 1;
+            let trace = serde_json::to_value(&decision.trace).unwrap_or_default();
+            tx.update_lead(&LeadUpdate {
+                record: lead.clone(),
+                status: LeadStatus::Assigned,
+                at: now,
+                trace: Some(trace),
+            })
+            .await?;
+            self.write_assignment(tx, &lead, &a, &level, "expired")
+                .await?;
+            tx.audit(
+                &lead.id,
+                now,
+                "assigned",
+                &json!({"manager": a.manager.id, "strategy": a.strategy, "after": "held"}),
+            )
+            .await?;
+            tx.insert_outbox(&outbox_rows(
+                &self.sinks,
+                rules,
+                self.clock.as_ref(),
+                EventType::Reassigned,
+                &lead,
+                now,
+            ))
+            .await?;
+            batch.queued |= !self.sinks.is_empty();
+        }
+        Ok(())
+    }
+
+    fn assignment(
+        &self,
+        rules: &CompiledRules,
+        manager_id: &str,
+        strategy: &str,
+        now: DateTime<Utc>,
+        ack_within: Duration,
+        attempt: u32,
+    ) -> Assignment {
+        let manager = rules.manager(manager_id);
+        let ack_due_at = manager.map(|m| rules.ack_deadline(m, now, ack_within));
+        Assignment {
+            manager: AssignedManager {
+                id: manager_id.to_string(),
+                name: manager
+                    .map(|m| m.name.clone())
+                    .unwrap_or_else(|| manager_id.to_string()),
+                email: manager.and_then(|m| m.email.clone()),
+                crm_user_id: None,
+            },
+            strategy: strategy.to_string(),
+            assigned_at: now,
+            ack_due_at,
+            attempt,
+        }
+    }
+
+    async fn write_assignment(
+        &self,
+        tx: &mut dyn StoreTx,
+        lead: &Lead,
+        a: &Assignment,
+        level: &str,
+        previous_state: &'static str,
+    ) -> StoreResult<()> {
+        tx.insert_assignment(&NewAssignment {
+            lead_id: lead.id.clone(),
+            manager_id: a.manager.id.clone(),
+            level: level.to_string(),
+            strategy: a.strategy.clone(),
+            attempt: a.attempt,
+            assigned_at: a.assigned_at,
+            ack_due_at: a.ack_due_at,
+            previous_state,
+        })
+        .await
+    }
+}
+
+/// What one batch has learned so far: open leads per manager (counting this batch's
+/// assignments), the strategy state, the levels whose held leads found nobody.
+struct Batch {
+    open: HashMap<String, u32>,
+    state: StrategyState,
+    held_levels: HashSet<String>,
+    queued: bool,
+}
+
+/// New phones and e-mails from a follow-up join the lead's contact (a shared contact after a
+/// first message gives the phone).
+fn merge_contact(lead: &mut Lead, draft: &NormalisedDraft) {
+    let c = &mut lead.contact;
+    for p in &draft.contact.phones {
+        if !c.phones.contains(p) {
+            c.phones.push(p.clone());
+        }
+    }
+    for e in &draft.contact.emails {
+        if !c.emails.contains(e) {
+            c.emails.push(e.clone());
+        }
+    }
+    if c.name.is_none() {
+        c.name = draft.contact.name.clone();
+    }
+}

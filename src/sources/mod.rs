@@ -1,0 +1,4 @@
+//! Channels: each only turns what arrives from the outside into stored inbound items and, at
+//! processing time, parses them back into lead drafts.
+
+pub mod webform;

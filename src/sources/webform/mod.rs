@@ -1,0 +1,42 @@
+//! Web forms: `POST /forms/{source_id}`. The HTTP handler (in `http/forms.rs`) checks limits,
+//! origin, rate and contact, stores the raw body and answers; processing re-reads the stored
+//! body with the same pure functions.
+
+mod body;
+mod draft;
+
+pub use body::{Attachment, BodyError, BodyKind, FormBody, Limits, body_kind, read_body};
+pub use draft::{RequestContext, form_to_draft};
+
+use crate::lead::{NotLead, NotLeadReason, Parsed};
+use crate::store::InboundRow;
+
+/// Parses a stored form submission (processing stage): the same reading the handler did, so a
+/// stored item always parses.
+pub async fn parse_stored(row: &InboundRow, honeypot: Option<&str>) -> Parsed {
+    let unlimited = Limits {
+        text: usize::MAX,
+        upload: usize::MAX,
+    };
+    let form = match body_kind(row.content_type.as_deref()) {
+        Ok(kind) => read_body(&kind, bytes::Bytes::from(row.payload.clone()), unlimited).await,
+        Err(e) => Err(e),
+    };
+    match form {
+        Ok(form) => {
+            let ctx = RequestContext {
+                referer: row
+                    .meta
+                    .get("referer")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+            };
+            form_to_draft(&form, honeypot, &ctx)
+        }
+        Err(e) => Parsed::NotLead(NotLead {
+            reason: NotLeadReason::Malformed,
+            detail: e.to_string(),
+            external_id: None,
+        }),
+    }
+}

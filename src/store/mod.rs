@@ -1,0 +1,175 @@
+//! The durable store every stage talks through. A narrow trait: nothing above it knows which
+//! database it runs on, and every SQL statement lives behind it.
+//!
+//! Time values cross the trait as `DateTime<Utc>`; the SQLite implementation keeps them as
+//! fixed-width RFC 3339 text.
+
+mod records;
+mod sqlite;
+
+pub use records::*;
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// A store operation failed: the database is unreachable, a row is corrupt, a migration failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database said no.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration could not run.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored JSON or time value could not be read back.
+    #[error("corrupt stored value in {what}: {detail}")]
+    Corrupt {
+        /// Which column.
+        what: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The database file's directory could not be created.
+    #[error("cannot create {path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything the daemon keeps, behind one interface with a SQLite and (later) a PostgreSQL
+/// implementation.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Checks the database answers (for `/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Commits inbound items in one transaction; an item whose source + dedupe key is already
+    /// stored is reported as a duplicate and left as it was.
+    async fn insert_inbound(&self, items: &[NewInbound]) -> StoreResult<Vec<Inserted>>;
+
+    /// The oldest unprocessed inbound items.
+    async fn pending_inbound(&self, limit: u32) -> StoreResult<Vec<InboundRow>>;
+
+    /// Starts a transaction for the processing stage (one per batch).
+    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>>;
+
+    /// Claims up to `limit` outbox rows of `sink` that are due at `now` and not leased by a
+    /// live worker; they stay claimed until `lease_until`.
+    async fn claim_outbox(
+        &self,
+        sink: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxRow>>;
+
+    /// Records the outcome of delivery attempts (one transaction).
+    async fn record_deliveries(&self, results: &[DeliveryResult]) -> StoreResult<()>;
+
+    /// When the next pending row of `sink` falls due, if any.
+    async fn next_outbox_due(&self, sink: &str) -> StoreResult<Option<DateTime<Utc>>>;
+
+    /// Puts dead-lettered rows matching `filter` back in the queue, due at `now`; returns how
+    /// many.
+    async fn replay_dead(&self, filter: &ReplayFilter, now: DateTime<Utc>) -> StoreResult<u64>;
+
+    /// Inbound items for the admin, newest first.
+    async fn list_inbound(&self, filter: &ListFilter) -> StoreResult<Vec<InboundSummary>>;
+
+    /// Leads for the admin, newest first.
+    async fn list_leads(&self, filter: &ListFilter) -> StoreResult<Vec<LeadSummary>>;
+
+    /// One lead's whole journey, for the admin.
+    async fn lead_journey(&self, lead_id: &str) -> StoreResult<Option<Journey>>;
+
+    /// Dead-lettered deliveries, newest first.
+    async fn list_dead(&self, filter: &ReplayFilter, limit: u32)
+    -> StoreResult<Vec<OutboxSummary>>;
+
+    /// Counts for `/metrics` and `/readyz`.
+    async fn queue_stats(&self) -> StoreResult<QueueStats>;
+
+    /// A named cursor (a source's position: IMAP UID, Telegram offset).
+    async fn get_cursor(&self, key: &str) -> StoreResult<Option<String>>;
+
+    /// Sets a named cursor.
+    async fn set_cursor(&self, key: &str, value: &str, now: DateTime<Utc>) -> StoreResult<()>;
+}
+
+/// The processing stage's transaction: reads see its own writes, and nothing is visible to
+/// others until [`StoreTx::commit`].
+#[async_trait]
+pub trait StoreTx: Send {
+    /// The lead made from the item with this external id in this source.
+    async fn lead_by_external_id(
+        &mut self,
+        source: &str,
+        external_id: &str,
+    ) -> StoreResult<Option<StoredLead>>;
+
+    /// The newest lead any of `refs` belongs to (a reply's `In-Reply-To`/`References`).
+    async fn lead_by_refs(&mut self, refs: &[String]) -> StoreResult<Option<StoredLead>>;
+
+    /// The newest lead of a conversation in `source` active since `since` and not yet
+    /// acknowledged.
+    async fn open_conversation(
+        &mut self,
+        source: &str,
+        conversation_key: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Option<StoredLead>>;
+
+    /// The newest earlier lead sharing any identity key, with its manager.
+    async fn previous_lead(&mut self, keys: &[String]) -> StoreResult<Option<StoredLead>>;
+
+    /// Open leads per manager now (assigned or acknowledged).
+    async fn open_leads_per_manager(&mut self) -> StoreResult<HashMap<String, u32>>;
+
+    /// Leads held because nobody was eligible, oldest first.
+    async fn held_leads(&mut self, limit: u32) -> StoreResult<Vec<StoredLead>>;
+
+    /// Reads a named cursor inside the transaction (routing strategy state).
+    async fn get_cursor(&mut self, key: &str) -> StoreResult<Option<String>>;
+
+    /// Writes a named cursor inside the transaction.
+    async fn set_cursor(&mut self, key: &str, value: &str, now: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Writes a new lead with its identity keys and refs.
+    async fn insert_lead(&mut self, lead: &NewLead) -> StoreResult<()>;
+
+    /// Rewrites a lead's record and state (a follow-up, an edit, an assignment).
+    async fn update_lead(&mut self, update: &LeadUpdate) -> StoreResult<()>;
+
+    /// Adds refs (Message-IDs of follow-ups) to a lead.
+    async fn add_refs(&mut self, lead_id: &str, refs: &[String]) -> StoreResult<()>;
+
+    /// Writes an assignment and ends the lead's previous active one with `previous_state`.
+    async fn insert_assignment(&mut self, a: &NewAssignment) -> StoreResult<()>;
+
+    /// Queues outbox rows.
+    async fn insert_outbox(&mut self, rows: &[NewOutbox]) -> StoreResult<()>;
+
+    /// Appends to a lead's audit trail.
+    async fn audit(
+        &mut self,
+        lead_id: &str,
+        at: DateTime<Utc>,
+        kind: &str,
+        detail: &Value,
+    ) -> StoreResult<()>;
+
+    /// Records what became of an inbound item.
+    async fn finish_inbound(&mut self, done: &FinishedInbound) -> StoreResult<()>;
+
+    /// Commits everything.
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+}

@@ -1,0 +1,434 @@
+//! The values that cross the [`super::Store`] trait.
+
+use crate::lead::{Channel, Lead};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+/// An item a channel handed over, to be committed before the channel is acknowledged.
+#[derive(Debug, Clone)]
+pub struct NewInbound {
+    /// UUID v7 of the item.
+    pub id: String,
+    /// The source id.
+    pub source: String,
+    /// The channel.
+    pub channel: Channel,
+    /// Unique per source: the provider's id, or the item id when the provider has none.
+    pub dedupe_key: String,
+    /// When it arrived.
+    pub received_at: DateTime<Utc>,
+    /// The payload's media type, when the channel has one (web forms).
+    pub content_type: Option<String>,
+    /// The raw bytes, exactly as received.
+    pub payload: Vec<u8>,
+    /// Channel-specific context the parser needs (client address, headers).
+    pub meta: Value,
+}
+
+/// The result of committing one inbound item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored now, under this id.
+    New(String),
+    /// Already stored before, under this id: nothing changed.
+    Duplicate(String),
+}
+
+impl Inserted {
+    /// The stored item's id, new or old.
+    pub fn id(&self) -> &str {
+        match self {
+            Inserted::New(id) | Inserted::Duplicate(id) => id,
+        }
+    }
+}
+
+/// A stored inbound item waiting to be processed.
+#[derive(Debug, Clone)]
+pub struct InboundRow {
+    /// Item id.
+    pub id: String,
+    /// Source id.
+    pub source: String,
+    /// Channel.
+    pub channel: Channel,
+    /// Dedupe key.
+    pub dedupe_key: String,
+    /// Arrival time.
+    pub received_at: DateTime<Utc>,
+    /// Media type.
+    pub content_type: Option<String>,
+    /// Raw bytes.
+    pub payload: Vec<u8>,
+    /// Channel context.
+    pub meta: Value,
+}
+
+/// Where a lead stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeadStatus {
+    /// A manager has it and has not reacted yet.
+    Assigned,
+    /// Nobody was eligible: waiting for someone's hours or capacity.
+    Held,
+    /// The manager took it.
+    Acknowledged,
+}
+
+impl LeadStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeadStatus::Assigned => "assigned",
+            LeadStatus::Held => "held",
+            LeadStatus::Acknowledged => "acknowledged",
+        }
+    }
+
+    /// Reads the stored name.
+    pub fn parse(s: &str) -> Option<LeadStatus> {
+        match s {
+            "assigned" => Some(LeadStatus::Assigned),
+            "held" => Some(LeadStatus::Held),
+            "acknowledged" => Some(LeadStatus::Acknowledged),
+            _ => None,
+        }
+    }
+}
+
+/// A lead as stored, for the processing stage's lookups.
+#[derive(Debug, Clone)]
+pub struct StoredLead {
+    /// The record as last written.
+    pub record: Lead,
+    /// Where it stands.
+    pub status: LeadStatus,
+    /// The current manager, if any.
+    pub manager_id: Option<String>,
+    /// The level it is routed at.
+    pub level: Option<String>,
+    /// When it last saw a message or a change.
+    pub last_activity_at: DateTime<Utc>,
+}
+
+/// A new lead with what makes it findable later.
+#[derive(Debug, Clone)]
+pub struct NewLead {
+    /// The record.
+    pub record: Lead,
+    /// The inbound item it was made from.
+    pub inbound_id: String,
+    /// Where it stands.
+    pub status: LeadStatus,
+    /// Conversation key (`telegram:<chat>`), if the channel has conversations.
+    pub conversation_key: Option<String>,
+    /// Identity keys of the contact.
+    pub identity_keys: Vec<String>,
+    /// Ids of items belonging to it (its own Message-ID).
+    pub refs: Vec<String>,
+    /// The routing trace, for the admin.
+    pub trace: Value,
+    /// The version of the rules that routed it.
+    pub rules_version: String,
+}
+
+/// A changed lead.
+#[derive(Debug, Clone)]
+pub struct LeadUpdate {
+    /// The new record.
+    pub record: Lead,
+    /// The new status.
+    pub status: LeadStatus,
+    /// When the change happened.
+    pub at: DateTime<Utc>,
+    /// A new routing trace, when it was routed again.
+    pub trace: Option<Value>,
+}
+
+/// A new assignment; the lead's previous active assignment ends with `previous_state`.
+#[derive(Debug, Clone)]
+pub struct NewAssignment {
+    /// The lead.
+    pub lead_id: String,
+    /// The manager.
+    pub manager_id: String,
+    /// The level.
+    pub level: String,
+    /// The strategy that picked them.
+    pub strategy: String,
+    /// 1, 2, ...
+    pub attempt: u32,
+    /// When.
+    pub assigned_at: DateTime<Utc>,
+    /// The SLA deadline.
+    pub ack_due_at: Option<DateTime<Utc>>,
+    /// How the previous assignment ended (`expired`, `declined`).
+    pub previous_state: &'static str,
+}
+
+/// An event queued for one sink.
+#[derive(Debug, Clone)]
+pub struct NewOutbox {
+    /// The lead.
+    pub lead_id: String,
+    /// The sink id.
+    pub sink: String,
+    /// The `webhook-id`, stable across retries.
+    pub event_id: String,
+    /// `lead.created`, ...
+    pub event_type: String,
+    /// The body to send (the envelope JSON).
+    pub body: String,
+    /// When it was queued (and first due).
+    pub created_at: DateTime<Utc>,
+}
+
+/// A claimed outbox row.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    /// Row id.
+    pub id: i64,
+    /// The lead.
+    pub lead_id: String,
+    /// The sink.
+    pub sink: String,
+    /// The `webhook-id`.
+    pub event_id: String,
+    /// The event type.
+    pub event_type: String,
+    /// The body.
+    pub body: String,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    /// When the retry horizon started (queued, or replayed).
+    pub retry_since: DateTime<Utc>,
+}
+
+/// How one delivery attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryOutcome {
+    /// The sink took it.
+    Delivered,
+    /// Try again at the given time.
+    Retry(DateTime<Utc>),
+    /// Give up: dead-letter (replayable).
+    Dead,
+}
+
+/// The record of one attempt.
+#[derive(Debug, Clone)]
+pub struct DeliveryResult {
+    /// The outbox row.
+    pub outbox_id: i64,
+    /// The attempt number (1-based).
+    pub attempt: u32,
+    /// When it was made.
+    pub at: DateTime<Utc>,
+    /// How it ended.
+    pub outcome: DeliveryOutcome,
+    /// The HTTP status, when there was one.
+    pub status_code: Option<u16>,
+    /// What went wrong, when something did.
+    pub error: Option<String>,
+    /// How long it took.
+    pub duration_ms: u64,
+}
+
+/// What became of an inbound item.
+#[derive(Debug, Clone)]
+pub struct FinishedInbound {
+    /// The item.
+    pub inbound_id: String,
+    /// `lead`, `joined` or `not_lead`.
+    pub status: &'static str,
+    /// The not-a-lead reason code.
+    pub reason: Option<String>,
+    /// A human explanation.
+    pub detail: Option<String>,
+    /// The lead it made or joined.
+    pub lead_id: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Which dead letters to replay or list.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayFilter {
+    /// Only this lead's.
+    pub lead_id: Option<String>,
+    /// Only this sink's.
+    pub sink: Option<String>,
+}
+
+/// Filters for the admin's lists; every field narrows.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Channel.
+    pub channel: Option<String>,
+    /// Source id.
+    pub source: Option<String>,
+    /// Status (`pending`, `lead`, `not_lead`, ... for inbound; `assigned`, `held`, ... for leads).
+    pub status: Option<String>,
+    /// Not-a-lead reason.
+    pub reason: Option<String>,
+    /// Manager id.
+    pub manager: Option<String>,
+    /// Received at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Received before.
+    pub until: Option<DateTime<Utc>>,
+    /// At most this many (capped at 500).
+    pub limit: u32,
+}
+
+/// An inbound item in the admin's list.
+#[derive(Debug, Clone, Serialize)]
+pub struct InboundSummary {
+    /// Item id.
+    pub id: String,
+    /// Source id.
+    pub source: String,
+    /// Channel.
+    pub channel: String,
+    /// Dedupe key.
+    pub dedupe_key: String,
+    /// Arrival.
+    pub received_at: DateTime<Utc>,
+    /// `pending`, `lead`, `joined`, `not_lead`.
+    pub status: String,
+    /// Not-a-lead reason.
+    pub reason: Option<String>,
+    /// Explanation.
+    pub detail: Option<String>,
+    /// The lead it made or joined.
+    pub lead_id: Option<String>,
+}
+
+/// A lead in the admin's list.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeadSummary {
+    /// Lead id.
+    pub id: String,
+    /// Source id.
+    pub source: String,
+    /// Channel.
+    pub channel: String,
+    /// Arrival.
+    pub received_at: DateTime<Utc>,
+    /// Status.
+    pub status: String,
+    /// Level.
+    pub level: Option<String>,
+    /// Deciding rule.
+    pub rule: Option<String>,
+    /// Current manager.
+    pub manager_id: Option<String>,
+}
+
+/// A delivery row for the admin, with every attempt.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxSummary {
+    /// Row id.
+    pub id: i64,
+    /// Lead id.
+    pub lead_id: String,
+    /// Sink id.
+    pub sink: String,
+    /// `webhook-id`.
+    pub event_id: String,
+    /// Event type.
+    pub event_type: String,
+    /// `pending`, `delivered`, `dead`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When it is next due.
+    pub next_attempt_at: DateTime<Utc>,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// Every attempt.
+    pub history: Vec<AttemptSummary>,
+}
+
+/// One delivery attempt for the admin.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttemptSummary {
+    /// 1-based.
+    pub attempt: u32,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// `delivered`, `retry`, `dead`.
+    pub outcome: String,
+    /// HTTP status.
+    pub status_code: Option<u16>,
+    /// Error.
+    pub error: Option<String>,
+    /// Duration.
+    pub duration_ms: u64,
+}
+
+/// An assignment for the admin.
+#[derive(Debug, Clone, Serialize)]
+pub struct AssignmentSummary {
+    /// Manager id.
+    pub manager_id: String,
+    /// Level.
+    pub level: String,
+    /// Strategy.
+    pub strategy: String,
+    /// Attempt number.
+    pub attempt: u32,
+    /// When.
+    pub assigned_at: DateTime<Utc>,
+    /// Deadline.
+    pub ack_due_at: Option<DateTime<Utc>>,
+    /// `active`, `acknowledged`, `declined`, `expired`.
+    pub state: String,
+}
+
+/// An audit entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What kind of change.
+    pub kind: String,
+    /// Details.
+    pub detail: Value,
+}
+
+/// A lead's whole journey: what arrived, what it became, where it went.
+#[derive(Debug, Clone, Serialize)]
+pub struct Journey {
+    /// The record.
+    pub lead: Value,
+    /// Status.
+    pub status: String,
+    /// Rules version that routed it.
+    pub rules_version: String,
+    /// The routing trace.
+    pub trace: Value,
+    /// Every inbound item that made or joined it, raw payload included (as text when UTF-8).
+    pub inbound: Vec<Value>,
+    /// Every assignment.
+    pub assignments: Vec<AssignmentSummary>,
+    /// Every delivery with its attempts.
+    pub deliveries: Vec<OutboxSummary>,
+    /// The audit trail.
+    pub audit: Vec<AuditEntry>,
+}
+
+/// Queue depths.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct QueueStats {
+    /// Inbound items not yet processed.
+    pub inbound_pending: u64,
+    /// Deliveries waiting.
+    pub outbox_pending: u64,
+    /// Dead letters.
+    pub outbox_dead: u64,
+    /// Leads held for lack of an eligible manager.
+    pub leads_held: u64,
+}

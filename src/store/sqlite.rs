@@ -1,0 +1,860 @@
+//! The embedded default store: one SQLite file in WAL mode.
+//!
+//! All writes go through a single connection, so writers queue in-process instead of failing
+//! with `SQLITE_BUSY`; reads that need no transaction use a small pool of read-only
+//! connections. Lists of keys are passed as a JSON array and expanded with `json_each`, which
+//! keeps every statement static.
+
+use super::*;
+use crate::lead::{Channel, Lead};
+use chrono::SecondsFormat;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+use std::path::Path;
+use std::time::Duration;
+
+/// The SQLite implementation of [`Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    write: SqlitePool,
+    read: SqlitePool,
+}
+
+/// Fixed-width RFC 3339 UTC, so stored times compare as strings.
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_ts(what: &'static str, s: &str) -> StoreResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt {
+            what,
+            detail: format!("{s:?}: {e}"),
+        })
+}
+
+fn opt_ts(what: &'static str, s: Option<String>) -> StoreResult<Option<DateTime<Utc>>> {
+    s.map(|s| parse_ts(what, &s)).transpose()
+}
+
+fn parse_json(what: &'static str, s: &str) -> StoreResult<Value> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt {
+        what,
+        detail: e.to_string(),
+    })
+}
+
+fn json_list(items: &[String]) -> String {
+    serde_json::Value::from(items.to_vec()).to_string()
+}
+
+fn channel(s: &str) -> StoreResult<Channel> {
+    Channel::parse(s).ok_or_else(|| StoreError::Corrupt {
+        what: "channel",
+        detail: s.to_string(),
+    })
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and runs the migrations.
+    pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let base = SqliteConnectOptions::new()
+            .filename(path)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit is on disk before intake answers 2xx, even across power loss.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(base.clone().create_if_missing(true))
+            .await?;
+        sqlx::migrate!("src/store/migrations/sqlite")
+            .run(&write)
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(base.read_only(true))
+            .await?;
+        Ok(SqliteStore { write, read })
+    }
+
+    /// Closes both pools (graceful shutdown).
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+fn stored_lead(row: &SqliteRow) -> StoreResult<StoredLead> {
+    let record: String = row.try_get("record")?;
+    let record: Lead = serde_json::from_str(&record).map_err(|e| StoreError::Corrupt {
+        what: "leads.record",
+        detail: e.to_string(),
+    })?;
+    let status: String = row.try_get("status")?;
+    Ok(StoredLead {
+        record,
+        status: LeadStatus::parse(&status).ok_or_else(|| StoreError::Corrupt {
+            what: "leads.status",
+            detail: status.clone(),
+        })?,
+        manager_id: row.try_get("manager_id")?,
+        level: row.try_get("level")?,
+        last_activity_at: parse_ts(
+            "leads.last_activity_at",
+            &row.try_get::<String, _>("last_activity_at")?,
+        )?,
+    })
+}
+
+fn inbound_row(row: &SqliteRow) -> StoreResult<InboundRow> {
+    Ok(InboundRow {
+        id: row.try_get("id")?,
+        source: row.try_get("source")?,
+        channel: channel(&row.try_get::<String, _>("channel")?)?,
+        dedupe_key: row.try_get("dedupe_key")?,
+        received_at: parse_ts(
+            "inbound.received_at",
+            &row.try_get::<String, _>("received_at")?,
+        )?,
+        content_type: row.try_get("content_type")?,
+        payload: row.try_get("payload")?,
+        meta: parse_json("inbound.meta", &row.try_get::<String, _>("meta")?)?,
+    })
+}
+
+const LEAD_COLUMNS: &str = "l.record, l.status, l.manager_id, l.level, l.last_activity_at";
+
+async fn attempts_of(pool: &SqlitePool, outbox_id: i64) -> StoreResult<Vec<AttemptSummary>> {
+    let rows = sqlx::query(
+        "SELECT attempt, at, outcome, status_code, error, duration_ms FROM delivery_attempts
+         WHERE outbox_id = ?1 ORDER BY attempt",
+    )
+    .bind(outbox_id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(AttemptSummary {
+                attempt: r.try_get::<i64, _>("attempt")? as u32,
+                at: parse_ts("delivery_attempts.at", &r.try_get::<String, _>("at")?)?,
+                outcome: r.try_get("outcome")?,
+                status_code: r
+                    .try_get::<Option<i64>, _>("status_code")?
+                    .map(|c| c as u16),
+                error: r.try_get("error")?,
+                duration_ms: r.try_get::<i64, _>("duration_ms")? as u64,
+            })
+        })
+        .collect()
+}
+
+async fn outbox_summaries(
+    pool: &SqlitePool,
+    rows: Vec<SqliteRow>,
+) -> StoreResult<Vec<OutboxSummary>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let id: i64 = r.try_get("id")?;
+        out.push(OutboxSummary {
+            id,
+            lead_id: r.try_get("lead_id")?,
+            sink: r.try_get("sink")?,
+            event_id: r.try_get("event_id")?,
+            event_type: r.try_get("event_type")?,
+            status: r.try_get("status")?,
+            attempts: r.try_get::<i64, _>("attempts")? as u32,
+            next_attempt_at: parse_ts(
+                "outbox.next_attempt_at",
+                &r.try_get::<String, _>("next_attempt_at")?,
+            )?,
+            last_error: r.try_get("last_error")?,
+            history: attempts_of(pool, id).await?,
+        });
+    }
+    Ok(out)
+}
+
+const OUTBOX_COLUMNS: &str =
+    "id, lead_id, sink, event_id, event_type, status, attempts, next_attempt_at, last_error";
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn insert_inbound(&self, items: &[NewInbound]) -> StoreResult<Vec<Inserted>> {
+        let mut tx = self.write.begin().await?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let inserted = sqlx::query(
+                "INSERT INTO inbound (id, source, channel, dedupe_key, received_at, content_type, payload, meta)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (source, dedupe_key) DO NOTHING",
+            )
+            .bind(&item.id)
+            .bind(&item.source)
+            .bind(item.channel.as_str())
+            .bind(&item.dedupe_key)
+            .bind(ts(item.received_at))
+            .bind(&item.content_type)
+            .bind(&item.payload)
+            .bind(item.meta.to_string())
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() == 1 {
+                out.push(Inserted::New(item.id.clone()));
+            } else {
+                let id: String = sqlx::query_scalar(
+                    "SELECT id FROM inbound WHERE source = ?1 AND dedupe_key = ?2",
+                )
+                .bind(&item.source)
+                .bind(&item.dedupe_key)
+                .fetch_one(&mut *tx)
+                .await?;
+                out.push(Inserted::Duplicate(id));
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn pending_inbound(&self, limit: u32) -> StoreResult<Vec<InboundRow>> {
+        let rows = sqlx::query(
+            "SELECT id, source, channel, dedupe_key, received_at, content_type, payload, meta
+             FROM inbound WHERE status = 'pending' ORDER BY received_at, id LIMIT ?1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.write)
+        .await?;
+        rows.iter().map(inbound_row).collect()
+    }
+
+    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
+        Ok(Box::new(SqliteTx {
+            tx: self.write.begin().await?,
+        }))
+    }
+
+    async fn claim_outbox(
+        &self,
+        sink: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxRow>> {
+        let rows = sqlx::query(
+            "UPDATE outbox SET lease_until = ?3 WHERE id IN (
+                SELECT id FROM outbox
+                WHERE sink = ?1 AND status = 'pending' AND next_attempt_at <= ?2
+                  AND (lease_until IS NULL OR lease_until <= ?2)
+                ORDER BY next_attempt_at, id LIMIT ?4)
+             RETURNING id, lead_id, sink, event_id, event_type, body, attempts, retry_since",
+        )
+        .bind(sink)
+        .bind(ts(now))
+        .bind(ts(lease_until))
+        .bind(i64::from(limit))
+        .fetch_all(&self.write)
+        .await?;
+        let mut out: Vec<OutboxRow> = rows
+            .iter()
+            .map(|r| {
+                Ok(OutboxRow {
+                    id: r.try_get("id")?,
+                    lead_id: r.try_get("lead_id")?,
+                    sink: r.try_get("sink")?,
+                    event_id: r.try_get("event_id")?,
+                    event_type: r.try_get("event_type")?,
+                    body: r.try_get("body")?,
+                    attempts: r.try_get::<i64, _>("attempts")? as u32,
+                    retry_since: parse_ts(
+                        "outbox.retry_since",
+                        &r.try_get::<String, _>("retry_since")?,
+                    )?,
+                })
+            })
+            .collect::<StoreResult<_>>()?;
+        out.sort_by_key(|r| r.id);
+        Ok(out)
+    }
+
+    async fn record_deliveries(&self, results: &[DeliveryResult]) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        for r in results {
+            let outcome = match r.outcome {
+                DeliveryOutcome::Delivered => "delivered",
+                DeliveryOutcome::Retry(_) => "retry",
+                DeliveryOutcome::Dead => "dead",
+            };
+            sqlx::query(
+                "INSERT OR REPLACE INTO delivery_attempts (outbox_id, attempt, at, outcome, status_code, error, duration_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .bind(r.outbox_id)
+            .bind(i64::from(r.attempt))
+            .bind(ts(r.at))
+            .bind(outcome)
+            .bind(r.status_code.map(i64::from))
+            .bind(&r.error)
+            .bind(r.duration_ms as i64)
+            .execute(&mut *tx)
+            .await?;
+            let (status, next, delivered) = match r.outcome {
+                DeliveryOutcome::Delivered => ("delivered", None, Some(ts(r.at))),
+                DeliveryOutcome::Retry(at) => ("pending", Some(ts(at)), None),
+                DeliveryOutcome::Dead => ("dead", None, None),
+            };
+            sqlx::query(
+                "UPDATE outbox SET status = ?2, attempts = ?3, lease_until = NULL, last_error = ?4,
+                        next_attempt_at = COALESCE(?5, next_attempt_at), delivered_at = ?6
+                 WHERE id = ?1",
+            )
+            .bind(r.outbox_id)
+            .bind(status)
+            .bind(i64::from(r.attempt))
+            .bind(&r.error)
+            .bind(next)
+            .bind(delivered)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn next_outbox_due(&self, sink: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        let next: Option<String> = sqlx::query_scalar(
+            "SELECT MIN(MAX(next_attempt_at, COALESCE(lease_until, ''))) FROM outbox
+             WHERE sink = ?1 AND status = 'pending'",
+        )
+        .bind(sink)
+        .fetch_one(&self.write)
+        .await?;
+        opt_ts("outbox.next_attempt_at", next)
+    }
+
+    async fn replay_dead(&self, filter: &ReplayFilter, now: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE outbox SET status = 'pending', next_attempt_at = ?1, retry_since = ?1, lease_until = NULL
+             WHERE status = 'dead' AND (?2 IS NULL OR lead_id = ?2) AND (?3 IS NULL OR sink = ?3)",
+        )
+        .bind(ts(now))
+        .bind(&filter.lead_id)
+        .bind(&filter.sink)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn list_inbound(&self, f: &ListFilter) -> StoreResult<Vec<InboundSummary>> {
+        let rows = sqlx::query(
+            "SELECT id, source, channel, dedupe_key, received_at, status, reason, detail, lead_id
+             FROM inbound
+             WHERE (?1 IS NULL OR channel = ?1) AND (?2 IS NULL OR source = ?2)
+               AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR reason = ?4)
+               AND (?5 IS NULL OR received_at >= ?5) AND (?6 IS NULL OR received_at < ?6)
+             ORDER BY received_at DESC, id DESC LIMIT ?7",
+        )
+        .bind(&f.channel)
+        .bind(&f.source)
+        .bind(&f.status)
+        .bind(&f.reason)
+        .bind(f.since.map(ts))
+        .bind(f.until.map(ts))
+        .bind(i64::from(f.limit.clamp(1, 500)))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(InboundSummary {
+                    id: r.try_get("id")?,
+                    source: r.try_get("source")?,
+                    channel: r.try_get("channel")?,
+                    dedupe_key: r.try_get("dedupe_key")?,
+                    received_at: parse_ts(
+                        "inbound.received_at",
+                        &r.try_get::<String, _>("received_at")?,
+                    )?,
+                    status: r.try_get("status")?,
+                    reason: r.try_get("reason")?,
+                    detail: r.try_get("detail")?,
+                    lead_id: r.try_get("lead_id")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn list_leads(&self, f: &ListFilter) -> StoreResult<Vec<LeadSummary>> {
+        let rows = sqlx::query(
+            "SELECT id, source, channel, received_at, status, level, rule, manager_id FROM leads
+             WHERE (?1 IS NULL OR channel = ?1) AND (?2 IS NULL OR source = ?2)
+               AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR manager_id = ?4)
+               AND (?5 IS NULL OR received_at >= ?5) AND (?6 IS NULL OR received_at < ?6)
+             ORDER BY received_at DESC, id DESC LIMIT ?7",
+        )
+        .bind(&f.channel)
+        .bind(&f.source)
+        .bind(&f.status)
+        .bind(&f.manager)
+        .bind(f.since.map(ts))
+        .bind(f.until.map(ts))
+        .bind(i64::from(f.limit.clamp(1, 500)))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LeadSummary {
+                    id: r.try_get("id")?,
+                    source: r.try_get("source")?,
+                    channel: r.try_get("channel")?,
+                    received_at: parse_ts(
+                        "leads.received_at",
+                        &r.try_get::<String, _>("received_at")?,
+                    )?,
+                    status: r.try_get("status")?,
+                    level: r.try_get("level")?,
+                    rule: r.try_get("rule")?,
+                    manager_id: r.try_get("manager_id")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn lead_journey(&self, lead_id: &str) -> StoreResult<Option<Journey>> {
+        let Some(lead) =
+            sqlx::query("SELECT record, status, rules_version, trace FROM leads WHERE id = ?1")
+                .bind(lead_id)
+                .fetch_optional(&self.read)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let inbound = sqlx::query(
+            "SELECT id, source, channel, dedupe_key, received_at, content_type, payload, meta, status
+             FROM inbound WHERE lead_id = ?1 ORDER BY received_at, id",
+        )
+        .bind(lead_id)
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|r| {
+            let row = inbound_row(r)?;
+            let payload = match String::from_utf8(row.payload) {
+                Ok(text) => serde_json::json!({"text": text}),
+                Err(e) => serde_json::json!({"bytes": e.into_bytes().len()}),
+            };
+            Ok(serde_json::json!({
+                "id": row.id, "source": row.source, "channel": row.channel,
+                "dedupe_key": row.dedupe_key, "received_at": row.received_at,
+                "content_type": row.content_type, "meta": row.meta,
+                "status": r.try_get::<String, _>("status")?, "payload": payload,
+            }))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+        let assignments = sqlx::query(
+            "SELECT manager_id, level, strategy, attempt, assigned_at, ack_due_at, state
+             FROM assignments WHERE lead_id = ?1 ORDER BY id",
+        )
+        .bind(lead_id)
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(AssignmentSummary {
+                manager_id: r.try_get("manager_id")?,
+                level: r.try_get("level")?,
+                strategy: r.try_get("strategy")?,
+                attempt: r.try_get::<i64, _>("attempt")? as u32,
+                assigned_at: parse_ts(
+                    "assignments.assigned_at",
+                    &r.try_get::<String, _>("assigned_at")?,
+                )?,
+                ack_due_at: opt_ts("assignments.ack_due_at", r.try_get("ack_due_at")?)?,
+                state: r.try_get("state")?,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+        let outbox_rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE lead_id = ?1 ORDER BY id"
+        )))
+        .bind(lead_id)
+        .fetch_all(&self.read)
+        .await?;
+        let deliveries = outbox_summaries(&self.read, outbox_rows).await?;
+        let audit =
+            sqlx::query("SELECT at, kind, detail FROM audit WHERE lead_id = ?1 ORDER BY id")
+                .bind(lead_id)
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(AuditEntry {
+                        at: parse_ts("audit.at", &r.try_get::<String, _>("at")?)?,
+                        kind: r.try_get("kind")?,
+                        detail: parse_json("audit.detail", &r.try_get::<String, _>("detail")?)?,
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Some(Journey {
+            lead: parse_json("leads.record", &lead.try_get::<String, _>("record")?)?,
+            status: lead.try_get("status")?,
+            rules_version: lead.try_get("rules_version")?,
+            trace: parse_json("leads.trace", &lead.try_get::<String, _>("trace")?)?,
+            inbound,
+            assignments,
+            deliveries,
+            audit,
+        }))
+    }
+
+    async fn list_dead(&self, f: &ReplayFilter, limit: u32) -> StoreResult<Vec<OutboxSummary>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox
+             WHERE status = 'dead' AND (?1 IS NULL OR lead_id = ?1) AND (?2 IS NULL OR sink = ?2)
+             ORDER BY id DESC LIMIT ?3"
+        )))
+        .bind(&f.lead_id)
+        .bind(&f.sink)
+        .bind(i64::from(limit.clamp(1, 500)))
+        .fetch_all(&self.read)
+        .await?;
+        outbox_summaries(&self.read, rows).await
+    }
+
+    async fn queue_stats(&self) -> StoreResult<QueueStats> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM inbound WHERE status = 'pending') AS inbound_pending,
+                    (SELECT COUNT(*) FROM outbox WHERE status = 'pending') AS outbox_pending,
+                    (SELECT COUNT(*) FROM outbox WHERE status = 'dead') AS outbox_dead,
+                    (SELECT COUNT(*) FROM leads WHERE status = 'held') AS leads_held",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok(QueueStats {
+            inbound_pending: row.try_get::<i64, _>("inbound_pending")? as u64,
+            outbox_pending: row.try_get::<i64, _>("outbox_pending")? as u64,
+            outbox_dead: row.try_get::<i64, _>("outbox_dead")? as u64,
+            leads_held: row.try_get::<i64, _>("leads_held")? as u64,
+        })
+    }
+
+    async fn get_cursor(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM cursors WHERE key = ?1")
+                .bind(key)
+                .fetch_optional(&self.write)
+                .await?,
+        )
+    }
+
+    async fn set_cursor(&self, key: &str, value: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        set_cursor(&self.write, key, value, now).await
+    }
+}
+
+async fn set_cursor<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
+    exec: E,
+    key: &str,
+    value: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO cursors (key, value, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )
+    .bind(key)
+    .bind(value)
+    .bind(ts(now))
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+/// The processing stage's transaction on the single write connection.
+struct SqliteTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+impl SqliteTx {
+    async fn one_lead(&mut self, sql: String, binds: &[String]) -> StoreResult<Option<StoredLead>> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in binds {
+            q = q.bind(b);
+        }
+        q.fetch_optional(&mut *self.tx)
+            .await?
+            .as_ref()
+            .map(stored_lead)
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl StoreTx for SqliteTx {
+    async fn lead_by_external_id(
+        &mut self,
+        source: &str,
+        external_id: &str,
+    ) -> StoreResult<Option<StoredLead>> {
+        self.one_lead(
+            format!("SELECT {LEAD_COLUMNS} FROM leads l WHERE l.source = ?1 AND l.external_id = ?2 ORDER BY l.received_at DESC LIMIT 1"),
+            &[source.to_string(), external_id.to_string()],
+        )
+        .await
+    }
+
+    async fn lead_by_refs(&mut self, refs: &[String]) -> StoreResult<Option<StoredLead>> {
+        if refs.is_empty() {
+            return Ok(None);
+        }
+        self.one_lead(
+            format!(
+                "SELECT {LEAD_COLUMNS} FROM lead_refs r JOIN leads l ON l.id = r.lead_id
+                 WHERE r.ref IN (SELECT value FROM json_each(?1))
+                 ORDER BY l.received_at DESC LIMIT 1"
+            ),
+            &[json_list(refs)],
+        )
+        .await
+    }
+
+    async fn open_conversation(
+        &mut self,
+        source: &str,
+        conversation_key: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Option<StoredLead>> {
+        self.one_lead(
+            format!(
+                "SELECT {LEAD_COLUMNS} FROM leads l
+                 WHERE l.source = ?1 AND l.conversation_key = ?2 AND l.last_activity_at >= ?3
+                   AND l.status != 'acknowledged'
+                 ORDER BY l.last_activity_at DESC LIMIT 1"
+            ),
+            &[source.to_string(), conversation_key.to_string(), ts(since)],
+        )
+        .await
+    }
+
+    async fn previous_lead(&mut self, keys: &[String]) -> StoreResult<Option<StoredLead>> {
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        self.one_lead(
+            format!(
+                "SELECT {LEAD_COLUMNS} FROM lead_contacts c JOIN leads l ON l.id = c.lead_id
+                 WHERE c.key IN (SELECT value FROM json_each(?1))
+                 ORDER BY c.at DESC LIMIT 1"
+            ),
+            &[json_list(keys)],
+        )
+        .await
+    }
+
+    async fn open_leads_per_manager(&mut self) -> StoreResult<HashMap<String, u32>> {
+        let rows = sqlx::query(
+            "SELECT manager_id, COUNT(*) AS n FROM leads
+             WHERE status = 'assigned' AND manager_id IS NOT NULL GROUP BY manager_id",
+        )
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("manager_id")?, r.try_get::<i64, _>("n")? as u32)))
+            .collect()
+    }
+
+    async fn held_leads(&mut self, limit: u32) -> StoreResult<Vec<StoredLead>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {LEAD_COLUMNS} FROM leads l WHERE l.status = 'held' ORDER BY l.received_at, l.id LIMIT ?1"
+        )))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(stored_lead).collect()
+    }
+
+    async fn get_cursor(&mut self, key: &str) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM cursors WHERE key = ?1")
+                .bind(key)
+                .fetch_optional(&mut *self.tx)
+                .await?,
+        )
+    }
+
+    async fn set_cursor(&mut self, key: &str, value: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        set_cursor(&mut *self.tx, key, value, now).await
+    }
+
+    async fn insert_lead(&mut self, lead: &NewLead) -> StoreResult<()> {
+        let r = &lead.record;
+        let record = serde_json::to_string(r).map_err(|e| StoreError::Corrupt {
+            what: "leads.record",
+            detail: e.to_string(),
+        })?;
+        let received = ts(r.received_at);
+        sqlx::query(
+            "INSERT INTO leads (id, inbound_id, source, channel, external_id, conversation_key, received_at,
+                                last_activity_at, status, level, rule, manager_id, rules_version, record, trace)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        )
+        .bind(&r.id)
+        .bind(&lead.inbound_id)
+        .bind(&r.source)
+        .bind(r.channel.as_str())
+        .bind(&r.external_id)
+        .bind(&lead.conversation_key)
+        .bind(&received)
+        .bind(lead.status.as_str())
+        .bind(r.classification.as_ref().map(|c| c.level.clone()))
+        .bind(r.classification.as_ref().map(|c| c.rule.clone()))
+        .bind(r.assignment.as_ref().map(|a| a.manager.id.clone()))
+        .bind(&lead.rules_version)
+        .bind(record)
+        .bind(lead.trace.to_string())
+        .execute(&mut *self.tx)
+        .await?;
+        for key in &lead.identity_keys {
+            sqlx::query(
+                "INSERT OR IGNORE INTO lead_contacts (key, lead_id, at) VALUES (?1, ?2, ?3)",
+            )
+            .bind(key)
+            .bind(&r.id)
+            .bind(&received)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        self.add_refs(&r.id, &lead.refs).await
+    }
+
+    async fn update_lead(&mut self, u: &LeadUpdate) -> StoreResult<()> {
+        let r = &u.record;
+        let record = serde_json::to_string(r).map_err(|e| StoreError::Corrupt {
+            what: "leads.record",
+            detail: e.to_string(),
+        })?;
+        sqlx::query(
+            "UPDATE leads SET record = ?2, status = ?3, level = ?4, rule = ?5, manager_id = ?6,
+                    last_activity_at = ?7, trace = COALESCE(?8, trace)
+             WHERE id = ?1",
+        )
+        .bind(&r.id)
+        .bind(record)
+        .bind(u.status.as_str())
+        .bind(r.classification.as_ref().map(|c| c.level.clone()))
+        .bind(r.classification.as_ref().map(|c| c.rule.clone()))
+        .bind(r.assignment.as_ref().map(|a| a.manager.id.clone()))
+        .bind(ts(u.at))
+        .bind(u.trace.as_ref().map(ToString::to_string))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn add_refs(&mut self, lead_id: &str, refs: &[String]) -> StoreResult<()> {
+        for reference in refs {
+            sqlx::query("INSERT OR IGNORE INTO lead_refs (ref, lead_id) VALUES (?1, ?2)")
+                .bind(reference)
+                .bind(lead_id)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_assignment(&mut self, a: &NewAssignment) -> StoreResult<()> {
+        sqlx::query("UPDATE assignments SET state = ?2, ended_at = ?3 WHERE lead_id = ?1 AND state = 'active'")
+            .bind(&a.lead_id)
+            .bind(a.previous_state)
+            .bind(ts(a.assigned_at))
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO assignments (lead_id, manager_id, level, strategy, attempt, assigned_at, ack_due_at, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active')",
+        )
+        .bind(&a.lead_id)
+        .bind(&a.manager_id)
+        .bind(&a.level)
+        .bind(&a.strategy)
+        .bind(i64::from(a.attempt))
+        .bind(ts(a.assigned_at))
+        .bind(a.ack_due_at.map(ts))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_outbox(&mut self, rows: &[NewOutbox]) -> StoreResult<()> {
+        for row in rows {
+            let at = ts(row.created_at);
+            sqlx::query(
+                "INSERT INTO outbox (lead_id, sink, event_id, event_type, body, created_at, retry_since, next_attempt_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)
+                 ON CONFLICT (sink, event_id) DO NOTHING",
+            )
+            .bind(&row.lead_id)
+            .bind(&row.sink)
+            .bind(&row.event_id)
+            .bind(&row.event_type)
+            .bind(&row.body)
+            .bind(at)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn audit(
+        &mut self,
+        lead_id: &str,
+        at: DateTime<Utc>,
+        kind: &str,
+        detail: &Value,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO audit (lead_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)")
+            .bind(lead_id)
+            .bind(ts(at))
+            .bind(kind)
+            .bind(detail.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn finish_inbound(&mut self, d: &FinishedInbound) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE inbound SET status = ?2, reason = ?3, detail = ?4, lead_id = ?5, processed_at = ?6 WHERE id = ?1",
+        )
+        .bind(&d.inbound_id)
+        .bind(d.status)
+        .bind(&d.reason)
+        .bind(&d.detail)
+        .bind(&d.lead_id)
+        .bind(ts(d.at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
