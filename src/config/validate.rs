@@ -250,14 +250,14 @@ fn webhook_sink(p: &mut Problems, key: &str, s: RawWebhookSink) -> Option<SinkCo
             None
         }
     };
-    if let Some(secret) = &s.secret {
-        if let Err(e) = decode_signing_secret(secret) {
-            p.add(
-                format!("{key}.secret"),
-                e,
-                Some("use the whsec_<base64> secret your receiver gave you"),
-            );
-        }
+    if let Some(secret) = &s.secret
+        && let Err(e) = decode_signing_secret(secret)
+    {
+        p.add(
+            format!("{key}.secret"),
+            e,
+            Some("use the whsec_<base64> secret your receiver gave you"),
+        );
     }
     let concurrency = s.concurrency.unwrap_or(4);
     if concurrency == 0 {

@@ -56,7 +56,7 @@ fn client_ip(headers: &HeaderMap, peer: SocketAddr, trust_forwarded: bool) -> Ip
     peer.ip()
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -132,10 +132,10 @@ pub async fn submit(
             e.into_response()
         }
     };
-    if let Some(form) = app.forms.get(&id) {
-        if origin_allowed(&form.cfg, origin.as_deref()) {
-            cors_headers(&mut response, origin.as_deref());
-        }
+    if let Some(form) = app.forms.get(&id)
+        && origin_allowed(&form.cfg, origin.as_deref())
+    {
+        cors_headers(&mut response, origin.as_deref());
     }
     response
 }

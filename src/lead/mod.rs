@@ -477,6 +477,8 @@ pub struct NotLead {
 }
 
 /// What a channel parser makes of one inbound item.
+// Made once per item and moved straight on: boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Parsed {
     /// A lead to normalise, identify and route.

@@ -282,12 +282,11 @@ impl Processor {
         draft: &NormalisedDraft,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<StoredLead>> {
-        if draft.thread.edit {
-            if let Some(id) = &draft.external_id {
-                if let Some(lead) = tx.lead_by_external_id(&row.source, id).await? {
-                    return Ok(Some(lead));
-                }
-            }
+        if draft.thread.edit
+            && let Some(id) = &draft.external_id
+            && let Some(lead) = tx.lead_by_external_id(&row.source, id).await?
+        {
+            return Ok(Some(lead));
         }
         if let Some(lead) = tx.lead_by_refs(&draft.thread.replies_to).await? {
             return Ok(Some(lead));

@@ -1,4 +1,9 @@
 //! Channels: each only turns what arrives from the outside into stored inbound items and, at
 //! processing time, parses them back into lead drafts.
 
+pub mod blog;
+pub mod item;
+pub mod telegram;
+pub mod vk;
 pub mod webform;
+pub mod whatsapp;

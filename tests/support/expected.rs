@@ -107,15 +107,15 @@ pub fn check_lead(exp: &Expectation, lead: &Value) -> Vec<String> {
             fail(format!("text has {unwanted:?}: {text:?}"));
         }
     }
-    if let Some(id) = &exp.external_id {
-        if lead["external_id"].as_str() != Some(id) {
-            fail(format!("external_id {} != {id}", lead["external_id"]));
-        }
+    if let Some(id) = &exp.external_id
+        && lead["external_id"].as_str() != Some(id)
+    {
+        fail(format!("external_id {} != {id}", lead["external_id"]));
     }
-    if let Some(subject) = &exp.subject {
-        if lead["subject"].as_str() != Some(subject) {
-            fail(format!("subject {} != {subject}", lead["subject"]));
-        }
+    if let Some(subject) = &exp.subject
+        && lead["subject"].as_str() != Some(subject)
+    {
+        fail(format!("subject {} != {subject}", lead["subject"]));
     }
     if let Some(utm) = &exp.utm {
         for key in ["source", "medium", "campaign", "content", "term"] {
@@ -124,25 +124,25 @@ pub fn check_lead(exp: &Expectation, lead: &Value) -> Vec<String> {
             }
         }
     }
-    if let Some(url) = &exp.page_url {
-        if lead["page_url"].as_str() != Some(url) {
-            fail(format!("page_url {} != {url}", lead["page_url"]));
-        }
+    if let Some(url) = &exp.page_url
+        && lead["page_url"].as_str() != Some(url)
+    {
+        fail(format!("page_url {} != {url}", lead["page_url"]));
     }
-    if let Some(tg) = &exp.telegram {
-        if &lead["contact"]["telegram"] != tg {
-            fail(format!("telegram {} != {tg}", lead["contact"]["telegram"]));
-        }
+    if let Some(tg) = &exp.telegram
+        && &lead["contact"]["telegram"] != tg
+    {
+        fail(format!("telegram {} != {tg}", lead["contact"]["telegram"]));
     }
-    if let Some(vk) = exp.vk_id {
-        if lead["contact"]["vk_id"].as_i64() != Some(vk) {
-            fail(format!("vk_id {} != {vk}", lead["contact"]["vk_id"]));
-        }
+    if let Some(vk) = exp.vk_id
+        && lead["contact"]["vk_id"].as_i64() != Some(vk)
+    {
+        fail(format!("vk_id {} != {vk}", lead["contact"]["vk_id"]));
     }
-    if let Some(wa) = &exp.whatsapp {
-        if lead["contact"]["whatsapp"].as_str() != Some(wa) {
-            fail(format!("whatsapp {} != {wa}", lead["contact"]["whatsapp"]));
-        }
+    if let Some(wa) = &exp.whatsapp
+        && lead["contact"]["whatsapp"].as_str() != Some(wa)
+    {
+        fail(format!("whatsapp {} != {wa}", lead["contact"]["whatsapp"]));
     }
     if let Some(files) = &exp.attachments {
         let listed: BTreeSet<String> = lead["fields"]["attachments"]
@@ -176,10 +176,10 @@ pub fn check_not_lead(exp: &Expectation, reason: &str, external_id: Option<&str>
             exp.file, exp.reason_if_not
         ));
     }
-    if let Some(id) = &exp.external_id {
-        if external_id != Some(id.as_str()) {
-            problems.push(format!("{}: external_id {external_id:?} != {id}", exp.file));
-        }
+    if let Some(id) = &exp.external_id
+        && external_id != Some(id.as_str())
+    {
+        problems.push(format!("{}: external_id {external_id:?} != {id}", exp.file));
     }
     problems
 }

@@ -94,7 +94,9 @@ pub fn form_to_draft(form: &FormBody, honeypot: Option<&str>, ctx: &RequestConte
             draft.page_url = Some(text.to_string());
         } else if REFERRER.contains(&k.as_str()) {
             draft.referrer = Some(text.to_string());
-        } else if !(k.starts_with("utm_") && draft.utm.set(&k, text)) && !text.is_empty() {
+        } else if k.starts_with("utm_") && draft.utm.set(&k, text) {
+            // A UTM tag: kept in `utm`, not in `fields`.
+        } else if !text.is_empty() {
             draft.fields.insert(key.clone(), value.clone());
         }
     }
@@ -102,10 +104,10 @@ pub fn form_to_draft(form: &FormBody, honeypot: Option<&str>, ctx: &RequestConte
     if draft.page_url.is_none() {
         draft.page_url = ctx.referer.clone();
     }
-    if draft.utm == Utm::default() {
-        if let Some(page) = ctx.referer.as_deref().or(draft.page_url.as_deref()) {
-            draft.utm = utm_from_url(page);
-        }
+    if draft.utm == Utm::default()
+        && let Some(page) = ctx.referer.as_deref().or(draft.page_url.as_deref())
+    {
+        draft.utm = utm_from_url(page);
     }
     if !form.files.is_empty() {
         let files: Vec<Value> = form

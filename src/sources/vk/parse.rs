@@ -1,0 +1,306 @@
+//! VK Callback API: check and split a callback at intake, turn a stored event into a lead
+//! draft at processing.
+//!
+//! A callback is `{"type", "group_id", "event_id", "v", "object", "secret"}`. `message_new`
+//! carries `object.message` (API 5.103 and later) or the message itself as `object` (older
+//! versions); `wall_reply_new` carries the comment as `object`.
+
+use crate::lead::{LeadDraft, NotLead, NotLeadReason, Parsed, Thread, find_emails, find_phones};
+use crate::sources::item::Item;
+use serde_json::Value;
+use subtle::ConstantTimeEq;
+
+/// Why a callback is refused before anything is stored.
+#[derive(Debug, thiserror::Error)]
+pub enum VkError {
+    /// Not a Callback API body (answer 400).
+    #[error("malformed VK callback: {0}")]
+    Malformed(String),
+    /// The `secret` is missing or differs from the configured one (answer 403).
+    #[error("VK callback with a wrong or missing secret")]
+    BadSecret,
+    /// The callback is for another community than the source's (answer 403).
+    #[error("VK callback for community {got}, this source is community {expected}")]
+    WrongGroup {
+        /// The source's community.
+        expected: i64,
+        /// The community the callback named.
+        got: i64,
+    },
+}
+
+impl VkError {
+    /// The HTTP status the webhook answers with, so every handler maps errors the same way.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            VkError::Malformed(_) => 400,
+            VkError::BadSecret | VkError::WrongGroup { .. } => 403,
+        }
+    }
+}
+
+/// What intake does with a checked callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VkCallback {
+    /// The server confirmation handshake: answer with the configured confirmation string.
+    Confirmation,
+    /// An event to store (then answer `ok`).
+    Event(Item),
+    /// A type leadgate does not take (its name), answered `ok` without storing.
+    Ignored(String),
+}
+
+/// Checks a callback against the source's community and secret and, for the event types
+/// leadgate takes (`message_new`, `wall_reply_new`), makes the item to store. The stored
+/// payload is the callback without its `secret`, so the store never holds the credential.
+pub fn read_callback(
+    body: &[u8],
+    group_id: i64,
+    secret: Option<&str>,
+) -> Result<VkCallback, VkError> {
+    let mut callback: Value =
+        serde_json::from_slice(body).map_err(|e| VkError::Malformed(e.to_string()))?;
+    let kind = callback
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| VkError::Malformed("no type".into()))?
+        .to_string();
+    let got = callback
+        .get("group_id")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| VkError::Malformed("no group_id".into()))?;
+    if got != group_id {
+        return Err(VkError::WrongGroup {
+            expected: group_id,
+            got,
+        });
+    }
+    if let Some(expected) = secret {
+        let given = callback.get("secret").and_then(Value::as_str).unwrap_or("");
+        if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+            return Err(VkError::BadSecret);
+        }
+    }
+    let key = match kind.as_str() {
+        "confirmation" => return Ok(VkCallback::Confirmation),
+        "message_new" => message(&callback)
+            .and_then(message_id)
+            .map(|id| format!("message:{id}")),
+        "wall_reply_new" => callback
+            .get("object")
+            .and_then(wall_reply_id)
+            .map(|id| format!("wall:{id}")),
+        _ => return Ok(VkCallback::Ignored(kind)),
+    };
+    let dedupe_key = key.ok_or_else(|| VkError::Malformed(format!("{kind} without its ids")))?;
+    if let Some(fields) = callback.as_object_mut() {
+        fields.remove("secret");
+    }
+    let payload = serde_json::to_vec(&callback).map_err(|e| VkError::Malformed(e.to_string()))?;
+    Ok(VkCallback::Event(Item {
+        dedupe_key,
+        payload,
+    }))
+}
+
+/// The message of a `message_new` callback, in the new or the old object layout.
+fn message(callback: &Value) -> Option<&Value> {
+    let object = callback.get("object")?;
+    Some(object.get("message").unwrap_or(object))
+}
+
+/// `<peer_id>:<conversation_message_id>`.
+fn message_id(message: &Value) -> Option<String> {
+    let peer = message.get("peer_id")?.as_i64()?;
+    let number = message.get("conversation_message_id")?.as_i64()?;
+    Some(format!("{peer}:{number}"))
+}
+
+/// `wall<owner_id>_<post_id>:<comment id>`.
+fn wall_reply_id(comment: &Value) -> Option<String> {
+    let owner = comment.get("owner_id")?.as_i64()?;
+    let post = comment.get("post_id")?.as_i64()?;
+    let id = comment.get("id")?.as_i64()?;
+    Some(format!("wall{owner}_{post}:{id}"))
+}
+
+/// Turns a stored `message_new` or `wall_reply_new` event into a lead draft. Anything the
+/// community wrote itself (`from_id == -group_id`) is `staff`; other types carry no message.
+pub fn parse_event(payload: &[u8], group_id: i64) -> Parsed {
+    let callback: Value = match serde_json::from_slice(payload) {
+        Ok(value) => value,
+        Err(e) => return not_lead(NotLeadReason::Malformed, format!("not JSON: {e}"), None),
+    };
+    let kind = callback.get("type").and_then(Value::as_str).unwrap_or("");
+    let (written, external_id, conversation, page_url) = match kind {
+        "message_new" => {
+            let Some((msg, id)) = message(&callback).and_then(|m| Some((m, message_id(m)?))) else {
+                return malformed(kind);
+            };
+            // A private dialog is one conversation; in a group chat each member is their own.
+            let peer = msg.get("peer_id").and_then(Value::as_i64);
+            let from = msg.get("from_id").and_then(Value::as_i64);
+            let conversation = match (peer, from) {
+                (Some(peer), Some(from)) if peer != from => format!("vk:{peer}:{from}"),
+                (peer, _) => format!("vk:{}", peer.unwrap_or_default()),
+            };
+            (msg, id, conversation, None)
+        }
+        "wall_reply_new" => {
+            let Some((comment, id)) = callback
+                .get("object")
+                .and_then(|c| Some((c, wall_reply_id(c)?)))
+            else {
+                return malformed(kind);
+            };
+            let post = id.split(':').next().unwrap_or_default().to_string();
+            let from = comment
+                .get("from_id")
+                .and_then(Value::as_i64)
+                .unwrap_or_default();
+            let number = comment
+                .get("id")
+                .and_then(Value::as_i64)
+                .unwrap_or_default();
+            let url = format!("https://vk.com/{post}?reply={number}");
+            (comment, id, format!("vk:{post}:{from}"), Some(url))
+        }
+        other => {
+            let detail = format!("VK {other:?} event carries no inbound message");
+            return not_lead(NotLeadReason::NotAMessage, detail, None);
+        }
+    };
+    let Some(from_id) = written.get("from_id").and_then(Value::as_i64) else {
+        return malformed(kind);
+    };
+    if Some(from_id) == group_id.checked_neg() {
+        let detail = "written by the community itself".to_string();
+        return not_lead(NotLeadReason::Staff, detail, Some(external_id));
+    }
+    let text = written
+        .get("text")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut draft = LeadDraft {
+        external_id: Some(external_id),
+        text: text.to_string(),
+        page_url,
+        thread: Thread {
+            conversation: Some(conversation),
+            ..Thread::default()
+        },
+        ..LeadDraft::default()
+    };
+    draft.contact.vk_id = Some(from_id);
+    draft.contact.phones = find_phones(text);
+    draft.contact.emails = find_emails(text);
+    Parsed::Lead(draft)
+}
+
+fn malformed(kind: &str) -> Parsed {
+    not_lead(
+        NotLeadReason::Malformed,
+        format!("{kind} without its ids"),
+        None,
+    )
+}
+
+fn not_lead(reason: NotLeadReason, detail: String, external_id: Option<String>) -> Parsed {
+    Parsed::NotLead(NotLead {
+        reason,
+        detail,
+        external_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::item::test_support::{byte_mutations, json_mutations};
+    use proptest::prelude::*;
+
+    const GROUP: i64 = 218765432;
+    const MESSAGE: &[u8] = include_bytes!("../../../tests/fixtures/vk/message-new.json");
+    const WALL: &[u8] = include_bytes!("../../../tests/fixtures/vk/wall-reply-new.json");
+
+    fn event(body: &[u8]) -> Item {
+        match read_callback(body, GROUP, Some("Tq7vX2mLp9")) {
+            Ok(VkCallback::Event(item)) => item,
+            other => panic!("not an event: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn secret_and_group_are_checked() {
+        let wrong = read_callback(MESSAGE, GROUP, Some("other"));
+        assert!(matches!(wrong, Err(VkError::BadSecret)));
+        let other_group = read_callback(MESSAGE, 1, Some("Tq7vX2mLp9"));
+        assert!(matches!(
+            other_group,
+            Err(VkError::WrongGroup { got: GROUP, .. })
+        ));
+        assert!(matches!(
+            read_callback(b"{}", GROUP, None),
+            Err(VkError::Malformed(_))
+        ));
+        assert!(matches!(
+            read_callback(MESSAGE, GROUP, None),
+            Ok(VkCallback::Event(_))
+        ));
+    }
+
+    #[test]
+    fn stored_payload_has_no_secret() {
+        let item = event(MESSAGE);
+        assert_eq!(item.dedupe_key, "message:612345678:34");
+        assert!(!String::from_utf8_lossy(&item.payload).contains("Tq7vX2mLp9"));
+    }
+
+    #[test]
+    fn other_types_are_ignored() {
+        let typing = br#"{"type":"message_typing_state","group_id":218765432,"object":{}}"#;
+        let read = read_callback(typing, GROUP, None).expect("well formed");
+        assert_eq!(read, VkCallback::Ignored("message_typing_state".into()));
+    }
+
+    #[test]
+    fn the_communitys_own_reply_is_staff() {
+        let own = String::from_utf8_lossy(WALL).replace("701234567", "-218765432");
+        match parse_event(&event(own.as_bytes()).payload, GROUP) {
+            Parsed::NotLead(n) => assert_eq!(n.reason, NotLeadReason::Staff),
+            Parsed::Lead(d) => panic!("lead from {d:?}"),
+        }
+    }
+
+    #[test]
+    fn old_message_layout_is_read() {
+        let old = br#"{"type":"message_new","group_id":218765432,"object":{"id":5,
+            "from_id":42,"peer_id":42,"conversation_message_id":7,"text":"hi"}}"#;
+        match parse_event(&event_without_secret(old).payload, GROUP) {
+            Parsed::Lead(d) => assert_eq!(d.external_id.as_deref(), Some("42:7")),
+            Parsed::NotLead(n) => panic!("{n:?}"),
+        }
+    }
+
+    fn event_without_secret(body: &[u8]) -> Item {
+        match read_callback(body, GROUP, None) {
+            Ok(VkCallback::Event(item)) => item,
+            other => panic!("not an event: {other:?}"),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic_on_bytes(bytes in byte_mutations(MESSAGE)) {
+            let _ = read_callback(&bytes, GROUP, Some("Tq7vX2mLp9"));
+            let _ = parse_event(&bytes, GROUP);
+        }
+
+        #[test]
+        fn parsers_never_panic_on_json(bytes in json_mutations(WALL)) {
+            let _ = read_callback(&bytes, GROUP, None);
+            let _ = parse_event(&bytes, GROUP);
+            let _ = parse_event(&bytes, i64::MIN);
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! The whole daemon, started in-process on `127.0.0.1:0` with a temporary data directory.
+
+use leadgate::routing::CompiledRules;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// A running daemon; dropped or [`TestDaemon::stop`]ped at the end of the test.
+pub struct TestDaemon {
+    /// The listen address.
+    pub addr: SocketAddr,
+    /// The config directory (holds leadgate.toml, routing.toml, the database).
+    pub dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The default routing file of the repository (what a business starts from).
+pub fn default_routing() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/routing.toml"))
+        .unwrap_or_default()
+}
+
+/// The admin token every test daemon gets.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+impl TestDaemon {
+    /// Writes `config` (a leadgate.toml body; `{dir}` is replaced by the data directory) and
+    /// `routing` into `dir` and starts the daemon on them.
+    pub async fn start_in(dir: &Path, config: &str, routing: &str) -> TestDaemon {
+        std::fs::create_dir_all(dir).expect("mkdir");
+        let config_text = format!(
+            "[storage]\nurl = \"sqlite://{d}/leadgate.db\"\n[admin]\ntoken = \"{ADMIN_TOKEN}\"\n{}",
+            config.replace("{dir}", &dir.display().to_string()),
+            d = dir.display()
+        );
+        std::fs::write(dir.join("leadgate.toml"), config_text).expect("write config");
+        std::fs::write(dir.join("routing.toml"), routing).expect("write routing");
+        let cfg = leadgate::config::load(&dir.join("leadgate.toml"))
+            .unwrap_or_else(|e| panic!("config: {e}"));
+        let rules = CompiledRules::load(&cfg.routing_file).unwrap_or_else(|e| panic!("rules: {e}"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            if let Err(e) = leadgate::run(
+                listener,
+                cfg,
+                rules,
+                leadgate::RunOptions::default(),
+                shutdown,
+            )
+            .await
+            {
+                panic!("daemon failed: {e}");
+            }
+        });
+        TestDaemon {
+            addr,
+            dir: dir.to_path_buf(),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// The base URL.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A GET on the admin API, as JSON.
+    pub async fn admin_get(&self, path: &str) -> serde_json::Value {
+        reqwest::Client::new()
+            .get(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("admin request")
+            .json()
+            .await
+            .expect("admin JSON")
+    }
+
+    /// Stops gracefully and waits for the drain.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(20), task).await;
+        }
+    }
+}
+
+impl Drop for TestDaemon {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Polls `check` every 20 ms until it returns `Some` or `timeout` passes.
+pub async fn eventually<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The JSON lines of a file sink.
+pub fn file_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
+}

@@ -1,0 +1,9 @@
+//! Test support shared by the integration tests: the daemon on a random port, a recording
+//! HTTP sink, raw HTTP requests, and the corpus's expectations.
+
+#![allow(dead_code)] // each test binary uses its own part of the support
+
+pub mod daemon;
+pub mod expected;
+pub mod raw_http;
+pub mod sink;

@@ -1,0 +1,104 @@
+//! A real HTTP server standing in for a CRM: records every request (headers and body) and
+//! answers with a scripted sequence of statuses.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+/// One request the sink received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// Headers, lower-cased names.
+    pub headers: HeaderMap,
+    /// The raw body.
+    pub body: Bytes,
+    /// The status it was answered with.
+    pub answered: u16,
+}
+
+impl Received {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("the sink got JSON")
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    script: VecDeque<u16>,
+    received: Vec<Received>,
+}
+
+/// The sink server.
+#[derive(Clone)]
+pub struct Sink {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    inner: Arc<Mutex<Inner>>,
+}
+
+async fn handle(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let mut i = inner.lock().expect("lock");
+    let status = i.script.pop_front().unwrap_or(200);
+    i.received.push(Received {
+        headers,
+        body,
+        answered: status,
+    });
+    StatusCode::from_u16(status).expect("valid status")
+}
+
+impl Sink {
+    /// Starts a sink that answers `script` in order, then 200.
+    pub async fn start(script: &[u16]) -> Sink {
+        let inner = Arc::new(Mutex::new(Inner {
+            script: script.iter().copied().collect(),
+            received: Vec::new(),
+        }));
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(handle))
+            .with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Sink { addr, inner }
+    }
+
+    /// The URL to configure.
+    pub fn url(&self) -> String {
+        format!("http://{}/hook", self.addr)
+    }
+
+    /// Everything received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.inner.lock().expect("lock").received.clone()
+    }
+
+    /// Appends statuses to the script.
+    pub fn script(&self, statuses: &[u16]) {
+        self.inner
+            .lock()
+            .expect("lock")
+            .script
+            .extend(statuses.iter().copied());
+    }
+}
