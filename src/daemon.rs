@@ -20,17 +20,21 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// What a caller may change about a run (tests inject a clock).
+/// What a caller may change about a run (tests inject a clock and look for due work more often).
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Time and ids.
     pub clock: Arc<dyn Clock>,
+    /// The longest a stage sleeps without being woken before it looks for due work again
+    /// (retries and held leads fall due on the clock, not on an event).
+    pub max_idle: Duration,
 }
 
 impl Default for RunOptions {
     fn default() -> RunOptions {
         RunOptions {
             clock: Arc::new(SystemClock),
+            max_idle: Duration::from_secs(30),
         }
     }
 }
@@ -79,7 +83,7 @@ pub async fn run(
     options: RunOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), DaemonError> {
-    let clock = options.clock;
+    let clock = options.clock.clone();
     let sqlite = SqliteStore::open(&config.storage.sqlite_path).await?;
     let store: Arc<dyn Store> = Arc::new(sqlite.clone());
     let health = Health::default();
@@ -89,10 +93,11 @@ pub async fn run(
 
     let mut workers = Vec::new();
     for sink in &config.sinks {
-        let worker = SinkWorker::new(sink).map_err(|message| DaemonError::Sink {
-            sink: sink.id.clone(),
-            message,
-        })?;
+        let worker =
+            SinkWorker::new(sink, options.max_idle).map_err(|message| DaemonError::Sink {
+                sink: sink.id.clone(),
+                message,
+            })?;
         workers.push(worker);
     }
     let sink_wakers: Vec<Arc<Notify>> = workers.iter().map(SinkWorker::waker).collect();
@@ -125,6 +130,7 @@ pub async fn run(
         sink_wakers: sink_wakers.clone(),
         conversation_window: Duration::from_secs(30 * 60),
         batch_size: config.batch_size,
+        max_idle: options.max_idle,
     };
     tasks.spawn(processor.run(process_wake.clone(), health.clone(), stop.clone()));
 

@@ -33,14 +33,13 @@ pub struct SinkWorker {
     id: String,
     transport: Transport,
     wake: Arc<Notify>,
+    max_idle: Duration,
 }
 
-/// The longest a worker sleeps without a wake-up, as a safety net for missed signals.
-const MAX_IDLE: Duration = Duration::from_secs(30);
-
 impl SinkWorker {
-    /// Builds the worker for a configured sink.
-    pub fn new(cfg: &SinkConfig) -> Result<SinkWorker, String> {
+    /// Builds the worker for a configured sink; `max_idle` is the longest it sleeps without a
+    /// wake-up before looking for due retries.
+    pub fn new(cfg: &SinkConfig, max_idle: Duration) -> Result<SinkWorker, String> {
         let transport = match &cfg.kind {
             SinkKind::File { path } => Transport::File(FileSink::new(path)),
             SinkKind::Webhook(w) => Transport::Webhook {
@@ -54,6 +53,7 @@ impl SinkWorker {
             id: cfg.id.clone(),
             transport,
             wake: Arc::new(Notify::new()),
+            max_idle,
         })
     }
 
@@ -101,15 +101,18 @@ impl SinkWorker {
                 Err(e) => {
                     tracing::error!(sink = %self.id, error = %e, "Cannot claim deliveries.");
                     health.failure(&name, now, e.to_string());
-                    self.idle(MAX_IDLE.min(Duration::from_secs(2)), &shutdown)
+                    self.idle(self.max_idle.min(Duration::from_secs(2)), &shutdown)
                         .await;
                     continue;
                 }
             };
             if rows.is_empty() {
                 let wait = match store.next_outbox_due(&self.id).await {
-                    Ok(Some(due)) => (due - now).to_std().unwrap_or(Duration::ZERO).min(MAX_IDLE),
-                    _ => MAX_IDLE,
+                    Ok(Some(due)) => (due - now)
+                        .to_std()
+                        .unwrap_or(Duration::ZERO)
+                        .min(self.max_idle),
+                    _ => self.max_idle,
                 };
                 self.idle(wait.max(Duration::from_millis(5)), &shutdown)
                     .await;

@@ -58,6 +58,8 @@ pub struct Processor {
     pub conversation_window: Duration,
     /// Items per batch.
     pub batch_size: u32,
+    /// The longest it sleeps before offering held leads again (hours begin on the clock).
+    pub max_idle: Duration,
 }
 
 /// Why a batch failed; it is rolled back and tried again.
@@ -65,9 +67,6 @@ pub type ProcessError = crate::store::StoreError;
 
 /// How long to wait before retrying after the store failed.
 const RETRY_AFTER_ERROR: Duration = Duration::from_secs(2);
-/// How often held leads are offered again when nothing else happens (hours begin on the clock,
-/// not on an event).
-const HELD_RETRY: Duration = Duration::from_secs(30);
 
 impl Processor {
     /// Runs until `shutdown`, woken by `wake` whenever intake commits something.
@@ -82,7 +81,7 @@ impl Processor {
                     }
                     tokio::select! {
                         () = wake.notified() => {}
-                        () = tokio::time::sleep(HELD_RETRY) => {}
+                        () = tokio::time::sleep(self.max_idle) => {}
                         () = shutdown.cancelled() => {}
                     }
                 }

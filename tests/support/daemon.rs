@@ -29,6 +29,20 @@ impl TestDaemon {
     /// Writes `config` (a leadgate.toml body; `{dir}` is replaced by the data directory) and
     /// `routing` into `dir` and starts the daemon on them.
     pub async fn start_in(dir: &Path, config: &str, routing: &str) -> TestDaemon {
+        let options = leadgate::RunOptions {
+            max_idle: Duration::from_millis(50),
+            ..Default::default()
+        };
+        TestDaemon::start_with(dir, config, routing, options).await
+    }
+
+    /// [`TestDaemon::start_in`] with the caller's options (an injected clock).
+    pub async fn start_with(
+        dir: &Path,
+        config: &str,
+        routing: &str,
+        options: leadgate::RunOptions,
+    ) -> TestDaemon {
         std::fs::create_dir_all(dir).expect("mkdir");
         let config_text = format!(
             "[storage]\nurl = \"sqlite://{d}/leadgate.db\"\n[admin]\ntoken = \"{ADMIN_TOKEN}\"\n{}",
@@ -49,15 +63,7 @@ impl TestDaemon {
             let shutdown = async move {
                 let _ = stopped.await;
             };
-            if let Err(e) = leadgate::run(
-                listener,
-                cfg,
-                rules,
-                leadgate::RunOptions::default(),
-                shutdown,
-            )
-            .await
-            {
+            if let Err(e) = leadgate::run(listener, cfg, rules, options, shutdown).await {
                 panic!("daemon failed: {e}");
             }
         });

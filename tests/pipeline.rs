@@ -1,0 +1,311 @@
+//! The pipeline end to end: a form posted to the daemon reaches a real HTTP sink, signed, at
+//! least once, through failures of the sink; bad input is refused with nothing stored.
+
+mod support;
+
+use std::time::Duration;
+use support::daemon::{ADMIN_TOKEN, TestDaemon, default_routing, eventually};
+use support::sink::{Received, Sink};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn config(sink: &Sink, extra: &str) -> String {
+    format!(
+        r#"
+[[sources.webform]]
+id = "site"
+honeypot = "website"
+rate_per_minute = 600
+rate_burst = 100
+
+[[sinks.webhook]]
+id = "crm"
+url = "{}"
+secret = "{SECRET}"
+timeout = "2s"
+{extra}
+"#,
+        sink.url()
+    )
+}
+
+async fn post_form(daemon: &TestDaemon, form: &[(&str, &str)]) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(daemon.url("/forms/site"))
+        .header("accept", "application/json")
+        .form(form)
+        .send()
+        .await
+        .expect("post")
+}
+
+async fn wait_for(sink: &Sink, n: usize) -> Vec<Received> {
+    eventually(Duration::from_secs(15), || async {
+        let got = sink.received();
+        (got.len() >= n).then_some(got)
+    })
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "the sink did not get {n} requests: {:?}",
+            sink.received().len()
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_russian_phone_arrives_in_e164_with_a_valid_signature() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sink, ""), &default_routing()).await;
+    let response = post_form(
+        &daemon,
+        &[
+            ("name", "Максим Третьяков"),
+            ("phone", "8 (916) 123-45-67"),
+            ("message", "Нужен котёл"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 202);
+    let accepted: serde_json::Value = response.json().await.expect("json");
+    let got = wait_for(&sink, 1).await;
+    let event = got[0].json();
+    assert_eq!(event["type"], "lead.created");
+    assert_eq!(
+        event["data"]["id"], accepted["id"],
+        "the 202 id is the lead id"
+    );
+    assert_eq!(
+        event["data"]["contact"]["phones"],
+        serde_json::json!(["+79161234567"])
+    );
+    assert!(got[0].header("webhook-id").starts_with("msg_"));
+    let verifier = standardwebhooks::Webhook::new(SECRET).expect("secret");
+    verifier
+        .verify(&got[0].body, &got[0].headers)
+        .expect("the signature verifies with the reference library");
+    let mut tampered = got[0].body.to_vec();
+    tampered[10] ^= 1;
+    assert!(
+        verifier.verify(&tampered, &got[0].headers).is_err(),
+        "a changed body fails the signature"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_sink_gets_the_same_webhook_id_until_it_succeeds() {
+    let sink = Sink::start(&[500, 503]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = std::sync::Arc::new(leadgate::clock::ManualClock::new(
+        leadgate::clock::Clock::now(&leadgate::clock::SystemClock),
+    ));
+    let options = leadgate::RunOptions {
+        clock: clock.clone(),
+        max_idle: Duration::from_millis(50),
+    };
+    let daemon =
+        TestDaemon::start_with(dir.path(), &config(&sink, ""), &default_routing(), options).await;
+    assert_eq!(
+        post_form(&daemon, &[("phone", "+7 903 765-43-21")])
+            .await
+            .status(),
+        202
+    );
+    wait_for(&sink, 1).await;
+    // Nothing is sent again before the ladder's first step (5 s ± 20 %) has passed.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.received().len(), 1);
+    clock.advance(chrono::Duration::seconds(7));
+    wait_for(&sink, 2).await;
+    clock.advance(chrono::Duration::minutes(7));
+    let got = wait_for(&sink, 3).await;
+    assert_eq!(
+        got.iter().map(|r| r.answered).collect::<Vec<_>>(),
+        [500, 503, 200]
+    );
+    let ids: Vec<&str> = got.iter().map(|r| r.header("webhook-id")).collect();
+    assert!(
+        ids.iter().all(|id| *id == ids[0]),
+        "one webhook-id for every attempt: {ids:?}"
+    );
+    assert_eq!(
+        got[0].body, got[2].body,
+        "every attempt sends the same bytes"
+    );
+    let lead_id = got[0].json()["data"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let journey = daemon
+        .admin_get(&format!("/admin/api/leads/{lead_id}"))
+        .await;
+    let history = &journey["deliveries"][0]["history"];
+    assert_eq!(history.as_array().map(Vec::len), Some(3), "{journey}");
+    assert_eq!(history[0]["status_code"], 500);
+    assert_eq!(history[2]["outcome"], "delivered");
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_4xx_dead_letters_at_once_and_replay_sends_it_again() {
+    let sink = Sink::start(&[422]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sink, ""), &default_routing()).await;
+    assert_eq!(
+        post_form(&daemon, &[("email", "buyer@example.ru")])
+            .await
+            .status(),
+        202
+    );
+    wait_for(&sink, 1).await;
+    let dead = eventually(Duration::from_secs(5), || async {
+        let d = daemon.admin_get("/admin/api/dead-letters").await;
+        d["items"].as_array().filter(|a| !a.is_empty()).cloned()
+    })
+    .await
+    .expect("the delivery is dead-lettered");
+    assert_eq!(dead[0]["attempts"], 1, "no retry for a 422");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.received().len(), 1, "nothing is retried after a 4xx");
+
+    let replay = std::process::Command::new(env!("CARGO_BIN_EXE_leadgate"))
+        .args(["replay", "--config"])
+        .arg(dir.path().join("leadgate.toml"))
+        .output()
+        .expect("run leadgate replay");
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&replay.stdout).contains("re-queued 1"),
+        "{}",
+        String::from_utf8_lossy(&replay.stdout)
+    );
+    let got = wait_for(&sink, 2).await;
+    assert_eq!(got[1].answered, 200);
+    assert_eq!(got[0].header("webhook-id"), got[1].header("webhook-id"));
+    let dead = daemon.admin_get("/admin/api/dead-letters").await;
+    assert_eq!(dead["items"].as_array().map(Vec::len), Some(0));
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_its_error_code_and_nothing_is_stored() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(
+        dir.path(),
+        &config(&sink, "").replace(
+            "rate_per_minute = 600\nrate_burst = 100",
+            "rate_per_minute = 1\nrate_burst = 8",
+        ),
+        &default_routing(),
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let url = daemon.url("/forms/site");
+    let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
+        (
+            client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body("{\"phone\": \"+7"),
+            400,
+            "malformed",
+        ),
+        (
+            client
+                .post(&url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("phone=1&message={}", "x".repeat(70_000))),
+            413,
+            "too_large",
+        ),
+        (
+            client
+                .post(&url)
+                .header("content-type", "text/plain")
+                .body("phone 8 916 123 45 67"),
+            415,
+            "unsupported_type",
+        ),
+        (
+            client
+                .post(&url)
+                .form(&[("phone", "12"), ("email", "not-an-address")]),
+            422,
+            "no_contact",
+        ),
+        (
+            client
+                .post(daemon.url("/forms/nope"))
+                .form(&[("phone", "+79161234567")]),
+            404,
+            "not_found",
+        ),
+    ];
+    for (request, status, code) in cases {
+        let response = request.send().await.expect("send");
+        assert_eq!(response.status(), status, "{code}");
+        let body: serde_json::Value = response.json().await.expect("JSON error");
+        assert_eq!(body["error"]["code"], code);
+        assert!(body["error"]["message"].is_string());
+    }
+    // The burst of 8 is used up by the 4 requests above and these 4: the next is refused.
+    for _ in 0..4 {
+        let _ = client.post(&url).form(&[("phone", "1")]).send().await;
+    }
+    let limited = client
+        .post(&url)
+        .form(&[("phone", "+79161234567")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+    let body: serde_json::Value = limited.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "rate_limited");
+
+    let inbound = daemon.admin_get("/admin/api/inbound").await;
+    assert_eq!(
+        inbound["items"].as_array().map(Vec::len),
+        Some(0),
+        "nothing was stored: {inbound}"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(sink.received().is_empty(), "nothing was delivered");
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_api_needs_its_token() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sink, ""), &default_routing()).await;
+    let client = reqwest::Client::new();
+    let none = client
+        .get(daemon.url("/admin/api/leads"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(none.status(), 401);
+    let wrong = client
+        .get(daemon.url("/admin/api/leads"))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(wrong.status(), 401);
+    let right = client
+        .get(daemon.url("/admin/api/leads"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(right.status(), 200);
+    daemon.stop().await;
+}
