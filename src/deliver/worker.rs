@@ -76,7 +76,7 @@ impl SinkWorker {
                 ..
             } => (
                 (*concurrency as u32) * 4,
-                *timeout * 4 + Duration::from_secs(30),
+                *timeout * 4 + Duration::from_secs(5),
             ),
         }
     }

@@ -1,0 +1,182 @@
+//! Crash safety: submissions under load while the daemon is killed with SIGKILL again and
+//! again. Every submission that got a `2xx` must reach the sink; a duplicate may only repeat
+//! the same `webhook-id`.
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use support::daemon::{default_routing, eventually};
+use support::sink::Sink;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn spawn_daemon(dir: &std::path::Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_leadgate"))
+        .args(["run", "--config"])
+        .arg(dir.join("leadgate.toml"))
+        .env("LEADGATE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start leadgate")
+}
+
+async fn wait_healthy(client: &reqwest::Client, port: u16) {
+    let ok = eventually(Duration::from_secs(20), || async {
+        client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .ok()
+            .filter(|r| r.status().is_success())
+    })
+    .await;
+    assert!(ok.is_some(), "the daemon did not come up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_submission_survives_sigkill() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        r#"[storage]
+url = "sqlite://{d}/leadgate.db"
+[routing]
+watch = false
+[[sources.webform]]
+id = "site"
+rate_per_minute = 1000000
+rate_burst = 100000
+[[sinks.webhook]]
+id = "crm"
+url = "{url}"
+timeout = "1s"
+"#,
+        d = dir.path().display(),
+        url = sink.url()
+    );
+    std::fs::write(dir.path().join("leadgate.toml"), config).expect("config");
+    std::fs::write(dir.path().join("routing.toml"), default_routing()).expect("routing");
+    let port = free_port();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
+    let accepted: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    const ROUNDS: u32 = 4;
+    for round in 0..ROUNDS {
+        let mut child = spawn_daemon(dir.path(), port);
+        wait_healthy(&client, port).await;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut writers = Vec::new();
+        for w in 0..8 {
+            let (client, accepted, stop, sent) =
+                (client.clone(), accepted.clone(), stop.clone(), sent.clone());
+            writers.push(tokio::spawn(async move {
+                let mut i = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    i += 1;
+                    let phone = format!(
+                        "+7916{:07}",
+                        (round * 100_000 + w * 10_000 + i) % 10_000_000
+                    );
+                    sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let r = client
+                        .post(format!("http://127.0.0.1:{port}/forms/site"))
+                        .header("accept", "application/json")
+                        .form(&[("phone", phone.as_str()), ("message", "crash test")])
+                        .send()
+                        .await;
+                    match r {
+                        Ok(r) if r.status() == 202 => {
+                            let body: serde_json::Value = r.json().await.unwrap_or_default();
+                            if let Some(id) = body["id"].as_str() {
+                                accepted.lock().expect("lock").insert(id.to_string());
+                            }
+                        }
+                        _ => tokio::time::sleep(Duration::from_millis(20)).await,
+                    }
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(700 + 150 * u64::from(round))).await;
+        child.kill().expect("SIGKILL"); // std's kill() is SIGKILL on Unix
+        let _ = child.wait();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for w in writers {
+            let _ = w.await;
+        }
+    }
+    let mut child = spawn_daemon(dir.path(), port);
+    wait_healthy(&client, port).await;
+    let accepted = accepted.lock().expect("lock").clone();
+    let delivered = eventually(Duration::from_secs(60), || async {
+        let got: HashSet<String> = sink
+            .received()
+            .iter()
+            .filter(|r| r.answered == 200)
+            .filter_map(|r| r.json()["data"]["id"].as_str().map(str::to_string))
+            .collect();
+        accepted.is_subset(&got).then_some(got)
+    })
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let received = sink.received();
+    let missing: Vec<&String> = match &delivered {
+        Some(_) => Vec::new(),
+        None => {
+            let got: HashSet<String> = received
+                .iter()
+                .filter_map(|r| r.json()["data"]["id"].as_str().map(str::to_string))
+                .collect();
+            accepted.iter().filter(|id| !got.contains(*id)).collect()
+        }
+    };
+    let mut ids_per_lead: HashMap<String, HashSet<String>> = HashMap::new();
+    for r in &received {
+        let lead = r.json()["data"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        ids_per_lead
+            .entry(lead)
+            .or_default()
+            .insert(r.header("webhook-id").to_string());
+    }
+    let duplicates = received.len() - ids_per_lead.len();
+    eprintln!(
+        "crash test: {ROUNDS} SIGKILLs, {} submissions sent, {} acknowledged with 202, {} deliveries for {} leads ({duplicates} repeated), {} acknowledged but missing",
+        sent.load(std::sync::atomic::Ordering::Relaxed),
+        accepted.len(),
+        received.len(),
+        ids_per_lead.len(),
+        missing.len()
+    );
+    assert!(
+        accepted.len() > 100,
+        "the load produced too few submissions to mean anything"
+    );
+    assert!(
+        missing.is_empty(),
+        "acknowledged but never delivered: {missing:?}"
+    );
+    for (lead, ids) in &ids_per_lead {
+        assert_eq!(
+            ids.len(),
+            1,
+            "lead {lead} was delivered under several webhook-ids: {ids:?}"
+        );
+    }
+}
