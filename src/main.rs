@@ -158,6 +158,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 fn run(path: &Path) -> Result<(), Failure> {
     let (config, rules) = load_all(path)?;
     runtime()?.block_on(async move {
+        let shutdown = shutdown_signal()?;
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.server.listen))
@@ -167,33 +168,30 @@ fn run(path: &Path) -> Result<(), Failure> {
             config,
             rules,
             leadgate::RunOptions::default(),
-            shutdown_signal(),
+            shutdown,
         )
         .await
         .map_err(|e| Failure::Runtime(e.into()))
     })
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
+/// Installs the SIGINT and SIGTERM handlers now (so a signal that arrives during start-up is
+/// not fatal) and returns the future that completes on either.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()> + Send + 'static, Failure> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let listen = |kind| {
+        signal(kind)
+            .context("cannot install the signal handlers")
+            .map_err(Failure::Runtime)
+    };
+    let mut interrupt = listen(SignalKind::interrupt())?;
+    let mut terminate = listen(SignalKind::terminate())?;
+    Ok(async move {
         tokio::select! {
-            _ = interrupt => {}
-            _ = term.recv() => {}
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
+    })
 }
 
 fn route(path: &Path, sample: &str) -> Result<(), Failure> {

@@ -138,9 +138,14 @@ async fn a_failing_sink_gets_the_same_webhook_id_until_it_succeeds() {
         .as_str()
         .expect("id")
         .to_string();
-    let journey = daemon
-        .admin_get(&format!("/admin/api/leads/{lead_id}"))
-        .await;
+    let journey = eventually(Duration::from_secs(5), || async {
+        let j = daemon
+            .admin_get(&format!("/admin/api/leads/{lead_id}"))
+            .await;
+        (j["deliveries"][0]["history"].as_array().map(Vec::len) == Some(3)).then_some(j)
+    })
+    .await
+    .expect("the journey shows three attempts");
     let history = &journey["deliveries"][0]["history"];
     assert_eq!(history.as_array().map(Vec::len), Some(3), "{journey}");
     assert_eq!(history[0]["status_code"], 500);
@@ -307,5 +312,38 @@ async fn the_admin_api_needs_its_token() {
         .await
         .expect("send");
     assert_eq!(right.status(), 200);
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_sink_does_not_hold_up_another() {
+    let slow = Sink::start(&[]).await;
+    slow.set_delay(Duration::from_secs(30));
+    let fast = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = format!(
+        "[[sinks.webhook]]\nid = \"fast\"\nurl = \"{}\"\n",
+        fast.url()
+    );
+    let daemon = TestDaemon::start_in(dir.path(), &config(&slow, &extra), &default_routing()).await;
+    for i in 0..3 {
+        let phone = format!("+7916000000{i}");
+        assert_eq!(
+            post_form(&daemon, &[("phone", phone.as_str())])
+                .await
+                .status(),
+            202
+        );
+    }
+    let got = wait_for(&fast, 3).await;
+    assert_eq!(
+        got.len(),
+        3,
+        "the fast sink got every lead while the other hangs"
+    );
+    assert!(
+        slow.received().is_empty(),
+        "the slow sink has not answered anything yet"
+    );
     daemon.stop().await;
 }

@@ -38,6 +38,7 @@ impl Received {
 struct Inner {
     script: VecDeque<u16>,
     received: Vec<Received>,
+    delay: std::time::Duration,
 }
 
 /// The sink server.
@@ -53,6 +54,8 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
+    let delay = inner.lock().expect("lock").delay;
+    tokio::time::sleep(delay).await;
     let mut i = inner.lock().expect("lock");
     let status = i.script.pop_front().unwrap_or(200);
     i.received.push(Received {
@@ -69,6 +72,7 @@ impl Sink {
         let inner = Arc::new(Mutex::new(Inner {
             script: script.iter().copied().collect(),
             received: Vec::new(),
+            delay: std::time::Duration::ZERO,
         }));
         let app = axum::Router::new()
             .route("/hook", axum::routing::post(handle))
@@ -81,6 +85,11 @@ impl Sink {
             let _ = axum::serve(listener, app).await;
         });
         Sink { addr, inner }
+    }
+
+    /// Makes every answer wait `delay` first (a CRM that hangs).
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        self.inner.lock().expect("lock").delay = delay;
     }
 
     /// The URL to configure.

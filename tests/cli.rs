@@ -1,0 +1,165 @@
+//! The `leadgate` command as a user runs it: `check` on good and bad configs, environment
+//! overrides, `${VAR}` secrets, exit codes, JSON logs and a graceful stop on SIGTERM.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+use support::daemon::default_routing;
+
+fn leadgate(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_leadgate"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("LEADGATE_LOG_FORMAT");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run leadgate")
+}
+
+fn write_config(dir: &Path, text: &str) {
+    std::fs::write(dir.join("leadgate.toml"), text).expect("config");
+    std::fs::write(dir.join("routing.toml"), default_routing()).expect("routing");
+}
+
+#[test]
+fn the_repository_config_checks_clean() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = leadgate(&["check"], root, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
+}
+
+#[test]
+fn check_lists_every_problem_and_exits_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_config(
+        dir.path(),
+        "[server]\nlisten = \"nowhere\"\n[[sinks.webhook]]\nid = \"crm\"\nurl = \"not a url\"\nsecret = \"whsec_short\"\n",
+    );
+    let out = leadgate(&["check", "--config", "leadgate.toml"], dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("leadgate.toml: server.listen:"), "{err}");
+    assert!(err.contains("sinks.webhook[0].url"), "{err}");
+    assert!(err.contains("sinks.webhook[0].secret"), "{err}");
+    assert!(err.contains("3 problem(s)"), "{err}");
+}
+
+#[test]
+fn a_misspelt_key_is_an_error_not_ignored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_config(
+        dir.path(),
+        "[[sinks.webhook]]\nid = \"crm\"\nurl = \"http://127.0.0.1:9/x\"\nsecert = \"whsec_x\"\n",
+    );
+    let out = leadgate(&["check", "--config", "leadgate.toml"], dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("secert"), "{err}");
+}
+
+#[test]
+fn environment_overrides_and_secret_references() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_config(dir.path(), "[admin]\ntoken = \"${LG_TEST_ADMIN_TOKEN}\"\n");
+    let missing = leadgate(&["check", "--config", "leadgate.toml"], dir.path(), &[]);
+    assert_eq!(missing.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        err.contains("admin.token") && err.contains("${LG_TEST_ADMIN_TOKEN}"),
+        "{err}"
+    );
+    let set = leadgate(
+        &["check", "--config", "leadgate.toml"],
+        dir.path(),
+        &[("LG_TEST_ADMIN_TOKEN", "s3cret")],
+    );
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    assert!(
+        !String::from_utf8_lossy(&set.stderr).contains("s3cret"),
+        "a secret never reaches the output"
+    );
+    let bad = leadgate(
+        &["check", "--config", "leadgate.toml"],
+        dir.path(),
+        &[
+            ("LG_TEST_ADMIN_TOKEN", "s3cret"),
+            ("LEADGATE__SERVER__LISTEN", "not-an-address"),
+        ],
+    );
+    assert_eq!(
+        bad.status.code(),
+        Some(1),
+        "the environment override is applied and validated"
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("server.listen"));
+}
+
+#[test]
+fn a_missing_config_file_is_exit_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = leadgate(&["run", "--config", "nope.toml"], dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}
+
+#[test]
+fn sigterm_drains_and_exits_0_with_json_logs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    write_config(
+        dir.path(),
+        &format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\n[storage]\nurl = \"sqlite://db/leadgate.db\"\n[[sinks.file]]\nid = \"f\"\npath = \"out.jsonl\"\n"
+        ),
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_leadgate"))
+        .args(["run", "--config", "leadgate.toml", "--log-format", "json"])
+        .current_dir(dir.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0), "a graceful stop exits 0");
+    let log = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every log line is JSON"))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["fields"]["message"] == "Stopped."),
+        "{log}"
+    );
+    assert!(
+        dir.path().join("db/leadgate.db").exists(),
+        "the store directory is created on demand"
+    );
+}

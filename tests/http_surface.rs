@@ -1,0 +1,130 @@
+//! The HTTP surface around the forms: CORS per form, the demo page only when configured,
+//! health, readiness and metrics.
+
+mod support;
+
+use support::daemon::{TestDaemon, default_routing};
+
+const CONFIG: &str = r#"
+[[sources.webform]]
+id = "site"
+allowed_origins = ["https://teplodom.example"]
+
+[[sinks.file]]
+id = "f"
+path = "{dir}/out.jsonl"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_is_per_form() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), CONFIG, &default_routing()).await;
+    let client = reqwest::Client::new();
+    let preflight = |origin: &'static str| {
+        client
+            .request(reqwest::Method::OPTIONS, daemon.url("/forms/site"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+    };
+    let ok = preflight("https://teplodom.example").await.expect("send");
+    assert_eq!(ok.status(), 204);
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://teplodom.example"
+    );
+    let refused = preflight("https://evil.example").await.expect("send");
+    assert_eq!(refused.status(), 403);
+    let post = client
+        .post(daemon.url("/forms/site"))
+        .header("origin", "https://evil.example")
+        .form(&[("phone", "+79161234567")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        post.status(),
+        403,
+        "a browser post from another origin is refused"
+    );
+    let post = client
+        .post(daemon.url("/forms/site"))
+        .header("origin", "https://teplodom.example")
+        .header("accept", "application/json")
+        .form(&[("phone", "+79161234567")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(post.status(), 202);
+    assert_eq!(
+        post.headers()["access-control-allow-origin"],
+        "https://teplodom.example"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_page_is_there_only_with_a_demo_form() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let without = TestDaemon::start_in(&dir.path().join("a"), CONFIG, &default_routing()).await;
+    assert_eq!(
+        reqwest::get(without.url("/")).await.expect("get").status(),
+        404
+    );
+    without.stop().await;
+    let with_demo = CONFIG.replace("id = \"site\"", "id = \"site\"\ndemo = true");
+    let with = TestDaemon::start_in(&dir.path().join("b"), &with_demo, &default_routing()).await;
+    let page = reqwest::get(with.url("/")).await.expect("get");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("text");
+    assert!(html.contains("action=\"/forms/site\""), "{html}");
+    with.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_readiness_and_metrics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), CONFIG, &default_routing()).await;
+    assert_eq!(
+        reqwest::get(daemon.url("/healthz"))
+            .await
+            .expect("get")
+            .status(),
+        200
+    );
+    let post = reqwest::Client::new()
+        .post(daemon.url("/forms/site"))
+        .form(&[("phone", "+79161234567")])
+        .send()
+        .await
+        .expect("send");
+    assert!(post.status().is_success());
+    let ready: serde_json::Value =
+        support::daemon::eventually(std::time::Duration::from_secs(5), || async {
+            let r: serde_json::Value = reqwest::get(daemon.url("/readyz"))
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            (r["components"]["sink:f"]["state"] == "ok").then_some(r)
+        })
+        .await
+        .expect("the sink reports ok after a delivery");
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["store"]["state"], "ok");
+    assert!(ready["components"]["stage:process"]["last_success"].is_string());
+    assert!(ready["rules_version"].is_string());
+    let metrics = reqwest::get(daemon.url("/metrics"))
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("leadgate_forms_accepted_total"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("leadgate_outbox_pending"), "{metrics}");
+    daemon.stop().await;
+}
