@@ -118,6 +118,12 @@ pub async fn run(
                 .iter()
                 .map(|f| (f.id.clone(), f.honeypot.clone()))
                 .collect(),
+            vk_groups: config
+                .vk
+                .iter()
+                .map(|s| (s.id.clone(), s.group_id))
+                .collect(),
+            email: Default::default(),
         },
         sinks: config
             .sinks

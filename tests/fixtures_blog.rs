@@ -2,16 +2,12 @@
 //! split into items the way intake splits them, each parsed, normalised and compared with
 //! its `expected.json` entry by the corpus's shared rules.
 
-// The shared comparison serves every channel (each test reads only the fields it needs) and
-// is not this file's to restyle.
-#[allow(dead_code, clippy::collapsible_if)]
-#[path = "support/expected.rs"]
-mod expected;
+mod support;
 
-use expected::{Expectation, check_lead, check_not_lead, expectations, sample};
 use leadgate::lead::{Channel, Lead, OwnContacts, Parsed, PhoneNormaliser, normalise};
 use leadgate::sources::blog::{self, CommentRules};
 use std::collections::BTreeMap;
+use support::expected::{Expectation, check_lead, check_not_lead, expectations, sample};
 
 /// The corpus's blog staff (fixtures README).
 fn rules() -> CommentRules {

@@ -5,17 +5,13 @@
 //! The Telegram edit pair's `same_lead_as` (one lead for both files) needs the daemon's store;
 //! here the edit is checked to parse as an edit of the same external id with the new text.
 
-// The shared comparison serves every channel (each test reads only the fields it needs) and
-// is not this file's to restyle.
-#[allow(dead_code, clippy::collapsible_if)]
-#[path = "support/expected.rs"]
-mod expected;
+mod support;
 
-use expected::{Expectation, check_lead, check_not_lead, expectations, sample};
 use leadgate::lead::{Channel, Lead, LeadDraft, OwnContacts, Parsed, PhoneNormaliser, normalise};
 use leadgate::sources::item::Item;
 use leadgate::sources::{telegram, vk, whatsapp};
 use serde_json::Value;
+use support::expected::{Expectation, check_lead, check_not_lead, expectations, sample};
 
 /// The corpus configuration (fixtures README).
 const VK_GROUP: i64 = 218765432;

@@ -89,6 +89,10 @@ pub struct Config {
     pub api_token: Option<Secret>,
     /// Web forms.
     pub webforms: Vec<WebformSource>,
+    /// VK communities.
+    pub vk: Vec<crate::sources::vk::VkSource>,
+    /// WhatsApp Business numbers.
+    pub whatsapp: Vec<crate::sources::whatsapp::WhatsappSource>,
     /// Where leads go.
     pub sinks: Vec<SinkConfig>,
 }

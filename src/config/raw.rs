@@ -115,6 +115,12 @@ pub struct RawSources {
     /// `[[sources.webform]]`.
     #[serde(default)]
     pub webform: Vec<RawWebform>,
+    /// `[[sources.vk]]`.
+    #[serde(default)]
+    pub vk: Vec<crate::sources::vk::RawVkSource>,
+    /// `[[sources.whatsapp]]`.
+    #[serde(default)]
+    pub whatsapp: Vec<crate::sources::whatsapp::RawWhatsappSource>,
 }
 
 /// `[[sources.webform]]`: a form posting to `POST /forms/{id}`.

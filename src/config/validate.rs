@@ -7,6 +7,8 @@ use super::{
 };
 use crate::deliver::{EventType, decode_signing_secret};
 use crate::lead::{OwnContacts, PhoneNormaliser, normalise_email};
+use crate::sources::vk::VkSource;
+use crate::sources::whatsapp::WhatsappSource;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -128,6 +130,54 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         );
     }
 
+    let mut vk = Vec::new();
+    for (i, s) in raw.sources.vk.into_iter().enumerate() {
+        let key = format!("sources.vk[{i}]");
+        check_id(&mut p, &mut ids, &key, &s.id);
+        if s.group_id <= 0 {
+            p.add(
+                format!("{key}.group_id"),
+                "must be the community's positive id",
+                Some("the number in the community's address, e.g. 218765432"),
+            );
+        }
+        if s.confirmation.trim().is_empty() {
+            p.add(
+                format!("{key}.confirmation"),
+                "is empty",
+                Some("copy the string VK shows in the Callback API settings"),
+            );
+        }
+        vk.push(VkSource {
+            id: s.id,
+            group_id: s.group_id,
+            confirmation: s.confirmation,
+            secret: s.secret,
+        });
+    }
+    let mut whatsapp = Vec::new();
+    for (i, s) in raw.sources.whatsapp.into_iter().enumerate() {
+        let key = format!("sources.whatsapp[{i}]");
+        check_id(&mut p, &mut ids, &key, &s.id);
+        for (name, value) in [
+            ("verify_token", &s.verify_token),
+            ("app_secret", &s.app_secret),
+        ] {
+            if value.expose().is_empty() {
+                p.add(
+                    format!("{key}.{name}"),
+                    "is empty",
+                    Some("copy it from the app's WhatsApp settings"),
+                );
+            }
+        }
+        whatsapp.push(WhatsappSource {
+            id: s.id,
+            verify_token: s.verify_token,
+            app_secret: s.app_secret,
+        });
+    }
+
     let mut sinks = Vec::new();
     let mut sink_ids = HashSet::new();
     for (i, s) in raw.sinks.webhook.into_iter().enumerate() {
@@ -157,6 +207,8 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         admin_token: raw.admin.token.filter(|t| !t.expose().is_empty()),
         api_token: raw.api.token.filter(|t| !t.expose().is_empty()),
         webforms,
+        vk,
+        whatsapp,
         sinks,
     })
 }

@@ -5,6 +5,7 @@ mod demo;
 mod error;
 mod forms;
 mod health;
+mod hooks;
 
 pub use error::ApiError;
 pub use forms::FormRuntime;
@@ -74,6 +75,11 @@ pub fn router(state: AppState) -> Router {
             post(forms::submit)
                 .options(forms::preflight)
                 .layer(DefaultBodyLimit::disable()),
+        )
+        .route("/hooks/vk/{source_id}", post(hooks::vk_callback))
+        .route(
+            "/hooks/whatsapp/{source_id}",
+            get(hooks::whatsapp_verify).post(hooks::whatsapp_event),
         );
     if let Some(form_id) = demo_form {
         app = app.route("/", get(move || async move { demo::page(&form_id) }));

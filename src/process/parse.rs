@@ -1,7 +1,7 @@
 //! Which parser reads a stored item: the channel's own, chosen by the item's channel and source.
 
-use crate::lead::{NotLead, NotLeadReason, Parsed};
-use crate::sources::webform;
+use crate::lead::{Channel, NotLead, NotLeadReason, Parsed};
+use crate::sources::{email, vk, webform, whatsapp};
 use crate::store::InboundRow;
 use std::collections::HashMap;
 
@@ -10,19 +10,38 @@ use std::collections::HashMap;
 pub struct SourceSettings {
     /// Each web form's honeypot field, by source id.
     pub honeypots: HashMap<String, Option<String>>,
+    /// Each VK source's community id (its own replies are staff), by source id.
+    pub vk_groups: HashMap<String, i64>,
+    /// How e-mail is read (the loop-protection header leadgate puts on its own mail).
+    pub email: email::EmailContext,
 }
 
 /// Parses one stored item with its channel's parser.
 pub async fn parse_item(row: &InboundRow, settings: &SourceSettings) -> Parsed {
     match row.channel {
-        crate::lead::Channel::Webform => {
+        Channel::Webform => {
             let honeypot = settings.honeypots.get(&row.source).cloned().flatten();
             webform::parse_stored(row, honeypot.as_deref()).await
         }
+        Channel::Vk => match settings.vk_groups.get(&row.source) {
+            Some(group) => vk::parse_event(&row.payload, *group),
+            None => unknown_source(row),
+        },
+        Channel::Whatsapp => whatsapp::parse_item(&row.payload),
+        Channel::Email => email::parse_email(&row.payload, &settings.email),
         other => Parsed::NotLead(NotLead {
             reason: NotLeadReason::Malformed,
             detail: format!("no parser for the {other} channel in this build"),
             external_id: None,
         }),
     }
+}
+
+/// An item of a source that is no longer configured: kept, with the reason, for the admin.
+fn unknown_source(row: &InboundRow) -> Parsed {
+    Parsed::NotLead(NotLead {
+        reason: NotLeadReason::Malformed,
+        detail: format!("source {:?} is no longer configured", row.source),
+        external_id: None,
+    })
 }

@@ -2,6 +2,7 @@
 //! processing time, parses them back into lead drafts.
 
 pub mod blog;
+pub mod email;
 pub mod item;
 pub mod telegram;
 pub mod vk;

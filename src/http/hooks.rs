@@ -1,0 +1,144 @@
+//! Channel webhooks: `POST /hooks/vk/{id}` (VK Callback API) and `GET|POST
+//! /hooks/whatsapp/{id}` (WhatsApp Cloud API). Each checks the provider's secret or signature
+//! first, refuses malformed bodies, and answers success only after the items are committed.
+
+use super::AppState;
+use super::error::ApiError;
+use crate::config::tokens_match;
+use crate::lead::Channel;
+use crate::sources::item::Item;
+use crate::sources::{vk, whatsapp};
+use crate::store::NewInbound;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+/// Commits items from a webhook; every item must be stored before the provider is answered.
+async fn store_items(
+    app: &AppState,
+    source: &str,
+    channel: Channel,
+    items: Vec<Item>,
+) -> Result<(), ApiError> {
+    for item in items {
+        let inbound = NewInbound {
+            id: app.clock.new_id().to_string(),
+            source: source.to_string(),
+            channel,
+            dedupe_key: item.dedupe_key,
+            received_at: app.clock.now(),
+            content_type: Some("application/json".into()),
+            payload: item.payload,
+            meta: json!({}),
+        };
+        app.intake
+            .submit(inbound)
+            .await
+            .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// `POST /hooks/vk/{id}`: the confirmation handshake, then events answered `ok` once stored.
+pub async fn vk_callback(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some(source) = app.config.vk.iter().find(|s| s.id == id) else {
+        return ApiError::not_found("VK source").into_response();
+    };
+    let secret = source.secret.as_ref().map(|s| s.expose());
+    match vk::read_callback(&body, source.group_id, secret) {
+        Ok(vk::VkCallback::Confirmation) => source.confirmation.clone().into_response(),
+        Ok(vk::VkCallback::Ignored(_)) => "ok".into_response(),
+        Ok(vk::VkCallback::Event(item)) => {
+            match store_items(&app, &source.id, Channel::Vk, vec![item]).await {
+                Ok(()) => "ok".into_response(),
+                Err(e) => e.into_response(),
+            }
+        }
+        Err(e) => {
+            let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let code = if status == StatusCode::BAD_REQUEST {
+                "malformed"
+            } else {
+                "forbidden"
+            };
+            ApiError::new(status, code, e.to_string()).into_response()
+        }
+    }
+}
+
+/// The WhatsApp verification handshake's query.
+#[derive(Debug, Deserialize)]
+pub struct Handshake {
+    #[serde(rename = "hub.mode")]
+    mode: Option<String>,
+    #[serde(rename = "hub.verify_token")]
+    verify_token: Option<String>,
+    #[serde(rename = "hub.challenge")]
+    challenge: Option<String>,
+}
+
+/// `GET /hooks/whatsapp/{id}`: answers the challenge when the verify token matches.
+pub async fn whatsapp_verify(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<Handshake>,
+) -> Response {
+    let Some(source) = app.config.whatsapp.iter().find(|s| s.id == id) else {
+        return ApiError::not_found("WhatsApp source").into_response();
+    };
+    let token_ok = q
+        .verify_token
+        .as_deref()
+        .is_some_and(|t| tokens_match(t.as_bytes(), &source.verify_token));
+    match (q.mode.as_deref(), token_ok, q.challenge) {
+        (Some("subscribe"), true, Some(challenge)) => challenge.into_response(),
+        _ => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the verify token does not match",
+        )
+        .into_response(),
+    }
+}
+
+/// `POST /hooks/whatsapp/{id}`: the signature over the raw body first, then every message and
+/// status stored.
+pub async fn whatsapp_event(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(source) = app.config.whatsapp.iter().find(|s| s.id == id) else {
+        return ApiError::not_found("WhatsApp source").into_response();
+    };
+    let signature = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    if !whatsapp::verify_signature(source.app_secret.expose().as_bytes(), &body, signature) {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_signature",
+            "X-Hub-Signature-256 does not verify",
+        )
+        .into_response();
+    }
+    let items = match whatsapp::split_webhook(&body) {
+        Ok(items) => items,
+        Err(e) => {
+            return ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string())
+                .into_response();
+        }
+    };
+    match store_items(&app, &source.id, Channel::Whatsapp, items).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => e.into_response(),
+    }
+}

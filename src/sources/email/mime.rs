@@ -1,0 +1,243 @@
+//! MIME to parts: what the rest of the e-mail parser needs out of one RFC 5322 message.
+//!
+//! mail-parser does the heavy lifting (charsets, RFC 2047 words, quoted-printable, base64,
+//! RFC 2231 file names); this file only picks the pieces a lead is made of and gives them
+//! plain owned types, so the other steps never touch the library's API.
+
+use crate::lead::html_to_text;
+use mail_parser::{
+    Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
+};
+
+/// One mailbox of an address header: the display name (decoded) and the address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mailbox {
+    /// The display name, when there is one.
+    pub name: Option<String>,
+    /// The address as written.
+    pub address: String,
+}
+
+/// A file attached to the message, listed in the lead's `fields.attachments`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The decoded file name (`attachment` when the sender gave none).
+    pub name: String,
+    /// The MIME type, `type/subtype`.
+    pub mime_type: String,
+    /// The decoded size in bytes.
+    pub size: usize,
+}
+
+/// What the parser uses of one message, decoded and owned.
+#[derive(Debug, Clone, Default)]
+pub struct Mail {
+    /// `Message-ID` with its angle brackets, as the corpus and the store key on it.
+    pub message_id: Option<String>,
+    /// The decoded subject.
+    pub subject: Option<String>,
+    /// The first `From` mailbox.
+    pub from: Option<Mailbox>,
+    /// Every `Reply-To` mailbox.
+    pub reply_to: Vec<Mailbox>,
+    /// Top-level headers as `(lower-case name, unfolded raw value)`, for the noise checks.
+    pub headers: Vec<(String, String)>,
+    /// The top-level `type/subtype`, lower-case.
+    pub content_type: String,
+    /// The top-level `report-type` parameter (`delivery-status` for bounces), lower-case.
+    pub report_type: Option<String>,
+    /// The readable body: text/plain when there is one, else the HTML as clean text.
+    pub body: String,
+    /// Files attached to the message.
+    pub attachments: Vec<Attachment>,
+    /// Ids from `In-Reply-To` then `References`, with angle brackets, without duplicates.
+    pub replies_to: Vec<String>,
+}
+
+impl Mail {
+    /// The unfolded raw value of the first top-level header called `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Decodes `raw`; `None` when it is not a message at all (empty or no header block).
+pub fn read(raw: &[u8]) -> Option<Mail> {
+    let message = MessageParser::default().parse(raw)?;
+    let root = message.root_part();
+    let (content_type, report_type) = match root.content_type() {
+        Some(ct) => (
+            format!(
+                "{}/{}",
+                ct.ctype().to_ascii_lowercase(),
+                ct.subtype().unwrap_or("").to_ascii_lowercase()
+            ),
+            ct.attribute("report-type").map(str::to_ascii_lowercase),
+        ),
+        None => ("text/plain".to_string(), None),
+    };
+    let mut replies_to = Vec::new();
+    for value in [message.in_reply_to(), message.references()] {
+        for id in message_ids(value) {
+            if !replies_to.contains(&id) {
+                replies_to.push(id);
+            }
+        }
+    }
+    Some(Mail {
+        message_id: message.message_id().map(bracketed),
+        subject: message.subject().map(str::to_string),
+        from: message
+            .from()
+            .and_then(mailboxes)
+            .and_then(|m| m.into_iter().next()),
+        reply_to: message.reply_to().and_then(mailboxes).unwrap_or_default(),
+        headers: message
+            .headers_raw()
+            .map(|(name, value)| (name.to_ascii_lowercase(), unfold(value)))
+            .collect(),
+        content_type,
+        report_type,
+        body: body(&message),
+        attachments: message.attachments().map(attachment).collect(),
+        replies_to,
+    })
+}
+
+/// Puts back the angle brackets mail-parser strips from message ids.
+fn bracketed(id: &str) -> String {
+    format!(
+        "<{}>",
+        id.trim().trim_start_matches('<').trim_end_matches('>')
+    )
+}
+
+fn message_ids(value: &HeaderValue<'_>) -> Vec<String> {
+    match value {
+        HeaderValue::Text(id) => vec![bracketed(id)],
+        HeaderValue::TextList(ids) => ids.iter().map(|id| bracketed(id)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn mailboxes(address: &Address<'_>) -> Option<Vec<Mailbox>> {
+    let list: Vec<Mailbox> = address
+        .iter()
+        .filter_map(|a| {
+            Some(Mailbox {
+                name: a
+                    .name()
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string),
+                address: a.address()?.trim().to_string(),
+            })
+        })
+        .collect();
+    (!list.is_empty()).then_some(list)
+}
+
+fn unfold(value: &str) -> String {
+    value.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The inline text bodies joined: plain text as sent (format=flowed joined), HTML as clean text.
+fn body(message: &Message<'_>) -> String {
+    let texts: Vec<String> = message
+        .text_bodies()
+        .filter_map(|part| match &part.body {
+            PartType::Text(text) if is_flowed(part) => Some(unflow(text, is_delsp(part))),
+            PartType::Text(text) => Some(text.replace("\r\n", "\n")),
+            PartType::Html(html) => Some(html_to_text(html)),
+            _ => None,
+        })
+        .collect();
+    texts.join("\n\n")
+}
+
+fn attachment(part: &MessagePart<'_>) -> Attachment {
+    let mime_type = part.content_type().map_or_else(
+        || "application/octet-stream".to_string(),
+        |ct| match ct.subtype() {
+            Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
+            None => ct.ctype().to_ascii_lowercase(),
+        },
+    );
+    let name = part
+        .attachment_name()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .or_else(|| {
+            part.message()
+                .and_then(Message::subject)
+                .map(|s| format!("{s}.eml"))
+        })
+        .unwrap_or_else(|| "attachment".to_string());
+    Attachment {
+        name,
+        mime_type,
+        size: part.len(),
+    }
+}
+
+fn content_type_param<'a>(part: &'a MessagePart<'_>, name: &str) -> Option<&'a str> {
+    part.content_type()?.attribute(name)
+}
+
+fn is_flowed(part: &MessagePart<'_>) -> bool {
+    content_type_param(part, "format").is_some_and(|f| f.eq_ignore_ascii_case("flowed"))
+}
+
+fn is_delsp(part: &MessagePart<'_>) -> bool {
+    content_type_param(part, "delsp").is_some_and(|d| d.eq_ignore_ascii_case("yes"))
+}
+
+/// RFC 3676: a line ending in a space continues on the next one (the signature separator
+/// `-- ` excepted); with `delsp=yes` that space is not part of the text.
+fn unflow(text: &str, delsp: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.replace("\r\n", "\n").split('\n') {
+        let soft = line.ends_with(' ') && line != "-- " && !line.starts_with('>');
+        if soft {
+            out.push_str(if delsp { &line[..line.len() - 1] } else { line });
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_get_their_brackets_back() {
+        let raw = b"Message-ID: <a.b@c.example>\r\nIn-Reply-To: <x@y>\r\nReferences: <w@z> <x@y>\r\n\r\nhi\r\n";
+        let mail = read(raw).expect("a message");
+        assert_eq!(mail.message_id.as_deref(), Some("<a.b@c.example>"));
+        assert_eq!(
+            mail.replies_to,
+            vec!["<x@y>".to_string(), "<w@z>".to_string()]
+        );
+    }
+
+    #[test]
+    fn flowed_lines_join_and_the_signature_separator_stays() {
+        assert_eq!(unflow("one \ntwo\n-- \nsig", false), "one two\n-- \nsig\n");
+        assert_eq!(unflow("one \ntwo", true), "onetwo\n");
+    }
+
+    #[test]
+    fn html_only_body_becomes_text() {
+        let raw = b"Content-Type: text/html; charset=utf-8\r\n\r\n<p>Hello&nbsp;<b>there</b></p><style>p{color:red}</style>\r\n";
+        let mail = read(raw).expect("a message");
+        assert!(mail.body.contains("Hello there"), "{:?}", mail.body);
+        assert!(!mail.body.contains("color"), "{:?}", mail.body);
+    }
+}

@@ -1,0 +1,16 @@
+//! The e-mail channel: sales mailboxes read over IMAP.
+//!
+//! This part is pure: [`parse_email`] turns one fetched message into a lead draft or the
+//! reason it is not a lead. Each step has its own file: `mime` decodes the message, `noise`
+//! recognises bounces, auto-replies, bulk mail, spam and leadgate's own mail, `quote` and
+//! `signature` cut everything that is not the person's own words, and `form_notice` reads
+//! website form notifications.
+
+mod form_notice;
+mod mime;
+mod noise;
+mod parse;
+mod quote;
+mod signature;
+
+pub use parse::{EmailContext, LOOP_HEADER, parse_email};

@@ -1,0 +1,234 @@
+//! VK and WhatsApp webhooks against the running daemon: the corpus samples posted as the
+//! providers post them, the handshakes, and refusals (wrong secret or signature, malformed
+//! body) that store nothing.
+
+mod support;
+
+use leadgate::sources::whatsapp::signature_header;
+use std::time::Duration;
+use support::daemon::{TestDaemon, default_routing, eventually, file_lines};
+use support::expected::{check_lead, check_not_lead, expectations, sample};
+
+const APP_SECRET: &str = "wa-app-secret-for-tests";
+
+const CONFIG: &str = r#"
+[[sources.vk]]
+id = "vk-community"
+group_id = 218765432
+secret = "Tq7vX2mLp9"
+confirmation = "3b9f1c7a"
+
+[[sources.whatsapp]]
+id = "wa-main"
+verify_token = "verify-me"
+app_secret = "wa-app-secret-for-tests"
+
+[[sinks.file]]
+id = "crm"
+path = "{dir}/delivered.jsonl"
+"#;
+
+async fn inbound_count(daemon: &TestDaemon) -> usize {
+    daemon.admin_get("/admin/api/inbound?limit=500").await["items"]
+        .as_array()
+        .map_or(0, Vec::len)
+}
+
+async fn post_vk(daemon: &TestDaemon, body: Vec<u8>) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(daemon.url("/hooks/vk/vk-community"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("post")
+}
+
+async fn post_wa(
+    daemon: &TestDaemon,
+    body: Vec<u8>,
+    signature: Option<String>,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(daemon.url("/hooks/whatsapp/wa-main"))
+        .header("content-type", "application/json")
+        .body(body);
+    if let Some(sig) = signature {
+        request = request.header("x-hub-signature-256", sig);
+    }
+    request.send().await.expect("post")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vk_and_whatsapp_samples_give_their_expected_results() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), CONFIG, &default_routing()).await;
+    let mut problems = Vec::new();
+    let mut leads = Vec::new();
+    for exp in expectations("vk")
+        .into_iter()
+        .chain(expectations("whatsapp"))
+    {
+        let body = sample(&exp.file);
+        let response = if exp.channel == "vk" {
+            post_vk(&daemon, body.clone()).await
+        } else {
+            post_wa(
+                &daemon,
+                body.clone(),
+                Some(signature_header(APP_SECRET.as_bytes(), &body)),
+            )
+            .await
+        };
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        if exp.file == "vk/confirmation.json" {
+            if text != "3b9f1c7a" {
+                problems.push(format!("{}: the handshake answered {text:?}", exp.file));
+            }
+            continue;
+        }
+        if status != 200 || (exp.channel == "vk" && text != "ok") {
+            problems.push(format!("{}: answered {status} {text:?}", exp.file));
+        }
+        if exp.is_lead {
+            leads.push(exp);
+        } else {
+            let reason = exp.reason_if_not.clone().unwrap_or_default();
+            let kept = eventually(Duration::from_secs(5), || async {
+                let items = daemon
+                    .admin_get(&format!("/admin/api/inbound?reason={reason}"))
+                    .await;
+                items["items"].as_array().filter(|a| !a.is_empty()).cloned()
+            })
+            .await;
+            match kept {
+                Some(items) => problems.extend(check_not_lead(
+                    &exp,
+                    items[0]["reason"].as_str().unwrap_or(""),
+                    None,
+                )),
+                None => problems.push(format!("{}: not kept with reason {reason}", exp.file)),
+            }
+        }
+    }
+    // A provider retrying the same event stores nothing new.
+    let before = inbound_count(&daemon).await;
+    assert_eq!(
+        post_vk(&daemon, sample("vk/message-new.json"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        inbound_count(&daemon).await,
+        before,
+        "a redelivered VK event is a no-op"
+    );
+
+    let sink = dir.path().join("delivered.jsonl");
+    let delivered = eventually(Duration::from_secs(10), || async {
+        let lines = file_lines(&sink);
+        (lines.len() >= leads.len()).then_some(lines)
+    })
+    .await
+    .unwrap_or_else(|| file_lines(&sink));
+    assert_eq!(
+        delivered.len(),
+        leads.len(),
+        "one lead per lead sample, nothing else"
+    );
+    for exp in &leads {
+        match delivered
+            .iter()
+            .map(|l| &l["data"])
+            .find(|l| l["external_id"].as_str() == exp.external_id.as_deref())
+        {
+            Some(lead) => problems.extend(check_lead(exp, lead)),
+            None => problems.push(format!("{}: not delivered", exp.file)),
+        }
+    }
+    daemon.stop().await;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_secrets_and_malformed_bodies_store_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), CONFIG, &default_routing()).await;
+    let vk_body = sample("vk/message-new.json");
+    let wrong_secret = String::from_utf8(vk_body.clone())
+        .expect("utf8")
+        .replace("Tq7vX2mLp9", "guessed");
+    assert_eq!(
+        post_vk(&daemon, wrong_secret.into_bytes()).await.status(),
+        403
+    );
+    let other_group = String::from_utf8(vk_body.clone())
+        .expect("utf8")
+        .replace("218765432", "111");
+    assert_eq!(
+        post_vk(&daemon, other_group.into_bytes()).await.status(),
+        403
+    );
+    assert_eq!(
+        post_vk(&daemon, b"{\"type\": \"message_new\", ".to_vec())
+            .await
+            .status(),
+        400
+    );
+
+    let wa_body = sample("whatsapp/text-message.json");
+    assert_eq!(post_wa(&daemon, wa_body.clone(), None).await.status(), 401);
+    assert_eq!(
+        post_wa(
+            &daemon,
+            wa_body.clone(),
+            Some(signature_header(b"another secret", &wa_body))
+        )
+        .await
+        .status(),
+        401
+    );
+    let mut tampered = wa_body.clone();
+    let signature = signature_header(APP_SECRET.as_bytes(), &wa_body);
+    tampered[20] ^= 1;
+    assert_eq!(
+        post_wa(&daemon, tampered, Some(signature)).await.status(),
+        401
+    );
+    let garbage = b"{\"object\": ".to_vec();
+    let sig = signature_header(APP_SECRET.as_bytes(), &garbage);
+    assert_eq!(post_wa(&daemon, garbage, Some(sig)).await.status(), 400);
+
+    assert_eq!(
+        inbound_count(&daemon).await,
+        0,
+        "nothing refused was stored"
+    );
+    // The source still works after the refusals.
+    let good = sample("whatsapp/text-message.json");
+    let sig = signature_header(APP_SECRET.as_bytes(), &good);
+    assert_eq!(post_wa(&daemon, good, Some(sig)).await.status(), 200);
+    assert_eq!(inbound_count(&daemon).await, 1);
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whatsapp_verification_handshake() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), CONFIG, &default_routing()).await;
+    let ok = reqwest::get(daemon.url("/hooks/whatsapp/wa-main?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444"))
+        .await
+        .expect("get");
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.text().await.expect("text"), "1158201444");
+    let bad =
+        reqwest::get(daemon.url(
+            "/hooks/whatsapp/wa-main?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1",
+        ))
+        .await
+        .expect("get");
+    assert_eq!(bad.status(), 403);
+    daemon.stop().await;
+}
