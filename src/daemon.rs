@@ -7,7 +7,8 @@ use crate::health::Health;
 use crate::http::{AppState, FormRuntime, router};
 use crate::intake::Intake;
 use crate::process::{Processor, SinkRoute, SourceSettings};
-use crate::routing::{CompiledRules, RulesHandle};
+use crate::routing::{CompiledRules, RulesHandle, watch_rules};
+use crate::sla::{Actions, SlaWorker};
 use crate::store::{SqliteStore, Store, StoreError};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::collections::HashMap;
@@ -105,6 +106,15 @@ pub async fn run(
         tasks.spawn(worker.run(store.clone(), clock.clone(), health.clone(), stop.clone()));
     }
 
+    if config.watch_routing {
+        let (file, handle, stop) = (config.routing_file.clone(), rules.clone(), stop.clone());
+        tasks.spawn(async move {
+            // Without the watcher, SIGHUP and file changes no longer reload: say so loudly.
+            if let Err(e) = watch_rules(file, handle, stop).await {
+                tracing::error!(error = %e, "The routing rules watcher stopped; rules will not reload.");
+            }
+        });
+    }
     let process_wake = Arc::new(Notify::new());
     let processor = Processor {
         store: store.clone(),
@@ -112,19 +122,7 @@ pub async fn run(
         clock: clock.clone(),
         phones: config.phones.clone(),
         own_contacts: config.own_contacts.clone(),
-        sources: SourceSettings {
-            honeypots: config
-                .webforms
-                .iter()
-                .map(|f| (f.id.clone(), f.honeypot.clone()))
-                .collect(),
-            vk_groups: config
-                .vk
-                .iter()
-                .map(|s| (s.id.clone(), s.group_id))
-                .collect(),
-            email: Default::default(),
-        },
+        sources: SourceSettings::from_config(&config),
         sinks: config
             .sinks
             .iter()
@@ -138,7 +136,24 @@ pub async fn run(
         batch_size: config.batch_size,
         max_idle: options.max_idle,
     };
+    let sinks: Vec<SinkRoute> = processor.sinks.clone();
     tasks.spawn(processor.run(process_wake.clone(), health.clone(), stop.clone()));
+    let sla = SlaWorker {
+        store: store.clone(),
+        rules: rules.clone(),
+        clock: clock.clone(),
+        sinks: sinks.clone(),
+        sink_wakers: sink_wakers.clone(),
+        max_idle: options.max_idle,
+    };
+    tasks.spawn(sla.run(health.clone(), stop.clone()));
+    let actions = Actions {
+        store: store.clone(),
+        rules: rules.clone(),
+        clock: clock.clone(),
+        sinks,
+        sink_wakers: sink_wakers.clone(),
+    };
 
     let (intake, committer) = Intake::start(store.clone(), process_wake);
     let forms: HashMap<String, FormRuntime> = config
@@ -174,6 +189,7 @@ pub async fn run(
         forms: Arc::new(forms),
         metrics: metrics_handle(),
         sink_wakers: Arc::new(sink_wakers),
+        actions,
     };
     tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), "leadgate is running.");
     let served = axum::serve(

@@ -11,8 +11,8 @@ pub mod http;
 pub mod intake;
 pub mod lead;
 pub mod process;
-#[path = "routing_shim.rs"]
 pub mod routing;
+pub mod sla;
 pub mod sources;
 pub mod store;
 

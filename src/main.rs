@@ -2,8 +2,11 @@
 //! replay dead letters. Exit codes: 0 ok, 1 invalid input or config, 2 runtime failure.
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
+use leadgate::clock::Clock;
 use leadgate::config::{self, Config};
+use leadgate::lead::{Channel, Lead, Parsed, normalise};
 use leadgate::routing::CompiledRules;
 use leadgate::store::{ReplayFilter, SqliteStore, Store};
 use std::path::{Path, PathBuf};
@@ -54,7 +57,14 @@ enum Command {
         /// The config file.
         #[arg(long, default_value = "config/leadgate.toml")]
         config: PathBuf,
-        /// A lead record (JSON) or `-` for standard input.
+        /// Read the sample as this channel's raw payload (an .eml, a Telegram update, a form's
+        /// JSON fields...) instead of as a lead record.
+        #[arg(long, value_parser = parse_channel)]
+        channel: Option<Channel>,
+        /// Route as if received at this time (RFC 3339), e.g. to try after-hours rules.
+        #[arg(long)]
+        at: Option<DateTime<Utc>>,
+        /// A lead record (JSON) or raw sample, or `-` for standard input.
         sample: String,
     },
     /// Re-queue dead-lettered deliveries: all, one lead's, or one sink's.
@@ -71,6 +81,11 @@ enum Command {
     },
 }
 
+fn parse_channel(s: &str) -> Result<Channel, String> {
+    Channel::parse(s)
+        .ok_or_else(|| "one of email, telegram, vk, whatsapp, blog, webform".to_string())
+}
+
 /// A failure with the exit code it maps to.
 enum Failure {
     Invalid(anyhow::Error),
@@ -83,7 +98,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check { config } => check(&config),
         Command::Run { config } => run(&config),
-        Command::Route { config, sample } => route(&config, &sample),
+        Command::Route {
+            config,
+            sample,
+            channel,
+            at,
+        } => route(&config, &sample, channel, at),
         Command::Replay { config, lead, sink } => replay(
             &config,
             ReplayFilter {
@@ -194,15 +214,88 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()> + Send + 's
     })
 }
 
-fn route(path: &Path, sample: &str) -> Result<(), Failure> {
-    let (_config, _rules) = load_all(path)?;
-    let _text = if sample == "-" {
-        std::io::read_to_string(std::io::stdin()).map_err(|e| Failure::Invalid(e.into()))?
+fn route(
+    path: &Path,
+    sample: &str,
+    channel: Option<Channel>,
+    at: Option<DateTime<Utc>>,
+) -> Result<(), Failure> {
+    let (config, rules) = load_all(path)?;
+    let bytes = if sample == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| Failure::Invalid(e.into()))?
+            .into_bytes()
     } else {
-        std::fs::read_to_string(sample)
+        std::fs::read(sample)
             .map_err(|e| Failure::Invalid(anyhow::anyhow!("cannot read {sample}: {e}")))?
     };
-    Err(Failure::Runtime(anyhow::anyhow!("route is not wired yet")))
+    let clock = leadgate::clock::SystemClock;
+    let now = at.unwrap_or_else(|| clock.now());
+    let lead = match channel {
+        None => sample_lead(&bytes, now).map_err(Failure::Invalid)?,
+        Some(channel) => {
+            let parsed =
+                runtime()?.block_on(leadgate::process::parse_sample(&config, channel, &bytes));
+            match parsed {
+                Parsed::Lead(draft) => {
+                    let draft = normalise(draft, &config.phones, &config.own_contacts);
+                    Lead::unrouted(
+                        clock.new_id().to_string(),
+                        now,
+                        channel,
+                        "sample".into(),
+                        draft,
+                    )
+                }
+                Parsed::NotLead(n) => {
+                    println!("not a lead: {} ({})", n.reason, n.detail);
+                    return Ok(());
+                }
+            }
+        }
+    };
+    let open = std::collections::HashMap::new();
+    let state = leadgate::routing::StrategyState::default();
+    let ctx = leadgate::routing::RoutingContext {
+        now,
+        open_leads: &open,
+        previous_manager: None,
+        state: &state,
+        exclude: &[],
+    };
+    let decision = rules.decide(&lead, &ctx);
+    println!("rules {} at {now}", rules.version());
+    println!("{}", decision.trace);
+    Ok(())
+}
+
+/// A lead record from JSON; keys left out take their empty values, so a sample can be as short
+/// as `{"channel": "webform", "text": "Нужен котёл", "contact": {"phones": ["+79161234567"]}}`.
+fn sample_lead(bytes: &[u8], now: DateTime<Utc>) -> Result<Lead, anyhow::Error> {
+    let given: serde_json::Value = serde_json::from_slice(bytes)
+        .context("the sample is not JSON: pass --channel for a raw sample")?;
+    let mut base = serde_json::json!({
+        "schema": leadgate::lead::SCHEMA, "id": "sample", "received_at": now, "channel": "webform",
+        "source": "sample", "external_id": null,
+        "contact": {"name": null, "emails": [], "phones": [], "telegram": null, "vk_id": null, "whatsapp": null},
+        "subject": null, "text": "", "fields": {},
+        "utm": {"source": null, "medium": null, "campaign": null, "content": null, "term": null},
+        "page_url": null, "referrer": null, "returning": false, "previous_lead_id": null,
+        "classification": null, "assignment": null,
+    });
+    merge(&mut base, given);
+    serde_json::from_value(base).context("the sample is not a lead record")
+}
+
+fn merge(base: &mut serde_json::Value, given: serde_json::Value) {
+    match (base, given) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(g)) => {
+            for (k, v) in g {
+                merge(b.entry(k).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (b, g) => *b = g,
+    }
 }
 
 fn replay(path: &Path, filter: ReplayFilter) -> Result<(), Failure> {
@@ -211,9 +304,8 @@ fn replay(path: &Path, filter: ReplayFilter) -> Result<(), Failure> {
         let store = SqliteStore::open(&config.storage.sqlite_path)
             .await
             .map_err(|e| Failure::Runtime(e.into()))?;
-        let clock = leadgate::clock::SystemClock;
         let n = store
-            .replay_dead(&filter, leadgate::clock::Clock::now(&clock))
+            .replay_dead(&filter, leadgate::clock::SystemClock.now())
             .await
             .map_err(|e| Failure::Runtime(e.into()))?;
         store.close().await;

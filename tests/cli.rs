@@ -6,7 +6,7 @@ mod support;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
-use support::daemon::default_routing;
+use support::daemon::{default_routing, write_rules};
 
 fn leadgate(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_leadgate"));
@@ -21,7 +21,7 @@ fn leadgate(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
 
 fn write_config(dir: &Path, text: &str) {
     std::fs::write(dir.join("leadgate.toml"), text).expect("config");
-    std::fs::write(dir.join("routing.toml"), default_routing()).expect("routing");
+    write_rules(dir, &default_routing());
 }
 
 #[test]

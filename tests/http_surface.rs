@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::daemon::{TestDaemon, default_routing};
+use support::daemon::{TestDaemon, always_open_routing};
 
 const CONFIG: &str = r#"
 [[sources.webform]]
@@ -18,7 +18,7 @@ path = "{dir}/out.jsonl"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cors_is_per_form() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = TestDaemon::start_in(dir.path(), CONFIG, &default_routing()).await;
+    let daemon = TestDaemon::start_in(dir.path(), CONFIG, &always_open_routing()).await;
     let client = reqwest::Client::new();
     let preflight = |origin: &'static str| {
         client
@@ -66,14 +66,15 @@ async fn cors_is_per_form() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_page_is_there_only_with_a_demo_form() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let without = TestDaemon::start_in(&dir.path().join("a"), CONFIG, &default_routing()).await;
+    let without = TestDaemon::start_in(&dir.path().join("a"), CONFIG, &always_open_routing()).await;
     assert_eq!(
         reqwest::get(without.url("/")).await.expect("get").status(),
         404
     );
     without.stop().await;
     let with_demo = CONFIG.replace("id = \"site\"", "id = \"site\"\ndemo = true");
-    let with = TestDaemon::start_in(&dir.path().join("b"), &with_demo, &default_routing()).await;
+    let with =
+        TestDaemon::start_in(&dir.path().join("b"), &with_demo, &always_open_routing()).await;
     let page = reqwest::get(with.url("/")).await.expect("get");
     assert_eq!(page.status(), 200);
     let html = page.text().await.expect("text");
@@ -84,7 +85,7 @@ async fn the_demo_page_is_there_only_with_a_demo_form() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_readiness_and_metrics() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = TestDaemon::start_in(dir.path(), CONFIG, &default_routing()).await;
+    let daemon = TestDaemon::start_in(dir.path(), CONFIG, &always_open_routing()).await;
     assert_eq!(
         reqwest::get(daemon.url("/healthz"))
             .await

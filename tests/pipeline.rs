@@ -4,7 +4,7 @@
 mod support;
 
 use std::time::Duration;
-use support::daemon::{ADMIN_TOKEN, TestDaemon, default_routing, eventually};
+use support::daemon::{ADMIN_TOKEN, TestDaemon, always_open_routing, eventually};
 use support::sink::{Received, Sink};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -57,7 +57,7 @@ async fn wait_for(sink: &Sink, n: usize) -> Vec<Received> {
 async fn a_russian_phone_arrives_in_e164_with_a_valid_signature() {
     let sink = Sink::start(&[]).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = TestDaemon::start_in(dir.path(), &config(&sink, ""), &default_routing()).await;
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sink, ""), &always_open_routing()).await;
     let response = post_form(
         &daemon,
         &[
@@ -105,8 +105,13 @@ async fn a_failing_sink_gets_the_same_webhook_id_until_it_succeeds() {
         clock: clock.clone(),
         max_idle: Duration::from_millis(50),
     };
-    let daemon =
-        TestDaemon::start_with(dir.path(), &config(&sink, ""), &default_routing(), options).await;
+    let daemon = TestDaemon::start_with(
+        dir.path(),
+        &config(&sink, ""),
+        &always_open_routing(),
+        options,
+    )
+    .await;
     assert_eq!(
         post_form(&daemon, &[("phone", "+7 903 765-43-21")])
             .await
@@ -157,7 +162,7 @@ async fn a_failing_sink_gets_the_same_webhook_id_until_it_succeeds() {
 async fn a_4xx_dead_letters_at_once_and_replay_sends_it_again() {
     let sink = Sink::start(&[422]).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = TestDaemon::start_in(dir.path(), &config(&sink, ""), &default_routing()).await;
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sink, ""), &always_open_routing()).await;
     assert_eq!(
         post_form(&daemon, &[("email", "buyer@example.ru")])
             .await
@@ -208,7 +213,7 @@ async fn bad_input_gets_its_error_code_and_nothing_is_stored() {
             "rate_per_minute = 600\nrate_burst = 100",
             "rate_per_minute = 1\nrate_burst = 8",
         ),
-        &default_routing(),
+        &always_open_routing(),
     )
     .await;
     let client = reqwest::Client::new();
@@ -290,7 +295,7 @@ async fn bad_input_gets_its_error_code_and_nothing_is_stored() {
 async fn the_admin_api_needs_its_token() {
     let sink = Sink::start(&[]).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = TestDaemon::start_in(dir.path(), &config(&sink, ""), &default_routing()).await;
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sink, ""), &always_open_routing()).await;
     let client = reqwest::Client::new();
     let none = client
         .get(daemon.url("/admin/api/leads"))
@@ -325,7 +330,8 @@ async fn a_hanging_sink_does_not_hold_up_another() {
         "[[sinks.webhook]]\nid = \"fast\"\nurl = \"{}\"\n",
         fast.url()
     );
-    let daemon = TestDaemon::start_in(dir.path(), &config(&slow, &extra), &default_routing()).await;
+    let daemon =
+        TestDaemon::start_in(dir.path(), &config(&slow, &extra), &always_open_routing()).await;
     for i in 0..3 {
         let phone = format!("+7916000000{i}");
         assert_eq!(

@@ -6,7 +6,7 @@ mod support;
 
 use leadgate::sources::whatsapp::signature_header;
 use std::time::Duration;
-use support::daemon::{TestDaemon, default_routing, eventually, file_lines};
+use support::daemon::{TestDaemon, always_open_routing, eventually, file_lines};
 use support::expected::{check_lead, check_not_lead, expectations, sample};
 
 const APP_SECRET: &str = "wa-app-secret-for-tests";
@@ -62,7 +62,7 @@ async fn post_wa(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vk_and_whatsapp_samples_give_their_expected_results() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = TestDaemon::start_in(dir.path(), CONFIG, &default_routing()).await;
+    let daemon = TestDaemon::start_in(dir.path(), CONFIG, &always_open_routing()).await;
     let mut problems = Vec::new();
     let mut leads = Vec::new();
     for exp in expectations("vk")
@@ -155,7 +155,7 @@ async fn vk_and_whatsapp_samples_give_their_expected_results() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_secrets_and_malformed_bodies_store_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = TestDaemon::start_in(dir.path(), CONFIG, &default_routing()).await;
+    let daemon = TestDaemon::start_in(dir.path(), CONFIG, &always_open_routing()).await;
     let vk_body = sample("vk/message-new.json");
     let wrong_secret = String::from_utf8(vk_body.clone())
         .expect("utf8")
@@ -217,7 +217,7 @@ async fn wrong_secrets_and_malformed_bodies_store_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whatsapp_verification_handshake() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = TestDaemon::start_in(dir.path(), CONFIG, &default_routing()).await;
+    let daemon = TestDaemon::start_in(dir.path(), CONFIG, &always_open_routing()).await;
     let ok = reqwest::get(daemon.url("/hooks/whatsapp/wa-main?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444"))
         .await
         .expect("get");

@@ -1,6 +1,7 @@
 //! The one HTTP listener: forms, health, metrics, the admin API.
 
 mod admin;
+mod api;
 mod demo;
 mod error;
 mod forms;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Signals that wake the sink workers (after a replay).
     pub sink_wakers: Arc<Vec<Arc<Notify>>>,
+    /// Acknowledge and decline.
+    pub actions: crate::sla::Actions,
 }
 
 impl AppState {
@@ -86,6 +89,9 @@ pub fn router(state: AppState) -> Router {
     }
     if let Some(token) = state.config.admin_token.clone() {
         app = app.merge(admin::routes(token));
+    }
+    if let Some(token) = state.config.api_token.clone() {
+        app = app.merge(api::routes(token));
     }
     app.fallback(not_found)
         .layer(DefaultBodyLimit::max(1 << 20))

@@ -10,7 +10,7 @@ mod events;
 mod parse;
 
 pub use events::{SinkRoute, outbox_rows};
-pub use parse::{SourceSettings, parse_item};
+pub use parse::{SourceSettings, parse_item, parse_sample};
 
 use crate::clock::Clock;
 use crate::deliver::EventType;
@@ -33,10 +33,10 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// The cursor key under which routing strategy state (round-robin positions) is kept.
-const STRATEGY_STATE_KEY: &str = "routing.strategy_state";
+pub const STRATEGY_STATE_KEY: &str = "routing.strategy_state";
 
 /// Everything the processing stage needs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Processor {
     /// The store.
     pub store: Arc<dyn Store>,
@@ -212,13 +212,13 @@ impl Processor {
         if let Some(pick) = &pick {
             lead.assignment = Some(self.assignment(
                 rules,
-                &pick.manager_id,
-                &pick.strategy,
+                &pick.manager,
+                pick.strategy.as_str(),
                 now,
                 decision.ack_within,
                 1,
             ));
-            *batch.open.entry(pick.manager_id.clone()).or_default() += 1;
+            *batch.open.entry(pick.manager.clone()).or_default() += 1;
         } else {
             batch
                 .held_levels
@@ -398,14 +398,14 @@ impl Processor {
             lead.classification = Some(decision.classification.clone());
             let a = self.assignment(
                 rules,
-                &pick.manager_id,
-                &pick.strategy,
+                &pick.manager,
+                pick.strategy.as_str(),
                 now,
                 decision.ack_within,
                 1,
             );
             lead.assignment = Some(a.clone());
-            *batch.open.entry(pick.manager_id.clone()).or_default() += 1;
+            *batch.open.entry(pick.manager.clone()).or_default() += 1;
             let trace = serde_json::to_value(&decision.trace).unwrap_or_default();
             tx.update_lead(&LeadUpdate {
                 record: lead.clone(),
@@ -447,7 +447,7 @@ impl Processor {
         attempt: u32,
     ) -> Assignment {
         let manager = rules.manager(manager_id);
-        let ack_due_at = manager.map(|m| rules.ack_deadline(m, now, ack_within));
+        let ack_due_at = manager.map(|m| rules.ack_due(&m.id, now, ack_within));
         Assignment {
             manager: AssignedManager {
                 id: manager_id.to_string(),

@@ -1,5 +1,6 @@
 //! Which parser reads a stored item: the channel's own, chosen by the item's channel and source.
 
+use crate::config::Config;
 use crate::lead::{Channel, NotLead, NotLeadReason, Parsed};
 use crate::sources::{email, vk, webform, whatsapp};
 use crate::store::InboundRow;
@@ -14,6 +15,48 @@ pub struct SourceSettings {
     pub vk_groups: HashMap<String, i64>,
     /// How e-mail is read (the loop-protection header leadgate puts on its own mail).
     pub email: email::EmailContext,
+}
+
+impl SourceSettings {
+    /// The settings of every configured source.
+    pub fn from_config(config: &Config) -> SourceSettings {
+        SourceSettings {
+            honeypots: config
+                .webforms
+                .iter()
+                .map(|f| (f.id.clone(), f.honeypot.clone()))
+                .collect(),
+            vk_groups: config
+                .vk
+                .iter()
+                .map(|s| (s.id.clone(), s.group_id))
+                .collect(),
+            email: email::EmailContext::default(),
+        }
+    }
+}
+
+/// Parses a raw sample as if the first configured source of `channel` had received it (for
+/// `leadgate route`): web form samples are JSON objects of fields.
+pub async fn parse_sample(config: &Config, channel: Channel, payload: &[u8]) -> Parsed {
+    let settings = SourceSettings::from_config(config);
+    let source = match channel {
+        Channel::Webform => config.webforms.first().map(|f| f.id.clone()),
+        Channel::Vk => config.vk.first().map(|s| s.id.clone()),
+        Channel::Whatsapp => config.whatsapp.first().map(|s| s.id.clone()),
+        _ => None,
+    };
+    let row = InboundRow {
+        id: "sample".into(),
+        source: source.unwrap_or_else(|| "sample".into()),
+        channel,
+        dedupe_key: "sample".into(),
+        received_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+        content_type: Some("application/json".into()),
+        payload: payload.to_vec(),
+        meta: serde_json::Value::Null,
+    };
+    parse_item(&row, &settings).await
 }
 
 /// Parses one stored item with its channel's parser.

@@ -103,6 +103,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Sets a named cursor.
     async fn set_cursor(&self, key: &str, value: &str, now: DateTime<Utc>) -> StoreResult<()>;
+
+    /// When the next unacknowledged assignment's SLA runs out, if any.
+    async fn next_ack_due(&self) -> StoreResult<Option<DateTime<Utc>>>;
 }
 
 /// The processing stage's transaction: reads see its own writes, and nothing is visible to
@@ -169,6 +172,30 @@ pub trait StoreTx: Send {
 
     /// Records what became of an inbound item.
     async fn finish_inbound(&mut self, done: &FinishedInbound) -> StoreResult<()>;
+
+    /// One lead by id.
+    async fn lead(&mut self, lead_id: &str) -> StoreResult<Option<StoredLead>>;
+
+    /// The lead's current (active) assignment.
+    async fn active_assignment(&mut self, lead_id: &str) -> StoreResult<Option<ActiveAssignment>>;
+
+    /// Active assignments of assigned leads whose SLA ran out at `now`, oldest deadline first.
+    async fn due_assignments(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<ActiveAssignment>>;
+
+    /// Every assignment the lead had, oldest first (who already had it, at which level).
+    async fn assignment_history(&mut self, lead_id: &str) -> StoreResult<Vec<AssignmentSummary>>;
+
+    /// Ends the lead's active assignment with `state` (`acknowledged`, `declined`, ...).
+    async fn end_assignment(
+        &mut self,
+        lead_id: &str,
+        state: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
     /// Commits everything.
     async fn commit(self: Box<Self>) -> StoreResult<()>;

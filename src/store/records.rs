@@ -168,6 +168,25 @@ pub struct NewAssignment {
     pub previous_state: &'static str,
 }
 
+/// A lead's current assignment, with the lead.
+#[derive(Debug, Clone)]
+pub struct ActiveAssignment {
+    /// The lead.
+    pub lead: StoredLead,
+    /// The manager who has it.
+    pub manager_id: String,
+    /// The level it is at.
+    pub level: String,
+    /// The strategy that picked them.
+    pub strategy: String,
+    /// 1, 2, ...
+    pub attempt: u32,
+    /// When it was assigned.
+    pub assigned_at: DateTime<Utc>,
+    /// The SLA deadline (none for a supervisor's).
+    pub ack_due_at: Option<DateTime<Utc>>,
+}
+
 /// An event queued for one sink.
 #[derive(Debug, Clone)]
 pub struct NewOutbox {

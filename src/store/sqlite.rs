@@ -136,6 +136,21 @@ fn inbound_row(row: &SqliteRow) -> StoreResult<InboundRow> {
     })
 }
 
+fn assignment_summary(r: &SqliteRow) -> StoreResult<AssignmentSummary> {
+    Ok(AssignmentSummary {
+        manager_id: r.try_get("manager_id")?,
+        level: r.try_get("level")?,
+        strategy: r.try_get("strategy")?,
+        attempt: r.try_get::<i64, _>("attempt")? as u32,
+        assigned_at: parse_ts(
+            "assignments.assigned_at",
+            &r.try_get::<String, _>("assigned_at")?,
+        )?,
+        ack_due_at: opt_ts("assignments.ack_due_at", r.try_get("ack_due_at")?)?,
+        state: r.try_get("state")?,
+    })
+}
+
 const LEAD_COLUMNS: &str = "l.record, l.status, l.manager_id, l.level, l.last_activity_at";
 
 async fn attempts_of(pool: &SqlitePool, outbox_id: i64) -> StoreResult<Vec<AttemptSummary>> {
@@ -475,20 +490,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.read)
         .await?
         .iter()
-        .map(|r| {
-            Ok(AssignmentSummary {
-                manager_id: r.try_get("manager_id")?,
-                level: r.try_get("level")?,
-                strategy: r.try_get("strategy")?,
-                attempt: r.try_get::<i64, _>("attempt")? as u32,
-                assigned_at: parse_ts(
-                    "assignments.assigned_at",
-                    &r.try_get::<String, _>("assigned_at")?,
-                )?,
-                ack_due_at: opt_ts("assignments.ack_due_at", r.try_get("ack_due_at")?)?,
-                state: r.try_get("state")?,
-            })
-        })
+        .map(assignment_summary)
         .collect::<StoreResult<Vec<_>>>()?;
         let outbox_rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE lead_id = ?1 ORDER BY id"
@@ -566,6 +568,34 @@ impl Store for SqliteStore {
     async fn set_cursor(&self, key: &str, value: &str, now: DateTime<Utc>) -> StoreResult<()> {
         set_cursor(&self.write, key, value, now).await
     }
+
+    async fn next_ack_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        let next: Option<String> = sqlx::query_scalar(
+            "SELECT MIN(a.ack_due_at) FROM assignments a JOIN leads l ON l.id = a.lead_id
+             WHERE a.state = 'active' AND l.status = 'assigned' AND a.ack_due_at IS NOT NULL",
+        )
+        .fetch_one(&self.write)
+        .await?;
+        opt_ts("assignments.ack_due_at", next)
+    }
+}
+
+const ACTIVE_COLUMNS: &str = "l.record, l.status, l.manager_id, l.level, l.last_activity_at,
+     a.manager_id AS a_manager, a.level AS a_level, a.strategy, a.attempt, a.assigned_at, a.ack_due_at";
+
+fn active_assignment(row: &SqliteRow) -> StoreResult<ActiveAssignment> {
+    Ok(ActiveAssignment {
+        lead: stored_lead(row)?,
+        manager_id: row.try_get("a_manager")?,
+        level: row.try_get("a_level")?,
+        strategy: row.try_get("strategy")?,
+        attempt: row.try_get::<i64, _>("attempt")? as u32,
+        assigned_at: parse_ts(
+            "assignments.assigned_at",
+            &row.try_get::<String, _>("assigned_at")?,
+        )?,
+        ack_due_at: opt_ts("assignments.ack_due_at", row.try_get("ack_due_at")?)?,
+    })
 }
 
 async fn set_cursor<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
@@ -850,6 +880,68 @@ impl StoreTx for SqliteTx {
         .bind(ts(d.at))
         .execute(&mut *self.tx)
         .await?;
+        Ok(())
+    }
+
+    async fn lead(&mut self, lead_id: &str) -> StoreResult<Option<StoredLead>> {
+        self.one_lead(
+            format!("SELECT {LEAD_COLUMNS} FROM leads l WHERE l.id = ?1"),
+            &[lead_id.to_string()],
+        )
+        .await
+    }
+
+    async fn active_assignment(&mut self, lead_id: &str) -> StoreResult<Option<ActiveAssignment>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ACTIVE_COLUMNS} FROM assignments a JOIN leads l ON l.id = a.lead_id
+             WHERE a.lead_id = ?1 AND a.state = 'active' ORDER BY a.id DESC LIMIT 1"
+        )))
+        .bind(lead_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.as_ref().map(active_assignment).transpose()
+    }
+
+    async fn due_assignments(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<ActiveAssignment>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ACTIVE_COLUMNS} FROM assignments a JOIN leads l ON l.id = a.lead_id
+             WHERE a.state = 'active' AND l.status = 'assigned' AND a.ack_due_at IS NOT NULL AND a.ack_due_at <= ?1
+             ORDER BY a.ack_due_at, a.id LIMIT ?2"
+        )))
+        .bind(ts(now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(active_assignment).collect()
+    }
+
+    async fn assignment_history(&mut self, lead_id: &str) -> StoreResult<Vec<AssignmentSummary>> {
+        let rows = sqlx::query(
+            "SELECT manager_id, level, strategy, attempt, assigned_at, ack_due_at, state
+             FROM assignments WHERE lead_id = ?1 ORDER BY id",
+        )
+        .bind(lead_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(assignment_summary).collect()
+    }
+
+    async fn end_assignment(
+        &mut self,
+        lead_id: &str,
+        state: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE assignments SET state = ?2, ended_at = ?3 WHERE lead_id = ?1 AND state = 'active'")
+            .bind(lead_id)
+            .bind(state)
+            .bind(ts(at))
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 

@@ -19,7 +19,22 @@ pub struct TestDaemon {
 /// The default routing file of the repository (what a business starts from).
 pub fn default_routing() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/routing.toml"))
-        .unwrap_or_default()
+        .expect("config/routing.toml")
+}
+
+/// Rules under which every lead is assigned at any hour (tests not about routing).
+pub fn always_open_routing() -> String {
+    include_str!("always_open.toml").to_string()
+}
+
+/// Writes `routing` as `dir/routing.toml`, with the suppression list the default rules point at.
+pub fn write_rules(dir: &Path, routing: &str) {
+    std::fs::write(dir.join("routing.toml"), routing).expect("write routing");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/config/suppress.txt"),
+        dir.join("suppress.txt"),
+    )
+    .expect("copy suppress.txt");
 }
 
 /// The admin token every test daemon gets.
@@ -50,7 +65,7 @@ impl TestDaemon {
             d = dir.display()
         );
         std::fs::write(dir.join("leadgate.toml"), config_text).expect("write config");
-        std::fs::write(dir.join("routing.toml"), routing).expect("write routing");
+        write_rules(dir, routing);
         let cfg = leadgate::config::load(&dir.join("leadgate.toml"))
             .unwrap_or_else(|e| panic!("config: {e}"));
         let rules = CompiledRules::load(&cfg.routing_file).unwrap_or_else(|e| panic!("rules: {e}"));

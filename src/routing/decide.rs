@@ -1,0 +1,370 @@
+//! The decision for a lead: scoring, then the first rule that matches, then the manager, all
+//! explained in a [`Trace`]. Time and the store's view of the world come in through
+//! [`RoutingContext`], so a decision is a pure function and replayable.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::condition::{Facts, Phase};
+use super::hours::Availability;
+use super::manager::Manager;
+use super::rules::{Action, CompiledRules, Fallback, Pool, Rule};
+use super::strategy::{Candidate, PickedBy, Strategy, StrategyState, choose};
+use super::trace::{CandidateTrace, Eligibility, EntryTrace, LevelTrace, PickTrace, Trace};
+use super::values::format_duration;
+use crate::lead::{Classification, Lead};
+
+/// What the store knows at the moment of a decision.
+#[derive(Debug, Clone, Copy)]
+pub struct RoutingContext<'a> {
+    /// Now, from the injected clock.
+    pub now: DateTime<Utc>,
+    /// Open (not yet closed) leads per manager id now.
+    pub open_leads: &'a HashMap<String, u32>,
+    /// The manager who had this contact's last lead.
+    pub previous_manager: Option<&'a str>,
+    /// Round-robin cursors and weighted-round-robin weights as persisted.
+    pub state: &'a StrategyState,
+    /// Managers who already had this lead (SLA passes, declines): never picked again.
+    pub exclude: &'a [String],
+}
+
+/// The manager picked for a lead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pick {
+    /// The manager's id.
+    pub manager: String,
+    /// What picked them.
+    pub strategy: PickedBy,
+    /// The level they were picked at (above the rule's after an escalation).
+    pub level: String,
+}
+
+/// What happens to the lead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Assign to the picked manager.
+    Assign(Pick),
+    /// Nobody eligible: keep it until someone at `level` is (retry with [`CompiledRules::pick`]).
+    Hold {
+        /// The level the lead waits for.
+        level: String,
+    },
+    /// A rule dropped it (suppression, spam): not a lead.
+    Drop {
+        /// The rule's reason.
+        reason: String,
+    },
+}
+
+/// The whole decision for a new lead.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// The rule, level, tags and score, as the lead record carries them (level is empty for a
+    /// dropped lead).
+    pub classification: Classification,
+    /// Assign, hold or drop.
+    pub outcome: Outcome,
+    /// The SLA for the assignment.
+    pub ack_within: Duration,
+    /// The strategy state to persist.
+    pub state: StrategyState,
+    /// Why.
+    pub trace: Trace,
+}
+
+/// The result of picking again (a held lead retried, an SLA pass, a decline).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PickResult {
+    /// The manager, or `None` when nobody is eligible (keep holding).
+    pub pick: Option<Pick>,
+    /// The strategy state to persist.
+    pub state: StrategyState,
+    /// Who was considered and why.
+    pub trace: PickTrace,
+}
+
+/// Where to look for a manager: a level, the pool there, and whether the previous manager wins.
+struct Target<'r> {
+    level: usize,
+    pool: &'r Pool,
+    prefer_previous: bool,
+}
+
+impl CompiledRules {
+    /// The whole decision for a new lead: scoring, rules, then the manager.
+    pub fn decide(&self, lead: &Lead, ctx: &RoutingContext<'_>) -> Decision {
+        let facts = Facts::new(lead, ctx.now, self.timezone, &self.holidays);
+        let mut score = 0i64;
+        let mut tags: Vec<String> = Vec::new();
+        let mut scoring = Vec::with_capacity(self.scoring.len());
+        let before = Phase {
+            score: 0,
+            tags: &[],
+        };
+        for e in &self.scoring {
+            let (held, tests) = e.when.eval(&facts, &before);
+            if held {
+                score += e.points;
+                add_tags(&mut tags, &e.tags);
+            }
+            scoring.push(EntryTrace {
+                name: e.name.clone(),
+                line: e.line,
+                matched: held,
+                points: e.points,
+                tests,
+            });
+        }
+        let mut rules = Vec::new();
+        let mut decided: Option<&Rule> = None;
+        {
+            let phase = Phase { score, tags: &tags };
+            for r in self.rules.iter().chain(std::iter::once(&self.default)) {
+                let (held, tests) = r.when.eval(&facts, &phase);
+                rules.push(EntryTrace {
+                    name: r.name.clone(),
+                    line: r.line,
+                    matched: held,
+                    points: 0,
+                    tests,
+                });
+                if held {
+                    decided = Some(r);
+                    break;
+                }
+            }
+        }
+        let rule = decided.unwrap_or(&self.default);
+        let mut state = ctx.state.clone();
+        let (level, ack_within, outcome, pick_trace) = match &rule.action {
+            Action::Drop(reason) => (
+                String::new(),
+                self.sla.ack_within,
+                Outcome::Drop {
+                    reason: reason.clone(),
+                },
+                None,
+            ),
+            Action::Route(route) => {
+                add_tags(&mut tags, &route.tags);
+                if let Some(s) = route.score {
+                    score = s;
+                }
+                let target = Target {
+                    level: route.level,
+                    pool: &route.pool,
+                    prefer_previous: route.prefer_previous,
+                };
+                let (pick, trace) = self.pick_at(&target, route.strategy, ctx, &mut state);
+                let level = self.levels[route.level].clone();
+                let outcome = match pick {
+                    Some(p) => Outcome::Assign(p),
+                    None => Outcome::Hold {
+                        level: level.clone(),
+                    },
+                };
+                (
+                    level,
+                    route.ack_within.unwrap_or(self.sla.ack_within),
+                    outcome,
+                    Some(trace),
+                )
+            }
+        };
+        let trace = Trace {
+            rules_version: self.version.clone(),
+            scoring,
+            score,
+            tags: tags.clone(),
+            rules,
+            rule: rule.name.clone(),
+            ack_within: format_duration(ack_within),
+            pick: pick_trace,
+            outcome: outcome.clone(),
+        };
+        Decision {
+            classification: Classification {
+                rule: rule.name.to_string(),
+                level,
+                tags,
+                score,
+            },
+            outcome,
+            ack_within,
+            state,
+            trace,
+        }
+    }
+
+    /// Picks a manager at `level` again (a held lead retried, an SLA pass, a decline): the same
+    /// eligibility, strategy and fallback, never anyone in `ctx.exclude`. When the lead's
+    /// classification names a rule that sends to a team or named managers at this level, the
+    /// pick stays within them; a level the rules no longer have is read as the default rule's.
+    pub fn pick(
+        &self,
+        level: &str,
+        strategy: Strategy,
+        lead: &Lead,
+        ctx: &RoutingContext<'_>,
+    ) -> PickResult {
+        let by_rule = lead.classification.as_ref().and_then(|c| {
+            self.rules
+                .iter()
+                .chain(std::iter::once(&self.default))
+                .find(|r| r.name.as_str() == c.rule)
+        });
+        let route_of = |r: &'_ Rule| match &r.action {
+            Action::Route(route) => Some(route.clone()),
+            Action::Drop(_) => None,
+        };
+        let target = match self.levels.iter().position(|l| l == level) {
+            Some(i) => match by_rule.and_then(route_of).filter(|r| r.level == i) {
+                Some(route) => (i, route.pool, route.prefer_previous),
+                None => (i, self.level_pools[i].clone(), true),
+            },
+            None => match route_of(&self.default) {
+                Some(route) => (route.level, route.pool, route.prefer_previous),
+                None => (
+                    0,
+                    self.level_pools.first().cloned().unwrap_or_else(empty_pool),
+                    true,
+                ),
+            },
+        };
+        let mut state = ctx.state.clone();
+        let t = Target {
+            level: target.0,
+            pool: &target.1,
+            prefer_previous: target.2,
+        };
+        let (pick, trace) = self.pick_at(&t, strategy, ctx, &mut state);
+        PickResult { pick, state, trace }
+    }
+
+    /// Whether `manager` can take a lead now.
+    fn eligibility(&self, m: &Manager, open: u32, ctx: &RoutingContext<'_>) -> Eligibility {
+        if ctx.exclude.contains(&m.id) {
+            return Eligibility::AlreadyHad;
+        }
+        if !m.active {
+            return Eligibility::Inactive;
+        }
+        match m.availability(ctx.now, &self.holidays) {
+            Availability::Working => {}
+            Availability::OffHours => return Eligibility::OffHours,
+            Availability::DayOff => return Eligibility::DayOff,
+            Availability::Holiday => return Eligibility::Holiday,
+        }
+        if m.max_open.is_some_and(|max| open >= max) {
+            return Eligibility::Full;
+        }
+        Eligibility::Eligible
+    }
+
+    fn pick_at(
+        &self,
+        target: &Target<'_>,
+        strategy: Strategy,
+        ctx: &RoutingContext<'_>,
+        state: &mut StrategyState,
+    ) -> (Option<Pick>, PickTrace) {
+        let open_of = |id: &str| ctx.open_leads.get(id).copied().unwrap_or(0);
+        let mut trace = PickTrace {
+            strategy,
+            previous_manager: None,
+            levels: Vec::new(),
+            picked: None,
+        };
+        if let (true, true, Some(prev)) = (
+            self.prefer_previous,
+            target.prefer_previous,
+            ctx.previous_manager,
+        ) {
+            let open = open_of(prev);
+            let manager = self.manager(prev);
+            let status =
+                manager.map_or(Eligibility::NotInRules, |m| self.eligibility(m, open, ctx));
+            trace.previous_manager = Some(CandidateTrace {
+                manager: prev.to_string(),
+                open,
+                status,
+            });
+            if let (Some(m), Eligibility::Eligible) = (manager, status) {
+                let pick = Pick {
+                    manager: m.id.clone(),
+                    strategy: PickedBy::PreviousManager,
+                    level: m.level.clone(),
+                };
+                trace.picked = Some(pick.clone());
+                return (Some(pick), trace);
+            }
+        }
+        // The rule's pool first; if it is a team or named managers, then everyone at the
+        // level; then, when escalating, everyone at each level above.
+        let mut steps: Vec<(usize, &Pool)> = vec![(target.level, target.pool)];
+        if target.pool.key != self.level_pools[target.level].key {
+            steps.push((target.level, &self.level_pools[target.level]));
+        }
+        if self.fallback == Fallback::Escalate {
+            steps.extend((target.level + 1..self.levels.len()).map(|l| (l, &self.level_pools[l])));
+        }
+        for (level, pool) in steps {
+            let mut cands = Vec::with_capacity(pool.members.len());
+            let mut seen = Vec::with_capacity(pool.members.len());
+            for &i in &pool.members {
+                let m = &self.managers[i];
+                let open = open_of(&m.id);
+                let status = self.eligibility(m, open, ctx);
+                cands.push(Candidate {
+                    manager: m,
+                    eligible: status == Eligibility::Eligible,
+                    open,
+                });
+                seen.push(CandidateTrace {
+                    manager: m.id.clone(),
+                    open,
+                    status,
+                });
+            }
+            let chosen = choose(strategy, &pool.key, &cands, state);
+            let picked = chosen.map(|i| cands[i].manager);
+            trace.levels.push(LevelTrace {
+                level: self.levels[level].clone(),
+                pool: pool.label.clone(),
+                candidates: seen,
+                picked: picked.map(|m| m.id.clone()),
+            });
+            if let Some(m) = picked {
+                let pick = Pick {
+                    manager: m.id.clone(),
+                    strategy: strategy.into(),
+                    level: self.levels[level].clone(),
+                };
+                trace.picked = Some(pick.clone());
+                return (Some(pick), trace);
+            }
+        }
+        (None, trace)
+    }
+}
+
+fn empty_pool() -> Pool {
+    Pool {
+        key: String::new(),
+        label: "nobody".into(),
+        members: Vec::new(),
+    }
+}
+
+fn add_tags(tags: &mut Vec<String>, more: &[String]) {
+    for t in more {
+        if !tags.contains(t) {
+            tags.push(t.clone());
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! Working hours: the readable strings admins write (`"mon-fri 09:00-13:00, 14:00-18:00"`),
+//! whether a manager is working at an instant in their own time zone, and the SLA deadline
+//! that counts only working time.
+//!
+//! A period whose end is not after its start (`"22:00-06:00"`) runs across midnight and belongs
+//! to the day it starts on: a day off on Saturday does not cut short Friday's night shift.
+//! Wall-clock times are compared as the manager's clock shows them, so a DST change moves
+//! nobody's hours.
+
+use chrono::{
+    DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc,
+    Weekday,
+};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use super::values::DateSet;
+
+/// One working period of a day, in minutes since midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Period {
+    start: u32,
+    /// 1..=1440; not after `start` means the period ends the next day.
+    end: u32,
+}
+
+impl Period {
+    fn overnight(self) -> bool {
+        self.end <= self.start
+    }
+
+    /// Whether a time of day (seconds since midnight) is in the part of this period that lies
+    /// on its own day (`same_day`) or on the next day.
+    fn covers(self, secs: u32, same_day: bool) -> bool {
+        let (start, end) = (self.start * 60, self.end * 60);
+        match (same_day, self.overnight()) {
+            (true, false) => start <= secs && secs < end,
+            (true, true) => secs >= start,
+            (false, true) => secs < end,
+            (false, false) => false,
+        }
+    }
+
+    /// Parses `"09:00-18:00"`.
+    pub(crate) fn parse(s: &str) -> Result<Period, String> {
+        let (a, b) = s
+            .split_once('-')
+            .ok_or_else(|| format!("{s:?} is not a period: write it as \"09:00-18:00\""))?;
+        let start = minutes(a.trim(), false)?;
+        let end = minutes(b.trim(), true)?;
+        if start == end % 1440 && end != 1440 {
+            return Err(format!(
+                "period {s:?} is empty: for round the clock write \"00:00-24:00\""
+            ));
+        }
+        Ok(Period { start, end })
+    }
+
+    /// Whether a time of day is within the period (wrapping past midnight when it does).
+    pub(crate) fn contains_time(self, t: NaiveTime) -> bool {
+        let secs = t.num_seconds_from_midnight();
+        self.covers(secs, true) || self.covers(secs, false)
+    }
+}
+
+fn minutes(s: &str, end: bool) -> Result<u32, String> {
+    let bad = || format!("{s:?} is not a time of day: write it as \"09:00\" (24-hour clock)");
+    let (h, m) = s.split_once(':').ok_or_else(bad)?;
+    let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if m >= 60 || m.to_string().len() > 2 || h > 24 || (h == 24 && (m != 0 || !end)) {
+        return Err(bad());
+    }
+    Ok(h * 60 + m)
+}
+
+/// The weekly pattern: periods per weekday (Monday first).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct WeekHours {
+    days: [Vec<Period>; 7],
+}
+
+const DAY_NAMES: [[&str; 4]; 7] = [
+    ["mon", "monday", "пн", "понедельник"],
+    ["tue", "tuesday", "вт", "вторник"],
+    ["wed", "wednesday", "ср", "среда"],
+    ["thu", "thursday", "чт", "четверг"],
+    ["fri", "friday", "пт", "пятница"],
+    ["sat", "saturday", "сб", "суббота"],
+    ["sun", "sunday", "вс", "воскресенье"],
+];
+
+/// Parses `"mon-fri"`, `"sat,sun"`, `"daily"` into a set of weekdays (Monday = 0).
+pub(crate) fn parse_days(s: &str) -> Result<[bool; 7], String> {
+    let mut set = [false; 7];
+    let lower = s.trim().to_lowercase();
+    if matches!(lower.as_str(), "daily" | "everyday" | "ежедневно") {
+        return Ok([true; 7]);
+    }
+    let day = |d: &str| {
+        DAY_NAMES
+            .iter()
+            .position(|names| names.contains(&d.trim()))
+            .ok_or_else(|| {
+                format!("{d:?} is not a day: use mon, tue, wed, thu, fri, sat, sun (or пн..вс), a range such as mon-fri, or daily")
+            })
+    };
+    for item in lower.split(',').filter(|i| !i.trim().is_empty()) {
+        match item.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (day(a)?, day(b)?);
+                let mut d = a;
+                loop {
+                    set[d] = true;
+                    if d == b {
+                        break;
+                    }
+                    d = (d + 1) % 7;
+                }
+            }
+            None => set[day(item)?] = true,
+        }
+    }
+    if !set.contains(&true) {
+        return Err(format!("{s:?} names no day"));
+    }
+    Ok(set)
+}
+
+impl WeekHours {
+    /// Parses one or more groups such as `"mon-fri 09:00-13:00, 14:00-18:00; sat 10:00-14:00"`.
+    pub(crate) fn parse(s: &str) -> Result<WeekHours, String> {
+        let mut week = WeekHours::default();
+        for group in s.split(';').map(str::trim).filter(|g| !g.is_empty()) {
+            let (days, periods) = group.split_once(char::is_whitespace).ok_or_else(|| {
+                format!("{group:?} needs days and hours: write it as \"mon-fri 09:00-18:00\"")
+            })?;
+            let days = parse_days(days)?;
+            for p in periods.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let period = Period::parse(p)?;
+                for (d, on) in days.iter().enumerate() {
+                    if *on {
+                        week.days[d].push(period);
+                    }
+                }
+            }
+        }
+        if week.days.iter().all(Vec::is_empty) {
+            return Err(format!(
+                "{s:?} has no working period: write e.g. \"mon-fri 09:00-18:00\""
+            ));
+        }
+        for day in &mut week.days {
+            day.sort_by_key(|p| p.start);
+        }
+        Ok(week)
+    }
+
+    fn day(&self, wd: Weekday) -> &[Period] {
+        &self.days[wd.num_days_from_monday() as usize]
+    }
+}
+
+/// Whether a manager can take a lead at a given instant, and if not, why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    /// Within working hours.
+    Working,
+    /// Outside working hours.
+    OffHours,
+    /// Hours say working, but the day is one of the manager's days off or vacation.
+    DayOff,
+    /// Hours say working, but the day is in the shared holiday calendar.
+    Holiday,
+}
+
+/// When a manager works: the weekly hours in their time zone, days off, and whether the shared
+/// holiday calendar applies to them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    pub(crate) tz: Tz,
+    pub(crate) week: WeekHours,
+    pub(crate) days_off: DateSet,
+    pub(crate) works_holidays: bool,
+}
+
+impl Schedule {
+    fn off(&self, date: NaiveDate, holidays: &DateSet) -> Option<Availability> {
+        if self.days_off.contains(date) {
+            Some(Availability::DayOff)
+        } else if !self.works_holidays && holidays.contains(date) {
+            Some(Availability::Holiday)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the manager is working at `at`, or why not.
+    pub fn availability(&self, at: DateTime<Utc>, holidays: &DateSet) -> Availability {
+        let local = at.with_timezone(&self.tz).naive_local();
+        let (date, secs) = (local.date(), local.time().num_seconds_from_midnight());
+        let mut found = Availability::OffHours;
+        let days = [(date, true), (date.pred_opt().unwrap_or(date), false)];
+        for (day, same_day) in days {
+            if self
+                .week
+                .day(day.weekday())
+                .iter()
+                .any(|p| p.covers(secs, same_day))
+            {
+                match self.off(day, holidays) {
+                    None => return Availability::Working,
+                    Some(why) => found = why,
+                }
+            }
+        }
+        found
+    }
+
+    /// The working intervals (UTC) of the periods that start on local `date`, in order.
+    fn intervals(
+        &self,
+        date: NaiveDate,
+        holidays: &DateSet,
+    ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        if self.off(date, holidays).is_some() {
+            return Vec::new();
+        }
+        let next = date.succ_opt().unwrap_or(date);
+        self.week
+            .day(date.weekday())
+            .iter()
+            .map(|p| {
+                let start = self.resolve(at(date, p.start), true);
+                let end_day = if p.overnight() || p.end == 1440 {
+                    next
+                } else {
+                    date
+                };
+                let end = self.resolve(at(end_day, p.end % 1440), false);
+                (start, end)
+            })
+            .collect()
+    }
+
+    /// A local wall-clock time as an instant: the first of a repeated hour for a start, the
+    /// second for an end (matching how [`Schedule::availability`] reads the clock), and the end
+    /// of a skipped hour for a time that does not exist.
+    fn resolve(&self, local: NaiveDateTime, earliest: bool) -> DateTime<Utc> {
+        let mut probe = local;
+        for _ in 0..=(26 * 60) {
+            match self.tz.from_local_datetime(&probe) {
+                chrono::LocalResult::Single(t) => return t.with_timezone(&Utc),
+                chrono::LocalResult::Ambiguous(a, b) => {
+                    return if earliest { a } else { b }.with_timezone(&Utc);
+                }
+                chrono::LocalResult::None => probe += Duration::minutes(1),
+            }
+        }
+        local.and_utc()
+    }
+
+    /// Working intervals from the local day before `from` on, for up to `days` days.
+    fn intervals_from(
+        &self,
+        from: DateTime<Utc>,
+        days: i64,
+        holidays: &DateSet,
+    ) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> {
+        let first = from.with_timezone(&self.tz).date_naive() - Duration::days(1);
+        (0..days)
+            .map(move |i| first + Duration::days(i))
+            .flat_map(move |d| self.intervals(d, holidays))
+            .filter(move |&(_, end)| end > from)
+    }
+
+    /// The next instant at or after `after` at which the manager is working; `None` when they
+    /// do not work in the coming year.
+    pub fn next_opening(&self, after: DateTime<Utc>, holidays: &DateSet) -> Option<DateTime<Utc>> {
+        if self.availability(after, holidays) == Availability::Working {
+            return Some(after);
+        }
+        self.intervals_from(after, HORIZON_DAYS, holidays)
+            .map(|(start, _)| start.max(after))
+            .min()
+    }
+
+    /// When `within` of working time will have passed since `start`.
+    pub fn working_deadline(
+        &self,
+        start: DateTime<Utc>,
+        within: std::time::Duration,
+        holidays: &DateSet,
+    ) -> DateTime<Utc> {
+        let Ok(mut left) = Duration::from_std(within) else {
+            return DateTime::<Utc>::MAX_UTC;
+        };
+        if left.is_zero() {
+            return start;
+        }
+        let mut intervals: Vec<_> = self.intervals_from(start, HORIZON_DAYS, holidays).collect();
+        intervals.sort_by_key(|&(s, _)| s);
+        let mut cursor = start;
+        for (s, e) in intervals {
+            let s = s.max(cursor);
+            if e <= s {
+                continue;
+            }
+            let len = e - s;
+            if left <= len {
+                return s + left;
+            }
+            left -= len;
+            cursor = e;
+        }
+        // Nobody works this schedule within a year: fall back to the plain clock.
+        Duration::from_std(within)
+            .ok()
+            .and_then(|d| start.checked_add_signed(d))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+}
+
+/// How far ahead a schedule is searched (long vacations included).
+const HORIZON_DAYS: i64 = 400;
+
+fn at(date: NaiveDate, minutes: u32) -> NaiveDateTime {
+    date.and_time(NaiveTime::MIN) + Duration::minutes(i64::from(minutes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn schedule(hours: &str, tz: Tz) -> Schedule {
+        Schedule {
+            tz,
+            week: WeekHours::parse(hours).unwrap(),
+            days_off: DateSet::default(),
+            works_holidays: false,
+        }
+    }
+
+    #[test]
+    fn hours_strings_parse_and_errors_say_what_is_right() {
+        assert!(WeekHours::parse("mon-fri 09:00-13:00, 14:00-18:00; sat 10:00-14:00").is_ok());
+        assert!(WeekHours::parse("пн-пт 09:00-18:00").is_ok());
+        assert!(WeekHours::parse("fri-mon 22:00-06:00").is_ok());
+        let e = WeekHours::parse("mon-fry 09:00-18:00").unwrap_err();
+        assert!(e.contains("\"fry\" is not a day"), "{e}");
+        let e = WeekHours::parse("mon-fri 9-18").unwrap_err();
+        assert!(e.contains("is not a time of day"), "{e}");
+        let e = WeekHours::parse("mon-fri 25:00-18:00").unwrap_err();
+        assert!(e.contains("\"25:00\""), "{e}");
+        let e = WeekHours::parse("09:00-18:00").unwrap_err();
+        assert!(e.contains("needs days and hours"), "{e}");
+    }
+
+    #[test]
+    fn lunch_break_is_not_working_time() {
+        let s = schedule("mon-fri 09:00-13:00, 14:00-18:00", Tz::UTC);
+        let h = DateSet::default();
+        // 2026-11-23 is a Monday.
+        assert_eq!(
+            s.availability(utc("2026-11-23T12:59:59Z"), &h),
+            Availability::Working
+        );
+        assert_eq!(
+            s.availability(utc("2026-11-23T13:30:00Z"), &h),
+            Availability::OffHours
+        );
+        assert_eq!(
+            s.availability(utc("2026-11-23T18:00:00Z"), &h),
+            Availability::OffHours
+        );
+    }
+
+    #[test]
+    fn days_off_and_holidays_are_reported_as_such() {
+        let mut s = schedule("mon-fri 09:00-18:00", Tz::UTC);
+        s.days_off.push(
+            NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        );
+        let mut h = DateSet::default();
+        let tue = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        h.push(tue, tue);
+        assert_eq!(
+            s.availability(utc("2026-11-23T10:00:00Z"), &h),
+            Availability::DayOff
+        );
+        assert_eq!(
+            s.availability(utc("2026-11-24T10:00:00Z"), &h),
+            Availability::Holiday
+        );
+        s.works_holidays = true;
+        assert_eq!(
+            s.availability(utc("2026-11-24T10:00:00Z"), &h),
+            Availability::Working
+        );
+    }
+}

@@ -1,0 +1,221 @@
+//! The validated rules the daemon runs on, and what the rest of leadgate reads from them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::condition::Condition;
+use super::error::RulesError;
+use super::manager::{Manager, working_deadline};
+use super::strategy::Strategy;
+use super::trace::Label;
+use super::values::DateSet;
+
+/// What happens when nobody at the chosen level can take a lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// Try the next level up (and the one above that); hold only when nobody anywhere above is
+    /// eligible either.
+    Escalate,
+    /// Keep the lead until someone at the level becomes eligible.
+    Hold,
+}
+
+/// The SLA settings: how long a manager has to acknowledge, and what happens after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlaPolicy {
+    /// The default time to acknowledge (a rule's `ack_within` overrides it).
+    pub ack_within: Duration,
+    /// Passes to another manager at the same level before the lead escalates one level up.
+    pub max_reassign: u32,
+    /// Whether the SLA clock runs only in the assigned manager's working hours.
+    pub working_hours_only: bool,
+    /// Who is told when a lead of a level escalates or waits: level -> manager id.
+    pub supervisors: BTreeMap<String, String>,
+}
+
+/// A set of managers a rule sends leads to, with the key its strategy state is stored under.
+#[derive(Debug, Clone)]
+pub(crate) struct Pool {
+    pub(crate) key: String,
+    pub(crate) label: Label,
+    /// Indexes into `managers`, in file order.
+    pub(crate) members: Vec<usize>,
+}
+
+/// A `[[scoring]]` entry.
+#[derive(Debug, Clone)]
+pub(crate) struct ScoringEntry {
+    pub(crate) name: Label,
+    pub(crate) line: usize,
+    pub(crate) when: Condition,
+    pub(crate) points: i64,
+    pub(crate) tags: Vec<String>,
+}
+
+/// Where a routing rule sends a lead.
+#[derive(Debug, Clone)]
+pub(crate) struct Route {
+    pub(crate) level: usize,
+    pub(crate) strategy: Strategy,
+    /// The pool at `level` (everyone, a team, or named managers).
+    pub(crate) pool: Pool,
+    pub(crate) tags: Vec<String>,
+    pub(crate) score: Option<i64>,
+    pub(crate) ack_within: Option<Duration>,
+    pub(crate) prefer_previous: bool,
+}
+
+/// What a rule does with a lead it matches.
+#[derive(Debug, Clone)]
+pub(crate) enum Action {
+    Route(Route),
+    Drop(String),
+}
+
+/// A `[[rules]]` entry; the default rule's condition has no tests, so it always holds.
+#[derive(Debug, Clone)]
+pub(crate) struct Rule {
+    pub(crate) name: Label,
+    pub(crate) line: usize,
+    pub(crate) when: Condition,
+    pub(crate) action: Action,
+}
+
+/// Validated rules: holding one means the file was valid. Cheap to share between threads.
+#[derive(Debug)]
+pub struct CompiledRules {
+    pub(crate) version: String,
+    pub(crate) levels: Vec<String>,
+    pub(crate) managers: Vec<Manager>,
+    pub(crate) by_id: HashMap<String, usize>,
+    pub(crate) timezone: Tz,
+    pub(crate) holidays: DateSet,
+    pub(crate) prefer_previous: bool,
+    pub(crate) fallback: Fallback,
+    pub(crate) sla: SlaPolicy,
+    pub(crate) scoring: Vec<ScoringEntry>,
+    /// The rules with a condition, in order.
+    pub(crate) rules: Vec<Rule>,
+    /// The last rule, without a condition.
+    pub(crate) default: Rule,
+    /// Everyone at each level, by level index.
+    pub(crate) level_pools: Vec<Pool>,
+    pub(crate) watched: Vec<PathBuf>,
+}
+
+impl CompiledRules {
+    /// Reads and validates a routing file; suppression lists it points to are read relative to
+    /// the file's folder.
+    pub fn load(path: &Path) -> Result<CompiledRules, RulesError> {
+        let text = std::fs::read_to_string(path).map_err(|source| RulesError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let mut rules = CompiledRules::from_toml(&path.display().to_string(), &text, dir)?;
+        rules.watched.insert(0, path.to_path_buf());
+        Ok(rules)
+    }
+
+    /// Validates rules given as text; `file_label` names the file in problems, `base_dir` is
+    /// where relative list paths point.
+    pub fn from_toml(
+        file_label: &str,
+        text: &str,
+        base_dir: &Path,
+    ) -> Result<CompiledRules, RulesError> {
+        super::compile::compile(file_label, text, base_dir)
+    }
+
+    /// A short hash of the file's bytes, stored with each lead it routed.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The levels, lowest first.
+    pub fn levels(&self) -> &[String] {
+        &self.levels
+    }
+
+    /// The level above `level`, for escalation; `None` at the top.
+    pub fn level_above(&self, level: &str) -> Option<&str> {
+        let i = self.levels.iter().position(|l| l == level)?;
+        self.levels.get(i + 1).map(String::as_str)
+    }
+
+    /// Every manager, in file order.
+    pub fn managers(&self) -> &[Manager] {
+        &self.managers
+    }
+
+    /// The manager with this id.
+    pub fn manager(&self, id: &str) -> Option<&Manager> {
+        self.by_id.get(id).map(|&i| &self.managers[i])
+    }
+
+    /// The SLA settings.
+    pub fn sla(&self) -> &SlaPolicy {
+        &self.sla
+    }
+
+    /// What happens when nobody at a level is eligible.
+    pub fn fallback(&self) -> Fallback {
+        self.fallback
+    }
+
+    /// Whether a returning contact goes to their previous manager when that one is eligible.
+    pub fn prefer_previous_manager(&self) -> bool {
+        self.prefer_previous
+    }
+
+    /// The business time zone that `received_on` and `received_between` read the clock in.
+    pub fn timezone(&self) -> Tz {
+        self.timezone
+    }
+
+    /// The shared holiday calendar.
+    pub fn holidays(&self) -> &DateSet {
+        &self.holidays
+    }
+
+    /// The files these rules were read from (the routing file and its lists), for the watcher.
+    pub fn watched_files(&self) -> &[PathBuf] {
+        &self.watched
+    }
+
+    /// When an acknowledgement is due: `within` after `assigned_at`, counted in the manager's
+    /// working hours when the SLA says so.
+    pub fn ack_due(
+        &self,
+        manager: &str,
+        assigned_at: DateTime<Utc>,
+        within: Duration,
+    ) -> DateTime<Utc> {
+        match self.manager(manager) {
+            Some(m) if self.sla.working_hours_only => {
+                working_deadline(m, &self.holidays, assigned_at, within)
+            }
+            _ => chrono::Duration::from_std(within)
+                .ok()
+                .and_then(|d| assigned_at.checked_add_signed(d))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        }
+    }
+
+    /// The earliest instant at or after `after` when a manager of `level` starts working, so a
+    /// lead held there can be retried then; `None` when nobody there works within a year.
+    pub fn next_opening(&self, level: &str, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.managers
+            .iter()
+            .filter(|m| m.level == level && m.active)
+            .filter_map(|m| m.next_opening(after, &self.holidays))
+            .min()
+    }
+}

@@ -1,0 +1,294 @@
+//! The explanation of a decision: which scoring entries and rules matched and why, which
+//! managers were eligible and why not, and who was picked how. Stored with the lead as JSON
+//! and printed by `leadgate route`.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::decide::{Outcome, Pick};
+use super::strategy::Strategy;
+
+/// Text from the compiled rules (a name, a test as written) shared by every trace that
+/// mentions it, so a decision does not copy it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Label(Arc<str>);
+
+impl Label {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Label {
+    fn from(s: &str) -> Label {
+        Label(Arc::from(s))
+    }
+}
+
+impl From<String> for Label {
+    fn from(s: String) -> Label {
+        Label(Arc::from(s))
+    }
+}
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for Label {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Label {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Label, D::Error> {
+        String::deserialize(d).map(Label::from)
+    }
+}
+
+/// One test of a condition, evaluated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestTrace {
+    /// The test as written (`text_contains = ["опт", "тендер"]`).
+    pub test: Label,
+    /// Whether it held.
+    pub held: bool,
+    /// What was found (the word, the field's value), when that explains the result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found: Option<Cow<'static, str>>,
+    /// The inner tests of `any` and `not`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inner: Vec<TestTrace>,
+}
+
+/// A scoring entry or rule, evaluated. Tests stop at the first that fails, so the last test
+/// of an entry that did not match is the reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntryTrace {
+    /// The entry's name.
+    pub name: Label,
+    /// Its line in the routing file.
+    pub line: usize,
+    /// Whether its condition held.
+    pub matched: bool,
+    /// The points it adds (scoring entries).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub points: i64,
+    /// The tests evaluated.
+    pub tests: Vec<TestTrace>,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// Whether one manager could take the lead, and if not, why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Eligibility {
+    /// Can take it.
+    Eligible,
+    /// `active = false`.
+    Inactive,
+    /// Outside working hours.
+    OffHours,
+    /// On a day off or vacation.
+    DayOff,
+    /// A holiday in the shared calendar.
+    Holiday,
+    /// At `max_open` open leads.
+    Full,
+    /// Already had this lead (a pass after an SLA miss or a decline).
+    AlreadyHad,
+    /// The id is not in the rules (a previous manager who has since left).
+    NotInRules,
+}
+
+impl Eligibility {
+    fn describe(self) -> &'static str {
+        match self {
+            Eligibility::Eligible => "eligible",
+            Eligibility::Inactive => "not eligible: inactive",
+            Eligibility::OffHours => "not eligible: outside working hours",
+            Eligibility::DayOff => "not eligible: day off",
+            Eligibility::Holiday => "not eligible: holiday",
+            Eligibility::Full => "not eligible: at max_open",
+            Eligibility::AlreadyHad => "not eligible: already had this lead",
+            Eligibility::NotInRules => "not in the rules any more",
+        }
+    }
+}
+
+/// One manager considered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CandidateTrace {
+    /// The manager's id.
+    pub manager: String,
+    /// Their open leads at the time.
+    pub open: u32,
+    /// Whether they could take it.
+    pub status: Eligibility,
+}
+
+/// One level tried: who was considered and who was picked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LevelTrace {
+    /// The level.
+    pub level: String,
+    /// Who the pool was (`everyone at senior`, `team north-west at middle`).
+    pub pool: Label,
+    /// Every manager in the pool.
+    pub candidates: Vec<CandidateTrace>,
+    /// Who the strategy picked, if anyone was eligible.
+    pub picked: Option<String>,
+}
+
+/// How the manager was picked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PickTrace {
+    /// The strategy of the rule.
+    pub strategy: Strategy,
+    /// The returning contact's previous manager, when preferred.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_manager: Option<CandidateTrace>,
+    /// The levels tried, in order (the rule's, then the fallback's).
+    pub levels: Vec<LevelTrace>,
+    /// The result.
+    pub picked: Option<Pick>,
+}
+
+/// The whole decision explained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    /// The version of the rules that decided.
+    pub rules_version: String,
+    /// Every scoring entry.
+    pub scoring: Vec<EntryTrace>,
+    /// The score.
+    pub score: i64,
+    /// The tags from scoring and the rule.
+    pub tags: Vec<String>,
+    /// The rules evaluated, up to the one that matched.
+    pub rules: Vec<EntryTrace>,
+    /// The rule that decided.
+    pub rule: Label,
+    /// The SLA: how long the manager has to acknowledge.
+    pub ack_within: String,
+    /// How the manager was picked (absent for a dropped lead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pick: Option<PickTrace>,
+    /// What happens to the lead.
+    pub outcome: Outcome,
+}
+
+fn write_tests(f: &mut fmt::Formatter<'_>, tests: &[TestTrace], depth: usize) -> fmt::Result {
+    for t in tests {
+        write!(
+            f,
+            "{:w$}{} {}",
+            "",
+            if t.held { "yes" } else { "no " },
+            t.test,
+            w = depth * 2
+        )?;
+        if let Some(found) = &t.found {
+            write!(f, " ({found})")?;
+        }
+        writeln!(f)?;
+        write_tests(f, &t.inner, depth + 1)?;
+    }
+    Ok(())
+}
+
+fn write_entry(f: &mut fmt::Formatter<'_>, e: &EntryTrace, verbose: bool) -> fmt::Result {
+    write!(
+        f,
+        "  {} {:?} (line {})",
+        if e.matched { "+" } else { "-" },
+        e.name.as_str(),
+        e.line
+    )?;
+    if e.points != 0 && e.matched {
+        write!(f, " {:+}", e.points)?;
+    }
+    writeln!(f)?;
+    if verbose || e.matched {
+        write_tests(f, &e.tests, 3)
+    } else {
+        // The last test evaluated is the one that failed.
+        write_tests(
+            f,
+            e.tests.last().map(std::slice::from_ref).unwrap_or(&[]),
+            3,
+        )
+    }
+}
+
+fn write_candidate(f: &mut fmt::Formatter<'_>, c: &CandidateTrace) -> fmt::Result {
+    writeln!(
+        f,
+        "      {:<16} {} open, {}",
+        c.manager,
+        c.open,
+        c.status.describe()
+    )
+}
+
+impl fmt::Display for Trace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "rules version {}", self.rules_version)?;
+        writeln!(f, "scoring: score {}", self.score)?;
+        for e in &self.scoring {
+            write_entry(f, e, false)?;
+        }
+        writeln!(f, "rules (first match wins):")?;
+        for e in &self.rules {
+            write_entry(f, e, true)?;
+        }
+        writeln!(
+            f,
+            "decided by {:?}; tags [{}]; ack within {}",
+            self.rule.as_str(),
+            self.tags.join(", "),
+            self.ack_within
+        )?;
+        if let Some(p) = &self.pick {
+            writeln!(f, "picking ({}):", p.strategy.as_str())?;
+            if let Some(prev) = &p.previous_manager {
+                writeln!(f, "    previous manager of this contact:")?;
+                write_candidate(f, prev)?;
+            }
+            for l in &p.levels {
+                writeln!(f, "    level {}, {}:", l.level, l.pool)?;
+                for c in &l.candidates {
+                    write_candidate(f, c)?;
+                }
+                match &l.picked {
+                    Some(m) => writeln!(f, "    picked {m}")?,
+                    None => writeln!(f, "    nobody eligible")?,
+                }
+            }
+        }
+        match &self.outcome {
+            Outcome::Assign(p) => writeln!(
+                f,
+                "outcome: assigned to {} ({}, level {})",
+                p.manager,
+                p.strategy.as_str(),
+                p.level
+            ),
+            Outcome::Hold { level } => writeln!(
+                f,
+                "outcome: held at level {level} until someone is eligible"
+            ),
+            Outcome::Drop { reason } => writeln!(f, "outcome: dropped: {reason}"),
+        }
+    }
+}

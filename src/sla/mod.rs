@@ -1,0 +1,264 @@
+//! Managers in the loop: the SLA timer that passes unacknowledged leads on, and the
+//! acknowledge / decline actions. Timers are the assignments' deadlines in the store, so they
+//! survive restarts.
+
+mod pass;
+
+pub use pass::{PassContext, PassReason, Passed, pass_on};
+
+use crate::clock::Clock;
+use crate::deliver::EventType;
+use crate::health::Health;
+use crate::process::{STRATEGY_STATE_KEY, SinkRoute, outbox_rows};
+use crate::routing::{RulesHandle, StrategyState};
+use crate::store::{LeadStatus, LeadUpdate, Store, StoreError, StoreTx};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// The SLA stage: wakes at the next deadline and passes every overdue lead on.
+#[derive(Clone)]
+pub struct SlaWorker {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The rules in force.
+    pub rules: RulesHandle,
+    /// Time and ids.
+    pub clock: Arc<dyn Clock>,
+    /// The sinks and their events.
+    pub sinks: Vec<SinkRoute>,
+    /// Signals that wake each sink's worker.
+    pub sink_wakers: Vec<Arc<Notify>>,
+    /// The longest it sleeps without looking for due deadlines.
+    pub max_idle: Duration,
+}
+
+async fn load_state(tx: &mut dyn StoreTx) -> Result<StrategyState, StoreError> {
+    Ok(match tx.get_cursor(STRATEGY_STATE_KEY).await? {
+        Some(s) => serde_json::from_str(&s).unwrap_or_default(),
+        None => StrategyState::default(),
+    })
+}
+
+async fn save_state(
+    tx: &mut dyn StoreTx,
+    state: &StrategyState,
+    clock: &dyn Clock,
+) -> Result<(), StoreError> {
+    let text = serde_json::to_string(state).unwrap_or_default();
+    tx.set_cursor(STRATEGY_STATE_KEY, &text, clock.now()).await
+}
+
+impl SlaWorker {
+    /// Runs until `shutdown`, sleeping until the next deadline (at most `max_idle`: a new
+    /// assignment's deadline is never sooner than that in practice).
+    pub async fn run(self, health: Health, shutdown: CancellationToken) {
+        health.register("stage:sla", "stage");
+        while !shutdown.is_cancelled() {
+            let wait = match self.run_once().await {
+                Ok(_) => {
+                    health.success("stage:sla", self.clock.now(), None);
+                    match self.store.next_ack_due().await {
+                        Ok(Some(due)) => (due - self.clock.now())
+                            .to_std()
+                            .unwrap_or(Duration::ZERO)
+                            .min(self.max_idle),
+                        _ => self.max_idle,
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "The SLA pass failed; it is retried.");
+                    health.failure("stage:sla", self.clock.now(), e.to_string());
+                    Duration::from_secs(2)
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
+                () = shutdown.cancelled() => {}
+            }
+        }
+        health.stopped("stage:sla");
+    }
+
+    /// Passes every overdue lead on, in one transaction; returns how many moved.
+    pub async fn run_once(&self) -> Result<usize, StoreError> {
+        let rules = self.rules.current();
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let due = tx.due_assignments(now, 200).await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let mut open = tx.open_leads_per_manager().await?;
+        let mut state = load_state(tx.as_mut()).await?;
+        let mut cx = PassContext {
+            rules: &rules,
+            clock: self.clock.as_ref(),
+            sinks: &self.sinks,
+            open: &mut open,
+            state: &mut state,
+        };
+        let n = due.len();
+        for active in due {
+            let lead = active.lead.record.id.clone();
+            let from = active.manager_id.clone();
+            let passed = pass_on(tx.as_mut(), &mut cx, active, PassReason::Expired, now).await?;
+            tracing::info!(lead = %lead, from = %from, passed = ?passed, "SLA ran out: the lead was passed on.");
+            metrics::counter!("leadgate_sla_expired_total").increment(1);
+        }
+        save_state(tx.as_mut(), &state, self.clock.as_ref()).await?;
+        tx.commit().await?;
+        for w in &self.sink_wakers {
+            w.notify_one();
+        }
+        Ok(n)
+    }
+}
+
+/// Why an acknowledgement or a decline was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// No such lead.
+    #[error("no such lead")]
+    NotFound,
+    /// The lead is not (or no longer) with this manager.
+    #[error("the lead has already passed to {current}")]
+    NotCurrent {
+        /// Who has it now (a name for the polite answer).
+        current: String,
+    },
+    /// The lead was already acknowledged.
+    #[error("the lead was already taken by {by}")]
+    AlreadyTaken {
+        /// Who took it.
+        by: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the manager did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Took the lead.
+    Acknowledge,
+    /// Gave it back, with a reason.
+    Decline(String),
+}
+
+/// Everything acting on a lead needs.
+#[derive(Clone)]
+pub struct Actions {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The rules in force.
+    pub rules: RulesHandle,
+    /// Time and ids.
+    pub clock: Arc<dyn Clock>,
+    /// The sinks and their events.
+    pub sinks: Vec<SinkRoute>,
+    /// Signals that wake each sink's worker.
+    pub sink_wakers: Vec<Arc<Notify>>,
+}
+
+impl Actions {
+    /// Records what `manager` (when named, it must be the one who has the lead now) did with
+    /// the lead. An acknowledgement stops the SLA and sends `lead.acknowledged`; a decline
+    /// passes the lead on at once.
+    pub async fn act(
+        &self,
+        lead_id: &str,
+        manager: Option<&str>,
+        action: Action,
+    ) -> Result<Option<Passed>, ActionError> {
+        let rules = self.rules.current();
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let stored = tx.lead(lead_id).await?.ok_or(ActionError::NotFound)?;
+        let name_of = |id: &str| {
+            rules
+                .manager(id)
+                .map_or_else(|| id.to_string(), |m| m.name.clone())
+        };
+        if stored.status == LeadStatus::Acknowledged {
+            return Err(ActionError::AlreadyTaken {
+                by: name_of(stored.manager_id.as_deref().unwrap_or("")),
+            });
+        }
+        let active = tx.active_assignment(lead_id).await?;
+        let Some(active) = active.filter(|a| manager.is_none_or(|m| m == a.manager_id)) else {
+            let current = stored
+                .manager_id
+                .as_deref()
+                .map(name_of)
+                .unwrap_or_else(|| "nobody yet".into());
+            return Err(ActionError::NotCurrent { current });
+        };
+        let passed = match action {
+            Action::Acknowledge => {
+                tx.end_assignment(lead_id, "acknowledged", now).await?;
+                let lead = active.lead.record.clone();
+                tx.update_lead(&LeadUpdate {
+                    record: lead.clone(),
+                    status: LeadStatus::Acknowledged,
+                    at: now,
+                    trace: None,
+                })
+                .await?;
+                tx.audit(
+                    lead_id,
+                    now,
+                    "acknowledged",
+                    &json!({"manager": active.manager_id}),
+                )
+                .await?;
+                tx.insert_outbox(&outbox_rows(
+                    &self.sinks,
+                    &rules,
+                    self.clock.as_ref(),
+                    EventType::Acknowledged,
+                    &lead,
+                    now,
+                ))
+                .await?;
+                None
+            }
+            Action::Decline(reason) => {
+                tx.audit(
+                    lead_id,
+                    now,
+                    "declined",
+                    &json!({"manager": active.manager_id, "reason": reason}),
+                )
+                .await?;
+                let mut open = tx.open_leads_per_manager().await?;
+                let mut state = load_state(tx.as_mut()).await?;
+                let mut cx = PassContext {
+                    rules: &rules,
+                    clock: self.clock.as_ref(),
+                    sinks: &self.sinks,
+                    open: &mut open,
+                    state: &mut state,
+                };
+                let passed = pass_on(
+                    tx.as_mut(),
+                    &mut cx,
+                    active,
+                    PassReason::Declined(reason),
+                    now,
+                )
+                .await?;
+                save_state(tx.as_mut(), &state, self.clock.as_ref()).await?;
+                Some(passed)
+            }
+        };
+        tx.commit().await?;
+        for w in &self.sink_wakers {
+            w.notify_one();
+        }
+        Ok(passed)
+    }
+}
