@@ -157,13 +157,14 @@ pub async fn run(
     let (intake, committer) = Intake::start(store.clone(), process_wake);
     let mut forms: HashMap<String, FormRuntime> = HashMap::new();
     for f in &config.webforms {
-        let connector = config
-            .connectors
-            .inbound(&f.connector)
-            .ok_or_else(|| DaemonError::Connector {
-                source_id: f.id.clone(),
-                connector: f.connector.clone(),
-            })?;
+        let connector =
+            config
+                .connectors
+                .inbound(&f.connector)
+                .ok_or_else(|| DaemonError::Connector {
+                    source_id: f.id.clone(),
+                    connector: f.connector.clone(),
+                })?;
         forms.insert(f.id.clone(), FormRuntime::new(f.clone(), connector));
     }
     let limiters: Vec<_> = forms.values().map(|f| f.limiter.clone()).collect();

@@ -8,7 +8,7 @@ mod support;
 use leadgate::connectors::{Catalogue, InboundConnector, Presented};
 use leadgate::deliver::EventType;
 use leadgate::lead::{Lead, OwnContacts, Parsed, PhoneNormaliser, normalise};
-use leadgate::sources::webform::{RequestContext, body_kind, form_to_draft, read_body, Limits};
+use leadgate::sources::webform::{Limits, RequestContext, body_kind, form_to_draft, read_body};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -73,7 +73,11 @@ fn parse_request(bytes: &[u8]) -> RawRequest {
 
 /// What the pure path of an inbound connector makes of a request: verified or not, a test
 /// ping, or the normalised lead as JSON.
-async fn run_inbound(connector: &InboundConnector, req: &RawRequest, secret: Option<&str>) -> Value {
+async fn run_inbound(
+    connector: &InboundConnector,
+    req: &RawRequest,
+    secret: Option<&str>,
+) -> Value {
     let header = |name: &str| {
         req.headers
             .iter()
@@ -258,7 +262,10 @@ path = "{{dir}}/delivered.jsonl"
         let before = inbound_count().await;
         let response = raw_http::send(daemon.addr, &sample(&exp.file)).await;
         if Some(response.status) != exp.http_status {
-            problems.push(format!("{}: status {} != {:?}", exp.file, response.status, exp.http_status));
+            problems.push(format!(
+                "{}: status {} != {:?}",
+                exp.file, response.status, exp.http_status
+            ));
         }
         if String::from_utf8_lossy(&response.body) != "OK" {
             problems.push(format!("{}: Tilda needs the body OK", exp.file));
@@ -295,16 +302,30 @@ path = "{{dir}}/delivered.jsonl"
     .unwrap_or_default();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let received_all = crm.received();
-    assert_eq!(received_all.len(), 1, "one lead, one CRM call: {received_all:?}");
+    assert_eq!(
+        received_all.len(),
+        1,
+        "one lead, one CRM call: {received_all:?}"
+    );
     let call = &received[0];
     assert_eq!(call.method, "POST");
     assert_eq!(call.path, "/rest/1/abcdef/crm.lead.add.json");
     let body = call.json();
     let fields = &body["fields"];
     assert_eq!(fields["NAME"], "Кирилл Фёдоров");
-    assert_eq!(fields["PHONE"], json!([{"VALUE": "+79219087766", "VALUE_TYPE": "WORK"}]));
-    assert_eq!(fields["EMAIL"], json!([{"VALUE": "kfedorov@mail.ru", "VALUE_TYPE": "WORK"}]));
-    assert!(fields["COMMENTS"].as_str().is_some_and(|c| c.contains("тёплый пол")));
+    assert_eq!(
+        fields["PHONE"],
+        json!([{"VALUE": "+79219087766", "VALUE_TYPE": "WORK"}])
+    );
+    assert_eq!(
+        fields["EMAIL"],
+        json!([{"VALUE": "kfedorov@mail.ru", "VALUE_TYPE": "WORK"}])
+    );
+    assert!(
+        fields["COMMENTS"]
+            .as_str()
+            .is_some_and(|c| c.contains("тёплый пол"))
+    );
     assert_eq!(fields["SOURCE_ID"], "WEB");
     assert_eq!(fields["UTM_SOURCE"], "vk");
     assert_eq!(fields["UTM_CAMPAIGN"], "teplyj_pol_nov");

@@ -445,9 +445,22 @@ events = ["lead.deleted"]
             "[[sources.webform]]\nid = \"t\"\nconnector = \"tildaa\"\n[[sinks.webhook]]\nid = \"b\"\nurl = \"https://b.example/rest/1/x/\"\npreset = \"bitrix\"\n",
         );
         let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
-        assert_eq!(keys, ["sources.webform[0].connector", "sinks.webhook[0].preset"]);
-        assert!(problems[0].hint.as_deref().is_some_and(|h| h.contains("tilda")));
-        assert!(problems[1].hint.as_deref().is_some_and(|h| h.contains("bitrix24")));
+        assert_eq!(
+            keys,
+            ["sources.webform[0].connector", "sinks.webhook[0].preset"]
+        );
+        assert!(
+            problems[0]
+                .hint
+                .as_deref()
+                .is_some_and(|h| h.contains("tilda"))
+        );
+        assert!(
+            problems[1]
+                .hint
+                .as_deref()
+                .is_some_and(|h| h.contains("bitrix24"))
+        );
     }
 
     #[test]

@@ -76,7 +76,11 @@ pub fn matches(pattern: &str, key: &str) -> bool {
         Some((&"**", head)) => (head.to_vec(), true),
         _ => (p, false),
     };
-    let lengths_fit = if rest { k.len() > p.len() } else { k.len() == p.len() };
+    let lengths_fit = if rest {
+        k.len() > p.len()
+    } else {
+        k.len() == p.len()
+    };
     lengths_fit
         && p.iter().zip(&k).all(|(p, k)| {
             let k = k.trim().to_lowercase();

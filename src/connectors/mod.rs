@@ -46,10 +46,20 @@ impl Catalogue {
         let mut cat = Catalogue::default();
         let mut problems = Vec::new();
         for (origin, text) in embedded::INBOUND {
-            cat.add(Kind::Inbound, &format!("embedded:{origin}"), text, &mut problems);
+            cat.add(
+                Kind::Inbound,
+                &format!("embedded:{origin}"),
+                text,
+                &mut problems,
+            );
         }
         for (origin, text) in embedded::OUTBOUND {
-            cat.add(Kind::Outbound, &format!("embedded:{origin}"), text, &mut problems);
+            cat.add(
+                Kind::Outbound,
+                &format!("embedded:{origin}"),
+                text,
+                &mut problems,
+            );
         }
         if let Some(dir) = dir {
             if !dir.is_dir() {
@@ -201,7 +211,15 @@ mod tests {
     #[test]
     fn the_shipped_catalogue_is_valid() {
         let cat = Catalogue::load(None).unwrap_or_else(|p| panic!("{p:#?}"));
-        for name in ["tilda", "wix", "cf7", "marquiz", "typeform", "google-forms", "generic"] {
+        for name in [
+            "tilda",
+            "wix",
+            "cf7",
+            "marquiz",
+            "typeform",
+            "google-forms",
+            "generic",
+        ] {
             assert!(cat.inbound(name).is_some(), "{name}");
         }
         for name in ["amocrm", "bitrix24", "hubspot", "pipedrive", "generic"] {
@@ -230,7 +248,10 @@ mod tests {
 
     #[test]
     fn a_connector_without_contact_fields_is_refused() {
-        let p = problems_in("inbound", "name = \"mine\"\ndescription = \"x\"\n[fields]\nname = [\"n\"]\n");
+        let p = problems_in(
+            "inbound",
+            "name = \"mine\"\ndescription = \"x\"\n[fields]\nname = [\"n\"]\n",
+        );
         assert_eq!(p[0].key, "fields.phones", "{p:#?}");
     }
 

@@ -128,9 +128,7 @@ impl Preset {
             Some(other) => {
                 problems.push(FileProblem {
                     key: "auth".into(),
-                    message: format!(
-                        "{other:?}: write \"none\", \"bearer\" or \"header:NAME\""
-                    ),
+                    message: format!("{other:?}: write \"none\", \"bearer\" or \"header:NAME\""),
                 });
                 Auth::None
             }
@@ -155,7 +153,10 @@ impl Preset {
                     }),
                 }
             }
-            let method = r.method.unwrap_or_else(|| "POST".into()).to_ascii_uppercase();
+            let method = r
+                .method
+                .unwrap_or_else(|| "POST".into())
+                .to_ascii_uppercase();
             if !["POST", "PUT", "PATCH"].contains(&method.as_str()) {
                 problems.push(FileProblem {
                     key: key("method"),
@@ -207,7 +208,8 @@ impl Preset {
         lead: &Lead,
     ) -> Result<Option<Rendered>, RenderError> {
         let timestamp = at.to_rfc3339_opts(SecondsFormat::Secs, true);
-        let envelope = serde_json::json!({"type": event.as_str(), "timestamp": timestamp, "data": lead});
+        let envelope =
+            serde_json::json!({"type": event.as_str(), "timestamp": timestamp, "data": lead});
         let ctx = minijinja::Value::from(Serde(serde_json::json!({
             "event": event.as_str(),
             "timestamp": timestamp,

@@ -146,7 +146,10 @@ impl Verify {
                 mac.update(p.body);
                 let digest = mac.finalize().into_bytes();
                 let encoded = if *hex {
-                    digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
+                    digest
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<String>()
                 } else {
                     STANDARD.encode(digest)
                 };

@@ -312,14 +312,19 @@ pub async fn accept(
 /// The answer a provider needs (Tilda: `200 OK`), for its submissions and its test ping;
 /// `200 OK` for a provider that names none.
 fn provider_answer(answer: Option<&Answer>) -> Response {
-    let (status, content_type, body) = answer.map_or(
-        (200, "text/plain; charset=utf-8", "OK"),
-        |a| (a.status, a.content_type.as_str(), a.body.as_str()),
-    );
+    let (status, content_type, body) = answer
+        .map_or((200, "text/plain; charset=utf-8", "OK"), |a| {
+            (a.status, a.content_type.as_str(), a.body.as_str())
+        });
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     let content_type = HeaderValue::from_str(content_type)
         .unwrap_or(HeaderValue::from_static("text/plain; charset=utf-8"));
-    (status, [(header::CONTENT_TYPE, content_type)], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, content_type)],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 fn body_error(e: BodyError) -> ApiError {

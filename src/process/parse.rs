@@ -1,9 +1,9 @@
 //! Which parser reads a stored item: the channel's own, chosen by the item's channel and source.
 
+use crate::connectors::Catalogue;
 use crate::lead::{Channel, NotLead, NotLeadReason, Parsed};
 use crate::sources::{email, vk, webform, whatsapp};
 use crate::store::InboundRow;
-use crate::connectors::Catalogue;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -26,7 +26,9 @@ pub async fn parse_item(row: &InboundRow, settings: &SourceSettings) -> Parsed {
         Channel::Webform => {
             let honeypot = settings.honeypots.get(&row.source).cloned().flatten();
             match webform::stored_connector(row, &settings.connectors) {
-                Some(connector) => webform::parse_stored(row, honeypot.as_deref(), &connector).await,
+                Some(connector) => {
+                    webform::parse_stored(row, honeypot.as_deref(), &connector).await
+                }
                 None => Parsed::NotLead(NotLead {
                     reason: NotLeadReason::Malformed,
                     detail: format!(

@@ -285,11 +285,9 @@ impl Store for SqliteStore {
                     request: r
                         .try_get::<Option<String>, _>("request")?
                         .map(|text| {
-                            serde_json::from_str(&text).map_err(|e| {
-                                StoreError::Corrupt {
-                                    what: "outbox.request",
-                                    detail: e.to_string(),
-                                }
+                            serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+                                what: "outbox.request",
+                                detail: e.to_string(),
                             })
                         })
                         .transpose()?,

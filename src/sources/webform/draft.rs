@@ -137,7 +137,9 @@ mod tests {
             ("company", "ООО Ромашка"),
             ("website", ""),
         ]);
-        let Parsed::Lead(d) = form_to_draft(&f, Some("website"), &RequestContext::default(), &generic()) else {
+        let Parsed::Lead(d) =
+            form_to_draft(&f, Some("website"), &RequestContext::default(), &generic())
+        else {
             panic!("a lead")
         };
         assert_eq!(d.contact.name.as_deref(), Some("Иван"));
@@ -175,7 +177,8 @@ mod tests {
         let ctx = RequestContext {
             referer: Some("https://x.example/p?utm_source=vk&utm_medium=cpc".into()),
         };
-        let Parsed::Lead(d) = form_to_draft(&form(&[("phone", "1")]), None, &ctx, &generic()) else {
+        let Parsed::Lead(d) = form_to_draft(&form(&[("phone", "1")]), None, &ctx, &generic())
+        else {
             panic!("a lead")
         };
         assert_eq!(

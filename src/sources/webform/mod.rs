@@ -18,7 +18,10 @@ pub const META_CONNECTOR: &str = "connector";
 
 /// The connector a stored submission was accepted with (`generic` for items stored before
 /// connectors existed).
-pub fn stored_connector(row: &InboundRow, catalogue: &Catalogue) -> Option<std::sync::Arc<InboundConnector>> {
+pub fn stored_connector(
+    row: &InboundRow,
+    catalogue: &Catalogue,
+) -> Option<std::sync::Arc<InboundConnector>> {
     match row.meta.get(META_CONNECTOR).and_then(|v| v.as_str()) {
         Some(name) => catalogue.inbound(name),
         None => catalogue.generic(),
