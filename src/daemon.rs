@@ -1,7 +1,7 @@
 //! The daemon's start and graceful shutdown: the stages wired together through the store.
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::Config;
+use crate::config::{Config, SinkKind};
 use crate::deliver::SinkWorker;
 use crate::health::Health;
 use crate::http::{AppState, FormRuntime, router};
@@ -53,6 +53,15 @@ pub enum DaemonError {
         sink: String,
         /// What went wrong.
         message: String,
+    },
+    /// A form names a connector the catalogue does not have (only when a `Config` was built
+    /// by hand: validation refuses it).
+    #[error("source {source_id}: unknown connector {connector:?}")]
+    Connector {
+        /// The source id.
+        source_id: String,
+        /// The connector it names.
+        connector: String,
     },
     /// The HTTP server failed.
     #[error("the HTTP server failed: {0}")]
@@ -129,6 +138,10 @@ pub async fn run(
             .map(|s| SinkRoute {
                 id: s.id.clone(),
                 events: s.events.clone(),
+                preset: match &s.kind {
+                    SinkKind::Webhook(w) => w.preset.clone(),
+                    SinkKind::File { .. } => None,
+                },
             })
             .collect(),
         sink_wakers: sink_wakers.clone(),
@@ -156,11 +169,18 @@ pub async fn run(
     };
 
     let (intake, committer) = Intake::start(store.clone(), process_wake);
-    let forms: HashMap<String, FormRuntime> = config
-        .webforms
-        .iter()
-        .map(|f| (f.id.clone(), FormRuntime::new(f.clone())))
-        .collect();
+    let mut forms: HashMap<String, FormRuntime> = HashMap::new();
+    for f in &config.webforms {
+        let connector =
+            config
+                .connectors
+                .inbound(&f.connector)
+                .ok_or_else(|| DaemonError::Connector {
+                    source_id: f.id.clone(),
+                    connector: f.connector.clone(),
+                })?;
+        forms.insert(f.id.clone(), FormRuntime::new(f.clone(), connector));
+    }
     let limiters: Vec<_> = forms.values().map(|f| f.limiter.clone()).collect();
     tasks.spawn({
         let stop = stop.clone();

@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod connectors;
 pub mod deliver;
 pub mod health;
 pub mod http;

@@ -95,6 +95,8 @@ pub struct Config {
     pub whatsapp: Vec<crate::sources::whatsapp::WhatsappSource>,
     /// Where leads go.
     pub sinks: Vec<SinkConfig>,
+    /// Every inbound connector and CRM preset (shipped and the business's own).
+    pub connectors: std::sync::Arc<crate::connectors::Catalogue>,
 }
 
 /// `[server]`, validated.
@@ -138,6 +140,8 @@ pub struct WebformSource {
     pub rate_per_minute: u32,
     /// Burst per client address.
     pub rate_burst: u32,
+    /// The inbound connector mapping its payload (validated to exist).
+    pub connector: String,
 }
 
 /// A sink, validated.
@@ -176,4 +180,8 @@ pub struct WebhookSinkConfig {
     pub retry_horizon: Duration,
     /// Deliveries in flight at once.
     pub concurrency: usize,
+    /// The CRM preset shaping each request; `None` sends the Standard Webhooks envelope.
+    pub preset: Option<std::sync::Arc<crate::connectors::Preset>>,
+    /// The CRM's API token, added to each request as the preset says.
+    pub token: Option<Secret>,
 }

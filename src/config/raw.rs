@@ -37,6 +37,18 @@ pub struct RawConfig {
     /// `[sinks]`.
     #[serde(default)]
     pub sinks: RawSinks,
+    /// `[connectors]`.
+    #[serde(default)]
+    pub connectors: RawConnectors,
+}
+
+/// `[connectors]`: where a business keeps its own connector files.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConnectors {
+    /// A directory with `inbound/*.toml` and `outbound/*.toml`, relative to this config
+    /// file; its files add to (or replace, by name) the shipped ones.
+    pub dir: Option<String>,
 }
 
 /// `[server]`: the one HTTP listener.
@@ -148,6 +160,8 @@ pub struct RawWebform {
     pub rate_per_minute: Option<u32>,
     /// Posts allowed in a burst from one client address; default 10.
     pub rate_burst: Option<u32>,
+    /// The inbound connector that maps the payload (`tilda`, `wix`, ...); default `generic`.
+    pub connector: Option<String>,
 }
 
 /// `[sinks]`.
@@ -180,6 +194,11 @@ pub struct RawWebhookSink {
     pub concurrency: Option<u32>,
     /// Event types sent; default all.
     pub events: Option<Vec<String>>,
+    /// The CRM preset (`bitrix24`, `amocrm`, `hubspot`, `pipedrive`, `generic`) that shapes
+    /// the request; default none (the Standard Webhooks envelope).
+    pub preset: Option<String>,
+    /// The CRM's API token, sent the way the preset says (`${ENV_VAR}` recommended).
+    pub token: Option<Secret>,
 }
 
 /// `[[sinks.file]]`: JSON Lines, the out-of-the-box stand-in for a CRM.

@@ -5,12 +5,14 @@ use super::{
     Config, ConfigProblem, ServerConfig, SinkConfig, SinkKind, StorageConfig, WebformSource,
     WebhookSinkConfig,
 };
+use crate::connectors::{Catalogue, GENERIC};
 use crate::deliver::{EventType, decode_signing_secret};
 use crate::lead::{OwnContacts, PhoneNormaliser, normalise_email};
 use crate::sources::vk::VkSource;
 use crate::sources::whatsapp::WhatsappSource;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Collects problems with their file and key.
@@ -110,6 +112,15 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         );
     }
 
+    let connectors_dir = raw.connectors.dir.as_deref().map(|d| base.join(d));
+    let connectors = match Catalogue::load(connectors_dir.as_deref()) {
+        Ok(c) => c,
+        Err(problems) => {
+            p.list.extend(problems);
+            Catalogue::default()
+        }
+    };
+
     let batch_size = raw.processing.batch_size.unwrap_or(200);
     if batch_size == 0 {
         p.add("processing.batch_size", "must be at least 1", None);
@@ -120,7 +131,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
     for (i, form) in raw.sources.webform.into_iter().enumerate() {
         let key = format!("sources.webform[{i}]");
         check_id(&mut p, &mut ids, &key, &form.id);
-        webforms.push(webform(&mut p, &key, form));
+        webforms.push(webform(&mut p, &key, form, &connectors));
     }
     if webforms.iter().filter(|f| f.demo).count() > 1 {
         p.add(
@@ -183,7 +194,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
     for (i, s) in raw.sinks.webhook.into_iter().enumerate() {
         let key = format!("sinks.webhook[{i}]");
         check_id(&mut p, &mut sink_ids, &key, &s.id);
-        if let Some(sink) = webhook_sink(&mut p, &key, s) {
+        if let Some(sink) = webhook_sink(&mut p, &key, s, &connectors) {
             sinks.push(sink);
         }
     }
@@ -210,6 +221,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         vk,
         whatsapp,
         sinks,
+        connectors: Arc::new(connectors),
     })
 }
 
@@ -233,7 +245,18 @@ fn check_id(p: &mut Problems, seen: &mut HashSet<String>, key: &str, id: &str) {
     }
 }
 
-fn webform(p: &mut Problems, key: &str, f: RawWebform) -> WebformSource {
+fn webform(p: &mut Problems, key: &str, f: RawWebform, cat: &Catalogue) -> WebformSource {
+    let connector = f.connector.unwrap_or_else(|| GENERIC.to_string());
+    if cat.inbound(&connector).is_none() && cat.generic().is_some() {
+        p.add(
+            format!("{key}.connector"),
+            format!("unknown connector {connector:?}"),
+            Some(&format!(
+                "one of {} (or a file in [connectors] dir)",
+                cat.inbound_names()
+            )),
+        );
+    }
     for (i, origin) in f.allowed_origins.iter().enumerate() {
         let ok = origin == "*"
             || reqwest::Url::parse(origin).is_ok_and(|u| u.path() == "/" && !origin.ends_with('/'));
@@ -265,6 +288,7 @@ fn webform(p: &mut Problems, key: &str, f: RawWebform) -> WebformSource {
         max_upload: f.max_upload.map_or(10 * 1024 * 1024, |s| s.0),
         rate_per_minute: per_minute.max(1),
         rate_burst: burst.max(1),
+        connector,
     }
 }
 
@@ -290,7 +314,26 @@ fn events(p: &mut Problems, key: &str, names: Option<Vec<String>>) -> Vec<EventT
         .collect()
 }
 
-fn webhook_sink(p: &mut Problems, key: &str, s: RawWebhookSink) -> Option<SinkConfig> {
+fn webhook_sink(
+    p: &mut Problems,
+    key: &str,
+    s: RawWebhookSink,
+    cat: &Catalogue,
+) -> Option<SinkConfig> {
+    let preset = s.preset.as_deref().and_then(|name| {
+        let found = cat.preset(name);
+        if found.is_none() {
+            p.add(
+                format!("{key}.preset"),
+                format!("unknown preset {name:?}"),
+                Some(&format!(
+                    "one of {} (or a file in [connectors] dir)",
+                    cat.preset_names()
+                )),
+            );
+        }
+        found
+    });
     let url = match reqwest::Url::parse(&s.url) {
         Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Some(u),
         _ => {
@@ -327,6 +370,8 @@ fn webhook_sink(p: &mut Problems, key: &str, s: RawWebhookSink) -> Option<SinkCo
                 .retry_horizon
                 .map_or(Duration::from_secs(3 * 86_400), |d| d.0),
             concurrency: concurrency.max(1) as usize,
+            preset,
+            token: s.token.filter(|t| !t.expose().is_empty()),
         }),
     })
 }
@@ -392,6 +437,30 @@ events = ["lead.deleted"]
             "{problems:#?}"
         );
         assert!(problems.iter().all(|p| p.file.ends_with("leadgate.toml")));
+    }
+
+    #[test]
+    fn unknown_connectors_and_presets_are_named() {
+        let problems = problems_of(
+            "[[sources.webform]]\nid = \"t\"\nconnector = \"tildaa\"\n[[sinks.webhook]]\nid = \"b\"\nurl = \"https://b.example/rest/1/x/\"\npreset = \"bitrix\"\n",
+        );
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["sources.webform[0].connector", "sinks.webhook[0].preset"]
+        );
+        assert!(
+            problems[0]
+                .hint
+                .as_deref()
+                .is_some_and(|h| h.contains("tilda"))
+        );
+        assert!(
+            problems[1]
+                .hint
+                .as_deref()
+                .is_some_and(|h| h.contains("bitrix24"))
+        );
     }
 
     #[test]

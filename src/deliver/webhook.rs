@@ -2,18 +2,20 @@
 
 use super::retry::Attempt;
 use super::signature::{decode_signing_secret, sign};
-use crate::config::WebhookSinkConfig;
-use crate::store::OutboxRow;
+use crate::config::{Secret, WebhookSinkConfig};
+use crate::connectors::Auth;
+use crate::store::{OutboxRow, PresetRequest};
 use chrono::{DateTime, Utc};
-use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER, USER_AGENT};
 use std::time::Duration;
 
-/// A CRM endpoint receiving Standard Webhooks.
+/// A CRM endpoint receiving Standard Webhooks, or a CRM API shaped by a preset.
 #[derive(Debug, Clone)]
 pub struct WebhookSink {
     client: reqwest::Client,
     url: reqwest::Url,
     key: Option<Vec<u8>>,
+    auth: Option<(String, Secret)>,
 }
 
 /// The outcome of one POST, with what went wrong in words for the admin.
@@ -38,10 +40,19 @@ impl WebhookSink {
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         let key = cfg.secret.as_ref().map(decode_signing_secret).transpose()?;
+        let auth = match (cfg.preset.as_ref().map(|p| &p.auth), &cfg.token) {
+            (Some(Auth::Bearer), Some(t)) => Some((
+                AUTHORIZATION.as_str().to_string(),
+                Secret::new(format!("Bearer {}", t.expose())),
+            )),
+            (Some(Auth::Header(h)), Some(t)) => Some((h.clone(), t.clone())),
+            _ => None,
+        };
         Ok(WebhookSink {
             client,
             url: cfg.url.clone(),
             key,
+            auth,
         })
     }
 
@@ -59,9 +70,39 @@ impl WebhookSink {
                 .parse()
                 .expect("static header"),
         );
+        let (method, url) = match &row.request {
+            None => (reqwest::Method::POST, self.url.clone()),
+            Some(r) => match preset_target(&self.url, r) {
+                Ok(target) => target,
+                Err(error) => {
+                    return PostResult {
+                        attempt: Attempt::Status(0, None),
+                        status: None,
+                        error: Some(error),
+                    };
+                }
+            },
+        };
+        for (name, value) in row.request.iter().flat_map(|r| &r.headers) {
+            if let (Ok(n), Ok(v)) = (
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()),
+                reqwest::header::HeaderValue::from_str(value),
+            ) {
+                headers.insert(n, v);
+            }
+        }
+        if let Some((name, value)) = &self.auth
+            && let (Ok(n), Ok(mut v)) = (
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()),
+                reqwest::header::HeaderValue::from_str(value.expose()),
+            )
+        {
+            v.set_sensitive(true);
+            headers.insert(n, v);
+        }
         let mut request = self
             .client
-            .post(self.url.clone())
+            .request(method, url)
             .headers(headers)
             .header("webhook-id", &row.event_id)
             .header("webhook-timestamp", timestamp.to_string());
@@ -99,6 +140,30 @@ impl WebhookSink {
             },
         }
     }
+}
+
+/// A preset row's method and URL: the path appended to the sink's URL (one `/` between).
+/// A row whose preset failed to render, or with a method that is not one, dead-letters.
+fn preset_target(
+    base: &reqwest::Url,
+    r: &PresetRequest,
+) -> Result<(reqwest::Method, reqwest::Url), String> {
+    if let Some(e) = &r.error {
+        return Err(e.clone());
+    }
+    let method = reqwest::Method::from_bytes(r.method.as_bytes())
+        .map_err(|_| format!("{:?} is not an HTTP method", r.method))?;
+    if r.path.is_empty() {
+        return Ok((method, base.clone()));
+    }
+    let joined = format!(
+        "{}/{}",
+        base.as_str().trim_end_matches('/'),
+        r.path.trim_start_matches('/')
+    );
+    let url = reqwest::Url::parse(&joined)
+        .map_err(|e| format!("the preset's path does not make a URL: {e}"))?;
+    Ok((method, url))
 }
 
 /// `Retry-After` as seconds or an HTTP date.

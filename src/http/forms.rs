@@ -1,12 +1,16 @@
-//! `POST /forms/{source_id}`: web form intake. Checks come before anything is stored (origin,
-//! rate, size, body, contact); the answer comes only after the item is committed.
+//! `POST /forms/{source_id}` and `POST /hooks/{connector}/{source_id}`: web form intake, each
+//! form read through its inbound connector. Checks come before anything is stored (origin,
+//! rate, size, body, secret or signature, test ping, contact); the answer comes only after the
+//! item is committed, in the shape the connector's provider needs.
 
 use super::AppState;
 use super::error::ApiError;
 use crate::config::{WebformSource, tokens_match};
+use crate::connectors::{Answer, InboundConnector, Presented};
 use crate::lead::{Channel, Parsed, normalise};
 use crate::sources::webform::{
-    BodyError, BodyKind, Limits, RequestContext, body_kind, form_to_draft, read_body,
+    BodyError, BodyKind, Limits, META_CONNECTOR, RequestContext, body_kind, form_to_draft,
+    read_body,
 };
 use crate::store::NewInbound;
 use axum::body::Body;
@@ -19,25 +23,42 @@ use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-/// A configured form with its per-client rate limiter.
+/// A configured form with its connector and per-client rate limiter.
 #[derive(Debug, Clone)]
 pub struct FormRuntime {
     /// The form's settings.
     pub cfg: WebformSource,
+    /// The connector that reads its payloads.
+    pub connector: Arc<InboundConnector>,
     /// Posts per client address.
     pub limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 impl FormRuntime {
-    /// Builds the limiter from the form's `rate_per_minute` and `rate_burst`.
-    pub fn new(cfg: WebformSource) -> FormRuntime {
+    /// Builds the limiter from the form's `rate_per_minute` and `rate_burst`, with the
+    /// connector the (validated) config names.
+    pub fn new(cfg: WebformSource, connector: Arc<InboundConnector>) -> FormRuntime {
         let per_minute = NonZeroU32::new(cfg.rate_per_minute).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(cfg.rate_burst).unwrap_or(NonZeroU32::MIN);
         let limiter = Arc::new(RateLimiter::keyed(
             Quota::per_minute(per_minute).allow_burst(burst),
         ));
-        FormRuntime { cfg, limiter }
+        FormRuntime {
+            cfg,
+            connector,
+            limiter,
+        }
     }
+}
+
+/// How a submission arrived: from a browser form (origins checked, CORS) or a provider's
+/// server (`/hooks/...`, its secret or signature checked instead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    /// `POST /forms/{id}`.
+    Form,
+    /// `POST /hooks/{connector}/{id}`.
+    Hook,
 }
 
 /// The client address for rate limiting: the socket peer, or the first `X-Forwarded-For`
@@ -125,7 +146,7 @@ pub async fn submit(
     body: Body,
 ) -> Response {
     let origin = header_str(&headers, header::ORIGIN).map(str::to_string);
-    let mut response = match accept(&app, &id, peer, &headers, body).await {
+    let mut response = match accept(&app, &id, peer, &headers, None, body, Door::Form).await {
         Ok(r) => r,
         Err(e) => {
             metrics::counter!("leadgate_form_errors_total", "code" => e.code).increment(1);
@@ -140,19 +161,23 @@ pub async fn submit(
     response
 }
 
-async fn accept(
+/// Takes one submission through every check, stores it and answers.
+pub async fn accept(
     app: &AppState,
     id: &str,
     peer: SocketAddr,
     headers: &HeaderMap,
+    query: Option<&str>,
     body: Body,
+    door: Door,
 ) -> Result<Response, ApiError> {
     let form = app
         .forms
         .get(id)
         .ok_or_else(|| ApiError::not_found("form"))?;
     let cfg = &form.cfg;
-    if !origin_allowed(cfg, header_str(headers, header::ORIGIN)) {
+    let connector = &form.connector;
+    if door == Door::Form && !origin_allowed(cfg, header_str(headers, header::ORIGIN)) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "origin_not_allowed",
@@ -172,7 +197,7 @@ async fn accept(
         e.retry_after = Some(wait.as_secs().max(1));
         return Err(e);
     }
-    if let Some(secret) = &cfg.secret {
+    if let Some(secret) = cfg.secret.as_ref().filter(|_| connector.verify.is_none()) {
         let presented = headers
             .get("x-leadgate-secret")
             .map(|v| v.as_bytes())
@@ -207,11 +232,43 @@ async fn accept(
     let parsed_form = read_body(&kind, bytes.clone(), limits)
         .await
         .map_err(body_error)?;
+    if let (Some(verify), Some(secret)) = (&connector.verify, &cfg.secret) {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let presented = Presented {
+            header: &header,
+            query,
+            fields: &parsed_form.fields,
+            body: &bytes,
+        };
+        if !verify.check(secret.expose().as_bytes(), &presented) {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "bad_secret",
+                format!(
+                    "the {} secret or signature is missing or wrong",
+                    connector.name
+                ),
+            ));
+        }
+    }
+    if connector.is_test_ping(&parsed_form) {
+        metrics::counter!("leadgate_test_pings_total", "source" => cfg.id.clone()).increment(1);
+        return Ok(provider_answer(connector.answer.as_ref()));
+    }
     let referer = header_str(headers, header::REFERER).map(str::to_string);
     let ctx = RequestContext {
         referer: referer.clone(),
     };
-    if let Parsed::Lead(draft) = form_to_draft(&parsed_form, cfg.honeypot.as_deref(), &ctx) {
+    let mut external_id = None;
+    if let Parsed::Lead(draft) =
+        form_to_draft(&parsed_form, cfg.honeypot.as_deref(), &ctx, connector)
+    {
+        external_id = draft.external_id.clone();
         let normalised = normalise(draft, &app.config.phones, &app.config.own_contacts);
         if !normalised.contact.is_reachable() {
             return Err(ApiError::new(
@@ -228,11 +285,17 @@ async fn accept(
         id: item_id.clone(),
         source: cfg.id.clone(),
         channel: Channel::Webform,
-        dedupe_key: item_id,
+        // The provider's submission id, when it has one, so its retries are no-ops.
+        dedupe_key: external_id.map_or(item_id, |x| format!("external:{x}")),
         received_at: app.clock.now(),
         content_type,
         payload: bytes.to_vec(),
-        meta: json!({"referer": referer, "client_ip": ip.to_string(), "user_agent": header_str(headers, header::USER_AGENT)}),
+        meta: json!({
+            "referer": referer,
+            "client_ip": ip.to_string(),
+            "user_agent": header_str(headers, header::USER_AGENT),
+            META_CONNECTOR: connector.name,
+        }),
     };
     let stored = app
         .intake
@@ -240,7 +303,28 @@ async fn accept(
         .await
         .map_err(|e| ApiError::unavailable(e.to_string()))?;
     metrics::counter!("leadgate_forms_accepted_total", "source" => cfg.id.clone()).increment(1);
-    Ok(success(cfg, headers, stored.id()))
+    Ok(match &connector.answer {
+        Some(answer) => provider_answer(Some(answer)),
+        None => success(cfg, headers, stored.id()),
+    })
+}
+
+/// The answer a provider needs (Tilda: `200 OK`), for its submissions and its test ping;
+/// `200 OK` for a provider that names none.
+fn provider_answer(answer: Option<&Answer>) -> Response {
+    let (status, content_type, body) = answer
+        .map_or((200, "text/plain; charset=utf-8", "OK"), |a| {
+            (a.status, a.content_type.as_str(), a.body.as_str())
+        });
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let content_type = HeaderValue::from_str(content_type)
+        .unwrap_or(HeaderValue::from_static("text/plain; charset=utf-8"));
+    (
+        status,
+        [(header::CONTENT_TYPE, content_type)],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 fn body_error(e: BodyError) -> ApiError {

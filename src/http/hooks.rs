@@ -1,6 +1,8 @@
-//! Channel webhooks: `POST /hooks/vk/{id}` (VK Callback API) and `GET|POST
-//! /hooks/whatsapp/{id}` (WhatsApp Cloud API). Each checks the provider's secret or signature
-//! first, refuses malformed bodies, and answers success only after the items are committed.
+//! Channel webhooks: `POST /hooks/vk/{id}` (VK Callback API), `GET|POST
+//! /hooks/whatsapp/{id}` (WhatsApp Cloud API) and `POST /hooks/{connector}/{id}` (form
+//! builders mapped by an inbound connector, such as Tilda). Each checks the provider's secret
+//! or signature first, refuses malformed bodies, and answers success only after the items are
+//! committed.
 
 use super::AppState;
 use super::error::ApiError;
@@ -10,7 +12,7 @@ use crate::sources::item::Item;
 use crate::sources::{vk, whatsapp};
 use crate::store::NewInbound;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -140,5 +142,32 @@ pub async fn whatsapp_event(
     match store_items(&app, &source.id, Channel::Whatsapp, items).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /hooks/{connector}/{id}`: a form builder's webhook, for a `[[sources.webform]]`
+/// whose `connector` is the one in the path (so a Tilda URL cannot feed a Wix form).
+pub async fn connector_hook(
+    State(app): State<AppState>,
+    Path((connector, id)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let matches = app
+        .forms
+        .get(&id)
+        .is_some_and(|f| f.connector.name == connector);
+    if !matches {
+        return ApiError::not_found("connector source").into_response();
+    }
+    let door = super::forms::Door::Hook;
+    match super::forms::accept(&app, &id, peer, &headers, query.as_deref(), body, door).await {
+        Ok(r) => r,
+        Err(e) => {
+            metrics::counter!("leadgate_form_errors_total", "code" => e.code).increment(1);
+            e.into_response()
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! The one HTTP listener: forms, health, metrics, the admin API.
+//! The one HTTP listener: forms, channel and connector webhooks, health, metrics, the admin
+//! API.
 
 mod admin;
 mod api;
@@ -83,6 +84,12 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/hooks/whatsapp/{source_id}",
             get(hooks::whatsapp_verify).post(hooks::whatsapp_event),
+        )
+        // After the fixed kinds above: the router prefers a literal segment to a parameter,
+        // so /hooks/vk/... and /hooks/whatsapp/... never reach a connector.
+        .route(
+            "/hooks/{connector}/{source_id}",
+            post(hooks::connector_hook).layer(DefaultBodyLimit::disable()),
         );
     if let Some(form_id) = demo_form {
         app = app.route("/", get(move || async move { demo::page(&form_id) }));

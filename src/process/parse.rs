@@ -1,10 +1,12 @@
 //! Which parser reads a stored item: the channel's own, chosen by the item's channel and source.
 
 use crate::config::Config;
+use crate::connectors::Catalogue;
 use crate::lead::{Channel, NotLead, NotLeadReason, Parsed};
 use crate::sources::{email, vk, webform, whatsapp};
 use crate::store::InboundRow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What the parsers need to know about the configured sources.
 #[derive(Debug, Clone, Default)]
@@ -15,6 +17,8 @@ pub struct SourceSettings {
     pub vk_groups: HashMap<String, i64>,
     /// How e-mail is read (the loop-protection header leadgate puts on its own mail).
     pub email: email::EmailContext,
+    /// The inbound connectors web form submissions were read with.
+    pub connectors: Arc<Catalogue>,
 }
 
 impl SourceSettings {
@@ -32,6 +36,7 @@ impl SourceSettings {
                 .map(|s| (s.id.clone(), s.group_id))
                 .collect(),
             email: email::EmailContext::default(),
+            connectors: config.connectors.clone(),
         }
     }
 }
@@ -64,7 +69,19 @@ pub async fn parse_item(row: &InboundRow, settings: &SourceSettings) -> Parsed {
     match row.channel {
         Channel::Webform => {
             let honeypot = settings.honeypots.get(&row.source).cloned().flatten();
-            webform::parse_stored(row, honeypot.as_deref()).await
+            match webform::stored_connector(row, &settings.connectors) {
+                Some(connector) => {
+                    webform::parse_stored(row, honeypot.as_deref(), &connector).await
+                }
+                None => Parsed::NotLead(NotLead {
+                    reason: NotLeadReason::Malformed,
+                    detail: format!(
+                        "the connector {:?} it was accepted with is no longer available",
+                        row.meta.get(webform::META_CONNECTOR)
+                    ),
+                    external_id: None,
+                }),
+            }
         }
         Channel::Vk => match settings.vk_groups.get(&row.source) {
             Some(group) => vk::parse_event(&row.payload, *group),

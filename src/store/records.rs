@@ -198,10 +198,28 @@ pub struct NewOutbox {
     pub event_id: String,
     /// `lead.created`, ...
     pub event_type: String,
-    /// The body to send (the envelope JSON).
+    /// The body to send (the envelope JSON, or a preset's body).
     pub body: String,
+    /// A preset's method, path and headers; `None` for a plain Standard Webhooks POST.
+    pub request: Option<PresetRequest>,
     /// When it was queued (and first due).
     pub created_at: DateTime<Utc>,
+}
+
+/// What a CRM preset sends besides the body: kept with the outbox row so every retry sends
+/// the same request. Secrets (the sink's token) are added at send time, never stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PresetRequest {
+    /// `POST`, `PUT` or `PATCH`.
+    pub method: String,
+    /// Path relative to the sink's URL (`crm.lead.add.json`); empty for the URL itself.
+    pub path: String,
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+    /// Why the preset could not render this lead: such a row dead-letters with the message
+    /// instead of sending a request the CRM would misread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A claimed outbox row.
@@ -219,6 +237,8 @@ pub struct OutboxRow {
     pub event_type: String,
     /// The body.
     pub body: String,
+    /// A preset's method, path and headers, as rendered when queued.
+    pub request: Option<PresetRequest>,
     /// Attempts made before this one.
     pub attempts: u32,
     /// When the retry horizon started (queued, or replayed).

@@ -279,7 +279,7 @@ impl Store for SqliteStore {
                 WHERE sink = ?1 AND status = 'pending' AND next_attempt_at <= ?2
                   AND (lease_until IS NULL OR lease_until <= ?2)
                 ORDER BY next_attempt_at, id LIMIT ?4)
-             RETURNING id, lead_id, sink, event_id, event_type, body, attempts, retry_since",
+             RETURNING id, lead_id, sink, event_id, event_type, body, request, attempts, retry_since",
         )
         .bind(sink)
         .bind(ts(now))
@@ -297,6 +297,15 @@ impl Store for SqliteStore {
                     event_id: r.try_get("event_id")?,
                     event_type: r.try_get("event_type")?,
                     body: r.try_get("body")?,
+                    request: r
+                        .try_get::<Option<String>, _>("request")?
+                        .map(|text| {
+                            serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+                                what: "outbox.request",
+                                detail: e.to_string(),
+                            })
+                        })
+                        .transpose()?,
                     attempts: r.try_get::<i64, _>("attempts")? as u32,
                     retry_since: parse_ts(
                         "outbox.retry_since",
@@ -835,8 +844,8 @@ impl StoreTx for SqliteTx {
         for row in rows {
             let at = ts(row.created_at);
             sqlx::query(
-                "INSERT INTO outbox (lead_id, sink, event_id, event_type, body, created_at, retry_since, next_attempt_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)
+                "INSERT INTO outbox (lead_id, sink, event_id, event_type, body, created_at, retry_since, next_attempt_at, request)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6, ?7)
                  ON CONFLICT (sink, event_id) DO NOTHING",
             )
             .bind(&row.lead_id)
@@ -845,6 +854,11 @@ impl StoreTx for SqliteTx {
             .bind(&row.event_type)
             .bind(&row.body)
             .bind(at)
+            .bind(
+                row.request
+                    .as_ref()
+                    .map(|r| serde_json::to_string(r).unwrap_or_default()),
+            )
             .execute(&mut *self.tx)
             .await?;
         }

@@ -1,5 +1,6 @@
 //! A real HTTP server standing in for a CRM: records every request (headers and body) and
-//! answers with a scripted sequence of statuses.
+//! answers with a scripted sequence of statuses. It records the method and path as well, for
+//! CRM presets that post to paths under the sink's URL.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -11,6 +12,10 @@ use std::sync::{Arc, Mutex};
 /// One request the sink received.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// The method.
+    pub method: String,
+    /// The path and query it was sent to (presets post to paths under the sink's URL).
+    pub path: String,
     /// Headers, lower-cased names.
     pub headers: HeaderMap,
     /// The raw body.
@@ -51,6 +56,8 @@ pub struct Sink {
 
 async fn handle(
     State(inner): State<Arc<Mutex<Inner>>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
@@ -59,6 +66,10 @@ async fn handle(
     let mut i = inner.lock().expect("lock");
     let status = i.script.pop_front().unwrap_or(200);
     i.received.push(Received {
+        method: method.to_string(),
+        path: uri
+            .path_and_query()
+            .map_or_else(|| uri.path().to_string(), ToString::to_string),
         headers,
         body,
         answered: status,
@@ -76,6 +87,8 @@ impl Sink {
         }));
         let app = axum::Router::new()
             .route("/hook", axum::routing::post(handle))
+            // Any other path too: a preset posts to paths under the sink's URL.
+            .fallback(handle)
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -1,45 +1,11 @@
-//! A form's fields as a lead draft: which field is the name, the phone, the e-mail, the
-//! message, UTM and the page; the rest kept in `fields`.
+//! A form's fields as a lead draft: the form's connector says which field is the name, the
+//! phone, the e-mail, the message, UTM, the page and the provider's id; the rest is kept in
+//! `fields`. Forms without a connector use the `generic` one.
 
 use super::body::FormBody;
+use crate::connectors::{InboundConnector, Role, value_text};
 use crate::lead::{LeadDraft, NotLead, NotLeadReason, Parsed, Utm};
 use serde_json::{Value, json};
-
-/// Field names (lower-cased) people and form builders use, in Russian and English.
-const NAME: &[&str] = &[
-    "name",
-    "fio",
-    "fullname",
-    "full_name",
-    "your-name",
-    "имя",
-    "фио",
-];
-const PHONE: &[&str] = &[
-    "phone",
-    "tel",
-    "telephone",
-    "mobile",
-    "phone_number",
-    "your-phone",
-    "телефон",
-    "тел",
-];
-const EMAIL: &[&str] = &["email", "e-mail", "mail", "your-email", "почта", "емейл"];
-const MESSAGE: &[&str] = &[
-    "message",
-    "comment",
-    "comments",
-    "text",
-    "question",
-    "your-message",
-    "сообщение",
-    "комментарий",
-    "вопрос",
-];
-const SUBJECT: &[&str] = &["subject", "тема"];
-const PAGE: &[&str] = &["page_url", "page", "url", "pageurl"];
-const REFERRER: &[&str] = &["referrer", "referer"];
 
 /// What the HTTP side knows about the request, beyond the body.
 #[derive(Debug, Clone, Default)]
@@ -48,8 +14,13 @@ pub struct RequestContext {
     pub referer: Option<String>,
 }
 
-/// Turns a form into a draft, or the honeypot verdict.
-pub fn form_to_draft(form: &FormBody, honeypot: Option<&str>, ctx: &RequestContext) -> Parsed {
+/// Turns a form into a draft through its connector, or the honeypot verdict.
+pub fn form_to_draft(
+    form: &FormBody,
+    honeypot: Option<&str>,
+    ctx: &RequestContext,
+    connector: &InboundConnector,
+) -> Parsed {
     if let Some(trap) = honeypot {
         let filled = form
             .fields
@@ -65,40 +36,38 @@ pub fn form_to_draft(form: &FormBody, honeypot: Option<&str>, ctx: &RequestConte
     }
     let mut draft = LeadDraft::default();
     let mut texts = Vec::new();
-    for (key, value) in &form.fields {
-        let k = key.trim().to_lowercase();
-        let text = value_text(value);
-        let text = text.trim();
+    let mut names = Vec::new();
+    for (key, value) in connector.flatten(form) {
         if Some(key.as_str()) == honeypot {
             continue;
         }
-        if NAME.contains(&k.as_str()) {
-            if !text.is_empty() {
-                draft.contact.name = Some(text.to_string());
+        let text = value_text(&value);
+        let text = text.trim();
+        let some = || (!text.is_empty()).then(|| text.to_string());
+        match connector.role(&key) {
+            Role::Name => names.extend(some()),
+            Role::Phone => draft.contact.phones.extend(some()),
+            Role::Email => draft.contact.emails.extend(some()),
+            Role::Message => texts.extend(some()),
+            Role::Subject => draft.subject = some().or(draft.subject.take()),
+            Role::PageUrl => draft.page_url = some().or(draft.page_url.take()),
+            Role::Referrer => draft.referrer = some().or(draft.referrer.take()),
+            Role::ExternalId => draft.external_id = some().or(draft.external_id.take()),
+            Role::Utm => {
+                let tag = key.rsplit('.').next().unwrap_or(&key);
+                if !draft.utm.set(tag, text) && !text.is_empty() {
+                    draft.fields.insert(key.clone(), value.clone());
+                }
             }
-        } else if PHONE.contains(&k.as_str()) {
-            if !text.is_empty() {
-                draft.contact.phones.push(text.to_string());
+            Role::Ignore => {}
+            Role::Other if !text.is_empty() => {
+                draft.fields.insert(key.clone(), value.clone());
             }
-        } else if EMAIL.contains(&k.as_str()) {
-            if !text.is_empty() {
-                draft.contact.emails.push(text.to_string());
-            }
-        } else if MESSAGE.contains(&k.as_str()) {
-            if !text.is_empty() {
-                texts.push(text.to_string());
-            }
-        } else if SUBJECT.contains(&k.as_str()) {
-            draft.subject = Some(text.to_string());
-        } else if PAGE.contains(&k.as_str()) {
-            draft.page_url = Some(text.to_string());
-        } else if REFERRER.contains(&k.as_str()) {
-            draft.referrer = Some(text.to_string());
-        } else if k.starts_with("utm_") && draft.utm.set(&k, text) {
-            // A UTM tag: kept in `utm`, not in `fields`.
-        } else if !text.is_empty() {
-            draft.fields.insert(key.clone(), value.clone());
+            Role::Other => {}
         }
+    }
+    if !names.is_empty() {
+        draft.contact.name = Some(names.join(" "));
     }
     draft.text = texts.join("\n\n");
     if draft.page_url.is_none() {
@@ -122,14 +91,6 @@ pub fn form_to_draft(form: &FormBody, honeypot: Option<&str>, ctx: &RequestConte
     Parsed::Lead(draft)
 }
 
-fn value_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
 /// UTM tags from a page address's query string (the landing page of an ad click).
 fn utm_from_url(url: &str) -> Utm {
     let mut utm = Utm::default();
@@ -146,6 +107,14 @@ fn utm_from_url(url: &str) -> Utm {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connectors::Catalogue;
+
+    fn generic() -> std::sync::Arc<InboundConnector> {
+        Catalogue::load(None)
+            .ok()
+            .and_then(|c| c.generic())
+            .expect("the shipped generic connector")
+    }
 
     fn form(pairs: &[(&str, &str)]) -> FormBody {
         FormBody {
@@ -168,7 +137,9 @@ mod tests {
             ("company", "ООО Ромашка"),
             ("website", ""),
         ]);
-        let Parsed::Lead(d) = form_to_draft(&f, Some("website"), &RequestContext::default()) else {
+        let Parsed::Lead(d) =
+            form_to_draft(&f, Some("website"), &RequestContext::default(), &generic())
+        else {
             panic!("a lead")
         };
         assert_eq!(d.contact.name.as_deref(), Some("Иван"));
@@ -191,7 +162,7 @@ mod tests {
             ("phone", "+79161234567"),
             ("website", "http://spam.example"),
         ]);
-        let parsed = form_to_draft(&f, Some("website"), &RequestContext::default());
+        let parsed = form_to_draft(&f, Some("website"), &RequestContext::default(), &generic());
         assert!(matches!(
             parsed,
             Parsed::NotLead(NotLead {
@@ -206,7 +177,8 @@ mod tests {
         let ctx = RequestContext {
             referer: Some("https://x.example/p?utm_source=vk&utm_medium=cpc".into()),
         };
-        let Parsed::Lead(d) = form_to_draft(&form(&[("phone", "1")]), None, &ctx) else {
+        let Parsed::Lead(d) = form_to_draft(&form(&[("phone", "1")]), None, &ctx, &generic())
+        else {
             panic!("a lead")
         };
         assert_eq!(

@@ -8,12 +8,33 @@ mod draft;
 pub use body::{Attachment, BodyError, BodyKind, FormBody, Limits, body_kind, read_body};
 pub use draft::{RequestContext, form_to_draft};
 
+use crate::connectors::{Catalogue, InboundConnector};
 use crate::lead::{NotLead, NotLeadReason, Parsed};
 use crate::store::InboundRow;
 
+/// The `meta` key under which the handler stores the connector that read a submission, so
+/// processing re-reads it with the same mapping even if the source's config changed since.
+pub const META_CONNECTOR: &str = "connector";
+
+/// The connector a stored submission was accepted with (`generic` for items stored before
+/// connectors existed).
+pub fn stored_connector(
+    row: &InboundRow,
+    catalogue: &Catalogue,
+) -> Option<std::sync::Arc<InboundConnector>> {
+    match row.meta.get(META_CONNECTOR).and_then(|v| v.as_str()) {
+        Some(name) => catalogue.inbound(name),
+        None => catalogue.generic(),
+    }
+}
+
 /// Parses a stored form submission (processing stage): the same reading the handler did, so a
 /// stored item always parses.
-pub async fn parse_stored(row: &InboundRow, honeypot: Option<&str>) -> Parsed {
+pub async fn parse_stored(
+    row: &InboundRow,
+    honeypot: Option<&str>,
+    connector: &InboundConnector,
+) -> Parsed {
     let unlimited = Limits {
         text: usize::MAX,
         upload: usize::MAX,
@@ -31,7 +52,7 @@ pub async fn parse_stored(row: &InboundRow, honeypot: Option<&str>) -> Parsed {
                     .and_then(|v| v.as_str())
                     .map(str::to_string),
             };
-            form_to_draft(&form, honeypot, &ctx)
+            form_to_draft(&form, honeypot, &ctx, connector)
         }
         Err(e) => Parsed::NotLead(NotLead {
             reason: NotLeadReason::Malformed,

@@ -1,0 +1,260 @@
+//! Inbound connectors: how one provider's form or webhook payload maps to a lead (which
+//! fields are the name, phones, e-mails, message, UTM, page, external id), how its test ping
+//! looks and what it must be answered, and how its secret or signature is checked.
+
+use super::flatten::{KeyedArray, flatten, matches, value_text};
+use super::verify::{RawVerify, Verify};
+use crate::sources::webform::FormBody;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// `connectors/inbound/NAME.toml` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInbound {
+    /// The connector's name: `connector = "NAME"` in a source, `/hooks/NAME/{id}`.
+    pub name: String,
+    /// One line for `docs/connectors.md` and `leadgate check`.
+    pub description: String,
+    /// Which payload keys play which part in the lead.
+    pub fields: RawFields,
+    /// Arrays of objects named by one of their own fields.
+    #[serde(default)]
+    pub arrays: Vec<KeyedArray>,
+    /// The provider's connection test.
+    pub test_ping: Option<RawTestPing>,
+    /// The answer the provider needs after a stored submission (and a test ping).
+    pub answer: Option<RawAnswer>,
+    /// How the provider proves it is the provider.
+    pub verify: Option<RawVerify>,
+}
+
+/// `[fields]`: key patterns for each part of the lead (case-insensitive; `*` is one segment,
+/// `utm_*` a prefix).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFields {
+    /// The person's name; several matches (first and last name) are joined with a space.
+    #[serde(default)]
+    pub name: Vec<String>,
+    /// Phone numbers.
+    #[serde(default)]
+    pub phones: Vec<String>,
+    /// E-mail addresses.
+    #[serde(default)]
+    pub emails: Vec<String>,
+    /// The person's own words; several are joined with a blank line.
+    #[serde(default)]
+    pub message: Vec<String>,
+    /// A subject or title.
+    #[serde(default)]
+    pub subject: Vec<String>,
+    /// The page the form is on.
+    #[serde(default)]
+    pub page_url: Vec<String>,
+    /// The page before it.
+    #[serde(default)]
+    pub referrer: Vec<String>,
+    /// The provider's id of the submission (its retries become no-ops).
+    #[serde(default)]
+    pub external_id: Vec<String>,
+    /// UTM tags: the matched key's last segment names the tag (`utm_source` or `source`).
+    #[serde(default)]
+    pub utm: Vec<String>,
+    /// Provider noise that is not kept at all (cookies, form definitions).
+    #[serde(default)]
+    pub ignore: Vec<String>,
+}
+
+/// `[test_ping]`: every listed field has the listed value.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTestPing {
+    /// Field → value, all of which must be present.
+    pub fields: BTreeMap<String, String>,
+    /// Only when the payload has no other fields.
+    #[serde(default)]
+    pub only: bool,
+}
+
+/// `[answer]`: what the provider must get back.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAnswer {
+    /// HTTP status (Tilda: 200).
+    pub status: u16,
+    /// Body text.
+    #[serde(default)]
+    pub body: String,
+    /// `Content-Type` of the body.
+    pub content_type: Option<String>,
+}
+
+/// What a payload key is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The person's name (or part of it).
+    Name,
+    /// A phone number.
+    Phone,
+    /// An e-mail address.
+    Email,
+    /// The person's words.
+    Message,
+    /// Subject or title.
+    Subject,
+    /// The page the form is on.
+    PageUrl,
+    /// The page before.
+    Referrer,
+    /// The provider's submission id.
+    ExternalId,
+    /// A UTM tag.
+    Utm,
+    /// Noise, dropped.
+    Ignore,
+    /// Anything else: kept in the lead's `fields`.
+    Other,
+}
+
+/// The provider's required answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Body text.
+    pub body: String,
+    /// Its content type.
+    pub content_type: String,
+}
+
+/// A validated inbound connector.
+#[derive(Debug, Clone)]
+pub struct InboundConnector {
+    /// Its name.
+    pub name: String,
+    /// One line about it.
+    pub description: String,
+    /// The file it came from (`embedded:connectors/inbound/tilda.toml` or a path).
+    pub origin: String,
+    patterns: Vec<(Role, Vec<String>)>,
+    arrays: Vec<KeyedArray>,
+    test_ping: Option<RawTestPing>,
+    /// The answer after a stored submission and after a test ping.
+    pub answer: Option<Answer>,
+    /// Secret or signature verification, when the provider has one.
+    pub verify: Option<Verify>,
+}
+
+/// A problem in a connector file: the key and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileProblem {
+    /// The dotted key (`fields.phones`), empty for the file as a whole.
+    pub key: String,
+    /// What is wrong and what would be right.
+    pub message: String,
+}
+
+impl InboundConnector {
+    /// Validates a parsed file: a connector must find some contact (phones or e-mails), its
+    /// answer status must be a real one, its verification complete.
+    pub fn from_raw(raw: RawInbound, origin: &str) -> Result<InboundConnector, Vec<FileProblem>> {
+        let mut problems = Vec::new();
+        if raw.fields.phones.is_empty() && raw.fields.emails.is_empty() {
+            problems.push(FileProblem {
+                key: "fields.phones".into(),
+                message: "neither fields.phones nor fields.emails is mapped: no lead could be \
+                          reached; list the provider's phone or e-mail field names"
+                    .into(),
+            });
+        }
+        super::check_name(&raw.name, "name", &mut problems);
+        let answer = raw.answer.and_then(|a| {
+            if !(200..300).contains(&a.status) {
+                problems.push(FileProblem {
+                    key: "answer.status".into(),
+                    message: format!("{} is not a success status (200..=299)", a.status),
+                });
+                return None;
+            }
+            Some(Answer {
+                status: a.status,
+                body: a.body,
+                content_type: a
+                    .content_type
+                    .unwrap_or_else(|| "text/plain; charset=utf-8".into()),
+            })
+        });
+        if let Some(ping) = &raw.test_ping
+            && ping.fields.is_empty()
+        {
+            problems.push(FileProblem {
+                key: "test_ping.fields".into(),
+                message: "is empty: name the fields the provider's test sends".into(),
+            });
+        }
+        let verify = match raw.verify.map(Verify::from_raw).transpose() {
+            Ok(v) => v,
+            Err(p) => {
+                problems.push(p);
+                None
+            }
+        };
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let f = raw.fields;
+        let mut ignore = f.ignore;
+        if let Some(field) = verify.as_ref().and_then(Verify::field) {
+            ignore.push(field.to_string());
+        }
+        Ok(InboundConnector {
+            name: raw.name,
+            description: raw.description,
+            origin: origin.to_string(),
+            patterns: vec![
+                (Role::ExternalId, f.external_id),
+                (Role::Name, f.name),
+                (Role::Phone, f.phones),
+                (Role::Email, f.emails),
+                (Role::Message, f.message),
+                (Role::Subject, f.subject),
+                (Role::PageUrl, f.page_url),
+                (Role::Referrer, f.referrer),
+                (Role::Utm, f.utm),
+                (Role::Ignore, ignore),
+            ],
+            arrays: raw.arrays,
+            test_ping: raw.test_ping,
+            answer,
+            verify,
+        })
+    }
+
+    /// What a flat key is for; the first role whose pattern matches wins (`ignore` last, so
+    /// it only drops what nothing else took).
+    pub fn role(&self, key: &str) -> Role {
+        self.patterns
+            .iter()
+            .find(|(_, patterns)| patterns.iter().any(|p| matches(p, key)))
+            .map_or(Role::Other, |(role, _)| *role)
+    }
+
+    /// The payload as flat keys, with this provider's keyed arrays.
+    pub fn flatten(&self, form: &FormBody) -> Vec<(String, serde_json::Value)> {
+        flatten(&form.fields, &self.arrays)
+    }
+
+    /// Whether the payload is the provider's connection test rather than a submission.
+    pub fn is_test_ping(&self, form: &FormBody) -> bool {
+        let Some(ping) = &self.test_ping else {
+            return false;
+        };
+        let flat = self.flatten(form);
+        let all_present = ping.fields.iter().all(|(k, want)| {
+            flat.iter()
+                .any(|(key, v)| key.eq_ignore_ascii_case(k) && value_text(v).trim() == want)
+        });
+        all_present && (!ping.only || flat.len() == ping.fields.len())
+    }
+}
