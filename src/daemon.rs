@@ -7,6 +7,7 @@ use crate::health::Health;
 use crate::http::{AppState, FormRuntime, router};
 use crate::intake::Intake;
 use crate::process::{Processor, SinkRoute, SourceSettings};
+use crate::sources::email::imap::ImapDeps;
 use crate::routing::{CompiledRules, RulesHandle};
 use crate::store::{SqliteStore, Store, StoreError};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -141,6 +142,22 @@ pub async fn run(
     tasks.spawn(processor.run(process_wake.clone(), health.clone(), stop.clone()));
 
     let (intake, committer) = Intake::start(store.clone(), process_wake);
+    // Channels that pull (mailboxes) hold intake handles of their own: they stop first, so the
+    // committer can drain and end.
+    let pullers = TaskTracker::new();
+    let stop_pullers = CancellationToken::new();
+    crate::sources::email::imap::spawn(
+        &config.email,
+        &ImapDeps {
+            store: store.clone(),
+            intake: intake.clone(),
+            clock: clock.clone(),
+            health: health.clone(),
+        },
+        &pullers,
+        &stop_pullers,
+    );
+    pullers.close();
     let forms: HashMap<String, FormRuntime> = config
         .webforms
         .iter()
@@ -175,7 +192,7 @@ pub async fn run(
         metrics: metrics_handle(),
         sink_wakers: Arc::new(sink_wakers),
     };
-    tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), "leadgate is running.");
+    tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), mailboxes = config.email.iter().map(|e| e.mailboxes.len()).sum::<usize>(), "leadgate is running.");
     let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -183,6 +200,10 @@ pub async fn run(
     .with_graceful_shutdown(shutdown)
     .await;
     tracing::info!("Shutting down: intake stopped, draining.");
+    stop_pullers.cancel();
+    if tokio::time::timeout(grace, pullers.wait()).await.is_err() {
+        tracing::warn!("Mailbox watchers did not stop within the grace; what they committed stays.");
+    }
     // Every request has finished and its handle to intake is gone: the committer ends after
     // its last commit.
     let _ = committer.await;

@@ -130,6 +130,20 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         );
     }
 
+    let mut email = Vec::new();
+    for (i, s) in raw.sources.email.into_iter().enumerate() {
+        let key = format!("sources.email[{i}]");
+        check_id(&mut p, &mut ids, &key, &s.id);
+        match s.validate() {
+            Ok(source) => email.push(source),
+            Err(problems) => {
+                for f in problems {
+                    p.add(format!("{key}.{}", f.key), f.message, f.hint);
+                }
+            }
+        }
+    }
+
     let mut vk = Vec::new();
     for (i, s) in raw.sources.vk.into_iter().enumerate() {
         let key = format!("sources.vk[{i}]");
@@ -207,6 +221,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         admin_token: raw.admin.token.filter(|t| !t.expose().is_empty()),
         api_token: raw.api.token.filter(|t| !t.expose().is_empty()),
         webforms,
+        email,
         vk,
         whatsapp,
         sinks,
