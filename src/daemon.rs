@@ -7,8 +7,8 @@ use crate::health::Health;
 use crate::http::{AppState, FormRuntime, router};
 use crate::intake::Intake;
 use crate::process::{Processor, SinkRoute, SourceSettings};
-use crate::sources::email::imap::ImapDeps;
 use crate::routing::{CompiledRules, RulesHandle};
+use crate::sources::email::imap::ImapDeps;
 use crate::store::{SqliteStore, Store, StoreError};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::collections::HashMap;
@@ -202,7 +202,9 @@ pub async fn run(
     tracing::info!("Shutting down: intake stopped, draining.");
     stop_pullers.cancel();
     if tokio::time::timeout(grace, pullers.wait()).await.is_err() {
-        tracing::warn!("Mailbox watchers did not stop within the grace; what they committed stays.");
+        tracing::warn!(
+            "Mailbox watchers did not stop within the grace; what they committed stays."
+        );
     }
     // Every request has finished and its handle to intake is gone: the committer ends after
     // its last commit.

@@ -70,7 +70,9 @@ async fn mailbox_state(daemon: &TestDaemon) -> Value {
 }
 
 async fn inbound(daemon: &TestDaemon, query: &str) -> Vec<Value> {
-    daemon.admin_get(&format!("/admin/api/inbound?limit=100000{query}")).await["items"]
+    daemon
+        .admin_get(&format!("/admin/api/inbound?limit=100000{query}"))
+        .await["items"]
         .as_array()
         .cloned()
         .unwrap_or_default()
@@ -148,7 +150,11 @@ async fn a_cut_connection_and_a_restart_lose_and_duplicate_nothing() {
         (mailbox_state(&daemon).await["state"] == "failing").then_some(())
     })
     .await;
-    assert!(failing.is_some(), "readyz: {}", mailbox_state(&daemon).await);
+    assert!(
+        failing.is_some(),
+        "readyz: {}",
+        mailbox_state(&daemon).await
+    );
     dovecot.resume().await;
     wait_for_leads(&sink, N, &dovecot).await;
 
@@ -184,7 +190,10 @@ async fn a_backlog_of_a_thousand_is_drained() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_seen_flags_and_after_move_moves() {
-    for (after, tag) in [("after = \"seen\"", "seen"), ("after = \"move\"\nmove_to = \"Processed\"", "move")] {
+    for (after, tag) in [
+        ("after = \"seen\"", "seen"),
+        ("after = \"move\"\nmove_to = \"Processed\"", "move"),
+    ] {
         let dovecot = Dovecot::start().await;
         let sink = Sink::start(&[]).await;
         dovecot.append_all("INBOX", &mails(tag, 0..12)).await;
@@ -208,7 +217,11 @@ async fn after_seen_flags_and_after_move_moves() {
         .await;
         assert!(done.is_some(), "{tag}: the messages were not {tag}");
         if tag == "seen" {
-            assert_eq!(dovecot.search("INBOX", "ALL").await.len(), 12, "seen leaves them");
+            assert_eq!(
+                dovecot.search("INBOX", "ALL").await.len(),
+                12,
+                "seen leaves them"
+            );
         }
         daemon.stop().await;
     }
@@ -279,7 +292,10 @@ async fn every_email_sample_reaches_the_sink_as_expected() {
         } else {
             let reason = exp.reason_if_not.clone().unwrap_or_default();
             let kept = inbound(&daemon, &format!("&reason={reason}")).await;
-            match kept.iter().find(|i| exp.external_id.is_none() || i["dedupe_key"] == id.as_str()) {
+            match kept
+                .iter()
+                .find(|i| exp.external_id.is_none() || i["dedupe_key"] == id.as_str())
+            {
                 Some(item) => problems.extend(check_not_lead(
                     exp,
                     item["reason"].as_str().unwrap_or(""),
@@ -292,5 +308,56 @@ async fn every_email_sample_reaches_the_sink_as_expected() {
     }
     assert_eq!(created.len(), leads, "no non-lead was delivered");
     assert!(problems.is_empty(), "{problems:#?}");
+    daemon.stop().await;
+}
+
+/// The benchmark of `bench/imap_backlog.sh`: a backlog (10,000 by default,
+/// `LEADGATE_BENCH_MESSAGES`) in Dovecot taken and delivered end to end. Ignored in the suite.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a benchmark: run it with bench/imap_backlog.sh"]
+async fn bench_backlog() {
+    let n: usize = std::env::var("LEADGATE_BENCH_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let dovecot = Dovecot::start().await;
+    let sink = Sink::start(&[]).await;
+    let appending = std::time::Instant::now();
+    let chunk = n.div_ceil(4).max(1);
+    let parts: Vec<_> = (0..n)
+        .step_by(chunk)
+        .map(|from| mails("bench", from..(from + chunk).min(n)))
+        .collect();
+    futures_util::future::join_all(parts.iter().map(|p| dovecot.append_all("INBOX", p))).await;
+    eprintln!("appended {n} messages in {:.1?}", appending.elapsed());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = format!(
+        "{}concurrency = 32\nevents = [\"lead.created\"]\n[processing]\nbatch_size = 500\n",
+        config(&dovecot, &sink, "batch_size = 500")
+    );
+    let started = std::time::Instant::now();
+    let daemon = TestDaemon::start_in(dir.path(), &cfg, &default_routing()).await;
+    let want = format!("uid {n}");
+    let ingested = eventually(Duration::from_secs(900), || async {
+        let s = mailbox_state(&daemon).await;
+        s["cursor"]
+            .as_str()
+            .is_some_and(|c| c.ends_with(&want))
+            .then(|| started.elapsed())
+    })
+    .await
+    .expect("the backlog was ingested");
+    let delivered = eventually(Duration::from_secs(900), || async {
+        (sink.count() >= n).then(|| started.elapsed())
+    })
+    .await
+    .expect("the backlog was delivered");
+    let rate = |d: Duration| n as f64 / d.as_secs_f64();
+    println!(
+        "imap backlog: {n} messages; committed to intake in {ingested:.2?} ({:.0}/s); \
+         delivered as leads in {delivered:.2?} ({:.0}/s)",
+        rate(ingested),
+        rate(delivered)
+    );
     daemon.stop().await;
 }

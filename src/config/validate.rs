@@ -410,6 +410,17 @@ events = ["lead.deleted"]
     }
 
     #[test]
+    fn email_problems_carry_the_source_key() {
+        let problems = problems_of(
+            "[[sources.email]]\nid = \"box\"\nhost = \"imap.example.ru\"\nuser = \"u\"\n\
+             password = \"p\"\nafter = \"move\"\n",
+        );
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["sources.email[0].move_to"], "{problems:#?}");
+        assert!(problems.iter().all(|p| !p.to_string().contains("\"p\"")));
+    }
+
+    #[test]
     fn duplicate_ids_are_refused() {
         let problems = problems_of(
             "[[sinks.file]]\nid = \"a\"\npath = \"x\"\n[[sinks.file]]\nid = \"a\"\npath = \"y\"\n",

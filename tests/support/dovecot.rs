@@ -62,7 +62,11 @@ impl Dovecot {
         let root = id(&["-u"]) == "0";
         // As root, Dovecot runs its processes as its own users (it refuses uid 0 for mail).
         let (internal_user, internal_group, login_user) = if root {
-            ("dovecot".to_string(), "dovecot".to_string(), "dovenull".to_string())
+            (
+                "dovecot".to_string(),
+                "dovecot".to_string(),
+                "dovenull".to_string(),
+            )
         } else {
             let me = id(&["-un"]);
             (me.clone(), id(&["-gn"]), me)
@@ -157,7 +161,11 @@ impl Dovecot {
             }
             tokio::time::sleep(Duration::from_millis(40)).await;
         }
-        panic!("Dovecot did not start on port {}:\n{}", self.port, self.log());
+        panic!(
+            "Dovecot did not start on port {}:\n{}",
+            self.port,
+            self.log()
+        );
     }
 
     /// Stops the server: SIGTERM to the master, which ends every IMAP process with it.

@@ -123,13 +123,21 @@ impl RawEmailSource {
             })
         };
         if self.host.trim().is_empty() {
-            add("host", "is empty", Some("the IMAP server, like \"imap.yandex.ru\""));
+            add(
+                "host",
+                "is empty",
+                Some("the IMAP server, like \"imap.yandex.ru\""),
+            );
         }
         if self.user.trim().is_empty() {
             add("user", "is empty", Some("the mailbox login"));
         }
         if self.port == Some(0) {
-            add("port", "must be 1 to 65535", Some("993 for tls, 143 otherwise"));
+            add(
+                "port",
+                "must be 1 to 65535",
+                Some("993 for tls, 143 otherwise"),
+            );
         }
         let mailboxes = self.mailboxes.unwrap_or_else(|| vec!["INBOX".to_string()]);
         if mailboxes.is_empty() || mailboxes.iter().any(|m| m.trim().is_empty()) {
@@ -175,11 +183,19 @@ impl RawEmailSource {
         };
         let poll_interval = self.poll_interval.map_or(Duration::from_secs(60), |d| d.0);
         if poll_interval.is_zero() {
-            add("poll_interval", "must be longer than zero", Some("like \"60s\""));
+            add(
+                "poll_interval",
+                "must be longer than zero",
+                Some("like \"60s\""),
+            );
         }
         let batch_size = self.batch_size.unwrap_or(100);
         if batch_size == 0 {
-            add("batch_size", "must be at least 1", Some("100 suits most servers"));
+            add(
+                "batch_size",
+                "must be at least 1",
+                Some("100 suits most servers"),
+            );
         }
         let tls = self.tls.unwrap_or(TlsMode::Tls);
         if !problems.is_empty() {
@@ -228,7 +244,9 @@ mod tests {
         assert_eq!(s.after, AfterAction::Leave);
         assert_eq!(s.backfill, Duration::from_secs(3 * 86_400));
         assert_eq!(s.batch_size, 100);
-        let s = raw("tls = \"starttls\"\nafter = \"seen\"").validate().expect("valid");
+        let s = raw("tls = \"starttls\"\nafter = \"seen\"")
+            .validate()
+            .expect("valid");
         assert_eq!((s.port, s.after), (143, AfterAction::MarkSeen));
     }
 
@@ -245,8 +263,13 @@ mod tests {
         assert_eq!(keys("after = \"move\""), ["move_to"]);
         assert_eq!(keys("after = \"move\"\nmove_to = \"INBOX\""), ["move_to"]);
         assert_eq!(keys("move_to = \"Done\""), ["move_to"]);
-        assert_eq!(keys("batch_size = 0\nmailboxes = []"), ["mailboxes", "batch_size"]);
-        let s = raw("after = \"move\"\nmove_to = \"Done\"").validate().expect("valid");
+        assert_eq!(
+            keys("batch_size = 0\nmailboxes = []"),
+            ["mailboxes", "batch_size"]
+        );
+        let s = raw("after = \"move\"\nmove_to = \"Done\"")
+            .validate()
+            .expect("valid");
         assert_eq!(s.after, AfterAction::MoveTo("Done".into()));
     }
 

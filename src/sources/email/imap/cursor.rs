@@ -133,7 +133,9 @@ mod tests {
     use chrono::TimeZone;
 
     fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 22, 9, 15, 2).single().expect("date")
+        Utc.with_ymd_and_hms(2026, 11, 22, 9, 15, 2)
+            .single()
+            .expect("date")
     }
 
     const THREE_DAYS: Duration = Duration::from_secs(3 * 86_400);
@@ -185,6 +187,9 @@ mod tests {
         assert_eq!(uid_set(&[]), "");
         assert_eq!(uid_set(&[5]), "5");
         assert_eq!(uid_set(&[1, 2, 3, 5, 7, 8]), "1:3,5,7:8");
-        assert_eq!(uid_set(&[u32::MAX - 1, u32::MAX]), format!("{}:{}", u32::MAX - 1, u32::MAX));
+        assert_eq!(
+            uid_set(&[u32::MAX - 1, u32::MAX]),
+            format!("{}:{}", u32::MAX - 1, u32::MAX)
+        );
     }
 }

@@ -47,9 +47,9 @@ impl Mailbox {
                 .map_err(|e| ImapError::Mailbox(format!("{:?}: {e}", self.mailbox)))
         })
         .await?;
-        let validity = selected.uid_validity.ok_or_else(|| {
-            ImapError::Mailbox(format!("{:?} has no UIDVALIDITY", self.mailbox))
-        })?;
+        let validity = selected
+            .uid_validity
+            .ok_or_else(|| ImapError::Mailbox(format!("{:?} has no UIDVALIDITY", self.mailbox)))?;
         let uid_next = match selected.uid_next {
             Some(n) => n,
             None => {
@@ -136,9 +136,10 @@ impl Mailbox {
                 .filter(|(uid, _)| batch.binary_search(uid).is_ok())
                 .map(|(uid, raw)| self.inbound(cursor.uidvalidity, uid, raw))
                 .collect();
-            let results =
-                futures_util::future::join_all(items.into_iter().map(|i| self.deps.intake.submit(i)))
-                    .await;
+            let results = futures_util::future::join_all(
+                items.into_iter().map(|i| self.deps.intake.submit(i)),
+            )
+            .await;
             let mut new_here = 0;
             for result in results {
                 if let Inserted::New(_) = result? {
@@ -215,7 +216,11 @@ impl Mailbox {
                 .await?;
                 if abilities.uid_expunge {
                     within("UID EXPUNGE", async {
-                        session.uid_expunge(set).await?.try_collect::<Vec<_>>().await
+                        session
+                            .uid_expunge(set)
+                            .await?
+                            .try_collect::<Vec<_>>()
+                            .await
                     })
                     .await?;
                 } else {

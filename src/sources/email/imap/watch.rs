@@ -7,6 +7,7 @@ use super::sync::{Abilities, within};
 use super::{ImapDeps, ImapError};
 use crate::sources::email::config::EmailSource;
 use async_imap::extensions::idle::IdleResponse;
+use async_imap::types::UnsolicitedResponse;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -82,10 +83,11 @@ impl Mailbox {
         stop: &CancellationToken,
         backoff: &mut Backoff,
     ) -> Result<(), ImapError> {
-        let mut session = match tokio::time::timeout(CONNECT_TIMEOUT, connect::open(&self.source)).await {
-            Ok(session) => session?,
-            Err(_) => return Err(ImapError::Timeout("connect and login")),
-        };
+        let mut session =
+            match tokio::time::timeout(CONNECT_TIMEOUT, connect::open(&self.source)).await {
+                Ok(session) => session?,
+                Err(_) => return Err(ImapError::Timeout("connect and login")),
+            };
         let caps = within("CAPABILITY", session.capabilities()).await?;
         let abilities = Abilities {
             moves: caps.has_str("MOVE"),
@@ -124,8 +126,18 @@ impl Mailbox {
         session: ImapSession,
         stop: &CancellationToken,
     ) -> Result<(ImapSession, Wake), ImapError> {
+        // A new message reported during an earlier command is in the unsolicited queue, and
+        // one arriving as IDLE starts is queued by `init`: either means look again at once.
+        let news = session.unsolicited_responses.clone();
+        if has_news(|| news.try_recv().ok()) {
+            return Ok((session, Wake::Look));
+        }
         let mut handle = session.idle();
         within("IDLE", handle.init()).await?;
+        if has_news(|| news.try_recv().ok()) {
+            let session = within("DONE", handle.done()).await?;
+            return Ok((session, Wake::Look));
+        }
         let renew = IDLE_RENEW.min(self.source.poll_interval);
         let wake = {
             let (wait, _interrupt) = handle.wait_with_timeout(renew);
@@ -140,4 +152,16 @@ impl Mailbox {
         let session = within("DONE", handle.done()).await?;
         Ok((session, wake))
     }
+}
+
+/// Drains the unsolicited responses; true when one announced new messages.
+fn has_news(mut next: impl FnMut() -> Option<UnsolicitedResponse>) -> bool {
+    let mut news = false;
+    while let Some(response) = next() {
+        news |= matches!(
+            response,
+            UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
+        );
+    }
+    news
 }
