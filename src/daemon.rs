@@ -9,6 +9,7 @@ use crate::intake::Intake;
 use crate::process::{Processor, SinkRoute, SourceSettings};
 use crate::routing::{CompiledRules, RulesHandle, watch_rules};
 use crate::sla::{Actions, SlaWorker};
+use crate::sources::email::imap::ImapDeps;
 use crate::store::{SqliteStore, Store, StoreError};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::collections::HashMap;
@@ -169,6 +170,22 @@ pub async fn run(
     };
 
     let (intake, committer) = Intake::start(store.clone(), process_wake);
+    // Channels that pull (mailboxes) hold intake handles of their own: they stop first, so the
+    // committer can drain and end.
+    let pullers = TaskTracker::new();
+    let stop_pullers = CancellationToken::new();
+    crate::sources::email::imap::spawn(
+        &config.email,
+        &ImapDeps {
+            store: store.clone(),
+            intake: intake.clone(),
+            clock: clock.clone(),
+            health: health.clone(),
+        },
+        &pullers,
+        &stop_pullers,
+    );
+    pullers.close();
     let mut forms: HashMap<String, FormRuntime> = HashMap::new();
     for f in &config.webforms {
         let connector =
@@ -211,7 +228,7 @@ pub async fn run(
         sink_wakers: Arc::new(sink_wakers),
         actions,
     };
-    tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), "leadgate is running.");
+    tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), mailboxes = config.email.iter().map(|e| e.mailboxes.len()).sum::<usize>(), "leadgate is running.");
     let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -219,6 +236,12 @@ pub async fn run(
     .with_graceful_shutdown(shutdown)
     .await;
     tracing::info!("Shutting down: intake stopped, draining.");
+    stop_pullers.cancel();
+    if tokio::time::timeout(grace, pullers.wait()).await.is_err() {
+        tracing::warn!(
+            "Mailbox watchers did not stop within the grace; what they committed stays."
+        );
+    }
     // Every request has finished and its handle to intake is gone: the committer ends after
     // its last commit.
     let _ = committer.await;

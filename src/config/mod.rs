@@ -10,7 +10,7 @@ mod validate;
 pub use load::load_raw;
 pub use raw::RawConfig;
 pub use secret::{Secret, tokens_match};
-pub use units::{parse_duration, parse_size};
+pub use units::{HumanDuration, parse_duration, parse_size};
 pub use validate::validate;
 
 use crate::deliver::EventType;
@@ -89,6 +89,8 @@ pub struct Config {
     pub api_token: Option<Secret>,
     /// Web forms.
     pub webforms: Vec<WebformSource>,
+    /// Mailboxes read over IMAP.
+    pub email: Vec<crate::sources::email::EmailSource>,
     /// VK communities.
     pub vk: Vec<crate::sources::vk::VkSource>,
     /// WhatsApp Business numbers.

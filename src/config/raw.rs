@@ -127,6 +127,9 @@ pub struct RawSources {
     /// `[[sources.webform]]`.
     #[serde(default)]
     pub webform: Vec<RawWebform>,
+    /// `[[sources.email]]`.
+    #[serde(default)]
+    pub email: Vec<crate::sources::email::RawEmailSource>,
     /// `[[sources.vk]]`.
     #[serde(default)]
     pub vk: Vec<crate::sources::vk::RawVkSource>,

@@ -141,6 +141,20 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         );
     }
 
+    let mut email = Vec::new();
+    for (i, s) in raw.sources.email.into_iter().enumerate() {
+        let key = format!("sources.email[{i}]");
+        check_id(&mut p, &mut ids, &key, &s.id);
+        match s.validate() {
+            Ok(source) => email.push(source),
+            Err(problems) => {
+                for f in problems {
+                    p.add(format!("{key}.{}", f.key), f.message, f.hint);
+                }
+            }
+        }
+    }
+
     let mut vk = Vec::new();
     for (i, s) in raw.sources.vk.into_iter().enumerate() {
         let key = format!("sources.vk[{i}]");
@@ -218,6 +232,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         admin_token: raw.admin.token.filter(|t| !t.expose().is_empty()),
         api_token: raw.api.token.filter(|t| !t.expose().is_empty()),
         webforms,
+        email,
         vk,
         whatsapp,
         sinks,
@@ -461,6 +476,17 @@ events = ["lead.deleted"]
                 .as_deref()
                 .is_some_and(|h| h.contains("bitrix24"))
         );
+    }
+
+    #[test]
+    fn email_problems_carry_the_source_key() {
+        let problems = problems_of(
+            "[[sources.email]]\nid = \"box\"\nhost = \"imap.example.ru\"\nuser = \"u\"\n\
+             password = \"p\"\nafter = \"move\"\n",
+        );
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["sources.email[0].move_to"], "{problems:#?}");
+        assert!(problems.iter().all(|p| !p.to_string().contains("\"p\"")));
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Test support shared by the integration tests: the daemon on a random port, a recording
-//! HTTP sink, raw HTTP requests, and the corpus's expectations.
+//! HTTP sink, raw HTTP requests, a real Dovecot for the IMAP tests, and the corpus's
+//! expectations.
 
 #![allow(dead_code)] // each test binary uses its own part of the support
 
 pub mod daemon;
+pub mod dovecot;
 pub mod expected;
 pub mod raw_http;
 pub mod sink;

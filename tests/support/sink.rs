@@ -115,6 +115,11 @@ impl Sink {
         self.inner.lock().expect("lock").received.clone()
     }
 
+    /// How many requests arrived (cheap: for waits over thousands of events).
+    pub fn count(&self) -> usize {
+        self.inner.lock().expect("lock").received.len()
+    }
+
     /// Appends statuses to the script.
     pub fn script(&self, statuses: &[u16]) {
         self.inner

@@ -108,6 +108,16 @@ pub fn read(raw: &[u8]) -> Option<Mail> {
 }
 
 /// Puts back the angle brackets mail-parser strips from message ids.
+/// The Message-ID in the header section, bracketed as [`read`] gives it (the IMAP source's
+/// dedupe key, read without decoding the body).
+pub(super) fn message_id(raw: &[u8]) -> Option<String> {
+    let message = MessageParser::default().parse_headers(raw)?;
+    message
+        .message_id()
+        .filter(|id| !id.trim().is_empty())
+        .map(bracketed)
+}
+
 fn bracketed(id: &str) -> String {
     format!(
         "<{}>",

@@ -5,12 +5,17 @@
 //! recognises bounces, auto-replies, bulk mail, spam and leadgate's own mail, `quote` and
 //! `signature` cut everything that is not the person's own words, and `form_notice` reads
 //! website form notifications.
+//!
+//! The I/O part is `imap`: one task per configured mailbox (`config`) feeding intake.
 
+pub mod config;
 mod form_notice;
+pub mod imap;
 mod mime;
 mod noise;
 mod parse;
 mod quote;
 mod signature;
 
+pub use config::{EmailSource, RawEmailSource};
 pub use parse::{EmailContext, LOOP_HEADER, parse_email};

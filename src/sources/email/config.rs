@@ -1,0 +1,293 @@
+//! `[[sources.email]]`: a mailbox account read over IMAP, as written and as validated.
+
+use crate::config::{HumanDuration, Secret};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// The source as written in the config file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmailSource {
+    /// The source id: the lead's `source` and part of each mailbox's cursor key.
+    pub id: String,
+    /// The IMAP server's host name (also the name its TLS certificate must carry).
+    pub host: String,
+    /// The port; default 993 with `tls`, 143 otherwise.
+    pub port: Option<u16>,
+    /// `tls` (default), `starttls` or `plain` (tests and local servers only).
+    pub tls: Option<TlsMode>,
+    /// The login.
+    pub user: String,
+    /// The password (or an app password); keep it in `${ENV_VAR}`.
+    pub password: Secret,
+    /// The folders watched; default `["INBOX"]`.
+    pub mailboxes: Option<Vec<String>>,
+    /// Wait with IMAP IDLE where the server offers it; default true.
+    pub idle: Option<bool>,
+    /// How often to look for new mail without IDLE (and as a safety net); default `60s`.
+    pub poll_interval: Option<HumanDuration>,
+    /// What to do with a message once it is stored: `leave` (default), `seen` or `move`.
+    pub after: Option<AfterIngest>,
+    /// The folder `after = "move"` moves messages to.
+    pub move_to: Option<String>,
+    /// How far back a mailbox seen for the first time is read; default `3d`.
+    pub backfill: Option<HumanDuration>,
+    /// Messages fetched and committed per batch; default 100.
+    pub batch_size: Option<u32>,
+}
+
+/// How the connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// TLS from the first byte (IMAPS, port 993).
+    Tls,
+    /// Plain connect, then `STARTTLS` (port 143); refused when the server does not offer it.
+    Starttls,
+    /// No encryption: the password crosses the network in the clear. Tests only.
+    Plain,
+}
+
+/// What happens to a message on the server after it is committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AfterIngest {
+    /// Nothing: the mailbox stays as the people reading it left it.
+    Leave,
+    /// Flag it `\Seen`.
+    Seen,
+    /// Move it to `move_to`.
+    Move,
+}
+
+/// What to do after ingesting, with its folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterAction {
+    /// Leave the message.
+    Leave,
+    /// Mark it `\Seen`.
+    MarkSeen,
+    /// Move it to this folder.
+    MoveTo(String),
+}
+
+/// The validated source.
+#[derive(Debug, Clone)]
+pub struct EmailSource {
+    /// The source id.
+    pub id: String,
+    /// The server.
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// How the connection is secured.
+    pub tls: TlsMode,
+    /// The login.
+    pub user: String,
+    /// The password, never printed.
+    pub password: Secret,
+    /// The folders watched, one task each.
+    pub mailboxes: Vec<String>,
+    /// Whether to use IDLE when the server has it.
+    pub idle: bool,
+    /// How often to look without IDLE.
+    pub poll_interval: Duration,
+    /// What to do after a message is stored.
+    pub after: AfterAction,
+    /// How far back a new mailbox is read.
+    pub backfill: Duration,
+    /// Messages per batch.
+    pub batch_size: u32,
+}
+
+/// One problem in a source's table: the key below the source, what is wrong, what would be right.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    /// The key below `sources.email[i]`.
+    pub key: &'static str,
+    /// What is wrong.
+    pub message: String,
+    /// What would be right.
+    pub hint: Option<&'static str>,
+}
+
+impl RawEmailSource {
+    /// Checks every value and applies the defaults; every problem is returned at once.
+    pub fn validate(self) -> Result<EmailSource, Vec<FieldProblem>> {
+        let mut problems = Vec::new();
+        let mut add = |key, message: &str, hint| {
+            problems.push(FieldProblem {
+                key,
+                message: message.to_string(),
+                hint,
+            })
+        };
+        if self.host.trim().is_empty() {
+            add(
+                "host",
+                "is empty",
+                Some("the IMAP server, like \"imap.yandex.ru\""),
+            );
+        }
+        if self.user.trim().is_empty() {
+            add("user", "is empty", Some("the mailbox login"));
+        }
+        if self.port == Some(0) {
+            add(
+                "port",
+                "must be 1 to 65535",
+                Some("993 for tls, 143 otherwise"),
+            );
+        }
+        let mailboxes = self.mailboxes.unwrap_or_else(|| vec!["INBOX".to_string()]);
+        if mailboxes.is_empty() || mailboxes.iter().any(|m| m.trim().is_empty()) {
+            add(
+                "mailboxes",
+                "needs at least one folder name, none empty",
+                Some("like [\"INBOX\"]"),
+            );
+        }
+        let mut seen = std::collections::HashSet::new();
+        if mailboxes.iter().any(|m| !seen.insert(m)) {
+            add("mailboxes", "names a folder twice", None);
+        }
+        let after = match (self.after.unwrap_or(AfterIngest::Leave), self.move_to) {
+            (AfterIngest::Move, Some(folder)) if !folder.trim().is_empty() => {
+                if mailboxes.contains(&folder) {
+                    add(
+                        "move_to",
+                        "is one of the watched mailboxes",
+                        Some("move to a folder that is not watched, like \"Processed\""),
+                    );
+                }
+                AfterAction::MoveTo(folder)
+            }
+            (AfterIngest::Move, _) => {
+                add(
+                    "move_to",
+                    "is needed with after = \"move\"",
+                    Some("the folder to move messages to, like \"Processed\""),
+                );
+                AfterAction::Leave
+            }
+            (_, Some(_)) => {
+                add(
+                    "move_to",
+                    "is only used with after = \"move\"",
+                    Some("set after = \"move\" or remove move_to"),
+                );
+                AfterAction::Leave
+            }
+            (AfterIngest::Leave, None) => AfterAction::Leave,
+            (AfterIngest::Seen, None) => AfterAction::MarkSeen,
+        };
+        let poll_interval = self.poll_interval.map_or(Duration::from_secs(60), |d| d.0);
+        if poll_interval.is_zero() {
+            add(
+                "poll_interval",
+                "must be longer than zero",
+                Some("like \"60s\""),
+            );
+        }
+        let batch_size = self.batch_size.unwrap_or(100);
+        if batch_size == 0 {
+            add(
+                "batch_size",
+                "must be at least 1",
+                Some("100 suits most servers"),
+            );
+        }
+        let tls = self.tls.unwrap_or(TlsMode::Tls);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(EmailSource {
+            id: self.id,
+            host: self.host,
+            port: self
+                .port
+                .unwrap_or(if tls == TlsMode::Tls { 993 } else { 143 }),
+            tls,
+            user: self.user,
+            password: self.password,
+            mailboxes,
+            idle: self.idle.unwrap_or(true),
+            poll_interval,
+            after,
+            backfill: self
+                .backfill
+                .map_or(Duration::from_secs(3 * 86_400), |d| d.0),
+            batch_size,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(extra: &str) -> RawEmailSource {
+        toml::from_str(&format!(
+            "id = \"sales\"\nhost = \"imap.example.ru\"\nuser = \"sales\"\npassword = \"pw\"\n{extra}"
+        ))
+        .expect("the table parses")
+    }
+
+    #[test]
+    fn defaults() {
+        let s = raw("").validate().expect("valid");
+        assert_eq!(s.port, 993);
+        assert_eq!(s.tls, TlsMode::Tls);
+        assert_eq!(s.mailboxes, ["INBOX"]);
+        assert!(s.idle);
+        assert_eq!(s.poll_interval, Duration::from_secs(60));
+        assert_eq!(s.after, AfterAction::Leave);
+        assert_eq!(s.backfill, Duration::from_secs(3 * 86_400));
+        assert_eq!(s.batch_size, 100);
+        let s = raw("tls = \"starttls\"\nafter = \"seen\"")
+            .validate()
+            .expect("valid");
+        assert_eq!((s.port, s.after), (143, AfterAction::MarkSeen));
+    }
+
+    #[test]
+    fn move_needs_an_unwatched_folder() {
+        let keys = |extra| -> Vec<&'static str> {
+            raw(extra)
+                .validate()
+                .expect_err("invalid")
+                .iter()
+                .map(|p| p.key)
+                .collect()
+        };
+        assert_eq!(keys("after = \"move\""), ["move_to"]);
+        assert_eq!(keys("after = \"move\"\nmove_to = \"INBOX\""), ["move_to"]);
+        assert_eq!(keys("move_to = \"Done\""), ["move_to"]);
+        assert_eq!(
+            keys("batch_size = 0\nmailboxes = []"),
+            ["mailboxes", "batch_size"]
+        );
+        let s = raw("after = \"move\"\nmove_to = \"Done\"")
+            .validate()
+            .expect("valid");
+        assert_eq!(s.after, AfterAction::MoveTo("Done".into()));
+    }
+
+    #[test]
+    fn unknown_keys_and_modes_are_refused() {
+        let bad: Result<RawEmailSource, _> = toml::from_str(
+            "id = \"s\"\nhost = \"h\"\nuser = \"u\"\npassword = \"p\"\npasword = \"p\"",
+        );
+        assert!(bad.is_err());
+        let bad: Result<RawEmailSource, _> = toml::from_str(
+            "id = \"s\"\nhost = \"h\"\nuser = \"u\"\npassword = \"p\"\ntls = \"ssl\"",
+        );
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn the_password_never_prints() {
+        let s = raw("").validate().expect("valid");
+        assert!(!format!("{s:?}").contains("pw"));
+    }
+}

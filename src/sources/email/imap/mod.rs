@@ -1,0 +1,79 @@
+//! The IMAP side of the e-mail channel: one task per configured mailbox keeps a session open,
+//! takes every new message into intake exactly once, and waits for the next with IDLE or by
+//! polling.
+//!
+//! `connect` opens a session (TLS, STARTTLS or plain), `cursor` is the stored position and its
+//! transitions, `sync` takes new messages in committed batches, `watch` is the task: connect,
+//! catch up, wait, reconnect with `backoff`.
+
+mod backoff;
+mod connect;
+mod cursor;
+mod sync;
+mod watch;
+
+use crate::clock::Clock;
+use crate::health::Health;
+use crate::intake::{Intake, IntakeError};
+use crate::sources::email::config::EmailSource;
+use crate::store::{Store, StoreError};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Why a session ended; the task logs it, shows it in `/readyz` and reconnects. Never holds
+/// the password.
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    /// The server could not be reached, or TLS failed.
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    /// The server refused the login.
+    #[error("login refused {0}")]
+    Login(String),
+    /// The mailbox could not be opened.
+    #[error("cannot open the mailbox: {0}")]
+    Mailbox(String),
+    /// A command failed or the connection dropped.
+    #[error("IMAP: {0}")]
+    Protocol(#[from] async_imap::error::Error),
+    /// The server did not answer in time.
+    #[error("no answer from the server to {0} in time")]
+    Timeout(&'static str),
+    /// A message could not be committed: the watermark stays where it was.
+    #[error(transparent)]
+    Intake(#[from] IntakeError),
+    /// The cursor could not be read or written.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// What every mailbox task shares with the rest of the daemon.
+#[derive(Debug, Clone)]
+pub struct ImapDeps {
+    /// Where cursors live.
+    pub store: Arc<dyn Store>,
+    /// Where messages go.
+    pub intake: Intake,
+    /// Time and ids.
+    pub clock: Arc<dyn Clock>,
+    /// `/readyz`.
+    pub health: Health,
+}
+
+/// Starts one task per mailbox of every source on `tracker`; each ends when `stop` is
+/// cancelled (dropping its handle to intake, so intake can drain).
+pub fn spawn(
+    sources: &[EmailSource],
+    deps: &ImapDeps,
+    tracker: &TaskTracker,
+    stop: &CancellationToken,
+) {
+    for source in sources {
+        let source = Arc::new(source.clone());
+        for mailbox in &source.mailboxes {
+            let task = watch::Mailbox::new(source.clone(), mailbox.clone(), deps.clone());
+            tracker.spawn(task.run(stop.clone()));
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! One catch-up pass over a selected mailbox: the backfill still owed, then every UID above the
+//! watermark, in batches. A batch is fetched with `BODY.PEEK[]`, every message committed to
+//! intake, and only then is the watermark stored and the after-ingest action applied.
+
+use super::ImapError;
+use super::connect::ImapSession;
+use super::cursor::{self, Cursor, Start, uid_set};
+use super::watch::Mailbox;
+use crate::lead::Channel;
+use crate::sources::email::config::AfterAction;
+use crate::sources::email::mime;
+use crate::store::{Inserted, NewInbound};
+use futures_util::TryStreamExt;
+use std::future::Future;
+use std::time::Duration;
+
+/// The longest one command (a search, a batch fetch, a store) may take.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Runs a command with [`COMMAND_TIMEOUT`].
+pub async fn within<T, E: Into<ImapError>>(
+    what: &'static str,
+    command: impl Future<Output = Result<T, E>>,
+) -> Result<T, ImapError> {
+    match tokio::time::timeout(COMMAND_TIMEOUT, command).await {
+        Ok(result) => result.map_err(Into::into),
+        Err(_) => Err(ImapError::Timeout(what)),
+    }
+}
+
+/// The server's abilities that change how a pass works.
+#[derive(Debug, Clone, Copy)]
+pub struct Abilities {
+    /// `MOVE` (RFC 6851); otherwise COPY + `\Deleted` + EXPUNGE.
+    pub moves: bool,
+    /// `UIDPLUS`: `UID EXPUNGE` removes only our messages.
+    pub uid_expunge: bool,
+}
+
+impl Mailbox {
+    /// SELECTs the mailbox and reconciles the stored cursor with its UIDVALIDITY.
+    pub(super) async fn open(&self, session: &mut ImapSession) -> Result<Cursor, ImapError> {
+        let selected = within("SELECT", async {
+            session
+                .select(&self.mailbox)
+                .await
+                .map_err(|e| ImapError::Mailbox(format!("{:?}: {e}", self.mailbox)))
+        })
+        .await?;
+        let validity = selected
+            .uid_validity
+            .ok_or_else(|| ImapError::Mailbox(format!("{:?} has no UIDVALIDITY", self.mailbox)))?;
+        let uid_next = match selected.uid_next {
+            Some(n) => n,
+            None => {
+                let all = within("UID SEARCH", session.uid_search("ALL")).await?;
+                all.into_iter().max().map_or(1, |m| m.saturating_add(1))
+            }
+        };
+        let key = cursor::key(&self.source.id, &self.mailbox);
+        let stored = self.deps.store.get_cursor(&key).await?;
+        let stored = stored.as_deref().and_then(Cursor::decode);
+        let now = self.deps.clock.now();
+        let (cursor, start) = Cursor::resume(stored, validity, uid_next, now, self.source.backfill);
+        match start {
+            Start::Continue => {}
+            Start::FirstSeen => {
+                tracing::info!(source = %self.source.id, mailbox = %self.mailbox, since = %cursor.since, messages_below = uid_next, "First sight of the mailbox: taking the messages of the backfill window.");
+            }
+            Start::ValidityChanged { old } => {
+                tracing::warn!(source = %self.source.id, mailbox = %self.mailbox, old, new = validity, since = %cursor.since, "UIDVALIDITY changed: rescanning the window read so far; Message-IDs keep it from delivering anything twice.");
+            }
+        }
+        if start != Start::Continue {
+            self.save(&cursor).await?;
+        }
+        Ok(cursor)
+    }
+
+    /// Takes every message not yet committed; returns how many were new.
+    pub(super) async fn catch_up(
+        &self,
+        session: &mut ImapSession,
+        cursor: &mut Cursor,
+        abilities: Abilities,
+    ) -> Result<usize, ImapError> {
+        let mut fresh = 0;
+        if let Some(to) = cursor.backfill_to {
+            if cursor.last_uid < to {
+                let query = format!(
+                    "UID {}:{to} SINCE {}",
+                    cursor.last_uid.saturating_add(1),
+                    cursor.since_imap()
+                );
+                let found = within("UID SEARCH", session.uid_search(&query)).await?;
+                let uids = above(found, cursor.last_uid, to);
+                fresh += self.ingest(session, cursor, &uids, abilities).await?;
+            }
+            cursor.last_uid = cursor.last_uid.max(to);
+            cursor.backfill_to = None;
+            self.save(cursor).await?;
+        }
+        let query = format!("UID {}:*", cursor.last_uid.saturating_add(1));
+        let found = within("UID SEARCH", session.uid_search(&query)).await?;
+        let uids = above(found, cursor.last_uid, u32::MAX);
+        fresh += self.ingest(session, cursor, &uids, abilities).await?;
+        self.deps
+            .health
+            .success(&self.name, self.deps.clock.now(), Some(cursor.describe()));
+        Ok(fresh)
+    }
+
+    /// Fetches, commits and acts on `uids` (ascending) in batches, moving the watermark after
+    /// each committed batch.
+    async fn ingest(
+        &self,
+        session: &mut ImapSession,
+        cursor: &mut Cursor,
+        uids: &[u32],
+        abilities: Abilities,
+    ) -> Result<usize, ImapError> {
+        let mut fresh = 0;
+        for batch in uids.chunks(self.source.batch_size as usize) {
+            let set = uid_set(batch);
+            let fetched: Vec<_> = within("UID FETCH", async {
+                session
+                    .uid_fetch(&set, "(UID BODY.PEEK[])")
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await?;
+            let items: Vec<NewInbound> = fetched
+                .iter()
+                .filter_map(|f| Some((f.uid?, f.body()?)))
+                .filter(|(uid, _)| batch.binary_search(uid).is_ok())
+                .map(|(uid, raw)| self.inbound(cursor.uidvalidity, uid, raw))
+                .collect();
+            let results = futures_util::future::join_all(
+                items.into_iter().map(|i| self.deps.intake.submit(i)),
+            )
+            .await;
+            let mut new_here = 0;
+            for result in results {
+                if let Inserted::New(_) = result? {
+                    new_here += 1;
+                }
+            }
+            metrics::counter!("leadgate_email_messages_total", "source" => self.source.id.clone(), "result" => "new").increment(new_here as u64);
+            metrics::counter!("leadgate_email_messages_total", "source" => self.source.id.clone(), "result" => "duplicate").increment((batch.len() - new_here) as u64);
+            fresh += new_here;
+            if let Some(&last) = batch.last() {
+                cursor.last_uid = cursor.last_uid.max(last);
+            }
+            self.save(cursor).await?;
+            self.after_ingest(session, &set, abilities).await?;
+            self.deps
+                .health
+                .success(&self.name, self.deps.clock.now(), Some(cursor.describe()));
+        }
+        Ok(fresh)
+    }
+
+    /// The inbound item of one fetched message: keyed by its Message-ID (the same message seen
+    /// again, after a rescan or in another folder, is a no-op), else by its UID in this era.
+    fn inbound(&self, uidvalidity: u32, uid: u32, raw: &[u8]) -> NewInbound {
+        let dedupe_key =
+            mime::message_id(raw).unwrap_or_else(|| format!("uid:{uidvalidity}:{uid}"));
+        NewInbound {
+            id: self.deps.clock.new_id().to_string(),
+            source: self.source.id.clone(),
+            channel: Channel::Email,
+            dedupe_key,
+            received_at: self.deps.clock.now(),
+            content_type: Some("message/rfc822".to_string()),
+            payload: raw.to_vec(),
+            meta: serde_json::json!({
+                "mailbox": self.mailbox,
+                "uidvalidity": uidvalidity,
+                "uid": uid,
+            }),
+        }
+    }
+
+    /// Leaves, flags or moves a committed batch, as configured.
+    async fn after_ingest(
+        &self,
+        session: &mut ImapSession,
+        set: &str,
+        abilities: Abilities,
+    ) -> Result<(), ImapError> {
+        match &self.source.after {
+            AfterAction::Leave => {}
+            AfterAction::MarkSeen => {
+                within("UID STORE", async {
+                    session
+                        .uid_store(set, "+FLAGS.SILENT (\\Seen)")
+                        .await?
+                        .try_collect::<Vec<_>>()
+                        .await
+                })
+                .await?;
+            }
+            AfterAction::MoveTo(folder) if abilities.moves => {
+                within("UID MOVE", session.uid_mv(set, folder)).await?;
+            }
+            AfterAction::MoveTo(folder) => {
+                within("UID COPY", session.uid_copy(set, folder)).await?;
+                within("UID STORE", async {
+                    session
+                        .uid_store(set, "+FLAGS.SILENT (\\Deleted)")
+                        .await?
+                        .try_collect::<Vec<_>>()
+                        .await
+                })
+                .await?;
+                if abilities.uid_expunge {
+                    within("UID EXPUNGE", async {
+                        session
+                            .uid_expunge(set)
+                            .await?
+                            .try_collect::<Vec<_>>()
+                            .await
+                    })
+                    .await?;
+                } else {
+                    within("EXPUNGE", async {
+                        session.expunge().await?.try_collect::<Vec<_>>().await
+                    })
+                    .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores the cursor.
+    async fn save(&self, cursor: &Cursor) -> Result<(), ImapError> {
+        let key = cursor::key(&self.source.id, &self.mailbox);
+        self.deps
+            .store
+            .set_cursor(&key, &cursor.encode(), self.deps.clock.now())
+            .await?;
+        Ok(())
+    }
+}
+
+/// The found UIDs in `(after, up_to]`, ascending (`n:*` also answers the highest UID below n).
+fn above(found: impl IntoIterator<Item = u32>, after: u32, up_to: u32) -> Vec<u32> {
+    let mut uids: Vec<u32> = found
+        .into_iter()
+        .filter(|&u| u > after && u <= up_to)
+        .collect();
+    uids.sort_unstable();
+    uids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::above;
+
+    #[test]
+    fn only_uids_above_the_watermark_in_order() {
+        assert_eq!(above([9, 3, 12, 10], 9, u32::MAX), [10, 12]);
+        assert_eq!(above([9], 9, u32::MAX), Vec::<u32>::new());
+        assert_eq!(above([1, 5, 7], 0, 5), [1, 5]);
+    }
+}

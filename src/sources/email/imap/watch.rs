@@ -1,0 +1,167 @@
+//! A mailbox's task: connect, catch up, wait for the next message (IDLE or a poll), and on any
+//! failure log it once, show it in `/readyz`, and reconnect after a growing delay.
+
+use super::backoff::Backoff;
+use super::connect::{self, ImapSession};
+use super::sync::{Abilities, within};
+use super::{ImapDeps, ImapError};
+use crate::sources::email::config::EmailSource;
+use async_imap::extensions::idle::IdleResponse;
+use async_imap::types::UnsolicitedResponse;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// IDLE is re-issued at least this often (servers may drop an IDLE older than 30 minutes).
+const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
+/// The longest a connect and login may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a polite LOGOUT may take at shutdown.
+const LOGOUT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// One watched mailbox of a source.
+#[derive(Debug)]
+pub struct Mailbox {
+    /// The account.
+    pub(super) source: Arc<EmailSource>,
+    /// The folder.
+    pub(super) mailbox: String,
+    /// The daemon's shared parts.
+    pub(super) deps: ImapDeps,
+    /// The component name in `/readyz` (also the cursor key).
+    pub(super) name: String,
+}
+
+/// What ended a wait for new mail.
+enum Wake {
+    /// Something changed (or it is time to look again).
+    Look,
+    /// The daemon is stopping.
+    Stop,
+}
+
+impl Mailbox {
+    /// The task for `mailbox` of `source`.
+    pub fn new(source: Arc<EmailSource>, mailbox: String, deps: ImapDeps) -> Mailbox {
+        let name = super::cursor::key(&source.id, &mailbox);
+        Mailbox {
+            source,
+            mailbox,
+            deps,
+            name,
+        }
+    }
+
+    /// Runs until `stop` is cancelled. A cancel mid-batch is safe: what was committed is
+    /// found again under its Message-ID and not stored twice.
+    pub async fn run(self, stop: CancellationToken) {
+        self.deps.health.register(&self.name, "source");
+        let mut backoff = Backoff::default();
+        loop {
+            let outcome = tokio::select! {
+                outcome = self.session(&stop, &mut backoff) => outcome,
+                () = stop.cancelled() => Ok(()),
+            };
+            let Err(error) = outcome else { break };
+            let delay = backoff.next_delay(fastrand::f64());
+            self.deps
+                .health
+                .failure(&self.name, self.deps.clock.now(), error.to_string());
+            tracing::warn!(source = %self.source.id, mailbox = %self.mailbox, %error, retry_in_ms = delay.as_millis() as u64, "Mailbox disconnected; reconnecting after a delay.");
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = stop.cancelled() => break,
+            }
+        }
+        self.deps.health.stopped(&self.name);
+        tracing::info!(source = %self.source.id, mailbox = %self.mailbox, "Mailbox watcher stopped.");
+    }
+
+    /// One session: connect, then catch up and wait until the daemon stops or the session fails.
+    async fn session(
+        &self,
+        stop: &CancellationToken,
+        backoff: &mut Backoff,
+    ) -> Result<(), ImapError> {
+        let mut session =
+            match tokio::time::timeout(CONNECT_TIMEOUT, connect::open(&self.source)).await {
+                Ok(session) => session?,
+                Err(_) => return Err(ImapError::Timeout("connect and login")),
+            };
+        let caps = within("CAPABILITY", session.capabilities()).await?;
+        let abilities = Abilities {
+            moves: caps.has_str("MOVE"),
+            uid_expunge: caps.has_str("UIDPLUS"),
+        };
+        let idle = self.source.idle && caps.has_str("IDLE");
+        let mut cursor = self.open(&mut session).await?;
+        backoff.reset();
+        tracing::info!(source = %self.source.id, mailbox = %self.mailbox, host = %self.source.host, mode = if idle { "idle" } else { "poll" }, cursor = %cursor.describe(), "Mailbox connected.");
+        loop {
+            let fresh = self.catch_up(&mut session, &mut cursor, abilities).await?;
+            if fresh > 0 {
+                tracing::debug!(source = %self.source.id, mailbox = %self.mailbox, fresh, cursor = %cursor.describe(), "New messages taken.");
+            }
+            let (next, wake) = if idle {
+                self.idle(session, stop).await?
+            } else {
+                let wake = tokio::select! {
+                    () = tokio::time::sleep(self.source.poll_interval) => Wake::Look,
+                    () = stop.cancelled() => Wake::Stop,
+                };
+                (session, wake)
+            };
+            session = next;
+            if let Wake::Stop = wake {
+                let _ = tokio::time::timeout(LOGOUT_TIMEOUT, session.logout()).await;
+                return Ok(());
+            }
+        }
+    }
+
+    /// Waits in IDLE until the server reports a change, the renewal time comes, or the daemon
+    /// stops; then ends the IDLE (DONE) and gives the session back.
+    async fn idle(
+        &self,
+        session: ImapSession,
+        stop: &CancellationToken,
+    ) -> Result<(ImapSession, Wake), ImapError> {
+        // A new message reported during an earlier command is in the unsolicited queue, and
+        // one arriving as IDLE starts is queued by `init`: either means look again at once.
+        let news = session.unsolicited_responses.clone();
+        if has_news(|| news.try_recv().ok()) {
+            return Ok((session, Wake::Look));
+        }
+        let mut handle = session.idle();
+        within("IDLE", handle.init()).await?;
+        if has_news(|| news.try_recv().ok()) {
+            let session = within("DONE", handle.done()).await?;
+            return Ok((session, Wake::Look));
+        }
+        let renew = IDLE_RENEW.min(self.source.poll_interval);
+        let wake = {
+            let (wait, _interrupt) = handle.wait_with_timeout(renew);
+            tokio::select! {
+                response = wait => match response? {
+                    IdleResponse::NewData(_) | IdleResponse::Timeout | IdleResponse::ManualInterrupt => Wake::Look,
+                },
+                () = tokio::time::sleep(renew) => Wake::Look,
+                () = stop.cancelled() => Wake::Stop,
+            }
+        };
+        let session = within("DONE", handle.done()).await?;
+        Ok((session, wake))
+    }
+}
+
+/// Drains the unsolicited responses; true when one announced new messages.
+fn has_news(mut next: impl FnMut() -> Option<UnsolicitedResponse>) -> bool {
+    let mut news = false;
+    while let Some(response) = next() {
+        news |= matches!(
+            response,
+            UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
+        );
+    }
+    news
+}

@@ -1,0 +1,363 @@
+//! The IMAP source against a real Dovecot: messages APPENDed over IMAP become leads at a real
+//! HTTP sink, IDLE wakes the source, a cut connection, a restart and a backlog lose and
+//! duplicate nothing, the after-ingest actions do what they say, a reply joins its lead, and
+//! every e-mail sample of the corpus gives its expected result.
+
+mod support;
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::time::Duration;
+use support::daemon::{TestDaemon, default_routing, eventually};
+use support::dovecot::{Dovecot, lead_mail};
+use support::expected::{check_lead, check_not_lead, expectations, sample};
+use support::sink::Sink;
+
+/// Long enough for anything these tests wait for; a failure, not a slow pass, is what hits it.
+const PATIENCE: Duration = Duration::from_secs(90);
+
+fn config(dovecot: &Dovecot, sink: &Sink, extra: &str) -> String {
+    format!(
+        "[business]\nown_emails = [\"sales@teplodom.example\", \"wordpress@teplodom.example\", \
+         \"blog@teplodom.example\"]\nown_phones = [\"+78126001234\"]\n\
+         {}\n[[sinks.webhook]]\nid = \"crm\"\nurl = \"{}\"\n",
+        dovecot.source("sales-inbox", extra),
+        sink.url()
+    )
+}
+
+/// The `data` of every event of `kind` the sink received.
+fn events(sink: &Sink, kind: &str) -> Vec<Value> {
+    sink.received()
+        .iter()
+        .map(|r| r.json())
+        .filter(|e| e["type"] == kind)
+        .map(|e| e["data"].clone())
+        .collect()
+}
+
+fn external_ids(leads: &[Value]) -> BTreeSet<String> {
+    leads
+        .iter()
+        .filter_map(|l| l["external_id"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Waits until the sink has `n` distinct leads created; panics with what it has otherwise.
+async fn wait_for_leads(sink: &Sink, n: usize, dovecot: &Dovecot) {
+    let got = eventually(PATIENCE, || async {
+        (external_ids(&events(sink, "lead.created")).len() >= n).then_some(())
+    })
+    .await;
+    if got.is_none() {
+        panic!(
+            "{} of {n} leads arrived\n--- dovecot log ---\n{}",
+            external_ids(&events(sink, "lead.created")).len(),
+            dovecot.log()
+        );
+    }
+}
+
+/// The mailbox's component in /readyz.
+async fn mailbox_state(daemon: &TestDaemon) -> Value {
+    let ready: Value = reqwest::get(daemon.url("/readyz"))
+        .await
+        .expect("readyz")
+        .json()
+        .await
+        .expect("readyz JSON");
+    ready["components"]["email:sales-inbox:INBOX"].clone()
+}
+
+async fn inbound(daemon: &TestDaemon, query: &str) -> Vec<Value> {
+    daemon
+        .admin_get(&format!("/admin/api/inbound?limit=100000{query}"))
+        .await["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn mails(tag: &str, range: std::ops::Range<usize>) -> Vec<Vec<u8>> {
+    range.map(|n| lead_mail(tag, n)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appended_messages_become_leads_and_idle_wakes_the_source() {
+    let dovecot = Dovecot::start().await;
+    let sink = Sink::start(&[]).await;
+    // Outside the backfill window: a mailbox seen for the first time skips it.
+    let mut s = dovecot.client().await;
+    s.append(
+        "INBOX",
+        None,
+        Some("\"01-Jan-2020 10:00:00 +0000\""),
+        lead_mail("old", 0),
+    )
+    .await
+    .expect("append");
+    let _ = s.logout().await;
+    dovecot.append_all("INBOX", &mails("idle", 0..3)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Polling once an hour: only IDLE can explain a message taken within the test.
+    let daemon = TestDaemon::start_in(
+        dir.path(),
+        &config(&dovecot, &sink, "poll_interval = \"1h\"\nbackfill = \"3d\""),
+        &default_routing(),
+    )
+    .await;
+    wait_for_leads(&sink, 3, &dovecot).await;
+    let lead = &events(&sink, "lead.created")[0];
+    assert_eq!(lead["channel"], "email");
+    assert_eq!(lead["source"], "sales-inbox");
+    assert!(lead["contact"]["phones"][0].as_str().is_some(), "{lead}");
+    assert_eq!(
+        inbound(&daemon, "").await.len(),
+        3,
+        "the message from 2020 is outside the backfill window"
+    );
+    let state = eventually(PATIENCE, || async {
+        let s = mailbox_state(&daemon).await;
+        (s["state"] == "ok" && s["cursor"].as_str().is_some_and(|c| c.ends_with("uid 4")))
+            .then_some(s)
+    })
+    .await;
+    assert!(state.is_some(), "readyz: {}", mailbox_state(&daemon).await);
+
+    dovecot.append_all("INBOX", &mails("idle", 3..4)).await;
+    wait_for_leads(&sink, 4, &dovecot).await;
+    assert!(external_ids(&events(&sink, "lead.created")).contains("<idle-3@mail.example.ru>"));
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_connection_and_a_restart_lose_and_duplicate_nothing() {
+    let mut dovecot = Dovecot::start().await;
+    let sink = Sink::start(&[]).await;
+    const N: usize = 400;
+    dovecot.append_all("INBOX", &mails("cut", 0..N)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(&dovecot, &sink, "batch_size = 5\npoll_interval = \"1h\"");
+    let daemon = TestDaemon::start_in(dir.path(), &cfg, &default_routing()).await;
+    // Cut the connection while the backlog is being taken, then bring the server back.
+    let started = eventually(PATIENCE, || async {
+        (!inbound(&daemon, "").await.is_empty()).then_some(())
+    })
+    .await;
+    assert!(started.is_some(), "nothing was taken:\n{}", dovecot.log());
+    dovecot.stop();
+    let failing = eventually(PATIENCE, || async {
+        (mailbox_state(&daemon).await["state"] == "failing").then_some(())
+    })
+    .await;
+    assert!(
+        failing.is_some(),
+        "readyz: {}",
+        mailbox_state(&daemon).await
+    );
+    dovecot.resume().await;
+    wait_for_leads(&sink, N, &dovecot).await;
+
+    // A restart of leadgate re-delivers nothing: a message sent after it arrives alone.
+    daemon.stop().await;
+    let daemon = TestDaemon::start_in(dir.path(), &cfg, &default_routing()).await;
+    dovecot.append_all("INBOX", &mails("cut", N..N + 1)).await;
+    wait_for_leads(&sink, N + 1, &dovecot).await;
+    let created = events(&sink, "lead.created");
+    assert_eq!(
+        created.len(),
+        N + 1,
+        "every message became exactly one lead.created"
+    );
+    assert_eq!(external_ids(&created).len(), N + 1);
+    assert_eq!(inbound(&daemon, "").await.len(), N + 1);
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_of_a_thousand_is_drained() {
+    let dovecot = Dovecot::start().await;
+    let sink = Sink::start(&[]).await;
+    const N: usize = 1000;
+    dovecot.append_all("INBOX", &mails("backlog", 0..N)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon =
+        TestDaemon::start_in(dir.path(), &config(&dovecot, &sink, ""), &default_routing()).await;
+    wait_for_leads(&sink, N, &dovecot).await;
+    assert_eq!(events(&sink, "lead.created").len(), N);
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_seen_flags_and_after_move_moves() {
+    for (after, tag) in [
+        ("after = \"seen\"", "seen"),
+        ("after = \"move\"\nmove_to = \"Processed\"", "move"),
+    ] {
+        let dovecot = Dovecot::start().await;
+        let sink = Sink::start(&[]).await;
+        dovecot.append_all("INBOX", &mails(tag, 0..12)).await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let daemon = TestDaemon::start_in(
+            dir.path(),
+            &config(&dovecot, &sink, &format!("batch_size = 5\n{after}")),
+            &default_routing(),
+        )
+        .await;
+        wait_for_leads(&sink, 12, &dovecot).await;
+        let done = eventually(PATIENCE, || async {
+            let ok = if tag == "seen" {
+                dovecot.search("INBOX", "SEEN").await.len() == 12
+            } else {
+                dovecot.search("INBOX", "ALL").await.is_empty()
+                    && dovecot.search("Processed", "ALL").await.len() == 12
+            };
+            ok.then_some(())
+        })
+        .await;
+        assert!(done.is_some(), "{tag}: the messages were not {tag}");
+        if tag == "seen" {
+            assert_eq!(
+                dovecot.search("INBOX", "ALL").await.len(),
+                12,
+                "seen leaves them"
+            );
+        }
+        daemon.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_joins_its_lead() {
+    let dovecot = Dovecot::start().await;
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon =
+        TestDaemon::start_in(dir.path(), &config(&dovecot, &sink, ""), &default_routing()).await;
+    dovecot.append_all("INBOX", &[lead_mail("thread", 1)]).await;
+    wait_for_leads(&sink, 1, &dovecot).await;
+    let reply = "From: Client 1 <client1.thread@example.ru>\r\n\
+        To: sales@teplodom.example\r\n\
+        Subject: Re: Request 1\r\n\
+        Message-ID: <thread-reply@mail.example.ru>\r\n\
+        In-Reply-To: <thread-1@mail.example.ru>\r\n\
+        References: <thread-1@mail.example.ru>\r\n\
+        Content-Type: text/plain; charset=utf-8\r\n\
+        \r\n\
+        One more thing: the house is 180 square metres.\r\n";
+    dovecot
+        .append_all("INBOX", &[reply.as_bytes().to_vec()])
+        .await;
+    let updated = eventually(PATIENCE, || async {
+        let u = events(&sink, "lead.updated");
+        (!u.is_empty()).then_some(u)
+    })
+    .await
+    .expect("a lead.updated for the reply");
+    let created = events(&sink, "lead.created");
+    assert_eq!(created.len(), 1, "the reply made no second lead");
+    assert_eq!(updated[0]["id"], created[0]["id"]);
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_email_sample_reaches_the_sink_as_expected() {
+    let dovecot = Dovecot::start().await;
+    let sink = Sink::start(&[]).await;
+    let samples = expectations("email");
+    assert_eq!(samples.len(), 15, "the corpus has 15 e-mail entries");
+    let raw: Vec<Vec<u8>> = samples.iter().map(|e| sample(&e.file)).collect();
+    dovecot.append_all("INBOX", &raw).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon =
+        TestDaemon::start_in(dir.path(), &config(&dovecot, &sink, ""), &default_routing()).await;
+    let leads = samples.iter().filter(|e| e.is_lead).count();
+    wait_for_leads(&sink, leads, &dovecot).await;
+    let processed = eventually(PATIENCE, || async {
+        let items = inbound(&daemon, "").await;
+        (items.len() == samples.len() && items.iter().all(|i| i["status"] != "pending"))
+            .then_some(())
+    })
+    .await;
+    assert!(processed.is_some(), "not every sample was processed");
+    let created = events(&sink, "lead.created");
+    let mut problems = Vec::new();
+    for exp in &samples {
+        let id = exp.external_id.clone().unwrap_or_default();
+        if exp.is_lead {
+            match created.iter().find(|l| l["external_id"] == id.as_str()) {
+                Some(lead) => problems.extend(check_lead(exp, lead)),
+                None => problems.push(format!("{}: no lead at the sink", exp.file)),
+            }
+        } else {
+            let reason = exp.reason_if_not.clone().unwrap_or_default();
+            let kept = inbound(&daemon, &format!("&reason={reason}")).await;
+            match kept
+                .iter()
+                .find(|i| exp.external_id.is_none() || i["dedupe_key"] == id.as_str())
+            {
+                Some(item) => problems.extend(check_not_lead(
+                    exp,
+                    item["reason"].as_str().unwrap_or(""),
+                    // The dedupe key of a message is its Message-ID: the external id.
+                    item["dedupe_key"].as_str(),
+                )),
+                None => problems.push(format!("{}: not kept with reason {reason}", exp.file)),
+            }
+        }
+    }
+    assert_eq!(created.len(), leads, "no non-lead was delivered");
+    assert!(problems.is_empty(), "{problems:#?}");
+    daemon.stop().await;
+}
+
+/// The benchmark of `bench/imap_backlog.sh`: a backlog (10,000 by default,
+/// `LEADGATE_BENCH_MESSAGES`) in Dovecot taken and delivered end to end. Ignored in the suite.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a benchmark: run it with bench/imap_backlog.sh"]
+async fn bench_backlog() {
+    let n: usize = std::env::var("LEADGATE_BENCH_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let dovecot = Dovecot::start().await;
+    let sink = Sink::start(&[]).await;
+    let appending = std::time::Instant::now();
+    let chunk = n.div_ceil(4).max(1);
+    let parts: Vec<_> = (0..n)
+        .step_by(chunk)
+        .map(|from| mails("bench", from..(from + chunk).min(n)))
+        .collect();
+    futures_util::future::join_all(parts.iter().map(|p| dovecot.append_all("INBOX", p))).await;
+    eprintln!("appended {n} messages in {:.1?}", appending.elapsed());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = format!(
+        "{}concurrency = 32\nevents = [\"lead.created\"]\n[processing]\nbatch_size = 500\n",
+        config(&dovecot, &sink, "batch_size = 500")
+    );
+    let started = std::time::Instant::now();
+    let daemon = TestDaemon::start_in(dir.path(), &cfg, &default_routing()).await;
+    let want = format!("uid {n}");
+    let ingested = eventually(Duration::from_secs(900), || async {
+        let s = mailbox_state(&daemon).await;
+        s["cursor"]
+            .as_str()
+            .is_some_and(|c| c.ends_with(&want))
+            .then(|| started.elapsed())
+    })
+    .await
+    .expect("the backlog was ingested");
+    let delivered = eventually(Duration::from_secs(900), || async {
+        (sink.count() >= n).then(|| started.elapsed())
+    })
+    .await
+    .expect("the backlog was delivered");
+    let rate = |d: Duration| n as f64 / d.as_secs_f64();
+    println!(
+        "imap backlog: {n} messages; committed to intake in {ingested:.2?} ({:.0}/s); \
+         delivered as leads in {delivered:.2?} ({:.0}/s)",
+        rate(ingested),
+        rate(delivered)
+    );
+    daemon.stop().await;
+}
