@@ -8,6 +8,7 @@ use crate::http::{AppState, FormRuntime, router};
 use crate::intake::Intake;
 use crate::process::{Processor, SinkRoute, SourceSettings};
 use crate::routing::{CompiledRules, RulesHandle};
+use crate::sources::blog;
 use crate::store::{SqliteStore, Store, StoreError};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::collections::HashMap;
@@ -53,6 +54,9 @@ pub enum DaemonError {
         /// What went wrong.
         message: String,
     },
+    /// A polled source could not be set up.
+    #[error(transparent)]
+    Source(#[from] blog::StartError),
     /// The HTTP server failed.
     #[error("the HTTP server failed: {0}")]
     Http(#[from] std::io::Error),
@@ -118,6 +122,12 @@ pub async fn run(
                 .iter()
                 .map(|f| (f.id.clone(), f.honeypot.clone()))
                 .collect(),
+            blog_rules: config
+                .wordpress
+                .iter()
+                .map(|w| (w.id.clone(), w.rules.clone()))
+                .chain(config.feeds.iter().map(|f| (f.id.clone(), f.rules.clone())))
+                .collect(),
         },
         sinks: config
             .sinks
@@ -135,6 +145,28 @@ pub async fn run(
     tasks.spawn(processor.run(process_wake.clone(), health.clone(), stop.clone()));
 
     let (intake, committer) = Intake::start(store.clone(), process_wake);
+    // Polled sources stop before intake drains: each holds a handle to intake.
+    let sources_stop = CancellationToken::new();
+    let source_tasks = TaskTracker::new();
+    let poll_deps = blog::PollDeps {
+        intake: intake.clone(),
+        store: store.clone(),
+        clock: clock.clone(),
+        health: health.clone(),
+    };
+    let started = blog::start_pollers(
+        &config.wordpress,
+        &config.feeds,
+        &poll_deps,
+        &source_tasks,
+        &sources_stop,
+    );
+    drop(poll_deps);
+    if let Err(e) = started {
+        sources_stop.cancel();
+        stop.cancel();
+        return Err(e.into());
+    }
     let forms: HashMap<String, FormRuntime> = config
         .webforms
         .iter()
@@ -169,7 +201,7 @@ pub async fn run(
         metrics: metrics_handle(),
         sink_wakers: Arc::new(sink_wakers),
     };
-    tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), "leadgate is running.");
+    tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), blogs = config.wordpress.len() + config.feeds.len(), "leadgate is running.");
     let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -177,6 +209,9 @@ pub async fn run(
     .with_graceful_shutdown(shutdown)
     .await;
     tracing::info!("Shutting down: intake stopped, draining.");
+    sources_stop.cancel();
+    source_tasks.close();
+    source_tasks.wait().await;
     // Every request has finished and its handle to intake is gone: the committer ends after
     // its last commit.
     let _ = committer.await;

@@ -10,7 +10,7 @@ mod validate;
 pub use load::load_raw;
 pub use raw::RawConfig;
 pub use secret::{Secret, tokens_match};
-pub use units::{parse_duration, parse_size};
+pub use units::{HumanDuration, parse_duration, parse_size};
 pub use validate::validate;
 
 use crate::deliver::EventType;
@@ -89,6 +89,10 @@ pub struct Config {
     pub api_token: Option<Secret>,
     /// Web forms.
     pub webforms: Vec<WebformSource>,
+    /// WordPress sites polled for comments.
+    pub wordpress: Vec<crate::sources::blog::WordpressSource>,
+    /// RSS/Atom comment feeds polled.
+    pub feeds: Vec<crate::sources::blog::FeedSource>,
     /// Where leads go.
     pub sinks: Vec<SinkConfig>,
 }

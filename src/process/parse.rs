@@ -1,6 +1,7 @@
 //! Which parser reads a stored item: the channel's own, chosen by the item's channel and source.
 
 use crate::lead::{NotLead, NotLeadReason, Parsed};
+use crate::sources::blog::{self, CommentRules};
 use crate::sources::webform;
 use crate::store::InboundRow;
 use std::collections::HashMap;
@@ -10,6 +11,8 @@ use std::collections::HashMap;
 pub struct SourceSettings {
     /// Each web form's honeypot field, by source id.
     pub honeypots: HashMap<String, Option<String>>,
+    /// Each blog source's comment rules (staff, spam), by source id.
+    pub blog_rules: HashMap<String, CommentRules>,
 }
 
 /// Parses one stored item with its channel's parser.
@@ -18,6 +21,14 @@ pub async fn parse_item(row: &InboundRow, settings: &SourceSettings) -> Parsed {
         crate::lead::Channel::Webform => {
             let honeypot = settings.honeypots.get(&row.source).cloned().flatten();
             webform::parse_stored(row, honeypot.as_deref()).await
+        }
+        crate::lead::Channel::Blog => {
+            let rules = settings
+                .blog_rules
+                .get(&row.source)
+                .cloned()
+                .unwrap_or_default();
+            blog::parse_stored(&row.payload, &row.meta, &rules)
         }
         other => Parsed::NotLead(NotLead {
             reason: NotLeadReason::Malformed,
