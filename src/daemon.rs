@@ -9,6 +9,7 @@ use crate::intake::Intake;
 use crate::process::{Processor, SinkRoute, SourceSettings};
 use crate::routing::{CompiledRules, RulesHandle, watch_rules};
 use crate::sla::{Actions, SlaWorker};
+use crate::sources::blog;
 use crate::sources::email::imap::ImapDeps;
 use crate::store::{SqliteStore, Store, StoreError};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -64,6 +65,9 @@ pub enum DaemonError {
         /// The connector it names.
         connector: String,
     },
+    /// A polled source could not be set up.
+    #[error(transparent)]
+    Source(#[from] blog::StartError),
     /// The HTTP server failed.
     #[error("the HTTP server failed: {0}")]
     Http(#[from] std::io::Error),
@@ -170,7 +174,7 @@ pub async fn run(
     };
 
     let (intake, committer) = Intake::start(store.clone(), process_wake);
-    // Channels that pull (mailboxes) hold intake handles of their own: they stop first, so the
+    // Channels that pull (mailboxes, blogs) hold intake handles of their own: they stop first, so the
     // committer can drain and end.
     let pullers = TaskTracker::new();
     let stop_pullers = CancellationToken::new();
@@ -185,7 +189,24 @@ pub async fn run(
         &pullers,
         &stop_pullers,
     );
+    let started = blog::start_pollers(
+        &config.wordpress,
+        &config.feeds,
+        &blog::PollDeps {
+            intake: intake.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            health: health.clone(),
+        },
+        &pullers,
+        &stop_pullers,
+    );
     pullers.close();
+    if let Err(e) = started {
+        stop_pullers.cancel();
+        stop.cancel();
+        return Err(e.into());
+    }
     let mut forms: HashMap<String, FormRuntime> = HashMap::new();
     for f in &config.webforms {
         let connector =
@@ -228,7 +249,7 @@ pub async fn run(
         sink_wakers: Arc::new(sink_wakers),
         actions,
     };
-    tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), mailboxes = config.email.iter().map(|e| e.mailboxes.len()).sum::<usize>(), "leadgate is running.");
+    tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), mailboxes = config.email.iter().map(|e| e.mailboxes.len()).sum::<usize>(), blogs = config.wordpress.len() + config.feeds.len(), "leadgate is running.");
     let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -238,9 +259,7 @@ pub async fn run(
     tracing::info!("Shutting down: intake stopped, draining.");
     stop_pullers.cancel();
     if tokio::time::timeout(grace, pullers.wait()).await.is_err() {
-        tracing::warn!(
-            "Mailbox watchers did not stop within the grace; what they committed stays."
-        );
+        tracing::warn!("Polling sources did not stop within the grace; what they committed stays.");
     }
     // Every request has finished and its handle to intake is gone: the committer ends after
     // its last commit.

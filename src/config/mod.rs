@@ -95,6 +95,10 @@ pub struct Config {
     pub vk: Vec<crate::sources::vk::VkSource>,
     /// WhatsApp Business numbers.
     pub whatsapp: Vec<crate::sources::whatsapp::WhatsappSource>,
+    /// WordPress sites polled for comments.
+    pub wordpress: Vec<crate::sources::blog::WordpressSource>,
+    /// RSS/Atom comment feeds polled.
+    pub feeds: Vec<crate::sources::blog::FeedSource>,
     /// Where leads go.
     pub sinks: Vec<SinkConfig>,
     /// Every inbound connector and CRM preset (shipped and the business's own).

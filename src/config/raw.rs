@@ -4,6 +4,7 @@
 
 use super::secret::Secret;
 use super::units::{ByteSize, HumanDuration};
+use crate::sources::blog::config::{RawFeed, RawWordpress};
 use serde::Deserialize;
 
 /// `config/leadgate.toml`.
@@ -136,6 +137,12 @@ pub struct RawSources {
     /// `[[sources.whatsapp]]`.
     #[serde(default)]
     pub whatsapp: Vec<crate::sources::whatsapp::RawWhatsappSource>,
+    /// `[[sources.wordpress]]`.
+    #[serde(default)]
+    pub wordpress: Vec<RawWordpress>,
+    /// `[[sources.feed]]`.
+    #[serde(default)]
+    pub feed: Vec<RawFeed>,
 }
 
 /// `[[sources.webform]]`: a form posting to `POST /forms/{id}`.

@@ -133,6 +133,26 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         check_id(&mut p, &mut ids, &key, &form.id);
         webforms.push(webform(&mut p, &key, form, &connectors));
     }
+    let mut wordpress = Vec::new();
+    for (i, site) in raw.sources.wordpress.into_iter().enumerate() {
+        let key = format!("sources.wordpress[{i}]");
+        check_id(&mut p, &mut ids, &key, &site.id);
+        wordpress.push(
+            site.validate(&mut |field, message, hint| {
+                p.add(format!("{key}.{field}"), message, hint)
+            }),
+        );
+    }
+    let mut feeds = Vec::new();
+    for (i, feed) in raw.sources.feed.into_iter().enumerate() {
+        let key = format!("sources.feed[{i}]");
+        check_id(&mut p, &mut ids, &key, &feed.id);
+        feeds.push(
+            feed.validate(&mut |field, message, hint| {
+                p.add(format!("{key}.{field}"), message, hint)
+            }),
+        );
+    }
     if webforms.iter().filter(|f| f.demo).count() > 1 {
         p.add(
             "sources.webform",
@@ -235,6 +255,8 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         email,
         vk,
         whatsapp,
+        wordpress,
+        feeds,
         sinks,
         connectors: Arc::new(connectors),
     })

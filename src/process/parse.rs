@@ -3,6 +3,7 @@
 use crate::config::Config;
 use crate::connectors::Catalogue;
 use crate::lead::{Channel, NotLead, NotLeadReason, Parsed};
+use crate::sources::blog::{self, CommentRules};
 use crate::sources::{email, vk, webform, whatsapp};
 use crate::store::InboundRow;
 use std::collections::HashMap;
@@ -19,6 +20,8 @@ pub struct SourceSettings {
     pub email: email::EmailContext,
     /// The inbound connectors web form submissions were read with.
     pub connectors: Arc<Catalogue>,
+    /// Each blog source's comment rules (staff, spam), by source id.
+    pub blog_rules: HashMap<String, CommentRules>,
 }
 
 impl SourceSettings {
@@ -37,6 +40,12 @@ impl SourceSettings {
                 .collect(),
             email: email::EmailContext::default(),
             connectors: config.connectors.clone(),
+            blog_rules: config
+                .wordpress
+                .iter()
+                .map(|w| (w.id.clone(), w.rules.clone()))
+                .chain(config.feeds.iter().map(|f| (f.id.clone(), f.rules.clone())))
+                .collect(),
         }
     }
 }
@@ -89,6 +98,14 @@ pub async fn parse_item(row: &InboundRow, settings: &SourceSettings) -> Parsed {
         },
         Channel::Whatsapp => whatsapp::parse_item(&row.payload),
         Channel::Email => email::parse_email(&row.payload, &settings.email),
+        Channel::Blog => {
+            let rules = settings
+                .blog_rules
+                .get(&row.source)
+                .cloned()
+                .unwrap_or_default();
+            blog::parse_stored(&row.payload, &row.meta, &rules)
+        }
         other => Parsed::NotLead(NotLead {
             reason: NotLeadReason::Malformed,
             detail: format!("no parser for the {other} channel in this build"),

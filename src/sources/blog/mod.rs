@@ -1,14 +1,69 @@
 //! Blog comments channel: WordPress REST comment pages and RSS/Atom comment feeds into stored
-//! items, and stored items into lead drafts under shared not-a-lead rules. The polling lives
-//! elsewhere; this is the pure part.
+//! items, and stored items into lead drafts under shared not-a-lead rules.
+//!
+//! The pure part: `wordpress_parse.rs`, `feed_parse.rs`, `comment.rs` (the rules), `stored.rs`
+//! (which parser reads a stored item). The polling: `config.rs` (the sources' settings),
+//! `poller.rs` (one task per source: interval, backoff, health), `wordpress_poll.rs` and
+//! `feed_poll.rs` (what one poll does), `watermark.rs` (a WordPress stream's position),
+//! `fetch.rs` (the polite HTTP client and its errors).
 
 mod comment;
+pub mod config;
 mod feed_parse;
+mod feed_poll;
+mod fetch;
+mod poller;
+mod stored;
+mod watermark;
 mod wordpress_parse;
+mod wordpress_poll;
 
 pub use comment::{CommentRules, DEFAULT_SPAM_WORDS};
+pub use config::{FeedSource, WordpressSource};
 pub use feed_parse::{parse_feed_item, split_feed};
+pub use poller::PollDeps;
+pub use stored::parse_stored;
 pub use wordpress_parse::{parse_wordpress_comment, split_wordpress};
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// A blog source could not be set up (its HTTP client could not be built).
+#[derive(Debug, thiserror::Error)]
+#[error("source {id}: cannot set up its HTTP client: {error}")]
+pub struct StartError {
+    /// The source id.
+    pub id: String,
+    /// What reqwest said.
+    pub error: reqwest::Error,
+}
+
+/// Starts one polling task per WordPress site and per feed on `tasks`; each runs until `stop`.
+pub fn start_pollers(
+    wordpress: &[WordpressSource],
+    feeds: &[FeedSource],
+    deps: &PollDeps,
+    tasks: &TaskTracker,
+    stop: &CancellationToken,
+) -> Result<(), StartError> {
+    let failed = |id: &str| {
+        let id = id.to_string();
+        move |error| StartError { id, error }
+    };
+    for source in wordpress {
+        let interval = source.poll_interval;
+        let poller = wordpress_poll::WordpressPoller::new(source.clone(), deps.clone())
+            .map_err(failed(&source.id))?;
+        tasks.spawn(poller::run(poller, interval, deps.clone(), stop.clone()));
+    }
+    for source in feeds {
+        let interval = source.poll_interval;
+        let poller =
+            feed_poll::FeedPoller::new(source.clone(), deps.clone()).map_err(failed(&source.id))?;
+        tasks.spawn(poller::run(poller, interval, deps.clone(), stop.clone()));
+    }
+    Ok(())
+}
 
 /// Why a polled page or feed cannot be taken in (the poller backs off and retries; nothing is
 /// stored).

@@ -1,0 +1,430 @@
+//! Blog comments end to end: the daemon polls a local WordPress REST API and a comments feed
+//! built from the corpus samples, and the right comments reach a real HTTP sink as leads,
+//! once, across polls, new comments and a restart; spam and staff comments are kept with
+//! their reason; a site that fails or hangs does not stop another source.
+
+#[path = "blog_support/mod.rs"]
+mod blog_support;
+mod support;
+
+use blog_support::feed::{FeedSite, failing_site, hanging_site};
+use blog_support::wordpress::{APP_PASSWORD, USER, WpSite, corpus_comments, post_title};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use support::daemon::{TestDaemon, default_routing, eventually};
+use support::expected::{Expectation, check_lead, check_not_lead, expectations, sample};
+use support::sink::Sink;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// The corpus's staff and the business's own contacts (fixtures README).
+const STAFF: &str = r#"staff_names = ["ТеплоДом"]
+staff_emails = ["blog@teplodom.example"]"#;
+
+fn business() -> &'static str {
+    r#"
+[business]
+own_emails = ["sales@teplodom.example", "wordpress@teplodom.example", "blog@teplodom.example"]
+own_phones = ["+78126001234"]
+"#
+}
+
+fn sink_config(sink: &Sink) -> String {
+    format!(
+        "\n[[sinks.webhook]]\nid = \"crm\"\nurl = \"{}\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\ntimeout = \"2s\"\n",
+        sink.url()
+    )
+}
+
+fn wordpress_source(id: &str, site_url: &str, timeout: &str, extra: &str) -> String {
+    format!(
+        "\n[[sources.wordpress]]\nid = \"{id}\"\nsite_url = \"{site_url}\"\npoll_interval = \"100ms\"\ntimeout = \"{timeout}\"\n{STAFF}\n{extra}\n"
+    )
+}
+
+fn feed_source(id: &str, url: &str) -> String {
+    format!(
+        "\n[[sources.feed]]\nid = \"{id}\"\nurl = \"{url}\"\npoll_interval = \"100ms\"\ntimeout = \"2s\"\n{STAFF}\n"
+    )
+}
+
+/// The daemon on a clock standing the day after the corpus's comments, so the default
+/// 7-day backfill window covers them.
+async fn start(dir: &Path, config: &str) -> TestDaemon {
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-21T00:00:00Z")
+        .expect("a time")
+        .with_timezone(&chrono::Utc);
+    let options = leadgate::RunOptions {
+        clock: Arc::new(leadgate::clock::ManualClock::new(now)),
+        max_idle: Duration::from_millis(50),
+    };
+    TestDaemon::start_with(dir, config, &default_routing(), options).await
+}
+
+/// Every `lead.created` the sink got, by the lead's external id (a second event for the
+/// same comment is a failure, so they are counted too).
+fn leads(sink: &Sink) -> (BTreeMap<String, Value>, usize) {
+    let created: Vec<Value> = sink
+        .received()
+        .iter()
+        .map(|r| r.json())
+        .filter(|e| e["type"] == "lead.created")
+        .map(|e| e["data"].clone())
+        .collect();
+    let count = created.len();
+    let by_id = created
+        .into_iter()
+        .map(|lead| (lead["external_id"].as_str().unwrap_or("").to_string(), lead))
+        .collect();
+    (by_id, count)
+}
+
+async fn wait_for_leads(sink: &Sink, n: usize) -> BTreeMap<String, Value> {
+    eventually(WAIT, || async {
+        let (by_id, count) = leads(sink);
+        (count >= n).then_some(by_id)
+    })
+    .await
+    .unwrap_or_else(|| panic!("the sink did not get {n} leads: {:?}", leads(sink).0.keys()))
+}
+
+/// Compares every blog entry of expected.json with what the daemon did: leads at the sink,
+/// the rest in the admin's inbound list with their reason.
+async fn check_corpus(daemon: &TestDaemon, leads: &BTreeMap<String, Value>) -> Vec<String> {
+    let inbound = daemon
+        .admin_get("/admin/api/inbound?channel=blog&limit=500")
+        .await;
+    let items = inbound["items"].as_array().cloned().unwrap_or_default();
+    let mut problems = Vec::new();
+    let exps: Vec<Expectation> = expectations("blog");
+    assert_eq!(exps.len(), 9, "blog entries in expected.json");
+    for exp in &exps {
+        let id = exp
+            .external_id
+            .clone()
+            .expect("blog entries name their comment");
+        if exp.is_lead {
+            match leads.get(&id) {
+                Some(lead) => problems.extend(check_lead(exp, lead)),
+                None => problems.push(format!("{}: no lead for {id}", exp.file)),
+            }
+            continue;
+        }
+        if leads.contains_key(&id) {
+            problems.push(format!("{}: {id} was delivered", exp.file));
+        }
+        match items.iter().find(|i| i["dedupe_key"] == id.as_str()) {
+            Some(item) => problems.extend(check_not_lead(
+                exp,
+                item["reason"].as_str().unwrap_or(""),
+                item["dedupe_key"].as_str(),
+            )),
+            None => problems.push(format!("{}: {id} is not stored", exp.file)),
+        }
+    }
+    problems
+}
+
+/// Dedupe keys of the stored items with this reason, as the admin sees them.
+async fn with_reason(daemon: &TestDaemon, reason: &str) -> Vec<String> {
+    let listed = daemon
+        .admin_get(&format!("/admin/api/inbound?reason={reason}"))
+        .await;
+    listed["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i["dedupe_key"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn new_comment(id: u64, date_gmt: &str, name: &str, email: &str, text: &str) -> Value {
+    json!({
+        "id": id, "post": 2290, "parent": 0, "author": 0,
+        "author_name": name, "author_email": email, "author_url": "",
+        "date": date_gmt, "date_gmt": date_gmt,
+        "content": {"rendered": format!("<p>{text}</p>\n"), "raw": text},
+        "link": format!("https://teplodom.example/blog/teplyj-pol-vodyanoj-ili-elektricheskij/#comment-{id}"),
+        "status": "approved", "type": "comment"
+    })
+}
+
+const NEW_FEED_ITEM: &str = r#"<item>
+		<title>Комментарий к записи Как выбрать газовый котёл для частного дома от Ирина Белова</title>
+		<link>https://teplodom.example/blog/kak-vybrat-gazovyj-kotel/#comment-5822</link>
+		<dc:creator><![CDATA[Ирина Белова]]></dc:creator>
+		<pubDate>Fri, 20 Nov 2026 13:00:00 +0000</pubDate>
+		<guid isPermaLink="false">https://teplodom.example/blog/?p=2317#comment-5822</guid>
+		<description><![CDATA[Есть ли в наличии котлы Navien? Пишите: irina.belova@mail.ru]]></description>
+		<content:encoded><![CDATA[<p>Есть ли в наличии котлы Navien? Пишите: irina.belova@mail.ru</p>]]></content:encoded>
+	</item>
+	"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comments_become_leads_once_across_polls_new_comments_and_a_restart() {
+    let comments = corpus_comments(
+        &sample("blog/wp-comments.json"),
+        &sample("blog/wp-comment-held-edit-context.json"),
+    );
+    let wp = WpSite::start(comments, true).await;
+    let feed = FeedSite::start(
+        String::from_utf8(sample("blog/comments-feed.xml")).expect("the feed is UTF-8"),
+    )
+    .await;
+    let sink = Sink::start(&[]).await;
+    let login = format!("user = \"{USER}\"\napp_password = \"{APP_PASSWORD}\"\nper_page = 2");
+    let config = [
+        business().to_string(),
+        wordpress_source("blog", &wp.site_url(), "2s", &login),
+        feed_source("blog-feed", &feed.url()),
+        sink_config(&sink),
+    ]
+    .concat();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = start(dir.path(), &config).await;
+
+    // The corpus: 3 WordPress leads (one held for moderation) and 2 from the feed.
+    let got = wait_for_leads(&sink, 5).await;
+    let problems = check_corpus(&daemon, &got).await;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_eq!(got["5811"]["subject"], post_title(2317), "the post's title");
+    assert_eq!(got["5816"]["subject"], post_title(2317));
+    assert_eq!(
+        got["5811"]["fields"]["comment_url"],
+        "https://teplodom.example/blog/kak-vybrat-gazovyj-kotel/#comment-5811"
+    );
+    let spam = with_reason(&daemon, "spam").await;
+    assert!(spam.contains(&"5812".to_string()), "{spam:?}");
+    assert!(
+        spam.contains(&"https://teplodom.example/blog/?p=2335#comment-5791".to_string()),
+        "{spam:?}"
+    );
+    let staff = with_reason(&daemon, "staff").await;
+    assert!(staff.contains(&"5813".to_string()), "{staff:?}");
+
+    // Polls go on (the feed answers 304 to its ETag), and nothing is delivered twice.
+    let asked_before = wp.asked().len();
+    eventually(WAIT, || async {
+        let polled_again = wp.asked().len() >= asked_before + 6;
+        let not_modified = feed
+            .asked()
+            .iter()
+            .any(|(etag, status)| etag.as_deref() == Some("\"comments-v1\"") && *status == 304);
+        (polled_again && not_modified).then_some(())
+    })
+    .await
+    .expect("the sources keep polling, the feed conditionally");
+    assert_eq!(leads(&sink).1, 5, "every comment is delivered once");
+
+    // The requests: pages in date order with real pagination, credentials on every one,
+    // the held stream asked for, and leadgate named.
+    let asked = wp.asked();
+    assert!(
+        asked.iter().all(|a| a.authorised && a.answered == 200),
+        "{asked:?}"
+    );
+    assert!(asked.iter().all(|a| a.user_agent.starts_with("leadgate/")));
+    assert!(
+        asked
+            .iter()
+            .any(|a| a.query.get("page").map(String::as_str) == Some("2"))
+    );
+    assert!(
+        asked
+            .iter()
+            .any(|a| a.query.get("status").map(String::as_str) == Some("hold"))
+    );
+    assert!(asked.iter().all(|a| {
+        a.query.get("orderby").map(String::as_str) == Some("date_gmt")
+            && a.query.get("order").map(String::as_str) == Some("asc")
+            && a.query.get("per_page").map(String::as_str) == Some("2")
+    }));
+
+    // Comments appearing between polls: a later one, one written in the same second as the
+    // newest one already taken, and a new feed item.
+    wp.add(vec![
+        new_comment(
+            5820,
+            "2026-11-20T12:00:00",
+            "Олег Смирнов",
+            "O.Smirnov@yandex.ru",
+            "Можно заказать монтаж тёплого пола в Пушкине? Телефон +7 921 555-44-33",
+        ),
+        new_comment(
+            5819,
+            "2026-11-19T18:14:09",
+            "Марина",
+            "marina.k@example.org",
+            "А сколько стоит проект отопления для дома 90 м²?",
+        ),
+    ]);
+    feed.add_item(NEW_FEED_ITEM);
+    let got = wait_for_leads(&sink, 8).await;
+    let lead = &got["5820"];
+    assert_eq!(lead["contact"]["phones"], json!(["+79215554433"]));
+    assert_eq!(lead["contact"]["emails"], json!(["o.smirnov@yandex.ru"]));
+    assert_eq!(got["5819"]["contact"]["name"], "Марина");
+    let lead = &got["https://teplodom.example/blog/?p=2317#comment-5822"];
+    assert_eq!(lead["contact"]["emails"], json!(["irina.belova@mail.ru"]));
+    assert_eq!(lead["source"], "blog-feed");
+    daemon.stop().await;
+
+    // A restart on the same directory starts from the kept positions: nothing twice.
+    let (wp_before, feed_before) = (wp.asked().len(), feed.asked().len());
+    let daemon = start(dir.path(), &config).await;
+    eventually(WAIT, || async {
+        let wp_polls = wp.asked().len() >= wp_before + 6;
+        let feed_polls = feed.asked().len() >= feed_before + 2;
+        (wp_polls && feed_polls).then_some(())
+    })
+    .await
+    .expect("the restarted daemon polls");
+    let first = wp.asked()[wp_before..]
+        .iter()
+        .find(|a| !a.query.contains_key("status"))
+        .cloned()
+        .expect("the published comments are asked for");
+    assert_eq!(
+        first.query.get("after").map(String::as_str),
+        Some("2026-11-20T11:59:59Z"),
+        "the kept watermark (5820's date_gmt), not the backfill window: {first:?}"
+    );
+    let (etag, status) = feed.asked()[feed_before].clone();
+    assert_eq!((etag.as_deref(), status), (Some("\"comments-v2\""), 304));
+    assert_eq!(
+        leads(&sink).1,
+        8,
+        "nothing is delivered twice after a restart"
+    );
+    let problems = check_corpus(&daemon, &got).await;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_pretty_permalinks_the_rest_route_is_used_and_remembered() {
+    let comments = corpus_comments(
+        &sample("blog/wp-comments.json"),
+        &sample("blog/wp-comment-held-edit-context.json"),
+    );
+    let wp = WpSite::start(comments, false).await;
+    let sink = Sink::start(&[]).await;
+    let config = [
+        business().to_string(),
+        wordpress_source("blog", &wp.site_url(), "2s", ""),
+        sink_config(&sink),
+    ]
+    .concat();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = start(dir.path(), &config).await;
+    let got = wait_for_leads(&sink, 2).await;
+    assert!(
+        got.contains_key("5811") && got.contains_key("5814"),
+        "{:?}",
+        got.keys()
+    );
+    eventually(WAIT, || async {
+        let fallback = wp
+            .asked()
+            .iter()
+            .filter(|a| a.path == "/blog/" && a.answered == 200)
+            .count();
+        (fallback >= 4).then_some(())
+    })
+    .await
+    .expect("the site is polled on ?rest_route=");
+    let asked = wp.asked();
+    let pretty: Vec<_> = asked
+        .iter()
+        .filter(|a| a.path.contains("wp-json"))
+        .collect();
+    assert_eq!(pretty.len(), 1, "asked once, then remembered: {pretty:?}");
+    assert_eq!(pretty[0].answered, 404);
+    assert!(
+        asked.iter().all(|a| !a.authorised
+            && !a.query.contains_key("status")
+            && !a.query.contains_key("context")),
+        "without an application password only published comments are asked for"
+    );
+    assert_eq!(
+        leads(&sink).1,
+        2,
+        "the held comment needs the application password"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_or_hanging_site_does_not_stop_another_source() {
+    let feed = FeedSite::start(
+        String::from_utf8(sample("blog/comments-feed.xml")).expect("the feed is UTF-8"),
+    )
+    .await;
+    let sink = Sink::start(&[]).await;
+    let secret_login = format!("user = \"{USER}\"\napp_password = \"{APP_PASSWORD}\"");
+    let config = [
+        business().to_string(),
+        wordpress_source(
+            "down",
+            &format!("{}/blog", failing_site().await),
+            "2s",
+            &secret_login,
+        ),
+        wordpress_source(
+            "hung",
+            &format!("{}/blog", hanging_site().await),
+            "300ms",
+            &secret_login,
+        ),
+        feed_source("blog-feed", &feed.url()),
+        sink_config(&sink),
+    ]
+    .concat();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = start(dir.path(), &config).await;
+    let got = wait_for_leads(&sink, 2).await;
+    assert!(
+        got.keys()
+            .all(|k| k.starts_with("https://teplodom.example/blog/?p="))
+    );
+
+    let ready = eventually(WAIT, || async {
+        let body = reqwest::get(daemon.url("/readyz"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        let v: Value = serde_json::from_str(&body).ok()?;
+        let c = &v["components"];
+        let failing =
+            |name: &str| c[name]["state"] == "failing" && c[name]["last_error"].is_string();
+        (failing("source:down") && failing("source:hung") && c["source:blog-feed"]["state"] == "ok")
+            .then_some((v, body))
+    })
+    .await;
+    let (ready, body) = ready.expect("/readyz shows the broken sites failing and the feed ok");
+    let error = ready["components"]["source:down"]["last_error"]
+        .as_str()
+        .unwrap_or("");
+    assert!(error.contains("500"), "{error}");
+    for secret in [
+        APP_PASSWORD.to_string(),
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("{USER}:{APP_PASSWORD}"),
+        ),
+    ] {
+        assert!(
+            !body.contains(&secret),
+            "the application password leaked: {body}"
+        );
+    }
+    daemon.stop().await;
+}
