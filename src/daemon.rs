@@ -6,8 +6,9 @@ use crate::deliver::SinkWorker;
 use crate::health::Health;
 use crate::http::{AppState, FormRuntime, router};
 use crate::intake::Intake;
-use crate::process::{Processor, SinkRoute, SourceSettings};
+use crate::process::{ConversationWindows, Processor, SinkRoute, SourceSettings};
 use crate::routing::{CompiledRules, RulesHandle};
+use crate::sources::telegram::{BotContext, start_bots};
 use crate::store::{SqliteStore, Store, StoreError};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::collections::HashMap;
@@ -50,6 +51,14 @@ pub enum DaemonError {
     Sink {
         /// The sink id.
         sink: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A source could not be set up.
+    #[error("source {id}: {message}")]
+    Source {
+        /// The source id.
+        id: String,
         /// What went wrong.
         message: String,
     },
@@ -118,6 +127,11 @@ pub async fn run(
                 .iter()
                 .map(|f| (f.id.clone(), f.honeypot.clone()))
                 .collect(),
+            telegram: config
+                .telegram
+                .iter()
+                .map(|t| (t.id.clone(), t.options.clone()))
+                .collect(),
         },
         sinks: config
             .sinks
@@ -128,13 +142,41 @@ pub async fn run(
             })
             .collect(),
         sink_wakers: sink_wakers.clone(),
-        conversation_window: Duration::from_secs(30 * 60),
+        conversation_windows: ConversationWindows {
+            by_source: config
+                .telegram
+                .iter()
+                .map(|t| (t.id.clone(), t.conversation_window))
+                .collect(),
+            ..ConversationWindows::default()
+        },
         batch_size: config.batch_size,
         max_idle: options.max_idle,
     };
     tasks.spawn(processor.run(process_wake.clone(), health.clone(), stop.clone()));
 
     let (intake, committer) = Intake::start(store.clone(), process_wake);
+    // Polling sources hold intake handles: they stop as soon as shutdown begins, so that intake
+    // can drain.
+    let sources_stop = CancellationToken::new();
+    let bot_context = BotContext {
+        intake: intake.clone(),
+        store: store.clone(),
+        clock: clock.clone(),
+        health: health.clone(),
+    };
+    let telegram = match start_bots(&config.telegram, &bot_context, &tasks, &sources_stop) {
+        Ok(webhooks) => webhooks,
+        Err((id, e)) => {
+            sources_stop.cancel();
+            stop.cancel();
+            return Err(DaemonError::Source {
+                id,
+                message: e.to_string(),
+            });
+        }
+    };
+    drop(bot_context);
     let forms: HashMap<String, FormRuntime> = config
         .webforms
         .iter()
@@ -166,10 +208,11 @@ pub async fn run(
         health: health.clone(),
         rules,
         forms: Arc::new(forms),
+        telegram: Arc::new(telegram),
         metrics: metrics_handle(),
         sink_wakers: Arc::new(sink_wakers),
     };
-    tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), "leadgate is running.");
+    tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), telegram_bots = config.telegram.len(), "leadgate is running.");
     let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -177,8 +220,9 @@ pub async fn run(
     .with_graceful_shutdown(shutdown)
     .await;
     tracing::info!("Shutting down: intake stopped, draining.");
-    // Every request has finished and its handle to intake is gone: the committer ends after
-    // its last commit.
+    sources_stop.cancel();
+    // Every request has finished and the polling sources are stopping: once their handles to
+    // intake are gone, the committer ends after its last commit.
     let _ = committer.await;
     stop.cancel();
     tasks.close();

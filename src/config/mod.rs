@@ -15,6 +15,7 @@ pub use validate::validate;
 
 use crate::deliver::EventType;
 use crate::lead::{OwnContacts, PhoneNormaliser};
+use crate::sources::telegram::TelegramSource;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -89,6 +90,8 @@ pub struct Config {
     pub api_token: Option<Secret>,
     /// Web forms.
     pub webforms: Vec<WebformSource>,
+    /// Telegram bots.
+    pub telegram: Vec<TelegramSource>,
     /// Where leads go.
     pub sinks: Vec<SinkConfig>,
 }

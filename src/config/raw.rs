@@ -4,6 +4,7 @@
 
 use super::secret::Secret;
 use super::units::{ByteSize, HumanDuration};
+use crate::sources::telegram::RawTelegram;
 use serde::Deserialize;
 
 /// `config/leadgate.toml`.
@@ -115,6 +116,9 @@ pub struct RawSources {
     /// `[[sources.webform]]`.
     #[serde(default)]
     pub webform: Vec<RawWebform>,
+    /// `[[sources.telegram]]`.
+    #[serde(default)]
+    pub telegram: Vec<RawTelegram>,
 }
 
 /// `[[sources.webform]]`: a form posting to `POST /forms/{id}`.

@@ -1,10 +1,11 @@
-//! The one HTTP listener: forms, health, metrics, the admin API.
+//! The one HTTP listener: forms, channel webhooks, health, metrics, the admin API.
 
 mod admin;
 mod demo;
 mod error;
 mod forms;
 mod health;
+mod telegram;
 
 pub use error::ApiError;
 pub use forms::FormRuntime;
@@ -14,6 +15,7 @@ use crate::config::Config;
 use crate::health::Health;
 use crate::intake::Intake;
 use crate::routing::RulesHandle;
+use crate::sources::telegram::WebhookBot;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -41,6 +43,8 @@ pub struct AppState {
     pub rules: RulesHandle,
     /// Web forms by id.
     pub forms: Arc<HashMap<String, FormRuntime>>,
+    /// Telegram bots in webhook mode by source id.
+    pub telegram: Arc<HashMap<String, WebhookBot>>,
     /// The Prometheus renderer.
     pub metrics: PrometheusHandle,
     /// Signals that wake the sink workers (after a replay).
@@ -74,7 +78,8 @@ pub fn router(state: AppState) -> Router {
             post(forms::submit)
                 .options(forms::preflight)
                 .layer(DefaultBodyLimit::disable()),
-        );
+        )
+        .route("/hooks/telegram/{source_id}", post(telegram::hook));
     if let Some(form_id) = demo_form {
         app = app.route("/", get(move || async move { demo::page(&form_id) }));
     }

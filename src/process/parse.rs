@@ -1,7 +1,7 @@
 //! Which parser reads a stored item: the channel's own, chosen by the item's channel and source.
 
 use crate::lead::{NotLead, NotLeadReason, Parsed};
-use crate::sources::webform;
+use crate::sources::{telegram, webform};
 use crate::store::InboundRow;
 use std::collections::HashMap;
 
@@ -10,6 +10,9 @@ use std::collections::HashMap;
 pub struct SourceSettings {
     /// Each web form's honeypot field, by source id.
     pub honeypots: HashMap<String, Option<String>>,
+    /// Each Telegram bot's options (whether group messages count), by source id; a source no
+    /// longer configured is read with the defaults.
+    pub telegram: HashMap<String, telegram::TelegramOptions>,
 }
 
 /// Parses one stored item with its channel's parser.
@@ -18,6 +21,14 @@ pub async fn parse_item(row: &InboundRow, settings: &SourceSettings) -> Parsed {
         crate::lead::Channel::Webform => {
             let honeypot = settings.honeypots.get(&row.source).cloned().flatten();
             webform::parse_stored(row, honeypot.as_deref()).await
+        }
+        crate::lead::Channel::Telegram => {
+            let options = settings
+                .telegram
+                .get(&row.source)
+                .cloned()
+                .unwrap_or_default();
+            telegram::parse_update(&row.payload, &options)
         }
         other => Parsed::NotLead(NotLead {
             reason: NotLeadReason::Malformed,
