@@ -1,8 +1,9 @@
 //! Test support shared by the integration tests: the daemon on a random port, a recording
-//! HTTP sink, raw HTTP requests, and the corpus's expectations.
+//! HTTP sink, a Telegram Bot API simulator, raw HTTP requests, and the corpus's expectations.
 
 #![allow(dead_code)] // each test binary uses its own part of the support
 
+pub mod bot_api;
 pub mod daemon;
 pub mod expected;
 pub mod raw_http;
