@@ -228,6 +228,40 @@ async fn a_restart_neither_repeats_nor_skips_an_update() {
     daemon.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_shows_on_readyz_without_the_token() {
+    let sim = BotApiSim::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wrong = "7012345678:AAH_wrong-token";
+    let text = config(&sim, "").replace(TOKEN, wrong);
+    let daemon = TestDaemon::start_in(dir.path(), &text, &default_routing()).await;
+    let ready = eventually(WAIT, || async {
+        let body = reqwest::get(daemon.url("/readyz"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        let state: Value = serde_json::from_str(&body).ok()?;
+        let source = &state["components"]["source:tg-bot"];
+        (source["state"] == "failing").then_some((body, source.clone()))
+    })
+    .await
+    .expect("the source reports failing");
+    let (body, source) = ready;
+    assert!(
+        source["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("401") && e.contains("Unauthorized")),
+        "{source}"
+    );
+    assert!(
+        !body.contains("AAH_wrong-token"),
+        "the token never shows: {body}"
+    );
+    daemon.stop().await;
+}
+
 async fn post_hook(daemon: &TestDaemon, secret: Option<&str>, body: &str) -> u16 {
     let mut request = reqwest::Client::new()
         .post(daemon.url("/hooks/telegram/tg-bot"))
