@@ -6,11 +6,12 @@ use crate::deliver::SinkWorker;
 use crate::health::Health;
 use crate::http::{AppState, FormRuntime, router};
 use crate::intake::Intake;
-use crate::process::{Processor, SinkRoute, SourceSettings};
+use crate::process::{ConversationWindows, Processor, SinkRoute, SourceSettings};
 use crate::routing::{CompiledRules, RulesHandle, watch_rules};
 use crate::sla::{Actions, SlaWorker};
 use crate::sources::blog;
 use crate::sources::email::imap::ImapDeps;
+use crate::sources::telegram::{BotContext, start_bots};
 use crate::store::{SqliteStore, Store, StoreError};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::collections::HashMap;
@@ -68,6 +69,14 @@ pub enum DaemonError {
     /// A polled source could not be set up.
     #[error(transparent)]
     Source(#[from] blog::StartError),
+    /// A Telegram bot could not be set up.
+    #[error("source {id}: {message}")]
+    Telegram {
+        /// The source id.
+        id: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The HTTP server failed.
     #[error("the HTTP server failed: {0}")]
     Http(#[from] std::io::Error),
@@ -150,7 +159,14 @@ pub async fn run(
             })
             .collect(),
         sink_wakers: sink_wakers.clone(),
-        conversation_window: Duration::from_secs(30 * 60),
+        conversation_windows: ConversationWindows {
+            by_source: config
+                .telegram
+                .iter()
+                .map(|t| (t.id.clone(), t.conversation_window))
+                .collect(),
+            ..ConversationWindows::default()
+        },
         batch_size: config.batch_size,
         max_idle: options.max_idle,
     };
@@ -174,7 +190,7 @@ pub async fn run(
     };
 
     let (intake, committer) = Intake::start(store.clone(), process_wake);
-    // Channels that pull (mailboxes, blogs) hold intake handles of their own: they stop first, so the
+    // Channels that pull (mailboxes, blogs, Telegram bots) hold intake handles of their own: they stop first, so the
     // committer can drain and end.
     let pullers = TaskTracker::new();
     let stop_pullers = CancellationToken::new();
@@ -201,12 +217,34 @@ pub async fn run(
         &pullers,
         &stop_pullers,
     );
+    let bots = start_bots(
+        &config.telegram,
+        &BotContext {
+            intake: intake.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            health: health.clone(),
+        },
+        &pullers,
+        &stop_pullers,
+    );
     pullers.close();
     if let Err(e) = started {
         stop_pullers.cancel();
         stop.cancel();
         return Err(e.into());
     }
+    let telegram = match bots {
+        Ok(webhooks) => webhooks,
+        Err((id, e)) => {
+            stop_pullers.cancel();
+            stop.cancel();
+            return Err(DaemonError::Telegram {
+                id,
+                message: e.to_string(),
+            });
+        }
+    };
     let mut forms: HashMap<String, FormRuntime> = HashMap::new();
     for f in &config.webforms {
         let connector =
@@ -245,11 +283,12 @@ pub async fn run(
         health: health.clone(),
         rules,
         forms: Arc::new(forms),
+        telegram: Arc::new(telegram),
         metrics: metrics_handle(),
         sink_wakers: Arc::new(sink_wakers),
         actions,
     };
-    tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), mailboxes = config.email.iter().map(|e| e.mailboxes.len()).sum::<usize>(), blogs = config.wordpress.len() + config.feeds.len(), "leadgate is running.");
+    tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), mailboxes = config.email.iter().map(|e| e.mailboxes.len()).sum::<usize>(), blogs = config.wordpress.len() + config.feeds.len(), telegram_bots = config.telegram.len(), "leadgate is running.");
     let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),

@@ -15,6 +15,7 @@ pub use validate::validate;
 
 use crate::deliver::EventType;
 use crate::lead::{OwnContacts, PhoneNormaliser};
+use crate::sources::telegram::TelegramSource;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -99,6 +100,8 @@ pub struct Config {
     pub wordpress: Vec<crate::sources::blog::WordpressSource>,
     /// RSS/Atom comment feeds polled.
     pub feeds: Vec<crate::sources::blog::FeedSource>,
+    /// Telegram bots.
+    pub telegram: Vec<TelegramSource>,
     /// Where leads go.
     pub sinks: Vec<SinkConfig>,
     /// Every inbound connector and CRM preset (shipped and the business's own).

@@ -5,6 +5,7 @@
 use super::secret::Secret;
 use super::units::{ByteSize, HumanDuration};
 use crate::sources::blog::config::{RawFeed, RawWordpress};
+use crate::sources::telegram::RawTelegram;
 use serde::Deserialize;
 
 /// `config/leadgate.toml`.
@@ -143,6 +144,9 @@ pub struct RawSources {
     /// `[[sources.feed]]`.
     #[serde(default)]
     pub feed: Vec<RawFeed>,
+    /// `[[sources.telegram]]`.
+    #[serde(default)]
+    pub telegram: Vec<RawTelegram>,
 }
 
 /// `[[sources.webform]]`: a form posting to `POST /forms/{id}`.

@@ -1,6 +1,7 @@
 //! `RawConfig → Config`: every value checked, every problem gathered before reporting.
 
 use super::raw::{RawConfig, RawFileSink, RawWebform, RawWebhookSink};
+use super::units::parse_duration;
 use super::{
     Config, ConfigProblem, ServerConfig, SinkConfig, SinkKind, StorageConfig, WebformSource,
     WebhookSinkConfig,
@@ -8,6 +9,10 @@ use super::{
 use crate::connectors::{Catalogue, GENERIC};
 use crate::deliver::{EventType, decode_signing_secret};
 use crate::lead::{OwnContacts, PhoneNormaliser, normalise_email};
+use crate::sources::telegram::{
+    DEFAULT_API_URL, DEFAULT_CONTACT_BUTTON, DEFAULT_REPLY_TEXT, RawTelegram, ReplySettings,
+    TelegramMode, TelegramOptions, TelegramSource, token_shape_ok, webhook_secret_shape_ok,
+};
 use crate::sources::vk::VkSource;
 use crate::sources::whatsapp::WhatsappSource;
 use std::collections::HashSet;
@@ -153,6 +158,12 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
             }),
         );
     }
+    let mut telegram = Vec::new();
+    for (i, bot) in raw.sources.telegram.into_iter().enumerate() {
+        let key = format!("sources.telegram[{i}]");
+        check_id(&mut p, &mut ids, &key, &bot.id);
+        telegram.extend(telegram_source(&mut p, &key, bot));
+    }
     if webforms.iter().filter(|f| f.demo).count() > 1 {
         p.add(
             "sources.webform",
@@ -257,6 +268,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         whatsapp,
         wordpress,
         feeds,
+        telegram,
         sinks,
         connectors: Arc::new(connectors),
     })
@@ -326,6 +338,149 @@ fn webform(p: &mut Problems, key: &str, f: RawWebform, cat: &Catalogue) -> Webfo
         rate_per_minute: per_minute.max(1),
         rate_burst: burst.max(1),
         connector,
+    }
+}
+
+/// The longest message the Bot API sends.
+const TELEGRAM_TEXT_LIMIT: usize = 4096;
+
+fn telegram_source(p: &mut Problems, key: &str, t: RawTelegram) -> Option<TelegramSource> {
+    if !token_shape_ok(t.token.expose()) {
+        p.add(
+            format!("{key}.token"),
+            "is not a bot token",
+            Some("the token @BotFather gave, like \"123456789:AAF...\", best as \"${TELEGRAM_BOT_TOKEN}\""),
+        );
+    }
+    let api_text = t.api_url.as_deref().unwrap_or(DEFAULT_API_URL);
+    let api_url = match reqwest::Url::parse(api_text) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() => Some(u),
+        _ => {
+            p.add(
+                format!("{key}.api_url"),
+                format!("{api_text:?} is not an http(s) URL"),
+                Some("the Bot API server's base URL, like \"https://api.telegram.org\""),
+            );
+            None
+        }
+    };
+    let mode = match (t.mode.as_deref().unwrap_or("polling"), t.webhook_secret) {
+        ("polling", _) => Some(TelegramMode::Polling),
+        ("webhook", Some(secret)) if webhook_secret_shape_ok(secret.expose()) => {
+            Some(TelegramMode::Webhook { secret })
+        }
+        ("webhook", Some(_)) => {
+            p.add(
+                format!("{key}.webhook_secret"),
+                "is not a valid secret token",
+                Some("1 to 256 characters: letters, digits, '_' and '-'"),
+            );
+            None
+        }
+        ("webhook", None) => {
+            p.add(
+                format!("{key}.webhook_secret"),
+                "webhook mode needs a secret, or anyone could post leads",
+                Some("set webhook_secret and pass the same value as secret_token to setWebhook"),
+            );
+            None
+        }
+        (other, _) => {
+            p.add(
+                format!("{key}.mode"),
+                format!("unknown mode {other:?}"),
+                Some("\"polling\" or \"webhook\""),
+            );
+            None
+        }
+    };
+    let poll_timeout = duration(
+        p,
+        key,
+        "poll_timeout",
+        t.poll_timeout,
+        Duration::from_secs(25),
+    );
+    if !(1..=60).contains(&poll_timeout.as_secs()) || poll_timeout.subsec_nanos() != 0 {
+        p.add(
+            format!("{key}.poll_timeout"),
+            "must be whole seconds from 1s to 60s",
+            Some("\"25s\" is a good value"),
+        );
+    }
+    let conversation_window = duration(
+        p,
+        key,
+        "conversation_window",
+        t.conversation_window,
+        Duration::from_secs(30 * 60),
+    );
+    if conversation_window.is_zero() {
+        p.add(
+            format!("{key}.conversation_window"),
+            "must be longer than 0",
+            None,
+        );
+    }
+    let text = match t.reply_text {
+        None => Some(DEFAULT_REPLY_TEXT.to_string()),
+        Some(text) if text.trim().is_empty() => None,
+        Some(text) => Some(text),
+    };
+    if text
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > TELEGRAM_TEXT_LIMIT)
+    {
+        p.add(
+            format!("{key}.reply_text"),
+            format!("is longer than the {TELEGRAM_TEXT_LIMIT} characters Telegram sends"),
+            None,
+        );
+    }
+    let contact_button = t
+        .contact_button
+        .unwrap_or_else(|| DEFAULT_CONTACT_BUTTON.to_string());
+    let ask_contact = t.ask_contact.unwrap_or(true);
+    if ask_contact && contact_button.trim().is_empty() {
+        p.add(
+            format!("{key}.contact_button"),
+            "the share-contact button needs a text",
+            Some("or set ask_contact = false"),
+        );
+    }
+    Some(TelegramSource {
+        id: t.id,
+        token: t.token,
+        api_url: api_url?,
+        mode: mode?,
+        options: TelegramOptions {
+            group_messages: t.group_messages.unwrap_or(false),
+        },
+        reply: ReplySettings {
+            text,
+            ask_contact,
+            contact_button,
+        },
+        poll_timeout,
+        conversation_window,
+    })
+}
+
+/// A duration key read with its default; a bad value is a problem (and the default stands in
+/// so validation goes on).
+fn duration(
+    p: &mut Problems,
+    key: &str,
+    name: &str,
+    text: Option<String>,
+    default: Duration,
+) -> Duration {
+    match text {
+        None => default,
+        Some(text) => parse_duration(&text).unwrap_or_else(|e| {
+            p.add(format!("{key}.{name}"), e, None);
+            default
+        }),
     }
 }
 
@@ -518,5 +673,63 @@ events = ["lead.deleted"]
         );
         assert_eq!(problems.len(), 1);
         assert!(problems[0].message.contains("used twice"));
+    }
+
+    #[test]
+    fn telegram_problems_are_reported_with_their_keys() {
+        let problems = problems_of(
+            r#"
+[[sources.telegram]]
+id = "bot"
+token = "not-a-token"
+api_url = "ftp://x"
+mode = "webhook"
+poll_timeout = "2m"
+conversation_window = "soon"
+[[sources.telegram]]
+id = "bot"
+token = "1:a"
+mode = "push"
+"#,
+        );
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "sources.telegram[0].token",
+                "sources.telegram[0].api_url",
+                "sources.telegram[0].webhook_secret",
+                "sources.telegram[0].poll_timeout",
+                "sources.telegram[0].conversation_window",
+                "sources.telegram[1].id",
+                "sources.telegram[1].mode",
+            ],
+            "{problems:#?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .all(|p| !p.to_string().contains("not-a-token")),
+            "the token is never printed"
+        );
+    }
+
+    #[test]
+    fn telegram_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("leadgate.toml");
+        let text = "[[sources.telegram]]\nid = \"tg\"\ntoken = \"1:abc\"\n";
+        std::fs::write(&path, text).expect("write");
+        std::fs::write(dir.path().join("routing.toml"), "").expect("write");
+        let raw = load_raw(&path, &|_| None).expect("raw parses");
+        let config = validate(raw, &path).expect("valid");
+        let bot = &config.telegram[0];
+        assert_eq!(bot.api_url.as_str(), "https://api.telegram.org/");
+        assert_eq!(bot.mode, TelegramMode::Polling);
+        assert!(!bot.options.group_messages);
+        assert_eq!(bot.reply.text.as_deref(), Some(DEFAULT_REPLY_TEXT));
+        assert!(bot.reply.ask_contact);
+        assert_eq!(bot.poll_timeout, Duration::from_secs(25));
+        assert_eq!(bot.conversation_window, Duration::from_secs(30 * 60));
     }
 }

@@ -8,6 +8,7 @@ mod error;
 mod forms;
 mod health;
 mod hooks;
+mod telegram;
 
 pub use error::ApiError;
 pub use forms::FormRuntime;
@@ -17,6 +18,7 @@ use crate::config::Config;
 use crate::health::Health;
 use crate::intake::Intake;
 use crate::routing::RulesHandle;
+use crate::sources::telegram::WebhookBot;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -44,6 +46,8 @@ pub struct AppState {
     pub rules: RulesHandle,
     /// Web forms by id.
     pub forms: Arc<HashMap<String, FormRuntime>>,
+    /// Telegram bots in webhook mode by source id.
+    pub telegram: Arc<HashMap<String, WebhookBot>>,
     /// The Prometheus renderer.
     pub metrics: PrometheusHandle,
     /// Signals that wake the sink workers (after a replay).
@@ -87,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         )
         // After the fixed kinds above: the router prefers a literal segment to a parameter,
         // so /hooks/vk/... and /hooks/whatsapp/... never reach a connector.
+        .route("/hooks/telegram/{source_id}", post(telegram::hook))
         .route(
             "/hooks/{connector}/{source_id}",
             post(hooks::connector_hook).layer(DefaultBodyLimit::disable()),

@@ -8,9 +8,11 @@
 
 mod events;
 mod parse;
+mod window;
 
 pub use events::{SinkRoute, outbox_rows};
 pub use parse::{SourceSettings, parse_item, parse_sample};
+pub use window::ConversationWindows;
 
 use crate::clock::Clock;
 use crate::deliver::EventType;
@@ -54,8 +56,8 @@ pub struct Processor {
     pub sinks: Vec<SinkRoute>,
     /// Signals that wake each sink's worker.
     pub sink_wakers: Vec<Arc<Notify>>,
-    /// How long after its last message a conversation stays open for follow-ups.
-    pub conversation_window: Duration,
+    /// How long after its last message a conversation stays open for follow-ups, per source.
+    pub conversation_windows: ConversationWindows,
     /// Items per batch.
     pub batch_size: u32,
     /// The longest it sleeps before offering held leads again (hours begin on the clock).
@@ -291,7 +293,7 @@ impl Processor {
             return Ok(Some(lead));
         }
         if let Some(key) = &draft.thread.conversation {
-            let window = chrono::Duration::from_std(self.conversation_window)
+            let window = chrono::Duration::from_std(self.conversation_windows.of(&row.source))
                 .unwrap_or(chrono::Duration::MAX);
             return tx.open_conversation(&row.source, key, now - window).await;
         }

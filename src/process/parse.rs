@@ -4,7 +4,7 @@ use crate::config::Config;
 use crate::connectors::Catalogue;
 use crate::lead::{Channel, NotLead, NotLeadReason, Parsed};
 use crate::sources::blog::{self, CommentRules};
-use crate::sources::{email, vk, webform, whatsapp};
+use crate::sources::{email, telegram, vk, webform, whatsapp};
 use crate::store::InboundRow;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,6 +22,9 @@ pub struct SourceSettings {
     pub connectors: Arc<Catalogue>,
     /// Each blog source's comment rules (staff, spam), by source id.
     pub blog_rules: HashMap<String, CommentRules>,
+    /// Each Telegram bot's options (whether group messages count), by source id; a source no
+    /// longer configured is read with the defaults.
+    pub telegram: HashMap<String, telegram::TelegramOptions>,
 }
 
 impl SourceSettings {
@@ -46,6 +49,11 @@ impl SourceSettings {
                 .map(|w| (w.id.clone(), w.rules.clone()))
                 .chain(config.feeds.iter().map(|f| (f.id.clone(), f.rules.clone())))
                 .collect(),
+            telegram: config
+                .telegram
+                .iter()
+                .map(|t| (t.id.clone(), t.options.clone()))
+                .collect(),
         }
     }
 }
@@ -58,6 +66,7 @@ pub async fn parse_sample(config: &Config, channel: Channel, payload: &[u8]) -> 
         Channel::Webform => config.webforms.first().map(|f| f.id.clone()),
         Channel::Vk => config.vk.first().map(|s| s.id.clone()),
         Channel::Whatsapp => config.whatsapp.first().map(|s| s.id.clone()),
+        Channel::Telegram => config.telegram.first().map(|s| s.id.clone()),
         _ => None,
     };
     let row = InboundRow {
@@ -106,11 +115,14 @@ pub async fn parse_item(row: &InboundRow, settings: &SourceSettings) -> Parsed {
                 .unwrap_or_default();
             blog::parse_stored(&row.payload, &row.meta, &rules)
         }
-        other => Parsed::NotLead(NotLead {
-            reason: NotLeadReason::Malformed,
-            detail: format!("no parser for the {other} channel in this build"),
-            external_id: None,
-        }),
+        Channel::Telegram => {
+            let options = settings
+                .telegram
+                .get(&row.source)
+                .cloned()
+                .unwrap_or_default();
+            telegram::parse_update(&row.payload, &options)
+        }
     }
 }
 

@@ -1,9 +1,10 @@
 //! Test support shared by the integration tests: the daemon on a random port, a recording
-//! HTTP sink, raw HTTP requests, a real Dovecot for the IMAP tests, and the corpus's
-//! expectations.
+//! HTTP sink, a Telegram Bot API simulator, raw HTTP requests, a real Dovecot for the IMAP
+//! tests, and the corpus's expectations.
 
 #![allow(dead_code)] // each test binary uses its own part of the support
 
+pub mod bot_api;
 pub mod daemon;
 pub mod dovecot;
 pub mod expected;

@@ -1,0 +1,76 @@
+//! `POST /hooks/telegram/{source_id}`: a bot in webhook mode. Telegram posts one Update per
+//! request with the `secret_token` given to `setWebhook` in `X-Telegram-Bot-Api-Secret-Token`;
+//! the answer is `200` only once the update is committed, so Telegram retries anything not
+//! stored.
+
+use super::AppState;
+use super::error::ApiError;
+use crate::config::tokens_match;
+use crate::sources::telegram::{inbound, update_item};
+use crate::store::Inserted;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// The header Telegram sends the webhook's secret in.
+const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+
+/// `POST /hooks/telegram/{id}`: 401 for a missing or wrong secret and 400 for a body that is
+/// not an Update, both with nothing stored; 200 with an empty body once committed (a body
+/// would be read by Telegram as a method to call).
+pub async fn hook(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match accept(&app, &id, &headers, body).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => {
+            metrics::counter!("leadgate_telegram_webhook_errors_total", "code" => e.code)
+                .increment(1);
+            e.into_response()
+        }
+    }
+}
+
+async fn accept(
+    app: &AppState,
+    id: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<(), ApiError> {
+    let bot = app
+        .telegram
+        .get(id)
+        .ok_or_else(|| ApiError::not_found("telegram webhook"))?;
+    let presented = headers
+        .get(SECRET_HEADER)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if !tokens_match(presented, &bot.secret) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_secret",
+            "the X-Telegram-Bot-Api-Secret-Token header is missing or wrong",
+        ));
+    }
+    let item = update_item(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()))?;
+    let payload = item.payload.clone();
+    let name = format!("source:{id}");
+    let stored = app
+        .intake
+        .submit(inbound(id, item, app.clock.as_ref(), "webhook"))
+        .await
+        .map_err(|e| {
+            app.health.failure(&name, app.clock.now(), e.to_string());
+            ApiError::unavailable(e.to_string())
+        })?;
+    app.health.success(&name, app.clock.now(), None);
+    if matches!(stored, Inserted::New(_)) {
+        bot.answers.offer(payload);
+    }
+    Ok(())
+}

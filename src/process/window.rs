@@ -1,0 +1,46 @@
+//! How long a conversation stays open for follow-ups, per source: a burst of Telegram messages
+//! and a slow e-mail thread do not need the same window.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// The window since a conversation's last message within which a new message joins its lead.
+#[derive(Debug, Clone)]
+pub struct ConversationWindows {
+    /// For sources without their own setting.
+    pub default: Duration,
+    /// Sources with their own setting, by source id.
+    pub by_source: HashMap<String, Duration>,
+}
+
+impl ConversationWindows {
+    /// The window of `source`.
+    pub fn of(&self, source: &str) -> Duration {
+        self.by_source.get(source).copied().unwrap_or(self.default)
+    }
+}
+
+impl Default for ConversationWindows {
+    /// Thirty minutes everywhere.
+    fn default() -> ConversationWindows {
+        ConversationWindows {
+            default: Duration::from_secs(30 * 60),
+            by_source: HashMap::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_source_setting_wins_over_the_default() {
+        let windows = ConversationWindows {
+            by_source: HashMap::from([("tg".to_string(), Duration::from_secs(60))]),
+            ..ConversationWindows::default()
+        };
+        assert_eq!(windows.of("tg"), Duration::from_secs(60));
+        assert_eq!(windows.of("mail"), Duration::from_secs(30 * 60));
+    }
+}

@@ -1,0 +1,94 @@
+//! Starting the configured bots at daemon start: for each, the Bot API client, the answering
+//! task, and either the long-polling loop or what the webhook endpoint needs.
+
+use super::answer::{AnswerQueue, Answerer};
+use super::api::{ApiError, BotApi};
+use super::config::{TelegramMode, TelegramSource};
+use super::poll::Poller;
+use crate::clock::Clock;
+use crate::config::Secret;
+use crate::health::Health;
+use crate::intake::Intake;
+use crate::store::Store;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// What the bots share with the rest of the daemon.
+#[derive(Debug, Clone)]
+pub struct BotContext {
+    /// Where updates are committed.
+    pub intake: Intake,
+    /// Offsets and per-chat cursors.
+    pub store: Arc<dyn Store>,
+    /// Time and ids.
+    pub clock: Arc<dyn Clock>,
+    /// State reports for `/readyz`.
+    pub health: Health,
+}
+
+/// A bot in webhook mode, as `POST /hooks/telegram/{id}` needs it.
+#[derive(Debug, Clone)]
+pub struct WebhookBot {
+    /// The secret Telegram sends in `X-Telegram-Bot-Api-Secret-Token`.
+    pub secret: Secret,
+    /// Committed messages waiting for the bot's answer.
+    pub answers: AnswerQueue,
+}
+
+/// Starts every bot on `tasks`; returns the bots in webhook mode by source id. The polling
+/// loops stop on `stop`, which the daemon cancels as soon as shutdown begins, so that their
+/// handles to intake go away and intake can drain.
+pub fn start_bots(
+    sources: &[TelegramSource],
+    ctx: &BotContext,
+    tasks: &TaskTracker,
+    stop: &CancellationToken,
+) -> Result<HashMap<String, WebhookBot>, (String, ApiError)> {
+    let mut webhooks = HashMap::new();
+    for source in sources {
+        let api = BotApi::new(&source.api_url, source.token.clone())
+            .map_err(|e| (source.id.clone(), e))?;
+        let answerer = Answerer {
+            source: source.id.clone(),
+            reply: source.reply.clone(),
+            options: source.options.clone(),
+            window: source.conversation_window,
+            api: api.clone(),
+            store: ctx.store.clone(),
+            clock: ctx.clock.clone(),
+        };
+        let (answers, answering) = answerer.start();
+        if let Some(answering) = answering {
+            tasks.spawn(answering);
+        }
+        match &source.mode {
+            TelegramMode::Webhook { secret } => {
+                ctx.health
+                    .register(&format!("source:{}", source.id), "source");
+                webhooks.insert(
+                    source.id.clone(),
+                    WebhookBot {
+                        secret: secret.clone(),
+                        answers,
+                    },
+                );
+            }
+            TelegramMode::Polling => {
+                let poller = Poller {
+                    source: source.id.clone(),
+                    poll_timeout: source.poll_timeout,
+                    api,
+                    intake: ctx.intake.clone(),
+                    store: ctx.store.clone(),
+                    clock: ctx.clock.clone(),
+                    health: ctx.health.clone(),
+                    answers,
+                };
+                tasks.spawn(poller.run(stop.clone()));
+            }
+        }
+    }
+    Ok(webhooks)
+}

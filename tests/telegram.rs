@@ -1,0 +1,460 @@
+//! The Telegram bot end to end: the daemon polls the Bot API simulator (or takes its webhook),
+//! private messages become leads at a file sink, the person is answered once per
+//! conversation, a restart neither skips nor repeats an update, and every Telegram sample of
+//! the corpus gives its expected result.
+
+mod support;
+
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::Duration;
+use support::bot_api::{BotApiSim, TOKEN};
+use support::daemon::{TestDaemon, default_routing, eventually, file_lines};
+use support::expected::{check_lead, check_not_lead, expectations, sample};
+
+const REPLY: &str = "Спасибо! Менеджер ответит в течение часа.";
+const BUTTON: &str = "Поделиться номером";
+const WEBHOOK_SECRET: &str = "hook-secret_42";
+const WAIT: Duration = Duration::from_secs(20);
+
+/// The corpus business's bot (fixtures README): group messages do not count.
+fn config(sim: &BotApiSim, extra: &str) -> String {
+    format!(
+        r#"
+[business]
+own_emails = ["sales@teplodom.example", "wordpress@teplodom.example", "blog@teplodom.example"]
+own_phones = ["+7 812 600-12-34"]
+
+[[sources.telegram]]
+id = "tg-bot"
+token = "{TOKEN}"
+api_url = "{url}"
+poll_timeout = "1s"
+reply_text = "{REPLY}"
+contact_button = "{BUTTON}"
+{extra}
+
+[[sinks.file]]
+id = "crm"
+path = "{{dir}}/delivered.jsonl"
+"#,
+        url = sim.url()
+    )
+}
+
+fn events(dir: &Path) -> Vec<Value> {
+    file_lines(&dir.join("delivered.jsonl"))
+}
+
+/// The events of the lead whose Telegram account is `user`, in delivery order.
+fn events_of(dir: &Path, user: i64) -> Vec<Value> {
+    events(dir)
+        .into_iter()
+        .filter(|e| e["data"]["contact"]["telegram"]["id"] == user)
+        .collect()
+}
+
+fn count(events: &[Value], kind: &str) -> usize {
+    events.iter().filter(|e| e["type"] == kind).count()
+}
+
+/// Waits until `check` holds, or fails the test saying what was awaited.
+async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let done = eventually(WAIT, || {
+        let ok = check();
+        async move { ok.then_some(()) }
+    })
+    .await;
+    assert!(done.is_some(), "timed out waiting until {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_messages_become_leads_and_are_answered_with_the_contact_button() {
+    let sim = BotApiSim::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sim, ""), &default_routing()).await;
+    sim.push_text(
+        5_100_000_001,
+        "Ксения",
+        "Здравствуйте! Нужен тёплый пол в Кудрово",
+    );
+    sim.push_text(5_100_000_002, "Игорь", "Перезвоните: +7 911 020-30-40");
+
+    wait_until("both messages are leads at the sink", || {
+        count(&events(dir.path()), "lead.created") == 2
+    })
+    .await;
+    let first = &events_of(dir.path(), 5_100_000_001)[0];
+    assert_eq!(first["type"], "lead.created");
+    assert_eq!(first["data"]["channel"], "telegram");
+    assert_eq!(first["data"]["source"], "tg-bot");
+    assert_eq!(first["data"]["contact"]["name"], "Ксения");
+    assert!(
+        first["data"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("тёплый пол")),
+        "{first}"
+    );
+    let second = &events_of(dir.path(), 5_100_000_002)[0];
+    assert_eq!(second["data"]["contact"]["phones"], json!(["+79110203040"]));
+
+    wait_until("both people are answered", || sim.sent().len() == 2).await;
+    let asked = &sim.sent_to(5_100_000_001)[0];
+    assert_eq!(asked.text, REPLY);
+    assert_eq!(
+        asked.reply_markup.as_ref().map(|m| &m["keyboard"]),
+        Some(&json!([[{"text": BUTTON, "request_contact": true}]])),
+        "no phone known: the share-contact button is attached"
+    );
+    let told = &sim.sent_to(5_100_000_002)[0];
+    assert_eq!(told.text, REPLY);
+    assert_eq!(told.reply_markup, None, "the phone is known: no button");
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_quick_messages_from_one_chat_are_one_lead_answered_once() {
+    let sim = BotApiSim::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sim, ""), &default_routing()).await;
+    let chat = 5_200_000_001;
+    for i in 1..=5 {
+        sim.push_text(chat, "Олег", &format!("Вопрос номер {i} про котёл"));
+    }
+    // A later message from someone else: processing and answering go in order, so once it is
+    // through, so are the five.
+    let sentinel = 5_200_000_002;
+    sim.push_text(sentinel, "Анна", "Сколько стоит монтаж?");
+
+    wait_until("the sentinel is delivered and answered", || {
+        count(&events_of(dir.path(), sentinel), "lead.created") == 1
+            && sim.sent_to(sentinel).len() == 1
+    })
+    .await;
+    wait_until("the four follow-ups are delivered", || {
+        count(&events_of(dir.path(), chat), "lead.updated") >= 4
+    })
+    .await;
+    let burst = events_of(dir.path(), chat);
+    assert_eq!(count(&burst, "lead.created"), 1, "one lead: {burst:#?}");
+    assert_eq!(count(&burst, "lead.updated"), 4);
+    let lead_id = &burst[0]["data"]["id"];
+    assert!(burst.iter().all(|e| &e["data"]["id"] == lead_id));
+    let text = burst.last().map(|e| e["data"]["text"].to_string());
+    for i in 1..=5 {
+        let phrase = format!("Вопрос номер {i}");
+        assert!(
+            text.as_deref().is_some_and(|t| t.contains(&phrase)),
+            "{phrase} missing: {text:?}"
+        );
+    }
+    assert_eq!(
+        sim.sent_to(chat).len(),
+        1,
+        "answered once, not once per message"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_neither_repeats_nor_skips_an_update() {
+    let sim = BotApiSim::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let people = [5_300_000_001, 5_300_000_002, 5_300_000_003];
+    let before: Vec<i64> = people
+        .iter()
+        .map(|&p| sim.push_text(p, "Клиент", &format!("Заявка от {p}")))
+        .collect();
+    // The first getUpdates returns all three, then Telegram is out of reach: the call that
+    // would confirm them fails, so they are still unconfirmed when the daemon stops.
+    sim.go_down_after_next_delivery();
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sim, ""), &default_routing()).await;
+    let confirming = before.last().map(|id| id + 1);
+    wait_until("the daemon tries to confirm the first three", || {
+        sim.refused_offsets().contains(&confirming)
+    })
+    .await;
+    wait_until("the first three are leads", || {
+        count(&events(dir.path()), "lead.created") == 3
+    })
+    .await;
+    let ready = reqwest::get(daemon.url("/readyz"))
+        .await
+        .expect("readyz")
+        .text()
+        .await
+        .expect("readyz body");
+    let state: Value = serde_json::from_str(&ready).expect("readyz JSON");
+    assert_eq!(
+        state["components"]["source:tg-bot"]["state"], "failing",
+        "{state}"
+    );
+    assert!(!ready.contains(TOKEN), "the token never shows: {ready}");
+    wait_until("the first three are answered", || sim.sent().len() == 3).await;
+    daemon.stop().await;
+    assert_eq!(sim.unconfirmed(), 3, "Telegram still holds the first three");
+
+    let later = [5_300_000_004, 5_300_000_005];
+    let after: Vec<i64> = later
+        .iter()
+        .map(|&p| sim.push_text(p, "Клиент", &format!("Заявка от {p}")))
+        .collect();
+    sim.set_down(false);
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sim, ""), &default_routing()).await;
+    wait_until("all five are leads and Telegram has confirmed them", || {
+        count(&events(dir.path()), "lead.created") == 5 && sim.unconfirmed() == 0
+    })
+    .await;
+    for id in before.iter().chain(&after) {
+        assert_eq!(sim.returned(*id), 1, "update {id} was returned once");
+    }
+    let created: Vec<Value> = events(dir.path())
+        .into_iter()
+        .filter(|e| e["type"] == "lead.created")
+        .collect();
+    for person in people.iter().chain(&later) {
+        let theirs = created
+            .iter()
+            .filter(|e| e["data"]["contact"]["telegram"]["id"] == *person)
+            .count();
+        assert_eq!(theirs, 1, "{person} is one lead");
+    }
+    let inbound = daemon.admin_get("/admin/api/inbound").await;
+    assert_eq!(inbound["items"].as_array().map(Vec::len), Some(5));
+    wait_until("everyone is answered", || sim.sent().len() == 5).await;
+    for person in people.iter().chain(&later) {
+        assert_eq!(sim.sent_to(*person).len(), 1, "{person} answered once");
+    }
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_shows_on_readyz_without_the_token() {
+    let sim = BotApiSim::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wrong = "7012345678:AAH_wrong-token";
+    let text = config(&sim, "").replace(TOKEN, wrong);
+    let daemon = TestDaemon::start_in(dir.path(), &text, &default_routing()).await;
+    let ready = eventually(WAIT, || async {
+        let body = reqwest::get(daemon.url("/readyz"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        let state: Value = serde_json::from_str(&body).ok()?;
+        let source = &state["components"]["source:tg-bot"];
+        (source["state"] == "failing").then_some((body, source.clone()))
+    })
+    .await
+    .expect("the source reports failing");
+    let (body, source) = ready;
+    assert!(
+        source["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("401") && e.contains("Unauthorized")),
+        "{source}"
+    );
+    assert!(
+        !body.contains("AAH_wrong-token"),
+        "the token never shows: {body}"
+    );
+    daemon.stop().await;
+}
+
+async fn post_hook(daemon: &TestDaemon, secret: Option<&str>, body: &str) -> u16 {
+    let mut request = reqwest::Client::new()
+        .post(daemon.url("/hooks/telegram/tg-bot"))
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(secret) = secret {
+        request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
+    }
+    request.send().await.expect("post").status().as_u16()
+}
+
+fn text_update(update_id: i64, chat: i64, text: &str) -> String {
+    json!({
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id % 1000,
+            "from": {"id": chat, "is_bot": false, "first_name": "Вера"},
+            "chat": {"id": chat, "first_name": "Вера", "type": "private"},
+            "date": 1_795_000_000,
+            "text": text,
+        }
+    })
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_takes_updates_with_the_right_secret_only() {
+    let sim = BotApiSim::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = format!("mode = \"webhook\"\nwebhook_secret = \"{WEBHOOK_SECRET}\"");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sim, &extra), &default_routing()).await;
+    let chat = 5_400_000_001;
+    let update = text_update(1001, chat, "Нужен расчёт отопления дома");
+
+    assert_eq!(post_hook(&daemon, Some(WEBHOOK_SECRET), &update).await, 200);
+    assert_eq!(
+        post_hook(&daemon, Some(WEBHOOK_SECRET), &update).await,
+        200,
+        "a redelivery is accepted as a no-op"
+    );
+    let other = text_update(1002, 5_400_000_002, "Чужое сообщение");
+    assert_eq!(post_hook(&daemon, Some("wrong"), &other).await, 401);
+    assert_eq!(post_hook(&daemon, None, &other).await, 401);
+    assert_eq!(
+        post_hook(&daemon, Some(WEBHOOK_SECRET), "{\"update_id\":").await,
+        400
+    );
+    assert_eq!(
+        post_hook(&daemon, Some(WEBHOOK_SECRET), "{\"message\":{}}").await,
+        400
+    );
+    let unknown = reqwest::Client::new()
+        .post(daemon.url("/hooks/telegram/no-such-bot"))
+        .header("X-Telegram-Bot-Api-Secret-Token", WEBHOOK_SECRET)
+        .body(update.clone())
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(unknown.status(), 404);
+
+    wait_until("the lead is delivered and the person answered", || {
+        count(&events_of(dir.path(), chat), "lead.created") == 1 && sim.sent_to(chat).len() == 1
+    })
+    .await;
+    let inbound = daemon.admin_get("/admin/api/inbound").await;
+    assert_eq!(
+        inbound["items"].as_array().map(Vec::len),
+        Some(1),
+        "nothing refused was stored: {inbound}"
+    );
+    assert!(
+        events_of(dir.path(), 5_400_000_002).is_empty(),
+        "the wrongly signed update never became a lead"
+    );
+    daemon.stop().await;
+}
+
+/// The inbound item a pushed sample became, found by its dedupe key.
+fn item_with_key<'a>(inbound: &'a Value, key: &str) -> Option<&'a Value> {
+    inbound["items"]
+        .as_array()?
+        .iter()
+        .find(|i| i["dedupe_key"] == key)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_telegram_sample_gives_its_expected_result_through_the_bot() {
+    let sim = BotApiSim::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sim, ""), &default_routing()).await;
+    let mut exps = expectations("telegram");
+    // The file a `same_lead_as` names is sent first, as Telegram sends a message before its edit.
+    exps.sort_by_key(|e| e.same_lead_as.is_some());
+    let mut keys = Vec::new();
+    for exp in &exps {
+        let update: Value = serde_json::from_slice(&sample(&exp.file)).expect("a JSON sample");
+        let id = sim.push(update.clone());
+        let mut sent = update;
+        sent["update_id"] = id.into();
+        let bytes = serde_json::to_vec(&sent).expect("JSON");
+        let item = leadgate::sources::telegram::update_item(&bytes).expect("an Update");
+        keys.push(item.dedupe_key);
+    }
+    let inbound = eventually(WAIT, || async {
+        let inbound = daemon.admin_get("/admin/api/inbound").await;
+        let done = keys
+            .iter()
+            .all(|k| item_with_key(&inbound, k).is_some_and(|i| i["status"] != "pending"));
+        done.then_some(inbound)
+    })
+    .await
+    .expect("every sample is processed");
+    let lead_ids: Vec<String> = exps
+        .iter()
+        .filter(|e| e.is_lead)
+        .filter_map(|e| e.external_id.clone())
+        .collect();
+    let edits = exps.iter().filter(|e| e.same_lead_as.is_some()).count();
+    wait_until("every lead and every edit is delivered", || {
+        let all = events(dir.path());
+        let has = |id: &String| all.iter().any(|e| e["data"]["external_id"] == id.as_str());
+        lead_ids.iter().all(has) && count(&all, "lead.updated") >= edits
+    })
+    .await;
+
+    let all = events(dir.path());
+    let mut problems = Vec::new();
+    let mut matching = 0;
+    for (exp, key) in exps.iter().zip(&keys) {
+        let found = if exp.is_lead {
+            let id = exp.external_id.as_deref().unwrap_or_default();
+            let of_lead: Vec<&Value> = all
+                .iter()
+                .filter(|e| e["data"]["external_id"] == id)
+                .collect();
+            let mut found = Vec::new();
+            if of_lead
+                .iter()
+                .filter(|e| e["type"] == "lead.created")
+                .count()
+                != 1
+            {
+                found.push(format!(
+                    "{}: not exactly one lead.created for {id}",
+                    exp.file
+                ));
+            }
+            match of_lead.last() {
+                Some(latest) => found.extend(check_lead(exp, &latest["data"])),
+                None => found.push(format!("{}: no lead", exp.file)),
+            }
+            found
+        } else {
+            match item_with_key(&inbound, key) {
+                Some(item) => {
+                    let reason = item["reason"].as_str().unwrap_or("(none)");
+                    let external_id = key.strip_prefix("message:");
+                    check_not_lead(exp, reason, external_id)
+                }
+                None => vec![format!("{}: not stored", exp.file)],
+            }
+        };
+        matching += usize::from(found.is_empty());
+        problems.extend(found);
+    }
+    let leads = count(&all, "lead.created");
+    let expected_leads = lead_ids
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if leads != expected_leads {
+        problems.push(format!(
+            "{leads} leads delivered, {expected_leads} expected"
+        ));
+    }
+    println!(
+        "telegram through the bot: {matching}/{} samples match expected.json",
+        exps.len()
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    daemon.stop().await;
+}
+
+#[test]
+fn the_commented_example_is_a_valid_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config/examples/telegram.toml");
+    let path = dir.path().join("leadgate.toml");
+    std::fs::copy(example, &path).expect("copy the example");
+    std::fs::write(dir.path().join("routing.toml"), "").expect("write");
+    let env = |k: &str| (k == "TELEGRAM_BOT_TOKEN").then(|| "123456789:AAF-example".to_string());
+    let raw = leadgate::config::load_raw(&path, &env).expect("the example reads");
+    let config = leadgate::config::validate(raw, &path).expect("the example is valid");
+    assert_eq!(config.telegram.len(), 1);
+    assert_eq!(config.telegram[0].id, "tg-bot");
+}
