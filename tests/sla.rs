@@ -1,0 +1,239 @@
+//! Managers in the loop: acknowledge and decline through the API, and the SLA timer passing an
+//! unacknowledged lead on, escalating after `max_reassign`, and surviving a restart. Time is a
+//! manual clock the test moves.
+
+mod support;
+
+use leadgate::clock::{Clock, ManualClock, SystemClock};
+use std::sync::Arc;
+use std::time::Duration;
+use support::daemon::{TestDaemon, always_open_routing, eventually};
+use support::sink::{Received, Sink};
+
+const API_TOKEN: &str = "api-token-for-tests-0123456789";
+
+fn config(sink: &Sink) -> String {
+    format!(
+        r#"
+[api]
+token = "{API_TOKEN}"
+
+[[sources.webform]]
+id = "site"
+
+[[sinks.webhook]]
+id = "crm"
+url = "{}"
+timeout = "2s"
+"#,
+        sink.url()
+    )
+}
+
+async fn start(dir: &std::path::Path, sink: &Sink, clock: Arc<ManualClock>) -> TestDaemon {
+    let options = leadgate::RunOptions {
+        clock,
+        max_idle: Duration::from_millis(50),
+    };
+    TestDaemon::start_with(dir, &config(sink), &always_open_routing(), options).await
+}
+
+async fn submit(daemon: &TestDaemon, phone: &str) -> String {
+    let r: serde_json::Value = reqwest::Client::new()
+        .post(daemon.url("/forms/site"))
+        .header("accept", "application/json")
+        .form(&[("phone", phone)])
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    r["id"].as_str().expect("id").to_string()
+}
+
+async fn events(sink: &Sink, n: usize) -> Vec<serde_json::Value> {
+    eventually(Duration::from_secs(10), || async {
+        let got: Vec<serde_json::Value> = sink.received().iter().map(Received::json).collect();
+        (got.len() >= n).then_some(got)
+    })
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "expected {n} events, got {:?}",
+            sink.received()
+                .iter()
+                .map(|r| r.json()["type"].clone())
+                .collect::<Vec<_>>()
+        )
+    })
+}
+
+async fn act(
+    daemon: &TestDaemon,
+    lead: &str,
+    what: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let r = reqwest::Client::new()
+        .post(daemon.url(&format!("/api/leads/{lead}/{what}")))
+        .bearer_auth(API_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .expect("post");
+    (r.status().as_u16(), r.json().await.unwrap_or_default())
+}
+
+fn manager(event: &serde_json::Value) -> String {
+    event["data"]["assignment"]["manager"]["id"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+fn now_clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(SystemClock.now()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledgement_reaches_the_crm_and_only_the_current_manager_may_act() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = start(dir.path(), &sink, now_clock()).await;
+    let lead = submit(&daemon, "+79161110001").await;
+    let created = events(&sink, 1).await;
+    let owner = manager(&created[0]);
+    let other = if owner == "anna" { "boris" } else { "anna" };
+    let (status, body) = act(&daemon, &lead, "ack", serde_json::json!({"manager": other})).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("already passed to"),
+        "{body}"
+    );
+    let (status, body) = act(&daemon, &lead, "ack", serde_json::json!({"manager": owner})).await;
+    assert_eq!(status, 200, "{body}");
+    let got = events(&sink, 2).await;
+    assert_eq!(got[1]["type"], "lead.acknowledged");
+    assert_eq!(manager(&got[1]), owner);
+    let unauthorised = reqwest::Client::new()
+        .post(daemon.url(&format!("/api/leads/{lead}/ack")))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(unauthorised.status(), 401);
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_reaction_passes_the_lead_on_then_escalates_and_never_back() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = now_clock();
+    let daemon = start(dir.path(), &sink, clock.clone()).await;
+    let lead = submit(&daemon, "+79161110002").await;
+    let first = manager(&events(&sink, 1).await[0]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        sink.received().len(),
+        1,
+        "nothing moves before the deadline"
+    );
+    clock.advance(chrono::Duration::minutes(31));
+    let got = events(&sink, 2).await;
+    assert_eq!(got[1]["type"], "lead.reassigned");
+    let second = manager(&got[1]);
+    assert!(
+        second != first && (second == "anna" || second == "boris"),
+        "passed to the other junior: {first} -> {second}"
+    );
+    assert_eq!(got[1]["data"]["assignment"]["attempt"], 2);
+    clock.advance(chrono::Duration::minutes(31));
+    let got = events(&sink, 3).await;
+    assert_eq!(
+        manager(&got[2]),
+        "vera",
+        "after max_reassign passes the lead goes one level up"
+    );
+    assert_eq!(got[2]["data"]["classification"]["level"], "senior");
+    clock.advance(chrono::Duration::minutes(31));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        sink.received().len(),
+        3,
+        "nobody is left: it stays with vera, never back to a junior"
+    );
+    let journey = daemon.admin_get(&format!("/admin/api/leads/{lead}")).await;
+    let kinds: Vec<&str> = journey["audit"]
+        .as_array()
+        .expect("audit")
+        .iter()
+        .filter_map(|a| a["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "assigned",
+            "passed_on",
+            "escalated",
+            "nobody_left"
+        ],
+        "{journey}"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decline_passes_at_once_with_its_reason() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = start(dir.path(), &sink, now_clock()).await;
+    let lead = submit(&daemon, "+79161110003").await;
+    let first = manager(&events(&sink, 1).await[0]);
+    let (status, body) = act(
+        &daemon,
+        &lead,
+        "decline",
+        serde_json::json!({"manager": first, "reason": "не мой регион"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "passed_on");
+    let got = events(&sink, 2).await;
+    assert_eq!(got[1]["type"], "lead.reassigned");
+    assert_ne!(manager(&got[1]), first);
+    let journey = daemon.admin_get(&format!("/admin/api/leads/{lead}")).await;
+    let declined = journey["audit"]
+        .as_array()
+        .expect("audit")
+        .iter()
+        .find(|a| a["kind"] == "declined")
+        .cloned()
+        .expect("a declined entry");
+    assert_eq!(declined["detail"]["reason"], "не мой регион");
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timers_survive_a_restart() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = now_clock();
+    let daemon = start(dir.path(), &sink, clock.clone()).await;
+    submit(&daemon, "+79161110004").await;
+    let first = manager(&events(&sink, 1).await[0]);
+    daemon.stop().await;
+    clock.advance(chrono::Duration::minutes(45));
+    let daemon = start(dir.path(), &sink, clock.clone()).await;
+    let got = events(&sink, 2).await;
+    assert_eq!(
+        got[1]["type"], "lead.reassigned",
+        "the deadline kept in the store fired after the restart"
+    );
+    assert_ne!(manager(&got[1]), first);
+    daemon.stop().await;
+}
