@@ -129,3 +129,99 @@ async fn health_readiness_and_metrics() {
     assert!(metrics.contains("leadgate_outbox_pending"), "{metrics}");
     daemon.stop().await;
 }
+
+/// Saves like an editor: a temporary file renamed over the old one.
+fn save(path: &std::path::Path, text: &str) {
+    let tmp = path.with_extension("toml.tmp");
+    std::fs::write(&tmp, text).expect("write");
+    std::fs::rename(&tmp, path).expect("rename");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_daemon_keeps_routing_when_a_bad_rules_file_is_saved() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), CONFIG, &always_open_routing()).await;
+    let sink = dir.path().join("out.jsonl");
+    let post = |phone: &'static str| {
+        let url = daemon.url("/forms/site");
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .form(&[("phone", phone)])
+                .send()
+                .await
+                .expect("send");
+            assert!(r.status().is_success());
+        }
+    };
+    let version = |d: &TestDaemon| {
+        let url = d.url("/readyz");
+        async move {
+            let r: serde_json::Value = reqwest::get(url)
+                .await
+                .expect("get")
+                .json()
+                .await
+                .expect("json");
+            r["rules_version"].as_str().unwrap_or_default().to_string()
+        }
+    };
+    let first_version = version(&daemon).await;
+    save(
+        &dir.path().join("routing.toml"),
+        "levels = [\"junior\"]\n[[rules]]\nname = \"all\"\nlevle = \"junior\"\n",
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    post("+79161230001").await;
+    let lines = support::daemon::eventually(std::time::Duration::from_secs(5), || async {
+        let l = support::daemon::file_lines(&sink);
+        (!l.is_empty()).then_some(l)
+    })
+    .await
+    .expect("the lead is routed after a bad save");
+    assert_eq!(
+        lines[0]["data"]["classification"]["level"], "junior",
+        "the old rules are still in force"
+    );
+    assert_eq!(
+        version(&daemon).await,
+        first_version,
+        "the bad file was refused"
+    );
+    let metrics = reqwest::get(daemon.url("/metrics"))
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("leadgate_rules_reload_failures_total"),
+        "{metrics}"
+    );
+
+    let senior_only = always_open_routing().replace(
+        "[[rules]]\nname = \"Всё остальное\"\nlevel = \"junior\"",
+        "[[rules]]\nname = \"Всё остальное\"\nlevel = \"senior\"",
+    );
+    assert_ne!(senior_only, always_open_routing());
+    save(&dir.path().join("routing.toml"), &senior_only);
+    let reloaded = support::daemon::eventually(std::time::Duration::from_secs(5), || async {
+        let v = version(&daemon).await;
+        (v != first_version).then_some(v)
+    })
+    .await;
+    assert!(reloaded.is_some(), "a valid edit is swapped in");
+    post("+79161230002").await;
+    let lines = support::daemon::eventually(std::time::Duration::from_secs(5), || async {
+        let l = support::daemon::file_lines(&sink);
+        (l.len() >= 2).then_some(l)
+    })
+    .await
+    .expect("the second lead is routed");
+    assert_eq!(
+        lines[1]["data"]["classification"]["level"], "senior",
+        "the new rules route it"
+    );
+    assert_eq!(lines[1]["data"]["assignment"]["manager"]["id"], "vera");
+    daemon.stop().await;
+}
