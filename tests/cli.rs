@@ -163,3 +163,30 @@ fn sigterm_drains_and_exits_0_with_json_logs() {
         "the store directory is created on demand"
     );
 }
+
+#[test]
+fn the_commented_examples_check_clean() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let env = [
+        ("VK_CALLBACK_SECRET", "x"),
+        ("WHATSAPP_VERIFY_TOKEN", "x"),
+        ("WHATSAPP_APP_SECRET", "y"),
+        (
+            "CRM_WEBHOOK_SECRET",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        ),
+        ("BITRIX24_WEBHOOK_CODE", "abc"),
+    ];
+    for example in ["webform", "vk", "whatsapp", "sinks"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text = std::fs::read_to_string(root.join(format!("config/examples/{example}.toml")))
+            .expect("example");
+        write_config(dir.path(), &text);
+        let out = leadgate(&["check", "--config", "leadgate.toml"], dir.path(), &env);
+        assert!(
+            out.status.success(),
+            "{example}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
