@@ -172,15 +172,6 @@ pub async fn run(
     };
     let sinks: Vec<SinkRoute> = processor.sinks.clone();
     tasks.spawn(processor.run(process_wake.clone(), health.clone(), stop.clone()));
-    let sla = SlaWorker {
-        store: store.clone(),
-        rules: rules.clone(),
-        clock: clock.clone(),
-        sinks: sinks.clone(),
-        sink_wakers: sink_wakers.clone(),
-        max_idle: options.max_idle,
-    };
-    tasks.spawn(sla.run(health.clone(), stop.clone()));
     let actions = Actions {
         store: store.clone(),
         rules: rules.clone(),
@@ -188,6 +179,11 @@ pub async fn run(
         sinks,
         sink_wakers: sink_wakers.clone(),
     };
+    let sla = SlaWorker {
+        desk: actions.clone(),
+        max_idle: options.max_idle,
+    };
+    tasks.spawn(sla.run(health.clone(), stop.clone()));
 
     let (intake, committer) = Intake::start(store.clone(), process_wake);
     // Channels that pull (mailboxes, blogs, Telegram bots) hold intake handles of their own: they stop first, so the

@@ -21,16 +21,8 @@ use tokio_util::sync::CancellationToken;
 /// The SLA stage: wakes at the next deadline and passes every overdue lead on.
 #[derive(Clone)]
 pub struct SlaWorker {
-    /// The store.
-    pub store: Arc<dyn Store>,
-    /// The rules in force.
-    pub rules: RulesHandle,
-    /// Time and ids.
-    pub clock: Arc<dyn Clock>,
-    /// The sinks and their events.
-    pub sinks: Vec<SinkRoute>,
-    /// Signals that wake each sink's worker.
-    pub sink_wakers: Vec<Arc<Notify>>,
+    /// What acting on a lead needs (the store, the rules, the clock, the sinks).
+    pub desk: Actions,
     /// The longest it sleeps without looking for due deadlines.
     pub max_idle: Duration,
 }
@@ -59,9 +51,9 @@ impl SlaWorker {
         while !shutdown.is_cancelled() {
             let wait = match self.run_once().await {
                 Ok(_) => {
-                    health.success("stage:sla", self.clock.now(), None);
-                    match self.store.next_ack_due().await {
-                        Ok(Some(due)) => (due - self.clock.now())
+                    health.success("stage:sla", self.desk.clock.now(), None);
+                    match self.desk.store.next_ack_due().await {
+                        Ok(Some(due)) => (due - self.desk.clock.now())
                             .to_std()
                             .unwrap_or(Duration::ZERO)
                             .min(self.max_idle),
@@ -70,7 +62,7 @@ impl SlaWorker {
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "The SLA pass failed; it is retried.");
-                    health.failure("stage:sla", self.clock.now(), e.to_string());
+                    health.failure("stage:sla", self.desk.clock.now(), e.to_string());
                     Duration::from_secs(2)
                 }
             };
@@ -84,9 +76,9 @@ impl SlaWorker {
 
     /// Passes every overdue lead on, in one transaction; returns how many moved.
     pub async fn run_once(&self) -> Result<usize, StoreError> {
-        let rules = self.rules.current();
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
+        let rules = self.desk.rules.current();
+        let now = self.desk.clock.now();
+        let mut tx = self.desk.store.begin().await?;
         let due = tx.due_assignments(now, 200).await?;
         if due.is_empty() {
             return Ok(0);
@@ -95,8 +87,8 @@ impl SlaWorker {
         let mut state = load_state(tx.as_mut()).await?;
         let mut cx = PassContext {
             rules: &rules,
-            clock: self.clock.as_ref(),
-            sinks: &self.sinks,
+            clock: self.desk.clock.as_ref(),
+            sinks: &self.desk.sinks,
             open: &mut open,
             state: &mut state,
         };
@@ -108,9 +100,9 @@ impl SlaWorker {
             tracing::info!(lead = %lead, from = %from, passed = ?passed, "SLA ran out: the lead was passed on.");
             metrics::counter!("leadgate_sla_expired_total").increment(1);
         }
-        save_state(tx.as_mut(), &state, self.clock.as_ref()).await?;
+        save_state(tx.as_mut(), &state, self.desk.clock.as_ref()).await?;
         tx.commit().await?;
-        for w in &self.sink_wakers {
+        for w in &self.desk.sink_wakers {
             w.notify_one();
         }
         Ok(n)
