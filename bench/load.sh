@@ -20,6 +20,8 @@ listen = "127.0.0.1:$PORT"
 url = "sqlite://$DIR/leadgate.db"
 [routing]
 watch = false
+[processing]
+batch_size = ${BATCH_SIZE:-200}
 [[sources.webform]]
 id = "site"
 rate_per_minute = 100000000

@@ -237,3 +237,66 @@ async fn timers_survive_a_restart() {
     assert_ne!(manager(&got[1]), first);
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_leads_are_assigned_oldest_first_when_hours_begin() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Monday 2026-11-23 07:00 Moscow; the only manager starts at 09:00.
+    let start_at = chrono::DateTime::parse_from_rfc3339("2026-11-23T07:00:00+03:00")
+        .expect("time")
+        .to_utc();
+    let clock = Arc::new(ManualClock::new(start_at));
+    let routing = "levels = [\"junior\"]\ntimezone = \"Europe/Moscow\"\nfallback = \"hold\"\n\n[sla]\nack_within = \"30m\"\n\n\
+                   [[managers]]\nid = \"ivan\"\nname = \"Иван\"\nlevel = \"junior\"\nhours = \"mon-fri 09:00-18:00\"\nmax_open = 1\n\n\
+                   [[rules]]\nname = \"all\"\nlevel = \"junior\"\n";
+    let options = leadgate::RunOptions {
+        clock: clock.clone(),
+        max_idle: Duration::from_millis(50),
+    };
+    let daemon = TestDaemon::start_with(dir.path(), &config(&sink), routing, options).await;
+    let older = submit(&daemon, "+79161110005").await;
+    let created = events(&sink, 1).await;
+    assert_eq!(
+        created[0]["data"]["assignment"],
+        serde_json::Value::Null,
+        "nobody works at 07:00: held"
+    );
+    let newer = submit(&daemon, "+79161110006").await;
+    events(&sink, 2).await;
+    clock.advance(chrono::Duration::hours(2) + chrono::Duration::minutes(1));
+    let got = events(&sink, 3).await;
+    assert_eq!(got[2]["type"], "lead.reassigned");
+    assert_eq!(
+        got[2]["data"]["id"],
+        older.as_str(),
+        "the older held lead goes first"
+    );
+    assert_eq!(manager(&got[2]), "ivan");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        sink.received().len(),
+        3,
+        "ivan is full (max_open = 1): the newer lead still waits"
+    );
+    let (status, _) = act(
+        &daemon,
+        &older,
+        "ack",
+        serde_json::json!({"manager": "ivan"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    clock.advance(chrono::Duration::seconds(6));
+    let got = events(&sink, 5).await;
+    let last = got
+        .iter()
+        .rfind(|e| e["type"] == "lead.reassigned")
+        .expect("a reassignment");
+    assert_eq!(
+        last["data"]["id"],
+        newer.as_str(),
+        "capacity freed: the newer lead is assigned"
+    );
+    daemon.stop().await;
+}

@@ -69,13 +69,22 @@ pub type ProcessError = crate::store::StoreError;
 
 /// How long to wait before retrying after the store failed.
 const RETRY_AFTER_ERROR: Duration = Duration::from_secs(2);
+/// How often held leads are offered again while items keep arriving: offering them re-decides
+/// each one, and a busy evening with everyone off would otherwise redo that on every batch.
+const HELD_OFFER_INTERVAL: chrono::Duration = chrono::Duration::seconds(5);
 
 impl Processor {
     /// Runs until `shutdown`, woken by `wake` whenever intake commits something.
     pub async fn run(self, wake: Arc<Notify>, health: Health, shutdown: CancellationToken) {
         health.register("stage:process", "stage");
+        let mut last_offer: Option<DateTime<Utc>> = None;
         while !shutdown.is_cancelled() {
-            match self.run_once().await {
+            let now = self.clock.now();
+            let offer = last_offer.is_none_or(|t| now - t >= HELD_OFFER_INTERVAL);
+            if offer {
+                last_offer = Some(now);
+            }
+            match self.run_once(offer).await {
                 Ok(n) => {
                     health.success("stage:process", self.clock.now(), None);
                     if n as u32 >= self.batch_size {
@@ -100,8 +109,10 @@ impl Processor {
         health.stopped("stage:process");
     }
 
-    /// Processes one batch; returns how many inbound items it took.
-    pub async fn run_once(&self) -> Result<usize, ProcessError> {
+    /// Processes one batch; returns how many inbound items it took. With `offer_held`, leads
+    /// held for lack of a manager are offered first; without, their levels stay closed to the
+    /// batch's new leads all the same, so no newer lead jumps the queue.
+    pub async fn run_once(&self, offer_held: bool) -> Result<usize, ProcessError> {
         let rows = self.store.pending_inbound(self.batch_size).await?;
         let rules = self.rules.current();
         let now = self.clock.now();
@@ -115,8 +126,12 @@ impl Processor {
             held_levels: HashSet::new(),
             queued: false,
         };
-        self.offer_held(tx.as_mut(), &rules, &mut batch, now)
-            .await?;
+        if offer_held {
+            self.offer_held(tx.as_mut(), &rules, &mut batch, now)
+                .await?;
+        } else {
+            batch.held_levels.extend(tx.held_levels().await?);
+        }
         for row in &rows {
             self.process_item(tx.as_mut(), &rules, &mut batch, row, now)
                 .await?;
@@ -373,6 +388,14 @@ impl Processor {
     ) -> StoreResult<()> {
         for held in tx.held_leads(1000).await? {
             let mut lead = held.record;
+            // An older lead at this level already found nobody: this one waits behind it.
+            if held
+                .level
+                .as_ref()
+                .is_some_and(|l| batch.held_levels.contains(l))
+            {
+                continue;
+            }
             let previous_manager = match &lead.previous_lead_id {
                 Some(_) => tx
                     .previous_lead(&lead.contact.identity_keys())

@@ -137,6 +137,9 @@ pub trait StoreTx: Send {
     /// Open leads per manager now (assigned or acknowledged).
     async fn open_leads_per_manager(&mut self) -> StoreResult<HashMap<String, u32>>;
 
+    /// The levels that have leads held, so newer leads there wait behind them.
+    async fn held_levels(&mut self) -> StoreResult<Vec<String>>;
+
     /// Leads held because nobody was eligible, oldest first.
     async fn held_leads(&mut self, limit: u32) -> StoreResult<Vec<StoredLead>>;
 

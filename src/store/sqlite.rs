@@ -252,7 +252,7 @@ impl Store for SqliteStore {
     async fn pending_inbound(&self, limit: u32) -> StoreResult<Vec<InboundRow>> {
         let rows = sqlx::query(
             "SELECT id, source, channel, dedupe_key, received_at, content_type, payload, meta
-             FROM inbound WHERE status = 'pending' ORDER BY received_at, id LIMIT ?1",
+             FROM inbound WHERE status = 'pending' ORDER BY received_at, rowid LIMIT ?1",
         )
         .bind(i64::from(limit))
         .fetch_all(&self.write)
@@ -720,12 +720,20 @@ impl StoreTx for SqliteTx {
 
     async fn held_leads(&mut self, limit: u32) -> StoreResult<Vec<StoredLead>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {LEAD_COLUMNS} FROM leads l WHERE l.status = 'held' ORDER BY l.received_at, l.id LIMIT ?1"
+            "SELECT {LEAD_COLUMNS} FROM leads l WHERE l.status = 'held' ORDER BY l.received_at, l.rowid LIMIT ?1"
         )))
         .bind(i64::from(limit))
         .fetch_all(&mut *self.tx)
         .await?;
         rows.iter().map(stored_lead).collect()
+    }
+
+    async fn held_levels(&mut self) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT level FROM leads WHERE status = 'held' AND level IS NOT NULL",
+        )
+        .fetch_all(&mut *self.tx)
+        .await?)
     }
 
     async fn get_cursor(&mut self, key: &str) -> StoreResult<Option<String>> {
