@@ -3,6 +3,9 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+# Connectors are embedded in the binary; the bench target is declared in Cargo.toml.
+COPY connectors ./connectors
+COPY benches ./benches
 RUN cargo build --release --locked --bin leadgate
 
 FROM debian:bookworm-slim
