@@ -18,8 +18,8 @@ use crate::clock::Clock;
 use crate::deliver::EventType;
 use crate::health::Health;
 use crate::lead::{
-    AssignedManager, Assignment, Lead, NormalisedDraft, OwnContacts, Parsed, PhoneNormaliser,
-    normalise,
+    AssignedManager, Assignment, Lead, NormalisedDraft, NotLeadReason, OwnContacts, Parsed,
+    PhoneNormaliser, normalise,
 };
 use crate::routing::{CompiledRules, Outcome, RoutingContext, RulesHandle, StrategyState};
 use crate::store::{
@@ -161,14 +161,12 @@ impl Processor {
                 metrics::counter!("leadgate_not_leads_total", "reason" => n.reason.as_str())
                     .increment(1);
                 return tx
-                    .finish_inbound(&FinishedInbound {
-                        inbound_id: row.id.clone(),
-                        status: "not_lead",
-                        reason: Some(n.reason.as_str().to_string()),
-                        detail: Some(n.detail),
-                        lead_id: None,
-                        at: now,
-                    })
+                    .finish_inbound(&FinishedInbound::not_lead(
+                        &row.id,
+                        n.reason.as_str(),
+                        n.detail,
+                        now,
+                    ))
                     .await;
             }
             Parsed::Lead(draft) => normalise(draft, &self.phones, &self.own_contacts),
@@ -207,14 +205,12 @@ impl Processor {
             Outcome::Drop { reason } => {
                 metrics::counter!("leadgate_not_leads_total", "reason" => "dropped").increment(1);
                 return tx
-                    .finish_inbound(&FinishedInbound {
-                        inbound_id: row.id.clone(),
-                        status: "not_lead",
-                        reason: Some("dropped".into()),
-                        detail: Some(format!("rule {:?}: {reason}", decision.classification.rule)),
-                        lead_id: None,
-                        at: now,
-                    })
+                    .finish_inbound(&FinishedInbound::not_lead(
+                        &row.id,
+                        NotLeadReason::Dropped.as_str(),
+                        format!("rule {:?}: {reason}", decision.classification.rule),
+                        now,
+                    ))
                     .await;
             }
             Outcome::Hold { .. } => None,
@@ -278,15 +274,8 @@ impl Processor {
         .await?;
         batch.queued |= !self.sinks.is_empty();
         metrics::counter!("leadgate_leads_total", "channel" => lead.channel.as_str(), "status" => kind).increment(1);
-        tx.finish_inbound(&FinishedInbound {
-            inbound_id: row.id.clone(),
-            status: "lead",
-            reason: None,
-            detail: None,
-            lead_id: Some(lead.id.clone()),
-            at: now,
-        })
-        .await
+        tx.finish_inbound(&FinishedInbound::lead(&row.id, &lead.id, None, now))
+            .await
     }
 
     /// The earlier lead this item continues: the lead it edits, replies to, or whose open
@@ -366,15 +355,8 @@ impl Processor {
         ))
         .await?;
         batch.queued |= !self.sinks.is_empty();
-        tx.finish_inbound(&FinishedInbound {
-            inbound_id: row.id.clone(),
-            status: "joined",
-            reason: None,
-            detail: Some(kind.into()),
-            lead_id: Some(lead.id.clone()),
-            at: now,
-        })
-        .await
+        tx.finish_inbound(&FinishedInbound::lead(&row.id, &lead.id, Some(kind), now))
+            .await
     }
 
     /// Offers held leads to the managers who are eligible now, oldest first; a level whose

@@ -292,6 +292,42 @@ pub struct FinishedInbound {
     pub at: DateTime<Utc>,
 }
 
+impl FinishedInbound {
+    /// The item is not a lead: kept with its reason code and an explanation.
+    pub fn not_lead(
+        inbound_id: &str,
+        reason: &str,
+        detail: String,
+        at: DateTime<Utc>,
+    ) -> FinishedInbound {
+        FinishedInbound {
+            inbound_id: inbound_id.to_string(),
+            status: "not_lead",
+            reason: Some(reason.to_string()),
+            detail: Some(detail),
+            lead_id: None,
+            at,
+        }
+    }
+
+    /// The item became a new lead, or (`joined`, with how) continued an earlier one.
+    pub fn lead(
+        inbound_id: &str,
+        lead_id: &str,
+        joined: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> FinishedInbound {
+        FinishedInbound {
+            inbound_id: inbound_id.to_string(),
+            status: if joined.is_some() { "joined" } else { "lead" },
+            reason: None,
+            detail: joined.map(str::to_string),
+            lead_id: Some(lead_id.to_string()),
+            at,
+        }
+    }
+}
+
 /// Which dead letters to replay or list.
 #[derive(Debug, Clone, Default)]
 pub struct ReplayFilter {
