@@ -263,16 +263,8 @@ impl Processor {
         } else {
             tx.audit(&lead.id, now, kind, &json!({"level": decision.classification.level, "why": "nobody eligible at the level"})).await?;
         }
-        tx.insert_outbox(&outbox_rows(
-            &self.sinks,
-            rules,
-            self.clock.as_ref(),
-            EventType::Created,
-            &lead,
-            now,
-        ))
-        .await?;
-        batch.queued |= !self.sinks.is_empty();
+        self.queue_event(tx, rules, batch, EventType::Created, &lead, now)
+            .await?;
         metrics::counter!("leadgate_leads_total", "channel" => lead.channel.as_str(), "status" => kind).increment(1);
         tx.finish_inbound(&FinishedInbound::lead(&row.id, &lead.id, None, now))
             .await
@@ -345,16 +337,8 @@ impl Processor {
         let kind = if edit { "edited" } else { "follow_up" };
         tx.audit(&lead.id, now, kind, &json!({"inbound_id": row.id}))
             .await?;
-        tx.insert_outbox(&outbox_rows(
-            &self.sinks,
-            rules,
-            self.clock.as_ref(),
-            EventType::Updated,
-            &lead,
-            now,
-        ))
-        .await?;
-        batch.queued |= !self.sinks.is_empty();
+        self.queue_event(tx, rules, batch, EventType::Updated, &lead, now)
+            .await?;
         tx.finish_inbound(&FinishedInbound::lead(&row.id, &lead.id, Some(kind), now))
             .await
     }
@@ -430,18 +414,26 @@ impl Processor {
                 &json!({"manager": a.manager.id, "strategy": a.strategy, "after": "held"}),
             )
             .await?;
-            tx.insert_outbox(&outbox_rows(
-                &self.sinks,
-                rules,
-                self.clock.as_ref(),
-                EventType::Reassigned,
-                &lead,
-                now,
-            ))
-            .await?;
-            batch.queued |= !self.sinks.is_empty();
+            self.queue_event(tx, rules, batch, EventType::Reassigned, &lead, now)
+                .await?;
         }
         Ok(())
+    }
+
+    /// Queues `event` on `lead` for every sink that takes it, and notes that the sinks must be
+    /// woken after the commit.
+    async fn queue_event(
+        &self,
+        tx: &mut dyn StoreTx,
+        rules: &CompiledRules,
+        batch: &mut Batch,
+        event: EventType,
+        lead: &Lead,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let rows = outbox_rows(&self.sinks, rules, self.clock.as_ref(), event, lead, now);
+        batch.queued |= !rows.is_empty();
+        tx.insert_outbox(&rows).await
     }
 
     fn assignment(
