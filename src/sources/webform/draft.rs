@@ -4,7 +4,7 @@
 
 use super::body::FormBody;
 use crate::connectors::{InboundConnector, Role, value_text};
-use crate::lead::{LeadDraft, NotLead, NotLeadReason, Parsed, Utm};
+use crate::lead::{LeadDraft, NotLead, NotLeadReason, Parsed, Utm, html_to_text};
 use serde_json::{Value, json};
 
 /// What the HTTP side knows about the request, beyond the body.
@@ -70,6 +70,10 @@ pub fn form_to_draft(
         draft.contact.name = Some(names.join(" "));
     }
     draft.text = texts.join("\n\n");
+    // A rich-text field or a builder that sends markup: the lead carries the words only.
+    if draft.text.contains('<') && draft.text.contains('>') {
+        draft.text = html_to_text(&draft.text);
+    }
     if draft.page_url.is_none() {
         draft.page_url = ctx.referer.clone();
     }
@@ -154,6 +158,19 @@ mod tests {
             !d.fields.contains_key("website"),
             "the empty honeypot is not a field"
         );
+    }
+
+    #[test]
+    fn markup_in_the_message_becomes_text() {
+        let f = form(&[
+            ("phone", "1"),
+            ("message", "<p>Нужен <b>котёл</b>&nbsp;на дачу</p>"),
+        ]);
+        let Parsed::Lead(d) = form_to_draft(&f, None, &RequestContext::default(), &generic())
+        else {
+            panic!("a lead")
+        };
+        assert_eq!(d.text, "Нужен котёл на дачу");
     }
 
     #[test]
