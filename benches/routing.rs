@@ -1,5 +1,7 @@
 //! The full decision with its trace on a large rules file: 200 scoring entries, 200 rules and
-//! 50 managers, for a lead that falls through to the default rule (every rule evaluated).
+//! 50 managers, for a lead that falls through to the default rule (every rule evaluated):
+//! once for a returning contact whose previous manager takes it, once for a new contact, so
+//! the default rule's pool is searched.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -89,13 +91,21 @@ fn bench(c: &mut Criterion) {
     };
     let d = rules.decide(&lead, &ctx);
     assert_eq!(
-        d.trace.rules.len(),
+        d.trace.rules().len(),
         201,
         "the lead must fall through every rule"
     );
     c.bench_function(
         "decide: 200 scoring + 200 rules + 50 managers, with trace",
         |b| b.iter(|| black_box(rules.decide(black_box(&lead), black_box(&ctx)))),
+    );
+    let new_contact = RoutingContext {
+        previous_manager: None,
+        ..ctx
+    };
+    c.bench_function(
+        "decide: the same, a new contact (the pool is searched)",
+        |b| b.iter(|| black_box(rules.decide(black_box(&lead), black_box(&new_contact)))),
     );
 }
 
