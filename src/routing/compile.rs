@@ -15,6 +15,7 @@ use super::error::{LineIndex, ProblemKind, Problems, RulesError, closest, hint};
 use super::hours::{Schedule, WeekHours};
 use super::manager::{Manager, NotifyChannel};
 use super::read::{self, Node};
+use super::record::{EntryInfo, Explain};
 use super::rules::{Action, CompiledRules, Fallback, Pool, Route, Rule, ScoringEntry, SlaPolicy};
 use super::strategy::Strategy;
 use super::suppress::SuppressList;
@@ -100,6 +101,7 @@ pub(crate) fn compile(
         base_dir,
         lists: HashMap::new(),
         manager_ids: HashSet::new(),
+        labels: Vec::new(),
     };
     let rules = c.rules(&root);
     if c.p.is_empty() {
@@ -116,6 +118,8 @@ struct Compiler<'t, 'b> {
     base_dir: &'b Path,
     lists: HashMap<String, Arc<SuppressList>>,
     manager_ids: HashSet<String>,
+    /// Every test's text as written, by node id.
+    labels: Vec<String>,
 }
 
 fn version(text: &str) -> String {
@@ -243,6 +247,8 @@ impl<'t> Compiler<'t, '_> {
         };
         let (rules, default) = self.all_rules(root, &env);
         let timezone = timezone?;
+        let default = default?;
+        let explain = self.explain(&scoring, &rules, &default);
         let mut watched = Vec::new();
         for list in self.lists.keys() {
             watched.push(self.base_dir.join(list));
@@ -259,9 +265,38 @@ impl<'t> Compiler<'t, '_> {
             sla: sla?,
             scoring,
             rules,
-            default: default?,
+            default,
             level_pools,
+            explain,
             watched,
+        })
+    }
+
+    /// The text traces refer to: every test as written, then each entry's name and line.
+    fn explain(
+        &mut self,
+        scoring: &[ScoringEntry],
+        rules: &[Rule],
+        default: &Rule,
+    ) -> Arc<Explain> {
+        let info = |name: &Label, line: usize, points: i64| EntryInfo {
+            name: name.clone(),
+            line,
+            points,
+        };
+        let entries = scoring
+            .iter()
+            .map(|e| info(&e.name, e.line, e.points))
+            .chain(
+                rules
+                    .iter()
+                    .chain([default])
+                    .map(|r| info(&r.name, r.line, 0)),
+            )
+            .collect();
+        Arc::new(Explain {
+            tests: std::mem::take(&mut self.labels),
+            entries,
         })
     }
 
@@ -730,6 +765,7 @@ impl<'t> Compiler<'t, '_> {
             src: self.text,
             base_dir: self.base_dir,
             lists: &mut self.lists,
+            labels: &mut self.labels,
         }
     }
 

@@ -1,5 +1,5 @@
-//! Conditions as compiled: a small typed vocabulary of tests, each evaluated into a
-//! [`TestTrace`] that says whether it held and what was found.
+//! Conditions as compiled: a small typed vocabulary of tests, each evaluated into a step of
+//! the decision's [`Record`] that says whether it held and what was found.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -10,9 +10,9 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::hours::Period;
+use super::record::{Found, Record};
 use super::suppress::SuppressList;
 use super::text::{Words, fold};
-use super::trace::{Label, TestTrace};
 use super::values::{DateSet, lenient_number};
 use crate::lead::{Channel, Lead};
 
@@ -136,15 +136,16 @@ pub(crate) enum Test {
     /// A contact of the lead is in the suppression list.
     ContactInList(Arc<SuppressList>),
     /// One of the conditions holds.
-    Any(Vec<(Label, Condition)>),
+    Any(Vec<(u32, Condition)>),
     /// The condition does not hold.
     Not(Box<Condition>),
 }
 
-/// Tests that must all hold, each with its text as written.
+/// Tests that must all hold, each with the node id of its text as written
+/// ([`super::record::Explain::tests`]).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Condition {
-    pub(crate) tests: Vec<(Label, Test)>,
+    pub(crate) tests: Vec<(u32, Test)>,
 }
 
 /// What every test of one decision reads, computed once per lead.
@@ -154,7 +155,6 @@ pub(crate) struct Facts<'a> {
     haystack: String,
     weekday: usize,
     time: NaiveTime,
-    local: String,
     holiday: bool,
     today: NaiveDate,
 }
@@ -177,7 +177,6 @@ impl<'a> Facts<'a> {
             haystack,
             weekday: received.weekday().num_days_from_monday() as usize,
             time: received.time(),
-            local: received.format("%a %Y-%m-%d %H:%M %Z").to_string(),
             holiday: holidays.contains(received.date_naive()),
             today: now.with_timezone(&business).date_naive(),
         }
@@ -190,74 +189,53 @@ pub(crate) struct Phase<'p> {
     pub(crate) tags: &'p [String],
 }
 
-const SHOWN: usize = 80;
-
-fn shown(s: &str) -> Cow<'static, str> {
-    if s.chars().count() <= SHOWN {
-        Cow::Owned(s.to_string())
-    } else {
-        Cow::Owned(format!("{}…", s.chars().take(SHOWN).collect::<String>()))
-    }
-}
-
-fn yes_no(b: bool) -> Option<Cow<'static, str>> {
-    Some(Cow::Borrowed(if b { "yes" } else { "no" }))
-}
-
 impl Condition {
-    /// Evaluates the tests in order, stopping at the first that fails.
-    pub(crate) fn eval(&self, f: &Facts<'_>, phase: &Phase<'_>) -> (bool, Vec<TestTrace>) {
-        let mut traces = Vec::with_capacity(self.tests.len());
-        for (label, test) in &self.tests {
-            let (held, found, inner) = test.eval(f, phase);
-            traces.push(TestTrace {
-                test: label.clone(),
-                held,
-                found,
-                inner,
-            });
+    /// Evaluates the tests in order into `rec`, stopping at the first that fails.
+    pub(crate) fn eval(&self, f: &Facts<'_>, phase: &Phase<'_>, rec: &mut Record) -> bool {
+        for (node, test) in &self.tests {
+            let at = rec.open(*node);
+            let (held, found) = test.eval(f, phase, rec);
+            rec.close(at, held, found);
             if !held {
-                return (false, traces);
+                return false;
             }
         }
-        (true, traces)
+        true
     }
 }
 
-type Outcome = (bool, Option<Cow<'static, str>>, Vec<TestTrace>);
+fn yes_no(b: bool) -> Found {
+    Found::Static(if b { "yes" } else { "no" })
+}
 
 impl Test {
-    fn eval(&self, f: &Facts<'_>, phase: &Phase<'_>) -> Outcome {
+    fn eval(&self, f: &Facts<'_>, phase: &Phase<'_>, rec: &mut Record) -> (bool, Found) {
         let lead = f.lead;
-        let plain = |held: bool, found: Option<Cow<'static, str>>| (held, found, Vec::new());
         match self {
-            Test::Channel(list) => plain(
+            Test::Channel(list) => (
                 list.contains(&lead.channel),
-                Some(Cow::Borrowed(lead.channel.as_str())),
+                Found::Static(lead.channel.as_str()),
             ),
-            Test::Source(list) => plain(list.contains(&lead.source), Some(shown(&lead.source))),
+            Test::Source(list) => (list.contains(&lead.source), rec.text(&lead.source)),
             Test::TextContains { phrases, prefix } => {
-                let found = phrases.iter().find_map(|p| f.words.find(p, *prefix));
-                plain(
-                    found.is_some(),
-                    found.map(|w| Cow::Owned(format!("found \"{w}\""))),
-                )
+                match phrases.iter().find_map(|p| f.words.find(p, *prefix)) {
+                    Some(w) => (true, rec.found_words(w.split(' '))),
+                    None => (false, Found::Nothing),
+                }
             }
-            Test::TextMatches(re) => {
-                let m = re.find(&f.haystack);
-                plain(m.is_some(), m.map(|m| shown(m.as_str())))
-            }
+            Test::TextMatches(re) => match re.find(&f.haystack) {
+                Some(m) => (true, rec.text(m.as_str())),
+                None => (false, Found::Nothing),
+            },
             Test::FieldPresent(field) => {
                 let v = field.texts(lead);
-                plain(!v.is_empty(), v.first().map(|s| shown(s)))
+                let found = v.first().map_or(Found::Nothing, |s| rec.text(s));
+                (!v.is_empty(), found)
             }
             Test::FieldOneOf(field, options) => {
                 let v = field.texts(lead);
                 let held = v.iter().any(|s| options.contains(&fold(s.trim())));
-                plain(
-                    held,
-                    Some(v.first().map_or(Cow::Borrowed("no value"), |s| shown(s))),
-                )
+                (held, first_value(&v, rec))
             }
             Test::FieldContains(field, parts) => {
                 let v = field.texts(lead);
@@ -265,65 +243,52 @@ impl Test {
                     let s = fold(s);
                     parts.iter().any(|p| s.contains(p.as_str()))
                 });
-                plain(
-                    held,
-                    Some(v.first().map_or(Cow::Borrowed("no value"), |s| shown(s))),
-                )
+                (held, first_value(&v, rec))
             }
             Test::FieldAtLeast(field, min) => match field.number(lead) {
-                Some((n, raw)) => plain(n >= *min, Some(Cow::Owned(format!("{raw} = {n}")))),
-                None => plain(false, Some(Cow::Borrowed("no number"))),
+                Some((n, raw)) => (n >= *min, rec.number(&raw, n)),
+                None => (false, Found::Static("no number")),
             },
             Test::FieldAtMost(field, max) => match field.number(lead) {
-                Some((n, raw)) => plain(n <= *max, Some(Cow::Owned(format!("{raw} = {n}")))),
-                None => plain(false, Some(Cow::Borrowed("no number"))),
+                Some((n, raw)) => (n <= *max, rec.number(&raw, n)),
+                None => (false, Found::Static("no number")),
             },
-            Test::HasPhone(want) => plain(lead.contact.phones.is_empty() != *want, None),
-            Test::HasEmail(want) => plain(lead.contact.emails.is_empty() != *want, None),
-            Test::Returning(want) => plain(lead.returning == *want, yes_no(lead.returning)),
-            Test::ScoreAtLeast(min) => plain(
-                phase.score >= *min,
-                Some(Cow::Owned(format!("score {}", phase.score))),
-            ),
-            Test::HasTag(tags) => {
-                let found = phase.tags.iter().find(|t| tags.contains(t));
-                plain(found.is_some(), found.map(|t| shown(t)))
-            }
-            Test::ReceivedOn(days) => plain(days[f.weekday], Some(shown(&f.local))),
-            Test::ReceivedBetween(period) => {
-                plain(period.contains_time(f.time), Some(shown(&f.local)))
-            }
-            Test::ReceivedOnHoliday(want) => plain(f.holiday == *want, yes_no(f.holiday)),
-            Test::ContactInList(list) => {
-                let found = list.find(&lead.contact, f.today);
-                let held = found.is_some();
-                plain(
-                    held,
-                    found.map(|k| Cow::Owned(format!("{k} is in {}", list.label))),
-                )
-            }
+            Test::HasPhone(want) => (lead.contact.phones.is_empty() != *want, Found::Nothing),
+            Test::HasEmail(want) => (lead.contact.emails.is_empty() != *want, Found::Nothing),
+            Test::Returning(want) => (lead.returning == *want, yes_no(lead.returning)),
+            Test::ScoreAtLeast(min) => (phase.score >= *min, Found::Score(phase.score)),
+            Test::HasTag(tags) => match phase.tags.iter().find(|t| tags.contains(t)) {
+                Some(t) => (true, rec.text(t)),
+                None => (false, Found::Nothing),
+            },
+            Test::ReceivedOn(days) => (days[f.weekday], Found::Received),
+            Test::ReceivedBetween(period) => (period.contains_time(f.time), Found::Received),
+            Test::ReceivedOnHoliday(want) => (f.holiday == *want, yes_no(f.holiday)),
+            Test::ContactInList(list) => match list.find(&lead.contact, f.today) {
+                Some(k) => (true, rec.text(&format!("{k} is in {}", list.label))),
+                None => (false, Found::Nothing),
+            },
             Test::Any(options) => {
-                let mut inner = Vec::with_capacity(options.len());
                 let mut held = false;
-                for (label, option) in options {
-                    let (ok, tests) = option.eval(f, phase);
-                    inner.push(TestTrace {
-                        test: label.clone(),
-                        held: ok,
-                        found: None,
-                        inner: tests,
-                    });
+                for (node, option) in options {
+                    let at = rec.open(*node);
+                    let ok = option.eval(f, phase, rec);
+                    rec.close(at, ok, Found::Nothing);
                     if ok {
                         held = true;
                         break;
                     }
                 }
-                (held, None, inner)
+                (held, Found::Nothing)
             }
-            Test::Not(cond) => {
-                let (ok, tests) = cond.eval(f, phase);
-                (!ok, None, tests)
-            }
+            Test::Not(cond) => (!cond.eval(f, phase, rec), Found::Nothing),
         }
     }
+}
+
+/// The first value of a field for the trace, or `no value`.
+fn first_value(values: &[Cow<'_, str>], rec: &mut Record) -> Found {
+    values
+        .first()
+        .map_or(Found::Static("no value"), |s| rec.text(s))
 }

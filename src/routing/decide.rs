@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use super::condition::{Facts, Phase};
 use super::hours::Availability;
 use super::manager::Manager;
+use super::record::Record;
 use super::rules::{Action, CompiledRules, Fallback, Pool, Rule};
 use super::strategy::{Candidate, PickedBy, Strategy, StrategyState, choose};
-use super::trace::{CandidateTrace, Eligibility, EntryTrace, LevelTrace, PickTrace, Trace};
+use super::trace::{CandidateTrace, Eligibility, LevelTrace, PickTrace, Trace};
 use super::values::format_duration;
 use crate::lead::{Classification, Lead};
 
@@ -99,40 +100,30 @@ impl CompiledRules {
     /// The whole decision for a new lead: scoring, rules, then the manager.
     pub fn decide(&self, lead: &Lead, ctx: &RoutingContext<'_>) -> Decision {
         let facts = Facts::new(lead, ctx.now, self.timezone, &self.holidays);
+        let mut rec = Record::new(self.explain.clone(), lead.received_at, self.timezone);
         let mut score = 0i64;
         let mut tags: Vec<String> = Vec::new();
-        let mut scoring = Vec::with_capacity(self.scoring.len());
         let before = Phase {
             score: 0,
             tags: &[],
         };
-        for e in &self.scoring {
-            let (held, tests) = e.when.eval(&facts, &before);
+        for (i, e) in self.scoring.iter().enumerate() {
+            let start = rec.mark();
+            let held = e.when.eval(&facts, &before, &mut rec);
             if held {
                 score += e.points;
                 add_tags(&mut tags, &e.tags);
             }
-            scoring.push(EntryTrace {
-                name: e.name.clone(),
-                line: e.line,
-                matched: held,
-                points: e.points,
-                tests,
-            });
+            rec.entry(i, start, held, true);
         }
-        let mut rules = Vec::new();
         let mut decided: Option<&Rule> = None;
         {
             let phase = Phase { score, tags: &tags };
-            for r in self.rules.iter().chain(std::iter::once(&self.default)) {
-                let (held, tests) = r.when.eval(&facts, &phase);
-                rules.push(EntryTrace {
-                    name: r.name.clone(),
-                    line: r.line,
-                    matched: held,
-                    points: 0,
-                    tests,
-                });
+            let all = self.rules.iter().chain(std::iter::once(&self.default));
+            for (i, r) in all.enumerate() {
+                let start = rec.mark();
+                let held = r.when.eval(&facts, &phase, &mut rec);
+                rec.entry(self.scoring.len() + i, start, held, false);
                 if held {
                     decided = Some(r);
                     break;
@@ -178,14 +169,13 @@ impl CompiledRules {
         };
         let trace = Trace {
             rules_version: self.version.clone(),
-            scoring,
             score,
             tags: tags.clone(),
-            rules,
             rule: rule.name.clone(),
             ack_within: format_duration(ack_within),
             pick: pick_trace,
             outcome: outcome.clone(),
+            record: rec,
         };
         Decision {
             classification: Classification {

@@ -18,12 +18,14 @@ mod error;
 mod hours;
 mod manager;
 mod read;
+mod record;
 mod reload;
 mod rules;
 mod strategy;
 mod suppress;
 mod text;
 mod trace;
+mod trace_json;
 mod values;
 mod when;
 
@@ -31,12 +33,11 @@ pub use decide::{Decision, Outcome, Pick, PickResult, RoutingContext};
 pub use error::{Problem, ProblemKind, RulesError};
 pub use hours::Availability;
 pub use manager::{Manager, NotifyChannel, working_deadline};
+pub use record::{EntryView, TestView, Tests};
 pub use reload::{ReloadStatus, RulesHandle, WatchError, watch_rules};
 pub use rules::{CompiledRules, Fallback, SlaPolicy};
 pub use strategy::{PickedBy, Strategy, StrategyState};
-pub use trace::{
-    CandidateTrace, Eligibility, EntryTrace, Label, LevelTrace, PickTrace, TestTrace, Trace,
-};
+pub use trace::{CandidateTrace, Eligibility, Label, LevelTrace, PickTrace, Trace};
 pub use values::DateSet;
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -10,6 +11,7 @@ use chrono_tz::Tz;
 use super::condition::Condition;
 use super::error::RulesError;
 use super::manager::{Manager, working_deadline};
+use super::record::Explain;
 use super::strategy::Strategy;
 use super::trace::Label;
 use super::values::DateSet;
@@ -105,6 +107,8 @@ pub struct CompiledRules {
     /// Everyone at each level, by level index.
     pub(crate) level_pools: Vec<Pool>,
     pub(crate) watched: Vec<PathBuf>,
+    /// The text of every test and entry, which decisions' traces point into.
+    pub(crate) explain: Arc<Explain>,
 }
 
 impl CompiledRules {

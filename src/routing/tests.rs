@@ -76,9 +76,28 @@ fn lead() -> Lead {
     }
 }
 
+/// A test as the trace shows it.
+struct Seen {
+    test: String,
+    held: bool,
+    found: Option<String>,
+    inner: Vec<Seen>,
+}
+
+fn seen(tests: Tests<'_>) -> Vec<Seen> {
+    tests
+        .map(|t| Seen {
+            test: t.test().to_string(),
+            held: t.held(),
+            found: t.found().map(|f| f.into_owned()),
+            inner: seen(t.inner()),
+        })
+        .collect()
+}
+
 /// Decides with a rule "hit" (senior) carrying `when`, and returns whether it matched and
 /// the trace of its tests.
-fn matches(when: &str, lead: &Lead) -> (bool, Vec<TestTrace>) {
+fn matches(when: &str, lead: &Lead) -> (bool, Vec<Seen>) {
     let text = format!("\n[[rules]]\nname = \"hit\"\nwhen = {when}\nlevel = \"senior\"\n{DEFAULT}");
     let rules = match compile(&text) {
         Ok(r) => r,
@@ -94,8 +113,12 @@ fn matches(when: &str, lead: &Lead) -> (bool, Vec<TestTrace>) {
         exclude: &[],
     };
     let d = rules.decide(lead, &ctx);
-    let first = &d.trace.rules[0];
-    (first.matched, first.tests.clone())
+    let first = d
+        .trace
+        .rules()
+        .next()
+        .unwrap_or_else(|| panic!("no rule in the trace"));
+    (first.matched(), seen(first.tests()))
 }
 
 fn holds(when: &str, lead: &Lead) -> bool {

@@ -2,13 +2,13 @@
 //! managers were eligible and why not, and who was picked how. Stored with the lead as JSON
 //! and printed by `leadgate route`.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::decide::{Outcome, Pick};
+use super::record::{EntryView, Record, TestView};
 use super::strategy::Strategy;
 
 /// Text from the compiled rules (a name, a test as written) shared by every trace that
@@ -51,42 +51,6 @@ impl<'de> Deserialize<'de> for Label {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Label, D::Error> {
         String::deserialize(d).map(Label::from)
     }
-}
-
-/// One test of a condition, evaluated.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TestTrace {
-    /// The test as written (`text_contains = ["опт", "тендер"]`).
-    pub test: Label,
-    /// Whether it held.
-    pub held: bool,
-    /// What was found (the word, the field's value), when that explains the result.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub found: Option<Cow<'static, str>>,
-    /// The inner tests of `any` and `not`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub inner: Vec<TestTrace>,
-}
-
-/// A scoring entry or rule, evaluated. Tests stop at the first that fails, so the last test
-/// of an entry that did not match is the reason.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EntryTrace {
-    /// The entry's name.
-    pub name: Label,
-    /// Its line in the routing file.
-    pub line: usize,
-    /// Whether its condition held.
-    pub matched: bool,
-    /// The points it adds (scoring entries).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub points: i64,
-    /// The tests evaluated.
-    pub tests: Vec<TestTrace>,
-}
-
-fn is_zero(n: &i64) -> bool {
-    *n == 0
 }
 
 /// Whether one manager could take the lead, and if not, why.
@@ -164,70 +128,81 @@ pub struct PickTrace {
     pub picked: Option<Pick>,
 }
 
-/// The whole decision explained.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The whole decision explained. Stored as JSON with every scoring entry and rule spelt
+/// out; in memory the entries stay a compact [`Record`] until shown.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "super::trace_json::TraceJson")]
 pub struct Trace {
     /// The version of the rules that decided.
     pub rules_version: String,
-    /// Every scoring entry.
-    pub scoring: Vec<EntryTrace>,
     /// The score.
     pub score: i64,
     /// The tags from scoring and the rule.
     pub tags: Vec<String>,
-    /// The rules evaluated, up to the one that matched.
-    pub rules: Vec<EntryTrace>,
     /// The rule that decided.
     pub rule: Label,
     /// The SLA: how long the manager has to acknowledge.
     pub ack_within: String,
     /// How the manager was picked (absent for a dropped lead).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pick: Option<PickTrace>,
     /// What happens to the lead.
     pub outcome: Outcome,
+    /// Every scoring entry, and the rules evaluated up to the one that matched.
+    pub(crate) record: Record,
 }
 
-fn write_tests(f: &mut fmt::Formatter<'_>, tests: &[TestTrace], depth: usize) -> fmt::Result {
+impl Trace {
+    /// Every scoring entry.
+    pub fn scoring(&self) -> impl ExactSizeIterator<Item = EntryView<'_>> + Clone {
+        self.record.scoring()
+    }
+
+    /// The rules evaluated, up to the one that matched.
+    pub fn rules(&self) -> impl ExactSizeIterator<Item = EntryView<'_>> + Clone {
+        self.record.rules()
+    }
+}
+
+fn write_tests<'t>(
+    f: &mut fmt::Formatter<'_>,
+    tests: impl Iterator<Item = TestView<'t>>,
+    depth: usize,
+) -> fmt::Result {
     for t in tests {
         write!(
             f,
             "{:w$}{} {}",
             "",
-            if t.held { "yes" } else { "no " },
-            t.test,
+            if t.held() { "yes" } else { "no " },
+            t.test(),
             w = depth * 2
         )?;
-        if let Some(found) = &t.found {
+        if let Some(found) = t.found() {
             write!(f, " ({found})")?;
         }
         writeln!(f)?;
-        write_tests(f, &t.inner, depth + 1)?;
+        write_tests(f, t.inner(), depth + 1)?;
     }
     Ok(())
 }
 
-fn write_entry(f: &mut fmt::Formatter<'_>, e: &EntryTrace, verbose: bool) -> fmt::Result {
+fn write_entry(f: &mut fmt::Formatter<'_>, e: EntryView<'_>, verbose: bool) -> fmt::Result {
     write!(
         f,
         "  {} {:?} (line {})",
-        if e.matched { "+" } else { "-" },
-        e.name.as_str(),
-        e.line
+        if e.matched() { "+" } else { "-" },
+        e.name(),
+        e.line()
     )?;
-    if e.points != 0 && e.matched {
-        write!(f, " {:+}", e.points)?;
+    if e.points() != 0 && e.matched() {
+        write!(f, " {:+}", e.points())?;
     }
     writeln!(f)?;
-    if verbose || e.matched {
-        write_tests(f, &e.tests, 3)
+    if verbose || e.matched() {
+        write_tests(f, e.tests(), 3)
     } else {
         // The last test evaluated is the one that failed.
-        write_tests(
-            f,
-            e.tests.last().map(std::slice::from_ref).unwrap_or(&[]),
-            3,
-        )
+        write_tests(f, e.tests().last().into_iter(), 3)
     }
 }
 
@@ -245,11 +220,11 @@ impl fmt::Display for Trace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "rules version {}", self.rules_version)?;
         writeln!(f, "scoring: score {}", self.score)?;
-        for e in &self.scoring {
+        for e in self.scoring() {
             write_entry(f, e, false)?;
         }
         writeln!(f, "rules (first match wins):")?;
-        for e in &self.rules {
+        for e in self.rules() {
             write_entry(f, e, true)?;
         }
         writeln!(

@@ -14,7 +14,6 @@ use super::hours::{Period, parse_days};
 use super::read::{self, Node, in_file_order};
 use super::suppress::{ListError, SuppressList};
 use super::text::{fold, split_words};
-use super::trace::Label;
 use crate::lead::Channel;
 
 /// Every test a condition may use.
@@ -51,6 +50,8 @@ pub(crate) struct WhenCompiler<'a, 't> {
     pub(crate) base_dir: &'a Path,
     /// Suppression lists already loaded, by path as written.
     pub(crate) lists: &'a mut HashMap<String, Arc<SuppressList>>,
+    /// Every test's text as written, by node id: a condition names its tests by index.
+    pub(crate) labels: &'a mut Vec<String>,
 }
 
 impl WhenCompiler<'_, '_> {
@@ -88,19 +89,25 @@ impl WhenCompiler<'_, '_> {
             }
             for test in self.test(key_str, value, section, in_scoring) {
                 let label = match &test {
-                    (Some(sub), _) => Label::from(format!("{key_str} {sub}")),
+                    (Some(sub), _) => format!("{key_str} {sub}"),
                     (None, _) => label.clone(),
                 };
-                tests.push((label, test.1));
+                tests.push((self.node(label), test.1));
             }
         }
         Condition { tests }
     }
 
     /// The source text from `start` to `end`, on one line.
-    fn label(&self, start: usize, end: usize) -> Label {
+    fn label(&self, start: usize, end: usize) -> String {
         let text = self.src.get(start..end).unwrap_or("");
-        Label::from(text.split_whitespace().collect::<Vec<_>>().join(" "))
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// A new node id for a test written as `label`.
+    fn node(&mut self, label: String) -> u32 {
+        self.labels.push(label);
+        (self.labels.len() - 1) as u32
     }
 
     /// One key of a condition; field tables give one test per field, labelled by the field.
@@ -228,7 +235,7 @@ impl WhenCompiler<'_, '_> {
                 FieldRef::parse(field.get_ref()),
                 section,
             ) {
-                out.push((Some(label.to_string()), test));
+                out.push((Some(label), test));
             }
         }
         out
@@ -255,12 +262,13 @@ impl WhenCompiler<'_, '_> {
         let mut options = Vec::new();
         for (i, item) in items.iter().enumerate() {
             if let Some(t) = read::table(self.problems, item, section, "any") {
-                let label = Label::from(format!(
+                let label = format!(
                     "option {}: {}",
                     i + 1,
                     self.label(item.span().start, item.span().end)
-                ));
-                options.push((label, self.table(t, section, in_scoring)));
+                );
+                let node = self.node(label);
+                options.push((node, self.table(t, section, in_scoring)));
             }
         }
         Some(Test::Any(options))

@@ -1,0 +1,480 @@
+//! The compact record of a decision's scoring entries and rules: one flat list of evaluated
+//! tests that point into the compiled rules' text by index, and one string for what was found
+//! in the lead. Nothing is turned into text until a trace is shown or stored, so a decision
+//! evaluates hundreds of conditions without allocating for each.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::trace::Label;
+
+/// The text a record refers to by index: every test as written, and every entry.
+#[derive(Debug, Default)]
+pub(crate) struct Explain {
+    /// Each test and `any` option as written, by node id.
+    pub(crate) tests: Vec<String>,
+    /// The scoring entries, then the rules (the default rule last).
+    pub(crate) entries: Vec<EntryInfo>,
+}
+
+/// A scoring entry or rule as the trace names it.
+#[derive(Debug)]
+pub(crate) struct EntryInfo {
+    pub(crate) name: Label,
+    pub(crate) line: usize,
+    /// The points a scoring entry adds (0 for rules).
+    pub(crate) points: i64,
+}
+
+/// What a test found, kept as cheap as possible until it is shown.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Found {
+    /// Nothing worth showing.
+    Nothing,
+    /// A fixed text (`yes`, `no value`, the channel).
+    Static(&'static str),
+    /// A range of the record's text.
+    Text(u32, u32),
+    /// A number read from a field: the field's text (a range) and the value.
+    Number(u32, u32, f64),
+    /// The score so far.
+    Score(i64),
+    /// The time the lead came, in the business time zone.
+    Received,
+}
+
+/// One test evaluated; the `len` steps after it are its inner tests.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    node: u32,
+    held: bool,
+    found: Found,
+    len: u32,
+}
+
+/// One entry evaluated: its index in [`Explain::entries`] and its steps.
+#[derive(Debug, Clone, Copy)]
+struct EntryRec {
+    entry: u32,
+    matched: bool,
+    start: u32,
+    end: u32,
+}
+
+/// The scoring entries and rules of one decision, as evaluated.
+#[derive(Clone)]
+pub(crate) struct Record {
+    explain: Arc<Explain>,
+    steps: Vec<Step>,
+    entries: Vec<EntryRec>,
+    /// How many of `entries` are scoring entries (the rest are rules).
+    scoring: usize,
+    text: String,
+    /// When the lead came, and the business time zone, for [`Found::Received`].
+    received: DateTime<Utc>,
+    tz: Tz,
+}
+
+const SHOWN: usize = 80;
+
+/// At most [`SHOWN`] characters of `s`, with `…` when cut.
+fn shown(s: &str) -> Cow<'_, str> {
+    match s.char_indices().nth(SHOWN) {
+        None => Cow::Borrowed(s),
+        Some((cut, _)) => Cow::Owned(format!("{}…", &s[..cut])),
+    }
+}
+
+impl Record {
+    /// An empty record for a decision on a lead received at `received`.
+    pub(crate) fn new(explain: Arc<Explain>, received: DateTime<Utc>, tz: Tz) -> Record {
+        let steps = Vec::with_capacity(explain.tests.len());
+        let entries = Vec::with_capacity(explain.entries.len());
+        Record {
+            explain,
+            steps,
+            entries,
+            scoring: 0,
+            text: String::new(),
+            received,
+            tz,
+        }
+    }
+
+    /// Starts a test (or an `any` option); its inner tests follow until [`Record::close`].
+    pub(crate) fn open(&mut self, node: u32) -> usize {
+        self.steps.push(Step {
+            node,
+            held: false,
+            found: Found::Nothing,
+            len: 0,
+        });
+        self.steps.len() - 1
+    }
+
+    /// Ends the test started at `at` with its result.
+    pub(crate) fn close(&mut self, at: usize, held: bool, found: Found) {
+        let len = (self.steps.len() - at - 1) as u32;
+        self.steps[at] = Step {
+            len,
+            held,
+            found,
+            ..self.steps[at]
+        };
+    }
+
+    /// Keeps (at most [`SHOWN`] characters of) a text from the lead for the trace.
+    pub(crate) fn text(&mut self, s: &str) -> Found {
+        let start = self.text.len() as u32;
+        self.text.push_str(&shown(s));
+        Found::Text(start, self.text.len() as u32)
+    }
+
+    /// Keeps the words of the lead a text test found: `found "коммерческое предложение"`.
+    pub(crate) fn found_words<'w>(&mut self, words: impl Iterator<Item = &'w str>) -> Found {
+        let start = self.text.len() as u32;
+        self.text.push_str("found \"");
+        for (i, w) in words.enumerate() {
+            if i > 0 {
+                self.text.push(' ');
+            }
+            self.text.push_str(w);
+        }
+        self.text.push('"');
+        Found::Text(start, self.text.len() as u32)
+    }
+
+    /// Keeps a number read from a field's text.
+    pub(crate) fn number(&mut self, raw: &str, n: f64) -> Found {
+        let start = self.text.len() as u32;
+        self.text.push_str(raw);
+        Found::Number(start, self.text.len() as u32, n)
+    }
+
+    /// The number of steps so far: where the next entry's steps start.
+    pub(crate) fn mark(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Records entry `entry` (an index into [`Explain::entries`]) as evaluated by the steps
+    /// since `start`; `scoring` while the scoring entries are recorded.
+    pub(crate) fn entry(&mut self, entry: usize, start: usize, matched: bool, scoring: bool) {
+        self.entries.push(EntryRec {
+            entry: entry as u32,
+            matched,
+            start: start as u32,
+            end: self.steps.len() as u32,
+        });
+        if scoring {
+            self.scoring = self.entries.len();
+        }
+    }
+
+    /// The scoring entries.
+    pub(crate) fn scoring(&self) -> impl ExactSizeIterator<Item = EntryView<'_>> + Clone {
+        self.entries[..self.scoring].iter().map(|&e| EntryView {
+            record: self,
+            entry: e,
+        })
+    }
+
+    /// The rules, up to the one that matched.
+    pub(crate) fn rules(&self) -> impl ExactSizeIterator<Item = EntryView<'_>> + Clone {
+        self.entries[self.scoring..].iter().map(|&e| EntryView {
+            record: self,
+            entry: e,
+        })
+    }
+
+    fn render(&self, found: Found) -> Option<Cow<'_, str>> {
+        let text = |a: u32, b: u32| &self.text[a as usize..b as usize];
+        match found {
+            Found::Nothing => None,
+            Found::Static(s) => Some(Cow::Borrowed(s)),
+            Found::Text(a, b) => Some(Cow::Borrowed(text(a, b))),
+            Found::Number(a, b, n) => Some(Cow::Owned(format!("{} = {n}", text(a, b)))),
+            Found::Score(n) => Some(Cow::Owned(format!("score {n}"))),
+            Found::Received => {
+                let local = self.received.with_timezone(&self.tz);
+                let local = local.format("%a %Y-%m-%d %H:%M %Z").to_string();
+                Some(Cow::Owned(shown(&local).into_owned()))
+            }
+        }
+    }
+}
+
+/// Builds a record from entries already rendered (a stored trace read back).
+pub(crate) struct Rebuild {
+    explain: Explain,
+    record: Record,
+}
+
+impl Rebuild {
+    /// An empty record.
+    pub(crate) fn new() -> Rebuild {
+        let tz = Tz::UTC;
+        Rebuild {
+            explain: Explain::default(),
+            record: Record::new(Arc::default(), DateTime::<Utc>::UNIX_EPOCH, tz),
+        }
+    }
+
+    /// Starts a test as written; its inner tests follow until [`Rebuild::close`].
+    pub(crate) fn open(&mut self, test: String) -> usize {
+        self.explain.tests.push(test);
+        self.record.open(self.explain.tests.len() as u32 - 1)
+    }
+
+    /// Ends the test started at `at`.
+    pub(crate) fn close(&mut self, at: usize, held: bool, found: Option<&str>) {
+        let found = match found {
+            None => Found::Nothing,
+            Some(s) => {
+                let start = self.record.text.len() as u32;
+                self.record.text.push_str(s);
+                Found::Text(start, self.record.text.len() as u32)
+            }
+        };
+        self.record.close(at, held, found);
+    }
+
+    /// The number of steps so far: where the next entry's steps start.
+    pub(crate) fn mark(&self) -> usize {
+        self.record.mark()
+    }
+
+    /// Ends an entry whose steps began at `start`.
+    pub(crate) fn entry(&mut self, info: EntryInfo, start: usize, matched: bool, scoring: bool) {
+        self.explain.entries.push(info);
+        let index = self.explain.entries.len() - 1;
+        self.record.entry(index, start, matched, scoring);
+    }
+
+    /// The record.
+    pub(crate) fn finish(self) -> Record {
+        Record {
+            explain: Arc::new(self.explain),
+            ..self.record
+        }
+    }
+}
+
+/// A scoring entry or rule of a trace, as evaluated.
+#[derive(Clone, Copy)]
+pub struct EntryView<'t> {
+    record: &'t Record,
+    entry: EntryRec,
+}
+
+impl<'t> EntryView<'t> {
+    fn info(&self) -> &'t EntryInfo {
+        &self.record.explain.entries[self.entry.entry as usize]
+    }
+
+    /// The entry's name.
+    pub fn name(&self) -> &'t str {
+        self.info().name.as_str()
+    }
+
+    /// Its line in the routing file.
+    pub fn line(&self) -> usize {
+        self.info().line
+    }
+
+    /// Whether its condition held.
+    pub fn matched(&self) -> bool {
+        self.entry.matched
+    }
+
+    /// The points a scoring entry adds when it matches (0 for rules).
+    pub fn points(&self) -> i64 {
+        self.info().points
+    }
+
+    /// The tests evaluated, in order; they stop at the first that failed.
+    pub fn tests(&self) -> Tests<'t> {
+        Tests {
+            record: self.record,
+            next: self.entry.start as usize,
+            end: self.entry.end as usize,
+        }
+    }
+}
+
+/// One test of a condition, evaluated.
+#[derive(Clone, Copy)]
+pub struct TestView<'t> {
+    record: &'t Record,
+    at: usize,
+}
+
+impl<'t> TestView<'t> {
+    fn step(&self) -> Step {
+        self.record.steps[self.at]
+    }
+
+    /// The test as written (`text_contains = ["опт", "тендер"]`).
+    pub fn test(&self) -> &'t str {
+        &self.record.explain.tests[self.step().node as usize]
+    }
+
+    /// Whether it held.
+    pub fn held(&self) -> bool {
+        self.step().held
+    }
+
+    /// What was found (the word, the field's value), when that explains the result.
+    pub fn found(&self) -> Option<Cow<'t, str>> {
+        self.record.render(self.step().found)
+    }
+
+    /// The inner tests of `any` (its options) and `not`.
+    pub fn inner(&self) -> Tests<'t> {
+        Tests {
+            record: self.record,
+            next: self.at + 1,
+            end: self.at + 1 + self.step().len as usize,
+        }
+    }
+}
+
+/// Tests side by side: an entry's, or the inner tests of one test.
+#[derive(Clone)]
+pub struct Tests<'t> {
+    record: &'t Record,
+    next: usize,
+    end: usize,
+}
+
+impl<'t> Iterator for Tests<'t> {
+    type Item = TestView<'t>;
+
+    fn next(&mut self) -> Option<TestView<'t>> {
+        if self.next >= self.end {
+            return None;
+        }
+        let at = self.next;
+        self.next += 1 + self.record.steps[at].len as usize;
+        Some(TestView {
+            record: self.record,
+            at,
+        })
+    }
+}
+
+impl PartialEq for TestView<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.test() == other.test()
+            && self.held() == other.held()
+            && self.found() == other.found()
+            && self.inner().eq(other.inner())
+    }
+}
+
+impl PartialEq for EntryView<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+            && self.line() == other.line()
+            && self.matched() == other.matched()
+            && self.points() == other.points()
+            && self.tests().eq(other.tests())
+    }
+}
+
+/// Two records are equal when they say the same, whatever text tables they point into.
+impl PartialEq for Record {
+    fn eq(&self, other: &Self) -> bool {
+        self.scoring().eq(other.scoring()) && self.rules().eq(other.rules())
+    }
+}
+
+impl fmt::Debug for TestView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Test")
+            .field("test", &self.test())
+            .field("held", &self.held())
+            .field("found", &self.found())
+            .field("inner", &self.inner().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl fmt::Debug for EntryView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entry")
+            .field("name", &self.name())
+            .field("line", &self.line())
+            .field("matched", &self.matched())
+            .field("points", &self.points())
+            .field("tests", &self.tests().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl fmt::Debug for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Record")
+            .field("scoring", &self.scoring().collect::<Vec<_>>())
+            .field("rules", &self.rules().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(found: &str) -> Record {
+        let mut b = Rebuild::new();
+        let start = b.mark();
+        let any = b.open("any = [...]".into());
+        let option = b.open("option 1".into());
+        let t = b.open("has_phone = true".into());
+        b.close(t, true, None);
+        b.close(option, true, None);
+        b.close(any, true, None);
+        let t = b.open("channel = \"email\"".into());
+        b.close(t, false, Some(found));
+        let info = EntryInfo {
+            name: Label::from("entry"),
+            line: 7,
+            points: 3,
+        };
+        b.entry(info, start, false, true);
+        b.finish()
+    }
+
+    #[test]
+    fn steps_nest_as_evaluated() {
+        let r = sample("webform");
+        let e = r.scoring().next().map(|e| (e.name(), e.line(), e.points()));
+        assert_eq!(e, Some(("entry", 7, 3)));
+        let tests: Vec<_> = r.scoring().flat_map(|e| e.tests()).collect();
+        assert_eq!(tests.len(), 2);
+        assert_eq!(tests[0].inner().count(), 1);
+        let inner: Vec<_> = tests[0].inner().flat_map(|o| o.inner()).collect();
+        assert_eq!(inner[0].test(), "has_phone = true");
+        assert_eq!(tests[1].found().as_deref(), Some("webform"));
+        assert_eq!(r.rules().len(), 0);
+    }
+
+    #[test]
+    fn equal_records_say_the_same() {
+        assert_eq!(sample("webform"), sample("webform"));
+        assert_ne!(sample("webform"), sample("vk"));
+    }
+
+    #[test]
+    fn long_texts_are_cut() {
+        let mut r = Rebuild::new().finish();
+        let long = "а".repeat(100);
+        let found = r.text(&long);
+        let shown = r.render(found).unwrap_or_default();
+        assert_eq!(shown.chars().count(), SHOWN + 1);
+        assert!(shown.ends_with('…'));
+    }
+}
