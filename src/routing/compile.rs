@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
 use toml::de::{DeTable, DeValue};
 
+use super::condition::FieldRef;
 use super::error::{LineIndex, ProblemKind, Problems, RulesError, closest, hint};
 use super::hours::{Schedule, WeekHours};
 use super::manager::{Manager, NotifyChannel};
@@ -102,6 +103,7 @@ pub(crate) fn compile(
         lists: HashMap::new(),
         manager_ids: HashSet::new(),
         labels: Vec::new(),
+        fields: Vec::new(),
     };
     let rules = c.rules(&root);
     if c.p.is_empty() {
@@ -120,6 +122,8 @@ struct Compiler<'t, 'b> {
     manager_ids: HashSet<String>,
     /// Every test's text as written, by node id.
     labels: Vec<String>,
+    /// Every distinct field the tests read, by id.
+    fields: Vec<FieldRef>,
 }
 
 fn version(text: &str) -> String {
@@ -268,6 +272,7 @@ impl<'t> Compiler<'t, '_> {
             default,
             level_pools,
             explain,
+            fields: self.fields.len(),
             watched,
         })
     }
@@ -766,6 +771,7 @@ impl<'t> Compiler<'t, '_> {
             base_dir: self.base_dir,
             lists: &mut self.lists,
             labels: &mut self.labels,
+            fields: &mut self.fields,
         }
     }
 

@@ -8,7 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::condition::{Facts, Phase};
+use super::condition::Phase;
+use super::facts::{Facts, Setting};
 use super::hours::Availability;
 use super::manager::Manager;
 use super::record::Record;
@@ -99,7 +100,12 @@ struct Target<'r> {
 impl CompiledRules {
     /// The whole decision for a new lead: scoring, rules, then the manager.
     pub fn decide(&self, lead: &Lead, ctx: &RoutingContext<'_>) -> Decision {
-        let facts = Facts::new(lead, ctx.now, self.timezone, &self.holidays);
+        let setting = Setting {
+            business: self.timezone,
+            holidays: &self.holidays,
+            fields: self.fields,
+        };
+        let mut facts = Facts::new(lead, ctx.now, setting);
         let mut rec = Record::new(self.explain.clone(), lead.received_at, self.timezone);
         let mut score = 0i64;
         let mut tags: Vec<String> = Vec::new();
@@ -109,7 +115,7 @@ impl CompiledRules {
         };
         for (i, e) in self.scoring.iter().enumerate() {
             let start = rec.mark();
-            let held = e.when.eval(&facts, &before, &mut rec);
+            let held = e.when.eval(&mut facts, &before, &mut rec);
             if held {
                 score += e.points;
                 add_tags(&mut tags, &e.tags);
@@ -122,7 +128,7 @@ impl CompiledRules {
             let all = self.rules.iter().chain(std::iter::once(&self.default));
             for (i, r) in all.enumerate() {
                 let start = rec.mark();
-                let held = r.when.eval(&facts, &phase, &mut rec);
+                let held = r.when.eval(&mut facts, &phase, &mut rec);
                 rec.entry(self.scoring.len() + i, start, held, false);
                 if held {
                     decided = Some(r);

@@ -15,6 +15,7 @@ mod compile;
 mod condition;
 mod decide;
 mod error;
+mod facts;
 mod hours;
 mod manager;
 mod read;

@@ -109,6 +109,8 @@ pub struct CompiledRules {
     pub(crate) watched: Vec<PathBuf>,
     /// The text of every test and entry, which decisions' traces point into.
     pub(crate) explain: Arc<Explain>,
+    /// How many distinct fields the conditions read.
+    pub(crate) fields: usize,
 }
 
 impl CompiledRules {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use regex::RegexBuilder;
 use toml::de::{DeTable, DeValue};
 
-use super::condition::{Condition, FieldRef, Test};
+use super::condition::{Condition, Field, FieldRef, Test};
 use super::error::{ProblemKind, Problems, hint};
 use super::hours::{Period, parse_days};
 use super::read::{self, Node, in_file_order};
@@ -52,6 +52,8 @@ pub(crate) struct WhenCompiler<'a, 't> {
     pub(crate) lists: &'a mut HashMap<String, Arc<SuppressList>>,
     /// Every test's text as written, by node id: a condition names its tests by index.
     pub(crate) labels: &'a mut Vec<String>,
+    /// Every distinct field the tests read, by id.
+    pub(crate) fields: &'a mut Vec<FieldRef>,
 }
 
 impl WhenCompiler<'_, '_> {
@@ -102,6 +104,22 @@ impl WhenCompiler<'_, '_> {
     fn label(&self, start: usize, end: usize) -> String {
         let text = self.src.get(start..end).unwrap_or("");
         text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// The field named `name`, with the same id wherever the rules read it.
+    fn field(&mut self, name: &str) -> Field {
+        let what = FieldRef::parse(name);
+        let id = match self.fields.iter().position(|f| *f == what) {
+            Some(i) => i,
+            None => {
+                self.fields.push(what.clone());
+                self.fields.len() - 1
+            }
+        };
+        Field {
+            id: id as u32,
+            what,
+        }
     }
 
     /// A new node id for a test written as `label`.
@@ -166,7 +184,7 @@ impl WhenCompiler<'_, '_> {
             "field_present" => read::strings(p, v, section, key)
                 .unwrap_or_default()
                 .into_iter()
-                .map(|f| (Some(f.get_ref().clone()), Test::FieldPresent(FieldRef::parse(f.get_ref()))))
+                .map(|f| (Some(f.get_ref().clone()), Test::FieldPresent(self.field(f.get_ref()))))
                 .collect(),
             "field_equals" | "field_one_of" | "field_contains" => self.fields(key, v, section, |p, v, field, section| {
                 let values = match v.get_ref() {
@@ -213,7 +231,7 @@ impl WhenCompiler<'_, '_> {
         key: &str,
         v: &Node<'_>,
         section: &str,
-        make: impl Fn(&mut Problems<'_>, &Node<'_>, FieldRef, &str) -> Option<Test>,
+        make: impl Fn(&mut Problems<'_>, &Node<'_>, Field, &str) -> Option<Test>,
     ) -> Vec<(Option<String>, Test)> {
         let Some(table) = read::table(self.problems, v, section, key) else {
             return Vec::new();
@@ -229,12 +247,8 @@ impl WhenCompiler<'_, '_> {
         let mut out = Vec::new();
         for (field, value) in in_file_order(table) {
             let label = self.label(field.span().start, value.span().end);
-            if let Some(test) = make(
-                self.problems,
-                value,
-                FieldRef::parse(field.get_ref()),
-                section,
-            ) {
+            let field = self.field(field.get_ref());
+            if let Some(test) = make(self.problems, value, field, section) {
                 out.push((Some(label), test));
             }
         }
