@@ -23,6 +23,7 @@ use super::suppress::SuppressList;
 use super::trace::Label;
 use super::values::{DateSet, parse_date_range, parse_duration};
 use super::when::WhenCompiler;
+use super::words::WordIndex;
 
 const TOP_KEYS: &[&str] = &[
     "levels",
@@ -104,6 +105,7 @@ pub(crate) fn compile(
         manager_ids: HashSet::new(),
         labels: Vec::new(),
         fields: Vec::new(),
+        words: WordIndex::default(),
     };
     let rules = c.rules(&root);
     if c.p.is_empty() {
@@ -124,6 +126,8 @@ struct Compiler<'t, 'b> {
     labels: Vec<String>,
     /// Every distinct field the tests read, by id.
     fields: Vec<FieldRef>,
+    /// Every word the text tests look for.
+    words: WordIndex,
 }
 
 fn version(text: &str) -> String {
@@ -273,6 +277,7 @@ impl<'t> Compiler<'t, '_> {
             level_pools,
             explain,
             fields: self.fields.len(),
+            words: std::mem::take(&mut self.words),
             watched,
         })
     }
@@ -772,6 +777,7 @@ impl<'t> Compiler<'t, '_> {
             lists: &mut self.lists,
             labels: &mut self.labels,
             fields: &mut self.fields,
+            words: &mut self.words,
         }
     }
 

@@ -63,9 +63,9 @@ pub(crate) enum Test {
     Channel(Vec<Channel>),
     /// The source id is one of these.
     Source(Vec<String>),
-    /// One of the phrases (folded words) appears; `prefix`: words may go on ("опт" → "оптом").
+    /// One of the phrases (ids of folded words in [`super::words::WordIndex`]) appears; `prefix`: words may go on ("опт" → "оптом").
     TextContains {
-        phrases: Vec<Vec<String>>,
+        phrases: Vec<Vec<u32>>,
         prefix: bool,
     },
     /// The regex matches the subject and text.
@@ -146,9 +146,12 @@ impl Test {
             ),
             Test::Source(list) => (list.contains(&lead.source), rec.text(&lead.source)),
             Test::TextContains { phrases, prefix } => {
-                let words = f.text();
-                match phrases.iter().find_map(|p| words.find(p, *prefix)) {
-                    Some(w) => (true, rec.found_words(w.split(' '))),
+                let t = f.text();
+                match phrases
+                    .iter()
+                    .find_map(|p| t.hits.find(p, *prefix, &t.words))
+                {
+                    Some(at) => (true, rec.found_words(at.map(|i| t.words.word(i)))),
                     None => (false, Found::Nothing),
                 }
             }

@@ -104,6 +104,7 @@ impl CompiledRules {
             business: self.timezone,
             holidays: &self.holidays,
             fields: self.fields,
+            words: &self.words,
         };
         let mut facts = Facts::new(lead, ctx.now, setting);
         let mut rec = Record::new(self.explain.clone(), lead.received_at, self.timezone);

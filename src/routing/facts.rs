@@ -1,6 +1,6 @@
 //! What the tests of one decision read from the lead, worked out once per decision and only
-//! when a test first asks: the folded words, each field's values, folded values and number,
-//! and the time received in the business time zone.
+//! when a test first asks: the folded words and which of the rules' words they hold, each
+//! field's values, folded values and number, and the time received in the business time zone.
 
 use std::borrow::Cow;
 
@@ -12,6 +12,7 @@ use super::condition::{Field, FieldRef};
 use super::record::{Found, Record};
 use super::text::{Words, fold};
 use super::values::{DateSet, lenient_number};
+use super::words::{Hits, WordIndex};
 use crate::lead::Lead;
 
 /// The rules' side of a decision's facts.
@@ -19,8 +20,15 @@ use crate::lead::Lead;
 pub(crate) struct Setting<'r> {
     pub(crate) business: Tz,
     pub(crate) holidays: &'r DateSet,
+    pub(crate) words: &'r WordIndex,
     /// How many distinct fields the rules read.
     pub(crate) fields: usize,
+}
+
+/// The lead's words and which of the rules' words they hold.
+pub(crate) struct Text {
+    pub(crate) words: Words,
+    pub(crate) hits: Hits,
 }
 
 /// When the lead came, in the business time zone.
@@ -48,7 +56,7 @@ pub(crate) struct Facts<'a> {
     pub(crate) lead: &'a Lead,
     now: DateTime<Utc>,
     setting: Setting<'a>,
-    text: Option<Words>,
+    text: Option<Text>,
     haystack: Option<String>,
     received: Option<Received>,
     today: Option<NaiveDate>,
@@ -72,12 +80,14 @@ impl<'a> Facts<'a> {
         }
     }
 
-    /// The folded words of the subject and text.
-    pub(crate) fn text(&mut self) -> &Words {
-        let lead = self.lead;
-        self.text.get_or_insert_with(|| match &lead.subject {
-            Some(s) => Words::new(&format!("{s}\n{}", lead.text)),
-            None => Words::new(&lead.text),
+    /// The folded words of the subject and text, and where the rules' words are among them.
+    pub(crate) fn text(&mut self) -> &Text {
+        let (lead, index) = (self.lead, self.setting.words);
+        self.text.get_or_insert_with(|| {
+            let subject = lead.subject.as_deref();
+            let words = Words::new(subject.into_iter().chain([lead.text.as_str()]));
+            let hits = index.scan(&words);
+            Text { words, hits }
         })
     }
 

@@ -29,6 +29,7 @@ mod trace;
 mod trace_json;
 mod values;
 mod when;
+mod words;
 
 pub use decide::{Decision, Outcome, Pick, PickResult, RoutingContext};
 pub use error::{Problem, ProblemKind, RulesError};

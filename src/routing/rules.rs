@@ -15,6 +15,7 @@ use super::record::Explain;
 use super::strategy::Strategy;
 use super::trace::Label;
 use super::values::DateSet;
+use super::words::WordIndex;
 
 /// What happens when nobody at the chosen level can take a lead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +112,8 @@ pub struct CompiledRules {
     pub(crate) explain: Arc<Explain>,
     /// How many distinct fields the conditions read.
     pub(crate) fields: usize,
+    /// Every word the text tests look for.
+    pub(crate) words: WordIndex,
 }
 
 impl CompiledRules {

@@ -1,9 +1,16 @@
 //! The lead's words in the form conditions compare them in: lower case, `ё` = `е`, split into
-//! words once per decision and sorted, so each "contains these words" test is a binary search.
+//! words once per decision (see `words.rs` for how the rules' words are found among them).
 
 /// Lower-cases and folds `ё` into `е`, so words match however the person typed them.
 pub(crate) fn fold(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    fold_into(&mut out, s);
+    out
+}
+
+/// [`fold`], appending to `out`.
+fn fold_into(out: &mut String, s: &str) {
+    out.reserve(s.len());
     for c in s.chars() {
         // Fast paths for Latin and Cyrillic: the general Unicode tables are slow.
         match c {
@@ -14,7 +21,6 @@ pub(crate) fn fold(s: &str) -> String {
             c => out.extend(c.to_lowercase()),
         }
     }
-    out
 }
 
 /// Whether a character belongs to a word (letters and digits).
@@ -31,66 +37,49 @@ pub(crate) fn split_words(folded: &str) -> impl Iterator<Item = &str> {
         .filter(|w| !w.is_empty())
 }
 
-/// The words of a lead's subject and text, in order and sorted.
+/// The folded words of a lead's subject and text, in reading order, folded once per decision.
+#[derive(Debug, Default)]
 pub(crate) struct Words {
-    /// Words in reading order.
-    seq: Vec<String>,
-    /// Indexes into `seq`, sorted by word.
-    sorted: Vec<u32>,
+    folded: String,
+    /// Each word's byte range in `folded`.
+    spans: Vec<(u32, u32)>,
 }
 
 impl Words {
-    pub(crate) fn new(text: &str) -> Words {
-        let folded = fold(text);
-        let seq: Vec<String> = split_words(&folded).map(str::to_string).collect();
-        let mut sorted: Vec<u32> = (0..seq.len() as u32).collect();
-        sorted.sort_by(|&a, &b| seq[a as usize].cmp(&seq[b as usize]));
-        Words { seq, sorted }
+    /// The words of the texts, in order (a word never runs from one text into the next).
+    pub(crate) fn new<'t>(texts: impl IntoIterator<Item = &'t str>) -> Words {
+        let mut folded = String::new();
+        for t in texts {
+            fold_into(&mut folded, t);
+            folded.push('\n');
+        }
+        let base = folded.as_ptr() as usize;
+        let spans = split_words(&folded)
+            .map(|w| {
+                let start = w.as_ptr() as usize - base;
+                (start as u32, (start + w.len()) as u32)
+            })
+            .collect();
+        Words { folded, spans }
     }
 
-    /// Finds `phrase` (folded words): each word of the phrase must begin a word of the text
-    /// (`prefix`) or equal it, in a row. Returns the words of the text that matched.
-    pub(crate) fn find(&self, phrase: &[String], prefix: bool) -> Option<String> {
-        let first = phrase.first()?;
-        let from = self
-            .sorted
-            .partition_point(|&i| self.seq[i as usize].as_str() < first.as_str());
-        for &i in &self.sorted[from..] {
-            let word = &self.seq[i as usize];
-            if !word.starts_with(first.as_str()) {
-                break;
-            }
-            let i = i as usize;
-            let matches = |w: &str, t: &str| if prefix { w.starts_with(t) } else { w == t };
-            let all = phrase.iter().enumerate().all(|(k, t)| {
-                self.seq
-                    .get(i + k)
-                    .is_some_and(|w| matches(w.as_str(), t.as_str()))
-            });
-            if all {
-                return Some(self.seq[i..i + phrase.len()].join(" "));
-            }
-        }
-        None
+    /// The words in reading order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
+        self.spans
+            .iter()
+            .map(|&(a, b)| &self.folded[a as usize..b as usize])
+    }
+
+    /// The word at `pos` (in reading order).
+    pub(crate) fn word(&self, pos: usize) -> &str {
+        let (a, b) = self.spans[pos];
+        &self.folded[a as usize..b as usize]
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn phrase(s: &str) -> Vec<String> {
-        split_words(&fold(s)).map(str::to_string).collect()
-    }
-
-    #[test]
-    fn prefixes_match_word_starts_only() {
-        let w = Words::new("Хотим купить ОПТОМ, не топтать");
-        assert_eq!(w.find(&phrase("опт"), true).as_deref(), Some("оптом"));
-        assert_eq!(w.find(&phrase("опт"), false), None);
-        assert_eq!(w.find(&phrase("топ"), true).as_deref(), Some("топтать"));
-        assert_eq!(w.find(&phrase("птать"), true), None);
-    }
 
     #[test]
     fn folding_matches_the_unicode_lower_case() {
@@ -106,13 +95,10 @@ mod tests {
     }
 
     #[test]
-    fn yo_equals_ye_and_phrases_match_in_a_row() {
-        let w = Words::new("Ещё нужно коммерческое предложение");
-        assert_eq!(w.find(&phrase("еще"), false).as_deref(), Some("еще"));
-        assert_eq!(
-            w.find(&phrase("коммерческ предлож"), true).as_deref(),
-            Some("коммерческое предложение")
-        );
-        assert_eq!(w.find(&phrase("предлож коммерческ"), true), None);
+    fn words_are_folded_in_reading_order_and_never_span_two_texts() {
+        let w = Words::new(["Запрос ЦЕНЫ", "Ещё нужно: КП"]);
+        let all: Vec<&str> = w.iter().collect();
+        assert_eq!(all, ["запрос", "цены", "еще", "нужно", "кп"]);
+        assert_eq!(w.word(2), "еще");
     }
 }

@@ -14,6 +14,7 @@ use super::hours::{Period, parse_days};
 use super::read::{self, Node, in_file_order};
 use super::suppress::{ListError, SuppressList};
 use super::text::{fold, split_words};
+use super::words::WordIndex;
 use crate::lead::Channel;
 
 /// Every test a condition may use.
@@ -54,6 +55,8 @@ pub(crate) struct WhenCompiler<'a, 't> {
     pub(crate) labels: &'a mut Vec<String>,
     /// Every distinct field the tests read, by id.
     pub(crate) fields: &'a mut Vec<FieldRef>,
+    /// Every word the text tests look for.
+    pub(crate) words: &'a mut WordIndex,
 }
 
 impl WhenCompiler<'_, '_> {
@@ -156,10 +159,11 @@ impl WhenCompiler<'_, '_> {
             })),
             "source" => one(read::strings(p, v, section, key).map(|s| Test::Source(s.into_iter().map(|s| s.into_inner()).collect()))),
             "text_contains" | "text_has_word" => one(read::strings(p, v, section, key).map(|terms| {
+                let index = &mut *self.words;
                 let phrases = terms
                     .iter()
                     .filter_map(|t| {
-                        let words: Vec<String> = split_words(&fold(t.get_ref())).map(str::to_string).collect();
+                        let words: Vec<u32> = split_words(&fold(t.get_ref())).map(|w| index.intern(w)).collect();
                         if words.is_empty() {
                             p.add(t.span(), ProblemKind::BadValue, section, format!("\"{}\" has no letters or digits to look for", t.get_ref()));
                             None
