@@ -22,7 +22,7 @@ use super::strategy::Strategy;
 use super::suppress::SuppressList;
 use super::trace::Label;
 use super::values::{DateSet, parse_date_range, parse_duration};
-use super::when::WhenCompiler;
+use super::when::{WhenCompiler, tag_id};
 use super::words::WordIndex;
 
 const TOP_KEYS: &[&str] = &[
@@ -106,6 +106,7 @@ pub(crate) fn compile(
         labels: Vec::new(),
         fields: Vec::new(),
         words: WordIndex::default(),
+        tags: Vec::new(),
     };
     let rules = c.rules(&root);
     if c.p.is_empty() {
@@ -128,6 +129,8 @@ struct Compiler<'t, 'b> {
     fields: Vec<FieldRef>,
     /// Every word the text tests look for.
     words: WordIndex,
+    /// Every tag the entries add or the tests look for, by id.
+    tags: Vec<String>,
 }
 
 fn version(text: &str) -> String {
@@ -278,6 +281,7 @@ impl<'t> Compiler<'t, '_> {
             explain,
             fields: self.fields.len(),
             words: std::mem::take(&mut self.words),
+            tags: std::mem::take(&mut self.tags),
             watched,
         })
     }
@@ -778,6 +782,7 @@ impl<'t> Compiler<'t, '_> {
             labels: &mut self.labels,
             fields: &mut self.fields,
             words: &mut self.words,
+            tags: &mut self.tags,
         }
     }
 
@@ -815,7 +820,10 @@ impl<'t> Compiler<'t, '_> {
             line: self.line(&span),
             when: when?,
             points,
-            tags: tags.into_iter().map(|t| t.into_inner()).collect(),
+            tags: tags
+                .iter()
+                .map(|t| tag_id(&mut self.tags, t.get_ref()))
+                .collect(),
         })
     }
 
@@ -975,7 +983,10 @@ impl<'t> Compiler<'t, '_> {
                 level,
                 strategy,
                 pool,
-                tags: tags.into_iter().map(|t| t.into_inner()).collect(),
+                tags: tags
+                    .iter()
+                    .map(|t| tag_id(&mut self.tags, t.get_ref()))
+                    .collect(),
                 score,
                 ack_within,
                 prefer_previous,

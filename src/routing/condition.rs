@@ -88,8 +88,8 @@ pub(crate) enum Test {
     Returning(bool),
     /// The scoring phase gave at least this.
     ScoreAtLeast(i64),
-    /// Has one of these tags.
-    HasTag(Vec<String>),
+    /// Has one of these tags (ids into [`super::rules::CompiledRules::tags`]).
+    HasTag(Vec<u32>),
     /// Received on one of these weekdays (business time zone).
     ReceivedOn([bool; 7]),
     /// Received within these hours (business time zone).
@@ -114,7 +114,10 @@ pub(crate) struct Condition {
 /// The score and tags so far, which rules (not scoring entries) may test.
 pub(crate) struct Phase<'p> {
     pub(crate) score: i64,
-    pub(crate) tags: &'p [String],
+    /// Ids into `names`, in the order they were added.
+    pub(crate) tags: &'p [u32],
+    /// Every tag by id.
+    pub(crate) names: &'p [String],
 }
 
 impl Condition {
@@ -132,8 +135,8 @@ impl Condition {
     }
 }
 
-fn yes_no(b: bool) -> Found {
-    Found::Static(if b { "yes" } else { "no" })
+fn yes_no(b: bool, rec: &mut Record) -> Found {
+    rec.fixed(if b { "yes" } else { "no" })
 }
 
 impl Test {
@@ -142,7 +145,7 @@ impl Test {
         match self {
             Test::Channel(list) => (
                 list.contains(&lead.channel),
-                Found::Static(lead.channel.as_str()),
+                rec.fixed(lead.channel.as_str()),
             ),
             Test::Source(list) => (list.contains(&lead.source), rec.text(&lead.source)),
             Test::TextContains { phrases, prefix } => {
@@ -152,12 +155,12 @@ impl Test {
                     .find_map(|p| t.hits.find(p, *prefix, &t.words))
                 {
                     Some(at) => (true, rec.found_words(at.map(|i| t.words.word(i)))),
-                    None => (false, Found::Nothing),
+                    None => (false, Found::NOTHING),
                 }
             }
             Test::TextMatches(re) => match re.find(f.haystack()) {
                 Some(m) => (true, rec.text(m.as_str())),
-                None => (false, Found::Nothing),
+                None => (false, Found::NOTHING),
             },
             Test::FieldPresent(field) => (f.present(field), f.first(field, rec)),
             Test::FieldOneOf(field, options) => {
@@ -171,46 +174,46 @@ impl Test {
             }
             Test::FieldAtLeast(field, min) => match f.number(field, rec) {
                 Some((n, found)) => (n >= *min, found),
-                None => (false, Found::Static("no number")),
+                None => (false, rec.fixed("no number")),
             },
             Test::FieldAtMost(field, max) => match f.number(field, rec) {
                 Some((n, found)) => (n <= *max, found),
-                None => (false, Found::Static("no number")),
+                None => (false, rec.fixed("no number")),
             },
-            Test::HasPhone(want) => (lead.contact.phones.is_empty() != *want, Found::Nothing),
-            Test::HasEmail(want) => (lead.contact.emails.is_empty() != *want, Found::Nothing),
-            Test::Returning(want) => (lead.returning == *want, yes_no(lead.returning)),
-            Test::ScoreAtLeast(min) => (phase.score >= *min, Found::Score(phase.score)),
+            Test::HasPhone(want) => (lead.contact.phones.is_empty() != *want, Found::NOTHING),
+            Test::HasEmail(want) => (lead.contact.emails.is_empty() != *want, Found::NOTHING),
+            Test::Returning(want) => (lead.returning == *want, yes_no(lead.returning, rec)),
+            Test::ScoreAtLeast(min) => (phase.score >= *min, rec.score(phase.score)),
             Test::HasTag(tags) => match phase.tags.iter().find(|t| tags.contains(t)) {
-                Some(t) => (true, rec.text(t)),
-                None => (false, Found::Nothing),
+                Some(&t) => (true, rec.text(&phase.names[t as usize])),
+                None => (false, Found::NOTHING),
             },
-            Test::ReceivedOn(days) => (days[f.received().weekday], Found::Received),
+            Test::ReceivedOn(days) => (days[f.received().weekday], rec.received()),
             Test::ReceivedBetween(period) => {
-                (period.contains_time(f.received().time), Found::Received)
+                (period.contains_time(f.received().time), rec.received())
             }
             Test::ReceivedOnHoliday(want) => {
                 let holiday = f.received().holiday;
-                (holiday == *want, yes_no(holiday))
+                (holiday == *want, yes_no(holiday, rec))
             }
             Test::ContactInList(list) => match list.find(&lead.contact, f.today()) {
                 Some(k) => (true, rec.text(&format!("{k} is in {}", list.label))),
-                None => (false, Found::Nothing),
+                None => (false, Found::NOTHING),
             },
             Test::Any(options) => {
                 let mut held = false;
                 for (node, option) in options {
                     let at = rec.open(*node);
                     let ok = option.eval(f, phase, rec);
-                    rec.close(at, ok, Found::Nothing);
+                    rec.close(at, ok, Found::NOTHING);
                     if ok {
                         held = true;
                         break;
                     }
                 }
-                (held, Found::Nothing)
+                (held, Found::NOTHING)
             }
-            Test::Not(cond) => (!cond.eval(f, phase, rec), Found::Nothing),
+            Test::Not(cond) => (!cond.eval(f, phase, rec), Found::NOTHING),
         }
     }
 }
@@ -218,7 +221,7 @@ impl Test {
 /// The first value of a field for the trace, or `no value`.
 fn first_value(f: &mut Facts<'_>, field: &Field, rec: &mut Record) -> Found {
     match f.first(field, rec) {
-        Found::Nothing => Found::Static("no value"),
+        Found::NOTHING => rec.fixed("no value"),
         found => found,
     }
 }

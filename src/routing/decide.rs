@@ -109,10 +109,11 @@ impl CompiledRules {
         let mut facts = Facts::new(lead, ctx.now, setting);
         let mut rec = Record::new(self.explain.clone(), lead.received_at, self.timezone);
         let mut score = 0i64;
-        let mut tags: Vec<String> = Vec::new();
+        let mut tags: Vec<u32> = Vec::new();
         let before = Phase {
             score: 0,
             tags: &[],
+            names: &self.tags,
         };
         for (i, e) in self.scoring.iter().enumerate() {
             let start = rec.mark();
@@ -125,7 +126,11 @@ impl CompiledRules {
         }
         let mut decided: Option<&Rule> = None;
         {
-            let phase = Phase { score, tags: &tags };
+            let phase = Phase {
+                score,
+                tags: &tags,
+                names: &self.tags,
+            };
             let all = self.rules.iter().chain(std::iter::once(&self.default));
             for (i, r) in all.enumerate() {
                 let start = rec.mark();
@@ -174,6 +179,10 @@ impl CompiledRules {
                 )
             }
         };
+        let tags: Vec<String> = tags
+            .iter()
+            .map(|&t| self.tags[t as usize].clone())
+            .collect();
         let trace = Trace {
             rules_version: self.version.clone(),
             score,
@@ -358,10 +367,10 @@ fn empty_pool() -> Pool {
     }
 }
 
-fn add_tags(tags: &mut Vec<String>, more: &[String]) {
+fn add_tags(tags: &mut Vec<u32>, more: &[u32]) {
     for t in more {
         if !tags.contains(t) {
-            tags.push(t.clone());
+            tags.push(*t);
         }
     }
 }

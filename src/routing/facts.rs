@@ -141,7 +141,7 @@ impl<'a> Facts<'a> {
         let f = self.field(field);
         *f.first.get_or_insert_with(|| match f.texts.first() {
             Some(s) => rec.text(s),
-            None => Found::Nothing,
+            None => Found::NOTHING,
         })
     }
 

@@ -30,13 +30,20 @@ pub(crate) struct EntryInfo {
     pub(crate) points: i64,
 }
 
-/// What a test found, kept as cheap as possible until it is shown.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Found {
+/// What a test found: a handle into the record, shown only when the trace is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Found(u32);
+
+impl Found {
     /// Nothing worth showing.
-    Nothing,
+    pub(crate) const NOTHING: Found = Found(u32::MAX);
+}
+
+/// What a [`Found`] stands for.
+#[derive(Debug, Clone, Copy)]
+enum Payload {
     /// A fixed text (`yes`, `no value`, the channel).
-    Static(&'static str),
+    Fixed(&'static str),
     /// A range of the record's text.
     Text(u32, u32),
     /// A number read from a field: the field's text (a range) and the value.
@@ -70,11 +77,16 @@ struct EntryRec {
 pub(crate) struct Record {
     explain: Arc<Explain>,
     steps: Vec<Step>,
+    /// What the steps found, by [`Found`]; tests that read the same fact share one.
+    found: Vec<Payload>,
+    /// The fixed texts and the received time kept so far, so each is kept once.
+    fixed: Vec<(&'static str, Found)>,
+    received_at: Option<Found>,
     entries: Vec<EntryRec>,
     /// How many of `entries` are scoring entries (the rest are rules).
     scoring: usize,
     text: String,
-    /// When the lead came, and the business time zone, for [`Found::Received`].
+    /// When the lead came, and the business time zone, for [`Payload::Received`].
     received: DateTime<Utc>,
     tz: Tz,
 }
@@ -97,6 +109,9 @@ impl Record {
         Record {
             explain,
             steps,
+            found: Vec::new(),
+            fixed: Vec::new(),
+            received_at: None,
             entries,
             scoring: 0,
             text: String::new(),
@@ -110,7 +125,7 @@ impl Record {
         self.steps.push(Step {
             node,
             held: false,
-            found: Found::Nothing,
+            found: Found::NOTHING,
             len: 0,
         });
         self.steps.len() - 1
@@ -127,11 +142,43 @@ impl Record {
         };
     }
 
+    fn keep(&mut self, what: Payload) -> Found {
+        self.found.push(what);
+        Found(self.found.len() as u32 - 1)
+    }
+
+    /// A fixed text, kept once per record.
+    pub(crate) fn fixed(&mut self, s: &'static str) -> Found {
+        if let Some(&(_, f)) = self.fixed.iter().find(|(t, _)| *t == s) {
+            return f;
+        }
+        let f = self.keep(Payload::Fixed(s));
+        self.fixed.push((s, f));
+        f
+    }
+
+    /// The time received, which the trace shows in the business time zone.
+    pub(crate) fn received(&mut self) -> Found {
+        match self.received_at {
+            Some(f) => f,
+            None => {
+                let f = self.keep(Payload::Received);
+                self.received_at = Some(f);
+                f
+            }
+        }
+    }
+
+    /// The score so far.
+    pub(crate) fn score(&mut self, n: i64) -> Found {
+        self.keep(Payload::Score(n))
+    }
+
     /// Keeps (at most [`SHOWN`] characters of) a text from the lead for the trace.
     pub(crate) fn text(&mut self, s: &str) -> Found {
         let start = self.text.len() as u32;
         self.text.push_str(&shown(s));
-        Found::Text(start, self.text.len() as u32)
+        self.keep(Payload::Text(start, self.text.len() as u32))
     }
 
     /// Keeps the words of the lead a text test found: `found "коммерческое предложение"`.
@@ -145,14 +192,14 @@ impl Record {
             self.text.push_str(w);
         }
         self.text.push('"');
-        Found::Text(start, self.text.len() as u32)
+        self.keep(Payload::Text(start, self.text.len() as u32))
     }
 
     /// Keeps a number read from a field's text.
     pub(crate) fn number(&mut self, raw: &str, n: f64) -> Found {
         let start = self.text.len() as u32;
         self.text.push_str(raw);
-        Found::Number(start, self.text.len() as u32, n)
+        self.keep(Payload::Number(start, self.text.len() as u32, n))
     }
 
     /// The number of steps so far: where the next entry's steps start.
@@ -192,18 +239,17 @@ impl Record {
 
     fn render(&self, found: Found) -> Option<Cow<'_, str>> {
         let text = |a: u32, b: u32| &self.text[a as usize..b as usize];
-        match found {
-            Found::Nothing => None,
-            Found::Static(s) => Some(Cow::Borrowed(s)),
-            Found::Text(a, b) => Some(Cow::Borrowed(text(a, b))),
-            Found::Number(a, b, n) => Some(Cow::Owned(format!("{} = {n}", text(a, b)))),
-            Found::Score(n) => Some(Cow::Owned(format!("score {n}"))),
-            Found::Received => {
+        Some(match *self.found.get(found.0 as usize)? {
+            Payload::Fixed(s) => Cow::Borrowed(s),
+            Payload::Text(a, b) => Cow::Borrowed(text(a, b)),
+            Payload::Number(a, b, n) => Cow::Owned(format!("{} = {n}", text(a, b))),
+            Payload::Score(n) => Cow::Owned(format!("score {n}")),
+            Payload::Received => {
                 let local = self.received.with_timezone(&self.tz);
                 let local = local.format("%a %Y-%m-%d %H:%M %Z").to_string();
-                Some(Cow::Owned(shown(&local).into_owned()))
+                Cow::Owned(shown(&local).into_owned())
             }
-        }
+        })
     }
 }
 
@@ -232,11 +278,12 @@ impl Rebuild {
     /// Ends the test started at `at`.
     pub(crate) fn close(&mut self, at: usize, held: bool, found: Option<&str>) {
         let found = match found {
-            None => Found::Nothing,
+            None => Found::NOTHING,
             Some(s) => {
                 let start = self.record.text.len() as u32;
                 self.record.text.push_str(s);
-                Found::Text(start, self.record.text.len() as u32)
+                let end = self.record.text.len() as u32;
+                self.record.keep(Payload::Text(start, end))
             }
         };
         self.record.close(at, held, found);

@@ -56,7 +56,8 @@ pub(crate) struct ScoringEntry {
     pub(crate) line: usize,
     pub(crate) when: Condition,
     pub(crate) points: i64,
-    pub(crate) tags: Vec<String>,
+    /// Ids into [`CompiledRules::tags`].
+    pub(crate) tags: Vec<u32>,
 }
 
 /// Where a routing rule sends a lead.
@@ -66,7 +67,8 @@ pub(crate) struct Route {
     pub(crate) strategy: Strategy,
     /// The pool at `level` (everyone, a team, or named managers).
     pub(crate) pool: Pool,
-    pub(crate) tags: Vec<String>,
+    /// Ids into [`CompiledRules::tags`].
+    pub(crate) tags: Vec<u32>,
     pub(crate) score: Option<i64>,
     pub(crate) ack_within: Option<Duration>,
     pub(crate) prefer_previous: bool,
@@ -114,6 +116,8 @@ pub struct CompiledRules {
     pub(crate) fields: usize,
     /// Every word the text tests look for.
     pub(crate) words: WordIndex,
+    /// Every tag the entries add or the tests look for, by id.
+    pub(crate) tags: Vec<String>,
 }
 
 impl CompiledRules {

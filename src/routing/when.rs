@@ -57,6 +57,17 @@ pub(crate) struct WhenCompiler<'a, 't> {
     pub(crate) fields: &'a mut Vec<FieldRef>,
     /// Every word the text tests look for.
     pub(crate) words: &'a mut WordIndex,
+    /// Every tag the entries add or the tests look for, by id.
+    pub(crate) tags: &'a mut Vec<String>,
+}
+
+/// The id of `tag` in `tags`, added if new.
+pub(crate) fn tag_id(tags: &mut Vec<String>, tag: &str) -> u32 {
+    let id = tags.iter().position(|t| t == tag).unwrap_or_else(|| {
+        tags.push(tag.to_string());
+        tags.len() - 1
+    });
+    id as u32
 }
 
 impl WhenCompiler<'_, '_> {
@@ -207,7 +218,7 @@ impl WhenCompiler<'_, '_> {
             "returning" => one(read::boolean(p, v, section, key).map(Test::Returning)),
             "received_on_holiday" => one(read::boolean(p, v, section, key).map(Test::ReceivedOnHoliday)),
             "score_at_least" => one(read::integer(p, v, section, key).map(Test::ScoreAtLeast)),
-            "has_tag" => one(read::strings(p, v, section, key).map(|t| Test::HasTag(t.into_iter().map(|s| s.into_inner()).collect()))),
+            "has_tag" => one(read::strings(p, v, section, key).map(|t| Test::HasTag(t.iter().map(|s| tag_id(self.tags, s.get_ref())).collect()))),
             "received_on" => one(read::string(p, v, section, key).and_then(|s| match parse_days(&s) {
                 Ok(days) => Some(Test::ReceivedOn(days)),
                 Err(e) => {
