@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
 use toml::de::{DeTable, DeValue};
 
-use super::condition::FieldRef;
+use super::condition::{Conditions, FieldRef};
 use super::error::{LineIndex, ProblemKind, Problems, RulesError, closest, hint};
 use super::hours::{Schedule, WeekHours};
 use super::manager::{Manager, NotifyChannel};
@@ -107,6 +107,7 @@ pub(crate) fn compile(
         fields: Vec::new(),
         words: WordIndex::default(),
         tags: Vec::new(),
+        conditions: Conditions::default(),
     };
     let rules = c.rules(&root);
     if c.p.is_empty() {
@@ -131,6 +132,8 @@ struct Compiler<'t, 'b> {
     words: WordIndex,
     /// Every tag the entries add or the tests look for, by id.
     tags: Vec<String>,
+    /// Every condition's tests.
+    conditions: Conditions,
 }
 
 fn version(text: &str) -> String {
@@ -282,6 +285,7 @@ impl<'t> Compiler<'t, '_> {
             fields: self.fields.len(),
             words: std::mem::take(&mut self.words),
             tags: std::mem::take(&mut self.tags),
+            conditions: std::mem::take(&mut self.conditions),
             watched,
         })
     }
@@ -651,8 +655,10 @@ impl<'t> Compiler<'t, '_> {
                 out
             }
         };
+        let id = id?;
         Some(Manager {
-            id: id?,
+            key: Label::from(id.as_str()),
+            id,
             name: name?,
             level: levels.get(level?)?.clone(),
             team,
@@ -783,6 +789,7 @@ impl<'t> Compiler<'t, '_> {
             fields: &mut self.fields,
             words: &mut self.words,
             tags: &mut self.tags,
+            conditions: &mut self.conditions,
         }
     }
 

@@ -98,17 +98,45 @@ pub(crate) enum Test {
     ReceivedOnHoliday(bool),
     /// A contact of the lead is in the suppression list.
     ContactInList(Arc<SuppressList>),
-    /// One of the conditions holds.
-    Any(Vec<(u32, Condition)>),
+    /// One of the conditions holds: a range of [`Conditions::options`].
+    Any(u32, u32),
     /// The condition does not hold.
-    Not(Box<Condition>),
+    Not(Condition),
 }
 
-/// Tests that must all hold, each with the node id of its text as written
-/// ([`super::record::Explain::tests`]).
-#[derive(Debug, Clone, Default)]
+/// Tests that must all hold: a range of [`Conditions::tests`].
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Condition {
-    pub(crate) tests: Vec<(u32, Test)>,
+    start: u32,
+    end: u32,
+}
+
+/// The tests of every condition of the rules in one list (and the options of every `any`
+/// in another), so that evaluating the rules in order reads memory in order. Each test and
+/// option carries the node id of its text as written ([`super::record::Explain::tests`]).
+#[derive(Debug, Default)]
+pub(crate) struct Conditions {
+    tests: Vec<(u32, Test)>,
+    options: Vec<(u32, Condition)>,
+}
+
+impl Conditions {
+    /// A condition of these tests.
+    pub(crate) fn add(&mut self, tests: Vec<(u32, Test)>) -> Condition {
+        let start = self.tests.len() as u32;
+        self.tests.extend(tests);
+        Condition {
+            start,
+            end: self.tests.len() as u32,
+        }
+    }
+
+    /// An `any` of these options.
+    pub(crate) fn any(&mut self, options: Vec<(u32, Condition)>) -> Test {
+        let start = self.options.len() as u32;
+        self.options.extend(options);
+        Test::Any(start, self.options.len() as u32)
+    }
 }
 
 /// The score and tags so far, which rules (not scoring entries) may test.
@@ -122,11 +150,28 @@ pub(crate) struct Phase<'p> {
 
 impl Condition {
     /// Evaluates the tests in order into `rec`, stopping at the first that fails.
-    pub(crate) fn eval(&self, f: &mut Facts<'_>, phase: &Phase<'_>, rec: &mut Record) -> bool {
-        for (node, test) in &self.tests {
-            let at = rec.open(*node);
-            let (held, found) = test.eval(f, phase, rec);
-            rec.close(at, held, found);
+    pub(crate) fn eval(
+        self,
+        all: &Conditions,
+        f: &mut Facts<'_>,
+        phase: &Phase<'_>,
+        rec: &mut Record,
+    ) -> bool {
+        for (node, test) in &all.tests[self.start as usize..self.end as usize] {
+            let held = match test {
+                // Inner tests follow their `any` or `not`.
+                Test::Any(..) | Test::Not(_) => {
+                    let at = rec.open(*node);
+                    let (held, found) = test.eval(all, f, phase, rec);
+                    rec.close(at, held, found);
+                    held
+                }
+                _ => {
+                    let (held, found) = test.eval(all, f, phase, rec);
+                    rec.leaf(*node, held, found);
+                    held
+                }
+            };
             if !held {
                 return false;
             }
@@ -140,7 +185,13 @@ fn yes_no(b: bool, rec: &mut Record) -> Found {
 }
 
 impl Test {
-    fn eval(&self, f: &mut Facts<'_>, phase: &Phase<'_>, rec: &mut Record) -> (bool, Found) {
+    fn eval(
+        &self,
+        all: &Conditions,
+        f: &mut Facts<'_>,
+        phase: &Phase<'_>,
+        rec: &mut Record,
+    ) -> (bool, Found) {
         let lead = f.lead;
         match self {
             Test::Channel(list) => (
@@ -200,11 +251,11 @@ impl Test {
                 Some(k) => (true, rec.text(&format!("{k} is in {}", list.label))),
                 None => (false, Found::NOTHING),
             },
-            Test::Any(options) => {
+            Test::Any(start, end) => {
                 let mut held = false;
-                for (node, option) in options {
-                    let at = rec.open(*node);
-                    let ok = option.eval(f, phase, rec);
+                for &(node, option) in &all.options[*start as usize..*end as usize] {
+                    let at = rec.open(node);
+                    let ok = option.eval(all, f, phase, rec);
                     rec.close(at, ok, Found::NOTHING);
                     if ok {
                         held = true;
@@ -213,7 +264,7 @@ impl Test {
                 }
                 (held, Found::NOTHING)
             }
-            Test::Not(cond) => (!cond.eval(f, phase, rec), Found::NOTHING),
+            Test::Not(cond) => (!cond.eval(all, f, phase, rec), Found::NOTHING),
         }
     }
 }

@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 
 use super::condition::Phase;
 use super::facts::{Facts, Setting};
-use super::hours::Availability;
+use super::hours::{Availability, Clocks};
 use super::manager::Manager;
 use super::record::Record;
 use super::rules::{Action, CompiledRules, Fallback, Pool, Rule};
 use super::strategy::{Candidate, PickedBy, Strategy, StrategyState, choose};
-use super::trace::{CandidateTrace, Eligibility, LevelTrace, PickTrace, Trace};
+use super::trace::{CandidateTrace, Eligibility, Label, LevelTrace, PickTrace, Trace};
 use super::values::format_duration;
 use crate::lead::{Classification, Lead};
 
@@ -117,7 +117,7 @@ impl CompiledRules {
         };
         for (i, e) in self.scoring.iter().enumerate() {
             let start = rec.mark();
-            let held = e.when.eval(&mut facts, &before, &mut rec);
+            let held = e.when.eval(&self.conditions, &mut facts, &before, &mut rec);
             if held {
                 score += e.points;
                 add_tags(&mut tags, &e.tags);
@@ -134,7 +134,7 @@ impl CompiledRules {
             let all = self.rules.iter().chain(std::iter::once(&self.default));
             for (i, r) in all.enumerate() {
                 let start = rec.mark();
-                let held = r.when.eval(&mut facts, &phase, &mut rec);
+                let held = r.when.eval(&self.conditions, &mut facts, &phase, &mut rec);
                 rec.entry(self.scoring.len() + i, start, held, false);
                 if held {
                     decided = Some(r);
@@ -253,14 +253,20 @@ impl CompiledRules {
     }
 
     /// Whether `manager` can take a lead now.
-    fn eligibility(&self, m: &Manager, open: u32, ctx: &RoutingContext<'_>) -> Eligibility {
+    fn eligibility(
+        &self,
+        m: &Manager,
+        open: u32,
+        ctx: &RoutingContext<'_>,
+        clocks: &mut Clocks,
+    ) -> Eligibility {
         if ctx.exclude.contains(&m.id) {
             return Eligibility::AlreadyHad;
         }
         if !m.active {
             return Eligibility::Inactive;
         }
-        match m.availability(ctx.now, &self.holidays) {
+        match m.availability_now(clocks, &self.holidays) {
             Availability::Working => {}
             Availability::OffHours => return Eligibility::OffHours,
             Availability::DayOff => return Eligibility::DayOff,
@@ -280,6 +286,7 @@ impl CompiledRules {
         state: &mut StrategyState,
     ) -> (Option<Pick>, PickTrace) {
         let open_of = |id: &str| ctx.open_leads.get(id).copied().unwrap_or(0);
+        let mut clocks = Clocks::new(ctx.now);
         let mut trace = PickTrace {
             strategy,
             previous_manager: None,
@@ -293,10 +300,11 @@ impl CompiledRules {
         ) {
             let open = open_of(prev);
             let manager = self.manager(prev);
-            let status =
-                manager.map_or(Eligibility::NotInRules, |m| self.eligibility(m, open, ctx));
+            let status = manager.map_or(Eligibility::NotInRules, |m| {
+                self.eligibility(m, open, ctx, &mut clocks)
+            });
             trace.previous_manager = Some(CandidateTrace {
-                manager: prev.to_string(),
+                manager: manager.map_or_else(|| Label::from(prev), |m| m.key.clone()),
                 open,
                 status,
             });
@@ -325,14 +333,14 @@ impl CompiledRules {
             for &i in &pool.members {
                 let m = &self.managers[i];
                 let open = open_of(&m.id);
-                let status = self.eligibility(m, open, ctx);
+                let status = self.eligibility(m, open, ctx, &mut clocks);
                 cands.push(Candidate {
                     manager: m,
                     eligible: status == Eligibility::Eligible,
                     open,
                 });
                 seen.push(CandidateTrace {
-                    manager: m.id.clone(),
+                    manager: m.key.clone(),
                     open,
                     status,
                 });

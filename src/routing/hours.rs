@@ -174,6 +174,33 @@ pub enum Availability {
     Holiday,
 }
 
+/// One instant on the clocks of several time zones, each converted once: a decision asks
+/// every candidate manager whether they work now, and most share a zone.
+pub(crate) struct Clocks {
+    now: DateTime<Utc>,
+    seen: Vec<(Tz, NaiveDateTime)>,
+}
+
+impl Clocks {
+    /// The clocks at `now`.
+    pub(crate) fn new(now: DateTime<Utc>) -> Clocks {
+        Clocks {
+            now,
+            seen: Vec::new(),
+        }
+    }
+
+    /// What the clock of `tz` shows.
+    pub(crate) fn local(&mut self, tz: Tz) -> NaiveDateTime {
+        if let Some(&(_, local)) = self.seen.iter().find(|(z, _)| *z == tz) {
+            return local;
+        }
+        let local = self.now.with_timezone(&tz).naive_local();
+        self.seen.push((tz, local));
+        local
+    }
+}
+
 /// When a manager works: the weekly hours in their time zone, days off, and whether the shared
 /// holiday calendar applies to them.
 #[derive(Debug, Clone, PartialEq)]
@@ -197,7 +224,15 @@ impl Schedule {
 
     /// Whether the manager is working at `at`, or why not.
     pub fn availability(&self, at: DateTime<Utc>, holidays: &DateSet) -> Availability {
-        let local = at.with_timezone(&self.tz).naive_local();
+        self.availability_local(at.with_timezone(&self.tz).naive_local(), holidays)
+    }
+
+    /// [`Schedule::availability`] when the manager's clock shows `local`.
+    pub(crate) fn availability_local(
+        &self,
+        local: NaiveDateTime,
+        holidays: &DateSet,
+    ) -> Availability {
         let (date, secs) = (local.date(), local.time().num_seconds_from_midnight());
         let mut found = Availability::OffHours;
         let days = [(date, true), (date.pred_opt().unwrap_or(date), false)];
@@ -358,6 +393,21 @@ mod tests {
         assert!(e.contains("\"25:00\""), "{e}");
         let e = WeekHours::parse("09:00-18:00").unwrap_err();
         assert!(e.contains("needs days and hours"), "{e}");
+    }
+
+    #[test]
+    fn clocks_show_each_zone_as_a_conversion_would() {
+        let now = utc("2026-03-29T00:30:00Z");
+        let mut clocks = Clocks::new(now);
+        let zones = [Tz::Europe__Moscow, Tz::Europe__Berlin, Tz::Europe__Moscow];
+        for tz in zones {
+            assert_eq!(clocks.local(tz), now.with_timezone(&tz).naive_local());
+        }
+        let s = schedule("daily 02:00-03:00", Tz::Europe__Berlin);
+        let h = DateSet::default();
+        let local = clocks.local(Tz::Europe__Berlin);
+        assert_eq!(s.availability_local(local, &h), s.availability(now, &h));
+        assert_eq!(s.availability(now, &h), Availability::OffHours);
     }
 
     #[test]

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use super::hours::{Availability, Schedule};
+use super::hours::{Availability, Clocks, Schedule};
+use super::trace::Label;
 use super::values::DateSet;
 
 /// A way leadgate notifies a manager of a new lead.
@@ -48,6 +49,8 @@ pub struct Manager {
     /// The working hours as written, for traces and the admin pages.
     pub hours: String,
     pub(crate) schedule: Schedule,
+    /// The id again, shared by every trace that names the manager.
+    pub(crate) key: Label,
 }
 
 impl Manager {
@@ -65,6 +68,13 @@ impl Manager {
     /// Like [`Manager::is_working`], with the reason when not.
     pub fn availability(&self, at: DateTime<Utc>, holidays: &DateSet) -> Availability {
         self.schedule.availability(at, holidays)
+    }
+
+    /// [`Manager::availability`] now, reading the clock of the manager's time zone from
+    /// `clocks` (converted once per zone and decision).
+    pub(crate) fn availability_now(&self, clocks: &mut Clocks, holidays: &DateSet) -> Availability {
+        self.schedule
+            .availability_local(clocks.local(self.schedule.tz), holidays)
     }
 
     /// The next instant at or after `after` when the manager works, so a held lead can be

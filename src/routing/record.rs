@@ -131,6 +131,16 @@ impl Record {
         self.steps.len() - 1
     }
 
+    /// Records a test without inner tests.
+    pub(crate) fn leaf(&mut self, node: u32, held: bool, found: Found) {
+        self.steps.push(Step {
+            node,
+            held,
+            found,
+            len: 0,
+        });
+    }
+
     /// Ends the test started at `at` with its result.
     pub(crate) fn close(&mut self, at: usize, held: bool, found: Found) {
         let len = (self.steps.len() - at - 1) as u32;

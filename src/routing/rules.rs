@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::condition::Condition;
+use super::condition::{Condition, Conditions};
 use super::error::RulesError;
 use super::manager::{Manager, working_deadline};
 use super::record::Explain;
@@ -118,6 +118,8 @@ pub struct CompiledRules {
     pub(crate) words: WordIndex,
     /// Every tag the entries add or the tests look for, by id.
     pub(crate) tags: Vec<String>,
+    /// The tests of every entry's condition.
+    pub(crate) conditions: Conditions,
 }
 
 impl CompiledRules {

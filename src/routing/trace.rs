@@ -37,7 +37,7 @@ impl From<String> for Label {
 
 impl fmt::Display for Label {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 
@@ -94,7 +94,7 @@ impl Eligibility {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CandidateTrace {
     /// The manager's id.
-    pub manager: String,
+    pub manager: Label,
     /// Their open leads at the time.
     pub open: u32,
     /// Whether they could take it.

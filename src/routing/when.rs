@@ -8,7 +8,7 @@ use std::sync::Arc;
 use regex::RegexBuilder;
 use toml::de::{DeTable, DeValue};
 
-use super::condition::{Condition, Field, FieldRef, Test};
+use super::condition::{Condition, Conditions, Field, FieldRef, Test};
 use super::error::{ProblemKind, Problems, hint};
 use super::hours::{Period, parse_days};
 use super::read::{self, Node, in_file_order};
@@ -59,6 +59,8 @@ pub(crate) struct WhenCompiler<'a, 't> {
     pub(crate) words: &'a mut WordIndex,
     /// Every tag the entries add or the tests look for, by id.
     pub(crate) tags: &'a mut Vec<String>,
+    /// Where every condition's tests go.
+    pub(crate) conditions: &'a mut Conditions,
 }
 
 /// The id of `tag` in `tags`, added if new.
@@ -111,7 +113,7 @@ impl WhenCompiler<'_, '_> {
                 tests.push((self.node(label), test.1));
             }
         }
-        Condition { tests }
+        self.conditions.add(tests)
     }
 
     /// The source text from `start` to `end`, on one line.
@@ -235,7 +237,7 @@ impl WhenCompiler<'_, '_> {
             })),
             "contact_in_list" => one(read::string(p, v, section, key).and_then(|path| self.list(&path, v, section))),
             "any" => one(self.any(v, section, in_scoring)),
-            "not" => one(read::table(p, v, section, key).map(|t| Test::Not(Box::new(self.table(t, section, in_scoring))))),
+            "not" => one(read::table(p, v, section, key).map(|t| Test::Not(self.table(t, section, in_scoring)))),
             _ => Vec::new(), // reported by unknown_keys
         }
     }
@@ -300,7 +302,7 @@ impl WhenCompiler<'_, '_> {
                 options.push((node, self.table(t, section, in_scoring)));
             }
         }
-        Some(Test::Any(options))
+        Some(self.conditions.any(options))
     }
 
     fn list(&mut self, path: &str, v: &Node<'_>, section: &str) -> Option<Test> {

@@ -46,6 +46,8 @@ struct Hit {
 pub(crate) struct Hits {
     /// Sorted by word, then position.
     hits: Vec<Hit>,
+    /// One bit per word id: whether it is in `hits` at all, so a miss costs one lookup.
+    any: Vec<u64>,
 }
 
 impl WordIndex {
@@ -92,7 +94,7 @@ impl WordIndex {
     pub(crate) fn scan(&self, text: &Words) -> Hits {
         let mut hits = Vec::new();
         if self.is_empty() {
-            return Hits { hits };
+            return Hits::default();
         }
         for (pos, word) in text.iter().enumerate() {
             let bytes = word.as_bytes();
@@ -112,7 +114,11 @@ impl WordIndex {
             }
         }
         hits.sort_unstable();
-        Hits { hits }
+        let mut any = vec![0u64; (self.words as usize).div_ceil(64)];
+        for h in &hits {
+            any[h.word as usize / 64] |= 1 << (h.word % 64);
+        }
+        Hits { hits, any }
     }
 }
 
@@ -140,6 +146,10 @@ impl Hits {
     /// comes first alphabetically (then the earliest).
     pub(crate) fn find(&self, phrase: &[u32], prefix: bool, text: &Words) -> Option<Range<usize>> {
         let (&first, rest) = phrase.split_first()?;
+        let bits = self.any.get(first as usize / 64)?;
+        if bits & (1 << (first % 64)) == 0 {
+            return None;
+        }
         self.at(first, prefix)
             .filter(|&pos| {
                 rest.iter()
