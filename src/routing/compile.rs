@@ -131,7 +131,7 @@ struct Compiler<'t, 'b> {
     /// Every word the text tests look for.
     words: WordIndex,
     /// Every tag the entries add or the tests look for, by id.
-    tags: Vec<String>,
+    tags: Vec<Label>,
     /// Every condition's tests.
     conditions: Conditions,
 }

@@ -10,6 +10,7 @@ use super::facts::Facts;
 use super::hours::Period;
 use super::record::{Found, Record};
 use super::suppress::SuppressList;
+use super::trace::Label;
 use crate::lead::{Channel, Lead};
 
 /// A part of the lead a field test reads.
@@ -145,7 +146,7 @@ pub(crate) struct Phase<'p> {
     /// Ids into `names`, in the order they were added.
     pub(crate) tags: &'p [u32],
     /// Every tag by id.
-    pub(crate) names: &'p [String],
+    pub(crate) names: &'p [Label],
 }
 
 impl Condition {
@@ -236,7 +237,7 @@ impl Test {
             Test::Returning(want) => (lead.returning == *want, yes_no(lead.returning, rec)),
             Test::ScoreAtLeast(min) => (phase.score >= *min, rec.score(phase.score)),
             Test::HasTag(tags) => match phase.tags.iter().find(|t| tags.contains(t)) {
-                Some(&t) => (true, rec.text(&phase.names[t as usize])),
+                Some(&t) => (true, rec.text(phase.names[t as usize].as_str())),
                 None => (false, Found::NOTHING),
             },
             Test::ReceivedOn(days) => (days[f.received().weekday], rec.received()),

@@ -110,6 +110,7 @@ impl CompiledRules {
         let mut rec = Record::new(self.explain.clone(), lead.received_at, self.timezone);
         let mut score = 0i64;
         let mut tags: Vec<u32> = Vec::new();
+        let mut has_tag = vec![false; self.tags.len()];
         let before = Phase {
             score: 0,
             tags: &[],
@@ -120,7 +121,7 @@ impl CompiledRules {
             let held = e.when.eval(&self.conditions, &mut facts, &before, &mut rec);
             if held {
                 score += e.points;
-                add_tags(&mut tags, &e.tags);
+                add_tags(&mut tags, &mut has_tag, &e.tags);
             }
             rec.entry(i, start, held, true);
         }
@@ -154,7 +155,7 @@ impl CompiledRules {
                 None,
             ),
             Action::Route(route) => {
-                add_tags(&mut tags, &route.tags);
+                add_tags(&mut tags, &mut has_tag, &route.tags);
                 if let Some(s) = route.score {
                     score = s;
                 }
@@ -179,14 +180,20 @@ impl CompiledRules {
                 )
             }
         };
-        let tags: Vec<String> = tags
+        let tags: Vec<Label> = tags
             .iter()
             .map(|&t| self.tags[t as usize].clone())
             .collect();
+        let classification = Classification {
+            rule: rule.name.to_string(),
+            level,
+            tags: tags.iter().map(Label::to_string).collect(),
+            score,
+        };
         let trace = Trace {
             rules_version: self.version.clone(),
             score,
-            tags: tags.clone(),
+            tags,
             rule: rule.name.clone(),
             ack_within: format_duration(ack_within),
             pick: pick_trace,
@@ -194,12 +201,7 @@ impl CompiledRules {
             record: rec,
         };
         Decision {
-            classification: Classification {
-                rule: rule.name.to_string(),
-                level,
-                tags,
-                score,
-            },
+            classification,
             outcome,
             ack_within,
             state,
@@ -375,10 +377,11 @@ fn empty_pool() -> Pool {
     }
 }
 
-fn add_tags(tags: &mut Vec<u32>, more: &[u32]) {
-    for t in more {
-        if !tags.contains(t) {
-            tags.push(*t);
+/// Adds the tags not there yet; `has` is indexed by tag id.
+fn add_tags(tags: &mut Vec<u32>, has: &mut [bool], more: &[u32]) {
+    for &t in more {
+        if !std::mem::replace(&mut has[t as usize], true) {
+            tags.push(t);
         }
     }
 }

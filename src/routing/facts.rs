@@ -81,6 +81,7 @@ impl<'a> Facts<'a> {
     }
 
     /// The folded words of the subject and text, and where the rules' words are among them.
+    #[inline]
     pub(crate) fn text(&mut self) -> &Text {
         let (lead, index) = (self.lead, self.setting.words);
         self.text.get_or_insert_with(|| {
@@ -121,6 +122,7 @@ impl<'a> Facts<'a> {
             .get_or_insert_with(|| now.with_timezone(&tz).date_naive())
     }
 
+    #[inline]
     fn field(&mut self, field: &Field) -> &mut FieldFacts<'a> {
         let lead = self.lead;
         self.fields[field.id as usize].get_or_insert_with(|| FieldFacts {
@@ -132,11 +134,13 @@ impl<'a> Facts<'a> {
     }
 
     /// Whether the field has a value.
+    #[inline]
     pub(crate) fn present(&mut self, field: &Field) -> bool {
         !self.field(field).texts.is_empty()
     }
 
     /// The field's first value as the trace shows it, or `Nothing` when it has none.
+    #[inline]
     pub(crate) fn first(&mut self, field: &Field, rec: &mut Record) -> Found {
         let f = self.field(field);
         *f.first.get_or_insert_with(|| match f.texts.first() {
@@ -146,6 +150,7 @@ impl<'a> Facts<'a> {
     }
 
     /// The field's values, trimmed and folded.
+    #[inline]
     pub(crate) fn folded(&mut self, field: &Field) -> &[String] {
         let f = self.field(field);
         f.folded
@@ -153,6 +158,7 @@ impl<'a> Facts<'a> {
     }
 
     /// The field's first value that reads as a number, with how the trace shows it.
+    #[inline]
     pub(crate) fn number(&mut self, field: &Field, rec: &mut Record) -> Option<(f64, Found)> {
         let lead = self.lead;
         let f = self.field(field);

@@ -121,6 +121,7 @@ impl Record {
     }
 
     /// Starts a test (or an `any` option); its inner tests follow until [`Record::close`].
+    #[inline]
     pub(crate) fn open(&mut self, node: u32) -> usize {
         self.steps.push(Step {
             node,
@@ -132,6 +133,7 @@ impl Record {
     }
 
     /// Records a test without inner tests.
+    #[inline]
     pub(crate) fn leaf(&mut self, node: u32, held: bool, found: Found) {
         self.steps.push(Step {
             node,
@@ -142,6 +144,7 @@ impl Record {
     }
 
     /// Ends the test started at `at` with its result.
+    #[inline]
     pub(crate) fn close(&mut self, at: usize, held: bool, found: Found) {
         let len = (self.steps.len() - at - 1) as u32;
         self.steps[at] = Step {
@@ -152,12 +155,14 @@ impl Record {
         };
     }
 
+    #[inline]
     fn keep(&mut self, what: Payload) -> Found {
         self.found.push(what);
         Found(self.found.len() as u32 - 1)
     }
 
     /// A fixed text, kept once per record.
+    #[inline]
     pub(crate) fn fixed(&mut self, s: &'static str) -> Found {
         if let Some(&(_, f)) = self.fixed.iter().find(|(t, _)| *t == s) {
             return f;
@@ -213,12 +218,14 @@ impl Record {
     }
 
     /// The number of steps so far: where the next entry's steps start.
+    #[inline]
     pub(crate) fn mark(&self) -> usize {
         self.steps.len()
     }
 
     /// Records entry `entry` (an index into [`Explain::entries`]) as evaluated by the steps
     /// since `start`; `scoring` while the scoring entries are recorded.
+    #[inline]
     pub(crate) fn entry(&mut self, entry: usize, start: usize, matched: bool, scoring: bool) {
         self.entries.push(EntryRec {
             entry: entry as u32,

@@ -117,7 +117,7 @@ pub struct CompiledRules {
     /// Every word the text tests look for.
     pub(crate) words: WordIndex,
     /// Every tag the entries add or the tests look for, by id.
-    pub(crate) tags: Vec<String>,
+    pub(crate) tags: Vec<Label>,
     /// The tests of every entry's condition.
     pub(crate) conditions: Conditions,
 }

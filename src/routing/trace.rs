@@ -138,7 +138,7 @@ pub struct Trace {
     /// The score.
     pub score: i64,
     /// The tags from scoring and the rule.
-    pub tags: Vec<String>,
+    pub tags: Vec<Label>,
     /// The rule that decided.
     pub rule: Label,
     /// The SLA: how long the manager has to acknowledge.
@@ -231,7 +231,11 @@ impl fmt::Display for Trace {
             f,
             "decided by {:?}; tags [{}]; ack within {}",
             self.rule.as_str(),
-            self.tags.join(", "),
+            self.tags
+                .iter()
+                .map(Label::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
             self.ack_within
         )?;
         if let Some(p) = &self.pick {

@@ -79,7 +79,7 @@ pub(crate) struct TraceJson {
     rules_version: String,
     scoring: Vec<EntryJson>,
     score: i64,
-    tags: Vec<String>,
+    tags: Vec<Label>,
     rules: Vec<EntryJson>,
     rule: Label,
     ack_within: String,

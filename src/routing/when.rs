@@ -14,6 +14,7 @@ use super::hours::{Period, parse_days};
 use super::read::{self, Node, in_file_order};
 use super::suppress::{ListError, SuppressList};
 use super::text::{fold, split_words};
+use super::trace::Label;
 use super::words::WordIndex;
 use crate::lead::Channel;
 
@@ -58,17 +59,20 @@ pub(crate) struct WhenCompiler<'a, 't> {
     /// Every word the text tests look for.
     pub(crate) words: &'a mut WordIndex,
     /// Every tag the entries add or the tests look for, by id.
-    pub(crate) tags: &'a mut Vec<String>,
+    pub(crate) tags: &'a mut Vec<Label>,
     /// Where every condition's tests go.
     pub(crate) conditions: &'a mut Conditions,
 }
 
 /// The id of `tag` in `tags`, added if new.
-pub(crate) fn tag_id(tags: &mut Vec<String>, tag: &str) -> u32 {
-    let id = tags.iter().position(|t| t == tag).unwrap_or_else(|| {
-        tags.push(tag.to_string());
-        tags.len() - 1
-    });
+pub(crate) fn tag_id(tags: &mut Vec<Label>, tag: &str) -> u32 {
+    let id = tags
+        .iter()
+        .position(|t| t.as_str() == tag)
+        .unwrap_or_else(|| {
+            tags.push(Label::from(tag));
+            tags.len() - 1
+        });
     id as u32
 }
 

@@ -124,6 +124,7 @@ impl WordIndex {
 
 impl Hits {
     /// Where `word` begins (`prefix`) or is (not `prefix`) a word of the text, in order.
+    #[inline]
     fn at(&self, word: u32, prefix: bool) -> impl Iterator<Item = usize> + '_ {
         let from = self.hits.partition_point(|h| h.word < word);
         self.hits[from..]
@@ -133,6 +134,7 @@ impl Hits {
             .map(|h| h.pos as usize)
     }
 
+    #[inline]
     fn has(&self, word: u32, pos: usize, prefix: bool) -> bool {
         let key = (word, pos as u32);
         let i = self.hits.partition_point(|h| (h.word, h.pos) < key);
@@ -144,6 +146,7 @@ impl Hits {
     /// Where the phrase (word ids) appears in `text`, its words in a row, each beginning
     /// (`prefix`) or being a word of the text. Of several places, the one whose first word
     /// comes first alphabetically (then the earliest).
+    #[inline]
     pub(crate) fn find(&self, phrase: &[u32], prefix: bool, text: &Words) -> Option<Range<usize>> {
         let (&first, rest) = phrase.split_first()?;
         let bits = self.any.get(first as usize / 64)?;
