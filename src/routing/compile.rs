@@ -282,7 +282,7 @@ impl<'t> Compiler<'t, '_> {
             default,
             level_pools,
             explain,
-            fields: self.fields.len(),
+            fields: std::mem::take(&mut self.fields),
             words: std::mem::take(&mut self.words),
             tags: std::mem::take(&mut self.tags),
             conditions: std::mem::take(&mut self.conditions),

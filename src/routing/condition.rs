@@ -49,34 +49,29 @@ impl FieldRef {
     }
 }
 
-/// A field a test reads, with its index among the fields the rules read (each is read once
-/// per decision).
-#[derive(Debug, Clone)]
-pub(crate) struct Field {
-    pub(crate) id: u32,
-    pub(crate) what: FieldRef,
-}
+/// A field a test reads: its index among the fields the rules read
+/// ([`super::rules::CompiledRules::fields`]), so each is read once per decision.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Field(pub(crate) u32);
 
 /// One test of the vocabulary.
 #[derive(Debug, Clone)]
 pub(crate) enum Test {
     /// The channel is one of these.
-    Channel(Vec<Channel>),
+    Channel(Box<[Channel]>),
     /// The source id is one of these.
-    Source(Vec<String>),
-    /// One of the phrases (ids of folded words in [`super::words::WordIndex`]) appears; `prefix`: words may go on ("опт" → "оптом").
-    TextContains {
-        phrases: Vec<Vec<u32>>,
-        prefix: bool,
-    },
+    Source(Box<[String]>),
+    /// One of the phrases appears (a range of [`Conditions::phrases`]); `prefix`: words may
+    /// go on ("опт" → "оптом").
+    TextContains { start: u32, end: u32, prefix: bool },
     /// The regex matches the subject and text.
-    TextMatches(Regex),
+    TextMatches(Box<Regex>),
     /// The field has a value.
     FieldPresent(Field),
     /// The field equals one of these (folded).
-    FieldOneOf(Field, Vec<String>),
+    FieldOneOf(Field, Box<[String]>),
     /// The field contains one of these (folded).
-    FieldContains(Field, Vec<String>),
+    FieldContains(Field, Box<[String]>),
     /// The field's number is at least this.
     FieldAtLeast(Field, f64),
     /// The field's number is at most this.
@@ -90,7 +85,7 @@ pub(crate) enum Test {
     /// The scoring phase gave at least this.
     ScoreAtLeast(i64),
     /// Has one of these tags (ids into [`super::rules::CompiledRules::tags`]).
-    HasTag(Vec<u32>),
+    HasTag(Box<[u32]>),
     /// Received on one of these weekdays (business time zone).
     ReceivedOn([bool; 7]),
     /// Received within these hours (business time zone).
@@ -119,6 +114,9 @@ pub(crate) struct Condition {
 pub(crate) struct Conditions {
     tests: Vec<(u32, Test)>,
     options: Vec<(u32, Condition)>,
+    /// The phrases of every text test: each is its length, then its words' ids in
+    /// [`super::words::WordIndex`].
+    phrases: Vec<u32>,
 }
 
 impl Conditions {
@@ -130,6 +128,28 @@ impl Conditions {
             start,
             end: self.tests.len() as u32,
         }
+    }
+
+    /// A `text_contains` (`prefix`) or `text_has_word` test of these phrases.
+    pub(crate) fn text(&mut self, phrases: Vec<Vec<u32>>, prefix: bool) -> Test {
+        let start = self.phrases.len() as u32;
+        for p in phrases {
+            self.phrases.push(p.len() as u32);
+            self.phrases.extend(p);
+        }
+        let end = self.phrases.len() as u32;
+        Test::TextContains { start, end, prefix }
+    }
+
+    /// The phrases of a text test, in order.
+    fn phrases(&self, start: u32, end: u32) -> impl Iterator<Item = &[u32]> {
+        let mut rest = &self.phrases[start as usize..end as usize];
+        std::iter::from_fn(move || {
+            let (&n, tail) = rest.split_first()?;
+            let (phrase, next) = tail.split_at(n as usize);
+            rest = next;
+            Some(phrase)
+        })
     }
 
     /// An `any` of these options.
@@ -200,12 +220,10 @@ impl Test {
                 rec.fixed(lead.channel.as_str()),
             ),
             Test::Source(list) => (list.contains(&lead.source), rec.text(&lead.source)),
-            Test::TextContains { phrases, prefix } => {
+            Test::TextContains { start, end, prefix } => {
                 let t = f.text();
-                match phrases
-                    .iter()
-                    .find_map(|p| t.hits.find(p, *prefix, &t.words))
-                {
+                let mut phrases = all.phrases(*start, *end);
+                match phrases.find_map(|p| t.hits.find(p, *prefix, &t.words)) {
                     Some(at) => (true, rec.found_words(at.map(|i| t.words.word(i)))),
                     None => (false, Found::NOTHING),
                 }
@@ -214,21 +232,21 @@ impl Test {
                 Some(m) => (true, rec.text(m.as_str())),
                 None => (false, Found::NOTHING),
             },
-            Test::FieldPresent(field) => (f.present(field), f.first(field, rec)),
+            Test::FieldPresent(field) => (f.present(*field), f.first(*field, rec)),
             Test::FieldOneOf(field, options) => {
-                let held = f.folded(field).iter().any(|s| options.contains(s));
-                (held, first_value(f, field, rec))
+                let held = f.folded(*field).iter().any(|s| options.contains(s));
+                (held, first_value(f, *field, rec))
             }
             Test::FieldContains(field, parts) => {
                 let held =
-                    (f.folded(field).iter()).any(|s| parts.iter().any(|p| s.contains(p.as_str())));
-                (held, first_value(f, field, rec))
+                    (f.folded(*field).iter()).any(|s| parts.iter().any(|p| s.contains(p.as_str())));
+                (held, first_value(f, *field, rec))
             }
-            Test::FieldAtLeast(field, min) => match f.number(field, rec) {
+            Test::FieldAtLeast(field, min) => match f.number(*field, rec) {
                 Some((n, found)) => (n >= *min, found),
                 None => (false, rec.fixed("no number")),
             },
-            Test::FieldAtMost(field, max) => match f.number(field, rec) {
+            Test::FieldAtMost(field, max) => match f.number(*field, rec) {
                 Some((n, found)) => (n <= *max, found),
                 None => (false, rec.fixed("no number")),
             },
@@ -271,7 +289,7 @@ impl Test {
 }
 
 /// The first value of a field for the trace, or `no value`.
-fn first_value(f: &mut Facts<'_>, field: &Field, rec: &mut Record) -> Found {
+fn first_value(f: &mut Facts<'_>, field: Field, rec: &mut Record) -> Found {
     match f.first(field, rec) {
         Found::NOTHING => rec.fixed("no value"),
         found => found,

@@ -103,7 +103,7 @@ impl CompiledRules {
         let setting = Setting {
             business: self.timezone,
             holidays: &self.holidays,
-            fields: self.fields,
+            fields: &self.fields,
             words: &self.words,
         };
         let mut facts = Facts::new(lead, ctx.now, setting);

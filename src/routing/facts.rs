@@ -21,8 +21,8 @@ pub(crate) struct Setting<'r> {
     pub(crate) business: Tz,
     pub(crate) holidays: &'r DateSet,
     pub(crate) words: &'r WordIndex,
-    /// How many distinct fields the rules read.
-    pub(crate) fields: usize,
+    /// Every field the rules read, by id.
+    pub(crate) fields: &'r [FieldRef],
 }
 
 /// The lead's words and which of the rules' words they hold.
@@ -67,7 +67,7 @@ impl<'a> Facts<'a> {
     /// The facts of `lead`, decided at `now`; nothing is worked out yet.
     pub(crate) fn new(lead: &'a Lead, now: DateTime<Utc>, setting: Setting<'a>) -> Facts<'a> {
         let mut fields = Vec::new();
-        fields.resize_with(setting.fields, || None);
+        fields.resize_with(setting.fields.len(), || None);
         Facts {
             lead,
             now,
@@ -123,10 +123,10 @@ impl<'a> Facts<'a> {
     }
 
     #[inline]
-    fn field(&mut self, field: &Field) -> &mut FieldFacts<'a> {
-        let lead = self.lead;
-        self.fields[field.id as usize].get_or_insert_with(|| FieldFacts {
-            texts: texts(&field.what, lead),
+    fn field(&mut self, field: Field) -> &mut FieldFacts<'a> {
+        let (lead, what) = (self.lead, &self.setting.fields[field.0 as usize]);
+        self.fields[field.0 as usize].get_or_insert_with(|| FieldFacts {
+            texts: texts(what, lead),
             folded: None,
             first: None,
             number: None,
@@ -135,13 +135,13 @@ impl<'a> Facts<'a> {
 
     /// Whether the field has a value.
     #[inline]
-    pub(crate) fn present(&mut self, field: &Field) -> bool {
+    pub(crate) fn present(&mut self, field: Field) -> bool {
         !self.field(field).texts.is_empty()
     }
 
     /// The field's first value as the trace shows it, or `Nothing` when it has none.
     #[inline]
-    pub(crate) fn first(&mut self, field: &Field, rec: &mut Record) -> Found {
+    pub(crate) fn first(&mut self, field: Field, rec: &mut Record) -> Found {
         let f = self.field(field);
         *f.first.get_or_insert_with(|| match f.texts.first() {
             Some(s) => rec.text(s),
@@ -151,7 +151,7 @@ impl<'a> Facts<'a> {
 
     /// The field's values, trimmed and folded.
     #[inline]
-    pub(crate) fn folded(&mut self, field: &Field) -> &[String] {
+    pub(crate) fn folded(&mut self, field: Field) -> &[String] {
         let f = self.field(field);
         f.folded
             .get_or_insert_with(|| f.texts.iter().map(|s| fold(s.trim())).collect())
@@ -159,11 +159,11 @@ impl<'a> Facts<'a> {
 
     /// The field's first value that reads as a number, with how the trace shows it.
     #[inline]
-    pub(crate) fn number(&mut self, field: &Field, rec: &mut Record) -> Option<(f64, Found)> {
-        let lead = self.lead;
+    pub(crate) fn number(&mut self, field: Field, rec: &mut Record) -> Option<(f64, Found)> {
+        let (lead, what) = (self.lead, &self.setting.fields[field.0 as usize]);
         let f = self.field(field);
         *f.number.get_or_insert_with(|| {
-            let (n, raw) = match field.what.value(lead) {
+            let (n, raw) = match what.value(lead) {
                 Some(Value::Number(n)) => (n.as_f64()?, Cow::Owned(n.to_string())),
                 _ => f
                     .texts

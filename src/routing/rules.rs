@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::condition::{Condition, Conditions};
+use super::condition::{Condition, Conditions, FieldRef};
 use super::error::RulesError;
 use super::manager::{Manager, working_deadline};
 use super::record::Explain;
@@ -112,8 +112,8 @@ pub struct CompiledRules {
     pub(crate) watched: Vec<PathBuf>,
     /// The text of every test and entry, which decisions' traces point into.
     pub(crate) explain: Arc<Explain>,
-    /// How many distinct fields the conditions read.
-    pub(crate) fields: usize,
+    /// Every distinct field the conditions read, by id.
+    pub(crate) fields: Vec<FieldRef>,
     /// Every word the text tests look for.
     pub(crate) words: WordIndex,
     /// Every tag the entries add or the tests look for, by id.

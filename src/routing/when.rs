@@ -132,14 +132,11 @@ impl WhenCompiler<'_, '_> {
         let id = match self.fields.iter().position(|f| *f == what) {
             Some(i) => i,
             None => {
-                self.fields.push(what.clone());
+                self.fields.push(what);
                 self.fields.len() - 1
             }
         };
-        Field {
-            id: id as u32,
-            what,
-        }
+        Field(id as u32)
     }
 
     /// A new node id for a test written as `label`.
@@ -189,11 +186,11 @@ impl WhenCompiler<'_, '_> {
                         }
                     })
                     .collect();
-                Test::TextContains { phrases, prefix: key == "text_contains" }
+                self.conditions.text(phrases, key == "text_contains")
             })),
             "text_matches" => one(read::string(p, v, section, key).and_then(|pattern| {
                 match RegexBuilder::new(&pattern).case_insensitive(true).size_limit(1 << 20).build() {
-                    Ok(re) => Some(Test::TextMatches(re)),
+                    Ok(re) => Some(Test::TextMatches(Box::new(re))),
                     Err(e) => {
                         let why = e.to_string();
                         let why = why.lines().rev().find(|l| l.starts_with("error:")).map_or(why.as_str(), |l| l.trim_start_matches("error:").trim());
@@ -213,6 +210,7 @@ impl WhenCompiler<'_, '_> {
                     DeValue::Boolean(b) => Some(vec![b.to_string()]),
                     _ => read::strings(p, v, section, key).map(|s| s.iter().map(|s| fold(s.get_ref().trim())).collect()),
                 }?;
+                let values = values.into_boxed_slice();
                 Some(if key == "field_contains" { Test::FieldContains(field, values) } else { Test::FieldOneOf(field, values) })
             }),
             "field_at_least" | "field_at_most" => self.fields(key, v, section, |p, v, field, section| {
