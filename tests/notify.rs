@@ -641,3 +641,61 @@ async fn admins_hear_of_a_dead_lettering_sink_once_and_again_when_it_is_over() {
     assert_eq!(s.bot().sent_to(ADMIN_CHAT).len(), 2);
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_in_the_conversation_reaches_the_same_manager_and_wakes_nobody_else() {
+    let mut s = Setup::telegram().await;
+    let customers = BotApiSim::start().await;
+    s.extra = format!(
+        "\n[[sources.telegram]]\nid = \"tg-bot\"\ntoken = \"{}\"\napi_url = \"{}\"\npoll_timeout = \"1s\"\n",
+        support::bot_api::TOKEN,
+        customers.url()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = s.start(dir.path()).await;
+    customers.push_text(77001, "Мария", "Здравствуйте, нужен котёл");
+    let owner = manager(&events(&s.sink, 1).await[0]);
+    let chat = chat_of(&owner);
+    let card = nth_to(s.bot(), chat, 0).await;
+    assert!(
+        card.text.contains("Здравствуйте, нужен котёл"),
+        "{}",
+        card.text
+    );
+    customers.push_text(77001, "Мария", "Дом 150 м², газ есть");
+    let got = events(&s.sink, 2).await;
+    assert_eq!(got[1]["type"], "lead.updated");
+    let follow_up = nth_to(s.bot(), chat, 1).await;
+    assert!(
+        follow_up.text.contains("Новое сообщение по заявке"),
+        "{}",
+        follow_up.text
+    );
+    assert!(
+        follow_up.text.contains("Дом 150 м², газ есть"),
+        "{}",
+        follow_up.text
+    );
+    assert!(
+        !follow_up.text.contains("нужен котёл"),
+        "only what is new: {}",
+        follow_up.text
+    );
+    assert!(
+        follow_up.reply_markup.is_none(),
+        "the card has the buttons already"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        s.bot().sent().iter().all(|m| m.chat_id == chat),
+        "no second manager is woken"
+    );
+    assert!(
+        customers
+            .sent_to(77001)
+            .iter()
+            .all(|m| !m.text.contains("Правило")),
+        "the person is never told anything internal"
+    );
+    daemon.stop().await;
+}
