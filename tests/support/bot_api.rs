@@ -404,21 +404,19 @@ fn record(sim: &Sim, method: &str, params: &Map<String, Value>) {
 }
 
 /// A JSON-serialized object in form bodies, an object in JSON bodies.
-fn object_param(params: &Map<String, Value>, key: &str) -> Result<Option<Value>, Response> {
+/// Errors are the `400`'s description.
+fn object_param(params: &Map<String, Value>, key: &str) -> Result<Option<Value>, String> {
     match params.get(key) {
         None => Ok(None),
-        Some(Value::String(s)) => serde_json::from_str(s).map(Some).map_err(|_| {
-            error(
-                StatusCode::BAD_REQUEST,
-                &format!("Bad Request: can't parse {key} JSON object"),
-            )
-        }),
+        Some(Value::String(s)) => serde_json::from_str(s)
+            .map(Some)
+            .map_err(|_| format!("Bad Request: can't parse {key} JSON object")),
         Some(v) => Ok(Some(v.clone())),
     }
 }
 
 /// Checks an inline keyboard as the Bot API does.
-fn check_markup(markup: &Option<Value>) -> Result<(), Response> {
+fn check_markup(markup: &Option<Value>) -> Result<(), String> {
     let Some(rows) = markup.as_ref().and_then(|m| m.get("inline_keyboard")) else {
         return Ok(());
     };
@@ -431,20 +429,14 @@ fn check_markup(markup: &Option<Value>) -> Result<(), Response> {
         if let Some(data) = button.get("callback_data").and_then(Value::as_str)
             && !(1..=64).contains(&data.len())
         {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                "Bad Request: BUTTON_DATA_INVALID",
-            ));
+            return Err("Bad Request: BUTTON_DATA_INVALID".into());
         }
         if button
             .get("text")
             .and_then(Value::as_str)
             .is_none_or(str::is_empty)
         {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                "Bad Request: text buttons are unallowed in the inline keyboard",
-            ));
+            return Err("Bad Request: text buttons are unallowed in the inline keyboard".into());
         }
     }
     Ok(())
@@ -522,31 +514,20 @@ fn parse_html(html: &str) -> Result<(String, Vec<Value>), String> {
 }
 
 /// The text and entities a `sendMessage` or `editMessageText` produces.
-fn rendered(params: &Map<String, Value>) -> Result<(String, Option<Value>), Response> {
+fn rendered(params: &Map<String, Value>) -> Result<(String, Option<Value>), String> {
     let raw = params.get("text").and_then(Value::as_str).unwrap_or("");
     let (text, entities) = match params.get("parse_mode").and_then(Value::as_str) {
         Some("HTML") => match parse_html(raw) {
             Ok((t, e)) => (t, Some(Value::Array(e))),
-            Err(why) => {
-                return Err(error(
-                    StatusCode::BAD_REQUEST,
-                    &format!("Bad Request: can't parse entities: {why}"),
-                ));
-            }
+            Err(why) => return Err(format!("Bad Request: can't parse entities: {why}")),
         },
         _ => (raw.to_string(), params.get("entities").cloned()),
     };
     if text.trim().is_empty() {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "Bad Request: message text is empty",
-        ));
+        return Err("Bad Request: message text is empty".into());
     }
     if text.encode_utf16().count() > 4096 {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "Bad Request: message is too long",
-        ));
+        return Err("Bad Request: message is too long".into());
     }
     Ok((
         text,
@@ -560,14 +541,14 @@ fn send_message(sim: &Sim, params: &Map<String, Value>) -> Response {
     };
     let (text, entities) = match rendered(params) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
     let reply_markup = match object_param(params, "reply_markup") {
         Ok(m) => m,
-        Err(e) => return e,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
     if let Err(e) = check_markup(&reply_markup) {
-        return e;
+        return error(StatusCode::BAD_REQUEST, &e);
     }
     let mut inner = sim.inner.lock().unwrap_or_else(|e| e.into_inner());
     inner.next_message_id += 1;
@@ -611,15 +592,15 @@ fn edit_message(sim: &Sim, method: &str, params: &Map<String, Value>) -> Respons
     };
     let markup = match object_param(params, "reply_markup") {
         Ok(m) => m,
-        Err(e) => return e,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
     if let Err(e) = check_markup(&markup) {
-        return e;
+        return error(StatusCode::BAD_REQUEST, &e);
     }
     let new_text = if method.eq_ignore_ascii_case("editMessageText") {
         match rendered(params) {
             Ok(r) => Some(r),
-            Err(e) => return e,
+            Err(e) => return error(StatusCode::BAD_REQUEST, &e),
         }
     } else {
         None
