@@ -724,6 +724,69 @@ mode = "push"
     }
 
     #[test]
+    fn notify_problems_are_reported_with_their_keys() {
+        let problems = problems_of(
+            r#"
+[[sources.telegram]]
+id = "bot"
+token = "7012345678:AAH_customers"
+[notify]
+language = "de"
+[notify.telegram]
+token = "7012345678:AAH_customers"
+[notify.email]
+url = "http://smtp.example.ru"
+user = "leads"
+from = "not an address"
+public_url = "leads.example.ru"
+link_secret = "short-secret-value"
+[notify.alerts]
+emails = ["nobody"]
+silent_after = { sales-inbox = "1d" }
+"#,
+        );
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "notify.language",
+                "notify.telegram.token",
+                "notify.email.url",
+                "notify.email.password",
+                "notify.email.from",
+                "notify.email.public_url",
+                "notify.email.link_secret",
+                "notify.alerts.emails[0]",
+                "notify.alerts.silent_after.sales-inbox",
+            ],
+            "{problems:#?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .all(|p| !p.to_string().contains("short-secret-value")),
+            "no secret is printed"
+        );
+    }
+
+    #[test]
+    fn alerts_need_the_channel_they_go_through() {
+        let problems = problems_of(
+            r#"
+[notify.alerts]
+telegram_chat_ids = [1]
+emails = ["admin@example.ru"]
+"#,
+        );
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["notify.alerts.telegram_chat_ids", "notify.alerts.emails"],
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
     fn telegram_defaults() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("leadgate.toml");
