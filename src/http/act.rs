@@ -106,7 +106,10 @@ pub async fn perform(
         }
         Err(ActionError::NotFound) => (StatusCode::NOT_FOUND, l.link_invalid.to_string()),
         Err(ActionError::Store(e)) => {
-            tracing::error!(error = %e, "A link's action could not be recorded.");
+            tracing::error!(error = %e, "A link's action could not be recorded; the link stays usable.");
+            if let Err(e) = app.notes.release_link(&claim.nonce).await {
+                tracing::error!(error = %e, "The link could not be released.");
+            }
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "⏳ Try again in a moment.".to_string(),

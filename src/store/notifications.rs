@@ -93,6 +93,9 @@ pub trait NotificationStore: Send + Sync + std::fmt::Debug {
     /// Marks a link's nonce used; `false` when it already was.
     async fn consume_link(&self, nonce: &str, at: DateTime<Utc>) -> StoreResult<bool>;
 
+    /// Makes a consumed link usable again (its action could not be recorded).
+    async fn release_link(&self, nonce: &str) -> StoreResult<()>;
+
     /// When each source last handed over an item (for the "silent source" alert).
     async fn last_inbound_per_source(&self) -> StoreResult<HashMap<String, DateTime<Utc>>>;
 

@@ -148,6 +148,14 @@ impl NotificationStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn release_link(&self, nonce: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM used_links WHERE nonce = ?1")
+            .bind(nonce)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
     async fn last_inbound_per_source(&self) -> StoreResult<HashMap<String, DateTime<Utc>>> {
         let rows =
             sqlx::query("SELECT source, MAX(received_at) AS last FROM inbound GROUP BY source")
