@@ -234,6 +234,14 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         });
     }
 
+    let notify = raw.notify.validate(
+        &crate::notify::Neighbours {
+            source_ids: &ids,
+            source_bot_tokens: telegram.iter().map(|t| t.token.expose()).collect(),
+        },
+        &mut |field, message, hint| p.add(format!("notify.{field}"), message, hint),
+    );
+
     let mut sinks = Vec::new();
     let mut sink_ids = HashSet::new();
     for (i, s) in raw.sinks.webhook.into_iter().enumerate() {
@@ -271,6 +279,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         telegram,
         sinks,
         connectors: Arc::new(connectors),
+        notify,
     })
 }
 

@@ -4,9 +4,11 @@
 //! Time values cross the trait as `DateTime<Utc>`; the SQLite implementation keeps them as
 //! fixed-width RFC 3339 text.
 
+mod notifications;
 mod records;
 mod sqlite;
 
+pub use notifications::*;
 pub use records::*;
 pub use sqlite::SqliteStore;
 
@@ -180,6 +182,9 @@ pub trait StoreTx: Send {
 
     /// Queues outbox rows.
     async fn insert_outbox(&mut self, rows: &[NewOutbox]) -> StoreResult<()>;
+
+    /// Queues notifications (a dedupe key already queued is ignored).
+    async fn insert_notifications(&mut self, rows: &[NewNotification]) -> StoreResult<()>;
 
     /// Appends to a lead's audit trail.
     async fn audit(

@@ -5,6 +5,8 @@
 //! connections. Lists of keys are passed as a JSON array and expanded with `json_each`, which
 //! keeps every statement static.
 
+mod notifications;
+
 use super::*;
 use crate::lead::{Channel, Lead};
 use chrono::SecondsFormat;
@@ -918,6 +920,13 @@ impl StoreTx for SqliteTx {
             )
             .execute(&mut *self.tx)
             .await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_notifications(&mut self, rows: &[NewNotification]) -> StoreResult<()> {
+        for row in rows {
+            notifications::insert(&mut *self.tx, row).await?;
         }
         Ok(())
     }
