@@ -559,6 +559,22 @@ async fn a_decline_link_passes_the_lead_with_the_reason_and_an_expired_link_is_r
         .cloned()
         .expect("a decline in the audit trail");
     assert_eq!(declined["detail"]["reason"], "не мой профиль", "{declined}");
+    let notified: Vec<(&str, &str)> = journey["audit"]
+        .as_array()
+        .expect("audit")
+        .iter()
+        .filter(|a| a["kind"] == "notified")
+        .map(|a| {
+            (
+                a["detail"]["recipient"].as_str().unwrap_or(""),
+                a["detail"]["kind"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert!(
+        notified.contains(&(owner.as_str(), "assigned")),
+        "who was told is in the audit trail: {journey}"
+    );
 
     // The second manager's take link, a day and more after its deadline.
     let mail = mail_to(&smtp, &format!("{second}@teplodom.example"), 0).await;

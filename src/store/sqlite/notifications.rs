@@ -109,6 +109,23 @@ impl NotificationStore for SqliteStore {
             .bind(&r.sent_ref)
             .execute(&mut *tx)
             .await?;
+            // The lead's audit trail shows who was told, and what could not be sent.
+            let kind = match r.outcome {
+                DeliveryOutcome::Delivered => "notified",
+                DeliveryOutcome::Dead => "notification_failed",
+                DeliveryOutcome::Retry(_) => continue,
+            };
+            sqlx::query(
+                "INSERT INTO audit (lead_id, at, kind, detail)
+                 SELECT lead_id, ?2, ?3, json_object('recipient', recipient, 'channel', channel, 'kind', kind, 'error', ?4)
+                 FROM notifications WHERE id = ?1 AND lead_id IS NOT NULL",
+            )
+            .bind(r.id)
+            .bind(ts(r.at))
+            .bind(kind)
+            .bind(&r.error)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
