@@ -405,6 +405,18 @@ async fn no_tap_in_time_passes_the_lead_on_and_a_late_tap_is_told_where_it_went(
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(s.sink.received().len(), 2, "the late tap changed nothing");
+
+    // Nobody takes it at the second junior either: after max_reassign it goes one level up.
+    s.clock.advance(chrono::Duration::minutes(31));
+    let got = events(&s.sink, 3).await;
+    assert_eq!(manager(&got[2]), "vera");
+    let card = nth_to(s.bot(), VERA, 0).await;
+    assert!(
+        buttons(&card).0.ends_with(":3"),
+        "the senior's card is for the third assignment"
+    );
+    let notice = nth_to(s.bot(), chat_of(&second), 1).await;
+    assert!(notice.text.contains("Вера Соколова"), "{}", notice.text);
     daemon.stop().await;
 }
 
@@ -713,5 +725,73 @@ async fn a_follow_up_in_the_conversation_reaches_the_same_manager_and_wakes_nobo
             .all(|m| !m.text.contains("Правило")),
         "the person is never told anything internal"
     );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_held_overnight_alerts_the_admins_and_reaches_its_manager_when_hours_begin() {
+    use chrono::TimeZone;
+    let mut s = Setup::telegram().await;
+    // Sunday noon in Moscow; Анна works weekdays from nine.
+    let sunday = chrono::Utc
+        .with_ymd_and_hms(2026, 12, 6, 9, 0, 0)
+        .single()
+        .expect("time");
+    s.clock = Arc::new(ManualClock::new(sunday));
+    s.extra =
+        format!("\n[notify.alerts]\ntelegram_chat_ids = [{ADMIN_CHAT}]\ncheck_every = \"50ms\"\n");
+    let routing = r#"
+levels = ["junior"]
+timezone = "Europe/Moscow"
+fallback = "hold"
+
+[[managers]]
+id = "anna"
+name = "Анна Петрова"
+level = "junior"
+telegram_chat_id = 501
+hours = "mon-fri 09:00-18:00"
+
+[[rules]]
+name = "Всё остальное"
+level = "junior"
+"#;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = leadgate::RunOptions {
+        clock: s.clock.clone(),
+        max_idle: Duration::from_millis(50),
+    };
+    let daemon = TestDaemon::start_with(dir.path(), &s.config(), routing, options).await;
+    submit(
+        &daemon,
+        "Семён",
+        "+79161110011",
+        "Нужен котёл до понедельника",
+    )
+    .await;
+    let held = events(&s.sink, 1).await;
+    assert!(held[0]["data"]["assignment"].is_null(), "held: {}", held[0]);
+    let alert = nth_to(s.bot(), ADMIN_CHAT, 0).await;
+    assert!(
+        alert.text.contains("junior") && alert.text.contains("held"),
+        "{}",
+        alert.text
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        s.bot().sent_to(ANNA).is_empty(),
+        "nobody is woken on a Sunday"
+    );
+
+    s.clock
+        .advance(chrono::Duration::hours(21) + chrono::Duration::minutes(1));
+    let card = nth_to(s.bot(), ANNA, 0).await;
+    assert!(
+        card.text.contains("Нужен котёл до понедельника"),
+        "{}",
+        card.text
+    );
+    let over = nth_to(s.bot(), ADMIN_CHAT, 1).await;
+    assert!(over.text.contains("Решено"), "{}", over.text);
     daemon.stop().await;
 }
