@@ -100,7 +100,7 @@ impl AlertMonitor {
                 open.insert(
                     format!("sink_dead:{sink}"),
                     format!(
-                        "{n} deliveries to sink {sink} are dead-lettered; fix the sink, then run `leadgate replay --sink {sink}`"
+                        "dead-lettered deliveries to sink {sink}: {n}; fix the sink, then run `leadgate replay --sink {sink}`"
                     ),
                 );
             }
@@ -109,7 +109,7 @@ impl AlertMonitor {
             if n > 0 {
                 open.insert(
                     format!("held:{level}"),
-                    format!("{n} leads at level {level} are held: nobody there is eligible now (hours, days off, capacity)"),
+                    format!("leads held at level {level}: {n}; nobody there is eligible now (hours, days off, capacity)"),
                 );
             }
         }
