@@ -37,6 +37,15 @@ impl Target {
     }
 }
 
+/// The lead's current assignment and the manager who has it, if the rules know them.
+fn holder<'a>(
+    rules: &'a CompiledRules,
+    lead: &'a Lead,
+) -> Option<(&'a crate::lead::Assignment, &'a Manager)> {
+    let a = lead.assignment.as_ref()?;
+    Some((a, rules.manager(&a.manager.id)?))
+}
+
 impl Notices {
     /// Notices for the configured channels.
     pub fn new(cfg: &NotifyConfig) -> Notices {
@@ -90,10 +99,7 @@ impl Notices {
         clock: &dyn Clock,
         now: DateTime<Utc>,
     ) -> Vec<NewNotification> {
-        let Some(a) = &lead.assignment else {
-            return Vec::new();
-        };
-        let Some(m) = rules.manager(&a.manager.id) else {
+        let Some((a, m)) = holder(rules, lead) else {
             return Vec::new();
         };
         let labels = self.cfg.language.labels();
@@ -166,10 +172,7 @@ impl Notices {
         key: &str,
         now: DateTime<Utc>,
     ) -> Vec<NewNotification> {
-        let Some(a) = &lead.assignment else {
-            return Vec::new();
-        };
-        let Some(m) = rules.manager(&a.manager.id) else {
+        let Some((_, m)) = holder(rules, lead) else {
             return Vec::new();
         };
         let labels = self.cfg.language.labels();
