@@ -6,13 +6,16 @@ use crate::deliver::SinkWorker;
 use crate::health::Health;
 use crate::http::{AppState, FormRuntime, router};
 use crate::intake::Intake;
+use crate::notify::{
+    AlertMonitor, EmailNotifier, Notices, NotifyWorker, TapListener, TelegramNotifier,
+};
 use crate::process::{ConversationWindows, Processor, SinkRoute, SourceSettings};
 use crate::routing::{CompiledRules, RulesHandle, watch_rules};
 use crate::sla::{Actions, SlaWorker};
 use crate::sources::blog;
 use crate::sources::email::imap::ImapDeps;
-use crate::sources::telegram::{BotContext, start_bots};
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::sources::telegram::{BotApi, BotContext, start_bots};
+use crate::store::{NotificationStore, SqliteStore, Store, StoreError};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::collections::HashMap;
 use std::future::Future;
@@ -77,6 +80,9 @@ pub enum DaemonError {
         /// What went wrong.
         message: String,
     },
+    /// The managers' bot or the SMTP server could not be set up.
+    #[error("notify: {0}")]
+    Notify(String),
     /// The HTTP server failed.
     #[error("the HTTP server failed: {0}")]
     Http(#[from] std::io::Error),
@@ -95,6 +101,29 @@ fn metrics_handle() -> PrometheusHandle {
             handle
         })
         .clone()
+}
+
+/// Says at start which managers will not be told of their leads because a channel they
+/// choose in `routing.toml` has no `[notify.*]` section here.
+fn warn_unreachable_managers(rules: &CompiledRules, config: &Config) {
+    use crate::routing::NotifyChannel;
+    if config.notify.telegram.is_none() && config.notify.email.is_none() {
+        tracing::info!(
+            "Manager notifications are off (no [notify.telegram] or [notify.email]): managers see their leads in the CRM only."
+        );
+        return;
+    }
+    for m in rules.managers() {
+        for c in &m.notify {
+            let configured = match c {
+                NotifyChannel::Telegram => config.notify.telegram.is_some(),
+                NotifyChannel::Email => config.notify.email.is_some(),
+            };
+            if !configured {
+                tracing::warn!(manager = %m.id, channel = ?c, "The manager is to be notified on a channel without a [notify] section; they will see leads only in the CRM.");
+            }
+        }
+    }
 }
 
 /// Runs the daemon on `listener` until `shutdown` completes, then drains: the listener stops
@@ -124,9 +153,36 @@ pub async fn run(
             })?;
         workers.push(worker);
     }
-    let sink_wakers: Vec<Arc<Notify>> = workers.iter().map(SinkWorker::waker).collect();
+    let mut sink_wakers: Vec<Arc<Notify>> = workers.iter().map(SinkWorker::waker).collect();
     for worker in workers {
         tasks.spawn(worker.run(store.clone(), clock.clone(), health.clone(), stop.clone()));
+    }
+    let notes: Arc<dyn NotificationStore> = Arc::new(sqlite.clone());
+    let notices = Notices::new(&config.notify);
+    let notify_wake = Arc::new(Notify::new());
+    let managers_bot = match &config.notify.telegram {
+        Some(t) => Some(TelegramNotifier::new(
+            BotApi::new(&t.api_url, t.token.clone())
+                .map_err(|e| DaemonError::Notify(e.to_string()))?,
+        )),
+        None => None,
+    };
+    let mailer = match &config.notify.email {
+        Some(e) => Some(EmailNotifier::new(e).map_err(|e| DaemonError::Notify(e.to_string()))?),
+        None => None,
+    };
+    warn_unreachable_managers(&rules.current(), &config);
+    if managers_bot.is_some() || mailer.is_some() {
+        sink_wakers.push(notify_wake.clone());
+        let worker = NotifyWorker {
+            store: notes.clone(),
+            telegram: managers_bot.clone(),
+            email: mailer,
+            clock: clock.clone(),
+            wake: notify_wake.clone(),
+            max_idle: options.max_idle,
+        };
+        tasks.spawn(worker.run(health.clone(), stop.clone()));
     }
 
     if config.watch_routing {
@@ -159,6 +215,7 @@ pub async fn run(
             })
             .collect(),
         sink_wakers: sink_wakers.clone(),
+        notices: notices.clone(),
         conversation_windows: ConversationWindows {
             by_source: config
                 .telegram
@@ -178,12 +235,38 @@ pub async fn run(
         clock: clock.clone(),
         sinks,
         sink_wakers: sink_wakers.clone(),
+        notices: notices.clone(),
     };
     let sla = SlaWorker {
         desk: actions.clone(),
         max_idle: options.max_idle,
     };
     tasks.spawn(sla.run(health.clone(), stop.clone()));
+    if let (Some(bot), Some(t)) = (managers_bot, &config.notify.telegram) {
+        let listener = TapListener {
+            bot,
+            actions: actions.clone(),
+            rules: rules.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            labels: config.notify.language.labels(),
+            poll_timeout: t.poll_timeout,
+        };
+        tasks.spawn(listener.run(health.clone(), stop.clone()));
+    }
+    if config.notify.alerts.has_recipients() {
+        let monitor = AlertMonitor {
+            store: store.clone(),
+            notes: notes.clone(),
+            health: health.clone(),
+            notices: notices.clone(),
+            cfg: config.notify.alerts.clone(),
+            clock: clock.clone(),
+            wake: notify_wake.clone(),
+            started: clock.now(),
+        };
+        tasks.spawn(monitor.run(stop.clone()));
+    }
 
     let (intake, committer) = Intake::start(store.clone(), process_wake);
     // Channels that pull (mailboxes, blogs, Telegram bots) hold intake handles of their own: they stop first, so the
@@ -283,6 +366,8 @@ pub async fn run(
         metrics: metrics_handle(),
         sink_wakers: Arc::new(sink_wakers),
         actions,
+        notices,
+        notes,
     };
     tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), mailboxes = config.email.iter().map(|e| e.mailboxes.len()).sum::<usize>(), blogs = config.wordpress.len() + config.feeds.len(), telegram_bots = config.telegram.len(), "leadgate is running.");
     let served = axum::serve(

@@ -11,6 +11,7 @@ pub mod health;
 pub mod http;
 pub mod intake;
 pub mod lead;
+pub mod notify;
 pub mod process;
 pub mod routing;
 pub mod sla;

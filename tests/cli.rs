@@ -176,8 +176,14 @@ fn the_commented_examples_check_clean() {
             "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         ),
         ("BITRIX24_WEBHOOK_CODE", "abc"),
+        (
+            "LEADGATE_NOTIFY_BOT_TOKEN",
+            "7098765432:AAM_managers-bot-token_0123456",
+        ),
+        ("LEADGATE_SMTP_PASSWORD", "x"),
+        ("LEADGATE_LINK_SECRET", "0123456789abcdef0123456789abcdef"),
     ];
-    for example in ["webform", "vk", "whatsapp", "sinks"] {
+    for example in ["webform", "vk", "whatsapp", "sinks", "notify"] {
         let dir = tempfile::tempdir().expect("tempdir");
         let text = std::fs::read_to_string(root.join(format!("config/examples/{example}.toml")))
             .expect("example");

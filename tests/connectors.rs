@@ -1,14 +1,16 @@
 //! Every connector's samples against the expected result beside them (one test runs them all,
-//! so a new connector is tested by adding its samples), and end to end: the corpus's Tilda
+//! so a new connector is tested by adding its samples; a preset's samples drive its calls
+//! step by step with the CRM answers they give), and end to end: the corpus's Tilda
 //! webhook posted to the daemon reaches a local CRM sink in the Bitrix24 shape with the
 //! assigned manager's CRM user id, while Tilda's test ping is answered 200 and stores nothing.
 
 mod support;
 
-use leadgate::connectors::{Catalogue, InboundConnector, Presented};
-use leadgate::deliver::EventType;
+use leadgate::connectors::{Catalogue, InboundConnector, Presented, Preset, Step};
+use leadgate::deliver::{EventType, envelope};
 use leadgate::lead::{Lead, OwnContacts, Parsed, PhoneNormaliser, normalise};
 use leadgate::sources::webform::{Limits, RequestContext, body_kind, form_to_draft, read_body};
+use leadgate::store::CrmRefs;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -121,6 +123,67 @@ async fn run_inbound(
     }})
 }
 
+/// What a preset makes of an outbound sample (`{"event", "timestamp", "lead"}`, optionally
+/// `"crm"`: values captured before this event, and `"answers"`: the CRM's answer to each
+/// call in turn, `{}` when missing): every call it sends, in order, and the values captured
+/// (`"crm"`, when any); `"waiting"` names the values a call waits for, `"error"` why it
+/// stopped; `null` when the preset does not send the event.
+fn run_outbound(preset: &Preset, input: &Value) -> Value {
+    let event = EventType::parse(input["event"].as_str().unwrap_or("")).expect("event");
+    let at = chrono::DateTime::parse_from_rfc3339(input["timestamp"].as_str().unwrap_or(""))
+        .expect("timestamp")
+        .with_timezone(&chrono::Utc);
+    let lead: Lead = serde_json::from_value(input["lead"].clone()).expect("a lead record");
+    let envelope = envelope(event, at, &lead);
+    let request = match preset.choose(event, &envelope) {
+        Ok(Some(request)) => request,
+        Ok(None) => return Value::Null,
+        Err(e) => return json!({"error": e.to_string()}),
+    };
+    let mut crm: CrmRefs =
+        serde_json::from_value(input.get("crm").cloned().unwrap_or(json!({}))).expect("crm");
+    let answers = input["answers"].as_array().cloned().unwrap_or_default();
+    let mut calls = Vec::new();
+    let mut out = json!({});
+    let mut step = 0;
+    loop {
+        let call = match preset.step(request, step, &envelope, &crm) {
+            Err(e) => {
+                out["error"] = json!(e.to_string());
+                break;
+            }
+            Ok(Step::Done) => break,
+            Ok(Step::Skip) => {
+                step += 1;
+                continue;
+            }
+            Ok(Step::Waiting(names)) => {
+                out["waiting"] = json!(names);
+                break;
+            }
+            Ok(Step::Send(call)) => call,
+        };
+        let answer = answers.get(calls.len()).cloned().unwrap_or(json!({}));
+        calls.push(json!({
+            "method": call.method, "path": call.path, "headers": call.headers,
+            "body": serde_json::from_str::<Value>(&call.body).expect("JSON body"),
+        }));
+        match preset.capture(request, step, answer.to_string().as_bytes()) {
+            Ok(kept) => crm.extend(kept),
+            Err(e) => {
+                out["error"] = json!(e);
+                break;
+            }
+        }
+        step += 1;
+    }
+    out["requests"] = json!(calls);
+    if !crm.is_empty() {
+        out["crm"] = json!(crm);
+    }
+    out
+}
+
 /// Every key of `want` equals the same key of `got` (one level down for `lead`).
 fn compare(label: &str, want: &Value, got: &Value, problems: &mut Vec<String>) {
     for (key, w) in want.as_object().into_iter().flatten() {
@@ -178,19 +241,7 @@ async fn every_connector_sample_gives_its_expected_result() {
             &std::fs::read(case.with_extension("expected.json")).expect("expected"),
         )
         .expect("expected JSON");
-        let event = EventType::parse(input["event"].as_str().unwrap_or("")).expect("event");
-        let at = chrono::DateTime::parse_from_rfc3339(input["timestamp"].as_str().unwrap_or(""))
-            .expect("timestamp")
-            .with_timezone(&chrono::Utc);
-        let lead: Lead = serde_json::from_value(input["lead"].clone()).expect("a lead record");
-        let got = match preset.render(event, at, &lead) {
-            Ok(Some(r)) => json!({
-                "method": r.request.method, "path": r.request.path, "headers": r.request.headers,
-                "body": serde_json::from_str::<Value>(&r.body).expect("JSON body"),
-            }),
-            Ok(None) => Value::Null,
-            Err(e) => json!({"error": e.to_string()}),
-        };
+        let got = run_outbound(&preset, &input);
         if got != want {
             problems.push(format!("{label}:\n  got  {got}\n  want {want}"));
         }

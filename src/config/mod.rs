@@ -106,6 +106,8 @@ pub struct Config {
     pub sinks: Vec<SinkConfig>,
     /// Every inbound connector and CRM preset (shipped and the business's own).
     pub connectors: std::sync::Arc<crate::connectors::Catalogue>,
+    /// Manager notifications and admin alerts.
+    pub notify: crate::notify::NotifyConfig,
 }
 
 /// `[server]`, validated.

@@ -42,6 +42,9 @@ pub struct RawConfig {
     /// `[connectors]`.
     #[serde(default)]
     pub connectors: RawConnectors,
+    /// `[notify]`.
+    #[serde(default)]
+    pub notify: crate::notify::RawNotify,
 }
 
 /// `[connectors]`: where a business keeps its own connector files.

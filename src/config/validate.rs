@@ -234,6 +234,14 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         });
     }
 
+    let notify = raw.notify.validate(
+        &crate::notify::Neighbours {
+            source_ids: &ids,
+            source_bot_tokens: telegram.iter().map(|t| t.token.expose()).collect(),
+        },
+        &mut |field, message, hint| p.add(format!("notify.{field}"), message, hint),
+    );
+
     let mut sinks = Vec::new();
     let mut sink_ids = HashSet::new();
     for (i, s) in raw.sinks.webhook.into_iter().enumerate() {
@@ -271,6 +279,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         telegram,
         sinks,
         connectors: Arc::new(connectors),
+        notify,
     })
 }
 
@@ -711,6 +720,69 @@ mode = "push"
                 .iter()
                 .all(|p| !p.to_string().contains("not-a-token")),
             "the token is never printed"
+        );
+    }
+
+    #[test]
+    fn notify_problems_are_reported_with_their_keys() {
+        let problems = problems_of(
+            r#"
+[[sources.telegram]]
+id = "bot"
+token = "7012345678:AAH_customers"
+[notify]
+language = "de"
+[notify.telegram]
+token = "7012345678:AAH_customers"
+[notify.email]
+url = "http://smtp.example.ru"
+user = "leads"
+from = "not an address"
+public_url = "leads.example.ru"
+link_secret = "short-secret-value"
+[notify.alerts]
+emails = ["nobody"]
+silent_after = { sales-inbox = "1d" }
+"#,
+        );
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "notify.language",
+                "notify.telegram.token",
+                "notify.email.url",
+                "notify.email.password",
+                "notify.email.from",
+                "notify.email.public_url",
+                "notify.email.link_secret",
+                "notify.alerts.emails[0]",
+                "notify.alerts.silent_after.sales-inbox",
+            ],
+            "{problems:#?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .all(|p| !p.to_string().contains("short-secret-value")),
+            "no secret is printed"
+        );
+    }
+
+    #[test]
+    fn alerts_need_the_channel_they_go_through() {
+        let problems = problems_of(
+            r#"
+[notify.alerts]
+telegram_chat_ids = [1]
+emails = ["admin@example.ru"]
+"#,
+        );
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["notify.alerts.telegram_chat_ids", "notify.alerts.emails"],
+            "{problems:#?}"
         );
     }
 

@@ -12,7 +12,7 @@ mod verify;
 
 pub use flatten::value_text;
 pub use inbound::{Answer, FileProblem, InboundConnector, Role};
-pub use outbound::{Auth, Preset, RenderError, Rendered};
+pub use outbound::{Auth, Preset, RenderError, Rendered, Step};
 pub use verify::{Presented, Verify};
 
 use crate::config::ConfigProblem;

@@ -42,13 +42,13 @@ impl EventType {
     }
 }
 
-/// The envelope body: `{"type", "timestamp", "data"}`, rendered once when the event is queued
-/// so every retry sends the same bytes.
-pub fn envelope(event: EventType, at: DateTime<Utc>, lead: &Lead) -> String {
+/// The envelope: `{"type", "timestamp", "data"}`, made once when the event is queued and
+/// kept with it, so every retry sends the same bytes (and a preset renders from the same
+/// lead).
+pub fn envelope(event: EventType, at: DateTime<Utc>, lead: &Lead) -> serde_json::Value {
     json!({
         "type": event.as_str(),
         "timestamp": at.to_rfc3339_opts(SecondsFormat::Secs, true),
         "data": lead,
     })
-    .to_string()
 }

@@ -5,6 +5,7 @@ mod event;
 mod file;
 mod retry;
 mod signature;
+mod steps;
 mod webhook;
 mod worker;
 

@@ -12,6 +12,14 @@ pub enum Attempt {
     Timeout,
     /// The connection failed (refused, reset, DNS, TLS).
     Network,
+    /// Not sent yet: a preset step needs a value an earlier call captures, or the store could
+    /// not give or keep a step's progress.
+    NotReady,
+    /// Can never be sent as it is: its preset could not render it, or the CRM's 2xx answer
+    /// lacked a value to capture.
+    Unsendable,
+    /// Nothing was left to send: an earlier attempt had done every step.
+    Completed,
 }
 
 /// What to do about it.
@@ -32,8 +40,9 @@ pub enum Verdict {
 /// The longest `Retry-After` honoured; a receiver asking for more is retried after this.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
-/// Classifies an attempt: 2xx delivered; network errors, timeouts, 408, 429 and 5xx retried;
-/// every other status (including 3xx, since redirects are not followed) dead-lettered.
+/// Classifies an attempt: 2xx (and nothing left to send) delivered; network errors, timeouts,
+/// 408, 429, 5xx and steps not ready retried; every other status (including 3xx, since
+/// redirects are not followed) and an unsendable row dead-lettered.
 pub fn classify(attempt: &Attempt) -> Verdict {
     const MIN_AFTER_OVERLOAD: Duration = Duration::from_secs(60);
     let asked = |r: &Option<Duration>| r.map(|d| d.min(MAX_RETRY_AFTER));
@@ -55,7 +64,9 @@ pub fn classify(attempt: &Attempt) -> Verdict {
         Attempt::Timeout => Verdict::Retry {
             at_least: Some(MIN_AFTER_OVERLOAD),
         },
-        Attempt::Network => Verdict::Retry { at_least: None },
+        Attempt::Network | Attempt::NotReady => Verdict::Retry { at_least: None },
+        Attempt::Unsendable => Verdict::Dead,
+        Attempt::Completed => Verdict::Delivered,
     }
 }
 
@@ -97,10 +108,11 @@ mod tests {
         for code in [301, 302, 400, 401, 403, 404, 410, 422] {
             assert!(dead(code), "{code} should dead-letter");
         }
-        assert!(matches!(
-            classify(&Attempt::Network),
-            Verdict::Retry { at_least: None }
-        ));
+        for waits in [Attempt::Network, Attempt::NotReady] {
+            assert_eq!(classify(&waits), Verdict::Retry { at_least: None });
+        }
+        assert_eq!(classify(&Attempt::Unsendable), Verdict::Dead);
+        assert_eq!(classify(&Attempt::Completed), Verdict::Delivered);
         assert_eq!(
             classify(&Attempt::Timeout),
             Verdict::Retry {

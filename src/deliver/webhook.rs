@@ -1,10 +1,10 @@
-//! The webhook sink: one signed POST per event, redirects never followed.
+//! The webhook sink: one signed call at a time (a POST of the envelope, or a preset's call),
+//! redirects never followed.
 
 use super::retry::Attempt;
 use super::signature::{decode_signing_secret, sign};
 use crate::config::{Secret, WebhookSinkConfig};
-use crate::connectors::Auth;
-use crate::store::{OutboxRow, PresetRequest};
+use crate::connectors::{Auth, Rendered};
 use chrono::{DateTime, Utc};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER, USER_AGENT};
 use std::time::Duration;
@@ -18,7 +18,7 @@ pub struct WebhookSink {
     auth: Option<(String, Secret)>,
 }
 
-/// The outcome of one POST, with what went wrong in words for the admin.
+/// The outcome of one call, with what went wrong in words for the admin.
 #[derive(Debug, Clone)]
 pub struct PostResult {
     /// What happened, for the retry policy.
@@ -27,6 +27,23 @@ pub struct PostResult {
     pub status: Option<u16>,
     /// An error message, when it was not a 2xx.
     pub error: Option<String>,
+    /// The answer's body, when it was a 2xx and the caller asked to keep it.
+    pub answer: Option<Vec<u8>>,
+}
+
+/// The largest answer kept for a preset's `capture`.
+const MAX_ANSWER: usize = 1 << 20;
+
+impl PostResult {
+    /// An attempt that ended before any call: not ready yet, unsendable, or nothing left.
+    pub fn without_call(attempt: Attempt, error: Option<String>) -> PostResult {
+        PostResult {
+            attempt,
+            status: None,
+            error,
+            answer: None,
+        }
+    }
 }
 
 impl WebhookSink {
@@ -56,8 +73,15 @@ impl WebhookSink {
         })
     }
 
-    /// Sends one event, signed for this attempt's timestamp.
-    pub async fn post(&self, row: &OutboxRow, now: DateTime<Utc>) -> PostResult {
+    /// Makes one call for the event `event_id`, signed for this attempt's timestamp; keeps a
+    /// 2xx answer's body when `keep_answer`.
+    pub async fn post(
+        &self,
+        event_id: &str,
+        call: &Rendered,
+        keep_answer: bool,
+        now: DateTime<Utc>,
+    ) -> PostResult {
         let timestamp = now.timestamp();
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -70,20 +94,11 @@ impl WebhookSink {
                 .parse()
                 .expect("static header"),
         );
-        let (method, url) = match &row.request {
-            None => (reqwest::Method::POST, self.url.clone()),
-            Some(r) => match preset_target(&self.url, r) {
-                Ok(target) => target,
-                Err(error) => {
-                    return PostResult {
-                        attempt: Attempt::Status(0, None),
-                        status: None,
-                        error: Some(error),
-                    };
-                }
-            },
+        let (method, url) = match target(&self.url, call) {
+            Ok(target) => target,
+            Err(error) => return PostResult::without_call(Attempt::Unsendable, Some(error)),
         };
-        for (name, value) in row.request.iter().flat_map(|r| &r.headers) {
+        for (name, value) in &call.headers {
             if let (Ok(n), Ok(v)) = (
                 reqwest::header::HeaderName::from_bytes(name.as_bytes()),
                 reqwest::header::HeaderValue::from_str(value),
@@ -104,15 +119,15 @@ impl WebhookSink {
             .client
             .request(method, url)
             .headers(headers)
-            .header("webhook-id", &row.event_id)
+            .header("webhook-id", event_id)
             .header("webhook-timestamp", timestamp.to_string());
         if let Some(key) = &self.key {
             request = request.header(
                 "webhook-signature",
-                sign(key, &row.event_id, timestamp, row.body.as_bytes()),
+                sign(key, event_id, timestamp, call.body.as_bytes()),
             );
         }
-        match request.body(row.body.clone()).send().await {
+        match request.body(call.body.clone()).send().await {
             Ok(response) => {
                 let code = response.status().as_u16();
                 let retry_after = response
@@ -120,46 +135,66 @@ impl WebhookSink {
                     .get(RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| parse_retry_after(v, now));
-                let error = (!response.status().is_success()).then(|| format!("HTTP {code}"));
-                PostResult {
+                let success = response.status().is_success();
+                let mut result = PostResult {
                     attempt: Attempt::Status(code, retry_after),
                     status: Some(code),
-                    error,
+                    error: (!success).then(|| format!("HTTP {code}")),
+                    answer: None,
+                };
+                if success && keep_answer {
+                    match read_answer(response).await {
+                        Ok(answer) => result.answer = Some(answer),
+                        Err(e) => {
+                            // The CRM took the call: retrying it could make a second record.
+                            result.attempt = Attempt::Unsendable;
+                            result.error = Some(format!(
+                                "HTTP {code}, but the answer could not be read ({e}); the record may exist in the CRM"
+                            ));
+                        }
+                    }
                 }
+                result
             }
-            Err(e) if e.is_timeout() => PostResult {
-                attempt: Attempt::Timeout,
-                status: None,
-                error: Some("timed out".into()),
-            },
-            Err(e) => PostResult {
-                attempt: Attempt::Network,
-                status: None,
-                // Without the URL: it may carry a token (Bitrix24 webhook URLs do).
-                error: Some(format!("network error: {}", e.without_url())),
-            },
+            Err(e) if e.is_timeout() => {
+                PostResult::without_call(Attempt::Timeout, Some("timed out".into()))
+            }
+            // Without the URL: it may carry a token (Bitrix24 webhook URLs do).
+            Err(e) => PostResult::without_call(
+                Attempt::Network,
+                Some(format!("network error: {}", e.without_url())),
+            ),
         }
     }
 }
 
-/// A preset row's method and URL: the path appended to the sink's URL (one `/` between).
-/// A row whose preset failed to render, or with a method that is not one, dead-letters.
-fn preset_target(
-    base: &reqwest::Url,
-    r: &PresetRequest,
-) -> Result<(reqwest::Method, reqwest::Url), String> {
-    if let Some(e) = &r.error {
-        return Err(e.clone());
+/// A 2xx answer's body, up to [`MAX_ANSWER`].
+async fn read_answer(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| e.without_url().to_string())?
+    {
+        if out.len() + chunk.len() > MAX_ANSWER {
+            return Err(format!("it is over {MAX_ANSWER} bytes"));
+        }
+        out.extend_from_slice(&chunk);
     }
-    let method = reqwest::Method::from_bytes(r.method.as_bytes())
-        .map_err(|_| format!("{:?} is not an HTTP method", r.method))?;
-    if r.path.is_empty() {
+    Ok(out)
+}
+
+/// A call's method and URL: its path appended to the sink's URL (one `/` between).
+fn target(base: &reqwest::Url, call: &Rendered) -> Result<(reqwest::Method, reqwest::Url), String> {
+    let method = reqwest::Method::from_bytes(call.method.as_bytes())
+        .map_err(|_| format!("{:?} is not an HTTP method", call.method))?;
+    if call.path.is_empty() {
         return Ok((method, base.clone()));
     }
     let joined = format!(
         "{}/{}",
         base.as_str().trim_end_matches('/'),
-        r.path.trim_start_matches('/')
+        call.path.trim_start_matches('/')
     );
     let url = reqwest::Url::parse(&joined)
         .map_err(|e| format!("the preset's path does not make a URL: {e}"))?;

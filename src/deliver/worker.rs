@@ -6,6 +6,7 @@ use super::retry::{Verdict, classify, next_delay};
 use super::webhook::WebhookSink;
 use crate::clock::Clock;
 use crate::config::{SinkConfig, SinkKind};
+use crate::connectors::Preset;
 use crate::health::Health;
 use crate::store::{DeliveryOutcome, DeliveryResult, OutboxRow, Store};
 use chrono::{DateTime, Utc};
@@ -21,6 +22,7 @@ enum Transport {
     File(FileSink),
     Webhook {
         sink: WebhookSink,
+        preset: Option<Arc<Preset>>,
         concurrency: usize,
         horizon: Duration,
         timeout: Duration,
@@ -44,6 +46,7 @@ impl SinkWorker {
             SinkKind::File { path } => Transport::File(FileSink::new(path)),
             SinkKind::Webhook(w) => Transport::Webhook {
                 sink: WebhookSink::new(w)?,
+                preset: w.preset.clone(),
                 concurrency: w.concurrency,
                 horizon: w.retry_horizon,
                 timeout: w.timeout,
@@ -76,6 +79,7 @@ impl SinkWorker {
                 ..
             } => (
                 (*concurrency as u32) * 4,
+                // A preset's request and its follow-ups (at most 3) are one attempt.
                 *timeout * 4 + Duration::from_secs(5),
             ),
         }
@@ -118,7 +122,7 @@ impl SinkWorker {
                     .await;
                 continue;
             }
-            let results = self.send(&rows, &clock).await;
+            let results = self.send(&rows, &store, &clock).await;
             let delivered = results
                 .iter()
                 .filter(|r| r.outcome == DeliveryOutcome::Delivered)
@@ -154,7 +158,12 @@ impl SinkWorker {
         }
     }
 
-    async fn send(&self, rows: &[OutboxRow], clock: &Arc<dyn Clock>) -> Vec<DeliveryResult> {
+    async fn send(
+        &self,
+        rows: &[OutboxRow],
+        store: &Arc<dyn Store>,
+        clock: &Arc<dyn Clock>,
+    ) -> Vec<DeliveryResult> {
         match &self.transport {
             Transport::File(file) => {
                 let at = clock.now();
@@ -186,13 +195,21 @@ impl SinkWorker {
             }
             Transport::Webhook {
                 sink,
+                preset,
                 concurrency,
                 horizon,
                 ..
             } => {
                 let horizon = *horizon;
                 futures_util::stream::iter(rows.to_vec())
-                    .map(|row| post_one(sink.clone(), clock.clone(), horizon, row))
+                    .map(|row| {
+                        let to = Target {
+                            sink: sink.clone(),
+                            preset: preset.clone(),
+                            store: store.clone(),
+                        };
+                        post_one(to, clock.clone(), horizon, row)
+                    })
                     .buffer_unordered(*concurrency)
                     .collect()
                     .await
@@ -201,16 +218,25 @@ impl SinkWorker {
     }
 }
 
-/// One webhook attempt, recorded with its outcome under the retry policy.
-async fn post_one(
+/// Where a webhook row goes: the sink, its preset, and the store keeping a preset's progress.
+struct Target {
     sink: WebhookSink,
+    preset: Option<Arc<Preset>>,
+    store: Arc<dyn Store>,
+}
+
+/// One webhook attempt (every preset step still to do), recorded with its outcome under the
+/// retry policy.
+async fn post_one(
+    to: Target,
     clock: Arc<dyn Clock>,
     horizon: Duration,
     row: OutboxRow,
 ) -> DeliveryResult {
     let at = clock.now();
     let started = std::time::Instant::now();
-    let posted = sink.post(&row, at).await;
+    let posted =
+        super::steps::attempt(&to.sink, to.preset.as_deref(), to.store.as_ref(), &row, at).await;
     let duration_ms = started.elapsed().as_millis() as u64;
     let attempt = row.attempts + 1;
     let outcome = decide(&posted.attempt, attempt, at, row.retry_since, horizon);

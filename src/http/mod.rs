@@ -1,6 +1,7 @@
 //! The one HTTP listener: forms, channel and connector webhooks, health, metrics, the admin
 //! API.
 
+mod act;
 mod admin;
 mod api;
 mod demo;
@@ -54,6 +55,10 @@ pub struct AppState {
     pub sink_wakers: Arc<Vec<Arc<Notify>>>,
     /// Acknowledge and decline.
     pub actions: crate::sla::Actions,
+    /// The link signer and the words of the pages.
+    pub notices: crate::notify::Notices,
+    /// Used links.
+    pub notes: Arc<dyn crate::store::NotificationStore>,
 }
 
 impl AppState {
@@ -101,6 +106,12 @@ pub fn router(state: AppState) -> Router {
     }
     if let Some(token) = state.config.admin_token.clone() {
         app = app.merge(admin::routes(token));
+    }
+    if state.notices.signer().is_some() {
+        app = app.route(
+            &format!("{}/{{token}}", crate::notify::LINK_PATH),
+            get(act::confirm).post(act::perform),
+        );
     }
     if let Some(token) = state.config.api_token.clone() {
         app = app.merge(api::routes(token));

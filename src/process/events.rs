@@ -1,13 +1,14 @@
 //! Turning a lead's change into outbox rows: one per sink that takes the event, each with the
-//! manager's CRM user id for that sink and a `webhook-id` of its own. A sink with a CRM preset
-//! gets the preset's request, rendered here once so every retry sends the same request.
+//! manager's CRM user id for that sink and a `webhook-id` of its own. The row keeps the
+//! envelope as it is now; a sink with a CRM preset also gets the preset's choice of request,
+//! whose calls are rendered from that envelope when they are sent.
 
 use crate::clock::Clock;
 use crate::connectors::Preset;
 use crate::deliver::{EventType, envelope};
 use crate::lead::Lead;
 use crate::routing::CompiledRules;
-use crate::store::{NewOutbox, PresetRequest};
+use crate::store::{NewOutbox, PresetPlan};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -22,10 +23,10 @@ pub struct SinkRoute {
     pub preset: Option<Arc<Preset>>,
 }
 
-/// The outbox rows for `event` on `lead`, rendered now so every retry sends the same bytes.
-/// A preset that does not send this event queues nothing for its sink; a preset that fails to
-/// render on this lead queues the envelope with an error request, which dead-letters visibly
-/// (replayable once the preset is fixed).
+/// The outbox rows for `event` on `lead`, with the envelope made now so every retry sends
+/// (or renders from) the same lead. A preset that does not send this event queues nothing for
+/// its sink; a preset that cannot choose on this lead queues an error plan, which
+/// dead-letters visibly.
 pub fn outbox_rows(
     sinks: &[SinkRoute],
     rules: &CompiledRules,
@@ -44,20 +45,15 @@ pub fn outbox_rows(
                     .manager(&a.manager.id)
                     .and_then(|m| m.crm_user_id.get(&sink.id).cloned());
             }
-            let (body, request) = match &sink.preset {
-                None => (envelope(event, at, &for_sink), None),
-                Some(preset) => match preset.render(event, at, &for_sink) {
-                    Ok(Some(r)) => (r.body, Some(r.request)),
+            let body = envelope(event, at, &for_sink);
+            let plan = match &sink.preset {
+                None => None,
+                Some(preset) => match preset.choose(event, &body) {
+                    Ok(Some(request)) => Some(PresetPlan::Request(request)),
                     Ok(None) => return None,
                     Err(e) => {
-                        tracing::error!(sink = %sink.id, lead = %lead.id, error = %e, "A preset could not render this lead; the delivery dead-letters.");
-                        let request = PresetRequest {
-                            method: "POST".into(),
-                            path: String::new(),
-                            headers: Vec::new(),
-                            error: Some(e.to_string()),
-                        };
-                        (envelope(event, at, &for_sink), Some(request))
+                        tracing::error!(sink = %sink.id, lead = %lead.id, error = %e, "A preset could not choose a request for this lead; the delivery dead-letters.");
+                        Some(PresetPlan::Error(e.to_string()))
                     }
                 },
             };
@@ -66,8 +62,8 @@ pub fn outbox_rows(
                 sink: sink.id.clone(),
                 event_id: format!("msg_{}", clock.new_id().simple()),
                 event_type: event.as_str().to_string(),
-                body,
-                request,
+                body: body.to_string(),
+                plan,
                 created_at: at,
             })
         })

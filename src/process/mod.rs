@@ -21,6 +21,7 @@ use crate::lead::{
     AssignedManager, Assignment, Lead, NormalisedDraft, NotLeadReason, OwnContacts, Parsed,
     PhoneNormaliser, normalise,
 };
+use crate::notify::Notices;
 use crate::routing::{CompiledRules, Outcome, RoutingContext, RulesHandle, StrategyState};
 use crate::store::{
     FinishedInbound, InboundRow, LeadStatus, LeadUpdate, NewAssignment, NewLead, Store,
@@ -54,8 +55,10 @@ pub struct Processor {
     pub sources: SourceSettings,
     /// The sinks and their events.
     pub sinks: Vec<SinkRoute>,
-    /// Signals that wake each sink's worker.
+    /// Signals that wake each sink's worker and the notify worker.
     pub sink_wakers: Vec<Arc<Notify>>,
+    /// The manager notifications a new, joined or assigned lead queues.
+    pub notices: Notices,
     /// How long after its last message a conversation stays open for follow-ups, per source.
     pub conversation_windows: ConversationWindows,
     /// Items per batch.
@@ -265,6 +268,10 @@ impl Processor {
         }
         self.queue_event(tx, rules, batch, EventType::Created, &lead, now)
             .await?;
+        let notices = self
+            .notices
+            .assigned(rules, &lead, self.clock.as_ref(), now);
+        queue_notices(tx, batch, &notices).await?;
         metrics::counter!("leadgate_leads_total", "channel" => lead.channel.as_str(), "status" => kind).increment(1);
         tx.finish_inbound(&FinishedInbound::lead(&row.id, &lead.id, None, now))
             .await
@@ -339,6 +346,12 @@ impl Processor {
             .await?;
         self.queue_event(tx, rules, batch, EventType::Updated, &lead, now)
             .await?;
+        if !edit && !draft.text.is_empty() {
+            let notices = self
+                .notices
+                .follow_up(rules, &lead, &draft.text, &row.id, now);
+            queue_notices(tx, batch, &notices).await?;
+        }
         tx.finish_inbound(&FinishedInbound::lead(&row.id, &lead.id, Some(kind), now))
             .await
     }
@@ -416,6 +429,10 @@ impl Processor {
             .await?;
             self.queue_event(tx, rules, batch, EventType::Reassigned, &lead, now)
                 .await?;
+            let notices = self
+                .notices
+                .assigned(rules, &lead, self.clock.as_ref(), now);
+            queue_notices(tx, batch, &notices).await?;
         }
         Ok(())
     }
@@ -492,6 +509,16 @@ struct Batch {
     state: StrategyState,
     held_levels: HashSet<String>,
     queued: bool,
+}
+
+/// Queues notifications, and notes that the workers must be woken after the commit.
+async fn queue_notices(
+    tx: &mut dyn StoreTx,
+    batch: &mut Batch,
+    rows: &[crate::store::NewNotification],
+) -> StoreResult<()> {
+    batch.queued |= !rows.is_empty();
+    tx.insert_notifications(rows).await
 }
 
 /// New phones and e-mails from a follow-up join the lead's contact (a shared contact after a

@@ -9,6 +9,7 @@ pub use pass::{PassContext, PassReason, Passed, pass_on};
 use crate::clock::Clock;
 use crate::deliver::EventType;
 use crate::health::Health;
+use crate::notify::Notices;
 use crate::process::{STRATEGY_STATE_KEY, SinkRoute, outbox_rows};
 use crate::routing::{RulesHandle, StrategyState};
 use crate::store::{LeadStatus, LeadUpdate, Store, StoreError, StoreTx};
@@ -91,6 +92,7 @@ impl SlaWorker {
             sinks: &self.desk.sinks,
             open: &mut open,
             state: &mut state,
+            notices: &self.desk.notices,
         };
         let n = due.len();
         for active in due {
@@ -152,8 +154,10 @@ pub struct Actions {
     pub clock: Arc<dyn Clock>,
     /// The sinks and their events.
     pub sinks: Vec<SinkRoute>,
-    /// Signals that wake each sink's worker.
+    /// Signals that wake each sink's worker and the notify worker.
     pub sink_wakers: Vec<Arc<Notify>>,
+    /// The notifications a pass or an acknowledgement queues.
+    pub notices: Notices,
 }
 
 impl Actions {
@@ -234,6 +238,7 @@ impl Actions {
                     sinks: &self.sinks,
                     open: &mut open,
                     state: &mut state,
+                    notices: &self.notices,
                 };
                 let passed = pass_on(
                     tx.as_mut(),

@@ -5,6 +5,7 @@
 use crate::clock::Clock;
 use crate::deliver::EventType;
 use crate::lead::{AssignedManager, Assignment};
+use crate::notify::Notices;
 use crate::process::{SinkRoute, outbox_rows};
 use crate::routing::{CompiledRules, RoutingContext, Strategy, StrategyState};
 use crate::store::{ActiveAssignment, LeadStatus, LeadUpdate, NewAssignment, StoreResult, StoreTx};
@@ -55,6 +56,8 @@ pub struct PassContext<'a> {
     pub open: &'a mut HashMap<String, u32>,
     /// Routing strategy state (updated).
     pub state: &'a mut StrategyState,
+    /// The notifications a pass queues (the new manager's card, the old one's notice).
+    pub notices: &'a Notices,
 }
 
 /// Passes `active`'s lead on and writes everything: the ended assignment, the new one, the
@@ -143,7 +146,18 @@ pub async fn pass_on(
         "reason": match &reason { PassReason::Expired => "not acknowledged in time".to_string(), PassReason::Declined(r) => format!("declined: {r}") },
     });
     tx.audit(&lead.id, now, kind, &detail).await?;
+    let expired = reason == PassReason::Expired;
     let Some(manager) = manager else {
+        tx.insert_notifications(&cx.notices.passed_on(
+            rules,
+            &lead,
+            &active.manager_id,
+            active.attempt,
+            None,
+            expired,
+            now,
+        ))
+        .await?;
         // Nobody to pass to: the current manager keeps it, and the timer stops firing.
         tx.end_assignment(&lead.id, reason.ended_state(), now)
             .await?;
@@ -207,5 +221,16 @@ pub async fn pass_on(
         now,
     ))
     .await?;
+    let mut notices = cx.notices.assigned(rules, &lead, cx.clock, now);
+    notices.extend(cx.notices.passed_on(
+        rules,
+        &lead,
+        &active.manager_id,
+        active.attempt,
+        lead.assignment.as_ref().map(|a| a.manager.id.as_str()),
+        expired,
+        now,
+    ));
+    tx.insert_notifications(&notices).await?;
     Ok(passed)
 }

@@ -4,9 +4,11 @@
 //! Time values cross the trait as `DateTime<Utc>`; the SQLite implementation keeps them as
 //! fixed-width RFC 3339 text.
 
+mod notifications;
 mod records;
 mod sqlite;
 
+pub use notifications::*;
 pub use records::*;
 pub use sqlite::SqliteStore;
 
@@ -63,7 +65,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>>;
 
     /// Claims up to `limit` outbox rows of `sink` that are due at `now` and not leased by a
-    /// live worker; they stay claimed until `lease_until`.
+    /// live worker; they stay claimed until `lease_until`. A row waits while an earlier row of
+    /// its lead for the same sink is pending, so a lead's events reach a sink in order.
     async fn claim_outbox(
         &self,
         sink: &str,
@@ -75,8 +78,24 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Records the outcome of delivery attempts (one transaction).
     async fn record_deliveries(&self, results: &[DeliveryResult]) -> StoreResult<()>;
 
-    /// When the next pending row of `sink` falls due, if any.
+    /// When the next sendable pending row of `sink` (the oldest of its lead) falls due, if any.
     async fn next_outbox_due(&self, sink: &str) -> StoreResult<Option<DateTime<Utc>>>;
+
+    /// The values captured from `sink`'s answers about `lead_id` (`crm.NAME` in its preset).
+    async fn crm_refs(&self, sink: &str, lead_id: &str) -> StoreResult<CrmRefs>;
+
+    /// One preset step of an outbox row succeeded: in one transaction, keeps what it
+    /// captured (for `sink` and `lead_id`) and records `steps_done`, so a retry goes on from
+    /// the next step instead of repeating this one.
+    async fn record_step(
+        &self,
+        outbox_id: i64,
+        steps_done: u32,
+        sink: &str,
+        lead_id: &str,
+        captured: &CrmRefs,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
     /// Puts dead-lettered rows matching `filter` back in the queue, due at `now`; returns how
     /// many.
@@ -163,6 +182,9 @@ pub trait StoreTx: Send {
 
     /// Queues outbox rows.
     async fn insert_outbox(&mut self, rows: &[NewOutbox]) -> StoreResult<()>;
+
+    /// Queues notifications (a dedupe key already queued is ignored).
+    async fn insert_notifications(&mut self, rows: &[NewNotification]) -> StoreResult<()>;
 
     /// Appends to a lead's audit trail.
     async fn audit(

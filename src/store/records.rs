@@ -198,29 +198,30 @@ pub struct NewOutbox {
     pub event_id: String,
     /// `lead.created`, ...
     pub event_type: String,
-    /// The body to send (the envelope JSON, or a preset's body).
+    /// The envelope (`{"type", "timestamp", "data"}` with the lead as this sink sees it): sent
+    /// as it is, or what a preset renders its steps from.
     pub body: String,
-    /// A preset's method, path and headers; `None` for a plain Standard Webhooks POST.
-    pub request: Option<PresetRequest>,
+    /// Which of its preset's requests sends the event; `None` for a plain Standard Webhooks
+    /// POST of the body.
+    pub plan: Option<PresetPlan>,
     /// When it was queued (and first due).
     pub created_at: DateTime<Utc>,
 }
 
-/// What a CRM preset sends besides the body: kept with the outbox row so every retry sends
-/// the same request. Secrets (the sink's token) are added at send time, never stored.
+/// How a CRM preset sends an outbox row, decided when the event was queued and kept with the
+/// row (`outbox.request`). The calls themselves are rendered when they are sent.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct PresetRequest {
-    /// `POST`, `PUT` or `PATCH`.
-    pub method: String,
-    /// Path relative to the sink's URL (`crm.lead.add.json`); empty for the URL itself.
-    pub path: String,
-    /// Extra headers.
-    pub headers: Vec<(String, String)>,
-    /// Why the preset could not render this lead: such a row dead-letters with the message
-    /// instead of sending a request the CRM would misread.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+#[serde(rename_all = "snake_case")]
+pub enum PresetPlan {
+    /// The index of the preset's `[[requests]]` that sends it (with its `then` steps).
+    Request(usize),
+    /// Why the preset could not choose on this lead: the row dead-letters with the message
+    /// instead of sending something the CRM would misread.
+    Error(String),
 }
+
+/// Values captured from one CRM's answers about one lead (`crm.NAME` in its preset), by name.
+pub type CrmRefs = std::collections::BTreeMap<String, Value>;
 
 /// A claimed outbox row.
 #[derive(Debug, Clone)]
@@ -235,10 +236,12 @@ pub struct OutboxRow {
     pub event_id: String,
     /// The event type.
     pub event_type: String,
-    /// The body.
+    /// The envelope.
     pub body: String,
-    /// A preset's method, path and headers, as rendered when queued.
-    pub request: Option<PresetRequest>,
+    /// How its preset sends it; `None` for a plain POST of the body.
+    pub plan: Option<PresetPlan>,
+    /// The preset steps already done (a retry goes on from the next one).
+    pub step: u32,
     /// Attempts made before this one.
     pub attempts: u32,
     /// When the retry horizon started (queued, or replayed).

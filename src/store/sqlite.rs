@@ -5,6 +5,8 @@
 //! connections. Lists of keys are passed as a JSON array and expanded with `json_each`, which
 //! keeps every statement static.
 
+mod notifications;
+
 use super::*;
 use crate::lead::{Channel, Lead};
 use chrono::SecondsFormat;
@@ -275,11 +277,13 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<OutboxRow>> {
         let rows = sqlx::query(
             "UPDATE outbox SET lease_until = ?3 WHERE id IN (
-                SELECT id FROM outbox
-                WHERE sink = ?1 AND status = 'pending' AND next_attempt_at <= ?2
-                  AND (lease_until IS NULL OR lease_until <= ?2)
-                ORDER BY next_attempt_at, id LIMIT ?4)
-             RETURNING id, lead_id, sink, event_id, event_type, body, request, attempts, retry_since",
+                SELECT o.id FROM outbox o
+                WHERE o.sink = ?1 AND o.status = 'pending' AND o.next_attempt_at <= ?2
+                  AND (o.lease_until IS NULL OR o.lease_until <= ?2)
+                  AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.sink = o.sink
+                      AND e.lead_id = o.lead_id AND e.status = 'pending' AND e.id < o.id)
+                ORDER BY o.next_attempt_at, o.id LIMIT ?4)
+             RETURNING id, lead_id, sink, event_id, event_type, body, request, step, attempts, retry_since",
         )
         .bind(sink)
         .bind(ts(now))
@@ -297,15 +301,14 @@ impl Store for SqliteStore {
                     event_id: r.try_get("event_id")?,
                     event_type: r.try_get("event_type")?,
                     body: r.try_get("body")?,
-                    request: r
-                        .try_get::<Option<String>, _>("request")?
-                        .map(|text| {
-                            serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
-                                what: "outbox.request",
-                                detail: e.to_string(),
-                            })
+                    // An unreadable plan (a row queued by an older leadgate) dead-letters
+                    // with the reason instead of stopping the sink's queue.
+                    plan: r.try_get::<Option<String>, _>("request")?.map(|text| {
+                        serde_json::from_str(&text).unwrap_or_else(|e| {
+                            PresetPlan::Error(format!("unreadable outbox.request {text:?}: {e}"))
                         })
-                        .transpose()?,
+                    }),
+                    step: r.try_get::<i64, _>("step")? as u32,
                     attempts: r.try_get::<i64, _>("attempts")? as u32,
                     retry_since: parse_ts(
                         "outbox.retry_since",
@@ -364,13 +367,61 @@ impl Store for SqliteStore {
 
     async fn next_outbox_due(&self, sink: &str) -> StoreResult<Option<DateTime<Utc>>> {
         let next: Option<String> = sqlx::query_scalar(
-            "SELECT MIN(MAX(next_attempt_at, COALESCE(lease_until, ''))) FROM outbox
-             WHERE sink = ?1 AND status = 'pending'",
+            "SELECT MIN(MAX(o.next_attempt_at, COALESCE(o.lease_until, ''))) FROM outbox o
+             WHERE o.sink = ?1 AND o.status = 'pending'
+               AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.sink = o.sink
+                   AND e.lead_id = o.lead_id AND e.status = 'pending' AND e.id < o.id)",
         )
         .bind(sink)
         .fetch_one(&self.write)
         .await?;
         opt_ts("outbox.next_attempt_at", next)
+    }
+
+    async fn crm_refs(&self, sink: &str, lead_id: &str) -> StoreResult<CrmRefs> {
+        let rows = sqlx::query("SELECT name, value FROM crm_refs WHERE sink = ?1 AND lead_id = ?2")
+            .bind(sink)
+            .bind(lead_id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let value: String = r.try_get("value")?;
+                Ok((r.try_get("name")?, parse_json("crm_refs.value", &value)?))
+            })
+            .collect()
+    }
+
+    async fn record_step(
+        &self,
+        outbox_id: i64,
+        steps_done: u32,
+        sink: &str,
+        lead_id: &str,
+        captured: &CrmRefs,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        for (name, value) in captured {
+            sqlx::query(
+                "INSERT INTO crm_refs (sink, lead_id, name, value, captured_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (sink, lead_id, name) DO UPDATE SET value = excluded.value, captured_at = excluded.captured_at",
+            )
+            .bind(sink)
+            .bind(lead_id)
+            .bind(name)
+            .bind(value.to_string())
+            .bind(ts(at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE outbox SET step = ?2 WHERE id = ?1")
+            .bind(outbox_id)
+            .bind(i64::from(steps_done))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn replay_dead(&self, filter: &ReplayFilter, now: DateTime<Utc>) -> StoreResult<u64> {
@@ -863,12 +914,19 @@ impl StoreTx for SqliteTx {
             .bind(&row.body)
             .bind(at)
             .bind(
-                row.request
+                row.plan
                     .as_ref()
-                    .map(|r| serde_json::to_string(r).unwrap_or_default()),
+                    .map(|p| serde_json::to_string(p).unwrap_or_default()),
             )
             .execute(&mut *self.tx)
             .await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_notifications(&mut self, rows: &[NewNotification]) -> StoreResult<()> {
+        for row in rows {
+            notifications::insert(&mut *self.tx, row).await?;
         }
         Ok(())
     }

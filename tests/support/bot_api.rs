@@ -7,8 +7,15 @@
 //!   polling: the request is held until an update is queued or the time is up). An update is
 //!   returned again and again until a call with a higher `offset` confirms it; a negative
 //!   offset forgets all but the last `-offset` updates.
-//! - `sendMessage` is recorded (`chat_id`, `text`, `reply_markup`) and answered with the sent
-//!   Message.
+//! - `sendMessage` is recorded (`chat_id`, `text`, `reply_markup`, every parameter) and
+//!   answered with the sent Message. With `parse_mode = "HTML"` the text is parsed as Telegram
+//!   does: only the documented tags, balanced, with `&lt;`-style entities; the Message carries
+//!   the plain text and its `entities` (UTF-16 offsets), and bad markup is a `400 can't parse
+//!   entities`. Inline keyboard buttons' `callback_data` must be 1–64 bytes.
+//! - `editMessageText` and `editMessageReplyMarkup` change a sent message (`400 message is not
+//!   modified` when nothing changes, `400 message to edit not found` for an unknown one);
+//!   `answerCallbackQuery` is recorded. [`BotApiSim::push_callback`] queues the
+//!   `callback_query` a tap on a sent message's button makes.
 //! - A wrong token gets `401 Unauthorized`; an unknown method `404 Not Found`.
 //!
 //! Update ids are the simulator's own, increasing one by one as Telegram's do, whatever id a
@@ -28,6 +35,9 @@ use tokio::sync::watch;
 /// The token the simulated bot has.
 pub const TOKEN: &str = "7012345678:AAH_simulated-token_0123456789";
 
+/// The token of a second simulated bot: the managers' bot.
+pub const MANAGERS_TOKEN: &str = "7098765432:AAM_managers-bot-token_0123456";
+
 /// The bot's own user id (the corpus's `@teplodom_bot`).
 const BOT_ID: i64 = 7012345678;
 
@@ -36,14 +46,28 @@ const BOT_ID: i64 = 7012345678;
 pub struct Sent {
     /// The chat written to.
     pub chat_id: i64,
-    /// The text.
+    /// The text (without markup, as the recipient sees it).
     pub text: String,
     /// The keyboard, as JSON, when one was attached.
     pub reply_markup: Option<Value>,
+    /// The sent message's id.
+    pub message_id: i64,
+    /// Every parameter of the call.
+    pub params: Value,
+}
+
+/// A call to a method other than `getUpdates` and `sendMessage`.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// The method, as called.
+    pub method: String,
+    /// Its parameters.
+    pub params: Value,
 }
 
 #[derive(Default)]
 struct Inner {
+    token: String,
     next_update_id: i64,
     next_message_id: i64,
     /// Unconfirmed updates, oldest first.
@@ -51,6 +75,9 @@ struct Inner {
     /// How many times each update id was returned by `getUpdates`.
     returned: HashMap<i64, u32>,
     sent: Vec<Sent>,
+    /// Sent messages as they stand now (edits applied), by chat and message id.
+    messages: HashMap<(i64, i64), Value>,
+    calls: Vec<Call>,
     /// While true, `getUpdates` answers 502 without looking at its offset (Telegram out of
     /// reach behind a proxy).
     down: bool,
@@ -78,7 +105,13 @@ struct Sim {
 impl BotApiSim {
     /// Starts the simulator.
     pub async fn start() -> BotApiSim {
+        BotApiSim::start_as(TOKEN).await
+    }
+
+    /// Starts a simulator of the bot with `token` (a second bot, such as the managers').
+    pub async fn start_as(token: &str) -> BotApiSim {
         let inner = Arc::new(Mutex::new(Inner {
+            token: token.to_string(),
             next_update_id: 815_000_001,
             next_message_id: 9_001,
             ..Inner::default()
@@ -146,6 +179,43 @@ impl BotApiSim {
                 "text": text,
             }
         }))
+    }
+
+    /// Queues the `callback_query` that `from` tapping the button with `data` under the sent
+    /// message `message_id` in `chat_id` makes; returns the update id.
+    pub fn push_callback(&self, chat_id: i64, message_id: i64, from: i64, data: &str) -> i64 {
+        let message = self
+            .lock()
+            .messages
+            .get(&(chat_id, message_id))
+            .cloned()
+            .unwrap_or_else(|| panic!("no message {message_id} in chat {chat_id}"));
+        let id = format!("cq-{chat_id}-{message_id}-{}", fastrand::u32(..));
+        self.push(json!({
+            "update_id": 0,
+            "callback_query": {
+                "id": id,
+                "from": {"id": from, "is_bot": false, "first_name": "Manager"},
+                "message": message,
+                "chat_instance": format!("ci-{chat_id}"),
+                "data": data,
+            }
+        }))
+    }
+
+    /// A sent message as it stands now (after edits).
+    pub fn message(&self, chat_id: i64, message_id: i64) -> Option<Value> {
+        self.lock().messages.get(&(chat_id, message_id)).cloned()
+    }
+
+    /// The calls of `method` (other than `getUpdates` and `sendMessage`) so far.
+    pub fn calls(&self, method: &str) -> Vec<Call> {
+        self.lock()
+            .calls
+            .iter()
+            .filter(|c| c.method.eq_ignore_ascii_case(method))
+            .cloned()
+            .collect()
     }
 
     /// Every `sendMessage` so far.
@@ -243,7 +313,13 @@ async fn method(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if bot.strip_prefix("bot") != Some(TOKEN) {
+    let token = sim
+        .inner
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .token
+        .clone();
+    if bot.strip_prefix("bot") != Some(token.as_str()) {
         return error(StatusCode::UNAUTHORIZED, "Unauthorized");
     }
     let params = match params(query.as_deref(), &headers, &body) {
@@ -253,6 +329,21 @@ async fn method(
     match method.to_ascii_lowercase().as_str() {
         "getupdates" => get_updates(&sim, &params).await,
         "sendmessage" => send_message(&sim, &params),
+        "editmessagetext" | "editmessagereplymarkup" => edit_message(&sim, &method, &params),
+        "answercallbackquery" => {
+            if params
+                .get("callback_query_id")
+                .and_then(Value::as_str)
+                .is_none()
+            {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "Bad Request: query is too old and response timeout expired or query ID is invalid",
+                );
+            }
+            record(&sim, &method, &params);
+            ok(Value::Bool(true))
+        }
         _ => error(StatusCode::NOT_FOUND, "Not Found"),
     }
 }
@@ -304,48 +395,250 @@ async fn get_updates(sim: &Sim, params: &Map<String, Value>) -> Response {
     }
 }
 
+fn record(sim: &Sim, method: &str, params: &Map<String, Value>) {
+    let mut inner = sim.inner.lock().unwrap_or_else(|e| e.into_inner());
+    inner.calls.push(Call {
+        method: method.to_string(),
+        params: Value::Object(params.clone()),
+    });
+}
+
+/// A JSON-serialized object in form bodies, an object in JSON bodies.
+/// Errors are the `400`'s description.
+fn object_param(params: &Map<String, Value>, key: &str) -> Result<Option<Value>, String> {
+    match params.get(key) {
+        None => Ok(None),
+        Some(Value::String(s)) => serde_json::from_str(s)
+            .map(Some)
+            .map_err(|_| format!("Bad Request: can't parse {key} JSON object")),
+        Some(v) => Ok(Some(v.clone())),
+    }
+}
+
+/// Checks an inline keyboard as the Bot API does.
+fn check_markup(markup: &Option<Value>) -> Result<(), String> {
+    let Some(rows) = markup.as_ref().and_then(|m| m.get("inline_keyboard")) else {
+        return Ok(());
+    };
+    for button in rows
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r.as_array().into_iter().flatten())
+    {
+        if let Some(data) = button.get("callback_data").and_then(Value::as_str)
+            && !(1..=64).contains(&data.len())
+        {
+            return Err("Bad Request: BUTTON_DATA_INVALID".into());
+        }
+        if button
+            .get("text")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            return Err("Bad Request: text buttons are unallowed in the inline keyboard".into());
+        }
+    }
+    Ok(())
+}
+
+/// Telegram's HTML parse mode: the plain text and its entities, or why it does not parse.
+fn parse_html(html: &str) -> Result<(String, Vec<Value>), String> {
+    let kinds = [
+        ("b", "bold"),
+        ("strong", "bold"),
+        ("i", "italic"),
+        ("em", "italic"),
+        ("u", "underline"),
+        ("s", "strikethrough"),
+        ("code", "code"),
+        ("pre", "pre"),
+        ("blockquote", "blockquote"),
+        ("a", "text_link"),
+    ];
+    let mut text = String::new();
+    let mut utf16 = 0usize;
+    let mut open: Vec<(String, usize)> = Vec::new();
+    let mut entities = Vec::new();
+    let mut rest = html;
+    while let Some(c) = rest.chars().next() {
+        if c == '<' {
+            let end = rest.find('>').ok_or("unclosed start tag")?;
+            let tag = &rest[1..end];
+            rest = &rest[end + 1..];
+            if let Some(name) = tag.strip_prefix('/') {
+                let (top, start) = open.pop().ok_or("unmatched end tag")?;
+                if top != name.trim() {
+                    return Err(format!("unmatched end tag {name}, expected {top}"));
+                }
+                let kind = kinds
+                    .iter()
+                    .find(|(t, _)| *t == top)
+                    .map(|(_, k)| *k)
+                    .unwrap_or("bold");
+                entities.push(json!({"type": kind, "offset": start, "length": utf16 - start}));
+            } else {
+                let name = tag.split_whitespace().next().unwrap_or("");
+                if !kinds.iter().any(|(t, _)| *t == name) {
+                    return Err(format!("unsupported start tag \"{name}\""));
+                }
+                open.push((name.to_string(), utf16));
+            }
+        } else if c == '&' {
+            let end = rest.find(';').ok_or("unclosed entity")?;
+            let decoded = match &rest[1..end] {
+                "amp" => '&',
+                "lt" => '<',
+                "gt" => '>',
+                "quot" => '"',
+                other => return Err(format!("unsupported entity &{other};")),
+            };
+            text.push(decoded);
+            utf16 += decoded.len_utf16();
+            rest = &rest[end + 1..];
+        } else if c == '>' {
+            return Err("a bare '>'".into());
+        } else {
+            text.push(c);
+            utf16 += c.len_utf16();
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    if let Some((name, _)) = open.pop() {
+        return Err(format!(
+            "can't find end tag corresponding to start tag \"{name}\""
+        ));
+    }
+    entities.sort_by_key(|e| e["offset"].as_u64());
+    Ok((text, entities))
+}
+
+/// The text and entities a `sendMessage` or `editMessageText` produces.
+fn rendered(params: &Map<String, Value>) -> Result<(String, Option<Value>), String> {
+    let raw = params.get("text").and_then(Value::as_str).unwrap_or("");
+    let (text, entities) = match params.get("parse_mode").and_then(Value::as_str) {
+        Some("HTML") => match parse_html(raw) {
+            Ok((t, e)) => (t, Some(Value::Array(e))),
+            Err(why) => return Err(format!("Bad Request: can't parse entities: {why}")),
+        },
+        _ => (raw.to_string(), params.get("entities").cloned()),
+    };
+    if text.trim().is_empty() {
+        return Err("Bad Request: message text is empty".into());
+    }
+    if text.encode_utf16().count() > 4096 {
+        return Err("Bad Request: message is too long".into());
+    }
+    Ok((
+        text,
+        entities.filter(|e| e.as_array().is_some_and(|a| !a.is_empty())),
+    ))
+}
+
 fn send_message(sim: &Sim, params: &Map<String, Value>) -> Response {
     let Some(chat_id) = int(params, "chat_id") else {
         return error(StatusCode::BAD_REQUEST, "Bad Request: chat not found");
     };
-    let text = params
-        .get("text")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    if text.trim().is_empty() {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "Bad Request: message text is empty",
-        );
-    }
-    // A JSON-serialized object in form bodies, an object in JSON bodies.
-    let reply_markup = match params.get("reply_markup") {
-        None => None,
-        Some(Value::String(s)) => match serde_json::from_str(s) {
-            Ok(v) => Some(v),
-            Err(_) => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "Bad Request: can't parse reply keyboard markup JSON object",
-                );
-            }
-        },
-        Some(v) => Some(v.clone()),
+    let (text, entities) = match rendered(params) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
+    let reply_markup = match object_param(params, "reply_markup") {
+        Ok(m) => m,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    if let Err(e) = check_markup(&reply_markup) {
+        return error(StatusCode::BAD_REQUEST, &e);
+    }
     let mut inner = sim.inner.lock().unwrap_or_else(|e| e.into_inner());
     inner.next_message_id += 1;
-    let message = json!({
-        "message_id": inner.next_message_id,
+    let message_id = inner.next_message_id;
+    let mut message = json!({
+        "message_id": message_id,
         "from": {"id": BOT_ID, "is_bot": true, "first_name": "ТеплоДом", "username": "teplodom_bot"},
         "chat": {"id": chat_id, "type": "private"},
         "date": 1_795_000_000,
         "text": text,
     });
+    if let Some(e) = entities {
+        message["entities"] = e;
+    }
+    if let Some(m) = reply_markup
+        .as_ref()
+        .filter(|m| m.get("inline_keyboard").is_some())
+    {
+        message["reply_markup"] = m.clone();
+    }
+    inner
+        .messages
+        .insert((chat_id, message_id), message.clone());
     inner.sent.push(Sent {
         chat_id,
         text,
         reply_markup,
+        message_id,
+        params: Value::Object(params.clone()),
     });
     ok(message)
+}
+
+fn edit_message(sim: &Sim, method: &str, params: &Map<String, Value>) -> Response {
+    let (Some(chat_id), Some(message_id)) = (int(params, "chat_id"), int(params, "message_id"))
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: message identifier is not specified",
+        );
+    };
+    let markup = match object_param(params, "reply_markup") {
+        Ok(m) => m,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    if let Err(e) = check_markup(&markup) {
+        return error(StatusCode::BAD_REQUEST, &e);
+    }
+    let new_text = if method.eq_ignore_ascii_case("editMessageText") {
+        match rendered(params) {
+            Ok(r) => Some(r),
+            Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+        }
+    } else {
+        None
+    };
+    record(sim, method, params);
+    let mut inner = sim.inner.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(message) = inner.messages.get_mut(&(chat_id, message_id)) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: message to edit not found",
+        );
+    };
+    let before = message.clone();
+    if let Some((text, entities)) = new_text {
+        message["text"] = text.into();
+        match entities {
+            Some(e) => message["entities"] = e,
+            None => {
+                message.as_object_mut().map(|m| m.remove("entities"));
+            }
+        }
+    }
+    // An empty inline keyboard removes it.
+    match markup.filter(|m| {
+        m["inline_keyboard"]
+            .as_array()
+            .is_some_and(|rows| !rows.is_empty())
+    }) {
+        Some(m) => message["reply_markup"] = m,
+        None => {
+            message.as_object_mut().map(|m| m.remove("reply_markup"));
+        }
+    }
+    if *message == before {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+        );
+    }
+    ok(message.clone())
 }

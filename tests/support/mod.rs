@@ -1,6 +1,6 @@
 //! Test support shared by the integration tests: the daemon on a random port, a recording
 //! HTTP sink, a Telegram Bot API simulator, raw HTTP requests, a real Dovecot for the IMAP
-//! tests, and the corpus's expectations.
+//! tests, an SMTP catcher, and the corpus's expectations.
 
 #![allow(dead_code)] // each test binary uses its own part of the support
 
@@ -10,3 +10,4 @@ pub mod dovecot;
 pub mod expected;
 pub mod raw_http;
 pub mod sink;
+pub mod smtp;

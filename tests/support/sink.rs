@@ -1,6 +1,7 @@
 //! A real HTTP server standing in for a CRM: records every request (headers and body) and
 //! answers with a scripted sequence of statuses. It records the method and path as well, for
-//! CRM presets that post to paths under the sink's URL.
+//! CRM presets that post to paths under the sink's URL, and a successful call to a method and
+//! path given an answer gets that JSON body (a CRM's ids for the preset to capture).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -44,6 +45,8 @@ struct Inner {
     script: VecDeque<u16>,
     received: Vec<Received>,
     delay: std::time::Duration,
+    /// `(method, path, body)` for 2xx answers.
+    answers: Vec<(String, String, serde_json::Value)>,
 }
 
 /// The sink server.
@@ -60,11 +63,18 @@ async fn handle(
     uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> StatusCode {
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
     let delay = inner.lock().expect("lock").delay;
     tokio::time::sleep(delay).await;
     let mut i = inner.lock().expect("lock");
     let status = i.script.pop_front().unwrap_or(200);
+    let answer = i
+        .answers
+        .iter()
+        .find(|(m, p, _)| *m == method.as_str() && *p == uri.path())
+        .filter(|_| (200..300).contains(&status))
+        .map(|(_, _, body)| body.clone());
     i.received.push(Received {
         method: method.to_string(),
         path: uri
@@ -74,7 +84,11 @@ async fn handle(
         body,
         answered: status,
     });
-    StatusCode::from_u16(status).expect("valid status")
+    let status = StatusCode::from_u16(status).expect("valid status");
+    match answer {
+        Some(body) => (status, axum::Json(body)).into_response(),
+        None => status.into_response(),
+    }
 }
 
 impl Sink {
@@ -84,6 +98,7 @@ impl Sink {
             script: script.iter().copied().collect(),
             received: Vec::new(),
             delay: std::time::Duration::ZERO,
+            answers: Vec::new(),
         }));
         let app = axum::Router::new()
             .route("/hook", axum::routing::post(handle))
@@ -118,6 +133,15 @@ impl Sink {
     /// How many requests arrived (cheap: for waits over thousands of events).
     pub fn count(&self) -> usize {
         self.inner.lock().expect("lock").received.len()
+    }
+
+    /// Answers a successful `method` call to `path` (without the query) with `body` as JSON.
+    pub fn answer(&self, method: &str, path: &str, body: serde_json::Value) {
+        self.inner
+            .lock()
+            .expect("lock")
+            .answers
+            .push((method.to_string(), path.to_string(), body));
     }
 
     /// Appends statuses to the script.

@@ -1,5 +1,5 @@
-//! The two Bot API methods the bot calls, `getUpdates` and `sendMessage`, over the crate's own
-//! reqwest client.
+//! The Bot API over the crate's own reqwest client: `getUpdates` and `sendMessage` for the
+//! customer-facing bots, any method for the managers' bot.
 //!
 //! Not teloxide: its `GetUpdates` answers typed `Update`s, and the store must keep the Update
 //! JSON exactly as Telegram sent it (the parser reads it back later, new fields included).
@@ -26,6 +26,8 @@ pub enum ApiError {
         status: u16,
         /// Telegram's `description`, or the body's start.
         description: String,
+        /// `parameters.retry_after` of a 429: the seconds to wait.
+        retry_after: Option<u64>,
     },
     /// The answer is not what the Bot API documents.
     #[error("the Bot API's answer does not parse: {0}")]
@@ -72,7 +74,7 @@ pub struct KeyboardButton {
 }
 
 /// How long a call other than a long poll may take.
-const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// One bot's Bot API client.
 #[derive(Debug, Clone)]
@@ -119,6 +121,21 @@ impl BotApi {
         Ok(())
     }
 
+    /// Any Bot API method with JSON parameters; the answer's `result`.
+    pub async fn call_method(
+        &self,
+        method: &str,
+        params: &Value,
+        wait: Duration,
+    ) -> Result<Value, ApiError> {
+        let body = self.call(method, params, wait).await?;
+        let mut answer: Value = serde_json::from_slice(&body).map_err(ParseError::Json)?;
+        Ok(answer
+            .get_mut("result")
+            .map(Value::take)
+            .unwrap_or(Value::Null))
+    }
+
     async fn call(
         &self,
         method: &str,
@@ -138,13 +155,18 @@ impl BotApi {
         if status.is_success() {
             return Ok(body.to_vec());
         }
-        let description = serde_json::from_slice::<Value>(&body)
-            .ok()
+        let answer = serde_json::from_slice::<Value>(&body).ok();
+        let description = answer
+            .as_ref()
             .and_then(|v| v.get("description")?.as_str().map(str::to_string))
             .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
+        let retry_after = answer
+            .as_ref()
+            .and_then(|v| v.pointer("/parameters/retry_after")?.as_u64());
         Err(ApiError::Refused {
             status: status.as_u16(),
             description,
+            retry_after,
         })
     }
 }

@@ -14,7 +14,7 @@ mod parse;
 mod poll;
 
 pub use answer::AnswerQueue;
-pub use api::ApiError;
+pub use api::{ApiError, BotApi, CALL_TIMEOUT};
 pub use bot::{BotContext, WebhookBot, start_bots};
 pub use config::{
     DEFAULT_API_URL, DEFAULT_CONTACT_BUTTON, DEFAULT_REPLY_TEXT, RawTelegram, ReplySettings,

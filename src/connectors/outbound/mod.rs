@@ -1,0 +1,430 @@
+//! Outbound presets: a CRM's own API calls (method, path under the sink's URL, headers, body)
+//! rendered from the lead with minijinja templates.
+//!
+//! An event is sent by the first `[[requests]]` that takes it (chosen when the event is
+//! queued), then by that request's `[[requests.then]]` steps in order. Each step is rendered
+//! when it is sent, from the event as queued (the lead as this sink saw it) and the values
+//! captured so far from this CRM's answers about the lead (`capture`, kept in the store per
+//! sink and lead), so a later step or a later event can name the CRM's own ids
+//! (`{{ crm.lead_id }}`). Sending is in `send.rs`.
+
+mod send;
+
+pub use send::Step;
+
+use super::inbound::FileProblem;
+use crate::deliver::EventType;
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The most `[[requests.then]]` steps a request may have: one attempt sends them all, and it
+/// must fit in the delivery lease (four request timeouts).
+const MAX_FOLLOW_UPS: usize = 3;
+
+/// `connectors/outbound/NAME.toml` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPreset {
+    /// The preset's name: `preset = "NAME"` in a webhook sink.
+    pub name: String,
+    /// One line about it.
+    pub description: String,
+    /// How the sink's `token` is sent: `none` (default: the URL carries it, as Bitrix24's
+    /// inbound webhooks do), `bearer`, or `header:NAME`.
+    pub auth: Option<String>,
+    /// The requests; events that none takes are not sent to this CRM.
+    #[serde(default)]
+    pub requests: Vec<RawRequest>,
+}
+
+/// `[[requests]]`: the first call for the events it takes, and the calls that follow it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequest {
+    /// The event types it answers (`lead.created`, ...).
+    pub events: Vec<String>,
+    /// A template expression; when it is false this request does not send the event and the
+    /// next one that takes it is tried. Decided when the event is queued, so it cannot use
+    /// `crm`.
+    pub only_if: Option<String>,
+    /// HTTP method; default `POST`.
+    pub method: Option<String>,
+    /// Path template appended to the sink's `url`; default none (the URL itself).
+    #[serde(default)]
+    pub path: String,
+    /// Extra headers (static).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// The JSON body template.
+    pub body: String,
+    /// Values to keep from the CRM's JSON answer: `{ NAME = "/json/pointer" }`.
+    #[serde(default)]
+    pub capture: BTreeMap<String, String>,
+    /// Calls sent after this one succeeded, in order.
+    #[serde(default)]
+    pub then: Vec<RawStep>,
+}
+
+/// `[[requests.then]]`: a call sent after the ones before it succeeded.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    /// A template expression, decided when the step is due (it may use `crm`); when it is
+    /// false the step is skipped.
+    pub only_if: Option<String>,
+    /// HTTP method; default `POST`.
+    pub method: Option<String>,
+    /// Path template appended to the sink's `url`.
+    #[serde(default)]
+    pub path: String,
+    /// Extra headers (static).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// The JSON body template.
+    pub body: String,
+    /// Values to keep from the CRM's JSON answer: `{ NAME = "/json/pointer" }`.
+    #[serde(default)]
+    pub capture: BTreeMap<String, String>,
+}
+
+impl RawRequest {
+    /// The request's own call as its first step, and the follow-ups.
+    fn into_steps(self) -> (Vec<String>, RawStep, Vec<RawStep>) {
+        let first = RawStep {
+            only_if: self.only_if,
+            method: self.method,
+            path: self.path,
+            headers: self.headers,
+            body: self.body,
+            capture: self.capture,
+        };
+        (self.events, first, self.then)
+    }
+}
+
+/// How the sink's token goes with each request (added at send time, never stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// Nothing added.
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer,
+    /// `<header>: <token>`.
+    Header(String),
+}
+
+/// One compiled call.
+#[derive(Debug, Clone)]
+struct StepSpec {
+    /// `requests[0]` or `requests[0].then[1]`: names its templates and its errors.
+    key: String,
+    only_if: Option<String>,
+    method: String,
+    headers: Vec<(String, String)>,
+    /// `(name, JSON pointer)`.
+    capture: Vec<(String, String)>,
+    /// The `crm.NAME` values its templates use; the step waits until all are captured.
+    needs: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Request {
+    events: Vec<EventType>,
+    steps: Vec<StepSpec>,
+}
+
+/// A validated preset with its templates compiled.
+#[derive(Debug)]
+pub struct Preset {
+    /// Its name.
+    pub name: String,
+    /// One line about it.
+    pub description: String,
+    /// The file it came from.
+    pub origin: String,
+    /// How the sink's token is sent.
+    pub auth: Auth,
+    requests: Vec<Request>,
+    env: Environment<'static>,
+}
+
+/// Why a step could not be rendered (a template error on this lead, a body that is not JSON,
+/// a preset changed since the event was queued); the event then dead-letters with this
+/// message.
+#[derive(Debug, thiserror::Error)]
+#[error("preset {preset:?}, {key}: {message}")]
+pub struct RenderError {
+    /// The preset.
+    pub preset: String,
+    /// Which request or step (`requests[0].then[1]`).
+    pub key: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// One call as sent: method, path under the sink's URL, extra headers and the body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    /// `POST`, `PUT` or `PATCH`.
+    pub method: String,
+    /// Relative to the sink's URL (`api/v4/leads/complex`); empty for the URL itself.
+    pub path: String,
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+    /// The body (compact JSON).
+    pub body: String,
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Chainable);
+    env.add_filter("tojson", |v: minijinja::Value| {
+        serde_json::to_string(&v).map_err(|e| {
+            minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
+        })
+    });
+    env
+}
+
+/// The `NAME`s of `crm.NAME` among a template's or expression's variables.
+fn crm_names(variables: impl IntoIterator<Item = String>) -> BTreeSet<String> {
+    variables
+        .into_iter()
+        .filter_map(|v| {
+            v.strip_prefix("crm.")
+                .map(|rest| rest.split('.').next().unwrap_or(rest).to_string())
+        })
+        .collect()
+}
+
+/// Compiles one call's templates into `env`; every problem goes to `problems`.
+fn compile_step(
+    env: &mut Environment<'static>,
+    key: String,
+    raw: RawStep,
+    problems: &mut Vec<FileProblem>,
+) -> StepSpec {
+    let at = |k: &str| format!("{key}.{k}");
+    let method = raw
+        .method
+        .unwrap_or_else(|| "POST".into())
+        .to_ascii_uppercase();
+    if !["POST", "PUT", "PATCH"].contains(&method.as_str()) {
+        problems.push(FileProblem {
+            key: at("method"),
+            message: format!("{method:?}: write POST, PUT or PATCH"),
+        });
+    }
+    let mut needs = BTreeSet::new();
+    for (part, source) in [("path", raw.path), ("body", raw.body)] {
+        match env.add_template_owned(at(part), source) {
+            Ok(()) => {
+                if let Ok(t) = env.get_template(&at(part)) {
+                    needs.extend(crm_names(t.undeclared_variables(true)));
+                }
+            }
+            Err(e) => problems.push(FileProblem {
+                key: at(part),
+                message: format!("the template does not compile: {e}"),
+            }),
+        }
+    }
+    if let Some(expr) = &raw.only_if {
+        match env.compile_expression(expr) {
+            Ok(e) => needs.extend(crm_names(e.undeclared_variables(true))),
+            Err(e) => problems.push(FileProblem {
+                key: at("only_if"),
+                message: format!("the expression does not compile: {e}"),
+            }),
+        }
+    }
+    for (name, pointer) in &raw.capture {
+        let named = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !named {
+            problems.push(FileProblem {
+                key: at("capture"),
+                message: format!("{name:?}: a name is letters, digits and '_'"),
+            });
+        }
+        if !pointer.starts_with('/') {
+            problems.push(FileProblem {
+                key: at(&format!("capture.{name}")),
+                message: format!("{pointer:?} is not a JSON pointer: write e.g. \"/0/id\""),
+            });
+        }
+    }
+    StepSpec {
+        key,
+        only_if: raw.only_if,
+        method,
+        headers: raw.headers.into_iter().collect(),
+        capture: raw.capture.into_iter().collect(),
+        needs: needs.into_iter().collect(),
+    }
+}
+
+fn parse_auth(raw: Option<&str>, problems: &mut Vec<FileProblem>) -> Auth {
+    match raw {
+        None | Some("none") => Auth::None,
+        Some("bearer") => Auth::Bearer,
+        Some(h) if h.starts_with("header:") && h.len() > 7 => Auth::Header(h[7..].to_string()),
+        Some(other) => {
+            problems.push(FileProblem {
+                key: "auth".into(),
+                message: format!("{other:?}: write \"none\", \"bearer\" or \"header:NAME\""),
+            });
+            Auth::None
+        }
+    }
+}
+
+impl Preset {
+    /// Validates a parsed file: event names known, methods real, every template compiling,
+    /// every `crm.NAME` captured by some request, and no `crm` where nothing is captured yet.
+    pub fn from_raw(raw: RawPreset, origin: &str) -> Result<Preset, Vec<FileProblem>> {
+        let mut problems = Vec::new();
+        super::check_name(&raw.name, "name", &mut problems);
+        let auth = parse_auth(raw.auth.as_deref(), &mut problems);
+        if raw.requests.is_empty() {
+            problems.push(FileProblem {
+                key: "requests".into(),
+                message: "no [[requests]]: a preset must send at least lead.created".into(),
+            });
+        }
+        let mut env = environment();
+        let mut requests = Vec::new();
+        for (i, r) in raw.requests.into_iter().enumerate() {
+            let (names, first, then) = r.into_steps();
+            let mut events = Vec::new();
+            for (j, name) in names.iter().enumerate() {
+                match EventType::parse(name) {
+                    Some(e) => events.push(e),
+                    None => problems.push(FileProblem {
+                        key: format!("requests[{i}].events[{j}]"),
+                        message: format!("unknown event type {name:?}"),
+                    }),
+                }
+            }
+            if then.len() > MAX_FOLLOW_UPS {
+                problems.push(FileProblem {
+                    key: format!("requests[{i}].then"),
+                    message: format!(
+                        "{} steps: at most {MAX_FOLLOW_UPS} follow a request (one attempt sends them all within the delivery lease)",
+                        then.len()
+                    ),
+                });
+            }
+            if let Some(expr) = &first.only_if
+                && let Ok(e) = env.compile_expression(expr)
+                && !crm_names(e.undeclared_variables(true)).is_empty()
+            {
+                problems.push(FileProblem {
+                    key: format!("requests[{i}].only_if"),
+                    message: "chooses the request when the event is queued, before the CRM has answered: it cannot use crm (put the condition on a [[requests.then]] step)".into(),
+                });
+            }
+            let mut steps = vec![compile_step(
+                &mut env,
+                format!("requests[{i}]"),
+                first,
+                &mut problems,
+            )];
+            for (j, step) in then.into_iter().enumerate() {
+                steps.push(compile_step(
+                    &mut env,
+                    format!("requests[{i}].then[{j}]"),
+                    step,
+                    &mut problems,
+                ));
+            }
+            requests.push(Request { events, steps });
+        }
+        let captured: BTreeSet<&str> = requests
+            .iter()
+            .flat_map(|r| &r.steps)
+            .flat_map(|s| s.capture.iter().map(|(name, _)| name.as_str()))
+            .collect();
+        for step in requests.iter().flat_map(|r| &r.steps) {
+            for name in step.needs.iter().filter(|n| !captured.contains(n.as_str())) {
+                problems.push(FileProblem {
+                    key: step.key.clone(),
+                    message: format!(
+                        "uses crm.{name}, which no `capture` of this preset sets (it would wait forever)"
+                    ),
+                });
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Preset {
+            name: raw.name,
+            description: raw.description,
+            origin: origin.to_string(),
+            auth,
+            requests,
+            env,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(text: &str) -> Vec<FileProblem> {
+        let raw: RawPreset = toml::from_str(text).expect("toml");
+        Preset::from_raw(raw, "test").expect_err("invalid")
+    }
+
+    const HEAD: &str = "name = \"mine\"\ndescription = \"x\"\n";
+
+    #[test]
+    fn a_value_nobody_captures_is_refused() {
+        let p = problems(&format!(
+            "{HEAD}[[requests]]\nevents = [\"lead.created\"]\npath = \"leads\"\nbody = \"{{}}\"\ncapture = {{ lead_id = \"/id\" }}\n\
+             [[requests]]\nevents = [\"lead.reassigned\"]\npath = \"leads/{{{{ crm.leadid }}}}\"\nbody = \"{{}}\"\n"
+        ));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].key, "requests[1]");
+        assert!(p[0].message.contains("crm.leadid"), "{}", p[0].message);
+    }
+
+    #[test]
+    fn the_choosing_condition_cannot_use_captured_values() {
+        let p = problems(&format!(
+            "{HEAD}[[requests]]\nevents = [\"lead.created\"]\nonly_if = \"crm.id\"\nbody = \"{{}}\"\ncapture = {{ id = \"/id\" }}\n"
+        ));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].key, "requests[0].only_if");
+    }
+
+    #[test]
+    fn captures_need_names_and_pointers() {
+        let p = problems(&format!(
+            "{HEAD}[[requests]]\nevents = [\"lead.created\"]\nbody = \"{{}}\"\ncapture = {{ \"lead id\" = \"0/id\" }}\n"
+        ));
+        let keys: Vec<&str> = p.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["requests[0].capture", "requests[0].capture.lead id"],
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn follow_ups_are_bounded_and_named() {
+        let step = "[[requests.then]]\nbody = \"{}\"\n";
+        let p = problems(&format!(
+            "{HEAD}[[requests]]\nevents = [\"lead.created\"]\nbody = \"{{}}\"\n{}[[requests.then]]\nmethod = \"GET\"\nbody = \"{{}}\"\n",
+            step.repeat(3)
+        ));
+        let keys: Vec<&str> = p.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["requests[0].then", "requests[0].then[3].method"],
+            "{p:?}"
+        );
+    }
+}

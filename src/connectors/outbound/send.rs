@@ -1,0 +1,295 @@
+//! Using a preset: which request sends an event (when it is queued), what each of its steps
+//! sends (when it is due, with the values captured so far), and what a step keeps from the
+//! CRM's answer. Pure, so the samples run without a network.
+
+use super::{Preset, RenderError, Rendered, StepSpec};
+use crate::deliver::EventType;
+use crate::store::CrmRefs;
+use minijinja::value::Serde;
+use serde_json::{Value, json};
+
+/// What one step of an event's request comes to now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Send this; on a 2xx, keep [`Preset::capture`] of the answer and go on to the next step.
+    Send(Rendered),
+    /// Its `only_if` is false: go on to the next step.
+    Skip,
+    /// It needs these captured values, which the CRM has not given yet: try again later.
+    Waiting(Vec<String>),
+    /// No step is left: the event is delivered.
+    Done,
+}
+
+/// The templates' variables: `event`, `timestamp`, `lead` and `envelope` from the event as
+/// queued (`{"type", "timestamp", "data"}`), and `crm`, the values captured so far.
+fn context(envelope: &Value, crm: &CrmRefs) -> minijinja::Value {
+    minijinja::Value::from(Serde(json!({
+        "event": envelope["type"],
+        "timestamp": envelope["timestamp"],
+        "lead": envelope["data"],
+        "envelope": envelope,
+        "crm": crm,
+    })))
+}
+
+impl Preset {
+    fn fail(&self, key: &str, message: String) -> RenderError {
+        RenderError {
+            preset: self.name.clone(),
+            key: key.to_string(),
+            message,
+        }
+    }
+
+    fn spec(&self, request: usize, step: usize) -> Option<&StepSpec> {
+        self.requests.get(request).and_then(|r| r.steps.get(step))
+    }
+
+    fn holds(&self, step: &StepSpec, ctx: &minijinja::Value) -> Result<bool, RenderError> {
+        let Some(expr) = &step.only_if else {
+            return Ok(true);
+        };
+        self.env
+            .compile_expression(expr)
+            .and_then(|e| e.eval(ctx.clone()))
+            .map(|v| v.is_true())
+            .map_err(|e| self.fail(&step.key, format!("only_if: {e}")))
+    }
+
+    /// The request that sends `event` (its envelope as it will be queued): the first that
+    /// takes the event and whose `only_if` holds; `None` when this preset does not send it.
+    pub fn choose(&self, event: EventType, envelope: &Value) -> Result<Option<usize>, RenderError> {
+        let ctx = context(envelope, &CrmRefs::new());
+        for (index, r) in self.requests.iter().enumerate() {
+            if r.events.contains(&event) && self.holds(&r.steps[0], &ctx)? {
+                return Ok(Some(index));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Step `step` (0 is the request's own call, then its `then` steps) of `request` for the
+    /// event queued as `envelope`, with the values captured so far. The request's own
+    /// `only_if` was decided by [`Preset::choose`]; a follow-up's is decided here.
+    pub fn step(
+        &self,
+        request: usize,
+        step: usize,
+        envelope: &Value,
+        crm: &CrmRefs,
+    ) -> Result<Step, RenderError> {
+        let key = format!("requests[{request}]");
+        let event = envelope["type"].as_str().and_then(EventType::parse);
+        let takes = self
+            .requests
+            .get(request)
+            .zip(event)
+            .is_some_and(|(r, e)| r.events.contains(&e));
+        if !takes {
+            return Err(self.fail(
+                &key,
+                format!(
+                    "does not send {} (the preset changed since the event was queued)",
+                    envelope["type"]
+                ),
+            ));
+        }
+        let Some(spec) = self.spec(request, step) else {
+            return Ok(Step::Done);
+        };
+        let missing: Vec<String> = spec
+            .needs
+            .iter()
+            .filter(|n| crm.get(n.as_str()).is_none_or(Value::is_null))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            return Ok(Step::Waiting(missing));
+        }
+        let ctx = context(envelope, crm);
+        if step > 0 && !self.holds(spec, &ctx)? {
+            return Ok(Step::Skip);
+        }
+        let render = |part: &str| {
+            self.env
+                .get_template(&format!("{}.{part}", spec.key))
+                .and_then(|t| t.render(ctx.clone()))
+                .map_err(|e| self.fail(&spec.key, format!("{part}: {e}")))
+        };
+        let path = render("path")?.trim().to_string();
+        let body: Value = serde_json::from_str(&render("body")?)
+            .map_err(|e| self.fail(&spec.key, format!("the body is not JSON: {e}")))?;
+        Ok(Step::Send(Rendered {
+            method: spec.method.clone(),
+            path,
+            headers: spec.headers.clone(),
+            body: body.to_string(),
+        }))
+    }
+
+    /// Whether step `step` of `request` keeps values from the CRM's answer (so the sender
+    /// reads the answer's body).
+    pub fn captures(&self, request: usize, step: usize) -> bool {
+        self.spec(request, step)
+            .is_some_and(|s| !s.capture.is_empty())
+    }
+
+    /// The values step `step` of `request` keeps from the CRM's 2xx `answer`. A value that is
+    /// not there (or `null`) is an error naming the pointer: the CRM took the call, so
+    /// retrying it could create a second record.
+    pub fn capture(&self, request: usize, step: usize, answer: &[u8]) -> Result<CrmRefs, String> {
+        let Some(spec) = self.spec(request, step).filter(|s| !s.capture.is_empty()) else {
+            return Ok(CrmRefs::new());
+        };
+        let parsed: Value = serde_json::from_slice(answer).map_err(|e| {
+            format!(
+                "{}: the CRM answered 2xx but not with JSON ({e}), so {} cannot be kept",
+                spec.key,
+                names(spec)
+            )
+        })?;
+        let mut out = CrmRefs::new();
+        for (name, pointer) in &spec.capture {
+            match parsed.pointer(pointer) {
+                Some(v) if !v.is_null() => {
+                    out.insert(name.clone(), v.clone());
+                }
+                _ => {
+                    return Err(format!(
+                        "{}: the CRM answered 2xx without {pointer} (for crm.{name}); the record may exist in the CRM, so check before replaying",
+                        spec.key
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn names(spec: &StepSpec) -> String {
+    spec.capture
+        .iter()
+        .map(|(n, _)| format!("crm.{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::RawPreset;
+    use super::*;
+
+    const PRESET: &str = r#"
+name = "two-step"
+description = "x"
+
+[[requests]]
+events = ["lead.created"]
+path = "leads"
+body = '{"name": {{ lead.name|tojson }}}'
+capture = { lead_id = "/0/id" }
+
+[[requests.then]]
+only_if = "lead.text"
+path = "leads/{{ crm.lead_id }}/notes"
+body = '{"text": {{ lead.text|tojson }}}'
+
+[[requests]]
+events = ["lead.reassigned"]
+method = "PATCH"
+path = "leads/{{ crm.lead_id }}"
+body = '{"owner": 7}'
+"#;
+
+    fn preset() -> Preset {
+        let raw: RawPreset = toml::from_str(PRESET).expect("toml");
+        Preset::from_raw(raw, "test").unwrap_or_else(|p| panic!("{p:?}"))
+    }
+
+    fn envelope(event: &str, text: &str) -> Value {
+        json!({"type": event, "timestamp": "2026-11-22T09:15:03Z",
+               "data": {"name": "Анна", "text": text}})
+    }
+
+    fn crm(id: Value) -> CrmRefs {
+        CrmRefs::from([("lead_id".to_string(), id)])
+    }
+
+    #[test]
+    fn a_step_waits_for_the_id_an_earlier_answer_gives() {
+        let p = preset();
+        let created = envelope("lead.created", "Перезвоните");
+        assert_eq!(p.choose(EventType::Created, &created).expect("ok"), Some(0));
+        let Step::Send(first) = p.step(0, 0, &created, &CrmRefs::new()).expect("ok") else {
+            panic!("the first call needs nothing captured");
+        };
+        assert_eq!(
+            (first.method.as_str(), first.path.as_str()),
+            ("POST", "leads")
+        );
+        assert_eq!(
+            p.step(0, 1, &created, &CrmRefs::new()).expect("ok"),
+            Step::Waiting(vec!["lead_id".into()])
+        );
+        let kept = p.capture(0, 0, br#"[{"id": 9774766}]"#).expect("captured");
+        let Step::Send(note) = p.step(0, 1, &created, &kept).expect("ok") else {
+            panic!("the note is sent once the id is known");
+        };
+        assert_eq!(note.path, "leads/9774766/notes");
+        assert_eq!(p.step(0, 2, &created, &kept).expect("ok"), Step::Done);
+    }
+
+    #[test]
+    fn a_follow_up_whose_condition_fails_is_skipped() {
+        let p = preset();
+        let no_text = envelope("lead.created", "");
+        assert_eq!(
+            p.step(0, 1, &no_text, &crm(json!(5))).expect("ok"),
+            Step::Skip
+        );
+    }
+
+    #[test]
+    fn a_later_event_uses_the_captured_id_and_null_counts_as_missing() {
+        let p = preset();
+        let reassigned = envelope("lead.reassigned", "");
+        assert_eq!(
+            p.choose(EventType::Reassigned, &reassigned).expect("ok"),
+            Some(1)
+        );
+        assert_eq!(
+            p.step(1, 0, &reassigned, &crm(Value::Null)).expect("ok"),
+            Step::Waiting(vec!["lead_id".into()])
+        );
+        let Step::Send(patch) = p.step(1, 0, &reassigned, &crm(json!(12))).expect("ok") else {
+            panic!("sent");
+        };
+        assert_eq!(
+            (patch.method.as_str(), patch.path.as_str()),
+            ("PATCH", "leads/12")
+        );
+        assert!(
+            p.choose(EventType::Acknowledged, &reassigned)
+                .expect("ok")
+                .is_none()
+        );
+        let wrong = p
+            .step(0, 0, &reassigned, &CrmRefs::new())
+            .expect_err("not its event");
+        assert!(wrong.to_string().contains("preset changed"), "{wrong}");
+    }
+
+    #[test]
+    fn an_answer_without_the_value_is_an_error_naming_the_pointer() {
+        let p = preset();
+        let e = p
+            .capture(0, 0, br#"[{"contact_id": 3}]"#)
+            .expect_err("no id");
+        assert!(e.contains("/0/id") && e.contains("crm.lead_id"), "{e}");
+        let e = p.capture(0, 0, b"<html>").expect_err("not JSON");
+        assert!(e.contains("not with JSON"), "{e}");
+        assert!(p.capture(1, 0, b"").expect("captures nothing").is_empty());
+        assert!(p.captures(0, 0) && !p.captures(0, 1));
+    }
+}

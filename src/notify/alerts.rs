@@ -1,0 +1,164 @@
+//! Admin alerts: a source failing for longer than `source_failing_after`, a source silent for
+//! longer than its `silent_after`, a sink with dead-lettered deliveries, leads held because
+//! nobody is eligible. Each incident is announced once when it opens and once when it is over;
+//! open incidents are kept in the store, so a restart neither repeats nor forgets them.
+
+use super::config::AlertsConfig;
+use super::queue::Notices;
+use crate::clock::Clock;
+use crate::health::Health;
+use crate::store::{NotificationStore, Store, StoreError};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// The cursor the open incidents are kept under.
+pub const INCIDENTS_KEY: &str = "alerts.open";
+
+/// An open incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Incident {
+    opened: DateTime<Utc>,
+    text: String,
+}
+
+/// Watches for incidents and queues the alerts.
+#[derive(Clone)]
+pub struct AlertMonitor {
+    /// The store (open incidents).
+    pub store: Arc<dyn Store>,
+    /// The notification side of the store (the conditions, the outbox).
+    pub notes: Arc<dyn NotificationStore>,
+    /// Component states (failing sources).
+    pub health: Health,
+    /// Builds the alert messages.
+    pub notices: Notices,
+    /// What counts as an incident.
+    pub cfg: AlertsConfig,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Wakes the notify worker.
+    pub wake: Arc<Notify>,
+    /// When the daemon started: a source that never sent anything is silent since then.
+    pub started: DateTime<Utc>,
+}
+
+fn since(now: DateTime<Utc>, then: DateTime<Utc>) -> std::time::Duration {
+    (now - then).to_std().unwrap_or_default()
+}
+
+impl AlertMonitor {
+    /// Checks every `check_every` until `shutdown`.
+    pub async fn run(self, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            if let Err(e) = self.check_once().await {
+                tracing::error!(error = %e, "The alert check failed; it runs again.");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.cfg.check_every) => {}
+                () = shutdown.cancelled() => {}
+            }
+        }
+    }
+
+    /// The incidents open now, by key.
+    async fn current(&self, now: DateTime<Utc>) -> Result<BTreeMap<String, String>, StoreError> {
+        let mut open = BTreeMap::new();
+        for (name, c) in self.health.snapshot() {
+            if c.kind != "source" || c.state != "failing" {
+                continue;
+            }
+            if since(now, c.last_success.unwrap_or(self.started)) >= self.cfg.source_failing_after {
+                open.insert(
+                    format!("source_failing:{name}"),
+                    format!(
+                        "{name} is failing: {}",
+                        c.last_error.unwrap_or_else(|| "no detail".into())
+                    ),
+                );
+            }
+        }
+        let last = self.notes.last_inbound_per_source().await?;
+        for (source, allowed) in &self.cfg.silent_after {
+            let at = last.get(source).copied().unwrap_or(self.started);
+            if since(now, at) >= *allowed {
+                open.insert(
+                    format!("source_silent:{source}"),
+                    format!(
+                        "source {source} has sent nothing since {} (allowed: {}s of silence)",
+                        at.format("%Y-%m-%d %H:%M UTC"),
+                        allowed.as_secs()
+                    ),
+                );
+            }
+        }
+        for (sink, n) in self.notes.dead_per_sink().await? {
+            if n > 0 {
+                open.insert(
+                    format!("sink_dead:{sink}"),
+                    format!(
+                        "dead-lettered deliveries to sink {sink}: {n}; fix the sink, then run `leadgate replay --sink {sink}`"
+                    ),
+                );
+            }
+        }
+        for (level, n) in self.notes.held_per_level().await? {
+            if n > 0 {
+                open.insert(
+                    format!("held:{level}"),
+                    format!("leads held at level {level}: {n}; nobody there is eligible now (hours, days off, capacity)"),
+                );
+            }
+        }
+        Ok(open)
+    }
+
+    /// Compares what is open now with what was, and queues an alert for each change.
+    pub async fn check_once(&self) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let current = self.current(now).await?;
+        let mut known: BTreeMap<String, Incident> = self
+            .store
+            .get_cursor(INCIDENTS_KEY)
+            .await?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        let mut rows = Vec::new();
+        for (key, text) in &current {
+            if !known.contains_key(key) {
+                tracing::warn!(incident = %key, "{text}");
+                rows.extend(self.notices.alert(key, now, text, false, now));
+                known.insert(
+                    key.clone(),
+                    Incident {
+                        opened: now,
+                        text: text.clone(),
+                    },
+                );
+            }
+        }
+        let over: Vec<String> = known
+            .keys()
+            .filter(|k| !current.contains_key(*k))
+            .cloned()
+            .collect();
+        for key in &over {
+            if let Some(i) = known.remove(key) {
+                tracing::info!(incident = %key, "Over: {}", i.text);
+                rows.extend(self.notices.alert(key, i.opened, &i.text, true, now));
+            }
+        }
+        let changes = rows.len();
+        if !rows.is_empty() {
+            self.notes.queue_notifications(&rows).await?;
+            self.wake.notify_one();
+        }
+        let text = serde_json::to_string(&known).unwrap_or_default();
+        self.store.set_cursor(INCIDENTS_KEY, &text, now).await?;
+        metrics::gauge!("leadgate_incidents_open").set(known.len() as f64);
+        Ok(changes)
+    }
+}

@@ -1,0 +1,366 @@
+//! `[notify]`: how leadgate reaches managers (a Telegram bot, an SMTP server) and whom it tells
+//! when a channel fails, as written and as validated.
+
+use crate::config::{HumanDuration, Secret};
+use crate::sources::blog::config::Report;
+use crate::sources::telegram::{DEFAULT_API_URL, token_shape_ok};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+/// `[notify]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotify {
+    /// The language of the cards and mails: `ru` (default) or `en`.
+    pub language: Option<String>,
+    /// `[notify.telegram]`.
+    pub telegram: Option<RawNotifyTelegram>,
+    /// `[notify.email]`.
+    pub email: Option<RawNotifyEmail>,
+    /// `[notify.alerts]`.
+    #[serde(default)]
+    pub alerts: RawAlerts,
+}
+
+/// `[notify.telegram]`: the managers' bot (not a customer-facing `[[sources.telegram]]` bot:
+/// one bot's updates can only be read by one poller).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotifyTelegram {
+    /// The bot token from @BotFather.
+    pub token: Secret,
+    /// The Bot API base URL; default `https://api.telegram.org`.
+    pub api_url: Option<String>,
+    /// How long one `getUpdates` call waits for a tap; default `25s`.
+    pub poll_timeout: Option<HumanDuration>,
+}
+
+/// `[notify.email]`: the SMTP server managers' mail goes through, and where the take/decline
+/// links in it point.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotifyEmail {
+    /// `smtps://host:465` (TLS), `smtp://host:587?tls=required` (STARTTLS) or
+    /// `smtp://host:25` (plain, for tests and a local relay).
+    pub url: String,
+    /// The SMTP login.
+    pub user: Option<String>,
+    /// The SMTP password.
+    pub password: Option<Secret>,
+    /// The sender, `"leadgate <leads@example.ru>"`.
+    pub from: String,
+    /// leadgate's public base URL, which the take/decline links use (`https://leads.example.ru`).
+    pub public_url: String,
+    /// The key the links are signed with (32+ random characters).
+    pub link_secret: Secret,
+    /// How long a link works after the lead's deadline; default `24h`.
+    pub link_ttl: Option<HumanDuration>,
+}
+
+/// `[notify.alerts]`: the admins told when a channel fails or goes silent, a sink dead-letters,
+/// or leads wait for lack of an eligible manager.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlerts {
+    /// Admins' Telegram chat ids (through `[notify.telegram]`).
+    #[serde(default)]
+    pub telegram_chat_ids: Vec<i64>,
+    /// Admins' addresses (through `[notify.email]`).
+    #[serde(default)]
+    pub emails: Vec<String>,
+    /// A source failing for this long is an incident; default `5m`.
+    pub source_failing_after: Option<HumanDuration>,
+    /// Per source id: no item for this long is an incident (`{ sales-inbox = "1d" }`).
+    #[serde(default)]
+    pub silent_after: BTreeMap<String, HumanDuration>,
+    /// How often the conditions are checked; default `30s`.
+    pub check_every: Option<HumanDuration>,
+}
+
+/// The language of what managers read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    /// Russian (the default: the product's first businesses write Russian).
+    #[default]
+    Ru,
+    /// English.
+    En,
+}
+
+/// The managers' bot, validated.
+#[derive(Debug, Clone)]
+pub struct NotifyTelegram {
+    /// The bot token.
+    pub token: Secret,
+    /// The Bot API base URL.
+    pub api_url: reqwest::Url,
+    /// The long-poll wait for taps.
+    pub poll_timeout: Duration,
+}
+
+/// The SMTP side, validated.
+#[derive(Debug, Clone)]
+pub struct NotifyEmail {
+    /// The SMTP URL (it may carry credentials, so it is kept secret).
+    pub url: Secret,
+    /// The SMTP login and password.
+    pub login: Option<(String, Secret)>,
+    /// The sender.
+    pub from: lettre::message::Mailbox,
+    /// The base of the take/decline links, without a trailing slash.
+    pub public_url: String,
+    /// The links' signing key.
+    pub link_secret: Secret,
+    /// How long a link works after the lead's deadline.
+    pub link_ttl: Duration,
+}
+
+/// Who is told about incidents, and when something is one.
+#[derive(Debug, Clone, Default)]
+pub struct AlertsConfig {
+    /// Admins' Telegram chats.
+    pub telegram_chat_ids: Vec<i64>,
+    /// Admins' addresses.
+    pub emails: Vec<String>,
+    /// How long a source may fail before it is an incident.
+    pub source_failing_after: Duration,
+    /// Per source: how long it may stay silent.
+    pub silent_after: BTreeMap<String, Duration>,
+    /// How often the monitor looks.
+    pub check_every: Duration,
+}
+
+impl AlertsConfig {
+    /// Whether anyone is to be told.
+    pub fn has_recipients(&self) -> bool {
+        !self.telegram_chat_ids.is_empty() || !self.emails.is_empty()
+    }
+}
+
+/// `[notify]`, validated.
+#[derive(Debug, Clone, Default)]
+pub struct NotifyConfig {
+    /// The language of cards and mails.
+    pub language: Language,
+    /// The managers' bot, when configured.
+    pub telegram: Option<NotifyTelegram>,
+    /// SMTP and links, when configured.
+    pub email: Option<NotifyEmail>,
+    /// Admin alerts.
+    pub alerts: AlertsConfig,
+}
+
+/// What validation needs to know about the rest of the config.
+pub struct Neighbours<'a> {
+    /// Every source id.
+    pub source_ids: &'a HashSet<String>,
+    /// The customer-facing bots' tokens.
+    pub source_bot_tokens: Vec<&'a str>,
+}
+
+fn duration(value: Option<HumanDuration>, default: Duration) -> Duration {
+    value.map_or(default, |d| d.0)
+}
+
+impl RawNotify {
+    /// Checks every key, reporting each problem with its key under `notify.`.
+    pub fn validate(self, n: &Neighbours<'_>, report: Report<'_>) -> NotifyConfig {
+        let language = match self.language.as_deref().unwrap_or("ru") {
+            "ru" => Language::Ru,
+            "en" => Language::En,
+            other => {
+                report(
+                    "language",
+                    format!("unknown language {other:?}"),
+                    Some("\"ru\" or \"en\""),
+                );
+                Language::Ru
+            }
+        };
+        let telegram = self.telegram.map(|t| t.validate(n, report));
+        let email = self.email.map(|e| e.validate(report));
+        let alerts = self.alerts.validate(n, report);
+        if !alerts.telegram_chat_ids.is_empty() && telegram.is_none() {
+            report(
+                "alerts.telegram_chat_ids",
+                "admins are to be told in Telegram but there is no [notify.telegram] bot".into(),
+                Some("add [notify.telegram] with the managers' bot token"),
+            );
+        }
+        if !alerts.emails.is_empty() && email.is_none() {
+            report(
+                "alerts.emails",
+                "admins are to be told by e-mail but there is no [notify.email]".into(),
+                Some("add [notify.email] with the SMTP server"),
+            );
+        }
+        NotifyConfig {
+            language,
+            telegram,
+            email,
+            alerts,
+        }
+    }
+}
+
+impl RawNotifyTelegram {
+    fn validate(self, n: &Neighbours<'_>, report: Report<'_>) -> NotifyTelegram {
+        if !token_shape_ok(self.token.expose()) {
+            report(
+                "telegram.token",
+                "is not a bot token".into(),
+                Some("the token @BotFather gave, best as \"${LEADGATE_NOTIFY_BOT_TOKEN}\""),
+            );
+        }
+        if n.source_bot_tokens.contains(&self.token.expose()) {
+            report(
+                "telegram.token",
+                "is the token of a [[sources.telegram]] bot".into(),
+                Some(
+                    "managers need a bot of their own: Telegram gives one bot's updates to one reader, and customers must not see internal cards",
+                ),
+            );
+        }
+        let text = self.api_url.as_deref().unwrap_or(DEFAULT_API_URL);
+        let api_url = match reqwest::Url::parse(text) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() => u,
+            _ => {
+                report(
+                    "telegram.api_url",
+                    format!("{text:?} is not an http(s) URL"),
+                    Some("the Bot API server's base URL, like \"https://api.telegram.org\""),
+                );
+                reqwest::Url::parse(DEFAULT_API_URL).expect("a valid URL")
+            }
+        };
+        let poll_timeout = duration(self.poll_timeout, Duration::from_secs(25));
+        if !(1..=60).contains(&poll_timeout.as_secs()) {
+            report(
+                "telegram.poll_timeout",
+                "must be from 1s to 60s".into(),
+                Some("\"25s\" is a good value"),
+            );
+        }
+        NotifyTelegram {
+            token: self.token,
+            api_url,
+            poll_timeout,
+        }
+    }
+}
+
+impl RawNotifyEmail {
+    fn validate(self, report: Report<'_>) -> NotifyEmail {
+        let parsed = reqwest::Url::parse(&self.url);
+        match &parsed {
+            Ok(u) if matches!(u.scheme(), "smtp" | "smtps") && u.host_str().is_some() => {
+                if lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&self.url)
+                    .is_err()
+                {
+                    report(
+                        "email.url",
+                        "is not an SMTP URL leadgate can use".into(),
+                        Some("smtps://host:465, smtp://host:587?tls=required or smtp://host:25"),
+                    );
+                }
+            }
+            _ => report(
+                "email.url",
+                "is not an SMTP URL".into(),
+                Some(
+                    "smtps://host:465 (TLS), smtp://host:587?tls=required (STARTTLS), smtp://127.0.0.1:2525 (plain)",
+                ),
+            ),
+        }
+        let login = match (self.user, self.password) {
+            (Some(u), Some(p)) => Some((u, p)),
+            (None, None) => None,
+            _ => {
+                report(
+                    "email.password",
+                    "user and password go together".into(),
+                    Some("set both, or neither for a server without login"),
+                );
+                None
+            }
+        };
+        let from = self.from.parse().unwrap_or_else(|_| {
+            report(
+                "email.from",
+                format!("{:?} is not an address", self.from),
+                Some("like \"leadgate <leads@example.ru>\""),
+            );
+            lettre::message::Mailbox::new(
+                None,
+                "invalid@invalid.example".parse().expect("a valid address"),
+            )
+        });
+        let public_url = match reqwest::Url::parse(&self.public_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() => {
+                u.as_str().trim_end_matches('/').to_string()
+            }
+            _ => {
+                report(
+                    "email.public_url",
+                    format!("{:?} is not an http(s) URL", self.public_url),
+                    Some(
+                        "the address managers reach leadgate at, like \"https://leads.example.ru\"",
+                    ),
+                );
+                String::new()
+            }
+        };
+        if self.link_secret.expose().len() < 32 {
+            report(
+                "email.link_secret",
+                "is shorter than 32 characters".into(),
+                Some(
+                    "a long random value, e.g. from `openssl rand -hex 32`, as \"${LEADGATE_LINK_SECRET}\"",
+                ),
+            );
+        }
+        NotifyEmail {
+            url: Secret::new(self.url),
+            login,
+            from,
+            public_url,
+            link_secret: self.link_secret,
+            link_ttl: duration(self.link_ttl, Duration::from_secs(24 * 3600)),
+        }
+    }
+}
+
+impl RawAlerts {
+    fn validate(self, n: &Neighbours<'_>, report: Report<'_>) -> AlertsConfig {
+        for (i, e) in self.emails.iter().enumerate() {
+            if e.parse::<lettre::Address>().is_err() {
+                report(
+                    &format!("alerts.emails[{i}]"),
+                    format!("{e:?} is not an address"),
+                    None,
+                );
+            }
+        }
+        for id in self.silent_after.keys() {
+            if !n.source_ids.contains(id) {
+                report(
+                    &format!("alerts.silent_after.{id}"),
+                    format!("there is no source {id:?}"),
+                    Some("the keys are source ids from [[sources.*]]"),
+                );
+            }
+        }
+        AlertsConfig {
+            telegram_chat_ids: self.telegram_chat_ids,
+            emails: self.emails,
+            source_failing_after: duration(self.source_failing_after, Duration::from_secs(300)),
+            silent_after: self
+                .silent_after
+                .into_iter()
+                .map(|(k, v)| (k, v.0))
+                .collect(),
+            check_every: duration(self.check_every, Duration::from_secs(30)),
+        }
+    }
+}

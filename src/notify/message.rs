@@ -1,0 +1,478 @@
+//! What a manager or an admin reads: the lead card for Telegram (HTML with Take/Decline
+//! buttons) and for e-mail (plain text and HTML with take/decline links), rendered when the
+//! notification is queued so every retry sends the same message.
+
+use crate::lead::Lead;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use super::config::Language;
+
+/// A rendered notification.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "to", rename_all = "lowercase")]
+pub enum Message {
+    /// A Telegram message.
+    Telegram(TelegramMessage),
+    /// A mail.
+    Email(EmailMessage),
+}
+
+/// A Telegram message in the Bot API's HTML parse mode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TelegramMessage {
+    /// The text, HTML-escaped where it quotes the lead.
+    pub text: String,
+    /// Take / Decline, on a card.
+    pub buttons: Option<CardButtons>,
+    /// A lead whose card in this chat this message answers: it is sent as a reply to the card,
+    /// and the card's buttons are taken off.
+    pub card_of: Option<String>,
+}
+
+/// The inline keyboard of a card.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CardButtons {
+    /// The Take button's label.
+    pub take: String,
+    /// The Decline button's label.
+    pub decline: String,
+    /// The callback data of Take.
+    pub take_data: String,
+    /// The callback data of Decline.
+    pub decline_data: String,
+}
+
+/// A mail with the same content in both parts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailMessage {
+    /// The subject.
+    pub subject: String,
+    /// The text/plain part.
+    pub plain: String,
+    /// The text/html part.
+    pub html: String,
+}
+
+/// A button's tap, as the callback data carries it (`take:<lead>:<attempt>`; 64 bytes at most,
+/// which a UUID and an attempt number fit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tap {
+    /// Whether Take was pressed (else Decline).
+    pub take: bool,
+    /// The lead.
+    pub lead: String,
+    /// The assignment's attempt the card was for.
+    pub attempt: u32,
+}
+
+impl Tap {
+    /// The callback data for a button.
+    pub fn data(take: bool, lead: &str, attempt: u32) -> String {
+        let verb = if take { "take" } else { "decline" };
+        format!("{verb}:{lead}:{attempt}")
+    }
+
+    /// Reads callback data; `None` when it is not ours.
+    pub fn parse(data: &str) -> Option<Tap> {
+        let (verb, rest) = data.split_once(':')?;
+        let (lead, attempt) = rest.rsplit_once(':')?;
+        let take = match verb {
+            "take" => true,
+            "decline" => false,
+            _ => return None,
+        };
+        Some(Tap {
+            take,
+            lead: lead.to_string(),
+            attempt: attempt.parse().ok()?,
+        })
+    }
+}
+
+/// The words of the messages, per language.
+#[derive(Debug)]
+pub struct Labels {
+    /// A card's title.
+    pub new_lead: &'static str,
+    /// A follow-up's title.
+    pub follow_up: &'static str,
+    /// The title of the notice that a lead moved on.
+    pub passed_on: &'static str,
+    /// Take.
+    pub take: &'static str,
+    /// Decline.
+    pub decline: &'static str,
+    /// Before the deadline.
+    pub react_by: &'static str,
+    /// Before the rule's name.
+    pub rule: &'static str,
+    /// Before the level.
+    pub level: &'static str,
+    /// A returning contact.
+    pub returning: &'static str,
+    /// The lead moved to someone else: "passed to".
+    pub passed_to: &'static str,
+    /// Nobody else could take it.
+    pub nobody_left: &'static str,
+    /// Why it moved: not taken in time.
+    pub expired: &'static str,
+    /// Why it moved: declined.
+    pub declined: &'static str,
+    /// An alert's title.
+    pub alert: &'static str,
+    /// An alert's end.
+    pub alert_over: &'static str,
+    /// The edited card after Take.
+    pub taken_by_you: &'static str,
+    /// The edited card after Decline.
+    pub declined_by_you: &'static str,
+    /// The answer to a late tap: "already passed to".
+    pub already_passed: &'static str,
+    /// The answer to a tap on a lead someone took.
+    pub already_taken: &'static str,
+    /// Someone without a name.
+    pub no_name: &'static str,
+    /// The link page's question before taking.
+    pub confirm_take: &'static str,
+    /// The link page's question before declining.
+    pub confirm_decline: &'static str,
+    /// The reason field on the decline page.
+    pub reason: &'static str,
+    /// A link used before.
+    pub link_used: &'static str,
+    /// A link past its time.
+    pub link_expired: &'static str,
+    /// A link that is not ours.
+    pub link_invalid: &'static str,
+}
+
+const RU: Labels = Labels {
+    new_lead: "Новая заявка",
+    follow_up: "Новое сообщение по заявке",
+    passed_on: "Заявка передана",
+    take: "✅ Взять",
+    decline: "❌ Отказаться",
+    react_by: "Ответьте до",
+    rule: "Правило",
+    level: "уровень",
+    returning: "Повторный клиент",
+    passed_to: "передана",
+    nobody_left: "больше никого нет, заявка осталась у вас",
+    expired: "не взята вовремя",
+    declined: "вы отказались",
+    alert: "Внимание",
+    alert_over: "Решено",
+    taken_by_you: "✅ Вы взяли заявку",
+    declined_by_you: "❌ Вы отказались от заявки",
+    already_passed: "Заявка уже передана",
+    already_taken: "Заявку уже взял(а)",
+    no_name: "Без имени",
+    confirm_take: "Взять заявку?",
+    confirm_decline: "Отказаться от заявки?",
+    reason: "Причина (необязательно)",
+    link_used: "Эта ссылка уже использована.",
+    link_expired: "Срок действия ссылки истёк.",
+    link_invalid: "Ссылка недействительна.",
+};
+
+const EN: Labels = Labels {
+    new_lead: "New lead",
+    follow_up: "New message on a lead",
+    passed_on: "Lead passed on",
+    take: "✅ Take",
+    decline: "❌ Decline",
+    react_by: "React by",
+    rule: "Rule",
+    level: "level",
+    returning: "Returning contact",
+    passed_to: "passed to",
+    nobody_left: "nobody else is left, it stays with you",
+    expired: "not taken in time",
+    declined: "you declined it",
+    alert: "Alert",
+    alert_over: "Resolved",
+    taken_by_you: "✅ You took this lead",
+    declined_by_you: "❌ You declined this lead",
+    already_passed: "The lead has already passed to",
+    already_taken: "The lead was already taken by",
+    no_name: "No name",
+    confirm_take: "Take this lead?",
+    confirm_decline: "Decline this lead?",
+    reason: "Reason (optional)",
+    link_used: "This link was already used.",
+    link_expired: "This link has expired.",
+    link_invalid: "This link is not valid.",
+};
+
+impl Language {
+    /// The words in this language.
+    pub fn labels(self) -> &'static Labels {
+        match self {
+            Language::Ru => &RU,
+            Language::En => &EN,
+        }
+    }
+}
+
+/// Escapes text for the Bot API's HTML parse mode and for mail HTML.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The start of the person's text: a few lines, cut at a character boundary.
+fn excerpt(text: &str, max_lines: usize, max_chars: usize) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut out = lines[..lines.len().min(max_lines)].join("\n");
+    let cut = out.chars().count() > max_chars || lines.len() > max_lines;
+    if out.chars().count() > max_chars {
+        out = out.chars().take(max_chars).collect();
+    }
+    if cut {
+        out.push('…');
+    }
+    out
+}
+
+/// One labelled line of a card.
+#[derive(Debug, Clone, PartialEq)]
+struct Line {
+    icon: &'static str,
+    text: String,
+    /// A link target for the HTML mail (`tel:`, `mailto:`).
+    href: Option<String>,
+}
+
+/// What a card shows, once, for every rendering.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Card {
+    title: String,
+    name: String,
+    lines: Vec<Line>,
+    quote: String,
+    footer: Vec<String>,
+}
+
+impl Card {
+    /// The card of `lead` under `title`, with the deadline in the manager's time zone.
+    pub fn of(lead: &Lead, title: &str, labels: &Labels, tz: Tz) -> Card {
+        let c = &lead.contact;
+        let mut lines = Vec::new();
+        for p in &c.phones {
+            lines.push(Line {
+                icon: "📞",
+                text: p.clone(),
+                href: Some(format!("tel:{p}")),
+            });
+        }
+        for e in &c.emails {
+            lines.push(Line {
+                icon: "✉️",
+                text: e.clone(),
+                href: Some(format!("mailto:{e}")),
+            });
+        }
+        if let Some(t) = &c.telegram {
+            let text = t
+                .username
+                .as_ref()
+                .map_or_else(|| format!("id {}", t.id), |u| format!("@{u}"));
+            let href = t.username.as_ref().map(|u| format!("https://t.me/{u}"));
+            lines.push(Line {
+                icon: "💬",
+                text,
+                href,
+            });
+        }
+        if let Some(w) = &c.whatsapp {
+            lines.push(Line {
+                icon: "💬",
+                text: format!("WhatsApp {w}"),
+                href: Some(format!("https://wa.me/{}", w.trim_start_matches('+'))),
+            });
+        }
+        if let Some(s) = &lead.subject {
+            lines.push(Line {
+                icon: "📝",
+                text: s.clone(),
+                href: None,
+            });
+        }
+        let mut footer = Vec::new();
+        if let Some(cl) = &lead.classification {
+            footer.push(format!(
+                "{}: {} · {} {}",
+                labels.rule, cl.rule, labels.level, cl.level
+            ));
+        }
+        if lead.returning {
+            footer.push(format!("🔁 {}", labels.returning));
+        }
+        if let Some(due) = lead.assignment.as_ref().and_then(|a| a.ack_due_at) {
+            footer.push(format!("⏰ {} {}", labels.react_by, local_time(due, tz)));
+        }
+        Card {
+            title: format!("{title} · {} · {}", lead.channel.as_str(), lead.source),
+            name: c.name.clone().unwrap_or_else(|| labels.no_name.to_string()),
+            lines,
+            quote: excerpt(&lead.text, 6, 500),
+            footer,
+        }
+    }
+
+    /// The text for the Bot API's HTML parse mode (phones stay plain: Telegram makes them
+    /// tappable itself; `tel:` links are not allowed in bot messages).
+    pub fn telegram_html(&self) -> String {
+        let mut out = format!(
+            "🔔 <b>{}</b>\n<b>{}</b>\n",
+            escape_html(&self.title),
+            escape_html(&self.name)
+        );
+        for l in &self.lines {
+            out.push_str(&format!("{} {}\n", l.icon, escape_html(&l.text)));
+        }
+        if !self.quote.is_empty() {
+            out.push_str(&format!(
+                "<blockquote>{}</blockquote>\n",
+                escape_html(&self.quote)
+            ));
+        }
+        for f in &self.footer {
+            out.push_str(&format!("{}\n", escape_html(f)));
+        }
+        out.trim_end().to_string()
+    }
+
+    /// The mail's subject.
+    pub fn subject(&self) -> String {
+        format!("[leadgate] {} — {}", self.title, self.name)
+    }
+
+    /// The text/plain part, with `actions` (label, URL) at the end.
+    pub fn plain(&self, actions: &[(&str, String)]) -> String {
+        let mut out = format!("{}\n{}\n\n", self.title, self.name);
+        for l in &self.lines {
+            out.push_str(&format!("{} {}\n", l.icon, l.text));
+        }
+        if !self.quote.is_empty() {
+            out.push('\n');
+            for q in self.quote.lines() {
+                out.push_str(&format!("> {q}\n"));
+            }
+        }
+        out.push('\n');
+        for f in &self.footer {
+            out.push_str(&format!("{f}\n"));
+        }
+        if !actions.is_empty() {
+            out.push('\n');
+            for (label, url) in actions {
+                out.push_str(&format!("{label}: {url}\n"));
+            }
+        }
+        out
+    }
+
+    /// The text/html part, with `actions` as buttons.
+    pub fn html(&self, actions: &[(&str, String)]) -> String {
+        let mut out = format!(
+            "<!doctype html><html><body style=\"font-family:sans-serif\"><p style=\"color:#666\">{}</p><h2>{}</h2><p>",
+            escape_html(&self.title),
+            escape_html(&self.name)
+        );
+        for l in &self.lines {
+            let text = escape_html(&l.text);
+            match &l.href {
+                Some(h) => out.push_str(&format!(
+                    "{} <a href=\"{}\">{text}</a><br>",
+                    l.icon,
+                    escape_html(h)
+                )),
+                None => out.push_str(&format!("{} {text}<br>", l.icon)),
+            }
+        }
+        out.push_str("</p>");
+        if !self.quote.is_empty() {
+            out.push_str(&format!(
+                "<blockquote style=\"border-left:3px solid #ccc;padding-left:8px\">{}</blockquote>",
+                escape_html(&self.quote).replace('\n', "<br>")
+            ));
+        }
+        out.push_str("<p style=\"color:#666\">");
+        for f in &self.footer {
+            out.push_str(&format!("{}<br>", escape_html(f)));
+        }
+        out.push_str("</p>");
+        if !actions.is_empty() {
+            out.push_str("<p>");
+            for (label, url) in actions {
+                out.push_str(&format!(
+                    "<a href=\"{}\" style=\"display:inline-block;padding:8px 16px;margin-right:8px;border:1px solid #888;border-radius:4px;text-decoration:none\">{}</a>",
+                    escape_html(url),
+                    escape_html(label)
+                ));
+            }
+            out.push_str("</p>");
+        }
+        out.push_str("</body></html>");
+        out
+    }
+}
+
+/// A time as the manager reads it: `10:45 01.12 (Europe/Moscow)`.
+pub fn local_time(at: DateTime<Utc>, tz: Tz) -> String {
+    format!(
+        "{} ({})",
+        at.with_timezone(&tz).format("%H:%M %d.%m"),
+        tz.name()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn taps_read_back() {
+        let data = Tap::data(true, "0193b1f0-0000-7000-8000-000000000001", 3);
+        assert!(
+            data.len() <= 64,
+            "Telegram allows 64 bytes of callback data"
+        );
+        assert_eq!(
+            Tap::parse(&data),
+            Some(Tap {
+                take: true,
+                lead: "0193b1f0-0000-7000-8000-000000000001".into(),
+                attempt: 3
+            })
+        );
+        assert_eq!(Tap::parse("other:x:1"), None);
+        assert_eq!(Tap::parse("take:x:y"), None);
+    }
+
+    #[test]
+    fn lead_text_is_escaped_and_cut() {
+        assert_eq!(escape_html("<b>&\"x\""), "&lt;b&gt;&amp;&quot;x&quot;");
+        let long = "строка\n".repeat(10);
+        let e = excerpt(&long, 3, 500);
+        assert_eq!(e, "строка\nстрока\nстрока…");
+        assert_eq!(excerpt("коротко", 3, 500), "коротко");
+        assert_eq!(excerpt(&"я".repeat(10), 3, 4), "яяяя…");
+    }
+}

@@ -1,0 +1,377 @@
+//! Which notifications a change of a lead queues, to whom, on which channels: a card for the
+//! newly assigned manager, a follow-up for the current one, a notice for the one it left, an
+//! alert for the admins. Each has a dedupe key, so one assignment is never announced twice.
+
+use super::config::NotifyConfig;
+use super::links::{LinkAction, LinkClaim, LinkSigner};
+use super::message::{Card, CardButtons, EmailMessage, Message, Tap, TelegramMessage, escape_html};
+use crate::clock::Clock;
+use crate::lead::Lead;
+use crate::routing::{CompiledRules, Manager, NotifyChannel};
+use crate::store::NewNotification;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// The path the take/decline links are served under.
+pub const LINK_PATH: &str = "/act";
+
+/// Builds notifications; cheap to clone. Without `[notify]` channels it builds none.
+#[derive(Debug, Clone, Default)]
+pub struct Notices {
+    cfg: Arc<NotifyConfig>,
+    signer: Option<LinkSigner>,
+}
+
+/// Where one message goes.
+struct Target {
+    channel: NotifyChannel,
+    address: String,
+}
+
+impl Target {
+    fn channel_name(&self) -> &'static str {
+        match self.channel {
+            NotifyChannel::Telegram => "telegram",
+            NotifyChannel::Email => "email",
+        }
+    }
+}
+
+/// The lead's current assignment and the manager who has it, if the rules know them.
+fn holder<'a>(
+    rules: &'a CompiledRules,
+    lead: &'a Lead,
+) -> Option<(&'a crate::lead::Assignment, &'a Manager)> {
+    let a = lead.assignment.as_ref()?;
+    Some((a, rules.manager(&a.manager.id)?))
+}
+
+impl Notices {
+    /// Notices for the configured channels.
+    pub fn new(cfg: &NotifyConfig) -> Notices {
+        Notices {
+            signer: cfg
+                .email
+                .as_ref()
+                .map(|e| LinkSigner::new(e.link_secret.clone())),
+            cfg: Arc::new(cfg.clone()),
+        }
+    }
+
+    /// The link signer, when mail is configured.
+    pub fn signer(&self) -> Option<&LinkSigner> {
+        self.signer.as_ref()
+    }
+
+    /// The configuration they were built from.
+    pub fn config(&self) -> &NotifyConfig {
+        &self.cfg
+    }
+
+    /// The manager's channels that are configured here, with their addresses.
+    fn targets(&self, m: &Manager) -> Vec<Target> {
+        m.notify
+            .iter()
+            .filter_map(|c| match c {
+                NotifyChannel::Telegram if self.cfg.telegram.is_some() => {
+                    m.telegram_chat_id.map(|id| Target {
+                        channel: *c,
+                        address: id.to_string(),
+                    })
+                }
+                NotifyChannel::Email if self.cfg.email.is_some() => {
+                    m.email.clone().map(|address| Target {
+                        channel: *c,
+                        address,
+                    })
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The card for the lead's current assignment: Take/Decline buttons in Telegram, signed
+    /// links by mail.
+    pub fn assigned(
+        &self,
+        rules: &CompiledRules,
+        lead: &Lead,
+        clock: &dyn Clock,
+        now: DateTime<Utc>,
+    ) -> Vec<NewNotification> {
+        let Some((a, m)) = holder(rules, lead) else {
+            return Vec::new();
+        };
+        let labels = self.cfg.language.labels();
+        let card = Card::of(lead, labels.new_lead, labels, m.timezone());
+        self.targets(m)
+            .into_iter()
+            .map(|t| {
+                let message = match t.channel {
+                    NotifyChannel::Telegram => Message::Telegram(TelegramMessage {
+                        text: card.telegram_html(),
+                        buttons: Some(CardButtons {
+                            take: labels.take.into(),
+                            decline: labels.decline.into(),
+                            take_data: Tap::data(true, &lead.id, a.attempt),
+                            decline_data: Tap::data(false, &lead.id, a.attempt),
+                        }),
+                        card_of: None,
+                    }),
+                    NotifyChannel::Email => {
+                        let expires = a.ack_due_at.unwrap_or(now)
+                            + chrono::Duration::from_std(
+                                self.cfg
+                                    .email
+                                    .as_ref()
+                                    .map(|e| e.link_ttl)
+                                    .unwrap_or_default(),
+                            )
+                            .unwrap_or(chrono::Duration::days(1));
+                        let link = |action| {
+                            self.link(LinkClaim {
+                                lead: lead.id.clone(),
+                                manager: m.id.clone(),
+                                attempt: a.attempt,
+                                action,
+                                expires: expires.timestamp(),
+                                nonce: clock.new_id().simple().to_string(),
+                            })
+                        };
+                        let actions = [
+                            (labels.take, link(LinkAction::Take)),
+                            (labels.decline, link(LinkAction::Decline)),
+                        ];
+                        Message::Email(EmailMessage {
+                            subject: card.subject(),
+                            plain: card.plain(&actions),
+                            html: card.html(&actions),
+                        })
+                    }
+                };
+                self.row(
+                    format!("assigned:{}:{}:{}", lead.id, a.attempt, t.channel_name()),
+                    Some(&lead.id),
+                    &m.id,
+                    &t,
+                    "assigned",
+                    &message,
+                    now,
+                )
+            })
+            .collect()
+    }
+
+    /// A follow-up (a new message in the conversation, a reply) for the manager who has the
+    /// lead; `key` names the item so each is announced once.
+    pub fn follow_up(
+        &self,
+        rules: &CompiledRules,
+        lead: &Lead,
+        added: &str,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Vec<NewNotification> {
+        let Some((_, m)) = holder(rules, lead) else {
+            return Vec::new();
+        };
+        let labels = self.cfg.language.labels();
+        let mut shown = lead.clone();
+        shown.text = added.to_string();
+        let card = Card::of(&shown, labels.follow_up, labels, m.timezone());
+        self.targets(m)
+            .into_iter()
+            .map(|t| {
+                let message = match t.channel {
+                    NotifyChannel::Telegram => Message::Telegram(TelegramMessage {
+                        text: card.telegram_html(),
+                        buttons: None,
+                        card_of: None,
+                    }),
+                    NotifyChannel::Email => Message::Email(EmailMessage {
+                        subject: card.subject(),
+                        plain: card.plain(&[]),
+                        html: card.html(&[]),
+                    }),
+                };
+                self.row(
+                    format!("follow_up:{}:{key}:{}", lead.id, t.channel_name()),
+                    Some(&lead.id),
+                    &m.id,
+                    &t,
+                    "follow_up",
+                    &message,
+                    now,
+                )
+            })
+            .collect()
+    }
+
+    /// Tells `from` (the manager the lead left, at its `attempt`) where it went and why.
+    #[allow(clippy::too_many_arguments)]
+    pub fn passed_on(
+        &self,
+        rules: &CompiledRules,
+        lead: &Lead,
+        from: &str,
+        attempt: u32,
+        to: Option<&str>,
+        expired: bool,
+        now: DateTime<Utc>,
+    ) -> Vec<NewNotification> {
+        let Some(m) = rules.manager(from) else {
+            return Vec::new();
+        };
+        let labels = self.cfg.language.labels();
+        let who = lead.contact.name.as_deref().unwrap_or(labels.no_name);
+        let why = if expired {
+            labels.expired
+        } else {
+            labels.declined
+        };
+        let whom = match to {
+            Some(id) => format!(
+                "{} {}",
+                labels.passed_to,
+                rules.manager(id).map_or(id, |m| m.name.as_str())
+            ),
+            None => labels.nobody_left.to_string(),
+        };
+        let line = format!("{who} ({}): {whom}; {why}.", lead.channel.as_str());
+        self.targets(m)
+            .into_iter()
+            .map(|t| {
+                let message = match t.channel {
+                    NotifyChannel::Telegram => Message::Telegram(TelegramMessage {
+                        text: format!(
+                            "↪️ <b>{}</b>\n{}",
+                            escape_html(labels.passed_on),
+                            escape_html(&line)
+                        ),
+                        buttons: None,
+                        card_of: Some(lead.id.clone()),
+                    }),
+                    NotifyChannel::Email => Message::Email(EmailMessage {
+                        subject: format!("[leadgate] {} — {who}", labels.passed_on),
+                        plain: format!("{}\n\n{line}\n", labels.passed_on),
+                        html: format!(
+                            "<!doctype html><html><body><h3>{}</h3><p>{}</p></body></html>",
+                            escape_html(labels.passed_on),
+                            escape_html(&line)
+                        ),
+                    }),
+                };
+                self.row(
+                    format!("passed_on:{}:{attempt}:{}", lead.id, t.channel_name()),
+                    Some(&lead.id),
+                    &m.id,
+                    &t,
+                    "passed_on",
+                    &message,
+                    now,
+                )
+            })
+            .collect()
+    }
+
+    /// An alert about `incident` (opened at `opened`) for every configured admin contact, or
+    /// its end when `over`.
+    pub fn alert(
+        &self,
+        incident: &str,
+        opened: DateTime<Utc>,
+        text: &str,
+        over: bool,
+        now: DateTime<Utc>,
+    ) -> Vec<NewNotification> {
+        let labels = self.cfg.language.labels();
+        let (title, icon, kind) = if over {
+            (labels.alert_over, "✅", "alert_over")
+        } else {
+            (labels.alert, "⚠️", "alert")
+        };
+        let alerts = &self.cfg.alerts;
+        let mut targets: Vec<Target> = Vec::new();
+        if self.cfg.telegram.is_some() {
+            targets.extend(alerts.telegram_chat_ids.iter().map(|id| Target {
+                channel: NotifyChannel::Telegram,
+                address: id.to_string(),
+            }));
+        }
+        if self.cfg.email.is_some() {
+            targets.extend(alerts.emails.iter().map(|e| Target {
+                channel: NotifyChannel::Email,
+                address: e.clone(),
+            }));
+        }
+        targets
+            .into_iter()
+            .map(|t| {
+                let message = match t.channel {
+                    NotifyChannel::Telegram => Message::Telegram(TelegramMessage {
+                        text: format!(
+                            "{icon} <b>{}</b>\n{}",
+                            escape_html(title),
+                            escape_html(text)
+                        ),
+                        buttons: None,
+                        card_of: None,
+                    }),
+                    NotifyChannel::Email => Message::Email(EmailMessage {
+                        subject: format!("[leadgate] {title}: {text}"),
+                        plain: format!("{title}\n\n{text}\n"),
+                        html: format!(
+                            "<!doctype html><html><body><h3>{icon} {}</h3><p>{}</p></body></html>",
+                            escape_html(title),
+                            escape_html(text)
+                        ),
+                    }),
+                };
+                self.row(
+                    format!(
+                        "{kind}:{incident}:{}:{}:{}",
+                        opened.timestamp_micros(),
+                        t.channel_name(),
+                        t.address
+                    ),
+                    None,
+                    "admin",
+                    &t,
+                    kind,
+                    &message,
+                    now,
+                )
+            })
+            .collect()
+    }
+
+    fn link(&self, claim: LinkClaim) -> String {
+        let (Some(signer), Some(email)) = (&self.signer, &self.cfg.email) else {
+            return String::new();
+        };
+        format!("{}{LINK_PATH}/{}", email.public_url, signer.sign(&claim))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn row(
+        &self,
+        dedupe_key: String,
+        lead_id: Option<&str>,
+        recipient: &str,
+        t: &Target,
+        kind: &str,
+        message: &Message,
+        now: DateTime<Utc>,
+    ) -> NewNotification {
+        NewNotification {
+            dedupe_key,
+            lead_id: lead_id.map(str::to_string),
+            recipient: recipient.to_string(),
+            channel: t.channel_name().to_string(),
+            address: t.address.clone(),
+            kind: kind.to_string(),
+            message: serde_json::to_string(message).expect("a message serialises"),
+            created_at: now,
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! The managers' bot listening: Take / Decline taps on cards (`callback_query`) become
+//! acknowledgements and declines, the card is edited to show what happened, and the tap is
+//! answered; `/start` tells a manager the chat id the admin needs for `routing.toml`.
+//!
+//! The update offset is stored after each batch is handled; a batch handled again after a
+//! crash is harmless, since a second Take of the same lead is answered "already taken".
+
+use super::message::{Labels, Tap};
+use super::telegram::TelegramNotifier;
+use crate::clock::Clock;
+use crate::health::Health;
+use crate::routing::RulesHandle;
+use crate::sla::{Action, ActionError, Actions};
+use crate::sources::telegram::CALL_TIMEOUT;
+use crate::store::Store;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// The cursor the bot's update offset is kept under.
+pub const OFFSET_KEY: &str = "notify.telegram.offset";
+
+/// The component name in `/readyz`.
+const NAME: &str = "notify:telegram";
+
+/// What the listener needs.
+#[derive(Clone)]
+pub struct TapListener {
+    /// The managers' bot.
+    pub bot: TelegramNotifier,
+    /// Acknowledge and decline.
+    pub actions: Actions,
+    /// The rules (who has which chat).
+    pub rules: RulesHandle,
+    /// The store (the offset).
+    pub store: Arc<dyn Store>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// The words of the answers.
+    pub labels: &'static Labels,
+    /// The long-poll wait.
+    pub poll_timeout: Duration,
+}
+
+impl TapListener {
+    /// Polls until `shutdown`.
+    pub async fn run(self, health: Health, shutdown: CancellationToken) {
+        health.register(NAME, "notify");
+        let mut failures = 0u32;
+        while !shutdown.is_cancelled() {
+            let polled = tokio::select! {
+                r = self.poll_once() => r,
+                () = shutdown.cancelled() => break,
+            };
+            match polled {
+                Ok(offset) => {
+                    failures = 0;
+                    health.success(NAME, self.clock.now(), offset.map(|o| o.to_string()));
+                }
+                Err(e) => {
+                    failures += 1;
+                    tracing::warn!(error = %e, "The managers' bot cannot fetch taps; retrying.");
+                    health.failure(NAME, self.clock.now(), e);
+                    let wait = Duration::from_secs(1 << failures.min(5));
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = shutdown.cancelled() => {}
+                    }
+                }
+            }
+        }
+        health.stopped(NAME);
+    }
+
+    /// One `getUpdates`: handles what came, stores the next offset; returns it.
+    async fn poll_once(&self) -> Result<Option<i64>, String> {
+        let offset = self
+            .store
+            .get_cursor(OFFSET_KEY)
+            .await
+            .map_err(|e| e.to_string())?
+            .and_then(|s| s.parse::<i64>().ok());
+        let mut params = json!({
+            "timeout": self.poll_timeout.as_secs(),
+            "allowed_updates": ["callback_query", "message"],
+        });
+        if let Some(o) = offset {
+            params["offset"] = o.into();
+        }
+        let updates = self
+            .bot
+            .api()
+            .call_method("getUpdates", &params, self.poll_timeout + CALL_TIMEOUT)
+            .await
+            .map_err(|e| e.to_string())?;
+        let updates = updates.as_array().cloned().unwrap_or_default();
+        let mut next = offset;
+        for u in &updates {
+            if let Some(cq) = u.get("callback_query") {
+                self.on_tap(cq).await;
+            } else if let Some(m) = u.get("message") {
+                self.on_message(m).await;
+            }
+            if let Some(id) = u.get("update_id").and_then(Value::as_i64) {
+                next = Some(next.map_or(id + 1, |n: i64| n.max(id + 1)));
+            }
+        }
+        if next != offset
+            && let Some(n) = next
+        {
+            self.store
+                .set_cursor(OFFSET_KEY, &n.to_string(), self.clock.now())
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(next)
+    }
+
+    /// `/start` (or anything) in a private chat: the chat id, for the admin.
+    async fn on_message(&self, m: &Value) {
+        let Some(chat) = m.pointer("/chat/id").and_then(Value::as_i64) else {
+            return;
+        };
+        let known = self
+            .rules
+            .current()
+            .managers()
+            .iter()
+            .any(|x| x.telegram_chat_id == Some(chat));
+        let text = if known {
+            format!("leadgate: chat {chat} is connected; lead cards arrive here.")
+        } else {
+            format!(
+                "leadgate: this chat's id is {chat}. Give it to your admin for telegram_chat_id in routing.toml."
+            )
+        };
+        let params = json!({"chat_id": chat, "text": text});
+        if let Err(e) = self
+            .bot
+            .api()
+            .call_method("sendMessage", &params, CALL_TIMEOUT)
+            .await
+        {
+            tracing::debug!(error = %e, "Could not answer a message to the managers' bot.");
+        }
+    }
+
+    async fn on_tap(&self, cq: &Value) {
+        let id = cq.get("id").and_then(Value::as_str).unwrap_or_default();
+        let data = cq.get("data").and_then(Value::as_str).unwrap_or_default();
+        let message = cq.get("message");
+        let chat = message
+            .and_then(|m| m.pointer("/chat/id"))
+            .or_else(|| cq.pointer("/from/id"))
+            .and_then(Value::as_i64);
+        let (Some(tap), Some(chat)) = (Tap::parse(data), chat) else {
+            self.answer(id, "?", false).await;
+            return;
+        };
+        let rules = self.rules.current();
+        let Some(manager) = rules
+            .managers()
+            .iter()
+            .find(|m| m.telegram_chat_id == Some(chat))
+        else {
+            self.answer(id, "This chat is not a manager's in routing.toml.", true)
+                .await;
+            return;
+        };
+        let action = if tap.take {
+            Action::Acknowledge
+        } else {
+            Action::Decline("declined in Telegram".into())
+        };
+        let l = self.labels;
+        let (answer, status, alert) = match self
+            .actions
+            .act(&tap.lead, Some(&manager.id), action)
+            .await
+        {
+            Ok(_) if tap.take => (
+                l.taken_by_you.to_string(),
+                Some(l.taken_by_you.to_string()),
+                false,
+            ),
+            Ok(_) => (
+                l.declined_by_you.to_string(),
+                Some(l.declined_by_you.to_string()),
+                false,
+            ),
+            Err(ActionError::NotCurrent { current }) => {
+                let text = format!("{} {current}", l.already_passed);
+                (text.clone(), Some(text), true)
+            }
+            Err(ActionError::AlreadyTaken { by }) => {
+                let text = format!("{} {by}", l.already_taken);
+                (text.clone(), Some(text), true)
+            }
+            Err(ActionError::NotFound) => ("?".into(), None, true),
+            Err(ActionError::Store(e)) => {
+                tracing::error!(error = %e, "A tap could not be recorded; the manager is asked to try again.");
+                ("⏳ Try again in a moment.".into(), None, true)
+            }
+        };
+        self.answer(id, &answer, alert).await;
+        if let (Some(status), Some(m)) = (status, message) {
+            self.edit_card(chat, m, &status).await;
+        }
+    }
+
+    /// `answerCallbackQuery`: the tap's spinner stops, with a toast or an alert.
+    async fn answer(&self, id: &str, text: &str, alert: bool) {
+        let params = json!({"callback_query_id": id, "text": text, "show_alert": alert});
+        if let Err(e) = self
+            .bot
+            .api()
+            .call_method("answerCallbackQuery", &params, CALL_TIMEOUT)
+            .await
+        {
+            tracing::debug!(error = %e, "A tap could not be answered.");
+        }
+    }
+
+    /// The card with `status` below it and no buttons; its formatting is kept by sending its
+    /// entities back (a status appended at the end does not move their offsets).
+    async fn edit_card(&self, chat: i64, message: &Value, status: &str) {
+        let Some(message_id) = message.get("message_id").and_then(Value::as_i64) else {
+            return;
+        };
+        let text = message
+            .get("text")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let mut params = json!({
+            "chat_id": chat,
+            "message_id": message_id,
+            "text": format!("{text}\n\n{status}"),
+            "reply_markup": {"inline_keyboard": []},
+            "link_preview_options": {"is_disabled": true},
+        });
+        if let Some(entities) = message.get("entities") {
+            params["entities"] = entities.clone();
+        }
+        if let Err(e) = self
+            .bot
+            .api()
+            .call_method("editMessageText", &params, CALL_TIMEOUT)
+            .await
+        {
+            tracing::debug!(error = %e, "The card could not be edited after a tap.");
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! CRM presets whose later calls need the CRM's own ids, end to end against a local CRM that
+//! answers with ids: amoCRM's complex add, the note on the lead it made, and a decline
+//! changing the responsible user, sent in order through failures; Pipedrive's person, lead
+//! and note, and the lead's owner changed after a restart; and a lead's events reaching a
+//! plain webhook sink in order behind a failing one. Time is a manual clock the test moves
+//! past the retry waits.
+
+mod support;
+
+use leadgate::clock::{Clock, ManualClock, SystemClock};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use support::daemon::{TestDaemon, always_open_routing, eventually};
+use support::sink::{Received, Sink};
+
+const API_TOKEN: &str = "api-token-for-tests-0123456789";
+const LEAD_ID: &str = "adf21080-0e10-11eb-879b-05d71fb426ec";
+
+async fn start(
+    dir: &std::path::Path,
+    crm: &Sink,
+    preset: &str,
+    clock: Arc<ManualClock>,
+) -> TestDaemon {
+    let config = format!(
+        r#"
+[api]
+token = "{API_TOKEN}"
+
+[[sources.webform]]
+id = "site"
+
+[[sinks.webhook]]
+id = "crm"
+url = "http://{}/"
+preset = "{preset}"
+token = "crm-token-{preset}"
+timeout = "2s"
+"#,
+        crm.addr
+    );
+    let options = leadgate::RunOptions {
+        clock,
+        max_idle: Duration::from_millis(50),
+    };
+    TestDaemon::start_with(dir, &config, &always_open_routing(), options).await
+}
+
+async fn submit(daemon: &TestDaemon, phone: &str, message: &str) -> String {
+    let r: Value = reqwest::Client::new()
+        .post(daemon.url("/forms/site"))
+        .header("accept", "application/json")
+        .form(&[
+            ("name", "Кирилл Фёдоров"),
+            ("phone", phone),
+            ("message", message),
+        ])
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    r["id"].as_str().expect("id").to_string()
+}
+
+/// Declines `lead` for the manager with CRM user id `crm_user_id` (anna 17, boris 18); the
+/// lead passes to the other junior.
+async fn decline(daemon: &TestDaemon, lead: &str, crm_user_id: i64) {
+    let manager = if crm_user_id == 17 { "anna" } else { "boris" };
+    let r = reqwest::Client::new()
+        .post(daemon.url(&format!("/api/leads/{lead}/decline")))
+        .bearer_auth(API_TOKEN)
+        .json(&json!({"manager": manager, "reason": "в отпуске"}))
+        .send()
+        .await
+        .expect("decline");
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+}
+
+async fn received(crm: &Sink, n: usize) -> Vec<Received> {
+    eventually(Duration::from_secs(10), || async {
+        let got = crm.received();
+        (got.len() >= n).then_some(got)
+    })
+    .await
+    .unwrap_or_else(|| panic!("expected {n} calls, got {:?}", calls(&crm.received())))
+}
+
+/// `METHOD /path -> status` for each call, for assertions and messages.
+fn calls(got: &[Received]) -> Vec<String> {
+    got.iter()
+        .map(|r| format!("{} {} -> {}", r.method, r.path, r.answered))
+        .collect()
+}
+
+fn other(crm_user_id: i64) -> i64 {
+    if crm_user_id == 17 { 18 } else { 17 }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amocrm_notes_and_reassigns_the_lead_its_answer_named_in_order_through_failures() {
+    // The first complex add fails, the second works; the note fails once.
+    let crm = Sink::start(&[500, 200, 500]).await;
+    crm.answer(
+        "POST",
+        "/api/v4/leads/complex",
+        json!([{"id": 9774766, "contact_id": 12117258, "company_id": null, "request_id": ["0"], "merged": false}]),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    let daemon = start(dir.path(), &crm, "amocrm", clock.clone()).await;
+    let lead = submit(&daemon, "+79161110011", "Хочу тёплый пол").await;
+    let first = received(&crm, 1).await;
+    let owner = first[0].json()[0]["responsible_user_id"]
+        .as_i64()
+        .expect("the lead went to a manager with an amoCRM id");
+
+    decline(&daemon, &lead, owner).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        calls(&crm.received()),
+        ["POST /api/v4/leads/complex -> 500"],
+        "the reassignment waits while the lead's creation is being retried"
+    );
+
+    clock.advance(chrono::Duration::seconds(10));
+    received(&crm, 3).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        crm.received().len(),
+        3,
+        "nothing more while the note is being retried: {:?}",
+        calls(&crm.received())
+    );
+
+    clock.advance(chrono::Duration::minutes(10));
+    let got = received(&crm, 6).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        calls(&crm.received()),
+        [
+            "POST /api/v4/leads/complex -> 500",
+            "POST /api/v4/leads/complex -> 200",
+            "POST /api/v4/leads/9774766/notes -> 500",
+            "POST /api/v4/leads/9774766/notes -> 200",
+            "PATCH /api/v4/leads/9774766 -> 200",
+            "PATCH /api/v4/contacts/12117258 -> 200",
+        ],
+        "one lead made in amoCRM; the note retried alone; then the reassignment"
+    );
+    assert_eq!(
+        got[3].json(),
+        json!([{"note_type": "common", "params": {"text": "Хочу тёплый пол"}}])
+    );
+    let new_owner = json!({"responsible_user_id": other(owner)});
+    assert_eq!(
+        got[4].json(),
+        new_owner,
+        "the lead goes to the other junior"
+    );
+    assert_eq!(got[5].json(), new_owner, "and so does its contact");
+    for call in &got {
+        assert_eq!(call.header("authorization"), "Bearer crm-token-amocrm");
+    }
+    assert_eq!(
+        got[2].header("webhook-id"),
+        got[1].header("webhook-id"),
+        "the note is part of the lead.created delivery"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipedrive_makes_a_person_then_a_lead_and_moves_the_lead_after_a_restart() {
+    let crm = Sink::start(&[]).await;
+    crm.answer(
+        "POST",
+        "/api/v1/persons",
+        json!({"success": true, "data": {"id": 1092, "name": "Кирилл Фёдоров"}}),
+    );
+    crm.answer(
+        "POST",
+        "/api/v1/leads",
+        json!({"success": true, "data": {"id": LEAD_ID, "person_id": 1092}}),
+    );
+    crm.answer(
+        "POST",
+        "/api/v1/notes",
+        json!({"success": true, "data": {"id": 5}}),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    let daemon = start(dir.path(), &crm, "pipedrive", clock.clone()).await;
+    let lead = submit(&daemon, "+79161110012", "Нужен замер").await;
+    let got = received(&crm, 3).await;
+    assert_eq!(
+        calls(&got),
+        [
+            "POST /api/v1/persons -> 200",
+            "POST /api/v1/leads -> 200",
+            "POST /api/v1/notes -> 200",
+        ]
+    );
+    let owner = got[0].json()["owner_id"].as_i64().expect("an owner");
+    assert_eq!(
+        got[1].json(),
+        json!({"title": "Заявка: Кирилл Фёдоров", "person_id": 1092, "owner_id": owner})
+    );
+    assert_eq!(
+        got[2].json(),
+        json!({"content": "Нужен замер", "lead_id": LEAD_ID})
+    );
+    assert!(
+        got.iter()
+            .all(|c| c.header("x-api-token") == "crm-token-pipedrive")
+    );
+    daemon.stop().await;
+
+    let daemon = start(dir.path(), &crm, "pipedrive", clock.clone()).await;
+    decline(&daemon, &lead, owner).await;
+    let got = received(&crm, 4).await;
+    assert_eq!(
+        calls(&got[3..]),
+        [format!("PATCH /api/v1/leads/{LEAD_ID} -> 200")],
+        "the lead id Pipedrive gave before the restart"
+    );
+    assert_eq!(got[3].json(), json!({"owner_id": other(owner)}));
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leads_later_event_waits_behind_its_failing_first_one() {
+    // A Standard Webhooks sink, no preset: nothing to capture, only the order to keep.
+    let sink = Sink::start(&[500]).await;
+    let config = format!(
+        r#"
+[api]
+token = "{API_TOKEN}"
+
+[[sources.webform]]
+id = "site"
+
+[[sinks.webhook]]
+id = "crm"
+url = "{}"
+timeout = "2s"
+"#,
+        sink.url()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    let options = leadgate::RunOptions {
+        clock: clock.clone(),
+        max_idle: Duration::from_millis(50),
+    };
+    let daemon = TestDaemon::start_with(dir.path(), &config, &always_open_routing(), options).await;
+    let lead = submit(&daemon, "+79161110013", "Позвоните").await;
+    let first = received(&sink, 1).await;
+    let owner = first[0].json()["data"]["assignment"]["manager"]["crm_user_id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("a manager with a CRM id");
+    decline(&daemon, &lead, owner).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(sink.received().len(), 1, "lead.reassigned waits");
+    clock.advance(chrono::Duration::seconds(10));
+    let got = received(&sink, 3).await;
+    let types: Vec<Value> = got.iter().map(|r| r.json()["type"].clone()).collect();
+    assert_eq!(
+        types,
+        ["lead.created", "lead.created", "lead.reassigned"],
+        "the retried creation first, then the reassignment"
+    );
+    daemon.stop().await;
+}

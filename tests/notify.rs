@@ -1,0 +1,797 @@
+//! Managers in the loop, end to end: the card in the manager's Telegram chat (through the Bot
+//! API simulator) with Take and Decline, the tap that takes or declines, the notice to the
+//! manager a lead left, the mail (through a real SMTP session) with both parts and links that
+//! work once, retries of a mail server that says "later", and admin alerts once per incident.
+
+mod support;
+
+use leadgate::clock::{Clock, ManualClock, SystemClock};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use support::bot_api::{BotApiSim, MANAGERS_TOKEN, Sent};
+use support::daemon::{ADMIN_TOKEN, TestDaemon, eventually};
+use support::sink::{Received, Sink};
+use support::smtp::SmtpCatcher;
+
+const API_TOKEN: &str = "api-token-for-tests-0123456789";
+const LINK_SECRET: &str = "link-secret-for-tests-0123456789abcdef";
+const ANNA: i64 = 501;
+const BORIS: i64 = 502;
+const VERA: i64 = 503;
+const ADMIN_CHAT: i64 = 900;
+
+/// Two juniors and a senior who always work, each with a chat and an address.
+const ROUTING: &str = r#"
+levels = ["junior", "senior"]
+timezone = "Europe/Moscow"
+strategy = "round_robin"
+
+[sla]
+ack_within = "30m"
+max_reassign = 1
+working_hours_only = false
+
+[[managers]]
+id = "anna"
+name = "Анна Петрова"
+level = "junior"
+telegram_chat_id = 501
+email = "anna@teplodom.example"
+hours = "mon-sun 00:00-23:59"
+works_holidays = true
+
+[[managers]]
+id = "boris"
+name = "Борис Орлов"
+level = "junior"
+telegram_chat_id = 502
+email = "boris@teplodom.example"
+hours = "mon-sun 00:00-23:59"
+works_holidays = true
+
+[[managers]]
+id = "vera"
+name = "Вера Соколова"
+level = "senior"
+telegram_chat_id = 503
+email = "vera@teplodom.example"
+hours = "mon-sun 00:00-23:59"
+works_holidays = true
+
+[[rules]]
+name = "Всё остальное"
+level = "junior"
+"#;
+
+struct Setup {
+    sink: Sink,
+    bot: Option<BotApiSim>,
+    smtp: Option<SmtpCatcher>,
+    clock: Arc<ManualClock>,
+    extra: String,
+}
+
+impl Setup {
+    async fn telegram() -> Setup {
+        Setup {
+            sink: Sink::start(&[]).await,
+            bot: Some(BotApiSim::start_as(MANAGERS_TOKEN).await),
+            smtp: None,
+            clock: Arc::new(ManualClock::new(SystemClock.now())),
+            extra: String::new(),
+        }
+    }
+
+    async fn email() -> Setup {
+        Setup {
+            sink: Sink::start(&[]).await,
+            bot: None,
+            smtp: Some(SmtpCatcher::start().await),
+            clock: Arc::new(ManualClock::new(SystemClock.now())),
+            extra: String::new(),
+        }
+    }
+
+    fn bot(&self) -> &BotApiSim {
+        self.bot.as_ref().expect("a bot")
+    }
+
+    fn config(&self) -> String {
+        let mut c = format!(
+            r#"
+[api]
+token = "{API_TOKEN}"
+
+[[sources.webform]]
+id = "site"
+
+[[sinks.webhook]]
+id = "crm"
+url = "{}"
+timeout = "2s"
+"#,
+            self.sink.url()
+        );
+        if let Some(bot) = &self.bot {
+            c.push_str(&format!(
+                "\n[notify.telegram]\ntoken = \"{MANAGERS_TOKEN}\"\napi_url = \"{}\"\npoll_timeout = \"1s\"\n",
+                bot.url()
+            ));
+        }
+        if let Some(smtp) = &self.smtp {
+            c.push_str(&format!(
+                "\n[notify.email]\nurl = \"{}\"\nfrom = \"leadgate <leads@teplodom.example>\"\npublic_url = \"https://leads.teplodom.example\"\nlink_secret = \"{LINK_SECRET}\"\n",
+                smtp.url()
+            ));
+        }
+        c.push_str(&self.extra);
+        c
+    }
+
+    async fn start(&self, dir: &std::path::Path) -> TestDaemon {
+        let options = leadgate::RunOptions {
+            clock: self.clock.clone(),
+            max_idle: Duration::from_millis(50),
+        };
+        TestDaemon::start_with(dir, &self.config(), ROUTING, options).await
+    }
+}
+
+async fn submit(daemon: &TestDaemon, name: &str, phone: &str, message: &str) -> String {
+    let r: Value = reqwest::Client::new()
+        .post(daemon.url("/forms/site"))
+        .header("accept", "application/json")
+        .form(&[("name", name), ("phone", phone), ("message", message)])
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    r["id"].as_str().expect("id").to_string()
+}
+
+async fn events(sink: &Sink, n: usize) -> Vec<Value> {
+    eventually(Duration::from_secs(10), || async {
+        let got: Vec<Value> = sink.received().iter().map(Received::json).collect();
+        (got.len() >= n).then_some(got)
+    })
+    .await
+    .unwrap_or_else(|| panic!("expected {n} events, got {}", sink.received().len()))
+}
+
+fn manager(event: &Value) -> String {
+    event["data"]["assignment"]["manager"]["id"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+fn chat_of(manager: &str) -> i64 {
+    match manager {
+        "anna" => ANNA,
+        "boris" => BORIS,
+        "vera" => VERA,
+        other => panic!("unknown manager {other}"),
+    }
+}
+
+/// The `n`th message the bot sent to `chat`, waiting for it.
+async fn nth_to(bot: &BotApiSim, chat: i64, n: usize) -> Sent {
+    eventually(Duration::from_secs(10), || async {
+        bot.sent_to(chat).get(n).cloned()
+    })
+    .await
+    .unwrap_or_else(|| panic!("no message {n} to chat {chat}: {:?}", bot.sent_to(chat)))
+}
+
+/// The callback data of the card's buttons, Take first.
+fn buttons(card: &Sent) -> (String, String, Vec<String>) {
+    let row = &card.reply_markup.as_ref().expect("a keyboard")["inline_keyboard"][0];
+    let data = |i: usize| row[i]["callback_data"].as_str().expect("data").to_string();
+    let labels = row
+        .as_array()
+        .expect("a row")
+        .iter()
+        .map(|b| b["text"].as_str().unwrap_or("").to_string())
+        .collect();
+    (data(0), data(1), labels)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_card_has_both_buttons_and_a_tap_on_take_acknowledges_the_lead() {
+    let s = Setup::telegram().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = s.start(dir.path()).await;
+    let lead = submit(
+        &daemon,
+        "Ирина <Ковалёва>",
+        "8 916 123-45-67",
+        "Нужен котёл на 200 м², цена?",
+    )
+    .await;
+    let owner = manager(&events(&s.sink, 1).await[0]);
+    let chat = chat_of(&owner);
+    let card = nth_to(s.bot(), chat, 0).await;
+    assert_eq!(card.params["parse_mode"], "HTML");
+    assert!(
+        card.text.contains("Ирина <Ковалёва>"),
+        "the name is escaped, then shown as written: {}",
+        card.text
+    );
+    assert!(
+        card.text.contains("+79161234567"),
+        "the phone, for Telegram to make tappable: {}",
+        card.text
+    );
+    assert!(
+        card.text.contains("Нужен котёл на 200 м², цена?"),
+        "{}",
+        card.text
+    );
+    assert!(
+        card.text.contains("Всё остальное"),
+        "the rule that routed it: {}",
+        card.text
+    );
+    assert!(
+        card.text.contains("Ответьте до"),
+        "the deadline: {}",
+        card.text
+    );
+    let (take, decline, labels) = buttons(&card);
+    assert_eq!(labels, ["✅ Взять", "❌ Отказаться"]);
+    assert!(take.starts_with("take:") && decline.starts_with("decline:"));
+    assert!(
+        s.bot().sent().iter().all(|m| m.chat_id == chat),
+        "nobody else was woken"
+    );
+
+    s.bot().push_callback(chat, card.message_id, chat, &take);
+    let got = events(&s.sink, 2).await;
+    assert_eq!(got[1]["type"], "lead.acknowledged");
+    assert_eq!(got[1]["data"]["id"], lead.as_str());
+    assert_eq!(manager(&got[1]), owner);
+    let answered = eventually(Duration::from_secs(5), || async {
+        s.bot().calls("answerCallbackQuery").first().cloned()
+    })
+    .await
+    .expect("the tap is answered");
+    assert_eq!(answered.params["show_alert"], false);
+    let edited = eventually(Duration::from_secs(5), || async {
+        s.bot()
+            .message(chat, card.message_id)
+            .filter(|m| m.get("reply_markup").is_none())
+    })
+    .await
+    .expect("the card is edited and loses its buttons");
+    assert!(
+        edited["text"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("✅ Вы взяли заявку"),
+        "{edited}"
+    );
+    assert_eq!(
+        edited["entities"][0],
+        json!({"type": "bold", "offset": 3, "length": edited["entities"][0]["length"]}),
+        "the card keeps its formatting (the bold title after the bell): {edited}"
+    );
+
+    // A second tap (a double click, a replay after a crash) changes nothing.
+    s.bot().push_callback(chat, card.message_id, chat, &take);
+    let second = eventually(Duration::from_secs(5), || async {
+        s.bot().calls("answerCallbackQuery").get(1).cloned()
+    })
+    .await
+    .expect("answered");
+    assert!(
+        second.params["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("уже взял"),
+        "{:?}",
+        second.params
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(s.sink.received().len(), 2, "no second acknowledgement");
+
+    // A restart sends no card again.
+    daemon.stop().await;
+    let daemon = s.start(dir.path()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        s.bot().sent_to(chat).len(),
+        1,
+        "one card per assignment, across restarts"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decline_tap_passes_the_lead_at_once_and_the_old_card_loses_its_buttons() {
+    let s = Setup::telegram().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = s.start(dir.path()).await;
+    submit(&daemon, "Пётр", "+79161110005", "Сколько стоит монтаж?").await;
+    let first = manager(&events(&s.sink, 1).await[0]);
+    let card = nth_to(s.bot(), chat_of(&first), 0).await;
+    let (_, decline, _) = buttons(&card);
+    s.bot()
+        .push_callback(chat_of(&first), card.message_id, chat_of(&first), &decline);
+    let got = events(&s.sink, 2).await;
+    assert_eq!(got[1]["type"], "lead.reassigned");
+    let second = manager(&got[1]);
+    assert!(second != first && second != "vera", "{first} -> {second}");
+    let new_card = nth_to(s.bot(), chat_of(&second), 0).await;
+    let (take, _, _) = buttons(&new_card);
+    assert!(
+        take.ends_with(":2"),
+        "the card is for the second assignment: {take}"
+    );
+    let edited = eventually(Duration::from_secs(5), || async {
+        s.bot()
+            .message(chat_of(&first), card.message_id)
+            .filter(|m| {
+                m["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .ends_with("❌ Вы отказались от заявки")
+            })
+    })
+    .await
+    .expect("the declined card shows it");
+    assert!(edited.get("reply_markup").is_none());
+    let notice = nth_to(s.bot(), chat_of(&first), 1).await;
+    assert!(notice.text.contains("Заявка передана"), "{}", notice.text);
+    assert!(
+        notice.text.contains(if second == "anna" {
+            "Анна Петрова"
+        } else {
+            "Борис Орлов"
+        }),
+        "{}",
+        notice.text
+    );
+    assert_eq!(
+        notice.params["reply_parameters"]["message_id"], card.message_id,
+        "a reply to the card"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_tap_in_time_passes_the_lead_on_and_a_late_tap_is_told_where_it_went() {
+    let s = Setup::telegram().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = s.start(dir.path()).await;
+    submit(&daemon, "Ольга", "+79161110006", "Перезвоните").await;
+    let first = manager(&events(&s.sink, 1).await[0]);
+    let card = nth_to(s.bot(), chat_of(&first), 0).await;
+    s.clock.advance(chrono::Duration::minutes(31));
+    let got = events(&s.sink, 2).await;
+    assert_eq!(got[1]["type"], "lead.reassigned");
+    let second = manager(&got[1]);
+    nth_to(s.bot(), chat_of(&second), 0).await;
+    let notice = nth_to(s.bot(), chat_of(&first), 1).await;
+    assert!(notice.text.contains("не взята вовремя"), "{}", notice.text);
+    let stripped = eventually(Duration::from_secs(5), || async {
+        s.bot().calls("editMessageReplyMarkup").first().cloned()
+    })
+    .await
+    .expect("the old card's buttons come off");
+    assert_eq!(stripped.params["message_id"], card.message_id);
+
+    // The first manager taps Take on the old card after all.
+    let (take, _, _) = buttons(&card);
+    s.bot()
+        .push_callback(chat_of(&first), card.message_id, chat_of(&first), &take);
+    let answer = eventually(Duration::from_secs(5), || async {
+        s.bot().calls("answerCallbackQuery").first().cloned()
+    })
+    .await
+    .expect("answered");
+    assert_eq!(answer.params["show_alert"], true);
+    let text = answer.params["text"].as_str().unwrap_or("");
+    assert!(text.starts_with("Заявка уже передана"), "{text}");
+    assert!(
+        text.contains(if second == "anna" {
+            "Анна Петрова"
+        } else {
+            "Борис Орлов"
+        }),
+        "{text}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(s.sink.received().len(), 2, "the late tap changed nothing");
+
+    // Nobody takes it at the second junior either: after max_reassign it goes one level up.
+    s.clock.advance(chrono::Duration::minutes(31));
+    let got = events(&s.sink, 3).await;
+    assert_eq!(manager(&got[2]), "vera");
+    let card = nth_to(s.bot(), VERA, 0).await;
+    assert!(
+        buttons(&card).0.ends_with(":3"),
+        "the senior's card is for the third assignment"
+    );
+    let notice = nth_to(s.bot(), chat_of(&second), 1).await;
+    assert!(notice.text.contains("Вера Соколова"), "{}", notice.text);
+    daemon.stop().await;
+}
+
+fn link(plain: &str, label: &str) -> String {
+    plain
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{label}: ")))
+        .unwrap_or_else(|| panic!("no {label} link in {plain}"))
+        .to_string()
+}
+
+async fn mail_to(smtp: &SmtpCatcher, to: &str, n: usize) -> support::smtp::Mail {
+    eventually(Duration::from_secs(10), || async {
+        smtp.mails()
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t == to))
+            .nth(n)
+    })
+    .await
+    .unwrap_or_else(|| panic!("no mail {n} to {to}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mail_has_both_parts_and_its_links_work_once() {
+    let s = Setup::email().await;
+    let smtp = s.smtp.clone().expect("smtp");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = s.start(dir.path()).await;
+    let lead = submit(&daemon, "Ирина", "+79161110007", "Прошу счёт на 3 котла").await;
+    let owner = manager(&events(&s.sink, 1).await[0]);
+    let address = format!("{owner}@teplodom.example");
+    let mail = mail_to(&smtp, &address, 0).await;
+    assert_eq!(mail.from, "leads@teplodom.example");
+    let parsed = mail.parsed();
+    assert_eq!(
+        parsed.header_raw("X-Leadgate-Notification").map(str::trim),
+        Some(lead.as_str())
+    );
+    assert_eq!(
+        parsed.header_raw("Auto-Submitted").map(str::trim),
+        Some("auto-generated")
+    );
+    assert!(
+        parsed.subject().unwrap_or("").contains("Новая заявка"),
+        "{:?}",
+        parsed.subject()
+    );
+    let plain = parsed.body_text(0).expect("a text part").to_string();
+    let html = parsed.body_html(0).expect("an html part").to_string();
+    assert!(
+        plain.contains("+79161110007") && html.contains("tel:+79161110007"),
+        "{plain}\n{html}"
+    );
+    assert!(plain.contains("Прошу счёт на 3 котла") && html.contains("Прошу счёт на 3 котла"));
+    let take = link(&plain, "✅ Взять");
+    let decline = link(&plain, "❌ Отказаться");
+    assert!(
+        html.contains(&take) && html.contains(&decline),
+        "the same links in both parts"
+    );
+    let path = take
+        .strip_prefix("https://leads.teplodom.example")
+        .expect("the public URL");
+    assert!(path.starts_with("/act/"));
+
+    let client = reqwest::Client::new();
+    let page = client.get(daemon.url(path)).send().await.expect("get");
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let body = page.text().await.expect("page");
+    assert!(
+        body.contains("<form method=\"post\">"),
+        "opening the link only asks: {body}"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        s.sink.received().len(),
+        1,
+        "a GET (a mail scanner) takes nothing"
+    );
+
+    let mut forged = path.to_string();
+    forged.pop();
+    forged.push(if path.ends_with('A') { 'B' } else { 'A' });
+    let r = client.post(daemon.url(&forged)).send().await.expect("post");
+    assert_eq!(r.status(), 403, "a changed link is refused");
+
+    let r = client.post(daemon.url(path)).send().await.expect("post");
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.text()
+            .await
+            .unwrap_or_default()
+            .contains("Вы взяли заявку")
+    );
+    let got = events(&s.sink, 2).await;
+    assert_eq!(got[1]["type"], "lead.acknowledged");
+    assert_eq!(manager(&got[1]), owner);
+    let again = client.post(daemon.url(path)).send().await.expect("post");
+    assert_eq!(again.status(), 409, "single use");
+    let decline_path = decline
+        .strip_prefix("https://leads.teplodom.example")
+        .expect("url");
+    let late = client
+        .post(daemon.url(decline_path))
+        .form(&[("reason", "передумал")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(
+        late.status(),
+        409,
+        "the lead is taken: declining it now is refused"
+    );
+    assert!(late.text().await.unwrap_or_default().contains("уже взял"));
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decline_link_passes_the_lead_with_the_reason_and_an_expired_link_is_refused() {
+    let s = Setup::email().await;
+    let smtp = s.smtp.clone().expect("smtp");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = s.start(dir.path()).await;
+    let lead = submit(&daemon, "Олег", "+79161110008", "Нужна консультация").await;
+    let owner = manager(&events(&s.sink, 1).await[0]);
+    let mail = mail_to(&smtp, &format!("{owner}@teplodom.example"), 0).await;
+    let plain = mail.parsed().body_text(0).expect("text").to_string();
+    let decline = link(&plain, "❌ Отказаться");
+    let path = decline
+        .strip_prefix("https://leads.teplodom.example")
+        .expect("url")
+        .to_string();
+    let r = reqwest::Client::new()
+        .post(daemon.url(&path))
+        .form(&[("reason", "не мой профиль")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
+    let got = events(&s.sink, 2).await;
+    assert_eq!(got[1]["type"], "lead.reassigned");
+    let second = manager(&got[1]);
+    assert_ne!(second, owner);
+    mail_to(&smtp, &format!("{second}@teplodom.example"), 0).await;
+    let journey = daemon.admin_get(&format!("/admin/api/leads/{lead}")).await;
+    let declined = journey["audit"]
+        .as_array()
+        .expect("audit")
+        .iter()
+        .find(|a| a["kind"] == "declined")
+        .cloned()
+        .expect("a decline in the audit trail");
+    assert_eq!(declined["detail"]["reason"], "не мой профиль", "{declined}");
+    let notified: Vec<(&str, &str)> = journey["audit"]
+        .as_array()
+        .expect("audit")
+        .iter()
+        .filter(|a| a["kind"] == "notified")
+        .map(|a| {
+            (
+                a["detail"]["recipient"].as_str().unwrap_or(""),
+                a["detail"]["kind"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert!(
+        notified.contains(&(owner.as_str(), "assigned")),
+        "who was told is in the audit trail: {journey}"
+    );
+
+    // The second manager's take link, a day and more after its deadline.
+    let mail = mail_to(&smtp, &format!("{second}@teplodom.example"), 0).await;
+    let take = link(&mail.parsed().body_text(0).expect("text"), "✅ Взять");
+    s.clock.advance(chrono::Duration::hours(26));
+    let path = take
+        .strip_prefix("https://leads.teplodom.example")
+        .expect("url")
+        .to_string();
+    let r = reqwest::Client::new()
+        .post(daemon.url(&path))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap_or_default().contains("истёк"));
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_server_that_says_later_gets_the_mail_again_and_only_once() {
+    let s = Setup::email().await;
+    let smtp = s.smtp.clone().expect("smtp");
+    smtp.refuse_next(1);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = s.start(dir.path()).await;
+    submit(&daemon, "Инна", "+79161110009", "Добрый день").await;
+    let owner = manager(&events(&s.sink, 1).await[0]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(smtp.mails().is_empty(), "the first try was refused");
+    s.clock.advance(chrono::Duration::seconds(10));
+    mail_to(&smtp, &format!("{owner}@teplodom.example"), 0).await;
+    s.clock.advance(chrono::Duration::minutes(10));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.mails().len(), 1, "sent once it worked, never again");
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_hear_of_a_dead_lettering_sink_once_and_again_when_it_is_over() {
+    let mut s = Setup::telegram().await;
+    s.sink = Sink::start(&[410]).await;
+    s.extra =
+        format!("\n[notify.alerts]\ntelegram_chat_ids = [{ADMIN_CHAT}]\ncheck_every = \"50ms\"\n");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = s.start(dir.path()).await;
+    submit(&daemon, "Глеб", "+79161110010", "Вопрос").await;
+    let alert = nth_to(s.bot(), ADMIN_CHAT, 0).await;
+    assert!(
+        alert.text.contains("Внимание") && alert.text.contains("crm"),
+        "{}",
+        alert.text
+    );
+    assert!(
+        alert.text.contains("leadgate replay --sink crm"),
+        "{}",
+        alert.text
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(s.bot().sent_to(ADMIN_CHAT).len(), 1, "once per incident");
+
+    let replayed: Value = reqwest::Client::new()
+        .post(daemon.url("/admin/api/dead-letters/replay"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"sink": "crm"}))
+        .send()
+        .await
+        .expect("replay")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(replayed["replayed"], 1, "{replayed}");
+    let over = nth_to(s.bot(), ADMIN_CHAT, 1).await;
+    assert!(
+        over.text.contains("Решено") && over.text.contains("crm"),
+        "{}",
+        over.text
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(s.bot().sent_to(ADMIN_CHAT).len(), 2);
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_in_the_conversation_reaches_the_same_manager_and_wakes_nobody_else() {
+    let mut s = Setup::telegram().await;
+    let customers = BotApiSim::start().await;
+    s.extra = format!(
+        "\n[[sources.telegram]]\nid = \"tg-bot\"\ntoken = \"{}\"\napi_url = \"{}\"\npoll_timeout = \"1s\"\n",
+        support::bot_api::TOKEN,
+        customers.url()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = s.start(dir.path()).await;
+    customers.push_text(77001, "Мария", "Здравствуйте, нужен котёл");
+    let owner = manager(&events(&s.sink, 1).await[0]);
+    let chat = chat_of(&owner);
+    let card = nth_to(s.bot(), chat, 0).await;
+    assert!(
+        card.text.contains("Здравствуйте, нужен котёл"),
+        "{}",
+        card.text
+    );
+    customers.push_text(77001, "Мария", "Дом 150 м², газ есть");
+    let got = events(&s.sink, 2).await;
+    assert_eq!(got[1]["type"], "lead.updated");
+    let follow_up = nth_to(s.bot(), chat, 1).await;
+    assert!(
+        follow_up.text.contains("Новое сообщение по заявке"),
+        "{}",
+        follow_up.text
+    );
+    assert!(
+        follow_up.text.contains("Дом 150 м², газ есть"),
+        "{}",
+        follow_up.text
+    );
+    assert!(
+        !follow_up.text.contains("нужен котёл"),
+        "only what is new: {}",
+        follow_up.text
+    );
+    assert!(
+        follow_up.reply_markup.is_none(),
+        "the card has the buttons already"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        s.bot().sent().iter().all(|m| m.chat_id == chat),
+        "no second manager is woken"
+    );
+    assert!(
+        customers
+            .sent_to(77001)
+            .iter()
+            .all(|m| !m.text.contains("Правило")),
+        "the person is never told anything internal"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_held_overnight_alerts_the_admins_and_reaches_its_manager_when_hours_begin() {
+    use chrono::TimeZone;
+    let mut s = Setup::telegram().await;
+    // Sunday noon in Moscow; Анна works weekdays from nine.
+    let sunday = chrono::Utc
+        .with_ymd_and_hms(2026, 12, 6, 9, 0, 0)
+        .single()
+        .expect("time");
+    s.clock = Arc::new(ManualClock::new(sunday));
+    s.extra =
+        format!("\n[notify.alerts]\ntelegram_chat_ids = [{ADMIN_CHAT}]\ncheck_every = \"50ms\"\n");
+    let routing = r#"
+levels = ["junior"]
+timezone = "Europe/Moscow"
+fallback = "hold"
+
+[[managers]]
+id = "anna"
+name = "Анна Петрова"
+level = "junior"
+telegram_chat_id = 501
+hours = "mon-fri 09:00-18:00"
+
+[[rules]]
+name = "Всё остальное"
+level = "junior"
+"#;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = leadgate::RunOptions {
+        clock: s.clock.clone(),
+        max_idle: Duration::from_millis(50),
+    };
+    let daemon = TestDaemon::start_with(dir.path(), &s.config(), routing, options).await;
+    submit(
+        &daemon,
+        "Семён",
+        "+79161110011",
+        "Нужен котёл до понедельника",
+    )
+    .await;
+    let held = events(&s.sink, 1).await;
+    assert!(held[0]["data"]["assignment"].is_null(), "held: {}", held[0]);
+    let alert = nth_to(s.bot(), ADMIN_CHAT, 0).await;
+    assert!(
+        alert.text.contains("junior") && alert.text.contains("held"),
+        "{}",
+        alert.text
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        s.bot().sent_to(ANNA).is_empty(),
+        "nobody is woken on a Sunday"
+    );
+
+    s.clock
+        .advance(chrono::Duration::hours(21) + chrono::Duration::minutes(1));
+    let card = nth_to(s.bot(), ANNA, 0).await;
+    assert!(
+        card.text.contains("Нужен котёл до понедельника"),
+        "{}",
+        card.text
+    );
+    let over = nth_to(s.bot(), ADMIN_CHAT, 1).await;
+    assert!(over.text.contains("Решено"), "{}", over.text);
+    daemon.stop().await;
+}
