@@ -228,10 +228,8 @@ impl Test {
                     None => (false, Found::NOTHING),
                 }
             }
-            Test::TextMatches(re) => match re.find(f.haystack()) {
-                Some(m) => (true, rec.text(m.as_str())),
-                None => (false, Found::NOTHING),
-            },
+            Test::TextMatches(re) => text_matches(re, f, rec),
+            Test::ContactInList(list) => in_list(list, f, rec),
             Test::FieldPresent(field) => (f.present(*field), f.first(*field, rec)),
             Test::FieldOneOf(field, options) => {
                 let held = f.folded(*field).iter().any(|s| options.contains(s));
@@ -266,10 +264,6 @@ impl Test {
                 let holiday = f.received().holiday;
                 (holiday == *want, yes_no(holiday, rec))
             }
-            Test::ContactInList(list) => match list.find(&lead.contact, f.today()) {
-                Some(k) => (true, rec.text(&format!("{k} is in {}", list.label))),
-                None => (false, Found::NOTHING),
-            },
             Test::Any(start, end) => {
                 let mut held = false;
                 for &(node, option) in &all.options[*start as usize..*end as usize] {
@@ -285,6 +279,25 @@ impl Test {
             }
             Test::Not(cond) => (!cond.eval(all, f, phase, rec), Found::NOTHING),
         }
+    }
+}
+
+// The tests with a regular expression or a list lookup are out of line, so that the code
+// of the light tests stays small.
+
+#[inline(never)]
+fn text_matches(re: &Regex, f: &mut Facts<'_>, rec: &mut Record) -> (bool, Found) {
+    match re.find(f.haystack()) {
+        Some(m) => (true, rec.text(m.as_str())),
+        None => (false, Found::NOTHING),
+    }
+}
+
+#[inline(never)]
+fn in_list(list: &SuppressList, f: &mut Facts<'_>, rec: &mut Record) -> (bool, Found) {
+    match list.find(&f.lead.contact, f.today()) {
+        Some(k) => (true, rec.text(&format!("{k} is in {}", list.label))),
+        None => (false, Found::NOTHING),
     }
 }
 

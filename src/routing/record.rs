@@ -164,7 +164,8 @@ impl Record {
     /// A fixed text, kept once per record.
     #[inline]
     pub(crate) fn fixed(&mut self, s: &'static str) -> Found {
-        if let Some(&(_, f)) = self.fixed.iter().find(|(t, _)| *t == s) {
+        // The same literal is the same pointer; a copy elsewhere is merely kept twice.
+        if let Some(&(_, f)) = self.fixed.iter().find(|(t, _)| std::ptr::eq(*t, s)) {
             return f;
         }
         let f = self.keep(Payload::Fixed(s));
