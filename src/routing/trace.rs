@@ -129,7 +129,7 @@ pub struct PickTrace {
 }
 
 /// The whole decision explained. Stored as JSON with every scoring entry and rule spelt
-/// out; in memory the entries stay a compact [`Record`] until shown.
+/// out; in memory the entries stay a compact record (`routing/record.rs`) until shown.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(from = "super::trace_json::TraceJson")]
 pub struct Trace {
