@@ -182,8 +182,9 @@ fn the_commented_examples_check_clean() {
         ),
         ("LEADGATE_SMTP_PASSWORD", "x"),
         ("LEADGATE_LINK_SECRET", "0123456789abcdef0123456789abcdef"),
+        ("SALES_IMAP_PASSWORD", "x"),
     ];
-    for example in ["webform", "vk", "whatsapp", "sinks", "notify"] {
+    for example in ["webform", "vk", "whatsapp", "sinks", "notify", "email"] {
         let dir = tempfile::tempdir().expect("tempdir");
         let text = std::fs::read_to_string(root.join(format!("config/examples/{example}.toml")))
             .expect("example");

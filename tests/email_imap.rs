@@ -1,13 +1,15 @@
 //! The IMAP source against a real Dovecot: messages APPENDed over IMAP become leads at a real
 //! HTTP sink, IDLE wakes the source, a cut connection, a restart and a backlog lose and
 //! duplicate nothing, the after-ingest actions do what they say, a reply joins its lead, and
-//! every e-mail sample of the corpus gives its expected result.
+//! every e-mail sample of the corpus gives its expected result. Over TLS and STARTTLS, a server
+//! certificate from a private CA is trusted through `ca_file` and refused without it.
 
 mod support;
 
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
+use support::certs::Issuer;
 use support::daemon::{TestDaemon, default_routing, eventually};
 use support::dovecot::{Dovecot, lead_mail};
 use support::expected::{check_lead, check_not_lead, expectations, sample};
@@ -17,11 +19,15 @@ use support::sink::Sink;
 const PATIENCE: Duration = Duration::from_secs(90);
 
 fn config(dovecot: &Dovecot, sink: &Sink, extra: &str) -> String {
+    config_with(&dovecot.source("sales-inbox", extra), sink)
+}
+
+/// The daemon's config with these `[[sources.email]]` tables.
+fn config_with(sources: &str, sink: &Sink) -> String {
     format!(
         "[business]\nown_emails = [\"sales@teplodom.example\", \"wordpress@teplodom.example\", \
          \"blog@teplodom.example\"]\nown_phones = [\"+78126001234\"]\n\
-         {}\n[[sinks.webhook]]\nid = \"crm\"\nurl = \"{}\"\n",
-        dovecot.source("sales-inbox", extra),
+         {sources}\n[[sinks.webhook]]\nid = \"crm\"\nurl = \"{}\"\n",
         sink.url()
     )
 }
@@ -60,13 +66,18 @@ async fn wait_for_leads(sink: &Sink, n: usize, dovecot: &Dovecot) {
 
 /// The mailbox's component in /readyz.
 async fn mailbox_state(daemon: &TestDaemon) -> Value {
+    component(daemon, "email:sales-inbox:INBOX").await
+}
+
+/// A component of /readyz.
+async fn component(daemon: &TestDaemon, name: &str) -> Value {
     let ready: Value = reqwest::get(daemon.url("/readyz"))
         .await
         .expect("readyz")
         .json()
         .await
         .expect("readyz JSON");
-    ready["components"]["email:sales-inbox:INBOX"].clone()
+    ready["components"][name].clone()
 }
 
 async fn inbound(daemon: &TestDaemon, query: &str) -> Vec<Value> {
@@ -308,6 +319,90 @@ async fn every_email_sample_reaches_the_sink_as_expected() {
     }
     assert_eq!(created.len(), leads, "no non-lead was delivered");
     assert!(problems.is_empty(), "{problems:#?}");
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_and_starttls_trust_the_ca_file() {
+    for (mode, issuer) in [
+        ("tls", Issuer::PrivateCa),
+        ("starttls", Issuer::PrivateCa),
+        ("tls", Issuer::SelfSigned),
+    ] {
+        let dovecot = Dovecot::start_tls(issuer).await;
+        let sink = Sink::start(&[]).await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let source = dovecot.tls_source(
+            "sales-inbox",
+            mode,
+            &format!("ca_file = \"{}\"", dovecot.ca_file().display()),
+        );
+        let daemon =
+            TestDaemon::start_in(dir.path(), &config_with(&source, &sink), &default_routing())
+                .await;
+        dovecot.append_all("INBOX", &[lead_mail(mode, 1)]).await;
+        wait_for_leads(&sink, 1, &dovecot).await;
+        let lead = &events(&sink, "lead.created")[0];
+        assert_eq!(lead["external_id"], format!("<{mode}-1@mail.example.ru>"));
+        assert_eq!(
+            mailbox_state(&daemon).await["state"],
+            "ok",
+            "{mode} {issuer:?}"
+        );
+        daemon.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_certificate_is_refused_and_shown_in_readyz() {
+    let dovecot = Dovecot::start_tls(Issuer::PrivateCa).await;
+    let sink = Sink::start(&[]).await;
+    dovecot
+        .append_all("INBOX", &[lead_mail("untrusted", 1)])
+        .await;
+    let ca_file = format!("ca_file = \"{}\"", dovecot.ca_file().display());
+    // No ca_file: the private CA is unknown. With it, but by address: the certificate names
+    // only localhost.
+    let sources = [
+        dovecot.tls_source("no-ca-tls", "tls", ""),
+        dovecot.tls_source("no-ca-starttls", "starttls", ""),
+        dovecot
+            .tls_source("by-address", "tls", &ca_file)
+            .replace("\"localhost\"", "\"127.0.0.1\""),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(
+        dir.path(),
+        &config_with(&sources.concat(), &sink),
+        &default_routing(),
+    )
+    .await;
+    for (id, why) in [
+        ("no-ca-tls", "UnknownIssuer"),
+        ("no-ca-starttls", "UnknownIssuer"),
+        ("by-address", "not valid for name"),
+    ] {
+        let name = format!("email:{id}:INBOX");
+        let failing = eventually(PATIENCE, || async {
+            let s = component(&daemon, &name).await;
+            (s["state"] == "failing").then_some(s)
+        })
+        .await;
+        let Some(state) = failing else {
+            panic!("{id} is not failing: {}", component(&daemon, &name).await);
+        };
+        let error = state["last_error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("certificate") && error.contains(why),
+            "{id}: {error}"
+        );
+        assert!(!error.contains(support::dovecot::PASSWORD), "{error}");
+    }
+    assert!(
+        inbound(&daemon, "").await.is_empty(),
+        "nothing was ingested"
+    );
+    assert!(sink.received().is_empty());
     daemon.stop().await;
 }
 

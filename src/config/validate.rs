@@ -176,7 +176,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
     for (i, s) in raw.sources.email.into_iter().enumerate() {
         let key = format!("sources.email[{i}]");
         check_id(&mut p, &mut ids, &key, &s.id);
-        match s.validate() {
+        match s.validate(base) {
             Ok(source) => email.push(source),
             Err(problems) => {
                 for f in problems {
@@ -673,6 +673,17 @@ events = ["lead.deleted"]
         let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(keys, ["sources.email[0].move_to"], "{problems:#?}");
         assert!(problems.iter().all(|p| !p.to_string().contains("\"p\"")));
+    }
+
+    #[test]
+    fn a_ca_file_that_is_not_pem_is_a_problem_of_its_key() {
+        let problems = problems_of(
+            "[[sources.email]]\nid = \"box\"\nhost = \"imap.example.ru\"\nuser = \"u\"\n\
+             password = \"p\"\nca_file = \"routing.toml\"\n",
+        );
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["sources.email[0].ca_file"], "{problems:#?}");
+        assert!(problems[0].message.contains("holds no PEM certificate"));
     }
 
     #[test]

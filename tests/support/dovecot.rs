@@ -1,8 +1,11 @@
 //! A real Dovecot for the IMAP tests: started in the foreground as a child process on a free
 //! loopback port, with `tests/dovecot/dovecot.conf`, one passwd-file user and the mail in the
 //! test's temporary directory. Stopped (SIGTERM, so its children go too) and restarted on the
-//! same port to cut the daemon's connection; killed when dropped.
+//! same port to cut the daemon's connection; killed when dropped. [`Dovecot::start_tls`] also
+//! serves TLS, with a throw-away certificate for `localhost`: STARTTLS on the IMAP port and an
+//! IMAPS port.
 
+use super::certs::{self, Issuer, TestCa};
 use async_imap::Session;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -17,12 +20,21 @@ pub const PASSWORD: &str = "s3cret-pass";
 
 /// A running Dovecot.
 pub struct Dovecot {
-    /// Its loopback port.
+    /// Its loopback IMAP port (plain, and STARTTLS when it serves TLS).
     pub port: u16,
     /// Its directory (config, users, mail, log).
     pub dir: tempfile::TempDir,
+    tls: Option<Tls>,
     binary: PathBuf,
     child: Option<Child>,
+}
+
+/// How a Dovecot started with [`Dovecot::start_tls`] serves TLS.
+struct Tls {
+    /// The loopback IMAPS port (TLS from the first byte).
+    imaps_port: u16,
+    /// The server's certificate and what to trust for it.
+    ca: TestCa,
 }
 
 /// Where the dovecot binary is; fails the test (never skips) with how to install it.
@@ -55,8 +67,19 @@ fn free_port() -> u16 {
 }
 
 impl Dovecot {
-    /// Starts a fresh server with an empty mailbox.
+    /// Starts a fresh server with an empty mailbox, without TLS.
     pub async fn start() -> Dovecot {
+        Dovecot::start_with(None).await
+    }
+
+    /// Starts a fresh server that also serves TLS (STARTTLS on [`Dovecot::port`], and
+    /// [`Dovecot::imaps_port`]) with a `localhost` certificate from `issuer`; a client trusts
+    /// it with [`Dovecot::ca_file`].
+    pub async fn start_tls(issuer: Issuer) -> Dovecot {
+        Dovecot::start_with(Some(issuer)).await
+    }
+
+    async fn start_with(tls: Option<Issuer>) -> Dovecot {
         let binary = binary();
         let dir = tempfile::tempdir().expect("tempdir");
         let root = id(&["-u"]) == "0";
@@ -77,6 +100,19 @@ impl Dovecot {
             (id(&["-u"]), id(&["-g"]))
         };
         let port = free_port();
+        let tls = tls.map(|issuer| Tls {
+            imaps_port: free_port(),
+            ca: certs::make(&dir.path().join("tls"), issuer),
+        });
+        let ssl = match &tls {
+            Some(tls) => format!(
+                "ssl = yes\nssl_cert = <{}\nssl_key = <{}",
+                tls.ca.server_cert.display(),
+                tls.ca.server_key.display()
+            ),
+            None => "ssl = no".to_string(),
+        };
+        let imaps_port = tls.as_ref().map_or(0, |t| t.imaps_port);
         let template = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/dovecot/dovecot.conf"
@@ -86,6 +122,8 @@ impl Dovecot {
         let conf = template
             .replace("@DIR@", &d)
             .replace("@PORT@", &port.to_string())
+            .replace("@SSL@", &ssl)
+            .replace("@IMAPS_PORT@", &imaps_port.to_string())
             .replace("@INTERNAL_USER@", &internal_user)
             .replace("@INTERNAL_GROUP@", &internal_group)
             .replace("@LOGIN_USER@", &login_user)
@@ -114,6 +152,7 @@ impl Dovecot {
         let mut dovecot = Dovecot {
             port,
             dir,
+            tls,
             binary,
             child: None,
         };
@@ -192,6 +231,39 @@ impl Dovecot {
             "[[sources.email]]\nid = \"{id}\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\n\
              user = \"{USER}\"\npassword = \"{PASSWORD}\"\n{extra}\n",
             self.port
+        )
+    }
+
+    /// The IMAPS port of a server started with [`Dovecot::start_tls`].
+    pub fn imaps_port(&self) -> u16 {
+        self.tls
+            .as_ref()
+            .expect("started with start_tls")
+            .imaps_port
+    }
+
+    /// The PEM file a client trusts the certificate of a server started with
+    /// [`Dovecot::start_tls`] with: the CA's certificate, or the self-signed one.
+    pub fn ca_file(&self) -> &Path {
+        &self
+            .tls
+            .as_ref()
+            .expect("started with start_tls")
+            .ca
+            .ca_file
+    }
+
+    /// The `[[sources.email]]` table for this server over TLS: `mode` is `tls` (the IMAPS
+    /// port) or `starttls` (the IMAP port), the host `localhost` (the name in the certificate).
+    pub fn tls_source(&self, id: &str, mode: &str, extra: &str) -> String {
+        let port = match mode {
+            "tls" => self.imaps_port(),
+            "starttls" => self.port,
+            other => panic!("{other:?} is not a TLS mode"),
+        };
+        format!(
+            "[[sources.email]]\nid = \"{id}\"\nhost = \"localhost\"\nport = {port}\n\
+             tls = \"{mode}\"\nuser = \"{USER}\"\npassword = \"{PASSWORD}\"\n{extra}\n"
         )
     }
 

@@ -1,7 +1,9 @@
 //! `[[sources.email]]`: a mailbox account read over IMAP, as written and as validated.
 
+use super::roots::ExtraRoots;
 use crate::config::{HumanDuration, Secret};
 use serde::Deserialize;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The source as written in the config file.
@@ -16,6 +18,9 @@ pub struct RawEmailSource {
     pub port: Option<u16>,
     /// `tls` (default), `starttls` or `plain` (tests and local servers only).
     pub tls: Option<TlsMode>,
+    /// A PEM file of extra trusted roots (a private CA, or the server's self-signed
+    /// certificate), relative to the config file; the public web PKI roots stay trusted.
+    pub ca_file: Option<PathBuf>,
     /// The login.
     pub user: String,
     /// The password (or an app password); keep it in `${ENV_VAR}`.
@@ -82,6 +87,8 @@ pub struct EmailSource {
     pub port: u16,
     /// How the connection is secured.
     pub tls: TlsMode,
+    /// The roots of `ca_file`, trusted beside the public ones.
+    pub extra_roots: Option<ExtraRoots>,
     /// The login.
     pub user: String,
     /// The password, never printed.
@@ -112,8 +119,9 @@ pub struct FieldProblem {
 }
 
 impl RawEmailSource {
-    /// Checks every value and applies the defaults; every problem is returned at once.
-    pub fn validate(self) -> Result<EmailSource, Vec<FieldProblem>> {
+    /// Checks every value and applies the defaults; every problem is returned at once. A
+    /// relative `ca_file` is read from `base`, the config file's directory.
+    pub fn validate(self, base: &Path) -> Result<EmailSource, Vec<FieldProblem>> {
         let mut problems = Vec::new();
         let mut add = |key, message: &str, hint| {
             problems.push(FieldProblem {
@@ -198,6 +206,30 @@ impl RawEmailSource {
             );
         }
         let tls = self.tls.unwrap_or(TlsMode::Tls);
+        let extra_roots = match &self.ca_file {
+            Some(_) if tls == TlsMode::Plain => {
+                add(
+                    "ca_file",
+                    "is only used with tls = \"tls\" or \"starttls\"",
+                    Some("remove ca_file, or secure the connection"),
+                );
+                None
+            }
+            Some(file) => match ExtraRoots::load(&base.join(file)) {
+                Ok(roots) => Some(roots),
+                Err(message) => {
+                    add(
+                        "ca_file",
+                        &message,
+                        Some(
+                            "a PEM file with the CA certificate that signed the server's certificate (or the server's self-signed certificate), relative to this config file",
+                        ),
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -208,6 +240,7 @@ impl RawEmailSource {
                 .port
                 .unwrap_or(if tls == TlsMode::Tls { 993 } else { 143 }),
             tls,
+            extra_roots,
             user: self.user,
             password: self.password,
             mailboxes,
@@ -235,7 +268,7 @@ mod tests {
 
     #[test]
     fn defaults() {
-        let s = raw("").validate().expect("valid");
+        let s = raw("").validate(Path::new(".")).expect("valid");
         assert_eq!(s.port, 993);
         assert_eq!(s.tls, TlsMode::Tls);
         assert_eq!(s.mailboxes, ["INBOX"]);
@@ -245,7 +278,7 @@ mod tests {
         assert_eq!(s.backfill, Duration::from_secs(3 * 86_400));
         assert_eq!(s.batch_size, 100);
         let s = raw("tls = \"starttls\"\nafter = \"seen\"")
-            .validate()
+            .validate(Path::new("."))
             .expect("valid");
         assert_eq!((s.port, s.after), (143, AfterAction::MarkSeen));
     }
@@ -254,7 +287,7 @@ mod tests {
     fn move_needs_an_unwatched_folder() {
         let keys = |extra| -> Vec<&'static str> {
             raw(extra)
-                .validate()
+                .validate(Path::new("."))
                 .expect_err("invalid")
                 .iter()
                 .map(|p| p.key)
@@ -268,7 +301,7 @@ mod tests {
             ["mailboxes", "batch_size"]
         );
         let s = raw("after = \"move\"\nmove_to = \"Done\"")
-            .validate()
+            .validate(Path::new("."))
             .expect("valid");
         assert_eq!(s.after, AfterAction::MoveTo("Done".into()));
     }
@@ -286,8 +319,28 @@ mod tests {
     }
 
     #[test]
+    fn ca_file_is_read_from_the_config_directory_and_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("mail-ca.pem"), super::super::roots::TEST_CA)
+            .expect("write");
+        let s = raw("tls = \"starttls\"\nca_file = \"mail-ca.pem\"")
+            .validate(dir.path())
+            .expect("valid");
+        assert_eq!(s.extra_roots.map(|r| r.anchors().len()), Some(1));
+        let problems = raw("ca_file = \"other.pem\"")
+            .validate(dir.path())
+            .expect_err("missing");
+        assert_eq!(problems[0].key, "ca_file");
+        assert!(problems[0].message.ends_with("other.pem does not exist"));
+        let problems = raw("tls = \"plain\"\nca_file = \"mail-ca.pem\"")
+            .validate(dir.path())
+            .expect_err("plain");
+        assert_eq!(problems[0].key, "ca_file");
+    }
+
+    #[test]
     fn the_password_never_prints() {
-        let s = raw("").validate().expect("valid");
+        let s = raw("").validate(Path::new(".")).expect("valid");
         assert!(!format!("{s:?}").contains("pw"));
     }
 }

@@ -6,7 +6,8 @@
 //! `signature` cut everything that is not the person's own words, and `form_notice` reads
 //! website form notifications.
 //!
-//! The I/O part is `imap`: one task per configured mailbox (`config`) feeding intake.
+//! The I/O part is `imap`: one task per configured mailbox (`config`) feeding intake, trusting
+//! the public roots and those of the source's `ca_file` (`roots`).
 
 pub mod config;
 mod form_notice;
@@ -15,6 +16,7 @@ mod mime;
 mod noise;
 mod parse;
 mod quote;
+pub mod roots;
 mod signature;
 
 pub use config::{EmailSource, RawEmailSource};

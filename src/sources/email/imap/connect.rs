@@ -17,11 +17,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> ImapIo for T {}
 /// A logged-in session, whatever the transport.
 pub type ImapSession = Session<Box<dyn ImapIo>>;
 
-/// The TLS client settings: ring, the public web PKI roots.
-fn tls_connector() -> Result<TlsConnector, ImapError> {
-    let roots = RootCertStore {
+/// The TLS client settings: ring, the public web PKI roots and the source's `ca_file` roots.
+fn tls_connector(source: &EmailSource) -> Result<TlsConnector, ImapError> {
+    let mut roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
+    if let Some(extra) = &source.extra_roots {
+        roots.roots.extend_from_slice(extra.anchors());
+    }
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -32,14 +35,33 @@ fn tls_connector() -> Result<TlsConnector, ImapError> {
     Ok(TlsConnector::from(Arc::new(config)))
 }
 
-async fn wrap_tls(tcp: TcpStream, host: &str) -> Result<Box<dyn ImapIo>, ImapError> {
+async fn wrap_tls(tcp: TcpStream, source: &EmailSource) -> Result<Box<dyn ImapIo>, ImapError> {
+    let host = &source.host;
     let name = ServerName::try_from(host.to_string())
         .map_err(|_| ImapError::Connect(format!("{host:?} is not a valid TLS server name")))?;
-    let tls = tls_connector()?
+    let tls = tls_connector(source)?
         .connect(name, tcp)
         .await
-        .map_err(|e| ImapError::Connect(format!("TLS handshake with {host}: {e}")))?;
+        .map_err(|e| ImapError::Connect(handshake_error(host, &e)))?;
     Ok(Box::new(tls))
+}
+
+/// What a failed handshake means; a refused certificate says what to check.
+fn handshake_error(host: &str, error: &std::io::Error) -> String {
+    let refused = error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+        .and_then(|e| match e {
+            rustls::Error::InvalidCertificate(why) => Some(why),
+            _ => None,
+        });
+    match refused {
+        Some(why) => format!(
+            "the TLS certificate of {host} was refused ({why}): it must name {host}, be in \
+             date, and chain to a public root or to a root in ca_file"
+        ),
+        None => format!("TLS handshake with {host}: {error}"),
+    }
 }
 
 /// Reads the server's greeting (`* OK ...`).
@@ -62,7 +84,7 @@ pub async fn open(source: &EmailSource) -> Result<ImapSession, ImapError> {
     let _ = tcp.set_nodelay(true);
     let client: Client<Box<dyn ImapIo>> = match source.tls {
         TlsMode::Tls => {
-            let mut client = Client::new(wrap_tls(tcp, &source.host).await?);
+            let mut client = Client::new(wrap_tls(tcp, source).await?);
             greeting(&mut client).await?;
             client
         }
@@ -82,7 +104,7 @@ pub async fn open(source: &EmailSource) -> Result<ImapSession, ImapError> {
                         "the server refused STARTTLS ({e}); use tls = \"tls\" on port 993"
                     ))
                 })?;
-            Client::new(wrap_tls(client.into_inner(), &source.host).await?)
+            Client::new(wrap_tls(client.into_inner(), source).await?)
         }
     };
     client
