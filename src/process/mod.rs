@@ -18,8 +18,8 @@ use crate::clock::Clock;
 use crate::deliver::EventType;
 use crate::health::Health;
 use crate::lead::{
-    AssignedManager, Assignment, Lead, NormalisedDraft, NotLeadReason, OwnContacts, Parsed,
-    PhoneNormaliser, normalise,
+    AssignedManager, Assignment, Lead, NormalisedDraft, NotLead, NotLeadReason, OwnContacts,
+    Parsed, PhoneNormaliser, normalise,
 };
 use crate::notify::Notices;
 use crate::routing::{CompiledRules, Outcome, RoutingContext, RulesHandle, StrategyState};
@@ -117,6 +117,11 @@ impl Processor {
     /// batch's new leads all the same, so no newer lead jumps the queue.
     pub async fn run_once(&self, offer_held: bool) -> Result<usize, ProcessError> {
         let rows = self.store.pending_inbound(self.batch_size).await?;
+        // Parsing is pure: done before the transaction, so intake's commits wait less.
+        let mut drafts = Vec::with_capacity(rows.len());
+        for row in &rows {
+            drafts.push(self.read(row).await);
+        }
         let rules = self.rules.current();
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
@@ -135,8 +140,8 @@ impl Processor {
         } else {
             batch.held_levels.extend(tx.held_levels().await?);
         }
-        for row in &rows {
-            self.process_item(tx.as_mut(), &rules, &mut batch, row, now)
+        for (row, draft) in rows.iter().zip(drafts) {
+            self.process_item(tx.as_mut(), &rules, &mut batch, row, draft, now)
                 .await?;
         }
         let state = serde_json::to_string(&batch.state).unwrap_or_default();
@@ -151,16 +156,25 @@ impl Processor {
         Ok(rows.len())
     }
 
+    /// Parses and normalises a stored item: the draft, or why it is not a lead.
+    async fn read(&self, row: &InboundRow) -> Result<NormalisedDraft, NotLead> {
+        match parse_item(row, &self.sources).await {
+            Parsed::NotLead(n) => Err(n),
+            Parsed::Lead(draft) => Ok(normalise(draft, &self.phones, &self.own_contacts)),
+        }
+    }
+
     async fn process_item(
         &self,
         tx: &mut dyn StoreTx,
         rules: &CompiledRules,
         batch: &mut Batch,
         row: &InboundRow,
+        draft: Result<NormalisedDraft, NotLead>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let draft = match parse_item(row, &self.sources).await {
-            Parsed::NotLead(n) => {
+        let draft = match draft {
+            Err(n) => {
                 metrics::counter!("leadgate_not_leads_total", "reason" => n.reason.as_str())
                     .increment(1);
                 return tx
@@ -172,7 +186,7 @@ impl Processor {
                     ))
                     .await;
             }
-            Parsed::Lead(draft) => normalise(draft, &self.phones, &self.own_contacts),
+            Ok(draft) => draft,
         };
         if let Some(existing) = self.continued_lead(tx, row, &draft, now).await? {
             return self.join(tx, rules, batch, row, existing, draft, now).await;

@@ -54,9 +54,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Checks the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 
-    /// Commits inbound items in one transaction; an item whose source + dedupe key is already
-    /// stored is reported as a duplicate and left as it was.
-    async fn insert_inbound(&self, items: &[NewInbound]) -> StoreResult<Vec<Inserted>>;
+    /// Commits inbound items, then `cursors`, in one transaction; an item whose source +
+    /// dedupe key is already stored is reported as a duplicate and left as it was.
+    async fn insert_inbound(
+        &self,
+        items: &[NewInbound],
+        cursors: &[CursorWrite],
+    ) -> StoreResult<Vec<Inserted>>;
 
     /// The oldest unprocessed inbound items.
     async fn pending_inbound(&self, limit: u32) -> StoreResult<Vec<InboundRow>>;
@@ -128,7 +132,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 }
 
 /// The processing stage's transaction: reads see its own writes, and nothing is visible to
-/// others until [`StoreTx::commit`].
+/// others until [`StoreTx::commit`]. The rows no method of the transaction reads (outbox
+/// rows, audit entries, finished items) may be written only at the commit, in one go.
 #[async_trait]
 pub trait StoreTx: Send {
     /// The lead made from the item with this external id in this source.

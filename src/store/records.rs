@@ -26,6 +26,17 @@ pub struct NewInbound {
     pub meta: Value,
 }
 
+/// A source's position, committed with the items it covers (a mailbox's watermark).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CursorWrite {
+    /// The cursor's key.
+    pub key: String,
+    /// Its new value.
+    pub value: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
 /// The result of committing one inbound item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inserted {

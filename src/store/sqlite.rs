@@ -5,6 +5,7 @@
 //! connections. Lists of keys are passed as a JSON array and expanded with `json_each`, which
 //! keeps every statement static.
 
+mod deferred;
 mod notifications;
 
 use super::*;
@@ -61,6 +62,9 @@ fn channel(s: &str) -> StoreResult<Channel> {
     })
 }
 
+/// The write connection's page cache: `cache_size` in KiB (negative), 32 MiB.
+const WRITE_CACHE_KIB: &str = "-32768";
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and runs the migrations.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
@@ -77,11 +81,17 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        // The writer's page cache holds a whole processing batch (the default 2 MiB makes
+        // a batch of hundreds of leads spill to the WAL and re-read pages mid-transaction).
+        let writer = base
+            .clone()
+            .create_if_missing(true)
+            .pragma("cache_size", WRITE_CACHE_KIB);
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(base.clone().create_if_missing(true))
+            .connect_with(writer)
             .await?;
         sqlx::migrate!("src/store/migrations/sqlite")
             .run(&write)
@@ -215,7 +225,11 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn insert_inbound(&self, items: &[NewInbound]) -> StoreResult<Vec<Inserted>> {
+    async fn insert_inbound(
+        &self,
+        items: &[NewInbound],
+        cursors: &[CursorWrite],
+    ) -> StoreResult<Vec<Inserted>> {
         let mut tx = self.write.begin().await?;
         let mut out = Vec::with_capacity(items.len());
         for item in items {
@@ -247,6 +261,9 @@ impl Store for SqliteStore {
                 out.push(Inserted::Duplicate(id));
             }
         }
+        for c in cursors {
+            set_cursor(&mut *tx, &c.key, &c.value, c.at).await?;
+        }
         tx.commit().await?;
         Ok(out)
     }
@@ -265,6 +282,7 @@ impl Store for SqliteStore {
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
         Ok(Box::new(SqliteTx {
             tx: self.write.begin().await?,
+            deferred: deferred::Deferred::default(),
         }))
     }
 
@@ -322,45 +340,52 @@ impl Store for SqliteStore {
     }
 
     async fn record_deliveries(&self, results: &[DeliveryResult]) -> StoreResult<()> {
-        let mut tx = self.write.begin().await?;
-        for r in results {
-            let outcome = match r.outcome {
-                DeliveryOutcome::Delivered => "delivered",
-                DeliveryOutcome::Retry(_) => "retry",
-                DeliveryOutcome::Dead => "dead",
-            };
-            sqlx::query(
-                "INSERT OR REPLACE INTO delivery_attempts (outbox_id, attempt, at, outcome, status_code, error, duration_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )
-            .bind(r.outbox_id)
-            .bind(i64::from(r.attempt))
-            .bind(ts(r.at))
-            .bind(outcome)
-            .bind(r.status_code.map(i64::from))
-            .bind(&r.error)
-            .bind(r.duration_ms as i64)
-            .execute(&mut *tx)
-            .await?;
-            let (status, next, delivered) = match r.outcome {
-                DeliveryOutcome::Delivered => ("delivered", None, Some(ts(r.at))),
-                DeliveryOutcome::Retry(at) => ("pending", Some(ts(at)), None),
-                DeliveryOutcome::Dead => ("dead", None, None),
-            };
-            sqlx::query(
-                "UPDATE outbox SET status = ?2, attempts = ?3, lease_until = NULL, last_error = ?4,
-                        next_attempt_at = COALESCE(?5, next_attempt_at), delivered_at = ?6
-                 WHERE id = ?1",
-            )
-            .bind(r.outbox_id)
-            .bind(status)
-            .bind(i64::from(r.attempt))
-            .bind(&r.error)
-            .bind(next)
-            .bind(delivered)
-            .execute(&mut *tx)
-            .await?;
+        if results.is_empty() {
+            return Ok(());
         }
+        // One statement per table for the whole batch: `[outbox_id, attempt, at, outcome,
+        // status_code, error, duration_ms, status, next_attempt_at, delivered_at]` per result.
+        let rows: Vec<Value> = results
+            .iter()
+            .map(|r| {
+                let (outcome, status, next, delivered) = match r.outcome {
+                    DeliveryOutcome::Delivered => ("delivered", "delivered", None, Some(ts(r.at))),
+                    DeliveryOutcome::Retry(at) => ("retry", "pending", Some(ts(at)), None),
+                    DeliveryOutcome::Dead => ("dead", "dead", None, None),
+                };
+                serde_json::json!([
+                    r.outbox_id,
+                    r.attempt,
+                    ts(r.at),
+                    outcome,
+                    r.status_code,
+                    r.error,
+                    r.duration_ms,
+                    status,
+                    next,
+                    delivered
+                ])
+            })
+            .collect();
+        let rows = Value::Array(rows).to_string();
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "INSERT OR REPLACE INTO delivery_attempts (outbox_id, attempt, at, outcome, status_code, error, duration_ms)
+             SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6
+             FROM json_each(?1) ORDER BY key",
+        )
+        .bind(&rows)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE outbox SET status = j.value->>7, attempts = j.value->>1, lease_until = NULL,
+                    last_error = j.value->>5, next_attempt_at = COALESCE(j.value->>8, next_attempt_at),
+                    delivered_at = j.value->>9
+             FROM json_each(?1) AS j WHERE outbox.id = j.value->>0",
+        )
+        .bind(&rows)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -679,6 +704,8 @@ async fn set_cursor<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
 /// The processing stage's transaction on the single write connection.
 struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
+    /// The audit entries, outbox rows and finished items, written at commit.
+    deferred: deferred::Deferred,
 }
 
 impl SqliteTx {
@@ -828,11 +855,12 @@ impl StoreTx for SqliteTx {
         .bind(lead.trace.to_string())
         .execute(&mut *self.tx)
         .await?;
-        for key in &lead.identity_keys {
+        if !lead.identity_keys.is_empty() {
             sqlx::query(
-                "INSERT OR IGNORE INTO lead_contacts (key, lead_id, at) VALUES (?1, ?2, ?3)",
+                "INSERT OR IGNORE INTO lead_contacts (key, lead_id, at)
+                 SELECT value, ?2, ?3 FROM json_each(?1) ORDER BY key",
             )
-            .bind(key)
+            .bind(json_list(&lead.identity_keys))
             .bind(&r.id)
             .bind(&received)
             .execute(&mut *self.tx)
@@ -866,12 +894,15 @@ impl StoreTx for SqliteTx {
     }
 
     async fn add_refs(&mut self, lead_id: &str, refs: &[String]) -> StoreResult<()> {
-        for reference in refs {
-            sqlx::query("INSERT OR IGNORE INTO lead_refs (ref, lead_id) VALUES (?1, ?2)")
-                .bind(reference)
-                .bind(lead_id)
-                .execute(&mut *self.tx)
-                .await?;
+        if !refs.is_empty() {
+            sqlx::query(
+                "INSERT OR IGNORE INTO lead_refs (ref, lead_id)
+                 SELECT value, ?2 FROM json_each(?1) ORDER BY key",
+            )
+            .bind(json_list(refs))
+            .bind(lead_id)
+            .execute(&mut *self.tx)
+            .await?;
         }
         Ok(())
     }
@@ -901,25 +932,7 @@ impl StoreTx for SqliteTx {
 
     async fn insert_outbox(&mut self, rows: &[NewOutbox]) -> StoreResult<()> {
         for row in rows {
-            let at = ts(row.created_at);
-            sqlx::query(
-                "INSERT INTO outbox (lead_id, sink, event_id, event_type, body, created_at, retry_since, next_attempt_at, request)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6, ?7)
-                 ON CONFLICT (sink, event_id) DO NOTHING",
-            )
-            .bind(&row.lead_id)
-            .bind(&row.sink)
-            .bind(&row.event_id)
-            .bind(&row.event_type)
-            .bind(&row.body)
-            .bind(at)
-            .bind(
-                row.plan
-                    .as_ref()
-                    .map(|p| serde_json::to_string(p).unwrap_or_default()),
-            )
-            .execute(&mut *self.tx)
-            .await?;
+            self.deferred.outbox(row);
         }
         Ok(())
     }
@@ -938,28 +951,12 @@ impl StoreTx for SqliteTx {
         kind: &str,
         detail: &Value,
     ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO audit (lead_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)")
-            .bind(lead_id)
-            .bind(ts(at))
-            .bind(kind)
-            .bind(detail.to_string())
-            .execute(&mut *self.tx)
-            .await?;
+        self.deferred.audit(lead_id, &ts(at), kind, detail);
         Ok(())
     }
 
     async fn finish_inbound(&mut self, d: &FinishedInbound) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE inbound SET status = ?2, reason = ?3, detail = ?4, lead_id = ?5, processed_at = ?6 WHERE id = ?1",
-        )
-        .bind(&d.inbound_id)
-        .bind(d.status)
-        .bind(&d.reason)
-        .bind(&d.detail)
-        .bind(&d.lead_id)
-        .bind(ts(d.at))
-        .execute(&mut *self.tx)
-        .await?;
+        self.deferred.finished(d);
         Ok(())
     }
 
@@ -1026,7 +1023,9 @@ impl StoreTx for SqliteTx {
     }
 
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.tx.commit().await?;
+        let SqliteTx { mut tx, deferred } = *self;
+        deferred.flush(&mut tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! One catch-up pass over a selected mailbox: the backfill still owed, then every UID above the
-//! watermark, in batches. A batch is fetched with `BODY.PEEK[]`, every message committed to
-//! intake, and only then is the watermark stored and the after-ingest action applied.
+//! watermark, in batches. A batch is fetched with `BODY.PEEK[]` and committed to intake with
+//! the watermark past it, in one transaction; only then is the after-ingest action applied.
 
 use super::ImapError;
 use super::connect::ImapSession;
@@ -9,7 +9,7 @@ use super::watch::Mailbox;
 use crate::lead::Channel;
 use crate::sources::email::config::AfterAction;
 use crate::sources::email::mime;
-use crate::store::{Inserted, NewInbound};
+use crate::store::{CursorWrite, Inserted, NewInbound};
 use futures_util::TryStreamExt;
 use std::future::Future;
 use std::time::Duration;
@@ -110,8 +110,8 @@ impl Mailbox {
         Ok(fresh)
     }
 
-    /// Fetches, commits and acts on `uids` (ascending) in batches, moving the watermark after
-    /// each committed batch.
+    /// Fetches, commits and acts on `uids` (ascending) in batches, moving the watermark with
+    /// each batch's commit.
     async fn ingest(
         &self,
         session: &mut ImapSession,
@@ -136,23 +136,28 @@ impl Mailbox {
                 .filter(|(uid, _)| batch.binary_search(uid).is_ok())
                 .map(|(uid, raw)| self.inbound(cursor.uidvalidity, uid, raw))
                 .collect();
-            let results = futures_util::future::join_all(
-                items.into_iter().map(|i| self.deps.intake.submit(i)),
-            )
-            .await;
-            let mut new_here = 0;
-            for result in results {
-                if let Inserted::New(_) = result? {
-                    new_here += 1;
-                }
+            let mut next = cursor.clone();
+            if let Some(&last) = batch.last() {
+                next.last_uid = next.last_uid.max(last);
             }
+            let watermark = CursorWrite {
+                key: cursor::key(&self.source.id, &self.mailbox),
+                value: next.encode(),
+                at: self.deps.clock.now(),
+            };
+            let results = self
+                .deps
+                .intake
+                .submit_batch(items, Some(watermark))
+                .await?;
+            *cursor = next;
+            let new_here = results
+                .iter()
+                .filter(|r| matches!(r, Inserted::New(_)))
+                .count();
             metrics::counter!("leadgate_email_messages_total", "source" => self.source.id.clone(), "result" => "new").increment(new_here as u64);
             metrics::counter!("leadgate_email_messages_total", "source" => self.source.id.clone(), "result" => "duplicate").increment((batch.len() - new_here) as u64);
             fresh += new_here;
-            if let Some(&last) = batch.last() {
-                cursor.last_uid = cursor.last_uid.max(last);
-            }
-            self.save(cursor).await?;
             self.after_ingest(session, &set, abilities).await?;
             self.deps
                 .health
