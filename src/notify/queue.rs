@@ -37,6 +37,38 @@ impl Target {
     }
 }
 
+/// A short notice (a title and one line) on `channel`; a Telegram notice about a lead
+/// (`card_of`) answers its card.
+fn notice(
+    channel: NotifyChannel,
+    icon: &str,
+    title: &str,
+    subject: String,
+    line: &str,
+    card_of: Option<&str>,
+) -> Message {
+    match channel {
+        NotifyChannel::Telegram => Message::Telegram(TelegramMessage {
+            text: format!(
+                "{icon} <b>{}</b>\n{}",
+                escape_html(title),
+                escape_html(line)
+            ),
+            buttons: None,
+            card_of: card_of.map(str::to_string),
+        }),
+        NotifyChannel::Email => Message::Email(EmailMessage {
+            subject,
+            plain: format!("{title}\n\n{line}\n"),
+            html: format!(
+                "<!doctype html><html><body><h3>{icon} {}</h3><p>{}</p></body></html>",
+                escape_html(title),
+                escape_html(line)
+            ),
+        }),
+    }
+}
+
 /// The lead's current assignment and the manager who has it, if the rules know them.
 fn holder<'a>(
     rules: &'a CompiledRules,
@@ -241,26 +273,14 @@ impl Notices {
         self.targets(m)
             .into_iter()
             .map(|t| {
-                let message = match t.channel {
-                    NotifyChannel::Telegram => Message::Telegram(TelegramMessage {
-                        text: format!(
-                            "↪️ <b>{}</b>\n{}",
-                            escape_html(labels.passed_on),
-                            escape_html(&line)
-                        ),
-                        buttons: None,
-                        card_of: Some(lead.id.clone()),
-                    }),
-                    NotifyChannel::Email => Message::Email(EmailMessage {
-                        subject: format!("[leadgate] {} — {who}", labels.passed_on),
-                        plain: format!("{}\n\n{line}\n", labels.passed_on),
-                        html: format!(
-                            "<!doctype html><html><body><h3>{}</h3><p>{}</p></body></html>",
-                            escape_html(labels.passed_on),
-                            escape_html(&line)
-                        ),
-                    }),
-                };
+                let message = notice(
+                    t.channel,
+                    "↪️",
+                    labels.passed_on,
+                    format!("[leadgate] {} — {who}", labels.passed_on),
+                    &line,
+                    Some(&lead.id),
+                );
                 self.row(
                     format!("passed_on:{}:{attempt}:{}", lead.id, t.channel_name()),
                     Some(&lead.id),
@@ -307,26 +327,14 @@ impl Notices {
         targets
             .into_iter()
             .map(|t| {
-                let message = match t.channel {
-                    NotifyChannel::Telegram => Message::Telegram(TelegramMessage {
-                        text: format!(
-                            "{icon} <b>{}</b>\n{}",
-                            escape_html(title),
-                            escape_html(text)
-                        ),
-                        buttons: None,
-                        card_of: None,
-                    }),
-                    NotifyChannel::Email => Message::Email(EmailMessage {
-                        subject: format!("[leadgate] {title}: {text}"),
-                        plain: format!("{title}\n\n{text}\n"),
-                        html: format!(
-                            "<!doctype html><html><body><h3>{icon} {}</h3><p>{}</p></body></html>",
-                            escape_html(title),
-                            escape_html(text)
-                        ),
-                    }),
-                };
+                let message = notice(
+                    t.channel,
+                    icon,
+                    title,
+                    format!("[leadgate] {title}: {text}"),
+                    text,
+                    None,
+                );
                 self.row(
                     format!(
                         "{kind}:{incident}:{}:{}:{}",
