@@ -57,11 +57,8 @@ async fn start(dir: &Path, config: &str) -> TestDaemon {
     let now = chrono::DateTime::parse_from_rfc3339("2026-11-21T00:00:00Z")
         .expect("a time")
         .with_timezone(&chrono::Utc);
-    let options = leadgate::RunOptions {
-        clock: Arc::new(leadgate::clock::ManualClock::new(now)),
-        max_idle: Duration::from_millis(50),
-    };
-    TestDaemon::start_with(dir, config, &default_routing(), options).await
+    let clock = Arc::new(leadgate::clock::ManualClock::new(now));
+    TestDaemon::start_at(dir, config, &default_routing(), clock).await
 }
 
 /// Every `lead.created` the sink got, by the lead's external id (a second event for the

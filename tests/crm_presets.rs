@@ -7,14 +7,13 @@
 
 mod support;
 
-use leadgate::clock::{Clock, ManualClock, SystemClock};
+use leadgate::clock::ManualClock;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use support::daemon::{TestDaemon, always_open_routing, eventually};
+use support::daemon::{API_TOKEN, TestDaemon, always_open_routing, eventually, manual_clock};
 use support::sink::{Received, Sink};
 
-const API_TOKEN: &str = "api-token-for-tests-0123456789";
 const LEAD_ID: &str = "adf21080-0e10-11eb-879b-05d71fb426ec";
 
 async fn start(
@@ -40,29 +39,7 @@ timeout = "2s"
 "#,
         crm.addr
     );
-    let options = leadgate::RunOptions {
-        clock,
-        max_idle: Duration::from_millis(50),
-    };
-    TestDaemon::start_with(dir, &config, &always_open_routing(), options).await
-}
-
-async fn submit(daemon: &TestDaemon, phone: &str, message: &str) -> String {
-    let r: Value = reqwest::Client::new()
-        .post(daemon.url("/forms/site"))
-        .header("accept", "application/json")
-        .form(&[
-            ("name", "Кирилл Фёдоров"),
-            ("phone", phone),
-            ("message", message),
-        ])
-        .send()
-        .await
-        .expect("post")
-        .json()
-        .await
-        .expect("json");
-    r["id"].as_str().expect("id").to_string()
+    TestDaemon::start_at(dir, &config, &always_open_routing(), clock).await
 }
 
 /// Declines `lead` for the manager with CRM user id `crm_user_id` (anna 17, boris 18); the
@@ -109,9 +86,15 @@ async fn amocrm_notes_and_reassigns_the_lead_its_answer_named_in_order_through_f
         json!([{"id": 9774766, "contact_id": 12117258, "company_id": null, "request_id": ["0"], "merged": false}]),
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    let clock = manual_clock();
     let daemon = start(dir.path(), &crm, "amocrm", clock.clone()).await;
-    let lead = submit(&daemon, "+79161110011", "Хочу тёплый пол").await;
+    let lead = daemon
+        .submit_form(&[
+            ("name", "Кирилл Фёдоров"),
+            ("phone", "+79161110011"),
+            ("message", "Хочу тёплый пол"),
+        ])
+        .await;
     let first = received(&crm, 1).await;
     let owner = first[0].json()[0]["responsible_user_id"]
         .as_i64()
@@ -191,9 +174,15 @@ async fn pipedrive_makes_a_person_then_a_lead_and_moves_the_lead_after_a_restart
         json!({"success": true, "data": {"id": 5}}),
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    let clock = manual_clock();
     let daemon = start(dir.path(), &crm, "pipedrive", clock.clone()).await;
-    let lead = submit(&daemon, "+79161110012", "Нужен замер").await;
+    let lead = daemon
+        .submit_form(&[
+            ("name", "Кирилл Фёдоров"),
+            ("phone", "+79161110012"),
+            ("message", "Нужен замер"),
+        ])
+        .await;
     let got = received(&crm, 3).await;
     assert_eq!(
         calls(&got),
@@ -250,13 +239,16 @@ timeout = "2s"
         sink.url()
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    let clock = Arc::new(ManualClock::new(SystemClock.now()));
-    let options = leadgate::RunOptions {
-        clock: clock.clone(),
-        max_idle: Duration::from_millis(50),
-    };
-    let daemon = TestDaemon::start_with(dir.path(), &config, &always_open_routing(), options).await;
-    let lead = submit(&daemon, "+79161110013", "Позвоните").await;
+    let clock = manual_clock();
+    let daemon =
+        TestDaemon::start_at(dir.path(), &config, &always_open_routing(), clock.clone()).await;
+    let lead = daemon
+        .submit_form(&[
+            ("name", "Кирилл Фёдоров"),
+            ("phone", "+79161110013"),
+            ("message", "Позвоните"),
+        ])
+        .await;
     let first = received(&sink, 1).await;
     let owner = first[0].json()["data"]["assignment"]["manager"]["crm_user_id"]
         .as_str()

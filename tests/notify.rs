@@ -5,16 +5,15 @@
 
 mod support;
 
-use leadgate::clock::{Clock, ManualClock, SystemClock};
+use leadgate::clock::ManualClock;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 use support::bot_api::{BotApiSim, MANAGERS_TOKEN, Sent};
-use support::daemon::{ADMIN_TOKEN, TestDaemon, eventually};
-use support::sink::{Received, Sink};
+use support::daemon::{ADMIN_TOKEN, API_TOKEN, TestDaemon, eventually, manual_clock};
+use support::sink::{Sink, manager_of};
 use support::smtp::SmtpCatcher;
 
-const API_TOKEN: &str = "api-token-for-tests-0123456789";
 const LINK_SECRET: &str = "link-secret-for-tests-0123456789abcdef";
 const ANNA: i64 = 501;
 const BORIS: i64 = 502;
@@ -78,7 +77,7 @@ impl Setup {
             sink: Sink::start(&[]).await,
             bot: Some(BotApiSim::start_as(MANAGERS_TOKEN).await),
             smtp: None,
-            clock: Arc::new(ManualClock::new(SystemClock.now())),
+            clock: manual_clock(),
             extra: String::new(),
         }
     }
@@ -88,7 +87,7 @@ impl Setup {
             sink: Sink::start(&[]).await,
             bot: None,
             smtp: Some(SmtpCatcher::start().await),
-            clock: Arc::new(ManualClock::new(SystemClock.now())),
+            clock: manual_clock(),
             extra: String::new(),
         }
     }
@@ -130,42 +129,8 @@ timeout = "2s"
     }
 
     async fn start(&self, dir: &std::path::Path) -> TestDaemon {
-        let options = leadgate::RunOptions {
-            clock: self.clock.clone(),
-            max_idle: Duration::from_millis(50),
-        };
-        TestDaemon::start_with(dir, &self.config(), ROUTING, options).await
+        TestDaemon::start_at(dir, &self.config(), ROUTING, self.clock.clone()).await
     }
-}
-
-async fn submit(daemon: &TestDaemon, name: &str, phone: &str, message: &str) -> String {
-    let r: Value = reqwest::Client::new()
-        .post(daemon.url("/forms/site"))
-        .header("accept", "application/json")
-        .form(&[("name", name), ("phone", phone), ("message", message)])
-        .send()
-        .await
-        .expect("post")
-        .json()
-        .await
-        .expect("json");
-    r["id"].as_str().expect("id").to_string()
-}
-
-async fn events(sink: &Sink, n: usize) -> Vec<Value> {
-    eventually(Duration::from_secs(10), || async {
-        let got: Vec<Value> = sink.received().iter().map(Received::json).collect();
-        (got.len() >= n).then_some(got)
-    })
-    .await
-    .unwrap_or_else(|| panic!("expected {n} events, got {}", sink.received().len()))
-}
-
-fn manager(event: &Value) -> String {
-    event["data"]["assignment"]["manager"]["id"]
-        .as_str()
-        .unwrap_or("")
-        .to_string()
 }
 
 fn chat_of(manager: &str) -> i64 {
@@ -204,14 +169,14 @@ async fn the_card_has_both_buttons_and_a_tap_on_take_acknowledges_the_lead() {
     let s = Setup::telegram().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let daemon = s.start(dir.path()).await;
-    let lead = submit(
-        &daemon,
-        "Ирина <Ковалёва>",
-        "8 916 123-45-67",
-        "Нужен котёл на 200 м², цена?",
-    )
-    .await;
-    let owner = manager(&events(&s.sink, 1).await[0]);
+    let lead = daemon
+        .submit_form(&[
+            ("name", "Ирина <Ковалёва>"),
+            ("phone", "8 916 123-45-67"),
+            ("message", "Нужен котёл на 200 м², цена?"),
+        ])
+        .await;
+    let owner = manager_of(&s.sink.events(1).await[0]);
     let chat = chat_of(&owner);
     let card = nth_to(s.bot(), chat, 0).await;
     assert_eq!(card.params["parse_mode"], "HTML");
@@ -249,10 +214,10 @@ async fn the_card_has_both_buttons_and_a_tap_on_take_acknowledges_the_lead() {
     );
 
     s.bot().push_callback(chat, card.message_id, chat, &take);
-    let got = events(&s.sink, 2).await;
+    let got = s.sink.events(2).await;
     assert_eq!(got[1]["type"], "lead.acknowledged");
     assert_eq!(got[1]["data"]["id"], lead.as_str());
-    assert_eq!(manager(&got[1]), owner);
+    assert_eq!(manager_of(&got[1]), owner);
     let answered = eventually(Duration::from_secs(5), || async {
         s.bot().calls("answerCallbackQuery").first().cloned()
     })
@@ -314,15 +279,21 @@ async fn a_decline_tap_passes_the_lead_at_once_and_the_old_card_loses_its_button
     let s = Setup::telegram().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let daemon = s.start(dir.path()).await;
-    submit(&daemon, "Пётр", "+79161110005", "Сколько стоит монтаж?").await;
-    let first = manager(&events(&s.sink, 1).await[0]);
+    daemon
+        .submit_form(&[
+            ("name", "Пётр"),
+            ("phone", "+79161110005"),
+            ("message", "Сколько стоит монтаж?"),
+        ])
+        .await;
+    let first = manager_of(&s.sink.events(1).await[0]);
     let card = nth_to(s.bot(), chat_of(&first), 0).await;
     let (_, decline, _) = buttons(&card);
     s.bot()
         .push_callback(chat_of(&first), card.message_id, chat_of(&first), &decline);
-    let got = events(&s.sink, 2).await;
+    let got = s.sink.events(2).await;
     assert_eq!(got[1]["type"], "lead.reassigned");
-    let second = manager(&got[1]);
+    let second = manager_of(&got[1]);
     assert!(second != first && second != "vera", "{first} -> {second}");
     let new_card = nth_to(s.bot(), chat_of(&second), 0).await;
     let (take, _, _) = buttons(&new_card);
@@ -366,13 +337,19 @@ async fn no_tap_in_time_passes_the_lead_on_and_a_late_tap_is_told_where_it_went(
     let s = Setup::telegram().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let daemon = s.start(dir.path()).await;
-    submit(&daemon, "Ольга", "+79161110006", "Перезвоните").await;
-    let first = manager(&events(&s.sink, 1).await[0]);
+    daemon
+        .submit_form(&[
+            ("name", "Ольга"),
+            ("phone", "+79161110006"),
+            ("message", "Перезвоните"),
+        ])
+        .await;
+    let first = manager_of(&s.sink.events(1).await[0]);
     let card = nth_to(s.bot(), chat_of(&first), 0).await;
     s.clock.advance(chrono::Duration::minutes(31));
-    let got = events(&s.sink, 2).await;
+    let got = s.sink.events(2).await;
     assert_eq!(got[1]["type"], "lead.reassigned");
-    let second = manager(&got[1]);
+    let second = manager_of(&got[1]);
     nth_to(s.bot(), chat_of(&second), 0).await;
     let notice = nth_to(s.bot(), chat_of(&first), 1).await;
     assert!(notice.text.contains("не взята вовремя"), "{}", notice.text);
@@ -408,8 +385,8 @@ async fn no_tap_in_time_passes_the_lead_on_and_a_late_tap_is_told_where_it_went(
 
     // Nobody takes it at the second junior either: after max_reassign it goes one level up.
     s.clock.advance(chrono::Duration::minutes(31));
-    let got = events(&s.sink, 3).await;
-    assert_eq!(manager(&got[2]), "vera");
+    let got = s.sink.events(3).await;
+    assert_eq!(manager_of(&got[2]), "vera");
     let card = nth_to(s.bot(), VERA, 0).await;
     assert!(
         buttons(&card).0.ends_with(":3"),
@@ -445,8 +422,14 @@ async fn the_mail_has_both_parts_and_its_links_work_once() {
     let smtp = s.smtp.clone().expect("smtp");
     let dir = tempfile::tempdir().expect("tempdir");
     let daemon = s.start(dir.path()).await;
-    let lead = submit(&daemon, "Ирина", "+79161110007", "Прошу счёт на 3 котла").await;
-    let owner = manager(&events(&s.sink, 1).await[0]);
+    let lead = daemon
+        .submit_form(&[
+            ("name", "Ирина"),
+            ("phone", "+79161110007"),
+            ("message", "Прошу счёт на 3 котла"),
+        ])
+        .await;
+    let owner = manager_of(&s.sink.events(1).await[0]);
     let address = format!("{owner}@teplodom.example");
     let mail = mail_to(&smtp, &address, 0).await;
     assert_eq!(mail.from, "leads@teplodom.example");
@@ -512,9 +495,9 @@ async fn the_mail_has_both_parts_and_its_links_work_once() {
             .unwrap_or_default()
             .contains("Вы взяли заявку")
     );
-    let got = events(&s.sink, 2).await;
+    let got = s.sink.events(2).await;
     assert_eq!(got[1]["type"], "lead.acknowledged");
-    assert_eq!(manager(&got[1]), owner);
+    assert_eq!(manager_of(&got[1]), owner);
     let again = client.post(daemon.url(path)).send().await.expect("post");
     assert_eq!(again.status(), 409, "single use");
     let decline_path = decline
@@ -541,8 +524,14 @@ async fn a_decline_link_passes_the_lead_with_the_reason_and_an_expired_link_is_r
     let smtp = s.smtp.clone().expect("smtp");
     let dir = tempfile::tempdir().expect("tempdir");
     let daemon = s.start(dir.path()).await;
-    let lead = submit(&daemon, "Олег", "+79161110008", "Нужна консультация").await;
-    let owner = manager(&events(&s.sink, 1).await[0]);
+    let lead = daemon
+        .submit_form(&[
+            ("name", "Олег"),
+            ("phone", "+79161110008"),
+            ("message", "Нужна консультация"),
+        ])
+        .await;
+    let owner = manager_of(&s.sink.events(1).await[0]);
     let mail = mail_to(&smtp, &format!("{owner}@teplodom.example"), 0).await;
     let plain = mail.parsed().body_text(0).expect("text").to_string();
     let decline = link(&plain, "❌ Отказаться");
@@ -557,9 +546,9 @@ async fn a_decline_link_passes_the_lead_with_the_reason_and_an_expired_link_is_r
         .await
         .expect("post");
     assert_eq!(r.status(), 200);
-    let got = events(&s.sink, 2).await;
+    let got = s.sink.events(2).await;
     assert_eq!(got[1]["type"], "lead.reassigned");
-    let second = manager(&got[1]);
+    let second = manager_of(&got[1]);
     assert_ne!(second, owner);
     mail_to(&smtp, &format!("{second}@teplodom.example"), 0).await;
     let journey = daemon.admin_get(&format!("/admin/api/leads/{lead}")).await;
@@ -613,8 +602,14 @@ async fn a_mail_server_that_says_later_gets_the_mail_again_and_only_once() {
     smtp.refuse_next(1);
     let dir = tempfile::tempdir().expect("tempdir");
     let daemon = s.start(dir.path()).await;
-    submit(&daemon, "Инна", "+79161110009", "Добрый день").await;
-    let owner = manager(&events(&s.sink, 1).await[0]);
+    daemon
+        .submit_form(&[
+            ("name", "Инна"),
+            ("phone", "+79161110009"),
+            ("message", "Добрый день"),
+        ])
+        .await;
+    let owner = manager_of(&s.sink.events(1).await[0]);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(smtp.mails().is_empty(), "the first try was refused");
     s.clock.advance(chrono::Duration::seconds(10));
@@ -633,7 +628,13 @@ async fn admins_hear_of_a_dead_lettering_sink_once_and_again_when_it_is_over() {
         format!("\n[notify.alerts]\ntelegram_chat_ids = [{ADMIN_CHAT}]\ncheck_every = \"50ms\"\n");
     let dir = tempfile::tempdir().expect("tempdir");
     let daemon = s.start(dir.path()).await;
-    submit(&daemon, "Глеб", "+79161110010", "Вопрос").await;
+    daemon
+        .submit_form(&[
+            ("name", "Глеб"),
+            ("phone", "+79161110010"),
+            ("message", "Вопрос"),
+        ])
+        .await;
     let alert = nth_to(s.bot(), ADMIN_CHAT, 0).await;
     assert!(
         alert.text.contains("Внимание") && alert.text.contains("crm"),
@@ -682,7 +683,7 @@ async fn a_follow_up_in_the_conversation_reaches_the_same_manager_and_wakes_nobo
     let dir = tempfile::tempdir().expect("tempdir");
     let daemon = s.start(dir.path()).await;
     customers.push_text(77001, "Мария", "Здравствуйте, нужен котёл");
-    let owner = manager(&events(&s.sink, 1).await[0]);
+    let owner = manager_of(&s.sink.events(1).await[0]);
     let chat = chat_of(&owner);
     let card = nth_to(s.bot(), chat, 0).await;
     assert!(
@@ -691,7 +692,7 @@ async fn a_follow_up_in_the_conversation_reaches_the_same_manager_and_wakes_nobo
         card.text
     );
     customers.push_text(77001, "Мария", "Дом 150 м², газ есть");
-    let got = events(&s.sink, 2).await;
+    let got = s.sink.events(2).await;
     assert_eq!(got[1]["type"], "lead.updated");
     let follow_up = nth_to(s.bot(), chat, 1).await;
     assert!(
@@ -757,19 +758,15 @@ name = "Всё остальное"
 level = "junior"
 "#;
     let dir = tempfile::tempdir().expect("tempdir");
-    let options = leadgate::RunOptions {
-        clock: s.clock.clone(),
-        max_idle: Duration::from_millis(50),
-    };
-    let daemon = TestDaemon::start_with(dir.path(), &s.config(), routing, options).await;
-    submit(
-        &daemon,
-        "Семён",
-        "+79161110011",
-        "Нужен котёл до понедельника",
-    )
-    .await;
-    let held = events(&s.sink, 1).await;
+    let daemon = TestDaemon::start_at(dir.path(), &s.config(), routing, s.clock.clone()).await;
+    daemon
+        .submit_form(&[
+            ("name", "Семён"),
+            ("phone", "+79161110011"),
+            ("message", "Нужен котёл до понедельника"),
+        ])
+        .await;
+    let held = s.sink.events(1).await;
     assert!(held[0]["data"]["assignment"].is_null(), "held: {}", held[0]);
     let alert = nth_to(s.bot(), ADMIN_CHAT, 0).await;
     assert!(

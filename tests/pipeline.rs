@@ -98,18 +98,12 @@ async fn a_russian_phone_arrives_in_e164_with_a_valid_signature() {
 async fn a_failing_sink_gets_the_same_webhook_id_until_it_succeeds() {
     let sink = Sink::start(&[500, 503]).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let clock = std::sync::Arc::new(leadgate::clock::ManualClock::new(
-        leadgate::clock::Clock::now(&leadgate::clock::SystemClock),
-    ));
-    let options = leadgate::RunOptions {
-        clock: clock.clone(),
-        max_idle: Duration::from_millis(50),
-    };
-    let daemon = TestDaemon::start_with(
+    let clock = support::daemon::manual_clock();
+    let daemon = TestDaemon::start_at(
         dir.path(),
         &config(&sink, ""),
         &always_open_routing(),
-        options,
+        clock.clone(),
     )
     .await;
     assert_eq!(

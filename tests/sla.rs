@@ -4,13 +4,11 @@
 
 mod support;
 
-use leadgate::clock::{Clock, ManualClock, SystemClock};
+use leadgate::clock::ManualClock;
 use std::sync::Arc;
 use std::time::Duration;
-use support::daemon::{TestDaemon, always_open_routing, eventually};
-use support::sink::{Received, Sink};
-
-const API_TOKEN: &str = "api-token-for-tests-0123456789";
+use support::daemon::{API_TOKEN, TestDaemon, always_open_routing, manual_clock};
+use support::sink::{Sink, manager_of};
 
 fn config(sink: &Sink) -> String {
     format!(
@@ -30,45 +28,6 @@ timeout = "2s"
     )
 }
 
-async fn start(dir: &std::path::Path, sink: &Sink, clock: Arc<ManualClock>) -> TestDaemon {
-    let options = leadgate::RunOptions {
-        clock,
-        max_idle: Duration::from_millis(50),
-    };
-    TestDaemon::start_with(dir, &config(sink), &always_open_routing(), options).await
-}
-
-async fn submit(daemon: &TestDaemon, phone: &str) -> String {
-    let r: serde_json::Value = reqwest::Client::new()
-        .post(daemon.url("/forms/site"))
-        .header("accept", "application/json")
-        .form(&[("phone", phone)])
-        .send()
-        .await
-        .expect("post")
-        .json()
-        .await
-        .expect("json");
-    r["id"].as_str().expect("id").to_string()
-}
-
-async fn events(sink: &Sink, n: usize) -> Vec<serde_json::Value> {
-    eventually(Duration::from_secs(10), || async {
-        let got: Vec<serde_json::Value> = sink.received().iter().map(Received::json).collect();
-        (got.len() >= n).then_some(got)
-    })
-    .await
-    .unwrap_or_else(|| {
-        panic!(
-            "expected {n} events, got {:?}",
-            sink.received()
-                .iter()
-                .map(|r| r.json()["type"].clone())
-                .collect::<Vec<_>>()
-        )
-    })
-}
-
 async fn act(
     daemon: &TestDaemon,
     lead: &str,
@@ -85,25 +44,20 @@ async fn act(
     (r.status().as_u16(), r.json().await.unwrap_or_default())
 }
 
-fn manager(event: &serde_json::Value) -> String {
-    event["data"]["assignment"]["manager"]["id"]
-        .as_str()
-        .unwrap_or("")
-        .to_string()
-}
-
-fn now_clock() -> Arc<ManualClock> {
-    Arc::new(ManualClock::new(SystemClock.now()))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_acknowledgement_reaches_the_crm_and_only_the_current_manager_may_act() {
     let sink = Sink::start(&[]).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = start(dir.path(), &sink, now_clock()).await;
-    let lead = submit(&daemon, "+79161110001").await;
-    let created = events(&sink, 1).await;
-    let owner = manager(&created[0]);
+    let daemon = TestDaemon::start_at(
+        dir.path(),
+        &config(&sink),
+        &always_open_routing(),
+        manual_clock(),
+    )
+    .await;
+    let lead = daemon.submit_form(&[("phone", "+79161110001")]).await;
+    let created = sink.events(1).await;
+    let owner = manager_of(&created[0]);
     let other = if owner == "anna" { "boris" } else { "anna" };
     let (status, body) = act(&daemon, &lead, "ack", serde_json::json!({"manager": other})).await;
     assert_eq!(status, 409, "{body}");
@@ -116,9 +70,9 @@ async fn an_acknowledgement_reaches_the_crm_and_only_the_current_manager_may_act
     );
     let (status, body) = act(&daemon, &lead, "ack", serde_json::json!({"manager": owner})).await;
     assert_eq!(status, 200, "{body}");
-    let got = events(&sink, 2).await;
+    let got = sink.events(2).await;
     assert_eq!(got[1]["type"], "lead.acknowledged");
-    assert_eq!(manager(&got[1]), owner);
+    assert_eq!(manager_of(&got[1]), owner);
     let unauthorised = reqwest::Client::new()
         .post(daemon.url(&format!("/api/leads/{lead}/ack")))
         .send()
@@ -132,10 +86,16 @@ async fn an_acknowledgement_reaches_the_crm_and_only_the_current_manager_may_act
 async fn no_reaction_passes_the_lead_on_then_escalates_and_never_back() {
     let sink = Sink::start(&[]).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let clock = now_clock();
-    let daemon = start(dir.path(), &sink, clock.clone()).await;
-    let lead = submit(&daemon, "+79161110002").await;
-    let first = manager(&events(&sink, 1).await[0]);
+    let clock = manual_clock();
+    let daemon = TestDaemon::start_at(
+        dir.path(),
+        &config(&sink),
+        &always_open_routing(),
+        clock.clone(),
+    )
+    .await;
+    let lead = daemon.submit_form(&[("phone", "+79161110002")]).await;
+    let first = manager_of(&sink.events(1).await[0]);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
         sink.received().len(),
@@ -143,18 +103,18 @@ async fn no_reaction_passes_the_lead_on_then_escalates_and_never_back() {
         "nothing moves before the deadline"
     );
     clock.advance(chrono::Duration::minutes(31));
-    let got = events(&sink, 2).await;
+    let got = sink.events(2).await;
     assert_eq!(got[1]["type"], "lead.reassigned");
-    let second = manager(&got[1]);
+    let second = manager_of(&got[1]);
     assert!(
         second != first && (second == "anna" || second == "boris"),
         "passed to the other junior: {first} -> {second}"
     );
     assert_eq!(got[1]["data"]["assignment"]["attempt"], 2);
     clock.advance(chrono::Duration::minutes(31));
-    let got = events(&sink, 3).await;
+    let got = sink.events(3).await;
     assert_eq!(
-        manager(&got[2]),
+        manager_of(&got[2]),
         "vera",
         "after max_reassign passes the lead goes one level up"
     );
@@ -191,9 +151,15 @@ async fn no_reaction_passes_the_lead_on_then_escalates_and_never_back() {
 async fn a_decline_passes_at_once_with_its_reason() {
     let sink = Sink::start(&[]).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = start(dir.path(), &sink, now_clock()).await;
-    let lead = submit(&daemon, "+79161110003").await;
-    let first = manager(&events(&sink, 1).await[0]);
+    let daemon = TestDaemon::start_at(
+        dir.path(),
+        &config(&sink),
+        &always_open_routing(),
+        manual_clock(),
+    )
+    .await;
+    let lead = daemon.submit_form(&[("phone", "+79161110003")]).await;
+    let first = manager_of(&sink.events(1).await[0]);
     let (status, body) = act(
         &daemon,
         &lead,
@@ -203,9 +169,9 @@ async fn a_decline_passes_at_once_with_its_reason() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "passed_on");
-    let got = events(&sink, 2).await;
+    let got = sink.events(2).await;
     assert_eq!(got[1]["type"], "lead.reassigned");
-    assert_ne!(manager(&got[1]), first);
+    assert_ne!(manager_of(&got[1]), first);
     let journey = daemon.admin_get(&format!("/admin/api/leads/{lead}")).await;
     let declined = journey["audit"]
         .as_array()
@@ -222,19 +188,31 @@ async fn a_decline_passes_at_once_with_its_reason() {
 async fn timers_survive_a_restart() {
     let sink = Sink::start(&[]).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let clock = now_clock();
-    let daemon = start(dir.path(), &sink, clock.clone()).await;
-    submit(&daemon, "+79161110004").await;
-    let first = manager(&events(&sink, 1).await[0]);
+    let clock = manual_clock();
+    let daemon = TestDaemon::start_at(
+        dir.path(),
+        &config(&sink),
+        &always_open_routing(),
+        clock.clone(),
+    )
+    .await;
+    daemon.submit_form(&[("phone", "+79161110004")]).await;
+    let first = manager_of(&sink.events(1).await[0]);
     daemon.stop().await;
     clock.advance(chrono::Duration::minutes(45));
-    let daemon = start(dir.path(), &sink, clock.clone()).await;
-    let got = events(&sink, 2).await;
+    let daemon = TestDaemon::start_at(
+        dir.path(),
+        &config(&sink),
+        &always_open_routing(),
+        clock.clone(),
+    )
+    .await;
+    let got = sink.events(2).await;
     assert_eq!(
         got[1]["type"], "lead.reassigned",
         "the deadline kept in the store fired after the restart"
     );
-    assert_ne!(manager(&got[1]), first);
+    assert_ne!(manager_of(&got[1]), first);
     daemon.stop().await;
 }
 
@@ -250,29 +228,25 @@ async fn held_leads_are_assigned_oldest_first_when_hours_begin() {
     let routing = "levels = [\"junior\"]\ntimezone = \"Europe/Moscow\"\nfallback = \"hold\"\n\n[sla]\nack_within = \"30m\"\n\n\
                    [[managers]]\nid = \"ivan\"\nname = \"Иван\"\nlevel = \"junior\"\nhours = \"mon-fri 09:00-18:00\"\nmax_open = 1\n\n\
                    [[rules]]\nname = \"all\"\nlevel = \"junior\"\n";
-    let options = leadgate::RunOptions {
-        clock: clock.clone(),
-        max_idle: Duration::from_millis(50),
-    };
-    let daemon = TestDaemon::start_with(dir.path(), &config(&sink), routing, options).await;
-    let older = submit(&daemon, "+79161110005").await;
-    let created = events(&sink, 1).await;
+    let daemon = TestDaemon::start_at(dir.path(), &config(&sink), routing, clock.clone()).await;
+    let older = daemon.submit_form(&[("phone", "+79161110005")]).await;
+    let created = sink.events(1).await;
     assert_eq!(
         created[0]["data"]["assignment"],
         serde_json::Value::Null,
         "nobody works at 07:00: held"
     );
-    let newer = submit(&daemon, "+79161110006").await;
-    events(&sink, 2).await;
+    let newer = daemon.submit_form(&[("phone", "+79161110006")]).await;
+    sink.events(2).await;
     clock.advance(chrono::Duration::hours(2) + chrono::Duration::minutes(1));
-    let got = events(&sink, 3).await;
+    let got = sink.events(3).await;
     assert_eq!(got[2]["type"], "lead.reassigned");
     assert_eq!(
         got[2]["data"]["id"],
         older.as_str(),
         "the older held lead goes first"
     );
-    assert_eq!(manager(&got[2]), "ivan");
+    assert_eq!(manager_of(&got[2]), "ivan");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         sink.received().len(),
@@ -288,7 +262,7 @@ async fn held_leads_are_assigned_oldest_first_when_hours_begin() {
     .await;
     assert_eq!(status, 200);
     clock.advance(chrono::Duration::seconds(6));
-    let got = events(&sink, 5).await;
+    let got = sink.events(5).await;
     let last = got
         .iter()
         .rfind(|e| e["type"] == "lead.reassigned")

@@ -1,8 +1,10 @@
 //! The whole daemon, started in-process on `127.0.0.1:0` with a temporary data directory.
 
+use leadgate::clock::{Clock, ManualClock, SystemClock};
 use leadgate::routing::CompiledRules;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -40,6 +42,14 @@ pub fn write_rules(dir: &Path, routing: &str) {
 /// The admin token every test daemon gets.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
+/// The managers' API token the tests that act on leads configure (`[api] token`).
+pub const API_TOKEN: &str = "api-token-for-tests-0123456789";
+
+/// A manual clock starting now.
+pub fn manual_clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(SystemClock.now()))
+}
+
 impl TestDaemon {
     /// Writes `config` (a leadgate.toml body; `{dir}` is replaced by the data directory) and
     /// `routing` into `dir` and starts the daemon on them.
@@ -51,8 +61,21 @@ impl TestDaemon {
         TestDaemon::start_with(dir, config, routing, options).await
     }
 
-    /// [`TestDaemon::start_in`] with the caller's options (an injected clock).
-    pub async fn start_with(
+    /// [`TestDaemon::start_in`] on a clock the test moves (SLA timers, retry waits, hours).
+    pub async fn start_at(
+        dir: &Path,
+        config: &str,
+        routing: &str,
+        clock: Arc<ManualClock>,
+    ) -> TestDaemon {
+        let options = leadgate::RunOptions {
+            clock,
+            max_idle: Duration::from_millis(50),
+        };
+        TestDaemon::start_with(dir, config, routing, options).await
+    }
+
+    async fn start_with(
         dir: &Path,
         config: &str,
         routing: &str,
@@ -88,6 +111,21 @@ impl TestDaemon {
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// Posts `form` to the web form source `site` and returns the id it answered with.
+    pub async fn submit_form(&self, form: &[(&str, &str)]) -> String {
+        let r: serde_json::Value = reqwest::Client::new()
+            .post(self.url("/forms/site"))
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .expect("post")
+            .json()
+            .await
+            .expect("json");
+        r["id"].as_str().expect("id").to_string()
     }
 
     /// The base URL.

@@ -135,6 +135,23 @@ impl Sink {
         self.inner.lock().expect("lock").received.len()
     }
 
+    /// The first `n` JSON events received, waiting up to 10 s for them.
+    pub async fn events(&self, n: usize) -> Vec<serde_json::Value> {
+        super::daemon::eventually(std::time::Duration::from_secs(10), || async {
+            let got: Vec<serde_json::Value> = self.received().iter().map(Received::json).collect();
+            (got.len() >= n).then_some(got)
+        })
+        .await
+        .unwrap_or_else(|| {
+            let kinds: Vec<_> = self
+                .received()
+                .iter()
+                .map(|r| r.json()["type"].clone())
+                .collect();
+            panic!("expected {n} events, got {kinds:?}")
+        })
+    }
+
     /// Answers a successful `method` call to `path` (without the query) with `body` as JSON.
     pub fn answer(&self, method: &str, path: &str, body: serde_json::Value) {
         self.inner
@@ -152,4 +169,12 @@ impl Sink {
             .script
             .extend(statuses.iter().copied());
     }
+}
+
+/// The id of the manager an event's lead is assigned to (empty when held).
+pub fn manager_of(event: &serde_json::Value) -> String {
+    event["data"]["assignment"]["manager"]["id"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
 }
