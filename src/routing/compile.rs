@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
 use toml::de::{DeTable, DeValue};
 
-use super::condition::{Conditions, FieldRef};
+use super::condition::{Conditions, FieldRef, When};
 use super::error::{LineIndex, ProblemKind, Problems, RulesError, closest, hint};
 use super::hours::{Schedule, WeekHours};
 use super::manager::{Manager, NotifyChannel};
@@ -285,7 +285,6 @@ impl<'t> Compiler<'t, '_> {
             fields: std::mem::take(&mut self.fields),
             words: std::mem::take(&mut self.words),
             tags: std::mem::take(&mut self.tags),
-            conditions: std::mem::take(&mut self.conditions),
             watched,
         })
     }
@@ -297,24 +296,26 @@ impl<'t> Compiler<'t, '_> {
         rules: &[Rule],
         default: &Rule,
     ) -> Arc<Explain> {
-        let info = |name: &Label, line: usize, points: i64| EntryInfo {
+        let info = |name: &Label, line: usize, points: i64, when: When| EntryInfo {
             name: name.clone(),
             line,
             points,
+            when: when.condition,
         };
         let entries = scoring
             .iter()
-            .map(|e| info(&e.name, e.line, e.points))
+            .map(|e| info(&e.name, e.line, e.points, e.when))
             .chain(
                 rules
                     .iter()
                     .chain([default])
-                    .map(|r| info(&r.name, r.line, 0)),
+                    .map(|r| info(&r.name, r.line, 0, r.when)),
             )
             .collect();
         Arc::new(Explain {
             tests: std::mem::take(&mut self.labels),
             entries,
+            conditions: std::mem::take(&mut self.conditions),
         })
     }
 

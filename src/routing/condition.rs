@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::facts::Facts;
 use super::hours::Period;
-use super::record::{Found, Record};
+use super::record::{Found, Leaf, Record, Steps};
 use super::suppress::SuppressList;
 use super::trace::Label;
 use crate::lead::{Channel, Lead};
@@ -107,13 +107,57 @@ pub(crate) struct Condition {
     end: u32,
 }
 
+/// The condition of a scoring entry or rule: its tests as written (for the trace) and where
+/// its program starts in [`Conditions::ops`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct When {
+    pub(crate) condition: Condition,
+    pc: u32,
+}
+
+/// No tests: always holds (the default rule).
+impl Default for When {
+    fn default() -> When {
+        When {
+            condition: Condition::default(),
+            pc: HOLDS,
+        }
+    }
+}
+
+/// One step of a program: evaluate a leaf test, then go on where its result says.
+#[derive(Debug, Clone, Copy)]
+struct Op {
+    /// An index into [`Conditions::tests`], or [`ALWAYS`].
+    test: u32,
+    on_true: u32,
+    on_false: u32,
+}
+
+/// The program ends: the condition holds.
+const HOLDS: u32 = u32::MAX;
+/// The program ends: the condition does not hold.
+const FAILS: u32 = u32::MAX - 1;
+/// An op that tests nothing and goes on as if true (an empty condition inside `not`).
+const ALWAYS: u32 = u32::MAX;
+/// Jump targets not known yet while a program is emitted (see [`Conditions::emit`]).
+const PENDING: u32 = u32::MAX - 1_000_000;
+
 /// The tests of every condition of the rules in one list (and the options of every `any`
-/// in another), so that evaluating the rules in order reads memory in order. Each test and
-/// option carries the node id of its text as written ([`super::record::Explain::tests`]).
+/// in another). Each test and option carries the node id of its text as written
+/// ([`super::record::Explain::tests`]).
+///
+/// A decision does not walk that tree: each condition is also compiled into a branch
+/// program over its leaf tests (`ops`, in evaluation order), where `any` and `not` are only
+/// jump targets. The decision records the leaf results, and the trace's nesting is rebuilt
+/// from the tree only when it is shown or stored ([`Conditions::replay`]).
 #[derive(Debug, Default)]
 pub(crate) struct Conditions {
     tests: Vec<(u32, Test)>,
     options: Vec<(u32, Condition)>,
+    ops: Vec<Op>,
+    /// The next placeholder for a jump target (counts down from [`PENDING`]).
+    pending: u32,
     /// The phrases of every text test: each is its length, then its words' ids in
     /// [`super::words::WordIndex`].
     phrases: Vec<u32>,
@@ -158,6 +202,129 @@ impl Conditions {
         self.options.extend(options);
         Test::Any(start, self.options.len() as u32)
     }
+
+    /// A root condition, compiled into its program.
+    pub(crate) fn root(&mut self, condition: Condition) -> When {
+        if condition.start == condition.end {
+            return When::default();
+        }
+        let pc = self.ops.len() as u32;
+        self.pending = 0;
+        self.emit(condition, HOLDS, FAILS);
+        When { condition, pc }
+    }
+
+    /// A placeholder for the start of what is emitted next, patched by [`Conditions::land`].
+    fn placeholder(&mut self) -> u32 {
+        self.pending += 1;
+        PENDING - self.pending
+    }
+
+    /// Points the jumps to `placeholder` emitted since `from` at the next op.
+    fn land(&mut self, from: usize, placeholder: u32) {
+        let here = self.ops.len() as u32;
+        for op in &mut self.ops[from..] {
+            for target in [&mut op.on_true, &mut op.on_false] {
+                if *target == placeholder {
+                    *target = here;
+                }
+            }
+        }
+    }
+
+    /// Emits the ops of `condition` in evaluation order: all of its tests hold → `on_true`,
+    /// the first that fails → `on_false`.
+    fn emit(&mut self, condition: Condition, on_true: u32, on_false: u32) {
+        if condition.start == condition.end {
+            self.ops.push(Op {
+                test: ALWAYS,
+                on_true,
+                on_false,
+            });
+            return;
+        }
+        for i in condition.start..condition.end {
+            let last = i + 1 == condition.end;
+            let from = self.ops.len();
+            let next = if last { on_true } else { self.placeholder() };
+            match self.tests[i as usize].1 {
+                Test::Any(start, end) => {
+                    for j in start..end {
+                        let option = self.options[j as usize].1;
+                        if j + 1 == end {
+                            self.emit(option, next, on_false);
+                        } else {
+                            let other = self.placeholder();
+                            let at = self.ops.len();
+                            self.emit(option, next, other);
+                            self.land(at, other);
+                        }
+                    }
+                    if start == end {
+                        self.emit(Condition::default(), on_false, on_false);
+                    }
+                }
+                Test::Not(inner) => self.emit(inner, on_false, next),
+                _ => self.ops.push(Op {
+                    test: i,
+                    on_true: next,
+                    on_false,
+                }),
+            }
+            if !last {
+                self.land(from, next);
+            }
+        }
+    }
+
+    /// Rebuilds the nesting of `condition` as evaluated from its leaf results in order, the
+    /// way [`When::eval`] walked its program, into `out`; whether it held.
+    pub(crate) fn replay(
+        &self,
+        condition: Condition,
+        leaves: &mut impl Iterator<Item = Leaf>,
+        out: &mut Steps,
+    ) -> bool {
+        for i in condition.start..condition.end {
+            let (node, ref test) = self.tests[i as usize];
+            let held = match *test {
+                Test::Any(start, end) => {
+                    let at = out.open(node);
+                    let mut held = false;
+                    for &(option_node, option) in &self.options[start as usize..end as usize] {
+                        let option_at = out.open(option_node);
+                        let ok = self.replay(option, leaves, out);
+                        out.close(option_at, ok, Found::NOTHING);
+                        if ok {
+                            held = true;
+                            break;
+                        }
+                    }
+                    out.close(at, held, Found::NOTHING);
+                    held
+                }
+                Test::Not(inner) => {
+                    let at = out.open(node);
+                    let held = !self.replay(inner, leaves, out);
+                    out.close(at, held, Found::NOTHING);
+                    held
+                }
+                // A leaf of another test would mean the program and the tree disagree: the
+                // trace stops there rather than show a result against the wrong test.
+                _ => match leaves.next().filter(|leaf| leaf.test() == i) {
+                    Some(leaf) => {
+                        out.leaf(node, leaf.held(), leaf.found());
+                        leaf.held()
+                    }
+                    None => false,
+                },
+            };
+            if !held {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 /// The score and tags so far, which rules (not scoring entries) may test.
@@ -169,8 +336,8 @@ pub(crate) struct Phase<'p> {
     pub(crate) names: &'p [Label],
 }
 
-impl Condition {
-    /// Evaluates the tests in order into `rec`, stopping at the first that fails.
+impl When {
+    /// Runs the condition's program on the lead, recording each leaf test it evaluates.
     pub(crate) fn eval(
         self,
         all: &Conditions,
@@ -178,47 +345,39 @@ impl Condition {
         phase: &Phase<'_>,
         rec: &mut Record,
     ) -> bool {
-        for (node, test) in &all.tests[self.start as usize..self.end as usize] {
-            let held = match test {
-                // Inner tests follow their `any` or `not`.
-                Test::Any(..) | Test::Not(_) => {
-                    let at = rec.open(*node);
-                    let (held, found) = test.eval(all, f, phase, rec);
-                    rec.close(at, held, found);
+        let mut pc = self.pc;
+        while let Some(op) = all.ops.get(pc as usize) {
+            let held = match all.tests.get(op.test as usize) {
+                Some((_, test)) => {
+                    let (held, found) = test.eval(f, all, phase, rec);
+                    rec.leaf(op.test, held, found);
                     held
                 }
-                _ => {
-                    let (held, found) = test.eval(all, f, phase, rec);
-                    rec.leaf(*node, held, found);
-                    held
-                }
+                None => true,
             };
-            if !held {
-                return false;
-            }
+            pc = if held { op.on_true } else { op.on_false };
         }
-        true
+        pc == HOLDS
     }
 }
 
-fn yes_no(b: bool, rec: &mut Record) -> Found {
-    rec.fixed(if b { "yes" } else { "no" })
+fn yes_no(b: bool) -> Found {
+    if b { Found::YES } else { Found::NO }
 }
 
 impl Test {
+    /// Evaluates a leaf test (`any` and `not` are the program's jumps, never evaluated).
+    #[inline]
     fn eval(
         &self,
-        all: &Conditions,
         f: &mut Facts<'_>,
+        all: &Conditions,
         phase: &Phase<'_>,
         rec: &mut Record,
     ) -> (bool, Found) {
         let lead = f.lead;
         match self {
-            Test::Channel(list) => (
-                list.contains(&lead.channel),
-                rec.fixed(lead.channel.as_str()),
-            ),
+            Test::Channel(list) => (list.contains(&lead.channel), Found::channel(lead.channel)),
             Test::Source(list) => (list.contains(&lead.source), rec.text(&lead.source)),
             Test::TextContains { start, end, prefix } => {
                 let t = f.text();
@@ -242,15 +401,15 @@ impl Test {
             }
             Test::FieldAtLeast(field, min) => match f.number(*field, rec) {
                 Some((n, found)) => (n >= *min, found),
-                None => (false, rec.fixed("no number")),
+                None => (false, Found::NO_NUMBER),
             },
             Test::FieldAtMost(field, max) => match f.number(*field, rec) {
                 Some((n, found)) => (n <= *max, found),
-                None => (false, rec.fixed("no number")),
+                None => (false, Found::NO_NUMBER),
             },
             Test::HasPhone(want) => (lead.contact.phones.is_empty() != *want, Found::NOTHING),
             Test::HasEmail(want) => (lead.contact.emails.is_empty() != *want, Found::NOTHING),
-            Test::Returning(want) => (lead.returning == *want, yes_no(lead.returning, rec)),
+            Test::Returning(want) => (lead.returning == *want, yes_no(lead.returning)),
             Test::ScoreAtLeast(min) => (phase.score >= *min, rec.score(phase.score)),
             Test::HasTag(tags) => match phase.tags.iter().find(|t| tags.contains(t)) {
                 Some(&t) => (true, rec.text(phase.names[t as usize].as_str())),
@@ -262,22 +421,9 @@ impl Test {
             }
             Test::ReceivedOnHoliday(want) => {
                 let holiday = f.received().holiday;
-                (holiday == *want, yes_no(holiday, rec))
+                (holiday == *want, yes_no(holiday))
             }
-            Test::Any(start, end) => {
-                let mut held = false;
-                for &(node, option) in &all.options[*start as usize..*end as usize] {
-                    let at = rec.open(node);
-                    let ok = option.eval(all, f, phase, rec);
-                    rec.close(at, ok, Found::NOTHING);
-                    if ok {
-                        held = true;
-                        break;
-                    }
-                }
-                (held, Found::NOTHING)
-            }
-            Test::Not(cond) => (!cond.eval(all, f, phase, rec), Found::NOTHING),
+            Test::Any(..) | Test::Not(_) => (false, Found::NOTHING),
         }
     }
 }
@@ -304,7 +450,7 @@ fn in_list(list: &SuppressList, f: &mut Facts<'_>, rec: &mut Record) -> (bool, F
 /// The first value of a field for the trace, or `no value`.
 fn first_value(f: &mut Facts<'_>, field: Field, rec: &mut Record) -> Found {
     match f.first(field, rec) {
-        Found::NOTHING => rec.fixed("no value"),
+        Found::NOTHING => Found::NO_VALUE,
         found => found,
     }
 }

@@ -118,7 +118,9 @@ impl CompiledRules {
         };
         for (i, e) in self.scoring.iter().enumerate() {
             let start = rec.mark();
-            let held = e.when.eval(&self.conditions, &mut facts, &before, &mut rec);
+            let held = e
+                .when
+                .eval(&self.explain.conditions, &mut facts, &before, &mut rec);
             if held {
                 score += e.points;
                 add_tags(&mut tags, &mut has_tag, &e.tags);
@@ -135,7 +137,9 @@ impl CompiledRules {
             let all = self.rules.iter().chain(std::iter::once(&self.default));
             for (i, r) in all.enumerate() {
                 let start = rec.mark();
-                let held = r.when.eval(&self.conditions, &mut facts, &phase, &mut rec);
+                let held = r
+                    .when
+                    .eval(&self.explain.conditions, &mut facts, &phase, &mut rec);
                 rec.entry(self.scoring.len() + i, start, held, false);
                 if held {
                     decided = Some(r);

@@ -1,24 +1,30 @@
-//! The compact record of a decision's scoring entries and rules: one flat list of evaluated
-//! tests that point into the compiled rules' text by index, and one string for what was found
-//! in the lead. Nothing is turned into text until a trace is shown or stored, so a decision
-//! evaluates hundreds of conditions without allocating for each.
+//! The compact record of a decision's scoring entries and rules: one flat list of the leaf
+//! tests evaluated, by index into the compiled conditions, and one string for what was found
+//! in the lead. The nesting of `any` and `not` is replayed from the conditions' tree, and
+//! text made, only when a trace is shown or stored, so a decision evaluates hundreds of
+//! conditions without allocating for each.
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use super::condition::{Condition, Conditions};
 use super::trace::Label;
+use crate::lead::Channel;
 
-/// The text a record refers to by index: every test as written, and every entry.
+/// What a record refers to by index: every test as written, every entry, and the conditions'
+/// tree, from which a record's nesting is rebuilt.
 #[derive(Debug, Default)]
 pub(crate) struct Explain {
     /// Each test and `any` option as written, by node id.
     pub(crate) tests: Vec<String>,
     /// The scoring entries, then the rules (the default rule last).
     pub(crate) entries: Vec<EntryInfo>,
+    /// The compiled conditions the entries' `when` point into.
+    pub(crate) conditions: Conditions,
 }
 
 /// A scoring entry or rule as the trace names it.
@@ -28,22 +34,75 @@ pub(crate) struct EntryInfo {
     pub(crate) line: usize,
     /// The points a scoring entry adds (0 for rules).
     pub(crate) points: i64,
+    /// Its condition's tests (none for the default rule and for a stored trace read back).
+    pub(crate) when: Condition,
 }
 
 /// What a test found: a handle into the record, shown only when the trace is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Found(u32);
 
+/// The texts a [`Found`] names without keeping anything: these, then the channels.
+const FIXED: [&str; 4] = ["yes", "no", "no value", "no number"];
+const FIXED_BASE: u32 = u32::MAX - 64;
+
 impl Found {
     /// Nothing worth showing.
     pub(crate) const NOTHING: Found = Found(u32::MAX);
+    /// `yes`.
+    pub(crate) const YES: Found = Found(FIXED_BASE);
+    /// `no`.
+    pub(crate) const NO: Found = Found(FIXED_BASE + 1);
+    /// A field without a value.
+    pub(crate) const NO_VALUE: Found = Found(FIXED_BASE + 2);
+    /// A field whose value is not a number.
+    pub(crate) const NO_NUMBER: Found = Found(FIXED_BASE + 3);
+
+    /// The lead's channel.
+    pub(crate) fn channel(c: Channel) -> Found {
+        Found(FIXED_BASE + FIXED.len() as u32 + c as u32)
+    }
+
+    /// The fixed text this names, if it is one.
+    fn fixed(self) -> Option<&'static str> {
+        let k = self.0.checked_sub(FIXED_BASE)? as usize;
+        match k.checked_sub(FIXED.len()) {
+            None => Some(FIXED[k]),
+            Some(c) => Channel::ALL.get(c).map(|c| c.as_str()),
+        }
+    }
+}
+
+/// A leaf test as a decision evaluated it: its index among the conditions' tests (with
+/// whether it held in the top bit) and what it found.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Leaf {
+    test: u32,
+    found: Found,
+}
+
+const HELD: u32 = 1 << 31;
+
+impl Leaf {
+    /// The test's index among the conditions' tests.
+    pub(crate) fn test(self) -> u32 {
+        self.test & !HELD
+    }
+
+    /// Whether the test held.
+    pub(crate) fn held(self) -> bool {
+        self.test & HELD != 0
+    }
+
+    /// What it found.
+    pub(crate) fn found(self) -> Found {
+        self.found
+    }
 }
 
 /// What a [`Found`] stands for.
 #[derive(Debug, Clone, Copy)]
 enum Payload {
-    /// A fixed text (`yes`, `no value`, the channel).
-    Fixed(&'static str),
     /// A range of the record's text.
     Text(u32, u32),
     /// A number read from a field: the field's text (a range) and the value.
@@ -63,7 +122,8 @@ struct Step {
     len: u32,
 }
 
-/// One entry evaluated: its index in [`Explain::entries`] and its steps.
+/// One entry evaluated: its index in [`Explain::entries`] and its leaves (while the record
+/// is as decided) or steps (in its [`View`]).
 #[derive(Debug, Clone, Copy)]
 struct EntryRec {
     entry: u32,
@@ -72,17 +132,63 @@ struct EntryRec {
     end: u32,
 }
 
+/// Tests with their nesting, as a trace shows them: built by replaying a decision's leaves
+/// over the conditions' tree, or from a stored trace.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Steps {
+    steps: Vec<Step>,
+}
+
+impl Steps {
+    /// Starts a test (or an `any` option); its inner tests follow until [`Steps::close`].
+    pub(crate) fn open(&mut self, node: u32) -> usize {
+        self.leaf(node, false, Found::NOTHING);
+        self.steps.len() - 1
+    }
+
+    /// Adds a test without inner tests.
+    pub(crate) fn leaf(&mut self, node: u32, held: bool, found: Found) {
+        self.steps.push(Step {
+            node,
+            held,
+            found,
+            len: 0,
+        });
+    }
+
+    /// Ends the test started at `at` with its result.
+    pub(crate) fn close(&mut self, at: usize, held: bool, found: Found) {
+        let len = (self.steps.len() - at - 1) as u32;
+        self.steps[at] = Step {
+            len,
+            held,
+            found,
+            ..self.steps[at]
+        };
+    }
+}
+
+/// A record's tests with their nesting, and its entries over them.
+#[derive(Debug, Clone)]
+struct View {
+    steps: Vec<Step>,
+    entries: Vec<EntryRec>,
+}
+
 /// The scoring entries and rules of one decision, as evaluated.
 #[derive(Clone)]
 pub(crate) struct Record {
     explain: Arc<Explain>,
-    steps: Vec<Step>,
-    /// What the steps found, by [`Found`]; tests that read the same fact share one.
-    found: Vec<Payload>,
-    /// The fixed texts and the received time kept so far, so each is kept once.
-    fixed: Vec<(&'static str, Found)>,
-    received_at: Option<Found>,
+    /// The leaf tests in the order evaluated.
+    leaves: Vec<Leaf>,
+    /// The entries over `leaves`.
     entries: Vec<EntryRec>,
+    /// The same with their nesting, made when first shown.
+    view: OnceLock<View>,
+    /// What the tests found, by [`Found`]; tests that read the same fact share one.
+    found: Vec<Payload>,
+    /// The received time once kept, so it is kept once.
+    received_at: Option<Found>,
     /// How many of `entries` are scoring entries (the rest are rules).
     scoring: usize,
     text: String,
@@ -104,15 +210,15 @@ fn shown(s: &str) -> Cow<'_, str> {
 impl Record {
     /// An empty record for a decision on a lead received at `received`.
     pub(crate) fn new(explain: Arc<Explain>, received: DateTime<Utc>, tz: Tz) -> Record {
-        let steps = Vec::with_capacity(explain.tests.len());
+        let leaves = Vec::with_capacity(explain.tests.len());
         let entries = Vec::with_capacity(explain.entries.len());
         Record {
             explain,
-            steps,
-            found: Vec::new(),
-            fixed: Vec::new(),
-            received_at: None,
+            leaves,
             entries,
+            view: OnceLock::new(),
+            found: Vec::new(),
+            received_at: None,
             scoring: 0,
             text: String::new(),
             received,
@@ -120,57 +226,17 @@ impl Record {
         }
     }
 
-    /// Starts a test (or an `any` option); its inner tests follow until [`Record::close`].
+    /// Records a leaf test (an index into the conditions' tests) as evaluated.
     #[inline]
-    pub(crate) fn open(&mut self, node: u32) -> usize {
-        self.steps.push(Step {
-            node,
-            held: false,
-            found: Found::NOTHING,
-            len: 0,
-        });
-        self.steps.len() - 1
-    }
-
-    /// Records a test without inner tests.
-    #[inline]
-    pub(crate) fn leaf(&mut self, node: u32, held: bool, found: Found) {
-        self.steps.push(Step {
-            node,
-            held,
-            found,
-            len: 0,
-        });
-    }
-
-    /// Ends the test started at `at` with its result.
-    #[inline]
-    pub(crate) fn close(&mut self, at: usize, held: bool, found: Found) {
-        let len = (self.steps.len() - at - 1) as u32;
-        self.steps[at] = Step {
-            len,
-            held,
-            found,
-            ..self.steps[at]
-        };
+    pub(crate) fn leaf(&mut self, test: u32, held: bool, found: Found) {
+        let test = if held { test | HELD } else { test };
+        self.leaves.push(Leaf { test, found });
     }
 
     #[inline]
     fn keep(&mut self, what: Payload) -> Found {
         self.found.push(what);
         Found(self.found.len() as u32 - 1)
-    }
-
-    /// A fixed text, kept once per record.
-    #[inline]
-    pub(crate) fn fixed(&mut self, s: &'static str) -> Found {
-        // The same literal is the same pointer; a copy elsewhere is merely kept twice.
-        if let Some(&(_, f)) = self.fixed.iter().find(|(t, _)| std::ptr::eq(*t, s)) {
-            return f;
-        }
-        let f = self.keep(Payload::Fixed(s));
-        self.fixed.push((s, f));
-        f
     }
 
     /// The time received, which the trace shows in the business time zone.
@@ -218,13 +284,13 @@ impl Record {
         self.keep(Payload::Number(start, self.text.len() as u32, n))
     }
 
-    /// The number of steps so far: where the next entry's steps start.
+    /// The number of leaves so far: where the next entry's leaves start.
     #[inline]
     pub(crate) fn mark(&self) -> usize {
-        self.steps.len()
+        self.leaves.len()
     }
 
-    /// Records entry `entry` (an index into [`Explain::entries`]) as evaluated by the steps
+    /// Records entry `entry` (an index into [`Explain::entries`]) as evaluated by the leaves
     /// since `start`; `scoring` while the scoring entries are recorded.
     #[inline]
     pub(crate) fn entry(&mut self, entry: usize, start: usize, matched: bool, scoring: bool) {
@@ -232,33 +298,67 @@ impl Record {
             entry: entry as u32,
             matched,
             start: start as u32,
-            end: self.steps.len() as u32,
+            end: self.leaves.len() as u32,
         });
         if scoring {
             self.scoring = self.entries.len();
         }
     }
 
+    /// The tests with their nesting, replayed from the leaves on first use.
+    fn view(&self) -> &View {
+        self.view.get_or_init(|| {
+            let mut out = Steps::default();
+            let entries = self
+                .entries
+                .iter()
+                .map(|e| {
+                    let start = out.steps.len() as u32;
+                    let when = self.explain.entries[e.entry as usize].when;
+                    let mut leaves = self.leaves[e.start as usize..e.end as usize]
+                        .iter()
+                        .copied();
+                    self.explain.conditions.replay(when, &mut leaves, &mut out);
+                    EntryRec {
+                        start,
+                        end: out.steps.len() as u32,
+                        ..*e
+                    }
+                })
+                .collect();
+            View {
+                steps: out.steps,
+                entries,
+            }
+        })
+    }
+
     /// The scoring entries.
     pub(crate) fn scoring(&self) -> impl ExactSizeIterator<Item = EntryView<'_>> + Clone {
-        self.entries[..self.scoring].iter().map(|&e| EntryView {
-            record: self,
-            entry: e,
-        })
+        self.view().entries[..self.scoring]
+            .iter()
+            .map(|&e| EntryView {
+                record: self,
+                entry: e,
+            })
     }
 
     /// The rules, up to the one that matched.
     pub(crate) fn rules(&self) -> impl ExactSizeIterator<Item = EntryView<'_>> + Clone {
-        self.entries[self.scoring..].iter().map(|&e| EntryView {
-            record: self,
-            entry: e,
-        })
+        self.view().entries[self.scoring..]
+            .iter()
+            .map(|&e| EntryView {
+                record: self,
+                entry: e,
+            })
     }
 
     fn render(&self, found: Found) -> Option<Cow<'_, str>> {
+        if let Some(s) = found.fixed() {
+            return Some(Cow::Borrowed(s));
+        }
         let text = |a: u32, b: u32| &self.text[a as usize..b as usize];
         Some(match *self.found.get(found.0 as usize)? {
-            Payload::Fixed(s) => Cow::Borrowed(s),
             Payload::Text(a, b) => Cow::Borrowed(text(a, b)),
             Payload::Number(a, b, n) => Cow::Owned(format!("{} = {n}", text(a, b))),
             Payload::Score(n) => Cow::Owned(format!("score {n}")),
@@ -275,6 +375,8 @@ impl Record {
 pub(crate) struct Rebuild {
     explain: Explain,
     record: Record,
+    steps: Steps,
+    entries: Vec<EntryRec>,
 }
 
 impl Rebuild {
@@ -284,13 +386,15 @@ impl Rebuild {
         Rebuild {
             explain: Explain::default(),
             record: Record::new(Arc::default(), DateTime::<Utc>::UNIX_EPOCH, tz),
+            steps: Steps::default(),
+            entries: Vec::new(),
         }
     }
 
     /// Starts a test as written; its inner tests follow until [`Rebuild::close`].
     pub(crate) fn open(&mut self, test: String) -> usize {
         self.explain.tests.push(test);
-        self.record.open(self.explain.tests.len() as u32 - 1)
+        self.steps.open(self.explain.tests.len() as u32 - 1)
     }
 
     /// Ends the test started at `at`.
@@ -304,25 +408,37 @@ impl Rebuild {
                 self.record.keep(Payload::Text(start, end))
             }
         };
-        self.record.close(at, held, found);
+        self.steps.close(at, held, found);
     }
 
     /// The number of steps so far: where the next entry's steps start.
     pub(crate) fn mark(&self) -> usize {
-        self.record.mark()
+        self.steps.steps.len()
     }
 
     /// Ends an entry whose steps began at `start`.
     pub(crate) fn entry(&mut self, info: EntryInfo, start: usize, matched: bool, scoring: bool) {
         self.explain.entries.push(info);
-        let index = self.explain.entries.len() - 1;
-        self.record.entry(index, start, matched, scoring);
+        self.entries.push(EntryRec {
+            entry: self.explain.entries.len() as u32 - 1,
+            matched,
+            start: start as u32,
+            end: self.steps.steps.len() as u32,
+        });
+        if scoring {
+            self.record.scoring = self.entries.len();
+        }
     }
 
     /// The record.
     pub(crate) fn finish(self) -> Record {
+        let view = View {
+            steps: self.steps.steps,
+            entries: self.entries,
+        };
         Record {
             explain: Arc::new(self.explain),
+            view: OnceLock::from(view),
             ..self.record
         }
     }
@@ -379,7 +495,7 @@ pub struct TestView<'t> {
 
 impl<'t> TestView<'t> {
     fn step(&self) -> Step {
-        self.record.steps[self.at]
+        self.record.view().steps[self.at]
     }
 
     /// The test as written (`text_contains = ["опт", "тендер"]`).
@@ -423,7 +539,7 @@ impl<'t> Iterator for Tests<'t> {
             return None;
         }
         let at = self.next;
-        self.next += 1 + self.record.steps[at].len as usize;
+        self.next += 1 + self.record.view().steps[at].len as usize;
         Some(TestView {
             record: self.record,
             at,
@@ -508,6 +624,7 @@ mod tests {
             name: Label::from("entry"),
             line: 7,
             points: 3,
+            when: Default::default(),
         };
         b.entry(info, start, false, true);
         b.finish()

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::condition::{Condition, Conditions, FieldRef};
+use super::condition::{FieldRef, When};
 use super::error::RulesError;
 use super::manager::{Manager, working_deadline};
 use super::record::Explain;
@@ -54,7 +54,7 @@ pub(crate) struct Pool {
 pub(crate) struct ScoringEntry {
     pub(crate) name: Label,
     pub(crate) line: usize,
-    pub(crate) when: Condition,
+    pub(crate) when: When,
     pub(crate) points: i64,
     /// Ids into [`CompiledRules::tags`].
     pub(crate) tags: Vec<u32>,
@@ -86,7 +86,7 @@ pub(crate) enum Action {
 pub(crate) struct Rule {
     pub(crate) name: Label,
     pub(crate) line: usize,
-    pub(crate) when: Condition,
+    pub(crate) when: When,
     pub(crate) action: Action,
 }
 
@@ -110,7 +110,8 @@ pub struct CompiledRules {
     /// Everyone at each level, by level index.
     pub(crate) level_pools: Vec<Pool>,
     pub(crate) watched: Vec<PathBuf>,
-    /// The text of every test and entry, which decisions' traces point into.
+    /// Every test and entry: their text, which decisions' traces point into, and the
+    /// compiled conditions.
     pub(crate) explain: Arc<Explain>,
     /// Every distinct field the conditions read, by id.
     pub(crate) fields: Vec<FieldRef>,
@@ -118,8 +119,6 @@ pub struct CompiledRules {
     pub(crate) words: WordIndex,
     /// Every tag the entries add or the tests look for, by id.
     pub(crate) tags: Vec<Label>,
-    /// The tests of every entry's condition.
-    pub(crate) conditions: Conditions,
 }
 
 impl CompiledRules {

@@ -124,6 +124,7 @@ fn rebuild_entries(b: &mut Rebuild, entries: Vec<EntryJson>, scoring: bool) {
             name: Label::from(e.name),
             line: e.line,
             points: e.points,
+            when: Default::default(),
         };
         b.entry(info, start, e.matched, scoring);
     }

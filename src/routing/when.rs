@@ -8,7 +8,7 @@ use std::sync::Arc;
 use regex::RegexBuilder;
 use toml::de::{DeTable, DeValue};
 
-use super::condition::{Condition, Conditions, Field, FieldRef, Test};
+use super::condition::{Condition, Conditions, Field, FieldRef, Test, When};
 use super::error::{ProblemKind, Problems, hint};
 use super::hours::{Period, parse_days};
 use super::read::{self, Node, in_file_order};
@@ -78,9 +78,9 @@ pub(crate) fn tag_id(tags: &mut Vec<Label>, tag: &str) -> u32 {
 
 impl WhenCompiler<'_, '_> {
     /// Compiles a condition; `in_scoring` forbids the tests that need the score and tags.
-    pub(crate) fn compile(&mut self, v: &Node<'_>, section: &str, in_scoring: bool) -> Condition {
+    pub(crate) fn compile(&mut self, v: &Node<'_>, section: &str, in_scoring: bool) -> When {
         let Some(table) = read::table(self.problems, v, section, "when") else {
-            return Condition::default();
+            return When::default();
         };
         if table.is_empty() {
             self.problems.add(
@@ -91,7 +91,8 @@ impl WhenCompiler<'_, '_> {
                     .to_string(),
             );
         }
-        self.table(table, section, in_scoring)
+        let condition = self.table(table, section, in_scoring);
+        self.conditions.root(condition)
     }
 
     fn table(&mut self, table: &DeTable<'_>, section: &str, in_scoring: bool) -> Condition {
