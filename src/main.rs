@@ -231,27 +231,27 @@ fn route(
     };
     let clock = leadgate::clock::SystemClock;
     let now = at.unwrap_or_else(|| clock.now());
-    let lead = match channel {
-        None => sample_lead(&bytes, now).map_err(Failure::Invalid)?,
+    let leads = match channel {
+        None => vec![Ok(sample_lead(&bytes, now).map_err(Failure::Invalid)?)],
         Some(channel) => {
             let parsed =
                 runtime()?.block_on(leadgate::process::parse_sample(&config, channel, &bytes));
-            match parsed {
-                Parsed::Lead(draft) => {
-                    let draft = normalise(draft, &config.phones, &config.own_contacts);
-                    Lead::unrouted(
-                        clock.new_id().to_string(),
-                        now,
-                        channel,
-                        "sample".into(),
-                        draft,
-                    )
-                }
-                Parsed::NotLead(n) => {
-                    println!("not a lead: {} ({})", n.reason, n.detail);
-                    return Ok(());
-                }
-            }
+            parsed
+                .into_iter()
+                .map(|p| match p {
+                    Parsed::Lead(draft) => {
+                        let draft = normalise(draft, &config.phones, &config.own_contacts);
+                        Ok(Lead::unrouted(
+                            clock.new_id().to_string(),
+                            now,
+                            channel,
+                            "sample".into(),
+                            draft,
+                        ))
+                    }
+                    Parsed::NotLead(n) => Err(n),
+                })
+                .collect()
         }
     };
     let open = std::collections::HashMap::new();
@@ -263,9 +263,19 @@ fn route(
         state: &state,
         exclude: &[],
     };
-    let decision = rules.decide(&lead, &ctx);
-    println!("rules {} at {now}", rules.version());
-    println!("{}", decision.trace);
+    for (i, parsed) in leads.into_iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        match parsed {
+            Ok(lead) => {
+                let decision = rules.decide(&lead, &ctx);
+                println!("rules {} at {now}", rules.version());
+                println!("{}", decision.trace);
+            }
+            Err(n) => println!("not a lead: {} ({})", n.reason, n.detail),
+        }
+    }
     Ok(())
 }
 

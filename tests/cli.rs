@@ -1,5 +1,6 @@
 //! The `leadgate` command as a user runs it: `check` on good and bad configs, environment
-//! overrides, `${VAR}` secrets, exit codes, JSON logs and a graceful stop on SIGTERM.
+//! overrides, `${VAR}` secrets, exit codes, JSON logs, a graceful stop on SIGTERM, and
+//! `route` explaining a lead record or a raw sample.
 
 mod support;
 
@@ -196,4 +197,74 @@ fn the_commented_examples_check_clean() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// `leadgate route` in the repository, with its default config and rules.
+fn route(args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leadgate"))
+        .arg("route")
+        .args(args)
+        .current_dir(root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run leadgate route");
+    if let Some(mut input) = child.stdin.take() {
+        use std::io::Write;
+        input.write_all(stdin.as_bytes()).expect("stdin");
+    }
+    let out = child.wait_with_output().expect("leadgate route");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn route_explains_a_lead_record_and_a_raw_sample() {
+    // Monday 12:00 in Moscow: a tender goes to a senior, and the trace says why.
+    let tender = r#"{"channel": "email", "text": "Просим коммерческое предложение на тендер", "contact": {"emails": ["zakupki@example.ru"]}}"#;
+    let (code, out, err) = route(&["--at", "2026-11-23T09:00:00Z", "-"], tender);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("decided by \"Тендеры и опт\""), "{out}");
+    assert!(out.contains("(found \"тендер\")"), "{out}");
+    assert!(out.contains("level senior"), "{out}");
+    assert!(out.contains("outcome: assigned to"), "{out}");
+
+    // A raw e-mail is read by the e-mail parser first.
+    let (code, out, err) = route(
+        &[
+            "--channel",
+            "email",
+            "--at",
+            "2026-11-23T09:00:00Z",
+            "tests/fixtures/email/utf8-plain-lead.eml",
+        ],
+        "",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("outcome: assigned to"), "{out}");
+
+    // A comment feed holds several comments: each is routed or said not to be a lead.
+    let (code, out, err) = route(
+        &[
+            "--channel",
+            "blog",
+            "--at",
+            "2026-11-23T09:00:00Z",
+            "tests/fixtures/blog/comments-feed.xml",
+        ],
+        "",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.matches("outcome: assigned to").count() >= 2, "{out}");
+    assert!(out.contains("not a lead: spam"), "{out}");
+
+    // Not JSON and no channel: told what to do, exit 1.
+    let (code, _, err) = route(&["-"], "not json");
+    assert_eq!(code, Some(1));
+    assert!(err.contains("pass --channel"), "{err}");
 }

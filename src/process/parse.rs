@@ -59,15 +59,25 @@ impl SourceSettings {
 }
 
 /// Parses a raw sample as if the first configured source of `channel` had received it (for
-/// `leadgate route`): web form samples are JSON objects of fields.
-pub async fn parse_sample(config: &Config, channel: Channel, payload: &[u8]) -> Parsed {
+/// `leadgate route`): web form samples are JSON objects of fields. A blog sample may hold
+/// several comments (a WordPress REST page or a feed, as the source fetches them): each is
+/// read, in order.
+pub async fn parse_sample(config: &Config, channel: Channel, payload: &[u8]) -> Vec<Parsed> {
     let settings = SourceSettings::from_config(config);
     let source = match channel {
         Channel::Webform => config.webforms.first().map(|f| f.id.clone()),
         Channel::Vk => config.vk.first().map(|s| s.id.clone()),
         Channel::Whatsapp => config.whatsapp.first().map(|s| s.id.clone()),
         Channel::Telegram => config.telegram.first().map(|s| s.id.clone()),
-        _ => None,
+        Channel::Blog => {
+            let rules = (config.wordpress.iter().map(|w| &w.rules))
+                .chain(config.feeds.iter().map(|f| &f.rules))
+                .next()
+                .cloned()
+                .unwrap_or_default();
+            return blog_sample(payload, &rules);
+        }
+        Channel::Email => None,
     };
     let row = InboundRow {
         id: "sample".into(),
@@ -79,7 +89,33 @@ pub async fn parse_sample(config: &Config, channel: Channel, payload: &[u8]) -> 
         payload: payload.to_vec(),
         meta: serde_json::Value::Null,
     };
-    parse_item(&row, &settings).await
+    vec![parse_item(&row, &settings).await]
+}
+
+/// The comments of a blog sample: one WordPress comment (a JSON object), a page of them (a
+/// JSON array), or an RSS/Atom comment feed.
+fn blog_sample(payload: &[u8], rules: &CommentRules) -> Vec<Parsed> {
+    let split = match serde_json::from_slice::<serde_json::Value>(payload) {
+        Ok(serde_json::Value::Object(_)) => {
+            return vec![blog::parse_wordpress_comment(payload, rules)];
+        }
+        Ok(_) => blog::split_wordpress(payload).map(|items| (items, true)),
+        Err(_) => blog::split_feed(payload).map(|items| (items, false)),
+    };
+    match split {
+        Ok((items, wordpress)) => items
+            .iter()
+            .map(|item| match wordpress {
+                true => blog::parse_wordpress_comment(&item.payload, rules),
+                false => blog::parse_feed_item(&item.payload, rules),
+            })
+            .collect(),
+        Err(e) => vec![Parsed::NotLead(NotLead {
+            reason: NotLeadReason::Malformed,
+            detail: format!("not a WordPress comment, a page of them, or a comment feed: {e}"),
+            external_id: None,
+        })],
+    }
 }
 
 /// Parses one stored item with its channel's parser.
