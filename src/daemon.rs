@@ -264,6 +264,7 @@ pub async fn run(
             clock: clock.clone(),
             wake: notify_wake.clone(),
             started: clock.now(),
+            rules: rules.clone(),
         };
         tasks.spawn(monitor.run(stop.clone()));
     }

@@ -672,6 +672,62 @@ async fn admins_hear_of_a_dead_lettering_sink_once_and_again_when_it_is_over() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_hear_of_a_manager_the_cards_cannot_reach_until_one_gets_through() {
+    let mut s = Setup::telegram().await;
+    s.extra =
+        format!("\n[notify.alerts]\ntelegram_chat_ids = [{ADMIN_CHAT}]\ncheck_every = \"50ms\"\n");
+    // Whoever round robin picks first has blocked the bot.
+    s.bot().set_blocked(ANNA, true);
+    s.bot().set_blocked(BORIS, true);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = s.start(dir.path()).await;
+    let form = [
+        ("name", "Лев"),
+        ("phone", "+79161110014"),
+        ("message", "Сколько стоит?"),
+    ];
+    daemon.submit_form(&form).await;
+    let owner = manager_of(&s.sink.events(1).await[0]);
+    let other = if owner == "anna" { BORIS } else { ANNA };
+    s.bot().set_blocked(other, false);
+    let alert = nth_to(s.bot(), ADMIN_CHAT, 0).await;
+    assert!(
+        alert.text.contains(&format!(
+            "({owner}) cannot be reached by telegram at {}",
+            chat_of(&owner)
+        )) && alert.text.contains("bot was blocked by the user"),
+        "{}",
+        alert.text
+    );
+    // The next lead goes to the other junior, whose card gets through: nothing changes.
+    let form = [
+        ("name", "Ия"),
+        ("phone", "+79161110015"),
+        ("message", "Нужен замер"),
+    ];
+    daemon.submit_form(&form).await;
+    nth_to(s.bot(), other, 0).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(s.bot().sent_to(ADMIN_CHAT).len(), 1, "once per incident");
+    // The manager unblocks the bot; their next card gets through and the incident is over.
+    s.bot().set_blocked(chat_of(&owner), false);
+    let form = [
+        ("name", "Ян"),
+        ("phone", "+79161110016"),
+        ("message", "Перезвоните"),
+    ];
+    daemon.submit_form(&form).await;
+    nth_to(s.bot(), chat_of(&owner), 0).await;
+    let over = nth_to(s.bot(), ADMIN_CHAT, 1).await;
+    assert!(
+        over.text.contains("Решено") && over.text.contains(&format!("({owner})")),
+        "{}",
+        over.text
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follow_up_in_the_conversation_reaches_the_same_manager_and_wakes_nobody_else() {
     let mut s = Setup::telegram().await;
     let customers = BotApiSim::start().await;

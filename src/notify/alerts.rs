@@ -1,12 +1,14 @@
 //! Admin alerts: a source failing for longer than `source_failing_after`, a source silent for
-//! longer than its `silent_after`, a sink with dead-lettered deliveries, leads held because
-//! nobody is eligible. Each incident is announced once when it opens and once when it is over;
+//! longer than its `silent_after`, a sink with dead-lettered deliveries, a manager whose
+//! messages cannot be delivered (a wrong chat id, a blocked bot, a refused address), leads
+//! held because nobody is eligible. Each incident is announced once when it opens and once when it is over;
 //! open incidents are kept in the store, so a restart neither repeats nor forgets them.
 
 use super::config::AlertsConfig;
 use super::queue::Notices;
 use crate::clock::Clock;
 use crate::health::Health;
+use crate::routing::RulesHandle;
 use crate::store::{NotificationStore, Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -44,6 +46,8 @@ pub struct AlertMonitor {
     pub wake: Arc<Notify>,
     /// When the daemon started: a source that never sent anything is silent since then.
     pub started: DateTime<Utc>,
+    /// The rules in force (the managers' addresses now).
+    pub rules: RulesHandle,
 }
 
 fn since(now: DateTime<Utc>, then: DateTime<Utc>) -> std::time::Duration {
@@ -101,6 +105,27 @@ impl AlertMonitor {
                     format!("sink_dead:{sink}"),
                     format!(
                         "dead-lettered deliveries to sink {sink}: {n}; fix the sink, then run `leadgate replay --sink {sink}`"
+                    ),
+                );
+            }
+        }
+        let rules = self.rules.current();
+        for u in self.notes.unreachable_managers().await? {
+            // Only the address the manager has now: a chat id fixed in routing.toml ends it.
+            let Some(m) = rules.manager(&u.recipient) else {
+                continue;
+            };
+            if self.notices.reaches(m, &u.channel, &u.address) {
+                open.insert(
+                    format!("unreachable:{}:{}", u.recipient, u.channel),
+                    format!(
+                        "{} ({}) cannot be reached by {} at {}: {} message(s) not delivered, last: {}; check the address in routing.toml (a Telegram chat must /start the managers' bot first)",
+                        m.name,
+                        m.id,
+                        u.channel,
+                        u.address,
+                        u.dead,
+                        u.last_error.as_deref().unwrap_or("no detail")
                     ),
                 );
             }

@@ -100,6 +100,13 @@ impl Notices {
         &self.cfg
     }
 
+    /// Whether messages to `m` go to this channel (`telegram`, `email`) and address now.
+    pub fn reaches(&self, m: &Manager, channel: &str, address: &str) -> bool {
+        self.targets(m)
+            .iter()
+            .any(|t| t.channel_name() == channel && t.address == address)
+    }
+
     /// The manager's channels that are configured here, with their addresses.
     fn targets(&self, m: &Manager) -> Vec<Target> {
         m.notify

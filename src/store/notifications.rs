@@ -66,6 +66,22 @@ pub struct NotificationResult {
     pub sent_ref: Option<String>,
 }
 
+/// A manager's address the latest messages could not reach: dead, and nothing sent to it
+/// since.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unreachable {
+    /// The manager id.
+    pub recipient: String,
+    /// `telegram` or `email`.
+    pub channel: String,
+    /// The chat id or the e-mail address.
+    pub address: String,
+    /// How many messages to it died since the last one that got through.
+    pub dead: u64,
+    /// Why the newest of them died.
+    pub last_error: Option<String>,
+}
+
 /// The store as the notification side needs it.
 #[async_trait]
 pub trait NotificationStore: Send + Sync + std::fmt::Debug {
@@ -104,4 +120,7 @@ pub trait NotificationStore: Send + Sync + std::fmt::Debug {
 
     /// Leads held because nobody is eligible, counted per level.
     async fn held_per_level(&self) -> StoreResult<HashMap<String, u64>>;
+
+    /// Managers' addresses whose messages died with none sent to them since (not admins).
+    async fn unreachable_managers(&self) -> StoreResult<Vec<Unreachable>>;
 }

@@ -85,6 +85,8 @@ struct Inner {
     down_after_delivery: bool,
     /// The offsets of the `getUpdates` calls answered 502.
     refused_offsets: Vec<Option<i64>>,
+    /// Chats whose user blocked the bot: messages to them are refused with 403.
+    blocked: Vec<i64>,
 }
 
 /// The simulator; clones share it.
@@ -239,6 +241,16 @@ impl BotApiSim {
     /// How many updates are not confirmed yet.
     pub fn unconfirmed(&self) -> usize {
         self.lock().queue.len()
+    }
+
+    /// The user of `chat_id` blocks the bot (or unblocks it): `sendMessage` to the chat is
+    /// refused as Telegram refuses it.
+    pub fn set_blocked(&self, chat_id: i64, blocked: bool) {
+        let mut inner = self.lock();
+        inner.blocked.retain(|&c| c != chat_id);
+        if blocked {
+            inner.blocked.push(chat_id);
+        }
     }
 
     /// Makes `getUpdates` answer 502 (or work again).
@@ -551,6 +563,12 @@ fn send_message(sim: &Sim, params: &Map<String, Value>) -> Response {
         return error(StatusCode::BAD_REQUEST, &e);
     }
     let mut inner = sim.inner.lock().unwrap_or_else(|e| e.into_inner());
+    if inner.blocked.contains(&chat_id) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "Forbidden: bot was blocked by the user",
+        );
+    }
     inner.next_message_id += 1;
     let message_id = inner.next_message_id;
     let mut message = json!({

@@ -3,7 +3,7 @@
 use super::{SqliteStore, opt_ts, parse_ts, ts};
 use crate::store::{
     DeliveryOutcome, NewNotification, NotificationResult, NotificationRow, NotificationStore,
-    StoreResult,
+    StoreResult, Unreachable,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -207,6 +207,35 @@ impl NotificationStore for SqliteStore {
         .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("level")?, r.try_get::<i64, _>("n")? as u64)))
+            .collect()
+    }
+
+    async fn unreachable_managers(&self) -> StoreResult<Vec<Unreachable>> {
+        let rows = sqlx::query(
+            "SELECT d.recipient, d.channel, d.address, COUNT(*) AS dead,
+                    (SELECT e.last_error FROM notifications e
+                      WHERE e.channel = d.channel AND e.address = d.address AND e.status = 'dead'
+                      ORDER BY e.id DESC LIMIT 1) AS last_error
+               FROM notifications d
+              WHERE d.status = 'dead' AND d.recipient <> 'admin'
+                AND NOT EXISTS (SELECT 1 FROM notifications s
+                                 WHERE s.channel = d.channel AND s.address = d.address
+                                   AND s.status = 'sent' AND s.id > d.id)
+              GROUP BY d.recipient, d.channel, d.address
+              ORDER BY d.recipient, d.channel",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Unreachable {
+                    recipient: r.try_get("recipient")?,
+                    channel: r.try_get("channel")?,
+                    address: r.try_get("address")?,
+                    dead: r.try_get::<i64, _>("dead")? as u64,
+                    last_error: r.try_get("last_error")?,
+                })
+            })
             .collect()
     }
 }
