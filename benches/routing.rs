@@ -1,7 +1,8 @@
 //! The full decision with its trace on a large rules file: 200 scoring entries, 200 rules and
 //! 50 managers, for a lead that falls through to the default rule (every rule evaluated):
 //! once for a returning contact whose previous manager takes it, once for a new contact, so
-//! the default rule's pool is searched.
+//! the default rule's pool is searched; then the new contact's decision with its trace made
+//! into the JSON that is stored with the lead.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -106,6 +107,15 @@ fn bench(c: &mut Criterion) {
     c.bench_function(
         "decide: the same, a new contact (the pool is searched)",
         |b| b.iter(|| black_box(rules.decide(black_box(&lead), black_box(&new_contact)))),
+    );
+    c.bench_function(
+        "decide and store: the same, with the trace as stored with the lead (JSON)",
+        |b| {
+            b.iter(|| {
+                let d = rules.decide(black_box(&lead), black_box(&new_contact));
+                black_box(serde_json::to_string(&d.trace).unwrap_or_default())
+            })
+        },
     );
 }
 
