@@ -275,11 +275,11 @@ async fn the_card_has_both_buttons_and_a_tap_on_take_acknowledges_the_lead() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_decline_tap_passes_the_lead_at_once_and_the_old_card_loses_its_buttons() {
+async fn a_decline_tap_asks_why_then_passes_the_lead_at_once_and_the_old_card_loses_its_buttons() {
     let s = Setup::telegram().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let daemon = s.start(dir.path()).await;
-    daemon
+    let lead = daemon
         .submit_form(&[
             ("name", "Пётр"),
             ("phone", "+79161110005"),
@@ -287,10 +287,69 @@ async fn a_decline_tap_passes_the_lead_at_once_and_the_old_card_loses_its_button
         ])
         .await;
     let first = manager_of(&s.sink.events(1).await[0]);
-    let card = nth_to(s.bot(), chat_of(&first), 0).await;
+    let chat = chat_of(&first);
+    let card = nth_to(s.bot(), chat, 0).await;
     let (_, decline, _) = buttons(&card);
-    s.bot()
-        .push_callback(chat_of(&first), card.message_id, chat_of(&first), &decline);
+    let keyboard = |labels: usize| {
+        let bot = s.bot().clone();
+        async move {
+            eventually(Duration::from_secs(5), || async {
+                let m = bot.message(chat, card.message_id)?;
+                let rows = m["reply_markup"]["inline_keyboard"].as_array()?.clone();
+                let texts: Vec<String> = rows
+                    .iter()
+                    .flat_map(|r| r.as_array().cloned().unwrap_or_default())
+                    .map(|b| {
+                        format!(
+                            "{}={}",
+                            b["text"].as_str().unwrap_or(""),
+                            b["callback_data"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect();
+                (texts.len() == labels).then_some(texts)
+            })
+            .await
+            .unwrap_or_else(|| {
+                panic!(
+                    "no keyboard of {labels} buttons: {:?}",
+                    bot.message(chat, card.message_id)
+                )
+            })
+        }
+    };
+    // Decline first asks why: four reasons and Back; nothing is declined yet.
+    s.bot().push_callback(chat, card.message_id, chat, &decline);
+    let reasons = keyboard(5).await;
+    assert!(reasons[0].starts_with("Занят(а)=why:busy:"), "{reasons:?}");
+    assert!(reasons[4].starts_with("↩ Назад=back:"), "{reasons:?}");
+    let answered = s.bot().calls("answerCallbackQuery");
+    assert!(
+        answered
+            .iter()
+            .any(|c| c.params["text"] == "Почему отказываетесь?"),
+        "{answered:?}"
+    );
+    // Back puts Take and Decline back; then Decline and a reason.
+    let back = reasons[4]
+        .split_once('=')
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_default();
+    s.bot().push_callback(chat, card.message_id, chat, &back);
+    let again = keyboard(2).await;
+    assert!(again[1].ends_with(&decline), "{again:?}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        s.sink.received().len(),
+        1,
+        "not declined by asking why, nor by Back"
+    );
+    s.bot().push_callback(chat, card.message_id, chat, &decline);
+    let busy = keyboard(5).await[0]
+        .split_once('=')
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_default();
+    s.bot().push_callback(chat, card.message_id, chat, &busy);
     let got = s.sink.events(2).await;
     assert_eq!(got[1]["type"], "lead.reassigned");
     let second = manager_of(&got[1]);
@@ -308,7 +367,7 @@ async fn a_decline_tap_passes_the_lead_at_once_and_the_old_card_loses_its_button
                 m["text"]
                     .as_str()
                     .unwrap_or("")
-                    .ends_with("❌ Вы отказались от заявки")
+                    .ends_with("❌ Вы отказались от заявки: Занят(а)")
             })
     })
     .await
@@ -328,6 +387,18 @@ async fn a_decline_tap_passes_the_lead_at_once_and_the_old_card_loses_its_button
     assert_eq!(
         notice.params["reply_parameters"]["message_id"], card.message_id,
         "a reply to the card"
+    );
+    let journey = daemon.admin_get(&format!("/admin/api/leads/{lead}")).await;
+    let declined = journey["audit"]
+        .as_array()
+        .expect("audit")
+        .iter()
+        .find(|a| a["kind"] == "declined")
+        .cloned()
+        .expect("a decline in the audit trail");
+    assert_eq!(
+        declined["detail"]["reason"], "Занят(а) (Telegram)",
+        "{declined}"
     );
     daemon.stop().await;
 }

@@ -44,6 +44,38 @@ pub struct CardButtons {
     pub decline_data: String,
 }
 
+impl CardButtons {
+    /// Take and Decline for the card of `lead`'s assignment `attempt`.
+    pub fn new(l: &Labels, lead: &str, attempt: u32) -> CardButtons {
+        CardButtons {
+            take: l.take.into(),
+            decline: l.decline.into(),
+            take_data: Tap::data(Button::Take, lead, attempt),
+            decline_data: Tap::data(Button::Decline, lead, attempt),
+        }
+    }
+
+    /// The Bot API's `inline_keyboard`: one row.
+    pub fn keyboard(&self) -> serde_json::Value {
+        serde_json::json!([[
+            {"text": self.take, "callback_data": self.take_data},
+            {"text": self.decline, "callback_data": self.decline_data},
+        ]])
+    }
+}
+
+/// The `inline_keyboard` a card shows after Decline: the reasons two by two, then Back.
+pub fn reasons_keyboard(l: &Labels, lead: &str, attempt: u32) -> serde_json::Value {
+    let button = |text: &str, b: Button| serde_json::json!({"text": text, "callback_data": Tap::data(b, lead, attempt)});
+    let reasons: Vec<serde_json::Value> = DeclineReason::ALL
+        .iter()
+        .map(|&r| button(r.label(l), Button::Because(r)))
+        .collect();
+    let mut rows: Vec<serde_json::Value> = reasons.chunks(2).map(|c| c.to_vec().into()).collect();
+    rows.push(serde_json::json!([button(l.back, Button::Back)]));
+    rows.into()
+}
+
 /// A mail with the same content in both parts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmailMessage {
@@ -56,35 +88,103 @@ pub struct EmailMessage {
 }
 
 /// A button's tap, as the callback data carries it (`take:<lead>:<attempt>`; 64 bytes at most,
-/// which a UUID and an attempt number fit).
+/// which a UUID, an attempt number and a reason code fit).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tap {
-    /// Whether Take was pressed (else Decline).
-    pub take: bool,
+    /// Which button.
+    pub button: Button,
     /// The lead.
     pub lead: String,
     /// The assignment's attempt the card was for.
     pub attempt: u32,
 }
 
+/// The buttons of a card: Take and Decline, then, after Decline, the reasons and Back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Button {
+    /// Take the lead.
+    Take,
+    /// Decline it: the card asks why.
+    Decline,
+    /// Decline it for this reason.
+    Because(DeclineReason),
+    /// Not declining after all: Take and Decline again.
+    Back,
+}
+
+/// Why a manager declines, as the card offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeclineReason {
+    /// Too much on their hands now.
+    Busy,
+    /// Not their kind of request (region, product, size).
+    NotMine,
+    /// Not at work (ill, on the road, off).
+    Away,
+    /// Something else.
+    Other,
+}
+
+impl DeclineReason {
+    /// Every reason, in the order the card shows them.
+    pub const ALL: [DeclineReason; 4] = [
+        DeclineReason::Busy,
+        DeclineReason::NotMine,
+        DeclineReason::Away,
+        DeclineReason::Other,
+    ];
+
+    fn code(self) -> &'static str {
+        match self {
+            DeclineReason::Busy => "busy",
+            DeclineReason::NotMine => "not_mine",
+            DeclineReason::Away => "away",
+            DeclineReason::Other => "other",
+        }
+    }
+
+    fn parse(code: &str) -> Option<DeclineReason> {
+        DeclineReason::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// The reason in words, on its button and in the lead's audit trail.
+    pub fn label(self, l: &Labels) -> &'static str {
+        match self {
+            DeclineReason::Busy => l.reason_busy,
+            DeclineReason::NotMine => l.reason_not_mine,
+            DeclineReason::Away => l.reason_away,
+            DeclineReason::Other => l.reason_other,
+        }
+    }
+}
+
 impl Tap {
     /// The callback data for a button.
-    pub fn data(take: bool, lead: &str, attempt: u32) -> String {
-        let verb = if take { "take" } else { "decline" };
-        format!("{verb}:{lead}:{attempt}")
+    pub fn data(button: Button, lead: &str, attempt: u32) -> String {
+        match button {
+            Button::Take => format!("take:{lead}:{attempt}"),
+            Button::Decline => format!("decline:{lead}:{attempt}"),
+            Button::Because(r) => format!("why:{}:{lead}:{attempt}", r.code()),
+            Button::Back => format!("back:{lead}:{attempt}"),
+        }
     }
 
     /// Reads callback data; `None` when it is not ours.
     pub fn parse(data: &str) -> Option<Tap> {
         let (verb, rest) = data.split_once(':')?;
-        let (lead, attempt) = rest.rsplit_once(':')?;
-        let take = match verb {
-            "take" => true,
-            "decline" => false,
+        let (button, rest) = match verb {
+            "take" => (Button::Take, rest),
+            "decline" => (Button::Decline, rest),
+            "back" => (Button::Back, rest),
+            "why" => {
+                let (code, rest) = rest.split_once(':')?;
+                (Button::Because(DeclineReason::parse(code)?), rest)
+            }
             _ => return None,
         };
+        let (lead, attempt) = rest.rsplit_once(':')?;
         Some(Tap {
-            take,
+            button,
             lead: lead.to_string(),
             attempt: attempt.parse().ok()?,
         })
@@ -128,6 +228,18 @@ pub struct Labels {
     pub taken_by_you: &'static str,
     /// The edited card after Decline.
     pub declined_by_you: &'static str,
+    /// The answer to Decline: the card now asks for a reason.
+    pub why_decline: &'static str,
+    /// A reason to decline: busy.
+    pub reason_busy: &'static str,
+    /// A reason to decline: not my kind of request.
+    pub reason_not_mine: &'static str,
+    /// A reason to decline: not at work.
+    pub reason_away: &'static str,
+    /// A reason to decline: another.
+    pub reason_other: &'static str,
+    /// Back to Take and Decline.
+    pub back: &'static str,
     /// The answer to a late tap: "already passed to".
     pub already_passed: &'static str,
     /// The answer to a tap on a lead someone took.
@@ -166,6 +278,12 @@ const RU: Labels = Labels {
     alert_over: "Решено",
     taken_by_you: "✅ Вы взяли заявку",
     declined_by_you: "❌ Вы отказались от заявки",
+    why_decline: "Почему отказываетесь?",
+    reason_busy: "Занят(а)",
+    reason_not_mine: "Не мой профиль",
+    reason_away: "Меня нет на месте",
+    reason_other: "Другая причина",
+    back: "↩ Назад",
     already_passed: "Заявка уже передана",
     already_taken: "Заявку уже взял(а)",
     no_name: "Без имени",
@@ -195,6 +313,12 @@ const EN: Labels = Labels {
     alert_over: "Resolved",
     taken_by_you: "✅ You took this lead",
     declined_by_you: "❌ You declined this lead",
+    why_decline: "Why do you decline?",
+    reason_busy: "Busy",
+    reason_not_mine: "Not my area",
+    reason_away: "Away",
+    reason_other: "Another reason",
+    back: "↩ Back",
     already_passed: "The lead has already passed to",
     already_taken: "The lead was already taken by",
     no_name: "No name",
@@ -449,21 +573,23 @@ mod tests {
 
     #[test]
     fn taps_read_back() {
-        let data = Tap::data(true, "0193b1f0-0000-7000-8000-000000000001", 3);
-        assert!(
-            data.len() <= 64,
-            "Telegram allows 64 bytes of callback data"
-        );
-        assert_eq!(
-            Tap::parse(&data),
-            Some(Tap {
-                take: true,
-                lead: "0193b1f0-0000-7000-8000-000000000001".into(),
-                attempt: 3
-            })
-        );
+        let lead = "0193b1f0-0000-7000-8000-000000000001";
+        let buttons = [Button::Take, Button::Decline, Button::Back]
+            .into_iter()
+            .chain(DeclineReason::ALL.map(Button::Because));
+        for button in buttons {
+            let data = Tap::data(button, lead, 3);
+            assert!(data.len() <= 64, "Telegram allows 64 bytes: {data}");
+            let tap = Tap {
+                button,
+                lead: lead.into(),
+                attempt: 3,
+            };
+            assert_eq!(Tap::parse(&data), Some(tap));
+        }
         assert_eq!(Tap::parse("other:x:1"), None);
         assert_eq!(Tap::parse("take:x:y"), None);
+        assert_eq!(Tap::parse("why:bored:x:1"), None);
     }
 
     #[test]

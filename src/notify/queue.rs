@@ -4,7 +4,7 @@
 
 use super::config::NotifyConfig;
 use super::links::{LinkAction, LinkClaim, LinkSigner};
-use super::message::{Card, CardButtons, EmailMessage, Message, Tap, TelegramMessage, escape_html};
+use super::message::{Card, CardButtons, EmailMessage, Message, TelegramMessage, escape_html};
 use crate::clock::Clock;
 use crate::lead::Lead;
 use crate::routing::{CompiledRules, Manager, NotifyChannel};
@@ -149,12 +149,7 @@ impl Notices {
                 let message = match t.channel {
                     NotifyChannel::Telegram => Message::Telegram(TelegramMessage {
                         text: card.telegram_html(),
-                        buttons: Some(CardButtons {
-                            take: labels.take.into(),
-                            decline: labels.decline.into(),
-                            take_data: Tap::data(true, &lead.id, a.attempt),
-                            decline_data: Tap::data(false, &lead.id, a.attempt),
-                        }),
+                        buttons: Some(CardButtons::new(labels, &lead.id, a.attempt)),
                         card_of: None,
                     }),
                     NotifyChannel::Email => {

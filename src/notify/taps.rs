@@ -1,11 +1,11 @@
 //! The managers' bot listening: Take / Decline taps on cards (`callback_query`) become
-//! acknowledgements and declines, the card is edited to show what happened, and the tap is
-//! answered; `/start` tells a manager the chat id the admin needs for `routing.toml`.
+//! acknowledgements and declines (Decline first turns the buttons into reasons to pick, or
+//! Back), the card is edited to show what happened, and the tap is answered; `/start` tells a manager the chat id the admin needs for `routing.toml`.
 //!
 //! The update offset is stored after each batch is handled; a batch handled again after a
 //! crash is harmless, since a second Take of the same lead is answered "already taken".
 
-use super::message::{Labels, Tap};
+use super::message::{Button, CardButtons, Labels, Tap, reasons_keyboard};
 use super::telegram::TelegramNotifier;
 use crate::clock::Clock;
 use crate::health::Health;
@@ -168,27 +168,40 @@ impl TapListener {
                 .await;
             return;
         };
-        let action = if tap.take {
-            Action::Acknowledge
-        } else {
-            Action::Decline("declined in Telegram".into())
-        };
         let l = self.labels;
+        let message_id = message
+            .and_then(|m| m.get("message_id"))
+            .and_then(Value::as_i64);
+        let (action, done) = match tap.button {
+            Button::Take => (Action::Acknowledge, l.taken_by_you.to_string()),
+            Button::Because(reason) => (
+                Action::Decline(format!("{} (Telegram)", reason.label(l))),
+                format!("{}: {}", l.declined_by_you, reason.label(l)),
+            ),
+            // Decline asks why first; Back puts Take and Decline back. Nothing is acted on.
+            Button::Decline | Button::Back => {
+                let keyboard = match tap.button {
+                    Button::Decline => reasons_keyboard(l, &tap.lead, tap.attempt),
+                    _ => CardButtons::new(l, &tap.lead, tap.attempt).keyboard(),
+                };
+                let toast = if tap.button == Button::Decline {
+                    l.why_decline
+                } else {
+                    ""
+                };
+                self.answer(id, toast, false).await;
+                if let Some(message_id) = message_id {
+                    self.bot.set_buttons(chat, message_id, keyboard).await;
+                }
+                return;
+            }
+        };
         let (answer, status, alert) = match self
             .actions
             .act(&tap.lead, Some(&manager.id), action)
             .await
         {
-            Ok(_) if tap.take => (
-                l.taken_by_you.to_string(),
-                Some(l.taken_by_you.to_string()),
-                false,
-            ),
-            Ok(_) => (
-                l.declined_by_you.to_string(),
-                Some(l.declined_by_you.to_string()),
-                false,
-            ),
+            Ok(_) => (done.clone(), Some(done), false),
             Err(ActionError::NotCurrent { current }) => {
                 let text = format!("{} {current}", l.already_passed);
                 (text.clone(), Some(text), true)

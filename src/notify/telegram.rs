@@ -53,10 +53,7 @@ impl TelegramNotifier {
             "link_preview_options": {"is_disabled": true},
         });
         if let Some(b) = &message.buttons {
-            params["reply_markup"] = json!({"inline_keyboard": [[
-                {"text": b.take, "callback_data": b.take_data},
-                {"text": b.decline, "callback_data": b.decline_data},
-            ]]});
+            params["reply_markup"] = json!({"inline_keyboard": b.keyboard()});
         }
         if let Some(card) = card {
             self.strip_buttons(chat, card).await;
@@ -73,17 +70,22 @@ impl TelegramNotifier {
     /// Takes the inline keyboard off a card (the lead moved on); a card already without one
     /// is fine.
     pub async fn strip_buttons(&self, chat: i64, message_id: i64) {
+        self.set_buttons(chat, message_id, json!([])).await;
+    }
+
+    /// Replaces a card's inline keyboard (best effort: the card may be gone).
+    pub async fn set_buttons(&self, chat: i64, message_id: i64, keyboard: Value) {
         let params = json!({
             "chat_id": chat,
             "message_id": message_id,
-            "reply_markup": {"inline_keyboard": []},
+            "reply_markup": {"inline_keyboard": keyboard},
         });
         if let Err(e) = self
             .api
             .call_method("editMessageReplyMarkup", &params, CALL_TIMEOUT)
             .await
         {
-            tracing::debug!(error = %e, "The card's buttons could not be taken off.");
+            tracing::debug!(error = %e, "The card's buttons could not be changed.");
         }
     }
 }
