@@ -10,9 +10,10 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 use support::bot_api::{BotApiSim, MANAGERS_TOKEN, Sent};
+use support::certs::Issuer;
 use support::daemon::{ADMIN_TOKEN, API_TOKEN, TestDaemon, eventually, manual_clock};
 use support::sink::{Sink, manager_of};
-use support::smtp::SmtpCatcher;
+use support::smtp::{Security, SmtpCatcher};
 
 const LINK_SECRET: &str = "link-secret-for-tests-0123456789abcdef";
 const ANNA: i64 = 501;
@@ -69,6 +70,8 @@ struct Setup {
     smtp: Option<SmtpCatcher>,
     clock: Arc<ManualClock>,
     extra: String,
+    /// `[notify.email] ca_file`.
+    mail_ca: Option<std::path::PathBuf>,
 }
 
 impl Setup {
@@ -79,6 +82,7 @@ impl Setup {
             smtp: None,
             clock: manual_clock(),
             extra: String::new(),
+            mail_ca: None,
         }
     }
 
@@ -89,6 +93,7 @@ impl Setup {
             smtp: Some(SmtpCatcher::start().await),
             clock: manual_clock(),
             extra: String::new(),
+            mail_ca: None,
         }
     }
 
@@ -123,6 +128,9 @@ timeout = "2s"
                 "\n[notify.email]\nurl = \"{}\"\nfrom = \"leadgate <leads@teplodom.example>\"\npublic_url = \"https://leads.teplodom.example\"\nlink_secret = \"{LINK_SECRET}\"\n",
                 smtp.url()
             ));
+            if let Some(ca) = &self.mail_ca {
+                c.push_str(&format!("ca_file = \"{}\"\n", ca.display()));
+            }
         }
         c.push_str(&self.extra);
         c
@@ -586,6 +594,57 @@ async fn the_mail_has_both_parts_and_its_links_work_once() {
         "the lead is taken: declining it now is refused"
     );
     assert!(late.text().await.unwrap_or_default().contains("уже взял"));
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_goes_over_tls_and_starttls_to_a_server_with_a_private_ca_and_never_untrusted() {
+    let certs = tempfile::tempdir().expect("tempdir");
+    let ca = support::certs::make(certs.path(), Issuer::PrivateCa);
+    for (i, security) in [Security::Tls, Security::StartTls].into_iter().enumerate() {
+        let mut s = Setup::email().await;
+        let smtp = SmtpCatcher::start_tls(security, &ca).await;
+        s.smtp = Some(smtp.clone());
+        s.mail_ca = Some(ca.ca_file.clone());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let daemon = s.start(dir.path()).await;
+        let phone = format!("+7916111002{i}");
+        daemon
+            .submit_form(&[
+                ("name", "Нина"),
+                ("phone", &phone),
+                ("message", "Нужен котёл"),
+            ])
+            .await;
+        let owner = manager_of(&s.sink.events(1).await[0]);
+        let mail = mail_to(&smtp, &format!("{owner}@teplodom.example"), 0).await;
+        assert!(mail.tls, "{security:?}: the mail came over TLS");
+        daemon.stop().await;
+    }
+    // Without ca_file the private CA is not trusted: the handshake fails and nothing is sent,
+    // not even in clear.
+    let mut s = Setup::email().await;
+    let smtp = SmtpCatcher::start_tls(Security::StartTls, &ca).await;
+    s.smtp = Some(smtp.clone());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = s.start(dir.path()).await;
+    daemon
+        .submit_form(&[
+            ("name", "Нина"),
+            ("phone", "+79161110029"),
+            ("message", "Нужен котёл"),
+        ])
+        .await;
+    s.sink.events(1).await;
+    let failed = eventually(Duration::from_secs(10), || async {
+        (smtp.handshake_failures() > 0).then_some(())
+    })
+    .await;
+    assert!(
+        failed.is_some(),
+        "leadgate tried TLS and refused the certificate"
+    );
+    assert!(smtp.mails().is_empty());
     daemon.stop().await;
 }
 

@@ -238,6 +238,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         &crate::notify::Neighbours {
             source_ids: &ids,
             source_bot_tokens: telegram.iter().map(|t| t.token.expose()).collect(),
+            base,
         },
         &mut |field, message, hint| p.add(format!("notify.{field}"), message, hint),
     );
@@ -777,6 +778,30 @@ silent_after = { sales-inbox = "1d" }
                 .iter()
                 .all(|p| !p.to_string().contains("short-secret-value")),
             "no secret is printed"
+        );
+    }
+
+    #[test]
+    fn a_mail_ca_file_must_be_pem_and_needs_tls() {
+        let mail = |url: &str, ca: &str| {
+            problems_of(&format!(
+                "[notify.email]\nurl = \"{url}\"\nfrom = \"leads@example.ru\"\npublic_url = \"https://leads.example.ru\"\nlink_secret = \"{}\"\nca_file = \"{ca}\"\n",
+                "x".repeat(32)
+            ))
+        };
+        let not_pem = mail("smtps://smtp.example.ru", "routing.toml");
+        assert_eq!(not_pem.len(), 1, "{not_pem:#?}");
+        assert_eq!(not_pem[0].key, "notify.email.ca_file");
+        assert!(
+            not_pem[0].message.contains("holds no PEM certificate"),
+            "{not_pem:#?}"
+        );
+        let plain = mail("smtp://127.0.0.1:25", "ca.pem");
+        assert_eq!(plain.len(), 1, "{plain:#?}");
+        assert_eq!(plain[0].key, "notify.email.ca_file");
+        assert!(
+            plain[0].message.contains("only used over TLS"),
+            "{plain:#?}"
         );
     }
 

@@ -3,9 +3,11 @@
 
 use crate::config::{HumanDuration, Secret};
 use crate::sources::blog::config::Report;
+use crate::sources::email::roots::ExtraRoots;
 use crate::sources::telegram::{DEFAULT_API_URL, token_shape_ok};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// `[notify]` as written.
@@ -56,6 +58,9 @@ pub struct RawNotifyEmail {
     pub link_secret: Secret,
     /// How long a link works after the lead's deadline; default `24h`.
     pub link_ttl: Option<HumanDuration>,
+    /// Extra trusted roots (PEM) for a server with a private CA or a self-signed certificate,
+    /// relative to the config file; the public roots stay trusted.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `[notify.alerts]`: the admins told when a channel fails or goes silent, a sink dead-letters,
@@ -114,6 +119,8 @@ pub struct NotifyEmail {
     pub link_secret: Secret,
     /// How long a link works after the lead's deadline.
     pub link_ttl: Duration,
+    /// The `ca_file` certificates (PEM, checked), trusted beside the public roots.
+    pub extra_roots: Option<Vec<u8>>,
 }
 
 /// Who is told about incidents, and when something is one.
@@ -157,6 +164,8 @@ pub struct Neighbours<'a> {
     pub source_ids: &'a HashSet<String>,
     /// The customer-facing bots' tokens.
     pub source_bot_tokens: Vec<&'a str>,
+    /// The config file's folder, which relative paths start from.
+    pub base: &'a Path,
 }
 
 fn duration(value: Option<HumanDuration>, default: Duration) -> Duration {
@@ -179,7 +188,7 @@ impl RawNotify {
             }
         };
         let telegram = self.telegram.map(|t| t.validate(n, report));
-        let email = self.email.map(|e| e.validate(report));
+        let email = self.email.map(|e| e.validate(n.base, report));
         let alerts = self.alerts.validate(n, report);
         if !alerts.telegram_chat_ids.is_empty() && telegram.is_none() {
             report(
@@ -251,8 +260,11 @@ impl RawNotifyTelegram {
 }
 
 impl RawNotifyEmail {
-    fn validate(self, report: Report<'_>) -> NotifyEmail {
+    fn validate(self, base: &Path, report: Report<'_>) -> NotifyEmail {
         let parsed = reqwest::Url::parse(&self.url);
+        let encrypted = parsed.as_ref().is_ok_and(|u| {
+            u.scheme() == "smtps" || u.query_pairs().any(|(k, v)| k == "tls" && v != "none")
+        });
         match &parsed {
             Ok(u) if matches!(u.scheme(), "smtp" | "smtps") && u.host_str().is_some() => {
                 if lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&self.url)
@@ -320,6 +332,36 @@ impl RawNotifyEmail {
                 ),
             );
         }
+        let extra_roots = match &self.ca_file {
+            Some(_) if !encrypted => {
+                report(
+                    "email.ca_file",
+                    "is only used over TLS".into(),
+                    Some("use smtps://host:465 or smtp://host:587?tls=required, or remove ca_file"),
+                );
+                None
+            }
+            Some(file) => {
+                let path = base.join(file);
+                match ExtraRoots::load(&path).and_then(|_| {
+                    std::fs::read(&path)
+                        .map_err(|e| format!("{} cannot be read: {e}", path.display()))
+                }) {
+                    Ok(pem) => Some(pem),
+                    Err(message) => {
+                        report(
+                            "email.ca_file",
+                            message,
+                            Some(
+                                "a PEM file with the CA certificate that signed the server's certificate (or the server's self-signed certificate), relative to this config file",
+                            ),
+                        );
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
         NotifyEmail {
             url: Secret::new(self.url),
             login,
@@ -327,6 +369,7 @@ impl RawNotifyEmail {
             public_url,
             link_secret: self.link_secret,
             link_ttl: duration(self.link_ttl, Duration::from_secs(24 * 3600)),
+            extra_roots,
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::sources::email::LOOP_HEADER;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::time::Duration;
 
@@ -48,11 +49,33 @@ impl std::fmt::Debug for EmailNotifier {
     }
 }
 
+/// The URL's TLS mode (`smtps`: TLS from the start; `?tls=required` or `opportunistic`:
+/// STARTTLS) with the extra roots trusted beside the public ones.
+fn tls_with_roots(url: &str, pem: &[u8]) -> Result<Tls, MailError> {
+    let url = reqwest::Url::parse(url).map_err(|e| MailError::Build(e.to_string()))?;
+    let host = url.host_str().unwrap_or_default().to_string();
+    let params = TlsParameters::builder(host)
+        .add_root_certificate(Certificate::from_pem(pem)?)
+        .build()?;
+    let mode = url
+        .query_pairs()
+        .find(|(k, _)| k == "tls")
+        .map(|(_, v)| v.into_owned());
+    Ok(match (url.scheme(), mode.as_deref()) {
+        ("smtps", _) => Tls::Wrapper(params),
+        (_, Some("opportunistic")) => Tls::Opportunistic(params),
+        _ => Tls::Required(params),
+    })
+}
+
 impl EmailNotifier {
     /// A notifier for the configured server (no connection is made yet).
     pub fn new(cfg: &NotifyEmail) -> Result<EmailNotifier, MailError> {
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(cfg.url.expose())?
             .timeout(Some(Duration::from_secs(30)));
+        if let Some(pem) = &cfg.extra_roots {
+            builder = builder.tls(tls_with_roots(cfg.url.expose(), pem)?);
+        }
         if let Some((user, password)) = &cfg.login {
             builder = builder.credentials(Credentials::new(
                 user.clone(),
