@@ -396,13 +396,10 @@ async fn a_decline_tap_asks_why_then_passes_the_lead_at_once_and_the_old_card_lo
         notice.params["reply_parameters"]["message_id"], card.message_id,
         "a reply to the card"
     );
-    let journey = daemon.admin_get(&format!("/admin/api/leads/{lead}")).await;
-    let declined = journey["audit"]
-        .as_array()
-        .expect("audit")
+    let audit = daemon.audit(&lead).await;
+    let declined = audit
         .iter()
         .find(|a| a["kind"] == "declined")
-        .cloned()
         .expect("a decline in the audit trail");
     assert_eq!(
         declined["detail"]["reason"], "Занят(а) (Telegram)",
@@ -681,18 +678,13 @@ async fn a_decline_link_passes_the_lead_with_the_reason_and_an_expired_link_is_r
     let second = manager_of(&got[1]);
     assert_ne!(second, owner);
     mail_to(&smtp, &format!("{second}@teplodom.example"), 0).await;
-    let journey = daemon.admin_get(&format!("/admin/api/leads/{lead}")).await;
-    let declined = journey["audit"]
-        .as_array()
-        .expect("audit")
+    let audit = daemon.audit(&lead).await;
+    let declined = audit
         .iter()
         .find(|a| a["kind"] == "declined")
-        .cloned()
         .expect("a decline in the audit trail");
     assert_eq!(declined["detail"]["reason"], "не мой профиль", "{declined}");
-    let notified: Vec<(&str, &str)> = journey["audit"]
-        .as_array()
-        .expect("audit")
+    let notified: Vec<(&str, &str)> = audit
         .iter()
         .filter(|a| a["kind"] == "notified")
         .map(|a| {
@@ -704,7 +696,7 @@ async fn a_decline_link_passes_the_lead_with_the_reason_and_an_expired_link_is_r
         .collect();
     assert!(
         notified.contains(&(owner.as_str(), "assigned")),
-        "who was told is in the audit trail: {journey}"
+        "who was told is in the audit trail: {audit:?}"
     );
 
     // The second manager's take link, a day and more after its deadline.

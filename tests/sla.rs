@@ -44,17 +44,16 @@ async fn act(
     (r.status().as_u16(), r.json().await.unwrap_or_default())
 }
 
+/// The daemon on the test's clock, under rules where everyone always works.
+async fn start(dir: &std::path::Path, sink: &Sink, clock: Arc<ManualClock>) -> TestDaemon {
+    TestDaemon::start_at(dir, &config(sink), &always_open_routing(), clock).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_acknowledgement_reaches_the_crm_and_only_the_current_manager_may_act() {
     let sink = Sink::start(&[]).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = TestDaemon::start_at(
-        dir.path(),
-        &config(&sink),
-        &always_open_routing(),
-        manual_clock(),
-    )
-    .await;
+    let daemon = start(dir.path(), &sink, manual_clock()).await;
     let lead = daemon.submit_form(&[("phone", "+79161110001")]).await;
     let created = sink.events(1).await;
     let owner = manager_of(&created[0]);
@@ -87,13 +86,7 @@ async fn no_reaction_passes_the_lead_on_then_escalates_and_never_back() {
     let sink = Sink::start(&[]).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = manual_clock();
-    let daemon = TestDaemon::start_at(
-        dir.path(),
-        &config(&sink),
-        &always_open_routing(),
-        clock.clone(),
-    )
-    .await;
+    let daemon = start(dir.path(), &sink, clock.clone()).await;
     let lead = daemon.submit_form(&[("phone", "+79161110002")]).await;
     let first = manager_of(&sink.events(1).await[0]);
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -126,13 +119,8 @@ async fn no_reaction_passes_the_lead_on_then_escalates_and_never_back() {
         3,
         "nobody is left: it stays with vera, never back to a junior"
     );
-    let journey = daemon.admin_get(&format!("/admin/api/leads/{lead}")).await;
-    let kinds: Vec<&str> = journey["audit"]
-        .as_array()
-        .expect("audit")
-        .iter()
-        .filter_map(|a| a["kind"].as_str())
-        .collect();
+    let audit = daemon.audit(&lead).await;
+    let kinds: Vec<&str> = audit.iter().filter_map(|a| a["kind"].as_str()).collect();
     assert_eq!(
         kinds,
         [
@@ -142,7 +130,7 @@ async fn no_reaction_passes_the_lead_on_then_escalates_and_never_back() {
             "escalated",
             "nobody_left"
         ],
-        "{journey}"
+        "{audit:?}"
     );
     daemon.stop().await;
 }
@@ -151,13 +139,7 @@ async fn no_reaction_passes_the_lead_on_then_escalates_and_never_back() {
 async fn a_decline_passes_at_once_with_its_reason() {
     let sink = Sink::start(&[]).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = TestDaemon::start_at(
-        dir.path(),
-        &config(&sink),
-        &always_open_routing(),
-        manual_clock(),
-    )
-    .await;
+    let daemon = start(dir.path(), &sink, manual_clock()).await;
     let lead = daemon.submit_form(&[("phone", "+79161110003")]).await;
     let first = manager_of(&sink.events(1).await[0]);
     let (status, body) = act(
@@ -172,13 +154,10 @@ async fn a_decline_passes_at_once_with_its_reason() {
     let got = sink.events(2).await;
     assert_eq!(got[1]["type"], "lead.reassigned");
     assert_ne!(manager_of(&got[1]), first);
-    let journey = daemon.admin_get(&format!("/admin/api/leads/{lead}")).await;
-    let declined = journey["audit"]
-        .as_array()
-        .expect("audit")
+    let audit = daemon.audit(&lead).await;
+    let declined = audit
         .iter()
         .find(|a| a["kind"] == "declined")
-        .cloned()
         .expect("a declined entry");
     assert_eq!(declined["detail"]["reason"], "не мой регион");
     daemon.stop().await;
@@ -189,24 +168,12 @@ async fn timers_survive_a_restart() {
     let sink = Sink::start(&[]).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = manual_clock();
-    let daemon = TestDaemon::start_at(
-        dir.path(),
-        &config(&sink),
-        &always_open_routing(),
-        clock.clone(),
-    )
-    .await;
+    let daemon = start(dir.path(), &sink, clock.clone()).await;
     daemon.submit_form(&[("phone", "+79161110004")]).await;
     let first = manager_of(&sink.events(1).await[0]);
     daemon.stop().await;
     clock.advance(chrono::Duration::minutes(45));
-    let daemon = TestDaemon::start_at(
-        dir.path(),
-        &config(&sink),
-        &always_open_routing(),
-        clock.clone(),
-    )
-    .await;
+    let daemon = start(dir.path(), &sink, clock.clone()).await;
     let got = sink.events(2).await;
     assert_eq!(
         got[1]["type"], "lead.reassigned",

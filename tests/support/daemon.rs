@@ -146,6 +146,12 @@ impl TestDaemon {
             .expect("admin JSON")
     }
 
+    /// The lead's audit trail, oldest first, from the admin API.
+    pub async fn audit(&self, lead: &str) -> Vec<serde_json::Value> {
+        let journey = self.admin_get(&format!("/admin/api/leads/{lead}")).await;
+        journey["audit"].as_array().cloned().unwrap_or_default()
+    }
+
     /// Stops gracefully and waits for the drain.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
