@@ -5,6 +5,7 @@
 //! connections. Lists of keys are passed as a JSON array and expanded with `json_each`, which
 //! keeps every statement static.
 
+mod bulk;
 mod deferred;
 mod notifications;
 
@@ -704,7 +705,7 @@ async fn set_cursor<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
 /// The processing stage's transaction on the single write connection.
 struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
-    /// The audit entries, outbox rows and finished items, written at commit.
+    /// The audit entries, outbox rows, notifications and finished items, written at commit.
     deferred: deferred::Deferred,
 }
 
@@ -939,7 +940,7 @@ impl StoreTx for SqliteTx {
 
     async fn insert_notifications(&mut self, rows: &[NewNotification]) -> StoreResult<()> {
         for row in rows {
-            notifications::insert(&mut *self.tx, row).await?;
+            self.deferred.notification(row);
         }
         Ok(())
     }
@@ -1024,7 +1025,7 @@ impl StoreTx for SqliteTx {
 
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         let SqliteTx { mut tx, deferred } = *self;
-        deferred.flush(&mut tx).await?;
+        deferred.flush(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
