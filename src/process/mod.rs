@@ -140,6 +140,13 @@ impl Processor {
         } else {
             batch.held_levels.extend(tx.held_levels().await?);
         }
+        // Every new lead asks for its contact's previous lead: one read for the batch.
+        let keys: Vec<String> = drafts
+            .iter()
+            .flatten()
+            .flat_map(|d| d.contact.identity_keys())
+            .collect();
+        tx.prefetch_identities(&keys).await?;
         for (row, draft) in rows.iter().zip(drafts) {
             self.process_item(tx.as_mut(), &rules, &mut batch, row, draft, now)
                 .await?;
@@ -204,7 +211,7 @@ impl Processor {
         let previous = tx.previous_lead(&identity_keys).await?;
         if let Some(prev) = &previous {
             lead.returning = true;
-            lead.previous_lead_id = Some(prev.record.id.clone());
+            lead.previous_lead_id = Some(prev.id.clone());
         }
         let previous_manager = previous.as_ref().and_then(|p| p.manager_id.clone());
         let ctx = RoutingContext {

@@ -124,6 +124,15 @@ pub struct StoredLead {
     pub last_activity_at: DateTime<Utc>,
 }
 
+/// The newest earlier lead of a returning contact: what routing needs of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousLead {
+    /// Its id.
+    pub id: String,
+    /// The manager who has it now, if any.
+    pub manager_id: Option<String>,
+}
+
 /// A new lead with what makes it findable later.
 #[derive(Debug, Clone)]
 pub struct NewLead {
