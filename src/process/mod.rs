@@ -223,7 +223,7 @@ impl Processor {
         };
         let decision = rules.decide(&lead, &ctx);
         batch.state = decision.state.clone();
-        let trace = serde_json::to_value(&decision.trace).unwrap_or_default();
+        let trace = trace_json(&decision.trace);
         lead.classification = Some(decision.classification.clone());
         let pick = match decision.outcome {
             Outcome::Drop { reason } => {
@@ -431,7 +431,7 @@ impl Processor {
             );
             lead.assignment = Some(a.clone());
             *batch.open.entry(pick.manager.clone()).or_default() += 1;
-            let trace = serde_json::to_value(&decision.trace).unwrap_or_default();
+            let trace = trace_json(&decision.trace);
             tx.update_lead(&LeadUpdate {
                 record: lead.clone(),
                 status: LeadStatus::Assigned,
@@ -530,6 +530,11 @@ struct Batch {
     state: StrategyState,
     held_levels: HashSet<String>,
     queued: bool,
+}
+
+/// A decision's trace as the JSON text stored with the lead.
+fn trace_json(trace: &crate::routing::Trace) -> String {
+    serde_json::to_string(trace).unwrap_or_else(|_| "null".into())
 }
 
 /// Queues notifications, and notes that the workers must be woken after the commit.

@@ -940,7 +940,7 @@ impl StoreTx for SqliteTx {
         .bind(r.classification.as_ref().map(|c| c.rule.clone()))
         .bind(r.assignment.as_ref().map(|a| a.manager.id.clone()))
         .bind(ts(u.at))
-        .bind(u.trace.as_ref().map(ToString::to_string))
+        .bind(u.trace.as_deref())
         .execute(&mut *self.tx)
         .await?;
         self.identities

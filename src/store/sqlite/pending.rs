@@ -87,7 +87,7 @@ impl Pending {
             Cell::from(r.assignment.as_ref().map(|a| a.manager.id.clone())),
             Cell::from(lead.rules_version.clone()),
             Cell::from(record),
-            Cell::from(lead.trace.to_string()),
+            Cell::from(lead.trace.clone()),
         ]);
         for key in &lead.identity_keys {
             self.contacts.push([

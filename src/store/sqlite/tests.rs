@@ -46,7 +46,7 @@ fn new_lead(id: &str, source: &str, email: &str, minute: u32, manager: &str) -> 
         inbound_id: id.into(),
         status: LeadStatus::Assigned,
         conversation_key: Some(format!("chat:{email}")),
-        trace: serde_json::json!({}),
+        trace: "{}".into(),
         rules_version: "v1".into(),
         record,
     }
