@@ -27,12 +27,17 @@ fn save(path: &Path, text: &str) {
 }
 
 fn assigned_to(handle: &RulesHandle) -> String {
+    routed(handle, &[])
+}
+
+/// Who gets a lead from these addresses under the rules in force (or why nobody does).
+fn routed(handle: &RulesHandle, emails: &[&str]) -> String {
     let rules = handle.current();
     let open = HashMap::new();
     let state = StrategyState::default();
     let lead: leadgate::lead::Lead = serde_json::from_value(serde_json::json!({
         "schema": "leadgate.lead.v1", "id": "x", "received_at": "2026-11-23T10:00:00Z", "channel": "email",
-        "source": "inbox", "contact": {"emails": [], "phones": []}, "text": "", "fields": {}, "utm": {},
+        "source": "inbox", "contact": {"emails": emails, "phones": []}, "text": "", "fields": {}, "utm": {},
         "returning": false
     }))
     .unwrap_or_else(|e| panic!("{e}"));
@@ -140,6 +145,87 @@ async fn the_watcher_swaps_valid_files_and_refuses_bad_ones() {
         "{after_hup:?}"
     );
     assert_eq!(assigned_to(&handle), "clara");
+
+    shutdown.cancel();
+    let stopped = task.await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(stopped.is_ok(), "{stopped:?}");
+}
+
+/// [`file`] with a first rule that drops the contacts in `stop.txt`.
+fn file_with_list(manager: &str) -> String {
+    file(manager).replace(
+        "[[rules]]\nname = \"all\"",
+        "[[rules]]\nname = \"stop\"\nwhen = { contact_in_list = \"stop.txt\" }\ndrop = \"stop list\"\n\n[[rules]]\nname = \"all\"",
+    )
+}
+
+/// What a database beside the rules does: its file and journal grow, a temporary file comes
+/// and goes.
+fn busy_neighbours(dir: &Path, round: usize) {
+    use std::io::Write;
+    for name in ["leadgate.db", "leadgate.db-wal"] {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(name))
+            .unwrap_or_else(|e| panic!("{e}"));
+        for _ in 0..50 {
+            f.write_all(&[round as u8; 4096])
+                .unwrap_or_else(|e| panic!("{e}"));
+            f.flush().unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    save(&dir.join("leadgate.toml"), &format!("# round {round}\n"));
+    let tmp = dir.join("leadgate.db-journal");
+    std::fs::write(&tmp, b"x").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::remove_file(&tmp).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_rules_and_their_lists_wake_the_watcher_not_the_files_beside_them() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("routing.toml");
+    let list = dir.path().join("stop.txt");
+    std::fs::write(&list, "spam@example.ru\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, file_with_list("anna")).unwrap_or_else(|e| panic!("{e}"));
+    let handle = RulesHandle::new(CompiledRules::load(&path).unwrap_or_else(|e| panic!("{e}")));
+    assert!(routed(&handle, &["spam@example.ru"]).starts_with("Drop"));
+    let mut status = handle.status();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(watch_rules(path.clone(), handle.clone(), shutdown.clone()));
+    // As above: save until the watcher, once in place, sees it; the neighbours are busy all
+    // along.
+    let mut reloaded = None;
+    for round in 0..20 {
+        busy_neighbours(dir.path(), round);
+        save(&path, &file_with_list("boris"));
+        if let Ok(Ok(())) = tokio::time::timeout(Duration::from_secs(3), status.changed()).await {
+            reloaded = Some(status.borrow_and_update().clone());
+            break;
+        }
+    }
+    assert!(
+        matches!(reloaded, Some(ReloadStatus::Reloaded { .. })),
+        "{reloaded:?}"
+    );
+    assert_eq!(assigned_to(&handle), "boris");
+
+    // The watcher is in place now: more noise, then a change to the list the rules point to.
+    // Its reload comes after the noise, so the watcher has had every chance to see that too.
+    busy_neighbours(dir.path(), 100);
+    save(&list, "other@example.ru\n");
+    let after_list = next(&mut status).await;
+    assert!(
+        matches!(after_list, ReloadStatus::Reloaded { .. }),
+        "{after_list:?}"
+    );
+    assert_eq!(routed(&handle, &["spam@example.ru"]), "boris");
+    assert!(routed(&handle, &["other@example.ru"]).starts_with("Drop"));
+    assert_eq!(
+        handle.ignored_changes(),
+        0,
+        "a change to a file the rules do not come from reached the watcher"
+    );
 
     shutdown.cancel();
     let stopped = task.await.unwrap_or_else(|e| panic!("{e}"));

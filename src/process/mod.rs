@@ -140,6 +140,13 @@ impl Processor {
         } else {
             batch.held_levels.extend(tx.held_levels().await?);
         }
+        // Every new lead asks for its contact's previous lead: one read for the batch.
+        let keys: Vec<String> = drafts
+            .iter()
+            .flatten()
+            .flat_map(|d| d.contact.identity_keys())
+            .collect();
+        tx.prefetch_identities(&keys).await?;
         for (row, draft) in rows.iter().zip(drafts) {
             self.process_item(tx.as_mut(), &rules, &mut batch, row, draft, now)
                 .await?;
@@ -204,7 +211,7 @@ impl Processor {
         let previous = tx.previous_lead(&identity_keys).await?;
         if let Some(prev) = &previous {
             lead.returning = true;
-            lead.previous_lead_id = Some(prev.record.id.clone());
+            lead.previous_lead_id = Some(prev.id.clone());
         }
         let previous_manager = previous.as_ref().and_then(|p| p.manager_id.clone());
         let ctx = RoutingContext {
@@ -216,7 +223,7 @@ impl Processor {
         };
         let decision = rules.decide(&lead, &ctx);
         batch.state = decision.state.clone();
-        let trace = serde_json::to_value(&decision.trace).unwrap_or_default();
+        let trace = trace_json(&decision.trace);
         lead.classification = Some(decision.classification.clone());
         let pick = match decision.outcome {
             Outcome::Drop { reason } => {
@@ -424,7 +431,7 @@ impl Processor {
             );
             lead.assignment = Some(a.clone());
             *batch.open.entry(pick.manager.clone()).or_default() += 1;
-            let trace = serde_json::to_value(&decision.trace).unwrap_or_default();
+            let trace = trace_json(&decision.trace);
             tx.update_lead(&LeadUpdate {
                 record: lead.clone(),
                 status: LeadStatus::Assigned,
@@ -523,6 +530,11 @@ struct Batch {
     state: StrategyState,
     held_levels: HashSet<String>,
     queued: bool,
+}
+
+/// A decision's trace as the JSON text stored with the lead.
+fn trace_json(trace: &crate::routing::Trace) -> String {
+    serde_json::to_string(trace).unwrap_or_else(|_| "null".into())
 }
 
 /// Queues notifications, and notes that the workers must be woken after the commit.

@@ -1,14 +1,18 @@
 //! Live reload: the rules in force are swapped atomically when the file changes (or on
 //! SIGHUP), only when the new file is valid; a bad file is logged and counted, and the last
 //! good rules stay.
+//!
+//! The watcher looks at the routing file and the lists it points to, and at nothing else: the
+//! files are polled (their time stamps and contents, every second) rather than their folder
+//! watched, so a busy neighbour in the folder (the database, its journal) never wakes it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use notify_debouncer_full::notify::RecursiveMode;
-use notify_debouncer_full::{DebounceEventResult, new_debouncer};
+use notify::{Config, PollWatcher, RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -42,6 +46,7 @@ pub enum ReloadStatus {
 pub struct RulesHandle {
     rules: Arc<ArcSwap<CompiledRules>>,
     status: Arc<watch::Sender<ReloadStatus>>,
+    ignored: Arc<AtomicU64>,
 }
 
 impl RulesHandle {
@@ -53,6 +58,7 @@ impl RulesHandle {
         RulesHandle {
             rules: Arc::new(ArcSwap::from_pointee(rules)),
             status: Arc::new(watch::channel(status).0),
+            ignored: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -65,6 +71,17 @@ impl RulesHandle {
     /// Follows reload results.
     pub fn status(&self) -> watch::Receiver<ReloadStatus> {
         self.status.subscribe()
+    }
+
+    /// How many changes to files the rules do not come from reached the watcher (also
+    /// `leadgate_rules_watch_ignored_total`): none, as long as it watches only their files.
+    pub fn ignored_changes(&self) -> u64 {
+        self.ignored.load(Ordering::Relaxed)
+    }
+
+    fn ignored_change(&self) {
+        self.ignored.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("leadgate_rules_watch_ignored_total").increment(1);
     }
 
     /// Re-reads `path`; swaps the rules in when valid, otherwise logs, counts, and keeps the
@@ -98,86 +115,146 @@ impl RulesHandle {
 /// Why the watcher could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
-    /// The file system watcher could not be set up.
+    /// The file watcher could not be set up.
     #[error("cannot watch {path} for changes: {source}")]
     Watch {
-        /// The folder watched.
+        /// The file watched.
         path: PathBuf,
         /// The cause.
-        source: notify_debouncer_full::notify::Error,
+        source: notify::Error,
     },
     /// The SIGHUP handler could not be installed.
     #[error("cannot listen for SIGHUP: {0}")]
     Signal(std::io::Error),
 }
 
-/// How long the file must be quiet before it is re-read (editors write in several steps).
+/// How often the watched files are looked at.
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How long the files must be quiet before they are re-read (an editor saving in several
+/// steps, or the routing file and a list saved together).
 const DEBOUNCE: Duration = Duration::from_millis(300);
 
 /// Reloads the rules at `path` into `handle` whenever a file they come from changes, and on
-/// SIGHUP, until `shutdown`. The folder is watched rather than the file, since editors save by
-/// writing a new file and renaming it over the old one.
+/// SIGHUP, until `shutdown`. Each file is polled by its path, not by the file it was, so a
+/// save that writes a new file and renames it over the old one is seen like any other, and
+/// other files in the folder are never looked at.
 pub async fn watch_rules(
     path: PathBuf,
     handle: RulesHandle,
     shutdown: CancellationToken,
 ) -> Result<(), WatchError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let (tx, mut rx) = mpsc::unbounded_channel::<DebounceEventResult>();
-    let mut debouncer = new_debouncer(DEBOUNCE, None, move |r: DebounceEventResult| {
-        // The receiver is gone only when the watcher stops.
-        let _ = tx.send(r);
-    })
+    let (tx, mut rx) = mpsc::unbounded_channel::<notify::Result<notify::Event>>();
+    let config = Config::default()
+        .with_poll_interval(POLL_INTERVAL)
+        .with_compare_contents(true);
+    let mut watcher = PollWatcher::new(
+        move |r| {
+            // The receiver is gone only when the watcher stops.
+            let _ = tx.send(r);
+        },
+        config,
+    )
     .map_err(|source| WatchError::Watch {
-        path: dir.clone(),
+        path: path.clone(),
         source,
     })?;
-    debouncer
-        .watch(&dir, RecursiveMode::NonRecursive)
-        .map_err(|source| WatchError::Watch {
-            path: dir.clone(),
-            source,
-        })?;
+    let mut files = Files::default();
+    files.follow(&mut watcher, &path, &handle)?;
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(WatchError::Signal)?;
     tracing::info!(file = %path.display(), "watching routing rules for changes");
+    let mut due: Option<tokio::time::Instant> = None;
+    let mut last_error = String::new();
     loop {
+        let quiet = async move {
+            match due {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = shutdown.cancelled() => break,
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading routing rules");
                 let _ = handle.reload(&path);
+                files.refollow(&mut watcher, &path, &handle);
+            }
+            () = quiet => {
+                due = None;
+                let _ = handle.reload(&path);
+                files.refollow(&mut watcher, &path, &handle);
             }
             event = rx.recv() => match event {
-                Some(Ok(events)) => {
-                    let watched = handle.current().watched_files().to_vec();
-                    let relevant = events.iter().flat_map(|e| e.event.paths.iter()).any(|p| is_watched(p, &path, &watched));
-                    if relevant {
-                        let _ = handle.reload(&path);
+                Some(Ok(event)) => {
+                    last_error.clear();
+                    if event.paths.iter().any(|p| files.watched.contains(p)) {
+                        due = Some(tokio::time::Instant::now() + DEBOUNCE);
+                    } else {
+                        handle.ignored_change();
                     }
                 }
-                Some(Err(errors)) => {
-                    for error in errors {
+                Some(Err(error)) => {
+                    // A missing file fails every poll: say so once, not every second.
+                    let text = error.to_string();
+                    if text != last_error {
                         tracing::warn!(%error, "routing rules watcher error");
+                        last_error = text;
                     }
                 }
                 None => break,
             },
         }
     }
-    debouncer.stop();
     Ok(())
 }
 
-/// Whether a changed path is the routing file or one of its lists (compared by file name
-/// within the watched folder, since events may carry absolute paths).
-fn is_watched(changed: &Path, rules: &Path, watched: &[PathBuf]) -> bool {
-    let name = changed.file_name();
-    name.is_some()
-        && std::iter::once(rules)
-            .chain(watched.iter().map(PathBuf::as_path))
-            .any(|w| w.file_name() == name)
+/// The files the watcher polls: the routing file and the lists of the rules in force.
+#[derive(Debug, Default)]
+struct Files {
+    watched: Vec<PathBuf>,
+}
+
+impl Files {
+    /// Polls the files the rules in force come from, and stops polling those they no longer
+    /// do (a list taken out of the rules).
+    fn follow(
+        &mut self,
+        watcher: &mut PollWatcher,
+        path: &Path,
+        handle: &RulesHandle,
+    ) -> Result<(), WatchError> {
+        let rules = handle.current();
+        let mut wanted = vec![path.to_path_buf()];
+        for f in rules.watched_files() {
+            if !wanted.contains(f) {
+                wanted.push(f.clone());
+            }
+        }
+        for old in &self.watched {
+            if !wanted.contains(old) {
+                let _ = watcher.unwatch(old);
+            }
+        }
+        for new in &wanted {
+            if !self.watched.contains(new) {
+                watcher
+                    .watch(new, RecursiveMode::NonRecursive)
+                    .map_err(|source| WatchError::Watch {
+                        path: new.clone(),
+                        source,
+                    })?;
+            }
+        }
+        self.watched = wanted;
+        Ok(())
+    }
+
+    /// [`Files::follow`] after a reload: a file that cannot be polled is logged, and the others
+    /// are still polled.
+    fn refollow(&mut self, watcher: &mut PollWatcher, path: &Path, handle: &RulesHandle) {
+        if let Err(error) = self.follow(watcher, path, handle) {
+            tracing::warn!(%error, "routing rules watcher error");
+        }
+    }
 }

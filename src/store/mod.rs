@@ -132,8 +132,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 }
 
 /// The processing stage's transaction: reads see its own writes, and nothing is visible to
-/// others until [`StoreTx::commit`]. The rows no method of the transaction reads (outbox
-/// rows, audit entries, finished items) may be written only at the commit, in one go.
+/// others until [`StoreTx::commit`]. An implementation may keep writes back and write them in
+/// bulk: the rows no method of the transaction reads (outbox rows, notifications, audit
+/// entries, finished items) at the commit, new leads with their keys, refs and first
+/// assignment as soon as a read could see them (the next item of a batch still finds a lead
+/// written by an earlier one).
 #[async_trait]
 pub trait StoreTx: Send {
     /// The lead made from the item with this external id in this source.
@@ -156,7 +159,12 @@ pub trait StoreTx: Send {
     ) -> StoreResult<Option<StoredLead>>;
 
     /// The newest earlier lead sharing any identity key, with its manager.
-    async fn previous_lead(&mut self, keys: &[String]) -> StoreResult<Option<StoredLead>>;
+    async fn previous_lead(&mut self, keys: &[String]) -> StoreResult<Option<PreviousLead>>;
+
+    /// Reads ahead, in one go, the newest lead of each identity key in `keys`, so that
+    /// [`StoreTx::previous_lead`] for them asks the database nothing more. Only a matter of
+    /// speed: the answers are the same without it.
+    async fn prefetch_identities(&mut self, keys: &[String]) -> StoreResult<()>;
 
     /// Open leads per manager now (assigned or acknowledged).
     async fn open_leads_per_manager(&mut self) -> StoreResult<HashMap<String, u32>>;

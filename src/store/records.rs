@@ -124,6 +124,15 @@ pub struct StoredLead {
     pub last_activity_at: DateTime<Utc>,
 }
 
+/// The newest earlier lead of a returning contact: what routing needs of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousLead {
+    /// Its id.
+    pub id: String,
+    /// The manager who has it now, if any.
+    pub manager_id: Option<String>,
+}
+
 /// A new lead with what makes it findable later.
 #[derive(Debug, Clone)]
 pub struct NewLead {
@@ -139,8 +148,8 @@ pub struct NewLead {
     pub identity_keys: Vec<String>,
     /// Ids of items belonging to it (its own Message-ID).
     pub refs: Vec<String>,
-    /// The routing trace, for the admin.
-    pub trace: Value,
+    /// The routing trace as JSON text, for the admin.
+    pub trace: String,
     /// The version of the rules that routed it.
     pub rules_version: String,
 }
@@ -154,8 +163,8 @@ pub struct LeadUpdate {
     pub status: LeadStatus,
     /// When the change happened.
     pub at: DateTime<Utc>,
-    /// A new routing trace, when it was routed again.
-    pub trace: Option<Value>,
+    /// A new routing trace as JSON text, when it was routed again.
+    pub trace: Option<String>,
 }
 
 /// A new assignment; the lead's previous active assignment ends with `previous_state`.

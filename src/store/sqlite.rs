@@ -3,10 +3,17 @@
 //! All writes go through a single connection, so writers queue in-process instead of failing
 //! with `SQLITE_BUSY`; reads that need no transaction use a small pool of read-only
 //! connections. Lists of keys are passed as a JSON array and expanded with `json_each`, which
-//! keeps every statement static.
+//! keeps every statement static; rows written in bulk are bound, a few dozen a statement
+//! (`bulk.rs`). The processing transaction keeps new leads back until a statement could see
+//! them (`pending.rs`) and reads its batch's returning contacts ahead (`identities.rs`).
 
+mod bulk;
 mod deferred;
+mod identities;
 mod notifications;
+mod pending;
+#[cfg(test)]
+mod tests;
 
 use super::*;
 use crate::lead::{Channel, Lead};
@@ -274,7 +281,8 @@ impl Store for SqliteStore {
              FROM inbound WHERE status = 'pending' ORDER BY received_at, rowid LIMIT ?1",
         )
         .bind(i64::from(limit))
-        .fetch_all(&self.write)
+        // A read connection: the payloads are read without holding up the writers.
+        .fetch_all(&self.read)
         .await?;
         rows.iter().map(inbound_row).collect()
     }
@@ -282,6 +290,8 @@ impl Store for SqliteStore {
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
         Ok(Box::new(SqliteTx {
             tx: self.write.begin().await?,
+            pending: pending::Pending::default(),
+            identities: identities::Identities::default(),
             deferred: deferred::Deferred::default(),
         }))
     }
@@ -704,11 +714,28 @@ async fn set_cursor<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
 /// The processing stage's transaction on the single write connection.
 struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
-    /// The audit entries, outbox rows and finished items, written at commit.
+    /// New leads kept back until a statement could see them.
+    pending: pending::Pending,
+    /// Identity keys read ahead, for returning contacts.
+    identities: identities::Identities,
+    /// The audit entries, outbox rows, notifications and finished items, written at commit.
     deferred: deferred::Deferred,
 }
 
 impl SqliteTx {
+    /// Writes the kept-back leads, before a statement that could see them.
+    async fn settle(&mut self) -> StoreResult<()> {
+        self.pending.flush(&mut *self.tx).await
+    }
+
+    /// Writes the kept-back leads when `lead_id` is one of them.
+    async fn settle_for(&mut self, lead_id: &str) -> StoreResult<()> {
+        if self.pending.has_lead(lead_id) {
+            self.settle().await?;
+        }
+        Ok(())
+    }
+
     async fn one_lead(&mut self, sql: String, binds: &[String]) -> StoreResult<Option<StoredLead>> {
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for b in binds {
@@ -729,6 +756,9 @@ impl StoreTx for SqliteTx {
         source: &str,
         external_id: &str,
     ) -> StoreResult<Option<StoredLead>> {
+        if self.pending.has_external(source, external_id) {
+            self.settle().await?;
+        }
         self.one_lead(
             format!("SELECT {LEAD_COLUMNS} FROM leads l WHERE l.source = ?1 AND l.external_id = ?2 ORDER BY l.received_at DESC LIMIT 1"),
             &[source.to_string(), external_id.to_string()],
@@ -739,6 +769,9 @@ impl StoreTx for SqliteTx {
     async fn lead_by_refs(&mut self, refs: &[String]) -> StoreResult<Option<StoredLead>> {
         if refs.is_empty() {
             return Ok(None);
+        }
+        if self.pending.has_any_ref(refs) {
+            self.settle().await?;
         }
         self.one_lead(
             format!(
@@ -757,6 +790,9 @@ impl StoreTx for SqliteTx {
         conversation_key: &str,
         since: DateTime<Utc>,
     ) -> StoreResult<Option<StoredLead>> {
+        if self.pending.has_conversation(source, conversation_key) {
+            self.settle().await?;
+        }
         self.one_lead(
             format!(
                 "SELECT {LEAD_COLUMNS} FROM leads l
@@ -769,22 +805,66 @@ impl StoreTx for SqliteTx {
         .await
     }
 
-    async fn previous_lead(&mut self, keys: &[String]) -> StoreResult<Option<StoredLead>> {
+    async fn previous_lead(&mut self, keys: &[String]) -> StoreResult<Option<PreviousLead>> {
         if keys.is_empty() {
             return Ok(None);
         }
-        self.one_lead(
-            format!(
-                "SELECT {LEAD_COLUMNS} FROM lead_contacts c JOIN leads l ON l.id = c.lead_id
-                 WHERE c.key IN (SELECT value FROM json_each(?1))
-                 ORDER BY c.at DESC LIMIT 1"
-            ),
-            &[json_list(keys)],
+        if self.identities.knows(keys) {
+            return Ok(self.identities.previous(keys));
+        }
+        self.settle().await?;
+        let row = sqlx::query(
+            "SELECT l.id, l.manager_id FROM lead_contacts c JOIN leads l ON l.id = c.lead_id
+             WHERE c.key IN (SELECT value FROM json_each(?1))
+             ORDER BY c.at DESC LIMIT 1",
         )
-        .await
+        .bind(json_list(keys))
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.map(|r| {
+            Ok(PreviousLead {
+                id: r.try_get("id")?,
+                manager_id: r.try_get("manager_id")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn prefetch_identities(&mut self, keys: &[String]) -> StoreResult<()> {
+        let asked = self.identities.unknown(keys);
+        if asked.is_empty() {
+            return Ok(());
+        }
+        // A kept-back lead may have one of these keys: the database must see it.
+        self.settle().await?;
+        let rows = sqlx::query(
+            "SELECT k.value AS key, c.at, c.lead_id, l.manager_id
+             FROM json_each(?1) k
+             JOIN lead_contacts c ON c.key = k.value
+             JOIN leads l ON l.id = c.lead_id
+             WHERE c.at = (SELECT MAX(c2.at) FROM lead_contacts c2 JOIN leads l2 ON l2.id = c2.lead_id
+                           WHERE c2.key = k.value)",
+        )
+        .bind(json_list(&asked))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let found = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("key")?,
+                    r.try_get("at")?,
+                    r.try_get("lead_id")?,
+                    r.try_get("manager_id")?,
+                ))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.identities.learn(&asked, found);
+        Ok(())
     }
 
     async fn open_leads_per_manager(&mut self) -> StoreResult<HashMap<String, u32>> {
+        self.settle().await?;
         let rows = sqlx::query(
             "SELECT manager_id, COUNT(*) AS n FROM leads
              WHERE status = 'assigned' AND manager_id IS NOT NULL GROUP BY manager_id",
@@ -797,6 +877,7 @@ impl StoreTx for SqliteTx {
     }
 
     async fn held_leads(&mut self, limit: u32) -> StoreResult<Vec<StoredLead>> {
+        self.settle().await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {LEAD_COLUMNS} FROM leads l WHERE l.status = 'held' ORDER BY l.received_at, l.rowid LIMIT ?1"
         )))
@@ -807,6 +888,7 @@ impl StoreTx for SqliteTx {
     }
 
     async fn held_levels(&mut self) -> StoreResult<Vec<String>> {
+        self.settle().await?;
         Ok(sqlx::query_scalar(
             "SELECT DISTINCT level FROM leads WHERE status = 'held' AND level IS NOT NULL",
         )
@@ -828,49 +910,20 @@ impl StoreTx for SqliteTx {
     }
 
     async fn insert_lead(&mut self, lead: &NewLead) -> StoreResult<()> {
+        self.pending.lead(lead)?;
         let r = &lead.record;
-        let record = serde_json::to_string(r).map_err(|e| StoreError::Corrupt {
-            what: "leads.record",
-            detail: e.to_string(),
-        })?;
-        let received = ts(r.received_at);
-        sqlx::query(
-            "INSERT INTO leads (id, inbound_id, source, channel, external_id, conversation_key, received_at,
-                                last_activity_at, status, level, rule, manager_id, rules_version, record, trace)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        )
-        .bind(&r.id)
-        .bind(&lead.inbound_id)
-        .bind(&r.source)
-        .bind(r.channel.as_str())
-        .bind(&r.external_id)
-        .bind(&lead.conversation_key)
-        .bind(&received)
-        .bind(lead.status.as_str())
-        .bind(r.classification.as_ref().map(|c| c.level.clone()))
-        .bind(r.classification.as_ref().map(|c| c.rule.clone()))
-        .bind(r.assignment.as_ref().map(|a| a.manager.id.clone()))
-        .bind(&lead.rules_version)
-        .bind(record)
-        .bind(lead.trace.to_string())
-        .execute(&mut *self.tx)
-        .await?;
-        if !lead.identity_keys.is_empty() {
-            sqlx::query(
-                "INSERT OR IGNORE INTO lead_contacts (key, lead_id, at)
-                 SELECT value, ?2, ?3 FROM json_each(?1) ORDER BY key",
-            )
-            .bind(json_list(&lead.identity_keys))
-            .bind(&r.id)
-            .bind(&received)
-            .execute(&mut *self.tx)
-            .await?;
-        }
-        self.add_refs(&r.id, &lead.refs).await
+        self.identities.wrote(
+            &r.id,
+            &ts(r.received_at),
+            r.assignment.as_ref().map(|a| a.manager.id.as_str()),
+            &lead.identity_keys,
+        );
+        Ok(())
     }
 
     async fn update_lead(&mut self, u: &LeadUpdate) -> StoreResult<()> {
         let r = &u.record;
+        self.settle_for(&r.id).await?;
         let record = serde_json::to_string(r).map_err(|e| StoreError::Corrupt {
             what: "leads.record",
             detail: e.to_string(),
@@ -887,27 +940,25 @@ impl StoreTx for SqliteTx {
         .bind(r.classification.as_ref().map(|c| c.rule.clone()))
         .bind(r.assignment.as_ref().map(|a| a.manager.id.clone()))
         .bind(ts(u.at))
-        .bind(u.trace.as_ref().map(ToString::to_string))
+        .bind(u.trace.as_deref())
         .execute(&mut *self.tx)
         .await?;
+        self.identities
+            .reassigned(&r.id, r.assignment.as_ref().map(|a| a.manager.id.as_str()));
         Ok(())
     }
 
     async fn add_refs(&mut self, lead_id: &str, refs: &[String]) -> StoreResult<()> {
-        if !refs.is_empty() {
-            sqlx::query(
-                "INSERT OR IGNORE INTO lead_refs (ref, lead_id)
-                 SELECT value, ?2 FROM json_each(?1) ORDER BY key",
-            )
-            .bind(json_list(refs))
-            .bind(lead_id)
-            .execute(&mut *self.tx)
-            .await?;
-        }
+        self.pending.refs(lead_id, refs);
         Ok(())
     }
 
     async fn insert_assignment(&mut self, a: &NewAssignment) -> StoreResult<()> {
+        // A new lead's first assignment ends none: it waits with the lead.
+        if self.pending.first_assignment(a) {
+            return Ok(());
+        }
+        self.settle_for(&a.lead_id).await?;
         sqlx::query("UPDATE assignments SET state = ?2, ended_at = ?3 WHERE lead_id = ?1 AND state = 'active'")
             .bind(&a.lead_id)
             .bind(a.previous_state)
@@ -939,7 +990,7 @@ impl StoreTx for SqliteTx {
 
     async fn insert_notifications(&mut self, rows: &[NewNotification]) -> StoreResult<()> {
         for row in rows {
-            notifications::insert(&mut *self.tx, row).await?;
+            self.deferred.notification(row);
         }
         Ok(())
     }
@@ -961,6 +1012,7 @@ impl StoreTx for SqliteTx {
     }
 
     async fn lead(&mut self, lead_id: &str) -> StoreResult<Option<StoredLead>> {
+        self.settle_for(lead_id).await?;
         self.one_lead(
             format!("SELECT {LEAD_COLUMNS} FROM leads l WHERE l.id = ?1"),
             &[lead_id.to_string()],
@@ -969,6 +1021,7 @@ impl StoreTx for SqliteTx {
     }
 
     async fn active_assignment(&mut self, lead_id: &str) -> StoreResult<Option<ActiveAssignment>> {
+        self.settle_for(lead_id).await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {ACTIVE_COLUMNS} FROM assignments a JOIN leads l ON l.id = a.lead_id
              WHERE a.lead_id = ?1 AND a.state = 'active' ORDER BY a.id DESC LIMIT 1"
@@ -984,6 +1037,7 @@ impl StoreTx for SqliteTx {
         now: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<ActiveAssignment>> {
+        self.settle().await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {ACTIVE_COLUMNS} FROM assignments a JOIN leads l ON l.id = a.lead_id
              WHERE a.state = 'active' AND l.status = 'assigned' AND a.ack_due_at IS NOT NULL AND a.ack_due_at <= ?1
@@ -997,6 +1051,7 @@ impl StoreTx for SqliteTx {
     }
 
     async fn assignment_history(&mut self, lead_id: &str) -> StoreResult<Vec<AssignmentSummary>> {
+        self.settle_for(lead_id).await?;
         let rows = sqlx::query(
             "SELECT manager_id, level, strategy, attempt, assigned_at, ack_due_at, state
              FROM assignments WHERE lead_id = ?1 ORDER BY id",
@@ -1013,6 +1068,7 @@ impl StoreTx for SqliteTx {
         state: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
+        self.settle_for(lead_id).await?;
         sqlx::query("UPDATE assignments SET state = ?2, ended_at = ?3 WHERE lead_id = ?1 AND state = 'active'")
             .bind(lead_id)
             .bind(state)
@@ -1023,8 +1079,14 @@ impl StoreTx for SqliteTx {
     }
 
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        let SqliteTx { mut tx, deferred } = *self;
-        deferred.flush(&mut tx).await?;
+        let SqliteTx {
+            mut tx,
+            mut pending,
+            deferred,
+            ..
+        } = *self;
+        pending.flush(&mut *tx).await?;
+        deferred.flush(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -1,84 +1,112 @@
-//! Rows a transaction writes and never reads back (audit entries, outbox rows, finished inbound
-//! items), kept in memory and written at commit with one statement per table. A processing
+//! Rows a transaction writes and never reads back (audit entries, outbox rows, notifications,
+//! finished inbound items), kept in memory and written at commit, in bulk: inserts a few
+//! dozen rows a statement ([`super::bulk`]), the outcomes with one statement. A processing
 //! batch of hundreds of items then costs a few statements more, not a few per item; the rows
 //! are still committed in the same transaction, in the order they were added.
 
-use super::ts;
-use crate::store::{FinishedInbound, NewOutbox, StoreResult};
+use super::bulk::{Cell, Rows};
+use super::{notifications, ts};
+use crate::store::{FinishedInbound, NewNotification, NewOutbox, StoreResult};
 use serde_json::{Value, json};
-use sqlx::{Sqlite, Transaction};
+use sqlx::SqliteConnection;
+use std::collections::HashMap;
 
 /// The rows waiting for the commit.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Deferred {
-    audit: Vec<Value>,
-    outbox: Vec<Value>,
+    audit: Rows,
+    outbox: Rows,
+    notifications: Rows,
     finished: Vec<Value>,
+    /// Where each item's outcome is in `finished`.
+    finished_at: HashMap<String, usize>,
+}
+
+impl Default for Deferred {
+    fn default() -> Deferred {
+        Deferred {
+            audit: Rows::new(
+                "INSERT INTO audit (lead_id, at, kind, detail)",
+                "(?, ?, ?, ?)",
+                "",
+            ),
+            // Queued now: due now, and its retry horizon starts now.
+            outbox: Rows::new(
+                "INSERT INTO outbox (lead_id, sink, event_id, event_type, body, created_at, retry_since, next_attempt_at, request)",
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " ON CONFLICT (sink, event_id) DO NOTHING",
+            ),
+            notifications: notifications::rows(),
+            finished: Vec::new(),
+            finished_at: HashMap::new(),
+        }
+    }
 }
 
 impl Deferred {
-    /// An audit entry: `[lead_id, at, kind, detail]`.
+    /// An audit entry.
     pub(super) fn audit(&mut self, lead_id: &str, at: &str, kind: &str, detail: &Value) {
-        self.audit
-            .push(json!([lead_id, at, kind, detail.to_string()]));
+        self.audit.push([
+            Cell::from(lead_id),
+            Cell::from(at),
+            Cell::from(kind),
+            Cell::from(detail.to_string()),
+        ]);
     }
 
-    /// An outbox row: `[lead_id, sink, event_id, event_type, body, created_at, request]` (the
-    /// preset's plan goes in the `request` column).
+    /// An outbox row (the preset's plan goes in the `request` column); one whose event is
+    /// queued for the sink already is left out.
     pub(super) fn outbox(&mut self, row: &NewOutbox) {
         let request = row
             .plan
             .as_ref()
             .map(|r| serde_json::to_string(r).unwrap_or_default());
-        self.outbox.push(json!([
-            row.lead_id,
-            row.sink,
-            row.event_id,
-            row.event_type,
-            row.body,
-            ts(row.created_at),
-            request
-        ]));
+        let created = ts(row.created_at);
+        self.outbox.push([
+            Cell::from(row.lead_id.clone()),
+            Cell::from(row.sink.clone()),
+            Cell::from(row.event_id.clone()),
+            Cell::from(row.event_type.clone()),
+            Cell::from(row.body.clone()),
+            Cell::from(created.clone()),
+            Cell::from(created.clone()),
+            Cell::from(created),
+            Cell::from(request),
+        ]);
+    }
+
+    /// A notification; one whose dedupe key is queued already (before, or earlier in the
+    /// transaction) is left out at the commit.
+    pub(super) fn notification(&mut self, row: &NewNotification) {
+        notifications::push(&mut self.notifications, row);
     }
 
     /// A finished item: `[id, status, reason, detail, lead_id, processed_at]`; finishing the
     /// same item again in the transaction replaces the earlier outcome.
     pub(super) fn finished(&mut self, d: &FinishedInbound) {
-        self.finished
-            .retain(|f| f[0].as_str() != Some(d.inbound_id.as_str()));
-        self.finished.push(json!([
+        let row = json!([
             d.inbound_id,
             d.status,
             d.reason,
             d.detail,
             d.lead_id,
             ts(d.at)
-        ]));
+        ]);
+        match self.finished_at.get(&d.inbound_id) {
+            Some(&i) => self.finished[i] = row,
+            None => {
+                self.finished_at
+                    .insert(d.inbound_id.clone(), self.finished.len());
+                self.finished.push(row);
+            }
+        }
     }
 
-    /// Writes every waiting row into `tx`.
-    pub(super) async fn flush(self, tx: &mut Transaction<'static, Sqlite>) -> StoreResult<()> {
-        if !self.audit.is_empty() {
-            sqlx::query(
-                "INSERT INTO audit (lead_id, at, kind, detail)
-                 SELECT value->>0, value->>1, value->>2, value->>3
-                 FROM json_each(?1) ORDER BY key",
-            )
-            .bind(Value::Array(self.audit).to_string())
-            .execute(&mut **tx)
-            .await?;
-        }
-        if !self.outbox.is_empty() {
-            sqlx::query(
-                "INSERT INTO outbox (lead_id, sink, event_id, event_type, body, created_at, retry_since, next_attempt_at, request)
-                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>5, value->>5, value->>6
-                 FROM json_each(?1) WHERE true ORDER BY key
-                 ON CONFLICT (sink, event_id) DO NOTHING",
-            )
-            .bind(Value::Array(self.outbox).to_string())
-            .execute(&mut **tx)
-            .await?;
-        }
+    /// Writes every waiting row.
+    pub(super) async fn flush(mut self, db: &mut SqliteConnection) -> StoreResult<()> {
+        self.audit.insert(db).await?;
+        self.outbox.insert(db).await?;
+        self.notifications.insert(db).await?;
         if !self.finished.is_empty() {
             sqlx::query(
                 "UPDATE inbound SET status = j.value->>1, reason = j.value->>2, detail = j.value->>3,
@@ -86,7 +114,7 @@ impl Deferred {
                  FROM json_each(?1) AS j WHERE inbound.id = j.value->>0",
             )
             .bind(Value::Array(self.finished).to_string())
-            .execute(&mut **tx)
+            .execute(&mut *db)
             .await?;
         }
         Ok(())
@@ -113,6 +141,6 @@ mod tests {
             .iter()
             .filter_map(|f| Some((f[0].as_str()?, f[1].as_str()?)))
             .collect();
-        assert_eq!(outcomes, [("b", "not_lead"), ("a", "lead")]);
+        assert_eq!(outcomes, [("a", "lead"), ("b", "not_lead")]);
     }
 }

@@ -1,5 +1,6 @@
 //! [`NotificationStore`] on SQLite: the `notifications` and `used_links` tables.
 
+use super::bulk::{Cell, Rows};
 use super::{SqliteStore, opt_ts, parse_ts, ts};
 use crate::store::{
     DeliveryOutcome, NewNotification, NotificationResult, NotificationRow, NotificationStore,
@@ -7,40 +8,43 @@ use crate::store::{
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{Row, Sqlite};
+use sqlx::Row;
 use std::collections::HashMap;
 
-/// Inserts one notification unless its dedupe key is already queued.
-pub(super) async fn insert<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
-    db: E,
-    row: &NewNotification,
-) -> StoreResult<()> {
-    let at = ts(row.created_at);
-    sqlx::query(
-        "INSERT INTO notifications (dedupe_key, lead_id, recipient, channel, address, kind, message, created_at, next_attempt_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
-         ON CONFLICT (dedupe_key) DO NOTHING",
+/// Notifications to insert in bulk; one whose dedupe key is queued already is left out.
+pub(super) fn rows() -> Rows {
+    Rows::new(
+        "INSERT INTO notifications (dedupe_key, lead_id, recipient, channel, address, kind, message, created_at, next_attempt_at)",
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " ON CONFLICT (dedupe_key) DO NOTHING",
     )
-    .bind(&row.dedupe_key)
-    .bind(&row.lead_id)
-    .bind(&row.recipient)
-    .bind(&row.channel)
-    .bind(&row.address)
-    .bind(&row.kind)
-    .bind(&row.message)
-    .bind(at)
-    .execute(db)
-    .await?;
-    Ok(())
+}
+
+/// Adds a notification to [`rows`]: due as soon as it is queued.
+pub(super) fn push(rows: &mut Rows, n: &NewNotification) {
+    let at = ts(n.created_at);
+    rows.push([
+        Cell::from(n.dedupe_key.clone()),
+        Cell::from(n.lead_id.clone()),
+        Cell::from(n.recipient.clone()),
+        Cell::from(n.channel.clone()),
+        Cell::from(n.address.clone()),
+        Cell::from(n.kind.clone()),
+        Cell::from(n.message.clone()),
+        Cell::from(at.clone()),
+        Cell::from(at),
+    ]);
 }
 
 #[async_trait]
 impl NotificationStore for SqliteStore {
     async fn queue_notifications(&self, rows: &[NewNotification]) -> StoreResult<()> {
-        let mut tx = self.write.begin().await?;
+        let mut bulk = self::rows();
         for row in rows {
-            insert(&mut *tx, row).await?;
+            push(&mut bulk, row);
         }
+        let mut tx = self.write.begin().await?;
+        bulk.insert(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -1,0 +1,172 @@
+//! New leads a transaction keeps back: their rows (`leads`, `lead_contacts`, `lead_refs`, and
+//! a new lead's first assignment) are written in bulk ([`super::bulk`]), as soon as a
+//! statement could see them and at the latest at the commit. A processing batch of hundreds
+//! of new leads then writes them with a few statements instead of a few per lead.
+//!
+//! What a statement could see is decided before it runs: a lookup by refs, external id or
+//! conversation writes the leads back only when one of the kept-back rows could match it;
+//! any other read of those tables, and any other write to them, writes them all first. So
+//! every statement sees exactly what it would have seen had each row been written at once,
+//! and the rows keep the order they were added in.
+
+use super::bulk::{Cell, Rows};
+use super::ts;
+use crate::store::{NewAssignment, NewLead, StoreError, StoreResult};
+use sqlx::SqliteConnection;
+use std::collections::HashSet;
+
+/// The rows kept back, and what they could match.
+#[derive(Debug)]
+pub(super) struct Pending {
+    leads: Rows,
+    contacts: Rows,
+    refs: Rows,
+    assignments: Rows,
+    /// Ids of the kept-back leads.
+    lead_ids: HashSet<String>,
+    /// Those of them with a kept-back assignment.
+    assigned: HashSet<String>,
+    /// Every kept-back ref.
+    ref_values: HashSet<String>,
+    /// `(source, external_id)` of the kept-back leads.
+    external: HashSet<(String, String)>,
+    /// `(source, conversation_key)` of the kept-back leads.
+    conversations: HashSet<(String, String)>,
+}
+
+impl Default for Pending {
+    fn default() -> Pending {
+        Pending {
+            leads: Rows::new(
+                "INSERT INTO leads (id, inbound_id, source, channel, external_id, conversation_key, received_at,
+                                    last_activity_at, status, level, rule, manager_id, rules_version, record, trace)",
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "",
+            ),
+            contacts: Rows::new(
+                "INSERT OR IGNORE INTO lead_contacts (key, lead_id, at)",
+                "(?, ?, ?)",
+                "",
+            ),
+            refs: Rows::new("INSERT OR IGNORE INTO lead_refs (ref, lead_id)", "(?, ?)", ""),
+            assignments: Rows::new(
+                "INSERT INTO assignments (lead_id, manager_id, level, strategy, attempt, assigned_at, ack_due_at, state)",
+                "(?, ?, ?, ?, ?, ?, ?, 'active')",
+                "",
+            ),
+            lead_ids: HashSet::new(),
+            assigned: HashSet::new(),
+            ref_values: HashSet::new(),
+            external: HashSet::new(),
+            conversations: HashSet::new(),
+        }
+    }
+}
+
+impl Pending {
+    /// Keeps back a new lead with its identity keys and refs.
+    pub(super) fn lead(&mut self, lead: &NewLead) -> StoreResult<()> {
+        let r = &lead.record;
+        let record = serde_json::to_string(r).map_err(|e| StoreError::Corrupt {
+            what: "leads.record",
+            detail: e.to_string(),
+        })?;
+        let received = ts(r.received_at);
+        self.leads.push([
+            Cell::from(r.id.clone()),
+            Cell::from(lead.inbound_id.clone()),
+            Cell::from(r.source.clone()),
+            Cell::from(r.channel.as_str()),
+            Cell::from(r.external_id.clone()),
+            Cell::from(lead.conversation_key.clone()),
+            Cell::from(received.clone()),
+            Cell::from(received.clone()),
+            Cell::from(lead.status.as_str()),
+            Cell::from(r.classification.as_ref().map(|c| c.level.clone())),
+            Cell::from(r.classification.as_ref().map(|c| c.rule.clone())),
+            Cell::from(r.assignment.as_ref().map(|a| a.manager.id.clone())),
+            Cell::from(lead.rules_version.clone()),
+            Cell::from(record),
+            Cell::from(lead.trace.clone()),
+        ]);
+        for key in &lead.identity_keys {
+            self.contacts.push([
+                Cell::from(key.clone()),
+                Cell::from(r.id.clone()),
+                Cell::from(received.clone()),
+            ]);
+        }
+        self.lead_ids.insert(r.id.clone());
+        if let Some(id) = &r.external_id {
+            self.external.insert((r.source.clone(), id.clone()));
+        }
+        if let Some(key) = &lead.conversation_key {
+            self.conversations.insert((r.source.clone(), key.clone()));
+        }
+        self.refs(&r.id, &lead.refs);
+        Ok(())
+    }
+
+    /// Keeps back refs of a lead (kept-back or not: only a lookup by refs reads them).
+    pub(super) fn refs(&mut self, lead_id: &str, refs: &[String]) {
+        for r in refs {
+            self.refs.push([Cell::from(r.clone()), Cell::from(lead_id)]);
+            self.ref_values.insert(r.clone());
+        }
+    }
+
+    /// Keeps back the first assignment of a kept-back lead and returns true; any other
+    /// assignment (one that ends an earlier one) is left to the caller.
+    pub(super) fn first_assignment(&mut self, a: &NewAssignment) -> bool {
+        if !self.lead_ids.contains(&a.lead_id) || self.assigned.contains(&a.lead_id) {
+            return false;
+        }
+        self.assignments.push([
+            Cell::from(a.lead_id.clone()),
+            Cell::from(a.manager_id.clone()),
+            Cell::from(a.level.clone()),
+            Cell::from(a.strategy.clone()),
+            Cell::from(i64::from(a.attempt)),
+            Cell::from(ts(a.assigned_at)),
+            Cell::from(a.ack_due_at.map(ts)),
+        ]);
+        self.assigned.insert(a.lead_id.clone());
+        true
+    }
+
+    /// Whether the lead is kept back.
+    pub(super) fn has_lead(&self, lead_id: &str) -> bool {
+        self.lead_ids.contains(lead_id)
+    }
+
+    /// Whether a kept-back ref is one of `refs`.
+    pub(super) fn has_any_ref(&self, refs: &[String]) -> bool {
+        refs.iter().any(|r| self.ref_values.contains(r))
+    }
+
+    /// Whether a kept-back lead has this external id in this source.
+    pub(super) fn has_external(&self, source: &str, external_id: &str) -> bool {
+        self.external
+            .contains(&(source.to_string(), external_id.to_string()))
+    }
+
+    /// Whether a kept-back lead belongs to this conversation of this source.
+    pub(super) fn has_conversation(&self, source: &str, key: &str) -> bool {
+        self.conversations
+            .contains(&(source.to_string(), key.to_string()))
+    }
+
+    /// Writes every kept-back row, in bulk, and forgets them.
+    pub(super) async fn flush(&mut self, db: &mut SqliteConnection) -> StoreResult<()> {
+        self.leads.insert(db).await?;
+        self.contacts.insert(db).await?;
+        self.refs.insert(db).await?;
+        self.assignments.insert(db).await?;
+        self.lead_ids.clear();
+        self.assigned.clear();
+        self.ref_values.clear();
+        self.external.clear();
+        self.conversations.clear();
+        Ok(())
+    }
+}

@@ -1,0 +1,178 @@
+//! The processing transaction's reads see the leads it keeps back, whichever way they look.
+
+use super::SqliteStore;
+use crate::lead::{AssignedManager, Assignment, Channel, Contact, Lead, NormalisedDraft, Thread};
+use crate::store::{LeadStatus, LeadUpdate, NewAssignment, NewLead, PreviousLead, Store};
+use chrono::{DateTime, TimeZone, Utc};
+
+fn at(minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 9, minute, 0)
+        .single()
+        .expect("a valid time")
+}
+
+/// A new lead `id` from `email` in `source`, received at `minute`, assigned to `manager`.
+fn new_lead(id: &str, source: &str, email: &str, minute: u32, manager: &str) -> NewLead {
+    let draft = NormalisedDraft {
+        external_id: Some(format!("<{id}@mail>")),
+        contact: Contact {
+            emails: vec![email.to_string()],
+            ..Contact::default()
+        },
+        subject: None,
+        text: "text".into(),
+        fields: serde_json::Map::new(),
+        utm: Default::default(),
+        page_url: None,
+        referrer: None,
+        thread: Thread::default(),
+    };
+    let mut record = Lead::unrouted(id.into(), at(minute), Channel::Email, source.into(), draft);
+    record.assignment = Some(Assignment {
+        manager: AssignedManager {
+            id: manager.into(),
+            name: manager.into(),
+            email: None,
+            crm_user_id: None,
+        },
+        strategy: "round_robin".into(),
+        assigned_at: at(minute),
+        ack_due_at: None,
+        attempt: 1,
+    });
+    NewLead {
+        identity_keys: record.contact.identity_keys(),
+        refs: vec![format!("<{id}@mail>")],
+        inbound_id: id.into(),
+        status: LeadStatus::Assigned,
+        conversation_key: Some(format!("chat:{email}")),
+        trace: "{}".into(),
+        rules_version: "v1".into(),
+        record,
+    }
+}
+
+fn assignment(lead: &str, manager: &str, attempt: u32) -> NewAssignment {
+    NewAssignment {
+        lead_id: lead.into(),
+        manager_id: manager.into(),
+        level: "junior".into(),
+        strategy: "round_robin".into(),
+        attempt,
+        assigned_at: at(30 + attempt),
+        ack_due_at: None,
+        previous_state: "expired",
+    }
+}
+
+fn previous(id: &str, manager: &str) -> Option<PreviousLead> {
+    Some(PreviousLead {
+        id: id.into(),
+        manager_id: Some(manager.into()),
+    })
+}
+
+#[tokio::test]
+async fn reads_in_the_transaction_see_the_leads_it_keeps_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("t.db"))
+        .await
+        .expect("open");
+    let keys = |email: &str| vec![format!("email:{email}")];
+
+    let mut tx = store.begin().await.expect("begin");
+    tx.prefetch_identities(&[keys("a@x.ru"), keys("b@x.ru")].concat())
+        .await
+        .expect("prefetch");
+    assert_eq!(tx.previous_lead(&keys("a@x.ru")).await.expect("read"), None);
+    tx.insert_lead(&new_lead("a1", "inbox", "a@x.ru", 1, "anna"))
+        .await
+        .expect("insert");
+    tx.insert_assignment(&assignment("a1", "anna", 1))
+        .await
+        .expect("assign");
+    // Known keys are answered from what the transaction wrote.
+    assert_eq!(
+        tx.previous_lead(&keys("a@x.ru")).await.expect("read"),
+        previous("a1", "anna")
+    );
+    // Each lookup finds a lead written just before it.
+    let by_ref = tx.lead_by_refs(&["<a1@mail>".into()]).await.expect("read");
+    assert_eq!(by_ref.map(|l| l.record.id), Some("a1".into()));
+    tx.insert_lead(&new_lead("b1", "inbox", "b@x.ru", 2, "boris"))
+        .await
+        .expect("insert");
+    let by_external = tx
+        .lead_by_external_id("inbox", "<b1@mail>")
+        .await
+        .expect("read");
+    assert_eq!(by_external.map(|l| l.record.id), Some("b1".into()));
+    tx.insert_lead(&new_lead("c1", "tg", "c@x.ru", 3, "anna"))
+        .await
+        .expect("insert");
+    let open = tx
+        .open_conversation("tg", "chat:c@x.ru", at(0))
+        .await
+        .expect("read");
+    assert_eq!(open.map(|l| l.record.id), Some("c1".into()));
+    tx.insert_lead(&new_lead("a2", "inbox", "a@x.ru", 4, "anna"))
+        .await
+        .expect("insert");
+    tx.insert_assignment(&assignment("a2", "anna", 1))
+        .await
+        .expect("assign");
+    let active = tx.active_assignment("a2").await.expect("read");
+    assert_eq!(active.map(|a| a.manager_id), Some("anna".into()));
+    // A change of manager shows in the returning contact's answer; a second assignment ends
+    // the first.
+    let mut moved = tx.lead("a2").await.expect("read").expect("a2").record;
+    if let Some(a) = moved.assignment.as_mut() {
+        a.manager.id = "boris".into();
+    }
+    tx.update_lead(&LeadUpdate {
+        record: moved,
+        status: LeadStatus::Assigned,
+        at: at(40),
+        trace: None,
+    })
+    .await
+    .expect("update");
+    tx.insert_assignment(&assignment("a2", "boris", 2))
+        .await
+        .expect("assign");
+    assert_eq!(
+        tx.previous_lead(&keys("a@x.ru")).await.expect("read"),
+        previous("a2", "boris")
+    );
+    let history: Vec<(String, String)> = tx
+        .assignment_history("a2")
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|a| (a.manager_id, a.state))
+        .collect();
+    assert_eq!(
+        history,
+        [
+            ("anna".to_string(), "expired".to_string()),
+            ("boris".to_string(), "active".to_string())
+        ]
+    );
+    tx.commit().await.expect("commit");
+
+    // Committed, and the same answers without reading ahead.
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.previous_lead(&keys("a@x.ru")).await.expect("read"),
+        previous("a2", "boris")
+    );
+    assert_eq!(
+        tx.previous_lead(&keys("b@x.ru")).await.expect("read"),
+        previous("b1", "boris")
+    );
+    let history = tx.assignment_history("a1").await.expect("read");
+    assert_eq!(history.len(), 1, "{history:?}");
+    for id in ["a1", "b1", "c1", "a2"] {
+        assert!(tx.lead(id).await.expect("read").is_some(), "{id}");
+    }
+}
