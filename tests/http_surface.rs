@@ -171,7 +171,20 @@ async fn a_live_daemon_keeps_routing_when_a_bad_rules_file_is_saved() {
         &dir.path().join("routing.toml"),
         "levels = [\"junior\"]\n[[rules]]\nname = \"all\"\nlevle = \"junior\"\n",
     );
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    // The watcher polls the file about every second: wait until the bad save was refused.
+    let refused = support::daemon::eventually(std::time::Duration::from_secs(10), || async {
+        let m = reqwest::get(daemon.url("/metrics"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        m.lines()
+            .any(|l| l.starts_with("leadgate_rules_reload_failures_total") && !l.ends_with(" 0"))
+            .then_some(())
+    })
+    .await;
+    assert!(refused.is_some(), "the bad save was seen and refused");
     post("+79161230001").await;
     let lines = support::daemon::eventually(std::time::Duration::from_secs(5), || async {
         let l = support::daemon::file_lines(&sink);
