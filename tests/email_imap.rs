@@ -1,19 +1,23 @@
 //! The IMAP source against a real Dovecot: messages APPENDed over IMAP become leads at a real
 //! HTTP sink, IDLE wakes the source, a cut connection, a restart and a backlog lose and
 //! duplicate nothing, the after-ingest actions do what they say, a reply joins its lead, and
-//! every e-mail sample of the corpus gives its expected result. Over TLS and STARTTLS, a server
-//! certificate from a private CA is trusted through `ca_file` and refused without it.
+//! every e-mail sample of the corpus gives its expected result. A reply reaches the manager
+//! who has the lead, and nobody else; a reply and a returning client in the same batch as the
+//! lead they follow are recognised. Over TLS and STARTTLS, a server certificate from a private
+//! CA is trusted through `ca_file` and refused without it.
 
 mod support;
 
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
+use support::bot_api::{BotApiSim, MANAGERS_TOKEN, Sent};
 use support::certs::Issuer;
 use support::daemon::{TestDaemon, default_routing, eventually};
 use support::dovecot::{Dovecot, lead_mail};
 use support::expected::{check_lead, check_not_lead, expectations, sample};
 use support::sink::Sink;
+use support::smtp::{Mail, SmtpCatcher};
 
 /// Long enough for anything these tests wait for; a failure, not a slow pass, is what hits it.
 const PATIENCE: Duration = Duration::from_secs(90);
@@ -268,6 +272,265 @@ async fn a_reply_joins_its_lead() {
     let created = events(&sink, "lead.created");
     assert_eq!(created.len(), 1, "the reply made no second lead");
     assert_eq!(updated[0]["id"], created[0]["id"]);
+    daemon.stop().await;
+}
+
+/// Two juniors who always work, each with a managers' bot chat and an address, taking turns.
+const MANAGERS: &str = r#"
+levels = ["junior"]
+timezone = "Europe/Moscow"
+strategy = "round_robin"
+
+[sla]
+ack_within = "30m"
+working_hours_only = false
+
+[[managers]]
+id = "anna"
+name = "Анна Петрова"
+level = "junior"
+telegram_chat_id = 501
+email = "anna@teplodom.example"
+hours = "mon-sun 00:00-23:59"
+works_holidays = true
+
+[[managers]]
+id = "boris"
+name = "Борис Орлов"
+level = "junior"
+telegram_chat_id = 502
+email = "boris@teplodom.example"
+hours = "mon-sun 00:00-23:59"
+works_holidays = true
+
+[[rules]]
+name = "Всё остальное"
+level = "junior"
+"#;
+
+/// A manager's chat and address.
+fn manager_of(id: &str) -> (i64, &'static str) {
+    match id {
+        "anna" => (501, "anna@teplodom.example"),
+        "boris" => (502, "boris@teplodom.example"),
+        other => panic!("unknown manager {other:?}"),
+    }
+}
+
+/// The managers' bot and mail server, as `[notify]` tables.
+fn notify_config(bot: &BotApiSim, smtp: &SmtpCatcher) -> String {
+    format!(
+        "[notify.telegram]\ntoken = \"{MANAGERS_TOKEN}\"\napi_url = \"{}\"\npoll_timeout = \"1s\"\n\
+         [notify.email]\nurl = \"{}\"\nfrom = \"leadgate <leads@teplodom.example>\"\n\
+         public_url = \"https://leads.teplodom.example\"\n\
+         link_secret = \"link-secret-for-tests-0123456789abcdef\"\n",
+        bot.url(),
+        smtp.url()
+    )
+}
+
+/// The manager a delivered lead is assigned to.
+fn assignee(lead: &Value) -> String {
+    lead["assignment"]["manager"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not assigned: {lead}"))
+        .to_string()
+}
+
+/// The plain text of a mail.
+fn plain(mail: &Mail) -> String {
+    mail.parsed()
+        .body_text(0)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+/// Waits until the bot has sent a message to `chat` whose text contains `needle`.
+async fn telegram_with(bot: &BotApiSim, chat: i64, needle: &str) -> Sent {
+    eventually(PATIENCE, || async {
+        bot.sent_to(chat)
+            .into_iter()
+            .find(|m| m.text.contains(needle))
+    })
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "no message with {needle:?} to {chat}: {:?}",
+            bot.sent_to(chat)
+        )
+    })
+}
+
+/// Waits until a mail to `to` whose text contains `needle` has arrived.
+async fn mail_with(smtp: &SmtpCatcher, to: &str, needle: &str) -> Mail {
+    eventually(PATIENCE, || async {
+        smtp.mails()
+            .into_iter()
+            .find(|m| m.to.iter().any(|t| t == to) && plain(m).contains(needle))
+    })
+    .await
+    .unwrap_or_else(|| panic!("no mail with {needle:?} to {to}"))
+}
+
+const REPLY_TEXT: &str = "One more thing: the house is 180 square metres.";
+
+/// A reply by client `n` of [`lead_mail`] to that mail.
+fn reply_to(tag: &str, n: usize) -> Vec<u8> {
+    format!(
+        "From: Client {n} <client{n}.{tag}@example.ru>\r\n\
+         To: sales@teplodom.example\r\n\
+         Subject: Re: Request {n}\r\n\
+         Message-ID: <{tag}-{n}-reply@mail.example.ru>\r\n\
+         In-Reply-To: <{tag}-{n}@mail.example.ru>\r\n\
+         References: <{tag}-{n}@mail.example.ru>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         \r\n\
+         {REPLY_TEXT}\r\n"
+    )
+    .into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_reaches_the_manager_who_has_the_lead_and_wakes_nobody_else() {
+    let dovecot = Dovecot::start().await;
+    let sink = Sink::start(&[]).await;
+    let bot = BotApiSim::start_as(MANAGERS_TOKEN).await;
+    let smtp = SmtpCatcher::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = format!(
+        "{}{}",
+        config(&dovecot, &sink, ""),
+        notify_config(&bot, &smtp)
+    );
+    let daemon = TestDaemon::start_in(dir.path(), &cfg, MANAGERS).await;
+    dovecot.append_all("INBOX", &[lead_mail("notify", 1)]).await;
+    wait_for_leads(&sink, 1, &dovecot).await;
+    let lead = events(&sink, "lead.created")[0].clone();
+    let owner = assignee(&lead);
+    let (chat, address) = manager_of(&owner);
+    let card = telegram_with(&bot, chat, "Client 1").await;
+    assert!(card.reply_markup.is_some(), "the card has its buttons");
+    assert!(
+        card.text.contains("boiler for a country house"),
+        "{}",
+        card.text
+    );
+    mail_with(&smtp, address, "boiler for a country house").await;
+
+    dovecot.append_all("INBOX", &[reply_to("notify", 1)]).await;
+    let updated = eventually(PATIENCE, || async {
+        events(&sink, "lead.updated").first().cloned()
+    })
+    .await
+    .expect("a lead.updated for the reply");
+    assert_eq!(updated["id"], lead["id"], "the reply joined the lead");
+    assert!(
+        updated["text"].as_str().unwrap_or("").ends_with(REPLY_TEXT),
+        "{updated}"
+    );
+    assert_eq!(assignee(&updated), owner, "the lead stays with its manager");
+    assert_eq!(events(&sink, "lead.created").len(), 1, "no second lead");
+
+    let follow_up = telegram_with(&bot, chat, REPLY_TEXT).await;
+    assert!(
+        !follow_up.text.contains("boiler for a country house"),
+        "only what is new: {}",
+        follow_up.text
+    );
+    assert!(
+        follow_up.reply_markup.is_none(),
+        "the card has the buttons already"
+    );
+    let mail = mail_with(&smtp, address, REPLY_TEXT).await;
+    assert!(
+        !plain(&mail).contains("boiler for a country house"),
+        "only what is new: {}",
+        plain(&mail)
+    );
+
+    // A new lead afterwards: its card is queued after the follow-ups, so by the time it is
+    // sent anything queued with them has been sent too.
+    dovecot.append_all("INBOX", &[lead_mail("notify", 2)]).await;
+    wait_for_leads(&sink, 2, &dovecot).await;
+    let next = events(&sink, "lead.created")[1].clone();
+    let (next_chat, next_address) = manager_of(&assignee(&next));
+    telegram_with(&bot, next_chat, "Client 2").await;
+    mail_with(&smtp, next_address, "Client 2").await;
+    let others: Vec<Sent> = bot
+        .sent()
+        .into_iter()
+        .filter(|m| !m.text.contains("Client 2"))
+        .collect();
+    assert_eq!(others.len(), 2, "a card and a follow-up: {others:?}");
+    assert!(others.iter().all(|m| m.chat_id == chat), "{others:?}");
+    let other_mails: Vec<Mail> = smtp
+        .mails()
+        .into_iter()
+        .filter(|m| !plain(m).contains("Client 2"))
+        .collect();
+    assert_eq!(other_mails.len(), 2, "a card and a follow-up");
+    assert!(
+        other_mails.iter().all(|m| m.to == [address]),
+        "{:?}",
+        other_mails.iter().map(|m| &m.to).collect::<Vec<_>>()
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_and_a_returning_client_in_the_same_batch_as_their_lead_are_recognised() {
+    let dovecot = Dovecot::start().await;
+    let sink = Sink::start(&[]).await;
+    // A request, another request from the same client, and a reply to the first, in the
+    // mailbox before leadgate starts: one fetch, one intake commit, one processing batch.
+    let mut again = String::from_utf8(lead_mail("batch", 1)).expect("utf-8");
+    again = again
+        .replace("<batch-1@", "<batch-1-again@")
+        .replace("Subject: Request 1", "Subject: Request 1, again");
+    dovecot
+        .append_all(
+            "INBOX",
+            &[
+                lead_mail("batch", 1),
+                again.into_bytes(),
+                reply_to("batch", 1),
+            ],
+        )
+        .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&dovecot, &sink, ""), MANAGERS).await;
+    wait_for_leads(&sink, 2, &dovecot).await;
+    let updated = eventually(PATIENCE, || async {
+        events(&sink, "lead.updated").first().cloned()
+    })
+    .await
+    .expect("a lead.updated for the reply");
+    let created = events(&sink, "lead.created");
+    assert_eq!(created.len(), 2, "the reply made no lead of its own");
+    let first = created
+        .iter()
+        .find(|l| l["external_id"] == "<batch-1@mail.example.ru>")
+        .expect("the first request");
+    let second = created
+        .iter()
+        .find(|l| l["external_id"] == "<batch-1-again@mail.example.ru>")
+        .expect("the second request");
+    assert_eq!(
+        updated["id"], first["id"],
+        "the reply joined the first lead"
+    );
+    assert!(
+        updated["text"].as_str().unwrap_or("").ends_with(REPLY_TEXT),
+        "{updated}"
+    );
+    assert_eq!(first["returning"], false);
+    assert_eq!(second["returning"], true, "{second}");
+    assert_eq!(second["previous_lead_id"], first["id"]);
+    assert_eq!(
+        assignee(second),
+        assignee(first),
+        "the returning client goes to their manager, not to the next in turn"
+    );
     daemon.stop().await;
 }
 

@@ -70,18 +70,21 @@ impl SinkWorker {
         self.wake.clone()
     }
 
-    fn batch_and_lease(&self) -> (u32, Duration) {
+    fn batch_and_lease(&self) -> (ClaimSize, Duration) {
         match &self.transport {
-            Transport::File(_) => (500, Duration::from_secs(30)),
+            Transport::File(_) => (ClaimSize::new(500, 500), Duration::from_secs(30)),
             Transport::Webhook {
                 concurrency,
                 timeout,
                 ..
-            } => (
-                (*concurrency as u32) * 4,
-                // A preset's request and its follow-ups (at most 3) are one attempt.
-                *timeout * 4 + Duration::from_secs(5),
-            ),
+            } => {
+                let base = (*concurrency as u32) * 4;
+                (
+                    ClaimSize::new(base, base * MAX_CLAIM_GROWTH),
+                    // A preset's request and its follow-ups (at most 3) are one attempt.
+                    *timeout * 4 + Duration::from_secs(5),
+                )
+            }
         }
     }
 
@@ -95,12 +98,15 @@ impl SinkWorker {
     ) {
         let name = format!("sink:{}", self.id);
         health.register(&name, "sink");
-        let (batch, lease) = self.batch_and_lease();
+        let (mut batch, lease) = self.batch_and_lease();
         while !shutdown.is_cancelled() {
             let now = clock.now();
             let lease_until =
                 now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
-            let rows = match store.claim_outbox(&self.id, now, lease_until, batch).await {
+            let rows = match store
+                .claim_outbox(&self.id, now, lease_until, batch.get())
+                .await
+            {
                 Ok(rows) => rows,
                 Err(e) => {
                     tracing::error!(sink = %self.id, error = %e, "Cannot claim deliveries.");
@@ -122,7 +128,9 @@ impl SinkWorker {
                     .await;
                 continue;
             }
+            let sending = std::time::Instant::now();
             let results = self.send(&rows, &store, &clock).await;
+            let took = sending.elapsed();
             let delivered = results
                 .iter()
                 .filter(|r| r.outcome == DeliveryOutcome::Delivered)
@@ -131,6 +139,7 @@ impl SinkWorker {
                 .increment(delivered as u64);
             metrics::counter!("leadgate_deliveries_total", "sink" => self.id.clone(), "outcome" => "failed")
                 .increment((results.len() - delivered) as u64);
+            batch.after(delivered == results.len(), took, lease);
             match store.record_deliveries(&results).await {
                 Ok(()) if delivered > 0 => health.success(&name, clock.now(), None),
                 Ok(()) => {
@@ -218,6 +227,46 @@ impl SinkWorker {
     }
 }
 
+/// How many times its first claim a webhook worker may claim at once.
+const MAX_CLAIM_GROWTH: u32 = 8;
+
+/// How many rows a worker claims at once. A webhook sink starts at four rows per request it
+/// may have in flight, which the lease covers however slow the sink turns. After a round that
+/// all went through in under a quarter of the lease the claim doubles (up to
+/// [`MAX_CLAIM_GROWTH`] times the first), so a backlog to a sink that keeps up takes fewer
+/// trips to the store, which it shares with intake and processing; a failure or a slow round
+/// takes it back to the first size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ClaimSize {
+    base: u32,
+    max: u32,
+    now: u32,
+}
+
+impl ClaimSize {
+    fn new(base: u32, max: u32) -> ClaimSize {
+        ClaimSize {
+            base,
+            max: max.max(base),
+            now: base,
+        }
+    }
+
+    /// The rows to claim next.
+    fn get(self) -> u32 {
+        self.now
+    }
+
+    /// Learns from a round: whether every row was delivered, and how long sending took.
+    fn after(&mut self, all_delivered: bool, took: Duration, lease: Duration) {
+        self.now = if all_delivered && took < lease / 4 {
+            (self.now * 2).min(self.max)
+        } else {
+            self.base
+        };
+    }
+}
+
 /// Where a webhook row goes: the sink, its preset, and the store keeping a preset's progress.
 struct Target {
     sink: WebhookSink,
@@ -284,6 +333,26 @@ mod tests {
     use super::super::retry::Attempt;
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn the_claim_grows_while_a_sink_keeps_up_and_shrinks_when_it_does_not() {
+        let lease = Duration::from_secs(45);
+        let quick = Duration::from_millis(20);
+        let mut c = ClaimSize::new(128, 1024);
+        assert_eq!(c.get(), 128);
+        for want in [256, 512, 1024, 1024] {
+            c.after(true, quick, lease);
+            assert_eq!(c.get(), want);
+        }
+        c.after(false, quick, lease);
+        assert_eq!(c.get(), 128, "a failure");
+        c.after(true, quick, lease);
+        c.after(true, lease / 4, lease);
+        assert_eq!(c.get(), 128, "a round that took a quarter of the lease");
+        let mut file = ClaimSize::new(500, 500);
+        file.after(true, quick, lease);
+        assert_eq!(file.get(), 500, "a file sink writes its claim at once");
+    }
 
     #[test]
     fn the_horizon_dead_letters() {
