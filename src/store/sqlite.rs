@@ -725,7 +725,7 @@ struct SqliteTx {
 impl SqliteTx {
     /// Writes the kept-back leads, before a statement that could see them.
     async fn settle(&mut self) -> StoreResult<()> {
-        self.pending.flush(&mut *self.tx).await
+        self.pending.flush(&mut self.tx).await
     }
 
     /// Writes the kept-back leads when `lead_id` is one of them.
@@ -1085,8 +1085,8 @@ impl StoreTx for SqliteTx {
             deferred,
             ..
         } = *self;
-        pending.flush(&mut *tx).await?;
-        deferred.flush(&mut *tx).await?;
+        pending.flush(&mut tx).await?;
+        deferred.flush(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -44,7 +44,7 @@ impl NotificationStore for SqliteStore {
             push(&mut bulk, row);
         }
         let mut tx = self.write.begin().await?;
-        bulk.insert(&mut *tx).await?;
+        bulk.insert(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
