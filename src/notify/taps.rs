@@ -178,22 +178,16 @@ impl TapListener {
                 Action::Decline(format!("{} (Telegram)", reason.label(l))),
                 format!("{}: {}", l.declined_by_you, reason.label(l)),
             ),
-            // Decline asks why first; Back puts Take and Decline back. Nothing is acted on.
-            Button::Decline | Button::Back => {
-                let keyboard = match tap.button {
-                    Button::Decline => reasons_keyboard(l, &tap.lead, tap.attempt),
-                    _ => CardButtons::new(l, &tap.lead, tap.attempt).keyboard(),
-                };
-                let toast = if tap.button == Button::Decline {
-                    l.why_decline
-                } else {
-                    ""
-                };
-                self.answer(id, toast, false).await;
-                if let Some(message_id) = message_id {
-                    self.bot.set_buttons(chat, message_id, keyboard).await;
-                }
-                return;
+            // Decline asks why first; Back puts Take and Decline back: nothing is acted on.
+            Button::Decline => {
+                let reasons = reasons_keyboard(l, &tap.lead, tap.attempt);
+                return self
+                    .swap_buttons(id, l.why_decline, chat, message_id, reasons)
+                    .await;
+            }
+            Button::Back => {
+                let card = CardButtons::new(l, &tap.lead, tap.attempt).keyboard();
+                return self.swap_buttons(id, "", chat, message_id, card).await;
             }
         };
         let (answer, status, alert) = match self
@@ -219,6 +213,22 @@ impl TapListener {
         self.answer(id, &answer, alert).await;
         if let (Some(status), Some(m)) = (status, message) {
             self.edit_card(chat, m, &status).await;
+        }
+    }
+
+    /// Answers a tap that acts on nothing (Decline asks why, Back) and shows `keyboard` on
+    /// the card instead of its buttons.
+    async fn swap_buttons(
+        &self,
+        id: &str,
+        toast: &str,
+        chat: i64,
+        message_id: Option<i64>,
+        keyboard: Value,
+    ) {
+        self.answer(id, toast, false).await;
+        if let Some(message_id) = message_id {
+            self.bot.set_buttons(chat, message_id, keyboard).await;
         }
     }
 
