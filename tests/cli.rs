@@ -80,7 +80,7 @@ fn environment_overrides_and_secret_references() {
     let set = leadgate(
         &["check", "--config", "leadgate.toml"],
         dir.path(),
-        &[("LG_TEST_ADMIN_TOKEN", "s3cret")],
+        &[("LG_TEST_ADMIN_TOKEN", "s3cret-admin-token-42")],
     );
     assert!(
         set.status.success(),
@@ -88,14 +88,14 @@ fn environment_overrides_and_secret_references() {
         String::from_utf8_lossy(&set.stderr)
     );
     assert!(
-        !String::from_utf8_lossy(&set.stderr).contains("s3cret"),
+        !String::from_utf8_lossy(&set.stderr).contains("s3cret-admin-token-42"),
         "a secret never reaches the output"
     );
     let bad = leadgate(
         &["check", "--config", "leadgate.toml"],
         dir.path(),
         &[
-            ("LG_TEST_ADMIN_TOKEN", "s3cret"),
+            ("LG_TEST_ADMIN_TOKEN", "s3cret-admin-token-42"),
             ("LEADGATE__SERVER__LISTEN", "not-an-address"),
         ],
     );

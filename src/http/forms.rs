@@ -61,22 +61,6 @@ pub enum Door {
     Hook,
 }
 
-/// The client address for rate limiting: the socket peer, or the first `X-Forwarded-For`
-/// entry when the config says a proxy sets it.
-fn client_ip(headers: &HeaderMap, peer: SocketAddr, trust_forwarded: bool) -> IpAddr {
-    if trust_forwarded {
-        let forwarded = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok());
-        if let Some(ip) = forwarded {
-            return ip;
-        }
-    }
-    peer.ip()
-}
-
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
@@ -184,7 +168,7 @@ pub async fn accept(
             "this origin may not post to the form",
         ));
     }
-    let ip = client_ip(headers, peer, app.config.server.trust_forwarded_for);
+    let ip = app.config.server.forwarded.client_ip(headers, peer.ip());
     if let Err(not_until) = form.limiter.check_key(&ip) {
         let wait = not_until.wait_time_from(governor::clock::Clock::now(
             &governor::clock::DefaultClock::default(),
@@ -210,6 +194,7 @@ pub async fn accept(
             ));
         }
     }
+    check_proof(form, headers, query, None)?;
     let content_type = header_str(headers, header::CONTENT_TYPE).map(str::to_string);
     let kind = body_kind(content_type.as_deref()).map_err(body_error)?;
     let limit = if matches!(kind, BodyKind::Multipart(_)) {
@@ -217,45 +202,18 @@ pub async fn accept(
     } else {
         cfg.max_text
     };
-    let announced =
-        header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
-    if announced.is_some_and(|n| n > limit) {
-        return Err(body_error(BodyError::TooLarge { limit }));
-    }
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| body_error(BodyError::TooLarge { limit }))?;
+    let held = app.bodies.read(headers, body, limit).await?;
+    let bytes = held.bytes.clone();
     let limits = Limits {
         text: cfg.max_text,
         upload: cfg.max_upload,
+        files: cfg.max_files,
+        fields: cfg.max_fields,
     };
     let parsed_form = read_body(&kind, bytes.clone(), limits)
         .await
         .map_err(body_error)?;
-    if let (Some(verify), Some(secret)) = (&connector.verify, &cfg.secret) {
-        let header = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let presented = Presented {
-            header: &header,
-            query,
-            fields: &parsed_form.fields,
-            body: &bytes,
-        };
-        if !verify.check(secret.expose().as_bytes(), &presented) {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "bad_secret",
-                format!(
-                    "the {} secret or signature is missing or wrong",
-                    connector.name
-                ),
-            ));
-        }
-    }
+    check_proof(form, headers, query, Some((&parsed_form.fields, &bytes)))?;
     if connector.is_test_ping(&parsed_form) {
         metrics::counter!("leadgate_test_pings_total", "source" => cfg.id.clone()).increment(1);
         return Ok(provider_answer(connector.answer.as_ref()));
@@ -309,6 +267,49 @@ pub async fn accept(
     })
 }
 
+/// The connector's proof (a token or a signature) when the form has a secret. Without the
+/// body (`read: None`) it refuses only what the headers and query already show to be wrong,
+/// so a forged post is turned away before its body is read.
+fn check_proof(
+    form: &FormRuntime,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    read: Option<(&[(String, serde_json::Value)], &[u8])>,
+) -> Result<(), ApiError> {
+    let (Some(verify), Some(secret)) = (&form.connector.verify, &form.cfg.secret) else {
+        return Ok(());
+    };
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let (fields, body) = read.unwrap_or((&[], &[]));
+    let presented = Presented {
+        header: &header,
+        query,
+        fields,
+        body,
+    };
+    let secret = secret.expose().as_bytes();
+    let refused = match read {
+        None => verify.refuse_before_body(secret, &presented),
+        Some(_) => !verify.check(secret, &presented),
+    };
+    if refused {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_secret",
+            format!(
+                "the {} secret or signature is missing or wrong",
+                form.connector.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The answer a provider needs (Tilda: `200 OK`), for its submissions and its test ping;
 /// `200 OK` for a provider that names none.
 fn provider_answer(answer: Option<&Answer>) -> Response {
@@ -335,7 +336,7 @@ fn body_error(e: BodyError) -> ApiError {
             "unsupported_type",
             e.to_string(),
         ),
-        BodyError::TooLarge { .. } => {
+        BodyError::TooLarge { .. } | BodyError::TooMany { .. } => {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.to_string())
         }
     }

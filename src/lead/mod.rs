@@ -6,6 +6,7 @@
 //! (E.164 phones, lower-cased e-mails, names) so no channel re-implements them.
 
 mod email;
+pub mod limits;
 mod name;
 mod phone;
 mod text;
@@ -334,7 +335,7 @@ pub struct OwnContacts {
 
 /// Applies the rules every channel shares: phones to E.164 (invalid ones dropped), e-mails
 /// validated and lower-cased, the name tidied, duplicates and the business's own contacts
-/// removed.
+/// removed, and the whole kept within the record's size limits (`limits.rs`).
 pub fn normalise(draft: LeadDraft, phones: &PhoneNormaliser, own: &OwnContacts) -> NormalisedDraft {
     let raw = draft.contact;
     let mut contact = Contact {
@@ -354,7 +355,7 @@ pub fn normalise(draft: LeadDraft, phones: &PhoneNormaliser, own: &OwnContacts) 
             contact.phones.push(p);
         }
     }
-    NormalisedDraft {
+    let mut normalised = NormalisedDraft {
         external_id: draft.external_id,
         contact,
         subject: draft
@@ -367,7 +368,9 @@ pub fn normalise(draft: LeadDraft, phones: &PhoneNormaliser, own: &OwnContacts) 
         page_url: draft.page_url.filter(|s| !s.trim().is_empty()),
         referrer: draft.referrer.filter(|s| !s.trim().is_empty()),
         thread: draft.thread,
-    }
+    };
+    limits::bound_record(&mut normalised);
+    normalised
 }
 
 impl Lead {
