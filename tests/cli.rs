@@ -268,3 +268,37 @@ fn route_explains_a_lead_record_and_a_raw_sample() {
     assert_eq!(code, Some(1));
     assert!(err.contains("pass --channel"), "{err}");
 }
+
+#[test]
+fn doors_that_look_locked_must_be_locked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_config(
+        dir.path(),
+        "[admin]\ntoken = \"\"\n\
+         [[sources.webform]]\nid = \"site\"\nsecret = \"\"\n\
+         [[sources.webform]]\nid = \"tilda\"\nconnector = \"tilda\"\n\
+         [[sources.vk]]\nid = \"vk\"\ngroup_id = 1\nconfirmation = \"x\"\n",
+    );
+    let out = leadgate(&["check", "--config", "leadgate.toml"], dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for key in [
+        "admin.token: is empty",
+        "sources.webform[0].secret: is empty",
+        "sources.webform[1].secret: is missing",
+        "sources.vk[0].secret: is missing",
+    ] {
+        assert!(err.contains(key), "{key} not in: {err}");
+    }
+    write_config(
+        dir.path(),
+        "[[sources.webform]]\nid = \"tilda\"\nconnector = \"tilda\"\nallow_unsigned = true\n\
+         [[sources.vk]]\nid = \"vk\"\ngroup_id = 1\nconfirmation = \"x\"\nallow_unsigned = true\n",
+    );
+    let out = leadgate(&["check", "--config", "leadgate.toml"], dir.path(), &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

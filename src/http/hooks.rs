@@ -130,6 +130,17 @@ pub async fn whatsapp_event(
     let Some(source) = app.config.whatsapp.iter().find(|s| s.id == id) else {
         return ApiError::not_found("WhatsApp source").into_response();
     };
+    let signature = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    if signature.is_none() {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_signature",
+            "X-Hub-Signature-256 is missing",
+        )
+        .into_response();
+    }
     let held = match app
         .bodies
         .read(&headers, body, super::HOOK_BODY_LIMIT)
@@ -139,9 +150,6 @@ pub async fn whatsapp_event(
         Err(e) => return ApiError::from(e).into_response(),
     };
     let body = &held.bytes;
-    let signature = headers
-        .get("x-hub-signature-256")
-        .and_then(|v| v.to_str().ok());
     if !whatsapp::verify_signature(source.app_secret.expose().as_bytes(), body, signature) {
         return ApiError::new(
             StatusCode::UNAUTHORIZED,

@@ -31,7 +31,8 @@ pub async fn serve(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
-        .max_buf_size(64 * 1024);
+        .max_headers(100)
+        .max_header_size(32 * 1024);
     let app = app.layer(tower_http::timeout::RequestBodyDeadlineLayer::new(
         limits.body_timeout,
     ));
