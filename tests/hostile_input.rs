@@ -434,6 +434,32 @@ fn matrix() -> Vec<Case> {
             404,
         ),
         case(
+            "1 MB announced to an unknown community, not sent: refused before the body",
+            request(
+                "POST",
+                "/hooks/vk/nope",
+                &[
+                    ("Content-Type", "application/json"),
+                    ("Content-Length", "1000000"),
+                ],
+                b"",
+            ),
+            404,
+        ),
+        case(
+            "a forged Tilda post refused before its body",
+            request(
+                "POST",
+                "/hooks/tilda/tilda-site?key=guess",
+                &[
+                    ("Content-Type", "application/x-www-form-urlencoded"),
+                    ("Content-Length", "60000"),
+                ],
+                b"",
+            ),
+            401,
+        ),
+        case(
             "WhatsApp without a signature",
             request(
                 "POST",
