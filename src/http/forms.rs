@@ -267,6 +267,9 @@ pub async fn accept(
     })
 }
 
+/// A form's fields as read, in order.
+type FormFields = [(String, serde_json::Value)];
+
 /// The connector's proof (a token or a signature) when the form has a secret. Without the
 /// body (`read: None`) it refuses only what the headers and query already show to be wrong,
 /// so a forged post is turned away before its body is read.
@@ -274,7 +277,7 @@ fn check_proof(
     form: &FormRuntime,
     headers: &HeaderMap,
     query: Option<&str>,
-    read: Option<(&[(String, serde_json::Value)], &[u8])>,
+    read: Option<(&FormFields, &[u8])>,
 ) -> Result<(), ApiError> {
     let (Some(verify), Some(secret)) = (&form.connector.verify, &form.cfg.secret) else {
         return Ok(());
@@ -285,7 +288,7 @@ fn check_proof(
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
-    let (fields, body) = read.unwrap_or((&[], &[]));
+    let (fields, body): (&FormFields, &[u8]) = read.unwrap_or((&[], &[]));
     let presented = Presented {
         header: &header,
         query,

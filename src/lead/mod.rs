@@ -5,12 +5,14 @@
 //! person wrote, as written. [`normalise`] then applies the rules shared by every channel
 //! (E.164 phones, lower-cased e-mails, names) so no channel re-implements them.
 
+mod amount;
 mod email;
 pub mod limits;
 mod name;
 mod phone;
 mod text;
 
+pub use amount::amount_in;
 pub use email::{find_emails, normalise_email};
 pub use name::normalise_name;
 pub use phone::{PhoneNormaliser, find_phones};
@@ -369,6 +371,12 @@ pub fn normalise(draft: LeadDraft, phones: &PhoneNormaliser, own: &OwnContacts) 
         referrer: draft.referrer.filter(|s| !s.trim().is_empty()),
         thread: draft.thread,
     };
+    if !normalised.fields.contains_key("budget") {
+        let said = normalised.subject.iter().chain([&normalised.text]);
+        if let Some(roubles) = said.filter_map(|t| amount_in(t)).next() {
+            normalised.fields.insert("budget".into(), roubles.into());
+        }
+    }
     limits::bound_record(&mut normalised);
     normalised
 }
