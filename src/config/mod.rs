@@ -80,6 +80,8 @@ pub struct Config {
     pub storage: StorageConfig,
     /// Phone parsing with the business's default region.
     pub phones: PhoneNormaliser,
+    /// The language of the pages visitors see.
+    pub language: crate::language::Language,
     /// The business's own contacts, never taken as a lead's.
     pub own_contacts: OwnContacts,
     /// The routing rules file.
@@ -134,6 +136,8 @@ pub struct WebformSource {
     pub honeypot: Option<String>,
     /// The 303 target after a plain form post.
     pub redirect: Option<String>,
+    /// The 303 target of a refused plain form post.
+    pub error_redirect: Option<String>,
     /// The shared secret server-side posters send.
     pub secret: Option<Secret>,
     /// Whether `/` shows the demo page for this form.

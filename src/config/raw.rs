@@ -97,6 +97,8 @@ pub struct RawStorage {
 pub struct RawBusiness {
     /// Default region for phone numbers written without a country code; default `RU`.
     pub phone_region: Option<String>,
+    /// The language visitors read the form's pages in: `ru` (default) or `en`.
+    pub language: Option<String>,
     /// The business's own e-mail addresses.
     #[serde(default)]
     pub own_emails: Vec<String>,
@@ -186,6 +188,9 @@ pub struct RawWebform {
     pub secret: Option<Secret>,
     /// Serve the demo page at `/` posting to this form.
     pub demo: Option<bool>,
+    /// Where a plain HTML form is sent back (303, with `lg_error=<code>`) when a post is
+    /// refused, instead of leadgate's own page that shows what to fix.
+    pub error_redirect: Option<String>,
     /// Limit for the form's text (urlencoded, JSON, the text parts of multipart); default 64KiB.
     pub max_text: Option<ByteSize>,
     /// Limit for a multipart form with files; default 10MiB.

@@ -50,6 +50,15 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         p.add("business.phone_region", e.to_string(), None);
         PhoneNormaliser::new("RU").expect("RU is a known region")
     });
+    let language_code = raw.business.language.as_deref().unwrap_or("ru");
+    let language = crate::language::Language::parse(language_code).unwrap_or_else(|| {
+        p.add(
+            "business.language",
+            format!("{language_code:?} is not a language leadgate writes"),
+            Some("\"ru\" or \"en\""),
+        );
+        crate::language::Language::Ru
+    });
     let mut own_contacts = OwnContacts::default();
     for (i, e) in raw.business.own_emails.iter().enumerate() {
         match normalise_email(e) {
@@ -241,6 +250,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         server,
         storage: StorageConfig { sqlite_path },
         phones,
+        language,
         own_contacts,
         routing_file,
         watch_routing: raw.routing.watch.unwrap_or(true),
@@ -304,6 +314,22 @@ fn webform(p: &mut Problems, key: &str, f: RawWebform, cat: &Catalogue) -> Webfo
             );
         }
     }
+    for (name, target) in [
+        ("redirect", &f.redirect),
+        ("error_redirect", &f.error_redirect),
+    ] {
+        let ok = target.as_deref().is_none_or(|t| {
+            (t.starts_with('/') && !t.starts_with("//"))
+                || reqwest::Url::parse(t).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        });
+        if !ok {
+            p.add(
+                format!("{key}.{name}"),
+                format!("{:?} is not a page address", target.as_deref().unwrap_or("")),
+                Some("write an http(s) URL like \"https://example.ru/thanks/\" or a path like \"/thanks\""),
+            );
+        }
+    }
     let allow_unsigned = f.allow_unsigned.unwrap_or(false);
     let provider = cat
         .inbound(&connector)
@@ -334,6 +360,7 @@ fn webform(p: &mut Problems, key: &str, f: RawWebform, cat: &Catalogue) -> Webfo
         allowed_origins: f.allowed_origins,
         honeypot: f.honeypot.filter(|h| !h.is_empty()),
         redirect: f.redirect,
+        error_redirect: f.error_redirect,
         secret: f.secret,
         demo: f.demo.unwrap_or(false),
         max_text: f.max_text.map_or(defaults.text, |s| s.0),

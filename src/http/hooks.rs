@@ -192,8 +192,8 @@ pub async fn connector_hook(
     match super::forms::accept(&app, &id, peer, &headers, query.as_deref(), body, door).await {
         Ok(r) => r,
         Err(e) => {
-            metrics::counter!("leadgate_form_errors_total", "code" => e.code).increment(1);
-            e.into_response()
+            super::forms::log_refusal(&id, &e.error, Some(peer.ip()));
+            e.error.into_response()
         }
     }
 }

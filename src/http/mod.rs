@@ -7,6 +7,7 @@ mod api;
 mod body;
 mod demo;
 mod error;
+mod form_page;
 mod forms;
 mod health;
 mod hooks;
