@@ -9,7 +9,7 @@ mod support;
 
 use blog_support::feed::{FeedSite, failing_site, hanging_site};
 use blog_support::redirect::{PRIVATE_TEXT, PrivateServer, RedirectSite};
-use blog_support::wordpress::{APP_PASSWORD, USER, WpSite, corpus_comments, post_title};
+use blog_support::wordpress::{APP_PASSWORD, Quirk, USER, WpSite, corpus_comments, post_title};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -539,5 +539,105 @@ async fn redirects_leave_the_origin_never_and_no_answer_text_reaches_readyz() {
         );
     }
     assert_eq!(leads(&sink).1, 2);
+    daemon.stop().await;
+}
+
+/// The highest `page` a site was asked for.
+fn highest_page(site: &WpSite) -> u32 {
+    site.asked()
+        .iter()
+        .filter_map(|a| a.query.get("page")?.parse().ok())
+        .max()
+        .unwrap_or(0)
+}
+
+/// Issue 15, item 6: a site that ignores `page` and sends no `X-WP-TotalPages` used to be
+/// paged through for ever (pages 1 to 300 in 0.8 s). The poll now ends at the first page
+/// identical to the one before, the comments are stored once, and the source reports it; a
+/// site whose pages never end is read at most 20 pages a poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_that_ignores_page_or_never_ends_does_not_spin_the_poller() {
+    let comments = vec![
+        new_comment(
+            5830,
+            "2026-11-20T09:00:00",
+            "Олег Смирнов",
+            "o.smirnov@yandex.ru",
+            "Сколько стоит монтаж тёплого пола? +7 921 555-44-33",
+        ),
+        new_comment(
+            5831,
+            "2026-11-20T09:05:00",
+            "Марина",
+            "marina.k@example.org",
+            "А проект отопления для дома 90 м² сколько стоит?",
+        ),
+    ];
+    let stuck = WpSite::start_with(comments, true, Quirk::IgnoresPage).await;
+    let endless = WpSite::start_with(Vec::new(), true, Quirk::Endless).await;
+    let sink = Sink::start(&[]).await;
+    let config = [
+        business().to_string(),
+        wordpress_source("stuck", &stuck.site_url(), "2s", "per_page = 2"),
+        wordpress_source("endless", &endless.site_url(), "2s", "per_page = 1"),
+        sink_config(&sink),
+    ]
+    .concat();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = start(dir.path(), &config).await;
+
+    // Two polls of each site reported failing: the second poll proves the first one ended.
+    let failing = eventually(WAIT, || async {
+        let c = components(&daemon).await;
+        let polls = |site: &WpSite| {
+            site.asked()
+                .iter()
+                .filter(|a| a.query.get("page").map(String::as_str) == Some("1"))
+                .count()
+        };
+        let failing = |name: &str| c[name]["state"] == "failing";
+        (failing("source:stuck")
+            && failing("source:endless")
+            && polls(&stuck) >= 2
+            && polls(&endless) >= 2)
+            .then_some(c)
+    })
+    .await
+    .expect("both sources report failing and poll again");
+    assert_eq!(highest_page(&stuck), 2, "{:?}", stuck.asked());
+    assert_eq!(highest_page(&endless), 20);
+    let error = failing["source:stuck"]["last_error"].as_str().unwrap_or("");
+    assert!(
+        error.contains("page 2") && error.contains("same as page 1"),
+        "{error}"
+    );
+    let error = failing["source:endless"]["last_error"]
+        .as_str()
+        .unwrap_or("");
+    assert!(error.contains("20 pages"), "{error}");
+
+    // The stuck site's comments are stored once and delivered once.
+    let got = eventually(WAIT, || async {
+        let (by_id, _) = leads(&sink);
+        (by_id.contains_key("5830") && by_id.contains_key("5831")).then_some(by_id)
+    })
+    .await
+    .expect("the stuck site's comments are leads");
+    assert_eq!(got["5830"]["source"], "stuck");
+    let stored = daemon
+        .admin_get("/admin/api/inbound?channel=blog&limit=500")
+        .await;
+    let stuck_items = stored["items"]
+        .as_array()
+        .map(|items| items.iter().filter(|i| i["source"] == "stuck").count())
+        .unwrap_or(0);
+    assert_eq!(stuck_items, 2, "{stored}");
+    let delivered_stuck = sink
+        .received()
+        .iter()
+        .map(|r| r.json())
+        .filter(|e| e["type"] == "lead.created" && e["data"]["source"] == "stuck")
+        .count();
+    assert_eq!(delivered_stuck, 2);
     daemon.stop().await;
 }

@@ -56,6 +56,24 @@ pub enum PollError {
         /// `to another origin (https://host:port)`, or past the redirects followed.
         why: String,
     },
+    /// A WordPress page was the same as the one before it: the site (or a cache in front of
+    /// it) ignores `page`, so paging on would never end.
+    #[error(
+        "page {page} of the comments is the same as page {}: the site ignores `page` (a cache in front of WordPress?); stopped, the comments read so far are kept", page - 1
+    )]
+    RepeatedPage {
+        /// The page that repeated the one before.
+        page: u32,
+    },
+    /// A WordPress poll reached the page cap; what it read is kept, and the next poll goes on
+    /// from there.
+    #[error(
+        "more than {pages} pages of comments in one poll; stopped, the rest is read at the next poll"
+    )]
+    TooManyPages {
+        /// The cap.
+        pages: u32,
+    },
     /// The answer was larger than leadgate reads.
     #[error("{url}: the answer is over 16 MiB")]
     TooLarge {
