@@ -970,3 +970,146 @@ level = "junior"
     assert!(over.text.contains("Решено"), "{}", over.text);
     daemon.stop().await;
 }
+
+/// Telegram's own measure of a message: UTF-16 code units of the text after entity parsing.
+fn telegram_len(sent: &Sent) -> usize {
+    sent.text.encode_utf16().count()
+}
+
+/// Issue 15, item 9: a card had no cap, so a 10,000-character name or subject made Telegram
+/// refuse it ("message is too long") and the manager never heard of the lead. The card is cut
+/// to Telegram's 4,096 (UTF-16 units, after entities), the name, subject and text each with a
+/// marker, never inside an HTML entity or tag; contacts, the rule and the deadline stay; the
+/// edit after a tap and the notice to the manager a lead left fit too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_for_a_10000_character_name_and_subject_is_cut_to_fit_telegram() {
+    let s = Setup::telegram().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = s.start(dir.path()).await;
+    // Escaped characters and astral ones (two UTF-16 units each) everywhere; sent as JSON, so
+    // that it stays under the form's 64 KiB.
+    let name = format!("Ирина <&> \"{}\"", "Kovaleva&<>".repeat(910));
+    let subject = format!("Котёл 🔥 {}", "🔥 <b>cena</b> & ".repeat(700));
+    let message = format!(
+        "Нужен котёл. {}",
+        "Очень срочно, пишите 🔥 & <тут>. ".repeat(100)
+    );
+    assert!(name.chars().count() >= 10_000 && subject.encode_utf16().count() >= 10_000);
+    let answer = reqwest::Client::new()
+        .post(daemon.url("/forms/site"))
+        .header("accept", "application/json")
+        .json(&json!({
+            "name": name,
+            "phone": "8 916 123-45-67",
+            "email": "irina@example.ru",
+            "subject": subject,
+            "message": message,
+        }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(answer.status(), 202);
+    let first = manager_of(&s.sink.events(1).await[0]);
+    let chat = chat_of(&first);
+    let card = nth_to(s.bot(), chat, 0).await;
+    assert!(telegram_len(&card) <= 4096, "{}", telegram_len(&card));
+    for kept in [
+        "Ирина <&> \"Kovaleva&<>",
+        "Котёл 🔥 🔥 <b>cena</b> & ",
+        "Нужен котёл.",
+        "+79161234567",
+        "irina@example.ru",
+        "Всё остальное",
+        "Ответьте до",
+    ] {
+        assert!(card.text.contains(kept), "{kept:?} is kept: {}", card.text);
+    }
+    assert!(
+        card.text.matches('…').count() >= 3,
+        "the name, the subject and the text each end with a marker: {}",
+        card.text
+    );
+
+    // Decline with a reason: the card is edited with the decline below it, the lead passes
+    // on, and the notice to the first manager names the person, cut.
+    let (_, decline, _) = buttons(&card);
+    s.bot().push_callback(chat, card.message_id, chat, &decline);
+    let busy = eventually(Duration::from_secs(5), || async {
+        let m = s.bot().message(chat, card.message_id)?;
+        let data = m["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+            .as_str()?
+            .to_string();
+        data.starts_with("why:busy:").then_some(data)
+    })
+    .await
+    .expect("the reasons are offered");
+    s.bot().push_callback(chat, card.message_id, chat, &busy);
+    let got = s.sink.events(2).await;
+    assert_eq!(got[1]["type"], "lead.reassigned");
+    let edited = eventually(Duration::from_secs(5), || async {
+        s.bot().message(chat, card.message_id).filter(|m| {
+            m["text"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("❌ Вы отказались от заявки: Занят(а)")
+        })
+    })
+    .await
+    .expect("the edited card (the card and the decline) fits too");
+    assert!(edited["text"].as_str().unwrap_or("").encode_utf16().count() <= 4096);
+    let notice = nth_to(s.bot(), chat, 1).await;
+    assert!(notice.text.contains("Заявка передана"), "{}", notice.text);
+    assert!(notice.text.contains("Ирина <&>"), "{}", notice.text);
+    assert!(telegram_len(&notice) <= 4096);
+    let second = nth_to(s.bot(), chat_of(&manager_of(&got[1])), 0).await;
+    assert!(telegram_len(&second) <= 4096);
+    assert!(second.text.contains("+79161234567"), "{}", second.text);
+    daemon.stop().await;
+}
+
+/// Issue 15, item 9: the follow-up of a lead with more contacts than a message holds (a
+/// Telegram message of 3,600 characters naming 120 addresses) is cut to fit, as its card is:
+/// the text is shortened, then the last addresses give way to a `…` line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_of_a_lead_with_a_hundred_addresses_is_cut_to_fit_telegram() {
+    let mut s = Setup::telegram().await;
+    let customers = BotApiSim::start().await;
+    s.extra = format!(
+        "\n[[sources.telegram]]\nid = \"tg-bot\"\ntoken = \"{}\"\napi_url = \"{}\"\npoll_timeout = \"1s\"\n",
+        support::bot_api::TOKEN,
+        customers.url()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = s.start(dir.path()).await;
+    let addresses: Vec<String> = (0..120)
+        .map(|i| format!("zakupki{i:03}@teplo-stroi-{i:03}.ru"))
+        .collect();
+    let first = format!("Пишите на любой адрес: {}", addresses.join(" "));
+    assert!(
+        first.encode_utf16().count() <= 4096,
+        "a message Telegram takes"
+    );
+    customers.push_text(77002, "Мария", &first);
+    let owner = manager_of(&s.sink.events(1).await[0]);
+    let chat = chat_of(&owner);
+    let card = nth_to(s.bot(), chat, 0).await;
+    assert!(telegram_len(&card) <= 4096, "{}", telegram_len(&card));
+    assert!(card.text.contains(&addresses[0]), "{}", card.text);
+    assert!(
+        !card.text.contains(&format!("✉️ {}", addresses[119])) && card.text.contains("\n…\n"),
+        "the last addresses are left out, and the card says so: {}",
+        card.text
+    );
+    assert!(card.text.contains("Ответьте до"), "{}", card.text);
+    customers.push_text(77002, "Мария", "И ещё: дом 150 м², газ есть");
+    let follow_up = nth_to(s.bot(), chat, 1).await;
+    assert!(telegram_len(&follow_up) <= 4096);
+    assert!(
+        follow_up.text.contains("Новое сообщение по заявке")
+            && follow_up.text.contains("дом 150 м², газ есть")
+            && follow_up.text.contains(&addresses[0]),
+        "{}",
+        follow_up.text
+    );
+    daemon.stop().await;
+}
