@@ -1113,3 +1113,148 @@ async fn a_follow_up_of_a_lead_with_a_hundred_addresses_is_cut_to_fit_telegram()
     );
     daemon.stop().await;
 }
+
+/// Анна alone at her level, with no supervisor: a lead whose SLA runs out stays with her as a
+/// new assignment.
+const SOLO: &str = r#"
+levels = ["junior"]
+timezone = "Europe/Moscow"
+
+[sla]
+ack_within = "30m"
+working_hours_only = false
+
+[[managers]]
+id = "anna"
+name = "Анна Петрова"
+level = "junior"
+telegram_chat_id = 501
+email = "anna@teplodom.example"
+hours = "mon-sun 00:00-23:59"
+works_holidays = true
+
+[[rules]]
+name = "Всё остальное"
+level = "junior"
+"#;
+
+/// Issue 15, item 9: a mail link carries the assignment it was sent for, and the link of an
+/// earlier assignment does not act on a later one held by the same manager. Анна is the only
+/// junior: her lead's SLA runs out, nobody else is left, and the lead stays with her as a new
+/// assignment. The links of the first mail are then refused, and nothing happens to the lead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_link_of_an_earlier_assignment_does_not_act_on_a_later_one() {
+    let s = Setup::email().await;
+    let smtp = s.smtp.clone().expect("smtp");
+    let routing = SOLO;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_at(dir.path(), &s.config(), routing, s.clock.clone()).await;
+    let lead = daemon
+        .submit_form(&[
+            ("name", "Олег"),
+            ("phone", "+79161110012"),
+            ("message", "Нужна консультация"),
+        ])
+        .await;
+    assert_eq!(manager_of(&s.sink.events(1).await[0]), "anna");
+    let mail = mail_to(&smtp, "anna@teplodom.example", 0).await;
+    let plain = mail.parsed().body_text(0).expect("text").to_string();
+    let path = |label: &str| {
+        link(&plain, label)
+            .strip_prefix("https://leads.teplodom.example")
+            .expect("the public URL")
+            .to_string()
+    };
+    let (take, decline) = (path("✅ Взять"), path("❌ Отказаться"));
+
+    // The SLA runs out; nobody else is left, so the lead stays with Анна, as assignment 2.
+    s.clock.advance(chrono::Duration::minutes(31));
+    eventually(Duration::from_secs(10), || async {
+        let audit = daemon.audit(&lead).await;
+        audit
+            .iter()
+            .any(|a| a["kind"] == "nobody_left")
+            .then_some(())
+    })
+    .await
+    .expect("the lead stays with Анна");
+    mail_to(&smtp, "anna@teplodom.example", 1).await;
+
+    let client = reqwest::Client::new();
+    for (path, form) in [
+        (&decline, vec![("reason", "старая ссылка")]),
+        (&take, vec![]),
+    ] {
+        let r = client
+            .post(daemon.url(path))
+            .form(&form)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 409, "{path}");
+        let page = r.text().await.unwrap_or_default();
+        assert!(page.contains("назначена заново"), "{page}");
+    }
+    let audit = daemon.audit(&lead).await;
+    assert!(
+        audit
+            .iter()
+            .all(|a| a["kind"] != "declined" && a["kind"] != "acknowledged"),
+        "the old links did nothing: {audit:?}"
+    );
+    assert_eq!(
+        s.sink
+            .received()
+            .iter()
+            .filter(|r| r.json()["type"] != "lead.created")
+            .count(),
+        0,
+        "no event after the first"
+    );
+    daemon.stop().await;
+}
+
+/// The same for a card's button: a tap made on the card of an earlier assignment (the card
+/// loses its buttons when the lead moves on, but a tap may already be on its way) does not
+/// act on the later one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tap_on_the_card_of_an_earlier_assignment_does_not_act_on_a_later_one() {
+    let s = Setup::telegram().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_at(dir.path(), &s.config(), SOLO, s.clock.clone()).await;
+    let lead = daemon
+        .submit_form(&[
+            ("name", "Олег"),
+            ("phone", "+79161110013"),
+            ("message", "Нужна консультация"),
+        ])
+        .await;
+    let card = nth_to(s.bot(), ANNA, 0).await;
+    let (take, _, _) = buttons(&card);
+    assert!(take.ends_with(":1"), "{take}");
+    s.clock.advance(chrono::Duration::minutes(31));
+    let notice = nth_to(s.bot(), ANNA, 1).await;
+    assert!(notice.text.contains("больше никого нет"), "{}", notice.text);
+
+    s.bot().push_callback(ANNA, card.message_id, ANNA, &take);
+    let answered = eventually(Duration::from_secs(5), || async {
+        s.bot().calls("answerCallbackQuery").first().cloned()
+    })
+    .await
+    .expect("the tap is answered");
+    assert!(
+        answered.params["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("назначена заново"),
+        "{:?}",
+        answered.params
+    );
+    let audit = daemon.audit(&lead).await;
+    assert!(
+        audit.iter().all(|a| a["kind"] != "acknowledged"),
+        "{audit:?}"
+    );
+    assert_eq!(s.sink.received().len(), 1, "no lead.acknowledged");
+    daemon.stop().await;
+}

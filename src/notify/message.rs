@@ -249,6 +249,9 @@ pub struct Labels {
     pub already_passed: &'static str,
     /// The answer to a tap on a lead someone took.
     pub already_taken: &'static str,
+    /// The answer to a link or a tap made for an earlier assignment of a lead the manager
+    /// holds again.
+    pub stale: &'static str,
     /// Someone without a name.
     pub no_name: &'static str,
     /// The link page's question before taking.
@@ -291,6 +294,7 @@ const RU: Labels = Labels {
     back: "↩ Назад",
     already_passed: "Заявка уже передана",
     already_taken: "Заявку уже взял(а)",
+    stale: "Заявка с тех пор назначена заново: эта ссылка или кнопка больше не действует.",
     no_name: "Без имени",
     confirm_take: "Взять заявку?",
     confirm_decline: "Отказаться от заявки?",
@@ -326,6 +330,7 @@ const EN: Labels = Labels {
     back: "↩ Back",
     already_passed: "The lead has already passed to",
     already_taken: "The lead was already taken by",
+    stale: "The lead has been assigned again since: this link or button no longer works.",
     no_name: "No name",
     confirm_take: "Take this lead?",
     confirm_decline: "Decline this lead?",
