@@ -3,12 +3,13 @@
 //! polling.
 //!
 //! `connect` opens a session (TLS, STARTTLS or plain), `cursor` is the stored position and its
-//! transitions, `sync` takes new messages in committed batches, `watch` is the task: connect,
-//! catch up, wait, reconnect with `backoff`.
+//! transitions, `plan` cuts new messages into batches by their sizes, `sync` takes them in
+//! committed batches, `watch` is the task: connect, catch up, wait, reconnect with `backoff`.
 
 mod backoff;
 mod connect;
 mod cursor;
+mod plan;
 mod sync;
 mod watch;
 
