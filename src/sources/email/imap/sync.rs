@@ -2,11 +2,13 @@
 //! watermark. The sizes come first (`RFC822.SIZE`), and `plan` makes the batches from them: a
 //! batch is fetched with `BODY.PEEK[]` (a message over `max_message`: its header only) and
 //! committed to intake with the watermark past it, in one transaction; only then is the
-//! after-ingest action applied.
+//! after-ingest action applied. A message the server answers without its content stops the
+//! watermark before it (`gap`), and the pass ends there.
 
 use super::ImapError;
 use super::connect::ImapSession;
 use super::cursor::{self, Cursor, Start, uid_set};
+use super::gap::stored_prefix;
 use super::plan::{Part, plan};
 use super::watch::Mailbox;
 use crate::lead::Channel;
@@ -14,12 +16,22 @@ use crate::sources::email::config::AfterAction;
 use crate::sources::email::{META_TOO_LARGE, mime};
 use crate::store::{CursorWrite, Inserted, NewInbound};
 use futures_util::TryStreamExt;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::time::Duration;
 
 /// UIDs whose sizes one `UID FETCH (RFC822.SIZE)` asks for.
 const SIZES_PER_FETCH: usize = 1000;
+
+/// What a catch-up pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    /// Messages stored for the first time.
+    pub fresh: usize,
+    /// The UID the pass stopped before: the server listed it but answered without its
+    /// content. The watermark stays before it.
+    pub missing: Option<u32>,
+}
 
 /// The longest one command (a search, a batch fetch, a store) may take.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
@@ -84,14 +96,15 @@ impl Mailbox {
         Ok(cursor)
     }
 
-    /// Takes every message not yet committed; returns how many were new.
+    /// Takes every message not yet committed, up to the first one the server answers without
+    /// its content.
     pub(super) async fn catch_up(
         &self,
         session: &mut ImapSession,
         cursor: &mut Cursor,
         abilities: Abilities,
-    ) -> Result<usize, ImapError> {
-        let mut fresh = 0;
+    ) -> Result<Pass, ImapError> {
+        let mut pass = Pass::default();
         if let Some(to) = cursor.backfill_to {
             if cursor.last_uid < to {
                 let query = format!(
@@ -101,7 +114,10 @@ impl Mailbox {
                 );
                 let found = within("UID SEARCH", session.uid_search(&query)).await?;
                 let uids = above(found, cursor.last_uid, to);
-                fresh += self.ingest(session, cursor, &uids, abilities).await?;
+                pass = self.ingest(session, cursor, &uids, abilities).await?;
+                if pass.missing.is_some() {
+                    return Ok(pass);
+                }
             }
             cursor.last_uid = cursor.last_uid.max(to);
             cursor.backfill_to = None;
@@ -110,23 +126,28 @@ impl Mailbox {
         let query = format!("UID {}:*", cursor.last_uid.saturating_add(1));
         let found = within("UID SEARCH", session.uid_search(&query)).await?;
         let uids = above(found, cursor.last_uid, u32::MAX);
-        fresh += self.ingest(session, cursor, &uids, abilities).await?;
-        self.deps
-            .health
-            .success(&self.name, self.deps.clock.now(), Some(cursor.describe()));
-        Ok(fresh)
+        let rest = self.ingest(session, cursor, &uids, abilities).await?;
+        pass.fresh += rest.fresh;
+        pass.missing = rest.missing;
+        if pass.missing.is_none() {
+            self.deps
+                .health
+                .success(&self.name, self.deps.clock.now(), Some(cursor.describe()));
+        }
+        Ok(pass)
     }
 
     /// Fetches, commits and acts on `uids` (ascending) in the batches their sizes call for,
-    /// moving the watermark with each batch's commit.
+    /// moving the watermark with each batch's commit; stops at a message that comes back
+    /// without its content.
     async fn ingest(
         &self,
         session: &mut ImapSession,
         cursor: &mut Cursor,
         uids: &[u32],
         abilities: Abilities,
-    ) -> Result<usize, ImapError> {
-        let mut fresh = 0;
+    ) -> Result<Pass, ImapError> {
+        let mut pass = Pass::default();
         for chunk in uids.chunks(SIZES_PER_FETCH) {
             let sizes = self.sizes(session, chunk).await?;
             let sized: Vec<(u32, Option<u64>)> =
@@ -137,12 +158,17 @@ impl Mailbox {
                 self.source.max_message,
             );
             for batch in batches {
-                fresh += self
+                let (fresh, missing) = self
                     .take_batch(session, cursor, &batch.uids, batch.part, abilities)
                     .await?;
+                pass.fresh += fresh;
+                if missing.is_some() {
+                    pass.missing = missing;
+                    return Ok(pass);
+                }
             }
         }
-        Ok(fresh)
+        Ok(pass)
     }
 
     /// The sizes the server gives for `uids` (a UID it does not answer for is left out).
@@ -166,8 +192,9 @@ impl Mailbox {
             .collect())
     }
 
-    /// Fetches one batch, commits it with the watermark past it, and acts on it; returns how
-    /// many were new.
+    /// Fetches one batch, commits what came back up to the first message without its
+    /// content with the watermark past it, and acts on what was committed; returns how many
+    /// were new and the UID it stopped before.
     async fn take_batch(
         &self,
         session: &mut ImapSession,
@@ -175,7 +202,7 @@ impl Mailbox {
         batch: &[u32],
         part: Part,
         abilities: Abilities,
-    ) -> Result<usize, ImapError> {
+    ) -> Result<(usize, Option<u32>), ImapError> {
         let set = uid_set(batch);
         let fetched: Vec<_> = within("UID FETCH", async {
             session
@@ -196,10 +223,15 @@ impl Mailbox {
             })
             .filter(|(uid, _)| batch.binary_search(uid).is_ok())
             .collect();
-        let Some(&last) = batch.last() else {
-            return Ok(0);
+        let came: HashSet<u32> = content.keys().copied().collect();
+        let (stored, missing) = stored_prefix(batch, &came);
+        if let Some(uid) = missing {
+            tracing::warn!(source = %self.source.id, mailbox = %self.mailbox, uid, "The server answered without a message's content; the watermark stays before it.");
+        }
+        let Some(&last) = stored.last() else {
+            return Ok((0, missing));
         };
-        let items: Vec<NewInbound> = batch
+        let items: Vec<NewInbound> = stored
             .iter()
             .filter_map(|uid| {
                 let (raw, size) = content.get(uid)?;
@@ -228,15 +260,16 @@ impl Mailbox {
             .filter(|r| matches!(r, Inserted::New(_)))
             .count();
         metrics::counter!("leadgate_email_messages_total", "source" => self.source.id.clone(), "result" => "new").increment(new_here as u64);
-        metrics::counter!("leadgate_email_messages_total", "source" => self.source.id.clone(), "result" => "duplicate").increment((batch.len() - new_here) as u64);
+        metrics::counter!("leadgate_email_messages_total", "source" => self.source.id.clone(), "result" => "duplicate").increment((stored.len() - new_here) as u64);
         if part == Part::Header {
-            metrics::counter!("leadgate_email_messages_total", "source" => self.source.id.clone(), "result" => "too_large").increment(batch.len() as u64);
+            metrics::counter!("leadgate_email_messages_total", "source" => self.source.id.clone(), "result" => "too_large").increment(stored.len() as u64);
         }
-        self.after_ingest(session, &set, abilities).await?;
+        self.after_ingest(session, &uid_set(stored), abilities)
+            .await?;
         self.deps
             .health
             .success(&self.name, self.deps.clock.now(), Some(cursor.describe()));
-        Ok(new_here)
+        Ok((new_here, missing))
     }
 
     /// The inbound item of one fetched message: keyed by its Message-ID (the same message seen
