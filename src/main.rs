@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use leadgate::clock::Clock;
 use leadgate::config::{self, Config};
-use leadgate::lead::{Channel, Lead, Parsed, normalise};
+use leadgate::lead::{Channel, Lead, NotLeadReason, Parsed, normalise};
 use leadgate::routing::CompiledRules;
 use leadgate::store::{ReplayFilter, SqliteStore, Store};
 use std::path::{Path, PathBuf};
@@ -93,7 +93,15 @@ enum Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A usage error (an unknown --channel, a missing argument) is invalid input: exit 1, not
+    // clap's 2, which the contract keeps for runtime failures. --help and --version exit 0.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(u8::from(e.use_stderr()));
+        }
+    };
     init_logging(cli.log_format);
     let result = match cli.command {
         Command::Check { config } => check(&config),
@@ -147,26 +155,53 @@ fn load_all(path: &Path) -> Result<(Config, CompiledRules), Failure> {
     Ok((config, rules))
 }
 
+/// Checks both files, whatever the first's state: every problem of each, one per line, then
+/// how many there are; or each file's name with what it holds.
 fn check(path: &Path) -> Result<(), Failure> {
-    let mut problems = Vec::new();
-    match config::load(path) {
+    let mut problems: Vec<String> = Vec::new();
+    let mut fine: Vec<String> = Vec::new();
+    let routing_file = match config::load(path) {
         Ok(config) => {
-            if let Err(e) = CompiledRules::load(&config.routing_file) {
-                problems.push(e.to_string());
-            }
+            fine.push(format!(
+                "{}: ok ({} sources, {} sinks)",
+                path.display(),
+                config.webforms.len()
+                    + config.email.len()
+                    + config.telegram.len()
+                    + config.vk.len()
+                    + config.whatsapp.len()
+                    + config.wordpress.len()
+                    + config.feeds.len(),
+                config.sinks.len()
+            ));
+            config.routing_file
         }
-        Err(e) => problems.extend(e.0.iter().map(ToString::to_string)),
+        Err(e) => {
+            problems.extend(e.0.iter().map(ToString::to_string));
+            config::routing_file_of(path)
+        }
+    };
+    match CompiledRules::load(&routing_file) {
+        Ok(rules) => fine.push(format!(
+            "{}: ok (rules {}, {} managers on {} levels)",
+            routing_file.display(),
+            rules.version(),
+            rules.managers().len(),
+            rules.levels().len()
+        )),
+        Err(e) if e.problems().is_empty() => problems.push(e.to_string()),
+        Err(e) => problems.extend(e.problems().iter().map(ToString::to_string)),
     }
     if problems.is_empty() {
-        println!("{}: ok", path.display());
-        Ok(())
-    } else {
-        Err(Failure::Invalid(anyhow::anyhow!(
-            "{}\n{} problem(s) found",
-            problems.join("\n"),
-            problems.len()
-        )))
+        fine.iter().for_each(|f| println!("{f}"));
+        return Ok(());
     }
+    let n = problems.len();
+    Err(Failure::Invalid(anyhow::anyhow!(
+        "{}\n{n} problem{} found",
+        problems.join("\n"),
+        if n == 1 { "" } else { "s" }
+    )))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -256,6 +291,18 @@ fn route(
                 .collect()
         }
     };
+    let malformed: Vec<_> = leads
+        .iter()
+        .filter_map(|l| l.as_ref().err())
+        .filter(|n| n.reason == NotLeadReason::Malformed)
+        .collect();
+    if let Some(n) = malformed.first() {
+        return Err(Failure::Invalid(anyhow::anyhow!(
+            "the sample does not read as a {} item: {}",
+            channel.map_or("lead record", Channel::as_str),
+            n.detail
+        )));
+    }
     let open = std::collections::HashMap::new();
     let state = leadgate::routing::StrategyState::default();
     let ctx = leadgate::routing::RoutingContext {
@@ -265,27 +312,58 @@ fn route(
         state: &state,
         exclude: &[],
     };
-    for (i, parsed) in leads.into_iter().enumerate() {
-        if i > 0 {
-            println!();
-        }
+    let local = now.with_timezone(&rules.timezone());
+    println!(
+        "at {} ({}), with the store's state left out (no open leads, no previous manager)",
+        local.format("%Y-%m-%d %H:%M %a"),
+        rules.timezone()
+    );
+    for parsed in leads {
+        println!();
         match parsed {
-            Ok(lead) => {
-                let decision = rules.decide(&lead, &ctx);
-                println!("rules {} at {now}", rules.version());
-                println!("{}", decision.trace);
-            }
+            Ok(lead) if !lead.contact.is_reachable() => println!(
+                "not a lead: no way to answer the person (no valid phone, e-mail or messenger \
+                 account); a form would refuse it with 422 no_contact"
+            ),
+            Ok(lead) => println!("{}", rules.decide(&lead, &ctx).trace),
             Err(n) => println!("not a lead: {} ({})", n.reason, n.detail),
         }
     }
     Ok(())
 }
 
+/// The keys a lead record sample may have; anything else is a typo the admin must hear of.
+const RECORD_KEYS: &[&str] = &[
+    "schema",
+    "id",
+    "received_at",
+    "channel",
+    "source",
+    "external_id",
+    "contact",
+    "subject",
+    "text",
+    "fields",
+    "utm",
+    "page_url",
+    "referrer",
+    "returning",
+    "previous_lead_id",
+    "classification",
+    "assignment",
+];
+const CONTACT_KEYS: &[&str] = &["name", "emails", "phones", "telegram", "vk_id", "whatsapp"];
+const UTM_KEYS: &[&str] = &["source", "medium", "campaign", "content", "term"];
+
 /// A lead record from JSON; keys left out take their empty values, so a sample can be as short
 /// as `{"channel": "webform", "text": "Нужен котёл", "contact": {"phones": ["+79161234567"]}}`.
+/// Unknown keys are refused, with the key meant when it is close.
 fn sample_lead(bytes: &[u8], now: DateTime<Utc>) -> Result<Lead, anyhow::Error> {
     let given: serde_json::Value = serde_json::from_slice(bytes)
-        .context("the sample is not JSON: pass --channel for a raw sample")?;
+        .context("the sample is not JSON: pass --channel for a raw sample (an .eml, a form's body, a Telegram update...)")?;
+    unknown_keys(&given, "", RECORD_KEYS)?;
+    unknown_keys(&given["contact"], "contact.", CONTACT_KEYS)?;
+    unknown_keys(&given["utm"], "utm.", UTM_KEYS)?;
     let mut base = serde_json::json!({
         "schema": leadgate::lead::SCHEMA, "id": "sample", "received_at": now, "channel": "webform",
         "source": "sample", "external_id": null,
@@ -297,6 +375,43 @@ fn sample_lead(bytes: &[u8], now: DateTime<Utc>) -> Result<Lead, anyhow::Error> 
     });
     merge(&mut base, given);
     serde_json::from_value(base).context("the sample is not a lead record")
+}
+
+fn unknown_keys(value: &serde_json::Value, prefix: &str, known: &[&str]) -> anyhow::Result<()> {
+    let Some(map) = value.as_object() else {
+        return Ok(());
+    };
+    for key in map.keys().filter(|k| !known.contains(&k.as_str())) {
+        let close = known
+            .iter()
+            .find(|k| strsim_close(k, key))
+            .map(|k| format!(" (did you mean \"{prefix}{k}\"?)"))
+            .unwrap_or_default();
+        anyhow::bail!(
+            "the sample has an unknown key \"{prefix}{key}\"{close}; a lead record has {}",
+            known.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Whether two keys differ by one edit or a swap of neighbours (`chanel`, `chnanel`).
+fn strsim_close(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut prev2 = prev.clone();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                cur[j] = cur[j].min(prev2[j - 2] + 1);
+            }
+        }
+        prev2 = std::mem::replace(&mut prev, cur);
+    }
+    prev[b.len()] <= 1
 }
 
 fn merge(base: &mut serde_json::Value, given: serde_json::Value) {
@@ -312,10 +427,33 @@ fn merge(base: &mut serde_json::Value, given: serde_json::Value) {
 
 fn replay(path: &Path, filter: ReplayFilter) -> Result<(), Failure> {
     let config = config::load(path).map_err(|e| Failure::Invalid(e.into()))?;
+    if let Some(sink) = &filter.sink
+        && !config.sinks.iter().any(|s| &s.id == sink)
+    {
+        let ids: Vec<&str> = config.sinks.iter().map(|s| s.id.as_str()).collect();
+        return Err(Failure::Invalid(anyhow::anyhow!(
+            "no sink \"{sink}\" in {}: the sinks are {}",
+            path.display(),
+            ids.join(", ")
+        )));
+    }
     runtime()?.block_on(async move {
         let store = SqliteStore::open(&config.storage.sqlite_path)
             .await
             .map_err(|e| Failure::Runtime(e.into()))?;
+        if let Some(lead) = &filter.lead_id {
+            let known = store
+                .lead_journey(lead)
+                .await
+                .map_err(|e| Failure::Runtime(e.into()))?;
+            if known.is_none() {
+                store.close().await;
+                return Err(Failure::Invalid(anyhow::anyhow!(
+                    "no lead \"{lead}\" in {}",
+                    config.storage.sqlite_path.display()
+                )));
+            }
+        }
         let n = store
             .replay_dead(&filter, leadgate::clock::SystemClock.now())
             .await

@@ -50,7 +50,120 @@ fn check_lists_every_problem_and_exits_1() {
     assert!(err.contains("leadgate.toml: server.listen:"), "{err}");
     assert!(err.contains("sinks.webhook[0].url"), "{err}");
     assert!(err.contains("sinks.webhook[0].secret"), "{err}");
-    assert!(err.contains("3 problem(s)"), "{err}");
+    assert!(err.contains("3 problems found"), "{err}");
+}
+
+#[test]
+fn check_reports_both_files_even_when_the_first_is_broken() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("leadgate.toml"),
+        "[server]\nlisten = \"nowhere\"\n",
+    )
+    .expect("config");
+    write_rules(
+        dir.path(),
+        "levels = [\"junior\"]\n[[managers]]\nid = \"a\"\nname = \"A\"\nlevel = \"senior\"\n[[rules]]\nname = \"x\"\nlevel = \"nope\"\n",
+    );
+    let out = leadgate(&["check", "--config", "leadgate.toml"], dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("server.listen"), "{err}");
+    assert!(
+        err.contains("routing.toml:"),
+        "the rules' problems too: {err}"
+    );
+    let listed = err.lines().filter(|l| l.contains(".toml:")).count();
+    assert!(
+        err.contains(&format!("{listed} problems found")),
+        "the count is the lines listed: {err}"
+    );
+    let ok_dir = tempfile::tempdir().expect("tempdir");
+    write_config(ok_dir.path(), "");
+    let ok = leadgate(&["check", "--config", "leadgate.toml"], ok_dir.path(), &[]);
+    assert!(ok.status.success());
+    let said = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        said.contains("leadgate.toml: ok") && said.contains("routing.toml: ok (rules "),
+        "{said}"
+    );
+}
+
+#[test]
+fn route_and_replay_say_what_is_wrong_with_their_input_and_exit_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_config(
+        dir.path(),
+        "[[sources.webform]]\nid = \"site\"\n[[sinks.file]]\nid = \"f\"\npath = \"out.jsonl\"\n",
+    );
+    let write = |name: &str, text: &str| {
+        std::fs::write(dir.path().join(name), text).expect("sample");
+        name.to_string()
+    };
+    let route = |args: &[&str]| {
+        let mut all = vec![
+            "route",
+            "--config",
+            "leadgate.toml",
+            "--at",
+            "2026-11-23T09:00:00Z",
+        ];
+        all.extend_from_slice(args);
+        leadgate(&all, dir.path(), &[])
+    };
+    let typo = write("typo.json", r#"{"chanel": "email", "text": "x"}"#);
+    let out = route(&[&typo]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean \"channel\""));
+
+    let out = route(&["--channel", "nope", &typo]);
+    assert_eq!(out.status.code(), Some(1), "a usage error is invalid input");
+
+    let broken = write("broken.json", "{\"message\": ");
+    let out = route(&["--channel", "webform", &broken]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let nobody = write("nobody.json", r#"{"text": "Нужен котёл"}"#);
+    let out = route(&[&nobody]);
+    assert!(out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("not a lead: no way to answer"), "{said}");
+    assert!(!said.contains("picked"), "{said}");
+
+    // A form as a browser posts it, urlencoded, read like the form reads it.
+    let form = write(
+        "form.txt",
+        "name=%D0%98%D1%80%D0%B8%D0%BD%D0%B0&phone=%2B79161234567&message=%D0%9A%D1%83%D0%BF%D0%B8%D0%BC+%D0%BE%D0%BF%D1%82%D0%BE%D0%BC",
+    );
+    let out = route(&["--channel", "webform", &form]);
+    assert!(out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("Тендеры и опт"), "{said}");
+    assert!(
+        said.starts_with("at 2026-11-23 12:00 Mon (Europe/Moscow)"),
+        "the business's own time: {said}"
+    );
+    assert_eq!(said.matches("rules version").count(), 1, "{said}");
+
+    let out = leadgate(
+        &["replay", "--config", "leadgate.toml", "--lead", "nonsense"],
+        dir.path(),
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no lead \"nonsense\""));
+    let out = leadgate(
+        &["replay", "--config", "leadgate.toml", "--sink", "crm"],
+        dir.path(),
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the sinks are f"));
 }
 
 #[test]

@@ -64,6 +64,16 @@ fn render(problems: &[ConfigProblem]) -> String {
         .join("\n")
 }
 
+/// Where the routing file of the config at `path` is, even when the config itself is invalid
+/// (so `leadgate check` can report both files' problems): `[routing] file` if it can be read,
+/// else `routing.toml` beside the config.
+pub fn routing_file_of(path: &Path) -> PathBuf {
+    let env = |k: &str| std::env::var(k).ok();
+    let base = path.parent().unwrap_or(Path::new("."));
+    let named = load_raw(path, &env).ok().and_then(|raw| raw.routing.file);
+    base.join(named.as_deref().unwrap_or("routing.toml"))
+}
+
 /// Reads and validates `path` with the process environment.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let env = |k: &str| std::env::var(k).ok();

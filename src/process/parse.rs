@@ -85,11 +85,25 @@ pub async fn parse_sample(config: &Config, channel: Channel, payload: &[u8]) -> 
         channel,
         dedupe_key: "sample".into(),
         received_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
-        content_type: Some("application/json".into()),
+        content_type: Some(sample_content_type(channel, payload).into()),
         payload: payload.to_vec(),
         meta: serde_json::Value::Null,
     };
     vec![parse_item(&row, &settings).await]
+}
+
+/// A form sample may be the JSON a script posts or the urlencoded body a browser posts
+/// (`name=...&phone=...`); other channels' samples are JSON or a message.
+fn sample_content_type(channel: Channel, payload: &[u8]) -> &'static str {
+    let json = payload
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|&b| b == b'{' || b == b'[');
+    if channel == Channel::Webform && !json {
+        "application/x-www-form-urlencoded"
+    } else {
+        "application/json"
+    }
 }
 
 /// The comments of a blog sample: one WordPress comment (a JSON object), a page of them (a
