@@ -381,7 +381,7 @@ fn unknown_keys(value: &serde_json::Value, prefix: &str, known: &[&str]) -> anyh
     let Some(map) = value.as_object() else {
         return Ok(());
     };
-    for key in map.keys().filter(|k| !known.contains(&k.as_str())) {
+    if let Some(key) = map.keys().find(|k| !known.contains(&k.as_str())) {
         let close = known
             .iter()
             .find(|k| strsim_close(k, key))
