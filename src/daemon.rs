@@ -11,7 +11,7 @@ use crate::notify::{
 };
 use crate::process::{ConversationWindows, Processor, SinkRoute, SourceSettings};
 use crate::routing::{CompiledRules, RulesHandle, watch_rules};
-use crate::sla::{Actions, SlaWorker};
+use crate::sla::{Actions, CrmSink, Reach, SlaWorker};
 use crate::sources::blog;
 use crate::sources::email::imap::ImapDeps;
 use crate::sources::telegram::{BotApi, BotContext, start_bots};
@@ -126,6 +126,26 @@ fn warn_unreachable_managers(rules: &CompiledRules, config: &Config) {
     }
 }
 
+/// Who can acknowledge a lead with this config: the managers' cards, the API, and the CRMs
+/// whose webhooks report back.
+fn reach_of(config: &Config, notices: &Notices) -> Reach {
+    Reach {
+        notices: notices.clone(),
+        api: config.api_token.is_some(),
+        crm_sinks: config
+            .sinks
+            .iter()
+            .filter_map(|s| match &s.kind {
+                SinkKind::Webhook(w) if w.hook_secret.is_some() => Some(CrmSink {
+                    id: s.id.clone(),
+                    preset: w.preset.as_ref().map(|p| p.name.clone()),
+                }),
+                _ => None,
+            })
+            .collect(),
+    }
+}
+
 /// Runs the daemon on `listener` until `shutdown` completes, then drains: the listener stops
 /// taking requests, in-flight requests finish and their items are committed, and the stages
 /// finish what they hold, up to `[server] shutdown_grace`.
@@ -159,6 +179,7 @@ pub async fn run(
     }
     let notes: Arc<dyn NotificationStore> = Arc::new(sqlite.clone());
     let notices = Notices::new(&config.notify);
+    let reach = reach_of(&config, &notices);
     let notify_wake = Arc::new(Notify::new());
     let managers_bot = match &config.notify.telegram {
         Some(t) => Some(TelegramNotifier::new(
@@ -216,6 +237,7 @@ pub async fn run(
             .collect(),
         sink_wakers: sink_wakers.clone(),
         notices: notices.clone(),
+        reach: reach.clone(),
         conversation_windows: ConversationWindows {
             by_source: config
                 .telegram
@@ -236,6 +258,7 @@ pub async fn run(
         sinks,
         sink_wakers: sink_wakers.clone(),
         notices: notices.clone(),
+        reach,
     };
     let sla = SlaWorker {
         desk: actions.clone(),

@@ -195,4 +195,7 @@ pub struct WebhookSinkConfig {
     pub preset: Option<std::sync::Arc<crate::connectors::Preset>>,
     /// The CRM's API token, added to each request as the preset says.
     pub token: Option<Secret>,
+    /// The secret the CRM's own webhooks carry (`POST /hooks/crm/{id}`); `None` turns them
+    /// off.
+    pub hook_secret: Option<Secret>,
 }

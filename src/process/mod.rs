@@ -23,6 +23,7 @@ use crate::lead::{
 };
 use crate::notify::Notices;
 use crate::routing::{CompiledRules, Outcome, RoutingContext, RulesHandle, StrategyState};
+use crate::sla::Reach;
 use crate::store::{
     FinishedInbound, InboundRow, LeadStatus, LeadUpdate, NewAssignment, NewLead, Store,
     StoreResult, StoreTx, StoredLead,
@@ -59,6 +60,8 @@ pub struct Processor {
     pub sink_wakers: Vec<Arc<Notify>>,
     /// The manager notifications a new, joined or assigned lead queues.
     pub notices: Notices,
+    /// Who can acknowledge a lead, so only their assignments get a deadline.
+    pub reach: Reach,
     /// How long after its last message a conversation stays open for follow-ups, per source.
     pub conversation_windows: ConversationWindows,
     /// Items per batch.
@@ -484,7 +487,10 @@ impl Processor {
         attempt: u32,
     ) -> Assignment {
         let manager = rules.manager(manager_id);
-        let ack_due_at = manager.map(|m| rules.ack_due(&m.id, now, ack_within));
+        // A manager who is never told and cannot acknowledge cannot be late.
+        let ack_due_at = manager
+            .filter(|m| self.reach.can_be_late(m))
+            .map(|m| rules.ack_due(&m.id, now, ack_within));
         Assignment {
             manager: AssignedManager {
                 id: manager_id.to_string(),
