@@ -124,17 +124,21 @@ async fn run_inbound(
 }
 
 /// What a preset makes of an outbound sample (`{"event", "timestamp", "lead"}`, optionally
-/// `"crm"`: values captured before this event, and `"answers"`: the CRM's answer to each
-/// call in turn, `{}` when missing): every call it sends, in order, and the values captured
-/// (`"crm"`, when any); `"waiting"` names the values a call waits for, `"error"` why it
-/// stopped; `null` when the preset does not send the event.
+/// `"update"`: what a follow-up added, `"crm"`: values captured before this event, and
+/// `"answers"`: the CRM's answer to each call in turn, `{}` when missing, `null` for an
+/// empty answer): every call it sends, in order (a `GET`'s body is `null`), and the values
+/// captured (`"crm"`, when any); `"waiting"` names the values a call waits for, `"error"`
+/// why it stopped; `null` when the preset does not send the event.
 fn run_outbound(preset: &Preset, input: &Value) -> Value {
     let event = EventType::parse(input["event"].as_str().unwrap_or("")).expect("event");
     let at = chrono::DateTime::parse_from_rfc3339(input["timestamp"].as_str().unwrap_or(""))
         .expect("timestamp")
         .with_timezone(&chrono::Utc);
     let lead: Lead = serde_json::from_value(input["lead"].clone()).expect("a lead record");
-    let envelope = envelope(event, at, &lead);
+    let mut envelope = envelope(event, at, &lead);
+    if let Some(update) = input.get("update") {
+        envelope["update"] = update.clone();
+    }
     let request = match preset.choose(event, &envelope) {
         Ok(Some(request)) => request,
         Ok(None) => return Value::Null,
@@ -163,12 +167,19 @@ fn run_outbound(preset: &Preset, input: &Value) -> Value {
             }
             Ok(Step::Send(call)) => call,
         };
-        let answer = answers.get(calls.len()).cloned().unwrap_or(json!({}));
+        let answer = match answers.get(calls.len()) {
+            Some(Value::Null) => String::new(),
+            Some(a) => a.to_string(),
+            None => "{}".to_string(),
+        };
+        let body = match call.body.as_str() {
+            "" => Value::Null,
+            text => serde_json::from_str::<Value>(text).expect("JSON body"),
+        };
         calls.push(json!({
-            "method": call.method, "path": call.path, "headers": call.headers,
-            "body": serde_json::from_str::<Value>(&call.body).expect("JSON body"),
+            "method": call.method, "path": call.path, "headers": call.headers, "body": body,
         }));
-        match preset.capture(request, step, answer.to_string().as_bytes()) {
+        match preset.capture(request, step, answer.as_bytes()) {
             Ok(kept) => crm.extend(kept),
             Err(e) => {
                 out["error"] = json!(e);

@@ -10,7 +10,7 @@ mod events;
 mod parse;
 mod window;
 
-pub use events::{SinkRoute, outbox_rows};
+pub use events::{SinkRoute, crm_user_id, outbox_rows, update_rows};
 pub use parse::{SourceSettings, parse_item, parse_sample};
 pub use window::ConversationWindows;
 
@@ -342,6 +342,7 @@ impl Processor {
     ) -> StoreResult<()> {
         let mut lead = existing.record;
         let edit = draft.thread.edit;
+        let update = update_of(&lead, &draft);
         if edit {
             lead.text = draft.text.clone();
         } else if !draft.text.is_empty() {
@@ -368,8 +369,9 @@ impl Processor {
         let kind = if edit { "edited" } else { "follow_up" };
         tx.audit(&lead.id, now, kind, &json!({"inbound_id": row.id}))
             .await?;
-        self.queue_event(tx, rules, batch, EventType::Updated, &lead, now)
-            .await?;
+        let rows = update_rows(&self.sinks, rules, self.clock.as_ref(), &lead, &update, now);
+        batch.queued |= !rows.is_empty();
+        tx.insert_outbox(&rows).await?;
         if !edit && !draft.text.is_empty() {
             let notices = self
                 .notices
@@ -551,6 +553,36 @@ async fn queue_notices(
 ) -> StoreResult<()> {
     batch.queued |= !rows.is_empty();
     tx.insert_notifications(rows).await
+}
+
+/// What a follow-up adds to `lead` (as it was before): its words (an edit's whole new text),
+/// and the phones, e-mails and fields the lead did not have, for `lead.updated`'s `update`.
+fn update_of(lead: &Lead, draft: &NormalisedDraft) -> serde_json::Value {
+    let phones: Vec<&String> = draft
+        .contact
+        .phones
+        .iter()
+        .filter(|p| !lead.contact.phones.contains(p))
+        .collect();
+    let emails: Vec<&String> = draft
+        .contact
+        .emails
+        .iter()
+        .filter(|e| !lead.contact.emails.contains(e))
+        .collect();
+    let fields: serde_json::Map<String, serde_json::Value> = draft
+        .fields
+        .iter()
+        .filter(|(k, _)| !lead.fields.contains_key(*k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    json!({
+        "text": draft.text,
+        "edit": draft.thread.edit,
+        "phones": phones,
+        "emails": emails,
+        "fields": fields,
+    })
 }
 
 /// New phones and e-mails from a follow-up join the lead's contact (a shared contact after a
