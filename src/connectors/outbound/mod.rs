@@ -215,7 +215,21 @@ fn environment() -> Environment<'static> {
     env.add_filter("urlencode", urlencode);
     env.add_filter("union", union);
     env.add_filter("amount", amount);
+    env.add_filter("compact", compact);
     env
+}
+
+/// `{{ {"email": a, "phone": b}|compact }}`: the map without its `none` (or undefined)
+/// values, so a request sets only what it has (a missing value never clears a CRM field).
+fn compact(v: minijinja::Value) -> Result<minijinja::Value, minijinja::Error> {
+    let mut out = BTreeMap::new();
+    for key in v.try_iter()? {
+        let value = v.get_item(&key)?;
+        if !value.is_none() && !value.is_undefined() {
+            out.insert(key.to_string(), value);
+        }
+    }
+    Ok(minijinja::Value::from(out))
 }
 
 /// `{{ text|urlencode }}`: a value for a query string (`+` for spaces, every other
