@@ -4,6 +4,7 @@
 mod act;
 mod admin;
 mod api;
+mod crm;
 mod demo;
 mod error;
 mod forms;
@@ -97,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         // After the fixed kinds above: the router prefers a literal segment to a parameter,
         // so /hooks/vk/... and /hooks/whatsapp/... never reach a connector.
         .route("/hooks/telegram/{source_id}", post(telegram::hook))
+        .route("/hooks/crm/{sink_id}", post(crm::hook))
         .route(
             "/hooks/{connector}/{source_id}",
             post(hooks::connector_hook).layer(DefaultBodyLimit::disable()),

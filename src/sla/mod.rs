@@ -2,9 +2,11 @@
 //! acknowledge / decline actions. Timers are the assignments' deadlines in the store, so they
 //! survive restarts.
 
+mod crm;
 mod pass;
 mod reach;
 
+pub use crm::{ReportOutcome, ReportingSink};
 pub use pass::{PassContext, PassReason, Passed, pass_on};
 pub use reach::{CrmSink, Reach};
 

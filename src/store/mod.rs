@@ -214,6 +214,15 @@ pub trait StoreTx: Send {
     /// One lead by id.
     async fn lead(&mut self, lead_id: &str) -> StoreResult<Option<StoredLead>>;
 
+    /// The lead whose value `name` captured from `sink`'s answers is `value` (the CRM's own
+    /// id of the lead, as its webhooks name it; a number and its text are the same id).
+    async fn lead_by_crm_ref(
+        &mut self,
+        sink: &str,
+        name: &str,
+        value: &str,
+    ) -> StoreResult<Option<String>>;
+
     /// The lead's current (active) assignment.
     async fn active_assignment(&mut self, lead_id: &str) -> StoreResult<Option<ActiveAssignment>>;
 
