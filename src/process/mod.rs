@@ -352,7 +352,19 @@ impl Processor {
                 format!("{}\n\n{}", lead.text, draft.text)
             };
         }
+        let known = lead.contact.identity_keys();
         merge_contact(&mut lead, &draft);
+        let gained: Vec<String> = lead
+            .contact
+            .identity_keys()
+            .into_iter()
+            .filter(|k| !known.contains(k))
+            .collect();
+        if !gained.is_empty() {
+            let manager = lead.assignment.as_ref().map(|a| a.manager.id.as_str());
+            tx.add_identity_keys(&lead.id, manager, &gained, now)
+                .await?;
+        }
         for (k, v) in draft.fields {
             lead.fields.entry(k).or_insert(v);
         }

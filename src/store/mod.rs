@@ -187,6 +187,16 @@ pub trait StoreTx: Send {
     /// Rewrites a lead's record and state (a follow-up, an edit, an assignment).
     async fn update_lead(&mut self, update: &LeadUpdate) -> StoreResult<()>;
 
+    /// Adds identity keys a lead gained from a follow-up (a phone shared after the first
+    /// message) as of `at`, so the person is known by them next time.
+    async fn add_identity_keys(
+        &mut self,
+        lead_id: &str,
+        manager_id: Option<&str>,
+        keys: &[String],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
     /// Adds refs (Message-IDs of follow-ups) to a lead.
     async fn add_refs(&mut self, lead_id: &str, refs: &[String]) -> StoreResult<()>;
 

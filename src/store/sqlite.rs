@@ -953,6 +953,19 @@ impl StoreTx for SqliteTx {
         Ok(())
     }
 
+    async fn add_identity_keys(
+        &mut self,
+        lead_id: &str,
+        manager_id: Option<&str>,
+        keys: &[String],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let at = ts(at);
+        self.pending.keys(lead_id, keys, &at);
+        self.identities.wrote(lead_id, &at, manager_id, keys);
+        Ok(())
+    }
+
     async fn insert_assignment(&mut self, a: &NewAssignment) -> StoreResult<()> {
         // A new lead's first assignment ends none: it waits with the lead.
         if self.pending.first_assignment(a) {

@@ -420,4 +420,16 @@ body = '{"contact": {{ crm.contact_id|tojson }}, "phones": {{ (crm.contact.phone
             bad("name = \"x\"\ndescription = \"x\"\n[[requests]]\nevents = [\"lead.created\"]\n");
         assert_eq!(p[0].key, "requests[0].body", "{p:?}");
     }
+
+    #[test]
+    fn a_body_keeps_the_order_its_template_wrote() {
+        // Bitrix24 runs a batch's commands in the order given: "find" must stay first.
+        let raw: RawPreset = toml::from_str(
+            "name = \"x\"\ndescription = \"x\"\n[[requests]]\nevents = [\"lead.created\"]\nbody = '{\"cmd\": {\"find\": 1, \"assign\": 2}}'\n",
+        )
+        .expect("toml");
+        let p = Preset::from_raw(raw, "test").unwrap_or_else(|e| panic!("{e:?}"));
+        let call = sent(p.step(0, 0, &created("1"), &CrmRefs::new()).expect("ok"));
+        assert_eq!(call.body, r#"{"cmd":{"find":1,"assign":2}}"#);
+    }
 }
