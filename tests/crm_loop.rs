@@ -436,3 +436,117 @@ async fn bitrix24_webhooks_move_the_lead_and_end_its_sla() {
 async fn pipedrive_webhooks_move_the_lead_and_end_its_sla() {
     the_crm_takes_the_lead(Flavor::Pipedrive, "seen").await;
 }
+
+const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// Posts leadgate's generic CRM report, signed by the Standard Webhooks reference library
+/// (`sign_with` the secret, `None` unsigned) with `timestamp`.
+async fn report(daemon: &TestDaemon, body: &Value, sign_with: Option<&str>, timestamp: i64) -> u16 {
+    let text = body.to_string();
+    let mut request = reqwest::Client::new()
+        .post(daemon.url("/hooks/crm/crm"))
+        .header("content-type", "application/json")
+        .header("webhook-id", format!("evt_{timestamp}_{}", text.len()))
+        .header("webhook-timestamp", timestamp.to_string());
+    if let Some(secret) = sign_with {
+        let signature = standardwebhooks::Webhook::new(secret)
+            .expect("secret")
+            .sign(
+                &format!("evt_{timestamp}_{}", text.len()),
+                timestamp,
+                text.as_bytes(),
+            )
+            .expect("sign");
+        request = request.header("webhook-signature", signature);
+    }
+    request
+        .body(text)
+        .send()
+        .await
+        .expect("post")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generic_crm_reports_signed_owner_and_closing_and_the_sla_stops() {
+    let sink = support::sink::Sink::start(&[]).await;
+    let config = format!(
+        r#"
+[api]
+token = "{API_TOKEN}"
+
+[[sources.webform]]
+id = "site"
+
+[[sinks.webhook]]
+id = "crm"
+url = "{}"
+preset = "generic"
+hook_secret = "{WHSEC}"
+timeout = "2s"
+"#,
+        sink.url()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = manual_clock();
+    let daemon =
+        TestDaemon::start_at(dir.path(), &config, &always_open_routing(), clock.clone()).await;
+    let lead = daemon.submit_form(&[("phone", "+79161110041")]).await;
+    let created = sink.events(1).await;
+    let first = support::sink::manager_of(&created[0]);
+    let now = clock.now().timestamp();
+
+    let unknown = json!({"lead_id": lead, "owner": "99"});
+    assert_eq!(report(&daemon, &unknown, None, now).await, 401, "unsigned");
+    assert_eq!(
+        report(
+            &daemon,
+            &unknown,
+            Some("whsec_c2VjcmV0LW9mLWFub3RoZXItY3Jt"),
+            now
+        )
+        .await,
+        401,
+        "signed with another secret"
+    );
+    assert_eq!(
+        report(&daemon, &unknown, Some(WHSEC), now - 600).await,
+        401,
+        "ten minutes old"
+    );
+    assert_eq!(report(&daemon, &unknown, Some(WHSEC), now).await, 200);
+    let not_ours = json!({"lead_id": "0193b1f0-0000-7000-8000-00000000dead", "status": "won"});
+    assert_eq!(
+        report(&daemon, &not_ours, Some(WHSEC), now).await,
+        200,
+        "a lead leadgate did not make is answered, not retried"
+    );
+    let closed = json!({"lead_id": lead, "owner": crm_id(other(&first)), "status": "won"});
+    assert_eq!(report(&daemon, &closed, Some(WHSEC), now).await, 200);
+    assert_eq!(
+        daemon
+            .audit(&lead)
+            .await
+            .iter()
+            .filter_map(|a| a["kind"].as_str().map(str::to_string))
+            .collect::<Vec<_>>(),
+        [
+            "created",
+            "assigned",
+            "crm_owner_unknown",
+            "crm_reassigned",
+            "closed"
+        ]
+    );
+    let journey = daemon.admin_get(&format!("/admin/api/leads/{lead}")).await;
+    assert_eq!(journey["status"], "closed");
+    clock.advance(chrono::Duration::hours(2));
+    daemon.ran_since("stage:sla", clock.now()).await;
+    assert_eq!(
+        sink.received().len(),
+        1,
+        "closed in the CRM: never passed on, and the CRM is not told what it said"
+    );
+    daemon.stop().await;
+}
