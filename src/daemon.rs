@@ -11,7 +11,7 @@ use crate::notify::{
 };
 use crate::process::{ConversationWindows, Processor, SinkRoute, SourceSettings};
 use crate::routing::{CompiledRules, RulesHandle, watch_rules};
-use crate::sla::{Actions, CrmSink, Reach, SlaWorker};
+use crate::sla::{Actions, Reach, SlaWorker};
 use crate::sources::blog;
 use crate::sources::email::imap::ImapDeps;
 use crate::sources::telegram::{BotApi, BotContext, start_bots};
@@ -126,26 +126,6 @@ fn warn_unreachable_managers(rules: &CompiledRules, config: &Config) {
     }
 }
 
-/// Who can acknowledge a lead with this config: the managers' cards, the API, and the CRMs
-/// whose webhooks report back.
-fn reach_of(config: &Config, notices: &Notices) -> Reach {
-    Reach {
-        notices: notices.clone(),
-        api: config.api_token.is_some(),
-        crm_sinks: config
-            .sinks
-            .iter()
-            .filter_map(|s| match &s.kind {
-                SinkKind::Webhook(w) if w.hook_secret.is_some() => Some(CrmSink {
-                    id: s.id.clone(),
-                    preset: w.preset.as_ref().map(|p| p.name.clone()),
-                }),
-                _ => None,
-            })
-            .collect(),
-    }
-}
-
 /// Runs the daemon on `listener` until `shutdown` completes, then drains: the listener stops
 /// taking requests, in-flight requests finish and their items are committed, and the stages
 /// finish what they hold, up to `[server] shutdown_grace`.
@@ -179,7 +159,7 @@ pub async fn run(
     }
     let notes: Arc<dyn NotificationStore> = Arc::new(sqlite.clone());
     let notices = Notices::new(&config.notify);
-    let reach = reach_of(&config, &notices);
+    let reach = Reach::of(&config, &notices);
     let notify_wake = Arc::new(Notify::new());
     let managers_bot = match &config.notify.telegram {
         Some(t) => Some(TelegramNotifier::new(
@@ -193,6 +173,13 @@ pub async fn run(
         None => None,
     };
     warn_unreachable_managers(&rules.current(), &config);
+    let cross = crate::config::cross_check(&config, &rules.current(), "leadgate.toml");
+    for p in &cross.problems {
+        tracing::warn!(problem = %p, "The config and the rules disagree (`leadgate check` lists it); running anyway.");
+    }
+    for note in &cross.notes {
+        tracing::info!("{note}");
+    }
     if managers_bot.is_some() || mailer.is_some() {
         sink_wakers.push(notify_wake.clone());
         let worker = NotifyWorker {

@@ -148,11 +148,16 @@ fn load_all(path: &Path) -> Result<(Config, CompiledRules), Failure> {
 fn check(path: &Path) -> Result<(), Failure> {
     let mut problems = Vec::new();
     match config::load(path) {
-        Ok(config) => {
-            if let Err(e) = CompiledRules::load(&config.routing_file) {
-                problems.push(e.to_string());
+        Ok(config) => match CompiledRules::load(&config.routing_file) {
+            Ok(rules) => {
+                let cross = config::cross_check(&config, &rules, &path.display().to_string());
+                problems.extend(cross.problems.iter().map(ToString::to_string));
+                for note in &cross.notes {
+                    println!("note: {note}");
+                }
             }
-        }
+            Err(e) => problems.push(e.to_string()),
+        },
         Err(e) => problems.extend(e.0.iter().map(ToString::to_string)),
     }
     if problems.is_empty() {

@@ -1,12 +1,14 @@
 //! Configuration: `config/leadgate.toml` read into raw types, then validated into the types the
 //! daemon runs on. Holding a [`Config`] means every value in it was checked.
 
+mod cross;
 mod load;
 mod raw;
 mod secret;
 mod units;
 mod validate;
 
+pub use cross::{CrossCheck, cross_check};
 pub use load::load_raw;
 pub use raw::RawConfig;
 pub use secret::{Secret, tokens_match};

@@ -3,6 +3,7 @@
 //! webhooks report that the lead was taken). Without any of these, a lead would be passed on
 //! after every `ack_within` to managers who never heard of it.
 
+use crate::config::{Config, SinkKind};
 use crate::notify::Notices;
 use crate::routing::Manager;
 
@@ -28,6 +29,26 @@ pub struct CrmSink {
 }
 
 impl Reach {
+    /// Who can acknowledge a lead with `config`: the managers' cards (`notices`, built from
+    /// its `[notify]`), the API, and the CRMs whose webhooks report back.
+    pub fn of(config: &Config, notices: &Notices) -> Reach {
+        Reach {
+            notices: notices.clone(),
+            api: config.api_token.is_some(),
+            crm_sinks: config
+                .sinks
+                .iter()
+                .filter_map(|s| match &s.kind {
+                    SinkKind::Webhook(w) if w.hook_secret.is_some() => Some(CrmSink {
+                        id: s.id.clone(),
+                        preset: w.preset.as_ref().map(|p| p.name.clone()),
+                    }),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+
     /// Whether `m`'s assignments run the SLA clock.
     pub fn can_be_late(&self, m: &Manager) -> bool {
         self.api

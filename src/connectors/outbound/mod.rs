@@ -613,4 +613,16 @@ mod tests {
             "{p:?}"
         );
     }
+
+    #[test]
+    fn a_preset_writing_the_managers_crm_id_assigns() {
+        let preset = |body: &str| {
+            let text =
+                format!("{HEAD}[[requests]]\nevents = [\"lead.created\"]\nbody = '{body}'\n");
+            let raw: RawPreset = toml::from_str(&text).expect("toml");
+            Preset::from_raw(raw, "test").unwrap_or_else(|p| panic!("{p:?}"))
+        };
+        assert!(preset(r#"{"owner": {{ lead.assignment.manager.crm_user_id|int }}}"#).assigns());
+        assert!(!preset(r#"{"name": {{ lead.contact.name|tojson }}}"#).assigns());
+    }
 }
