@@ -70,17 +70,30 @@ fn crm_user_ids_are_checked_against_the_sinks() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(
         dir.path().join("leadgate.toml"),
-        "[[sinks.webhook]]
-id = \"b24\"
-url = \"https://example.bitrix24.ru/rest/1/abc/\"
-preset = \"bitrix24\"
-         [[sinks.webhook]]
-id = \"hs\"
-url = \"https://api.hubapi.com/\"
-preset = \"hubspot\"
-token = \"x\"
-hook_secret = \"y\"
-",
+        r#"
+[[sinks.webhook]]
+id = "b24"
+url = "https://example.bitrix24.ru/rest/1/abc/"
+preset = "bitrix24"
+
+[[sinks.webhook]]
+id = "hs"
+url = "https://api.hubapi.com/"
+preset = "hubspot"
+token = "x"
+hook_secret = "y"
+
+[[sinks.webhook]]
+id = "plain"
+url = "https://crm.example.ru/hook"
+hook_secret = "y"
+
+[[sinks.webhook]]
+id = "other"
+url = "https://crm.example.ru/leadgate"
+preset = "generic"
+hook_secret = "not-a-whsec"
+"#,
     )
     .expect("config");
     let routing = "levels = [\"junior\"]\n\n[[managers]]\nid = \"ivan\"\nname = \"Иван\"\nlevel = \"junior\"\nhours = \"mon-fri 09:00-18:00\"\ncrm_user_id = { bitrix = \"11\", b24 = \"11\", hs = \"5\" }\n\n\
@@ -106,7 +119,17 @@ hook_secret = \"y\"
         err.contains("sinks.webhook[1].hook_secret: preset hubspot has no [hook]"),
         "{err}"
     );
-    assert!(err.contains("3 problem(s)"), "{err}");
+    assert!(
+        err.contains("sinks.webhook[2].hook_secret: a sink without a preset takes no CRM webhooks"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "sinks.webhook[3].hook_secret: the generic webhook is signed like Standard Webhooks"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("5 problem(s)"), "{err}");
 }
 
 #[test]

@@ -1,10 +1,13 @@
 //! Checks between `leadgate.toml` and `routing.toml`, which neither file can make alone:
 //! every manager's `crm_user_id` key names a sink (or a sink's preset), every preset sink that
 //! writes the manager's CRM user id has one for every manager, a `hook_secret` goes with a
-//! preset whose CRM reports back, and an `[sla]` has something that can acknowledge a lead.
+//! preset whose CRM reports back (a `whsec_` secret for the generic shape), and an `[sla]` has
+//! something that can acknowledge a lead.
 //! `leadgate check` prints the problems (exit 1) and the notes; the daemon logs both at start.
 
 use super::{Config, ConfigProblem, SinkKind};
+use crate::connectors::{HookFormat, HookSpec};
+use crate::deliver::decode_signing_secret;
 use crate::notify::Notices;
 use crate::process::crm_user_id;
 use crate::routing::CompiledRules;
@@ -63,6 +66,14 @@ pub fn cross_check(config: &Config, rules: &CompiledRules, config_file: &str) ->
             continue;
         };
         let Some(preset) = &w.preset else {
+            if w.hook_secret.is_some() {
+                out.problems.push(ConfigProblem {
+                    file: config_file.to_string(),
+                    key: format!("sinks.webhook[{i}].hook_secret"),
+                    message: "a sink without a preset takes no CRM webhooks".into(),
+                    hint: Some("use preset = \"generic\" for leadgate's own signed shape".into()),
+                });
+            }
             continue;
         };
         if preset.assigns() {
@@ -85,6 +96,22 @@ pub fn cross_check(config: &Config, rules: &CompiledRules, config_file: &str) ->
                     hint: Some(format!("add crm_user_id = {{ {} = \"...\" }} to each", s.id)),
                 });
             }
+        }
+        if let (
+            Some(secret),
+            Some(HookSpec {
+                format: HookFormat::Generic,
+                ..
+            }),
+        ) = (&w.hook_secret, &preset.hook)
+            && let Err(e) = decode_signing_secret(secret)
+        {
+            out.problems.push(ConfigProblem {
+                file: config_file.to_string(),
+                key: format!("sinks.webhook[{i}].hook_secret"),
+                message: format!("the generic webhook is signed like Standard Webhooks: {e}"),
+                hint: Some("a whsec_<base64> secret, shared with the CRM".into()),
+            });
         }
         if w.hook_secret.is_some() && preset.hook.is_none() {
             out.problems.push(ConfigProblem {
