@@ -11,7 +11,7 @@ use crate::notify::{
 };
 use crate::process::{ConversationWindows, Processor, SinkRoute, SourceSettings};
 use crate::routing::{CompiledRules, RulesHandle, watch_rules};
-use crate::sla::{Actions, SlaWorker};
+use crate::sla::{Actions, Reach, SlaWorker};
 use crate::sources::blog;
 use crate::sources::email::imap::ImapDeps;
 use crate::sources::telegram::{BotApi, BotContext, start_bots};
@@ -158,6 +158,7 @@ pub async fn run(
     }
     let notes: Arc<dyn NotificationStore> = Arc::new(sqlite.clone());
     let notices = Notices::new(&config.notify);
+    let reach = Reach::of(&config, &notices);
     let notify_wake = Arc::new(Notify::new());
     let managers_bot = match &config.notify.telegram {
         Some(t) => Some(TelegramNotifier::new(
@@ -172,6 +173,13 @@ pub async fn run(
     };
     warn_unreachable_managers(&rules.current(), &config);
     crate::config::warn_unsigned(&config);
+    let cross = crate::config::cross_check(&config, &rules.current(), "leadgate.toml");
+    for p in &cross.problems {
+        tracing::warn!(problem = %p, "The config and the rules disagree (`leadgate check` lists it); running anyway.");
+    }
+    for note in &cross.notes {
+        tracing::info!("{note}");
+    }
     if managers_bot.is_some() || mailer.is_some() {
         sink_wakers.push(notify_wake.clone());
         let worker = NotifyWorker {
@@ -216,6 +224,7 @@ pub async fn run(
             .collect(),
         sink_wakers: sink_wakers.clone(),
         notices: notices.clone(),
+        reach: reach.clone(),
         conversation_windows: ConversationWindows {
             by_source: config
                 .telegram
@@ -236,6 +245,7 @@ pub async fn run(
         sinks,
         sink_wakers: sink_wakers.clone(),
         notices: notices.clone(),
+        reach,
     };
     let sla = SlaWorker {
         desk: actions.clone(),

@@ -19,6 +19,9 @@ pub struct ComponentState {
     pub last_error: Option<String>,
     /// When the last error happened.
     pub last_error_at: Option<DateTime<Utc>>,
+    /// When it started failing (its first error since it last did its job); `None` while it
+    /// works.
+    pub failing_since: Option<DateTime<Utc>>,
     /// Where it stands (a cursor, a queue depth), when it has such a thing.
     pub cursor: Option<String>,
 }
@@ -46,6 +49,7 @@ impl Health {
         self.update(name, |s| {
             s.state = "ok";
             s.last_success = Some(at);
+            s.failing_since = None;
             if cursor.is_some() {
                 s.cursor = cursor;
             }
@@ -56,6 +60,7 @@ impl Health {
     pub fn failure(&self, name: &str, at: DateTime<Utc>, error: String) {
         self.update(name, |s| {
             s.state = "failing";
+            s.failing_since.get_or_insert(at);
             s.last_error = Some(error);
             s.last_error_at = Some(at);
         });

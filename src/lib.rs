@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod config;
 pub mod connectors;
+pub mod crm;
 pub mod deliver;
 pub mod health;
 pub mod http;

@@ -181,16 +181,27 @@ fn check(path: &Path) -> Result<(), Failure> {
             config::routing_file_of(path)
         }
     };
+    let mut notes = Vec::new();
     match CompiledRules::load(&routing_file) {
-        Ok(rules) => fine.push(format!(
-            "{}: ok (rules {}, {} managers on {} levels)",
-            routing_file.display(),
-            rules.version(),
-            rules.managers().len(),
-            rules.levels().len()
-        )),
+        Ok(rules) => {
+            if let Ok(config) = config::load(path) {
+                let cross = config::cross_check(&config, &rules, &path.display().to_string());
+                problems.extend(cross.problems.iter().map(ToString::to_string));
+                notes = cross.notes;
+            }
+            fine.push(format!(
+                "{}: ok (rules {}, {} managers on {} levels)",
+                routing_file.display(),
+                rules.version(),
+                rules.managers().len(),
+                rules.levels().len()
+            ));
+        }
         Err(e) if e.problems().is_empty() => problems.push(e.to_string()),
         Err(e) => problems.extend(e.problems().iter().map(ToString::to_string)),
+    }
+    for note in &notes {
+        println!("note: {note}");
     }
     if problems.is_empty() {
         fine.iter().for_each(|f| println!("{f}"));

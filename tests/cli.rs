@@ -167,6 +167,85 @@ fn route_and_replay_say_what_is_wrong_with_their_input_and_exit_1() {
 }
 
 #[test]
+fn the_repository_config_says_nobody_can_be_late() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = leadgate(&["check"], root, &[]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("[sla] is set, but nothing can acknowledge a lead"),
+        "no [notify], no [api]: check says the SLA never passes a lead on: {said}"
+    );
+}
+
+#[test]
+fn crm_user_ids_are_checked_against_the_sinks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("leadgate.toml"),
+        r#"
+[[sinks.webhook]]
+id = "b24"
+url = "https://example.bitrix24.ru/rest/1/abc/"
+preset = "bitrix24"
+
+[[sinks.webhook]]
+id = "hs"
+url = "https://api.hubapi.com/"
+preset = "hubspot"
+token = "x"
+hook_secret = "y"
+
+[[sinks.webhook]]
+id = "plain"
+url = "https://crm.example.ru/hook"
+hook_secret = "y"
+
+[[sinks.webhook]]
+id = "other"
+url = "https://crm.example.ru/leadgate"
+preset = "generic"
+hook_secret = "not-a-whsec"
+"#,
+    )
+    .expect("config");
+    let routing = "levels = [\"junior\"]\n\n[[managers]]\nid = \"ivan\"\nname = \"Иван\"\nlevel = \"junior\"\nhours = \"mon-fri 09:00-18:00\"\ncrm_user_id = { bitrix = \"11\", b24 = \"11\", hs = \"5\" }\n\n\
+                   [[managers]]\nid = \"maria\"\nname = \"Мария\"\nlevel = \"junior\"\nhours = \"mon-fri 09:00-18:00\"\ncrm_user_id = { bitrix24 = \"12\" }\n\n\
+                   [[rules]]\nname = \"all\"\nlevel = \"junior\"\n";
+    write_rules(dir.path(), routing);
+    let out = leadgate(&["check", "--config", "leadgate.toml"], dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("managers[ivan].crm_user_id.bitrix: \"bitrix\" names no webhook sink"),
+        "a misspelt key: {err}"
+    );
+    assert!(
+        err.contains("sink \"hs\" (preset hubspot)") && err.contains("but maria has none"),
+        "a manager without an id for a CRM that assigns: {err}"
+    );
+    assert!(
+        !err.contains("sink \"b24\""),
+        "maria's bitrix24 key names the b24 sink's preset: {err}"
+    );
+    assert!(
+        err.contains("sinks.webhook[1].hook_secret: preset hubspot has no [hook]"),
+        "{err}"
+    );
+    assert!(
+        err.contains("sinks.webhook[2].hook_secret: a sink without a preset takes no CRM webhooks"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "sinks.webhook[3].hook_secret: the generic webhook is signed like Standard Webhooks"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("5 problems found"), "{err}");
+}
+
+#[test]
 fn a_misspelt_key_is_an_error_not_ignored() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_config(
@@ -290,6 +369,9 @@ fn the_commented_examples_check_clean() {
             "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         ),
         ("BITRIX24_WEBHOOK_CODE", "abc"),
+        ("BITRIX24_OUTBOUND_TOKEN", "t0ken"),
+        ("AMOCRM_TOKEN", "x"),
+        ("AMOCRM_HOOK_KEY", "k3y"),
         (
             "LEADGATE_NOTIFY_BOT_TOKEN",
             "7098765432:AAM_managers-bot-token_0123456",

@@ -121,17 +121,21 @@ async fn run_inbound(
 }
 
 /// What a preset makes of an outbound sample (`{"event", "timestamp", "lead"}`, optionally
-/// `"crm"`: values captured before this event, and `"answers"`: the CRM's answer to each
-/// call in turn, `{}` when missing): every call it sends, in order, and the values captured
-/// (`"crm"`, when any); `"waiting"` names the values a call waits for, `"error"` why it
-/// stopped; `null` when the preset does not send the event.
+/// `"update"`: what a follow-up added, `"crm"`: values captured before this event, and
+/// `"answers"`: the CRM's answer to each call in turn, `{}` when missing, `null` for an
+/// empty answer): every call it sends, in order (a `GET`'s body is `null`), and the values
+/// captured (`"crm"`, when any); `"waiting"` names the values a call waits for, `"error"`
+/// why it stopped; `null` when the preset does not send the event.
 fn run_outbound(preset: &Preset, input: &Value) -> Value {
     let event = EventType::parse(input["event"].as_str().unwrap_or("")).expect("event");
     let at = chrono::DateTime::parse_from_rfc3339(input["timestamp"].as_str().unwrap_or(""))
         .expect("timestamp")
         .with_timezone(&chrono::Utc);
     let lead: Lead = serde_json::from_value(input["lead"].clone()).expect("a lead record");
-    let envelope = envelope(event, at, &lead);
+    let mut envelope = envelope(event, at, &lead);
+    if let Some(update) = input.get("update") {
+        envelope["update"] = update.clone();
+    }
     let request = match preset.choose(event, &envelope) {
         Ok(Some(request)) => request,
         Ok(None) => return Value::Null,
@@ -160,12 +164,19 @@ fn run_outbound(preset: &Preset, input: &Value) -> Value {
             }
             Ok(Step::Send(call)) => call,
         };
-        let answer = answers.get(calls.len()).cloned().unwrap_or(json!({}));
+        let answer = match answers.get(calls.len()) {
+            Some(Value::Null) => String::new(),
+            Some(a) => a.to_string(),
+            None => "{}".to_string(),
+        };
+        let body = match call.body.as_str() {
+            "" => Value::Null,
+            text => serde_json::from_str::<Value>(text).expect("JSON body"),
+        };
         calls.push(json!({
-            "method": call.method, "path": call.path, "headers": call.headers,
-            "body": serde_json::from_str::<Value>(&call.body).expect("JSON body"),
+            "method": call.method, "path": call.path, "headers": call.headers, "body": body,
         }));
-        match preset.capture(request, step, answer.to_string().as_bytes()) {
+        match preset.capture(request, step, answer.as_bytes()) {
             Ok(kept) => crm.extend(kept),
             Err(e) => {
                 out["error"] = json!(e);
@@ -277,6 +288,11 @@ level = "junior"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tilda_webhook_reaches_bitrix24_and_the_ping_creates_nothing() {
     let crm = Sink::start(&[]).await;
+    crm.answer(
+        "POST",
+        "/rest/1/abcdef/crm.lead.add.json",
+        json!({"result": 101, "time": {}}),
+    );
     let config = format!(
         r#"
 [[sources.webform]]
@@ -346,20 +362,26 @@ path = "{{dir}}/delivered.jsonl"
 
     let received = eventually(Duration::from_secs(10), || async {
         let r = crm.received();
-        (!r.is_empty()).then_some(r)
+        (r.len() >= 3).then_some(r)
     })
     .await
     .unwrap_or_default();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let received_all = crm.received();
+    let calls: Vec<String> = crm
+        .received()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
     assert_eq!(
-        received_all.len(),
-        1,
-        "one lead, one CRM call: {received_all:?}"
+        calls,
+        [
+            "POST /rest/1/abcdef/crm.duplicate.findbycomm.json",
+            "POST /rest/1/abcdef/crm.duplicate.findbycomm.json",
+            "POST /rest/1/abcdef/crm.lead.add.json",
+        ],
+        "one lead: the contact looked for by phone and e-mail, then the lead"
     );
-    let call = &received[0];
-    assert_eq!(call.method, "POST");
-    assert_eq!(call.path, "/rest/1/abcdef/crm.lead.add.json");
+    let call = &received[2];
     let body = call.json();
     let fields = &body["fields"];
     assert_eq!(fields["NAME"], "Кирилл Фёдоров");

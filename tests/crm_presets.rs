@@ -78,8 +78,9 @@ fn other(crm_user_id: i64) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn amocrm_notes_and_reassigns_the_lead_its_answer_named_in_order_through_failures() {
-    // The first complex add fails, the second works; the note fails once.
-    let crm = Sink::start(&[500, 200, 500]).await;
+    // Nobody is found (an empty answer); the first complex add fails, the second works; the
+    // note fails once.
+    let crm = Sink::start(&[200, 500, 200, 500]).await;
     crm.answer(
         "POST",
         "/api/v4/leads/complex",
@@ -95,8 +96,8 @@ async fn amocrm_notes_and_reassigns_the_lead_its_answer_named_in_order_through_f
             ("message", "Хочу тёплый пол"),
         ])
         .await;
-    let first = received(&crm, 1).await;
-    let owner = first[0].json()[0]["responsible_user_id"]
+    let first = received(&crm, 2).await;
+    let owner = first[1].json()[0]["responsible_user_id"]
         .as_i64()
         .expect("the lead went to a manager with an amoCRM id");
 
@@ -104,26 +105,30 @@ async fn amocrm_notes_and_reassigns_the_lead_its_answer_named_in_order_through_f
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(
         calls(&crm.received()),
-        ["POST /api/v4/leads/complex -> 500"],
+        [
+            "GET /api/v4/contacts?query=9161110011 -> 200",
+            "POST /api/v4/leads/complex -> 500"
+        ],
         "the reassignment waits while the lead's creation is being retried"
     );
 
     clock.advance(chrono::Duration::seconds(10));
-    received(&crm, 3).await;
+    received(&crm, 4).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(
         crm.received().len(),
-        3,
+        4,
         "nothing more while the note is being retried: {:?}",
         calls(&crm.received())
     );
 
     clock.advance(chrono::Duration::minutes(10));
-    let got = received(&crm, 6).await;
+    let got = received(&crm, 7).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         calls(&crm.received()),
         [
+            "GET /api/v4/contacts?query=9161110011 -> 200",
             "POST /api/v4/leads/complex -> 500",
             "POST /api/v4/leads/complex -> 200",
             "POST /api/v4/leads/9774766/notes -> 500",
@@ -131,25 +136,25 @@ async fn amocrm_notes_and_reassigns_the_lead_its_answer_named_in_order_through_f
             "PATCH /api/v4/leads/9774766 -> 200",
             "PATCH /api/v4/contacts/12117258 -> 200",
         ],
-        "one lead made in amoCRM; the note retried alone; then the reassignment"
+        "the search is not repeated; one lead made in amoCRM; the note retried alone; then the reassignment"
     );
     assert_eq!(
-        got[3].json(),
+        got[4].json(),
         json!([{"note_type": "common", "params": {"text": "Хочу тёплый пол"}}])
     );
     let new_owner = json!({"responsible_user_id": other(owner)});
     assert_eq!(
-        got[4].json(),
+        got[5].json(),
         new_owner,
         "the lead goes to the other junior"
     );
-    assert_eq!(got[5].json(), new_owner, "and so does its contact");
+    assert_eq!(got[6].json(), new_owner, "and so does its contact");
     for call in &got {
         assert_eq!(call.header("authorization"), "Bearer crm-token-amocrm");
     }
     assert_eq!(
+        got[3].header("webhook-id"),
         got[2].header("webhook-id"),
-        got[1].header("webhook-id"),
         "the note is part of the lead.created delivery"
     );
     daemon.stop().await;
@@ -158,6 +163,11 @@ async fn amocrm_notes_and_reassigns_the_lead_its_answer_named_in_order_through_f
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipedrive_makes_a_person_then_a_lead_and_moves_the_lead_after_a_restart() {
     let crm = Sink::start(&[]).await;
+    crm.answer(
+        "GET",
+        "/api/v1/persons/search",
+        json!({"success": true, "data": {"items": []}}),
+    );
     crm.answer(
         "POST",
         "/api/v1/persons",
@@ -183,22 +193,23 @@ async fn pipedrive_makes_a_person_then_a_lead_and_moves_the_lead_after_a_restart
             ("message", "Нужен замер"),
         ])
         .await;
-    let got = received(&crm, 3).await;
+    let got = received(&crm, 4).await;
     assert_eq!(
         calls(&got),
         [
+            "GET /api/v1/persons/search?term=%2B79161110012&fields=phone&exact_match=true -> 200",
             "POST /api/v1/persons -> 200",
             "POST /api/v1/leads -> 200",
             "POST /api/v1/notes -> 200",
         ]
     );
-    let owner = got[0].json()["owner_id"].as_i64().expect("an owner");
+    let owner = got[1].json()["owner_id"].as_i64().expect("an owner");
     assert_eq!(
-        got[1].json(),
+        got[2].json(),
         json!({"title": "Заявка: Кирилл Фёдоров", "person_id": 1092, "owner_id": owner})
     );
     assert_eq!(
-        got[2].json(),
+        got[3].json(),
         json!({"content": "Нужен замер", "lead_id": LEAD_ID})
     );
     assert!(
@@ -209,13 +220,13 @@ async fn pipedrive_makes_a_person_then_a_lead_and_moves_the_lead_after_a_restart
 
     let daemon = start(dir.path(), &crm, "pipedrive", clock.clone()).await;
     decline(&daemon, &lead, owner).await;
-    let got = received(&crm, 4).await;
+    let got = received(&crm, 5).await;
     assert_eq!(
-        calls(&got[3..]),
+        calls(&got[4..]),
         [format!("PATCH /api/v1/leads/{LEAD_ID} -> 200")],
         "the lead id Pipedrive gave before the restart"
     );
-    assert_eq!(got[3].json(), json!({"owner_id": other(owner)}));
+    assert_eq!(got[4].json(), json!({"owner_id": other(owner)}));
     daemon.stop().await;
 }
 

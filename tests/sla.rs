@@ -241,3 +241,148 @@ async fn held_leads_are_assigned_oldest_first_when_hours_begin() {
     );
     daemon.stop().await;
 }
+
+/// The out-of-the-box daemon: no `[notify]`, no `[api]`, no CRM reporting back. Nobody is
+/// told of a lead or can acknowledge it, so nobody can be late (issue 17).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_notifications_or_the_api_a_lead_is_not_passed_on() {
+    use leadgate::clock::Clock;
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = manual_clock();
+    let config = format!(
+        "[[sources.webform]]\nid = \"site\"\n\n[[sinks.webhook]]\nid = \"crm\"\nurl = \"{}\"\ntimeout = \"2s\"\n",
+        sink.url()
+    );
+    let daemon =
+        TestDaemon::start_at(dir.path(), &config, &always_open_routing(), clock.clone()).await;
+    let lead = daemon.submit_form(&[("phone", "+79161110007")]).await;
+    let created = sink.events(1).await;
+    assert_eq!(
+        created[0]["data"]["assignment"]["ack_due_at"],
+        serde_json::Value::Null,
+        "no deadline for a manager who is never told: {}",
+        created[0]["data"]["assignment"]
+    );
+    clock.advance(chrono::Duration::minutes(31));
+    daemon.ran_since("stage:sla", clock.now()).await;
+    clock.advance(chrono::Duration::hours(5));
+    daemon.ran_since("stage:sla", clock.now()).await;
+    assert_eq!(sink.received().len(), 1, "no lead.reassigned");
+    let audit = daemon.audit(&lead).await;
+    let kinds: Vec<&str> = audit.iter().filter_map(|a| a["kind"].as_str()).collect();
+    assert_eq!(kinds, ["created", "assigned"], "{audit:?}");
+    daemon.stop().await;
+}
+
+/// Routing where one rule gives its leads 10 minutes instead of the `[sla]` 30, two juniors
+/// pass the lead between them once, and the level's supervisor is an inactive manager.
+fn rule_and_supervisor_routing() -> &'static str {
+    r#"levels = ["junior"]
+timezone = "Europe/Moscow"
+
+[sla]
+ack_within = "30m"
+max_reassign = 1
+working_hours_only = false
+supervisors = { junior = "olga" }
+
+[[managers]]
+id = "anna"
+name = "Анна"
+level = "junior"
+hours = "mon-sun 00:00-23:59"
+works_holidays = true
+
+[[managers]]
+id = "boris"
+name = "Борис"
+level = "junior"
+hours = "mon-sun 00:00-23:59"
+works_holidays = true
+
+[[managers]]
+id = "olga"
+name = "Ольга"
+level = "junior"
+hours = "mon-sun 00:00-23:59"
+active = false
+
+[[rules]]
+name = "Срочно"
+when = { text_contains = ["срочно"] }
+level = "junior"
+ack_within = "10m"
+
+[[rules]]
+name = "Всё остальное"
+level = "junior"
+"#
+}
+
+fn minutes_to_ack(event: &serde_json::Value) -> i64 {
+    let a = &event["data"]["assignment"];
+    let at = |k: &str| {
+        chrono::DateTime::parse_from_rfc3339(a[k].as_str().unwrap_or_else(|| panic!("{k}: {a}")))
+            .expect("time")
+    };
+    (at("ack_due_at") - at("assigned_at")).num_minutes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pass_keeps_the_rules_own_deadline_and_the_last_pass_goes_to_the_supervisor() {
+    use leadgate::clock::Clock;
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = manual_clock();
+    let daemon = TestDaemon::start_at(
+        dir.path(),
+        &config(&sink),
+        rule_and_supervisor_routing(),
+        clock.clone(),
+    )
+    .await;
+    let lead = daemon
+        .submit_form(&[
+            ("phone", "+79161110008"),
+            ("message", "Срочно нужен мастер"),
+        ])
+        .await;
+    let got = sink.events(1).await;
+    assert_eq!(got[0]["data"]["classification"]["rule"], "Срочно");
+    assert_eq!(minutes_to_ack(&got[0]), 10, "the rule's own ack_within");
+    clock.advance(chrono::Duration::minutes(11));
+    let got = sink.events(2).await;
+    assert_eq!(got[1]["type"], "lead.reassigned");
+    assert_ne!(manager_of(&got[1]), manager_of(&got[0]));
+    assert_eq!(
+        minutes_to_ack(&got[1]),
+        10,
+        "a pass gives the next manager the rule's 10 minutes, not the [sla] 30"
+    );
+    clock.advance(chrono::Duration::minutes(11));
+    let got = sink.events(3).await;
+    assert_eq!(manager_of(&got[2]), "olga", "nobody left: the supervisor");
+    assert_eq!(
+        got[2]["data"]["assignment"]["ack_due_at"],
+        serde_json::Value::Null,
+        "the supervisor has no deadline"
+    );
+    assert_eq!(got[2]["data"]["assignment"]["strategy"], "supervisor");
+    clock.advance(chrono::Duration::hours(2));
+    daemon.ran_since("stage:sla", clock.now()).await;
+    assert_eq!(sink.received().len(), 3, "the supervisor keeps it");
+    let audit = daemon.audit(&lead).await;
+    let kinds: Vec<&str> = audit.iter().filter_map(|a| a["kind"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "assigned",
+            "passed_on",
+            "escalated_to_supervisor"
+        ],
+        "{audit:?}"
+    );
+    daemon.stop().await;
+}

@@ -1,6 +1,7 @@
 //! Configuration: `config/leadgate.toml` read into raw types, then validated into the types the
 //! daemon runs on. Holding a [`Config`] means every value in it was checked.
 
+mod cross;
 mod doors;
 mod load;
 mod problems;
@@ -10,6 +11,7 @@ mod server;
 mod units;
 mod validate;
 
+pub use cross::{CrossCheck, cross_check};
 pub use doors::warn_unsigned;
 pub use load::load_raw;
 pub use raw::RawConfig;
@@ -211,4 +213,7 @@ pub struct WebhookSinkConfig {
     pub preset: Option<std::sync::Arc<crate::connectors::Preset>>,
     /// The CRM's API token, added to each request as the preset says.
     pub token: Option<Secret>,
+    /// The secret the CRM's own webhooks carry (`POST /hooks/crm/{id}`); `None` turns them
+    /// off.
+    pub hook_secret: Option<Secret>,
 }

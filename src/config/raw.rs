@@ -244,6 +244,10 @@ pub struct RawWebhookSink {
     pub preset: Option<String>,
     /// The CRM's API token, sent the way the preset says (`${ENV_VAR}` recommended).
     pub token: Option<Secret>,
+    /// The secret the CRM's own webhooks to `POST /hooks/crm/{id}` carry, the way the
+    /// preset's `[hook]` says (a URL key, Bitrix24's application token, Pipedrive's basic
+    /// auth password, a `whsec_` signing secret); without it that endpoint is off.
+    pub hook_secret: Option<Secret>,
 }
 
 /// `[[sinks.file]]`: JSON Lines, the out-of-the-box stand-in for a CRM.

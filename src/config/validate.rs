@@ -597,6 +597,7 @@ fn webhook_sink(
             concurrency: concurrency.max(1) as usize,
             preset,
             token: s.token.filter(|t| !t.expose().is_empty()),
+            hook_secret: s.hook_secret.filter(|t| !t.expose().is_empty()),
         }),
     })
 }

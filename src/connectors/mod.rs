@@ -12,7 +12,9 @@ mod verify;
 
 pub use flatten::value_text;
 pub use inbound::{Answer, FileProblem, InboundConnector, Role};
-pub use outbound::{Auth, Preset, RenderError, Rendered, Step};
+pub use outbound::{
+    Auth, HookFormat, HookSpec, Preset, RenderError, Rendered, StatusMeaning, Step,
+};
 pub use verify::{Presented, Verify};
 
 use crate::config::ConfigProblem;

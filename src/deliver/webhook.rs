@@ -84,10 +84,12 @@ impl WebhookSink {
     ) -> PostResult {
         let timestamp = now.timestamp();
         let mut headers = HeaderMap::new();
-        headers.insert(
-            CONTENT_TYPE,
-            "application/json".parse().expect("static header"),
-        );
+        if !call.body.is_empty() {
+            headers.insert(
+                CONTENT_TYPE,
+                "application/json".parse().expect("static header"),
+            );
+        }
         headers.insert(
             USER_AGENT,
             concat!("leadgate/", env!("CARGO_PKG_VERSION"))
@@ -127,7 +129,10 @@ impl WebhookSink {
                 sign(key, event_id, timestamp, call.body.as_bytes()),
             );
         }
-        match request.body(call.body.clone()).send().await {
+        if !call.body.is_empty() {
+            request = request.body(call.body.clone());
+        }
+        match request.send().await {
             Ok(response) => {
                 let code = response.status().as_u16();
                 let retry_after = response

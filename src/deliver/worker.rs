@@ -76,13 +76,15 @@ impl SinkWorker {
             Transport::Webhook {
                 concurrency,
                 timeout,
+                preset,
                 ..
             } => {
                 let base = (*concurrency as u32) * 4;
+                // A preset's request and its follow-ups are one attempt.
+                let calls = preset.as_ref().map_or(1, |p| p.max_calls()).max(1) as u32;
                 (
                     ClaimSize::new(base, base * MAX_CLAIM_GROWTH),
-                    // A preset's request and its follow-ups (at most 3) are one attempt.
-                    *timeout * 4 + Duration::from_secs(5),
+                    *timeout * calls.max(4) + Duration::from_secs(5),
                 )
             }
         }

@@ -5,6 +5,7 @@ mod act;
 mod admin;
 mod api;
 mod body;
+mod crm;
 mod demo;
 mod error;
 mod form_page;
@@ -116,6 +117,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/hooks/telegram/{source_id}",
             post(telegram::hook).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/hooks/crm/{sink_id}",
+            post(crm::hook).layer(DefaultBodyLimit::disable()),
         )
         .route(
             "/hooks/{connector}/{source_id}",

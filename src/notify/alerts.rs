@@ -1,5 +1,6 @@
 //! Admin alerts: a source failing for longer than `source_failing_after`, a source silent for
-//! longer than its `silent_after`, a sink with dead-lettered deliveries, a manager whose
+//! longer than its `silent_after`, a sink failing for longer than `sink_failing_after` (its
+//! deliveries retried, none through), a sink with dead-lettered deliveries, a manager whose
 //! messages cannot be delivered (a wrong chat id, a blocked bot, a refused address), leads
 //! held because nobody is eligible. Each incident is announced once when it opens and once when it is over;
 //! open incidents are kept in the store, so a restart neither repeats nor forgets them.
@@ -57,15 +58,23 @@ fn since(now: DateTime<Utc>, then: DateTime<Utc>) -> std::time::Duration {
 impl AlertMonitor {
     /// Checks every `check_every` until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
+        self.health.register("stage:alerts", "stage");
         while !shutdown.is_cancelled() {
-            if let Err(e) = self.check_once().await {
-                tracing::error!(error = %e, "The alert check failed; it runs again.");
+            // A success at `now` says every incident open at `now` has been announced.
+            let now = self.clock.now();
+            match self.check_at(now).await {
+                Ok(_) => self.health.success("stage:alerts", now, None),
+                Err(e) => {
+                    tracing::error!(error = %e, "The alert check failed; it runs again.");
+                    self.health.failure("stage:alerts", now, e.to_string());
+                }
             }
             tokio::select! {
                 () = tokio::time::sleep(self.cfg.check_every) => {}
                 () = shutdown.cancelled() => {}
             }
         }
+        self.health.stopped("stage:alerts");
     }
 
     /// The incidents open now, by key.
@@ -80,6 +89,22 @@ impl AlertMonitor {
                     format!("source_failing:{name}"),
                     format!(
                         "{name} is failing: {}",
+                        c.last_error.unwrap_or_else(|| "no detail".into())
+                    ),
+                );
+            }
+        }
+        for (name, c) in self.health.snapshot() {
+            if c.kind != "sink" || c.state != "failing" {
+                continue;
+            }
+            let since_at = c.failing_since.unwrap_or(self.started);
+            if since(now, since_at) >= self.cfg.sink_failing_after {
+                open.insert(
+                    format!("sink_failing:{name}"),
+                    format!(
+                        "{name} has been failing since {}: {}; its deliveries are being retried",
+                        since_at.format("%Y-%m-%d %H:%M UTC"),
                         c.last_error.unwrap_or_else(|| "no detail".into())
                     ),
                 );
@@ -141,9 +166,8 @@ impl AlertMonitor {
         Ok(open)
     }
 
-    /// Compares what is open now with what was, and queues an alert for each change.
-    pub async fn check_once(&self) -> Result<usize, StoreError> {
-        let now = self.clock.now();
+    /// Compares what is open at `now` with what was, and queues an alert for each change.
+    pub async fn check_at(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         let current = self.current(now).await?;
         let mut known: BTreeMap<String, Incident> = self
             .store

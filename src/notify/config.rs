@@ -76,6 +76,9 @@ pub struct RawAlerts {
     pub emails: Vec<String>,
     /// A source failing for this long is an incident; default `5m`.
     pub source_failing_after: Option<HumanDuration>,
+    /// A sink failing for this long (every delivery retried, none through) is an incident,
+    /// long before its rows dead-letter; default `15m`.
+    pub sink_failing_after: Option<HumanDuration>,
     /// Per source id: no item for this long is an incident (`{ sales-inbox = "1d" }`).
     #[serde(default)]
     pub silent_after: BTreeMap<String, HumanDuration>,
@@ -124,6 +127,8 @@ pub struct AlertsConfig {
     pub emails: Vec<String>,
     /// How long a source may fail before it is an incident.
     pub source_failing_after: Duration,
+    /// How long a sink may fail before it is an incident.
+    pub sink_failing_after: Duration,
     /// Per source: how long it may stay silent.
     pub silent_after: BTreeMap<String, Duration>,
     /// How often the monitor looks.
@@ -390,6 +395,7 @@ impl RawAlerts {
             telegram_chat_ids: self.telegram_chat_ids,
             emails: self.emails,
             source_failing_after: duration(self.source_failing_after, Duration::from_secs(300)),
+            sink_failing_after: duration(self.sink_failing_after, Duration::from_secs(15 * 60)),
             silent_after: self
                 .silent_after
                 .into_iter()

@@ -113,6 +113,12 @@ impl Notices {
             .any(|t| t.channel_name() == channel && t.address == address)
     }
 
+    /// Whether a new assignment of `m` is announced to them (a card with Take/Decline on a
+    /// configured channel they have), so they can act on it from there.
+    pub fn tells(&self, m: &Manager) -> bool {
+        !self.targets(m).is_empty()
+    }
+
     /// The manager's channels that are configured here, with their addresses.
     fn targets(&self, m: &Manager) -> Vec<Target> {
         m.notify

@@ -7,7 +7,7 @@ use crate::clock::Clock;
 use crate::connectors::Preset;
 use crate::deliver::{EventType, envelope};
 use crate::lead::Lead;
-use crate::routing::CompiledRules;
+use crate::routing::{CompiledRules, Manager};
 use crate::store::{NewOutbox, PresetPlan};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -35,17 +35,63 @@ pub fn outbox_rows(
     lead: &Lead,
     at: DateTime<Utc>,
 ) -> Vec<NewOutbox> {
+    rows(sinks, rules, clock, event, lead, None, at)
+}
+
+/// The outbox rows for `lead.updated`: the envelope also carries `update`, what this
+/// follow-up added (`{"text", "edit", "phones", "emails", "fields"}`), since `lead.text`
+/// holds every message so far and a CRM note wants only the new words.
+pub fn update_rows(
+    sinks: &[SinkRoute],
+    rules: &CompiledRules,
+    clock: &dyn Clock,
+    lead: &Lead,
+    update: &serde_json::Value,
+    at: DateTime<Utc>,
+) -> Vec<NewOutbox> {
+    rows(
+        sinks,
+        rules,
+        clock,
+        EventType::Updated,
+        lead,
+        Some(update),
+        at,
+    )
+}
+
+/// The manager's user id in `sink`'s CRM: keyed by the sink's id, or by its preset's name
+/// (`crm_user_id = { amocrm = "..." }` for a sink `amo` with `preset = "amocrm"`).
+pub fn crm_user_id<'a>(m: &'a Manager, sink: &str, preset: Option<&str>) -> Option<&'a String> {
+    m.crm_user_id
+        .get(sink)
+        .or_else(|| preset.and_then(|p| m.crm_user_id.get(p)))
+}
+
+fn rows(
+    sinks: &[SinkRoute],
+    rules: &CompiledRules,
+    clock: &dyn Clock,
+    event: EventType,
+    lead: &Lead,
+    update: Option<&serde_json::Value>,
+    at: DateTime<Utc>,
+) -> Vec<NewOutbox> {
     sinks
         .iter()
         .filter(|s| s.events.contains(&event))
         .filter_map(|sink| {
             let mut for_sink = lead.clone();
             if let Some(a) = for_sink.assignment.as_mut() {
+                let preset = sink.preset.as_ref().map(|p| p.name.as_str());
                 a.manager.crm_user_id = rules
                     .manager(&a.manager.id)
-                    .and_then(|m| m.crm_user_id.get(&sink.id).cloned());
+                    .and_then(|m| crm_user_id(m, &sink.id, preset).cloned());
             }
-            let body = envelope(event, at, &for_sink);
+            let mut body = envelope(event, at, &for_sink);
+            if let Some(update) = update {
+                body["update"] = update.clone();
+            }
             let plan = match &sink.preset {
                 None => None,
                 Some(preset) => match preset.choose(event, &body) {

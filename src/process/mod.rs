@@ -11,7 +11,7 @@ mod parse;
 mod said;
 mod window;
 
-pub use events::{SinkRoute, outbox_rows};
+pub use events::{SinkRoute, crm_user_id, outbox_rows, update_rows};
 pub use parse::{SourceSettings, parse_item, parse_sample};
 pub use window::ConversationWindows;
 
@@ -24,6 +24,7 @@ use crate::lead::{
 };
 use crate::notify::Notices;
 use crate::routing::{CompiledRules, Outcome, RoutingContext, RulesHandle, StrategyState};
+use crate::sla::Reach;
 use crate::store::{
     FinishedInbound, InboundRow, LeadStatus, LeadUpdate, NewAssignment, NewLead, Store,
     StoreResult, StoreTx, StoredLead,
@@ -61,6 +62,8 @@ pub struct Processor {
     pub sink_wakers: Vec<Arc<Notify>>,
     /// The manager notifications a new, joined or assigned lead queues.
     pub notices: Notices,
+    /// Who can acknowledge a lead, so only their assignments get a deadline.
+    pub reach: Reach,
     /// How long after its last message a conversation stays open for follow-ups, per source.
     pub conversation_windows: ConversationWindows,
     /// Items per batch.
@@ -373,6 +376,7 @@ impl Processor {
     ) -> StoreResult<()> {
         let mut lead = existing.record;
         let edit = draft.thread.edit;
+        let update = update_of(&lead, &draft);
         if edit {
             lead.text = draft.text.clone();
         } else if !draft.text.is_empty() {
@@ -382,7 +386,19 @@ impl Processor {
                 format!("{}\n\n{}", lead.text, draft.text)
             };
         }
+        let known = lead.contact.identity_keys();
         merge_contact(&mut lead, &draft);
+        let gained: Vec<String> = lead
+            .contact
+            .identity_keys()
+            .into_iter()
+            .filter(|k| !known.contains(k))
+            .collect();
+        if !gained.is_empty() {
+            let manager = lead.assignment.as_ref().map(|a| a.manager.id.as_str());
+            tx.add_identity_keys(&lead.id, manager, &gained, now)
+                .await?;
+        }
         for (k, v) in draft.fields {
             lead.fields.entry(k).or_insert(v);
         }
@@ -404,8 +420,9 @@ impl Processor {
         });
         tx.audit(&lead.id, now, kind, &json!({"inbound_id": row.id}))
             .await?;
-        self.queue_event(tx, rules, batch, EventType::Updated, &lead, now)
-            .await?;
+        let rows = update_rows(&self.sinks, rules, self.clock.as_ref(), &lead, &update, now);
+        batch.queued |= !rows.is_empty();
+        tx.insert_outbox(&rows).await?;
         if !edit && !draft.text.is_empty() {
             let notices = self
                 .notices
@@ -527,7 +544,10 @@ impl Processor {
         attempt: u32,
     ) -> Assignment {
         let manager = rules.manager(manager_id);
-        let ack_due_at = manager.map(|m| rules.ack_due(&m.id, now, ack_within));
+        // A manager who is never told and cannot acknowledge cannot be late.
+        let ack_due_at = manager
+            .filter(|m| self.reach.can_be_late(m))
+            .map(|m| rules.ack_due(&m.id, now, ack_within));
         Assignment {
             manager: AssignedManager {
                 id: manager_id.to_string(),
@@ -590,6 +610,36 @@ async fn queue_notices(
 ) -> StoreResult<()> {
     batch.queued |= !rows.is_empty();
     tx.insert_notifications(rows).await
+}
+
+/// What a follow-up adds to `lead` (as it was before): its words (an edit's whole new text),
+/// and the phones, e-mails and fields the lead did not have, for `lead.updated`'s `update`.
+fn update_of(lead: &Lead, draft: &NormalisedDraft) -> serde_json::Value {
+    let phones: Vec<&String> = draft
+        .contact
+        .phones
+        .iter()
+        .filter(|p| !lead.contact.phones.contains(p))
+        .collect();
+    let emails: Vec<&String> = draft
+        .contact
+        .emails
+        .iter()
+        .filter(|e| !lead.contact.emails.contains(e))
+        .collect();
+    let fields: serde_json::Map<String, serde_json::Value> = draft
+        .fields
+        .iter()
+        .filter(|(k, _)| !lead.fields.contains_key(*k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    json!({
+        "text": draft.text,
+        "edit": draft.thread.edit,
+        "phones": phones,
+        "emails": emails,
+        "fields": fields,
+    })
 }
 
 /// New phones and e-mails from a follow-up join the lead's contact (a shared contact after a

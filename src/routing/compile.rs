@@ -691,10 +691,12 @@ impl<'t> Compiler<'t, '_> {
             max_reassign: 2,
             working_hours_only: true,
             supervisors: BTreeMap::new(),
+            configured: false,
         };
         let Some(v) = root.get("sla") else {
             return Some(sla);
         };
+        sla.configured = true;
         let s = "[sla]";
         let t = read::table(&mut self.p, v, s, "sla")?;
         read::unknown_keys(&mut self.p, t, SLA_KEYS, s);

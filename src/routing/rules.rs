@@ -38,6 +38,9 @@ pub struct SlaPolicy {
     pub working_hours_only: bool,
     /// Who is told when a lead of a level escalates or waits: level -> manager id.
     pub supervisors: BTreeMap<String, String>,
+    /// Whether the file has an `[sla]` section (`leadgate check` says when nothing can
+    /// acknowledge a lead, so the timer set there never runs).
+    pub configured: bool,
 }
 
 /// A set of managers a rule sends leads to, with the key its strategy state is stored under.
@@ -177,6 +180,21 @@ impl CompiledRules {
     /// The SLA settings.
     pub fn sla(&self) -> &SlaPolicy {
         &self.sla
+    }
+
+    /// How long a manager has to acknowledge a lead the rule named `rule` routed: the rule's
+    /// own `ack_within`, else the `[sla]` one (a rule renamed or removed since falls back to
+    /// it too).
+    pub fn ack_within_of(&self, rule: &str) -> Duration {
+        self.rules
+            .iter()
+            .chain(std::iter::once(&self.default))
+            .find(|r| r.name.as_str() == rule)
+            .and_then(|r| match &r.action {
+                Action::Route(route) => route.ack_within,
+                Action::Drop(_) => None,
+            })
+            .unwrap_or(self.sla.ack_within)
     }
 
     /// What happens when nobody at a level is eligible.

@@ -2,9 +2,13 @@
 //! acknowledge / decline actions. Timers are the assignments' deadlines in the store, so they
 //! survive restarts.
 
+mod crm;
 mod pass;
+mod reach;
 
+pub use crm::{ReportOutcome, ReportingSink};
 pub use pass::{PassContext, PassReason, Passed, pass_on};
+pub use reach::{CrmSink, Reach};
 
 use crate::clock::Clock;
 use crate::deliver::EventType;
@@ -93,6 +97,7 @@ impl SlaWorker {
             open: &mut open,
             state: &mut state,
             notices: &self.desk.notices,
+            reach: &self.desk.reach,
         };
         let n = due.len();
         for active in due {
@@ -168,6 +173,8 @@ pub struct Actions {
     pub sink_wakers: Vec<Arc<Notify>>,
     /// The notifications a pass or an acknowledgement queues.
     pub notices: Notices,
+    /// Who can acknowledge, so only their assignments get a deadline.
+    pub reach: Reach,
 }
 
 impl Actions {
@@ -279,6 +286,7 @@ impl Actions {
                     open: &mut open,
                     state: &mut state,
                     notices: &self.notices,
+                    reach: &self.reach,
                 };
                 let passed = pass_on(
                     tx.as_mut(),

@@ -2,6 +2,7 @@
 //! it), one level up after `max_reassign` passes, or to the level's supervisor when nobody is
 //! left. Used by the SLA timer (expired) and by a decline (at once).
 
+use super::Reach;
 use crate::clock::Clock;
 use crate::deliver::EventType;
 use crate::lead::{AssignedManager, Assignment};
@@ -58,6 +59,8 @@ pub struct PassContext<'a> {
     pub state: &'a mut StrategyState,
     /// The notifications a pass queues (the new manager's card, the old one's notice).
     pub notices: &'a Notices,
+    /// Who can acknowledge, so only their assignments get a deadline.
+    pub reach: &'a Reach,
 }
 
 /// Passes `active`'s lead on and writes everything: the ended assignment, the new one, the
@@ -97,7 +100,15 @@ pub async fn pass_on(
     let mut lead = active.lead.record.clone();
     let (passed, manager, new_level, strategy_name, due) = match picked {
         Some(pick) => {
-            let due = Some(rules.ack_due(&pick.manager, now, rules.sla().ack_within));
+            // The rule that routed the lead sets its time to acknowledge, on every pass.
+            let within = lead
+                .classification
+                .as_ref()
+                .map_or(rules.sla().ack_within, |c| rules.ack_within_of(&c.rule));
+            let due = rules
+                .manager(&pick.manager)
+                .filter(|m| cx.reach.can_be_late(m))
+                .map(|_| rules.ack_due(&pick.manager, now, within));
             let passed = if pick.level == active.level {
                 Passed::To(pick.manager.clone())
             } else {

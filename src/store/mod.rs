@@ -187,6 +187,16 @@ pub trait StoreTx: Send {
     /// Rewrites a lead's record and state (a follow-up, an edit, an assignment).
     async fn update_lead(&mut self, update: &LeadUpdate) -> StoreResult<()>;
 
+    /// Adds identity keys a lead gained from a follow-up (a phone shared after the first
+    /// message) as of `at`, so the person is known by them next time.
+    async fn add_identity_keys(
+        &mut self,
+        lead_id: &str,
+        manager_id: Option<&str>,
+        keys: &[String],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
     /// Adds refs (Message-IDs of follow-ups) to a lead.
     async fn add_refs(&mut self, lead_id: &str, refs: &[String]) -> StoreResult<()>;
 
@@ -213,6 +223,15 @@ pub trait StoreTx: Send {
 
     /// One lead by id.
     async fn lead(&mut self, lead_id: &str) -> StoreResult<Option<StoredLead>>;
+
+    /// The lead whose value `name` captured from `sink`'s answers is `value` (the CRM's own
+    /// id of the lead, as its webhooks name it; a number and its text are the same id).
+    async fn lead_by_crm_ref(
+        &mut self,
+        sink: &str,
+        name: &str,
+        value: &str,
+    ) -> StoreResult<Option<String>>;
 
     /// The lead's current (active) assignment.
     async fn active_assignment(&mut self, lead_id: &str) -> StoreResult<Option<ActiveAssignment>>;

@@ -86,6 +86,8 @@ pub enum LeadStatus {
     Held,
     /// The manager took it.
     Acknowledged,
+    /// The CRM closed it (won, lost, junk, deleted): nobody works on it any more.
+    Closed,
 }
 
 impl LeadStatus {
@@ -95,6 +97,7 @@ impl LeadStatus {
             LeadStatus::Assigned => "assigned",
             LeadStatus::Held => "held",
             LeadStatus::Acknowledged => "acknowledged",
+            LeadStatus::Closed => "closed",
         }
     }
 
@@ -104,6 +107,7 @@ impl LeadStatus {
             "assigned" => Some(LeadStatus::Assigned),
             "held" => Some(LeadStatus::Held),
             "acknowledged" => Some(LeadStatus::Acknowledged),
+            "closed" => Some(LeadStatus::Closed),
             _ => None,
         }
     }

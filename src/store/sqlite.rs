@@ -797,7 +797,7 @@ impl StoreTx for SqliteTx {
             format!(
                 "SELECT {LEAD_COLUMNS} FROM leads l
                  WHERE l.source = ?1 AND l.conversation_key = ?2 AND l.last_activity_at >= ?3
-                   AND l.status != 'acknowledged'
+                   AND l.status NOT IN ('acknowledged', 'closed')
                  ORDER BY l.last_activity_at DESC LIMIT 1"
             ),
             &[source.to_string(), conversation_key.to_string(), ts(since)],
@@ -953,6 +953,19 @@ impl StoreTx for SqliteTx {
         Ok(())
     }
 
+    async fn add_identity_keys(
+        &mut self,
+        lead_id: &str,
+        manager_id: Option<&str>,
+        keys: &[String],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let at = ts(at);
+        self.pending.keys(lead_id, keys, &at);
+        self.identities.wrote(lead_id, &at, manager_id, keys);
+        Ok(())
+    }
+
     async fn insert_assignment(&mut self, a: &NewAssignment) -> StoreResult<()> {
         // A new lead's first assignment ends none: it waits with the lead.
         if self.pending.first_assignment(a) {
@@ -1018,6 +1031,29 @@ impl StoreTx for SqliteTx {
             &[lead_id.to_string()],
         )
         .await
+    }
+
+    async fn lead_by_crm_ref(
+        &mut self,
+        sink: &str,
+        name: &str,
+        value: &str,
+    ) -> StoreResult<Option<String>> {
+        // Values are kept as JSON: an id captured as a number is `123`, as text `"123"`.
+        let as_text = serde_json::Value::String(value.to_string()).to_string();
+        let row = sqlx::query(
+            "SELECT lead_id FROM crm_refs WHERE sink = ?1 AND name = ?2 AND value IN (?3, ?4)
+             ORDER BY captured_at DESC LIMIT 1",
+        )
+        .bind(sink)
+        .bind(name)
+        .bind(value)
+        .bind(as_text)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.map(|r| r.try_get("lead_id"))
+            .transpose()
+            .map_err(StoreError::from)
     }
 
     async fn active_assignment(&mut self, lead_id: &str) -> StoreResult<Option<ActiveAssignment>> {

@@ -152,6 +152,30 @@ impl TestDaemon {
         journey["audit"].as_array().cloned().unwrap_or_default()
     }
 
+    /// One component's state in `/readyz` (`stage:sla`, `sink:crm`, `source:site`...).
+    pub async fn component(&self, name: &str) -> serde_json::Value {
+        let ready = self.admin_get("/readyz").await;
+        ready["components"][name].clone()
+    }
+
+    /// Waits until the component `name` last did its job at or after `at` on the daemon's
+    /// clock: for the SLA stage, a look for due deadlines that saw the clock at `at`.
+    pub async fn ran_since(&self, name: &str, at: chrono::DateTime<chrono::Utc>) {
+        let seen = eventually(Duration::from_secs(10), || async {
+            let c = self.component(name).await;
+            let last = c["last_success"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())?;
+            (last >= at).then_some(())
+        })
+        .await;
+        assert!(
+            seen.is_some(),
+            "{name} did not run since {at}: {}",
+            self.component(name).await
+        );
+    }
+
     /// Stops gracefully and waits for the drain.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {

@@ -1,6 +1,6 @@
 //! Test support shared by the integration tests: the daemon on a random port, a headless
-//! Chromium over WebDriver, a recording
-//! HTTP sink, a Telegram Bot API simulator, raw HTTP requests, a real Dovecot for the IMAP
+//! Chromium over WebDriver, a recording HTTP sink, a CRM simulator (amoCRM, Bitrix24, HubSpot,
+//! Pipedrive), a Telegram Bot API simulator, raw HTTP requests, a real Dovecot for the IMAP
 //! tests (with a throw-away CA for its TLS), an SMTP catcher, and the corpus's expectations.
 
 #![allow(dead_code)] // each test binary uses its own part of the support
@@ -8,6 +8,7 @@
 pub mod bot_api;
 pub mod browser;
 pub mod certs;
+pub mod crm;
 pub mod daemon;
 pub mod dovecot;
 pub mod expected;

@@ -8,8 +8,10 @@
 //! sink and lead), so a later step or a later event can name the CRM's own ids
 //! (`{{ crm.lead_id }}`). Sending is in `send.rs`.
 
+mod hook;
 mod send;
 
+pub use hook::{HookFormat, HookSpec, RawHook, StatusMeaning};
 pub use send::Step;
 
 use super::inbound::FileProblem;
@@ -18,9 +20,11 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The most `[[requests.then]]` steps a request may have: one attempt sends them all, and it
-/// must fit in the delivery lease (four request timeouts).
-const MAX_FOLLOW_UPS: usize = 3;
+/// The most `[[requests.then]]` steps a request may have: one attempt sends them all within
+/// the delivery lease (a request timeout per call the longest request of the sink's preset
+/// makes). Finding a person first, then making or linking the lead, a note and merging the
+/// person's new details takes six calls.
+const MAX_FOLLOW_UPS: usize = 5;
 
 /// `connectors/outbound/NAME.toml` as written.
 #[derive(Debug, Deserialize)]
@@ -36,6 +40,9 @@ pub struct RawPreset {
     /// The requests; events that none takes are not sent to this CRM.
     #[serde(default)]
     pub requests: Vec<RawRequest>,
+    /// How the CRM's own webhooks to `POST /hooks/crm/{sink}` are read and verified, and what
+    /// its statuses mean; without it the CRM cannot report back.
+    pub hook: Option<RawHook>,
 }
 
 /// `[[requests]]`: the first call for the events it takes, and the calls that follow it.
@@ -56,11 +63,14 @@ pub struct RawRequest {
     /// Extra headers (static).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
-    /// The JSON body template.
-    pub body: String,
+    /// The JSON body template; none for a `GET`.
+    pub body: Option<String>,
     /// Values to keep from the CRM's JSON answer: `{ NAME = "/json/pointer" }`.
     #[serde(default)]
     pub capture: BTreeMap<String, String>,
+    /// Values to keep when the answer has them (a search that may find nothing).
+    #[serde(default)]
+    pub find: BTreeMap<String, String>,
     /// Calls sent after this one succeeded, in order.
     #[serde(default)]
     pub then: Vec<RawStep>,
@@ -81,11 +91,14 @@ pub struct RawStep {
     /// Extra headers (static).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
-    /// The JSON body template.
-    pub body: String,
+    /// The JSON body template; none for a `GET`.
+    pub body: Option<String>,
     /// Values to keep from the CRM's JSON answer: `{ NAME = "/json/pointer" }`.
     #[serde(default)]
     pub capture: BTreeMap<String, String>,
+    /// Values to keep when the answer has them (a search that may find nothing).
+    #[serde(default)]
+    pub find: BTreeMap<String, String>,
 }
 
 impl RawRequest {
@@ -98,6 +111,7 @@ impl RawRequest {
             headers: self.headers,
             body: self.body,
             capture: self.capture,
+            find: self.find,
         };
         (self.events, first, self.then)
     }
@@ -122,10 +136,21 @@ struct StepSpec {
     only_if: Option<String>,
     method: String,
     headers: Vec<(String, String)>,
-    /// `(name, JSON pointer)`.
+    /// Whether it sends a body (every method but `GET`).
+    has_body: bool,
+    /// `(name, JSON pointer)`: values the answer must have.
     capture: Vec<(String, String)>,
-    /// The `crm.NAME` values its templates use; the step waits until all are captured.
+    /// `(name, JSON pointer)`: values kept when the answer has them.
+    find: Vec<(String, String)>,
+    /// The `crm.NAME` values its path and body use.
+    uses: Vec<String>,
+    /// The `crm.NAME` values its `only_if` looks at (never waited for).
+    looks_at: Vec<String>,
+    /// Of `uses`, those some `capture` of the preset sets: the step waits until all are
+    /// known. A value only `find` sets is optional (a search may find nothing).
     needs: Vec<String>,
+    /// Whether it writes the assigned manager's CRM user id.
+    assigns: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -145,7 +170,10 @@ pub struct Preset {
     pub origin: String,
     /// How the sink's token is sent.
     pub auth: Auth,
+    /// How the CRM's own webhooks are read, when it can report back.
+    pub hook: Option<HookSpec>,
     requests: Vec<Request>,
+    assigns: bool,
     env: Environment<'static>,
 }
 
@@ -166,13 +194,13 @@ pub struct RenderError {
 /// One call as sent: method, path under the sink's URL, extra headers and the body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
-    /// `POST`, `PUT` or `PATCH`.
+    /// `GET`, `POST`, `PUT` or `PATCH`.
     pub method: String,
     /// Relative to the sink's URL (`api/v4/leads/complex`); empty for the URL itself.
     pub path: String,
     /// Extra headers.
     pub headers: Vec<(String, String)>,
-    /// The body (compact JSON).
+    /// The body (compact JSON); empty for a `GET`.
     pub body: String,
 }
 
@@ -184,8 +212,98 @@ fn environment() -> Environment<'static> {
             minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
         })
     });
+    env.add_filter("urlencode", urlencode);
+    env.add_filter("union", union);
+    env.add_filter("amount", amount);
+    env.add_filter("compact", compact);
     env
 }
+
+/// `{{ {"email": a, "phone": b}|compact }}`: the map without its `none` (or undefined)
+/// values, so a request sets only what it has (a missing value never clears a CRM field).
+fn compact(v: minijinja::Value) -> Result<minijinja::Value, minijinja::Error> {
+    let mut out = BTreeMap::new();
+    for key in v.try_iter()? {
+        let value = v.get_item(&key)?;
+        if !value.is_none() && !value.is_undefined() {
+            out.insert(key.to_string(), value);
+        }
+    }
+    Ok(minijinja::Value::from(out))
+}
+
+/// `{{ text|urlencode }}`: a value for a query string (`+` for spaces, every other
+/// reserved byte `%XX`).
+fn urlencode(v: minijinja::Value) -> String {
+    let text = match v.as_str() {
+        Some(s) => s.to_string(),
+        None if v.is_undefined() || v.is_none() => String::new(),
+        None => v.to_string(),
+    };
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// `{{ a|union(b) }}`: the items of `a` then those of `b` not already there, so contact
+/// details from the CRM and from the lead are merged rather than overwritten. A missing list
+/// is empty.
+fn union(a: minijinja::Value, b: minijinja::Value) -> Result<minijinja::Value, minijinja::Error> {
+    let mut out: Vec<minijinja::Value> = Vec::new();
+    for list in [a, b] {
+        if list.is_undefined() || list.is_none() {
+            continue;
+        }
+        for item in list.try_iter()? {
+            if !out.contains(&item) {
+                out.push(item);
+            }
+        }
+    }
+    Ok(minijinja::Value::from(out))
+}
+
+/// `{{ lead.fields.budget|amount }}`: the number a person wrote ("500 000 ₽", "1,5 млн" is
+/// not guessed at: only its digits, with one `.` or `,` decimal part), or none when there are
+/// no digits, so a budget field fills a CRM's amount without failing the request.
+fn amount(v: minijinja::Value) -> minijinja::Value {
+    let text = match v.as_str() {
+        Some(s) => s.to_string(),
+        None => {
+            return if v.is_number() {
+                v
+            } else {
+                minijinja::Value::from(())
+            };
+        }
+    };
+    let mut whole = String::new();
+    let mut fraction = String::new();
+    let mut in_fraction = false;
+    for c in text.chars() {
+        match c {
+            '0'..='9' if in_fraction => fraction.push(c),
+            '0'..='9' => whole.push(c),
+            '.' | ',' if !whole.is_empty() && !in_fraction => in_fraction = true,
+            ' ' | '\u{a0}' | '\u{202f}' | '_' | '\'' if !in_fraction => {}
+            _ if whole.is_empty() => {}
+            _ => break,
+        }
+    }
+    if whole.is_empty() {
+        return minijinja::Value::from(());
+    }
+    match (fraction.is_empty(), whole.parse::<i64>()) {
+        (true, Ok(n)) => minijinja::Value::from(n),
+        _ => format!(
+            "{whole}.{}",
+            if fraction.is_empty() { "0" } else { &fraction }
+        )
+        .parse::<f64>()
+        .map_or(minijinja::Value::from(()), minijinja::Value::from),
+    }
+}
+
+/// The variable a template writes the assigned manager's CRM user id with.
+const CRM_USER_ID: &str = "lead.assignment.manager.crm_user_id";
 
 /// The `NAME`s of `crm.NAME` among a template's or expression's variables.
 fn crm_names(variables: impl IntoIterator<Item = String>) -> BTreeSet<String> {
@@ -210,18 +328,40 @@ fn compile_step(
         .method
         .unwrap_or_else(|| "POST".into())
         .to_ascii_uppercase();
-    if !["POST", "PUT", "PATCH"].contains(&method.as_str()) {
+    if !["GET", "POST", "PUT", "PATCH"].contains(&method.as_str()) {
         problems.push(FileProblem {
             key: at("method"),
-            message: format!("{method:?}: write POST, PUT or PATCH"),
+            message: format!("{method:?}: write GET, POST, PUT or PATCH"),
         });
     }
-    let mut needs = BTreeSet::new();
-    for (part, source) in [("path", raw.path), ("body", raw.body)] {
+    let has_body = method != "GET";
+    let body = match (has_body, raw.body) {
+        (true, Some(body)) => body,
+        (true, None) => {
+            problems.push(FileProblem {
+                key: at("body"),
+                message: format!("{method} needs a body (a JSON template)"),
+            });
+            String::new()
+        }
+        (false, Some(_)) => {
+            problems.push(FileProblem {
+                key: at("body"),
+                message: "a GET sends no body: put its parameters in the path's query".into(),
+            });
+            String::new()
+        }
+        (false, None) => String::new(),
+    };
+    let mut uses = BTreeSet::new();
+    let mut assigns = false;
+    for (part, source) in [("path", raw.path), ("body", body)] {
         match env.add_template_owned(at(part), source) {
             Ok(()) => {
                 if let Ok(t) = env.get_template(&at(part)) {
-                    needs.extend(crm_names(t.undeclared_variables(true)));
+                    let vars = t.undeclared_variables(true);
+                    assigns |= vars.contains(CRM_USER_ID);
+                    uses.extend(crm_names(vars));
                 }
             }
             Err(e) => problems.push(FileProblem {
@@ -230,28 +370,34 @@ fn compile_step(
             }),
         }
     }
+    let mut looks_at = BTreeSet::new();
     if let Some(expr) = &raw.only_if {
         match env.compile_expression(expr) {
-            Ok(e) => needs.extend(crm_names(e.undeclared_variables(true))),
+            Ok(e) => looks_at.extend(crm_names(e.undeclared_variables(true))),
             Err(e) => problems.push(FileProblem {
                 key: at("only_if"),
                 message: format!("the expression does not compile: {e}"),
             }),
         }
     }
-    for (name, pointer) in &raw.capture {
-        let named = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !named {
-            problems.push(FileProblem {
-                key: at("capture"),
-                message: format!("{name:?}: a name is letters, digits and '_'"),
-            });
-        }
-        if !pointer.starts_with('/') {
-            problems.push(FileProblem {
-                key: at(&format!("capture.{name}")),
-                message: format!("{pointer:?} is not a JSON pointer: write e.g. \"/0/id\""),
-            });
+    for (kind, keep) in [("capture", &raw.capture), ("find", &raw.find)] {
+        for (name, pointer) in keep {
+            let named =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !named {
+                problems.push(FileProblem {
+                    key: at(kind),
+                    message: format!("{name:?}: a name is letters, digits and '_'"),
+                });
+            }
+            if !pointer.is_empty() && !pointer.starts_with('/') {
+                problems.push(FileProblem {
+                    key: at(&format!("{kind}.{name}")),
+                    message: format!(
+                        "{pointer:?} is not a JSON pointer: write e.g. \"/0/id\" (\"\" keeps the whole answer)"
+                    ),
+                });
+            }
         }
     }
     StepSpec {
@@ -259,8 +405,13 @@ fn compile_step(
         only_if: raw.only_if,
         method,
         headers: raw.headers.into_iter().collect(),
+        has_body,
         capture: raw.capture.into_iter().collect(),
-        needs: needs.into_iter().collect(),
+        find: raw.find.into_iter().collect(),
+        uses: uses.into_iter().collect(),
+        looks_at: looks_at.into_iter().collect(),
+        needs: Vec::new(),
+        assigns,
     }
 }
 
@@ -280,8 +431,25 @@ fn parse_auth(raw: Option<&str>, problems: &mut Vec<FileProblem>) -> Auth {
 }
 
 impl Preset {
+    /// The most calls one event of this preset makes (a request and its follow-ups): the
+    /// delivery lease covers that many request timeouts.
+    pub fn max_calls(&self) -> usize {
+        self.requests
+            .iter()
+            .map(|r| r.steps.len())
+            .max()
+            .unwrap_or(1)
+    }
+
+    /// Whether any template of the preset writes the assigned manager's CRM user id, so
+    /// every manager needs one for its sinks.
+    pub fn assigns(&self) -> bool {
+        self.assigns
+    }
+
     /// Validates a parsed file: event names known, methods real, every template compiling,
-    /// every `crm.NAME` captured by some request, and no `crm` where nothing is captured yet.
+    /// every `crm.NAME` captured or found by some request, and no `crm` where nothing is
+    /// captured yet.
     pub fn from_raw(raw: RawPreset, origin: &str) -> Result<Preset, Vec<FileProblem>> {
         let mut problems = Vec::new();
         super::check_name(&raw.name, "name", &mut problems);
@@ -340,21 +508,37 @@ impl Preset {
             }
             requests.push(Request { events, steps });
         }
-        let captured: BTreeSet<&str> = requests
+        let captured: BTreeSet<String> = requests
             .iter()
             .flat_map(|r| &r.steps)
-            .flat_map(|s| s.capture.iter().map(|(name, _)| name.as_str()))
+            .flat_map(|s| s.capture.iter().map(|(name, _)| name.clone()))
             .collect();
-        for step in requests.iter().flat_map(|r| &r.steps) {
-            for name in step.needs.iter().filter(|n| !captured.contains(n.as_str())) {
-                problems.push(FileProblem {
-                    key: step.key.clone(),
-                    message: format!(
-                        "uses crm.{name}, which no `capture` of this preset sets (it would wait forever)"
-                    ),
-                });
+        let found: BTreeSet<String> = requests
+            .iter()
+            .flat_map(|r| &r.steps)
+            .flat_map(|s| s.find.iter().map(|(name, _)| name.clone()))
+            .collect();
+        for step in requests.iter_mut().flat_map(|r| &mut r.steps) {
+            for name in step.uses.iter().chain(&step.looks_at) {
+                if !captured.contains(name) && !found.contains(name) {
+                    problems.push(FileProblem {
+                        key: step.key.clone(),
+                        message: format!(
+                            "uses crm.{name}, which no `capture` or `find` of this preset sets"
+                        ),
+                    });
+                }
             }
+            step.needs = step
+                .uses
+                .iter()
+                .filter(|n| captured.contains(*n))
+                .cloned()
+                .collect();
         }
+        let hook = raw
+            .hook
+            .map(|h| h.validate(&captured, &found, &mut problems));
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -363,6 +547,8 @@ impl Preset {
             description: raw.description,
             origin: origin.to_string(),
             auth,
+            hook,
+            assigns: requests.iter().flat_map(|r| &r.steps).any(|s| s.assigns),
             requests,
             env,
         })
@@ -417,14 +603,26 @@ mod tests {
     fn follow_ups_are_bounded_and_named() {
         let step = "[[requests.then]]\nbody = \"{}\"\n";
         let p = problems(&format!(
-            "{HEAD}[[requests]]\nevents = [\"lead.created\"]\nbody = \"{{}}\"\n{}[[requests.then]]\nmethod = \"GET\"\nbody = \"{{}}\"\n",
-            step.repeat(3)
+            "{HEAD}[[requests]]\nevents = [\"lead.created\"]\nbody = \"{{}}\"\n{}[[requests.then]]\nmethod = \"DELETE\"\nbody = \"{{}}\"\n",
+            step.repeat(5)
         ));
         let keys: Vec<&str> = p.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(
             keys,
-            ["requests[0].then", "requests[0].then[3].method"],
+            ["requests[0].then", "requests[0].then[5].method"],
             "{p:?}"
         );
+    }
+
+    #[test]
+    fn a_preset_writing_the_managers_crm_id_assigns() {
+        let preset = |body: &str| {
+            let text =
+                format!("{HEAD}[[requests]]\nevents = [\"lead.created\"]\nbody = '{body}'\n");
+            let raw: RawPreset = toml::from_str(&text).expect("toml");
+            Preset::from_raw(raw, "test").unwrap_or_else(|p| panic!("{p:?}"))
+        };
+        assert!(preset(r#"{"owner": {{ lead.assignment.manager.crm_user_id|int }}}"#).assigns());
+        assert!(!preset(r#"{"name": {{ lead.contact.name|tojson }}}"#).assigns());
     }
 }

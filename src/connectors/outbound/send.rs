@@ -21,13 +21,15 @@ pub enum Step {
     Done,
 }
 
-/// The templates' variables: `event`, `timestamp`, `lead` and `envelope` from the event as
-/// queued (`{"type", "timestamp", "data"}`), and `crm`, the values captured so far.
+/// The templates' variables: `event`, `timestamp`, `lead`, `update` (what a follow-up
+/// added, on `lead.updated`) and `envelope` from the event as queued (`{"type",
+/// "timestamp", "data"}`), and `crm`, the values captured so far.
 fn context(envelope: &Value, crm: &CrmRefs) -> minijinja::Value {
     minijinja::Value::from(Serde(json!({
         "event": envelope["type"],
         "timestamp": envelope["timestamp"],
         "lead": envelope["data"],
+        "update": envelope.get("update").cloned().unwrap_or(Value::Null),
         "envelope": envelope,
         "crm": crm,
     })))
@@ -71,7 +73,9 @@ impl Preset {
 
     /// Step `step` (0 is the request's own call, then its `then` steps) of `request` for the
     /// event queued as `envelope`, with the values captured so far. The request's own
-    /// `only_if` was decided by [`Preset::choose`]; a follow-up's is decided here.
+    /// `only_if` was decided by [`Preset::choose`]; a follow-up's is decided here, first,
+    /// on the values known now (a value a search did not find is missing, and never waited
+    /// for); then the step waits for the captured values its path and body use.
     pub fn step(
         &self,
         request: usize,
@@ -98,6 +102,10 @@ impl Preset {
         let Some(spec) = self.spec(request, step) else {
             return Ok(Step::Done);
         };
+        let ctx = context(envelope, crm);
+        if step > 0 && !self.holds(spec, &ctx)? {
+            return Ok(Step::Skip);
+        }
         let missing: Vec<String> = spec
             .needs
             .iter()
@@ -107,10 +115,6 @@ impl Preset {
         if !missing.is_empty() {
             return Ok(Step::Waiting(missing));
         }
-        let ctx = context(envelope, crm);
-        if step > 0 && !self.holds(spec, &ctx)? {
-            return Ok(Step::Skip);
-        }
         let render = |part: &str| {
             self.env
                 .get_template(&format!("{}.{part}", spec.key))
@@ -118,13 +122,18 @@ impl Preset {
                 .map_err(|e| self.fail(&spec.key, format!("{part}: {e}")))
         };
         let path = render("path")?.trim().to_string();
-        let body: Value = serde_json::from_str(&render("body")?)
-            .map_err(|e| self.fail(&spec.key, format!("the body is not JSON: {e}")))?;
+        let body = if spec.has_body {
+            let body: Value = serde_json::from_str(&render("body")?)
+                .map_err(|e| self.fail(&spec.key, format!("the body is not JSON: {e}")))?;
+            body.to_string()
+        } else {
+            String::new()
+        };
         Ok(Step::Send(Rendered {
             method: spec.method.clone(),
             path,
             headers: spec.headers.clone(),
-            body: body.to_string(),
+            body,
         }))
     }
 
@@ -132,24 +141,37 @@ impl Preset {
     /// reads the answer's body).
     pub fn captures(&self, request: usize, step: usize) -> bool {
         self.spec(request, step)
-            .is_some_and(|s| !s.capture.is_empty())
+            .is_some_and(|s| !s.capture.is_empty() || !s.find.is_empty())
     }
 
-    /// The values step `step` of `request` keeps from the CRM's 2xx `answer`. A value that is
-    /// not there (or `null`) is an error naming the pointer: the CRM took the call, so
-    /// retrying it could create a second record.
+    /// The values step `step` of `request` keeps from the CRM's 2xx `answer`. A `capture`
+    /// value that is not there (or `null`) is an error naming the pointer: the CRM took the
+    /// call, so retrying it could create a second record. A `find` value that is not there
+    /// (an empty answer, as amoCRM's `204` to a search that found nothing) is left out.
     pub fn capture(&self, request: usize, step: usize, answer: &[u8]) -> Result<CrmRefs, String> {
-        let Some(spec) = self.spec(request, step).filter(|s| !s.capture.is_empty()) else {
+        let Some(spec) = self
+            .spec(request, step)
+            .filter(|s| !s.capture.is_empty() || !s.find.is_empty())
+        else {
             return Ok(CrmRefs::new());
         };
-        let parsed: Value = serde_json::from_slice(answer).map_err(|e| {
-            format!(
-                "{}: the CRM answered 2xx but not with JSON ({e}), so {} cannot be kept",
-                spec.key,
-                names(spec)
-            )
-        })?;
+        let parsed: Value = match serde_json::from_slice(answer) {
+            Ok(v) => v,
+            Err(_) if spec.capture.is_empty() => Value::Null,
+            Err(e) => {
+                return Err(format!(
+                    "{}: the CRM answered 2xx but not with JSON ({e}), so {} cannot be kept",
+                    spec.key,
+                    names(spec)
+                ));
+            }
+        };
         let mut out = CrmRefs::new();
+        for (name, pointer) in &spec.find {
+            if let Some(v) = parsed.pointer(pointer).filter(|v| !v.is_null()) {
+                out.insert(name.clone(), v.clone());
+            }
+        }
         for (name, pointer) in &spec.capture {
             match parsed.pointer(pointer) {
                 Some(v) if !v.is_null() => {
@@ -291,5 +313,123 @@ body = '{"owner": 7}'
         assert!(e.contains("not with JSON"), "{e}");
         assert!(p.capture(1, 0, b"").expect("captures nothing").is_empty());
         assert!(p.captures(0, 0) && !p.captures(0, 1));
+    }
+
+    const SEARCH_FIRST: &str = r#"
+name = "search-first"
+description = "x"
+
+[[requests]]
+events = ["lead.created"]
+method = "GET"
+path = "contacts?query={{ lead.phone|urlencode }}"
+find = { contact_id = "/contacts/0/id", contact = "/contacts/0" }
+
+[[requests.then]]
+only_if = "not crm.contact_id"
+path = "contacts"
+body = '{"name": {{ lead.name|tojson }}}'
+capture = { contact_id = "/id" }
+
+[[requests.then]]
+path = "leads"
+body = '{"contact": {{ crm.contact_id|tojson }}, "phones": {{ (crm.contact.phones|default([]))|union(lead.phones)|tojson }}, "budget": {{ lead.budget|amount|tojson }}}'
+"#;
+
+    fn search_first() -> Preset {
+        let raw: RawPreset = toml::from_str(SEARCH_FIRST).expect("toml");
+        Preset::from_raw(raw, "test").unwrap_or_else(|p| panic!("{p:?}"))
+    }
+
+    fn created(budget: &str) -> Value {
+        json!({"type": "lead.created", "timestamp": "2026-11-22T09:15:03Z",
+               "data": {"name": "Анна", "phone": "+7 916 111-00-11", "phones": ["+79161110011"], "budget": budget}})
+    }
+
+    fn sent(step: Step) -> Rendered {
+        match step {
+            Step::Send(r) => r,
+            other => panic!("not sent: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_search_that_finds_nothing_makes_the_record_and_a_found_one_is_used() {
+        let p = search_first();
+        let lead = created("500 000 ₽");
+        let search = sent(p.step(0, 0, &lead, &CrmRefs::new()).expect("ok"));
+        assert_eq!(search.method, "GET");
+        assert_eq!(search.path, "contacts?query=%2B7+916+111-00-11");
+        assert_eq!(search.body, "", "a GET has no body");
+        // Nothing found (amoCRM answers 204 with no body): nothing kept, nothing waited for.
+        let none = p
+            .capture(0, 0, b"")
+            .expect("an empty answer is nothing found");
+        assert!(none.is_empty());
+        let make = sent(p.step(0, 1, &lead, &none).expect("ok"));
+        assert_eq!(make.path, "contacts");
+        let made = p.capture(0, 1, br#"{"id": 7}"#).expect("captured");
+        let link = sent(p.step(0, 2, &lead, &made).expect("ok"));
+        let body: Value = serde_json::from_str(&link.body).expect("json");
+        assert_eq!(
+            body,
+            json!({"contact": 7, "phones": ["+79161110011"], "budget": 500000})
+        );
+
+        let found = p
+            .capture(
+                0,
+                0,
+                br#"{"contacts": [{"id": 3, "phones": ["+74950000000", "+79161110011"]}]}"#,
+            )
+            .expect("found");
+        assert_eq!(found["contact_id"], json!(3));
+        assert_eq!(
+            p.step(0, 1, &lead, &found).expect("ok"),
+            Step::Skip,
+            "found: not made again"
+        );
+        let link = sent(
+            p.step(0, 2, &created("по договорённости"), &found)
+                .expect("ok"),
+        );
+        let body: Value = serde_json::from_str(&link.body).expect("json");
+        assert_eq!(
+            body,
+            json!({"contact": 3, "phones": ["+74950000000", "+79161110011"], "budget": null}),
+            "the person's details merged, and a budget without digits left out"
+        );
+    }
+
+    #[test]
+    fn a_capture_still_needs_its_value_and_a_get_needs_no_body() {
+        let p = search_first();
+        let e = p
+            .capture(0, 1, b"")
+            .expect_err("the record's id is required");
+        assert!(e.contains("not with JSON"), "{e}");
+        let bad = |text: &str| {
+            let raw: RawPreset = toml::from_str(text).expect("toml");
+            Preset::from_raw(raw, "test").expect_err("invalid")
+        };
+        let p = bad(
+            "name = \"x\"\ndescription = \"x\"\n[[requests]]\nevents = [\"lead.created\"]\nmethod = \"GET\"\nbody = \"{}\"\n",
+        );
+        assert_eq!(p[0].key, "requests[0].body", "{p:?}");
+        let p =
+            bad("name = \"x\"\ndescription = \"x\"\n[[requests]]\nevents = [\"lead.created\"]\n");
+        assert_eq!(p[0].key, "requests[0].body", "{p:?}");
+    }
+
+    #[test]
+    fn a_body_keeps_the_order_its_template_wrote() {
+        // Bitrix24 runs a batch's commands in the order given: "find" must stay first.
+        let raw: RawPreset = toml::from_str(
+            "name = \"x\"\ndescription = \"x\"\n[[requests]]\nevents = [\"lead.created\"]\nbody = '{\"cmd\": {\"find\": 1, \"assign\": 2}}'\n",
+        )
+        .expect("toml");
+        let p = Preset::from_raw(raw, "test").unwrap_or_else(|e| panic!("{e:?}"));
+        let call = sent(p.step(0, 0, &created("1"), &CrmRefs::new()).expect("ok"));
+        assert_eq!(call.body, r#"{"cmd":{"find":1,"assign":2}}"#);
     }
 }

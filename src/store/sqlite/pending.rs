@@ -107,6 +107,18 @@ impl Pending {
         Ok(())
     }
 
+    /// Keeps back identity keys a lead gained (a follow-up's phone), kept-back or not: every
+    /// read of the keys settles first.
+    pub(super) fn keys(&mut self, lead_id: &str, keys: &[String], at: &str) {
+        for key in keys {
+            self.contacts.push([
+                Cell::from(key.clone()),
+                Cell::from(lead_id),
+                Cell::from(at.to_string()),
+            ]);
+        }
+    }
+
     /// Keeps back refs of a lead (kept-back or not: only a lookup by refs reads them).
     pub(super) fn refs(&mut self, lead_id: &str, refs: &[String]) {
         for r in refs {

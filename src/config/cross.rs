@@ -1,0 +1,148 @@
+//! Checks between `leadgate.toml` and `routing.toml`, which neither file can make alone:
+//! every manager's `crm_user_id` key names a sink (or a sink's preset), every preset sink that
+//! writes the manager's CRM user id has one for every manager, a `hook_secret` goes with a
+//! preset whose CRM reports back (a `whsec_` secret for the generic shape), and an `[sla]` has
+//! something that can acknowledge a lead.
+//! `leadgate check` prints the problems (exit 1) and the notes; the daemon logs both at start.
+
+use super::{Config, ConfigProblem, SinkKind};
+use crate::connectors::{HookFormat, HookSpec};
+use crate::deliver::decode_signing_secret;
+use crate::notify::Notices;
+use crate::process::crm_user_id;
+use crate::routing::CompiledRules;
+use crate::sla::Reach;
+
+/// What the cross-checks found.
+#[derive(Debug, Default)]
+pub struct CrossCheck {
+    /// Mistakes: a CRM would get a lead without its owner, or a key is never used.
+    pub problems: Vec<ConfigProblem>,
+    /// Worth knowing, not wrong.
+    pub notes: Vec<String>,
+}
+
+/// Checks `config` against `rules` (read from `config.routing_file`); `config_file` names
+/// leadgate.toml in problems.
+pub fn cross_check(config: &Config, rules: &CompiledRules, config_file: &str) -> CrossCheck {
+    let routing = config.routing_file.display().to_string();
+    let mut out = CrossCheck::default();
+    let crm_sinks: Vec<(&str, Option<&crate::connectors::Preset>)> = config
+        .sinks
+        .iter()
+        .filter_map(|s| match &s.kind {
+            SinkKind::Webhook(w) => Some((s.id.as_str(), w.preset.as_deref())),
+            SinkKind::File { .. } => None,
+        })
+        .collect();
+    let names: Vec<String> = crm_sinks
+        .iter()
+        .flat_map(|(id, p)| std::iter::once(id.to_string()).chain(p.map(|p| p.name.clone())))
+        .collect();
+    let mut unused = Vec::new();
+    for m in rules.managers() {
+        for key in m.crm_user_id.keys() {
+            if names.is_empty() {
+                unused.push(format!("{}.{key}", m.id));
+            } else if !names.contains(key) {
+                out.problems.push(ConfigProblem {
+                    file: routing.clone(),
+                    key: format!("managers[{}].crm_user_id.{key}", m.id),
+                    message: format!("{key:?} names no webhook sink of {config_file} and no sink's preset, so no CRM gets this id"),
+                    hint: Some(format!("key it by a sink id or preset: {}", names.join(", "))),
+                });
+            }
+        }
+    }
+    if !unused.is_empty() {
+        // No CRM yet (the out-of-the-box file sink): the ids wait for one.
+        out.notes.push(format!(
+            "{routing}: crm_user_id ({}) is unused: there is no [[sinks.webhook]] yet; once there is, each key must be its id or its preset's name",
+            unused.join(", ")
+        ));
+    }
+    for (i, s) in config.sinks.iter().enumerate() {
+        let SinkKind::Webhook(w) = &s.kind else {
+            continue;
+        };
+        let Some(preset) = &w.preset else {
+            if w.hook_secret.is_some() {
+                out.problems.push(ConfigProblem {
+                    file: config_file.to_string(),
+                    key: format!("sinks.webhook[{i}].hook_secret"),
+                    message: "a sink without a preset takes no CRM webhooks".into(),
+                    hint: Some("use preset = \"generic\" for leadgate's own signed shape".into()),
+                });
+            }
+            continue;
+        };
+        if preset.assigns() {
+            let missing: Vec<&str> = rules
+                .managers()
+                .iter()
+                .filter(|m| m.active && crm_user_id(m, &s.id, Some(&preset.name)).is_none())
+                .map(|m| m.id.as_str())
+                .collect();
+            if !missing.is_empty() {
+                out.problems.push(ConfigProblem {
+                    file: routing.clone(),
+                    key: "managers".into(),
+                    message: format!(
+                        "sink {:?} (preset {}) gives each lead its manager's CRM user id, but {} has none for it: their leads reach the CRM without an owner",
+                        s.id,
+                        preset.name,
+                        missing.join(", ")
+                    ),
+                    hint: Some(format!("add crm_user_id = {{ {} = \"...\" }} to each", s.id)),
+                });
+            }
+        }
+        if let (
+            Some(secret),
+            Some(HookSpec {
+                format: HookFormat::Generic,
+                ..
+            }),
+        ) = (&w.hook_secret, &preset.hook)
+            && let Err(e) = decode_signing_secret(secret)
+        {
+            out.problems.push(ConfigProblem {
+                file: config_file.to_string(),
+                key: format!("sinks.webhook[{i}].hook_secret"),
+                message: format!("the generic webhook is signed like Standard Webhooks: {e}"),
+                hint: Some("a whsec_<base64> secret, shared with the CRM".into()),
+            });
+        }
+        if w.hook_secret.is_some() && preset.hook.is_none() {
+            out.problems.push(ConfigProblem {
+                file: config_file.to_string(),
+                key: format!("sinks.webhook[{i}].hook_secret"),
+                message: format!(
+                    "preset {} has no [hook]: its CRM cannot report back to /hooks/crm/{}",
+                    preset.name, s.id
+                ),
+                hint: Some("remove hook_secret, or use a preset with a [hook] section".into()),
+            });
+        }
+    }
+    let reach = Reach::of(config, &Notices::new(&config.notify));
+    if rules.sla().configured && !reach.any() {
+        out.notes.push(format!(
+            "{routing}: [sla] is set, but nothing can acknowledge a lead (no [notify.telegram], [notify.email], [api] token, or sink with hook_secret): managers are never told, so no lead is passed on"
+        ));
+    } else if rules.sla().configured {
+        let silent: Vec<&str> = rules
+            .managers()
+            .iter()
+            .filter(|m| m.active && !reach.can_be_late(m))
+            .map(|m| m.id.as_str())
+            .collect();
+        if !silent.is_empty() {
+            out.notes.push(format!(
+                "{routing}: {} can neither be told of a lead nor acknowledge it here: their leads are not passed on after ack_within",
+                silent.join(", ")
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,552 @@
+//! Closing the loop with the CRM (issue 17), against the CRM simulator (tests/support/crm.rs)
+//! for every preset: a Telegram lead, the person's phone shared as a follow-up, a decline
+//! passing the lead on, then the same person again through the web form, ending with one
+//! contact, the notes and the new owner in the CRM; and each CRM's own webhook giving the lead
+//! to another manager and moving it out of its first status, which ends the SLA timer. Time
+//! is a manual clock the test moves.
+
+mod support;
+
+use leadgate::clock::{Clock, ManualClock};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use support::bot_api::{BotApiSim, TOKEN};
+use support::crm::{AMO_FIRST_STATUS, Crm, Flavor};
+use support::daemon::{
+    API_TOKEN, TestDaemon, always_open_routing, eventually, file_lines, manual_clock,
+};
+
+const CRM_TOKEN: &str = "crm-token-0123456789";
+const HOOK_SECRET: &str = "hook-s3cret-0123456789";
+const CHAT: i64 = 5_400_000_101;
+const PHONE: &str = "+79161110021";
+const EMAIL: &str = "vera.k@example.ru";
+
+struct Setup {
+    crm: Crm,
+    bot: BotApiSim,
+    daemon: TestDaemon,
+    clock: Arc<ManualClock>,
+    dir: tempfile::TempDir,
+}
+
+fn preset(flavor: Flavor) -> &'static str {
+    match flavor {
+        Flavor::Amocrm => "amocrm",
+        Flavor::Bitrix24 => "bitrix24",
+        Flavor::Hubspot => "hubspot",
+        Flavor::Pipedrive => "pipedrive",
+    }
+}
+
+/// The daemon with a web form, a Telegram bot, the CRM as sink `crm` (taking its webhooks
+/// when the preset has a `[hook]`) and a file sink that sees every event.
+async fn start(flavor: Flavor) -> Setup {
+    let crm = Crm::start(flavor, CRM_TOKEN).await;
+    let bot = BotApiSim::start().await;
+    let hook = if flavor == Flavor::Hubspot {
+        String::new()
+    } else {
+        format!("hook_secret = \"{HOOK_SECRET}\"\n")
+    };
+    let token = if flavor == Flavor::Bitrix24 {
+        String::new()
+    } else {
+        format!("token = \"{CRM_TOKEN}\"\n")
+    };
+    let config = format!(
+        r#"
+[api]
+token = "{API_TOKEN}"
+
+[[sources.webform]]
+id = "site"
+
+[[sources.telegram]]
+id = "tg"
+token = "{TOKEN}"
+api_url = "{bot}"
+poll_timeout = "1s"
+
+[[sinks.webhook]]
+id = "crm"
+url = "{url}"
+preset = "{preset}"
+timeout = "2s"
+{token}{hook}
+[[sinks.file]]
+id = "record"
+path = "{{dir}}/events.jsonl"
+"#,
+        bot = bot.url(),
+        url = crm.url(),
+        preset = preset(flavor),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = manual_clock();
+    let daemon =
+        TestDaemon::start_at(dir.path(), &config, &always_open_routing(), clock.clone()).await;
+    Setup {
+        crm,
+        bot,
+        daemon,
+        clock,
+        dir,
+    }
+}
+
+impl Setup {
+    /// Waits until `check` holds on the CRM, or fails naming `what` and every call so far.
+    async fn until(&self, what: &str, check: impl Fn(&Crm) -> bool) {
+        let done = eventually(Duration::from_secs(15), || async {
+            check(&self.crm).then_some(())
+        })
+        .await;
+        assert!(
+            done.is_some(),
+            "timed out waiting until {what}; calls: {:#?}",
+            self.crm.call_lines()
+        );
+    }
+
+    fn events(&self) -> Vec<Value> {
+        file_lines(&self.dir.path().join("events.jsonl"))
+    }
+
+    /// The `type`s of the events the file sink got.
+    fn event_types(&self) -> Vec<String> {
+        self.events()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
+    async fn events_at_least(&self, n: usize) -> Vec<Value> {
+        eventually(Duration::from_secs(10), || async {
+            let got = self.events();
+            (got.len() >= n).then_some(got)
+        })
+        .await
+        .unwrap_or_else(|| panic!("expected {n} events, got {:?}", self.event_types()))
+    }
+
+    async fn decline(&self, lead: &str, manager: &str) {
+        let r = reqwest::Client::new()
+            .post(self.daemon.url(&format!("/api/leads/{lead}/decline")))
+            .bearer_auth(API_TOKEN)
+            .json(&json!({"manager": manager, "reason": "в отпуске"}))
+            .send()
+            .await
+            .expect("decline");
+        assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    }
+
+    async fn audit_kinds(&self, lead: &str) -> Vec<String> {
+        self.daemon
+            .audit(lead)
+            .await
+            .iter()
+            .filter_map(|a| a["kind"].as_str().map(str::to_string))
+            .collect()
+    }
+}
+
+/// The CRM user id of manager `id` (`always_open.toml`: anna 17, boris 18).
+fn crm_id(manager: &str) -> &'static str {
+    if manager == "anna" { "17" } else { "18" }
+}
+
+fn other(manager: &str) -> &'static str {
+    if manager == "anna" { "boris" } else { "anna" }
+}
+
+/// A lead, a follow-up, a reassignment, the same person again: one contact, the notes, the
+/// new owner, and the second lead on the same contact.
+async fn the_whole_loop(flavor: Flavor) {
+    let s = start(flavor).await;
+    let known = (flavor == Flavor::Bitrix24).then(|| {
+        // Bitrix24 makes no contact for a lead: the person is a client it already knows.
+        s.crm.add_contact("Вера Климова", &[PHONE], &[])
+    });
+
+    // 1. A Telegram message: no phone, no e-mail, so nothing to look up.
+    s.bot
+        .push_text(CHAT, "Вера", "Здравствуйте! Нужен расчёт тёплого пола");
+    let created = s.events_at_least(1).await;
+    let lead = created[0]["data"]["id"].as_str().expect("id").to_string();
+    let first = created[0]["data"]["assignment"]["manager"]["id"]
+        .as_str()
+        .expect("assigned")
+        .to_string();
+    match flavor {
+        Flavor::Hubspot => {
+            s.until("the contact and its note", |c| c.notes().len() == 1)
+                .await
+        }
+        _ => {
+            s.until("the lead and its words", |c| {
+                c.leads().len() == 1 && (flavor == Flavor::Bitrix24 || c.notes().len() == 1)
+            })
+            .await
+        }
+    }
+
+    // 2. The person shares their phone with the contact button: a follow-up.
+    s.bot.push(json!({"update_id": 0, "message": {
+        "message_id": 58, "date": 1_795_000_100,
+        "from": {"id": CHAT, "is_bot": false, "first_name": "Вера"},
+        "chat": {"id": CHAT, "first_name": "Вера", "type": "private"},
+        "contact": {"phone_number": PHONE.trim_start_matches('+'), "first_name": "Вера", "user_id": CHAT}
+    }}));
+    let updated = s.events_at_least(2).await;
+    assert_eq!(updated[1]["type"], "lead.updated");
+    assert_eq!(
+        updated[1]["update"]["phones"],
+        json!([PHONE]),
+        "{}",
+        updated[1]
+    );
+    match flavor {
+        Flavor::Bitrix24 => {
+            s.until("the phone on the lead", |c| c.leads()[0].phones == [PHONE])
+                .await
+        }
+        _ => {
+            s.until("the phone merged into the contact", |c| {
+                c.contacts().iter().any(|p| p.phones == [PHONE])
+            })
+            .await
+        }
+    }
+    if flavor != Flavor::Bitrix24 {
+        s.until("the follow-up as a note", |c| c.notes().len() == 2)
+            .await;
+        assert!(
+            s.crm.notes()[1].text.contains(PHONE),
+            "the note names the new phone: {:?}",
+            s.crm.notes()
+        );
+    }
+
+    // 3. A decline passes the lead to the other junior: the CRM gets the new owner.
+    s.decline(&lead, &first).await;
+    let new_owner = crm_id(other(&first));
+    match flavor {
+        Flavor::Hubspot => {
+            s.until("the contact's new owner", |c| {
+                c.contacts()[0].owner.as_deref() == Some(new_owner)
+            })
+            .await
+        }
+        _ => {
+            s.until("the lead's new owner", |c| {
+                c.leads()[0].owner.as_deref() == Some(new_owner)
+            })
+            .await
+        }
+    }
+
+    // 4. The same person again through the web form, rate limited once: found, not made again.
+    let calls_before = s.crm.calls().len();
+    s.crm.rate_limit(1);
+    let again = s
+        .daemon
+        .submit_form(&[
+            ("name", "Вера Климова"),
+            ("phone", PHONE),
+            ("email", EMAIL),
+            ("message", "Повторно: и ещё ванная"),
+        ])
+        .await;
+    s.until("the rate-limit answer", |c| c.calls().len() > calls_before)
+        .await;
+    let limited = &s.crm.calls()[calls_before];
+    assert_eq!(
+        limited.status,
+        if flavor == Flavor::Bitrix24 { 503 } else { 429 },
+        "{limited:?}"
+    );
+    s.clock.advance(chrono::Duration::minutes(2));
+    match flavor {
+        Flavor::Hubspot => {
+            s.until("the second request's note", |c| c.notes().len() == 3)
+                .await
+        }
+        _ => s.until("the second lead", |c| c.leads().len() == 2).await,
+    }
+    let contacts = s.crm.contacts();
+    assert_eq!(contacts.len(), 1, "one contact per person: {contacts:#?}");
+    let contact = &contacts[0];
+    if let Some(id) = known {
+        assert_eq!(contact.id, id);
+    }
+    s.until("the e-mail merged into the contact", |c| {
+        c.contacts()[0].emails.contains(&EMAIL.to_string())
+    })
+    .await;
+    assert!(
+        s.crm.contacts()[0].phones.contains(&PHONE.to_string()),
+        "the phone kept: {:?}",
+        s.crm.contacts()
+    );
+    if flavor != Flavor::Hubspot {
+        let leads = s.crm.leads();
+        assert_eq!(
+            leads[1].contact,
+            Some(contact.id),
+            "the second lead is the known contact's: {leads:#?}"
+        );
+        if flavor != Flavor::Bitrix24 {
+            assert_eq!(leads[0].contact, Some(contact.id));
+        }
+    }
+    let returning = s
+        .events()
+        .into_iter()
+        .find(|e| e["data"]["id"] == again.as_str())
+        .expect("the second lead's event");
+    assert_eq!(returning["data"]["returning"], true);
+    s.daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amocrm_one_contact_follow_up_notes_and_the_new_owner() {
+    the_whole_loop(Flavor::Amocrm).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bitrix24_one_contact_follow_up_on_the_timeline_and_the_new_owner() {
+    the_whole_loop(Flavor::Bitrix24).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hubspot_one_contact_follow_up_notes_and_the_new_owner() {
+    the_whole_loop(Flavor::Hubspot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipedrive_one_person_follow_up_notes_and_the_new_owner() {
+    the_whole_loop(Flavor::Pipedrive).await;
+}
+
+/// The CRM's own webhook gives the lead to the other junior and moves it out of its first
+/// status: leadgate records the new manager, takes the lead as acknowledged, and the SLA
+/// timer never passes it on.
+async fn the_crm_takes_the_lead(flavor: Flavor, taken: &str) {
+    let s = start(flavor).await;
+    let lead = s
+        .daemon
+        .submit_form(&[
+            ("name", "Кирилл"),
+            ("phone", "+79161110031"),
+            ("message", "Нужен замер"),
+        ])
+        .await;
+    s.until("the lead in the CRM", |c| c.leads().len() == 1)
+        .await;
+    let crm_lead = s.crm.leads()[0].clone();
+    let owner = crm_lead.owner.clone().expect("an owner");
+    let first = if owner == "17" { "anna" } else { "boris" };
+    let to = crm_id(other(first));
+    let first_status = crm_lead.status.clone();
+    s.crm.change_lead(&crm_lead.id, Some(to), Some(taken));
+    let hook = s.daemon.url("/hooks/crm/crm");
+
+    assert_eq!(
+        s.crm
+            .send_webhook(&hook, "wrong-secret", &crm_lead.id, &owner, &first_status)
+            .await,
+        401,
+        "a webhook without the sink's secret is refused"
+    );
+    assert_eq!(
+        s.crm
+            .send_webhook(&hook, HOOK_SECRET, &crm_lead.id, &owner, &first_status)
+            .await,
+        200
+    );
+    let kinds = s.audit_kinds(&lead).await;
+    assert_eq!(
+        kinds,
+        ["created", "assigned", "crm_reassigned", "acknowledged"],
+        "{kinds:?}"
+    );
+    let journey = s
+        .daemon
+        .admin_get(&format!("/admin/api/leads/{lead}"))
+        .await;
+    assert_eq!(
+        journey["lead"]["assignment"]["manager"]["id"],
+        other(first),
+        "{journey}"
+    );
+    assert_eq!(journey["status"], "acknowledged");
+    let events = s.events_at_least(3).await;
+    let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(
+        types,
+        ["lead.created", "lead.reassigned", "lead.acknowledged"]
+    );
+    assert_eq!(
+        events[1]["data"]["assignment"]["manager"]["id"],
+        other(first)
+    );
+    assert_eq!(events[1]["data"]["assignment"]["strategy"], "crm");
+
+    // The same webhook again changes nothing.
+    assert_eq!(
+        s.crm
+            .send_webhook(&hook, HOOK_SECRET, &crm_lead.id, &owner, &first_status)
+            .await,
+        200
+    );
+    let calls = s.crm.calls().len();
+    s.clock.advance(chrono::Duration::minutes(31));
+    s.daemon.ran_since("stage:sla", s.clock.now()).await;
+    s.clock.advance(chrono::Duration::hours(3));
+    s.daemon.ran_since("stage:sla", s.clock.now()).await;
+    assert_eq!(
+        s.event_types(),
+        ["lead.created", "lead.reassigned", "lead.acknowledged"],
+        "taken in the CRM: never passed on"
+    );
+    assert_eq!(
+        s.crm.calls().len(),
+        calls,
+        "nothing sent back to the CRM that told: {:?}",
+        s.crm.call_lines()
+    );
+    assert_eq!(s.audit_kinds(&lead).await.len(), 4);
+    s.daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amocrm_webhooks_move_the_lead_and_end_its_sla() {
+    assert_ne!(AMO_FIRST_STATUS, "1002");
+    the_crm_takes_the_lead(Flavor::Amocrm, "1002").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bitrix24_webhooks_move_the_lead_and_end_its_sla() {
+    the_crm_takes_the_lead(Flavor::Bitrix24, "IN_PROCESS").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipedrive_webhooks_move_the_lead_and_end_its_sla() {
+    the_crm_takes_the_lead(Flavor::Pipedrive, "seen").await;
+}
+
+const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// Posts leadgate's generic CRM report, signed by the Standard Webhooks reference library
+/// (`sign_with` the secret, `None` unsigned) with `timestamp`.
+async fn report(daemon: &TestDaemon, body: &Value, sign_with: Option<&str>, timestamp: i64) -> u16 {
+    let text = body.to_string();
+    let mut request = reqwest::Client::new()
+        .post(daemon.url("/hooks/crm/crm"))
+        .header("content-type", "application/json")
+        .header("webhook-id", format!("evt_{timestamp}_{}", text.len()))
+        .header("webhook-timestamp", timestamp.to_string());
+    if let Some(secret) = sign_with {
+        let signature = standardwebhooks::Webhook::new(secret)
+            .expect("secret")
+            .sign(
+                &format!("evt_{timestamp}_{}", text.len()),
+                timestamp,
+                text.as_bytes(),
+            )
+            .expect("sign");
+        request = request.header("webhook-signature", signature);
+    }
+    request
+        .body(text)
+        .send()
+        .await
+        .expect("post")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generic_crm_reports_signed_owner_and_closing_and_the_sla_stops() {
+    let sink = support::sink::Sink::start(&[]).await;
+    let config = format!(
+        r#"
+[api]
+token = "{API_TOKEN}"
+
+[[sources.webform]]
+id = "site"
+
+[[sinks.webhook]]
+id = "crm"
+url = "{}"
+preset = "generic"
+hook_secret = "{WHSEC}"
+timeout = "2s"
+"#,
+        sink.url()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = manual_clock();
+    let daemon =
+        TestDaemon::start_at(dir.path(), &config, &always_open_routing(), clock.clone()).await;
+    let lead = daemon.submit_form(&[("phone", "+79161110041")]).await;
+    let created = sink.events(1).await;
+    let first = support::sink::manager_of(&created[0]);
+    let now = clock.now().timestamp();
+
+    let unknown = json!({"lead_id": lead, "owner": "99"});
+    assert_eq!(report(&daemon, &unknown, None, now).await, 401, "unsigned");
+    assert_eq!(
+        report(
+            &daemon,
+            &unknown,
+            Some("whsec_c2VjcmV0LW9mLWFub3RoZXItY3Jt"),
+            now
+        )
+        .await,
+        401,
+        "signed with another secret"
+    );
+    assert_eq!(
+        report(&daemon, &unknown, Some(WHSEC), now - 600).await,
+        401,
+        "ten minutes old"
+    );
+    assert_eq!(report(&daemon, &unknown, Some(WHSEC), now).await, 200);
+    let not_ours = json!({"lead_id": "0193b1f0-0000-7000-8000-00000000dead", "status": "won"});
+    assert_eq!(
+        report(&daemon, &not_ours, Some(WHSEC), now).await,
+        200,
+        "a lead leadgate did not make is answered, not retried"
+    );
+    let closed = json!({"lead_id": lead, "owner": crm_id(other(&first)), "status": "won"});
+    assert_eq!(report(&daemon, &closed, Some(WHSEC), now).await, 200);
+    assert_eq!(
+        daemon
+            .audit(&lead)
+            .await
+            .iter()
+            .filter_map(|a| a["kind"].as_str().map(str::to_string))
+            .collect::<Vec<_>>(),
+        [
+            "created",
+            "assigned",
+            "crm_owner_unknown",
+            "crm_reassigned",
+            "closed"
+        ]
+    );
+    let journey = daemon.admin_get(&format!("/admin/api/leads/{lead}")).await;
+    assert_eq!(journey["status"], "closed");
+    clock.advance(chrono::Duration::hours(2));
+    daemon.ran_since("stage:sla", clock.now()).await;
+    assert_eq!(
+        sink.received().len(),
+        1,
+        "closed in the CRM: never passed on, and the CRM is not told what it said"
+    );
+    daemon.stop().await;
+}
