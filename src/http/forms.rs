@@ -247,7 +247,9 @@ pub async fn accept(
             .into());
         }
     }
-    check_proof(form, headers, query, None)?;
+    if let Some(refused) = proof_refused(form, headers, query, None) {
+        return Err(refused.into());
+    }
     let content_type = header_str(headers, header::CONTENT_TYPE).map(str::to_string);
     let kind = body_kind(content_type.as_deref()).map_err(body_error)?;
     let limit = if matches!(kind, BodyKind::Multipart(_)) {
@@ -266,7 +268,10 @@ pub async fn accept(
     let parsed_form = read_body(&kind, bytes.clone(), limits)
         .await
         .map_err(body_error)?;
-    check_proof(form, headers, query, Some((&parsed_form.fields, &bytes)))?;
+    if let Some(refused) = proof_refused(form, headers, query, Some((&parsed_form.fields, &bytes)))
+    {
+        return Err(refused.into());
+    }
     if connector.is_test_ping(&parsed_form) {
         metrics::counter!("leadgate_test_pings_total", "source" => cfg.id.clone()).increment(1);
         return Ok(provider_answer(connector.answer.as_ref()));
@@ -327,17 +332,17 @@ pub async fn accept(
 /// A form's fields as read, in order.
 type FormFields = [(String, serde_json::Value)];
 
-/// The connector's proof (a token or a signature) when the form has a secret. Without the
-/// body (`read: None`) it refuses only what the headers and query already show to be wrong,
-/// so a forged post is turned away before its body is read.
-fn check_proof(
+/// The refusal when the connector's proof (a token or a signature) is wrong, for a form with
+/// a secret. Without the body (`read: None`) only what the headers and query already show to
+/// be wrong is refused, so a forged post is turned away before its body is read.
+fn proof_refused(
     form: &FormRuntime,
     headers: &HeaderMap,
     query: Option<&str>,
     read: Option<(&FormFields, &[u8])>,
-) -> Result<(), ApiError> {
+) -> Option<ApiError> {
     let (Some(verify), Some(secret)) = (&form.connector.verify, &form.cfg.secret) else {
-        return Ok(());
+        return None;
     };
     let header = |name: &str| {
         headers
@@ -357,17 +362,16 @@ fn check_proof(
         None => verify.refuse_before_body(secret, &presented),
         Some(_) => !verify.check(secret, &presented),
     };
-    if refused {
-        return Err(ApiError::new(
+    refused.then(|| {
+        ApiError::new(
             StatusCode::UNAUTHORIZED,
             "bad_secret",
             format!(
                 "the {} secret or signature is missing or wrong",
                 form.connector.name
             ),
-        ));
-    }
-    Ok(())
+        )
+    })
 }
 
 /// The answer a provider needs (Tilda: `200 OK`), for its submissions and its test ping;
