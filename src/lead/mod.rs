@@ -6,11 +6,13 @@
 //! (E.164 phones, lower-cased e-mails, names) so no channel re-implements them.
 
 mod email;
+mod labels;
 mod name;
 mod phone;
 mod text;
 
 pub use email::{find_emails, normalise_email};
+pub use labels::{LabelRole, VOCABULARY, label_role, normalise_label};
 pub use name::normalise_name;
 pub use phone::{PhoneNormaliser, find_phones};
 pub use text::{html_to_text, squash_whitespace};
