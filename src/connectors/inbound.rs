@@ -178,7 +178,7 @@ impl InboundConnector {
         }
         for pattern in &raw.labels {
             let segments: Vec<&str> = pattern.split('.').collect();
-            if !segments.iter().any(|s| *s == "*") && segments.last() != Some(&"**") {
+            if !segments.contains(&"*") && segments.last() != Some(&"**") {
                 problems.push(FileProblem {
                     key: "labels".into(),
                     message: format!(
