@@ -4,7 +4,7 @@
 //! reason it is not a lead. Each step has its own file: `mime` decodes the message, `noise`
 //! recognises bounces, auto-replies, bulk mail, spam and leadgate's own mail, `quote` and
 //! `signature` cut everything that is not the person's own words, and `form_notice` reads
-//! website form notifications.
+//! website form notifications; `rfc2231` joins a file name sent in pieces.
 //!
 //! The I/O part is `imap`: one task per configured mailbox (`config`) feeding intake, trusting
 //! the public roots and those of the source's `ca_file` (`roots`).
@@ -16,6 +16,7 @@ mod mime;
 mod noise;
 mod parse;
 mod quote;
+mod rfc2231;
 pub mod roots;
 mod signature;
 
