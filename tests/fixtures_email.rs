@@ -26,7 +26,11 @@ fn own_contacts() -> OwnContacts {
 /// What one sample gives, as the problems found (empty when it matches).
 fn check(exp: &expected::Expectation, phones: &PhoneNormaliser) -> Vec<String> {
     let raw = expected::sample(&exp.file);
-    match (parse_email(&raw, &EmailContext::default()), exp.is_lead) {
+    let ctx = EmailContext {
+        own_emails: own_contacts().emails,
+        ..EmailContext::default()
+    };
+    match (parse_email(&raw, &ctx), exp.is_lead) {
         (Parsed::Lead(draft), true) => {
             let received = Utc
                 .with_ymd_and_hms(2026, 11, 22, 9, 15, 2)
