@@ -5,7 +5,8 @@
 //! `_charset_` field the browser fills in. Names and values are percent-decoded to bytes and
 //! decoded by that charset (UTF-8 when none is declared); a body is refused only when its bytes
 //! do not decode, so a U+FFFD the person really typed (`%EF%BF%BD`) is kept like any other
-//! character.
+//! character. A browser sends what a legacy charset cannot hold ("м²" in windows-1251) as an
+//! HTML numeric reference (`&#178;`); in a form sent in such a charset those are read back.
 
 use super::body::{BodyError, FormBody};
 use encoding_rs::{Encoding, UTF_8};
@@ -55,6 +56,10 @@ pub(super) fn read(
             continue;
         }
         let value = decode(charset, value).ok_or_else(|| refuse(format!("field {name:?}")))?;
+        let value = match charset == UTF_8 {
+            true => value,
+            false => numeric_references(&value),
+        };
         form.fields.push((name, Value::String(value)));
     }
     Ok(form)
@@ -65,6 +70,34 @@ fn decode(charset: &'static Encoding, bytes: &[u8]) -> Option<String> {
     charset
         .decode_without_bom_handling_and_without_replacement(bytes)
         .map(std::borrow::Cow::into_owned)
+}
+
+/// `text` with each decimal HTML numeric reference (`&#178;`, what a browser sends for a
+/// character the form's legacy charset cannot hold) turned into its character.
+fn numeric_references(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("&#") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let closed = (1..=7).contains(&digits) && after[digits..].starts_with(';');
+        let reference = closed
+            .then(|| after[..digits].parse::<u32>().ok().and_then(char::from_u32))
+            .flatten();
+        match reference {
+            Some(c) => {
+                out.push(c);
+                rest = &after[digits + 1..];
+            }
+            None => {
+                out.push_str("&#");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `name=value` pairs split on `&`, `+` read as a space and percent escapes decoded, as bytes.
@@ -161,6 +194,23 @@ mod tests {
         let body = format!("_charset_=koi8-r&message={CP1251}");
         let form = read(body.as_bytes(), Some(encoding_rs::WINDOWS_1251)).expect("reads");
         assert_eq!(text(&form, "message").as_deref(), Some(WANT));
+    }
+
+    #[test]
+    fn what_a_legacy_charset_cannot_hold_comes_as_a_numeric_reference() {
+        // "м&#178;" in windows-1251: the browser's way of sending "м²".
+        let body = "message=60+%EC%26%23178%3B%2C+%26%23128512%3B+%26%23x41%3B+%26%23;";
+        let form = read(body.as_bytes(), Some(encoding_rs::WINDOWS_1251)).expect("reads");
+        assert_eq!(
+            text(&form, "message").as_deref(),
+            Some("60 м², 😀 &#x41; &#;")
+        );
+        let form = read(b"message=%26%23178%3B", None).expect("reads");
+        assert_eq!(
+            text(&form, "message").as_deref(),
+            Some("&#178;"),
+            "UTF-8 needs none"
+        );
     }
 
     #[test]
