@@ -13,7 +13,8 @@
 //! two are a reply's quote and `quote` cuts them. The forwarded letter's header block ("From:",
 //! "От кого:", "Date:", "Тема:"..., or Yandex's `17.11.2026, 11:03, "Иван" <ivan@mail.ru>:`)
 //! names its sender; its body runs to an end marker ("-------- Конец пересылаемого сообщения
-//! --------") or the end of the text.
+//! --------") or the end of the text. A letter forwarded as an attachment (message/rfc822) is
+//! taken by the parser from the MIME parts instead.
 
 use super::mime::Mailbox;
 use crate::lead::find_emails;

@@ -30,6 +30,18 @@ pub struct Attachment {
     pub size: usize,
 }
 
+/// A message attached whole (`message/rfc822`: Outlook's and Yandex's "forward as
+/// attachment"): its sender, subject and readable body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttachedLetter {
+    /// Its first `From` mailbox.
+    pub from: Option<Mailbox>,
+    /// Its decoded subject.
+    pub subject: Option<String>,
+    /// Its readable body, as [`Mail::body`].
+    pub body: String,
+}
+
 /// What the parser uses of one message, decoded and owned.
 #[derive(Debug, Clone, Default)]
 pub struct Mail {
@@ -51,6 +63,8 @@ pub struct Mail {
     pub body: String,
     /// Files attached to the message.
     pub attachments: Vec<Attachment>,
+    /// Messages attached whole (each is also one of `attachments`).
+    pub attached_letters: Vec<AttachedLetter>,
     /// Ids from `In-Reply-To` then `References`, with angle brackets, without duplicates.
     pub replies_to: Vec<String>,
 }
@@ -106,6 +120,18 @@ pub fn read(raw: &[u8]) -> Option<Mail> {
         attachments: message
             .attachments()
             .map(|part| attachment(part, &message.raw_message))
+            .collect(),
+        attached_letters: message
+            .attachments()
+            .filter_map(MessagePart::message)
+            .map(|letter| AttachedLetter {
+                from: letter
+                    .from()
+                    .and_then(mailboxes)
+                    .and_then(|m| m.into_iter().next()),
+                subject: letter.subject().map(str::to_string),
+                body: body(letter),
+            })
             .collect(),
         replies_to,
     })

@@ -77,8 +77,11 @@ pub fn parse_email(raw: &[u8], ctx: &EmailContext) -> Parsed {
 
 fn draft(mail: Mail, ctx: &EmailContext) -> LeadDraft {
     let subject_forward = forward::subject_says_forward(mail.subject.as_deref());
-    let (mut draft, forwarded) =
-        read_letter(mail.from.as_ref(), &mail.body, subject_forward, ctx, 0);
+    let from = mail.from.as_ref();
+    let (mut draft, forwarded) = match attached_forward(&mail, subject_forward) {
+        Some(letter) => read_forward(from, &mail.body, letter.from.as_ref(), &letter.body, ctx, 0),
+        None => read_letter(from, &mail.body, subject_forward, ctx, 0),
+    };
     draft.external_id = mail.message_id.clone();
     draft.subject = match forwarded {
         Forward::No => mail.subject.clone(),
@@ -122,15 +125,37 @@ fn read_letter(
     ctx: &EmailContext,
     depth: usize,
 ) -> (LeadDraft, Forward) {
-    let Some(fwd) = forward::find(body, subject_forward).filter(|_| depth < MAX_FORWARDS) else {
-        return (read_own_words(from, body), Forward::No);
-    };
-    if fwd.sender.as_ref().is_some_and(|s| ctx.is_own(&s.address)) {
-        return (read_own_words(from, fwd.note), Forward::No);
+    match forward::find(body, subject_forward).filter(|_| depth < MAX_FORWARDS) {
+        Some(fwd) => read_forward(from, fwd.note, fwd.sender.as_ref(), fwd.body, ctx, depth),
+        None => (read_own_words(from, body), Forward::No),
     }
-    let (mut letter, _) = read_letter(fwd.sender.as_ref(), fwd.body, false, ctx, depth + 1);
-    let note = read_own_words(from, fwd.note);
-    let by_sender = same_person(from, fwd.sender.as_ref());
+}
+
+/// The letter a mail forwards as an attachment (Outlook's and Yandex's "forward as
+/// attachment"): under a forward subject, with no forward in the text, the one message
+/// attached whole.
+fn attached_forward(mail: &Mail, subject_forward: bool) -> Option<&mime::AttachedLetter> {
+    let [letter] = mail.attached_letters.as_slice() else {
+        return None;
+    };
+    (subject_forward && forward::find(&mail.body, true).is_none()).then_some(letter)
+}
+
+/// A letter from `sender` forwarded by `from` under `note`: see [`read_letter`].
+fn read_forward(
+    from: Option<&Mailbox>,
+    note: &str,
+    sender: Option<&Mailbox>,
+    body: &str,
+    ctx: &EmailContext,
+    depth: usize,
+) -> (LeadDraft, Forward) {
+    if sender.is_some_and(|s| ctx.is_own(&s.address)) {
+        return (read_own_words(from, note), Forward::No);
+    }
+    let (mut letter, _) = read_letter(sender, body, false, ctx, depth + 1);
+    let note = read_own_words(from, note);
+    let by_sender = same_person(from, sender);
     let unknown = letter.contact.name.is_none()
         && letter.contact.emails.is_empty()
         && letter.contact.phones.is_empty();
@@ -595,6 +620,25 @@ mod tests {
             problems.len(),
             problems.join("\n")
         );
+    }
+
+    #[test]
+    fn a_letter_forwarded_as_an_attachment_is_the_request() {
+        let raw = "From: Anna <anna@gmail.com>\r\nSubject: FW: Boiler\r\n\
+            Content-Type: multipart/mixed; boundary=b\r\n\r\n\
+            --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nПрошу обработать\r\n\
+            --b\r\nContent-Type: message/rfc822\r\nContent-Disposition: attachment\r\n\r\n\
+            From: Kate <kate@example.ru>\r\nSubject: Boiler\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+            Нужен котёл, +7 911 222-33-44\r\n--b--\r\n";
+        let d = lead_in(raw);
+        assert_eq!(d.contact.emails, vec!["kate@example.ru"]);
+        assert_eq!(d.contact.phones, vec!["+7 911 222-33-44"]);
+        assert_eq!(d.text, "Прошу обработать\n\nНужен котёл, +7 911 222-33-44");
+        assert_eq!(d.fields["forwarded_by"], "Anna <anna@gmail.com>");
+        assert_eq!(d.fields["attachments"][0]["name"], "Boiler.eml");
+        // Without a forward subject an attached letter is only a file.
+        let d = lead_in(&raw.replace("FW: Boiler", "Boiler"));
+        assert_eq!(d.contact.emails, vec!["anna@gmail.com"]);
     }
 
     #[test]
