@@ -19,7 +19,6 @@ use crate::store::{NotificationStore, SqliteStore, Store, StoreError};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -172,6 +171,7 @@ pub async fn run(
         None => None,
     };
     warn_unreachable_managers(&rules.current(), &config);
+    crate::config::warn_unsigned(&config);
     if managers_bot.is_some() || mailer.is_some() {
         sink_wakers.push(notify_wake.clone());
         let worker = NotifyWorker {
@@ -369,14 +369,10 @@ pub async fn run(
         actions,
         notices,
         notes,
+        bodies: crate::http::BodyBudget::new(config.server.body_memory),
     };
     tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), mailboxes = config.email.iter().map(|e| e.mailboxes.len()).sum::<usize>(), blogs = config.wordpress.len() + config.feeds.len(), telegram_bots = config.telegram.len(), "leadgate is running.");
-    let served = axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    crate::http::serve(listener, router(state), &config.server, shutdown).await;
     tracing::info!("Shutting down: intake stopped, draining.");
     stop_pullers.cancel();
     if tokio::time::timeout(grace, pullers.wait()).await.is_err() {
@@ -394,7 +390,6 @@ pub async fn run(
         );
     }
     sqlite.close().await;
-    served?;
     tracing::info!("Stopped.");
     Ok(())
 }

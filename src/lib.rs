@@ -10,6 +10,7 @@ pub mod deliver;
 pub mod health;
 pub mod http;
 pub mod intake;
+pub mod language;
 pub mod lead;
 pub mod notify;
 pub mod process;

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use support::daemon::{TestDaemon, default_routing, eventually};
+use support::daemon::{TestDaemon, authed_get, default_routing, eventually};
 use support::expected::{Expectation, check_lead, check_not_lead, expectations, sample};
 use support::sink::Sink;
 
@@ -392,7 +392,7 @@ async fn a_failing_or_hanging_site_does_not_stop_another_source() {
     );
 
     let ready = eventually(WAIT, || async {
-        let body = reqwest::get(daemon.url("/readyz"))
+        let body = authed_get(daemon.url("/readyz"))
             .await
             .ok()?
             .text()

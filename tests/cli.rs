@@ -80,7 +80,7 @@ fn environment_overrides_and_secret_references() {
     let set = leadgate(
         &["check", "--config", "leadgate.toml"],
         dir.path(),
-        &[("LG_TEST_ADMIN_TOKEN", "s3cret")],
+        &[("LG_TEST_ADMIN_TOKEN", "s3cret-admin-token-42")],
     );
     assert!(
         set.status.success(),
@@ -88,14 +88,14 @@ fn environment_overrides_and_secret_references() {
         String::from_utf8_lossy(&set.stderr)
     );
     assert!(
-        !String::from_utf8_lossy(&set.stderr).contains("s3cret"),
+        !String::from_utf8_lossy(&set.stderr).contains("s3cret-admin-token-42"),
         "a secret never reaches the output"
     );
     let bad = leadgate(
         &["check", "--config", "leadgate.toml"],
         dir.path(),
         &[
-            ("LG_TEST_ADMIN_TOKEN", "s3cret"),
+            ("LG_TEST_ADMIN_TOKEN", "s3cret-admin-token-42"),
             ("LEADGATE__SERVER__LISTEN", "not-an-address"),
         ],
     );
@@ -267,4 +267,38 @@ fn route_explains_a_lead_record_and_a_raw_sample() {
     let (code, _, err) = route(&["-"], "not json");
     assert_eq!(code, Some(1));
     assert!(err.contains("pass --channel"), "{err}");
+}
+
+#[test]
+fn doors_that_look_locked_must_be_locked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_config(
+        dir.path(),
+        "[admin]\ntoken = \"\"\n\
+         [[sources.webform]]\nid = \"site\"\nsecret = \"\"\n\
+         [[sources.webform]]\nid = \"tilda\"\nconnector = \"tilda\"\n\
+         [[sources.vk]]\nid = \"vk\"\ngroup_id = 1\nconfirmation = \"x\"\n",
+    );
+    let out = leadgate(&["check", "--config", "leadgate.toml"], dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for key in [
+        "admin.token: is empty",
+        "sources.webform[0].secret: is empty",
+        "sources.webform[1].secret: is missing",
+        "sources.vk[0].secret: is missing",
+    ] {
+        assert!(err.contains(key), "{key} not in: {err}");
+    }
+    write_config(
+        dir.path(),
+        "[[sources.webform]]\nid = \"tilda\"\nconnector = \"tilda\"\nallow_unsigned = true\n\
+         [[sources.vk]]\nid = \"vk\"\ngroup_id = 1\nconfirmation = \"x\"\nallow_unsigned = true\n",
+    );
+    let out = leadgate(&["check", "--config", "leadgate.toml"], dir.path(), &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 use support::bot_api::{BotApiSim, MANAGERS_TOKEN, Sent};
 use support::certs::Issuer;
-use support::daemon::{TestDaemon, default_routing, eventually};
+use support::daemon::{TestDaemon, authed_get, default_routing, eventually};
 use support::dovecot::{Dovecot, lead_mail};
 use support::expected::{check_lead, check_not_lead, expectations, sample};
 use support::sink::Sink;
@@ -75,7 +75,7 @@ async fn mailbox_state(daemon: &TestDaemon) -> Value {
 
 /// A component of /readyz.
 async fn component(daemon: &TestDaemon, name: &str) -> Value {
-    let ready: Value = reqwest::get(daemon.url("/readyz"))
+    let ready: Value = authed_get(daemon.url("/readyz"))
         .await
         .expect("readyz")
         .json()

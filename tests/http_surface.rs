@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::daemon::{TestDaemon, always_open_routing};
+use support::daemon::{TestDaemon, always_open_routing, authed_get};
 
 const CONFIG: &str = r#"
 [[sources.webform]]
@@ -102,7 +102,7 @@ async fn health_readiness_and_metrics() {
     assert!(post.status().is_success());
     let ready: serde_json::Value =
         support::daemon::eventually(std::time::Duration::from_secs(5), || async {
-            let r: serde_json::Value = reqwest::get(daemon.url("/readyz"))
+            let r: serde_json::Value = authed_get(daemon.url("/readyz"))
                 .await
                 .ok()?
                 .json()
@@ -116,7 +116,7 @@ async fn health_readiness_and_metrics() {
     assert_eq!(ready["store"]["state"], "ok");
     assert!(ready["components"]["stage:process"]["last_success"].is_string());
     assert!(ready["rules_version"].is_string());
-    let metrics = reqwest::get(daemon.url("/metrics"))
+    let metrics = authed_get(daemon.url("/metrics"))
         .await
         .expect("get")
         .text()
@@ -157,7 +157,7 @@ async fn a_live_daemon_keeps_routing_when_a_bad_rules_file_is_saved() {
     let version = |d: &TestDaemon| {
         let url = d.url("/readyz");
         async move {
-            let r: serde_json::Value = reqwest::get(url)
+            let r: serde_json::Value = authed_get(url)
                 .await
                 .expect("get")
                 .json()
@@ -173,7 +173,7 @@ async fn a_live_daemon_keeps_routing_when_a_bad_rules_file_is_saved() {
     );
     // The watcher polls the file about every second: wait until the bad save was refused.
     let refused = support::daemon::eventually(std::time::Duration::from_secs(10), || async {
-        let m = reqwest::get(daemon.url("/metrics"))
+        let m = authed_get(daemon.url("/metrics"))
             .await
             .ok()?
             .text()
@@ -201,7 +201,7 @@ async fn a_live_daemon_keeps_routing_when_a_bad_rules_file_is_saved() {
         first_version,
         "the bad file was refused"
     );
-    let metrics = reqwest::get(daemon.url("/metrics"))
+    let metrics = authed_get(daemon.url("/metrics"))
         .await
         .expect("get")
         .text()

@@ -122,6 +122,24 @@ fn cases() -> Vec<Case> {
             expect: Expect::Manager("anna", PickedBy::LeastLoaded),
         },
         Case {
+            name: "a wholesale delivery (оптовая, a form of оптовый) goes to a senior",
+            lead: lead("Интересует оптовая поставка котлов", json!({})),
+            at: MONDAY_NOON,
+            open: &[("anna", 0), ("dmitry", 2)],
+            previous: None,
+            rule: "Тендеры и опт",
+            expect: Expect::Manager("anna", PickedBy::LeastLoaded),
+        },
+        Case {
+            name: "an optimal choice (оптимальный only begins like опт) is an ordinary request",
+            lead: lead("Подберите оптимальный вариант отопления", json!({})),
+            at: MONDAY_NOON,
+            open: &[],
+            previous: None,
+            rule: "Все остальные",
+            expect: Expect::Manager("ivan", PickedBy::RoundRobin),
+        },
+        Case {
             name: "a big budget, however typed, goes to a senior",
             lead: lead("Нужен проект", json!({"budget": "500 000 ₽"})),
             at: MONDAY_NOON,
@@ -341,7 +359,7 @@ fn the_trace_explains_and_survives_json() {
     let text = d.trace.to_string();
     for needle in [
         "+ \"Указана компания\"",
-        "yes text_contains = [",
+        "yes text_mentions = [",
         "(found \"тендер\")",
         "anna             10 open, not eligible: at max_open",
         "picked dmitry",

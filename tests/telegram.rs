@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
 use support::bot_api::{BotApiSim, TOKEN};
-use support::daemon::{TestDaemon, default_routing, eventually, file_lines};
+use support::daemon::{TestDaemon, authed_get, default_routing, eventually, file_lines};
 use support::expected::{check_lead, check_not_lead, expectations, sample};
 
 const REPLY: &str = "Спасибо! Менеджер ответит в течение часа.";
@@ -178,7 +178,7 @@ async fn a_restart_neither_repeats_nor_skips_an_update() {
         count(&events(dir.path()), "lead.created") == 3
     })
     .await;
-    let ready = reqwest::get(daemon.url("/readyz"))
+    let ready = authed_get(daemon.url("/readyz"))
         .await
         .expect("readyz")
         .text()
@@ -236,7 +236,7 @@ async fn a_wrong_token_shows_on_readyz_without_the_token() {
     let text = config(&sim, "").replace(TOKEN, wrong);
     let daemon = TestDaemon::start_in(dir.path(), &text, &default_routing()).await;
     let ready = eventually(WAIT, || async {
-        let body = reqwest::get(daemon.url("/readyz"))
+        let body = authed_get(daemon.url("/readyz"))
             .await
             .ok()?
             .text()

@@ -1,22 +1,26 @@
 //! Configuration: `config/leadgate.toml` read into raw types, then validated into the types the
 //! daemon runs on. Holding a [`Config`] means every value in it was checked.
 
+mod doors;
 mod load;
+mod problems;
 mod raw;
 mod secret;
+mod server;
 mod units;
 mod validate;
 
+pub use doors::warn_unsigned;
 pub use load::load_raw;
 pub use raw::RawConfig;
 pub use secret::{Secret, tokens_match};
+pub use server::{ForwardedPolicy, ServerConfig};
 pub use units::{HumanDuration, parse_duration, parse_size};
 pub use validate::validate;
 
 use crate::deliver::EventType;
 use crate::lead::{OwnContacts, PhoneNormaliser};
 use crate::sources::telegram::TelegramSource;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -76,6 +80,8 @@ pub struct Config {
     pub storage: StorageConfig,
     /// Phone parsing with the business's default region.
     pub phones: PhoneNormaliser,
+    /// The language of the pages visitors see.
+    pub language: crate::language::Language,
     /// The business's own contacts, never taken as a lead's.
     pub own_contacts: OwnContacts,
     /// The routing rules file.
@@ -86,6 +92,8 @@ pub struct Config {
     pub batch_size: u32,
     /// Bearer token for `/admin`; `None` turns the admin surface off.
     pub admin_token: Option<Secret>,
+    /// Bearer token for `/metrics` and `/readyz`'s details only.
+    pub metrics_token: Option<Secret>,
     /// Bearer token for `/api`; `None` turns the API off.
     pub api_token: Option<Secret>,
     /// Web forms.
@@ -110,17 +118,6 @@ pub struct Config {
     pub notify: crate::notify::NotifyConfig,
 }
 
-/// `[server]`, validated.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// The listen address.
-    pub listen: SocketAddr,
-    /// How long shutdown waits for in-flight work.
-    pub shutdown_grace: Duration,
-    /// Whether `X-Forwarded-For` names the client.
-    pub trust_forwarded_for: bool,
-}
-
 /// `[storage]`, validated.
 #[derive(Debug, Clone)]
 pub struct StorageConfig {
@@ -139,6 +136,8 @@ pub struct WebformSource {
     pub honeypot: Option<String>,
     /// The 303 target after a plain form post.
     pub redirect: Option<String>,
+    /// The 303 target of a refused plain form post.
+    pub error_redirect: Option<String>,
     /// The shared secret server-side posters send.
     pub secret: Option<Secret>,
     /// Whether `/` shows the demo page for this form.
@@ -147,12 +146,19 @@ pub struct WebformSource {
     pub max_text: usize,
     /// Multipart-with-files limit in bytes.
     pub max_upload: usize,
+    /// Files one post may attach.
+    pub max_files: usize,
+    /// Text fields one post may have.
+    pub max_fields: usize,
     /// Sustained posts per minute per client address.
     pub rate_per_minute: u32,
     /// Burst per client address.
     pub rate_burst: u32,
     /// The inbound connector mapping its payload (validated to exist).
     pub connector: String,
+    /// Posts are taken without the provider's proof although it could send one (warned at
+    /// every start).
+    pub allow_unsigned: bool,
 }
 
 /// A sink, validated.

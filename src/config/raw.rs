@@ -64,8 +64,22 @@ pub struct RawServer {
     pub listen: Option<String>,
     /// How long a graceful shutdown may take to finish in-flight work; default `10s`.
     pub shutdown_grace: Option<HumanDuration>,
-    /// Take the client address for rate limits from `X-Forwarded-For` (behind a proxy).
+    /// Take the client address from `X-Forwarded-For` (behind a proxy): the address the
+    /// proxy saw, the rightmost entry that is not one of `trusted_proxies`.
     pub trust_forwarded_for: Option<bool>,
+    /// The proxies in front (addresses or CIDR blocks): `X-Forwarded-For` is read only from
+    /// them, and their own entries in it are skipped.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// How long a client may take to send a request's headers, and how long an idle
+    /// keep-alive connection stays open; default `10s`.
+    pub header_timeout: Option<HumanDuration>,
+    /// How long a client may take to send a request's body; default `30s`.
+    pub body_timeout: Option<HumanDuration>,
+    /// Connections open at once; more wait in the kernel's backlog; default 512.
+    pub max_connections: Option<usize>,
+    /// Request bodies held in memory at once, across all requests; default `64MiB`.
+    pub body_memory: Option<ByteSize>,
 }
 
 /// `[storage]`.
@@ -83,6 +97,8 @@ pub struct RawStorage {
 pub struct RawBusiness {
     /// Default region for phone numbers written without a country code; default `RU`.
     pub phone_region: Option<String>,
+    /// The language visitors read the form's pages in: `ru` (default) or `en`.
+    pub language: Option<String>,
     /// The business's own e-mail addresses.
     #[serde(default)]
     pub own_emails: Vec<String>,
@@ -115,6 +131,9 @@ pub struct RawProcessing {
 pub struct RawAdmin {
     /// Bearer token for `/admin/...`; without one the admin surface is off.
     pub token: Option<Secret>,
+    /// A token that reads only `/metrics` and `/readyz`'s details (for a Prometheus scraper
+    /// that should not hold the admin token).
+    pub metrics_token: Option<Secret>,
 }
 
 /// `[api]`.
@@ -169,16 +188,25 @@ pub struct RawWebform {
     pub secret: Option<Secret>,
     /// Serve the demo page at `/` posting to this form.
     pub demo: Option<bool>,
+    /// Where a plain HTML form is sent back (303, with `lg_error=<code>`) when a post is
+    /// refused, instead of leadgate's own page that shows what to fix.
+    pub error_redirect: Option<String>,
     /// Limit for the form's text (urlencoded, JSON, the text parts of multipart); default 64KiB.
     pub max_text: Option<ByteSize>,
     /// Limit for a multipart form with files; default 10MiB.
     pub max_upload: Option<ByteSize>,
+    /// Files one post may attach; default 10.
+    pub max_files: Option<usize>,
+    /// Text fields one post may have; default 200.
+    pub max_fields: Option<usize>,
     /// Posts per minute allowed from one client address; default 20.
     pub rate_per_minute: Option<u32>,
     /// Posts allowed in a burst from one client address; default 10.
     pub rate_burst: Option<u32>,
     /// The inbound connector that maps the payload (`tilda`, `wix`, ...); default `generic`.
     pub connector: Option<String>,
+    /// Take posts without `secret` although the connector's provider can prove them.
+    pub allow_unsigned: Option<bool>,
 }
 
 /// `[sinks]`.

@@ -1,10 +1,11 @@
 //! `RawConfig → Config`: every value checked, every problem gathered before reporting.
 
+use super::doors;
+use super::problems::Problems;
 use super::raw::{RawConfig, RawFileSink, RawWebform, RawWebhookSink};
 use super::units::parse_duration;
 use super::{
-    Config, ConfigProblem, ServerConfig, SinkConfig, SinkKind, StorageConfig, WebformSource,
-    WebhookSinkConfig,
+    Config, ConfigProblem, SinkConfig, SinkKind, StorageConfig, WebformSource, WebhookSinkConfig,
 };
 use crate::connectors::{Catalogue, GENERIC};
 use crate::deliver::{EventType, decode_signing_secret};
@@ -20,48 +21,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Collects problems with their file and key.
-struct Problems {
-    file: String,
-    list: Vec<ConfigProblem>,
-}
-
-impl Problems {
-    fn add(&mut self, key: impl Into<String>, message: impl Into<String>, hint: Option<&str>) {
-        self.list.push(ConfigProblem {
-            file: self.file.clone(),
-            key: key.into(),
-            message: message.into(),
-            hint: hint.map(str::to_string),
-        });
-    }
-}
-
 /// Validates the raw config read from `path` (relative paths in it are resolved: the routing
 /// file against the config file's directory, data files against the working directory).
 pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem>> {
-    let mut p = Problems {
-        file: path.display().to_string(),
-        list: Vec::new(),
-    };
+    let mut p = Problems::new(path);
 
-    let listen_text = raw.server.listen.as_deref().unwrap_or("127.0.0.1:8080");
-    let listen = listen_text.parse().unwrap_or_else(|_| {
-        p.add(
-            "server.listen",
-            format!("{listen_text:?} is not an address"),
-            Some("write it as \"127.0.0.1:8080\" or \"0.0.0.0:8080\""),
-        );
-        ([127, 0, 0, 1], 8080).into()
-    });
-    let server = ServerConfig {
-        listen,
-        shutdown_grace: raw
-            .server
-            .shutdown_grace
-            .map_or(Duration::from_secs(10), |d| d.0),
-        trust_forwarded_for: raw.server.trust_forwarded_for.unwrap_or(false),
-    };
+    let server = super::server::validate(&mut p, &raw.server);
 
     let url = raw.storage.url.as_deref().unwrap_or("data/leadgate.db");
     let sqlite_path = match url
@@ -84,6 +49,15 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
     let phones = PhoneNormaliser::new(region).unwrap_or_else(|e| {
         p.add("business.phone_region", e.to_string(), None);
         PhoneNormaliser::new("RU").expect("RU is a known region")
+    });
+    let language_code = raw.business.language.as_deref().unwrap_or("ru");
+    let language = crate::language::Language::parse(language_code).unwrap_or_else(|| {
+        p.add(
+            "business.language",
+            format!("{language_code:?} is not a language leadgate writes"),
+            Some("\"ru\" or \"en\""),
+        );
+        crate::language::Language::Ru
     });
     let mut own_contacts = OwnContacts::default();
     for (i, e) in raw.business.own_emails.iter().enumerate() {
@@ -204,11 +178,14 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
                 Some("copy the string VK shows in the Callback API settings"),
             );
         }
+        let allow_unsigned = s.allow_unsigned.unwrap_or(false);
+        doors::check_source_secret(&mut p, &key, s.secret.as_ref(), Some("VK"), allow_unsigned);
         vk.push(VkSource {
             id: s.id,
             group_id: s.group_id,
             confirmation: s.confirmation,
             secret: s.secret,
+            allow_unsigned,
         });
     }
     let mut whatsapp = Vec::new();
@@ -258,6 +235,14 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         sinks.push(file_sink(&mut p, &key, s));
     }
 
+    doors::check_token(&mut p, "admin.token", raw.admin.token.as_ref());
+    doors::check_token(
+        &mut p,
+        "admin.metrics_token",
+        raw.admin.metrics_token.as_ref(),
+    );
+    doors::check_token(&mut p, "api.token", raw.api.token.as_ref());
+
     if !p.list.is_empty() {
         return Err(p.list);
     }
@@ -265,12 +250,14 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         server,
         storage: StorageConfig { sqlite_path },
         phones,
+        language,
         own_contacts,
         routing_file,
         watch_routing: raw.routing.watch.unwrap_or(true),
         batch_size,
-        admin_token: raw.admin.token.filter(|t| !t.expose().is_empty()),
-        api_token: raw.api.token.filter(|t| !t.expose().is_empty()),
+        admin_token: raw.admin.token,
+        metrics_token: raw.admin.metrics_token,
+        api_token: raw.api.token,
         webforms,
         email,
         vk,
@@ -327,6 +314,38 @@ fn webform(p: &mut Problems, key: &str, f: RawWebform, cat: &Catalogue) -> Webfo
             );
         }
     }
+    for (name, target) in [
+        ("redirect", &f.redirect),
+        ("error_redirect", &f.error_redirect),
+    ] {
+        let ok = target.as_deref().is_none_or(|t| {
+            (t.starts_with('/') && !t.starts_with("//"))
+                || reqwest::Url::parse(t).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        });
+        if !ok {
+            p.add(
+                format!("{key}.{name}"),
+                format!("{:?} is not a page address", target.as_deref().unwrap_or("")),
+                Some("write an http(s) URL like \"https://example.ru/thanks/\" or a path like \"/thanks\""),
+            );
+        }
+    }
+    let allow_unsigned = f.allow_unsigned.unwrap_or(false);
+    let provider = cat
+        .inbound(&connector)
+        .filter(|c| c.verify.is_some())
+        .map(|c| c.name.clone());
+    doors::check_source_secret(
+        p,
+        key,
+        f.secret.as_ref(),
+        provider.as_deref(),
+        allow_unsigned,
+    );
+    let defaults = crate::sources::webform::Limits::default();
+    if f.max_fields == Some(0) {
+        p.add(format!("{key}.max_fields"), "must be at least 1", None);
+    }
     let per_minute = f.rate_per_minute.unwrap_or(20);
     let burst = f.rate_burst.unwrap_or(10);
     if per_minute == 0 || burst == 0 {
@@ -341,13 +360,17 @@ fn webform(p: &mut Problems, key: &str, f: RawWebform, cat: &Catalogue) -> Webfo
         allowed_origins: f.allowed_origins,
         honeypot: f.honeypot.filter(|h| !h.is_empty()),
         redirect: f.redirect,
+        error_redirect: f.error_redirect,
         secret: f.secret,
         demo: f.demo.unwrap_or(false),
-        max_text: f.max_text.map_or(64 * 1024, |s| s.0),
-        max_upload: f.max_upload.map_or(10 * 1024 * 1024, |s| s.0),
+        max_text: f.max_text.map_or(defaults.text, |s| s.0),
+        max_upload: f.max_upload.map_or(defaults.upload, |s| s.0),
+        max_files: f.max_files.unwrap_or(defaults.files),
+        max_fields: f.max_fields.unwrap_or(defaults.fields),
         rate_per_minute: per_minute.max(1),
         rate_burst: burst.max(1),
         connector,
+        allow_unsigned,
     }
 }
 

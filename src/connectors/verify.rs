@@ -114,6 +114,17 @@ impl Verify {
         }
     }
 
+    /// Whether the request can be refused before its body is read: the token travels in a
+    /// header or the query and is wrong, or the signature's header is missing; `false` when
+    /// only the body can tell.
+    pub fn refuse_before_body(&self, secret: &[u8], p: &Presented<'_>) -> bool {
+        match self {
+            Verify::Token(TokenAt::Field(_)) => false,
+            Verify::Token(_) => !self.check(secret, p),
+            Verify::HmacSha256 { header, .. } => (p.header)(header).is_none(),
+        }
+    }
+
     /// Whether the request proves knowledge of `secret` (compared in constant time).
     pub fn check(&self, secret: &[u8], p: &Presented<'_>) -> bool {
         match self {

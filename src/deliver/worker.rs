@@ -140,7 +140,11 @@ impl SinkWorker {
             metrics::counter!("leadgate_deliveries_total", "sink" => self.id.clone(), "outcome" => "failed")
                 .increment((results.len() - delivered) as u64);
             batch.after(delivered == results.len(), took, lease);
-            match store.record_deliveries(&results).await {
+            let recorded = store.record_deliveries(&results).await;
+            if recorded.is_ok() {
+                log_outcomes(&self.id, &rows, &results);
+            }
+            match recorded {
                 Ok(()) if delivered > 0 => health.success(&name, clock.now(), None),
                 Ok(()) => {
                     let error = results
@@ -223,6 +227,28 @@ impl SinkWorker {
                     .collect()
                     .await
             }
+        }
+    }
+}
+
+/// One line per delivered or dead-lettered event once recorded (retries are counted in
+/// `/metrics` and kept in the lead's attempts, not logged each).
+fn log_outcomes(sink: &str, rows: &[OutboxRow], results: &[DeliveryResult]) {
+    for result in results {
+        let Some(row) = rows.iter().find(|r| r.id == result.outbox_id) else {
+            continue;
+        };
+        match &result.outcome {
+            DeliveryOutcome::Delivered => tracing::info!(
+                lead = %row.lead_id, sink, event = %row.event_type, attempt = result.attempt,
+                "Delivered."
+            ),
+            DeliveryOutcome::Dead => tracing::warn!(
+                lead = %row.lead_id, sink, event = %row.event_type, attempt = result.attempt,
+                status = result.status_code, error = result.error.as_deref().unwrap_or(""),
+                "Dead-lettered: the sink refused it or the retry horizon passed; `leadgate replay` sends it again."
+            ),
+            DeliveryOutcome::Retry(_) => {}
         }
     }
 }

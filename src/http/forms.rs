@@ -9,14 +9,14 @@ use crate::config::{WebformSource, tokens_match};
 use crate::connectors::{Answer, InboundConnector, Presented};
 use crate::lead::{Channel, Parsed, normalise};
 use crate::sources::webform::{
-    BodyError, BodyKind, Limits, META_CONNECTOR, RequestContext, body_kind, form_to_draft,
-    read_body,
+    BodyError, BodyKind, FormBody, Limits, META_CONNECTOR, RequestContext, body_kind,
+    form_to_draft, read_body,
 };
 use crate::store::NewInbound;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::json;
 use std::net::{IpAddr, SocketAddr};
@@ -61,36 +61,54 @@ pub enum Door {
     Hook,
 }
 
-/// The client address for rate limiting: the socket peer, or the first `X-Forwarded-For`
-/// entry when the config says a proxy sets it.
-fn client_ip(headers: &HeaderMap, peer: SocketAddr, trust_forwarded: bool) -> IpAddr {
-    if trust_forwarded {
-        let forwarded = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok());
-        if let Some(ip) = forwarded {
-            return ip;
-        }
-    }
-    peer.ip()
-}
-
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// Whether a browser origin may post to the form (no `Origin` header: a server or an old
-/// browser, allowed; the shared secret guards those when configured).
-fn origin_allowed(form: &WebformSource, origin: Option<&str>) -> bool {
-    match origin {
-        None => true,
-        Some(o) => form
+/// browser, allowed; the shared secret guards those when configured). A page leadgate itself
+/// served (the demo page, on whatever port it listens) posts from the request's own host.
+fn origin_allowed(form: &WebformSource, headers: &HeaderMap) -> bool {
+    let Some(origin) = header_str(headers, header::ORIGIN) else {
+        return true;
+    };
+    let same_host = origin
+        .split_once("://")
+        .zip(header_str(headers, header::HOST))
+        .is_some_and(|((_, authority), host)| authority.eq_ignore_ascii_case(host));
+    same_host
+        || form
             .allowed_origins
             .iter()
-            .any(|a| a == "*" || a.eq_ignore_ascii_case(o)),
+            .any(|a| a == "*" || a.eq_ignore_ascii_case(origin))
+}
+
+/// A refused post: the error, and the form as read when it got that far, so a browser's page
+/// can give the person back what they typed.
+#[derive(Debug)]
+pub struct Refusal {
+    /// The answer for a script.
+    pub error: ApiError,
+    /// The fields the person sent, once read.
+    pub typed: Option<FormBody>,
+}
+
+impl From<ApiError> for Refusal {
+    fn from(error: ApiError) -> Refusal {
+        Refusal { error, typed: None }
     }
+}
+
+impl From<super::body::BodyReadError> for Refusal {
+    fn from(e: super::body::BodyReadError) -> Refusal {
+        ApiError::from(e).into()
+    }
+}
+
+/// Counts and logs a refused post, one line each: which source, what status and why.
+pub fn log_refusal(source: &str, error: &ApiError, ip: Option<IpAddr>) {
+    metrics::counter!("leadgate_form_errors_total", "code" => error.code).increment(1);
+    tracing::info!(source, status = error.status.as_u16(), code = error.code, client = ?ip, "A post was refused: {}", error.message);
 }
 
 fn cors_headers(response: &mut Response, origin: Option<&str>) {
@@ -111,7 +129,7 @@ pub async fn preflight(
         return ApiError::not_found("form").into_response();
     };
     let origin = header_str(&headers, header::ORIGIN);
-    if origin.is_none() || !origin_allowed(&form.cfg, origin) {
+    if origin.is_none() || !origin_allowed(&form.cfg, &headers) {
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "origin_not_allowed",
@@ -145,20 +163,37 @@ pub async fn submit(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let origin = header_str(&headers, header::ORIGIN).map(str::to_string);
+    let origin = header_str(&headers, header::ORIGIN);
+    let form = app.forms.get(&id);
     let mut response = match accept(&app, &id, peer, &headers, None, body, Door::Form).await {
         Ok(r) => r,
-        Err(e) => {
-            metrics::counter!("leadgate_form_errors_total", "code" => e.code).increment(1);
-            e.into_response()
+        Err(refusal) => {
+            let ip = app.config.server.forwarded.client_ip(&headers, peer.ip());
+            log_refusal(&id, &refusal.error, Some(ip));
+            if wants_json(&headers) {
+                refusal.error.into_response()
+            } else {
+                super::form_page::refused(
+                    form.map(|f| &f.cfg),
+                    app.config.language,
+                    &refusal.error,
+                    refusal.typed.as_ref(),
+                    header_str(&headers, header::REFERER),
+                )
+            }
         }
     };
-    if let Some(form) = app.forms.get(&id)
-        && origin_allowed(&form.cfg, origin.as_deref())
+    if let Some(form) = form
+        && origin_allowed(&form.cfg, &headers)
     {
-        cors_headers(&mut response, origin.as_deref());
+        cors_headers(&mut response, origin);
     }
     response
+}
+
+/// A script asking for JSON (`Accept: application/json`), not a browser's plain form.
+fn wants_json(headers: &HeaderMap) -> bool {
+    header_str(headers, header::ACCEPT).is_some_and(|a| a.contains("application/json"))
 }
 
 /// Takes one submission through every check, stores it and answers.
@@ -170,21 +205,22 @@ pub async fn accept(
     query: Option<&str>,
     body: Body,
     door: Door,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     let form = app
         .forms
         .get(id)
         .ok_or_else(|| ApiError::not_found("form"))?;
     let cfg = &form.cfg;
     let connector = &form.connector;
-    if door == Door::Form && !origin_allowed(cfg, header_str(headers, header::ORIGIN)) {
-        return Err(ApiError::new(
+    if door == Door::Form && !origin_allowed(cfg, headers) {
+        tracing::info!(source = %cfg.id, origin = header_str(headers, header::ORIGIN), "A browser on an origin not in allowed_origins posted to the form.");
+        return Err(Refusal::from(ApiError::new(
             StatusCode::FORBIDDEN,
             "origin_not_allowed",
             "this origin may not post to the form",
-        ));
+        )));
     }
-    let ip = client_ip(headers, peer, app.config.server.trust_forwarded_for);
+    let ip = app.config.server.forwarded.client_ip(headers, peer.ip());
     if let Err(not_until) = form.limiter.check_key(&ip) {
         let wait = not_until.wait_time_from(governor::clock::Clock::now(
             &governor::clock::DefaultClock::default(),
@@ -195,7 +231,7 @@ pub async fn accept(
             "too many submissions from this address; try again shortly",
         );
         e.retry_after = Some(wait.as_secs().max(1));
-        return Err(e);
+        return Err(e.into());
     }
     if let Some(secret) = cfg.secret.as_ref().filter(|_| connector.verify.is_none()) {
         let presented = headers
@@ -207,9 +243,11 @@ pub async fn accept(
                 StatusCode::UNAUTHORIZED,
                 "bad_secret",
                 "the X-Leadgate-Secret header is missing or wrong",
-            ));
+            )
+            .into());
         }
     }
+    check_proof(form, headers, query, None)?;
     let content_type = header_str(headers, header::CONTENT_TYPE).map(str::to_string);
     let kind = body_kind(content_type.as_deref()).map_err(body_error)?;
     let limit = if matches!(kind, BodyKind::Multipart(_)) {
@@ -217,45 +255,18 @@ pub async fn accept(
     } else {
         cfg.max_text
     };
-    let announced =
-        header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
-    if announced.is_some_and(|n| n > limit) {
-        return Err(body_error(BodyError::TooLarge { limit }));
-    }
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| body_error(BodyError::TooLarge { limit }))?;
+    let held = app.bodies.read(headers, body, limit).await?;
+    let bytes = held.bytes.clone();
     let limits = Limits {
         text: cfg.max_text,
         upload: cfg.max_upload,
+        files: cfg.max_files,
+        fields: cfg.max_fields,
     };
     let parsed_form = read_body(&kind, bytes.clone(), limits)
         .await
         .map_err(body_error)?;
-    if let (Some(verify), Some(secret)) = (&connector.verify, &cfg.secret) {
-        let header = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let presented = Presented {
-            header: &header,
-            query,
-            fields: &parsed_form.fields,
-            body: &bytes,
-        };
-        if !verify.check(secret.expose().as_bytes(), &presented) {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "bad_secret",
-                format!(
-                    "the {} secret or signature is missing or wrong",
-                    connector.name
-                ),
-            ));
-        }
-    }
+    check_proof(form, headers, query, Some((&parsed_form.fields, &bytes)))?;
     if connector.is_test_ping(&parsed_form) {
         metrics::counter!("leadgate_test_pings_total", "source" => cfg.id.clone()).increment(1);
         return Ok(provider_answer(connector.answer.as_ref()));
@@ -271,13 +282,16 @@ pub async fn accept(
         external_id = draft.external_id.clone();
         let normalised = normalise(draft, &app.config.phones, &app.config.own_contacts);
         if !normalised.contact.is_reachable() {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "no_contact",
-                "give a phone number or an e-mail address so we can answer you",
-            )
-            .field("phone", "a valid phone number or an e-mail is required")
-            .field("email", "a valid e-mail or a phone number is required"));
+            return Err(Refusal {
+                error: ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "no_contact",
+                    "give a phone number or an e-mail address so we can answer you",
+                )
+                .field("phone", "a valid phone number or an e-mail is required")
+                .field("email", "a valid e-mail or a phone number is required"),
+                typed: Some(parsed_form),
+            });
         }
     }
     let item_id = app.clock.new_id().to_string();
@@ -303,10 +317,57 @@ pub async fn accept(
         .await
         .map_err(|e| ApiError::unavailable(e.to_string()))?;
     metrics::counter!("leadgate_forms_accepted_total", "source" => cfg.id.clone()).increment(1);
+    tracing::info!(source = %cfg.id, item = stored.id(), client = %ip, "Form post accepted.");
     Ok(match &connector.answer {
         Some(answer) => provider_answer(Some(answer)),
-        None => success(cfg, headers, stored.id()),
+        None => success(app, cfg, headers, stored.id()),
     })
+}
+
+/// A form's fields as read, in order.
+type FormFields = [(String, serde_json::Value)];
+
+/// The connector's proof (a token or a signature) when the form has a secret. Without the
+/// body (`read: None`) it refuses only what the headers and query already show to be wrong,
+/// so a forged post is turned away before its body is read.
+fn check_proof(
+    form: &FormRuntime,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    read: Option<(&FormFields, &[u8])>,
+) -> Result<(), ApiError> {
+    let (Some(verify), Some(secret)) = (&form.connector.verify, &form.cfg.secret) else {
+        return Ok(());
+    };
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let (fields, body): (&FormFields, &[u8]) = read.unwrap_or((&[], &[]));
+    let presented = Presented {
+        header: &header,
+        query,
+        fields,
+        body,
+    };
+    let secret = secret.expose().as_bytes();
+    let refused = match read {
+        None => verify.refuse_before_body(secret, &presented),
+        Some(_) => !verify.check(secret, &presented),
+    };
+    if refused {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_secret",
+            format!(
+                "the {} secret or signature is missing or wrong",
+                form.connector.name
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The answer a provider needs (Tilda: `200 OK`), for its submissions and its test ping;
@@ -335,17 +396,15 @@ fn body_error(e: BodyError) -> ApiError {
             "unsupported_type",
             e.to_string(),
         ),
-        BodyError::TooLarge { .. } => {
+        BodyError::TooLarge { .. } | BodyError::TooMany { .. } => {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.to_string())
         }
     }
 }
 
 /// The answer after a commit: JSON for scripts, a redirect or a thank-you page for HTML forms.
-fn success(cfg: &WebformSource, headers: &HeaderMap, id: &str) -> Response {
-    let wants_json =
-        header_str(headers, header::ACCEPT).is_some_and(|a| a.contains("application/json"));
-    if wants_json {
+fn success(app: &AppState, cfg: &WebformSource, headers: &HeaderMap, id: &str) -> Response {
+    if wants_json(headers) {
         return (
             StatusCode::ACCEPTED,
             axum::Json(json!({"id": id, "status": "accepted"})),
@@ -359,9 +418,5 @@ fn success(cfg: &WebformSource, headers: &HeaderMap, id: &str) -> Response {
     {
         return (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
     }
-    Html(THANK_YOU).into_response()
+    super::form_page::thanks(app.config.language)
 }
-
-const THANK_YOU: &str = "<!doctype html><html lang=\"ru\"><meta charset=\"utf-8\"><title>Спасибо</title>\
-<body style=\"font-family:sans-serif;max-width:32em;margin:4em auto\"><h1>Спасибо!</h1>\
-<p>Заявка принята, мы скоро свяжемся с вами.</p><p>Thank you: we will be in touch shortly.</p></body></html>";

@@ -11,7 +11,7 @@ use crate::lead::Channel;
 use crate::sources::item::Item;
 use crate::sources::{vk, whatsapp};
 use crate::store::NewInbound;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -48,13 +48,22 @@ async fn store_items(
 pub async fn vk_callback(
     State(app): State<AppState>,
     Path(id): Path<String>,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Response {
     let Some(source) = app.config.vk.iter().find(|s| s.id == id) else {
         return ApiError::not_found("VK source").into_response();
     };
+    let body = match app
+        .bodies
+        .read(&headers, body, super::HOOK_BODY_LIMIT)
+        .await
+    {
+        Ok(b) => b,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     let secret = source.secret.as_ref().map(|s| s.expose());
-    match vk::read_callback(&body, source.group_id, secret) {
+    match vk::read_callback(&body.bytes, source.group_id, secret) {
         Ok(vk::VkCallback::Confirmation) => source.confirmation.clone().into_response(),
         Ok(vk::VkCallback::Ignored(_)) => "ok".into_response(),
         Ok(vk::VkCallback::Event(item)) => {
@@ -116,7 +125,7 @@ pub async fn whatsapp_event(
     State(app): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let Some(source) = app.config.whatsapp.iter().find(|s| s.id == id) else {
         return ApiError::not_found("WhatsApp source").into_response();
@@ -124,7 +133,24 @@ pub async fn whatsapp_event(
     let signature = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());
-    if !whatsapp::verify_signature(source.app_secret.expose().as_bytes(), &body, signature) {
+    if signature.is_none() {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_signature",
+            "X-Hub-Signature-256 is missing",
+        )
+        .into_response();
+    }
+    let held = match app
+        .bodies
+        .read(&headers, body, super::HOOK_BODY_LIMIT)
+        .await
+    {
+        Ok(b) => b,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let body = &held.bytes;
+    if !whatsapp::verify_signature(source.app_secret.expose().as_bytes(), body, signature) {
         return ApiError::new(
             StatusCode::UNAUTHORIZED,
             "bad_signature",
@@ -132,7 +158,7 @@ pub async fn whatsapp_event(
         )
         .into_response();
     }
-    let items = match whatsapp::split_webhook(&body) {
+    let items = match whatsapp::split_webhook(body) {
         Ok(items) => items,
         Err(e) => {
             return ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string())
@@ -166,8 +192,8 @@ pub async fn connector_hook(
     match super::forms::accept(&app, &id, peer, &headers, query.as_deref(), body, door).await {
         Ok(r) => r,
         Err(e) => {
-            metrics::counter!("leadgate_form_errors_total", "code" => e.code).increment(1);
-            e.into_response()
+            super::forms::log_refusal(&id, &e.error, Some(peer.ip()));
+            e.error.into_response()
         }
     }
 }

@@ -4,15 +4,20 @@
 mod act;
 mod admin;
 mod api;
+mod body;
 mod demo;
 mod error;
+mod form_page;
 mod forms;
 mod health;
 mod hooks;
+mod serve;
 mod telegram;
 
+pub use body::BodyBudget;
 pub use error::ApiError;
 pub use forms::FormRuntime;
+pub use serve::serve;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -59,7 +64,12 @@ pub struct AppState {
     pub notices: crate::notify::Notices,
     /// Used links.
     pub notes: Arc<dyn crate::store::NotificationStore>,
+    /// The memory every request body in flight shares.
+    pub bodies: BodyBudget,
 }
+
+/// The largest body a channel webhook (VK, WhatsApp, Telegram) is read up to.
+const HOOK_BODY_LIMIT: usize = 1 << 20;
 
 impl AppState {
     /// Wakes every sink worker.
@@ -89,14 +99,24 @@ pub fn router(state: AppState) -> Router {
                 .options(forms::preflight)
                 .layer(DefaultBodyLimit::disable()),
         )
-        .route("/hooks/vk/{source_id}", post(hooks::vk_callback))
+        // Channel webhooks read their bodies themselves (`BodyBudget`), after the source is
+        // known.
+        .route(
+            "/hooks/vk/{source_id}",
+            post(hooks::vk_callback).layer(DefaultBodyLimit::disable()),
+        )
         .route(
             "/hooks/whatsapp/{source_id}",
-            get(hooks::whatsapp_verify).post(hooks::whatsapp_event),
+            get(hooks::whatsapp_verify)
+                .post(hooks::whatsapp_event)
+                .layer(DefaultBodyLimit::disable()),
         )
         // After the fixed kinds above: the router prefers a literal segment to a parameter,
         // so /hooks/vk/... and /hooks/whatsapp/... never reach a connector.
-        .route("/hooks/telegram/{source_id}", post(telegram::hook))
+        .route(
+            "/hooks/telegram/{source_id}",
+            post(telegram::hook).layer(DefaultBodyLimit::disable()),
+        )
         .route(
             "/hooks/{connector}/{source_id}",
             post(hooks::connector_hook).layer(DefaultBodyLimit::disable()),
@@ -118,10 +138,60 @@ pub fn router(state: AppState) -> Router {
     }
     app.fallback(not_found)
         .layer(DefaultBodyLimit::max(1 << 20))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
 }
 
-async fn not_found() -> Response {
-    ApiError::not_found("route").into_response()
+/// The request's span: method and path, and the query with every value hidden, since
+/// providers put secrets there (Tilda's `?key=`).
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let query = req.uri().query().map(redact_query).unwrap_or_default();
+    tracing::debug_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        query = %query,
+    )
+}
+
+/// `key=SECRET&a=b` → `key=…&a=…`: the names tell what was sent, the values stay out of logs.
+fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) => format!("{name}=…"),
+            None => pair.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// No such route; for a surface that is off, what turns it on.
+async fn not_found(
+    axum::extract::State(app): axum::extract::State<AppState>,
+    uri: axum::http::Uri,
+) -> Response {
+    let path = uri.path();
+    let off = if path.starts_with("/admin/") && app.config.admin_token.is_none() {
+        Some("the admin API is off: set [admin] token in leadgate.toml to turn it on")
+    } else if path.starts_with("/api/") && app.config.api_token.is_none() {
+        Some("the API is off: set [api] token in leadgate.toml to turn it on")
+    } else {
+        None
+    };
+    match off {
+        Some(hint) => ApiError::new(axum::http::StatusCode::NOT_FOUND, "off", hint).into_response(),
+        None => ApiError::not_found("route").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_values_never_reach_the_log() {
+        assert_eq!(
+            super::redact_query("key=s3cret&formid=12&flag"),
+            "key=…&formid=…&flag"
+        );
+    }
 }

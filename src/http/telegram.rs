@@ -8,7 +8,7 @@ use super::error::ApiError;
 use crate::config::tokens_match;
 use crate::sources::telegram::{inbound, update_item};
 use crate::store::Inserted;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +23,7 @@ pub async fn hook(
     State(app): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     match accept(&app, &id, &headers, body).await {
         Ok(()) => StatusCode::OK.into_response(),
@@ -35,12 +35,7 @@ pub async fn hook(
     }
 }
 
-async fn accept(
-    app: &AppState,
-    id: &str,
-    headers: &HeaderMap,
-    body: Bytes,
-) -> Result<(), ApiError> {
+async fn accept(app: &AppState, id: &str, headers: &HeaderMap, body: Body) -> Result<(), ApiError> {
     let bot = app
         .telegram
         .get(id)
@@ -56,7 +51,11 @@ async fn accept(
             "the X-Telegram-Bot-Api-Secret-Token header is missing or wrong",
         ));
     }
-    let item = update_item(&body)
+    let body = app
+        .bodies
+        .read(headers, body, super::HOOK_BODY_LIMIT)
+        .await?;
+    let item = update_item(&body.bytes)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()))?;
     let payload = item.payload.clone();
     let name = format!("source:{id}");

@@ -5,12 +5,15 @@
 //! person wrote, as written. [`normalise`] then applies the rules shared by every channel
 //! (E.164 phones, lower-cased e-mails, names) so no channel re-implements them.
 
+mod amount;
 mod email;
 mod labels;
+pub mod limits;
 mod name;
 mod phone;
 mod text;
 
+pub use amount::amount_in;
 pub use email::{find_emails, normalise_email};
 pub use labels::{LabelRole, VOCABULARY, label_role, normalise_label};
 pub use name::normalise_name;
@@ -336,7 +339,7 @@ pub struct OwnContacts {
 
 /// Applies the rules every channel shares: phones to E.164 (invalid ones dropped), e-mails
 /// validated and lower-cased, the name tidied, duplicates and the business's own contacts
-/// removed.
+/// removed, and the whole kept within the record's size limits (`limits.rs`).
 pub fn normalise(draft: LeadDraft, phones: &PhoneNormaliser, own: &OwnContacts) -> NormalisedDraft {
     let raw = draft.contact;
     let mut contact = Contact {
@@ -356,7 +359,7 @@ pub fn normalise(draft: LeadDraft, phones: &PhoneNormaliser, own: &OwnContacts) 
             contact.phones.push(p);
         }
     }
-    NormalisedDraft {
+    let mut normalised = NormalisedDraft {
         external_id: draft.external_id,
         contact,
         subject: draft
@@ -369,7 +372,15 @@ pub fn normalise(draft: LeadDraft, phones: &PhoneNormaliser, own: &OwnContacts) 
         page_url: draft.page_url.filter(|s| !s.trim().is_empty()),
         referrer: draft.referrer.filter(|s| !s.trim().is_empty()),
         thread: draft.thread,
+    };
+    if !normalised.fields.contains_key("budget") {
+        let said = normalised.subject.iter().chain([&normalised.text]);
+        if let Some(roubles) = said.filter_map(|t| amount_in(t)).next() {
+            normalised.fields.insert("budget".into(), roubles.into());
+        }
     }
+    limits::bound_record(&mut normalised);
+    normalised
 }
 
 impl Lead {

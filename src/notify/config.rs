@@ -83,15 +83,7 @@ pub struct RawAlerts {
     pub check_every: Option<HumanDuration>,
 }
 
-/// The language of what managers read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Language {
-    /// Russian (the default: the product's first businesses write Russian).
-    #[default]
-    Ru,
-    /// English.
-    En,
-}
+pub use crate::language::Language;
 
 /// The managers' bot, validated.
 #[derive(Debug, Clone)]

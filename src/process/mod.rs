@@ -8,6 +8,7 @@
 
 mod events;
 mod parse;
+mod said;
 mod window;
 
 pub use events::{SinkRoute, outbox_rows};
@@ -28,6 +29,7 @@ use crate::store::{
     StoreResult, StoreTx, StoredLead,
 };
 use chrono::{DateTime, Utc};
+use said::Said;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -133,6 +135,7 @@ impl Processor {
             },
             held_levels: HashSet::new(),
             queued: false,
+            said: Vec::with_capacity(rows.len()),
         };
         if offer_held {
             self.offer_held(tx.as_mut(), &rules, &mut batch, now)
@@ -154,6 +157,7 @@ impl Processor {
         let state = serde_json::to_string(&batch.state).unwrap_or_default();
         tx.set_cursor(STRATEGY_STATE_KEY, &state, now).await?;
         tx.commit().await?;
+        batch.said.iter().for_each(Said::log);
         if batch.queued {
             for w in &self.sink_wakers {
                 w.notify_one();
@@ -184,6 +188,12 @@ impl Processor {
             Err(n) => {
                 metrics::counter!("leadgate_not_leads_total", "reason" => n.reason.as_str())
                     .increment(1);
+                batch.said.push(Said::NotLead {
+                    item: row.id.clone(),
+                    source: row.source.clone(),
+                    channel: row.channel,
+                    reason: n.reason.as_str().to_string(),
+                });
                 return tx
                     .finish_inbound(&FinishedInbound::not_lead(
                         &row.id,
@@ -228,6 +238,12 @@ impl Processor {
         let pick = match decision.outcome {
             Outcome::Drop { reason } => {
                 metrics::counter!("leadgate_not_leads_total", "reason" => "dropped").increment(1);
+                batch.said.push(Said::NotLead {
+                    item: row.id.clone(),
+                    source: row.source.clone(),
+                    channel: row.channel,
+                    reason: format!("dropped by rule {:?}", decision.classification.rule),
+                });
                 return tx
                     .finish_inbound(&FinishedInbound::not_lead(
                         &row.id,
@@ -273,6 +289,24 @@ impl Processor {
         })
         .await?;
         let kind = if pick.is_some() { "assigned" } else { "held" };
+        let class = &decision.classification;
+        batch.said.push(match &lead.assignment {
+            Some(a) => Said::Assigned {
+                lead: lead.id.clone(),
+                source: lead.source.clone(),
+                channel: lead.channel,
+                manager: a.manager.id.clone(),
+                rule: class.rule.clone(),
+                level: class.level.clone(),
+            },
+            None => Said::Held {
+                lead: lead.id.clone(),
+                source: lead.source.clone(),
+                channel: lead.channel,
+                rule: class.rule.clone(),
+                level: class.level.clone(),
+            },
+        });
         tx.audit(
             &lead.id,
             now,
@@ -363,6 +397,11 @@ impl Processor {
             tx.add_refs(&lead.id, std::slice::from_ref(id)).await?;
         }
         let kind = if edit { "edited" } else { "follow_up" };
+        batch.said.push(Said::Joined {
+            item: row.id.clone(),
+            source: row.source.clone(),
+            lead: lead.id.clone(),
+        });
         tx.audit(&lead.id, now, kind, &json!({"inbound_id": row.id}))
             .await?;
         self.queue_event(tx, rules, batch, EventType::Updated, &lead, now)
@@ -431,6 +470,10 @@ impl Processor {
             );
             lead.assignment = Some(a.clone());
             *batch.open.entry(pick.manager.clone()).or_default() += 1;
+            batch.said.push(Said::Unheld {
+                lead: lead.id.clone(),
+                manager: pick.manager.clone(),
+            });
             let trace = trace_json(&decision.trace);
             tx.update_lead(&LeadUpdate {
                 record: lead.clone(),
@@ -530,6 +573,8 @@ struct Batch {
     state: StrategyState,
     held_levels: HashSet<String>,
     queued: bool,
+    /// What to log once the batch is committed.
+    said: Vec<Said>,
 }
 
 /// A decision's trace as the JSON text stored with the lead.

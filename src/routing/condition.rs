@@ -11,6 +11,7 @@ use super::hours::Period;
 use super::record::{Found, Leaf, Record, Steps};
 use super::suppress::SuppressList;
 use super::trace::Label;
+use super::words::Match;
 use crate::lead::{Channel, Lead};
 
 /// A part of the lead a field test reads.
@@ -61,9 +62,9 @@ pub(crate) enum Test {
     Channel(Box<[Channel]>),
     /// The source id is one of these.
     Source(Box<[String]>),
-    /// One of the phrases appears (a range of [`Conditions::phrases`]); `prefix`: words may
-    /// go on ("опт" → "оптом").
-    TextContains { start: u32, end: u32, prefix: bool },
+    /// One of the phrases appears (a range of [`Conditions::phrases`]), each word meeting the
+    /// text's as `how` says (a beginning, the whole word, or a form of it).
+    TextContains { start: u32, end: u32, how: Match },
     /// The regex matches the subject and text.
     TextMatches(Box<Regex>),
     /// The field has a value.
@@ -174,15 +175,15 @@ impl Conditions {
         }
     }
 
-    /// A `text_contains` (`prefix`) or `text_has_word` test of these phrases.
-    pub(crate) fn text(&mut self, phrases: Vec<Vec<u32>>, prefix: bool) -> Test {
+    /// A `text_contains`, `text_has_word` or `text_mentions` test of these phrases.
+    pub(crate) fn text(&mut self, phrases: Vec<Vec<u32>>, how: Match) -> Test {
         let start = self.phrases.len() as u32;
         for p in phrases {
             self.phrases.push(p.len() as u32);
             self.phrases.extend(p);
         }
         let end = self.phrases.len() as u32;
-        Test::TextContains { start, end, prefix }
+        Test::TextContains { start, end, how }
     }
 
     /// The phrases of a text test, in order.
@@ -379,10 +380,10 @@ impl Test {
         match self {
             Test::Channel(list) => (list.contains(&lead.channel), Found::channel(lead.channel)),
             Test::Source(list) => (list.contains(&lead.source), rec.text(&lead.source)),
-            Test::TextContains { start, end, prefix } => {
+            Test::TextContains { start, end, how } => {
                 let t = f.text();
                 let mut phrases = all.phrases(*start, *end);
-                match phrases.find_map(|p| t.hits.find(p, *prefix, &t.words)) {
+                match phrases.find_map(|p| t.hits.find(p, *how, &t.words)) {
                     Some(at) => (true, rec.found_words(at.map(|i| t.words.word(i)))),
                     None => (false, Found::NOTHING),
                 }

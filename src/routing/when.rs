@@ -15,7 +15,7 @@ use super::read::{self, Node, in_file_order};
 use super::suppress::{ListError, SuppressList};
 use super::text::{fold, split_words};
 use super::trace::Label;
-use super::words::WordIndex;
+use super::words::{Match, WordIndex, stem};
 use crate::lead::Channel;
 
 /// Every test a condition may use.
@@ -24,6 +24,7 @@ pub(crate) const TESTS: &[&str] = &[
     "source",
     "text_contains",
     "text_has_word",
+    "text_mentions",
     "text_matches",
     "field_present",
     "field_equals",
@@ -173,12 +174,19 @@ impl WhenCompiler<'_, '_> {
                 )
             })),
             "source" => one(read::strings(p, v, section, key).map(|s| Test::Source(s.into_iter().map(|s| s.into_inner()).collect()))),
-            "text_contains" | "text_has_word" => one(read::strings(p, v, section, key).map(|terms| {
+            "text_contains" | "text_has_word" | "text_mentions" => one(read::strings(p, v, section, key).map(|terms| {
                 let index = &mut *self.words;
+                let how = match key {
+                    "text_contains" => Match::Prefix,
+                    "text_has_word" => Match::Whole,
+                    _ => Match::Form,
+                };
                 let phrases = terms
                     .iter()
                     .filter_map(|t| {
-                        let words: Vec<u32> = split_words(&fold(t.get_ref())).map(|w| index.intern(w)).collect();
+                        let words: Vec<u32> = split_words(&fold(t.get_ref()))
+                            .map(|w| if how == Match::Form { index.intern(&stem(w)) } else { index.intern(w) })
+                            .collect();
                         if words.is_empty() {
                             p.add(t.span(), ProblemKind::BadValue, section, format!("\"{}\" has no letters or digits to look for", t.get_ref()));
                             None
@@ -187,7 +195,7 @@ impl WhenCompiler<'_, '_> {
                         }
                     })
                     .collect();
-                self.conditions.text(phrases, key == "text_contains")
+                self.conditions.text(phrases, how)
             })),
             "text_matches" => one(read::string(p, v, section, key).and_then(|pattern| {
                 match RegexBuilder::new(&pattern).case_insensitive(true).size_limit(1 << 20).build() {

@@ -1,6 +1,9 @@
-//! The words `text_contains` and `text_has_word` look for, compiled once at load time into one
-//! trie over all conditions. A decision walks the trie once per word of the lead's text and
-//! notes which of the rules' words begin (or are) which text word; each test is then a lookup.
+//! The words `text_contains`, `text_has_word` and `text_mentions` look for, compiled once at
+//! load time into one trie over all conditions. A decision walks the trie once per word of the
+//! lead's text and notes which of the rules' words begin (or are) which text word; each test is
+//! then a lookup. `text_mentions` interns each word's stem (Snowball: Russian for Cyrillic,
+//! English for Latin words) and accepts a text word the stem begins only when the text word's
+//! own stem is exactly that long, so "опт" finds "оптом" and "опта" but not "оптимальный".
 
 use std::ops::Range;
 
@@ -39,6 +42,51 @@ struct Hit {
     pos: u32,
     /// The text's word is this word, not just longer.
     exact: bool,
+    /// The rule's word's length in bytes.
+    len: u32,
+}
+
+/// How a rule's word must meet a word of the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Match {
+    /// `text_contains`: the text's word begins with it.
+    Prefix,
+    /// `text_has_word`: the text's word is it.
+    Whole,
+    /// `text_mentions`: the text's word is a form of it (their stems are the same).
+    Form,
+}
+
+/// The Snowball stem of a folded word: Russian for a word with Cyrillic letters, English for
+/// one of Latin letters only, the word itself otherwise (numbers, mixed scripts).
+pub(crate) fn stem(word: &str) -> std::borrow::Cow<'_, str> {
+    use rust_stemmers::{Algorithm, Stemmer};
+    use std::sync::OnceLock;
+    static RUSSIAN: OnceLock<Stemmer> = OnceLock::new();
+    static ENGLISH: OnceLock<Stemmer> = OnceLock::new();
+    if word.chars().any(|c| ('\u{0400}'..='\u{04FF}').contains(&c)) {
+        RUSSIAN
+            .get_or_init(|| Stemmer::create(Algorithm::Russian))
+            .stem(word)
+    } else if word.chars().all(|c| c.is_ascii_alphabetic()) {
+        ENGLISH
+            .get_or_init(|| Stemmer::create(Algorithm::English))
+            .stem(word)
+    } else {
+        std::borrow::Cow::Borrowed(word)
+    }
+}
+
+impl Match {
+    /// Whether the hit meets the word at its position this way.
+    #[inline]
+    fn accepts(self, hit: &Hit, text: &Words) -> bool {
+        match self {
+            Match::Prefix => true,
+            Match::Whole => hit.exact,
+            Match::Form => hit.exact || stem(text.word(hit.pos as usize)).len() == hit.len as usize,
+        }
+    }
 }
 
 /// Which of the rules' words the text has, and where: the result of [`WordIndex::scan`].
@@ -109,6 +157,7 @@ impl WordIndex {
                         word: id,
                         pos: pos as u32,
                         exact: i + 1 == bytes.len(),
+                        len: (i + 1) as u32,
                     });
                 }
             }
@@ -123,41 +172,46 @@ impl WordIndex {
 }
 
 impl Hits {
-    /// Where `word` begins (`prefix`) or is (not `prefix`) a word of the text, in order.
+    /// Where `word` meets a word of the text the way `how` says, in order.
     #[inline]
-    fn at(&self, word: u32, prefix: bool) -> impl Iterator<Item = usize> + '_ {
+    fn at<'a>(
+        &'a self,
+        word: u32,
+        how: Match,
+        text: &'a Words,
+    ) -> impl Iterator<Item = usize> + 'a {
         let from = self.hits.partition_point(|h| h.word < word);
         self.hits[from..]
             .iter()
             .take_while(move |h| h.word == word)
-            .filter(move |h| prefix || h.exact)
+            .filter(move |h| how.accepts(h, text))
             .map(|h| h.pos as usize)
     }
 
     #[inline]
-    fn has(&self, word: u32, pos: usize, prefix: bool) -> bool {
+    fn has(&self, word: u32, pos: usize, how: Match, text: &Words) -> bool {
         let key = (word, pos as u32);
         let i = self.hits.partition_point(|h| (h.word, h.pos) < key);
         self.hits
             .get(i)
-            .is_some_and(|h| (h.word, h.pos as usize) == (word, pos) && (prefix || h.exact))
+            .is_some_and(|h| (h.word, h.pos as usize) == (word, pos) && how.accepts(h, text))
     }
 
-    /// Where the phrase (word ids) appears in `text`, its words in a row, each beginning
-    /// (`prefix`) or being a word of the text. Of several places, the one whose first word
-    /// comes first alphabetically (then the earliest).
+    /// Where the phrase (word ids) appears in `text`, its words in a row, each meeting a word
+    /// of the text the way `how` says. Of several places, the one whose first word comes first
+    /// alphabetically (then the earliest).
     #[inline]
-    pub(crate) fn find(&self, phrase: &[u32], prefix: bool, text: &Words) -> Option<Range<usize>> {
+    pub(crate) fn find(&self, phrase: &[u32], how: Match, text: &Words) -> Option<Range<usize>> {
         let (&first, rest) = phrase.split_first()?;
         let bits = self.any.get(first as usize / 64)?;
         if bits & (1 << (first % 64)) == 0 {
             return None;
         }
-        self.at(first, prefix)
+        self.at(first, how, text)
             .filter(|&pos| {
                 rest.iter()
                     .enumerate()
-                    .all(|(k, &w)| self.has(w, pos + 1 + k, prefix))
+                    .all(|(k, &w)| self.has(w, pos + 1 + k, how, text))
             })
             .min_by_key(|&pos| (text.word(pos), pos))
             .map(|pos| pos..pos + phrase.len())
@@ -171,16 +225,31 @@ mod tests {
 
     /// Compiles phrases as a condition would, then finds each in `text`.
     fn find_all(phrases: &[&str], prefix: bool, text: &str) -> Vec<Option<String>> {
+        let how = if prefix { Match::Prefix } else { Match::Whole };
+        find_as(phrases, how, text)
+    }
+
+    fn find_as(phrases: &[&str], how: Match, text: &str) -> Vec<Option<String>> {
         let mut index = WordIndex::default();
         let ids: Vec<Vec<u32>> = phrases
             .iter()
-            .map(|p| split_words(&fold(p)).map(|w| index.intern(w)).collect())
+            .map(|p| {
+                split_words(&fold(p))
+                    .map(|w| {
+                        if how == Match::Form {
+                            index.intern(&stem(w))
+                        } else {
+                            index.intern(w)
+                        }
+                    })
+                    .collect()
+            })
             .collect();
         let words = Words::new([text]);
         let hits = index.scan(&words);
         ids.iter()
             .map(|p| {
-                hits.find(p, prefix, &words)
+                hits.find(p, how, &words)
                     .map(|r| r.map(|i| words.word(i)).collect::<Vec<_>>().join(" "))
             })
             .collect()
@@ -243,6 +312,41 @@ mod tests {
         let text = "оптом и оптовая партия";
         assert_eq!(one("опт", true, text).as_deref(), Some("оптовая"));
         assert_eq!(one("опт", true, "опт оптом").as_deref(), Some("опт"));
+    }
+
+    #[test]
+    fn a_form_of_the_word_matches_and_a_word_sharing_its_start_does_not() {
+        let form = |phrase: &str, text: &str| find_as(&[phrase], Match::Form, text).remove(0);
+        for (phrase, text) in [
+            ("опт", "Купим оптом"),
+            ("опт", "цены для опта"),
+            ("опт", "наш опт"),
+            ("оптовый", "оптовая поставка"),
+            ("оптовый", "Оптовые цены"),
+            ("оптовый", "по оптовой цене"),
+            ("тендер", "участвуем в тендере"),
+            ("тендер", "для тендеров"),
+            ("тендер", "ТЕНДЕРЫ"),
+            ("госзакупка", "по госзакупкам"),
+            (
+                "коммерческое предложение",
+                "пришлите коммерческого предложения",
+            ),
+            ("счёт", "выставьте счет"),
+            ("tender", "public tenders"),
+        ] {
+            assert!(form(phrase, text).is_some(), "{phrase:?} in {text:?}");
+        }
+        for (phrase, text) in [
+            ("опт", "подберите оптимальный вариант"),
+            ("опт", "оптика для дома"),
+            ("опт", "оптовая поставка"),
+            ("тендер", "тендерная документация"),
+            ("оптовый", "оптимизация"),
+            ("коммерческое предложение", "предложение коммерческое"),
+        ] {
+            assert!(form(phrase, text).is_none(), "{phrase:?} in {text:?}");
+        }
     }
 
     /// The meaning, spelt out: the first place (alphabetically by its first word, then

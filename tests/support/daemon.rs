@@ -171,6 +171,15 @@ impl Drop for TestDaemon {
     }
 }
 
+/// A GET with the admin token, as `/readyz`'s details and `/metrics` need.
+pub async fn authed_get(url: String) -> reqwest::Result<reqwest::Response> {
+    reqwest::Client::new()
+        .get(url)
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+}
+
 /// Polls `check` every 20 ms until it returns `Some` or `timeout` passes.
 pub async fn eventually<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
 where

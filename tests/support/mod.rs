@@ -1,10 +1,12 @@
-//! Test support shared by the integration tests: the daemon on a random port, a recording
+//! Test support shared by the integration tests: the daemon on a random port, a headless
+//! Chromium over WebDriver, a recording
 //! HTTP sink, a Telegram Bot API simulator, raw HTTP requests, a real Dovecot for the IMAP
 //! tests (with a throw-away CA for its TLS), an SMTP catcher, and the corpus's expectations.
 
 #![allow(dead_code)] // each test binary uses its own part of the support
 
 pub mod bot_api;
+pub mod browser;
 pub mod certs;
 pub mod daemon;
 pub mod dovecot;

@@ -15,6 +15,8 @@ pub struct RawVkSource {
     pub confirmation: String,
     /// The secret key set in the community's Callback API settings.
     pub secret: Option<Secret>,
+    /// Take callbacks without `secret` (warned at every start).
+    pub allow_unsigned: Option<bool>,
 }
 
 /// The validated source.
@@ -26,6 +28,8 @@ pub struct VkSource {
     pub group_id: i64,
     /// The handshake answer.
     pub confirmation: String,
-    /// The callback secret; without one callbacks are not authenticated (warned at start).
+    /// The callback secret; `None` only with `allow_unsigned`.
     pub secret: Option<Secret>,
+    /// Callbacks are taken without the secret (warned at every start).
+    pub allow_unsigned: bool,
 }

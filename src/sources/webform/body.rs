@@ -43,6 +43,14 @@ pub enum BodyError {
         /// The limit that was exceeded.
         limit: usize,
     },
+    /// 413: more files, fields or parts than a form may have.
+    #[error("the form has more than {limit} {what}")]
+    TooMany {
+        /// `files`, `fields` or `parts`.
+        what: &'static str,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 /// The kinds of body a form may send.
@@ -78,21 +86,76 @@ pub fn body_kind(content_type: Option<&str>) -> Result<BodyKind, BodyError> {
     }
 }
 
-/// Limits in bytes.
+/// What one form may hold, so that a request's memory is bounded by its limits.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Text: the whole urlencoded or JSON body, or the text parts of a multipart body.
+    /// Text: the whole urlencoded or JSON body, or the text parts of a multipart body, in
+    /// bytes.
     pub text: usize,
-    /// The whole multipart body, files included.
+    /// The whole multipart body, files included, in bytes.
     pub upload: usize,
+    /// Files attached.
+    pub files: usize,
+    /// Text fields (a JSON body's top-level keys).
+    pub fields: usize,
 }
 
-/// Reads a body of the given kind. Urlencoded values must be UTF-8 after decoding.
+impl Limits {
+    /// No limit: a stored item is read again as it was taken.
+    pub const UNLIMITED: Limits = Limits {
+        text: usize::MAX,
+        upload: usize::MAX,
+        files: usize::MAX,
+        fields: usize::MAX,
+    };
+}
+
+impl Default for Limits {
+    /// The defaults of `[[sources.webform]]`: 64 KiB of text, 10 MiB with files, 10 files,
+    /// 200 fields.
+    fn default() -> Limits {
+        Limits {
+            text: 64 * 1024,
+            upload: 10 << 20,
+            files: 10,
+            fields: 200,
+        }
+    }
+}
+
+/// The longest field name read (names are the form's own labels; no form needs more).
+pub const MAX_NAME: usize = 256;
+
+/// The longest file name kept; a longer one is cut, keeping its extension.
+pub const MAX_FILE_NAME: usize = 255;
+
+/// Reads a body of the given kind (an urlencoded one in its charset: `urlencoded.rs`).
 pub async fn read_body(
     kind: &BodyKind,
     body: Bytes,
     limits: Limits,
 ) -> Result<FormBody, BodyError> {
+    let form = read_kind(kind, body, limits).await?;
+    if form.fields.len() > limits.fields {
+        return Err(BodyError::TooMany {
+            what: "fields",
+            limit: limits.fields,
+        });
+    }
+    if let Some((name, _)) = form.fields.iter().find(|(k, _)| k.len() > MAX_NAME) {
+        return Err(long_name(name));
+    }
+    Ok(form)
+}
+
+fn long_name(name: &str) -> BodyError {
+    let start: String = name.chars().take(16).collect();
+    BodyError::Malformed(format!(
+        "the field name starting {start:?} is over {MAX_NAME} bytes"
+    ))
+}
+
+async fn read_kind(kind: &BodyKind, body: Bytes, limits: Limits) -> Result<FormBody, BodyError> {
     match kind {
         BodyKind::Urlencoded(charset) => {
             if body.len() > limits.text {
@@ -112,7 +175,7 @@ pub async fn read_body(
                     limit: limits.upload,
                 });
             }
-            read_multipart(boundary, body, limits.text).await
+            read_multipart(boundary, body, limits).await
         }
     }
 }
@@ -134,25 +197,49 @@ fn read_json(body: &[u8]) -> Result<FormBody, BodyError> {
 async fn read_multipart(
     boundary: &str,
     body: Bytes,
-    text_limit: usize,
+    limits: Limits,
 ) -> Result<FormBody, BodyError> {
+    let text_limit = limits.text;
     let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
     let mut multipart = multer::Multipart::new(stream, boundary);
     let mut form = FormBody::default();
     let mut text_bytes = 0usize;
     let malformed =
         |e: multer::Error| BodyError::Malformed(format!("the multipart body does not parse: {e}"));
+    // Every part costs memory whatever it holds, so parts are counted, not only fields.
+    let max_parts = limits.fields.saturating_add(limits.files);
+    let mut parts = 0usize;
     while let Some(field) = multipart.next_field().await.map_err(malformed)? {
+        parts += 1;
+        if parts > max_parts {
+            return Err(BodyError::TooMany {
+                what: "parts",
+                limit: max_parts,
+            });
+        }
         let name = field.name().unwrap_or("").to_string();
+        if name.len() > MAX_NAME {
+            return Err(long_name(&name));
+        }
         let file_name = field.file_name().map(str::to_string);
         let content_type = field.content_type().map(ToString::to_string);
         let data = field.bytes().await.map_err(malformed)?;
         match file_name {
-            Some(file) if !file.is_empty() || !data.is_empty() => form.files.push(Attachment {
-                name: file,
-                content_type: content_type.unwrap_or_else(|| "application/octet-stream".into()),
-                size: data.len(),
-            }),
+            Some(file) if !file.is_empty() || !data.is_empty() => {
+                if form.files.len() == limits.files {
+                    return Err(BodyError::TooMany {
+                        what: "files",
+                        limit: limits.files,
+                    });
+                }
+                form.files.push(Attachment {
+                    name: cut_file_name(&file),
+                    content_type: content_type
+                        .filter(|t| t.len() <= MAX_NAME)
+                        .unwrap_or_else(|| "application/octet-stream".into()),
+                    size: data.len(),
+                });
+            }
             Some(_) => {} // an empty file input: nothing was attached
             None => {
                 text_bytes += name.len() + data.len();
@@ -168,6 +255,24 @@ async fn read_multipart(
     Ok(form)
 }
 
+/// A file name within [`MAX_FILE_NAME`] bytes: the start and the extension, joined by `…`.
+fn cut_file_name(name: &str) -> String {
+    if name.len() <= MAX_FILE_NAME {
+        return name.to_string();
+    }
+    let ext = name
+        .rfind('.')
+        .map(|i| &name[i..])
+        .filter(|e| e.len() <= 16)
+        .unwrap_or("");
+    let room = MAX_FILE_NAME - ext.len() - '…'.len_utf8();
+    let mut end = room;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…{ext}", &name[..end])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +280,8 @@ mod tests {
     const LIMITS: Limits = Limits {
         text: 1024,
         upload: 4096,
+        files: 2,
+        fields: 4,
     };
 
     #[tokio::test]
@@ -245,11 +352,92 @@ mod tests {
                 size: 10
             }]
         );
-        let small = Limits {
-            text: 8,
-            upload: 4096,
-        };
+        let small = Limits { text: 8, ..LIMITS };
         let err = read_body(&kind, Bytes::from(body), small).await;
         assert_eq!(err, Err(BodyError::TooLarge { limit: 8 }));
+    }
+
+    fn multipart(parts: &[(&str, Option<&str>, &str)]) -> Bytes {
+        let mut body = String::new();
+        for (name, file, data) in parts {
+            body.push_str("--b\r\nContent-Disposition: form-data; name=\"");
+            body.push_str(name);
+            body.push('"');
+            if let Some(f) = file {
+                body.push_str("; filename=\"");
+                body.push_str(f);
+                body.push('"');
+            }
+            body.push_str("\r\n\r\n");
+            body.push_str(data);
+            body.push_str("\r\n");
+        }
+        body.push_str("--b--\r\n");
+        Bytes::from(body)
+    }
+
+    #[tokio::test]
+    async fn files_fields_and_parts_are_counted() {
+        let kind = BodyKind::Multipart("b".into());
+        let three_files = multipart(&[
+            ("a", Some("1.png"), "x"),
+            ("b", Some("2.png"), "x"),
+            ("c", Some("3.png"), "x"),
+        ]);
+        let err = read_body(&kind, three_files, LIMITS).await;
+        assert_eq!(
+            err,
+            Err(BodyError::TooMany {
+                what: "files",
+                limit: 2
+            })
+        );
+        // Empty file inputs attach nothing, but each is a part all the same.
+        let empties: Vec<(&str, Option<&str>, &str)> = vec![("f", Some(""), ""); 7];
+        let err = read_body(&kind, multipart(&empties), LIMITS).await;
+        assert_eq!(
+            err,
+            Err(BodyError::TooMany {
+                what: "parts",
+                limit: 6
+            })
+        );
+        let five_fields: Vec<(&str, Option<&str>, &str)> = vec![("n", None, "v"); 5];
+        let err = read_body(&kind, multipart(&five_fields), LIMITS).await;
+        assert_eq!(
+            err,
+            Err(BodyError::TooMany {
+                what: "fields",
+                limit: 4
+            })
+        );
+        let err = read_body(
+            &BodyKind::Urlencoded(None),
+            Bytes::from_static(b"a=1&b=2&c=3&d=4&e=5"),
+            LIMITS,
+        )
+        .await;
+        assert!(matches!(
+            err,
+            Err(BodyError::TooMany { what: "fields", .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn long_names_are_refused_and_long_file_names_cut() {
+        let kind = BodyKind::Multipart("b".into());
+        let long = "n".repeat(MAX_NAME + 1);
+        let err = read_body(&kind, multipart(&[(&long, None, "v")]), LIMITS).await;
+        assert!(matches!(err, Err(BodyError::Malformed(_))), "{err:?}");
+        let file = format!("{}.pdf", "Заявка".repeat(40));
+        let form = read_body(&kind, multipart(&[("f", Some(&file), "x")]), LIMITS)
+            .await
+            .expect("reads");
+        let kept = &form.files[0].name;
+        assert!(kept.len() <= MAX_FILE_NAME, "{} bytes", kept.len());
+        assert!(
+            kept.starts_with("Заявка") && kept.ends_with("….pdf"),
+            "{kept}"
+        );
     }
 }

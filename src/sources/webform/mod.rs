@@ -36,12 +36,15 @@ pub async fn parse_stored(
     honeypot: Option<&str>,
     connector: &InboundConnector,
 ) -> Parsed {
-    let unlimited = Limits {
-        text: usize::MAX,
-        upload: usize::MAX,
-    };
     let form = match body_kind(row.content_type.as_deref()) {
-        Ok(kind) => read_body(&kind, bytes::Bytes::from(row.payload.clone()), unlimited).await,
+        Ok(kind) => {
+            read_body(
+                &kind,
+                bytes::Bytes::from(row.payload.clone()),
+                Limits::UNLIMITED,
+            )
+            .await
+        }
         Err(e) => Err(e),
     };
     match form {

@@ -1,0 +1,102 @@
+//! The secrets that lock leadgate's doors: a door that looks locked must be locked. An empty
+//! secret or token is refused; a provider that signs or sends a token (Tilda, Typeform, VK...)
+//! must be given the secret, unless the config says `allow_unsigned = true`, which the daemon
+//! then warns about at every start.
+
+use super::problems::Problems;
+use super::{Config, Secret};
+
+/// Tokens shorter than this are refused: a bearer token is guessed by trying.
+pub const MIN_TOKEN_LEN: usize = 16;
+
+/// A bearer token (`[admin] token`, `[api] token`...): when written, not empty and long enough.
+pub(super) fn check_token(p: &mut Problems, key: &str, token: Option<&Secret>) {
+    let Some(token) = token else { return };
+    let len = token.expose().chars().count();
+    if len == 0 {
+        p.add(
+            key,
+            "is empty",
+            Some("remove the key to turn this surface off, or set a long random token"),
+        );
+    } else if len < MIN_TOKEN_LEN {
+        p.add(
+            key,
+            format!("is {len} characters; a token needs at least {MIN_TOKEN_LEN}"),
+            Some("generate one with `openssl rand -hex 24`"),
+        );
+    }
+}
+
+/// A source's secret against what its provider can prove: `provider` names the provider when
+/// it can send one (a connector with `[verify]`, VK's Callback API secret).
+pub(super) fn check_source_secret(
+    p: &mut Problems,
+    key: &str,
+    secret: Option<&Secret>,
+    provider: Option<&str>,
+    allow_unsigned: bool,
+) {
+    match (secret, provider) {
+        (Some(s), _) if s.expose().is_empty() => p.add(
+            format!("{key}.secret"),
+            "is empty, so anyone could post to this source",
+            Some("set the secret the provider sends, best as \"${SECRET_VARIABLE}\""),
+        ),
+        (None, Some(provider)) if !allow_unsigned => p.add(
+            format!("{key}.secret"),
+            format!("is missing: {provider} can prove its posts, and without a secret anyone could post leads"),
+            Some("set the secret configured at the provider, or write allow_unsigned = true to accept unproven posts (warned at every start)"),
+        ),
+        (Some(_), _) if allow_unsigned => p.add(
+            format!("{key}.allow_unsigned"),
+            "is true while a secret is set",
+            Some("remove allow_unsigned: with a secret every post is checked"),
+        ),
+        _ => {}
+    }
+}
+
+/// Warns, at every start, of each source that takes posts nobody can prove.
+pub fn warn_unsigned(config: &Config) {
+    for form in config.webforms.iter().filter(|f| f.allow_unsigned) {
+        tracing::warn!(source = %form.id, connector = %form.connector, "allow_unsigned = true: this source accepts posts without the provider's secret; anyone who knows its address can post leads.");
+    }
+    for vk in config.vk.iter().filter(|v| v.allow_unsigned) {
+        tracing::warn!(source = %vk.id, "allow_unsigned = true: VK callbacks are accepted without the secret key; anyone who knows the address can post events.");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn keys(p: &Problems) -> Vec<&str> {
+        p.list.iter().map(|x| x.key.as_str()).collect()
+    }
+
+    #[test]
+    fn empty_short_and_missing_secrets_are_refused() {
+        let mut p = Problems::new(Path::new("leadgate.toml"));
+        check_token(&mut p, "admin.token", Some(&Secret::new("")));
+        check_token(&mut p, "api.token", Some(&Secret::new("short")));
+        check_token(&mut p, "admin.metrics_token", None);
+        check_token(&mut p, "x.token", Some(&Secret::new("a-long-enough-token")));
+        check_source_secret(&mut p, "a", Some(&Secret::new("")), None, false);
+        check_source_secret(&mut p, "b", None, Some("Tilda"), false);
+        check_source_secret(&mut p, "c", None, Some("Tilda"), true);
+        check_source_secret(&mut p, "d", None, None, false);
+        check_source_secret(&mut p, "e", Some(&Secret::new("s")), Some("VK"), true);
+        assert_eq!(
+            keys(&p),
+            [
+                "admin.token",
+                "api.token",
+                "a.secret",
+                "b.secret",
+                "e.allow_unsigned"
+            ]
+        );
+    }
+}

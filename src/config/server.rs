@@ -1,0 +1,229 @@
+//! `[server]`: the one listener, how long a client may take, how many may connect, and which
+//! proxies may name the client.
+
+use super::problems::Problems;
+use super::raw::RawServer;
+use axum::http::HeaderMap;
+use ipnet::IpNet;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// `[server]`, validated.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The listen address.
+    pub listen: SocketAddr,
+    /// How long shutdown waits for in-flight work.
+    pub shutdown_grace: Duration,
+    /// Who the client is when a proxy is in front.
+    pub forwarded: ForwardedPolicy,
+    /// How long a client may take to send a request's headers (and how long an idle
+    /// keep-alive connection is kept).
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request's body.
+    pub body_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// Bytes of request bodies held in memory at once, across all requests.
+    pub body_memory: usize,
+}
+
+/// Which `X-Forwarded-For` entry names the client, so a client cannot choose its own address
+/// for the rate limit by writing the header itself.
+#[derive(Debug, Clone, Default)]
+pub struct ForwardedPolicy {
+    /// `trust_forwarded_for`: a proxy in front appends the address it saw.
+    pub enabled: bool,
+    /// `trusted_proxies`: when not empty, only these peers' headers are read, and their own
+    /// entries are skipped.
+    pub trusted: Vec<IpNet>,
+}
+
+impl ForwardedPolicy {
+    /// The client's address: the socket peer, or, from a trusted proxy, the rightmost
+    /// `X-Forwarded-For` entry that is not a trusted proxy itself (entries to its left were
+    /// written by the client and prove nothing).
+    pub fn client_ip(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+        if !self.enabled || !self.is_trusted(peer) {
+            return peer;
+        }
+        let hops: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect();
+        let mut client = peer;
+        for hop in hops.iter().rev() {
+            let Ok(ip) = hop.parse::<IpAddr>() else {
+                // A hop that is not an address: the last one known is as far as trust goes.
+                return client;
+            };
+            client = ip;
+            if !self.trusted.iter().any(|net| net.contains(&ip)) {
+                return ip;
+            }
+        }
+        client
+    }
+
+    fn is_trusted(&self, peer: IpAddr) -> bool {
+        self.trusted.is_empty() || self.trusted.iter().any(|net| net.contains(&peer))
+    }
+}
+
+/// Validates `[server]`, adding what is wrong to `p`.
+pub(super) fn validate(p: &mut Problems, raw: &RawServer) -> ServerConfig {
+    let listen_text = raw.listen.as_deref().unwrap_or("127.0.0.1:8080");
+    let listen = listen_text.parse().unwrap_or_else(|_| {
+        p.add(
+            "server.listen",
+            format!("{listen_text:?} is not an address"),
+            Some("write it as \"127.0.0.1:8080\" or \"0.0.0.0:8080\""),
+        );
+        ([127, 0, 0, 1], 8080).into()
+    });
+    let mut trusted = Vec::new();
+    for (i, text) in raw.trusted_proxies.iter().enumerate() {
+        match parse_net(text) {
+            Some(net) => trusted.push(net),
+            None => p.add(
+                format!("server.trusted_proxies[{i}]"),
+                format!("{text:?} is not an address or a CIDR block"),
+                Some("write \"10.0.0.5\", \"10.0.0.0/8\" or \"::1\""),
+            ),
+        }
+    }
+    if !trusted.is_empty() && raw.trust_forwarded_for == Some(false) {
+        p.add(
+            "server.trusted_proxies",
+            "is set while trust_forwarded_for = false",
+            Some("remove trust_forwarded_for = false to read X-Forwarded-For from these proxies"),
+        );
+    }
+    let positive = |p: &mut Problems, key: &str, value: Option<Duration>, default: u64| {
+        let d = value.unwrap_or(Duration::from_secs(default));
+        if d.is_zero() {
+            p.add(format!("server.{key}"), "must be longer than zero", None);
+        }
+        d
+    };
+    let header_timeout = positive(p, "header_timeout", raw.header_timeout.map(|d| d.0), 10);
+    let body_timeout = positive(p, "body_timeout", raw.body_timeout.map(|d| d.0), 30);
+    let max_connections = raw.max_connections.unwrap_or(512);
+    if max_connections == 0 {
+        p.add("server.max_connections", "must be at least 1", None);
+    }
+    let body_memory = raw.body_memory.map_or(64 << 20, |s| s.0);
+    if body_memory < 64 << 10 {
+        p.add(
+            "server.body_memory",
+            "is below 64KiB, less than one form's text",
+            Some("the default, \"64MiB\", holds six full uploads at once"),
+        );
+    }
+    ServerConfig {
+        listen,
+        shutdown_grace: raw.shutdown_grace.map_or(Duration::from_secs(10), |d| d.0),
+        forwarded: ForwardedPolicy {
+            enabled: raw.trust_forwarded_for.unwrap_or(!trusted.is_empty()),
+            trusted,
+        },
+        header_timeout,
+        body_timeout,
+        max_connections: max_connections.max(1),
+        body_memory,
+    }
+}
+
+/// An address (a block of one) or a CIDR block.
+fn parse_net(text: &str) -> Option<IpNet> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .ok()
+        .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", v.parse().expect("header value"));
+        }
+        h
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("address")
+    }
+
+    #[test]
+    fn the_address_the_proxy_saw_is_the_client_not_what_the_client_wrote() {
+        let one_proxy = ForwardedPolicy {
+            enabled: true,
+            trusted: Vec::new(),
+        };
+        let h = headers(&["6.6.6.6, 203.0.113.7"]);
+        assert_eq!(one_proxy.client_ip(&h, ip("127.0.0.1")), ip("203.0.113.7"));
+        // A rotating leftmost value does not change who the client is.
+        let h2 = headers(&["1.2.3.4, 203.0.113.7"]);
+        assert_eq!(one_proxy.client_ip(&h2, ip("127.0.0.1")), ip("203.0.113.7"));
+        // Two headers read as one list, in order.
+        let h3 = headers(&["6.6.6.6", "203.0.113.9"]);
+        assert_eq!(one_proxy.client_ip(&h3, ip("127.0.0.1")), ip("203.0.113.9"));
+        // No header: the peer.
+        assert_eq!(
+            one_proxy.client_ip(&HeaderMap::new(), ip("127.0.0.1")),
+            ip("127.0.0.1")
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_skipped_and_only_they_are_believed() {
+        let chain = ForwardedPolicy {
+            enabled: true,
+            trusted: vec![
+                parse_net("10.0.0.0/8").expect("net"),
+                parse_net("::1").expect("net"),
+            ],
+        };
+        let h = headers(&["6.6.6.6, 198.51.100.4, 10.1.2.3"]);
+        assert_eq!(chain.client_ip(&h, ip("10.0.0.1")), ip("198.51.100.4"));
+        // From a peer that is not a trusted proxy, the header is the client's own words.
+        assert_eq!(chain.client_ip(&h, ip("192.0.2.1")), ip("192.0.2.1"));
+        // Garbage stops the walk at the last hop known.
+        let junk = headers(&["198.51.100.4, nonsense, 10.1.2.3"]);
+        assert_eq!(chain.client_ip(&junk, ip("10.0.0.1")), ip("10.1.2.3"));
+        // Every hop trusted: the leftmost.
+        let all = headers(&["10.9.9.9, 10.1.2.3"]);
+        assert_eq!(chain.client_ip(&all, ip("10.0.0.1")), ip("10.9.9.9"));
+    }
+
+    #[test]
+    fn off_means_the_peer() {
+        let off = ForwardedPolicy::default();
+        let h = headers(&["203.0.113.7"]);
+        assert_eq!(off.client_ip(&h, ip("127.0.0.1")), ip("127.0.0.1"));
+    }
+
+    #[test]
+    fn problems_are_named() {
+        let mut p = Problems::new(std::path::Path::new("leadgate.toml"));
+        let raw = RawServer {
+            trusted_proxies: vec!["10.0.0.0/8".into(), "nope".into()],
+            max_connections: Some(0),
+            ..RawServer::default()
+        };
+        let cfg = validate(&mut p, &raw);
+        let keys: Vec<&str> = p.list.iter().map(|x| x.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["server.trusted_proxies[1]", "server.max_connections"]
+        );
+        assert!(cfg.forwarded.enabled, "a proxy list turns forwarding on");
+    }
+}
