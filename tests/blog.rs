@@ -8,7 +8,8 @@ mod blog_support;
 mod support;
 
 use blog_support::feed::{FeedSite, failing_site, hanging_site};
-use blog_support::wordpress::{APP_PASSWORD, USER, WpSite, corpus_comments, post_title};
+use blog_support::redirect::{PRIVATE_TEXT, PrivateServer, RedirectSite};
+use blog_support::wordpress::{APP_PASSWORD, Quirk, USER, WpSite, corpus_comments, post_title};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -423,5 +424,220 @@ async fn a_failing_or_hanging_site_does_not_stop_another_source() {
             "the application password leaked: {body}"
         );
     }
+    daemon.stop().await;
+}
+
+/// The components of `/readyz` as the admin sees them.
+async fn components(daemon: &TestDaemon) -> Value {
+    daemon.admin_get("/readyz").await["components"].clone()
+}
+
+/// Issue 15, item 2: a site that redirects into the private network. The pollers follow a
+/// redirect only within the site's origin (the feed moved to another path is read); a
+/// redirect to another origin is not followed (the private server is never asked), and the
+/// source fails with a clear error that carries no answer's text. A WordPress error keeps its
+/// `code` and loses its free-text `message`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_leave_the_origin_never_and_no_answer_text_reaches_readyz() {
+    let private = PrivateServer::start().await;
+    let site = RedirectSite::start(
+        String::from_utf8(sample("blog/comments-feed.xml")).expect("the feed is UTF-8"),
+        &private,
+    )
+    .await;
+    // A real site that refuses the login: 401 with WordPress's code and message.
+    let wp = WpSite::start(Vec::new(), true).await;
+    let sink = Sink::start(&[]).await;
+    let config = [
+        business().to_string(),
+        wordpress_source("wp-redirect", &site.url("/blog"), "2s", ""),
+        feed_source("feed-redirect", &site.url("/elsewhere/feed")),
+        feed_source("feed-moved", &site.url("/moved/feed")),
+        feed_source("feed-loop", &site.url("/loop/feed")),
+        wordpress_source(
+            "wp-refused",
+            &wp.site_url(),
+            "2s",
+            &format!("user = \"{USER}\"\napp_password = \"wrong password\""),
+        ),
+        sink_config(&sink),
+    ]
+    .concat();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = start(dir.path(), &config).await;
+
+    // The feed behind a same-origin redirect is read: its two leads arrive.
+    let got = wait_for_leads(&sink, 2).await;
+    assert!(
+        got.keys()
+            .all(|k| k.starts_with("https://teplodom.example/blog/?p=")),
+        "{:?}",
+        got.keys()
+    );
+
+    let failing = eventually(WAIT, || async {
+        let c = components(&daemon).await;
+        let failing = |name: &str| c[name]["state"] == "failing";
+        let polled_again = site.hits() >= 8;
+        (failing("source:wp-redirect")
+            && failing("source:feed-redirect")
+            && failing("source:wp-refused")
+            && failing("source:feed-loop")
+            && c["source:feed-moved"]["state"] == "ok"
+            && polled_again)
+            .then_some(c)
+    })
+    .await
+    .expect("the redirected sources fail, the moved feed is read");
+    assert_eq!(
+        private.hits(),
+        0,
+        "nothing is fetched from the private server"
+    );
+
+    for name in ["source:wp-redirect", "source:feed-redirect"] {
+        let error = failing[name]["last_error"].as_str().unwrap_or("");
+        assert!(error.contains("302"), "{name}: {error}");
+        assert!(error.contains("redirect"), "{name}: {error}");
+        assert!(error.contains("not followed"), "{name}: {error}");
+    }
+    let looped = failing["source:feed-loop"]["last_error"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        looped.contains("307: a redirect past the 3 followed within a site"),
+        "{looped}"
+    );
+    let refused = failing["source:wp-refused"]["last_error"]
+        .as_str()
+        .unwrap_or("");
+    assert!(refused.contains("401"), "{refused}");
+    assert!(refused.contains("rest_forbidden_context"), "{refused}");
+    assert!(
+        !refused.contains("Sorry"),
+        "WordPress's message stays out: {refused}"
+    );
+
+    let readyz = reqwest::Client::new()
+        .get(daemon.url("/readyz"))
+        .bearer_auth(support::daemon::ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("readyz")
+        .text()
+        .await
+        .expect("text");
+    for leaked in [
+        PRIVATE_TEXT,
+        "internal_error",
+        "/private/admin",
+        "token=abc",
+    ] {
+        assert!(
+            !readyz.contains(leaked),
+            "{leaked} reached /readyz: {readyz}"
+        );
+    }
+    assert_eq!(leads(&sink).1, 2);
+    daemon.stop().await;
+}
+
+/// The highest `page` a site was asked for.
+fn highest_page(site: &WpSite) -> u32 {
+    site.asked()
+        .iter()
+        .filter_map(|a| a.query.get("page")?.parse().ok())
+        .max()
+        .unwrap_or(0)
+}
+
+/// Issue 15, item 6: a site that ignores `page` and sends no `X-WP-TotalPages` used to be
+/// paged through for ever (pages 1 to 300 in 0.8 s). The poll now ends at the first page
+/// identical to the one before, the comments are stored once, and the source reports it; a
+/// site whose pages never end is read at most 20 pages a poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_that_ignores_page_or_never_ends_does_not_spin_the_poller() {
+    let comments = vec![
+        new_comment(
+            5830,
+            "2026-11-20T09:00:00",
+            "Олег Смирнов",
+            "o.smirnov@yandex.ru",
+            "Сколько стоит монтаж тёплого пола? +7 921 555-44-33",
+        ),
+        new_comment(
+            5831,
+            "2026-11-20T09:05:00",
+            "Марина",
+            "marina.k@example.org",
+            "А проект отопления для дома 90 м² сколько стоит?",
+        ),
+    ];
+    let stuck = WpSite::start_with(comments, true, Quirk::IgnoresPage).await;
+    let endless = WpSite::start_with(Vec::new(), true, Quirk::Endless).await;
+    let sink = Sink::start(&[]).await;
+    let config = [
+        business().to_string(),
+        wordpress_source("stuck", &stuck.site_url(), "2s", "per_page = 2"),
+        wordpress_source("endless", &endless.site_url(), "2s", "per_page = 1"),
+        sink_config(&sink),
+    ]
+    .concat();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = start(dir.path(), &config).await;
+
+    // Two polls of each site reported failing: the second poll proves the first one ended.
+    let failing = eventually(WAIT, || async {
+        let c = components(&daemon).await;
+        let polls = |site: &WpSite| {
+            site.asked()
+                .iter()
+                .filter(|a| a.query.get("page").map(String::as_str) == Some("1"))
+                .count()
+        };
+        let failing = |name: &str| c[name]["state"] == "failing";
+        (failing("source:stuck")
+            && failing("source:endless")
+            && polls(&stuck) >= 2
+            && polls(&endless) >= 2)
+            .then_some(c)
+    })
+    .await
+    .expect("both sources report failing and poll again");
+    assert_eq!(highest_page(&stuck), 2, "{:?}", stuck.asked());
+    assert_eq!(highest_page(&endless), 20);
+    let error = failing["source:stuck"]["last_error"].as_str().unwrap_or("");
+    assert!(
+        error.contains("page 2") && error.contains("same as page 1"),
+        "{error}"
+    );
+    let error = failing["source:endless"]["last_error"]
+        .as_str()
+        .unwrap_or("");
+    assert!(error.contains("20 pages"), "{error}");
+
+    // The stuck site's comments are stored once and delivered once.
+    let got = eventually(WAIT, || async {
+        let (by_id, _) = leads(&sink);
+        (by_id.contains_key("5830") && by_id.contains_key("5831")).then_some(by_id)
+    })
+    .await
+    .expect("the stuck site's comments are leads");
+    assert_eq!(got["5830"]["source"], "stuck");
+    let stored = daemon
+        .admin_get("/admin/api/inbound?channel=blog&limit=500")
+        .await;
+    let stuck_items = stored["items"]
+        .as_array()
+        .map(|items| items.iter().filter(|i| i["source"] == "stuck").count())
+        .unwrap_or(0);
+    assert_eq!(stuck_items, 2, "{stored}");
+    let delivered_stuck = sink
+        .received()
+        .iter()
+        .map(|r| r.json())
+        .filter(|e| e["type"] == "lead.created" && e["data"]["source"] == "stuck")
+        .count();
+    assert_eq!(delivered_stuck, 2);
     daemon.stop().await;
 }

@@ -719,3 +719,93 @@ async fn bench_backlog() {
     );
     daemon.stop().await;
 }
+
+/// A message of `body_kib` KiB (a drawing attached, base64), with a Cyrillic subject.
+fn big_mail(body_kib: usize) -> Vec<u8> {
+    let line =
+        "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3\r\n";
+    let attachment = line.repeat(body_kib * 1024 / line.len() + 1);
+    format!(
+        "From: Pavel <pavel@stroi.example>\r\n\
+         To: sales@teplodom.example\r\n\
+         Subject: =?UTF-8?B?0KfQtdGA0YLQtdC20Lgg0LTQvtC80LA=?=\r\n\
+         Date: Sun, 22 Nov 2026 09:15:02 +0300\r\n\
+         Message-ID: <drawings-1@stroi.example>\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\
+         \r\n\
+         --b1\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         \r\n\
+         Please quote a heating system for this house, +7 916 555-00-11.\r\n\
+         --b1\r\n\
+         Content-Type: application/pdf; name=\"house.pdf\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\
+         \r\n\
+         {attachment}--b1--\r\n"
+    )
+    .into_bytes()
+}
+
+/// A component of /readyz as the admin sees it.
+async fn admin_component(daemon: &TestDaemon, name: &str) -> Value {
+    daemon.admin_get("/readyz").await["components"][name].clone()
+}
+
+/// Issue 15, item 7: a batch fetched whole messages whatever their size. Sizes now come
+/// first, and a message over the source's `max_message` is kept by its header only, as a
+/// not-lead `too_large` with its subject and size, acted on like any other (flagged \Seen),
+/// and the watermark moves past it: the next message is a lead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_over_max_message_is_kept_by_its_header_as_too_large() {
+    let dovecot = Dovecot::start().await;
+    let sink = Sink::start(&[]).await;
+    dovecot
+        .append_all(
+            "INBOX",
+            &[lead_mail("size", 0), big_mail(300), lead_mail("size", 1)],
+        )
+        .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(
+        &dovecot,
+        &sink,
+        "max_message = \"64KiB\"\nafter = \"seen\"\npoll_interval = \"1h\"",
+    );
+    let daemon = TestDaemon::start_in(dir.path(), &cfg, &default_routing()).await;
+    wait_for_leads(&sink, 2, &dovecot).await;
+    let ids = external_ids(&events(&sink, "lead.created"));
+    assert_eq!(
+        ids,
+        BTreeSet::from([
+            "<size-0@mail.example.ru>".to_string(),
+            "<size-1@mail.example.ru>".to_string()
+        ])
+    );
+    let too_large = eventually(PATIENCE, || async {
+        let items = inbound(&daemon, "&reason=too_large").await;
+        (!items.is_empty()).then_some(items)
+    })
+    .await
+    .expect("the large message is kept as a not-lead");
+    assert_eq!(too_large.len(), 1, "{too_large:?}");
+    let item = &too_large[0];
+    assert_eq!(item["dedupe_key"], "<drawings-1@stroi.example>");
+    let detail = item["detail"].as_str().unwrap_or("");
+    assert!(detail.contains("\"Чертежи дома\""), "{detail}");
+    assert!(detail.contains("65536 bytes"), "{detail}");
+    assert_eq!(inbound(&daemon, "").await.len(), 3);
+    let state = eventually(PATIENCE, || async {
+        let s = admin_component(&daemon, "email:sales-inbox:INBOX").await;
+        (s["state"] == "ok" && s["cursor"].as_str().is_some_and(|c| c.ends_with("uid 3")))
+            .then_some(s)
+    })
+    .await;
+    assert!(state.is_some(), "the watermark is past all three");
+    assert_eq!(
+        dovecot.search("INBOX", "SEEN").await,
+        [1, 2, 3],
+        "the large message was taken like the others"
+    );
+    daemon.stop().await;
+}

@@ -970,3 +970,292 @@ level = "junior"
     assert!(over.text.contains("Решено"), "{}", over.text);
     daemon.stop().await;
 }
+
+/// Telegram's own measure of a message: UTF-16 code units of the text after entity parsing.
+fn telegram_len(sent: &Sent) -> usize {
+    sent.text.encode_utf16().count()
+}
+
+/// Issue 15, item 9: a card had no cap, so a 10,000-character name or subject made Telegram
+/// refuse it ("message is too long") and the manager never heard of the lead. The card is cut
+/// to Telegram's 4,096 (UTF-16 units, after entities), the name, subject and text each with a
+/// marker, never inside an HTML entity or tag; contacts, the rule and the deadline stay; the
+/// edit after a tap and the notice to the manager a lead left fit too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_for_a_10000_character_name_and_subject_is_cut_to_fit_telegram() {
+    let s = Setup::telegram().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = s.start(dir.path()).await;
+    // Escaped characters and astral ones (two UTF-16 units each) everywhere; sent as JSON, so
+    // that it stays under the form's 64 KiB.
+    let name = format!("Ирина <&> \"{}\"", "Kovaleva&<>".repeat(910));
+    let subject = format!("Котёл 🔥 {}", "🔥 <b>cena</b> & ".repeat(700));
+    let message = format!(
+        "Нужен котёл. {}",
+        "Очень срочно, пишите 🔥 & <тут>. ".repeat(100)
+    );
+    assert!(name.chars().count() >= 10_000 && subject.encode_utf16().count() >= 10_000);
+    let answer = reqwest::Client::new()
+        .post(daemon.url("/forms/site"))
+        .header("accept", "application/json")
+        .json(&json!({
+            "name": name,
+            "phone": "8 916 123-45-67",
+            "email": "irina@example.ru",
+            "subject": subject,
+            "message": message,
+        }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(answer.status(), 202);
+    let first = manager_of(&s.sink.events(1).await[0]);
+    let chat = chat_of(&first);
+    let card = nth_to(s.bot(), chat, 0).await;
+    assert!(telegram_len(&card) <= 4096, "{}", telegram_len(&card));
+    for kept in [
+        "Ирина <&> \"Kovaleva&<>",
+        "Котёл 🔥 🔥 <b>cena</b> & ",
+        "Нужен котёл.",
+        "+79161234567",
+        "irina@example.ru",
+        "Всё остальное",
+        "Ответьте до",
+    ] {
+        assert!(card.text.contains(kept), "{kept:?} is kept: {}", card.text);
+    }
+    assert!(
+        card.text.matches('…').count() >= 3,
+        "the name, the subject and the text each end with a marker: {}",
+        card.text
+    );
+
+    // Decline with a reason: the card is edited with the decline below it, the lead passes
+    // on, and the notice to the first manager names the person, cut.
+    let (_, decline, _) = buttons(&card);
+    s.bot().push_callback(chat, card.message_id, chat, &decline);
+    let busy = eventually(Duration::from_secs(5), || async {
+        let m = s.bot().message(chat, card.message_id)?;
+        let data = m["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+            .as_str()?
+            .to_string();
+        data.starts_with("why:busy:").then_some(data)
+    })
+    .await
+    .expect("the reasons are offered");
+    s.bot().push_callback(chat, card.message_id, chat, &busy);
+    let got = s.sink.events(2).await;
+    assert_eq!(got[1]["type"], "lead.reassigned");
+    let edited = eventually(Duration::from_secs(5), || async {
+        s.bot().message(chat, card.message_id).filter(|m| {
+            m["text"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("❌ Вы отказались от заявки: Занят(а)")
+        })
+    })
+    .await
+    .expect("the edited card (the card and the decline) fits too");
+    assert!(edited["text"].as_str().unwrap_or("").encode_utf16().count() <= 4096);
+    let notice = nth_to(s.bot(), chat, 1).await;
+    assert!(notice.text.contains("Заявка передана"), "{}", notice.text);
+    assert!(notice.text.contains("Ирина <&>"), "{}", notice.text);
+    assert!(telegram_len(&notice) <= 4096);
+    let second = nth_to(s.bot(), chat_of(&manager_of(&got[1])), 0).await;
+    assert!(telegram_len(&second) <= 4096);
+    assert!(second.text.contains("+79161234567"), "{}", second.text);
+    daemon.stop().await;
+}
+
+/// Issue 15, item 9: the card and the follow-up of a lead whose message is as long as Telegram
+/// allows (3,600 characters naming 120 addresses) fit a Telegram message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_of_a_lead_with_a_hundred_addresses_is_cut_to_fit_telegram() {
+    let mut s = Setup::telegram().await;
+    let customers = BotApiSim::start().await;
+    s.extra = format!(
+        "\n[[sources.telegram]]\nid = \"tg-bot\"\ntoken = \"{}\"\napi_url = \"{}\"\npoll_timeout = \"1s\"\n",
+        support::bot_api::TOKEN,
+        customers.url()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = s.start(dir.path()).await;
+    let addresses: Vec<String> = (0..120)
+        .map(|i| format!("zakupki{i:03}@teplo-stroi-{i:03}.ru"))
+        .collect();
+    let first = format!("Пишите на любой адрес: {}", addresses.join(" "));
+    assert!(
+        first.encode_utf16().count() <= 4096,
+        "a message Telegram takes"
+    );
+    customers.push_text(77002, "Мария", &first);
+    let owner = manager_of(&s.sink.events(1).await[0]);
+    let chat = chat_of(&owner);
+    let card = nth_to(s.bot(), chat, 0).await;
+    assert!(telegram_len(&card) <= 4096, "{}", telegram_len(&card));
+    assert!(card.text.contains(&addresses[0]), "{}", card.text);
+    // The record keeps ten addresses (docs/security.md, "What a lead can weigh"); were there
+    // more, the card's last lines would give way to a `…` line (unit-tested in message.rs).
+    assert!(
+        !card.text.contains(&format!("✉️ {}", addresses[119])),
+        "the last addresses are left out: {}",
+        card.text
+    );
+    assert!(card.text.contains("Ответьте до"), "{}", card.text);
+    customers.push_text(77002, "Мария", "И ещё: дом 150 м², газ есть");
+    let follow_up = nth_to(s.bot(), chat, 1).await;
+    assert!(telegram_len(&follow_up) <= 4096);
+    assert!(
+        follow_up.text.contains("Новое сообщение по заявке")
+            && follow_up.text.contains("дом 150 м², газ есть")
+            && follow_up.text.contains(&addresses[0]),
+        "{}",
+        follow_up.text
+    );
+    daemon.stop().await;
+}
+
+/// Анна alone at her level, with no supervisor: a lead whose SLA runs out stays with her as a
+/// new assignment.
+const SOLO: &str = r#"
+levels = ["junior"]
+timezone = "Europe/Moscow"
+
+[sla]
+ack_within = "30m"
+working_hours_only = false
+
+[[managers]]
+id = "anna"
+name = "Анна Петрова"
+level = "junior"
+telegram_chat_id = 501
+email = "anna@teplodom.example"
+hours = "mon-sun 00:00-23:59"
+works_holidays = true
+
+[[rules]]
+name = "Всё остальное"
+level = "junior"
+"#;
+
+/// Issue 15, item 9: a mail link carries the assignment it was sent for, and the link of an
+/// earlier assignment does not act on a later one held by the same manager. Анна is the only
+/// junior: her lead's SLA runs out, nobody else is left, and the lead stays with her as a new
+/// assignment. The links of the first mail are then refused, and nothing happens to the lead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_link_of_an_earlier_assignment_does_not_act_on_a_later_one() {
+    let s = Setup::email().await;
+    let smtp = s.smtp.clone().expect("smtp");
+    let routing = SOLO;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_at(dir.path(), &s.config(), routing, s.clock.clone()).await;
+    let lead = daemon
+        .submit_form(&[
+            ("name", "Олег"),
+            ("phone", "+79161110012"),
+            ("message", "Нужна консультация"),
+        ])
+        .await;
+    assert_eq!(manager_of(&s.sink.events(1).await[0]), "anna");
+    let mail = mail_to(&smtp, "anna@teplodom.example", 0).await;
+    let plain = mail.parsed().body_text(0).expect("text").to_string();
+    let path = |label: &str| {
+        link(&plain, label)
+            .strip_prefix("https://leads.teplodom.example")
+            .expect("the public URL")
+            .to_string()
+    };
+    let (take, decline) = (path("✅ Взять"), path("❌ Отказаться"));
+
+    // The SLA runs out; nobody else is left, so the lead stays with Анна, as assignment 2.
+    s.clock.advance(chrono::Duration::minutes(31));
+    eventually(Duration::from_secs(10), || async {
+        let audit = daemon.audit(&lead).await;
+        audit
+            .iter()
+            .any(|a| a["kind"] == "nobody_left")
+            .then_some(())
+    })
+    .await
+    .expect("the lead stays with Анна");
+    mail_to(&smtp, "anna@teplodom.example", 1).await;
+
+    let client = reqwest::Client::new();
+    for (path, form) in [
+        (&decline, vec![("reason", "старая ссылка")]),
+        (&take, vec![]),
+    ] {
+        let r = client
+            .post(daemon.url(path))
+            .form(&form)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 409, "{path}");
+        let page = r.text().await.unwrap_or_default();
+        assert!(page.contains("назначена заново"), "{page}");
+    }
+    let audit = daemon.audit(&lead).await;
+    assert!(
+        audit
+            .iter()
+            .all(|a| a["kind"] != "declined" && a["kind"] != "acknowledged"),
+        "the old links did nothing: {audit:?}"
+    );
+    assert_eq!(
+        s.sink
+            .received()
+            .iter()
+            .filter(|r| r.json()["type"] != "lead.created")
+            .count(),
+        0,
+        "no event after the first"
+    );
+    daemon.stop().await;
+}
+
+/// The same for a card's button: a tap made on the card of an earlier assignment (the card
+/// loses its buttons when the lead moves on, but a tap may already be on its way) does not
+/// act on the later one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tap_on_the_card_of_an_earlier_assignment_does_not_act_on_a_later_one() {
+    let s = Setup::telegram().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_at(dir.path(), &s.config(), SOLO, s.clock.clone()).await;
+    let lead = daemon
+        .submit_form(&[
+            ("name", "Олег"),
+            ("phone", "+79161110013"),
+            ("message", "Нужна консультация"),
+        ])
+        .await;
+    let card = nth_to(s.bot(), ANNA, 0).await;
+    let (take, _, _) = buttons(&card);
+    assert!(take.ends_with(":1"), "{take}");
+    s.clock.advance(chrono::Duration::minutes(31));
+    let notice = nth_to(s.bot(), ANNA, 1).await;
+    assert!(notice.text.contains("больше никого нет"), "{}", notice.text);
+
+    s.bot().push_callback(ANNA, card.message_id, ANNA, &take);
+    let answered = eventually(Duration::from_secs(5), || async {
+        s.bot().calls("answerCallbackQuery").first().cloned()
+    })
+    .await
+    .expect("the tap is answered");
+    assert!(
+        answered.params["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("назначена заново"),
+        "{:?}",
+        answered.params
+    );
+    let audit = daemon.audit(&lead).await;
+    assert!(
+        audit.iter().all(|a| a["kind"] != "acknowledged"),
+        "{audit:?}"
+    );
+    assert_eq!(s.sink.received().len(), 1, "no lead.acknowledged");
+    daemon.stop().await;
+}

@@ -253,7 +253,16 @@ async fn bad_input_gets_its_error_code_and_nothing_is_stored() {
         ),
     ];
     for (request, status, code) in cases {
-        let response = request.send().await.expect("send");
+        let response = request
+            .header("accept", "application/json")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(
+            response.headers()["x-leadgate-error"],
+            code,
+            "the code is named in a header too"
+        );
         assert_eq!(response.status(), status, "{code}");
         let body: serde_json::Value = response.json().await.expect("JSON error");
         assert_eq!(body["error"]["code"], code);
@@ -265,6 +274,7 @@ async fn bad_input_gets_its_error_code_and_nothing_is_stored() {
     }
     let limited = client
         .post(&url)
+        .header("accept", "application/json")
         .form(&[("phone", "+79161234567")])
         .send()
         .await
@@ -273,6 +283,18 @@ async fn bad_input_gets_its_error_code_and_nothing_is_stored() {
     assert!(limited.headers().contains_key("retry-after"));
     let body: serde_json::Value = limited.json().await.expect("json");
     assert_eq!(body["error"]["code"], "rate_limited");
+    // A browser's plain form gets the page, with the same status and Retry-After.
+    let page = client
+        .post(&url)
+        .form(&[("phone", "+79161234567")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(page.status(), 429);
+    assert!(page.headers().contains_key("retry-after"));
+    assert_eq!(page.headers()["x-leadgate-error"], "rate_limited");
+    let html = page.text().await.expect("page");
+    assert!(html.contains("Подождите минуту"), "{html}");
 
     let inbound = daemon.admin_get("/admin/api/inbound").await;
     assert_eq!(

@@ -15,7 +15,7 @@ pub use load::load_raw;
 pub use raw::RawConfig;
 pub use secret::{Secret, tokens_match};
 pub use server::{ForwardedPolicy, ServerConfig};
-pub use units::{HumanDuration, parse_duration, parse_size};
+pub use units::{ByteSize, HumanDuration, parse_duration, parse_size};
 pub use validate::validate;
 
 use crate::deliver::EventType;

@@ -8,12 +8,18 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HumanDuration(pub Duration);
 
-/// Parses `"30s"`, `"5m"`, `"2h"`, `"3d"`, `"500ms"`, `"1h30m"`.
+/// The longest duration a config may hold: a century. Anything longer is a typo, and a
+/// `Duration` near `u64::MAX` seconds overflows the first time it is added to an instant.
+pub const MAX_DURATION: Duration = Duration::from_secs(36_525 * 86_400);
+
+/// Parses `"30s"`, `"5m"`, `"2h"`, `"3d"`, `"500ms"`, `"1h30m"`; refuses anything over
+/// [`MAX_DURATION`] (checked arithmetic: no input overflows).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let s = text.trim();
     if s.is_empty() {
         return Err("an empty duration: write it like \"30s\", \"5m\", \"2h\" or \"3d\"".into());
     }
+    let too_long = || format!("{text:?} is longer than 100 years");
     let mut total = Duration::ZERO;
     let mut rest = s;
     while !rest.is_empty() {
@@ -25,21 +31,20 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
                 "{text:?} is not a duration: write it like \"30s\", \"5m\", \"2h\" or \"3d\""
             ));
         }
-        let n: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("{text:?}: number too large"))?;
+        // Only digits, so the one way to fail is a number beyond u64.
+        let n: u64 = rest[..digits].parse().map_err(|_| too_long())?;
         rest = &rest[digits..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit())
             .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
-        let part = match unit.trim() {
-            "ms" => Duration::from_millis(n),
-            "s" => Duration::from_secs(n),
-            "m" | "min" => Duration::from_secs(n * 60),
-            "h" => Duration::from_secs(n * 3600),
-            "d" => Duration::from_secs(n * 86_400),
+        let seconds_per = match unit.trim() {
+            "ms" => None,
+            "s" => Some(1),
+            "m" | "min" => Some(60),
+            "h" => Some(3600),
+            "d" => Some(86_400),
             "" => {
                 return Err(format!(
                     "{text:?} has no unit: write \"{n}s\", \"{n}m\", \"{n}h\" or \"{n}d\""
@@ -51,7 +56,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
                 ));
             }
         };
-        total += part;
+        let part = match seconds_per {
+            None => Duration::from_millis(n),
+            Some(per) => Duration::from_secs(n.checked_mul(per).ok_or_else(too_long)?),
+        };
+        total = total
+            .checked_add(part)
+            .filter(|t| *t <= MAX_DURATION)
+            .ok_or_else(too_long)?;
     }
     Ok(total)
 }
@@ -74,9 +86,15 @@ pub struct ByteSize(pub usize);
 pub fn parse_size(text: &str) -> Result<usize, String> {
     let s = text.trim();
     let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    if digits == 0 {
+        return Err(format!(
+            "{text:?} is not a size: write it like \"64KiB\" or \"10MiB\""
+        ));
+    }
+    // Only digits, so the one way to fail is a number beyond usize.
     let n: usize = s[..digits]
         .parse()
-        .map_err(|_| format!("{text:?} is not a size: write it like \"64KiB\" or \"10MiB\""))?;
+        .map_err(|_| format!("{text:?} is too large"))?;
     let factor = match s[digits..].trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -117,6 +135,31 @@ mod tests {
         assert!(parse_duration("").is_err());
     }
 
+    /// Issue 15: `"18446744073709551615s1s"` made `leadgate check` panic (the sum overflowed)
+    /// and `"999999999999999999d"` was taken as about 2.7e12 years.
+    #[test]
+    fn durations_that_overflow_or_exceed_a_century_are_refused() {
+        for text in [
+            "18446744073709551615s1s",
+            "18446744073709551615s",
+            "999999999999999999d",
+            "18446744073709551615h",
+            "213503982334601d",
+            "36525d1s",
+            "101d36500d",
+            "99999999999999999999s",
+        ] {
+            let error = parse_duration(text).expect_err(text);
+            assert!(error.contains("100 years"), "{text}: {error}");
+        }
+        assert_eq!(
+            parse_duration("36525d"),
+            Ok(Duration::from_secs(36_525 * 86_400)),
+            "100 years is still a duration"
+        );
+        assert_eq!(parse_duration("18446744073709551615ms").ok(), None);
+    }
+
     #[test]
     fn sizes() {
         assert_eq!(parse_size("64KiB"), Ok(65_536));
@@ -124,5 +167,17 @@ mod tests {
         assert_eq!(parse_size("512"), Ok(512));
         assert!(parse_size("lots").is_err());
         assert!(parse_size("5TB").is_err());
+    }
+
+    #[test]
+    fn sizes_that_overflow_are_refused() {
+        for text in [
+            "18446744073709551615GiB",
+            "99999999999999999999",
+            "17179869184GiB",
+        ] {
+            let error = parse_size(text).expect_err(text);
+            assert!(error.contains("too large"), "{text}: {error}");
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! `GET|POST /act/{token}`: the take/decline links in managers' mail. `GET` only shows a page
 //! with a button (mail scanners and link previews open links; they must not take leads);
 //! `POST` checks the signature and expiry, consumes the link, and acts as the manager it was
-//! sent to.
+//! sent to, on the assignment it was sent for (a link of an earlier assignment of a lead that
+//! came back to the same manager is refused).
 
 use super::AppState;
 use crate::notify::{LinkAction, LinkError, message_page};
@@ -92,7 +93,7 @@ pub async fn perform(
     };
     let (status, text) = match app
         .actions
-        .act(&claim.lead, Some(&claim.manager), action)
+        .act_on_assignment(&claim.lead, &claim.manager, claim.attempt, action)
         .await
     {
         Ok(_) if claim.action == LinkAction::Take => (StatusCode::OK, l.taken_by_you.to_string()),
@@ -104,6 +105,7 @@ pub async fn perform(
         Err(ActionError::AlreadyTaken { by }) => {
             (StatusCode::CONFLICT, format!("{} {by}", l.already_taken))
         }
+        Err(ActionError::Stale { .. }) => (StatusCode::CONFLICT, l.stale.to_string()),
         Err(ActionError::NotFound) => (StatusCode::NOT_FOUND, l.link_invalid.to_string()),
         Err(ActionError::Store(e)) => {
             tracing::error!(error = %e, "A link's action could not be recorded; the link stays usable.");

@@ -50,9 +50,11 @@ fn answer(result: Result<Option<Passed>, ActionError>) -> Response {
             Json(json!({"status": status, "manager": to})).into_response()
         }
         Err(ActionError::NotFound) => ApiError::not_found("lead").into_response(),
-        Err(e @ (ActionError::NotCurrent { .. } | ActionError::AlreadyTaken { .. })) => {
-            ApiError::new(StatusCode::CONFLICT, "not_current", e.to_string()).into_response()
-        }
+        Err(
+            e @ (ActionError::NotCurrent { .. }
+            | ActionError::AlreadyTaken { .. }
+            | ActionError::Stale { .. }),
+        ) => ApiError::new(StatusCode::CONFLICT, "not_current", e.to_string()).into_response(),
         Err(ActionError::Store(e)) => ApiError::unavailable(e.to_string()).into_response(),
     }
 }

@@ -54,11 +54,25 @@ impl ApiError {
     }
 }
 
+/// The header that names a refusal's code on every answer, a JSON body or a page, so a proxy's
+/// log or a test can tell refusals apart without reading the body.
+pub const ERROR_HEADER: &str = "x-leadgate-error";
+
+impl ApiError {
+    /// Names the code in [`ERROR_HEADER`].
+    pub fn mark(&self, response: &mut Response) {
+        response
+            .headers_mut()
+            .insert(ERROR_HEADER, HeaderValue::from_static(self.code));
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body =
             json!({"error": {"code": self.code, "message": self.message, "fields": self.fields}});
         let mut response = (self.status, axum::Json(body)).into_response();
+        self.mark(&mut response);
         if let Some(secs) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {

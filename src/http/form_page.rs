@@ -124,7 +124,10 @@ pub fn refused(
     if let Some(to) = cfg.and_then(|c| c.error_redirect.as_deref()) {
         let sep = if to.contains('?') { '&' } else { '?' };
         if let Ok(location) = HeaderValue::from_str(&format!("{to}{sep}lg_error={}", error.code)) {
-            return (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
+            let mut response =
+                (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
+            error.mark(&mut response);
+            return response;
         }
     }
     let honeypot = cfg.and_then(|c| c.honeypot.as_deref());
@@ -161,6 +164,7 @@ pub fn refused(
         problem_text.to_string()
     });
     let mut response = (error.status, Html(body)).into_response();
+    error.mark(&mut response);
     if let Some(wait) = error.retry_after {
         response
             .headers_mut()

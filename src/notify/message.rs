@@ -1,6 +1,11 @@
 //! What a manager or an admin reads: the lead card for Telegram (HTML with Take/Decline
 //! buttons) and for e-mail (plain text and HTML with take/decline links), rendered when the
 //! notification is queued so every retry sends the same message.
+//!
+//! Telegram refuses a text over 4,096 UTF-16 code units (counted after its HTML parsing), so
+//! whatever a lead carries, a card fits: the name, each line (a subject, an address) and the
+//! person's text are cut with a marker (`…`) before they are escaped, so an entity or a tag is
+//! never cut, and a card still too long sheds its text, then its last lines.
 
 use crate::lead::Lead;
 use chrono::{DateTime, Utc};
@@ -244,6 +249,9 @@ pub struct Labels {
     pub already_passed: &'static str,
     /// The answer to a tap on a lead someone took.
     pub already_taken: &'static str,
+    /// The answer to a link or a tap made for an earlier assignment of a lead the manager
+    /// holds again.
+    pub stale: &'static str,
     /// Someone without a name.
     pub no_name: &'static str,
     /// The link page's question before taking.
@@ -286,6 +294,7 @@ const RU: Labels = Labels {
     back: "↩ Назад",
     already_passed: "Заявка уже передана",
     already_taken: "Заявку уже взял(а)",
+    stale: "Заявка с тех пор назначена заново: эта ссылка или кнопка больше не действует.",
     no_name: "Без имени",
     confirm_take: "Взять заявку?",
     confirm_decline: "Отказаться от заявки?",
@@ -321,6 +330,7 @@ const EN: Labels = Labels {
     back: "↩ Back",
     already_passed: "The lead has already passed to",
     already_taken: "The lead was already taken by",
+    stale: "The lead has been assigned again since: this link or button no longer works.",
     no_name: "No name",
     confirm_take: "Take this lead?",
     confirm_decline: "Decline this lead?",
@@ -353,6 +363,51 @@ pub fn escape_html(text: &str) -> String {
         }
     }
     out
+}
+
+/// Telegram's cap on a message's text, in UTF-16 code units after entity parsing.
+pub const TELEGRAM_MAX: usize = 4096;
+
+/// What a Telegram card may take: the rest of [`TELEGRAM_MAX`] is room for the status line
+/// an edit appends after a tap (`❌ Вы отказались от заявки: Другая причина`).
+const CARD_BUDGET: usize = TELEGRAM_MAX - 96;
+
+/// The longest name, title or footer line a card shows, in UTF-16 code units.
+pub const NAME_MAX: usize = 256;
+
+/// The longest contact or subject line a card shows.
+const LINE_MAX: usize = 512;
+
+/// The person's text is shortened down to this before a card sheds lines.
+const QUOTE_MIN: usize = 200;
+
+/// What marks a cut.
+const MARK: char = '…';
+
+/// `text` cut to at most `max` UTF-16 code units (Telegram's measure), the marker included,
+/// at a character boundary; as it is when it fits.
+pub fn cut(text: &str, max: usize) -> String {
+    if text.encode_utf16().count() <= max {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut units = 0;
+    for c in text.chars() {
+        if units + c.len_utf16() + MARK.len_utf16() > max {
+            break;
+        }
+        units += c.len_utf16();
+        out.push(c);
+    }
+    if max >= MARK.len_utf16() {
+        out.push(MARK);
+    }
+    out
+}
+
+/// Length in UTF-16 code units.
+fn units(text: &str) -> usize {
+    text.encode_utf16().count()
 }
 
 /// The start of the person's text: a few lines, cut at a character boundary.
@@ -388,6 +443,8 @@ pub struct Card {
     title: String,
     name: String,
     lines: Vec<Line>,
+    /// Lines were left out to fit (a `…` line stands for them).
+    lines_cut: bool,
     quote: String,
     footer: Vec<String>,
 }
@@ -437,6 +494,9 @@ impl Card {
                 href: None,
             });
         }
+        for l in &mut lines {
+            l.text = cut(&l.text, LINE_MAX);
+        }
         let mut footer = Vec::new();
         if let Some(cl) = &lead.classification {
             footer.push(format!(
@@ -450,36 +510,90 @@ impl Card {
         if let Some(due) = lead.assignment.as_ref().and_then(|a| a.ack_due_at) {
             footer.push(format!("⏰ {} {}", labels.react_by, local_time(due, tz)));
         }
+        let name = c.name.as_deref().unwrap_or(labels.no_name);
         Card {
-            title: format!("{title} · {} · {}", lead.channel.as_str(), lead.source),
-            name: c.name.clone().unwrap_or_else(|| labels.no_name.to_string()),
+            title: cut(
+                &format!("{title} · {} · {}", lead.channel.as_str(), lead.source),
+                NAME_MAX,
+            ),
+            name: cut(name, NAME_MAX),
             lines,
+            lines_cut: false,
             quote: excerpt(&lead.text, 6, 500),
-            footer,
+            footer: footer.iter().map(|f| cut(f, NAME_MAX)).collect(),
         }
     }
 
     /// The text for the Bot API's HTML parse mode (phones stay plain: Telegram makes them
-    /// tappable itself; `tel:` links are not allowed in bot messages).
+    /// tappable itself; `tel:` links are not allowed in bot messages), within Telegram's cap
+    /// with room for the status an edit appends: the person's text is shortened first (down
+    /// to a few lines' worth), then the last lines are left out, then the text goes.
     pub fn telegram_html(&self) -> String {
-        let mut out = format!(
-            "🔔 <b>{}</b>\n<b>{}</b>\n",
-            escape_html(&self.title),
-            escape_html(&self.name)
-        );
+        let mut card = self.clone();
+        loop {
+            let (html, shown) = card.telegram_text();
+            let Some(over) = shown.checked_sub(CARD_BUDGET).filter(|&n| n > 0) else {
+                return html;
+            };
+            let quote = units(&card.quote);
+            if quote > QUOTE_MIN {
+                card.quote = cut(&card.quote, quote.saturating_sub(over).max(QUOTE_MIN));
+            } else if card.lines.pop().is_some() {
+                card.lines_cut = true;
+            } else if quote > over {
+                card.quote = cut(&card.quote, quote - over);
+            } else if !card.quote.is_empty() {
+                card.quote.clear();
+            } else {
+                // Unreachable with the per-piece caps (the rest is under 1,500 units); sent
+                // as it is, Telegram's refusal would show in the notification's error.
+                return html;
+            }
+        }
+    }
+
+    /// The Telegram HTML and its length as Telegram counts it (tags not counted, an entity
+    /// as the one character it stands for, in UTF-16 code units).
+    fn telegram_text(&self) -> (String, usize) {
+        let mut html = Vec::new();
+        let mut shown = 0;
+        let mut line = |parts: &[(&str, bool)]| {
+            let mut out = String::new();
+            for &(part, is_text) in parts {
+                if is_text {
+                    out.push_str(&escape_html(part));
+                    shown += units(part);
+                } else {
+                    out.push_str(part);
+                }
+            }
+            html.push(out);
+        };
+        line(&[
+            ("🔔 ", true),
+            ("<b>", false),
+            (&self.title, true),
+            ("</b>", false),
+        ]);
+        line(&[("<b>", false), (&self.name, true), ("</b>", false)]);
         for l in &self.lines {
-            out.push_str(&format!("{} {}\n", l.icon, escape_html(&l.text)));
+            line(&[(l.icon, true), (" ", true), (&l.text, true)]);
+        }
+        if self.lines_cut {
+            line(&[("…", true)]);
         }
         if !self.quote.is_empty() {
-            out.push_str(&format!(
-                "<blockquote>{}</blockquote>\n",
-                escape_html(&self.quote)
-            ));
+            line(&[
+                ("<blockquote>", false),
+                (&self.quote, true),
+                ("</blockquote>", false),
+            ]);
         }
         for f in &self.footer {
-            out.push_str(&format!("{}\n", escape_html(f)));
+            line(&[(f, true)]);
         }
-        out.trim_end().to_string()
+        let newlines = html.len().saturating_sub(1);
+        (html.join("\n"), shown + newlines)
     }
 
     /// The mail's subject.
@@ -590,6 +704,58 @@ mod tests {
         assert_eq!(Tap::parse("other:x:1"), None);
         assert_eq!(Tap::parse("take:x:y"), None);
         assert_eq!(Tap::parse("why:bored:x:1"), None);
+    }
+
+    #[test]
+    fn cuts_count_utf16_units_and_keep_characters_whole() {
+        assert_eq!(cut("коротко", 7), "коротко");
+        assert_eq!(cut("коротко", 5), "коро…");
+        assert_eq!(cut("🔥🔥🔥", 4), "🔥…", "an astral character is two units");
+        assert_eq!(cut("🔥🔥🔥", 2), "…");
+        assert_eq!(
+            cut("a&b", 2),
+            "a…",
+            "cut before escaping: no entity is split"
+        );
+        assert!(units(&cut(&"я".repeat(10_000), NAME_MAX)) <= NAME_MAX);
+    }
+
+    #[test]
+    fn a_card_with_more_lines_than_fit_leaves_the_last_out_and_says_so() {
+        let card = Card {
+            title: "Новая заявка · email · sales".into(),
+            name: "Ирина".into(),
+            lines: (0..20)
+                .map(|i| Line {
+                    icon: "✉️",
+                    text: format!("{i:02}{}", "я".repeat(LINE_MAX - 2)),
+                    href: None,
+                })
+                .collect(),
+            lines_cut: false,
+            quote: "текст ".repeat(100),
+            footer: vec!["Правило: x · уровень junior".into()],
+        };
+        let html = card.telegram_html();
+        let (_, shown) = Card {
+            lines_cut: true,
+            ..card.clone()
+        }
+        .telegram_text();
+        assert!(shown > CARD_BUDGET, "the test card must not fit as it is");
+        let shown: usize = html
+            .replace("<b>", "")
+            .replace("</b>", "")
+            .replace("<blockquote>", "")
+            .replace("</blockquote>", "")
+            .encode_utf16()
+            .count();
+        assert!(shown <= CARD_BUDGET, "{shown}");
+        assert!(html.contains("\n…\n"), "the cut is marked");
+        assert!(
+            html.contains("✉️ 00") && !html.contains("✉️ 19"),
+            "the first lines stay"
+        );
     }
 
     #[test]

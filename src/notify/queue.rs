@@ -4,7 +4,10 @@
 
 use super::config::NotifyConfig;
 use super::links::{LinkAction, LinkClaim, LinkSigner};
-use super::message::{Card, CardButtons, EmailMessage, Message, TelegramMessage, escape_html};
+use super::message::{
+    Card, CardButtons, EmailMessage, Message, NAME_MAX, TELEGRAM_MAX, TelegramMessage, cut,
+    escape_html,
+};
 use crate::clock::Clock;
 use crate::lead::Lead;
 use crate::routing::{CompiledRules, Manager, NotifyChannel};
@@ -37,8 +40,11 @@ impl Target {
     }
 }
 
+/// The longest line of a notice in Telegram, leaving room for its title.
+const NOTICE_LINE_MAX: usize = TELEGRAM_MAX - 512;
+
 /// A short notice (a title and one line) on `channel`; a Telegram notice about a lead
-/// (`card_of`) answers its card.
+/// (`card_of`) answers its card. The line is cut to fit Telegram.
 fn notice(
     channel: NotifyChannel,
     icon: &str,
@@ -52,7 +58,7 @@ fn notice(
             text: format!(
                 "{icon} <b>{}</b>\n{}",
                 escape_html(title),
-                escape_html(line)
+                escape_html(&cut(line, NOTICE_LINE_MAX))
             ),
             buttons: None,
             card_of: card_of.map(str::to_string),
@@ -257,7 +263,10 @@ impl Notices {
             return Vec::new();
         };
         let labels = self.cfg.language.labels();
-        let who = lead.contact.name.as_deref().unwrap_or(labels.no_name);
+        let who = cut(
+            lead.contact.name.as_deref().unwrap_or(labels.no_name),
+            NAME_MAX,
+        );
         let why = if expired {
             labels.expired
         } else {

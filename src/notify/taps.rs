@@ -192,7 +192,7 @@ impl TapListener {
         };
         let (answer, status, alert) = match self
             .actions
-            .act(&tap.lead, Some(&manager.id), action)
+            .act_on_assignment(&tap.lead, &manager.id, tap.attempt, action)
             .await
         {
             Ok(_) => (done.clone(), Some(done), false),
@@ -204,6 +204,7 @@ impl TapListener {
                 let text = format!("{} {by}", l.already_taken);
                 (text.clone(), Some(text), true)
             }
+            Err(ActionError::Stale { .. }) => (l.stale.to_string(), None, true),
             Err(ActionError::NotFound) => ("?".into(), None, true),
             Err(ActionError::Store(e)) => {
                 tracing::error!(error = %e, "A tap could not be recorded; the manager is asked to try again.");

@@ -146,7 +146,7 @@ pub async fn parse_item(row: &InboundRow, settings: &SourceSettings) -> Parsed {
             None => unknown_source(row),
         },
         Channel::Whatsapp => whatsapp::parse_item(&row.payload),
-        Channel::Email => email::parse_email(&row.payload, &settings.email),
+        Channel::Email => email::parse_stored_email(&row.payload, &row.meta, &settings.email),
         Channel::Blog => {
             let rules = settings
                 .blog_rules

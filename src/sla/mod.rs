@@ -129,6 +129,16 @@ pub enum ActionError {
         /// Who took it.
         by: String,
     },
+    /// A link or a button made for an earlier assignment of the lead, while the same manager
+    /// holds a later one (the lead came back to them): what they decided then is not what
+    /// they are asked now.
+    #[error("made for assignment {made_for} of the lead, which is at assignment {current} now")]
+    Stale {
+        /// The assignment the link or button was made for.
+        made_for: u32,
+        /// The assignment the manager holds now.
+        current: u32,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -170,6 +180,30 @@ impl Actions {
         manager: Option<&str>,
         action: Action,
     ) -> Result<Option<Passed>, ActionError> {
+        self.act_at(lead_id, manager, None, action).await
+    }
+
+    /// [`Actions::act`] for a mail link or a card button made for the lead's assignment
+    /// `attempt`: refused with [`ActionError::Stale`] when `manager` holds a later assignment
+    /// of the lead (it came back to them), so an old link never decides the new one.
+    pub async fn act_on_assignment(
+        &self,
+        lead_id: &str,
+        manager: &str,
+        attempt: u32,
+        action: Action,
+    ) -> Result<Option<Passed>, ActionError> {
+        self.act_at(lead_id, Some(manager), Some(attempt), action)
+            .await
+    }
+
+    async fn act_at(
+        &self,
+        lead_id: &str,
+        manager: Option<&str>,
+        attempt: Option<u32>,
+        action: Action,
+    ) -> Result<Option<Passed>, ActionError> {
         let rules = self.rules.current();
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
@@ -193,6 +227,12 @@ impl Actions {
                 .unwrap_or_else(|| "nobody yet".into());
             return Err(ActionError::NotCurrent { current });
         };
+        if let Some(made_for) = attempt.filter(|&a| a != active.attempt) {
+            return Err(ActionError::Stale {
+                made_for,
+                current: active.attempt,
+            });
+        }
         let passed = match action {
             Action::Acknowledge => {
                 tx.end_assignment(lead_id, "acknowledged", now).await?;

@@ -3,6 +3,10 @@
 //! and `page`, `X-WP-Total` / `X-WP-TotalPages`, `_embed` with the post, HTTP Basic for the
 //! `edit` context and held comments, and, with pretty permalinks off, only
 //! `/?rest_route=/wp/v2/comments` (`/wp-json/` is a 404 page).
+//!
+//! Two broken sites beside it ([`Quirk`]): one that ignores `page` and sends no
+//! `X-WP-TotalPages` (a caching plugin or a proxy in front of WordPress), and one whose pages
+//! never end.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -34,9 +38,21 @@ pub struct Asked {
     pub answered: u16,
 }
 
+/// How the site departs from WordPress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quirk {
+    /// None: it answers as WordPress does.
+    None,
+    /// Every page is the first one, and no `X-WP-Total` / `X-WP-TotalPages` is sent.
+    IgnoresPage,
+    /// Every page is full of comments never seen before, and no page count is sent.
+    Endless,
+}
+
 struct Inner {
     comments: Vec<Value>,
     pretty: bool,
+    quirk: Quirk,
     asked: Vec<Asked>,
 }
 
@@ -167,6 +183,30 @@ fn answer(site: &Inner, path: &str, query: &HashMap<String, String>, authorised:
             "Invalid parameter(s): per_page",
         );
     }
+    match site.quirk {
+        Quirk::None => {}
+        Quirk::IgnoresPage => {
+            let first: Vec<Value> = site.comments.iter().take(per_page).cloned().collect();
+            return axum::Json(first).into_response();
+        }
+        Quirk::Endless => {
+            let fresh: Vec<Value> = (0..per_page)
+                .map(|i| {
+                    let n = (page - 1) * per_page + i;
+                    let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 20)
+                        .and_then(|d| d.and_hms_opt(0, 0, 0))
+                        .map(|t| t + chrono::Duration::seconds(n as i64))
+                        .map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string());
+                    json!({
+                        "id": 90_000 + n, "post": 2290, "parent": 0, "author_name": "Bot",
+                        "date_gmt": at, "content": {"rendered": "<p>Hello?</p>"},
+                        "status": "approved", "type": "comment"
+                    })
+                })
+                .collect();
+            return axum::Json(fresh).into_response();
+        }
+    }
     let after = match q("after").map(DateTime::parse_from_rfc3339) {
         None => None,
         Some(Ok(t)) => Some(t.with_timezone(&Utc)),
@@ -225,9 +265,15 @@ fn answer(site: &Inner, path: &str, query: &HashMap<String, String>, authorised:
 impl WpSite {
     /// A site holding `comments`; `pretty` says whether `/wp-json/` is served.
     pub async fn start(comments: Vec<Value>, pretty: bool) -> WpSite {
+        WpSite::start_with(comments, pretty, Quirk::None).await
+    }
+
+    /// A site holding `comments` with `/wp-json/`, answering with `quirk`.
+    pub async fn start_with(comments: Vec<Value>, pretty: bool, quirk: Quirk) -> WpSite {
         let inner = Arc::new(Mutex::new(Inner {
             comments,
             pretty,
+            quirk,
             asked: Vec::new(),
         }));
         let app = axum::Router::new()

@@ -11,7 +11,9 @@
 //!   answered with the sent Message. With `parse_mode = "HTML"` the text is parsed as Telegram
 //!   does: only the documented tags, balanced, with `&lt;`-style entities; the Message carries
 //!   the plain text and its `entities` (UTF-16 offsets), and bad markup is a `400 can't parse
-//!   entities`. Inline keyboard buttons' `callback_data` must be 1–64 bytes.
+//!   entities`. A text longer than 4,096 UTF-16 code units after entity parsing is a `400
+//!   message is too long`, as Telegram counts it. Inline keyboard buttons' `callback_data`
+//!   must be 1–64 bytes.
 //! - `editMessageText` and `editMessageReplyMarkup` change a sent message (`400 message is not
 //!   modified` when nothing changes, `400 message to edit not found` for an unknown one);
 //!   `answerCallbackQuery` is recorded. [`BotApiSim::push_callback`] queues the

@@ -66,24 +66,39 @@ pub fn start_pollers(
 }
 
 /// Why a polled page or feed cannot be taken in (the poller backs off and retries; nothing is
-/// stored).
+/// stored). Its text reaches `/readyz`, so it is leadgate's own description, never text from
+/// the answer (a parser's message may quote it).
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
     /// The REST answer is not JSON.
-    #[error("not JSON: {0}")]
+    #[error("not JSON (line {}, column {})", .0.line(), .0.column())]
     Json(#[from] serde_json::Error),
-    /// WordPress answered with its error object (wrong credentials, REST API disabled).
-    #[error("WordPress refused: {code}: {message}")]
+    /// WordPress answered with its error object (wrong credentials, REST API disabled); its
+    /// free-text `message` is not kept.
+    #[error("WordPress refused{}", code.as_ref().map(|c| format!(": {c}")).unwrap_or_default())]
     WordPress {
-        /// WordPress's error code (`rest_forbidden`, ...).
-        code: String,
-        /// WordPress's message.
-        message: String,
+        /// WordPress's error code (`rest_forbidden`, ...) when it is an identifier.
+        code: Option<String>,
     },
     /// JSON, but not a comments page.
     #[error("not a WordPress comments page: {0}")]
     Shape(&'static str),
     /// Not an RSS or Atom feed.
-    #[error("not an RSS or Atom feed: {0}")]
+    #[error("not an RSS or Atom feed: {}", feed_problem(.0))]
     Feed(#[from] feed_rs::parser::ParseFeedError),
+}
+
+/// What is wrong with a feed, in fixed words: feed-rs's own messages quote the document
+/// (tag names, content types, versions).
+fn feed_problem(error: &feed_rs::parser::ParseFeedError) -> &'static str {
+    use feed_rs::parser::{ParseErrorKind, ParseFeedError};
+    match error {
+        ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot) => "no feed element",
+        ParseFeedError::ParseError(_) => "an element leadgate cannot read",
+        ParseFeedError::IoError(_) => "the answer could not be read",
+        ParseFeedError::JsonSerde(_) | ParseFeedError::JsonUnsupportedVersion(_) => {
+            "a JSON feed leadgate cannot read"
+        }
+        ParseFeedError::XmlReader(_) => "malformed XML",
+    }
 }

@@ -12,21 +12,20 @@ use crate::sources::item::Item;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+/// The longest WordPress error `code` kept.
+const MAX_CODE_LEN: usize = 64;
+
 /// Splits a comments page (a JSON array) into one item per comment, keyed by the comment id.
 /// A WordPress error object (`{"code": "rest_forbidden", ...}`) is an error.
 pub fn split_wordpress(body: &[u8]) -> Result<Vec<Item>, ParseError> {
     let page: Value = serde_json::from_slice(body)?;
     let Some(comments) = page.as_array() else {
-        let field = |k: &str| {
-            page.get(k)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
         return Err(match page.get("code") {
-            Some(_) => ParseError::WordPress {
-                code: field("code"),
-                message: field("message"),
+            Some(code) => ParseError::WordPress {
+                code: code
+                    .as_str()
+                    .filter(|c| is_identifier(c))
+                    .map(str::to_string),
             },
             None => ParseError::Shape("a comments page is a JSON array"),
         });
@@ -44,6 +43,26 @@ pub fn split_wordpress(body: &[u8]) -> Result<Vec<Item>, ParseError> {
             })
         })
         .collect()
+}
+
+/// WordPress's error `code` from an error answer (`{"code": "rest_forbidden", "message": ..}`),
+/// when it is an identifier. The `message` is free text from the site and is never kept: it
+/// would reach `/readyz`.
+pub(crate) fn wordpress_code(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct WpError {
+        code: String,
+    }
+    let error: WpError = serde_json::from_slice(body).ok()?;
+    is_identifier(&error.code).then_some(error.code)
+}
+
+/// Letters, digits, `_`, `-` and `.`; 1 to 64 characters: what WordPress's codes look like.
+fn is_identifier(text: &str) -> bool {
+    (1..=MAX_CODE_LEN).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 #[derive(Deserialize)]
@@ -131,13 +150,35 @@ mod tests {
             br#"{"code":"rest_forbidden_context","message":"Sorry","data":{"status":401}}"#;
         assert!(matches!(
             split_wordpress(forbidden),
-            Err(ParseError::WordPress { code, .. }) if code == "rest_forbidden_context"
+            Err(ParseError::WordPress { code: Some(code) }) if code == "rest_forbidden_context"
+        ));
+        assert!(matches!(
+            split_wordpress(br#"{"code":"a db password: hunter2","message":"x"}"#),
+            Err(ParseError::WordPress { code: None })
         ));
         assert!(matches!(
             split_wordpress(b"[{\"id\":\"x\"}]"),
             Err(ParseError::Shape(_))
         ));
         assert!(split_wordpress(b"[]").expect("an empty page").is_empty());
+    }
+
+    /// Issue 15, item 2: a failed poll's error reaches `/readyz`, so only the `code`, an
+    /// identifier, is kept from WordPress's error answer.
+    #[test]
+    fn only_an_identifier_code_is_kept_from_an_error_answer() {
+        let code = |body: &str| wordpress_code(body.as_bytes());
+        assert_eq!(
+            code(r#"{"code":"rest_forbidden_context","message":"Sorry, you are not allowed"}"#),
+            Some("rest_forbidden_context".into())
+        );
+        assert_eq!(code(r#"{"code":"the db password is hunter2"}"#), None);
+        assert_eq!(code(&format!(r#"{{"code":"{}"}}"#, "a".repeat(65))), None);
+        assert_eq!(code(r#"{"message":"no code"}"#), None);
+        assert_eq!(code("<html>Forbidden</html>"), None);
+        let refused = split_wordpress(br#"{"code":"rest_disabled","message":"secret text"}"#)
+            .expect_err("an error object");
+        assert_eq!(refused.to_string(), "WordPress refused: rest_disabled");
     }
 
     #[test]

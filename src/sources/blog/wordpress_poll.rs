@@ -1,6 +1,8 @@
 //! The WordPress poller: asks the REST API for the comments written since the watermark,
 //! oldest first, page by page as `X-WP-TotalPages` says, and keeps the watermark in the store
-//! only after a page is committed. With an application password it reads in the `edit`
+//! only after a page is committed. A poll reads at most [`MAX_PAGES`] pages a stream, and
+//! stops at a page that repeats the one before (a site or cache that ignores `page`); both
+//! end the poll as a failure the source reports, with what was read kept. With an application password it reads in the `edit`
 //! context (the authors' e-mails) and also polls the comments held for moderation.
 //!
 //! `GET {site}/wp-json/wp/v2/comments` is the address on a site with pretty permalinks; when
@@ -17,6 +19,10 @@ use crate::sources::item::Item;
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use reqwest::header::ACCEPT;
+
+/// The most pages one poll reads per stream (100 comments each by default): a site whose
+/// pages never end cannot keep the poller busy, and a real backlog is read on at the next poll.
+const MAX_PAGES: u32 = 20;
 
 /// Which address form the site answers on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +133,7 @@ impl WordpressPoller {
         let after = mark.after_param();
         let mut new_items = 0;
         let mut page = 1u32;
+        let mut previous: Vec<String> = Vec::new();
         loop {
             let mut query = vec![
                 ("orderby", "date_gmt".to_string()),
@@ -150,6 +157,10 @@ impl WordpressPoller {
                 .and_then(|v| v.trim().parse::<u32>().ok());
             let items = split_wordpress(&body(response).await?)?;
             let count = items.len();
+            let ids: Vec<String> = items.iter().map(|i| i.dedupe_key.clone()).collect();
+            if count > 0 && ids == previous {
+                return Err(PollError::RepeatedPage { page });
+            }
             let (fresh, dated): (Vec<Item>, Vec<_>) = items
                 .into_iter()
                 .filter_map(|item| {
@@ -183,6 +194,10 @@ impl WordpressPoller {
             if count == 0 || !more {
                 return Ok((new_items, mark));
             }
+            if page >= MAX_PAGES {
+                return Err(PollError::TooManyPages { pages: MAX_PAGES });
+            }
+            previous = ids;
             page += 1;
         }
     }

@@ -1,7 +1,7 @@
 //! `[[sources.email]]`: a mailbox account read over IMAP, as written and as validated.
 
 use super::roots::ExtraRoots;
-use crate::config::{HumanDuration, Secret};
+use crate::config::{ByteSize, HumanDuration, Secret};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -39,7 +39,16 @@ pub struct RawEmailSource {
     pub backfill: Option<HumanDuration>,
     /// Messages fetched and committed per batch; default 100.
     pub batch_size: Option<u32>,
+    /// The largest message taken whole; a larger one is kept as a not-lead (`too_large`) with
+    /// its header only. Default `25MiB`.
+    pub max_message: Option<ByteSize>,
 }
+
+/// `max_message` when the config says nothing: what most mail servers accept.
+pub const DEFAULT_MAX_MESSAGE: u64 = 25 * 1024 * 1024;
+
+/// The smallest `max_message`: a header alone can take a few KiB.
+const MIN_MAX_MESSAGE: u64 = 16 * 1024;
 
 /// How the connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -105,6 +114,8 @@ pub struct EmailSource {
     pub backfill: Duration,
     /// Messages per batch.
     pub batch_size: u32,
+    /// The largest message taken whole, in bytes.
+    pub max_message: u64,
 }
 
 /// One problem in a source's table: the key below the source, what is wrong, what would be right.
@@ -205,6 +216,14 @@ impl RawEmailSource {
                 Some("100 suits most servers"),
             );
         }
+        let max_message = self.max_message.map_or(DEFAULT_MAX_MESSAGE, |b| b.0 as u64);
+        if max_message < MIN_MAX_MESSAGE {
+            add(
+                "max_message",
+                "must be at least 16KiB",
+                Some("25MiB suits most mailboxes"),
+            );
+        }
         let tls = self.tls.unwrap_or(TlsMode::Tls);
         let extra_roots = match &self.ca_file {
             Some(_) if tls == TlsMode::Plain => {
@@ -251,6 +270,7 @@ impl RawEmailSource {
                 .backfill
                 .map_or(Duration::from_secs(3 * 86_400), |d| d.0),
             batch_size,
+            max_message,
         })
     }
 }
@@ -277,6 +297,7 @@ mod tests {
         assert_eq!(s.after, AfterAction::Leave);
         assert_eq!(s.backfill, Duration::from_secs(3 * 86_400));
         assert_eq!(s.batch_size, 100);
+        assert_eq!(s.max_message, 25 * 1024 * 1024);
         let s = raw("tls = \"starttls\"\nafter = \"seen\"")
             .validate(Path::new("."))
             .expect("valid");
@@ -300,6 +321,11 @@ mod tests {
             keys("batch_size = 0\nmailboxes = []"),
             ["mailboxes", "batch_size"]
         );
+        assert_eq!(keys("max_message = \"1KiB\""), ["max_message"]);
+        let s = raw("max_message = \"64KiB\"")
+            .validate(Path::new("."))
+            .expect("valid");
+        assert_eq!(s.max_message, 65_536);
         let s = raw("after = \"move\"\nmove_to = \"Done\"")
             .validate(Path::new("."))
             .expect("valid");

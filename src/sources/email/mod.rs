@@ -23,4 +23,4 @@ pub mod roots;
 mod signature;
 
 pub use config::{EmailSource, RawEmailSource};
-pub use parse::{EmailContext, LOOP_HEADER, parse_email};
+pub use parse::{EmailContext, LOOP_HEADER, META_TOO_LARGE, parse_email, parse_stored_email};

@@ -15,6 +15,10 @@ use serde_json::{Map, Value, json};
 /// back into a watched mailbox are recognised and never become leads.
 pub const LOOP_HEADER: &str = "X-Leadgate-Notification";
 
+/// The `meta` key of a message kept by its header only, for being over the source's
+/// `max_message`: `{"size": bytes as the server gave them, "max_message": the limit}`.
+pub const META_TOO_LARGE: &str = "too_large";
+
 /// What the parser needs to know about the mailbox it reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailContext {
@@ -73,6 +77,31 @@ pub fn parse_email(raw: &[u8], ctx: &EmailContext) -> Parsed {
         });
     }
     Parsed::Lead(draft(mail, ctx))
+}
+
+/// Pure: a stored message as the mailbox kept it. A message over `max_message` was kept by
+/// its header only (`meta.too_large`): it is a not-lead (`too_large`) saying its size and
+/// subject, so the admin sees what it was; anything else is [`parse_email`].
+pub fn parse_stored_email(raw: &[u8], meta: &Value, ctx: &EmailContext) -> Parsed {
+    let Some(too_large) = meta.get(META_TOO_LARGE) else {
+        return parse_email(raw, ctx);
+    };
+    let number = |key: &str| too_large.get(key).and_then(Value::as_u64);
+    let mail = mime::read(raw);
+    let subject = mail
+        .as_ref()
+        .and_then(|m| m.subject.clone())
+        .unwrap_or_default();
+    let size =
+        number("size").map_or_else(|| "an unknown size".to_string(), |n| format!("{n} bytes"));
+    let limit = number("max_message").map_or_else(String::new, |n| format!(" ({n} bytes)"));
+    Parsed::NotLead(NotLead {
+        reason: NotLeadReason::TooLarge,
+        detail: format!(
+            "a message of {size}, over max_message{limit}: only its header is kept; subject: {subject:?}"
+        ),
+        external_id: mail.and_then(|m| m.message_id),
+    })
 }
 
 fn draft(mail: Mail, ctx: &EmailContext) -> LeadDraft {
@@ -318,6 +347,28 @@ mod tests {
         In-Reply-To: <kp@teplodom.example>\r\nSubject: Boiler\r\n\
         Content-Type: text/plain; charset=utf-8\r\n\r\nPrice of a boiler, please.\r\n\
         Call 8 916 123-45-67.\r\n\r\nOn Mon, Pavel wrote:\r\n> Our offer +7 812 600-12-34\r\n";
+
+    #[test]
+    fn a_message_kept_by_its_header_is_too_large_with_its_subject() {
+        let header = b"From: Ivan <ivan@example.ru>\r\nMessage-ID: <big@example.ru>\r\n\
+            Subject: =?UTF-8?B?0KfQtdGA0YLQtdC20Lg=?=\r\n\r\n";
+        let meta =
+            json!({"uid": 7, META_TOO_LARGE: {"size": 31_457_280, "max_message": 26_214_400}});
+        match parse_stored_email(header, &meta, &EmailContext::default()) {
+            Parsed::NotLead(n) => {
+                assert_eq!(n.reason, NotLeadReason::TooLarge);
+                assert_eq!(n.external_id.as_deref(), Some("<big@example.ru>"));
+                assert!(n.detail.contains("31457280 bytes"), "{}", n.detail);
+                assert!(n.detail.contains("\"Чертежи\""), "{}", n.detail);
+            }
+            Parsed::Lead(d) => panic!("a lead: {d:?}"),
+        }
+        let whole = json!({"uid": 8});
+        assert!(matches!(
+            parse_stored_email(LETTER, &whole, &EmailContext::default()),
+            Parsed::Lead(_)
+        ));
+    }
 
     #[test]
     fn a_letter_becomes_a_draft() {

@@ -3,12 +3,15 @@
 //! polling.
 //!
 //! `connect` opens a session (TLS, STARTTLS or plain), `cursor` is the stored position and its
-//! transitions, `sync` takes new messages in committed batches, `watch` is the task: connect,
-//! catch up, wait, reconnect with `backoff`.
+//! transitions, `plan` cuts new messages into batches by their sizes, `sync` takes them in
+//! committed batches, `gap` keeps the watermark before a message the server left out, `watch`
+//! is the task: connect, catch up, wait, reconnect with `backoff`.
 
 mod backoff;
 mod connect;
 mod cursor;
+mod gap;
+mod plan;
 mod sync;
 mod watch;
 
@@ -40,6 +43,17 @@ pub enum ImapError {
     /// The server did not answer in time.
     #[error("no answer from the server to {0} in time")]
     Timeout(&'static str),
+    /// The server keeps listing a message and answering without its content: the watermark
+    /// stays before it, and it is asked for again after a delay.
+    #[error(
+        "UID {uid} came back without its content {times} times in a row; the mailbox stays before it and asks again"
+    )]
+    MissingContent {
+        /// The message's UID.
+        uid: u32,
+        /// Passes in a row that found it so.
+        times: u32,
+    },
     /// A message could not be committed: the watermark stays where it was.
     #[error(transparent)]
     Intake(#[from] IntakeError),

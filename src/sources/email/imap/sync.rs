@@ -1,18 +1,37 @@
 //! One catch-up pass over a selected mailbox: the backfill still owed, then every UID above the
-//! watermark, in batches. A batch is fetched with `BODY.PEEK[]` and committed to intake with
-//! the watermark past it, in one transaction; only then is the after-ingest action applied.
+//! watermark. The sizes come first (`RFC822.SIZE`), and `plan` makes the batches from them: a
+//! batch is fetched with `BODY.PEEK[]` (a message over `max_message`: its header only) and
+//! committed to intake with the watermark past it, in one transaction; only then is the
+//! after-ingest action applied. A message the server answers without its content stops the
+//! watermark before it (`gap`), and the pass ends there.
 
 use super::ImapError;
 use super::connect::ImapSession;
 use super::cursor::{self, Cursor, Start, uid_set};
+use super::gap::stored_prefix;
+use super::plan::{Part, plan};
 use super::watch::Mailbox;
 use crate::lead::Channel;
 use crate::sources::email::config::AfterAction;
-use crate::sources::email::mime;
+use crate::sources::email::{META_TOO_LARGE, mime};
 use crate::store::{CursorWrite, Inserted, NewInbound};
 use futures_util::TryStreamExt;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::time::Duration;
+
+/// UIDs whose sizes one `UID FETCH (RFC822.SIZE)` asks for.
+const SIZES_PER_FETCH: usize = 1000;
+
+/// What a catch-up pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    /// Messages stored for the first time.
+    pub fresh: usize,
+    /// The UID the pass stopped before: the server listed it but answered without its
+    /// content. The watermark stays before it.
+    pub missing: Option<u32>,
+}
 
 /// The longest one command (a search, a batch fetch, a store) may take.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
@@ -77,14 +96,15 @@ impl Mailbox {
         Ok(cursor)
     }
 
-    /// Takes every message not yet committed; returns how many were new.
+    /// Takes every message not yet committed, up to the first one the server answers without
+    /// its content.
     pub(super) async fn catch_up(
         &self,
         session: &mut ImapSession,
         cursor: &mut Cursor,
         abilities: Abilities,
-    ) -> Result<usize, ImapError> {
-        let mut fresh = 0;
+    ) -> Result<Pass, ImapError> {
+        let mut pass = Pass::default();
         if let Some(to) = cursor.backfill_to {
             if cursor.last_uid < to {
                 let query = format!(
@@ -94,7 +114,10 @@ impl Mailbox {
                 );
                 let found = within("UID SEARCH", session.uid_search(&query)).await?;
                 let uids = above(found, cursor.last_uid, to);
-                fresh += self.ingest(session, cursor, &uids, abilities).await?;
+                pass = self.ingest(session, cursor, &uids, abilities).await?;
+                if pass.missing.is_some() {
+                    return Ok(pass);
+                }
             }
             cursor.last_uid = cursor.last_uid.max(to);
             cursor.backfill_to = None;
@@ -103,87 +126,187 @@ impl Mailbox {
         let query = format!("UID {}:*", cursor.last_uid.saturating_add(1));
         let found = within("UID SEARCH", session.uid_search(&query)).await?;
         let uids = above(found, cursor.last_uid, u32::MAX);
-        fresh += self.ingest(session, cursor, &uids, abilities).await?;
-        self.deps
-            .health
-            .success(&self.name, self.deps.clock.now(), Some(cursor.describe()));
-        Ok(fresh)
+        let rest = self.ingest(session, cursor, &uids, abilities).await?;
+        pass.fresh += rest.fresh;
+        pass.missing = rest.missing;
+        if pass.missing.is_none() {
+            self.deps
+                .health
+                .success(&self.name, self.deps.clock.now(), Some(cursor.describe()));
+        }
+        Ok(pass)
     }
 
-    /// Fetches, commits and acts on `uids` (ascending) in batches, moving the watermark with
-    /// each batch's commit.
+    /// Fetches, commits and acts on `uids` (ascending) in the batches their sizes call for,
+    /// moving the watermark with each batch's commit; stops at a message that comes back
+    /// without its content.
     async fn ingest(
         &self,
         session: &mut ImapSession,
         cursor: &mut Cursor,
         uids: &[u32],
         abilities: Abilities,
-    ) -> Result<usize, ImapError> {
-        let mut fresh = 0;
-        for batch in uids.chunks(self.source.batch_size as usize) {
-            let set = uid_set(batch);
-            let fetched: Vec<_> = within("UID FETCH", async {
-                session
-                    .uid_fetch(&set, "(UID BODY.PEEK[])")
-                    .await?
-                    .try_collect::<Vec<_>>()
-                    .await
-            })
-            .await?;
-            let items: Vec<NewInbound> = fetched
-                .iter()
-                .filter_map(|f| Some((f.uid?, f.body()?)))
-                .filter(|(uid, _)| batch.binary_search(uid).is_ok())
-                .map(|(uid, raw)| self.inbound(cursor.uidvalidity, uid, raw))
-                .collect();
-            let mut next = cursor.clone();
-            if let Some(&last) = batch.last() {
-                next.last_uid = next.last_uid.max(last);
+    ) -> Result<Pass, ImapError> {
+        let mut pass = Pass::default();
+        for chunk in uids.chunks(SIZES_PER_FETCH) {
+            let sizes = self.sizes(session, chunk).await?;
+            let sized: Vec<(u32, Option<u64>)> =
+                chunk.iter().map(|u| (*u, sizes.get(u).copied())).collect();
+            let batches = plan(
+                &sized,
+                self.source.batch_size as usize,
+                self.source.max_message,
+            );
+            for batch in batches {
+                let (fresh, missing) = self
+                    .take_batch(session, cursor, &batch.uids, batch.part, abilities)
+                    .await?;
+                pass.fresh += fresh;
+                if missing.is_some() {
+                    pass.missing = missing;
+                    return Ok(pass);
+                }
             }
-            let watermark = CursorWrite {
-                key: cursor::key(&self.source.id, &self.mailbox),
-                value: next.encode(),
-                at: self.deps.clock.now(),
-            };
-            let results = self
-                .deps
-                .intake
-                .submit_batch(items, Some(watermark))
-                .await?;
-            *cursor = next;
-            let new_here = results
-                .iter()
-                .filter(|r| matches!(r, Inserted::New(_)))
-                .count();
-            metrics::counter!("leadgate_email_messages_total", "source" => self.source.id.clone(), "result" => "new").increment(new_here as u64);
-            metrics::counter!("leadgate_email_messages_total", "source" => self.source.id.clone(), "result" => "duplicate").increment((batch.len() - new_here) as u64);
-            fresh += new_here;
-            self.after_ingest(session, &set, abilities).await?;
-            self.deps
-                .health
-                .success(&self.name, self.deps.clock.now(), Some(cursor.describe()));
         }
-        Ok(fresh)
+        Ok(pass)
+    }
+
+    /// The sizes the server gives for `uids` (a UID it does not answer for is left out).
+    async fn sizes(
+        &self,
+        session: &mut ImapSession,
+        uids: &[u32],
+    ) -> Result<HashMap<u32, u64>, ImapError> {
+        let set = uid_set(uids);
+        let fetched: Vec<_> = within("UID FETCH", async {
+            session
+                .uid_fetch(&set, "(UID RFC822.SIZE)")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
+        Ok(fetched
+            .iter()
+            .filter_map(|f| Some((f.uid?, u64::from(f.size?))))
+            .collect())
+    }
+
+    /// Fetches one batch, commits what came back up to the first message without its
+    /// content with the watermark past it, and acts on what was committed; returns how many
+    /// were new and the UID it stopped before.
+    async fn take_batch(
+        &self,
+        session: &mut ImapSession,
+        cursor: &mut Cursor,
+        batch: &[u32],
+        part: Part,
+        abilities: Abilities,
+    ) -> Result<(usize, Option<u32>), ImapError> {
+        let set = uid_set(batch);
+        let fetched: Vec<_> = within("UID FETCH", async {
+            session
+                .uid_fetch(&set, part.items())
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
+        let content: HashMap<u32, (&[u8], Option<u32>)> = fetched
+            .iter()
+            .filter_map(|f| {
+                let bytes = match part {
+                    Part::Whole => f.body()?,
+                    Part::Header => f.header()?,
+                };
+                Some((f.uid?, (bytes, f.size)))
+            })
+            .filter(|(uid, _)| batch.binary_search(uid).is_ok())
+            .collect();
+        let came: HashSet<u32> = content.keys().copied().collect();
+        let (stored, missing) = stored_prefix(batch, &came);
+        if let Some(uid) = missing {
+            tracing::warn!(source = %self.source.id, mailbox = %self.mailbox, uid, "The server answered without a message's content; the watermark stays before it.");
+        }
+        let Some(&last) = stored.last() else {
+            return Ok((0, missing));
+        };
+        let items: Vec<NewInbound> = stored
+            .iter()
+            .filter_map(|uid| {
+                let (raw, size) = content.get(uid)?;
+                let too_large = (part == Part::Header).then(|| TooLarge {
+                    size: size.map(u64::from),
+                    max_message: self.source.max_message,
+                });
+                Some(self.inbound(cursor.uidvalidity, *uid, raw, too_large))
+            })
+            .collect();
+        let mut next = cursor.clone();
+        next.last_uid = next.last_uid.max(last);
+        let watermark = CursorWrite {
+            key: cursor::key(&self.source.id, &self.mailbox),
+            value: next.encode(),
+            at: self.deps.clock.now(),
+        };
+        let results = self
+            .deps
+            .intake
+            .submit_batch(items, Some(watermark))
+            .await?;
+        *cursor = next;
+        let new_here = results
+            .iter()
+            .filter(|r| matches!(r, Inserted::New(_)))
+            .count();
+        metrics::counter!("leadgate_email_messages_total", "source" => self.source.id.clone(), "result" => "new").increment(new_here as u64);
+        metrics::counter!("leadgate_email_messages_total", "source" => self.source.id.clone(), "result" => "duplicate").increment((stored.len() - new_here) as u64);
+        if part == Part::Header {
+            metrics::counter!("leadgate_email_messages_total", "source" => self.source.id.clone(), "result" => "too_large").increment(stored.len() as u64);
+        }
+        self.after_ingest(session, &uid_set(stored), abilities)
+            .await?;
+        self.deps
+            .health
+            .success(&self.name, self.deps.clock.now(), Some(cursor.describe()));
+        Ok((new_here, missing))
     }
 
     /// The inbound item of one fetched message: keyed by its Message-ID (the same message seen
     /// again, after a rescan or in another folder, is a no-op), else by its UID in this era.
-    fn inbound(&self, uidvalidity: u32, uid: u32, raw: &[u8]) -> NewInbound {
+    /// A message over `max_message` is its header only (`text/rfc822-headers`), with its size
+    /// in `meta.too_large`, so processing keeps it as a not-lead.
+    fn inbound(
+        &self,
+        uidvalidity: u32,
+        uid: u32,
+        raw: &[u8],
+        too_large: Option<TooLarge>,
+    ) -> NewInbound {
         let dedupe_key =
             mime::message_id(raw).unwrap_or_else(|| format!("uid:{uidvalidity}:{uid}"));
+        let mut meta = serde_json::json!({
+            "mailbox": self.mailbox,
+            "uidvalidity": uidvalidity,
+            "uid": uid,
+        });
+        let content_type = match too_large {
+            Some(t) => {
+                meta[META_TOO_LARGE] =
+                    serde_json::json!({"size": t.size, "max_message": t.max_message});
+                "text/rfc822-headers"
+            }
+            None => "message/rfc822",
+        };
         NewInbound {
             id: self.deps.clock.new_id().to_string(),
             source: self.source.id.clone(),
             channel: Channel::Email,
             dedupe_key,
             received_at: self.deps.clock.now(),
-            content_type: Some("message/rfc822".to_string()),
+            content_type: Some(content_type.to_string()),
             payload: raw.to_vec(),
-            meta: serde_json::json!({
-                "mailbox": self.mailbox,
-                "uidvalidity": uidvalidity,
-                "uid": uid,
-            }),
+            meta,
         }
     }
 
@@ -248,6 +371,13 @@ impl Mailbox {
             .await?;
         Ok(())
     }
+}
+
+/// A message kept by its header only: its size as the server gave it, and the limit.
+#[derive(Debug, Clone, Copy)]
+struct TooLarge {
+    size: Option<u64>,
+    max_message: u64,
 }
 
 /// The found UIDs in `(after, up_to]`, ascending (`n:*` also answers the highest UID below n).

@@ -3,6 +3,7 @@
 
 use super::backoff::Backoff;
 use super::connect::{self, ImapSession};
+use super::gap::{Gaps, MISSING_LIMIT};
 use super::sync::{Abilities, within};
 use super::{ImapDeps, ImapError};
 use crate::sources::email::config::EmailSource;
@@ -57,9 +58,10 @@ impl Mailbox {
     pub async fn run(self, stop: CancellationToken) {
         self.deps.health.register(&self.name, "source");
         let mut backoff = Backoff::default();
+        let mut gaps = Gaps::default();
         loop {
             let outcome = tokio::select! {
-                outcome = self.session(&stop, &mut backoff) => outcome,
+                outcome = self.session(&stop, &mut backoff, &mut gaps) => outcome,
                 () = stop.cancelled() => Ok(()),
             };
             let Err(error) = outcome else { break };
@@ -78,10 +80,15 @@ impl Mailbox {
     }
 
     /// One session: connect, then catch up and wait until the daemon stops or the session fails.
+    /// A pass that stops before a message the server left out is run again at once; the same
+    /// message left out [`MISSING_LIMIT`] passes in a row fails the session (shown in
+    /// `/readyz`, asked again after the reconnect delay). The delay only starts over after a
+    /// pass that took everything.
     async fn session(
         &self,
         stop: &CancellationToken,
         backoff: &mut Backoff,
+        gaps: &mut Gaps,
     ) -> Result<(), ImapError> {
         let mut session =
             match tokio::time::timeout(CONNECT_TIMEOUT, connect::open(&self.source)).await {
@@ -95,12 +102,18 @@ impl Mailbox {
         };
         let idle = self.source.idle && caps.has_str("IDLE");
         let mut cursor = self.open(&mut session).await?;
-        backoff.reset();
         tracing::info!(source = %self.source.id, mailbox = %self.mailbox, host = %self.source.host, mode = if idle { "idle" } else { "poll" }, cursor = %cursor.describe(), "Mailbox connected.");
         loop {
-            let fresh = self.catch_up(&mut session, &mut cursor, abilities).await?;
-            if fresh > 0 {
-                tracing::debug!(source = %self.source.id, mailbox = %self.mailbox, fresh, cursor = %cursor.describe(), "New messages taken.");
+            let pass = self.catch_up(&mut session, &mut cursor, abilities).await?;
+            if pass.fresh > 0 {
+                tracing::debug!(source = %self.source.id, mailbox = %self.mailbox, fresh = pass.fresh, cursor = %cursor.describe(), "New messages taken.");
+            }
+            match gaps.record(pass.missing) {
+                Some((uid, times)) if times >= MISSING_LIMIT => {
+                    return Err(ImapError::MissingContent { uid, times });
+                }
+                Some(_) => continue,
+                None => backoff.reset(),
             }
             let (next, wake) = if idle {
                 self.idle(session, stop).await?
