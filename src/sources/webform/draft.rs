@@ -283,6 +283,18 @@ mod tests {
     }
 
     #[test]
+    fn the_same_message_under_two_labels_is_kept_once() {
+        let f = form(&[
+            ("phone", "+79215550102"),
+            ("Сообщение", "Нужен котёл"),
+            ("message", "Нужен котёл"),
+            ("Комментарий", "После 18:00"),
+        ]);
+        let d = lead_of(&f, &RequestContext::default());
+        assert_eq!(d.text, "Нужен котёл\n\nПосле 18:00");
+    }
+
+    #[test]
     fn a_name_spelled_twice_is_kept_once() {
         let mut names = Vec::new();
         for part in ["Марина", "Орлова", "Марина Орлова", "марина"] {
