@@ -539,7 +539,7 @@ async fn every_email_sample_reaches_the_sink_as_expected() {
     let dovecot = Dovecot::start().await;
     let sink = Sink::start(&[]).await;
     let samples = expectations("email");
-    assert_eq!(samples.len(), 15, "the corpus has 15 e-mail entries");
+    assert_eq!(samples.len(), 22, "the corpus has 22 e-mail entries");
     let raw: Vec<Vec<u8>> = samples.iter().map(|e| sample(&e.file)).collect();
     dovecot.append_all("INBOX", &raw).await;
     let dir = tempfile::tempdir().expect("tempdir");

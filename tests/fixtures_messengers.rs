@@ -162,17 +162,17 @@ fn whatsapp_outcome(exp: &Expectation) -> Outcome {
 
 #[test]
 fn telegram_samples_match_expected() {
-    check_channel("telegram", 9, telegram_outcome);
+    check_channel("telegram", 13, telegram_outcome);
 }
 
 #[test]
 fn vk_samples_match_expected() {
-    check_channel("vk", 3, vk_outcome);
+    check_channel("vk", 5, vk_outcome);
 }
 
 #[test]
 fn whatsapp_samples_match_expected() {
-    check_channel("whatsapp", 2, whatsapp_outcome);
+    check_channel("whatsapp", 6, whatsapp_outcome);
 }
 
 fn telegram_draft(item: &Item) -> LeadDraft {

@@ -1,5 +1,5 @@
-//! Fuzzes a web form from the body up: the body reader (urlencoded, JSON, multipart, chosen by
-//! the first byte) within the default limits, then every shipped connector's mapping and the
+//! Fuzzes a web form from the body up: the body reader (urlencoded in UTF-8 or windows-1251,
+//! JSON, multipart, chosen by the first byte) within the default limits, then every shipped connector's mapping and the
 //! shared normalisation. Nothing may panic, a form read within the limits holds no more fields
 //! and files than they allow, and the record stays within its size limits.
 #![no_main]
@@ -7,7 +7,9 @@
 use bytes::Bytes;
 use leadgate::connectors::Catalogue;
 use leadgate::lead::{OwnContacts, Parsed, PhoneNormaliser, normalise};
-use leadgate::sources::webform::{BodyKind, Limits, RequestContext, form_to_draft, read_body};
+use leadgate::sources::webform::{
+    BodyKind, Limits, RequestContext, body_kind, form_to_draft, read_body,
+};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
@@ -32,9 +34,12 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, body)) = data.split_first() else {
         return;
     };
-    let kind = match selector % 3 {
-        0 => BodyKind::Urlencoded,
+    let kind = match selector % 4 {
+        0 => BodyKind::Urlencoded(None),
         1 => BodyKind::Json,
+        // A legacy charset: every byte decodes, and numeric references are read back.
+        2 => body_kind(Some("application/x-www-form-urlencoded; charset=windows-1251"))
+            .unwrap_or(BodyKind::Urlencoded(None)),
         _ => BodyKind::Multipart("b".into()),
     };
     let w = world();

@@ -4,6 +4,7 @@
 
 use super::flatten::{KeyedArray, flatten, matches, value_text};
 use super::verify::{RawVerify, Verify};
+use crate::lead::{LabelRole, label_role};
 use crate::sources::webform::FormBody;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -16,6 +17,11 @@ pub struct RawInbound {
     pub name: String,
     /// One line for `docs/connectors.md` and `leadgate check`.
     pub description: String,
+    /// Key patterns whose segment is a label a person or form builder wrote ("Ваш телефон",
+    /// a question's title): read with the shared list of field names (`lead::VOCABULARY`)
+    /// when `fields` names no role for the key.
+    #[serde(default)]
+    pub labels: Vec<String>,
     /// Which payload keys play which part in the lead.
     pub fields: RawFields,
     /// Arrays of objects named by one of their own fields.
@@ -138,6 +144,7 @@ pub struct InboundConnector {
     /// The file it came from (`embedded:connectors/inbound/tilda.toml` or a path).
     pub origin: String,
     patterns: Vec<(Role, Vec<String>)>,
+    labels: Vec<String>,
     arrays: Vec<KeyedArray>,
     test_ping: Option<RawTestPing>,
     /// The answer after a stored submission and after a test ping.
@@ -160,13 +167,25 @@ impl InboundConnector {
     /// answer status must be a real one, its verification complete.
     pub fn from_raw(raw: RawInbound, origin: &str) -> Result<InboundConnector, Vec<FileProblem>> {
         let mut problems = Vec::new();
-        if raw.fields.phones.is_empty() && raw.fields.emails.is_empty() {
+        if raw.fields.phones.is_empty() && raw.fields.emails.is_empty() && raw.labels.is_empty() {
             problems.push(FileProblem {
                 key: "fields.phones".into(),
-                message: "neither fields.phones nor fields.emails is mapped: no lead could be \
-                          reached; list the provider's phone or e-mail field names"
+                message: "neither fields.phones nor fields.emails is mapped, and no labels are \
+                          read: no lead could be reached; list the provider's phone or e-mail \
+                          field names"
                     .into(),
             });
+        }
+        for pattern in &raw.labels {
+            let segments: Vec<&str> = pattern.split('.').collect();
+            if !segments.contains(&"*") && segments.last() != Some(&"**") {
+                problems.push(FileProblem {
+                    key: "labels".into(),
+                    message: format!(
+                        "{pattern:?} has no `*` segment for the label and does not end in `**`"
+                    ),
+                });
+            }
         }
         super::check_name(&raw.name, "name", &mut problems);
         let answer = raw.answer.and_then(|a| {
@@ -224,6 +243,7 @@ impl InboundConnector {
                 (Role::Utm, f.utm),
                 (Role::Ignore, ignore),
             ],
+            labels: raw.labels,
             arrays: raw.arrays,
             test_ping: raw.test_ping,
             answer,
@@ -231,13 +251,16 @@ impl InboundConnector {
         })
     }
 
-    /// What a flat key is for; the first role whose pattern matches wins (`ignore` last, so
-    /// it only drops what nothing else took).
+    /// What a flat key is for: the first role whose pattern matches wins (`ignore` last, so
+    /// it only drops what nothing else took); a key no pattern names is read by its label
+    /// when it is in one of the connector's `labels` scopes.
     pub fn role(&self, key: &str) -> Role {
         self.patterns
             .iter()
             .find(|(_, patterns)| patterns.iter().any(|p| matches(p, key)))
-            .map_or(Role::Other, |(role, _)| *role)
+            .map(|(role, _)| *role)
+            .or_else(|| self.labels.iter().find_map(|p| labelled_role(p, key)))
+            .unwrap_or(Role::Other)
     }
 
     /// The payload as flat keys, with this provider's keyed arrays.
@@ -256,5 +279,161 @@ impl InboundConnector {
                 .any(|(key, v)| key.eq_ignore_ascii_case(k) && value_text(v).trim() == want)
         });
         all_present && (!ping.only || flat.len() == ping.fields.len())
+    }
+}
+
+/// Parent objects that hold the business's side, never the person: nothing under them is the
+/// person's name, contact or words (`manager.phone`, `site.email`).
+const NOT_THE_PERSON: [&str; 13] = [
+    "manager",
+    "owner",
+    "responsible",
+    "assigned",
+    "employee",
+    "staff",
+    "partner",
+    "site",
+    "website",
+    "shop",
+    "store",
+    "seller",
+    "business",
+];
+
+/// Parent objects about something other than the person (`form.name` is the form's name,
+/// `product.description` the product's): a phone or e-mail under them still reaches the
+/// person, a name, subject or message does not.
+const NOT_ABOUT_THE_PERSON: [&str; 27] = [
+    "form",
+    "forms",
+    "page",
+    "product",
+    "products",
+    "item",
+    "items",
+    "order",
+    "orders",
+    "cart",
+    "goods",
+    "service",
+    "services",
+    "quiz",
+    "utm",
+    "company",
+    "organization",
+    "organisation",
+    "campaign",
+    "ad",
+    "meta",
+    "metadata",
+    "event",
+    "definition",
+    "device",
+    "browser",
+    "tracking",
+];
+
+/// The role of `key` read by its label, when `key` is in the `labels` scope `pattern`: the
+/// label is the segment the pattern's first `*` stands for, or, for a pattern ending in `**`,
+/// the whole key (`contact.phone`, `Эл. почта`) and then its last segment. `utm_*` labels are
+/// UTM tags at any depth.
+fn labelled_role(pattern: &str, key: &str) -> Option<Role> {
+    if !matches(pattern, key) {
+        return None;
+    }
+    let segments: Vec<&str> = key.split('.').collect();
+    let at = pattern
+        .split('.')
+        .position(|s| s == "*")
+        .unwrap_or(segments.len() - 1);
+    let label = segments.get(at)?;
+    if label.trim().to_lowercase().starts_with("utm_") {
+        return Some(Role::Utm);
+    }
+    let whole = pattern.ends_with("**").then(|| label_role(key)).flatten();
+    let (role, parents) = match whole {
+        Some(role) => (role, &[][..]),
+        None => (label_role(label)?, &segments[..at]),
+    };
+    let parent_is = |list: &[&str]| {
+        parents
+            .iter()
+            .any(|p| list.contains(&p.trim().to_lowercase().as_str()))
+    };
+    if parent_is(&NOT_THE_PERSON) {
+        return None;
+    }
+    let about_the_person = !parent_is(&NOT_ABOUT_THE_PERSON);
+    match role {
+        LabelRole::Phone => Some(Role::Phone),
+        LabelRole::Email => Some(Role::Email),
+        LabelRole::Name if about_the_person => Some(Role::Name),
+        LabelRole::Message if about_the_person => Some(Role::Message),
+        LabelRole::Subject if about_the_person => Some(Role::Subject),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connector(toml_text: &str) -> InboundConnector {
+        let raw: RawInbound = toml::from_str(toml_text).expect("parses");
+        InboundConnector::from_raw(raw, "test").expect("valid")
+    }
+
+    #[test]
+    fn a_label_is_the_segment_of_the_first_star() {
+        let c = connector(
+            "name = \"t\"\ndescription = \"t\"\nlabels = [\"data.submissions.*\", \"form_response.answers.*.*\"]\n\
+             [fields]\nemails = [\"data.contact.email\"]\nignore = [\"form_response.answers.*.type\"]\n",
+        );
+        assert_eq!(c.role("data.submissions.Ваш телефон"), Role::Phone);
+        assert_eq!(c.role("data.submissions.Электронная почта"), Role::Email);
+        assert_eq!(c.role("data.submissions.Город"), Role::Other);
+        assert_eq!(c.role("data.Телефон"), Role::Other, "outside the scope");
+        assert_eq!(
+            c.role("form_response.answers.telefon.phone_number"),
+            Role::Phone
+        );
+        assert_eq!(
+            c.role("form_response.answers.kommentariy.text"),
+            Role::Message
+        );
+        assert_eq!(
+            c.role("form_response.answers.kommentariy.type"),
+            Role::Ignore,
+            "fields first"
+        );
+        assert_eq!(c.role("data.submissions.utm_source"), Role::Utm);
+    }
+
+    #[test]
+    fn nested_keys_are_read_by_the_whole_key_then_the_last_segment() {
+        let c = connector("name = \"t\"\ndescription = \"t\"\nlabels = [\"**\"]\n[fields]\n");
+        assert_eq!(c.role("contact.name"), Role::Name);
+        assert_eq!(c.role("client.phone"), Role::Phone);
+        assert_eq!(c.role("Эл. почта"), Role::Email);
+        assert_eq!(c.role("client[name]"), Role::Name);
+        assert_eq!(c.role("form.name"), Role::Other, "the form's name");
+        assert_eq!(c.role("product.description"), Role::Other);
+        assert_eq!(
+            c.role("order.phone"),
+            Role::Phone,
+            "still the person's phone"
+        );
+        assert_eq!(c.role("manager.email"), Role::Other, "the business's side");
+        assert_eq!(c.role("meta.utm_campaign"), Role::Utm);
+    }
+
+    #[test]
+    fn a_labels_pattern_must_say_where_the_label_is() {
+        let raw: RawInbound = toml::from_str(
+            "name = \"t\"\ndescription = \"t\"\nlabels = [\"data.name\"]\n[fields]\nphones = [\"p\"]\n",
+        )
+        .expect("parses");
+        let problems = InboundConnector::from_raw(raw, "test").expect_err("invalid");
+        assert_eq!(problems[0].key, "labels");
     }
 }

@@ -7,6 +7,7 @@
 
 mod amount;
 mod email;
+mod labels;
 pub mod limits;
 mod name;
 mod phone;
@@ -14,6 +15,7 @@ mod text;
 
 pub use amount::amount_in;
 pub use email::{find_emails, normalise_email};
+pub use labels::{LabelRole, VOCABULARY, label_role, normalise_label};
 pub use name::normalise_name;
 pub use phone::{PhoneNormaliser, find_phones};
 pub use text::{html_to_text, squash_whitespace};

@@ -16,7 +16,8 @@ pub struct SourceSettings {
     pub honeypots: HashMap<String, Option<String>>,
     /// Each VK source's community id (its own replies are staff), by source id.
     pub vk_groups: HashMap<String, i64>,
-    /// How e-mail is read (the loop-protection header leadgate puts on its own mail).
+    /// How e-mail is read (the loop-protection header leadgate puts on its own mail, the
+    /// business's own addresses).
     pub email: email::EmailContext,
     /// The inbound connectors web form submissions were read with.
     pub connectors: Arc<Catalogue>,
@@ -41,7 +42,10 @@ impl SourceSettings {
                 .iter()
                 .map(|s| (s.id.clone(), s.group_id))
                 .collect(),
-            email: email::EmailContext::default(),
+            email: email::EmailContext {
+                own_emails: config.own_contacts.emails.clone(),
+                ..email::EmailContext::default()
+            },
             connectors: config.connectors.clone(),
             blog_rules: config
                 .wordpress

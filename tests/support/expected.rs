@@ -43,6 +43,7 @@ pub struct Expectation {
     pub vk_id: Option<i64>,
     pub whatsapp: Option<String>,
     pub attachments: Option<Vec<String>>,
+    pub fields: Option<serde_json::Map<String, Value>>,
     pub http_status: Option<u16>,
     pub same_lead_as: Option<String>,
     #[serde(default)]
@@ -143,6 +144,13 @@ pub fn check_lead(exp: &Expectation, lead: &Value) -> Vec<String> {
         && lead["contact"]["whatsapp"].as_str() != Some(wa)
     {
         fail(format!("whatsapp {} != {wa}", lead["contact"]["whatsapp"]));
+    }
+    if let Some(fields) = &exp.fields {
+        for (key, want) in fields {
+            if &lead["fields"][key] != want {
+                fail(format!("fields.{key} {} != {want}", lead["fields"][key]));
+            }
+        }
     }
     if let Some(files) = &exp.attachments {
         let listed: BTreeSet<String> = lead["fields"]["attachments"]

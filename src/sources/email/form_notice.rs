@@ -5,6 +5,8 @@
 //! name, never the robot's address; the visitor's message is the lead's text and every other
 //! field goes to `fields`.
 
+use crate::lead::{LabelRole, label_role, normalise_label};
+
 /// What a field is about, from its label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
@@ -19,53 +21,10 @@ enum Role {
     Other,
 }
 
-/// Labels (lower-case, without "ваш"/"your" and a trailing `*`) and what they mean.
-const LABELS: [(&str, Role); 44] = [
-    ("name", Role::Name),
-    ("full name", Role::Name),
-    ("имя", Role::Name),
-    ("фио", Role::Name),
-    ("имя и фамилия", Role::Name),
-    ("контактное лицо", Role::Name),
-    ("как к вам обращаться", Role::Name),
-    ("phone", Role::Phone),
-    ("phone number", Role::Phone),
-    ("tel", Role::Phone),
-    ("mobile", Role::Phone),
-    ("телефон", Role::Phone),
-    ("тел", Role::Phone),
-    ("тел.", Role::Phone),
-    ("номер телефона", Role::Phone),
-    ("мобильный", Role::Phone),
-    ("мобильный телефон", Role::Phone),
-    ("контактный телефон", Role::Phone),
-    ("email", Role::Email),
-    ("e-mail", Role::Email),
-    ("mail", Role::Email),
-    ("почта", Role::Email),
-    ("эл. почта", Role::Email),
-    ("электронная почта", Role::Email),
-    ("from", Role::Sender),
-    ("от", Role::Sender),
-    ("comment", Role::Message),
-    ("comments", Role::Message),
-    ("message", Role::Message),
-    ("question", Role::Message),
-    ("сообщение", Role::Message),
-    ("комментарий", Role::Message),
-    ("вопрос", Role::Message),
-    ("текст", Role::Message),
-    ("текст сообщения", Role::Message),
-    ("описание", Role::Message),
-    ("описание задачи", Role::Message),
-    ("задача", Role::Message),
-    ("пожелания", Role::Message),
-    ("company", Role::Company),
-    ("company name", Role::Company),
-    ("компания", Role::Company),
-    ("организация", Role::Company),
-    ("название компании", Role::Company),
-];
+/// Labels of the sender line Contact Form 7's default template writes ("От: Иван
+/// <ivan@example.ru>"), after `lead::normalise_label`; every other label is read with the
+/// shared list of field names (`lead::VOCABULARY`).
+const SENDER_LABELS: [&str; 3] = ["from", "от", "от кого"];
 
 /// Sender domains of form services (lower-case suffixes).
 const ROBOT_DOMAINS: [&str; 7] = [
@@ -188,9 +147,15 @@ impl FormNotice {
             return;
         }
         match role {
-            Role::Name => {
-                self.name.get_or_insert_with(|| value.to_string());
-            }
+            // "Имя: Иван" and "Фамилия: Петров" are one name.
+            Role::Name => match &mut self.name {
+                Some(name) if !name.contains(value) => {
+                    name.push(' ');
+                    name.push_str(value);
+                }
+                Some(_) => {}
+                None => self.name = Some(value.to_string()),
+            },
             Role::Phone => self.phones.push(value.to_string()),
             Role::Email => self.emails.push(value.to_string()),
             Role::Sender => {
@@ -248,18 +213,22 @@ fn labelled_line(line: &str) -> Option<(&str, Role, &str)> {
 }
 
 fn role_of(label: &str) -> Role {
-    let lower = label.trim_end_matches('*').trim().to_lowercase();
-    if lower.starts_with("utm_") {
+    let bare = normalise_label(label);
+    if bare.starts_with("utm ") {
         return Role::Utm;
     }
-    let bare = ["ваш ", "ваша ", "ваше ", "your "]
-        .iter()
-        .find_map(|p| lower.strip_prefix(p))
-        .unwrap_or(&lower);
-    LABELS
-        .iter()
-        .find(|(l, _)| *l == bare)
-        .map_or(Role::Other, |(_, role)| *role)
+    if SENDER_LABELS.contains(&bare.as_str()) {
+        return Role::Sender;
+    }
+    match label_role(label) {
+        Some(LabelRole::Name) => Role::Name,
+        Some(LabelRole::Phone) => Role::Phone,
+        Some(LabelRole::Email) => Role::Email,
+        Some(LabelRole::Message) => Role::Message,
+        Some(LabelRole::Company) => Role::Company,
+        // A notice's "Тема" is the form's topic, kept as a field beside the mail's subject.
+        Some(LabelRole::Subject) | None => Role::Other,
+    }
 }
 
 #[cfg(test)]
@@ -312,6 +281,17 @@ mod tests {
             n.utm,
             vec![("utm_source".to_string(), "yandex".to_string())]
         );
+    }
+
+    #[test]
+    fn labels_are_read_with_the_shared_list() {
+        let body = "Ваше имя: Иван\nФамилия: Петров\nКонтактный телефон: 8 916 000-00-00\n\
+            Адрес электронной почты: i@p.ru\nОписание задачи: котёл\n";
+        let n = read(body, true).expect("a form");
+        assert_eq!(n.name.as_deref(), Some("Иван Петров"));
+        assert_eq!(n.phones, vec!["8 916 000-00-00"]);
+        assert_eq!(n.emails, vec!["i@p.ru"]);
+        assert_eq!(n.text, "котёл");
     }
 
     #[test]

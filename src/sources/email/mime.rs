@@ -4,9 +4,10 @@
 //! RFC 2231 file names); this file only picks the pieces a lead is made of and gives them
 //! plain owned types, so the other steps never touch the library's API.
 
+use super::rfc2231;
 use crate::lead::html_to_text;
 use mail_parser::{
-    Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
+    Address, HeaderName, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
 };
 
 /// One mailbox of an address header: the display name (decoded) and the address.
@@ -27,6 +28,18 @@ pub struct Attachment {
     pub mime_type: String,
     /// The decoded size in bytes.
     pub size: usize,
+}
+
+/// A message attached whole (`message/rfc822`: Outlook's and Yandex's "forward as
+/// attachment"): its sender, subject and readable body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttachedLetter {
+    /// Its first `From` mailbox.
+    pub from: Option<Mailbox>,
+    /// Its decoded subject.
+    pub subject: Option<String>,
+    /// Its readable body, as [`Mail::body`].
+    pub body: String,
 }
 
 /// What the parser uses of one message, decoded and owned.
@@ -50,6 +63,8 @@ pub struct Mail {
     pub body: String,
     /// Files attached to the message.
     pub attachments: Vec<Attachment>,
+    /// Messages attached whole (each is also one of `attachments`).
+    pub attached_letters: Vec<AttachedLetter>,
     /// Ids from `In-Reply-To` then `References`, with angle brackets, without duplicates.
     pub replies_to: Vec<String>,
 }
@@ -102,7 +117,22 @@ pub fn read(raw: &[u8]) -> Option<Mail> {
         content_type,
         report_type,
         body: body(&message),
-        attachments: message.attachments().map(attachment).collect(),
+        attachments: message
+            .attachments()
+            .map(|part| attachment(part, &message.raw_message))
+            .collect(),
+        attached_letters: message
+            .attachments()
+            .filter_map(MessagePart::message)
+            .map(|letter| AttachedLetter {
+                from: letter
+                    .from()
+                    .and_then(mailboxes)
+                    .and_then(|m| m.into_iter().next()),
+                subject: letter.subject().map(str::to_string),
+                body: body(letter),
+            })
+            .collect(),
         replies_to,
     })
 }
@@ -168,7 +198,22 @@ fn body(message: &Message<'_>) -> String {
     texts.join("\n\n")
 }
 
-fn attachment(part: &MessagePart<'_>) -> Attachment {
+/// The part's file name from its raw headers when it is sent in RFC 2231 continuations
+/// (`rfc2231`), which mail-parser decodes piece by piece.
+fn continued_file_name(part: &MessagePart<'_>, raw: &[u8]) -> Option<String> {
+    let raw_header = |name: HeaderName<'_>| {
+        let header = part.headers.iter().find(|h| h.name == name)?;
+        raw.get(header.offset_start as usize..header.offset_end as usize)
+    };
+    raw_header(HeaderName::ContentDisposition)
+        .and_then(|value| rfc2231::continued_param(value, "filename"))
+        .or_else(|| {
+            raw_header(HeaderName::ContentType)
+                .and_then(|value| rfc2231::continued_param(value, "name"))
+        })
+}
+
+fn attachment(part: &MessagePart<'_>, raw: &[u8]) -> Attachment {
     let mime_type = part.content_type().map_or_else(
         || "application/octet-stream".to_string(),
         |ct| match ct.subtype() {
@@ -176,11 +221,13 @@ fn attachment(part: &MessagePart<'_>) -> Attachment {
             None => ct.ctype().to_ascii_lowercase(),
         },
     );
-    let name = part
-        .attachment_name()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_string)
+    let name = continued_file_name(part, raw)
+        .or_else(|| {
+            part.attachment_name()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+        })
         .or_else(|| {
             part.message()
                 .and_then(Message::subject)
@@ -241,6 +288,25 @@ mod tests {
     fn flowed_lines_join_and_the_signature_separator_stays() {
         assert_eq!(unflow("one \ntwo\n-- \nsig", false), "one two\n-- \nsig\n");
         assert_eq!(unflow("one \ntwo", true), "onetwo\n");
+    }
+
+    #[test]
+    fn a_file_name_cut_inside_a_character_is_whole() {
+        let raw = b"From: a@example.ru\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+            --b\r\nContent-Type: text/plain\r\n\r\nSee the file.\r\n\
+            --b\r\nContent-Type: application/pdf;\r\n name*0*=utf-8''%D0%97%D0%B0%D1%8F%D0%B2%D0%BA%D0%B0_%D0%BE%D1;\r\n name*1*=%82%D0%BE%D0%BF%D0%BB%D0%B5%D0%BD%D0%B8%D0%B5.pdf\r\n\
+            Content-Disposition: attachment;\r\n filename*0*=utf-8''%D0%97%D0%B0%D1%8F%D0%B2%D0%BA%D0%B0_%D0%BE%D1;\r\n filename*1*=%82%D0%BE%D0%BF%D0%BB%D0%B5%D0%BD%D0%B8%D0%B5.pdf\r\n\
+            Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n";
+        let mail = read(raw).expect("a message");
+        assert_eq!(mail.attachments.len(), 1);
+        assert_eq!(mail.attachments[0].name, "Заявка_отопление.pdf");
+        // What the library alone makes of it.
+        let message = MessageParser::default().parse(&raw[..]).expect("parses");
+        let library = message
+            .attachments()
+            .next()
+            .and_then(|p| p.attachment_name());
+        assert_ne!(library, Some("Заявка_отопление.pdf"));
     }
 
     #[test]

@@ -178,17 +178,103 @@ struct Document {
     file_size: Option<u64>,
 }
 
-/// Message kinds a person sends besides text, captions and contacts: a photo of a broken
-/// boiler with no words is still someone asking for something.
-const PERSON_CONTENT: [&str; 8] = [
-    "video",
-    "voice",
-    "audio",
-    "video_note",
-    "sticker",
-    "animation",
-    "location",
-    "venue",
+/// Fields of a `Message` that describe it rather than carry what was sent (Bot API 9).
+const MESSAGE_METADATA: [&str; 43] = [
+    "message_id",
+    "message_thread_id",
+    "direct_messages_topic",
+    "from",
+    "sender_chat",
+    "sender_boost_count",
+    "sender_business_bot",
+    "date",
+    "business_connection_id",
+    "chat",
+    "forward_origin",
+    "forward_from",
+    "forward_from_chat",
+    "forward_from_message_id",
+    "forward_signature",
+    "forward_sender_name",
+    "forward_date",
+    "is_topic_message",
+    "is_automatic_forward",
+    "reply_to_message",
+    "external_reply",
+    "quote",
+    "reply_to_story",
+    "reply_to_checklist_task_id",
+    "via_bot",
+    "edit_date",
+    "has_protected_content",
+    "is_from_offline",
+    "is_paid_post",
+    "media_group_id",
+    "author_signature",
+    "paid_star_count",
+    "text",
+    "entities",
+    "link_preview_options",
+    "suggested_post_info",
+    "effect_id",
+    "caption",
+    "caption_entities",
+    "show_caption_above_media",
+    "has_media_spoiler",
+    "reply_markup",
+    "update_id",
+];
+
+/// Service messages: what happened in the chat, not what a person sent (Bot API 9). A message
+/// with any other field the parser does not read is a person sending something leadgate does
+/// not know yet, and a lead.
+const SERVICE_MESSAGES: [&str; 46] = [
+    "new_chat_members",
+    "left_chat_member",
+    "new_chat_title",
+    "new_chat_photo",
+    "delete_chat_photo",
+    "group_chat_created",
+    "supergroup_chat_created",
+    "channel_chat_created",
+    "message_auto_delete_timer_changed",
+    "migrate_to_chat_id",
+    "migrate_from_chat_id",
+    "pinned_message",
+    "invoice",
+    "successful_payment",
+    "refunded_payment",
+    "users_shared",
+    "chat_shared",
+    "gift",
+    "unique_gift",
+    "connected_website",
+    "write_access_allowed",
+    "passport_data",
+    "proximity_alert_triggered",
+    "boost_added",
+    "chat_background_set",
+    "checklist_tasks_done",
+    "checklist_tasks_added",
+    "direct_message_price_changed",
+    "forum_topic_created",
+    "forum_topic_edited",
+    "forum_topic_closed",
+    "forum_topic_reopened",
+    "general_forum_topic_hidden",
+    "general_forum_topic_unhidden",
+    "giveaway_created",
+    "giveaway_completed",
+    "paid_message_price_changed",
+    "suggested_post_approved",
+    "suggested_post_approval_failed",
+    "suggested_post_declined",
+    "suggested_post_paid",
+    "suggested_post_refunded",
+    "video_chat_scheduled",
+    "video_chat_started",
+    "video_chat_ended",
+    "video_chat_participants_invited",
 ];
 
 /// Turns one stored Update into a lead draft, or says why it is not one: channel posts,
@@ -241,20 +327,21 @@ fn parse_message(message: Message, edit: bool, opts: &TelegramOptions) -> Parsed
         );
         return not_lead(NotLeadReason::GroupMessage, detail, Some(external_id));
     }
-    let has_media = PERSON_CONTENT
-        .iter()
-        .any(|k| message.other.contains_key(*k));
+    // What was sent besides text, a caption, a contact, a photo or a document.
+    let content = message.other.keys().find(|k| {
+        !MESSAGE_METADATA.contains(&k.as_str()) && !SERVICE_MESSAGES.contains(&k.as_str())
+    });
     if message.text.is_none()
         && message.caption.is_none()
         && message.contact.is_none()
         && message.photo.is_none()
         && message.document.is_none()
-        && !has_media
+        && content.is_none()
     {
         let kind = message
             .other
             .keys()
-            .find(|k| !matches!(k.as_str(), "date" | "message_thread_id" | "sender_chat"))
+            .find(|k| SERVICE_MESSAGES.contains(&k.as_str()))
             .map_or("nothing", String::as_str);
         let detail = format!("a service message ({kind})");
         return not_lead(NotLeadReason::NotAMessage, detail, Some(external_id));
@@ -310,6 +397,11 @@ fn parse_message(message: Message, edit: bool, opts: &TelegramOptions) -> Parsed
         Some(payload) => decode_start(payload, &mut draft.utm, &mut draft.fields),
         None => draft.text = text.to_string(),
     }
+    // A shared contact is read (its number is the content); anything else without words
+    // says what arrived.
+    if text.trim().is_empty() && message.contact.is_none() {
+        draft.text = describe(&message, content.map(String::as_str));
+    }
     let attachments = attachments(&message);
     if !attachments.is_empty() {
         draft
@@ -317,6 +409,72 @@ fn parse_message(message: Message, edit: bool, opts: &TelegramOptions) -> Parsed
             .insert("attachments".into(), Value::Array(attachments));
     }
     Parsed::Lead(draft)
+}
+
+/// What arrived, for a message without words: `[фото]`, `[стикер 👍]`, `[геопозиция: 59.93,
+/// 30.31]`... A kind leadgate does not know is named as the Bot API names it.
+fn describe(message: &Message, content: Option<&str>) -> String {
+    if message.photo.is_some() {
+        return "[фото]".into();
+    }
+    if message.document.is_some() {
+        return "[документ]".into();
+    }
+    let Some(kind) = content else {
+        return "[сообщение без текста]".into();
+    };
+    let value = &message.other[kind];
+    let text_at = |pointer: &str| {
+        value
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    let coordinates = |v: &Value| {
+        let number = |key: &str| v.get(key).map_or_else(|| "?".into(), Value::to_string);
+        format!("{}, {}", number("latitude"), number("longitude"))
+    };
+    match kind {
+        "sticker" => match text_at("/emoji") {
+            Some(emoji) => format!("[стикер {emoji}]"),
+            None => "[стикер]".into(),
+        },
+        "location" => format!("[геопозиция: {}]", coordinates(value)),
+        "venue" => {
+            let place = [text_at("/title"), text_at("/address")]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let at = value.get("location").map(coordinates).unwrap_or_default();
+            format!("[место: {place} ({at})]")
+        }
+        "voice" => "[голосовое сообщение]".into(),
+        "audio" => "[аудио]".into(),
+        "video" => "[видео]".into(),
+        "video_note" => "[видеосообщение]".into(),
+        "animation" => "[GIF-анимация]".into(),
+        "poll" => match text_at("/question") {
+            Some(question) => format!("[опрос: {question}]"),
+            None => "[опрос]".into(),
+        },
+        "dice" => format!(
+            "[{} {}]",
+            text_at("/emoji").unwrap_or("🎲"),
+            value
+                .get("value")
+                .map_or_else(String::new, Value::to_string)
+        ),
+        "story" => "[история]".into(),
+        "game" => "[игра]".into(),
+        "paid_media" => "[платный медиаконтент]".into(),
+        "web_app_data" => match text_at("/data") {
+            Some(data) => format!("[данные из веб-приложения] {data}"),
+            None => "[данные из веб-приложения]".into(),
+        },
+        other => format!("[сообщение неподдерживаемого типа: {other}]"),
+    }
 }
 
 fn not_lead(reason: NotLeadReason, detail: String, external_id: Option<String>) -> Parsed {
@@ -495,6 +653,68 @@ mod tests {
                 Parsed::Lead(d) => panic!("lead from {d:?}"),
             }
         }
+    }
+
+    fn private(content: &str) -> Vec<u8> {
+        format!(
+            r#"{{"update_id":1,"message":{{"message_id":5,"date":1,
+            "chat":{{"id":7,"type":"private"}},"from":{{"id":7,"is_bot":false,"first_name":"A"}},
+            {content}}}}}"#
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn messages_without_words_say_what_arrived() {
+        for (content, text) in [
+            (
+                r#""sticker":{"file_id":"s","emoji":"👍","type":"regular"}"#,
+                "[стикер 👍]",
+            ),
+            (
+                r#""location":{"latitude":59.93,"longitude":30.31}"#,
+                "[геопозиция: 59.93, 30.31]",
+            ),
+            (
+                r#""venue":{"location":{"latitude":59.9,"longitude":30.3},"title":"Офис","address":"Невский, 1"}"#,
+                "[место: Офис, Невский, 1 (59.9, 30.3)]",
+            ),
+            (
+                r#""voice":{"file_id":"v","duration":3}"#,
+                "[голосовое сообщение]",
+            ),
+            (
+                r#""photo":[{"file_id":"p","width":90,"height":90}]"#,
+                "[фото]",
+            ),
+            (
+                r#""poll":{"id":"1","question":"Какой котёл?","options":[]}"#,
+                "[опрос: Какой котёл?]",
+            ),
+            (r#""dice":{"emoji":"🎲","value":5}"#, "[🎲 5]"),
+            (
+                r#""checklist":{"title":"x","tasks":[]}"#,
+                "[сообщение неподдерживаемого типа: checklist]",
+            ),
+        ] {
+            let draft = lead(&private(content), &TelegramOptions::default());
+            assert_eq!(draft.text, text, "{content}");
+            assert_eq!(draft.contact.telegram.map(|t| t.id), Some(7));
+        }
+    }
+
+    #[test]
+    fn a_caption_is_the_text_and_a_shared_contact_has_none() {
+        let draft = lead(
+            &private(r#""voice":{"file_id":"v"},"caption":"Перезвоните""#),
+            &TelegramOptions::default(),
+        );
+        assert_eq!(draft.text, "Перезвоните");
+        let draft = lead(
+            &private(r#""contact":{"phone_number":"79990001122","first_name":"A"}"#),
+            &TelegramOptions::default(),
+        );
+        assert_eq!(draft.text, "");
     }
 
     #[test]

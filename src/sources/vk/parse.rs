@@ -181,6 +181,19 @@ pub fn parse_event(payload: &[u8], group_id: i64) -> Parsed {
         .get("text")
         .and_then(Value::as_str)
         .unwrap_or_default();
+    // Words in messages the person forwarded count as theirs (contacts included); a message
+    // without words says what arrived.
+    let forwarded = forwarded_texts(written);
+    let text = match (text.trim().is_empty(), forwarded.is_empty()) {
+        (false, true) => text.to_string(),
+        (false, false) => format!(
+            "{text}\n\n[пересланное сообщение]\n{}",
+            forwarded.join("\n\n")
+        ),
+        (true, false) => format!("[пересланное сообщение]\n{}", forwarded.join("\n\n")),
+        (true, true) => describe(written),
+    };
+    let text = text.as_str();
     let mut draft = LeadDraft {
         external_id: Some(external_id),
         text: text.to_string(),
@@ -195,6 +208,76 @@ pub fn parse_event(payload: &[u8], group_id: i64) -> Parsed {
     draft.contact.phones = find_phones(text);
     draft.contact.emails = find_emails(text);
     Parsed::Lead(draft)
+}
+
+/// The texts of the messages forwarded with this one (`fwd_messages`, nested ones too).
+fn forwarded_texts(message: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack: Vec<&Value> = message
+        .get("fwd_messages")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().rev().collect())
+        .unwrap_or_default();
+    // Bounded: a hostile body cannot nest without end.
+    while let Some(forwarded) = stack.pop().filter(|_| out.len() < 20) {
+        let text = forwarded.get("text").and_then(Value::as_str).unwrap_or("");
+        if !text.trim().is_empty() {
+            out.push(text.trim().to_string());
+        }
+        if let Some(inner) = forwarded.get("fwd_messages").and_then(Value::as_array) {
+            stack.extend(inner.iter().rev());
+        }
+    }
+    out
+}
+
+/// What arrived, for a message or comment without words: each attachment (`[фото]`,
+/// `[стикер]`, `[голосовое сообщение]`...) and a shared location (`[геопозиция: 59.93,
+/// 30.31]`); a type leadgate does not know is named as VK names it.
+fn describe(written: &Value) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let attachments = written.get("attachments").and_then(Value::as_array);
+    for attachment in attachments.into_iter().flatten() {
+        let kind = attachment.get("type").and_then(Value::as_str).unwrap_or("");
+        let part = match kind {
+            "photo" => "[фото]".to_string(),
+            "video" => "[видео]".to_string(),
+            "audio" => "[аудио]".to_string(),
+            "audio_message" => "[голосовое сообщение]".to_string(),
+            "doc" => "[документ]".to_string(),
+            "sticker" => "[стикер]".to_string(),
+            "graffiti" => "[граффити]".to_string(),
+            "link" => "[ссылка]".to_string(),
+            "market" => "[товар]".to_string(),
+            "market_album" => "[подборка товаров]".to_string(),
+            "wall" => "[запись со стены]".to_string(),
+            "wall_reply" => "[комментарий]".to_string(),
+            "gift" => "[подарок]".to_string(),
+            "poll" => "[опрос]".to_string(),
+            "story" => "[история]".to_string(),
+            "call" => "[звонок]".to_string(),
+            other => format!("[вложение неподдерживаемого типа: {other}]"),
+        };
+        if !parts.contains(&part) {
+            parts.push(part);
+        }
+    }
+    if let Some(coordinates) = written.pointer("/geo/coordinates") {
+        let number = |key: &str| {
+            coordinates
+                .get(key)
+                .map_or_else(|| "?".into(), Value::to_string)
+        };
+        parts.push(format!(
+            "[геопозиция: {}, {}]",
+            number("latitude"),
+            number("longitude")
+        ));
+    }
+    match parts.is_empty() {
+        true => "[сообщение без текста]".to_string(),
+        false => parts.join(" "),
+    }
 }
 
 fn malformed(kind: &str) -> Parsed {
@@ -287,6 +370,60 @@ mod tests {
             Ok(VkCallback::Event(item)) => item,
             other => panic!("not an event: {other:?}"),
         }
+    }
+
+    fn message_with(fields: &str) -> LeadDraft {
+        let body = format!(
+            r#"{{"type":"message_new","group_id":218765432,"object":{{"message":{{"from_id":42,
+            "peer_id":42,"conversation_message_id":7,"text":"",{fields}}}}}}}"#
+        );
+        match parse_event(&event_without_secret(body.as_bytes()).payload, GROUP) {
+            Parsed::Lead(d) => d,
+            Parsed::NotLead(n) => panic!("{n:?}"),
+        }
+    }
+
+    #[test]
+    fn messages_without_words_say_what_arrived() {
+        for (fields, text) in [
+            (
+                r#""attachments":[{"type":"sticker","sticker":{"sticker_id":9}}]"#,
+                "[стикер]",
+            ),
+            (
+                r#""attachments":[{"type":"photo","photo":{}},{"type":"photo","photo":{}},{"type":"doc","doc":{}}]"#,
+                "[фото] [документ]",
+            ),
+            (
+                r#""attachments":[],"geo":{"type":"point","coordinates":{"latitude":59.93,"longitude":30.31}}"#,
+                "[геопозиция: 59.93, 30.31]",
+            ),
+            (
+                r#""attachments":[{"type":"audio_message","audio_message":{}}]"#,
+                "[голосовое сообщение]",
+            ),
+            (
+                r#""attachments":[{"type":"widget","widget":{}}]"#,
+                "[вложение неподдерживаемого типа: widget]",
+            ),
+        ] {
+            let d = message_with(fields);
+            assert_eq!(d.text, text, "{fields}");
+            assert_eq!(d.contact.vk_id, Some(42));
+        }
+    }
+
+    #[test]
+    fn forwarded_messages_are_the_persons_words() {
+        let d = message_with(
+            r#""fwd_messages":[{"from_id":5,"text":"Котёл на 24 кВт, тел. 8 921 444-55-66",
+            "fwd_messages":[{"from_id":6,"text":"Нужна установка"}]}]"#,
+        );
+        assert_eq!(
+            d.text,
+            "[пересланное сообщение]\nКотёл на 24 кВт, тел. 8 921 444-55-66\n\nНужна установка"
+        );
+        assert_eq!(d.contact.phones, vec!["8 921 444-55-66"]);
     }
 
     proptest! {

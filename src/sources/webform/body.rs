@@ -1,6 +1,9 @@
-//! Reading a form's body: urlencoded, multipart (with files) and JSON, within the limits.
+//! Reading a form's body: urlencoded (`urlencoded.rs`: its charsets), multipart (with files)
+//! and JSON, within the limits.
 
+use super::urlencoded;
 use bytes::Bytes;
+use encoding_rs::Encoding;
 use serde_json::Value;
 
 /// A file a person attached: listed with the lead, kept in the stored raw body.
@@ -53,8 +56,9 @@ pub enum BodyError {
 /// The kinds of body a form may send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BodyKind {
-    /// `application/x-www-form-urlencoded`.
-    Urlencoded,
+    /// `application/x-www-form-urlencoded`, with the charset its `Content-Type` declares
+    /// (`None`: the `_charset_` field's, else UTF-8).
+    Urlencoded(Option<&'static Encoding>),
     /// `multipart/form-data` with its boundary.
     Multipart(String),
     /// `application/json`.
@@ -71,7 +75,9 @@ pub fn body_kind(content_type: Option<&str>) -> Result<BodyKind, BodyError> {
         .trim()
         .to_ascii_lowercase();
     match essence.as_str() {
-        "application/x-www-form-urlencoded" => Ok(BodyKind::Urlencoded),
+        "application/x-www-form-urlencoded" => {
+            urlencoded::declared_charset(ct).map(BodyKind::Urlencoded)
+        }
         "application/json" => Ok(BodyKind::Json),
         "multipart/form-data" => multer::parse_boundary(ct)
             .map(BodyKind::Multipart)
@@ -123,7 +129,7 @@ pub const MAX_NAME: usize = 256;
 /// The longest file name kept; a longer one is cut, keeping its extension.
 pub const MAX_FILE_NAME: usize = 255;
 
-/// Reads a body of the given kind. Urlencoded values must be UTF-8 after decoding.
+/// Reads a body of the given kind (an urlencoded one in its charset: `urlencoded.rs`).
 pub async fn read_body(
     kind: &BodyKind,
     body: Bytes,
@@ -151,11 +157,11 @@ fn long_name(name: &str) -> BodyError {
 
 async fn read_kind(kind: &BodyKind, body: Bytes, limits: Limits) -> Result<FormBody, BodyError> {
     match kind {
-        BodyKind::Urlencoded => {
+        BodyKind::Urlencoded(charset) => {
             if body.len() > limits.text {
                 return Err(BodyError::TooLarge { limit: limits.text });
             }
-            read_urlencoded(&body)
+            urlencoded::read(&body, *charset)
         }
         BodyKind::Json => {
             if body.len() > limits.text {
@@ -172,23 +178,6 @@ async fn read_kind(kind: &BodyKind, body: Bytes, limits: Limits) -> Result<FormB
             read_multipart(boundary, body, limits).await
         }
     }
-}
-
-fn read_urlencoded(body: &[u8]) -> Result<FormBody, BodyError> {
-    if std::str::from_utf8(body).is_err() {
-        return Err(BodyError::Malformed("the form body is not UTF-8".into()));
-    }
-    let mut form = FormBody::default();
-    for (k, v) in form_urlencoded::parse(body) {
-        if k.contains('\u{fffd}') || v.contains('\u{fffd}') {
-            return Err(BodyError::Malformed(format!(
-                "field {k:?} is not valid UTF-8 after decoding"
-            )));
-        }
-        form.fields
-            .push((k.into_owned(), Value::String(v.into_owned())));
-    }
-    Ok(form)
 }
 
 fn read_json(body: &[u8]) -> Result<FormBody, BodyError> {
@@ -298,7 +287,7 @@ mod tests {
     #[tokio::test]
     async fn urlencoded_cyrillic() {
         let body = Bytes::from_static(b"name=%D0%98%D0%B2%D0%B0%D0%BD+%D0%9F&phone=8+916");
-        let form = read_body(&BodyKind::Urlencoded, body, LIMITS)
+        let form = read_body(&BodyKind::Urlencoded(None), body, LIMITS)
             .await
             .expect("reads");
         assert_eq!(
@@ -318,10 +307,15 @@ mod tests {
         assert!(matches!(err, Err(BodyError::Malformed(_))));
         let err = read_body(&BodyKind::Json, Bytes::from_static(b"[1]"), LIMITS).await;
         assert!(matches!(err, Err(BodyError::Malformed(_))));
-        let err = read_body(&BodyKind::Urlencoded, Bytes::from(vec![b'a'; 2000]), LIMITS).await;
+        let err = read_body(
+            &BodyKind::Urlencoded(None),
+            Bytes::from(vec![b'a'; 2000]),
+            LIMITS,
+        )
+        .await;
         assert_eq!(err, Err(BodyError::TooLarge { limit: 1024 }));
         let err = read_body(
-            &BodyKind::Urlencoded,
+            &BodyKind::Urlencoded(None),
             Bytes::from_static(b"a=%FF%FE"),
             LIMITS,
         )
@@ -418,7 +412,7 @@ mod tests {
             })
         );
         let err = read_body(
-            &BodyKind::Urlencoded,
+            &BodyKind::Urlencoded(None),
             Bytes::from_static(b"a=1&b=2&c=3&d=4&e=5"),
             LIMITS,
         )

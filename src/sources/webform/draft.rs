@@ -45,10 +45,15 @@ pub fn form_to_draft(
         let text = text.trim();
         let some = || (!text.is_empty()).then(|| text.to_string());
         match connector.role(&key) {
-            Role::Name => names.extend(some()),
+            Role::Name => add_name(&mut names, text),
             Role::Phone => draft.contact.phones.extend(some()),
             Role::Email => draft.contact.emails.extend(some()),
-            Role::Message => texts.extend(some()),
+            Role::Message => {
+                // The same words under two labels (a builder's copy of a field) once.
+                if !text.is_empty() && !texts.iter().any(|t| t == text) {
+                    texts.push(text.to_string());
+                }
+            }
             Role::Subject => draft.subject = some().or(draft.subject.take()),
             Role::PageUrl => draft.page_url = some().or(draft.page_url.take()),
             Role::Referrer => draft.referrer = some().or(draft.referrer.take()),
@@ -77,10 +82,17 @@ pub fn form_to_draft(
     if draft.page_url.is_none() {
         draft.page_url = ctx.referer.clone();
     }
-    if draft.utm == Utm::default()
-        && let Some(page) = ctx.referer.as_deref().or(draft.page_url.as_deref())
-    {
-        draft.utm = utm_from_url(page);
+    if draft.utm == Utm::default() {
+        // The landing page's tags: the Referer's query, else the page the body names.
+        let pages = [ctx.referer.as_deref(), draft.page_url.as_deref()];
+        if let Some(utm) = pages
+            .into_iter()
+            .flatten()
+            .map(utm_from_url)
+            .find(|utm| *utm != Utm::default())
+        {
+            draft.utm = utm;
+        }
     }
     if !form.files.is_empty() {
         let files: Vec<Value> = form
@@ -95,9 +107,31 @@ pub fn form_to_draft(
     Parsed::Lead(draft)
 }
 
-/// UTM tags from a page address's query string (the landing page of an ad click).
+/// Adds a part of the person's name (a first name, a surname, a full name) unless the parts
+/// so far already spell it: a builder may send the contact's first and last name and the
+/// form's own "Имя" field with the same words. A part that spells all of them and more
+/// replaces them.
+fn add_name(names: &mut Vec<String>, part: &str) {
+    let words = |s: &str| -> Vec<String> { s.split_whitespace().map(str::to_lowercase).collect() };
+    let new = words(part);
+    if new.is_empty() {
+        return;
+    }
+    let have = words(&names.join(" "));
+    if new.iter().all(|w| have.contains(w)) {
+        return;
+    }
+    if have.iter().all(|w| new.contains(w)) {
+        names.clear();
+    }
+    names.push(part.to_string());
+}
+
+/// UTM tags from a page address's query string (the landing page of an ad click); a
+/// `#fragment` after the query is not part of it.
 fn utm_from_url(url: &str) -> Utm {
     let mut utm = Utm::default();
+    let url = url.split('#').next().unwrap_or(url);
     if let Some((_, query)) = url.split_once('?') {
         for (k, v) in form_urlencoded::parse(query.as_bytes()) {
             if k.starts_with("utm_") {
@@ -187,6 +221,117 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    fn json_form(body: Value) -> FormBody {
+        let Value::Object(map) = body else {
+            panic!("an object")
+        };
+        FormBody {
+            fields: map.into_iter().collect(),
+            files: Vec::new(),
+        }
+    }
+
+    fn lead_of(form: &FormBody, ctx: &RequestContext) -> LeadDraft {
+        match form_to_draft(form, None, ctx, &generic()) {
+            Parsed::Lead(d) => d,
+            Parsed::NotLead(n) => panic!("not a lead: {n:?}"),
+        }
+    }
+
+    #[test]
+    fn nested_objects_are_read_and_kept_with_dotted_names() {
+        let form = json_form(json!({
+            "contact": {"name": "Олег Гусев", "phone": "+7 921 555-01-02", "email": "O@G.ru"},
+            "form": {"id": "calc", "name": "Калькулятор отопления", "city": "Пушкин"},
+            "request": {"message": "Дом 150 м², нужен расчёт"},
+            "manager": {"phone": "+7 812 600-12-34"},
+        }));
+        let d = lead_of(&form, &RequestContext::default());
+        assert_eq!(d.contact.name.as_deref(), Some("Олег Гусев"));
+        assert_eq!(d.contact.phones, vec!["+7 921 555-01-02"]);
+        assert_eq!(d.contact.emails, vec!["O@G.ru"]);
+        assert_eq!(d.text, "Дом 150 м², нужен расчёт");
+        assert_eq!(
+            d.fields["form.name"], "Калькулятор отопления",
+            "the form's name is no name"
+        );
+        assert_eq!(d.fields["form.city"], "Пушкин");
+        assert_eq!(
+            d.fields["manager.phone"], "+7 812 600-12-34",
+            "not the person's"
+        );
+    }
+
+    #[test]
+    fn russian_and_english_labels_are_read() {
+        let f = form(&[
+            ("Ваше имя", "Светлана"),
+            ("Фамилия", "Орехова"),
+            ("Телефон", "8 911 000-11-22"),
+            ("Электронная почта", "s@o.ru"),
+            ("Комментарий", "Нужна консультация"),
+            ("Город", "Всеволожск"),
+        ]);
+        let d = lead_of(&f, &RequestContext::default());
+        assert_eq!(d.contact.name.as_deref(), Some("Светлана Орехова"));
+        assert_eq!(d.contact.phones, vec!["8 911 000-11-22"]);
+        assert_eq!(d.contact.emails, vec!["s@o.ru"]);
+        assert_eq!(d.text, "Нужна консультация");
+        assert_eq!(d.fields["Город"], "Всеволожск");
+    }
+
+    #[test]
+    fn the_same_message_under_two_labels_is_kept_once() {
+        let f = form(&[
+            ("phone", "+79215550102"),
+            ("Сообщение", "Нужен котёл"),
+            ("message", "Нужен котёл"),
+            ("Комментарий", "После 18:00"),
+        ]);
+        let d = lead_of(&f, &RequestContext::default());
+        assert_eq!(d.text, "Нужен котёл\n\nПосле 18:00");
+    }
+
+    #[test]
+    fn a_name_spelled_twice_is_kept_once() {
+        let mut names = Vec::new();
+        for part in ["Марина", "Орлова", "Марина Орлова", "марина"] {
+            add_name(&mut names, part);
+        }
+        assert_eq!(names.join(" "), "Марина Орлова");
+        let mut names = vec!["Марина".to_string()];
+        add_name(&mut names, "Марина Орлова");
+        assert_eq!(names, vec!["Марина Орлова"]);
+    }
+
+    #[test]
+    fn utm_comes_from_the_referer_query_when_the_body_has_none() {
+        let form = json_form(json!({"contact": {"phone": "+79215550102"},
+            "page_url": "https://teplodom.example/kotly/"}));
+        let ctx = RequestContext {
+            referer: Some(
+                "https://teplodom.example/kotly/?utm_source=yandex&utm_campaign=kotly#form".into(),
+            ),
+        };
+        let d = lead_of(&form, &ctx);
+        assert_eq!(d.utm.source.as_deref(), Some("yandex"));
+        assert_eq!(
+            d.utm.campaign.as_deref(),
+            Some("kotly"),
+            "the #fragment is not the tag"
+        );
+        assert_eq!(
+            d.page_url.as_deref(),
+            Some("https://teplodom.example/kotly/")
+        );
+        let form = json_form(json!({"phone": "+79215550102", "utm": {"source": "vk"}}));
+        assert_eq!(
+            lead_of(&form, &ctx).utm.source.as_deref(),
+            Some("vk"),
+            "the body's own"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod body;
 mod draft;
+mod urlencoded;
 
 pub use body::{Attachment, BodyError, BodyKind, FormBody, Limits, body_kind, read_body};
 pub use draft::{RequestContext, form_to_draft};

@@ -95,22 +95,19 @@ fn string_at(value: &Value, key: &str) -> Option<String> {
     value.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
-/// Message types that carry nothing from the person: reactions, system notices (number
-/// changed), messages the Cloud API cannot show, and the "chat opened" request.
-const NOT_MESSAGES: [&str; 5] = [
-    "reaction",
-    "system",
-    "unsupported",
-    "request_welcome",
-    "ephemeral",
-];
+/// Message types that are WhatsApp's, not the person's: system notices (the customer
+/// changed their number). Every other type, read or not, is a person writing.
+const NOT_MESSAGES: [&str; 1] = ["system"];
 
 /// Media types, listed in `fields.attachments` (their captions are the text).
 const MEDIA: [&str; 6] = ["image", "video", "document", "audio", "voice", "sticker"];
 
 /// Turns one stored message into a lead draft: the person's words (text, caption, button or
-/// list reply), `wa_id` as both the WhatsApp contact and a phone, the profile name. Statuses
-/// and service message types are not messages.
+/// list reply), `wa_id` as both the WhatsApp contact and a phone, the profile name. A message
+/// without words (a sticker, a location, a reaction, a type the Cloud API or leadgate does not
+/// read) is still the person: its text says what arrived (`[стикер]`, `[геопозиция: 59.93,
+/// 30.31]`, `[сообщение неподдерживаемого типа]`). Statuses and system notices are not
+/// messages.
 pub fn parse_item(payload: &[u8]) -> Parsed {
     let stored: Value = match serde_json::from_slice(payload) {
         Ok(value) => value,
@@ -147,16 +144,17 @@ pub fn parse_item(payload: &[u8]) -> Parsed {
     };
 
     let text = words(message, kind);
+    // A reaction answers the message it reacts to, as a reply does.
+    let replies_to = ["/context/id", "/reaction/message_id"]
+        .into_iter()
+        .filter_map(|p| message.pointer(p).and_then(Value::as_str))
+        .map(str::to_string)
+        .collect();
     let mut draft = LeadDraft {
         external_id: Some(id),
         thread: Thread {
             conversation: Some(format!("whatsapp:{wa_id}")),
-            replies_to: message
-                .pointer("/context/id")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .into_iter()
-                .collect(),
+            replies_to,
             ..Thread::default()
         },
         ..LeadDraft::default()
@@ -188,8 +186,63 @@ pub fn parse_item(payload: &[u8]) -> Parsed {
             Value::Array(vec![attachment(kind, media)]),
         );
     }
-    draft.text = text;
+    draft.text = match text.is_empty() && kind != "contacts" {
+        true => describe(message, kind),
+        false => text,
+    };
     Parsed::Lead(draft)
+}
+
+/// What arrived, for a message without words: `[стикер]`, `[геопозиция: 59.93, 30.31]`,
+/// `[реакция: 👍]`... A type leadgate does not know is named as WhatsApp names it.
+fn describe(message: &Value, kind: &str) -> String {
+    let at = |pointer: &str| message.pointer(pointer);
+    let text_at = |pointer: &str| {
+        at(pointer)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    match kind {
+        "image" => "[фото]".into(),
+        "video" => "[видео]".into(),
+        "audio" if at("/audio/voice").and_then(Value::as_bool) == Some(true) => {
+            "[голосовое сообщение]".into()
+        }
+        "audio" => "[аудио]".into(),
+        "voice" => "[голосовое сообщение]".into(),
+        "document" => "[документ]".into(),
+        "sticker" => "[стикер]".into(),
+        "location" => {
+            let number = |p: &str| at(p).map(|v| v.to_string()).unwrap_or_else(|| "?".into());
+            let mut parts = vec![number("/location/latitude"), number("/location/longitude")];
+            parts.extend(
+                ["/location/name", "/location/address"]
+                    .into_iter()
+                    .filter_map(text_at)
+                    .map(str::to_string),
+            );
+            format!("[геопозиция: {}]", parts.join(", "))
+        }
+        "reaction" => match text_at("/reaction/emoji") {
+            Some(emoji) => format!("[реакция: {emoji}]"),
+            None => "[реакция снята]".into(),
+        },
+        "order" => {
+            let items = at("/order/product_items")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            match text_at("/order/text") {
+                Some(note) => format!("[заказ из каталога: {items} поз.] {note}"),
+                None => format!("[заказ из каталога: {items} поз.]"),
+            }
+        }
+        "interactive" => "[ответ на интерактивное сообщение]".into(),
+        "request_welcome" => "[открыл чат с компанией]".into(),
+        "ephemeral" => "[исчезающее сообщение]".into(),
+        "unsupported" => "[сообщение неподдерживаемого типа]".into(),
+        other => format!("[сообщение неподдерживаемого типа: {other}]"),
+    }
 }
 
 /// The person's own words in a message of `kind`.
@@ -312,9 +365,74 @@ mod tests {
     }
 
     #[test]
-    fn reactions_are_not_messages() {
-        let items = split_webhook(&body(json!({"from": "79990001122", "id": "wamid.3",
-            "type": "reaction", "reaction": {"message_id": "wamid.0", "emoji": "👍"}})))
+    fn messages_without_words_say_what_arrived() {
+        for (message, text) in [
+            (
+                json!({"type": "sticker", "sticker": {"id": "s1", "mime_type": "image/webp", "animated": false}}),
+                "[стикер]",
+            ),
+            (
+                json!({"type": "location", "location": {"latitude": 59.93, "longitude": 30.31}}),
+                "[геопозиция: 59.93, 30.31]",
+            ),
+            (
+                json!({"type": "location", "location": {"latitude": 59.9311, "longitude": 30.3609,
+                    "name": "ТЦ Галерея", "address": "Лиговский пр., 30"}}),
+                "[геопозиция: 59.9311, 30.3609, ТЦ Галерея, Лиговский пр., 30]",
+            ),
+            (
+                json!({"type": "reaction", "reaction": {"message_id": "wamid.0", "emoji": "👍"}}),
+                "[реакция: 👍]",
+            ),
+            (
+                json!({"type": "reaction", "reaction": {"message_id": "wamid.0"}}),
+                "[реакция снята]",
+            ),
+            (
+                json!({"type": "unsupported", "errors": [{"code": 131051,
+                    "title": "Message type unknown"}]}),
+                "[сообщение неподдерживаемого типа]",
+            ),
+            (
+                json!({"type": "poll_answer", "poll_answer": {}}),
+                "[сообщение неподдерживаемого типа: poll_answer]",
+            ),
+            (
+                json!({"type": "audio", "audio": {"id": "a1", "mime_type": "audio/ogg", "voice": true}}),
+                "[голосовое сообщение]",
+            ),
+            (
+                json!({"type": "image", "image": {"id": "m1", "mime_type": "image/jpeg"}}),
+                "[фото]",
+            ),
+        ] {
+            let mut message = message;
+            message["from"] = json!("79990001122");
+            message["id"] = json!("wamid.9");
+            let d = lead_of(message);
+            assert_eq!(d.text, text);
+            assert_eq!(d.contact.whatsapp.as_deref(), Some("79990001122"));
+            assert_eq!(d.contact.phones, vec!["+79990001122"]);
+        }
+    }
+
+    #[test]
+    fn a_reaction_answers_the_message_it_reacts_to() {
+        let d = lead_of(
+            json!({"from": "79990001122", "id": "wamid.3", "type": "reaction",
+            "reaction": {"message_id": "wamid.0", "emoji": "👍"}}),
+        );
+        assert_eq!(d.thread.replies_to, vec!["wamid.0".to_string()]);
+        assert_eq!(
+            d.thread.conversation.as_deref(),
+            Some("whatsapp:79990001122")
+        );
+    }
+
+    #[test]
+    fn system_notices_are_not_messages() {
+        let items = split_webhook(&body(json!({"from": "79990001122", "id": "wamid.4",
+            "type": "system", "system": {"body": "User changed number", "type": "user_changed_number"}})))
         .expect("a webhook");
         assert!(matches!(
             parse_item(&items[0].payload),
