@@ -16,10 +16,9 @@ use crate::sources::blog;
 use crate::sources::email::imap::ImapDeps;
 use crate::sources::telegram::{BotApi, BotContext, start_bots};
 use crate::store::{NotificationStore, SqliteStore, Store, StoreError};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -87,21 +86,6 @@ pub enum DaemonError {
     Http(#[from] std::io::Error),
 }
 
-/// One Prometheus recorder per process (several daemons in one test process share it).
-fn metrics_handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
-            let handle = recorder.handle();
-            if metrics::set_global_recorder(recorder).is_err() {
-                tracing::warn!("A metrics recorder was already installed; /metrics shows only this one's metrics.");
-            }
-            handle
-        })
-        .clone()
-}
-
 /// Says at start which managers will not be told of their leads because a channel they
 /// choose in `routing.toml` has no `[notify.*]` section here.
 fn warn_unreachable_managers(rules: &CompiledRules, config: &Config) {
@@ -139,6 +123,14 @@ pub async fn run(
     let sqlite = SqliteStore::open(&config.storage.sqlite_path).await?;
     let store: Arc<dyn Store> = Arc::new(sqlite.clone());
     let health = Health::default();
+    // Sources that wait to be posted to have no task: they are listed from the start and
+    // succeed with each item stored.
+    let posted_to = (config.webforms.iter().map(|f| &f.id))
+        .chain(config.vk.iter().map(|s| &s.id))
+        .chain(config.whatsapp.iter().map(|s| &s.id));
+    for id in posted_to {
+        health.register(&format!("source:{id}"), "source");
+    }
     let rules = RulesHandle::new(rules);
     let stop = CancellationToken::new();
     let tasks = TaskTracker::new();
@@ -374,7 +366,7 @@ pub async fn run(
         rules,
         forms: Arc::new(forms),
         telegram: Arc::new(telegram),
-        metrics: metrics_handle(),
+        metrics: crate::telemetry::metrics_handle(),
         sink_wakers: Arc::new(sink_wakers),
         actions,
         notices,

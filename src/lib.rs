@@ -19,6 +19,7 @@ pub mod routing;
 pub mod sla;
 pub mod sources;
 pub mod store;
+pub mod telemetry;
 
 mod daemon;
 

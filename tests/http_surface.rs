@@ -116,6 +116,12 @@ async fn health_readiness_and_metrics() {
     assert_eq!(ready["store"]["state"], "ok");
     assert!(ready["components"]["stage:process"]["last_success"].is_string());
     assert!(ready["rules_version"].is_string());
+    // A form is a source like any other: listed, with its last success.
+    assert_eq!(
+        ready["components"]["source:site"]["kind"], "source",
+        "{ready}"
+    );
+    assert!(ready["components"]["source:site"]["last_success"].is_string());
     let metrics = authed_get(daemon.url("/metrics"))
         .await
         .expect("get")
@@ -127,6 +133,15 @@ async fn health_readiness_and_metrics() {
         "{metrics}"
     );
     assert!(metrics.contains("leadgate_outbox_pending"), "{metrics}");
+    assert!(
+        metrics.contains("# HELP leadgate_forms_accepted_total Form posts stored"),
+        "every metric says what it counts: {metrics}"
+    );
+    let bucket = metrics
+        .lines()
+        .find(|l| l.starts_with("leadgate_intake_group_size_bucket{le=\"+Inf\"}"))
+        .unwrap_or_else(|| panic!("the group size has buckets: {metrics}"));
+    assert!(!bucket.ends_with(" 0"), "{bucket}");
     daemon.stop().await;
 }
 

@@ -323,6 +323,8 @@ pub async fn accept(
         .map_err(|e| ApiError::unavailable(e.to_string()))?;
     metrics::counter!("leadgate_forms_accepted_total", "source" => cfg.id.clone()).increment(1);
     tracing::info!(source = %cfg.id, item = stored.id(), client = %ip, "Form post accepted.");
+    app.health
+        .success(&format!("source:{}", cfg.id), app.clock.now(), None);
     Ok(match &connector.answer {
         Some(answer) => provider_answer(Some(answer)),
         None => success(app, cfg, headers, stored.id()),

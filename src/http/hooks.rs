@@ -41,6 +41,8 @@ async fn store_items(
             .await
             .map_err(|e| ApiError::unavailable(e.to_string()))?;
     }
+    app.health
+        .success(&format!("source:{source}"), app.clock.now(), None);
     Ok(())
 }
 

@@ -1,0 +1,125 @@
+//! The Prometheus side of `/metrics`: one recorder per process, every metric described (its
+//! `# HELP` line), and the intake group size as a histogram with buckets, which a dashboard can
+//! aggregate (a summary's quantiles decay to zero between scrapes of an idle daemon).
+
+use metrics::{describe_counter, describe_gauge, describe_histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+
+/// The items one intake commit takes: buckets from a single form to a mailbox's backlog.
+const GROUP_SIZE_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0];
+
+/// One Prometheus recorder per process (several daemons in one test process share it).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("leadgate_intake_group_size".into()),
+                    GROUP_SIZE_BUCKETS,
+                )
+                .unwrap_or_else(|_| PrometheusBuilder::new());
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("A metrics recorder was already installed; /metrics shows only this one's metrics.");
+            }
+            describe();
+            handle
+        })
+        .clone()
+}
+
+/// Every metric's help text.
+fn describe() {
+    let counters = [
+        (
+            "leadgate_forms_accepted_total",
+            "Form posts stored, by source.",
+        ),
+        (
+            "leadgate_form_errors_total",
+            "Form and connector posts refused, by error code.",
+        ),
+        (
+            "leadgate_test_pings_total",
+            "Providers' connection tests answered, by source.",
+        ),
+        (
+            "leadgate_telegram_webhook_errors_total",
+            "Telegram webhook posts refused, by code.",
+        ),
+        (
+            "leadgate_email_messages_total",
+            "Mail messages taken, by source and result (new, duplicate, too_large).",
+        ),
+        (
+            "leadgate_inbound_processed_total",
+            "Inbound items processed.",
+        ),
+        (
+            "leadgate_leads_total",
+            "New leads, by channel and status (assigned, held).",
+        ),
+        (
+            "leadgate_not_leads_total",
+            "Items kept as not-leads, by reason.",
+        ),
+        (
+            "leadgate_deliveries_total",
+            "Delivery attempts, by sink and outcome.",
+        ),
+        (
+            "leadgate_notifications_total",
+            "Manager and admin messages, by channel and outcome.",
+        ),
+        (
+            "leadgate_sla_expired_total",
+            "Assignments whose SLA ran out.",
+        ),
+        (
+            "leadgate_crm_reports_total",
+            "CRM webhook reports applied, by sink.",
+        ),
+        ("leadgate_rules_reloads_total", "Routing rules reloaded."),
+        (
+            "leadgate_rules_reload_failures_total",
+            "Routing rules saves refused (the last good rules stay).",
+        ),
+        (
+            "leadgate_rules_watch_ignored_total",
+            "File events about files the rules do not use.",
+        ),
+    ];
+    for (name, help) in counters {
+        describe_counter!(name, help);
+    }
+    let gauges = [
+        ("leadgate_http_connections", "HTTP connections open now."),
+        (
+            "leadgate_inbound_pending",
+            "Inbound items waiting to be processed.",
+        ),
+        ("leadgate_outbox_pending", "Events waiting to be delivered."),
+        (
+            "leadgate_outbox_dead",
+            "Dead-lettered deliveries (leadgate replay sends them again).",
+        ),
+        (
+            "leadgate_leads_held",
+            "Leads held until someone at their level can take them.",
+        ),
+        (
+            "leadgate_incidents_open",
+            "Incidents the admins were alerted to and that are not over.",
+        ),
+    ];
+    for (name, help) in gauges {
+        describe_gauge!(name, help);
+    }
+    describe_histogram!(
+        "leadgate_intake_group_size",
+        "Items committed together by one intake group commit."
+    );
+}
