@@ -13,7 +13,9 @@ input,textarea{{width:100%;padding:.4em;font:inherit}}.hp{{position:absolute;lef
 <body>
 <h1>leadgate demo</h1>
 <p>Fill in the form: the lead appears in <code>data/delivered.jsonl</code>, normalised, classified and
-assigned to a manager.</p>
+assigned to a manager who is at work now. The text below asks for a wholesale delivery, which
+<code>config/routing.toml</code> gives to a senior; outside every manager's hours the lead is held
+(delivered with <code>"assignment": null</code>) and assigned when someone's hours begin.</p>
 <form method="post" action="/forms/{form_id}">
 <label>Имя / Name <input name="name" autocomplete="name"></label>
 <label>Телефон / Phone <input name="phone" type="tel" placeholder="8 (916) 123-45-67"></label>
