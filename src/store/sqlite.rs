@@ -665,15 +665,20 @@ impl Store for SqliteStore {
     }
 
     async fn next_ack_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
-        let next: Option<String> = sqlx::query_scalar(
-            "SELECT MIN(a.ack_due_at) FROM assignments a JOIN leads l ON l.id = a.lead_id
-             WHERE a.state = 'active' AND l.status = 'assigned' AND a.ack_due_at IS NOT NULL",
-        )
-        .fetch_one(&self.write)
-        .await?;
+        let next: Option<String> = sqlx::query_scalar(NEXT_DUE)
+            .fetch_optional(&self.write)
+            .await?;
         opt_ts("assignments.ack_due_at", next)
     }
 }
+
+/// The SLA timer's next deadline, read in deadline order from `assignments_due` (the first
+/// row whose lead is still assigned is the answer): `CROSS JOIN` keeps the assignments as the
+/// outer loop, whatever the planner would guess from the tables' sizes.
+const NEXT_DUE: &str = "SELECT a.ack_due_at FROM assignments a INDEXED BY assignments_due
+     CROSS JOIN leads l ON l.id = a.lead_id
+     WHERE a.state = 'active' AND a.ack_due_at IS NOT NULL AND l.status = 'assigned'
+     ORDER BY a.ack_due_at, a.id LIMIT 1";
 
 const ACTIVE_COLUMNS: &str = "l.record, l.status, l.manager_id, l.level, l.last_activity_at,
      a.manager_id AS a_manager, a.level AS a_level, a.strategy, a.attempt, a.assigned_at, a.ack_due_at";
@@ -865,12 +870,10 @@ impl StoreTx for SqliteTx {
 
     async fn open_leads_per_manager(&mut self) -> StoreResult<HashMap<String, u32>> {
         self.settle().await?;
-        let rows = sqlx::query(
-            "SELECT manager_id, COUNT(*) AS n FROM leads
-             WHERE status = 'assigned' AND manager_id IS NOT NULL GROUP BY manager_id",
-        )
-        .fetch_all(&mut *self.tx)
-        .await?;
+        // Kept by triggers as leads change (migration 0007): a few rows, whatever the store holds.
+        let rows = sqlx::query("SELECT manager_id, n FROM open_leads WHERE n > 0")
+            .fetch_all(&mut *self.tx)
+            .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("manager_id")?, r.try_get::<i64, _>("n")? as u32)))
             .collect()
@@ -1075,7 +1078,8 @@ impl StoreTx for SqliteTx {
     ) -> StoreResult<Vec<ActiveAssignment>> {
         self.settle().await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {ACTIVE_COLUMNS} FROM assignments a JOIN leads l ON l.id = a.lead_id
+            "SELECT {ACTIVE_COLUMNS} FROM assignments a INDEXED BY assignments_due
+             CROSS JOIN leads l ON l.id = a.lead_id
              WHERE a.state = 'active' AND l.status = 'assigned' AND a.ack_due_at IS NOT NULL AND a.ack_due_at <= ?1
              ORDER BY a.ack_due_at, a.id LIMIT ?2"
         )))

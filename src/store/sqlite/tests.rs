@@ -176,3 +176,103 @@ async fn reads_in_the_transaction_see_the_leads_it_keeps_back() {
         assert!(tx.lead(id).await.expect("read").is_some(), "{id}");
     }
 }
+
+/// The open leads per manager as a COUNT over the leads would say it.
+async fn counted(store: &SqliteStore) -> std::collections::HashMap<String, u32> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT manager_id, COUNT(*) FROM leads
+         WHERE status = 'assigned' AND manager_id IS NOT NULL GROUP BY manager_id",
+    )
+    .fetch_all(&store.read)
+    .await
+    .expect("count");
+    rows.into_iter().map(|(m, n)| (m, n as u32)).collect()
+}
+
+#[tokio::test]
+async fn open_leads_are_kept_as_leads_are_written_moved_taken_and_erased() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("t.db"))
+        .await
+        .expect("open");
+    let mut tx = store.begin().await.expect("begin");
+    for (i, manager) in ["anna", "anna", "boris", "anna"].iter().enumerate() {
+        let id = format!("l{i}");
+        tx.insert_lead(&new_lead(
+            &id,
+            "inbox",
+            &format!("{id}@x.ru"),
+            i as u32,
+            manager,
+        ))
+        .await
+        .expect("insert");
+    }
+    let open = tx.open_leads_per_manager().await.expect("open");
+    assert_eq!(open, [("anna".into(), 3), ("boris".into(), 1)].into());
+    // l0 passes from anna to boris; l1 is taken; l2 is held again.
+    for (id, manager, status) in [
+        ("l0", "boris", LeadStatus::Assigned),
+        ("l1", "anna", LeadStatus::Acknowledged),
+        ("l2", "boris", LeadStatus::Held),
+    ] {
+        let mut record = tx.lead(id).await.expect("read").expect("lead").record;
+        if status == LeadStatus::Held {
+            record.assignment = None;
+        } else if let Some(a) = record.assignment.as_mut() {
+            a.manager.id = manager.into();
+        }
+        tx.update_lead(&LeadUpdate {
+            record,
+            status,
+            at: at(50),
+            trace: None,
+        })
+        .await
+        .expect("update");
+    }
+    let open = tx.open_leads_per_manager().await.expect("open");
+    assert_eq!(open, [("anna".into(), 1), ("boris".into(), 1)].into());
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        counted(&store).await,
+        open,
+        "the kept counts are the COUNT's"
+    );
+    sqlx::query("DELETE FROM leads WHERE id = 'l3'")
+        .execute(&store.write)
+        .await
+        .expect("erase");
+    let mut tx = store.begin().await.expect("begin");
+    let open = tx.open_leads_per_manager().await.expect("open");
+    assert_eq!(open, [("boris".into(), 1)].into());
+    assert_eq!(counted(&store).await, open);
+}
+
+#[tokio::test]
+async fn the_sla_reads_deadlines_from_their_index_not_every_assignment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("t.db"))
+        .await
+        .expect("open");
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN QUERY PLAN {}",
+        super::NEXT_DUE
+    )))
+    .fetch_all(&store.read)
+    .await
+    .expect("plan");
+    let steps: Vec<&str> = plan.iter().map(|(_, _, _, d)| d.as_str()).collect();
+    assert!(
+        steps
+            .iter()
+            .any(|d| d.contains("USING INDEX assignments_due")),
+        "{steps:?}"
+    );
+    assert!(
+        !steps
+            .iter()
+            .any(|d| d.starts_with("SCAN a") && !d.contains("INDEX")),
+        "{steps:?}"
+    );
+}
