@@ -24,14 +24,25 @@ id = "delivered"
 path = "{dir}/delivered.jsonl"
 "#;
 
+/// The text of `css` once the page that has it is loaded (a submit navigates: until the new
+/// page is there, the old one's elements go stale under the finder).
 async fn text_of(b: &Browser, css: &str) -> String {
-    b.client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
+    let found = eventually(Duration::from_secs(10), || async {
+        let element = b.client.find(Locator::Css(css)).await.ok()?;
+        element.text().await.ok()
+    })
+    .await;
+    found.unwrap_or_else(|| panic!("{css} did not appear"))
+}
+
+/// Waits for the page whose `h1` says `title`.
+async fn wait_for_title(b: &Browser, title: &str) {
+    let seen = eventually(Duration::from_secs(10), || async {
+        let h1 = b.client.find(Locator::Css("h1")).await.ok()?;
+        (h1.text().await.ok()? == title).then_some(())
+    })
+    .await;
+    assert!(seen.is_some(), "no page titled {title:?}");
 }
 
 async fn value_of(b: &Browser, css: &str) -> String {
@@ -83,6 +94,7 @@ async fn a_mistake_gets_a_page_that_keeps_what_was_typed_and_the_fix_goes_throug
         .expect("submit");
 
     // Not JSON, not English, not an empty form: what to fix, and their words kept.
+    wait_for_title(&b, "Проверьте заявку").await;
     let problem = text_of(&b, ".problem").await;
     assert!(problem.contains("Укажите телефон"), "{problem}");
     let source = b.client.source().await.expect("page source");
@@ -111,8 +123,7 @@ async fn a_mistake_gets_a_page_that_keeps_what_was_typed_and_the_fix_goes_throug
         .click()
         .await
         .expect("send again");
-    let thanks = text_of(&b, "h1").await;
-    assert_eq!(thanks, "Спасибо!");
+    wait_for_title(&b, "Спасибо!").await;
 
     let delivered = eventually(Duration::from_secs(10), || async {
         let lines = file_lines(&dir.path().join("delivered.jsonl"));
