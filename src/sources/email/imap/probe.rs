@@ -71,7 +71,10 @@ impl std::fmt::Display for Probe {
             Ok(folders) => {
                 let counts: Vec<String> = folders
                     .iter()
-                    .map(|folder| format!("{} {} messages", folder.name, folder.messages))
+                    .map(|folder| {
+                        let plural = if folder.messages == 1 { "" } else { "s" };
+                        format!("{}: {} message{plural}", folder.name, folder.messages)
+                    })
                     .collect();
                 return write!(f, "ok, logged in as {:?}; {}", self.user, counts.join(", "));
             }
