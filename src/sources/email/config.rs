@@ -13,7 +13,8 @@ use std::time::Duration;
 pub struct RawEmailSource {
     /// The source id: the lead's `source` and part of each mailbox's cursor key.
     pub id: String,
-    /// The IMAP server's host name (also the name its TLS certificate must carry).
+    /// The IMAP server's host name (also the name its TLS certificate must carry, unless the
+    /// certificate is pinned).
     pub host: String,
     /// The port; default 993 with `tls`, 143 otherwise.
     pub port: Option<u16>,
@@ -251,7 +252,7 @@ impl RawEmailSource {
                         "ca_file",
                         &message,
                         Some(
-                            "a PEM file with the CA certificate that signed the server's certificate (or the server's self-signed certificate), relative to this config file",
+                            "a PEM file with the CA certificate that signed the server's certificate, relative to this config file; a self-signed server's own certificate is pinned with tls_certificate instead",
                         ),
                     );
                     None

@@ -84,14 +84,20 @@ fn handshake_error(source: &EmailSource, error: &std::io::Error) -> String {
         rustls::CertificateError::Other(other) => other.0.downcast_ref::<NotThePinned>(),
         _ => None,
     });
-    match (refused, other) {
+    // rustls shows a certificate error it has no variant for as `Other(OtherError(..))`.
+    let why = refused.map(|why| match why {
+        rustls::CertificateError::Other(other) => other.to_string(),
+        why => why.to_string(),
+    });
+    match (why, other) {
         (_, Some(not_pinned)) => format!(
             "the TLS certificate of {host} is not the pinned one: {not_pinned}; if the server's \
              certificate was replaced, pin the new one (leadgate check --connect shows it)"
         ),
         (Some(why), None) if source.pin.is_some() => format!(
-            "the TLS handshake of {host} was refused ({why}): the server presented the pinned \
-             certificate without proving it holds its key"
+            "the TLS handshake of {host} was refused: the server presented the pinned \
+             certificate, but its handshake signature does not verify with that certificate's \
+             key ({why})"
         ),
         (Some(why), None) => format!(
             "the TLS certificate of {host} was refused ({why}): it must name {host}, be in \
