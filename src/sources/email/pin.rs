@@ -35,17 +35,27 @@ impl Fingerprint {
     }
 
     /// Reads `tls_fingerprint`: 64 hex digits, with or without colons between the bytes, in
-    /// either case, optionally after `sha256:`. The error says what is wrong.
+    /// either case, optionally after `sha256:` (or openssl's `sha256 Fingerprint=`, as pasted
+    /// from its output). The error says what is wrong.
     pub fn parse(text: &str) -> Result<Fingerprint, String> {
         let text = text.trim();
-        let hex = match text.split_once(':') {
-            Some((algorithm, rest)) if algorithm.eq_ignore_ascii_case("sha256") => rest,
-            Some((algorithm, _)) if algorithm.len() > 2 => {
+        let prefixed = ["sha256:", "sha256 fingerprint="]
+            .iter()
+            .find_map(|prefix| {
+                let head = text.get(..prefix.len())?;
+                head.eq_ignore_ascii_case(prefix)
+                    .then(|| &text[prefix.len()..])
+            });
+        let hex = match (prefixed, text.split_once([':', '='])) {
+            (Some(hex), _) => hex,
+            // A label before the first separator, not a byte: another algorithm's fingerprint.
+            (None, Some((label, _))) if label.len() > 2 => {
+                let algorithm = label.split_whitespace().next().unwrap_or(label);
                 return Err(format!(
                     "is a {algorithm} fingerprint; only SHA-256 fingerprints are taken"
                 ));
             }
-            _ => text,
+            (None, _) => text,
         };
         let digits: Vec<u8> = hex.bytes().filter(|&b| b != b':').collect();
         if let Some(bad) = digits.iter().find(|b| !b.is_ascii_hexdigit()) {
@@ -222,6 +232,8 @@ mod tests {
             TEST_CA_SHA256.to_string(),
             bare.clone(),
             format!(" sha256:{} ", bare.to_lowercase()),
+            format!("SHA256 Fingerprint={TEST_CA_SHA256}"),
+            format!("sha256 Fingerprint={TEST_CA_SHA256}"),
         ] {
             assert_eq!(Fingerprint::parse(&text), Ok(pin), "{text}");
         }
@@ -231,7 +243,8 @@ mod tests {
     #[test]
     fn a_fingerprint_that_is_not_32_bytes_of_sha256_says_why() {
         let error = |text: &str| Fingerprint::parse(text).expect_err(text);
-        assert!(error("sha1:AB:CD").contains("only SHA-256"));
+        assert!(error("sha1:AB:CD").contains("is a sha1 fingerprint; only SHA-256"));
+        assert!(error("SHA1 Fingerprint=AB:CD").contains("is a SHA1 fingerprint"));
         assert!(error(&"AB".repeat(20)).contains("has 40 hex digits"));
         assert!(error(&"AB".repeat(33)).contains("has 66 hex digits"));
         assert!(error("").contains("has 0 hex digits"));
