@@ -8,6 +8,7 @@ use leadgate::clock::Clock;
 use leadgate::config::{self, Config};
 use leadgate::lead::{Channel, Lead, NotLeadReason, Parsed, normalise};
 use leadgate::routing::CompiledRules;
+use leadgate::sources::email::imap::probe as email;
 use leadgate::store::{ReplayFilter, SqliteStore, Store};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -51,6 +52,10 @@ enum Command {
         /// The config file.
         #[arg(long, default_value = "config/leadgate.toml")]
         config: PathBuf,
+        /// Also connect to every mailbox and log in (all at once, at most 10 s each); a
+        /// certificate not trusted is shown with its SHA-256 fingerprint and the line to pin it.
+        #[arg(long)]
+        connect: bool,
     },
     /// Dry run: show how a sample lead would be routed and why. No side effects.
     Route {
@@ -104,7 +109,7 @@ fn main() -> ExitCode {
     };
     init_logging(cli.log_format);
     let result = match cli.command {
-        Command::Check { config } => check(&config),
+        Command::Check { config, connect } => check(&config, connect),
         Command::Run { config } => run(&config),
         Command::Route {
             config,
@@ -156,12 +161,27 @@ fn load_all(path: &Path) -> Result<(Config, CompiledRules), Failure> {
 }
 
 /// Checks both files, whatever the first's state: every problem of each, one per line, then
-/// how many there are; or each file's name with what it holds.
-fn check(path: &Path) -> Result<(), Failure> {
+/// how many there are; or each file's name with what it holds. With `connect`, each mailbox
+/// of a valid config is tried too, and says ok or what failed.
+fn check(path: &Path, connect: bool) -> Result<(), Failure> {
     let mut problems: Vec<String> = Vec::new();
     let mut fine: Vec<String> = Vec::new();
     let routing_file = match config::load(path) {
         Ok(config) => {
+            if connect {
+                let probes =
+                    runtime()?.block_on(email::probe_all(&config.email, email::PROBE_TIMEOUT));
+                if probes.is_empty() {
+                    println!("note: no [[sources.email]] mailbox to try");
+                }
+                for probe in probes {
+                    if probe.is_ok() {
+                        println!("{probe}");
+                    } else {
+                        problems.push(format!("{}: {probe}", path.display()));
+                    }
+                }
+            }
             fine.push(format!(
                 "{}: ok ({} sources, {} sinks)",
                 path.display(),
@@ -178,6 +198,12 @@ fn check(path: &Path) -> Result<(), Failure> {
         }
         Err(e) => {
             problems.extend(e.0.iter().map(ToString::to_string));
+            if connect {
+                println!(
+                    "note: no mailbox is tried until {} is valid",
+                    path.display()
+                );
+            }
             config::routing_file_of(path)
         }
     };

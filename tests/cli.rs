@@ -1,4 +1,5 @@
-//! The `leadgate` command as a user runs it: `check` on good and bad configs, environment
+//! The `leadgate` command as a user runs it: `check` on good and bad configs (and `--connect`
+//! with no mailbox to try; tests/email_pin.rs tries real ones), environment
 //! overrides, `${VAR}` secrets, exit codes, JSON logs, a graceful stop on SIGTERM, and
 //! `route` explaining a lead record or a raw sample.
 
@@ -51,6 +52,32 @@ fn check_lists_every_problem_and_exits_1() {
     assert!(err.contains("sinks.webhook[0].url"), "{err}");
     assert!(err.contains("sinks.webhook[0].secret"), "{err}");
     assert!(err.contains("3 problems found"), "{err}");
+}
+
+#[test]
+fn check_connect_tries_no_mailbox_of_an_invalid_config_and_says_when_there_is_none() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = ["check", "--config", "leadgate.toml", "--connect"];
+    write_config(
+        dir.path(),
+        "[server]\nlisten = \"nowhere\"\n[[sources.email]]\nid = \"box\"\nhost = \"127.0.0.1\"\nport = 1\ntls = \"plain\"\nuser = \"u\"\npassword = \"p\"\n",
+    );
+    let out = leadgate(&args, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("note: no mailbox is tried until leadgate.toml is valid"),
+        "{stdout}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("mailbox \"box\""));
+    write_config(dir.path(), "");
+    let out = leadgate(&args, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("note: no [[sources.email]] mailbox to try"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Throw-away certificates for the TLS tests, made with the `openssl` CLI (it comes with
 //! Dovecot): a server certificate for `localhost` (SAN DNS:localhost), signed by a private CA
-//! or self-signed.
+//! or self-signed; or one made the way most self-signed mail servers' are, which openssl marks
+//! as a CA and names by its CN alone. [`fingerprint`] and [`is_ca`] ask openssl about one.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,11 +13,16 @@ pub enum Issuer {
     PrivateCa,
     /// The certificate itself (not marked as a CA).
     SelfSigned,
+    /// The certificate itself, made the usual way: `openssl req -x509` with an RSA key and no
+    /// extensions asked for, so openssl's defaults mark it as a CA (`CA:TRUE`); named
+    /// `CN=mail.teplodom.example` only, so not `localhost`.
+    SelfSignedCa,
 }
 
 /// The server's certificate and key, and what a client must trust for it.
 pub struct TestCa {
-    /// The PEM file a client gives as `ca_file`: the CA's certificate, or the self-signed one.
+    /// The PEM file a client gives as `ca_file`: the CA's certificate, or the self-signed one
+    /// (which `ca_file` cannot trust when it is marked as a CA).
     pub ca_file: PathBuf,
     /// The server's certificate (PEM).
     pub server_cert: PathBuf,
@@ -78,6 +84,27 @@ pub fn make(dir: &Path, issuer: Issuer) -> TestCa {
             openssl(dir, &args);
             dir.join("server.pem")
         }
+        Issuer::SelfSignedCa => {
+            openssl(
+                dir,
+                &[
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-keyout",
+                    "server.key",
+                    "-out",
+                    "server.pem",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=mail.teplodom.example",
+                ],
+            );
+            dir.join("server.pem")
+        }
     };
     TestCa {
         ca_file,
@@ -111,4 +138,29 @@ fn signed_by_a_ca(dir: &Path) {
     sign.extend(["-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial"]);
     sign.extend(["-extfile", "server.ext", "-out", "server.pem"]);
     openssl(dir, &sign);
+}
+
+/// What `openssl x509 -noout -fingerprint -sha256` says of the PEM certificate at `cert`: the
+/// hex bytes joined by colons (`AB:CD:...`), without its `sha256 Fingerprint=`.
+pub fn fingerprint(cert: &Path) -> String {
+    let out = Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(cert)
+        .output()
+        .expect("run openssl");
+    assert!(out.status.success(), "openssl x509 -fingerprint failed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (_, hex) = text.trim().split_once('=').expect("Fingerprint=...");
+    hex.to_string()
+}
+
+/// Whether openssl reads the PEM certificate at `cert` as a CA (`CA:TRUE`).
+pub fn is_ca(cert: &Path) -> bool {
+    let out = Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(cert)
+        .output()
+        .expect("run openssl");
+    assert!(out.status.success(), "openssl x509 -text failed");
+    String::from_utf8_lossy(&out.stdout).contains("CA:TRUE")
 }

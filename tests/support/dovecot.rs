@@ -253,6 +253,17 @@ impl Dovecot {
             .ca_file
     }
 
+    /// The certificate a server started with [`Dovecot::start_tls`] presents (PEM): what
+    /// `tls_certificate` pins.
+    pub fn server_cert(&self) -> &Path {
+        &self
+            .tls
+            .as_ref()
+            .expect("started with start_tls")
+            .ca
+            .server_cert
+    }
+
     /// The `[[sources.email]]` table for this server over TLS: `mode` is `tls` (the IMAPS
     /// port) or `starttls` (the IMAP port), the host `localhost` (the name in the certificate).
     pub fn tls_source(&self, id: &str, mode: &str, extra: &str) -> String {

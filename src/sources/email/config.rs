@@ -1,5 +1,6 @@
 //! `[[sources.email]]`: a mailbox account read over IMAP, as written and as validated.
 
+use super::pin::Fingerprint;
 use super::roots::ExtraRoots;
 use crate::config::{ByteSize, HumanDuration, Secret};
 use serde::Deserialize;
@@ -12,15 +13,22 @@ use std::time::Duration;
 pub struct RawEmailSource {
     /// The source id: the lead's `source` and part of each mailbox's cursor key.
     pub id: String,
-    /// The IMAP server's host name (also the name its TLS certificate must carry).
+    /// The IMAP server's host name (also the name its TLS certificate must carry, unless the
+    /// certificate is pinned).
     pub host: String,
     /// The port; default 993 with `tls`, 143 otherwise.
     pub port: Option<u16>,
     /// `tls` (default), `starttls` or `plain` (tests and local servers only).
     pub tls: Option<TlsMode>,
     /// A PEM file of extra trusted roots (a private CA, or the server's self-signed
-    /// certificate), relative to the config file; the public web PKI roots stay trusted.
+    /// certificate when it is not marked as a CA), relative to the config file; the public
+    /// web PKI roots stay trusted.
     pub ca_file: Option<PathBuf>,
+    /// The server's own certificate (PEM, relative to the config file), pinned: only it is
+    /// trusted, whatever its name, issuer or dates.
+    pub tls_certificate: Option<PathBuf>,
+    /// The SHA-256 fingerprint of the server's own certificate, pinned like `tls_certificate`.
+    pub tls_fingerprint: Option<String>,
     /// The login.
     pub user: String,
     /// The password (or an app password); keep it in `${ENV_VAR}`.
@@ -98,6 +106,9 @@ pub struct EmailSource {
     pub tls: TlsMode,
     /// The roots of `ca_file`, trusted beside the public ones.
     pub extra_roots: Option<ExtraRoots>,
+    /// The pinned certificate (`tls_certificate` or `tls_fingerprint`): when set, the only
+    /// certificate trusted, and neither the roots nor the name are looked at.
+    pub pin: Option<Fingerprint>,
     /// The login.
     pub user: String,
     /// The password, never printed.
@@ -241,7 +252,7 @@ impl RawEmailSource {
                         "ca_file",
                         &message,
                         Some(
-                            "a PEM file with the CA certificate that signed the server's certificate (or the server's self-signed certificate), relative to this config file",
+                            "a PEM file with the CA certificate that signed the server's certificate, relative to this config file; a self-signed server's own certificate is pinned with tls_certificate instead",
                         ),
                     );
                     None
@@ -249,6 +260,59 @@ impl RawEmailSource {
             },
             None => None,
         };
+        let pin = match (&self.tls_certificate, &self.tls_fingerprint) {
+            (Some(_), Some(_)) => {
+                add(
+                    "tls_fingerprint",
+                    "cannot be given with tls_certificate",
+                    Some("pin the server's certificate one way: its file or its fingerprint"),
+                );
+                None
+            }
+            (Some(file), None) => match Fingerprint::of_pem_file(&base.join(file)) {
+                Ok(pin) => Some(("tls_certificate", pin)),
+                Err(message) => {
+                    add(
+                        "tls_certificate",
+                        &message,
+                        Some(
+                            "a PEM file with the server's own certificate (on Dovecot, the file of its ssl_cert), relative to this config file",
+                        ),
+                    );
+                    None
+                }
+            },
+            (None, Some(text)) => match Fingerprint::parse(text) {
+                Ok(pin) => Some(("tls_fingerprint", pin)),
+                Err(message) => {
+                    add(
+                        "tls_fingerprint",
+                        &message,
+                        Some(
+                            "like \"sha256:AB:CD:...\" (32 bytes), as `leadgate check --connect` or `openssl x509 -noout -fingerprint -sha256` print it",
+                        ),
+                    );
+                    None
+                }
+            },
+            (None, None) => None,
+        };
+        if let Some((key, _)) = pin {
+            if tls == TlsMode::Plain {
+                add(
+                    key,
+                    "is only used with tls = \"tls\" or \"starttls\"",
+                    Some("remove the pin, or secure the connection"),
+                );
+            }
+            if self.ca_file.is_some() {
+                add(
+                    "ca_file",
+                    "cannot be given with a pinned certificate",
+                    Some("trust a CA with ca_file, or pin the server's own certificate, not both"),
+                );
+            }
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -260,6 +324,7 @@ impl RawEmailSource {
                 .unwrap_or(if tls == TlsMode::Tls { 993 } else { 143 }),
             tls,
             extra_roots,
+            pin: pin.map(|(_, pin)| pin),
             user: self.user,
             password: self.password,
             mailboxes,
@@ -362,6 +427,51 @@ mod tests {
             .validate(dir.path())
             .expect_err("plain");
         assert_eq!(problems[0].key, "ca_file");
+    }
+
+    #[test]
+    fn a_pin_is_a_certificate_file_or_a_fingerprint_checked_at_load() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("mail.pem"), super::super::roots::TEST_CA).expect("write");
+        let by_file = raw("tls_certificate = \"mail.pem\"")
+            .validate(dir.path())
+            .expect("valid")
+            .pin
+            .expect("pinned");
+        let text = by_file
+            .to_string()
+            .replace(':', "")
+            .replace("sha256", "sha256:");
+        let by_fingerprint = raw(&format!("tls = \"starttls\"\ntls_fingerprint = \"{text}\""))
+            .validate(dir.path())
+            .expect("valid");
+        assert_eq!(by_fingerprint.pin, Some(by_file));
+        assert_eq!(by_fingerprint.extra_roots.map(|r| r.anchors().len()), None);
+        assert_eq!(raw("").validate(dir.path()).expect("valid").pin, None);
+        let problems = |extra: &str| -> Vec<(&'static str, String)> {
+            raw(extra)
+                .validate(dir.path())
+                .expect_err("invalid")
+                .into_iter()
+                .map(|p| (p.key, p.message))
+                .collect()
+        };
+        let both = problems(&format!(
+            "tls_certificate = \"mail.pem\"\ntls_fingerprint = \"{text}\""
+        ));
+        assert_eq!(both[0].0, "tls_fingerprint");
+        assert!(both[0].1.contains("cannot be given with tls_certificate"));
+        let with_ca = problems("tls_certificate = \"mail.pem\"\nca_file = \"mail.pem\"");
+        assert_eq!(with_ca.len(), 1, "{with_ca:?}");
+        assert_eq!(with_ca[0].0, "ca_file");
+        let plain = problems(&format!("tls = \"plain\"\ntls_fingerprint = \"{text}\""));
+        assert_eq!(plain[0].0, "tls_fingerprint");
+        let missing = problems("tls_certificate = \"other.pem\"");
+        assert_eq!(missing[0].0, "tls_certificate");
+        assert!(missing[0].1.ends_with("other.pem does not exist"));
+        let short = problems("tls_fingerprint = \"sha256:AB:CD\"");
+        assert_eq!(short[0].0, "tls_fingerprint");
+        assert!(short[0].1.contains("has 4 hex digits"), "{short:?}");
     }
 
     #[test]

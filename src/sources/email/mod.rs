@@ -8,7 +8,9 @@
 //! `rfc2231` joins a file name sent in pieces.
 //!
 //! The I/O part is `imap`: one task per configured mailbox (`config`) feeding intake, trusting
-//! the public roots and those of the source's `ca_file` (`roots`).
+//! the public roots and those of the source's `ca_file` (`roots`), or only the server's own
+//! certificate when it is pinned (`pin`); `imap::probe` tries each mailbox once for `leadgate
+//! check --connect`.
 
 pub mod config;
 mod form_notice;
@@ -17,6 +19,7 @@ pub mod imap;
 mod mime;
 mod noise;
 mod parse;
+pub mod pin;
 mod quote;
 mod rfc2231;
 pub mod roots;

@@ -1,6 +1,7 @@
-//! `ca_file`: extra trusted roots for a mail server with a private CA or a self-signed
-//! certificate, read and checked when the config is loaded. They are trusted beside the public
-//! web PKI roots, never instead of them.
+//! `ca_file`: extra trusted roots for a mail server with a private CA (or a self-signed
+//! certificate not marked as a CA; the usual one is, and is pinned instead: `pin`), read and
+//! checked when the config is loaded. They are trusted beside the public web PKI roots, never
+//! instead of them.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -5,13 +5,15 @@
 //! `connect` opens a session (TLS, STARTTLS or plain), `cursor` is the stored position and its
 //! transitions, `plan` cuts new messages into batches by their sizes, `sync` takes them in
 //! committed batches, `gap` keeps the watermark before a message the server left out, `watch`
-//! is the task: connect, catch up, wait, reconnect with `backoff`.
+//! is the task: connect, catch up, wait, reconnect with `backoff`. `probe` tries each mailbox
+//! once for `leadgate check --connect`.
 
 mod backoff;
 mod connect;
 mod cursor;
 mod gap;
 mod plan;
+pub mod probe;
 mod sync;
 mod watch;
 
