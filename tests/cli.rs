@@ -384,6 +384,112 @@ fn sigterm_drains_and_exits_0_with_json_logs() {
     );
 }
 
+/// A request over a plain TCP connection; the status line and the body.
+fn http(port: u16, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+}
+
+fn post_form(port: u16, body: &str) -> String {
+    http(
+        port,
+        &format!(
+            "POST /forms/site HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAccept: application/json\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+#[test]
+fn at_the_default_level_the_daemon_says_one_line_per_step_without_colours_in_a_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    write_config(
+        dir.path(),
+        &format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\n[[sources.webform]]\nid = \"site\"\n[[sinks.file]]\nid = \"f\"\npath = \"out.jsonl\"\n"
+        ),
+    );
+    let log_path = dir.path().join("daemon.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_leadgate"))
+        .args(["run", "--config", "leadgate.toml"])
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .env_remove("LEADGATE_LOG_FORMAT")
+        .stderr(std::fs::File::create(&log_path).expect("log file"))
+        .spawn()
+        .expect("start");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let accepted = post_form(port, "name=Oleg&phone=%2B79161234567&message=hello");
+    assert!(accepted.starts_with("HTTP/1.1 202"), "{accepted}");
+    let refused = post_form(port, "name=Oleg&phone=12");
+    assert!(refused.starts_with("HTTP/1.1 422"), "{refused}");
+    // The surfaces that are off say how to turn them on.
+    let admin = http(
+        port,
+        "GET /admin/api/leads HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        admin.starts_with("HTTP/1.1 404") && admin.contains("[admin] token"),
+        "{admin}"
+    );
+    let metrics = http(
+        port,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        metrics.starts_with("HTTP/1.1 404") && metrics.contains("metrics_token"),
+        "{metrics}"
+    );
+    while std::fs::read_to_string(dir.path().join("out.jsonl"))
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lead was not delivered"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let mut child = child;
+    assert_eq!(child.wait().expect("wait").code(), Some(0));
+    let log = std::fs::read_to_string(&log_path).expect("log");
+    assert!(!log.contains('\u{1b}'), "no colour codes in a file: {log}");
+    for step in [
+        "Form post accepted.",
+        "A post was refused",
+        "no_contact",
+        "Delivered.",
+    ] {
+        assert!(log.contains(step), "{step:?} missing from:\n{log}");
+    }
+    assert!(
+        log.contains("New lead assigned.") || log.contains("New lead held"),
+        "{log}"
+    );
+}
+
 #[test]
 fn the_commented_examples_check_clean() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
