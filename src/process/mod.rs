@@ -139,6 +139,7 @@ impl Processor {
             held_levels: HashSet::new(),
             queued: false,
             said: Vec::with_capacity(rows.len()),
+            decided: false,
         };
         if offer_held {
             self.offer_held(tx.as_mut(), &rules, &mut batch, now)
@@ -159,6 +160,10 @@ impl Processor {
         }
         let state = serde_json::to_string(&batch.state).unwrap_or_default();
         tx.set_cursor(STRATEGY_STATE_KEY, &state, now).await?;
+        if batch.decided {
+            tx.keep_rules_texts(rules.version(), rules.texts(), now)
+                .await?;
+        }
         tx.commit().await?;
         batch.said.iter().for_each(Said::log);
         if batch.queued {
@@ -236,7 +241,8 @@ impl Processor {
         };
         let decision = rules.decide(&lead, &ctx);
         batch.state = decision.state.clone();
-        let trace = trace_json(&decision.trace);
+        let trace = decision.trace.stored();
+        batch.decided = true;
         lead.classification = Some(decision.classification.clone());
         let pick = match decision.outcome {
             Outcome::Drop { reason } => {
@@ -491,7 +497,8 @@ impl Processor {
                 lead: lead.id.clone(),
                 manager: pick.manager.clone(),
             });
-            let trace = trace_json(&decision.trace);
+            let trace = decision.trace.stored();
+            batch.decided = true;
             tx.update_lead(&LeadUpdate {
                 record: lead.clone(),
                 status: LeadStatus::Assigned,
@@ -595,11 +602,8 @@ struct Batch {
     queued: bool,
     /// What to log once the batch is committed.
     said: Vec<Said>,
-}
-
-/// A decision's trace as the JSON text stored with the lead.
-fn trace_json(trace: &crate::routing::Trace) -> String {
-    serde_json::to_string(trace).unwrap_or_else(|_| "null".into())
+    /// Whether a trace was written, which points into the rules' texts.
+    decided: bool,
 }
 
 /// Queues notifications, and notes that the workers must be woken after the commit.
