@@ -271,6 +271,16 @@ pub async fn run(
         tasks.spawn(monitor.run(stop.clone()));
     }
 
+    tasks.spawn(
+        crate::privacy::Sweeper {
+            store: Arc::new(sqlite.clone()),
+            retention: config.retention.clone(),
+            clock: clock.clone(),
+            max_idle: options.max_idle,
+        }
+        .run(health.clone(), stop.clone()),
+    );
+
     let (intake, committer) = Intake::start(store.clone(), process_wake);
     // Channels that pull (mailboxes, blogs, Telegram bots) hold intake handles of their own: they stop first, so the
     // committer can drain and end.

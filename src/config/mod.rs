@@ -128,6 +128,8 @@ pub struct Config {
     pub connectors: std::sync::Arc<crate::connectors::Catalogue>,
     /// Manager notifications and admin alerts.
     pub notify: crate::notify::NotifyConfig,
+    /// How long personal data is kept.
+    pub retention: crate::privacy::Retention,
 }
 
 /// `[storage]`, validated.

@@ -45,6 +45,9 @@ pub struct RawConfig {
     /// `[notify]`.
     #[serde(default)]
     pub notify: crate::notify::RawNotify,
+    /// `[retention]`.
+    #[serde(default)]
+    pub retention: crate::privacy::RawRetention,
 }
 
 /// `[connectors]`: where a business keeps its own connector files.

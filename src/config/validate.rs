@@ -220,6 +220,10 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         &mut |field, message, hint| p.add(format!("notify.{field}"), message, hint),
     );
 
+    let retention = raw
+        .retention
+        .validate(&mut |field, message, hint| p.add(format!("retention.{field}"), message, hint));
+
     let mut sinks = Vec::new();
     let mut sink_ids = HashSet::new();
     for (i, s) in raw.sinks.webhook.into_iter().enumerate() {
@@ -268,6 +272,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         sinks,
         connectors: Arc::new(connectors),
         notify,
+        retention,
     })
 }
 
