@@ -218,10 +218,16 @@ pub async fn run(
         notices: notices.clone(),
         reach: reach.clone(),
         conversation_windows: ConversationWindows {
-            by_source: config
-                .telegram
-                .iter()
+            by_source: (config.telegram.iter())
                 .map(|t| (t.id.clone(), t.conversation_window))
+                .chain(
+                    config
+                        .vk
+                        .iter()
+                        .map(|s| (s.id.clone(), s.conversation_window)),
+                )
+                .chain((config.whatsapp.iter()).map(|s| (s.id.clone(), s.conversation_window)))
+                .chain((config.webforms.iter()).map(|s| (s.id.clone(), s.conversation_window)))
                 .collect(),
             ..ConversationWindows::default()
         },

@@ -173,6 +173,8 @@ pub struct WebformSource {
     /// Posts are taken without the provider's proof although it could send one (warned at
     /// every start).
     pub allow_unsigned: bool,
+    /// A post with the same contact this soon after the last joins its lead; zero: never.
+    pub conversation_window: Duration,
 }
 
 /// A sink, validated.
