@@ -19,8 +19,8 @@ use crate::clock::Clock;
 use crate::deliver::EventType;
 use crate::health::Health;
 use crate::lead::{
-    AssignedManager, Assignment, Lead, NormalisedDraft, NotLead, NotLeadReason, OwnContacts,
-    Parsed, PhoneNormaliser, normalise,
+    AssignedManager, Assignment, Channel, Lead, NormalisedDraft, NotLead, NotLeadReason,
+    OwnContacts, Parsed, PhoneNormaliser, normalise,
 };
 use crate::notify::Notices;
 use crate::routing::{CompiledRules, Outcome, RoutingContext, RulesHandle, StrategyState};
@@ -213,6 +213,12 @@ impl Processor {
             }
             Ok(draft) => draft,
         };
+        let mut draft = draft;
+        if row.channel == Channel::Webform && draft.thread.conversation.is_none() {
+            // A form has no conversation of its own: the same contact posting again soon
+            // (a double click, a reload) is one.
+            draft.thread.conversation = window::contact_conversation(&draft.contact);
+        }
         if let Some(existing) = self.continued_lead(tx, row, &draft, now).await? {
             return self.join(tx, rules, batch, row, existing, draft, now).await;
         }
@@ -359,9 +365,11 @@ impl Processor {
         if let Some(lead) = tx.lead_by_refs(&draft.thread.replies_to).await? {
             return Ok(Some(lead));
         }
-        if let Some(key) = &draft.thread.conversation {
-            let window = chrono::Duration::from_std(self.conversation_windows.of(&row.source))
-                .unwrap_or(chrono::Duration::MAX);
+        let window = self.conversation_windows.of(&row.source);
+        if let Some(key) = &draft.thread.conversation
+            && !window.is_zero()
+        {
+            let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
             return tx.open_conversation(&row.source, key, now - window).await;
         }
         Ok(None)

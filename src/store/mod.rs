@@ -5,10 +5,12 @@
 //! fixed-width RFC 3339 text.
 
 mod notifications;
+mod privacy;
 mod records;
 mod sqlite;
 
 pub use notifications::*;
+pub use privacy::*;
 pub use records::*;
 pub use sqlite::SqliteStore;
 

@@ -12,6 +12,7 @@ mod deferred;
 mod identities;
 mod notifications;
 mod pending;
+mod privacy;
 #[cfg(test)]
 mod tests;
 
