@@ -191,6 +191,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         });
     }
     let mut whatsapp = Vec::new();
+    let mut numbers = HashSet::new();
     for (i, s) in raw.sources.whatsapp.into_iter().enumerate() {
         let key = format!("sources.whatsapp[{i}]");
         check_id(&mut p, &mut ids, &key, &s.id);
@@ -207,7 +208,23 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
             }
         }
         let conversation_window = window(&mut p, &key, s.conversation_window, THIRTY_MINUTES);
+        if let Some(n) = &s.phone_number_id {
+            if n.is_empty() || !n.chars().all(|c| c.is_ascii_digit()) {
+                p.add(
+                    format!("{key}.phone_number_id"),
+                    format!("{n:?} is not a phone number id"),
+                    Some("the digits shown as \"Phone number ID\" in WhatsApp → API Setup"),
+                );
+            } else if !numbers.insert(n.clone()) {
+                p.add(
+                    format!("{key}.phone_number_id"),
+                    format!("{n:?} is given to two sources"),
+                    Some("each number feeds one source"),
+                );
+            }
+        }
         whatsapp.push(WhatsappSource {
+            phone_number_id: s.phone_number_id,
             id: s.id,
             verify_token: s.verify_token,
             app_secret: s.app_secret,

@@ -16,6 +16,9 @@ pub struct RawWhatsappSource {
     /// A message within this long of the person's last one joins its lead; default `30m`,
     /// `"off"` makes every message a lead.
     pub conversation_window: Option<String>,
+    /// The number's id (WhatsApp → API Setup): the app's webhooks for this number come here
+    /// even when posted to another source's URL of the same app; without it, every number.
+    pub phone_number_id: Option<String>,
 }
 
 /// The validated source.
@@ -29,4 +32,6 @@ pub struct WhatsappSource {
     pub app_secret: Secret,
     /// A message this soon after the person's last joins its lead; zero: never.
     pub conversation_window: std::time::Duration,
+    /// The number whose messages this source takes; `None`: every number of the app.
+    pub phone_number_id: Option<String>,
 }

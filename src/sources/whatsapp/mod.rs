@@ -3,9 +3,11 @@
 
 mod config;
 mod parse;
+mod route;
 
 pub use config::{RawWhatsappSource, WhatsappSource};
 mod signature;
 
 pub use parse::{ParseError, parse_item, split_webhook};
+pub use route::{phone_number_id_of, source_for};
 pub use signature::{signature_header, verify_signature};
