@@ -172,12 +172,15 @@ pub async fn run(
     for note in &cross.notes {
         tracing::info!("{note}");
     }
-    if managers_bot.is_some() || mailer.is_some() {
+    let people =
+        crate::notify::People::of(&config).map_err(|e| DaemonError::Notify(e.to_string()))?;
+    if managers_bot.is_some() || mailer.is_some() || people.is_some() {
         sink_wakers.push(notify_wake.clone());
         let worker = NotifyWorker {
             store: notes.clone(),
             telegram: managers_bot.clone(),
             email: mailer,
+            people,
             clock: clock.clone(),
             wake: notify_wake.clone(),
             max_idle: options.max_idle,
@@ -216,6 +219,7 @@ pub async fn run(
             .collect(),
         sink_wakers: sink_wakers.clone(),
         notices: notices.clone(),
+        replies: crate::notify::Replies::of(&config),
         reach: reach.clone(),
         conversation_windows: ConversationWindows {
             by_source: (config.telegram.iter())

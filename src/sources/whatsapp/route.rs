@@ -51,6 +51,7 @@ mod tests {
             app_secret: Secret::new(secret),
             phone_number_id: number.map(str::to_string),
             conversation_window: Duration::from_secs(1800),
+            reply: None,
         }
     }
 
