@@ -172,8 +172,7 @@ pub async fn run(
     for note in &cross.notes {
         tracing::info!("{note}");
     }
-    let people =
-        crate::notify::People::of(&config).map_err(|e| DaemonError::Notify(e.to_string()))?;
+    let people = crate::notify::People::of(&config).map_err(DaemonError::Notify)?;
     if managers_bot.is_some() || mailer.is_some() || people.is_some() {
         sink_wakers.push(notify_wake.clone());
         let worker = NotifyWorker {

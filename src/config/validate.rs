@@ -180,8 +180,10 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         }
         let allow_unsigned = s.allow_unsigned.unwrap_or(false);
         doors::check_source_secret(&mut p, &key, s.secret.as_ref(), Some("VK"), allow_unsigned);
+        let reply = vk_reply(&mut p, &key, &s);
         let conversation_window = window(&mut p, &key, s.conversation_window, THIRTY_MINUTES);
         vk.push(VkSource {
+            reply,
             id: s.id,
             group_id: s.group_id,
             confirmation: s.confirmation,
@@ -531,6 +533,34 @@ fn telegram_source(p: &mut Problems, key: &str, t: RawTelegram) -> Option<Telegr
 
 /// A duration key read with its default; a bad value is a problem (and the default stands in
 /// so validation goes on).
+/// How a VK community answers the person: with its access token.
+fn vk_reply(
+    p: &mut Problems,
+    key: &str,
+    s: &crate::sources::vk::RawVkSource,
+) -> Option<crate::sources::vk::VkReply> {
+    let token = s.access_token.clone()?;
+    if token.expose().is_empty() {
+        p.add(format!("{key}.access_token"), "is empty", None);
+        return None;
+    }
+    let api_url =
+        (s.api_url.clone()).unwrap_or_else(|| crate::sources::vk::DEFAULT_VK_API_URL.into());
+    if !reqwest::Url::parse(&api_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+        p.add(
+            format!("{key}.api_url"),
+            format!("{api_url:?} is not an http(s) URL"),
+            Some("\"https://api.vk.com/method\""),
+        );
+    }
+    let text = (s.reply_text.clone()).unwrap_or_else(|| DEFAULT_REPLY_TEXT.to_string());
+    (!text.trim().is_empty()).then_some(crate::sources::vk::VkReply {
+        access_token: token,
+        text,
+        api_url,
+    })
+}
+
 /// How a WhatsApp source answers the person: with an access token and the number's id.
 fn whatsapp_reply(
     p: &mut Problems,

@@ -146,7 +146,7 @@ impl NotifyWorker {
             },
             Ok(Message::Person(m)) => match &self.people {
                 None => Sent::Dead("no source answers people any more".into()),
-                Some(people) => match people.send(&row.channel, &row.address, &m).await {
+                Some(people) => match people.send(&row.channel, &row.address, &m, row.id).await {
                     Ok(id) => Sent::Done(Some(id)),
                     Err(e) if e.transient => Sent::Retry(None, e.error),
                     Err(e) => Sent::Dead(e.error),
