@@ -172,6 +172,9 @@ impl BotApiSim {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.outage = script.iter().copied().collect();
         inner.outage_ended = None;
+        drop(inner);
+        // A call waiting for updates fails now, as a proxy dropping it would.
+        self.queued.send_modify(|_| ());
     }
 
     /// When the scripted outage's last failure was served, once it was.
@@ -443,18 +446,7 @@ async fn outage(failure: Outage) -> Response {
 }
 
 async fn get_updates(sim: &Sim, params: &Map<String, Value>) -> Response {
-    let scripted = {
-        let mut inner = sim.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.polls += 1;
-        let failure = inner.outage.pop_front();
-        if failure.is_some() {
-            inner.outage_ended = Some(tokio::time::Instant::now());
-        }
-        failure
-    };
-    if let Some(failure) = scripted {
-        return outage(failure).await;
-    }
+    sim.inner.lock().unwrap_or_else(|e| e.into_inner()).polls += 1;
     let offset = int(params, "offset");
     let limit = int(params, "limit").unwrap_or(100).clamp(1, 100) as usize;
     let timeout = Duration::from_secs(int(params, "timeout").unwrap_or(0).clamp(0, 50) as u64);
@@ -462,6 +454,18 @@ async fn get_updates(sim: &Sim, params: &Map<String, Value>) -> Response {
     // Subscribed before looking at the queue, so an update queued in between wakes the wait.
     let mut queued = sim.queued.subscribe();
     loop {
+        // A scripted outage fails this call too when it began while the call was waiting.
+        let scripted = {
+            let mut inner = sim.inner.lock().unwrap_or_else(|e| e.into_inner());
+            let failure = inner.outage.pop_front();
+            if failure.is_some() {
+                inner.outage_ended = Some(tokio::time::Instant::now());
+            }
+            failure
+        };
+        if let Some(failure) = scripted {
+            return outage(failure).await;
+        }
         {
             let mut inner = sim.inner.lock().unwrap_or_else(|e| e.into_inner());
             if inner.down {
