@@ -172,12 +172,14 @@ pub async fn run(
     for note in &cross.notes {
         tracing::info!("{note}");
     }
-    if managers_bot.is_some() || mailer.is_some() {
+    let people = crate::notify::People::of(&config).map_err(DaemonError::Notify)?;
+    if managers_bot.is_some() || mailer.is_some() || people.is_some() {
         sink_wakers.push(notify_wake.clone());
         let worker = NotifyWorker {
             store: notes.clone(),
             telegram: managers_bot.clone(),
             email: mailer,
+            people,
             clock: clock.clone(),
             wake: notify_wake.clone(),
             max_idle: options.max_idle,
@@ -216,6 +218,7 @@ pub async fn run(
             .collect(),
         sink_wakers: sink_wakers.clone(),
         notices: notices.clone(),
+        replies: crate::notify::Replies::of(&config),
         reach: reach.clone(),
         conversation_windows: ConversationWindows {
             by_source: (config.telegram.iter())
@@ -250,6 +253,7 @@ pub async fn run(
         max_idle: options.max_idle,
     };
     tasks.spawn(sla.run(health.clone(), stop.clone()));
+    let mut managers_hook = None;
     if let (Some(bot), Some(t)) = (managers_bot, &config.notify.telegram) {
         let listener = TapListener {
             bot,
@@ -260,7 +264,13 @@ pub async fn run(
             labels: config.notify.language.labels(),
             poll_timeout: t.poll_timeout,
         };
-        tasks.spawn(listener.run(health.clone(), stop.clone()));
+        if t.webhook_secret.is_some() {
+            // Telegram posts the taps to /hooks/telegram-managers: nothing polls.
+            health.register("notify:telegram", "notify");
+            managers_hook = Some(listener);
+        } else {
+            tasks.spawn(listener.run(health.clone(), stop.clone()));
+        }
     }
     if config.notify.alerts.has_recipients() {
         let monitor = AlertMonitor {
@@ -388,6 +398,7 @@ pub async fn run(
         notices,
         notes,
         bodies: crate::http::BodyBudget::new(config.server.body_memory),
+        managers_hook,
     };
     tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), mailboxes = config.email.iter().map(|e| e.mailboxes.len()).sum::<usize>(), blogs = config.wordpress.len() + config.feeds.len(), telegram_bots = config.telegram.len(), "leadgate is running.");
     crate::http::serve(listener, router(state), &config.server, shutdown).await;

@@ -239,6 +239,7 @@ async fn forget_erases_a_person_from_every_byte_of_the_store_and_export_shows_th
 [[sources.webform]]
 id = "site"
 honeypot = "website"
+conversation_window = "off"
 
 [[sinks.webhook]]
 id = "crm"

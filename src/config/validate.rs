@@ -180,8 +180,10 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         }
         let allow_unsigned = s.allow_unsigned.unwrap_or(false);
         doors::check_source_secret(&mut p, &key, s.secret.as_ref(), Some("VK"), allow_unsigned);
+        let reply = vk_reply(&mut p, &key, &s);
         let conversation_window = window(&mut p, &key, s.conversation_window, THIRTY_MINUTES);
         vk.push(VkSource {
+            reply,
             id: s.id,
             group_id: s.group_id,
             confirmation: s.confirmation,
@@ -191,6 +193,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         });
     }
     let mut whatsapp = Vec::new();
+    let mut numbers = HashSet::new();
     for (i, s) in raw.sources.whatsapp.into_iter().enumerate() {
         let key = format!("sources.whatsapp[{i}]");
         check_id(&mut p, &mut ids, &key, &s.id);
@@ -206,8 +209,26 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
                 );
             }
         }
+        let reply = whatsapp_reply(&mut p, &key, &s);
         let conversation_window = window(&mut p, &key, s.conversation_window, THIRTY_MINUTES);
+        if let Some(n) = &s.phone_number_id {
+            if n.is_empty() || !n.chars().all(|c| c.is_ascii_digit()) {
+                p.add(
+                    format!("{key}.phone_number_id"),
+                    format!("{n:?} is not a phone number id"),
+                    Some("the digits shown as \"Phone number ID\" in WhatsApp → API Setup"),
+                );
+            } else if !numbers.insert(n.clone()) {
+                p.add(
+                    format!("{key}.phone_number_id"),
+                    format!("{n:?} is given to two sources"),
+                    Some("each number feeds one source"),
+                );
+            }
+        }
         whatsapp.push(WhatsappSource {
+            reply,
+            phone_number_id: s.phone_number_id,
             id: s.id,
             verify_token: s.verify_token,
             app_secret: s.app_secret,
@@ -512,6 +533,74 @@ fn telegram_source(p: &mut Problems, key: &str, t: RawTelegram) -> Option<Telegr
 
 /// A duration key read with its default; a bad value is a problem (and the default stands in
 /// so validation goes on).
+/// How a VK community answers the person: with its access token.
+fn vk_reply(
+    p: &mut Problems,
+    key: &str,
+    s: &crate::sources::vk::RawVkSource,
+) -> Option<crate::sources::vk::VkReply> {
+    let token = s.access_token.clone()?;
+    if token.expose().is_empty() {
+        p.add(format!("{key}.access_token"), "is empty", None);
+        return None;
+    }
+    let api_url =
+        (s.api_url.clone()).unwrap_or_else(|| crate::sources::vk::DEFAULT_VK_API_URL.into());
+    if !reqwest::Url::parse(&api_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+        p.add(
+            format!("{key}.api_url"),
+            format!("{api_url:?} is not an http(s) URL"),
+            Some("\"https://api.vk.com/method\""),
+        );
+    }
+    let text = (s.reply_text.clone()).unwrap_or_else(|| DEFAULT_REPLY_TEXT.to_string());
+    (!text.trim().is_empty()).then_some(crate::sources::vk::VkReply {
+        access_token: token,
+        text,
+        api_url,
+    })
+}
+
+/// How a WhatsApp source answers the person: with an access token and the number's id.
+fn whatsapp_reply(
+    p: &mut Problems,
+    key: &str,
+    s: &crate::sources::whatsapp::RawWhatsappSource,
+) -> Option<crate::sources::whatsapp::WhatsappReply> {
+    let token = s.access_token.clone()?;
+    if token.expose().is_empty() {
+        p.add(format!("{key}.access_token"), "is empty", None);
+        return None;
+    }
+    if s.phone_number_id.is_none() {
+        p.add(
+            format!("{key}.phone_number_id"),
+            "is needed to answer with access_token",
+            Some("the digits shown as \"Phone number ID\" in WhatsApp → API Setup"),
+        );
+    }
+    let api_url = s
+        .api_url
+        .clone()
+        .unwrap_or_else(|| crate::sources::whatsapp::DEFAULT_GRAPH_URL.to_string());
+    if !reqwest::Url::parse(&api_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+        p.add(
+            format!("{key}.api_url"),
+            format!("{api_url:?} is not an http(s) URL"),
+            Some("\"https://graph.facebook.com/v21.0\""),
+        );
+    }
+    let text = s
+        .reply_text
+        .clone()
+        .unwrap_or_else(|| DEFAULT_REPLY_TEXT.to_string());
+    (!text.trim().is_empty()).then_some(crate::sources::whatsapp::WhatsappReply {
+        access_token: token,
+        text,
+        api_url,
+    })
+}
+
 /// Telegram's, VK's and WhatsApp's default conversation window.
 const THIRTY_MINUTES: Duration = Duration::from_secs(30 * 60);
 

@@ -167,10 +167,25 @@ pub async fn whatsapp_event(
                 .into_response();
         }
     };
-    match store_items(&app, &source.id, Channel::Whatsapp, items).await {
-        Ok(()) => StatusCode::OK.into_response(),
-        Err(e) => e.into_response(),
+    // One app posts every number's webhooks here: each item goes to its number's source.
+    let mut per_source: Vec<(&str, Vec<Item>)> = Vec::new();
+    for item in items {
+        let number = whatsapp::phone_number_id_of(&item.payload);
+        let Some(to) = whatsapp::source_for(&app.config.whatsapp, source, number.as_deref()) else {
+            tracing::debug!(source = %source.id, "A WhatsApp webhook item for a number no source takes was left out.");
+            continue;
+        };
+        match per_source.iter_mut().find(|(id, _)| *id == to.id) {
+            Some((_, list)) => list.push(item),
+            None => per_source.push((&to.id, vec![item])),
+        }
     }
+    for (id, items) in per_source {
+        if let Err(e) = store_items(&app, id, Channel::Whatsapp, items).await {
+            return e.into_response();
+        }
+    }
+    StatusCode::OK.into_response()
 }
 
 /// `POST /hooks/{connector}/{id}`: a form builder's webhook, for a `[[sources.webform]]`

@@ -67,6 +67,8 @@ pub struct AppState {
     pub notes: Arc<dyn crate::store::NotificationStore>,
     /// The memory every request body in flight shares.
     pub bodies: BodyBudget,
+    /// The managers' bot in webhook mode: what handles the taps Telegram posts.
+    pub managers_hook: Option<crate::notify::TapListener>,
 }
 
 /// The largest body a channel webhook (VK, WhatsApp, Telegram) is read up to.
@@ -117,6 +119,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/hooks/telegram/{source_id}",
             post(telegram::hook).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/hooks/telegram-managers",
+            post(telegram::managers_hook).layer(DefaultBodyLimit::disable()),
         )
         .route(
             "/hooks/crm/{sink_id}",

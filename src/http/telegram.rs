@@ -1,7 +1,8 @@
 //! `POST /hooks/telegram/{source_id}`: a bot in webhook mode. Telegram posts one Update per
 //! request with the `secret_token` given to `setWebhook` in `X-Telegram-Bot-Api-Secret-Token`;
 //! the answer is `200` only once the update is committed, so Telegram retries anything not
-//! stored.
+//! stored. `POST /hooks/telegram-managers`: the managers' bot in webhook mode, each tap handled
+//! before the answer.
 
 use super::AppState;
 use super::error::ApiError;
@@ -72,4 +73,47 @@ async fn accept(app: &AppState, id: &str, headers: &HeaderMap, body: Body) -> Re
         bot.answers.offer(payload);
     }
     Ok(())
+}
+
+/// `POST /hooks/telegram-managers`: a tap (or a message) to the managers' bot in webhook mode,
+/// handled as a polled one would be; 404 when the bot polls, 401 for a wrong secret, 400 for a
+/// body that is not JSON.
+pub async fn managers_hook(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let (Some(listener), Some(secret)) = (
+        app.managers_hook.as_ref(),
+        (app.config.notify.telegram.as_ref()).and_then(|t| t.webhook_secret.as_ref()),
+    ) else {
+        return ApiError::not_found("managers' bot webhook").into_response();
+    };
+    let presented = headers
+        .get(SECRET_HEADER)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if !tokens_match(presented, secret) {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_secret",
+            "the X-Telegram-Bot-Api-Secret-Token header is missing or wrong",
+        )
+        .into_response();
+    }
+    let body = match app
+        .bodies
+        .read(&headers, body, super::HOOK_BODY_LIMIT)
+        .await
+    {
+        Ok(b) => b,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let Ok(update) = serde_json::from_slice::<serde_json::Value>(&body.bytes) else {
+        return ApiError::new(StatusCode::BAD_REQUEST, "malformed", "not a JSON Update")
+            .into_response();
+    };
+    listener.on_update(&update).await;
+    app.health.success("notify:telegram", app.clock.now(), None);
+    StatusCode::OK.into_response()
 }

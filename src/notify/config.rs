@@ -4,7 +4,7 @@
 use crate::config::{HumanDuration, Secret};
 use crate::sources::blog::config::Report;
 use crate::sources::email::roots::ExtraRoots;
-use crate::sources::telegram::{DEFAULT_API_URL, token_shape_ok};
+use crate::sources::telegram::{DEFAULT_API_URL, token_shape_ok, webhook_secret_shape_ok};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -36,6 +36,12 @@ pub struct RawNotifyTelegram {
     pub api_url: Option<String>,
     /// How long one `getUpdates` call waits for a tap; default `25s`.
     pub poll_timeout: Option<HumanDuration>,
+    /// `polling` (default) or `webhook`: Telegram posts the taps to
+    /// `POST /hooks/telegram-managers` (set it with `setWebhook`).
+    pub mode: Option<String>,
+    /// The `secret_token` given to `setWebhook`, checked in `X-Telegram-Bot-Api-Secret-Token`;
+    /// required in webhook mode.
+    pub webhook_secret: Option<Secret>,
 }
 
 /// `[notify.email]`: the SMTP server managers' mail goes through, and where the take/decline
@@ -97,6 +103,8 @@ pub struct NotifyTelegram {
     pub api_url: reqwest::Url,
     /// The long-poll wait for taps.
     pub poll_timeout: Duration,
+    /// In webhook mode, the secret Telegram's posts carry; `None`: the bot polls.
+    pub webhook_secret: Option<Secret>,
 }
 
 /// The SMTP side, validated.
@@ -248,10 +256,43 @@ impl RawNotifyTelegram {
                 Some("\"25s\" is a good value"),
             );
         }
+        let webhook_secret = match self.mode.as_deref().unwrap_or("polling") {
+            "polling" => None,
+            "webhook" => match self.webhook_secret {
+                Some(s) if webhook_secret_shape_ok(s.expose()) => Some(s),
+                Some(_) => {
+                    report(
+                        "telegram.webhook_secret",
+                        "is not a valid secret_token".into(),
+                        Some("1-256 characters: letters, digits, '_' and '-'"),
+                    );
+                    None
+                }
+                None => {
+                    report(
+                        "telegram.webhook_secret",
+                        "is required with mode = \"webhook\"".into(),
+                        Some(
+                            "the secret_token given to setWebhook, like \"${LEADGATE_MANAGERS_HOOK_SECRET}\"",
+                        ),
+                    );
+                    None
+                }
+            },
+            other => {
+                report(
+                    "telegram.mode",
+                    format!("{other:?} is not a mode"),
+                    Some("\"polling\" or \"webhook\""),
+                );
+                None
+            }
+        };
         NotifyTelegram {
             token: self.token,
             api_url,
             poll_timeout,
+            webhook_secret,
         }
     }
 }

@@ -22,6 +22,17 @@ pub enum Message {
     Telegram(TelegramMessage),
     /// A mail.
     Email(EmailMessage),
+    /// An answer to the person who wrote, on their messenger.
+    Person(PersonMessage),
+}
+
+/// An answer to the person who wrote (`notify/people.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PersonMessage {
+    /// The source it is sent through (its number and token).
+    pub source: String,
+    /// The text.
+    pub text: String,
 }
 
 /// A Telegram message in the Bot API's HTML parse mode.

@@ -13,6 +13,7 @@ mod email;
 mod links;
 mod message;
 mod pages;
+mod people;
 mod queue;
 mod taps;
 mod telegram;
@@ -24,8 +25,11 @@ pub use config::{
 };
 pub use email::{EmailNotifier, MailError};
 pub use links::{LinkAction, LinkClaim, LinkError, LinkSigner};
-pub use message::{Card, CardButtons, EmailMessage, Labels, Message, Tap, TelegramMessage};
+pub use message::{
+    Card, CardButtons, EmailMessage, Labels, Message, PersonMessage, Tap, TelegramMessage,
+};
 pub use pages::{confirm_page, message_page};
+pub use people::{NotSent, PERSON, People, Replies};
 pub use queue::{LINK_PATH, Notices};
 pub use taps::{OFFSET_KEY, TapListener};
 pub use telegram::TelegramNotifier;

@@ -3,7 +3,9 @@
 //! Back), the card is edited to show what happened, and the tap is answered; `/start` tells a manager the chat id the admin needs for `routing.toml`.
 //!
 //! The update offset is stored after each batch is handled; a batch handled again after a
-//! crash is harmless, since a second Take of the same lead is answered "already taken".
+//! crash is harmless, since a second Take of the same lead is answered "already taken". In
+//! webhook mode (`[notify.telegram] mode = "webhook"`) nothing polls: Telegram posts each
+//! update to `POST /hooks/telegram-managers` (`http/telegram.rs`), handled the same way.
 
 use super::message::{Button, CardButtons, Labels, Tap, reasons_keyboard};
 use super::telegram::TelegramNotifier;
@@ -97,11 +99,7 @@ impl TapListener {
         let updates = updates.as_array().cloned().unwrap_or_default();
         let mut next = offset;
         for u in &updates {
-            if let Some(cq) = u.get("callback_query") {
-                self.on_tap(cq).await;
-            } else if let Some(m) = u.get("message") {
-                self.on_message(m).await;
-            }
+            self.on_update(u).await;
             if let Some(id) = u.get("update_id").and_then(Value::as_i64) {
                 next = Some(next.map_or(id + 1, |n: i64| n.max(id + 1)));
             }
@@ -115,6 +113,15 @@ impl TapListener {
                 .map_err(|e| e.to_string())?;
         }
         Ok(next)
+    }
+
+    /// One update, polled or posted to the webhook: a tap on a card, or a message.
+    pub async fn on_update(&self, u: &Value) {
+        if let Some(cq) = u.get("callback_query") {
+            self.on_tap(cq).await;
+        } else if let Some(m) = u.get("message") {
+            self.on_message(m).await;
+        }
     }
 
     /// `/start` (or anything) in a private chat: the chat id, for the admin.

@@ -32,6 +32,8 @@ pub struct NotifyWorker {
     pub telegram: Option<TelegramNotifier>,
     /// SMTP, when configured.
     pub email: Option<EmailNotifier>,
+    /// The messengers people are answered on, when a source answers.
+    pub people: Option<super::People>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Raised after notifications are queued.
@@ -141,6 +143,14 @@ impl NotifyWorker {
                         Err(e) => Sent::Dead(e.to_string()),
                     }
                 }
+            },
+            Ok(Message::Person(m)) => match &self.people {
+                None => Sent::Dead("no source answers people any more".into()),
+                Some(people) => match people.send(&row.channel, &row.address, &m, row.id).await {
+                    Ok(id) => Sent::Done(Some(id)),
+                    Err(e) if e.transient => Sent::Retry(None, e.error),
+                    Err(e) => Sent::Dead(e.error),
+                },
             },
         };
         let attempt = row.attempts + 1;

@@ -60,6 +60,8 @@ pub struct Processor {
     pub sinks: Vec<SinkRoute>,
     /// Signals that wake each sink's worker and the notify worker.
     pub sink_wakers: Vec<Arc<Notify>>,
+    /// The answers to people who write, queued with their new lead.
+    pub replies: crate::notify::Replies,
     /// The manager notifications a new, joined or assigned lead queues.
     pub notices: Notices,
     /// Who can acknowledge a lead, so only their assignments get a deadline.
@@ -338,9 +340,10 @@ impl Processor {
         }
         self.queue_event(tx, rules, batch, EventType::Created, &lead, now)
             .await?;
-        let notices = self
+        let mut notices = self
             .notices
             .assigned(rules, &lead, self.clock.as_ref(), now);
+        notices.extend(self.replies.for_lead(&lead, now));
         queue_notices(tx, batch, &notices).await?;
         metrics::counter!("leadgate_leads_total", "channel" => lead.channel.as_str(), "status" => kind).increment(1);
         tx.finish_inbound(&FinishedInbound::lead(&row.id, &lead.id, None, now))

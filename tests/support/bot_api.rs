@@ -19,6 +19,8 @@
 //!   `answerCallbackQuery` is recorded. [`BotApiSim::push_callback`] queues the
 //!   `callback_query` a tap on a sent message's button makes.
 //! - A wrong token gets `401 Unauthorized`; an unknown method `404 Not Found`.
+//! - [`BotApiSim::fail_get_updates`] scripts an outage: the next `getUpdates` calls fail the
+//!   ways Telegram and the proxies in front of it do ([`Outage`]), one each, in order.
 //!
 //! Update ids are the simulator's own, increasing one by one as Telegram's do, whatever id a
 //! queued sample carried.
@@ -89,6 +91,29 @@ struct Inner {
     refused_offsets: Vec<Option<i64>>,
     /// Chats whose user blocked the bot: messages to them are refused with 403.
     blocked: Vec<i64>,
+    /// The failures the next `getUpdates` calls get, in order.
+    outage: VecDeque<Outage>,
+    /// When the last scripted failure was answered (or, for a hang, began).
+    outage_ended: Option<tokio::time::Instant>,
+    /// How many `getUpdates` calls came.
+    polls: u32,
+}
+
+/// One way a `getUpdates` call fails during an outage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Outage {
+    /// `429 Too Many Requests` with `parameters.retry_after` seconds.
+    TooMany(u64),
+    /// `500 Internal Server Error`, the Bot API's JSON.
+    ServerError,
+    /// nginx's HTML `502 Bad Gateway` page.
+    HtmlBadGateway,
+    /// The connection is dropped in the middle of the answer.
+    Dropped,
+    /// The call is held for this long, then answered with no updates.
+    Hang(Duration),
+    /// `409 Conflict`: another `getUpdates` (a second instance) took over.
+    Conflict,
 }
 
 /// The simulator; clones share it.
@@ -140,6 +165,31 @@ impl BotApiSim {
             inner,
             queued,
         }
+    }
+
+    /// Makes the next `getUpdates` calls fail as `script` says, one call each.
+    pub fn fail_get_updates(&self, script: &[Outage]) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.outage = script.iter().copied().collect();
+        inner.outage_ended = None;
+        drop(inner);
+        // A call waiting for updates fails now, as a proxy dropping it would.
+        self.queued.send_modify(|_| ());
+    }
+
+    /// When the scripted outage's last failure was served, once it was.
+    pub fn outage_ended(&self) -> Option<tokio::time::Instant> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner
+            .outage
+            .is_empty()
+            .then_some(inner.outage_ended)
+            .flatten()
+    }
+
+    /// How many `getUpdates` calls came.
+    pub fn polls(&self) -> u32 {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).polls
     }
 
     /// The base URL to configure as `api_url`.
@@ -362,7 +412,41 @@ async fn method(
     }
 }
 
+/// The answer a scripted failure gets.
+async fn outage(failure: Outage) -> Response {
+    match failure {
+        Outage::TooMany(secs) => {
+            let body = json!({"ok": false, "error_code": 429,
+                "description": format!("Too Many Requests: retry after {secs}"),
+                "parameters": {"retry_after": secs}});
+            (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response()
+        }
+        Outage::ServerError => error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+        Outage::HtmlBadGateway => (
+            StatusCode::BAD_GATEWAY,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+        )
+            .into_response(),
+        Outage::Dropped => {
+            let cut = futures_util::stream::once(async {
+                Err::<Bytes, std::io::Error>(std::io::Error::other("connection dropped"))
+            });
+            (StatusCode::OK, axum::body::Body::from_stream(cut)).into_response()
+        }
+        Outage::Hang(how_long) => {
+            tokio::time::sleep(how_long).await;
+            ok(Value::Array(Vec::new()))
+        }
+        Outage::Conflict => error(
+            StatusCode::CONFLICT,
+            "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+        ),
+    }
+}
+
 async fn get_updates(sim: &Sim, params: &Map<String, Value>) -> Response {
+    sim.inner.lock().unwrap_or_else(|e| e.into_inner()).polls += 1;
     let offset = int(params, "offset");
     let limit = int(params, "limit").unwrap_or(100).clamp(1, 100) as usize;
     let timeout = Duration::from_secs(int(params, "timeout").unwrap_or(0).clamp(0, 50) as u64);
@@ -370,6 +454,18 @@ async fn get_updates(sim: &Sim, params: &Map<String, Value>) -> Response {
     // Subscribed before looking at the queue, so an update queued in between wakes the wait.
     let mut queued = sim.queued.subscribe();
     loop {
+        // A scripted outage fails this call too when it began while the call was waiting.
+        let scripted = {
+            let mut inner = sim.inner.lock().unwrap_or_else(|e| e.into_inner());
+            let failure = inner.outage.pop_front();
+            if failure.is_some() {
+                inner.outage_ended = Some(tokio::time::Instant::now());
+            }
+            failure
+        };
+        if let Some(failure) = scripted {
+            return outage(failure).await;
+        }
         {
             let mut inner = sim.inner.lock().unwrap_or_else(|e| e.into_inner());
             if inner.down {

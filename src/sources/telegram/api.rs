@@ -24,7 +24,7 @@ pub enum ApiError {
     Refused {
         /// The HTTP status.
         status: u16,
-        /// Telegram's `description`, or the body's start.
+        /// Telegram's `description`, or a note that the answer was not the Bot API's JSON.
         description: String,
         /// `parameters.retry_after` of a 429: the seconds to wait.
         retry_after: Option<u64>,
@@ -110,7 +110,7 @@ impl BotApi {
         if let Some(offset) = offset {
             params["offset"] = offset.into();
         }
-        self.call("getUpdates", &params, timeout + CALL_TIMEOUT)
+        self.call("getUpdates", &params, super::recovery::call_bound(timeout))
             .await
     }
 
@@ -159,7 +159,8 @@ impl BotApi {
         let description = answer
             .as_ref()
             .and_then(|v| v.get("description")?.as_str().map(str::to_string))
-            .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
+            // A proxy's HTML error page is not the Bot API's answer: say so, not its markup.
+            .unwrap_or_else(|| "an answer that is not the Bot API's JSON".to_string());
         let retry_after = answer
             .as_ref()
             .and_then(|v| v.pointer("/parameters/retry_after")?.as_u64());

@@ -2,7 +2,7 @@
 //! items into lead drafts, and the bot's acknowledgement to the person.
 //!
 //! `parse.rs` is the pure part (intake keys, lead drafts); `api.rs` the Bot API client;
-//! `poll.rs` the long-polling loop; `answer.rs` the acknowledgement; `bot.rs` starts them.
+//! `poll.rs` the long-polling loop (`recovery.rs`: its backoff and call bound); `answer.rs` the acknowledgement; `bot.rs` starts them.
 //! The webhook endpoint is `http/telegram.rs`.
 
 mod answer;
@@ -12,6 +12,7 @@ mod config;
 mod inbound;
 mod parse;
 mod poll;
+mod recovery;
 
 pub use answer::AnswerQueue;
 pub use api::{ApiError, BotApi, CALL_TIMEOUT};

@@ -10,6 +10,7 @@
 use super::answer::AnswerQueue;
 use super::api::{ApiError, BotApi};
 use super::inbound::inbound;
+use super::recovery::next_delay;
 use super::split_updates;
 use crate::clock::Clock;
 use crate::health::Health;
@@ -21,9 +22,6 @@ use tokio_util::sync::CancellationToken;
 
 /// Updates asked for per call (the Bot API's maximum).
 const LIMIT: u8 = 100;
-
-/// The longest wait between attempts after failures.
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// Why one round of polling failed; the offset stays where it was and the round is retried.
 #[derive(Debug, thiserror::Error)]
@@ -63,14 +61,6 @@ pub struct Poller {
 /// The cursor key of a source's offset.
 pub fn offset_key(source: &str) -> String {
     format!("telegram:{source}:offset")
-}
-
-/// The wait before the next attempt after `failures` failures in a row: 1 s, doubling, at most
-/// a minute.
-fn backoff(failures: u32) -> Duration {
-    let doubled =
-        Duration::from_secs(1).saturating_mul(2u32.saturating_pow(failures.saturating_sub(1)));
-    doubled.min(MAX_BACKOFF)
 }
 
 impl Poller {
@@ -118,8 +108,14 @@ impl Poller {
                     }
                     failures = failures.saturating_add(1);
                     self.health.failure(&name, self.clock.now(), e.to_string());
+                    let retry_after = match &e {
+                        PollError::Api(ApiError::Refused { retry_after, .. }) => {
+                            retry_after.map(Duration::from_secs)
+                        }
+                        _ => None,
+                    };
                     tokio::select! {
-                        () = tokio::time::sleep(backoff(failures)) => {}
+                        () = tokio::time::sleep(next_delay(failures, retry_after)) => {}
                         () = stop.cancelled() => break,
                     }
                 }
@@ -161,17 +157,5 @@ impl Poller {
             )
             .await?;
         Ok(Some(next))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_a_minute() {
-        let secs: Vec<u64> = (1..=8).map(|f| backoff(f).as_secs()).collect();
-        assert_eq!(secs, [1, 2, 4, 8, 16, 32, 60, 60]);
-        assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
     }
 }

@@ -20,6 +20,13 @@ pub struct RawVkSource {
     /// A message within this long of the person's last one joins its lead; default `30m`,
     /// `"off"` makes every message a lead.
     pub conversation_window: Option<String>,
+    /// The community's access token (with the messages permission): with it, the person who
+    /// writes to the community is answered with `reply_text`.
+    pub access_token: Option<Secret>,
+    /// The answer; default the Telegram bot's, `""` for none.
+    pub reply_text: Option<String>,
+    /// The VK API's base; default `https://api.vk.com/method`.
+    pub api_url: Option<String>,
 }
 
 /// The validated source.
@@ -37,4 +44,17 @@ pub struct VkSource {
     pub allow_unsigned: bool,
     /// A message this soon after the person's last joins its lead; zero: never.
     pub conversation_window: std::time::Duration,
+    /// How the person who writes is answered; `None`: nobody is.
+    pub reply: Option<VkReply>,
+}
+
+/// Answering the person who wrote to the community.
+#[derive(Debug, Clone)]
+pub struct VkReply {
+    /// The community's access token.
+    pub access_token: Secret,
+    /// The text sent.
+    pub text: String,
+    /// The VK API's base URL.
+    pub api_url: String,
 }

@@ -1,9 +1,11 @@
 //! VK community channel: Callback API events (messages and wall comments) into stored items,
 //! and stored items into lead drafts. The HTTP handler lives elsewhere; this is the pure part.
 
+mod api;
 mod config;
 mod parse;
 
-pub use config::{RawVkSource, VkSource};
+pub use api::{DEFAULT_VK_API_URL, VK_API_VERSION, VkApi, VkSendError};
+pub use config::{RawVkSource, VkReply, VkSource};
 
 pub use parse::{VkCallback, VkError, parse_event, read_callback};

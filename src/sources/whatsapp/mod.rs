@@ -1,11 +1,15 @@
 //! WhatsApp Business channel (Cloud API webhooks): signature check, webhook bodies into
 //! stored items, stored items into lead drafts. The HTTP handler lives elsewhere.
 
+mod api;
 mod config;
 mod parse;
+mod route;
 
-pub use config::{RawWhatsappSource, WhatsappSource};
+pub use api::{DEFAULT_GRAPH_URL, OUTSIDE_WINDOW, SendError, WhatsappApi};
+pub use config::{RawWhatsappSource, WhatsappReply, WhatsappSource};
 mod signature;
 
 pub use parse::{ParseError, parse_item, split_webhook};
+pub use route::{phone_number_id_of, source_for};
 pub use signature::{signature_header, verify_signature};

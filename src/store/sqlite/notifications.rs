@@ -221,7 +221,7 @@ impl NotificationStore for SqliteStore {
                       WHERE e.channel = d.channel AND e.address = d.address AND e.status = 'dead'
                       ORDER BY e.id DESC LIMIT 1) AS last_error
                FROM notifications d
-              WHERE d.status = 'dead' AND d.recipient <> 'admin'
+              WHERE d.status = 'dead' AND d.recipient NOT IN ('admin', 'person')
                 AND NOT EXISTS (SELECT 1 FROM notifications s
                                  WHERE s.channel = d.channel AND s.address = d.address
                                    AND s.status = 'sent' AND s.id > d.id)
