@@ -67,6 +67,8 @@ pub struct AppState {
     pub notes: Arc<dyn crate::store::NotificationStore>,
     /// The memory every request body in flight shares.
     pub bodies: BodyBudget,
+    /// What the admin console reads.
+    pub console: Arc<dyn crate::store::ConsoleStore>,
 }
 
 /// The largest body a channel webhook (VK, WhatsApp, Telegram) is read up to.
@@ -130,7 +132,8 @@ pub fn router(state: AppState) -> Router {
         app = app.route("/", get(move || async move { demo::page(&form_id) }));
     }
     if let Some(token) = state.config.admin_token.clone() {
-        app = app.merge(admin::routes(token));
+        app = app.merge(admin::routes(token.clone()));
+        app = app.merge(crate::console::routes(token));
     }
     if state.notices.signer().is_some() {
         app = app.route(

@@ -4,10 +4,12 @@
 //! Time values cross the trait as `DateTime<Utc>`; the SQLite implementation keeps them as
 //! fixed-width RFC 3339 text.
 
+mod console;
 mod notifications;
 mod records;
 mod sqlite;
 
+pub use console::*;
 pub use notifications::*;
 pub use records::*;
 pub use sqlite::SqliteStore;

@@ -1,0 +1,295 @@
+//! [`ConsoleStore`] on SQLite: statements assembled from fixed fragments (only values are
+//! bound), so each filter the page offers can use its index (`0008_console.sql`) instead of a
+//! catch-all `?1 IS NULL OR ...` that would scan.
+
+use super::{SqliteStore, parse_ts, ts};
+use crate::store::{ConsoleStore, LeadQuery, LeadRow, NotLeadRow, PageKey, Search, StoreResult};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Arguments;
+use sqlx::Row;
+use sqlx::sqlite::SqliteArguments;
+
+/// A WHERE clause and its values, built a condition at a time.
+#[derive(Default)]
+struct Where {
+    sql: Vec<String>,
+    args: SqliteArguments,
+}
+
+impl Where {
+    fn add(&mut self, condition: &str, values: &[String]) {
+        self.sql.push(condition.to_string());
+        for v in values {
+            self.args.add(v.clone()).expect("a text value binds");
+        }
+    }
+
+    fn eq(&mut self, column: &str, value: Option<&String>) {
+        if let Some(v) = value {
+            self.add(&format!("{column} = ?"), std::slice::from_ref(v));
+        }
+    }
+
+    fn clause(&self) -> String {
+        if self.sql.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.sql.join(" AND "))
+        }
+    }
+}
+
+/// The first `n` characters of `s`.
+fn excerpt(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+/// Names are stored as written and matched by prefix: a query typed all in lower case is
+/// tried with each word capitalised, as the normaliser writes names.
+fn name_prefix(typed: &str) -> String {
+    if typed.chars().any(char::is_uppercase) {
+        return typed.to_string();
+    }
+    typed
+        .split(' ')
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(first) => first.to_uppercase().chain(c).collect(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[async_trait]
+impl ConsoleStore for SqliteStore {
+    async fn lead_page(&self, q: &LeadQuery) -> StoreResult<(Vec<LeadRow>, bool)> {
+        let mut w = Where::default();
+        w.eq("channel", q.channel.as_ref());
+        w.eq("source", q.source.as_ref());
+        w.eq("level", q.level.as_ref());
+        w.eq("manager_id", q.manager.as_ref());
+        w.eq("status", q.status.as_ref());
+        if let Some(t) = q.since {
+            w.add("received_at >= ?", &[ts(t)]);
+        }
+        if let Some(t) = q.until {
+            w.add("received_at < ?", &[ts(t)]);
+        }
+        match &q.search {
+            Some(Search::Phone(p)) => w.add(
+                "id IN (SELECT lead_id FROM lead_contacts WHERE key = ?)",
+                &[format!("phone:{p}")],
+            ),
+            Some(Search::Email(e)) => w.add(
+                "id IN (SELECT lead_id FROM lead_contacts WHERE key = ?)",
+                &[format!("email:{e}")],
+            ),
+            Some(Search::Name(n)) => {
+                let start = name_prefix(n);
+                let end = format!("{start}\u{10FFFF}");
+                w.add(
+                    "json_extract(record, '$.contact.name') >= ? \
+                     AND json_extract(record, '$.contact.name') < ?",
+                    &[start, end],
+                );
+            }
+            None => {}
+        }
+        if let Some(k) = &q.after {
+            w.add(
+                "(received_at, id) < (?, ?)",
+                &[ts(k.received_at), k.id.clone()],
+            );
+        }
+        let limit = q.limit.clamp(1, 1000);
+        let sql = format!(
+            "SELECT id, received_at, channel, source, status, level, manager_id,
+                    json_extract(record, '$.contact.name') AS name,
+                    json_extract(record, '$.contact.phones[0]') AS phone,
+                    json_extract(record, '$.contact.emails[0]') AS email,
+                    substr(json_extract(record, '$.text'), 1, 200) AS text
+             FROM leads {} ORDER BY received_at DESC, id DESC LIMIT {}",
+            w.clause(),
+            limit + 1
+        );
+        let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql), w.args)
+            .fetch_all(&self.read)
+            .await?;
+        let more = rows.len() > limit as usize;
+        let rows = rows
+            .iter()
+            .take(limit as usize)
+            .map(|r| {
+                Ok(LeadRow {
+                    id: r.try_get("id")?,
+                    received_at: parse_ts(
+                        "leads.received_at",
+                        &r.try_get::<String, _>("received_at")?,
+                    )?,
+                    channel: r.try_get("channel")?,
+                    source: r.try_get("source")?,
+                    status: r.try_get("status")?,
+                    level: r.try_get("level")?,
+                    manager_id: r.try_get("manager_id")?,
+                    name: r.try_get("name")?,
+                    phone: r.try_get("phone")?,
+                    email: r.try_get("email")?,
+                    text: excerpt(
+                        &r.try_get::<Option<String>, _>("text")?.unwrap_or_default(),
+                        120,
+                    ),
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((rows, more))
+    }
+
+    async fn not_leads(
+        &self,
+        reason: Option<&str>,
+        after: Option<&PageKey>,
+        limit: u32,
+    ) -> StoreResult<(Vec<NotLeadRow>, bool)> {
+        let mut w = Where::default();
+        w.add("status = 'not_lead'", &[]);
+        if let Some(r) = reason {
+            w.add("reason = ?", &[r.to_string()]);
+        }
+        if let Some(k) = after {
+            w.add(
+                "(received_at, id) < (?, ?)",
+                &[ts(k.received_at), k.id.clone()],
+            );
+        }
+        let limit = limit.clamp(1, 1000);
+        let sql = format!(
+            "SELECT id, received_at, source, channel, reason, detail,
+                    CAST(substr(payload, 1, 600) AS TEXT) AS excerpt
+             FROM inbound {} ORDER BY received_at DESC, id DESC LIMIT {}",
+            w.clause(),
+            limit + 1
+        );
+        let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql), w.args)
+            .fetch_all(&self.read)
+            .await?;
+        let more = rows.len() > limit as usize;
+        let rows = rows
+            .iter()
+            .take(limit as usize)
+            .map(|r| {
+                Ok(NotLeadRow {
+                    id: r.try_get("id")?,
+                    received_at: parse_ts(
+                        "inbound.received_at",
+                        &r.try_get::<String, _>("received_at")?,
+                    )?,
+                    source: r.try_get("source")?,
+                    channel: r.try_get("channel")?,
+                    reason: r.try_get("reason")?,
+                    detail: r.try_get("detail")?,
+                    excerpt: r
+                        .try_get::<Option<String>, _>("excerpt")
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default(),
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((rows, more))
+    }
+
+    async fn delivery_bodies(
+        &self,
+        lead_id: &str,
+    ) -> StoreResult<std::collections::BTreeMap<String, String>> {
+        let rows = sqlx::query("SELECT id, body FROM outbox WHERE lead_id = ?1")
+            .bind(lead_id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get::<i64, _>("id")?.to_string(), r.try_get("body")?)))
+            .collect()
+    }
+
+    async fn resend(
+        &self,
+        lead_id: &str,
+        sink: &str,
+        event_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await?;
+        let now = ts(at);
+        let copied = sqlx::query(
+            "INSERT INTO outbox (lead_id, sink, event_id, event_type, body, request, created_at,
+                                 retry_since, next_attempt_at)
+             SELECT lead_id, sink, ?3, event_type, body, request, ?4, ?4, ?4 FROM outbox
+             WHERE lead_id = ?1 AND sink = ?2 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(lead_id)
+        .bind(sink)
+        .bind(event_id)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if copied == 0 {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO audit (lead_id, at, kind, detail) VALUES (?1, ?2, 'resent', ?3)")
+            .bind(lead_id)
+            .bind(&now)
+            .bind(
+                serde_json::json!({"sink": sink, "event_id": event_id, "by": "console"})
+                    .to_string(),
+            )
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn audit(
+        &self,
+        lead_id: &str,
+        at: DateTime<Utc>,
+        kind: &str,
+        detail: &serde_json::Value,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO audit (lead_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)")
+            .bind(lead_id)
+            .bind(ts(at))
+            .bind(kind)
+            .bind(detail.to_string())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn not_lead_reasons(&self, since: DateTime<Utc>) -> StoreResult<Vec<(String, u64)>> {
+        let rows = sqlx::query(
+            "SELECT COALESCE(reason, '') AS reason, COUNT(*) AS n FROM inbound
+             WHERE status = 'not_lead' AND received_at >= ?1
+             GROUP BY reason ORDER BY n DESC",
+        )
+        .bind(ts(since))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("reason")?, r.try_get::<i64, _>("n")? as u64)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_lower_case_name_is_matched_as_the_normaliser_writes_it() {
+        assert_eq!(super::name_prefix("вера пав"), "Вера Пав");
+        assert_eq!(super::name_prefix("McD"), "McD");
+    }
+}
