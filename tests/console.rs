@@ -341,8 +341,33 @@ async fn the_list_pages_by_key_filters_and_exports_what_it_shows() {
         ],
     )
     .await;
+    // A bot that filled the honeypot: kept out, and shown with its reason and text.
+    post_form(
+        &daemon,
+        &[
+            ("phone", "+79160000001"),
+            ("website", "http://spam.example"),
+            ("message", "<i>buy</i>"),
+        ],
+    )
+    .await;
     leads_stored(&daemon, 58).await;
     let session = sign_in(&daemon).await;
+    let kept_out = eventually(Duration::from_secs(10), || async {
+        let html = get(&daemon, &session, "/admin/not-leads")
+            .await
+            .text()
+            .await
+            .ok()?;
+        html.contains("id=\"not-leads\"").then_some(html)
+    })
+    .await
+    .expect("the kept-out item is listed");
+    assert!(kept_out.contains("honeypot (1)"), "{kept_out}");
+    assert!(
+        kept_out.contains("message=%3Ci%3Ebuy"),
+        "the raw item: {kept_out}"
+    );
 
     let rows = |html: &str| html.matches("class=\"lead-link\"").count();
     let first = get(&daemon, &session, "/admin/leads")
@@ -394,6 +419,18 @@ async fn the_list_pages_by_key_filters_and_exports_what_it_shows() {
     .await
     .expect("html");
     assert_eq!(rows(&found), 10, "клиент 1 → Клиент 10..19");
+    // Two filters: every one of anna's assigned leads, and only those (round robin: half).
+    let found = get(
+        &daemon,
+        &session,
+        "/admin/leads?manager=anna&status=assigned",
+    )
+    .await
+    .text()
+    .await
+    .expect("html");
+    assert_eq!(rows(&found), 29);
+    assert!(!found.contains("<td>boris</td>"));
     let found = get(&daemon, &session, "/admin/leads?manager=nobody")
         .await
         .text()

@@ -177,17 +177,12 @@ pub async fn list(
             );
         }
     };
-    let (rows, more) = match app.console.lead_page(&q).await {
+    let page = match app.console.lead_page(&q).await {
         Ok(page) => page,
         Err(e) => return store_failed(&signed, &e),
     };
-    let next = more.then(|| {
-        let last = rows.last().expect("more means a full page");
-        f.to_query(Some(&PageKey {
-            received_at: last.received_at,
-            id: last.id.clone(),
-        }))
-    });
+    let rows = page.rows;
+    let next = page.next.as_ref().map(|k| f.to_query(Some(k)));
     render(
         &signed.frame,
         "leads.html",
@@ -246,19 +241,14 @@ pub async fn csv(
     );
     let mut n = 0;
     loop {
-        let (rows, more) = match app.console.lead_page(&q).await {
+        let page = match app.console.lead_page(&q).await {
             Ok(page) => page,
             Err(e) => return store_failed(&signed, &e),
         };
-        n += rows.len() as u32;
-        rows.iter().for_each(|r| out.push_str(&csv_line(r)));
-        match rows.last() {
-            Some(last) if more && n < CSV_MAX => {
-                q.after = Some(PageKey {
-                    received_at: last.received_at,
-                    id: last.id.clone(),
-                });
-            }
+        n += page.rows.len() as u32;
+        page.rows.iter().for_each(|r| out.push_str(&csv_line(r)));
+        match page.next {
+            Some(next) if n < CSV_MAX => q.after = Some(next),
             _ => break,
         }
     }

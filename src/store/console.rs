@@ -79,6 +79,17 @@ pub struct LeadRow {
     pub text: String,
 }
 
+/// One page of the lead list.
+#[derive(Debug, Clone, Default)]
+pub struct LeadPage {
+    /// The leads, newest first.
+    pub rows: Vec<LeadRow>,
+    /// Where the next page starts; `None` at the end. With two or more filters a page looks
+    /// through a bounded stretch of one filter's leads, so a page may hold fewer rows than
+    /// asked and still have a next one: a page costs the same however rare the combination.
+    pub next: Option<PageKey>,
+}
+
 /// A kept-out item in the console's list.
 #[derive(Debug, Clone, Serialize)]
 pub struct NotLeadRow {
@@ -101,8 +112,8 @@ pub struct NotLeadRow {
 /// The console's reads.
 #[async_trait]
 pub trait ConsoleStore: Send + Sync + std::fmt::Debug {
-    /// One page of leads, newest first, and whether more follow.
-    async fn lead_page(&self, q: &LeadQuery) -> StoreResult<(Vec<LeadRow>, bool)>;
+    /// One page of leads, newest first, and where the next page starts.
+    async fn lead_page(&self, q: &LeadQuery) -> StoreResult<LeadPage>;
 
     /// Kept-out items, newest first, of one reason or all, and whether more follow.
     async fn not_leads(

@@ -3,7 +3,9 @@
 //! catch-all `?1 IS NULL OR ...` that would scan.
 
 use super::{SqliteStore, parse_ts, ts};
-use crate::store::{ConsoleStore, LeadQuery, LeadRow, NotLeadRow, PageKey, Search, StoreResult};
+use crate::store::{
+    ConsoleStore, LeadPage, LeadQuery, LeadRow, NotLeadRow, PageKey, Search, StoreResult,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Arguments;
@@ -11,7 +13,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteArguments;
 
 /// A WHERE clause and its values, built a condition at a time.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Where {
     sql: Vec<String>,
     args: SqliteArguments,
@@ -40,6 +42,9 @@ impl Where {
     }
 }
 
+/// How many leads of one filter a page with several filters looks through at most.
+const WINDOW: u32 = 5000;
+
 /// The first `n` characters of `s`.
 fn excerpt(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
@@ -66,18 +71,63 @@ fn name_prefix(typed: &str) -> String {
 
 #[async_trait]
 impl ConsoleStore for SqliteStore {
-    async fn lead_page(&self, q: &LeadQuery) -> StoreResult<(Vec<LeadRow>, bool)> {
+    async fn lead_page(&self, q: &LeadQuery) -> StoreResult<LeadPage> {
+        // The most selective filters first: the first one drives the index.
+        let filters: Vec<(&str, &String)> = [
+            ("manager_id", q.manager.as_ref()),
+            ("source", q.source.as_ref()),
+            ("channel", q.channel.as_ref()),
+            ("level", q.level.as_ref()),
+            ("status", q.status.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(c, v)| v.map(|v| (c, v)))
+        .collect();
         let mut w = Where::default();
-        w.eq("channel", q.channel.as_ref());
-        w.eq("source", q.source.as_ref());
-        w.eq("level", q.level.as_ref());
-        w.eq("manager_id", q.manager.as_ref());
-        w.eq("status", q.status.as_ref());
         if let Some(t) = q.since {
             w.add("received_at >= ?", &[ts(t)]);
         }
         if let Some(t) = q.until {
             w.add("received_at < ?", &[ts(t)]);
+        }
+        if let Some(k) = &q.after {
+            w.add(
+                "(received_at, id) < (?, ?)",
+                &[ts(k.received_at), k.id.clone()],
+            );
+        }
+        // Two filters or more and no search: look through at most WINDOW leads of the first
+        // filter's index, so a combination nothing matches costs no more than one that many do.
+        let mut bound: Option<PageKey> = None;
+        if filters.len() >= 2 && q.search.is_none() {
+            let mut ww = w.clone();
+            ww.eq(filters[0].0, Some(filters[0].1));
+            let sql = format!(
+                "SELECT received_at, id FROM leads {} ORDER BY received_at DESC, id DESC
+                 LIMIT 1 OFFSET {}",
+                ww.clause(),
+                WINDOW - 1
+            );
+            if let Some(r) = sqlx::query_with(sqlx::AssertSqlSafe(sql), ww.args)
+                .fetch_optional(&self.read)
+                .await?
+            {
+                let key = PageKey {
+                    received_at: parse_ts(
+                        "leads.received_at",
+                        &r.try_get::<String, _>("received_at")?,
+                    )?,
+                    id: r.try_get("id")?,
+                };
+                w.add(
+                    "(received_at, id) >= (?, ?)",
+                    &[ts(key.received_at), key.id.clone()],
+                );
+                bound = Some(key);
+            }
+        }
+        for (column, value) in &filters {
+            w.eq(column, Some(value));
         }
         match &q.search {
             Some(Search::Phone(p)) => w.add(
@@ -99,12 +149,6 @@ impl ConsoleStore for SqliteStore {
             }
             None => {}
         }
-        if let Some(k) = &q.after {
-            w.add(
-                "(received_at, id) < (?, ?)",
-                &[ts(k.received_at), k.id.clone()],
-            );
-        }
         let limit = q.limit.clamp(1, 1000);
         let sql = format!(
             "SELECT id, received_at, channel, source, status, level, manager_id,
@@ -116,11 +160,11 @@ impl ConsoleStore for SqliteStore {
             w.clause(),
             limit + 1
         );
-        let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql), w.args)
+        let found = sqlx::query_with(sqlx::AssertSqlSafe(sql), w.args)
             .fetch_all(&self.read)
             .await?;
-        let more = rows.len() > limit as usize;
-        let rows = rows
+        let more = found.len() > limit as usize;
+        let rows = found
             .iter()
             .take(limit as usize)
             .map(|r| {
@@ -145,7 +189,15 @@ impl ConsoleStore for SqliteStore {
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;
-        Ok((rows, more))
+        let next = match rows.last() {
+            Some(last) if more => Some(PageKey {
+                received_at: last.received_at,
+                id: last.id.clone(),
+            }),
+            // The stretch looked through ended before the page filled: go on after it.
+            _ => bound,
+        };
+        Ok(LeadPage { rows, next })
     }
 
     async fn not_leads(
