@@ -120,6 +120,7 @@ PAGES=(
   "/admin/not-leads"
   "/admin/not-leads?reason=spam"
   "/admin/dead-letters"
+  "/admin/rules"
 )
 printf '%-72s %6s %8s\n' "page ($N leads)" "status" "ms"
 for p in "${PAGES[@]}"; do

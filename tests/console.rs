@@ -631,6 +631,34 @@ async fn an_admin_finds_a_lead_by_phone_reads_its_journey_and_replays_its_dead_l
     assert!(audit.iter().any(|a| a["kind"] == "resent"), "{audit:?}");
     assert!(audit.iter().any(|a| a["kind"] == "replayed"), "{audit:?}");
 
+    // The rules tester routes a pasted sample with the live state: this contact's previous
+    // lead is the one above.
+    b.client
+        .goto(&daemon.url("/admin/rules"))
+        .await
+        .expect("open");
+    wait_for_title(&b, "Правила").await;
+    set(
+        &b,
+        "textarea[name=sample]",
+        r#"{"name": "Иван", "phone": "8 916 123-45-67", "message": "Ещё вопрос"}"#,
+    )
+    .await;
+    click(&b, "#try").await;
+    let result = text_of(&b, "#result").await;
+    assert!(
+        result.contains(&format!("previous lead of this contact: {lead}")),
+        "{result}"
+    );
+    assert!(result.contains("Всё остальное"), "{result}");
+    assert_eq!(
+        daemon.admin_get("/admin/api/leads").await["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "the tester wrote nothing"
+    );
+
     // English on request, remembered.
     b.client
         .goto(&daemon.url(&format!("/admin/leads/{lead}")))

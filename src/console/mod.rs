@@ -8,6 +8,7 @@ mod dead;
 mod leads;
 mod not_leads;
 mod page;
+mod rules;
 mod session;
 mod words;
 
@@ -24,6 +25,9 @@ use std::sync::Arc;
 
 /// The largest form a console page posts (a sign-in, a confirmation).
 const FORM_LIMIT: usize = 16 * 1024;
+
+/// The largest sample the rules tester takes (an e-mail with its headers).
+const SAMPLE_LIMIT: usize = 512 * 1024;
 
 /// What the console keeps between requests: the token it signs in with and the open sessions.
 #[derive(Debug)]
@@ -73,6 +77,11 @@ pub fn routes(token: Secret) -> Router<AppState> {
         .route(
             "/admin/dead-letters/replay",
             get(dead::replay_confirm).post(dead::replay),
+        )
+        .route("/admin/rules", get(rules::show))
+        .route(
+            "/admin/rules/test",
+            post(rules::test).layer(DefaultBodyLimit::max(SAMPLE_LIMIT)),
         )
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .layer(Extension(console))

@@ -26,6 +26,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("message.html", include_str!("templates/message.html")),
     ("not_leads.html", include_str!("templates/not_leads.html")),
     ("dead.html", include_str!("templates/dead.html")),
+    ("rules.html", include_str!("templates/rules.html")),
 ];
 
 fn env() -> &'static Environment<'static> {

@@ -117,6 +117,22 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("matched", "совпало", "matched"),
     ("not_matched", "не совпало", "did not match"),
     ("back", "Назад", "Back"),
+    ("rules", "Правила", "Rules"),
+    ("file", "Файл", "File"),
+    ("last_reload", "Последняя загрузка", "Last reload"),
+    (
+        "refused_save",
+        "Последнее отклонённое сохранение",
+        "Last refused save",
+    ),
+    ("tester", "Проверка", "Tester"),
+    (
+        "tester_hint",
+        "Вставьте сырое сообщение, как его принимает leadgate route --channel: для веб-формы — JSON с полями, для почты — письмо .eml, для Telegram — update. Решение считается по текущему состоянию: открытые заявки менеджеров, очередь, прежний менеджер контакта. Ничего не записывается.",
+        "Paste a raw sample as leadgate route --channel takes it: a web form's fields as JSON, an .eml for e-mail, an update for Telegram. The decision uses the live state: managers' open leads, the rotation, the contact's previous manager. Nothing is written.",
+    ),
+    ("sample", "Образец", "Sample"),
+    ("try", "Проверить", "Try it"),
 ];
 
 /// Every word in `lang`, keyed, for a template's `t`.
