@@ -497,6 +497,16 @@ async fn set(b: &Browser, css: &str, text: &str) {
     field.send_keys(text).await.expect("type");
 }
 
+/// With `LEADGATE_SCREENSHOTS=DIR`, saves the page as `DIR/NAME.png` (the docs' pictures).
+async fn shot(b: &Browser, name: &str) {
+    if let Some(dir) = std::env::var_os("LEADGATE_SCREENSHOTS") {
+        let png = b.client.screenshot().await.expect("screenshot");
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+}
+
 async fn click(b: &Browser, css: &str) {
     b.client
         .find(Locator::Css(css))
@@ -543,6 +553,7 @@ async fn an_admin_finds_a_lead_by_phone_reads_its_journey_and_replays_its_dead_l
         .expect("open");
     // Not signed in: the sign-in form. A wrong token is refused on the page.
     wait_for_title(&b, "Консоль leadgate").await;
+    shot(&b, "sign-in").await;
     set(&b, "input[name=token]", "wrong-token").await;
     click(&b, "#sign-in").await;
     assert_eq!(text_of(&b, "p.problem").await, "Токен не подошёл.");
@@ -569,6 +580,7 @@ async fn an_admin_finds_a_lead_by_phone_reads_its_journey_and_replays_its_dead_l
         hostile,
         "shown as text"
     );
+    shot(&b, "search").await;
 
     // Its journey: the lead text is text, and nothing in it ran.
     click(&b, "a.lead-link").await;
@@ -595,6 +607,7 @@ async fn an_admin_finds_a_lead_by_phone_reads_its_journey_and_replays_its_dead_l
     // The routing decision is drawn as a tree, with the rule that decided.
     assert!(text_of(&b, "#decision").await.contains("Всё остальное"));
     assert!(text_of(&b, "article.delivery").await.contains("422"));
+    shot(&b, "journey").await;
 
     // Dead letters: replay this one, after confirming.
     b.client
@@ -603,8 +616,10 @@ async fn an_admin_finds_a_lead_by_phone_reads_its_journey_and_replays_its_dead_l
         .expect("open");
     wait_for_title(&b, "Недоставленные").await;
     assert!(text_of(&b, "#dead").await.contains(&lead));
+    shot(&b, "dead-letters").await;
     click(&b, "a.replay").await;
     wait_for_title(&b, "Подтвердите").await;
+    shot(&b, "confirm").await;
     click(&b, "#confirm").await;
     assert_eq!(text_of(&b, "p.notice").await, "Возвращено в очередь: 1.");
     let got = eventually(Duration::from_secs(10), || async {
@@ -651,6 +666,7 @@ async fn an_admin_finds_a_lead_by_phone_reads_its_journey_and_replays_its_dead_l
         "{result}"
     );
     assert!(result.contains("Всё остальное"), "{result}");
+    shot(&b, "rules").await;
     assert_eq!(
         daemon.admin_get("/admin/api/leads").await["items"]
             .as_array()
@@ -658,6 +674,29 @@ async fn an_admin_finds_a_lead_by_phone_reads_its_journey_and_replays_its_dead_l
         Some(2),
         "the tester wrote nothing"
     );
+
+    // Kept-out items (a honeypot bot's post), and the whole list.
+    post_form(
+        &daemon,
+        &[
+            ("phone", "+79160000001"),
+            ("website", "http://spam.example"),
+        ],
+    )
+    .await;
+    let listed = eventually(Duration::from_secs(10), || async {
+        b.client.goto(&daemon.url("/admin/not-leads")).await.ok()?;
+        b.client.find(Locator::Css("#not-leads")).await.ok()
+    })
+    .await;
+    assert!(listed.is_some(), "the kept-out item is listed");
+    shot(&b, "not-leads").await;
+    b.client
+        .goto(&daemon.url("/admin/leads"))
+        .await
+        .expect("open");
+    wait_for_title(&b, "Заявки").await;
+    shot(&b, "leads").await;
 
     // English on request, remembered.
     b.client
