@@ -91,6 +91,9 @@ SELECT printf('lead-%08d', i), 'crm', printf('ev-%08d', i), 'lead.created', '{}'
        '2026-12-01T00:00:00.000000Z', '2026-12-01T00:00:00.000000Z', '2026-12-01T00:00:00.000000Z',
        CASE WHEN i % 1000 = 0 THEN 'HTTP 422' END, '2026-12-01T00:00:00.000000Z'
 FROM seq;
+-- Every assigned lead's assignment (the report's daily totals follow by trigger).
+INSERT INTO assignments (lead_id, manager_id, level, strategy, attempt, assigned_at, state)
+SELECT id, manager_id, level, 'round_robin', 1, received_at, 'active' FROM leads WHERE manager_id IS NOT NULL;
 COMMIT;
 ANALYZE;
 SQL
@@ -121,6 +124,10 @@ PAGES=(
   "/admin/not-leads?reason=spam"
   "/admin/dead-letters"
   "/admin/rules"
+  "/admin/reports"
+  "/admin/reports?since=2026-11-01&until=2026-11-30"
+  "/admin/reports?since=2025-12-02&until=2026-12-01"
+  "/admin/reports/days.csv?since=2025-12-02&until=2026-12-01"
 )
 printf '%-72s %6s %8s\n' "page ($N leads)" "status" "ms"
 for p in "${PAGES[@]}"; do

@@ -9,7 +9,9 @@ use fantoccini::Locator;
 use reqwest::redirect::Policy;
 use std::time::Duration;
 use support::browser::Browser;
-use support::daemon::{ADMIN_TOKEN, TestDaemon, always_open_routing, eventually, manual_clock};
+use support::daemon::{
+    ADMIN_TOKEN, API_TOKEN, TestDaemon, always_open_routing, eventually, manual_clock,
+};
 use support::sink::Sink;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -711,5 +713,165 @@ async fn an_admin_finds_a_lead_by_phone_reads_its_journey_and_replays_its_dead_l
         .await
         .expect("open");
     wait_for_title(&b, "Leads").await;
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_shows_what_the_tests_own_leads_add_up_to() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!("{}\n[api]\ntoken = \"{API_TOKEN}\"\n", config(&sink));
+    let daemon = TestDaemon::start_in(dir.path(), &config, &always_open_routing()).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let phone = format!("+7916777{i:04}");
+        ids.push(
+            post_form(
+                &daemon,
+                &[("name", "Покупатель"), ("phone", phone.as_str())],
+            )
+            .await,
+        );
+    }
+    // A bot's post, kept out.
+    post_form(
+        &daemon,
+        &[
+            ("phone", "+79160000009"),
+            ("website", "http://spam.example"),
+        ],
+    )
+    .await;
+    leads_stored(&daemon, 5).await;
+    // One lead taken at once, one declined (it passes on to the other junior).
+    let api = |path: String, body: serde_json::Value| {
+        let url = daemon.url(&path);
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .bearer_auth(API_TOKEN)
+                .json(&body)
+                .send()
+                .await
+                .expect("api")
+                .status()
+        }
+    };
+    assert_eq!(
+        api(format!("/api/leads/{}/ack", ids[0]), serde_json::json!({})).await,
+        200
+    );
+    assert_eq!(
+        api(
+            format!("/api/leads/{}/decline", ids[1]),
+            serde_json::json!({"reason": "busy"})
+        )
+        .await,
+        200
+    );
+
+    // What the leads add up to, counted from their journeys.
+    let mut expected: std::collections::BTreeMap<String, [u64; 3]> = Default::default();
+    for id in &ids {
+        let j = daemon.admin_get(&format!("/admin/api/leads/{id}")).await;
+        for a in j["assignments"].as_array().expect("assignments") {
+            let e = expected
+                .entry(a["manager_id"].as_str().expect("manager").to_string())
+                .or_default();
+            e[0] += 1;
+            match a["state"].as_str() {
+                Some("acknowledged") => e[1] += 1,
+                Some("declined") => e[2] += 1,
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(
+        expected.values().map(|e| e[0]).sum::<u64>(),
+        6,
+        "five leads, one passed on"
+    );
+
+    // The JSON API.
+    let managers = daemon.admin_get("/admin/api/reports/managers").await;
+    for (m, e) in &expected {
+        let row = managers["items"]
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["key"] == m.as_str()).cloned())
+            .unwrap_or_else(|| panic!("{m} in {managers}"));
+        assert_eq!(row["assigned"], e[0], "{m}: {row}");
+        assert_eq!(row["taken"], e[1], "{m}: {row}");
+        assert_eq!(row["declined"], e[2], "{m}: {row}");
+        assert_eq!(row["passed_on"], e[2], "{m}: {row}");
+        if e[1] > 0 {
+            assert_eq!(row["median_take_s"], 60, "taken within a minute: {row}");
+        }
+    }
+    let today = leadgate::clock::Clock::now(&leadgate::clock::SystemClock)
+        .format("%Y-%m-%d")
+        .to_string();
+    let days = eventually(Duration::from_secs(10), || async {
+        let d = daemon.admin_get("/admin/api/reports/days").await;
+        let last = d["items"].as_array()?.last()?.clone();
+        (last["kept_out"] == 1).then_some(last)
+    })
+    .await
+    .expect("the kept-out item is counted");
+    assert_eq!(days["day"], today.as_str());
+    assert_eq!(days["leads"], 5);
+    let sources = daemon.admin_get("/admin/api/reports/sources").await;
+    assert_eq!(sources["items"][0]["kept_out_pct"], 16.7, "{sources}");
+    let refused = client()
+        .get(daemon.url("/admin/api/reports/managers"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(refused.status(), 401, "the API needs the bearer token");
+
+    // The page, in a browser: the same numbers in its tables, the chart beside them.
+    let b = Browser::start().await;
+    b.client
+        .goto(&daemon.url("/admin/reports"))
+        .await
+        .expect("open");
+    wait_for_title(&b, "Консоль leadgate").await;
+    set(&b, "input[name=token]", ADMIN_TOKEN).await;
+    click(&b, "#sign-in").await;
+    wait_for_title(&b, "Отчёты").await;
+    for (m, e) in &expected {
+        let cell = |c: &str| format!("#managers tr[data-key={m}] td.{c}");
+        assert_eq!(
+            text_of(&b, &cell("assigned")).await,
+            e[0].to_string(),
+            "{m}"
+        );
+        assert_eq!(text_of(&b, &cell("taken")).await, e[1].to_string(), "{m}");
+        assert_eq!(
+            text_of(&b, &cell("declined")).await,
+            e[2].to_string(),
+            "{m}"
+        );
+    }
+    assert_eq!(
+        text_of(&b, "#levels tr[data-key=junior] td.assigned").await,
+        "6"
+    );
+    assert_eq!(
+        text_of(&b, &format!("#days tr[data-key=\"{today}\"] td.leads")).await,
+        "5"
+    );
+    let bars = b
+        .client
+        .find_all(Locator::Css("svg.chart rect"))
+        .await
+        .expect("bars");
+    assert_eq!(bars.len(), 7, "a bar a day");
+    shot(&b, "reports").await;
+    let csv = get(&daemon, &sign_in(&daemon).await, "/admin/reports/days.csv")
+        .await
+        .text()
+        .await
+        .expect("csv");
+    assert!(csv.contains(&format!("{today},5,1")), "{csv}");
     daemon.stop().await;
 }

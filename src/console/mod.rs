@@ -8,6 +8,7 @@ mod dead;
 mod leads;
 mod not_leads;
 mod page;
+pub mod reports;
 mod rules;
 mod session;
 mod words;
@@ -78,6 +79,8 @@ pub fn routes(token: Secret) -> Router<AppState> {
             "/admin/dead-letters/replay",
             get(dead::replay_confirm).post(dead::replay),
         )
+        .route("/admin/reports", get(reports::page))
+        .route("/admin/reports/{table}", get(reports::csv))
         .route("/admin/rules", get(rules::show))
         .route(
             "/admin/rules/test",

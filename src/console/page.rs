@@ -27,6 +27,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("not_leads.html", include_str!("templates/not_leads.html")),
     ("dead.html", include_str!("templates/dead.html")),
     ("rules.html", include_str!("templates/rules.html")),
+    ("reports.html", include_str!("templates/reports.html")),
 ];
 
 fn env() -> &'static Environment<'static> {

@@ -109,6 +109,54 @@ pub struct NotLeadRow {
     pub excerpt: String,
 }
 
+/// One manager's assignments at one level over a period (from the daily totals).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ManagerTotals {
+    /// The manager.
+    pub manager_id: String,
+    /// The level the leads were assigned at.
+    pub level: String,
+    /// Assignments given.
+    pub assigned: u64,
+    /// Taken (acknowledged).
+    pub taken: u64,
+    /// Declined.
+    pub declined: u64,
+    /// Passed on because the SLA ran out.
+    pub expired: u64,
+    /// Times to take, counted in the buckets of [`TAKE_BUCKETS`].
+    pub take_buckets: [u64; 10],
+}
+
+/// The upper bounds, in seconds, of the time-to-take buckets (the last is open).
+pub const TAKE_BUCKETS: [u64; 10] = [
+    60,
+    300,
+    900,
+    1800,
+    3600,
+    7200,
+    14400,
+    28800,
+    86400,
+    u64::MAX,
+];
+
+/// Leads and kept-out items of one source on one day.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DayTotals {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// The source.
+    pub source: String,
+    /// Its channel (empty when the day had only kept-out items).
+    pub channel: String,
+    /// Leads.
+    pub leads: u64,
+    /// Items kept out.
+    pub kept_out: u64,
+}
+
 /// The console's reads.
 #[async_trait]
 pub trait ConsoleStore: Send + Sync + std::fmt::Debug {
@@ -147,6 +195,12 @@ pub trait ConsoleStore: Send + Sync + std::fmt::Debug {
         kind: &str,
         detail: &serde_json::Value,
     ) -> StoreResult<()>;
+
+    /// Assignment totals per manager and level for the days `since..=until` (`YYYY-MM-DD`).
+    async fn manager_totals(&self, since: &str, until: &str) -> StoreResult<Vec<ManagerTotals>>;
+
+    /// Leads and kept-out items per day and source for the days `since..=until`.
+    async fn day_totals(&self, since: &str, until: &str) -> StoreResult<Vec<DayTotals>>;
 
     /// How many items each reason kept out since `since`, most first.
     async fn not_lead_reasons(&self, since: DateTime<Utc>) -> StoreResult<Vec<(String, u64)>>;

@@ -4,7 +4,8 @@
 
 use super::{SqliteStore, parse_ts, ts};
 use crate::store::{
-    ConsoleStore, LeadPage, LeadQuery, LeadRow, NotLeadRow, PageKey, Search, StoreResult,
+    ConsoleStore, DayTotals, LeadPage, LeadQuery, LeadRow, ManagerTotals, NotLeadRow, PageKey,
+    Search, StoreResult,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -320,6 +321,68 @@ impl ConsoleStore for SqliteStore {
             .execute(&self.write)
             .await?;
         Ok(())
+    }
+
+    async fn manager_totals(&self, since: &str, until: &str) -> StoreResult<Vec<ManagerTotals>> {
+        let rows = sqlx::query(
+            "SELECT manager_id, level, SUM(assigned) AS assigned, SUM(taken) AS taken,
+                    SUM(declined) AS declined, SUM(expired) AS expired,
+                    SUM(t0) AS t0, SUM(t1) AS t1, SUM(t2) AS t2, SUM(t3) AS t3, SUM(t4) AS t4,
+                    SUM(t5) AS t5, SUM(t6) AS t6, SUM(t7) AS t7, SUM(t8) AS t8, SUM(t9) AS t9
+             FROM report_managers WHERE day >= ?1 AND day <= ?2
+             GROUP BY manager_id, level ORDER BY manager_id, level",
+        )
+        .bind(since)
+        .bind(until)
+        .fetch_all(&self.read)
+        .await?;
+        let n = |r: &sqlx::sqlite::SqliteRow, c: &str| -> StoreResult<u64> {
+            Ok(r.try_get::<i64, _>(c)?.max(0) as u64)
+        };
+        rows.iter()
+            .map(|r| {
+                let mut take_buckets = [0u64; 10];
+                for (i, b) in take_buckets.iter_mut().enumerate() {
+                    *b = n(r, &format!("t{i}"))?;
+                }
+                Ok(ManagerTotals {
+                    manager_id: r.try_get("manager_id")?,
+                    level: r.try_get("level")?,
+                    assigned: n(r, "assigned")?,
+                    taken: n(r, "taken")?,
+                    declined: n(r, "declined")?,
+                    expired: n(r, "expired")?,
+                    take_buckets,
+                })
+            })
+            .collect()
+    }
+
+    async fn day_totals(&self, since: &str, until: &str) -> StoreResult<Vec<DayTotals>> {
+        let rows = sqlx::query(
+            "SELECT day, source, MAX(channel) AS channel, SUM(leads) AS leads, SUM(kept) AS kept
+             FROM (SELECT day, source, channel, n AS leads, 0 AS kept FROM report_leads
+                   WHERE day >= ?1 AND day <= ?2
+                   UNION ALL
+                   SELECT day, source, '' AS channel, 0 AS leads, n AS kept FROM report_kept
+                   WHERE day >= ?1 AND day <= ?2)
+             GROUP BY day, source ORDER BY day, source",
+        )
+        .bind(since)
+        .bind(until)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DayTotals {
+                    day: r.try_get("day")?,
+                    source: r.try_get("source")?,
+                    channel: r.try_get("channel")?,
+                    leads: r.try_get::<i64, _>("leads")?.max(0) as u64,
+                    kept_out: r.try_get::<i64, _>("kept")?.max(0) as u64,
+                })
+            })
+            .collect()
     }
 
     async fn not_lead_reasons(&self, since: DateTime<Utc>) -> StoreResult<Vec<(String, u64)>> {
