@@ -821,6 +821,33 @@ async fn a_report_shows_what_the_tests_own_leads_add_up_to() {
     assert_eq!(days["leads"], 5);
     let sources = daemon.admin_get("/admin/api/reports/sources").await;
     assert_eq!(sources["items"][0]["kept_out_pct"], 16.7, "{sources}");
+    // The counters in /metrics (shared by every daemon of this test binary: at least ours).
+    let metrics = support::daemon::authed_get(daemon.url("/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for (m, e) in &expected {
+        let value = |name: &str| -> u64 {
+            let prefix = format!("{name}{{manager=\"{m}\"}} ");
+            metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(prefix.as_str()))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .map_or(0, |v| v as u64)
+        };
+        assert!(
+            value("leadgate_manager_assigned_total") >= e[0],
+            "{m}: {metrics}"
+        );
+        assert!(value("leadgate_manager_acknowledged_total") >= e[1], "{m}");
+        assert!(value("leadgate_manager_reassigned_total") >= e[2], "{m}");
+    }
+    assert!(
+        metrics.contains("leadgate_manager_time_to_take_seconds_bucket{le=\"60\"}"),
+        "{metrics}"
+    );
     let refused = client()
         .get(daemon.url("/admin/api/reports/managers"))
         .send()
