@@ -894,6 +894,16 @@ async fn a_report_shows_what_the_tests_own_leads_add_up_to() {
         .expect("bars");
     assert_eq!(bars.len(), 7, "a bar a day");
     shot(&b, "reports").await;
+
+    // The overview: today's and the week's leads per source, what was kept out and why, the
+    // sources' states; refreshed by its script.
+    b.client.goto(&daemon.url("/admin/")).await.expect("open");
+    wait_for_title(&b, "Обзор").await;
+    assert_eq!(text_of(&b, "#glance tr[data-key=site] td.today").await, "5");
+    assert_eq!(text_of(&b, "#glance tr[data-key=site] td.week").await, "5");
+    assert!(text_of(&b, "#reasons").await.contains("honeypot"));
+    assert!(text_of(&b, "#source-states").await.contains("site"));
+    shot(&b, "overview").await;
     let csv = get(&daemon, &sign_in(&daemon).await, "/admin/reports/days.csv")
         .await
         .text()

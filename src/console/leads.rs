@@ -22,9 +22,9 @@ const CSV_MAX: u32 = 100_000;
 /// Rows the CSV export reads from the store at a time.
 const CSV_CHUNK: u32 = 1000;
 
-/// `/admin` opens the leads list.
+/// `/admin` opens the overview.
 pub async fn home() -> Redirect {
-    Redirect::to("/admin/leads")
+    Redirect::to("/admin/overview")
 }
 
 /// The list's filters as the form sends them (empty means any).

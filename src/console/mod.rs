@@ -7,6 +7,7 @@ mod auth;
 mod dead;
 mod leads;
 mod not_leads;
+mod overview;
 mod page;
 pub mod reports;
 mod rules;
@@ -79,6 +80,7 @@ pub fn routes(token: Secret) -> Router<AppState> {
             "/admin/dead-letters/replay",
             get(dead::replay_confirm).post(dead::replay),
         )
+        .route("/admin/overview", get(overview::page))
         .route("/admin/reports", get(reports::page))
         .route("/admin/reports/{table}", get(reports::csv))
         .route("/admin/rules", get(rules::show))

@@ -27,6 +27,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("not_leads.html", include_str!("templates/not_leads.html")),
     ("dead.html", include_str!("templates/dead.html")),
     ("rules.html", include_str!("templates/rules.html")),
+    ("overview.html", include_str!("templates/overview.html")),
     ("reports.html", include_str!("templates/reports.html")),
 ];
 
