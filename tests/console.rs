@@ -903,6 +903,11 @@ async fn a_report_shows_what_the_tests_own_leads_add_up_to() {
     assert_eq!(text_of(&b, "#glance tr[data-key=site] td.week").await, "5");
     assert!(text_of(&b, "#reasons").await.contains("honeypot"));
     assert!(text_of(&b, "#source-states").await.contains("site"));
+    // The test rules' managers work around the clock.
+    assert_eq!(
+        text_of(&b, "#team tr[data-key=anna] td.now").await,
+        "работает"
+    );
     shot(&b, "overview").await;
     let csv = get(&daemon, &sign_in(&daemon).await, "/admin/reports/days.csv")
         .await

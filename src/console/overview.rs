@@ -1,12 +1,13 @@
 //! The overview: today and the last 7 days at a glance (leads per channel and source, items
 //! kept out per reason), what waits now (held leads per level, dead letters per sink), the
-//! open incidents and every source's state. The script re-reads the page's blocks every
+//! open incidents, every source's state, and who works now and who next. The script re-reads the page's blocks every
 //! 30 seconds; without it the page is read as it was drawn.
 
 use super::auth::Signed;
 use super::leads::store_failed;
 use super::page::render;
 use crate::http::AppState;
+use crate::routing::Availability;
 use crate::store::DayTotals;
 use axum::extract::State;
 use axum::response::Response;
@@ -15,6 +16,23 @@ use minijinja::context;
 use minijinja::value::{Serde, Value};
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// Whether a manager works now, and when they start next (in their own time zone).
+#[derive(Debug, Serialize)]
+struct Duty {
+    id: String,
+    name: String,
+    level: String,
+    now: &'static str,
+    next: Option<String>,
+}
+
+/// A count per name, by name.
+fn sorted(counts: std::collections::HashMap<String, u64>) -> Vec<(String, u64)> {
+    let mut v: Vec<_> = counts.into_iter().filter(|(_, n)| *n > 0).collect();
+    v.sort();
+    v
+}
 
 /// Leads and kept-out items of one source today and over 7 days.
 #[derive(Debug, Default, Serialize)]
@@ -60,10 +78,37 @@ pub async fn page(signed: Signed, State(app): State<AppState>) -> Response {
         Ok(r) => r,
         Err(e) => return store_failed(&signed, &e),
     };
-    let (held, dead) = match app.console.waiting().await {
-        Ok(w) => w,
-        Err(e) => return store_failed(&signed, &e),
+    let (held, dead) = match (
+        app.notes.held_per_level().await,
+        app.notes.dead_per_sink().await,
+    ) {
+        (Ok(h), Ok(d)) => (sorted(h), sorted(d)),
+        (Err(e), _) | (_, Err(e)) => return store_failed(&signed, &e),
     };
+    let rules = app.rules.current();
+    let team: Vec<Duty> = rules
+        .managers()
+        .iter()
+        .map(|m| Duty {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            level: m.level.clone(),
+            now: match m.availability(now, rules.holidays()) {
+                Availability::Working => "working",
+                Availability::OffHours => "off_hours",
+                Availability::DayOff => "day_off",
+                Availability::Holiday => "holiday",
+            },
+            next: m
+                .next_opening(now, rules.holidays())
+                .filter(|t| *t > now)
+                .map(|t| {
+                    t.with_timezone(&m.timezone())
+                        .format("%Y-%m-%d %H:%M %a")
+                        .to_string()
+                }),
+        })
+        .collect();
     let incidents: Vec<(String, String)> =
         match app.store.get_cursor(crate::notify::INCIDENTS_KEY).await {
             Ok(v) => v
@@ -93,6 +138,7 @@ pub async fn page(signed: Signed, State(app): State<AppState>) -> Response {
             dead => Value::from(Serde(&dead)),
             incidents,
             sources => Value::from(Serde(&sources)),
+            team => Value::from(Serde(&team)),
         },
     )
 }

@@ -202,9 +202,6 @@ pub trait ConsoleStore: Send + Sync + std::fmt::Debug {
     /// Leads and kept-out items per day and source for the days `since..=until`.
     async fn day_totals(&self, since: &str, until: &str) -> StoreResult<Vec<DayTotals>>;
 
-    /// Held leads per level and dead letters per sink, now.
-    async fn waiting(&self) -> StoreResult<(Vec<(String, u64)>, Vec<(String, u64)>)>;
-
     /// How many items each reason kept out since `since`, most first.
     async fn not_lead_reasons(&self, since: DateTime<Utc>) -> StoreResult<Vec<(String, u64)>>;
 }

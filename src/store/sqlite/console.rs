@@ -385,27 +385,6 @@ impl ConsoleStore for SqliteStore {
             .collect()
     }
 
-    async fn waiting(&self) -> StoreResult<(Vec<(String, u64)>, Vec<(String, u64)>)> {
-        let pairs = |rows: Vec<sqlx::sqlite::SqliteRow>| -> StoreResult<Vec<(String, u64)>> {
-            rows.iter()
-                .map(|r| Ok((r.try_get("k")?, r.try_get::<i64, _>("n")?.max(0) as u64)))
-                .collect()
-        };
-        let held = sqlx::query(
-            "SELECT COALESCE(level, '') AS k, COUNT(*) AS n FROM leads WHERE status = 'held'
-             GROUP BY level ORDER BY k",
-        )
-        .fetch_all(&self.read)
-        .await?;
-        let dead = sqlx::query(
-            "SELECT sink AS k, COUNT(*) AS n FROM outbox WHERE status = 'dead'
-             GROUP BY sink ORDER BY k",
-        )
-        .fetch_all(&self.read)
-        .await?;
-        Ok((pairs(held)?, pairs(dead)?))
-    }
-
     async fn not_lead_reasons(&self, since: DateTime<Utc>) -> StoreResult<Vec<(String, u64)>> {
         let rows = sqlx::query(
             "SELECT COALESCE(reason, '') AS reason, COUNT(*) AS n FROM inbound
