@@ -720,7 +720,12 @@ async fn an_admin_finds_a_lead_by_phone_reads_its_journey_and_replays_its_dead_l
 async fn a_report_shows_what_the_tests_own_leads_add_up_to() {
     let sink = Sink::start(&[]).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = format!("{}\n[api]\ntoken = \"{API_TOKEN}\"\n", config(&sink));
+    let smtp = support::smtp::SmtpCatcher::start().await;
+    let config = format!(
+        "{}\n[api]\ntoken = \"{API_TOKEN}\"\n\n[notify.email]\nurl = \"{}\"\nfrom = \"leadgate <leads@teplodom.example>\"\npublic_url = \"https://leads.teplodom.example\"\nlink_secret = \"link-secret-for-tests-0123456789abcdef\"\n",
+        config(&sink),
+        smtp.url()
+    );
     let daemon = TestDaemon::start_in(dir.path(), &config, &always_open_routing()).await;
     let mut ids = Vec::new();
     for i in 0..5 {
@@ -821,6 +826,22 @@ async fn a_report_shows_what_the_tests_own_leads_add_up_to() {
     assert_eq!(days["leads"], 5);
     let sources = daemon.admin_get("/admin/api/reports/sources").await;
     assert_eq!(sources["items"][0]["kept_out_pct"], 16.7, "{sources}");
+    // A lead's journey lists the mails its managers got, and how sending went.
+    let journey = eventually(Duration::from_secs(10), || async {
+        let session = sign_in(&daemon).await;
+        let html = get(&daemon, &session, &format!("/admin/leads/{}", ids[0]))
+            .await
+            .text()
+            .await
+            .ok()?;
+        html.contains("class=\"st-sent\"").then_some(html)
+    })
+    .await
+    .expect("the assignment mail is shown as sent");
+    assert!(journey.contains("id=\"notifications\""));
+    assert!(journey.contains("@example.ru"), "the manager's address");
+    assert!(!smtp.mails().is_empty());
+
     // The counters in /metrics (shared by every daemon of this test binary: at least ours).
     let metrics = support::daemon::authed_get(daemon.url("/metrics"))
         .await

@@ -293,11 +293,18 @@ pub async fn journey(
         Ok(b) => b,
         Err(e) => return store_failed(&signed, &e),
     };
+    let notifications = match app.console.lead_notifications(&id).await {
+        Ok(n) => n,
+        Err(e) => return store_failed(&signed, &e),
+    };
     let sinks: Vec<String> = app.config.sinks.iter().map(|s| s.id.clone()).collect();
     render(
         &signed.frame,
         "journey.html",
-        context! { id, j => Value::from(Serde(&journey)), bodies, sinks },
+        context! {
+            id, j => Value::from(Serde(&journey)), bodies, sinks,
+            notifications => Value::from(Serde(&notifications)),
+        },
     )
 }
 

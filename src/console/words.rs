@@ -67,6 +67,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("state", "Состояние", "State"),
     ("strategy", "Стратегия", "Strategy"),
     ("deliveries", "Доставка", "Deliveries"),
+    (
+        "notifications",
+        "Уведомления менеджерам",
+        "Notifications to managers",
+    ),
     ("sink", "Получатель", "Sink"),
     ("event", "Событие", "Event"),
     ("attempts", "Попытки", "Attempts"),

@@ -157,6 +157,29 @@ pub struct DayTotals {
     pub kept_out: u64,
 }
 
+/// A message about a lead to a manager, and how sending it went.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeadNotice {
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
+    /// The manager id.
+    pub recipient: String,
+    /// `telegram` or `email`.
+    pub channel: String,
+    /// The chat id or the address.
+    pub address: String,
+    /// `assigned`, `follow_up`, `passed_on`, ...
+    pub kind: String,
+    /// `pending`, `sent` or `dead`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// When it got through.
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
 /// The console's reads.
 #[async_trait]
 pub trait ConsoleStore: Send + Sync + std::fmt::Debug {
@@ -201,6 +224,9 @@ pub trait ConsoleStore: Send + Sync + std::fmt::Debug {
 
     /// Leads and kept-out items per day and source for the days `since..=until`.
     async fn day_totals(&self, since: &str, until: &str) -> StoreResult<Vec<DayTotals>>;
+
+    /// Every notification about the lead, oldest first.
+    async fn lead_notifications(&self, lead_id: &str) -> StoreResult<Vec<LeadNotice>>;
 
     /// How many items each reason kept out since `since`, most first.
     async fn not_lead_reasons(&self, since: DateTime<Utc>) -> StoreResult<Vec<(String, u64)>>;

@@ -2,10 +2,10 @@
 //! bound), so each filter the page offers can use its index (`0008_console.sql`) instead of a
 //! catch-all `?1 IS NULL OR ...` that would scan.
 
-use super::{SqliteStore, parse_ts, ts};
+use super::{SqliteStore, opt_ts, parse_ts, ts};
 use crate::store::{
-    ConsoleStore, DayTotals, LeadPage, LeadQuery, LeadRow, ManagerTotals, NotLeadRow, PageKey,
-    Search, StoreResult,
+    ConsoleStore, DayTotals, LeadNotice, LeadPage, LeadQuery, LeadRow, ManagerTotals, NotLeadRow,
+    PageKey, Search, StoreResult,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -380,6 +380,35 @@ impl ConsoleStore for SqliteStore {
                     channel: r.try_get("channel")?,
                     leads: r.try_get::<i64, _>("leads")?.max(0) as u64,
                     kept_out: r.try_get::<i64, _>("kept")?.max(0) as u64,
+                })
+            })
+            .collect()
+    }
+
+    async fn lead_notifications(&self, lead_id: &str) -> StoreResult<Vec<LeadNotice>> {
+        let rows = sqlx::query(
+            "SELECT created_at, recipient, channel, address, kind, status, attempts, last_error,
+                    sent_at
+             FROM notifications WHERE lead_id = ?1 ORDER BY id",
+        )
+        .bind(lead_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LeadNotice {
+                    created_at: parse_ts(
+                        "notifications.created_at",
+                        &r.try_get::<String, _>("created_at")?,
+                    )?,
+                    recipient: r.try_get("recipient")?,
+                    channel: r.try_get("channel")?,
+                    address: r.try_get("address")?,
+                    kind: r.try_get("kind")?,
+                    status: r.try_get("status")?,
+                    attempts: r.try_get::<i64, _>("attempts")?.max(0) as u32,
+                    last_error: r.try_get("last_error")?,
+                    sent_at: opt_ts("notifications.sent_at", r.try_get("sent_at")?)?,
                 })
             })
             .collect()
