@@ -218,10 +218,16 @@ pub async fn run(
         notices: notices.clone(),
         reach: reach.clone(),
         conversation_windows: ConversationWindows {
-            by_source: config
-                .telegram
-                .iter()
+            by_source: (config.telegram.iter())
                 .map(|t| (t.id.clone(), t.conversation_window))
+                .chain(
+                    config
+                        .vk
+                        .iter()
+                        .map(|s| (s.id.clone(), s.conversation_window)),
+                )
+                .chain((config.whatsapp.iter()).map(|s| (s.id.clone(), s.conversation_window)))
+                .chain((config.webforms.iter()).map(|s| (s.id.clone(), s.conversation_window)))
                 .collect(),
             ..ConversationWindows::default()
         },
@@ -270,6 +276,16 @@ pub async fn run(
         };
         tasks.spawn(monitor.run(stop.clone()));
     }
+
+    tasks.spawn(
+        crate::privacy::Sweeper {
+            store: Arc::new(sqlite.clone()),
+            retention: config.retention.clone(),
+            clock: clock.clone(),
+            max_idle: options.max_idle,
+        }
+        .run(health.clone(), stop.clone()),
+    );
 
     let (intake, committer) = Intake::start(store.clone(), process_wake);
     // Channels that pull (mailboxes, blogs, Telegram bots) hold intake handles of their own: they stop first, so the

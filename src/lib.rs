@@ -15,6 +15,7 @@ pub mod intake;
 pub mod language;
 pub mod lead;
 pub mod notify;
+pub mod privacy;
 pub mod process;
 pub mod routing;
 pub mod sla;

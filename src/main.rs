@@ -1,15 +1,15 @@
 //! The `leadgate` command: run the daemon, check a config, dry-run the routing of a sample,
-//! replay dead letters. Exit codes: 0 ok, 1 invalid input or config, 2 runtime failure.
+//! replay dead letters, erase or export a person's data. Exit codes: 0 ok, 1 invalid input or config, 2 runtime failure.
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use leadgate::clock::Clock;
 use leadgate::config::{self, Config};
 use leadgate::lead::{Channel, Lead, NotLeadReason, Parsed, normalise};
 use leadgate::routing::CompiledRules;
 use leadgate::sources::email::imap::probe as email;
-use leadgate::store::{ReplayFilter, SqliteStore, Store};
+use leadgate::store::{ErasureRequest, PrivacyStore, ReplayFilter, SqliteStore, Store, Subject};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -84,6 +84,53 @@ enum Command {
         #[arg(long)]
         sink: Option<String>,
     },
+    /// Erase a person's data everywhere in the store (an erasure request under 152-FZ or the
+    /// GDPR), leave a tombstone saying what was erased, when and by whom, and print it.
+    Forget {
+        /// The config file.
+        #[arg(long, default_value = "config/leadgate.toml")]
+        config: PathBuf,
+        #[command(flatten)]
+        who: Forgotten,
+        /// Who asks, kept in the tombstone; default the login ($USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Print everything stored about a person as JSON (a subject-access request).
+    Export {
+        /// The config file.
+        #[arg(long, default_value = "config/leadgate.toml")]
+        config: PathBuf,
+        #[command(flatten)]
+        who: Person,
+    },
+}
+
+/// Whose data `forget` erases: one of these.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+struct Forgotten {
+    /// Their phone, as written anywhere (read with `[business] phone_region`).
+    #[arg(long)]
+    phone: Option<String>,
+    /// Their e-mail address.
+    #[arg(long)]
+    email: Option<String>,
+    /// One lead, by id.
+    #[arg(long)]
+    lead: Option<String>,
+}
+
+/// A person, by a phone or an e-mail address.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+struct Person {
+    /// Their phone, as written anywhere (read with `[business] phone_region`).
+    #[arg(long)]
+    phone: Option<String>,
+    /// Their e-mail address.
+    #[arg(long)]
+    email: Option<String>,
 }
 
 fn parse_channel(s: &str) -> Result<Channel, String> {
@@ -117,6 +164,8 @@ fn main() -> ExitCode {
             channel,
             at,
         } => route(&config, &sample, channel, at),
+        Command::Forget { config, who, by } => forget(&config, who, by),
+        Command::Export { config, who } => export(&config, who),
         Command::Replay { config, lead, sink } => replay(
             &config,
             ReplayFilter {
@@ -497,6 +546,135 @@ fn replay(path: &Path, filter: ReplayFilter) -> Result<(), Failure> {
             .map_err(|e| Failure::Runtime(e.into()))?;
         store.close().await;
         println!("re-queued {n} dead-lettered deliveries");
+        Ok(())
+    })
+}
+
+/// The subject a person's phone or e-mail names, normalised as leads store them.
+fn person(config: &Config, who: Person) -> Result<Subject, Failure> {
+    match (who.phone, who.email) {
+        (Some(phone), _) => config.phones.to_e164(&phone).map(Subject::Phone).ok_or_else(|| {
+            Failure::Invalid(anyhow::anyhow!(
+                "{phone:?} is not a valid phone number (write it as the person did, or with the \
+                 country code, like +7 916 123-45-67)"
+            ))
+        }),
+        (None, Some(email)) => leadgate::lead::normalise_email(&email)
+            .map(Subject::Email)
+            .ok_or_else(|| Failure::Invalid(anyhow::anyhow!("{email:?} is not an e-mail address"))),
+        (None, None) => Err(Failure::Invalid(anyhow::anyhow!(
+            "say whose data: --phone or --email"
+        ))),
+    }
+}
+
+/// Opens the store of the config at `path`, for a command that reads or changes it.
+fn with_store<T>(
+    path: &Path,
+    work: impl AsyncFnOnce(&Config, &SqliteStore) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    let config = config::load(path).map_err(|e| Failure::Invalid(e.into()))?;
+    runtime()?.block_on(async {
+        let store = SqliteStore::open(&config.storage.sqlite_path)
+            .await
+            .map_err(|e| Failure::Runtime(e.into()))?;
+        let out = work(&config, &store).await;
+        store.close().await;
+        out
+    })
+}
+
+fn forget(path: &Path, who: Forgotten, by: Option<String>) -> Result<(), Failure> {
+    let by = by
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|b| !b.trim().is_empty())
+        .unwrap_or_else(|| "unknown".into());
+    with_store(path, async |config, store| {
+        let subject = match who.lead {
+            Some(id) => {
+                let known = store.lead_journey(&id).await;
+                if known.map_err(|e| Failure::Runtime(e.into()))?.is_none() {
+                    return Err(Failure::Invalid(anyhow::anyhow!(
+                        "no lead \"{id}\" in {}",
+                        config.storage.sqlite_path.display()
+                    )));
+                }
+                Subject::Lead(id)
+            }
+            None => person(
+                config,
+                Person {
+                    phone: who.phone,
+                    email: who.email,
+                },
+            )?,
+        };
+        let clock = leadgate::clock::SystemClock;
+        let request = ErasureRequest {
+            id: format!("erasure:{}", clock.new_id()),
+            by: by.clone(),
+            at: clock.now(),
+        };
+        let erased = store
+            .forget(&subject, &request)
+            .await
+            .map_err(|e| Failure::Runtime(e.into()))?;
+        let rows: Vec<String> = (erased.removed.iter())
+            .filter(|(_, n)| **n > 0)
+            .map(|(table, n)| format!("{table} {n}"))
+            .collect();
+        println!(
+            "erased {} ({}, by {by}): {} lead{}; rows removed: {}",
+            request.id,
+            subject.kind(),
+            erased.leads.len(),
+            if erased.leads.len() == 1 { "" } else { "s" },
+            if rows.is_empty() {
+                "none".into()
+            } else {
+                rows.join(", ")
+            }
+        );
+        for lead in &erased.leads {
+            println!("lead {lead}");
+        }
+        if !erased.leads.is_empty() && !config.sinks.is_empty() {
+            println!(
+                "note: the sinks ({}) keep their own copies of these leads: erase them there too",
+                config
+                    .sinks
+                    .iter()
+                    .map(|s| s.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        Ok(())
+    })
+}
+
+fn export(path: &Path, who: Person) -> Result<(), Failure> {
+    with_store(path, async |config, store| {
+        let subject = person(config, who)?;
+        let data = store
+            .export(&subject)
+            .await
+            .map_err(|e| Failure::Runtime(e.into()))?;
+        let value = match &subject {
+            Subject::Phone(v) | Subject::Email(v) | Subject::Lead(v) => v.clone(),
+        };
+        let mut whose = serde_json::Map::new();
+        whose.insert(subject.kind().into(), value.into());
+        let out = serde_json::json!({
+            "subject": whose,
+            "exported_at": leadgate::clock::SystemClock.now(),
+            "leads": data.leads,
+            "other_items": data.other_items,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).map_err(|e| Failure::Runtime(e.into()))?
+        );
         Ok(())
     })
 }

@@ -124,6 +124,10 @@ fn describe() {
             "Assignments whose SLA ran out.",
         ),
         (
+            "leadgate_retention_removed_total",
+            "Rows removed (or raw bytes blanked) for being kept longer than [retention] says, by kind.",
+        ),
+        (
             "leadgate_crm_reports_total",
             "CRM webhook reports applied, by sink.",
         ),

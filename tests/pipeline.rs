@@ -149,6 +149,37 @@ async fn a_failing_sink_gets_the_same_webhook_id_until_it_succeeds() {
     assert_eq!(history.as_array().map(Vec::len), Some(3), "{journey}");
     assert_eq!(history[0]["status_code"], 500);
     assert_eq!(history[2]["outcome"], "delivered");
+    // The trace is spelt out for the admin (every rule by name, its tests as written) although
+    // the lead's row keeps it by index into the rules version's texts, stored once.
+    let trace = &journey["trace"];
+    assert!(trace.get("format").is_none(), "{trace}");
+    let rules = trace["rules"].as_array().expect("rules in the trace");
+    assert!(
+        rules
+            .iter()
+            .all(|r| r["name"].is_string() && r["tests"].is_array()),
+        "{trace}"
+    );
+    assert_eq!(trace["rule"], journey["lead"]["classification"]["rule"]);
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}?mode=ro",
+        dir.path().join("leadgate.db").display()
+    ))
+    .await
+    .expect("open the store");
+    let stored: String = sqlx::query_scalar("SELECT trace FROM leads")
+        .fetch_one(&db)
+        .await
+        .expect("a lead");
+    let versions: i64 = sqlx::query_scalar("SELECT count(*) FROM rules_texts")
+        .fetch_one(&db)
+        .await
+        .expect("rules texts");
+    db.close().await;
+    assert_eq!(versions, 1, "one rules version's texts");
+    let row: serde_json::Value = serde_json::from_str(&stored).expect("stored trace is JSON");
+    assert_eq!(row["format"], 2, "{row}");
+    assert!(row["record"]["steps"].is_array(), "{row}");
     daemon.stop().await;
 }
 

@@ -377,6 +377,43 @@ fn the_trace_explains_and_survives_json() {
 }
 
 #[test]
+fn a_stored_trace_spells_out_as_the_trace_with_its_rules_texts_and_only_with_them() {
+    let rules = rules();
+    let state = StrategyState::default();
+    let open: HashMap<String, u32> = [("anna".to_string(), 10)].into();
+    let l = lead(
+        "Тендер на поставку, опт",
+        json!({"company": "ООО Ромашка", "budget": "900000"}),
+    );
+    let ctx = RoutingContext {
+        now: l.received_at,
+        open_leads: &open,
+        previous_manager: None,
+        state: &state,
+        exclude: &[],
+    };
+    let d = rules.decide(&l, &ctx);
+    let spelt = serde_json::to_value(&d.trace).unwrap_or_else(|e| panic!("{e}"));
+    let stored: serde_json::Value =
+        serde_json::from_str(&d.trace.stored()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(leadgate::routing::is_indexed(&stored));
+    assert!(!leadgate::routing::is_indexed(&spelt));
+    let back = leadgate::routing::spell_out(stored.clone(), rules.texts())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back, spelt, "the same JSON as the trace spelt out");
+    assert!(
+        d.trace.stored().len() * 2 < spelt.to_string().len(),
+        "stored {} bytes vs spelt out {}",
+        d.trace.stored().len(),
+        spelt.to_string().len()
+    );
+    // Texts of other rules (fewer tests than the record points at) are refused, not misread.
+    let other = r#"{"tests": ["channel = \"email\""], "entries": [["all", 3, 0]]}"#;
+    let refused = leadgate::routing::spell_out(stored, other);
+    assert!(refused.is_err(), "{refused:?}");
+}
+
+#[test]
 fn an_sla_pass_excludes_who_had_the_lead_and_keeps_the_team() {
     let rules = rules();
     let state = StrategyState::default();

@@ -128,6 +128,8 @@ pub struct Config {
     pub connectors: std::sync::Arc<crate::connectors::Catalogue>,
     /// Manager notifications and admin alerts.
     pub notify: crate::notify::NotifyConfig,
+    /// How long personal data is kept.
+    pub retention: crate::privacy::Retention,
 }
 
 /// `[storage]`, validated.
@@ -171,6 +173,8 @@ pub struct WebformSource {
     /// Posts are taken without the provider's proof although it could send one (warned at
     /// every start).
     pub allow_unsigned: bool,
+    /// A post with the same contact this soon after the last joins its lead; zero: never.
+    pub conversation_window: Duration,
 }
 
 /// A sink, validated.

@@ -45,6 +45,9 @@ pub struct RawConfig {
     /// `[notify]`.
     #[serde(default)]
     pub notify: crate::notify::RawNotify,
+    /// `[retention]`.
+    #[serde(default)]
+    pub retention: crate::privacy::RawRetention,
 }
 
 /// `[connectors]`: where a business keeps its own connector files.
@@ -207,6 +210,9 @@ pub struct RawWebform {
     pub connector: Option<String>,
     /// Take posts without `secret` although the connector's provider can prove them.
     pub allow_unsigned: Option<bool>,
+    /// A second post with the same contact within this long (a double click, a reload) joins
+    /// the first lead as an update; default `2m`, `"off"` makes every post a lead.
+    pub conversation_window: Option<String>,
 }
 
 /// `[sinks]`.

@@ -180,12 +180,14 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         }
         let allow_unsigned = s.allow_unsigned.unwrap_or(false);
         doors::check_source_secret(&mut p, &key, s.secret.as_ref(), Some("VK"), allow_unsigned);
+        let conversation_window = window(&mut p, &key, s.conversation_window, THIRTY_MINUTES);
         vk.push(VkSource {
             id: s.id,
             group_id: s.group_id,
             confirmation: s.confirmation,
             secret: s.secret,
             allow_unsigned,
+            conversation_window,
         });
     }
     let mut whatsapp = Vec::new();
@@ -204,10 +206,12 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
                 );
             }
         }
+        let conversation_window = window(&mut p, &key, s.conversation_window, THIRTY_MINUTES);
         whatsapp.push(WhatsappSource {
             id: s.id,
             verify_token: s.verify_token,
             app_secret: s.app_secret,
+            conversation_window,
         });
     }
 
@@ -219,6 +223,10 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         },
         &mut |field, message, hint| p.add(format!("notify.{field}"), message, hint),
     );
+
+    let retention = raw
+        .retention
+        .validate(&mut |field, message, hint| p.add(format!("retention.{field}"), message, hint));
 
     let mut sinks = Vec::new();
     let mut sink_ids = HashSet::new();
@@ -268,6 +276,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         sinks,
         connectors: Arc::new(connectors),
         notify,
+        retention,
     })
 }
 
@@ -355,7 +364,9 @@ fn webform(p: &mut Problems, key: &str, f: RawWebform, cat: &Catalogue) -> Webfo
             None,
         );
     }
+    let conversation_window = window(p, key, f.conversation_window, Duration::from_secs(2 * 60));
     WebformSource {
+        conversation_window,
         id: f.id,
         allowed_origins: f.allowed_origins,
         honeypot: f.honeypot.filter(|h| !h.is_empty()),
@@ -501,6 +512,17 @@ fn telegram_source(p: &mut Problems, key: &str, t: RawTelegram) -> Option<Telegr
 
 /// A duration key read with its default; a bad value is a problem (and the default stands in
 /// so validation goes on).
+/// Telegram's, VK's and WhatsApp's default conversation window.
+const THIRTY_MINUTES: Duration = Duration::from_secs(30 * 60);
+
+/// A source's `conversation_window`: a duration, or `"off"` (zero: every item is a lead).
+fn window(p: &mut Problems, key: &str, text: Option<String>, default: Duration) -> Duration {
+    match text.as_deref().map(str::trim) {
+        Some("off") => Duration::ZERO,
+        _ => duration(p, key, "conversation_window", text, default),
+    }
+}
+
 fn duration(
     p: &mut Problems,
     key: &str,

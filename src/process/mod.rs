@@ -19,8 +19,8 @@ use crate::clock::Clock;
 use crate::deliver::EventType;
 use crate::health::Health;
 use crate::lead::{
-    AssignedManager, Assignment, Lead, NormalisedDraft, NotLead, NotLeadReason, OwnContacts,
-    Parsed, PhoneNormaliser, normalise,
+    AssignedManager, Assignment, Channel, Lead, NormalisedDraft, NotLead, NotLeadReason,
+    OwnContacts, Parsed, PhoneNormaliser, normalise,
 };
 use crate::notify::Notices;
 use crate::routing::{CompiledRules, Outcome, RoutingContext, RulesHandle, StrategyState};
@@ -139,6 +139,7 @@ impl Processor {
             held_levels: HashSet::new(),
             queued: false,
             said: Vec::with_capacity(rows.len()),
+            decided: false,
         };
         if offer_held {
             self.offer_held(tx.as_mut(), &rules, &mut batch, now)
@@ -159,6 +160,10 @@ impl Processor {
         }
         let state = serde_json::to_string(&batch.state).unwrap_or_default();
         tx.set_cursor(STRATEGY_STATE_KEY, &state, now).await?;
+        if batch.decided {
+            tx.keep_rules_texts(rules.version(), rules.texts(), now)
+                .await?;
+        }
         tx.commit().await?;
         batch.said.iter().for_each(Said::log);
         if batch.queued {
@@ -208,6 +213,12 @@ impl Processor {
             }
             Ok(draft) => draft,
         };
+        let mut draft = draft;
+        if row.channel == Channel::Webform && draft.thread.conversation.is_none() {
+            // A form has no conversation of its own: the same contact posting again soon
+            // (a double click, a reload) is one.
+            draft.thread.conversation = window::contact_conversation(&draft.contact);
+        }
         if let Some(existing) = self.continued_lead(tx, row, &draft, now).await? {
             return self.join(tx, rules, batch, row, existing, draft, now).await;
         }
@@ -236,7 +247,8 @@ impl Processor {
         };
         let decision = rules.decide(&lead, &ctx);
         batch.state = decision.state.clone();
-        let trace = trace_json(&decision.trace);
+        let trace = decision.trace.stored();
+        batch.decided = true;
         lead.classification = Some(decision.classification.clone());
         let pick = match decision.outcome {
             Outcome::Drop { reason } => {
@@ -353,9 +365,11 @@ impl Processor {
         if let Some(lead) = tx.lead_by_refs(&draft.thread.replies_to).await? {
             return Ok(Some(lead));
         }
-        if let Some(key) = &draft.thread.conversation {
-            let window = chrono::Duration::from_std(self.conversation_windows.of(&row.source))
-                .unwrap_or(chrono::Duration::MAX);
+        let window = self.conversation_windows.of(&row.source);
+        if let Some(key) = &draft.thread.conversation
+            && !window.is_zero()
+        {
+            let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
             return tx.open_conversation(&row.source, key, now - window).await;
         }
         Ok(None)
@@ -491,7 +505,8 @@ impl Processor {
                 lead: lead.id.clone(),
                 manager: pick.manager.clone(),
             });
-            let trace = trace_json(&decision.trace);
+            let trace = decision.trace.stored();
+            batch.decided = true;
             tx.update_lead(&LeadUpdate {
                 record: lead.clone(),
                 status: LeadStatus::Assigned,
@@ -596,11 +611,8 @@ struct Batch {
     queued: bool,
     /// What to log once the batch is committed.
     said: Vec<Said>,
-}
-
-/// A decision's trace as the JSON text stored with the lead.
-fn trace_json(trace: &crate::routing::Trace) -> String {
-    serde_json::to_string(trace).unwrap_or_else(|_| "null".into())
+    /// Whether a trace was written, which points into the rules' texts.
+    decided: bool,
 }
 
 /// Queues notifications, and notes that the workers must be woken after the commit.

@@ -1,6 +1,8 @@
 //! How long a conversation stays open for follow-ups, per source: a burst of Telegram messages
-//! and a slow e-mail thread do not need the same window.
+//! and a slow e-mail thread do not need the same window, and a form's double click needs only a
+//! couple of minutes.
 
+use crate::lead::Contact;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -13,8 +15,14 @@ pub struct ConversationWindows {
     pub by_source: HashMap<String, Duration>,
 }
 
+/// The conversation of a post without one of its own (a form): its first identity key, so the
+/// same person posting again within the window joins their lead.
+pub fn contact_conversation(contact: &Contact) -> Option<String> {
+    (contact.identity_keys().into_iter().next()).map(|k| format!("contact:{k}"))
+}
+
 impl ConversationWindows {
-    /// The window of `source`.
+    /// The window of `source` (zero: items never join by conversation).
     pub fn of(&self, source: &str) -> Duration {
         self.by_source.get(source).copied().unwrap_or(self.default)
     }

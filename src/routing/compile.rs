@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use chrono_tz::Tz;
@@ -286,6 +286,7 @@ impl<'t> Compiler<'t, '_> {
             words: std::mem::take(&mut self.words),
             tags: std::mem::take(&mut self.tags),
             watched,
+            texts: OnceLock::new(),
         })
     }
 

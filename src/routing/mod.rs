@@ -27,6 +27,7 @@ mod suppress;
 mod text;
 mod trace;
 mod trace_json;
+mod trace_stored;
 mod values;
 mod when;
 mod words;
@@ -40,6 +41,7 @@ pub use reload::{ReloadStatus, RulesHandle, WatchError, watch_rules};
 pub use rules::{CompiledRules, Fallback, SlaPolicy};
 pub use strategy::{PickedBy, Strategy, StrategyState};
 pub use trace::{CandidateTrace, Eligibility, Label, LevelTrace, PickTrace, Trace};
+pub use trace_stored::{StoredTraceError, is_indexed, spell_out};
 pub use values::DateSet;
 
 #[cfg(test)]

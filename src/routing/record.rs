@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
 
 use super::condition::{Condition, Conditions};
 use super::trace::Label;
@@ -441,6 +442,152 @@ impl Rebuild {
             view: OnceLock::from(view),
             ..self.record
         }
+    }
+}
+
+/// A record by index, as stored with each lead: `[entry, matched, first step, end]` per
+/// entry, `[test, held, found + 1 (0 for nothing), inner steps]` per test, and what the tests
+/// found as text. The tests and entries it points at are the rules version's
+/// [`RulesTexts`], stored once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct IndexedRecord {
+    /// How many of `entries` are scoring entries.
+    scoring: u32,
+    entries: Vec<[u32; 4]>,
+    steps: Vec<[u32; 4]>,
+    found: Vec<String>,
+}
+
+/// The texts of one rules version that stored records point into: every test as written and
+/// every entry's name, line and points.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct RulesTexts {
+    tests: Vec<String>,
+    entries: Vec<(String, usize, i64)>,
+}
+
+impl Explain {
+    /// The texts stored records point into.
+    pub(crate) fn texts(&self) -> RulesTexts {
+        RulesTexts {
+            tests: self.tests.clone(),
+            entries: self
+                .entries
+                .iter()
+                .map(|e| (e.name.as_str().to_string(), e.line, e.points))
+                .collect(),
+        }
+    }
+}
+
+impl Record {
+    /// The record by index, with what the tests found rendered once.
+    pub(crate) fn indexed(&self) -> IndexedRecord {
+        let view = self.view();
+        let mut found = Vec::new();
+        let mut seen: std::collections::HashMap<Cow<'_, str>, u32> =
+            std::collections::HashMap::new();
+        let steps = view
+            .steps
+            .iter()
+            .map(|s| {
+                let f = match self.render(s.found) {
+                    None => 0,
+                    Some(text) => *seen.entry(text).or_insert_with_key(|t| {
+                        found.push(t.to_string());
+                        found.len() as u32
+                    }),
+                };
+                [s.node, u32::from(s.held), f, s.len]
+            })
+            .collect();
+        IndexedRecord {
+            scoring: self.scoring as u32,
+            entries: view
+                .entries
+                .iter()
+                .map(|e| [e.entry, u32::from(e.matched), e.start, e.end])
+                .collect(),
+            steps,
+            found,
+        }
+    }
+}
+
+impl IndexedRecord {
+    /// The record again, over the rules version's texts; refused when an index points
+    /// outside them (texts of another version, or a damaged row).
+    pub(crate) fn restore(self, texts: RulesTexts) -> Result<Record, String> {
+        let (n_tests, n_entries, n_steps) =
+            (texts.tests.len(), texts.entries.len(), self.steps.len());
+        if self.scoring as usize > self.entries.len() {
+            return Err(format!(
+                "{} scoring entries of {}",
+                self.scoring,
+                self.entries.len()
+            ));
+        }
+        let mut entries = Vec::with_capacity(self.entries.len());
+        for [entry, matched, start, end] in self.entries {
+            if entry as usize >= n_entries || start > end || end as usize > n_steps {
+                return Err(format!(
+                    "entry {entry} (steps {start}..{end}) is not in the rules' {n_entries} entries and {n_steps} steps"
+                ));
+            }
+            entries.push(EntryRec {
+                entry,
+                matched: matched != 0,
+                start,
+                end,
+            });
+        }
+        let mut record = Record::new(Arc::default(), DateTime::<Utc>::UNIX_EPOCH, Tz::UTC);
+        let mut found = Vec::with_capacity(self.found.len());
+        for text in &self.found {
+            let start = record.text.len() as u32;
+            record.text.push_str(text);
+            found.push(record.keep(Payload::Text(start, record.text.len() as u32)));
+        }
+        let mut steps = Vec::with_capacity(n_steps);
+        for (at, [node, held, f, len]) in self.steps.into_iter().enumerate() {
+            if node as usize >= n_tests || at + 1 + len as usize > n_steps {
+                return Err(format!(
+                    "test {node} (with {len} inner) is not in the rules' {n_tests} tests"
+                ));
+            }
+            let found = match f {
+                0 => Found::NOTHING,
+                f => *found
+                    .get(f as usize - 1)
+                    .ok_or_else(|| format!("found text {f} missing"))?,
+            };
+            steps.push(Step {
+                node,
+                held: held != 0,
+                found,
+                len,
+            });
+        }
+        let explain = Explain {
+            tests: texts.tests,
+            entries: texts
+                .entries
+                .into_iter()
+                .map(|(name, line, points)| EntryInfo {
+                    name: Label::from(name),
+                    line,
+                    points,
+                    when: Default::default(),
+                })
+                .collect(),
+            conditions: Default::default(),
+        };
+        Ok(Record {
+            explain: Arc::new(explain),
+            view: OnceLock::from(View { steps, entries }),
+            scoring: self.scoring as usize,
+            ..record
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -122,6 +122,8 @@ pub struct CompiledRules {
     pub(crate) words: WordIndex,
     /// Every tag the entries add or the tests look for, by id.
     pub(crate) tags: Vec<Label>,
+    /// [`Explain`]'s texts as stored once per version, made when first stored.
+    pub(crate) texts: OnceLock<String>,
 }
 
 impl CompiledRules {

@@ -6,11 +6,13 @@
 
 mod console;
 mod notifications;
+mod privacy;
 mod records;
 mod sqlite;
 
 pub use console::*;
 pub use notifications::*;
+pub use privacy::*;
 pub use records::*;
 pub use sqlite::SqliteStore;
 
@@ -182,6 +184,15 @@ pub trait StoreTx: Send {
 
     /// Writes a named cursor inside the transaction.
     async fn set_cursor(&mut self, key: &str, value: &str, now: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Keeps the texts of the rules `version` that the traces written in this transaction
+    /// point into (once per version; a second call for a version changes nothing).
+    async fn keep_rules_texts(
+        &mut self,
+        version: &str,
+        texts: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
     /// Writes a new lead with its identity keys and refs.
     async fn insert_lead(&mut self, lead: &NewLead) -> StoreResult<()>;

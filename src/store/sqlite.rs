@@ -13,6 +13,7 @@ mod deferred;
 mod identities;
 mod notifications;
 mod pending;
+mod privacy;
 #[cfg(test)]
 mod tests;
 
@@ -109,6 +110,31 @@ impl SqliteStore {
             .connect_with(base.read_only(true))
             .await?;
         Ok(SqliteStore { write, read })
+    }
+
+    /// A lead's stored trace spelt out with its rules version's texts; a trace the texts do
+    /// not fit is shown as stored, with the reason, rather than hiding the whole journey.
+    async fn spelt_out(&self, trace: Value) -> StoreResult<Value> {
+        if !crate::routing::is_indexed(&trace) {
+            return Ok(trace);
+        }
+        let version = trace["rules_version"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let texts: Option<String> =
+            sqlx::query_scalar("SELECT texts FROM rules_texts WHERE version = ?1")
+                .bind(&version)
+                .fetch_optional(&self.read)
+                .await?;
+        let Some(texts) = texts else {
+            return Ok(serde_json::json!({
+                "unreadable": format!("the texts of rules version {version} are not in the store"),
+                "stored": trace,
+            }));
+        };
+        Ok(crate::routing::spell_out(trace.clone(), &texts)
+            .unwrap_or_else(|e| serde_json::json!({"unreadable": e.to_string(), "stored": trace})))
     }
 
     /// Closes both pools (graceful shutdown).
@@ -223,6 +249,9 @@ async fn outbox_summaries(
     Ok(out)
 }
 
+/// The most inbound items one statement inserts (8 values each, well under SQLite's limit).
+const INBOUND_CHUNK: usize = 64;
+
 const OUTBOX_COLUMNS: &str =
     "id, lead_id, sink, event_id, event_type, status, attempts, next_attempt_at, last_error";
 
@@ -239,24 +268,37 @@ impl Store for SqliteStore {
         cursors: &[CursorWrite],
     ) -> StoreResult<Vec<Inserted>> {
         let mut tx = self.write.begin().await?;
+        // A few statements for the whole group rather than one per item: each statement is a
+        // hop to SQLite's thread, and a busy web form's group commit holds dozens of items.
+        let mut fresh = std::collections::HashSet::with_capacity(items.len());
+        let mut rest = items;
+        while !rest.is_empty() {
+            // A power of two of rows: a handful of distinct statements to prepare and cache.
+            let n = 1 << (usize::BITS - 1 - rest.len().min(INBOUND_CHUNK).leading_zeros());
+            let (chunk, next) = rest.split_at(n);
+            rest = next;
+            let sql = format!(
+                "INSERT INTO inbound (id, source, channel, dedupe_key, received_at, content_type, payload, meta)
+                 VALUES {} ON CONFLICT (source, dedupe_key) DO NOTHING RETURNING id",
+                vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+            );
+            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+            for item in chunk {
+                q = q
+                    .bind(&item.id)
+                    .bind(&item.source)
+                    .bind(item.channel.as_str())
+                    .bind(&item.dedupe_key)
+                    .bind(ts(item.received_at))
+                    .bind(&item.content_type)
+                    .bind(&item.payload)
+                    .bind(item.meta.to_string());
+            }
+            fresh.extend(q.fetch_all(&mut *tx).await?);
+        }
         let mut out = Vec::with_capacity(items.len());
         for item in items {
-            let inserted = sqlx::query(
-                "INSERT INTO inbound (id, source, channel, dedupe_key, received_at, content_type, payload, meta)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (source, dedupe_key) DO NOTHING",
-            )
-            .bind(&item.id)
-            .bind(&item.source)
-            .bind(item.channel.as_str())
-            .bind(&item.dedupe_key)
-            .bind(ts(item.received_at))
-            .bind(&item.content_type)
-            .bind(&item.payload)
-            .bind(item.meta.to_string())
-            .execute(&mut *tx)
-            .await?;
-            if inserted.rows_affected() == 1 {
+            if fresh.contains(&item.id) {
                 out.push(Inserted::New(item.id.clone()));
             } else {
                 let id: String = sqlx::query_scalar(
@@ -613,7 +655,12 @@ impl Store for SqliteStore {
             lead: parse_json("leads.record", &lead.try_get::<String, _>("record")?)?,
             status: lead.try_get("status")?,
             rules_version: lead.try_get("rules_version")?,
-            trace: parse_json("leads.trace", &lead.try_get::<String, _>("trace")?)?,
+            trace: self
+                .spelt_out(parse_json(
+                    "leads.trace",
+                    &lead.try_get::<String, _>("trace")?,
+                )?)
+                .await?,
             inbound,
             assignments,
             deliveries,
@@ -911,6 +958,24 @@ impl StoreTx for SqliteTx {
 
     async fn set_cursor(&mut self, key: &str, value: &str, now: DateTime<Utc>) -> StoreResult<()> {
         set_cursor(&mut *self.tx, key, value, now).await
+    }
+
+    async fn keep_rules_texts(
+        &mut self,
+        version: &str,
+        texts: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO rules_texts (version, texts, stored_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (version) DO NOTHING",
+        )
+        .bind(version)
+        .bind(texts)
+        .bind(ts(now))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
     }
 
     async fn insert_lead(&mut self, lead: &NewLead) -> StoreResult<()> {

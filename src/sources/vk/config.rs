@@ -17,6 +17,9 @@ pub struct RawVkSource {
     pub secret: Option<Secret>,
     /// Take callbacks without `secret` (warned at every start).
     pub allow_unsigned: Option<bool>,
+    /// A message within this long of the person's last one joins its lead; default `30m`,
+    /// `"off"` makes every message a lead.
+    pub conversation_window: Option<String>,
 }
 
 /// The validated source.
@@ -32,4 +35,6 @@ pub struct VkSource {
     pub secret: Option<Secret>,
     /// Callbacks are taken without the secret (warned at every start).
     pub allow_unsigned: bool,
+    /// A message this soon after the person's last joins its lead; zero: never.
+    pub conversation_window: std::time::Duration,
 }

@@ -13,6 +13,9 @@ pub struct RawWhatsappSource {
     pub verify_token: Secret,
     /// The app secret every POST is signed with (`X-Hub-Signature-256`).
     pub app_secret: Secret,
+    /// A message within this long of the person's last one joins its lead; default `30m`,
+    /// `"off"` makes every message a lead.
+    pub conversation_window: Option<String>,
 }
 
 /// The validated source.
@@ -24,4 +27,6 @@ pub struct WhatsappSource {
     pub verify_token: Secret,
     /// The signing secret.
     pub app_secret: Secret,
+    /// A message this soon after the person's last joins its lead; zero: never.
+    pub conversation_window: std::time::Duration,
 }

@@ -11,8 +11,7 @@ CREATE INDEX leads_console_order ON leads (received_at, id);
 CREATE INDEX leads_console_name ON leads (json_extract(record, '$.contact.name'));
 -- Not-leads by reason, newest first.
 CREATE INDEX inbound_console_reason ON inbound (status, reason, received_at, id);
--- A lead's journey reads the items that made or joined it.
-CREATE INDEX inbound_lead ON inbound (lead_id) WHERE lead_id IS NOT NULL;
+-- (A lead's journey finds its items by `inbound_lead`, which 0009_retention.sql makes.)
 -- The not-leads page counts the last 30 days per reason.
 CREATE INDEX inbound_console_recent ON inbound (status, received_at, reason);
 

@@ -1,0 +1,94 @@
+//! The retention sweeper: every `[retention] every` on the daemon's clock, removes what is
+//! older than its kind's retention, in bounded batches so no transaction holds the write
+//! connection long. Reports itself as `stage:retention` in `/readyz`.
+
+use super::Retention;
+use crate::clock::Clock;
+use crate::health::Health;
+use crate::store::{PrivacyStore, RetentionKind, StoreError};
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Rows removed per transaction: small enough that intake's commits barely wait behind it.
+const BATCH: u32 = 500;
+
+/// Removes expired personal data in the background.
+#[derive(Debug, Clone)]
+pub struct Sweeper {
+    /// The store.
+    pub store: Arc<dyn PrivacyStore>,
+    /// How long each kind is kept, and how often to look.
+    pub retention: Retention,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// How often to look at the clock to see whether a pass is due.
+    pub max_idle: Duration,
+}
+
+impl Sweeper {
+    /// Sweeps whenever a pass is due until `shutdown`.
+    pub async fn run(self, health: Health, shutdown: CancellationToken) {
+        const NAME: &str = "stage:retention";
+        health.register(NAME, "stage");
+        let mut last: Option<DateTime<Utc>> = None;
+        while !shutdown.is_cancelled() {
+            let now = self.clock.now();
+            let due =
+                last.is_none_or(|l| (now - l).to_std().unwrap_or_default() >= self.retention.every);
+            if due {
+                match self.run_once(&shutdown).await {
+                    Ok(_) => {
+                        health.success(NAME, now, None);
+                        last = Some(now);
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "The retention sweep failed; it is retried.");
+                        health.failure(NAME, now, e.to_string());
+                    }
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.max_idle.min(self.retention.every)) => {}
+                () = shutdown.cancelled() => {}
+            }
+        }
+        health.stopped(NAME);
+    }
+
+    /// One pass over every kind, each until nothing older is left; returns how many rows
+    /// were removed.
+    pub async fn run_once(&self, shutdown: &CancellationToken) -> Result<u64, StoreError> {
+        let now = self.clock.now();
+        let mut total = 0;
+        for kind in RetentionKind::ALL {
+            let Some(keep) = self.retention.keep(kind) else {
+                continue;
+            };
+            let Ok(keep) = chrono::Duration::from_std(keep) else {
+                continue;
+            };
+            let before = now - keep;
+            let mut removed = 0;
+            loop {
+                let n = self.store.sweep(kind, before, now, BATCH).await?;
+                removed += n;
+                if n < u64::from(BATCH) || shutdown.is_cancelled() {
+                    break;
+                }
+            }
+            if removed > 0 {
+                metrics::counter!("leadgate_retention_removed_total", "kind" => kind.as_str())
+                    .increment(removed);
+                tracing::info!(
+                    kind = kind.as_str(),
+                    removed,
+                    "Retention: removed what was kept longer than configured."
+                );
+            }
+            total += removed;
+        }
+        Ok(total)
+    }
+}

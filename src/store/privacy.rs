@@ -1,0 +1,134 @@
+//! What the retention sweeper and the `forget` and `export` commands ask of the store: personal
+//! data removed once it is no longer needed, or on the person's request (152-FZ, GDPR).
+
+use super::{Journey, StoreResult};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What the sweeper removes, each on its own clock (`[retention]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RetentionKind {
+    /// Items that were not leads, whole.
+    NotLeads,
+    /// The raw bytes of items that made or joined a lead (the lead keeps what was read).
+    Inbound,
+    /// Bodies of events a sink took and of messages sent to managers.
+    Delivered,
+    /// Whole settled leads (taken or closed) with everything about them.
+    Leads,
+}
+
+impl RetentionKind {
+    /// Every kind, in the order a pass sweeps them.
+    pub const ALL: [RetentionKind; 4] = [
+        RetentionKind::NotLeads,
+        RetentionKind::Inbound,
+        RetentionKind::Delivered,
+        RetentionKind::Leads,
+    ];
+
+    /// The name in `[retention]`, logs and the metric's `kind` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RetentionKind::NotLeads => "not_leads",
+            RetentionKind::Inbound => "inbound",
+            RetentionKind::Delivered => "delivered",
+            RetentionKind::Leads => "leads",
+        }
+    }
+}
+
+/// Whose data a `forget` or an `export` is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// A phone in E.164 (`+79161234567`).
+    Phone(String),
+    /// A normalised e-mail address.
+    Email(String),
+    /// One lead by id.
+    Lead(String),
+}
+
+impl Subject {
+    /// What the subject is, without its value: the tombstone says this and never the value.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Subject::Phone(_) => "phone",
+            Subject::Email(_) => "email",
+            Subject::Lead(_) => "lead",
+        }
+    }
+
+    /// Lower-case texts whose presence in an item's raw bytes means the item names the
+    /// subject: a phone's national number (in `+7 916...`, `8916...`, `%2B7916...` alike
+    /// when written without separators), an e-mail as written and URL-encoded.
+    pub fn search_texts(&self) -> Vec<String> {
+        match self {
+            Subject::Phone(e164) => phonenumber::parse(None, e164)
+                .map(|n| vec![n.national().value().to_string()])
+                .unwrap_or_else(|_| vec![e164.trim_start_matches('+').to_string()]),
+            Subject::Email(e) => {
+                let e = e.to_lowercase();
+                vec![e.replace('@', "%40"), e]
+            }
+            Subject::Lead(_) => Vec::new(),
+        }
+    }
+}
+
+/// Who asked for an erasure and under which id its tombstone is kept.
+#[derive(Debug, Clone)]
+pub struct ErasureRequest {
+    /// The opaque id of the tombstone (`erasure:<uuid>`), the audit trail's "lead" of it.
+    pub id: String,
+    /// Who ran it (`--by`, or the login).
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// What an erasure removed, for the operator and the tombstone.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Erasure {
+    /// The leads removed (opaque ids, so the operator can erase the CRM's copies too).
+    pub leads: Vec<String>,
+    /// Rows removed per kind of data (`inbound`, `leads`, `outbox`...).
+    pub removed: BTreeMap<&'static str, u64>,
+}
+
+/// The store's part in retention, erasure and access requests.
+#[async_trait]
+pub trait PrivacyStore: Send + Sync + std::fmt::Debug {
+    /// Removes up to `limit` rows of `kind` older than `before` (as of `now`), oldest first;
+    /// returns how many. Never touches what delivery or the SLA still needs: pending items,
+    /// undelivered or dead outbox rows, unsent notifications, held leads or leads a manager
+    /// has not reacted to.
+    async fn sweep(
+        &self,
+        kind: RetentionKind,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<u64>;
+
+    /// Erases everything stored about `subject` (its leads with their items, deliveries,
+    /// notifications, CRM references and audit trail, and any other item whose raw bytes
+    /// name it), leaves a tombstone in the audit trail under `request.id`, and rewrites the
+    /// database so the erased bytes are nowhere in its files.
+    async fn forget(&self, subject: &Subject, request: &ErasureRequest) -> StoreResult<Erasure>;
+
+    /// Everything stored about `subject`: each of its leads' journeys, and the other items
+    /// whose raw bytes name it (as text when UTF-8).
+    async fn export(&self, subject: &Subject) -> StoreResult<Export>;
+}
+
+/// A person's data, for a subject-access request.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Export {
+    /// Each lead of theirs, with what arrived, where it went and its audit trail.
+    pub leads: Vec<Journey>,
+    /// Items naming them that made no lead of theirs (not leads, not processed yet).
+    pub other_items: Vec<serde_json::Value>,
+}

@@ -1,0 +1,111 @@
+//! A double click is one lead (issue 18): a form posted again with the same contact within the
+//! source's `conversation_window` (a second click, a reload) joins the first lead as an
+//! update; later, or from someone else, it is a lead of its own; `"off"` makes every post one.
+
+mod support;
+
+use std::time::Duration;
+use support::daemon::{TestDaemon, always_open_routing, eventually, manual_clock};
+use support::sink::Sink;
+
+fn config(sink: &Sink, window: Option<&str>) -> String {
+    let window = window
+        .map(|w| format!("conversation_window = \"{w}\"\n"))
+        .unwrap_or_default();
+    format!(
+        "[[sources.webform]]\nid = \"site\"\n{window}\n[[sinks.webhook]]\nid = \"crm\"\nurl = \"{}\"\ntimeout = \"2s\"\n",
+        sink.url()
+    )
+}
+
+/// The events the sink got, as (type, lead id), once there are `n`.
+async fn events(sink: &Sink, n: usize) -> Vec<(String, String)> {
+    let got = eventually(Duration::from_secs(10), || async {
+        let all: Vec<_> = sink.received().iter().map(|r| r.json()).collect();
+        (all.len() >= n).then_some(all)
+    })
+    .await
+    .unwrap_or_else(|| panic!("expected {n} events, got {}", sink.received().len()));
+    got.iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap_or("").to_string(),
+                e["data"]["id"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_click_within_two_minutes_joins_the_first_lead() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = manual_clock();
+    let daemon = TestDaemon::start_at(
+        dir.path(),
+        &config(&sink, None),
+        &always_open_routing(),
+        clock.clone(),
+    )
+    .await;
+    let form = [("phone", "+79161234500"), ("message", "Нужен котёл")];
+    let first = daemon.submit_form(&form).await;
+    let got = events(&sink, 1).await;
+    assert_eq!(got[0].0, "lead.created");
+    let lead = got[0].1.clone();
+    clock.advance(chrono::Duration::seconds(90));
+    daemon
+        .submit_form(&[("phone", "8 916 123-45-00"), ("message", "Нужен котёл")])
+        .await;
+    let got = events(&sink, 2).await;
+    assert_eq!(
+        got[1],
+        ("lead.updated".to_string(), lead.clone()),
+        "the reload joins the lead"
+    );
+    let someone_else = daemon.submit_form(&[("phone", "+79161234511")]).await;
+    let got = events(&sink, 3).await;
+    assert_eq!(got[2].0, "lead.created", "another person is another lead");
+    assert_ne!(got[2].1, lead);
+
+    clock.advance(chrono::Duration::minutes(3));
+    daemon
+        .submit_form(&[("phone", "+79161234500"), ("message", "А ещё бойлер")])
+        .await;
+    let got = events(&sink, 4).await;
+    assert_eq!(
+        got[3].0, "lead.created",
+        "past the window a post is a lead again"
+    );
+    assert_ne!(got[3].1, lead);
+    let leads = daemon.admin_get("/admin/api/leads").await;
+    let n = leads["items"].as_array().map(Vec::len);
+    assert_eq!(n, Some(3), "{leads}");
+    let journey = daemon.admin_get(&format!("/admin/api/leads/{lead}")).await;
+    assert_eq!(
+        journey["inbound"].as_array().map(Vec::len),
+        Some(2),
+        "both clicks are kept as items of the one lead"
+    );
+    assert!(!first.is_empty() && !someone_else.is_empty());
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_window_off_every_post_is_a_lead() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(
+        dir.path(),
+        &config(&sink, Some("off")),
+        &always_open_routing(),
+    )
+    .await;
+    daemon.submit_form(&[("phone", "+79161234522")]).await;
+    daemon.submit_form(&[("phone", "+79161234522")]).await;
+    let got = events(&sink, 2).await;
+    assert_eq!(got[0].0, "lead.created");
+    assert_eq!(got[1].0, "lead.created");
+    assert_ne!(got[0].1, got[1].1);
+    daemon.stop().await;
+}
