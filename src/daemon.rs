@@ -399,6 +399,7 @@ pub async fn run(
         notes,
         bodies: crate::http::BodyBudget::new(config.server.body_memory),
         managers_hook,
+        console: Arc::new(sqlite.clone()),
     };
     tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), mailboxes = config.email.iter().map(|e| e.mailboxes.len()).sum::<usize>(), blogs = config.wordpress.len() + config.feeds.len(), telegram_bots = config.telegram.len(), "leadgate is running.");
     crate::http::serve(listener, router(state), &config.server, shutdown).await;

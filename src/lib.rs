@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod config;
 pub mod connectors;
+pub mod console;
 pub mod crm;
 pub mod deliver;
 pub mod health;

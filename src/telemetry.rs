@@ -19,6 +19,12 @@ pub fn metrics_handle() -> PrometheusHandle {
                     Matcher::Full("leadgate_intake_group_size".into()),
                     GROUP_SIZE_BUCKETS,
                 )
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full("leadgate_manager_time_to_take_seconds".into()),
+                        TIME_TO_TAKE_BUCKETS,
+                    )
+                })
                 .unwrap_or_else(|_| PrometheusBuilder::new());
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
@@ -31,9 +37,48 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// Seconds from assignment to take: a minute to a day.
+const TIME_TO_TAKE_BUCKETS: &[f64] = &[
+    60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0,
+];
+
+/// A lead was assigned to `manager` (first, or passed on to them).
+pub fn manager_assigned(manager: &str) {
+    metrics::counter!("leadgate_manager_assigned_total", "manager" => manager.to_string())
+        .increment(1);
+}
+
+/// `manager` took a lead, `after` its assignment when known.
+pub fn manager_acknowledged(manager: &str, after: Option<chrono::Duration>) {
+    metrics::counter!("leadgate_manager_acknowledged_total", "manager" => manager.to_string())
+        .increment(1);
+    if let Some(after) = after {
+        metrics::histogram!("leadgate_manager_time_to_take_seconds")
+            .record(after.num_milliseconds().max(0) as f64 / 1000.0);
+    }
+}
+
+/// A lead left `manager` for someone else (declined, or the SLA ran out).
+pub fn manager_reassigned(manager: &str) {
+    metrics::counter!("leadgate_manager_reassigned_total", "manager" => manager.to_string())
+        .increment(1);
+}
+
 /// Every metric's help text.
 fn describe() {
     let counters = [
+        (
+            "leadgate_manager_assigned_total",
+            "Leads assigned to a manager (first, or passed on to them), by manager.",
+        ),
+        (
+            "leadgate_manager_acknowledged_total",
+            "Leads a manager took, by manager.",
+        ),
+        (
+            "leadgate_manager_reassigned_total",
+            "Leads that left a manager for someone else (declined or SLA ran out), by manager.",
+        ),
         (
             "leadgate_forms_accepted_total",
             "Form posts stored, by source.",
@@ -122,6 +167,10 @@ fn describe() {
     for (name, help) in gauges {
         describe_gauge!(name, help);
     }
+    describe_histogram!(
+        "leadgate_manager_time_to_take_seconds",
+        "Seconds from a lead's assignment to the manager taking it (wall clock)."
+    );
     describe_histogram!(
         "leadgate_intake_group_size",
         "Items committed together by one intake group commit."

@@ -24,6 +24,10 @@ pub fn routes(token: Secret) -> Router<AppState> {
         .route("/admin/api/leads/{id}", get(lead_journey))
         .route("/admin/api/dead-letters", get(list_dead))
         .route("/admin/api/dead-letters/replay", post(replay))
+        .route(
+            "/admin/api/reports/{table}",
+            get(crate::console::reports::api),
+        )
         .layer(axum::middleware::from_fn(
             move |req: Request, next: Next| {
                 let token = token.clone();

@@ -67,15 +67,19 @@ impl BodyBudget {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        if announced.is_some_and(|n| n > limit) {
+        let mut stream = body.into_data_stream();
+        if let Some(n) = announced.filter(|&n| n > limit) {
+            if n <= limit.saturating_add(DRAIN_AT_MOST) {
+                drain(&mut stream, DRAIN_AT_MOST).await;
+            }
             return Err(BodyReadError::TooLarge { limit });
         }
         let mut share: Option<OwnedSemaphorePermit> = None;
         let mut buf = BytesMut::with_capacity(announced.unwrap_or(0).min(64 * 1024));
-        let mut stream = body.into_data_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(classify)?;
             if buf.len() + chunk.len() > limit {
+                drain(&mut stream, DRAIN_AT_MOST).await;
                 return Err(BodyReadError::TooLarge { limit });
             }
             let n = u32::try_from(chunk.len()).map_err(|_| BodyReadError::TooLarge { limit })?;
@@ -94,6 +98,24 @@ impl BodyBudget {
             bytes: buf.freeze(),
             _share: share,
         })
+    }
+}
+
+/// How much of a body just over its limit is read and dropped before the `413`: a client
+/// still sending when the server closes gets a connection reset instead of the answer (the
+/// kernel resets a socket closed with unread data), so a form a little too large would show
+/// the visitor a network error rather than what to fix.
+const DRAIN_AT_MOST: usize = 256 * 1024;
+
+/// Reads and drops up to `most` bytes of what is left of a body (within the server's body
+/// deadline), so the refusal reaches a client that is still sending.
+async fn drain(stream: &mut axum::body::BodyDataStream, most: usize) {
+    let mut seen = 0usize;
+    while seen <= most {
+        match stream.next().await {
+            Some(Ok(chunk)) => seen += chunk.len(),
+            _ => return,
+        }
     }
 }
 

@@ -69,6 +69,8 @@ pub struct AppState {
     pub bodies: BodyBudget,
     /// The managers' bot in webhook mode: what handles the taps Telegram posts.
     pub managers_hook: Option<crate::notify::TapListener>,
+    /// What the admin console reads.
+    pub console: Arc<dyn crate::store::ConsoleStore>,
 }
 
 /// The largest body a channel webhook (VK, WhatsApp, Telegram) is read up to.
@@ -136,7 +138,8 @@ pub fn router(state: AppState) -> Router {
         app = app.route("/", get(move || async move { demo::page(&form_id) }));
     }
     if let Some(token) = state.config.admin_token.clone() {
-        app = app.merge(admin::routes(token));
+        app = app.merge(admin::routes(token.clone()));
+        app = app.merge(crate::console::routes(token));
     }
     if state.notices.signer().is_some() {
         app = app.route(

@@ -19,7 +19,7 @@ mod taps;
 mod telegram;
 mod worker;
 
-pub use alerts::AlertMonitor;
+pub use alerts::{AlertMonitor, INCIDENTS_KEY};
 pub use config::{
     AlertsConfig, Language, Neighbours, NotifyConfig, NotifyEmail, NotifyTelegram, RawNotify,
 };

@@ -590,6 +590,7 @@ impl Processor {
         level: &str,
         previous_state: &'static str,
     ) -> StoreResult<()> {
+        crate::telemetry::manager_assigned(&a.manager.id);
         tx.insert_assignment(&NewAssignment {
             lead_id: lead.id.clone(),
             manager_id: a.manager.id.clone(),

@@ -256,6 +256,9 @@ impl Actions {
             return Ok(false);
         }
         tx.end_assignment(lead_id, "acknowledged", now).await?;
+        if let Some(m) = &stored.manager_id {
+            crate::telemetry::manager_acknowledged(m, None);
+        }
         tx.update_lead(&LeadUpdate {
             record: stored.record.clone(),
             status: LeadStatus::Acknowledged,

@@ -243,6 +243,10 @@ impl Actions {
         let passed = match action {
             Action::Acknowledge => {
                 tx.end_assignment(lead_id, "acknowledged", now).await?;
+                crate::telemetry::manager_acknowledged(
+                    &active.manager_id,
+                    Some(now - active.assigned_at),
+                );
                 let lead = active.lead.record.clone();
                 tx.update_lead(&LeadUpdate {
                     record: lead.clone(),

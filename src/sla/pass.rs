@@ -205,6 +205,8 @@ pub async fn pass_on(
     if let Some(c) = lead.classification.as_mut() {
         c.level = new_level.clone();
     }
+    crate::telemetry::manager_reassigned(&active.manager_id);
+    crate::telemetry::manager_assigned(&manager);
     tx.insert_assignment(&NewAssignment {
         lead_id: lead.id.clone(),
         manager_id: manager,

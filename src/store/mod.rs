@@ -4,11 +4,13 @@
 //! Time values cross the trait as `DateTime<Utc>`; the SQLite implementation keeps them as
 //! fixed-width RFC 3339 text.
 
+mod console;
 mod notifications;
 mod privacy;
 mod records;
 mod sqlite;
 
+pub use console::*;
 pub use notifications::*;
 pub use privacy::*;
 pub use records::*;

@@ -8,6 +8,7 @@
 //! them (`pending.rs`) and reads its batch's returning contacts ahead (`identities.rs`).
 
 mod bulk;
+mod console;
 mod deferred;
 mod identities;
 mod notifications;

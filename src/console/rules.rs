@@ -1,0 +1,144 @@
+//! The rules page: the version in force, the last reload's result (a refused save with every
+//! problem, file, line and fix), the file itself, and a tester that routes a pasted raw sample
+//! as `leadgate route --channel` does, but with the live store's state: the managers' open
+//! leads, the rotation, and the contact's previous manager.
+
+use super::auth::Signed;
+use super::leads::store_failed;
+use super::page::render_status;
+use crate::http::AppState;
+use crate::lead::{Channel, Lead, Parsed, normalise};
+use crate::process::{STRATEGY_STATE_KEY, parse_sample};
+use crate::routing::{ReloadStatus, RoutingContext, StrategyState};
+use axum::extract::{Form, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
+use serde::Deserialize;
+
+/// The page, with the tester's last sample and result when there is one.
+fn page(signed: &Signed, app: &AppState, status: StatusCode, tried: minijinja::Value) -> Response {
+    let rules = app.rules.current();
+    let reload = app.rules.status().borrow().clone();
+    let (state, refused) = match &reload {
+        ReloadStatus::Initial { .. } => ("initial", None),
+        ReloadStatus::Reloaded { .. } => ("reloaded", None),
+        ReloadStatus::Refused { error, .. } => ("refused", Some(error.clone())),
+    };
+    let file = std::fs::read_to_string(&app.config.routing_file).unwrap_or_default();
+    render_status(
+        &signed.frame,
+        status,
+        "rules.html",
+        context! {
+            version => rules.version(),
+            state, refused,
+            path => app.config.routing_file.display().to_string(),
+            file,
+            channels => Channel::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+            ..tried
+        },
+    )
+}
+
+/// The rules page.
+pub async fn show(signed: Signed, State(app): State<AppState>) -> Response {
+    page(&signed, &app, StatusCode::OK, context! {})
+}
+
+/// The tester's form.
+#[derive(Debug, Deserialize)]
+pub struct TestForm {
+    #[serde(default)]
+    csrf: String,
+    channel: String,
+    sample: String,
+}
+
+/// Routes the sample with the live store's state; nothing is written.
+pub async fn test(
+    signed: Signed,
+    State(app): State<AppState>,
+    Form(form): Form<TestForm>,
+) -> Response {
+    if let Some(refused) = signed.refuse_without_csrf(&form.csrf) {
+        return refused;
+    }
+    let tried = |result: String, ok: bool| {
+        context! { sample => form.sample.clone(), channel => form.channel.clone(), result, ok }
+    };
+    let Some(channel) = Channel::parse(&form.channel) else {
+        let msg = format!("{:?} is not a channel", form.channel);
+        return page(&signed, &app, StatusCode::BAD_REQUEST, tried(msg, false));
+    };
+    let rules = app.rules.current();
+    let now = app.clock.now();
+    let parsed = parse_sample(&app.config, channel, form.sample.as_bytes()).await;
+    let mut tx = match app.store.begin().await {
+        Ok(tx) => tx,
+        Err(e) => return store_failed(&signed, &e),
+    };
+    let mut out = Vec::new();
+    for p in parsed {
+        let draft = match p {
+            Parsed::NotLead(n) => {
+                out.push(format!("not a lead: {} ({})", n.reason, n.detail));
+                continue;
+            }
+            Parsed::Lead(d) => normalise(d, &app.config.phones, &app.config.own_contacts),
+        };
+        let lead = Lead::unrouted("sample".into(), now, channel, "sample".into(), draft);
+        if !lead.contact.is_reachable() {
+            out.push("not a lead: no way to answer the person (no valid phone, e-mail or messenger account)".into());
+            continue;
+        }
+        let live = async {
+            let open = tx.open_leads_per_manager().await?;
+            let state: StrategyState = tx
+                .get_cursor(STRATEGY_STATE_KEY)
+                .await?
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default();
+            let previous = tx.previous_lead(&lead.contact.identity_keys()).await?;
+            Ok::<_, crate::store::StoreError>((open, state, previous))
+        };
+        let (open, state, previous) = match live.await {
+            Ok(l) => l,
+            Err(e) => return store_failed(&signed, &e),
+        };
+        let previous_manager = previous.as_ref().and_then(|p| p.manager_id.clone());
+        let ctx = RoutingContext {
+            now,
+            open_leads: &open,
+            previous_manager: previous_manager.as_deref(),
+            state: &state,
+            exclude: &[],
+        };
+        let mut said = format!(
+            "open leads now: {}\nprevious lead of this contact: {}\n\n",
+            if open.is_empty() {
+                "none".to_string()
+            } else {
+                let mut o: Vec<_> = open.iter().map(|(m, n)| format!("{m} {n}")).collect();
+                o.sort();
+                o.join(", ")
+            },
+            match &previous {
+                Some(p) => format!(
+                    "{} (manager {})",
+                    p.id,
+                    p.manager_id.as_deref().unwrap_or("none")
+                ),
+                None => "none".into(),
+            }
+        );
+        said.push_str(&rules.decide(&lead, &ctx).trace.to_string());
+        out.push(said);
+    }
+    // Nothing was written: the transaction ends without a commit.
+    drop(tx);
+    if out.is_empty() {
+        out.push("the sample holds no item".into());
+    }
+    page(&signed, &app, StatusCode::OK, tried(out.join("\n\n"), true))
+}

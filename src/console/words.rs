@@ -1,0 +1,204 @@
+//! The console's words in Russian and English, by key; templates read them as `t.KEY`.
+
+use crate::language::Language;
+use std::collections::BTreeMap;
+
+/// (key, Russian, English).
+const WORDS: &[(&str, &str, &str)] = &[
+    ("console", "Консоль leadgate", "leadgate console"),
+    ("overview", "Обзор", "Overview"),
+    ("leads", "Заявки", "Leads"),
+    ("not_leads", "Не заявки", "Not leads"),
+    ("dead_letters", "Недоставленные", "Dead letters"),
+    ("sign_in", "Войти", "Sign in"),
+    ("sign_out", "Выйти", "Sign out"),
+    ("token", "Токен администратора", "Admin token"),
+    (
+        "wrong_token",
+        "Токен не подошёл.",
+        "That token is not right.",
+    ),
+    (
+        "too_many",
+        "Слишком много попыток, подождите минуту.",
+        "Too many attempts: wait a minute.",
+    ),
+    (
+        "expired",
+        "Сессия закончилась, войдите снова.",
+        "The session ended: sign in again.",
+    ),
+    (
+        "csrf",
+        "Форма устарела: откройте страницу заново и повторите.",
+        "The form is stale: reload the page and try again.",
+    ),
+    ("channel", "Канал", "Channel"),
+    ("source", "Источник", "Source"),
+    ("level", "Уровень", "Level"),
+    ("manager", "Менеджер", "Manager"),
+    ("status", "Статус", "Status"),
+    ("since", "С", "From"),
+    ("until", "По", "Until"),
+    ("search", "Телефон, e-mail или имя", "Phone, e-mail or name"),
+    ("find", "Найти", "Find"),
+    ("any", "все", "any"),
+    ("received", "Получена", "Received"),
+    ("name", "Имя", "Name"),
+    ("phone", "Телефон", "Phone"),
+    ("email", "E-mail", "E-mail"),
+    ("text", "Текст", "Text"),
+    ("next_page", "Дальше →", "Next →"),
+    ("first_page", "← К началу", "← First page"),
+    ("csv", "Скачать CSV", "Download CSV"),
+    ("nothing", "Ничего не найдено.", "Nothing found."),
+    ("journey", "Путь заявки", "Lead journey"),
+    ("raw", "Как пришло", "As it arrived"),
+    ("record", "Нормализованная запись", "Normalised record"),
+    ("decision", "Решение маршрутизации", "Routing decision"),
+    ("rules_version", "Версия правил", "Rules version"),
+    (
+        "assignments",
+        "Назначения и передачи",
+        "Assignments and passes",
+    ),
+    ("assigned_at", "Назначена", "Assigned"),
+    ("due", "Срок", "Due"),
+    ("state", "Состояние", "State"),
+    ("strategy", "Стратегия", "Strategy"),
+    ("deliveries", "Доставка", "Deliveries"),
+    (
+        "notifications",
+        "Уведомления менеджерам",
+        "Notifications to managers",
+    ),
+    ("sink", "Получатель", "Sink"),
+    ("event", "Событие", "Event"),
+    ("attempts", "Попытки", "Attempts"),
+    ("answer", "Ответ", "Answer"),
+    ("error", "Ошибка", "Error"),
+    ("body", "Тело", "Body"),
+    ("audit", "Журнал", "Audit trail"),
+    ("at", "Когда", "When"),
+    ("what", "Что", "What"),
+    ("detail", "Подробности", "Detail"),
+    ("actions", "Действия", "Actions"),
+    ("resend", "Отправить снова в", "Re-send to"),
+    ("confirm", "Подтвердите", "Confirm"),
+    (
+        "confirm_resend",
+        "Отправить событие заявки снова в «{}»?",
+        "Send the lead's event to \u{201c}{}\u{201d} again?",
+    ),
+    (
+        "confirm_replay",
+        "Вернуть в очередь недоставленные: {}?",
+        "Put back in the queue the dead letters: {}?",
+    ),
+    ("yes", "Да, выполнить", "Yes, do it"),
+    ("cancel", "Отмена", "Cancel"),
+    (
+        "done_resend",
+        "Событие поставлено в очередь.",
+        "The event is queued.",
+    ),
+    (
+        "done_replay",
+        "Возвращено в очередь: {}.",
+        "Back in the queue: {}.",
+    ),
+    ("reason", "Причина", "Reason"),
+    ("decided_by", "Что решило", "What decided it"),
+    ("last_error", "Последняя ошибка", "Last error"),
+    ("replay", "Повторить", "Replay"),
+    ("replay_all", "Повторить все", "Replay all"),
+    ("all", "все", "all"),
+    ("lead", "Заявка", "Lead"),
+    (
+        "not_found",
+        "Нет такой страницы или записи.",
+        "No such page or record.",
+    ),
+    ("matched", "совпало", "matched"),
+    ("not_matched", "не совпало", "did not match"),
+    ("back", "Назад", "Back"),
+    ("rules", "Правила", "Rules"),
+    ("reports", "Отчёты", "Reports"),
+    ("today", "сегодня", "today"),
+    ("days", "дней", "days"),
+    ("held", "Ждут менеджера (по уровням)", "Held (per level)"),
+    ("incidents", "Открытые инциденты", "Open incidents"),
+    ("source_states", "Состояние источников", "Source states"),
+    ("last_success", "Последний успех", "Last success"),
+    ("cursor", "Курсор", "Cursor"),
+    (
+        "on_duty",
+        "Кто работает сейчас и кто следующий",
+        "Who works now and who next",
+    ),
+    ("now", "Сейчас", "Now"),
+    ("next_start", "Начнёт работу", "Starts next"),
+    ("working", "работает", "working"),
+    ("off_hours", "вне рабочих часов", "off hours"),
+    ("day_off", "выходной", "day off"),
+    ("holiday", "праздник", "holiday"),
+    ("show", "Показать", "Show"),
+    ("managers", "Менеджеры", "Managers"),
+    ("levels", "Уровни", "Levels"),
+    ("sources", "Источники", "Sources"),
+    ("per_day", "Заявки по дням", "Leads per day"),
+    ("day", "День", "Day"),
+    ("assigned", "Назначено", "Assigned"),
+    ("taken", "Взято", "Taken"),
+    ("declined", "Отказ", "Declined"),
+    ("passed_on", "Передано дальше", "Passed on"),
+    ("sla_breaches", "Нарушений SLA", "SLA breaches"),
+    ("median_take", "Медиана до взятия", "Median time to take"),
+    ("p90_take", "90% до взятия", "90th pct. time to take"),
+    (
+        "report_note",
+        "Дни по UTC; время до взятия — по часам, без учёта рабочего времени, с точностью до корзины (1, 5, 15, 30 мин, 1, 2, 4, 8, 24 ч).",
+        "Days are UTC; time to take is wall-clock (not working hours), to the bucket (1, 5, 15, 30 min, 1, 2, 4, 8, 24 h).",
+    ),
+    ("file", "Файл", "File"),
+    ("last_reload", "Последняя загрузка", "Last reload"),
+    (
+        "refused_save",
+        "Последнее отклонённое сохранение",
+        "Last refused save",
+    ),
+    ("tester", "Проверка", "Tester"),
+    (
+        "tester_hint",
+        "Вставьте сырое сообщение, как его принимает leadgate route --channel: для веб-формы — JSON с полями, для почты — письмо .eml, для Telegram — update. Решение считается по текущему состоянию: открытые заявки менеджеров, очередь, прежний менеджер контакта. Ничего не записывается.",
+        "Paste a raw sample as leadgate route --channel takes it: a web form's fields as JSON, an .eml for e-mail, an update for Telegram. The decision uses the live state: managers' open leads, the rotation, the contact's previous manager. Nothing is written.",
+    ),
+    ("sample", "Образец", "Sample"),
+    ("try", "Проверить", "Try it"),
+];
+
+/// Every word in `lang`, keyed, for a template's `t`.
+pub fn words(lang: Language) -> BTreeMap<&'static str, &'static str> {
+    WORDS
+        .iter()
+        .map(|(k, ru, en)| (*k, if lang == Language::En { *en } else { *ru }))
+        .collect()
+}
+
+/// The word `key` in `lang` with `{}` replaced by `arg`.
+pub fn say(lang: Language, key: &str, arg: &str) -> String {
+    words(lang)
+        .get(key)
+        .map(|w| w.replace("{}", arg))
+        .unwrap_or_else(|| key.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_word_has_both_languages() {
+        for (k, ru, en) in super::WORDS {
+            assert!(!ru.is_empty() && !en.is_empty(), "{k}");
+        }
+    }
+}

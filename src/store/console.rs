@@ -1,0 +1,233 @@
+//! What the admin console reads that the JSON API does not: lead lists with search and keyset
+//! paging, and the kept-out items by reason. A trait of its own so the console's queries stay
+//! apart from the hot path's.
+
+use super::StoreResult;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Where a page of a newest-first list starts: after the row with this arrival and id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PageKey {
+    /// The arrival of the last row shown.
+    pub received_at: DateTime<Utc>,
+    /// Its id.
+    pub id: String,
+}
+
+/// What the search box asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Search {
+    /// A phone in E.164 (`+79161234567`).
+    Phone(String),
+    /// An e-mail address, lower-cased.
+    Email(String),
+    /// The start of a name, as written.
+    Name(String),
+}
+
+/// The console's lead list: every set field narrows.
+#[derive(Debug, Clone, Default)]
+pub struct LeadQuery {
+    /// Channel.
+    pub channel: Option<String>,
+    /// Source id.
+    pub source: Option<String>,
+    /// Level.
+    pub level: Option<String>,
+    /// Current manager.
+    pub manager: Option<String>,
+    /// `assigned`, `held`, `acknowledged`.
+    pub status: Option<String>,
+    /// Arrived at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Arrived before.
+    pub until: Option<DateTime<Utc>>,
+    /// A phone, an e-mail or a name.
+    pub search: Option<Search>,
+    /// The page starts after this row.
+    pub after: Option<PageKey>,
+    /// At most this many (1..=1000).
+    pub limit: u32,
+}
+
+/// A lead in the console's list: who, from where, where it went.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeadRow {
+    /// Lead id.
+    pub id: String,
+    /// Arrival.
+    pub received_at: DateTime<Utc>,
+    /// Channel.
+    pub channel: String,
+    /// Source id.
+    pub source: String,
+    /// Status.
+    pub status: String,
+    /// Level.
+    pub level: Option<String>,
+    /// Current manager.
+    pub manager_id: Option<String>,
+    /// The person's name.
+    pub name: Option<String>,
+    /// Their first phone.
+    pub phone: Option<String>,
+    /// Their first e-mail.
+    pub email: Option<String>,
+    /// The start of what they wrote.
+    pub text: String,
+}
+
+/// One page of the lead list.
+#[derive(Debug, Clone, Default)]
+pub struct LeadPage {
+    /// The leads, newest first.
+    pub rows: Vec<LeadRow>,
+    /// Where the next page starts; `None` at the end. With two or more filters a page looks
+    /// through a bounded stretch of one filter's leads, so a page may hold fewer rows than
+    /// asked and still have a next one: a page costs the same however rare the combination.
+    pub next: Option<PageKey>,
+}
+
+/// A kept-out item in the console's list.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotLeadRow {
+    /// Inbound item id.
+    pub id: String,
+    /// Arrival.
+    pub received_at: DateTime<Utc>,
+    /// Source id.
+    pub source: String,
+    /// Channel.
+    pub channel: String,
+    /// The reason code (`spam`, `auto_reply`, ...).
+    pub reason: Option<String>,
+    /// The text that decided it.
+    pub detail: Option<String>,
+    /// The start of the raw item, as text.
+    pub excerpt: String,
+}
+
+/// One manager's assignments at one level over a period (from the daily totals).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ManagerTotals {
+    /// The manager.
+    pub manager_id: String,
+    /// The level the leads were assigned at.
+    pub level: String,
+    /// Assignments given.
+    pub assigned: u64,
+    /// Taken (acknowledged).
+    pub taken: u64,
+    /// Declined.
+    pub declined: u64,
+    /// Passed on because the SLA ran out.
+    pub expired: u64,
+    /// Times to take, counted in the buckets of [`TAKE_BUCKETS`].
+    pub take_buckets: [u64; 10],
+}
+
+/// The upper bounds, in seconds, of the time-to-take buckets (the last is open).
+pub const TAKE_BUCKETS: [u64; 10] = [
+    60,
+    300,
+    900,
+    1800,
+    3600,
+    7200,
+    14400,
+    28800,
+    86400,
+    u64::MAX,
+];
+
+/// Leads and kept-out items of one source on one day.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DayTotals {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// The source.
+    pub source: String,
+    /// Its channel (empty when the day had only kept-out items).
+    pub channel: String,
+    /// Leads.
+    pub leads: u64,
+    /// Items kept out.
+    pub kept_out: u64,
+}
+
+/// A message about a lead to a manager, and how sending it went.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeadNotice {
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
+    /// The manager id.
+    pub recipient: String,
+    /// `telegram` or `email`.
+    pub channel: String,
+    /// The chat id or the address.
+    pub address: String,
+    /// `assigned`, `follow_up`, `passed_on`, ...
+    pub kind: String,
+    /// `pending`, `sent` or `dead`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// When it got through.
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// The console's reads.
+#[async_trait]
+pub trait ConsoleStore: Send + Sync + std::fmt::Debug {
+    /// One page of leads, newest first, and where the next page starts.
+    async fn lead_page(&self, q: &LeadQuery) -> StoreResult<LeadPage>;
+
+    /// Kept-out items, newest first, of one reason or all, and whether more follow.
+    async fn not_leads(
+        &self,
+        reason: Option<&str>,
+        after: Option<&PageKey>,
+        limit: u32,
+    ) -> StoreResult<(Vec<NotLeadRow>, bool)>;
+
+    /// The body of each of the lead's deliveries, by outbox row id (as text).
+    async fn delivery_bodies(
+        &self,
+        lead_id: &str,
+    ) -> StoreResult<std::collections::BTreeMap<String, String>>;
+
+    /// Queues the lead's newest event for `sink` again as a new delivery with `event_id`, and
+    /// notes it in the lead's audit trail; `false` when the lead never had an event there.
+    async fn resend(
+        &self,
+        lead_id: &str,
+        sink: &str,
+        event_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Appends to a lead's audit trail (what an admin did from the console).
+    async fn audit(
+        &self,
+        lead_id: &str,
+        at: DateTime<Utc>,
+        kind: &str,
+        detail: &serde_json::Value,
+    ) -> StoreResult<()>;
+
+    /// Assignment totals per manager and level for the days `since..=until` (`YYYY-MM-DD`).
+    async fn manager_totals(&self, since: &str, until: &str) -> StoreResult<Vec<ManagerTotals>>;
+
+    /// Leads and kept-out items per day and source for the days `since..=until`.
+    async fn day_totals(&self, since: &str, until: &str) -> StoreResult<Vec<DayTotals>>;
+
+    /// Every notification about the lead, oldest first.
+    async fn lead_notifications(&self, lead_id: &str) -> StoreResult<Vec<LeadNotice>>;
+
+    /// How many items each reason kept out since `since`, most first.
+    async fn not_lead_reasons(&self, since: DateTime<Utc>) -> StoreResult<Vec<(String, u64)>>;
+}

@@ -1,0 +1,940 @@
+//! The admin console (issue 16): in a real headless Chromium an admin signs in, finds a lead by
+//! phone, reads its journey (lead text shown as text), replays a dead letter; over plain HTTP,
+//! the session cookie's flags, its expiry, the CSRF check on every POST, the CSP, a wrong
+//! token refused, keyset paging and the CSV export.
+
+mod support;
+
+use fantoccini::Locator;
+use reqwest::redirect::Policy;
+use std::time::Duration;
+use support::browser::Browser;
+use support::daemon::{
+    ADMIN_TOKEN, API_TOKEN, TestDaemon, always_open_routing, eventually, manual_clock,
+};
+use support::sink::Sink;
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn config(sink: &Sink) -> String {
+    format!(
+        r#"
+[[sources.webform]]
+id = "site"
+honeypot = "website"
+rate_per_minute = 600
+rate_burst = 200
+
+[[sinks.webhook]]
+id = "crm"
+url = "{}"
+secret = "{SECRET}"
+timeout = "2s"
+"#,
+        sink.url()
+    )
+}
+
+/// A client that shows redirects instead of following them.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// Signs in over HTTP; returns the `Cookie` header value of the session.
+async fn sign_in(daemon: &TestDaemon) -> String {
+    let res = client()
+        .post(daemon.url("/admin/sign-in"))
+        .form(&[("token", ADMIN_TOKEN), ("back", "/admin/leads")])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(res.status(), 303, "a right token signs in");
+    let set = res
+        .headers()
+        .get("set-cookie")
+        .expect("a session cookie")
+        .to_str()
+        .expect("text")
+        .to_string();
+    set.split(';').next().expect("name=value").to_string()
+}
+
+async fn get(daemon: &TestDaemon, cookie: &str, path: &str) -> reqwest::Response {
+    client()
+        .get(daemon.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("get")
+}
+
+/// The CSRF token a signed-in page carries in its forms.
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    html[at..].split('"').next().expect("a value").to_string()
+}
+
+async fn post_form(daemon: &TestDaemon, form: &[(&str, &str)]) -> String {
+    let r: serde_json::Value = reqwest::Client::new()
+        .post(daemon.url("/forms/site"))
+        .header("accept", "application/json")
+        .form(form)
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    r["id"].as_str().expect("id").to_string()
+}
+
+/// Waits until `n` leads are stored.
+async fn leads_stored(daemon: &TestDaemon, n: usize) {
+    let seen = eventually(Duration::from_secs(10), || async {
+        let l = daemon.admin_get("/admin/api/leads?limit=500").await;
+        (l["items"].as_array().map(Vec::len) == Some(n)).then_some(())
+    })
+    .await;
+    assert!(seen.is_some(), "{n} leads were not stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_cookie_is_strict_and_every_answer_has_the_csp() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sink), &always_open_routing()).await;
+
+    // Not signed in: the page sends to the sign-in form, keeping where it was going.
+    let res = client()
+        .get(daemon.url("/admin/leads?q=1"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()["location"],
+        "/admin/sign-in?back=%2Fadmin%2Fleads%3Fq%3D1"
+    );
+    let res = client()
+        .get(daemon.url("/admin/sign-in"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["content-security-policy"],
+        leadgate::console::CSP
+    );
+    assert_eq!(res.headers()["x-frame-options"], "DENY");
+    assert!(leadgate::console::CSP.contains("script-src 'self'"));
+    assert!(!leadgate::console::CSP.contains("unsafe-inline"));
+
+    // A wrong token: refused, no cookie.
+    let res = client()
+        .post(daemon.url("/admin/sign-in"))
+        .form(&[("token", "not-the-token")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 401);
+    assert!(res.headers().get("set-cookie").is_none());
+
+    // The right one: an HttpOnly, SameSite=Strict cookie for the console's paths; Secure
+    // when a TLS proxy is in front.
+    let res = client()
+        .post(daemon.url("/admin/sign-in"))
+        .form(&[("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .expect("post");
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .expect("text")
+        .to_string();
+    assert!(cookie.starts_with("lg_session="), "{cookie}");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/admin"] {
+        assert!(cookie.contains(flag), "{flag} in {cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+    let res = client()
+        .post(daemon.url("/admin/sign-in"))
+        .header("x-forwarded-proto", "https")
+        .form(&[("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .expect("post");
+    assert!(
+        res.headers()["set-cookie"]
+            .to_str()
+            .expect("text")
+            .contains("; Secure")
+    );
+
+    // Signed in: pages answer with the CSP and are not cached.
+    let session = sign_in(&daemon).await;
+    let res = get(&daemon, &session, "/admin/leads").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["content-security-policy"],
+        leadgate::console::CSP
+    );
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    // A forged session id is no session.
+    let res = get(&daemon, "lg_session=forged", "/admin/leads").await;
+    assert_eq!(res.status(), 303);
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_post_needs_the_sessions_csrf_token_and_sign_out_ends_the_session() {
+    let sink = Sink::start(&[422]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sink), &always_open_routing()).await;
+    let lead = post_form(&daemon, &[("email", "buyer@example.ru")]).await;
+    let dead = eventually(Duration::from_secs(10), || async {
+        let d = daemon.admin_get("/admin/api/dead-letters").await;
+        d["items"].as_array().filter(|a| !a.is_empty()).cloned()
+    })
+    .await;
+    assert!(dead.is_some(), "the 422 dead-letters the delivery");
+
+    let session = sign_in(&daemon).await;
+    let other = sign_in(&daemon).await;
+    let page = get(&daemon, &session, "/admin/dead-letters")
+        .await
+        .text()
+        .await
+        .expect("html");
+    let csrf = csrf_of(&page);
+    let other_csrf = csrf_of(
+        &get(&daemon, &other, "/admin/leads")
+            .await
+            .text()
+            .await
+            .expect("html"),
+    );
+    assert_ne!(csrf, other_csrf, "each session has its own token");
+
+    let replay = |cookie: String, token: String| {
+        let lead = lead.clone();
+        let url = daemon.url("/admin/dead-letters/replay");
+        async move {
+            client()
+                .post(url)
+                .header("cookie", cookie)
+                .form(&[
+                    ("csrf", token.as_str()),
+                    ("sink", "crm"),
+                    ("lead", lead.as_str()),
+                ])
+                .send()
+                .await
+                .expect("post")
+        }
+    };
+    // No token, another session's token: refused, nothing replayed.
+    assert_eq!(replay(session.clone(), String::new()).await.status(), 403);
+    assert_eq!(
+        replay(session.clone(), other_csrf.clone()).await.status(),
+        403
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.received().len(), 1, "a refused POST replays nothing");
+    // No session at all: to the sign-in page.
+    assert_eq!(replay(String::new(), csrf.clone()).await.status(), 303);
+
+    // The right token: replayed, and the audit trail says so.
+    let res = replay(session.clone(), csrf.clone()).await;
+    assert_eq!(res.status(), 200);
+    let got = eventually(Duration::from_secs(10), || async {
+        (sink.received().len() >= 2).then(|| sink.received())
+    })
+    .await
+    .expect("the replay is delivered");
+    assert_eq!(got[1].answered, 200);
+    let audit = daemon.audit(&lead).await;
+    assert!(
+        audit
+            .iter()
+            .any(|a| a["kind"] == "replayed" && a["detail"]["by"] == "console"),
+        "{audit:?}"
+    );
+
+    // Sign-out needs the token too, then the session is gone.
+    let out = client()
+        .post(daemon.url("/admin/sign-out"))
+        .header("cookie", &session)
+        .form(&[("csrf", "wrong")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(out.status(), 403);
+    let out = client()
+        .post(daemon.url("/admin/sign-out"))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(out.status(), 303);
+    assert!(
+        out.headers()["set-cookie"]
+            .to_str()
+            .expect("text")
+            .contains("Max-Age=0")
+    );
+    assert_eq!(get(&daemon, &session, "/admin/leads").await.status(), 303);
+    assert_eq!(get(&daemon, &other, "/admin/leads").await.status(), 200);
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_expires_after_eight_idle_hours() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = manual_clock();
+    let daemon = TestDaemon::start_at(
+        dir.path(),
+        &config(&sink),
+        &always_open_routing(),
+        clock.clone(),
+    )
+    .await;
+    let session = sign_in(&daemon).await;
+    clock.advance(chrono::Duration::hours(7));
+    assert_eq!(get(&daemon, &session, "/admin/leads").await.status(), 200);
+    // Used an hour ago... seven hours later it still lives (the expiry moves with use).
+    clock.advance(chrono::Duration::hours(7));
+    assert_eq!(get(&daemon, &session, "/admin/leads").await.status(), 200);
+    clock.advance(chrono::Duration::hours(8) + chrono::Duration::seconds(1));
+    let res = get(&daemon, &session, "/admin/leads").await;
+    assert_eq!(res.status(), 303, "expired");
+    assert!(
+        res.headers()["location"]
+            .to_str()
+            .expect("text")
+            .starts_with("/admin/sign-in")
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_pages_by_key_filters_and_exports_what_it_shows() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sink), &always_open_routing()).await;
+    for i in 0..57 {
+        let phone = format!("+7916555{i:04}");
+        let name = format!("Клиент {i:02}");
+        post_form(
+            &daemon,
+            &[("name", name.as_str()), ("phone", phone.as_str())],
+        )
+        .await;
+    }
+    post_form(
+        &daemon,
+        &[
+            ("name", "Ольга, \"ООО Ромашка\""),
+            ("email", "Olga@Example.RU"),
+        ],
+    )
+    .await;
+    // A bot that filled the honeypot: kept out, and shown with its reason and text.
+    post_form(
+        &daemon,
+        &[
+            ("phone", "+79160000001"),
+            ("website", "http://spam.example"),
+            ("message", "<i>buy</i>"),
+        ],
+    )
+    .await;
+    leads_stored(&daemon, 58).await;
+    let session = sign_in(&daemon).await;
+    let kept_out = eventually(Duration::from_secs(10), || async {
+        let html = get(&daemon, &session, "/admin/not-leads")
+            .await
+            .text()
+            .await
+            .ok()?;
+        html.contains("id=\"not-leads\"").then_some(html)
+    })
+    .await
+    .expect("the kept-out item is listed");
+    assert!(kept_out.contains("honeypot (1)"), "{kept_out}");
+    assert!(
+        kept_out.contains("message=%3Ci%3Ebuy"),
+        "the raw item: {kept_out}"
+    );
+
+    let rows = |html: &str| html.matches("class=\"lead-link\"").count();
+    let first = get(&daemon, &session, "/admin/leads")
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert_eq!(rows(&first), 50);
+    let at = first.find("id=\"next\"").expect("a next page");
+    let href_at = first[..at].rfind("href=\"").expect("href") + 6;
+    let next = first[href_at..]
+        .split('"')
+        .next()
+        .expect("link")
+        .replace("&amp;", "&");
+    assert!(next.contains("after_id="), "{next}");
+    let second = get(&daemon, &session, &next)
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert_eq!(rows(&second), 8);
+    assert!(!second.contains("id=\"next\""));
+    // Newest first across the pages: the first lead posted is last.
+    assert!(second.contains("Клиент 00"));
+    assert!(!first.contains("Клиент 00"));
+
+    // Search by phone as people write it, by e-mail in any case, by a name's start.
+    let found = get(&daemon, &session, "/admin/leads?q=8%20(916)%20555-00-07")
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert_eq!(rows(&found), 1);
+    assert!(found.contains("Клиент 07"));
+    let found = get(&daemon, &session, "/admin/leads?q=olga%40example.ru")
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert_eq!(rows(&found), 1);
+    let found = get(
+        &daemon,
+        &session,
+        "/admin/leads?q=%D0%BA%D0%BB%D0%B8%D0%B5%D0%BD%D1%82%201",
+    )
+    .await
+    .text()
+    .await
+    .expect("html");
+    assert_eq!(rows(&found), 10, "клиент 1 → Клиент 10..19");
+    // Two filters: every one of anna's assigned leads, and only those (round robin: half).
+    let found = get(
+        &daemon,
+        &session,
+        "/admin/leads?manager=anna&status=assigned",
+    )
+    .await
+    .text()
+    .await
+    .expect("html");
+    assert_eq!(rows(&found), 29);
+    assert!(!found.contains("<td>boris</td>"));
+    let found = get(&daemon, &session, "/admin/leads?manager=nobody")
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert_eq!(rows(&found), 0);
+    let bad = get(&daemon, &session, "/admin/leads?since=yesterday").await;
+    assert_eq!(bad.status(), 400);
+
+    // The CSV of a filter holds exactly its rows, quoted where needed.
+    let csv = get(&daemon, &session, "/admin/leads.csv").await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.expect("csv");
+    assert_eq!(
+        csv.lines().count(),
+        59,
+        "a header and every lead, past the first page"
+    );
+    assert!(csv.contains("\"Ольга, \"\"ООО Ромашка\"\"\""), "{csv}");
+    let csv = get(&daemon, &session, "/admin/leads.csv?q=%2B79165550007")
+        .await
+        .text()
+        .await
+        .expect("csv");
+    assert_eq!(csv.lines().count(), 2);
+    assert!(csv.contains("+79165550007"));
+    daemon.stop().await;
+}
+
+/// The text of `css` once the page that has it is loaded.
+async fn text_of(b: &Browser, css: &str) -> String {
+    let found = eventually(Duration::from_secs(10), || async {
+        let element = b.client.find(Locator::Css(css)).await.ok()?;
+        element.text().await.ok()
+    })
+    .await;
+    found.unwrap_or_else(|| panic!("{css} did not appear"))
+}
+
+/// Waits for the page whose `h1` starts with `title`.
+async fn wait_for_title(b: &Browser, title: &str) {
+    let seen = eventually(Duration::from_secs(10), || async {
+        let h1 = b.client.find(Locator::Css("h1")).await.ok()?;
+        h1.text().await.ok()?.starts_with(title).then_some(())
+    })
+    .await;
+    let now = match b.client.find(Locator::Css("h1")).await {
+        Ok(h1) => h1.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    assert!(
+        seen.is_some(),
+        "no page titled {title:?}; the page says {now:?}"
+    );
+}
+
+async fn set(b: &Browser, css: &str, text: &str) {
+    let field = b
+        .client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    field.clear().await.expect("clear");
+    field.send_keys(text).await.expect("type");
+}
+
+/// With `LEADGATE_SCREENSHOTS=DIR`, saves the page as `DIR/NAME.png` (the docs' pictures).
+async fn shot(b: &Browser, name: &str) {
+    if let Some(dir) = std::env::var_os("LEADGATE_SCREENSHOTS") {
+        let png = b.client.screenshot().await.expect("screenshot");
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+}
+
+async fn click(b: &Browser, css: &str) {
+    b.client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_finds_a_lead_by_phone_reads_its_journey_and_replays_its_dead_letter() {
+    // The CRM refuses the first delivery (a 4xx: dead-lettered at once), then takes all.
+    let sink = Sink::start(&[422]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sink), &always_open_routing()).await;
+    let hostile = "<script>document.title='owned'</script>Иван";
+    let lead = post_form(
+        &daemon,
+        &[
+            ("name", hostile),
+            ("phone", "+7 916 123-45-67"),
+            (
+                "message",
+                "Нужна <b>смета</b> на ремонт <img src=x onerror=alert(1)>",
+            ),
+        ],
+    )
+    .await;
+    post_form(&daemon, &[("name", "Другой"), ("phone", "+79160000000")]).await;
+    leads_stored(&daemon, 2).await;
+    let dead = eventually(Duration::from_secs(10), || async {
+        let d = daemon.admin_get("/admin/api/dead-letters").await;
+        d["items"].as_array().filter(|a| !a.is_empty()).cloned()
+    })
+    .await
+    .expect("the first delivery is dead-lettered");
+    assert_eq!(dead[0]["lead_id"], lead.as_str());
+
+    let b = Browser::start().await;
+    b.client
+        .goto(&daemon.url("/admin/leads"))
+        .await
+        .expect("open");
+    // Not signed in: the sign-in form. A wrong token is refused on the page.
+    wait_for_title(&b, "Консоль leadgate").await;
+    shot(&b, "sign-in").await;
+    set(&b, "input[name=token]", "wrong-token").await;
+    click(&b, "#sign-in").await;
+    assert_eq!(text_of(&b, "p.problem").await, "Токен не подошёл.");
+    set(&b, "input[name=token]", ADMIN_TOKEN).await;
+    click(&b, "#sign-in").await;
+    wait_for_title(&b, "Заявки").await;
+
+    // Find it by the phone as a person types it.
+    set(&b, "#q", "8 916 123 45 67").await;
+    click(&b, "#find").await;
+    let found = eventually(Duration::from_secs(10), || async {
+        let rows = b
+            .client
+            .find_all(Locator::Css("#leads tbody tr"))
+            .await
+            .ok()?;
+        let url = b.client.current_url().await.ok()?;
+        (url.as_str().contains("q=") && rows.len() == 1).then_some(())
+    })
+    .await;
+    assert!(found.is_some(), "one lead found by phone");
+    assert_eq!(
+        text_of(&b, "#leads td.name").await,
+        hostile,
+        "shown as text"
+    );
+    shot(&b, "search").await;
+
+    // Its journey: the lead text is text, and nothing in it ran.
+    click(&b, "a.lead-link").await;
+    wait_for_title(&b, "Путь заявки").await;
+    assert_eq!(text_of(&b, "#lead-id").await, lead);
+    assert_eq!(text_of(&b, "#lead-name").await, hostile);
+    let raw = text_of(&b, "pre.payload").await;
+    assert!(
+        raw.contains("message: Нужна <b>смета</b> на ремонт <img src=x onerror=alert(1)>"),
+        "{raw}"
+    );
+    let title = b.client.title().await.expect("title");
+    assert_ne!(title, "owned", "the lead's script did not run");
+    let scripts = b
+        .client
+        .execute("return document.scripts.length", vec![])
+        .await
+        .expect("count scripts");
+    assert_eq!(
+        scripts,
+        serde_json::json!(1),
+        "only the console's own script"
+    );
+    // The routing decision is drawn as a tree, with the rule that decided.
+    assert!(text_of(&b, "#decision").await.contains("Всё остальное"));
+    assert!(text_of(&b, "article.delivery").await.contains("422"));
+    shot(&b, "journey").await;
+
+    // Dead letters: replay this one, after confirming.
+    b.client
+        .goto(&daemon.url("/admin/dead-letters"))
+        .await
+        .expect("open");
+    wait_for_title(&b, "Недоставленные").await;
+    assert!(text_of(&b, "#dead").await.contains(&lead));
+    shot(&b, "dead-letters").await;
+    click(&b, "a.replay").await;
+    wait_for_title(&b, "Подтвердите").await;
+    shot(&b, "confirm").await;
+    click(&b, "#confirm").await;
+    assert_eq!(text_of(&b, "p.notice").await, "Возвращено в очередь: 1.");
+    let got = eventually(Duration::from_secs(10), || async {
+        (sink.received().len() >= 3).then(|| sink.received())
+    })
+    .await
+    .expect("the replay reached the CRM");
+    assert!(got.iter().filter(|r| r.answered == 200).count() >= 2);
+
+    // Re-send to the CRM from the journey: a new delivery, in the audit trail.
+    b.client
+        .goto(&daemon.url(&format!("/admin/leads/{lead}")))
+        .await
+        .expect("open");
+    wait_for_title(&b, "Путь заявки").await;
+    click(&b, "p.actions a.button").await;
+    wait_for_title(&b, "Подтвердите").await;
+    click(&b, "#confirm").await;
+    assert_eq!(
+        text_of(&b, "p.notice").await,
+        "Событие поставлено в очередь."
+    );
+    let audit = daemon.audit(&lead).await;
+    assert!(audit.iter().any(|a| a["kind"] == "resent"), "{audit:?}");
+    assert!(audit.iter().any(|a| a["kind"] == "replayed"), "{audit:?}");
+
+    // The rules tester routes a pasted sample with the live state: this contact's previous
+    // lead is the one above.
+    b.client
+        .goto(&daemon.url("/admin/rules"))
+        .await
+        .expect("open");
+    wait_for_title(&b, "Правила").await;
+    set(
+        &b,
+        "textarea[name=sample]",
+        r#"{"name": "Иван", "phone": "8 916 123-45-67", "message": "Ещё вопрос"}"#,
+    )
+    .await;
+    click(&b, "#try").await;
+    let result = text_of(&b, "#result").await;
+    assert!(
+        result.contains(&format!("previous lead of this contact: {lead}")),
+        "{result}"
+    );
+    assert!(result.contains("Всё остальное"), "{result}");
+    shot(&b, "rules").await;
+    assert_eq!(
+        daemon.admin_get("/admin/api/leads").await["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "the tester wrote nothing"
+    );
+
+    // Kept-out items (a honeypot bot's post), and the whole list.
+    post_form(
+        &daemon,
+        &[
+            ("phone", "+79160000001"),
+            ("website", "http://spam.example"),
+        ],
+    )
+    .await;
+    let listed = eventually(Duration::from_secs(10), || async {
+        b.client.goto(&daemon.url("/admin/not-leads")).await.ok()?;
+        b.client.find(Locator::Css("#not-leads")).await.ok()
+    })
+    .await;
+    assert!(listed.is_some(), "the kept-out item is listed");
+    shot(&b, "not-leads").await;
+    b.client
+        .goto(&daemon.url("/admin/leads"))
+        .await
+        .expect("open");
+    wait_for_title(&b, "Заявки").await;
+    shot(&b, "leads").await;
+
+    // English on request, remembered.
+    b.client
+        .goto(&daemon.url(&format!("/admin/leads/{lead}")))
+        .await
+        .expect("open");
+    wait_for_title(&b, "Путь заявки").await;
+    click(&b, "a[hreflang=en]").await;
+    wait_for_title(&b, "Lead journey").await;
+    b.client
+        .goto(&daemon.url("/admin/leads"))
+        .await
+        .expect("open");
+    wait_for_title(&b, "Leads").await;
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_shows_what_the_tests_own_leads_add_up_to() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = support::smtp::SmtpCatcher::start().await;
+    let config = format!(
+        "{}\n[api]\ntoken = \"{API_TOKEN}\"\n\n[notify.email]\nurl = \"{}\"\nfrom = \"leadgate <leads@teplodom.example>\"\npublic_url = \"https://leads.teplodom.example\"\nlink_secret = \"link-secret-for-tests-0123456789abcdef\"\n",
+        config(&sink),
+        smtp.url()
+    );
+    let daemon = TestDaemon::start_in(dir.path(), &config, &always_open_routing()).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let phone = format!("+7916777{i:04}");
+        ids.push(
+            post_form(
+                &daemon,
+                &[("name", "Покупатель"), ("phone", phone.as_str())],
+            )
+            .await,
+        );
+    }
+    // A bot's post, kept out.
+    post_form(
+        &daemon,
+        &[
+            ("phone", "+79160000009"),
+            ("website", "http://spam.example"),
+        ],
+    )
+    .await;
+    leads_stored(&daemon, 5).await;
+    // One lead taken at once, one declined (it passes on to the other junior).
+    let api = |path: String, body: serde_json::Value| {
+        let url = daemon.url(&path);
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .bearer_auth(API_TOKEN)
+                .json(&body)
+                .send()
+                .await
+                .expect("api")
+                .status()
+        }
+    };
+    assert_eq!(
+        api(format!("/api/leads/{}/ack", ids[0]), serde_json::json!({})).await,
+        200
+    );
+    assert_eq!(
+        api(
+            format!("/api/leads/{}/decline", ids[1]),
+            serde_json::json!({"reason": "busy"})
+        )
+        .await,
+        200
+    );
+
+    // What the leads add up to, counted from their journeys.
+    let mut expected: std::collections::BTreeMap<String, [u64; 3]> = Default::default();
+    for id in &ids {
+        let j = daemon.admin_get(&format!("/admin/api/leads/{id}")).await;
+        for a in j["assignments"].as_array().expect("assignments") {
+            let e = expected
+                .entry(a["manager_id"].as_str().expect("manager").to_string())
+                .or_default();
+            e[0] += 1;
+            match a["state"].as_str() {
+                Some("acknowledged") => e[1] += 1,
+                Some("declined") => e[2] += 1,
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(
+        expected.values().map(|e| e[0]).sum::<u64>(),
+        6,
+        "five leads, one passed on"
+    );
+
+    // The JSON API.
+    let managers = daemon.admin_get("/admin/api/reports/managers").await;
+    for (m, e) in &expected {
+        let row = managers["items"]
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["key"] == m.as_str()).cloned())
+            .unwrap_or_else(|| panic!("{m} in {managers}"));
+        assert_eq!(row["assigned"], e[0], "{m}: {row}");
+        assert_eq!(row["taken"], e[1], "{m}: {row}");
+        assert_eq!(row["declined"], e[2], "{m}: {row}");
+        assert_eq!(row["passed_on"], e[2], "{m}: {row}");
+        if e[1] > 0 {
+            assert_eq!(row["median_take_s"], 60, "taken within a minute: {row}");
+        }
+    }
+    let today = leadgate::clock::Clock::now(&leadgate::clock::SystemClock)
+        .format("%Y-%m-%d")
+        .to_string();
+    let days = eventually(Duration::from_secs(10), || async {
+        let d = daemon.admin_get("/admin/api/reports/days").await;
+        let last = d["items"].as_array()?.last()?.clone();
+        (last["kept_out"] == 1).then_some(last)
+    })
+    .await
+    .expect("the kept-out item is counted");
+    assert_eq!(days["day"], today.as_str());
+    assert_eq!(days["leads"], 5);
+    let sources = daemon.admin_get("/admin/api/reports/sources").await;
+    assert_eq!(sources["items"][0]["kept_out_pct"], 16.7, "{sources}");
+    // A lead's journey lists the mails its managers got, and how sending went.
+    let journey = eventually(Duration::from_secs(10), || async {
+        let session = sign_in(&daemon).await;
+        let html = get(&daemon, &session, &format!("/admin/leads/{}", ids[0]))
+            .await
+            .text()
+            .await
+            .ok()?;
+        html.contains("class=\"st-sent\"").then_some(html)
+    })
+    .await
+    .expect("the assignment mail is shown as sent");
+    assert!(journey.contains("id=\"notifications\""));
+    assert!(journey.contains("@example.ru"), "the manager's address");
+    assert!(!smtp.mails().is_empty());
+
+    // The counters in /metrics (shared by every daemon of this test binary: at least ours).
+    let metrics = support::daemon::authed_get(daemon.url("/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for (m, e) in &expected {
+        let value = |name: &str| -> u64 {
+            let prefix = format!("{name}{{manager=\"{m}\"}} ");
+            metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(prefix.as_str()))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .map_or(0, |v| v as u64)
+        };
+        assert!(
+            value("leadgate_manager_assigned_total") >= e[0],
+            "{m}: {metrics}"
+        );
+        assert!(value("leadgate_manager_acknowledged_total") >= e[1], "{m}");
+        assert!(value("leadgate_manager_reassigned_total") >= e[2], "{m}");
+    }
+    assert!(
+        metrics.contains("leadgate_manager_time_to_take_seconds_bucket{le=\"60\"}"),
+        "{metrics}"
+    );
+    let refused = client()
+        .get(daemon.url("/admin/api/reports/managers"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(refused.status(), 401, "the API needs the bearer token");
+
+    // The page, in a browser: the same numbers in its tables, the chart beside them.
+    let b = Browser::start().await;
+    b.client
+        .goto(&daemon.url("/admin/reports"))
+        .await
+        .expect("open");
+    wait_for_title(&b, "Консоль leadgate").await;
+    set(&b, "input[name=token]", ADMIN_TOKEN).await;
+    click(&b, "#sign-in").await;
+    wait_for_title(&b, "Отчёты").await;
+    for (m, e) in &expected {
+        let cell = |c: &str| format!("#managers tr[data-key={m}] td.{c}");
+        assert_eq!(
+            text_of(&b, &cell("assigned")).await,
+            e[0].to_string(),
+            "{m}"
+        );
+        assert_eq!(text_of(&b, &cell("taken")).await, e[1].to_string(), "{m}");
+        assert_eq!(
+            text_of(&b, &cell("declined")).await,
+            e[2].to_string(),
+            "{m}"
+        );
+    }
+    assert_eq!(
+        text_of(&b, "#levels tr[data-key=junior] td.assigned").await,
+        "6"
+    );
+    assert_eq!(
+        text_of(&b, &format!("#days tr[data-key=\"{today}\"] td.leads")).await,
+        "5"
+    );
+    let bars = b
+        .client
+        .find_all(Locator::Css("svg.chart rect"))
+        .await
+        .expect("bars");
+    assert_eq!(bars.len(), 7, "a bar a day");
+    shot(&b, "reports").await;
+
+    // The overview: today's and the week's leads per source, what was kept out and why, the
+    // sources' states; refreshed by its script.
+    b.client.goto(&daemon.url("/admin/")).await.expect("open");
+    wait_for_title(&b, "Обзор").await;
+    assert_eq!(text_of(&b, "#glance tr[data-key=site] td.today").await, "5");
+    assert_eq!(text_of(&b, "#glance tr[data-key=site] td.week").await, "5");
+    assert!(text_of(&b, "#reasons").await.contains("honeypot"));
+    assert!(text_of(&b, "#source-states").await.contains("site"));
+    // The test rules' managers work around the clock.
+    assert_eq!(
+        text_of(&b, "#team tr[data-key=anna] td.now").await,
+        "работает"
+    );
+    shot(&b, "overview").await;
+    let csv = get(&daemon, &sign_in(&daemon).await, "/admin/reports/days.csv")
+        .await
+        .text()
+        .await
+        .expect("csv");
+    assert!(csv.contains(&format!("{today},5,1")), "{csv}");
+    daemon.stop().await;
+}
