@@ -71,6 +71,9 @@ fn channel(s: &str) -> StoreResult<Channel> {
     })
 }
 
+/// The page size of a new store, in bytes.
+const PAGE_SIZE: u32 = 8192;
+
 /// The write connection's page cache: `cache_size` in KiB (negative), 32 MiB.
 const WRITE_CACHE_KIB: &str = "-32768";
 
@@ -88,6 +91,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a commit is on disk before intake answers 2xx, even across power loss.
             .synchronous(SqliteSynchronous::Full)
+            // A new store's pages hold several leads: a lead row is about 2 KiB (its record and
+            // trace), and on 4 KiB pages only one fitted, leaving 45 % of the leads table
+            // empty. An existing store keeps the page size it was made with.
+            .page_size(PAGE_SIZE)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         // The writer's page cache holds a whole processing batch (the default 2 MiB makes

@@ -1,9 +1,10 @@
 //! The processing transaction's reads see the leads it keeps back, whichever way they look.
 
-use super::SqliteStore;
+use super::{PAGE_SIZE, SqliteStore};
 use crate::lead::{AssignedManager, Assignment, Channel, Contact, Lead, NormalisedDraft, Thread};
 use crate::store::{LeadStatus, LeadUpdate, NewAssignment, NewLead, PreviousLead, Store};
 use chrono::{DateTime, TimeZone, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 
 fn at(minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 9, minute, 0)
@@ -275,4 +276,53 @@ async fn the_sla_reads_deadlines_from_their_index_not_every_assignment() {
             .any(|d| d.starts_with("SCAN a") && !d.contains("INDEX")),
         "{steps:?}"
     );
+}
+
+#[tokio::test]
+async fn a_new_store_has_pages_that_hold_several_leads_and_an_old_one_keeps_its_own() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page_size = |store: &SqliteStore| {
+        let pool = store.write.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("PRAGMA page_size")
+                .fetch_one(&pool)
+                .await
+                .expect("page_size")
+        }
+    };
+    let fresh = SqliteStore::open(&dir.path().join("new.db"))
+        .await
+        .expect("open");
+    assert_eq!(page_size(&fresh).await, i64::from(PAGE_SIZE));
+    fresh.close().await;
+    // A store made before (4 KiB pages, WAL) opens with its own page size and its data.
+    let old = dir.path().join("old.db");
+    {
+        use sqlx::ConnectOptions;
+        let mut db = SqliteConnectOptions::new()
+            .filename(&old)
+            .create_if_missing(true)
+            .page_size(4096)
+            .journal_mode(SqliteJournalMode::Wal)
+            .connect()
+            .await
+            .expect("old store");
+        sqlx::query("CREATE TABLE kept (n INTEGER)")
+            .execute(&mut db)
+            .await
+            .expect("create");
+        sqlx::query("INSERT INTO kept VALUES (7)")
+            .execute(&mut db)
+            .await
+            .expect("insert");
+        sqlx::Connection::close(db).await.expect("close");
+    }
+    let reopened = SqliteStore::open(&old).await.expect("reopen");
+    assert_eq!(page_size(&reopened).await, 4096);
+    let n: i64 = sqlx::query_scalar("SELECT n FROM kept")
+        .fetch_one(&reopened.read)
+        .await
+        .expect("kept");
+    assert_eq!(n, 7);
+    reopened.close().await;
 }
