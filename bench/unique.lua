@@ -1,6 +1,5 @@
 -- wrk script: a urlencoded form post with a contact no other request uses (per wrk thread and
 -- request), so every submission is a new lead and nobody is a returning contact.
-local threads = {}
 local next_id = 0
 function setup(thread)
   thread:set("tid", next_id)
