@@ -4,7 +4,6 @@
 
 mod support;
 
-use leadgate::sources::whatsapp::signature_header;
 use serde_json::{Value, json};
 use std::time::Duration;
 use support::daemon::{TestDaemon, always_open_routing, eventually};
@@ -53,17 +52,12 @@ async fn each_number_of_one_app_feeds_its_own_source() {
     ]}]})
     .to_string()
     .into_bytes();
-    let response = reqwest::Client::new()
-        .post(daemon.url("/hooks/whatsapp/wa-spb"))
-        .header("content-type", "application/json")
-        .header(
-            "x-hub-signature-256",
-            signature_header(APP_SECRET.as_bytes(), &body),
-        )
-        .body(body)
-        .send()
-        .await
-        .expect("post");
+    let response = support::whatsapp_api::post_signed_webhook(
+        daemon.url("/hooks/whatsapp/wa-spb"),
+        APP_SECRET,
+        body,
+    )
+    .await;
     assert_eq!(response.status(), 200);
     let items = eventually(Duration::from_secs(10), || async {
         let items = daemon.admin_get("/admin/api/inbound?limit=50").await["items"].clone();

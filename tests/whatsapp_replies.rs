@@ -5,7 +5,6 @@
 
 mod support;
 
-use leadgate::sources::whatsapp::signature_header;
 use serde_json::{Value, json};
 use sqlx::Row;
 use std::time::Duration;
@@ -56,17 +55,12 @@ async fn write(daemon: &TestDaemon, number: &str, wa_id: &str, wamid: &str, text
                           "type": "text", "text": {"body": text}}]}}]}]})
     .to_string()
     .into_bytes();
-    let r = reqwest::Client::new()
-        .post(daemon.url("/hooks/whatsapp/wa-main"))
-        .header("content-type", "application/json")
-        .header(
-            "x-hub-signature-256",
-            signature_header(APP_SECRET.as_bytes(), &body),
-        )
-        .body(body)
-        .send()
-        .await
-        .expect("post");
+    let r = support::whatsapp_api::post_signed_webhook(
+        daemon.url("/hooks/whatsapp/wa-main"),
+        APP_SECRET,
+        body,
+    )
+    .await;
     assert_eq!(r.status(), 200);
 }
 

@@ -175,3 +175,23 @@ async fn messages(
     )
         .into_response()
 }
+
+/// Posts a webhook body to `url` as Meta does: JSON, signed with the app secret in
+/// `X-Hub-Signature-256`.
+pub async fn post_signed_webhook(
+    url: String,
+    app_secret: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header(
+            "x-hub-signature-256",
+            leadgate::sources::whatsapp::signature_header(app_secret.as_bytes(), &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("post")
+}
