@@ -96,6 +96,10 @@ impl SqliteStore {
             // empty. An existing store keeps the page size it was made with.
             .page_size(PAGE_SIZE)
             .busy_timeout(Duration::from_secs(10))
+            // Statement journals, RETURNING's buffers and sorts stay in memory: as files, a
+            // batch's multi-row inserts created, wrote and unlinked a temporary file in
+            // /var/tmp several times a second.
+            .pragma("temp_store", "memory")
             .foreign_keys(true);
         // The writer's page cache holds a whole processing batch (the default 2 MiB makes
         // a batch of hundreds of leads spill to the WAL and re-read pages mid-transaction).
@@ -343,6 +347,7 @@ impl Store for SqliteStore {
             pending: pending::Pending::default(),
             identities: identities::Identities::default(),
             deferred: deferred::Deferred::default(),
+            conversations: HashMap::new(),
         }))
     }
 
@@ -694,7 +699,7 @@ impl Store for SqliteStore {
             "SELECT (SELECT COUNT(*) FROM inbound WHERE status = 'pending') AS inbound_pending,
                     (SELECT COUNT(*) FROM outbox WHERE status = 'pending') AS outbox_pending,
                     (SELECT COUNT(*) FROM outbox WHERE status = 'dead') AS outbox_dead,
-                    (SELECT COUNT(*) FROM leads WHERE status = 'held') AS leads_held",
+                    (SELECT COALESCE(SUM(n), 0) FROM held_leads) AS leads_held",
         )
         .fetch_one(&self.read)
         .await?;
@@ -780,6 +785,9 @@ struct SqliteTx {
     identities: identities::Identities,
     /// The audit entries, outbox rows, notifications and finished items, written at commit.
     deferred: deferred::Deferred,
+    /// Open conversations read ahead: `(source, key)` → the `since` asked and the lead found,
+    /// until a lead of the conversation is written.
+    conversations: HashMap<(String, String), (DateTime<Utc>, Option<StoredLead>)>,
 }
 
 impl SqliteTx {
@@ -794,6 +802,12 @@ impl SqliteTx {
             self.settle().await?;
         }
         Ok(())
+    }
+
+    /// Drops a conversation read ahead with `lead_id`: it would show the lead as it was.
+    fn forget_conversation_of(&mut self, lead_id: &str) {
+        self.conversations
+            .retain(|_, (_, found)| found.as_ref().is_none_or(|l| l.record.id != lead_id));
     }
 
     async fn one_lead(&mut self, sql: String, binds: &[String]) -> StoreResult<Option<StoredLead>> {
@@ -852,6 +866,12 @@ impl StoreTx for SqliteTx {
     ) -> StoreResult<Option<StoredLead>> {
         if self.pending.has_conversation(source, conversation_key) {
             self.settle().await?;
+        } else if let Some((asked, found)) = self
+            .conversations
+            .get(&(source.to_string(), conversation_key.to_string()))
+            && *asked == since
+        {
+            return Ok(found.clone());
         }
         self.one_lead(
             format!(
@@ -923,6 +943,52 @@ impl StoreTx for SqliteTx {
         Ok(())
     }
 
+    async fn prefetch_conversations(
+        &mut self,
+        asked: &[(String, String, DateTime<Utc>)],
+    ) -> StoreResult<()> {
+        if asked.is_empty() {
+            return Ok(());
+        }
+        // Kept-back leads are not in the table yet; `open_conversation` checks them first.
+        let list: Vec<(&str, &str, String)> = asked
+            .iter()
+            .map(|(source, key, since)| (source.as_str(), key.as_str(), ts(*since)))
+            .collect();
+        let list = serde_json::to_string(&list).map_err(|e| StoreError::Corrupt {
+            what: "conversation keys",
+            detail: e.to_string(),
+        })?;
+        // The same lead `open_conversation` picks, for every conversation at once.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {LEAD_COLUMNS}, k.key AS asked_key
+             FROM (SELECT value ->> '$[0]' AS source, value ->> '$[1]' AS key,
+                          value ->> '$[2]' AS since FROM json_each(?1)) k
+             JOIN leads l ON l.rowid = (
+                 SELECT o.rowid FROM leads o
+                 WHERE o.source = k.source AND o.conversation_key = k.key
+                   AND o.last_activity_at >= k.since
+                   AND o.status NOT IN ('acknowledged', 'closed')
+                 ORDER BY o.last_activity_at DESC LIMIT 1)"
+        )))
+        .bind(list)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let mut found: HashMap<String, StoredLead> = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            found.insert(row.try_get("asked_key")?, stored_lead(row)?);
+        }
+        for (source, key, since) in asked {
+            let lead = found
+                .get(key)
+                .filter(|l| l.record.source == *source)
+                .cloned();
+            self.conversations
+                .insert((source.clone(), key.clone()), (*since, lead));
+        }
+        Ok(())
+    }
+
     async fn open_leads_per_manager(&mut self) -> StoreResult<HashMap<String, u32>> {
         self.settle().await?;
         // Kept by triggers as leads change (migration 0007): a few rows, whatever the store holds.
@@ -948,7 +1014,8 @@ impl StoreTx for SqliteTx {
     async fn held_levels(&mut self) -> StoreResult<Vec<String>> {
         self.settle().await?;
         Ok(sqlx::query_scalar(
-            "SELECT DISTINCT level FROM leads WHERE status = 'held' AND level IS NOT NULL",
+            // Kept by triggers (migration 0011): a few rows, however many leads are held.
+            "SELECT level FROM held_leads WHERE n > 0 AND level <> ''",
         )
         .fetch_all(&mut *self.tx)
         .await?)
@@ -988,6 +1055,9 @@ impl StoreTx for SqliteTx {
     async fn insert_lead(&mut self, lead: &NewLead) -> StoreResult<()> {
         self.pending.lead(lead)?;
         let r = &lead.record;
+        if let Some(key) = &lead.conversation_key {
+            self.conversations.remove(&(r.source.clone(), key.clone()));
+        }
         self.identities.wrote(
             &r.id,
             &ts(r.received_at),
@@ -997,9 +1067,26 @@ impl StoreTx for SqliteTx {
         Ok(())
     }
 
+    async fn follow_up_lead(&mut self, r: &Lead, at: DateTime<Utc>) -> StoreResult<()> {
+        self.settle_for(&r.id).await?;
+        self.forget_conversation_of(&r.id);
+        let record = serde_json::to_string(r).map_err(|e| StoreError::Corrupt {
+            what: "leads.record",
+            detail: e.to_string(),
+        })?;
+        sqlx::query("UPDATE leads SET record = ?2, last_activity_at = ?3 WHERE id = ?1")
+            .bind(&r.id)
+            .bind(record)
+            .bind(ts(at))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     async fn update_lead(&mut self, u: &LeadUpdate) -> StoreResult<()> {
         let r = &u.record;
         self.settle_for(&r.id).await?;
+        self.forget_conversation_of(&r.id);
         let record = serde_json::to_string(r).map_err(|e| StoreError::Corrupt {
             what: "leads.record",
             detail: e.to_string(),
