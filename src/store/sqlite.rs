@@ -24,7 +24,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
+use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -266,6 +267,55 @@ const INBOUND_CHUNK: usize = 64;
 const OUTBOX_COLUMNS: &str =
     "id, lead_id, sink, event_id, event_type, status, attempts, next_attempt_at, last_error";
 
+/// Inserts inbound items with one statement; the ids of those that were new (a duplicate of
+/// a stored item is left out).
+async fn insert_inbound_rows<'c, E>(db: E, items: &[NewInbound]) -> StoreResult<HashSet<String>>
+where
+    E: sqlx::Executor<'c, Database = Sqlite>,
+{
+    let sql = format!(
+        "INSERT INTO inbound (id, source, channel, dedupe_key, received_at, content_type, payload, meta)
+         VALUES {} ON CONFLICT (source, dedupe_key) DO NOTHING RETURNING id",
+        vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; items.len()].join(", ")
+    );
+    let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+    for item in items {
+        q = q
+            .bind(&item.id)
+            .bind(&item.source)
+            .bind(item.channel.as_str())
+            .bind(&item.dedupe_key)
+            .bind(ts(item.received_at))
+            .bind(&item.content_type)
+            .bind(&item.payload)
+            .bind(item.meta.to_string());
+    }
+    Ok(q.fetch_all(db).await?.into_iter().collect())
+}
+
+/// Each item's result in order: new, or a duplicate answered with the stored item's id.
+async fn inserted(
+    db: &mut SqliteConnection,
+    items: &[NewInbound],
+    fresh: &HashSet<String>,
+) -> StoreResult<Vec<Inserted>> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        if fresh.contains(&item.id) {
+            out.push(Inserted::New(item.id.clone()));
+        } else {
+            let id: String =
+                sqlx::query_scalar("SELECT id FROM inbound WHERE source = ?1 AND dedupe_key = ?2")
+                    .bind(&item.source)
+                    .bind(&item.dedupe_key)
+                    .fetch_one(&mut *db)
+                    .await?;
+            out.push(Inserted::Duplicate(id));
+        }
+    }
+    Ok(out)
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
@@ -278,50 +328,24 @@ impl Store for SqliteStore {
         items: &[NewInbound],
         cursors: &[CursorWrite],
     ) -> StoreResult<Vec<Inserted>> {
+        // A busy web form's group is one statement, committed on its own: each statement is a
+        // hop to SQLite's thread, and a form's answer waits for every one of them. Bigger
+        // groups, and a polled source's position, go in one transaction.
+        if items.len() <= INBOUND_CHUNK && cursors.is_empty() {
+            let fresh = insert_inbound_rows(&self.write, items).await?;
+            if fresh.len() == items.len() {
+                return Ok(items.iter().map(|i| Inserted::New(i.id.clone())).collect());
+            }
+            // The statement committed: a reader sees which stored items the others repeat.
+            let mut conn = self.read.acquire().await?;
+            return inserted(&mut conn, items, &fresh).await;
+        }
         let mut tx = self.write.begin().await?;
-        // A few statements for the whole group rather than one per item: each statement is a
-        // hop to SQLite's thread, and a busy web form's group commit holds dozens of items.
         let mut fresh = std::collections::HashSet::with_capacity(items.len());
-        let mut rest = items;
-        while !rest.is_empty() {
-            // A power of two of rows: a handful of distinct statements to prepare and cache.
-            let n = 1 << (usize::BITS - 1 - rest.len().min(INBOUND_CHUNK).leading_zeros());
-            let (chunk, next) = rest.split_at(n);
-            rest = next;
-            let sql = format!(
-                "INSERT INTO inbound (id, source, channel, dedupe_key, received_at, content_type, payload, meta)
-                 VALUES {} ON CONFLICT (source, dedupe_key) DO NOTHING RETURNING id",
-                vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
-            );
-            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
-            for item in chunk {
-                q = q
-                    .bind(&item.id)
-                    .bind(&item.source)
-                    .bind(item.channel.as_str())
-                    .bind(&item.dedupe_key)
-                    .bind(ts(item.received_at))
-                    .bind(&item.content_type)
-                    .bind(&item.payload)
-                    .bind(item.meta.to_string());
-            }
-            fresh.extend(q.fetch_all(&mut *tx).await?);
+        for chunk in items.chunks(INBOUND_CHUNK) {
+            fresh.extend(insert_inbound_rows(&mut *tx, chunk).await?);
         }
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            if fresh.contains(&item.id) {
-                out.push(Inserted::New(item.id.clone()));
-            } else {
-                let id: String = sqlx::query_scalar(
-                    "SELECT id FROM inbound WHERE source = ?1 AND dedupe_key = ?2",
-                )
-                .bind(&item.source)
-                .bind(&item.dedupe_key)
-                .fetch_one(&mut *tx)
-                .await?;
-                out.push(Inserted::Duplicate(id));
-            }
-        }
+        let out = inserted(&mut tx, items, &fresh).await?;
         for c in cursors {
             set_cursor(&mut *tx, &c.key, &c.value, c.at).await?;
         }

@@ -459,3 +459,66 @@ async fn a_new_store_has_pages_that_hold_several_leads_and_an_old_one_keeps_its_
     assert_eq!(n, 7);
     reopened.close().await;
 }
+
+fn inbound(id: &str, key: &str) -> crate::store::NewInbound {
+    crate::store::NewInbound {
+        id: id.into(),
+        source: "site".into(),
+        channel: Channel::Webform,
+        dedupe_key: key.into(),
+        received_at: at(1),
+        content_type: None,
+        payload: id.as_bytes().to_vec(),
+        meta: serde_json::json!({}),
+    }
+}
+
+#[tokio::test]
+async fn intake_answers_each_item_new_or_the_stored_one_it_repeats_in_a_small_group_and_a_big_one()
+{
+    use crate::store::{CursorWrite, Inserted};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("t.db"))
+        .await
+        .expect("open");
+    // A small group on its own statement: a repeat within the group is the first one.
+    let small = [inbound("a", "k1"), inbound("b", "k2"), inbound("c", "k1")];
+    let got = store.insert_inbound(&small, &[]).await.expect("insert");
+    assert_eq!(
+        got,
+        [
+            Inserted::New("a".into()),
+            Inserted::New("b".into()),
+            Inserted::Duplicate("a".into())
+        ]
+    );
+    // A group bigger than one statement, with a position, in one transaction: repeats of
+    // stored items and of the group's own are answered with the stored ids.
+    let mut big: Vec<_> = (0..150)
+        .map(|i| inbound(&format!("n{i}"), &format!("big{i}")))
+        .collect();
+    big.push(inbound("again", "k2"));
+    big.push(inbound("twice", "big7"));
+    let cursor = CursorWrite {
+        key: "email:box:INBOX".into(),
+        value: "42".into(),
+        at: at(2),
+    };
+    let got = store
+        .insert_inbound(&big, std::slice::from_ref(&cursor))
+        .await
+        .expect("insert");
+    assert_eq!(got.len(), 152);
+    assert_eq!(got[149], Inserted::New("n149".into()));
+    assert_eq!(got[150], Inserted::Duplicate("b".into()));
+    assert_eq!(got[151], Inserted::Duplicate("n7".into()));
+    assert_eq!(
+        store.get_cursor("email:box:INBOX").await.expect("read"),
+        Some("42".into())
+    );
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbound")
+        .fetch_one(&store.read)
+        .await
+        .expect("count");
+    assert_eq!(stored, 2 + 150);
+}
