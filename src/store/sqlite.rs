@@ -75,8 +75,8 @@ fn channel(s: &str) -> StoreResult<Channel> {
 /// The page size of a new store, in bytes.
 const PAGE_SIZE: u32 = 8192;
 
-/// The write connection's page cache: `cache_size` in KiB (negative), 32 MiB.
-const WRITE_CACHE_KIB: &str = "-32768";
+/// The write connection's page cache: `cache_size` in KiB (negative), 16 MiB.
+const WRITE_CACHE_KIB: &str = "-16384";
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and runs the migrations.
