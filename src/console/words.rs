@@ -5,6 +5,41 @@ use std::collections::BTreeMap;
 
 /// (key, Russian, English).
 const WORDS: &[(&str, &str, &str)] = &[
+    ("kept_out_item", "Не заявка", "Kept-out item"),
+    ("this_is_a_lead", "Это заявка", "This is a lead"),
+    ("marked_lead", "Признана заявкой", "Marked a lead"),
+    ("open_lead", "Открыть заявку", "Open the lead"),
+    (
+        "processing",
+        "Обрабатывается как заявка: обновите страницу через секунду.",
+        "Being processed as a lead: reload the page in a second.",
+    ),
+    (
+        "confirm_as_lead",
+        "Обработать это сообщение как заявку: назначить менеджера и отправить в CRM?",
+        "Process this item as a lead: assign a manager and send it to the CRM?",
+    ),
+    (
+        "not_kept_out",
+        "Это сообщение уже не среди «не заявок» (его уже сделали заявкой).",
+        "This item is no longer kept out (it has already been made a lead).",
+    ),
+    (
+        "unreadable",
+        "Из этого сообщения нельзя сделать заявку:",
+        "This item has nothing a lead can be made of:",
+    ),
+    ("reroute", "Перемаршрутизировать", "Re-route now"),
+    (
+        "confirm_reroute",
+        "Снять заявку с текущего менеджера и заново применить правила?",
+        "Release the lead's current assignment and route it again with the rules in force?",
+    ),
+    (
+        "done_reroute",
+        "Заявка перемаршрутизирована: {}",
+        "The lead was routed again: {}",
+    ),
     ("console", "Консоль leadgate", "leadgate console"),
     ("overview", "Обзор", "Overview"),
     ("leads", "Заявки", "Leads"),

@@ -71,6 +71,8 @@ pub struct AppState {
     pub managers_hook: Option<crate::notify::TapListener>,
     /// What the admin console reads.
     pub console: Arc<dyn crate::store::ConsoleStore>,
+    /// Wakes the processing stage (an item the admin turned into a lead is pending again).
+    pub process_wake: Arc<Notify>,
 }
 
 /// The largest body a channel webhook (VK, WhatsApp, Telegram) is read up to.

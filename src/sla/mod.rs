@@ -5,10 +5,12 @@
 mod crm;
 mod pass;
 mod reach;
+mod reroute;
 
 pub use crm::{ReportOutcome, ReportingSink};
 pub use pass::{PassContext, PassReason, Passed, pass_on};
 pub use reach::{CrmSink, Reach};
+pub use reroute::Rerouted;
 
 use crate::clock::Clock;
 use crate::deliver::EventType;

@@ -180,6 +180,35 @@ pub struct LeadNotice {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
+/// A stored inbound item as the console shows it on its own page, with what became of it.
+#[derive(Debug, Clone)]
+pub struct KeptItem {
+    /// The item as it arrived.
+    pub row: super::InboundRow,
+    /// `pending`, `lead`, `joined` or `not_lead`.
+    pub status: String,
+    /// Why it was kept out.
+    pub reason: Option<String>,
+    /// The text that decided it.
+    pub detail: Option<String>,
+    /// The lead it made or joined.
+    pub lead_id: Option<String>,
+}
+
+/// What asking to turn a kept-out item into a lead did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarkedAsLead {
+    /// It is pending again, marked: processing makes it a lead.
+    Queued,
+    /// It was not (or no longer) kept out: a second click, or an item that is a lead.
+    NotKeptOut {
+        /// Its status now.
+        status: String,
+    },
+    /// No such item.
+    Missing,
+}
+
 /// The console's reads.
 #[async_trait]
 pub trait ConsoleStore: Send + Sync + std::fmt::Debug {
@@ -227,6 +256,19 @@ pub trait ConsoleStore: Send + Sync + std::fmt::Debug {
 
     /// Every notification about the lead, oldest first.
     async fn lead_notifications(&self, lead_id: &str) -> StoreResult<Vec<LeadNotice>>;
+
+    /// One inbound item with its outcome.
+    async fn inbound_item(&self, id: &str) -> StoreResult<Option<KeptItem>>;
+
+    /// Puts a kept-out item back in the processing queue marked as a lead (`meta.as_lead` =
+    /// `mark`), and notes who asked in its audit trail (under the item's id, which a lead made
+    /// from it takes). Only an item kept out now changes, so a second click does nothing.
+    async fn mark_as_lead(
+        &self,
+        id: &str,
+        mark: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> StoreResult<MarkedAsLead>;
 
     /// How many items each reason kept out since `since`, most first.
     async fn not_lead_reasons(&self, since: DateTime<Utc>) -> StoreResult<Vec<(String, u64)>>;

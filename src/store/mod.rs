@@ -259,6 +259,15 @@ pub trait StoreTx: Send {
     /// Every assignment the lead had, oldest first (who already had it, at which level).
     async fn assignment_history(&mut self, lead_id: &str) -> StoreResult<Vec<AssignmentSummary>>;
 
+    /// Replaces the lead's stored routing trace with one decided under `rules_version` (a lead
+    /// routed again from the console), so its journey spells it with that version's texts.
+    async fn set_trace(
+        &mut self,
+        lead_id: &str,
+        trace: &str,
+        rules_version: &str,
+    ) -> StoreResult<()>;
+
     /// Ends the lead's active assignment with `state` (`acknowledged`, `declined`, ...).
     async fn end_assignment(
         &mut self,

@@ -967,6 +967,22 @@ impl StoreTx for SqliteTx {
         set_cursor(&mut *self.tx, key, value, now).await
     }
 
+    async fn set_trace(
+        &mut self,
+        lead_id: &str,
+        trace: &str,
+        rules_version: &str,
+    ) -> StoreResult<()> {
+        self.settle_for(lead_id).await?;
+        sqlx::query("UPDATE leads SET trace = ?2, rules_version = ?3 WHERE id = ?1")
+            .bind(lead_id)
+            .bind(trace)
+            .bind(rules_version)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     async fn keep_rules_texts(
         &mut self,
         version: &str,

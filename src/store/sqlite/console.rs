@@ -2,10 +2,10 @@
 //! bound), so each filter the page offers can use its index (`0008_console.sql`) instead of a
 //! catch-all `?1 IS NULL OR ...` that would scan.
 
-use super::{SqliteStore, opt_ts, parse_ts, ts};
+use super::{SqliteStore, inbound_row, opt_ts, parse_ts, ts};
 use crate::store::{
-    ConsoleStore, DayTotals, LeadNotice, LeadPage, LeadQuery, LeadRow, ManagerTotals, NotLeadRow,
-    PageKey, Search, StoreResult,
+    ConsoleStore, DayTotals, KeptItem, LeadNotice, LeadPage, LeadQuery, LeadRow, ManagerTotals,
+    MarkedAsLead, NotLeadRow, PageKey, Search, StoreResult,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -426,6 +426,71 @@ impl ConsoleStore for SqliteStore {
         rows.iter()
             .map(|r| Ok((r.try_get("reason")?, r.try_get::<i64, _>("n")? as u64)))
             .collect()
+    }
+
+    async fn inbound_item(&self, id: &str) -> StoreResult<Option<KeptItem>> {
+        let Some(r) = sqlx::query(
+            "SELECT id, source, channel, dedupe_key, received_at, content_type, payload, meta,
+                    status, reason, detail, lead_id
+             FROM inbound WHERE id = ?1",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(KeptItem {
+            row: inbound_row(&r)?,
+            status: r.try_get("status")?,
+            reason: r.try_get("reason")?,
+            detail: r.try_get("detail")?,
+            lead_id: r.try_get("lead_id")?,
+        }))
+    }
+
+    async fn mark_as_lead(
+        &self,
+        id: &str,
+        mark: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> StoreResult<MarkedAsLead> {
+        let mut tx = self.write.begin().await?;
+        let before = sqlx::query("SELECT status, reason, detail FROM inbound WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(before) = before else {
+            return Ok(MarkedAsLead::Missing);
+        };
+        let status: String = before.try_get("status")?;
+        if status != "not_lead" {
+            return Ok(MarkedAsLead::NotKeptOut { status });
+        }
+        sqlx::query(
+            "UPDATE inbound SET status = 'pending', processed_at = NULL,
+                    meta = json_set(meta, '$.as_lead', json(?2))
+             WHERE id = ?1 AND status = 'not_lead'",
+        )
+        .bind(id)
+        .bind(mark.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let mut detail = mark.clone();
+        detail["was"] = serde_json::json!({
+            "reason": before.try_get::<Option<String>, _>("reason")?,
+            "detail": before.try_get::<Option<String>, _>("detail")?,
+        });
+        sqlx::query(
+            "INSERT INTO audit (lead_id, at, kind, detail) VALUES (?1, ?2, 'marked_lead', ?3)",
+        )
+        .bind(id)
+        .bind(ts(at))
+        .bind(detail.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(MarkedAsLead::Queued)
     }
 }
 
