@@ -639,7 +639,7 @@ async fn an_admin_finds_a_lead_by_phone_reads_its_journey_and_replays_its_dead_l
         .await
         .expect("open");
     wait_for_title(&b, "Путь заявки").await;
-    click(&b, "p.actions a.button").await;
+    click(&b, "p.actions a.resend").await;
     wait_for_title(&b, "Подтвердите").await;
     click(&b, "#confirm").await;
     assert_eq!(
@@ -938,5 +938,278 @@ async fn a_report_shows_what_the_tests_own_leads_add_up_to() {
         .await
         .expect("csv");
     assert!(csv.contains(&format!("{today},5,1")), "{csv}");
+    daemon.stop().await;
+}
+
+/// The inbound item `id` as the admin API lists it, once it is `status`.
+async fn item_is(daemon: &TestDaemon, id: &str, status: &str) -> serde_json::Value {
+    eventually(Duration::from_secs(10), || async {
+        let items = daemon.admin_get("/admin/api/inbound?limit=500").await;
+        items["items"]
+            .as_array()?
+            .iter()
+            .find(|i| i["id"] == id && i["status"] == status)
+            .cloned()
+    })
+    .await
+    .unwrap_or_else(|| panic!("item {id} never became {status}"))
+}
+
+/// The sink's `lead.created` (or another `kind`) event about `id`, waiting for it.
+async fn event_about(sink: &Sink, kind: &str, id: &str) -> serde_json::Value {
+    eventually(Duration::from_secs(10), || async {
+        sink.received()
+            .iter()
+            .map(|r| r.json())
+            .find(|e| e["type"] == kind && e["data"]["id"] == id)
+    })
+    .await
+    .unwrap_or_else(|| panic!("no {kind} about {id} at the sink"))
+}
+
+/// A console POST with the session's cookie and form.
+async fn console_post(
+    daemon: &TestDaemon,
+    cookie: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client()
+        .post(daemon.url(path))
+        .header("cookie", cookie)
+        .form(form)
+        .send()
+        .await
+        .expect("post")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_out_item_turned_into_a_lead_reaches_the_crm_once() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sink), &always_open_routing()).await;
+    // A person whose browser filled the honeypot (an autofill): kept out, never delivered.
+    let id = post_form(
+        &daemon,
+        &[
+            ("name", "Ольга"),
+            ("phone", "+79165550001"),
+            ("message", "Перезвоните по котлу"),
+            ("website", "olga.example"),
+        ],
+    )
+    .await;
+    let kept = item_is(&daemon, &id, "not_lead").await;
+    assert_eq!(kept["reason"], "honeypot");
+    let today = leadgate::clock::Clock::now(&leadgate::clock::SystemClock)
+        .format("%Y-%m-%d")
+        .to_string();
+    let days = daemon.admin_get("/admin/api/reports/days").await;
+    assert_eq!(
+        days["items"]
+            .as_array()
+            .expect("days")
+            .last()
+            .expect("today")["kept_out"],
+        1
+    );
+
+    // Its own page says why, and has the button; the lead page sends there.
+    let session = sign_in(&daemon).await;
+    let lead_page = get(&daemon, &session, &format!("/admin/leads/{id}")).await;
+    assert_eq!(lead_page.status(), 303);
+    let location = lead_page.headers()["location"].to_str().expect("text");
+    assert_eq!(
+        percent_encoding::percent_decode_str(location).decode_utf8_lossy(),
+        format!("/admin/not-leads/{id}")
+    );
+    let page = get(&daemon, &session, &format!("/admin/not-leads/{id}"))
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("id=\"as-lead\""), "{page}");
+    assert!(page.contains("honeypot"));
+    let confirm = get(&daemon, &session, &format!("/admin/not-leads/{id}/lead"))
+        .await
+        .text()
+        .await
+        .expect("confirm");
+    let csrf = csrf_of(&confirm);
+    let path = format!("/admin/not-leads/{id}/lead");
+
+    // Without the session's CSRF token: refused, and nothing changed.
+    let refused = console_post(&daemon, &session, &path, &[("csrf", "forged")]).await;
+    assert_eq!(refused.status(), 403);
+    item_is(&daemon, &id, "not_lead").await;
+
+    // Confirmed: processed as a lead, assigned, and delivered to the CRM.
+    let done = console_post(&daemon, &session, &path, &[("csrf", &csrf)]).await;
+    assert_eq!(done.status(), 303);
+    // A second click (and the API after it) changes nothing.
+    let again = console_post(&daemon, &session, &path, &[("csrf", &csrf)]).await;
+    assert_eq!(again.status(), 409);
+    let api_again = reqwest::Client::new()
+        .post(daemon.url(&format!("/admin/api/inbound/{id}/lead")))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(api_again.status(), 409);
+    let created = event_about(&sink, "lead.created", &id).await;
+    let manager = created["data"]["assignment"]["manager"]["id"].clone();
+    assert!(manager == "anna" || manager == "boris", "{created}");
+    assert_eq!(created["data"]["contact"]["phones"][0], "+79165550001");
+    assert_eq!(created["data"]["text"], "Перезвоните по котлу");
+    item_is(&daemon, &id, "lead").await;
+    let journey = daemon.admin_get(&format!("/admin/api/leads/{id}")).await;
+    assert_eq!(journey["assignments"].as_array().map(Vec::len), Some(1));
+    let audit = journey["audit"].as_array().expect("audit");
+    let marked = audit
+        .iter()
+        .find(|a| a["kind"] == "marked_lead")
+        .unwrap_or_else(|| panic!("{audit:?}"));
+    assert!(
+        marked["detail"]["by"]
+            .as_str()
+            .is_some_and(|b| b.starts_with("console session ")),
+        "{marked}"
+    );
+    assert_eq!(marked["detail"]["was"]["reason"], "honeypot");
+    assert!(marked["detail"]["at"].is_string());
+    // No longer counted as kept out; counted as a lead.
+    let days = daemon.admin_get("/admin/api/reports/days").await;
+    let last = days["items"]
+        .as_array()
+        .expect("days")
+        .last()
+        .expect("today")
+        .clone();
+    assert_eq!(
+        (
+            last["day"].as_str(),
+            last["kept_out"].as_u64(),
+            last["leads"].as_u64()
+        ),
+        (Some(today.as_str()), Some(0), Some(1)),
+        "{days}"
+    );
+
+    // The API does the same for another one, once.
+    let bot = post_form(
+        &daemon,
+        &[("phone", "+79165550002"), ("website", "x.example")],
+    )
+    .await;
+    item_is(&daemon, &bot, "not_lead").await;
+    let first = reqwest::Client::new()
+        .post(daemon.url(&format!("/admin/api/inbound/{bot}/lead")))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(first.status(), 202);
+    event_about(&sink, "lead.created", &bot).await;
+    let unknown = reqwest::Client::new()
+        .post(daemon.url("/admin/api/inbound/no-such-item/lead"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(unknown.status(), 404);
+    // Exactly one lead.created per item reached the CRM.
+    let created = |id: &str| {
+        sink.received()
+            .iter()
+            .filter(|r| r.json()["type"] == "lead.created" && r.json()["data"]["id"] == id)
+            .count()
+    };
+    assert_eq!((created(&id), created(&bot)), (1, 1));
+    assert_eq!(
+        daemon.admin_get("/admin/api/leads").await["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn re_route_now_releases_the_assignment_and_routes_again() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!("{}\n[api]\ntoken = \"{API_TOKEN}\"\n", config(&sink));
+    let daemon = TestDaemon::start_in(dir.path(), &config, &always_open_routing()).await;
+    let id = post_form(&daemon, &[("name", "Пётр"), ("phone", "+79165550010")]).await;
+    let created = event_about(&sink, "lead.created", &id).await;
+    let first = created["data"]["assignment"]["manager"]["id"]
+        .as_str()
+        .expect("assigned")
+        .to_string();
+    let session = sign_in(&daemon).await;
+    let journey = get(&daemon, &session, &format!("/admin/leads/{id}"))
+        .await
+        .text()
+        .await
+        .expect("journey");
+    assert!(journey.contains("id=\"reroute\""), "the button is there");
+    let csrf = csrf_of(&journey);
+    let path = format!("/admin/leads/{id}/reroute");
+    let refused = console_post(&daemon, &session, &path, &[]).await;
+    assert_eq!(refused.status(), 403, "no CSRF token, no re-route");
+    assert_eq!(
+        daemon
+            .audit(&id)
+            .await
+            .iter()
+            .filter(|a| a["kind"] == "rerouted")
+            .count(),
+        0
+    );
+
+    let done = console_post(&daemon, &session, &path, &[("csrf", &csrf)]).await;
+    assert_eq!(done.status(), 200);
+    // Round robin goes on from the first pick: the other junior has it now.
+    let journey = daemon.admin_get(&format!("/admin/api/leads/{id}")).await;
+    let assignments = journey["assignments"].as_array().expect("assignments");
+    assert_eq!(assignments.len(), 2, "{journey}");
+    assert_eq!(assignments[0]["manager_id"], first.as_str());
+    assert_eq!(assignments[0]["state"], "rerouted");
+    assert_eq!(assignments[1]["state"], "active");
+    assert_eq!(assignments[1]["attempt"], 2);
+    let now = assignments[1]["manager_id"]
+        .as_str()
+        .expect("manager")
+        .to_string();
+    assert_ne!(now, first, "round robin moved on");
+    let audit = journey["audit"].as_array().expect("audit");
+    let entry = audit
+        .iter()
+        .find(|a| a["kind"] == "rerouted")
+        .unwrap_or_else(|| panic!("{audit:?}"));
+    assert_eq!(entry["detail"]["from"], first.as_str());
+    assert_eq!(entry["detail"]["to"], now.as_str());
+    assert_eq!(entry["detail"]["rule"], "Всё остальное");
+    assert_eq!(journey["lead"]["assignment"]["manager"]["id"], now.as_str());
+    let reassigned = event_about(&sink, "lead.reassigned", &id).await;
+    assert_eq!(
+        reassigned["data"]["assignment"]["manager"]["id"],
+        now.as_str()
+    );
+    assert_eq!(reassigned["data"]["assignment"]["attempt"], 2);
+
+    // A lead already taken is the CRM's: refused, and nothing changes.
+    let took = reqwest::Client::new()
+        .post(daemon.url(&format!("/api/leads/{id}/ack")))
+        .bearer_auth(API_TOKEN)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .expect("ack");
+    assert_eq!(took.status(), 200);
+    let late = console_post(&daemon, &session, &path, &[("csrf", &csrf)]).await;
+    assert_eq!(late.status(), 409);
+    let journey = daemon.admin_get(&format!("/admin/api/leads/{id}")).await;
+    assert_eq!(journey["assignments"].as_array().map(Vec::len), Some(2));
     daemon.stop().await;
 }
