@@ -679,10 +679,11 @@ async fn an_admin_finds_a_lead_by_phone_reads_its_journey_and_replays_its_dead_l
         "the tester wrote nothing"
     );
 
-    // Kept-out items (a honeypot bot's post), and the whole list.
-    post_form(
+    // Kept-out items (a post whose honeypot an autofill filled), and the whole list.
+    let kept = post_form(
         &daemon,
         &[
+            ("name", "Ольга"),
             ("phone", "+79160000001"),
             ("website", "http://spam.example"),
         ],
@@ -695,6 +696,40 @@ async fn an_admin_finds_a_lead_by_phone_reads_its_journey_and_replays_its_dead_l
     .await;
     assert!(listed.is_some(), "the kept-out item is listed");
     shot(&b, "not-leads").await;
+
+    // It is a person: "this is a lead", confirmed, makes it one, delivered to the CRM.
+    click(&b, &format!("#item-{kept} a")).await;
+    wait_for_title(&b, "Не заявка").await;
+    assert_eq!(text_of(&b, "#item-reason").await, "honeypot");
+    shot(&b, "not-lead").await;
+    click(&b, "#as-lead").await;
+    wait_for_title(&b, "Подтвердите").await;
+    click(&b, "#confirm").await;
+    wait_for_title(&b, "Не заявка").await;
+    let opened = eventually(Duration::from_secs(10), || async {
+        b.client.refresh().await.ok()?;
+        b.client
+            .find(Locator::Css("#to-lead"))
+            .await
+            .ok()?
+            .click()
+            .await
+            .ok()?;
+        (b.client.title().await.ok()?.starts_with("Путь заявки")).then_some(())
+    })
+    .await;
+    assert!(opened.is_some(), "the item became a lead");
+    assert_eq!(text_of(&b, "#lead-id").await, kept);
+    assert!(text_of(&b, "#audit").await.contains("marked_lead"));
+    let delivered = eventually(Duration::from_secs(10), || async {
+        sink.received()
+            .iter()
+            .map(|r| r.json())
+            .find(|e| e["type"] == "lead.created" && e["data"]["id"] == kept.as_str())
+    })
+    .await
+    .expect("the CRM got the lead");
+    assert!(delivered["data"]["assignment"]["manager"]["id"].is_string());
     b.client
         .goto(&daemon.url("/admin/leads"))
         .await
