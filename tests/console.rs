@@ -1248,3 +1248,58 @@ async fn re_route_now_releases_the_assignment_and_routes_again() {
     assert_eq!(journey["assignments"].as_array().map(Vec::len), Some(2));
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_admin_token_the_console_and_the_admin_api_are_not_there() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon =
+        TestDaemon::start_without_admin(dir.path(), &config(&sink), &always_open_routing()).await;
+    // The daemon itself works: a form is taken.
+    let id = post_form(&daemon, &[("name", "Анна"), ("phone", "+79165550020")]).await;
+    event_about(&sink, "lead.created", &id).await;
+    for path in [
+        "/admin",
+        "/admin/",
+        "/admin/sign-in",
+        "/admin/overview",
+        "/admin/leads",
+        &format!("/admin/leads/{id}"),
+        "/admin/not-leads",
+        "/admin/reports",
+        "/admin/rules",
+        "/admin/assets/console.css",
+        "/admin/api/leads",
+        "/admin/api/reports/managers",
+    ] {
+        let res = client().get(daemon.url(path)).send().await.expect("get");
+        assert_eq!(res.status(), 404, "{path}");
+        let body = res.text().await.expect("body");
+        assert!(
+            body.contains("[admin] token"),
+            "{path} says how to turn it on: {body}"
+        );
+    }
+    // Not even the token opens it, and no form is taken.
+    let res = client()
+        .get(daemon.url("/admin/api/leads"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), 404);
+    for path in [
+        "/admin/sign-in",
+        &format!("/admin/not-leads/{id}/lead"),
+        "/admin/api/dead-letters/replay",
+    ] {
+        let res = client()
+            .post(daemon.url(path))
+            .form(&[("token", ADMIN_TOKEN)])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 404, "POST {path}");
+    }
+    daemon.stop().await;
+}

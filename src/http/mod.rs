@@ -188,8 +188,11 @@ async fn not_found(
     uri: axum::http::Uri,
 ) -> Response {
     let path = uri.path();
-    let off = if path.starts_with("/admin/") && app.config.admin_token.is_none() {
-        Some("the admin API is off: set [admin] token in leadgate.toml to turn it on")
+    let admin = path == "/admin" || path.starts_with("/admin/");
+    let off = if admin && app.config.admin_token.is_none() {
+        Some(
+            "the console and the admin API are off: set [admin] token in leadgate.toml to turn them on",
+        )
     } else if path.starts_with("/api/") && app.config.api_token.is_none() {
         Some("the API is off: set [api] token in leadgate.toml to turn it on")
     } else {
