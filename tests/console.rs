@@ -1303,3 +1303,73 @@ async fn without_an_admin_token_the_console_and_the_admin_api_are_not_there() {
     }
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rules_tester_reads_a_lead_record_with_the_live_state() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sink), &always_open_routing()).await;
+    let earlier = post_form(&daemon, &[("name", "Глеб"), ("phone", "+79165550030")]).await;
+    let created = event_about(&sink, "lead.created", &earlier).await;
+    let manager = created["data"]["assignment"]["manager"]["id"]
+        .as_str()
+        .expect("assigned")
+        .to_string();
+    let session = sign_in(&daemon).await;
+    let page = get(&daemon, &session, "/admin/rules")
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(
+        page.contains("<option value=\"lead\""),
+        "the record is a choice"
+    );
+    let csrf = csrf_of(&page);
+    let try_it = |sample: &'static str| {
+        let csrf = csrf.clone();
+        let session = session.clone();
+        let daemon = &daemon;
+        async move {
+            let res = console_post(
+                daemon,
+                &session,
+                "/admin/rules/test",
+                &[("csrf", &csrf), ("channel", "lead"), ("sample", sample)],
+            )
+            .await;
+            let status = res.status();
+            let html = res.text().await.expect("page");
+            let at = html.find("id=\"result\"").expect("a result");
+            let result = html[at..].split("</pre>").next().expect("pre").to_string();
+            (status, result)
+        }
+    };
+    // The same person as a normalised record on another channel: the live store knows them.
+    let (status, result) = try_it(
+        r#"{"channel": "telegram", "text": "Ещё вопрос", "contact": {"phones": ["+79165550030"]}}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{result}");
+    assert!(
+        result.contains(&format!(
+            "previous lead of this contact: {earlier} (manager {manager})"
+        )),
+        "{result}"
+    );
+    assert!(result.contains("Всё остальное"), "{result}");
+    assert!(result.contains(&format!("open leads now: ")), "{result}");
+    // A typo in a key is named, with the key meant.
+    let (status, result) = try_it(r#"{"chanel": "telegram", "text": "x"}"#).await;
+    assert_eq!(status, 400);
+    assert!(result.contains("did you mean"), "{result}");
+    assert!(result.contains("chanel"), "{result}");
+    // Nothing was written.
+    assert_eq!(
+        daemon.admin_get("/admin/api/leads").await["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    daemon.stop().await;
+}

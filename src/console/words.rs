@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 /// (key, Russian, English).
 const WORDS: &[(&str, &str, &str)] = &[
     ("kept_out_item", "Не заявка", "Kept-out item"),
+    ("lead_record", "запись заявки (JSON)", "lead record (JSON)"),
     ("this_is_a_lead", "Это заявка", "This is a lead"),
     ("marked_lead", "Признана заявкой", "Marked a lead"),
     ("open_lead", "Открыть заявку", "Open the lead"),
@@ -205,8 +206,8 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("tester", "Проверка", "Tester"),
     (
         "tester_hint",
-        "Вставьте сырое сообщение, как его принимает leadgate route --channel: для веб-формы — JSON с полями, для почты — письмо .eml, для Telegram — update. Решение считается по текущему состоянию: открытые заявки менеджеров, очередь, прежний менеджер контакта. Ничего не записывается.",
-        "Paste a raw sample as leadgate route --channel takes it: a web form's fields as JSON, an .eml for e-mail, an update for Telegram. The decision uses the live state: managers' open leads, the rotation, the contact's previous manager. Nothing is written.",
+        "Вставьте запись заявки (JSON leadgate.lead.v1, как leadgate route без --channel; пропущенные ключи пусты) или сырое сообщение, как его принимает leadgate route --channel: для веб-формы — JSON с полями, для почты — письмо .eml, для Telegram — update. Решение считается по текущему состоянию: открытые заявки менеджеров, очередь, прежний менеджер контакта. Ничего не записывается.",
+        "Paste a lead record (leadgate.lead.v1 JSON, as leadgate route takes it without --channel; keys left out are empty) or a raw sample as leadgate route --channel takes it: a web form's fields as JSON, an .eml for e-mail, an update for Telegram. The decision uses the live state: managers' open leads, the rotation, the contact's previous manager. Nothing is written.",
     ),
     ("sample", "Образец", "Sample"),
     ("try", "Проверить", "Try it"),
