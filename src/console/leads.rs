@@ -194,7 +194,7 @@ pub async fn list(
 
 /// One CSV field, quoted when it must be; a leading `=`, `+`, `-` or `@` is defused so a
 /// spreadsheet never runs a lead's text as a formula.
-fn csv_field(s: &str) -> String {
+pub(super) fn csv_field(s: &str) -> String {
     let s = if s.starts_with(['=', '+', '-', '@']) && !s[1..].chars().all(|c| c.is_ascii_digit()) {
         format!("'{s}")
     } else {

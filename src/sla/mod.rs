@@ -41,6 +41,28 @@ async fn load_state(tx: &mut dyn StoreTx) -> Result<StrategyState, StoreError> {
     })
 }
 
+/// Counts a take's time in the manager's working hours into the reports' daily totals (the
+/// wall-clock time is counted by the store's trigger as the assignment ends).
+async fn note_take(
+    tx: &mut dyn StoreTx,
+    rules: &crate::routing::CompiledRules,
+    manager: &str,
+    level: &str,
+    assigned_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    let worked = rules
+        .working_time(manager, assigned_at, now)
+        .num_seconds()
+        .max(0) as u64;
+    let bucket = crate::store::TAKE_BUCKETS
+        .iter()
+        .position(|&b| worked <= b)
+        .unwrap_or(9);
+    let day = assigned_at.format("%Y-%m-%d").to_string();
+    tx.record_take(&day, manager, level, bucket).await
+}
+
 async fn save_state(
     tx: &mut dyn StoreTx,
     state: &StrategyState,
@@ -245,6 +267,15 @@ impl Actions {
         let passed = match action {
             Action::Acknowledge => {
                 tx.end_assignment(lead_id, "acknowledged", now).await?;
+                note_take(
+                    tx.as_mut(),
+                    &rules,
+                    &active.manager_id,
+                    &active.level,
+                    active.assigned_at,
+                    now,
+                )
+                .await?;
                 crate::telemetry::manager_acknowledged(
                     &active.manager_id,
                     Some(now - active.assigned_at),

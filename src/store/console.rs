@@ -124,9 +124,39 @@ pub struct ManagerTotals {
     pub declined: u64,
     /// Passed on because the SLA ran out.
     pub expired: u64,
-    /// Times to take, counted in the buckets of [`TAKE_BUCKETS`].
+    /// Times to take (wall clock), counted in the buckets of [`TAKE_BUCKETS`].
     pub take_buckets: [u64; 10],
+    /// Times to take counted in the manager's working hours, in the same buckets.
+    pub work_buckets: [u64; 10],
 }
+
+/// How many leads one manager declined at one level for one reason over a period.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DeclineTotals {
+    /// The manager.
+    pub manager_id: String,
+    /// The level the declined assignment was at.
+    pub level: String,
+    /// The reason they gave (`busy`, `not_mine`, ... or free text from the API).
+    pub reason: String,
+    /// How many.
+    pub n: u64,
+}
+
+/// The times from arrival to the CRM of one source's leads over a period.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CrmTotals {
+    /// The source.
+    pub source: String,
+    /// Its channel.
+    pub channel: String,
+    /// Leads by the time from arrival to their first delivery, in the buckets of
+    /// [`CRM_BUCKETS`].
+    pub buckets: [u64; 12],
+}
+
+/// The upper bounds, in seconds, of the arrival-to-CRM buckets (the last is open).
+pub const CRM_BUCKETS: [u64; 12] = [1, 2, 5, 10, 30, 60, 300, 900, 3600, 14400, 86400, u64::MAX];
 
 /// The upper bounds, in seconds, of the time-to-take buckets (the last is open).
 pub const TAKE_BUCKETS: [u64; 10] = [
@@ -250,6 +280,13 @@ pub trait ConsoleStore: Send + Sync + std::fmt::Debug {
 
     /// Assignment totals per manager and level for the days `since..=until` (`YYYY-MM-DD`).
     async fn manager_totals(&self, since: &str, until: &str) -> StoreResult<Vec<ManagerTotals>>;
+
+    /// Declines per manager, level and reason for the days `since..=until` (of the
+    /// assignment).
+    async fn decline_totals(&self, since: &str, until: &str) -> StoreResult<Vec<DeclineTotals>>;
+
+    /// Arrival-to-CRM times per source for the days `since..=until` (of arrival).
+    async fn crm_totals(&self, since: &str, until: &str) -> StoreResult<Vec<CrmTotals>>;
 
     /// Leads and kept-out items per day and source for the days `since..=until`.
     async fn day_totals(&self, since: &str, until: &str) -> StoreResult<Vec<DayTotals>>;

@@ -4,8 +4,8 @@
 
 use super::{SqliteStore, inbound_row, opt_ts, parse_ts, ts};
 use crate::store::{
-    ConsoleStore, DayTotals, KeptItem, LeadNotice, LeadPage, LeadQuery, LeadRow, ManagerTotals,
-    MarkedAsLead, NotLeadRow, PageKey, Search, StoreResult,
+    ConsoleStore, CrmTotals, DayTotals, DeclineTotals, KeptItem, LeadNotice, LeadPage, LeadQuery,
+    LeadRow, ManagerTotals, MarkedAsLead, NotLeadRow, PageKey, Search, StoreResult,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -328,7 +328,9 @@ impl ConsoleStore for SqliteStore {
             "SELECT manager_id, level, SUM(assigned) AS assigned, SUM(taken) AS taken,
                     SUM(declined) AS declined, SUM(expired) AS expired,
                     SUM(t0) AS t0, SUM(t1) AS t1, SUM(t2) AS t2, SUM(t3) AS t3, SUM(t4) AS t4,
-                    SUM(t5) AS t5, SUM(t6) AS t6, SUM(t7) AS t7, SUM(t8) AS t8, SUM(t9) AS t9
+                    SUM(t5) AS t5, SUM(t6) AS t6, SUM(t7) AS t7, SUM(t8) AS t8, SUM(t9) AS t9,
+                    SUM(w0) AS w0, SUM(w1) AS w1, SUM(w2) AS w2, SUM(w3) AS w3, SUM(w4) AS w4,
+                    SUM(w5) AS w5, SUM(w6) AS w6, SUM(w7) AS w7, SUM(w8) AS w8, SUM(w9) AS w9
              FROM report_managers WHERE day >= ?1 AND day <= ?2
              GROUP BY manager_id, level ORDER BY manager_id, level",
         )
@@ -342,8 +344,10 @@ impl ConsoleStore for SqliteStore {
         rows.iter()
             .map(|r| {
                 let mut take_buckets = [0u64; 10];
-                for (i, b) in take_buckets.iter_mut().enumerate() {
-                    *b = n(r, &format!("t{i}"))?;
+                let mut work_buckets = [0u64; 10];
+                for i in 0..10 {
+                    take_buckets[i] = n(r, &format!("t{i}"))?;
+                    work_buckets[i] = n(r, &format!("w{i}"))?;
                 }
                 Ok(ManagerTotals {
                     manager_id: r.try_get("manager_id")?,
@@ -353,6 +357,56 @@ impl ConsoleStore for SqliteStore {
                     declined: n(r, "declined")?,
                     expired: n(r, "expired")?,
                     take_buckets,
+                    work_buckets,
+                })
+            })
+            .collect()
+    }
+
+    async fn decline_totals(&self, since: &str, until: &str) -> StoreResult<Vec<DeclineTotals>> {
+        let rows = sqlx::query(
+            "SELECT manager_id, level, reason, SUM(n) AS n FROM report_declines
+             WHERE day >= ?1 AND day <= ?2
+             GROUP BY manager_id, level, reason ORDER BY manager_id, level, reason",
+        )
+        .bind(since)
+        .bind(until)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeclineTotals {
+                    manager_id: r.try_get("manager_id")?,
+                    level: r.try_get("level")?,
+                    reason: r.try_get("reason")?,
+                    n: r.try_get::<i64, _>("n")?.max(0) as u64,
+                })
+            })
+            .collect()
+    }
+
+    async fn crm_totals(&self, since: &str, until: &str) -> StoreResult<Vec<CrmTotals>> {
+        let rows = sqlx::query(
+            "SELECT source, channel, SUM(c0) AS c0, SUM(c1) AS c1, SUM(c2) AS c2, SUM(c3) AS c3,
+                    SUM(c4) AS c4, SUM(c5) AS c5, SUM(c6) AS c6, SUM(c7) AS c7, SUM(c8) AS c8,
+                    SUM(c9) AS c9, SUM(c10) AS c10, SUM(c11) AS c11
+             FROM report_crm WHERE day >= ?1 AND day <= ?2
+             GROUP BY source, channel ORDER BY source, channel",
+        )
+        .bind(since)
+        .bind(until)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let mut buckets = [0u64; 12];
+                for (i, b) in buckets.iter_mut().enumerate() {
+                    *b = r.try_get::<i64, _>(format!("c{i}").as_str())?.max(0) as u64;
+                }
+                Ok(CrmTotals {
+                    source: r.try_get("source")?,
+                    channel: r.try_get("channel")?,
+                    buckets,
                 })
             })
             .collect()
