@@ -863,6 +863,82 @@ async fn a_report_shows_what_the_tests_own_leads_add_up_to() {
     assert_eq!(days["leads"], 5);
     let sources = daemon.admin_get("/admin/api/reports/sources").await;
     assert_eq!(sources["items"][0]["kept_out_pct"], 16.7, "{sources}");
+
+    // Declines by reason, per manager and level.
+    let decliner = expected
+        .iter()
+        .find(|(_, e)| e[2] == 1)
+        .map(|(m, _)| m.clone())
+        .expect("one manager declined");
+    let row = managers["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["key"] == decliner.as_str()).cloned())
+        .expect("the decliner's row");
+    assert_eq!(
+        row["declined_by_reason"],
+        serde_json::json!({"busy": 1}),
+        "{row}"
+    );
+    let declines = daemon.admin_get("/admin/api/reports/declines").await;
+    assert_eq!(
+        declines["items"],
+        serde_json::json!([{"manager_id": decliner, "level": "junior", "reason": "busy", "n": 1}]),
+        "{declines}"
+    );
+    let levels = daemon.admin_get("/admin/api/reports/levels").await;
+    assert_eq!(
+        levels["items"][0]["declined_by_reason"]["busy"], 1,
+        "{levels}"
+    );
+
+    // From arrival to the CRM: each lead's first successful delivery, from its journey.
+    sink.events(7).await; // five lead.created, the pass's and the take's events
+    let mut to_crm = Vec::new();
+    for id in &ids {
+        let j = daemon.admin_get(&format!("/admin/api/leads/{id}")).await;
+        let arrived = chrono::DateTime::parse_from_rfc3339(
+            j["lead"]["received_at"].as_str().expect("received_at"),
+        )
+        .expect("time");
+        let first = j["deliveries"]
+            .as_array()
+            .expect("deliveries")
+            .iter()
+            .flat_map(|d| d["history"].as_array().cloned().unwrap_or_default())
+            .filter(|a| a["outcome"] == "delivered")
+            .filter_map(|a| chrono::DateTime::parse_from_rfc3339(a["at"].as_str()?).ok())
+            .min()
+            .expect("delivered");
+        to_crm.push((first - arrived).num_milliseconds() as f64 / 1000.0);
+    }
+    to_crm.sort_by(f64::total_cmp);
+    let bucket = |s: f64| {
+        leadgate::store::CRM_BUCKETS
+            .into_iter()
+            .find(|&b| s <= b as f64)
+            .filter(|&b| b != u64::MAX)
+    };
+    let at_rank = |q: f64| to_crm[((to_crm.len() as f64 * q).ceil() as usize).max(1) - 1];
+    let (median, p90) = (bucket(at_rank(0.5)), bucket(at_rank(0.9)));
+    let sources = daemon.admin_get("/admin/api/reports/sources").await;
+    let site = &sources["items"][0];
+    assert_eq!(site["delivered"], 5, "{sources}");
+    assert_eq!(
+        site["to_crm_median_s"],
+        serde_json::json!(median),
+        "{to_crm:?}: {site}"
+    );
+    assert_eq!(
+        site["to_crm_p90_s"],
+        serde_json::json!(p90),
+        "{to_crm:?}: {site}"
+    );
+    let channels = daemon.admin_get("/admin/api/reports/channels").await;
+    assert_eq!(
+        channels["items"],
+        serde_json::json!([{"channel": "webform", "delivered": 5, "to_crm_median_s": median, "to_crm_p90_s": p90}]),
+        "{channels}"
+    );
     // A lead's journey lists the mails its managers got, and how sending went.
     let journey = eventually(Duration::from_secs(10), || async {
         let session = sign_in(&daemon).await;
@@ -944,6 +1020,19 @@ async fn a_report_shows_what_the_tests_own_leads_add_up_to() {
     assert_eq!(
         text_of(&b, &format!("#days tr[data-key=\"{today}\"] td.leads")).await,
         "5"
+    );
+    assert_eq!(
+        text_of(&b, &format!("#managers tr[data-key={decliner}] td.reasons")).await,
+        "busy: 1"
+    );
+    assert_eq!(
+        text_of(&b, "#sources tr[data-key=site] td.delivered").await,
+        "5"
+    );
+    assert!(
+        text_of(&b, "#channels tr[data-key=webform] td.to-crm")
+            .await
+            .starts_with('≤')
     );
     let bars = b
         .client
