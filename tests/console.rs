@@ -1462,3 +1462,98 @@ async fn the_rules_tester_reads_a_lead_record_with_the_live_state() {
     );
     daemon.stop().await;
 }
+
+/// One manager who works 09:00-18:00 Moscow time on weekdays; the SLA counts working time.
+const OFFICE_HOURS: &str = r#"
+levels = ["junior"]
+timezone = "Europe/Moscow"
+strategy = "round_robin"
+
+[sla]
+ack_within = "30m"
+max_reassign = 1
+working_hours_only = true
+
+[[managers]]
+id = "anna"
+name = "Анна Петрова"
+level = "junior"
+hours = "mon-fri 09:00-18:00"
+
+[[rules]]
+name = "Всё остальное"
+level = "junior"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_to_take_is_counted_in_the_managers_working_hours() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Thursday 3 December 2026, 17:50 in Moscow (UTC+3): ten minutes before she goes home.
+    let assigned = chrono::DateTime::parse_from_rfc3339("2026-12-03T14:50:00Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let clock = manual_clock();
+    clock.set(assigned);
+    let config = format!("{}\n[api]\ntoken = \"{API_TOKEN}\"\n", config(&sink));
+    let daemon = TestDaemon::start_at(dir.path(), &config, OFFICE_HOURS, clock.clone()).await;
+    let id = post_form(&daemon, &[("name", "Пётр"), ("phone", "+79165550040")]).await;
+    let created = event_about(&sink, "lead.created", &id).await;
+    assert_eq!(created["data"]["assignment"]["manager"]["id"], "anna");
+    // She takes it the next morning at 09:10.
+    let taken = assigned + chrono::Duration::minutes(15 * 60 + 20);
+    clock.set(taken);
+    let took = reqwest::Client::new()
+        .post(daemon.url(&format!("/api/leads/{id}/ack")))
+        .bearer_auth(API_TOKEN)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .expect("ack");
+    assert_eq!(took.status(), 200);
+
+    // The test's own count: the minutes between the two that were on her hours.
+    let moscow = chrono::FixedOffset::east_opt(3 * 3600).expect("offset");
+    let mut worked = 0;
+    let mut t = assigned;
+    while t < taken {
+        let local = t.with_timezone(&moscow);
+        let weekday = chrono::Datelike::weekday(&local).num_days_from_monday() < 5;
+        let hour = chrono::Timelike::hour(&local);
+        if weekday && (9..18).contains(&hour) {
+            worked += 60;
+        }
+        t += chrono::Duration::minutes(1);
+    }
+    let wall = (taken - assigned).num_seconds() as u64;
+    let bucket = |s: u64| {
+        leadgate::store::TAKE_BUCKETS
+            .into_iter()
+            .find(|&b| s <= b)
+            .filter(|&b| b != u64::MAX)
+    };
+    assert_eq!(worked, 20 * 60, "ten minutes on Thursday, ten on Friday");
+    let managers = daemon
+        .admin_get("/admin/api/reports/managers?since=2026-12-03&until=2026-12-04")
+        .await;
+    let anna = &managers["items"][0];
+    assert_eq!(anna["key"], "anna", "{managers}");
+    assert_eq!(anna["taken"], 1);
+    assert_eq!(
+        anna["median_take_s"],
+        serde_json::json!(bucket(worked)),
+        "{anna}"
+    );
+    assert_eq!(
+        anna["p90_take_s"],
+        serde_json::json!(bucket(worked)),
+        "{anna}"
+    );
+    assert_eq!(
+        anna["median_take_wall_s"],
+        serde_json::json!(bucket(wall)),
+        "{anna}"
+    );
+    assert_eq!(anna["median_take_s"], 1800, "≤ 30 min, not ≤ a day");
+    daemon.stop().await;
+}

@@ -331,7 +331,8 @@ impl Schedule {
         if to <= from {
             return Duration::zero();
         }
-        let days = (to - from).num_days().clamp(0, HORIZON_DAYS) + 2;
+        // From the local day before `from` to the local day after `to`.
+        let days = (to - from).num_days().clamp(0, HORIZON_DAYS) + 3;
         self.intervals_from(from, days, holidays)
             .map(|(s, e)| (s.max(from), e.min(to)))
             .filter(|(s, e)| e > s)
