@@ -1447,7 +1447,10 @@ async fn the_rules_tester_reads_a_lead_record_with_the_live_state() {
         "{result}"
     );
     assert!(result.contains("Всё остальное"), "{result}");
-    assert!(result.contains(&format!("open leads now: ")), "{result}");
+    assert!(
+        result.contains(&format!("open leads now: {manager} 1")),
+        "{result}"
+    );
     // A typo in a key is named, with the key meant.
     let (status, result) = try_it(r#"{"chanel": "telegram", "text": "x"}"#).await;
     assert_eq!(status, 400);

@@ -176,13 +176,13 @@ async fn as_lead(State(app): State<AppState>, Path(id): Path<String>) -> Respons
         Ok(Turned::NotKeptOut { status, lead_id }) => ApiError::new(
             StatusCode::CONFLICT,
             "not_kept_out",
-            &format!("the item is not kept out: its status is {status}, lead {lead_id:?}"),
+            format!("the item is not kept out: its status is {status}, lead {lead_id:?}"),
         )
         .into_response(),
         Ok(Turned::Unreadable(why)) => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "unreadable",
-            &format!("nothing a lead can be made of: {why}"),
+            format!("nothing a lead can be made of: {why}"),
         )
         .into_response(),
         Ok(Turned::Missing) => {
