@@ -1,7 +1,10 @@
 //! The admin console (issue 16): in a real headless Chromium an admin signs in, finds a lead by
-//! phone, reads its journey (lead text shown as text), replays a dead letter; over plain HTTP,
-//! the session cookie's flags, its expiry, the CSRF check on every POST, the CSP, a wrong
-//! token refused, keyset paging and the CSV export.
+//! phone, reads its journey (lead text shown as text), replays a dead letter, turns a kept-out
+//! item into a lead, reads a report; over plain HTTP, the session cookie's flags, its expiry,
+//! the CSRF check on every POST, the CSP, a wrong token refused, keyset paging and the CSV
+//! export, "this is a lead" and "re-route now" end to end to the CRM sink, the rules tester on
+//! a lead record, reports computed from the test's own leads (declines by reason, time to the
+//! CRM, time to take in working hours), and everything off without an admin token.
 
 mod support;
 
