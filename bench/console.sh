@@ -133,7 +133,7 @@ PAGES=(
   "/admin/leads.csv?manager=anna&since=2026-11-30"
   "/admin/not-leads"
   "/admin/not-leads?reason=spam"
-  "/admin/not-leads/nl-$(printf '%08d' $(( SOME / 10 * 10 )))"
+  "/admin/not-leads/nl-$(printf '%08d' $(( (N - 1) / 10 * 10 )))"
   "/admin/dead-letters"
   "/admin/rules"
   "/admin/reports"
