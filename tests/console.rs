@@ -653,6 +653,29 @@ async fn an_admin_finds_a_lead_by_phone_reads_its_journey_and_replays_its_dead_l
     assert!(audit.iter().any(|a| a["kind"] == "resent"), "{audit:?}");
     assert!(audit.iter().any(|a| a["kind"] == "replayed"), "{audit:?}");
 
+    // Re-route now, from the journey: confirmed, the other junior has it, in the audit trail.
+    b.client
+        .goto(&daemon.url(&format!("/admin/leads/{lead}")))
+        .await
+        .expect("open");
+    wait_for_title(&b, "Путь заявки").await;
+    click(&b, "#reroute").await;
+    wait_for_title(&b, "Подтвердите").await;
+    click(&b, "#confirm").await;
+    let said = text_of(&b, "p.notice").await;
+    assert!(said.starts_with("Заявка перемаршрутизирована: "), "{said}");
+    let journey = daemon.admin_get(&format!("/admin/api/leads/{lead}")).await;
+    let now = journey["lead"]["assignment"]["manager"]["id"].clone();
+    assert_eq!(
+        said,
+        format!("Заявка перемаршрутизирована: {}", now.as_str().expect("id"))
+    );
+    let rerouted = journey["audit"]
+        .as_array()
+        .and_then(|a| a.iter().find(|e| e["kind"] == "rerouted").cloned())
+        .expect("rerouted in the audit trail");
+    assert_eq!(rerouted["detail"]["to"], now);
+
     // The rules tester routes a pasted sample with the live state: this contact's previous
     // lead is the one above.
     b.client
