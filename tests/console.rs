@@ -1281,6 +1281,46 @@ async fn a_kept_out_item_turned_into_a_lead_reaches_the_crm_once() {
             .map(Vec::len),
         Some(2)
     );
+
+    // An item that continues a lead (the same phone within the form's window) joins it: still
+    // one lead, updated at the CRM, and its trail says who vouched for the item.
+    let first = post_form(
+        &daemon,
+        &[
+            ("name", "Ольга"),
+            ("phone", "+79165550003"),
+            ("message", "Котёл"),
+        ],
+    )
+    .await;
+    event_about(&sink, "lead.created", &first).await;
+    let again = post_form(
+        &daemon,
+        &[
+            ("phone", "+79165550003"),
+            ("message", "И ещё бойлер"),
+            ("website", "x.example"),
+        ],
+    )
+    .await;
+    item_is(&daemon, &again, "not_lead").await;
+    let queued = reqwest::Client::new()
+        .post(daemon.url(&format!("/admin/api/inbound/{again}/lead")))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(queued.status(), 202);
+    let joined = item_is(&daemon, &again, "joined").await;
+    assert_eq!(joined["lead_id"], first.as_str());
+    event_about(&sink, "lead.updated", &first).await;
+    let audit = daemon.audit(&first).await;
+    assert!(
+        audit
+            .iter()
+            .any(|a| a["kind"] == "follow_up" && a["detail"]["as_lead"]["by"] == "admin API"),
+        "{audit:?}"
+    );
     daemon.stop().await;
 }
 

@@ -444,8 +444,12 @@ impl Processor {
             source: row.source.clone(),
             lead: lead.id.clone(),
         });
-        tx.audit(&lead.id, now, kind, &json!({"inbound_id": row.id}))
-            .await?;
+        let mut detail = json!({"inbound_id": row.id});
+        if let Some(mark) = row.meta.get(META_AS_LEAD) {
+            // The admin's "this is a lead" is in the item's own trail: the lead's shows it too.
+            detail["as_lead"] = mark.clone();
+        }
+        tx.audit(&lead.id, now, kind, &detail).await?;
         let rows = update_rows(&self.sinks, rules, self.clock.as_ref(), &lead, &update, now);
         batch.queued |= !rows.is_empty();
         tx.insert_outbox(&rows).await?;
