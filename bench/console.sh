@@ -94,6 +94,17 @@ FROM seq;
 -- Every assigned lead's assignment (the report's daily totals follow by trigger).
 INSERT INTO assignments (lead_id, manager_id, level, strategy, attempt, assigned_at, state)
 SELECT id, manager_id, level, 'round_robin', 1, received_at, 'active' FROM leads WHERE manager_id IS NOT NULL;
+-- 0012's daily totals, which triggers fill as deliveries and declines happen: every lead's
+-- time to the CRM (spread over four buckets), and one assignment in fifty declined.
+INSERT INTO report_crm (day, source, channel, c0, c1, c2, c3)
+SELECT substr(received_at, 1, 10), source, channel, SUM(i % 4 = 0), SUM(i % 4 = 1), SUM(i % 4 = 2), SUM(i % 4 = 3)
+FROM (SELECT received_at, source, channel, CAST(substr(id, 6) AS INTEGER) AS i FROM leads)
+GROUP BY 1, 2, 3;
+INSERT INTO report_declines (day, manager_id, level, reason, n)
+SELECT substr(received_at, 1, 10), manager_id, level,
+       CASE CAST(substr(id, 6) AS INTEGER) % 3 WHEN 0 THEN 'busy' WHEN 1 THEN 'not_mine' ELSE 'spam' END, COUNT(*)
+FROM leads WHERE manager_id IS NOT NULL AND CAST(substr(id, 6) AS INTEGER) % 50 = 0
+GROUP BY 1, 2, 3, 4;
 COMMIT;
 ANALYZE;
 SQL
@@ -122,12 +133,14 @@ PAGES=(
   "/admin/leads.csv?manager=anna&since=2026-11-30"
   "/admin/not-leads"
   "/admin/not-leads?reason=spam"
+  "/admin/not-leads/nl-$(printf '%08d' $(( (N - 1) / 10 * 10 )))"
   "/admin/dead-letters"
   "/admin/rules"
   "/admin/reports"
   "/admin/reports?since=2026-11-01&until=2026-11-30"
   "/admin/reports?since=2025-12-02&until=2026-12-01"
   "/admin/reports/days.csv?since=2025-12-02&until=2026-12-01"
+  "/admin/reports/declines.csv?since=2025-12-02&until=2026-12-01"
 )
 printf '%-72s %6s %8s\n' "page ($N leads)" "status" "ms"
 for p in "${PAGES[@]}"; do

@@ -301,7 +301,7 @@ pub async fn run(
         .run(health.clone(), stop.clone()),
     );
 
-    let (intake, committer) = Intake::start(store.clone(), process_wake);
+    let (intake, committer) = Intake::start(store.clone(), process_wake.clone());
     // Channels that pull (mailboxes, blogs, Telegram bots) hold intake handles of their own: they stop first, so the
     // committer can drain and end.
     let pullers = TaskTracker::new();
@@ -404,6 +404,7 @@ pub async fn run(
         bodies: crate::http::BodyBudget::new(config.server.body_memory),
         managers_hook,
         console: Arc::new(sqlite.clone()),
+        process_wake: process_wake.clone(),
     };
     tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), mailboxes = config.email.iter().map(|e| e.mailboxes.len()).sum::<usize>(), blogs = config.wordpress.len() + config.feeds.len(), telegram_bots = config.telegram.len(), "leadgate is running.");
     crate::http::serve(listener, router(state), &config.server, shutdown).await;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use leadgate::clock::Clock;
 use leadgate::config::{self, Config};
-use leadgate::lead::{Channel, Lead, NotLeadReason, Parsed, normalise};
+use leadgate::lead::{Channel, Lead, NotLeadReason, Parsed, SampleError, normalise};
 use leadgate::routing::CompiledRules;
 use leadgate::sources::email::imap::probe as email;
 use leadgate::store::{ErasureRequest, PrivacyStore, ReplayFilter, SqliteStore, Store, Subject};
@@ -355,7 +355,14 @@ fn route(
     let clock = leadgate::clock::SystemClock;
     let now = at.unwrap_or_else(|| clock.now());
     let leads = match channel {
-        None => vec![Ok(sample_lead(&bytes, now).map_err(Failure::Invalid)?)],
+        None => vec![Ok(leadgate::lead::sample_lead(&bytes, now).map_err(|e| {
+            Failure::Invalid(match e {
+                SampleError::NotJson(e) => anyhow::anyhow!(
+                    "the sample is not JSON: pass --channel for a raw sample (an .eml, a form's body, a Telegram update...): {e}"
+                ),
+                e => e.into(),
+            })
+        })?)],
         Some(channel) => {
             let parsed =
                 runtime()?.block_on(leadgate::process::parse_sample(&config, channel, &bytes));
@@ -416,99 +423,6 @@ fn route(
         }
     }
     Ok(())
-}
-
-/// The keys a lead record sample may have; anything else is a typo the admin must hear of.
-const RECORD_KEYS: &[&str] = &[
-    "schema",
-    "id",
-    "received_at",
-    "channel",
-    "source",
-    "external_id",
-    "contact",
-    "subject",
-    "text",
-    "fields",
-    "utm",
-    "page_url",
-    "referrer",
-    "returning",
-    "previous_lead_id",
-    "classification",
-    "assignment",
-];
-const CONTACT_KEYS: &[&str] = &["name", "emails", "phones", "telegram", "vk_id", "whatsapp"];
-const UTM_KEYS: &[&str] = &["source", "medium", "campaign", "content", "term"];
-
-/// A lead record from JSON; keys left out take their empty values, so a sample can be as short
-/// as `{"channel": "webform", "text": "Нужен котёл", "contact": {"phones": ["+79161234567"]}}`.
-/// Unknown keys are refused, with the key meant when it is close.
-fn sample_lead(bytes: &[u8], now: DateTime<Utc>) -> Result<Lead, anyhow::Error> {
-    let given: serde_json::Value = serde_json::from_slice(bytes)
-        .context("the sample is not JSON: pass --channel for a raw sample (an .eml, a form's body, a Telegram update...)")?;
-    unknown_keys(&given, "", RECORD_KEYS)?;
-    unknown_keys(&given["contact"], "contact.", CONTACT_KEYS)?;
-    unknown_keys(&given["utm"], "utm.", UTM_KEYS)?;
-    let mut base = serde_json::json!({
-        "schema": leadgate::lead::SCHEMA, "id": "sample", "received_at": now, "channel": "webform",
-        "source": "sample", "external_id": null,
-        "contact": {"name": null, "emails": [], "phones": [], "telegram": null, "vk_id": null, "whatsapp": null},
-        "subject": null, "text": "", "fields": {},
-        "utm": {"source": null, "medium": null, "campaign": null, "content": null, "term": null},
-        "page_url": null, "referrer": null, "returning": false, "previous_lead_id": null,
-        "classification": null, "assignment": null,
-    });
-    merge(&mut base, given);
-    serde_json::from_value(base).context("the sample is not a lead record")
-}
-
-fn unknown_keys(value: &serde_json::Value, prefix: &str, known: &[&str]) -> anyhow::Result<()> {
-    let Some(map) = value.as_object() else {
-        return Ok(());
-    };
-    if let Some(key) = map.keys().find(|k| !known.contains(&k.as_str())) {
-        let close = known
-            .iter()
-            .find(|k| strsim_close(k, key))
-            .map(|k| format!(" (did you mean \"{prefix}{k}\"?)"))
-            .unwrap_or_default();
-        anyhow::bail!(
-            "the sample has an unknown key \"{prefix}{key}\"{close}; a lead record has {}",
-            known.join(", ")
-        );
-    }
-    Ok(())
-}
-
-/// Whether two keys differ by one edit or a swap of neighbours (`chanel`, `chnanel`).
-fn strsim_close(a: &str, b: &str) -> bool {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut prev2 = prev.clone();
-    for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                cur[j] = cur[j].min(prev2[j - 2] + 1);
-            }
-        }
-        prev2 = std::mem::replace(&mut prev, cur);
-    }
-    prev[b.len()] <= 1
-}
-
-fn merge(base: &mut serde_json::Value, given: serde_json::Value) {
-    match (base, given) {
-        (serde_json::Value::Object(b), serde_json::Value::Object(g)) => {
-            for (k, v) in g {
-                merge(b.entry(k).or_insert(serde_json::Value::Null), v);
-            }
-        }
-        (b, g) => *b = g,
-    }
 }
 
 fn replay(path: &Path, filter: ReplayFilter) -> Result<(), Failure> {

@@ -1,7 +1,10 @@
 //! The admin console (issue 16): in a real headless Chromium an admin signs in, finds a lead by
-//! phone, reads its journey (lead text shown as text), replays a dead letter; over plain HTTP,
-//! the session cookie's flags, its expiry, the CSRF check on every POST, the CSP, a wrong
-//! token refused, keyset paging and the CSV export.
+//! phone, reads its journey (lead text shown as text), replays a dead letter, turns a kept-out
+//! item into a lead, reads a report; over plain HTTP, the session cookie's flags, its expiry,
+//! the CSRF check on every POST, the CSP, a wrong token refused, keyset paging and the CSV
+//! export, "this is a lead" and "re-route now" end to end to the CRM sink, the rules tester on
+//! a lead record, reports computed from the test's own leads (declines by reason, time to the
+//! CRM, time to take in working hours), and everything off without an admin token.
 
 mod support;
 
@@ -639,7 +642,7 @@ async fn an_admin_finds_a_lead_by_phone_reads_its_journey_and_replays_its_dead_l
         .await
         .expect("open");
     wait_for_title(&b, "Путь заявки").await;
-    click(&b, "p.actions a.button").await;
+    click(&b, "p.actions a.resend").await;
     wait_for_title(&b, "Подтвердите").await;
     click(&b, "#confirm").await;
     assert_eq!(
@@ -649,6 +652,29 @@ async fn an_admin_finds_a_lead_by_phone_reads_its_journey_and_replays_its_dead_l
     let audit = daemon.audit(&lead).await;
     assert!(audit.iter().any(|a| a["kind"] == "resent"), "{audit:?}");
     assert!(audit.iter().any(|a| a["kind"] == "replayed"), "{audit:?}");
+
+    // Re-route now, from the journey: confirmed, the other junior has it, in the audit trail.
+    b.client
+        .goto(&daemon.url(&format!("/admin/leads/{lead}")))
+        .await
+        .expect("open");
+    wait_for_title(&b, "Путь заявки").await;
+    click(&b, "#reroute").await;
+    wait_for_title(&b, "Подтвердите").await;
+    click(&b, "#confirm").await;
+    let said = text_of(&b, "p.notice").await;
+    assert!(said.starts_with("Заявка перемаршрутизирована: "), "{said}");
+    let journey = daemon.admin_get(&format!("/admin/api/leads/{lead}")).await;
+    let now = journey["lead"]["assignment"]["manager"]["id"].clone();
+    assert_eq!(
+        said,
+        format!("Заявка перемаршрутизирована: {}", now.as_str().expect("id"))
+    );
+    let rerouted = journey["audit"]
+        .as_array()
+        .and_then(|a| a.iter().find(|e| e["kind"] == "rerouted").cloned())
+        .expect("rerouted in the audit trail");
+    assert_eq!(rerouted["detail"]["to"], now);
 
     // The rules tester routes a pasted sample with the live state: this contact's previous
     // lead is the one above.
@@ -679,10 +705,11 @@ async fn an_admin_finds_a_lead_by_phone_reads_its_journey_and_replays_its_dead_l
         "the tester wrote nothing"
     );
 
-    // Kept-out items (a honeypot bot's post), and the whole list.
-    post_form(
+    // Kept-out items (a post whose honeypot an autofill filled), and the whole list.
+    let kept = post_form(
         &daemon,
         &[
+            ("name", "Ольга"),
             ("phone", "+79160000001"),
             ("website", "http://spam.example"),
         ],
@@ -695,6 +722,40 @@ async fn an_admin_finds_a_lead_by_phone_reads_its_journey_and_replays_its_dead_l
     .await;
     assert!(listed.is_some(), "the kept-out item is listed");
     shot(&b, "not-leads").await;
+
+    // It is a person: "this is a lead", confirmed, makes it one, delivered to the CRM.
+    click(&b, &format!("#item-{kept} a")).await;
+    wait_for_title(&b, "Не заявка").await;
+    assert_eq!(text_of(&b, "#item-reason").await, "honeypot");
+    shot(&b, "not-lead").await;
+    click(&b, "#as-lead").await;
+    wait_for_title(&b, "Подтвердите").await;
+    click(&b, "#confirm").await;
+    wait_for_title(&b, "Не заявка").await;
+    let opened = eventually(Duration::from_secs(10), || async {
+        b.client.refresh().await.ok()?;
+        b.client
+            .find(Locator::Css("#to-lead"))
+            .await
+            .ok()?
+            .click()
+            .await
+            .ok()?;
+        (b.client.title().await.ok()?.starts_with("Путь заявки")).then_some(())
+    })
+    .await;
+    assert!(opened.is_some(), "the item became a lead");
+    assert_eq!(text_of(&b, "#lead-id").await, kept);
+    assert!(text_of(&b, "#audit").await.contains("marked_lead"));
+    let delivered = eventually(Duration::from_secs(10), || async {
+        sink.received()
+            .iter()
+            .map(|r| r.json())
+            .find(|e| e["type"] == "lead.created" && e["data"]["id"] == kept.as_str())
+    })
+    .await
+    .expect("the CRM got the lead");
+    assert!(delivered["data"]["assignment"]["manager"]["id"].is_string());
     b.client
         .goto(&daemon.url("/admin/leads"))
         .await
@@ -828,6 +889,82 @@ async fn a_report_shows_what_the_tests_own_leads_add_up_to() {
     assert_eq!(days["leads"], 5);
     let sources = daemon.admin_get("/admin/api/reports/sources").await;
     assert_eq!(sources["items"][0]["kept_out_pct"], 16.7, "{sources}");
+
+    // Declines by reason, per manager and level.
+    let decliner = expected
+        .iter()
+        .find(|(_, e)| e[2] == 1)
+        .map(|(m, _)| m.clone())
+        .expect("one manager declined");
+    let row = managers["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["key"] == decliner.as_str()).cloned())
+        .expect("the decliner's row");
+    assert_eq!(
+        row["declined_by_reason"],
+        serde_json::json!({"busy": 1}),
+        "{row}"
+    );
+    let declines = daemon.admin_get("/admin/api/reports/declines").await;
+    assert_eq!(
+        declines["items"],
+        serde_json::json!([{"manager_id": decliner, "level": "junior", "reason": "busy", "n": 1}]),
+        "{declines}"
+    );
+    let levels = daemon.admin_get("/admin/api/reports/levels").await;
+    assert_eq!(
+        levels["items"][0]["declined_by_reason"]["busy"], 1,
+        "{levels}"
+    );
+
+    // From arrival to the CRM: each lead's first successful delivery, from its journey.
+    sink.events(7).await; // five lead.created, the pass's and the take's events
+    let mut to_crm = Vec::new();
+    for id in &ids {
+        let j = daemon.admin_get(&format!("/admin/api/leads/{id}")).await;
+        let arrived = chrono::DateTime::parse_from_rfc3339(
+            j["lead"]["received_at"].as_str().expect("received_at"),
+        )
+        .expect("time");
+        let first = j["deliveries"]
+            .as_array()
+            .expect("deliveries")
+            .iter()
+            .flat_map(|d| d["history"].as_array().cloned().unwrap_or_default())
+            .filter(|a| a["outcome"] == "delivered")
+            .filter_map(|a| chrono::DateTime::parse_from_rfc3339(a["at"].as_str()?).ok())
+            .min()
+            .expect("delivered");
+        to_crm.push((first - arrived).num_milliseconds() as f64 / 1000.0);
+    }
+    to_crm.sort_by(f64::total_cmp);
+    let bucket = |s: f64| {
+        leadgate::store::CRM_BUCKETS
+            .into_iter()
+            .find(|&b| s <= b as f64)
+            .filter(|&b| b != u64::MAX)
+    };
+    let at_rank = |q: f64| to_crm[((to_crm.len() as f64 * q).ceil() as usize).max(1) - 1];
+    let (median, p90) = (bucket(at_rank(0.5)), bucket(at_rank(0.9)));
+    let sources = daemon.admin_get("/admin/api/reports/sources").await;
+    let site = &sources["items"][0];
+    assert_eq!(site["delivered"], 5, "{sources}");
+    assert_eq!(
+        site["to_crm_median_s"],
+        serde_json::json!(median),
+        "{to_crm:?}: {site}"
+    );
+    assert_eq!(
+        site["to_crm_p90_s"],
+        serde_json::json!(p90),
+        "{to_crm:?}: {site}"
+    );
+    let channels = daemon.admin_get("/admin/api/reports/channels").await;
+    assert_eq!(
+        channels["items"],
+        serde_json::json!([{"channel": "webform", "delivered": 5, "to_crm_median_s": median, "to_crm_p90_s": p90}]),
+        "{channels}"
+    );
     // A lead's journey lists the mails its managers got, and how sending went.
     let journey = eventually(Duration::from_secs(10), || async {
         let session = sign_in(&daemon).await;
@@ -910,6 +1047,19 @@ async fn a_report_shows_what_the_tests_own_leads_add_up_to() {
         text_of(&b, &format!("#days tr[data-key=\"{today}\"] td.leads")).await,
         "5"
     );
+    assert_eq!(
+        text_of(&b, &format!("#managers tr[data-key={decliner}] td.reasons")).await,
+        "busy: 1"
+    );
+    assert_eq!(
+        text_of(&b, "#sources tr[data-key=site] td.delivered").await,
+        "5"
+    );
+    assert!(
+        text_of(&b, "#channels tr[data-key=webform] td.to-crm")
+            .await
+            .starts_with('≤')
+    );
     let bars = b
         .client
         .find_all(Locator::Css("svg.chart rect"))
@@ -938,5 +1088,541 @@ async fn a_report_shows_what_the_tests_own_leads_add_up_to() {
         .await
         .expect("csv");
     assert!(csv.contains(&format!("{today},5,1")), "{csv}");
+    daemon.stop().await;
+}
+
+/// The inbound item `id` as the admin API lists it, once it is `status`.
+async fn item_is(daemon: &TestDaemon, id: &str, status: &str) -> serde_json::Value {
+    eventually(Duration::from_secs(10), || async {
+        let items = daemon.admin_get("/admin/api/inbound?limit=500").await;
+        items["items"]
+            .as_array()?
+            .iter()
+            .find(|i| i["id"] == id && i["status"] == status)
+            .cloned()
+    })
+    .await
+    .unwrap_or_else(|| panic!("item {id} never became {status}"))
+}
+
+/// The sink's `lead.created` (or another `kind`) event about `id`, waiting for it.
+async fn event_about(sink: &Sink, kind: &str, id: &str) -> serde_json::Value {
+    eventually(Duration::from_secs(10), || async {
+        sink.received()
+            .iter()
+            .map(|r| r.json())
+            .find(|e| e["type"] == kind && e["data"]["id"] == id)
+    })
+    .await
+    .unwrap_or_else(|| panic!("no {kind} about {id} at the sink"))
+}
+
+/// A console POST with the session's cookie and form.
+async fn console_post(
+    daemon: &TestDaemon,
+    cookie: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client()
+        .post(daemon.url(path))
+        .header("cookie", cookie)
+        .form(form)
+        .send()
+        .await
+        .expect("post")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_out_item_turned_into_a_lead_reaches_the_crm_once() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sink), &always_open_routing()).await;
+    // A person whose browser filled the honeypot (an autofill): kept out, never delivered.
+    let id = post_form(
+        &daemon,
+        &[
+            ("name", "Ольга"),
+            ("phone", "+79165550001"),
+            ("message", "Перезвоните по котлу"),
+            ("website", "olga.example"),
+        ],
+    )
+    .await;
+    let kept = item_is(&daemon, &id, "not_lead").await;
+    assert_eq!(kept["reason"], "honeypot");
+    let today = leadgate::clock::Clock::now(&leadgate::clock::SystemClock)
+        .format("%Y-%m-%d")
+        .to_string();
+    let days = daemon.admin_get("/admin/api/reports/days").await;
+    assert_eq!(
+        days["items"]
+            .as_array()
+            .expect("days")
+            .last()
+            .expect("today")["kept_out"],
+        1
+    );
+
+    // Its own page says why, and has the button; the lead page sends there.
+    let session = sign_in(&daemon).await;
+    let lead_page = get(&daemon, &session, &format!("/admin/leads/{id}")).await;
+    assert_eq!(lead_page.status(), 303);
+    let location = lead_page.headers()["location"].to_str().expect("text");
+    assert_eq!(
+        percent_encoding::percent_decode_str(location).decode_utf8_lossy(),
+        format!("/admin/not-leads/{id}")
+    );
+    let page = get(&daemon, &session, &format!("/admin/not-leads/{id}"))
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("id=\"as-lead\""), "{page}");
+    assert!(page.contains("honeypot"));
+    let confirm = get(&daemon, &session, &format!("/admin/not-leads/{id}/lead"))
+        .await
+        .text()
+        .await
+        .expect("confirm");
+    let csrf = csrf_of(&confirm);
+    let path = format!("/admin/not-leads/{id}/lead");
+
+    // Without the session's CSRF token: refused, and nothing changed.
+    let refused = console_post(&daemon, &session, &path, &[("csrf", "forged")]).await;
+    assert_eq!(refused.status(), 403);
+    item_is(&daemon, &id, "not_lead").await;
+
+    // Confirmed: processed as a lead, assigned, and delivered to the CRM.
+    let done = console_post(&daemon, &session, &path, &[("csrf", &csrf)]).await;
+    assert_eq!(done.status(), 303);
+    // A second click (and the API after it) changes nothing.
+    let again = console_post(&daemon, &session, &path, &[("csrf", &csrf)]).await;
+    assert_eq!(again.status(), 409);
+    let api_again = reqwest::Client::new()
+        .post(daemon.url(&format!("/admin/api/inbound/{id}/lead")))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(api_again.status(), 409);
+    let created = event_about(&sink, "lead.created", &id).await;
+    let manager = created["data"]["assignment"]["manager"]["id"].clone();
+    assert!(manager == "anna" || manager == "boris", "{created}");
+    assert_eq!(created["data"]["contact"]["phones"][0], "+79165550001");
+    assert_eq!(created["data"]["text"], "Перезвоните по котлу");
+    item_is(&daemon, &id, "lead").await;
+    let journey = daemon.admin_get(&format!("/admin/api/leads/{id}")).await;
+    assert_eq!(journey["assignments"].as_array().map(Vec::len), Some(1));
+    let audit = journey["audit"].as_array().expect("audit");
+    let marked = audit
+        .iter()
+        .find(|a| a["kind"] == "marked_lead")
+        .unwrap_or_else(|| panic!("{audit:?}"));
+    assert!(
+        marked["detail"]["by"]
+            .as_str()
+            .is_some_and(|b| b.starts_with("console session ")),
+        "{marked}"
+    );
+    assert_eq!(marked["detail"]["was"]["reason"], "honeypot");
+    assert!(marked["detail"]["at"].is_string());
+    // No longer counted as kept out; counted as a lead.
+    let days = daemon.admin_get("/admin/api/reports/days").await;
+    let last = days["items"]
+        .as_array()
+        .expect("days")
+        .last()
+        .expect("today")
+        .clone();
+    assert_eq!(
+        (
+            last["day"].as_str(),
+            last["kept_out"].as_u64(),
+            last["leads"].as_u64()
+        ),
+        (Some(today.as_str()), Some(0), Some(1)),
+        "{days}"
+    );
+
+    // The API does the same for another one, once.
+    let bot = post_form(
+        &daemon,
+        &[("phone", "+79165550002"), ("website", "x.example")],
+    )
+    .await;
+    item_is(&daemon, &bot, "not_lead").await;
+    let first = reqwest::Client::new()
+        .post(daemon.url(&format!("/admin/api/inbound/{bot}/lead")))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(first.status(), 202);
+    event_about(&sink, "lead.created", &bot).await;
+    let unknown = reqwest::Client::new()
+        .post(daemon.url("/admin/api/inbound/no-such-item/lead"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(unknown.status(), 404);
+    // Exactly one lead.created per item reached the CRM.
+    let created = |id: &str| {
+        sink.received()
+            .iter()
+            .filter(|r| r.json()["type"] == "lead.created" && r.json()["data"]["id"] == id)
+            .count()
+    };
+    assert_eq!((created(&id), created(&bot)), (1, 1));
+    assert_eq!(
+        daemon.admin_get("/admin/api/leads").await["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+
+    // An item that continues a lead (the same phone within the form's window) joins it: still
+    // one lead, updated at the CRM, and its trail says who vouched for the item.
+    let first = post_form(
+        &daemon,
+        &[
+            ("name", "Ольга"),
+            ("phone", "+79165550003"),
+            ("message", "Котёл"),
+        ],
+    )
+    .await;
+    event_about(&sink, "lead.created", &first).await;
+    let again = post_form(
+        &daemon,
+        &[
+            ("phone", "+79165550003"),
+            ("message", "И ещё бойлер"),
+            ("website", "x.example"),
+        ],
+    )
+    .await;
+    item_is(&daemon, &again, "not_lead").await;
+    let queued = reqwest::Client::new()
+        .post(daemon.url(&format!("/admin/api/inbound/{again}/lead")))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(queued.status(), 202);
+    let joined = item_is(&daemon, &again, "joined").await;
+    assert_eq!(joined["lead_id"], first.as_str());
+    event_about(&sink, "lead.updated", &first).await;
+    let audit = daemon.audit(&first).await;
+    assert!(
+        audit
+            .iter()
+            .any(|a| a["kind"] == "follow_up" && a["detail"]["as_lead"]["by"] == "admin API"),
+        "{audit:?}"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn re_route_now_releases_the_assignment_and_routes_again() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!("{}\n[api]\ntoken = \"{API_TOKEN}\"\n", config(&sink));
+    let daemon = TestDaemon::start_in(dir.path(), &config, &always_open_routing()).await;
+    let id = post_form(&daemon, &[("name", "Пётр"), ("phone", "+79165550010")]).await;
+    let created = event_about(&sink, "lead.created", &id).await;
+    let first = created["data"]["assignment"]["manager"]["id"]
+        .as_str()
+        .expect("assigned")
+        .to_string();
+    let session = sign_in(&daemon).await;
+    let journey = get(&daemon, &session, &format!("/admin/leads/{id}"))
+        .await
+        .text()
+        .await
+        .expect("journey");
+    assert!(journey.contains("id=\"reroute\""), "the button is there");
+    let csrf = csrf_of(&journey);
+    let path = format!("/admin/leads/{id}/reroute");
+    let refused = console_post(&daemon, &session, &path, &[]).await;
+    assert_eq!(refused.status(), 403, "no CSRF token, no re-route");
+    assert_eq!(
+        daemon
+            .audit(&id)
+            .await
+            .iter()
+            .filter(|a| a["kind"] == "rerouted")
+            .count(),
+        0
+    );
+
+    let done = console_post(&daemon, &session, &path, &[("csrf", &csrf)]).await;
+    assert_eq!(done.status(), 200);
+    // Round robin goes on from the first pick: the other junior has it now.
+    let journey = daemon.admin_get(&format!("/admin/api/leads/{id}")).await;
+    let assignments = journey["assignments"].as_array().expect("assignments");
+    assert_eq!(assignments.len(), 2, "{journey}");
+    assert_eq!(assignments[0]["manager_id"], first.as_str());
+    assert_eq!(assignments[0]["state"], "rerouted");
+    assert_eq!(assignments[1]["state"], "active");
+    assert_eq!(assignments[1]["attempt"], 2);
+    let now = assignments[1]["manager_id"]
+        .as_str()
+        .expect("manager")
+        .to_string();
+    assert_ne!(now, first, "round robin moved on");
+    let audit = journey["audit"].as_array().expect("audit");
+    let entry = audit
+        .iter()
+        .find(|a| a["kind"] == "rerouted")
+        .unwrap_or_else(|| panic!("{audit:?}"));
+    assert_eq!(entry["detail"]["from"], first.as_str());
+    assert_eq!(entry["detail"]["to"], now.as_str());
+    assert_eq!(entry["detail"]["rule"], "Всё остальное");
+    assert_eq!(journey["lead"]["assignment"]["manager"]["id"], now.as_str());
+    let reassigned = event_about(&sink, "lead.reassigned", &id).await;
+    assert_eq!(
+        reassigned["data"]["assignment"]["manager"]["id"],
+        now.as_str()
+    );
+    assert_eq!(reassigned["data"]["assignment"]["attempt"], 2);
+
+    // A lead already taken is the CRM's: refused, and nothing changes.
+    let took = reqwest::Client::new()
+        .post(daemon.url(&format!("/api/leads/{id}/ack")))
+        .bearer_auth(API_TOKEN)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .expect("ack");
+    assert_eq!(took.status(), 200);
+    let late = console_post(&daemon, &session, &path, &[("csrf", &csrf)]).await;
+    assert_eq!(late.status(), 409);
+    let journey = daemon.admin_get(&format!("/admin/api/leads/{id}")).await;
+    assert_eq!(journey["assignments"].as_array().map(Vec::len), Some(2));
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_admin_token_the_console_and_the_admin_api_are_not_there() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon =
+        TestDaemon::start_without_admin(dir.path(), &config(&sink), &always_open_routing()).await;
+    // The daemon itself works: a form is taken.
+    let id = post_form(&daemon, &[("name", "Анна"), ("phone", "+79165550020")]).await;
+    event_about(&sink, "lead.created", &id).await;
+    for path in [
+        "/admin",
+        "/admin/",
+        "/admin/sign-in",
+        "/admin/overview",
+        "/admin/leads",
+        &format!("/admin/leads/{id}"),
+        "/admin/not-leads",
+        "/admin/reports",
+        "/admin/rules",
+        "/admin/assets/console.css",
+        "/admin/api/leads",
+        "/admin/api/reports/managers",
+    ] {
+        let res = client().get(daemon.url(path)).send().await.expect("get");
+        assert_eq!(res.status(), 404, "{path}");
+        let body = res.text().await.expect("body");
+        assert!(
+            body.contains("[admin] token"),
+            "{path} says how to turn it on: {body}"
+        );
+    }
+    // Not even the token opens it, and no form is taken.
+    let res = client()
+        .get(daemon.url("/admin/api/leads"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), 404);
+    for path in [
+        "/admin/sign-in",
+        &format!("/admin/not-leads/{id}/lead"),
+        "/admin/api/dead-letters/replay",
+    ] {
+        let res = client()
+            .post(daemon.url(path))
+            .form(&[("token", ADMIN_TOKEN)])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 404, "POST {path}");
+    }
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rules_tester_reads_a_lead_record_with_the_live_state() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sink), &always_open_routing()).await;
+    let earlier = post_form(&daemon, &[("name", "Глеб"), ("phone", "+79165550030")]).await;
+    let created = event_about(&sink, "lead.created", &earlier).await;
+    let manager = created["data"]["assignment"]["manager"]["id"]
+        .as_str()
+        .expect("assigned")
+        .to_string();
+    let session = sign_in(&daemon).await;
+    let page = get(&daemon, &session, "/admin/rules")
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(
+        page.contains("<option value=\"lead\""),
+        "the record is a choice"
+    );
+    let csrf = csrf_of(&page);
+    let try_it = |sample: &'static str| {
+        let csrf = csrf.clone();
+        let session = session.clone();
+        let daemon = &daemon;
+        async move {
+            let res = console_post(
+                daemon,
+                &session,
+                "/admin/rules/test",
+                &[("csrf", &csrf), ("channel", "lead"), ("sample", sample)],
+            )
+            .await;
+            let status = res.status();
+            let html = res.text().await.expect("page");
+            let at = html.find("id=\"result\"").expect("a result");
+            let result = html[at..].split("</pre>").next().expect("pre").to_string();
+            (status, result)
+        }
+    };
+    // The same person as a normalised record on another channel: the live store knows them.
+    let (status, result) = try_it(
+        r#"{"channel": "telegram", "text": "Ещё вопрос", "contact": {"phones": ["+79165550030"]}}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{result}");
+    assert!(
+        result.contains(&format!(
+            "previous lead of this contact: {earlier} (manager {manager})"
+        )),
+        "{result}"
+    );
+    assert!(result.contains("Всё остальное"), "{result}");
+    assert!(
+        result.contains(&format!("open leads now: {manager} 1")),
+        "{result}"
+    );
+    // A typo in a key is named, with the key meant.
+    let (status, result) = try_it(r#"{"chanel": "telegram", "text": "x"}"#).await;
+    assert_eq!(status, 400);
+    assert!(result.contains("did you mean"), "{result}");
+    assert!(result.contains("chanel"), "{result}");
+    // Nothing was written.
+    assert_eq!(
+        daemon.admin_get("/admin/api/leads").await["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    daemon.stop().await;
+}
+
+/// One manager who works 09:00-18:00 Moscow time on weekdays; the SLA counts working time.
+const OFFICE_HOURS: &str = r#"
+levels = ["junior"]
+timezone = "Europe/Moscow"
+strategy = "round_robin"
+
+[sla]
+ack_within = "30m"
+max_reassign = 1
+working_hours_only = true
+
+[[managers]]
+id = "anna"
+name = "Анна Петрова"
+level = "junior"
+hours = "mon-fri 09:00-18:00"
+
+[[rules]]
+name = "Всё остальное"
+level = "junior"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_to_take_is_counted_in_the_managers_working_hours() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Thursday 3 December 2026, 17:50 in Moscow (UTC+3): ten minutes before she goes home.
+    let assigned = chrono::DateTime::parse_from_rfc3339("2026-12-03T14:50:00Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let clock = manual_clock();
+    clock.set(assigned);
+    let config = format!("{}\n[api]\ntoken = \"{API_TOKEN}\"\n", config(&sink));
+    let daemon = TestDaemon::start_at(dir.path(), &config, OFFICE_HOURS, clock.clone()).await;
+    let id = post_form(&daemon, &[("name", "Пётр"), ("phone", "+79165550040")]).await;
+    let created = event_about(&sink, "lead.created", &id).await;
+    assert_eq!(created["data"]["assignment"]["manager"]["id"], "anna");
+    // She takes it the next morning at 09:10.
+    let taken = assigned + chrono::Duration::minutes(15 * 60 + 20);
+    clock.set(taken);
+    let took = reqwest::Client::new()
+        .post(daemon.url(&format!("/api/leads/{id}/ack")))
+        .bearer_auth(API_TOKEN)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .expect("ack");
+    assert_eq!(took.status(), 200);
+
+    // The test's own count: the minutes between the two that were on her hours.
+    let moscow = chrono::FixedOffset::east_opt(3 * 3600).expect("offset");
+    let mut worked = 0;
+    let mut t = assigned;
+    while t < taken {
+        let local = t.with_timezone(&moscow);
+        let weekday = chrono::Datelike::weekday(&local).num_days_from_monday() < 5;
+        let hour = chrono::Timelike::hour(&local);
+        if weekday && (9..18).contains(&hour) {
+            worked += 60;
+        }
+        t += chrono::Duration::minutes(1);
+    }
+    let wall = (taken - assigned).num_seconds() as u64;
+    let bucket = |s: u64| {
+        leadgate::store::TAKE_BUCKETS
+            .into_iter()
+            .find(|&b| s <= b)
+            .filter(|&b| b != u64::MAX)
+    };
+    assert_eq!(worked, 20 * 60, "ten minutes on Thursday, ten on Friday");
+    let managers = daemon
+        .admin_get("/admin/api/reports/managers?since=2026-12-03&until=2026-12-04")
+        .await;
+    let anna = &managers["items"][0];
+    assert_eq!(anna["key"], "anna", "{managers}");
+    assert_eq!(anna["taken"], 1);
+    assert_eq!(
+        anna["median_take_s"],
+        serde_json::json!(bucket(worked)),
+        "{anna}"
+    );
+    assert_eq!(
+        anna["p90_take_s"],
+        serde_json::json!(bucket(worked)),
+        "{anna}"
+    );
+    assert_eq!(
+        anna["median_take_wall_s"],
+        serde_json::json!(bucket(wall)),
+        "{anna}"
+    );
+    assert_eq!(anna["median_take_s"], 1800, "≤ 30 min, not ≤ a day");
     daemon.stop().await;
 }

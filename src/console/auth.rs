@@ -77,6 +77,9 @@ fn frame_of(app: &AppState, parts_headers: &HeaderMap, here: String, csrf: Strin
 pub struct Signed {
     /// The page's language, CSRF token and path.
     pub frame: Frame,
+    /// Who acts, for the audit trail: the session, named by a digest of its id (the id itself
+    /// would let a reader of the audit sign in).
+    pub who: String,
 }
 
 impl Signed {
@@ -122,11 +125,12 @@ impl FromRequestParts<AppState> for Signed {
             .filter(|_| parts.method == axum::http::Method::GET)
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/admin/leads".into());
-        let session = cookie(&parts.headers, SESSION_COOKIE)
-            .and_then(|id| console.sessions.touch(id, app.clock.now()));
+        let id = cookie(&parts.headers, SESSION_COOKIE);
+        let session = id.and_then(|id| console.sessions.touch(id, app.clock.now()));
         match session {
             Some(s) => Ok(Signed {
                 frame: frame_of(app, &parts.headers, here, s.csrf),
+                who: session_name(id.unwrap_or_default()),
             }),
             None => {
                 let to = format!(
@@ -140,6 +144,14 @@ impl FromRequestParts<AppState> for Signed {
             }
         }
     }
+}
+
+/// `console session 1a2b3c4d`: the first bytes of the SHA-256 of the session id.
+fn session_name(id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(id.as_bytes());
+    let short: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("console session {short}")
 }
 
 /// Where to go after signing in.

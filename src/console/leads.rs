@@ -194,7 +194,7 @@ pub async fn list(
 
 /// One CSV field, quoted when it must be; a leading `=`, `+`, `-` or `@` is defused so a
 /// spreadsheet never runs a lead's text as a formula.
-fn csv_field(s: &str) -> String {
+pub(super) fn csv_field(s: &str) -> String {
     let s = if s.starts_with(['=', '+', '-', '@']) && !s[1..].chars().all(|c| c.is_ascii_digit()) {
         format!("'{s}")
     } else {
@@ -285,7 +285,16 @@ pub async fn journey(
 ) -> Response {
     let mut journey = match app.store.lead_journey(&id).await {
         Ok(Some(j)) => j,
-        Ok(None) => return not_found(&signed),
+        // A kept-out item has no lead: its own page tells what became of it.
+        Ok(None) => {
+            return match app.console.inbound_item(&id).await {
+                Ok(Some(_)) => {
+                    Redirect::to(&format!("/admin/not-leads/{}", urlencode(&id))).into_response()
+                }
+                Ok(None) => not_found(&signed),
+                Err(e) => store_failed(&signed, &e),
+            };
+        }
         Err(e) => return store_failed(&signed, &e),
     };
     journey.inbound.iter_mut().for_each(readable_form);
@@ -310,7 +319,7 @@ pub async fn journey(
 
 /// A form post arrived URL-encoded: shown as its fields, one `name: value` a line, so the
 /// admin reads what the person typed.
-fn readable_form(item: &mut serde_json::Value) {
+pub(super) fn readable_form(item: &mut serde_json::Value) {
     let is_form = item["content_type"]
         .as_str()
         .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));

@@ -3,6 +3,7 @@
 //! session's CSRF token; every answer carries a strict Content-Security-Policy. Off, like the
 //! admin API, when no `[admin] token` is set (the router then never mounts it).
 
+mod as_lead;
 mod auth;
 mod dead;
 mod leads;
@@ -10,10 +11,12 @@ mod not_leads;
 mod overview;
 mod page;
 pub mod reports;
+mod reroute;
 mod rules;
 mod session;
 mod words;
 
+pub use as_lead::{Turned, turn_into_lead};
 pub use auth::Signed;
 pub use page::CSP;
 pub use session::Sessions;
@@ -74,7 +77,16 @@ pub fn routes(token: Secret) -> Router<AppState> {
             "/admin/leads/{id}/resend",
             get(leads::resend_confirm).post(leads::resend),
         )
+        .route(
+            "/admin/leads/{id}/reroute",
+            get(reroute::confirm).post(reroute::reroute),
+        )
         .route("/admin/not-leads", get(not_leads::list))
+        .route("/admin/not-leads/{id}", get(as_lead::item))
+        .route(
+            "/admin/not-leads/{id}/lead",
+            get(as_lead::confirm).post(as_lead::mark),
+        )
         .route("/admin/dead-letters", get(dead::list))
         .route(
             "/admin/dead-letters/replay",

@@ -25,6 +25,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("confirm.html", include_str!("templates/confirm.html")),
     ("message.html", include_str!("templates/message.html")),
     ("not_leads.html", include_str!("templates/not_leads.html")),
+    ("not_lead.html", include_str!("templates/not_lead.html")),
     ("dead.html", include_str!("templates/dead.html")),
     ("rules.html", include_str!("templates/rules.html")),
     ("overview.html", include_str!("templates/overview.html")),

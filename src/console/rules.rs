@@ -1,13 +1,13 @@
 //! The rules page: the version in force, the last reload's result (a refused save with every
-//! problem, file, line and fix), the file itself, and a tester that routes a pasted raw sample
-//! as `leadgate route --channel` does, but with the live store's state: the managers' open
-//! leads, the rotation, and the contact's previous manager.
+//! problem, file, line and fix), the file itself, and a tester that routes a pasted lead
+//! record or raw sample as `leadgate route` does, but with the live store's state: the
+//! managers' open leads, the rotation, and the contact's previous manager.
 
 use super::auth::Signed;
 use super::leads::store_failed;
 use super::page::render_status;
 use crate::http::AppState;
-use crate::lead::{Channel, Lead, Parsed, normalise};
+use crate::lead::{Channel, Lead, Parsed, normalise, sample_lead};
 use crate::process::{STRATEGY_STATE_KEY, parse_sample};
 use crate::routing::{ReloadStatus, RoutingContext, StrategyState};
 use axum::extract::{Form, State};
@@ -15,6 +15,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
+
+/// The tester's choice that reads the sample as a lead record (`leadgate.lead.v1` JSON, as
+/// `leadgate route` without `--channel` takes it) rather than a channel's raw item.
+const LEAD_RECORD: &str = "lead";
 
 /// The page, with the tester's last sample and result when there is one.
 fn page(signed: &Signed, app: &AppState, status: StatusCode, tried: minijinja::Value) -> Response {
@@ -35,7 +39,7 @@ fn page(signed: &Signed, app: &AppState, status: StatusCode, tried: minijinja::V
             state, refused,
             path => app.config.routing_file.display().to_string(),
             file,
-            channels => Channel::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+            channels => std::iter::once(LEAD_RECORD).chain(Channel::ALL.iter().map(|c| c.as_str())).collect::<Vec<_>>(),
             ..tried
         },
     )
@@ -67,27 +71,52 @@ pub async fn test(
     let tried = |result: String, ok: bool| {
         context! { sample => form.sample.clone(), channel => form.channel.clone(), result, ok }
     };
-    let Some(channel) = Channel::parse(&form.channel) else {
-        let msg = format!("{:?} is not a channel", form.channel);
-        return page(&signed, &app, StatusCode::BAD_REQUEST, tried(msg, false));
-    };
     let rules = app.rules.current();
     let now = app.clock.now();
-    let parsed = parse_sample(&app.config, channel, form.sample.as_bytes()).await;
+    let leads: Vec<Result<Lead, String>> = if form.channel == LEAD_RECORD {
+        match sample_lead(form.sample.as_bytes(), now) {
+            Ok(lead) => vec![Ok(lead)],
+            Err(e) => {
+                let msg = format!("{e}");
+                return page(&signed, &app, StatusCode::BAD_REQUEST, tried(msg, false));
+            }
+        }
+    } else {
+        let Some(channel) = Channel::parse(&form.channel) else {
+            let msg = format!("{:?} is not a channel", form.channel);
+            return page(&signed, &app, StatusCode::BAD_REQUEST, tried(msg, false));
+        };
+        parse_sample(&app.config, channel, form.sample.as_bytes())
+            .await
+            .into_iter()
+            .map(|p| match p {
+                Parsed::NotLead(n) => Err(format!("not a lead: {} ({})", n.reason, n.detail)),
+                Parsed::Lead(d) => {
+                    let draft = normalise(d, &app.config.phones, &app.config.own_contacts);
+                    Ok(Lead::unrouted(
+                        "sample".into(),
+                        now,
+                        channel,
+                        "sample".into(),
+                        draft,
+                    ))
+                }
+            })
+            .collect()
+    };
     let mut tx = match app.store.begin().await {
         Ok(tx) => tx,
         Err(e) => return store_failed(&signed, &e),
     };
     let mut out = Vec::new();
-    for p in parsed {
-        let draft = match p {
-            Parsed::NotLead(n) => {
-                out.push(format!("not a lead: {} ({})", n.reason, n.detail));
+    for lead in leads {
+        let lead = match lead {
+            Ok(lead) => lead,
+            Err(said) => {
+                out.push(said);
                 continue;
             }
-            Parsed::Lead(d) => normalise(d, &app.config.phones, &app.config.own_contacts),
         };
-        let lead = Lead::unrouted("sample".into(), now, channel, "sample".into(), draft);
         if !lead.contact.is_reachable() {
             out.push("not a lead: no way to answer the person (no valid phone, e-mail or messenger account)".into());
             continue;

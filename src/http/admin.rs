@@ -20,6 +20,7 @@ use serde_json::json;
 pub fn routes(token: Secret) -> Router<AppState> {
     Router::new()
         .route("/admin/api/inbound", get(list_inbound))
+        .route("/admin/api/inbound/{id}/lead", post(as_lead))
         .route("/admin/api/leads", get(list_leads))
         .route("/admin/api/leads/{id}", get(lead_journey))
         .route("/admin/api/dead-letters", get(list_dead))
@@ -159,4 +160,35 @@ async fn replay(
         .map_err(store_error)?;
     app.wake_sinks();
     Ok(Json(json!({"replayed": n})).into_response())
+}
+
+/// `POST /admin/api/inbound/{id}/lead`: the kept-out item is a lead after all (the console's
+/// "this is a lead"). 202 when queued; 409 when it is not kept out (a second call); 422 when
+/// even without the filters it has nothing a lead can be made of.
+async fn as_lead(State(app): State<AppState>, Path(id): Path<String>) -> Response {
+    use crate::console::Turned;
+    match crate::console::turn_into_lead(&app, &id, "admin API").await {
+        Ok(Turned::Queued) => (
+            StatusCode::ACCEPTED,
+            Json(json!({"id": id, "status": "queued"})),
+        )
+            .into_response(),
+        Ok(Turned::NotKeptOut { status, lead_id }) => ApiError::new(
+            StatusCode::CONFLICT,
+            "not_kept_out",
+            format!("the item is not kept out: its status is {status}, lead {lead_id:?}"),
+        )
+        .into_response(),
+        Ok(Turned::Unreadable(why)) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unreadable",
+            format!("nothing a lead can be made of: {why}"),
+        )
+        .into_response(),
+        Ok(Turned::Missing) => {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such inbound item")
+                .into_response()
+        }
+        Err(e) => store_error(e).into_response(),
+    }
 }

@@ -71,6 +71,8 @@ pub struct AppState {
     pub managers_hook: Option<crate::notify::TapListener>,
     /// What the admin console reads.
     pub console: Arc<dyn crate::store::ConsoleStore>,
+    /// Wakes the processing stage (an item the admin turned into a lead is pending again).
+    pub process_wake: Arc<Notify>,
 }
 
 /// The largest body a channel webhook (VK, WhatsApp, Telegram) is read up to.
@@ -186,8 +188,11 @@ async fn not_found(
     uri: axum::http::Uri,
 ) -> Response {
     let path = uri.path();
-    let off = if path.starts_with("/admin/") && app.config.admin_token.is_none() {
-        Some("the admin API is off: set [admin] token in leadgate.toml to turn it on")
+    let admin = path == "/admin" || path.starts_with("/admin/");
+    let off = if admin && app.config.admin_token.is_none() {
+        Some(
+            "the console and the admin API are off: set [admin] token in leadgate.toml to turn them on",
+        )
     } else if path.starts_with("/api/") && app.config.api_token.is_none() {
         Some("the API is off: set [api] token in leadgate.toml to turn it on")
     } else {

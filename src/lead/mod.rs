@@ -11,6 +11,7 @@ mod labels;
 pub mod limits;
 mod name;
 mod phone;
+mod sample;
 mod text;
 
 pub use amount::amount_in;
@@ -18,6 +19,7 @@ pub use email::{find_emails, normalise_email};
 pub use labels::{LabelRole, VOCABULARY, label_role, normalise_label};
 pub use name::normalise_name;
 pub use phone::{PhoneNormaliser, find_phones};
+pub use sample::{SampleError, sample_lead};
 pub use text::{html_to_text, squash_whitespace};
 
 use chrono::{DateTime, Utc};

@@ -6,11 +6,13 @@
 //! joined to an earlier lead when it continues one (an edit, a reply, a conversation), or
 //! identified, routed and written.
 
+mod as_lead;
 mod events;
 mod parse;
 mod said;
 mod window;
 
+pub use as_lead::{META_AS_LEAD, parse_as_lead};
 pub use events::{SinkRoute, crm_user_id, outbox_rows, update_rows};
 pub use parse::{SourceSettings, parse_item, parse_sample};
 pub use window::ConversationWindows;
@@ -202,7 +204,11 @@ impl Processor {
 
     /// Parses and normalises a stored item: the draft, or why it is not a lead.
     async fn read(&self, row: &InboundRow) -> Result<NormalisedDraft, NotLead> {
-        match parse_item(row, &self.sources).await {
+        let parsed = match as_lead::marked_as_lead(row) {
+            true => parse_as_lead(row, &self.sources).await,
+            false => parse_item(row, &self.sources).await,
+        };
+        match parsed {
             Parsed::NotLead(n) => Err(n),
             Parsed::Lead(draft) => Ok(normalise(draft, &self.phones, &self.own_contacts)),
         }
@@ -264,7 +270,10 @@ impl Processor {
             state: &batch.state,
             exclude: &[],
         };
-        let decision = rules.decide(&lead, &ctx);
+        let decision = match as_lead::marked_as_lead(row) {
+            true => rules.decide_as_lead(&lead, &ctx),
+            false => rules.decide(&lead, &ctx),
+        };
         batch.state = decision.state.clone();
         let trace = decision.trace.stored();
         batch.decided = true;
@@ -458,8 +467,12 @@ impl Processor {
             source: row.source.clone(),
             lead: lead.id.clone(),
         });
-        tx.audit(&lead.id, now, kind, &json!({"inbound_id": row.id}))
-            .await?;
+        let mut detail = json!({"inbound_id": row.id});
+        if let Some(mark) = row.meta.get(META_AS_LEAD) {
+            // The admin's "this is a lead" is in the item's own trail: the lead's shows it too.
+            detail["as_lead"] = mark.clone();
+        }
+        tx.audit(&lead.id, now, kind, &detail).await?;
         let rows = update_rows(&self.sinks, rules, self.clock.as_ref(), &lead, &update, now);
         batch.queued |= !rows.is_empty();
         tx.insert_outbox(&rows).await?;

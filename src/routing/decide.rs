@@ -100,6 +100,17 @@ struct Target<'r> {
 impl CompiledRules {
     /// The whole decision for a new lead: scoring, rules, then the manager.
     pub fn decide(&self, lead: &Lead, ctx: &RoutingContext<'_>) -> Decision {
+        self.decide_with(lead, ctx, true)
+    }
+
+    /// [`CompiledRules::decide`] for a lead the admin vouched for ("this is a lead", "re-route
+    /// now"): a rule that drops is evaluated and shown, but the next rule that matches routes
+    /// the lead.
+    pub fn decide_as_lead(&self, lead: &Lead, ctx: &RoutingContext<'_>) -> Decision {
+        self.decide_with(lead, ctx, false)
+    }
+
+    fn decide_with(&self, lead: &Lead, ctx: &RoutingContext<'_>, drops: bool) -> Decision {
         let setting = Setting {
             business: self.timezone,
             holidays: &self.holidays,
@@ -141,7 +152,7 @@ impl CompiledRules {
                     .when
                     .eval(&self.explain.conditions, &mut facts, &phase, &mut rec);
                 rec.entry(self.scoring.len() + i, start, held, false);
-                if held {
+                if held && (drops || !matches!(r.action, Action::Drop(_))) {
                     decided = Some(r);
                     break;
                 }

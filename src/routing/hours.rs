@@ -320,6 +320,25 @@ impl Schedule {
             .min()
     }
 
+    /// How much of `from..to` falls in working hours (a lead assigned at 17:50 and taken at
+    /// 09:10 the next working day, with hours to 18:00 from 09:00, was waiting 20 minutes).
+    pub fn working_time(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        holidays: &DateSet,
+    ) -> Duration {
+        if to <= from {
+            return Duration::zero();
+        }
+        // From the local day before `from` to the local day after `to`.
+        let days = (to - from).num_days().clamp(0, HORIZON_DAYS) + 3;
+        self.intervals_from(from, days, holidays)
+            .map(|(s, e)| (s.max(from), e.min(to)))
+            .filter(|(s, e)| e > s)
+            .fold(Duration::zero(), |sum, (s, e)| sum + (e - s))
+    }
+
     /// When `within` of working time will have passed since `start`.
     pub fn working_deadline(
         &self,
@@ -408,6 +427,19 @@ mod tests {
         let local = clocks.local(Tz::Europe__Berlin);
         assert_eq!(s.availability_local(local, &h), s.availability(now, &h));
         assert_eq!(s.availability(now, &h), Availability::OffHours);
+    }
+
+    #[test]
+    fn working_time_counts_only_the_hours_worked() {
+        let s = schedule("mon-fri 09:00-18:00", chrono_tz::Europe::Moscow);
+        let none = DateSet::default();
+        // Thursday 17:50 to Friday 09:10 in Moscow (UTC+3): ten minutes each side.
+        let (from, to) = (utc("2026-12-03T14:50:00Z"), utc("2026-12-04T06:10:00Z"));
+        assert_eq!(s.working_time(from, to, &none), Duration::minutes(20));
+        // Friday 17:00 to Monday 10:00: an hour on Friday, an hour on Monday.
+        let (from, to) = (utc("2026-12-04T14:00:00Z"), utc("2026-12-07T07:00:00Z"));
+        assert_eq!(s.working_time(from, to, &none), Duration::hours(2));
+        assert_eq!(s.working_time(to, from, &none), Duration::zero());
     }
 
     #[test]

@@ -243,6 +243,20 @@ impl CompiledRules {
         }
     }
 
+    /// How much of `from..to` was the manager's working time (their hours, days off and the
+    /// holidays); the plain clock for a manager the rules no longer have.
+    pub fn working_time(
+        &self,
+        manager: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> chrono::Duration {
+        match self.manager(manager) {
+            Some(m) => m.schedule.working_time(from, to, &self.holidays),
+            None => (to - from).max(chrono::Duration::zero()),
+        }
+    }
+
     /// The earliest instant at or after `after` when a manager of `level` starts working, so a
     /// lead held there can be retried then; `None` when nobody there works within a year.
     pub fn next_opening(&self, level: &str, after: DateTime<Utc>) -> Option<DateTime<Utc>> {

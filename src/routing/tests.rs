@@ -329,6 +329,38 @@ fn contact_in_list_reads_the_file_next_to_the_rules() {
 }
 
 #[test]
+fn a_lead_the_admin_vouched_for_passes_over_a_drop_rule() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.path().join("stop.txt"),
+        "irina@example.ru until 2099-01-01\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let text = format!(
+        "{BASE}\n[[rules]]\nname = \"stop\"\nwhen = {{ contact_in_list = \"stop.txt\" }}\ndrop = \"стоп-лист\"\n{DEFAULT}"
+    );
+    let rules = CompiledRules::from_toml("routing.toml", &text, dir.path())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let open = HashMap::new();
+    let state = StrategyState::default();
+    let l = lead();
+    let ctx = RoutingContext {
+        now: l.received_at,
+        open_leads: &open,
+        previous_manager: None,
+        state: &state,
+        exclude: &[],
+    };
+    assert!(matches!(
+        rules.decide(&l, &ctx).outcome,
+        Outcome::Drop { .. }
+    ));
+    let d = rules.decide_as_lead(&l, &ctx);
+    assert_eq!(d.classification.rule, "default");
+    assert!(matches!(d.outcome, Outcome::Assign(_)), "{:?}", d.outcome);
+}
+
+#[test]
 fn any_and_not() {
     let l = lead();
     let (held, tests) = matches(

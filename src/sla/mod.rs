@@ -5,10 +5,12 @@
 mod crm;
 mod pass;
 mod reach;
+mod reroute;
 
 pub use crm::{ReportOutcome, ReportingSink};
 pub use pass::{PassContext, PassReason, Passed, pass_on};
 pub use reach::{CrmSink, Reach};
+pub use reroute::Rerouted;
 
 use crate::clock::Clock;
 use crate::deliver::EventType;
@@ -37,6 +39,28 @@ async fn load_state(tx: &mut dyn StoreTx) -> Result<StrategyState, StoreError> {
         Some(s) => serde_json::from_str(&s).unwrap_or_default(),
         None => StrategyState::default(),
     })
+}
+
+/// Counts a take's time in the manager's working hours into the reports' daily totals (the
+/// wall-clock time is counted by the store's trigger as the assignment ends).
+async fn note_take(
+    tx: &mut dyn StoreTx,
+    rules: &crate::routing::CompiledRules,
+    manager: &str,
+    level: &str,
+    assigned_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    let worked = rules
+        .working_time(manager, assigned_at, now)
+        .num_seconds()
+        .max(0) as u64;
+    let bucket = crate::store::TAKE_BUCKETS
+        .iter()
+        .position(|&b| worked <= b)
+        .unwrap_or(9);
+    let day = assigned_at.format("%Y-%m-%d").to_string();
+    tx.record_take(&day, manager, level, bucket).await
 }
 
 async fn save_state(
@@ -243,6 +267,15 @@ impl Actions {
         let passed = match action {
             Action::Acknowledge => {
                 tx.end_assignment(lead_id, "acknowledged", now).await?;
+                note_take(
+                    tx.as_mut(),
+                    &rules,
+                    &active.manager_id,
+                    &active.level,
+                    active.assigned_at,
+                    now,
+                )
+                .await?;
                 crate::telemetry::manager_acknowledged(
                     &active.manager_id,
                     Some(now - active.assigned_at),

@@ -124,9 +124,39 @@ pub struct ManagerTotals {
     pub declined: u64,
     /// Passed on because the SLA ran out.
     pub expired: u64,
-    /// Times to take, counted in the buckets of [`TAKE_BUCKETS`].
+    /// Times to take (wall clock), counted in the buckets of [`TAKE_BUCKETS`].
     pub take_buckets: [u64; 10],
+    /// Times to take counted in the manager's working hours, in the same buckets.
+    pub work_buckets: [u64; 10],
 }
+
+/// How many leads one manager declined at one level for one reason over a period.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DeclineTotals {
+    /// The manager.
+    pub manager_id: String,
+    /// The level the declined assignment was at.
+    pub level: String,
+    /// The reason they gave (`busy`, `not_mine`, ... or free text from the API).
+    pub reason: String,
+    /// How many.
+    pub n: u64,
+}
+
+/// The times from arrival to the CRM of one source's leads over a period.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CrmTotals {
+    /// The source.
+    pub source: String,
+    /// Its channel.
+    pub channel: String,
+    /// Leads by the time from arrival to their first delivery, in the buckets of
+    /// [`CRM_BUCKETS`].
+    pub buckets: [u64; 12],
+}
+
+/// The upper bounds, in seconds, of the arrival-to-CRM buckets (the last is open).
+pub const CRM_BUCKETS: [u64; 12] = [1, 2, 5, 10, 30, 60, 300, 900, 3600, 14400, 86400, u64::MAX];
 
 /// The upper bounds, in seconds, of the time-to-take buckets (the last is open).
 pub const TAKE_BUCKETS: [u64; 10] = [
@@ -180,6 +210,35 @@ pub struct LeadNotice {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
+/// A stored inbound item as the console shows it on its own page, with what became of it.
+#[derive(Debug, Clone)]
+pub struct KeptItem {
+    /// The item as it arrived.
+    pub row: super::InboundRow,
+    /// `pending`, `lead`, `joined` or `not_lead`.
+    pub status: String,
+    /// Why it was kept out.
+    pub reason: Option<String>,
+    /// The text that decided it.
+    pub detail: Option<String>,
+    /// The lead it made or joined.
+    pub lead_id: Option<String>,
+}
+
+/// What asking to turn a kept-out item into a lead did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarkedAsLead {
+    /// It is pending again, marked: processing makes it a lead.
+    Queued,
+    /// It was not (or no longer) kept out: a second click, or an item that is a lead.
+    NotKeptOut {
+        /// Its status now.
+        status: String,
+    },
+    /// No such item.
+    Missing,
+}
+
 /// The console's reads.
 #[async_trait]
 pub trait ConsoleStore: Send + Sync + std::fmt::Debug {
@@ -222,11 +281,31 @@ pub trait ConsoleStore: Send + Sync + std::fmt::Debug {
     /// Assignment totals per manager and level for the days `since..=until` (`YYYY-MM-DD`).
     async fn manager_totals(&self, since: &str, until: &str) -> StoreResult<Vec<ManagerTotals>>;
 
+    /// Declines per manager, level and reason for the days `since..=until` (of the
+    /// assignment).
+    async fn decline_totals(&self, since: &str, until: &str) -> StoreResult<Vec<DeclineTotals>>;
+
+    /// Arrival-to-CRM times per source for the days `since..=until` (of arrival).
+    async fn crm_totals(&self, since: &str, until: &str) -> StoreResult<Vec<CrmTotals>>;
+
     /// Leads and kept-out items per day and source for the days `since..=until`.
     async fn day_totals(&self, since: &str, until: &str) -> StoreResult<Vec<DayTotals>>;
 
     /// Every notification about the lead, oldest first.
     async fn lead_notifications(&self, lead_id: &str) -> StoreResult<Vec<LeadNotice>>;
+
+    /// One inbound item with its outcome.
+    async fn inbound_item(&self, id: &str) -> StoreResult<Option<KeptItem>>;
+
+    /// Puts a kept-out item back in the processing queue marked as a lead (`meta.as_lead` =
+    /// `mark`), and notes who asked in its audit trail (under the item's id, which a lead made
+    /// from it takes). Only an item kept out now changes, so a second click does nothing.
+    async fn mark_as_lead(
+        &self,
+        id: &str,
+        mark: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> StoreResult<MarkedAsLead>;
 
     /// How many items each reason kept out since `since`, most first.
     async fn not_lead_reasons(&self, since: DateTime<Utc>) -> StoreResult<Vec<(String, u64)>>;

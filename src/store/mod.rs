@@ -278,6 +278,26 @@ pub trait StoreTx: Send {
     /// Every assignment the lead had, oldest first (who already had it, at which level).
     async fn assignment_history(&mut self, lead_id: &str) -> StoreResult<Vec<AssignmentSummary>>;
 
+    /// Counts an acknowledgement's time to take in the manager's working hours into the
+    /// reports' daily totals: the assignment's `day` (`YYYY-MM-DD`), manager and level, and
+    /// the bucket of [`TAKE_BUCKETS`] (0..=9) the working time falls in.
+    async fn record_take(
+        &mut self,
+        day: &str,
+        manager_id: &str,
+        level: &str,
+        bucket: usize,
+    ) -> StoreResult<()>;
+
+    /// Replaces the lead's stored routing trace with one decided under `rules_version` (a lead
+    /// routed again from the console), so its journey spells it with that version's texts.
+    async fn set_trace(
+        &mut self,
+        lead_id: &str,
+        trace: &str,
+        rules_version: &str,
+    ) -> StoreResult<()>;
+
     /// Ends the lead's active assignment with `state` (`acknowledged`, `declined`, ...).
     async fn end_assignment(
         &mut self,

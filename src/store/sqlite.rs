@@ -1058,6 +1058,45 @@ impl StoreTx for SqliteTx {
         set_cursor(&mut *self.tx, key, value, now).await
     }
 
+    async fn record_take(
+        &mut self,
+        day: &str,
+        manager_id: &str,
+        level: &str,
+        bucket: usize,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE report_managers SET
+                w0 = w0 + (?4 = 0), w1 = w1 + (?4 = 1), w2 = w2 + (?4 = 2), w3 = w3 + (?4 = 3),
+                w4 = w4 + (?4 = 4), w5 = w5 + (?4 = 5), w6 = w6 + (?4 = 6), w7 = w7 + (?4 = 7),
+                w8 = w8 + (?4 = 8), w9 = w9 + (?4 = 9)
+             WHERE day = ?1 AND manager_id = ?2 AND level = ?3",
+        )
+        .bind(day)
+        .bind(manager_id)
+        .bind(level)
+        .bind(bucket as i64)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn set_trace(
+        &mut self,
+        lead_id: &str,
+        trace: &str,
+        rules_version: &str,
+    ) -> StoreResult<()> {
+        self.settle_for(lead_id).await?;
+        sqlx::query("UPDATE leads SET trace = ?2, rules_version = ?3 WHERE id = ?1")
+            .bind(lead_id)
+            .bind(trace)
+            .bind(rules_version)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     async fn keep_rules_texts(
         &mut self,
         version: &str,

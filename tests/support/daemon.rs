@@ -58,7 +58,16 @@ impl TestDaemon {
             max_idle: Duration::from_millis(50),
             ..Default::default()
         };
-        TestDaemon::start_with(dir, config, routing, options).await
+        TestDaemon::start_with(dir, config, routing, options, true).await
+    }
+
+    /// [`TestDaemon::start_in`] without `[admin] token`: the console and the admin API off.
+    pub async fn start_without_admin(dir: &Path, config: &str, routing: &str) -> TestDaemon {
+        let options = leadgate::RunOptions {
+            max_idle: Duration::from_millis(50),
+            ..Default::default()
+        };
+        TestDaemon::start_with(dir, config, routing, options, false).await
     }
 
     /// [`TestDaemon::start_in`] on a clock the test moves (SLA timers, retry waits, hours).
@@ -72,7 +81,7 @@ impl TestDaemon {
             clock,
             max_idle: Duration::from_millis(50),
         };
-        TestDaemon::start_with(dir, config, routing, options).await
+        TestDaemon::start_with(dir, config, routing, options, true).await
     }
 
     async fn start_with(
@@ -80,10 +89,15 @@ impl TestDaemon {
         config: &str,
         routing: &str,
         options: leadgate::RunOptions,
+        admin: bool,
     ) -> TestDaemon {
         std::fs::create_dir_all(dir).expect("mkdir");
+        let admin = match admin {
+            true => format!("[admin]\ntoken = \"{ADMIN_TOKEN}\"\n"),
+            false => String::new(),
+        };
         let config_text = format!(
-            "[storage]\nurl = \"sqlite://{d}/leadgate.db\"\n[admin]\ntoken = \"{ADMIN_TOKEN}\"\n{}",
+            "[storage]\nurl = \"sqlite://{d}/leadgate.db\"\n{admin}{}",
             config.replace("{dir}", &dir.display().to_string()),
             d = dir.display()
         );

@@ -79,6 +79,16 @@ pub fn parse_email(raw: &[u8], ctx: &EmailContext) -> Parsed {
     Parsed::Lead(draft(mail, ctx))
 }
 
+/// Pure: [`parse_email`] without the noise filters (auto-reply, bounce, bulk, spam, leadgate's
+/// own notification), for an item the admin said is a lead. A message that is not RFC 5322
+/// still has nothing to read.
+pub fn parse_email_as_lead(raw: &[u8], ctx: &EmailContext) -> Parsed {
+    match mime::read(raw) {
+        Some(mail) => Parsed::Lead(draft(mail, ctx)),
+        None => parse_email(raw, ctx),
+    }
+}
+
 /// Pure: a stored message as the mailbox kept it. A message over `max_message` was kept by
 /// its header only (`meta.too_large`): it is a not-lead (`too_large`) saying its size and
 /// subject, so the admin sees what it was; anything else is [`parse_email`].

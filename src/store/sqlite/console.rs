@@ -2,10 +2,10 @@
 //! bound), so each filter the page offers can use its index (`0008_console.sql`) instead of a
 //! catch-all `?1 IS NULL OR ...` that would scan.
 
-use super::{SqliteStore, opt_ts, parse_ts, ts};
+use super::{SqliteStore, inbound_row, opt_ts, parse_ts, ts};
 use crate::store::{
-    ConsoleStore, DayTotals, LeadNotice, LeadPage, LeadQuery, LeadRow, ManagerTotals, NotLeadRow,
-    PageKey, Search, StoreResult,
+    ConsoleStore, CrmTotals, DayTotals, DeclineTotals, KeptItem, LeadNotice, LeadPage, LeadQuery,
+    LeadRow, ManagerTotals, MarkedAsLead, NotLeadRow, PageKey, Search, StoreResult,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -328,7 +328,9 @@ impl ConsoleStore for SqliteStore {
             "SELECT manager_id, level, SUM(assigned) AS assigned, SUM(taken) AS taken,
                     SUM(declined) AS declined, SUM(expired) AS expired,
                     SUM(t0) AS t0, SUM(t1) AS t1, SUM(t2) AS t2, SUM(t3) AS t3, SUM(t4) AS t4,
-                    SUM(t5) AS t5, SUM(t6) AS t6, SUM(t7) AS t7, SUM(t8) AS t8, SUM(t9) AS t9
+                    SUM(t5) AS t5, SUM(t6) AS t6, SUM(t7) AS t7, SUM(t8) AS t8, SUM(t9) AS t9,
+                    SUM(w0) AS w0, SUM(w1) AS w1, SUM(w2) AS w2, SUM(w3) AS w3, SUM(w4) AS w4,
+                    SUM(w5) AS w5, SUM(w6) AS w6, SUM(w7) AS w7, SUM(w8) AS w8, SUM(w9) AS w9
              FROM report_managers WHERE day >= ?1 AND day <= ?2
              GROUP BY manager_id, level ORDER BY manager_id, level",
         )
@@ -342,8 +344,10 @@ impl ConsoleStore for SqliteStore {
         rows.iter()
             .map(|r| {
                 let mut take_buckets = [0u64; 10];
-                for (i, b) in take_buckets.iter_mut().enumerate() {
-                    *b = n(r, &format!("t{i}"))?;
+                let mut work_buckets = [0u64; 10];
+                for i in 0..10 {
+                    take_buckets[i] = n(r, &format!("t{i}"))?;
+                    work_buckets[i] = n(r, &format!("w{i}"))?;
                 }
                 Ok(ManagerTotals {
                     manager_id: r.try_get("manager_id")?,
@@ -353,6 +357,56 @@ impl ConsoleStore for SqliteStore {
                     declined: n(r, "declined")?,
                     expired: n(r, "expired")?,
                     take_buckets,
+                    work_buckets,
+                })
+            })
+            .collect()
+    }
+
+    async fn decline_totals(&self, since: &str, until: &str) -> StoreResult<Vec<DeclineTotals>> {
+        let rows = sqlx::query(
+            "SELECT manager_id, level, reason, SUM(n) AS n FROM report_declines
+             WHERE day >= ?1 AND day <= ?2
+             GROUP BY manager_id, level, reason ORDER BY manager_id, level, reason",
+        )
+        .bind(since)
+        .bind(until)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeclineTotals {
+                    manager_id: r.try_get("manager_id")?,
+                    level: r.try_get("level")?,
+                    reason: r.try_get("reason")?,
+                    n: r.try_get::<i64, _>("n")?.max(0) as u64,
+                })
+            })
+            .collect()
+    }
+
+    async fn crm_totals(&self, since: &str, until: &str) -> StoreResult<Vec<CrmTotals>> {
+        let rows = sqlx::query(
+            "SELECT source, channel, SUM(c0) AS c0, SUM(c1) AS c1, SUM(c2) AS c2, SUM(c3) AS c3,
+                    SUM(c4) AS c4, SUM(c5) AS c5, SUM(c6) AS c6, SUM(c7) AS c7, SUM(c8) AS c8,
+                    SUM(c9) AS c9, SUM(c10) AS c10, SUM(c11) AS c11
+             FROM report_crm WHERE day >= ?1 AND day <= ?2
+             GROUP BY source, channel ORDER BY source, channel",
+        )
+        .bind(since)
+        .bind(until)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let mut buckets = [0u64; 12];
+                for (i, b) in buckets.iter_mut().enumerate() {
+                    *b = r.try_get::<i64, _>(format!("c{i}").as_str())?.max(0) as u64;
+                }
+                Ok(CrmTotals {
+                    source: r.try_get("source")?,
+                    channel: r.try_get("channel")?,
+                    buckets,
                 })
             })
             .collect()
@@ -426,6 +480,71 @@ impl ConsoleStore for SqliteStore {
         rows.iter()
             .map(|r| Ok((r.try_get("reason")?, r.try_get::<i64, _>("n")? as u64)))
             .collect()
+    }
+
+    async fn inbound_item(&self, id: &str) -> StoreResult<Option<KeptItem>> {
+        let Some(r) = sqlx::query(
+            "SELECT id, source, channel, dedupe_key, received_at, content_type, payload, meta,
+                    status, reason, detail, lead_id
+             FROM inbound WHERE id = ?1",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(KeptItem {
+            row: inbound_row(&r)?,
+            status: r.try_get("status")?,
+            reason: r.try_get("reason")?,
+            detail: r.try_get("detail")?,
+            lead_id: r.try_get("lead_id")?,
+        }))
+    }
+
+    async fn mark_as_lead(
+        &self,
+        id: &str,
+        mark: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> StoreResult<MarkedAsLead> {
+        let mut tx = self.write.begin().await?;
+        let before = sqlx::query("SELECT status, reason, detail FROM inbound WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(before) = before else {
+            return Ok(MarkedAsLead::Missing);
+        };
+        let status: String = before.try_get("status")?;
+        if status != "not_lead" {
+            return Ok(MarkedAsLead::NotKeptOut { status });
+        }
+        sqlx::query(
+            "UPDATE inbound SET status = 'pending', processed_at = NULL,
+                    meta = json_set(meta, '$.as_lead', json(?2))
+             WHERE id = ?1 AND status = 'not_lead'",
+        )
+        .bind(id)
+        .bind(mark.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let mut detail = mark.clone();
+        detail["was"] = serde_json::json!({
+            "reason": before.try_get::<Option<String>, _>("reason")?,
+            "detail": before.try_get::<Option<String>, _>("detail")?,
+        });
+        sqlx::query(
+            "INSERT INTO audit (lead_id, at, kind, detail) VALUES (?1, ?2, 'marked_lead', ?3)",
+        )
+        .bind(id)
+        .bind(ts(at))
+        .bind(detail.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(MarkedAsLead::Queued)
     }
 }
 

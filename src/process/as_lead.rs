@@ -1,0 +1,136 @@
+//! An item kept out that the admin says is a lead ("this is a lead" in the console): it is
+//! read again by its channel's parser with the filters that judged it turned off, and
+//! routed without the rules that drop. What no parser can read (malformed, too large, a
+//! service message with no person's words) still has nothing to make a lead of.
+
+use super::parse::SourceSettings;
+use crate::lead::{Channel, Parsed};
+use crate::sources::blog::{self, CommentRules};
+use crate::sources::{email, telegram, vk, webform, whatsapp};
+use crate::store::InboundRow;
+
+/// The `inbound.meta` key that marks an item the admin turned into a lead: who and when.
+pub const META_AS_LEAD: &str = "as_lead";
+
+/// Whether the admin said this item is a lead.
+pub fn marked_as_lead(row: &InboundRow) -> bool {
+    row.meta.get(META_AS_LEAD).is_some()
+}
+
+/// Reads a stored item as a lead: no honeypot, staff, group-message, spam, auto-reply,
+/// bounce or bulk verdict. The blog's own "spam" status and what carries no message stay.
+pub async fn parse_as_lead(row: &InboundRow, settings: &SourceSettings) -> Parsed {
+    match row.channel {
+        Channel::Webform => match webform::stored_connector(row, &settings.connectors) {
+            Some(connector) => webform::parse_stored(row, None, &connector).await,
+            None => super::parse_item(row, settings).await,
+        },
+        // No community id: nothing is read as the community's own reply.
+        Channel::Vk => vk::parse_event(&row.payload, 0),
+        Channel::Whatsapp => whatsapp::parse_item(&row.payload),
+        Channel::Email if row.meta.get(email::META_TOO_LARGE).is_none() => {
+            email::parse_email_as_lead(&row.payload, &settings.email)
+        }
+        Channel::Email => super::parse_item(row, settings).await,
+        Channel::Blog => {
+            let rules = CommentRules {
+                staff_names: Vec::new(),
+                staff_emails: Vec::new(),
+                max_links: usize::MAX,
+                spam_words: Vec::new(),
+            };
+            blog::parse_stored(&row.payload, &row.meta, &rules)
+        }
+        Channel::Telegram => telegram::parse_update(
+            &row.payload,
+            &telegram::TelegramOptions {
+                group_messages: true,
+            },
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lead::NotLeadReason;
+
+    fn row(channel: Channel, file: &str) -> InboundRow {
+        let path = format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
+        InboundRow {
+            id: "item".into(),
+            source: "src".into(),
+            channel,
+            dedupe_key: "k".into(),
+            received_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+            content_type: None,
+            payload: std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}")),
+            meta: serde_json::json!({}),
+        }
+    }
+
+    fn reason(p: &Parsed) -> Option<NotLeadReason> {
+        match p {
+            Parsed::NotLead(n) => Some(n.reason),
+            Parsed::Lead(_) => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn each_filters_verdict_is_set_aside_and_the_persons_words_kept() {
+        let settings = SourceSettings::default();
+        let cases = [
+            (
+                Channel::Email,
+                "email/autoreply-auto-submitted.eml",
+                NotLeadReason::AutoReply,
+            ),
+            (
+                Channel::Email,
+                "email/spam-flagged.eml",
+                NotLeadReason::Spam,
+            ),
+            (
+                Channel::Email,
+                "email/newsletter-bulk.eml",
+                NotLeadReason::Bulk,
+            ),
+            (
+                Channel::Telegram,
+                "telegram/group-message.json",
+                NotLeadReason::GroupMessage,
+            ),
+        ];
+        for (channel, file, kept_as) in cases {
+            let item = row(channel, file);
+            let judged = crate::process::parse_item(&item, &settings).await;
+            assert_eq!(reason(&judged), Some(kept_as), "{file}");
+            match parse_as_lead(&item, &settings).await {
+                Parsed::Lead(draft) => assert!(!draft.text.is_empty(), "{file}"),
+                Parsed::NotLead(n) => panic!("{file}: still {n:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn what_carries_no_message_stays_out() {
+        let settings = SourceSettings::default();
+        let item = row(Channel::Telegram, "telegram/callback-query.json");
+        let parsed = parse_as_lead(&item, &settings).await;
+        assert_eq!(reason(&parsed), Some(NotLeadReason::NotAMessage));
+        let mut broken = row(Channel::Email, "email/html-only.eml");
+        broken.payload = Vec::new();
+        assert!(matches!(
+            parse_as_lead(&broken, &settings).await,
+            Parsed::NotLead(_)
+        ));
+    }
+
+    #[test]
+    fn an_item_is_marked_by_its_meta() {
+        let mut item = row(Channel::Email, "email/html-only.eml");
+        assert!(!marked_as_lead(&item));
+        item.meta = serde_json::json!({META_AS_LEAD: {"by": "admin API"}});
+        assert!(marked_as_lead(&item));
+    }
+}
