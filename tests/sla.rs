@@ -242,6 +242,61 @@ async fn held_leads_are_assigned_oldest_first_when_hours_begin() {
     daemon.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_returning_contact_held_overnight_goes_to_their_manager_in_the_morning() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Monday 2026-11-23 10:00 Moscow; both managers work 09:00-18:00 on weekdays.
+    let start_at = chrono::DateTime::parse_from_rfc3339("2026-11-23T10:00:00+03:00")
+        .expect("time")
+        .to_utc();
+    let clock = Arc::new(ManualClock::new(start_at));
+    let routing = "levels = [\"junior\"]\ntimezone = \"Europe/Moscow\"\nfallback = \"hold\"\n\
+                   strategy = \"round_robin\"\nprefer_previous_manager = true\n\n[sla]\nack_within = \"30m\"\n\n\
+                   [[managers]]\nid = \"ivan\"\nname = \"Иван\"\nlevel = \"junior\"\nhours = \"mon-fri 09:00-18:00\"\n\n\
+                   [[managers]]\nid = \"petr\"\nname = \"Пётр\"\nlevel = \"junior\"\nhours = \"mon-fri 09:00-18:00\"\n\n\
+                   [[rules]]\nname = \"all\"\nlevel = \"junior\"\n";
+    let daemon = TestDaemon::start_at(dir.path(), &config(&sink), routing, clock.clone()).await;
+    let first = daemon.submit_form(&[("phone", "+79161110007")]).await;
+    let owner = manager_of(&sink.events(1).await[0]);
+    let (status, _) = act(
+        &daemon,
+        &first,
+        "ack",
+        serde_json::json!({"manager": owner}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // The same person writes again at 19:00: a new lead, held until the morning.
+    clock.advance(chrono::Duration::hours(9));
+    let again = daemon.submit_form(&[("phone", "+79161110007")]).await;
+    let got = sink.events(3).await;
+    let created = got
+        .iter()
+        .find(|e| e["type"] == "lead.created" && e["data"]["id"] == again.as_str())
+        .expect("the second lead");
+    assert_eq!(
+        created["data"]["assignment"],
+        serde_json::Value::Null,
+        "held"
+    );
+    assert_eq!(created["data"]["returning"], true);
+    // Tuesday 09:01: round robin alone would give the next manager; the person's own comes
+    // first.
+    clock.advance(chrono::Duration::hours(14) + chrono::Duration::minutes(1));
+    let got = sink.events(4).await;
+    let assigned = got
+        .iter()
+        .find(|e| e["type"] == "lead.reassigned" && e["data"]["id"] == again.as_str())
+        .expect("the held lead assigned");
+    assert_eq!(
+        manager_of(assigned),
+        owner,
+        "the manager who had them before"
+    );
+    daemon.stop().await;
+}
+
 /// The out-of-the-box daemon: no `[notify]`, no `[api]`, no CRM reporting back. Nobody is
 /// told of a lead or can acknowledge it, so nobody can be late (issue 17).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

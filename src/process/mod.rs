@@ -505,11 +505,10 @@ impl Processor {
             {
                 continue;
             }
+            // The lead it follows, by id: asked by the contact's keys, the newest lead with
+            // them is this held lead itself, which has no manager.
             let previous_manager = match &lead.previous_lead_id {
-                Some(_) => tx
-                    .previous_lead(&lead.contact.identity_keys())
-                    .await?
-                    .and_then(|p| p.manager_id),
+                Some(id) => tx.lead(id).await?.and_then(|p| p.manager_id),
                 None => None,
             };
             let ctx = RoutingContext {
