@@ -207,7 +207,54 @@ pub fn parse_event(payload: &[u8], group_id: i64) -> Parsed {
     draft.contact.vk_id = Some(from_id);
     draft.contact.phones = find_phones(text);
     draft.contact.emails = find_emails(text);
+    let files = files(written);
+    if !files.is_empty() {
+        draft
+            .fields
+            .insert("attachments".into(), Value::Array(files));
+    }
     Parsed::Lead(draft)
+}
+
+/// The photos and documents the person sent, as `fields.attachments` lists them (name, type,
+/// size), with the address VK serves each from (`vk_url`: a photo's largest size).
+fn files(written: &Value) -> Vec<Value> {
+    let attachments = written.get("attachments").and_then(Value::as_array);
+    let mut list = Vec::new();
+    for attachment in attachments.into_iter().flatten() {
+        match attachment.get("type").and_then(Value::as_str) {
+            Some("photo") => {
+                let photo = &attachment["photo"];
+                let area = |s: &&Value| {
+                    let n = |k: &str| s.get(k).and_then(Value::as_u64).unwrap_or(0);
+                    n("width") * n("height")
+                };
+                let largest = photo.get("orig_photo").into_iter().chain(
+                    (photo.get("sizes").and_then(Value::as_array).into_iter().flatten())
+                        .max_by_key(area),
+                );
+                if let Some(url) = largest
+                    .filter_map(|s| s.get("url").and_then(Value::as_str))
+                    .next()
+                {
+                    list.push(serde_json::json!({"name": "photo.jpg", "type": "image/jpeg",
+                        "size": null, "vk_url": url}));
+                }
+            }
+            Some("doc") => {
+                let doc = &attachment["doc"];
+                if let Some(url) = doc.get("url").and_then(Value::as_str) {
+                    let title = doc.get("title").and_then(Value::as_str).unwrap_or("document");
+                    list.push(serde_json::json!({"name": title,
+                        "type": "application/octet-stream",
+                        "size": doc.get("size").cloned().unwrap_or(Value::Null),
+                        "vk_url": url}));
+                }
+            }
+            _ => {}
+        }
+    }
+    list
 }
 
 /// The texts of the messages forwarded with this one (`fwd_messages`, nested ones too).

@@ -1,0 +1,197 @@
+//! The file keeper: after an item has made or joined a lead, keeps each file it lists
+//! (`fields.attachments`) on the shelf, or records why it could not. It runs behind
+//! processing, in store order, so a slow or failing messenger never holds up a lead: the lead
+//! is written and delivered with its links first, and a file that cannot be had is marked
+//! unavailable with the reason (the link then says so). Messenger files are fetched at once
+//! because their addresses expire. Reports itself as `stage:files` in `/readyz`.
+
+use super::fetch::{Fetcher, Unavailable};
+use super::links::file_id;
+use super::shelf::Shelf;
+use crate::clock::Clock;
+use crate::health::Health;
+use crate::lead::{Channel, Parsed};
+use crate::process::{SourceSettings, parse_item};
+use crate::store::{FileItem, FileRecord, FileState, FileStore, StoreError};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Items looked at per round.
+const BATCH: u32 = 50;
+/// How long to wait before a second try of a file whose fetch failed in passing.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Keeps the files of processed items.
+#[derive(Debug, Clone)]
+pub struct FileKeeper {
+    /// The store.
+    pub store: Arc<dyn FileStore>,
+    /// How each source's items are parsed (the same parsers processing used).
+    pub sources: SourceSettings,
+    /// How files are fetched.
+    pub fetcher: Fetcher,
+    /// Where they are kept.
+    pub shelf: Shelf,
+    /// The largest file kept.
+    pub max_file: u64,
+    /// The most one lead's files may take.
+    pub max_per_lead: u64,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Rung after each processing batch.
+    pub wake: Arc<Notify>,
+    /// The longest it sleeps between looks.
+    pub max_idle: Duration,
+}
+
+impl FileKeeper {
+    /// Keeps files until `shutdown`.
+    pub async fn run(self, health: Health, shutdown: CancellationToken) {
+        const NAME: &str = "stage:files";
+        health.register(NAME, "stage");
+        while !shutdown.is_cancelled() {
+            match self.run_once().await {
+                Ok(true) => {
+                    health.success(NAME, self.clock.now(), None);
+                    continue; // more may be waiting
+                }
+                Ok(false) => health.success(NAME, self.clock.now(), None),
+                Err(e) => {
+                    tracing::error!(error = %e, "Keeping files failed; it is retried.");
+                    health.failure(NAME, self.clock.now(), e.to_string());
+                }
+            }
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(self.max_idle) => {}
+                () = shutdown.cancelled() => {}
+            }
+        }
+        health.stopped(NAME);
+    }
+
+    /// One round: the files of the next items; whether it moved on (more may be waiting).
+    pub async fn run_once(&self) -> Result<bool, StoreError> {
+        let after = self.store.files_cursor().await?;
+        let (items, seq) = self.store.items_for_files(after, BATCH).await?;
+        if seq == after {
+            return Ok(false);
+        }
+        let mut records = Vec::new();
+        let mut per_lead: HashMap<String, u64> = HashMap::new();
+        for item in &items {
+            for (n, entry) in listed(item, &self.sources).await.iter().enumerate() {
+                let used = match per_lead.get(&item.lead_id) {
+                    Some(used) => *used,
+                    None => self.store.lead_file_bytes(&item.lead_id).await?,
+                };
+                let state = self.keep(item, n, entry, used).await;
+                if let FileState::Kept { size, .. } = &state {
+                    per_lead.insert(item.lead_id.clone(), used + size);
+                    metrics::counter!("leadgate_attachments_kept_total").increment(1);
+                } else {
+                    per_lead.insert(item.lead_id.clone(), used);
+                    metrics::counter!("leadgate_attachments_unavailable_total").increment(1);
+                }
+                records.push(FileRecord {
+                    id: file_id(&item.item.id, n),
+                    inbound_id: item.item.id.clone(),
+                    lead_id: item.lead_id.clone(),
+                    name: text(entry, "name").unwrap_or("file").to_string(),
+                    content_type: text(entry, "type")
+                        .unwrap_or("application/octet-stream")
+                        .to_string(),
+                    state,
+                    at: self.clock.now(),
+                });
+            }
+        }
+        self.store
+            .record_files(&records, seq, self.clock.now())
+            .await?;
+        Ok(true)
+    }
+
+    /// Fetches and keeps one file, or says why not.
+    async fn keep(&self, item: &FileItem, n: usize, entry: &Value, used: u64) -> FileState {
+        let room = self.max_per_lead.saturating_sub(used);
+        if room == 0 {
+            return FileState::Unavailable(self.over_lead());
+        }
+        let max = self.max_file.min(room);
+        let mut fetched = self.fetcher.bytes(&item.item, n, entry, max).await;
+        if let Err(Unavailable::Failed {
+            transient: true, ..
+        }) = &fetched
+        {
+            tokio::time::sleep(RETRY_AFTER).await;
+            fetched = self.fetcher.bytes(&item.item, n, entry, max).await;
+        }
+        let bytes = match fetched {
+            Ok(bytes) => bytes,
+            // Past the room the lead had left, not the per-file limit: say which.
+            Err(Unavailable::TooLarge(_)) if max < self.max_file => {
+                return FileState::Unavailable(self.over_lead());
+            }
+            Err(why) => {
+                tracing::warn!(lead = %item.lead_id, file = n, channel = item.item.channel.as_str(), reason = %why, "A file the person sent could not be kept; the lead goes on without it.");
+                return FileState::Unavailable(why.to_string());
+            }
+        };
+        match self.shelf.put(&bytes).await {
+            Ok(sha256) => FileState::Kept {
+                sha256,
+                size: bytes.len() as u64,
+            },
+            Err(e) => {
+                tracing::error!(error = %e, folder = %self.shelf.dir().display(), "A file could not be written to the files folder.");
+                FileState::Unavailable("the file could not be written to disk".into())
+            }
+        }
+    }
+
+    fn over_lead(&self) -> String {
+        format!(
+            "the lead's files are over the {}-byte limit ([attachments] max_per_lead)",
+            self.max_per_lead
+        )
+    }
+}
+
+fn text<'a>(entry: &'a Value, key: &str) -> Option<&'a str> {
+    entry.get(key).and_then(Value::as_str)
+}
+
+/// The files an item lists, as processing read them (`fields.attachments`).
+async fn listed(item: &FileItem, sources: &SourceSettings) -> Vec<Value> {
+    let row = &item.item;
+    // Most items carry no file: skip parsing those whose bytes cannot hold one.
+    let may_hold = match row.channel {
+        Channel::Blog => false,
+        Channel::Webform => row
+            .content_type
+            .as_deref()
+            .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/")),
+        Channel::Telegram => contains(&row.payload, b"file_id"),
+        Channel::Vk => contains(&row.payload, b"\"attachments\""),
+        Channel::Whatsapp | Channel::Email => !row.payload.is_empty(),
+    };
+    if !may_hold {
+        return Vec::new();
+    }
+    match parse_item(row, sources).await {
+        Parsed::Lead(draft) => match draft.fields.get("attachments") {
+            Some(Value::Array(list)) => list.clone(),
+            _ => Vec::new(),
+        },
+        Parsed::NotLead(_) => Vec::new(),
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}

@@ -1,0 +1,64 @@
+//! Files people send are reachable (issue 18): photos and documents from forms, e-mails,
+//! Telegram, VK and WhatsApp are kept in a folder of the store's, content-addressed
+//! ([`Shelf`]), within a per-file and a per-lead limit ([`AttachmentsConfig`]), fetched from
+//! the messengers right after the lead is written ([`FileKeeper`]), and served at
+//! `/files/{id}` through signed, expiring links ([`FileLinks`]) that the lead record and the
+//! managers' cards carry (`fields.attachments[].url`).
+
+mod config;
+mod fetch;
+mod keeper;
+mod links;
+mod shelf;
+
+pub use config::{AttachmentsConfig, RawAttachments, VK_HOSTS};
+pub use fetch::{Fetcher, Unavailable};
+pub use keeper::FileKeeper;
+pub use links::{FILES_PATH, FileLinks, LinkRefused, file_id};
+pub use shelf::{Shelf, sha256_hex};
+
+use crate::config::{Config, Secret};
+use crate::store::{FileStore, StoreResult};
+use std::time::{Duration, SystemTime};
+
+/// The link signer of `config`: its `link_secret`, else the key generated once and kept in
+/// the store (so links keep working across restarts and on every daemon of one store).
+pub async fn links_of(config: &Config, store: &dyn FileStore) -> StoreResult<FileLinks> {
+    let key = match &config.attachments.link_secret {
+        Some(secret) => secret.clone(),
+        None => Secret::new(store.file_link_key(&random_key).await?),
+    };
+    Ok(FileLinks::new(
+        key,
+        &config.attachments.public_url,
+        config.attachments.link_ttl,
+    ))
+}
+
+/// 32 bytes from the operating system's random source, hex.
+fn random_key() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random source");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The shelf of `config`'s store.
+pub fn shelf_of(config: &Config) -> Shelf {
+    Shelf::new(AttachmentsConfig::folder(&config.storage.sqlite_path))
+}
+
+/// Removes the files no record keeps any more (after retention or an erasure removed their
+/// records), leaving those younger than `min_age` (the keeper may be about to record them);
+/// returns how many.
+pub async fn remove_unkept(
+    store: &dyn FileStore,
+    shelf: &Shelf,
+    min_age: Duration,
+    now: SystemTime,
+) -> Result<u64, String> {
+    let kept = store.kept_hashes().await.map_err(|e| e.to_string())?;
+    shelf
+        .remove_unkept(&kept, min_age, now)
+        .await
+        .map_err(|e| format!("{}: {e}", shelf.dir().display()))
+}

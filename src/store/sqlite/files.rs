@@ -1,0 +1,182 @@
+//! [`FileStore`] on SQLite: the `attachments` table and the keeper's cursor.
+
+use super::{SqliteStore, inbound_row, parse_ts, set_cursor, ts};
+use crate::store::{FileItem, FileRecord, FileState, FileStore, StoreResult};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use std::collections::HashSet;
+
+/// The cursor the keeper's position is kept under.
+const CURSOR: &str = "files.keeper";
+/// The cursor the generated link key is kept under.
+const LINK_KEY: &str = "files.link_key";
+
+fn record(r: &SqliteRow) -> StoreResult<FileRecord> {
+    let state = match (
+        r.try_get::<Option<String>, _>("sha256")?,
+        r.try_get::<Option<i64>, _>("size")?,
+    ) {
+        (Some(sha256), Some(size)) if r.try_get::<String, _>("status")? == "kept" => {
+            FileState::Kept {
+                sha256,
+                size: size.max(0) as u64,
+            }
+        }
+        _ => FileState::Unavailable(
+            r.try_get::<Option<String>, _>("reason")?
+                .unwrap_or_default(),
+        ),
+    };
+    Ok(FileRecord {
+        id: r.try_get("id")?,
+        inbound_id: r.try_get("inbound_id")?,
+        lead_id: r.try_get("lead_id")?,
+        name: r.try_get("name")?,
+        content_type: r.try_get("content_type")?,
+        state,
+        at: parse_ts("attachments.at", &r.try_get::<String, _>("at")?)?,
+    })
+}
+
+#[async_trait]
+impl FileStore for SqliteStore {
+    async fn files_cursor(&self) -> StoreResult<i64> {
+        let value: Option<String> = sqlx::query_scalar("SELECT value FROM cursors WHERE key = ?1")
+            .bind(CURSOR)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    async fn items_for_files(&self, after: i64, limit: u32) -> StoreResult<(Vec<FileItem>, i64)> {
+        // Only items that made or joined a lead bring their bytes along.
+        let rows = sqlx::query(
+            "SELECT rowid AS seq, id, source, channel, dedupe_key, received_at, content_type,
+                    CASE WHEN status IN ('lead', 'joined') THEN payload ELSE x'' END AS payload,
+                    meta, status, lead_id
+             FROM inbound WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        let mut items = Vec::new();
+        let mut seq = after;
+        for r in &rows {
+            let status: String = r.try_get("status")?;
+            if status == "pending" {
+                break;
+            }
+            seq = r.try_get("seq")?;
+            let lead_id: Option<String> = r.try_get("lead_id")?;
+            if let (true, Some(lead_id)) = (matches!(status.as_str(), "lead" | "joined"), lead_id)
+            {
+                items.push(FileItem {
+                    seq,
+                    item: inbound_row(r)?,
+                    lead_id,
+                });
+            }
+        }
+        Ok((items, seq))
+    }
+
+    async fn lead_file_bytes(&self, lead_id: &str) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(size), 0) FROM attachments WHERE lead_id = ?1 AND status = 'kept'",
+        )
+        .bind(lead_id)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(n.max(0) as u64)
+    }
+
+    async fn record_files(
+        &self,
+        files: &[FileRecord],
+        seq: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        for f in files {
+            let (status, sha, size, reason) = match &f.state {
+                FileState::Kept { sha256, size } => {
+                    ("kept", Some(sha256.as_str()), Some(*size as i64), None)
+                }
+                FileState::Unavailable(why) => ("unavailable", None, None, Some(why.as_str())),
+            };
+            sqlx::query(
+                "INSERT INTO attachments
+                     (id, inbound_id, lead_id, name, content_type, size, sha256, status, reason, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&f.id)
+            .bind(&f.inbound_id)
+            .bind(&f.lead_id)
+            .bind(&f.name)
+            .bind(&f.content_type)
+            .bind(size)
+            .bind(sha)
+            .bind(status)
+            .bind(reason)
+            .bind(ts(f.at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        set_cursor(&mut *tx, CURSOR, &seq.to_string(), now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn file(&self, id: &str) -> StoreResult<Option<FileRecord>> {
+        sqlx::query("SELECT * FROM attachments WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?
+            .as_ref()
+            .map(record)
+            .transpose()
+    }
+
+    async fn kept_file_bytes(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(size), 0) FROM (SELECT MAX(size) AS size FROM attachments
+             WHERE status = 'kept' GROUP BY sha256)",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok(n.max(0) as u64)
+    }
+
+    async fn kept_hashes(&self) -> StoreResult<HashSet<String>> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT sha256 FROM attachments WHERE sha256 IS NOT NULL")
+                .fetch_all(&self.read)
+                .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    async fn file_link_key(
+        &self,
+        make: &(dyn Fn() -> String + Send + Sync),
+    ) -> StoreResult<String> {
+        let fresh = make();
+        // The first key written wins; a second daemon starting at once reads it back.
+        sqlx::query(
+            "INSERT INTO cursors (key, value, updated_at) VALUES (?1, ?2, '1970-01-01T00:00:00.000000Z')
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(LINK_KEY)
+        .bind(&fresh)
+        .execute(&self.write)
+        .await?;
+        Ok(
+            sqlx::query_scalar("SELECT value FROM cursors WHERE key = ?1")
+                .bind(LINK_KEY)
+                .fetch_one(&self.write)
+                .await?,
+        )
+    }
+}
