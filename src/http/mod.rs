@@ -8,6 +8,7 @@ mod body;
 mod crm;
 mod demo;
 mod error;
+mod files;
 mod form_page;
 mod forms;
 mod health;
@@ -71,6 +72,12 @@ pub struct AppState {
     pub managers_hook: Option<crate::notify::TapListener>,
     /// What the admin console reads.
     pub console: Arc<dyn crate::store::ConsoleStore>,
+    /// Checks the links to kept files.
+    pub file_links: crate::files::FileLinks,
+    /// The records of kept files.
+    pub files: Arc<dyn crate::store::FileStore>,
+    /// Where kept files are.
+    pub shelf: crate::files::Shelf,
 }
 
 /// The largest body a channel webhook (VK, WhatsApp, Telegram) is read up to.
@@ -98,6 +105,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route(
+            &format!("{}/{{id}}", crate::files::FILES_PATH),
+            get(files::serve),
+        )
         .route(
             "/forms/{source_id}",
             post(forms::submit)
