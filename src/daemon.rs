@@ -315,6 +315,7 @@ pub async fn run(
             retention: config.retention.clone(),
             clock: clock.clone(),
             max_idle: options.max_idle,
+            files: Some((Arc::new(sqlite.clone()), crate::files::shelf_of(&config))),
         }
         .run(health.clone(), stop.clone()),
     );

@@ -19,7 +19,7 @@ pub use shelf::{Shelf, sha256_hex};
 
 use crate::config::{Config, Secret};
 use crate::store::{FileStore, StoreResult};
-use std::time::{Duration, SystemTime};
+use std::collections::HashSet;
 
 /// The link signer of `config`: its `link_secret`, else the key generated once and kept in
 /// the store (so links keep working across restarts and on every daemon of one store).
@@ -47,18 +47,21 @@ pub fn shelf_of(config: &Config) -> Shelf {
     Shelf::new(AttachmentsConfig::folder(&config.storage.sqlite_path))
 }
 
-/// Removes the files no record keeps any more (after retention or an erasure removed their
-/// records), leaving those younger than `min_age` (the keeper may be about to record them);
-/// returns how many.
-pub async fn remove_unkept(
+/// Removes from the shelf the files among `before` (what records kept before retention or an
+/// erasure removed some) that no record keeps now; returns how many.
+pub async fn remove_released(
     store: &dyn FileStore,
     shelf: &Shelf,
-    min_age: Duration,
-    now: SystemTime,
+    before: &HashSet<String>,
 ) -> Result<u64, String> {
-    let kept = store.kept_hashes().await.map_err(|e| e.to_string())?;
-    shelf
-        .remove_unkept(&kept, min_age, now)
-        .await
-        .map_err(|e| format!("{}: {e}", shelf.dir().display()))
+    let now = store.kept_hashes().await.map_err(|e| e.to_string())?;
+    let mut removed = 0;
+    for sha in before.difference(&now) {
+        match shelf.remove(sha).await {
+            Ok(true) => removed += 1,
+            Ok(false) => {}
+            Err(e) => return Err(format!("{}: {e}", shelf.dir().display())),
+        }
+    }
+    Ok(removed)
 }

@@ -3,9 +3,7 @@
 //! can never point outside the folder.
 
 use sha2::{Digest, Sha256};
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
 /// The folder of kept files.
 #[derive(Debug, Clone)]
@@ -59,33 +57,16 @@ impl Shelf {
         is_hash(sha).then(|| self.dir.join(sha))
     }
 
-    /// Removes every kept file whose hash is not in `kept` and that is older than `min_age`
-    /// (a file the keeper has just written may not be recorded yet); returns how many.
-    pub async fn remove_unkept(
-        &self,
-        kept: &HashSet<String>,
-        min_age: Duration,
-        now: SystemTime,
-    ) -> std::io::Result<u64> {
-        let mut entries = match tokio::fs::read_dir(&self.dir).await {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(e),
+    /// Removes the file with `sha`; whether there was one.
+    pub async fn remove(&self, sha: &str) -> std::io::Result<bool> {
+        let Some(path) = self.path(sha) else {
+            return Ok(false);
         };
-        let mut removed = 0;
-        while let Some(entry) = entries.next_entry().await? {
-            let name = entry.file_name().to_string_lossy().to_string();
-            if !is_hash(&name) || kept.contains(&name) {
-                continue;
-            }
-            let modified = entry.metadata().await?.modified()?;
-            if now.duration_since(modified).unwrap_or_default() < min_age {
-                continue;
-            }
-            tokio::fs::remove_file(entry.path()).await?;
-            removed += 1;
+        match tokio::fs::remove_file(path).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
         }
-        Ok(removed)
     }
 }
 
@@ -94,7 +75,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn files_are_kept_once_by_hash_and_removed_when_unkept() {
+    async fn files_are_kept_once_by_hash_and_removed_by_hash() {
         let dir = tempfile::tempdir().unwrap();
         let shelf = Shelf::new(dir.path().join("files"));
         let a = shelf.put(b"photo").await.unwrap();
@@ -102,18 +83,8 @@ mod tests {
         let b = shelf.put(b"document").await.unwrap();
         assert_eq!(std::fs::read(shelf.path(&a).unwrap()).unwrap(), b"photo");
         assert_eq!(shelf.path("../etc/passwd"), None);
-        let kept: HashSet<String> = [a.clone()].into();
-        let now = std::fs::metadata(shelf.path(&b).unwrap())
-            .unwrap()
-            .modified()
-            .unwrap();
-        let young = shelf
-            .remove_unkept(&kept, Duration::from_secs(60), now)
-            .await
-            .unwrap();
-        assert_eq!(young, 0, "a file just written may not be recorded yet");
-        let removed = shelf.remove_unkept(&kept, Duration::ZERO, now).await.unwrap();
-        assert_eq!(removed, 1);
+        assert!(shelf.remove(&b).await.unwrap());
+        assert!(!shelf.remove(&b).await.unwrap());
         assert!(shelf.path(&a).unwrap().exists());
         assert!(!shelf.path(&b).unwrap().exists());
     }
