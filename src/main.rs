@@ -9,7 +9,9 @@ use leadgate::config::{self, Config};
 use leadgate::lead::{Channel, Lead, NotLeadReason, Parsed, normalise};
 use leadgate::routing::CompiledRules;
 use leadgate::sources::email::imap::probe as email;
-use leadgate::store::{ErasureRequest, FileStore, PrivacyStore, ReplayFilter, SqliteStore, Store, Subject};
+use leadgate::store::{
+    ErasureRequest, FileStore, PrivacyStore, ReplayFilter, SqliteStore, Store, Subject,
+};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

@@ -43,7 +43,13 @@ pub struct AttachmentsConfig {
 }
 
 /// VK's own file hosts (photos and documents are served from their subdomains).
-pub const VK_HOSTS: &[&str] = &["vk.com", "vk.ru", "userapi.com", "vkuserphoto.ru", "vk-cdn.net"];
+pub const VK_HOSTS: &[&str] = &[
+    "vk.com",
+    "vk.ru",
+    "userapi.com",
+    "vkuserphoto.ru",
+    "vk-cdn.net",
+];
 
 const MIB: u64 = 1 << 20;
 
@@ -62,10 +68,7 @@ impl AttachmentsConfig {
 
     /// The folder files are kept in: `files/` beside the SQLite database.
     pub fn folder(sqlite_path: &Path) -> PathBuf {
-        sqlite_path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("files")
+        sqlite_path.parent().unwrap_or(Path::new(".")).join("files")
     }
 }
 
@@ -179,10 +182,19 @@ mod tests {
             public_url: Some("ftp://x".into()),
             vk_hosts: None,
         });
-        let keys: Vec<&str> = p.iter().map(|s| s.split(':').next().unwrap_or("")).collect();
+        let keys: Vec<&str> = p
+            .iter()
+            .map(|s| s.split(':').next().unwrap_or(""))
+            .collect();
         assert_eq!(
             keys,
-            ["max_file", "max_per_lead", "link_ttl", "link_secret", "public_url"]
+            [
+                "max_file",
+                "max_per_lead",
+                "link_ttl",
+                "link_secret",
+                "public_url"
+            ]
         );
     }
 }

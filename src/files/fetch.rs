@@ -73,7 +73,10 @@ impl Fetcher {
             .timeout(DOWNLOAD_TIMEOUT)
             .redirect(reqwest::redirect::Policy::custom(move |attempt| {
                 let allowed = attempt.previous().len() < 5
-                    && attempt.url().host_str().is_some_and(|h| host_allowed(h, &hosts));
+                    && attempt
+                        .url()
+                        .host_str()
+                        .is_some_and(|h| host_allowed(h, &hosts));
                 if allowed {
                     attempt.follow()
                 } else {
@@ -138,7 +141,12 @@ impl Fetcher {
         Ok(bytes)
     }
 
-    async fn telegram_file(&self, source: &str, file_id: &str, max: u64) -> Result<Bytes, Unavailable> {
+    async fn telegram_file(
+        &self,
+        source: &str,
+        file_id: &str,
+        max: u64,
+    ) -> Result<Bytes, Unavailable> {
         let (base, token) = self
             .telegram
             .get(source)
@@ -151,10 +159,12 @@ impl Fetcher {
             .await
             .map_err(|e| network("Telegram getFile", &e))?;
         let status = answer.status();
-        let body: Value = answer
-            .json()
-            .await
-            .map_err(|_| failed(format!("Telegram getFile answered {status}, not the Bot API's JSON"), status.is_server_error()))?;
+        let body: Value = answer.json().await.map_err(|_| {
+            failed(
+                format!("Telegram getFile answered {status}, not the Bot API's JSON"),
+                status.is_server_error(),
+            )
+        })?;
         if body["ok"] != true {
             // The Bot API's own description ("Bad Request: file is too big") names no secret.
             let description = body["description"].as_str().unwrap_or("no description");
@@ -169,7 +179,10 @@ impl Fetcher {
                 status.is_server_error() || status.as_u16() == 429,
             ));
         }
-        if body["result"]["file_size"].as_u64().is_some_and(|s| s > max) {
+        if body["result"]["file_size"]
+            .as_u64()
+            .is_some_and(|s| s > max)
+        {
             return Err(too_large(max));
         }
         let path = body["result"]["file_path"]
@@ -180,13 +193,21 @@ impl Fetcher {
             .await
     }
 
-    async fn whatsapp_media(&self, source: &str, media_id: &str, max: u64) -> Result<Bytes, Unavailable> {
+    async fn whatsapp_media(
+        &self,
+        source: &str,
+        media_id: &str,
+        max: u64,
+    ) -> Result<Bytes, Unavailable> {
         let Some(Some((base, token))) = self.whatsapp.get(source) else {
             return Err(no_access(
                 "the WhatsApp source has no access_token to download media with",
             ));
         };
-        if !media_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if !media_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             return Err(no_access("the media id is not one Meta gives"));
         }
         let answer = self
@@ -217,8 +238,7 @@ impl Fetcher {
             .as_str()
             .ok_or_else(|| failed("WhatsApp media gave no url", false))?;
         let request = self.client.get(url).bearer_auth(token.expose());
-        self.download(request, "the WhatsApp media", max)
-            .await
+        self.download(request, "the WhatsApp media", max).await
     }
 
     async fn vk_file(&self, url: &str, max: u64) -> Result<Bytes, Unavailable> {
@@ -270,7 +290,9 @@ fn no_access(why: &str) -> Unavailable {
 }
 
 fn too_large(max: u64) -> Unavailable {
-    Unavailable::TooLarge(format!("over the {max}-byte limit for one file ([attachments] max_file)"))
+    Unavailable::TooLarge(format!(
+        "over the {max}-byte limit for one file ([attachments] max_file)"
+    ))
 }
 
 /// A network failure, without the address asked (a Bot API address holds the token).

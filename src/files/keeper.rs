@@ -118,25 +118,28 @@ impl FileKeeper {
 
     /// Fetches and keeps one file, or says why not.
     async fn keep(&self, item: &FileItem, n: usize, entry: &Value, used: u64) -> FileState {
-        let room = self.max_per_lead.saturating_sub(used);
-        if room == 0 {
+        if used >= self.max_per_lead {
             return FileState::Unavailable(self.over_lead());
         }
-        let max = self.max_file.min(room);
-        let mut fetched = self.fetcher.bytes(&item.item, n, entry, max).await;
+        let mut fetched = self
+            .fetcher
+            .bytes(&item.item, n, entry, self.max_file)
+            .await;
         if let Err(Unavailable::Failed {
             transient: true, ..
         }) = &fetched
         {
             tokio::time::sleep(RETRY_AFTER).await;
-            fetched = self.fetcher.bytes(&item.item, n, entry, max).await;
+            fetched = self
+                .fetcher
+                .bytes(&item.item, n, entry, self.max_file)
+                .await;
         }
         let bytes = match fetched {
-            Ok(bytes) => bytes,
-            // Past the room the lead had left, not the per-file limit: say which.
-            Err(Unavailable::TooLarge(_)) if max < self.max_file => {
+            Ok(bytes) if used + bytes.len() as u64 > self.max_per_lead => {
                 return FileState::Unavailable(self.over_lead());
             }
+            Ok(bytes) => bytes,
             Err(why) => {
                 tracing::warn!(lead = %item.lead_id, file = n, channel = item.item.channel.as_str(), reason = %why, "A file the person sent could not be kept; the lead goes on without it.");
                 return FileState::Unavailable(why.to_string());

@@ -71,7 +71,10 @@ impl FileLinks {
     ) -> Result<(), LinkRefused> {
         let expected = self.tag(id, expires);
         let same = sig.len() == expected.len()
-            && bool::from(subtle::ConstantTimeEq::ct_eq(sig.as_bytes(), expected.as_bytes()));
+            && bool::from(subtle::ConstantTimeEq::ct_eq(
+                sig.as_bytes(),
+                expected.as_bytes(),
+            ));
         if !same {
             return Err(LinkRefused::Invalid);
         }
@@ -84,7 +87,12 @@ impl FileLinks {
     /// Gives every entry of the draft's `fields.attachments` its file id (`{item}.{n}`) and
     /// link, so the lead record and the managers' cards carry them from the start; the file
     /// itself is fetched after the lead is written ([`super::FileKeeper`]).
-    pub fn annotate(&self, fields: &mut serde_json::Map<String, Value>, item: &str, now: DateTime<Utc>) {
+    pub fn annotate(
+        &self,
+        fields: &mut serde_json::Map<String, Value>,
+        item: &str,
+        now: DateTime<Utc>,
+    ) {
         let Some(Value::Array(list)) = fields.get_mut("attachments") else {
             return;
         };

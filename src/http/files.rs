@@ -28,6 +28,12 @@ const INLINE: &[&str] = &[
     "application/pdf",
 ];
 
+/// What `filename*` leaves as it is (RFC 5987's attr-char, less what some clients mistake).
+const FILE_NAME: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'_');
+
 /// Serves the file the link names.
 pub async fn serve(
     State(app): State<AppState>,
@@ -75,8 +81,12 @@ pub async fn serve(
     let content_type = inline.copied().unwrap_or("application/octet-stream");
     let disposition = format!(
         "{}; filename*=UTF-8''{}",
-        if inline.is_some() { "inline" } else { "attachment" },
-        percent_encoding::utf8_percent_encode(&record.name, percent_encoding::NON_ALPHANUMERIC)
+        if inline.is_some() {
+            "inline"
+        } else {
+            "attachment"
+        },
+        percent_encoding::utf8_percent_encode(&record.name, FILE_NAME)
     );
     let mut response = (StatusCode::OK, bytes).into_response();
     let headers = response.headers_mut();
@@ -92,8 +102,14 @@ pub async fn serve(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("sandbox; default-src 'none'"),
     );
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
     response
 }
 

@@ -776,6 +776,7 @@ mod tests {
                     icon: "✉️",
                     text: format!("{i:02}{}", "я".repeat(LINE_MAX - 2)),
                     href: None,
+                    telegram_link: false,
                 })
                 .collect(),
             lines_cut: false,

@@ -4,8 +4,8 @@
 
 use super::Retention;
 use crate::clock::Clock;
-use crate::health::Health;
 use crate::files::Shelf;
+use crate::health::Health;
 use crate::store::{FileStore, PrivacyStore, RetentionKind, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;

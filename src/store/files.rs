@@ -66,8 +66,12 @@ pub trait FileStore: Send + Sync + std::fmt::Debug {
 
     /// Records `files` and moves the keeper's cursor to `seq`, in one transaction (a file
     /// recorded twice keeps its first record).
-    async fn record_files(&self, files: &[FileRecord], seq: i64, now: DateTime<Utc>)
-    -> StoreResult<()>;
+    async fn record_files(
+        &self,
+        files: &[FileRecord],
+        seq: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
     /// The file with `id`, if recorded.
     async fn file(&self, id: &str) -> StoreResult<Option<FileRecord>>;
@@ -79,5 +83,6 @@ pub trait FileStore: Send + Sync + std::fmt::Debug {
     async fn kept_hashes(&self) -> StoreResult<HashSet<String>>;
 
     /// The link key kept in the store, made with `make` and kept the first time.
-    async fn file_link_key(&self, make: &(dyn Fn() -> String + Send + Sync)) -> StoreResult<String>;
+    async fn file_link_key(&self, make: &(dyn Fn() -> String + Send + Sync))
+    -> StoreResult<String>;
 }

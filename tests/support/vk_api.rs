@@ -7,6 +7,8 @@
 //! - A person who has not allowed the community to write (never wrote to it): error 901.
 //! - A `random_id` already used with the same peer is not sent again: the first message's
 //!   id is answered, as VK de-duplicates.
+//! - Files: photos and documents added with [`VkApiSim::add_file`] are served at `GET
+//!   /impg/{name}` (as `sun9-*.userapi.com/impg/...` serves a photo size's `url`).
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -33,6 +35,7 @@ struct Inner {
     sent: Vec<Sent>,
     by_random: HashMap<(i64, i64), i64>,
     refused: Vec<(i64, i64)>,
+    files: HashMap<String, Vec<u8>>,
 }
 
 /// The simulator; clones share it.
@@ -52,6 +55,7 @@ impl VkApiSim {
         }));
         let app = axum::Router::new()
             .route("/method/messages.send", axum::routing::post(send))
+            .route("/impg/{name}", axum::routing::get(file))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -73,6 +77,17 @@ impl VkApiSim {
         self.lock().allowed.insert(user_id);
     }
 
+    /// Adds a file VK serves; returns its address.
+    pub fn add_file(&self, bytes: Vec<u8>) -> String {
+        let mut inner = self.lock();
+        let name = format!("c{}-AbCd.jpg", inner.files.len() + 1);
+        inner.files.insert(name.clone(), bytes);
+        format!(
+            "http://{}/impg/{name}?size=1280x960&quality=95&type=album",
+            self.addr
+        )
+    }
+
     /// Everything sent so far.
     pub fn sent(&self) -> Vec<Sent> {
         self.lock().sent.clone()
@@ -85,6 +100,17 @@ impl VkApiSim {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+async fn file(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Response {
+    let inner = inner.lock().unwrap_or_else(|e| e.into_inner());
+    match inner.files.get(&name) {
+        Some(bytes) => ([("content-type", "image/jpeg")], bytes.clone()).into_response(),
+        None => axum::http::StatusCode::NOT_FOUND.into_response(),
     }
 }
 

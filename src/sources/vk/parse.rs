@@ -230,21 +230,30 @@ fn files(written: &Value) -> Vec<Value> {
                     n("width") * n("height")
                 };
                 let largest = photo.get("orig_photo").into_iter().chain(
-                    (photo.get("sizes").and_then(Value::as_array).into_iter().flatten())
-                        .max_by_key(area),
+                    (photo
+                        .get("sizes")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten())
+                    .max_by_key(area),
                 );
                 if let Some(url) = largest
                     .filter_map(|s| s.get("url").and_then(Value::as_str))
                     .next()
                 {
-                    list.push(serde_json::json!({"name": "photo.jpg", "type": "image/jpeg",
-                        "size": null, "vk_url": url}));
+                    list.push(
+                        serde_json::json!({"name": "photo.jpg", "type": "image/jpeg",
+                        "size": null, "vk_url": url}),
+                    );
                 }
             }
             Some("doc") => {
                 let doc = &attachment["doc"];
                 if let Some(url) = doc.get("url").and_then(Value::as_str) {
-                    let title = doc.get("title").and_then(Value::as_str).unwrap_or("document");
+                    let title = doc
+                        .get("title")
+                        .and_then(Value::as_str)
+                        .unwrap_or("document");
                     list.push(serde_json::json!({"name": title,
                         "type": "application/octet-stream",
                         "size": doc.get("size").cloned().unwrap_or(Value::Null),

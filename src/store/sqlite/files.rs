@@ -71,8 +71,7 @@ impl FileStore for SqliteStore {
             }
             seq = r.try_get("seq")?;
             let lead_id: Option<String> = r.try_get("lead_id")?;
-            if let (true, Some(lead_id)) = (matches!(status.as_str(), "lead" | "joined"), lead_id)
-            {
+            if let (true, Some(lead_id)) = (matches!(status.as_str(), "lead" | "joined"), lead_id) {
                 items.push(FileItem {
                     seq,
                     item: inbound_row(r)?,
