@@ -8,10 +8,11 @@
 
 mod support;
 
+use leadgate::clock::Clock;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
-use support::bot_api::{BotApiSim, TOKEN as BOT_TOKEN};
+use support::bot_api::{BotApiSim, MANAGERS_TOKEN, TOKEN as BOT_TOKEN};
 use support::daemon::{
     TestDaemon, always_open_routing, authed_get, eventually, file_lines, manual_clock,
 };
@@ -122,14 +123,14 @@ async fn opened(daemon: &TestDaemon, link: &str) -> (reqwest::header::HeaderMap,
     .unwrap_or_else(|| panic!("{link} never opened"))
 }
 
-/// The JSON error a link answers, once the keeper has decided (not while it is "not kept yet").
+/// The JSON error a link answers, once the keeper has decided (not while it is "not kept").
 async fn refusal(daemon: &TestDaemon, link: &str) -> (u16, Value) {
     let url = on(daemon, link);
     eventually(PATIENCE, || async {
         let r = get(&url).await;
         let status = r.status().as_u16();
         let body: Value = r.json().await.ok()?;
-        (body["error"]["code"] != "not_kept_yet").then_some((status, body))
+        (body["error"]["code"] != "not_kept").then_some((status, body))
     })
     .await
     .unwrap_or_else(|| panic!("{link} never decided"))
@@ -540,5 +541,115 @@ async fn an_email_attachment_from_a_real_mailbox_is_kept() {
             .expect("ascii")
             .contains("rekvizity.pdf")
     );
+    daemon.stop().await;
+}
+
+/// One manager with a Telegram chat, there at any hour.
+const ONE_MANAGER: &str = r#"
+levels = ["junior"]
+timezone = "Europe/Moscow"
+strategy = "round_robin"
+
+[sla]
+ack_within = "30m"
+max_reassign = 1
+working_hours_only = false
+
+[[managers]]
+id = "anna"
+name = "Анна Петрова"
+level = "junior"
+telegram_chat_id = 501
+hours = "mon-sun 00:00-23:59"
+works_holidays = true
+
+[[rules]]
+name = "Всё"
+level = "junior"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_managers_card_links_each_file() {
+    let bot = BotApiSim::start_as(MANAGERS_TOKEN).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = form_config(&format!(
+        "[notify.telegram]\ntoken = \"{MANAGERS_TOKEN}\"\napi_url = \"{}\"\npoll_timeout = \"1s\"\n",
+        bot.url()
+    ));
+    let daemon = TestDaemon::start_in(dir.path(), &config, ONE_MANAGER).await;
+    let photo = file_bytes(9000, 11);
+    post_form(
+        &daemon,
+        &[
+            ("phone", "+7 916 555-66-77"),
+            ("message", "Фото <счётчика> & пломбы"),
+        ],
+        &[("счётчик <1>.png", "image/png", &photo)],
+    )
+    .await;
+    let card = eventually(PATIENCE, || async { bot.sent_to(501).first().cloned() })
+        .await
+        .expect("a card");
+    // The file's name is shown (escaped) as the text of a link to it.
+    assert!(card.text.contains("📎 счётчик <1>.png"), "{}", card.text);
+    let html = card.params["text"]
+        .as_str()
+        .expect("the sent HTML")
+        .to_string();
+    let href = html
+        .split("<a href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split_once("\">счётчик &lt;1&gt;.png</a>"))
+        .map(|(href, _)| href.replace("&amp;", "&"))
+        .unwrap_or_else(|| panic!("no link to the file in {html}"));
+    assert_eq!(opened(&daemon, &href).await.1, photo);
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_removes_old_files_from_disk() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = manual_clock();
+    let daemon = TestDaemon::start_at(
+        dir.path(),
+        &form_config("[retention]\nattachments = \"1d\"\nevery = \"1m\"\n"),
+        &always_open_routing(),
+        clock.clone(),
+    )
+    .await;
+    let old = file_bytes(3000, 12);
+    post_form(
+        &daemon,
+        &[("phone", "+7 916 777-88-99"), ("message", "Старое фото")],
+        &[("old.png", "image/png", &old)],
+    )
+    .await;
+    let files = delivered_files(dir.path(), "Старое фото").await;
+    let link = files[0]["url"].as_str().expect("url").to_string();
+    assert_eq!(opened(&daemon, &link).await.1, old);
+    let path = dir
+        .path()
+        .join("files")
+        .join(leadgate::files::sha256_hex(&old));
+    assert!(path.exists());
+
+    clock.advance(chrono::Duration::hours(12));
+    let fresh = file_bytes(3000, 13);
+    post_form(
+        &daemon,
+        &[("phone", "+7 916 777-88-00"), ("message", "Новое фото")],
+        &[("new.png", "image/png", &fresh)],
+    )
+    .await;
+    let files = delivered_files(dir.path(), "Новое фото").await;
+    let fresh_link = files[0]["url"].as_str().expect("url").to_string();
+    assert_eq!(opened(&daemon, &fresh_link).await.1, fresh);
+
+    // A day and a bit after the first file was kept: it goes, the newer one stays.
+    clock.advance(chrono::Duration::hours(13));
+    daemon.ran_since("stage:retention", clock.now()).await;
+    assert!(!path.exists(), "the old file is still on disk");
+    assert_eq!(get(&on(&daemon, &link)).await.status(), 404);
+    assert_eq!(opened(&daemon, &fresh_link).await.1, fresh);
     daemon.stop().await;
 }

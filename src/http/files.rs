@@ -51,8 +51,9 @@ pub async fn serve(
         Ok(None) => {
             return ApiError::new(
                 StatusCode::NOT_FOUND,
-                "not_kept_yet",
-                "this file is not kept (yet): it is fetched right after the lead is made",
+                "not_kept",
+                "this file is not kept: it is fetched right after the lead is made, and removed \
+                 after [retention] attachments or an erasure",
             )
             .into_response();
         }
