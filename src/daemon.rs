@@ -404,6 +404,14 @@ pub async fn run(
             }
         }
     });
+    let mut vk_names = HashMap::new();
+    for s in &config.vk {
+        if let Some(reply) = &s.reply {
+            let api = crate::sources::vk::VkApi::new(&reply.api_url, reply.access_token.clone())
+                .map_err(|e| DaemonError::Notify(e.to_string()))?;
+            vk_names.insert(s.id.clone(), api);
+        }
+    }
     let grace = config.server.shutdown_grace;
     let config = Arc::new(config);
     let state = AppState {
@@ -426,6 +434,7 @@ pub async fn run(
         file_links,
         files: Arc::new(sqlite.clone()),
         shelf: crate::files::shelf_of(&config),
+        vk_names: Arc::new(vk_names),
     };
     tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), mailboxes = config.email.iter().map(|e| e.mailboxes.len()).sum::<usize>(), blogs = config.wordpress.len() + config.feeds.len(), telegram_bots = config.telegram.len(), "leadgate is running.");
     crate::http::serve(listener, router(state), &config.server, shutdown).await;

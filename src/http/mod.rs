@@ -78,6 +78,8 @@ pub struct AppState {
     pub files: Arc<dyn crate::store::FileStore>,
     /// Where kept files are.
     pub shelf: crate::files::Shelf,
+    /// VK communities with a token, by source id: their people's names (`users.get`).
+    pub vk_names: Arc<HashMap<String, crate::sources::vk::VkApi>>,
 }
 
 /// The largest body a channel webhook (VK, WhatsApp, Telegram) is read up to.
