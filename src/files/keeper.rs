@@ -21,7 +21,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// Items looked at per round.
-const BATCH: u32 = 50;
+const BATCH: u32 = 500;
 /// How long to wait before a second try of a file whose fetch failed in passing.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
@@ -48,18 +48,41 @@ pub struct FileKeeper {
     pub max_idle: Duration,
 }
 
+/// Where the keeper is: the last item looked at, and the last position written to the store.
+#[derive(Debug, Clone, Copy)]
+struct Position {
+    /// The store order of the last item looked at.
+    seen: i64,
+    /// The last one written (the cursor moves with every file recorded, and otherwise every
+    /// [`CURSOR_EVERY`] items, so a busy store is not written to for items without files).
+    saved: i64,
+}
+
+/// How far the keeper moves past items without files before it writes its position.
+const CURSOR_EVERY: i64 = 5000;
+
 impl FileKeeper {
     /// Keeps files until `shutdown`.
     pub async fn run(self, health: Health, shutdown: CancellationToken) {
         const NAME: &str = "stage:files";
         health.register(NAME, "stage");
+        let mut at: Option<Position> = None;
         while !shutdown.is_cancelled() {
-            match self.run_once().await {
-                Ok(true) => {
+            let round = match at {
+                Some(p) => self.run_once(p).await,
+                None => self.store.files_cursor().await.map(|c| {
+                    let p = Position { seen: c, saved: c };
+                    (p, true)
+                }),
+            };
+            match round {
+                Ok((p, more)) => {
+                    at = Some(p);
                     health.success(NAME, self.clock.now(), None);
-                    continue; // more may be waiting
+                    if more {
+                        continue;
+                    }
                 }
-                Ok(false) => health.success(NAME, self.clock.now(), None),
                 Err(e) => {
                     tracing::error!(error = %e, "Keeping files failed; it is retried.");
                     health.failure(NAME, self.clock.now(), e.to_string());
@@ -74,22 +97,24 @@ impl FileKeeper {
         health.stopped(NAME);
     }
 
-    /// One round: the files of the next items; whether it moved on (more may be waiting).
-    pub async fn run_once(&self) -> Result<bool, StoreError> {
-        let after = self.store.files_cursor().await?;
-        let (items, seq) = self.store.items_for_files(after, BATCH).await?;
-        if seq == after {
-            return Ok(false);
+    /// One round from `at`: the files of the next items; the new position and whether more
+    /// may be waiting.
+    async fn run_once(&self, at: Position) -> Result<(Position, bool), StoreError> {
+        let (items, seq) = self.store.items_for_files(at.seen, BATCH).await?;
+        if seq == at.seen {
+            return Ok((at, false));
         }
         let mut records = Vec::new();
         let mut per_lead: HashMap<String, u64> = HashMap::new();
-        for item in &items {
-            for (n, entry) in listed(item, &self.sources).await.iter().enumerate() {
+        for item in items {
+            let mut item = item;
+            item.item.payload = self.store.item_payload(&item.item.id).await?;
+            for (n, entry) in listed(&item, &self.sources).await.iter().enumerate() {
                 let used = match per_lead.get(&item.lead_id) {
                     Some(used) => *used,
                     None => self.store.lead_file_bytes(&item.lead_id).await?,
                 };
-                let state = self.keep(item, n, entry, used).await;
+                let state = self.keep(&item, n, entry, used).await;
                 if let FileState::Kept { size, .. } = &state {
                     per_lead.insert(item.lead_id.clone(), used + size);
                     metrics::counter!("leadgate_attachments_kept_total").increment(1);
@@ -110,10 +135,14 @@ impl FileKeeper {
                 });
             }
         }
-        self.store
-            .record_files(&records, seq, self.clock.now())
-            .await?;
-        Ok(true)
+        let mut saved = at.saved;
+        if !records.is_empty() || seq - at.saved >= CURSOR_EVERY {
+            self.store
+                .record_files(&records, seq, self.clock.now())
+                .await?;
+            saved = seq;
+        }
+        Ok((Position { seen: seq, saved }, true))
     }
 
     /// Fetches and keeps one file, or says why not.
@@ -171,30 +200,14 @@ fn text<'a>(entry: &'a Value, key: &str) -> Option<&'a str> {
 
 /// The files an item lists, as processing read them (`fields.attachments`).
 async fn listed(item: &FileItem, sources: &SourceSettings) -> Vec<Value> {
-    let row = &item.item;
-    // Most items carry no file: skip parsing those whose bytes cannot hold one.
-    let may_hold = match row.channel {
-        Channel::Blog => false,
-        Channel::Webform => row
-            .content_type
-            .as_deref()
-            .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/")),
-        Channel::Telegram => contains(&row.payload, b"file_id"),
-        Channel::Vk => contains(&row.payload, b"\"attachments\""),
-        Channel::Whatsapp | Channel::Email => !row.payload.is_empty(),
-    };
-    if !may_hold {
+    if item.item.channel == Channel::Blog {
         return Vec::new();
     }
-    match parse_item(row, sources).await {
+    match parse_item(&item.item, sources).await {
         Parsed::Lead(draft) => match draft.fields.get("attachments") {
             Some(Value::Array(list)) => list.clone(),
             _ => Vec::new(),
         },
         Parsed::NotLead(_) => Vec::new(),
     }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }

@@ -53,13 +53,18 @@ pub struct FileRecord {
 /// The store's part in keeping files.
 #[async_trait]
 pub trait FileStore: Send + Sync + std::fmt::Debug {
-    /// Where the keeper stopped: the store order of the last item it looked at (0: none).
+    /// Where the keeper stopped: the store order of the last item it looked at; the first
+    /// time, just before the first item not processed yet.
     async fn files_cursor(&self) -> StoreResult<i64>;
 
-    /// The items that made or joined a lead among up to `limit` items after `after` in store
-    /// order, stopping before the first item not processed yet (so nothing behind it is
-    /// skipped), with the store order of the last item looked at.
+    /// The items that made or joined a lead and may hold a file among up to `limit` items
+    /// after `after` in store order, stopping before the first item not processed yet (so
+    /// nothing behind it is skipped), with the store order of the last item looked at. Their
+    /// `payload` is empty: [`FileStore::item_payload`] reads it when its turn comes.
     async fn items_for_files(&self, after: i64, limit: u32) -> StoreResult<(Vec<FileItem>, i64)>;
+
+    /// The raw bytes of the item `id` (empty once retention removed them).
+    async fn item_payload(&self, id: &str) -> StoreResult<Vec<u8>>;
 
     /// Bytes kept for `lead_id` so far.
     async fn lead_file_bytes(&self, lead_id: &str) -> StoreResult<u64>;
