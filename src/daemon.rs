@@ -217,6 +217,10 @@ pub async fn run(
         }
         .run(health.clone(), stop.clone()),
     );
+    // libphonenumber's metadata (hundreds of regexes) is built on first use: built here, off
+    // the runtime, the first form after a start does not wait a few hundred milliseconds.
+    let phones = config.phones.clone();
+    tokio::task::spawn_blocking(move || phones.to_e164("+7 916 123-45-67"));
     let process_wake = Arc::new(Notify::new());
     let processor = Processor {
         store: store.clone(),

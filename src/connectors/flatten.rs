@@ -70,26 +70,42 @@ fn text_at(value: &Value, path: &str) -> Option<String> {
 /// any one segment, a trailing `**` any number of them, and a trailing `*` inside a segment
 /// (`utm_*`) matches its prefix.
 pub fn matches(pattern: &str, key: &str) -> bool {
-    let p: Vec<&str> = pattern.split('.').collect();
-    let k: Vec<&str> = key.split('.').collect();
-    let (p, rest) = match p.split_last() {
-        Some((&"**", head)) => (head.to_vec(), true),
-        _ => (p, false),
+    // Asked for every field of every submission against every pattern: no allocation.
+    let (head, rest) = match pattern.strip_suffix("**") {
+        Some("") => ("", true),
+        Some(h) if h.ends_with('.') => (&h[..h.len() - 1], true),
+        _ => (pattern, false),
     };
-    let lengths_fit = if rest {
-        k.len() > p.len()
+    let wanted = if head.is_empty() {
+        0
     } else {
-        k.len() == p.len()
+        head.split('.').count()
+    };
+    let given = key.split('.').count();
+    let lengths_fit = if rest {
+        given > wanted
+    } else {
+        given == wanted
     };
     lengths_fit
-        && p.iter().zip(&k).all(|(p, k)| {
-            let k = k.trim().to_lowercase();
-            let p = p.to_lowercase();
-            match p.strip_suffix('*') {
-                Some(prefix) => k.starts_with(prefix),
-                None => p == k,
-            }
-        })
+        && (wanted == 0
+            || head
+                .split('.')
+                .zip(key.split('.'))
+                .all(|(p, k)| segment_matches(p, k.trim())))
+}
+
+/// One segment of a key against one of a pattern, ignoring case; a pattern segment ending
+/// in `*` matches any key segment it begins.
+fn segment_matches(pattern: &str, key: &str) -> bool {
+    let mut key = key.chars().flat_map(char::to_lowercase);
+    match pattern.strip_suffix('*') {
+        Some(prefix) => prefix
+            .chars()
+            .flat_map(char::to_lowercase)
+            .all(|c| key.next() == Some(c)),
+        None => pattern.chars().flat_map(char::to_lowercase).eq(key),
+    }
 }
 
 /// A value as text: strings as they are, arrays of scalars joined with `, `, null as empty.

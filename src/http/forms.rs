@@ -7,7 +7,7 @@ use super::AppState;
 use super::error::ApiError;
 use crate::config::{WebformSource, tokens_match};
 use crate::connectors::{Answer, InboundConnector, Presented};
-use crate::lead::{Channel, Parsed, normalise};
+use crate::lead::{Channel, Parsed, normalise_contact};
 use crate::sources::webform::{
     BodyError, BodyKind, FormBody, Limits, META_CONNECTOR, RequestContext, body_kind,
     form_to_draft, read_body,
@@ -284,9 +284,10 @@ pub async fn accept(
     if let Parsed::Lead(draft) =
         form_to_draft(&parsed_form, cfg.honeypot.as_deref(), &ctx, connector)
     {
-        external_id = draft.external_id.clone();
-        let normalised = normalise(draft, &app.config.phones, &app.config.own_contacts);
-        if !normalised.contact.is_reachable() {
+        external_id = draft.external_id;
+        let contact =
+            normalise_contact(draft.contact, &app.config.phones, &app.config.own_contacts);
+        if !contact.is_reachable() {
             return Err(Refusal {
                 error: ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,

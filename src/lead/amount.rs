@@ -33,6 +33,9 @@ fn budget_word() -> &'static Regex {
 /// The first amount of money in roubles the text names; of a range ("от 300 до 500 тыс."),
 /// its upper end.
 pub fn amount_in(text: &str) -> Option<u64> {
+    if !says_money(text) {
+        return None;
+    }
     for m in pattern().captures_iter(text) {
         let whole = m.get(0)?;
         let has_currency = m.name("cur").is_some();
@@ -51,6 +54,27 @@ pub fn amount_in(text: &str) -> Option<u64> {
         }
     }
     None
+}
+
+/// Whether the text could name an amount at all: a digit, and a currency or a budget word
+/// somewhere. Most messages have neither, and the pattern's captures cost far more than this.
+fn says_money(text: &str) -> bool {
+    if !text.bytes().any(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    [
+        "₽",
+        "руб",
+        "р.",
+        "rub",
+        "бюджет",
+        "budget",
+        "сумм",
+        "готовы потратить",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
 }
 
 fn multiplier(word: &str) -> f64 {

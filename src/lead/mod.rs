@@ -341,24 +341,7 @@ pub struct OwnContacts {
 /// validated and lower-cased, the name tidied, duplicates and the business's own contacts
 /// removed, and the whole kept within the record's size limits (`limits.rs`).
 pub fn normalise(draft: LeadDraft, phones: &PhoneNormaliser, own: &OwnContacts) -> NormalisedDraft {
-    let raw = draft.contact;
-    let mut contact = Contact {
-        name: raw.name.as_deref().and_then(normalise_name),
-        telegram: raw.telegram,
-        vk_id: raw.vk_id,
-        whatsapp: raw.whatsapp,
-        ..Contact::default()
-    };
-    for e in raw.emails.iter().filter_map(|e| normalise_email(e)) {
-        if !contact.emails.contains(&e) && !own.emails.contains(&e) {
-            contact.emails.push(e);
-        }
-    }
-    for p in raw.phones.iter().filter_map(|p| phones.to_e164(p)) {
-        if !contact.phones.contains(&p) && !own.phones.contains(&p) {
-            contact.phones.push(p);
-        }
-    }
+    let contact = normalise_contact(draft.contact, phones, own);
     let mut normalised = NormalisedDraft {
         external_id: draft.external_id,
         contact,
@@ -381,6 +364,30 @@ pub fn normalise(draft: LeadDraft, phones: &PhoneNormaliser, own: &OwnContacts) 
     }
     limits::bound_record(&mut normalised);
     normalised
+}
+
+/// The contact part of [`normalise`]: valid, lower-cased, E.164 and de-duplicated, without
+/// the business's own addresses. A form asks only this before it answers (can we reach the
+/// person?), and leaves the rest of the work to processing.
+pub fn normalise_contact(raw: RawContact, phones: &PhoneNormaliser, own: &OwnContacts) -> Contact {
+    let mut contact = Contact {
+        name: raw.name.as_deref().and_then(normalise_name),
+        telegram: raw.telegram,
+        vk_id: raw.vk_id,
+        whatsapp: raw.whatsapp,
+        ..Contact::default()
+    };
+    for e in raw.emails.iter().filter_map(|e| normalise_email(e)) {
+        if !contact.emails.contains(&e) && !own.emails.contains(&e) {
+            contact.emails.push(e);
+        }
+    }
+    for p in raw.phones.iter().filter_map(|p| phones.to_e164(p)) {
+        if !contact.phones.contains(&p) && !own.phones.contains(&p) {
+            contact.phones.push(p);
+        }
+    }
+    contact
 }
 
 impl Lead {

@@ -129,7 +129,16 @@ impl Processor {
         // Parsing is pure: done before the transaction, so intake's commits wait less.
         let mut drafts = Vec::with_capacity(rows.len());
         for row in &rows {
-            drafts.push(self.read(row).await);
+            let mut draft = self.read(row).await;
+            if let Ok(d) = &mut draft
+                && row.channel == Channel::Webform
+                && d.thread.conversation.is_none()
+            {
+                // A form has no conversation of its own: the same contact posting again soon
+                // (a double click, a reload) is one.
+                d.thread.conversation = window::contact_conversation(&d.contact);
+            }
+            drafts.push(draft);
         }
         let rules = self.rules.current();
         let now = self.clock.now();
@@ -158,6 +167,20 @@ impl Processor {
             .flat_map(|d| d.contact.identity_keys())
             .collect();
         tx.prefetch_identities(&keys).await?;
+        // And every item with a conversation asks for its open lead: one read for the batch.
+        let conversations: Vec<(String, String, DateTime<Utc>)> = rows
+            .iter()
+            .zip(&drafts)
+            .filter_map(|(row, d)| {
+                let key = d.as_ref().ok()?.thread.conversation.clone()?;
+                Some((
+                    row.source.clone(),
+                    key,
+                    self.conversation_since(&row.source, now)?,
+                ))
+            })
+            .collect();
+        tx.prefetch_conversations(&conversations).await?;
         for (row, draft) in rows.iter().zip(drafts) {
             self.process_item(tx.as_mut(), &rules, &mut batch, row, draft, now)
                 .await?;
@@ -221,12 +244,6 @@ impl Processor {
             }
             Ok(draft) => draft,
         };
-        let mut draft = draft;
-        if row.channel == Channel::Webform && draft.thread.conversation.is_none() {
-            // A form has no conversation of its own: the same contact posting again soon
-            // (a double click, a reload) is one.
-            draft.thread.conversation = window::contact_conversation(&draft.contact);
-        }
         if let Some(existing) = self.continued_lead(tx, row, &draft, now).await? {
             return self.join(tx, rules, batch, row, existing, draft, now).await;
         }
@@ -374,14 +391,26 @@ impl Processor {
         if let Some(lead) = tx.lead_by_refs(&draft.thread.replies_to).await? {
             return Ok(Some(lead));
         }
-        let window = self.conversation_windows.of(&row.source);
         if let Some(key) = &draft.thread.conversation
-            && !window.is_zero()
+            && let Some(since) = self.conversation_since(&row.source, now)
         {
-            let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
-            return tx.open_conversation(&row.source, key, now - window).await;
+            return tx.open_conversation(&row.source, key, since).await;
         }
         Ok(None)
+    }
+
+    /// Since when a conversation of `source` is open at `now`; `None` where items never join
+    /// by conversation.
+    fn conversation_since(&self, source: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let window = self.conversation_windows.of(source);
+        if window.is_zero() {
+            return None;
+        }
+        let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        Some(
+            now.checked_sub_signed(window)
+                .unwrap_or(DateTime::<Utc>::MIN_UTC),
+        )
     }
 
     /// Adds a follow-up (or an edit) to an existing lead: the text and any new contact details
@@ -425,13 +454,7 @@ impl Processor {
         for (k, v) in draft.fields {
             lead.fields.entry(k).or_insert(v);
         }
-        tx.update_lead(&LeadUpdate {
-            record: lead.clone(),
-            status: existing.status,
-            at: now,
-            trace: None,
-        })
-        .await?;
+        tx.follow_up_lead(&lead, now).await?;
         if let Some(id) = &draft.external_id {
             tx.add_refs(&lead.id, std::slice::from_ref(id)).await?;
         }

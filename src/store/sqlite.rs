@@ -25,7 +25,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
+use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -97,6 +98,10 @@ impl SqliteStore {
             // empty. An existing store keeps the page size it was made with.
             .page_size(PAGE_SIZE)
             .busy_timeout(Duration::from_secs(10))
+            // Statement journals, RETURNING's buffers and sorts stay in memory: as files, a
+            // batch's multi-row inserts created, wrote and unlinked a temporary file in
+            // /var/tmp several times a second.
+            .pragma("temp_store", "memory")
             .foreign_keys(true);
         // The writer's page cache holds a whole processing batch (the default 2 MiB makes
         // a batch of hundreds of leads spill to the WAL and re-read pages mid-transaction).
@@ -263,6 +268,55 @@ const INBOUND_CHUNK: usize = 64;
 const OUTBOX_COLUMNS: &str =
     "id, lead_id, sink, event_id, event_type, status, attempts, next_attempt_at, last_error";
 
+/// Inserts inbound items with one statement; the ids of those that were new (a duplicate of
+/// a stored item is left out).
+async fn insert_inbound_rows<'c, E>(db: E, items: &[NewInbound]) -> StoreResult<HashSet<String>>
+where
+    E: sqlx::Executor<'c, Database = Sqlite>,
+{
+    let sql = format!(
+        "INSERT INTO inbound (id, source, channel, dedupe_key, received_at, content_type, payload, meta)
+         VALUES {} ON CONFLICT (source, dedupe_key) DO NOTHING RETURNING id",
+        vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; items.len()].join(", ")
+    );
+    let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+    for item in items {
+        q = q
+            .bind(&item.id)
+            .bind(&item.source)
+            .bind(item.channel.as_str())
+            .bind(&item.dedupe_key)
+            .bind(ts(item.received_at))
+            .bind(&item.content_type)
+            .bind(&item.payload)
+            .bind(item.meta.to_string());
+    }
+    Ok(q.fetch_all(db).await?.into_iter().collect())
+}
+
+/// Each item's result in order: new, or a duplicate answered with the stored item's id.
+async fn inserted(
+    db: &mut SqliteConnection,
+    items: &[NewInbound],
+    fresh: &HashSet<String>,
+) -> StoreResult<Vec<Inserted>> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        if fresh.contains(&item.id) {
+            out.push(Inserted::New(item.id.clone()));
+        } else {
+            let id: String =
+                sqlx::query_scalar("SELECT id FROM inbound WHERE source = ?1 AND dedupe_key = ?2")
+                    .bind(&item.source)
+                    .bind(&item.dedupe_key)
+                    .fetch_one(&mut *db)
+                    .await?;
+            out.push(Inserted::Duplicate(id));
+        }
+    }
+    Ok(out)
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
@@ -275,50 +329,24 @@ impl Store for SqliteStore {
         items: &[NewInbound],
         cursors: &[CursorWrite],
     ) -> StoreResult<Vec<Inserted>> {
+        // A busy web form's group is one statement, committed on its own: each statement is a
+        // hop to SQLite's thread, and a form's answer waits for every one of them. Bigger
+        // groups, and a polled source's position, go in one transaction.
+        if items.len() <= INBOUND_CHUNK && cursors.is_empty() {
+            let fresh = insert_inbound_rows(&self.write, items).await?;
+            if fresh.len() == items.len() {
+                return Ok(items.iter().map(|i| Inserted::New(i.id.clone())).collect());
+            }
+            // The statement committed: a reader sees which stored items the others repeat.
+            let mut conn = self.read.acquire().await?;
+            return inserted(&mut conn, items, &fresh).await;
+        }
         let mut tx = self.write.begin().await?;
-        // A few statements for the whole group rather than one per item: each statement is a
-        // hop to SQLite's thread, and a busy web form's group commit holds dozens of items.
         let mut fresh = std::collections::HashSet::with_capacity(items.len());
-        let mut rest = items;
-        while !rest.is_empty() {
-            // A power of two of rows: a handful of distinct statements to prepare and cache.
-            let n = 1 << (usize::BITS - 1 - rest.len().min(INBOUND_CHUNK).leading_zeros());
-            let (chunk, next) = rest.split_at(n);
-            rest = next;
-            let sql = format!(
-                "INSERT INTO inbound (id, source, channel, dedupe_key, received_at, content_type, payload, meta)
-                 VALUES {} ON CONFLICT (source, dedupe_key) DO NOTHING RETURNING id",
-                vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
-            );
-            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
-            for item in chunk {
-                q = q
-                    .bind(&item.id)
-                    .bind(&item.source)
-                    .bind(item.channel.as_str())
-                    .bind(&item.dedupe_key)
-                    .bind(ts(item.received_at))
-                    .bind(&item.content_type)
-                    .bind(&item.payload)
-                    .bind(item.meta.to_string());
-            }
-            fresh.extend(q.fetch_all(&mut *tx).await?);
+        for chunk in items.chunks(INBOUND_CHUNK) {
+            fresh.extend(insert_inbound_rows(&mut *tx, chunk).await?);
         }
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            if fresh.contains(&item.id) {
-                out.push(Inserted::New(item.id.clone()));
-            } else {
-                let id: String = sqlx::query_scalar(
-                    "SELECT id FROM inbound WHERE source = ?1 AND dedupe_key = ?2",
-                )
-                .bind(&item.source)
-                .bind(&item.dedupe_key)
-                .fetch_one(&mut *tx)
-                .await?;
-                out.push(Inserted::Duplicate(id));
-            }
-        }
+        let out = inserted(&mut tx, items, &fresh).await?;
         for c in cursors {
             set_cursor(&mut *tx, &c.key, &c.value, c.at).await?;
         }
@@ -344,6 +372,7 @@ impl Store for SqliteStore {
             pending: pending::Pending::default(),
             identities: identities::Identities::default(),
             deferred: deferred::Deferred::default(),
+            conversations: HashMap::new(),
         }))
     }
 
@@ -695,7 +724,7 @@ impl Store for SqliteStore {
             "SELECT (SELECT COUNT(*) FROM inbound WHERE status = 'pending') AS inbound_pending,
                     (SELECT COUNT(*) FROM outbox WHERE status = 'pending') AS outbox_pending,
                     (SELECT COUNT(*) FROM outbox WHERE status = 'dead') AS outbox_dead,
-                    (SELECT COUNT(*) FROM leads WHERE status = 'held') AS leads_held",
+                    (SELECT COALESCE(SUM(n), 0) FROM held_leads) AS leads_held",
         )
         .fetch_one(&self.read)
         .await?;
@@ -781,6 +810,9 @@ struct SqliteTx {
     identities: identities::Identities,
     /// The audit entries, outbox rows, notifications and finished items, written at commit.
     deferred: deferred::Deferred,
+    /// Open conversations read ahead: `(source, key)` → the `since` asked and the lead found,
+    /// until a lead of the conversation is written.
+    conversations: HashMap<(String, String), (DateTime<Utc>, Option<StoredLead>)>,
 }
 
 impl SqliteTx {
@@ -795,6 +827,12 @@ impl SqliteTx {
             self.settle().await?;
         }
         Ok(())
+    }
+
+    /// Drops a conversation read ahead with `lead_id`: it would show the lead as it was.
+    fn forget_conversation_of(&mut self, lead_id: &str) {
+        self.conversations
+            .retain(|_, (_, found)| found.as_ref().is_none_or(|l| l.record.id != lead_id));
     }
 
     async fn one_lead(&mut self, sql: String, binds: &[String]) -> StoreResult<Option<StoredLead>> {
@@ -853,6 +891,12 @@ impl StoreTx for SqliteTx {
     ) -> StoreResult<Option<StoredLead>> {
         if self.pending.has_conversation(source, conversation_key) {
             self.settle().await?;
+        } else if let Some((asked, found)) = self
+            .conversations
+            .get(&(source.to_string(), conversation_key.to_string()))
+            && *asked == since
+        {
+            return Ok(found.clone());
         }
         self.one_lead(
             format!(
@@ -924,6 +968,52 @@ impl StoreTx for SqliteTx {
         Ok(())
     }
 
+    async fn prefetch_conversations(
+        &mut self,
+        asked: &[(String, String, DateTime<Utc>)],
+    ) -> StoreResult<()> {
+        if asked.is_empty() {
+            return Ok(());
+        }
+        // Kept-back leads are not in the table yet; `open_conversation` checks them first.
+        let list: Vec<(&str, &str, String)> = asked
+            .iter()
+            .map(|(source, key, since)| (source.as_str(), key.as_str(), ts(*since)))
+            .collect();
+        let list = serde_json::to_string(&list).map_err(|e| StoreError::Corrupt {
+            what: "conversation keys",
+            detail: e.to_string(),
+        })?;
+        // The same lead `open_conversation` picks, for every conversation at once.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {LEAD_COLUMNS}, k.key AS asked_key
+             FROM (SELECT value ->> '$[0]' AS source, value ->> '$[1]' AS key,
+                          value ->> '$[2]' AS since FROM json_each(?1)) k
+             JOIN leads l ON l.rowid = (
+                 SELECT o.rowid FROM leads o
+                 WHERE o.source = k.source AND o.conversation_key = k.key
+                   AND o.last_activity_at >= k.since
+                   AND o.status NOT IN ('acknowledged', 'closed')
+                 ORDER BY o.last_activity_at DESC LIMIT 1)"
+        )))
+        .bind(list)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let mut found: HashMap<String, StoredLead> = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            found.insert(row.try_get("asked_key")?, stored_lead(row)?);
+        }
+        for (source, key, since) in asked {
+            let lead = found
+                .get(key)
+                .filter(|l| l.record.source == *source)
+                .cloned();
+            self.conversations
+                .insert((source.clone(), key.clone()), (*since, lead));
+        }
+        Ok(())
+    }
+
     async fn open_leads_per_manager(&mut self) -> StoreResult<HashMap<String, u32>> {
         self.settle().await?;
         // Kept by triggers as leads change (migration 0007): a few rows, whatever the store holds.
@@ -949,7 +1039,8 @@ impl StoreTx for SqliteTx {
     async fn held_levels(&mut self) -> StoreResult<Vec<String>> {
         self.settle().await?;
         Ok(sqlx::query_scalar(
-            "SELECT DISTINCT level FROM leads WHERE status = 'held' AND level IS NOT NULL",
+            // Kept by triggers (migration 0011): a few rows, however many leads are held.
+            "SELECT level FROM held_leads WHERE n > 0 AND level <> ''",
         )
         .fetch_all(&mut *self.tx)
         .await?)
@@ -989,6 +1080,9 @@ impl StoreTx for SqliteTx {
     async fn insert_lead(&mut self, lead: &NewLead) -> StoreResult<()> {
         self.pending.lead(lead)?;
         let r = &lead.record;
+        if let Some(key) = &lead.conversation_key {
+            self.conversations.remove(&(r.source.clone(), key.clone()));
+        }
         self.identities.wrote(
             &r.id,
             &ts(r.received_at),
@@ -998,9 +1092,26 @@ impl StoreTx for SqliteTx {
         Ok(())
     }
 
+    async fn follow_up_lead(&mut self, r: &Lead, at: DateTime<Utc>) -> StoreResult<()> {
+        self.settle_for(&r.id).await?;
+        self.forget_conversation_of(&r.id);
+        let record = serde_json::to_string(r).map_err(|e| StoreError::Corrupt {
+            what: "leads.record",
+            detail: e.to_string(),
+        })?;
+        sqlx::query("UPDATE leads SET record = ?2, last_activity_at = ?3 WHERE id = ?1")
+            .bind(&r.id)
+            .bind(record)
+            .bind(ts(at))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     async fn update_lead(&mut self, u: &LeadUpdate) -> StoreResult<()> {
         let r = &u.record;
         self.settle_for(&r.id).await?;
+        self.forget_conversation_of(&r.id);
         let record = serde_json::to_string(r).map_err(|e| StoreError::Corrupt {
             what: "leads.record",
             detail: e.to_string(),

@@ -204,11 +204,9 @@ impl NotificationStore for SqliteStore {
     }
 
     async fn held_per_level(&self) -> StoreResult<HashMap<String, u64>> {
-        let rows = sqlx::query(
-            "SELECT COALESCE(level, '') AS level, COUNT(*) AS n FROM leads WHERE status = 'held' GROUP BY level",
-        )
-        .fetch_all(&self.read)
-        .await?;
+        let rows = sqlx::query("SELECT level, n FROM held_leads WHERE n > 0")
+            .fetch_all(&self.read)
+            .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("level")?, r.try_get::<i64, _>("n")? as u64)))
             .collect()

@@ -1,8 +1,12 @@
 //! The processing transaction's reads see the leads it keeps back, whichever way they look.
 
 use super::{PAGE_SIZE, SqliteStore};
-use crate::lead::{AssignedManager, Assignment, Channel, Contact, Lead, NormalisedDraft, Thread};
-use crate::store::{LeadStatus, LeadUpdate, NewAssignment, NewLead, PreviousLead, Store};
+use crate::lead::{
+    AssignedManager, Assignment, Channel, Classification, Contact, Lead, NormalisedDraft, Thread,
+};
+use crate::store::{
+    LeadStatus, LeadUpdate, NewAssignment, NewLead, NotificationStore, PreviousLead, Store,
+};
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 
@@ -250,6 +254,135 @@ async fn open_leads_are_kept_as_leads_are_written_moved_taken_and_erased() {
     assert_eq!(counted(&store).await, open);
 }
 
+/// A held lead `id` at `level`.
+fn held_lead(id: &str, level: &str) -> NewLead {
+    let mut lead = new_lead(id, "inbox", &format!("{id}@x.ru"), 5, "nobody");
+    lead.record.assignment = None;
+    lead.record.classification = Some(Classification {
+        rule: "r".into(),
+        level: level.into(),
+        tags: Vec::new(),
+        score: 0,
+    });
+    lead.status = LeadStatus::Held;
+    lead
+}
+
+/// The held leads per level as a COUNT over the leads would say it.
+async fn held_counted(store: &SqliteStore) -> std::collections::HashMap<String, u64> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT COALESCE(level, ''), COUNT(*) FROM leads WHERE status = 'held' GROUP BY 1",
+    )
+    .fetch_all(&store.read)
+    .await
+    .expect("count");
+    rows.into_iter().map(|(l, n)| (l, n as u64)).collect()
+}
+
+#[tokio::test]
+async fn held_leads_per_level_are_kept_as_leads_are_held_offered_and_erased() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("t.db"))
+        .await
+        .expect("open");
+    let mut tx = store.begin().await.expect("begin");
+    for (id, level) in [("h1", "senior"), ("h2", "senior"), ("h3", "junior")] {
+        tx.insert_lead(&held_lead(id, level)).await.expect("insert");
+    }
+    let mut levels = tx.held_levels().await.expect("levels");
+    levels.sort();
+    assert_eq!(levels, ["junior", "senior"]);
+    // h3 finds a manager: junior holds nothing any more.
+    let mut record = tx.lead("h3").await.expect("read").expect("h3").record;
+    record.assignment = new_lead("x", "inbox", "x@x.ru", 6, "vera")
+        .record
+        .assignment;
+    tx.update_lead(&LeadUpdate {
+        record,
+        status: LeadStatus::Assigned,
+        at: at(50),
+        trace: None,
+    })
+    .await
+    .expect("update");
+    assert_eq!(tx.held_levels().await.expect("levels"), ["senior"]);
+    tx.commit().await.expect("commit");
+    let kept = store.held_per_level().await.expect("kept");
+    assert_eq!(kept, [("senior".to_string(), 2)].into());
+    assert_eq!(
+        held_counted(&store).await,
+        kept,
+        "the kept counts are the COUNT's"
+    );
+    assert_eq!(store.queue_stats().await.expect("stats").leads_held, 2);
+    sqlx::query("DELETE FROM leads WHERE id = 'h1'")
+        .execute(&store.write)
+        .await
+        .expect("erase");
+    let kept = store.held_per_level().await.expect("kept");
+    assert_eq!(kept, [("senior".to_string(), 1)].into());
+    assert_eq!(held_counted(&store).await, kept);
+}
+
+#[tokio::test]
+async fn conversations_read_ahead_answer_as_the_table_would() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("t.db"))
+        .await
+        .expect("open");
+    let mut tx = store.begin().await.expect("begin");
+    for (id, minute) in [("old", 1), ("older", 0), ("taken", 2)] {
+        let mut lead = new_lead(id, "tg", &format!("{id}@x.ru"), minute, "anna");
+        lead.conversation_key = Some("chat:old".into());
+        if id == "taken" {
+            lead.status = LeadStatus::Acknowledged;
+        }
+        tx.insert_lead(&lead).await.expect("insert");
+    }
+    tx.commit().await.expect("commit");
+
+    let ask = |key: &str| ("tg".to_string(), key.to_string(), at(0));
+    let mut tx = store.begin().await.expect("begin");
+    tx.prefetch_conversations(&[ask("chat:old"), ask("chat:new@x.ru")])
+        .await
+        .expect("prefetch");
+    // Read ahead, the answers are the table's: the newest open lead, or none.
+    let open = tx.open_conversation("tg", "chat:old", at(0)).await;
+    assert_eq!(open.expect("read").map(|l| l.record.id), Some("old".into()));
+    let open = tx.open_conversation("tg", "chat:new@x.ru", at(0)).await;
+    assert!(open.expect("read").is_none());
+    // Asked with another start, the table answers: `old` was last active before minute 3.
+    let open = tx.open_conversation("tg", "chat:old", at(3)).await;
+    assert!(open.expect("read").is_none());
+    // A lead written in the transaction opens its conversation, before and after it is
+    // written to the table.
+    tx.insert_lead(&new_lead("new", "tg", "new@x.ru", 2, "anna"))
+        .await
+        .expect("insert");
+    let open = tx.open_conversation("tg", "chat:new@x.ru", at(0)).await;
+    assert_eq!(open.expect("read").map(|l| l.record.id), Some("new".into()));
+    tx.open_leads_per_manager()
+        .await
+        .expect("a read that writes the kept-back leads");
+    let open = tx.open_conversation("tg", "chat:new@x.ru", at(0)).await;
+    assert_eq!(open.expect("read").map(|l| l.record.id), Some("new".into()));
+    // A lead changed in the transaction is answered as it is now: taken, it is not open.
+    let old = tx.lead("old").await.expect("read").expect("old").record;
+    tx.update_lead(&LeadUpdate {
+        record: old,
+        status: LeadStatus::Acknowledged,
+        at: at(5),
+        trace: None,
+    })
+    .await
+    .expect("update");
+    let open = tx.open_conversation("tg", "chat:old", at(0)).await;
+    assert_eq!(
+        open.expect("read").map(|l| l.record.id),
+        Some("older".into())
+    );
+}
+
 #[tokio::test]
 async fn the_sla_reads_deadlines_from_their_index_not_every_assignment() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -325,4 +458,67 @@ async fn a_new_store_has_pages_that_hold_several_leads_and_an_old_one_keeps_its_
         .expect("kept");
     assert_eq!(n, 7);
     reopened.close().await;
+}
+
+fn inbound(id: &str, key: &str) -> crate::store::NewInbound {
+    crate::store::NewInbound {
+        id: id.into(),
+        source: "site".into(),
+        channel: Channel::Webform,
+        dedupe_key: key.into(),
+        received_at: at(1),
+        content_type: None,
+        payload: id.as_bytes().to_vec(),
+        meta: serde_json::json!({}),
+    }
+}
+
+#[tokio::test]
+async fn intake_answers_each_item_new_or_the_stored_one_it_repeats_in_a_small_group_and_a_big_one()
+{
+    use crate::store::{CursorWrite, Inserted};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("t.db"))
+        .await
+        .expect("open");
+    // A small group on its own statement: a repeat within the group is the first one.
+    let small = [inbound("a", "k1"), inbound("b", "k2"), inbound("c", "k1")];
+    let got = store.insert_inbound(&small, &[]).await.expect("insert");
+    assert_eq!(
+        got,
+        [
+            Inserted::New("a".into()),
+            Inserted::New("b".into()),
+            Inserted::Duplicate("a".into())
+        ]
+    );
+    // A group bigger than one statement, with a position, in one transaction: repeats of
+    // stored items and of the group's own are answered with the stored ids.
+    let mut big: Vec<_> = (0..150)
+        .map(|i| inbound(&format!("n{i}"), &format!("big{i}")))
+        .collect();
+    big.push(inbound("again", "k2"));
+    big.push(inbound("twice", "big7"));
+    let cursor = CursorWrite {
+        key: "email:box:INBOX".into(),
+        value: "42".into(),
+        at: at(2),
+    };
+    let got = store
+        .insert_inbound(&big, std::slice::from_ref(&cursor))
+        .await
+        .expect("insert");
+    assert_eq!(got.len(), 152);
+    assert_eq!(got[149], Inserted::New("n149".into()));
+    assert_eq!(got[150], Inserted::Duplicate("b".into()));
+    assert_eq!(got[151], Inserted::Duplicate("n7".into()));
+    assert_eq!(
+        store.get_cursor("email:box:INBOX").await.expect("read"),
+        Some("42".into())
+    );
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbound")
+        .fetch_one(&store.read)
+        .await
+        .expect("count");
+    assert_eq!(stored, 2 + 150);
 }
