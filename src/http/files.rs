@@ -70,14 +70,16 @@ pub async fn serve(
             .into_response();
         }
     };
-    let bytes = match app.shelf.path(sha) {
-        Some(path) => tokio::fs::read(path).await.ok(),
+    let file = match app.shelf.path(sha) {
+        Some(path) => tokio::fs::File::open(path).await.ok(),
         None => None,
     };
-    let Some(bytes) = bytes else {
+    let (Some(file), FileState::Kept { size, .. }) = (file, &record.state) else {
         return ApiError::new(StatusCode::NOT_FOUND, "gone", "this file is no longer kept")
             .into_response();
     };
+    // Streamed from disk: a few downloads of the largest files do not each hold one in memory.
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
     let inline = INLINE.iter().find(|t| **t == record.content_type);
     let content_type = inline.copied().unwrap_or("application/octet-stream");
     let disposition = format!(
@@ -89,8 +91,9 @@ pub async fn serve(
         },
         percent_encoding::utf8_percent_encode(&record.name, FILE_NAME)
     );
-    let mut response = (StatusCode::OK, bytes).into_response();
+    let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(*size));
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, value);
