@@ -81,6 +81,9 @@ pub enum DaemonError {
     /// The managers' bot or the SMTP server could not be set up.
     #[error("notify: {0}")]
     Notify(String),
+    /// The file keeper could not be set up.
+    #[error("attachments: {0}")]
+    Files(String),
     /// The HTTP server failed.
     #[error("the HTTP server failed: {0}")]
     Http(#[from] std::io::Error),
@@ -196,6 +199,24 @@ pub async fn run(
             }
         });
     }
+    let file_links = crate::files::links_of(&config, &sqlite).await?;
+    let files_wake = Arc::new(Notify::new());
+    sink_wakers.push(files_wake.clone());
+    tasks.spawn(
+        crate::files::FileKeeper {
+            store: Arc::new(sqlite.clone()),
+            sources: SourceSettings::from_config(&config),
+            fetcher: crate::files::Fetcher::of(&config)
+                .map_err(|e| DaemonError::Files(e.to_string()))?,
+            shelf: crate::files::shelf_of(&config),
+            max_file: config.attachments.max_file,
+            max_per_lead: config.attachments.max_per_lead,
+            clock: clock.clone(),
+            wake: files_wake,
+            max_idle: options.max_idle,
+        }
+        .run(health.clone(), stop.clone()),
+    );
     // libphonenumber's metadata (hundreds of regexes) is built on first use: built here, off
     // the runtime, the first form after a start does not wait a few hundred milliseconds.
     let phones = config.phones.clone();
@@ -240,6 +261,7 @@ pub async fn run(
         },
         batch_size: config.batch_size,
         max_idle: options.max_idle,
+        file_links: file_links.clone(),
     };
     let sinks: Vec<SinkRoute> = processor.sinks.clone();
     tasks.spawn(processor.run(process_wake.clone(), health.clone(), stop.clone()));
@@ -297,6 +319,7 @@ pub async fn run(
             retention: config.retention.clone(),
             clock: clock.clone(),
             max_idle: options.max_idle,
+            files: Some((Arc::new(sqlite.clone()), crate::files::shelf_of(&config))),
         }
         .run(health.clone(), stop.clone()),
     );
@@ -385,6 +408,14 @@ pub async fn run(
             }
         }
     });
+    let mut vk_names = HashMap::new();
+    for s in &config.vk {
+        if let Some(reply) = &s.reply {
+            let api = crate::sources::vk::VkApi::new(&reply.api_url, reply.access_token.clone())
+                .map_err(|e| DaemonError::Notify(e.to_string()))?;
+            vk_names.insert(s.id.clone(), api);
+        }
+    }
     let grace = config.server.shutdown_grace;
     let config = Arc::new(config);
     let state = AppState {
@@ -405,6 +436,10 @@ pub async fn run(
         managers_hook,
         console: Arc::new(sqlite.clone()),
         process_wake: process_wake.clone(),
+        file_links,
+        files: Arc::new(sqlite.clone()),
+        shelf: crate::files::shelf_of(&config),
+        vk_names: Arc::new(vk_names),
     };
     tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), mailboxes = config.email.iter().map(|e| e.mailboxes.len()).sum::<usize>(), blogs = config.wordpress.len() + config.feeds.len(), telegram_bots = config.telegram.len(), "leadgate is running.");
     crate::http::serve(listener, router(state), &config.server, shutdown).await;

@@ -9,6 +9,7 @@ pub mod connectors;
 pub mod console;
 pub mod crm;
 pub mod deliver;
+pub mod files;
 pub mod health;
 pub mod http;
 pub mod intake;

@@ -9,7 +9,9 @@ use leadgate::config::{self, Config};
 use leadgate::lead::{Channel, Lead, NotLeadReason, Parsed, SampleError, normalise};
 use leadgate::routing::CompiledRules;
 use leadgate::sources::email::imap::probe as email;
-use leadgate::store::{ErasureRequest, PrivacyStore, ReplayFilter, SqliteStore, Store, Subject};
+use leadgate::store::{
+    ErasureRequest, FileStore, PrivacyStore, ReplayFilter, SqliteStore, Store, Subject,
+};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -529,10 +531,18 @@ fn forget(path: &Path, who: Forgotten, by: Option<String>) -> Result<(), Failure
             by: by.clone(),
             at: clock.now(),
         };
+        let kept_before = store
+            .kept_hashes()
+            .await
+            .map_err(|e| Failure::Runtime(e.into()))?;
         let erased = store
             .forget(&subject, &request)
             .await
             .map_err(|e| Failure::Runtime(e.into()))?;
+        let shelf = leadgate::files::shelf_of(config);
+        let files = leadgate::files::remove_released(store, &shelf, &kept_before)
+            .await
+            .map_err(|e| Failure::Runtime(anyhow::anyhow!(e)))?;
         let rows: Vec<String> = (erased.removed.iter())
             .filter(|(_, n)| **n > 0)
             .map(|(table, n)| format!("{table} {n}"))
@@ -549,6 +559,9 @@ fn forget(path: &Path, who: Forgotten, by: Option<String>) -> Result<(), Failure
                 rows.join(", ")
             }
         );
+        if files > 0 {
+            println!("files removed from {}: {files}", shelf.dir().display());
+        }
         for lead in &erased.leads {
             println!("lead {lead}");
         }

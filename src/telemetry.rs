@@ -140,6 +140,14 @@ fn describe() {
             "leadgate_rules_watch_ignored_total",
             "File events about files the rules do not use.",
         ),
+        (
+            "leadgate_attachments_kept_total",
+            "Files people sent that were kept.",
+        ),
+        (
+            "leadgate_attachments_unavailable_total",
+            "Files people sent that could not be kept (over a limit, expired, refused).",
+        ),
     ];
     for (name, help) in counters {
         describe_counter!(name, help);
@@ -162,6 +170,10 @@ fn describe() {
         (
             "leadgate_incidents_open",
             "Incidents the admins were alerted to and that are not over.",
+        ),
+        (
+            "leadgate_attachments_bytes",
+            "Bytes of the files people sent kept in the store's files folder (each file once).",
         ),
     ];
     for (name, help) in gauges {

@@ -1,7 +1,8 @@
 //! Everyone who writes to the VK community gets an answer (issue 18): `messages.send` with the
 //! community's token (simulated API), once per lead, through the notification outbox; a wall
 //! comment is not answered in private; a refusal (901: the person does not allow messages) is
-//! final and the lead is delivered all the same.
+//! final and the lead is delivered all the same. A lead gets the person's name from
+//! `users.get` with the same token; when VK does not give it, the lead goes on without.
 
 mod support;
 
@@ -100,5 +101,49 @@ path = "{{dir}}/delivered.jsonl"
         [(612345680, 901)],
         "refused once, not retried"
     );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_persons_name_comes_from_users_get() {
+    let api = VkApiSim::start(TOKEN).await;
+    api.add_user(612345678, "Иван", "Петров");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        r#"
+[[sources.vk]]
+id = "vk-community"
+group_id = 218765432
+secret = "Tq7vX2mLp9"
+confirmation = "3b9f1c7a"
+access_token = "{TOKEN}"
+api_url = "{}"
+
+[[sinks.file]]
+id = "crm"
+path = "{{dir}}/delivered.jsonl"
+"#,
+        api.url()
+    );
+    let daemon = TestDaemon::start_in(dir.path(), &config, &always_open_routing()).await;
+    callback(&daemon, message(612345678, 50, "Нужна консультация")).await;
+    // Someone VK does not give a name for (a deleted page): the lead goes on with the id.
+    callback(&daemon, message(612345999, 51, "И мне тоже")).await;
+    let lines = eventually(Duration::from_secs(10), || async {
+        let lines = file_lines(&dir.path().join("delivered.jsonl"));
+        (lines.len() >= 2).then_some(lines)
+    })
+    .await
+    .expect("both leads delivered");
+    let contact = |vk_id: i64| {
+        lines
+            .iter()
+            .find(|l| l["data"]["contact"]["vk_id"] == vk_id)
+            .map(|l| l["data"]["contact"].clone())
+            .unwrap_or_else(|| panic!("no lead of {vk_id}"))
+    };
+    assert_eq!(contact(612345678)["name"], "Иван Петров");
+    assert_eq!(contact(612345999)["name"], serde_json::Value::Null);
+    assert_eq!(api.users_get_calls(), 2);
     daemon.stop().await;
 }

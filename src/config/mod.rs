@@ -130,6 +130,8 @@ pub struct Config {
     pub notify: crate::notify::NotifyConfig,
     /// How long personal data is kept.
     pub retention: crate::privacy::Retention,
+    /// How files people send are kept and linked.
+    pub attachments: crate::files::AttachmentsConfig,
 }
 
 /// `[storage]`, validated.

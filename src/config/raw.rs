@@ -48,6 +48,9 @@ pub struct RawConfig {
     /// `[retention]`.
     #[serde(default)]
     pub retention: crate::privacy::RawRetention,
+    /// `[attachments]`.
+    #[serde(default)]
+    pub attachments: crate::files::RawAttachments,
 }
 
 /// `[connectors]`: where a business keeps its own connector files.

@@ -249,6 +249,12 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         .retention
         .validate(&mut |field, message, hint| p.add(format!("retention.{field}"), message, hint));
 
+    let attachments = raw
+        .attachments
+        .validate(&server.listen.to_string(), &mut |field, message, hint| {
+            p.add(format!("attachments.{field}"), message, hint)
+        });
+
     let mut sinks = Vec::new();
     let mut sink_ids = HashSet::new();
     for (i, s) in raw.sinks.webhook.into_iter().enumerate() {
@@ -298,6 +304,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         connectors: Arc::new(connectors),
         notify,
         retention,
+        attachments,
     })
 }
 

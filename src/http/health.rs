@@ -82,6 +82,9 @@ pub async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Respons
         metrics::gauge!("leadgate_outbox_dead").set(q.outbox_dead as f64);
         metrics::gauge!("leadgate_leads_held").set(q.leads_held as f64);
     }
+    if let Ok(bytes) = app.files.kept_file_bytes().await {
+        metrics::gauge!("leadgate_attachments_bytes").set(bytes as f64);
+    }
     app.metrics.run_upkeep();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

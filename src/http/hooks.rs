@@ -68,7 +68,10 @@ pub async fn vk_callback(
     match vk::read_callback(&body.bytes, source.group_id, secret) {
         Ok(vk::VkCallback::Confirmation) => source.confirmation.clone().into_response(),
         Ok(vk::VkCallback::Ignored(_)) => "ok".into_response(),
-        Ok(vk::VkCallback::Event(item)) => {
+        Ok(vk::VkCallback::Event(mut item)) => {
+            if let Some(api) = app.vk_names.get(&source.id) {
+                item.payload = with_vk_name(api, &source.id, item.payload).await;
+            }
             match store_items(&app, &source.id, Channel::Vk, vec![item]).await {
                 Ok(()) => "ok".into_response(),
                 Err(e) => e.into_response(),
@@ -82,6 +85,26 @@ pub async fn vk_callback(
                 "forbidden"
             };
             ApiError::new(status, code, e.to_string()).into_response()
+        }
+    }
+}
+
+/// How long a VK callback waits for `users.get` before it is stored without the name (VK
+/// retries a callback it does not see answered within seconds).
+const VK_NAME_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The callback with its author's name from `users.get` kept in it, or as it was when VK
+/// does not say (the lead goes on with the VK id alone).
+async fn with_vk_name(api: &vk::VkApi, source: &str, payload: Vec<u8>) -> Vec<u8> {
+    let Some(user) = vk::author(&payload) else {
+        return payload;
+    };
+    match api.user_name(user, VK_NAME_WAIT).await {
+        Ok(name) if !name.is_empty() => vk::with_name(&payload, &name),
+        Ok(_) => payload,
+        Err(e) => {
+            tracing::warn!(source, error = %e, "VK did not give the person's name (users.get); the lead goes on without it.");
+            payload
         }
     }
 }

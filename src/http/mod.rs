@@ -8,6 +8,7 @@ mod body;
 mod crm;
 mod demo;
 mod error;
+mod files;
 mod form_page;
 mod forms;
 mod health;
@@ -73,6 +74,14 @@ pub struct AppState {
     pub console: Arc<dyn crate::store::ConsoleStore>,
     /// Wakes the processing stage (an item the admin turned into a lead is pending again).
     pub process_wake: Arc<Notify>,
+    /// Checks the links to kept files.
+    pub file_links: crate::files::FileLinks,
+    /// The records of kept files.
+    pub files: Arc<dyn crate::store::FileStore>,
+    /// Where kept files are.
+    pub shelf: crate::files::Shelf,
+    /// VK communities with a token, by source id: their people's names (`users.get`).
+    pub vk_names: Arc<HashMap<String, crate::sources::vk::VkApi>>,
 }
 
 /// The largest body a channel webhook (VK, WhatsApp, Telegram) is read up to.
@@ -100,6 +109,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route(
+            &format!("{}/{{id}}", crate::files::FILES_PATH),
+            get(files::serve),
+        )
         .route(
             "/forms/{source_id}",
             post(forms::submit)

@@ -446,6 +446,9 @@ struct Line {
     text: String,
     /// A link target for the HTML mail (`tel:`, `mailto:`).
     href: Option<String>,
+    /// The text is a link in Telegram too (a file's signed link; Telegram links phones and
+    /// usernames itself).
+    telegram_link: bool,
 }
 
 /// What a card shows, once, for every rendering.
@@ -470,6 +473,7 @@ impl Card {
                 icon: "📞",
                 text: p.clone(),
                 href: Some(format!("tel:{p}")),
+                telegram_link: false,
             });
         }
         for e in &c.emails {
@@ -477,6 +481,7 @@ impl Card {
                 icon: "✉️",
                 text: e.clone(),
                 href: Some(format!("mailto:{e}")),
+                telegram_link: false,
             });
         }
         if let Some(t) = &c.telegram {
@@ -489,6 +494,7 @@ impl Card {
                 icon: "💬",
                 text,
                 href,
+                telegram_link: false,
             });
         }
         if let Some(w) = &c.whatsapp {
@@ -496,6 +502,7 @@ impl Card {
                 icon: "💬",
                 text: format!("WhatsApp {w}"),
                 href: Some(format!("https://wa.me/{}", w.trim_start_matches('+'))),
+                telegram_link: false,
             });
         }
         if let Some(s) = &lead.subject {
@@ -503,7 +510,20 @@ impl Card {
                 icon: "📝",
                 text: s.clone(),
                 href: None,
+                telegram_link: false,
             });
+        }
+        let files = lead.fields.get("attachments").and_then(|a| a.as_array());
+        for file in files.into_iter().flatten() {
+            let text = |key: &str| file.get(key).and_then(|v| v.as_str());
+            if let Some(url) = text("url") {
+                lines.push(Line {
+                    icon: "📎",
+                    text: text("name").unwrap_or("file").to_string(),
+                    href: Some(url.to_string()),
+                    telegram_link: true,
+                });
+            }
         }
         for l in &mut lines {
             l.text = cut(&l.text, LINE_MAX);
@@ -588,7 +608,19 @@ impl Card {
         ]);
         line(&[("<b>", false), (&self.name, true), ("</b>", false)]);
         for l in &self.lines {
-            line(&[(l.icon, true), (" ", true), (&l.text, true)]);
+            match (&l.href, l.telegram_link) {
+                (Some(href), true) => {
+                    let open = format!("<a href=\"{}\">", escape_html(href));
+                    line(&[
+                        (l.icon, true),
+                        (" ", true),
+                        (&open, false),
+                        (&l.text, true),
+                        ("</a>", false),
+                    ]);
+                }
+                _ => line(&[(l.icon, true), (" ", true), (&l.text, true)]),
+            }
         }
         if self.lines_cut {
             line(&[("…", true)]);
@@ -616,7 +648,10 @@ impl Card {
     pub fn plain(&self, actions: &[(&str, String)]) -> String {
         let mut out = format!("{}\n{}\n\n", self.title, self.name);
         for l in &self.lines {
-            out.push_str(&format!("{} {}\n", l.icon, l.text));
+            match (&l.href, l.telegram_link) {
+                (Some(href), true) => out.push_str(&format!("{} {}: {href}\n", l.icon, l.text)),
+                _ => out.push_str(&format!("{} {}\n", l.icon, l.text)),
+            }
         }
         if !self.quote.is_empty() {
             out.push('\n');
@@ -741,6 +776,7 @@ mod tests {
                     icon: "✉️",
                     text: format!("{i:02}{}", "я".repeat(LINE_MAX - 2)),
                     href: None,
+                    telegram_link: false,
                 })
                 .collect(),
             lines_cut: false,

@@ -19,6 +19,8 @@ pub struct RawRetention {
     pub delivered: Option<String>,
     /// Whole leads once taken or closed, with nothing left to send; default `365d`.
     pub leads: Option<String>,
+    /// Files people sent (forms, e-mails, messengers), by when they were kept; default `90d`.
+    pub attachments: Option<String>,
     /// How often the sweeper looks; default `1h`.
     pub every: Option<String>,
 }
@@ -34,6 +36,8 @@ pub struct Retention {
     pub delivered: Option<Duration>,
     /// Settled leads; `None` keeps them.
     pub leads: Option<Duration>,
+    /// Kept files; `None` keeps them.
+    pub attachments: Option<Duration>,
     /// How often the sweeper looks.
     pub every: Duration,
 }
@@ -47,6 +51,7 @@ impl Default for Retention {
             not_leads: Some(Duration::from_secs(30 * DAY)),
             delivered: Some(Duration::from_secs(30 * DAY)),
             leads: Some(Duration::from_secs(365 * DAY)),
+            attachments: Some(Duration::from_secs(90 * DAY)),
             every: Duration::from_secs(3600),
         }
     }
@@ -60,6 +65,7 @@ impl Retention {
             RetentionKind::Inbound => self.inbound,
             RetentionKind::Delivered => self.delivered,
             RetentionKind::Leads => self.leads,
+            RetentionKind::Attachments => self.attachments,
         }
     }
 }
@@ -94,6 +100,7 @@ impl RawRetention {
         let not_leads = kept("not_leads", self.not_leads, d.not_leads);
         let delivered = kept("delivered", self.delivered, d.delivered);
         let leads = kept("leads", self.leads, d.leads);
+        let attachments = kept("attachments", self.attachments, d.attachments);
         let every = match self.every.as_deref().map(parse_duration) {
             None => d.every,
             Some(Ok(t)) if t >= Duration::from_secs(1) => t,
@@ -111,6 +118,7 @@ impl RawRetention {
             not_leads,
             delivered,
             leads,
+            attachments,
             every,
         }
     }

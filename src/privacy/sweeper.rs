@@ -4,8 +4,9 @@
 
 use super::Retention;
 use crate::clock::Clock;
+use crate::files::Shelf;
 use crate::health::Health;
-use crate::store::{PrivacyStore, RetentionKind, StoreError};
+use crate::store::{FileStore, PrivacyStore, RetentionKind, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +26,9 @@ pub struct Sweeper {
     pub clock: Arc<dyn Clock>,
     /// How often to look at the clock to see whether a pass is due.
     pub max_idle: Duration,
+    /// The records of kept files and their folder: after a pass, the files no record keeps
+    /// any more are removed.
+    pub files: Option<(Arc<dyn FileStore>, Shelf)>,
 }
 
 impl Sweeper {
@@ -61,6 +65,10 @@ impl Sweeper {
     /// were removed.
     pub async fn run_once(&self, shutdown: &CancellationToken) -> Result<u64, StoreError> {
         let now = self.clock.now();
+        let kept_before = match &self.files {
+            Some((files, _)) => Some(files.kept_hashes().await?),
+            None => None,
+        };
         let mut total = 0;
         for kind in RetentionKind::ALL {
             let Some(keep) = self.retention.keep(kind) else {
@@ -88,6 +96,15 @@ impl Sweeper {
                 );
             }
             total += removed;
+        }
+        if let (Some((files, shelf)), Some(before)) = (&self.files, kept_before) {
+            match crate::files::remove_released(files.as_ref(), shelf, &before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(files = n, "Retention: removed files no record keeps."),
+                Err(e) => {
+                    tracing::error!(error = %e, "Retention: files no record keeps could not be removed.");
+                }
+            }
         }
         Ok(total)
     }

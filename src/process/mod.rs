@@ -74,6 +74,8 @@ pub struct Processor {
     pub batch_size: u32,
     /// The longest it sleeps before offering held leads again (hours begin on the clock).
     pub max_idle: Duration,
+    /// Signs the links to the files a lead lists (`fields.attachments[].url`).
+    pub file_links: crate::files::FileLinks,
 }
 
 /// Why a batch failed; it is rolled back and tried again.
@@ -210,7 +212,11 @@ impl Processor {
         };
         match parsed {
             Parsed::NotLead(n) => Err(n),
-            Parsed::Lead(draft) => Ok(normalise(draft, &self.phones, &self.own_contacts)),
+            Parsed::Lead(draft) => {
+                let mut draft = normalise(draft, &self.phones, &self.own_contacts);
+                (self.file_links).annotate(&mut draft.fields, &row.id, self.clock.now());
+                Ok(draft)
+            }
         }
     }
 

@@ -5,12 +5,14 @@
 //! fixed-width RFC 3339 text.
 
 mod console;
+mod files;
 mod notifications;
 mod privacy;
 mod records;
 mod sqlite;
 
 pub use console::*;
+pub use files::*;
 pub use notifications::*;
 pub use privacy::*;
 pub use records::*;

@@ -18,15 +18,19 @@ pub enum RetentionKind {
     Delivered,
     /// Whole settled leads (taken or closed) with everything about them.
     Leads,
+    /// The files people sent (their records; the sweeper then removes the files no record
+    /// keeps).
+    Attachments,
 }
 
 impl RetentionKind {
     /// Every kind, in the order a pass sweeps them.
-    pub const ALL: [RetentionKind; 4] = [
+    pub const ALL: [RetentionKind; 5] = [
         RetentionKind::NotLeads,
         RetentionKind::Inbound,
         RetentionKind::Delivered,
         RetentionKind::Leads,
+        RetentionKind::Attachments,
     ];
 
     /// The name in `[retention]`, logs and the metric's `kind` label.
@@ -36,6 +40,7 @@ impl RetentionKind {
             RetentionKind::Inbound => "inbound",
             RetentionKind::Delivered => "delivered",
             RetentionKind::Leads => "leads",
+            RetentionKind::Attachments => "attachments",
         }
     }
 }
@@ -113,8 +118,8 @@ pub trait PrivacyStore: Send + Sync + std::fmt::Debug {
         limit: u32,
     ) -> StoreResult<u64>;
 
-    /// Erases everything stored about `subject` (its leads with their items, deliveries,
-    /// notifications, CRM references and audit trail, and any other item whose raw bytes
+    /// Erases everything stored about `subject` (its leads with their items, files' records,
+    /// deliveries, notifications, CRM references and audit trail, and any other item whose raw bytes
     /// name it), leaves a tombstone in the audit trail under `request.id`, and rewrites the
     /// database so the erased bytes are nowhere in its files.
     async fn forget(&self, subject: &Subject, request: &ErasureRequest) -> StoreResult<Erasure>;

@@ -10,6 +10,7 @@
 mod bulk;
 mod console;
 mod deferred;
+mod files;
 mod identities;
 mod notifications;
 mod pending;

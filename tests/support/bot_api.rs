@@ -18,6 +18,10 @@
 //!   modified` when nothing changes, `400 message to edit not found` for an unknown one);
 //!   `answerCallbackQuery` is recorded. [`BotApiSim::push_callback`] queues the
 //!   `callback_query` a tap on a sent message's button makes.
+//! - `getFile` answers a File (`file_id`, `file_unique_id`, `file_size`, `file_path`) for a
+//!   file added with [`BotApiSim::add_file`], `400 Bad Request: file is too big` for one over
+//!   the Bot API's 20 MB, and `400 Bad Request: invalid file_id` otherwise; the file is then
+//!   served at `GET /file/bot<token>/<file_path>`, as `https://api.telegram.org/file/...`.
 //! - A wrong token gets `401 Unauthorized`; an unknown method `404 Not Found`.
 //! - [`BotApiSim::fail_get_updates`] scripts an outage: the next `getUpdates` calls fail the
 //!   ways Telegram and the proxies in front of it do ([`Outage`]), one each, in order.
@@ -97,6 +101,10 @@ struct Inner {
     outage_ended: Option<tokio::time::Instant>,
     /// How many `getUpdates` calls came.
     polls: u32,
+    /// Files by `file_id`: their `file_path` and bytes.
+    files: HashMap<String, (String, Vec<u8>)>,
+    /// How many files were downloaded.
+    downloads: u32,
 }
 
 /// One way a `getUpdates` call fails during an outage.
@@ -152,6 +160,7 @@ impl BotApiSim {
         };
         let app = axum::Router::new()
             .route("/{bot}/{method}", axum::routing::post(method).get(method))
+            .route("/file/{bot}/{*path}", axum::routing::get(download))
             .with_state(sim);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -213,6 +222,49 @@ impl BotApiSim {
         };
         self.queued.send_replace(id);
         id
+    }
+
+    /// Adds a file the bot can download; returns its `file_id`.
+    pub fn add_file(&self, bytes: Vec<u8>, extension: &str) -> String {
+        let mut inner = self.lock();
+        let n = inner.files.len() + 1;
+        let id = format!("AgACAgIAAxkBAAIBZ2{n:04}");
+        let path = format!("documents/file_{n}.{extension}");
+        inner.files.insert(id.clone(), (path, bytes));
+        id
+    }
+
+    /// How many files were downloaded.
+    pub fn downloads(&self) -> u32 {
+        self.lock().downloads
+    }
+
+    /// Queues a private message from `chat_id` with a document (the file `file_id`, `size`
+    /// bytes as Telegram states it) and a caption; returns the update id.
+    pub fn push_document(
+        &self,
+        chat_id: i64,
+        first_name: &str,
+        (file_id, file_name, size): (&str, &str, usize),
+        caption: &str,
+    ) -> i64 {
+        let message_id = {
+            let mut inner = self.lock();
+            inner.next_message_id += 1;
+            inner.next_message_id
+        };
+        self.push(json!({
+            "update_id": 0,
+            "message": {
+                "message_id": message_id,
+                "from": {"id": chat_id, "is_bot": false, "first_name": first_name, "language_code": "ru"},
+                "chat": {"id": chat_id, "first_name": first_name, "type": "private"},
+                "date": 1_795_000_000,
+                "document": {"file_name": file_name, "mime_type": "application/pdf",
+                    "file_id": file_id, "file_unique_id": "AgADZ2", "file_size": size},
+                "caption": caption,
+            }
+        }))
     }
 
     /// Queues a private text message from the person `chat_id` (a private chat's id is the
@@ -392,6 +444,7 @@ async fn method(
     };
     match method.to_ascii_lowercase().as_str() {
         "getupdates" => get_updates(&sim, &params).await,
+        "getfile" => get_file(&sim, &params),
         "sendmessage" => send_message(&sim, &params),
         "editmessagetext" | "editmessagereplymarkup" => edit_message(&sim, &method, &params),
         "answercallbackquery" => {
@@ -409,6 +462,40 @@ async fn method(
             ok(Value::Bool(true))
         }
         _ => error(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}
+
+/// `getFile`: the File with the path to download it from.
+fn get_file(sim: &Sim, params: &Map<String, Value>) -> Response {
+    let inner = sim.inner.lock().unwrap_or_else(|e| e.into_inner());
+    let id = params.get("file_id").and_then(Value::as_str).unwrap_or("");
+    match inner.files.get(id) {
+        Some((_, bytes)) if bytes.len() > 20 * 1000 * 1000 => {
+            error(StatusCode::BAD_REQUEST, "Bad Request: file is too big")
+        }
+        Some((path, bytes)) => ok(json!({"file_id": id, "file_unique_id": "AgADZ2",
+            "file_size": bytes.len(), "file_path": path})),
+        None => error(StatusCode::BAD_REQUEST, "Bad Request: invalid file_id"),
+    }
+}
+
+/// `GET /file/bot<token>/<file_path>`: the file's bytes.
+async fn download(State(sim): State<Sim>, Path((bot, path)): Path<(String, String)>) -> Response {
+    let mut inner = sim.inner.lock().unwrap_or_else(|e| e.into_inner());
+    if bot.strip_prefix("bot") != Some(inner.token.as_str()) {
+        return (StatusCode::NOT_FOUND, "Not Found").into_response();
+    }
+    let found = inner
+        .files
+        .values()
+        .find(|(p, _)| *p == path)
+        .map(|(_, b)| b.clone());
+    match found {
+        Some(bytes) => {
+            inner.downloads += 1;
+            (StatusCode::OK, bytes).into_response()
+        }
+        None => (StatusCode::NOT_FOUND, "Not Found").into_response(),
     }
 }
 

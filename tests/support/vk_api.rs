@@ -7,6 +7,12 @@
 //! - A person who has not allowed the community to write (never wrote to it): error 901.
 //! - A `random_id` already used with the same peer is not sent again: the first message's
 //!   id is answered, as VK de-duplicates.
+//! - `users.get` (https://dev.vk.com/method/users.get) with `user_ids`: `{"response":
+//!   [{"id", "first_name", "last_name", "can_access_closed", "is_closed"}]}` for people added
+//!   with [`VkApiSim::add_user`]; error 113 ("Invalid user id") for anyone else, error 5 for
+//!   a wrong token.
+//! - Files: photos and documents added with [`VkApiSim::add_file`] are served at `GET
+//!   /impg/{name}` (as `sun9-*.userapi.com/impg/...` serves a photo size's `url`).
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -33,6 +39,9 @@ struct Inner {
     sent: Vec<Sent>,
     by_random: HashMap<(i64, i64), i64>,
     refused: Vec<(i64, i64)>,
+    files: HashMap<String, Vec<u8>>,
+    users: HashMap<i64, (String, String)>,
+    users_get: u32,
 }
 
 /// The simulator; clones share it.
@@ -52,6 +61,8 @@ impl VkApiSim {
         }));
         let app = axum::Router::new()
             .route("/method/messages.send", axum::routing::post(send))
+            .route("/impg/{name}", axum::routing::get(file))
+            .route("/method/users.get", axum::routing::post(users_get))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -73,6 +84,29 @@ impl VkApiSim {
         self.lock().allowed.insert(user_id);
     }
 
+    /// Adds a person `users.get` knows.
+    pub fn add_user(&self, id: i64, first_name: &str, last_name: &str) {
+        self.lock()
+            .users
+            .insert(id, (first_name.into(), last_name.into()));
+    }
+
+    /// How many `users.get` calls came.
+    pub fn users_get_calls(&self) -> u32 {
+        self.lock().users_get
+    }
+
+    /// Adds a file VK serves; returns its address.
+    pub fn add_file(&self, bytes: Vec<u8>) -> String {
+        let mut inner = self.lock();
+        let name = format!("c{}-AbCd.jpg", inner.files.len() + 1);
+        inner.files.insert(name.clone(), bytes);
+        format!(
+            "http://{}/impg/{name}?size=1280x960&quality=95&type=album",
+            self.addr
+        )
+    }
+
     /// Everything sent so far.
     pub fn sent(&self) -> Vec<Sent> {
         self.lock().sent.clone()
@@ -85,6 +119,43 @@ impl VkApiSim {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+async fn users_get(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    axum::extract::Form(params): axum::extract::Form<HashMap<String, String>>,
+) -> Response {
+    let mut inner = inner.lock().unwrap_or_else(|e| e.into_inner());
+    inner.users_get += 1;
+    if params.get("access_token") != Some(&inner.token) {
+        return vk_error(
+            5,
+            "User authorization failed: invalid access_token (4).",
+            &params,
+        );
+    }
+    if !params.contains_key("v") {
+        return vk_error(8, "Invalid request: v (version) is required", &params);
+    }
+    let id = params.get("user_ids").and_then(|p| p.parse::<i64>().ok());
+    match id.and_then(|id| inner.users.get(&id).map(|u| (id, u))) {
+        Some((id, (first, last))) => axum::Json(json!({"response": [{"id": id,
+            "first_name": first, "last_name": last,
+            "can_access_closed": true, "is_closed": false}]}))
+        .into_response(),
+        None => vk_error(113, "Invalid user id", &params),
+    }
+}
+
+async fn file(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Response {
+    let inner = inner.lock().unwrap_or_else(|e| e.into_inner());
+    match inner.files.get(&name) {
+        Some(bytes) => ([("content-type", "image/jpeg")], bytes.clone()).into_response(),
+        None => axum::http::StatusCode::NOT_FOUND.into_response(),
     }
 }
 

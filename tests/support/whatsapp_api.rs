@@ -9,6 +9,12 @@
 //! - A number the account does not have, or a body that is not a text message: `400`, code 100.
 //! - A person who has not written within 24 hours (the customer-service window): `400`, code
 //!   131047 ("Re-engagement message"). The window opens with [`WhatsappApiSim::customer_wrote`].
+//! - Media (https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media):
+//!   `GET /{version}/{media_id}` with the token answers `{"messaging_product", "url",
+//!   "mime_type", "sha256", "file_size", "id"}` for media added with
+//!   [`WhatsappApiSim::add_media`] (400 code 100 for an unknown id, 401 code 190 for a wrong
+//!   token); the `url` serves the bytes only with the same `Authorization: Bearer`, as
+//!   Meta's `lookaside.fbsbx.com` does (401 without it).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -37,6 +43,9 @@ struct Inner {
     open: HashSet<String>,
     sent: Vec<Sent>,
     refused: Vec<(String, i64)>,
+    /// Media by id: type and bytes.
+    media: std::collections::HashMap<String, (String, Vec<u8>)>,
+    addr: Option<SocketAddr>,
 }
 
 /// The simulator; clones share it.
@@ -69,11 +78,17 @@ impl WhatsappApiSim {
                 "/{version}/{number}/messages",
                 axum::routing::post(messages),
             )
+            .route("/{version}/{media}", axum::routing::get(media_info))
+            .route(
+                "/whatsapp_business/attachments/",
+                axum::routing::get(media_download),
+            )
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        inner.lock().unwrap_or_else(|e| e.into_inner()).addr = Some(addr);
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -90,6 +105,14 @@ impl WhatsappApiSim {
         self.lock().open.insert(wa_id.into());
     }
 
+    /// Adds media a person sent; returns its media id.
+    pub fn add_media(&self, mime_type: &str, bytes: Vec<u8>) -> String {
+        let mut inner = self.lock();
+        let id = format!("{}", 1_045_882_210_377_100u64 + inner.media.len() as u64);
+        inner.media.insert(id.clone(), (mime_type.into(), bytes));
+        id
+    }
+
     /// Everything sent so far.
     pub fn sent(&self) -> Vec<Sent> {
         self.lock().sent.clone()
@@ -102,6 +125,69 @@ impl WhatsappApiSim {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+}
+
+/// `GET /{version}/{media_id}`: where to download the media.
+async fn media_info(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((_version, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let inner = inner.lock().unwrap_or_else(|e| e.into_inner());
+    if bearer(&headers) != Some(inner.token.as_str()) {
+        return graph_error(
+            StatusCode::UNAUTHORIZED,
+            190,
+            "Invalid OAuth access token - Cannot parse access token",
+            None,
+        );
+    }
+    let Some((mime_type, bytes)) = inner.media.get(&id) else {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            &format!(
+                "Unsupported get request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation."
+            ),
+            None,
+        );
+    };
+    let addr = inner.addr.expect("listening");
+    let url =
+        format!("http://{addr}/whatsapp_business/attachments/?mid={id}&ext=1795087200&hash=ATsim");
+    axum::Json(
+        json!({"messaging_product": "whatsapp", "url": url, "mime_type": mime_type,
+        "sha256": "simulated", "file_size": bytes.len(), "id": id}),
+    )
+    .into_response()
+}
+
+/// The media's bytes, to the account's token only.
+async fn media_download(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let inner = inner.lock().unwrap_or_else(|e| e.into_inner());
+    if bearer(&headers) != Some(inner.token.as_str()) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    match q.get("mid").and_then(|id| inner.media.get(id)) {
+        Some((mime_type, bytes)) => (
+            StatusCode::OK,
+            [("content-type", mime_type.clone())],
+            bytes.clone(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 

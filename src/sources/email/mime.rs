@@ -213,6 +213,14 @@ fn continued_file_name(part: &MessagePart<'_>, raw: &[u8]) -> Option<String> {
         })
 }
 
+/// The decoded bytes of the `n`th attachment of `raw` (in the order [`Mail::attachments`]
+/// lists them), for the file keeper.
+pub fn attachment_bytes(raw: &[u8], n: usize) -> Option<Vec<u8>> {
+    let message = MessageParser::default().parse(raw)?;
+    let part = message.attachments().nth(n)?;
+    Some(part.contents().to_vec())
+}
+
 fn attachment(part: &MessagePart<'_>, raw: &[u8]) -> Attachment {
     let mime_type = part.content_type().map_or_else(
         || "application/octet-stream".to_string(),

@@ -26,6 +26,7 @@ pub mod roots;
 mod signature;
 
 pub use config::{EmailSource, RawEmailSource};
+pub use mime::attachment_bytes;
 pub use parse::{
     EmailContext, LOOP_HEADER, META_TOO_LARGE, parse_email, parse_email_as_lead, parse_stored_email,
 };

@@ -1,4 +1,5 @@
-//! VK API's sending side for a community: `messages.send` with the community's access token.
+//! VK API's calls for a community with its access token: `messages.send` (the answer to
+//! the person) and `users.get` (the person's name).
 //! VK's bot keyboards have no button that shares the person's phone (its action types are
 //! text, open_link, location, vkpay, open_app and callback), so the answer is text only.
 
@@ -81,13 +82,44 @@ impl VkApi {
             ("peer_id", peer_id.to_string()),
             ("random_id", random_id.to_string()),
             ("message", text.to_string()),
-            ("access_token", self.token.expose().to_string()),
-            ("v", VK_API_VERSION.to_string()),
         ];
+        let (status, answer) = self.call("messages.send", &form, CALL_TIMEOUT).await?;
+        answer
+            .get("response")
+            .and_then(Value::as_i64)
+            .ok_or(VkSendError::Answer(status))
+    }
+
+    /// `users.get` for the person `user_id`: their name as VK shows it (first and last), in
+    /// Russian, waiting at most `wait`.
+    pub async fn user_name(&self, user_id: i64, wait: Duration) -> Result<String, VkSendError> {
+        let form = [
+            ("user_ids", user_id.to_string()),
+            ("lang", "ru".to_string()),
+        ];
+        let (status, answer) = self.call("users.get", &form, wait).await?;
+        let user = answer
+            .pointer("/response/0")
+            .ok_or(VkSendError::Answer(status))?;
+        let part = |key: &str| user.get(key).and_then(Value::as_str).unwrap_or("").trim();
+        let name = format!("{} {}", part("first_name"), part("last_name"));
+        Ok(name.trim().to_string())
+    }
+
+    /// Calls `method` with `form`, the token and the version; the answer, or VK's refusal.
+    async fn call(
+        &self,
+        method: &str,
+        form: &[(&str, String)],
+        wait: Duration,
+    ) -> Result<(u16, Value), VkSendError> {
+        let mut form = form.to_vec();
+        form.push(("access_token", self.token.expose().to_string()));
+        form.push(("v", VK_API_VERSION.to_string()));
         let response = self
             .client
-            .post(format!("{}/messages.send", self.base))
-            .timeout(CALL_TIMEOUT)
+            .post(format!("{}/{method}", self.base))
+            .timeout(wait)
             .form(&form)
             .send()
             .await
@@ -107,10 +139,7 @@ impl VkApi {
                     .to_string(),
             });
         }
-        answer
-            .get("response")
-            .and_then(Value::as_i64)
-            .ok_or(VkSendError::Answer(status))
+        Ok((status, answer))
     }
 }
 

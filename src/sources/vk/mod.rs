@@ -8,4 +8,4 @@ mod parse;
 pub use api::{DEFAULT_VK_API_URL, VK_API_VERSION, VkApi, VkSendError};
 pub use config::{RawVkSource, VkReply, VkSource};
 
-pub use parse::{VkCallback, VkError, parse_event, read_callback};
+pub use parse::{NAME_KEY, VkCallback, VkError, author, parse_event, read_callback, with_name};

@@ -103,6 +103,33 @@ pub fn read_callback(
     }))
 }
 
+/// The key under which a stored callback keeps the person's name as `users.get` gave it at
+/// intake (VK's callbacks carry only their id).
+pub const NAME_KEY: &str = "leadgate_name";
+
+/// The person who wrote a stored callback's message or comment, when it is a person (a
+/// community's id is negative).
+pub fn author(payload: &[u8]) -> Option<i64> {
+    let callback: Value = serde_json::from_slice(payload).ok()?;
+    let written = match callback.get("type")?.as_str()? {
+        "message_new" => message(&callback)?,
+        "wall_reply_new" => callback.get("object")?,
+        _ => return None,
+    };
+    written.get("from_id")?.as_i64().filter(|id| *id > 0)
+}
+
+/// The stored callback with the person's `name` kept under [`NAME_KEY`].
+pub fn with_name(payload: &[u8], name: &str) -> Vec<u8> {
+    match serde_json::from_slice::<Value>(payload) {
+        Ok(Value::Object(mut callback)) => {
+            callback.insert(NAME_KEY.into(), Value::String(name.to_string()));
+            serde_json::to_vec(&callback).unwrap_or_else(|_| payload.to_vec())
+        }
+        _ => payload.to_vec(),
+    }
+}
+
 /// The message of a `message_new` callback, in the new or the old object layout.
 fn message(callback: &Value) -> Option<&Value> {
     let object = callback.get("object")?;
@@ -205,9 +232,69 @@ pub fn parse_event(payload: &[u8], group_id: i64) -> Parsed {
         ..LeadDraft::default()
     };
     draft.contact.vk_id = Some(from_id);
+    draft.contact.name = (callback.get(NAME_KEY).and_then(Value::as_str))
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
     draft.contact.phones = find_phones(text);
     draft.contact.emails = find_emails(text);
+    let files = files(written);
+    if !files.is_empty() {
+        draft
+            .fields
+            .insert("attachments".into(), Value::Array(files));
+    }
     Parsed::Lead(draft)
+}
+
+/// The photos and documents the person sent, as `fields.attachments` lists them (name, type,
+/// size), with the address VK serves each from (`vk_url`: a photo's largest size).
+fn files(written: &Value) -> Vec<Value> {
+    let attachments = written.get("attachments").and_then(Value::as_array);
+    let mut list = Vec::new();
+    for attachment in attachments.into_iter().flatten() {
+        match attachment.get("type").and_then(Value::as_str) {
+            Some("photo") => {
+                let photo = &attachment["photo"];
+                let area = |s: &&Value| {
+                    let n = |k: &str| s.get(k).and_then(Value::as_u64).unwrap_or(0);
+                    n("width") * n("height")
+                };
+                let largest = photo.get("orig_photo").into_iter().chain(
+                    (photo
+                        .get("sizes")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten())
+                    .max_by_key(area),
+                );
+                if let Some(url) = largest
+                    .filter_map(|s| s.get("url").and_then(Value::as_str))
+                    .next()
+                {
+                    list.push(
+                        serde_json::json!({"name": "photo.jpg", "type": "image/jpeg",
+                        "size": null, "vk_url": url}),
+                    );
+                }
+            }
+            Some("doc") => {
+                let doc = &attachment["doc"];
+                if let Some(url) = doc.get("url").and_then(Value::as_str) {
+                    let title = doc
+                        .get("title")
+                        .and_then(Value::as_str)
+                        .unwrap_or("document");
+                    list.push(serde_json::json!({"name": title,
+                        "type": "application/octet-stream",
+                        "size": doc.get("size").cloned().unwrap_or(Value::Null),
+                        "vk_url": url}));
+                }
+            }
+            _ => {}
+        }
+    }
+    list
 }
 
 /// The texts of the messages forwarded with this one (`fwd_messages`, nested ones too).
@@ -352,6 +439,46 @@ mod tests {
         match parse_event(&event(own.as_bytes()).payload, GROUP) {
             Parsed::NotLead(n) => assert_eq!(n.reason, NotLeadReason::Staff),
             Parsed::Lead(d) => panic!("lead from {d:?}"),
+        }
+    }
+
+    #[test]
+    fn the_name_users_get_gave_is_the_contacts() {
+        let item = event(MESSAGE);
+        let author = author(&item.payload).expect("a person wrote it");
+        let named = with_name(&item.payload, "Иван Петров");
+        match parse_event(&named, GROUP) {
+            Parsed::Lead(d) => {
+                assert_eq!(d.contact.name.as_deref(), Some("Иван Петров"));
+                assert_eq!(d.contact.vk_id, Some(author));
+            }
+            Parsed::NotLead(n) => panic!("{n:?}"),
+        }
+        match parse_event(&item.payload, GROUP) {
+            Parsed::Lead(d) => assert_eq!(d.contact.name, None),
+            Parsed::NotLead(n) => panic!("{n:?}"),
+        }
+    }
+
+    #[test]
+    fn photos_and_documents_are_listed_with_their_addresses() {
+        let body = br#"{"type":"message_new","group_id":218765432,"object":{"message":{"id":5,
+            "from_id":42,"peer_id":42,"conversation_message_id":7,"text":"",
+            "attachments":[{"type":"photo","photo":{"sizes":[
+                {"type":"m","url":"https://sun9-1.userapi.com/m.jpg","width":130,"height":97},
+                {"type":"w","url":"https://sun9-1.userapi.com/w.jpg","width":1280,"height":960},
+                {"type":"s","url":"https://sun9-1.userapi.com/s.jpg","width":75,"height":56}]}},
+              {"type":"doc","doc":{"title":"plan.pdf","size":5120,"url":"https://vk.com/doc42_1"}},
+              {"type":"sticker","sticker":{"sticker_id":9}}]}}}"#;
+        match parse_event(&event_without_secret(body).payload, GROUP) {
+            Parsed::Lead(d) => {
+                let files = d.fields["attachments"].as_array().expect("listed").clone();
+                assert_eq!(files.len(), 2);
+                assert_eq!(files[0]["vk_url"], "https://sun9-1.userapi.com/w.jpg");
+                assert_eq!(files[1]["name"], "plan.pdf");
+                assert_eq!(files[1]["size"], 5120);
+            }
+            Parsed::NotLead(n) => panic!("{n:?}"),
         }
     }
 

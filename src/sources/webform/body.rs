@@ -15,6 +15,8 @@ pub struct Attachment {
     pub content_type: String,
     /// Size in bytes.
     pub size: usize,
+    /// The file's bytes (a view of the body, not a copy).
+    pub data: Bytes,
 }
 
 /// The form as name/value pairs in the order sent, plus files.
@@ -238,6 +240,7 @@ async fn read_multipart(
                         .filter(|t| t.len() <= MAX_NAME)
                         .unwrap_or_else(|| "application/octet-stream".into()),
                     size: data.len(),
+                    data,
                 });
             }
             Some(_) => {} // an empty file input: nothing was attached
@@ -349,7 +352,8 @@ mod tests {
             vec![Attachment {
                 name: "plan.png".into(),
                 content_type: "image/png".into(),
-                size: 10
+                size: 10,
+                data: Bytes::from_static(b"0123456789"),
             }]
         );
         let small = Limits { text: 8, ..LIMITS };

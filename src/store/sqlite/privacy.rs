@@ -37,7 +37,11 @@ async fn delete_leads(
 ) -> StoreResult<BTreeMap<&'static str, u64>> {
     let list = json_list(ids);
     // Children first (attempts hang off outbox rows; items are found through their lead).
-    let statements: [(&'static str, &'static str); 10] = [
+    let statements: [(&'static str, &'static str); 11] = [
+        (
+            "attachments",
+            "DELETE FROM attachments WHERE lead_id IN (SELECT value FROM json_each(?1))",
+        ),
         (
             "inbound",
             "DELETE FROM inbound WHERE lead_id IN (SELECT value FROM json_each(?1))
@@ -182,6 +186,17 @@ impl PrivacyStore for SqliteStore {
                     delete_leads(&mut tx, &ids).await?;
                 }
                 ids.len() as u64
+            }
+            RetentionKind::Attachments => {
+                sqlx::query(
+                    "DELETE FROM attachments WHERE id IN (SELECT id FROM attachments
+                     WHERE at < ?1 ORDER BY at LIMIT ?2)",
+                )
+                .bind(&before)
+                .bind(limit)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
             }
         };
         tx.commit().await?;

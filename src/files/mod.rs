@@ -1,0 +1,67 @@
+//! Files people send are reachable (issue 18): photos and documents from forms, e-mails,
+//! Telegram, VK and WhatsApp are kept in a folder of the store's, content-addressed
+//! ([`Shelf`]), within a per-file and a per-lead limit ([`AttachmentsConfig`]), fetched from
+//! the messengers right after the lead is written ([`FileKeeper`]), and served at
+//! `/files/{id}` through signed, expiring links ([`FileLinks`]) that the lead record and the
+//! managers' cards carry (`fields.attachments[].url`).
+
+mod config;
+mod fetch;
+mod keeper;
+mod links;
+mod shelf;
+
+pub use config::{AttachmentsConfig, RawAttachments, VK_HOSTS};
+pub use fetch::{Fetcher, Unavailable};
+pub use keeper::FileKeeper;
+pub use links::{FILES_PATH, FileLinks, LinkRefused, file_id};
+pub use shelf::{Shelf, sha256_hex};
+
+use crate::config::{Config, Secret};
+use crate::store::{FileStore, StoreResult};
+use std::collections::HashSet;
+
+/// The link signer of `config`: its `link_secret`, else the key generated once and kept in
+/// the store (so links keep working across restarts and on every daemon of one store).
+pub async fn links_of(config: &Config, store: &dyn FileStore) -> StoreResult<FileLinks> {
+    let key = match &config.attachments.link_secret {
+        Some(secret) => secret.clone(),
+        None => Secret::new(store.file_link_key(&random_key).await?),
+    };
+    Ok(FileLinks::new(
+        key,
+        &config.attachments.public_url,
+        config.attachments.link_ttl,
+    ))
+}
+
+/// 32 bytes from the operating system's random source, hex.
+fn random_key() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random source");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The shelf of `config`'s store.
+pub fn shelf_of(config: &Config) -> Shelf {
+    Shelf::new(AttachmentsConfig::folder(&config.storage.sqlite_path))
+}
+
+/// Removes from the shelf the files among `before` (what records kept before retention or an
+/// erasure removed some) that no record keeps now; returns how many.
+pub async fn remove_released(
+    store: &dyn FileStore,
+    shelf: &Shelf,
+    before: &HashSet<String>,
+) -> Result<u64, String> {
+    let now = store.kept_hashes().await.map_err(|e| e.to_string())?;
+    let mut removed = 0;
+    for sha in before.difference(&now) {
+        match shelf.remove(sha).await {
+            Ok(true) => removed += 1,
+            Ok(false) => {}
+            Err(e) => return Err(format!("{}: {e}", shelf.dir().display())),
+        }
+    }
+    Ok(removed)
+}

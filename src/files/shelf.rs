@@ -1,0 +1,94 @@
+//! The folder files are kept in (`files/` beside the database), content-addressed: a file's
+//! name is the hex SHA-256 of its bytes, so the same photo sent twice is kept once and a name
+//! can never point outside the folder.
+
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// The folder of kept files.
+#[derive(Debug, Clone)]
+pub struct Shelf {
+    dir: PathBuf,
+}
+
+/// The hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn is_hash(name: &str) -> bool {
+    name.len() == 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+impl Shelf {
+    /// The shelf in `dir` (made when the first file is put).
+    pub fn new(dir: impl Into<PathBuf>) -> Shelf {
+        Shelf { dir: dir.into() }
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Keeps `bytes` (written to a temporary name, synced, then renamed, so a crash never
+    /// leaves half a file under a hash); returns their SHA-256.
+    pub async fn put(&self, bytes: &[u8]) -> std::io::Result<String> {
+        let sha = sha256_hex(bytes);
+        let path = self.dir.join(&sha);
+        if tokio::fs::try_exists(&path).await? {
+            return Ok(sha);
+        }
+        tokio::fs::create_dir_all(&self.dir).await?;
+        let tmp = self.dir.join(format!(".{sha}.part"));
+        let mut file = tokio::fs::File::create(&tmp).await?;
+        tokio::io::AsyncWriteExt::write_all(&mut file, bytes).await?;
+        file.sync_all().await?;
+        drop(file);
+        tokio::fs::rename(&tmp, &path).await?;
+        Ok(sha)
+    }
+
+    /// The path of the file with `sha`, if the name is a hash.
+    pub fn path(&self, sha: &str) -> Option<PathBuf> {
+        is_hash(sha).then(|| self.dir.join(sha))
+    }
+
+    /// Removes the file with `sha`; whether there was one.
+    pub async fn remove(&self, sha: &str) -> std::io::Result<bool> {
+        let Some(path) = self.path(sha) else {
+            return Ok(false);
+        };
+        match tokio::fs::remove_file(path).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn files_are_kept_once_by_hash_and_removed_by_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let shelf = Shelf::new(dir.path().join("files"));
+        let a = shelf.put(b"photo").await.unwrap();
+        assert_eq!(shelf.put(b"photo").await.unwrap(), a);
+        let b = shelf.put(b"document").await.unwrap();
+        assert_eq!(std::fs::read(shelf.path(&a).unwrap()).unwrap(), b"photo");
+        assert_eq!(shelf.path("../etc/passwd"), None);
+        assert!(shelf.remove(&b).await.unwrap());
+        assert!(!shelf.remove(&b).await.unwrap());
+        assert!(shelf.path(&a).unwrap().exists());
+        assert!(!shelf.path(&b).unwrap().exists());
+    }
+}

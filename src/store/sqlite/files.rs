@@ -1,0 +1,308 @@
+//! [`FileStore`] on SQLite: the `attachments` table and the keeper's cursor.
+
+use super::{SqliteStore, inbound_row, parse_ts, set_cursor, ts};
+use crate::store::{FileItem, FileRecord, FileState, FileStore, StoreResult};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use std::collections::HashSet;
+
+/// The cursor the keeper's position is kept under.
+const CURSOR: &str = "files.keeper";
+/// The cursor the generated link key is kept under.
+const LINK_KEY: &str = "files.link_key";
+
+fn record(r: &SqliteRow) -> StoreResult<FileRecord> {
+    let state = match (
+        r.try_get::<Option<String>, _>("sha256")?,
+        r.try_get::<Option<i64>, _>("size")?,
+    ) {
+        (Some(sha256), Some(size)) if r.try_get::<String, _>("status")? == "kept" => {
+            FileState::Kept {
+                sha256,
+                size: size.max(0) as u64,
+            }
+        }
+        _ => FileState::Unavailable(
+            r.try_get::<Option<String>, _>("reason")?
+                .unwrap_or_default(),
+        ),
+    };
+    Ok(FileRecord {
+        id: r.try_get("id")?,
+        inbound_id: r.try_get("inbound_id")?,
+        lead_id: r.try_get("lead_id")?,
+        name: r.try_get("name")?,
+        content_type: r.try_get("content_type")?,
+        state,
+        at: parse_ts("attachments.at", &r.try_get::<String, _>("at")?)?,
+    })
+}
+
+#[async_trait]
+impl FileStore for SqliteStore {
+    async fn files_cursor(&self) -> StoreResult<i64> {
+        // The first time (a new store, or one made before files were kept), the keeper starts
+        // just before the first item not processed yet: older leads were made without links,
+        // so keeping their files would only fill the disk.
+        sqlx::query(
+            "INSERT INTO cursors (key, value, updated_at)
+             SELECT ?1, CAST(COALESCE((SELECT MIN(rowid) - 1 FROM inbound WHERE status = 'pending'),
+                                      (SELECT MAX(rowid) FROM inbound), 0) AS TEXT),
+                    '1970-01-01T00:00:00.000000Z'
+             WHERE NOT EXISTS (SELECT 1 FROM cursors WHERE key = ?1)",
+        )
+        .bind(CURSOR)
+        .execute(&self.write)
+        .await?;
+        let value: Option<String> = sqlx::query_scalar("SELECT value FROM cursors WHERE key = ?1")
+            .bind(CURSOR)
+            .fetch_optional(&self.write)
+            .await?;
+        Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    async fn items_for_files(&self, after: i64, limit: u32) -> StoreResult<(Vec<FileItem>, i64)> {
+        // Items that made or joined a lead and whose bytes can hold a file; their bytes are
+        // read one at a time later (`item_payload`), so a batch of uploads is never in
+        // memory at once.
+        let rows = sqlx::query(
+            "SELECT rowid AS seq, id, source, channel, dedupe_key, received_at, content_type,
+                    x'' AS payload, meta, status, lead_id,
+                    status IN ('lead', 'joined') AND lead_id IS NOT NULL AND (
+                        channel IN ('email', 'whatsapp')
+                        OR (channel = 'webform' AND lower(content_type) LIKE 'multipart/%')
+                        OR (channel = 'telegram' AND instr(CAST(payload AS TEXT), 'file_id') > 0)
+                        OR (channel = 'vk' AND instr(CAST(payload AS TEXT), '\"attachments\"') > 0)
+                    ) AS may_hold
+             FROM inbound WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        let mut items = Vec::new();
+        let mut seq = after;
+        for r in &rows {
+            if r.try_get::<String, _>("status")? == "pending" {
+                break;
+            }
+            seq = r.try_get("seq")?;
+            if r.try_get::<bool, _>("may_hold")? {
+                items.push(FileItem {
+                    seq,
+                    item: inbound_row(r)?,
+                    lead_id: r
+                        .try_get::<Option<String>, _>("lead_id")?
+                        .unwrap_or_default(),
+                });
+            }
+        }
+        Ok((items, seq))
+    }
+
+    async fn item_payload(&self, id: &str) -> StoreResult<Vec<u8>> {
+        let payload: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT payload FROM inbound WHERE id = ?1")
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?;
+        Ok(payload.unwrap_or_default())
+    }
+
+    async fn lead_file_bytes(&self, lead_id: &str) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(size), 0) FROM attachments WHERE lead_id = ?1 AND status = 'kept'",
+        )
+        .bind(lead_id)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(n.max(0) as u64)
+    }
+
+    async fn record_files(
+        &self,
+        files: &[FileRecord],
+        seq: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        for f in files {
+            let (status, sha, size, reason) = match &f.state {
+                FileState::Kept { sha256, size } => {
+                    ("kept", Some(sha256.as_str()), Some(*size as i64), None)
+                }
+                FileState::Unavailable(why) => ("unavailable", None, None, Some(why.as_str())),
+            };
+            sqlx::query(
+                "INSERT INTO attachments
+                     (id, inbound_id, lead_id, name, content_type, size, sha256, status, reason, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&f.id)
+            .bind(&f.inbound_id)
+            .bind(&f.lead_id)
+            .bind(&f.name)
+            .bind(&f.content_type)
+            .bind(size)
+            .bind(sha)
+            .bind(status)
+            .bind(reason)
+            .bind(ts(f.at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        set_cursor(&mut *tx, CURSOR, &seq.to_string(), now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn file(&self, id: &str) -> StoreResult<Option<FileRecord>> {
+        sqlx::query("SELECT * FROM attachments WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?
+            .as_ref()
+            .map(record)
+            .transpose()
+    }
+
+    async fn kept_file_bytes(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(size), 0) FROM (SELECT MAX(size) AS size FROM attachments
+             WHERE status = 'kept' GROUP BY sha256)",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok(n.max(0) as u64)
+    }
+
+    async fn kept_hashes(&self) -> StoreResult<HashSet<String>> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT sha256 FROM attachments WHERE sha256 IS NOT NULL")
+                .fetch_all(&self.read)
+                .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    async fn file_link_key(
+        &self,
+        make: &(dyn Fn() -> String + Send + Sync),
+    ) -> StoreResult<String> {
+        let fresh = make();
+        // The first key written wins; a second daemon starting at once reads it back.
+        sqlx::query(
+            "INSERT INTO cursors (key, value, updated_at) VALUES (?1, ?2, '1970-01-01T00:00:00.000000Z')
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(LINK_KEY)
+        .bind(&fresh)
+        .execute(&self.write)
+        .await?;
+        Ok(
+            sqlx::query_scalar("SELECT value FROM cursors WHERE key = ?1")
+                .bind(LINK_KEY)
+                .fetch_one(&self.write)
+                .await?,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    async fn item(store: &SqliteStore, id: &str, status: &str, content_type: &str) {
+        sqlx::query(
+            "INSERT INTO inbound (id, source, channel, dedupe_key, received_at, content_type,
+                                  payload, status, lead_id)
+             VALUES (?1, 'site', 'webform', ?1, '2026-11-22T09:00:00.000000Z', ?2, x'00', ?3,
+                     CASE WHEN ?3 = 'pending' THEN NULL ELSE 'lead-' || ?1 END)",
+        )
+        .bind(id)
+        .bind(content_type)
+        .bind(status)
+        .execute(&store.write)
+        .await
+        .expect("insert");
+    }
+
+    fn kept(id: &str, sha: &str, size: u64) -> FileRecord {
+        FileRecord {
+            id: id.into(),
+            inbound_id: "a".into(),
+            lead_id: "lead-a".into(),
+            name: "a.png".into(),
+            content_type: "image/png".into(),
+            state: FileState::Kept {
+                sha256: sha.into(),
+                size,
+            },
+            at: Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_keeper_starts_before_the_first_unprocessed_item_and_never_passes_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("t.db"))
+            .await
+            .expect("open");
+        // A store from before files were kept: an old lead, then an item not processed yet.
+        item(&store, "old", "lead", "multipart/form-data; boundary=b").await;
+        item(&store, "next", "pending", "multipart/form-data; boundary=b").await;
+        item(&store, "plain", "lead", "application/x-www-form-urlencoded").await;
+        let start = store.files_cursor().await.expect("cursor");
+        assert_eq!(start, 1, "just before the pending item");
+        assert_eq!(
+            store.files_cursor().await.expect("cursor"),
+            1,
+            "kept, not recomputed"
+        );
+        let (items, seq) = store.items_for_files(start, 10).await.expect("items");
+        assert!(items.is_empty());
+        assert_eq!(seq, start, "stops before the pending item");
+        sqlx::query("UPDATE inbound SET status = 'lead', lead_id = 'lead-next' WHERE id = 'next'")
+            .execute(&store.write)
+            .await
+            .expect("process");
+        let (items, seq) = store.items_for_files(start, 10).await.expect("items");
+        let ids: Vec<&str> = items.iter().map(|i| i.item.id.as_str()).collect();
+        assert_eq!(ids, ["next"], "a urlencoded form holds no file");
+        assert!(
+            items[0].item.payload.is_empty(),
+            "bytes are read one item at a time"
+        );
+        assert_eq!(store.item_payload("next").await.expect("payload"), vec![0]);
+        assert_eq!(seq, 3);
+    }
+
+    #[tokio::test]
+    async fn a_file_kept_twice_counts_once_and_records_are_kept_first_come() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("t.db"))
+            .await
+            .expect("open");
+        let now = Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap();
+        let files = [
+            kept("a.0", "aa", 100),
+            kept("a.1", "aa", 100),
+            kept("a.2", "bb", 7),
+        ];
+        store.record_files(&files, 5, now).await.expect("record");
+        let mut again = kept("a.2", "cc", 9);
+        again.name = "changed".into();
+        store.record_files(&[again], 6, now).await.expect("record");
+        assert_eq!(store.kept_file_bytes().await.expect("bytes"), 107);
+        assert_eq!(store.lead_file_bytes("lead-a").await.expect("bytes"), 207);
+        assert_eq!(
+            store.file("a.2").await.expect("file"),
+            Some(files[2].clone())
+        );
+        let hashes = store.kept_hashes().await.expect("hashes");
+        assert_eq!(hashes.len(), 2);
+        assert_eq!(store.files_cursor().await.expect("cursor"), 6);
+    }
+}
