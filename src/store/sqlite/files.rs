@@ -64,14 +64,19 @@ impl FileStore for SqliteStore {
     }
 
     async fn items_for_files(&self, after: i64, limit: u32) -> StoreResult<(Vec<FileItem>, i64)> {
-        // Items that made or joined a lead and whose bytes can hold a file; their bytes are
-        // read one at a time later (`item_payload`), so a batch of uploads is never in
-        // memory at once.
+        // Items that made or joined a lead and whose bytes can hold a file (a mail names its
+        // parts' files with `name=`, `filename=` or RFC 2231's `name*`; most mail has none
+        // and is not parsed a second time); their bytes are read one at a time later
+        // (`item_payload`), so a batch of uploads is never in memory at once.
         let rows = sqlx::query(
             "SELECT rowid AS seq, id, source, channel, dedupe_key, received_at, content_type,
                     x'' AS payload, meta, status, lead_id,
                     status IN ('lead', 'joined') AND lead_id IS NOT NULL AND (
-                        channel IN ('email', 'whatsapp')
+                        channel = 'whatsapp'
+                        OR (channel = 'email' AND (instr(CAST(payload AS TEXT), 'name=') > 0
+                            OR instr(CAST(payload AS TEXT), 'NAME=') > 0
+                            OR instr(CAST(payload AS TEXT), 'Name=') > 0
+                            OR instr(CAST(payload AS TEXT), 'name*') > 0))
                         OR (channel = 'webform' AND lower(content_type) LIKE 'multipart/%')
                         OR (channel = 'telegram' AND instr(CAST(payload AS TEXT), 'file_id') > 0)
                         OR (channel = 'vk' AND instr(CAST(payload AS TEXT), '\"attachments\"') > 0)
