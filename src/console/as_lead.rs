@@ -4,6 +4,7 @@
 
 use super::auth::{CsrfForm, Signed};
 use super::leads::{not_found, readable_form, store_failed, urlencode};
+use super::page::confirm as confirm_page;
 use super::page::{render, render_status};
 use super::words::say;
 use crate::http::AppState;
@@ -106,15 +107,13 @@ pub async fn item(signed: Signed, State(app): State<AppState>, Path(id): Path<St
 
 /// The confirmation step before "this is a lead".
 pub async fn confirm(signed: Signed, Path(id): Path<String>) -> Response {
-    render(
+    let page = format!("/admin/not-leads/{}", urlencode(&id));
+    confirm_page(
         &signed.frame,
-        "confirm.html",
-        context! {
-            question => say(signed.frame.lang, "confirm_as_lead", ""),
-            action => format!("/admin/not-leads/{}/lead", urlencode(&id)),
-            fields => Vec::<(String, String)>::new(),
-            back => format!("/admin/not-leads/{}", urlencode(&id)),
-        },
+        say(signed.frame.lang, "confirm_as_lead", ""),
+        &format!("{page}/lead"),
+        &[],
+        &page,
     )
 }
 

@@ -3,6 +3,7 @@
 
 use super::auth::Signed;
 use super::leads::{store_failed, urlencode};
+use super::page::confirm as confirm_page;
 use super::page::render;
 use super::words::say;
 use crate::http::AppState;
@@ -65,15 +66,12 @@ pub async fn replay_confirm(signed: Signed, Query(q): Query<DeadQuery>) -> Respo
     } else {
         format!("/admin/dead-letters?sink={}", urlencode(&q.sink))
     };
-    render(
+    confirm_page(
         &signed.frame,
-        "confirm.html",
-        context! {
-            question => say(signed.frame.lang, "confirm_replay", &what),
-            action => "/admin/dead-letters/replay",
-            fields => vec![("sink", q.sink.clone()), ("lead", q.lead.clone())],
-            back,
-        },
+        say(signed.frame.lang, "confirm_replay", &what),
+        "/admin/dead-letters/replay",
+        &[("sink", q.sink.clone()), ("lead", q.lead.clone())],
+        &back,
     )
 }
 

@@ -2,6 +2,7 @@
 //! lead's journey, and re-sending its event to a sink.
 
 use super::auth::Signed;
+use super::page::confirm as confirm_page;
 use super::page::{render, render_status};
 use super::words::say;
 use crate::config::Config;
@@ -348,15 +349,13 @@ pub async fn resend_confirm(
     if !app.config.sinks.iter().any(|s| s.id == q.sink) {
         return not_found(&signed);
     }
-    render(
+    let page = format!("/admin/leads/{}", urlencode(&id));
+    confirm_page(
         &signed.frame,
-        "confirm.html",
-        context! {
-            question => say(signed.frame.lang, "confirm_resend", &q.sink),
-            action => format!("/admin/leads/{}/resend", urlencode(&id)),
-            fields => vec![("sink", q.sink.clone())],
-            back => format!("/admin/leads/{}", urlencode(&id)),
-        },
+        say(signed.frame.lang, "confirm_resend", &q.sink),
+        &format!("{page}/resend"),
+        &[("sink", q.sink.clone())],
+        &page,
     )
 }
 

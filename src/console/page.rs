@@ -68,6 +68,22 @@ pub fn render(frame: &Frame, name: &str, ctx: Value) -> Response {
     render_status(frame, StatusCode::OK, name, ctx)
 }
 
+/// The confirmation step before an action: the question, where the confirmed form posts
+/// (with `fields` as hidden inputs beside the CSRF token), and where "cancel" leads.
+pub fn confirm(
+    frame: &Frame,
+    question: String,
+    action: &str,
+    fields: &[(&str, String)],
+    back: &str,
+) -> Response {
+    render(
+        frame,
+        "confirm.html",
+        context! { question, action, fields => fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<Vec<_>>(), back },
+    )
+}
+
 /// [`render`] with another status.
 pub fn render_status(frame: &Frame, status: StatusCode, name: &str, ctx: Value) -> Response {
     let all = context! {

@@ -3,6 +3,7 @@
 
 use super::auth::{CsrfForm, Signed};
 use super::leads::{not_found, store_failed, urlencode};
+use super::page::confirm as confirm_page;
 use super::page::{render, render_status};
 use super::words::say;
 use crate::http::AppState;
@@ -14,15 +15,13 @@ use minijinja::context;
 
 /// The confirmation step.
 pub async fn confirm(signed: Signed, Path(id): Path<String>) -> Response {
-    render(
+    let page = format!("/admin/leads/{}", urlencode(&id));
+    confirm_page(
         &signed.frame,
-        "confirm.html",
-        context! {
-            question => say(signed.frame.lang, "confirm_reroute", ""),
-            action => format!("/admin/leads/{}/reroute", urlencode(&id)),
-            fields => Vec::<(String, String)>::new(),
-            back => format!("/admin/leads/{}", urlencode(&id)),
-        },
+        say(signed.frame.lang, "confirm_reroute", ""),
+        &format!("{page}/reroute"),
+        &[],
+        &page,
     )
 }
 
