@@ -986,7 +986,7 @@ impl StoreTx for SqliteTx {
         })?;
         // The same lead `open_conversation` picks, for every conversation at once.
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {LEAD_COLUMNS}, k.key AS asked_key
+            "SELECT {LEAD_COLUMNS}, k.source AS asked_source, k.key AS asked_key
              FROM (SELECT value ->> '$[0]' AS source, value ->> '$[1]' AS key,
                           value ->> '$[2]' AS since FROM json_each(?1)) k
              JOIN leads l ON l.rowid = (
@@ -999,17 +999,15 @@ impl StoreTx for SqliteTx {
         .bind(list)
         .fetch_all(&mut *self.tx)
         .await?;
-        let mut found: HashMap<String, StoredLead> = HashMap::with_capacity(rows.len());
+        let mut found: HashMap<(String, String), StoredLead> = HashMap::with_capacity(rows.len());
         for row in &rows {
-            found.insert(row.try_get("asked_key")?, stored_lead(row)?);
+            let asked = (row.try_get("asked_source")?, row.try_get("asked_key")?);
+            found.insert(asked, stored_lead(row)?);
         }
         for (source, key, since) in asked {
-            let lead = found
-                .get(key)
-                .filter(|l| l.record.source == *source)
-                .cloned();
-            self.conversations
-                .insert((source.clone(), key.clone()), (*since, lead));
+            let pair = (source.clone(), key.clone());
+            let lead = found.get(&pair).cloned();
+            self.conversations.insert(pair, (*since, lead));
         }
         Ok(())
     }

@@ -331,8 +331,13 @@ async fn conversations_read_ahead_answer_as_the_table_would() {
         .await
         .expect("open");
     let mut tx = store.begin().await.expect("begin");
-    for (id, minute) in [("old", 1), ("older", 0), ("taken", 2)] {
-        let mut lead = new_lead(id, "tg", &format!("{id}@x.ru"), minute, "anna");
+    for (id, source, minute) in [
+        ("old", "tg", 1),
+        ("older", "tg", 0),
+        ("taken", "tg", 2),
+        ("vk-old", "vk", 1),
+    ] {
+        let mut lead = new_lead(id, source, &format!("{id}@x.ru"), minute, "anna");
         lead.conversation_key = Some("chat:old".into());
         if id == "taken" {
             lead.status = LeadStatus::Acknowledged;
@@ -343,9 +348,16 @@ async fn conversations_read_ahead_answer_as_the_table_would() {
 
     let ask = |key: &str| ("tg".to_string(), key.to_string(), at(0));
     let mut tx = store.begin().await.expect("begin");
-    tx.prefetch_conversations(&[ask("chat:old"), ask("chat:new@x.ru")])
+    // The same key in another source, asked in the same read: each source gets its own lead.
+    let elsewhere = ("vk".to_string(), "chat:old".to_string(), at(0));
+    tx.prefetch_conversations(&[elsewhere, ask("chat:old"), ask("chat:new@x.ru")])
         .await
         .expect("prefetch");
+    let open = tx.open_conversation("vk", "chat:old", at(0)).await;
+    assert_eq!(
+        open.expect("read").map(|l| l.record.id),
+        Some("vk-old".into())
+    );
     // Read ahead, the answers are the table's: the newest open lead, or none.
     let open = tx.open_conversation("tg", "chat:old", at(0)).await;
     assert_eq!(open.expect("read").map(|l| l.record.id), Some("old".into()));
