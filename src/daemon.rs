@@ -1,20 +1,20 @@
 //! The daemon's start and graceful shutdown: the stages wired together through the store.
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, SinkKind};
-use crate::deliver::SinkWorker;
+use crate::config::Config;
+use crate::deliver::{SinkConfig, SinkKind, SinkRoute, SinkWorker};
 use crate::health::Health;
 use crate::http::{AppState, FormRuntime, router};
 use crate::intake::Intake;
-use crate::notify::{
-    AlertMonitor, EmailNotifier, Notices, NotifyWorker, TapListener, TelegramNotifier,
-};
-use crate::process::{ConversationWindows, Processor, SinkRoute, SourceSettings};
+use crate::notify::{AlertMonitor, EmailNotifier, Notices, NotifyWorker, TelegramNotifier};
+use crate::process::{ConversationWindows, Processor};
 use crate::routing::{CompiledRules, RulesHandle, watch_rules};
+use crate::shared::Shared;
+use crate::sla::TapListener;
 use crate::sla::{Actions, Reach, SlaWorker};
 use crate::sources::blog;
-use crate::sources::email::imap::ImapDeps;
-use crate::sources::telegram::{BotApi, BotContext, start_bots};
+use crate::sources::telegram::{BotApi, WebhookBot, start_bots};
+use crate::sources::vk::VkApi;
 use crate::store::{NotificationStore, SqliteStore, Store, StoreError};
 use std::collections::HashMap;
 use std::future::Future;
@@ -24,6 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 /// What a caller may change about a run (tests inject a clock and look for due work more often).
 #[derive(Debug, Clone)]
@@ -112,6 +113,70 @@ fn warn_unreachable_managers(rules: &CompiledRules, config: &Config) {
     }
 }
 
+/// The tasks of one run and the tokens that stop them. Dropped on any return, it cancels
+/// both, so a start that fails halfway leaves nothing running.
+struct Running {
+    /// The stages (sinks, processing, notifications, the SLA, the sweepers): stopped last.
+    tasks: TaskTracker,
+    stop: CancellationToken,
+    /// The sources that pull (mailboxes, blogs, Telegram bots): stopped first, so intake can
+    /// drain and end.
+    pullers: TaskTracker,
+    stop_pullers: CancellationToken,
+}
+
+impl Running {
+    fn new() -> Running {
+        Running {
+            tasks: TaskTracker::new(),
+            stop: CancellationToken::new(),
+            pullers: TaskTracker::new(),
+            stop_pullers: CancellationToken::new(),
+        }
+    }
+
+    /// Starts a stage's task inside its span, so every line it logs says whose it is.
+    fn spawn(&self, span: tracing::Span, task: impl Future<Output = ()> + Send + 'static) {
+        self.tasks.spawn(task.instrument(span));
+    }
+
+    /// Stops the sources, lets intake commit what they handed over, then stops the stages,
+    /// each within `grace`.
+    async fn drain(&self, committer: tokio::task::JoinHandle<()>, grace: Duration) {
+        self.stop_pullers.cancel();
+        self.pullers.close();
+        if tokio::time::timeout(grace, self.pullers.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "Polling sources did not stop within the grace; what they committed stays."
+            );
+        }
+        // Every request has finished and its handle to intake is gone: the committer ends
+        // after its last commit.
+        let _ = committer.await;
+        self.stop.cancel();
+        self.tasks.close();
+        if tokio::time::timeout(grace, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                grace_secs = grace.as_secs(),
+                "Shutdown grace ran out; unfinished work stays in the store and resumes at the next start."
+            );
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop_pullers.cancel();
+        self.stop.cancel();
+    }
+}
+
 /// Runs the daemon on `listener` until `shutdown` completes, then drains: the listener stops
 /// taking requests, in-flight requests finish and their items are committed, and the stages
 /// finish what they hold, up to `[server] shutdown_grace`.
@@ -126,34 +191,14 @@ pub async fn run(
     let sqlite = SqliteStore::open(&config.storage.sqlite_path).await?;
     let store: Arc<dyn Store> = Arc::new(sqlite.clone());
     let health = Health::default();
-    // Sources that wait to be posted to have no task: they are listed from the start and
-    // succeed with each item stored.
-    let posted_to = (config.webforms.iter().map(|f| &f.id))
-        .chain(config.vk.iter().map(|s| &s.id))
-        .chain(config.whatsapp.iter().map(|s| &s.id));
-    for id in posted_to {
-        health.register(&format!("source:{id}"), "source");
-    }
+    register_posted_sources(&config, &health);
     let rules = RulesHandle::new(rules);
-    let stop = CancellationToken::new();
-    let tasks = TaskTracker::new();
+    let running = Running::new();
+    announce_config(&config, &rules.current());
 
-    let mut workers = Vec::new();
-    for sink in &config.sinks {
-        let worker =
-            SinkWorker::new(sink, options.max_idle).map_err(|message| DaemonError::Sink {
-                sink: sink.id.clone(),
-                message,
-            })?;
-        workers.push(worker);
-    }
-    let mut sink_wakers: Vec<Arc<Notify>> = workers.iter().map(SinkWorker::waker).collect();
-    for worker in workers {
-        tasks.spawn(worker.run(store.clone(), clock.clone(), health.clone(), stop.clone()));
-    }
+    let mut wakers = start_sinks(&config, &options, &store, &health, &running)?;
     let notes: Arc<dyn NotificationStore> = Arc::new(sqlite.clone());
     let notices = Notices::new(&config.notify);
-    let reach = Reach::of(&config, &notices);
     let notify_wake = Arc::new(Notify::new());
     let managers_bot = match &config.notify.telegram {
         Some(t) => Some(TelegramNotifier::new(
@@ -162,142 +207,67 @@ pub async fn run(
         )),
         None => None,
     };
-    let mailer = match &config.notify.email {
-        Some(e) => Some(EmailNotifier::new(e).map_err(|e| DaemonError::Notify(e.to_string()))?),
-        None => None,
-    };
-    warn_unreachable_managers(&rules.current(), &config);
-    crate::config::warn_unsigned(&config);
-    let cross = crate::config::cross_check(&config, &rules.current(), "leadgate.toml");
-    for p in &cross.problems {
-        tracing::warn!(problem = %p, "The config and the rules disagree (`leadgate check` lists it); running anyway.");
+    let notifying = start_notify_worker(
+        &config,
+        &options,
+        &notes,
+        managers_bot.clone(),
+        &notify_wake,
+        &health,
+        &running,
+    )?;
+    if notifying {
+        wakers.push(notify_wake.clone());
     }
-    for note in &cross.notes {
-        tracing::info!("{note}");
-    }
-    let people = crate::notify::People::of(&config).map_err(DaemonError::Notify)?;
-    if managers_bot.is_some() || mailer.is_some() || people.is_some() {
-        sink_wakers.push(notify_wake.clone());
-        let worker = NotifyWorker {
-            store: notes.clone(),
-            telegram: managers_bot.clone(),
-            email: mailer,
-            people,
-            clock: clock.clone(),
-            wake: notify_wake.clone(),
-            max_idle: options.max_idle,
-        };
-        tasks.spawn(worker.run(health.clone(), stop.clone()));
-    }
-
     if config.watch_routing {
-        let (file, handle, stop) = (config.routing_file.clone(), rules.clone(), stop.clone());
-        tasks.spawn(async move {
-            // Without the watcher, SIGHUP and file changes no longer reload: say so loudly.
-            if let Err(e) = watch_rules(file, handle, stop).await {
-                tracing::error!(error = %e, "The routing rules watcher stopped; rules will not reload.");
-            }
-        });
+        start_rules_watcher(&config, &rules, &running);
     }
-    let file_links = crate::files::links_of(&config, &sqlite).await?;
-    let files_wake = Arc::new(Notify::new());
-    sink_wakers.push(files_wake.clone());
-    tasks.spawn(
-        crate::files::FileKeeper {
-            store: Arc::new(sqlite.clone()),
-            sources: SourceSettings::from_config(&config),
-            fetcher: crate::files::Fetcher::of(&config)
-                .map_err(|e| DaemonError::Files(e.to_string()))?,
-            shelf: crate::files::shelf_of(&config),
-            max_file: config.attachments.max_file,
-            max_per_lead: config.attachments.max_per_lead,
-            clock: clock.clone(),
-            wake: files_wake,
-            max_idle: options.max_idle,
-        }
-        .run(health.clone(), stop.clone()),
-    );
-    // libphonenumber's metadata (hundreds of regexes) is built on first use: built here, off
-    // the runtime, the first form after a start does not wait a few hundred milliseconds.
-    let phones = config.phones.clone();
-    tokio::task::spawn_blocking(move || phones.to_e164("+7 916 123-45-67"));
+    let file_links = crate::files::links_of(&config.attachments, &sqlite).await?;
+    wakers.push(start_file_keeper(
+        &config, &options, &sqlite, &health, &running,
+    )?);
+    warm_up_phones(&config);
+
     let process_wake = Arc::new(Notify::new());
-    let processor = Processor {
-        store: store.clone(),
-        rules: rules.clone(),
-        clock: clock.clone(),
-        phones: config.phones.clone(),
-        own_contacts: config.own_contacts.clone(),
-        sources: SourceSettings::from_config(&config),
-        sinks: config
-            .sinks
-            .iter()
-            .map(|s| SinkRoute {
-                id: s.id.clone(),
-                events: s.events.clone(),
-                preset: match &s.kind {
-                    SinkKind::Webhook(w) => w.preset.clone(),
-                    SinkKind::File { .. } => None,
-                },
-            })
-            .collect(),
-        sink_wakers: sink_wakers.clone(),
-        notices: notices.clone(),
-        replies: crate::notify::Replies::of(&config),
-        reach: reach.clone(),
-        conversation_windows: ConversationWindows {
-            by_source: (config.telegram.iter())
-                .map(|t| (t.id.clone(), t.conversation_window))
-                .chain(
-                    config
-                        .vk
-                        .iter()
-                        .map(|s| (s.id.clone(), s.conversation_window)),
-                )
-                .chain((config.whatsapp.iter()).map(|s| (s.id.clone(), s.conversation_window)))
-                .chain((config.webforms.iter()).map(|s| (s.id.clone(), s.conversation_window)))
-                .collect(),
-            ..ConversationWindows::default()
-        },
-        batch_size: config.batch_size,
-        max_idle: options.max_idle,
-        file_links: file_links.clone(),
-    };
-    let sinks: Vec<SinkRoute> = processor.sinks.clone();
-    tasks.spawn(processor.run(process_wake.clone(), health.clone(), stop.clone()));
+    let processor = processor_of(
+        &config,
+        &options,
+        &store,
+        &rules,
+        &notices,
+        &wakers,
+        file_links.clone(),
+    );
     let actions = Actions {
         store: store.clone(),
         rules: rules.clone(),
         clock: clock.clone(),
-        sinks,
-        sink_wakers: sink_wakers.clone(),
+        sinks: processor.sinks.clone(),
+        sink_wakers: wakers.clone(),
         notices: notices.clone(),
-        reach,
+        reach: processor.reach.clone(),
     };
+    running.spawn(
+        tracing::info_span!("stage", name = "process"),
+        processor.run(process_wake.clone(), health.clone(), running.stop.clone()),
+    );
     let sla = SlaWorker {
         desk: actions.clone(),
         max_idle: options.max_idle,
     };
-    tasks.spawn(sla.run(health.clone(), stop.clone()));
-    let mut managers_hook = None;
-    if let (Some(bot), Some(t)) = (managers_bot, &config.notify.telegram) {
-        let listener = TapListener {
-            bot,
-            actions: actions.clone(),
-            rules: rules.clone(),
-            store: store.clone(),
-            clock: clock.clone(),
-            labels: config.notify.language.labels(),
-            poll_timeout: t.poll_timeout,
-        };
-        if t.webhook_secret.is_some() {
-            // Telegram posts the taps to /hooks/telegram-managers: nothing polls.
-            health.register("notify:telegram", "notify");
-            managers_hook = Some(listener);
-        } else {
-            tasks.spawn(listener.run(health.clone(), stop.clone()));
-        }
-    }
+    running.spawn(
+        tracing::info_span!("stage", name = "sla"),
+        sla.run(health.clone(), running.stop.clone()),
+    );
+    let managers_hook = start_managers_bot(
+        &config,
+        managers_bot,
+        &actions,
+        &rules,
+        &store,
+        &health,
+        &running,
+    );
     if config.notify.alerts.has_recipients() {
         let monitor = AlertMonitor {
             store: store.clone(),
@@ -310,112 +280,39 @@ pub async fn run(
             started: clock.now(),
             rules: rules.clone(),
         };
-        tasks.spawn(monitor.run(stop.clone()));
+        running.spawn(
+            tracing::info_span!("stage", name = "alerts"),
+            monitor.run(running.stop.clone()),
+        );
     }
-
-    tasks.spawn(
-        crate::privacy::Sweeper {
-            store: Arc::new(sqlite.clone()),
-            retention: config.retention.clone(),
-            clock: clock.clone(),
-            max_idle: options.max_idle,
-            files: Some((Arc::new(sqlite.clone()), crate::files::shelf_of(&config))),
-        }
-        .run(health.clone(), stop.clone()),
+    let sweeper = crate::privacy::Sweeper {
+        store: Arc::new(sqlite.clone()),
+        retention: config.retention.clone(),
+        clock: clock.clone(),
+        max_idle: options.max_idle,
+        files: Some((
+            Arc::new(sqlite.clone()),
+            crate::files::shelf_of(&config.storage.sqlite_path),
+        )),
+    };
+    running.spawn(
+        tracing::info_span!("stage", name = "retention"),
+        sweeper.run(health.clone(), running.stop.clone()),
     );
 
     let (intake, committer) = Intake::start(store.clone(), process_wake.clone());
-    // Channels that pull (mailboxes, blogs, Telegram bots) hold intake handles of their own: they stop first, so the
-    // committer can drain and end.
-    let pullers = TaskTracker::new();
-    let stop_pullers = CancellationToken::new();
-    crate::sources::email::imap::spawn(
-        &config.email,
-        &ImapDeps {
-            store: store.clone(),
-            intake: intake.clone(),
-            clock: clock.clone(),
-            health: health.clone(),
-        },
-        &pullers,
-        &stop_pullers,
-    );
-    let started = blog::start_pollers(
-        &config.wordpress,
-        &config.feeds,
-        &blog::PollDeps {
-            intake: intake.clone(),
-            store: store.clone(),
-            clock: clock.clone(),
-            health: health.clone(),
-        },
-        &pullers,
-        &stop_pullers,
-    );
-    let bots = start_bots(
-        &config.telegram,
-        &BotContext {
-            intake: intake.clone(),
-            store: store.clone(),
-            clock: clock.clone(),
-            health: health.clone(),
-        },
-        &pullers,
-        &stop_pullers,
-    );
-    pullers.close();
-    if let Err(e) = started {
-        stop_pullers.cancel();
-        stop.cancel();
-        return Err(e.into());
-    }
-    let telegram = match bots {
-        Ok(webhooks) => webhooks,
-        Err((id, e)) => {
-            stop_pullers.cancel();
-            stop.cancel();
-            return Err(DaemonError::Telegram {
-                id,
-                message: e.to_string(),
-            });
-        }
+    // The sources' handles to intake are their own: none is kept here, so the committer ends
+    // once the sources and the requests have stopped.
+    let shared = Shared {
+        store: store.clone(),
+        intake: intake.clone(),
+        clock: clock.clone(),
+        health: health.clone(),
     };
-    let mut forms: HashMap<String, FormRuntime> = HashMap::new();
-    for f in &config.webforms {
-        let connector =
-            config
-                .connectors
-                .inbound(&f.connector)
-                .ok_or_else(|| DaemonError::Connector {
-                    source_id: f.id.clone(),
-                    connector: f.connector.clone(),
-                })?;
-        forms.insert(f.id.clone(), FormRuntime::new(f.clone(), connector));
-    }
-    let limiters: Vec<_> = forms.values().map(|f| f.limiter.clone()).collect();
-    tasks.spawn({
-        let stop = stop.clone();
-        async move {
-            // Forget idle clients so the rate limiter's memory stays bounded.
-            while !stop.is_cancelled() {
-                tokio::select! {
-                    () = tokio::time::sleep(Duration::from_secs(60)) => {}
-                    () = stop.cancelled() => {}
-                }
-                for l in &limiters {
-                    l.retain_recent();
-                }
-            }
-        }
-    });
-    let mut vk_names = HashMap::new();
-    for s in &config.vk {
-        if let Some(reply) = &s.reply {
-            let api = crate::sources::vk::VkApi::new(&reply.api_url, reply.access_token.clone())
-                .map_err(|e| DaemonError::Notify(e.to_string()))?;
-            vk_names.insert(s.id.clone(), api);
-        }
-    }
+    let telegram = start_pullers(&config, shared, &running)?;
+    let forms = form_runtimes(&config)?;
+    start_limiter_sweeper(&forms, &running);
+    let vk_names = vk_name_readers(&config)?;
     let grace = config.server.shutdown_grace;
     let config = Arc::new(config);
     let state = AppState {
@@ -428,7 +325,7 @@ pub async fn run(
         forms: Arc::new(forms),
         telegram: Arc::new(telegram),
         metrics: crate::telemetry::metrics_handle(),
-        sink_wakers: Arc::new(sink_wakers),
+        sink_wakers: Arc::new(wakers),
         actions,
         notices,
         notes,
@@ -438,28 +335,302 @@ pub async fn run(
         process_wake: process_wake.clone(),
         file_links,
         files: Arc::new(sqlite.clone()),
-        shelf: crate::files::shelf_of(&config),
+        shelf: crate::files::shelf_of(&config.storage.sqlite_path),
         vk_names: Arc::new(vk_names),
     };
     tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), mailboxes = config.email.iter().map(|e| e.mailboxes.len()).sum::<usize>(), blogs = config.wordpress.len() + config.feeds.len(), telegram_bots = config.telegram.len(), "leadgate is running.");
     crate::http::serve(listener, router(state), &config.server, shutdown).await;
     tracing::info!("Shutting down: intake stopped, draining.");
-    stop_pullers.cancel();
-    if tokio::time::timeout(grace, pullers.wait()).await.is_err() {
-        tracing::warn!("Polling sources did not stop within the grace; what they committed stays.");
-    }
-    // Every request has finished and its handle to intake is gone: the committer ends after
-    // its last commit.
-    let _ = committer.await;
-    stop.cancel();
-    tasks.close();
-    if tokio::time::timeout(grace, tasks.wait()).await.is_err() {
-        tracing::warn!(
-            grace_secs = grace.as_secs(),
-            "Shutdown grace ran out; unfinished work stays in the store and resumes at the next start."
-        );
-    }
+    running.drain(committer, grace).await;
     sqlite.close().await;
     tracing::info!("Stopped.");
     Ok(())
+}
+
+/// Sources that wait to be posted to have no task: they are listed from the start and
+/// succeed with each item stored.
+fn register_posted_sources(config: &Config, health: &Health) {
+    let posted_to = (config.webforms.iter().map(|f| &f.id))
+        .chain(config.vk.iter().map(|s| &s.id))
+        .chain(config.whatsapp.iter().map(|s| &s.id));
+    for id in posted_to {
+        health.register(&format!("source:{id}"), "source");
+    }
+}
+
+/// Logs at start what the admin should know about the config: managers nobody can notify,
+/// unsigned doors, and where the config and the rules disagree.
+fn announce_config(config: &Config, rules: &CompiledRules) {
+    warn_unreachable_managers(rules, config);
+    crate::config::warn_unsigned(config);
+    let cross = crate::config::cross_check(config, rules, "leadgate.toml");
+    for p in &cross.problems {
+        tracing::warn!(problem = %p, "The config and the rules disagree (`leadgate check` lists it); running anyway.");
+    }
+    for note in &cross.notes {
+        tracing::info!("{note}");
+    }
+}
+
+/// Starts one worker per sink; their wakers, for the stages that queue deliveries.
+fn start_sinks(
+    config: &Config,
+    options: &RunOptions,
+    store: &Arc<dyn Store>,
+    health: &Health,
+    running: &Running,
+) -> Result<Vec<Arc<Notify>>, DaemonError> {
+    let mut workers = Vec::new();
+    for sink in &config.sinks {
+        let worker =
+            SinkWorker::new(sink, options.max_idle).map_err(|message| DaemonError::Sink {
+                sink: sink.id.clone(),
+                message,
+            })?;
+        workers.push((sink.id.clone(), worker));
+    }
+    let wakers = workers.iter().map(|(_, w)| w.waker()).collect();
+    for (id, worker) in workers {
+        let task = worker.run(
+            store.clone(),
+            options.clock.clone(),
+            health.clone(),
+            running.stop.clone(),
+        );
+        running.spawn(tracing::info_span!("sink", id = %id), task);
+    }
+    Ok(wakers)
+}
+
+/// Starts the worker that sends managers' cards, alerts and answers to people, when any of
+/// them has somewhere to go; whether it started.
+fn start_notify_worker(
+    config: &Config,
+    options: &RunOptions,
+    notes: &Arc<dyn NotificationStore>,
+    managers_bot: Option<TelegramNotifier>,
+    wake: &Arc<Notify>,
+    health: &Health,
+    running: &Running,
+) -> Result<bool, DaemonError> {
+    let mailer = match &config.notify.email {
+        Some(e) => Some(EmailNotifier::new(e).map_err(|e| DaemonError::Notify(e.to_string()))?),
+        None => None,
+    };
+    let people =
+        crate::notify::People::of(&config.whatsapp, &config.vk).map_err(DaemonError::Notify)?;
+    if managers_bot.is_none() && mailer.is_none() && people.is_none() {
+        return Ok(false);
+    }
+    let worker = NotifyWorker {
+        store: notes.clone(),
+        telegram: managers_bot,
+        email: mailer,
+        people,
+        clock: options.clock.clone(),
+        wake: wake.clone(),
+        max_idle: options.max_idle,
+    };
+    running.spawn(
+        tracing::info_span!("stage", name = "notify"),
+        worker.run(health.clone(), running.stop.clone()),
+    );
+    Ok(true)
+}
+
+/// Reloads the rules on SIGHUP and on file changes.
+fn start_rules_watcher(config: &Config, rules: &RulesHandle, running: &Running) {
+    let (file, handle, stop) = (
+        config.routing_file.clone(),
+        rules.clone(),
+        running.stop.clone(),
+    );
+    running.spawn(tracing::info_span!("stage", name = "rules"), async move {
+        // Without the watcher, SIGHUP and file changes no longer reload: say so loudly.
+        if let Err(e) = watch_rules(file, handle, stop).await {
+            tracing::error!(error = %e, "The routing rules watcher stopped; rules will not reload.");
+        }
+    });
+}
+
+/// Starts the keeper that copies the files people send onto the shelf; its waker.
+fn start_file_keeper(
+    config: &Config,
+    options: &RunOptions,
+    sqlite: &SqliteStore,
+    health: &Health,
+    running: &Running,
+) -> Result<Arc<Notify>, DaemonError> {
+    let wake = Arc::new(Notify::new());
+    let keeper = crate::files::FileKeeper {
+        store: Arc::new(sqlite.clone()),
+        sources: config.source_settings(),
+        fetcher: crate::files::Fetcher::of(&config.telegram, &config.whatsapp, &config.attachments)
+            .map_err(|e| DaemonError::Files(e.to_string()))?,
+        shelf: crate::files::shelf_of(&config.storage.sqlite_path),
+        max_file: config.attachments.max_file,
+        max_per_lead: config.attachments.max_per_lead,
+        clock: options.clock.clone(),
+        wake: wake.clone(),
+        max_idle: options.max_idle,
+    };
+    running.spawn(
+        tracing::info_span!("stage", name = "files"),
+        keeper.run(health.clone(), running.stop.clone()),
+    );
+    Ok(wake)
+}
+
+/// libphonenumber's metadata (hundreds of regexes) is built on first use: built at start, off
+/// the runtime, the first form after a start does not wait a few hundred milliseconds.
+fn warm_up_phones(config: &Config) {
+    let phones = config.phones.clone();
+    tokio::task::spawn_blocking(move || phones.to_e164("+7 916 123-45-67"));
+}
+
+/// The processing stage as `config` sets it up.
+fn processor_of(
+    config: &Config,
+    options: &RunOptions,
+    store: &Arc<dyn Store>,
+    rules: &RulesHandle,
+    notices: &Notices,
+    wakers: &[Arc<Notify>],
+    file_links: crate::files::FileLinks,
+) -> Processor {
+    let windows = (config
+        .telegram
+        .iter()
+        .map(|t| (t.id.clone(), t.conversation_window)))
+    .chain((config.vk.iter()).map(|s| (s.id.clone(), s.conversation_window)))
+    .chain((config.whatsapp.iter()).map(|s| (s.id.clone(), s.conversation_window)))
+    .chain((config.webforms.iter()).map(|s| (s.id.clone(), s.conversation_window)));
+    Processor {
+        store: store.clone(),
+        rules: rules.clone(),
+        clock: options.clock.clone(),
+        phones: config.phones.clone(),
+        own_contacts: config.own_contacts.clone(),
+        sources: config.source_settings(),
+        sinks: config.sinks.iter().map(sink_route).collect(),
+        sink_wakers: wakers.to_vec(),
+        notices: notices.clone(),
+        replies: crate::notify::Replies::of(&config.whatsapp, &config.vk),
+        reach: Reach::of(config.api_token.is_some(), &config.sinks, notices),
+        conversation_windows: ConversationWindows {
+            by_source: windows.collect(),
+            ..ConversationWindows::default()
+        },
+        batch_size: config.batch_size,
+        max_idle: options.max_idle,
+        file_links,
+    }
+}
+
+/// A sink as processing sees it: the events it takes, and the preset that shapes them.
+fn sink_route(s: &SinkConfig) -> SinkRoute {
+    SinkRoute {
+        id: s.id.clone(),
+        events: s.events.clone(),
+        preset: match &s.kind {
+            SinkKind::Webhook(w) => w.preset.clone(),
+            SinkKind::File { .. } => None,
+        },
+    }
+}
+
+/// Starts listening to the managers' bot (their taps on the cards), polling unless Telegram
+/// posts the taps to us; in webhook mode, the listener for the HTTP route.
+fn start_managers_bot(
+    config: &Config,
+    bot: Option<TelegramNotifier>,
+    actions: &Actions,
+    rules: &RulesHandle,
+    store: &Arc<dyn Store>,
+    health: &Health,
+    running: &Running,
+) -> Option<TapListener> {
+    let (bot, t) = (bot?, config.notify.telegram.as_ref()?);
+    let listener = TapListener {
+        bot,
+        actions: actions.clone(),
+        rules: rules.clone(),
+        store: store.clone(),
+        clock: actions.clock.clone(),
+        labels: config.notify.language.labels(),
+        poll_timeout: t.poll_timeout,
+    };
+    if t.webhook_secret.is_some() {
+        // Telegram posts the taps to /hooks/telegram-managers: nothing polls.
+        health.register("notify:telegram", "notify");
+        return Some(listener);
+    }
+    running.spawn(
+        tracing::info_span!("stage", name = "managers-bot"),
+        listener.run(health.clone(), running.stop.clone()),
+    );
+    None
+}
+
+/// Starts the sources that pull (mailboxes, blogs, Telegram bots); the Telegram bots that
+/// wait for Telegram's webhook instead, for the HTTP route.
+fn start_pullers(
+    config: &Config,
+    shared: Shared,
+    running: &Running,
+) -> Result<HashMap<String, WebhookBot>, DaemonError> {
+    let (pullers, stop) = (&running.pullers, &running.stop_pullers);
+    crate::sources::email::imap::spawn(&config.email, &shared, pullers, stop);
+    blog::start_pollers(&config.wordpress, &config.feeds, &shared, pullers, stop)?;
+    start_bots(&config.telegram, &shared, pullers, stop).map_err(|(id, e)| DaemonError::Telegram {
+        id,
+        message: e.to_string(),
+    })
+}
+
+/// Each form's settings with its connector and rate limiter.
+fn form_runtimes(config: &Config) -> Result<HashMap<String, FormRuntime>, DaemonError> {
+    let mut forms = HashMap::new();
+    for f in &config.webforms {
+        let connector =
+            (config.connectors.inbound(&f.connector)).ok_or_else(|| DaemonError::Connector {
+                source_id: f.id.clone(),
+                connector: f.connector.clone(),
+            })?;
+        forms.insert(f.id.clone(), FormRuntime::new(f.clone(), connector));
+    }
+    Ok(forms)
+}
+
+/// Forgets idle clients every minute, so the forms' rate limiters' memory stays bounded.
+fn start_limiter_sweeper(forms: &HashMap<String, FormRuntime>, running: &Running) {
+    let limiters: Vec<_> = forms.values().map(|f| f.limiter.clone()).collect();
+    let stop = running.stop.clone();
+    running.spawn(
+        tracing::info_span!("stage", name = "rate-limits"),
+        async move {
+            while !stop.is_cancelled() {
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(60)) => {}
+                    () = stop.cancelled() => {}
+                }
+                for l in &limiters {
+                    l.retain_recent();
+                }
+            }
+        },
+    );
+}
+
+/// A VK API client per community that has a token, to read the names of the people who write.
+fn vk_name_readers(config: &Config) -> Result<HashMap<String, VkApi>, DaemonError> {
+    let mut readers = HashMap::new();
+    for s in &config.vk {
+        if let Some(reply) = &s.reply {
+            let api = VkApi::new(&reply.api_url, reply.access_token.clone())
+                .map_err(|e| DaemonError::Notify(e.to_string()))?;
+            readers.insert(s.id.clone(), api);
+        }
+    }
+    Ok(readers)
 }

@@ -6,7 +6,6 @@
 pub mod clock;
 pub mod config;
 pub mod connectors;
-pub mod console;
 pub mod crm;
 pub mod deliver;
 pub mod files;
@@ -19,6 +18,8 @@ pub mod notify;
 pub mod privacy;
 pub mod process;
 pub mod routing;
+pub mod settings;
+pub mod shared;
 pub mod sla;
 pub mod sources;
 pub mod store;

@@ -367,7 +367,12 @@ fn route(
         })?)],
         Some(channel) => {
             let parsed =
-                runtime()?.block_on(leadgate::process::parse_sample(&config, channel, &bytes));
+                runtime()?.block_on(leadgate::sources::parse_sample(
+                    &config.source_settings(),
+                    channel,
+                    config.first_source(channel),
+                    &bytes,
+                ));
             parsed
                 .into_iter()
                 .map(|p| match p {
@@ -539,7 +544,7 @@ fn forget(path: &Path, who: Forgotten, by: Option<String>) -> Result<(), Failure
             .forget(&subject, &request)
             .await
             .map_err(|e| Failure::Runtime(e.into()))?;
-        let shelf = leadgate::files::shelf_of(config);
+        let shelf = leadgate::files::shelf_of(&config.storage.sqlite_path);
         let files = leadgate::files::remove_released(store, &shelf, &kept_before)
             .await
             .map_err(|e| Failure::Runtime(anyhow::anyhow!(e)))?;

@@ -7,7 +7,7 @@
 mod support;
 
 use leadgate::connectors::{Catalogue, InboundConnector, Presented, Preset, Step};
-use leadgate::deliver::{EventType, envelope};
+use leadgate::lead::{EventType, envelope};
 use leadgate::lead::{Lead, OwnContacts, Parsed, PhoneNormaliser, normalise};
 use leadgate::sources::webform::{Limits, RequestContext, body_kind, form_to_draft, read_body};
 use leadgate::store::CrmRefs;
@@ -102,7 +102,7 @@ async fn run_inbound(
             return json!({"verified": false});
         }
     }
-    if connector.is_test_ping(&form) {
+    if connector.is_test_ping(&form.fields) {
         return json!({"test_ping": true});
     }
     let ctx = RequestContext {

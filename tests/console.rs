@@ -129,11 +129,11 @@ async fn the_session_cookie_is_strict_and_every_answer_has_the_csp() {
     assert_eq!(res.status(), 200);
     assert_eq!(
         res.headers()["content-security-policy"],
-        leadgate::console::CSP
+        leadgate::http::console::CSP
     );
     assert_eq!(res.headers()["x-frame-options"], "DENY");
-    assert!(leadgate::console::CSP.contains("script-src 'self'"));
-    assert!(!leadgate::console::CSP.contains("unsafe-inline"));
+    assert!(leadgate::http::console::CSP.contains("script-src 'self'"));
+    assert!(!leadgate::http::console::CSP.contains("unsafe-inline"));
 
     // A wrong token: refused, no cookie.
     let res = client()
@@ -182,7 +182,7 @@ async fn the_session_cookie_is_strict_and_every_answer_has_the_csp() {
     assert_eq!(res.status(), 200);
     assert_eq!(
         res.headers()["content-security-policy"],
-        leadgate::console::CSP
+        leadgate::http::console::CSP
     );
     assert_eq!(res.headers()["cache-control"], "no-store");
     // A forged session id is no session.

@@ -5,12 +5,14 @@
 //! something that can acknowledge a lead.
 //! `leadgate check` prints the problems (exit 1) and the notes; the daemon logs both at start.
 
-use super::{Config, ConfigProblem, SinkKind};
+use super::Config;
 use crate::connectors::{HookFormat, HookSpec};
+use crate::deliver::SinkKind;
+use crate::deliver::crm_user_id;
 use crate::deliver::decode_signing_secret;
 use crate::notify::Notices;
-use crate::process::crm_user_id;
 use crate::routing::CompiledRules;
+use crate::settings::ConfigProblem;
 use crate::sla::Reach;
 
 /// What the cross-checks found.
@@ -125,7 +127,11 @@ pub fn cross_check(config: &Config, rules: &CompiledRules, config_file: &str) ->
             });
         }
     }
-    let reach = Reach::of(config, &Notices::new(&config.notify));
+    let reach = Reach::of(
+        config.api_token.is_some(),
+        &config.sinks,
+        &Notices::new(&config.notify),
+    );
     if rules.sla().configured && !reach.any() {
         out.notes.push(format!(
             "{routing}: [sla] is set, but nothing can acknowledge a lead (no [notify.telegram], [notify.email], [api] token, or sink with hook_secret): managers are never told, so no lead is passed on"

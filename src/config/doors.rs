@@ -3,8 +3,9 @@
 //! must be given the secret, unless the config says `allow_unsigned = true`, which the daemon
 //! then warns about at every start.
 
-use super::problems::Problems;
-use super::{Config, Secret};
+use super::Config;
+use crate::settings::Problems;
+use crate::settings::Secret;
 
 /// Tokens shorter than this are refused: a bearer token is guessed by trying.
 pub const MIN_TOKEN_LEN: usize = 16;

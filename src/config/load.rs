@@ -2,8 +2,8 @@
 //! `config` crate), then `${VAR}` references resolved, then the raw types with unknown keys
 //! refused.
 
-use super::ConfigProblem;
 use super::raw::RawConfig;
+use crate::settings::ConfigProblem;
 use serde_json::Value;
 use std::path::Path;
 

@@ -4,54 +4,24 @@
 mod cross;
 mod doors;
 mod load;
-mod problems;
 mod raw;
-mod secret;
 mod server;
-mod units;
+mod sources;
 mod validate;
 
 pub use cross::{CrossCheck, cross_check};
 pub use doors::warn_unsigned;
 pub use load::load_raw;
 pub use raw::RawConfig;
-pub use secret::{Secret, tokens_match};
 pub use server::{ForwardedPolicy, ServerConfig};
-pub use units::{ByteSize, HumanDuration, parse_duration, parse_size};
 pub use validate::validate;
 
-use crate::deliver::EventType;
+use crate::deliver::SinkConfig;
 use crate::lead::{OwnContacts, PhoneNormaliser};
+use crate::settings::{ConfigProblem, Secret};
 use crate::sources::telegram::TelegramSource;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// One problem found in the configuration: where, what, and what would be right.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigProblem {
-    /// The file it is in.
-    pub file: String,
-    /// The dotted key (`sinks.webhook[0].url`), empty for the file as a whole.
-    pub key: String,
-    /// What is wrong.
-    pub message: String,
-    /// What would be right, when it can be said.
-    pub hint: Option<String>,
-}
-
-impl std::fmt::Display for ConfigProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.key.is_empty() {
-            write!(f, "{}: {}", self.file, self.message)?;
-        } else {
-            write!(f, "{}: {}: {}", self.file, self.key, self.message)?;
-        }
-        if let Some(hint) = &self.hint {
-            write!(f, " (hint: {hint})")?;
-        }
-        Ok(())
-    }
-}
 
 /// Every problem found, so the admin fixes the file in one pass.
 #[derive(Debug, thiserror::Error)]
@@ -177,49 +147,4 @@ pub struct WebformSource {
     pub allow_unsigned: bool,
     /// A post with the same contact this soon after the last joins its lead; zero: never.
     pub conversation_window: Duration,
-}
-
-/// A sink, validated.
-#[derive(Debug, Clone)]
-pub struct SinkConfig {
-    /// The sink id.
-    pub id: String,
-    /// Which events it receives.
-    pub events: Vec<EventType>,
-    /// How it delivers.
-    pub kind: SinkKind,
-}
-
-/// How a sink delivers.
-#[derive(Debug, Clone)]
-pub enum SinkKind {
-    /// JSON Lines appended to a file.
-    File {
-        /// The file.
-        path: PathBuf,
-    },
-    /// Standard Webhooks POSTs.
-    Webhook(WebhookSinkConfig),
-}
-
-/// A webhook sink's settings.
-#[derive(Debug, Clone)]
-pub struct WebhookSinkConfig {
-    /// The endpoint.
-    pub url: reqwest::Url,
-    /// The decoded `whsec_` key; `None` sends unsigned (warned at start).
-    pub secret: Option<Secret>,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// How long to retry before dead-lettering.
-    pub retry_horizon: Duration,
-    /// Deliveries in flight at once.
-    pub concurrency: usize,
-    /// The CRM preset shaping each request; `None` sends the Standard Webhooks envelope.
-    pub preset: Option<std::sync::Arc<crate::connectors::Preset>>,
-    /// The CRM's API token, added to each request as the preset says.
-    pub token: Option<Secret>,
-    /// The secret the CRM's own webhooks carry (`POST /hooks/crm/{id}`); `None` turns them
-    /// off.
-    pub hook_secret: Option<Secret>,
 }

@@ -2,8 +2,8 @@
 //! a secret's key must not start a daemon without the secret). Validation into the types the
 //! daemon runs on is in `validate.rs`.
 
-use super::secret::Secret;
-use super::units::{ByteSize, HumanDuration};
+use crate::settings::Secret;
+use crate::settings::{ByteSize, HumanDuration};
 use crate::sources::blog::config::{RawFeed, RawWordpress};
 use crate::sources::telegram::RawTelegram;
 use serde::Deserialize;

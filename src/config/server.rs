@@ -1,8 +1,8 @@
 //! `[server]`: the one listener, how long a client may take, how many may connect, and which
 //! proxies may name the client.
 
-use super::problems::Problems;
 use super::raw::RawServer;
+use crate::settings::Problems;
 use axum::http::HeaderMap;
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};

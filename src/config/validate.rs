@@ -1,15 +1,15 @@
 //! `RawConfig → Config`: every value checked, every problem gathered before reporting.
 
 use super::doors;
-use super::problems::Problems;
 use super::raw::{RawConfig, RawFileSink, RawWebform, RawWebhookSink};
-use super::units::parse_duration;
-use super::{
-    Config, ConfigProblem, SinkConfig, SinkKind, StorageConfig, WebformSource, WebhookSinkConfig,
-};
+use super::{Config, StorageConfig, WebformSource};
 use crate::connectors::{Catalogue, GENERIC};
-use crate::deliver::{EventType, decode_signing_secret};
+use crate::deliver::decode_signing_secret;
+use crate::deliver::{SinkConfig, SinkKind, WebhookSinkConfig};
+use crate::lead::EventType;
 use crate::lead::{OwnContacts, PhoneNormaliser, normalise_email};
+use crate::settings::parse_duration;
+use crate::settings::{ConfigProblem, Problems};
 use crate::sources::telegram::{
     DEFAULT_API_URL, DEFAULT_CONTACT_BUTTON, DEFAULT_REPLY_TEXT, RawTelegram, ReplySettings,
     TelegramMode, TelegramOptions, TelegramSource, token_shape_ok, webhook_secret_shape_ok,
@@ -116,21 +116,13 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
     for (i, site) in raw.sources.wordpress.into_iter().enumerate() {
         let key = format!("sources.wordpress[{i}]");
         check_id(&mut p, &mut ids, &key, &site.id);
-        wordpress.push(
-            site.validate(&mut |field, message, hint| {
-                p.add(format!("{key}.{field}"), message, hint)
-            }),
-        );
+        wordpress.push(site.validate(&mut p.scope(key)));
     }
     let mut feeds = Vec::new();
     for (i, feed) in raw.sources.feed.into_iter().enumerate() {
         let key = format!("sources.feed[{i}]");
         check_id(&mut p, &mut ids, &key, &feed.id);
-        feeds.push(
-            feed.validate(&mut |field, message, hint| {
-                p.add(format!("{key}.{field}"), message, hint)
-            }),
-        );
+        feeds.push(feed.validate(&mut p.scope(key)));
     }
     let mut telegram = Vec::new();
     for (i, bot) in raw.sources.telegram.into_iter().enumerate() {
@@ -150,14 +142,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
     for (i, s) in raw.sources.email.into_iter().enumerate() {
         let key = format!("sources.email[{i}]");
         check_id(&mut p, &mut ids, &key, &s.id);
-        match s.validate(base) {
-            Ok(source) => email.push(source),
-            Err(problems) => {
-                for f in problems {
-                    p.add(format!("{key}.{}", f.key), f.message, f.hint);
-                }
-            }
-        }
+        email.extend(s.validate(base, &mut p.scope(key)));
     }
 
     let mut vk = Vec::new();
@@ -242,18 +227,14 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
             source_bot_tokens: telegram.iter().map(|t| t.token.expose()).collect(),
             base,
         },
-        &mut |field, message, hint| p.add(format!("notify.{field}"), message, hint),
+        &mut p.scope("notify"),
     );
 
-    let retention = raw
-        .retention
-        .validate(&mut |field, message, hint| p.add(format!("retention.{field}"), message, hint));
+    let retention = raw.retention.validate(&mut p.scope("retention"));
 
     let attachments = raw
         .attachments
-        .validate(&server.listen.to_string(), &mut |field, message, hint| {
-            p.add(format!("attachments.{field}"), message, hint)
-        });
+        .validate(&server.listen.to_string(), &mut p.scope("attachments"));
 
     let mut sinks = Vec::new();
     let mut sink_ids = HashSet::new();

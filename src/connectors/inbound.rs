@@ -5,7 +5,6 @@
 use super::flatten::{KeyedArray, flatten, matches, value_text};
 use super::verify::{RawVerify, Verify};
 use crate::lead::{LabelRole, label_role};
-use crate::sources::webform::FormBody;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -263,17 +262,21 @@ impl InboundConnector {
             .unwrap_or(Role::Other)
     }
 
-    /// The payload as flat keys, with this provider's keyed arrays.
-    pub fn flatten(&self, form: &FormBody) -> Vec<(String, serde_json::Value)> {
-        flatten(&form.fields, &self.arrays)
+    /// The payload's fields (a form's, in the order sent) as flat keys, with this provider's
+    /// keyed arrays.
+    pub fn flatten(
+        &self,
+        fields: &[(String, serde_json::Value)],
+    ) -> Vec<(String, serde_json::Value)> {
+        flatten(fields, &self.arrays)
     }
 
     /// Whether the payload is the provider's connection test rather than a submission.
-    pub fn is_test_ping(&self, form: &FormBody) -> bool {
+    pub fn is_test_ping(&self, fields: &[(String, serde_json::Value)]) -> bool {
         let Some(ping) = &self.test_ping else {
             return false;
         };
-        let flat = self.flatten(form);
+        let flat = self.flatten(fields);
         let all_present = ping.fields.iter().all(|(k, want)| {
             flat.iter()
                 .any(|(key, v)| key.eq_ignore_ascii_case(k) && value_text(v).trim() == want)

@@ -17,7 +17,7 @@ pub use outbound::{
 };
 pub use verify::{Presented, Verify};
 
-use crate::config::ConfigProblem;
+use crate::settings::ConfigProblem;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;

@@ -9,7 +9,7 @@
 //! - `leads[delete][N]`: `id` (closed).
 
 use super::{CrmReport, HookError, HookRequest, LeadRef, form};
-use crate::config::{Secret, tokens_match};
+use crate::settings::{Secret, tokens_match};
 
 /// The status a deleted lead reports (a preset lists it among its closing statuses).
 pub const DELETED: &str = "deleted";

@@ -5,7 +5,7 @@
 //! `STATUS_ID`, and `ORIGIN_ID` (leadgate's id, which the preset sent).
 
 use super::{CrmReport, HookError, HookRequest, LeadRef, form, id_text};
-use crate::config::{Secret, tokens_match};
+use crate::settings::{Secret, tokens_match};
 use serde_json::{Value, json};
 use std::time::Duration;
 

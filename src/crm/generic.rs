@@ -5,8 +5,8 @@
 //! `whsec_` `hook_secret`), and refused when its timestamp is more than five minutes off.
 
 use super::{CrmReport, HookError, HookRequest, LeadRef, id_text};
-use crate::config::{Secret, tokens_match};
 use crate::deliver::{decode_signing_secret, sign};
+use crate::settings::{Secret, tokens_match};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 

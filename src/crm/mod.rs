@@ -12,8 +12,8 @@ mod pipedrive;
 
 pub use bitrix24::fetch as fetch_bitrix24_lead;
 
-use crate::config::Secret;
 use crate::connectors::HookFormat;
+use crate::settings::Secret;
 use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 

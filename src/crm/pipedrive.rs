@@ -5,7 +5,7 @@
 //! (`was_seen`: somebody opened it), `new`, and `deleted` for a delete event.
 
 use super::{CrmReport, HookError, HookRequest, LeadRef, id_text};
-use crate::config::{Secret, tokens_match};
+use crate::settings::{Secret, tokens_match};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! Standard Webhooks signatures: `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, keyed by the
 //! base64-decoded part of a `whsec_...` secret.
 
-use crate::config::Secret;
+use crate::settings::Secret;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};

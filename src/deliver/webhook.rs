@@ -3,8 +3,9 @@
 
 use super::retry::Attempt;
 use super::signature::{decode_signing_secret, sign};
-use crate::config::{Secret, WebhookSinkConfig};
 use crate::connectors::{Auth, Rendered};
+use crate::deliver::WebhookSinkConfig;
+use crate::settings::Secret;
 use chrono::{DateTime, Utc};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER, USER_AGENT};
 use std::time::Duration;

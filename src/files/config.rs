@@ -1,7 +1,7 @@
 //! `[attachments]`: how big a file and a lead's files may be, how long a link works, and
 //! where the links point.
 
-use crate::config::{ByteSize, HumanDuration, Secret};
+use crate::settings::{ByteSize, HumanDuration, Scope, Secret};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -75,15 +75,11 @@ impl AttachmentsConfig {
 impl RawAttachments {
     /// Checks every value against the listener address, reporting each problem as `(key,
     /// message, hint)`.
-    pub fn validate(
-        self,
-        listen: &str,
-        report: &mut dyn FnMut(&str, String, Option<&str>),
-    ) -> AttachmentsConfig {
+    pub fn validate(self, listen: &str, p: &mut Scope<'_>) -> AttachmentsConfig {
         let d = AttachmentsConfig::defaults(listen);
         let max_file = self.max_file.map_or(d.max_file, |s| s.0 as u64);
         if max_file < 1024 {
-            report(
+            p.add(
                 "max_file",
                 format!("{max_file} bytes is too small for any photo"),
                 Some("at least \"1KiB\"; the default is \"20MiB\""),
@@ -91,7 +87,7 @@ impl RawAttachments {
         }
         let max_per_lead = self.max_per_lead.map_or(d.max_per_lead, |s| s.0 as u64);
         if max_per_lead < max_file {
-            report(
+            p.add(
                 "max_per_lead",
                 format!("{max_per_lead} bytes is less than max_file ({max_file} bytes)"),
                 Some("at least max_file, so one file of the largest size fits"),
@@ -99,18 +95,18 @@ impl RawAttachments {
         }
         let link_ttl = self.link_ttl.map_or(d.link_ttl, |t| t.0);
         if link_ttl < Duration::from_secs(60) || link_ttl > Duration::from_secs(400 * 86_400) {
-            report(
+            p.add(
                 "link_ttl",
-                "must be between 1m and 400d".into(),
+                "must be between 1m and 400d",
                 Some("like \"30d\""),
             );
         }
         if let Some(secret) = &self.link_secret
             && secret.expose().len() < 16
         {
-            report(
+            p.add(
                 "link_secret",
-                "is shorter than 16 characters".into(),
+                "is shorter than 16 characters",
                 Some("a long random string, e.g. from `openssl rand -hex 32`; or leave it out"),
             );
         }
@@ -123,7 +119,7 @@ impl RawAttachments {
                         trimmed
                     }
                     _ => {
-                        report(
+                        p.add(
                             "public_url",
                             format!("{url:?} is not an http(s) address"),
                             Some("like \"https://leads.example.ru\""),
@@ -156,11 +152,10 @@ mod tests {
     use super::*;
 
     fn validate(raw: RawAttachments) -> (AttachmentsConfig, Vec<String>) {
-        let mut problems = Vec::new();
-        let c = raw.validate("127.0.0.1:8080", &mut |k, m, _| {
-            problems.push(format!("{k}: {m}"))
-        });
-        (c, problems)
+        let mut p = crate::settings::Problems::new(std::path::Path::new("leadgate.toml"));
+        let c = raw.validate("127.0.0.1:8080", &mut p.scope(""));
+        let problems = p.list.iter().map(|c| format!("{}: {}", c.key, c.message));
+        (c, problems.collect())
     }
 
     #[test]

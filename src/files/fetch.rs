@@ -3,8 +3,11 @@
 //! WhatsApp's media endpoint and the URL it gives, a VK file address), read up to the
 //! per-file limit and never past it.
 
-use crate::config::{Config, Secret};
+use super::AttachmentsConfig;
 use crate::lead::Channel;
+use crate::settings::Secret;
+use crate::sources::telegram::TelegramSource;
+use crate::sources::whatsapp::WhatsappSource;
 use crate::sources::{email, webform};
 use crate::store::InboundRow;
 use bytes::Bytes;
@@ -60,14 +63,19 @@ fn host_allowed(host: &str, allowed: &[String]) -> bool {
 }
 
 impl Fetcher {
-    /// The fetcher for the configured sources.
-    pub fn of(config: &Config) -> Result<Fetcher, reqwest::Error> {
+    /// The fetcher for the configured Telegram bots and WhatsApp numbers, with the
+    /// attachments' settings.
+    pub fn of(
+        telegram: &[TelegramSource],
+        whatsapp: &[WhatsappSource],
+        attachments: &AttachmentsConfig,
+    ) -> Result<Fetcher, reqwest::Error> {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(DOWNLOAD_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        let hosts = config.attachments.vk_hosts.clone();
+        let hosts = attachments.vk_hosts.clone();
         let vk_client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(DOWNLOAD_TIMEOUT)
@@ -87,13 +95,13 @@ impl Fetcher {
         Ok(Fetcher {
             client,
             vk_client,
-            telegram: (config.telegram.iter())
+            telegram: (telegram.iter())
                 .map(|t| {
                     let base = t.api_url.as_str().trim_end_matches('/').to_string();
                     (t.id.clone(), (base, t.token.clone()))
                 })
                 .collect(),
-            whatsapp: (config.whatsapp.iter())
+            whatsapp: (whatsapp.iter())
                 .map(|s| {
                     let reply = s.reply.as_ref().map(|r| {
                         let base = r.api_url.trim_end_matches('/').to_string();
@@ -102,7 +110,7 @@ impl Fetcher {
                     (s.id.clone(), reply)
                 })
                 .collect(),
-            vk_hosts: config.attachments.vk_hosts.clone(),
+            vk_hosts: attachments.vk_hosts.clone(),
         })
     }
 

@@ -11,7 +11,7 @@ use super::shelf::Shelf;
 use crate::clock::Clock;
 use crate::health::Health;
 use crate::lead::{Channel, Parsed};
-use crate::process::{SourceSettings, parse_item};
+use crate::sources::{SourceSettings, parse_item};
 use crate::store::{FileItem, FileRecord, FileState, FileStore, StoreError};
 use serde_json::Value;
 use std::collections::HashMap;

@@ -2,7 +2,7 @@
 //! base64url(HMAC-SHA256 of `"{id}.{expires}"`). Whoever has the link may open the file until
 //! it expires; nobody can make a link for another file or a later time without the key.
 
-use crate::config::Secret;
+use crate::settings::Secret;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};

@@ -17,21 +17,24 @@ pub use keeper::FileKeeper;
 pub use links::{FILES_PATH, FileLinks, LinkRefused, file_id};
 pub use shelf::{Shelf, sha256_hex};
 
-use crate::config::{Config, Secret};
+use crate::settings::Secret;
 use crate::store::{FileStore, StoreResult};
 use std::collections::HashSet;
 
-/// The link signer of `config`: its `link_secret`, else the key generated once and kept in
+/// The link signer of the attachments' settings: their `link_secret`, else the key generated once and kept in
 /// the store (so links keep working across restarts and on every daemon of one store).
-pub async fn links_of(config: &Config, store: &dyn FileStore) -> StoreResult<FileLinks> {
-    let key = match &config.attachments.link_secret {
+pub async fn links_of(
+    attachments: &AttachmentsConfig,
+    store: &dyn FileStore,
+) -> StoreResult<FileLinks> {
+    let key = match &attachments.link_secret {
         Some(secret) => secret.clone(),
         None => Secret::new(store.file_link_key(&random_key).await?),
     };
     Ok(FileLinks::new(
         key,
-        &config.attachments.public_url,
-        config.attachments.link_ttl,
+        &attachments.public_url,
+        attachments.link_ttl,
     ))
 }
 
@@ -42,9 +45,9 @@ fn random_key() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The shelf of `config`'s store.
-pub fn shelf_of(config: &Config) -> Shelf {
-    Shelf::new(AttachmentsConfig::folder(&config.storage.sqlite_path))
+/// The shelf beside the store at `store_path`.
+pub fn shelf_of(store_path: &std::path::Path) -> Shelf {
+    Shelf::new(AttachmentsConfig::folder(store_path))
 }
 
 /// Removes from the shelf the files among `before` (what records kept before retention or an

@@ -4,7 +4,7 @@
 
 use super::AppState;
 use super::error::ApiError;
-use crate::config::{Secret, tokens_match};
+use crate::settings::{Secret, tokens_match};
 use crate::store::{ListFilter, ReplayFilter};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{StatusCode, header};
@@ -27,7 +27,7 @@ pub fn routes(token: Secret) -> Router<AppState> {
         .route("/admin/api/dead-letters/replay", post(replay))
         .route(
             "/admin/api/reports/{table}",
-            get(crate::console::reports::api),
+            get(super::console::reports::api),
         )
         .layer(axum::middleware::from_fn(
             move |req: Request, next: Next| {
@@ -166,8 +166,8 @@ async fn replay(
 /// "this is a lead"). 202 when queued; 409 when it is not kept out (a second call); 422 when
 /// even without the filters it has nothing a lead can be made of.
 async fn as_lead(State(app): State<AppState>, Path(id): Path<String>) -> Response {
-    use crate::console::Turned;
-    match crate::console::turn_into_lead(&app, &id, "admin API").await {
+    use super::console::Turned;
+    match super::console::turn_into_lead(&app, &id, "admin API").await {
         Ok(Turned::Queued) => (
             StatusCode::ACCEPTED,
             Json(json!({"id": id, "status": "queued"})),

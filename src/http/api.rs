@@ -3,7 +3,7 @@
 
 use super::AppState;
 use super::error::ApiError;
-use crate::config::Secret;
+use crate::settings::Secret;
 use crate::sla::{Action, ActionError, Passed};
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;

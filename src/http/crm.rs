@@ -6,8 +6,8 @@
 
 use super::AppState;
 use super::error::ApiError;
-use crate::config::SinkKind;
 use crate::crm::{self, HookError, HookRequest, Reported};
+use crate::deliver::SinkKind;
 use crate::sla::{ActionError, ReportOutcome, ReportingSink};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};

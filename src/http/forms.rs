@@ -5,9 +5,10 @@
 
 use super::AppState;
 use super::error::ApiError;
-use crate::config::{WebformSource, tokens_match};
+use crate::config::WebformSource;
 use crate::connectors::{Answer, InboundConnector, Presented};
 use crate::lead::{Channel, Parsed, normalise_contact};
+use crate::settings::tokens_match;
 use crate::sources::webform::{
     BodyError, BodyKind, FormBody, Limits, META_CONNECTOR, RequestContext, body_kind,
     form_to_draft, read_body,
@@ -272,7 +273,7 @@ pub async fn accept(
     {
         return Err(refused.into());
     }
-    if connector.is_test_ping(&parsed_form) {
+    if connector.is_test_ping(&parsed_form.fields) {
         metrics::counter!("leadgate_test_pings_total", "source" => cfg.id.clone()).increment(1);
         return Ok(provider_answer(connector.answer.as_ref()));
     }

@@ -5,7 +5,7 @@
 
 use super::AppState;
 use super::error::ApiError;
-use crate::config::tokens_match;
+use crate::settings::tokens_match;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -6,8 +6,8 @@
 
 use super::AppState;
 use super::error::ApiError;
-use crate::config::tokens_match;
 use crate::lead::Channel;
+use crate::settings::tokens_match;
 use crate::sources::item::Item;
 use crate::sources::{vk, whatsapp};
 use crate::store::NewInbound;

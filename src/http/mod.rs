@@ -5,6 +5,7 @@ mod act;
 mod admin;
 mod api;
 mod body;
+pub mod console;
 mod crm;
 mod demo;
 mod error;
@@ -69,7 +70,7 @@ pub struct AppState {
     /// The memory every request body in flight shares.
     pub bodies: BodyBudget,
     /// The managers' bot in webhook mode: what handles the taps Telegram posts.
-    pub managers_hook: Option<crate::notify::TapListener>,
+    pub managers_hook: Option<crate::sla::TapListener>,
     /// What the admin console reads.
     pub console: Arc<dyn crate::store::ConsoleStore>,
     /// Wakes the processing stage (an item the admin turned into a lead is pending again).
@@ -154,7 +155,7 @@ pub fn router(state: AppState) -> Router {
     }
     if let Some(token) = state.config.admin_token.clone() {
         app = app.merge(admin::routes(token.clone()));
-        app = app.merge(crate::console::routes(token));
+        app = app.merge(console::routes(token));
     }
     if state.notices.signer().is_some() {
         app = app.route(

@@ -6,7 +6,7 @@
 
 use super::AppState;
 use super::error::ApiError;
-use crate::config::tokens_match;
+use crate::settings::tokens_match;
 use crate::sources::telegram::{inbound, update_item};
 use crate::store::Inserted;
 use axum::body::Body;

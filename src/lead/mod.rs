@@ -7,6 +7,7 @@
 
 mod amount;
 mod email;
+mod event;
 mod labels;
 pub mod limits;
 mod name;
@@ -16,6 +17,7 @@ mod text;
 
 pub use amount::amount_in;
 pub use email::{find_emails, normalise_email};
+pub use event::{EventType, envelope};
 pub use labels::{LabelRole, VOCABULARY, label_role, normalise_label};
 pub use name::normalise_name;
 pub use phone::{PhoneNormaliser, find_phones};

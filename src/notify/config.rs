@@ -1,8 +1,7 @@
 //! `[notify]`: how leadgate reaches managers (a Telegram bot, an SMTP server) and whom it tells
 //! when a channel fails, as written and as validated.
 
-use crate::config::{HumanDuration, Secret};
-use crate::sources::blog::config::Report;
+use crate::settings::{HumanDuration, Scope, Secret};
 use crate::sources::email::roots::ExtraRoots;
 use crate::sources::telegram::{DEFAULT_API_URL, token_shape_ok, webhook_secret_shape_ok};
 use serde::Deserialize;
@@ -179,12 +178,12 @@ fn duration(value: Option<HumanDuration>, default: Duration) -> Duration {
 
 impl RawNotify {
     /// Checks every key, reporting each problem with its key under `notify.`.
-    pub fn validate(self, n: &Neighbours<'_>, report: Report<'_>) -> NotifyConfig {
+    pub fn validate(self, n: &Neighbours<'_>, p: &mut Scope<'_>) -> NotifyConfig {
         let language = match self.language.as_deref().unwrap_or("ru") {
             "ru" => Language::Ru,
             "en" => Language::En,
             other => {
-                report(
+                p.add(
                     "language",
                     format!("unknown language {other:?}"),
                     Some("\"ru\" or \"en\""),
@@ -192,20 +191,20 @@ impl RawNotify {
                 Language::Ru
             }
         };
-        let telegram = self.telegram.map(|t| t.validate(n, report));
-        let email = self.email.map(|e| e.validate(n.base, report));
-        let alerts = self.alerts.validate(n, report);
+        let telegram = self.telegram.map(|t| t.validate(n, p));
+        let email = self.email.map(|e| e.validate(n.base, p));
+        let alerts = self.alerts.validate(n, p);
         if !alerts.telegram_chat_ids.is_empty() && telegram.is_none() {
-            report(
+            p.add(
                 "alerts.telegram_chat_ids",
-                "admins are to be told in Telegram but there is no [notify.telegram] bot".into(),
+                "admins are to be told in Telegram but there is no [notify.telegram] bot",
                 Some("add [notify.telegram] with the managers' bot token"),
             );
         }
         if !alerts.emails.is_empty() && email.is_none() {
-            report(
+            p.add(
                 "alerts.emails",
-                "admins are to be told by e-mail but there is no [notify.email]".into(),
+                "admins are to be told by e-mail but there is no [notify.email]",
                 Some("add [notify.email] with the SMTP server"),
             );
         }
@@ -219,18 +218,18 @@ impl RawNotify {
 }
 
 impl RawNotifyTelegram {
-    fn validate(self, n: &Neighbours<'_>, report: Report<'_>) -> NotifyTelegram {
+    fn validate(self, n: &Neighbours<'_>, p: &mut Scope<'_>) -> NotifyTelegram {
         if !token_shape_ok(self.token.expose()) {
-            report(
+            p.add(
                 "telegram.token",
-                "is not a bot token".into(),
+                "is not a bot token",
                 Some("the token @BotFather gave, best as \"${LEADGATE_NOTIFY_BOT_TOKEN}\""),
             );
         }
         if n.source_bot_tokens.contains(&self.token.expose()) {
-            report(
+            p.add(
                 "telegram.token",
-                "is the token of a [[sources.telegram]] bot".into(),
+                "is the token of a [[sources.telegram]] bot",
                 Some(
                     "managers need a bot of their own: Telegram gives one bot's updates to one reader, and customers must not see internal cards",
                 ),
@@ -240,7 +239,7 @@ impl RawNotifyTelegram {
         let api_url = match reqwest::Url::parse(text) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() => u,
             _ => {
-                report(
+                p.add(
                     "telegram.api_url",
                     format!("{text:?} is not an http(s) URL"),
                     Some("the Bot API server's base URL, like \"https://api.telegram.org\""),
@@ -250,9 +249,9 @@ impl RawNotifyTelegram {
         };
         let poll_timeout = duration(self.poll_timeout, Duration::from_secs(25));
         if !(1..=60).contains(&poll_timeout.as_secs()) {
-            report(
+            p.add(
                 "telegram.poll_timeout",
-                "must be from 1s to 60s".into(),
+                "must be from 1s to 60s",
                 Some("\"25s\" is a good value"),
             );
         }
@@ -261,17 +260,17 @@ impl RawNotifyTelegram {
             "webhook" => match self.webhook_secret {
                 Some(s) if webhook_secret_shape_ok(s.expose()) => Some(s),
                 Some(_) => {
-                    report(
+                    p.add(
                         "telegram.webhook_secret",
-                        "is not a valid secret_token".into(),
+                        "is not a valid secret_token",
                         Some("1-256 characters: letters, digits, '_' and '-'"),
                     );
                     None
                 }
                 None => {
-                    report(
+                    p.add(
                         "telegram.webhook_secret",
-                        "is required with mode = \"webhook\"".into(),
+                        "is required with mode = \"webhook\"",
                         Some(
                             "the secret_token given to setWebhook, like \"${LEADGATE_MANAGERS_HOOK_SECRET}\"",
                         ),
@@ -280,7 +279,7 @@ impl RawNotifyTelegram {
                 }
             },
             other => {
-                report(
+                p.add(
                     "telegram.mode",
                     format!("{other:?} is not a mode"),
                     Some("\"polling\" or \"webhook\""),
@@ -298,7 +297,7 @@ impl RawNotifyTelegram {
 }
 
 impl RawNotifyEmail {
-    fn validate(self, base: &Path, report: Report<'_>) -> NotifyEmail {
+    fn validate(self, base: &Path, p: &mut Scope<'_>) -> NotifyEmail {
         let parsed = reqwest::Url::parse(&self.url);
         let encrypted = parsed.as_ref().is_ok_and(|u| {
             u.scheme() == "smtps" || u.query_pairs().any(|(k, v)| k == "tls" && v != "none")
@@ -308,16 +307,16 @@ impl RawNotifyEmail {
                 if lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&self.url)
                     .is_err()
                 {
-                    report(
+                    p.add(
                         "email.url",
-                        "is not an SMTP URL leadgate can use".into(),
+                        "is not an SMTP URL leadgate can use",
                         Some("smtps://host:465, smtp://host:587?tls=required or smtp://host:25"),
                     );
                 }
             }
-            _ => report(
+            _ => p.add(
                 "email.url",
-                "is not an SMTP URL".into(),
+                "is not an SMTP URL",
                 Some(
                     "smtps://host:465 (TLS), smtp://host:587?tls=required (STARTTLS), smtp://127.0.0.1:2525 (plain)",
                 ),
@@ -327,16 +326,16 @@ impl RawNotifyEmail {
             (Some(u), Some(p)) => Some((u, p)),
             (None, None) => None,
             _ => {
-                report(
+                p.add(
                     "email.password",
-                    "user and password go together".into(),
+                    "user and password go together",
                     Some("set both, or neither for a server without login"),
                 );
                 None
             }
         };
         let from = self.from.parse().unwrap_or_else(|_| {
-            report(
+            p.add(
                 "email.from",
                 format!("{:?} is not an address", self.from),
                 Some("like \"leadgate <leads@example.ru>\""),
@@ -351,7 +350,7 @@ impl RawNotifyEmail {
                 u.as_str().trim_end_matches('/').to_string()
             }
             _ => {
-                report(
+                p.add(
                     "email.public_url",
                     format!("{:?} is not an http(s) URL", self.public_url),
                     Some(
@@ -362,9 +361,9 @@ impl RawNotifyEmail {
             }
         };
         if self.link_secret.expose().len() < 32 {
-            report(
+            p.add(
                 "email.link_secret",
-                "is shorter than 32 characters".into(),
+                "is shorter than 32 characters",
                 Some(
                     "a long random value, e.g. from `openssl rand -hex 32`, as \"${LEADGATE_LINK_SECRET}\"",
                 ),
@@ -372,9 +371,9 @@ impl RawNotifyEmail {
         }
         let extra_roots = match &self.ca_file {
             Some(_) if !encrypted => {
-                report(
+                p.add(
                     "email.ca_file",
-                    "is only used over TLS".into(),
+                    "is only used over TLS",
                     Some("use smtps://host:465 or smtp://host:587?tls=required, or remove ca_file"),
                 );
                 None
@@ -387,7 +386,7 @@ impl RawNotifyEmail {
                 }) {
                     Ok(pem) => Some(pem),
                     Err(message) => {
-                        report(
+                        p.add(
                             "email.ca_file",
                             message,
                             Some(
@@ -413,10 +412,10 @@ impl RawNotifyEmail {
 }
 
 impl RawAlerts {
-    fn validate(self, n: &Neighbours<'_>, report: Report<'_>) -> AlertsConfig {
+    fn validate(self, n: &Neighbours<'_>, p: &mut Scope<'_>) -> AlertsConfig {
         for (i, e) in self.emails.iter().enumerate() {
             if e.parse::<lettre::Address>().is_err() {
-                report(
+                p.add(
                     &format!("alerts.emails[{i}]"),
                     format!("{e:?} is not an address"),
                     None,
@@ -425,7 +424,7 @@ impl RawAlerts {
         }
         for id in self.silent_after.keys() {
             if !n.source_ids.contains(id) {
-                report(
+                p.add(
                     &format!("alerts.silent_after.{id}"),
                     format!("there is no source {id:?}"),
                     Some("the keys are source ids from [[sources.*]]"),

@@ -4,7 +4,7 @@
 //! A token is `base64url(JSON claim) "." base64url(HMAC of the first part)`: readable by
 //! nobody's database but ours, and useless once changed or expired.
 
-use crate::config::Secret;
+use crate::settings::Secret;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};

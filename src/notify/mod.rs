@@ -4,7 +4,7 @@
 //! is retried, never lost, and never queued twice for one assignment.
 //!
 //! Queueing happens inside the transaction that changes the lead ([`Notices`]); sending in
-//! [`NotifyWorker`]; taps come back through [`TapListener`], links through `/act/{token}`;
+//! [`NotifyWorker`]; taps come back through [`crate::sla::TapListener`], links through `/act/{token}`;
 //! incidents are watched by [`AlertMonitor`].
 
 mod alerts;
@@ -15,7 +15,6 @@ mod message;
 mod pages;
 mod people;
 mod queue;
-mod taps;
 mod telegram;
 mod worker;
 
@@ -26,11 +25,11 @@ pub use config::{
 pub use email::{EmailNotifier, MailError};
 pub use links::{LinkAction, LinkClaim, LinkError, LinkSigner};
 pub use message::{
-    Card, CardButtons, EmailMessage, Labels, Message, PersonMessage, Tap, TelegramMessage,
+    Button, Card, CardButtons, EmailMessage, Labels, Message, PersonMessage, Tap, TelegramMessage,
+    reasons_keyboard,
 };
 pub use pages::{confirm_page, message_page};
 pub use people::{NotSent, PERSON, People, Replies};
 pub use queue::{LINK_PATH, Notices};
-pub use taps::{OFFSET_KEY, TapListener};
 pub use telegram::TelegramNotifier;
 pub use worker::{HORIZON, NotifyWorker};

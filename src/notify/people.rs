@@ -4,10 +4,9 @@
 //! never blocks or loses the lead.
 
 use super::message::{Message, PersonMessage};
-use crate::config::Config;
 use crate::lead::{Channel, Lead};
-use crate::sources::vk::{VkApi, VkSendError};
-use crate::sources::whatsapp::{OUTSIDE_WINDOW, SendError, WhatsappApi};
+use crate::sources::vk::{VkApi, VkSendError, VkSource};
+use crate::sources::whatsapp::{OUTSIDE_WINDOW, SendError, WhatsappApi, WhatsappSource};
 use crate::store::NewNotification;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -23,12 +22,12 @@ pub struct Replies {
 
 impl Replies {
     /// The answers of every configured source that has one.
-    pub fn of(config: &Config) -> Replies {
+    pub fn of(whatsapp: &[WhatsappSource], vk: &[VkSource]) -> Replies {
         Replies {
-            texts: (config.whatsapp.iter())
+            texts: (whatsapp.iter())
                 .filter_map(|s| Some((s.id.clone(), s.reply.as_ref()?.text.clone())))
                 .chain(
-                    (config.vk.iter())
+                    (vk.iter())
                         .filter_map(|s| Some((s.id.clone(), s.reply.as_ref()?.text.clone()))),
                 )
                 .collect(),
@@ -80,9 +79,12 @@ pub struct NotSent {
 
 impl People {
     /// A client for every source that answers; `None` when none does.
-    pub fn of(config: &Config) -> Result<Option<People>, String> {
+    pub fn of(
+        whatsapp_sources: &[WhatsappSource],
+        vk_sources: &[VkSource],
+    ) -> Result<Option<People>, String> {
         let mut whatsapp = HashMap::new();
-        for s in &config.whatsapp {
+        for s in whatsapp_sources {
             if let (Some(reply), Some(number)) = (&s.reply, &s.phone_number_id) {
                 let api = WhatsappApi::new(&reply.api_url, number, reply.access_token.clone())
                     .map_err(|e: SendError| e.to_string())?;
@@ -90,7 +92,7 @@ impl People {
             }
         }
         let mut vk = HashMap::new();
-        for s in &config.vk {
+        for s in vk_sources {
             if let Some(reply) = &s.reply {
                 let api = VkApi::new(&reply.api_url, reply.access_token.clone())
                     .map_err(|e: VkSendError| e.to_string())?;

@@ -1,7 +1,7 @@
 //! `[retention]`: how long each kind of personal data is kept. The defaults keep what
 //! delivery and the SLA need; `"off"` keeps a kind for ever.
 
-use crate::config::parse_duration;
+use crate::settings::{Scope, parse_duration};
 use crate::store::RetentionKind;
 use serde::Deserialize;
 use std::time::Duration;
@@ -72,7 +72,7 @@ impl Retention {
 
 impl RawRetention {
     /// Checks every value, reporting each problem as `(key, message, hint)`.
-    pub fn validate(self, report: &mut dyn FnMut(&str, String, Option<&str>)) -> Retention {
+    pub fn validate(self, p: &mut Scope<'_>) -> Retention {
         let d = Retention::default();
         let mut kept = |key: &str, given: Option<String>, default: Option<Duration>| match given
             .as_deref()
@@ -83,7 +83,7 @@ impl RawRetention {
             Some(text) => match parse_duration(text) {
                 Ok(t) if t >= Duration::from_secs(60) => Some(t),
                 Ok(_) => {
-                    report(
+                    p.add(
                         key,
                         format!("{text:?} is too short to keep anything"),
                         Some("at least \"1m\"; write \"off\" to keep this for ever"),
@@ -91,7 +91,7 @@ impl RawRetention {
                     default
                 }
                 Err(e) => {
-                    report(key, e, Some("like \"30d\", or \"off\" to keep for ever"));
+                    p.add(key, e, Some("like \"30d\", or \"off\" to keep for ever"));
                     default
                 }
             },
@@ -105,11 +105,11 @@ impl RawRetention {
             None => d.every,
             Some(Ok(t)) if t >= Duration::from_secs(1) => t,
             Some(Ok(_)) => {
-                report("every", "must be at least 1s".into(), None);
+                p.add("every", "must be at least 1s", None);
                 d.every
             }
             Some(Err(e)) => {
-                report("every", e, Some("like \"1h\""));
+                p.add("every", e, Some("like \"1h\""));
                 d.every
             }
         };
@@ -129,9 +129,10 @@ mod tests {
     use super::*;
 
     fn validate(raw: RawRetention) -> (Retention, Vec<String>) {
-        let mut problems = Vec::new();
-        let r = raw.validate(&mut |k, m, _| problems.push(format!("{k}: {m}")));
-        (r, problems)
+        let mut p = crate::settings::Problems::new(std::path::Path::new("leadgate.toml"));
+        let r = raw.validate(&mut p.scope(""));
+        let problems = p.list.iter().map(|c| format!("{}: {}", c.key, c.message));
+        (r, problems.collect())
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! routed without the rules that drop. What no parser can read (malformed, too large, a
 //! service message with no person's words) still has nothing to make a lead of.
 
-use super::parse::SourceSettings;
 use crate::lead::{Channel, Parsed};
 use crate::sources::blog::{self, CommentRules};
+use crate::sources::{SourceSettings, parse_item};
 use crate::sources::{email, telegram, vk, webform, whatsapp};
 use crate::store::InboundRow;
 
@@ -23,7 +23,7 @@ pub async fn parse_as_lead(row: &InboundRow, settings: &SourceSettings) -> Parse
     match row.channel {
         Channel::Webform => match webform::stored_connector(row, &settings.connectors) {
             Some(connector) => webform::parse_stored(row, None, &connector).await,
-            None => super::parse_item(row, settings).await,
+            None => parse_item(row, settings).await,
         },
         // No community id: nothing is read as the community's own reply.
         Channel::Vk => vk::parse_event(&row.payload, 0),
@@ -31,7 +31,7 @@ pub async fn parse_as_lead(row: &InboundRow, settings: &SourceSettings) -> Parse
         Channel::Email if row.meta.get(email::META_TOO_LARGE).is_none() => {
             email::parse_email_as_lead(&row.payload, &settings.email)
         }
-        Channel::Email => super::parse_item(row, settings).await,
+        Channel::Email => parse_item(row, settings).await,
         Channel::Blog => {
             let rules = CommentRules {
                 staff_names: Vec::new(),
@@ -103,7 +103,7 @@ mod tests {
         ];
         for (channel, file, kept_as) in cases {
             let item = row(channel, file);
-            let judged = crate::process::parse_item(&item, &settings).await;
+            let judged = crate::sources::parse_item(&item, &settings).await;
             assert_eq!(reason(&judged), Some(kept_as), "{file}");
             match parse_as_lead(&item, &settings).await {
                 Parsed::Lead(draft) => assert!(!draft.text.is_empty(), "{file}"),

@@ -7,26 +7,25 @@
 //! identified, routed and written.
 
 mod as_lead;
-mod events;
-mod parse;
 mod said;
 mod window;
 
 pub use as_lead::{META_AS_LEAD, parse_as_lead};
-pub use events::{SinkRoute, crm_user_id, outbox_rows, update_rows};
-pub use parse::{SourceSettings, parse_item, parse_sample};
 pub use window::ConversationWindows;
 
 use crate::clock::Clock;
-use crate::deliver::EventType;
+use crate::deliver::{SinkRoute, outbox_rows, update_rows};
 use crate::health::Health;
+use crate::lead::EventType;
 use crate::lead::{
     AssignedManager, Assignment, Channel, Lead, NormalisedDraft, NotLead, NotLeadReason,
     OwnContacts, Parsed, PhoneNormaliser, normalise,
 };
 use crate::notify::Notices;
+use crate::routing::STRATEGY_STATE_KEY;
 use crate::routing::{CompiledRules, Outcome, RoutingContext, RulesHandle, StrategyState};
 use crate::sla::Reach;
+use crate::sources::{SourceSettings, parse_item};
 use crate::store::{
     FinishedInbound, InboundRow, LeadStatus, LeadUpdate, NewAssignment, NewLead, Store,
     StoreResult, StoreTx, StoredLead,
@@ -39,9 +38,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-
-/// The cursor key under which routing strategy state (round-robin positions) is kept.
-pub const STRATEGY_STATE_KEY: &str = "routing.strategy_state";
 
 /// Everything the processing stage needs.
 #[derive(Clone)]

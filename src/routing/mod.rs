@@ -44,5 +44,8 @@ pub use trace::{CandidateTrace, Eligibility, Label, LevelTrace, PickTrace, Trace
 pub use trace_stored::{StoredTraceError, is_indexed, spell_out};
 pub use values::DateSet;
 
+/// The cursor key under which routing strategy state (round-robin positions) is kept.
+pub const STRATEGY_STATE_KEY: &str = "routing.strategy_state";
+
 #[cfg(test)]
 mod tests;

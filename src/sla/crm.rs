@@ -7,9 +7,9 @@
 use super::{ActionError, Actions};
 use crate::connectors::{HookSpec, StatusMeaning};
 use crate::crm::{CrmReport, LeadRef};
-use crate::deliver::EventType;
+use crate::deliver::{SinkRoute, crm_user_id, outbox_rows};
+use crate::lead::EventType;
 use crate::lead::{AssignedManager, Assignment};
-use crate::process::{SinkRoute, crm_user_id, outbox_rows};
 use crate::routing::CompiledRules;
 use crate::store::{LeadStatus, LeadUpdate, NewAssignment, StoreTx};
 use chrono::{DateTime, Utc};

@@ -6,17 +6,20 @@ mod crm;
 mod pass;
 mod reach;
 mod reroute;
+mod taps;
 
 pub use crm::{ReportOutcome, ReportingSink};
 pub use pass::{PassContext, PassReason, Passed, pass_on};
 pub use reach::{CrmSink, Reach};
 pub use reroute::Rerouted;
+pub use taps::{OFFSET_KEY, TapListener};
 
 use crate::clock::Clock;
-use crate::deliver::EventType;
+use crate::deliver::{SinkRoute, outbox_rows};
 use crate::health::Health;
+use crate::lead::EventType;
 use crate::notify::Notices;
-use crate::process::{STRATEGY_STATE_KEY, SinkRoute, outbox_rows};
+use crate::routing::STRATEGY_STATE_KEY;
 use crate::routing::{RulesHandle, StrategyState};
 use crate::store::{LeadStatus, LeadUpdate, Store, StoreError, StoreTx};
 use serde_json::json;

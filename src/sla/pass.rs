@@ -4,10 +4,10 @@
 
 use super::Reach;
 use crate::clock::Clock;
-use crate::deliver::EventType;
+use crate::deliver::{SinkRoute, outbox_rows};
+use crate::lead::EventType;
 use crate::lead::{AssignedManager, Assignment};
 use crate::notify::Notices;
-use crate::process::{SinkRoute, outbox_rows};
 use crate::routing::{CompiledRules, RoutingContext, Strategy, StrategyState};
 use crate::store::{ActiveAssignment, LeadStatus, LeadUpdate, NewAssignment, StoreResult, StoreTx};
 use chrono::{DateTime, Utc};

@@ -3,7 +3,7 @@
 //! webhooks report that the lead was taken). Without any of these, a lead would be passed on
 //! after every `ack_within` to managers who never heard of it.
 
-use crate::config::{Config, SinkKind};
+use crate::deliver::{SinkConfig, SinkKind};
 use crate::notify::Notices;
 use crate::routing::Manager;
 
@@ -29,14 +29,13 @@ pub struct CrmSink {
 }
 
 impl Reach {
-    /// Who can acknowledge a lead with `config`: the managers' cards (`notices`, built from
-    /// its `[notify]`), the API, and the CRMs whose webhooks report back.
-    pub fn of(config: &Config, notices: &Notices) -> Reach {
+    /// Who can acknowledge a lead: the managers' cards (`notices`, built from `[notify]`),
+    /// the API (when it has a token), and the CRMs among `sinks` whose webhooks report back.
+    pub fn of(api: bool, sinks: &[SinkConfig], notices: &Notices) -> Reach {
         Reach {
             notices: notices.clone(),
-            api: config.api_token.is_some(),
-            crm_sinks: config
-                .sinks
+            api,
+            crm_sinks: sinks
                 .iter()
                 .filter_map(|s| match &s.kind {
                     SinkKind::Webhook(w) if w.hook_secret.is_some() => Some(CrmSink {

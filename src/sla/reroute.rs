@@ -4,9 +4,9 @@
 //! its audit trail. The sinks get `lead.reassigned` and the new manager a card.
 
 use super::{ActionError, Actions, load_state, save_state};
-use crate::deliver::EventType;
+use crate::deliver::outbox_rows;
+use crate::lead::EventType;
 use crate::lead::{AssignedManager, Assignment};
-use crate::process::outbox_rows;
 use crate::routing::{Outcome, RoutingContext};
 use crate::store::{LeadStatus, LeadUpdate, NewAssignment};
 use serde_json::json;

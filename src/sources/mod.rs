@@ -4,7 +4,10 @@
 pub mod blog;
 pub mod email;
 pub mod item;
+mod parse;
 pub mod telegram;
 pub mod vk;
 pub mod webform;
 pub mod whatsapp;
+
+pub use parse::{SourceSettings, parse_item, parse_sample};

@@ -15,7 +15,7 @@ pub use hook::{HookFormat, HookSpec, RawHook, StatusMeaning};
 pub use send::Step;
 
 use super::inbound::FileProblem;
-use crate::deliver::EventType;
+use crate::lead::EventType;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};

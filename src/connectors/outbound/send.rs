@@ -3,7 +3,7 @@
 //! CRM's answer. Pure, so the samples run without a network.
 
 use super::{Preset, RenderError, Rendered, StepSpec};
-use crate::deliver::EventType;
+use crate::lead::EventType;
 use crate::store::CrmRefs;
 use minijinja::value::Serde;
 use serde_json::{Value, json};

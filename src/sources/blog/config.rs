@@ -3,14 +3,10 @@
 //! methods and files each problem under the source's key.
 
 use super::CommentRules;
-use crate::config::{HumanDuration, Secret};
 use crate::lead::normalise_email;
+use crate::settings::{HumanDuration, Scope, Secret};
 use serde::Deserialize;
 use std::time::Duration;
-
-/// Reports one problem: the key inside the source (`site_url`, `staff_emails[0]`), what is
-/// wrong, and what would be right.
-pub type Report<'a> = &'a mut dyn FnMut(&str, String, Option<&str>);
 
 /// `[[sources.wordpress]]` as written: a WordPress site polled over its REST API.
 #[derive(Debug, Default, Deserialize)]
@@ -115,11 +111,11 @@ const MAX_PER_PAGE: u32 = 100;
 impl RawWordpress {
     /// Checks every key, reporting each problem; the result is only used when none was
     /// reported.
-    pub fn validate(self, report: Report<'_>) -> WordpressSource {
-        let site_url = http_url(&self.site_url, "site_url", report);
+    pub fn validate(self, p: &mut Scope<'_>) -> WordpressSource {
+        let site_url = http_url(&self.site_url, "site_url", p);
         let per_page = self.per_page.unwrap_or(MAX_PER_PAGE);
         if !(1..=MAX_PER_PAGE).contains(&per_page) {
-            report(
+            p.add(
                 "per_page",
                 format!("{per_page} is out of range"),
                 Some("WordPress takes 1 to 100 comments per page"),
@@ -133,17 +129,17 @@ impl RawWordpress {
                 Some(Login { user, app_password })
             }
             (Some(_), _) => {
-                report(
+                p.add(
                     "app_password",
-                    "a user is set without an application password".into(),
+                    "a user is set without an application password",
                     Some("set app_password = \"${WP_APP_PASSWORD}\", or remove user"),
                 );
                 None
             }
             (None, Some(_)) => {
-                report(
+                p.add(
                     "user",
-                    "an application password is set without its user".into(),
+                    "an application password is set without its user",
                     Some("set user to the WordPress login the password belongs to"),
                 );
                 None
@@ -153,17 +149,12 @@ impl RawWordpress {
         WordpressSource {
             id: self.id,
             site_url,
-            poll_interval: positive(
-                self.poll_interval,
-                DEFAULT_INTERVAL,
-                "poll_interval",
-                report,
-            ),
-            timeout: positive(self.timeout, DEFAULT_TIMEOUT, "timeout", report),
+            poll_interval: positive(self.poll_interval, DEFAULT_INTERVAL, "poll_interval", p),
+            timeout: positive(self.timeout, DEFAULT_TIMEOUT, "timeout", p),
             login,
             backfill: self.backfill.map_or(DEFAULT_BACKFILL, |d| d.0),
             per_page: per_page.clamp(1, MAX_PER_PAGE),
-            rules: rules(self.staff_names, self.staff_emails, report),
+            rules: rules(self.staff_names, self.staff_emails, p),
         }
     }
 }
@@ -171,30 +162,25 @@ impl RawWordpress {
 impl RawFeed {
     /// Checks every key, reporting each problem; the result is only used when none was
     /// reported.
-    pub fn validate(self, report: Report<'_>) -> FeedSource {
+    pub fn validate(self, p: &mut Scope<'_>) -> FeedSource {
         FeedSource {
             id: self.id,
-            url: http_url(&self.url, "url", report),
-            poll_interval: positive(
-                self.poll_interval,
-                DEFAULT_INTERVAL,
-                "poll_interval",
-                report,
-            ),
-            timeout: positive(self.timeout, DEFAULT_TIMEOUT, "timeout", report),
-            rules: rules(self.staff_names, self.staff_emails, report),
+            url: http_url(&self.url, "url", p),
+            poll_interval: positive(self.poll_interval, DEFAULT_INTERVAL, "poll_interval", p),
+            timeout: positive(self.timeout, DEFAULT_TIMEOUT, "timeout", p),
+            rules: rules(self.staff_names, self.staff_emails, p),
         }
     }
 }
 
 /// An http(s) URL without credentials, query or fragment (credentials belong in their own,
 /// secret, keys; they would otherwise show in logs and errors).
-fn http_url(text: &str, key: &str, report: Report<'_>) -> reqwest::Url {
+fn http_url(text: &str, key: &str, p: &mut Scope<'_>) -> reqwest::Url {
     let fallback = || reqwest::Url::parse("http://invalid.example/").expect("a valid URL");
     let url = match reqwest::Url::parse(text.trim()) {
         Ok(u) if u.scheme() == "http" || u.scheme() == "https" => u,
         _ => {
-            report(
+            p.add(
                 key,
                 format!("{text:?} is not an http(s) URL"),
                 Some("write it like \"https://example.ru/blog\""),
@@ -203,15 +189,15 @@ fn http_url(text: &str, key: &str, report: Report<'_>) -> reqwest::Url {
         }
     };
     if !url.username().is_empty() || url.password().is_some() {
-        report(
+        p.add(
             key,
-            "the URL carries a user name or password".into(),
+            "the URL carries a user name or password",
             Some("WordPress sources take user and app_password keys; remove them from the URL"),
         );
     } else if url.query().is_some() || url.fragment().is_some() {
-        report(
+        p.add(
             key,
-            "the URL has a query or a fragment".into(),
+            "the URL has a query or a fragment",
             Some("write the address only; leadgate adds the query itself"),
         );
     }
@@ -222,13 +208,13 @@ fn positive(
     value: Option<HumanDuration>,
     default: Duration,
     key: &str,
-    report: Report<'_>,
+    p: &mut Scope<'_>,
 ) -> Duration {
     let d = value.map_or(default, |d| d.0);
     if d.is_zero() {
-        report(
+        p.add(
             key,
-            "must be longer than zero".into(),
+            "must be longer than zero",
             Some("write it like \"5m\""),
         );
         return default;
@@ -236,10 +222,10 @@ fn positive(
     d
 }
 
-fn rules(names: Vec<String>, emails: Vec<String>, report: Report<'_>) -> CommentRules {
+fn rules(names: Vec<String>, emails: Vec<String>, p: &mut Scope<'_>) -> CommentRules {
     for (i, e) in emails.iter().enumerate() {
         if normalise_email(e).is_none() {
-            report(
+            p.add(
                 &format!("staff_emails[{i}]"),
                 format!("{e:?} is not an e-mail address"),
                 None,
@@ -257,22 +243,35 @@ fn rules(names: Vec<String>, emails: Vec<String>, report: Report<'_>) -> Comment
 mod tests {
     use super::*;
 
+    /// The problems `validate` reports, as `key: message`.
+    fn found(validate: impl FnOnce(&mut Scope<'_>)) -> Vec<String> {
+        let mut p = crate::settings::Problems::new(std::path::Path::new("leadgate.toml"));
+        validate(&mut p.scope(""));
+        p.list
+            .iter()
+            .map(|c| format!("{}: {}", c.key, c.message))
+            .collect()
+    }
+
     fn problems(raw: RawWordpress) -> Vec<String> {
-        let mut found = Vec::new();
-        raw.validate(&mut |key, message, _| found.push(format!("{key}: {message}")));
-        found
+        found(|p| {
+            raw.validate(p);
+        })
     }
 
     #[test]
     fn defaults_are_polite() {
-        let mut found = Vec::new();
-        let source = RawWordpress {
-            id: "blog".into(),
-            site_url: "https://example.ru/blog".into(),
-            ..RawWordpress::default()
-        }
-        .validate(&mut |key, message, _| found.push(format!("{key}: {message}")));
-        assert!(found.is_empty(), "{found:?}");
+        let mut source = None;
+        let problems = found(|p| {
+            let raw = RawWordpress {
+                id: "blog".into(),
+                site_url: "https://example.ru/blog".into(),
+                ..RawWordpress::default()
+            };
+            source = Some(raw.validate(p));
+        });
+        assert!(problems.is_empty(), "{problems:?}");
+        let source = source.expect("validated");
         assert_eq!(source.poll_interval, Duration::from_secs(300));
         assert_eq!(source.timeout, Duration::from_secs(20));
         assert_eq!(source.backfill, Duration::from_secs(7 * 86_400));
@@ -319,16 +318,15 @@ mod tests {
         }
         let text = include_str!("../../../config/examples/blog.toml");
         let example: Example = toml::from_str(text).expect("the example parses");
-        let mut found = Vec::new();
-        let mut report =
-            |key: &str, message: String, _: Option<&str>| found.push(format!("{key}: {message}"));
-        for site in example.sources.wordpress {
-            assert!(site.validate(&mut report).login.is_some());
-        }
-        for feed in example.sources.feed {
-            feed.validate(&mut report);
-        }
-        assert!(found.is_empty(), "{found:?}");
+        let problems = found(|p| {
+            for site in example.sources.wordpress {
+                assert!(site.validate(p).login.is_some());
+            }
+            for feed in example.sources.feed {
+                feed.validate(p);
+            }
+        });
+        assert!(problems.is_empty(), "{problems:?}");
     }
 
     #[test]

@@ -5,9 +5,10 @@
 
 use super::config::FeedSource;
 use super::fetch::{self, PollError, body, status_error};
-use super::poller::{Poll, PollDeps, Polled, submit_all};
+use super::poller::{Poll, Polled, submit_all};
 use super::stored::StoredFormat;
 use super::{ParseError, split_feed};
+use crate::shared::Shared;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use serde::{Deserialize, Serialize};
@@ -46,12 +47,12 @@ impl Validators {
 pub(crate) struct FeedPoller {
     source: FeedSource,
     client: reqwest::Client,
-    deps: PollDeps,
+    deps: Shared,
 }
 
 impl FeedPoller {
     /// A poller for `source`.
-    pub(crate) fn new(source: FeedSource, deps: PollDeps) -> Result<FeedPoller, reqwest::Error> {
+    pub(crate) fn new(source: FeedSource, deps: Shared) -> Result<FeedPoller, reqwest::Error> {
         Ok(FeedPoller {
             client: fetch::client(source.timeout)?,
             source,

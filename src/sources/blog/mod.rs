@@ -21,12 +21,13 @@ mod wordpress_poll;
 pub use comment::{CommentRules, DEFAULT_SPAM_WORDS};
 pub use config::{FeedSource, WordpressSource};
 pub use feed_parse::{parse_feed_item, split_feed};
-pub use poller::PollDeps;
 pub use stored::parse_stored;
 pub use wordpress_parse::{parse_wordpress_comment, split_wordpress};
 
+use crate::shared::Shared;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 /// A blog source could not be set up (its HTTP client could not be built).
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +43,7 @@ pub struct StartError {
 pub fn start_pollers(
     wordpress: &[WordpressSource],
     feeds: &[FeedSource],
-    deps: &PollDeps,
+    deps: &Shared,
     tasks: &TaskTracker,
     stop: &CancellationToken,
 ) -> Result<(), StartError> {
@@ -54,13 +55,15 @@ pub fn start_pollers(
         let interval = source.poll_interval;
         let poller = wordpress_poll::WordpressPoller::new(source.clone(), deps.clone())
             .map_err(failed(&source.id))?;
-        tasks.spawn(poller::run(poller, interval, deps.clone(), stop.clone()));
+        let span = tracing::info_span!("source", id = %source.id, kind = "wordpress");
+        tasks.spawn(poller::run(poller, interval, deps.clone(), stop.clone()).instrument(span));
     }
     for source in feeds {
         let interval = source.poll_interval;
         let poller =
             feed_poll::FeedPoller::new(source.clone(), deps.clone()).map_err(failed(&source.id))?;
-        tasks.spawn(poller::run(poller, interval, deps.clone(), stop.clone()));
+        let span = tracing::info_span!("source", id = %source.id, kind = "feed");
+        tasks.spawn(poller::run(poller, interval, deps.clone(), stop.clone()).instrument(span));
     }
     Ok(())
 }

@@ -4,29 +4,14 @@
 
 use super::fetch::PollError;
 use super::stored::StoredFormat;
-use crate::clock::Clock;
-use crate::health::Health;
-use crate::intake::{Intake, IntakeError};
+use crate::intake::IntakeError;
 use crate::lead::Channel;
+use crate::shared::Shared;
 use crate::sources::item::Item;
-use crate::store::{Inserted, NewInbound, Store};
+use crate::store::{Inserted, NewInbound};
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-
-/// What every poller needs from the daemon.
-#[derive(Debug, Clone)]
-pub struct PollDeps {
-    /// Where polled items are committed.
-    pub intake: Intake,
-    /// Where each source keeps its position.
-    pub store: Arc<dyn Store>,
-    /// Time and ids.
-    pub clock: Arc<dyn Clock>,
-    /// Where each source reports how it is doing.
-    pub health: Health,
-}
 
 /// What one successful poll did.
 #[derive(Debug, Default)]
@@ -64,7 +49,7 @@ pub(crate) fn next_wait(interval: Duration, failures: u32, jitter: f64) -> Durat
 pub(crate) async fn run<P: Poll>(
     mut poller: P,
     interval: Duration,
-    deps: PollDeps,
+    deps: Shared,
     stop: CancellationToken,
 ) {
     let name = format!("source:{}", poller.source());
@@ -105,7 +90,7 @@ pub(crate) async fn run<P: Poll>(
 /// Commits items together (intake groups them into one transaction) and returns how many
 /// were new; returns only once every one of them is durable.
 pub(crate) async fn submit_all(
-    deps: &PollDeps,
+    deps: &Shared,
     source: &str,
     format: StoredFormat,
     items: Vec<Item>,

@@ -11,10 +11,11 @@
 
 use super::config::WordpressSource;
 use super::fetch::{self, PollError, body, status_error};
-use super::poller::{Poll, PollDeps, Polled, submit_all};
+use super::poller::{Poll, Polled, submit_all};
 use super::stored::StoredFormat;
 use super::watermark::{Watermark, parse_date_gmt};
 use super::{ParseError, split_wordpress};
+use crate::shared::Shared;
 use crate::sources::item::Item;
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
@@ -56,7 +57,7 @@ impl Stream {
 pub(crate) struct WordpressPoller {
     source: WordpressSource,
     client: reqwest::Client,
-    deps: PollDeps,
+    deps: Shared,
     /// The route that answered last, once one has.
     route: Option<Route>,
 }
@@ -65,7 +66,7 @@ impl WordpressPoller {
     /// A poller for `source`.
     pub(crate) fn new(
         source: WordpressSource,
-        deps: PollDeps,
+        deps: Shared,
     ) -> Result<WordpressPoller, reqwest::Error> {
         Ok(WordpressPoller {
             client: fetch::client(source.timeout)?,

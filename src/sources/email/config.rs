@@ -2,7 +2,7 @@
 
 use super::pin::Fingerprint;
 use super::roots::ExtraRoots;
-use crate::config::{ByteSize, HumanDuration, Secret};
+use crate::settings::{ByteSize, HumanDuration, Scope, Secret};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -129,29 +129,13 @@ pub struct EmailSource {
     pub max_message: u64,
 }
 
-/// One problem in a source's table: the key below the source, what is wrong, what would be right.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldProblem {
-    /// The key below `sources.email[i]`.
-    pub key: &'static str,
-    /// What is wrong.
-    pub message: String,
-    /// What would be right.
-    pub hint: Option<&'static str>,
-}
-
 impl RawEmailSource {
-    /// Checks every value and applies the defaults; every problem is returned at once. A
-    /// relative `ca_file` is read from `base`, the config file's directory.
-    pub fn validate(self, base: &Path) -> Result<EmailSource, Vec<FieldProblem>> {
-        let mut problems = Vec::new();
-        let mut add = |key, message: &str, hint| {
-            problems.push(FieldProblem {
-                key,
-                message: message.to_string(),
-                hint,
-            })
-        };
+    /// Checks every value and applies the defaults, reporting every problem into `p`; `None`
+    /// when there was one. A relative `ca_file` is read from `base`, the config file's
+    /// directory.
+    pub fn validate(self, base: &Path, p: &mut Scope<'_>) -> Option<EmailSource> {
+        let before = p.found();
+        let mut add = |key, message: &str, hint| p.add(key, message, hint);
         if self.host.trim().is_empty() {
             add(
                 "host",
@@ -313,10 +297,10 @@ impl RawEmailSource {
                 );
             }
         }
-        if !problems.is_empty() {
-            return Err(problems);
+        if p.found() > before {
+            return None;
         }
-        Ok(EmailSource {
+        Some(EmailSource {
             id: self.id,
             host: self.host,
             port: self
@@ -341,8 +325,22 @@ impl RawEmailSource {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::settings::{ConfigProblem, Problems};
+
+    /// `validate` as a result: the source, or every problem it reported.
+    pub(crate) trait Checked {
+        fn checked(self, base: &Path) -> Result<EmailSource, Vec<ConfigProblem>>;
+    }
+
+    impl Checked for RawEmailSource {
+        fn checked(self, base: &Path) -> Result<EmailSource, Vec<ConfigProblem>> {
+            let mut p = Problems::new(Path::new("leadgate.toml"));
+            let source = self.validate(base, &mut p.scope(""));
+            source.ok_or(p.list)
+        }
+    }
 
     fn raw(extra: &str) -> RawEmailSource {
         toml::from_str(&format!(
@@ -353,7 +351,7 @@ mod tests {
 
     #[test]
     fn defaults() {
-        let s = raw("").validate(Path::new(".")).expect("valid");
+        let s = raw("").checked(Path::new(".")).expect("valid");
         assert_eq!(s.port, 993);
         assert_eq!(s.tls, TlsMode::Tls);
         assert_eq!(s.mailboxes, ["INBOX"]);
@@ -364,18 +362,18 @@ mod tests {
         assert_eq!(s.batch_size, 100);
         assert_eq!(s.max_message, 25 * 1024 * 1024);
         let s = raw("tls = \"starttls\"\nafter = \"seen\"")
-            .validate(Path::new("."))
+            .checked(Path::new("."))
             .expect("valid");
         assert_eq!((s.port, s.after), (143, AfterAction::MarkSeen));
     }
 
     #[test]
     fn move_needs_an_unwatched_folder() {
-        let keys = |extra| -> Vec<&'static str> {
+        let keys = |extra| -> Vec<String> {
             raw(extra)
-                .validate(Path::new("."))
+                .checked(Path::new("."))
                 .expect_err("invalid")
-                .iter()
+                .into_iter()
                 .map(|p| p.key)
                 .collect()
         };
@@ -388,11 +386,11 @@ mod tests {
         );
         assert_eq!(keys("max_message = \"1KiB\""), ["max_message"]);
         let s = raw("max_message = \"64KiB\"")
-            .validate(Path::new("."))
+            .checked(Path::new("."))
             .expect("valid");
         assert_eq!(s.max_message, 65_536);
         let s = raw("after = \"move\"\nmove_to = \"Done\"")
-            .validate(Path::new("."))
+            .checked(Path::new("."))
             .expect("valid");
         assert_eq!(s.after, AfterAction::MoveTo("Done".into()));
     }
@@ -415,16 +413,16 @@ mod tests {
         std::fs::write(dir.path().join("mail-ca.pem"), super::super::roots::TEST_CA)
             .expect("write");
         let s = raw("tls = \"starttls\"\nca_file = \"mail-ca.pem\"")
-            .validate(dir.path())
+            .checked(dir.path())
             .expect("valid");
         assert_eq!(s.extra_roots.map(|r| r.anchors().len()), Some(1));
         let problems = raw("ca_file = \"other.pem\"")
-            .validate(dir.path())
+            .checked(dir.path())
             .expect_err("missing");
         assert_eq!(problems[0].key, "ca_file");
         assert!(problems[0].message.ends_with("other.pem does not exist"));
         let problems = raw("tls = \"plain\"\nca_file = \"mail-ca.pem\"")
-            .validate(dir.path())
+            .checked(dir.path())
             .expect_err("plain");
         assert_eq!(problems[0].key, "ca_file");
     }
@@ -434,7 +432,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("mail.pem"), super::super::roots::TEST_CA).expect("write");
         let by_file = raw("tls_certificate = \"mail.pem\"")
-            .validate(dir.path())
+            .checked(dir.path())
             .expect("valid")
             .pin
             .expect("pinned");
@@ -443,14 +441,14 @@ mod tests {
             .replace(':', "")
             .replace("sha256", "sha256:");
         let by_fingerprint = raw(&format!("tls = \"starttls\"\ntls_fingerprint = \"{text}\""))
-            .validate(dir.path())
+            .checked(dir.path())
             .expect("valid");
         assert_eq!(by_fingerprint.pin, Some(by_file));
         assert_eq!(by_fingerprint.extra_roots.map(|r| r.anchors().len()), None);
-        assert_eq!(raw("").validate(dir.path()).expect("valid").pin, None);
-        let problems = |extra: &str| -> Vec<(&'static str, String)> {
+        assert_eq!(raw("").checked(dir.path()).expect("valid").pin, None);
+        let problems = |extra: &str| -> Vec<(String, String)> {
             raw(extra)
-                .validate(dir.path())
+                .checked(dir.path())
                 .expect_err("invalid")
                 .into_iter()
                 .map(|p| (p.key, p.message))
@@ -476,7 +474,7 @@ mod tests {
 
     #[test]
     fn the_password_never_prints() {
-        let s = raw("").validate(Path::new(".")).expect("valid");
+        let s = raw("").checked(Path::new(".")).expect("valid");
         assert!(!format!("{s:?}").contains("pw"));
     }
 }

@@ -7,7 +7,7 @@
 //! error with its URL ever reaches a log line or `/readyz`.
 
 use super::ParseError;
-use crate::config::Secret;
+use crate::settings::Secret;
 use serde::Serialize;
 use serde_json::Value;
 use std::time::Duration;

@@ -5,28 +5,12 @@ use super::answer::{AnswerQueue, Answerer};
 use super::api::{ApiError, BotApi};
 use super::config::{TelegramMode, TelegramSource};
 use super::poll::Poller;
-use crate::clock::Clock;
-use crate::config::Secret;
-use crate::health::Health;
-use crate::intake::Intake;
-use crate::store::Store;
+use crate::settings::Secret;
+use crate::shared::Shared;
 use std::collections::HashMap;
-use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-
-/// What the bots share with the rest of the daemon.
-#[derive(Debug, Clone)]
-pub struct BotContext {
-    /// Where updates are committed.
-    pub intake: Intake,
-    /// Offsets and per-chat cursors.
-    pub store: Arc<dyn Store>,
-    /// Time and ids.
-    pub clock: Arc<dyn Clock>,
-    /// State reports for `/readyz`.
-    pub health: Health,
-}
+use tracing::Instrument;
 
 /// A bot in webhook mode, as `POST /hooks/telegram/{id}` needs it.
 #[derive(Debug, Clone)]
@@ -42,7 +26,7 @@ pub struct WebhookBot {
 /// handles to intake go away and intake can drain.
 pub fn start_bots(
     sources: &[TelegramSource],
-    ctx: &BotContext,
+    ctx: &Shared,
     tasks: &TaskTracker,
     stop: &CancellationToken,
 ) -> Result<HashMap<String, WebhookBot>, (String, ApiError)> {
@@ -61,7 +45,8 @@ pub fn start_bots(
         };
         let (answers, answering) = answerer.start();
         if let Some(answering) = answering {
-            tasks.spawn(answering);
+            let span = tracing::info_span!("source", id = %source.id, task = "answers");
+            tasks.spawn(answering.instrument(span));
         }
         match &source.mode {
             TelegramMode::Webhook { secret } => {
@@ -86,7 +71,8 @@ pub fn start_bots(
                     health: ctx.health.clone(),
                     answers,
                 };
-                tasks.spawn(poller.run(stop.clone()));
+                let span = tracing::info_span!("source", id = %source.id, kind = "telegram");
+                tasks.spawn(poller.run(stop.clone()).instrument(span));
             }
         }
     }

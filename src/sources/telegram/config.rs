@@ -2,7 +2,7 @@
 //! `config/validate.rs` has checked every value.
 
 use super::TelegramOptions;
-use crate::config::Secret;
+use crate::settings::Secret;
 use serde::Deserialize;
 use std::time::Duration;
 

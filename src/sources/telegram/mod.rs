@@ -16,7 +16,7 @@ mod recovery;
 
 pub use answer::AnswerQueue;
 pub use api::{ApiError, BotApi, CALL_TIMEOUT};
-pub use bot::{BotContext, WebhookBot, start_bots};
+pub use bot::{WebhookBot, start_bots};
 pub use config::{
     DEFAULT_API_URL, DEFAULT_CONTACT_BUTTON, DEFAULT_REPLY_TEXT, RawTelegram, ReplySettings,
     TelegramMode, TelegramSource, token_shape_ok, webhook_secret_shape_ok,

@@ -3,7 +3,7 @@
 //! VK's bot keyboards have no button that shares the person's phone (its action types are
 //! text, open_link, location, vkpay, open_app and callback), so the answer is text only.
 
-use crate::config::Secret;
+use crate::settings::Secret;
 use serde_json::Value;
 use std::time::Duration;
 

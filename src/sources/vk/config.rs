@@ -1,6 +1,6 @@
 //! `[[sources.vk]]`: a VK community's Callback API server.
 
-use crate::config::Secret;
+use crate::settings::Secret;
 use serde::Deserialize;
 
 /// The source as written in the config file.

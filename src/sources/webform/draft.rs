@@ -37,7 +37,7 @@ pub fn form_to_draft(
     let mut draft = LeadDraft::default();
     let mut texts = Vec::new();
     let mut names = Vec::new();
-    for (key, value) in connector.flatten(form) {
+    for (key, value) in connector.flatten(&form.fields) {
         if Some(key.as_str()) == honeypot {
             continue;
         }

@@ -3,7 +3,7 @@
 //! customer-service window after the person's last message; outside it the API refuses with
 //! error code 131047.
 
-use crate::config::Secret;
+use crate::settings::Secret;
 use serde_json::{Value, json};
 use std::time::Duration;
 

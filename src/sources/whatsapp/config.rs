@@ -1,6 +1,6 @@
 //! `[[sources.whatsapp]]`: a WhatsApp Business number's Cloud API webhook.
 
-use crate::config::Secret;
+use crate::settings::Secret;
 use serde::Deserialize;
 
 /// The source as written in the config file.

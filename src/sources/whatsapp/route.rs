@@ -30,7 +30,7 @@ pub fn source_for<'a>(
         .iter()
         .find(|s| {
             s.phone_number_id.as_deref() == Some(number)
-                && crate::config::tokens_match(
+                && crate::settings::tokens_match(
                     s.app_secret.expose().as_bytes(),
                     &posted_to.app_secret,
                 )
@@ -41,7 +41,7 @@ pub fn source_for<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Secret;
+    use crate::settings::Secret;
     use std::time::Duration;
 
     fn source(id: &str, number: Option<&str>, secret: &str) -> WhatsappSource {

@@ -17,14 +17,14 @@ pub mod probe;
 mod sync;
 mod watch;
 
-use crate::clock::Clock;
-use crate::health::Health;
-use crate::intake::{Intake, IntakeError};
+use crate::intake::IntakeError;
+use crate::shared::Shared;
 use crate::sources::email::config::EmailSource;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 /// Why a session ended; the task logs it, shows it in `/readyz` and reconnects. Never holds
 /// the password.
@@ -64,24 +64,11 @@ pub enum ImapError {
     Store(#[from] StoreError),
 }
 
-/// What every mailbox task shares with the rest of the daemon.
-#[derive(Debug, Clone)]
-pub struct ImapDeps {
-    /// Where cursors live.
-    pub store: Arc<dyn Store>,
-    /// Where messages go.
-    pub intake: Intake,
-    /// Time and ids.
-    pub clock: Arc<dyn Clock>,
-    /// `/readyz`.
-    pub health: Health,
-}
-
 /// Starts one task per mailbox of every source on `tracker`; each ends when `stop` is
 /// cancelled (dropping its handle to intake, so intake can drain).
 pub fn spawn(
     sources: &[EmailSource],
-    deps: &ImapDeps,
+    deps: &Shared,
     tracker: &TaskTracker,
     stop: &CancellationToken,
 ) {
@@ -89,7 +76,8 @@ pub fn spawn(
         let source = Arc::new(source.clone());
         for mailbox in &source.mailboxes {
             let task = watch::Mailbox::new(source.clone(), mailbox.clone(), deps.clone());
-            tracker.spawn(task.run(stop.clone()));
+            let span = tracing::info_span!("source", id = %source.id, mailbox = %mailbox);
+            tracker.spawn(task.run(stop.clone()).instrument(span));
         }
     }
 }

@@ -233,6 +233,7 @@ impl ServerCertVerifier for Witness {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::email::config::tests::Checked;
     use std::path::Path;
     use tokio::io::AsyncReadExt;
 
@@ -242,7 +243,7 @@ mod tests {
              user = \"sales\"\npassword = \"pw\"\n"
         ))
         .expect("the table parses");
-        raw.validate(Path::new(".")).expect("valid")
+        raw.checked(Path::new(".")).expect("valid")
     }
 
     #[tokio::test]

@@ -1,11 +1,12 @@
 //! A mailbox's task: connect, catch up, wait for the next message (IDLE or a poll), and on any
 //! failure log it once, show it in `/readyz`, and reconnect after a growing delay.
 
+use super::ImapError;
 use super::backoff::Backoff;
 use super::connect::{self, ImapSession};
 use super::gap::{Gaps, MISSING_LIMIT};
 use super::sync::{Abilities, within};
-use super::{ImapDeps, ImapError};
+use crate::shared::Shared;
 use crate::sources::email::config::EmailSource;
 use async_imap::extensions::idle::IdleResponse;
 use async_imap::types::UnsolicitedResponse;
@@ -28,7 +29,7 @@ pub struct Mailbox {
     /// The folder.
     pub(super) mailbox: String,
     /// The daemon's shared parts.
-    pub(super) deps: ImapDeps,
+    pub(super) deps: Shared,
     /// The component name in `/readyz` (also the cursor key).
     pub(super) name: String,
 }
@@ -43,7 +44,7 @@ enum Wake {
 
 impl Mailbox {
     /// The task for `mailbox` of `source`.
-    pub fn new(source: Arc<EmailSource>, mailbox: String, deps: ImapDeps) -> Mailbox {
+    pub fn new(source: Arc<EmailSource>, mailbox: String, deps: Shared) -> Mailbox {
         let name = super::cursor::key(&source.id, &mailbox);
         Mailbox {
             source,

@@ -5,8 +5,8 @@ use super::Console;
 use super::page::{Frame, render, render_status};
 use super::session::language as chosen_language;
 use super::words::say;
-use crate::config::tokens_match;
 use crate::http::AppState;
+use crate::settings::tokens_match;
 use axum::Extension;
 use axum::extract::{Form, FromRequestParts, Query, State};
 use axum::http::request::Parts;
@@ -89,7 +89,7 @@ impl Signed {
         if !presented.is_empty()
             && tokens_match(
                 presented.as_bytes(),
-                &crate::config::Secret::new(self.frame.csrf.clone()),
+                &crate::settings::Secret::new(self.frame.csrf.clone()),
             )
         {
             return None;

@@ -7,12 +7,11 @@
 //! webhook mode (`[notify.telegram] mode = "webhook"`) nothing polls: Telegram posts each
 //! update to `POST /hooks/telegram-managers` (`http/telegram.rs`), handled the same way.
 
-use super::message::{Button, CardButtons, Labels, Tap, reasons_keyboard};
-use super::telegram::TelegramNotifier;
+use super::{Action, ActionError, Actions};
 use crate::clock::Clock;
 use crate::health::Health;
+use crate::notify::{Button, CardButtons, Labels, Tap, TelegramNotifier, reasons_keyboard};
 use crate::routing::RulesHandle;
-use crate::sla::{Action, ActionError, Actions};
 use crate::sources::telegram::CALL_TIMEOUT;
 use crate::store::Store;
 use serde_json::{Value, json};

@@ -5,8 +5,8 @@
 
 use crate::clock::Clock;
 use crate::connectors::Preset;
-use crate::deliver::{EventType, envelope};
 use crate::lead::Lead;
+use crate::lead::{EventType, envelope};
 use crate::routing::{CompiledRules, Manager};
 use crate::store::{NewOutbox, PresetPlan};
 use chrono::{DateTime, Utc};

@@ -8,8 +8,9 @@ use super::leads::store_failed;
 use super::page::render_status;
 use crate::http::AppState;
 use crate::lead::{Channel, Lead, Parsed, normalise, sample_lead};
-use crate::process::{STRATEGY_STATE_KEY, parse_sample};
+use crate::routing::STRATEGY_STATE_KEY;
 use crate::routing::{ReloadStatus, RoutingContext, StrategyState};
+use crate::sources::parse_sample;
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -86,23 +87,28 @@ pub async fn test(
             let msg = format!("{:?} is not a channel", form.channel);
             return page(&signed, &app, StatusCode::BAD_REQUEST, tried(msg, false));
         };
-        parse_sample(&app.config, channel, form.sample.as_bytes())
-            .await
-            .into_iter()
-            .map(|p| match p {
-                Parsed::NotLead(n) => Err(format!("not a lead: {} ({})", n.reason, n.detail)),
-                Parsed::Lead(d) => {
-                    let draft = normalise(d, &app.config.phones, &app.config.own_contacts);
-                    Ok(Lead::unrouted(
-                        "sample".into(),
-                        now,
-                        channel,
-                        "sample".into(),
-                        draft,
-                    ))
-                }
-            })
-            .collect()
+        parse_sample(
+            &app.config.source_settings(),
+            channel,
+            app.config.first_source(channel),
+            form.sample.as_bytes(),
+        )
+        .await
+        .into_iter()
+        .map(|p| match p {
+            Parsed::NotLead(n) => Err(format!("not a lead: {} ({})", n.reason, n.detail)),
+            Parsed::Lead(d) => {
+                let draft = normalise(d, &app.config.phones, &app.config.own_contacts);
+                Ok(Lead::unrouted(
+                    "sample".into(),
+                    now,
+                    channel,
+                    "sample".into(),
+                    draft,
+                ))
+            }
+        })
+        .collect()
     };
     let mut tx = match app.store.begin().await {
         Ok(tx) => tx,

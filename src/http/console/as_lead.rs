@@ -9,7 +9,7 @@ use super::page::{render, render_status};
 use super::words::say;
 use crate::http::AppState;
 use crate::lead::Parsed;
-use crate::process::{SourceSettings, parse_as_lead};
+use crate::process::parse_as_lead;
 use crate::store::{MarkedAsLead, StoreResult};
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
@@ -49,7 +49,7 @@ pub async fn turn_into_lead(app: &AppState, id: &str, who: &str) -> StoreResult<
             lead_id: item.lead_id,
         });
     }
-    let settings = SourceSettings::from_config(&app.config);
+    let settings = app.config.source_settings();
     if let Parsed::NotLead(n) = parse_as_lead(&item.row, &settings).await {
         return Ok(Turned::Unreadable(format!(
             "{}: {}",

@@ -1,10 +1,9 @@
 //! Which parser reads a stored item: the channel's own, chosen by the item's channel and source.
 
-use crate::config::Config;
+use super::blog::{self, CommentRules};
+use super::{email, telegram, vk, webform, whatsapp};
 use crate::connectors::Catalogue;
 use crate::lead::{Channel, NotLead, NotLeadReason, Parsed};
-use crate::sources::blog::{self, CommentRules};
-use crate::sources::{email, telegram, vk, webform, whatsapp};
 use crate::store::InboundRow;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,64 +27,25 @@ pub struct SourceSettings {
     pub telegram: HashMap<String, telegram::TelegramOptions>,
 }
 
-impl SourceSettings {
-    /// The settings of every configured source.
-    pub fn from_config(config: &Config) -> SourceSettings {
-        SourceSettings {
-            honeypots: config
-                .webforms
-                .iter()
-                .map(|f| (f.id.clone(), f.honeypot.clone()))
-                .collect(),
-            vk_groups: config
-                .vk
-                .iter()
-                .map(|s| (s.id.clone(), s.group_id))
-                .collect(),
-            email: email::EmailContext {
-                own_emails: config.own_contacts.emails.clone(),
-                ..email::EmailContext::default()
-            },
-            connectors: config.connectors.clone(),
-            blog_rules: config
-                .wordpress
-                .iter()
-                .map(|w| (w.id.clone(), w.rules.clone()))
-                .chain(config.feeds.iter().map(|f| (f.id.clone(), f.rules.clone())))
-                .collect(),
-            telegram: config
-                .telegram
-                .iter()
-                .map(|t| (t.id.clone(), t.options.clone()))
-                .collect(),
-        }
+/// Parses a raw sample as the source `source` of `channel` would read it (for `leadgate
+/// route` and the console's tester): web form samples are JSON objects of fields or a
+/// urlencoded body. A blog sample may hold several comments (a WordPress REST page or a feed,
+/// as the source fetches them): each is read, in order, with that source's comment rules.
+pub async fn parse_sample(
+    settings: &SourceSettings,
+    channel: Channel,
+    source: Option<&str>,
+    payload: &[u8],
+) -> Vec<Parsed> {
+    if channel == Channel::Blog {
+        let rules = (source.and_then(|s| settings.blog_rules.get(s)))
+            .cloned()
+            .unwrap_or_default();
+        return blog_sample(payload, &rules);
     }
-}
-
-/// Parses a raw sample as if the first configured source of `channel` had received it (for
-/// `leadgate route`): web form samples are JSON objects of fields. A blog sample may hold
-/// several comments (a WordPress REST page or a feed, as the source fetches them): each is
-/// read, in order.
-pub async fn parse_sample(config: &Config, channel: Channel, payload: &[u8]) -> Vec<Parsed> {
-    let settings = SourceSettings::from_config(config);
-    let source = match channel {
-        Channel::Webform => config.webforms.first().map(|f| f.id.clone()),
-        Channel::Vk => config.vk.first().map(|s| s.id.clone()),
-        Channel::Whatsapp => config.whatsapp.first().map(|s| s.id.clone()),
-        Channel::Telegram => config.telegram.first().map(|s| s.id.clone()),
-        Channel::Blog => {
-            let rules = (config.wordpress.iter().map(|w| &w.rules))
-                .chain(config.feeds.iter().map(|f| &f.rules))
-                .next()
-                .cloned()
-                .unwrap_or_default();
-            return blog_sample(payload, &rules);
-        }
-        Channel::Email => None,
-    };
     let row = InboundRow {
         id: "sample".into(),
-        source: source.unwrap_or_else(|| "sample".into()),
+        source: source.unwrap_or("sample").to_string(),
         channel,
         dedupe_key: "sample".into(),
         received_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
@@ -93,7 +53,7 @@ pub async fn parse_sample(config: &Config, channel: Channel, payload: &[u8]) -> 
         payload: payload.to_vec(),
         meta: serde_json::Value::Null,
     };
-    vec![parse_item(&row, &settings).await]
+    vec![parse_item(&row, settings).await]
 }
 
 /// A form sample may be the JSON a script posts or the urlencoded body a browser posts

@@ -21,8 +21,8 @@ pub use auth::Signed;
 pub use page::CSP;
 pub use session::Sessions;
 
-use crate::config::Secret;
 use crate::http::AppState;
+use crate::settings::Secret;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::{Extension, Router};

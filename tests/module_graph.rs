@@ -1,0 +1,227 @@
+//! The top-level modules of `src/` import each other without a cycle: leaves (`lead`,
+//! `settings`, `clock`, `health`...) → components (sources, sinks, notifiers) → stages
+//! (intake, process, deliver, notify, sla) → the config assembler → `http` and the daemon.
+//! A cycle is how one module quietly becomes every module's dependency; this test fails CI
+//! when one comes back, naming the modules in it and the files that close it.
+//!
+//! `cargo test --test module_graph -- --nocapture` prints the graph.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Module → the top-level modules it names as `crate::module`, with one file per edge.
+type Graph = BTreeMap<String, BTreeMap<String, PathBuf>>;
+
+/// The top-level modules of the crate rooted at `src` (a `name.rs` or a `name/` folder), but
+/// the crate roots themselves.
+fn top_level_modules(src: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(src)
+        .expect("src/ is readable")
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            if path.is_dir() {
+                Some(name)
+            } else {
+                name.strip_suffix(".rs").map(str::to_string)
+            }
+        })
+        .filter(|m| m != "lib" && m != "main")
+        .collect()
+}
+
+/// Every `.rs` file under `dir`.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("readable folder").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The modules `code` names through `crate::`: paths (`crate::store::Store`) and groups
+/// (`use crate::{lead::Lead, store}`). Comment lines are skipped: a doc link is not an import.
+fn named_modules(code: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+        let mut rest = line;
+        while let Some(at) = rest.find("crate::") {
+            rest = &rest[at + "crate::".len()..];
+            if let Some(group) = rest.strip_prefix('{') {
+                let inner = group.split('}').next().unwrap_or_default();
+                names.extend(inner.split(',').map(|part| first_segment(part.trim())));
+            } else {
+                names.insert(first_segment(rest));
+            }
+        }
+    }
+    names
+}
+
+/// `store::Store` → `store`.
+fn first_segment(path: &str) -> String {
+    path.chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
+/// The import graph between the top-level modules of the crate rooted at `src`.
+fn import_graph(src: &Path) -> Graph {
+    let modules = top_level_modules(src);
+    let mut graph: Graph = modules
+        .iter()
+        .map(|m| (m.clone(), BTreeMap::new()))
+        .collect();
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    files.sort();
+    for file in files {
+        let relative = file.strip_prefix(src).expect("under src");
+        let first = relative.components().next().expect("a file name");
+        let owner = first.as_os_str().to_string_lossy();
+        let owner = owner.strip_suffix(".rs").unwrap_or(&owner).to_string();
+        let Some(edges) = graph.get_mut(&owner) else {
+            continue;
+        };
+        let code = std::fs::read_to_string(&file).expect("readable source");
+        for target in named_modules(&code) {
+            if target != owner && modules.contains(&target) {
+                edges
+                    .entry(target)
+                    .or_insert_with(|| relative.to_path_buf());
+            }
+        }
+    }
+    graph
+}
+
+/// The strongly connected components with more than one module (Tarjan's algorithm).
+fn cycles(graph: &Graph) -> Vec<Vec<String>> {
+    struct Walk<'g> {
+        graph: &'g Graph,
+        index: BTreeMap<&'g str, usize>,
+        low: BTreeMap<&'g str, usize>,
+        stack: Vec<&'g str>,
+        found: Vec<Vec<String>>,
+    }
+    impl<'g> Walk<'g> {
+        fn visit(&mut self, v: &'g str) {
+            let i = self.index.len();
+            self.index.insert(v, i);
+            self.low.insert(v, i);
+            self.stack.push(v);
+            for w in self.graph[v].keys() {
+                let w = w.as_str();
+                if !self.index.contains_key(w) {
+                    self.visit(w);
+                    let low = self.low[v].min(self.low[w]);
+                    self.low.insert(v, low);
+                } else if self.stack.contains(&w) {
+                    let low = self.low[v].min(self.index[w]);
+                    self.low.insert(v, low);
+                }
+            }
+            if self.low[v] == self.index[v] {
+                let at = self
+                    .stack
+                    .iter()
+                    .rposition(|m| *m == v)
+                    .expect("on the stack");
+                let component: Vec<String> = self.stack.drain(at..).map(String::from).collect();
+                if component.len() > 1 {
+                    self.found.push(component);
+                }
+            }
+        }
+    }
+    let mut walk = Walk {
+        graph,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        found: Vec::new(),
+    };
+    for m in graph.keys() {
+        if !walk.index.contains_key(m.as_str()) {
+            walk.visit(m);
+        }
+    }
+    walk.found
+}
+
+/// The graph as text: one module per line with what it imports.
+fn render(graph: &Graph) -> String {
+    graph
+        .iter()
+        .map(|(m, edges)| {
+            let targets: Vec<&str> = edges.keys().map(String::as_str).collect();
+            format!("{m} -> {}", targets.join(" "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Each cycle with the file that makes each of its edges, so the fix is findable.
+fn explain(graph: &Graph, cycle: &[String]) -> String {
+    let members: BTreeSet<&String> = cycle.iter().collect();
+    let mut lines = vec![format!("cycle between: {}", cycle.join(", "))];
+    for m in cycle {
+        for (target, file) in &graph[m] {
+            if members.contains(target) {
+                lines.push(format!(
+                    "  {m} -> {target} (first in src/{})",
+                    file.display()
+                ));
+            }
+        }
+    }
+    lines.join("\n")
+}
+
+#[test]
+fn the_top_level_modules_import_each_other_without_a_cycle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let graph = import_graph(&src);
+    println!("{}", render(&graph));
+    assert!(
+        graph.len() > 10,
+        "the crate's modules were found: {graph:?}"
+    );
+    let found = cycles(&graph);
+    let report: Vec<String> = found.iter().map(|c| explain(&graph, c)).collect();
+    assert!(found.is_empty(), "{}", report.join("\n"));
+}
+
+#[test]
+fn a_cycle_between_modules_is_found_and_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = dir.path();
+    std::fs::write(src.join("lib.rs"), "pub mod a;\npub mod b;\npub mod c;\n").unwrap();
+    std::fs::write(src.join("c.rs"), "//! A leaf.\n").unwrap();
+    std::fs::create_dir(src.join("a")).unwrap();
+    std::fs::write(
+        src.join("a/mod.rs"),
+        "use crate::{c, b::Thing};\n/// See [`crate::c`].\n",
+    )
+    .unwrap();
+    std::fs::write(src.join("b.rs"), "// crate::a in a comment\nfn f() {}\n").unwrap();
+
+    let graph = import_graph(src);
+    assert!(cycles(&graph).is_empty(), "{}", render(&graph));
+    assert_eq!(render(&graph), "a -> b c\nb -> \nc -> ");
+
+    std::fs::write(src.join("b.rs"), "fn f() { crate::a::g(); }\n").unwrap();
+    let graph = import_graph(src);
+    let found = cycles(&graph);
+    assert_eq!(found.len(), 1, "{}", render(&graph));
+    let mut members = found[0].clone();
+    members.sort();
+    assert_eq!(members, ["a", "b"]);
+    let text = explain(&graph, &found[0]);
+    assert!(text.contains("b -> a (first in src/b.rs)"), "{text}");
+    assert!(text.contains("a -> b (first in src/a/mod.rs)"), "{text}");
+}
