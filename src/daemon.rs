@@ -14,8 +14,9 @@ use crate::routing::{CompiledRules, RulesHandle, watch_rules};
 use crate::sla::{Actions, Reach, SlaWorker};
 use crate::sources::blog;
 use crate::sources::email::imap::ImapDeps;
-use crate::sources::telegram::{BotApi, BotContext, start_bots};
+use crate::sources::telegram::{BotContext, start_bots};
 use crate::store::{NotificationStore, SqliteStore, Store, StoreError};
+use crate::telegram::BotClient;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -157,7 +158,7 @@ pub async fn run(
     let notify_wake = Arc::new(Notify::new());
     let managers_bot = match &config.notify.telegram {
         Some(t) => Some(TelegramNotifier::new(
-            BotApi::new(&t.api_url, t.token.clone())
+            BotClient::new(&t.api_url, &t.token)
                 .map_err(|e| DaemonError::Notify(e.to_string()))?,
         )),
         None => None,

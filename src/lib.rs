@@ -22,6 +22,7 @@ pub mod routing;
 pub mod sla;
 pub mod sources;
 pub mod store;
+pub mod telegram;
 pub mod telemetry;
 
 mod daemon;

@@ -113,7 +113,14 @@ pub async fn managers_hook(
         return ApiError::new(StatusCode::BAD_REQUEST, "malformed", "not a JSON Update")
             .into_response();
     };
-    listener.on_update(&update).await;
+    // JSON without an `update_id` is not an Update; Telegram would not send it again, so it
+    // is answered 200 like any update the bot has no use for.
+    match serde_json::from_value::<teloxide::types::Update>(update) {
+        Ok(update) => listener.on_update(&update).await,
+        Err(e) => {
+            tracing::warn!(error = %e, "A post to the managers' bot webhook is not an Update; ignored.");
+        }
+    }
     app.health.success("notify:telegram", app.clock.now(), None);
     StatusCode::OK.into_response()
 }

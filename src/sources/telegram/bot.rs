@@ -2,7 +2,6 @@
 //! task, and either the long-polling loop or what the webhook endpoint needs.
 
 use super::answer::{AnswerQueue, Answerer};
-use super::api::{ApiError, BotApi};
 use super::config::{TelegramMode, TelegramSource};
 use super::poll::Poller;
 use crate::clock::Clock;
@@ -10,6 +9,7 @@ use crate::config::Secret;
 use crate::health::Health;
 use crate::intake::Intake;
 use crate::store::Store;
+use crate::telegram::{ApiError, BotClient};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -48,7 +48,7 @@ pub fn start_bots(
 ) -> Result<HashMap<String, WebhookBot>, (String, ApiError)> {
     let mut webhooks = HashMap::new();
     for source in sources {
-        let api = BotApi::new(&source.api_url, source.token.clone())
+        let api = BotClient::new(&source.api_url, &source.token)
             .map_err(|e| (source.id.clone(), e))?;
         let answerer = Answerer {
             source: source.id.clone(),
