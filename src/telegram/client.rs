@@ -92,7 +92,7 @@ mod tests {
 
     fn client(url: &str) -> BotClient {
         let url = reqwest::Url::parse(url).expect("a URL");
-        BotClient::new(&url, &Secret::new("1:abc".into())).expect("a client")
+        BotClient::new(&url, &Secret::new("1:abc")).expect("a client")
     }
 
     #[test]
