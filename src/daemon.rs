@@ -158,8 +158,7 @@ pub async fn run(
     let notify_wake = Arc::new(Notify::new());
     let managers_bot = match &config.notify.telegram {
         Some(t) => Some(TelegramNotifier::new(
-            BotClient::new(&t.api_url, &t.token)
-                .map_err(|e| DaemonError::Notify(e.to_string()))?,
+            BotClient::new(&t.api_url, &t.token).map_err(|e| DaemonError::Notify(e.to_string()))?,
         )),
         None => None,
     };

@@ -89,8 +89,10 @@ pub fn reasons_keyboard(l: &Labels, lead: &str, attempt: u32) -> InlineKeyboardM
         .iter()
         .map(|&r| button(r.label(l), Button::Because(r)))
         .collect();
-    let mut rows: Vec<Vec<InlineKeyboardButton>> =
-        reasons.chunks(2).map(<[InlineKeyboardButton]>::to_vec).collect();
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = reasons
+        .chunks(2)
+        .map(<[InlineKeyboardButton]>::to_vec)
+        .collect();
     rows.push(vec![button(l.back, Button::Back)]);
     InlineKeyboardMarkup::new(rows)
 }

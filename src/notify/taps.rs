@@ -126,8 +126,13 @@ impl TapListener {
             UpdateKind::CallbackQuery(cq) => self.on_tap(cq).await,
             UpdateKind::Message(m) => self.on_message(m).await,
             UpdateKind::Error(raw) => {
-                let keys: Vec<&String> = raw.as_object().into_iter().flat_map(|o| o.keys()).collect();
-                tracing::warn!(update_id = u.id.0, ?keys, "An update to the managers' bot is not what the Bot API documents; ignored.");
+                let keys: Vec<&String> =
+                    raw.as_object().into_iter().flat_map(|o| o.keys()).collect();
+                tracing::warn!(
+                    update_id = u.id.0,
+                    ?keys,
+                    "An update to the managers' bot is not what the Bot API documents; ignored."
+                );
             }
             _ => {}
         }

@@ -108,7 +108,10 @@ mod tests {
             "http://127.0.0.1:8081/"
         );
         assert_eq!(
-            client("https://proxy.example/telegram/").bot().api_url().as_str(),
+            client("https://proxy.example/telegram/")
+                .bot()
+                .api_url()
+                .as_str(),
             "https://proxy.example/telegram"
         );
     }

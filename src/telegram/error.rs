@@ -219,19 +219,15 @@ mod tests {
 
     #[test]
     fn client_errors_are_final_and_server_errors_are_not() {
-        let blocked = ApiError::from_request(
-            RequestError::Api(teloxide::ApiError::BotBlocked),
-            TOKEN,
-        );
+        let blocked =
+            ApiError::from_request(RequestError::Api(teloxide::ApiError::BotBlocked), TOKEN);
         assert!(blocked.is_final());
         assert_eq!(
             blocked.to_string(),
             "the Bot API refused: Forbidden: bot was blocked by the user"
         );
-        let token = ApiError::from_request(
-            RequestError::Api(teloxide::ApiError::InvalidToken),
-            TOKEN,
-        );
+        let token =
+            ApiError::from_request(RequestError::Api(teloxide::ApiError::InvalidToken), TOKEN);
         assert!(token.is_final());
         let unknown = |text: &str| {
             ApiError::from_request(

@@ -16,4 +16,3 @@ mod shapes;
 pub use client::{BotClient, CALL_TIMEOUT, DEFAULT_API_URL};
 pub use error::ApiError;
 pub use shapes::{token_shape_ok, webhook_secret_shape_ok};
-

@@ -13,13 +13,13 @@ use crate::clock::Clock;
 use crate::lead::Parsed;
 use crate::store::Store;
 use crate::telegram::BotClient;
-use teloxide::payloads::SendMessageSetters;
-use teloxide::requests::Requester;
-use teloxide::types::{ButtonRequest, ChatId, KeyboardButton, KeyboardMarkup};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
+use teloxide::payloads::SendMessageSetters;
+use teloxide::requests::Requester;
+use teloxide::types::{ButtonRequest, ChatId, KeyboardButton, KeyboardMarkup};
 use tokio::sync::mpsc;
 
 /// Committed updates waiting for their answer; beyond this many, answers are skipped (logged)

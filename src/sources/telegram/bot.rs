@@ -48,8 +48,8 @@ pub fn start_bots(
 ) -> Result<HashMap<String, WebhookBot>, (String, ApiError)> {
     let mut webhooks = HashMap::new();
     for source in sources {
-        let api = BotClient::new(&source.api_url, &source.token)
-            .map_err(|e| (source.id.clone(), e))?;
+        let api =
+            BotClient::new(&source.api_url, &source.token).map_err(|e| (source.id.clone(), e))?;
         let answerer = Answerer {
             source: source.id.clone(),
             reply: source.reply.clone(),

@@ -132,8 +132,7 @@ impl Poller {
     /// Commits every update of a `getUpdates` answer, then persists the offset past them;
     /// returns the offset the next call confirms them with.
     async fn take(&self, body: &[u8], offset: Option<i64>) -> Result<Option<i64>, PollError> {
-        let (items, max_id) =
-            split_updates(body).map_err(|e| ApiError::Answer(e.to_string()))?;
+        let (items, max_id) = split_updates(body).map_err(|e| ApiError::Answer(e.to_string()))?;
         for item in items {
             let payload = item.payload.clone();
             let stored = self
