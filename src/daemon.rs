@@ -13,9 +13,10 @@ use crate::shared::Shared;
 use crate::sla::TapListener;
 use crate::sla::{Actions, Reach, SlaWorker};
 use crate::sources::blog;
-use crate::sources::telegram::{BotApi, WebhookBot, start_bots};
+use crate::sources::telegram::{WebhookBot, start_bots};
 use crate::sources::vk::VkApi;
 use crate::store::{NotificationStore, SqliteStore, Store, StoreError};
+use crate::telegram::BotClient;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -202,8 +203,7 @@ pub async fn run(
     let notify_wake = Arc::new(Notify::new());
     let managers_bot = match &config.notify.telegram {
         Some(t) => Some(TelegramNotifier::new(
-            BotApi::new(&t.api_url, t.token.clone())
-                .map_err(|e| DaemonError::Notify(e.to_string()))?,
+            BotClient::new(&t.api_url, &t.token).map_err(|e| DaemonError::Notify(e.to_string()))?,
         )),
         None => None,
     };

@@ -23,6 +23,7 @@ pub mod shared;
 pub mod sla;
 pub mod sources;
 pub mod store;
+pub mod telegram;
 pub mod telemetry;
 
 mod daemon;

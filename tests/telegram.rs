@@ -1,14 +1,15 @@
 //! The Telegram bot end to end: the daemon polls the Bot API simulator (or takes its webhook),
 //! private messages become leads at a file sink, the person is answered once per
-//! conversation, a restart neither skips nor repeats an update, and every Telegram sample of
-//! the corpus gives its expected result.
+//! conversation, a restart neither skips nor repeats an update, a wrong token (the leads' bot's
+//! or the managers') is reported without the token, and every Telegram sample of the corpus
+//! gives its expected result.
 
 mod support;
 
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
-use support::bot_api::{BotApiSim, TOKEN};
+use support::bot_api::{BotApiSim, MANAGERS_TOKEN, TOKEN};
 use support::daemon::{TestDaemon, authed_get, default_routing, eventually, file_lines};
 use support::expected::{check_lead, check_not_lead, expectations, sample};
 
@@ -259,6 +260,42 @@ async fn a_wrong_token_shows_on_readyz_without_the_token() {
         !body.contains("AAH_wrong-token"),
         "the token never shows: {body}"
     );
+    daemon.stop().await;
+}
+
+/// The managers' bot goes through teloxide, whose errors are not leadgate's words: a wrong
+/// token is still reported as Telegram's refusal, with neither the token nor a URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_managers_bot_token_shows_on_readyz_without_the_token() {
+    let bot = BotApiSim::start_as(MANAGERS_TOKEN).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wrong = "7098765432:AAM_wrong-managers-token";
+    let config = format!(
+        "[notify.telegram]\ntoken = \"{wrong}\"\napi_url = \"{}\"\npoll_timeout = \"1s\"\n\n\
+         [[sinks.file]]\nid = \"crm\"\npath = \"{{dir}}/delivered.jsonl\"\n",
+        bot.url()
+    );
+    let daemon = TestDaemon::start_in(dir.path(), &config, &default_routing()).await;
+    let (body, component) = eventually(WAIT, || async {
+        let body = authed_get(daemon.url("/readyz"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        let state: Value = serde_json::from_str(&body).ok()?;
+        let component = state["components"]["notify:telegram"].clone();
+        (component["state"] == "failing").then_some((body, component))
+    })
+    .await
+    .expect("the managers' bot reports failing");
+    let error = component["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("Unauthorized"), "{component}");
+    assert!(
+        !body.contains("AAM_wrong-managers-token"),
+        "the token never shows: {body}"
+    );
+    assert!(!body.contains("/bot"), "no Bot API URL shows: {body}");
     daemon.stop().await;
 }
 

@@ -11,11 +11,12 @@ use crate::lead::{OwnContacts, PhoneNormaliser, normalise_email};
 use crate::settings::parse_duration;
 use crate::settings::{ConfigProblem, Problems};
 use crate::sources::telegram::{
-    DEFAULT_API_URL, DEFAULT_CONTACT_BUTTON, DEFAULT_REPLY_TEXT, RawTelegram, ReplySettings,
-    TelegramMode, TelegramOptions, TelegramSource, token_shape_ok, webhook_secret_shape_ok,
+    DEFAULT_CONTACT_BUTTON, DEFAULT_REPLY_TEXT, RawTelegram, ReplySettings, TelegramMode,
+    TelegramOptions, TelegramSource,
 };
 use crate::sources::vk::VkSource;
 use crate::sources::whatsapp::WhatsappSource;
+use crate::telegram::{DEFAULT_API_URL, token_shape_ok, webhook_secret_shape_ok};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Getting a file's bytes: from the stored item itself (a form's multipart body, an e-mail's
 //! MIME part), or from the messenger that holds it (Telegram `getFile` and its file URL,
-//! WhatsApp's media endpoint and the URL it gives, a VK file address), read up to the
-//! per-file limit and never past it.
+//! through teloxide; WhatsApp's media endpoint and the URL it gives, a VK file address), read
+//! up to the per-file limit and never past it.
 
 use super::AttachmentsConfig;
 use crate::lead::Channel;
@@ -10,10 +10,15 @@ use crate::sources::telegram::TelegramSource;
 use crate::sources::whatsapp::WhatsappSource;
 use crate::sources::{email, webform};
 use crate::store::InboundRow;
+use crate::telegram::{ApiError, BotClient};
 use bytes::Bytes;
+use futures_util::StreamExt;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;
+use teloxide::net::Download;
+use teloxide::requests::Requester;
+use teloxide::types::FileId;
 
 /// How long one download may take.
 const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60);
@@ -44,12 +49,28 @@ fn failed(reason: impl Into<String>, transient: bool) -> Unavailable {
     }
 }
 
+/// Why the fetcher could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum FetcherError {
+    /// The HTTP client could not be built.
+    #[error("the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    /// A Telegram source's Bot API client could not be built.
+    #[error("Telegram source {id}: {error}")]
+    Telegram {
+        /// The source id.
+        id: String,
+        /// Why.
+        error: ApiError,
+    },
+}
+
 /// How to reach each source's files.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
     vk_client: reqwest::Client,
-    telegram: HashMap<String, (String, Secret)>,
+    telegram: HashMap<String, BotClient>,
     whatsapp: HashMap<String, Option<(String, Secret)>>,
     vk_hosts: Vec<String>,
 }
@@ -69,7 +90,7 @@ impl Fetcher {
         telegram: &[TelegramSource],
         whatsapp: &[WhatsappSource],
         attachments: &AttachmentsConfig,
-    ) -> Result<Fetcher, reqwest::Error> {
+    ) -> Result<Fetcher, FetcherError> {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(DOWNLOAD_TIMEOUT)
@@ -96,11 +117,14 @@ impl Fetcher {
             client,
             vk_client,
             telegram: (telegram.iter())
-                .map(|t| {
-                    let base = t.api_url.as_str().trim_end_matches('/').to_string();
-                    (t.id.clone(), (base, t.token.clone()))
+                .map(|t| match BotClient::new(&t.api_url, &t.token) {
+                    Ok(bot) => Ok((t.id.clone(), bot)),
+                    Err(error) => Err(FetcherError::Telegram {
+                        id: t.id.clone(),
+                        error,
+                    }),
                 })
-                .collect(),
+                .collect::<Result<_, _>>()?,
             whatsapp: (whatsapp.iter())
                 .map(|s| {
                     let reply = s.reply.as_ref().map(|r| {
@@ -155,50 +179,44 @@ impl Fetcher {
         file_id: &str,
         max: u64,
     ) -> Result<Bytes, Unavailable> {
-        let (base, token) = self
+        let bot = self
             .telegram
             .get(source)
             .ok_or_else(|| no_access("the Telegram source is no longer configured"))?;
-        let answer = self
-            .client
-            .get(format!("{base}/bot{}/getFile", token.expose()))
-            .query(&[("file_id", file_id)])
-            .send()
+        let file = bot
+            .call(bot.bot().get_file(FileId(file_id.to_string())))
             .await
-            .map_err(|e| network("Telegram getFile", &e))?;
-        let status = answer.status();
-        let body: Value = answer.json().await.map_err(|_| {
-            failed(
-                format!("Telegram getFile answered {status}, not the Bot API's JSON"),
-                status.is_server_error(),
-            )
-        })?;
-        if body["ok"] != true {
-            // The Bot API's own description ("Bad Request: file is too big") names no secret.
-            let description = body["description"].as_str().unwrap_or("no description");
-            let description: String = description.chars().take(200).collect();
-            if description.contains("too big") {
-                return Err(Unavailable::TooLarge(format!(
-                    "Telegram refuses to hand over files this big: {description}"
-                )));
-            }
-            return Err(failed(
-                format!("Telegram getFile refused: {description}"),
-                status.is_server_error() || status.as_u16() == 429,
-            ));
-        }
-        if body["result"]["file_size"]
-            .as_u64()
-            .is_some_and(|s| s > max)
-        {
+            .map_err(get_file_refused)?;
+        // teloxide reads a missing `file_size` as `u32::MAX`: the size is then learnt while
+        // reading (getFile hands out 20 MB at most).
+        if file.meta.size != u32::MAX && u64::from(file.meta.size) > max {
             return Err(too_large(max));
         }
-        let path = body["result"]["file_path"]
-            .as_str()
-            .ok_or_else(|| failed("Telegram getFile gave no file_path", false))?;
-        let url = format!("{base}/file/bot{}/{path}", token.expose());
-        self.download(self.client.get(url), "the Telegram file", max)
+        if file.path.is_empty() {
+            return Err(failed("Telegram getFile gave no file_path", false));
+        }
+        let what = "the Telegram file";
+        let read = async {
+            let mut chunks = bot.bot().download_file_stream(&file.path);
+            let mut body = Vec::new();
+            while let Some(chunk) = chunks.next().await {
+                let chunk = chunk.map_err(|e| match e.status() {
+                    Some(status) => failed(
+                        format!("{what} answered {status}"),
+                        status.is_server_error() || status.as_u16() == 429,
+                    ),
+                    None => network(what, &e),
+                })?;
+                if (body.len() + chunk.len()) as u64 > max {
+                    return Err(too_large(max));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Bytes::from(body))
+        };
+        tokio::time::timeout(DOWNLOAD_TIMEOUT, read)
             .await
+            .unwrap_or_else(|_| Err(failed(format!("{what} timed out"), true)))
     }
 
     async fn whatsapp_media(
@@ -290,6 +308,30 @@ impl Fetcher {
             body.extend_from_slice(&chunk);
         }
         Ok(Bytes::from(body))
+    }
+}
+
+/// A refused `getFile` as the record's reason: the Bot API's own description ("Bad Request:
+/// file is too big") names no secret, and `ApiError` carries neither the token nor a proxy's
+/// page.
+fn get_file_refused(e: ApiError) -> Unavailable {
+    match &e {
+        ApiError::Refused { description, .. } if description.contains("too big") => {
+            let description: String = description.chars().take(200).collect();
+            Unavailable::TooLarge(format!(
+                "Telegram refuses to hand over files this big: {description}"
+            ))
+        }
+        ApiError::Refused { description, .. } => {
+            let description: String = description.chars().take(200).collect();
+            failed(
+                format!("Telegram getFile refused: {description}"),
+                !e.is_final(),
+            )
+        }
+        ApiError::Unreachable(_) | ApiError::Answer(_) => {
+            failed(format!("Telegram getFile: {e}"), true)
+        }
     }
 }
 

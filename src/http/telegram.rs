@@ -109,11 +109,19 @@ pub async fn managers_hook(
         Ok(b) => b,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let Ok(update) = serde_json::from_slice::<serde_json::Value>(&body.bytes) else {
-        return ApiError::new(StatusCode::BAD_REQUEST, "malformed", "not a JSON Update")
-            .into_response();
-    };
-    listener.on_update(&update).await;
+    // Read from the bytes: teloxide's `Update` does not read from a `serde_json::Value`.
+    match serde_json::from_slice::<teloxide::types::Update>(&body.bytes) {
+        Ok(update) => listener.on_update(&update).await,
+        Err(e) if e.is_syntax() || e.is_eof() => {
+            return ApiError::new(StatusCode::BAD_REQUEST, "malformed", "not a JSON Update")
+                .into_response();
+        }
+        // JSON that is no Update (no `update_id`) is answered 200, like any update the bot
+        // has no use for.
+        Err(e) => {
+            tracing::warn!(error = %e, "A post to the managers' bot webhook is not an Update; ignored.");
+        }
+    }
     app.health.success("notify:telegram", app.clock.now(), None);
     StatusCode::OK.into_response()
 }

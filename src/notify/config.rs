@@ -3,7 +3,7 @@
 
 use crate::settings::{HumanDuration, Scope, Secret};
 use crate::sources::email::roots::ExtraRoots;
-use crate::sources::telegram::{DEFAULT_API_URL, token_shape_ok, webhook_secret_shape_ok};
+use crate::telegram::{DEFAULT_API_URL, token_shape_ok, webhook_secret_shape_ok};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};

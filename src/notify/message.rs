@@ -11,6 +11,7 @@ use crate::lead::Lead;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 use super::config::Language;
 
@@ -71,25 +72,29 @@ impl CardButtons {
         }
     }
 
-    /// The Bot API's `inline_keyboard`: one row.
-    pub fn keyboard(&self) -> serde_json::Value {
-        serde_json::json!([[
-            {"text": self.take, "callback_data": self.take_data},
-            {"text": self.decline, "callback_data": self.decline_data},
+    /// The card's inline keyboard: one row.
+    pub fn keyboard(&self) -> InlineKeyboardMarkup {
+        InlineKeyboardMarkup::new([[
+            InlineKeyboardButton::callback(&self.take, &self.take_data),
+            InlineKeyboardButton::callback(&self.decline, &self.decline_data),
         ]])
     }
 }
 
-/// The `inline_keyboard` a card shows after Decline: the reasons two by two, then Back.
-pub fn reasons_keyboard(l: &Labels, lead: &str, attempt: u32) -> serde_json::Value {
-    let button = |text: &str, b: Button| serde_json::json!({"text": text, "callback_data": Tap::data(b, lead, attempt)});
-    let reasons: Vec<serde_json::Value> = DeclineReason::ALL
+/// The inline keyboard a card shows after Decline: the reasons two by two, then Back.
+pub fn reasons_keyboard(l: &Labels, lead: &str, attempt: u32) -> InlineKeyboardMarkup {
+    let button =
+        |text: &str, b: Button| InlineKeyboardButton::callback(text, Tap::data(b, lead, attempt));
+    let reasons: Vec<InlineKeyboardButton> = DeclineReason::ALL
         .iter()
         .map(|&r| button(r.label(l), Button::Because(r)))
         .collect();
-    let mut rows: Vec<serde_json::Value> = reasons.chunks(2).map(|c| c.to_vec().into()).collect();
-    rows.push(serde_json::json!([button(l.back, Button::Back)]));
-    rows.into()
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = reasons
+        .chunks(2)
+        .map(<[InlineKeyboardButton]>::to_vec)
+        .collect();
+    rows.push(vec![button(l.back, Button::Back)]);
+    InlineKeyboardMarkup::new(rows)
 }
 
 /// A mail with the same content in both parts.

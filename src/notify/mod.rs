@@ -31,5 +31,5 @@ pub use message::{
 pub use pages::{confirm_page, message_page};
 pub use people::{NotSent, PERSON, People, Replies};
 pub use queue::{LINK_PATH, Notices};
-pub use telegram::TelegramNotifier;
+pub use telegram::{TelegramNotifier, no_link_preview};
 pub use worker::{HORIZON, NotifyWorker};

@@ -10,13 +10,20 @@
 use super::{Action, ActionError, Actions};
 use crate::clock::Clock;
 use crate::health::Health;
-use crate::notify::{Button, CardButtons, Labels, Tap, TelegramNotifier, reasons_keyboard};
+use crate::notify::{
+    Button, CardButtons, Labels, Tap, TelegramNotifier, no_link_preview, reasons_keyboard,
+};
 use crate::routing::RulesHandle;
-use crate::sources::telegram::CALL_TIMEOUT;
 use crate::store::Store;
-use serde_json::{Value, json};
+use crate::telegram::CALL_TIMEOUT;
 use std::sync::Arc;
 use std::time::Duration;
+use teloxide::payloads::{AnswerCallbackQuerySetters, EditMessageTextSetters, GetUpdatesSetters};
+use teloxide::requests::Requester;
+use teloxide::types::{
+    AllowedUpdate, CallbackQuery, CallbackQueryId, ChatId, InlineKeyboardMarkup,
+    MaybeInaccessibleMessage, Message, Update, UpdateKind,
+};
 use tokio_util::sync::CancellationToken;
 
 /// The cursor the bot's update offset is kept under.
@@ -82,26 +89,26 @@ impl TapListener {
             .await
             .map_err(|e| e.to_string())?
             .and_then(|s| s.parse::<i64>().ok());
-        let mut params = json!({
-            "timeout": self.poll_timeout.as_secs(),
-            "allowed_updates": ["callback_query", "message"],
-        });
+        let api = self.bot.api();
+        let mut request = api
+            .bot()
+            .get_updates()
+            .timeout(u32::try_from(self.poll_timeout.as_secs()).unwrap_or(u32::MAX))
+            .allowed_updates([AllowedUpdate::CallbackQuery, AllowedUpdate::Message]);
         if let Some(o) = offset {
-            params["offset"] = o.into();
+            let o = i32::try_from(o)
+                .map_err(|_| format!("the stored offset {o} is not a Bot API update offset"))?;
+            request = request.offset(o);
         }
-        let updates = self
-            .bot
-            .api()
-            .call_method("getUpdates", &params, self.poll_timeout + CALL_TIMEOUT)
+        let updates = api
+            .call_within(request, self.poll_timeout + CALL_TIMEOUT)
             .await
             .map_err(|e| e.to_string())?;
-        let updates = updates.as_array().cloned().unwrap_or_default();
         let mut next = offset;
         for u in &updates {
             self.on_update(u).await;
-            if let Some(id) = u.get("update_id").and_then(Value::as_i64) {
-                next = Some(next.map_or(id + 1, |n: i64| n.max(id + 1)));
-            }
+            let id = i64::from(u.id.0);
+            next = Some(next.map_or(id + 1, |n: i64| n.max(id + 1)));
         }
         if next != offset
             && let Some(n) = next
@@ -115,19 +122,26 @@ impl TapListener {
     }
 
     /// One update, polled or posted to the webhook: a tap on a card, or a message.
-    pub async fn on_update(&self, u: &Value) {
-        if let Some(cq) = u.get("callback_query") {
-            self.on_tap(cq).await;
-        } else if let Some(m) = u.get("message") {
-            self.on_message(m).await;
+    pub async fn on_update(&self, u: &Update) {
+        match &u.kind {
+            UpdateKind::CallbackQuery(cq) => self.on_tap(cq).await,
+            UpdateKind::Message(m) => self.on_message(m).await,
+            UpdateKind::Error(raw) => {
+                let keys: Vec<&String> =
+                    raw.as_object().into_iter().flat_map(|o| o.keys()).collect();
+                tracing::warn!(
+                    update_id = u.id.0,
+                    ?keys,
+                    "An update to the managers' bot is not what the Bot API documents; ignored."
+                );
+            }
+            _ => {}
         }
     }
 
     /// `/start` (or anything) in a private chat: the chat id, for the admin.
-    async fn on_message(&self, m: &Value) {
-        let Some(chat) = m.pointer("/chat/id").and_then(Value::as_i64) else {
-            return;
-        };
+    async fn on_message(&self, m: &Message) {
+        let chat = m.chat.id.0;
         let known = self
             .rules
             .current()
@@ -141,25 +155,19 @@ impl TapListener {
                 "leadgate: this chat's id is {chat}. Give it to your admin for telegram_chat_id in routing.toml."
             )
         };
-        let params = json!({"chat_id": chat, "text": text});
-        if let Err(e) = self
-            .bot
-            .api()
-            .call_method("sendMessage", &params, CALL_TIMEOUT)
-            .await
-        {
+        let api = self.bot.api();
+        if let Err(e) = api.call(api.bot().send_message(ChatId(chat), text)).await {
             tracing::debug!(error = %e, "Could not answer a message to the managers' bot.");
         }
     }
 
-    async fn on_tap(&self, cq: &Value) {
-        let id = cq.get("id").and_then(Value::as_str).unwrap_or_default();
-        let data = cq.get("data").and_then(Value::as_str).unwrap_or_default();
-        let message = cq.get("message");
+    async fn on_tap(&self, cq: &CallbackQuery) {
+        let id = &cq.id;
+        let data = cq.data.as_deref().unwrap_or_default();
+        let message = cq.message.as_ref();
         let chat = message
-            .and_then(|m| m.pointer("/chat/id"))
-            .or_else(|| cq.pointer("/from/id"))
-            .and_then(Value::as_i64);
+            .map(|m| m.chat().id.0)
+            .or_else(|| i64::try_from(cq.from.id.0).ok());
         let (Some(tap), Some(chat)) = (Tap::parse(data), chat) else {
             self.answer(id, "?", false).await;
             return;
@@ -175,9 +183,7 @@ impl TapListener {
             return;
         };
         let l = self.labels;
-        let message_id = message
-            .and_then(|m| m.get("message_id"))
-            .and_then(Value::as_i64);
+        let message_id = message.map(|m| i64::from(m.id().0));
         let (action, done) = match tap.button {
             Button::Take => (Action::Acknowledge, l.taken_by_you.to_string()),
             Button::Because(reason) => (
@@ -227,11 +233,11 @@ impl TapListener {
     /// the card instead of its buttons.
     async fn swap_buttons(
         &self,
-        id: &str,
+        id: &CallbackQueryId,
         toast: &str,
         chat: i64,
         message_id: Option<i64>,
-        keyboard: Value,
+        keyboard: InlineKeyboardMarkup,
     ) {
         self.answer(id, toast, false).await;
         if let Some(message_id) = message_id {
@@ -240,44 +246,33 @@ impl TapListener {
     }
 
     /// `answerCallbackQuery`: the tap's spinner stops, with a toast or an alert.
-    async fn answer(&self, id: &str, text: &str, alert: bool) {
-        let params = json!({"callback_query_id": id, "text": text, "show_alert": alert});
-        if let Err(e) = self
-            .bot
-            .api()
-            .call_method("answerCallbackQuery", &params, CALL_TIMEOUT)
-            .await
-        {
+    async fn answer(&self, id: &CallbackQueryId, text: &str, alert: bool) {
+        let api = self.bot.api();
+        let request = api
+            .bot()
+            .answer_callback_query(id.clone())
+            .text(text)
+            .show_alert(alert);
+        if let Err(e) = api.call(request).await {
             tracing::debug!(error = %e, "A tap could not be answered.");
         }
     }
 
     /// The card with `status` below it and no buttons; its formatting is kept by sending its
     /// entities back (a status appended at the end does not move their offsets).
-    async fn edit_card(&self, chat: i64, message: &Value, status: &str) {
-        let Some(message_id) = message.get("message_id").and_then(Value::as_i64) else {
-            return;
-        };
-        let text = message
-            .get("text")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let mut params = json!({
-            "chat_id": chat,
-            "message_id": message_id,
-            "text": format!("{text}\n\n{status}"),
-            "reply_markup": {"inline_keyboard": []},
-            "link_preview_options": {"is_disabled": true},
-        });
-        if let Some(entities) = message.get("entities") {
-            params["entities"] = entities.clone();
+    async fn edit_card(&self, chat: i64, message: &MaybeInaccessibleMessage, status: &str) {
+        let card = message.regular_message();
+        let text = card.and_then(Message::text).unwrap_or_default();
+        let api = self.bot.api();
+        let mut request = api
+            .bot()
+            .edit_message_text(ChatId(chat), message.id(), format!("{text}\n\n{status}"))
+            .reply_markup(InlineKeyboardMarkup::default())
+            .link_preview_options(no_link_preview());
+        if let Some(entities) = card.and_then(Message::entities) {
+            request = request.entities(entities.to_vec());
         }
-        if let Err(e) = self
-            .bot
-            .api()
-            .call_method("editMessageText", &params, CALL_TIMEOUT)
-            .await
-        {
+        if let Err(e) = api.call(request).await {
             tracing::debug!(error = %e, "The card could not be edited after a tap.");
         }
     }

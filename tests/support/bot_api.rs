@@ -10,10 +10,10 @@
 //! - `sendMessage` is recorded (`chat_id`, `text`, `reply_markup`, every parameter) and
 //!   answered with the sent Message. With `parse_mode = "HTML"` the text is parsed as Telegram
 //!   does: only the documented tags, balanced, with `&lt;`-style entities; the Message carries
-//!   the plain text and its `entities` (UTF-16 offsets), and bad markup is a `400 can't parse
-//!   entities`. A text longer than 4,096 UTF-16 code units after entity parsing is a `400
-//!   message is too long`, as Telegram counts it. Inline keyboard buttons' `callback_data`
-//!   must be 1–64 bytes.
+//!   the plain text and its `entities` (UTF-16 offsets; a link's `text_link` with its `url`),
+//!   and bad markup is a `400 can't parse entities`. A text longer than 4,096 UTF-16 code
+//!   units after entity parsing is a `400 message is too long`, as Telegram counts it. Inline
+//!   keyboard buttons' `callback_data` must be 1–64 bytes.
 //! - `editMessageText` and `editMessageReplyMarkup` change a sent message (`400 message is not
 //!   modified` when nothing changes, `400 message to edit not found` for an unknown one);
 //!   `answerCallbackQuery` is recorded. [`BotApiSim::push_callback`] queues the
@@ -655,7 +655,8 @@ fn parse_html(html: &str) -> Result<(String, Vec<Value>), String> {
     ];
     let mut text = String::new();
     let mut utf16 = 0usize;
-    let mut open: Vec<(String, usize)> = Vec::new();
+    // Open tags: the name, where the entity starts, and a link's URL.
+    let mut open: Vec<(String, usize, Option<String>)> = Vec::new();
     let mut entities = Vec::new();
     let mut rest = html;
     while let Some(c) = rest.chars().next() {
@@ -664,7 +665,7 @@ fn parse_html(html: &str) -> Result<(String, Vec<Value>), String> {
             let tag = &rest[1..end];
             rest = &rest[end + 1..];
             if let Some(name) = tag.strip_prefix('/') {
-                let (top, start) = open.pop().ok_or("unmatched end tag")?;
+                let (top, start, url) = open.pop().ok_or("unmatched end tag")?;
                 if top != name.trim() {
                     return Err(format!("unmatched end tag {name}, expected {top}"));
                 }
@@ -673,13 +674,22 @@ fn parse_html(html: &str) -> Result<(String, Vec<Value>), String> {
                     .find(|(t, _)| *t == top)
                     .map(|(_, k)| *k)
                     .unwrap_or("bold");
-                entities.push(json!({"type": kind, "offset": start, "length": utf16 - start}));
+                let mut entity = json!({"type": kind, "offset": start, "length": utf16 - start});
+                if let Some(url) = url {
+                    entity["url"] = url.into();
+                }
+                entities.push(entity);
             } else {
                 let name = tag.split_whitespace().next().unwrap_or("");
                 if !kinds.iter().any(|(t, _)| *t == name) {
                     return Err(format!("unsupported start tag \"{name}\""));
                 }
-                open.push((name.to_string(), utf16));
+                let url = if name == "a" {
+                    Some(href(tag).ok_or("a link without href")?)
+                } else {
+                    None
+                };
+                open.push((name.to_string(), utf16, url));
             }
         } else if c == '&' {
             let end = rest.find(';').ok_or("unclosed entity")?;
@@ -701,13 +711,27 @@ fn parse_html(html: &str) -> Result<(String, Vec<Value>), String> {
             rest = &rest[c.len_utf8()..];
         }
     }
-    if let Some((name, _)) = open.pop() {
+    if let Some((name, _, _)) = open.pop() {
         return Err(format!(
             "can't find end tag corresponding to start tag \"{name}\""
         ));
     }
     entities.sort_by_key(|e| e["offset"].as_u64());
     Ok((text, entities))
+}
+
+/// The `href` of an `<a ...>` start tag, its character references decoded: a `text_link`
+/// entity carries it as `url`.
+fn href(tag: &str) -> Option<String> {
+    let (_, rest) = tag.split_once("href=\"")?;
+    let (value, _) = rest.split_once('"')?;
+    Some(
+        value
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&"),
+    )
 }
 
 /// The text and entities a `sendMessage` or `editMessageText` produces.

@@ -7,16 +7,19 @@
 //! Answers run on their own task behind a bounded queue, so a slow or failing Bot API never
 //! holds up intake; a failed answer is logged and the lead is unaffected.
 
-use super::api::{BotApi, KeyboardButton, ReplyKeyboardMarkup, SendMessage};
 use super::config::ReplySettings;
 use super::{TelegramOptions, parse_update};
 use crate::clock::Clock;
 use crate::lead::Parsed;
 use crate::store::Store;
+use crate::telegram::BotClient;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
+use teloxide::payloads::SendMessageSetters;
+use teloxide::requests::Requester;
+use teloxide::types::{ButtonRequest, ChatId, KeyboardButton, KeyboardMarkup};
 use tokio::sync::mpsc;
 
 /// Committed updates waiting for their answer; beyond this many, answers are skipped (logged)
@@ -57,7 +60,7 @@ pub struct Answerer {
     /// How long a conversation stays open after its last message.
     pub window: Duration,
     /// The bot.
-    pub api: BotApi,
+    pub api: BotClient,
     /// Where the per-chat cursors live.
     pub store: Arc<dyn Store>,
     /// Time.
@@ -117,9 +120,12 @@ impl Answerer {
         if open {
             return;
         }
-        let message = acknowledgement(text, &self.reply, &target);
-        match self.api.send_message(&message).await {
-            Ok(()) => tracing::debug!(source = %self.source, "Acknowledged a Telegram message."),
+        let mut message = self.api.bot().send_message(ChatId(target.chat_id), text);
+        if let Some(keyboard) = contact_keyboard(&self.reply, &target) {
+            message = message.reply_markup(keyboard);
+        }
+        match self.api.call(message).await {
+            Ok(_) => tracing::debug!(source = %self.source, "Acknowledged a Telegram message."),
             Err(e) => {
                 tracing::warn!(source = %self.source, error = %e, "Cannot send the acknowledgement to the person; the lead is not affected.");
             }
@@ -177,21 +183,15 @@ fn conversation_open(last: Option<&str>, now: DateTime<Utc>, window: Duration) -
     now.signed_duration_since(last.with_timezone(&Utc)) < window
 }
 
-/// The acknowledgement for `target`, with the share-contact button when the bot should ask.
-fn acknowledgement(text: &str, reply: &ReplySettings, target: &Target) -> SendMessage {
-    let reply_markup = (reply.ask_contact && !target.has_phone).then(|| ReplyKeyboardMarkup {
-        keyboard: vec![vec![KeyboardButton {
-            text: reply.contact_button.clone(),
-            request_contact: true,
-        }]],
-        resize_keyboard: true,
-        one_time_keyboard: true,
-    });
-    SendMessage {
-        chat_id: target.chat_id,
-        text: text.to_string(),
-        reply_markup,
-    }
+/// The share-contact button under the acknowledgement to `target`, when the bot should ask:
+/// one button, the keyboard fitted to it and hidden once pressed.
+fn contact_keyboard(reply: &ReplySettings, target: &Target) -> Option<KeyboardMarkup> {
+    (reply.ask_contact && !target.has_phone).then(|| {
+        let button = KeyboardButton::new(&reply.contact_button).request(ButtonRequest::Contact);
+        KeyboardMarkup::new([[button]])
+            .resize_keyboard()
+            .one_time_keyboard()
+    })
 }
 
 #[cfg(test)]
@@ -242,15 +242,18 @@ mod tests {
             has_phone: true,
             ..without
         };
-        let asked = acknowledgement("Спасибо!", &reply(true), &without);
-        let button = &asked.reply_markup.expect("a keyboard").keyboard[0][0];
-        assert!(button.request_contact);
-        assert_eq!(button.text, "Номер");
-        assert_eq!(acknowledgement("x", &reply(true), &with).reply_markup, None);
+        let asked = contact_keyboard(&reply(true), &without).expect("a keyboard");
+        // The Bot API's ReplyKeyboardMarkup, as teloxide sends it.
         assert_eq!(
-            acknowledgement("x", &reply(false), &without).reply_markup,
-            None
+            serde_json::to_value(&asked).expect("JSON"),
+            serde_json::json!({
+                "keyboard": [[{"text": "Номер", "request_contact": true}]],
+                "resize_keyboard": true,
+                "one_time_keyboard": true,
+            })
         );
+        assert_eq!(contact_keyboard(&reply(true), &with), None);
+        assert_eq!(contact_keyboard(&reply(false), &without), None);
     }
 
     #[test]

@@ -2,11 +2,11 @@
 //! task, and either the long-polling loop or what the webhook endpoint needs.
 
 use super::answer::{AnswerQueue, Answerer};
-use super::api::{ApiError, BotApi};
 use super::config::{TelegramMode, TelegramSource};
 use super::poll::Poller;
 use crate::settings::Secret;
 use crate::shared::Shared;
+use crate::telegram::{ApiError, BotClient};
 use std::collections::HashMap;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -32,8 +32,8 @@ pub fn start_bots(
 ) -> Result<HashMap<String, WebhookBot>, (String, ApiError)> {
     let mut webhooks = HashMap::new();
     for source in sources {
-        let api = BotApi::new(&source.api_url, source.token.clone())
-            .map_err(|e| (source.id.clone(), e))?;
+        let api =
+            BotClient::new(&source.api_url, &source.token).map_err(|e| (source.id.clone(), e))?;
         let answerer = Answerer {
             source: source.id.clone(),
             reply: source.reply.clone(),

@@ -8,14 +8,14 @@
 //! written gets the same updates again, and their dedupe keys make them no-ops.
 
 use super::answer::AnswerQueue;
-use super::api::{ApiError, BotApi};
 use super::inbound::inbound;
-use super::recovery::next_delay;
+use super::recovery::{call_bound, next_delay};
 use super::split_updates;
 use crate::clock::Clock;
 use crate::health::Health;
 use crate::intake::{Intake, IntakeError};
 use crate::store::{Inserted, Store, StoreError};
+use crate::telegram::{ApiError, BotClient};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -45,7 +45,7 @@ pub struct Poller {
     /// How long one `getUpdates` call waits for updates.
     pub poll_timeout: Duration,
     /// The bot.
-    pub api: BotApi,
+    pub api: BotClient,
     /// Where updates are committed.
     pub intake: Intake,
     /// Where the offset is kept.
@@ -79,7 +79,7 @@ impl Poller {
                 }),
                 Some(current) => {
                     let answer = tokio::select! {
-                        answer = self.api.get_updates(current, self.poll_timeout, LIMIT) => answer,
+                        answer = self.api.get_updates_raw(current, self.poll_timeout, LIMIT, call_bound(self.poll_timeout)) => answer,
                         () = stop.cancelled() => break,
                     };
                     match answer {
@@ -109,9 +109,7 @@ impl Poller {
                     failures = failures.saturating_add(1);
                     self.health.failure(&name, self.clock.now(), e.to_string());
                     let retry_after = match &e {
-                        PollError::Api(ApiError::Refused { retry_after, .. }) => {
-                            retry_after.map(Duration::from_secs)
-                        }
+                        PollError::Api(api) => api.retry_after(),
                         _ => None,
                     };
                     tokio::select! {
@@ -134,7 +132,7 @@ impl Poller {
     /// Commits every update of a `getUpdates` answer, then persists the offset past them;
     /// returns the offset the next call confirms them with.
     async fn take(&self, body: &[u8], offset: Option<i64>) -> Result<Option<i64>, PollError> {
-        let (items, max_id) = split_updates(body).map_err(ApiError::from)?;
+        let (items, max_id) = split_updates(body).map_err(|e| ApiError::Answer(e.to_string()))?;
         for item in items {
             let payload = item.payload.clone();
             let stored = self
