@@ -29,35 +29,6 @@ pub(super) fn check_token(p: &mut Problems, key: &str, token: Option<&Secret>) {
     }
 }
 
-/// A source's secret against what its provider can prove: `provider` names the provider when
-/// it can send one (a connector with `[verify]`, VK's Callback API secret).
-pub(super) fn check_source_secret(
-    p: &mut Problems,
-    key: &str,
-    secret: Option<&Secret>,
-    provider: Option<&str>,
-    allow_unsigned: bool,
-) {
-    match (secret, provider) {
-        (Some(s), _) if s.expose().is_empty() => p.add(
-            format!("{key}.secret"),
-            "is empty, so anyone could post to this source",
-            Some("set the secret the provider sends, best as \"${SECRET_VARIABLE}\""),
-        ),
-        (None, Some(provider)) if !allow_unsigned => p.add(
-            format!("{key}.secret"),
-            format!("is missing: {provider} can prove its posts, and without a secret anyone could post leads"),
-            Some("set the secret configured at the provider, or write allow_unsigned = true to accept unproven posts (warned at every start)"),
-        ),
-        (Some(_), _) if allow_unsigned => p.add(
-            format!("{key}.allow_unsigned"),
-            "is true while a secret is set",
-            Some("remove allow_unsigned: with a secret every post is checked"),
-        ),
-        _ => {}
-    }
-}
-
 /// Warns, at every start, of each source that takes posts nobody can prove.
 pub fn warn_unsigned(config: &Config) {
     for form in config.webforms.iter().filter(|f| f.allow_unsigned) {
@@ -71,6 +42,7 @@ pub fn warn_unsigned(config: &Config) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::check_source_secret;
     use std::path::Path;
 
     fn keys(p: &Problems) -> Vec<&str> {
@@ -84,11 +56,11 @@ mod tests {
         check_token(&mut p, "api.token", Some(&Secret::new("short")));
         check_token(&mut p, "admin.metrics_token", None);
         check_token(&mut p, "x.token", Some(&Secret::new("a-long-enough-token")));
-        check_source_secret(&mut p, "a", Some(&Secret::new("")), None, false);
-        check_source_secret(&mut p, "b", None, Some("Tilda"), false);
-        check_source_secret(&mut p, "c", None, Some("Tilda"), true);
-        check_source_secret(&mut p, "d", None, None, false);
-        check_source_secret(&mut p, "e", Some(&Secret::new("s")), Some("VK"), true);
+        check_source_secret(&mut p.scope("a"), Some(&Secret::new("")), None, false);
+        check_source_secret(&mut p.scope("b"), None, Some("Tilda"), false);
+        check_source_secret(&mut p.scope("c"), None, Some("Tilda"), true);
+        check_source_secret(&mut p.scope("d"), None, None, false);
+        check_source_secret(&mut p.scope("e"), Some(&Secret::new("s")), Some("VK"), true);
         assert_eq!(
             keys(&p),
             [

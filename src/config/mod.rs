@@ -20,8 +20,8 @@ use crate::deliver::SinkConfig;
 use crate::lead::{OwnContacts, PhoneNormaliser};
 use crate::settings::{ConfigProblem, Secret};
 use crate::sources::telegram::TelegramSource;
+use crate::sources::webform::WebformSource;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// Every problem found, so the admin fixes the file in one pass.
 #[derive(Debug, thiserror::Error)]
@@ -109,42 +109,4 @@ pub struct Config {
 pub struct StorageConfig {
     /// The SQLite database file.
     pub sqlite_path: PathBuf,
-}
-
-/// A web form source.
-#[derive(Debug, Clone)]
-pub struct WebformSource {
-    /// The source id.
-    pub id: String,
-    /// Browser origins allowed to post; empty means no cross-origin browser posts.
-    pub allowed_origins: Vec<String>,
-    /// The honeypot field.
-    pub honeypot: Option<String>,
-    /// The 303 target after a plain form post.
-    pub redirect: Option<String>,
-    /// The 303 target of a refused plain form post.
-    pub error_redirect: Option<String>,
-    /// The shared secret server-side posters send.
-    pub secret: Option<Secret>,
-    /// Whether `/` shows the demo page for this form.
-    pub demo: bool,
-    /// Text body limit in bytes.
-    pub max_text: usize,
-    /// Multipart-with-files limit in bytes.
-    pub max_upload: usize,
-    /// Files one post may attach.
-    pub max_files: usize,
-    /// Text fields one post may have.
-    pub max_fields: usize,
-    /// Sustained posts per minute per client address.
-    pub rate_per_minute: u32,
-    /// Burst per client address.
-    pub rate_burst: u32,
-    /// The inbound connector mapping its payload (validated to exist).
-    pub connector: String,
-    /// Posts are taken without the provider's proof although it could send one (warned at
-    /// every start).
-    pub allow_unsigned: bool,
-    /// A post with the same contact this soon after the last joins its lead; zero: never.
-    pub conversation_window: Duration,
 }

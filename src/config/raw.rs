@@ -2,10 +2,12 @@
 //! a secret's key must not start a daemon without the secret). Validation into the types the
 //! daemon runs on is in `validate.rs`.
 
+use crate::deliver::{RawFileSink, RawWebhookSink};
 use crate::settings::Secret;
 use crate::settings::{ByteSize, HumanDuration};
 use crate::sources::blog::config::{RawFeed, RawWordpress};
 use crate::sources::telegram::RawTelegram;
+use crate::sources::webform::RawWebform;
 use serde::Deserialize;
 
 /// `config/leadgate.toml`.
@@ -177,47 +179,6 @@ pub struct RawSources {
     pub telegram: Vec<RawTelegram>,
 }
 
-/// `[[sources.webform]]`: a form posting to `POST /forms/{id}`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawWebform {
-    /// The source id: the URL path segment and the lead's `source`.
-    pub id: String,
-    /// Origins allowed to post from a browser (`https://example.ru`); `["*"]` for any.
-    #[serde(default)]
-    pub allowed_origins: Vec<String>,
-    /// A hidden field real people leave empty.
-    pub honeypot: Option<String>,
-    /// Where a plain HTML form is redirected (303) after a successful post.
-    pub redirect: Option<String>,
-    /// A shared secret servers posting to the form must send in `X-Leadgate-Secret`.
-    pub secret: Option<Secret>,
-    /// Serve the demo page at `/` posting to this form.
-    pub demo: Option<bool>,
-    /// Where a plain HTML form is sent back (303, with `lg_error=<code>`) when a post is
-    /// refused, instead of leadgate's own page that shows what to fix.
-    pub error_redirect: Option<String>,
-    /// Limit for the form's text (urlencoded, JSON, the text parts of multipart); default 64KiB.
-    pub max_text: Option<ByteSize>,
-    /// Limit for a multipart form with files; default 10MiB.
-    pub max_upload: Option<ByteSize>,
-    /// Files one post may attach; default 10.
-    pub max_files: Option<usize>,
-    /// Text fields one post may have; default 200.
-    pub max_fields: Option<usize>,
-    /// Posts per minute allowed from one client address; default 20.
-    pub rate_per_minute: Option<u32>,
-    /// Posts allowed in a burst from one client address; default 10.
-    pub rate_burst: Option<u32>,
-    /// The inbound connector that maps the payload (`tilda`, `wix`, ...); default `generic`.
-    pub connector: Option<String>,
-    /// Take posts without `secret` although the connector's provider can prove them.
-    pub allow_unsigned: Option<bool>,
-    /// A second post with the same contact within this long (a double click, a reload) joins
-    /// the first lead as an update; default `2m`, `"off"` makes every post a lead.
-    pub conversation_window: Option<String>,
-}
-
 /// `[sinks]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -228,45 +189,4 @@ pub struct RawSinks {
     /// `[[sinks.file]]`.
     #[serde(default)]
     pub file: Vec<RawFileSink>,
-}
-
-/// `[[sinks.webhook]]`: a CRM or any HTTP endpoint.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawWebhookSink {
-    /// The sink id (also the key of managers' `crm_user_id` tables).
-    pub id: String,
-    /// The endpoint.
-    pub url: String,
-    /// `whsec_...` signing secret (Standard Webhooks).
-    pub secret: Option<Secret>,
-    /// Per-request timeout; default `10s`.
-    pub timeout: Option<HumanDuration>,
-    /// How long to keep retrying before dead-lettering; default `3d`.
-    pub retry_horizon: Option<HumanDuration>,
-    /// Deliveries in flight at once; default 4.
-    pub concurrency: Option<u32>,
-    /// Event types sent; default all.
-    pub events: Option<Vec<String>>,
-    /// The CRM preset (`bitrix24`, `amocrm`, `hubspot`, `pipedrive`, `generic`) that shapes
-    /// the request; default none (the Standard Webhooks envelope).
-    pub preset: Option<String>,
-    /// The CRM's API token, sent the way the preset says (`${ENV_VAR}` recommended).
-    pub token: Option<Secret>,
-    /// The secret the CRM's own webhooks to `POST /hooks/crm/{id}` carry, the way the
-    /// preset's `[hook]` says (a URL key, Bitrix24's application token, Pipedrive's basic
-    /// auth password, a `whsec_` signing secret); without it that endpoint is off.
-    pub hook_secret: Option<Secret>,
-}
-
-/// `[[sinks.file]]`: JSON Lines, the out-of-the-box stand-in for a CRM.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawFileSink {
-    /// The sink id.
-    pub id: String,
-    /// The file, relative to the working directory.
-    pub path: String,
-    /// Event types written; default all.
-    pub events: Option<Vec<String>>,
 }

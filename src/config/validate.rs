@@ -1,26 +1,15 @@
 //! `RawConfig → Config`: every value checked, every problem gathered before reporting.
 
 use super::doors;
-use super::raw::{RawConfig, RawFileSink, RawWebform, RawWebhookSink};
-use super::{Config, StorageConfig, WebformSource};
-use crate::connectors::{Catalogue, GENERIC};
-use crate::deliver::decode_signing_secret;
-use crate::deliver::{SinkConfig, SinkKind, WebhookSinkConfig};
-use crate::lead::EventType;
+use super::raw::RawConfig;
+use super::{Config, StorageConfig};
+use crate::connectors::Catalogue;
 use crate::lead::{OwnContacts, PhoneNormaliser, normalise_email};
-use crate::settings::parse_duration;
 use crate::settings::{ConfigProblem, Problems};
-use crate::sources::telegram::{
-    DEFAULT_CONTACT_BUTTON, DEFAULT_REPLY_TEXT, RawTelegram, ReplySettings, TelegramMode,
-    TelegramOptions, TelegramSource,
-};
-use crate::sources::vk::VkSource;
-use crate::sources::whatsapp::WhatsappSource;
-use crate::telegram::{DEFAULT_API_URL, token_shape_ok, webhook_secret_shape_ok};
+use crate::sources::whatsapp::phone_number_id_ok;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Validates the raw config read from `path` (relative paths in it are resolved: the routing
 /// file against the config file's directory, data files against the working directory).
@@ -111,7 +100,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
     for (i, form) in raw.sources.webform.into_iter().enumerate() {
         let key = format!("sources.webform[{i}]");
         check_id(&mut p, &mut ids, &key, &form.id);
-        webforms.push(webform(&mut p, &key, form, &connectors));
+        webforms.push(form.validate(&mut p.scope(key), &connectors));
     }
     let mut wordpress = Vec::new();
     for (i, site) in raw.sources.wordpress.into_iter().enumerate() {
@@ -129,7 +118,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
     for (i, bot) in raw.sources.telegram.into_iter().enumerate() {
         let key = format!("sources.telegram[{i}]");
         check_id(&mut p, &mut ids, &key, &bot.id);
-        telegram.extend(telegram_source(&mut p, &key, bot));
+        telegram.extend(bot.validate(&mut p.scope(key)));
     }
     if webforms.iter().filter(|f| f.demo).count() > 1 {
         p.add(
@@ -150,76 +139,25 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
     for (i, s) in raw.sources.vk.into_iter().enumerate() {
         let key = format!("sources.vk[{i}]");
         check_id(&mut p, &mut ids, &key, &s.id);
-        if s.group_id <= 0 {
-            p.add(
-                format!("{key}.group_id"),
-                "must be the community's positive id",
-                Some("the number in the community's address, e.g. 218765432"),
-            );
-        }
-        if s.confirmation.trim().is_empty() {
-            p.add(
-                format!("{key}.confirmation"),
-                "is empty",
-                Some("copy the string VK shows in the Callback API settings"),
-            );
-        }
-        let allow_unsigned = s.allow_unsigned.unwrap_or(false);
-        doors::check_source_secret(&mut p, &key, s.secret.as_ref(), Some("VK"), allow_unsigned);
-        let reply = vk_reply(&mut p, &key, &s);
-        let conversation_window = window(&mut p, &key, s.conversation_window, THIRTY_MINUTES);
-        vk.push(VkSource {
-            reply,
-            id: s.id,
-            group_id: s.group_id,
-            confirmation: s.confirmation,
-            secret: s.secret,
-            allow_unsigned,
-            conversation_window,
-        });
+        vk.push(s.validate(&mut p.scope(key)));
     }
     let mut whatsapp = Vec::new();
     let mut numbers = HashSet::new();
     for (i, s) in raw.sources.whatsapp.into_iter().enumerate() {
         let key = format!("sources.whatsapp[{i}]");
         check_id(&mut p, &mut ids, &key, &s.id);
-        for (name, value) in [
-            ("verify_token", &s.verify_token),
-            ("app_secret", &s.app_secret),
-        ] {
-            if value.expose().is_empty() {
-                p.add(
-                    format!("{key}.{name}"),
-                    "is empty",
-                    Some("copy it from the app's WhatsApp settings"),
-                );
-            }
+        let source = s.validate(&mut p.scope(key.as_str()));
+        if let Some(n) = &source.phone_number_id
+            && phone_number_id_ok(n)
+            && !numbers.insert(n.clone())
+        {
+            p.add(
+                format!("{key}.phone_number_id"),
+                format!("{n:?} is given to two sources"),
+                Some("each number feeds one source"),
+            );
         }
-        let reply = whatsapp_reply(&mut p, &key, &s);
-        let conversation_window = window(&mut p, &key, s.conversation_window, THIRTY_MINUTES);
-        if let Some(n) = &s.phone_number_id {
-            if n.is_empty() || !n.chars().all(|c| c.is_ascii_digit()) {
-                p.add(
-                    format!("{key}.phone_number_id"),
-                    format!("{n:?} is not a phone number id"),
-                    Some("the digits shown as \"Phone number ID\" in WhatsApp → API Setup"),
-                );
-            } else if !numbers.insert(n.clone()) {
-                p.add(
-                    format!("{key}.phone_number_id"),
-                    format!("{n:?} is given to two sources"),
-                    Some("each number feeds one source"),
-                );
-            }
-        }
-        whatsapp.push(WhatsappSource {
-            reply,
-            phone_number_id: s.phone_number_id,
-            id: s.id,
-            verify_token: s.verify_token,
-            app_secret: s.app_secret,
-            conversation_window,
-        });
+        whatsapp.push(source);
     }
 
     let notify = raw.notify.validate(
@@ -242,14 +180,12 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
     for (i, s) in raw.sinks.webhook.into_iter().enumerate() {
         let key = format!("sinks.webhook[{i}]");
         check_id(&mut p, &mut sink_ids, &key, &s.id);
-        if let Some(sink) = webhook_sink(&mut p, &key, s, &connectors) {
-            sinks.push(sink);
-        }
+        sinks.extend(s.validate(&mut p.scope(key), &connectors));
     }
     for (i, s) in raw.sinks.file.into_iter().enumerate() {
         let key = format!("sinks.file[{i}]");
         check_id(&mut p, &mut sink_ids, &key, &s.id);
-        sinks.push(file_sink(&mut p, &key, s));
+        sinks.push(s.validate(&mut p.scope(key)));
     }
 
     doors::check_token(&mut p, "admin.token", raw.admin.token.as_ref());
@@ -310,416 +246,12 @@ fn check_id(p: &mut Problems, seen: &mut HashSet<String>, key: &str, id: &str) {
     }
 }
 
-fn webform(p: &mut Problems, key: &str, f: RawWebform, cat: &Catalogue) -> WebformSource {
-    let connector = f.connector.unwrap_or_else(|| GENERIC.to_string());
-    if cat.inbound(&connector).is_none() && cat.generic().is_some() {
-        p.add(
-            format!("{key}.connector"),
-            format!("unknown connector {connector:?}"),
-            Some(&format!(
-                "one of {} (or a file in [connectors] dir)",
-                cat.inbound_names()
-            )),
-        );
-    }
-    for (i, origin) in f.allowed_origins.iter().enumerate() {
-        let ok = origin == "*"
-            || reqwest::Url::parse(origin).is_ok_and(|u| u.path() == "/" && !origin.ends_with('/'));
-        if !ok {
-            p.add(
-                format!("{key}.allowed_origins[{i}]"),
-                format!("{origin:?} is not an origin"),
-                Some("write scheme and host only, like \"https://example.ru\", or \"*\""),
-            );
-        }
-    }
-    for (name, target) in [
-        ("redirect", &f.redirect),
-        ("error_redirect", &f.error_redirect),
-    ] {
-        let ok = target.as_deref().is_none_or(|t| {
-            (t.starts_with('/') && !t.starts_with("//"))
-                || reqwest::Url::parse(t).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
-        });
-        if !ok {
-            p.add(
-                format!("{key}.{name}"),
-                format!("{:?} is not a page address", target.as_deref().unwrap_or("")),
-                Some("write an http(s) URL like \"https://example.ru/thanks/\" or a path like \"/thanks\""),
-            );
-        }
-    }
-    let allow_unsigned = f.allow_unsigned.unwrap_or(false);
-    let provider = cat
-        .inbound(&connector)
-        .filter(|c| c.verify.is_some())
-        .map(|c| c.name.clone());
-    doors::check_source_secret(
-        p,
-        key,
-        f.secret.as_ref(),
-        provider.as_deref(),
-        allow_unsigned,
-    );
-    let defaults = crate::sources::webform::Limits::default();
-    if f.max_fields == Some(0) {
-        p.add(format!("{key}.max_fields"), "must be at least 1", None);
-    }
-    let per_minute = f.rate_per_minute.unwrap_or(20);
-    let burst = f.rate_burst.unwrap_or(10);
-    if per_minute == 0 || burst == 0 {
-        p.add(
-            format!("{key}.rate_per_minute"),
-            "rate limits must be at least 1",
-            None,
-        );
-    }
-    let conversation_window = window(p, key, f.conversation_window, Duration::from_secs(2 * 60));
-    WebformSource {
-        conversation_window,
-        id: f.id,
-        allowed_origins: f.allowed_origins,
-        honeypot: f.honeypot.filter(|h| !h.is_empty()),
-        redirect: f.redirect,
-        error_redirect: f.error_redirect,
-        secret: f.secret,
-        demo: f.demo.unwrap_or(false),
-        max_text: f.max_text.map_or(defaults.text, |s| s.0),
-        max_upload: f.max_upload.map_or(defaults.upload, |s| s.0),
-        max_files: f.max_files.unwrap_or(defaults.files),
-        max_fields: f.max_fields.unwrap_or(defaults.fields),
-        rate_per_minute: per_minute.max(1),
-        rate_burst: burst.max(1),
-        connector,
-        allow_unsigned,
-    }
-}
-
-/// The longest message the Bot API sends.
-const TELEGRAM_TEXT_LIMIT: usize = 4096;
-
-fn telegram_source(p: &mut Problems, key: &str, t: RawTelegram) -> Option<TelegramSource> {
-    if !token_shape_ok(t.token.expose()) {
-        p.add(
-            format!("{key}.token"),
-            "is not a bot token",
-            Some("the token @BotFather gave, like \"123456789:AAF...\", best as \"${TELEGRAM_BOT_TOKEN}\""),
-        );
-    }
-    let api_text = t.api_url.as_deref().unwrap_or(DEFAULT_API_URL);
-    let api_url = match reqwest::Url::parse(api_text) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() => Some(u),
-        _ => {
-            p.add(
-                format!("{key}.api_url"),
-                format!("{api_text:?} is not an http(s) URL"),
-                Some("the Bot API server's base URL, like \"https://api.telegram.org\""),
-            );
-            None
-        }
-    };
-    let mode = match (t.mode.as_deref().unwrap_or("polling"), t.webhook_secret) {
-        ("polling", _) => Some(TelegramMode::Polling),
-        ("webhook", Some(secret)) if webhook_secret_shape_ok(secret.expose()) => {
-            Some(TelegramMode::Webhook { secret })
-        }
-        ("webhook", Some(_)) => {
-            p.add(
-                format!("{key}.webhook_secret"),
-                "is not a valid secret token",
-                Some("1 to 256 characters: letters, digits, '_' and '-'"),
-            );
-            None
-        }
-        ("webhook", None) => {
-            p.add(
-                format!("{key}.webhook_secret"),
-                "webhook mode needs a secret, or anyone could post leads",
-                Some("set webhook_secret and pass the same value as secret_token to setWebhook"),
-            );
-            None
-        }
-        (other, _) => {
-            p.add(
-                format!("{key}.mode"),
-                format!("unknown mode {other:?}"),
-                Some("\"polling\" or \"webhook\""),
-            );
-            None
-        }
-    };
-    let poll_timeout = duration(
-        p,
-        key,
-        "poll_timeout",
-        t.poll_timeout,
-        Duration::from_secs(25),
-    );
-    if !(1..=60).contains(&poll_timeout.as_secs()) || poll_timeout.subsec_nanos() != 0 {
-        p.add(
-            format!("{key}.poll_timeout"),
-            "must be whole seconds from 1s to 60s",
-            Some("\"25s\" is a good value"),
-        );
-    }
-    let conversation_window = duration(
-        p,
-        key,
-        "conversation_window",
-        t.conversation_window,
-        Duration::from_secs(30 * 60),
-    );
-    if conversation_window.is_zero() {
-        p.add(
-            format!("{key}.conversation_window"),
-            "must be longer than 0",
-            None,
-        );
-    }
-    let text = match t.reply_text {
-        None => Some(DEFAULT_REPLY_TEXT.to_string()),
-        Some(text) if text.trim().is_empty() => None,
-        Some(text) => Some(text),
-    };
-    if text
-        .as_ref()
-        .is_some_and(|t| t.chars().count() > TELEGRAM_TEXT_LIMIT)
-    {
-        p.add(
-            format!("{key}.reply_text"),
-            format!("is longer than the {TELEGRAM_TEXT_LIMIT} characters Telegram sends"),
-            None,
-        );
-    }
-    let contact_button = t
-        .contact_button
-        .unwrap_or_else(|| DEFAULT_CONTACT_BUTTON.to_string());
-    let ask_contact = t.ask_contact.unwrap_or(true);
-    if ask_contact && contact_button.trim().is_empty() {
-        p.add(
-            format!("{key}.contact_button"),
-            "the share-contact button needs a text",
-            Some("or set ask_contact = false"),
-        );
-    }
-    Some(TelegramSource {
-        id: t.id,
-        token: t.token,
-        api_url: api_url?,
-        mode: mode?,
-        options: TelegramOptions {
-            group_messages: t.group_messages.unwrap_or(false),
-        },
-        reply: ReplySettings {
-            text,
-            ask_contact,
-            contact_button,
-        },
-        poll_timeout,
-        conversation_window,
-    })
-}
-
-/// A duration key read with its default; a bad value is a problem (and the default stands in
-/// so validation goes on).
-/// How a VK community answers the person: with its access token.
-fn vk_reply(
-    p: &mut Problems,
-    key: &str,
-    s: &crate::sources::vk::RawVkSource,
-) -> Option<crate::sources::vk::VkReply> {
-    let token = s.access_token.clone()?;
-    if token.expose().is_empty() {
-        p.add(format!("{key}.access_token"), "is empty", None);
-        return None;
-    }
-    let api_url =
-        (s.api_url.clone()).unwrap_or_else(|| crate::sources::vk::DEFAULT_VK_API_URL.into());
-    if !reqwest::Url::parse(&api_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
-        p.add(
-            format!("{key}.api_url"),
-            format!("{api_url:?} is not an http(s) URL"),
-            Some("\"https://api.vk.com/method\""),
-        );
-    }
-    let text = (s.reply_text.clone()).unwrap_or_else(|| DEFAULT_REPLY_TEXT.to_string());
-    (!text.trim().is_empty()).then_some(crate::sources::vk::VkReply {
-        access_token: token,
-        text,
-        api_url,
-    })
-}
-
-/// How a WhatsApp source answers the person: with an access token and the number's id.
-fn whatsapp_reply(
-    p: &mut Problems,
-    key: &str,
-    s: &crate::sources::whatsapp::RawWhatsappSource,
-) -> Option<crate::sources::whatsapp::WhatsappReply> {
-    let token = s.access_token.clone()?;
-    if token.expose().is_empty() {
-        p.add(format!("{key}.access_token"), "is empty", None);
-        return None;
-    }
-    if s.phone_number_id.is_none() {
-        p.add(
-            format!("{key}.phone_number_id"),
-            "is needed to answer with access_token",
-            Some("the digits shown as \"Phone number ID\" in WhatsApp → API Setup"),
-        );
-    }
-    let api_url = s
-        .api_url
-        .clone()
-        .unwrap_or_else(|| crate::sources::whatsapp::DEFAULT_GRAPH_URL.to_string());
-    if !reqwest::Url::parse(&api_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
-        p.add(
-            format!("{key}.api_url"),
-            format!("{api_url:?} is not an http(s) URL"),
-            Some("\"https://graph.facebook.com/v21.0\""),
-        );
-    }
-    let text = s
-        .reply_text
-        .clone()
-        .unwrap_or_else(|| DEFAULT_REPLY_TEXT.to_string());
-    (!text.trim().is_empty()).then_some(crate::sources::whatsapp::WhatsappReply {
-        access_token: token,
-        text,
-        api_url,
-    })
-}
-
-/// Telegram's, VK's and WhatsApp's default conversation window.
-const THIRTY_MINUTES: Duration = Duration::from_secs(30 * 60);
-
-/// A source's `conversation_window`: a duration, or `"off"` (zero: every item is a lead).
-fn window(p: &mut Problems, key: &str, text: Option<String>, default: Duration) -> Duration {
-    match text.as_deref().map(str::trim) {
-        Some("off") => Duration::ZERO,
-        _ => duration(p, key, "conversation_window", text, default),
-    }
-}
-
-fn duration(
-    p: &mut Problems,
-    key: &str,
-    name: &str,
-    text: Option<String>,
-    default: Duration,
-) -> Duration {
-    match text {
-        None => default,
-        Some(text) => parse_duration(&text).unwrap_or_else(|e| {
-            p.add(format!("{key}.{name}"), e, None);
-            default
-        }),
-    }
-}
-
-fn events(p: &mut Problems, key: &str, names: Option<Vec<String>>) -> Vec<EventType> {
-    let Some(names) = names else {
-        return EventType::ALL.to_vec();
-    };
-    names
-        .iter()
-        .enumerate()
-        .filter_map(|(i, n)| {
-            let parsed = EventType::parse(n);
-            if parsed.is_none() {
-                let all: Vec<_> = EventType::ALL.iter().map(|e| e.as_str()).collect();
-                p.add(
-                    format!("{key}.events[{i}]"),
-                    format!("unknown event type {n:?}"),
-                    Some(&format!("one of {}", all.join(", "))),
-                );
-            }
-            parsed
-        })
-        .collect()
-}
-
-fn webhook_sink(
-    p: &mut Problems,
-    key: &str,
-    s: RawWebhookSink,
-    cat: &Catalogue,
-) -> Option<SinkConfig> {
-    let preset = s.preset.as_deref().and_then(|name| {
-        let found = cat.preset(name);
-        if found.is_none() {
-            p.add(
-                format!("{key}.preset"),
-                format!("unknown preset {name:?}"),
-                Some(&format!(
-                    "one of {} (or a file in [connectors] dir)",
-                    cat.preset_names()
-                )),
-            );
-        }
-        found
-    });
-    let url = match reqwest::Url::parse(&s.url) {
-        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Some(u),
-        _ => {
-            p.add(
-                format!("{key}.url"),
-                format!("{:?} is not an http(s) URL", s.url),
-                None,
-            );
-            None
-        }
-    };
-    if let Some(secret) = &s.secret
-        && let Err(e) = decode_signing_secret(secret)
-    {
-        p.add(
-            format!("{key}.secret"),
-            e,
-            Some("use the whsec_<base64> secret your receiver gave you"),
-        );
-    }
-    let concurrency = s.concurrency.unwrap_or(4);
-    if concurrency == 0 {
-        p.add(format!("{key}.concurrency"), "must be at least 1", None);
-    }
-    let events = events(p, key, s.events);
-    Some(SinkConfig {
-        id: s.id,
-        events,
-        kind: SinkKind::Webhook(WebhookSinkConfig {
-            url: url?,
-            secret: s.secret,
-            timeout: s.timeout.map_or(Duration::from_secs(10), |d| d.0),
-            retry_horizon: s
-                .retry_horizon
-                .map_or(Duration::from_secs(3 * 86_400), |d| d.0),
-            concurrency: concurrency.max(1) as usize,
-            preset,
-            token: s.token.filter(|t| !t.expose().is_empty()),
-            hook_secret: s.hook_secret.filter(|t| !t.expose().is_empty()),
-        }),
-    })
-}
-
-fn file_sink(p: &mut Problems, key: &str, s: RawFileSink) -> SinkConfig {
-    if s.path.trim().is_empty() {
-        p.add(format!("{key}.path"), "the path is empty", None);
-    }
-    let events = events(p, key, s.events);
-    SinkConfig {
-        id: s.id,
-        events,
-        kind: SinkKind::File {
-            path: PathBuf::from(s.path),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::load_raw;
+    use crate::sources::telegram::{DEFAULT_REPLY_TEXT, TelegramMode};
+    use std::time::Duration;
 
     fn problems_of(text: &str) -> Vec<ConfigProblem> {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -13,5 +13,5 @@ mod worker;
 pub use outbox::{SinkRoute, crm_user_id, outbox_rows, update_rows};
 pub use retry::{Attempt, LADDER, Verdict, classify, next_delay};
 pub use signature::{decode_signing_secret, sign};
-pub use sink::{SinkConfig, SinkKind, WebhookSinkConfig};
+pub use sink::{RawFileSink, RawWebhookSink, SinkConfig, SinkKind, WebhookSinkConfig};
 pub use worker::SinkWorker;

@@ -4,9 +4,9 @@
 //! when the form says so, a `303` back to its own page with `lg_error=<code>`).
 
 use super::error::ApiError;
-use crate::config::WebformSource;
 use crate::language::Language;
 use crate::sources::webform::FormBody;
+use crate::sources::webform::WebformSource;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{Environment, context};

@@ -5,10 +5,10 @@
 
 use super::AppState;
 use super::error::ApiError;
-use crate::config::WebformSource;
 use crate::connectors::{Answer, InboundConnector, Presented};
 use crate::lead::{Channel, Parsed, normalise_contact};
 use crate::settings::tokens_match;
+use crate::sources::webform::WebformSource;
 use crate::sources::webform::{
     BodyError, BodyKind, FormBody, Limits, META_CONNECTOR, RequestContext, body_kind,
     form_to_draft, read_body,

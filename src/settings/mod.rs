@@ -8,5 +8,5 @@ mod secret;
 mod units;
 
 pub use problems::{ConfigProblem, Problems, Scope};
-pub use secret::{Secret, tokens_match};
+pub use secret::{Secret, check_source_secret, tokens_match};
 pub use units::{ByteSize, HumanDuration, parse_duration, parse_size};

@@ -1,5 +1,6 @@
 //! A secret from the config (tokens, signing keys, passwords) that never prints itself.
 
+use super::Scope;
 use serde::{Deserialize, Deserializer};
 
 /// A secret value. `Debug` and `Display` print `***`, so a secret cannot reach a log line or an
@@ -43,6 +44,34 @@ pub fn tokens_match(presented: &[u8], expected: &Secret) -> bool {
     use subtle::ConstantTimeEq;
     let expected = expected.expose().as_bytes();
     presented.len() == expected.len() && bool::from(presented.ct_eq(expected))
+}
+
+/// A source's secret against what its provider can prove: `provider` names the provider when
+/// it can send one (a connector with `[verify]`, VK's Callback API secret).
+pub fn check_source_secret(
+    p: &mut Scope<'_>,
+    secret: Option<&Secret>,
+    provider: Option<&str>,
+    allow_unsigned: bool,
+) {
+    match (secret, provider) {
+        (Some(s), _) if s.expose().is_empty() => p.add(
+            "secret",
+            "is empty, so anyone could post to this source",
+            Some("set the secret the provider sends, best as \"${SECRET_VARIABLE}\""),
+        ),
+        (None, Some(provider)) if !allow_unsigned => p.add(
+            "secret",
+            format!("is missing: {provider} can prove its posts, and without a secret anyone could post leads"),
+            Some("set the secret configured at the provider, or write allow_unsigned = true to accept unproven posts (warned at every start)"),
+        ),
+        (Some(_), _) if allow_unsigned => p.add(
+            "allow_unsigned",
+            "is true while a secret is set",
+            Some("remove allow_unsigned: with a secret every post is checked"),
+        ),
+        _ => {}
+    }
 }
 
 #[cfg(test)]

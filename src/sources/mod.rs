@@ -11,3 +11,18 @@ pub mod webform;
 pub mod whatsapp;
 
 pub use parse::{SourceSettings, parse_item, parse_sample};
+
+use crate::settings::Scope;
+use std::time::Duration;
+
+/// Telegram's, VK's and WhatsApp's conversation window unless the source sets one: messages
+/// this close to the last one join its lead.
+pub const DEFAULT_CONVERSATION_WINDOW: Duration = Duration::from_secs(30 * 60);
+
+/// A source's `conversation_window`: a duration, or `"off"` (zero: every item is a lead).
+pub fn conversation_window(p: &mut Scope<'_>, text: Option<&str>, default: Duration) -> Duration {
+    match text.map(str::trim) {
+        Some("off") => Duration::ZERO,
+        _ => p.duration("conversation_window", text, default),
+    }
+}

@@ -2,7 +2,8 @@
 //! `config/validate.rs` has checked every value.
 
 use super::TelegramOptions;
-use crate::settings::Secret;
+use crate::settings::{Scope, Secret};
+use crate::telegram::{DEFAULT_API_URL, token_shape_ok, webhook_secret_shape_ok};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -89,3 +90,127 @@ pub const DEFAULT_REPLY_TEXT: &str =
 
 /// The default share-contact button text.
 pub const DEFAULT_CONTACT_BUTTON: &str = "Отправить номер телефона";
+
+/// The longest message the Bot API sends.
+const TELEGRAM_TEXT_LIMIT: usize = 4096;
+
+impl RawTelegram {
+    /// Checks the bot's table and applies the defaults; `None` when a problem leaves nothing to
+    /// run.
+    pub fn validate(self, p: &mut Scope<'_>) -> Option<TelegramSource> {
+        let t = self;
+        if !token_shape_ok(t.token.expose()) {
+            p.add(
+                "token",
+                "is not a bot token",
+                Some("the token @BotFather gave, like \"123456789:AAF...\", best as \"${TELEGRAM_BOT_TOKEN}\""),
+            );
+        }
+        let api_text = t.api_url.as_deref().unwrap_or(DEFAULT_API_URL);
+        let api_url = match reqwest::Url::parse(api_text) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() => Some(u),
+            _ => {
+                p.add(
+                    "api_url",
+                    format!("{api_text:?} is not an http(s) URL"),
+                    Some("the Bot API server's base URL, like \"https://api.telegram.org\""),
+                );
+                None
+            }
+        };
+        let mode = match (t.mode.as_deref().unwrap_or("polling"), t.webhook_secret) {
+            ("polling", _) => Some(TelegramMode::Polling),
+            ("webhook", Some(secret)) if webhook_secret_shape_ok(secret.expose()) => {
+                Some(TelegramMode::Webhook { secret })
+            }
+            ("webhook", Some(_)) => {
+                p.add(
+                    "webhook_secret",
+                    "is not a valid secret token",
+                    Some("1 to 256 characters: letters, digits, '_' and '-'"),
+                );
+                None
+            }
+            ("webhook", None) => {
+                p.add(
+                    "webhook_secret",
+                    "webhook mode needs a secret, or anyone could post leads",
+                    Some(
+                        "set webhook_secret and pass the same value as secret_token to setWebhook",
+                    ),
+                );
+                None
+            }
+            (other, _) => {
+                p.add(
+                    "mode",
+                    format!("unknown mode {other:?}"),
+                    Some("\"polling\" or \"webhook\""),
+                );
+                None
+            }
+        };
+        let poll_timeout = p.duration(
+            "poll_timeout",
+            t.poll_timeout.as_deref(),
+            Duration::from_secs(25),
+        );
+        if !(1..=60).contains(&poll_timeout.as_secs()) || poll_timeout.subsec_nanos() != 0 {
+            p.add(
+                "poll_timeout",
+                "must be whole seconds from 1s to 60s",
+                Some("\"25s\" is a good value"),
+            );
+        }
+        let conversation_window = p.duration(
+            "conversation_window",
+            t.conversation_window.as_deref(),
+            Duration::from_secs(30 * 60),
+        );
+        if conversation_window.is_zero() {
+            p.add("conversation_window", "must be longer than 0", None);
+        }
+        let text = match t.reply_text {
+            None => Some(DEFAULT_REPLY_TEXT.to_string()),
+            Some(text) if text.trim().is_empty() => None,
+            Some(text) => Some(text),
+        };
+        if text
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > TELEGRAM_TEXT_LIMIT)
+        {
+            p.add(
+                "reply_text",
+                format!("is longer than the {TELEGRAM_TEXT_LIMIT} characters Telegram sends"),
+                None,
+            );
+        }
+        let contact_button = t
+            .contact_button
+            .unwrap_or_else(|| DEFAULT_CONTACT_BUTTON.to_string());
+        let ask_contact = t.ask_contact.unwrap_or(true);
+        if ask_contact && contact_button.trim().is_empty() {
+            p.add(
+                "contact_button",
+                "the share-contact button needs a text",
+                Some("or set ask_contact = false"),
+            );
+        }
+        Some(TelegramSource {
+            id: t.id,
+            token: t.token,
+            api_url: api_url?,
+            mode: mode?,
+            options: TelegramOptions {
+                group_messages: t.group_messages.unwrap_or(false),
+            },
+            reply: ReplySettings {
+                text,
+                ask_contact,
+                contact_button,
+            },
+            poll_timeout,
+            conversation_window,
+        })
+    }
+}

@@ -1,6 +1,8 @@
 //! `[[sources.vk]]`: a VK community's Callback API server.
 
-use crate::settings::Secret;
+use super::DEFAULT_VK_API_URL;
+use crate::settings::{Scope, Secret, check_source_secret};
+use crate::sources::telegram::DEFAULT_REPLY_TEXT;
 use serde::Deserialize;
 
 /// The source as written in the config file.
@@ -57,4 +59,66 @@ pub struct VkReply {
     pub text: String,
     /// The VK API's base URL.
     pub api_url: String,
+}
+
+impl RawVkSource {
+    /// Checks the community's table and applies the defaults.
+    pub fn validate(self, p: &mut Scope<'_>) -> VkSource {
+        let s = self;
+        if s.group_id <= 0 {
+            p.add(
+                "group_id",
+                "must be the community's positive id",
+                Some("the number in the community's address, e.g. 218765432"),
+            );
+        }
+        if s.confirmation.trim().is_empty() {
+            p.add(
+                "confirmation",
+                "is empty",
+                Some("copy the string VK shows in the Callback API settings"),
+            );
+        }
+        let allow_unsigned = s.allow_unsigned.unwrap_or(false);
+        check_source_secret(p, s.secret.as_ref(), Some("VK"), allow_unsigned);
+        let reply = s.reply(p);
+        let conversation_window = crate::sources::conversation_window(
+            p,
+            s.conversation_window.as_deref(),
+            crate::sources::DEFAULT_CONVERSATION_WINDOW,
+        );
+        VkSource {
+            reply,
+            id: s.id,
+            group_id: s.group_id,
+            confirmation: s.confirmation,
+            secret: s.secret,
+            allow_unsigned,
+            conversation_window,
+        }
+    }
+
+    /// How the community answers the person: with its access token.
+    fn reply(&self, p: &mut Scope<'_>) -> Option<VkReply> {
+        let s = self;
+        let token = s.access_token.clone()?;
+        if token.expose().is_empty() {
+            p.add("access_token", "is empty", None);
+            return None;
+        }
+        let api_url = (s.api_url.clone()).unwrap_or_else(|| DEFAULT_VK_API_URL.into());
+        if !reqwest::Url::parse(&api_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+            p.add(
+                "api_url",
+                format!("{api_url:?} is not an http(s) URL"),
+                Some("\"https://api.vk.com/method\""),
+            );
+        }
+        let text = (s.reply_text.clone()).unwrap_or_else(|| DEFAULT_REPLY_TEXT.to_string());
+        (!text.trim().is_empty()).then_some(VkReply {
+            access_token: token,
+            text,
+            api_url,
+        })
+    }
 }

@@ -3,10 +3,12 @@
 //! body with the same pure functions.
 
 mod body;
+mod config;
 mod draft;
 mod urlencoded;
 
 pub use body::{Attachment, BodyError, BodyKind, FormBody, Limits, body_kind, read_body};
+pub use config::{RawWebform, WebformSource};
 pub use draft::{RequestContext, form_to_draft};
 
 use crate::connectors::{Catalogue, InboundConnector};

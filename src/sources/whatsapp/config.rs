@@ -1,6 +1,8 @@
 //! `[[sources.whatsapp]]`: a WhatsApp Business number's Cloud API webhook.
 
-use crate::settings::Secret;
+use super::DEFAULT_GRAPH_URL;
+use crate::settings::{Scope, Secret};
+use crate::sources::telegram::DEFAULT_REPLY_TEXT;
 use serde::Deserialize;
 
 /// The source as written in the config file.
@@ -54,4 +56,89 @@ pub struct WhatsappReply {
     pub text: String,
     /// The Graph API's versioned base URL.
     pub api_url: String,
+}
+
+impl RawWhatsappSource {
+    /// Checks the number's table and applies the defaults (that two sources do not share a
+    /// number is the assembler's check).
+    pub fn validate(self, p: &mut Scope<'_>) -> WhatsappSource {
+        let s = self;
+        for (name, value) in [
+            ("verify_token", &s.verify_token),
+            ("app_secret", &s.app_secret),
+        ] {
+            if value.expose().is_empty() {
+                p.add(
+                    name,
+                    "is empty",
+                    Some("copy it from the app's WhatsApp settings"),
+                );
+            }
+        }
+        let reply = s.reply(p);
+        let conversation_window = crate::sources::conversation_window(
+            p,
+            s.conversation_window.as_deref(),
+            crate::sources::DEFAULT_CONVERSATION_WINDOW,
+        );
+        if let Some(n) = &s.phone_number_id
+            && !phone_number_id_ok(n)
+        {
+            p.add(
+                "phone_number_id",
+                format!("{n:?} is not a phone number id"),
+                Some("the digits shown as \"Phone number ID\" in WhatsApp → API Setup"),
+            );
+        }
+        WhatsappSource {
+            reply,
+            phone_number_id: s.phone_number_id,
+            id: s.id,
+            verify_token: s.verify_token,
+            app_secret: s.app_secret,
+            conversation_window,
+        }
+    }
+
+    /// How the source answers the person: with an access token and the number's id.
+    fn reply(&self, p: &mut Scope<'_>) -> Option<WhatsappReply> {
+        let s = self;
+        let token = s.access_token.clone()?;
+        if token.expose().is_empty() {
+            p.add("access_token", "is empty", None);
+            return None;
+        }
+        if s.phone_number_id.is_none() {
+            p.add(
+                "phone_number_id",
+                "is needed to answer with access_token",
+                Some("the digits shown as \"Phone number ID\" in WhatsApp → API Setup"),
+            );
+        }
+        let api_url = s
+            .api_url
+            .clone()
+            .unwrap_or_else(|| DEFAULT_GRAPH_URL.to_string());
+        if !reqwest::Url::parse(&api_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+            p.add(
+                "api_url",
+                format!("{api_url:?} is not an http(s) URL"),
+                Some("\"https://graph.facebook.com/v21.0\""),
+            );
+        }
+        let text = s
+            .reply_text
+            .clone()
+            .unwrap_or_else(|| DEFAULT_REPLY_TEXT.to_string());
+        (!text.trim().is_empty()).then_some(WhatsappReply {
+            access_token: token,
+            text,
+            api_url,
+        })
+    }
+}
+
+/// Whether `id` looks like a number's "Phone number ID": digits only.
+pub fn phone_number_id_ok(id: &str) -> bool {
+    !id.is_empty() && id.chars().all(|c| c.is_ascii_digit())
 }

@@ -7,7 +7,7 @@ mod parse;
 mod route;
 
 pub use api::{DEFAULT_GRAPH_URL, OUTSIDE_WINDOW, SendError, WhatsappApi};
-pub use config::{RawWhatsappSource, WhatsappReply, WhatsappSource};
+pub use config::{RawWhatsappSource, WhatsappReply, WhatsappSource, phone_number_id_ok};
 mod signature;
 
 pub use parse::{ParseError, parse_item, split_webhook};

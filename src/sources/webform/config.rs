@@ -1,0 +1,170 @@
+//! A web form's table (`[[sources.webform]]`): as written, checked, and as the form's
+//! handler runs it.
+
+use crate::connectors::{Catalogue, GENERIC};
+use crate::settings::{ByteSize, Scope, Secret, check_source_secret};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// `[[sources.webform]]`: a form posting to `POST /forms/{id}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebform {
+    /// The source id: the URL path segment and the lead's `source`.
+    pub id: String,
+    /// Origins allowed to post from a browser (`https://example.ru`); `["*"]` for any.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// A hidden field real people leave empty.
+    pub honeypot: Option<String>,
+    /// Where a plain HTML form is redirected (303) after a successful post.
+    pub redirect: Option<String>,
+    /// A shared secret servers posting to the form must send in `X-Leadgate-Secret`.
+    pub secret: Option<Secret>,
+    /// Serve the demo page at `/` posting to this form.
+    pub demo: Option<bool>,
+    /// Where a plain HTML form is sent back (303, with `lg_error=<code>`) when a post is
+    /// refused, instead of leadgate's own page that shows what to fix.
+    pub error_redirect: Option<String>,
+    /// Limit for the form's text (urlencoded, JSON, the text parts of multipart); default 64KiB.
+    pub max_text: Option<ByteSize>,
+    /// Limit for a multipart form with files; default 10MiB.
+    pub max_upload: Option<ByteSize>,
+    /// Files one post may attach; default 10.
+    pub max_files: Option<usize>,
+    /// Text fields one post may have; default 200.
+    pub max_fields: Option<usize>,
+    /// Posts per minute allowed from one client address; default 20.
+    pub rate_per_minute: Option<u32>,
+    /// Posts allowed in a burst from one client address; default 10.
+    pub rate_burst: Option<u32>,
+    /// The inbound connector that maps the payload (`tilda`, `wix`, ...); default `generic`.
+    pub connector: Option<String>,
+    /// Take posts without `secret` although the connector's provider can prove them.
+    pub allow_unsigned: Option<bool>,
+    /// A second post with the same contact within this long (a double click, a reload) joins
+    /// the first lead as an update; default `2m`, `"off"` makes every post a lead.
+    pub conversation_window: Option<String>,
+}
+
+/// A web form source.
+#[derive(Debug, Clone)]
+pub struct WebformSource {
+    /// The source id.
+    pub id: String,
+    /// Browser origins allowed to post; empty means no cross-origin browser posts.
+    pub allowed_origins: Vec<String>,
+    /// The honeypot field.
+    pub honeypot: Option<String>,
+    /// The 303 target after a plain form post.
+    pub redirect: Option<String>,
+    /// The 303 target of a refused plain form post.
+    pub error_redirect: Option<String>,
+    /// The shared secret server-side posters send.
+    pub secret: Option<Secret>,
+    /// Whether `/` shows the demo page for this form.
+    pub demo: bool,
+    /// Text body limit in bytes.
+    pub max_text: usize,
+    /// Multipart-with-files limit in bytes.
+    pub max_upload: usize,
+    /// Files one post may attach.
+    pub max_files: usize,
+    /// Text fields one post may have.
+    pub max_fields: usize,
+    /// Sustained posts per minute per client address.
+    pub rate_per_minute: u32,
+    /// Burst per client address.
+    pub rate_burst: u32,
+    /// The inbound connector mapping its payload (validated to exist).
+    pub connector: String,
+    /// Posts are taken without the provider's proof although it could send one (warned at
+    /// every start).
+    pub allow_unsigned: bool,
+    /// A post with the same contact this soon after the last joins its lead; zero: never.
+    pub conversation_window: Duration,
+}
+
+impl RawWebform {
+    /// Checks the form's table against the connectors it may name, and applies the defaults.
+    pub fn validate(self, p: &mut Scope<'_>, cat: &Catalogue) -> WebformSource {
+        let f = self;
+        let connector = f.connector.unwrap_or_else(|| GENERIC.to_string());
+        if cat.inbound(&connector).is_none() && cat.generic().is_some() {
+            p.add(
+                "connector",
+                format!("unknown connector {connector:?}"),
+                Some(&format!(
+                    "one of {} (or a file in [connectors] dir)",
+                    cat.inbound_names()
+                )),
+            );
+        }
+        for (i, origin) in f.allowed_origins.iter().enumerate() {
+            let ok = origin == "*"
+                || reqwest::Url::parse(origin)
+                    .is_ok_and(|u| u.path() == "/" && !origin.ends_with('/'));
+            if !ok {
+                p.add(
+                    &format!("allowed_origins[{i}]"),
+                    format!("{origin:?} is not an origin"),
+                    Some("write scheme and host only, like \"https://example.ru\", or \"*\""),
+                );
+            }
+        }
+        for (name, target) in [
+            ("redirect", &f.redirect),
+            ("error_redirect", &f.error_redirect),
+        ] {
+            let ok = target.as_deref().is_none_or(|t| {
+                (t.starts_with('/') && !t.starts_with("//"))
+                    || reqwest::Url::parse(t).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+            });
+            if !ok {
+                p.add(
+                    name,
+                    format!("{:?} is not a page address", target.as_deref().unwrap_or("")),
+                    Some("write an http(s) URL like \"https://example.ru/thanks/\" or a path like \"/thanks\""),
+                );
+            }
+        }
+        let allow_unsigned = f.allow_unsigned.unwrap_or(false);
+        let provider = cat
+            .inbound(&connector)
+            .filter(|c| c.verify.is_some())
+            .map(|c| c.name.clone());
+        check_source_secret(p, f.secret.as_ref(), provider.as_deref(), allow_unsigned);
+        let defaults = crate::sources::webform::Limits::default();
+        if f.max_fields == Some(0) {
+            p.add("max_fields", "must be at least 1", None);
+        }
+        let per_minute = f.rate_per_minute.unwrap_or(20);
+        let burst = f.rate_burst.unwrap_or(10);
+        if per_minute == 0 || burst == 0 {
+            p.add("rate_per_minute", "rate limits must be at least 1", None);
+        }
+        let conversation_window = crate::sources::conversation_window(
+            p,
+            f.conversation_window.as_deref(),
+            Duration::from_secs(2 * 60),
+        );
+        WebformSource {
+            conversation_window,
+            id: f.id,
+            allowed_origins: f.allowed_origins,
+            honeypot: f.honeypot.filter(|h| !h.is_empty()),
+            redirect: f.redirect,
+            error_redirect: f.error_redirect,
+            secret: f.secret,
+            demo: f.demo.unwrap_or(false),
+            max_text: f.max_text.map_or(defaults.text, |s| s.0),
+            max_upload: f.max_upload.map_or(defaults.upload, |s| s.0),
+            max_files: f.max_files.unwrap_or(defaults.files),
+            max_fields: f.max_fields.unwrap_or(defaults.fields),
+            rate_per_minute: per_minute.max(1),
+            rate_burst: burst.max(1),
+            connector,
+            allow_unsigned,
+        }
+    }
+}
