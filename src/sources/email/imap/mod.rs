@@ -12,6 +12,7 @@ mod backoff;
 mod connect;
 mod cursor;
 mod gap;
+mod mailbox;
 mod plan;
 pub mod probe;
 mod sync;
@@ -75,7 +76,7 @@ pub fn spawn(
     for source in sources {
         let source = Arc::new(source.clone());
         for mailbox in &source.mailboxes {
-            let task = watch::Mailbox::new(source.clone(), mailbox.clone(), deps.clone());
+            let task = mailbox::Mailbox::new(source.clone(), mailbox.clone(), deps.clone());
             let span = tracing::info_span!("source", id = %source.id, mailbox = %mailbox);
             tracker.spawn(task.run(stop.clone()).instrument(span));
         }

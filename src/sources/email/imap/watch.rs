@@ -1,16 +1,14 @@
-//! A mailbox's task: connect, catch up, wait for the next message (IDLE or a poll), and on any
+//! A mailbox's task (`Mailbox::run`): connect, catch up, wait for the next message (IDLE or a poll), and on any
 //! failure log it once, show it in `/readyz`, and reconnect after a growing delay.
 
 use super::ImapError;
 use super::backoff::Backoff;
 use super::connect::{self, ImapSession};
 use super::gap::{Gaps, MISSING_LIMIT};
+use super::mailbox::Mailbox;
 use super::sync::{Abilities, within};
-use crate::shared::Shared;
-use crate::sources::email::config::EmailSource;
 use async_imap::extensions::idle::IdleResponse;
 use async_imap::types::UnsolicitedResponse;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -21,19 +19,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a polite LOGOUT may take at shutdown.
 const LOGOUT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// One watched mailbox of a source.
-#[derive(Debug)]
-pub struct Mailbox {
-    /// The account.
-    pub(super) source: Arc<EmailSource>,
-    /// The folder.
-    pub(super) mailbox: String,
-    /// The daemon's shared parts.
-    pub(super) deps: Shared,
-    /// The component name in `/readyz` (also the cursor key).
-    pub(super) name: String,
-}
-
 /// What ended a wait for new mail.
 enum Wake {
     /// Something changed (or it is time to look again).
@@ -43,17 +28,6 @@ enum Wake {
 }
 
 impl Mailbox {
-    /// The task for `mailbox` of `source`.
-    pub fn new(source: Arc<EmailSource>, mailbox: String, deps: Shared) -> Mailbox {
-        let name = super::cursor::key(&source.id, &mailbox);
-        Mailbox {
-            source,
-            mailbox,
-            deps,
-            name,
-        }
-    }
-
     /// Runs until `stop` is cancelled. A cancel mid-batch is safe: what was committed is
     /// found again under its Message-ID and not stored twice.
     pub async fn run(self, stop: CancellationToken) {
