@@ -1,6 +1,7 @@
 //! [`FileStore`] on SQLite: the `attachments` table and the keeper's cursor.
 
-use super::{SqliteStore, inbound_row, parse_ts, set_cursor, ts};
+use super::inbound::inbound_row;
+use super::{SqliteStore, parse_ts, set_cursor, ts};
 use crate::store::{FileItem, FileRecord, FileState, FileStore, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

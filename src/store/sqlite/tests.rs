@@ -403,7 +403,7 @@ async fn the_sla_reads_deadlines_from_their_index_not_every_assignment() {
         .expect("open");
     let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "EXPLAIN QUERY PLAN {}",
-        super::NEXT_DUE
+        super::leads::NEXT_DUE
     )))
     .fetch_all(&store.read)
     .await
