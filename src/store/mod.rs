@@ -4,6 +4,8 @@
 //! Time values cross the trait as `DateTime<Utc>`; the SQLite implementation keeps them as
 //! fixed-width RFC 3339 text.
 
+#[cfg(test)]
+mod conformance;
 mod console;
 mod files;
 mod notifications;

@@ -71,7 +71,8 @@ const LEAD_COLUMNS: &str = "l.record, l.status, l.manager_id, l.level, l.last_ac
 /// The SLA timer's next deadline, read in deadline order from `assignments_due` (the first
 /// row whose lead is still assigned is the answer): `CROSS JOIN` keeps the assignments as the
 /// outer loop, whatever the planner would guess from the tables' sizes.
-pub(super) const NEXT_DUE: &str = "SELECT a.ack_due_at FROM assignments a INDEXED BY assignments_due
+pub(super) const NEXT_DUE: &str =
+    "SELECT a.ack_due_at FROM assignments a INDEXED BY assignments_due
      CROSS JOIN leads l ON l.id = a.lead_id
      WHERE a.state = 'active' AND a.ack_due_at IS NOT NULL AND l.status = 'assigned'
      ORDER BY a.ack_due_at, a.id LIMIT 1";
