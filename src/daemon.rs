@@ -15,7 +15,7 @@ use crate::sla::{Actions, Reach, SlaWorker};
 use crate::sources::blog;
 use crate::sources::email::imap::ImapDeps;
 use crate::sources::telegram::{BotApi, BotContext, start_bots};
-use crate::store::{NotificationStore, SqliteStore, Store, StoreError};
+use crate::store::{NotificationStore, OpenStore, Store, StoreError};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -123,8 +123,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), DaemonError> {
     let clock = options.clock.clone();
-    let sqlite = SqliteStore::open(&config.storage.sqlite_path).await?;
-    let store: Arc<dyn Store> = Arc::new(sqlite.clone());
+    let opened = OpenStore::open(&config.storage).await?;
+    let all = opened.shared();
+    let store: Arc<dyn Store> = all.clone();
     let health = Health::default();
     // Sources that wait to be posted to have no task: they are listed from the start and
     // succeed with each item stored.
@@ -151,7 +152,7 @@ pub async fn run(
     for worker in workers {
         tasks.spawn(worker.run(store.clone(), clock.clone(), health.clone(), stop.clone()));
     }
-    let notes: Arc<dyn NotificationStore> = Arc::new(sqlite.clone());
+    let notes: Arc<dyn NotificationStore> = all.clone();
     let notices = Notices::new(&config.notify);
     let reach = Reach::of(&config, &notices);
     let notify_wake = Arc::new(Notify::new());
@@ -199,12 +200,12 @@ pub async fn run(
             }
         });
     }
-    let file_links = crate::files::links_of(&config, &sqlite).await?;
+    let file_links = crate::files::links_of(&config, &*all).await?;
     let files_wake = Arc::new(Notify::new());
     sink_wakers.push(files_wake.clone());
     tasks.spawn(
         crate::files::FileKeeper {
-            store: Arc::new(sqlite.clone()),
+            store: all.clone(),
             sources: SourceSettings::from_config(&config),
             fetcher: crate::files::Fetcher::of(&config)
                 .map_err(|e| DaemonError::Files(e.to_string()))?,
@@ -315,11 +316,11 @@ pub async fn run(
 
     tasks.spawn(
         crate::privacy::Sweeper {
-            store: Arc::new(sqlite.clone()),
+            store: all.clone(),
             retention: config.retention.clone(),
             clock: clock.clone(),
             max_idle: options.max_idle,
-            files: Some((Arc::new(sqlite.clone()), crate::files::shelf_of(&config))),
+            files: Some((all.clone(), crate::files::shelf_of(&config))),
         }
         .run(health.clone(), stop.clone()),
     );
@@ -434,10 +435,10 @@ pub async fn run(
         notes,
         bodies: crate::http::BodyBudget::new(config.server.body_memory),
         managers_hook,
-        console: Arc::new(sqlite.clone()),
+        console: all.clone(),
         process_wake: process_wake.clone(),
         file_links,
-        files: Arc::new(sqlite.clone()),
+        files: all.clone(),
         shelf: crate::files::shelf_of(&config),
         vk_names: Arc::new(vk_names),
     };
@@ -459,7 +460,7 @@ pub async fn run(
             "Shutdown grace ran out; unfinished work stays in the store and resumes at the next start."
         );
     }
-    sqlite.close().await;
+    opened.close().await;
     tracing::info!("Stopped.");
     Ok(())
 }

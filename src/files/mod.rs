@@ -44,7 +44,7 @@ fn random_key() -> String {
 
 /// The shelf of `config`'s store.
 pub fn shelf_of(config: &Config) -> Shelf {
-    Shelf::new(AttachmentsConfig::folder(&config.storage.sqlite_path))
+    Shelf::new(AttachmentsConfig::folder(&config.storage.data_dir()))
 }
 
 /// Removes from the shelf the files among `before` (what records kept before retention or an

@@ -19,14 +19,6 @@ use super::*;
 use std::future::Future;
 use std::pin::Pin;
 
-/// Every trait of the store family at once, as each backend implements them on one type.
-pub(crate) trait Stores:
-    Store + ConsoleStore + FileStore + NotificationStore + PrivacyStore
-{
-}
-
-impl<T: Store + ConsoleStore + FileStore + NotificationStore + PrivacyStore> Stores for T {}
-
 /// What removes a backend's store after its test (dropping its database).
 pub(crate) type Cleanup = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -106,4 +98,9 @@ pub(crate) use suite;
 /// The suite on SQLite.
 mod on_sqlite {
     super::suite!(super::fresh_sqlite);
+}
+
+/// The suite on PostgreSQL, each test in a database of its own.
+mod on_postgres {
+    super::suite!(crate::store::postgres::testing::fresh_postgres);
 }

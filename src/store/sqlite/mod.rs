@@ -25,9 +25,9 @@ mod privacy;
 #[cfg(test)]
 mod tests;
 
+use super::values::{channel, opt_ts, parse_json, parse_ts, ts};
 use super::*;
-use crate::lead::{Channel, Lead};
-use chrono::SecondsFormat;
+use crate::lead::Lead;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -44,40 +44,8 @@ pub struct SqliteStore {
     read: SqlitePool,
 }
 
-/// Fixed-width RFC 3339 UTC, so stored times compare as strings.
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
-fn parse_ts(what: &'static str, s: &str) -> StoreResult<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| StoreError::Corrupt {
-            what,
-            detail: format!("{s:?}: {e}"),
-        })
-}
-
-fn opt_ts(what: &'static str, s: Option<String>) -> StoreResult<Option<DateTime<Utc>>> {
-    s.map(|s| parse_ts(what, &s)).transpose()
-}
-
-fn parse_json(what: &'static str, s: &str) -> StoreResult<Value> {
-    serde_json::from_str(s).map_err(|e| StoreError::Corrupt {
-        what,
-        detail: e.to_string(),
-    })
-}
-
 fn json_list(items: &[String]) -> String {
     serde_json::Value::from(items.to_vec()).to_string()
-}
-
-fn channel(s: &str) -> StoreResult<Channel> {
-    Channel::parse(s).ok_or_else(|| StoreError::Corrupt {
-        what: "channel",
-        detail: s.to_string(),
-    })
 }
 
 /// The page size of a new store, in bytes.
