@@ -280,3 +280,22 @@ pub(crate) async fn preset_steps_keep_what_the_crm_answered(s: &dyn Stores) {
         None
     );
 }
+
+pub(crate) async fn workers_claiming_at_once_never_take_the_same_row(s: &dyn Stores) {
+    for i in 0..12u32 {
+        let id = format!("w{i}");
+        let lead = new_lead(&id, "inbox", &format!("{id}@x.ru"), 1, "anna");
+        stored(s, &lead, &[outbox(&id, "crm", &format!("e{i}"), 1)]).await;
+    }
+    let claim = || s.claim_outbox("crm", at(5), at(6), 12);
+    let (a, b, c) = tokio::join!(claim(), claim(), claim());
+    let mut ids: Vec<i64> = [a, b, c]
+        .into_iter()
+        .flat_map(|rows| rows.expect("claim"))
+        .map(|r| r.id)
+        .collect();
+    ids.sort();
+    let taken = ids.len();
+    ids.dedup();
+    assert_eq!((taken, ids.len()), (12, 12), "every row once, none twice");
+}

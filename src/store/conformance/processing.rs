@@ -346,6 +346,39 @@ pub(crate) async fn follow_ups_add_keys_refs_and_activity_but_keep_the_routing(s
             .expect("read")
             .is_none()
     );
+    // Read ahead, the keys answer as the table would, and follow a change of manager.
+    let (email, phone) = ("email:f@x.ru".to_string(), "phone:+79161234567".to_string());
+    tx.prefetch_identities(&[email.clone(), phone.clone(), "email:none@x.ru".into()])
+        .await
+        .expect("prefetch");
+    assert_eq!(
+        tx.previous_lead(&["email:none@x.ru".into()])
+            .await
+            .expect("read"),
+        None
+    );
+    assert_eq!(
+        tx.previous_lead(&[email.clone(), phone.clone()])
+            .await
+            .expect("read"),
+        previous("f1", "anna")
+    );
+    let mut moved = lead.record;
+    if let Some(a) = moved.assignment.as_mut() {
+        a.manager.id = "boris".into();
+    }
+    tx.update_lead(&LeadUpdate {
+        record: moved,
+        status: LeadStatus::Assigned,
+        at: at(22),
+        trace: None,
+    })
+    .await
+    .expect("update");
+    assert_eq!(
+        tx.previous_lead(&[phone]).await.expect("read"),
+        previous("f1", "boris")
+    );
 }
 
 pub(crate) async fn the_sla_sees_deadlines_and_takes_count_in_the_reports(s: &dyn Stores) {

@@ -91,11 +91,20 @@ fn record_text(r: &Lead) -> StoreResult<String> {
     })
 }
 
+/// The newest lead of an identity key: when the key was written to it, the lead's place in
+/// the store's order (for keys written at the same time), and the answer.
+#[derive(Debug, Clone)]
+struct Newest {
+    at: String,
+    seq: i64,
+    lead: PreviousLead,
+}
+
 /// The processing stage's transaction.
 struct PgTx {
     tx: sqlx::Transaction<'static, Postgres>,
     /// Identity keys read ahead: the key's newest lead, or `None` when no lead has it.
-    identities: HashMap<String, Option<PreviousLead>>,
+    identities: HashMap<String, Option<Newest>>,
     /// Open conversations read ahead: `(source, key)` → the `since` asked and the lead found.
     conversations: HashMap<(String, String), (DateTime<Utc>, Option<StoredLead>)>,
 }
@@ -120,7 +129,7 @@ impl PgTx {
         self.conversations
             .retain(|_, (_, found)| found.as_ref().is_none_or(|l| l.record.id != lead_id));
         self.identities.retain(|key, newest| {
-            !keys.contains(key) && newest.as_ref().is_none_or(|p| p.id != lead_id)
+            !keys.contains(key) && newest.as_ref().is_none_or(|n| n.lead.id != lead_id)
         });
     }
 }
@@ -187,9 +196,15 @@ impl StoreTx for PgTx {
         if keys.is_empty() {
             return Ok(None);
         }
-        // Known keys: the newest of their newest leads (ties: the later key written).
-        if keys.iter().all(|k| self.identities.contains_key(k)) && keys.len() == 1 {
-            return Ok(self.identities[&keys[0]].clone());
+        // Every key read ahead: the newest of their newest leads, as the statement orders them.
+        let known: Option<Vec<&Option<Newest>>> =
+            keys.iter().map(|k| self.identities.get(k)).collect();
+        if let Some(known) = known {
+            return Ok(known
+                .into_iter()
+                .flatten()
+                .max_by(|a, b| (&a.at, a.seq).cmp(&(&b.at, b.seq)))
+                .map(|n| n.lead.clone()));
         }
         let row = sqlx::query(
             "SELECT l.id, l.manager_id FROM lead_contacts c JOIN leads l ON l.id = c.lead_id
@@ -217,7 +232,7 @@ impl StoreTx for PgTx {
             return Ok(());
         }
         let rows = sqlx::query(
-            "SELECT DISTINCT ON (c.key) c.key, l.id, l.manager_id
+            "SELECT DISTINCT ON (c.key) c.key, c.at, l.seq, l.id, l.manager_id
              FROM lead_contacts c JOIN leads l ON l.id = c.lead_id
              WHERE c.key = ANY($1) ORDER BY c.key, c.at DESC, l.seq DESC",
         )
@@ -230,9 +245,13 @@ impl StoreTx for PgTx {
         for r in &rows {
             self.identities.insert(
                 r.try_get("key")?,
-                Some(PreviousLead {
-                    id: r.try_get("id")?,
-                    manager_id: r.try_get("manager_id")?,
+                Some(Newest {
+                    at: r.try_get("at")?,
+                    seq: r.try_get("seq")?,
+                    lead: PreviousLead {
+                        id: r.try_get("id")?,
+                        manager_id: r.try_get("manager_id")?,
+                    },
                 }),
             );
         }
