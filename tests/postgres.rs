@@ -1,81 +1,16 @@
 //! The daemon and the CLI on PostgreSQL (`[storage] url = "postgres://..."`, or
-//! `LEADGATE__STORAGE__URL`), each test on a database of its own on the server CI runs
-//! (127.0.0.1:5432, user `postgres`, trust auth; or `LEADGATE_TEST_POSTGRES`, the URL of a
-//! database to connect to first). Without the server these tests fail: nothing is skipped.
-//! The store itself is checked by `store::conformance` on both backends.
+//! `LEADGATE__STORAGE__URL`), each test on a database of its own (`support::postgres`). The
+//! store itself is checked by `store::conformance` on both backends; SIGKILL safety on it by
+//! `tests/crash.rs`.
 
 mod support;
 
-use sqlx::Connection;
 use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use support::daemon::{TestDaemon, always_open_routing, eventually, write_rules};
+use support::postgres::Database;
 use support::sink::Sink;
-
-fn admin_url() -> String {
-    std::env::var("LEADGATE_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
-}
-
-/// Runs one statement on the admin database.
-async fn admin(sql: String) {
-    let url = admin_url();
-    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap_or_else(|e| {
-        panic!("PostgreSQL at {url} must be reachable for these tests (CI starts it): {e}")
-    });
-    sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-        .execute(&mut conn)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    conn.close().await.ok();
-}
-
-/// A database of its own, dropped when the test is done with it.
-struct Database {
-    name: String,
-    url: String,
-}
-
-impl Database {
-    async fn fresh() -> Database {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "lg_it_{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-        admin(format!("CREATE DATABASE {name}")).await;
-        let admin_url = admin_url();
-        let server = &admin_url[..admin_url.rfind('/').expect("a database in the URL")];
-        Database {
-            url: format!("{server}/{name}"),
-            name,
-        }
-    }
-
-    async fn scalar(&self, sql: &'static str) -> i64 {
-        let mut conn = sqlx::PgConnection::connect(&self.url)
-            .await
-            .expect("connect");
-        let n: i64 = sqlx::query_scalar(sql)
-            .fetch_one(&mut conn)
-            .await
-            .expect(sql);
-        conn.close().await.ok();
-        n
-    }
-
-    async fn drop_it(self) {
-        admin(format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        ))
-        .await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_form_on_postgres_reaches_the_sink_and_a_second_click_joins_it() {
