@@ -412,6 +412,9 @@ CREATE TABLE report_crm (
 -- A lead's first delivery anywhere: the time from its arrival, in buckets (c0: within a
 -- second, c1: 2 s, c2: 5 s, c3: 10 s, c4: 30 s, c5: a minute, c6: 5 min, c7: 15 min, c8: an
 -- hour, c9: 4 h, c10: a day, c11: longer).
+-- Two sinks' workers recording a lead's first deliveries in the same instant may both find
+-- no other delivered row and count the lead twice; a lock here could deadlock two workers'
+-- batches, so the report takes that rare double count instead.
 CREATE FUNCTION report_crm_on_delivered() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM outbox WHERE lead_id = NEW.lead_id AND status = 'delivered'
