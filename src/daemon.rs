@@ -15,7 +15,7 @@ use crate::sla::{Actions, Reach, SlaWorker};
 use crate::sources::blog;
 use crate::sources::telegram::{WebhookBot, start_bots};
 use crate::sources::vk::VkApi;
-use crate::store::{NotificationStore, SqliteStore, Store, StoreError};
+use crate::store::{NotificationStore, OpenStore, Store, StoreError, Stores};
 use crate::telegram::BotClient;
 use std::collections::HashMap;
 use std::future::Future;
@@ -189,8 +189,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), DaemonError> {
     let clock = options.clock.clone();
-    let sqlite = SqliteStore::open(&config.storage.sqlite_path).await?;
-    let store: Arc<dyn Store> = Arc::new(sqlite.clone());
+    let opened = OpenStore::open(&config.storage).await?;
+    let all = opened.shared();
+    let store: Arc<dyn Store> = all.clone();
     let health = Health::default();
     register_posted_sources(&config, &health);
     let rules = RulesHandle::new(rules);
@@ -198,7 +199,7 @@ pub async fn run(
     announce_config(&config, &rules.current());
 
     let mut wakers = start_sinks(&config, &options, &store, &health, &running)?;
-    let notes: Arc<dyn NotificationStore> = Arc::new(sqlite.clone());
+    let notes: Arc<dyn NotificationStore> = all.clone();
     let notices = Notices::new(&config.notify);
     let notify_wake = Arc::new(Notify::new());
     let managers_bot = match &config.notify.telegram {
@@ -222,9 +223,9 @@ pub async fn run(
     if config.watch_routing {
         start_rules_watcher(&config, &rules, &running);
     }
-    let file_links = crate::files::links_of(&config.attachments, &sqlite).await?;
+    let file_links = crate::files::links_of(&config.attachments, &*all).await?;
     wakers.push(start_file_keeper(
-        &config, &options, &sqlite, &health, &running,
+        &config, &options, &all, &health, &running,
     )?);
     warm_up_phones(&config);
 
@@ -286,13 +287,13 @@ pub async fn run(
         );
     }
     let sweeper = crate::privacy::Sweeper {
-        store: Arc::new(sqlite.clone()),
+        store: all.clone(),
         retention: config.retention.clone(),
         clock: clock.clone(),
         max_idle: options.max_idle,
         files: Some((
-            Arc::new(sqlite.clone()),
-            crate::files::shelf_of(&config.storage.sqlite_path),
+            all.clone(),
+            crate::files::shelf_of(&config.storage.data_dir()),
         )),
     };
     running.spawn(
@@ -331,18 +332,18 @@ pub async fn run(
         notes,
         bodies: crate::http::BodyBudget::new(config.server.body_memory),
         managers_hook,
-        console: Arc::new(sqlite.clone()),
+        console: all.clone(),
         process_wake: process_wake.clone(),
         file_links,
-        files: Arc::new(sqlite.clone()),
-        shelf: crate::files::shelf_of(&config.storage.sqlite_path),
+        files: all.clone(),
+        shelf: crate::files::shelf_of(&config.storage.data_dir()),
         vk_names: Arc::new(vk_names),
     };
     tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), mailboxes = config.email.iter().map(|e| e.mailboxes.len()).sum::<usize>(), blogs = config.wordpress.len() + config.feeds.len(), telegram_bots = config.telegram.len(), "leadgate is running.");
     crate::http::serve(listener, router(state), &config.server, shutdown).await;
     tracing::info!("Shutting down: intake stopped, draining.");
     running.drain(committer, grace).await;
-    sqlite.close().await;
+    opened.close().await;
     tracing::info!("Stopped.");
     Ok(())
 }
@@ -457,17 +458,17 @@ fn start_rules_watcher(config: &Config, rules: &RulesHandle, running: &Running) 
 fn start_file_keeper(
     config: &Config,
     options: &RunOptions,
-    sqlite: &SqliteStore,
+    all: &Arc<dyn Stores>,
     health: &Health,
     running: &Running,
 ) -> Result<Arc<Notify>, DaemonError> {
     let wake = Arc::new(Notify::new());
     let keeper = crate::files::FileKeeper {
-        store: Arc::new(sqlite.clone()),
+        store: all.clone(),
         sources: config.source_settings(),
         fetcher: crate::files::Fetcher::of(&config.telegram, &config.whatsapp, &config.attachments)
             .map_err(|e| DaemonError::Files(e.to_string()))?,
-        shelf: crate::files::shelf_of(&config.storage.sqlite_path),
+        shelf: crate::files::shelf_of(&config.storage.data_dir()),
         max_file: config.attachments.max_file,
         max_per_lead: config.attachments.max_per_lead,
         clock: options.clock.clone(),

@@ -9,9 +9,7 @@ use leadgate::config::{self, Config};
 use leadgate::lead::{Channel, Lead, NotLeadReason, Parsed, SampleError, normalise};
 use leadgate::routing::CompiledRules;
 use leadgate::sources::email::imap::probe as email;
-use leadgate::store::{
-    ErasureRequest, FileStore, PrivacyStore, ReplayFilter, SqliteStore, Store, Subject,
-};
+use leadgate::store::{ErasureRequest, OpenStore, ReplayFilter, Stores, Subject};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -445,11 +443,12 @@ fn replay(path: &Path, filter: ReplayFilter) -> Result<(), Failure> {
         )));
     }
     runtime()?.block_on(async move {
-        let store = SqliteStore::open(&config.storage.sqlite_path)
+        let store = OpenStore::open(&config.storage)
             .await
             .map_err(|e| Failure::Runtime(e.into()))?;
+        let shared = store.shared();
         if let Some(lead) = &filter.lead_id {
-            let known = store
+            let known = shared
                 .lead_journey(lead)
                 .await
                 .map_err(|e| Failure::Runtime(e.into()))?;
@@ -457,11 +456,11 @@ fn replay(path: &Path, filter: ReplayFilter) -> Result<(), Failure> {
                 store.close().await;
                 return Err(Failure::Invalid(anyhow::anyhow!(
                     "no lead \"{lead}\" in {}",
-                    config.storage.sqlite_path.display()
+                    config.storage.describe()
                 )));
             }
         }
-        let n = store
+        let n = shared
             .replay_dead(&filter, leadgate::clock::SystemClock.now())
             .await
             .map_err(|e| Failure::Runtime(e.into()))?;
@@ -492,14 +491,14 @@ fn person(config: &Config, who: Person) -> Result<Subject, Failure> {
 /// Opens the store of the config at `path`, for a command that reads or changes it.
 fn with_store<T>(
     path: &Path,
-    work: impl AsyncFnOnce(&Config, &SqliteStore) -> Result<T, Failure>,
+    work: impl AsyncFnOnce(&Config, &dyn Stores) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
     let config = config::load(path).map_err(|e| Failure::Invalid(e.into()))?;
     runtime()?.block_on(async {
-        let store = SqliteStore::open(&config.storage.sqlite_path)
+        let store = OpenStore::open(&config.storage)
             .await
             .map_err(|e| Failure::Runtime(e.into()))?;
-        let out = work(&config, &store).await;
+        let out = work(&config, &*store.shared()).await;
         store.close().await;
         out
     })
@@ -517,7 +516,7 @@ fn forget(path: &Path, who: Forgotten, by: Option<String>) -> Result<(), Failure
                 if known.map_err(|e| Failure::Runtime(e.into()))?.is_none() {
                     return Err(Failure::Invalid(anyhow::anyhow!(
                         "no lead \"{id}\" in {}",
-                        config.storage.sqlite_path.display()
+                        config.storage.describe()
                     )));
                 }
                 Subject::Lead(id)
@@ -544,7 +543,7 @@ fn forget(path: &Path, who: Forgotten, by: Option<String>) -> Result<(), Failure
             .forget(&subject, &request)
             .await
             .map_err(|e| Failure::Runtime(e.into()))?;
-        let shelf = leadgate::files::shelf_of(&config.storage.sqlite_path);
+        let shelf = leadgate::files::shelf_of(&config.storage.data_dir());
         let files = leadgate::files::remove_released(store, &shelf, &kept_before)
             .await
             .map_err(|e| Failure::Runtime(anyhow::anyhow!(e)))?;

@@ -46,11 +46,25 @@ async fn wait_healthy(client: &reqwest::Client, port: u16) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_submission_survives_sigkill() {
-    let sink = Sink::start(&[]).await;
     let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}/leadgate.db", dir.path().display());
+    survives_sigkill(dir, &url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_submission_survives_sigkill_on_postgres() {
+    let db = support::postgres::Database::fresh().await;
+    survives_sigkill(tempfile::tempdir().expect("tempdir"), &db.url).await;
+    db.drop_it().await;
+}
+
+/// Submits forms under load to a daemon on the store at `storage`, killed with SIGKILL again
+/// and again, then checks what the sink got.
+async fn survives_sigkill(dir: tempfile::TempDir, storage: &str) {
+    let sink = Sink::start(&[]).await;
     let config = format!(
         r#"[storage]
-url = "sqlite://{d}/leadgate.db"
+url = "{storage}"
 [routing]
 watch = false
 [[sources.webform]]
@@ -62,7 +76,6 @@ id = "crm"
 url = "{url}"
 timeout = "1s"
 "#,
-        d = dir.path().display(),
         url = sink.url()
     );
     std::fs::write(dir.path().join("leadgate.toml"), config).expect("config");

@@ -21,6 +21,7 @@ use crate::lead::{OwnContacts, PhoneNormaliser};
 use crate::settings::{ConfigProblem, Secret};
 use crate::sources::telegram::TelegramSource;
 use crate::sources::webform::WebformSource;
+use crate::store::StorageConfig;
 use std::path::{Path, PathBuf};
 
 /// Every problem found, so the admin fixes the file in one pass.
@@ -102,11 +103,4 @@ pub struct Config {
     pub retention: crate::privacy::Retention,
     /// How files people send are kept and linked.
     pub attachments: crate::files::AttachmentsConfig,
-}
-
-/// `[storage]`, validated.
-#[derive(Debug, Clone)]
-pub struct StorageConfig {
-    /// The SQLite database file.
-    pub sqlite_path: PathBuf,
 }

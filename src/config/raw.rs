@@ -94,8 +94,8 @@ pub struct RawServer {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawStorage {
-    /// `sqlite://PATH` or a plain path (relative to the working directory); default
-    /// `data/leadgate.db`.
+    /// `sqlite://PATH` or a plain path (relative to the working directory), default
+    /// `data/leadgate.db`; or `postgres://user:password@host/db`.
     pub url: Option<String>,
 }
 

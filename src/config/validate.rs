@@ -1,12 +1,13 @@
 //! `RawConfig → Config`: every value checked, every problem gathered before reporting.
 
+use super::Config;
 use super::doors;
 use super::raw::RawConfig;
-use super::{Config, StorageConfig};
 use crate::connectors::Catalogue;
 use crate::lead::{OwnContacts, PhoneNormaliser, normalise_email};
 use crate::settings::{ConfigProblem, Problems};
 use crate::sources::whatsapp::phone_number_id_ok;
+use crate::store::StorageConfig;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,22 +19,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
 
     let server = super::server::validate(&mut p, &raw.server);
 
-    let url = raw.storage.url.as_deref().unwrap_or("data/leadgate.db");
-    let sqlite_path = match url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    {
-        Some(rest) => PathBuf::from(rest),
-        None if url.contains("://") => {
-            p.add(
-                "storage.url",
-                format!("{url:?}: only SQLite is supported by this build"),
-                Some("write \"sqlite://data/leadgate.db\" or a file path"),
-            );
-            PathBuf::from("data/leadgate.db")
-        }
-        None => PathBuf::from(url),
-    };
+    let storage = storage(&mut p, raw.storage.url.as_deref());
 
     let region = raw.business.phone_region.as_deref().unwrap_or("RU");
     let phones = PhoneNormaliser::new(region).unwrap_or_else(|e| {
@@ -201,7 +187,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
     }
     Ok(Config {
         server,
-        storage: StorageConfig { sqlite_path },
+        storage,
         phones,
         language,
         own_contacts,
@@ -246,6 +232,40 @@ fn check_id(p: &mut Problems, seen: &mut HashSet<String>, key: &str, id: &str) {
     }
 }
 
+/// `[storage] url`: `sqlite://PATH` or a plain path (the default `data/leadgate.db`), or
+/// `postgres://user:password@host/db` (`postgresql://` too). A PostgreSQL URL's password is
+/// never repeated in a problem.
+fn storage(p: &mut Problems, url: Option<&str>) -> StorageConfig {
+    let url = url.unwrap_or("data/leadgate.db");
+    if let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        return StorageConfig::Sqlite(PathBuf::from(rest));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        if let Err(e) = url.parse::<sqlx::postgres::PgConnectOptions>() {
+            let shown = StorageConfig::Postgres(crate::settings::Secret::new(url)).describe();
+            p.add(
+                "storage.url",
+                format!("{shown:?} is not a PostgreSQL URL: {e}"),
+                Some("write \"postgres://user:password@host:5432/database\""),
+            );
+        }
+        return StorageConfig::Postgres(crate::settings::Secret::new(url));
+    }
+    if url.contains("://") {
+        p.add(
+            "storage.url",
+            format!("{url:?}: leadgate stores in SQLite or PostgreSQL"),
+            Some(
+                "write \"sqlite://data/leadgate.db\", a file path, or \"postgres://user@host/db\"",
+            ),
+        );
+        return StorageConfig::Sqlite(PathBuf::from("data/leadgate.db"));
+    }
+    StorageConfig::Sqlite(PathBuf::from(url))
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,6 +280,38 @@ mod tests {
         std::fs::write(dir.path().join("routing.toml"), "").expect("write");
         let raw = load_raw(&path, &|_| None).expect("raw parses");
         validate(raw, &path).expect_err("invalid")
+    }
+
+    /// The storage `url` reads as, or its problem's message.
+    fn storage_of(url: &str) -> Result<StorageConfig, String> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("leadgate.toml");
+        let mut p = Problems::new(&path);
+        let storage = storage(&mut p, Some(url));
+        match p.list.first() {
+            Some(problem) => Err(problem.to_string()),
+            None => Ok(storage),
+        }
+    }
+
+    #[test]
+    fn storage_is_sqlite_by_path_or_postgres_by_url_and_a_password_is_never_shown() {
+        let sqlite = storage_of("sqlite://data/x.db").expect("sqlite");
+        assert!(matches!(&sqlite, StorageConfig::Sqlite(p) if p == Path::new("data/x.db")));
+        assert_eq!(sqlite.data_dir(), Path::new("data"));
+        let plain = storage_of("var/lead.db").expect("a path");
+        assert!(matches!(plain, StorageConfig::Sqlite(_)));
+        let pg = storage_of("postgres://lg:hunter2@db.local:5432/leads").expect("postgres");
+        assert!(matches!(pg, StorageConfig::Postgres(_)));
+        assert_eq!(pg.describe(), "postgres://db.local:5432/leads");
+        assert_eq!(pg.data_dir(), Path::new("data"));
+        assert!(storage_of("postgresql://db.local/leads").is_ok());
+        let bad =
+            storage_of("postgres://lg:hunter2@db.local:notaport/leads").expect_err("bad port");
+        assert!(bad.contains("storage.url"), "{bad}");
+        assert!(!bad.contains("hunter2"), "{bad}");
+        let other = storage_of("mysql://db.local/leads").expect_err("unknown");
+        assert!(other.contains("SQLite or PostgreSQL"), "{other}");
     }
 
     #[test]

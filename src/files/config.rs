@@ -66,9 +66,10 @@ impl AttachmentsConfig {
         }
     }
 
-    /// The folder files are kept in: `files/` beside the SQLite database.
-    pub fn folder(sqlite_path: &Path) -> PathBuf {
-        sqlite_path.parent().unwrap_or(Path::new(".")).join("files")
+    /// The folder files are kept in: `files/` in the store's data folder (beside the SQLite
+    /// database, or `data/` with PostgreSQL).
+    pub fn folder(data_dir: &Path) -> PathBuf {
+        data_dir.join("files")
     }
 }
 

@@ -45,9 +45,9 @@ fn random_key() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The shelf beside the store at `store_path`.
-pub fn shelf_of(store_path: &std::path::Path) -> Shelf {
-    Shelf::new(AttachmentsConfig::folder(store_path))
+/// The shelf in the store's data folder (`StorageConfig::data_dir`).
+pub fn shelf_of(data_dir: &std::path::Path) -> Shelf {
+    Shelf::new(AttachmentsConfig::folder(data_dir))
 }
 
 /// Removes from the shelf the files among `before` (what records kept before retention or an

@@ -4,24 +4,72 @@
 //! Time values cross the trait as `DateTime<Utc>`; the SQLite implementation keeps them as
 //! fixed-width RFC 3339 text.
 
+#[cfg(test)]
+mod conformance;
 mod console;
 mod files;
 mod notifications;
+mod postgres;
 mod privacy;
 mod records;
 mod sqlite;
+mod storage;
+mod values;
 
 pub use console::*;
 pub use files::*;
 pub use notifications::*;
+pub use postgres::PgStore;
 pub use privacy::*;
 pub use records::*;
 pub use sqlite::SqliteStore;
+pub use storage::StorageConfig;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::collections::HashMap;
+
+/// Every trait of the store family at once, as each backend implements them on one type:
+/// what the daemon and the CLI open, handing each part to the stage that needs it.
+pub trait Stores: Store + ConsoleStore + FileStore + NotificationStore + PrivacyStore {}
+
+impl<T: Store + ConsoleStore + FileStore + NotificationStore + PrivacyStore> Stores for T {}
+
+/// The store `[storage] url` names, open: SQLite (the embedded default) or PostgreSQL.
+#[derive(Debug, Clone)]
+pub enum OpenStore {
+    /// One SQLite file.
+    Sqlite(SqliteStore),
+    /// A PostgreSQL database.
+    Postgres(PgStore),
+}
+
+impl OpenStore {
+    /// Opens (creating a SQLite file if needed) the store and runs its migrations.
+    pub async fn open(storage: &StorageConfig) -> StoreResult<OpenStore> {
+        Ok(match storage {
+            StorageConfig::Sqlite(path) => OpenStore::Sqlite(SqliteStore::open(path).await?),
+            StorageConfig::Postgres(url) => OpenStore::Postgres(PgStore::open(url.expose()).await?),
+        })
+    }
+
+    /// The store, shared: an `Arc<dyn Stores>` coerces to each trait's `Arc`.
+    pub fn shared(&self) -> std::sync::Arc<dyn Stores> {
+        match self {
+            OpenStore::Sqlite(s) => std::sync::Arc::new(s.clone()),
+            OpenStore::Postgres(s) => std::sync::Arc::new(s.clone()),
+        }
+    }
+
+    /// Closes its connections (graceful shutdown).
+    pub async fn close(&self) {
+        match self {
+            OpenStore::Sqlite(s) => s.close().await,
+            OpenStore::Postgres(s) => s.close().await,
+        }
+    }
+}
 
 /// A store operation failed: the database is unreachable, a row is corrupt, a migration failed.
 #[derive(Debug, thiserror::Error)]

@@ -96,10 +96,18 @@ impl TestDaemon {
             true => format!("[admin]\ntoken = \"{ADMIN_TOKEN}\"\n"),
             false => String::new(),
         };
+        // A config with a `[storage]` of its own (PostgreSQL) keeps it; others get a SQLite
+        // file in `dir`.
+        let storage = match config.contains("[storage]") {
+            true => String::new(),
+            false => format!(
+                "[storage]\nurl = \"sqlite://{}/leadgate.db\"\n",
+                dir.display()
+            ),
+        };
         let config_text = format!(
-            "[storage]\nurl = \"sqlite://{d}/leadgate.db\"\n{admin}{}",
+            "{storage}{admin}{}",
             config.replace("{dir}", &dir.display().to_string()),
-            d = dir.display()
         );
         std::fs::write(dir.join("leadgate.toml"), config_text).expect("write config");
         write_rules(dir, routing);

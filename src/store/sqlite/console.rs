@@ -2,7 +2,8 @@
 //! bound), so each filter the page offers can use its index (`0008_console.sql`) instead of a
 //! catch-all `?1 IS NULL OR ...` that would scan.
 
-use super::{SqliteStore, inbound_row, opt_ts, parse_ts, ts};
+use super::inbound::inbound_row;
+use super::{SqliteStore, opt_ts, parse_ts, ts};
 use crate::store::{
     ConsoleStore, CrmTotals, DayTotals, DeclineTotals, KeptItem, LeadNotice, LeadPage, LeadQuery,
     LeadRow, ManagerTotals, MarkedAsLead, NotLeadRow, PageKey, Search, StoreResult,

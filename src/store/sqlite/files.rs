@@ -1,6 +1,7 @@
 //! [`FileStore`] on SQLite: the `attachments` table and the keeper's cursor.
 
-use super::{SqliteStore, inbound_row, parse_ts, set_cursor, ts};
+use super::inbound::inbound_row;
+use super::{SqliteStore, parse_ts, set_cursor, ts};
 use crate::store::{FileItem, FileRecord, FileState, FileStore, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -211,103 +212,5 @@ impl FileStore for SqliteStore {
                 .fetch_one(&self.write)
                 .await?,
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    async fn item(store: &SqliteStore, id: &str, status: &str, content_type: &str) {
-        sqlx::query(
-            "INSERT INTO inbound (id, source, channel, dedupe_key, received_at, content_type,
-                                  payload, status, lead_id)
-             VALUES (?1, 'site', 'webform', ?1, '2026-11-22T09:00:00.000000Z', ?2, x'00', ?3,
-                     CASE WHEN ?3 = 'pending' THEN NULL ELSE 'lead-' || ?1 END)",
-        )
-        .bind(id)
-        .bind(content_type)
-        .bind(status)
-        .execute(&store.write)
-        .await
-        .expect("insert");
-    }
-
-    fn kept(id: &str, sha: &str, size: u64) -> FileRecord {
-        FileRecord {
-            id: id.into(),
-            inbound_id: "a".into(),
-            lead_id: "lead-a".into(),
-            name: "a.png".into(),
-            content_type: "image/png".into(),
-            state: FileState::Kept {
-                sha256: sha.into(),
-                size,
-            },
-            at: Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap(),
-        }
-    }
-
-    #[tokio::test]
-    async fn the_keeper_starts_before_the_first_unprocessed_item_and_never_passes_one() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteStore::open(&dir.path().join("t.db"))
-            .await
-            .expect("open");
-        // A store from before files were kept: an old lead, then an item not processed yet.
-        item(&store, "old", "lead", "multipart/form-data; boundary=b").await;
-        item(&store, "next", "pending", "multipart/form-data; boundary=b").await;
-        item(&store, "plain", "lead", "application/x-www-form-urlencoded").await;
-        let start = store.files_cursor().await.expect("cursor");
-        assert_eq!(start, 1, "just before the pending item");
-        assert_eq!(
-            store.files_cursor().await.expect("cursor"),
-            1,
-            "kept, not recomputed"
-        );
-        let (items, seq) = store.items_for_files(start, 10).await.expect("items");
-        assert!(items.is_empty());
-        assert_eq!(seq, start, "stops before the pending item");
-        sqlx::query("UPDATE inbound SET status = 'lead', lead_id = 'lead-next' WHERE id = 'next'")
-            .execute(&store.write)
-            .await
-            .expect("process");
-        let (items, seq) = store.items_for_files(start, 10).await.expect("items");
-        let ids: Vec<&str> = items.iter().map(|i| i.item.id.as_str()).collect();
-        assert_eq!(ids, ["next"], "a urlencoded form holds no file");
-        assert!(
-            items[0].item.payload.is_empty(),
-            "bytes are read one item at a time"
-        );
-        assert_eq!(store.item_payload("next").await.expect("payload"), vec![0]);
-        assert_eq!(seq, 3);
-    }
-
-    #[tokio::test]
-    async fn a_file_kept_twice_counts_once_and_records_are_kept_first_come() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteStore::open(&dir.path().join("t.db"))
-            .await
-            .expect("open");
-        let now = Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap();
-        let files = [
-            kept("a.0", "aa", 100),
-            kept("a.1", "aa", 100),
-            kept("a.2", "bb", 7),
-        ];
-        store.record_files(&files, 5, now).await.expect("record");
-        let mut again = kept("a.2", "cc", 9);
-        again.name = "changed".into();
-        store.record_files(&[again], 6, now).await.expect("record");
-        assert_eq!(store.kept_file_bytes().await.expect("bytes"), 107);
-        assert_eq!(store.lead_file_bytes("lead-a").await.expect("bytes"), 207);
-        assert_eq!(
-            store.file("a.2").await.expect("file"),
-            Some(files[2].clone())
-        );
-        let hashes = store.kept_hashes().await.expect("hashes");
-        assert_eq!(hashes.len(), 2);
-        assert_eq!(store.files_cursor().await.expect("cursor"), 6);
     }
 }

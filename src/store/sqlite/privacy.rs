@@ -2,7 +2,8 @@
 //! `secure_delete`, `VACUUM` and a WAL truncation, so erased bytes leave the files) and
 //! `export`.
 
-use super::{SqliteStore, inbound_row, json_list, ts};
+use super::inbound::inbound_row;
+use super::{SqliteStore, json_list, ts};
 use crate::store::{
     Erasure, ErasureRequest, Export, PrivacyStore, RetentionKind, Store, StoreResult, Subject,
 };

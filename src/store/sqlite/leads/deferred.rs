@@ -4,8 +4,8 @@
 //! batch of hundreds of items then costs a few statements more, not a few per item; the rows
 //! are still committed in the same transaction, in the order they were added.
 
-use super::bulk::{Cell, Rows};
-use super::{notifications, ts};
+use crate::store::sqlite::bulk::{Cell, Rows};
+use crate::store::sqlite::{notifications, ts};
 use crate::store::{FinishedInbound, NewNotification, NewOutbox, StoreResult};
 use serde_json::{Value, json};
 use sqlx::SqliteConnection;

@@ -9,8 +9,8 @@
 //! every statement sees exactly what it would have seen had each row been written at once,
 //! and the rows keep the order they were added in.
 
-use super::bulk::{Cell, Rows};
-use super::ts;
+use crate::store::sqlite::bulk::{Cell, Rows};
+use crate::store::sqlite::ts;
 use crate::store::{NewAssignment, NewLead, StoreError, StoreResult};
 use sqlx::SqliteConnection;
 use std::collections::HashSet;

@@ -1,0 +1,213 @@
+//! [`FileStore`] on PostgreSQL: the `attachments` table and the keeper's cursor, which is an
+//! item's `seq` (the order items were stored in).
+
+use super::inbound::inbound_row;
+use super::*;
+use std::collections::HashSet;
+
+/// The cursor the keeper's position is kept under.
+const CURSOR: &str = "files.keeper";
+/// The cursor the generated link key is kept under.
+const LINK_KEY: &str = "files.link_key";
+
+fn record(r: &PgRow) -> StoreResult<FileRecord> {
+    let state = match (
+        r.try_get::<Option<String>, _>("sha256")?,
+        r.try_get::<Option<i64>, _>("size")?,
+    ) {
+        (Some(sha256), Some(size)) if r.try_get::<String, _>("status")? == "kept" => {
+            FileState::Kept {
+                sha256,
+                size: size.max(0) as u64,
+            }
+        }
+        _ => FileState::Unavailable(
+            r.try_get::<Option<String>, _>("reason")?
+                .unwrap_or_default(),
+        ),
+    };
+    Ok(FileRecord {
+        id: r.try_get("id")?,
+        inbound_id: r.try_get("inbound_id")?,
+        lead_id: r.try_get("lead_id")?,
+        name: r.try_get("name")?,
+        content_type: r.try_get("content_type")?,
+        state,
+        at: parse_ts("attachments.at", &r.try_get::<String, _>("at")?)?,
+    })
+}
+
+#[async_trait]
+impl FileStore for PgStore {
+    async fn files_cursor(&self) -> StoreResult<i64> {
+        // The first time, the keeper starts just before the first item not processed yet:
+        // older leads were made without links.
+        sqlx::query(
+            "INSERT INTO cursors (key, value, updated_at)
+             SELECT $1, COALESCE((SELECT MIN(seq) - 1 FROM inbound WHERE status = 'pending'),
+                                 (SELECT MAX(seq) FROM inbound), 0)::text,
+                    '1970-01-01T00:00:00.000000Z'
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(CURSOR)
+        .execute(&self.pool)
+        .await?;
+        let value: Option<String> = sqlx::query_scalar("SELECT value FROM cursors WHERE key = $1")
+            .bind(CURSOR)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    async fn items_for_files(&self, after: i64, limit: u32) -> StoreResult<(Vec<FileItem>, i64)> {
+        // Items that made or joined a lead and whose bytes can hold a file; their bytes are
+        // read one at a time later (`item_payload`).
+        let rows = sqlx::query(
+            "SELECT seq, id, source, channel, dedupe_key, received_at, content_type,
+                    ''::bytea AS payload, meta, status, lead_id,
+                    status IN ('lead', 'joined') AND lead_id IS NOT NULL AND (
+                        channel = 'whatsapp'
+                        OR (channel = 'email' AND (position('name='::bytea IN payload) > 0
+                            OR position('NAME='::bytea IN payload) > 0
+                            OR position('Name='::bytea IN payload) > 0
+                            OR position('name*'::bytea IN payload) > 0))
+                        OR (channel = 'webform' AND lower(content_type) LIKE 'multipart/%')
+                        OR (channel = 'telegram' AND position('file_id'::bytea IN payload) > 0)
+                        OR (channel = 'vk' AND position('\"attachments\"'::bytea IN payload) > 0)
+                    ) AS may_hold
+             FROM inbound WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut items = Vec::new();
+        let mut seq = after;
+        for r in &rows {
+            if r.try_get::<String, _>("status")? == "pending" {
+                break;
+            }
+            seq = r.try_get("seq")?;
+            if r.try_get::<Option<bool>, _>("may_hold")?.unwrap_or(false) {
+                items.push(FileItem {
+                    seq,
+                    item: inbound_row(r)?,
+                    lead_id: r
+                        .try_get::<Option<String>, _>("lead_id")?
+                        .unwrap_or_default(),
+                });
+            }
+        }
+        Ok((items, seq))
+    }
+
+    async fn item_payload(&self, id: &str) -> StoreResult<Vec<u8>> {
+        let payload: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT payload FROM inbound WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(payload.unwrap_or_default())
+    }
+
+    async fn lead_file_bytes(&self, lead_id: &str) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(size), 0)::bigint FROM attachments
+             WHERE lead_id = $1 AND status = 'kept'",
+        )
+        .bind(lead_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n.max(0) as u64)
+    }
+
+    async fn record_files(
+        &self,
+        files: &[FileRecord],
+        seq: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for f in files {
+            let (status, sha, size, reason) = match &f.state {
+                FileState::Kept { sha256, size } => {
+                    ("kept", Some(sha256.as_str()), Some(*size as i64), None)
+                }
+                FileState::Unavailable(why) => ("unavailable", None, None, Some(why.as_str())),
+            };
+            sqlx::query(
+                "INSERT INTO attachments
+                     (id, inbound_id, lead_id, name, content_type, size, sha256, status, reason, at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&f.id)
+            .bind(&f.inbound_id)
+            .bind(&f.lead_id)
+            .bind(&f.name)
+            .bind(&f.content_type)
+            .bind(size)
+            .bind(sha)
+            .bind(status)
+            .bind(reason)
+            .bind(ts(f.at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        set_cursor(&mut *tx, CURSOR, &seq.to_string(), now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn file(&self, id: &str) -> StoreResult<Option<FileRecord>> {
+        sqlx::query(
+            "SELECT id, inbound_id, lead_id, name, content_type, size, sha256, status, reason, at
+             FROM attachments WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(record)
+        .transpose()
+    }
+
+    async fn kept_file_bytes(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(size), 0)::bigint FROM (SELECT MAX(size) AS size FROM attachments
+             WHERE status = 'kept' GROUP BY sha256) AS kept",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n.max(0) as u64)
+    }
+
+    async fn kept_hashes(&self) -> StoreResult<HashSet<String>> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT sha256 FROM attachments WHERE sha256 IS NOT NULL")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    async fn file_link_key(
+        &self,
+        make: &(dyn Fn() -> String + Send + Sync),
+    ) -> StoreResult<String> {
+        let fresh = make();
+        // The first key written wins; a second daemon starting at once reads it back.
+        sqlx::query(
+            "INSERT INTO cursors (key, value, updated_at)
+             VALUES ($1, $2, '1970-01-01T00:00:00.000000Z') ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(LINK_KEY)
+        .bind(&fresh)
+        .execute(&self.pool)
+        .await?;
+        Ok(
+            sqlx::query_scalar("SELECT value FROM cursors WHERE key = $1")
+                .bind(LINK_KEY)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+}

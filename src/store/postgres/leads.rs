@@ -1,0 +1,680 @@
+//! The processing stage's transaction on PostgreSQL ([`StoreTx`]) and the SLA timer's
+//! deadlines. Every write goes to the database at once, so every read of the transaction sees
+//! it; the reads ahead (`prefetch_*`) fill small caches that the writes keep true.
+
+use super::*;
+use std::collections::HashMap;
+
+const LEAD_COLUMNS: &str = "l.record, l.status, l.manager_id, l.level, l.last_activity_at";
+
+const ACTIVE_COLUMNS: &str = "l.record, l.status, l.manager_id, l.level, l.last_activity_at,
+     a.manager_id AS a_manager, a.level AS a_level, a.strategy, a.attempt, a.assigned_at, a.ack_due_at";
+
+/// The SLA timer's next deadline: the first active deadline whose lead is still assigned.
+const NEXT_DUE: &str = "SELECT a.ack_due_at FROM assignments a JOIN leads l ON l.id = a.lead_id
+     WHERE a.state = 'active' AND a.ack_due_at IS NOT NULL AND l.status = 'assigned'
+     ORDER BY a.ack_due_at, a.id LIMIT 1";
+
+pub(super) async fn begin(store: &PgStore) -> StoreResult<Box<dyn StoreTx>> {
+    Ok(Box::new(PgTx {
+        tx: store.pool.begin().await?,
+        identities: HashMap::new(),
+        conversations: HashMap::new(),
+    }))
+}
+
+pub(super) async fn next_ack_due(store: &PgStore) -> StoreResult<Option<DateTime<Utc>>> {
+    let next: Option<String> = sqlx::query_scalar(NEXT_DUE)
+        .fetch_optional(&store.pool)
+        .await?;
+    opt_ts("assignments.ack_due_at", next)
+}
+
+fn stored_lead(row: &PgRow) -> StoreResult<StoredLead> {
+    let record: String = row.try_get("record")?;
+    let record: Lead = serde_json::from_str(&record).map_err(|e| StoreError::Corrupt {
+        what: "leads.record",
+        detail: e.to_string(),
+    })?;
+    let status: String = row.try_get("status")?;
+    Ok(StoredLead {
+        record,
+        status: LeadStatus::parse(&status).ok_or_else(|| StoreError::Corrupt {
+            what: "leads.status",
+            detail: status.clone(),
+        })?,
+        manager_id: row.try_get("manager_id")?,
+        level: row.try_get("level")?,
+        last_activity_at: parse_ts(
+            "leads.last_activity_at",
+            &row.try_get::<String, _>("last_activity_at")?,
+        )?,
+    })
+}
+
+/// One assignment as the journey and the history show it.
+pub(super) fn assignment_summary(r: &PgRow) -> StoreResult<AssignmentSummary> {
+    Ok(AssignmentSummary {
+        manager_id: r.try_get("manager_id")?,
+        level: r.try_get("level")?,
+        strategy: r.try_get("strategy")?,
+        attempt: r.try_get::<i64, _>("attempt")? as u32,
+        assigned_at: parse_ts(
+            "assignments.assigned_at",
+            &r.try_get::<String, _>("assigned_at")?,
+        )?,
+        ack_due_at: opt_ts("assignments.ack_due_at", r.try_get("ack_due_at")?)?,
+        state: r.try_get("state")?,
+    })
+}
+
+fn active_assignment(row: &PgRow) -> StoreResult<ActiveAssignment> {
+    Ok(ActiveAssignment {
+        lead: stored_lead(row)?,
+        manager_id: row.try_get("a_manager")?,
+        level: row.try_get("a_level")?,
+        strategy: row.try_get("strategy")?,
+        attempt: row.try_get::<i64, _>("attempt")? as u32,
+        assigned_at: parse_ts(
+            "assignments.assigned_at",
+            &row.try_get::<String, _>("assigned_at")?,
+        )?,
+        ack_due_at: opt_ts("assignments.ack_due_at", row.try_get("ack_due_at")?)?,
+    })
+}
+
+/// A lead's record as stored.
+fn record_text(r: &Lead) -> StoreResult<String> {
+    serde_json::to_string(r).map_err(|e| StoreError::Corrupt {
+        what: "leads.record",
+        detail: e.to_string(),
+    })
+}
+
+/// The newest lead of an identity key: when the key was written to it, the lead's place in
+/// the store's order (for keys written at the same time), and the answer.
+#[derive(Debug, Clone)]
+struct Newest {
+    at: String,
+    seq: i64,
+    lead: PreviousLead,
+}
+
+/// The processing stage's transaction.
+struct PgTx {
+    tx: sqlx::Transaction<'static, Postgres>,
+    /// Identity keys read ahead: the key's newest lead, or `None` when no lead has it.
+    identities: HashMap<String, Option<Newest>>,
+    /// Open conversations read ahead: `(source, key)` → the `since` asked and the lead found.
+    conversations: HashMap<(String, String), (DateTime<Utc>, Option<StoredLead>)>,
+}
+
+impl PgTx {
+    /// The lead `sql` finds, with `binds` bound in order.
+    async fn one_lead(&mut self, sql: String, binds: &[String]) -> StoreResult<Option<StoredLead>> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in binds {
+            q = q.bind(b);
+        }
+        q.fetch_optional(&mut *self.tx)
+            .await?
+            .as_ref()
+            .map(stored_lead)
+            .transpose()
+    }
+
+    /// Forgets what was read ahead about `lead_id` (its manager or status changed) and the
+    /// keys `keys` (a lead now has them): the next question asks the database.
+    fn forget(&mut self, lead_id: &str, keys: &[String]) {
+        self.conversations
+            .retain(|_, (_, found)| found.as_ref().is_none_or(|l| l.record.id != lead_id));
+        self.identities.retain(|key, newest| {
+            !keys.contains(key) && newest.as_ref().is_none_or(|n| n.lead.id != lead_id)
+        });
+    }
+}
+
+#[async_trait]
+impl StoreTx for PgTx {
+    async fn lead_by_external_id(
+        &mut self,
+        source: &str,
+        external_id: &str,
+    ) -> StoreResult<Option<StoredLead>> {
+        self.one_lead(
+            format!(
+                "SELECT {LEAD_COLUMNS} FROM leads l WHERE l.source = $1 AND l.external_id = $2
+                 ORDER BY l.received_at DESC LIMIT 1"
+            ),
+            &[source.to_string(), external_id.to_string()],
+        )
+        .await
+    }
+
+    async fn lead_by_refs(&mut self, refs: &[String]) -> StoreResult<Option<StoredLead>> {
+        if refs.is_empty() {
+            return Ok(None);
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {LEAD_COLUMNS} FROM lead_refs r JOIN leads l ON l.id = r.lead_id
+             WHERE r.ref = ANY($1) ORDER BY l.received_at DESC LIMIT 1"
+        )))
+        .bind(refs)
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .as_ref()
+        .map(stored_lead)
+        .transpose()
+    }
+
+    async fn open_conversation(
+        &mut self,
+        source: &str,
+        conversation_key: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Option<StoredLead>> {
+        if let Some((asked, found)) = self
+            .conversations
+            .get(&(source.to_string(), conversation_key.to_string()))
+            && *asked == since
+        {
+            return Ok(found.clone());
+        }
+        self.one_lead(
+            format!(
+                "SELECT {LEAD_COLUMNS} FROM leads l
+                 WHERE l.source = $1 AND l.conversation_key = $2 AND l.last_activity_at >= $3
+                   AND l.status NOT IN ('acknowledged', 'closed')
+                 ORDER BY l.last_activity_at DESC, l.seq DESC LIMIT 1"
+            ),
+            &[source.to_string(), conversation_key.to_string(), ts(since)],
+        )
+        .await
+    }
+
+    async fn previous_lead(&mut self, keys: &[String]) -> StoreResult<Option<PreviousLead>> {
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        // Every key read ahead: the newest of their newest leads, as the statement orders them.
+        let known: Option<Vec<&Option<Newest>>> =
+            keys.iter().map(|k| self.identities.get(k)).collect();
+        if let Some(known) = known {
+            return Ok(known
+                .into_iter()
+                .flatten()
+                .max_by(|a, b| (&a.at, a.seq).cmp(&(&b.at, b.seq)))
+                .map(|n| n.lead.clone()));
+        }
+        let row = sqlx::query(
+            "SELECT l.id, l.manager_id FROM lead_contacts c JOIN leads l ON l.id = c.lead_id
+             WHERE c.key = ANY($1) ORDER BY c.at DESC, l.seq DESC LIMIT 1",
+        )
+        .bind(keys)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.map(|r| {
+            Ok(PreviousLead {
+                id: r.try_get("id")?,
+                manager_id: r.try_get("manager_id")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn prefetch_identities(&mut self, keys: &[String]) -> StoreResult<()> {
+        let asked: Vec<String> = keys
+            .iter()
+            .filter(|k| !self.identities.contains_key(*k))
+            .cloned()
+            .collect();
+        if asked.is_empty() {
+            return Ok(());
+        }
+        let rows = sqlx::query(
+            "SELECT DISTINCT ON (c.key) c.key, c.at, l.seq, l.id, l.manager_id
+             FROM lead_contacts c JOIN leads l ON l.id = c.lead_id
+             WHERE c.key = ANY($1) ORDER BY c.key, c.at DESC, l.seq DESC",
+        )
+        .bind(&asked)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        for key in &asked {
+            self.identities.insert(key.clone(), None);
+        }
+        for r in &rows {
+            self.identities.insert(
+                r.try_get("key")?,
+                Some(Newest {
+                    at: r.try_get("at")?,
+                    seq: r.try_get("seq")?,
+                    lead: PreviousLead {
+                        id: r.try_get("id")?,
+                        manager_id: r.try_get("manager_id")?,
+                    },
+                }),
+            );
+        }
+        Ok(())
+    }
+
+    async fn prefetch_conversations(
+        &mut self,
+        asked: &[(String, String, DateTime<Utc>)],
+    ) -> StoreResult<()> {
+        if asked.is_empty() {
+            return Ok(());
+        }
+        let sources: Vec<&str> = asked.iter().map(|(s, _, _)| s.as_str()).collect();
+        let keys: Vec<&str> = asked.iter().map(|(_, k, _)| k.as_str()).collect();
+        let since: Vec<String> = asked.iter().map(|(_, _, t)| ts(*t)).collect();
+        // The same lead `open_conversation` picks, for every conversation at once.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {LEAD_COLUMNS}, k.source AS asked_source, k.key AS asked_key
+             FROM UNNEST($1::text[], $2::text[], $3::text[]) AS k(source, key, since)
+             JOIN LATERAL (
+                 SELECT * FROM leads o
+                 WHERE o.source = k.source AND o.conversation_key = k.key
+                   AND o.last_activity_at >= k.since
+                   AND o.status NOT IN ('acknowledged', 'closed')
+                 ORDER BY o.last_activity_at DESC, o.seq DESC LIMIT 1) l ON true"
+        )))
+        .bind(&sources)
+        .bind(&keys)
+        .bind(&since)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let mut found: HashMap<(String, String), StoredLead> = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let pair = (row.try_get("asked_source")?, row.try_get("asked_key")?);
+            found.insert(pair, stored_lead(row)?);
+        }
+        for (source, key, since) in asked {
+            let pair = (source.clone(), key.clone());
+            let lead = found.get(&pair).cloned();
+            self.conversations.insert(pair, (*since, lead));
+        }
+        Ok(())
+    }
+
+    async fn open_leads_per_manager(&mut self) -> StoreResult<HashMap<String, u32>> {
+        let rows = sqlx::query("SELECT manager_id, n FROM open_leads WHERE n > 0")
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("manager_id")?, r.try_get::<i64, _>("n")? as u32)))
+            .collect()
+    }
+
+    async fn held_levels(&mut self) -> StoreResult<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT level FROM held_leads WHERE n > 0 AND level <> ''")
+                .fetch_all(&mut *self.tx)
+                .await?,
+        )
+    }
+
+    async fn held_leads(&mut self, limit: u32) -> StoreResult<Vec<StoredLead>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {LEAD_COLUMNS} FROM leads l WHERE l.status = 'held'
+             ORDER BY l.received_at, l.seq LIMIT $1"
+        )))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(stored_lead).collect()
+    }
+
+    async fn get_cursor(&mut self, key: &str) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM cursors WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&mut *self.tx)
+                .await?,
+        )
+    }
+
+    async fn set_cursor(&mut self, key: &str, value: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        set_cursor(&mut *self.tx, key, value, now).await
+    }
+
+    async fn keep_rules_texts(
+        &mut self,
+        version: &str,
+        texts: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO rules_texts (version, texts, stored_at) VALUES ($1, $2, $3)
+             ON CONFLICT (version) DO NOTHING",
+        )
+        .bind(version)
+        .bind(texts)
+        .bind(ts(now))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_lead(&mut self, lead: &NewLead) -> StoreResult<()> {
+        let r = &lead.record;
+        let received = ts(r.received_at);
+        sqlx::query(
+            "INSERT INTO leads (id, inbound_id, source, channel, external_id, conversation_key,
+                                received_at, last_activity_at, status, level, rule, manager_id,
+                                rules_version, record, trace)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&r.id)
+        .bind(&lead.inbound_id)
+        .bind(&r.source)
+        .bind(r.channel.as_str())
+        .bind(&r.external_id)
+        .bind(&lead.conversation_key)
+        .bind(&received)
+        .bind(lead.status.as_str())
+        .bind(r.classification.as_ref().map(|c| c.level.clone()))
+        .bind(r.classification.as_ref().map(|c| c.rule.clone()))
+        .bind(r.assignment.as_ref().map(|a| a.manager.id.clone()))
+        .bind(&lead.rules_version)
+        .bind(record_text(r)?)
+        .bind(&lead.trace)
+        .execute(&mut *self.tx)
+        .await?;
+        let manager = r.assignment.as_ref().map(|a| a.manager.id.as_str());
+        self.add_identity_keys(&r.id, manager, &lead.identity_keys, r.received_at)
+            .await?;
+        self.add_refs(&r.id, &lead.refs).await?;
+        if let Some(key) = &lead.conversation_key {
+            self.conversations.remove(&(r.source.clone(), key.clone()));
+        }
+        Ok(())
+    }
+
+    async fn update_lead(&mut self, u: &LeadUpdate) -> StoreResult<()> {
+        let r = &u.record;
+        self.forget(&r.id, &[]);
+        sqlx::query(
+            "UPDATE leads SET record = $2, status = $3, level = $4, rule = $5, manager_id = $6,
+                    last_activity_at = $7, trace = COALESCE($8, trace)
+             WHERE id = $1",
+        )
+        .bind(&r.id)
+        .bind(record_text(r)?)
+        .bind(u.status.as_str())
+        .bind(r.classification.as_ref().map(|c| c.level.clone()))
+        .bind(r.classification.as_ref().map(|c| c.rule.clone()))
+        .bind(r.assignment.as_ref().map(|a| a.manager.id.clone()))
+        .bind(ts(u.at))
+        .bind(u.trace.as_deref())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn follow_up_lead(&mut self, r: &Lead, at: DateTime<Utc>) -> StoreResult<()> {
+        self.forget(&r.id, &[]);
+        sqlx::query("UPDATE leads SET record = $2, last_activity_at = $3 WHERE id = $1")
+            .bind(&r.id)
+            .bind(record_text(r)?)
+            .bind(ts(at))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn add_identity_keys(
+        &mut self,
+        lead_id: &str,
+        _manager_id: Option<&str>,
+        keys: &[String],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.forget(lead_id, keys);
+        sqlx::query(
+            "INSERT INTO lead_contacts (key, lead_id, at) SELECT k, $2, $3 FROM UNNEST($1::text[]) AS k
+             ON CONFLICT (key, lead_id) DO NOTHING",
+        )
+        .bind(keys)
+        .bind(lead_id)
+        .bind(ts(at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn add_refs(&mut self, lead_id: &str, refs: &[String]) -> StoreResult<()> {
+        if refs.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO lead_refs (ref, lead_id) SELECT r, $2 FROM UNNEST($1::text[]) AS r
+             ON CONFLICT (ref, lead_id) DO NOTHING",
+        )
+        .bind(refs)
+        .bind(lead_id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_assignment(&mut self, a: &NewAssignment) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE assignments SET state = $2, ended_at = $3 WHERE lead_id = $1 AND state = 'active'",
+        )
+        .bind(&a.lead_id)
+        .bind(a.previous_state)
+        .bind(ts(a.assigned_at))
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO assignments (lead_id, manager_id, level, strategy, attempt, assigned_at,
+                                      ack_due_at, state)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'active')",
+        )
+        .bind(&a.lead_id)
+        .bind(&a.manager_id)
+        .bind(&a.level)
+        .bind(&a.strategy)
+        .bind(i64::from(a.attempt))
+        .bind(ts(a.assigned_at))
+        .bind(a.ack_due_at.map(ts))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_outbox(&mut self, rows: &[NewOutbox]) -> StoreResult<()> {
+        for row in rows {
+            let request = row
+                .plan
+                .as_ref()
+                .map(|r| serde_json::to_string(r).unwrap_or_default());
+            // Queued now: due now, and its retry horizon starts now.
+            sqlx::query(
+                "INSERT INTO outbox (lead_id, sink, event_id, event_type, body, created_at,
+                                     retry_since, next_attempt_at, request)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $6, $7) ON CONFLICT (sink, event_id) DO NOTHING",
+            )
+            .bind(&row.lead_id)
+            .bind(&row.sink)
+            .bind(&row.event_id)
+            .bind(&row.event_type)
+            .bind(&row.body)
+            .bind(ts(row.created_at))
+            .bind(request)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_notifications(&mut self, rows: &[NewNotification]) -> StoreResult<()> {
+        super::notifications::insert(&mut self.tx, rows).await
+    }
+
+    async fn audit(
+        &mut self,
+        lead_id: &str,
+        at: DateTime<Utc>,
+        kind: &str,
+        detail: &Value,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO audit (lead_id, at, kind, detail) VALUES ($1, $2, $3, $4)")
+            .bind(lead_id)
+            .bind(ts(at))
+            .bind(kind)
+            .bind(detail.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn finish_inbound(&mut self, d: &FinishedInbound) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE inbound SET status = $2, reason = $3, detail = $4, lead_id = $5, processed_at = $6
+             WHERE id = $1",
+        )
+        .bind(&d.inbound_id)
+        .bind(d.status)
+        .bind(&d.reason)
+        .bind(&d.detail)
+        .bind(&d.lead_id)
+        .bind(ts(d.at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn lead(&mut self, lead_id: &str) -> StoreResult<Option<StoredLead>> {
+        self.one_lead(
+            format!("SELECT {LEAD_COLUMNS} FROM leads l WHERE l.id = $1"),
+            &[lead_id.to_string()],
+        )
+        .await
+    }
+
+    async fn lead_by_crm_ref(
+        &mut self,
+        sink: &str,
+        name: &str,
+        value: &str,
+    ) -> StoreResult<Option<String>> {
+        // Values are kept as JSON: an id captured as a number is `123`, as text `"123"`.
+        let as_text = serde_json::Value::String(value.to_string()).to_string();
+        Ok(sqlx::query_scalar(
+            "SELECT lead_id FROM crm_refs WHERE sink = $1 AND name = $2 AND value IN ($3, $4)
+             ORDER BY captured_at DESC LIMIT 1",
+        )
+        .bind(sink)
+        .bind(name)
+        .bind(value)
+        .bind(as_text)
+        .fetch_optional(&mut *self.tx)
+        .await?)
+    }
+
+    async fn active_assignment(&mut self, lead_id: &str) -> StoreResult<Option<ActiveAssignment>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ACTIVE_COLUMNS} FROM assignments a JOIN leads l ON l.id = a.lead_id
+             WHERE a.lead_id = $1 AND a.state = 'active' ORDER BY a.id DESC LIMIT 1"
+        )))
+        .bind(lead_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.as_ref().map(active_assignment).transpose()
+    }
+
+    async fn due_assignments(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<ActiveAssignment>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ACTIVE_COLUMNS} FROM assignments a JOIN leads l ON l.id = a.lead_id
+             WHERE a.state = 'active' AND l.status = 'assigned' AND a.ack_due_at IS NOT NULL
+               AND a.ack_due_at <= $1
+             ORDER BY a.ack_due_at, a.id LIMIT $2"
+        )))
+        .bind(ts(now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(active_assignment).collect()
+    }
+
+    async fn assignment_history(&mut self, lead_id: &str) -> StoreResult<Vec<AssignmentSummary>> {
+        let rows = sqlx::query(
+            "SELECT manager_id, level, strategy, attempt, assigned_at, ack_due_at, state
+             FROM assignments WHERE lead_id = $1 ORDER BY id",
+        )
+        .bind(lead_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(assignment_summary).collect()
+    }
+
+    async fn record_take(
+        &mut self,
+        day: &str,
+        manager_id: &str,
+        level: &str,
+        bucket: usize,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE report_managers SET
+                w0 = w0 + ($4 = 0)::int, w1 = w1 + ($4 = 1)::int, w2 = w2 + ($4 = 2)::int,
+                w3 = w3 + ($4 = 3)::int, w4 = w4 + ($4 = 4)::int, w5 = w5 + ($4 = 5)::int,
+                w6 = w6 + ($4 = 6)::int, w7 = w7 + ($4 = 7)::int, w8 = w8 + ($4 = 8)::int,
+                w9 = w9 + ($4 = 9)::int
+             WHERE day = $1 AND manager_id = $2 AND level = $3",
+        )
+        .bind(day)
+        .bind(manager_id)
+        .bind(level)
+        .bind(bucket as i64)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn set_trace(
+        &mut self,
+        lead_id: &str,
+        trace: &str,
+        rules_version: &str,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE leads SET trace = $2, rules_version = $3 WHERE id = $1")
+            .bind(lead_id)
+            .bind(trace)
+            .bind(rules_version)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn end_assignment(
+        &mut self,
+        lead_id: &str,
+        state: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE assignments SET state = $2, ended_at = $3 WHERE lead_id = $1 AND state = 'active'",
+        )
+        .bind(lead_id)
+        .bind(state)
+        .bind(ts(at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,187 @@
+//! The PostgreSQL store, for more than one daemon on one database (`[storage] url =
+//! "postgres://..."`).
+//!
+//! One pool; every statement is static (lists go in as arrays). Its migrations
+//! (`migrations/`) run at start under sqlx's migrator, which holds a PostgreSQL advisory lock
+//! while it runs, so daemons starting together migrate once. The kept counts and the reports'
+//! daily totals are kept by plpgsql triggers, as SQLite's are by its own. A commit is durable
+//! before it returns (`synchronous_commit` as the server has it, `on` by default), so intake
+//! answers `2xx` only for items on disk. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so
+//! workers of several daemons never take the same row.
+//!
+//! One module per concern, as for SQLite: `inbound`, `leads` (the processing transaction and
+//! the SLA's deadlines), `outbox`, `notifications`, `admin`, `console`, `files`, `privacy`.
+
+mod admin;
+mod console;
+mod files;
+mod inbound;
+mod leads;
+mod notifications;
+mod outbox;
+mod privacy;
+#[cfg(test)]
+pub(crate) mod testing;
+
+use super::values::{channel, opt_ts, parse_json, parse_ts, ts};
+use super::*;
+use crate::lead::Lead;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{PgConnection, Postgres, Row};
+use std::time::Duration;
+
+/// The PostgreSQL implementation of [`Store`] and the rest of the family.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://user:password@host/db`) and runs the
+    /// migrations.
+    pub async fn open(url: &str) -> StoreResult<PgStore> {
+        let options: PgConnectOptions = url.parse()?;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        // sqlx's migrator takes `pg_advisory_lock` for the run: a second daemon waits, then
+        // finds every migration applied.
+        sqlx::migrate!("src/store/postgres/migrations")
+            .run(&pool)
+            .await?;
+        Ok(PgStore { pool })
+    }
+
+    /// Closes the pool (graceful shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> StoreResult<()> {
+        admin::ping(self).await
+    }
+
+    async fn insert_inbound(
+        &self,
+        items: &[NewInbound],
+        cursors: &[CursorWrite],
+    ) -> StoreResult<Vec<Inserted>> {
+        inbound::insert_inbound(self, items, cursors).await
+    }
+
+    async fn pending_inbound(&self, limit: u32) -> StoreResult<Vec<InboundRow>> {
+        inbound::pending_inbound(self, limit).await
+    }
+
+    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
+        leads::begin(self).await
+    }
+
+    async fn claim_outbox(
+        &self,
+        sink: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxRow>> {
+        outbox::claim_outbox(self, sink, now, lease_until, limit).await
+    }
+
+    async fn record_deliveries(&self, results: &[DeliveryResult]) -> StoreResult<()> {
+        outbox::record_deliveries(self, results).await
+    }
+
+    async fn next_outbox_due(&self, sink: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        outbox::next_outbox_due(self, sink).await
+    }
+
+    async fn crm_refs(&self, sink: &str, lead_id: &str) -> StoreResult<CrmRefs> {
+        outbox::crm_refs(self, sink, lead_id).await
+    }
+
+    async fn record_step(
+        &self,
+        outbox_id: i64,
+        steps_done: u32,
+        sink: &str,
+        lead_id: &str,
+        captured: &CrmRefs,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        outbox::record_step(self, outbox_id, steps_done, sink, lead_id, captured, at).await
+    }
+
+    async fn replay_dead(&self, filter: &ReplayFilter, now: DateTime<Utc>) -> StoreResult<u64> {
+        outbox::replay_dead(self, filter, now).await
+    }
+
+    async fn list_inbound(&self, filter: &ListFilter) -> StoreResult<Vec<InboundSummary>> {
+        admin::list_inbound(self, filter).await
+    }
+
+    async fn list_leads(&self, filter: &ListFilter) -> StoreResult<Vec<LeadSummary>> {
+        admin::list_leads(self, filter).await
+    }
+
+    async fn lead_journey(&self, lead_id: &str) -> StoreResult<Option<Journey>> {
+        admin::lead_journey(self, lead_id).await
+    }
+
+    async fn list_dead(
+        &self,
+        filter: &ReplayFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxSummary>> {
+        outbox::list_dead(self, filter, limit).await
+    }
+
+    async fn queue_stats(&self) -> StoreResult<QueueStats> {
+        admin::queue_stats(self).await
+    }
+
+    async fn get_cursor(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM cursors WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn set_cursor(&self, key: &str, value: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        set_cursor(&self.pool, key, value, now).await
+    }
+
+    async fn next_ack_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        leads::next_ack_due(self).await
+    }
+}
+
+/// Writes a named cursor on `exec` (the pool, or a transaction).
+async fn set_cursor<'e, E: sqlx::Executor<'e, Database = Postgres>>(
+    exec: E,
+    key: &str,
+    value: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO cursors (key, value, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )
+    .bind(key)
+    .bind(value)
+    .bind(ts(now))
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+/// A count or a sum read back (never negative).
+fn count(row: &PgRow, column: &str) -> StoreResult<u64> {
+    Ok(row.try_get::<i64, _>(column)?.max(0) as u64)
+}

@@ -1,0 +1,259 @@
+//! The delivery side on PostgreSQL: rows claimed with `FOR UPDATE SKIP LOCKED` under a
+//! lease, attempts recorded, a preset's steps and captured values, dead letters.
+
+use super::*;
+
+/// The columns [`outbox_summaries`] reads.
+pub(super) const OUTBOX_COLUMNS: &str =
+    "id, lead_id, sink, event_id, event_type, status, attempts, next_attempt_at, last_error";
+
+/// Every attempt of one outbox row, oldest first.
+async fn attempts_of(pool: &PgPool, outbox_id: i64) -> StoreResult<Vec<AttemptSummary>> {
+    let rows = sqlx::query(
+        "SELECT attempt, at, outcome, status_code, error, duration_ms FROM delivery_attempts
+         WHERE outbox_id = $1 ORDER BY attempt",
+    )
+    .bind(outbox_id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(AttemptSummary {
+                attempt: r.try_get::<i64, _>("attempt")? as u32,
+                at: parse_ts("delivery_attempts.at", &r.try_get::<String, _>("at")?)?,
+                outcome: r.try_get("outcome")?,
+                status_code: r
+                    .try_get::<Option<i64>, _>("status_code")?
+                    .map(|c| c as u16),
+                error: r.try_get("error")?,
+                duration_ms: count(r, "duration_ms")?,
+            })
+        })
+        .collect()
+}
+
+/// Outbox rows with their attempts.
+pub(super) async fn outbox_summaries(
+    pool: &PgPool,
+    rows: Vec<PgRow>,
+) -> StoreResult<Vec<OutboxSummary>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let id: i64 = r.try_get("id")?;
+        out.push(OutboxSummary {
+            id,
+            lead_id: r.try_get("lead_id")?,
+            sink: r.try_get("sink")?,
+            event_id: r.try_get("event_id")?,
+            event_type: r.try_get("event_type")?,
+            status: r.try_get("status")?,
+            attempts: r.try_get::<i64, _>("attempts")? as u32,
+            next_attempt_at: parse_ts(
+                "outbox.next_attempt_at",
+                &r.try_get::<String, _>("next_attempt_at")?,
+            )?,
+            last_error: r.try_get("last_error")?,
+            history: attempts_of(pool, id).await?,
+        });
+    }
+    Ok(out)
+}
+
+/// A pending row may go when no earlier row of its lead for the same sink is pending.
+const HEAD_OF_LEAD: &str = "NOT EXISTS (SELECT 1 FROM outbox e WHERE e.sink = o.sink
+      AND e.lead_id = o.lead_id AND e.status = 'pending' AND e.id < o.id)";
+
+pub(super) async fn claim_outbox(
+    store: &PgStore,
+    sink: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u32,
+) -> StoreResult<Vec<OutboxRow>> {
+    // SKIP LOCKED: a row another worker is claiming right now is left to it.
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE outbox SET lease_until = $3 WHERE id IN (
+            SELECT o.id FROM outbox o
+            WHERE o.sink = $1 AND o.status = 'pending' AND o.next_attempt_at <= $2
+              AND (o.lease_until IS NULL OR o.lease_until <= $2) AND {HEAD_OF_LEAD}
+            ORDER BY o.next_attempt_at, o.id LIMIT $4 FOR UPDATE SKIP LOCKED)
+         RETURNING id, lead_id, sink, event_id, event_type, body, request, step, attempts, retry_since"
+    )))
+    .bind(sink)
+    .bind(ts(now))
+    .bind(ts(lease_until))
+    .bind(i64::from(limit))
+    .fetch_all(&store.pool)
+    .await?;
+    let mut out: Vec<OutboxRow> = rows
+        .iter()
+        .map(|r| {
+            Ok(OutboxRow {
+                id: r.try_get("id")?,
+                lead_id: r.try_get("lead_id")?,
+                sink: r.try_get("sink")?,
+                event_id: r.try_get("event_id")?,
+                event_type: r.try_get("event_type")?,
+                body: r.try_get("body")?,
+                // An unreadable plan dead-letters with the reason instead of stopping the queue.
+                plan: r.try_get::<Option<String>, _>("request")?.map(|text| {
+                    serde_json::from_str(&text).unwrap_or_else(|e| {
+                        PresetPlan::Error(format!("unreadable outbox.request {text:?}: {e}"))
+                    })
+                }),
+                step: r.try_get::<i64, _>("step")? as u32,
+                attempts: r.try_get::<i64, _>("attempts")? as u32,
+                retry_since: parse_ts(
+                    "outbox.retry_since",
+                    &r.try_get::<String, _>("retry_since")?,
+                )?,
+            })
+        })
+        .collect::<StoreResult<_>>()?;
+    out.sort_by_key(|r| r.id);
+    Ok(out)
+}
+
+pub(super) async fn record_deliveries(
+    store: &PgStore,
+    results: &[DeliveryResult],
+) -> StoreResult<()> {
+    if results.is_empty() {
+        return Ok(());
+    }
+    let mut tx = store.pool.begin().await?;
+    for r in results {
+        let (outcome, status, next, delivered) = match r.outcome {
+            DeliveryOutcome::Delivered => ("delivered", "delivered", None, Some(ts(r.at))),
+            DeliveryOutcome::Retry(at) => ("retry", "pending", Some(ts(at)), None),
+            DeliveryOutcome::Dead => ("dead", "dead", None, None),
+        };
+        sqlx::query(
+            "INSERT INTO delivery_attempts (outbox_id, attempt, at, outcome, status_code, error, duration_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (outbox_id, attempt) DO UPDATE SET at = excluded.at,
+                 outcome = excluded.outcome, status_code = excluded.status_code,
+                 error = excluded.error, duration_ms = excluded.duration_ms",
+        )
+        .bind(r.outbox_id)
+        .bind(i64::from(r.attempt))
+        .bind(ts(r.at))
+        .bind(outcome)
+        .bind(r.status_code.map(i64::from))
+        .bind(&r.error)
+        .bind(r.duration_ms as i64)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE outbox SET status = $2, attempts = $3, lease_until = NULL, last_error = $4,
+                    next_attempt_at = COALESCE($5, next_attempt_at), delivered_at = $6
+             WHERE id = $1",
+        )
+        .bind(r.outbox_id)
+        .bind(status)
+        .bind(i64::from(r.attempt))
+        .bind(&r.error)
+        .bind(next)
+        .bind(delivered)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn next_outbox_due(
+    store: &PgStore,
+    sink: &str,
+) -> StoreResult<Option<DateTime<Utc>>> {
+    let next: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT MIN(GREATEST(o.next_attempt_at, COALESCE(o.lease_until, ''))) FROM outbox o
+         WHERE o.sink = $1 AND o.status = 'pending' AND {HEAD_OF_LEAD}"
+    )))
+    .bind(sink)
+    .fetch_one(&store.pool)
+    .await?;
+    opt_ts("outbox.next_attempt_at", next)
+}
+
+pub(super) async fn crm_refs(store: &PgStore, sink: &str, lead_id: &str) -> StoreResult<CrmRefs> {
+    let rows = sqlx::query("SELECT name, value FROM crm_refs WHERE sink = $1 AND lead_id = $2")
+        .bind(sink)
+        .bind(lead_id)
+        .fetch_all(&store.pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let value: String = r.try_get("value")?;
+            Ok((r.try_get("name")?, parse_json("crm_refs.value", &value)?))
+        })
+        .collect()
+}
+
+pub(super) async fn record_step(
+    store: &PgStore,
+    outbox_id: i64,
+    steps_done: u32,
+    sink: &str,
+    lead_id: &str,
+    captured: &CrmRefs,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let mut tx = store.pool.begin().await?;
+    for (name, value) in captured {
+        sqlx::query(
+            "INSERT INTO crm_refs (sink, lead_id, name, value, captured_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (sink, lead_id, name) DO UPDATE SET value = excluded.value,
+                 captured_at = excluded.captured_at",
+        )
+        .bind(sink)
+        .bind(lead_id)
+        .bind(name)
+        .bind(value.to_string())
+        .bind(ts(at))
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("UPDATE outbox SET step = $2 WHERE id = $1")
+        .bind(outbox_id)
+        .bind(i64::from(steps_done))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn replay_dead(
+    store: &PgStore,
+    filter: &ReplayFilter,
+    now: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "UPDATE outbox SET status = 'pending', next_attempt_at = $1, retry_since = $1, lease_until = NULL
+         WHERE status = 'dead' AND ($2::text IS NULL OR lead_id = $2) AND ($3::text IS NULL OR sink = $3)",
+    )
+    .bind(ts(now))
+    .bind(&filter.lead_id)
+    .bind(&filter.sink)
+    .execute(&store.pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub(super) async fn list_dead(
+    store: &PgStore,
+    f: &ReplayFilter,
+    limit: u32,
+) -> StoreResult<Vec<OutboxSummary>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {OUTBOX_COLUMNS} FROM outbox
+         WHERE status = 'dead' AND ($1::text IS NULL OR lead_id = $1) AND ($2::text IS NULL OR sink = $2)
+         ORDER BY id DESC LIMIT $3"
+    )))
+    .bind(&f.lead_id)
+    .bind(&f.sink)
+    .bind(i64::from(limit.clamp(1, 500)))
+    .fetch_all(&store.pool)
+    .await?;
+    outbox_summaries(&store.pool, rows).await
+}

@@ -1,0 +1,98 @@
+//! A PostgreSQL database of its own for each test, on the server CI runs (trust auth,
+//! `postgres` on 127.0.0.1:5432, or `LEADGATE_TEST_POSTGRES`, a URL of a database to connect
+//! to first). A server that cannot be reached fails the test: nothing is skipped.
+
+use super::PgStore;
+use crate::store::conformance::Fresh;
+use sqlx::Connection;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The database the tests connect to first, to make and drop their own.
+fn admin_url() -> String {
+    std::env::var("LEADGATE_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// The server part of [`admin_url`], for a URL of another database on it.
+fn server_url() -> String {
+    let admin = admin_url();
+    match admin.rfind('/') {
+        Some(i) if i > "postgres://".len() => admin[..i].to_string(),
+        _ => admin,
+    }
+}
+
+/// A database name no other test of any running test process has.
+fn fresh_name() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "lg_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Runs one statement on the admin database.
+async fn admin(sql: String) {
+    let url = admin_url();
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL at {url} must be reachable for the store's tests (CI starts it): {e}")
+    });
+    sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    conn.close().await.ok();
+}
+
+/// An empty database of its own (dropped first if an earlier run left it), and its URL.
+pub(crate) async fn fresh_database() -> (String, String) {
+    let name = fresh_name();
+    admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+    admin(format!("CREATE DATABASE {name}")).await;
+    let url = format!("{}/{name}", server_url());
+    (name, url)
+}
+
+/// Drops a database [`fresh_database`] made.
+pub(crate) async fn drop_database(name: String) {
+    admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+}
+
+/// A fresh PostgreSQL store for one conformance test; the database goes when it passed.
+pub(crate) async fn fresh_postgres() -> Fresh {
+    let (name, url) = fresh_database().await;
+    let store = PgStore::open(&url).await.expect("open a PostgreSQL store");
+    let closing = store.clone();
+    Fresh {
+        store: Box::new(store),
+        _keep: Box::new(()),
+        cleanup: Some(Box::pin(async move {
+            closing.close().await;
+            drop_database(name).await;
+        })),
+    }
+}
+
+#[tokio::test]
+async fn daemons_starting_together_migrate_once() {
+    let (name, url) = fresh_database().await;
+    let (a, b, c) = tokio::join!(
+        PgStore::open(&url),
+        PgStore::open(&url),
+        PgStore::open(&url)
+    );
+    let (a, b, c) = (a.expect("first"), b.expect("second"), c.expect("third"));
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(&a.pool)
+        .await
+        .expect("migrations");
+    let files = std::fs::read_dir("src/store/postgres/migrations")
+        .expect("migrations folder")
+        .count() as i64;
+    assert_eq!(applied, files, "each migration applied once");
+    for store in [a, b, c] {
+        store.close().await;
+    }
+    drop_database(name).await;
+}

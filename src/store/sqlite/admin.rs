@@ -1,0 +1,214 @@
+//! What the admin API and `/readyz` read: the health check, lists of items and leads, a lead's
+//! whole journey, and the queue counts.
+
+use super::inbound::inbound_row;
+use super::leads::assignment_summary;
+use super::outbox::{OUTBOX_COLUMNS, outbox_summaries};
+use super::*;
+
+pub(super) async fn ping(store: &SqliteStore) -> StoreResult<()> {
+    sqlx::query("SELECT 1").execute(&store.read).await?;
+    Ok(())
+}
+
+pub(super) async fn list_inbound(
+    store: &SqliteStore,
+    f: &ListFilter,
+) -> StoreResult<Vec<InboundSummary>> {
+    let rows = sqlx::query(
+        "SELECT id, source, channel, dedupe_key, received_at, status, reason, detail, lead_id
+         FROM inbound
+         WHERE (?1 IS NULL OR channel = ?1) AND (?2 IS NULL OR source = ?2)
+           AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR reason = ?4)
+           AND (?5 IS NULL OR received_at >= ?5) AND (?6 IS NULL OR received_at < ?6)
+         ORDER BY received_at DESC, id DESC LIMIT ?7",
+    )
+    .bind(&f.channel)
+    .bind(&f.source)
+    .bind(&f.status)
+    .bind(&f.reason)
+    .bind(f.since.map(ts))
+    .bind(f.until.map(ts))
+    .bind(i64::from(f.limit.clamp(1, 500)))
+    .fetch_all(&store.read)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(InboundSummary {
+                id: r.try_get("id")?,
+                source: r.try_get("source")?,
+                channel: r.try_get("channel")?,
+                dedupe_key: r.try_get("dedupe_key")?,
+                received_at: parse_ts(
+                    "inbound.received_at",
+                    &r.try_get::<String, _>("received_at")?,
+                )?,
+                status: r.try_get("status")?,
+                reason: r.try_get("reason")?,
+                detail: r.try_get("detail")?,
+                lead_id: r.try_get("lead_id")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn list_leads(
+    store: &SqliteStore,
+    f: &ListFilter,
+) -> StoreResult<Vec<LeadSummary>> {
+    let rows = sqlx::query(
+        "SELECT id, source, channel, received_at, status, level, rule, manager_id FROM leads
+         WHERE (?1 IS NULL OR channel = ?1) AND (?2 IS NULL OR source = ?2)
+           AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR manager_id = ?4)
+           AND (?5 IS NULL OR received_at >= ?5) AND (?6 IS NULL OR received_at < ?6)
+         ORDER BY received_at DESC, id DESC LIMIT ?7",
+    )
+    .bind(&f.channel)
+    .bind(&f.source)
+    .bind(&f.status)
+    .bind(&f.manager)
+    .bind(f.since.map(ts))
+    .bind(f.until.map(ts))
+    .bind(i64::from(f.limit.clamp(1, 500)))
+    .fetch_all(&store.read)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(LeadSummary {
+                id: r.try_get("id")?,
+                source: r.try_get("source")?,
+                channel: r.try_get("channel")?,
+                received_at: parse_ts(
+                    "leads.received_at",
+                    &r.try_get::<String, _>("received_at")?,
+                )?,
+                status: r.try_get("status")?,
+                level: r.try_get("level")?,
+                rule: r.try_get("rule")?,
+                manager_id: r.try_get("manager_id")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn lead_journey(
+    store: &SqliteStore,
+    lead_id: &str,
+) -> StoreResult<Option<Journey>> {
+    let Some(lead) =
+        sqlx::query("SELECT record, status, rules_version, trace FROM leads WHERE id = ?1")
+            .bind(lead_id)
+            .fetch_optional(&store.read)
+            .await?
+    else {
+        return Ok(None);
+    };
+    let inbound = sqlx::query(
+        "SELECT id, source, channel, dedupe_key, received_at, content_type, payload, meta, status
+         FROM inbound WHERE lead_id = ?1 ORDER BY received_at, id",
+    )
+    .bind(lead_id)
+    .fetch_all(&store.read)
+    .await?
+    .iter()
+    .map(|r| {
+        let row = inbound_row(r)?;
+        let payload = match String::from_utf8(row.payload) {
+            Ok(text) => serde_json::json!({"text": text}),
+            Err(e) => serde_json::json!({"bytes": e.into_bytes().len()}),
+        };
+        Ok(serde_json::json!({
+            "id": row.id, "source": row.source, "channel": row.channel,
+            "dedupe_key": row.dedupe_key, "received_at": row.received_at,
+            "content_type": row.content_type, "meta": row.meta,
+            "status": r.try_get::<String, _>("status")?, "payload": payload,
+        }))
+    })
+    .collect::<StoreResult<Vec<_>>>()?;
+    let assignments = sqlx::query(
+        "SELECT manager_id, level, strategy, attempt, assigned_at, ack_due_at, state
+         FROM assignments WHERE lead_id = ?1 ORDER BY id",
+    )
+    .bind(lead_id)
+    .fetch_all(&store.read)
+    .await?
+    .iter()
+    .map(assignment_summary)
+    .collect::<StoreResult<Vec<_>>>()?;
+    let outbox_rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE lead_id = ?1 ORDER BY id"
+    )))
+    .bind(lead_id)
+    .fetch_all(&store.read)
+    .await?;
+    let deliveries = outbox_summaries(&store.read, outbox_rows).await?;
+    let audit = sqlx::query("SELECT at, kind, detail FROM audit WHERE lead_id = ?1 ORDER BY id")
+        .bind(lead_id)
+        .fetch_all(&store.read)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(AuditEntry {
+                at: parse_ts("audit.at", &r.try_get::<String, _>("at")?)?,
+                kind: r.try_get("kind")?,
+                detail: parse_json("audit.detail", &r.try_get::<String, _>("detail")?)?,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Some(Journey {
+        lead: parse_json("leads.record", &lead.try_get::<String, _>("record")?)?,
+        status: lead.try_get("status")?,
+        rules_version: lead.try_get("rules_version")?,
+        trace: spelt_out(
+            store,
+            parse_json("leads.trace", &lead.try_get::<String, _>("trace")?)?,
+        )
+        .await?,
+        inbound,
+        assignments,
+        deliveries,
+        audit,
+    }))
+}
+
+pub(super) async fn queue_stats(store: &SqliteStore) -> StoreResult<QueueStats> {
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM inbound WHERE status = 'pending') AS inbound_pending,
+                (SELECT COUNT(*) FROM outbox WHERE status = 'pending') AS outbox_pending,
+                (SELECT COUNT(*) FROM outbox WHERE status = 'dead') AS outbox_dead,
+                (SELECT COALESCE(SUM(n), 0) FROM held_leads) AS leads_held",
+    )
+    .fetch_one(&store.read)
+    .await?;
+    Ok(QueueStats {
+        inbound_pending: row.try_get::<i64, _>("inbound_pending")? as u64,
+        outbox_pending: row.try_get::<i64, _>("outbox_pending")? as u64,
+        outbox_dead: row.try_get::<i64, _>("outbox_dead")? as u64,
+        leads_held: row.try_get::<i64, _>("leads_held")? as u64,
+    })
+}
+
+/// A lead's stored trace spelt out with its rules version's texts; a trace the texts do
+/// not fit is shown as stored, with the reason, rather than hiding the whole journey.
+async fn spelt_out(store: &SqliteStore, trace: Value) -> StoreResult<Value> {
+    if !crate::routing::is_indexed(&trace) {
+        return Ok(trace);
+    }
+    let version = trace["rules_version"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let texts: Option<String> =
+        sqlx::query_scalar("SELECT texts FROM rules_texts WHERE version = ?1")
+            .bind(&version)
+            .fetch_optional(&store.read)
+            .await?;
+    let Some(texts) = texts else {
+        return Ok(serde_json::json!({
+            "unreadable": format!("the texts of rules version {version} are not in the store"),
+            "stored": trace,
+        }));
+    };
+    Ok(crate::routing::spell_out(trace.clone(), &texts)
+        .unwrap_or_else(|e| serde_json::json!({"unreadable": e.to_string(), "stored": trace})))
+}

@@ -1,0 +1,118 @@
+//! Intake's side of the store: items committed in groups (with a polled source's position in
+//! the same transaction), answered new or the stored item they repeat, and the oldest pending
+//! items read for processing.
+
+use super::*;
+
+pub(super) fn inbound_row(row: &SqliteRow) -> StoreResult<InboundRow> {
+    Ok(InboundRow {
+        id: row.try_get("id")?,
+        source: row.try_get("source")?,
+        channel: channel(&row.try_get::<String, _>("channel")?)?,
+        dedupe_key: row.try_get("dedupe_key")?,
+        received_at: parse_ts(
+            "inbound.received_at",
+            &row.try_get::<String, _>("received_at")?,
+        )?,
+        content_type: row.try_get("content_type")?,
+        payload: row.try_get("payload")?,
+        meta: parse_json("inbound.meta", &row.try_get::<String, _>("meta")?)?,
+    })
+}
+
+/// The most inbound items one statement inserts (8 values each, well under SQLite's limit).
+const INBOUND_CHUNK: usize = 64;
+
+/// Inserts inbound items with one statement; the ids of those that were new (a duplicate of
+/// a stored item is left out).
+async fn insert_inbound_rows<'c, E>(db: E, items: &[NewInbound]) -> StoreResult<HashSet<String>>
+where
+    E: sqlx::Executor<'c, Database = Sqlite>,
+{
+    let sql = format!(
+        "INSERT INTO inbound (id, source, channel, dedupe_key, received_at, content_type, payload, meta)
+         VALUES {} ON CONFLICT (source, dedupe_key) DO NOTHING RETURNING id",
+        vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; items.len()].join(", ")
+    );
+    let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+    for item in items {
+        q = q
+            .bind(&item.id)
+            .bind(&item.source)
+            .bind(item.channel.as_str())
+            .bind(&item.dedupe_key)
+            .bind(ts(item.received_at))
+            .bind(&item.content_type)
+            .bind(&item.payload)
+            .bind(item.meta.to_string());
+    }
+    Ok(q.fetch_all(db).await?.into_iter().collect())
+}
+
+/// Each item's result in order: new, or a duplicate answered with the stored item's id.
+async fn inserted(
+    db: &mut SqliteConnection,
+    items: &[NewInbound],
+    fresh: &HashSet<String>,
+) -> StoreResult<Vec<Inserted>> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        if fresh.contains(&item.id) {
+            out.push(Inserted::New(item.id.clone()));
+        } else {
+            let id: String =
+                sqlx::query_scalar("SELECT id FROM inbound WHERE source = ?1 AND dedupe_key = ?2")
+                    .bind(&item.source)
+                    .bind(&item.dedupe_key)
+                    .fetch_one(&mut *db)
+                    .await?;
+            out.push(Inserted::Duplicate(id));
+        }
+    }
+    Ok(out)
+}
+
+pub(super) async fn insert_inbound(
+    store: &SqliteStore,
+    items: &[NewInbound],
+    cursors: &[CursorWrite],
+) -> StoreResult<Vec<Inserted>> {
+    // A busy web form's group is one statement, committed on its own: each statement is a
+    // hop to SQLite's thread, and a form's answer waits for every one of them. Bigger
+    // groups, and a polled source's position, go in one transaction.
+    if items.len() <= INBOUND_CHUNK && cursors.is_empty() {
+        let fresh = insert_inbound_rows(&store.write, items).await?;
+        if fresh.len() == items.len() {
+            return Ok(items.iter().map(|i| Inserted::New(i.id.clone())).collect());
+        }
+        // The statement committed: a reader sees which stored items the others repeat.
+        let mut conn = store.read.acquire().await?;
+        return inserted(&mut conn, items, &fresh).await;
+    }
+    let mut tx = store.write.begin().await?;
+    let mut fresh = std::collections::HashSet::with_capacity(items.len());
+    for chunk in items.chunks(INBOUND_CHUNK) {
+        fresh.extend(insert_inbound_rows(&mut *tx, chunk).await?);
+    }
+    let out = inserted(&mut tx, items, &fresh).await?;
+    for c in cursors {
+        set_cursor(&mut *tx, &c.key, &c.value, c.at).await?;
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+pub(super) async fn pending_inbound(
+    store: &SqliteStore,
+    limit: u32,
+) -> StoreResult<Vec<InboundRow>> {
+    let rows = sqlx::query(
+        "SELECT id, source, channel, dedupe_key, received_at, content_type, payload, meta
+         FROM inbound WHERE status = 'pending' ORDER BY received_at, rowid LIMIT ?1",
+    )
+    .bind(i64::from(limit))
+    // A read connection: the payloads are read without holding up the writers.
+    .fetch_all(&store.read)
+    .await?;
+    rows.iter().map(inbound_row).collect()
+}
