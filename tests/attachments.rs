@@ -390,6 +390,51 @@ async fn a_telegram_document_is_fetched_through_get_file() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_file_in_the_same_conversation_is_listed_after_the_first_with_its_own_link() {
+    let bot = BotApiSim::start().await;
+    let (first, second) = (file_bytes(20_000, 3), file_bytes(30_000, 4));
+    let first_id = bot.add_file(first.clone(), "pdf");
+    let second_id = bot.add_file(second.clone(), "pdf");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        "[[sources.telegram]]\nid = \"tg-bot\"\ntoken = \"{BOT_TOKEN}\"\napi_url = \"{}\"\npoll_timeout = \"1s\"\n{SINK}",
+        bot.url()
+    );
+    let daemon = TestDaemon::start_in(dir.path(), &config, &always_open_routing()).await;
+    bot.push_document(
+        612_345_010,
+        "Олег",
+        (&first_id, "план.pdf", first.len()),
+        "План дома",
+    );
+    assert_eq!(delivered_files(dir.path(), "План дома").await.len(), 1);
+    bot.push_document(
+        612_345_010,
+        "Олег",
+        (&second_id, "смета.pdf", second.len()),
+        "И смета",
+    );
+    let update = eventually(PATIENCE, || async {
+        file_lines(&dir.path().join("delivered.jsonl"))
+            .into_iter()
+            .find(|l| l["type"] == "lead.updated")
+    })
+    .await
+    .expect("the follow-up is delivered as lead.updated");
+    let files = update["data"]["fields"]["attachments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("no attachments in {update}"));
+    let names: Vec<&str> = files.iter().filter_map(|f| f["name"].as_str()).collect();
+    assert_eq!(names, ["план.pdf", "смета.pdf"], "{update}");
+    for (file, bytes) in files.iter().zip([&first, &second]) {
+        let (_, kept) = opened(&daemon, file["url"].as_str().expect("url")).await;
+        assert_eq!(&kept, bytes);
+    }
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whatsapp_media_is_fetched_with_the_numbers_token() {
     const APP_SECRET: &str = "wa-app-secret-for-tests";
     const TOKEN: &str = "EAAGm0PX4ZCpsBA-simulated-token";

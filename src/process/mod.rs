@@ -456,9 +456,7 @@ impl Processor {
             tx.add_identity_keys(&lead.id, manager, &gained, now)
                 .await?;
         }
-        for (k, v) in draft.fields {
-            lead.fields.entry(k).or_insert(v);
-        }
+        merge_fields(&mut lead.fields, draft.fields);
         tx.follow_up_lead(&lead, now).await?;
         if let Some(id) = &draft.external_id {
             tx.add_refs(&lead.id, std::slice::from_ref(id)).await?;
@@ -667,6 +665,28 @@ async fn queue_notices(
 
 /// What a follow-up adds to `lead` (as it was before): its words (an edit's whole new text),
 /// and the phones, e-mails and fields the lead did not have, for `lead.updated`'s `update`.
+/// A follow-up's fields into its lead's: what the lead does not have yet is added, and the
+/// files it sends are listed after the lead's own (`fields.attachments`), so each keeps its
+/// link.
+fn merge_fields(
+    fields: &mut serde_json::Map<String, serde_json::Value>,
+    more: serde_json::Map<String, serde_json::Value>,
+) {
+    for (k, v) in more {
+        match (fields.get_mut(&k), v) {
+            (Some(serde_json::Value::Array(kept)), serde_json::Value::Array(files))
+                if k == "attachments" =>
+            {
+                kept.extend(files);
+            }
+            (Some(_), _) => {}
+            (None, v) => {
+                fields.insert(k, v);
+            }
+        }
+    }
+}
+
 fn update_of(lead: &Lead, draft: &NormalisedDraft) -> serde_json::Value {
     let phones: Vec<&String> = draft
         .contact
