@@ -8,6 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
+/// The longest [`TestDaemon::stop`] waits for the drain before failing the test.
+pub const STOP_BOUND: Duration = Duration::from_secs(20);
+
 /// A running daemon; dropped or [`TestDaemon::stop`]ped at the end of the test.
 pub struct TestDaemon {
     /// The listen address.
@@ -15,7 +18,7 @@ pub struct TestDaemon {
     /// The config directory (holds leadgate.toml, routing.toml, the database).
     pub dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), String>>>,
 }
 
 /// The default routing file of the repository (what a business starts from).
@@ -123,9 +126,8 @@ impl TestDaemon {
             let shutdown = async move {
                 let _ = stopped.await;
             };
-            if let Err(e) = leadgate::run(listener, cfg, rules, options, shutdown).await {
-                panic!("daemon failed: {e}");
-            }
+            (leadgate::run(listener, cfg, rules, options, shutdown).await)
+                .map_err(|e| e.to_string())
         });
         TestDaemon {
             addr,
@@ -198,13 +200,21 @@ impl TestDaemon {
         );
     }
 
-    /// Stops gracefully and waits for the drain.
+    /// Stops gracefully and waits for the drain; fails the test when the daemon returns an
+    /// error, panics, or has not stopped within [`STOP_BOUND`].
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(20), task).await;
+        let Some(task) = self.task.take() else {
+            return;
+        };
+        match tokio::time::timeout(STOP_BOUND, task).await {
+            Err(_) => panic!("the daemon did not stop within {STOP_BOUND:?}"),
+            Ok(Err(join)) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+            Ok(Err(join)) => panic!("the daemon's task was cancelled: {join}"),
+            Ok(Ok(Err(e))) => panic!("the daemon stopped with an error: {e}"),
+            Ok(Ok(Ok(()))) => {}
         }
     }
 }
