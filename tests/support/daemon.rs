@@ -1,12 +1,35 @@
 //! The whole daemon, started in-process on `127.0.0.1:0` with a temporary data directory.
 
 use leadgate::clock::{Clock, ManualClock, SystemClock};
+use leadgate::health::{Health, Passes};
 use leadgate::routing::CompiledRules;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
+
+/// The longest [`TestDaemon::settled`] waits for the daemon to go quiet.
+pub const SETTLE_BOUND: Duration = Duration::from_secs(20);
+
+/// Whether the stages were quiet between the looks `first` and `now`: `None` while some stage
+/// has not finished two passes since `first` (the first may have begun before it), `Some(false)`
+/// when one found work (or a stage appeared), `Some(true)` when none did.
+fn quiet_between(first: &BTreeMap<String, Passes>, now: &BTreeMap<String, Passes>) -> Option<bool> {
+    if first.is_empty() || first.keys().ne(now.keys()) {
+        return Some(false);
+    }
+    let mut all_passed = true;
+    for (name, then) in first {
+        let p = now[name];
+        if p.busy != then.busy {
+            return Some(false);
+        }
+        all_passed &= p.done >= then.done + 2;
+    }
+    all_passed.then_some(true)
+}
 
 /// The longest [`TestDaemon::stop`] waits for the drain before failing the test.
 pub const STOP_BOUND: Duration = Duration::from_secs(20);
@@ -18,6 +41,7 @@ pub struct TestDaemon {
     /// The config directory (holds leadgate.toml, routing.toml, the database).
     pub dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
+    health: Health,
     task: Option<tokio::task::JoinHandle<Result<(), String>>>,
 }
 
@@ -83,6 +107,7 @@ impl TestDaemon {
         let options = leadgate::RunOptions {
             clock,
             max_idle: Duration::from_millis(50),
+            ..Default::default()
         };
         TestDaemon::start_with(dir, config, routing, options, true).await
     }
@@ -121,6 +146,7 @@ impl TestDaemon {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let health = options.health.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let shutdown = async move {
@@ -133,6 +159,7 @@ impl TestDaemon {
             addr,
             dir: dir.to_path_buf(),
             stop: Some(stop),
+            health,
             task: Some(task),
         }
     }
@@ -198,6 +225,32 @@ impl TestDaemon {
             "{name} did not run since {at}: {}",
             self.component(name).await
         );
+    }
+
+    /// Waits until the daemon is quiet: between two looks, every stage (processing, the sinks,
+    /// notifications, the SLA, the file keeper, retention) finished two more passes over its work
+    /// and none found anything to do. What a test asserts did not happen after this has had
+    /// its chance to happen. Fails the test when the daemon stays busy for [`SETTLE_BOUND`].
+    ///
+    /// Intake needs no look of its own: every submission waits for its commit, and a commit
+    /// wakes processing, whose pass then finds work.
+    pub async fn settled(&self) {
+        let deadline = tokio::time::Instant::now() + SETTLE_BOUND;
+        let mut first = self.health.passes();
+        loop {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the daemon did not settle within {SETTLE_BOUND:?}: {:?}",
+                self.health.passes()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let now = self.health.passes();
+            match quiet_between(&first, &now) {
+                Some(true) => return,
+                Some(false) => first = now, // work happened: look again from here
+                None => {}                  // not every stage has made two passes yet
+            }
+        }
     }
 
     /// Stops gracefully and waits for the drain; fails the test when the daemon returns an
