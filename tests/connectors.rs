@@ -338,7 +338,7 @@ path = "{{dir}}/delivered.jsonl"
             problems.push(format!("{}: Tilda needs the body OK", exp.file));
         }
         if !exp.is_lead {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            daemon.settled().await;
             if inbound_count().await != before {
                 problems.push(format!("{}: the test ping was stored", exp.file));
             }
@@ -373,7 +373,7 @@ path = "{{dir}}/delivered.jsonl"
     })
     .await
     .unwrap_or_default();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    daemon.settled().await;
     let calls: Vec<String> = crm
         .received()
         .iter()

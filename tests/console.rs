@@ -244,7 +244,7 @@ async fn every_post_needs_the_sessions_csrf_token_and_sign_out_ends_the_session(
         replay(session.clone(), other_csrf.clone()).await.status(),
         403
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    daemon.settled().await;
     assert_eq!(sink.received().len(), 1, "a refused POST replays nothing");
     // No session at all: to the sign-in page.
     assert_eq!(replay(String::new(), csrf.clone()).await.status(), 303);

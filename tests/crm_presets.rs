@@ -102,7 +102,7 @@ async fn amocrm_notes_and_reassigns_the_lead_its_answer_named_in_order_through_f
         .expect("the lead went to a manager with an amoCRM id");
 
     decline(&daemon, &lead, owner).await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    daemon.settled().await;
     assert_eq!(
         calls(&crm.received()),
         [
@@ -114,7 +114,7 @@ async fn amocrm_notes_and_reassigns_the_lead_its_answer_named_in_order_through_f
 
     clock.advance(chrono::Duration::seconds(10));
     received(&crm, 4).await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    daemon.settled().await;
     assert_eq!(
         crm.received().len(),
         4,
@@ -124,7 +124,7 @@ async fn amocrm_notes_and_reassigns_the_lead_its_answer_named_in_order_through_f
 
     clock.advance(chrono::Duration::minutes(10));
     let got = received(&crm, 7).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    daemon.settled().await;
     assert_eq!(
         calls(&crm.received()),
         [
@@ -266,7 +266,7 @@ timeout = "2s"
         .and_then(|id| id.parse().ok())
         .expect("a manager with a CRM id");
     decline(&daemon, &lead, owner).await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    daemon.settled().await;
     assert_eq!(sink.received().len(), 1, "lead.reassigned waits");
     clock.advance(chrono::Duration::seconds(10));
     let got = received(&sink, 3).await;

@@ -90,7 +90,7 @@ webhook_secret = "{HOOK_SECRET}"
         "message": message, "chat_instance": "ci-501", "data": take}});
 
     assert_eq!(post_tap(&daemon, "wrong-secret", &update).await, 401);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    daemon.settled().await;
     assert_eq!(sink.received().len(), 1, "a refused post changes nothing");
 
     assert_eq!(post_tap(&daemon, HOOK_SECRET, &update).await, 200);

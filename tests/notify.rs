@@ -267,13 +267,13 @@ async fn the_card_has_both_buttons_and_a_tap_on_take_acknowledges_the_lead() {
         "{:?}",
         second.params
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    daemon.settled().await;
     assert_eq!(s.sink.received().len(), 2, "no second acknowledgement");
 
     // A restart sends no card again.
     daemon.stop().await;
     let daemon = s.start(dir.path()).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    daemon.settled().await;
     assert_eq!(
         s.bot().sent_to(chat).len(),
         1,
@@ -346,7 +346,7 @@ async fn a_decline_tap_asks_why_then_passes_the_lead_at_once_and_the_old_card_lo
     s.bot().push_callback(chat, card.message_id, chat, &back);
     let again = keyboard(2).await;
     assert!(again[1].ends_with(&decline), "{again:?}");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    daemon.settled().await;
     assert_eq!(
         s.sink.received().len(),
         1,
@@ -456,7 +456,7 @@ async fn no_tap_in_time_passes_the_lead_on_and_a_late_tap_is_told_where_it_went(
         }),
         "{text}"
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    daemon.settled().await;
     assert_eq!(s.sink.received().len(), 2, "the late tap changed nothing");
 
     // Nobody takes it at the second junior either: after max_reassign it goes one level up.
@@ -550,7 +550,7 @@ async fn the_mail_has_both_parts_and_its_links_work_once() {
         body.contains("<form method=\"post\">"),
         "opening the link only asks: {body}"
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    daemon.settled().await;
     assert_eq!(
         s.sink.received().len(),
         1,
@@ -732,12 +732,12 @@ async fn a_mail_server_that_says_later_gets_the_mail_again_and_only_once() {
         ])
         .await;
     let owner = manager_of(&s.sink.events(1).await[0]);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    daemon.settled().await;
     assert!(smtp.mails().is_empty(), "the first try was refused");
     s.clock.advance(chrono::Duration::seconds(10));
     mail_to(&smtp, &format!("{owner}@teplodom.example"), 0).await;
     s.clock.advance(chrono::Duration::minutes(10));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    daemon.settled().await;
     assert_eq!(smtp.mails().len(), 1, "sent once it worked, never again");
     daemon.stop().await;
 }
@@ -768,7 +768,7 @@ async fn admins_hear_of_a_dead_lettering_sink_once_and_again_when_it_is_over() {
         "{}",
         alert.text
     );
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    daemon.settled().await;
     assert_eq!(s.bot().sent_to(ADMIN_CHAT).len(), 1, "once per incident");
 
     let replayed: Value = reqwest::Client::new()
@@ -788,7 +788,7 @@ async fn admins_hear_of_a_dead_lettering_sink_once_and_again_when_it_is_over() {
         "{}",
         over.text
     );
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    daemon.settled().await;
     assert_eq!(s.bot().sent_to(ADMIN_CHAT).len(), 2);
     daemon.stop().await;
 }
@@ -829,7 +829,7 @@ async fn admins_hear_of_a_manager_the_cards_cannot_reach_until_one_gets_through(
     ];
     daemon.submit_form(&form).await;
     nth_to(s.bot(), other, 0).await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    daemon.settled().await;
     assert_eq!(s.bot().sent_to(ADMIN_CHAT).len(), 1, "once per incident");
     // The manager unblocks the bot; their next card gets through and the incident is over.
     s.bot().set_blocked(chat_of(&owner), false);
@@ -892,7 +892,7 @@ async fn a_follow_up_in_the_conversation_reaches_the_same_manager_and_wakes_nobo
         follow_up.reply_markup.is_none(),
         "the card has the buttons already"
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    daemon.settled().await;
     assert!(
         s.bot().sent().iter().all(|m| m.chat_id == chat),
         "no second manager is woken"
@@ -952,7 +952,7 @@ level = "junior"
         "{}",
         alert.text
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    daemon.settled().await;
     assert!(
         s.bot().sent_to(ANNA).is_empty(),
         "nobody is woken on a Sunday"

@@ -114,7 +114,7 @@ async fn a_failing_sink_gets_the_same_webhook_id_until_it_succeeds() {
     );
     wait_for(&sink, 1).await;
     // Nothing is sent again before the ladder's first step (5 s ± 20 %) has passed.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    daemon.settled().await;
     assert_eq!(sink.received().len(), 1);
     clock.advance(chrono::Duration::seconds(7));
     wait_for(&sink, 2).await;
@@ -202,7 +202,7 @@ async fn a_4xx_dead_letters_at_once_and_replay_sends_it_again() {
     .await
     .expect("the delivery is dead-lettered");
     assert_eq!(dead[0]["attempts"], 1, "no retry for a 422");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    daemon.settled().await;
     assert_eq!(sink.received().len(), 1, "nothing is retried after a 4xx");
 
     let replay = std::process::Command::new(env!("CARGO_BIN_EXE_leadgate"))
@@ -333,7 +333,7 @@ async fn bad_input_gets_its_error_code_and_nothing_is_stored() {
         Some(0),
         "nothing was stored: {inbound}"
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    daemon.settled().await;
     assert!(sink.received().is_empty(), "nothing was delivered");
     daemon.stop().await;
 }

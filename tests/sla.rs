@@ -6,7 +6,6 @@ mod support;
 
 use leadgate::clock::ManualClock;
 use std::sync::Arc;
-use std::time::Duration;
 use support::daemon::{API_TOKEN, TestDaemon, always_open_routing, manual_clock};
 use support::sink::{Sink, manager_of};
 
@@ -89,7 +88,7 @@ async fn no_reaction_passes_the_lead_on_then_escalates_and_never_back() {
     let daemon = start(dir.path(), &sink, clock.clone()).await;
     let lead = daemon.submit_form(&[("phone", "+79161110002")]).await;
     let first = manager_of(&sink.events(1).await[0]);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    daemon.settled().await;
     assert_eq!(
         sink.received().len(),
         1,
@@ -113,7 +112,7 @@ async fn no_reaction_passes_the_lead_on_then_escalates_and_never_back() {
     );
     assert_eq!(got[2]["data"]["classification"]["level"], "senior");
     clock.advance(chrono::Duration::minutes(31));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    daemon.settled().await;
     assert_eq!(
         sink.received().len(),
         3,
@@ -214,7 +213,7 @@ async fn held_leads_are_assigned_oldest_first_when_hours_begin() {
         "the older held lead goes first"
     );
     assert_eq!(manager_of(&got[2]), "ivan");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    daemon.settled().await;
     assert_eq!(
         sink.received().len(),
         3,

@@ -72,7 +72,7 @@ path = "{{dir}}/delivered.jsonl"
         "messages written during the outage arrive within seconds of its end, not {after:?}"
     );
 
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    daemon.settled().await;
     let created: Vec<i64> = file_lines(&delivered)
         .iter()
         .filter(|e| e["type"] == "lead.created")

@@ -90,7 +90,7 @@ path = "{{dir}}/delivered.jsonl"
     .await
     .expect("three leads, and the third person's answer refused");
     assert!(all.iter().any(|e| e["type"] == "lead.updated"));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    daemon.settled().await;
     assert_eq!(
         sim.sent().len(),
         1,

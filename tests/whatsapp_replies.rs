@@ -124,7 +124,7 @@ async fn the_person_is_answered_once_inside_the_window_and_a_refusal_never_costs
     })
     .await;
     assert!(joined.is_some(), "the follow-up joins the lead");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    daemon.settled().await;
     assert_eq!(
         sim.sent().len(),
         1,

@@ -113,6 +113,7 @@ impl SinkWorker {
                 Err(e) => {
                     tracing::error!(sink = %self.id, error = %e, "Cannot claim deliveries.");
                     health.failure(&name, now, e.to_string());
+                    health.pass(&name, true);
                     self.idle(self.max_idle.min(Duration::from_secs(2)), &shutdown)
                         .await;
                     continue;
@@ -126,6 +127,7 @@ impl SinkWorker {
                         .min(self.max_idle),
                     _ => self.max_idle,
                 };
+                health.pass(&name, false);
                 self.idle(wait.max(Duration::from_millis(5)), &shutdown)
                     .await;
                 continue;
@@ -161,6 +163,7 @@ impl SinkWorker {
                     health.failure(&name, clock.now(), e.to_string());
                 }
             }
+            health.pass(&name, true);
         }
         health.stopped(&name);
     }

@@ -77,6 +77,8 @@ impl FileKeeper {
             };
             match round {
                 Ok((p, more)) => {
+                    // Reading the cursor at start, or a round that moved nowhere, found nothing.
+                    health.pass(NAME, at.is_some_and(|before| before.seen != p.seen));
                     at = Some(p);
                     health.success(NAME, self.clock.now(), None);
                     if more {
@@ -86,6 +88,7 @@ impl FileKeeper {
                 Err(e) => {
                     tracing::error!(error = %e, "Keeping files failed; it is retried.");
                     health.failure(NAME, self.clock.now(), e.to_string());
+                    health.pass(NAME, true);
                 }
             }
             tokio::select! {

@@ -56,7 +56,13 @@ impl NotifyWorker {
         while !shutdown.is_cancelled() {
             let now = self.clock.now();
             let lease = now + chrono::Duration::seconds(120);
-            let wait = match self.store.claim_notifications(now, lease, 20).await {
+            let claimed = self.store.claim_notifications(now, lease, 20).await;
+            // A look that claimed nothing found no work; sends and errors did.
+            health.pass(
+                "stage:notify",
+                !matches!(&claimed, Ok(rows) if rows.is_empty()),
+            );
+            let wait = match claimed {
                 Ok(rows) if rows.is_empty() => match self.store.next_notification_due().await {
                     Ok(Some(due)) => (due - now)
                         .to_std()

@@ -41,18 +41,23 @@ impl Sweeper {
             let now = self.clock.now();
             let due =
                 last.is_none_or(|l| (now - l).to_std().unwrap_or_default() >= self.retention.every);
+            // A look before the next sweep is due finds nothing to do.
+            let mut found_work = false;
             if due {
                 match self.run_once(&shutdown).await {
-                    Ok(_) => {
+                    Ok(removed) => {
                         health.success(NAME, now, None);
                         last = Some(now);
+                        found_work = removed > 0;
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "The retention sweep failed; it is retried.");
                         health.failure(NAME, now, e.to_string());
+                        found_work = true;
                     }
                 }
             }
+            health.pass(NAME, found_work);
             tokio::select! {
                 () = tokio::time::sleep(self.max_idle.min(self.retention.every)) => {}
                 () = shutdown.cancelled() => {}

@@ -97,6 +97,8 @@ impl Processor {
             match self.run_once(offer).await {
                 Ok(n) => {
                     health.success("stage:process", self.clock.now(), None);
+                    // Offering held leads may assign some: counted as work.
+                    health.pass("stage:process", n > 0 || offer);
                     if n as u32 >= self.batch_size {
                         continue; // more is waiting
                     }
@@ -109,6 +111,7 @@ impl Processor {
                 Err(e) => {
                     tracing::error!(error = %e, "Processing failed; the batch is rolled back and retried.");
                     health.failure("stage:process", self.clock.now(), e.to_string());
+                    health.pass("stage:process", true);
                     tokio::select! {
                         () = tokio::time::sleep(RETRY_AFTER_ERROR) => {}
                         () = shutdown.cancelled() => {}

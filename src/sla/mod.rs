@@ -82,8 +82,9 @@ impl SlaWorker {
         health.register("stage:sla", "stage");
         while !shutdown.is_cancelled() {
             let wait = match self.run_once().await {
-                Ok(_) => {
+                Ok(moved) => {
                     health.success("stage:sla", self.desk.clock.now(), None);
+                    health.pass("stage:sla", moved > 0);
                     match self.desk.store.next_ack_due().await {
                         Ok(Some(due)) => (due - self.desk.clock.now())
                             .to_std()
@@ -95,6 +96,7 @@ impl SlaWorker {
                 Err(e) => {
                     tracing::error!(error = %e, "The SLA pass failed; it is retried.");
                     health.failure("stage:sla", self.desk.clock.now(), e.to_string());
+                    health.pass("stage:sla", true);
                     Duration::from_secs(2)
                 }
             };

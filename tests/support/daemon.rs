@@ -1,12 +1,38 @@
 //! The whole daemon, started in-process on `127.0.0.1:0` with a temporary data directory.
 
 use leadgate::clock::{Clock, ManualClock, SystemClock};
+use leadgate::health::{Health, Passes};
 use leadgate::routing::CompiledRules;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
+
+/// The longest [`TestDaemon::settled`] waits for the daemon to go quiet.
+pub const SETTLE_BOUND: Duration = Duration::from_secs(20);
+
+/// Whether the stages were quiet between the looks `first` and `now`: `None` while some stage
+/// has not finished two passes since `first` (the first may have begun before it), `Some(false)`
+/// when one found work (or a stage appeared), `Some(true)` when none did.
+fn quiet_between(first: &BTreeMap<String, Passes>, now: &BTreeMap<String, Passes>) -> Option<bool> {
+    if first.is_empty() || first.keys().ne(now.keys()) {
+        return Some(false);
+    }
+    let mut all_passed = true;
+    for (name, then) in first {
+        let p = now[name];
+        if p.busy != then.busy {
+            return Some(false);
+        }
+        all_passed &= p.done >= then.done + 2;
+    }
+    all_passed.then_some(true)
+}
+
+/// The longest [`TestDaemon::stop`] waits for the drain before failing the test.
+pub const STOP_BOUND: Duration = Duration::from_secs(20);
 
 /// A running daemon; dropped or [`TestDaemon::stop`]ped at the end of the test.
 pub struct TestDaemon {
@@ -15,7 +41,8 @@ pub struct TestDaemon {
     /// The config directory (holds leadgate.toml, routing.toml, the database).
     pub dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    health: Health,
+    task: Option<tokio::task::JoinHandle<Result<(), String>>>,
 }
 
 /// The default routing file of the repository (what a business starts from).
@@ -80,6 +107,7 @@ impl TestDaemon {
         let options = leadgate::RunOptions {
             clock,
             max_idle: Duration::from_millis(50),
+            ..Default::default()
         };
         TestDaemon::start_with(dir, config, routing, options, true).await
     }
@@ -118,19 +146,20 @@ impl TestDaemon {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let health = options.health.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let shutdown = async move {
                 let _ = stopped.await;
             };
-            if let Err(e) = leadgate::run(listener, cfg, rules, options, shutdown).await {
-                panic!("daemon failed: {e}");
-            }
+            (leadgate::run(listener, cfg, rules, options, shutdown).await)
+                .map_err(|e| e.to_string())
         });
         TestDaemon {
             addr,
             dir: dir.to_path_buf(),
             stop: Some(stop),
+            health,
             task: Some(task),
         }
     }
@@ -198,13 +227,47 @@ impl TestDaemon {
         );
     }
 
-    /// Stops gracefully and waits for the drain.
+    /// Waits until the daemon is quiet: between two looks, every stage (processing, the sinks,
+    /// notifications, the SLA, the file keeper, retention) finished two more passes over its work
+    /// and none found anything to do. What a test asserts did not happen after this has had
+    /// its chance to happen. Fails the test when the daemon stays busy for [`SETTLE_BOUND`].
+    ///
+    /// Intake needs no look of its own: every submission waits for its commit, and a commit
+    /// wakes processing, whose pass then finds work.
+    pub async fn settled(&self) {
+        let deadline = tokio::time::Instant::now() + SETTLE_BOUND;
+        let mut first = self.health.passes();
+        loop {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the daemon did not settle within {SETTLE_BOUND:?}: {:?}",
+                self.health.passes()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let now = self.health.passes();
+            match quiet_between(&first, &now) {
+                Some(true) => return,
+                Some(false) => first = now, // work happened: look again from here
+                None => {}                  // not every stage has made two passes yet
+            }
+        }
+    }
+
+    /// Stops gracefully and waits for the drain; fails the test when the daemon returns an
+    /// error, panics, or has not stopped within [`STOP_BOUND`].
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(20), task).await;
+        let Some(task) = self.task.take() else {
+            return;
+        };
+        match tokio::time::timeout(STOP_BOUND, task).await {
+            Err(_) => panic!("the daemon did not stop within {STOP_BOUND:?}"),
+            Ok(Err(join)) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+            Ok(Err(join)) => panic!("the daemon's task was cancelled: {join}"),
+            Ok(Ok(Err(e))) => panic!("the daemon stopped with an error: {e}"),
+            Ok(Ok(Ok(()))) => {}
         }
     }
 }
