@@ -3,6 +3,7 @@
 
 use super::inbound::{INBOUND_COLUMNS, inbound_row};
 use super::*;
+use crate::store::console::{excerpt, name_prefix};
 use sqlx::Arguments;
 use sqlx::postgres::PgArguments;
 
@@ -51,30 +52,6 @@ const WINDOW: u32 = 5000;
 
 /// The name as the record has it.
 const NAME: &str = "((record::jsonb) -> 'contact' ->> 'name')";
-
-/// The first `n` characters of `s`.
-fn excerpt(s: &str, n: usize) -> String {
-    s.chars().take(n).collect()
-}
-
-/// Names are matched by prefix as written: a query typed all in lower case is tried with each
-/// word capitalised, as the normaliser writes names.
-fn name_prefix(typed: &str) -> String {
-    if typed.chars().any(char::is_uppercase) {
-        return typed.to_string();
-    }
-    typed
-        .split(' ')
-        .map(|w| {
-            let mut c = w.chars();
-            match c.next() {
-                Some(first) => first.to_uppercase().chain(c).collect(),
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 /// Totals per day in `since..=until` summed by `group`, as numbers.
 fn sums(columns: &[&str]) -> String {

@@ -4,6 +4,7 @@
 
 use super::inbound::inbound_row;
 use super::{SqliteStore, opt_ts, parse_ts, ts};
+use crate::store::console::{excerpt, name_prefix};
 use crate::store::{
     ConsoleStore, CrmTotals, DayTotals, DeclineTotals, KeptItem, LeadNotice, LeadPage, LeadQuery,
     LeadRow, ManagerTotals, MarkedAsLead, NotLeadRow, PageKey, Search, StoreResult,
@@ -46,30 +47,6 @@ impl Where {
 
 /// How many leads of one filter a page with several filters looks through at most.
 const WINDOW: u32 = 5000;
-
-/// The first `n` characters of `s`.
-fn excerpt(s: &str, n: usize) -> String {
-    s.chars().take(n).collect()
-}
-
-/// Names are stored as written and matched by prefix: a query typed all in lower case is
-/// tried with each word capitalised, as the normaliser writes names.
-fn name_prefix(typed: &str) -> String {
-    if typed.chars().any(char::is_uppercase) {
-        return typed.to_string();
-    }
-    typed
-        .split(' ')
-        .map(|w| {
-            let mut c = w.chars();
-            match c.next() {
-                Some(first) => first.to_uppercase().chain(c).collect(),
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 #[async_trait]
 impl ConsoleStore for SqliteStore {
