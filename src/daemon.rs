@@ -2,30 +2,27 @@
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::deliver::{SinkConfig, SinkKind, SinkRoute, SinkWorker};
+use crate::deliver::{SinkConfig, SinkKind, SinkRoute};
 use crate::health::Health;
 use crate::http::{AppState, FormRuntime, router};
 use crate::intake::Intake;
 use crate::notify::{AlertMonitor, EmailNotifier, Notices, NotifyWorker, TelegramNotifier};
 use crate::process::{ConversationWindows, Processor};
 use crate::routing::{CompiledRules, RulesHandle, watch_rules};
-use crate::shared::Shared;
+use crate::shared::{Shared, StartError, Tasks};
 use crate::sla::TapListener;
 use crate::sla::{Actions, Reach, SlaWorker};
-use crate::sources::blog;
-use crate::sources::telegram::{WebhookBot, start_bots};
+use crate::sources::telegram::WebhookBot;
 use crate::sources::vk::VkApi;
 use crate::store::{NotificationStore, OpenStore, Store, StoreError, Stores};
 use crate::telegram::BotClient;
+use crate::telemetry::Metrics;
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-use tracing::Instrument;
 
 /// What a caller may change about a run (tests inject a clock and look for due work more often).
 #[derive(Debug, Clone)]
@@ -56,40 +53,9 @@ pub enum DaemonError {
     /// The store could not be opened.
     #[error("cannot open the store: {0}")]
     Store(#[from] StoreError),
-    /// A sink could not be set up.
-    #[error("sink {sink}: {message}")]
-    Sink {
-        /// The sink id.
-        sink: String,
-        /// What went wrong.
-        message: String,
-    },
-    /// A form names a connector the catalogue does not have (only when a `Config` was built
-    /// by hand: validation refuses it).
-    #[error("source {source_id}: unknown connector {connector:?}")]
-    Connector {
-        /// The source id.
-        source_id: String,
-        /// The connector it names.
-        connector: String,
-    },
-    /// A polled source could not be set up.
+    /// A source, sink or notifier could not be set up.
     #[error(transparent)]
-    Source(#[from] blog::StartError),
-    /// A Telegram bot could not be set up.
-    #[error("source {id}: {message}")]
-    Telegram {
-        /// The source id.
-        id: String,
-        /// What went wrong.
-        message: String,
-    },
-    /// The managers' bot or the SMTP server could not be set up.
-    #[error("notify: {0}")]
-    Notify(String),
-    /// The file keeper could not be set up.
-    #[error("attachments: {0}")]
-    Files(String),
+    Component(#[from] StartError),
     /// The HTTP server failed.
     #[error("the HTTP server failed: {0}")]
     Http(#[from] std::io::Error),
@@ -118,55 +84,33 @@ fn warn_unreachable_managers(rules: &CompiledRules, config: &Config) {
     }
 }
 
-/// The tasks of one run and the tokens that stop them. Dropped on any return, it cancels
-/// both, so a start that fails halfway leaves nothing running.
+/// The tasks of one run and what stops them. Dropped on any return, it stops them all, so a
+/// start that fails halfway leaves nothing running.
+#[derive(Default)]
 struct Running {
     /// The stages (sinks, processing, notifications, the SLA, the sweepers): stopped last.
-    tasks: TaskTracker,
-    stop: CancellationToken,
+    stages: Tasks,
     /// The sources that pull (mailboxes, blogs, Telegram bots): stopped first, so intake can
     /// drain and end.
-    pullers: TaskTracker,
-    stop_pullers: CancellationToken,
+    pullers: Tasks,
+    /// Closes intake once nothing hands it items any more.
+    close_intake: CancellationToken,
 }
 
 impl Running {
-    fn new() -> Running {
-        Running {
-            tasks: TaskTracker::new(),
-            stop: CancellationToken::new(),
-            pullers: TaskTracker::new(),
-            stop_pullers: CancellationToken::new(),
-        }
-    }
-
-    /// Starts a stage's task inside its span, so every line it logs says whose it is.
-    fn spawn(&self, span: tracing::Span, task: impl Future<Output = ()> + Send + 'static) {
-        self.tasks.spawn(task.instrument(span));
-    }
-
     /// Stops the sources, lets intake commit what they handed over, then stops the stages,
     /// each within `grace`.
     async fn drain(&self, committer: tokio::task::JoinHandle<()>, grace: Duration) {
-        self.stop_pullers.cancel();
-        self.pullers.close();
-        if tokio::time::timeout(grace, self.pullers.wait())
-            .await
-            .is_err()
-        {
+        if !self.pullers.stop_within(grace).await {
             tracing::warn!(
                 "Polling sources did not stop within the grace; what they committed stays."
             );
         }
-        // Every request has finished and its handle to intake is gone: the committer ends
-        // after its last commit.
+        // Every request has finished and the sources have stopped: intake commits what it
+        // holds and ends.
+        self.close_intake.cancel();
         let _ = committer.await;
-        self.stop.cancel();
-        self.tasks.close();
-        if tokio::time::timeout(grace, self.tasks.wait())
-            .await
-            .is_err()
-        {
+        if !self.stages.stop_within(grace).await {
             tracing::warn!(
                 grace_secs = grace.as_secs(),
                 "Shutdown grace ran out; unfinished work stays in the store and resumes at the next start."
@@ -177,8 +121,9 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.stop_pullers.cancel();
-        self.stop.cancel();
+        self.pullers.stop();
+        self.close_intake.cancel();
+        self.stages.stop();
     }
 }
 
@@ -197,18 +142,35 @@ pub async fn run(
     let all = opened.shared();
     let store: Arc<dyn Store> = all.clone();
     let health = options.health.clone();
+    let metrics = Metrics::new();
     register_posted_sources(&config, &health);
-    let rules = RulesHandle::new(rules);
-    let running = Running::new();
+    let rules = RulesHandle::new(rules).counted_in(metrics.clone());
+    let running = Running::default();
     announce_config(&config, &rules.current());
 
-    let mut wakers = start_sinks(&config, &options, &store, &health, &running)?;
+    let process_wake = Arc::new(Notify::new());
+    let (intake, committer) = Intake::start(
+        store.clone(),
+        process_wake.clone(),
+        metrics.clone(),
+        running.close_intake.clone(),
+    );
+    let shared = Shared {
+        store: store.clone(),
+        intake: intake.clone(),
+        clock: clock.clone(),
+        health: health.clone(),
+        metrics: metrics.clone(),
+        tasks: running.stages.clone(),
+    };
+
+    let mut wakers = crate::deliver::start(&config.sinks, &shared, options.max_idle)?;
     let notes: Arc<dyn NotificationStore> = all.clone();
     let notices = Notices::new(&config.notify);
     let notify_wake = Arc::new(Notify::new());
     let managers_bot = match &config.notify.telegram {
         Some(t) => Some(TelegramNotifier::new(
-            BotClient::new(&t.api_url, &t.token).map_err(|e| DaemonError::Notify(e.to_string()))?,
+            BotClient::new(&t.api_url, &t.token).map_err(|e| StartError::of("notify", e))?,
         )),
         None => None,
     };
@@ -218,26 +180,22 @@ pub async fn run(
         &notes,
         managers_bot.clone(),
         &notify_wake,
-        &health,
-        &running,
+        &shared,
     )?;
     if notifying {
         wakers.push(notify_wake.clone());
     }
     if config.watch_routing {
-        start_rules_watcher(&config, &rules, &running);
+        start_rules_watcher(&config, &rules, &shared.tasks);
     }
     let file_links = crate::files::links_of(&config.attachments, &*all).await?;
-    wakers.push(start_file_keeper(
-        &config, &options, &all, &health, &running,
-    )?);
+    wakers.push(start_file_keeper(&config, &options, &all, &shared)?);
     warm_up_phones(&config);
 
-    let process_wake = Arc::new(Notify::new());
     let processor = processor_of(
         &config,
         &options,
-        &store,
+        &shared,
         &rules,
         &notices,
         &wakers,
@@ -251,28 +209,25 @@ pub async fn run(
         sink_wakers: wakers.clone(),
         notices: notices.clone(),
         reach: processor.reach.clone(),
+        metrics: metrics.clone(),
     };
-    running.spawn(
+    running.stages.spawn(
         tracing::info_span!("stage", name = "process"),
-        processor.run(process_wake.clone(), health.clone(), running.stop.clone()),
+        processor.run(
+            process_wake.clone(),
+            health.clone(),
+            running.stages.stopping(),
+        ),
     );
     let sla = SlaWorker {
         desk: actions.clone(),
         max_idle: options.max_idle,
     };
-    running.spawn(
+    running.stages.spawn(
         tracing::info_span!("stage", name = "sla"),
-        sla.run(health.clone(), running.stop.clone()),
+        sla.run(health.clone(), running.stages.stopping()),
     );
-    let managers_hook = start_managers_bot(
-        &config,
-        managers_bot,
-        &actions,
-        &rules,
-        &store,
-        &health,
-        &running,
-    );
+    let managers_hook = start_managers_bot(&config, managers_bot, &actions, &rules, &shared);
     if config.notify.alerts.has_recipients() {
         let monitor = AlertMonitor {
             store: store.clone(),
@@ -283,11 +238,12 @@ pub async fn run(
             clock: clock.clone(),
             wake: notify_wake.clone(),
             started: clock.now(),
+            metrics: metrics.clone(),
             rules: rules.clone(),
         };
-        running.spawn(
+        running.stages.spawn(
             tracing::info_span!("stage", name = "alerts"),
-            monitor.run(running.stop.clone()),
+            monitor.run(running.stages.stopping()),
         );
     }
     let sweeper = crate::privacy::Sweeper {
@@ -299,24 +255,16 @@ pub async fn run(
             all.clone(),
             crate::files::shelf_of(&config.storage.data_dir()),
         )),
+        metrics: metrics.clone(),
     };
-    running.spawn(
+    running.stages.spawn(
         tracing::info_span!("stage", name = "retention"),
-        sweeper.run(health.clone(), running.stop.clone()),
+        sweeper.run(health.clone(), running.stages.stopping()),
     );
 
-    let (intake, committer) = Intake::start(store.clone(), process_wake.clone());
-    // The sources' handles to intake are their own: none is kept here, so the committer ends
-    // once the sources and the requests have stopped.
-    let shared = Shared {
-        store: store.clone(),
-        intake: intake.clone(),
-        clock: clock.clone(),
-        health: health.clone(),
-    };
-    let telegram = start_pullers(&config, shared, &running)?;
+    let telegram = start_sources(&config, &shared.on(&running.pullers))?;
     let forms = form_runtimes(&config)?;
-    start_limiter_sweeper(&forms, &running);
+    start_limiter_sweeper(&forms, &shared.tasks);
     let vk_names = vk_name_readers(&config)?;
     let grace = config.server.shutdown_grace;
     let config = Arc::new(config);
@@ -329,7 +277,7 @@ pub async fn run(
         rules,
         forms: Arc::new(forms),
         telegram: Arc::new(telegram),
-        metrics: crate::telemetry::metrics_handle(),
+        metrics: metrics.clone(),
         sink_wakers: Arc::new(wakers),
         actions,
         notices,
@@ -343,8 +291,9 @@ pub async fn run(
         shelf: crate::files::shelf_of(&config.storage.data_dir()),
         vk_names: Arc::new(vk_names),
     };
+    drop(shared);
     tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), mailboxes = config.email.iter().map(|e| e.mailboxes.len()).sum::<usize>(), blogs = config.wordpress.len() + config.feeds.len(), telegram_bots = config.telegram.len(), "leadgate is running.");
-    crate::http::serve(listener, router(state), &config.server, shutdown).await;
+    crate::http::serve(listener, router(state), &config.server, &metrics, shutdown).await;
     tracing::info!("Shutting down: intake stopped, draining.");
     running.drain(committer, grace).await;
     opened.close().await;
@@ -377,36 +326,6 @@ fn announce_config(config: &Config, rules: &CompiledRules) {
     }
 }
 
-/// Starts one worker per sink; their wakers, for the stages that queue deliveries.
-fn start_sinks(
-    config: &Config,
-    options: &RunOptions,
-    store: &Arc<dyn Store>,
-    health: &Health,
-    running: &Running,
-) -> Result<Vec<Arc<Notify>>, DaemonError> {
-    let mut workers = Vec::new();
-    for sink in &config.sinks {
-        let worker =
-            SinkWorker::new(sink, options.max_idle).map_err(|message| DaemonError::Sink {
-                sink: sink.id.clone(),
-                message,
-            })?;
-        workers.push((sink.id.clone(), worker));
-    }
-    let wakers = workers.iter().map(|(_, w)| w.waker()).collect();
-    for (id, worker) in workers {
-        let task = worker.run(
-            store.clone(),
-            options.clock.clone(),
-            health.clone(),
-            running.stop.clone(),
-        );
-        running.spawn(tracing::info_span!("sink", id = %id), task);
-    }
-    Ok(wakers)
-}
-
 /// Starts the worker that sends managers' cards, alerts and answers to people, when any of
 /// them has somewhere to go; whether it started.
 fn start_notify_worker(
@@ -415,15 +334,14 @@ fn start_notify_worker(
     notes: &Arc<dyn NotificationStore>,
     managers_bot: Option<TelegramNotifier>,
     wake: &Arc<Notify>,
-    health: &Health,
-    running: &Running,
-) -> Result<bool, DaemonError> {
+    shared: &Shared,
+) -> Result<bool, StartError> {
     let mailer = match &config.notify.email {
-        Some(e) => Some(EmailNotifier::new(e).map_err(|e| DaemonError::Notify(e.to_string()))?),
+        Some(e) => Some(EmailNotifier::new(e).map_err(|e| StartError::of("notify.email", e))?),
         None => None,
     };
-    let people =
-        crate::notify::People::of(&config.whatsapp, &config.vk).map_err(DaemonError::Notify)?;
+    let people = crate::notify::People::of(&config.whatsapp, &config.vk)
+        .map_err(|e| StartError::of("notify", e))?;
     if managers_bot.is_none() && mailer.is_none() && people.is_none() {
         return Ok(false);
     }
@@ -432,25 +350,22 @@ fn start_notify_worker(
         telegram: managers_bot,
         email: mailer,
         people,
-        clock: options.clock.clone(),
+        clock: shared.clock.clone(),
         wake: wake.clone(),
         max_idle: options.max_idle,
+        metrics: shared.metrics.clone(),
     };
-    running.spawn(
+    shared.tasks.spawn(
         tracing::info_span!("stage", name = "notify"),
-        worker.run(health.clone(), running.stop.clone()),
+        worker.run(shared.health.clone(), shared.tasks.stopping()),
     );
     Ok(true)
 }
 
 /// Reloads the rules on SIGHUP and on file changes.
-fn start_rules_watcher(config: &Config, rules: &RulesHandle, running: &Running) {
-    let (file, handle, stop) = (
-        config.routing_file.clone(),
-        rules.clone(),
-        running.stop.clone(),
-    );
-    running.spawn(tracing::info_span!("stage", name = "rules"), async move {
+fn start_rules_watcher(config: &Config, rules: &RulesHandle, tasks: &Tasks) {
+    let (file, handle, stop) = (config.routing_file.clone(), rules.clone(), tasks.stopping());
+    tasks.spawn(tracing::info_span!("stage", name = "rules"), async move {
         // Without the watcher, SIGHUP and file changes no longer reload: say so loudly.
         if let Err(e) = watch_rules(file, handle, stop).await {
             tracing::error!(error = %e, "The routing rules watcher stopped; rules will not reload.");
@@ -463,25 +378,25 @@ fn start_file_keeper(
     config: &Config,
     options: &RunOptions,
     all: &Arc<dyn Stores>,
-    health: &Health,
-    running: &Running,
-) -> Result<Arc<Notify>, DaemonError> {
+    shared: &Shared,
+) -> Result<Arc<Notify>, StartError> {
     let wake = Arc::new(Notify::new());
     let keeper = crate::files::FileKeeper {
         store: all.clone(),
         sources: config.source_settings(),
         fetcher: crate::files::Fetcher::of(&config.telegram, &config.whatsapp, &config.attachments)
-            .map_err(|e| DaemonError::Files(e.to_string()))?,
+            .map_err(|e| StartError::of("attachments", e))?,
         shelf: crate::files::shelf_of(&config.storage.data_dir()),
         max_file: config.attachments.max_file,
         max_per_lead: config.attachments.max_per_lead,
-        clock: options.clock.clone(),
+        clock: shared.clock.clone(),
         wake: wake.clone(),
         max_idle: options.max_idle,
+        metrics: shared.metrics.clone(),
     };
-    running.spawn(
+    shared.tasks.spawn(
         tracing::info_span!("stage", name = "files"),
-        keeper.run(health.clone(), running.stop.clone()),
+        keeper.run(shared.health.clone(), shared.tasks.stopping()),
     );
     Ok(wake)
 }
@@ -497,7 +412,7 @@ fn warm_up_phones(config: &Config) {
 fn processor_of(
     config: &Config,
     options: &RunOptions,
-    store: &Arc<dyn Store>,
+    shared: &Shared,
     rules: &RulesHandle,
     notices: &Notices,
     wakers: &[Arc<Notify>],
@@ -511,9 +426,9 @@ fn processor_of(
     .chain((config.whatsapp.iter()).map(|s| (s.id.clone(), s.conversation_window)))
     .chain((config.webforms.iter()).map(|s| (s.id.clone(), s.conversation_window)));
     Processor {
-        store: store.clone(),
+        store: shared.store.clone(),
         rules: rules.clone(),
-        clock: options.clock.clone(),
+        clock: shared.clock.clone(),
         phones: config.phones.clone(),
         own_contacts: config.own_contacts.clone(),
         sources: config.source_settings(),
@@ -529,6 +444,7 @@ fn processor_of(
         batch_size: config.batch_size,
         max_idle: options.max_idle,
         file_links,
+        metrics: shared.metrics.clone(),
     }
 }
 
@@ -551,67 +467,58 @@ fn start_managers_bot(
     bot: Option<TelegramNotifier>,
     actions: &Actions,
     rules: &RulesHandle,
-    store: &Arc<dyn Store>,
-    health: &Health,
-    running: &Running,
+    shared: &Shared,
 ) -> Option<TapListener> {
     let (bot, t) = (bot?, config.notify.telegram.as_ref()?);
     let listener = TapListener {
         bot,
         actions: actions.clone(),
         rules: rules.clone(),
-        store: store.clone(),
-        clock: actions.clock.clone(),
+        store: shared.store.clone(),
+        clock: shared.clock.clone(),
         labels: config.notify.language.labels(),
         poll_timeout: t.poll_timeout,
     };
     if t.webhook_secret.is_some() {
         // Telegram posts the taps to /hooks/telegram-managers: nothing polls.
-        health.register("notify:telegram", "notify");
+        shared.health.register("notify:telegram", "notify");
         return Some(listener);
     }
-    running.spawn(
+    shared.tasks.spawn(
         tracing::info_span!("stage", name = "managers-bot"),
-        listener.run(health.clone(), running.stop.clone()),
+        listener.run(shared.health.clone(), shared.tasks.stopping()),
     );
     None
 }
 
-/// Starts the sources that pull (mailboxes, blogs, Telegram bots); the Telegram bots that
-/// wait for Telegram's webhook instead, for the HTTP route.
-fn start_pullers(
+/// Every source that pulls, started the same way, one line per channel; the Telegram bots
+/// that wait for Telegram's webhook instead, for the HTTP route. (Forms, VK and WhatsApp are
+/// posted to: the HTTP routes take them.)
+fn start_sources(
     config: &Config,
-    shared: Shared,
-    running: &Running,
-) -> Result<HashMap<String, WebhookBot>, DaemonError> {
-    let (pullers, stop) = (&running.pullers, &running.stop_pullers);
-    crate::sources::email::imap::spawn(&config.email, &shared, pullers, stop);
-    blog::start_pollers(&config.wordpress, &config.feeds, &shared, pullers, stop)?;
-    start_bots(&config.telegram, &shared, pullers, stop).map_err(|(id, e)| DaemonError::Telegram {
-        id,
-        message: e.to_string(),
-    })
+    shared: &Shared,
+) -> Result<HashMap<String, WebhookBot>, StartError> {
+    crate::sources::email::imap::start(&config.email, shared);
+    crate::sources::blog::start(&config.wordpress, &config.feeds, shared)?;
+    crate::sources::telegram::start(&config.telegram, shared)
 }
 
 /// Each form's settings with its connector and rate limiter.
-fn form_runtimes(config: &Config) -> Result<HashMap<String, FormRuntime>, DaemonError> {
+fn form_runtimes(config: &Config) -> Result<HashMap<String, FormRuntime>, StartError> {
     let mut forms = HashMap::new();
     for f in &config.webforms {
-        let connector =
-            (config.connectors.inbound(&f.connector)).ok_or_else(|| DaemonError::Connector {
-                source_id: f.id.clone(),
-                connector: f.connector.clone(),
-            })?;
+        let connector = (config.connectors.inbound(&f.connector))
+            .ok_or_else(|| StartError::of(&f.id, format!("unknown connector {:?}", f.connector)))?;
         forms.insert(f.id.clone(), FormRuntime::new(f.clone(), connector));
     }
     Ok(forms)
 }
 
 /// Forgets idle clients every minute, so the forms' rate limiters' memory stays bounded.
-fn start_limiter_sweeper(forms: &HashMap<String, FormRuntime>, running: &Running) {
+fn start_limiter_sweeper(forms: &HashMap<String, FormRuntime>, tasks: &Tasks) {
     let limiters: Vec<_> = forms.values().map(|f| f.limiter.clone()).collect();
-    let stop = running.stop.clone();
-    running.spawn(
+    let stop = tasks.stopping();
+    tasks.spawn(
         tracing::info_span!("stage", name = "rate-limits"),
         async move {
             while !stop.is_cancelled() {
@@ -628,12 +535,12 @@ fn start_limiter_sweeper(forms: &HashMap<String, FormRuntime>, running: &Running
 }
 
 /// A VK API client per community that has a token, to read the names of the people who write.
-fn vk_name_readers(config: &Config) -> Result<HashMap<String, VkApi>, DaemonError> {
+fn vk_name_readers(config: &Config) -> Result<HashMap<String, VkApi>, StartError> {
     let mut readers = HashMap::new();
     for s in &config.vk {
         if let Some(reply) = &s.reply {
             let api = VkApi::new(&reply.api_url, reply.access_token.clone())
-                .map_err(|e| DaemonError::Notify(e.to_string()))?;
+                .map_err(|e| StartError::of(&s.id, e))?;
             readers.insert(s.id.clone(), api);
         }
     }

@@ -4,8 +4,10 @@
 //! over a batch with its new position, committed in the same transaction.
 
 use crate::store::{CursorWrite, Inserted, NewInbound, Store};
+use crate::telemetry::Metrics;
 use std::sync::Arc;
 use tokio::sync::{Notify, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
 /// Items handed over together, the position they bring their source to, and who waits.
 struct Submission {
@@ -29,14 +31,22 @@ pub struct IntakeError(pub String);
 const MAX_GROUP: usize = 512;
 
 impl Intake {
-    /// Starts the committer task; it ends when every handle is dropped, after committing what
-    /// was queued. `processed` is raised after each commit to wake the processing stage.
+    /// Starts the committer task; once `close` is cancelled it takes nothing new, commits
+    /// what was queued and ends (handles may outlive it: their submissions are then refused).
+    /// `processed` is raised after each commit to wake the processing stage.
     pub fn start(
         store: Arc<dyn Store>,
         processed: Arc<Notify>,
+        metrics: Metrics,
+        close: CancellationToken,
     ) -> (Intake, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(4096);
-        let task = tokio::spawn(commit_loop(rx, store, processed));
+        let committer = Committer {
+            store,
+            processed,
+            metrics,
+        };
+        let task = tokio::spawn(committer.run(rx, close));
         (Intake { tx }, task)
     }
 
@@ -70,13 +80,34 @@ impl Intake {
     }
 }
 
-async fn commit_loop(
-    mut rx: mpsc::Receiver<Submission>,
+/// The one task that commits what the sources hand over.
+struct Committer {
     store: Arc<dyn Store>,
     processed: Arc<Notify>,
-) {
-    let mut group = Vec::with_capacity(MAX_GROUP);
-    while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
+    metrics: Metrics,
+}
+
+impl Committer {
+    /// Commits groups until `close`, then the rest of the queue.
+    async fn run(self, mut rx: mpsc::Receiver<Submission>, close: CancellationToken) {
+        let mut group = Vec::with_capacity(MAX_GROUP);
+        loop {
+            let taken = tokio::select! {
+                taken = rx.recv_many(&mut group, MAX_GROUP) => taken,
+                () = close.cancelled() => {
+                    rx.close();
+                    rx.recv_many(&mut group, MAX_GROUP).await
+                }
+            };
+            if taken == 0 {
+                return;
+            }
+            self.commit(&mut group).await;
+        }
+    }
+
+    /// Commits one group in one transaction and answers each of its senders.
+    async fn commit(&self, group: &mut Vec<Submission>) {
         let mut items = Vec::new();
         let mut cursors = Vec::new();
         let mut waiters = Vec::with_capacity(group.len());
@@ -85,8 +116,10 @@ async fn commit_loop(
             items.extend(s.items);
             cursors.extend(s.cursor);
         }
-        metrics::histogram!("leadgate_intake_group_size").record(items.len() as f64);
-        match store.insert_inbound(&items, &cursors).await {
+        self.metrics
+            .histogram("leadgate_intake_group_size")
+            .record(items.len() as f64);
+        match self.store.insert_inbound(&items, &cursors).await {
             Ok(results) => {
                 let fresh = results.iter().any(|r| matches!(r, Inserted::New(_)));
                 let mut results = results.into_iter();
@@ -94,7 +127,7 @@ async fn commit_loop(
                     let _ = waiter.send(Ok(results.by_ref().take(n).collect()));
                 }
                 if fresh {
-                    processed.notify_one();
+                    self.processed.notify_one();
                 }
             }
             Err(e) => {

@@ -981,7 +981,7 @@ async fn a_report_shows_what_the_tests_own_leads_add_up_to() {
     assert!(journey.contains("@example.ru"), "the manager's address");
     assert!(!smtp.mails().is_empty());
 
-    // The counters in /metrics (shared by every daemon of this test binary: at least ours).
+    // The counters in /metrics: this daemon's own, exactly.
     let metrics = support::daemon::authed_get(daemon.url("/metrics"))
         .await
         .expect("metrics")
@@ -997,12 +997,13 @@ async fn a_report_shows_what_the_tests_own_leads_add_up_to() {
                 .and_then(|v| v.trim().parse::<f64>().ok())
                 .map_or(0, |v| v as u64)
         };
-        assert!(
-            value("leadgate_manager_assigned_total") >= e[0],
+        assert_eq!(
+            value("leadgate_manager_assigned_total"),
+            e[0],
             "{m}: {metrics}"
         );
-        assert!(value("leadgate_manager_acknowledged_total") >= e[1], "{m}");
-        assert!(value("leadgate_manager_reassigned_total") >= e[2], "{m}");
+        assert_eq!(value("leadgate_manager_acknowledged_total"), e[1], "{m}");
+        assert_eq!(value("leadgate_manager_reassigned_total"), e[2], "{m}");
     }
     assert!(
         metrics.contains("leadgate_manager_time_to_take_seconds_bucket{le=\"60\"}"),

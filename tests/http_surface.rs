@@ -145,6 +145,59 @@ async fn health_readiness_and_metrics() {
     daemon.stop().await;
 }
 
+/// The figure in `metrics` for the series `series` (name and labels), when it is there.
+fn metric_value(metrics: &str, series: &str) -> Option<f64> {
+    let prefix = format!("{series} ");
+    (metrics.lines())
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Each daemon counts in its own registry: two daemons in one process (as in these tests, or
+/// an embedding program) never show each other's figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_daemons_in_one_process_count_apart() {
+    let (one_dir, other_dir) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let one = TestDaemon::start_in(one_dir.path(), CONFIG, &always_open_routing()).await;
+    let other = TestDaemon::start_in(other_dir.path(), CONFIG, &always_open_routing()).await;
+    let client = reqwest::Client::new();
+    for phone in ["+79161234567", "+79161234568", "+79161234569"] {
+        let post = (client
+            .post(one.url("/forms/site"))
+            .form(&[("phone", phone)])
+            .send())
+        .await
+        .expect("send");
+        assert!(post.status().is_success());
+    }
+    let post = (client
+        .post(other.url("/forms/site"))
+        .form(&[("phone", "+79161234570")])
+        .send())
+    .await
+    .expect("send");
+    assert!(post.status().is_success());
+    let accepted = "leadgate_forms_accepted_total{source=\"site\"}";
+    for (daemon, expected) in [(&one, 3.0), (&other, 1.0)] {
+        let metrics = (authed_get(daemon.url("/metrics"))
+            .await
+            .expect("get")
+            .text())
+        .await
+        .expect("text");
+        assert_eq!(
+            metric_value(&metrics, accepted),
+            Some(expected),
+            "{metrics}"
+        );
+    }
+    one.stop().await;
+    other.stop().await;
+}
+
 /// Saves like an editor: a temporary file renamed over the old one.
 fn save(path: &std::path::Path, text: &str) {
     let tmp = path.with_extension("toml.tmp");

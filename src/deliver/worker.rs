@@ -9,6 +9,7 @@ use crate::connectors::Preset;
 use crate::deliver::{SinkConfig, SinkKind};
 use crate::health::Health;
 use crate::store::{DeliveryOutcome, DeliveryResult, OutboxRow, Store};
+use crate::telemetry::Metrics;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use std::sync::Arc;
@@ -36,12 +37,17 @@ pub struct SinkWorker {
     transport: Transport,
     wake: Arc<Notify>,
     max_idle: Duration,
+    metrics: Metrics,
 }
 
 impl SinkWorker {
     /// Builds the worker for a configured sink; `max_idle` is the longest it sleeps without a
     /// wake-up before looking for due retries.
-    pub fn new(cfg: &SinkConfig, max_idle: Duration) -> Result<SinkWorker, String> {
+    pub fn new(
+        cfg: &SinkConfig,
+        max_idle: Duration,
+        metrics: Metrics,
+    ) -> Result<SinkWorker, String> {
         let transport = match &cfg.kind {
             SinkKind::File { path } => Transport::File(FileSink::new(path)),
             SinkKind::Webhook(w) => Transport::Webhook {
@@ -57,6 +63,7 @@ impl SinkWorker {
             transport,
             wake: Arc::new(Notify::new()),
             max_idle,
+            metrics,
         })
     }
 
@@ -139,10 +146,7 @@ impl SinkWorker {
                 .iter()
                 .filter(|r| r.outcome == DeliveryOutcome::Delivered)
                 .count();
-            metrics::counter!("leadgate_deliveries_total", "sink" => self.id.clone(), "outcome" => "delivered")
-                .increment(delivered as u64);
-            metrics::counter!("leadgate_deliveries_total", "sink" => self.id.clone(), "outcome" => "failed")
-                .increment((results.len() - delivered) as u64);
+            self.count(delivered, results.len() - delivered);
             batch.after(delivered == results.len(), took, lease);
             let recorded = store.record_deliveries(&results).await;
             if recorded.is_ok() {
@@ -166,6 +170,20 @@ impl SinkWorker {
             health.pass(&name, true);
         }
         health.stopped(&name);
+    }
+
+    /// Counts a batch's attempts on `/metrics`.
+    fn count(&self, delivered: usize, failed: usize) {
+        let sink = ("sink", self.id.as_str());
+        (self.metrics.counter(
+            "leadgate_deliveries_total",
+            &[sink, ("outcome", "delivered")],
+        ))
+        .increment(delivered as u64);
+        (self
+            .metrics
+            .counter("leadgate_deliveries_total", &[sink, ("outcome", "failed")]))
+        .increment(failed as u64);
     }
 
     async fn idle(&self, wait: Duration, shutdown: &CancellationToken) {

@@ -13,6 +13,7 @@ use crate::health::Health;
 use crate::lead::{Channel, Parsed};
 use crate::sources::{SourceSettings, parse_item};
 use crate::store::{FileItem, FileRecord, FileState, FileStore, StoreError};
+use crate::telemetry::Metrics;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -46,6 +47,8 @@ pub struct FileKeeper {
     pub wake: Arc<Notify>,
     /// The longest it sleeps between looks.
     pub max_idle: Duration,
+    /// Where kept and unavailable files are counted.
+    pub metrics: Metrics,
 }
 
 /// Where the keeper is: the last item looked at, and the last position written to the store.
@@ -120,10 +123,13 @@ impl FileKeeper {
                 let state = self.keep(&item, n, entry, used).await;
                 if let FileState::Kept { size, .. } = &state {
                     per_lead.insert(item.lead_id.clone(), used + size);
-                    metrics::counter!("leadgate_attachments_kept_total").increment(1);
+                    (self.metrics.counter("leadgate_attachments_kept_total", &[])).increment(1);
                 } else {
                     per_lead.insert(item.lead_id.clone(), used);
-                    metrics::counter!("leadgate_attachments_unavailable_total").increment(1);
+                    (self
+                        .metrics
+                        .counter("leadgate_attachments_unavailable_total", &[]))
+                    .increment(1);
                 }
                 records.push(FileRecord {
                     id: file_id(&item.item.id, n),

@@ -99,7 +99,9 @@ pub async fn hook(
             }
         }
     }
-    metrics::counter!("leadgate_crm_reports_total", "sink" => sink_id.clone()).increment(applied);
+    (app.metrics
+        .counter("leadgate_crm_reports_total", &[("sink", &sink_id)]))
+    .increment(applied);
     (
         StatusCode::OK,
         axum::Json(json!({"status": "ok", "applied": applied, "ignored": ignored})),

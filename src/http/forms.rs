@@ -107,8 +107,10 @@ impl From<super::body::BodyReadError> for Refusal {
 }
 
 /// Counts and logs a refused post, one line each: which source, what status and why.
-pub fn log_refusal(source: &str, error: &ApiError, ip: Option<IpAddr>) {
-    metrics::counter!("leadgate_form_errors_total", "code" => error.code).increment(1);
+pub fn log_refusal(app: &AppState, source: &str, error: &ApiError, ip: Option<IpAddr>) {
+    (app.metrics
+        .counter("leadgate_form_errors_total", &[("code", error.code)]))
+    .increment(1);
     tracing::info!(source, status = error.status.as_u16(), code = error.code, client = ?ip, "A post was refused: {}", error.message);
 }
 
@@ -170,7 +172,7 @@ pub async fn submit(
         Ok(r) => r,
         Err(refusal) => {
             let ip = app.config.server.forwarded.client_ip(&headers, peer.ip());
-            log_refusal(&id, &refusal.error, Some(ip));
+            log_refusal(&app, &id, &refusal.error, Some(ip));
             if wants_json(&headers) {
                 refusal.error.into_response()
             } else {
@@ -274,7 +276,9 @@ pub async fn accept(
         return Err(refused.into());
     }
     if connector.is_test_ping(&parsed_form.fields) {
-        metrics::counter!("leadgate_test_pings_total", "source" => cfg.id.clone()).increment(1);
+        (app.metrics
+            .counter("leadgate_test_pings_total", &[("source", &cfg.id)]))
+        .increment(1);
         return Ok(provider_answer(connector.answer.as_ref()));
     }
     let referer = header_str(headers, header::REFERER).map(str::to_string);
@@ -323,7 +327,9 @@ pub async fn accept(
         .submit(item)
         .await
         .map_err(|e| ApiError::unavailable(e.to_string()))?;
-    metrics::counter!("leadgate_forms_accepted_total", "source" => cfg.id.clone()).increment(1);
+    (app.metrics
+        .counter("leadgate_forms_accepted_total", &[("source", &cfg.id)]))
+    .increment(1);
     tracing::info!(source = %cfg.id, item = stored.id(), client = %ip, "Form post accepted.");
     app.health
         .success(&format!("source:{}", cfg.id), app.clock.now(), None);

@@ -77,15 +77,15 @@ pub async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Respons
         .into_response();
     }
     if let Ok(q) = app.store.queue_stats().await {
-        metrics::gauge!("leadgate_inbound_pending").set(q.inbound_pending as f64);
-        metrics::gauge!("leadgate_outbox_pending").set(q.outbox_pending as f64);
-        metrics::gauge!("leadgate_outbox_dead").set(q.outbox_dead as f64);
-        metrics::gauge!("leadgate_leads_held").set(q.leads_held as f64);
+        let gauge = |name| app.metrics.gauge(name, &[]);
+        gauge("leadgate_inbound_pending").set(q.inbound_pending as f64);
+        gauge("leadgate_outbox_pending").set(q.outbox_pending as f64);
+        gauge("leadgate_outbox_dead").set(q.outbox_dead as f64);
+        gauge("leadgate_leads_held").set(q.leads_held as f64);
     }
     if let Ok(bytes) = app.files.kept_file_bytes().await {
-        metrics::gauge!("leadgate_attachments_bytes").set(bytes as f64);
+        (app.metrics.gauge("leadgate_attachments_bytes", &[])).set(bytes as f64);
     }
-    app.metrics.run_upkeep();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         app.metrics.render(),

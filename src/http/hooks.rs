@@ -232,7 +232,7 @@ pub async fn connector_hook(
     match super::forms::accept(&app, &id, peer, &headers, query.as_deref(), body, door).await {
         Ok(r) => r,
         Err(e) => {
-            super::forms::log_refusal(&id, &e.error, Some(peer.ip()));
+            super::forms::log_refusal(&app, &id, &e.error, Some(peer.ip()));
             e.error.into_response()
         }
     }

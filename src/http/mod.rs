@@ -33,7 +33,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use metrics_exporter_prometheus::PrometheusHandle;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -58,7 +57,7 @@ pub struct AppState {
     /// Telegram bots in webhook mode by source id.
     pub telegram: Arc<HashMap<String, WebhookBot>>,
     /// The Prometheus renderer.
-    pub metrics: PrometheusHandle,
+    pub metrics: crate::telemetry::Metrics,
     /// Signals that wake the sink workers (after a replay).
     pub sink_wakers: Arc<Vec<Arc<Notify>>>,
     /// Acknowledge and decline.

@@ -4,6 +4,7 @@
 //! most `max_connections` are served at once (the rest wait in the kernel's backlog).
 
 use crate::config::ServerConfig;
+use crate::telemetry::Metrics;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
@@ -23,8 +24,10 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: &ServerConfig,
+    metrics: &Metrics,
     shutdown: impl Future<Output = ()>,
 ) {
+    let connections = metrics.gauge("leadgate_http_connections", &[]);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -55,7 +58,7 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        metrics::gauge!("leadgate_http_connections").increment(1.0);
+        connections.increment(1.0);
         let _ = stream.set_nodelay(true);
         let service = app
             .clone()
@@ -66,11 +69,12 @@ pub async fn serve(
         let conn =
             builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let conn = graceful.watch(conn);
+        let connections = connections.clone();
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(%peer, error = %e, "A connection ended with an error.");
             }
-            metrics::gauge!("leadgate_http_connections").decrement(1.0);
+            connections.decrement(1.0);
             drop(slot);
         });
     }

@@ -29,7 +29,11 @@ pub async fn hook(
     match accept(&app, &id, &headers, body).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => {
-            metrics::counter!("leadgate_telegram_webhook_errors_total", "code" => e.code)
+            (app.metrics)
+                .counter(
+                    "leadgate_telegram_webhook_errors_total",
+                    &[("code", e.code)],
+                )
                 .increment(1);
             e.into_response()
         }

@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::health::Health;
 use crate::routing::RulesHandle;
 use crate::store::{NotificationStore, Store, StoreError};
+use crate::telemetry::Metrics;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -47,6 +48,8 @@ pub struct AlertMonitor {
     pub wake: Arc<Notify>,
     /// When the daemon started: a source that never sent anything is silent since then.
     pub started: DateTime<Utc>,
+    /// Where the open incidents are counted.
+    pub metrics: Metrics,
     /// The rules in force (the managers' addresses now).
     pub rules: RulesHandle,
 }
@@ -211,7 +214,7 @@ impl AlertMonitor {
         }
         let text = serde_json::to_string(&known).unwrap_or_default();
         self.store.set_cursor(INCIDENTS_KEY, &text, now).await?;
-        metrics::gauge!("leadgate_incidents_open").set(known.len() as f64);
+        (self.metrics.gauge("leadgate_incidents_open", &[])).set(known.len() as f64);
         Ok(changes)
     }
 }

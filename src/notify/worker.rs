@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::deliver::next_delay;
 use crate::health::Health;
 use crate::store::{DeliveryOutcome, NotificationResult, NotificationRow, NotificationStore};
+use crate::telemetry::Metrics;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use std::sync::Arc;
@@ -40,6 +41,8 @@ pub struct NotifyWorker {
     pub wake: Arc<Notify>,
     /// The longest it sleeps without looking for due retries.
     pub max_idle: Duration,
+    /// Where sends are counted.
+    pub metrics: Metrics,
 }
 
 /// How one send ended, before the retry policy.
@@ -169,12 +172,17 @@ impl NotifyWorker {
                 None,
             ),
         };
-        metrics::counter!("leadgate_notifications_total", "channel" => row.channel.clone(), "outcome" => match outcome {
+        let counted = match outcome {
             DeliveryOutcome::Delivered => "sent",
             DeliveryOutcome::Retry(_) => "retry",
             DeliveryOutcome::Dead => "dead",
-        })
-        .increment(1);
+        };
+        (self.metrics)
+            .counter(
+                "leadgate_notifications_total",
+                &[("channel", &row.channel), ("outcome", counted)],
+            )
+            .increment(1);
         if let Some(e) = &error {
             tracing::warn!(notification = row.id, channel = %row.channel, kind = %row.kind, attempt, error = %e, "A notification was not sent.");
         }

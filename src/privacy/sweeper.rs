@@ -7,6 +7,7 @@ use crate::clock::Clock;
 use crate::files::Shelf;
 use crate::health::Health;
 use crate::store::{FileStore, PrivacyStore, RetentionKind, StoreError};
+use crate::telemetry::Metrics;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +30,8 @@ pub struct Sweeper {
     /// The records of kept files and their folder: after a pass, the files no record keeps
     /// any more are removed.
     pub files: Option<(Arc<dyn FileStore>, Shelf)>,
+    /// Where what was removed is counted.
+    pub metrics: Metrics,
 }
 
 impl Sweeper {
@@ -92,7 +95,11 @@ impl Sweeper {
                 }
             }
             if removed > 0 {
-                metrics::counter!("leadgate_retention_removed_total", "kind" => kind.as_str())
+                (self.metrics)
+                    .counter(
+                        "leadgate_retention_removed_total",
+                        &[("kind", kind.as_str())],
+                    )
                     .increment(removed);
                 tracing::info!(
                     kind = kind.as_str(),

@@ -30,6 +30,7 @@ use crate::store::{
     FinishedInbound, InboundRow, LeadStatus, LeadUpdate, NewAssignment, NewLead, Store,
     StoreResult, StoreTx, StoredLead,
 };
+use crate::telemetry::Metrics;
 use chrono::{DateTime, Utc};
 use said::Said;
 use serde_json::json;
@@ -72,6 +73,8 @@ pub struct Processor {
     pub max_idle: Duration,
     /// Signs the links to the files a lead lists (`fields.attachments[].url`).
     pub file_links: crate::files::FileLinks,
+    /// Where items, leads and not-leads are counted.
+    pub metrics: Metrics,
 }
 
 /// Why a batch failed; it is rolled back and tried again.
@@ -199,7 +202,10 @@ impl Processor {
                 w.notify_one();
             }
         }
-        metrics::counter!("leadgate_inbound_processed_total").increment(rows.len() as u64);
+        (self
+            .metrics
+            .counter("leadgate_inbound_processed_total", &[]))
+        .increment(rows.len() as u64);
         Ok(rows.len())
     }
 
@@ -230,7 +236,8 @@ impl Processor {
     ) -> StoreResult<()> {
         let draft = match draft {
             Err(n) => {
-                metrics::counter!("leadgate_not_leads_total", "reason" => n.reason.as_str())
+                (self.metrics)
+                    .counter("leadgate_not_leads_total", &[("reason", n.reason.as_str())])
                     .increment(1);
                 batch.said.push(Said::NotLead {
                     item: row.id.clone(),
@@ -285,7 +292,10 @@ impl Processor {
         lead.classification = Some(decision.classification.clone());
         let pick = match decision.outcome {
             Outcome::Drop { reason } => {
-                metrics::counter!("leadgate_not_leads_total", "reason" => "dropped").increment(1);
+                (self
+                    .metrics
+                    .counter("leadgate_not_leads_total", &[("reason", "dropped")]))
+                .increment(1);
                 batch.said.push(Said::NotLead {
                     item: row.id.clone(),
                     source: row.source.clone(),
@@ -376,7 +386,8 @@ impl Processor {
             .assigned(rules, &lead, self.clock.as_ref(), now);
         notices.extend(self.replies.for_lead(&lead, now));
         queue_notices(tx, batch, &notices).await?;
-        metrics::counter!("leadgate_leads_total", "channel" => lead.channel.as_str(), "status" => kind).increment(1);
+        let labels = [("channel", lead.channel.as_str()), ("status", kind)];
+        (self.metrics.counter("leadgate_leads_total", &labels)).increment(1);
         tx.finish_inbound(&FinishedInbound::lead(&row.id, &lead.id, None, now))
             .await
     }
@@ -628,7 +639,7 @@ impl Processor {
         level: &str,
         previous_state: &'static str,
     ) -> StoreResult<()> {
-        crate::telemetry::manager_assigned(&a.manager.id);
+        self.metrics.manager_assigned(&a.manager.id);
         tx.insert_assignment(&NewAssignment {
             lead_id: lead.id.clone(),
             manager_id: a.manager.id.clone(),

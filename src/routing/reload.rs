@@ -6,6 +6,7 @@
 //! files are polled (their time stamps and contents, every second) rather than their folder
 //! watched, so a busy neighbour in the folder (the database, its journal) never wakes it.
 
+use crate::telemetry::Metrics;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,6 +48,7 @@ pub struct RulesHandle {
     rules: Arc<ArcSwap<CompiledRules>>,
     status: Arc<watch::Sender<ReloadStatus>>,
     ignored: Arc<AtomicU64>,
+    metrics: Metrics,
 }
 
 impl RulesHandle {
@@ -59,7 +61,13 @@ impl RulesHandle {
             rules: Arc::new(ArcSwap::from_pointee(rules)),
             status: Arc::new(watch::channel(status).0),
             ignored: Arc::new(AtomicU64::new(0)),
+            metrics: Metrics::default(),
         }
+    }
+
+    /// The same handle counting its reloads in the daemon's `metrics`.
+    pub fn counted_in(self, metrics: Metrics) -> RulesHandle {
+        RulesHandle { metrics, ..self }
     }
 
     /// The rules in force now; a decision keeps using the ones it took even if a reload
@@ -81,7 +89,10 @@ impl RulesHandle {
 
     fn ignored_change(&self) {
         self.ignored.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("leadgate_rules_watch_ignored_total").increment(1);
+        (self
+            .metrics
+            .counter("leadgate_rules_watch_ignored_total", &[]))
+        .increment(1);
     }
 
     /// Re-reads `path`; swaps the rules in when valid, otherwise logs, counts, and keeps the
@@ -91,7 +102,7 @@ impl RulesHandle {
             Ok(rules) => {
                 let rules = Arc::new(rules);
                 self.rules.store(rules.clone());
-                metrics::counter!("leadgate_rules_reloads_total").increment(1);
+                (self.metrics.counter("leadgate_rules_reloads_total", &[])).increment(1);
                 tracing::info!(file = %path.display(), version = rules.version(), "routing rules reloaded");
                 self.status.send_replace(ReloadStatus::Reloaded {
                     version: rules.version().to_string(),
@@ -99,7 +110,10 @@ impl RulesHandle {
                 Ok(rules)
             }
             Err(error) => {
-                metrics::counter!("leadgate_rules_reload_failures_total").increment(1);
+                (self
+                    .metrics
+                    .counter("leadgate_rules_reload_failures_total", &[]))
+                .increment(1);
                 let version = self.current().version().to_string();
                 tracing::error!(file = %path.display(), %error, in_force = %version, "routing rules refused; the last good rules stay in force");
                 self.status.send_replace(ReloadStatus::Refused {

@@ -257,7 +257,7 @@ impl Actions {
         }
         tx.end_assignment(lead_id, "acknowledged", now).await?;
         if let Some(m) = &stored.manager_id {
-            crate::telemetry::manager_acknowledged(m, None);
+            self.metrics.manager_acknowledged(m, None);
             if let (Some(level), Some(a)) = (&stored.level, &stored.record.assignment) {
                 super::note_take(tx, rules, m, level, a.assigned_at, now).await?;
             }

@@ -22,6 +22,7 @@ use crate::notify::Notices;
 use crate::routing::STRATEGY_STATE_KEY;
 use crate::routing::{RulesHandle, StrategyState};
 use crate::store::{LeadStatus, LeadUpdate, Store, StoreError, StoreTx};
+use crate::telemetry::Metrics;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -127,6 +128,7 @@ impl SlaWorker {
             state: &mut state,
             notices: &self.desk.notices,
             reach: &self.desk.reach,
+            metrics: &self.desk.metrics,
         };
         let n = due.len();
         for active in due {
@@ -134,7 +136,7 @@ impl SlaWorker {
             let from = active.manager_id.clone();
             let passed = pass_on(tx.as_mut(), &mut cx, active, PassReason::Expired, now).await?;
             tracing::info!(lead = %lead, from = %from, passed = ?passed, "SLA ran out: the lead was passed on.");
-            metrics::counter!("leadgate_sla_expired_total").increment(1);
+            (self.desk.metrics.counter("leadgate_sla_expired_total", &[])).increment(1);
         }
         save_state(tx.as_mut(), &state, self.desk.clock.as_ref()).await?;
         tx.commit().await?;
@@ -204,6 +206,8 @@ pub struct Actions {
     pub notices: Notices,
     /// Who can acknowledge, so only their assignments get a deadline.
     pub reach: Reach,
+    /// Where assignments, takes and expired SLAs are counted.
+    pub metrics: Metrics,
 }
 
 impl Actions {
@@ -281,10 +285,8 @@ impl Actions {
                     now,
                 )
                 .await?;
-                crate::telemetry::manager_acknowledged(
-                    &active.manager_id,
-                    Some(now - active.assigned_at),
-                );
+                self.metrics
+                    .manager_acknowledged(&active.manager_id, Some(now - active.assigned_at));
                 let lead = active.lead.record.clone();
                 tx.update_lead(&LeadUpdate {
                     record: lead.clone(),
@@ -329,6 +331,7 @@ impl Actions {
                     state: &mut state,
                     notices: &self.notices,
                     reach: &self.reach,
+                    metrics: &self.metrics,
                 };
                 let passed = pass_on(
                     tx.as_mut(),

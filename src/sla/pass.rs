@@ -61,6 +61,8 @@ pub struct PassContext<'a> {
     pub notices: &'a Notices,
     /// Who can acknowledge, so only their assignments get a deadline.
     pub reach: &'a Reach,
+    /// Where the moves are counted.
+    pub metrics: &'a crate::telemetry::Metrics,
 }
 
 /// Passes `active`'s lead on and writes everything: the ended assignment, the new one, the
@@ -205,8 +207,8 @@ pub async fn pass_on(
     if let Some(c) = lead.classification.as_mut() {
         c.level = new_level.clone();
     }
-    crate::telemetry::manager_reassigned(&active.manager_id);
-    crate::telemetry::manager_assigned(&manager);
+    cx.metrics.manager_reassigned(&active.manager_id);
+    cx.metrics.manager_assigned(&manager);
     tx.insert_assignment(&NewAssignment {
         lead_id: lead.id.clone(),
         manager_id: manager,

@@ -62,7 +62,7 @@ impl Actions {
         let level = decision.classification.level.clone();
         if let Some(a) = &active {
             tx.end_assignment(lead_id, "rerouted", now).await?;
-            crate::telemetry::manager_reassigned(&a.manager_id);
+            self.metrics.manager_reassigned(&a.manager_id);
         }
         let attempt = history.iter().map(|a| a.attempt).max().unwrap_or(0) + 1;
         let (rerouted, status) = match &decision.outcome {
@@ -83,7 +83,7 @@ impl Actions {
                     ack_due_at,
                     attempt,
                 };
-                crate::telemetry::manager_assigned(&pick.manager);
+                self.metrics.manager_assigned(&pick.manager);
                 tx.insert_assignment(&NewAssignment {
                     lead_id: lead.id.clone(),
                     manager_id: pick.manager.clone(),

@@ -24,46 +24,37 @@ pub use feed_parse::{parse_feed_item, split_feed};
 pub use stored::parse_stored;
 pub use wordpress_parse::{parse_wordpress_comment, split_wordpress};
 
-use crate::shared::Shared;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-use tracing::Instrument;
+use crate::shared::{Shared, StartError};
 
-/// A blog source could not be set up (its HTTP client could not be built).
-#[derive(Debug, thiserror::Error)]
-#[error("source {id}: cannot set up its HTTP client: {error}")]
-pub struct StartError {
-    /// The source id.
-    pub id: String,
-    /// What reqwest said.
-    pub error: reqwest::Error,
-}
-
-/// Starts one polling task per WordPress site and per feed on `tasks`; each runs until `stop`.
-pub fn start_pollers(
+/// Starts one polling task per WordPress site and per feed on the shared tasks; each runs
+/// until they are told to stop. Fails when a source's HTTP client cannot be built.
+pub fn start(
     wordpress: &[WordpressSource],
     feeds: &[FeedSource],
-    deps: &Shared,
-    tasks: &TaskTracker,
-    stop: &CancellationToken,
+    shared: &Shared,
 ) -> Result<(), StartError> {
     let failed = |id: &str| {
         let id = id.to_string();
-        move |error| StartError { id, error }
+        move |error: reqwest::Error| {
+            StartError::of(&id, format!("cannot set up its HTTP client: {error}"))
+        }
     };
+    let stop = shared.tasks.stopping();
     for source in wordpress {
         let interval = source.poll_interval;
-        let poller = wordpress_poll::WordpressPoller::new(source.clone(), deps.clone())
+        let poller = wordpress_poll::WordpressPoller::new(source.clone(), shared.clone())
             .map_err(failed(&source.id))?;
         let span = tracing::info_span!("source", id = %source.id, kind = "wordpress");
-        tasks.spawn(poller::run(poller, interval, deps.clone(), stop.clone()).instrument(span));
+        let task = poller::run(poller, interval, shared.clone(), stop.clone());
+        shared.tasks.spawn(span, task);
     }
     for source in feeds {
         let interval = source.poll_interval;
-        let poller =
-            feed_poll::FeedPoller::new(source.clone(), deps.clone()).map_err(failed(&source.id))?;
+        let poller = feed_poll::FeedPoller::new(source.clone(), shared.clone())
+            .map_err(failed(&source.id))?;
         let span = tracing::info_span!("source", id = %source.id, kind = "feed");
-        tasks.spawn(poller::run(poller, interval, deps.clone(), stop.clone()).instrument(span));
+        let task = poller::run(poller, interval, shared.clone(), stop.clone());
+        shared.tasks.spawn(span, task);
     }
     Ok(())
 }

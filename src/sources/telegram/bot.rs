@@ -5,12 +5,9 @@ use super::answer::{AnswerQueue, Answerer};
 use super::config::{TelegramMode, TelegramSource};
 use super::poll::Poller;
 use crate::settings::Secret;
-use crate::shared::Shared;
-use crate::telegram::{ApiError, BotClient};
+use crate::shared::{Shared, StartError};
+use crate::telegram::BotClient;
 use std::collections::HashMap;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-use tracing::Instrument;
 
 /// A bot in webhook mode, as `POST /hooks/telegram/{id}` needs it.
 #[derive(Debug, Clone)]
@@ -21,19 +18,17 @@ pub struct WebhookBot {
     pub answers: AnswerQueue,
 }
 
-/// Starts every bot on `tasks`; returns the bots in webhook mode by source id. The polling
-/// loops stop on `stop`, which the daemon cancels as soon as shutdown begins, so that their
-/// handles to intake go away and intake can drain.
-pub fn start_bots(
+/// Starts every bot on the shared tasks; returns the bots in webhook mode by source id. The
+/// polling loops stop when the tasks are told to, which the daemon does as soon as shutdown
+/// begins, before intake drains.
+pub fn start(
     sources: &[TelegramSource],
     ctx: &Shared,
-    tasks: &TaskTracker,
-    stop: &CancellationToken,
-) -> Result<HashMap<String, WebhookBot>, (String, ApiError)> {
+) -> Result<HashMap<String, WebhookBot>, StartError> {
     let mut webhooks = HashMap::new();
     for source in sources {
-        let api =
-            BotClient::new(&source.api_url, &source.token).map_err(|e| (source.id.clone(), e))?;
+        let api = BotClient::new(&source.api_url, &source.token)
+            .map_err(|e| StartError::of(&source.id, e))?;
         let answerer = Answerer {
             source: source.id.clone(),
             reply: source.reply.clone(),
@@ -46,7 +41,7 @@ pub fn start_bots(
         let (answers, answering) = answerer.start();
         if let Some(answering) = answering {
             let span = tracing::info_span!("source", id = %source.id, task = "answers");
-            tasks.spawn(answering.instrument(span));
+            ctx.tasks.spawn(span, answering);
         }
         match &source.mode {
             TelegramMode::Webhook { secret } => {
@@ -72,7 +67,7 @@ pub fn start_bots(
                     answers,
                 };
                 let span = tracing::info_span!("source", id = %source.id, kind = "telegram");
-                tasks.spawn(poller.run(stop.clone()).instrument(span));
+                ctx.tasks.spawn(span, poller.run(ctx.tasks.stopping()));
             }
         }
     }

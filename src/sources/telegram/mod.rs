@@ -16,7 +16,7 @@ mod poll;
 mod recovery;
 
 pub use answer::AnswerQueue;
-pub use bot::{WebhookBot, start_bots};
+pub use bot::{WebhookBot, start};
 pub use config::{
     DEFAULT_CONTACT_BUTTON, DEFAULT_REPLY_TEXT, RawTelegram, ReplySettings, TelegramMode,
     TelegramSource,

@@ -23,9 +23,6 @@ use crate::shared::Shared;
 use crate::sources::email::config::EmailSource;
 use crate::store::StoreError;
 use std::sync::Arc;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-use tracing::Instrument;
 
 /// Why a session ended; the task logs it, shows it in `/readyz` and reconnects. Never holds
 /// the password.
@@ -65,20 +62,15 @@ pub enum ImapError {
     Store(#[from] StoreError),
 }
 
-/// Starts one task per mailbox of every source on `tracker`; each ends when `stop` is
-/// cancelled (dropping its handle to intake, so intake can drain).
-pub fn spawn(
-    sources: &[EmailSource],
-    deps: &Shared,
-    tracker: &TaskTracker,
-    stop: &CancellationToken,
-) {
+/// Starts one task per mailbox of every source on the shared tasks; each ends when they are
+/// told to stop.
+pub fn start(sources: &[EmailSource], shared: &Shared) {
     for source in sources {
         let source = Arc::new(source.clone());
         for mailbox in &source.mailboxes {
-            let task = mailbox::Mailbox::new(source.clone(), mailbox.clone(), deps.clone());
+            let task = mailbox::Mailbox::new(source.clone(), mailbox.clone(), shared.clone());
             let span = tracing::info_span!("source", id = %source.id, mailbox = %mailbox);
-            tracker.spawn(task.run(stop.clone()).instrument(span));
+            shared.tasks.spawn(span, task.run(shared.tasks.stopping()));
         }
     }
 }

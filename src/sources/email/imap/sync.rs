@@ -259,10 +259,16 @@ impl Mailbox {
             .iter()
             .filter(|r| matches!(r, Inserted::New(_)))
             .count();
-        metrics::counter!("leadgate_email_messages_total", "source" => self.source.id.clone(), "result" => "new").increment(new_here as u64);
-        metrics::counter!("leadgate_email_messages_total", "source" => self.source.id.clone(), "result" => "duplicate").increment((stored.len() - new_here) as u64);
+        let counted = |result| {
+            let labels = [("source", self.source.id.as_str()), ("result", result)];
+            self.deps
+                .metrics
+                .counter("leadgate_email_messages_total", &labels)
+        };
+        counted("new").increment(new_here as u64);
+        counted("duplicate").increment((stored.len() - new_here) as u64);
         if part == Part::Header {
-            metrics::counter!("leadgate_email_messages_total", "source" => self.source.id.clone(), "result" => "too_large").increment(stored.len() as u64);
+            counted("too_large").increment(stored.len() as u64);
         }
         self.after_ingest(session, &uid_set(stored), abilities)
             .await?;
