@@ -7,6 +7,7 @@
 //! `leadgate forget` removes the file from disk.
 
 mod support;
+use support::config::{anna, managers_bot, routing};
 
 use leadgate::clock::Clock;
 use serde_json::{Value, json};
@@ -589,39 +590,14 @@ async fn an_email_attachment_from_a_real_mailbox_is_kept() {
     daemon.stop().await;
 }
 
-/// One manager with a Telegram chat, there at any hour.
-const ONE_MANAGER: &str = r#"
-levels = ["junior"]
-timezone = "Europe/Moscow"
-strategy = "round_robin"
-
-[sla]
-ack_within = "30m"
-max_reassign = 1
-working_hours_only = false
-
-[[managers]]
-id = "anna"
-name = "Анна Петрова"
-level = "junior"
-telegram_chat_id = 501
-hours = "mon-sun 00:00-23:59"
-works_holidays = true
-
-[[rules]]
-name = "Всё"
-level = "junior"
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_managers_card_links_each_file() {
     let bot = BotApiSim::start_as(MANAGERS_TOKEN).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = form_config(&format!(
-        "[notify.telegram]\ntoken = \"{MANAGERS_TOKEN}\"\napi_url = \"{}\"\npoll_timeout = \"1s\"\n",
-        bot.url()
-    ));
-    let daemon = TestDaemon::start_in(dir.path(), &config, ONE_MANAGER).await;
+    let config = form_config(&managers_bot(&bot.url()));
+    // One manager with a Telegram chat, there at any hour.
+    let one_manager = routing(&["junior"], Some(1), &[anna()]);
+    let daemon = TestDaemon::start_in(dir.path(), &config, &one_manager).await;
     let photo = file_bytes(9000, 11);
     post_form(
         &daemon,

@@ -234,21 +234,7 @@ async fn pipedrive_makes_a_person_then_a_lead_and_moves_the_lead_after_a_restart
 async fn a_leads_later_event_waits_behind_its_failing_first_one() {
     // A Standard Webhooks sink, no preset: nothing to capture, only the order to keep.
     let sink = Sink::start(&[500]).await;
-    let config = format!(
-        r#"
-[api]
-token = "{API_TOKEN}"
-
-[[sources.webform]]
-id = "site"
-
-[[sinks.webhook]]
-id = "crm"
-url = "{}"
-timeout = "2s"
-"#,
-        sink.url()
-    );
+    let config = support::config::form_to_crm(&sink.url());
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = manual_clock();
     let daemon =

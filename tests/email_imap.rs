@@ -7,6 +7,16 @@
 //! CA is trusted through `ca_file` and refused without it.
 
 mod support;
+use support::config::{Manager, anna, boris, routing};
+
+/// Two juniors who always work, each with a managers' bot chat and an address, taking turns.
+fn two_juniors() -> String {
+    routing(
+        &["junior"],
+        None,
+        &[anna(), boris()].map(Manager::with_email),
+    )
+}
 
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -275,39 +285,6 @@ async fn a_reply_joins_its_lead() {
     daemon.stop().await;
 }
 
-/// Two juniors who always work, each with a managers' bot chat and an address, taking turns.
-const MANAGERS: &str = r#"
-levels = ["junior"]
-timezone = "Europe/Moscow"
-strategy = "round_robin"
-
-[sla]
-ack_within = "30m"
-working_hours_only = false
-
-[[managers]]
-id = "anna"
-name = "Анна Петрова"
-level = "junior"
-telegram_chat_id = 501
-email = "anna@teplodom.example"
-hours = "mon-sun 00:00-23:59"
-works_holidays = true
-
-[[managers]]
-id = "boris"
-name = "Борис Орлов"
-level = "junior"
-telegram_chat_id = 502
-email = "boris@teplodom.example"
-hours = "mon-sun 00:00-23:59"
-works_holidays = true
-
-[[rules]]
-name = "Всё остальное"
-level = "junior"
-"#;
-
 /// A manager's chat and address.
 fn manager_of(id: &str) -> (i64, &'static str) {
     match id {
@@ -402,7 +379,7 @@ async fn a_reply_reaches_the_manager_who_has_the_lead_and_wakes_nobody_else() {
         config(&dovecot, &sink, ""),
         notify_config(&bot, &smtp)
     );
-    let daemon = TestDaemon::start_in(dir.path(), &cfg, MANAGERS).await;
+    let daemon = TestDaemon::start_in(dir.path(), &cfg, &two_juniors()).await;
     dovecot.append_all("INBOX", &[lead_mail("notify", 1)]).await;
     wait_for_leads(&sink, 1, &dovecot).await;
     let lead = events(&sink, "lead.created")[0].clone();
@@ -498,7 +475,8 @@ async fn a_reply_and_a_returning_client_in_the_same_batch_as_their_lead_are_reco
         )
         .await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = TestDaemon::start_in(dir.path(), &config(&dovecot, &sink, ""), MANAGERS).await;
+    let daemon =
+        TestDaemon::start_in(dir.path(), &config(&dovecot, &sink, ""), &two_juniors()).await;
     wait_for_leads(&sink, 2, &dovecot).await;
     let updated = eventually(PATIENCE, || async {
         events(&sink, "lead.updated").first().cloned()

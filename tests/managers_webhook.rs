@@ -3,6 +3,7 @@
 //! the lead as a polled tap does. A wrong secret is refused and changes nothing.
 
 mod support;
+use support::config::{anna, routing};
 
 use serde_json::json;
 use std::time::Duration;
@@ -11,28 +12,6 @@ use support::daemon::{TestDaemon, eventually};
 use support::sink::{Sink, manager_of};
 
 const HOOK_SECRET: &str = "managers-hook-secret_1";
-
-const ROUTING: &str = r#"
-levels = ["junior"]
-timezone = "Europe/Moscow"
-strategy = "round_robin"
-
-[sla]
-ack_within = "30m"
-working_hours_only = false
-
-[[managers]]
-id = "anna"
-name = "Анна Петрова"
-level = "junior"
-telegram_chat_id = 501
-hours = "mon-sun 00:00-23:59"
-works_holidays = true
-
-[[rules]]
-name = "Всё остальное"
-level = "junior"
-"#;
 
 async fn post_tap(daemon: &TestDaemon, secret: &str, update: &serde_json::Value) -> u16 {
     reqwest::Client::new()
@@ -70,7 +49,8 @@ webhook_secret = "{HOOK_SECRET}"
         sink.url(),
         bot.url()
     );
-    let daemon = TestDaemon::start_in(dir.path(), &config, ROUTING).await;
+    let daemon =
+        TestDaemon::start_in(dir.path(), &config, &routing(&["junior"], None, &[anna()])).await;
     let lead = daemon.submit_form(&[("phone", "+79161230077")]).await;
     assert_eq!(manager_of(&sink.events(1).await[0]), "anna");
     let card = eventually(Duration::from_secs(10), || async {

@@ -4,6 +4,19 @@
 //! work once, retries of a mail server that says "later", and admin alerts once per incident.
 
 mod support;
+use support::config::{Manager, anna, boris, form_to_crm, managers_bot, routing, vera};
+
+/// Two juniors and a senior who always work, each with a chat and an address.
+fn two_juniors_and_a_senior() -> String {
+    let managers = [anna(), boris(), vera()].map(Manager::with_email);
+    routing(&["junior", "senior"], Some(1), &managers)
+}
+
+/// Анна alone at her level, with no supervisor: a lead whose SLA runs out stays with her as a
+/// new assignment.
+fn solo() -> String {
+    routing(&["junior"], None, &[anna().with_email()])
+}
 
 use leadgate::clock::ManualClock;
 use serde_json::{Value, json};
@@ -11,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use support::bot_api::{BotApiSim, MANAGERS_TOKEN, Sent};
 use support::certs::Issuer;
-use support::daemon::{ADMIN_TOKEN, API_TOKEN, TestDaemon, eventually, manual_clock};
+use support::daemon::{ADMIN_TOKEN, TestDaemon, eventually, manual_clock};
 use support::sink::{Sink, manager_of};
 use support::smtp::{Security, SmtpCatcher};
 
@@ -20,49 +33,6 @@ const ANNA: i64 = 501;
 const BORIS: i64 = 502;
 const VERA: i64 = 503;
 const ADMIN_CHAT: i64 = 900;
-
-/// Two juniors and a senior who always work, each with a chat and an address.
-const ROUTING: &str = r#"
-levels = ["junior", "senior"]
-timezone = "Europe/Moscow"
-strategy = "round_robin"
-
-[sla]
-ack_within = "30m"
-max_reassign = 1
-working_hours_only = false
-
-[[managers]]
-id = "anna"
-name = "Анна Петрова"
-level = "junior"
-telegram_chat_id = 501
-email = "anna@teplodom.example"
-hours = "mon-sun 00:00-23:59"
-works_holidays = true
-
-[[managers]]
-id = "boris"
-name = "Борис Орлов"
-level = "junior"
-telegram_chat_id = 502
-email = "boris@teplodom.example"
-hours = "mon-sun 00:00-23:59"
-works_holidays = true
-
-[[managers]]
-id = "vera"
-name = "Вера Соколова"
-level = "senior"
-telegram_chat_id = 503
-email = "vera@teplodom.example"
-hours = "mon-sun 00:00-23:59"
-works_holidays = true
-
-[[rules]]
-name = "Всё остальное"
-level = "junior"
-"#;
 
 struct Setup {
     sink: Sink,
@@ -102,26 +72,9 @@ impl Setup {
     }
 
     fn config(&self) -> String {
-        let mut c = format!(
-            r#"
-[api]
-token = "{API_TOKEN}"
-
-[[sources.webform]]
-id = "site"
-
-[[sinks.webhook]]
-id = "crm"
-url = "{}"
-timeout = "2s"
-"#,
-            self.sink.url()
-        );
+        let mut c = form_to_crm(&self.sink.url());
         if let Some(bot) = &self.bot {
-            c.push_str(&format!(
-                "\n[notify.telegram]\ntoken = \"{MANAGERS_TOKEN}\"\napi_url = \"{}\"\npoll_timeout = \"1s\"\n",
-                bot.url()
-            ));
+            c.push_str(&managers_bot(&bot.url()));
         }
         if let Some(smtp) = &self.smtp {
             c.push_str(&format!(
@@ -137,7 +90,13 @@ timeout = "2s"
     }
 
     async fn start(&self, dir: &std::path::Path) -> TestDaemon {
-        TestDaemon::start_at(dir, &self.config(), ROUTING, self.clock.clone()).await
+        TestDaemon::start_at(
+            dir,
+            &self.config(),
+            &two_juniors_and_a_senior(),
+            self.clock.clone(),
+        )
+        .await
     }
 }
 
@@ -1115,30 +1074,6 @@ async fn a_follow_up_of_a_lead_with_a_hundred_addresses_is_cut_to_fit_telegram()
     daemon.stop().await;
 }
 
-/// Анна alone at her level, with no supervisor: a lead whose SLA runs out stays with her as a
-/// new assignment.
-const SOLO: &str = r#"
-levels = ["junior"]
-timezone = "Europe/Moscow"
-
-[sla]
-ack_within = "30m"
-working_hours_only = false
-
-[[managers]]
-id = "anna"
-name = "Анна Петрова"
-level = "junior"
-telegram_chat_id = 501
-email = "anna@teplodom.example"
-hours = "mon-sun 00:00-23:59"
-works_holidays = true
-
-[[rules]]
-name = "Всё остальное"
-level = "junior"
-"#;
-
 /// Issue 15, item 9: a mail link carries the assignment it was sent for, and the link of an
 /// earlier assignment does not act on a later one held by the same manager. Анна is the only
 /// junior: her lead's SLA runs out, nobody else is left, and the lead stays with her as a new
@@ -1147,7 +1082,7 @@ level = "junior"
 async fn a_mail_link_of_an_earlier_assignment_does_not_act_on_a_later_one() {
     let s = Setup::email().await;
     let smtp = s.smtp.clone().expect("smtp");
-    let routing = SOLO;
+    let routing = &solo();
     let dir = tempfile::tempdir().expect("tempdir");
     let daemon = TestDaemon::start_at(dir.path(), &s.config(), routing, s.clock.clone()).await;
     let lead = daemon
@@ -1222,7 +1157,7 @@ async fn a_mail_link_of_an_earlier_assignment_does_not_act_on_a_later_one() {
 async fn a_tap_on_the_card_of_an_earlier_assignment_does_not_act_on_a_later_one() {
     let s = Setup::telegram().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = TestDaemon::start_at(dir.path(), &s.config(), SOLO, s.clock.clone()).await;
+    let daemon = TestDaemon::start_at(dir.path(), &s.config(), &solo(), s.clock.clone()).await;
     let lead = daemon
         .submit_form(&[
             ("name", "Олег"),

@@ -3,6 +3,7 @@
 //! manual clock the test moves.
 
 mod support;
+use support::config::form_to_crm;
 
 use leadgate::clock::ManualClock;
 use std::sync::Arc;
@@ -10,21 +11,7 @@ use support::daemon::{API_TOKEN, TestDaemon, always_open_routing, manual_clock};
 use support::sink::{Sink, manager_of};
 
 fn config(sink: &Sink) -> String {
-    format!(
-        r#"
-[api]
-token = "{API_TOKEN}"
-
-[[sources.webform]]
-id = "site"
-
-[[sinks.webhook]]
-id = "crm"
-url = "{}"
-timeout = "2s"
-"#,
-        sink.url()
-    )
+    form_to_crm(&sink.url())
 }
 
 async fn act(

@@ -8,6 +8,7 @@
 pub mod bot_api;
 pub mod browser;
 pub mod certs;
+pub mod config;
 pub mod crm;
 pub mod daemon;
 pub mod dovecot;
