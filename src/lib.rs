@@ -25,6 +25,7 @@ pub mod sources;
 pub mod store;
 pub mod telegram;
 pub mod telemetry;
+pub mod tls;
 
 mod daemon;
 

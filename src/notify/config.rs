@@ -2,8 +2,8 @@
 //! when a channel fails, as written and as validated.
 
 use crate::settings::{HumanDuration, Scope, Secret};
-use crate::sources::email::roots::ExtraRoots;
 use crate::telegram::{DEFAULT_API_URL, token_shape_ok, webhook_secret_shape_ok};
+use crate::tls::ExtraRoots;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};

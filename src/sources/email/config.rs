@@ -1,8 +1,8 @@
 //! `[[sources.email]]`: a mailbox account read over IMAP, as written and as validated.
 
 use super::pin::Fingerprint;
-use super::roots::ExtraRoots;
 use crate::settings::{ByteSize, HumanDuration, Scope, Secret};
+use crate::tls::ExtraRoots;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -410,8 +410,7 @@ pub(crate) mod tests {
     #[test]
     fn ca_file_is_read_from_the_config_directory_and_checked() {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("mail-ca.pem"), super::super::roots::TEST_CA)
-            .expect("write");
+        std::fs::write(dir.path().join("mail-ca.pem"), crate::tls::TEST_CA).expect("write");
         let s = raw("tls = \"starttls\"\nca_file = \"mail-ca.pem\"")
             .checked(dir.path())
             .expect("valid");
@@ -430,7 +429,7 @@ pub(crate) mod tests {
     #[test]
     fn a_pin_is_a_certificate_file_or_a_fingerprint_checked_at_load() {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("mail.pem"), super::super::roots::TEST_CA).expect("write");
+        std::fs::write(dir.path().join("mail.pem"), crate::tls::TEST_CA).expect("write");
         let by_file = raw("tls_certificate = \"mail.pem\"")
             .checked(dir.path())
             .expect("valid")

@@ -8,7 +8,7 @@
 //! `rfc2231` joins a file name sent in pieces.
 //!
 //! The I/O part is `imap`: one task per configured mailbox (`config`) feeding intake, trusting
-//! the public roots and those of the source's `ca_file` (`roots`), or only the server's own
+//! the public roots and those of the source's `ca_file` (`crate::tls`), or only the server's own
 //! certificate when it is pinned (`pin`); `imap::probe` tries each mailbox once for `leadgate
 //! check --connect`.
 
@@ -22,7 +22,6 @@ mod parse;
 pub mod pin;
 mod quote;
 mod rfc2231;
-pub mod roots;
 mod signature;
 
 pub use config::{EmailSource, RawEmailSource};

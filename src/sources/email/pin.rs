@@ -205,7 +205,7 @@ impl ServerCertVerifier for PinnedVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::email::roots::TEST_CA;
+    use crate::tls::TEST_CA;
     use tokio_rustls::rustls::crypto::ring::default_provider;
 
     /// `openssl x509 -noout -fingerprint -sha256` of `TEST_CA` (a self-signed CA, CA:TRUE).

@@ -1,4 +1,5 @@
-//! `ca_file`: extra trusted roots for a mail server with a private CA (or a self-signed
+//! The TLS roots leadgate trusts, a leaf every TLS client stands on (the mailboxes' IMAP and
+//! the managers' SMTP). `ca_file`: extra trusted roots for a mail server with a private CA (or a self-signed
 //! certificate not marked as a CA; the usual one is, and is pinned instead: `pin`), read and
 //! checked when the config is loaded. They are trusted beside the public web PKI roots, never
 //! instead of them.
@@ -65,7 +66,7 @@ impl ExtraRoots {
 
 /// A self-signed CA certificate (ECDSA P-256, CN "leadgate test CA"), made with the openssl CLI.
 #[cfg(test)]
-pub(super) const TEST_CA: &str = "-----BEGIN CERTIFICATE-----
+pub(crate) const TEST_CA: &str = "-----BEGIN CERTIFICATE-----
 MIIBjTCCATOgAwIBAgIUCDt0XD+d4+ycyo9zoh557ylBG4EwCgYIKoZIzj0EAwIw
 GzEZMBcGA1UEAwwQbGVhZGdhdGUgdGVzdCBDQTAgFw0yNjEyMDEyMzUyMTdaGA8y
 MTI2MTEwNzIzNTIxN1owGzEZMBcGA1UEAwwQbGVhZGdhdGUgdGVzdCBDQTBZMBMG
