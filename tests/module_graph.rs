@@ -4,19 +4,25 @@
 //! A cycle is how one module quietly becomes every module's dependency; this test fails CI
 //! when one comes back, naming the modules in it and the files that close it.
 //!
-//! `cargo test --test module_graph -- --nocapture` prints the graph.
+//! One level down, the children of `src/routing` are layers with the same rule: `model` (the
+//! data types) ← `compile` (reading the file) and `eval` (deciding) ← `explain` (rendering
+//! traces), with `reload` on top. There a child may also be named as `super::x` (or
+//! `super::super::x` from inside a folder), which counts too.
+//!
+//! `cargo test --test module_graph -- --nocapture` prints the graphs.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Module → the top-level modules it names as `crate::module`, with one file per edge.
+/// Module → the sibling modules it names, with one file per edge (relative to the parent's
+/// folder).
 type Graph = BTreeMap<String, BTreeMap<String, PathBuf>>;
 
-/// The top-level modules of the crate rooted at `src` (a `name.rs` or a `name/` folder), but
-/// the crate roots themselves.
-fn top_level_modules(src: &Path) -> BTreeSet<String> {
-    std::fs::read_dir(src)
-        .expect("src/ is readable")
+/// The child modules in the folder `dir` of a module (a `name.rs` or a `name/` folder), but
+/// the crate roots and the parent's own `mod.rs`.
+fn child_modules(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .expect("the module's folder is readable")
         .flatten()
         .filter_map(|entry| {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -27,7 +33,7 @@ fn top_level_modules(src: &Path) -> BTreeSet<String> {
                 name.strip_suffix(".rs").map(str::to_string)
             }
         })
-        .filter(|m| m != "lib" && m != "main")
+        .filter(|m| m != "lib" && m != "main" && m != "mod")
         .collect()
 }
 
@@ -43,19 +49,30 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The modules `code` names through `crate::`: paths (`crate::store::Store`) and groups
-/// (`use crate::{lead::Lead, store}`). Comment lines are skipped: a doc link is not an import.
-fn named_modules(code: &str) -> BTreeSet<String> {
+/// The modules `code` names through one of `prefixes` (`crate::`, `crate::routing::`,
+/// `super::`): paths (`crate::store::Store`) and groups (`use crate::{lead::Lead, store}`). A
+/// prefix counts only where a path starts (`super::` is not the end of `super::super::`).
+/// Comment lines are skipped: a doc link is not an import.
+fn named_modules(code: &str, prefixes: &[String]) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
-        let mut rest = line;
-        while let Some(at) = rest.find("crate::") {
-            rest = &rest[at + "crate::".len()..];
-            if let Some(group) = rest.strip_prefix('{') {
-                let inner = group.split('}').next().unwrap_or_default();
-                names.extend(inner.split(',').map(|part| first_segment(part.trim())));
-            } else {
-                names.insert(first_segment(rest));
+        for prefix in prefixes {
+            let mut from = 0;
+            while let Some(at) = line[from..].find(prefix.as_str()).map(|i| from + i) {
+                from = at + prefix.len();
+                let before = &line[..at];
+                if before.ends_with("::")
+                    || before.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    continue;
+                }
+                let rest = &line[from..];
+                if let Some(group) = rest.strip_prefix('{') {
+                    let inner = group.split('}').next().unwrap_or_default();
+                    names.extend(inner.split(',').map(|part| first_segment(part.trim())));
+                } else {
+                    names.insert(first_segment(rest));
+                }
             }
         }
     }
@@ -69,26 +86,34 @@ fn first_segment(path: &str) -> String {
         .collect()
 }
 
-/// The import graph between the top-level modules of the crate rooted at `src`.
-fn import_graph(src: &Path) -> Graph {
-    let modules = top_level_modules(src);
+/// The import graph between the children of the module whose folder is `dir` and whose path
+/// is `module` (`crate`, `crate::routing`). A file names a sibling as `module::x`, or as
+/// `super::x` with one `super` per level it sits below `dir` (none for the crate itself).
+fn import_graph(dir: &Path, module: &str) -> Graph {
+    let modules = child_modules(dir);
     let mut graph: Graph = modules
         .iter()
         .map(|m| (m.clone(), BTreeMap::new()))
         .collect();
     let mut files = Vec::new();
-    rust_files(src, &mut files);
+    rust_files(dir, &mut files);
     files.sort();
     for file in files {
-        let relative = file.strip_prefix(src).expect("under src");
+        let relative = file.strip_prefix(dir).expect("under the folder");
         let first = relative.components().next().expect("a file name");
         let owner = first.as_os_str().to_string_lossy();
         let owner = owner.strip_suffix(".rs").unwrap_or(&owner).to_string();
         let Some(edges) = graph.get_mut(&owner) else {
             continue;
         };
+        let mut prefixes = vec![format!("{module}::")];
+        if module != "crate" {
+            let in_mod_rs = relative.file_name().is_some_and(|n| n == "mod.rs");
+            let depth = relative.components().count() - usize::from(in_mod_rs);
+            prefixes.push("super::".repeat(depth));
+        }
         let code = std::fs::read_to_string(&file).expect("readable source");
-        for target in named_modules(&code) {
+        for target in named_modules(&code, &prefixes) {
             if target != owner && modules.contains(&target) {
                 edges
                     .entry(target)
@@ -165,15 +190,16 @@ fn render(graph: &Graph) -> String {
         .join("\n")
 }
 
-/// Each cycle with the file that makes each of its edges, so the fix is findable.
-fn explain(graph: &Graph, cycle: &[String]) -> String {
+/// Each cycle with the file that makes each of its edges (under `folder`, as `src/routing`),
+/// so the fix is findable.
+fn explain(graph: &Graph, cycle: &[String], folder: &str) -> String {
     let members: BTreeSet<&String> = cycle.iter().collect();
     let mut lines = vec![format!("cycle between: {}", cycle.join(", "))];
     for m in cycle {
         for (target, file) in &graph[m] {
             if members.contains(target) {
                 lines.push(format!(
-                    "  {m} -> {target} (first in src/{})",
+                    "  {m} -> {target} (first in {folder}/{})",
                     file.display()
                 ));
             }
@@ -185,14 +211,30 @@ fn explain(graph: &Graph, cycle: &[String]) -> String {
 #[test]
 fn the_top_level_modules_import_each_other_without_a_cycle() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let graph = import_graph(&src);
+    let graph = import_graph(&src, "crate");
     println!("{}", render(&graph));
     assert!(
         graph.len() > 10,
         "the crate's modules were found: {graph:?}"
     );
     let found = cycles(&graph);
-    let report: Vec<String> = found.iter().map(|c| explain(&graph, c)).collect();
+    let report: Vec<String> = found.iter().map(|c| explain(&graph, c, "src")).collect();
+    assert!(found.is_empty(), "{}", report.join("\n"));
+}
+
+#[test]
+fn the_layers_of_routing_import_each_other_without_a_cycle() {
+    let routing = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routing");
+    let graph = import_graph(&routing, "crate::routing");
+    println!("{}", render(&graph));
+    for layer in ["model", "compile", "eval", "explain", "reload"] {
+        assert!(graph.contains_key(layer), "no {layer} in {graph:?}");
+    }
+    let found = cycles(&graph);
+    let report: Vec<String> = found
+        .iter()
+        .map(|c| explain(&graph, c, "src/routing"))
+        .collect();
     assert!(found.is_empty(), "{}", report.join("\n"));
 }
 
@@ -210,18 +252,68 @@ fn a_cycle_between_modules_is_found_and_named() {
     .unwrap();
     std::fs::write(src.join("b.rs"), "// crate::a in a comment\nfn f() {}\n").unwrap();
 
-    let graph = import_graph(src);
+    let graph = import_graph(src, "crate");
     assert!(cycles(&graph).is_empty(), "{}", render(&graph));
     assert_eq!(render(&graph), "a -> b c\nb -> \nc -> ");
 
     std::fs::write(src.join("b.rs"), "fn f() { crate::a::g(); }\n").unwrap();
-    let graph = import_graph(src);
+    let graph = import_graph(src, "crate");
     let found = cycles(&graph);
     assert_eq!(found.len(), 1, "{}", render(&graph));
     let mut members = found[0].clone();
     members.sort();
     assert_eq!(members, ["a", "b"]);
-    let text = explain(&graph, &found[0]);
+    let text = explain(&graph, &found[0], "src");
     assert!(text.contains("b -> a (first in src/b.rs)"), "{text}");
     assert!(text.contains("a -> b (first in src/a/mod.rs)"), "{text}");
+}
+
+#[test]
+fn a_cycle_between_submodules_is_found_through_super() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let parent = dir.path();
+    std::fs::write(
+        parent.join("mod.rs"),
+        "mod low;\nmod high;\nuse self::low::T;\n",
+    )
+    .unwrap();
+    std::fs::create_dir(parent.join("low")).unwrap();
+    std::fs::write(parent.join("low/mod.rs"), "mod a;\nmod b;\n").unwrap();
+    std::fs::write(
+        parent.join("low/a.rs"),
+        "use super::b::X;\nuse super::*;\n/// [`super::super::high`]\n",
+    )
+    .unwrap();
+    std::fs::write(parent.join("low/b.rs"), "//! A leaf.\n").unwrap();
+    std::fs::create_dir(parent.join("high")).unwrap();
+    std::fs::write(
+        parent.join("high/mod.rs"),
+        "use super::low::{a, b};\nuse crate::p::low::T;\n",
+    )
+    .unwrap();
+
+    let graph = import_graph(parent, "crate::p");
+    assert!(cycles(&graph).is_empty(), "{}", render(&graph));
+    assert_eq!(render(&graph), "high -> low\nlow -> ");
+
+    std::fs::write(
+        parent.join("low/b.rs"),
+        "fn f() { super::super::high::g(); }\n",
+    )
+    .unwrap();
+    let graph = import_graph(parent, "crate::p");
+    let found = cycles(&graph);
+    assert_eq!(found.len(), 1, "{}", render(&graph));
+    let text = explain(&graph, &found[0], "src/p");
+    assert!(
+        text.contains("low -> high (first in src/p/low/b.rs)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("high -> low (first in src/p/high/mod.rs)"),
+        "{text}"
+    );
+
+    std::fs::write(parent.join("low/b.rs"), "use crate::p::high::G;\n").unwrap();
+    assert_eq!(cycles(&import_graph(parent, "crate::p")).len(), 1);
 }

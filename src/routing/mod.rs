@@ -10,39 +10,29 @@
 //! The file is read with its spans (`toml`'s `DeTable`) and compiled once into
 //! [`CompiledRules`]; every mistake is reported with file, line and rule. Time and the
 //! store's view come in through [`RoutingContext`], so decisions are pure and replayable.
+//!
+//! The submodules are layers, each importing only those below it (`tests/module_graph.rs`
+//! fails on a cycle): `model` (the data types) ← `compile` (reading and validating the file)
+//! and `eval` (deciding) ← `explain` (rendering traces) ← `reload` (the watcher).
 
 mod compile;
-mod condition;
-mod decide;
-mod error;
-mod facts;
-mod hours;
-mod manager;
-mod read;
-mod record;
+mod eval;
+mod explain;
+mod model;
 mod reload;
-mod rules;
-mod strategy;
-mod suppress;
-mod text;
-mod trace;
-mod trace_json;
-mod trace_stored;
-mod values;
-mod when;
-mod words;
 
-pub use decide::{Decision, Outcome, Pick, PickResult, RoutingContext};
-pub use error::{Problem, ProblemKind, RulesError};
-pub use hours::Availability;
-pub use manager::{Manager, NotifyChannel, working_deadline};
-pub use record::{EntryView, TestView, Tests};
+pub use compile::error::{Problem, ProblemKind, RulesError};
+pub use eval::hours::working_deadline;
+pub use explain::trace_stored::{StoredTraceError, is_indexed, spell_out};
+pub use model::decision::{Decision, Outcome, Pick, PickResult, RoutingContext};
+pub use model::hours::Availability;
+pub use model::manager::{Manager, NotifyChannel};
+pub use model::record::{EntryView, TestView, Tests};
+pub use model::rules::{CompiledRules, Fallback, SlaPolicy};
+pub use model::strategy::{PickedBy, Strategy, StrategyState};
+pub use model::trace::{CandidateTrace, Eligibility, Label, LevelTrace, PickTrace, Trace};
+pub use model::values::DateSet;
 pub use reload::{ReloadStatus, RulesHandle, WatchError, watch_rules};
-pub use rules::{CompiledRules, Fallback, SlaPolicy};
-pub use strategy::{PickedBy, Strategy, StrategyState};
-pub use trace::{CandidateTrace, Eligibility, Label, LevelTrace, PickTrace, Trace};
-pub use trace_stored::{StoredTraceError, is_indexed, spell_out};
-pub use values::DateSet;
 
 /// The cursor key under which routing strategy state (round-robin positions) is kept.
 pub const STRATEGY_STATE_KEY: &str = "routing.strategy_state";

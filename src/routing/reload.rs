@@ -17,8 +17,8 @@ use notify::{Config, PollWatcher, RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::error::RulesError;
-use super::rules::CompiledRules;
+use super::compile::error::RulesError;
+use super::model::rules::CompiledRules;
 
 /// The result of the latest reload attempt, for `/readyz` and the admin pages.
 #[derive(Debug, Clone, PartialEq, Eq)]

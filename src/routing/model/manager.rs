@@ -1,15 +1,14 @@
 //! A manager as the rules describe them: who they are, how to reach them, their level, when
-//! they work and how much they can take.
+//! they work and how much they can take. Whether they work at a given time is
+//! `routing::eval`'s.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use super::hours::{Availability, Clocks, Schedule};
+use super::hours::Schedule;
 use super::trace::Label;
-use super::values::DateSet;
 
 /// A way leadgate notifies a manager of a new lead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,40 +57,4 @@ impl Manager {
     pub fn timezone(&self) -> Tz {
         self.schedule.tz
     }
-
-    /// Whether the manager is within working hours at `at` (and not on a day off or a
-    /// holiday): eligibility and the SLA clock both need it.
-    pub fn is_working(&self, at: DateTime<Utc>, holidays: &DateSet) -> bool {
-        self.availability(at, holidays) == Availability::Working
-    }
-
-    /// Like [`Manager::is_working`], with the reason when not.
-    pub fn availability(&self, at: DateTime<Utc>, holidays: &DateSet) -> Availability {
-        self.schedule.availability(at, holidays)
-    }
-
-    /// [`Manager::availability`] now, reading the clock of the manager's time zone from
-    /// `clocks` (converted once per zone and decision).
-    pub(crate) fn availability_now(&self, clocks: &mut Clocks, holidays: &DateSet) -> Availability {
-        self.schedule
-            .availability_local(clocks.local(self.schedule.tz), holidays)
-    }
-
-    /// The next instant at or after `after` when the manager works, so a held lead can be
-    /// retried then; `None` if not within a year.
-    pub fn next_opening(&self, after: DateTime<Utc>, holidays: &DateSet) -> Option<DateTime<Utc>> {
-        self.schedule.next_opening(after, holidays)
-    }
-}
-
-/// The SLA deadline counted in the manager's working time only: a lead assigned at 17:55 to
-/// someone whose day ends at 18:00, with 30 minutes to react, is due 25 minutes after the next
-/// working day starts.
-pub fn working_deadline(
-    manager: &Manager,
-    holidays: &DateSet,
-    start: DateTime<Utc>,
-    within: std::time::Duration,
-) -> DateTime<Utc> {
-    manager.schedule.working_deadline(start, within, holidays)
 }

@@ -8,12 +8,12 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
 
-use super::condition::{Field, FieldRef};
-use super::record::{Found, Record};
-use super::text::{Words, fold};
-use super::values::{DateSet, lenient_number};
-use super::words::{Hits, WordIndex};
 use crate::lead::Lead;
+use crate::routing::model::condition::{Field, FieldRef};
+use crate::routing::model::record::{Found, Record};
+use crate::routing::model::text::{Words, fold};
+use crate::routing::model::values::{DateSet, lenient_number};
+use crate::routing::model::words::{Hits, WordIndex};
 
 /// The rules' side of a decision's facts.
 #[derive(Clone, Copy)]

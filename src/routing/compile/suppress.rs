@@ -1,9 +1,5 @@
-//! Suppression lists: files of contacts not to route ("do not contact for a year", blocked
-//! senders), one per line, that a rule's `contact_in_list` points to.
-//!
-//! A line is an e-mail (`name@example.ru`), a whole domain (`*@spam.example`), a phone in
-//! international form (`+79161234567`), `telegram:123456` or `telegram:@username`, `vk:123`,
-//! or `whatsapp:79161234567`; optionally followed by `until 2027-05-01`. `#` starts a comment.
+//! Reading a suppression list: each line an identity key, optionally with the last day it
+//! applies; every line that is not a contact is a problem with its line number.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -11,7 +7,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use super::error::{Problem, ProblemKind};
-use crate::lead::Contact;
+use crate::routing::model::suppress::SuppressList;
 
 /// Why a suppression list cannot be used.
 #[derive(Debug)]
@@ -20,16 +16,6 @@ pub(crate) enum ListError {
     Unreadable(String),
     /// Lines that are not contacts.
     BadLines(Vec<Problem>),
-}
-
-/// A loaded suppression list.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct SuppressList {
-    /// The path as written in the rules, for traces.
-    pub(crate) label: String,
-    /// Identity keys (`email:..`, `phone:..`, `telegram:..`, `domain:..`, `tg_user:..`) and
-    /// the last day each applies (`None`: for good).
-    entries: HashMap<String, Option<NaiveDate>>,
 }
 
 impl SuppressList {
@@ -68,27 +54,6 @@ impl SuppressList {
         } else {
             Err(ListError::BadLines(problems))
         }
-    }
-
-    /// The entry that matches the contact on `today`, if any, as written in the list.
-    pub(crate) fn find(&self, contact: &Contact, today: NaiveDate) -> Option<String> {
-        let live = |key: &String| {
-            self.entries
-                .get(key)
-                .is_some_and(|until| until.is_none_or(|u| today <= u))
-        };
-        let mut keys = contact.identity_keys();
-        keys.extend(
-            contact
-                .emails
-                .iter()
-                .filter_map(|e| e.split_once('@'))
-                .map(|(_, domain)| format!("domain:{domain}")),
-        );
-        if let Some(name) = contact.telegram.as_ref().and_then(|t| t.username.as_ref()) {
-            keys.push(format!("tg_user:{}", name.to_lowercase()));
-        }
-        keys.into_iter().find(live)
     }
 }
 
@@ -139,7 +104,7 @@ fn parse_line(line: &str) -> Result<(String, Option<NaiveDate>), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lead::TelegramAccount;
+    use crate::lead::{Contact, TelegramAccount};
 
     #[test]
     fn lines_parse_into_identity_keys() {

@@ -221,7 +221,7 @@ impl Hits {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::routing::text::{fold, split_words};
+    use crate::routing::model::text::{fold, split_words};
 
     /// Compiles phrases as a condition would, then finds each in `text`.
     fn find_all(phrases: &[&str], prefix: bool, text: &str) -> Vec<Option<String>> {

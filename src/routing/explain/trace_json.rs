@@ -3,11 +3,11 @@
 //! compact record and read back into one.
 
 use serde::ser::{SerializeStruct, Serializer};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
-use super::decide::Outcome;
-use super::record::{EntryInfo, EntryView, Rebuild, TestView};
-use super::trace::{Label, PickTrace, Trace};
+use crate::routing::model::decision::Outcome;
+use crate::routing::model::record::{EntryInfo, EntryView, Rebuild, TestView};
+use crate::routing::model::trace::{Label, PickTrace, Trace};
 
 impl Serialize for TestView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -75,7 +75,7 @@ impl Serialize for Trace {
 
 /// A stored trace as read.
 #[derive(Deserialize)]
-pub(crate) struct TraceJson {
+struct TraceJson {
     rules_version: String,
     scoring: Vec<EntryJson>,
     score: i64,
@@ -145,5 +145,12 @@ impl From<TraceJson> for Trace {
             outcome: j.outcome,
             record: b.finish(),
         }
+    }
+}
+
+/// A trace spelt out reads back as one (what `#[serde(from = "TraceJson")]` would derive).
+impl<'de> Deserialize<'de> for Trace {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Trace, D::Error> {
+        TraceJson::deserialize(d).map(Trace::from)
     }
 }

@@ -1,14 +1,14 @@
 //! The explanation of a decision: which scoring entries and rules matched and why, which
 //! managers were eligible and why not, and who was picked how. Stored with the lead as JSON
-//! and printed by `leadgate route`.
+//! and printed by `leadgate route` (both written in `routing::explain`).
 
 use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::decide::{Outcome, Pick};
-use super::record::{EntryView, Record, TestView};
+use super::decision::{Outcome, Pick};
+use super::record::{EntryView, Record};
 use super::strategy::Strategy;
 
 /// Text from the compiled rules (a name, a test as written) shared by every trace that
@@ -74,22 +74,6 @@ pub enum Eligibility {
     /// The id is not in the rules (a previous manager who has since left).
     NotInRules,
 }
-
-impl Eligibility {
-    fn describe(self) -> &'static str {
-        match self {
-            Eligibility::Eligible => "eligible",
-            Eligibility::Inactive => "not eligible: inactive",
-            Eligibility::OffHours => "not eligible: outside working hours",
-            Eligibility::DayOff => "not eligible: day off",
-            Eligibility::Holiday => "not eligible: holiday",
-            Eligibility::Full => "not eligible: at max_open",
-            Eligibility::AlreadyHad => "not eligible: already had this lead",
-            Eligibility::NotInRules => "not in the rules any more",
-        }
-    }
-}
-
 /// One manager considered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CandidateTrace {
@@ -129,9 +113,8 @@ pub struct PickTrace {
 }
 
 /// The whole decision explained. Stored as JSON with every scoring entry and rule spelt
-/// out; in memory the entries stay a compact record (`routing/record.rs`) until shown.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(from = "super::trace_json::TraceJson")]
+/// out; in memory the entries stay a compact record (`routing/model/record.rs`) until shown.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Trace {
     /// The version of the rules that decided.
     pub rules_version: String,
@@ -160,114 +143,5 @@ impl Trace {
     /// The rules evaluated, up to the one that matched.
     pub fn rules(&self) -> impl ExactSizeIterator<Item = EntryView<'_>> + Clone {
         self.record.rules()
-    }
-}
-
-fn write_tests<'t>(
-    f: &mut fmt::Formatter<'_>,
-    tests: impl Iterator<Item = TestView<'t>>,
-    depth: usize,
-) -> fmt::Result {
-    for t in tests {
-        write!(
-            f,
-            "{:w$}{} {}",
-            "",
-            if t.held() { "yes" } else { "no " },
-            t.test(),
-            w = depth * 2
-        )?;
-        if let Some(found) = t.found() {
-            write!(f, " ({found})")?;
-        }
-        writeln!(f)?;
-        write_tests(f, t.inner(), depth + 1)?;
-    }
-    Ok(())
-}
-
-fn write_entry(f: &mut fmt::Formatter<'_>, e: EntryView<'_>, verbose: bool) -> fmt::Result {
-    write!(
-        f,
-        "  {} {:?} (line {})",
-        if e.matched() { "+" } else { "-" },
-        e.name(),
-        e.line()
-    )?;
-    if e.points() != 0 && e.matched() {
-        write!(f, " {:+}", e.points())?;
-    }
-    writeln!(f)?;
-    if verbose || e.matched() {
-        write_tests(f, e.tests(), 3)
-    } else {
-        // The last test evaluated is the one that failed.
-        write_tests(f, e.tests().last().into_iter(), 3)
-    }
-}
-
-fn write_candidate(f: &mut fmt::Formatter<'_>, c: &CandidateTrace) -> fmt::Result {
-    writeln!(
-        f,
-        "      {:<16} {} open, {}",
-        c.manager,
-        c.open,
-        c.status.describe()
-    )
-}
-
-impl fmt::Display for Trace {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "rules version {}", self.rules_version)?;
-        writeln!(f, "scoring: score {}", self.score)?;
-        for e in self.scoring() {
-            write_entry(f, e, false)?;
-        }
-        writeln!(f, "rules (first match wins):")?;
-        for e in self.rules() {
-            write_entry(f, e, true)?;
-        }
-        writeln!(
-            f,
-            "decided by {:?}; tags [{}]; ack within {}",
-            self.rule.as_str(),
-            self.tags
-                .iter()
-                .map(Label::as_str)
-                .collect::<Vec<_>>()
-                .join(", "),
-            self.ack_within
-        )?;
-        if let Some(p) = &self.pick {
-            writeln!(f, "picking ({}):", p.strategy.as_str())?;
-            if let Some(prev) = &p.previous_manager {
-                writeln!(f, "    previous manager of this contact:")?;
-                write_candidate(f, prev)?;
-            }
-            for l in &p.levels {
-                writeln!(f, "    level {}, {}:", l.level, l.pool)?;
-                for c in &l.candidates {
-                    write_candidate(f, c)?;
-                }
-                match &l.picked {
-                    Some(m) => writeln!(f, "    picked {m}")?,
-                    None => writeln!(f, "    nobody eligible")?,
-                }
-            }
-        }
-        match &self.outcome {
-            Outcome::Assign(p) => writeln!(
-                f,
-                "outcome: assigned to {} ({}, level {})",
-                p.manager,
-                p.strategy.as_str(),
-                p.level
-            ),
-            Outcome::Hold { level } => writeln!(
-                f,
-                "outcome: held at level {level} until someone is eligible"
-            ),
-            Outcome::Drop { reason } => writeln!(f, "outcome: dropped: {reason}"),
-        }
     }
 }

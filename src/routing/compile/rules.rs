@@ -11,19 +11,21 @@ use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
 use toml::de::{DeTable, DeValue};
 
-use super::condition::{Conditions, FieldRef, When};
 use super::error::{LineIndex, ProblemKind, Problems, RulesError, closest, hint};
-use super::hours::{Schedule, WeekHours};
-use super::manager::{Manager, NotifyChannel};
 use super::read::{self, Node};
-use super::record::{EntryInfo, Explain};
-use super::rules::{Action, CompiledRules, Fallback, Pool, Route, Rule, ScoringEntry, SlaPolicy};
-use super::strategy::Strategy;
-use super::suppress::SuppressList;
-use super::trace::Label;
-use super::values::{DateSet, parse_date_range, parse_duration};
 use super::when::{WhenCompiler, tag_id};
-use super::words::WordIndex;
+use crate::routing::model::condition::{Conditions, FieldRef, When};
+use crate::routing::model::hours::{Schedule, WeekHours};
+use crate::routing::model::manager::{Manager, NotifyChannel};
+use crate::routing::model::record::{EntryInfo, Explain};
+use crate::routing::model::rules::{
+    Action, CompiledRules, Fallback, Pool, Route, Rule, ScoringEntry, SlaPolicy,
+};
+use crate::routing::model::strategy::Strategy;
+use crate::routing::model::suppress::SuppressList;
+use crate::routing::model::trace::Label;
+use crate::routing::model::values::{DateSet, parse_date_range, parse_duration};
+use crate::routing::model::words::WordIndex;
 
 const TOP_KEYS: &[&str] = &[
     "levels",
@@ -75,12 +77,36 @@ const SLA_KEYS: &[&str] = &[
     "supervisors",
 ];
 
+impl CompiledRules {
+    /// Reads and validates a routing file; suppression lists it points to are read relative to
+    /// the file's folder.
+    pub fn load(path: &Path) -> Result<CompiledRules, RulesError> {
+        let text = std::fs::read_to_string(path).map_err(|source| RulesError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let mut rules = CompiledRules::from_toml(&path.display().to_string(), &text, dir)?;
+        rules.watched.insert(0, path.to_path_buf());
+        Ok(rules)
+    }
+
+    /// Validates rules given as text; `file_label` names the file in problems, `base_dir` is
+    /// where relative list paths point.
+    pub fn from_toml(
+        file_label: &str,
+        text: &str,
+        base_dir: &Path,
+    ) -> Result<CompiledRules, RulesError> {
+        compile(file_label, text, base_dir)
+    }
+}
+
 /// Validates a routing file given as text.
-pub(crate) fn compile(
-    file: &str,
-    text: &str,
-    base_dir: &Path,
-) -> Result<CompiledRules, RulesError> {
+fn compile(file: &str, text: &str, base_dir: &Path) -> Result<CompiledRules, RulesError> {
     let mut p = Problems::new(file, text);
     let (root, syntax) = DeTable::parse_recoverable(text);
     if !syntax.is_empty() {

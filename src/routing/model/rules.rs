@@ -1,16 +1,15 @@
 //! The validated rules the daemon runs on, and what the rest of leadgate reads from them.
+//! Compiling them is `routing::compile`'s, deciding with them `routing::eval`'s.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::condition::{FieldRef, When};
-use super::error::RulesError;
-use super::manager::{Manager, working_deadline};
+use super::manager::Manager;
 use super::record::Explain;
 use super::strategy::Strategy;
 use super::trace::Label;
@@ -127,32 +126,6 @@ pub struct CompiledRules {
 }
 
 impl CompiledRules {
-    /// Reads and validates a routing file; suppression lists it points to are read relative to
-    /// the file's folder.
-    pub fn load(path: &Path) -> Result<CompiledRules, RulesError> {
-        let text = std::fs::read_to_string(path).map_err(|source| RulesError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let mut rules = CompiledRules::from_toml(&path.display().to_string(), &text, dir)?;
-        rules.watched.insert(0, path.to_path_buf());
-        Ok(rules)
-    }
-
-    /// Validates rules given as text; `file_label` names the file in problems, `base_dir` is
-    /// where relative list paths point.
-    pub fn from_toml(
-        file_label: &str,
-        text: &str,
-        base_dir: &Path,
-    ) -> Result<CompiledRules, RulesError> {
-        super::compile::compile(file_label, text, base_dir)
-    }
-
     /// A short hash of the file's bytes, stored with each lead it routed.
     pub fn version(&self) -> &str {
         &self.version
@@ -222,48 +195,5 @@ impl CompiledRules {
     /// The files these rules were read from (the routing file and its lists), for the watcher.
     pub fn watched_files(&self) -> &[PathBuf] {
         &self.watched
-    }
-
-    /// When an acknowledgement is due: `within` after `assigned_at`, counted in the manager's
-    /// working hours when the SLA says so.
-    pub fn ack_due(
-        &self,
-        manager: &str,
-        assigned_at: DateTime<Utc>,
-        within: Duration,
-    ) -> DateTime<Utc> {
-        match self.manager(manager) {
-            Some(m) if self.sla.working_hours_only => {
-                working_deadline(m, &self.holidays, assigned_at, within)
-            }
-            _ => chrono::Duration::from_std(within)
-                .ok()
-                .and_then(|d| assigned_at.checked_add_signed(d))
-                .unwrap_or(DateTime::<Utc>::MAX_UTC),
-        }
-    }
-
-    /// How much of `from..to` was the manager's working time (their hours, days off and the
-    /// holidays); the plain clock for a manager the rules no longer have.
-    pub fn working_time(
-        &self,
-        manager: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> chrono::Duration {
-        match self.manager(manager) {
-            Some(m) => m.schedule.working_time(from, to, &self.holidays),
-            None => (to - from).max(chrono::Duration::zero()),
-        }
-    }
-
-    /// The earliest instant at or after `after` when a manager of `level` starts working, so a
-    /// lead held there can be retried then; `None` when nobody there works within a year.
-    pub fn next_opening(&self, level: &str, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.managers
-            .iter()
-            .filter(|m| m.level == level && m.active)
-            .filter_map(|m| m.next_opening(after, &self.holidays))
-            .min()
     }
 }

@@ -8,15 +8,16 @@ use std::sync::Arc;
 use regex::RegexBuilder;
 use toml::de::{DeTable, DeValue};
 
-use super::condition::{Condition, Conditions, Field, FieldRef, Test, When};
 use super::error::{ProblemKind, Problems, hint};
-use super::hours::{Period, parse_days};
 use super::read::{self, Node, in_file_order};
-use super::suppress::{ListError, SuppressList};
-use super::text::{fold, split_words};
-use super::trace::Label;
-use super::words::{Match, WordIndex, stem};
+use super::suppress::ListError;
 use crate::lead::Channel;
+use crate::routing::model::condition::{Condition, Conditions, Field, FieldRef, Test, When};
+use crate::routing::model::hours::{Period, parse_days};
+use crate::routing::model::suppress::SuppressList;
+use crate::routing::model::text::{fold, split_words};
+use crate::routing::model::trace::Label;
+use crate::routing::model::words::{Match, WordIndex, stem};
 
 /// Every test a condition may use.
 pub(crate) const TESTS: &[&str] = &[

@@ -2,93 +2,21 @@
 //! explained in a [`Trace`]. Time and the store's view of the world come in through
 //! [`RoutingContext`], so a decision is a pure function and replayable.
 
-use std::collections::HashMap;
-use std::time::Duration;
-
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-
 use super::condition::Phase;
 use super::facts::{Facts, Setting};
-use super::hours::{Availability, Clocks};
-use super::manager::Manager;
-use super::record::Record;
-use super::rules::{Action, CompiledRules, Fallback, Pool, Rule};
-use super::strategy::{Candidate, PickedBy, Strategy, StrategyState, choose};
-use super::trace::{CandidateTrace, Eligibility, Label, LevelTrace, PickTrace, Trace};
-use super::values::format_duration;
+use super::hours::Clocks;
+use super::strategy::{Candidate, choose};
 use crate::lead::{Classification, Lead};
-
-/// What the store knows at the moment of a decision.
-#[derive(Debug, Clone, Copy)]
-pub struct RoutingContext<'a> {
-    /// Now, from the injected clock.
-    pub now: DateTime<Utc>,
-    /// Open (not yet closed) leads per manager id now.
-    pub open_leads: &'a HashMap<String, u32>,
-    /// The manager who had this contact's last lead.
-    pub previous_manager: Option<&'a str>,
-    /// Round-robin cursors and weighted-round-robin weights as persisted.
-    pub state: &'a StrategyState,
-    /// Managers who already had this lead (SLA passes, declines): never picked again.
-    pub exclude: &'a [String],
-}
-
-/// The manager picked for a lead.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Pick {
-    /// The manager's id.
-    pub manager: String,
-    /// What picked them.
-    pub strategy: PickedBy,
-    /// The level they were picked at (above the rule's after an escalation).
-    pub level: String,
-}
-
-/// What happens to the lead.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Outcome {
-    /// Assign to the picked manager.
-    Assign(Pick),
-    /// Nobody eligible: keep it until someone at `level` is (retry with [`CompiledRules::pick`]).
-    Hold {
-        /// The level the lead waits for.
-        level: String,
-    },
-    /// A rule dropped it (suppression, spam): not a lead.
-    Drop {
-        /// The rule's reason.
-        reason: String,
-    },
-}
-
-/// The whole decision for a new lead.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Decision {
-    /// The rule, level, tags and score, as the lead record carries them (level is empty for a
-    /// dropped lead).
-    pub classification: Classification,
-    /// Assign, hold or drop.
-    pub outcome: Outcome,
-    /// The SLA for the assignment.
-    pub ack_within: Duration,
-    /// The strategy state to persist.
-    pub state: StrategyState,
-    /// Why.
-    pub trace: Trace,
-}
-
-/// The result of picking again (a held lead retried, an SLA pass, a decline).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PickResult {
-    /// The manager, or `None` when nobody is eligible (keep holding).
-    pub pick: Option<Pick>,
-    /// The strategy state to persist.
-    pub state: StrategyState,
-    /// Who was considered and why.
-    pub trace: PickTrace,
-}
+use crate::routing::model::decision::{Decision, Outcome, Pick, PickResult, RoutingContext};
+use crate::routing::model::hours::Availability;
+use crate::routing::model::manager::Manager;
+use crate::routing::model::record::Record;
+use crate::routing::model::rules::{Action, CompiledRules, Fallback, Pool, Rule};
+use crate::routing::model::strategy::{PickedBy, Strategy, StrategyState};
+use crate::routing::model::trace::{
+    CandidateTrace, Eligibility, Label, LevelTrace, PickTrace, Trace,
+};
+use crate::routing::model::values::format_duration;
 
 /// Where to look for a manager: a level, the pool there, and whether the previous manager wins.
 struct Target<'r> {

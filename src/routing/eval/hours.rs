@@ -1,5 +1,5 @@
-//! Working hours: the readable strings admins write (`"mon-fri 09:00-13:00, 14:00-18:00"`),
-//! whether a manager is working at an instant in their own time zone, and the SLA deadline
+//! Working time: whether a manager is working at an instant in their own time zone (or why
+//! not), when they next start, how much of a stretch was working time, and the SLA deadline
 //! that counts only working time.
 //!
 //! A period whose end is not after its start (`"22:00-06:00"`) runs across midnight and belongs
@@ -9,170 +9,13 @@
 
 use chrono::{
     DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc,
-    Weekday,
 };
 use chrono_tz::Tz;
-use serde::{Deserialize, Serialize};
 
-use super::values::DateSet;
-
-/// One working period of a day, in minutes since midnight.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Period {
-    start: u32,
-    /// 1..=1440; not after `start` means the period ends the next day.
-    end: u32,
-}
-
-impl Period {
-    fn overnight(self) -> bool {
-        self.end <= self.start
-    }
-
-    /// Whether a time of day (seconds since midnight) is in the part of this period that lies
-    /// on its own day (`same_day`) or on the next day.
-    fn covers(self, secs: u32, same_day: bool) -> bool {
-        let (start, end) = (self.start * 60, self.end * 60);
-        match (same_day, self.overnight()) {
-            (true, false) => start <= secs && secs < end,
-            (true, true) => secs >= start,
-            (false, true) => secs < end,
-            (false, false) => false,
-        }
-    }
-
-    /// Parses `"09:00-18:00"`.
-    pub(crate) fn parse(s: &str) -> Result<Period, String> {
-        let (a, b) = s
-            .split_once('-')
-            .ok_or_else(|| format!("{s:?} is not a period: write it as \"09:00-18:00\""))?;
-        let start = minutes(a.trim(), false)?;
-        let end = minutes(b.trim(), true)?;
-        if start == end % 1440 && end != 1440 {
-            return Err(format!(
-                "period {s:?} is empty: for round the clock write \"00:00-24:00\""
-            ));
-        }
-        Ok(Period { start, end })
-    }
-
-    /// Whether a time of day is within the period (wrapping past midnight when it does).
-    pub(crate) fn contains_time(self, t: NaiveTime) -> bool {
-        let secs = t.num_seconds_from_midnight();
-        self.covers(secs, true) || self.covers(secs, false)
-    }
-}
-
-fn minutes(s: &str, end: bool) -> Result<u32, String> {
-    let bad = || format!("{s:?} is not a time of day: write it as \"09:00\" (24-hour clock)");
-    let (h, m) = s.split_once(':').ok_or_else(bad)?;
-    let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    if m >= 60 || m.to_string().len() > 2 || h > 24 || (h == 24 && (m != 0 || !end)) {
-        return Err(bad());
-    }
-    Ok(h * 60 + m)
-}
-
-/// The weekly pattern: periods per weekday (Monday first).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct WeekHours {
-    days: [Vec<Period>; 7],
-}
-
-const DAY_NAMES: [[&str; 4]; 7] = [
-    ["mon", "monday", "пн", "понедельник"],
-    ["tue", "tuesday", "вт", "вторник"],
-    ["wed", "wednesday", "ср", "среда"],
-    ["thu", "thursday", "чт", "четверг"],
-    ["fri", "friday", "пт", "пятница"],
-    ["sat", "saturday", "сб", "суббота"],
-    ["sun", "sunday", "вс", "воскресенье"],
-];
-
-/// Parses `"mon-fri"`, `"sat,sun"`, `"daily"` into a set of weekdays (Monday = 0).
-pub(crate) fn parse_days(s: &str) -> Result<[bool; 7], String> {
-    let mut set = [false; 7];
-    let lower = s.trim().to_lowercase();
-    if matches!(lower.as_str(), "daily" | "everyday" | "ежедневно") {
-        return Ok([true; 7]);
-    }
-    let day = |d: &str| {
-        DAY_NAMES
-            .iter()
-            .position(|names| names.contains(&d.trim()))
-            .ok_or_else(|| {
-                format!("{d:?} is not a day: use mon, tue, wed, thu, fri, sat, sun (or пн..вс), a range such as mon-fri, or daily")
-            })
-    };
-    for item in lower.split(',').filter(|i| !i.trim().is_empty()) {
-        match item.split_once('-') {
-            Some((a, b)) => {
-                let (a, b) = (day(a)?, day(b)?);
-                let mut d = a;
-                loop {
-                    set[d] = true;
-                    if d == b {
-                        break;
-                    }
-                    d = (d + 1) % 7;
-                }
-            }
-            None => set[day(item)?] = true,
-        }
-    }
-    if !set.contains(&true) {
-        return Err(format!("{s:?} names no day"));
-    }
-    Ok(set)
-}
-
-impl WeekHours {
-    /// Parses one or more groups such as `"mon-fri 09:00-13:00, 14:00-18:00; sat 10:00-14:00"`.
-    pub(crate) fn parse(s: &str) -> Result<WeekHours, String> {
-        let mut week = WeekHours::default();
-        for group in s.split(';').map(str::trim).filter(|g| !g.is_empty()) {
-            let (days, periods) = group.split_once(char::is_whitespace).ok_or_else(|| {
-                format!("{group:?} needs days and hours: write it as \"mon-fri 09:00-18:00\"")
-            })?;
-            let days = parse_days(days)?;
-            for p in periods.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                let period = Period::parse(p)?;
-                for (d, on) in days.iter().enumerate() {
-                    if *on {
-                        week.days[d].push(period);
-                    }
-                }
-            }
-        }
-        if week.days.iter().all(Vec::is_empty) {
-            return Err(format!(
-                "{s:?} has no working period: write e.g. \"mon-fri 09:00-18:00\""
-            ));
-        }
-        for day in &mut week.days {
-            day.sort_by_key(|p| p.start);
-        }
-        Ok(week)
-    }
-
-    fn day(&self, wd: Weekday) -> &[Period] {
-        &self.days[wd.num_days_from_monday() as usize]
-    }
-}
-
-/// Whether a manager can take a lead at a given instant, and if not, why.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Availability {
-    /// Within working hours.
-    Working,
-    /// Outside working hours.
-    OffHours,
-    /// Hours say working, but the day is one of the manager's days off or vacation.
-    DayOff,
-    /// Hours say working, but the day is in the shared holiday calendar.
-    Holiday,
-}
+use crate::routing::model::hours::{Availability, Schedule};
+use crate::routing::model::manager::Manager;
+use crate::routing::model::rules::CompiledRules;
+use crate::routing::model::values::DateSet;
 
 /// One instant on the clocks of several time zones, each converted once: a decision asks
 /// every candidate manager whether they work now, and most share a zone.
@@ -199,16 +42,6 @@ impl Clocks {
         self.seen.push((tz, local));
         local
     }
-}
-
-/// When a manager works: the weekly hours in their time zone, days off, and whether the shared
-/// holiday calendar applies to them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Schedule {
-    pub(crate) tz: Tz,
-    pub(crate) week: WeekHours,
-    pub(crate) days_off: DateSet,
-    pub(crate) works_holidays: bool,
 }
 
 impl Schedule {
@@ -382,9 +215,93 @@ fn at(date: NaiveDate, minutes: u32) -> NaiveDateTime {
     date.and_time(NaiveTime::MIN) + Duration::minutes(i64::from(minutes))
 }
 
+impl Manager {
+    /// Whether the manager is within working hours at `at` (and not on a day off or a
+    /// holiday): eligibility and the SLA clock both need it.
+    pub fn is_working(&self, at: DateTime<Utc>, holidays: &DateSet) -> bool {
+        self.availability(at, holidays) == Availability::Working
+    }
+
+    /// Like [`Manager::is_working`], with the reason when not.
+    pub fn availability(&self, at: DateTime<Utc>, holidays: &DateSet) -> Availability {
+        self.schedule.availability(at, holidays)
+    }
+
+    /// [`Manager::availability`] now, reading the clock of the manager's time zone from
+    /// `clocks` (converted once per zone and decision).
+    pub(crate) fn availability_now(&self, clocks: &mut Clocks, holidays: &DateSet) -> Availability {
+        self.schedule
+            .availability_local(clocks.local(self.schedule.tz), holidays)
+    }
+
+    /// The next instant at or after `after` when the manager works, so a held lead can be
+    /// retried then; `None` if not within a year.
+    pub fn next_opening(&self, after: DateTime<Utc>, holidays: &DateSet) -> Option<DateTime<Utc>> {
+        self.schedule.next_opening(after, holidays)
+    }
+}
+
+/// The SLA deadline counted in the manager's working time only: a lead assigned at 17:55 to
+/// someone whose day ends at 18:00, with 30 minutes to react, is due 25 minutes after the next
+/// working day starts.
+pub fn working_deadline(
+    manager: &Manager,
+    holidays: &DateSet,
+    start: DateTime<Utc>,
+    within: std::time::Duration,
+) -> DateTime<Utc> {
+    manager.schedule.working_deadline(start, within, holidays)
+}
+
+impl CompiledRules {
+    /// When an acknowledgement is due: `within` after `assigned_at`, counted in the manager's
+    /// working hours when the SLA says so.
+    pub fn ack_due(
+        &self,
+        manager: &str,
+        assigned_at: DateTime<Utc>,
+        within: std::time::Duration,
+    ) -> DateTime<Utc> {
+        match self.manager(manager) {
+            Some(m) if self.sla.working_hours_only => {
+                working_deadline(m, &self.holidays, assigned_at, within)
+            }
+            _ => chrono::Duration::from_std(within)
+                .ok()
+                .and_then(|d| assigned_at.checked_add_signed(d))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        }
+    }
+
+    /// How much of `from..to` was the manager's working time (their hours, days off and the
+    /// holidays); the plain clock for a manager the rules no longer have.
+    pub fn working_time(
+        &self,
+        manager: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> chrono::Duration {
+        match self.manager(manager) {
+            Some(m) => m.schedule.working_time(from, to, &self.holidays),
+            None => (to - from).max(chrono::Duration::zero()),
+        }
+    }
+
+    /// The earliest instant at or after `after` when a manager of `level` starts working, so a
+    /// lead held there can be retried then; `None` when nobody there works within a year.
+    pub fn next_opening(&self, level: &str, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.managers
+            .iter()
+            .filter(|m| m.level == level && m.active)
+            .filter_map(|m| m.next_opening(after, &self.holidays))
+            .min()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::routing::model::hours::WeekHours;
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
