@@ -137,34 +137,91 @@ pub async fn run(
     options: RunOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), DaemonError> {
-    let clock = options.clock.clone();
     let opened = OpenStore::open(&config.storage).await?;
     let all = opened.shared();
-    let store: Arc<dyn Store> = all.clone();
-    let health = options.health.clone();
-    let metrics = Metrics::new();
-    register_posted_sources(&config, &health);
-    let rules = RulesHandle::new(rules).counted_in(metrics.clone());
     let running = Running::default();
-    announce_config(&config, &rules.current());
-
+    let metrics = Metrics::new();
     let process_wake = Arc::new(Notify::new());
     let (intake, committer) = Intake::start(
-        store.clone(),
+        all.clone(),
         process_wake.clone(),
         metrics.clone(),
         running.close_intake.clone(),
     );
     let shared = Shared {
-        store: store.clone(),
-        intake: intake.clone(),
-        clock: clock.clone(),
-        health: health.clone(),
-        metrics: metrics.clone(),
+        store: all.clone(),
+        intake,
+        clock: options.clock.clone(),
+        health: options.health.clone(),
+        metrics,
         tasks: running.stages.clone(),
     };
+    register_posted_sources(&config, &shared.health);
+    let rules = RulesHandle::new(rules).counted_in(shared.metrics.clone());
+    announce_config(&config, &rules.current());
 
-    let mut wakers = crate::deliver::start(&config.sinks, &shared, options.max_idle)?;
+    let stages = start_stages(&config, &options, &shared, &all, &rules, process_wake).await?;
+    let telegram = start_sources(&config, &shared.on(&running.pullers))?;
+    let forms = form_runtimes(&config)?;
+    start_limiter_sweeper(&forms, &shared.tasks);
+    let grace = config.server.shutdown_grace;
+    let config = Arc::new(config);
+    let state = AppState {
+        vk_names: Arc::new(vk_name_readers(&config)?),
+        config: config.clone(),
+        intake: shared.intake.clone(),
+        store: shared.store.clone(),
+        clock: shared.clock.clone(),
+        health: shared.health.clone(),
+        rules,
+        forms: Arc::new(forms),
+        telegram: Arc::new(telegram),
+        metrics: shared.metrics.clone(),
+        sink_wakers: Arc::new(stages.wakers),
+        actions: stages.actions,
+        notices: stages.notices,
+        notes: all.clone(),
+        bodies: crate::http::BodyBudget::new(config.server.body_memory),
+        managers_hook: stages.managers_hook,
+        console: all.clone(),
+        process_wake: stages.process_wake,
+        file_links: stages.file_links,
+        files: all.clone(),
+        shelf: crate::files::shelf_of(&config.storage.data_dir()),
+    };
+    let metrics = shared.metrics.clone();
+    drop(shared);
+    tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), mailboxes = config.email.iter().map(|e| e.mailboxes.len()).sum::<usize>(), blogs = config.wordpress.len() + config.feeds.len(), telegram_bots = config.telegram.len(), "leadgate is running.");
+    crate::http::serve(listener, router(state), &config.server, &metrics, shutdown).await;
+    tracing::info!("Shutting down: intake stopped, draining.");
+    running.drain(committer, grace).await;
+    opened.close().await;
+    tracing::info!("Stopped.");
+    Ok(())
+}
+
+/// What the running stages give the HTTP routes: the wakers, the actions managers and CRMs
+/// take, the notices and the managers' webhook.
+struct Stages {
+    wakers: Vec<Arc<Notify>>,
+    actions: Actions,
+    notices: Notices,
+    managers_hook: Option<TapListener>,
+    process_wake: Arc<Notify>,
+    file_links: crate::files::FileLinks,
+}
+
+/// Starts every stage, each in its span: the sinks, the notifier, the rules watcher, the file
+/// keeper, processing, the SLA, the managers' bot, the alerts and the retention sweeper.
+async fn start_stages(
+    config: &Config,
+    options: &RunOptions,
+    shared: &Shared,
+    all: &Arc<dyn Stores>,
+    rules: &RulesHandle,
+    process_wake: Arc<Notify>,
+) -> Result<Stages, DaemonError> {
+    let mut wakers = crate::deliver::start(&config.sinks, shared, options.max_idle)?;
     let notes: Arc<dyn NotificationStore> = all.clone();
     let notices = Notices::new(&config.notify);
     let notify_wake = Arc::new(Notify::new());
@@ -174,131 +231,71 @@ pub async fn run(
         )),
         None => None,
     };
-    let notifying = start_notify_worker(
-        &config,
-        &options,
-        &notes,
-        managers_bot.clone(),
-        &notify_wake,
-        &shared,
-    )?;
-    if notifying {
+    let worker = (managers_bot.clone(), notify_wake.clone());
+    if start_notify_worker(config, options, &notes, worker, shared)? {
         wakers.push(notify_wake.clone());
     }
     if config.watch_routing {
-        start_rules_watcher(&config, &rules, &shared.tasks);
+        start_rules_watcher(config, rules, &shared.tasks);
     }
-    let file_links = crate::files::links_of(&config.attachments, &*all).await?;
-    wakers.push(start_file_keeper(&config, &options, &all, &shared)?);
-    warm_up_phones(&config);
-
-    let processor = processor_of(
-        &config,
-        &options,
-        &shared,
-        &rules,
-        &notices,
-        &wakers,
-        file_links.clone(),
-    );
+    let file_links = crate::files::links_of(&config.attachments, &**all).await?;
+    wakers.push(start_file_keeper(config, options, all, shared)?);
+    warm_up_phones(config);
+    let processor = processor_of(config, options, shared, rules, &notices, &wakers, &file_links);
     let actions = Actions {
-        store: store.clone(),
+        store: shared.store.clone(),
         rules: rules.clone(),
-        clock: clock.clone(),
+        clock: shared.clock.clone(),
         sinks: processor.sinks.clone(),
         sink_wakers: wakers.clone(),
         notices: notices.clone(),
         reach: processor.reach.clone(),
-        metrics: metrics.clone(),
+        metrics: shared.metrics.clone(),
     };
-    running.stages.spawn(
-        tracing::info_span!("stage", name = "process"),
-        processor.run(
-            process_wake.clone(),
-            health.clone(),
-            running.stages.stopping(),
-        ),
-    );
+    let (health, stop) = (shared.health.clone(), shared.tasks.stopping());
+    let process = processor.run(process_wake.clone(), health.clone(), stop.clone());
+    shared.tasks.spawn(tracing::info_span!("stage", name = "process"), process);
     let sla = SlaWorker {
         desk: actions.clone(),
         max_idle: options.max_idle,
     };
-    running.stages.spawn(
-        tracing::info_span!("stage", name = "sla"),
-        sla.run(health.clone(), running.stages.stopping()),
-    );
-    let managers_hook = start_managers_bot(&config, managers_bot, &actions, &rules, &shared);
+    let sla = sla.run(health.clone(), stop.clone());
+    shared.tasks.spawn(tracing::info_span!("stage", name = "sla"), sla);
+    let managers_hook = start_managers_bot(config, managers_bot, &actions, rules, shared);
     if config.notify.alerts.has_recipients() {
         let monitor = AlertMonitor {
-            store: store.clone(),
-            notes: notes.clone(),
+            store: shared.store.clone(),
+            notes,
             health: health.clone(),
             notices: notices.clone(),
             cfg: config.notify.alerts.clone(),
-            clock: clock.clone(),
-            wake: notify_wake.clone(),
-            started: clock.now(),
-            metrics: metrics.clone(),
+            clock: shared.clock.clone(),
+            wake: notify_wake,
+            started: shared.clock.now(),
+            metrics: shared.metrics.clone(),
             rules: rules.clone(),
         };
-        running.stages.spawn(
-            tracing::info_span!("stage", name = "alerts"),
-            monitor.run(running.stages.stopping()),
-        );
+        let alerts = monitor.run(stop.clone());
+        shared.tasks.spawn(tracing::info_span!("stage", name = "alerts"), alerts);
     }
     let sweeper = crate::privacy::Sweeper {
         store: all.clone(),
         retention: config.retention.clone(),
-        clock: clock.clone(),
+        clock: shared.clock.clone(),
         max_idle: options.max_idle,
-        files: Some((
-            all.clone(),
-            crate::files::shelf_of(&config.storage.data_dir()),
-        )),
-        metrics: metrics.clone(),
+        files: Some((all.clone(), crate::files::shelf_of(&config.storage.data_dir()))),
+        metrics: shared.metrics.clone(),
     };
-    running.stages.spawn(
-        tracing::info_span!("stage", name = "retention"),
-        sweeper.run(health.clone(), running.stages.stopping()),
-    );
-
-    let telegram = start_sources(&config, &shared.on(&running.pullers))?;
-    let forms = form_runtimes(&config)?;
-    start_limiter_sweeper(&forms, &shared.tasks);
-    let vk_names = vk_name_readers(&config)?;
-    let grace = config.server.shutdown_grace;
-    let config = Arc::new(config);
-    let state = AppState {
-        config: config.clone(),
-        intake,
-        store: store.clone(),
-        clock: clock.clone(),
-        health: health.clone(),
-        rules,
-        forms: Arc::new(forms),
-        telegram: Arc::new(telegram),
-        metrics: metrics.clone(),
-        sink_wakers: Arc::new(wakers),
+    let sweeping = sweeper.run(health, stop);
+    shared.tasks.spawn(tracing::info_span!("stage", name = "retention"), sweeping);
+    Ok(Stages {
+        wakers,
         actions,
         notices,
-        notes,
-        bodies: crate::http::BodyBudget::new(config.server.body_memory),
         managers_hook,
-        console: all.clone(),
-        process_wake: process_wake.clone(),
+        process_wake,
         file_links,
-        files: all.clone(),
-        shelf: crate::files::shelf_of(&config.storage.data_dir()),
-        vk_names: Arc::new(vk_names),
-    };
-    drop(shared);
-    tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), mailboxes = config.email.iter().map(|e| e.mailboxes.len()).sum::<usize>(), blogs = config.wordpress.len() + config.feeds.len(), telegram_bots = config.telegram.len(), "leadgate is running.");
-    crate::http::serve(listener, router(state), &config.server, &metrics, shutdown).await;
-    tracing::info!("Shutting down: intake stopped, draining.");
-    running.drain(committer, grace).await;
-    opened.close().await;
-    tracing::info!("Stopped.");
-    Ok(())
+    })
 }
 
 /// Sources that wait to be posted to have no task: they are listed from the start and
@@ -332,8 +329,7 @@ fn start_notify_worker(
     config: &Config,
     options: &RunOptions,
     notes: &Arc<dyn NotificationStore>,
-    managers_bot: Option<TelegramNotifier>,
-    wake: &Arc<Notify>,
+    (managers_bot, wake): (Option<TelegramNotifier>, Arc<Notify>),
     shared: &Shared,
 ) -> Result<bool, StartError> {
     let mailer = match &config.notify.email {
@@ -351,7 +347,7 @@ fn start_notify_worker(
         email: mailer,
         people,
         clock: shared.clock.clone(),
-        wake: wake.clone(),
+        wake,
         max_idle: options.max_idle,
         metrics: shared.metrics.clone(),
     };
@@ -416,7 +412,7 @@ fn processor_of(
     rules: &RulesHandle,
     notices: &Notices,
     wakers: &[Arc<Notify>],
-    file_links: crate::files::FileLinks,
+    file_links: &crate::files::FileLinks,
 ) -> Processor {
     let windows = (config
         .telegram
@@ -443,7 +439,7 @@ fn processor_of(
         },
         batch_size: config.batch_size,
         max_idle: options.max_idle,
-        file_links,
+        file_links: file_links.clone(),
         metrics: shared.metrics.clone(),
     }
 }
