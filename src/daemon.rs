@@ -232,6 +232,9 @@ pub async fn run(
         &config, &options, &all, &health, &running,
     )?);
     warm_up_phones(&config);
+    // Every commit that wakes the sinks may have set a deadline: it wakes the SLA too.
+    let sla_wake = Arc::new(Notify::new());
+    wakers.push(sla_wake.clone());
 
     let process_wake = Arc::new(Notify::new());
     let processor = processor_of(
@@ -258,6 +261,7 @@ pub async fn run(
     );
     let sla = SlaWorker {
         desk: actions.clone(),
+        wake: sla_wake,
         max_idle: options.max_idle,
     };
     running.spawn(
