@@ -32,8 +32,9 @@ use tracing::Instrument;
 pub struct RunOptions {
     /// Time and ids.
     pub clock: Arc<dyn Clock>,
-    /// The longest a stage sleeps without being woken before it looks for due work again
-    /// (retries and held leads fall due on the clock, not on an event).
+    /// The longest real time a stage sleeps without being woken before it looks again; work
+    /// that falls due on the clock (retries, deadlines, held leads) wakes it through
+    /// `Clock::sleep_until` sooner.
     pub max_idle: Duration,
     /// Where every component reports its state; a caller that keeps a clone watches the
     /// daemon (the tests wait on its stages' passes for quiet).

@@ -76,7 +76,7 @@ pub struct Processor {
 }
 
 /// What one batch did ([`Processor::run_once`]).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Processed {
     /// The inbound items it took.
     pub taken: usize,
