@@ -14,7 +14,7 @@ use crate::sla::TapListener;
 use crate::sla::{Actions, Reach, SlaWorker};
 use crate::sources::telegram::WebhookBot;
 use crate::sources::vk::VkApi;
-use crate::store::{NotificationStore, OpenStore, Store, StoreError, Stores};
+use crate::store::{NotificationStore, OpenStore, StoreError, Stores};
 use crate::telegram::BotClient;
 use crate::telemetry::Metrics;
 use std::collections::HashMap;
@@ -29,8 +29,9 @@ use tokio_util::sync::CancellationToken;
 pub struct RunOptions {
     /// Time and ids.
     pub clock: Arc<dyn Clock>,
-    /// The longest a stage sleeps without being woken before it looks for due work again
-    /// (retries and held leads fall due on the clock, not on an event).
+    /// The longest real time a stage sleeps without being woken before it looks again; work
+    /// that falls due on the clock (retries, deadlines, held leads) wakes it through
+    /// `Clock::sleep_until` sooner.
     pub max_idle: Duration,
     /// Where every component reports its state; a caller that keeps a clone watches the
     /// daemon (the tests wait on its stages' passes for quiet).
@@ -241,7 +242,18 @@ async fn start_stages(
     let file_links = crate::files::links_of(&config.attachments, &**all).await?;
     wakers.push(start_file_keeper(config, options, all, shared)?);
     warm_up_phones(config);
-    let processor = processor_of(config, options, shared, rules, &notices, &wakers, &file_links);
+    // Every commit that wakes the sinks may have set a deadline: it wakes the SLA too.
+    let sla_wake = Arc::new(Notify::new());
+    wakers.push(sla_wake.clone());
+    let processor = processor_of(
+        config,
+        options,
+        shared,
+        rules,
+        &notices,
+        &wakers,
+        &file_links,
+    );
     let actions = Actions {
         store: shared.store.clone(),
         rules: rules.clone(),
@@ -254,13 +266,18 @@ async fn start_stages(
     };
     let (health, stop) = (shared.health.clone(), shared.tasks.stopping());
     let process = processor.run(process_wake.clone(), health.clone(), stop.clone());
-    shared.tasks.spawn(tracing::info_span!("stage", name = "process"), process);
+    shared
+        .tasks
+        .spawn(tracing::info_span!("stage", name = "process"), process);
     let sla = SlaWorker {
         desk: actions.clone(),
+        wake: sla_wake,
         max_idle: options.max_idle,
     };
     let sla = sla.run(health.clone(), stop.clone());
-    shared.tasks.spawn(tracing::info_span!("stage", name = "sla"), sla);
+    shared
+        .tasks
+        .spawn(tracing::info_span!("stage", name = "sla"), sla);
     let managers_hook = start_managers_bot(config, managers_bot, &actions, rules, shared);
     if config.notify.alerts.has_recipients() {
         let monitor = AlertMonitor {
@@ -276,18 +293,25 @@ async fn start_stages(
             rules: rules.clone(),
         };
         let alerts = monitor.run(stop.clone());
-        shared.tasks.spawn(tracing::info_span!("stage", name = "alerts"), alerts);
+        shared
+            .tasks
+            .spawn(tracing::info_span!("stage", name = "alerts"), alerts);
     }
     let sweeper = crate::privacy::Sweeper {
         store: all.clone(),
         retention: config.retention.clone(),
         clock: shared.clock.clone(),
         max_idle: options.max_idle,
-        files: Some((all.clone(), crate::files::shelf_of(&config.storage.data_dir()))),
+        files: Some((
+            all.clone(),
+            crate::files::shelf_of(&config.storage.data_dir()),
+        )),
         metrics: shared.metrics.clone(),
     };
     let sweeping = sweeper.run(health, stop);
-    shared.tasks.spawn(tracing::info_span!("stage", name = "retention"), sweeping);
+    shared
+        .tasks
+        .spawn(tracing::info_span!("stage", name = "retention"), sweeping);
     Ok(Stages {
         wakers,
         actions,

@@ -41,8 +41,8 @@ pub struct SinkWorker {
 }
 
 impl SinkWorker {
-    /// Builds the worker for a configured sink; `max_idle` is the longest it sleeps without a
-    /// wake-up before looking for due retries.
+    /// Builds the worker for a configured sink; `max_idle` is the longest real time it sleeps
+    /// without a wake-up before looking again (a retry wakes it through the clock).
     pub fn new(
         cfg: &SinkConfig,
         max_idle: Duration,
@@ -121,21 +121,21 @@ impl SinkWorker {
                     tracing::error!(sink = %self.id, error = %e, "Cannot claim deliveries.");
                     health.failure(&name, now, e.to_string());
                     health.pass(&name, true);
-                    self.idle(self.max_idle.min(Duration::from_secs(2)), &shutdown)
+                    let retry = self.max_idle.min(Duration::from_secs(2));
+                    let wake = Some(&*self.wake);
+                    health
+                        .idle(&name, clock.as_ref(), None, retry, wake, &shutdown)
                         .await;
                     continue;
                 }
             };
             if rows.is_empty() {
-                let wait = match store.next_outbox_due(&self.id).await {
-                    Ok(Some(due)) => (due - now)
-                        .to_std()
-                        .unwrap_or(Duration::ZERO)
-                        .min(self.max_idle),
-                    _ => self.max_idle,
-                };
+                // A retry falls due on the clock: the worker sleeps until then (or a wake-up).
+                let due = store.next_outbox_due(&self.id).await.ok().flatten();
                 health.pass(&name, false);
-                self.idle(wait.max(Duration::from_millis(5)), &shutdown)
+                let (wake, max_idle) = (Some(&*self.wake), self.max_idle);
+                health
+                    .idle(&name, clock.as_ref(), due, max_idle, wake, &shutdown)
                     .await;
                 continue;
             }
@@ -184,14 +184,6 @@ impl SinkWorker {
             .metrics
             .counter("leadgate_deliveries_total", &[sink, ("outcome", "failed")]))
         .increment(failed as u64);
-    }
-
-    async fn idle(&self, wait: Duration, shutdown: &CancellationToken) {
-        tokio::select! {
-            () = self.wake.notified() => {}
-            () = tokio::time::sleep(wait) => {}
-            () = shutdown.cancelled() => {}
-        }
     }
 
     async fn send(

@@ -94,11 +94,11 @@ impl FileKeeper {
                     health.pass(NAME, true);
                 }
             }
-            tokio::select! {
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(self.max_idle) => {}
-                () = shutdown.cancelled() => {}
-            }
+            // Nothing falls due on the clock here: the next files come with a wake-up.
+            let (clock, wake) = (self.clock.as_ref(), Some(&*self.wake));
+            health
+                .idle(NAME, clock, None, self.max_idle, wake, &shutdown)
+                .await;
         }
         health.stopped(NAME);
     }

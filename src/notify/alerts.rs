@@ -59,29 +59,36 @@ fn since(now: DateTime<Utc>, then: DateTime<Utc>) -> std::time::Duration {
 }
 
 impl AlertMonitor {
-    /// Checks every `check_every` until `shutdown`.
+    /// Checks every `check_every` until `shutdown`: that long after the last check on the
+    /// daemon's clock (incidents are counted in its time), and at most that long in real time
+    /// (a component's state changes without the clock moving).
     pub async fn run(self, shutdown: CancellationToken) {
-        self.health.register("stage:alerts", "stage");
+        const NAME: &str = "stage:alerts";
+        let health = &self.health;
+        health.register(NAME, "stage");
+        let every =
+            chrono::Duration::from_std(self.cfg.check_every).unwrap_or(chrono::Duration::MAX);
         while !shutdown.is_cancelled() {
             // A success at `now` says every incident open at `now` has been announced.
             let now = self.clock.now();
             match self.check_at(now).await {
                 Ok(changes) => {
-                    self.health.success("stage:alerts", now, None);
-                    self.health.pass("stage:alerts", changes > 0);
+                    health.success(NAME, now, None);
+                    health.pass(NAME, changes > 0);
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "The alert check failed; it runs again.");
-                    self.health.failure("stage:alerts", now, e.to_string());
-                    self.health.pass("stage:alerts", true);
+                    health.failure(NAME, now, e.to_string());
+                    health.pass(NAME, true);
                 }
             }
-            tokio::select! {
-                () = tokio::time::sleep(self.cfg.check_every) => {}
-                () = shutdown.cancelled() => {}
-            }
+            let (due, max_idle) = (now.checked_add_signed(every), self.cfg.check_every);
+            let clock = self.clock.as_ref();
+            health
+                .idle(NAME, clock, due, max_idle, None, &shutdown)
+                .await;
         }
-        self.health.stopped("stage:alerts");
+        health.stopped(NAME);
     }
 
     /// The incidents open now, by key.

@@ -53,26 +53,26 @@ enum Sent {
 }
 
 impl NotifyWorker {
-    /// Runs until `shutdown`.
+    /// Runs until `shutdown`: sleeps until the next retry falls due on the clock, or a
+    /// wake-up.
     pub async fn run(self, health: Health, shutdown: CancellationToken) {
-        health.register("stage:notify", "stage");
+        const NAME: &str = "stage:notify";
+        health.register(NAME, "stage");
+        let (clock, max_idle) = (self.clock.as_ref(), self.max_idle);
         while !shutdown.is_cancelled() {
             let now = self.clock.now();
             let lease = now + chrono::Duration::seconds(120);
             let claimed = self.store.claim_notifications(now, lease, 20).await;
-            // A look that claimed nothing found no work; sends and errors did.
-            health.pass(
-                "stage:notify",
-                !matches!(&claimed, Ok(rows) if rows.is_empty()),
-            );
-            let wait = match claimed {
-                Ok(rows) if rows.is_empty() => match self.store.next_notification_due().await {
-                    Ok(Some(due)) => (due - now)
-                        .to_std()
-                        .unwrap_or(Duration::ZERO)
-                        .min(self.max_idle),
-                    _ => self.max_idle,
-                },
+            match claimed {
+                Ok(rows) if rows.is_empty() => {
+                    let due = self.store.next_notification_due().await.ok().flatten();
+                    // A look that claimed nothing found no work.
+                    health.pass(NAME, false);
+                    let wake = Some(&*self.wake);
+                    health
+                        .idle(NAME, clock, due, max_idle, wake, &shutdown)
+                        .await;
+                }
                 Ok(rows) => {
                     let results: Vec<NotificationResult> = futures_util::stream::iter(rows)
                         .map(|row| self.send_one(row))
@@ -87,32 +87,26 @@ impl NotifyWorker {
                         .flatten();
                     match self.store.record_notifications(&results).await {
                         Ok(()) => match failed {
-                            Some(e) => health.failure("stage:notify", self.clock.now(), e),
-                            None => health.success("stage:notify", self.clock.now(), None),
+                            Some(e) => health.failure(NAME, self.clock.now(), e),
+                            None => health.success(NAME, self.clock.now(), None),
                         },
                         Err(e) => {
                             tracing::error!(error = %e, "Cannot record notifications; they are sent again after their lease.");
-                            health.failure("stage:notify", self.clock.now(), e.to_string());
+                            health.failure(NAME, self.clock.now(), e.to_string());
                         }
                     }
-                    Duration::ZERO
+                    health.pass(NAME, true);
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "Cannot claim notifications.");
-                    health.failure("stage:notify", now, e.to_string());
-                    Duration::from_secs(2)
+                    health.failure(NAME, now, e.to_string());
+                    health.pass(NAME, true);
+                    let (retry, wake) = (Duration::from_secs(2), Some(&*self.wake));
+                    health.idle(NAME, clock, None, retry, wake, &shutdown).await;
                 }
-            };
-            if wait.is_zero() {
-                continue;
-            }
-            tokio::select! {
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
-                () = shutdown.cancelled() => {}
             }
         }
-        health.stopped("stage:notify");
+        health.stopped(NAME);
     }
 
     async fn send_one(&self, row: NotificationRow) -> NotificationResult {

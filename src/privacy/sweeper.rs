@@ -25,7 +25,8 @@ pub struct Sweeper {
     pub retention: Retention,
     /// Time.
     pub clock: Arc<dyn Clock>,
-    /// How often to look at the clock to see whether a pass is due.
+    /// The longest real time it sleeps before looking again (a sweep falling due on the
+    /// clock wakes it).
     pub max_idle: Duration,
     /// The records of kept files and their folder: after a pass, the files no record keeps
     /// any more are removed.
@@ -46,6 +47,7 @@ impl Sweeper {
                 last.is_none_or(|l| (now - l).to_std().unwrap_or_default() >= self.retention.every);
             // A look before the next sweep is due finds nothing to do.
             let mut found_work = false;
+            let mut failed = false;
             if due {
                 match self.run_once(&shutdown).await {
                     Ok(removed) => {
@@ -57,14 +59,22 @@ impl Sweeper {
                         tracing::error!(error = %e, "The retention sweep failed; it is retried.");
                         health.failure(NAME, now, e.to_string());
                         found_work = true;
+                        failed = true;
                     }
                 }
             }
             health.pass(NAME, found_work);
-            tokio::select! {
-                () = tokio::time::sleep(self.max_idle.min(self.retention.every)) => {}
-                () = shutdown.cancelled() => {}
-            }
+            // The next sweep falls due `every` after the last on the clock; a failed one is
+            // retried at the next look.
+            let every = chrono::Duration::from_std(self.retention.every).ok();
+            let next = match (last, every) {
+                (Some(l), Some(e)) if !failed => l.checked_add_signed(e),
+                _ => None,
+            };
+            let max_idle = self.max_idle.min(self.retention.every);
+            health
+                .idle(NAME, self.clock.as_ref(), next, max_idle, None, &shutdown)
+                .await;
         }
         health.stopped(NAME);
     }

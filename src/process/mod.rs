@@ -69,12 +69,22 @@ pub struct Processor {
     pub conversation_windows: ConversationWindows,
     /// Items per batch.
     pub batch_size: u32,
-    /// The longest it sleeps before offering held leads again (hours begin on the clock).
+    /// The longest real time it sleeps without a wake-up (held leads are offered again when
+    /// the clock says, see [`Processor::run`]).
     pub max_idle: Duration,
     /// Signs the links to the files a lead lists (`fields.attachments[].url`).
     pub file_links: crate::files::FileLinks,
     /// Where items, leads and not-leads are counted.
     pub metrics: Metrics,
+}
+
+/// What one batch did ([`Processor::run_once`]).
+#[derive(Debug, Clone)]
+pub struct Processed {
+    /// The inbound items it took.
+    pub taken: usize,
+    /// The levels where leads are held after it, so the stage knows when to offer them again.
+    pub held_levels: HashSet<String>,
 }
 
 /// Why a batch failed; it is rolled back and tried again.
@@ -87,9 +97,12 @@ const RETRY_AFTER_ERROR: Duration = Duration::from_secs(2);
 const HELD_OFFER_INTERVAL: chrono::Duration = chrono::Duration::seconds(5);
 
 impl Processor {
-    /// Runs until `shutdown`, woken by `wake` whenever intake commits something.
+    /// Runs until `shutdown`, woken by `wake` whenever intake commits something, and by the
+    /// clock when held leads are next worth offering.
     pub async fn run(self, wake: Arc<Notify>, health: Health, shutdown: CancellationToken) {
-        health.register("stage:process", "stage");
+        const NAME: &str = "stage:process";
+        health.register(NAME, "stage");
+        let clock = self.clock.as_ref();
         let mut last_offer: Option<DateTime<Utc>> = None;
         while !shutdown.is_cancelled() {
             let now = self.clock.now();
@@ -98,37 +111,56 @@ impl Processor {
                 last_offer = Some(now);
             }
             match self.run_once(offer).await {
-                Ok(n) => {
-                    health.success("stage:process", self.clock.now(), None);
+                Ok(done) => {
+                    health.success(NAME, self.clock.now(), None);
                     // Offering held leads may assign some: counted as work.
-                    health.pass("stage:process", n > 0 || offer);
-                    if n as u32 >= self.batch_size {
+                    health.pass(NAME, done.taken > 0 || offer);
+                    if done.taken as u32 >= self.batch_size {
                         continue; // more is waiting
                     }
-                    tokio::select! {
-                        () = wake.notified() => {}
-                        () = tokio::time::sleep(self.max_idle) => {}
-                        () = shutdown.cancelled() => {}
-                    }
+                    let due = self.next_offer(&done.held_levels, last_offer);
+                    health
+                        .idle(NAME, clock, due, self.max_idle, Some(&wake), &shutdown)
+                        .await;
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "Processing failed; the batch is rolled back and retried.");
-                    health.failure("stage:process", self.clock.now(), e.to_string());
-                    health.pass("stage:process", true);
-                    tokio::select! {
-                        () = tokio::time::sleep(RETRY_AFTER_ERROR) => {}
-                        () = shutdown.cancelled() => {}
-                    }
+                    health.failure(NAME, self.clock.now(), e.to_string());
+                    health.pass(NAME, true);
+                    health
+                        .idle(NAME, clock, None, RETRY_AFTER_ERROR, None, &shutdown)
+                        .await;
                 }
             }
         }
-        health.stopped("stage:process");
+        health.stopped(NAME);
     }
 
-    /// Processes one batch; returns how many inbound items it took. With `offer_held`, leads
-    /// held for lack of a manager are offered first; without, their levels stay closed to the
-    /// batch's new leads all the same, so no newer lead jumps the queue.
-    pub async fn run_once(&self, offer_held: bool) -> Result<usize, ProcessError> {
+    /// When the leads held at `held` levels are next worth offering: at the next opening of a
+    /// level where nobody works now, and [`HELD_OFFER_INTERVAL`] after the last offer at one
+    /// where somebody does (they may have room by then); `None` when nothing is held or nobody
+    /// there works within a year.
+    fn next_offer(
+        &self,
+        held: &HashSet<String>,
+        last_offer: Option<DateTime<Utc>>,
+    ) -> Option<DateTime<Utc>> {
+        let rules = self.rules.current();
+        let now = self.clock.now();
+        let again = last_offer.unwrap_or(now) + HELD_OFFER_INTERVAL;
+        (held.iter())
+            .filter_map(|level| match rules.next_opening(level, now)? {
+                opening if opening > now => Some(opening),
+                _ => Some(again),
+            })
+            .min()
+    }
+
+    /// Processes one batch: how many inbound items it took, and the levels that hold leads
+    /// after it. With `offer_held`, leads held for lack of a manager are offered first;
+    /// without, their levels stay closed to the batch's new leads all the same, so no newer
+    /// lead jumps the queue.
+    pub async fn run_once(&self, offer_held: bool) -> Result<Processed, ProcessError> {
         let rows = self.store.pending_inbound(self.batch_size).await?;
         // Parsing is pure: done before the transaction, so intake's commits wait less.
         let mut drafts = Vec::with_capacity(rows.len());
@@ -206,7 +238,10 @@ impl Processor {
             .metrics
             .counter("leadgate_inbound_processed_total", &[]))
         .increment(rows.len() as u64);
-        Ok(rows.len())
+        Ok(Processed {
+            taken: rows.len(),
+            held_levels: batch.held_levels,
+        })
     }
 
     /// Parses and normalises a stored item: the draft, or why it is not a lead.
@@ -373,6 +408,8 @@ impl Processor {
         )
         .await?;
         if let Some(a) = &lead.assignment {
+            // A deadline: the SLA stage (woken with the sinks) must hear of it.
+            batch.queued |= a.ack_due_at.is_some();
             self.write_assignment(tx, &lead, a, &decision.classification.level, "expired")
                 .await?;
             tx.audit(&lead.id, now, kind, &json!({"manager": a.manager.id, "strategy": a.strategy, "ack_due_at": a.ack_due_at})).await?;
@@ -566,6 +603,7 @@ impl Processor {
                 trace: Some(trace),
             })
             .await?;
+            batch.queued |= a.ack_due_at.is_some();
             self.write_assignment(tx, &lead, &a, &level, "expired")
                 .await?;
             tx.audit(
@@ -660,6 +698,7 @@ struct Batch {
     open: HashMap<String, u32>,
     state: StrategyState,
     held_levels: HashSet<String>,
+    /// Whether the workers (the sinks, notifications, the SLA) must be woken after the commit.
     queued: bool,
     /// What to log once the batch is committed.
     said: Vec<Said>,

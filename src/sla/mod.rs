@@ -34,7 +34,10 @@ use tokio_util::sync::CancellationToken;
 pub struct SlaWorker {
     /// What acting on a lead needs (the store, the rules, the clock, the sinks).
     pub desk: Actions,
-    /// The longest it sleeps without looking for due deadlines.
+    /// Raised after a commit that may set a deadline sooner than the one it sleeps until (a
+    /// new or passed-on assignment).
+    pub wake: Arc<Notify>,
+    /// The longest real time it sleeps without a wake-up before looking for due deadlines.
     pub max_idle: Duration,
 }
 
@@ -77,36 +80,35 @@ async fn save_state(
 }
 
 impl SlaWorker {
-    /// Runs until `shutdown`, sleeping until the next deadline (at most `max_idle`: a new
-    /// assignment's deadline is never sooner than that in practice).
+    /// Runs until `shutdown`, sleeping until the next deadline on the clock (or a wake-up:
+    /// a new assignment may be due sooner).
     pub async fn run(self, health: Health, shutdown: CancellationToken) {
-        health.register("stage:sla", "stage");
+        const NAME: &str = "stage:sla";
+        health.register(NAME, "stage");
+        let clock = self.desk.clock.clone();
         while !shutdown.is_cancelled() {
-            let wait = match self.run_once().await {
+            match self.run_once().await {
                 Ok(moved) => {
-                    health.success("stage:sla", self.desk.clock.now(), None);
-                    health.pass("stage:sla", moved > 0);
-                    match self.desk.store.next_ack_due().await {
-                        Ok(Some(due)) => (due - self.desk.clock.now())
-                            .to_std()
-                            .unwrap_or(Duration::ZERO)
-                            .min(self.max_idle),
-                        _ => self.max_idle,
-                    }
+                    health.success(NAME, clock.now(), None);
+                    let due = self.desk.store.next_ack_due().await.ok().flatten();
+                    health.pass(NAME, moved > 0);
+                    let (wake, max_idle) = (Some(&*self.wake), self.max_idle);
+                    health
+                        .idle(NAME, clock.as_ref(), due, max_idle, wake, &shutdown)
+                        .await;
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "The SLA pass failed; it is retried.");
-                    health.failure("stage:sla", self.desk.clock.now(), e.to_string());
-                    health.pass("stage:sla", true);
-                    Duration::from_secs(2)
+                    health.failure(NAME, clock.now(), e.to_string());
+                    health.pass(NAME, true);
+                    let retry = Duration::from_secs(2);
+                    health
+                        .idle(NAME, clock.as_ref(), None, retry, None, &shutdown)
+                        .await;
                 }
-            };
-            tokio::select! {
-                () = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
-                () = shutdown.cancelled() => {}
             }
         }
-        health.stopped("stage:sla");
+        health.stopped(NAME);
     }
 
     /// Passes every overdue lead on, in one transaction; returns how many moved.

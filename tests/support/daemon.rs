@@ -31,6 +31,11 @@ fn quiet_between(first: &BTreeMap<String, Passes>, now: &BTreeMap<String, Passes
     all_passed.then_some(true)
 }
 
+/// The longest real time a stage of a daemon on a [`ManualClock`] sleeps without a wake-up:
+/// what falls due on the clock wakes it when the test moves the clock, so no test relies on
+/// the stages polling.
+pub const MANUAL_MAX_IDLE: Duration = Duration::from_secs(3600);
+
 /// The longest [`TestDaemon::stop`] waits for the drain before failing the test.
 pub const STOP_BOUND: Duration = Duration::from_secs(20);
 
@@ -42,6 +47,7 @@ pub struct TestDaemon {
     pub dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     health: Health,
+    clock: Arc<dyn Clock>,
     task: Option<tokio::task::JoinHandle<Result<(), String>>>,
 }
 
@@ -98,6 +104,9 @@ impl TestDaemon {
     }
 
     /// [`TestDaemon::start_in`] on a clock the test moves (SLA timers, retry waits, hours).
+    /// The stages look again only when woken, asked by [`TestDaemon::settled`] or
+    /// [`TestDaemon::ran_since`], or when the clock reaches their next due work
+    /// ([`MANUAL_MAX_IDLE`] is longer than any test).
     pub async fn start_at(
         dir: &Path,
         config: &str,
@@ -106,7 +115,7 @@ impl TestDaemon {
     ) -> TestDaemon {
         let options = leadgate::RunOptions {
             clock,
-            max_idle: Duration::from_millis(50),
+            max_idle: MANUAL_MAX_IDLE,
             ..Default::default()
         };
         TestDaemon::start_with(dir, config, routing, options, true).await
@@ -146,7 +155,7 @@ impl TestDaemon {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let health = options.health.clone();
+        let (health, clock) = (options.health.clone(), options.clock.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let shutdown = async move {
@@ -160,6 +169,7 @@ impl TestDaemon {
             dir: dir.to_path_buf(),
             stop: Some(stop),
             health,
+            clock,
             task: Some(task),
         }
     }
@@ -210,9 +220,11 @@ impl TestDaemon {
     }
 
     /// Waits until the component `name` last did its job at or after `at` on the daemon's
-    /// clock: for the SLA stage, a look for due deadlines that saw the clock at `at`.
+    /// clock: for the SLA stage, a look for due deadlines that saw the clock at `at` (the
+    /// stages are asked to look again, as a stage with nothing due would not).
     pub async fn ran_since(&self, name: &str, at: chrono::DateTime<chrono::Utc>) {
         let seen = eventually(Duration::from_secs(10), || async {
+            self.health.look_again();
             let c = self.component(name).await;
             let last = c["last_success"]
                 .as_str()
@@ -227,10 +239,12 @@ impl TestDaemon {
         );
     }
 
-    /// Waits until the daemon is quiet: between two looks, every stage (processing, the sinks,
-    /// notifications, the SLA, the file keeper, retention) finished two more passes over its work
-    /// and none found anything to do. What a test asserts did not happen after this has had
-    /// its chance to happen. Fails the test when the daemon stays busy for [`SETTLE_BOUND`].
+    /// Waits until the daemon is quiet: every stage (processing, the sinks, notifications,
+    /// the SLA, alerts, the file keeper, retention) is asked to look at its work again, and
+    /// between two looks each finished two more passes and none found anything to do, and no
+    /// stage's next work is due on the daemon's clock (a stage the clock has woken has not
+    /// finished its pass). What a test asserts did not happen after this has had its chance
+    /// to happen. Fails the test when the daemon stays busy for [`SETTLE_BOUND`].
     ///
     /// Intake needs no look of its own: every submission waits for its commit, and a commit
     /// wakes processing, whose pass then finds work.
@@ -240,15 +254,18 @@ impl TestDaemon {
         loop {
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "the daemon did not settle within {SETTLE_BOUND:?}: {:?}",
-                self.health.passes()
+                "the daemon did not settle within {SETTLE_BOUND:?}: {:?}, due by {}: {:?}",
+                self.health.passes(),
+                self.clock.now(),
+                self.health.due_by(self.clock.now()),
             );
+            self.health.look_again();
             tokio::time::sleep(Duration::from_millis(10)).await;
             let now = self.health.passes();
             match quiet_between(&first, &now) {
-                Some(true) => return,
-                Some(false) => first = now, // work happened: look again from here
-                None => {}                  // not every stage has made two passes yet
+                Some(true) if self.health.due_by(self.clock.now()).is_empty() => return,
+                Some(_) => first = now, // work happened or is due: look again from here
+                None => {}              // not every stage has made two passes yet
             }
         }
     }
