@@ -68,20 +68,22 @@ impl FileStore for SqliteStore {
         // Items that made or joined a lead and whose bytes can hold a file (a mail names its
         // parts' files with `name=`, `filename=` or RFC 2231's `name*`; most mail has none
         // and is not parsed a second time); their bytes are read one at a time later
-        // (`item_payload`), so a batch of uploads is never in memory at once.
+        // (`item_payload`), so a batch of uploads is never in memory at once. A CASE, not
+        // AND/OR: SQLite evaluates both sides of AND and OR in a result column, so every
+        // form's bytes were searched for mail and chat markers.
         let rows = sqlx::query(
             "SELECT rowid AS seq, id, source, channel, dedupe_key, received_at, content_type,
                     x'' AS payload, meta, status, lead_id,
-                    status IN ('lead', 'joined') AND lead_id IS NOT NULL AND (
-                        channel = 'whatsapp'
-                        OR (channel = 'email' AND (instr(CAST(payload AS TEXT), 'name=') > 0
+                    CASE WHEN status NOT IN ('lead', 'joined') OR lead_id IS NULL THEN 0
+                        WHEN channel = 'whatsapp' THEN 1
+                        WHEN channel = 'email' THEN instr(CAST(payload AS TEXT), 'name=') > 0
                             OR instr(CAST(payload AS TEXT), 'NAME=') > 0
                             OR instr(CAST(payload AS TEXT), 'Name=') > 0
-                            OR instr(CAST(payload AS TEXT), 'name*') > 0))
-                        OR (channel = 'webform' AND lower(content_type) LIKE 'multipart/%')
-                        OR (channel = 'telegram' AND instr(CAST(payload AS TEXT), 'file_id') > 0)
-                        OR (channel = 'vk' AND instr(CAST(payload AS TEXT), '\"attachments\"') > 0)
-                    ) AS may_hold
+                            OR instr(CAST(payload AS TEXT), 'name*') > 0
+                        WHEN channel = 'webform' THEN lower(content_type) LIKE 'multipart/%'
+                        WHEN channel = 'telegram' THEN instr(CAST(payload AS TEXT), 'file_id') > 0
+                        WHEN channel = 'vk' THEN instr(CAST(payload AS TEXT), '\"attachments\"') > 0
+                        ELSE 0 END AS may_hold
              FROM inbound WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
         )
         .bind(after)
