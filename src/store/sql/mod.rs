@@ -6,6 +6,8 @@
 //! ordered values to bind and the mapping of a row live here.
 
 pub(super) mod console;
+pub(super) mod notifications;
+pub(super) mod outbox;
 
 use super::StoreResult;
 use super::values::{opt_ts, parse_ts};
@@ -72,6 +74,8 @@ pub(super) trait Read {
     fn opt_text(&self, column: &str) -> StoreResult<Option<String>>;
     /// An integer column.
     fn int(&self, column: &str) -> StoreResult<i64>;
+    /// An integer column that may be NULL.
+    fn opt_int(&self, column: &str) -> StoreResult<Option<i64>>;
 
     /// A count or a sum (never negative).
     fn count(&self, column: &str) -> StoreResult<u64> {
@@ -105,6 +109,10 @@ where
     }
 
     fn int(&self, column: &str) -> StoreResult<i64> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn opt_int(&self, column: &str) -> StoreResult<Option<i64>> {
         Ok(self.try_get(column)?)
     }
 }

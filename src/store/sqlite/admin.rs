@@ -3,8 +3,9 @@
 
 use super::inbound::inbound_row;
 use super::leads::assignment_summary;
-use super::outbox::{OUTBOX_COLUMNS, outbox_summaries};
+use super::outbox::outbox_summaries;
 use super::*;
+use crate::store::sql::outbox::OUTBOX_COLUMNS;
 
 pub(super) async fn ping(store: &SqliteStore) -> StoreResult<()> {
     sqlx::query("SELECT 1").execute(&store.read).await?;
