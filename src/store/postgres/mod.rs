@@ -180,8 +180,3 @@ async fn set_cursor<'e, E: sqlx::Executor<'e, Database = Postgres>>(
     .await?;
     Ok(())
 }
-
-/// A count or a sum read back (never negative).
-fn count(row: &PgRow, column: &str) -> StoreResult<u64> {
-    Ok(row.try_get::<i64, _>(column)?.max(0) as u64)
-}

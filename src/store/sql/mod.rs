@@ -5,7 +5,10 @@
 //! A backend still runs each statement with its own pool and sqlx types; only the text, the
 //! ordered values to bind and the mapping of a row live here.
 
+pub(super) mod admin;
 pub(super) mod console;
+pub(super) mod files;
+pub(super) mod leads;
 pub(super) mod notifications;
 pub(super) mod outbox;
 
