@@ -23,7 +23,7 @@ mod privacy;
 #[cfg(test)]
 pub(crate) mod testing;
 
-use super::values::{channel, opt_ts, parse_json, parse_ts, ts};
+use super::values::{opt_ts, parse_json, ts};
 use super::*;
 use crate::lead::Lead;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};

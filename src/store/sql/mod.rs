@@ -8,6 +8,7 @@
 pub(super) mod admin;
 pub(super) mod console;
 pub(super) mod files;
+pub(super) mod inbound;
 pub(super) mod leads;
 pub(super) mod notifications;
 pub(super) mod outbox;
@@ -69,7 +70,7 @@ fn dollars(sql: &str) -> String {
 }
 
 /// A row of either backend, read by column name as the store keeps values: text, integers,
-/// times as RFC 3339 text.
+/// times as RFC 3339 text, payloads as bytes.
 pub(super) trait Read {
     /// A text column.
     fn text(&self, column: &str) -> StoreResult<String>;
@@ -79,6 +80,8 @@ pub(super) trait Read {
     fn int(&self, column: &str) -> StoreResult<i64>;
     /// An integer column that may be NULL.
     fn opt_int(&self, column: &str) -> StoreResult<Option<i64>>;
+    /// A binary column.
+    fn bytes(&self, column: &str) -> StoreResult<Vec<u8>>;
 
     /// A count or a sum (never negative).
     fn count(&self, column: &str) -> StoreResult<u64> {
@@ -102,6 +105,7 @@ where
     for<'a> &'a str: ColumnIndex<R>,
     for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
 {
     fn text(&self, column: &str) -> StoreResult<String> {
         Ok(self.try_get(column)?)
@@ -116,6 +120,10 @@ where
     }
 
     fn opt_int(&self, column: &str) -> StoreResult<Option<i64>> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn bytes(&self, column: &str) -> StoreResult<Vec<u8>> {
         Ok(self.try_get(column)?)
     }
 }
