@@ -310,27 +310,3 @@ pub trait ConsoleStore: Send + Sync + std::fmt::Debug {
     /// How many items each reason kept out since `since`, most first.
     async fn not_lead_reasons(&self, since: DateTime<Utc>) -> StoreResult<Vec<(String, u64)>>;
 }
-
-/// The first `n` characters of `s` (a lead's text in the console's list), for every backend.
-pub(super) fn excerpt(s: &str, n: usize) -> String {
-    s.chars().take(n).collect()
-}
-
-/// Names are stored as written and matched by prefix: a query typed all in lower case is
-/// tried with each word capitalised, as the normaliser writes names. For every backend.
-pub(super) fn name_prefix(typed: &str) -> String {
-    if typed.chars().any(char::is_uppercase) {
-        return typed.to_string();
-    }
-    typed
-        .split(' ')
-        .map(|w| {
-            let mut c = w.chars();
-            match c.next() {
-                Some(first) => first.to_uppercase().chain(c).collect(),
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}

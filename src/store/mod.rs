@@ -12,6 +12,7 @@ mod notifications;
 mod postgres;
 mod privacy;
 mod records;
+mod sql;
 mod sqlite;
 mod storage;
 mod values;

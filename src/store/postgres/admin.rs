@@ -2,9 +2,13 @@
 //! leads, a lead's whole journey, and the queue counts.
 
 use super::inbound::{INBOUND_COLUMNS, inbound_row};
-use super::leads::assignment_summary;
-use super::outbox::{OUTBOX_COLUMNS, outbox_summaries};
+use super::outbox::outbox_summaries;
 use super::*;
+use crate::store::sql::admin::{
+    JOURNEY_ASSIGNMENTS, JOURNEY_AUDIT, JOURNEY_LEAD, RULES_TEXTS, assignment_summary, audit_entry,
+    inbound_summary, lead_summary, queue_counts,
+};
+use crate::store::sql::outbox::OUTBOX_COLUMNS;
 
 pub(super) async fn ping(store: &PgStore) -> StoreResult<()> {
     sqlx::query("SELECT 1").execute(&store.pool).await?;
@@ -32,24 +36,7 @@ pub(super) async fn list_inbound(
     .bind(i64::from(f.limit.clamp(1, 500)))
     .fetch_all(&store.pool)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(InboundSummary {
-                id: r.try_get("id")?,
-                source: r.try_get("source")?,
-                channel: r.try_get("channel")?,
-                dedupe_key: r.try_get("dedupe_key")?,
-                received_at: parse_ts(
-                    "inbound.received_at",
-                    &r.try_get::<String, _>("received_at")?,
-                )?,
-                status: r.try_get("status")?,
-                reason: r.try_get("reason")?,
-                detail: r.try_get("detail")?,
-                lead_id: r.try_get("lead_id")?,
-            })
-        })
-        .collect()
+    rows.iter().map(inbound_summary).collect()
 }
 
 pub(super) async fn list_leads(store: &PgStore, f: &ListFilter) -> StoreResult<Vec<LeadSummary>> {
@@ -69,31 +56,14 @@ pub(super) async fn list_leads(store: &PgStore, f: &ListFilter) -> StoreResult<V
     .bind(i64::from(f.limit.clamp(1, 500)))
     .fetch_all(&store.pool)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(LeadSummary {
-                id: r.try_get("id")?,
-                source: r.try_get("source")?,
-                channel: r.try_get("channel")?,
-                received_at: parse_ts(
-                    "leads.received_at",
-                    &r.try_get::<String, _>("received_at")?,
-                )?,
-                status: r.try_get("status")?,
-                level: r.try_get("level")?,
-                rule: r.try_get("rule")?,
-                manager_id: r.try_get("manager_id")?,
-            })
-        })
-        .collect()
+    rows.iter().map(lead_summary).collect()
 }
 
 pub(super) async fn lead_journey(store: &PgStore, lead_id: &str) -> StoreResult<Option<Journey>> {
-    let Some(lead) =
-        sqlx::query("SELECT record, status, rules_version, trace FROM leads WHERE id = $1")
-            .bind(lead_id)
-            .fetch_optional(&store.pool)
-            .await?
+    let Some(lead) = sqlx::query(JOURNEY_LEAD.postgres())
+        .bind(lead_id)
+        .fetch_optional(&store.pool)
+        .await?
     else {
         return Ok(None);
     };
@@ -118,16 +88,13 @@ pub(super) async fn lead_journey(store: &PgStore, lead_id: &str) -> StoreResult<
         }))
     })
     .collect::<StoreResult<Vec<_>>>()?;
-    let assignments = sqlx::query(
-        "SELECT manager_id, level, strategy, attempt, assigned_at, ack_due_at, state
-         FROM assignments WHERE lead_id = $1 ORDER BY id",
-    )
-    .bind(lead_id)
-    .fetch_all(&store.pool)
-    .await?
-    .iter()
-    .map(assignment_summary)
-    .collect::<StoreResult<Vec<_>>>()?;
+    let assignments = sqlx::query(JOURNEY_ASSIGNMENTS.postgres())
+        .bind(lead_id)
+        .fetch_all(&store.pool)
+        .await?
+        .iter()
+        .map(assignment_summary)
+        .collect::<StoreResult<Vec<_>>>()?;
     let outbox_rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE lead_id = $1 ORDER BY id"
     )))
@@ -135,18 +102,12 @@ pub(super) async fn lead_journey(store: &PgStore, lead_id: &str) -> StoreResult<
     .fetch_all(&store.pool)
     .await?;
     let deliveries = outbox_summaries(&store.pool, outbox_rows).await?;
-    let audit = sqlx::query("SELECT at, kind, detail FROM audit WHERE lead_id = $1 ORDER BY id")
+    let audit = sqlx::query(JOURNEY_AUDIT.postgres())
         .bind(lead_id)
         .fetch_all(&store.pool)
         .await?
         .iter()
-        .map(|r| {
-            Ok(AuditEntry {
-                at: parse_ts("audit.at", &r.try_get::<String, _>("at")?)?,
-                kind: r.try_get("kind")?,
-                detail: parse_json("audit.detail", &r.try_get::<String, _>("detail")?)?,
-            })
-        })
+        .map(audit_entry)
         .collect::<StoreResult<Vec<_>>>()?;
     let trace = parse_json("leads.trace", &lead.try_get::<String, _>("trace")?)?;
     Ok(Some(Journey {
@@ -170,12 +131,7 @@ pub(super) async fn queue_stats(store: &PgStore) -> StoreResult<QueueStats> {
     )
     .fetch_one(&store.pool)
     .await?;
-    Ok(QueueStats {
-        inbound_pending: count(&row, "inbound_pending")?,
-        outbox_pending: count(&row, "outbox_pending")?,
-        outbox_dead: count(&row, "outbox_dead")?,
-        leads_held: count(&row, "leads_held")?,
-    })
+    queue_counts(&row)
 }
 
 /// A lead's stored trace spelt out with its rules version's texts; a trace the texts do not
@@ -188,11 +144,10 @@ async fn spelt_out(store: &PgStore, trace: Value) -> StoreResult<Value> {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let texts: Option<String> =
-        sqlx::query_scalar("SELECT texts FROM rules_texts WHERE version = $1")
-            .bind(&version)
-            .fetch_optional(&store.pool)
-            .await?;
+    let texts: Option<String> = sqlx::query_scalar(RULES_TEXTS.postgres())
+        .bind(&version)
+        .fetch_optional(&store.pool)
+        .await?;
     let Some(texts) = texts else {
         return Ok(serde_json::json!({
             "unreadable": format!("the texts of rules version {version} are not in the store"),

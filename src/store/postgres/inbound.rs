@@ -2,28 +2,8 @@
 //! answered new or the stored item they repeat, and the oldest pending items.
 
 use super::*;
+pub(super) use crate::store::sql::inbound::{INBOUND_COLUMNS, inbound_row};
 use std::collections::HashSet;
-
-/// The columns [`inbound_row`] reads.
-pub(super) const INBOUND_COLUMNS: &str =
-    "id, source, channel, dedupe_key, received_at, content_type, payload, meta";
-
-/// An item as stored.
-pub(super) fn inbound_row(row: &PgRow) -> StoreResult<InboundRow> {
-    Ok(InboundRow {
-        id: row.try_get("id")?,
-        source: row.try_get("source")?,
-        channel: channel(&row.try_get::<String, _>("channel")?)?,
-        dedupe_key: row.try_get("dedupe_key")?,
-        received_at: parse_ts(
-            "inbound.received_at",
-            &row.try_get::<String, _>("received_at")?,
-        )?,
-        content_type: row.try_get("content_type")?,
-        payload: row.try_get("payload")?,
-        meta: parse_json("inbound.meta", &row.try_get::<String, _>("meta")?)?,
-    })
-}
 
 /// Inserts items in their order with one statement; the ids of those that were new.
 async fn insert_rows(db: &mut PgConnection, items: &[NewInbound]) -> StoreResult<HashSet<String>> {

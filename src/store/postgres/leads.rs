@@ -3,6 +3,8 @@
 //! it; the reads ahead (`prefetch_*`) fill small caches that the writes keep true.
 
 use super::*;
+use crate::store::sql::admin::assignment_summary;
+use crate::store::sql::leads::{active_assignment, stored_lead};
 use std::collections::HashMap;
 
 const LEAD_COLUMNS: &str = "l.record, l.status, l.manager_id, l.level, l.last_activity_at";
@@ -28,59 +30,6 @@ pub(super) async fn next_ack_due(store: &PgStore) -> StoreResult<Option<DateTime
         .fetch_optional(&store.pool)
         .await?;
     opt_ts("assignments.ack_due_at", next)
-}
-
-fn stored_lead(row: &PgRow) -> StoreResult<StoredLead> {
-    let record: String = row.try_get("record")?;
-    let record: Lead = serde_json::from_str(&record).map_err(|e| StoreError::Corrupt {
-        what: "leads.record",
-        detail: e.to_string(),
-    })?;
-    let status: String = row.try_get("status")?;
-    Ok(StoredLead {
-        record,
-        status: LeadStatus::parse(&status).ok_or_else(|| StoreError::Corrupt {
-            what: "leads.status",
-            detail: status.clone(),
-        })?,
-        manager_id: row.try_get("manager_id")?,
-        level: row.try_get("level")?,
-        last_activity_at: parse_ts(
-            "leads.last_activity_at",
-            &row.try_get::<String, _>("last_activity_at")?,
-        )?,
-    })
-}
-
-/// One assignment as the journey and the history show it.
-pub(super) fn assignment_summary(r: &PgRow) -> StoreResult<AssignmentSummary> {
-    Ok(AssignmentSummary {
-        manager_id: r.try_get("manager_id")?,
-        level: r.try_get("level")?,
-        strategy: r.try_get("strategy")?,
-        attempt: r.try_get::<i64, _>("attempt")? as u32,
-        assigned_at: parse_ts(
-            "assignments.assigned_at",
-            &r.try_get::<String, _>("assigned_at")?,
-        )?,
-        ack_due_at: opt_ts("assignments.ack_due_at", r.try_get("ack_due_at")?)?,
-        state: r.try_get("state")?,
-    })
-}
-
-fn active_assignment(row: &PgRow) -> StoreResult<ActiveAssignment> {
-    Ok(ActiveAssignment {
-        lead: stored_lead(row)?,
-        manager_id: row.try_get("a_manager")?,
-        level: row.try_get("a_level")?,
-        strategy: row.try_get("strategy")?,
-        attempt: row.try_get::<i64, _>("attempt")? as u32,
-        assigned_at: parse_ts(
-            "assignments.assigned_at",
-            &row.try_get::<String, _>("assigned_at")?,
-        )?,
-        ack_due_at: opt_ts("assignments.ack_due_at", row.try_get("ack_due_at")?)?,
-    })
 }
 
 /// A lead's record as stored.

@@ -23,7 +23,7 @@ mod privacy;
 #[cfg(test)]
 pub(crate) mod testing;
 
-use super::values::{channel, opt_ts, parse_json, parse_ts, ts};
+use super::values::{opt_ts, parse_json, ts};
 use super::*;
 use crate::lead::Lead;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
@@ -179,9 +179,4 @@ async fn set_cursor<'e, E: sqlx::Executor<'e, Database = Postgres>>(
     .execute(exec)
     .await?;
     Ok(())
-}
-
-/// A count or a sum read back (never negative).
-fn count(row: &PgRow, column: &str) -> StoreResult<u64> {
-    Ok(row.try_get::<i64, _>(column)?.max(0) as u64)
 }

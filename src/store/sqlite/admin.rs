@@ -2,9 +2,13 @@
 //! whole journey, and the queue counts.
 
 use super::inbound::inbound_row;
-use super::leads::assignment_summary;
-use super::outbox::{OUTBOX_COLUMNS, outbox_summaries};
+use super::outbox::outbox_summaries;
 use super::*;
+use crate::store::sql::admin::{
+    JOURNEY_ASSIGNMENTS, JOURNEY_AUDIT, JOURNEY_LEAD, RULES_TEXTS, assignment_summary, audit_entry,
+    inbound_summary, lead_summary, queue_counts,
+};
+use crate::store::sql::outbox::OUTBOX_COLUMNS;
 
 pub(super) async fn ping(store: &SqliteStore) -> StoreResult<()> {
     sqlx::query("SELECT 1").execute(&store.read).await?;
@@ -32,24 +36,7 @@ pub(super) async fn list_inbound(
     .bind(i64::from(f.limit.clamp(1, 500)))
     .fetch_all(&store.read)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(InboundSummary {
-                id: r.try_get("id")?,
-                source: r.try_get("source")?,
-                channel: r.try_get("channel")?,
-                dedupe_key: r.try_get("dedupe_key")?,
-                received_at: parse_ts(
-                    "inbound.received_at",
-                    &r.try_get::<String, _>("received_at")?,
-                )?,
-                status: r.try_get("status")?,
-                reason: r.try_get("reason")?,
-                detail: r.try_get("detail")?,
-                lead_id: r.try_get("lead_id")?,
-            })
-        })
-        .collect()
+    rows.iter().map(inbound_summary).collect()
 }
 
 pub(super) async fn list_leads(
@@ -72,34 +59,17 @@ pub(super) async fn list_leads(
     .bind(i64::from(f.limit.clamp(1, 500)))
     .fetch_all(&store.read)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(LeadSummary {
-                id: r.try_get("id")?,
-                source: r.try_get("source")?,
-                channel: r.try_get("channel")?,
-                received_at: parse_ts(
-                    "leads.received_at",
-                    &r.try_get::<String, _>("received_at")?,
-                )?,
-                status: r.try_get("status")?,
-                level: r.try_get("level")?,
-                rule: r.try_get("rule")?,
-                manager_id: r.try_get("manager_id")?,
-            })
-        })
-        .collect()
+    rows.iter().map(lead_summary).collect()
 }
 
 pub(super) async fn lead_journey(
     store: &SqliteStore,
     lead_id: &str,
 ) -> StoreResult<Option<Journey>> {
-    let Some(lead) =
-        sqlx::query("SELECT record, status, rules_version, trace FROM leads WHERE id = ?1")
-            .bind(lead_id)
-            .fetch_optional(&store.read)
-            .await?
+    let Some(lead) = sqlx::query(JOURNEY_LEAD.sqlite())
+        .bind(lead_id)
+        .fetch_optional(&store.read)
+        .await?
     else {
         return Ok(None);
     };
@@ -125,16 +95,13 @@ pub(super) async fn lead_journey(
         }))
     })
     .collect::<StoreResult<Vec<_>>>()?;
-    let assignments = sqlx::query(
-        "SELECT manager_id, level, strategy, attempt, assigned_at, ack_due_at, state
-         FROM assignments WHERE lead_id = ?1 ORDER BY id",
-    )
-    .bind(lead_id)
-    .fetch_all(&store.read)
-    .await?
-    .iter()
-    .map(assignment_summary)
-    .collect::<StoreResult<Vec<_>>>()?;
+    let assignments = sqlx::query(JOURNEY_ASSIGNMENTS.sqlite())
+        .bind(lead_id)
+        .fetch_all(&store.read)
+        .await?
+        .iter()
+        .map(assignment_summary)
+        .collect::<StoreResult<Vec<_>>>()?;
     let outbox_rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE lead_id = ?1 ORDER BY id"
     )))
@@ -142,18 +109,12 @@ pub(super) async fn lead_journey(
     .fetch_all(&store.read)
     .await?;
     let deliveries = outbox_summaries(&store.read, outbox_rows).await?;
-    let audit = sqlx::query("SELECT at, kind, detail FROM audit WHERE lead_id = ?1 ORDER BY id")
+    let audit = sqlx::query(JOURNEY_AUDIT.sqlite())
         .bind(lead_id)
         .fetch_all(&store.read)
         .await?
         .iter()
-        .map(|r| {
-            Ok(AuditEntry {
-                at: parse_ts("audit.at", &r.try_get::<String, _>("at")?)?,
-                kind: r.try_get("kind")?,
-                detail: parse_json("audit.detail", &r.try_get::<String, _>("detail")?)?,
-            })
-        })
+        .map(audit_entry)
         .collect::<StoreResult<Vec<_>>>()?;
     Ok(Some(Journey {
         lead: parse_json("leads.record", &lead.try_get::<String, _>("record")?)?,
@@ -180,12 +141,7 @@ pub(super) async fn queue_stats(store: &SqliteStore) -> StoreResult<QueueStats> 
     )
     .fetch_one(&store.read)
     .await?;
-    Ok(QueueStats {
-        inbound_pending: row.try_get::<i64, _>("inbound_pending")? as u64,
-        outbox_pending: row.try_get::<i64, _>("outbox_pending")? as u64,
-        outbox_dead: row.try_get::<i64, _>("outbox_dead")? as u64,
-        leads_held: row.try_get::<i64, _>("leads_held")? as u64,
-    })
+    queue_counts(&row)
 }
 
 /// A lead's stored trace spelt out with its rules version's texts; a trace the texts do
@@ -198,11 +154,10 @@ async fn spelt_out(store: &SqliteStore, trace: Value) -> StoreResult<Value> {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let texts: Option<String> =
-        sqlx::query_scalar("SELECT texts FROM rules_texts WHERE version = ?1")
-            .bind(&version)
-            .fetch_optional(&store.read)
-            .await?;
+    let texts: Option<String> = sqlx::query_scalar(RULES_TEXTS.sqlite())
+        .bind(&version)
+        .fetch_optional(&store.read)
+        .await?;
     let Some(texts) = texts else {
         return Ok(serde_json::json!({
             "unreadable": format!("the texts of rules version {version} are not in the store"),

@@ -3,180 +3,56 @@
 //! catch-all `?1 IS NULL OR ...` that would scan.
 
 use super::inbound::inbound_row;
-use super::{SqliteStore, opt_ts, parse_ts, ts};
-use crate::store::console::{excerpt, name_prefix};
+use super::{SqliteStore, ts};
+use crate::store::sql::console::{
+    AUDIT, DELIVERY_BODIES, LEAD_NOTIFICATIONS, LeadList, LeadListSql, NOT_LEAD_REASONS, Query,
+    RESEND, crm_totals, day_totals, decline_totals, lead_notice, manager_totals, not_lead_row,
+    not_leads_query, page_key,
+};
+use crate::store::sql::{Placeholders, Read};
 use crate::store::{
     ConsoleStore, CrmTotals, DayTotals, DeclineTotals, KeptItem, LeadNotice, LeadPage, LeadQuery,
-    LeadRow, ManagerTotals, MarkedAsLead, NotLeadRow, PageKey, Search, StoreResult,
+    ManagerTotals, MarkedAsLead, NotLeadRow, PageKey, StoreResult,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Arguments;
 use sqlx::Row;
+use sqlx::Sqlite;
 use sqlx::sqlite::SqliteArguments;
 
-/// A WHERE clause and its values, built a condition at a time.
-#[derive(Default, Clone)]
-struct Where {
-    sql: Vec<String>,
-    args: SqliteArguments,
+/// The lead list in SQLite's SQL.
+static LEAD_LIST: LeadListSql = LeadListSql {
+    placeholders: Placeholders::Question,
+    name_range: "json_extract(record, '$.contact.name') >= ? \
+                 AND json_extract(record, '$.contact.name') < ?",
+    columns: "id, received_at, channel, source, status, level, manager_id,
+              json_extract(record, '$.contact.name') AS name,
+              json_extract(record, '$.contact.phones[0]') AS phone,
+              json_extract(record, '$.contact.emails[0]') AS email,
+              substr(json_extract(record, '$.text'), 1, 200) AS text",
+};
+
+/// `query` with its values bound.
+fn bound(query: Query) -> sqlx::query::Query<'static, Sqlite, SqliteArguments> {
+    query
+        .values
+        .into_iter()
+        .fold(sqlx::query(sqlx::AssertSqlSafe(query.sql)), |q, v| {
+            q.bind(v)
+        })
 }
-
-impl Where {
-    fn add(&mut self, condition: &str, values: &[String]) {
-        self.sql.push(condition.to_string());
-        for v in values {
-            self.args.add(v.clone()).expect("a text value binds");
-        }
-    }
-
-    fn eq(&mut self, column: &str, value: Option<&String>) {
-        if let Some(v) = value {
-            self.add(&format!("{column} = ?"), std::slice::from_ref(v));
-        }
-    }
-
-    fn clause(&self) -> String {
-        if self.sql.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", self.sql.join(" AND "))
-        }
-    }
-}
-
-/// How many leads of one filter a page with several filters looks through at most.
-const WINDOW: u32 = 5000;
 
 #[async_trait]
 impl ConsoleStore for SqliteStore {
     async fn lead_page(&self, q: &LeadQuery) -> StoreResult<LeadPage> {
-        // The most selective filters first: the first one drives the index.
-        let filters: Vec<(&str, &String)> = [
-            ("manager_id", q.manager.as_ref()),
-            ("source", q.source.as_ref()),
-            ("channel", q.channel.as_ref()),
-            ("level", q.level.as_ref()),
-            ("status", q.status.as_ref()),
-        ]
-        .into_iter()
-        .filter_map(|(c, v)| v.map(|v| (c, v)))
-        .collect();
-        let mut w = Where::default();
-        if let Some(t) = q.since {
-            w.add("received_at >= ?", &[ts(t)]);
+        let mut list = LeadList::new(&LEAD_LIST, q);
+        if let Some(window) = list.window()
+            && let Some(r) = bound(window).fetch_optional(&self.read).await?
+        {
+            list.window_ends(page_key(&r)?);
         }
-        if let Some(t) = q.until {
-            w.add("received_at < ?", &[ts(t)]);
-        }
-        if let Some(k) = &q.after {
-            w.add(
-                "(received_at, id) < (?, ?)",
-                &[ts(k.received_at), k.id.clone()],
-            );
-        }
-        // Two filters or more and no search: look through at most WINDOW leads of the first
-        // filter's index, so a combination nothing matches costs no more than one that many do.
-        let mut bound: Option<PageKey> = None;
-        if filters.len() >= 2 && q.search.is_none() {
-            let mut ww = w.clone();
-            ww.eq(filters[0].0, Some(filters[0].1));
-            let sql = format!(
-                "SELECT received_at, id FROM leads {} ORDER BY received_at DESC, id DESC
-                 LIMIT 1 OFFSET {}",
-                ww.clause(),
-                WINDOW - 1
-            );
-            if let Some(r) = sqlx::query_with(sqlx::AssertSqlSafe(sql), ww.args)
-                .fetch_optional(&self.read)
-                .await?
-            {
-                let key = PageKey {
-                    received_at: parse_ts(
-                        "leads.received_at",
-                        &r.try_get::<String, _>("received_at")?,
-                    )?,
-                    id: r.try_get("id")?,
-                };
-                w.add(
-                    "(received_at, id) >= (?, ?)",
-                    &[ts(key.received_at), key.id.clone()],
-                );
-                bound = Some(key);
-            }
-        }
-        for (column, value) in &filters {
-            w.eq(column, Some(value));
-        }
-        match &q.search {
-            Some(Search::Phone(p)) => w.add(
-                "id IN (SELECT lead_id FROM lead_contacts WHERE key = ?)",
-                &[format!("phone:{p}")],
-            ),
-            Some(Search::Email(e)) => w.add(
-                "id IN (SELECT lead_id FROM lead_contacts WHERE key = ?)",
-                &[format!("email:{e}")],
-            ),
-            Some(Search::Name(n)) => {
-                let start = name_prefix(n);
-                let end = format!("{start}\u{10FFFF}");
-                w.add(
-                    "json_extract(record, '$.contact.name') >= ? \
-                     AND json_extract(record, '$.contact.name') < ?",
-                    &[start, end],
-                );
-            }
-            None => {}
-        }
-        let limit = q.limit.clamp(1, 1000);
-        let sql = format!(
-            "SELECT id, received_at, channel, source, status, level, manager_id,
-                    json_extract(record, '$.contact.name') AS name,
-                    json_extract(record, '$.contact.phones[0]') AS phone,
-                    json_extract(record, '$.contact.emails[0]') AS email,
-                    substr(json_extract(record, '$.text'), 1, 200) AS text
-             FROM leads {} ORDER BY received_at DESC, id DESC LIMIT {}",
-            w.clause(),
-            limit + 1
-        );
-        let found = sqlx::query_with(sqlx::AssertSqlSafe(sql), w.args)
-            .fetch_all(&self.read)
-            .await?;
-        let more = found.len() > limit as usize;
-        let rows = found
-            .iter()
-            .take(limit as usize)
-            .map(|r| {
-                Ok(LeadRow {
-                    id: r.try_get("id")?,
-                    received_at: parse_ts(
-                        "leads.received_at",
-                        &r.try_get::<String, _>("received_at")?,
-                    )?,
-                    channel: r.try_get("channel")?,
-                    source: r.try_get("source")?,
-                    status: r.try_get("status")?,
-                    level: r.try_get("level")?,
-                    manager_id: r.try_get("manager_id")?,
-                    name: r.try_get("name")?,
-                    phone: r.try_get("phone")?,
-                    email: r.try_get("email")?,
-                    text: excerpt(
-                        &r.try_get::<Option<String>, _>("text")?.unwrap_or_default(),
-                        120,
-                    ),
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        let next = match rows.last() {
-            Some(last) if more => Some(PageKey {
-                received_at: last.received_at,
-                id: last.id.clone(),
-            }),
-            // The stretch looked through ended before the page filled: go on after it.
-            _ => bound,
-        };
-        Ok(LeadPage { rows, next })
+        let found = bound(list.page()).fetch_all(&self.read).await?;
+        list.finish(&found)
     }
 
     async fn not_leads(
@@ -185,49 +61,26 @@ impl ConsoleStore for SqliteStore {
         after: Option<&PageKey>,
         limit: u32,
     ) -> StoreResult<(Vec<NotLeadRow>, bool)> {
-        let mut w = Where::default();
-        w.add("status = 'not_lead'", &[]);
-        if let Some(r) = reason {
-            w.add("reason = ?", &[r.to_string()]);
-        }
-        if let Some(k) = after {
-            w.add(
-                "(received_at, id) < (?, ?)",
-                &[ts(k.received_at), k.id.clone()],
-            );
-        }
         let limit = limit.clamp(1, 1000);
-        let sql = format!(
-            "SELECT id, received_at, source, channel, reason, detail,
-                    CAST(substr(payload, 1, 600) AS TEXT) AS excerpt
-             FROM inbound {} ORDER BY received_at DESC, id DESC LIMIT {}",
-            w.clause(),
-            limit + 1
+        let query = not_leads_query(
+            Placeholders::Question,
+            "CAST(substr(payload, 1, 600) AS TEXT)",
+            reason,
+            after,
+            limit,
         );
-        let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql), w.args)
-            .fetch_all(&self.read)
-            .await?;
+        let rows = bound(query).fetch_all(&self.read).await?;
         let more = rows.len() > limit as usize;
         let rows = rows
             .iter()
             .take(limit as usize)
             .map(|r| {
-                Ok(NotLeadRow {
-                    id: r.try_get("id")?,
-                    received_at: parse_ts(
-                        "inbound.received_at",
-                        &r.try_get::<String, _>("received_at")?,
-                    )?,
-                    source: r.try_get("source")?,
-                    channel: r.try_get("channel")?,
-                    reason: r.try_get("reason")?,
-                    detail: r.try_get("detail")?,
-                    excerpt: r
-                        .try_get::<Option<String>, _>("excerpt")
-                        .ok()
-                        .flatten()
-                        .unwrap_or_default(),
-                })
+                let excerpt = r
+                    .try_get::<Option<String>, _>("excerpt")
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                not_lead_row(r, excerpt)
             })
             .collect::<StoreResult<Vec<_>>>()?;
         Ok((rows, more))
@@ -237,12 +90,12 @@ impl ConsoleStore for SqliteStore {
         &self,
         lead_id: &str,
     ) -> StoreResult<std::collections::BTreeMap<String, String>> {
-        let rows = sqlx::query("SELECT id, body FROM outbox WHERE lead_id = ?1")
+        let rows = sqlx::query(DELIVERY_BODIES.sqlite())
             .bind(lead_id)
             .fetch_all(&self.read)
             .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get::<i64, _>("id")?.to_string(), r.try_get("body")?)))
+            .map(|r| Ok((r.int("id")?.to_string(), r.text("body")?)))
             .collect()
     }
 
@@ -255,25 +108,21 @@ impl ConsoleStore for SqliteStore {
     ) -> StoreResult<bool> {
         let mut tx = self.write.begin().await?;
         let now = ts(at);
-        let copied = sqlx::query(
-            "INSERT INTO outbox (lead_id, sink, event_id, event_type, body, request, created_at,
-                                 retry_since, next_attempt_at)
-             SELECT lead_id, sink, ?3, event_type, body, request, ?4, ?4, ?4 FROM outbox
-             WHERE lead_id = ?1 AND sink = ?2 ORDER BY id DESC LIMIT 1",
-        )
-        .bind(lead_id)
-        .bind(sink)
-        .bind(event_id)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let copied = sqlx::query(RESEND.sqlite())
+            .bind(lead_id)
+            .bind(sink)
+            .bind(event_id)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if copied == 0 {
             return Ok(false);
         }
-        sqlx::query("INSERT INTO audit (lead_id, at, kind, detail) VALUES (?1, ?2, 'resent', ?3)")
+        sqlx::query(AUDIT.sqlite())
             .bind(lead_id)
             .bind(&now)
+            .bind("resent")
             .bind(
                 serde_json::json!({"sink": sink, "event_id": event_id, "by": "console"})
                     .to_string(),
@@ -291,7 +140,7 @@ impl ConsoleStore for SqliteStore {
         kind: &str,
         detail: &serde_json::Value,
     ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO audit (lead_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)")
+        sqlx::query(AUDIT.sqlite())
             .bind(lead_id)
             .bind(ts(at))
             .bind(kind)
@@ -316,29 +165,7 @@ impl ConsoleStore for SqliteStore {
         .bind(until)
         .fetch_all(&self.read)
         .await?;
-        let n = |r: &sqlx::sqlite::SqliteRow, c: &str| -> StoreResult<u64> {
-            Ok(r.try_get::<i64, _>(c)?.max(0) as u64)
-        };
-        rows.iter()
-            .map(|r| {
-                let mut take_buckets = [0u64; 10];
-                let mut work_buckets = [0u64; 10];
-                for i in 0..10 {
-                    take_buckets[i] = n(r, &format!("t{i}"))?;
-                    work_buckets[i] = n(r, &format!("w{i}"))?;
-                }
-                Ok(ManagerTotals {
-                    manager_id: r.try_get("manager_id")?,
-                    level: r.try_get("level")?,
-                    assigned: n(r, "assigned")?,
-                    taken: n(r, "taken")?,
-                    declined: n(r, "declined")?,
-                    expired: n(r, "expired")?,
-                    take_buckets,
-                    work_buckets,
-                })
-            })
-            .collect()
+        rows.iter().map(manager_totals).collect()
     }
 
     async fn decline_totals(&self, since: &str, until: &str) -> StoreResult<Vec<DeclineTotals>> {
@@ -351,16 +178,7 @@ impl ConsoleStore for SqliteStore {
         .bind(until)
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DeclineTotals {
-                    manager_id: r.try_get("manager_id")?,
-                    level: r.try_get("level")?,
-                    reason: r.try_get("reason")?,
-                    n: r.try_get::<i64, _>("n")?.max(0) as u64,
-                })
-            })
-            .collect()
+        rows.iter().map(decline_totals).collect()
     }
 
     async fn crm_totals(&self, since: &str, until: &str) -> StoreResult<Vec<CrmTotals>> {
@@ -375,19 +193,7 @@ impl ConsoleStore for SqliteStore {
         .bind(until)
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let mut buckets = [0u64; 12];
-                for (i, b) in buckets.iter_mut().enumerate() {
-                    *b = r.try_get::<i64, _>(format!("c{i}").as_str())?.max(0) as u64;
-                }
-                Ok(CrmTotals {
-                    source: r.try_get("source")?,
-                    channel: r.try_get("channel")?,
-                    buckets,
-                })
-            })
-            .collect()
+        rows.iter().map(crm_totals).collect()
     }
 
     async fn day_totals(&self, since: &str, until: &str) -> StoreResult<Vec<DayTotals>> {
@@ -404,59 +210,24 @@ impl ConsoleStore for SqliteStore {
         .bind(until)
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DayTotals {
-                    day: r.try_get("day")?,
-                    source: r.try_get("source")?,
-                    channel: r.try_get("channel")?,
-                    leads: r.try_get::<i64, _>("leads")?.max(0) as u64,
-                    kept_out: r.try_get::<i64, _>("kept")?.max(0) as u64,
-                })
-            })
-            .collect()
+        rows.iter().map(day_totals).collect()
     }
 
     async fn lead_notifications(&self, lead_id: &str) -> StoreResult<Vec<LeadNotice>> {
-        let rows = sqlx::query(
-            "SELECT created_at, recipient, channel, address, kind, status, attempts, last_error,
-                    sent_at
-             FROM notifications WHERE lead_id = ?1 ORDER BY id",
-        )
-        .bind(lead_id)
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(LeadNotice {
-                    created_at: parse_ts(
-                        "notifications.created_at",
-                        &r.try_get::<String, _>("created_at")?,
-                    )?,
-                    recipient: r.try_get("recipient")?,
-                    channel: r.try_get("channel")?,
-                    address: r.try_get("address")?,
-                    kind: r.try_get("kind")?,
-                    status: r.try_get("status")?,
-                    attempts: r.try_get::<i64, _>("attempts")?.max(0) as u32,
-                    last_error: r.try_get("last_error")?,
-                    sent_at: opt_ts("notifications.sent_at", r.try_get("sent_at")?)?,
-                })
-            })
-            .collect()
+        let rows = sqlx::query(LEAD_NOTIFICATIONS.sqlite())
+            .bind(lead_id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(lead_notice).collect()
     }
 
     async fn not_lead_reasons(&self, since: DateTime<Utc>) -> StoreResult<Vec<(String, u64)>> {
-        let rows = sqlx::query(
-            "SELECT COALESCE(reason, '') AS reason, COUNT(*) AS n FROM inbound
-             WHERE status = 'not_lead' AND received_at >= ?1
-             GROUP BY reason ORDER BY n DESC",
-        )
-        .bind(ts(since))
-        .fetch_all(&self.read)
-        .await?;
+        let rows = sqlx::query(NOT_LEAD_REASONS.sqlite())
+            .bind(ts(since))
+            .fetch_all(&self.read)
+            .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("reason")?, r.try_get::<i64, _>("n")? as u64)))
+            .map(|r| Ok((r.text("reason")?, r.count("n")?)))
             .collect()
     }
 
@@ -513,24 +284,14 @@ impl ConsoleStore for SqliteStore {
             "reason": before.try_get::<Option<String>, _>("reason")?,
             "detail": before.try_get::<Option<String>, _>("detail")?,
         });
-        sqlx::query(
-            "INSERT INTO audit (lead_id, at, kind, detail) VALUES (?1, ?2, 'marked_lead', ?3)",
-        )
-        .bind(id)
-        .bind(ts(at))
-        .bind(detail.to_string())
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(AUDIT.sqlite())
+            .bind(id)
+            .bind(ts(at))
+            .bind("marked_lead")
+            .bind(detail.to_string())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(MarkedAsLead::Queued)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_lower_case_name_is_matched_as_the_normaliser_writes_it() {
-        assert_eq!(super::name_prefix("вера пав"), "Вера Пав");
-        assert_eq!(super::name_prefix("McD"), "McD");
     }
 }

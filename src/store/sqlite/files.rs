@@ -1,45 +1,15 @@
 //! [`FileStore`] on SQLite: the `attachments` table and the keeper's cursor.
 
 use super::inbound::inbound_row;
-use super::{SqliteStore, parse_ts, set_cursor, ts};
+use super::{SqliteStore, set_cursor, ts};
+use crate::store::sql::files::{
+    CURSOR, FILE, FIRST_LINK_KEY, INSERT_FILE, KEPT_HASHES, LINK_KEY, file_record,
+};
 use crate::store::{FileItem, FileRecord, FileState, FileStore, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use std::collections::HashSet;
-
-/// The cursor the keeper's position is kept under.
-const CURSOR: &str = "files.keeper";
-/// The cursor the generated link key is kept under.
-const LINK_KEY: &str = "files.link_key";
-
-fn record(r: &SqliteRow) -> StoreResult<FileRecord> {
-    let state = match (
-        r.try_get::<Option<String>, _>("sha256")?,
-        r.try_get::<Option<i64>, _>("size")?,
-    ) {
-        (Some(sha256), Some(size)) if r.try_get::<String, _>("status")? == "kept" => {
-            FileState::Kept {
-                sha256,
-                size: size.max(0) as u64,
-            }
-        }
-        _ => FileState::Unavailable(
-            r.try_get::<Option<String>, _>("reason")?
-                .unwrap_or_default(),
-        ),
-    };
-    Ok(FileRecord {
-        id: r.try_get("id")?,
-        inbound_id: r.try_get("inbound_id")?,
-        lead_id: r.try_get("lead_id")?,
-        name: r.try_get("name")?,
-        content_type: r.try_get("content_type")?,
-        state,
-        at: parse_ts("attachments.at", &r.try_get::<String, _>("at")?)?,
-    })
-}
 
 #[async_trait]
 impl FileStore for SqliteStore {
@@ -143,23 +113,19 @@ impl FileStore for SqliteStore {
                 }
                 FileState::Unavailable(why) => ("unavailable", None, None, Some(why.as_str())),
             };
-            sqlx::query(
-                "INSERT INTO attachments
-                     (id, inbound_id, lead_id, name, content_type, size, sha256, status, reason, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(&f.id)
-            .bind(&f.inbound_id)
-            .bind(&f.lead_id)
-            .bind(&f.name)
-            .bind(&f.content_type)
-            .bind(size)
-            .bind(sha)
-            .bind(status)
-            .bind(reason)
-            .bind(ts(f.at))
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(INSERT_FILE.sqlite())
+                .bind(&f.id)
+                .bind(&f.inbound_id)
+                .bind(&f.lead_id)
+                .bind(&f.name)
+                .bind(&f.content_type)
+                .bind(size)
+                .bind(sha)
+                .bind(status)
+                .bind(reason)
+                .bind(ts(f.at))
+                .execute(&mut *tx)
+                .await?;
         }
         set_cursor(&mut *tx, CURSOR, &seq.to_string(), now).await?;
         tx.commit().await?;
@@ -167,12 +133,12 @@ impl FileStore for SqliteStore {
     }
 
     async fn file(&self, id: &str) -> StoreResult<Option<FileRecord>> {
-        sqlx::query("SELECT * FROM attachments WHERE id = ?1")
+        sqlx::query(FILE.sqlite())
             .bind(id)
             .fetch_optional(&self.read)
             .await?
             .as_ref()
-            .map(record)
+            .map(file_record)
             .transpose()
     }
 
@@ -187,10 +153,9 @@ impl FileStore for SqliteStore {
     }
 
     async fn kept_hashes(&self) -> StoreResult<HashSet<String>> {
-        let rows: Vec<String> =
-            sqlx::query_scalar("SELECT DISTINCT sha256 FROM attachments WHERE sha256 IS NOT NULL")
-                .fetch_all(&self.read)
-                .await?;
+        let rows: Vec<String> = sqlx::query_scalar(KEPT_HASHES.sqlite())
+            .fetch_all(&self.read)
+            .await?;
         Ok(rows.into_iter().collect())
     }
 
@@ -200,14 +165,11 @@ impl FileStore for SqliteStore {
     ) -> StoreResult<String> {
         let fresh = make();
         // The first key written wins; a second daemon starting at once reads it back.
-        sqlx::query(
-            "INSERT INTO cursors (key, value, updated_at) VALUES (?1, ?2, '1970-01-01T00:00:00.000000Z')
-             ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(LINK_KEY)
-        .bind(&fresh)
-        .execute(&self.write)
-        .await?;
+        sqlx::query(FIRST_LINK_KEY.sqlite())
+            .bind(LINK_KEY)
+            .bind(&fresh)
+            .execute(&self.write)
+            .await?;
         Ok(
             sqlx::query_scalar("SELECT value FROM cursors WHERE key = ?1")
                 .bind(LINK_KEY)

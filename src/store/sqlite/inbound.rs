@@ -3,22 +3,7 @@
 //! items read for processing.
 
 use super::*;
-
-pub(super) fn inbound_row(row: &SqliteRow) -> StoreResult<InboundRow> {
-    Ok(InboundRow {
-        id: row.try_get("id")?,
-        source: row.try_get("source")?,
-        channel: channel(&row.try_get::<String, _>("channel")?)?,
-        dedupe_key: row.try_get("dedupe_key")?,
-        received_at: parse_ts(
-            "inbound.received_at",
-            &row.try_get::<String, _>("received_at")?,
-        )?,
-        content_type: row.try_get("content_type")?,
-        payload: row.try_get("payload")?,
-        meta: parse_json("inbound.meta", &row.try_get::<String, _>("meta")?)?,
-    })
-}
+pub(super) use crate::store::sql::inbound::inbound_row;
 
 /// The most inbound items one statement inserts (8 values each, well under SQLite's limit).
 const INBOUND_CHUNK: usize = 64;

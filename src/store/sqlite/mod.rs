@@ -25,7 +25,7 @@ mod privacy;
 #[cfg(test)]
 mod tests;
 
-use super::values::{channel, opt_ts, parse_json, parse_ts, ts};
+use super::values::{opt_ts, parse_json, ts};
 use super::*;
 use crate::lead::Lead;
 use sqlx::sqlite::{

@@ -1,14 +1,18 @@
 //! [`NotificationStore`] on SQLite: the `notifications` and `used_links` tables.
 
 use super::bulk::{Cell, Rows};
-use super::{SqliteStore, opt_ts, parse_ts, ts};
+use super::{SqliteStore, opt_ts, ts};
+use crate::store::sql::Read;
+use crate::store::sql::notifications::{
+    CARD_REF, DEAD_PER_SINK, HELD_PER_LEVEL, LAST_INBOUND, RECORD, RELEASE_LINK, UNREACHABLE,
+    USE_LINK, notification_row, unreachable,
+};
 use crate::store::{
     DeliveryOutcome, NewNotification, NotificationResult, NotificationRow, NotificationStore,
     StoreResult, Unreachable,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use std::collections::HashMap;
 
 /// Notifications to insert in bulk; one whose dedupe key is queued already is left out.
@@ -70,21 +74,7 @@ impl NotificationStore for SqliteStore {
         .await?;
         let mut out = rows
             .iter()
-            .map(|r| {
-                Ok(NotificationRow {
-                    id: r.try_get("id")?,
-                    lead_id: r.try_get("lead_id")?,
-                    channel: r.try_get("channel")?,
-                    address: r.try_get("address")?,
-                    kind: r.try_get("kind")?,
-                    message: r.try_get("message")?,
-                    attempts: r.try_get::<i64, _>("attempts")? as u32,
-                    created_at: parse_ts(
-                        "notifications.created_at",
-                        &r.try_get::<String, _>("created_at")?,
-                    )?,
-                })
-            })
+            .map(notification_row)
             .collect::<StoreResult<Vec<_>>>()?;
         out.sort_by_key(|r| r.id);
         Ok(out)
@@ -98,21 +88,16 @@ impl NotificationStore for SqliteStore {
                 DeliveryOutcome::Retry(at) => ("pending", Some(ts(at)), None),
                 DeliveryOutcome::Dead => ("dead", None, None),
             };
-            sqlx::query(
-                "UPDATE notifications SET status = ?2, attempts = ?3, lease_until = NULL, last_error = ?4,
-                        next_attempt_at = COALESCE(?5, next_attempt_at), sent_at = ?6,
-                        sent_ref = COALESCE(?7, sent_ref)
-                 WHERE id = ?1",
-            )
-            .bind(r.id)
-            .bind(status)
-            .bind(i64::from(r.attempt))
-            .bind(&r.error)
-            .bind(next)
-            .bind(sent_at)
-            .bind(&r.sent_ref)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(RECORD.sqlite())
+                .bind(r.id)
+                .bind(status)
+                .bind(i64::from(r.attempt))
+                .bind(&r.error)
+                .bind(next)
+                .bind(sent_at)
+                .bind(&r.sent_ref)
+                .execute(&mut *tx)
+                .await?;
             // The lead's audit trail shows who was told, and what could not be sent.
             let kind = match r.outcome {
                 DeliveryOutcome::Delivered => "notified",
@@ -146,31 +131,24 @@ impl NotificationStore for SqliteStore {
     }
 
     async fn card_ref(&self, lead_id: &str, address: &str) -> StoreResult<Option<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT sent_ref FROM notifications
-             WHERE lead_id = ?1 AND address = ?2 AND kind = 'assigned' AND channel = 'telegram'
-               AND sent_ref IS NOT NULL
-             ORDER BY id DESC LIMIT 1",
-        )
-        .bind(lead_id)
-        .bind(address)
-        .fetch_optional(&self.read)
-        .await?)
+        Ok(sqlx::query_scalar(CARD_REF.sqlite())
+            .bind(lead_id)
+            .bind(address)
+            .fetch_optional(&self.read)
+            .await?)
     }
 
     async fn consume_link(&self, nonce: &str, at: DateTime<Utc>) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "INSERT INTO used_links (nonce, used_at) VALUES (?1, ?2) ON CONFLICT (nonce) DO NOTHING",
-        )
-        .bind(nonce)
-        .bind(ts(at))
-        .execute(&self.write)
-        .await?;
+        let done = sqlx::query(USE_LINK.sqlite())
+            .bind(nonce)
+            .bind(ts(at))
+            .execute(&self.write)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn release_link(&self, nonce: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM used_links WHERE nonce = ?1")
+        sqlx::query(RELEASE_LINK.sqlite())
             .bind(nonce)
             .execute(&self.write)
             .await?;
@@ -178,66 +156,36 @@ impl NotificationStore for SqliteStore {
     }
 
     async fn last_inbound_per_source(&self) -> StoreResult<HashMap<String, DateTime<Utc>>> {
-        let rows =
-            sqlx::query("SELECT source, MAX(received_at) AS last FROM inbound GROUP BY source")
-                .fetch_all(&self.read)
-                .await?;
+        let rows = sqlx::query(LAST_INBOUND.sqlite())
+            .fetch_all(&self.read)
+            .await?;
         rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("source")?,
-                    parse_ts("inbound.received_at", &r.try_get::<String, _>("last")?)?,
-                ))
-            })
+            .map(|r| Ok((r.text("source")?, r.time("inbound.received_at", "last")?)))
             .collect()
     }
 
     async fn dead_per_sink(&self) -> StoreResult<HashMap<String, u64>> {
-        let rows = sqlx::query(
-            "SELECT sink, COUNT(*) AS n FROM outbox WHERE status = 'dead' GROUP BY sink",
-        )
-        .fetch_all(&self.read)
-        .await?;
+        let rows = sqlx::query(DEAD_PER_SINK.sqlite())
+            .fetch_all(&self.read)
+            .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("sink")?, r.try_get::<i64, _>("n")? as u64)))
+            .map(|r| Ok((r.text("sink")?, r.count("n")?)))
             .collect()
     }
 
     async fn held_per_level(&self) -> StoreResult<HashMap<String, u64>> {
-        let rows = sqlx::query("SELECT level, n FROM held_leads WHERE n > 0")
+        let rows = sqlx::query(HELD_PER_LEVEL.sqlite())
             .fetch_all(&self.read)
             .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("level")?, r.try_get::<i64, _>("n")? as u64)))
+            .map(|r| Ok((r.text("level")?, r.count("n")?)))
             .collect()
     }
 
     async fn unreachable_managers(&self) -> StoreResult<Vec<Unreachable>> {
-        let rows = sqlx::query(
-            "SELECT d.recipient, d.channel, d.address, COUNT(*) AS dead,
-                    (SELECT e.last_error FROM notifications e
-                      WHERE e.channel = d.channel AND e.address = d.address AND e.status = 'dead'
-                      ORDER BY e.id DESC LIMIT 1) AS last_error
-               FROM notifications d
-              WHERE d.status = 'dead' AND d.recipient NOT IN ('admin', 'person')
-                AND NOT EXISTS (SELECT 1 FROM notifications s
-                                 WHERE s.channel = d.channel AND s.address = d.address
-                                   AND s.status = 'sent' AND s.id > d.id)
-              GROUP BY d.recipient, d.channel, d.address
-              ORDER BY d.recipient, d.channel",
-        )
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Unreachable {
-                    recipient: r.try_get("recipient")?,
-                    channel: r.try_get("channel")?,
-                    address: r.try_get("address")?,
-                    dead: r.try_get::<i64, _>("dead")? as u64,
-                    last_error: r.try_get("last_error")?,
-                })
-            })
-            .collect()
+        let rows = sqlx::query(UNREACHABLE.sqlite())
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(unreachable).collect()
     }
 }

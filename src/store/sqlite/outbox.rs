@@ -2,32 +2,18 @@
 //! and the values captured from a CRM's answers, dead letters listed and replayed.
 
 use super::*;
-
-pub(super) const OUTBOX_COLUMNS: &str =
-    "id, lead_id, sink, event_id, event_type, status, attempts, next_attempt_at, last_error";
+use crate::store::sql::Read;
+use crate::store::sql::outbox::{
+    ATTEMPTS, CRM_REFS, OUTBOX_COLUMNS, SET_CRM_REF, SET_STEP, attempt_summary, crm_ref,
+    outbox_row, outbox_summary,
+};
 
 async fn attempts_of(pool: &SqlitePool, outbox_id: i64) -> StoreResult<Vec<AttemptSummary>> {
-    let rows = sqlx::query(
-        "SELECT attempt, at, outcome, status_code, error, duration_ms FROM delivery_attempts
-         WHERE outbox_id = ?1 ORDER BY attempt",
-    )
-    .bind(outbox_id)
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(AttemptSummary {
-                attempt: r.try_get::<i64, _>("attempt")? as u32,
-                at: parse_ts("delivery_attempts.at", &r.try_get::<String, _>("at")?)?,
-                outcome: r.try_get("outcome")?,
-                status_code: r
-                    .try_get::<Option<i64>, _>("status_code")?
-                    .map(|c| c as u16),
-                error: r.try_get("error")?,
-                duration_ms: r.try_get::<i64, _>("duration_ms")? as u64,
-            })
-        })
-        .collect()
+    let rows = sqlx::query(ATTEMPTS.sqlite())
+        .bind(outbox_id)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(attempt_summary).collect()
 }
 
 pub(super) async fn outbox_summaries(
@@ -36,22 +22,8 @@ pub(super) async fn outbox_summaries(
 ) -> StoreResult<Vec<OutboxSummary>> {
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let id: i64 = r.try_get("id")?;
-        out.push(OutboxSummary {
-            id,
-            lead_id: r.try_get("lead_id")?,
-            sink: r.try_get("sink")?,
-            event_id: r.try_get("event_id")?,
-            event_type: r.try_get("event_type")?,
-            status: r.try_get("status")?,
-            attempts: r.try_get::<i64, _>("attempts")? as u32,
-            next_attempt_at: parse_ts(
-                "outbox.next_attempt_at",
-                &r.try_get::<String, _>("next_attempt_at")?,
-            )?,
-            last_error: r.try_get("last_error")?,
-            history: attempts_of(pool, id).await?,
-        });
+        let history = attempts_of(pool, r.int("id")?).await?;
+        out.push(outbox_summary(&r, history)?);
     }
     Ok(out)
 }
@@ -79,32 +51,7 @@ pub(super) async fn claim_outbox(
     .bind(i64::from(limit))
     .fetch_all(&store.write)
     .await?;
-    let mut out: Vec<OutboxRow> = rows
-        .iter()
-        .map(|r| {
-            Ok(OutboxRow {
-                id: r.try_get("id")?,
-                lead_id: r.try_get("lead_id")?,
-                sink: r.try_get("sink")?,
-                event_id: r.try_get("event_id")?,
-                event_type: r.try_get("event_type")?,
-                body: r.try_get("body")?,
-                // An unreadable plan (a row queued by an older leadgate) dead-letters
-                // with the reason instead of stopping the sink's queue.
-                plan: r.try_get::<Option<String>, _>("request")?.map(|text| {
-                    serde_json::from_str(&text).unwrap_or_else(|e| {
-                        PresetPlan::Error(format!("unreadable outbox.request {text:?}: {e}"))
-                    })
-                }),
-                step: r.try_get::<i64, _>("step")? as u32,
-                attempts: r.try_get::<i64, _>("attempts")? as u32,
-                retry_since: parse_ts(
-                    "outbox.retry_since",
-                    &r.try_get::<String, _>("retry_since")?,
-                )?,
-            })
-        })
-        .collect::<StoreResult<_>>()?;
+    let mut out: Vec<OutboxRow> = rows.iter().map(outbox_row).collect::<StoreResult<_>>()?;
     out.sort_by_key(|r| r.id);
     Ok(out)
 }
@@ -184,17 +131,12 @@ pub(super) async fn crm_refs(
     sink: &str,
     lead_id: &str,
 ) -> StoreResult<CrmRefs> {
-    let rows = sqlx::query("SELECT name, value FROM crm_refs WHERE sink = ?1 AND lead_id = ?2")
+    let rows = sqlx::query(CRM_REFS.sqlite())
         .bind(sink)
         .bind(lead_id)
         .fetch_all(&store.read)
         .await?;
-    rows.iter()
-        .map(|r| {
-            let value: String = r.try_get("value")?;
-            Ok((r.try_get("name")?, parse_json("crm_refs.value", &value)?))
-        })
-        .collect()
+    rows.iter().map(crm_ref).collect()
 }
 
 pub(super) async fn record_step(
@@ -208,19 +150,16 @@ pub(super) async fn record_step(
 ) -> StoreResult<()> {
     let mut tx = store.write.begin().await?;
     for (name, value) in captured {
-        sqlx::query(
-            "INSERT INTO crm_refs (sink, lead_id, name, value, captured_at) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (sink, lead_id, name) DO UPDATE SET value = excluded.value, captured_at = excluded.captured_at",
-        )
-        .bind(sink)
-        .bind(lead_id)
-        .bind(name)
-        .bind(value.to_string())
-        .bind(ts(at))
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(SET_CRM_REF.sqlite())
+            .bind(sink)
+            .bind(lead_id)
+            .bind(name)
+            .bind(value.to_string())
+            .bind(ts(at))
+            .execute(&mut *tx)
+            .await?;
     }
-    sqlx::query("UPDATE outbox SET step = ?2 WHERE id = ?1")
+    sqlx::query(SET_STEP.sqlite())
         .bind(outbox_id)
         .bind(i64::from(steps_done))
         .execute(&mut *tx)

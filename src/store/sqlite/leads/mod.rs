@@ -11,6 +11,8 @@ mod identities;
 mod pending;
 
 use super::*;
+use crate::store::sql::admin::assignment_summary;
+use crate::store::sql::leads::{active_assignment, stored_lead};
 use guard::{Guarded, Sees};
 
 pub(super) async fn begin(store: &SqliteStore) -> StoreResult<Box<dyn StoreTx>> {
@@ -29,43 +31,6 @@ pub(super) async fn next_ack_due(store: &SqliteStore) -> StoreResult<Option<Date
     opt_ts("assignments.ack_due_at", next)
 }
 
-fn stored_lead(row: &SqliteRow) -> StoreResult<StoredLead> {
-    let record: String = row.try_get("record")?;
-    let record: Lead = serde_json::from_str(&record).map_err(|e| StoreError::Corrupt {
-        what: "leads.record",
-        detail: e.to_string(),
-    })?;
-    let status: String = row.try_get("status")?;
-    Ok(StoredLead {
-        record,
-        status: LeadStatus::parse(&status).ok_or_else(|| StoreError::Corrupt {
-            what: "leads.status",
-            detail: status.clone(),
-        })?,
-        manager_id: row.try_get("manager_id")?,
-        level: row.try_get("level")?,
-        last_activity_at: parse_ts(
-            "leads.last_activity_at",
-            &row.try_get::<String, _>("last_activity_at")?,
-        )?,
-    })
-}
-
-pub(super) fn assignment_summary(r: &SqliteRow) -> StoreResult<AssignmentSummary> {
-    Ok(AssignmentSummary {
-        manager_id: r.try_get("manager_id")?,
-        level: r.try_get("level")?,
-        strategy: r.try_get("strategy")?,
-        attempt: r.try_get::<i64, _>("attempt")? as u32,
-        assigned_at: parse_ts(
-            "assignments.assigned_at",
-            &r.try_get::<String, _>("assigned_at")?,
-        )?,
-        ack_due_at: opt_ts("assignments.ack_due_at", r.try_get("ack_due_at")?)?,
-        state: r.try_get("state")?,
-    })
-}
-
 const LEAD_COLUMNS: &str = "l.record, l.status, l.manager_id, l.level, l.last_activity_at";
 
 /// The SLA timer's next deadline, read in deadline order from `assignments_due` (the first
@@ -79,21 +44,6 @@ pub(super) const NEXT_DUE: &str =
 
 const ACTIVE_COLUMNS: &str = "l.record, l.status, l.manager_id, l.level, l.last_activity_at,
      a.manager_id AS a_manager, a.level AS a_level, a.strategy, a.attempt, a.assigned_at, a.ack_due_at";
-
-fn active_assignment(row: &SqliteRow) -> StoreResult<ActiveAssignment> {
-    Ok(ActiveAssignment {
-        lead: stored_lead(row)?,
-        manager_id: row.try_get("a_manager")?,
-        level: row.try_get("a_level")?,
-        strategy: row.try_get("strategy")?,
-        attempt: row.try_get::<i64, _>("attempt")? as u32,
-        assigned_at: parse_ts(
-            "assignments.assigned_at",
-            &row.try_get::<String, _>("assigned_at")?,
-        )?,
-        ack_due_at: opt_ts("assignments.ack_due_at", row.try_get("ack_due_at")?)?,
-    })
-}
 
 /// The processing stage's transaction on the single write connection.
 struct SqliteTx {

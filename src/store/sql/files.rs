@@ -1,0 +1,53 @@
+//! The kept files' statements and rows as both backends have them.
+
+use super::{Read, Statement};
+use crate::store::{FileRecord, FileState, StoreResult};
+
+/// The cursor the keeper's position is kept under.
+pub(crate) const CURSOR: &str = "files.keeper";
+/// The cursor the generated link key is kept under.
+pub(crate) const LINK_KEY: &str = "files.link_key";
+
+/// A file read back: kept when it has its hash and size and the status says so, unavailable
+/// (with the reason) otherwise.
+pub(crate) fn file_record(r: &impl Read) -> StoreResult<FileRecord> {
+    let state = match (r.opt_text("sha256")?, r.opt_int("size")?) {
+        (Some(sha256), Some(size)) if r.text("status")? == "kept" => FileState::Kept {
+            sha256,
+            size: size.max(0) as u64,
+        },
+        _ => FileState::Unavailable(r.opt_text("reason")?.unwrap_or_default()),
+    };
+    Ok(FileRecord {
+        id: r.text("id")?,
+        inbound_id: r.text("inbound_id")?,
+        lead_id: r.text("lead_id")?,
+        name: r.text("name")?,
+        content_type: r.text("content_type")?,
+        state,
+        at: r.time("attachments.at", "at")?,
+    })
+}
+
+/// Records a file once: id, item, lead, name, type, size, hash, status, reason, time.
+pub(crate) static INSERT_FILE: Statement = Statement::new(
+    "INSERT INTO attachments
+         (id, inbound_id, lead_id, name, content_type, size, sha256, status, reason, at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO NOTHING",
+);
+
+/// A file by id, as [`file_record`] reads it.
+pub(crate) static FILE: Statement = Statement::new(
+    "SELECT id, inbound_id, lead_id, name, content_type, size, sha256, status, reason, at
+     FROM attachments WHERE id = ?1",
+);
+
+/// Every hash a kept file has.
+pub(crate) static KEPT_HASHES: Statement =
+    Statement::new("SELECT DISTINCT sha256 FROM attachments WHERE sha256 IS NOT NULL");
+
+/// Writes the link key (name, value) unless one is there: the first written wins.
+pub(crate) static FIRST_LINK_KEY: Statement = Statement::new(
+    "INSERT INTO cursors (key, value, updated_at)
+     VALUES (?1, ?2, '1970-01-01T00:00:00.000000Z') ON CONFLICT (key) DO NOTHING",
+);

@@ -1,0 +1,39 @@
+//! The processing transaction's lead rows as both backends read them.
+
+use super::Read;
+use crate::lead::Lead;
+use crate::store::{ActiveAssignment, LeadStatus, StoreError, StoreResult, StoredLead};
+
+/// A stored lead read back: its record, status, manager, level and last activity.
+pub(crate) fn stored_lead(row: &impl Read) -> StoreResult<StoredLead> {
+    let record = row.text("record")?;
+    let record: Lead = serde_json::from_str(&record).map_err(|e| StoreError::Corrupt {
+        what: "leads.record",
+        detail: e.to_string(),
+    })?;
+    let status = row.text("status")?;
+    Ok(StoredLead {
+        record,
+        status: LeadStatus::parse(&status).ok_or_else(|| StoreError::Corrupt {
+            what: "leads.status",
+            detail: status.clone(),
+        })?,
+        manager_id: row.opt_text("manager_id")?,
+        level: row.opt_text("level")?,
+        last_activity_at: row.time("leads.last_activity_at", "last_activity_at")?,
+    })
+}
+
+/// A lead with its current assignment read back (the assignment's manager and level as
+/// `a_manager`, `a_level`).
+pub(crate) fn active_assignment(row: &impl Read) -> StoreResult<ActiveAssignment> {
+    Ok(ActiveAssignment {
+        lead: stored_lead(row)?,
+        manager_id: row.text("a_manager")?,
+        level: row.text("a_level")?,
+        strategy: row.text("strategy")?,
+        attempt: row.int("attempt")? as u32,
+        assigned_at: row.time("assignments.assigned_at", "assigned_at")?,
+        ack_due_at: row.opt_time("assignments.ack_due_at", "ack_due_at")?,
+    })
+}
