@@ -6,7 +6,7 @@ use crate::deliver::{SinkConfig, SinkKind, SinkRoute};
 use crate::health::Health;
 use crate::http::{AppState, FormRuntime, router};
 use crate::intake::Intake;
-use crate::notify::{AlertMonitor, EmailNotifier, Notices, NotifyWorker, TelegramNotifier};
+use crate::notify::{Notices, TelegramNotifier};
 use crate::process::{ConversationWindows, Processor};
 use crate::routing::{CompiledRules, RulesHandle, watch_rules};
 use crate::shared::{Shared, StartError, Tasks};
@@ -232,8 +232,15 @@ async fn start_stages(
         )),
         None => None,
     };
-    let worker = (managers_bot.clone(), notify_wake.clone());
-    if start_notify_worker(config, options, &notes, worker, shared)? {
+    let people = crate::notify::People::of(&config.whatsapp, &config.vk)
+        .map_err(|e| StartError::of("notify", e))?;
+    let senders = crate::notify::Senders {
+        managers_bot: managers_bot.clone(),
+        people,
+        notes: notes.clone(),
+        wake: notify_wake.clone(),
+    };
+    if crate::notify::start(&config.notify, senders, options.max_idle, shared)? {
         wakers.push(notify_wake.clone());
     }
     if config.watch_routing {
@@ -279,24 +286,8 @@ async fn start_stages(
         .tasks
         .spawn(tracing::info_span!("stage", name = "sla"), sla);
     let managers_hook = start_managers_bot(config, managers_bot, &actions, rules, shared);
-    if config.notify.alerts.has_recipients() {
-        let monitor = AlertMonitor {
-            store: shared.store.clone(),
-            notes,
-            health: health.clone(),
-            notices: notices.clone(),
-            cfg: config.notify.alerts.clone(),
-            clock: shared.clock.clone(),
-            wake: notify_wake,
-            started: shared.clock.now(),
-            metrics: shared.metrics.clone(),
-            rules: rules.clone(),
-        };
-        let alerts = monitor.run(stop.clone());
-        shared
-            .tasks
-            .spawn(tracing::info_span!("stage", name = "alerts"), alerts);
-    }
+    let alerting = (notes, notices.clone(), rules.clone(), notify_wake);
+    crate::notify::start_alerts(&config.notify.alerts, alerting, shared);
     let sweeper = crate::privacy::Sweeper {
         store: all.clone(),
         retention: config.retention.clone(),
@@ -345,41 +336,6 @@ fn announce_config(config: &Config, rules: &CompiledRules) {
     for note in &cross.notes {
         tracing::info!("{note}");
     }
-}
-
-/// Starts the worker that sends managers' cards, alerts and answers to people, when any of
-/// them has somewhere to go; whether it started.
-fn start_notify_worker(
-    config: &Config,
-    options: &RunOptions,
-    notes: &Arc<dyn NotificationStore>,
-    (managers_bot, wake): (Option<TelegramNotifier>, Arc<Notify>),
-    shared: &Shared,
-) -> Result<bool, StartError> {
-    let mailer = match &config.notify.email {
-        Some(e) => Some(EmailNotifier::new(e).map_err(|e| StartError::of("notify.email", e))?),
-        None => None,
-    };
-    let people = crate::notify::People::of(&config.whatsapp, &config.vk)
-        .map_err(|e| StartError::of("notify", e))?;
-    if managers_bot.is_none() && mailer.is_none() && people.is_none() {
-        return Ok(false);
-    }
-    let worker = NotifyWorker {
-        store: notes.clone(),
-        telegram: managers_bot,
-        email: mailer,
-        people,
-        clock: shared.clock.clone(),
-        wake,
-        max_idle: options.max_idle,
-        metrics: shared.metrics.clone(),
-    };
-    shared.tasks.spawn(
-        tracing::info_span!("stage", name = "notify"),
-        worker.run(shared.health.clone(), shared.tasks.stopping()),
-    );
-    Ok(true)
 }
 
 /// Reloads the rules on SIGHUP and on file changes.

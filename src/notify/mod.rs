@@ -33,3 +33,91 @@ pub use people::{NotSent, PERSON, People, Replies};
 pub use queue::{LINK_PATH, Notices};
 pub use telegram::{TelegramNotifier, no_link_preview};
 pub use worker::{HORIZON, NotifyWorker};
+
+use crate::routing::RulesHandle;
+use crate::shared::{Shared, StartError};
+use crate::store::NotificationStore;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Who the notify worker sends through besides `[notify]`'s own mail server: the managers'
+/// bot, the messengers people are answered on, the outbox and its waker.
+#[derive(Debug, Clone)]
+pub struct Senders {
+    /// The managers' bot, when `[notify.telegram]` is set.
+    pub managers_bot: Option<TelegramNotifier>,
+    /// The messengers people are answered on, when a source answers.
+    pub people: Option<People>,
+    /// The notification outbox.
+    pub notes: Arc<dyn NotificationStore>,
+    /// Rung after notifications are queued.
+    pub wake: Arc<Notify>,
+}
+
+/// Starts the worker that sends managers' cards, alerts and answers to people, when any of
+/// them has somewhere to go; whether it started. `max_idle` is the longest it sleeps before
+/// looking again.
+pub fn start(
+    config: &NotifyConfig,
+    senders: Senders,
+    max_idle: Duration,
+    shared: &Shared,
+) -> Result<bool, StartError> {
+    let mailer = match &config.email {
+        Some(e) => Some(EmailNotifier::new(e).map_err(|e| StartError::of("notify.email", e))?),
+        None => None,
+    };
+    if senders.managers_bot.is_none() && mailer.is_none() && senders.people.is_none() {
+        return Ok(false);
+    }
+    let worker = NotifyWorker {
+        store: senders.notes,
+        telegram: senders.managers_bot,
+        email: mailer,
+        people: senders.people,
+        clock: shared.clock.clone(),
+        wake: senders.wake,
+        max_idle,
+        metrics: shared.metrics.clone(),
+    };
+    let task = worker.run(shared.health.clone(), shared.tasks.stopping());
+    shared
+        .tasks
+        .spawn(tracing::info_span!("stage", name = "notify"), task);
+    Ok(true)
+}
+
+/// Starts the monitor that alerts the admins of incidents, when `[notify.alerts]` names
+/// anyone: it queues the alerts on `notes` (built by `notices`, sent to the managers `rules`
+/// name now) and rings `wake`.
+pub fn start_alerts(
+    config: &AlertsConfig,
+    (notes, notices, rules, wake): (
+        Arc<dyn NotificationStore>,
+        Notices,
+        RulesHandle,
+        Arc<Notify>,
+    ),
+    shared: &Shared,
+) {
+    if !config.has_recipients() {
+        return;
+    }
+    let monitor = AlertMonitor {
+        store: shared.store.clone(),
+        notes,
+        health: shared.health.clone(),
+        notices,
+        cfg: config.clone(),
+        clock: shared.clock.clone(),
+        wake,
+        started: shared.clock.now(),
+        metrics: shared.metrics.clone(),
+        rules,
+    };
+    let task = monitor.run(shared.tasks.stopping());
+    shared
+        .tasks
+        .spawn(tracing::info_span!("stage", name = "alerts"), task);
+}
