@@ -25,7 +25,7 @@ pub(super) async fn list_inbound(
          WHERE (?1 IS NULL OR channel = ?1) AND (?2 IS NULL OR source = ?2)
            AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR reason = ?4)
            AND (?5 IS NULL OR received_at >= ?5) AND (?6 IS NULL OR received_at < ?6)
-         ORDER BY received_at DESC, id DESC LIMIT ?7",
+         ORDER BY received_at DESC, id DESC LIMIT +?7",
     )
     .bind(&f.channel)
     .bind(&f.source)
@@ -48,7 +48,7 @@ pub(super) async fn list_leads(
          WHERE (?1 IS NULL OR channel = ?1) AND (?2 IS NULL OR source = ?2)
            AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR manager_id = ?4)
            AND (?5 IS NULL OR received_at >= ?5) AND (?6 IS NULL OR received_at < ?6)
-         ORDER BY received_at DESC, id DESC LIMIT ?7",
+         ORDER BY received_at DESC, id DESC LIMIT +?7",
     )
     .bind(&f.channel)
     .bind(&f.source)

@@ -54,7 +54,7 @@ impl FileStore for SqliteStore {
                         WHEN channel = 'telegram' THEN instr(CAST(payload AS TEXT), 'file_id') > 0
                         WHEN channel = 'vk' THEN instr(CAST(payload AS TEXT), '\"attachments\"') > 0
                         ELSE 0 END AS may_hold
-             FROM inbound WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
+             FROM inbound WHERE rowid > ?1 ORDER BY rowid LIMIT +?2",
         )
         .bind(after)
         .bind(i64::from(limit))

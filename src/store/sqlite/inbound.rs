@@ -93,7 +93,7 @@ pub(super) async fn pending_inbound(
 ) -> StoreResult<Vec<InboundRow>> {
     let rows = sqlx::query(
         "SELECT id, source, channel, dedupe_key, received_at, content_type, payload, meta
-         FROM inbound WHERE status = 'pending' ORDER BY received_at, rowid LIMIT ?1",
+         FROM inbound WHERE status = 'pending' ORDER BY received_at, rowid LIMIT +?1",
     )
     .bind(i64::from(limit))
     // A read connection: the payloads are read without holding up the writers.

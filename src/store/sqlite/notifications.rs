@@ -64,7 +64,7 @@ impl NotificationStore for SqliteStore {
                 SELECT id FROM notifications
                 WHERE status = 'pending' AND next_attempt_at <= ?1
                   AND (lease_until IS NULL OR lease_until <= ?1)
-                ORDER BY next_attempt_at, id LIMIT ?3)
+                ORDER BY next_attempt_at, id LIMIT +?3)
              RETURNING id, lead_id, channel, address, kind, message, attempts, created_at",
         )
         .bind(ts(now))

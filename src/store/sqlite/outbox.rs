@@ -42,7 +42,7 @@ pub(super) async fn claim_outbox(
               AND (o.lease_until IS NULL OR o.lease_until <= ?2)
               AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.sink = o.sink
                   AND e.lead_id = o.lead_id AND e.status = 'pending' AND e.id < o.id)
-            ORDER BY o.next_attempt_at, o.id LIMIT ?4)
+            ORDER BY o.next_attempt_at, o.id LIMIT +?4)
          RETURNING id, lead_id, sink, event_id, event_type, body, request, step, attempts, retry_since",
     )
     .bind(sink)
@@ -193,7 +193,7 @@ pub(super) async fn list_dead(
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {OUTBOX_COLUMNS} FROM outbox
          WHERE status = 'dead' AND (?1 IS NULL OR lead_id = ?1) AND (?2 IS NULL OR sink = ?2)
-         ORDER BY id DESC LIMIT ?3"
+         ORDER BY id DESC LIMIT +?3"
     )))
     .bind(&f.lead_id)
     .bind(&f.sink)

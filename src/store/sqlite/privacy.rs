@@ -118,7 +118,7 @@ impl PrivacyStore for SqliteStore {
             RetentionKind::NotLeads => {
                 sqlx::query(
                     "DELETE FROM inbound WHERE id IN (SELECT id FROM inbound
-                     WHERE status = 'not_lead' AND received_at < ?1 ORDER BY received_at LIMIT ?2)",
+                     WHERE status = 'not_lead' AND received_at < ?1 ORDER BY received_at LIMIT +?2)",
                 )
                 .bind(&before)
                 .bind(limit)
@@ -131,7 +131,7 @@ impl PrivacyStore for SqliteStore {
                     "UPDATE inbound SET payload = x'', meta = '{}', purged_at = ?3 WHERE id IN (
                         SELECT id FROM inbound
                         WHERE purged_at IS NULL AND status IN ('lead', 'joined') AND received_at < ?1
-                        ORDER BY received_at LIMIT ?2)",
+                        ORDER BY received_at LIMIT +?2)",
                 )
                 .bind(&before)
                 .bind(limit)
@@ -144,7 +144,7 @@ impl PrivacyStore for SqliteStore {
                 let bodies = sqlx::query(
                     "UPDATE outbox SET body = '' WHERE id IN (SELECT id FROM outbox
                      WHERE status = 'delivered' AND body != '' AND delivered_at < ?1
-                     ORDER BY delivered_at LIMIT ?2)",
+                     ORDER BY delivered_at LIMIT +?2)",
                 )
                 .bind(&before)
                 .bind(limit)
@@ -154,7 +154,7 @@ impl PrivacyStore for SqliteStore {
                 let messages = sqlx::query(
                     "UPDATE notifications SET message = '' WHERE id IN (SELECT id FROM notifications
                      WHERE status = 'sent' AND message != '' AND sent_at < ?1
-                     ORDER BY sent_at LIMIT ?2)",
+                     ORDER BY sent_at LIMIT +?2)",
                 )
                 .bind(&before)
                 .bind(limit)
@@ -174,7 +174,7 @@ impl PrivacyStore for SqliteStore {
                                        WHERE n.lead_id = l.id AND n.status = 'pending')
                        AND NOT EXISTS (SELECT 1 FROM assignments a
                                        WHERE a.lead_id = l.id AND a.state = 'active')
-                     ORDER BY last_activity_at LIMIT ?2",
+                     ORDER BY last_activity_at LIMIT +?2",
                 )
                 .bind(&before)
                 .bind(limit)
@@ -191,7 +191,7 @@ impl PrivacyStore for SqliteStore {
             RetentionKind::Attachments => {
                 sqlx::query(
                     "DELETE FROM attachments WHERE id IN (SELECT id FROM attachments
-                     WHERE at < ?1 ORDER BY at LIMIT ?2)",
+                     WHERE at < ?1 ORDER BY at LIMIT +?2)",
                 )
                 .bind(&before)
                 .bind(limit)

@@ -260,7 +260,7 @@ impl StoreTx for SqliteTx {
 
     async fn held_leads(&mut self, limit: u32) -> StoreResult<Vec<StoredLead>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {LEAD_COLUMNS} FROM leads l WHERE l.status = 'held' ORDER BY l.received_at, l.rowid LIMIT ?1"
+            "SELECT {LEAD_COLUMNS} FROM leads l WHERE l.status = 'held' ORDER BY l.received_at, l.rowid LIMIT +?1"
         )))
         .bind(i64::from(limit))
         .fetch_all(self.db.conn(Sees::Any).await?)
@@ -530,7 +530,7 @@ impl StoreTx for SqliteTx {
             "SELECT {ACTIVE_COLUMNS} FROM assignments a INDEXED BY assignments_due
              CROSS JOIN leads l ON l.id = a.lead_id
              WHERE a.state = 'active' AND l.status = 'assigned' AND a.ack_due_at IS NOT NULL AND a.ack_due_at <= ?1
-             ORDER BY a.ack_due_at, a.id LIMIT ?2"
+             ORDER BY a.ack_due_at, a.id LIMIT +?2"
         )))
         .bind(ts(now))
         .bind(i64::from(limit))
