@@ -4,7 +4,7 @@
 use super::inbound::inbound_row;
 use super::*;
 use crate::store::sql::files::{
-    CURSOR, FILE, FIRST_LINK_KEY, INSERT_FILE, KEPT_HASHES, LINK_KEY, file_record,
+    CURSOR, FILE, FIRST_LINK_KEY, INSERT_FILE, KEPT_HASHES, LINK_KEY, file_columns, file_record,
 };
 use std::collections::HashSet;
 
@@ -100,12 +100,7 @@ impl FileStore for PgStore {
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         for f in files {
-            let (status, sha, size, reason) = match &f.state {
-                FileState::Kept { sha256, size } => {
-                    ("kept", Some(sha256.as_str()), Some(*size as i64), None)
-                }
-                FileState::Unavailable(why) => ("unavailable", None, None, Some(why.as_str())),
-            };
+            let (status, sha, size, reason) = file_columns(&f.state);
             sqlx::query(INSERT_FILE.postgres())
                 .bind(&f.id)
                 .bind(&f.inbound_id)

@@ -30,6 +30,19 @@ pub(crate) fn file_record(r: &impl Read) -> StoreResult<FileRecord> {
 }
 
 /// Records a file once: id, item, lead, name, type, size, hash, status, reason, time.
+/// A file's state as [`INSERT_FILE`] stores it: status, sha256, size and reason (the
+/// reverse of [`file_record`]).
+pub(crate) fn file_columns(
+    state: &FileState,
+) -> (&'static str, Option<&str>, Option<i64>, Option<&str>) {
+    match state {
+        FileState::Kept { sha256, size } => {
+            ("kept", Some(sha256.as_str()), Some(*size as i64), None)
+        }
+        FileState::Unavailable(why) => ("unavailable", None, None, Some(why.as_str())),
+    }
+}
+
 pub(crate) static INSERT_FILE: Statement = Statement::new(
     "INSERT INTO attachments
          (id, inbound_id, lead_id, name, content_type, size, sha256, status, reason, at)

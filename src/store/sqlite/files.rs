@@ -3,9 +3,9 @@
 use super::inbound::inbound_row;
 use super::{SqliteStore, set_cursor, ts};
 use crate::store::sql::files::{
-    CURSOR, FILE, FIRST_LINK_KEY, INSERT_FILE, KEPT_HASHES, LINK_KEY, file_record,
+    CURSOR, FILE, FIRST_LINK_KEY, INSERT_FILE, KEPT_HASHES, LINK_KEY, file_columns, file_record,
 };
-use crate::store::{FileItem, FileRecord, FileState, FileStore, StoreResult};
+use crate::store::{FileItem, FileRecord, FileStore, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -107,12 +107,7 @@ impl FileStore for SqliteStore {
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         for f in files {
-            let (status, sha, size, reason) = match &f.state {
-                FileState::Kept { sha256, size } => {
-                    ("kept", Some(sha256.as_str()), Some(*size as i64), None)
-                }
-                FileState::Unavailable(why) => ("unavailable", None, None, Some(why.as_str())),
-            };
+            let (status, sha, size, reason) = file_columns(&f.state);
             sqlx::query(INSERT_FILE.sqlite())
                 .bind(&f.id)
                 .bind(&f.inbound_id)
