@@ -360,8 +360,13 @@ fn start_file_keeper(
     let keeper = crate::files::FileKeeper {
         store: all.clone(),
         sources: config.source_settings(),
-        fetcher: crate::files::Fetcher::of(&config.telegram, &config.whatsapp, &config.attachments)
-            .map_err(|e| StartError::of("attachments", e))?,
+        fetcher: crate::files::Fetcher::of(
+            &config.telegram,
+            &config.whatsapp,
+            &config.webforms,
+            &config.attachments,
+        )
+        .map_err(|e| StartError::of("attachments", e))?,
         shelf: crate::files::shelf_of(&config.storage.data_dir()),
         max_file: config.attachments.max_file,
         max_per_lead: config.attachments.max_per_lead,

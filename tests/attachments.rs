@@ -4,7 +4,9 @@
 //! through the signed link the lead record carries; a link is refused with a wrong signature
 //! (403) and after it expires (410, on a manual clock); the per-file and per-lead limits hold;
 //! a file that cannot be had is marked unavailable with the reason and the lead goes on; and
-//! `leadgate forget` removes the file from disk.
+//! `leadgate forget` removes the file from disk. A file a form links (a builder keeps the
+//! upload and posts its address) is fetched from the form's allowed hosts only, redirects
+//! included.
 
 mod support;
 use support::config::{anna, managers_bot, routing};
@@ -18,6 +20,7 @@ use support::daemon::{
     TestDaemon, always_open_routing, authed_get, eventually, file_lines, manual_clock,
 };
 use support::dovecot::Dovecot;
+use support::file_host::{Asked, FileHost};
 use support::vk_api::VkApiSim;
 use support::whatsapp_api::WhatsappApiSim;
 
@@ -428,6 +431,11 @@ async fn a_second_file_in_the_same_conversation_is_listed_after_the_first_with_i
         .unwrap_or_else(|| panic!("no attachments in {update}"));
     let names: Vec<&str> = files.iter().filter_map(|f| f["name"].as_str()).collect();
     assert_eq!(names, ["план.pdf", "смета.pdf"], "{update}");
+    // What the follow-up added names the new file, although the lead listed one already.
+    let added: Vec<&str> = (update["update"]["fields"]["attachments"].as_array())
+        .map(|a| a.iter().filter_map(|f| f["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(added, ["смета.pdf"], "{update}");
     for (file, bytes) in files.iter().zip([&first, &second]) {
         let (_, kept) = opened(&daemon, file["url"].as_str().expect("url")).await;
         assert_eq!(&kept, bytes);
@@ -672,5 +680,68 @@ async fn retention_removes_old_files_from_disk() {
     assert!(!path.exists(), "the old file is still on disk");
     assert_eq!(get(&on(&daemon, &link)).await.status(), 404);
     assert_eq!(opened(&daemon, &fresh_link).await.1, fresh);
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_a_form_links_is_fetched_from_its_allowed_hosts_only() {
+    let host = FileHost::start().await;
+    let plan = file_bytes(20_000, 21);
+    let plan_url = host.add_file("plan.pdf", plan.clone());
+    host.add_file("secret.txt", b"an internal page".to_vec());
+    // The same server under a name the form does not allow, as an internal address would be.
+    let elsewhere = format!("http://localhost:{}/f/secret.txt", host.port());
+    let away = host.add_redirect("away", &elsewhere);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        "[[sources.webform]]\nid = \"site\"\nfile_hosts = [\"127.0.0.1\"]\n\
+         file_token = \"tf-personal-token\"\n{SINK}"
+    );
+    let daemon = TestDaemon::start_in(dir.path(), &config, &always_open_routing()).await;
+    let r = reqwest::Client::new()
+        .post(daemon.url("/forms/site"))
+        .header("accept", "application/json")
+        .json(
+            &json!({"name": "Ольга Смирнова", "phone": "+7 911 204-33-15",
+            "message": "Чертёж по ссылке L1", "file": plan_url, "file_2": elsewhere,
+            "file_3": away}),
+        )
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 202);
+    let files = delivered_files(dir.path(), "Чертёж по ссылке L1").await;
+    let names: Vec<&str> = files.iter().filter_map(|f| f["name"].as_str()).collect();
+    assert_eq!(names, ["plan.pdf", "secret.txt", "away"]);
+    assert_eq!(files[0]["upload_url"], plan_url.as_str());
+    assert_eq!(files[0]["type"], "application/pdf");
+    let link = |i: usize| files[i]["url"].as_str().expect("a link").to_string();
+    let (headers, bytes) = opened(&daemon, &link(0)).await;
+    assert_eq!(bytes, plan);
+    assert_eq!(headers["content-type"], "application/pdf");
+    for i in [1, 2] {
+        let (status, body) = refusal(&daemon, &link(i)).await;
+        assert_eq!(status, 404, "{body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("file_hosts"), "{message}");
+    }
+    // Asked: the allowed file and the first hop of the redirect, with the form's token; never
+    // the address on a host the form does not allow, directly or through the redirect.
+    let bearer = Some("Bearer tf-personal-token".to_string());
+    let mut asked = host.asked();
+    asked.sort_by(|a, b| a.path.cmp(&b.path));
+    assert_eq!(
+        asked,
+        [
+            Asked {
+                path: "/f/plan.pdf".into(),
+                authorization: bearer.clone()
+            },
+            Asked {
+                path: "/r/away".into(),
+                authorization: bearer
+            },
+        ]
+    );
     daemon.stop().await;
 }

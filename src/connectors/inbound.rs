@@ -32,6 +32,19 @@ pub struct RawInbound {
     pub answer: Option<RawAnswer>,
     /// How the provider proves it is the provider.
     pub verify: Option<RawVerify>,
+    /// Where the provider keeps the files people upload through its forms.
+    pub files: Option<RawFiles>,
+}
+
+/// `[files]`: a builder that keeps uploads itself sends their addresses, not their bytes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFiles {
+    /// Hosts (and their subdomains) the provider keeps uploads on (Tilda: `tupwidget.com`): a
+    /// field whose value is only addresses on them is a file, whatever its key, and leadgate
+    /// fetches files from them and from nowhere else (a form's own `file_hosts` add to them).
+    #[serde(default)]
+    pub hosts: Vec<String>,
 }
 
 /// `[fields]`: key patterns for each part of the lead (case-insensitive; `*` is one segment,
@@ -69,6 +82,10 @@ pub struct RawFields {
     /// Provider noise that is not kept at all (cookies, form definitions).
     #[serde(default)]
     pub ignore: Vec<String>,
+    /// Addresses of files the person uploaded (the provider keeps the file and sends its
+    /// link): listed in `fields.attachments` and fetched from the allowed hosts.
+    #[serde(default)]
+    pub files: Vec<String>,
 }
 
 /// `[test_ping]`: every listed field has the listed value.
@@ -116,6 +133,8 @@ pub enum Role {
     ExternalId,
     /// A UTM tag.
     Utm,
+    /// The address of a file the person uploaded.
+    File,
     /// Noise, dropped.
     Ignore,
     /// Anything else: kept in the lead's `fields`.
@@ -150,6 +169,8 @@ pub struct InboundConnector {
     pub answer: Option<Answer>,
     /// Secret or signature verification, when the provider has one.
     pub verify: Option<Verify>,
+    /// Hosts the provider keeps uploaded files on (`[files] hosts`), lower-case.
+    pub file_hosts: Vec<String>,
 }
 
 /// A problem in a connector file: the key and what is wrong.
@@ -211,6 +232,18 @@ impl InboundConnector {
                 message: "is empty: name the fields the provider's test sends".into(),
             });
         }
+        let file_hosts: Vec<String> = (raw.files.map(|f| f.hosts).unwrap_or_default())
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect();
+        for (i, host) in file_hosts.iter().enumerate() {
+            if let Err(why) = check_host(host) {
+                problems.push(FileProblem {
+                    key: format!("files.hosts[{i}]"),
+                    message: why,
+                });
+            }
+        }
         let verify = match raw.verify.map(Verify::from_raw).transpose() {
             Ok(v) => v,
             Err(p) => {
@@ -240,6 +273,7 @@ impl InboundConnector {
                 (Role::PageUrl, f.page_url),
                 (Role::Referrer, f.referrer),
                 (Role::Utm, f.utm),
+                (Role::File, f.files),
                 (Role::Ignore, ignore),
             ],
             labels: raw.labels,
@@ -247,7 +281,35 @@ impl InboundConnector {
             test_ping: raw.test_ping,
             answer,
             verify,
+            file_hosts,
         })
+    }
+
+    /// The addresses of uploaded files `text` holds when the key's `role` says so: a `File`
+    /// key's value when it is only http(s) addresses, any other kept key's value when it is
+    /// only addresses on the provider's file hosts. `None` leaves the value a plain field.
+    pub fn linked_files(&self, role: Role, text: &str) -> Option<Vec<reqwest::Url>> {
+        let on_file_hosts = match role {
+            Role::File => false,
+            Role::Other if !self.file_hosts.is_empty() => true,
+            _ => return None,
+        };
+        let mut urls = Vec::new();
+        for token in text.split(|c: char| c.is_whitespace() || c == ',' || c == ';') {
+            if token.is_empty() {
+                continue;
+            }
+            let url = reqwest::Url::parse(token).ok()?;
+            let web = matches!(url.scheme(), "http" | "https");
+            let hosted = url
+                .host_str()
+                .is_some_and(|h| on_hosts(h, &self.file_hosts));
+            if !web || (on_file_hosts && !hosted) {
+                return None;
+            }
+            urls.push(url);
+        }
+        (!urls.is_empty()).then_some(urls)
     }
 
     /// What a flat key is for: the first role whose pattern matches wins (`ignore` last, so
@@ -282,6 +344,31 @@ impl InboundConnector {
                 .any(|(key, v)| key.eq_ignore_ascii_case(k) && value_text(v).trim() == want)
         });
         all_present && (!ping.only || flat.len() == ping.fields.len())
+    }
+}
+
+/// Whether `host` is one of `allowed` or a subdomain of one (`sun9-1.userapi.com` is on
+/// `userapi.com`; `evil-userapi.com` is not).
+pub fn on_hosts(host: &str, allowed: &[String]) -> bool {
+    let host = host.to_ascii_lowercase();
+    allowed.iter().any(|a| {
+        host == *a
+            || host
+                .strip_suffix(a.as_str())
+                .is_some_and(|h| h.ends_with('.'))
+    })
+}
+
+/// Checks that `host` is a bare host name (`tupwidget.com`), the form `on_hosts` compares.
+pub fn check_host(host: &str) -> Result<(), String> {
+    let bare = !host.is_empty()
+        && reqwest::Url::parse(&format!("http://{host}/"))
+            .is_ok_and(|u| u.host_str() == Some(host) && u.port().is_none());
+    match bare {
+        true => Ok(()),
+        false => Err(format!(
+            "{host:?} is not a host name: write it without scheme, port or path, like \"tupwidget.com\""
+        )),
     }
 }
 
@@ -438,5 +525,60 @@ mod tests {
         .expect("parses");
         let problems = InboundConnector::from_raw(raw, "test").expect_err("invalid");
         assert_eq!(problems[0].key, "labels");
+    }
+
+    #[test]
+    fn hosts_match_themselves_and_their_subdomains_only() {
+        let allowed = vec!["userapi.com".to_string()];
+        assert!(on_hosts("sun9-1.userapi.com", &allowed));
+        assert!(on_hosts("USERAPI.com", &allowed));
+        assert!(!on_hosts("evil-userapi.com", &allowed));
+        assert!(!on_hosts("userapi.com.evil.ru", &allowed));
+        assert!(check_host("tupwidget.com").is_ok());
+        assert!(check_host("127.0.0.1").is_ok());
+        for bad in [
+            "https://tupwidget.com",
+            "tupwidget.com/f",
+            "tupwidget.com:443",
+            "",
+        ] {
+            assert!(check_host(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn linked_files_are_addresses_under_a_files_key_or_on_the_providers_hosts() {
+        let c = connector(
+            "name = \"t\"\ndescription = \"t\"\n[fields]\nphones = [\"phone\"]\nfiles = [\"upload*\"]\n\
+             [files]\nhosts = [\"tupwidget.com\"]\n",
+        );
+        assert_eq!(c.role("upload_1"), Role::File);
+        let two = c.linked_files(
+            Role::File,
+            "https://cdn.example.ru/a.pdf, http://tupwidget.com/x/b%20c.png",
+        );
+        assert_eq!(two.map(|u| u.len()), Some(2), "any host under a files key");
+        assert!(c.linked_files(Role::File, "b.png").is_none(), "a name only");
+        assert!(c.linked_files(Role::File, "ftp://x.ru/b.png").is_none());
+        let hosted = c.linked_files(Role::Other, "https://s.tupwidget.com/f/IMG_1.jpeg");
+        assert_eq!(hosted.map(|u| u.len()), Some(1), "any key, on the hosts");
+        let elsewhere = c.linked_files(Role::Other, "https://example.ru/page");
+        assert!(elsewhere.is_none(), "a page address stays a field");
+        let mixed = c.linked_files(Role::Other, "see https://tupwidget.com/f/a.jpeg");
+        assert!(mixed.is_none(), "words around it: the person's text");
+        assert!(
+            c.linked_files(Role::Message, "https://tupwidget.com/f/a.jpeg")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_files_host_must_be_a_bare_host_name() {
+        let raw: RawInbound = toml::from_str(
+            "name = \"t\"\ndescription = \"t\"\n[fields]\nphones = [\"p\"]\n[files]\nhosts = [\"https://tupwidget.com/\"]\n",
+        )
+        .expect("parses");
+        let problems = InboundConnector::from_raw(raw, "test").expect_err("invalid");
+        assert_eq!(problems[0].key, "files.hosts[0]");
     }
 }

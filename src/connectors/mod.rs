@@ -11,7 +11,7 @@ mod outbound;
 mod verify;
 
 pub use flatten::value_text;
-pub use inbound::{Answer, FileProblem, InboundConnector, Role};
+pub use inbound::{Answer, FileProblem, InboundConnector, Role, check_host, on_hosts};
 pub use outbound::{
     Auth, HookFormat, HookSpec, Preset, RenderError, Rendered, StatusMeaning, Step,
 };

@@ -4,11 +4,13 @@
 //! up to the per-file limit and never past it.
 
 use super::AttachmentsConfig;
+use crate::connectors::on_hosts;
 use crate::lead::Channel;
 use crate::settings::Secret;
+use crate::sources::email;
 use crate::sources::telegram::TelegramSource;
+use crate::sources::webform::{self, WebformSource};
 use crate::sources::whatsapp::WhatsappSource;
-use crate::sources::{email, webform};
 use crate::store::InboundRow;
 use crate::telegram::{ApiError, BotClient};
 use bytes::Bytes;
@@ -69,53 +71,32 @@ pub enum FetcherError {
 #[derive(Debug, Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
-    vk_client: reqwest::Client,
     telegram: HashMap<String, BotClient>,
     whatsapp: HashMap<String, Option<(String, Secret)>>,
     vk_hosts: Vec<String>,
+    forms: HashMap<String, (Vec<String>, Option<Secret>)>,
 }
 
-/// Whether `host` is one of `allowed` or a subdomain of one.
-fn host_allowed(host: &str, allowed: &[String]) -> bool {
-    let host = host.to_ascii_lowercase();
-    allowed
-        .iter()
-        .any(|a| host == *a || host.ends_with(&format!(".{a}")))
-}
+/// Redirects a file address may take, each to an allowed host.
+const MAX_REDIRECTS: usize = 5;
 
 impl Fetcher {
-    /// The fetcher for the configured Telegram bots and WhatsApp numbers, with the
+    /// The fetcher for the configured Telegram bots, WhatsApp numbers and web forms, with the
     /// attachments' settings.
     pub fn of(
         telegram: &[TelegramSource],
         whatsapp: &[WhatsappSource],
+        webforms: &[WebformSource],
         attachments: &AttachmentsConfig,
     ) -> Result<Fetcher, FetcherError> {
+        // Redirects are followed by hand, each checked against the hosts allowed.
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(DOWNLOAD_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        let hosts = attachments.vk_hosts.clone();
-        let vk_client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(DOWNLOAD_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                let allowed = attempt.previous().len() < 5
-                    && attempt
-                        .url()
-                        .host_str()
-                        .is_some_and(|h| host_allowed(h, &hosts));
-                if allowed {
-                    attempt.follow()
-                } else {
-                    attempt.stop()
-                }
-            }))
-            .build()?;
         Ok(Fetcher {
             client,
-            vk_client,
             telegram: (telegram.iter())
                 .map(|t| match BotClient::new(&t.api_url, &t.token) {
                     Ok(bot) => Ok((t.id.clone(), bot)),
@@ -135,6 +116,9 @@ impl Fetcher {
                 })
                 .collect(),
             vk_hosts: attachments.vk_hosts.clone(),
+            forms: (webforms.iter())
+                .map(|f| (f.id.clone(), (f.file_hosts.clone(), f.file_token.clone())))
+                .collect(),
         })
     }
 
@@ -149,7 +133,10 @@ impl Fetcher {
     ) -> Result<Bytes, Unavailable> {
         let text = |key: &str| entry.get(key).and_then(Value::as_str);
         let bytes = match row.channel {
-            Channel::Webform => form_file(row, n).await?,
+            Channel::Webform => match text(webform::UPLOAD_URL) {
+                Some(url) => self.linked_file(&row.source, url, max).await?,
+                None => form_file(row, n).await?,
+            },
             Channel::Email => email::attachment_bytes(&row.payload, n)
                 .map(Bytes::from)
                 .ok_or_else(|| no_access("the message no longer holds this file"))?,
@@ -268,18 +255,65 @@ impl Fetcher {
     }
 
     async fn vk_file(&self, url: &str, max: u64) -> Result<Bytes, Unavailable> {
-        let parsed = reqwest::Url::parse(url).map_err(|_| no_access("not a file address"))?;
-        let allowed = matches!(parsed.scheme(), "http" | "https")
-            && parsed
-                .host_str()
-                .is_some_and(|h| host_allowed(h, &self.vk_hosts));
-        if !allowed {
-            return Err(no_access(
-                "the file address is not on one of [attachments] vk_hosts",
-            ));
+        let hosts = Hosts {
+            allowed: &self.vk_hosts,
+            named_by: "[attachments] vk_hosts",
+            token: None,
+        };
+        self.hosted(url, &hosts, "the VK file", max).await
+    }
+
+    /// A file a form's provider keeps (a Tilda or Typeform upload), from the hosts the form's
+    /// connector and `file_hosts` allow, and nowhere else: the address is the public's input.
+    async fn linked_file(&self, source: &str, url: &str, max: u64) -> Result<Bytes, Unavailable> {
+        let Some((allowed, token)) = self.forms.get(source) else {
+            return Err(no_access("the form is no longer configured"));
+        };
+        let hosts = Hosts {
+            allowed,
+            named_by: "the form's file_hosts or its connector's [files] hosts",
+            token: token.as_ref(),
+        };
+        self.hosted(url, &hosts, "the linked file", max).await
+    }
+
+    /// Downloads `url` and the redirects it takes, each only from an allowed host; the token
+    /// goes to the first host only (a redirect to a storage host carries its own signature).
+    async fn hosted(
+        &self,
+        url: &str,
+        hosts: &Hosts<'_>,
+        what: &str,
+        max: u64,
+    ) -> Result<Bytes, Unavailable> {
+        let mut at = reqwest::Url::parse(url).map_err(|_| no_access("not a file address"))?;
+        let first_host = at.host_str().map(str::to_string);
+        for _ in 0..=MAX_REDIRECTS {
+            let allowed = matches!(at.scheme(), "http" | "https")
+                && at.host_str().is_some_and(|h| on_hosts(h, hosts.allowed));
+            if !allowed {
+                return Err(no_access(&format!(
+                    "the file address is not on one of {}",
+                    hosts.named_by
+                )));
+            }
+            let mut request = self.client.get(at.clone());
+            if let Some(token) = hosts
+                .token
+                .filter(|_| at.host_str() == first_host.as_deref())
+            {
+                request = request.bearer_auth(token.expose());
+            }
+            let answer = request.send().await.map_err(|e| network(what, &e))?;
+            if !answer.status().is_redirection() {
+                return read_answer(answer, what, max).await;
+            }
+            let next = (answer.headers().get(reqwest::header::LOCATION))
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| at.join(l).ok());
+            at = next.ok_or_else(|| failed(format!("{what} redirected nowhere"), false))?;
         }
-        self.download(self.vk_client.get(parsed), "the VK file", max)
-            .await
+        Err(failed(format!("{what} redirected too often"), false))
     }
 
     /// Sends `request` and reads the answer's body, refusing it as soon as it passes `max`.
@@ -289,26 +323,43 @@ impl Fetcher {
         what: &str,
         max: u64,
     ) -> Result<Bytes, Unavailable> {
-        let mut answer = request.send().await.map_err(|e| network(what, &e))?;
-        let status = answer.status();
-        if !status.is_success() {
-            return Err(failed(
-                format!("{what} answered {status}"),
-                status.is_server_error() || status.as_u16() == 429,
-            ));
-        }
-        if answer.content_length().is_some_and(|l| l > max) {
+        let answer = request.send().await.map_err(|e| network(what, &e))?;
+        read_answer(answer, what, max).await
+    }
+}
+
+/// The hosts a file may come from, what names them (for the reason), and the token the first
+/// of them is asked with.
+struct Hosts<'a> {
+    allowed: &'a [String],
+    named_by: &'a str,
+    token: Option<&'a Secret>,
+}
+
+/// Reads a successful answer's body, refusing it as soon as it passes `max`.
+async fn read_answer(
+    mut answer: reqwest::Response,
+    what: &str,
+    max: u64,
+) -> Result<Bytes, Unavailable> {
+    let status = answer.status();
+    if !status.is_success() {
+        return Err(failed(
+            format!("{what} answered {status}"),
+            status.is_server_error() || status.as_u16() == 429,
+        ));
+    }
+    if answer.content_length().is_some_and(|l| l > max) {
+        return Err(too_large(max));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = answer.chunk().await.map_err(|e| network(what, &e))? {
+        if (body.len() + chunk.len()) as u64 > max {
             return Err(too_large(max));
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = answer.chunk().await.map_err(|e| network(what, &e))? {
-            if (body.len() + chunk.len()) as u64 > max {
-                return Err(too_large(max));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(Bytes::from(body))
+        body.extend_from_slice(&chunk);
     }
+    Ok(Bytes::from(body))
 }
 
 /// A refused `getFile` as the record's reason: the Bot API's own description ("Bad Request:
@@ -372,18 +423,4 @@ async fn form_file(row: &InboundRow, n: usize) -> Result<Bytes, Unavailable> {
         .nth(n)
         .map(|f| f.data)
         .ok_or_else(|| no_access("the form's body no longer holds this file"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn vk_hosts_match_themselves_and_their_subdomains_only() {
-        let allowed = vec!["userapi.com".to_string()];
-        assert!(host_allowed("sun9-1.userapi.com", &allowed));
-        assert!(host_allowed("userapi.com", &allowed));
-        assert!(!host_allowed("evil-userapi.com", &allowed));
-        assert!(!host_allowed("userapi.com.evil.ru", &allowed));
-    }
 }

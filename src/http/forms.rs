@@ -10,8 +10,8 @@ use crate::lead::{Channel, Parsed, normalise_contact};
 use crate::settings::tokens_match;
 use crate::sources::webform::WebformSource;
 use crate::sources::webform::{
-    BodyError, BodyKind, FormBody, Limits, META_CONNECTOR, RequestContext, body_kind,
-    form_to_draft, read_body,
+    BodyError, BodyKind, FormBody, Limits, META_CONNECTOR, META_LINKED_FILES, RequestContext,
+    body_kind, form_to_draft, links_files, read_body,
 };
 use crate::store::NewInbound;
 use axum::body::Body;
@@ -286,9 +286,11 @@ pub async fn accept(
         referer: referer.clone(),
     };
     let mut external_id = None;
+    let mut linked_files = false;
     if let Parsed::Lead(draft) =
         form_to_draft(&parsed_form, cfg.honeypot.as_deref(), &ctx, connector)
     {
+        linked_files = links_files(&draft);
         external_id = draft.external_id;
         let contact =
             normalise_contact(draft.contact, &app.config.phones, &app.config.own_contacts);
@@ -306,6 +308,15 @@ pub async fn accept(
         }
     }
     let item_id = app.clock.new_id().to_string();
+    let mut meta = json!({
+        "referer": referer,
+        "client_ip": ip.to_string(),
+        "user_agent": header_str(headers, header::USER_AGENT),
+        META_CONNECTOR: connector.name,
+    });
+    if linked_files {
+        meta[META_LINKED_FILES] = json!(true);
+    }
     let item = NewInbound {
         id: item_id.clone(),
         source: cfg.id.clone(),
@@ -315,12 +326,7 @@ pub async fn accept(
         received_at: app.clock.now(),
         content_type,
         payload: bytes.to_vec(),
-        meta: json!({
-            "referer": referer,
-            "client_ip": ip.to_string(),
-            "user_agent": header_str(headers, header::USER_AGENT),
-            META_CONNECTOR: connector.name,
-        }),
+        meta,
     };
     let stored = app
         .intake

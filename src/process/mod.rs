@@ -716,8 +716,6 @@ async fn queue_notices(
     tx.insert_notifications(rows).await
 }
 
-/// What a follow-up adds to `lead` (as it was before): its words (an edit's whole new text),
-/// and the phones, e-mails and fields the lead did not have, for `lead.updated`'s `update`.
 /// A follow-up's fields into its lead's: what the lead does not have yet is added, and the
 /// files it sends are listed after the lead's own (`fields.attachments`), so each keeps its
 /// link.
@@ -740,6 +738,9 @@ fn merge_fields(
     }
 }
 
+/// What a follow-up adds to `lead` (as it was before): its words (an edit's whole new text),
+/// and the phones, e-mails and fields the lead did not have, for `lead.updated`'s `update`;
+/// the files it sends are new even when the lead already lists some.
 fn update_of(lead: &Lead, draft: &NormalisedDraft) -> serde_json::Value {
     let phones: Vec<&String> = draft
         .contact
@@ -756,7 +757,7 @@ fn update_of(lead: &Lead, draft: &NormalisedDraft) -> serde_json::Value {
     let fields: serde_json::Map<String, serde_json::Value> = draft
         .fields
         .iter()
-        .filter(|(k, _)| !lead.fields.contains_key(*k))
+        .filter(|(k, _)| *k == "attachments" || !lead.fields.contains_key(*k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     json!({

@@ -1,7 +1,7 @@
 //! A web form's table (`[[sources.webform]]`): as written, checked, and as the form's
 //! handler runs it.
 
-use crate::connectors::{Catalogue, GENERIC};
+use crate::connectors::{Catalogue, GENERIC, check_host};
 use crate::settings::{ByteSize, Scope, Secret, check_source_secret};
 use serde::Deserialize;
 use std::time::Duration;
@@ -45,6 +45,13 @@ pub struct RawWebform {
     /// A second post with the same contact within this long (a double click, a reload) joins
     /// the first lead as an update; default `2m`, `"off"` makes every post a lead.
     pub conversation_window: Option<String>,
+    /// More hosts (and their subdomains) files linked from this form's posts are fetched from,
+    /// beside the connector's own (a WordPress site's uploads: `example.ru`).
+    #[serde(default)]
+    pub file_hosts: Vec<String>,
+    /// A token sent as `Authorization: Bearer` when fetching a linked file from the first host
+    /// asked (Typeform's files need the account's personal token).
+    pub file_token: Option<Secret>,
 }
 
 /// A web form source.
@@ -83,6 +90,11 @@ pub struct WebformSource {
     pub allow_unsigned: bool,
     /// A post with the same contact this soon after the last joins its lead; zero: never.
     pub conversation_window: Duration,
+    /// Hosts (and their subdomains) linked files are fetched from: the connector's and the
+    /// form's own, lower-case.
+    pub file_hosts: Vec<String>,
+    /// The bearer token linked files are fetched with.
+    pub file_token: Option<Secret>,
 }
 
 impl RawWebform {
@@ -143,6 +155,23 @@ impl RawWebform {
         if per_minute == 0 || burst == 0 {
             p.add("rate_per_minute", "rate limits must be at least 1", None);
         }
+        let mut file_hosts = (cat.inbound(&connector))
+            .map(|c| c.file_hosts.clone())
+            .unwrap_or_default();
+        for (i, host) in f.file_hosts.iter().enumerate() {
+            let host = host.trim().to_ascii_lowercase();
+            match check_host(&host) {
+                Ok(()) => file_hosts.push(host),
+                Err(why) => p.add(&format!("file_hosts[{i}]"), why, None),
+            }
+        }
+        if f.file_token.is_some() && file_hosts.is_empty() {
+            p.add(
+                "file_token",
+                "is set, but no host to fetch linked files from is known",
+                Some("name the hosts in file_hosts, or use a connector that names them"),
+            );
+        }
         let conversation_window = crate::sources::conversation_window(
             p,
             f.conversation_window.as_deref(),
@@ -165,6 +194,8 @@ impl RawWebform {
             rate_burst: burst.max(1),
             connector,
             allow_unsigned,
+            file_hosts,
+            file_token: f.file_token,
         }
     }
 }

@@ -37,6 +37,7 @@ pub fn form_to_draft(
     let mut draft = LeadDraft::default();
     let mut texts = Vec::new();
     let mut names = Vec::new();
+    let mut linked = Vec::new();
     for (key, value) in connector.flatten(&form.fields) {
         if Some(key.as_str()) == honeypot {
             continue;
@@ -44,7 +45,12 @@ pub fn form_to_draft(
         let text = value_text(&value);
         let text = text.trim();
         let some = || (!text.is_empty()).then(|| text.to_string());
-        match connector.role(&key) {
+        let role = connector.role(&key);
+        if let Some(urls) = connector.linked_files(role, text) {
+            linked.extend(urls.iter().map(linked_file));
+            continue;
+        }
+        match role {
             Role::Name => add_name(&mut names, text),
             Role::Phone => draft.contact.phones.extend(some()),
             Role::Email => draft.contact.emails.extend(some()),
@@ -65,10 +71,10 @@ pub fn form_to_draft(
                 }
             }
             Role::Ignore => {}
-            Role::Other if !text.is_empty() => {
+            Role::Other | Role::File if !text.is_empty() => {
                 draft.fields.insert(key.clone(), value.clone());
             }
-            Role::Other => {}
+            Role::Other | Role::File => {}
         }
     }
     if !names.is_empty() {
@@ -94,17 +100,56 @@ pub fn form_to_draft(
             draft.utm = utm;
         }
     }
-    if !form.files.is_empty() {
-        let files: Vec<Value> = form
-            .files
-            .iter()
-            .map(|f| json!({"name": f.name, "type": f.content_type, "size": f.size}))
-            .collect();
+    // The files sent in the body first: the keeper finds the `n`th of them in the body.
+    let files: Vec<Value> = (form.files.iter())
+        .map(|f| json!({"name": f.name, "type": f.content_type, "size": f.size}))
+        .chain(linked)
+        .collect();
+    if !files.is_empty() {
         draft
             .fields
             .insert("attachments".into(), Value::Array(files));
     }
     Parsed::Lead(draft)
+}
+
+/// The key of `fields.attachments[]` that holds the address of a file the form's provider
+/// keeps (a Tilda or Typeform upload).
+pub const UPLOAD_URL: &str = "upload_url";
+
+/// A file the provider keeps, as `fields.attachments` lists it: its name and type read from
+/// its address (the bytes are fetched later, from the allowed hosts only).
+fn linked_file(url: &reqwest::Url) -> Value {
+    let name = (url.path_segments())
+        .and_then(|mut s| s.rfind(|s| !s.is_empty()))
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .unwrap_or_else(|| "file".into());
+    json!({"name": name, "type": type_of_name(&name), UPLOAD_URL: url.as_str()})
+}
+
+/// The content type a file's name suggests (the provider's answer is not known until the file
+/// is fetched); anything unknown downloads as bytes.
+fn type_of_name(name: &str) -> &'static str {
+    let extension = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        Some("heic") => "image/heic",
+        Some("pdf") => "application/pdf",
+        Some("doc") => "application/msword",
+        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        Some("xls") => "application/vnd.ms-excel",
+        Some("xlsx") => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Some("txt") => "text/plain",
+        Some("zip") => "application/zip",
+        _ => "application/octet-stream",
+    }
 }
 
 /// Adds a part of the person's name (a first name, a surname, a full name) unless the parts

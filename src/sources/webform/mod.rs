@@ -9,7 +9,7 @@ mod urlencoded;
 
 pub use body::{Attachment, BodyError, BodyKind, FormBody, Limits, body_kind, read_body};
 pub use config::{RawWebform, WebformSource};
-pub use draft::{RequestContext, form_to_draft};
+pub use draft::{RequestContext, UPLOAD_URL, form_to_draft};
 
 use crate::connectors::{Catalogue, InboundConnector};
 use crate::lead::{NotLead, NotLeadReason, Parsed};
@@ -18,6 +18,16 @@ use crate::store::InboundRow;
 /// The `meta` key under which the handler stores the connector that read a submission, so
 /// processing re-reads it with the same mapping even if the source's config changed since.
 pub const META_CONNECTOR: &str = "connector";
+
+/// The `meta` key the handler sets when a submission links files its provider keeps, so the
+/// file keeper reads again only the submissions that hold files.
+pub const META_LINKED_FILES: &str = "linked_files";
+
+/// Whether a draft's `fields.attachments` lists a file by its address.
+pub fn links_files(draft: &crate::lead::LeadDraft) -> bool {
+    (draft.fields.get("attachments").and_then(|a| a.as_array()))
+        .is_some_and(|files| files.iter().any(|f| f.get(UPLOAD_URL).is_some()))
+}
 
 /// The connector a stored submission was accepted with (`generic` for items stored before
 /// connectors existed).

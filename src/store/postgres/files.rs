@@ -42,7 +42,8 @@ impl FileStore for PgStore {
                             OR position('NAME='::bytea IN payload) > 0
                             OR position('Name='::bytea IN payload) > 0
                             OR position('name*'::bytea IN payload) > 0))
-                        OR (channel = 'webform' AND lower(content_type) LIKE 'multipart/%')
+                        OR (channel = 'webform' AND (lower(content_type) LIKE 'multipart/%'
+                            OR position('\"linked_files\"' IN meta) > 0))
                         OR (channel = 'telegram' AND position('file_id'::bytea IN payload) > 0)
                         OR (channel = 'vk' AND position('\"attachments\"'::bytea IN payload) > 0)
                     ) AS may_hold

@@ -51,6 +51,7 @@ impl FileStore for SqliteStore {
                             OR instr(CAST(payload AS TEXT), 'Name=') > 0
                             OR instr(CAST(payload AS TEXT), 'name*') > 0
                         WHEN channel = 'webform' THEN lower(content_type) LIKE 'multipart/%'
+                            OR instr(meta, '\"linked_files\"') > 0
                         WHEN channel = 'telegram' THEN instr(CAST(payload AS TEXT), 'file_id') > 0
                         WHEN channel = 'vk' THEN instr(CAST(payload AS TEXT), '\"attachments\"') > 0
                         ELSE 0 END AS may_hold
