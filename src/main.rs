@@ -1,5 +1,5 @@
 //! The `leadgate` command: run the daemon, check a config, dry-run the routing of a sample,
-//! replay dead letters, erase or export a person's data. Exit codes: 0 ok, 1 invalid input or config, 2 runtime failure.
+//! replay dead letters, erase or export a person's data, copy a SQLite store into PostgreSQL. Exit codes: 0 ok, 1 invalid input or config, 2 runtime failure.
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -9,7 +9,10 @@ use leadgate::config::{self, Config};
 use leadgate::lead::{Channel, Lead, NotLeadReason, Parsed, SampleError, normalise};
 use leadgate::routing::CompiledRules;
 use leadgate::sources::email::imap::probe as email;
-use leadgate::store::{ErasureRequest, OpenStore, ReplayFilter, Stores, Subject};
+use leadgate::store::{
+    CopyError, ErasureRequest, OpenStore, PgStore, ReplayFilter, SqliteStore, StorageConfig,
+    Stores, Subject, copy_store,
+};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -96,6 +99,20 @@ enum Command {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Copy a whole SQLite store, and the files it keeps, into PostgreSQL (moving an
+    /// installation): stop the daemon, or take its traffic away, so nothing arrives after the
+    /// copy's snapshot; then start it with `[storage] url` on the new database.
+    Copy {
+        /// The SQLite store: `sqlite://data/leadgate.db` or a path.
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL database: `postgres://user:password@host:5432/db` (migrated first).
+        #[arg(long)]
+        to: String,
+        /// Empty the target first instead of refusing one that holds data.
+        #[arg(long)]
+        overwrite: bool,
+    },
     /// Print everything stored about a person as JSON (a subject-access request).
     Export {
         /// The config file.
@@ -166,6 +183,11 @@ fn main() -> ExitCode {
         } => route(&config, &sample, channel, at),
         Command::Forget { config, who, by } => forget(&config, who, by),
         Command::Export { config, who } => export(&config, who),
+        Command::Copy {
+            from,
+            to,
+            overwrite,
+        } => copy(&from, &to, overwrite),
         Command::Replay { config, lead, sink } => replay(
             &config,
             ReplayFilter {
@@ -501,6 +523,57 @@ fn with_store<T>(
         let out = work(&config, &*store.shared()).await;
         store.close().await;
         out
+    })
+}
+
+fn copy(from: &str, to: &str, overwrite: bool) -> Result<(), Failure> {
+    let invalid = |m: String| Failure::Invalid(anyhow::anyhow!(m));
+    let (from, to) = (
+        StorageConfig::parse(from).map_err(|e| invalid(format!("--from: {e}")))?,
+        StorageConfig::parse(to).map_err(|e| invalid(format!("--to: {e}")))?,
+    );
+    let (StorageConfig::Sqlite(path), StorageConfig::Postgres(url)) = (&from, &to) else {
+        return Err(invalid(
+            "copy moves a SQLite store (--from sqlite://PATH) into PostgreSQL (--to postgres://...)"
+                .into(),
+        ));
+    };
+    if !path.is_file() {
+        return Err(invalid(format!("no SQLite store at {}", path.display())));
+    }
+    let failed = |e: anyhow::Error| Failure::Runtime(e);
+    runtime()?.block_on(async {
+        let source = SqliteStore::open(path)
+            .await
+            .map_err(|e| failed(e.into()))?;
+        let target = PgStore::open(url.expose())
+            .await
+            .map_err(|e| failed(e.into()))?;
+        let copied = copy_store(&source, &target, overwrite).await;
+        source.close().await;
+        target.close().await;
+        let copied = copied.map_err(|e| match e {
+            CopyError::NotEmpty { .. } => invalid(e.to_string()),
+            e => failed(e.into()),
+        })?;
+        println!("copied {} into {}:", from.describe(), to.describe());
+        for (table, rows) in &copied.tables {
+            println!("  {table:<20} {rows:>9} rows");
+        }
+        println!("every table holds as many rows in PostgreSQL as in SQLite");
+        let (shelf, new_shelf) = (
+            leadgate::files::shelf_of(&from.data_dir()),
+            leadgate::files::shelf_of(&to.data_dir()),
+        );
+        let same =
+            std::fs::canonicalize(shelf.dir()).ok() == std::fs::canonicalize(new_shelf.dir()).ok();
+        if !same {
+            let files = (shelf.copy_into(&new_shelf).await)
+                .with_context(|| format!("copying the kept files to {}", new_shelf.dir().display()))
+                .map_err(failed)?;
+            println!("files: {files} copied to {}", new_shelf.dir().display());
+        }
+        Ok(())
     })
 }
 

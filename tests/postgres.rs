@@ -1,5 +1,6 @@
 //! The daemon and the CLI on PostgreSQL (`[storage] url = "postgres://..."`, or
-//! `LEADGATE__STORAGE__URL`), each test on a database of its own (`support::postgres`). The
+//! `LEADGATE__STORAGE__URL`), each test on a database of its own (`support::postgres`), and
+//! `leadgate copy` moving a SQLite installation there. The
 //! store itself is checked by `store::conformance` on both backends; SIGKILL safety on it by
 //! `tests/crash.rs`.
 
@@ -8,7 +9,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-use support::daemon::{TestDaemon, always_open_routing, eventually, write_rules};
+use support::daemon::{TestDaemon, always_open_routing, eventually, file_lines, write_rules};
 use support::postgres::Database;
 use support::sink::Sink;
 
@@ -76,4 +77,193 @@ fn the_cli_opens_the_database_the_environment_names() {
     let migrated = runtime.block_on(db.scalar("SELECT COUNT(*) FROM _sqlx_migrations"));
     assert!(migrated >= 1);
     runtime.block_on(db.drop_it());
+}
+
+/// `leadgate copy ARGS` in `dir`: its exit code, standard output and standard error.
+fn copy_cli(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_leadgate"))
+        .arg("copy")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run leadgate");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A multipart form with one small PNG, as a browser posts it.
+async fn post_with_file(daemon: &TestDaemon, phone: &str, text: &str) {
+    let boundary = "leadgateCopyBoundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"phone\"\r\n\r\n{phone}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\n{text}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"boiler.png\"\r\n\
+         Content-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(b"\x89PNG\r\n\x1a\nboiler-photo-bytes");
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let r = reqwest::Client::new()
+        .post(daemon.url("/forms/site"))
+        .header("accept", "application/json")
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 202);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_store_copied_into_postgres_goes_on_where_it_left_off() {
+    let db = Database::fresh().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let delivered = dir.path().join("delivered.jsonl");
+    let sink = format!(
+        "[[sources.webform]]\nid = \"site\"\n[[sinks.file]]\nid = \"crm\"\npath = \"{}\"\n",
+        delivered.display()
+    );
+    let store = dir.path().join("db/leadgate.db");
+    let from = format!("sqlite://{}", store.display());
+    let created =
+        |lines: &[serde_json::Value]| lines.iter().filter(|l| l["type"] == "lead.created").count();
+    // On SQLite: two people, the first writing twice (one lead, joined) with a photo.
+    let on_sqlite = format!("[storage]\nurl = \"{from}\"\n{sink}");
+    let daemon = TestDaemon::start_in(dir.path(), &on_sqlite, &always_open_routing()).await;
+    post_with_file(&daemon, "+79161234501", "Котёл не греет").await;
+    daemon
+        .submit_form(&[
+            ("phone", "8 916 123-45-01"),
+            ("message", "Адрес: Лесная, 5"),
+        ])
+        .await;
+    daemon
+        .submit_form(&[("phone", "+79035550102"), ("message", "Нужен бойлер")])
+        .await;
+    eventually(Duration::from_secs(15), || async {
+        let lines = file_lines(&delivered);
+        (lines.len() >= 3 && created(&lines) == 2).then_some(())
+    })
+    .await
+    .expect("two leads and an update delivered on SQLite");
+    let first_lead = file_lines(&delivered)[0]["data"]["id"].clone();
+    let kept = eventually(Duration::from_secs(15), || async {
+        let files: Vec<_> = std::fs::read_dir(dir.path().join("db/files"))
+            .ok()?
+            .flatten()
+            .collect();
+        (files.len() == 1).then(|| files[0].file_name())
+    })
+    .await
+    .expect("the photo kept beside the SQLite file");
+    daemon.stop().await;
+
+    let (code, out, err) = copy_cli(dir.path(), &["--from", &from, "--to", &db.url]);
+    assert_eq!(code, 0, "{out}{err}");
+    let rows = |table: &str| -> u64 {
+        let line = out
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(table))
+            .unwrap_or_else(|| panic!("{table} not in {out}"));
+        line.split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .expect("a count")
+    };
+    assert_eq!(
+        (rows("inbound"), rows("leads"), rows("outbox")),
+        (3, 2, 3),
+        "{out}"
+    );
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM leads").await, 2);
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM outbox WHERE status = 'delivered'")
+            .await,
+        3
+    );
+    // The kept counts came over as they were, not counted again by the target's triggers.
+    assert_eq!(
+        db.scalar("SELECT COALESCE(SUM(n), 0)::bigint FROM open_leads")
+            .await,
+        2
+    );
+    assert!(
+        dir.path().join("data/files").join(&kept).is_file(),
+        "the kept photo is copied to the PostgreSQL store's folder: {out}"
+    );
+
+    // A second copy refuses the database that now holds data, unless told to replace it.
+    let again = ["--from", from.as_str(), "--to", db.url.as_str()];
+    let (code, _, err) = copy_cli(dir.path(), &again);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("not empty"), "{err}");
+    let (code, out, err) = copy_cli(dir.path(), &[&again[..], &["--overwrite"]].concat());
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM inbound").await, 3);
+
+    // On PostgreSQL: the first person writes again and joins their lead; a new person gets a
+    // new lead; nothing delivered before is delivered again.
+    let on_postgres = format!("[storage]\nurl = \"{}\"\n{sink}", db.url);
+    let daemon = TestDaemon::start_in(dir.path(), &on_postgres, &always_open_routing()).await;
+    daemon
+        .submit_form(&[("phone", "+79161234501"), ("message", "Когда приедете?")])
+        .await;
+    daemon
+        .submit_form(&[("phone", "+79260001103"), ("message", "Тёплый пол")])
+        .await;
+    eventually(Duration::from_secs(15), || async {
+        (file_lines(&delivered).len() >= 5).then_some(())
+    })
+    .await
+    .expect("an update and a new lead delivered on PostgreSQL");
+    daemon.settled().await;
+    let lines = file_lines(&delivered);
+    assert_eq!(lines.len(), 5, "nothing delivered twice: {lines:#?}");
+    assert_eq!(created(&lines), 3);
+    let update = lines[3..]
+        .iter()
+        .find(|l| l["type"] == "lead.updated")
+        .expect("an update");
+    assert_eq!(update["data"]["id"], first_lead, "joined the copied lead");
+    daemon.stop().await;
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM inbound").await, 5);
+    assert_eq!(
+        db.scalar("SELECT COUNT(DISTINCT seq) FROM inbound").await,
+        5
+    );
+    db.drop_it().await;
+}
+
+#[test]
+fn copy_refuses_anything_but_sqlite_into_postgres() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, _, err) = copy_cli(
+        dir.path(),
+        &[
+            "--from",
+            "postgres://x@127.0.0.1/a",
+            "--to",
+            "sqlite://b.db",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("into PostgreSQL"), "{err}");
+    let (code, _, err) = copy_cli(
+        dir.path(),
+        &[
+            "--from",
+            "sqlite://missing.db",
+            "--to",
+            "postgres://x@127.0.0.1/a",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no SQLite store"), "{err}");
+    assert!(!dir.path().join("missing.db").exists(), "nothing made");
 }

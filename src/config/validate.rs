@@ -232,39 +232,13 @@ fn check_id(p: &mut Problems, seen: &mut HashSet<String>, key: &str, id: &str) {
     }
 }
 
-/// `[storage] url`: `sqlite://PATH` or a plain path (the default `data/leadgate.db`), or
-/// `postgres://user:password@host/db` (`postgresql://` too). A PostgreSQL URL's password is
-/// never repeated in a problem.
+/// `[storage] url` (default `data/leadgate.db`), read by [`StorageConfig::parse`]; a problem
+/// never repeats a PostgreSQL URL's password.
 fn storage(p: &mut Problems, url: Option<&str>) -> StorageConfig {
-    let url = url.unwrap_or("data/leadgate.db");
-    if let Some(rest) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    {
-        return StorageConfig::Sqlite(PathBuf::from(rest));
-    }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        if let Err(e) = url.parse::<sqlx::postgres::PgConnectOptions>() {
-            let shown = StorageConfig::Postgres(crate::settings::Secret::new(url)).describe();
-            p.add(
-                "storage.url",
-                format!("{shown:?} is not a PostgreSQL URL: {e}"),
-                Some("write \"postgres://user:password@host:5432/database\""),
-            );
-        }
-        return StorageConfig::Postgres(crate::settings::Secret::new(url));
-    }
-    if url.contains("://") {
-        p.add(
-            "storage.url",
-            format!("{url:?}: leadgate stores in SQLite or PostgreSQL"),
-            Some(
-                "write \"sqlite://data/leadgate.db\", a file path, or \"postgres://user@host/db\"",
-            ),
-        );
-        return StorageConfig::Sqlite(PathBuf::from("data/leadgate.db"));
-    }
-    StorageConfig::Sqlite(PathBuf::from(url))
+    StorageConfig::parse(url.unwrap_or("data/leadgate.db")).unwrap_or_else(|why| {
+        p.add("storage.url", why, Some(StorageConfig::HINT));
+        StorageConfig::Sqlite(PathBuf::from("data/leadgate.db"))
+    })
 }
 #[cfg(test)]
 mod tests {

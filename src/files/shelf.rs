@@ -60,6 +60,29 @@ impl Shelf {
         is_hash(sha).then(|| self.dir.join(sha))
     }
 
+    /// Copies onto `other` every kept file it does not hold yet (`leadgate copy`, when the new
+    /// store keeps its files elsewhere); how many. Each is put as any file is: whole or not at all.
+    pub async fn copy_into(&self, other: &Shelf) -> std::io::Result<u64> {
+        let mut entries = match tokio::fs::read_dir(&self.dir).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut copied = 0;
+        while let Some(entry) = entries.next_entry().await? {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(there) = other.path(&name) else {
+                continue;
+            };
+            if tokio::fs::try_exists(&there).await? {
+                continue;
+            }
+            other.put(&tokio::fs::read(entry.path()).await?).await?;
+            copied += 1;
+        }
+        Ok(copied)
+    }
+
     /// Removes the file with `sha`; whether there was one.
     pub async fn remove(&self, sha: &str) -> std::io::Result<bool> {
         let Some(path) = self.path(sha) else {

@@ -7,6 +7,7 @@
 #[cfg(test)]
 mod conformance;
 mod console;
+mod copy;
 mod files;
 mod notifications;
 mod postgres;
@@ -18,6 +19,7 @@ mod storage;
 mod values;
 
 pub use console::*;
+pub use copy::{Copied, CopyError, copy_store};
 pub use files::*;
 pub use notifications::*;
 pub use postgres::PgStore;

@@ -13,6 +13,32 @@ pub enum StorageConfig {
 }
 
 impl StorageConfig {
+    /// How a store's URL is written, for problems.
+    pub const HINT: &str = "write \"sqlite://data/leadgate.db\", a file path, or \"postgres://user:password@host:5432/database\"";
+
+    /// Reads a store's URL: `sqlite://PATH` or a plain path, or
+    /// `postgres://user:password@host/db` (`postgresql://` too); the problem never repeats a
+    /// password.
+    pub fn parse(url: &str) -> Result<StorageConfig, String> {
+        if let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            return Ok(StorageConfig::Sqlite(PathBuf::from(rest)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pg = StorageConfig::Postgres(Secret::new(url));
+            return match url.parse::<sqlx::postgres::PgConnectOptions>() {
+                Ok(_) => Ok(pg),
+                Err(e) => Err(format!("{:?} is not a PostgreSQL URL: {e}", pg.describe())),
+            };
+        }
+        if url.contains("://") {
+            return Err(format!("{url:?}: leadgate stores in SQLite or PostgreSQL"));
+        }
+        Ok(StorageConfig::Sqlite(PathBuf::from(url)))
+    }
+
     /// Where the store is, for messages: the SQLite file, or the PostgreSQL database without
     /// its credentials.
     pub fn describe(&self) -> String {

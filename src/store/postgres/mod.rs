@@ -58,6 +58,11 @@ impl PgStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// The connections, for copying a whole store into it (`store::copy`).
+    pub(in crate::store) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
 }
 
 #[async_trait]

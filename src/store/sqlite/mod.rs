@@ -106,6 +106,11 @@ impl SqliteStore {
         self.write.close().await;
         self.read.close().await;
     }
+
+    /// The read-only connections, for copying the whole store (`store::copy`).
+    pub(in crate::store) fn read_pool(&self) -> &SqlitePool {
+        &self.read
+    }
 }
 
 #[async_trait]
