@@ -249,18 +249,19 @@ async fn start_stages(
     let file_links = crate::files::links_of(&config.attachments, &**all).await?;
     wakers.push(start_file_keeper(config, options, all, shared)?);
     warm_up_phones(config);
-    // Every commit that wakes the sinks may have set a deadline: it wakes the SLA too.
+    // Processing wakes the SLA when it set a deadline; a manager's or the SLA's own action
+    // may set one too, so the desk wakes it with the sinks.
     let sla_wake = Arc::new(Notify::new());
-    wakers.push(sla_wake.clone());
     let processor = processor_of(
         config,
         options,
         shared,
         rules,
         &notices,
-        &wakers,
+        (&wakers, &sla_wake),
         &file_links,
     );
+    wakers.push(sla_wake.clone());
     let actions = Actions {
         store: shared.store.clone(),
         rules: rules.clone(),
@@ -396,7 +397,7 @@ fn processor_of(
     shared: &Shared,
     rules: &RulesHandle,
     notices: &Notices,
-    wakers: &[Arc<Notify>],
+    (wakers, sla_wake): (&[Arc<Notify>], &Arc<Notify>),
     file_links: &crate::files::FileLinks,
 ) -> Processor {
     let windows = (config
@@ -415,6 +416,7 @@ fn processor_of(
         sources: config.source_settings(),
         sinks: config.sinks.iter().map(sink_route).collect(),
         sink_wakers: wakers.to_vec(),
+        sla_wake: sla_wake.clone(),
         notices: notices.clone(),
         replies: crate::notify::Replies::of(&config.whatsapp, &config.vk),
         reach: Reach::of(config.api_token.is_some(), &config.sinks, notices),

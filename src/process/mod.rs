@@ -59,6 +59,9 @@ pub struct Processor {
     pub sinks: Vec<SinkRoute>,
     /// Signals that wake each sink's worker and the notify worker.
     pub sink_wakers: Vec<Arc<Notify>>,
+    /// Wakes the SLA stage after a commit that set an acknowledgement deadline (only then: it
+    /// asks the store for the next deadline each time it wakes).
+    pub sla_wake: Arc<Notify>,
     /// The answers to people who write, queued with their new lead.
     pub replies: crate::notify::Replies,
     /// The manager notifications a new, joined or assigned lead queues.
@@ -187,6 +190,7 @@ impl Processor {
             },
             held_levels: HashSet::new(),
             queued: false,
+            deadline: false,
             said: Vec::with_capacity(rows.len()),
             decided: false,
         };
@@ -233,6 +237,9 @@ impl Processor {
             for w in &self.sink_wakers {
                 w.notify_one();
             }
+        }
+        if batch.deadline {
+            self.sla_wake.notify_one();
         }
         (self
             .metrics
@@ -408,8 +415,7 @@ impl Processor {
         )
         .await?;
         if let Some(a) = &lead.assignment {
-            // A deadline: the SLA stage (woken with the sinks) must hear of it.
-            batch.queued |= a.ack_due_at.is_some();
+            batch.deadline |= a.ack_due_at.is_some();
             self.write_assignment(tx, &lead, a, &decision.classification.level, "expired")
                 .await?;
             tx.audit(&lead.id, now, kind, &json!({"manager": a.manager.id, "strategy": a.strategy, "ack_due_at": a.ack_due_at})).await?;
@@ -603,7 +609,7 @@ impl Processor {
                 trace: Some(trace),
             })
             .await?;
-            batch.queued |= a.ack_due_at.is_some();
+            batch.deadline |= a.ack_due_at.is_some();
             self.write_assignment(tx, &lead, &a, &level, "expired")
                 .await?;
             tx.audit(
@@ -698,8 +704,10 @@ struct Batch {
     open: HashMap<String, u32>,
     state: StrategyState,
     held_levels: HashSet<String>,
-    /// Whether the workers (the sinks, notifications, the SLA) must be woken after the commit.
+    /// Whether the workers (the sinks, notifications) must be woken after the commit.
     queued: bool,
+    /// Whether an assignment got an acknowledgement deadline: the SLA stage is woken.
+    deadline: bool,
     /// What to log once the batch is committed.
     said: Vec<Said>,
     /// Whether a trace was written, which points into the rules' texts.
