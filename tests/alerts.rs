@@ -93,13 +93,7 @@ impl FlakyFeed {
     async fn start() -> FlakyFeed {
         let up = Arc::new(AtomicBool::new(false));
         let app = axum::Router::new().fallback(feed).with_state(up.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = support::serve(app).await;
         FlakyFeed { addr, up }
     }
 }

@@ -63,13 +63,7 @@ impl FeedSite {
         let app = axum::Router::new()
             .route("/blog/comments/feed/", axum::routing::get(handle))
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = crate::support::serve(app).await;
         FeedSite { addr, inner }
     }
 
@@ -95,13 +89,7 @@ impl FeedSite {
 /// A site that answers every request with 500.
 pub async fn failing_site() -> String {
     let app = axum::Router::new().fallback(|| async { StatusCode::INTERNAL_SERVER_ERROR });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let addr = crate::support::serve(app).await;
     format!("http://{addr}")
 }
 

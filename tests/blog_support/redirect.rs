@@ -37,13 +37,7 @@ impl PrivateServer {
         let app = axum::Router::new()
             .fallback(private)
             .with_state(hits.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = crate::support::serve(app).await;
         PrivateServer { addr, hits }
     }
 
@@ -98,13 +92,7 @@ impl RedirectSite {
         let app = axum::Router::new()
             .fallback(handle)
             .with_state(site.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = crate::support::serve(app).await;
         RedirectSite { addr, site }
     }
 

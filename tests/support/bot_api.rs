@@ -162,13 +162,7 @@ impl BotApiSim {
             .route("/{bot}/{method}", axum::routing::post(method).get(method))
             .route("/file/{bot}/{*path}", axum::routing::get(download))
             .with_state(sim);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = super::serve(app).await;
         BotApiSim {
             addr,
             inner,

@@ -42,13 +42,7 @@ impl FileHost {
             .route("/f/{name}", axum::routing::get(file))
             .route("/r/{name}", axum::routing::get(redirect))
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = super::serve(app).await;
         FileHost { addr, inner }
     }
 

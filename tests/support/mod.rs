@@ -20,3 +20,15 @@ pub mod sink;
 pub mod smtp;
 pub mod vk_api;
 pub mod whatsapp_api;
+
+/// Serves `app` on a random port of 127.0.0.1 for the rest of the test; its address.
+pub async fn serve(app: axum::Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}

@@ -105,13 +105,7 @@ impl Sink {
             // Any other path too: a preset posts to paths under the sink's URL.
             .fallback(handle)
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = super::serve(app).await;
         Sink { addr, inner }
     }
 

@@ -64,13 +64,7 @@ impl VkApiSim {
             .route("/impg/{name}", axum::routing::get(file))
             .route("/method/users.get", axum::routing::post(users_get))
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = super::serve(app).await;
         VkApiSim { addr, inner }
     }
 

@@ -84,14 +84,9 @@ impl WhatsappApiSim {
                 axum::routing::get(media_download),
             )
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
+        // Nothing asks before `start` returns, so the address is known before any answer.
+        let addr = super::serve(app).await;
         inner.lock().unwrap_or_else(|e| e.into_inner()).addr = Some(addr);
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
         WhatsappApiSim { addr, inner }
     }
 
