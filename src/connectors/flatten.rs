@@ -66,46 +66,55 @@ fn text_at(value: &Value, path: &str) -> Option<String> {
     }
 }
 
-/// Whether a flat key matches a pattern: case-insensitive, segments split on `.`, `*` matches
-/// any one segment, a trailing `**` any number of them, and a trailing `*` inside a segment
-/// (`utm_*`) matches its prefix.
-pub fn matches(pattern: &str, key: &str) -> bool {
-    // Asked for every field of every submission against every pattern: no allocation.
-    let (head, rest) = match pattern.strip_suffix("**") {
-        Some("") => ("", true),
-        Some(h) if h.ends_with('.') => (&h[..h.len() - 1], true),
-        _ => (pattern, false),
-    };
-    let wanted = if head.is_empty() {
-        0
-    } else {
-        head.split('.').count()
-    };
-    let given = key.split('.').count();
-    let lengths_fit = if rest {
-        given > wanted
-    } else {
-        given == wanted
-    };
-    lengths_fit
-        && (wanted == 0
-            || head
-                .split('.')
-                .zip(key.split('.'))
-                .all(|(p, k)| segment_matches(p, k.trim())))
+/// A key pattern, read once: case-insensitive segments split on `.`, `*` matching any one
+/// segment, a trailing `**` any number more, and a trailing `*` inside a segment (`utm_*`) its
+/// prefix. Every field of every submission is asked against every pattern of its connector,
+/// so the pattern is read when the connector is loaded, not at each question.
+#[derive(Debug, Clone)]
+pub struct KeyPattern {
+    /// Each segment lower-cased, and whether it is a prefix (`*` alone: the empty prefix).
+    segments: Vec<(String, bool)>,
+    /// A trailing `**`: more segments may follow.
+    open: bool,
 }
 
-/// One segment of a key against one of a pattern, ignoring case; a pattern segment ending
-/// in `*` matches any key segment it begins.
-fn segment_matches(pattern: &str, key: &str) -> bool {
-    let mut key = key.chars().flat_map(char::to_lowercase);
-    match pattern.strip_suffix('*') {
-        Some(prefix) => prefix
-            .chars()
-            .flat_map(char::to_lowercase)
-            .all(|c| key.next() == Some(c)),
-        None => pattern.chars().flat_map(char::to_lowercase).eq(key),
+impl KeyPattern {
+    /// Reads `pattern`.
+    pub fn new(pattern: &str) -> KeyPattern {
+        let (head, open) = match pattern.strip_suffix("**") {
+            Some("") => ("", true),
+            Some(h) if h.ends_with('.') => (&h[..h.len() - 1], true),
+            _ => (pattern, false),
+        };
+        let segments = (head.split('.'))
+            .filter(|_| !head.is_empty())
+            .map(|s| {
+                let s = s.to_lowercase();
+                match s.strip_suffix('*') {
+                    Some(prefix) => (prefix.to_string(), true),
+                    None => (s, false),
+                }
+            })
+            .collect();
+        KeyPattern { segments, open }
     }
+
+    /// Whether a key, as [`key_segments`] splits it, matches.
+    pub fn matches(&self, key: &[String]) -> bool {
+        let fits = match self.open {
+            true => key.len() > self.segments.len(),
+            false => key.len() == self.segments.len(),
+        };
+        fits && (self.segments.iter().zip(key)).all(|((p, prefix), k)| match prefix {
+            true => k.starts_with(p.as_str()),
+            false => k == p,
+        })
+    }
+}
+
+/// A flat key's segments, trimmed and lower-cased: split once, asked of every pattern.
+pub fn key_segments(key: &str) -> Vec<String> {
+    key.split('.').map(|s| s.trim().to_lowercase()).collect()
 }
 
 /// A value as text: strings as they are, arrays of scalars joined with `, `, null as empty.
@@ -147,6 +156,7 @@ mod tests {
 
     #[test]
     fn patterns() {
+        let matches = |p: &str, k: &str| KeyPattern::new(p).matches(&key_segments(k));
         assert!(matches("Name", "name"));
         assert!(matches("utm_*", "UTM_Source"));
         assert!(matches("answers.*.email", "answers.e1.email"));
@@ -154,5 +164,7 @@ mod tests {
         assert!(!matches("name", "name2"));
         assert!(matches("a.**", "a.b.c"));
         assert!(!matches("a.**", "a"));
+        assert!(matches("**", "a"));
+        assert!(matches("Телефон", " ТЕЛЕФОН "));
     }
 }

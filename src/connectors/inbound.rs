@@ -2,7 +2,7 @@
 //! fields are the name, phones, e-mails, message, UTM, page, external id), how its test ping
 //! looks and what it must be answered, and how its secret or signature is checked.
 
-use super::flatten::{KeyedArray, flatten, matches, value_text};
+use super::flatten::{KeyPattern, KeyedArray, flatten, key_segments, value_text};
 use super::verify::{RawVerify, Verify};
 use crate::lead::{LabelRole, label_role};
 use serde::Deserialize;
@@ -161,8 +161,8 @@ pub struct InboundConnector {
     pub description: String,
     /// The file it came from (`embedded:connectors/inbound/tilda.toml` or a path).
     pub origin: String,
-    patterns: Vec<(Role, Vec<String>)>,
-    labels: Vec<String>,
+    patterns: Vec<(Role, Vec<KeyPattern>)>,
+    labels: Vec<(String, KeyPattern)>,
     arrays: Vec<KeyedArray>,
     test_ping: Option<RawTestPing>,
     /// The answer after a stored submission and after a test ping.
@@ -263,7 +263,7 @@ impl InboundConnector {
             name: raw.name,
             description: raw.description,
             origin: origin.to_string(),
-            patterns: vec![
+            patterns: [
                 (Role::ExternalId, f.external_id),
                 (Role::Name, f.name),
                 (Role::Phone, f.phones),
@@ -275,8 +275,16 @@ impl InboundConnector {
                 (Role::Utm, f.utm),
                 (Role::File, f.files),
                 (Role::Ignore, ignore),
-            ],
-            labels: raw.labels,
+            ]
+            .into_iter()
+            .map(|(role, list)| (role, list.iter().map(|p| KeyPattern::new(p)).collect()))
+            .collect(),
+            labels: (raw.labels.into_iter())
+                .map(|p| {
+                    let compiled = KeyPattern::new(&p);
+                    (p, compiled)
+                })
+                .collect(),
             arrays: raw.arrays,
             test_ping: raw.test_ping,
             answer,
@@ -316,11 +324,16 @@ impl InboundConnector {
     /// it only drops what nothing else took); a key no pattern names is read by its label
     /// when it is in one of the connector's `labels` scopes.
     pub fn role(&self, key: &str) -> Role {
+        let segments = key_segments(key);
         self.patterns
             .iter()
-            .find(|(_, patterns)| patterns.iter().any(|p| matches(p, key)))
+            .find(|(_, patterns)| patterns.iter().any(|p| p.matches(&segments)))
             .map(|(role, _)| *role)
-            .or_else(|| self.labels.iter().find_map(|p| labelled_role(p, key)))
+            .or_else(|| {
+                (self.labels.iter())
+                    .filter(|(_, compiled)| compiled.matches(&segments))
+                    .find_map(|(pattern, _)| labelled_role(pattern, key))
+            })
             .unwrap_or(Role::Other)
     }
 
@@ -423,14 +436,11 @@ const NOT_ABOUT_THE_PERSON: [&str; 27] = [
     "tracking",
 ];
 
-/// The role of `key` read by its label, when `key` is in the `labels` scope `pattern`: the
+/// The role of `key` read by its label, `key` being in the `labels` scope `pattern`: the
 /// label is the segment the pattern's first `*` stands for, or, for a pattern ending in `**`,
 /// the whole key (`contact.phone`, `Эл. почта`) and then its last segment. `utm_*` labels are
 /// UTM tags at any depth.
 fn labelled_role(pattern: &str, key: &str) -> Option<Role> {
-    if !matches(pattern, key) {
-        return None;
-    }
     let segments: Vec<&str> = key.split('.').collect();
     let at = pattern
         .split('.')
