@@ -8,7 +8,7 @@ mod draft;
 mod urlencoded;
 
 pub use body::{Attachment, BodyError, BodyKind, FormBody, Limits, body_kind, read_body};
-pub use config::{RawWebform, WebformSource};
+pub use config::{RawWebform, WebformSource, one_demo};
 pub use draft::{RequestContext, form_to_draft};
 
 use crate::connectors::{Catalogue, InboundConnector};

@@ -7,7 +7,7 @@ mod parse;
 mod route;
 
 pub use api::{DEFAULT_GRAPH_URL, OUTSIDE_WINDOW, SendError, WhatsappApi};
-pub use config::{RawWhatsappSource, WhatsappReply, WhatsappSource, phone_number_id_ok};
+pub use config::{Numbers, RawWhatsappSource, WhatsappReply, WhatsappSource};
 mod signature;
 
 pub use parse::{ParseError, parse_item, split_webhook};
