@@ -5,11 +5,13 @@
 mod body;
 mod config;
 mod draft;
+mod kind;
 mod urlencoded;
 
 pub use body::{Attachment, BodyError, BodyKind, FormBody, Limits, body_kind, read_body};
 pub use config::{RawWebform, WebformSource, one_demo};
 pub use draft::{RequestContext, form_to_draft};
+pub use kind::Kind;
 
 use crate::connectors::{Catalogue, InboundConnector};
 use crate::lead::{NotLead, NotLeadReason, Parsed};
