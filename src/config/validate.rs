@@ -5,8 +5,8 @@ use super::doors;
 use super::raw::RawConfig;
 use crate::connectors::Catalogue;
 use crate::lead::{OwnContacts, PhoneNormaliser, normalise_email};
-use crate::settings::{ConfigProblem, Problems};
-use crate::sources::whatsapp::phone_number_id_ok;
+use crate::settings::{ConfigProblem, Problems, Scope};
+use crate::sources::{webform, whatsapp};
 use crate::store::StorageConfig;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -82,69 +82,65 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
     }
 
     let mut ids = HashSet::new();
-    let mut webforms = Vec::new();
-    for (i, form) in raw.sources.webform.into_iter().enumerate() {
-        let key = format!("sources.webform[{i}]");
-        check_id(&mut p, &mut ids, &key, &form.id);
-        webforms.push(form.validate(&mut p.scope(key), &connectors));
-    }
-    let mut wordpress = Vec::new();
-    for (i, site) in raw.sources.wordpress.into_iter().enumerate() {
-        let key = format!("sources.wordpress[{i}]");
-        check_id(&mut p, &mut ids, &key, &site.id);
-        wordpress.push(site.validate(&mut p.scope(key)));
-    }
-    let mut feeds = Vec::new();
-    for (i, feed) in raw.sources.feed.into_iter().enumerate() {
-        let key = format!("sources.feed[{i}]");
-        check_id(&mut p, &mut ids, &key, &feed.id);
-        feeds.push(feed.validate(&mut p.scope(key)));
-    }
-    let mut telegram = Vec::new();
-    for (i, bot) in raw.sources.telegram.into_iter().enumerate() {
-        let key = format!("sources.telegram[{i}]");
-        check_id(&mut p, &mut ids, &key, &bot.id);
-        telegram.extend(bot.validate(&mut p.scope(key)));
-    }
-    if webforms.iter().filter(|f| f.demo).count() > 1 {
-        p.add(
-            "sources.webform",
-            "more than one form has demo = true",
-            Some("the demo page shows one form"),
-        );
-    }
-
-    let mut email = Vec::new();
-    for (i, s) in raw.sources.email.into_iter().enumerate() {
-        let key = format!("sources.email[{i}]");
-        check_id(&mut p, &mut ids, &key, &s.id);
-        email.extend(s.validate(base, &mut p.scope(key)));
-    }
-
-    let mut vk = Vec::new();
-    for (i, s) in raw.sources.vk.into_iter().enumerate() {
-        let key = format!("sources.vk[{i}]");
-        check_id(&mut p, &mut ids, &key, &s.id);
-        vk.push(s.validate(&mut p.scope(key)));
-    }
-    let mut whatsapp = Vec::new();
-    let mut numbers = HashSet::new();
-    for (i, s) in raw.sources.whatsapp.into_iter().enumerate() {
-        let key = format!("sources.whatsapp[{i}]");
-        check_id(&mut p, &mut ids, &key, &s.id);
-        let source = s.validate(&mut p.scope(key.as_str()));
-        if let Some(n) = &source.phone_number_id
-            && phone_number_id_ok(n)
-            && !numbers.insert(n.clone())
-        {
-            p.add(
-                format!("{key}.phone_number_id"),
-                format!("{n:?} is given to two sources"),
-                Some("each number feeds one source"),
-            );
-        }
-        whatsapp.push(source);
-    }
+    let s = raw.sources;
+    let webforms = tables(
+        &mut p,
+        &mut ids,
+        "webform",
+        s.webform,
+        |f| &f.id,
+        |f, p| Some(f.validate(p, &connectors)),
+    );
+    let wordpress = tables(
+        &mut p,
+        &mut ids,
+        "wordpress",
+        s.wordpress,
+        |w| &w.id,
+        |w, p| Some(w.validate(p)),
+    );
+    let feeds = tables(
+        &mut p,
+        &mut ids,
+        "feed",
+        s.feed,
+        |f| &f.id,
+        |f, p| Some(f.validate(p)),
+    );
+    let telegram = tables(
+        &mut p,
+        &mut ids,
+        "telegram",
+        s.telegram,
+        |t| &t.id,
+        |t, p| t.validate(p),
+    );
+    webform::one_demo(&webforms, &mut p.scope("sources.webform"));
+    let email = tables(
+        &mut p,
+        &mut ids,
+        "email",
+        s.email,
+        |e| &e.id,
+        |e, p| e.validate(base, p),
+    );
+    let vk = tables(
+        &mut p,
+        &mut ids,
+        "vk",
+        s.vk,
+        |v| &v.id,
+        |v, p| Some(v.validate(p)),
+    );
+    let mut numbers = whatsapp::Numbers::default();
+    let whatsapp = tables(
+        &mut p,
+        &mut ids,
+        "whatsapp",
+        s.whatsapp,
+        |w| &w.id,
+        |w, p| Some(numbers.validate(w, p)),
+    );
 
     let notify = raw.notify.validate(
         &crate::notify::Neighbours {
@@ -210,6 +206,25 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         retention,
         attachments,
     })
+}
+
+/// Each `[[sources.<channel>]]` table checked by its channel's own `validate` (under the
+/// table's key), and its id against every other source's: ids are in URLs and in the store.
+fn tables<R, S>(
+    p: &mut Problems,
+    ids: &mut HashSet<String>,
+    channel: &str,
+    raws: Vec<R>,
+    id: impl Fn(&R) -> &String,
+    mut validate: impl FnMut(R, &mut Scope<'_>) -> Option<S>,
+) -> Vec<S> {
+    let mut checked = Vec::new();
+    for (i, raw) in raws.into_iter().enumerate() {
+        let key = format!("sources.{channel}[{i}]");
+        check_id(p, ids, &key, id(&raw));
+        checked.extend(validate(raw, &mut p.scope(key)));
+    }
+    checked
 }
 
 fn check_id(p: &mut Problems, seen: &mut HashSet<String>, key: &str, id: &str) {

@@ -5,12 +5,14 @@
 //! unavailable with the reason (the link then says so). Messenger files are fetched at once
 //! because their addresses expire. Reports itself as `stage:files` in `/readyz`.
 
-use super::fetch::{Fetcher, Unavailable};
+use super::fetch::Fetcher;
 use super::links::file_id;
 use super::shelf::Shelf;
 use crate::clock::Clock;
 use crate::health::Health;
-use crate::lead::{Channel, Parsed};
+use crate::lead::Parsed;
+use crate::sources::fetch::Unavailable;
+use crate::sources::registry::kind;
 use crate::sources::{SourceSettings, parse_item};
 use crate::store::{FileItem, FileRecord, FileState, FileStore, StoreError};
 use crate::telemetry::Metrics;
@@ -209,7 +211,7 @@ fn text<'a>(entry: &'a Value, key: &str) -> Option<&'a str> {
 
 /// The files an item lists, as processing read them (`fields.attachments`).
 async fn listed(item: &FileItem, sources: &SourceSettings) -> Vec<Value> {
-    if item.item.channel == Channel::Blog {
+    if !kind(item.item.channel).carries_files() {
         return Vec::new();
     }
     match parse_item(&item.item, sources).await {

@@ -11,8 +11,9 @@ mod keeper;
 mod links;
 mod shelf;
 
+pub use crate::sources::fetch::Unavailable;
 pub use config::{AttachmentsConfig, RawAttachments, VK_HOSTS};
-pub use fetch::{Fetcher, Unavailable};
+pub use fetch::Fetcher;
 pub use keeper::FileKeeper;
 pub use links::{FILES_PATH, FileLinks, LinkRefused, file_id};
 pub use shelf::{Shelf, sha256_hex};

@@ -3,10 +3,9 @@
 //! routed without the rules that drop. What no parser can read (malformed, too large, a
 //! service message with no person's words) still has nothing to make a lead of.
 
-use crate::lead::{Channel, Parsed};
-use crate::sources::blog::{self, CommentRules};
-use crate::sources::{SourceSettings, parse_item};
-use crate::sources::{email, telegram, vk, webform, whatsapp};
+use crate::lead::Parsed;
+use crate::sources::SourceSettings;
+use crate::sources::registry::kind;
 use crate::store::InboundRow;
 
 /// The `inbound.meta` key that marks an item the admin turned into a lead: who and when.
@@ -19,40 +18,15 @@ pub fn marked_as_lead(row: &InboundRow) -> bool {
 
 /// Reads a stored item as a lead: no honeypot, staff, group-message, spam, auto-reply,
 /// bounce or bulk verdict. The blog's own "spam" status and what carries no message stay.
+/// Each channel's kind says how ([`crate::sources::registry::ChannelKind::parse_as_lead`]).
 pub async fn parse_as_lead(row: &InboundRow, settings: &SourceSettings) -> Parsed {
-    match row.channel {
-        Channel::Webform => match webform::stored_connector(row, &settings.connectors) {
-            Some(connector) => webform::parse_stored(row, None, &connector).await,
-            None => parse_item(row, settings).await,
-        },
-        // No community id: nothing is read as the community's own reply.
-        Channel::Vk => vk::parse_event(&row.payload, 0),
-        Channel::Whatsapp => whatsapp::parse_item(&row.payload),
-        Channel::Email if row.meta.get(email::META_TOO_LARGE).is_none() => {
-            email::parse_email_as_lead(&row.payload, &settings.email)
-        }
-        Channel::Email => parse_item(row, settings).await,
-        Channel::Blog => {
-            let rules = CommentRules {
-                staff_names: Vec::new(),
-                staff_emails: Vec::new(),
-                max_links: usize::MAX,
-                spam_words: Vec::new(),
-            };
-            blog::parse_stored(&row.payload, &row.meta, &rules)
-        }
-        Channel::Telegram => telegram::parse_update(
-            &row.payload,
-            &telegram::TelegramOptions {
-                group_messages: true,
-            },
-        ),
-    }
+    kind(row.channel).parse_as_lead(row, settings).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lead::Channel;
     use crate::lead::NotLeadReason;
 
     fn row(channel: Channel, file: &str) -> InboundRow {

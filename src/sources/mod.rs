@@ -3,13 +3,17 @@
 
 pub mod blog;
 pub mod email;
+pub mod fetch;
 pub mod item;
 mod parse;
+pub mod registry;
+pub mod replies;
 pub mod telegram;
 pub mod vk;
 pub mod webform;
 pub mod whatsapp;
 
+use parse::unknown_source;
 pub use parse::{SourceSettings, parse_item, parse_sample};
 
 use crate::settings::Scope;

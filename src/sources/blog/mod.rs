@@ -12,6 +12,7 @@ pub mod config;
 mod feed_parse;
 mod feed_poll;
 mod fetch;
+mod kind;
 mod poller;
 mod stored;
 mod watermark;
@@ -21,6 +22,7 @@ mod wordpress_poll;
 pub use comment::{CommentRules, DEFAULT_SPAM_WORDS};
 pub use config::{FeedSource, WordpressSource};
 pub use feed_parse::{parse_feed_item, split_feed};
+pub use kind::Kind;
 pub use stored::parse_stored;
 pub use wordpress_parse::{parse_wordpress_comment, split_wordpress};
 

@@ -16,6 +16,7 @@ pub mod config;
 mod form_notice;
 mod forward;
 pub mod imap;
+mod kind;
 mod mime;
 mod noise;
 mod parse;
@@ -25,6 +26,7 @@ mod rfc2231;
 mod signature;
 
 pub use config::{EmailSource, RawEmailSource};
+pub use kind::Kind;
 pub use mime::attachment_bytes;
 pub use parse::{
     EmailContext, LOOP_HEADER, META_TOO_LARGE, parse_email, parse_email_as_lead, parse_stored_email,

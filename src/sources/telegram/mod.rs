@@ -10,7 +10,9 @@
 mod answer;
 mod bot;
 mod config;
+mod files;
 mod inbound;
+mod kind;
 mod parse;
 mod poll;
 mod recovery;
@@ -21,5 +23,7 @@ pub use config::{
     DEFAULT_CONTACT_BUTTON, DEFAULT_REPLY_TEXT, RawTelegram, ReplySettings, TelegramMode,
     TelegramSource,
 };
+pub use files::TelegramFiles;
 pub use inbound::inbound;
+pub use kind::Kind;
 pub use parse::{ParseError, TelegramOptions, parse_update, split_updates, update_item};

@@ -3,9 +3,13 @@
 
 mod api;
 mod config;
+mod files;
+mod kind;
 mod parse;
 
 pub use api::{DEFAULT_VK_API_URL, VK_API_VERSION, VkApi, VkSendError};
 pub use config::{RawVkSource, VkReply, VkSource};
+pub use files::VkFiles;
 
+pub use kind::Kind;
 pub use parse::{NAME_KEY, VkCallback, VkError, author, parse_event, read_callback, with_name};

@@ -199,3 +199,15 @@ impl RawWebform {
         }
     }
 }
+
+/// Checks the forms together (`p` is the `[[sources.webform]]` array's scope): the demo page
+/// shows one form.
+pub fn one_demo(forms: &[WebformSource], p: &mut Scope<'_>) {
+    if forms.iter().filter(|f| f.demo).count() > 1 {
+        p.add(
+            "",
+            "more than one form has demo = true",
+            Some("the demo page shows one form"),
+        );
+    }
+}

@@ -5,11 +5,15 @@
 mod body;
 mod config;
 mod draft;
+mod files;
+mod kind;
 mod urlencoded;
 
 pub use body::{Attachment, BodyError, BodyKind, FormBody, Limits, body_kind, read_body};
-pub use config::{RawWebform, WebformSource};
+pub use config::{RawWebform, WebformSource, one_demo};
 pub use draft::{RequestContext, UPLOAD_URL, form_to_draft};
+pub use files::LinkedFiles;
+pub use kind::Kind;
 
 use crate::connectors::{Catalogue, InboundConnector};
 use crate::lead::{NotLead, NotLeadReason, Parsed};

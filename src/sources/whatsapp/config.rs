@@ -4,6 +4,7 @@ use super::DEFAULT_GRAPH_URL;
 use crate::settings::{Scope, Secret};
 use crate::sources::telegram::DEFAULT_REPLY_TEXT;
 use serde::Deserialize;
+use std::collections::HashSet;
 
 /// The source as written in the config file.
 #[derive(Debug, Deserialize)]
@@ -60,7 +61,7 @@ pub struct WhatsappReply {
 
 impl RawWhatsappSource {
     /// Checks the number's table and applies the defaults (that two sources do not share a
-    /// number is the assembler's check).
+    /// number is [`Numbers`]' check).
     pub fn validate(self, p: &mut Scope<'_>) -> WhatsappSource {
         let s = self;
         for (name, value) in [
@@ -135,6 +136,30 @@ impl RawWhatsappSource {
             text,
             api_url,
         })
+    }
+}
+
+/// The numbers the sources checked so far take: the app posts every number's webhooks to one
+/// URL, so two sources cannot take one number.
+#[derive(Debug, Default)]
+pub struct Numbers(HashSet<String>);
+
+impl Numbers {
+    /// Checks the source's table ([`RawWhatsappSource::validate`]), and that no source before
+    /// it takes its number.
+    pub fn validate(&mut self, raw: RawWhatsappSource, p: &mut Scope<'_>) -> WhatsappSource {
+        let source = raw.validate(p);
+        if let Some(n) = &source.phone_number_id
+            && phone_number_id_ok(n)
+            && !self.0.insert(n.clone())
+        {
+            p.add(
+                "phone_number_id",
+                format!("{n:?} is given to two sources"),
+                Some("each number feeds one source"),
+            );
+        }
+        source
     }
 }
 

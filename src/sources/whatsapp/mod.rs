@@ -3,13 +3,17 @@
 
 mod api;
 mod config;
+mod media;
 mod parse;
 mod route;
 
 pub use api::{DEFAULT_GRAPH_URL, OUTSIDE_WINDOW, SendError, WhatsappApi};
-pub use config::{RawWhatsappSource, WhatsappReply, WhatsappSource, phone_number_id_ok};
+pub use config::{Numbers, RawWhatsappSource, WhatsappReply, WhatsappSource};
+mod kind;
 mod signature;
 
+pub use kind::Kind;
+pub use media::WhatsappMedia;
 pub use parse::{ParseError, parse_item, split_webhook};
 pub use route::{phone_number_id_of, source_for};
 pub use signature::{signature_header, verify_signature};

@@ -1,0 +1,48 @@
+//! The e-mail channel's kind: a stored message read back with the mail rules.
+
+use super::{META_TOO_LARGE, attachment_bytes, parse_email_as_lead, parse_stored_email};
+use crate::lead::{Channel, Parsed};
+use crate::sources::SourceSettings;
+use crate::sources::fetch::{FileAccess, Unavailable, no_access};
+use crate::sources::registry::ChannelKind;
+use crate::store::InboundRow;
+use async_trait::async_trait;
+use bytes::Bytes;
+use serde_json::Value;
+
+/// Mailboxes read over IMAP, in the registry.
+pub struct Kind;
+
+#[async_trait]
+impl ChannelKind for Kind {
+    fn channel(&self) -> Channel {
+        Channel::Email
+    }
+
+    async fn parse(&self, row: &InboundRow, settings: &SourceSettings) -> Parsed {
+        parse_stored_email(&row.payload, &row.meta, &settings.email)
+    }
+
+    /// Without the auto-reply, bounce, bulk and spam verdicts; a message too large to keep
+    /// still has nothing to read.
+    async fn parse_as_lead(&self, row: &InboundRow, settings: &SourceSettings) -> Parsed {
+        match row.meta.get(META_TOO_LARGE) {
+            None => parse_email_as_lead(&row.payload, &settings.email),
+            Some(_) => self.parse(row, settings).await,
+        }
+    }
+
+    /// From the stored message's MIME part.
+    async fn file(
+        &self,
+        _access: &FileAccess,
+        row: &InboundRow,
+        n: usize,
+        _entry: &Value,
+        _max: u64,
+    ) -> Result<Bytes, Unavailable> {
+        attachment_bytes(&row.payload, n)
+            .map(Bytes::from)
+            .ok_or_else(|| no_access("the message no longer holds this file"))
+    }
+}

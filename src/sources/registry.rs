@@ -1,0 +1,131 @@
+//! Every channel leadgate reads, one line each ([`CHANNELS`]), and what a channel does for the
+//! rest of the daemon ([`ChannelKind`]): whatever is about one channel is asked of its kind,
+//! in its own folder, so nothing outside `sources/<channel>/` matches on the channel to do it.
+//!
+//! A new channel is its folder (with a `kind.rs` implementing [`ChannelKind`]), its variant of
+//! [`Channel`], and its line here.
+
+use super::SourceSettings;
+use super::fetch::{FileAccess, Unavailable};
+use super::replies::{NotSent, ReplyClients, no_longer_answers};
+use super::{blog, email, telegram, vk, webform, whatsapp};
+use crate::lead::{Channel, Lead, Parsed};
+use crate::store::InboundRow;
+use async_trait::async_trait;
+use bytes::Bytes;
+use serde_json::Value;
+
+/// What one channel does for the stages: read its stored items (and samples of them), get
+/// the files they list, answer the person who wrote.
+#[async_trait]
+pub trait ChannelKind: Sync {
+    /// The channel, as the lead record and the store name it.
+    fn channel(&self) -> Channel;
+
+    /// Parses one stored item with the channel's own parser: a lead draft, or the reason it is
+    /// not a lead.
+    async fn parse(&self, row: &InboundRow, settings: &SourceSettings) -> Parsed;
+
+    /// Reads a stored item the admin says is a lead, with the filters that judged it turned off
+    /// (honeypot, staff, group message, spam, auto-reply...); by default as [`Self::parse`].
+    async fn parse_as_lead(&self, row: &InboundRow, settings: &SourceSettings) -> Parsed {
+        self.parse(row, settings).await
+    }
+
+    /// Parses a raw sample as the source `source` would read it (`leadgate route`, the
+    /// console's tester); by default one stored item of [`Self::sample_content_type`].
+    async fn parse_sample(
+        &self,
+        settings: &SourceSettings,
+        source: Option<&str>,
+        payload: &[u8],
+    ) -> Vec<Parsed> {
+        let row = InboundRow {
+            id: "sample".into(),
+            source: source.unwrap_or("sample").to_string(),
+            channel: self.channel(),
+            dedupe_key: "sample".into(),
+            received_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+            content_type: Some(self.sample_content_type(payload).into()),
+            payload: payload.to_vec(),
+            meta: serde_json::Value::Null,
+        };
+        vec![self.parse(&row, settings).await]
+    }
+
+    /// The content type a sample is stored with; by default JSON (or a message).
+    fn sample_content_type(&self, _payload: &[u8]) -> &'static str {
+        "application/json"
+    }
+
+    /// Whether the channel's items may list files (`fields.attachments`); by default they may.
+    fn carries_files(&self) -> bool {
+        true
+    }
+
+    /// The bytes of the `n`th file `row` lists (`entry`, one of its `fields.attachments`),
+    /// reached with `access`: at most `max` of them where the channel reads a body (the
+    /// caller checks the length of what comes back).
+    async fn file(
+        &self,
+        access: &FileAccess,
+        row: &InboundRow,
+        n: usize,
+        entry: &Value,
+        max: u64,
+    ) -> Result<Bytes, Unavailable>;
+
+    /// Where the person who wrote `lead` is answered on this channel (a WhatsApp `wa_id`, a VK
+    /// user id), when they can be; by default nowhere.
+    fn reply_address(&self, _lead: &Lead) -> Option<String> {
+        None
+    }
+
+    /// Sends `text` to `address` as the source `source` with its client in `clients`; the
+    /// provider's id of the message. `row` (the notification's id) keeps a resend the same
+    /// message where the provider can tell. By default the channel answers nobody.
+    async fn send_reply(
+        &self,
+        _clients: &ReplyClients,
+        source: &str,
+        _address: &str,
+        _text: &str,
+        _row: i64,
+    ) -> Result<String, NotSent> {
+        Err(no_longer_answers(self.channel().as_str(), source))
+    }
+}
+
+/// Every channel, one line each.
+pub static CHANNELS: &[&dyn ChannelKind] = &[
+    &email::Kind,
+    &telegram::Kind,
+    &vk::Kind,
+    &whatsapp::Kind,
+    &blog::Kind,
+    &webform::Kind,
+];
+
+/// The kind of `channel`: its line in [`CHANNELS`] (a test checks every channel has one).
+pub fn kind(channel: Channel) -> &'static dyn ChannelKind {
+    CHANNELS
+        .iter()
+        .copied()
+        .find(|k| k.channel() == channel)
+        .expect("every channel has its line in CHANNELS")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_channel_has_exactly_one_line() {
+        for channel in Channel::ALL {
+            let lines = CHANNELS.iter().filter(|k| k.channel() == channel).count();
+            assert_eq!(lines, 1, "{channel:?}");
+            assert_eq!(kind(channel).channel(), channel);
+        }
+        assert_eq!(CHANNELS.len(), Channel::ALL.len());
+    }
+}
