@@ -406,7 +406,10 @@ fn processor_of(
         .map(|t| (t.id.clone(), t.conversation_window)))
     .chain((config.vk.iter()).map(|s| (s.id.clone(), s.conversation_window)))
     .chain((config.whatsapp.iter()).map(|s| (s.id.clone(), s.conversation_window)))
-    .chain((config.webforms.iter()).map(|s| (s.id.clone(), s.conversation_window)));
+    .chain((config.webforms.iter()).map(|s| (s.id.clone(), s.conversation_window)))
+    .chain((config.email.iter()).map(|s| (s.id.clone(), s.conversation_window)))
+    .chain((config.wordpress.iter()).map(|s| (s.id.clone(), s.conversation_window)))
+    .chain((config.feeds.iter()).map(|s| (s.id.clone(), s.conversation_window)));
     Processor {
         store: shared.store.clone(),
         rules: rules.clone(),

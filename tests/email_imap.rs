@@ -285,6 +285,60 @@ async fn a_reply_joins_its_lead() {
     daemon.stop().await;
 }
 
+/// A second mail from the same sender, not a reply (a new thread: "I forgot the address"),
+/// joins the first lead within the source's `conversation_window`; a second person's mail, or
+/// any mail on a source without a window, is a lead of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_mail_from_the_same_sender_joins_within_the_window() {
+    let dovecot = Dovecot::start().await;
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let windowed = dovecot.source("sales-inbox", "conversation_window = \"10m\"\n");
+    let daemon = TestDaemon::start_in(
+        dir.path(),
+        &config_with(&windowed, &sink),
+        &default_routing(),
+    )
+    .await;
+    let again = |from: &str, id: &str, text: &str| {
+        format!(
+            "From: {from}\r\nTo: sales@teplodom.example\r\nSubject: {text}\r\n\
+             Message-ID: <{id}@mail.example.ru>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+             {text}.\r\n"
+        )
+        .into_bytes()
+    };
+    dovecot.append_all("INBOX", &[lead_mail("window", 1)]).await;
+    wait_for_leads(&sink, 1, &dovecot).await;
+    let first = "Client 1 <client1.window@example.ru>";
+    let other = "Someone Else <other.window@example.ru>";
+    dovecot
+        .append_all(
+            "INBOX",
+            &[
+                again(
+                    first,
+                    "window-again",
+                    "Forgot the address: Lesnaya 5, +7 916 000-00-01",
+                ),
+                again(other, "window-other", "Need a boiler too"),
+            ],
+        )
+        .await;
+    let updated = eventually(PATIENCE, || async {
+        let u = events(&sink, "lead.updated");
+        (!u.is_empty() && events(&sink, "lead.created").len() >= 2).then_some(u)
+    })
+    .await
+    .expect("an update for the second mail and a lead for the other person");
+    daemon.settled().await;
+    let created = events(&sink, "lead.created");
+    assert_eq!(created.len(), 2, "the second mail made no lead of its own");
+    assert_eq!(events(&sink, "lead.updated").len(), 1);
+    assert_eq!(updated[0]["id"], created[0]["id"], "joined the first lead");
+    daemon.stop().await;
+}
+
 /// A manager's chat and address.
 fn manager_of(id: &str) -> (i64, &'static str) {
     match id {

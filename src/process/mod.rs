@@ -18,8 +18,8 @@ use crate::deliver::{SinkRoute, outbox_rows, update_rows};
 use crate::health::Health;
 use crate::lead::EventType;
 use crate::lead::{
-    AssignedManager, Assignment, Channel, Lead, NormalisedDraft, NotLead, NotLeadReason,
-    OwnContacts, Parsed, PhoneNormaliser, normalise,
+    AssignedManager, Assignment, Lead, NormalisedDraft, NotLead, NotLeadReason, OwnContacts,
+    Parsed, PhoneNormaliser, normalise,
 };
 use crate::notify::Notices;
 use crate::routing::STRATEGY_STATE_KEY;
@@ -170,11 +170,11 @@ impl Processor {
         for row in &rows {
             let mut draft = self.read(row).await;
             if let Ok(d) = &mut draft
-                && row.channel == Channel::Webform
                 && d.thread.conversation.is_none()
+                && self.conversation_windows.by_contact(&row.source)
             {
-                // A form has no conversation of its own: the same contact posting again soon
-                // (a double click, a reload) is one.
+                // A form, a mail or a comment has no conversation of its own: the same contact
+                // writing again soon (a double click, a reload, a second mail) is one.
                 d.thread.conversation = window::contact_conversation(&d.contact);
             }
             drafts.push(draft);

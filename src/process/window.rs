@@ -26,6 +26,12 @@ impl ConversationWindows {
     pub fn of(&self, source: &str) -> Duration {
         self.by_source.get(source).copied().unwrap_or(self.default)
     }
+
+    /// Whether an item of `source` without a conversation of its own (a form, a mail, a
+    /// comment) joins the same person's lead within the window: when the source sets one.
+    pub fn by_contact(&self, source: &str) -> bool {
+        self.by_source.get(source).is_some_and(|w| !w.is_zero())
+    }
 }
 
 impl Default for ConversationWindows {

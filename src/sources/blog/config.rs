@@ -35,6 +35,9 @@ pub struct RawWordpress {
     pub staff_emails: Vec<String>,
     /// Comments per page, at most 100 (WordPress's limit); default 100.
     pub per_page: Option<u32>,
+    /// A second comment by the same person (their e-mail or phone) this soon after the last,
+    /// not a reply to it, joins its lead; default `"off"` (a reply to a lead's comment joins).
+    pub conversation_window: Option<String>,
 }
 
 /// `[[sources.feed]]` as written: an RSS 2.0 or Atom comments feed.
@@ -55,6 +58,9 @@ pub struct RawFeed {
     /// Author e-mails of the business's own people.
     #[serde(default)]
     pub staff_emails: Vec<String>,
+    /// A second comment by the same person (their e-mail or phone) this soon after the last,
+    /// not a reply to it, joins its lead; default `"off"` (a reply to a lead's comment joins).
+    pub conversation_window: Option<String>,
 }
 
 /// A WordPress source, checked.
@@ -76,6 +82,8 @@ pub struct WordpressSource {
     pub per_page: u32,
     /// Which comments are not leads.
     pub rules: CommentRules,
+    /// A comment by the same person this soon after the last joins its lead; zero: never.
+    pub conversation_window: Duration,
 }
 
 /// A WordPress application password login (HTTP Basic).
@@ -100,6 +108,8 @@ pub struct FeedSource {
     pub timeout: Duration,
     /// Which comments are not leads.
     pub rules: CommentRules,
+    /// A comment by the same person this soon after the last joins its lead; zero: never.
+    pub conversation_window: Duration,
 }
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(5 * 60);
@@ -155,6 +165,7 @@ impl RawWordpress {
             backfill: self.backfill.map_or(DEFAULT_BACKFILL, |d| d.0),
             per_page: per_page.clamp(1, MAX_PER_PAGE),
             rules: rules(self.staff_names, self.staff_emails, p),
+            conversation_window: window(self.conversation_window.as_deref(), p),
         }
     }
 }
@@ -169,8 +180,14 @@ impl RawFeed {
             poll_interval: positive(self.poll_interval, DEFAULT_INTERVAL, "poll_interval", p),
             timeout: positive(self.timeout, DEFAULT_TIMEOUT, "timeout", p),
             rules: rules(self.staff_names, self.staff_emails, p),
+            conversation_window: window(self.conversation_window.as_deref(), p),
         }
     }
+}
+
+/// A blog source's `conversation_window`: off unless set (a reply joins its lead anyway).
+fn window(text: Option<&str>, p: &mut Scope<'_>) -> Duration {
+    crate::sources::conversation_window(p, text, Duration::ZERO)
 }
 
 /// An http(s) URL without credentials, query or fragment (credentials belong in their own,

@@ -50,6 +50,9 @@ pub struct RawEmailSource {
     /// The largest message taken whole; a larger one is kept as a not-lead (`too_large`) with
     /// its header only. Default `25MiB`.
     pub max_message: Option<ByteSize>,
+    /// A second message from the same address this soon after the last, not a reply to it,
+    /// joins its lead; default `"off"` (a reply always joins, by its `In-Reply-To`).
+    pub conversation_window: Option<String>,
 }
 
 /// `max_message` when the config says nothing: what most mail servers accept.
@@ -127,6 +130,8 @@ pub struct EmailSource {
     pub batch_size: u32,
     /// The largest message taken whole, in bytes.
     pub max_message: u64,
+    /// A message from the same sender this soon after the last joins its lead; zero: never.
+    pub conversation_window: Duration,
 }
 
 impl RawEmailSource {
@@ -135,6 +140,11 @@ impl RawEmailSource {
     /// directory.
     pub fn validate(self, base: &Path, p: &mut Scope<'_>) -> Option<EmailSource> {
         let before = p.found();
+        let conversation_window = crate::sources::conversation_window(
+            p,
+            self.conversation_window.as_deref(),
+            Duration::ZERO,
+        );
         let mut add = |key, message: &str, hint| p.add(key, message, hint);
         if self.host.trim().is_empty() {
             add(
@@ -320,6 +330,7 @@ impl RawEmailSource {
                 .map_or(Duration::from_secs(3 * 86_400), |d| d.0),
             batch_size,
             max_message,
+            conversation_window,
         })
     }
 }
