@@ -4,7 +4,7 @@
 use super::inbound::inbound_row;
 use super::*;
 use crate::store::sql::files::{
-    CURSOR, FILE, FIRST_LINK_KEY, INSERT_FILE, KEPT_HASHES, LINK_KEY, file_columns, file_record,
+    CURSOR, FILE, FIRST_LINK_KEY, INSERT_FILE, KEPT_HASHES, LINK_KEY, bind_file, file_record,
 };
 use std::collections::HashSet;
 
@@ -101,18 +101,7 @@ impl FileStore for PgStore {
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         for f in files {
-            let (status, sha, size, reason) = file_columns(&f.state);
-            sqlx::query(INSERT_FILE.postgres())
-                .bind(&f.id)
-                .bind(&f.inbound_id)
-                .bind(&f.lead_id)
-                .bind(&f.name)
-                .bind(&f.content_type)
-                .bind(size)
-                .bind(sha)
-                .bind(status)
-                .bind(reason)
-                .bind(ts(f.at))
+            bind_file(sqlx::query(INSERT_FILE.postgres()), f)
                 .execute(&mut *tx)
                 .await?;
         }

@@ -64,3 +64,29 @@ pub(crate) static FIRST_LINK_KEY: Statement = Statement::new(
     "INSERT INTO cursors (key, value, updated_at)
      VALUES (?1, ?2, '1970-01-01T00:00:00.000000Z') ON CONFLICT (key) DO NOTHING",
 );
+
+/// Binds a file's record to [`INSERT_FILE`]'s values, in order, for either backend.
+pub(crate) fn bind_file<'q, DB>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
+    f: &'q FileRecord,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+where
+    DB: sqlx::Database,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let (status, sha, size, reason) = file_columns(&f.state);
+    query
+        .bind(f.id.as_str())
+        .bind(f.inbound_id.as_str())
+        .bind(f.lead_id.as_str())
+        .bind(f.name.as_str())
+        .bind(f.content_type.as_str())
+        .bind(size)
+        .bind(sha)
+        .bind(status)
+        .bind(reason)
+        .bind(crate::store::values::ts(f.at))
+}

@@ -1,9 +1,9 @@
 //! [`FileStore`] on SQLite: the `attachments` table and the keeper's cursor.
 
 use super::inbound::inbound_row;
-use super::{SqliteStore, set_cursor, ts};
+use super::{SqliteStore, set_cursor};
 use crate::store::sql::files::{
-    CURSOR, FILE, FIRST_LINK_KEY, INSERT_FILE, KEPT_HASHES, LINK_KEY, file_columns, file_record,
+    CURSOR, FILE, FIRST_LINK_KEY, INSERT_FILE, KEPT_HASHES, LINK_KEY, bind_file, file_record,
 };
 use crate::store::{FileItem, FileRecord, FileStore, StoreResult};
 use async_trait::async_trait;
@@ -108,18 +108,7 @@ impl FileStore for SqliteStore {
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         for f in files {
-            let (status, sha, size, reason) = file_columns(&f.state);
-            sqlx::query(INSERT_FILE.sqlite())
-                .bind(&f.id)
-                .bind(&f.inbound_id)
-                .bind(&f.lead_id)
-                .bind(&f.name)
-                .bind(&f.content_type)
-                .bind(size)
-                .bind(sha)
-                .bind(status)
-                .bind(reason)
-                .bind(ts(f.at))
+            bind_file(sqlx::query(INSERT_FILE.sqlite()), f)
                 .execute(&mut *tx)
                 .await?;
         }
