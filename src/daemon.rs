@@ -6,6 +6,7 @@ use crate::deliver::{SinkConfig, SinkKind, SinkRoute};
 use crate::health::Health;
 use crate::http::{AppState, FormRuntime, router};
 use crate::intake::Intake;
+use crate::leases::Leases;
 use crate::notify::{Notices, TelegramNotifier};
 use crate::process::{ConversationWindows, Processor};
 use crate::routing::{CompiledRules, RulesHandle, watch_rules};
@@ -141,6 +142,12 @@ pub async fn run(
     let opened = OpenStore::open(&config.storage).await?;
     let all = opened.shared();
     let running = Running::default();
+    let replica = config.server.replica_id(listener.local_addr()?.port());
+    let leases = Leases::new(replica, all.clone());
+    running.stages.spawn(
+        tracing::info_span!("stage", name = "leases"),
+        leases.clone().keep(running.stages.stopping()),
+    );
     let metrics = Metrics::new();
     let process_wake = Arc::new(Notify::new());
     let (intake, committer) = Intake::start(
@@ -156,6 +163,7 @@ pub async fn run(
         health: options.health.clone(),
         metrics,
         tasks: running.stages.clone(),
+        leases,
     };
     register_posted_sources(&config, &shared.health);
     let rules = RulesHandle::new(rules).counted_in(shared.metrics.clone());
@@ -189,6 +197,7 @@ pub async fn run(
         file_links: stages.file_links,
         files: all.clone(),
         shelf: crate::files::shelf_of(&config.storage.data_dir()),
+        leases: shared.leases.clone(),
     };
     let metrics = shared.metrics.clone();
     drop(shared);
@@ -262,6 +271,14 @@ async fn start_stages(
         &file_links,
     );
     wakers.push(sla_wake.clone());
+    // Items and deadlines other replicas commit wake this one's processing and SLA timer.
+    let (relay, stop) = (all.clone(), shared.tasks.stopping());
+    let (inbound, deadlines) = (process_wake.clone(), sla_wake.clone());
+    shared
+        .tasks
+        .spawn(tracing::info_span!("stage", name = "wakes"), async move {
+            relay.relay_wakes(inbound, deadlines, stop).await
+        });
     let actions = Actions {
         store: shared.store.clone(),
         rules: rules.clone(),
@@ -272,20 +289,24 @@ async fn start_stages(
         reach: processor.reach.clone(),
         metrics: shared.metrics.clone(),
     };
-    let (health, stop) = (shared.health.clone(), shared.tasks.stopping());
-    let process = processor.run(process_wake.clone(), health.clone(), stop.clone());
-    shared
-        .tasks
-        .spawn(tracing::info_span!("stage", name = "process"), process);
+    let health = shared.health.clone();
+    let (wake, on) = (process_wake.clone(), health.clone());
+    shared.spawn_once(
+        "process".into(),
+        tracing::info_span!("stage", name = "process"),
+        move |stop| processor.clone().run(wake.clone(), on.clone(), stop),
+    );
     let sla = SlaWorker {
         desk: actions.clone(),
         wake: sla_wake,
         max_idle: options.max_idle,
     };
-    let sla = sla.run(health.clone(), stop.clone());
-    shared
-        .tasks
-        .spawn(tracing::info_span!("stage", name = "sla"), sla);
+    let on = health.clone();
+    shared.spawn_once(
+        "sla".into(),
+        tracing::info_span!("stage", name = "sla"),
+        move |stop| sla.clone().run(on.clone(), stop),
+    );
     let managers_hook = start_managers_bot(config, managers_bot, &actions, rules, shared);
     let alerting = (notes, notices.clone(), rules.clone(), notify_wake);
     crate::notify::start_alerts(&config.notify.alerts, alerting, shared);
@@ -300,10 +321,11 @@ async fn start_stages(
         )),
         metrics: shared.metrics.clone(),
     };
-    let sweeping = sweeper.run(health, stop);
-    shared
-        .tasks
-        .spawn(tracing::info_span!("stage", name = "retention"), sweeping);
+    shared.spawn_once(
+        "retention".into(),
+        tracing::info_span!("stage", name = "retention"),
+        move |stop| sweeper.clone().run(health.clone(), stop),
+    );
     Ok(Stages {
         wakers,
         actions,
@@ -376,9 +398,11 @@ fn start_file_keeper(
         max_idle: options.max_idle,
         metrics: shared.metrics.clone(),
     };
-    shared.tasks.spawn(
+    let health = shared.health.clone();
+    shared.spawn_once(
+        "files".into(),
         tracing::info_span!("stage", name = "files"),
-        keeper.run(shared.health.clone(), shared.tasks.stopping()),
+        move |stop| keeper.clone().run(health.clone(), stop),
     );
     Ok(wake)
 }
@@ -470,9 +494,11 @@ fn start_managers_bot(
         shared.health.register("notify:telegram", "notify");
         return Some(listener);
     }
-    shared.tasks.spawn(
+    let health = shared.health.clone();
+    shared.spawn_once(
+        "managers-bot".into(),
         tracing::info_span!("stage", name = "managers-bot"),
-        listener.run(shared.health.clone(), shared.tasks.stopping()),
+        move |stop| listener.clone().run(health.clone(), stop),
     );
     None
 }

@@ -14,6 +14,7 @@ pub mod http;
 pub mod intake;
 pub mod language;
 pub mod lead;
+pub mod leases;
 pub mod notify;
 pub mod privacy;
 pub mod process;

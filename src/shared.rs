@@ -4,6 +4,7 @@
 use crate::clock::Clock;
 use crate::health::Health;
 use crate::intake::Intake;
+use crate::leases::Leases;
 use crate::store::Store;
 use crate::telemetry::Metrics;
 use std::future::Future;
@@ -28,6 +29,8 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Where the component's tasks run, and the signal that stops them.
     pub tasks: Tasks,
+    /// The leases of work that must run on one replica at a time.
+    pub leases: Leases,
 }
 
 impl Shared {
@@ -38,6 +41,18 @@ impl Shared {
             tasks: tasks.clone(),
             ..self.clone()
         }
+    }
+
+    /// Starts, inside `span`, the work `task` makes whenever this replica holds the lease
+    /// `lease` (a mailbox folder, a bot, processing): on one replica at a time, moving to
+    /// another when this one dies or stops. `task` is given the signal to stop on.
+    pub fn spawn_once<F, Fut>(&self, lease: String, span: tracing::Span, task: F)
+    where
+        F: Fn(CancellationToken) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let run = (self.leases.clone()).run_while_held(lease, self.tasks.stopping(), task);
+        self.tasks.spawn(span, run);
     }
 }
 

@@ -5,44 +5,11 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::daemon::{always_open_routing, eventually};
+use support::process::{free_port, spawn_daemon, wait_healthy};
 use support::sink::Sink;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-fn spawn_daemon(dir: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_leadgate"))
-        .args(["run", "--config"])
-        .arg(dir.join("leadgate.toml"))
-        .env("LEADGATE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start leadgate")
-}
-
-async fn wait_healthy(client: &reqwest::Client, port: u16) {
-    let ok = eventually(Duration::from_secs(20), || async {
-        client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            .ok()
-            .filter(|r| r.status().is_success())
-    })
-    .await;
-    assert!(ok.is_some(), "the daemon did not come up");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_submission_survives_sigkill() {

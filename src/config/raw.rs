@@ -88,6 +88,9 @@ pub struct RawServer {
     pub max_connections: Option<usize>,
     /// Request bodies held in memory at once, across all requests; default `64MiB`.
     pub body_memory: Option<ByteSize>,
+    /// This daemon's name among replicas on one PostgreSQL store, which the leases record;
+    /// default `<host name>:<listen port>`. Each replica needs its own.
+    pub replica: Option<String>,
 }
 
 /// `[storage]`.

@@ -26,6 +26,26 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Bytes of request bodies held in memory at once, across all requests.
     pub body_memory: usize,
+    /// `replica`: this daemon's name among replicas, as its leases record it; `None` takes
+    /// the host's name and the listen port.
+    pub replica: Option<String>,
+}
+
+impl ServerConfig {
+    /// This daemon's replica id: `replica`, or `<host name>:<port>` with the port it listens
+    /// on, which differs between replicas of one host and stays the same across a restart
+    /// (a restarted replica takes its own leases back at once).
+    pub fn replica_id(&self, port: u16) -> String {
+        self.replica.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .or_else(|| std::env::var("HOSTNAME").ok())
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "leadgate".to_string());
+            format!("{host}:{port}")
+        })
+    }
 }
 
 /// Which `X-Forwarded-For` entry names the client, so a client cannot choose its own address
@@ -134,6 +154,7 @@ pub(super) fn validate(p: &mut Problems, raw: &RawServer) -> ServerConfig {
         body_timeout,
         max_connections: max_connections.max(1),
         body_memory,
+        replica: raw.replica.clone().filter(|r| !r.trim().is_empty()),
     }
 }
 

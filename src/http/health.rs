@@ -54,6 +54,7 @@ pub async fn readyz(State(app): State<AppState>, headers: HeaderMap) -> Response
         "queues": queues,
         "rules_version": app.rules.current().version(),
         "components": app.health.snapshot(),
+        "replica": { "id": app.leases.holder(), "leases": app.leases.held() },
     });
     (status, axum::Json(body)).into_response()
 }

@@ -82,6 +82,8 @@ pub struct AppState {
     pub shelf: crate::files::Shelf,
     /// VK communities with a token, by source id: their people's names (`users.get`).
     pub vk_names: Arc<HashMap<String, crate::sources::vk::VkApi>>,
+    /// The leases this replica holds (for `/readyz`).
+    pub leases: crate::leases::Leases,
 }
 
 /// The largest body a channel webhook (VK, WhatsApp, Telegram) is read up to.

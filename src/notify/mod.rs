@@ -116,8 +116,9 @@ pub fn start_alerts(
         metrics: shared.metrics.clone(),
         rules,
     };
-    let task = monitor.run(shared.tasks.stopping());
-    shared
-        .tasks
-        .spawn(tracing::info_span!("stage", name = "alerts"), task);
+    shared.spawn_once(
+        "alerts".into(),
+        tracing::info_span!("stage", name = "alerts"),
+        move |stop| monitor.clone().run(stop),
+    );
 }

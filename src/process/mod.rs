@@ -182,12 +182,15 @@ impl Processor {
         let rules = self.rules.current();
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
+        // The rotation first: on PostgreSQL its row stays locked to the commit, so the open
+        // counts read next are what the last writer left (`max_open` across replicas).
+        let state = match tx.get_cursor(STRATEGY_STATE_KEY).await? {
+            Some(s) => serde_json::from_str(&s).unwrap_or_default(),
+            None => StrategyState::default(),
+        };
         let mut batch = Batch {
             open: tx.open_leads_per_manager().await?,
-            state: match tx.get_cursor(STRATEGY_STATE_KEY).await? {
-                Some(s) => serde_json::from_str(&s).unwrap_or_default(),
-                None => StrategyState::default(),
-            },
+            state,
             held_levels: HashSet::new(),
             queued: false,
             deadline: false,

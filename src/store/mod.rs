@@ -91,6 +91,10 @@ pub enum StoreError {
         /// What was wrong.
         detail: String,
     },
+    /// Another worker finished this item first (a replica that kept processing after its
+    /// lease ran out): the transaction is rolled back, so nothing is done twice.
+    #[error("inbound item {0} was already processed elsewhere")]
+    AlreadyProcessed(String),
     /// The database file's directory could not be created.
     #[error("cannot create {path}: {source}")]
     Io {
@@ -186,6 +190,32 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// When the next unacknowledged assignment's SLA runs out, if any.
     async fn next_ack_due(&self) -> StoreResult<Option<DateTime<Utc>>>;
+
+    /// Takes or renews for `holder`, until `until`, each lease in `names` that is free, ran
+    /// out by `now` or is already `holder`'s (one transaction): the names `holder` holds now.
+    /// Work that must run on one replica at a time runs only while its lease is held.
+    async fn hold_leases(
+        &self,
+        holder: &str,
+        names: &[String],
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>>;
+
+    /// Gives up `holder`'s lease `name`, so another replica may take it at once.
+    async fn release_lease(&self, holder: &str, name: &str) -> StoreResult<()>;
+
+    /// Until `stop`, wakes `inbound` when any daemon on this store commits new inbound items
+    /// and `deadlines` when one commits an SLA deadline, so the replica that processes (or
+    /// runs the SLA timer) hears of work another replica took in. A store only this daemon
+    /// writes (SQLite) has nothing to relay: its stages are woken in-process.
+    async fn relay_wakes(
+        &self,
+        _inbound: std::sync::Arc<tokio::sync::Notify>,
+        _deadlines: std::sync::Arc<tokio::sync::Notify>,
+        _stop: tokio_util::sync::CancellationToken,
+    ) {
+    }
 }
 
 /// The processing stage's transaction: reads see its own writes, and nothing is visible to
@@ -242,7 +272,8 @@ pub trait StoreTx: Send {
     /// Leads held because nobody was eligible, oldest first.
     async fn held_leads(&mut self, limit: u32) -> StoreResult<Vec<StoredLead>>;
 
-    /// Reads a named cursor inside the transaction (routing strategy state).
+    /// Reads a named cursor inside the transaction (routing strategy state), locking it to
+    /// the commit where other daemons could write it too.
     async fn get_cursor(&mut self, key: &str) -> StoreResult<Option<String>>;
 
     /// Writes a named cursor inside the transaction.

@@ -1,6 +1,6 @@
 //! Test support shared by the integration tests: the daemon on a random port, a headless
 //! Chromium over WebDriver, a recording HTTP sink, a host of uploaded files, a CRM simulator (amoCRM, Bitrix24, HubSpot,
-//! Pipedrive), a Telegram Bot API simulator, a WhatsApp Cloud API simulator, a VK API simulator, raw HTTP requests, a database of its own on PostgreSQL, a real Dovecot for the IMAP
+//! Pipedrive), a Telegram Bot API simulator, a WhatsApp Cloud API simulator, a VK API simulator, raw HTTP requests, a database of its own on PostgreSQL, the daemon as a process of its own, a real Dovecot for the IMAP
 //! tests (with a throw-away CA for its TLS), an SMTP catcher, and the corpus's expectations.
 
 #![allow(dead_code)] // each test binary uses its own part of the support
@@ -15,6 +15,7 @@ pub mod dovecot;
 pub mod expected;
 pub mod file_host;
 pub mod postgres;
+pub mod process;
 pub mod raw_http;
 pub mod sink;
 pub mod smtp;

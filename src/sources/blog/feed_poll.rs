@@ -43,7 +43,7 @@ impl Validators {
 }
 
 /// One feed source's poller.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct FeedPoller {
     source: FeedSource,
     client: reqwest::Client,

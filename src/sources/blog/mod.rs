@@ -41,22 +41,25 @@ pub fn start(
             StartError::of(&id, format!("cannot set up its HTTP client: {error}"))
         }
     };
-    let stop = shared.tasks.stopping();
     for source in wordpress {
         let interval = source.poll_interval;
         let poller = wordpress_poll::WordpressPoller::new(source.clone(), shared.clone())
             .map_err(failed(&source.id))?;
         let span = tracing::info_span!("source", id = %source.id, kind = "wordpress");
-        let task = poller::run(poller, interval, shared.clone(), stop.clone());
-        shared.tasks.spawn(span, task);
+        let on = shared.clone();
+        shared.spawn_once(format!("blog:{}", source.id), span, move |stop| {
+            poller::run(poller.clone(), interval, on.clone(), stop)
+        });
     }
     for source in feeds {
         let interval = source.poll_interval;
         let poller = feed_poll::FeedPoller::new(source.clone(), shared.clone())
             .map_err(failed(&source.id))?;
         let span = tracing::info_span!("source", id = %source.id, kind = "feed");
-        let task = poller::run(poller, interval, shared.clone(), stop.clone());
-        shared.tasks.spawn(span, task);
+        let on = shared.clone();
+        shared.spawn_once(format!("blog:{}", source.id), span, move |stop| {
+            poller::run(poller.clone(), interval, on.clone(), stop)
+        });
     }
     Ok(())
 }

@@ -53,7 +53,7 @@ impl Stream {
 }
 
 /// One WordPress source's poller.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct WordpressPoller {
     source: WordpressSource,
     client: reqwest::Client,

@@ -67,7 +67,8 @@ pub fn start(
                     answers,
                 };
                 let span = tracing::info_span!("source", id = %source.id, kind = "telegram");
-                ctx.tasks.spawn(span, poller.run(ctx.tasks.stopping()));
+                let lease = format!("telegram:{}", source.id);
+                ctx.spawn_once(lease, span, move |stop| poller.clone().run(stop));
             }
         }
     }

@@ -38,7 +38,7 @@ enum PollError {
 }
 
 /// One bot's long-polling loop.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Poller {
     /// The source id.
     pub source: String,

@@ -55,6 +55,9 @@ pub(super) async fn insert_inbound(
     for c in cursors {
         set_cursor(&mut *tx, &c.key, &c.value, c.at).await?;
     }
+    if !fresh.is_empty() {
+        notify(&mut tx, INBOUND).await?;
+    }
     tx.commit().await?;
     Ok(out)
 }

@@ -22,6 +22,7 @@ pub(super) async fn begin(store: &PgStore) -> StoreResult<Box<dyn StoreTx>> {
         tx: store.pool.begin().await?,
         identities: HashMap::new(),
         conversations: HashMap::new(),
+        deadline_set: false,
     }))
 }
 
@@ -56,6 +57,9 @@ struct PgTx {
     identities: HashMap<String, Option<Newest>>,
     /// Open conversations read ahead: `(source, key)` → the `since` asked and the lead found.
     conversations: HashMap<(String, String), (DateTime<Utc>, Option<StoredLead>)>,
+    /// Whether an assignment with a deadline was written: the commit tells every daemon's
+    /// SLA timer ([`DEADLINES`]).
+    deadline_set: bool,
 }
 
 impl PgTx {
@@ -276,7 +280,8 @@ impl StoreTx for PgTx {
 
     async fn get_cursor(&mut self, key: &str) -> StoreResult<Option<String>> {
         Ok(
-            sqlx::query_scalar("SELECT value FROM cursors WHERE key = $1")
+            // Locked to the commit: two replicas advancing the rotation take turns.
+            sqlx::query_scalar("SELECT value FROM cursors WHERE key = $1 FOR UPDATE")
                 .bind(key)
                 .fetch_optional(&mut *self.tx)
                 .await?,
@@ -433,6 +438,7 @@ impl StoreTx for PgTx {
         .bind(a.ack_due_at.map(ts))
         .execute(&mut *self.tx)
         .await?;
+        self.deadline_set |= a.ack_due_at.is_some();
         Ok(())
     }
 
@@ -483,9 +489,11 @@ impl StoreTx for PgTx {
     }
 
     async fn finish_inbound(&mut self, d: &FinishedInbound) -> StoreResult<()> {
-        sqlx::query(
+        // Only a pending item: a second processor (a replica whose lease ran out mid-batch)
+        // waits on the row's lock, finds it finished and rolls its whole batch back.
+        let done = sqlx::query(
             "UPDATE inbound SET status = $2, reason = $3, detail = $4, lead_id = $5, processed_at = $6
-             WHERE id = $1",
+             WHERE id = $1 AND status = 'pending'",
         )
         .bind(&d.inbound_id)
         .bind(d.status)
@@ -495,6 +503,9 @@ impl StoreTx for PgTx {
         .bind(ts(d.at))
         .execute(&mut *self.tx)
         .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::AlreadyProcessed(d.inbound_id.clone()));
+        }
         Ok(())
     }
 
@@ -622,7 +633,10 @@ impl StoreTx for PgTx {
         Ok(())
     }
 
-    async fn commit(self: Box<Self>) -> StoreResult<()> {
+    async fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        if self.deadline_set {
+            notify(&mut self.tx, DEADLINES).await?;
+        }
         self.tx.commit().await?;
         Ok(())
     }

@@ -28,7 +28,34 @@ use super::*;
 use crate::lead::Lead;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, Postgres, Row};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// A connection listening on [`INBOUND`] and [`DEADLINES`].
+async fn listen(pool: &PgPool) -> StoreResult<sqlx::postgres::PgListener> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen_all([INBOUND, DEADLINES]).await?;
+    Ok(listener)
+}
+
+/// The channel a commit of new inbound items is announced on, for the replica that processes.
+const INBOUND: &str = "leadgate_inbound";
+
+/// The channel a commit that set an SLA deadline is announced on, for the replica whose SLA
+/// timer runs.
+const DEADLINES: &str = "leadgate_deadlines";
+
+/// Announces on `channel`, when the transaction commits, to every daemon listening
+/// ([`Store::relay_wakes`]).
+async fn notify(tx: &mut PgConnection, channel: &str) -> StoreResult<()> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(channel)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
 
 /// The PostgreSQL implementation of [`Store`] and the rest of the family.
 #[derive(Debug, Clone)]
@@ -164,6 +191,79 @@ impl Store for PgStore {
 
     async fn next_ack_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
         leads::next_ack_due(self).await
+    }
+
+    async fn hold_leases(
+        &self,
+        holder: &str,
+        names: &[String],
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>> {
+        let mut tx = self.pool.begin().await?;
+        let mut held = Vec::with_capacity(names.len());
+        for name in names {
+            let got: Option<String> = sqlx::query_scalar(sql::leases::HOLD.postgres())
+                .bind(name)
+                .bind(holder)
+                .bind(ts(now))
+                .bind(ts(until))
+                .fetch_optional(&mut *tx)
+                .await?;
+            held.extend(got);
+        }
+        tx.commit().await?;
+        Ok(held)
+    }
+
+    async fn release_lease(&self, holder: &str, name: &str) -> StoreResult<()> {
+        sqlx::query(sql::leases::RELEASE.postgres())
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn relay_wakes(
+        &self,
+        inbound: Arc<Notify>,
+        deadlines: Arc<Notify>,
+        stop: CancellationToken,
+    ) {
+        let mut listener = loop {
+            match listen(&self.pool).await {
+                Ok(l) => break l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "Cannot listen for other replicas' commits; looking again in 2s (they are found by polling meanwhile).")
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(2)) => {}
+                () = stop.cancelled() => return,
+            }
+        };
+        loop {
+            let heard = tokio::select! {
+                heard = listener.recv() => heard,
+                () = stop.cancelled() => return,
+            };
+            match heard {
+                Ok(n) if n.channel() == INBOUND => inbound.notify_one(),
+                Ok(_) => deadlines.notify_one(),
+                Err(e) => {
+                    // recv reconnects on its next call; what was announced meanwhile is lost,
+                    // so both stages look now.
+                    tracing::warn!(error = %e, "Lost the connection that hears other replicas' commits; reconnecting.");
+                    inbound.notify_one();
+                    deadlines.notify_one();
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        () = stop.cancelled() => return,
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -10,6 +10,7 @@ pub(super) mod console;
 pub(super) mod files;
 pub(super) mod inbound;
 pub(super) mod leads;
+pub(super) mod leases;
 pub(super) mod notifications;
 pub(super) mod outbox;
 

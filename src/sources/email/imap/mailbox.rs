@@ -6,7 +6,7 @@ use crate::sources::email::config::EmailSource;
 use std::sync::Arc;
 
 /// One watched mailbox of a source.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Mailbox {
     /// The account.
     pub(super) source: Arc<EmailSource>,

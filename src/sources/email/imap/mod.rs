@@ -70,7 +70,8 @@ pub fn start(sources: &[EmailSource], shared: &Shared) {
         for mailbox in &source.mailboxes {
             let task = mailbox::Mailbox::new(source.clone(), mailbox.clone(), shared.clone());
             let span = tracing::info_span!("source", id = %source.id, mailbox = %mailbox);
-            shared.tasks.spawn(span, task.run(shared.tasks.stopping()));
+            let lease = format!("imap:{}:{mailbox}", source.id);
+            shared.spawn_once(lease, span, move |stop| task.clone().run(stop));
         }
     }
 }

@@ -1,0 +1,162 @@
+//! Work that must run on one replica at a time: a mailbox folder, a bot's updates, a blog's
+//! polling, processing, the SLA timer, the alerts, the sweepers. Each runs only while this
+//! replica holds its lease in the store; the keeper renews what it holds every [`ROUND`], and
+//! a lease its holder stopped renewing (a replica that died) is free [`TERM`] after its last
+//! renewal, when another replica's keeper takes it and starts the work there, from the cursor
+//! the store has. A replica that stops gives its leases up, so another takes them at once.
+//!
+//! With one daemon (SQLite's case) every lease is simply this daemon's.
+
+use crate::clock::{Clock, SystemClock};
+use crate::store::Store;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
+
+/// How long a lease lasts without being renewed: a dead replica's work moves to another
+/// within this and one [`ROUND`].
+pub const TERM: Duration = Duration::from_secs(10);
+
+/// How often the keeper renews the leases it holds and asks for the ones it wants.
+pub const ROUND: Duration = Duration::from_secs(2);
+
+/// How long work that ended by itself while its lease was held waits before it starts again.
+const RESTART_AFTER: Duration = Duration::from_secs(1);
+
+/// This replica's leases: the ones its work wants and which of them it holds.
+#[derive(Debug, Clone)]
+pub struct Leases {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    holder: String,
+    store: Arc<dyn Store>,
+    /// Per wanted lease, whether this replica holds it (watched by the work it guards).
+    wanted: Mutex<BTreeMap<String, watch::Sender<bool>>>,
+    /// Raised when a lease is first wanted, so the keeper asks for it at once.
+    asked: Notify,
+}
+
+impl Leases {
+    /// The leases of the replica `holder` (its `[server] replica` id), kept in `store`.
+    pub fn new(holder: String, store: Arc<dyn Store>) -> Leases {
+        Leases {
+            inner: Arc::new(Inner {
+                holder,
+                store,
+                wanted: Mutex::new(BTreeMap::new()),
+                asked: Notify::new(),
+            }),
+        }
+    }
+
+    /// This replica's id, as the store records it as the holder.
+    pub fn holder(&self) -> &str {
+        &self.inner.holder
+    }
+
+    /// The leases this replica holds now, by name (for `/readyz`).
+    pub fn held(&self) -> Vec<String> {
+        let wanted = self.wanted();
+        (wanted.iter())
+            .filter(|(_, held)| *held.borrow())
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    fn wanted(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, watch::Sender<bool>>> {
+        (self.inner.wanted.lock()).unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers `name` as wanted: whether this replica holds it, as the keeper learns it.
+    fn want(&self, name: &str) -> watch::Receiver<bool> {
+        let receiver = (self.wanted().entry(name.to_string()))
+            .or_insert_with(|| watch::channel(false).0)
+            .subscribe();
+        self.inner.asked.notify_one();
+        receiver
+    }
+
+    /// Stops wanting `name` and gives it up in the store.
+    async fn give_up(&self, name: &str) {
+        self.wanted().remove(name);
+        if let Err(e) = self.inner.store.release_lease(self.holder(), name).await {
+            tracing::warn!(lease = name, error = %e, "Cannot give the lease up; another replica takes it when it runs out.");
+        }
+    }
+
+    /// Renews the leases held and asks for the ones wanted, every [`ROUND`], until `stop`.
+    /// When the store cannot be reached, every lease counts as lost: the work stops rather
+    /// than run on beside a replica that took it over.
+    pub async fn keep(self, stop: CancellationToken) {
+        while !stop.is_cancelled() {
+            let names: Vec<String> = self.wanted().keys().cloned().collect();
+            if !names.is_empty() {
+                // The wall clock, not the daemon's: leases are kept between processes, and a
+                // test moving business time must not expire them.
+                let now = SystemClock.now();
+                let until = now + chrono::Duration::from_std(TERM).unwrap_or_default();
+                let held = (self.inner.store)
+                    .hold_leases(self.holder(), &names, now, until)
+                    .await;
+                if let Err(e) = &held {
+                    tracing::warn!(error = %e, "Cannot renew the leases; the work they guard stops until the store answers.");
+                }
+                let held = held.unwrap_or_default();
+                for (name, sender) in self.wanted().iter() {
+                    sender.send_if_modified(|was| {
+                        let now_held = held.contains(name);
+                        std::mem::replace(was, now_held) != now_held
+                    });
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(ROUND) => {}
+                () = self.inner.asked.notified() => {}
+                () = stop.cancelled() => {}
+            }
+        }
+    }
+
+    /// Runs the work `task` makes whenever this replica holds the lease `name`, until `stop`:
+    /// the work gets a signal that fires when the lease is lost or the daemon stops, and a
+    /// new run starts (reading its position from the store again) when the lease comes back.
+    /// The lease is given up once the work has stopped.
+    pub async fn run_while_held<F, Fut>(self, name: String, stop: CancellationToken, task: F)
+    where
+        F: Fn(CancellationToken) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let mut held = self.want(&name);
+        while !stop.is_cancelled() {
+            tokio::select! {
+                got = held.wait_for(|h| *h) => if got.is_err() { break },
+                () = stop.cancelled() => break,
+            }
+            tracing::info!(lease = %name, replica = self.holder(), "This replica holds the lease: the work starts here.");
+            let own = stop.child_token();
+            let mut run = std::pin::pin!(task(own.clone()));
+            let lost = tokio::select! {
+                () = run.as_mut() => false,
+                _ = held.wait_for(|h| !*h) => true,
+            };
+            if lost {
+                tracing::warn!(lease = %name, "The lease was lost: the work stops here and goes on where another replica holds it.");
+                own.cancel();
+                run.await;
+            } else if !stop.is_cancelled() {
+                tracing::warn!(lease = %name, "The work ended by itself; it starts again.");
+                tokio::select! {
+                    () = tokio::time::sleep(RESTART_AFTER) => {}
+                    () = stop.cancelled() => {}
+                }
+            }
+        }
+        self.give_up(&name).await;
+    }
+}

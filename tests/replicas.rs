@@ -1,0 +1,373 @@
+//! Replicas: three daemons with one config on one PostgreSQL database, each a process of its
+//! own. Any replica takes forms; the work that must run once (processing, the SLA timer, a
+//! Telegram bot's updates, a mailbox folder) runs on whichever replica holds its lease, and
+//! moves to a live replica when that one is killed with SIGKILL: every `202` reaches the CRM
+//! exactly once, the rotation stays fair, and nothing a source had is skipped or taken twice.
+
+mod support;
+
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::process::Child;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::daemon::{always_open_routing, eventually, write_rules};
+use support::process::{free_port, spawn_daemon, wait_healthy};
+use support::sink::{Sink, manager_of};
+
+const ADMIN_TOKEN: &str = "replicas-admin-token-0123456789";
+
+/// How soon a dead replica's work must be running elsewhere (SPEC: within 15 s).
+const TAKEOVER: Duration = Duration::from_secs(15);
+
+/// N daemons on one config, each on its own port; killed when dropped.
+struct Replicas {
+    dir: tempfile::TempDir,
+    ports: Vec<u16>,
+    children: Vec<Option<Child>>,
+    client: reqwest::Client,
+}
+
+impl Replicas {
+    /// Writes `config` (with the always-open rules) and starts `n` daemons on it.
+    async fn start(config: &str, n: usize) -> Replicas {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("leadgate.toml"), config).expect("config");
+        write_rules(dir.path(), &always_open_routing());
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .expect("client");
+        let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        let mut replicas = Replicas {
+            children: ports.iter().map(|_| None).collect(),
+            dir,
+            ports,
+            client,
+        };
+        for i in 0..n {
+            replicas.restart(i).await;
+        }
+        replicas
+    }
+
+    /// Starts replica `i` again on its port (the same replica id) and waits for it.
+    async fn restart(&mut self, i: usize) {
+        self.children[i] = Some(spawn_daemon(self.dir.path(), self.ports[i]));
+        wait_healthy(&self.client, self.ports[i]).await;
+    }
+
+    /// Kills replica `i` with SIGKILL.
+    fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.children[i].take() {
+            child.kill().expect("SIGKILL"); // std's kill() is SIGKILL on Unix
+            let _ = child.wait();
+        }
+    }
+
+    /// The leases each live replica lists in `/readyz`, by replica.
+    async fn leases(&self) -> BTreeMap<usize, Vec<String>> {
+        let mut out = BTreeMap::new();
+        for (i, port) in self.ports.iter().enumerate() {
+            if self.children[i].is_none() {
+                continue;
+            }
+            let ready = self
+                .client
+                .get(format!("http://127.0.0.1:{port}/readyz"))
+                .bearer_auth(ADMIN_TOKEN)
+                .send()
+                .await;
+            let Ok(ready) = ready else { continue };
+            let body: Value = ready.json().await.unwrap_or_default();
+            let held = body["replica"]["leases"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            out.insert(
+                i,
+                held.iter()
+                    .filter_map(|l| l.as_str().map(str::to_string))
+                    .collect(),
+            );
+        }
+        out
+    }
+
+    /// The live replica that holds `lease` once exactly one does, waiting up to `within`.
+    async fn holder_of(&self, lease: &str, within: Duration) -> Option<usize> {
+        eventually(within, || async {
+            let holders: Vec<usize> = (self.leases().await)
+                .into_iter()
+                .filter(|(_, held)| held.iter().any(|l| l == lease))
+                .map(|(i, _)| i)
+                .collect();
+            (holders.len() == 1).then(|| holders[0])
+        })
+        .await
+    }
+}
+
+impl Drop for Replicas {
+    fn drop(&mut self) {
+        for i in 0..self.children.len() {
+            self.kill(i);
+        }
+    }
+}
+
+/// The config every replica shares: the store, a form, the admin token for `/readyz`, the CRM
+/// and `extra` sources.
+fn config(db: &str, sink: &Sink, extra: &str) -> String {
+    format!(
+        r#"[storage]
+url = "{db}"
+[routing]
+watch = false
+[admin]
+token = "{ADMIN_TOKEN}"
+[[sources.webform]]
+id = "site"
+rate_per_minute = 1000000
+rate_burst = 100000
+{extra}
+[[sinks.webhook]]
+id = "crm"
+url = "{sink}"
+timeout = "2s"
+"#,
+        sink = sink.url()
+    )
+}
+
+/// Every `lead.created` the sink answered 200, by lead: the webhook-ids it came under and the
+/// event.
+fn created(sink: &Sink) -> HashMap<String, (HashSet<String>, Value)> {
+    let mut out: HashMap<String, (HashSet<String>, Value)> = HashMap::new();
+    for r in sink.received().iter().filter(|r| r.answered == 200) {
+        let event = r.json();
+        if event["type"] != "lead.created" {
+            continue;
+        }
+        let lead = event["data"]["id"].as_str().unwrap_or_default().to_string();
+        let entry = out
+            .entry(lead)
+            .or_insert_with(|| (HashSet::new(), event.clone()));
+        entry.0.insert(r.header("webhook-id").to_string());
+    }
+    out
+}
+
+/// Posts forms with unique phones to every replica in turn until `stop`; the ids answered
+/// `202`.
+fn post_forms(
+    client: &reqwest::Client,
+    ports: &[u16],
+    stop: &Arc<AtomicBool>,
+) -> (
+    Vec<tokio::task::JoinHandle<()>>,
+    Arc<Mutex<HashSet<String>>>,
+) {
+    let accepted: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let mut writers = Vec::new();
+    for w in 0..6u32 {
+        let (client, accepted, stop) = (client.clone(), accepted.clone(), stop.clone());
+        let ports = ports.to_vec();
+        writers.push(tokio::spawn(async move {
+            let mut i = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                i += 1;
+                let port = ports[(w + i) as usize % ports.len()];
+                let phone = format!("+7916{:07}", w * 100_000 + i);
+                let r = client
+                    .post(format!("http://127.0.0.1:{port}/forms/site"))
+                    .header("accept", "application/json")
+                    .form(&[("phone", phone.as_str()), ("message", "replica test")])
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status() == 202 => {
+                        let body: Value = r.json().await.unwrap_or_default();
+                        if let Some(id) = body["id"].as_str() {
+                            accepted.lock().expect("lock").insert(id.to_string());
+                        }
+                    }
+                    // The killed replica refuses: the visitor's browser would try another.
+                    _ => tokio::time::sleep(Duration::from_millis(20)).await,
+                }
+            }
+        }));
+    }
+    (writers, accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_lose_nothing_when_the_one_that_processes_is_killed() {
+    let db = support::postgres::Database::fresh().await;
+    let sink = Sink::start(&[]).await;
+    let bot = support::bot_api::BotApiSim::start().await;
+    let telegram = format!(
+        "[[sources.telegram]]\nid = \"tg\"\ntoken = \"{}\"\napi_url = \"{}\"\npoll_timeout = \"1s\"\n",
+        support::bot_api::TOKEN,
+        bot.url()
+    );
+    let mut replicas = Replicas::start(&config(&db.url, &sink, &telegram), 3).await;
+    let ports = replicas.ports.clone();
+    let processing =
+        (replicas.holder_of("process", TAKEOVER).await).expect("one replica processes");
+    // The first replica up took every lease, the bot's too: killing it moves both.
+    let polling = replicas.holder_of("telegram:tg", TAKEOVER).await;
+    assert_eq!(polling, Some(processing), "one replica polls the bot");
+
+    // Forms to all three, and people writing to the bot, while the replica that processes
+    // is killed and, a few seconds later, started again.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (writers, accepted) = post_forms(&replicas.client, &ports, &stop);
+    for chat in 0..100 {
+        bot.push_text(500_000 + chat, "Client", "Сколько стоит котёл?");
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    replicas.kill(processing);
+    let killed = Instant::now();
+    for chat in 100..200 {
+        bot.push_text(500_000 + chat, "Client", "Сколько стоит котёл?");
+    }
+    let successor = (replicas.holder_of("process", TAKEOVER).await)
+        .expect("another replica takes processing over");
+    let took = killed.elapsed();
+    assert_ne!(successor, processing);
+    let bot_moved = replicas.holder_of("telegram:tg", TAKEOVER).await;
+    assert!(
+        bot_moved.is_some_and(|r| r != processing),
+        "another replica polls the bot: {bot_moved:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    replicas.restart(processing).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        let _ = w.await;
+    }
+
+    let accepted = accepted.lock().expect("lock").clone();
+    let all_in = eventually(Duration::from_secs(60), || async {
+        let leads = created(&sink);
+        let telegram = (leads.values())
+            .filter(|(_, e)| e["data"]["source"] == "tg")
+            .count();
+        (accepted.iter().all(|id| leads.contains_key(id)) && telegram == 200).then_some(leads)
+    })
+    .await;
+    let leads = created(&sink);
+    let missing: Vec<&String> = accepted
+        .iter()
+        .filter(|id| !leads.contains_key(*id))
+        .collect();
+    let telegram: Vec<&Value> = (leads.values())
+        .filter(|(_, e)| e["data"]["source"] == "tg")
+        .map(|(_, e)| e)
+        .collect();
+    let mut per_manager: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, event) in leads.values() {
+        *per_manager.entry(manager_of(event)).or_default() += 1;
+    }
+    eprintln!(
+        "replicas: {} forms acknowledged, {} leads delivered ({} from Telegram), {} missing; processing moved from replica {processing} to {successor} in {took:?}; per manager {per_manager:?}",
+        accepted.len(),
+        leads.len(),
+        telegram.len(),
+        missing.len(),
+    );
+    assert!(accepted.len() > 100, "too few forms to mean anything");
+    assert!(took < TAKEOVER, "processing took {took:?} to move");
+    assert!(
+        missing.is_empty(),
+        "acknowledged but never delivered: {missing:?}"
+    );
+    assert!(
+        all_in.is_some(),
+        "{} of 200 Telegram messages became leads",
+        telegram.len()
+    );
+    assert_eq!(telegram.len(), 200, "every message once, none twice");
+    for (lead, (ids, _)) in &leads {
+        assert_eq!(
+            ids.len(),
+            1,
+            "lead {lead} went out under several webhook-ids: {ids:?}"
+        );
+    }
+    let counts: Vec<usize> = per_manager.values().copied().collect();
+    assert_eq!(
+        per_manager.len(),
+        2,
+        "both juniors got leads: {per_manager:?}"
+    );
+    assert!(
+        counts.iter().max().unwrap_or(&0) - counts.iter().min().unwrap_or(&0) <= 1,
+        "round robin stays fair across replicas: {per_manager:?}"
+    );
+    drop(replicas);
+    db.drop_it().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mailbox_moves_to_another_replica_from_its_committed_position() {
+    let dovecot = support::dovecot::Dovecot::start().await;
+    let db = support::postgres::Database::fresh().await;
+    let sink = Sink::start(&[]).await;
+    let first: Vec<Vec<u8>> = (0..250)
+        .map(|n| support::dovecot::lead_mail("rep", n))
+        .collect();
+    dovecot.append_all("INBOX", &first).await;
+    let mailbox = dovecot.source("sales", "");
+    let mut replicas = Replicas::start(&config(&db.url, &sink, &mailbox), 3).await;
+    let lease = "imap:sales:INBOX";
+    let holder = (replicas.holder_of(lease, TAKEOVER).await).expect("one replica reads the folder");
+    let read_first = eventually(Duration::from_secs(60), || async {
+        (created(&sink).len() >= 250).then_some(())
+    })
+    .await;
+    assert!(read_first.is_some(), "the backlog's first half was read");
+
+    // The holder dies; mail keeps coming. Another replica goes on from the position the
+    // store has: the new mail once each, the old never again.
+    replicas.kill(holder);
+    let killed = Instant::now();
+    let second: Vec<Vec<u8>> = (250..500)
+        .map(|n| support::dovecot::lead_mail("rep", n))
+        .collect();
+    dovecot.append_all("INBOX", &second).await;
+    let successor = (replicas.holder_of(lease, TAKEOVER).await).expect("another replica reads it");
+    let took = killed.elapsed();
+    let all_in = eventually(Duration::from_secs(60), || async {
+        (created(&sink).len() >= 500).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let leads = created(&sink);
+    let items = db.scalar("SELECT COUNT(*) FROM inbound").await;
+    eprintln!(
+        "mailbox: moved from replica {holder} to {successor} in {took:?}; {} leads, {items} items",
+        leads.len()
+    );
+    assert_ne!(successor, holder);
+    assert!(took < TAKEOVER, "the folder took {took:?} to move");
+    assert!(
+        all_in.is_some(),
+        "{} of 500 mails became leads",
+        leads.len()
+    );
+    assert_eq!(leads.len(), 500, "every mail once");
+    assert_eq!(items, 500, "no mail was taken in twice");
+    for (lead, (ids, _)) in &leads {
+        assert_eq!(
+            ids.len(),
+            1,
+            "lead {lead} went out under several webhook-ids: {ids:?}"
+        );
+    }
+    drop(replicas);
+    db.drop_it().await;
+}

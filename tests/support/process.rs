@@ -1,0 +1,43 @@
+//! The daemon as a process of its own (`leadgate run`), for the tests that kill it with
+//! SIGKILL or run several replicas side by side.
+
+use super::daemon::eventually;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// Starts `leadgate run` on `dir/leadgate.toml`, listening on `port`; its output is dropped.
+pub fn spawn_daemon(dir: &Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_leadgate"))
+        .args(["run", "--config"])
+        .arg(dir.join("leadgate.toml"))
+        .env("LEADGATE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start leadgate")
+}
+
+/// Waits until the daemon on `port` answers `/healthz`; fails the test after 20 s.
+pub async fn wait_healthy(client: &reqwest::Client, port: u16) {
+    let ok = eventually(Duration::from_secs(20), || async {
+        client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .ok()
+            .filter(|r| r.status().is_success())
+    })
+    .await;
+    assert!(ok.is_some(), "the daemon did not come up");
+}
