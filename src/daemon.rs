@@ -424,16 +424,7 @@ fn processor_of(
     (wakers, sla_wake): (&[Arc<Notify>], &Arc<Notify>),
     file_links: &crate::files::FileLinks,
 ) -> Processor {
-    let windows = (config
-        .telegram
-        .iter()
-        .map(|t| (t.id.clone(), t.conversation_window)))
-    .chain((config.vk.iter()).map(|s| (s.id.clone(), s.conversation_window)))
-    .chain((config.whatsapp.iter()).map(|s| (s.id.clone(), s.conversation_window)))
-    .chain((config.webforms.iter()).map(|s| (s.id.clone(), s.conversation_window)))
-    .chain((config.email.iter()).map(|s| (s.id.clone(), s.conversation_window)))
-    .chain((config.wordpress.iter()).map(|s| (s.id.clone(), s.conversation_window)))
-    .chain((config.feeds.iter()).map(|s| (s.id.clone(), s.conversation_window)));
+    let windows = (config.sources()).map(|s| (s.id.to_string(), s.conversation_window));
     Processor {
         store: shared.store.clone(),
         rules: rules.clone(),

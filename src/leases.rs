@@ -23,6 +23,10 @@ pub const TERM: Duration = Duration::from_secs(10);
 /// How often the keeper renews the leases it holds and asks for the ones it wants.
 pub const ROUND: Duration = Duration::from_secs(2);
 
+/// How long the keeper waits for one renewal: with one round before it, the work stops within
+/// 3 rounds of the last renewal, well inside [`TERM`].
+const RENEWAL_TIMEOUT: Duration = Duration::from_secs(4);
+
 /// How long work that ended by itself while its lease was held waits before it starts again.
 const RESTART_AFTER: Duration = Duration::from_secs(1);
 
@@ -91,8 +95,9 @@ impl Leases {
     }
 
     /// Renews the leases held and asks for the ones wanted, every [`ROUND`], until `stop`.
-    /// When the store cannot be reached, every lease counts as lost: the work stops rather
-    /// than run on beside a replica that took it over.
+    /// When the store cannot be reached (or does not answer within [`RENEWAL_TIMEOUT`]),
+    /// every lease counts as lost: the work stops rather than run on beside a replica that
+    /// took it over.
     pub async fn keep(self, stop: CancellationToken) {
         while !stop.is_cancelled() {
             let names: Vec<String> = self.wanted().keys().cloned().collect();
@@ -101,13 +106,22 @@ impl Leases {
                 // test moving business time must not expire them.
                 let now = SystemClock.now();
                 let until = now + chrono::Duration::from_std(TERM).unwrap_or_default();
-                let held = (self.inner.store)
-                    .hold_leases(self.holder(), &names, now, until)
-                    .await;
-                if let Err(e) = &held {
-                    tracing::warn!(error = %e, "Cannot renew the leases; the work they guard stops until the store answers.");
-                }
-                let held = held.unwrap_or_default();
+                // A renewal that hangs counts as failed well before the lease runs out, so
+                // the work here has stopped by the time another replica may take it.
+                let renewal = (self.inner.store).hold_leases(self.holder(), &names, now, until);
+                let held = match tokio::time::timeout(RENEWAL_TIMEOUT, renewal).await {
+                    Ok(Ok(held)) => held,
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "Cannot renew the leases; the work they guard stops until the store answers.");
+                        Vec::new()
+                    }
+                    Err(_) => {
+                        tracing::warn!(
+                            "Renewing the leases took too long; the work they guard stops until the store answers."
+                        );
+                        Vec::new()
+                    }
+                };
                 for (name, sender) in self.wanted().iter() {
                     sender.send_if_modified(|was| {
                         let now_held = held.contains(name);
@@ -158,5 +172,87 @@ impl Leases {
             }
         }
         self.give_up(&name).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SqliteStore;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Starts `leases`' keeper and the work "job", which marks `running` while it runs.
+    fn start(leases: &Leases, stop: &CancellationToken, running: &Arc<AtomicBool>) {
+        tokio::spawn(leases.clone().keep(stop.clone()));
+        let running = running.clone();
+        let job = move |own: CancellationToken| {
+            let running = running.clone();
+            async move {
+                running.store(true, Ordering::SeqCst);
+                own.cancelled().await;
+                running.store(false, Ordering::SeqCst);
+            }
+        };
+        tokio::spawn((leases.clone()).run_while_held("job".into(), stop.clone(), job));
+    }
+
+    /// Waits up to 10 s for `f` to hold.
+    async fn until(f: impl Fn() -> bool) -> bool {
+        for _ in 0..1000 {
+            if f() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
+    }
+
+    #[tokio::test]
+    async fn work_runs_on_one_holder_moves_when_given_up_and_stops_when_the_lease_is_lost() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&dir.path().join("t.db"))
+                .await
+                .expect("open"),
+        );
+        let (a, b) = (
+            Leases::new("a".into(), store.clone()),
+            Leases::new("b".into(), store.clone()),
+        );
+        let (stop_a, stop_b) = (CancellationToken::new(), CancellationToken::new());
+        let (on_a, on_b) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        start(&a, &stop_a, &on_a);
+        assert!(
+            until(|| on_a.load(Ordering::SeqCst)).await,
+            "a took the free lease"
+        );
+        start(&b, &stop_b, &on_b);
+        assert!(until(|| b.wanted().contains_key("job")).await);
+        assert_eq!(a.held(), ["job"]);
+
+        // a stops: it gives the lease up and b's keeper takes it on its next round.
+        stop_a.cancel();
+        assert!(
+            until(|| on_b.load(Ordering::SeqCst)).await,
+            "b took the work over"
+        );
+        assert!(!on_a.load(Ordering::SeqCst), "never both at once");
+        assert_eq!(b.held(), ["job"]);
+
+        // Another holder has it now (b's ran out, say): b stops its work at its next round.
+        store.release_lease("b", "job").await.expect("release");
+        let now = SystemClock.now();
+        let hour = now + chrono::Duration::hours(1);
+        let taken = store.hold_leases("c", &["job".into()], now, hour).await;
+        assert_eq!(taken.expect("hold"), ["job"]);
+        assert!(
+            until(|| !on_b.load(Ordering::SeqCst)).await,
+            "b stopped the work"
+        );
+        assert!(b.held().is_empty());
+        stop_b.cancel();
     }
 }

@@ -14,6 +14,7 @@ pub use doors::warn_unsigned;
 pub use load::load_raw;
 pub use raw::RawConfig;
 pub use server::{ForwardedPolicy, ServerConfig};
+pub use sources::ConfiguredSource;
 pub use validate::validate;
 
 use crate::deliver::SinkConfig;

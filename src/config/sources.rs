@@ -4,6 +4,7 @@
 use super::Config;
 use crate::lead::Channel;
 use crate::sources::SourceSettings;
+use std::time::Duration;
 
 impl Config {
     /// The settings of every configured source.
@@ -34,18 +35,47 @@ impl Config {
         }
     }
 
-    /// The source a sample of `channel` is read as: the first configured one (for a blog, the
-    /// first WordPress site, else the first feed); `None` when there is none, or for e-mail.
-    pub fn first_source(&self, channel: Channel) -> Option<&str> {
-        match channel {
-            Channel::Webform => self.webforms.first().map(|f| f.id.as_str()),
-            Channel::Vk => self.vk.first().map(|s| s.id.as_str()),
-            Channel::Whatsapp => self.whatsapp.first().map(|s| s.id.as_str()),
-            Channel::Telegram => self.telegram.first().map(|s| s.id.as_str()),
-            Channel::Blog => (self.wordpress.iter().map(|w| w.id.as_str()))
-                .chain(self.feeds.iter().map(|f| f.id.as_str()))
-                .next(),
-            Channel::Email => None,
-        }
+    /// Every configured source with its channel and conversation window: the one place that
+    /// walks each channel's list, for whatever needs all sources alike (blogs list WordPress
+    /// sites before feeds).
+    pub fn sources(&self) -> impl Iterator<Item = ConfiguredSource<'_>> {
+        use Channel::{Blog, Email, Telegram, Vk, Webform, Whatsapp};
+        (self.webforms.iter())
+            .map(|s| source(Webform, &s.id, s.conversation_window))
+            .chain((self.email.iter()).map(|s| source(Email, &s.id, s.conversation_window)))
+            .chain((self.telegram.iter()).map(|s| source(Telegram, &s.id, s.conversation_window)))
+            .chain((self.vk.iter()).map(|s| source(Vk, &s.id, s.conversation_window)))
+            .chain((self.whatsapp.iter()).map(|s| source(Whatsapp, &s.id, s.conversation_window)))
+            .chain((self.wordpress.iter()).map(|s| source(Blog, &s.id, s.conversation_window)))
+            .chain((self.feeds.iter()).map(|s| source(Blog, &s.id, s.conversation_window)))
     }
+
+    /// The source a sample of `channel` is read as: the first configured one (for a blog, the
+    /// first WordPress site, else the first feed); `None` when there is none, or for e-mail,
+    /// whose samples are read without a source.
+    pub fn first_source(&self, channel: Channel) -> Option<&str> {
+        if channel == Channel::Email {
+            return None;
+        }
+        self.sources().find(|s| s.channel == channel).map(|s| s.id)
+    }
+}
+
+fn source(channel: Channel, id: &str, conversation_window: Duration) -> ConfiguredSource<'_> {
+    ConfiguredSource {
+        id,
+        channel,
+        conversation_window,
+    }
+}
+
+/// One configured source, whatever its channel.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfiguredSource<'a> {
+    /// Its id.
+    pub id: &'a str,
+    /// Its channel.
+    pub channel: Channel,
+    /// How long a second message of the same conversation (or contact) joins its lead.
+    pub conversation_window: Duration,
 }
