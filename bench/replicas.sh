@@ -29,8 +29,9 @@ postgres_cpu() {  # CPU of the PostgreSQL server in clock ticks: every live proc
 }
 
 start() {  # start N: N replicas on a fresh database, behind nginx on TARGET_PORT when N > 1
-    local n=$1 db="lg_bench_$n" i port upstream=""
-    local server=${POSTGRES_ADMIN%/*}
+    local n=$1 i port upstream=""
+    local db="lg_bench_$n" server=${POSTGRES_ADMIN%/*}
+    cd "$WORK"   # the replicas keep the files people send in data/files/ here
     psql "$POSTGRES_ADMIN" -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
     sed -n "/cat > \"\$WORK\/routing.toml\" <<'TOML'/,/^TOML/p" "$PEERS/peers/targets/leadgate.sh" \
         | sed '1d;$d' > "$WORK/routing.toml"
@@ -43,7 +44,6 @@ start() {  # start N: N replicas on a fresh database, behind nginx on TARGET_POR
 listen = "127.0.0.1:$port"
 [storage]
 url = "$server/$db"
-data_dir = "$WORK/data"
 [business]
 phone_region = "RU"
 [routing]

@@ -13,8 +13,8 @@ use crate::routing::{CompiledRules, RulesHandle, watch_rules};
 use crate::shared::{Shared, StartError, Tasks};
 use crate::sla::TapListener;
 use crate::sla::{Actions, Reach, SlaWorker};
+use crate::sources::replies::ReplyClients;
 use crate::sources::telegram::WebhookBot;
-use crate::sources::vk::VkApi;
 use crate::store::{NotificationStore, OpenStore, StoreError, Stores};
 use crate::telegram::BotClient;
 use crate::telemetry::Metrics;
@@ -169,14 +169,20 @@ pub async fn run(
     let rules = RulesHandle::new(rules).counted_in(shared.metrics.clone());
     announce_config(&config, &rules.current());
 
-    let stages = start_stages(&config, &options, &shared, &all, &rules, process_wake).await?;
+    // One client per source that answers people: the notifier sends through them, and VK's
+    // webhook reads the writer's name through the same community client.
+    let replies =
+        ReplyClients::of(&config.whatsapp, &config.vk).map_err(|e| StartError::of("notify", e))?;
+    let vk_names = (replies.as_ref()).map_or_else(HashMap::new, |r| r.vk.clone());
+    let answering = (process_wake, replies);
+    let stages = start_stages(&config, &options, &shared, &all, &rules, answering).await?;
     let telegram = start_sources(&config, &shared.on(&running.pullers))?;
     let forms = form_runtimes(&config)?;
     start_limiter_sweeper(&forms, &shared.tasks);
     let grace = config.server.shutdown_grace;
     let config = Arc::new(config);
     let state = AppState {
-        vk_names: Arc::new(vk_name_readers(&config)?),
+        vk_names: Arc::new(vk_names),
         config: config.clone(),
         intake: shared.intake.clone(),
         store: shared.store.clone(),
@@ -229,7 +235,7 @@ async fn start_stages(
     shared: &Shared,
     all: &Arc<dyn Stores>,
     rules: &RulesHandle,
-    process_wake: Arc<Notify>,
+    (process_wake, replies): (Arc<Notify>, Option<ReplyClients>),
 ) -> Result<Stages, DaemonError> {
     let mut wakers = crate::deliver::start(&config.sinks, shared, options.max_idle)?;
     let notes: Arc<dyn NotificationStore> = all.clone();
@@ -241,11 +247,9 @@ async fn start_stages(
         )),
         None => None,
     };
-    let people = crate::notify::People::of(&config.whatsapp, &config.vk)
-        .map_err(|e| StartError::of("notify", e))?;
     let senders = crate::notify::Senders {
         managers_bot: managers_bot.clone(),
-        people,
+        people: replies.map(crate::notify::People::new),
         notes: notes.clone(),
         wake: notify_wake.clone(),
     };
@@ -535,17 +539,4 @@ fn start_limiter_sweeper(forms: &HashMap<String, FormRuntime>, tasks: &Tasks) {
             }
         },
     );
-}
-
-/// A VK API client per community that has a token, to read the names of the people who write.
-fn vk_name_readers(config: &Config) -> Result<HashMap<String, VkApi>, StartError> {
-    let mut readers = HashMap::new();
-    for s in &config.vk {
-        if let Some(reply) = &s.reply {
-            let api = VkApi::new(&reply.api_url, reply.access_token.clone())
-                .map_err(|e| StartError::of(&s.id, e))?;
-            readers.insert(s.id.clone(), api);
-        }
-    }
-    Ok(readers)
 }

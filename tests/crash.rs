@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::daemon::{always_open_routing, eventually};
-use support::process::{free_port, spawn_daemon, wait_healthy};
+use support::process::{free_port, post_form, spawn_daemon, wait_healthy};
 use support::sink::Sink;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,20 +72,11 @@ timeout = "1s"
                         (round * 100_000 + w * 10_000 + i) % 10_000_000
                     );
                     sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let r = client
-                        .post(format!("http://127.0.0.1:{port}/forms/site"))
-                        .header("accept", "application/json")
-                        .form(&[("phone", phone.as_str()), ("message", "crash test")])
-                        .send()
-                        .await;
-                    match r {
-                        Ok(r) if r.status() == 202 => {
-                            let body: serde_json::Value = r.json().await.unwrap_or_default();
-                            if let Some(id) = body["id"].as_str() {
-                                accepted.lock().expect("lock").insert(id.to_string());
-                            }
+                    match post_form(&client, port, &phone, "crash test").await {
+                        Some(id) => {
+                            accepted.lock().expect("lock").insert(id);
                         }
-                        _ => tokio::time::sleep(Duration::from_millis(20)).await,
+                        None => tokio::time::sleep(Duration::from_millis(20)).await,
                     }
                 }
             }));

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::daemon::{always_open_routing, eventually, write_rules};
-use support::process::{free_port, spawn_daemon, wait_healthy};
+use support::process::{free_port, post_form, spawn_daemon, wait_healthy};
 use support::sink::{Sink, manager_of};
 
 const ADMIN_TOKEN: &str = "replicas-admin-token-0123456789";
@@ -180,21 +180,12 @@ fn post_forms(
                 i += 1;
                 let port = ports[(w + i) as usize % ports.len()];
                 let phone = format!("+7916{:07}", w * 100_000 + i);
-                let r = client
-                    .post(format!("http://127.0.0.1:{port}/forms/site"))
-                    .header("accept", "application/json")
-                    .form(&[("phone", phone.as_str()), ("message", "replica test")])
-                    .send()
-                    .await;
-                match r {
-                    Ok(r) if r.status() == 202 => {
-                        let body: Value = r.json().await.unwrap_or_default();
-                        if let Some(id) = body["id"].as_str() {
-                            accepted.lock().expect("lock").insert(id.to_string());
-                        }
+                match post_form(&client, port, &phone, "replica test").await {
+                    Some(id) => {
+                        accepted.lock().expect("lock").insert(id);
                     }
                     // The killed replica refuses: the visitor's browser would try another.
-                    _ => tokio::time::sleep(Duration::from_millis(20)).await,
+                    None => tokio::time::sleep(Duration::from_millis(20)).await,
                 }
             }
         }));

@@ -62,13 +62,9 @@ pub struct People {
 }
 
 impl People {
-    /// A client for every source that answers; `None` when none does.
-    pub fn of(
-        whatsapp_sources: &[WhatsappSource],
-        vk_sources: &[VkSource],
-    ) -> Result<Option<People>, String> {
-        let clients = ReplyClients::of(whatsapp_sources, vk_sources)?;
-        Ok(clients.map(|clients| People { clients }))
+    /// Answers people through `clients`.
+    pub fn new(clients: ReplyClients) -> People {
+        People { clients }
     }
 
     /// Sends `m` to `address` (a WhatsApp `wa_id`, a VK user id) through the kind of

@@ -41,3 +41,23 @@ pub async fn wait_healthy(client: &reqwest::Client, port: u16) {
     .await;
     assert!(ok.is_some(), "the daemon did not come up");
 }
+
+/// Posts a form with `phone` and `message` to the daemon on `port`, as a script asking for JSON
+/// does: the id it answered with `202`, or `None` when it refused or could not be reached.
+pub async fn post_form(
+    client: &reqwest::Client,
+    port: u16,
+    phone: &str,
+    message: &str,
+) -> Option<String> {
+    let r = client
+        .post(format!("http://127.0.0.1:{port}/forms/site"))
+        .header("accept", "application/json")
+        .form(&[("phone", phone), ("message", message)])
+        .send()
+        .await
+        .ok()
+        .filter(|r| r.status() == 202)?;
+    let body: serde_json::Value = r.json().await.ok()?;
+    body["id"].as_str().map(str::to_string)
+}
