@@ -70,6 +70,7 @@ macro_rules! suite {
             processing::follow_ups_add_keys_refs_and_activity_but_keep_the_routing,
             processing::the_sla_sees_deadlines_and_takes_count_in_the_reports,
             processing::nothing_is_visible_before_the_commit,
+            processing::an_item_another_transaction_finished_first_fails_the_whole_batch,
             delivery::a_sinks_rows_are_claimed_in_order_per_lead_under_a_lease,
             delivery::attempts_are_recorded_and_dead_letters_replayed,
             delivery::preset_steps_keep_what_the_crm_answered,

@@ -2,9 +2,10 @@
 //! the leads, conversations read ahead answer as the table would, the SLA's deadlines.
 
 use super::Stores;
-use super::fixtures::{assignment, at, held_lead, new_lead, previous, stored};
+use super::fixtures::{assignment, at, held_lead, inbound, new_lead, previous, stored};
 use crate::store::{
-    ErasureRequest, LeadStatus, LeadUpdate, NewAssignment, NewNotification, Subject,
+    ErasureRequest, FinishedInbound, LeadStatus, LeadUpdate, NewAssignment, NewNotification,
+    StoreError, Subject,
 };
 
 /// Erases lead `id` as `leadgate forget` would.
@@ -527,4 +528,35 @@ pub(crate) async fn nothing_is_visible_before_the_commit(s: &dyn Stores) {
     assert!(s.lead_journey("n1").await.expect("read").is_none());
     assert_eq!(s.queue_stats().await.expect("stats").outbox_pending, 0);
     assert_eq!(s.next_notification_due().await.expect("due"), None);
+}
+
+pub(crate) async fn an_item_another_transaction_finished_first_fails_the_whole_batch(
+    s: &dyn Stores,
+) {
+    s.insert_inbound(&[inbound("x", "kx")], &[])
+        .await
+        .expect("insert");
+    // Two processors read the item while it was pending (replicas whose leases overlapped):
+    // the first finishes it.
+    let mut first = s.begin().await.expect("begin");
+    let spam = FinishedInbound::not_lead("x", "spam", "casino".into(), at(1));
+    first.finish_inbound(&spam).await.expect("finish");
+    first.commit().await.expect("commit");
+    let mut second = s.begin().await.expect("begin");
+    let lead = new_lead("twice", "site", "a@example.ru", 2, "anna");
+    second.insert_lead(&lead).await.expect("lead");
+    let again = FinishedInbound::lead("x", "twice", None, at(2));
+    second.finish_inbound(&again).await.expect("finish");
+    match second.commit().await {
+        Err(StoreError::AlreadyProcessed(id)) => assert_eq!(id, "x"),
+        other => panic!("the second batch must fail on the finished item: {other:?}"),
+    }
+    let mut tx = s.begin().await.expect("begin");
+    assert!(
+        tx.lead("twice").await.expect("read").is_none(),
+        "nothing of it is kept"
+    );
+    drop(tx);
+    let pending = s.pending_inbound(10).await.expect("pending");
+    assert!(pending.is_empty(), "the item keeps its first outcome");
 }

@@ -1,7 +1,9 @@
 //! The processing stage's transaction on PostgreSQL ([`StoreTx`]) and the SLA timer's
-//! deadlines. Every write goes to the database at once, so every read of the transaction sees
-//! it; the reads ahead (`prefetch_*`) fill small caches that the writes keep true.
+//! deadlines. Every write a read of the transaction may look for goes to the database at once,
+//! so the read sees it; the rows no read looks at are kept back and written at the commit
+//! (`kept.rs`). The reads ahead (`prefetch_*`) fill small caches that the writes keep true.
 
+use super::kept::KeptBack;
 use super::*;
 use crate::store::sql::admin::assignment_summary;
 use crate::store::sql::leads::{active_assignment, stored_lead};
@@ -23,6 +25,7 @@ pub(super) async fn begin(store: &PgStore) -> StoreResult<Box<dyn StoreTx>> {
         identities: HashMap::new(),
         conversations: HashMap::new(),
         deadline_set: false,
+        kept: KeptBack::default(),
     }))
 }
 
@@ -60,6 +63,8 @@ struct PgTx {
     /// Whether an assignment with a deadline was written: the commit tells every daemon's
     /// SLA timer ([`DEADLINES`]).
     deadline_set: bool,
+    /// The rows no read of the transaction sees, written at the commit.
+    kept: KeptBack,
 }
 
 impl PgTx {
@@ -443,27 +448,7 @@ impl StoreTx for PgTx {
     }
 
     async fn insert_outbox(&mut self, rows: &[NewOutbox]) -> StoreResult<()> {
-        for row in rows {
-            let request = row
-                .plan
-                .as_ref()
-                .map(|r| serde_json::to_string(r).unwrap_or_default());
-            // Queued now: due now, and its retry horizon starts now.
-            sqlx::query(
-                "INSERT INTO outbox (lead_id, sink, event_id, event_type, body, created_at,
-                                     retry_since, next_attempt_at, request)
-                 VALUES ($1, $2, $3, $4, $5, $6, $6, $6, $7) ON CONFLICT (sink, event_id) DO NOTHING",
-            )
-            .bind(&row.lead_id)
-            .bind(&row.sink)
-            .bind(&row.event_id)
-            .bind(&row.event_type)
-            .bind(&row.body)
-            .bind(ts(row.created_at))
-            .bind(request)
-            .execute(&mut *self.tx)
-            .await?;
-        }
+        self.kept.outbox.extend_from_slice(rows);
         Ok(())
     }
 
@@ -478,34 +463,18 @@ impl StoreTx for PgTx {
         kind: &str,
         detail: &Value,
     ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO audit (lead_id, at, kind, detail) VALUES ($1, $2, $3, $4)")
-            .bind(lead_id)
-            .bind(ts(at))
-            .bind(kind)
-            .bind(detail.to_string())
-            .execute(&mut *self.tx)
-            .await?;
+        let row = [
+            lead_id.to_string(),
+            ts(at),
+            kind.to_string(),
+            detail.to_string(),
+        ];
+        self.kept.audit.push(row);
         Ok(())
     }
 
     async fn finish_inbound(&mut self, d: &FinishedInbound) -> StoreResult<()> {
-        // Only a pending item: a second processor (a replica whose lease ran out mid-batch)
-        // waits on the row's lock, finds it finished and rolls its whole batch back.
-        let done = sqlx::query(
-            "UPDATE inbound SET status = $2, reason = $3, detail = $4, lead_id = $5, processed_at = $6
-             WHERE id = $1 AND status = 'pending'",
-        )
-        .bind(&d.inbound_id)
-        .bind(d.status)
-        .bind(&d.reason)
-        .bind(&d.detail)
-        .bind(&d.lead_id)
-        .bind(ts(d.at))
-        .execute(&mut *self.tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::AlreadyProcessed(d.inbound_id.clone()));
-        }
+        self.kept.finished(d);
         Ok(())
     }
 
@@ -634,6 +603,7 @@ impl StoreTx for PgTx {
     }
 
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        std::mem::take(&mut self.kept).write(&mut self.tx).await?;
         if self.deadline_set {
             notify(&mut self.tx, DEADLINES).await?;
         }

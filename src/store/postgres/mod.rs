@@ -10,12 +10,13 @@
 //! workers of several daemons never take the same row.
 //!
 //! One module per concern, as for SQLite: `inbound`, `leads` (the processing transaction and
-//! the SLA's deadlines), `outbox`, `notifications`, `admin`, `console`, `files`, `privacy`.
+//! the SLA's deadlines), `kept` (what that transaction writes only at its commit), `outbox`, `notifications`, `admin`, `console`, `files`, `privacy`.
 
 mod admin;
 mod console;
 mod files;
 mod inbound;
+mod kept;
 mod leads;
 mod notifications;
 mod outbox;

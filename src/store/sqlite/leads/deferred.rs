@@ -6,7 +6,7 @@
 
 use crate::store::sqlite::bulk::{Cell, Rows};
 use crate::store::sqlite::{notifications, ts};
-use crate::store::{FinishedInbound, NewNotification, NewOutbox, StoreResult};
+use crate::store::{FinishedInbound, NewNotification, NewOutbox, StoreError, StoreResult};
 use serde_json::{Value, json};
 use sqlx::SqliteConnection;
 use std::collections::HashMap;
@@ -108,14 +108,24 @@ impl Deferred {
         self.outbox.insert(db).await?;
         self.notifications.insert(db).await?;
         if !self.finished.is_empty() {
-            sqlx::query(
+            // Only items still pending: one another transaction finished first fails the batch,
+            // as on PostgreSQL, where replicas could race for it.
+            let ids: Vec<String> = sqlx::query_scalar(
                 "UPDATE inbound SET status = j.value->>1, reason = j.value->>2, detail = j.value->>3,
                         lead_id = j.value->>4, processed_at = j.value->>5
-                 FROM json_each(?1) AS j WHERE inbound.id = j.value->>0",
+                 FROM json_each(?1) AS j WHERE inbound.id = j.value->>0 AND inbound.status = 'pending'
+                 RETURNING inbound.id",
             )
-            .bind(Value::Array(self.finished).to_string())
-            .execute(&mut *db)
+            .bind(Value::Array(self.finished.clone()).to_string())
+            .fetch_all(&mut *db)
             .await?;
+            if ids.len() < self.finished.len() {
+                let first = (self.finished.iter())
+                    .filter_map(|row| row[0].as_str())
+                    .find(|id| !ids.iter().any(|done| done == id));
+                let id = first.unwrap_or_default().to_string();
+                return Err(StoreError::AlreadyProcessed(id));
+            }
         }
         Ok(())
     }
