@@ -116,7 +116,7 @@ impl Deferred {
                  FROM json_each(?1) AS j WHERE inbound.id = j.value->>0 AND inbound.status = 'pending'
                  RETURNING inbound.id",
             )
-            .bind(Value::Array(self.finished.clone()).to_string())
+            .bind(serde_json::to_string(&self.finished).unwrap_or_default())
             .fetch_all(&mut *db)
             .await?;
             if ids.len() < self.finished.len() {
