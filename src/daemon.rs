@@ -14,7 +14,8 @@ use crate::shared::{Shared, StartError, Tasks};
 use crate::sla::TapListener;
 use crate::sla::{Actions, Reach, SlaWorker};
 use crate::sources::replies::ReplyClients;
-use crate::sources::telegram::WebhookBot;
+use crate::sources::vk::VkApi;
+use crate::sources::webhook::Webhooks;
 use crate::store::{NotificationStore, OpenStore, StoreError, Stores};
 use crate::telegram::BotClient;
 use crate::telemetry::Metrics;
@@ -165,7 +166,6 @@ pub async fn run(
         tasks: running.stages.clone(),
         leases,
     };
-    register_posted_sources(&config, &shared.health);
     let rules = RulesHandle::new(rules).counted_in(shared.metrics.clone());
     announce_config(&config, &rules.current());
 
@@ -173,16 +173,16 @@ pub async fn run(
     // webhook reads the writer's name through the same community client.
     let replies =
         ReplyClients::of(&config.whatsapp, &config.vk).map_err(|e| StartError::of("notify", e))?;
-    let vk_names = (replies.as_ref()).map_or_else(HashMap::new, |r| r.vk.clone());
+    let vk_clients = (replies.as_ref()).map_or_else(HashMap::new, |r| r.vk.clone());
     let answering = (process_wake, replies);
     let stages = start_stages(&config, &options, &shared, &all, &rules, answering).await?;
-    let telegram = start_sources(&config, &shared.on(&running.pullers))?;
+    let webhooks = start_sources(&config, &shared.on(&running.pullers), &vk_clients)?;
+    register_posted_sources(&config, &webhooks, &shared.health);
     let forms = form_runtimes(&config)?;
     start_limiter_sweeper(&forms, &shared.tasks);
     let grace = config.server.shutdown_grace;
     let config = Arc::new(config);
     let state = AppState {
-        vk_names: Arc::new(vk_names),
         config: config.clone(),
         intake: shared.intake.clone(),
         store: shared.store.clone(),
@@ -190,7 +190,7 @@ pub async fn run(
         health: shared.health.clone(),
         rules,
         forms: Arc::new(forms),
-        telegram: Arc::new(telegram),
+        webhooks: Arc::new(webhooks),
         metrics: shared.metrics.clone(),
         sink_wakers: Arc::new(stages.wakers),
         actions: stages.actions,
@@ -340,13 +340,11 @@ async fn start_stages(
     })
 }
 
-/// Sources that wait to be posted to have no task: they are listed from the start and
-/// succeed with each item stored.
-fn register_posted_sources(config: &Config, health: &Health) {
-    let posted_to = (config.webforms.iter().map(|f| &f.id))
-        .chain(config.vk.iter().map(|s| &s.id))
-        .chain(config.whatsapp.iter().map(|s| &s.id));
-    for id in posted_to {
+/// Sources that wait to be posted to (forms and webhooks) have no task: they are listed
+/// from the start and succeed with each item stored.
+fn register_posted_sources(config: &Config, webhooks: &Webhooks, health: &Health) {
+    let forms = config.webforms.iter().map(|f| f.id.as_str());
+    for id in forms.chain(webhooks.sources()) {
         health.register(&format!("source:{id}"), "source");
     }
 }
@@ -498,16 +496,21 @@ fn start_managers_bot(
     None
 }
 
-/// Every source that pulls, started the same way, one line per channel; the Telegram bots
-/// that wait for Telegram's webhook instead, for the HTTP route. (Forms, VK and WhatsApp are
-/// posted to: the HTTP routes take them.)
+/// Every source that pulls, started the same way, one line per channel; then every source
+/// its provider posts to (`/hooks/{channel}/{id}`), one line per channel. (Forms are posted
+/// to `/forms/{id}` and through connectors.)
 fn start_sources(
     config: &Config,
     shared: &Shared,
-) -> Result<HashMap<String, WebhookBot>, StartError> {
+    vk_clients: &HashMap<String, VkApi>,
+) -> Result<Webhooks, StartError> {
     crate::sources::email::imap::start(&config.email, shared);
     crate::sources::blog::start(&config.wordpress, &config.feeds, shared)?;
-    crate::sources::telegram::start(&config.telegram, shared)
+    let mut webhooks = Webhooks::default();
+    webhooks.add(crate::sources::telegram::start(&config.telegram, shared)?);
+    webhooks.add(crate::sources::vk::webhooks(&config.vk, vk_clients));
+    webhooks.add(crate::sources::whatsapp::webhooks(&config.whatsapp));
+    Ok(webhooks)
 }
 
 /// Each form's settings with its connector and rate limiter.

@@ -124,8 +124,8 @@ impl Metrics {
                 "Providers' connection tests answered, by source.",
             ),
             (
-                "leadgate_telegram_webhook_errors_total",
-                "Telegram webhook posts refused, by code.",
+                "leadgate_webhook_errors_total",
+                "Channel webhook posts (Telegram, VK, WhatsApp) refused, by channel and code.",
             ),
             (
                 "leadgate_email_messages_total",

@@ -6,7 +6,7 @@ mod support;
 
 use leadgate::sources::whatsapp::signature_header;
 use std::time::Duration;
-use support::daemon::{TestDaemon, always_open_routing, eventually, file_lines};
+use support::daemon::{TestDaemon, always_open_routing, authed_get, eventually, file_lines};
 use support::expected::{check_lead, check_not_lead, expectations, sample};
 
 const APP_SECRET: &str = "wa-app-secret-for-tests";
@@ -211,6 +211,29 @@ async fn wrong_secrets_and_malformed_bodies_store_nothing() {
     let sig = signature_header(APP_SECRET.as_bytes(), &good);
     assert_eq!(post_wa(&daemon, good, Some(sig)).await.status(), 200);
     assert_eq!(inbound_count(&daemon).await, 1);
+    // Each refusal is counted by channel and code.
+    let metrics = authed_get(daemon.url("/metrics"))
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    let refused = |channel: &str, code: &str| -> Option<String> {
+        let labels = [format!("channel=\"{channel}\""), format!("code=\"{code}\"")];
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("leadgate_webhook_errors_total{"))
+            .find(|l| labels.iter().all(|label| l.contains(label.as_str())))
+            .and_then(|l| l.rsplit(' ').next().map(str::to_string))
+    };
+    let counts = [
+        refused("vk", "forbidden"),
+        refused("vk", "malformed"),
+        refused("whatsapp", "bad_signature"),
+        refused("whatsapp", "malformed"),
+    ];
+    let expected = ["2", "1", "3", "1"].map(|n| Some(n.to_string()));
+    assert_eq!(counts, expected, "{metrics}");
     daemon.stop().await;
 }
 

@@ -12,7 +12,7 @@ use crate::clock::Clock;
 use crate::health::Health;
 use crate::lead::Parsed;
 use crate::sources::fetch::Unavailable;
-use crate::sources::registry::kind;
+use crate::sources::registry::{file_signs, kind};
 use crate::sources::{SourceSettings, parse_item};
 use crate::store::{FileItem, FileRecord, FileState, FileStore, StoreError};
 use crate::telemetry::Metrics;
@@ -108,7 +108,10 @@ impl FileKeeper {
     /// One round from `at`: the files of the next items; the new position and whether more
     /// may be waiting.
     async fn run_once(&self, at: Position) -> Result<(Position, bool), StoreError> {
-        let (items, seq) = self.store.items_for_files(at.seen, BATCH).await?;
+        let (items, seq) = self
+            .store
+            .items_for_files(at.seen, BATCH, &file_signs())
+            .await?;
         if seq == at.seen {
             return Ok((at, false));
         }
@@ -211,7 +214,7 @@ fn text<'a>(entry: &'a Value, key: &str) -> Option<&'a str> {
 
 /// The files an item lists, as processing read them (`fields.attachments`).
 async fn listed(item: &FileItem, sources: &SourceSettings) -> Vec<Value> {
-    if !kind(item.item.channel).carries_files() {
+    if !kind(item.item.channel).file_signs().any() {
         return Vec::new();
     }
     match parse_item(&item.item, sources).await {

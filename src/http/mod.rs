@@ -27,7 +27,6 @@ use crate::config::Config;
 use crate::health::Health;
 use crate::intake::Intake;
 use crate::routing::RulesHandle;
-use crate::sources::telegram::WebhookBot;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -54,8 +53,6 @@ pub struct AppState {
     pub rules: RulesHandle,
     /// Web forms by id.
     pub forms: Arc<HashMap<String, FormRuntime>>,
-    /// Telegram bots in webhook mode by source id.
-    pub telegram: Arc<HashMap<String, WebhookBot>>,
     /// The Prometheus renderer.
     pub metrics: crate::telemetry::Metrics,
     /// Signals that wake the sink workers (after a replay).
@@ -80,8 +77,8 @@ pub struct AppState {
     pub files: Arc<dyn crate::store::FileStore>,
     /// Where kept files are.
     pub shelf: crate::files::Shelf,
-    /// VK communities with a token, by source id: their people's names (`users.get`).
-    pub vk_names: Arc<HashMap<String, crate::sources::vk::VkApi>>,
+    /// The sources providers post to, by channel and source id.
+    pub webhooks: Arc<crate::sources::webhook::Webhooks>,
     /// The leases this replica holds (for `/readyz`).
     pub leases: crate::leases::Leases,
 }
@@ -121,24 +118,6 @@ pub fn router(state: AppState) -> Router {
                 .options(forms::preflight)
                 .layer(DefaultBodyLimit::disable()),
         )
-        // Channel webhooks read their bodies themselves (`BodyBudget`), after the source is
-        // known.
-        .route(
-            "/hooks/vk/{source_id}",
-            post(hooks::vk_callback).layer(DefaultBodyLimit::disable()),
-        )
-        .route(
-            "/hooks/whatsapp/{source_id}",
-            get(hooks::whatsapp_verify)
-                .post(hooks::whatsapp_event)
-                .layer(DefaultBodyLimit::disable()),
-        )
-        // After the fixed kinds above: the router prefers a literal segment to a parameter,
-        // so /hooks/vk/... and /hooks/whatsapp/... never reach a connector.
-        .route(
-            "/hooks/telegram/{source_id}",
-            post(telegram::hook).layer(DefaultBodyLimit::disable()),
-        )
         .route(
             "/hooks/telegram-managers",
             post(telegram::managers_hook).layer(DefaultBodyLimit::disable()),
@@ -147,9 +126,14 @@ pub fn router(state: AppState) -> Router {
             "/hooks/crm/{sink_id}",
             post(crm::hook).layer(DefaultBodyLimit::disable()),
         )
+        // Channel webhooks and connectors read their bodies themselves (`BodyBudget`), after
+        // the source is known. The router prefers a literal segment to a parameter, so
+        // /hooks/crm/... and /hooks/telegram-managers never come here.
         .route(
-            "/hooks/{connector}/{source_id}",
-            post(hooks::connector_hook).layer(DefaultBodyLimit::disable()),
+            "/hooks/{name}/{source_id}",
+            get(hooks::handshake)
+                .post(hooks::posted)
+                .layer(DefaultBodyLimit::disable()),
         );
     if let Some(form_id) = demo_form {
         app = app.route("/", get(move || async move { demo::page(&form_id) }));

@@ -11,6 +11,7 @@ pub mod replies;
 pub mod telegram;
 pub mod vk;
 pub mod webform;
+pub mod webhook;
 pub mod whatsapp;
 
 use parse::unknown_source;

@@ -10,7 +10,7 @@ use super::fetch::{FileAccess, Unavailable};
 use super::replies::{NotSent, ReplyClients, no_longer_answers};
 use super::{blog, email, telegram, vk, webform, whatsapp};
 use crate::lead::{Channel, Lead, Parsed};
-use crate::store::InboundRow;
+use crate::store::{FileSigns, InboundRow};
 use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::Value;
@@ -58,9 +58,10 @@ pub trait ChannelKind: Sync {
         "application/json"
     }
 
-    /// Whether the channel's items may list files (`fields.attachments`); by default they may.
-    fn carries_files(&self) -> bool {
-        true
+    /// How the store tells that one of the channel's items may list files
+    /// (`fields.attachments`) without reading its bytes; by default none does.
+    fn file_signs(&self) -> FileSigns {
+        FileSigns::NONE
     }
 
     /// The bytes of the `n`th file `row` lists (`entry`, one of its `fields.attachments`),
@@ -105,6 +106,15 @@ pub static CHANNELS: &[&dyn ChannelKind] = &[
     &blog::Kind,
     &webform::Kind,
 ];
+
+/// Every channel's signs of an item that may list files, for the store's
+/// [`crate::store::FileStore::items_for_files`].
+pub fn file_signs() -> Vec<(Channel, FileSigns)> {
+    CHANNELS
+        .iter()
+        .map(|k| (k.channel(), k.file_signs()))
+        .collect()
+}
 
 /// The kind of `channel`: its line in [`CHANNELS`] (a test checks every channel has one).
 pub fn kind(channel: Channel) -> &'static dyn ChannelKind {

@@ -2,9 +2,43 @@
 //! files, what became of each file, and how much is kept.
 
 use super::{InboundRow, StoreResult};
+use crate::lead::Channel;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
+
+/// How the store tells from an item's stored columns, without handing its bytes to the
+/// daemon, that it may list files: each channel's own signs (its kind says which), so the
+/// store names no channel and the keeper reads the bytes of those items alone.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FileSigns {
+    /// Every item of the channel may (WhatsApp's media come as ids in any message).
+    pub always: bool,
+    /// Texts whose presence in the stored bytes says an item may (`file_id`, `name=`).
+    pub in_payload: &'static [&'static str],
+    /// A content type an item may have files under (`multipart/`), by its start.
+    pub content_type_prefix: Option<&'static str>,
+    /// Texts whose presence in the item's meta says it may (links intake noted).
+    pub in_meta: &'static [&'static str],
+}
+
+impl FileSigns {
+    /// Items of the channel never list files.
+    pub const NONE: FileSigns = FileSigns {
+        always: false,
+        in_payload: &[],
+        content_type_prefix: None,
+        in_meta: &[],
+    };
+
+    /// Whether any item of the channel can list files.
+    pub fn any(&self) -> bool {
+        self.always
+            || !self.in_payload.is_empty()
+            || self.content_type_prefix.is_some()
+            || !self.in_meta.is_empty()
+    }
+}
 
 /// A processed item the keeper looks at, in the order items were stored.
 #[derive(Debug, Clone)]
@@ -57,11 +91,17 @@ pub trait FileStore: Send + Sync + std::fmt::Debug {
     /// time, just before the first item not processed yet.
     async fn files_cursor(&self) -> StoreResult<i64>;
 
-    /// The items that made or joined a lead and may hold a file among up to `limit` items
-    /// after `after` in store order, stopping before the first item not processed yet (so
-    /// nothing behind it is skipped), with the store order of the last item looked at. Their
-    /// `payload` is empty: [`FileStore::item_payload`] reads it when its turn comes.
-    async fn items_for_files(&self, after: i64, limit: u32) -> StoreResult<(Vec<FileItem>, i64)>;
+    /// The items that made or joined a lead and may hold a file by their channel's `signs`
+    /// among up to `limit` items after `after` in store order, stopping before the first item
+    /// not processed yet (so nothing behind it is skipped), with the store order of the last
+    /// item looked at. Their `payload` is empty: [`FileStore::item_payload`] reads it when
+    /// its turn comes.
+    async fn items_for_files(
+        &self,
+        after: i64,
+        limit: u32,
+        signs: &[(Channel, FileSigns)],
+    ) -> StoreResult<(Vec<FileItem>, i64)>;
 
     /// The raw bytes of the item `id` (empty once retention removed them).
     async fn item_payload(&self, id: &str) -> StoreResult<Vec<u8>>;

@@ -16,3 +16,6 @@ mod shapes;
 pub use client::{BotClient, CALL_TIMEOUT, DEFAULT_API_URL};
 pub use error::ApiError;
 pub use shapes::{token_shape_ok, webhook_secret_shape_ok};
+
+/// The header Telegram sends a webhook's secret in (the `secret_token` of `setWebhook`).
+pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";

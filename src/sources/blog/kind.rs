@@ -51,10 +51,6 @@ impl ChannelKind for Kind {
         blog_sample(payload, &rules)
     }
 
-    fn carries_files(&self) -> bool {
-        false
-    }
-
     async fn file(
         &self,
         _access: &FileAccess,

@@ -5,7 +5,7 @@ use crate::lead::{Channel, Parsed};
 use crate::sources::SourceSettings;
 use crate::sources::fetch::{FileAccess, Unavailable, no_access};
 use crate::sources::registry::ChannelKind;
-use crate::store::InboundRow;
+use crate::store::{FileSigns, InboundRow};
 use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::Value;
@@ -17,6 +17,14 @@ pub struct Kind;
 impl ChannelKind for Kind {
     fn channel(&self) -> Channel {
         Channel::Email
+    }
+
+    fn file_signs(&self) -> FileSigns {
+        // A mail names its parts' files with `name=`, `filename=` or RFC 2231's `name*`.
+        FileSigns {
+            in_payload: &["name=", "NAME=", "Name=", "name*"],
+            ..FileSigns::NONE
+        }
     }
 
     async fn parse(&self, row: &InboundRow, settings: &SourceSettings) -> Parsed {

@@ -3,19 +3,58 @@
 
 use super::answer::{AnswerQueue, Answerer};
 use super::config::{TelegramMode, TelegramSource};
+use super::parse::update_item;
 use super::poll::Poller;
-use crate::settings::Secret;
+use crate::lead::Channel;
+use crate::settings::{Secret, tokens_match};
 use crate::shared::{Shared, StartError};
-use crate::telegram::BotClient;
+use crate::sources::webhook::{Posted, Refusal, Webhook};
+use crate::telegram::{BotClient, SECRET_HEADER};
+use async_trait::async_trait;
+use axum::http::HeaderMap;
 use std::collections::HashMap;
 
-/// A bot in webhook mode, as `POST /hooks/telegram/{id}` needs it.
+/// A bot in webhook mode: `POST /hooks/telegram/{id}`, one Update per request, `200` with
+/// an empty body once it is committed (a body would be read by Telegram as a method to call).
 #[derive(Debug, Clone)]
 pub struct WebhookBot {
+    /// The source.
+    source: String,
     /// The secret Telegram sends in `X-Telegram-Bot-Api-Secret-Token`.
-    pub secret: Secret,
+    secret: Secret,
     /// Committed messages waiting for the bot's answer.
-    pub answers: AnswerQueue,
+    answers: AnswerQueue,
+}
+
+#[async_trait]
+impl Webhook for WebhookBot {
+    fn channel(&self) -> Channel {
+        Channel::Telegram
+    }
+
+    fn admit(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+        let presented = (headers.get(SECRET_HEADER)).map_or(&[][..], |v| v.as_bytes());
+        if tokens_match(presented, &self.secret) {
+            return Ok(());
+        }
+        Err(Refusal::unsigned(
+            "bad_secret",
+            "the X-Telegram-Bot-Api-Secret-Token header is missing or wrong",
+        ))
+    }
+
+    async fn read(&self, _headers: &HeaderMap, body: &[u8]) -> Result<Posted, Refusal> {
+        let item = update_item(body).map_err(|e| Refusal::malformed(e.to_string()))?;
+        Ok(Posted {
+            items: vec![(self.source.clone(), item)],
+            meta: serde_json::json!({"via": "webhook"}),
+            answer: String::new(),
+        })
+    }
+
+    fn stored_new(&self, item: &[u8]) {
+        self.answers.offer(item.to_vec());
+    }
 }
 
 /// Starts every bot on the shared tasks; returns the bots in webhook mode by source id. The
@@ -45,11 +84,10 @@ pub fn start(
         }
         match &source.mode {
             TelegramMode::Webhook { secret } => {
-                ctx.health
-                    .register(&format!("source:{}", source.id), "source");
                 webhooks.insert(
                     source.id.clone(),
                     WebhookBot {
+                        source: source.id.clone(),
                         secret: secret.clone(),
                         answers,
                     },

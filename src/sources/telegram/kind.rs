@@ -5,7 +5,7 @@ use crate::lead::{Channel, Parsed};
 use crate::sources::SourceSettings;
 use crate::sources::fetch::{FileAccess, Unavailable, no_access};
 use crate::sources::registry::ChannelKind;
-use crate::store::InboundRow;
+use crate::store::{FileSigns, InboundRow};
 use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::Value;
@@ -17,6 +17,13 @@ pub struct Kind;
 impl ChannelKind for Kind {
     fn channel(&self) -> Channel {
         Channel::Telegram
+    }
+
+    fn file_signs(&self) -> FileSigns {
+        FileSigns {
+            in_payload: &["file_id"],
+            ..FileSigns::NONE
+        }
     }
 
     /// A source no longer configured is read with the defaults.

@@ -24,6 +24,5 @@ pub use config::{
     TelegramSource,
 };
 pub use files::TelegramFiles;
-pub use inbound::inbound;
 pub use kind::Kind;
 pub use parse::{ParseError, TelegramOptions, parse_update, split_updates, update_item};

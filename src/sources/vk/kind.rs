@@ -6,7 +6,7 @@ use crate::sources::SourceSettings;
 use crate::sources::fetch::{FileAccess, Unavailable, no_access};
 use crate::sources::registry::ChannelKind;
 use crate::sources::replies::{NotSent, ReplyClients, no_longer_answers};
-use crate::store::InboundRow;
+use crate::store::{FileSigns, InboundRow};
 use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::Value;
@@ -18,6 +18,13 @@ pub struct Kind;
 impl ChannelKind for Kind {
     fn channel(&self) -> Channel {
         Channel::Vk
+    }
+
+    fn file_signs(&self) -> FileSigns {
+        FileSigns {
+            in_payload: &["\"attachments\""],
+            ..FileSigns::NONE
+        }
     }
 
     async fn parse(&self, row: &InboundRow, settings: &SourceSettings) -> Parsed {

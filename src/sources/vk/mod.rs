@@ -4,12 +4,14 @@
 mod api;
 mod config;
 mod files;
+mod hook;
 mod kind;
 mod parse;
 
 pub use api::{DEFAULT_VK_API_URL, VK_API_VERSION, VkApi, VkSendError};
 pub use config::{RawVkSource, VkReply, VkSource};
 pub use files::VkFiles;
+pub use hook::webhooks;
 
 pub use kind::Kind;
 pub use parse::{NAME_KEY, VkCallback, VkError, author, parse_event, read_callback, with_name};

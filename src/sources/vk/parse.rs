@@ -29,16 +29,6 @@ pub enum VkError {
     },
 }
 
-impl VkError {
-    /// The HTTP status the webhook answers with, so every handler maps errors the same way.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            VkError::Malformed(_) => 400,
-            VkError::BadSecret | VkError::WrongGroup { .. } => 403,
-        }
-    }
-}
-
 /// What intake does with a checked callback.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VkCallback {

@@ -8,7 +8,7 @@ use crate::lead::{Channel, NotLead, NotLeadReason, Parsed};
 use crate::sources::SourceSettings;
 use crate::sources::fetch::{FileAccess, Unavailable, no_access};
 use crate::sources::registry::ChannelKind;
-use crate::store::InboundRow;
+use crate::store::{FileSigns, InboundRow};
 use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::Value;
@@ -20,6 +20,16 @@ pub struct Kind;
 impl ChannelKind for Kind {
     fn channel(&self) -> Channel {
         Channel::Webform
+    }
+
+    fn file_signs(&self) -> FileSigns {
+        // Uploads come in a multipart body; links to files a form builder hosts, noted by
+        // intake in the item's meta.
+        FileSigns {
+            content_type_prefix: Some("multipart/"),
+            in_meta: &["\"linked_files\""],
+            ..FileSigns::NONE
+        }
     }
 
     async fn parse(&self, row: &InboundRow, settings: &SourceSettings) -> Parsed {

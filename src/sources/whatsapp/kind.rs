@@ -7,7 +7,7 @@ use crate::sources::SourceSettings;
 use crate::sources::fetch::{FileAccess, Unavailable, no_access};
 use crate::sources::registry::ChannelKind;
 use crate::sources::replies::{NotSent, ReplyClients, no_longer_answers};
-use crate::store::InboundRow;
+use crate::store::{FileSigns, InboundRow};
 use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::Value;
@@ -19,6 +19,14 @@ pub struct Kind;
 impl ChannelKind for Kind {
     fn channel(&self) -> Channel {
         Channel::Whatsapp
+    }
+
+    fn file_signs(&self) -> FileSigns {
+        // Media come as ids in any kind of message.
+        FileSigns {
+            always: true,
+            ..FileSigns::NONE
+        }
     }
 
     async fn parse(&self, row: &InboundRow, _settings: &SourceSettings) -> Parsed {

@@ -9,9 +9,11 @@ mod route;
 
 pub use api::{DEFAULT_GRAPH_URL, OUTSIDE_WINDOW, SendError, WhatsappApi};
 pub use config::{Numbers, RawWhatsappSource, WhatsappReply, WhatsappSource};
+mod hook;
 mod kind;
 mod signature;
 
+pub use hook::webhooks;
 pub use kind::Kind;
 pub use media::WhatsappMedia;
 pub use parse::{ParseError, parse_item, split_webhook};

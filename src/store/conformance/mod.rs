@@ -84,6 +84,7 @@ macro_rules! suite {
             removal::forgetting_a_person_removes_their_leads_and_items,
             removal::retention_sweeps_each_kind_by_age,
             removal::the_file_keeper_reads_processed_items_and_keeps_records_first_come,
+            removal::the_file_keeper_finds_items_by_each_channels_signs,
         );
     };
     (@each $fresh:path; $($module:ident :: $name:ident),* $(,)?) => {

@@ -3,10 +3,13 @@
 
 use super::Stores;
 use super::fixtures::{at, inbound, new_lead, outbox, stored};
+use crate::lead::Channel;
 use crate::store::{
-    DeliveryOutcome, DeliveryResult, ErasureRequest, FileRecord, FileState, FinishedInbound,
-    LeadStatus, LeadUpdate, NewNotification, NotificationResult, RetentionKind, Subject,
+    DeliveryOutcome, DeliveryResult, ErasureRequest, FileRecord, FileSigns, FileState,
+    FinishedInbound, LeadStatus, LeadUpdate, NewNotification, NotificationResult, RetentionKind,
+    Subject,
 };
+use serde_json::json;
 
 fn file(id: &str, lead: &str, sha: &str, size: u64, minute: u32) -> FileRecord {
     FileRecord {
@@ -328,6 +331,14 @@ pub(crate) async fn retention_sweeps_each_kind_by_age(s: &dyn Stores) {
 pub(crate) async fn the_file_keeper_reads_processed_items_and_keeps_records_first_come(
     s: &dyn Stores,
 ) {
+    // A form may list files when its body is multipart; no other channel does here.
+    let signs = [(
+        Channel::Webform,
+        FileSigns {
+            content_type_prefix: Some("multipart/"),
+            ..FileSigns::NONE
+        },
+    )];
     let multipart = "multipart/form-data; boundary=b";
     for (id, content_type) in [
         ("old", multipart),
@@ -360,18 +371,18 @@ pub(crate) async fn the_file_keeper_reads_processed_items_and_keeps_records_firs
         start,
         "kept, not recomputed"
     );
-    let (items, seq) = s.items_for_files(0, 10).await.expect("items");
+    let (items, seq) = s.items_for_files(0, 10, &signs).await.expect("items");
     let ids: Vec<&str> = items.iter().map(|i| i.item.id.as_str()).collect();
     assert_eq!(
         (ids, seq),
         (vec!["old"], start),
         "the start is just before the pending item"
     );
-    let (items, seq) = s.items_for_files(start, 10).await.expect("items");
+    let (items, seq) = s.items_for_files(start, 10, &signs).await.expect("items");
     assert!(items.is_empty());
     assert_eq!(seq, start, "stops before the pending item");
     finish(&["next"]).await;
-    let (items, seq) = s.items_for_files(start, 10).await.expect("items");
+    let (items, seq) = s.items_for_files(start, 10, &signs).await.expect("items");
     let ids: Vec<&str> = items.iter().map(|i| i.item.id.as_str()).collect();
     assert_eq!(ids, ["next"], "a urlencoded form holds no file");
     assert_eq!(items[0].lead_id, "lead-next");
@@ -381,7 +392,7 @@ pub(crate) async fn the_file_keeper_reads_processed_items_and_keeps_records_firs
     );
     assert_eq!(s.item_payload("next").await.expect("payload"), b"next");
     assert!(seq > items[0].seq, "past the urlencoded form after it");
-    let (items, after) = s.items_for_files(seq, 10).await.expect("items");
+    let (items, after) = s.items_for_files(seq, 10, &signs).await.expect("items");
     assert!(items.is_empty());
     assert_eq!(after, seq);
 
@@ -426,5 +437,127 @@ pub(crate) async fn the_file_keeper_reads_processed_items_and_keeps_records_firs
     assert_eq!(
         s.file_link_key(&|| "k2".to_string()).await.expect("key"),
         "k1"
+    );
+}
+
+pub(crate) async fn the_file_keeper_finds_items_by_each_channels_signs(s: &dyn Stores) {
+    let signs = [
+        (
+            Channel::Telegram,
+            FileSigns {
+                in_payload: &["file_id"],
+                ..FileSigns::NONE
+            },
+        ),
+        (
+            Channel::Vk,
+            FileSigns {
+                in_payload: &["\"attachments\"", "it's"],
+                ..FileSigns::NONE
+            },
+        ),
+        (
+            Channel::Whatsapp,
+            FileSigns {
+                always: true,
+                ..FileSigns::NONE
+            },
+        ),
+        (
+            Channel::Webform,
+            FileSigns {
+                content_type_prefix: Some("multipart/"),
+                in_meta: &["\"linked_files\""],
+                ..FileSigns::NONE
+            },
+        ),
+        (Channel::Blog, FileSigns::NONE),
+    ];
+    let items: [(&str, Channel, &str, Option<&str>, serde_json::Value); 9] = [
+        (
+            "tg-photo",
+            Channel::Telegram,
+            r#"{"photo":[{"file_id":"A"}]}"#,
+            None,
+            json!({}),
+        ),
+        (
+            "tg-text",
+            Channel::Telegram,
+            r#"{"text":"hi"}"#,
+            None,
+            json!({}),
+        ),
+        (
+            "vk-doc",
+            Channel::Vk,
+            r#"{"attachments":[]}"#,
+            None,
+            json!({}),
+        ),
+        ("vk-quote", Channel::Vk, "it's", None, json!({})),
+        (
+            "wa-text",
+            Channel::Whatsapp,
+            r#"{"text":"hi"}"#,
+            None,
+            json!({}),
+        ),
+        (
+            "form-upload",
+            Channel::Webform,
+            "--b",
+            Some("Multipart/form-data; boundary=b"),
+            json!({}),
+        ),
+        (
+            "form-linked",
+            Channel::Webform,
+            "a=1",
+            Some("application/x-www-form-urlencoded"),
+            json!({"linked_files": ["u"]}),
+        ),
+        (
+            "form-plain",
+            Channel::Webform,
+            "a=1",
+            Some("application/x-www-form-urlencoded"),
+            json!({}),
+        ),
+        (
+            "blog",
+            Channel::Blog,
+            r#"{"file_id":"not a sign here"}"#,
+            None,
+            json!({}),
+        ),
+    ];
+    for (id, channel, payload, content_type, meta) in items.iter().cloned() {
+        let mut item = inbound(id, id);
+        (item.channel, item.payload) = (channel, payload.as_bytes().to_vec());
+        (item.content_type, item.meta) = (content_type.map(str::to_string), meta);
+        s.insert_inbound(&[item], &[]).await.expect("intake");
+    }
+    // A new store's keeper starts just before the first item not processed yet.
+    let start = s.files_cursor().await.expect("cursor");
+    let mut tx = s.begin().await.expect("begin");
+    for (id, ..) in &items {
+        let finished = FinishedInbound::lead(id, &format!("lead-{id}"), None, at(2));
+        tx.finish_inbound(&finished).await.expect("finish");
+    }
+    tx.commit().await.expect("commit");
+    let (found, _) = s.items_for_files(start, 20, &signs).await.expect("items");
+    let ids: Vec<&str> = found.iter().map(|i| i.item.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "tg-photo",
+            "vk-doc",
+            "vk-quote",
+            "wa-text",
+            "form-upload",
+            "form-linked"
+        ],
+        "each channel by its own signs; none for a channel without any"
     );
 }

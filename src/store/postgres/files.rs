@@ -3,10 +3,18 @@
 
 use super::inbound::inbound_row;
 use super::*;
+use crate::lead::Channel;
 use crate::store::sql::files::{
-    CURSOR, FILE, FIRST_LINK_KEY, INSERT_FILE, KEPT_HASHES, LINK_KEY, bind_file, file_record,
+    CURSOR, FILE, FIRST_LINK_KEY, INSERT_FILE, KEPT_HASHES, LINK_KEY, Search, bind_file,
+    file_record, may_hold,
 };
 use std::collections::HashSet;
+
+/// A text in an item's bytes or meta, as PostgreSQL finds it.
+const SEARCH: Search = Search {
+    payload: |text| format!("position({text}::bytea IN payload) > 0"),
+    meta: |text| format!("position({text} IN meta) > 0"),
+};
 
 #[async_trait]
 impl FileStore for PgStore {
@@ -30,25 +38,20 @@ impl FileStore for PgStore {
         Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
 
-    async fn items_for_files(&self, after: i64, limit: u32) -> StoreResult<(Vec<FileItem>, i64)> {
-        // Items that made or joined a lead and whose bytes can hold a file; their bytes are
-        // read one at a time later (`item_payload`).
-        let rows = sqlx::query(
+    async fn items_for_files(
+        &self,
+        after: i64,
+        limit: u32,
+        signs: &[(Channel, FileSigns)],
+    ) -> StoreResult<(Vec<FileItem>, i64)> {
+        // Items that made or joined a lead and whose bytes can hold a file by their channel's
+        // signs; their bytes are read one at a time later (`item_payload`).
+        let may_hold = may_hold(signs, &SEARCH);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT seq, id, source, channel, dedupe_key, received_at, content_type,
-                    ''::bytea AS payload, meta, status, lead_id,
-                    status IN ('lead', 'joined') AND lead_id IS NOT NULL AND (
-                        channel = 'whatsapp'
-                        OR (channel = 'email' AND (position('name='::bytea IN payload) > 0
-                            OR position('NAME='::bytea IN payload) > 0
-                            OR position('Name='::bytea IN payload) > 0
-                            OR position('name*'::bytea IN payload) > 0))
-                        OR (channel = 'webform' AND (lower(content_type) LIKE 'multipart/%'
-                            OR position('\"linked_files\"' IN meta) > 0))
-                        OR (channel = 'telegram' AND position('file_id'::bytea IN payload) > 0)
-                        OR (channel = 'vk' AND position('\"attachments\"'::bytea IN payload) > 0)
-                    ) AS may_hold
-             FROM inbound WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
+                    ''::bytea AS payload, meta, status, lead_id, {may_hold}
+             FROM inbound WHERE seq > $1 ORDER BY seq LIMIT $2"
+        )))
         .bind(after)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)

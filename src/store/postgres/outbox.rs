@@ -34,6 +34,20 @@ pub(super) async fn outbox_summaries(
 const HEAD_OF_LEAD: &str = "NOT EXISTS (SELECT 1 FROM outbox e WHERE e.sink = o.sink
       AND e.lead_id = o.lead_id AND e.status = 'pending' AND e.id < o.id)";
 
+/// The ids of up to `$4` rows of sink `$1` due at `$2` and not leased ([`HEAD_OF_LEAD`]),
+/// oldest first. The
+/// order is `outbox_due`'s own (`sink, next_attempt_at, id`), so the scan stops at the batch
+/// however long the backlog is (a unit test reads the plan). SKIP LOCKED: a row another
+/// worker is claiming right now is left to it.
+fn due_heads() -> String {
+    format!(
+        "SELECT o.id FROM outbox o
+         WHERE o.sink = $1 AND o.status = 'pending' AND o.next_attempt_at <= $2
+           AND (o.lease_until IS NULL OR o.lease_until <= $2) AND {HEAD_OF_LEAD}
+         ORDER BY o.next_attempt_at, o.id LIMIT $4 FOR UPDATE SKIP LOCKED"
+    )
+}
+
 pub(super) async fn claim_outbox(
     store: &PgStore,
     sink: &str,
@@ -41,14 +55,10 @@ pub(super) async fn claim_outbox(
     lease_until: DateTime<Utc>,
     limit: u32,
 ) -> StoreResult<Vec<OutboxRow>> {
-    // SKIP LOCKED: a row another worker is claiming right now is left to it.
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE outbox SET lease_until = $3 WHERE id IN (
-            SELECT o.id FROM outbox o
-            WHERE o.sink = $1 AND o.status = 'pending' AND o.next_attempt_at <= $2
-              AND (o.lease_until IS NULL OR o.lease_until <= $2) AND {HEAD_OF_LEAD}
-            ORDER BY o.next_attempt_at, o.id LIMIT $4 FOR UPDATE SKIP LOCKED)
-         RETURNING id, lead_id, sink, event_id, event_type, body, request, step, attempts, retry_since"
+        "UPDATE outbox SET lease_until = $3 WHERE id IN ({})
+         RETURNING id, lead_id, sink, event_id, event_type, body, request, step, attempts, retry_since",
+        due_heads()
     )))
     .bind(sink)
     .bind(ts(now))
@@ -194,4 +204,66 @@ pub(super) async fn list_dead(
     .fetch_all(&store.pool)
     .await?;
     outbox_summaries(&store.pool, rows).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::postgres::testing::{drop_database, fresh_database};
+
+    /// The largest number of rows a plan node of `plan` (EXPLAIN's JSON) read, by node type.
+    fn rows_read(plan: &serde_json::Value, node: &str) -> i64 {
+        let own = (plan["Node Type"] == node)
+            .then(|| plan["Actual Rows"].as_i64())
+            .flatten()
+            .unwrap_or(0);
+        let children = plan["Plans"].as_array().into_iter().flatten();
+        children.map(|p| rows_read(p, node)).fold(own, i64::max)
+    }
+
+    #[tokio::test]
+    async fn a_claim_reads_about_its_batch_however_long_the_backlog() {
+        let (name, url) = fresh_database().await;
+        let store = PgStore::open(&url).await.expect("store");
+        // 20,000 pending rows, two events per lead, all due: the backlog of a CRM that was
+        // down, or of intake faster than delivery.
+        sqlx::query(
+            "INSERT INTO outbox (lead_id, sink, event_id, event_type, body, created_at,
+                                 retry_since, next_attempt_at)
+             SELECT 'lead' || (g / 2), 'crm', 'ev' || g, 'lead.created', '{}', t, t, t
+             FROM generate_series(0, 19999) g,
+                  LATERAL (SELECT '2026-12-03T10:00:00.' || lpad((g / 2)::text, 6, '0') || 'Z' AS t) x",
+        )
+        .execute(&store.pool)
+        .await
+        .expect("backlog");
+        sqlx::query("ANALYZE outbox")
+            .execute(&store.pool)
+            .await
+            .expect("analyze");
+        let explained = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN (ANALYZE, FORMAT JSON) {}",
+            due_heads()
+        )))
+        .bind("crm")
+        .bind("2026-12-04T00:00:00.000000Z")
+        .bind("unused")
+        .bind(200_i64)
+        .fetch_one(&store.pool)
+        .await
+        .expect("explain");
+        // EXPLAIN's column is `json`, whose binary form is its text.
+        let text: String = explained.try_get_unchecked(0).expect("the plan");
+        let plan: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let plan = &plan[0]["Plan"];
+        assert_eq!(rows_read(plan, "Limit"), 200, "a full batch: {plan}");
+        assert_eq!(rows_read(plan, "Sort"), 0, "nothing sorted: {plan}");
+        let scanned = rows_read(plan, "Index Scan");
+        assert!(
+            scanned <= 1_000,
+            "{scanned} rows read for a batch of 200 in a backlog of 20,000: {plan}"
+        );
+        store.close().await;
+        drop_database(name).await;
+    }
 }

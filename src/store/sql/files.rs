@@ -1,7 +1,8 @@
 //! The kept files' statements and rows as both backends have them.
 
 use super::{Read, Statement};
-use crate::store::{FileRecord, FileState, StoreResult};
+use crate::lead::Channel;
+use crate::store::{FileRecord, FileSigns, FileState, StoreResult};
 
 /// The cursor the keeper's position is kept under.
 pub(crate) const CURSOR: &str = "files.keeper";
@@ -89,4 +90,47 @@ where
         .bind(status)
         .bind(reason)
         .bind(crate::store::values::ts(f.at))
+}
+
+/// How a backend searches a column for a text, for [`may_hold`].
+pub(crate) struct Search {
+    /// The test that the stored bytes hold the quoted text `{}`.
+    pub payload: fn(&str) -> String,
+    /// The test that the meta holds the quoted text `{}`.
+    pub meta: fn(&str) -> String,
+}
+
+/// SQL's quoted literal of a text from the code (a channel's sign, never input).
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The result column `may_hold`: whether an item that made or joined a lead may list files
+/// by its channel's `signs`. A CASE, one branch per channel, not AND/OR: SQLite evaluates
+/// both sides of AND and OR in a result column, so every item's bytes would be searched for
+/// every channel's signs.
+pub(crate) fn may_hold(signs: &[(Channel, FileSigns)], search: &Search) -> String {
+    let mut case =
+        String::from("CASE WHEN status NOT IN ('lead', 'joined') OR lead_id IS NULL THEN FALSE");
+    for (channel, signs) in signs.iter().filter(|(_, s)| s.any()) {
+        let tests: Vec<String> = if signs.always {
+            vec!["TRUE".into()]
+        } else {
+            let payload = signs
+                .in_payload
+                .iter()
+                .map(|t| (search.payload)(&literal(t)));
+            let meta = signs.in_meta.iter().map(|t| (search.meta)(&literal(t)));
+            let content_type = (signs.content_type_prefix.iter())
+                .map(|p| format!("lower(content_type) LIKE {}", literal(&format!("{p}%"))));
+            content_type.chain(payload).chain(meta).collect()
+        };
+        case.push_str(&format!(
+            " WHEN channel = {} THEN ({})",
+            literal(channel.as_str()),
+            tests.join(" OR ")
+        ));
+    }
+    case.push_str(" ELSE FALSE END AS may_hold");
+    case
 }

@@ -2,14 +2,22 @@
 
 use super::inbound::inbound_row;
 use super::{SqliteStore, set_cursor};
+use crate::lead::Channel;
 use crate::store::sql::files::{
-    CURSOR, FILE, FIRST_LINK_KEY, INSERT_FILE, KEPT_HASHES, LINK_KEY, bind_file, file_record,
+    CURSOR, FILE, FIRST_LINK_KEY, INSERT_FILE, KEPT_HASHES, LINK_KEY, Search, bind_file,
+    file_record, may_hold,
 };
-use crate::store::{FileItem, FileRecord, FileStore, StoreResult};
+use crate::store::{FileItem, FileRecord, FileSigns, FileStore, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use std::collections::HashSet;
+
+/// A text in an item's bytes or meta, as SQLite finds it.
+const SEARCH: Search = Search {
+    payload: |text| format!("instr(CAST(payload AS TEXT), {text}) > 0"),
+    meta: |text| format!("instr(meta, {text}) > 0"),
+};
 
 #[async_trait]
 impl FileStore for SqliteStore {
@@ -34,29 +42,22 @@ impl FileStore for SqliteStore {
         Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
 
-    async fn items_for_files(&self, after: i64, limit: u32) -> StoreResult<(Vec<FileItem>, i64)> {
-        // Items that made or joined a lead and whose bytes can hold a file (a mail names its
-        // parts' files with `name=`, `filename=` or RFC 2231's `name*`; most mail has none
-        // and is not parsed a second time); their bytes are read one at a time later
-        // (`item_payload`), so a batch of uploads is never in memory at once. A CASE, not
-        // AND/OR: SQLite evaluates both sides of AND and OR in a result column, so every
-        // form's bytes were searched for mail and chat markers.
-        let rows = sqlx::query(
+    async fn items_for_files(
+        &self,
+        after: i64,
+        limit: u32,
+        signs: &[(Channel, FileSigns)],
+    ) -> StoreResult<(Vec<FileItem>, i64)> {
+        // Items that made or joined a lead and whose bytes can hold a file by their channel's
+        // signs (most mail names no file and is not parsed a second time); their bytes are
+        // read one at a time later (`item_payload`), so a batch of uploads is never in memory
+        // at once.
+        let may_hold = may_hold(signs, &SEARCH);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT rowid AS seq, id, source, channel, dedupe_key, received_at, content_type,
-                    x'' AS payload, meta, status, lead_id,
-                    CASE WHEN status NOT IN ('lead', 'joined') OR lead_id IS NULL THEN 0
-                        WHEN channel = 'whatsapp' THEN 1
-                        WHEN channel = 'email' THEN instr(CAST(payload AS TEXT), 'name=') > 0
-                            OR instr(CAST(payload AS TEXT), 'NAME=') > 0
-                            OR instr(CAST(payload AS TEXT), 'Name=') > 0
-                            OR instr(CAST(payload AS TEXT), 'name*') > 0
-                        WHEN channel = 'webform' THEN lower(content_type) LIKE 'multipart/%'
-                            OR instr(meta, '\"linked_files\"') > 0
-                        WHEN channel = 'telegram' THEN instr(CAST(payload AS TEXT), 'file_id') > 0
-                        WHEN channel = 'vk' THEN instr(CAST(payload AS TEXT), '\"attachments\"') > 0
-                        ELSE 0 END AS may_hold
-             FROM inbound WHERE rowid > ?1 ORDER BY rowid LIMIT +?2",
-        )
+                    x'' AS payload, meta, status, lead_id, {may_hold}
+             FROM inbound WHERE rowid > ?1 ORDER BY rowid LIMIT +?2"
+        )))
         .bind(after)
         .bind(i64::from(limit))
         .fetch_all(&self.read)
@@ -68,7 +69,7 @@ impl FileStore for SqliteStore {
                 break;
             }
             seq = r.try_get("seq")?;
-            if r.try_get::<bool, _>("may_hold")? {
+            if r.try_get::<Option<bool>, _>("may_hold")?.unwrap_or(false) {
                 items.push(FileItem {
                     seq,
                     item: inbound_row(r)?,
