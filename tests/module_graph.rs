@@ -9,6 +9,10 @@
 //! traces), with `reload` on top. There a child may also be named as `super::x` (or
 //! `super::super::x` from inside a folder), which counts too.
 //!
+//! Inside `routing/model`, the data types' files are one more such graph: a label, what a
+//! test found and the steps of a record are leaves that the conditions, the record and the
+//! trace build on.
+//!
 //! `cargo test --test module_graph -- --nocapture` prints the graphs.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -234,6 +238,30 @@ fn the_layers_of_routing_import_each_other_without_a_cycle() {
     let report: Vec<String> = found
         .iter()
         .map(|c| explain(&graph, c, "src/routing"))
+        .collect();
+    assert!(found.is_empty(), "{}", report.join("\n"));
+}
+
+#[test]
+fn the_files_of_the_routing_model_import_each_other_without_a_cycle() {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routing/model");
+    let graph = import_graph(&model, "crate::routing::model");
+    println!("{}", render(&graph));
+    for file in [
+        "condition",
+        "record",
+        "steps",
+        "trace",
+        "decision",
+        "outcome",
+        "label",
+    ] {
+        assert!(graph.contains_key(file), "no {file} in {graph:?}");
+    }
+    let found = cycles(&graph);
+    let report: Vec<String> = found
+        .iter()
+        .map(|c| explain(&graph, c, "src/routing/model"))
         .collect();
     assert!(found.is_empty(), "{}", report.join("\n"));
 }

@@ -24,13 +24,15 @@ mod reload;
 pub use compile::error::{Problem, ProblemKind, RulesError};
 pub use eval::hours::working_deadline;
 pub use explain::trace_stored::{StoredTraceError, is_indexed, spell_out};
-pub use model::decision::{Decision, Outcome, Pick, PickResult, RoutingContext};
+pub use model::decision::{Decision, PickResult, RoutingContext};
 pub use model::hours::Availability;
+pub use model::label::Label;
 pub use model::manager::{Manager, NotifyChannel};
+pub use model::outcome::{Outcome, Pick};
 pub use model::record::{EntryView, TestView, Tests};
 pub use model::rules::{CompiledRules, Fallback, SlaPolicy};
 pub use model::strategy::{PickedBy, Strategy, StrategyState};
-pub use model::trace::{CandidateTrace, Eligibility, Label, LevelTrace, PickTrace, Trace};
+pub use model::trace::{CandidateTrace, Eligibility, LevelTrace, PickTrace, Trace};
 pub use model::values::DateSet;
 pub use reload::{ReloadStatus, RulesHandle, WatchError, watch_rules};
 

@@ -16,6 +16,7 @@ use super::read::{self, Node};
 use super::when::{WhenCompiler, tag_id};
 use crate::routing::model::condition::{Conditions, FieldRef, When};
 use crate::routing::model::hours::{Schedule, WeekHours};
+use crate::routing::model::label::Label;
 use crate::routing::model::manager::{Manager, NotifyChannel};
 use crate::routing::model::record::{EntryInfo, Explain};
 use crate::routing::model::rules::{
@@ -23,7 +24,6 @@ use crate::routing::model::rules::{
 };
 use crate::routing::model::strategy::Strategy;
 use crate::routing::model::suppress::SuppressList;
-use crate::routing::model::trace::Label;
 use crate::routing::model::values::{DateSet, parse_date_range, parse_duration};
 use crate::routing::model::words::WordIndex;
 

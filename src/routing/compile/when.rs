@@ -14,9 +14,9 @@ use super::suppress::ListError;
 use crate::lead::Channel;
 use crate::routing::model::condition::{Condition, Conditions, Field, FieldRef, Test, When};
 use crate::routing::model::hours::{Period, parse_days};
+use crate::routing::model::label::Label;
 use crate::routing::model::suppress::SuppressList;
 use crate::routing::model::text::{fold, split_words};
-use crate::routing::model::trace::Label;
 use crate::routing::model::words::{Match, WordIndex, stem};
 
 /// Every test a condition may use.

@@ -5,9 +5,10 @@ use regex::Regex;
 
 use super::facts::Facts;
 use crate::routing::model::condition::{Conditions, Field, HOLDS, Test, When};
-use crate::routing::model::record::{Found, Record};
+use crate::routing::model::label::Label;
+use crate::routing::model::record::Record;
+use crate::routing::model::steps::Found;
 use crate::routing::model::suppress::SuppressList;
-use crate::routing::model::trace::Label;
 
 /// The score and tags so far, which rules (not scoring entries) may test.
 pub(crate) struct Phase<'p> {

@@ -7,15 +7,15 @@ use super::facts::{Facts, Setting};
 use super::hours::Clocks;
 use super::strategy::{Candidate, choose};
 use crate::lead::{Classification, Lead};
-use crate::routing::model::decision::{Decision, Outcome, Pick, PickResult, RoutingContext};
+use crate::routing::model::decision::{Decision, PickResult, RoutingContext};
 use crate::routing::model::hours::Availability;
+use crate::routing::model::label::Label;
 use crate::routing::model::manager::Manager;
+use crate::routing::model::outcome::{Outcome, Pick};
 use crate::routing::model::record::Record;
 use crate::routing::model::rules::{Action, CompiledRules, Fallback, Pool, Rule};
 use crate::routing::model::strategy::{PickedBy, Strategy, StrategyState};
-use crate::routing::model::trace::{
-    CandidateTrace, Eligibility, Label, LevelTrace, PickTrace, Trace,
-};
+use crate::routing::model::trace::{CandidateTrace, Eligibility, LevelTrace, PickTrace, Trace};
 use crate::routing::model::values::format_duration;
 
 /// Where to look for a manager: a level, the pool there, and whether the previous manager wins.

@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use crate::lead::Lead;
 use crate::routing::model::condition::{Field, FieldRef};
-use crate::routing::model::record::{Found, Record};
+use crate::routing::model::record::Record;
+use crate::routing::model::steps::Found;
 use crate::routing::model::text::{Words, fold};
 use crate::routing::model::values::{DateSet, lenient_number};
 use crate::routing::model::words::{Hits, WordIndex};

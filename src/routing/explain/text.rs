@@ -3,9 +3,10 @@
 
 use std::fmt;
 
-use crate::routing::model::decision::Outcome;
+use crate::routing::model::label::Label;
+use crate::routing::model::outcome::Outcome;
 use crate::routing::model::record::{EntryView, TestView};
-use crate::routing::model::trace::{CandidateTrace, Eligibility, Label, Trace};
+use crate::routing::model::trace::{CandidateTrace, Eligibility, Trace};
 
 /// What the text says of a manager's eligibility.
 fn describe(status: Eligibility) -> &'static str {

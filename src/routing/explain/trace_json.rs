@@ -5,9 +5,10 @@
 use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::routing::model::decision::Outcome;
+use crate::routing::model::label::Label;
+use crate::routing::model::outcome::Outcome;
 use crate::routing::model::record::{EntryInfo, EntryView, Rebuild, TestView};
-use crate::routing::model::trace::{Label, PickTrace, Trace};
+use crate::routing::model::trace::{PickTrace, Trace};
 
 impl Serialize for TestView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -7,10 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::routing::model::decision::Outcome;
+use crate::routing::model::label::Label;
+use crate::routing::model::outcome::Outcome;
 use crate::routing::model::record::{IndexedRecord, RulesTexts};
 use crate::routing::model::rules::CompiledRules;
-use crate::routing::model::trace::{Label, PickTrace, Trace};
+use crate::routing::model::trace::{PickTrace, Trace};
 
 /// The marker of the stored form: `"format": 2` (a trace spelt out has no `format`).
 const FORMAT: u8 = 2;

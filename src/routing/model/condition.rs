@@ -8,7 +8,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::hours::Period;
-use super::record::{Found, Leaf, Steps};
+use super::steps::{Found, Leaf, Steps};
 use super::suppress::SuppressList;
 use super::words::Match;
 use crate::lead::{Channel, Lead};

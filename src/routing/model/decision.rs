@@ -5,12 +5,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-
-use super::strategy::{PickedBy, StrategyState};
+use super::outcome::{Outcome, Pick};
+use super::strategy::StrategyState;
 use super::trace::{PickTrace, Trace};
 use crate::lead::Classification;
+use chrono::{DateTime, Utc};
 
 /// What the store knows at the moment of a decision.
 #[derive(Debug, Clone, Copy)]
@@ -25,35 +24,6 @@ pub struct RoutingContext<'a> {
     pub state: &'a StrategyState,
     /// Managers who already had this lead (SLA passes, declines): never picked again.
     pub exclude: &'a [String],
-}
-
-/// The manager picked for a lead.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Pick {
-    /// The manager's id.
-    pub manager: String,
-    /// What picked them.
-    pub strategy: PickedBy,
-    /// The level they were picked at (above the rule's after an escalation).
-    pub level: String,
-}
-
-/// What happens to the lead.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Outcome {
-    /// Assign to the picked manager.
-    Assign(Pick),
-    /// Nobody eligible: keep it until someone at `level` is (retry with [`crate::routing::CompiledRules::pick`]).
-    Hold {
-        /// The level the lead waits for.
-        level: String,
-    },
-    /// A rule dropped it (suppression, spam): not a lead.
-    Drop {
-        /// The rule's reason.
-        reason: String,
-    },
 }
 
 /// The whole decision for a new lead.

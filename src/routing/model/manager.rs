@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::hours::Schedule;
-use super::trace::Label;
+use super::label::Label;
 
 /// A way leadgate notifies a manager of a new lead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

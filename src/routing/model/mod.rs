@@ -6,9 +6,12 @@
 pub(crate) mod condition;
 pub(crate) mod decision;
 pub(crate) mod hours;
+pub(crate) mod label;
 pub(crate) mod manager;
+pub(crate) mod outcome;
 pub(crate) mod record;
 pub(crate) mod rules;
+pub(crate) mod steps;
 pub(crate) mod strategy;
 pub(crate) mod suppress;
 pub(crate) mod text;

@@ -9,10 +9,10 @@ use std::time::Duration;
 use chrono_tz::Tz;
 
 use super::condition::{FieldRef, When};
+use super::label::Label;
 use super::manager::Manager;
 use super::record::Explain;
 use super::strategy::Strategy;
-use super::trace::Label;
 use super::values::DateSet;
 use super::words::WordIndex;
 
