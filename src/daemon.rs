@@ -174,8 +174,14 @@ pub async fn run(
     let replies =
         ReplyClients::of(&config.whatsapp, &config.vk).map_err(|e| StartError::of("notify", e))?;
     let vk_clients = (replies.as_ref()).map_or_else(HashMap::new, |r| r.vk.clone());
-    let answering = (process_wake, replies);
-    let stages = start_stages(&config, &options, &shared, &all, &rules, answering).await?;
+    let wiring = Wiring {
+        config: &config,
+        options: &options,
+        shared: &shared,
+        all: &all,
+        rules: &rules,
+    };
+    let stages = wiring.start_stages(process_wake, replies).await?;
     let webhooks = start_sources(&config, &shared.on(&running.pullers), &vk_clients)?;
     register_posted_sources(&config, &webhooks, &shared.health);
     let forms = form_runtimes(&config)?;
@@ -227,117 +233,289 @@ struct Stages {
     file_links: crate::files::FileLinks,
 }
 
-/// Starts every stage, each in its span: the sinks, the notifier, the rules watcher, the file
-/// keeper, processing, the SLA, the managers' bot, the alerts and the retention sweeper.
-async fn start_stages(
-    config: &Config,
-    options: &RunOptions,
-    shared: &Shared,
-    all: &Arc<dyn Stores>,
-    rules: &RulesHandle,
-    (process_wake, replies): (Arc<Notify>, Option<ReplyClients>),
-) -> Result<Stages, DaemonError> {
-    let mut wakers = crate::deliver::start(&config.sinks, shared, options.max_idle)?;
-    let notes: Arc<dyn NotificationStore> = all.clone();
-    let notices = Notices::new(&config.notify);
-    let notify_wake = Arc::new(Notify::new());
-    let managers_bot = match &config.notify.telegram {
-        Some(t) => Some(TelegramNotifier::new(
-            BotClient::new(&t.api_url, &t.token).map_err(|e| StartError::of("notify", e))?,
-        )),
-        None => None,
-    };
-    let senders = crate::notify::Senders {
-        managers_bot: managers_bot.clone(),
-        people: replies.map(crate::notify::People::new),
-        notes: notes.clone(),
-        wake: notify_wake.clone(),
-    };
-    if crate::notify::start(&config.notify, senders, options.max_idle, shared)? {
-        wakers.push(notify_wake.clone());
+/// What every stage is started from: the config, the run's options, the shared handles, the
+/// whole store and the rules in force.
+struct Wiring<'a> {
+    config: &'a Config,
+    options: &'a RunOptions,
+    shared: &'a Shared,
+    all: &'a Arc<dyn Stores>,
+    rules: &'a RulesHandle,
+}
+
+/// The notifier's parts the other stages hand work to.
+struct Notifier {
+    notices: Notices,
+    /// Wakes the notification worker (and the alerts, which queue through it).
+    wake: Arc<Notify>,
+    /// The managers' bot, whose taps the SLA desk answers.
+    managers_bot: Option<TelegramNotifier>,
+    notes: Arc<dyn NotificationStore>,
+}
+
+impl Wiring<'_> {
+    /// Starts every stage, each in its span, in the order their work flows: the sinks, the
+    /// notifier, the rules watcher, the file keeper, processing (woken by `process_wake`),
+    /// the SLA, the managers' bot, the alerts and the retention sweeper. `replies` are the
+    /// clients people are answered through.
+    async fn start_stages(
+        &self,
+        process_wake: Arc<Notify>,
+        replies: Option<ReplyClients>,
+    ) -> Result<Stages, DaemonError> {
+        let (config, shared) = (self.config, self.shared);
+        let mut wakers = crate::deliver::start(&config.sinks, shared, self.options.max_idle)?;
+        let notifier = self.start_notifier(replies, &mut wakers)?;
+        if config.watch_routing {
+            start_rules_watcher(config, self.rules, &shared.tasks);
+        }
+        let file_links = crate::files::links_of(&config.attachments, &**self.all).await?;
+        wakers.push(self.start_file_keeper()?);
+        warm_up_phones(config);
+        // Processing wakes the SLA when it set a deadline; a manager's or the SLA's own
+        // action may set one too, so the desk wakes it with the sinks.
+        let sla_wake = Arc::new(Notify::new());
+        let processor = self.processor(&notifier.notices, &wakers, &sla_wake, &file_links);
+        wakers.push(sla_wake.clone());
+        self.relay_wakes(&process_wake, &sla_wake);
+        let actions = Actions {
+            store: shared.store.clone(),
+            rules: self.rules.clone(),
+            clock: shared.clock.clone(),
+            sinks: processor.sinks.clone(),
+            sink_wakers: wakers.clone(),
+            notices: notifier.notices.clone(),
+            reach: processor.reach.clone(),
+            metrics: shared.metrics.clone(),
+        };
+        self.start_processing(processor, &process_wake);
+        self.start_sla(&actions, sla_wake);
+        let managers_hook = self.start_managers_bot(notifier.managers_bot, &actions);
+        let alerting = (
+            notifier.notes,
+            notifier.notices.clone(),
+            self.rules.clone(),
+            notifier.wake,
+        );
+        crate::notify::start_alerts(&config.notify.alerts, alerting, shared);
+        self.start_retention();
+        Ok(Stages {
+            wakers,
+            actions,
+            notices: notifier.notices,
+            managers_hook,
+            process_wake,
+            file_links,
+        })
     }
-    if config.watch_routing {
-        start_rules_watcher(config, rules, &shared.tasks);
+
+    /// Starts the notification worker (its waker joins `wakers` when it runs): managers'
+    /// cards and answers to people through `replies`.
+    fn start_notifier(
+        &self,
+        replies: Option<ReplyClients>,
+        wakers: &mut Vec<Arc<Notify>>,
+    ) -> Result<Notifier, StartError> {
+        let notify = &self.config.notify;
+        let notes: Arc<dyn NotificationStore> = self.all.clone();
+        let wake = Arc::new(Notify::new());
+        let managers_bot = match &notify.telegram {
+            Some(t) => Some(TelegramNotifier::new(
+                BotClient::new(&t.api_url, &t.token).map_err(|e| StartError::of("notify", e))?,
+            )),
+            None => None,
+        };
+        let senders = crate::notify::Senders {
+            managers_bot: managers_bot.clone(),
+            people: replies.map(crate::notify::People::new),
+            notes: notes.clone(),
+            wake: wake.clone(),
+        };
+        if crate::notify::start(notify, senders, self.options.max_idle, self.shared)? {
+            wakers.push(wake.clone());
+        }
+        Ok(Notifier {
+            notices: Notices::new(notify),
+            wake,
+            managers_bot,
+            notes,
+        })
     }
-    let file_links = crate::files::links_of(&config.attachments, &**all).await?;
-    wakers.push(start_file_keeper(config, options, all, shared)?);
-    warm_up_phones(config);
-    // Processing wakes the SLA when it set a deadline; a manager's or the SLA's own action
-    // may set one too, so the desk wakes it with the sinks.
-    let sla_wake = Arc::new(Notify::new());
-    let processor = processor_of(
-        config,
-        options,
-        shared,
-        rules,
-        &notices,
-        (&wakers, &sla_wake),
-        &file_links,
-    );
-    wakers.push(sla_wake.clone());
-    // Items and deadlines other replicas commit wake this one's processing and SLA timer.
-    let (relay, stop) = (all.clone(), shared.tasks.stopping());
-    let (inbound, deadlines) = (process_wake.clone(), sla_wake.clone());
-    shared
-        .tasks
-        .spawn(tracing::info_span!("stage", name = "wakes"), async move {
+
+    /// Relays the items and deadlines other replicas commit to this one's processing and SLA
+    /// timer.
+    fn relay_wakes(&self, process_wake: &Arc<Notify>, sla_wake: &Arc<Notify>) {
+        let (relay, stop) = (self.all.clone(), self.shared.tasks.stopping());
+        let (inbound, deadlines) = (process_wake.clone(), sla_wake.clone());
+        let span = tracing::info_span!("stage", name = "wakes");
+        (self.shared.tasks).spawn(span, async move {
             relay.relay_wakes(inbound, deadlines, stop).await
         });
-    let actions = Actions {
-        store: shared.store.clone(),
-        rules: rules.clone(),
-        clock: shared.clock.clone(),
-        sinks: processor.sinks.clone(),
-        sink_wakers: wakers.clone(),
-        notices: notices.clone(),
-        reach: processor.reach.clone(),
-        metrics: shared.metrics.clone(),
-    };
-    let health = shared.health.clone();
-    let (wake, on) = (process_wake.clone(), health.clone());
-    shared.spawn_once(
-        "process".into(),
-        tracing::info_span!("stage", name = "process"),
-        move |stop| processor.clone().run(wake.clone(), on.clone(), stop),
-    );
-    let sla = SlaWorker {
-        desk: actions.clone(),
-        wake: sla_wake,
-        max_idle: options.max_idle,
-    };
-    let on = health.clone();
-    shared.spawn_once(
-        "sla".into(),
-        tracing::info_span!("stage", name = "sla"),
-        move |stop| sla.clone().run(on.clone(), stop),
-    );
-    let managers_hook = start_managers_bot(config, managers_bot, &actions, rules, shared);
-    let alerting = (notes, notices.clone(), rules.clone(), notify_wake);
-    crate::notify::start_alerts(&config.notify.alerts, alerting, shared);
-    let sweeper = crate::privacy::Sweeper {
-        store: all.clone(),
-        retention: config.retention.clone(),
-        clock: shared.clock.clone(),
-        max_idle: options.max_idle,
-        files: Some((
-            all.clone(),
-            crate::files::shelf_of(&config.storage.data_dir()),
-        )),
-        metrics: shared.metrics.clone(),
-    };
-    shared.spawn_once(
-        "retention".into(),
-        tracing::info_span!("stage", name = "retention"),
-        move |stop| sweeper.clone().run(health.clone(), stop),
-    );
-    Ok(Stages {
-        wakers,
-        actions,
-        notices,
-        managers_hook,
-        process_wake,
-        file_links,
-    })
+    }
+
+    /// Processing, on the replica that holds its lease.
+    fn start_processing(&self, processor: Processor, wake: &Arc<Notify>) {
+        let (wake, health) = (wake.clone(), self.shared.health.clone());
+        self.shared.spawn_once(
+            "process".into(),
+            tracing::info_span!("stage", name = "process"),
+            move |stop| processor.clone().run(wake.clone(), health.clone(), stop),
+        );
+    }
+
+    /// The SLA timer, woken by `wake`, on the replica that holds its lease.
+    fn start_sla(&self, actions: &Actions, wake: Arc<Notify>) {
+        let sla = SlaWorker {
+            desk: actions.clone(),
+            wake,
+            max_idle: self.options.max_idle,
+        };
+        let health = self.shared.health.clone();
+        self.shared.spawn_once(
+            "sla".into(),
+            tracing::info_span!("stage", name = "sla"),
+            move |stop| sla.clone().run(health.clone(), stop),
+        );
+    }
+
+    /// The retention sweeper, on the replica that holds its lease.
+    fn start_retention(&self) {
+        let (config, shared) = (self.config, self.shared);
+        let sweeper = crate::privacy::Sweeper {
+            store: self.all.clone(),
+            retention: config.retention.clone(),
+            clock: shared.clock.clone(),
+            max_idle: self.options.max_idle,
+            files: Some((
+                self.all.clone(),
+                crate::files::shelf_of(&config.storage.data_dir()),
+            )),
+            metrics: shared.metrics.clone(),
+        };
+        let health = shared.health.clone();
+        shared.spawn_once(
+            "retention".into(),
+            tracing::info_span!("stage", name = "retention"),
+            move |stop| sweeper.clone().run(health.clone(), stop),
+        );
+    }
+
+    /// Starts the keeper that copies the files people send onto the shelf; its waker.
+    fn start_file_keeper(&self) -> Result<Arc<Notify>, StartError> {
+        let (config, shared) = (self.config, self.shared);
+        let wake = Arc::new(Notify::new());
+        let keeper = crate::files::FileKeeper {
+            store: self.all.clone(),
+            sources: config.source_settings(),
+            fetcher: crate::files::Fetcher::of(
+                &config.telegram,
+                &config.whatsapp,
+                &config.webforms,
+                &config.attachments,
+            )
+            .map_err(|e| StartError::of("attachments", e))?,
+            shelf: crate::files::shelf_of(&config.storage.data_dir()),
+            max_file: config.attachments.max_file,
+            max_per_lead: config.attachments.max_per_lead,
+            clock: shared.clock.clone(),
+            wake: wake.clone(),
+            max_idle: self.options.max_idle,
+            metrics: shared.metrics.clone(),
+        };
+        let health = shared.health.clone();
+        shared.spawn_once(
+            "files".into(),
+            tracing::info_span!("stage", name = "files"),
+            move |stop| keeper.clone().run(health.clone(), stop),
+        );
+        Ok(wake)
+    }
+
+    /// The processing stage as the config sets it up: it wakes the sinks (`wakers`) and the
+    /// SLA (`sla_wake`) after each batch.
+    fn processor(
+        &self,
+        notices: &Notices,
+        wakers: &[Arc<Notify>],
+        sla_wake: &Arc<Notify>,
+        file_links: &crate::files::FileLinks,
+    ) -> Processor {
+        let (config, shared) = (self.config, self.shared);
+        let windows = (config.sources()).map(|s| (s.id.to_string(), s.conversation_window));
+        Processor {
+            store: shared.store.clone(),
+            rules: self.rules.clone(),
+            clock: shared.clock.clone(),
+            phones: config.phones.clone(),
+            own_contacts: config.own_contacts.clone(),
+            sources: config.source_settings(),
+            sinks: config.sinks.iter().map(sink_route).collect(),
+            sink_wakers: wakers.to_vec(),
+            sla_wake: sla_wake.clone(),
+            notices: notices.clone(),
+            replies: crate::notify::Replies::of(&config.whatsapp, &config.vk),
+            reach: Reach::of(config.api_token.is_some(), &config.sinks, notices),
+            conversation_windows: ConversationWindows {
+                by_source: windows.collect(),
+                ..ConversationWindows::default()
+            },
+            batch_size: config.batch_size,
+            max_idle: self.options.max_idle,
+            file_links: file_links.clone(),
+            metrics: shared.metrics.clone(),
+        }
+    }
+
+    /// Starts listening to the managers' bot (their taps on the cards), polling unless
+    /// Telegram posts the taps to us; in webhook mode, the listener for the HTTP route.
+    fn start_managers_bot(
+        &self,
+        bot: Option<TelegramNotifier>,
+        actions: &Actions,
+    ) -> Option<TapListener> {
+        let shared = self.shared;
+        let (bot, t) = (bot?, self.config.notify.telegram.as_ref()?);
+        let listener = TapListener {
+            bot,
+            actions: actions.clone(),
+            rules: self.rules.clone(),
+            store: shared.store.clone(),
+            clock: shared.clock.clone(),
+            labels: self.config.notify.language.labels(),
+            poll_timeout: t.poll_timeout,
+        };
+        if t.webhook_secret.is_some() {
+            // Telegram posts the taps to /hooks/telegram-managers: nothing polls.
+            shared.health.register("notify:telegram", "notify");
+            return Some(listener);
+        }
+        let health = shared.health.clone();
+        shared.spawn_once(
+            "managers-bot".into(),
+            tracing::info_span!("stage", name = "managers-bot"),
+            move |stop| listener.clone().run(health.clone(), stop),
+        );
+        None
+    }
+}
+
+/// libphonenumber's metadata (hundreds of regexes) is built on first use: built at start, off
+/// the runtime, the first form after a start does not wait a few hundred milliseconds.
+fn warm_up_phones(config: &Config) {
+    let phones = config.phones.clone();
+    tokio::task::spawn_blocking(move || phones.to_e164("+7 916 123-45-67"));
+}
+
+/// A sink as processing sees it: the events it takes, and the preset that shapes them.
+fn sink_route(s: &SinkConfig) -> SinkRoute {
+    SinkRoute {
+        id: s.id.clone(),
+        events: s.events.clone(),
+        preset: match &s.kind {
+            SinkKind::Webhook(w) => w.preset.clone(),
+            SinkKind::File { .. } => None,
+        },
+    }
 }
 
 /// Sources that wait to be posted to (forms and webhooks) have no task: they are listed
@@ -372,128 +550,6 @@ fn start_rules_watcher(config: &Config, rules: &RulesHandle, tasks: &Tasks) {
             tracing::error!(error = %e, "The routing rules watcher stopped; rules will not reload.");
         }
     });
-}
-
-/// Starts the keeper that copies the files people send onto the shelf; its waker.
-fn start_file_keeper(
-    config: &Config,
-    options: &RunOptions,
-    all: &Arc<dyn Stores>,
-    shared: &Shared,
-) -> Result<Arc<Notify>, StartError> {
-    let wake = Arc::new(Notify::new());
-    let keeper = crate::files::FileKeeper {
-        store: all.clone(),
-        sources: config.source_settings(),
-        fetcher: crate::files::Fetcher::of(
-            &config.telegram,
-            &config.whatsapp,
-            &config.webforms,
-            &config.attachments,
-        )
-        .map_err(|e| StartError::of("attachments", e))?,
-        shelf: crate::files::shelf_of(&config.storage.data_dir()),
-        max_file: config.attachments.max_file,
-        max_per_lead: config.attachments.max_per_lead,
-        clock: shared.clock.clone(),
-        wake: wake.clone(),
-        max_idle: options.max_idle,
-        metrics: shared.metrics.clone(),
-    };
-    let health = shared.health.clone();
-    shared.spawn_once(
-        "files".into(),
-        tracing::info_span!("stage", name = "files"),
-        move |stop| keeper.clone().run(health.clone(), stop),
-    );
-    Ok(wake)
-}
-
-/// libphonenumber's metadata (hundreds of regexes) is built on first use: built at start, off
-/// the runtime, the first form after a start does not wait a few hundred milliseconds.
-fn warm_up_phones(config: &Config) {
-    let phones = config.phones.clone();
-    tokio::task::spawn_blocking(move || phones.to_e164("+7 916 123-45-67"));
-}
-
-/// The processing stage as `config` sets it up.
-fn processor_of(
-    config: &Config,
-    options: &RunOptions,
-    shared: &Shared,
-    rules: &RulesHandle,
-    notices: &Notices,
-    (wakers, sla_wake): (&[Arc<Notify>], &Arc<Notify>),
-    file_links: &crate::files::FileLinks,
-) -> Processor {
-    let windows = (config.sources()).map(|s| (s.id.to_string(), s.conversation_window));
-    Processor {
-        store: shared.store.clone(),
-        rules: rules.clone(),
-        clock: shared.clock.clone(),
-        phones: config.phones.clone(),
-        own_contacts: config.own_contacts.clone(),
-        sources: config.source_settings(),
-        sinks: config.sinks.iter().map(sink_route).collect(),
-        sink_wakers: wakers.to_vec(),
-        sla_wake: sla_wake.clone(),
-        notices: notices.clone(),
-        replies: crate::notify::Replies::of(&config.whatsapp, &config.vk),
-        reach: Reach::of(config.api_token.is_some(), &config.sinks, notices),
-        conversation_windows: ConversationWindows {
-            by_source: windows.collect(),
-            ..ConversationWindows::default()
-        },
-        batch_size: config.batch_size,
-        max_idle: options.max_idle,
-        file_links: file_links.clone(),
-        metrics: shared.metrics.clone(),
-    }
-}
-
-/// A sink as processing sees it: the events it takes, and the preset that shapes them.
-fn sink_route(s: &SinkConfig) -> SinkRoute {
-    SinkRoute {
-        id: s.id.clone(),
-        events: s.events.clone(),
-        preset: match &s.kind {
-            SinkKind::Webhook(w) => w.preset.clone(),
-            SinkKind::File { .. } => None,
-        },
-    }
-}
-
-/// Starts listening to the managers' bot (their taps on the cards), polling unless Telegram
-/// posts the taps to us; in webhook mode, the listener for the HTTP route.
-fn start_managers_bot(
-    config: &Config,
-    bot: Option<TelegramNotifier>,
-    actions: &Actions,
-    rules: &RulesHandle,
-    shared: &Shared,
-) -> Option<TapListener> {
-    let (bot, t) = (bot?, config.notify.telegram.as_ref()?);
-    let listener = TapListener {
-        bot,
-        actions: actions.clone(),
-        rules: rules.clone(),
-        store: shared.store.clone(),
-        clock: shared.clock.clone(),
-        labels: config.notify.language.labels(),
-        poll_timeout: t.poll_timeout,
-    };
-    if t.webhook_secret.is_some() {
-        // Telegram posts the taps to /hooks/telegram-managers: nothing polls.
-        shared.health.register("notify:telegram", "notify");
-        return Some(listener);
-    }
-    let health = shared.health.clone();
-    shared.spawn_once(
-        "managers-bot".into(),
-        tracing::info_span!("stage", name = "managers-bot"),
-        move |stop| listener.clone().run(health.clone(), stop),
-    );
-    None
 }
 
 /// Every source that pulls, started the same way, one line per channel; then every source
