@@ -171,8 +171,7 @@ pub async fn run(
 
     // One client per source that answers people: the notifier sends through them, and VK's
     // webhook reads the writer's name through the same community client.
-    let replies =
-        ReplyClients::of(&config.whatsapp, &config.vk).map_err(|e| StartError::of("notify", e))?;
+    let replies = (config.reply_clients()).map_err(|e| StartError::of("notify", e))?;
     let vk_clients = (replies.as_ref()).map_or_else(HashMap::new, |r| r.vk.clone());
     let wiring = Wiring {
         config: &config,
@@ -407,13 +406,9 @@ impl Wiring<'_> {
         let keeper = crate::files::FileKeeper {
             store: self.all.clone(),
             sources: config.source_settings(),
-            fetcher: crate::files::Fetcher::of(
-                &config.telegram,
-                &config.whatsapp,
-                &config.webforms,
-                &config.attachments,
-            )
-            .map_err(|e| StartError::of("attachments", e))?,
+            fetcher: crate::files::Fetcher::new(
+                (config.file_access()).map_err(|e| StartError::of("attachments", e))?,
+            ),
             shelf: crate::files::shelf_of(&config.storage.data_dir()),
             max_file: config.attachments.max_file,
             max_per_lead: config.attachments.max_per_lead,
@@ -453,7 +448,7 @@ impl Wiring<'_> {
             sink_wakers: wakers.to_vec(),
             sla_wake: sla_wake.clone(),
             notices: notices.clone(),
-            replies: crate::notify::Replies::of(&config.whatsapp, &config.vk),
+            replies: crate::notify::Replies::new(config.reply_texts()),
             reach: Reach::of(config.api_token.is_some(), &config.sinks, notices),
             conversation_windows: ConversationWindows {
                 by_source: windows.collect(),

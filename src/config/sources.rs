@@ -4,6 +4,9 @@
 use super::Config;
 use crate::lead::Channel;
 use crate::sources::SourceSettings;
+use crate::sources::fetch::{FetcherError, FileAccess};
+use crate::sources::replies::{ReplyClients, reply_texts};
+use std::collections::HashMap;
 use std::time::Duration;
 
 impl Config {
@@ -33,6 +36,22 @@ impl Config {
                 .map(|t| (t.id.clone(), t.options.clone()))
                 .collect(),
         }
+    }
+
+    /// The clients each configured source's files are fetched with.
+    pub fn file_access(&self) -> Result<FileAccess, FetcherError> {
+        let vk_hosts = &self.attachments.vk_hosts;
+        FileAccess::of(&self.telegram, &self.whatsapp, &self.webforms, vk_hosts)
+    }
+
+    /// The answer of every source that answers the person who wrote, by source id.
+    pub fn reply_texts(&self) -> HashMap<String, String> {
+        reply_texts(&self.whatsapp, &self.vk)
+    }
+
+    /// One client per source that answers people; `None` when none does.
+    pub fn reply_clients(&self) -> Result<Option<ReplyClients>, String> {
+        ReplyClients::of(&self.whatsapp, &self.vk)
     }
 
     /// Every configured source with its channel and conversation window: the one place that

@@ -1,14 +1,10 @@
 //! Getting a file's bytes: each channel's kind fetches its own (`ChannelKind::file`: a form's
-//! from its stored multipart body, an e-mail's from its MIME part, Telegram's, WhatsApp's and
-//! VK's from the messenger, with the clients of [`FileAccess`]); here, the clients for the
-//! configured sources and the per-file limit checked on whatever a kind hands back.
+//! from its stored multipart body, an e-mail's from its MIME part, a messenger's from the
+//! messenger, with the clients of [`FileAccess`], which the config assembles); here, the
+//! per-file limit checked on whatever a kind hands back.
 
-use super::AttachmentsConfig;
-use crate::sources::fetch::{FetcherError, FileAccess, Unavailable, too_large};
+use crate::sources::fetch::{FileAccess, Unavailable, too_large};
 use crate::sources::registry::kind;
-use crate::sources::telegram::TelegramSource;
-use crate::sources::webform::WebformSource;
-use crate::sources::whatsapp::WhatsappSource;
 use crate::store::InboundRow;
 use bytes::Bytes;
 use serde_json::Value;
@@ -20,17 +16,9 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
-    /// The fetcher for the configured Telegram bots, WhatsApp numbers and web forms, with the
-    /// attachments' settings.
-    pub fn of(
-        telegram: &[TelegramSource],
-        whatsapp: &[WhatsappSource],
-        webforms: &[WebformSource],
-        attachments: &AttachmentsConfig,
-    ) -> Result<Fetcher, FetcherError> {
-        Ok(Fetcher {
-            access: FileAccess::of(telegram, whatsapp, webforms, &attachments.vk_hosts)?,
-        })
+    /// The fetcher reaching files through `access` (the configured sources' clients).
+    pub fn new(access: FileAccess) -> Fetcher {
+        Fetcher { access }
     }
 
     /// The bytes of the file `entry` (one of the item's `fields.attachments`, the `n`th),

@@ -1,5 +1,6 @@
-//! Answering the person who wrote, on the messenger they wrote from (WhatsApp and VK; Telegram
-//! answers through its own queue, `sources/telegram/answer.rs`). The answer goes through the
+//! Answering the person who wrote, on the messenger they wrote from (the sources with an
+//! answer: `sources/replies.rs`; Telegram answers through its own queue,
+//! `sources/telegram/answer.rs`). The answer goes through the
 //! notification outbox, queued with the lead, so a failed send is retried like a card and
 //! never blocks or loses the lead. Where a person is answered and how is their channel's kind's
 //! (`sources/registry.rs`).
@@ -7,9 +8,7 @@
 use super::message::{Message, PersonMessage};
 use crate::lead::{Channel, Lead};
 use crate::sources::registry::kind;
-use crate::sources::replies::{ReplyClients, no_longer_answers, reply_texts};
-use crate::sources::vk::VkSource;
-use crate::sources::whatsapp::WhatsappSource;
+use crate::sources::replies::{ReplyClients, no_longer_answers};
 use crate::store::NewNotification;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -26,11 +25,9 @@ pub struct Replies {
 }
 
 impl Replies {
-    /// The answers of every configured source that has one.
-    pub fn of(whatsapp: &[WhatsappSource], vk: &[VkSource]) -> Replies {
-        Replies {
-            texts: reply_texts(whatsapp, vk),
-        }
+    /// The answers of every configured source that has one (`texts`, by source id).
+    pub fn new(texts: HashMap<String, String>) -> Replies {
+        Replies { texts }
     }
 
     /// The answer to queue for a new lead, when its source answers and the person can be
