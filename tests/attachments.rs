@@ -16,9 +16,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
 use support::bot_api::{BotApiSim, MANAGERS_TOKEN, TOKEN as BOT_TOKEN};
-use support::daemon::{
-    TestDaemon, always_open_routing, authed_get, eventually, file_lines, manual_clock,
-};
+use support::daemon::{TestDaemon, always_open_routing, eventually, file_lines, manual_clock};
 use support::dovecot::Dovecot;
 use support::file_host::{Asked, FileHost};
 use support::vk_api::VkApiSim;
@@ -188,12 +186,7 @@ async fn a_form_upload_opens_through_its_link_until_it_expires_and_never_with_a_
     assert_eq!(std::fs::read(on_disk[0].path()).expect("read"), photo);
 
     // The total kept is on /metrics.
-    let metrics = authed_get(daemon.url("/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = daemon.metrics().await;
     let kept: f64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("leadgate_attachments_bytes "))

@@ -982,12 +982,7 @@ async fn a_report_shows_what_the_tests_own_leads_add_up_to() {
     assert!(!smtp.mails().is_empty());
 
     // The counters in /metrics: this daemon's own, exactly.
-    let metrics = support::daemon::authed_get(daemon.url("/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = daemon.metrics().await;
     for (m, e) in &expected {
         let value = |name: &str| -> u64 {
             let prefix = format!("{name}{{manager=\"{m}\"}} ");

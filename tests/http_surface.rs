@@ -122,12 +122,7 @@ async fn health_readiness_and_metrics() {
         "{ready}"
     );
     assert!(ready["components"]["source:site"]["last_success"].is_string());
-    let metrics = authed_get(daemon.url("/metrics"))
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("text");
+    let metrics = daemon.metrics().await;
     assert!(
         metrics.contains("leadgate_forms_accepted_total"),
         "{metrics}"
@@ -182,12 +177,7 @@ async fn two_daemons_in_one_process_count_apart() {
     assert!(post.status().is_success());
     let accepted = "leadgate_forms_accepted_total{source=\"site\"}";
     for (daemon, expected) in [(&one, 3.0), (&other, 1.0)] {
-        let metrics = (authed_get(daemon.url("/metrics"))
-            .await
-            .expect("get")
-            .text())
-        .await
-        .expect("text");
+        let metrics = daemon.metrics().await;
         assert_eq!(
             metric_value(&metrics, accepted),
             Some(expected),
@@ -269,12 +259,7 @@ async fn a_live_daemon_keeps_routing_when_a_bad_rules_file_is_saved() {
         first_version,
         "the bad file was refused"
     );
-    let metrics = authed_get(daemon.url("/metrics"))
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("text");
+    let metrics = daemon.metrics().await;
     assert!(
         metrics.contains("leadgate_rules_reload_failures_total"),
         "{metrics}"

@@ -11,9 +11,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
-use support::daemon::{
-    API_TOKEN, TestDaemon, always_open_routing, authed_get, eventually, manual_clock,
-};
+use support::daemon::{API_TOKEN, TestDaemon, always_open_routing, eventually, manual_clock};
 use support::sink::{Sink, manager_of};
 use support::smtp::SmtpCatcher;
 
@@ -187,12 +185,7 @@ every = "1m"
         .expect("the open lead")
         .get(0);
     assert_ne!(status, "acknowledged");
-    let metrics = authed_get(daemon.url("/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = daemon.metrics().await;
     assert!(
         metrics.contains("leadgate_retention_removed_total{kind=\"leads\"} 1"),
         "{metrics}"

@@ -6,7 +6,7 @@ mod support;
 
 use leadgate::sources::whatsapp::signature_header;
 use std::time::Duration;
-use support::daemon::{TestDaemon, always_open_routing, authed_get, eventually, file_lines};
+use support::daemon::{TestDaemon, always_open_routing, eventually, file_lines};
 use support::expected::{check_lead, check_not_lead, expectations, sample};
 
 const APP_SECRET: &str = "wa-app-secret-for-tests";
@@ -212,12 +212,7 @@ async fn wrong_secrets_and_malformed_bodies_store_nothing() {
     assert_eq!(post_wa(&daemon, good, Some(sig)).await.status(), 200);
     assert_eq!(inbound_count(&daemon).await, 1);
     // Each refusal is counted by channel and code.
-    let metrics = authed_get(daemon.url("/metrics"))
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("text");
+    let metrics = daemon.metrics().await;
     let refused = |channel: &str, code: &str| -> Option<String> {
         let labels = [format!("channel=\"{channel}\""), format!("code=\"{code}\"")];
         metrics

@@ -194,6 +194,14 @@ impl TestDaemon {
         format!("http://{}{path}", self.addr)
     }
 
+    /// `/metrics` as the admin reads it (Prometheus text).
+    pub async fn metrics(&self) -> String {
+        let answer = authed_get(self.url("/metrics"))
+            .await
+            .expect("GET /metrics");
+        answer.text().await.expect("the metrics' text")
+    }
+
     /// A GET on the admin API, as JSON.
     pub async fn admin_get(&self, path: &str) -> serde_json::Value {
         reqwest::Client::new()
