@@ -108,13 +108,18 @@ pub enum StoreError {
 /// Shorthand for store results.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Everything the daemon keeps, behind one interface with a SQLite and (later) a PostgreSQL
-/// implementation.
-#[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
-    /// Checks the database answers (for `/readyz`).
-    async fn ping(&self) -> StoreResult<()>;
+/// Everything the daemon keeps, behind one interface with a SQLite and a PostgreSQL
+/// implementation: one trait per concern, each implemented in that concern's file of each
+/// backend (`sqlite/outbox.rs`, `postgres/outbox.rs`...). A `dyn Store` answers every
+/// concern's methods.
+pub trait Store: IntakeStore + ProcessStore + OutboxStore + AdminStore + LeaseStore {}
 
+impl<T: IntakeStore + ProcessStore + OutboxStore + AdminStore + LeaseStore> Store for T {}
+
+/// What intake and the polling sources write: items committed with their positions, and the
+/// named cursors they resume from.
+#[async_trait]
+pub trait IntakeStore: Send + Sync + std::fmt::Debug {
     /// Commits inbound items, then `cursors`, in one transaction; an item whose source +
     /// dedupe key is already stored is reported as a duplicate and left as it was.
     async fn insert_inbound(
@@ -123,12 +128,30 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         cursors: &[CursorWrite],
     ) -> StoreResult<Vec<Inserted>>;
 
+    /// A named cursor (a source's position: IMAP UID, Telegram offset).
+    async fn get_cursor(&self, key: &str) -> StoreResult<Option<String>>;
+
+    /// Sets a named cursor.
+    async fn set_cursor(&self, key: &str, value: &str, now: DateTime<Utc>) -> StoreResult<()>;
+}
+
+/// What processing and the SLA timer read and write: the items waiting, the batch transaction,
+/// the next deadline.
+#[async_trait]
+pub trait ProcessStore: Send + Sync + std::fmt::Debug {
     /// The oldest unprocessed inbound items.
     async fn pending_inbound(&self, limit: u32) -> StoreResult<Vec<InboundRow>>;
 
     /// Starts a transaction for the processing stage (one per batch).
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>>;
 
+    /// When the next unacknowledged assignment's SLA runs out, if any.
+    async fn next_ack_due(&self) -> StoreResult<Option<DateTime<Utc>>>;
+}
+
+/// What delivery reads and writes: claims on the outbox, attempts and steps, dead letters.
+#[async_trait]
+pub trait OutboxStore: Send + Sync + std::fmt::Debug {
     /// Claims up to `limit` outbox rows of `sink` that are due at `now` and not leased by a
     /// live worker; they stay claimed until `lease_until`. A row waits while an earlier row of
     /// its lead for the same sink is pending, so a lead's events reach a sink in order.
@@ -166,6 +189,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// many.
     async fn replay_dead(&self, filter: &ReplayFilter, now: DateTime<Utc>) -> StoreResult<u64>;
 
+    /// Dead-lettered deliveries, newest first.
+    async fn list_dead(&self, filter: &ReplayFilter, limit: u32)
+    -> StoreResult<Vec<OutboxSummary>>;
+}
+
+/// What the admin API and `/readyz` read: the health check, lists, a lead's journey, the queue
+/// counts.
+#[async_trait]
+pub trait AdminStore: Send + Sync + std::fmt::Debug {
+    /// Checks the database answers (for `/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+
     /// Inbound items for the admin, newest first.
     async fn list_inbound(&self, filter: &ListFilter) -> StoreResult<Vec<InboundSummary>>;
 
@@ -175,22 +210,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// One lead's whole journey, for the admin.
     async fn lead_journey(&self, lead_id: &str) -> StoreResult<Option<Journey>>;
 
-    /// Dead-lettered deliveries, newest first.
-    async fn list_dead(&self, filter: &ReplayFilter, limit: u32)
-    -> StoreResult<Vec<OutboxSummary>>;
-
     /// Counts for `/metrics` and `/readyz`.
     async fn queue_stats(&self) -> StoreResult<QueueStats>;
+}
 
-    /// A named cursor (a source's position: IMAP UID, Telegram offset).
-    async fn get_cursor(&self, key: &str) -> StoreResult<Option<String>>;
-
-    /// Sets a named cursor.
-    async fn set_cursor(&self, key: &str, value: &str, now: DateTime<Utc>) -> StoreResult<()>;
-
-    /// When the next unacknowledged assignment's SLA runs out, if any.
-    async fn next_ack_due(&self) -> StoreResult<Option<DateTime<Utc>>>;
-
+/// Work that must run on one replica at a time: leases, and the wake-ups other replicas'
+/// commits send.
+#[async_trait]
+pub trait LeaseStore: Send + Sync + std::fmt::Debug {
     /// Takes or renews for `holder`, until `until`, each lease in `names` that is free, ran
     /// out by `now` or is already `holder`'s (one transaction): the names `holder` holds now.
     /// Work that must run on one replica at a time runs only while its lease is held.

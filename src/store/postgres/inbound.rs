@@ -31,44 +31,50 @@ async fn insert_rows(db: &mut PgConnection, items: &[NewInbound]) -> StoreResult
     Ok(ids.into_iter().collect())
 }
 
-pub(super) async fn insert_inbound(
-    store: &PgStore,
-    items: &[NewInbound],
-    cursors: &[CursorWrite],
-) -> StoreResult<Vec<Inserted>> {
-    let mut tx = store.pool.begin().await?;
-    let fresh = insert_rows(&mut tx, items).await?;
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        if fresh.contains(&item.id) {
-            out.push(Inserted::New(item.id.clone()));
-        } else {
-            let id: String =
-                sqlx::query_scalar("SELECT id FROM inbound WHERE source = $1 AND dedupe_key = $2")
-                    .bind(&item.source)
-                    .bind(&item.dedupe_key)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            out.push(Inserted::Duplicate(id));
+#[async_trait]
+impl IntakeStore for PgStore {
+    async fn insert_inbound(
+        &self,
+        items: &[NewInbound],
+        cursors: &[CursorWrite],
+    ) -> StoreResult<Vec<Inserted>> {
+        let mut tx = self.pool.begin().await?;
+        let fresh = insert_rows(&mut tx, items).await?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            if fresh.contains(&item.id) {
+                out.push(Inserted::New(item.id.clone()));
+            } else {
+                let id: String = sqlx::query_scalar(
+                    "SELECT id FROM inbound WHERE source = $1 AND dedupe_key = $2",
+                )
+                .bind(&item.source)
+                .bind(&item.dedupe_key)
+                .fetch_one(&mut *tx)
+                .await?;
+                out.push(Inserted::Duplicate(id));
+            }
         }
+        for c in cursors {
+            set_cursor(&mut *tx, &c.key, &c.value, c.at).await?;
+        }
+        if !fresh.is_empty() {
+            notify(&mut tx, INBOUND).await?;
+        }
+        tx.commit().await?;
+        Ok(out)
     }
-    for c in cursors {
-        set_cursor(&mut *tx, &c.key, &c.value, c.at).await?;
-    }
-    if !fresh.is_empty() {
-        notify(&mut tx, INBOUND).await?;
-    }
-    tx.commit().await?;
-    Ok(out)
-}
 
-pub(super) async fn pending_inbound(store: &PgStore, limit: u32) -> StoreResult<Vec<InboundRow>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {INBOUND_COLUMNS} FROM inbound WHERE status = 'pending'
-         ORDER BY received_at, seq LIMIT $1"
-    )))
-    .bind(i64::from(limit))
-    .fetch_all(&store.pool)
-    .await?;
-    rows.iter().map(inbound_row).collect()
+    async fn get_cursor(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM cursors WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn set_cursor(&self, key: &str, value: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        set_cursor(&self.pool, key, value, now).await
+    }
 }

@@ -3,6 +3,7 @@
 //! so the read sees it; the rows no read looks at are kept back and written at the commit
 //! (`kept.rs`). The reads ahead (`prefetch_*`) fill small caches that the writes keep true.
 
+use super::inbound::{INBOUND_COLUMNS, inbound_row};
 use super::kept::KeptBack;
 use super::*;
 use crate::store::sql::admin::assignment_summary;
@@ -19,21 +20,35 @@ const NEXT_DUE: &str = "SELECT a.ack_due_at FROM assignments a JOIN leads l ON l
      WHERE a.state = 'active' AND a.ack_due_at IS NOT NULL AND l.status = 'assigned'
      ORDER BY a.ack_due_at, a.id LIMIT 1";
 
-pub(super) async fn begin(store: &PgStore) -> StoreResult<Box<dyn StoreTx>> {
-    Ok(Box::new(PgTx {
-        tx: store.pool.begin().await?,
-        identities: HashMap::new(),
-        conversations: HashMap::new(),
-        deadline_set: false,
-        kept: KeptBack::default(),
-    }))
-}
-
-pub(super) async fn next_ack_due(store: &PgStore) -> StoreResult<Option<DateTime<Utc>>> {
-    let next: Option<String> = sqlx::query_scalar(NEXT_DUE)
-        .fetch_optional(&store.pool)
+#[async_trait]
+impl ProcessStore for PgStore {
+    async fn pending_inbound(&self, limit: u32) -> StoreResult<Vec<InboundRow>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {INBOUND_COLUMNS} FROM inbound WHERE status = 'pending'
+         ORDER BY received_at, seq LIMIT $1"
+        )))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
         .await?;
-    opt_ts("assignments.ack_due_at", next)
+        rows.iter().map(inbound_row).collect()
+    }
+
+    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
+        Ok(Box::new(PgTx {
+            tx: self.pool.begin().await?,
+            identities: HashMap::new(),
+            conversations: HashMap::new(),
+            deadline_set: false,
+            kept: KeptBack::default(),
+        }))
+    }
+
+    async fn next_ack_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        let next: Option<String> = sqlx::query_scalar(NEXT_DUE)
+            .fetch_optional(&self.pool)
+            .await?;
+        opt_ts("assignments.ack_due_at", next)
+    }
 }
 
 /// A lead's record as stored.

@@ -48,14 +48,16 @@ fn due_heads() -> String {
     )
 }
 
-pub(super) async fn claim_outbox(
-    store: &PgStore,
-    sink: &str,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-    limit: u32,
-) -> StoreResult<Vec<OutboxRow>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+#[async_trait]
+impl OutboxStore for PgStore {
+    async fn claim_outbox(
+        &self,
+        sink: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxRow>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE outbox SET lease_until = $3 WHERE id IN ({})
          RETURNING id, lead_id, sink, event_id, event_type, body, request, step, attempts, retry_since",
         due_heads()
@@ -64,28 +66,25 @@ pub(super) async fn claim_outbox(
     .bind(ts(now))
     .bind(ts(lease_until))
     .bind(i64::from(limit))
-    .fetch_all(&store.pool)
+    .fetch_all(&self.pool)
     .await?;
-    let mut out: Vec<OutboxRow> = rows.iter().map(outbox_row).collect::<StoreResult<_>>()?;
-    out.sort_by_key(|r| r.id);
-    Ok(out)
-}
-
-pub(super) async fn record_deliveries(
-    store: &PgStore,
-    results: &[DeliveryResult],
-) -> StoreResult<()> {
-    if results.is_empty() {
-        return Ok(());
+        let mut out: Vec<OutboxRow> = rows.iter().map(outbox_row).collect::<StoreResult<_>>()?;
+        out.sort_by_key(|r| r.id);
+        Ok(out)
     }
-    let mut tx = store.pool.begin().await?;
-    for r in results {
-        let (outcome, status, next, delivered) = match r.outcome {
-            DeliveryOutcome::Delivered => ("delivered", "delivered", None, Some(ts(r.at))),
-            DeliveryOutcome::Retry(at) => ("retry", "pending", Some(ts(at)), None),
-            DeliveryOutcome::Dead => ("dead", "dead", None, None),
-        };
-        sqlx::query(
+
+    async fn record_deliveries(&self, results: &[DeliveryResult]) -> StoreResult<()> {
+        if results.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for r in results {
+            let (outcome, status, next, delivered) = match r.outcome {
+                DeliveryOutcome::Delivered => ("delivered", "delivered", None, Some(ts(r.at))),
+                DeliveryOutcome::Retry(at) => ("retry", "pending", Some(ts(at)), None),
+                DeliveryOutcome::Dead => ("dead", "dead", None, None),
+            };
+            sqlx::query(
             "INSERT INTO delivery_attempts (outbox_id, attempt, at, outcome, status_code, error, duration_ms)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (outbox_id, attempt) DO UPDATE SET at = excluded.at,
@@ -101,99 +100,88 @@ pub(super) async fn record_deliveries(
         .bind(r.duration_ms as i64)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "UPDATE outbox SET status = $2, attempts = $3, lease_until = NULL, last_error = $4,
+            sqlx::query(
+                "UPDATE outbox SET status = $2, attempts = $3, lease_until = NULL, last_error = $4,
                     next_attempt_at = COALESCE($5, next_attempt_at), delivered_at = $6
              WHERE id = $1",
-        )
-        .bind(r.outbox_id)
-        .bind(status)
-        .bind(i64::from(r.attempt))
-        .bind(&r.error)
-        .bind(next)
-        .bind(delivered)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
-pub(super) async fn next_outbox_due(
-    store: &PgStore,
-    sink: &str,
-) -> StoreResult<Option<DateTime<Utc>>> {
-    let next: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT MIN(GREATEST(o.next_attempt_at, COALESCE(o.lease_until, ''))) FROM outbox o
-         WHERE o.sink = $1 AND o.status = 'pending' AND {HEAD_OF_LEAD}"
-    )))
-    .bind(sink)
-    .fetch_one(&store.pool)
-    .await?;
-    opt_ts("outbox.next_attempt_at", next)
-}
-
-pub(super) async fn crm_refs(store: &PgStore, sink: &str, lead_id: &str) -> StoreResult<CrmRefs> {
-    let rows = sqlx::query(CRM_REFS.postgres())
-        .bind(sink)
-        .bind(lead_id)
-        .fetch_all(&store.pool)
-        .await?;
-    rows.iter().map(crm_ref).collect()
-}
-
-pub(super) async fn record_step(
-    store: &PgStore,
-    outbox_id: i64,
-    steps_done: u32,
-    sink: &str,
-    lead_id: &str,
-    captured: &CrmRefs,
-    at: DateTime<Utc>,
-) -> StoreResult<()> {
-    let mut tx = store.pool.begin().await?;
-    for (name, value) in captured {
-        sqlx::query(SET_CRM_REF.postgres())
-            .bind(sink)
-            .bind(lead_id)
-            .bind(name)
-            .bind(value.to_string())
-            .bind(ts(at))
+            )
+            .bind(r.outbox_id)
+            .bind(status)
+            .bind(i64::from(r.attempt))
+            .bind(&r.error)
+            .bind(next)
+            .bind(delivered)
             .execute(&mut *tx)
             .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
-    sqlx::query(SET_STEP.postgres())
-        .bind(outbox_id)
-        .bind(i64::from(steps_done))
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
-}
 
-pub(super) async fn replay_dead(
-    store: &PgStore,
-    filter: &ReplayFilter,
-    now: DateTime<Utc>,
-) -> StoreResult<u64> {
-    let done = sqlx::query(
+    async fn next_outbox_due(&self, sink: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        let next: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT MIN(GREATEST(o.next_attempt_at, COALESCE(o.lease_until, ''))) FROM outbox o
+         WHERE o.sink = $1 AND o.status = 'pending' AND {HEAD_OF_LEAD}"
+        )))
+        .bind(sink)
+        .fetch_one(&self.pool)
+        .await?;
+        opt_ts("outbox.next_attempt_at", next)
+    }
+
+    async fn crm_refs(&self, sink: &str, lead_id: &str) -> StoreResult<CrmRefs> {
+        let rows = sqlx::query(CRM_REFS.postgres())
+            .bind(sink)
+            .bind(lead_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(crm_ref).collect()
+    }
+
+    async fn record_step(
+        &self,
+        outbox_id: i64,
+        steps_done: u32,
+        sink: &str,
+        lead_id: &str,
+        captured: &CrmRefs,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for (name, value) in captured {
+            sqlx::query(SET_CRM_REF.postgres())
+                .bind(sink)
+                .bind(lead_id)
+                .bind(name)
+                .bind(value.to_string())
+                .bind(ts(at))
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(SET_STEP.postgres())
+            .bind(outbox_id)
+            .bind(i64::from(steps_done))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn replay_dead(&self, filter: &ReplayFilter, now: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query(
         "UPDATE outbox SET status = 'pending', next_attempt_at = $1, retry_since = $1, lease_until = NULL
          WHERE status = 'dead' AND ($2::text IS NULL OR lead_id = $2) AND ($3::text IS NULL OR sink = $3)",
     )
     .bind(ts(now))
     .bind(&filter.lead_id)
     .bind(&filter.sink)
-    .execute(&store.pool)
+    .execute(&self.pool)
     .await?;
-    Ok(done.rows_affected())
-}
+        Ok(done.rows_affected())
+    }
 
-pub(super) async fn list_dead(
-    store: &PgStore,
-    f: &ReplayFilter,
-    limit: u32,
-) -> StoreResult<Vec<OutboxSummary>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+    async fn list_dead(&self, f: &ReplayFilter, limit: u32) -> StoreResult<Vec<OutboxSummary>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {OUTBOX_COLUMNS} FROM outbox
          WHERE status = 'dead' AND ($1::text IS NULL OR lead_id = $1) AND ($2::text IS NULL OR sink = $2)
          ORDER BY id DESC LIMIT $3"
@@ -201,9 +189,10 @@ pub(super) async fn list_dead(
     .bind(&f.lead_id)
     .bind(&f.sink)
     .bind(i64::from(limit.clamp(1, 500)))
-    .fetch_all(&store.pool)
+    .fetch_all(&self.pool)
     .await?;
-    outbox_summaries(&store.pool, rows).await
+        outbox_summaries(&self.pool, rows).await
+    }
 }
 
 #[cfg(test)]

@@ -10,75 +10,68 @@ use crate::store::sql::admin::{
 };
 use crate::store::sql::outbox::OUTBOX_COLUMNS;
 
-pub(super) async fn ping(store: &SqliteStore) -> StoreResult<()> {
-    sqlx::query("SELECT 1").execute(&store.read).await?;
-    Ok(())
-}
+#[async_trait]
+impl AdminStore for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
 
-pub(super) async fn list_inbound(
-    store: &SqliteStore,
-    f: &ListFilter,
-) -> StoreResult<Vec<InboundSummary>> {
-    let rows = sqlx::query(
-        "SELECT id, source, channel, dedupe_key, received_at, status, reason, detail, lead_id
+    async fn list_inbound(&self, f: &ListFilter) -> StoreResult<Vec<InboundSummary>> {
+        let rows = sqlx::query(
+            "SELECT id, source, channel, dedupe_key, received_at, status, reason, detail, lead_id
          FROM inbound
          WHERE (?1 IS NULL OR channel = ?1) AND (?2 IS NULL OR source = ?2)
            AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR reason = ?4)
            AND (?5 IS NULL OR received_at >= ?5) AND (?6 IS NULL OR received_at < ?6)
          ORDER BY received_at DESC, id DESC LIMIT +?7",
-    )
-    .bind(&f.channel)
-    .bind(&f.source)
-    .bind(&f.status)
-    .bind(&f.reason)
-    .bind(f.since.map(ts))
-    .bind(f.until.map(ts))
-    .bind(i64::from(f.limit.clamp(1, 500)))
-    .fetch_all(&store.read)
-    .await?;
-    rows.iter().map(inbound_summary).collect()
-}
+        )
+        .bind(&f.channel)
+        .bind(&f.source)
+        .bind(&f.status)
+        .bind(&f.reason)
+        .bind(f.since.map(ts))
+        .bind(f.until.map(ts))
+        .bind(i64::from(f.limit.clamp(1, 500)))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(inbound_summary).collect()
+    }
 
-pub(super) async fn list_leads(
-    store: &SqliteStore,
-    f: &ListFilter,
-) -> StoreResult<Vec<LeadSummary>> {
-    let rows = sqlx::query(
-        "SELECT id, source, channel, received_at, status, level, rule, manager_id FROM leads
+    async fn list_leads(&self, f: &ListFilter) -> StoreResult<Vec<LeadSummary>> {
+        let rows = sqlx::query(
+            "SELECT id, source, channel, received_at, status, level, rule, manager_id FROM leads
          WHERE (?1 IS NULL OR channel = ?1) AND (?2 IS NULL OR source = ?2)
            AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR manager_id = ?4)
            AND (?5 IS NULL OR received_at >= ?5) AND (?6 IS NULL OR received_at < ?6)
          ORDER BY received_at DESC, id DESC LIMIT +?7",
-    )
-    .bind(&f.channel)
-    .bind(&f.source)
-    .bind(&f.status)
-    .bind(&f.manager)
-    .bind(f.since.map(ts))
-    .bind(f.until.map(ts))
-    .bind(i64::from(f.limit.clamp(1, 500)))
-    .fetch_all(&store.read)
-    .await?;
-    rows.iter().map(lead_summary).collect()
-}
+        )
+        .bind(&f.channel)
+        .bind(&f.source)
+        .bind(&f.status)
+        .bind(&f.manager)
+        .bind(f.since.map(ts))
+        .bind(f.until.map(ts))
+        .bind(i64::from(f.limit.clamp(1, 500)))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(lead_summary).collect()
+    }
 
-pub(super) async fn lead_journey(
-    store: &SqliteStore,
-    lead_id: &str,
-) -> StoreResult<Option<Journey>> {
-    let Some(lead) = sqlx::query(JOURNEY_LEAD.sqlite())
-        .bind(lead_id)
-        .fetch_optional(&store.read)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let inbound = sqlx::query(
+    async fn lead_journey(&self, lead_id: &str) -> StoreResult<Option<Journey>> {
+        let Some(lead) = sqlx::query(JOURNEY_LEAD.sqlite())
+            .bind(lead_id)
+            .fetch_optional(&self.read)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let inbound = sqlx::query(
         "SELECT id, source, channel, dedupe_key, received_at, content_type, payload, meta, status
          FROM inbound WHERE lead_id = ?1 ORDER BY received_at, id",
     )
     .bind(lead_id)
-    .fetch_all(&store.read)
+    .fetch_all(&self.read)
     .await?
     .iter()
     .map(|r| {
@@ -95,53 +88,54 @@ pub(super) async fn lead_journey(
         }))
     })
     .collect::<StoreResult<Vec<_>>>()?;
-    let assignments = sqlx::query(JOURNEY_ASSIGNMENTS.sqlite())
+        let assignments = sqlx::query(JOURNEY_ASSIGNMENTS.sqlite())
+            .bind(lead_id)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(assignment_summary)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let outbox_rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE lead_id = ?1 ORDER BY id"
+        )))
         .bind(lead_id)
-        .fetch_all(&store.read)
-        .await?
-        .iter()
-        .map(assignment_summary)
-        .collect::<StoreResult<Vec<_>>>()?;
-    let outbox_rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE lead_id = ?1 ORDER BY id"
-    )))
-    .bind(lead_id)
-    .fetch_all(&store.read)
-    .await?;
-    let deliveries = outbox_summaries(&store.read, outbox_rows).await?;
-    let audit = sqlx::query(JOURNEY_AUDIT.sqlite())
-        .bind(lead_id)
-        .fetch_all(&store.read)
-        .await?
-        .iter()
-        .map(audit_entry)
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok(Some(Journey {
-        lead: parse_json("leads.record", &lead.try_get::<String, _>("record")?)?,
-        status: lead.try_get("status")?,
-        rules_version: lead.try_get("rules_version")?,
-        trace: spelt_out(
-            store,
-            parse_json("leads.trace", &lead.try_get::<String, _>("trace")?)?,
-        )
-        .await?,
-        inbound,
-        assignments,
-        deliveries,
-        audit,
-    }))
-}
+        .fetch_all(&self.read)
+        .await?;
+        let deliveries = outbox_summaries(&self.read, outbox_rows).await?;
+        let audit = sqlx::query(JOURNEY_AUDIT.sqlite())
+            .bind(lead_id)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(audit_entry)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Some(Journey {
+            lead: parse_json("leads.record", &lead.try_get::<String, _>("record")?)?,
+            status: lead.try_get("status")?,
+            rules_version: lead.try_get("rules_version")?,
+            trace: spelt_out(
+                self,
+                parse_json("leads.trace", &lead.try_get::<String, _>("trace")?)?,
+            )
+            .await?,
+            inbound,
+            assignments,
+            deliveries,
+            audit,
+        }))
+    }
 
-pub(super) async fn queue_stats(store: &SqliteStore) -> StoreResult<QueueStats> {
-    let row = sqlx::query(
-        "SELECT (SELECT COUNT(*) FROM inbound WHERE status = 'pending') AS inbound_pending,
+    async fn queue_stats(&self) -> StoreResult<QueueStats> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM inbound WHERE status = 'pending') AS inbound_pending,
                 (SELECT COUNT(*) FROM outbox WHERE status = 'pending') AS outbox_pending,
                 (SELECT COUNT(*) FROM outbox WHERE status = 'dead') AS outbox_dead,
                 (SELECT COALESCE(SUM(n), 0) FROM held_leads) AS leads_held",
-    )
-    .fetch_one(&store.read)
-    .await?;
-    queue_counts(&row)
+        )
+        .fetch_one(&self.read)
+        .await?;
+        queue_counts(&row)
+    }
 }
 
 /// A lead's stored trace spelt out with its rules version's texts; a trace the texts do

@@ -57,47 +57,48 @@ async fn inserted(
     Ok(out)
 }
 
-pub(super) async fn insert_inbound(
-    store: &SqliteStore,
-    items: &[NewInbound],
-    cursors: &[CursorWrite],
-) -> StoreResult<Vec<Inserted>> {
-    // A busy web form's group is one statement, committed on its own: each statement is a
-    // hop to SQLite's thread, and a form's answer waits for every one of them. Bigger
-    // groups, and a polled source's position, go in one transaction.
-    if items.len() <= INBOUND_CHUNK && cursors.is_empty() {
-        let fresh = insert_inbound_rows(&store.write, items).await?;
-        if fresh.len() == items.len() {
-            return Ok(items.iter().map(|i| Inserted::New(i.id.clone())).collect());
+#[async_trait]
+impl IntakeStore for SqliteStore {
+    async fn insert_inbound(
+        &self,
+        items: &[NewInbound],
+        cursors: &[CursorWrite],
+    ) -> StoreResult<Vec<Inserted>> {
+        // A busy web form's group is one statement, committed on its own: each statement is a
+        // hop to SQLite's thread, and a form's answer waits for every one of them. Bigger
+        // groups, and a polled source's position, go in one transaction.
+        if items.len() <= INBOUND_CHUNK && cursors.is_empty() {
+            let fresh = insert_inbound_rows(&self.write, items).await?;
+            if fresh.len() == items.len() {
+                return Ok(items.iter().map(|i| Inserted::New(i.id.clone())).collect());
+            }
+            // The statement committed: a reader sees which stored items the others repeat.
+            let mut conn = self.read.acquire().await?;
+            return inserted(&mut conn, items, &fresh).await;
         }
-        // The statement committed: a reader sees which stored items the others repeat.
-        let mut conn = store.read.acquire().await?;
-        return inserted(&mut conn, items, &fresh).await;
+        let mut tx = self.write.begin().await?;
+        let mut fresh = std::collections::HashSet::with_capacity(items.len());
+        for chunk in items.chunks(INBOUND_CHUNK) {
+            fresh.extend(insert_inbound_rows(&mut *tx, chunk).await?);
+        }
+        let out = inserted(&mut tx, items, &fresh).await?;
+        for c in cursors {
+            set_cursor(&mut *tx, &c.key, &c.value, c.at).await?;
+        }
+        tx.commit().await?;
+        Ok(out)
     }
-    let mut tx = store.write.begin().await?;
-    let mut fresh = std::collections::HashSet::with_capacity(items.len());
-    for chunk in items.chunks(INBOUND_CHUNK) {
-        fresh.extend(insert_inbound_rows(&mut *tx, chunk).await?);
-    }
-    let out = inserted(&mut tx, items, &fresh).await?;
-    for c in cursors {
-        set_cursor(&mut *tx, &c.key, &c.value, c.at).await?;
-    }
-    tx.commit().await?;
-    Ok(out)
-}
 
-pub(super) async fn pending_inbound(
-    store: &SqliteStore,
-    limit: u32,
-) -> StoreResult<Vec<InboundRow>> {
-    let rows = sqlx::query(
-        "SELECT id, source, channel, dedupe_key, received_at, content_type, payload, meta
-         FROM inbound WHERE status = 'pending' ORDER BY received_at, rowid LIMIT +?1",
-    )
-    .bind(i64::from(limit))
-    // A read connection: the payloads are read without holding up the writers.
-    .fetch_all(&store.read)
-    .await?;
-    rows.iter().map(inbound_row).collect()
+    async fn get_cursor(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM cursors WHERE key = ?1")
+                .bind(key)
+                .fetch_optional(&self.write)
+                .await?,
+        )
+    }
+
+    async fn set_cursor(&self, key: &str, value: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        set_cursor(&self.write, key, value, now).await
+    }
 }

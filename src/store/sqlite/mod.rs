@@ -11,8 +11,8 @@
 //!
 //! One module per concern: `inbound` (intake), `leads` (the processing transaction and the
 //! SLA's deadlines), `outbox` (delivery), `notifications`, `admin` (lists, journeys, counts),
-//! `console`, `files`, `privacy`; this file opens the store, keeps the cursors and hands each
-//! [`Store`] method to its concern.
+//! `console`, `files`, `privacy`, `leases`, each implementing its concern's trait of the
+//! store; this file opens the store.
 
 mod admin;
 mod bulk;
@@ -20,6 +20,7 @@ mod console;
 mod files;
 mod inbound;
 mod leads;
+mod leases;
 mod notifications;
 mod outbox;
 mod privacy;
@@ -110,140 +111,6 @@ impl SqliteStore {
     /// The read-only connections, for copying the whole store (`store::copy`).
     pub(in crate::store) fn read_pool(&self) -> &SqlitePool {
         &self.read
-    }
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn ping(&self) -> StoreResult<()> {
-        admin::ping(self).await
-    }
-
-    async fn insert_inbound(
-        &self,
-        items: &[NewInbound],
-        cursors: &[CursorWrite],
-    ) -> StoreResult<Vec<Inserted>> {
-        inbound::insert_inbound(self, items, cursors).await
-    }
-
-    async fn pending_inbound(&self, limit: u32) -> StoreResult<Vec<InboundRow>> {
-        inbound::pending_inbound(self, limit).await
-    }
-
-    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
-        leads::begin(self).await
-    }
-
-    async fn claim_outbox(
-        &self,
-        sink: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<OutboxRow>> {
-        outbox::claim_outbox(self, sink, now, lease_until, limit).await
-    }
-
-    async fn record_deliveries(&self, results: &[DeliveryResult]) -> StoreResult<()> {
-        outbox::record_deliveries(self, results).await
-    }
-
-    async fn next_outbox_due(&self, sink: &str) -> StoreResult<Option<DateTime<Utc>>> {
-        outbox::next_outbox_due(self, sink).await
-    }
-
-    async fn crm_refs(&self, sink: &str, lead_id: &str) -> StoreResult<CrmRefs> {
-        outbox::crm_refs(self, sink, lead_id).await
-    }
-
-    async fn record_step(
-        &self,
-        outbox_id: i64,
-        steps_done: u32,
-        sink: &str,
-        lead_id: &str,
-        captured: &CrmRefs,
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        outbox::record_step(self, outbox_id, steps_done, sink, lead_id, captured, at).await
-    }
-
-    async fn replay_dead(&self, filter: &ReplayFilter, now: DateTime<Utc>) -> StoreResult<u64> {
-        outbox::replay_dead(self, filter, now).await
-    }
-
-    async fn list_inbound(&self, filter: &ListFilter) -> StoreResult<Vec<InboundSummary>> {
-        admin::list_inbound(self, filter).await
-    }
-
-    async fn list_leads(&self, filter: &ListFilter) -> StoreResult<Vec<LeadSummary>> {
-        admin::list_leads(self, filter).await
-    }
-
-    async fn lead_journey(&self, lead_id: &str) -> StoreResult<Option<Journey>> {
-        admin::lead_journey(self, lead_id).await
-    }
-
-    async fn list_dead(
-        &self,
-        filter: &ReplayFilter,
-        limit: u32,
-    ) -> StoreResult<Vec<OutboxSummary>> {
-        outbox::list_dead(self, filter, limit).await
-    }
-
-    async fn queue_stats(&self) -> StoreResult<QueueStats> {
-        admin::queue_stats(self).await
-    }
-
-    async fn get_cursor(&self, key: &str) -> StoreResult<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT value FROM cursors WHERE key = ?1")
-                .bind(key)
-                .fetch_optional(&self.write)
-                .await?,
-        )
-    }
-
-    async fn set_cursor(&self, key: &str, value: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        set_cursor(&self.write, key, value, now).await
-    }
-
-    async fn next_ack_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
-        leads::next_ack_due(self).await
-    }
-
-    async fn hold_leases(
-        &self,
-        holder: &str,
-        names: &[String],
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> StoreResult<Vec<String>> {
-        let mut tx = self.write.begin().await?;
-        let mut held = Vec::with_capacity(names.len());
-        for name in names {
-            let got: Option<String> = sqlx::query_scalar(sql::leases::HOLD.sqlite())
-                .bind(name)
-                .bind(holder)
-                .bind(ts(now))
-                .bind(ts(until))
-                .fetch_optional(&mut *tx)
-                .await?;
-            held.extend(got);
-        }
-        tx.commit().await?;
-        Ok(held)
-    }
-
-    async fn release_lease(&self, holder: &str, name: &str) -> StoreResult<()> {
-        sqlx::query(sql::leases::RELEASE.sqlite())
-            .bind(name)
-            .bind(holder)
-            .execute(&self.write)
-            .await?;
-        Ok(())
     }
 }
 

@@ -28,14 +28,16 @@ pub(super) async fn outbox_summaries(
     Ok(out)
 }
 
-pub(super) async fn claim_outbox(
-    store: &SqliteStore,
-    sink: &str,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-    limit: u32,
-) -> StoreResult<Vec<OutboxRow>> {
-    let rows = sqlx::query(
+#[async_trait]
+impl OutboxStore for SqliteStore {
+    async fn claim_outbox(
+        &self,
+        sink: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxRow>> {
+        let rows = sqlx::query(
         "UPDATE outbox SET lease_until = ?3 WHERE id IN (
             SELECT o.id FROM outbox o
             WHERE o.sink = ?1 AND o.status = 'pending' AND o.next_attempt_at <= ?2
@@ -49,47 +51,44 @@ pub(super) async fn claim_outbox(
     .bind(ts(now))
     .bind(ts(lease_until))
     .bind(i64::from(limit))
-    .fetch_all(&store.write)
+    .fetch_all(&self.write)
     .await?;
-    let mut out: Vec<OutboxRow> = rows.iter().map(outbox_row).collect::<StoreResult<_>>()?;
-    out.sort_by_key(|r| r.id);
-    Ok(out)
-}
-
-pub(super) async fn record_deliveries(
-    store: &SqliteStore,
-    results: &[DeliveryResult],
-) -> StoreResult<()> {
-    if results.is_empty() {
-        return Ok(());
+        let mut out: Vec<OutboxRow> = rows.iter().map(outbox_row).collect::<StoreResult<_>>()?;
+        out.sort_by_key(|r| r.id);
+        Ok(out)
     }
-    // One statement per table for the whole batch: `[outbox_id, attempt, at, outcome,
-    // status_code, error, duration_ms, status, next_attempt_at, delivered_at]` per result.
-    let rows: Vec<Value> = results
-        .iter()
-        .map(|r| {
-            let (outcome, status, next, delivered) = match r.outcome {
-                DeliveryOutcome::Delivered => ("delivered", "delivered", None, Some(ts(r.at))),
-                DeliveryOutcome::Retry(at) => ("retry", "pending", Some(ts(at)), None),
-                DeliveryOutcome::Dead => ("dead", "dead", None, None),
-            };
-            serde_json::json!([
-                r.outbox_id,
-                r.attempt,
-                ts(r.at),
-                outcome,
-                r.status_code,
-                r.error,
-                r.duration_ms,
-                status,
-                next,
-                delivered
-            ])
-        })
-        .collect();
-    let rows = Value::Array(rows).to_string();
-    let mut tx = store.write.begin().await?;
-    sqlx::query(
+
+    async fn record_deliveries(&self, results: &[DeliveryResult]) -> StoreResult<()> {
+        if results.is_empty() {
+            return Ok(());
+        }
+        // One statement per table for the whole batch: `[outbox_id, attempt, at, outcome,
+        // status_code, error, duration_ms, status, next_attempt_at, delivered_at]` per result.
+        let rows: Vec<Value> = results
+            .iter()
+            .map(|r| {
+                let (outcome, status, next, delivered) = match r.outcome {
+                    DeliveryOutcome::Delivered => ("delivered", "delivered", None, Some(ts(r.at))),
+                    DeliveryOutcome::Retry(at) => ("retry", "pending", Some(ts(at)), None),
+                    DeliveryOutcome::Dead => ("dead", "dead", None, None),
+                };
+                serde_json::json!([
+                    r.outbox_id,
+                    r.attempt,
+                    ts(r.at),
+                    outcome,
+                    r.status_code,
+                    r.error,
+                    r.duration_ms,
+                    status,
+                    next,
+                    delivered
+                ])
+            })
+            .collect();
+        let rows = Value::Array(rows).to_string();
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
         "INSERT OR REPLACE INTO delivery_attempts (outbox_id, attempt, at, outcome, status_code, error, duration_ms)
          SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6
          FROM json_each(?1) ORDER BY key",
@@ -97,108 +96,94 @@ pub(super) async fn record_deliveries(
     .bind(&rows)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "UPDATE outbox SET status = j.value->>7, attempts = j.value->>1, lease_until = NULL,
+        sqlx::query(
+            "UPDATE outbox SET status = j.value->>7, attempts = j.value->>1, lease_until = NULL,
                 last_error = j.value->>5, next_attempt_at = COALESCE(j.value->>8, next_attempt_at),
                 delivered_at = j.value->>9
          FROM json_each(?1) AS j WHERE outbox.id = j.value->>0",
-    )
-    .bind(&rows)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
+        )
+        .bind(&rows)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 
-pub(super) async fn next_outbox_due(
-    store: &SqliteStore,
-    sink: &str,
-) -> StoreResult<Option<DateTime<Utc>>> {
-    let next: Option<String> = sqlx::query_scalar(
-        "SELECT MIN(MAX(o.next_attempt_at, COALESCE(o.lease_until, ''))) FROM outbox o
+    async fn next_outbox_due(&self, sink: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        let next: Option<String> = sqlx::query_scalar(
+            "SELECT MIN(MAX(o.next_attempt_at, COALESCE(o.lease_until, ''))) FROM outbox o
          WHERE o.sink = ?1 AND o.status = 'pending'
            AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.sink = o.sink
                AND e.lead_id = o.lead_id AND e.status = 'pending' AND e.id < o.id)",
-    )
-    .bind(sink)
-    .fetch_one(&store.write)
-    .await?;
-    opt_ts("outbox.next_attempt_at", next)
-}
-
-pub(super) async fn crm_refs(
-    store: &SqliteStore,
-    sink: &str,
-    lead_id: &str,
-) -> StoreResult<CrmRefs> {
-    let rows = sqlx::query(CRM_REFS.sqlite())
+        )
         .bind(sink)
-        .bind(lead_id)
-        .fetch_all(&store.read)
+        .fetch_one(&self.write)
         .await?;
-    rows.iter().map(crm_ref).collect()
-}
+        opt_ts("outbox.next_attempt_at", next)
+    }
 
-pub(super) async fn record_step(
-    store: &SqliteStore,
-    outbox_id: i64,
-    steps_done: u32,
-    sink: &str,
-    lead_id: &str,
-    captured: &CrmRefs,
-    at: DateTime<Utc>,
-) -> StoreResult<()> {
-    let mut tx = store.write.begin().await?;
-    for (name, value) in captured {
-        sqlx::query(SET_CRM_REF.sqlite())
+    async fn crm_refs(&self, sink: &str, lead_id: &str) -> StoreResult<CrmRefs> {
+        let rows = sqlx::query(CRM_REFS.sqlite())
             .bind(sink)
             .bind(lead_id)
-            .bind(name)
-            .bind(value.to_string())
-            .bind(ts(at))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(crm_ref).collect()
+    }
+
+    async fn record_step(
+        &self,
+        outbox_id: i64,
+        steps_done: u32,
+        sink: &str,
+        lead_id: &str,
+        captured: &CrmRefs,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        for (name, value) in captured {
+            sqlx::query(SET_CRM_REF.sqlite())
+                .bind(sink)
+                .bind(lead_id)
+                .bind(name)
+                .bind(value.to_string())
+                .bind(ts(at))
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(SET_STEP.sqlite())
+            .bind(outbox_id)
+            .bind(i64::from(steps_done))
             .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
+        Ok(())
     }
-    sqlx::query(SET_STEP.sqlite())
-        .bind(outbox_id)
-        .bind(i64::from(steps_done))
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
-}
 
-pub(super) async fn replay_dead(
-    store: &SqliteStore,
-    filter: &ReplayFilter,
-    now: DateTime<Utc>,
-) -> StoreResult<u64> {
-    let done = sqlx::query(
+    async fn replay_dead(&self, filter: &ReplayFilter, now: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query(
         "UPDATE outbox SET status = 'pending', next_attempt_at = ?1, retry_since = ?1, lease_until = NULL
          WHERE status = 'dead' AND (?2 IS NULL OR lead_id = ?2) AND (?3 IS NULL OR sink = ?3)",
     )
     .bind(ts(now))
     .bind(&filter.lead_id)
     .bind(&filter.sink)
-    .execute(&store.write)
+    .execute(&self.write)
     .await?;
-    Ok(done.rows_affected())
-}
+        Ok(done.rows_affected())
+    }
 
-pub(super) async fn list_dead(
-    store: &SqliteStore,
-    f: &ReplayFilter,
-    limit: u32,
-) -> StoreResult<Vec<OutboxSummary>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {OUTBOX_COLUMNS} FROM outbox
+    async fn list_dead(&self, f: &ReplayFilter, limit: u32) -> StoreResult<Vec<OutboxSummary>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox
          WHERE status = 'dead' AND (?1 IS NULL OR lead_id = ?1) AND (?2 IS NULL OR sink = ?2)
          ORDER BY id DESC LIMIT +?3"
-    )))
-    .bind(&f.lead_id)
-    .bind(&f.sink)
-    .bind(i64::from(limit.clamp(1, 500)))
-    .fetch_all(&store.read)
-    .await?;
-    outbox_summaries(&store.read, rows).await
+        )))
+        .bind(&f.lead_id)
+        .bind(&f.sink)
+        .bind(i64::from(limit.clamp(1, 500)))
+        .fetch_all(&self.read)
+        .await?;
+        outbox_summaries(&self.read, rows).await
+    }
 }

@@ -5,7 +5,7 @@
 use super::inbound::inbound_row;
 use super::{SqliteStore, json_list, ts};
 use crate::store::{
-    Erasure, ErasureRequest, Export, PrivacyStore, RetentionKind, Store, StoreResult, Subject,
+    AdminStore, Erasure, ErasureRequest, Export, PrivacyStore, RetentionKind, StoreResult, Subject,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

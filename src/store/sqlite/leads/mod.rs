@@ -10,25 +10,41 @@ mod guard;
 mod identities;
 mod pending;
 
+use super::inbound::inbound_row;
 use super::*;
 use crate::store::sql::admin::assignment_summary;
 use crate::store::sql::leads::{active_assignment, stored_lead};
 use guard::{Guarded, Sees};
 
-pub(super) async fn begin(store: &SqliteStore) -> StoreResult<Box<dyn StoreTx>> {
-    Ok(Box::new(SqliteTx {
-        db: Guarded::new(store.write.begin().await?),
-        identities: identities::Identities::default(),
-        deferred: deferred::Deferred::default(),
-        conversations: HashMap::new(),
-    }))
-}
-
-pub(super) async fn next_ack_due(store: &SqliteStore) -> StoreResult<Option<DateTime<Utc>>> {
-    let next: Option<String> = sqlx::query_scalar(NEXT_DUE)
-        .fetch_optional(&store.write)
+#[async_trait]
+impl ProcessStore for SqliteStore {
+    async fn pending_inbound(&self, limit: u32) -> StoreResult<Vec<InboundRow>> {
+        let rows = sqlx::query(
+            "SELECT id, source, channel, dedupe_key, received_at, content_type, payload, meta
+         FROM inbound WHERE status = 'pending' ORDER BY received_at, rowid LIMIT +?1",
+        )
+        .bind(i64::from(limit))
+        // A read connection: the payloads are read without holding up the writers.
+        .fetch_all(&self.read)
         .await?;
-    opt_ts("assignments.ack_due_at", next)
+        rows.iter().map(inbound_row).collect()
+    }
+
+    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
+        Ok(Box::new(SqliteTx {
+            db: Guarded::new(self.write.begin().await?),
+            identities: identities::Identities::default(),
+            deferred: deferred::Deferred::default(),
+            conversations: HashMap::new(),
+        }))
+    }
+
+    async fn next_ack_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        let next: Option<String> = sqlx::query_scalar(NEXT_DUE)
+            .fetch_optional(&self.write)
+            .await?;
+        opt_ts("assignments.ack_due_at", next)
+    }
 }
 
 const LEAD_COLUMNS: &str = "l.record, l.status, l.manager_id, l.level, l.last_activity_at";

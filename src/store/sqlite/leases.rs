@@ -1,0 +1,39 @@
+//! [`LeaseStore`] on SQLite: the statements are `sql/leases.rs`'s, run in one transaction. One
+//! daemon writes a SQLite file, so there are no other replicas' commits to relay.
+
+use super::*;
+
+#[async_trait]
+impl LeaseStore for SqliteStore {
+    async fn hold_leases(
+        &self,
+        holder: &str,
+        names: &[String],
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>> {
+        let mut tx = self.write.begin().await?;
+        let mut held = Vec::with_capacity(names.len());
+        for name in names {
+            let got: Option<String> = sqlx::query_scalar(sql::leases::HOLD.sqlite())
+                .bind(name)
+                .bind(holder)
+                .bind(ts(now))
+                .bind(ts(until))
+                .fetch_optional(&mut *tx)
+                .await?;
+            held.extend(got);
+        }
+        tx.commit().await?;
+        Ok(held)
+    }
+
+    async fn release_lease(&self, holder: &str, name: &str) -> StoreResult<()> {
+        sqlx::query(sql::leases::RELEASE.sqlite())
+            .bind(name)
+            .bind(holder)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+}
