@@ -151,8 +151,10 @@ struct Person {
 }
 
 fn parse_channel(s: &str) -> Result<Channel, String> {
-    Channel::parse(s)
-        .ok_or_else(|| "one of email, telegram, vk, whatsapp, blog, webform".to_string())
+    Channel::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
+        format!("one of {}", names.join(", "))
+    })
 }
 
 /// A failure with the exit code it maps to.
@@ -256,13 +258,7 @@ fn check(path: &Path, connect: bool) -> Result<(), Failure> {
             fine.push(format!(
                 "{}: ok ({} sources, {} sinks)",
                 path.display(),
-                config.webforms.len()
-                    + config.email.len()
-                    + config.telegram.len()
-                    + config.vk.len()
-                    + config.whatsapp.len()
-                    + config.wordpress.len()
-                    + config.feeds.len(),
+                config.sources().count(),
                 config.sinks.len()
             ));
             config.routing_file
