@@ -475,109 +475,22 @@ impl<'t> Compiler<'t, '_> {
         levels: &[String],
         business: Tz,
     ) -> Option<Manager> {
-        let id = t
-            .get("id")
-            .and_then(|v| read::string(&mut self.p, v, "", "id"));
-        let section = match &id {
-            Some(id) => format!("manager \"{id}\""),
-            None => format!("manager #{}", index + 1),
-        };
+        let (id, section) = self.manager_id(t, &span, index);
         let s = section.as_str();
         read::unknown_keys(&mut self.p, t, MANAGER_KEYS, s);
-        let missing = |p: &mut Problems<'_>, key: &str, example: &str| {
-            p.add(
-                span.clone(),
-                ProblemKind::MissingKey,
-                s,
-                format!("missing \"{key}\": add e.g. {key} = {example}"),
-            );
-        };
-        if id.is_none() && t.get("id").is_none() {
-            missing(&mut self.p, "id", "\"anna\"");
-        }
-        if let (Some(id), Some(v)) = (&id, t.get("id"))
-            && (id.is_empty() || id.chars().any(char::is_whitespace))
-        {
-            self.p.add(
-                v.span(),
-                ProblemKind::BadValue,
-                s,
-                format!(
-                    "id \"{id}\" must be one word without spaces, e.g. \"anna\" or \"anna.petrova\""
-                ),
-            );
-        }
-        if let (Some(id), Some(v)) = (&id, t.get("id"))
-            && !self.manager_ids.insert(id.clone())
-        {
-            self.p.add(
-                v.span(),
-                ProblemKind::Duplicate,
-                s,
-                format!("another manager already has id \"{id}\": ids must be unique"),
-            );
-        }
         let name = match t.get("name") {
             Some(v) => read::string(&mut self.p, v, s, "name"),
-            None => {
-                missing(&mut self.p, "name", "\"Анна Петрова\"");
-                None
-            }
+            None => self.missing(&span, s, "name", "\"Анна Петрова\""),
         };
         let level = match t.get("level") {
             Some(v) => self.level(v, s, levels),
             None => {
-                missing(
-                    &mut self.p,
-                    "level",
-                    &format!("\"{}\"", levels.first().map_or("junior", String::as_str)),
-                );
-                None
+                let example = format!("\"{}\"", levels.first().map_or("junior", String::as_str));
+                self.missing(&span, s, "level", &example)
             }
         };
-        let tz = match t.get("timezone") {
-            Some(v) => {
-                read::string(&mut self.p, v, s, "timezone").and_then(|name| match parse_tz(&name) {
-                    Ok(tz) => Some(tz),
-                    Err(e) => {
-                        self.p.add(v.span(), ProblemKind::BadTimezone, s, e);
-                        None
-                    }
-                })
-            }
-            None => Some(business),
-        };
-        let hours_text = match t.get("hours") {
-            Some(v) => match v.get_ref() {
-                DeValue::Array(_) => read::strings(&mut self.p, v, s, "hours").map(|h| {
-                    h.iter()
-                        .map(|x| x.get_ref().as_str())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                }),
-                _ => read::string(&mut self.p, v, s, "hours"),
-            },
-            None => {
-                missing(&mut self.p, "hours", "\"mon-fri 09:00-13:00, 14:00-18:00\"");
-                None
-            }
-        };
-        let week = hours_text
-            .as_deref()
-            .and_then(|h| match WeekHours::parse(h) {
-                Ok(w) => Some(w),
-                Err(e) => {
-                    if let Some(v) = t.get("hours") {
-                        self.p.add(
-                            v.span(),
-                            ProblemKind::BadHours,
-                            s,
-                            format!("bad working hours: {e}"),
-                        );
-                    }
-                    None
-                }
-            });
+        let tz = self.timezone(t, s, business);
+        let (hours_text, week) = self.working_hours(t, &span, s);
         let days_off = match t.get("days_off") {
             Some(v) => self.dates(v, s, "days_off"),
             None => DateSet::default(),
@@ -586,36 +499,8 @@ impl<'t> Compiler<'t, '_> {
             .get("works_holidays")
             .and_then(|v| read::boolean(&mut self.p, v, s, "works_holidays"))
             .unwrap_or(false);
-        let telegram_chat_id = t
-            .get("telegram_chat_id")
-            .and_then(|v| read::integer(&mut self.p, v, s, "telegram_chat_id"));
-        let email = t
-            .get("email")
-            .and_then(|v| read::string(&mut self.p, v, s, "email"));
-        if let (Some(e), Some(v)) = (&email, t.get("email"))
-            && !e.contains('@')
-        {
-            self.p.add(
-                v.span(),
-                ProblemKind::BadValue,
-                s,
-                format!("\"{e}\" is not an e-mail address"),
-            );
-        }
-        let mut crm_user_id = BTreeMap::new();
-        if let Some(v) = t.get("crm_user_id")
-            && let Some(table) = read::table(&mut self.p, v, s, "crm_user_id")
-        {
-            for (sink, value) in table.iter() {
-                let id = match value.get_ref() {
-                    DeValue::Integer(i) => Some(i.as_str().to_string()),
-                    _ => read::string(&mut self.p, value, s, "crm_user_id"),
-                };
-                if let Some(id) = id {
-                    crm_user_id.insert(sink.get_ref().to_string(), id);
-                }
-            }
-        }
+        let (telegram_chat_id, email) = self.manager_contacts(t, s);
+        let crm_user_id = self.crm_user_ids(t, s);
         let max_open = t
             .get("max_open")
             .and_then(|v| read::integer_in(&mut self.p, v, s, "max_open", 1, i64::from(u32::MAX)))
@@ -631,58 +516,7 @@ impl<'t> Compiler<'t, '_> {
         let team = t
             .get("team")
             .and_then(|v| read::string(&mut self.p, v, s, "team"));
-        let notify = match t.get("notify") {
-            Some(v) => {
-                let mut out = Vec::new();
-                for n in read::strings(&mut self.p, v, s, "notify").unwrap_or_default() {
-                    let (channel, ok) = match n.get_ref().as_str() {
-                        "telegram" => (Some(NotifyChannel::Telegram), telegram_chat_id.is_some()),
-                        "email" => (Some(NotifyChannel::Email), email.is_some()),
-                        _ => (None, true),
-                    };
-                    match channel {
-                        None => self.p.add(
-                            n.span(),
-                            ProblemKind::BadValue,
-                            s,
-                            format!(
-                                "unknown notify channel \"{}\": {}",
-                                n.get_ref(),
-                                hint(n.get_ref(), &["telegram", "email"])
-                            ),
-                        ),
-                        Some(c) if !ok => {
-                            let key = if c == NotifyChannel::Telegram {
-                                "telegram_chat_id"
-                            } else {
-                                "email"
-                            };
-                            self.p.add(
-                                n.span(),
-                                ProblemKind::MissingKey,
-                                s,
-                                format!(
-                                    "notify includes \"{}\" but \"{key}\" is not set",
-                                    n.get_ref()
-                                ),
-                            );
-                        }
-                        Some(c) => out.push(c),
-                    }
-                }
-                out
-            }
-            None => {
-                let mut out = Vec::new();
-                if telegram_chat_id.is_some() {
-                    out.push(NotifyChannel::Telegram);
-                }
-                if email.is_some() {
-                    out.push(NotifyChannel::Email);
-                }
-                out
-            }
-        };
+        let notify = self.notify_channels(t, s, telegram_chat_id.is_some(), email.is_some());
         let id = id?;
         Some(Manager {
             key: Label::from(id.as_str()),
@@ -705,6 +539,210 @@ impl<'t> Compiler<'t, '_> {
                 works_holidays,
             },
         })
+    }
+
+    /// Reports a key the table at `span` (`section`) lacks, with an example; `None`.
+    fn missing<T>(
+        &mut self,
+        span: &Range<usize>,
+        section: &str,
+        key: &str,
+        example: &str,
+    ) -> Option<T> {
+        self.p.add(
+            span.clone(),
+            ProblemKind::MissingKey,
+            section,
+            format!("missing \"{key}\": add e.g. {key} = {example}"),
+        );
+        None
+    }
+
+    /// A manager's id (one word, unique among the managers) and how problems name the
+    /// manager: by id, or by place (`manager #3`) when it has none.
+    fn manager_id(
+        &mut self,
+        t: &DeTable<'_>,
+        span: &Range<usize>,
+        index: usize,
+    ) -> (Option<String>, String) {
+        let value = t.get("id");
+        let id = value.and_then(|v| read::string(&mut self.p, v, "", "id"));
+        let section = match &id {
+            Some(id) => format!("manager \"{id}\""),
+            None => format!("manager #{}", index + 1),
+        };
+        let s = section.as_str();
+        let Some(v) = value else {
+            self.missing::<()>(span, s, "id", "\"anna\"");
+            return (id, section);
+        };
+        if let Some(id) = &id
+            && (id.is_empty() || id.chars().any(char::is_whitespace))
+        {
+            self.p.add(
+                v.span(),
+                ProblemKind::BadValue,
+                s,
+                format!(
+                    "id \"{id}\" must be one word without spaces, e.g. \"anna\" or \"anna.petrova\""
+                ),
+            );
+        }
+        if let Some(id) = &id
+            && !self.manager_ids.insert(id.clone())
+        {
+            self.p.add(
+                v.span(),
+                ProblemKind::Duplicate,
+                s,
+                format!("another manager already has id \"{id}\": ids must be unique"),
+            );
+        }
+        (id, section)
+    }
+
+    /// A manager's time zone: its own `timezone`, else the business's.
+    fn timezone(&mut self, t: &DeTable<'_>, s: &str, business: Tz) -> Option<Tz> {
+        let Some(v) = t.get("timezone") else {
+            return Some(business);
+        };
+        let name = read::string(&mut self.p, v, s, "timezone")?;
+        match parse_tz(&name) {
+            Ok(tz) => Some(tz),
+            Err(e) => {
+                self.p.add(v.span(), ProblemKind::BadTimezone, s, e);
+                None
+            }
+        }
+    }
+
+    /// A manager's `hours` as written (a list joined with `; `) and as parsed.
+    fn working_hours(
+        &mut self,
+        t: &DeTable<'_>,
+        span: &Range<usize>,
+        s: &str,
+    ) -> (Option<String>, Option<WeekHours>) {
+        let Some(v) = t.get("hours") else {
+            let example = "\"mon-fri 09:00-13:00, 14:00-18:00\"";
+            return (self.missing(span, s, "hours", example), None);
+        };
+        let text = match v.get_ref() {
+            DeValue::Array(_) => read::strings(&mut self.p, v, s, "hours").map(|h| {
+                h.iter()
+                    .map(|x| x.get_ref().as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }),
+            _ => read::string(&mut self.p, v, s, "hours"),
+        };
+        let week = text.as_deref().and_then(|h| match WeekHours::parse(h) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                let message = format!("bad working hours: {e}");
+                self.p.add(v.span(), ProblemKind::BadHours, s, message);
+                None
+            }
+        });
+        (text, week)
+    }
+
+    /// Where a manager is told: the Telegram chat and the e-mail address (which must have
+    /// an `@`).
+    fn manager_contacts(&mut self, t: &DeTable<'_>, s: &str) -> (Option<i64>, Option<String>) {
+        let telegram_chat_id = t
+            .get("telegram_chat_id")
+            .and_then(|v| read::integer(&mut self.p, v, s, "telegram_chat_id"));
+        let email = t
+            .get("email")
+            .and_then(|v| read::string(&mut self.p, v, s, "email"));
+        if let (Some(e), Some(v)) = (&email, t.get("email"))
+            && !e.contains('@')
+        {
+            self.p.add(
+                v.span(),
+                ProblemKind::BadValue,
+                s,
+                format!("\"{e}\" is not an e-mail address"),
+            );
+        }
+        (telegram_chat_id, email)
+    }
+
+    /// A manager's user id in each CRM, by sink id (a number or a text).
+    fn crm_user_ids(&mut self, t: &DeTable<'_>, s: &str) -> BTreeMap<String, String> {
+        let mut ids = BTreeMap::new();
+        if let Some(v) = t.get("crm_user_id")
+            && let Some(table) = read::table(&mut self.p, v, s, "crm_user_id")
+        {
+            for (sink, value) in table.iter() {
+                let id = match value.get_ref() {
+                    DeValue::Integer(i) => Some(i.as_str().to_string()),
+                    _ => read::string(&mut self.p, value, s, "crm_user_id"),
+                };
+                if let Some(id) = id {
+                    ids.insert(sink.get_ref().to_string(), id);
+                }
+            }
+        }
+        ids
+    }
+
+    /// The channels a manager is told on: `notify` as written (each needs its contact),
+    /// else every channel the manager has a contact for.
+    fn notify_channels(
+        &mut self,
+        t: &DeTable<'_>,
+        s: &str,
+        has_telegram: bool,
+        has_email: bool,
+    ) -> Vec<NotifyChannel> {
+        let Some(v) = t.get("notify") else {
+            let telegram = has_telegram.then_some(NotifyChannel::Telegram);
+            return telegram
+                .into_iter()
+                .chain(has_email.then_some(NotifyChannel::Email))
+                .collect();
+        };
+        let mut out = Vec::new();
+        for n in read::strings(&mut self.p, v, s, "notify").unwrap_or_default() {
+            let (channel, ok) = match n.get_ref().as_str() {
+                "telegram" => (Some(NotifyChannel::Telegram), has_telegram),
+                "email" => (Some(NotifyChannel::Email), has_email),
+                _ => (None, true),
+            };
+            match channel {
+                None => self.p.add(
+                    n.span(),
+                    ProblemKind::BadValue,
+                    s,
+                    format!(
+                        "unknown notify channel \"{}\": {}",
+                        n.get_ref(),
+                        hint(n.get_ref(), &["telegram", "email"])
+                    ),
+                ),
+                Some(c) if !ok => {
+                    let key = if c == NotifyChannel::Telegram {
+                        "telegram_chat_id"
+                    } else {
+                        "email"
+                    };
+                    self.p.add(
+                        n.span(),
+                        ProblemKind::MissingKey,
+                        s,
+                        format!(
+                            "notify includes \"{}\" but \"{key}\" is not set",
+                            n.get_ref()
+                        ),
+                    );
+                }
+                Some(c) => out.push(c),
+            }
+        }
+        out
     }
 
     fn sla(
