@@ -12,13 +12,20 @@ pub struct Browser {
     /// The WebDriver session.
     pub client: Client,
     driver: Child,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 impl Drop for Browser {
+    /// Ends chromedriver and every Chromium process of this session: killing the driver alone
+    /// leaves the browser and its helpers running (they outlived every test run before). Each
+    /// of them carries the session's own `--user-data-dir` on its command line.
     fn drop(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        let profile = format!("--user-data-dir={}", self.profile.path().display());
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f", "--", &profile])
+            .status();
     }
 }
 
@@ -74,7 +81,7 @@ impl Browser {
                     return Browser {
                         client,
                         driver,
-                        _profile: profile,
+                        profile,
                     };
                 }
                 Err(e) => last = Some(e),
