@@ -101,6 +101,7 @@ async fn store(app: &AppState, hook: &dyn Webhook, posted: Posted) -> Result<Str
         })
         .collect();
     let mut sources: Vec<&str> = posted.items.iter().map(|(s, _)| s.as_str()).collect();
+    sources.sort_unstable();
     sources.dedup();
     let stored = match app.intake.submit_batch(items, None).await {
         Ok(stored) => stored,

@@ -4,6 +4,7 @@
 //! of six hundred.
 
 use super::*;
+use crate::store::sql::inbound::FinishedItems;
 
 /// What the transaction keeps back until its commit.
 #[derive(Debug, Default)]
@@ -15,16 +16,13 @@ pub(super) struct KeptBack {
     pub(super) audit: Vec<[String; 4]>,
     /// Finished items, each once: an item finished again in the same transaction keeps its
     /// last outcome.
-    pub(super) finished: Vec<FinishedInbound>,
+    pub(super) finished: FinishedItems,
 }
 
 impl KeptBack {
     /// Keeps `d` back, in place of an earlier outcome of the same item.
     pub(super) fn finished(&mut self, d: &FinishedInbound) {
-        match (self.finished.iter_mut()).find(|f| f.inbound_id == d.inbound_id) {
-            Some(earlier) => *earlier = d.clone(),
-            None => self.finished.push(d.clone()),
-        }
+        self.finished.keep(d);
     }
 }
 
@@ -38,8 +36,8 @@ impl KeptBack {
         if !self.audit.is_empty() {
             insert_audit(db, &self.audit).await?;
         }
-        if !self.finished.is_empty() {
-            finish(db, &self.finished).await?;
+        if !self.finished.items().is_empty() {
+            finish(db, self.finished.items()).await?;
         }
         Ok(())
     }

@@ -4,12 +4,12 @@
 //! batch of hundreds of items then costs a few statements more, not a few per item; the rows
 //! are still committed in the same transaction, in the order they were added.
 
+use crate::store::sql::inbound::FinishedItems;
 use crate::store::sqlite::bulk::{Cell, Rows};
 use crate::store::sqlite::{notifications, ts};
 use crate::store::{FinishedInbound, NewNotification, NewOutbox, StoreError, StoreResult};
 use serde_json::{Value, json};
 use sqlx::SqliteConnection;
-use std::collections::HashMap;
 
 /// The rows waiting for the commit.
 #[derive(Debug)]
@@ -17,9 +17,7 @@ pub(super) struct Deferred {
     audit: Rows,
     outbox: Rows,
     notifications: Rows,
-    finished: Vec<Value>,
-    /// Where each item's outcome is in `finished`.
-    finished_at: HashMap<String, usize>,
+    finished: FinishedItems,
 }
 
 impl Default for Deferred {
@@ -37,8 +35,7 @@ impl Default for Deferred {
                 " ON CONFLICT (sink, event_id) DO NOTHING",
             ),
             notifications: notifications::rows(),
-            finished: Vec::new(),
-            finished_at: HashMap::new(),
+            finished: FinishedItems::default(),
         }
     }
 }
@@ -81,25 +78,10 @@ impl Deferred {
         notifications::push(&mut self.notifications, row);
     }
 
-    /// A finished item: `[id, status, reason, detail, lead_id, processed_at]`; finishing the
-    /// same item again in the transaction replaces the earlier outcome.
+    /// A finished item; finishing the same item again in the transaction replaces the
+    /// earlier outcome.
     pub(super) fn finished(&mut self, d: &FinishedInbound) {
-        let row = json!([
-            d.inbound_id,
-            d.status,
-            d.reason,
-            d.detail,
-            d.lead_id,
-            ts(d.at)
-        ]);
-        match self.finished_at.get(&d.inbound_id) {
-            Some(&i) => self.finished[i] = row,
-            None => {
-                self.finished_at
-                    .insert(d.inbound_id.clone(), self.finished.len());
-                self.finished.push(row);
-            }
-        }
+        self.finished.keep(d);
     }
 
     /// Writes every waiting row.
@@ -107,7 +89,21 @@ impl Deferred {
         self.audit.insert(db).await?;
         self.outbox.insert(db).await?;
         self.notifications.insert(db).await?;
-        if !self.finished.is_empty() {
+        let finished = self.finished.items();
+        if !finished.is_empty() {
+            // `[id, status, reason, detail, lead_id, processed_at]` each.
+            let rows: Vec<Value> = (finished.iter())
+                .map(|d| {
+                    json!([
+                        d.inbound_id,
+                        d.status,
+                        d.reason,
+                        d.detail,
+                        d.lead_id,
+                        ts(d.at)
+                    ])
+                })
+                .collect();
             // Only items still pending: one another transaction finished first fails the batch,
             // as on PostgreSQL, where replicas could race for it.
             let ids: Vec<String> = sqlx::query_scalar(
@@ -116,41 +112,17 @@ impl Deferred {
                  FROM json_each(?1) AS j WHERE inbound.id = j.value->>0 AND inbound.status = 'pending'
                  RETURNING inbound.id",
             )
-            .bind(serde_json::to_string(&self.finished).unwrap_or_default())
+            .bind(serde_json::to_string(&rows).unwrap_or_default())
             .fetch_all(&mut *db)
             .await?;
-            if ids.len() < self.finished.len() {
-                let first = (self.finished.iter())
-                    .filter_map(|row| row[0].as_str())
+            if ids.len() < finished.len() {
+                let first = (finished.iter())
+                    .map(|d| d.inbound_id.as_str())
                     .find(|id| !ids.iter().any(|done| done == id));
                 let id = first.unwrap_or_default().to_string();
                 return Err(StoreError::AlreadyProcessed(id));
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn an_item_finished_twice_keeps_its_last_outcome() {
-        let at = chrono::Utc
-            .with_ymd_and_hms(2026, 11, 22, 9, 15, 2)
-            .single()
-            .expect("date");
-        let mut d = Deferred::default();
-        d.finished(&FinishedInbound::not_lead("a", "spam", "first".into(), at));
-        d.finished(&FinishedInbound::not_lead("b", "spam", "other".into(), at));
-        d.finished(&FinishedInbound::lead("a", "lead-a", None, at));
-        let outcomes: Vec<(&str, &str)> = d
-            .finished
-            .iter()
-            .filter_map(|f| Some((f[0].as_str()?, f[1].as_str()?)))
-            .collect();
-        assert_eq!(outcomes, [("a", "lead"), ("b", "not_lead")]);
     }
 }
