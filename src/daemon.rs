@@ -13,8 +13,9 @@ use crate::routing::{CompiledRules, RulesHandle, watch_rules};
 use crate::shared::{Shared, StartError, Tasks};
 use crate::sla::TapListener;
 use crate::sla::{Actions, Reach, SlaWorker};
+use crate::sources::registry::CHANNELS;
 use crate::sources::replies::ReplyClients;
-use crate::sources::vk::VkApi;
+use crate::sources::webform::WebformSource;
 use crate::sources::webhook::Webhooks;
 use crate::store::{NotificationStore, OpenStore, StoreError, Stores};
 use crate::telegram::BotClient;
@@ -172,7 +173,7 @@ pub async fn run(
     // One client per source that answers people: the notifier sends through them, and VK's
     // webhook reads the writer's name through the same community client.
     let replies = (config.reply_clients()).map_err(|e| StartError::of("notify", e))?;
-    let vk_clients = (replies.as_ref()).map_or_else(HashMap::new, |r| r.vk.clone());
+    let answering = replies.clone().unwrap_or_default();
     let wiring = Wiring {
         config: &config,
         options: &options,
@@ -181,7 +182,7 @@ pub async fn run(
         rules: &rules,
     };
     let stages = wiring.start_stages(process_wake, replies).await?;
-    let webhooks = start_sources(&config, &shared.on(&running.pullers), &vk_clients)?;
+    let webhooks = start_sources(&config, &shared.on(&running.pullers), &answering)?;
     register_posted_sources(&config, &webhooks, &shared.health);
     let forms = form_runtimes(&config)?;
     start_limiter_sweeper(&forms, &shared.tasks);
@@ -212,7 +213,7 @@ pub async fn run(
     };
     let metrics = shared.metrics.clone();
     drop(shared);
-    tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), forms = config.webforms.len(), mailboxes = config.email.iter().map(|e| e.mailboxes.len()).sum::<usize>(), blogs = config.wordpress.len() + config.feeds.len(), telegram_bots = config.telegram.len(), "leadgate is running.");
+    tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), sources = config.sources.iter().count(), "leadgate is running.");
     crate::http::serve(listener, router(state), &config.server, &metrics, shutdown).await;
     tracing::info!("Shutting down: intake stopped, draining.");
     running.drain(committer, grace).await;
@@ -436,7 +437,7 @@ impl Wiring<'_> {
         file_links: &crate::files::FileLinks,
     ) -> Processor {
         let (config, shared) = (self.config, self.shared);
-        let windows = (config.sources()).map(|s| (s.id.to_string(), s.conversation_window));
+        let windows = (config.sources.iter()).map(|s| (s.id.to_string(), s.conversation_window));
         Processor {
             store: shared.store.clone(),
             rules: self.rules.clone(),
@@ -516,7 +517,7 @@ fn sink_route(s: &SinkConfig) -> SinkRoute {
 /// Sources that wait to be posted to (forms and webhooks) have no task: they are listed
 /// from the start and succeed with each item stored.
 fn register_posted_sources(config: &Config, webhooks: &Webhooks, health: &Health) {
-    let forms = config.webforms.iter().map(|f| f.id.as_str());
+    let forms = (config.sources.of::<WebformSource>().iter()).map(|f| f.id.as_str());
     for id in forms.chain(webhooks.sources()) {
         health.register(&format!("source:{id}"), "source");
     }
@@ -547,27 +548,24 @@ fn start_rules_watcher(config: &Config, rules: &RulesHandle, tasks: &Tasks) {
     });
 }
 
-/// Every source that pulls, started the same way, one line per channel; then every source
-/// its provider posts to (`/hooks/{channel}/{id}`), one line per channel. (Forms are posted
-/// to `/forms/{id}` and through connectors.)
+/// Starts every channel's sources, each by its kind
+/// ([`crate::sources::registry::ChannelKind::start`]): the webhooks of those posted to.
 fn start_sources(
     config: &Config,
     shared: &Shared,
-    vk_clients: &HashMap<String, VkApi>,
+    replies: &ReplyClients,
 ) -> Result<Webhooks, StartError> {
-    crate::sources::email::imap::start(&config.email, shared);
-    crate::sources::blog::start(&config.wordpress, &config.feeds, shared)?;
     let mut webhooks = Webhooks::default();
-    webhooks.add(crate::sources::telegram::start(&config.telegram, shared)?);
-    webhooks.add(crate::sources::vk::webhooks(&config.vk, vk_clients));
-    webhooks.add(crate::sources::whatsapp::webhooks(&config.whatsapp));
+    for kind in CHANNELS {
+        kind.start(&config.sources, shared, replies, &mut webhooks)?;
+    }
     Ok(webhooks)
 }
 
 /// Each form's settings with its connector and rate limiter.
 fn form_runtimes(config: &Config) -> Result<HashMap<String, FormRuntime>, StartError> {
     let mut forms = HashMap::new();
-    for f in &config.webforms {
+    for f in config.sources.of::<WebformSource>() {
         let connector = (config.connectors.inbound(&f.connector))
             .ok_or_else(|| StartError::of(&f.id, format!("unknown connector {:?}", f.connector)))?;
         forms.insert(f.id.clone(), FormRuntime::new(f.clone(), connector));

@@ -242,8 +242,10 @@ fn check(path: &Path, connect: bool) -> Result<(), Failure> {
     let routing_file = match config::load(path) {
         Ok(config) => {
             if connect {
-                let probes =
-                    runtime()?.block_on(email::probe_all(&config.email, email::PROBE_TIMEOUT));
+                let probes = runtime()?.block_on(email::probe_all(
+                    config.sources.of::<leadgate::sources::email::EmailSource>(),
+                    email::PROBE_TIMEOUT,
+                ));
                 if probes.is_empty() {
                     println!("note: no [[sources.email]] mailbox to try");
                 }
@@ -258,7 +260,7 @@ fn check(path: &Path, connect: bool) -> Result<(), Failure> {
             fine.push(format!(
                 "{}: ok ({} sources, {} sinks)",
                 path.display(),
-                config.sources().count(),
+                config.sources.iter().count(),
                 config.sinks.len()
             ));
             config.routing_file

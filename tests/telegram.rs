@@ -492,6 +492,9 @@ fn the_commented_example_is_a_valid_config() {
     let env = |k: &str| (k == "TELEGRAM_BOT_TOKEN").then(|| "123456789:AAF-example".to_string());
     let raw = leadgate::config::load_raw(&path, &env).expect("the example reads");
     let config = leadgate::config::validate(raw, &path).expect("the example is valid");
-    assert_eq!(config.telegram.len(), 1);
-    assert_eq!(config.telegram[0].id, "tg-bot");
+    let bots = config
+        .sources
+        .of::<leadgate::sources::telegram::TelegramSource>();
+    assert_eq!(bots.len(), 1);
+    assert_eq!(bots[0].id, "tg-bot");
 }

@@ -31,12 +31,7 @@ pub(super) fn check_token(p: &mut Problems, key: &str, token: Option<&Secret>) {
 
 /// Warns, at every start, of each source that takes posts nobody can prove.
 pub fn warn_unsigned(config: &Config) {
-    for form in config.webforms.iter().filter(|f| f.allow_unsigned) {
-        tracing::warn!(source = %form.id, connector = %form.connector, "allow_unsigned = true: this source accepts posts without the provider's secret; anyone who knows its address can post leads.");
-    }
-    for vk in config.vk.iter().filter(|v| v.allow_unsigned) {
-        tracing::warn!(source = %vk.id, "allow_unsigned = true: VK callbacks are accepted without the secret key; anyone who knows the address can post events.");
-    }
+    config.sources.tables().for_each(|t| t.warn_unsigned());
 }
 
 #[cfg(test)]

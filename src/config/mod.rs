@@ -14,14 +14,12 @@ pub use doors::warn_unsigned;
 pub use load::load_raw;
 pub use raw::RawConfig;
 pub use server::{ForwardedPolicy, ServerConfig};
-pub use sources::ConfiguredSource;
 pub use validate::validate;
 
 use crate::deliver::SinkConfig;
 use crate::lead::{OwnContacts, PhoneNormaliser};
 use crate::settings::{ConfigProblem, Secret};
-use crate::sources::telegram::TelegramSource;
-use crate::sources::webform::WebformSource;
+use crate::sources::table::Sources;
 use crate::store::StorageConfig;
 use std::path::{Path, PathBuf};
 
@@ -80,20 +78,8 @@ pub struct Config {
     pub metrics_token: Option<Secret>,
     /// Bearer token for `/api`; `None` turns the API off.
     pub api_token: Option<Secret>,
-    /// Web forms.
-    pub webforms: Vec<WebformSource>,
-    /// Mailboxes read over IMAP.
-    pub email: Vec<crate::sources::email::EmailSource>,
-    /// VK communities.
-    pub vk: Vec<crate::sources::vk::VkSource>,
-    /// WhatsApp Business numbers.
-    pub whatsapp: Vec<crate::sources::whatsapp::WhatsappSource>,
-    /// WordPress sites polled for comments.
-    pub wordpress: Vec<crate::sources::blog::WordpressSource>,
-    /// RSS/Atom comment feeds polled.
-    pub feeds: Vec<crate::sources::blog::FeedSource>,
-    /// Telegram bots.
-    pub telegram: Vec<TelegramSource>,
+    /// Every source, each channel's in its own table ([`Sources::of`]).
+    pub sources: Sources,
     /// Where leads go.
     pub sinks: Vec<SinkConfig>,
     /// Every inbound connector and CRM preset (shipped and the business's own).

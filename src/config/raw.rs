@@ -5,9 +5,7 @@
 use crate::deliver::{RawFileSink, RawWebhookSink};
 use crate::settings::Secret;
 use crate::settings::{ByteSize, HumanDuration};
-use crate::sources::blog::config::{RawFeed, RawWordpress};
-use crate::sources::telegram::RawTelegram;
-use crate::sources::webform::RawWebform;
+use crate::sources::table::RawSources;
 use serde::Deserialize;
 
 /// `config/leadgate.toml`.
@@ -35,7 +33,8 @@ pub struct RawConfig {
     /// `[api]`.
     #[serde(default)]
     pub api: RawApi,
-    /// `[sources]`.
+    /// `[sources]`: every channel's tables (`[[sources.webform]]`...), each read by its
+    /// channel.
     #[serde(default)]
     pub sources: RawSources,
     /// `[sinks]`.
@@ -153,33 +152,6 @@ pub struct RawAdmin {
 pub struct RawApi {
     /// Bearer token for `/api/...` (a CRM reporting acks); without one the API is off.
     pub token: Option<Secret>,
-}
-
-/// `[sources]`: every channel, each an array of tables.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawSources {
-    /// `[[sources.webform]]`.
-    #[serde(default)]
-    pub webform: Vec<RawWebform>,
-    /// `[[sources.email]]`.
-    #[serde(default)]
-    pub email: Vec<crate::sources::email::RawEmailSource>,
-    /// `[[sources.vk]]`.
-    #[serde(default)]
-    pub vk: Vec<crate::sources::vk::RawVkSource>,
-    /// `[[sources.whatsapp]]`.
-    #[serde(default)]
-    pub whatsapp: Vec<crate::sources::whatsapp::RawWhatsappSource>,
-    /// `[[sources.wordpress]]`.
-    #[serde(default)]
-    pub wordpress: Vec<RawWordpress>,
-    /// `[[sources.feed]]`.
-    #[serde(default)]
-    pub feed: Vec<RawFeed>,
-    /// `[[sources.telegram]]`.
-    #[serde(default)]
-    pub telegram: Vec<RawTelegram>,
 }
 
 /// `[sinks]`.

@@ -5,8 +5,8 @@ use super::doors;
 use super::raw::RawConfig;
 use crate::connectors::Catalogue;
 use crate::lead::{OwnContacts, PhoneNormaliser, normalise_email};
-use crate::settings::{ConfigProblem, Problems, Scope};
-use crate::sources::{webform, whatsapp};
+use crate::settings::{ConfigProblem, Problems, check_id};
+use crate::sources::table::{TableContext, read_sources};
 use crate::store::StorageConfig;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -82,70 +82,16 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
     }
 
     let mut ids = HashSet::new();
-    let s = raw.sources;
-    let webforms = tables(
-        &mut p,
-        &mut ids,
-        "webform",
-        s.webform,
-        |f| &f.id,
-        |f, p| Some(f.validate(p, &connectors)),
-    );
-    let wordpress = tables(
-        &mut p,
-        &mut ids,
-        "wordpress",
-        s.wordpress,
-        |w| &w.id,
-        |w, p| Some(w.validate(p)),
-    );
-    let feeds = tables(
-        &mut p,
-        &mut ids,
-        "feed",
-        s.feed,
-        |f| &f.id,
-        |f, p| Some(f.validate(p)),
-    );
-    let telegram = tables(
-        &mut p,
-        &mut ids,
-        "telegram",
-        s.telegram,
-        |t| &t.id,
-        |t, p| t.validate(p),
-    );
-    webform::one_demo(&webforms, &mut p.scope("sources.webform"));
-    let email = tables(
-        &mut p,
-        &mut ids,
-        "email",
-        s.email,
-        |e| &e.id,
-        |e, p| e.validate(base, p),
-    );
-    let vk = tables(
-        &mut p,
-        &mut ids,
-        "vk",
-        s.vk,
-        |v| &v.id,
-        |v, p| Some(v.validate(p)),
-    );
-    let mut numbers = whatsapp::Numbers::default();
-    let whatsapp = tables(
-        &mut p,
-        &mut ids,
-        "whatsapp",
-        s.whatsapp,
-        |w| &w.id,
-        |w, p| Some(numbers.validate(w, p)),
-    );
+    let context = TableContext {
+        base,
+        connectors: &connectors,
+    };
+    let sources = read_sources(raw.sources, &mut p, &mut ids, &context);
 
     let notify = raw.notify.validate(
         &crate::notify::Neighbours {
             source_ids: &ids,
-            source_bot_tokens: telegram.iter().map(|t| t.token.expose()).collect(),
+            source_bot_tokens: sources.tables().flat_map(|t| t.bot_tokens()).collect(),
             base,
         },
         &mut p.scope("notify"),
@@ -193,58 +139,13 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         admin_token: raw.admin.token,
         metrics_token: raw.admin.metrics_token,
         api_token: raw.api.token,
-        webforms,
-        email,
-        vk,
-        whatsapp,
-        wordpress,
-        feeds,
-        telegram,
+        sources,
         sinks,
         connectors: Arc::new(connectors),
         notify,
         retention,
         attachments,
     })
-}
-
-/// Each `[[sources.<channel>]]` table checked by its channel's own `validate` (under the
-/// table's key), and its id against every other source's: ids are in URLs and in the store.
-fn tables<R, S>(
-    p: &mut Problems,
-    ids: &mut HashSet<String>,
-    channel: &str,
-    raws: Vec<R>,
-    id: impl Fn(&R) -> &String,
-    mut validate: impl FnMut(R, &mut Scope<'_>) -> Option<S>,
-) -> Vec<S> {
-    let mut checked = Vec::new();
-    for (i, raw) in raws.into_iter().enumerate() {
-        let key = format!("sources.{channel}[{i}]");
-        check_id(p, ids, &key, id(&raw));
-        checked.extend(validate(raw, &mut p.scope(key)));
-    }
-    checked
-}
-
-fn check_id(p: &mut Problems, seen: &mut HashSet<String>, key: &str, id: &str) {
-    let valid = !id.is_empty()
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !valid {
-        p.add(
-            format!("{key}.id"),
-            format!("{id:?} is not a valid id"),
-            Some("use letters, digits, '-' and '_' (it appears in URLs)"),
-        );
-    } else if !seen.insert(id.to_string()) {
-        p.add(
-            format!("{key}.id"),
-            format!("the id {id:?} is used twice"),
-            Some("ids must be unique"),
-        );
-    }
 }
 
 /// `[storage] url` (default `data/leadgate.db`), read by [`StorageConfig::parse`]; a problem
@@ -259,6 +160,7 @@ fn storage(p: &mut Problems, url: Option<&str>) -> StorageConfig {
 mod tests {
     use super::*;
     use crate::config::load_raw;
+    use crate::lead::Channel;
     use crate::sources::telegram::{DEFAULT_REPLY_TEXT, TelegramMode};
     use std::time::Duration;
 
@@ -336,6 +238,73 @@ events = ["lead.deleted"]
             "{problems:#?}"
         );
         assert!(problems.iter().all(|p| p.file.ends_with("leadgate.toml")));
+    }
+
+    #[test]
+    fn each_sources_table_is_read_by_its_channel_and_an_unknown_one_is_named() {
+        let problems = problems_of(
+            "[[sources.telegarm]]\nid = \"bot\"\n\
+             [[sources.vk]]\nid = \"vk\"\ngroup_id = 1\nconfirmation = \"x\"\nsecert = \"s\"\n\
+             [[sources.feed]]\nid = \"news\"\nurl = \"https://blog.example.ru/comments/feed/\"\n\
+             [[sources.webform]]\nid = \"news\"\n",
+        );
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["sources.vk[0].secert", "sources.feed[0].id", "sources.telegarm"],
+            "{problems:#?}"
+        );
+        assert!(problems[0].message.contains("secert"), "{problems:#?}");
+        assert!(problems[1].message.contains("used twice"), "{problems:#?}");
+        let hint = problems[2].hint.as_deref().unwrap_or_default();
+        for table in [
+            "webform",
+            "email",
+            "telegram",
+            "vk",
+            "whatsapp",
+            "wordpress",
+            "feed",
+        ] {
+            assert!(hint.contains(table), "{hint}");
+        }
+    }
+
+    #[test]
+    fn each_channel_finds_its_own_sources_by_type() {
+        use crate::sources::blog::{FeedSource, WordpressSource};
+        use crate::sources::webform::WebformSource;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("leadgate.toml");
+        let text = "[[sources.webform]]\nid = \"site\"\n[[sources.webform]]\nid = \"promo\"\n\
+                    [[sources.feed]]\nid = \"news\"\nurl = \"https://blog.example.ru/comments/feed/\"\n";
+        std::fs::write(&path, text).expect("write");
+        std::fs::write(dir.path().join("routing.toml"), "").expect("write");
+        let raw = load_raw(&path, &|_| None).expect("raw parses");
+        let config = validate(raw, &path).expect("valid");
+        let forms: Vec<&str> = (config.sources.of::<WebformSource>().iter())
+            .map(|f| f.id.as_str())
+            .collect();
+        assert_eq!(forms, ["site", "promo"]);
+        assert!(config.sources.of::<WordpressSource>().is_empty());
+        assert_eq!(
+            config
+                .sources
+                .find::<FeedSource>("news")
+                .map(|f| f.id.as_str()),
+            Some("news")
+        );
+        assert!(config.sources.find::<WebformSource>("news").is_none());
+        let listed: Vec<(&str, Channel)> =
+            (config.sources.iter()).map(|s| (s.id, s.channel)).collect();
+        assert_eq!(
+            listed,
+            [
+                ("site", Channel::Webform),
+                ("promo", Channel::Webform),
+                ("news", Channel::Blog)
+            ]
+        );
     }
 
     #[test]
@@ -528,7 +497,9 @@ emails = ["admin@example.ru"]
         std::fs::write(dir.path().join("routing.toml"), "").expect("write");
         let raw = load_raw(&path, &|_| None).expect("raw parses");
         let config = validate(raw, &path).expect("valid");
-        let bot = &config.telegram[0];
+        let bot = &config
+            .sources
+            .of::<crate::sources::telegram::TelegramSource>()[0];
         assert_eq!(bot.api_url.as_str(), "https://api.telegram.org/");
         assert_eq!(bot.mode, TelegramMode::Polling);
         assert!(!bot.options.group_messages);

@@ -27,6 +27,7 @@ use crate::config::Config;
 use crate::health::Health;
 use crate::intake::Intake;
 use crate::routing::RulesHandle;
+use crate::sources::webform::WebformSource;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -97,10 +98,7 @@ impl AppState {
 
 /// The router with every route the config turns on.
 pub fn router(state: AppState) -> Router {
-    let demo_form = state
-        .config
-        .webforms
-        .iter()
+    let demo_form = (state.config.sources.of::<WebformSource>().iter())
         .find(|f| f.demo)
         .map(|f| f.id.clone());
     // Form bodies are limited per form inside the handler; this caps everything else.

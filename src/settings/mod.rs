@@ -7,6 +7,6 @@ mod problems;
 mod secret;
 mod units;
 
-pub use problems::{ConfigProblem, Problems, Scope};
+pub use problems::{ConfigProblem, Problems, Scope, check_id};
 pub use secret::{Secret, check_source_secret, tokens_match};
 pub use units::{ByteSize, HumanDuration, parse_duration, parse_size};

@@ -4,6 +4,7 @@
 //! (`sources.wordpress[0].site_url`).
 
 use super::parse_duration;
+use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -118,6 +119,29 @@ impl Scope<'_> {
     /// repeat an earlier problem).
     pub fn found(&self) -> usize {
         self.into.list.len()
+    }
+}
+
+/// Checks the id of the table at `key` (a source's, a sink's): ids are in URLs and in the
+/// store, so each is letters, digits, `-` and `_`, and none is used twice (`seen` holds those
+/// checked so far).
+pub fn check_id(p: &mut Problems, seen: &mut HashSet<String>, key: &str, id: &str) {
+    let valid = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid {
+        p.add(
+            format!("{key}.id"),
+            format!("{id:?} is not a valid id"),
+            Some("use letters, digits, '-' and '_' (it appears in URLs)"),
+        );
+    } else if !seen.insert(id.to_string()) {
+        p.add(
+            format!("{key}.id"),
+            format!("the id {id:?} is used twice"),
+            Some("ids must be unique"),
+        );
     }
 }
 

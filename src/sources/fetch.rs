@@ -3,13 +3,11 @@
 //! read up to the per-file limit and never past it ([`download`]). Each channel's own way is
 //! in its folder, asked through its kind (`ChannelKind::file`).
 
-use super::telegram::{TelegramFiles, TelegramSource};
-use super::vk::VkFiles;
-use super::webform::{LinkedFiles, WebformSource};
-use super::whatsapp::{WhatsappMedia, WhatsappSource};
+use super::clients::Clients;
+use super::registry::CHANNELS;
+use super::table::Sources;
 use crate::connectors::on_hosts;
 use crate::settings::Secret;
-use crate::telegram::ApiError;
 use bytes::Bytes;
 use std::time::Duration;
 
@@ -192,45 +190,55 @@ pub enum FetcherError {
     /// The HTTP client could not be built.
     #[error("the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
-    /// A Telegram source's Bot API client could not be built.
-    #[error("Telegram source {id}: {error}")]
-    Telegram {
+    /// A source's own client could not be built.
+    #[error("source {id}: {error}")]
+    Source {
         /// The source id.
         id: String,
         /// Why.
-        error: ApiError,
+        error: String,
     },
 }
 
-/// How each configured source's files are reached: what a channel's kind fetches with. A
-/// channel whose files are in the stored item itself (forms, e-mail) needs nothing here.
-#[derive(Debug, Clone)]
-pub struct FileAccess {
-    /// The Telegram bots, by source id.
-    pub telegram: TelegramFiles,
-    /// The WhatsApp numbers' media endpoint.
-    pub whatsapp: WhatsappMedia,
-    /// VK's file addresses, on the allowed hosts only.
-    pub vk: VkFiles,
-    /// The files web forms link (a builder's uploads), on each form's allowed hosts only.
-    pub forms: LinkedFiles,
+/// What the channels' file clients are built with.
+pub struct FileSetup<'a> {
+    /// The client for files at addresses the public gave, shared by the channels that have
+    /// them.
+    pub hosted: HostedFiles,
+    /// The hosts VK's files may come from (`[attachments] vk_hosts`).
+    pub vk_hosts: &'a [String],
 }
 
+/// How each configured source's files are reached: what a channel's kind fetches with, each
+/// channel's own clients by type. A channel whose files are in the stored item itself (forms'
+/// uploads, e-mail) needs nothing here.
+#[derive(Debug, Clone, Default)]
+pub struct FileAccess(Clients);
+
 impl FileAccess {
-    /// The clients for the configured Telegram bots and WhatsApp numbers, for VK's files on
-    /// `vk_hosts` (`[attachments] vk_hosts`), and for the files web forms link.
-    pub fn of(
-        telegram: &[TelegramSource],
-        whatsapp: &[WhatsappSource],
-        webforms: &[WebformSource],
-        vk_hosts: &[String],
-    ) -> Result<FileAccess, FetcherError> {
-        let hosted = HostedFiles::new()?;
-        Ok(FileAccess {
-            telegram: TelegramFiles::of(telegram)?,
-            whatsapp: WhatsappMedia::of(whatsapp)?,
-            vk: VkFiles::of(vk_hosts, hosted.clone()),
-            forms: LinkedFiles::of(webforms, hosted),
-        })
+    /// Every channel's file clients for `sources`, each built by its kind
+    /// ([`crate::sources::registry::ChannelKind::file_access`]); VK's on `vk_hosts`.
+    pub fn of(sources: &Sources, vk_hosts: &[String]) -> Result<FileAccess, FetcherError> {
+        let setup = FileSetup {
+            hosted: HostedFiles::new()?,
+            vk_hosts,
+        };
+        let mut access = FileAccess::default();
+        for kind in CHANNELS {
+            kind.file_access(sources, &setup, &mut access)?;
+        }
+        Ok(access)
+    }
+
+    /// Keeps a channel's clients.
+    pub fn insert<T: std::any::Any + Send + Sync>(&mut self, client: T) {
+        self.0.insert(client);
+    }
+
+    /// A channel's clients; a channel that put none has no access to its files.
+    pub fn get<T: std::any::Any + Send + Sync>(&self) -> Result<&T, Unavailable> {
+        self.0
+            .get()
+            .ok_or_else(|| no_access("the channel's file clients are not set up"))
     }
 }

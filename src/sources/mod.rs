@@ -2,12 +2,14 @@
 //! processing time, parses them back into lead drafts.
 
 pub mod blog;
+pub mod clients;
 pub mod email;
 pub mod fetch;
 pub mod item;
 mod parse;
 pub mod registry;
 pub mod replies;
+pub mod table;
 pub mod telegram;
 pub mod vk;
 pub mod webform;

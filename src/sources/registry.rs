@@ -3,13 +3,17 @@
 //! in its own folder, so nothing outside `sources/<channel>/` matches on the channel to do it.
 //!
 //! A new channel is its folder (with a `kind.rs` implementing [`ChannelKind`]), its variant of
-//! [`Channel`], and its line here.
+//! [`Channel`], and its line here: its kind names its config tables, builds its clients and
+//! starts its sources.
 
 use super::SourceSettings;
-use super::fetch::{FileAccess, Unavailable};
+use super::fetch::{FetcherError, FileAccess, FileSetup, Unavailable};
 use super::replies::{NotSent, ReplyClients, no_longer_answers};
+use super::table::{SourceTable, Sources};
+use super::webhook::Webhooks;
 use super::{blog, email, telegram, vk, webform, whatsapp};
 use crate::lead::{Channel, Lead, Parsed};
+use crate::shared::{Shared, StartError};
 use crate::store::{FileSigns, InboundRow};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -21,6 +25,39 @@ use serde_json::Value;
 pub trait ChannelKind: Sync {
     /// The channel, as the lead record and the store name it.
     fn channel(&self) -> Channel;
+
+    /// Its tables under `[sources]` (`webform`; a blog's `wordpress` and `feed`).
+    fn tables(&self) -> &'static [&'static dyn SourceTable];
+
+    /// Starts its configured `sources` on `shared`: pollers (each under its lease) and, for
+    /// the sources their providers post to, their webhooks into `webhooks`; `replies` are the
+    /// clients people are answered through. By default nothing runs: the source waits to be
+    /// posted to.
+    fn start(
+        &self,
+        _sources: &Sources,
+        _shared: &Shared,
+        _replies: &ReplyClients,
+        _webhooks: &mut Webhooks,
+    ) -> Result<(), StartError> {
+        Ok(())
+    }
+
+    /// Puts into `access` the clients its sources' files are fetched with; by default none
+    /// (the files are in the stored item, or there are none).
+    fn file_access(
+        &self,
+        _sources: &Sources,
+        _setup: &FileSetup<'_>,
+        _access: &mut FileAccess,
+    ) -> Result<(), FetcherError> {
+        Ok(())
+    }
+
+    /// Puts into `clients` the clients its sources answer people through; by default none.
+    fn reply_clients(&self, _sources: &Sources, _clients: &mut ReplyClients) -> Result<(), String> {
+        Ok(())
+    }
 
     /// Parses one stored item with the channel's own parser: a lead draft, or the reason it is
     /// not a lead.
@@ -99,12 +136,12 @@ pub trait ChannelKind: Sync {
 
 /// Every channel, one line each.
 pub static CHANNELS: &[&dyn ChannelKind] = &[
+    &webform::Kind,
     &email::Kind,
     &telegram::Kind,
     &vk::Kind,
     &whatsapp::Kind,
     &blog::Kind,
-    &webform::Kind,
 ];
 
 /// Every channel's signs of an item that may list files, for the store's
@@ -137,5 +174,21 @@ mod tests {
             assert_eq!(kind(channel).channel(), channel);
         }
         assert_eq!(CHANNELS.len(), Channel::ALL.len());
+    }
+
+    #[test]
+    fn each_table_is_named_once_and_holds_its_own_channels_sources() {
+        let mut keys = std::collections::HashSet::new();
+        for kind in CHANNELS {
+            assert!(
+                !kind.tables().is_empty(),
+                "{:?} has no table",
+                kind.channel()
+            );
+            for table in kind.tables() {
+                assert!(keys.insert(table.key()), "{} is named twice", table.key());
+                assert_eq!(table.channel(), kind.channel(), "{}", table.key());
+            }
+        }
     }
 }

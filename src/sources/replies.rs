@@ -4,50 +4,39 @@
 //! a message is sent is each channel's kind's (`ChannelKind::reply_address`, `send_reply`); the
 //! answers go through the notification outbox (`notify/people.rs`).
 
-use super::vk::{VkApi, VkSendError, VkSource};
-use super::whatsapp::{SendError, WhatsappApi, WhatsappSource};
+use super::clients::Clients;
+use super::registry::CHANNELS;
+use super::table::Sources;
 use std::collections::HashMap;
 
 /// The answer of every configured source that has one, by source id.
-pub fn reply_texts(whatsapp: &[WhatsappSource], vk: &[VkSource]) -> HashMap<String, String> {
-    (whatsapp.iter())
-        .filter_map(|s| Some((s.id.clone(), s.reply.as_ref()?.text.clone())))
-        .chain((vk.iter()).filter_map(|s| Some((s.id.clone(), s.reply.as_ref()?.text.clone()))))
-        .collect()
+pub fn reply_texts(sources: &Sources) -> HashMap<String, String> {
+    sources.tables().flat_map(|t| t.reply_texts()).collect()
 }
 
-/// The clients the answers are sent through, by source id.
+/// The clients the answers are sent through: each channel's own, by type.
 #[derive(Debug, Clone, Default)]
-pub struct ReplyClients {
-    /// WhatsApp numbers with an access token and their number's id.
-    pub whatsapp: HashMap<String, WhatsappApi>,
-    /// VK communities with an access token.
-    pub vk: HashMap<String, VkApi>,
-}
+pub struct ReplyClients(Clients);
 
 impl ReplyClients {
-    /// A client for every source that answers; `None` when none does.
-    pub fn of(
-        whatsapp_sources: &[WhatsappSource],
-        vk_sources: &[VkSource],
-    ) -> Result<Option<ReplyClients>, String> {
-        let mut whatsapp = HashMap::new();
-        for s in whatsapp_sources {
-            if let (Some(reply), Some(number)) = (&s.reply, &s.phone_number_id) {
-                let api = WhatsappApi::new(&reply.api_url, number, reply.access_token.clone())
-                    .map_err(|e: SendError| e.to_string())?;
-                whatsapp.insert(s.id.clone(), api);
-            }
+    /// A client for every source that answers, each channel's kind building its own
+    /// ([`crate::sources::registry::ChannelKind::reply_clients`]); `None` when none does.
+    pub fn of(sources: &Sources) -> Result<Option<ReplyClients>, String> {
+        let mut clients = ReplyClients::default();
+        for kind in CHANNELS {
+            kind.reply_clients(sources, &mut clients)?;
         }
-        let mut vk = HashMap::new();
-        for s in vk_sources {
-            if let Some(reply) = &s.reply {
-                let api = VkApi::new(&reply.api_url, reply.access_token.clone())
-                    .map_err(|e: VkSendError| e.to_string())?;
-                vk.insert(s.id.clone(), api);
-            }
-        }
-        Ok((!whatsapp.is_empty() || !vk.is_empty()).then_some(ReplyClients { whatsapp, vk }))
+        Ok((!clients.0.is_empty()).then_some(clients))
+    }
+
+    /// Keeps a channel's clients.
+    pub fn insert<T: std::any::Any + Send + Sync>(&mut self, client: T) {
+        self.0.insert(client);
+    }
+
+    /// A channel's clients, when it put them here.
+    pub fn get<T: std::any::Any + Send + Sync>(&self) -> Option<&T> {
+        self.0.get()
     }
 }
 

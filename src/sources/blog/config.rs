@@ -1,10 +1,10 @@
 //! `[[sources.wordpress]]` and `[[sources.feed]]`: the keys as written (unknown keys refused)
-//! and the checked settings the pollers run on. `config/validate.rs` calls the `validate`
-//! methods and files each problem under the source's key.
+//! and the checked settings the pollers run on. Each problem is filed under the source's key.
 
 use super::CommentRules;
-use crate::lead::normalise_email;
+use crate::lead::{Channel, normalise_email};
 use crate::settings::{HumanDuration, Scope, Secret};
+use crate::sources::table::{RawSource, Source, TableContext};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -253,6 +253,63 @@ fn rules(names: Vec<String>, emails: Vec<String>, p: &mut Scope<'_>) -> CommentR
         staff_names: names,
         staff_emails: emails,
         ..CommentRules::default()
+    }
+}
+
+impl RawSource for RawWordpress {
+    const KEY: &'static str = "wordpress";
+    type Source = WordpressSource;
+    type Seen = ();
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn validate(
+        self,
+        p: &mut Scope<'_>,
+        _: &TableContext<'_>,
+        _: &mut (),
+    ) -> Option<WordpressSource> {
+        Some(RawWordpress::validate(self, p))
+    }
+}
+
+impl RawSource for RawFeed {
+    const KEY: &'static str = "feed";
+    type Source = FeedSource;
+    type Seen = ();
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn validate(self, p: &mut Scope<'_>, _: &TableContext<'_>, _: &mut ()) -> Option<FeedSource> {
+        Some(RawFeed::validate(self, p))
+    }
+}
+
+impl Source for WordpressSource {
+    const CHANNEL: Channel = Channel::Blog;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn conversation_window(&self) -> Duration {
+        self.conversation_window
+    }
+}
+
+impl Source for FeedSource {
+    const CHANNEL: Channel = Channel::Blog;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn conversation_window(&self) -> Duration {
+        self.conversation_window
     }
 }
 

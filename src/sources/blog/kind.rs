@@ -1,14 +1,19 @@
 //! The blog channel's kind: a stored comment read with its source's comment rules; a sample
 //! may be a whole page or feed of comments.
 
+use super::config::{RawFeed, RawWordpress};
 use super::{
-    CommentRules, parse_feed_item, parse_stored, parse_wordpress_comment, split_feed,
-    split_wordpress,
+    CommentRules, FeedSource, WordpressSource, parse_feed_item, parse_stored,
+    parse_wordpress_comment, split_feed, split_wordpress, start,
 };
 use crate::lead::{Channel, NotLead, NotLeadReason, Parsed};
+use crate::shared::{Shared, StartError};
 use crate::sources::SourceSettings;
 use crate::sources::fetch::{FileAccess, Unavailable, no_access};
 use crate::sources::registry::ChannelKind;
+use crate::sources::replies::ReplyClients;
+use crate::sources::table::{SourceTable, Sources, Table};
+use crate::sources::webhook::Webhooks;
 use crate::store::InboundRow;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -17,10 +22,29 @@ use serde_json::Value;
 /// Blog comments (WordPress sites and comment feeds), in the registry.
 pub struct Kind;
 
+/// Its tables under `[sources]`.
+const TABLES: &[&dyn SourceTable] = &[&Table::<RawWordpress>::new(), &Table::<RawFeed>::new()];
+
 #[async_trait]
 impl ChannelKind for Kind {
     fn channel(&self) -> Channel {
         Channel::Blog
+    }
+
+    fn tables(&self) -> &'static [&'static dyn SourceTable] {
+        TABLES
+    }
+
+    /// Each site's and feed's poller, under its lease.
+    fn start(
+        &self,
+        sources: &Sources,
+        shared: &Shared,
+        _replies: &ReplyClients,
+        _hooks: &mut Webhooks,
+    ) -> Result<(), StartError> {
+        let wordpress = sources.of::<WordpressSource>();
+        start(wordpress, sources.of::<FeedSource>(), shared)
     }
 
     async fn parse(&self, row: &InboundRow, settings: &SourceSettings) -> Parsed {
@@ -65,7 +89,11 @@ impl ChannelKind for Kind {
 
 /// The comment rules of the source `id`; the defaults for one no longer configured.
 fn rules_of(settings: &SourceSettings, id: &str) -> CommentRules {
-    settings.blog_rules.get(id).cloned().unwrap_or_default()
+    let sources = &settings.sources;
+    let wordpress = sources.find::<WordpressSource>(id).map(|w| &w.rules);
+    (wordpress.or_else(|| sources.find::<FeedSource>(id).map(|f| &f.rules)))
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// The comments of a blog sample: one WordPress comment (a JSON object), a page of them (a

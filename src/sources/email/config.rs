@@ -1,7 +1,9 @@
 //! `[[sources.email]]`: a mailbox account read over IMAP, as written and as validated.
 
 use super::pin::Fingerprint;
+use crate::lead::Channel;
 use crate::settings::{ByteSize, HumanDuration, Scope, Secret};
+use crate::sources::table::{RawSource, Source, TableContext};
 use crate::tls::ExtraRoots;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -332,6 +334,38 @@ impl RawEmailSource {
             max_message,
             conversation_window,
         })
+    }
+}
+
+impl RawSource for RawEmailSource {
+    const KEY: &'static str = "email";
+    type Source = EmailSource;
+    type Seen = ();
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Its `ca_file` is read against the config file's directory.
+    fn validate(
+        self,
+        p: &mut Scope<'_>,
+        context: &TableContext<'_>,
+        _: &mut (),
+    ) -> Option<EmailSource> {
+        RawEmailSource::validate(self, context.base, p)
+    }
+}
+
+impl Source for EmailSource {
+    const CHANNEL: Channel = Channel::Email;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn conversation_window(&self) -> Duration {
+        self.conversation_window
     }
 }
 

@@ -1,10 +1,17 @@
 //! The e-mail channel's kind: a stored message read back with the mail rules.
 
-use super::{META_TOO_LARGE, attachment_bytes, parse_email_as_lead, parse_stored_email};
+use super::{
+    EmailSource, META_TOO_LARGE, RawEmailSource, attachment_bytes, parse_email_as_lead,
+    parse_stored_email,
+};
 use crate::lead::{Channel, Parsed};
+use crate::shared::{Shared, StartError};
 use crate::sources::SourceSettings;
 use crate::sources::fetch::{FileAccess, Unavailable, no_access};
 use crate::sources::registry::ChannelKind;
+use crate::sources::replies::ReplyClients;
+use crate::sources::table::{SourceTable, Sources, Table};
+use crate::sources::webhook::Webhooks;
 use crate::store::{FileSigns, InboundRow};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -13,10 +20,29 @@ use serde_json::Value;
 /// Mailboxes read over IMAP, in the registry.
 pub struct Kind;
 
+/// Its tables under `[sources]`.
+const TABLES: &[&dyn SourceTable] = &[&Table::<RawEmailSource>::new()];
+
 #[async_trait]
 impl ChannelKind for Kind {
     fn channel(&self) -> Channel {
         Channel::Email
+    }
+
+    fn tables(&self) -> &'static [&'static dyn SourceTable] {
+        TABLES
+    }
+
+    /// Each mailbox's reader, under its lease.
+    fn start(
+        &self,
+        sources: &Sources,
+        shared: &Shared,
+        _replies: &ReplyClients,
+        _hooks: &mut Webhooks,
+    ) -> Result<(), StartError> {
+        super::imap::start(sources.of::<EmailSource>(), shared);
+        Ok(())
     }
 
     fn file_signs(&self) -> FileSigns {

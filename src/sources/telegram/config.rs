@@ -1,8 +1,10 @@
 //! `[[sources.telegram]]`: the bot as the config file writes it, and as the daemon runs it once
-//! `config/validate.rs` has checked every value.
+//! every value is checked.
 
 use super::TelegramOptions;
+use crate::lead::Channel;
 use crate::settings::{Scope, Secret};
+use crate::sources::table::{RawSource, Source, TableContext};
 use crate::telegram::{DEFAULT_API_URL, token_shape_ok, webhook_secret_shape_ok};
 use serde::Deserialize;
 use std::time::Duration;
@@ -212,5 +214,40 @@ impl RawTelegram {
             poll_timeout,
             conversation_window,
         })
+    }
+}
+
+impl RawSource for RawTelegram {
+    const KEY: &'static str = "telegram";
+    type Source = TelegramSource;
+    type Seen = ();
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn validate(
+        self,
+        p: &mut Scope<'_>,
+        _: &TableContext<'_>,
+        _: &mut (),
+    ) -> Option<TelegramSource> {
+        RawTelegram::validate(self, p)
+    }
+}
+
+impl Source for TelegramSource {
+    const CHANNEL: Channel = Channel::Telegram;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn conversation_window(&self) -> Duration {
+        self.conversation_window
+    }
+
+    fn bot_token(&self) -> Option<&str> {
+        Some(self.token.expose())
     }
 }

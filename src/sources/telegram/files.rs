@@ -23,9 +23,9 @@ impl TelegramFiles {
         let bots = (sources.iter())
             .map(|t| match BotClient::new(&t.api_url, &t.token) {
                 Ok(bot) => Ok((t.id.clone(), bot)),
-                Err(error) => Err(FetcherError::Telegram {
+                Err(error) => Err(FetcherError::Source {
                     id: t.id.clone(),
-                    error,
+                    error: error.to_string(),
                 }),
             })
             .collect::<Result<_, _>>()?;

@@ -1,10 +1,14 @@
 //! The Telegram channel's kind: a stored update read with its bot's options.
 
-use super::{TelegramOptions, parse_update};
+use super::{RawTelegram, TelegramFiles, TelegramOptions, TelegramSource, parse_update, start};
 use crate::lead::{Channel, Parsed};
+use crate::shared::{Shared, StartError};
 use crate::sources::SourceSettings;
-use crate::sources::fetch::{FileAccess, Unavailable, no_access};
+use crate::sources::fetch::{FetcherError, FileAccess, FileSetup, Unavailable, no_access};
 use crate::sources::registry::ChannelKind;
+use crate::sources::replies::ReplyClients;
+use crate::sources::table::{SourceTable, Sources, Table};
+use crate::sources::webhook::Webhooks;
 use crate::store::{FileSigns, InboundRow};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -13,10 +17,40 @@ use serde_json::Value;
 /// Telegram bots, in the registry.
 pub struct Kind;
 
+/// Its tables under `[sources]`.
+const TABLES: &[&dyn SourceTable] = &[&Table::<RawTelegram>::new()];
+
 #[async_trait]
 impl ChannelKind for Kind {
     fn channel(&self) -> Channel {
         Channel::Telegram
+    }
+
+    fn tables(&self) -> &'static [&'static dyn SourceTable] {
+        TABLES
+    }
+
+    /// Each bot: polling under its lease, or its webhook.
+    fn start(
+        &self,
+        sources: &Sources,
+        shared: &Shared,
+        _replies: &ReplyClients,
+        hooks: &mut Webhooks,
+    ) -> Result<(), StartError> {
+        hooks.add(start(sources.of::<TelegramSource>(), shared)?);
+        Ok(())
+    }
+
+    /// `getFile` with each source's bot.
+    fn file_access(
+        &self,
+        sources: &Sources,
+        _setup: &FileSetup<'_>,
+        access: &mut FileAccess,
+    ) -> Result<(), FetcherError> {
+        access.insert(TelegramFiles::of(sources.of::<TelegramSource>())?);
+        Ok(())
     }
 
     fn file_signs(&self) -> FileSigns {
@@ -28,11 +62,8 @@ impl ChannelKind for Kind {
 
     /// A source no longer configured is read with the defaults.
     async fn parse(&self, row: &InboundRow, settings: &SourceSettings) -> Parsed {
-        let options = settings
-            .telegram
-            .get(&row.source)
-            .cloned()
-            .unwrap_or_default();
+        let bot = settings.sources.find::<TelegramSource>(&row.source);
+        let options = bot.map(|b| b.options.clone()).unwrap_or_default();
         parse_update(&row.payload, &options)
     }
 
@@ -57,6 +88,9 @@ impl ChannelKind for Kind {
     ) -> Result<Bytes, Unavailable> {
         let id = (entry.get("telegram_file_id").and_then(Value::as_str))
             .ok_or_else(|| no_access("no file id"))?;
-        access.telegram.bytes(&row.source, id, max).await
+        access
+            .get::<TelegramFiles>()?
+            .bytes(&row.source, id, max)
+            .await
     }
 }

@@ -16,6 +16,11 @@ pub const VK_API_VERSION: &str = "5.199";
 /// How long one call may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Every answering community's client, by source id: the answers go through it, and its
+/// webhook reads the writers' names with it.
+#[derive(Debug, Clone, Default)]
+pub struct VkClients(pub std::collections::HashMap<String, VkApi>);
+
 /// Why a message was not sent.
 #[derive(Debug, thiserror::Error)]
 pub enum VkSendError {

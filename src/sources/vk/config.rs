@@ -1,7 +1,9 @@
 //! `[[sources.vk]]`: a VK community's Callback API server.
 
 use super::DEFAULT_VK_API_URL;
+use crate::lead::Channel;
 use crate::settings::{Scope, Secret, check_source_secret};
+use crate::sources::table::{RawSource, Source, TableContext};
 use crate::sources::telegram::DEFAULT_REPLY_TEXT;
 use serde::Deserialize;
 
@@ -120,5 +122,41 @@ impl RawVkSource {
             text,
             api_url,
         })
+    }
+}
+
+impl RawSource for RawVkSource {
+    const KEY: &'static str = "vk";
+    type Source = VkSource;
+    type Seen = ();
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn validate(self, p: &mut Scope<'_>, _: &TableContext<'_>, _: &mut ()) -> Option<VkSource> {
+        Some(RawVkSource::validate(self, p))
+    }
+}
+
+impl Source for VkSource {
+    const CHANNEL: Channel = Channel::Vk;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn conversation_window(&self) -> std::time::Duration {
+        self.conversation_window
+    }
+
+    fn warn_if_unsigned(&self) {
+        if self.allow_unsigned {
+            tracing::warn!(source = %self.id, "allow_unsigned = true: VK callbacks are accepted without the secret key; anyone who knows the address can post events.");
+        }
+    }
+
+    fn reply_text(&self) -> Option<&str> {
+        Some(&self.reply.as_ref()?.text)
     }
 }

@@ -1,12 +1,11 @@
 //! `POST /hooks/vk/{id}`: the Callback API's confirmation handshake, then each event checked
 //! against the community and its secret, with its author's name from `users.get` kept in it.
 
-use super::{VkApi, VkCallback, VkError, VkSource, author, read_callback, with_name};
+use super::{VkApi, VkCallback, VkClients, VkError, VkSource, author, read_callback, with_name};
 use crate::lead::Channel;
 use crate::sources::webhook::{Posted, Refusal, Webhook};
 use async_trait::async_trait;
 use axum::http::HeaderMap;
-use std::collections::HashMap;
 use std::time::Duration;
 
 /// How long a callback waits for `users.get` before it is stored without the name (VK
@@ -24,12 +23,12 @@ pub struct VkHook {
 /// communities' clients by source id) where a community has one.
 pub fn webhooks(
     sources: &[VkSource],
-    clients: &HashMap<String, VkApi>,
+    clients: Option<&VkClients>,
 ) -> impl Iterator<Item = (String, VkHook)> {
-    sources.iter().map(|s| {
+    sources.iter().map(move |s| {
         let hook = VkHook {
             source: s.clone(),
-            names: clients.get(&s.id).cloned(),
+            names: clients.and_then(|c| c.0.get(&s.id)).cloned(),
         };
         (s.id.clone(), hook)
     })

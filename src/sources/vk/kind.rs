@@ -1,11 +1,14 @@
 //! The VK channel's kind: a stored callback read with its community's id.
 
-use super::parse_event;
+use super::{RawVkSource, VkApi, VkClients, VkFiles, VkSendError, VkSource, parse_event, webhooks};
 use crate::lead::{Channel, Lead, Parsed};
+use crate::shared::{Shared, StartError};
 use crate::sources::SourceSettings;
-use crate::sources::fetch::{FileAccess, Unavailable, no_access};
+use crate::sources::fetch::{FetcherError, FileAccess, FileSetup, Unavailable, no_access};
 use crate::sources::registry::ChannelKind;
 use crate::sources::replies::{NotSent, ReplyClients, no_longer_answers};
+use crate::sources::table::{SourceTable, Sources, Table};
+use crate::sources::webhook::Webhooks;
 use crate::store::{FileSigns, InboundRow};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -14,10 +17,59 @@ use serde_json::Value;
 /// VK communities, in the registry.
 pub struct Kind;
 
+/// Its tables under `[sources]`.
+const TABLES: &[&dyn SourceTable] = &[&Table::<RawVkSource>::new()];
+
 #[async_trait]
 impl ChannelKind for Kind {
     fn channel(&self) -> Channel {
         Channel::Vk
+    }
+
+    fn tables(&self) -> &'static [&'static dyn SourceTable] {
+        TABLES
+    }
+
+    /// A callback address per community, reading the writers' names with its client.
+    fn start(
+        &self,
+        sources: &Sources,
+        _shared: &Shared,
+        replies: &ReplyClients,
+        hooks: &mut Webhooks,
+    ) -> Result<(), StartError> {
+        hooks.add(webhooks(
+            sources.of::<VkSource>(),
+            replies.get::<VkClients>(),
+        ));
+        Ok(())
+    }
+
+    /// VK's file addresses, on `[attachments] vk_hosts` only.
+    fn file_access(
+        &self,
+        _sources: &Sources,
+        setup: &FileSetup<'_>,
+        access: &mut FileAccess,
+    ) -> Result<(), FetcherError> {
+        access.insert(VkFiles::of(setup.vk_hosts, setup.hosted.clone()));
+        Ok(())
+    }
+
+    /// A client per community with an access token.
+    fn reply_clients(&self, sources: &Sources, clients: &mut ReplyClients) -> Result<(), String> {
+        let mut communities = VkClients::default();
+        for s in sources.of::<VkSource>() {
+            if let Some(reply) = &s.reply {
+                let api = VkApi::new(&reply.api_url, reply.access_token.clone())
+                    .map_err(|e: VkSendError| e.to_string())?;
+                communities.0.insert(s.id.clone(), api);
+            }
+        }
+        if !communities.0.is_empty() {
+            clients.insert(communities);
+        }
+        Ok(())
     }
 
     fn file_signs(&self) -> FileSigns {
@@ -28,8 +80,8 @@ impl ChannelKind for Kind {
     }
 
     async fn parse(&self, row: &InboundRow, settings: &SourceSettings) -> Parsed {
-        match settings.vk_groups.get(&row.source) {
-            Some(group) => parse_event(&row.payload, *group),
+        match settings.sources.find::<VkSource>(&row.source) {
+            Some(community) => parse_event(&row.payload, community.group_id),
             None => crate::sources::unknown_source(row),
         }
     }
@@ -50,7 +102,7 @@ impl ChannelKind for Kind {
     ) -> Result<Bytes, Unavailable> {
         let url = (entry.get("vk_url").and_then(Value::as_str))
             .ok_or_else(|| no_access("no file address"))?;
-        access.vk.bytes(url, max).await
+        access.get::<VkFiles>()?.bytes(url, max).await
     }
 
     /// A private message, not a wall comment (which has the post as its page).
@@ -70,7 +122,7 @@ impl ChannelKind for Kind {
         text: &str,
         row: i64,
     ) -> Result<String, NotSent> {
-        let api = (clients.vk.get(source))
+        let api = (clients.get::<VkClients>().and_then(|c| c.0.get(source)))
             .ok_or_else(|| no_longer_answers(self.channel().as_str(), source))?;
         let peer = address.parse::<i64>().map_err(|_| NotSent {
             error: format!("{address:?} is not a VK user id"),

@@ -8,7 +8,7 @@ mod hook;
 mod kind;
 mod parse;
 
-pub use api::{DEFAULT_VK_API_URL, VK_API_VERSION, VkApi, VkSendError};
+pub use api::{DEFAULT_VK_API_URL, VK_API_VERSION, VkApi, VkClients, VkSendError};
 pub use config::{RawVkSource, VkReply, VkSource};
 pub use files::VkFiles;
 pub use hook::webhooks;

@@ -2,7 +2,9 @@
 //! handler runs it.
 
 use crate::connectors::{Catalogue, GENERIC, check_host};
+use crate::lead::Channel;
 use crate::settings::{ByteSize, Scope, Secret, check_source_secret};
+use crate::sources::table::{RawSource, Source, TableContext};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -200,14 +202,50 @@ impl RawWebform {
     }
 }
 
-/// Checks the forms together (`p` is the `[[sources.webform]]` array's scope): the demo page
-/// shows one form.
-pub fn one_demo(forms: &[WebformSource], p: &mut Scope<'_>) {
-    if forms.iter().filter(|f| f.demo).count() > 1 {
-        p.add(
-            "",
-            "more than one form has demo = true",
-            Some("the demo page shows one form"),
-        );
+impl RawSource for RawWebform {
+    const KEY: &'static str = "webform";
+    type Source = WebformSource;
+    type Seen = ();
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn validate(
+        self,
+        p: &mut Scope<'_>,
+        context: &TableContext<'_>,
+        _seen: &mut (),
+    ) -> Option<WebformSource> {
+        Some(RawWebform::validate(self, p, context.connectors))
+    }
+
+    /// The demo page shows one form.
+    fn check_all(forms: &[WebformSource], p: &mut Scope<'_>) {
+        if forms.iter().filter(|f| f.demo).count() > 1 {
+            p.add(
+                "",
+                "more than one form has demo = true",
+                Some("the demo page shows one form"),
+            );
+        }
+    }
+}
+
+impl Source for WebformSource {
+    const CHANNEL: Channel = Channel::Webform;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn conversation_window(&self) -> Duration {
+        self.conversation_window
+    }
+
+    fn warn_if_unsigned(&self) {
+        if self.allow_unsigned {
+            tracing::warn!(source = %self.id, connector = %self.connector, "allow_unsigned = true: this source accepts posts without the provider's secret; anyone who knows its address can post leads.");
+        }
     }
 }

@@ -2,12 +2,14 @@
 //! accepted with.
 
 use super::{
-    Limits, META_CONNECTOR, UPLOAD_URL, body_kind, parse_stored, read_body, stored_connector,
+    Limits, LinkedFiles, META_CONNECTOR, RawWebform, UPLOAD_URL, WebformSource, body_kind,
+    parse_stored, read_body, stored_connector,
 };
 use crate::lead::{Channel, NotLead, NotLeadReason, Parsed};
 use crate::sources::SourceSettings;
-use crate::sources::fetch::{FileAccess, Unavailable, no_access};
+use crate::sources::fetch::{FetcherError, FileAccess, FileSetup, Unavailable, no_access};
 use crate::sources::registry::ChannelKind;
+use crate::sources::table::{SourceTable, Sources, Table};
 use crate::store::{FileSigns, InboundRow};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -16,10 +18,29 @@ use serde_json::Value;
 /// Web forms, in the registry.
 pub struct Kind;
 
+/// Its tables under `[sources]`.
+const TABLES: &[&dyn SourceTable] = &[&Table::<RawWebform>::new()];
+
 #[async_trait]
 impl ChannelKind for Kind {
     fn channel(&self) -> Channel {
         Channel::Webform
+    }
+
+    fn tables(&self) -> &'static [&'static dyn SourceTable] {
+        TABLES
+    }
+
+    /// The files forms link, on each form's allowed hosts.
+    fn file_access(
+        &self,
+        sources: &Sources,
+        setup: &FileSetup<'_>,
+        access: &mut FileAccess,
+    ) -> Result<(), FetcherError> {
+        let forms = sources.of::<WebformSource>();
+        access.insert(LinkedFiles::of(forms, setup.hosted.clone()));
+        Ok(())
     }
 
     fn file_signs(&self) -> FileSigns {
@@ -33,7 +54,8 @@ impl ChannelKind for Kind {
     }
 
     async fn parse(&self, row: &InboundRow, settings: &SourceSettings) -> Parsed {
-        let honeypot = settings.honeypots.get(&row.source).cloned().flatten();
+        let form = settings.sources.find::<WebformSource>(&row.source);
+        let honeypot = form.and_then(|f| f.honeypot.clone());
         match stored_connector(row, &settings.connectors) {
             Some(connector) => parse_stored(row, honeypot.as_deref(), &connector).await,
             None => Parsed::NotLead(NotLead {
@@ -80,7 +102,10 @@ impl ChannelKind for Kind {
         max: u64,
     ) -> Result<Bytes, Unavailable> {
         if let Some(url) = entry.get(UPLOAD_URL).and_then(Value::as_str) {
-            return access.forms.bytes(&row.source, url, max).await;
+            return access
+                .get::<LinkedFiles>()?
+                .bytes(&row.source, url, max)
+                .await;
         }
         let kind = body_kind(row.content_type.as_deref())
             .map_err(|_| no_access("the form's body holds no files"))?;

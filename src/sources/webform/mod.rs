@@ -10,7 +10,7 @@ mod kind;
 mod urlencoded;
 
 pub use body::{Attachment, BodyError, BodyKind, FormBody, Limits, body_kind, read_body};
-pub use config::{RawWebform, WebformSource, one_demo};
+pub use config::{RawWebform, WebformSource};
 pub use draft::{RequestContext, UPLOAD_URL, form_to_draft};
 pub use files::LinkedFiles;
 pub use kind::Kind;

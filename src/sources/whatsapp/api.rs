@@ -7,6 +7,10 @@ use crate::settings::Secret;
 use serde_json::{Value, json};
 use std::time::Duration;
 
+/// Every answering number's client, by source id.
+#[derive(Debug, Clone, Default)]
+pub struct WhatsappClients(pub std::collections::HashMap<String, WhatsappApi>);
+
 /// The Graph API base leadgate sends through unless `api_url` says otherwise.
 pub const DEFAULT_GRAPH_URL: &str = "https://graph.facebook.com/v21.0";
 

@@ -1,7 +1,9 @@
 //! `[[sources.whatsapp]]`: a WhatsApp Business number's Cloud API webhook.
 
 use super::DEFAULT_GRAPH_URL;
+use crate::lead::Channel;
 use crate::settings::{Scope, Secret};
+use crate::sources::table::{RawSource, Source, TableContext};
 use crate::sources::telegram::DEFAULT_REPLY_TEXT;
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -166,4 +168,39 @@ impl Numbers {
 /// Whether `id` looks like a number's "Phone number ID": digits only.
 pub fn phone_number_id_ok(id: &str) -> bool {
     !id.is_empty() && id.chars().all(|c| c.is_ascii_digit())
+}
+
+impl RawSource for RawWhatsappSource {
+    const KEY: &'static str = "whatsapp";
+    type Source = WhatsappSource;
+    type Seen = Numbers;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn validate(
+        self,
+        p: &mut Scope<'_>,
+        _: &TableContext<'_>,
+        numbers: &mut Numbers,
+    ) -> Option<WhatsappSource> {
+        Some(numbers.validate(self, p))
+    }
+}
+
+impl Source for WhatsappSource {
+    const CHANNEL: Channel = Channel::Whatsapp;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn conversation_window(&self) -> std::time::Duration {
+        self.conversation_window
+    }
+
+    fn reply_text(&self) -> Option<&str> {
+        Some(&self.reply.as_ref()?.text)
+    }
 }

@@ -1,12 +1,17 @@
 //! The WhatsApp channel's kind.
 
-use super::parse_item;
-use super::{OUTSIDE_WINDOW, SendError};
+use super::{
+    OUTSIDE_WINDOW, RawWhatsappSource, SendError, WhatsappApi, WhatsappClients, WhatsappMedia,
+    WhatsappSource, parse_item, webhooks,
+};
 use crate::lead::{Channel, Lead, Parsed};
+use crate::shared::{Shared, StartError};
 use crate::sources::SourceSettings;
-use crate::sources::fetch::{FileAccess, Unavailable, no_access};
+use crate::sources::fetch::{FetcherError, FileAccess, FileSetup, Unavailable, no_access};
 use crate::sources::registry::ChannelKind;
 use crate::sources::replies::{NotSent, ReplyClients, no_longer_answers};
+use crate::sources::table::{SourceTable, Sources, Table};
+use crate::sources::webhook::Webhooks;
 use crate::store::{FileSigns, InboundRow};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -15,10 +20,56 @@ use serde_json::Value;
 /// WhatsApp Business numbers, in the registry.
 pub struct Kind;
 
+/// Its tables under `[sources]`.
+const TABLES: &[&dyn SourceTable] = &[&Table::<RawWhatsappSource>::new()];
+
 #[async_trait]
 impl ChannelKind for Kind {
     fn channel(&self) -> Channel {
         Channel::Whatsapp
+    }
+
+    fn tables(&self) -> &'static [&'static dyn SourceTable] {
+        TABLES
+    }
+
+    /// A webhook per number (the app posts all its numbers' events to each).
+    fn start(
+        &self,
+        sources: &Sources,
+        _shared: &Shared,
+        _replies: &ReplyClients,
+        hooks: &mut Webhooks,
+    ) -> Result<(), StartError> {
+        hooks.add(webhooks(sources.of::<WhatsappSource>()));
+        Ok(())
+    }
+
+    /// The media endpoint, with each number's access token.
+    fn file_access(
+        &self,
+        sources: &Sources,
+        _setup: &FileSetup<'_>,
+        access: &mut FileAccess,
+    ) -> Result<(), FetcherError> {
+        access.insert(WhatsappMedia::of(sources.of::<WhatsappSource>())?);
+        Ok(())
+    }
+
+    /// A client per number with an access token and its number's id.
+    fn reply_clients(&self, sources: &Sources, clients: &mut ReplyClients) -> Result<(), String> {
+        let mut numbers = WhatsappClients::default();
+        for s in sources.of::<WhatsappSource>() {
+            if let (Some(reply), Some(number)) = (&s.reply, &s.phone_number_id) {
+                let api = WhatsappApi::new(&reply.api_url, number, reply.access_token.clone())
+                    .map_err(|e: SendError| e.to_string())?;
+                numbers.0.insert(s.id.clone(), api);
+            }
+        }
+        if !numbers.0.is_empty() {
+            clients.insert(numbers);
+        }
+        Ok(())
     }
 
     fn file_signs(&self) -> FileSigns {
@@ -44,7 +95,10 @@ impl ChannelKind for Kind {
     ) -> Result<Bytes, Unavailable> {
         let id = (entry.get("whatsapp_media_id").and_then(Value::as_str))
             .ok_or_else(|| no_access("no media id"))?;
-        access.whatsapp.bytes(&row.source, id, max).await
+        access
+            .get::<WhatsappMedia>()?
+            .bytes(&row.source, id, max)
+            .await
     }
 
     fn reply_address(&self, lead: &Lead) -> Option<String> {
@@ -60,8 +114,10 @@ impl ChannelKind for Kind {
         text: &str,
         _row: i64,
     ) -> Result<String, NotSent> {
-        let api = (clients.whatsapp.get(source))
-            .ok_or_else(|| no_longer_answers(self.channel().as_str(), source))?;
+        let api = (clients
+            .get::<WhatsappClients>()
+            .and_then(|c| c.0.get(source)))
+        .ok_or_else(|| no_longer_answers(self.channel().as_str(), source))?;
         api.send_text(address, text).await.map_err(|e| NotSent {
             error: match &e {
                 SendError::Refused {

@@ -7,7 +7,7 @@ mod media;
 mod parse;
 mod route;
 
-pub use api::{DEFAULT_GRAPH_URL, OUTSIDE_WINDOW, SendError, WhatsappApi};
+pub use api::{DEFAULT_GRAPH_URL, OUTSIDE_WINDOW, SendError, WhatsappApi, WhatsappClients};
 pub use config::{Numbers, RawWhatsappSource, WhatsappReply, WhatsappSource};
 mod hook;
 mod kind;
