@@ -251,7 +251,11 @@ events = ["lead.deleted"]
         let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(
             keys,
-            ["sources.vk[0].secert", "sources.feed[0].id", "sources.telegarm"],
+            [
+                "sources.vk[0].secert",
+                "sources.feed[0].id",
+                "sources.telegarm"
+            ],
             "{problems:#?}"
         );
         assert!(problems[0].message.contains("secert"), "{problems:#?}");

@@ -31,47 +31,47 @@ use serde_json::{Map, Value};
 /// The schema tag sinks use to recognise the record's version.
 pub const SCHEMA: &str = "leadgate.lead.v1";
 
-/// The channel a lead came in through, as it appears in the record and in routing conditions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
+/// Declares [`Channel`] from one entry per channel (its doc, its variant, its name in the
+/// record), so a new channel is one entry here, and `ALL` and the names follow.
+macro_rules! channels {
+    ($($(#[doc = $doc:expr])* $variant:ident = $name:literal,)*) => {
+        /// The channel a lead came in through, as it appears in the record and in routing
+        /// conditions.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+        pub enum Channel {
+            $($(#[doc = $doc])* #[serde(rename = $name)] $variant,)*
+        }
+
+        impl Channel {
+            /// Every channel, for validating configuration values against.
+            pub const ALL: [Channel; [$($name),*].len()] = [$(Channel::$variant),*];
+
+            /// The lower-case name used in the record, in config files and in the store.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Channel::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+channels! {
     /// A mailbox polled over IMAP.
-    Email,
+    Email = "email",
     /// A Telegram bot.
-    Telegram,
+    Telegram = "telegram",
     /// A VK community (messages and wall comments).
-    Vk,
+    Vk = "vk",
     /// A WhatsApp Business number.
-    Whatsapp,
+    Whatsapp = "whatsapp",
     /// Blog comments (WordPress REST or an RSS/Atom comment feed).
-    Blog,
+    Blog = "blog",
     /// A web form posting to leadgate, directly or through a connector.
-    Webform,
+    Webform = "webform",
 }
 
 impl Channel {
-    /// Every channel, for validating configuration values against.
-    pub const ALL: [Channel; 6] = [
-        Channel::Email,
-        Channel::Telegram,
-        Channel::Vk,
-        Channel::Whatsapp,
-        Channel::Blog,
-        Channel::Webform,
-    ];
-
-    /// The lower-case name used in the record, in config files and in the store.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Email => "email",
-            Channel::Telegram => "telegram",
-            Channel::Vk => "vk",
-            Channel::Whatsapp => "whatsapp",
-            Channel::Blog => "blog",
-            Channel::Webform => "webform",
-        }
-    }
-
     /// Parses the lower-case name; `None` for anything else.
     pub fn parse(name: &str) -> Option<Channel> {
         Channel::ALL.into_iter().find(|c| c.as_str() == name)
@@ -509,4 +509,25 @@ pub enum Parsed {
     Lead(LeadDraft),
     /// Not a lead, with the reason.
     NotLead(NotLead),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Channel;
+
+    #[test]
+    fn each_channel_has_one_name_in_the_record_the_config_and_the_store() {
+        let mut names = std::collections::HashSet::new();
+        for channel in Channel::ALL {
+            let name = channel.as_str();
+            assert!(names.insert(name), "{name} is two channels' name");
+            let json = serde_json::to_string(&channel).expect("serialises");
+            assert_eq!(json, format!("\"{name}\""));
+            let back: Channel = serde_json::from_str(&json).expect("reads back");
+            assert_eq!(back, channel);
+            assert_eq!(Channel::parse(name), Some(channel));
+        }
+        assert_eq!(Channel::parse("Email"), None);
+        assert_eq!(names.len(), 6);
+    }
 }
