@@ -35,13 +35,10 @@ impl Config {
         ReplyClients::of(&self.sources)
     }
 
-    /// The source a sample of `channel` is read as: the first configured one (for a blog, the
-    /// first WordPress site, else the first feed); `None` when there is none, or for e-mail,
-    /// whose samples are read without a source.
+    /// The source a sample of `channel` is read as (its settings: a form's honeypot, a
+    /// community's id): the first configured one (for a blog, the first WordPress site, else
+    /// the first feed); `None` when there is none.
     pub fn first_source(&self, channel: Channel) -> Option<&str> {
-        if channel == Channel::Email {
-            return None;
-        }
         self.sources
             .iter()
             .find(|s| s.channel == channel)
