@@ -1,10 +1,12 @@
 //! The processing stage's transaction on PostgreSQL ([`StoreTx`]) and the SLA timer's
-//! deadlines. Every write a read of the transaction may look for goes to the database at once,
-//! so the read sees it; the rows no read looks at are kept back and written at the commit
-//! (`kept.rs`). The reads ahead (`prefetch_*`) fill small caches that the writes keep true.
+//! deadlines. New leads (with their keys, refs and first assignment) are kept back and written
+//! in bulk before any statement that could see them (`pending.rs`); the rows no read looks at
+//! are kept back and written at the commit (`kept.rs`). The reads ahead (`prefetch_*`) fill
+//! small caches that the writes keep true.
 
 use super::inbound::{INBOUND_COLUMNS, inbound_row};
 use super::kept::KeptBack;
+use super::pending::{Guarded, Sees};
 use super::*;
 use crate::store::sql::admin::assignment_summary;
 use crate::store::sql::leads::{active_assignment, stored_lead};
@@ -35,7 +37,7 @@ impl ProcessStore for PgStore {
 
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
         Ok(Box::new(PgTx {
-            tx: self.pool.begin().await?,
+            db: Guarded::new(self.pool.begin().await?),
             identities: HashMap::new(),
             conversations: HashMap::new(),
             deadline_set: false,
@@ -70,7 +72,8 @@ struct Newest {
 
 /// The processing stage's transaction.
 struct PgTx {
-    tx: sqlx::Transaction<'static, Postgres>,
+    /// The transaction, with the new leads kept back until a statement could see them.
+    db: Guarded,
     /// Identity keys read ahead: the key's newest lead, or `None` when no lead has it.
     identities: HashMap<String, Option<Newest>>,
     /// Open conversations read ahead: `(source, key)` → the `since` asked and the lead found.
@@ -84,12 +87,17 @@ struct PgTx {
 
 impl PgTx {
     /// The lead `sql` finds, with `binds` bound in order.
-    async fn one_lead(&mut self, sql: String, binds: &[String]) -> StoreResult<Option<StoredLead>> {
+    async fn one_lead(
+        &mut self,
+        sees: Sees<'_>,
+        sql: String,
+        binds: &[String],
+    ) -> StoreResult<Option<StoredLead>> {
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for b in binds {
             q = q.bind(b);
         }
-        q.fetch_optional(&mut *self.tx)
+        q.fetch_optional(self.db.conn(sees).await?)
             .await?
             .as_ref()
             .map(stored_lead)
@@ -115,6 +123,7 @@ impl StoreTx for PgTx {
         external_id: &str,
     ) -> StoreResult<Option<StoredLead>> {
         self.one_lead(
+            Sees::External(source, external_id),
             format!(
                 "SELECT {LEAD_COLUMNS} FROM leads l WHERE l.source = $1 AND l.external_id = $2
                  ORDER BY l.received_at DESC LIMIT 1"
@@ -133,7 +142,7 @@ impl StoreTx for PgTx {
              WHERE r.ref = ANY($1) ORDER BY l.received_at DESC LIMIT 1"
         )))
         .bind(refs)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.db.conn(Sees::Refs(refs)).await?)
         .await?
         .as_ref()
         .map(stored_lead)
@@ -146,14 +155,17 @@ impl StoreTx for PgTx {
         conversation_key: &str,
         since: DateTime<Utc>,
     ) -> StoreResult<Option<StoredLead>> {
-        if let Some((asked, found)) = self
-            .conversations
-            .get(&(source.to_string(), conversation_key.to_string()))
+        // A conversation read ahead answers unless a kept-back lead belongs to it.
+        if !(self.db.pending().kept).has_conversation(source, conversation_key)
+            && let Some((asked, found)) = self
+                .conversations
+                .get(&(source.to_string(), conversation_key.to_string()))
             && *asked == since
         {
             return Ok(found.clone());
         }
         self.one_lead(
+            Sees::Conversations(&[(source, conversation_key)]),
             format!(
                 "SELECT {LEAD_COLUMNS} FROM leads l
                  WHERE l.source = $1 AND l.conversation_key = $2 AND l.last_activity_at >= $3
@@ -184,7 +196,7 @@ impl StoreTx for PgTx {
              WHERE c.key = ANY($1) ORDER BY c.at DESC, l.seq DESC LIMIT 1",
         )
         .bind(keys)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.db.conn(Sees::Any).await?)
         .await?;
         row.map(|r| {
             Ok(PreviousLead {
@@ -210,7 +222,7 @@ impl StoreTx for PgTx {
              WHERE c.key = ANY($1) ORDER BY c.key, c.at DESC, l.seq DESC",
         )
         .bind(&asked)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.db.conn(Sees::Any).await?)
         .await?;
         for key in &asked {
             self.identities.insert(key.clone(), None);
@@ -241,6 +253,9 @@ impl StoreTx for PgTx {
         let sources: Vec<&str> = asked.iter().map(|(s, _, _)| s.as_str()).collect();
         let keys: Vec<&str> = asked.iter().map(|(_, k, _)| k.as_str()).collect();
         let since: Vec<String> = asked.iter().map(|(_, _, t)| ts(*t)).collect();
+        // A kept-back lead of one of these conversations is written first, so the answers
+        // read ahead hold it.
+        let pairs: Vec<(&str, &str)> = sources.iter().copied().zip(keys.iter().copied()).collect();
         // The same lead `open_conversation` picks, for every conversation at once.
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {LEAD_COLUMNS}, k.source AS asked_source, k.key AS asked_key
@@ -255,7 +270,7 @@ impl StoreTx for PgTx {
         .bind(&sources)
         .bind(&keys)
         .bind(&since)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.db.conn(Sees::Conversations(&pairs)).await?)
         .await?;
         let mut found: HashMap<(String, String), StoredLead> = HashMap::with_capacity(rows.len());
         for row in &rows {
@@ -272,7 +287,7 @@ impl StoreTx for PgTx {
 
     async fn open_leads_per_manager(&mut self) -> StoreResult<HashMap<String, u32>> {
         let rows = sqlx::query("SELECT manager_id, n FROM open_leads WHERE n > 0")
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.db.conn(Sees::Any).await?)
             .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("manager_id")?, r.try_get::<i64, _>("n")? as u32)))
@@ -282,7 +297,7 @@ impl StoreTx for PgTx {
     async fn held_levels(&mut self) -> StoreResult<Vec<String>> {
         Ok(
             sqlx::query_scalar("SELECT level FROM held_leads WHERE n > 0 AND level <> ''")
-                .fetch_all(&mut *self.tx)
+                .fetch_all(self.db.conn(Sees::Any).await?)
                 .await?,
         )
     }
@@ -293,7 +308,7 @@ impl StoreTx for PgTx {
              ORDER BY l.received_at, l.seq LIMIT $1"
         )))
         .bind(i64::from(limit))
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.db.conn(Sees::Any).await?)
         .await?;
         rows.iter().map(stored_lead).collect()
     }
@@ -303,13 +318,13 @@ impl StoreTx for PgTx {
             // Locked to the commit: two replicas advancing the rotation take turns.
             sqlx::query_scalar("SELECT value FROM cursors WHERE key = $1 FOR UPDATE")
                 .bind(key)
-                .fetch_optional(&mut *self.tx)
+                .fetch_optional(self.db.conn(Sees::Nothing).await?)
                 .await?,
         )
     }
 
     async fn set_cursor(&mut self, key: &str, value: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        set_cursor(&mut *self.tx, key, value, now).await
+        set_cursor(self.db.conn(Sees::Nothing).await?, key, value, now).await
     }
 
     async fn keep_rules_texts(
@@ -325,40 +340,15 @@ impl StoreTx for PgTx {
         .bind(version)
         .bind(texts)
         .bind(ts(now))
-        .execute(&mut *self.tx)
+        .execute(self.db.conn(Sees::Nothing).await?)
         .await?;
         Ok(())
     }
 
     async fn insert_lead(&mut self, lead: &NewLead) -> StoreResult<()> {
         let r = &lead.record;
-        let received = ts(r.received_at);
-        sqlx::query(
-            "INSERT INTO leads (id, inbound_id, source, channel, external_id, conversation_key,
-                                received_at, last_activity_at, status, level, rule, manager_id,
-                                rules_version, record, trace)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(&r.id)
-        .bind(&lead.inbound_id)
-        .bind(&r.source)
-        .bind(r.channel.as_str())
-        .bind(&r.external_id)
-        .bind(&lead.conversation_key)
-        .bind(&received)
-        .bind(lead.status.as_str())
-        .bind(r.classification.as_ref().map(|c| c.level.clone()))
-        .bind(r.classification.as_ref().map(|c| c.rule.clone()))
-        .bind(r.assignment.as_ref().map(|a| a.manager.id.clone()))
-        .bind(&lead.rules_version)
-        .bind(record_text(r)?)
-        .bind(&lead.trace)
-        .execute(&mut *self.tx)
-        .await?;
-        let manager = r.assignment.as_ref().map(|a| a.manager.id.as_str());
-        self.add_identity_keys(&r.id, manager, &lead.identity_keys, r.received_at)
-            .await?;
-        self.add_refs(&r.id, &lead.refs).await?;
+        self.forget(&r.id, &lead.identity_keys);
+        self.db.pending().lead(lead, record_text(r)?);
         if let Some(key) = &lead.conversation_key {
             self.conversations.remove(&(r.source.clone(), key.clone()));
         }
@@ -381,7 +371,7 @@ impl StoreTx for PgTx {
         .bind(r.assignment.as_ref().map(|a| a.manager.id.clone()))
         .bind(ts(u.at))
         .bind(u.trace.as_deref())
-        .execute(&mut *self.tx)
+        .execute(self.db.conn(Sees::Lead(&r.id)).await?)
         .await?;
         Ok(())
     }
@@ -392,7 +382,7 @@ impl StoreTx for PgTx {
             .bind(&r.id)
             .bind(record_text(r)?)
             .bind(ts(at))
-            .execute(&mut *self.tx)
+            .execute(self.db.conn(Sees::Lead(&r.id)).await?)
             .await?;
         Ok(())
     }
@@ -404,45 +394,29 @@ impl StoreTx for PgTx {
         keys: &[String],
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        if keys.is_empty() {
-            return Ok(());
-        }
         self.forget(lead_id, keys);
-        sqlx::query(
-            "INSERT INTO lead_contacts (key, lead_id, at) SELECT k, $2, $3 FROM UNNEST($1::text[]) AS k
-             ON CONFLICT (key, lead_id) DO NOTHING",
-        )
-        .bind(keys)
-        .bind(lead_id)
-        .bind(ts(at))
-        .execute(&mut *self.tx)
-        .await?;
+        self.db.pending().keys(lead_id, keys, &ts(at));
         Ok(())
     }
 
     async fn add_refs(&mut self, lead_id: &str, refs: &[String]) -> StoreResult<()> {
-        if refs.is_empty() {
-            return Ok(());
-        }
-        sqlx::query(
-            "INSERT INTO lead_refs (ref, lead_id) SELECT r, $2 FROM UNNEST($1::text[]) AS r
-             ON CONFLICT (ref, lead_id) DO NOTHING",
-        )
-        .bind(refs)
-        .bind(lead_id)
-        .execute(&mut *self.tx)
-        .await?;
+        self.db.pending().refs(lead_id, refs);
         Ok(())
     }
 
     async fn insert_assignment(&mut self, a: &NewAssignment) -> StoreResult<()> {
+        self.deadline_set |= a.ack_due_at.is_some();
+        // A new lead's first assignment ends none: it waits with the lead.
+        if self.db.pending().first_assignment(a) {
+            return Ok(());
+        }
         sqlx::query(
             "UPDATE assignments SET state = $2, ended_at = $3 WHERE lead_id = $1 AND state = 'active'",
         )
         .bind(&a.lead_id)
         .bind(a.previous_state)
         .bind(ts(a.assigned_at))
-        .execute(&mut *self.tx)
+        .execute(self.db.conn(Sees::Lead(&a.lead_id)).await?)
         .await?;
         sqlx::query(
             "INSERT INTO assignments (lead_id, manager_id, level, strategy, attempt, assigned_at,
@@ -456,9 +430,8 @@ impl StoreTx for PgTx {
         .bind(i64::from(a.attempt))
         .bind(ts(a.assigned_at))
         .bind(a.ack_due_at.map(ts))
-        .execute(&mut *self.tx)
+        .execute(self.db.conn(Sees::Lead(&a.lead_id)).await?)
         .await?;
-        self.deadline_set |= a.ack_due_at.is_some();
         Ok(())
     }
 
@@ -468,7 +441,7 @@ impl StoreTx for PgTx {
     }
 
     async fn insert_notifications(&mut self, rows: &[NewNotification]) -> StoreResult<()> {
-        super::notifications::insert(&mut self.tx, rows).await
+        super::notifications::insert(self.db.conn(Sees::Nothing).await?, rows).await
     }
 
     async fn audit(
@@ -495,6 +468,7 @@ impl StoreTx for PgTx {
 
     async fn lead(&mut self, lead_id: &str) -> StoreResult<Option<StoredLead>> {
         self.one_lead(
+            Sees::Lead(lead_id),
             format!("SELECT {LEAD_COLUMNS} FROM leads l WHERE l.id = $1"),
             &[lead_id.to_string()],
         )
@@ -517,7 +491,7 @@ impl StoreTx for PgTx {
         .bind(name)
         .bind(value)
         .bind(as_text)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.db.conn(Sees::Nothing).await?)
         .await?)
     }
 
@@ -527,7 +501,7 @@ impl StoreTx for PgTx {
              WHERE a.lead_id = $1 AND a.state = 'active' ORDER BY a.id DESC LIMIT 1"
         )))
         .bind(lead_id)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.db.conn(Sees::Lead(lead_id)).await?)
         .await?;
         row.as_ref().map(active_assignment).transpose()
     }
@@ -545,7 +519,7 @@ impl StoreTx for PgTx {
         )))
         .bind(ts(now))
         .bind(i64::from(limit))
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.db.conn(Sees::Any).await?)
         .await?;
         rows.iter().map(active_assignment).collect()
     }
@@ -556,7 +530,7 @@ impl StoreTx for PgTx {
              FROM assignments WHERE lead_id = $1 ORDER BY id",
         )
         .bind(lead_id)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.db.conn(Sees::Lead(lead_id)).await?)
         .await?;
         rows.iter().map(assignment_summary).collect()
     }
@@ -580,7 +554,7 @@ impl StoreTx for PgTx {
         .bind(manager_id)
         .bind(level)
         .bind(bucket as i64)
-        .execute(&mut *self.tx)
+        .execute(self.db.conn(Sees::Any).await?)
         .await?;
         Ok(())
     }
@@ -595,7 +569,7 @@ impl StoreTx for PgTx {
             .bind(lead_id)
             .bind(trace)
             .bind(rules_version)
-            .execute(&mut *self.tx)
+            .execute(self.db.conn(Sees::Lead(lead_id)).await?)
             .await?;
         Ok(())
     }
@@ -612,17 +586,24 @@ impl StoreTx for PgTx {
         .bind(lead_id)
         .bind(state)
         .bind(ts(at))
-        .execute(&mut *self.tx)
+        .execute(self.db.conn(Sees::Lead(lead_id)).await?)
         .await?;
         Ok(())
     }
 
-    async fn commit(mut self: Box<Self>) -> StoreResult<()> {
-        std::mem::take(&mut self.kept).write(&mut self.tx).await?;
-        if self.deadline_set {
-            notify(&mut self.tx, DEADLINES).await?;
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        let PgTx {
+            db,
+            kept,
+            deadline_set,
+            ..
+        } = *self;
+        let mut tx = db.settled().await?;
+        kept.write(&mut tx).await?;
+        if deadline_set {
+            notify(&mut tx, DEADLINES).await?;
         }
-        self.tx.commit().await?;
+        tx.commit().await?;
         Ok(())
     }
 }

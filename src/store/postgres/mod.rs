@@ -23,6 +23,7 @@ mod leads;
 mod leases;
 mod notifications;
 mod outbox;
+mod pending;
 mod privacy;
 #[cfg(test)]
 pub(crate) mod testing;

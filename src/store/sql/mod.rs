@@ -13,6 +13,7 @@ pub(super) mod leads;
 pub(super) mod leases;
 pub(super) mod notifications;
 pub(super) mod outbox;
+pub(super) mod sees;
 
 use super::StoreResult;
 use super::values::{opt_ts, parse_ts};

@@ -6,27 +6,8 @@
 use super::deferred::Deferred;
 use super::pending::Pending;
 use crate::store::StoreResult;
+pub(super) use crate::store::sql::sees::Sees;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
-
-/// What a statement could see of the kept-back rows (`leads`, `lead_contacts`, `lead_refs`,
-/// a new lead's first assignment, and what their triggers keep).
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Sees<'a> {
-    /// Any of them: a statement over those tables at large (or over the totals their
-    /// triggers keep).
-    Any,
-    /// The rows of one lead.
-    Lead(&'a str),
-    /// The lead with this source and external id.
-    External(&'a str, &'a str),
-    /// The leads of any of these refs.
-    Refs(&'a [String]),
-    /// The leads of any of these `(source, conversation key)` pairs.
-    Conversations(&'a [(&'a str, &'a str)]),
-    /// None: the statement touches only tables no kept-back row goes to (cursors,
-    /// `rules_texts`, `crm_refs`).
-    Nothing,
-}
 
 /// The transaction and the rows it keeps back, together.
 #[derive(Debug)]
@@ -52,16 +33,7 @@ impl Guarded {
     /// The connection for one statement, after writing the kept-back rows when the
     /// statement could see any of them.
     pub(super) async fn conn(&mut self, sees: Sees<'_>) -> StoreResult<&mut SqliteConnection> {
-        let p = &self.pending;
-        let settle = match sees {
-            Sees::Any => true,
-            Sees::Lead(id) => p.has_lead(id),
-            Sees::External(source, id) => p.has_external(source, id),
-            Sees::Refs(refs) => p.has_any_ref(refs),
-            Sees::Conversations(asked) => asked.iter().any(|(s, k)| p.has_conversation(s, k)),
-            Sees::Nothing => false,
-        };
-        if settle {
+        if self.pending.kept.seen_by(sees) {
             self.pending.flush(&mut self.tx).await?;
         }
         Ok(&mut *self.tx)

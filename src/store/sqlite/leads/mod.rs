@@ -138,7 +138,7 @@ impl StoreTx for SqliteTx {
         since: DateTime<Utc>,
     ) -> StoreResult<Option<StoredLead>> {
         // A conversation read ahead answers unless a kept-back lead belongs to it.
-        if !self.db.pending().has_conversation(source, conversation_key)
+        if !(self.db.pending().kept).has_conversation(source, conversation_key)
             && let Some((asked, found)) = self
                 .conversations
                 .get(&(source.to_string(), conversation_key.to_string()))

@@ -9,11 +9,11 @@
 //! every statement sees exactly what it would have seen had each row been written at once,
 //! and the rows keep the order they were added in.
 
+use crate::store::sql::sees::KeptLeads;
 use crate::store::sqlite::bulk::{Cell, Rows};
 use crate::store::sqlite::ts;
 use crate::store::{NewAssignment, NewLead, StoreError, StoreResult};
 use sqlx::SqliteConnection;
-use std::collections::HashSet;
 
 /// The rows kept back, and what they could match.
 #[derive(Debug)]
@@ -22,16 +22,8 @@ pub(super) struct Pending {
     contacts: Rows,
     refs: Rows,
     assignments: Rows,
-    /// Ids of the kept-back leads.
-    lead_ids: HashSet<String>,
-    /// Those of them with a kept-back assignment.
-    assigned: HashSet<String>,
-    /// Every kept-back ref.
-    ref_values: HashSet<String>,
-    /// `(source, external_id)` of the kept-back leads.
-    external: HashSet<(String, String)>,
-    /// `(source, conversation_key)` of the kept-back leads.
-    conversations: HashSet<(String, String)>,
+    /// What the kept-back rows could match.
+    pub(super) kept: KeptLeads,
 }
 
 impl Default for Pending {
@@ -54,11 +46,7 @@ impl Default for Pending {
                 "(?, ?, ?, ?, ?, ?, ?, 'active')",
                 "",
             ),
-            lead_ids: HashSet::new(),
-            assigned: HashSet::new(),
-            ref_values: HashSet::new(),
-            external: HashSet::new(),
-            conversations: HashSet::new(),
+            kept: KeptLeads::default(),
         }
     }
 }
@@ -96,14 +84,8 @@ impl Pending {
                 Cell::from(received.clone()),
             ]);
         }
-        self.lead_ids.insert(r.id.clone());
-        if let Some(id) = &r.external_id {
-            self.external.insert((r.source.clone(), id.clone()));
-        }
-        if let Some(key) = &lead.conversation_key {
-            self.conversations.insert((r.source.clone(), key.clone()));
-        }
         self.refs(&r.id, &lead.refs);
+        self.kept.lead(lead);
         Ok(())
     }
 
@@ -123,14 +105,14 @@ impl Pending {
     pub(super) fn refs(&mut self, lead_id: &str, refs: &[String]) {
         for r in refs {
             self.refs.push([Cell::from(r.clone()), Cell::from(lead_id)]);
-            self.ref_values.insert(r.clone());
         }
+        self.kept.refs(refs);
     }
 
     /// Keeps back the first assignment of a kept-back lead and returns true; any other
     /// assignment (one that ends an earlier one) is left to the caller.
     pub(super) fn first_assignment(&mut self, a: &NewAssignment) -> bool {
-        if !self.lead_ids.contains(&a.lead_id) || self.assigned.contains(&a.lead_id) {
+        if !self.kept.first_assignment(&a.lead_id) {
             return false;
         }
         self.assignments.push([
@@ -142,30 +124,7 @@ impl Pending {
             Cell::from(ts(a.assigned_at)),
             Cell::from(a.ack_due_at.map(ts)),
         ]);
-        self.assigned.insert(a.lead_id.clone());
         true
-    }
-
-    /// Whether the lead is kept back.
-    pub(super) fn has_lead(&self, lead_id: &str) -> bool {
-        self.lead_ids.contains(lead_id)
-    }
-
-    /// Whether a kept-back ref is one of `refs`.
-    pub(super) fn has_any_ref(&self, refs: &[String]) -> bool {
-        refs.iter().any(|r| self.ref_values.contains(r))
-    }
-
-    /// Whether a kept-back lead has this external id in this source.
-    pub(super) fn has_external(&self, source: &str, external_id: &str) -> bool {
-        self.external
-            .contains(&(source.to_string(), external_id.to_string()))
-    }
-
-    /// Whether a kept-back lead belongs to this conversation of this source.
-    pub(super) fn has_conversation(&self, source: &str, key: &str) -> bool {
-        self.conversations
-            .contains(&(source.to_string(), key.to_string()))
     }
 
     /// Writes every kept-back row, in bulk, and forgets them.
@@ -174,11 +133,7 @@ impl Pending {
         self.contacts.insert(db).await?;
         self.refs.insert(db).await?;
         self.assignments.insert(db).await?;
-        self.lead_ids.clear();
-        self.assigned.clear();
-        self.ref_values.clear();
-        self.external.clear();
-        self.conversations.clear();
+        self.kept.clear();
         Ok(())
     }
 }
