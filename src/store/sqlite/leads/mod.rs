@@ -383,12 +383,7 @@ impl StoreTx for SqliteTx {
             what: "leads.record",
             detail: e.to_string(),
         })?;
-        sqlx::query("UPDATE leads SET record = ?2, last_activity_at = ?3 WHERE id = ?1")
-            .bind(&r.id)
-            .bind(record)
-            .bind(ts(at))
-            .execute(self.db.conn(Sees::Lead(&r.id)).await?)
-            .await?;
+        (self.db.pending().kept).follow_up(&r.id, record, ts(at));
         Ok(())
     }
 
