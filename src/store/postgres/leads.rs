@@ -378,7 +378,12 @@ impl StoreTx for PgTx {
 
     async fn follow_up_lead(&mut self, r: &Lead, at: DateTime<Utc>) -> StoreResult<()> {
         self.forget(&r.id, &[]);
-        (self.db.pending().kept).follow_up(&r.id, record_text(r)?, ts(at));
+        sqlx::query("UPDATE leads SET record = $2, last_activity_at = $3 WHERE id = $1")
+            .bind(&r.id)
+            .bind(record_text(r)?)
+            .bind(ts(at))
+            .execute(self.db.conn(Sees::Lead(&r.id)).await?)
+            .await?;
         Ok(())
     }
 

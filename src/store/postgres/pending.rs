@@ -1,9 +1,8 @@
-//! New leads and follow-ups the processing transaction keeps back on PostgreSQL: their rows
-//! (`leads`, `lead_contacts`, `lead_refs`, a new lead's first assignment, a followed lead's new
-//! record) are written with one statement per table, the rows as arrays unnested in order, as
-//! soon as a statement could see them and at the latest at the commit. A batch of 200 new
-//! leads then costs four statements instead of about a thousand, 200 follow-ups one instead of
-//! 200.
+//! New leads the processing transaction keeps back on PostgreSQL: their rows (`leads`,
+//! `lead_contacts`, `lead_refs`, a new lead's first assignment) are written with one statement
+//! per table, the rows as arrays unnested in order, as soon as a statement could see them and
+//! at the latest at the commit. A batch of 200 new leads then costs four statements instead of
+//! about a thousand.
 //!
 //! The connection is reached only through [`Guarded::conn`], which writes the kept-back rows
 //! first when the statement could see them ([`Sees`], decided in `store/sql/sees.rs` for both
@@ -136,20 +135,6 @@ impl Pending {
         }
         if !self.assignments.is_empty() {
             insert_assignments(db, &self.assignments).await?;
-        }
-        let follow_ups = self.kept.follow_ups();
-        if !follow_ups.is_empty() {
-            let column = |i: usize| follow_ups.iter().map(|f| f[i].clone()).collect::<Vec<_>>();
-            sqlx::query(
-                "UPDATE leads SET record = u.record, last_activity_at = u.at
-                 FROM UNNEST($1::text[], $2::text[], $3::text[]) AS u(id, record, at)
-                 WHERE leads.id = u.id",
-            )
-            .bind(column(0))
-            .bind(column(1))
-            .bind(column(2))
-            .execute(&mut *db)
-            .await?;
         }
         *self = Pending::default();
         Ok(())

@@ -1,5 +1,5 @@
-//! Rows written in bulk: `INSERT INTO t (a, b) VALUES (?, ?), (?, ?), ...` (or an
-//! `UPDATE ... FROM (VALUES ...)`), up to [`MAX_CHUNK`] rows a statement, every value bound.
+//! Rows inserted in bulk: `INSERT INTO t (a, b) VALUES (?, ?), (?, ?), ...`, up to
+//! [`MAX_CHUNK`] rows a statement, every value bound.
 //!
 //! The rows are bound rather than handed over as one JSON array: `json_each` gives each row
 //! as JSON text, and every `value->>N` parses that text again, so a wide row (a lead with its

@@ -383,7 +383,12 @@ impl StoreTx for SqliteTx {
             what: "leads.record",
             detail: e.to_string(),
         })?;
-        (self.db.pending().kept).follow_up(&r.id, record, ts(at));
+        sqlx::query("UPDATE leads SET record = ?2, last_activity_at = ?3 WHERE id = ?1")
+            .bind(&r.id)
+            .bind(record)
+            .bind(ts(at))
+            .execute(self.db.conn(Sees::Lead(&r.id)).await?)
+            .await?;
         Ok(())
     }
 

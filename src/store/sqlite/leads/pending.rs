@@ -1,8 +1,7 @@
-//! New leads and follow-ups a transaction keeps back: their rows (`leads`, `lead_contacts`,
-//! `lead_refs`, a new lead's first assignment, a followed lead's new record) are written in
-//! bulk ([`super::bulk`]), as soon as a statement could see them and at the latest at the
-//! commit. A processing batch of hundreds of new leads or follow-ups then writes them with a
-//! few statements instead of a few per item.
+//! New leads a transaction keeps back: their rows (`leads`, `lead_contacts`, `lead_refs`, and
+//! a new lead's first assignment) are written in bulk ([`super::bulk`]), as soon as a
+//! statement could see them and at the latest at the commit. A processing batch of hundreds
+//! of new leads then writes them with a few statements instead of a few per lead.
 //!
 //! What a statement could see is decided before it runs: a lookup by refs, external id or
 //! conversation writes the leads back only when one of the kept-back rows could match it;
@@ -134,19 +133,6 @@ impl Pending {
         self.contacts.insert(db).await?;
         self.refs.insert(db).await?;
         self.assignments.insert(db).await?;
-        let mut follow_ups = Rows::new(
-            "UPDATE leads SET record = u.column2, last_activity_at = u.column3 FROM (",
-            "(?, ?, ?)",
-            ") AS u WHERE leads.id = u.column1",
-        );
-        for [lead, record, at] in self.kept.follow_ups() {
-            follow_ups.push([
-                Cell::from(lead.as_str()),
-                Cell::from(record.as_str()),
-                Cell::from(at.as_str()),
-            ]);
-        }
-        follow_ups.insert(db).await?;
         self.kept.clear();
         Ok(())
     }
