@@ -47,7 +47,7 @@ fn outcome(
 pub(crate) async fn notifications_are_queued_once_claimed_and_recorded(s: &dyn Stores) {
     stored(s, &new_lead("l1", "inbox", "a@x.ru", 1, "anna"), &[]).await;
     assert_eq!(s.next_notification_due().await.expect("due"), None);
-    // Queued in the processing transaction, and again outside it: one row.
+    // Queued twice in the processing transaction, and again outside it: one row.
     let mut tx = s.begin().await.expect("begin");
     tx.insert_notifications(&[notice(
         "assigned:l1:1:telegram",
@@ -58,6 +58,16 @@ pub(crate) async fn notifications_are_queued_once_claimed_and_recorded(s: &dyn S
     )])
     .await
     .expect("queue");
+    // Queued again in the same transaction (a second call): the first one stays.
+    tx.insert_notifications(&[notice(
+        "assigned:l1:1:telegram",
+        Some("l1"),
+        "anna",
+        "999",
+        3,
+    )])
+    .await
+    .expect("queue again");
     tx.commit().await.expect("commit");
     s.queue_notifications(&[
         notice("assigned:l1:1:telegram", Some("l1"), "anna", "100", 3),

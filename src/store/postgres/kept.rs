@@ -1,5 +1,5 @@
-//! The processing transaction's rows that none of its reads sees (outbox rows, audit entries,
-//! finished items), kept back and written at the commit, one statement per table with the
+//! The processing transaction's rows that none of its reads sees (outbox rows, notifications,
+//! audit entries, finished items), kept back and written at the commit, one statement per table with the
 //! rows as arrays unnested in order: a batch of 200 leads costs three statements here instead
 //! of six hundred.
 
@@ -12,6 +12,8 @@ pub(super) struct KeptBack {
     /// Outbox rows, in the order they were queued (their ids keep it, so a lead's events go
     /// out in order).
     pub(super) outbox: Vec<NewOutbox>,
+    /// Notifications, in the order they were queued (nothing in the transaction reads them).
+    pub(super) notifications: Vec<NewNotification>,
     /// Audit entries: lead, at, kind, detail.
     pub(super) audit: Vec<[String; 4]>,
     /// Finished items, each once: an item finished again in the same transaction keeps its
@@ -33,6 +35,7 @@ impl KeptBack {
         if !self.outbox.is_empty() {
             insert_outbox(db, &self.outbox).await?;
         }
+        super::notifications::insert(db, &self.notifications).await?;
         if !self.audit.is_empty() {
             insert_audit(db, &self.audit).await?;
         }

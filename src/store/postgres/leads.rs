@@ -441,7 +441,8 @@ impl StoreTx for PgTx {
     }
 
     async fn insert_notifications(&mut self, rows: &[NewNotification]) -> StoreResult<()> {
-        super::notifications::insert(self.db.conn(Sees::Nothing).await?, rows).await
+        self.kept.notifications.extend_from_slice(rows);
+        Ok(())
     }
 
     async fn audit(

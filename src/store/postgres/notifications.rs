@@ -8,26 +8,39 @@ use crate::store::sql::notifications::{
 };
 use std::collections::HashMap;
 
-/// Queues notifications on `db`, in order; a dedupe key queued already is left out.
+/// Queues notifications on `db` with one statement, in order; a dedupe key queued already
+/// (before, or earlier in `rows`) is left out.
 pub(super) async fn insert(db: &mut PgConnection, rows: &[NewNotification]) -> StoreResult<()> {
-    for n in rows {
-        let at = ts(n.created_at);
-        sqlx::query(
-            "INSERT INTO notifications (dedupe_key, lead_id, recipient, channel, address, kind,
-                                        message, created_at, next_attempt_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (dedupe_key) DO NOTHING",
-        )
-        .bind(&n.dedupe_key)
-        .bind(&n.lead_id)
-        .bind(&n.recipient)
-        .bind(&n.channel)
-        .bind(&n.address)
-        .bind(&n.kind)
-        .bind(&n.message)
-        .bind(at)
-        .execute(&mut *db)
-        .await?;
+    if rows.is_empty() {
+        return Ok(());
     }
+    let text = |f: fn(&NewNotification) -> &str| rows.iter().map(f).collect::<Vec<_>>();
+    sqlx::query(
+        "INSERT INTO notifications (dedupe_key, lead_id, recipient, channel, address, kind,
+                                    message, created_at, next_attempt_at)
+         SELECT dedupe_key, lead_id, recipient, channel, address, kind, message, created_at,
+                created_at
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::text[], $8::text[])
+              WITH ORDINALITY AS u(dedupe_key, lead_id, recipient, channel, address, kind,
+                                   message, created_at, n)
+         ORDER BY n
+         ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(text(|n| &n.dedupe_key))
+    .bind(
+        rows.iter()
+            .map(|n| n.lead_id.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind(text(|n| &n.recipient))
+    .bind(text(|n| &n.channel))
+    .bind(text(|n| &n.address))
+    .bind(text(|n| &n.kind))
+    .bind(text(|n| &n.message))
+    .bind(rows.iter().map(|n| ts(n.created_at)).collect::<Vec<_>>())
+    .execute(db)
+    .await?;
     Ok(())
 }
 
