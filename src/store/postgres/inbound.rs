@@ -13,7 +13,6 @@ async fn insert_rows<'e, E: sqlx::Executor<'e, Database = Postgres>>(
     db: E,
     items: &[NewInbound],
 ) -> StoreResult<HashSet<String>> {
-    let column = |f: fn(&NewInbound) -> Option<String>| items.iter().map(f).collect::<Vec<_>>();
     let ids: Vec<String> = sqlx::query_scalar(
         "WITH new AS (
              INSERT INTO inbound (id, source, channel, dedupe_key, received_at, content_type,
@@ -27,14 +26,14 @@ async fn insert_rows<'e, E: sqlx::Executor<'e, Database = Postgres>>(
              ON CONFLICT (source, dedupe_key) DO NOTHING RETURNING id)
          SELECT new.id FROM new CROSS JOIN (SELECT pg_notify($9, '')) AS announced",
     )
-    .bind(column(|i| Some(i.id.clone())))
-    .bind(column(|i| Some(i.source.clone())))
-    .bind(column(|i| Some(i.channel.as_str().to_string())))
-    .bind(column(|i| Some(i.dedupe_key.clone())))
-    .bind(column(|i| Some(ts(i.received_at))))
-    .bind(column(|i| i.content_type.clone()))
-    .bind(items.iter().map(|i| i.payload.clone()).collect::<Vec<_>>())
-    .bind(column(|i| Some(i.meta.to_string())))
+    .bind(column(items, |i| i.id.as_str()))
+    .bind(column(items, |i| i.source.as_str()))
+    .bind(column(items, |i| i.channel.as_str()))
+    .bind(column(items, |i| i.dedupe_key.as_str()))
+    .bind(column(items, |i| ts(i.received_at)))
+    .bind(column(items, |i| i.content_type.as_deref()))
+    .bind(column(items, |i| i.payload.as_slice()))
+    .bind(column(items, |i| i.meta.to_string()))
     .bind(INBOUND)
     .fetch_all(db)
     .await?;
@@ -56,18 +55,8 @@ async fn results<'e, E: sqlx::Executor<'e, Database = Postgres>>(
              JOIN UNNEST($1::text[], $2::text[]) AS k(source, dedupe_key)
                ON i.source = k.source AND i.dedupe_key = k.dedupe_key",
         )
-        .bind(
-            repeats
-                .iter()
-                .map(|i| i.source.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            repeats
-                .iter()
-                .map(|i| i.dedupe_key.as_str())
-                .collect::<Vec<_>>(),
-        )
+        .bind(column(&repeats, |i| i.source.as_str()))
+        .bind(column(&repeats, |i| i.dedupe_key.as_str()))
         .fetch_all(db)
         .await?;
         stored = rows.into_iter().map(|(s, k, id)| ((s, k), id)).collect();

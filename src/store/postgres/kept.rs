@@ -47,7 +47,6 @@ impl KeptBack {
 }
 
 async fn insert_outbox(db: &mut PgConnection, rows: &[NewOutbox]) -> StoreResult<()> {
-    let column = |f: fn(&NewOutbox) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
     // Queued now: due now, and its retry horizon starts now.
     sqlx::query(
         "INSERT INTO outbox (lead_id, sink, event_id, event_type, body, created_at, retry_since,
@@ -61,13 +60,13 @@ async fn insert_outbox(db: &mut PgConnection, rows: &[NewOutbox]) -> StoreResult
          ORDER BY n
          ON CONFLICT (sink, event_id) DO NOTHING",
     )
-    .bind(column(|r| Some(r.lead_id.clone())))
-    .bind(column(|r| Some(r.sink.clone())))
-    .bind(column(|r| Some(r.event_id.clone())))
-    .bind(column(|r| Some(r.event_type.clone())))
-    .bind(column(|r| Some(r.body.clone())))
-    .bind(column(|r| Some(ts(r.created_at))))
-    .bind(column(|r| {
+    .bind(column(rows, |r| r.lead_id.as_str()))
+    .bind(column(rows, |r| r.sink.as_str()))
+    .bind(column(rows, |r| r.event_id.as_str()))
+    .bind(column(rows, |r| r.event_type.as_str()))
+    .bind(column(rows, |r| r.body.as_str()))
+    .bind(column(rows, |r| ts(r.created_at)))
+    .bind(column(rows, |r| {
         (r.plan.as_ref()).map(|p| serde_json::to_string(p).unwrap_or_default())
     }))
     .execute(db)
@@ -76,7 +75,6 @@ async fn insert_outbox(db: &mut PgConnection, rows: &[NewOutbox]) -> StoreResult
 }
 
 async fn insert_audit(db: &mut PgConnection, rows: &[[String; 4]]) -> StoreResult<()> {
-    let column = |i: usize| rows.iter().map(|r| r[i].clone()).collect::<Vec<_>>();
     sqlx::query(
         "INSERT INTO audit (lead_id, at, kind, detail)
          SELECT lead_id, at, kind, detail
@@ -84,10 +82,10 @@ async fn insert_audit(db: &mut PgConnection, rows: &[[String; 4]]) -> StoreResul
               WITH ORDINALITY AS u(lead_id, at, kind, detail, n)
          ORDER BY n",
     )
-    .bind(column(0))
-    .bind(column(1))
-    .bind(column(2))
-    .bind(column(3))
+    .bind(column(rows, |r| r[0].as_str()))
+    .bind(column(rows, |r| r[1].as_str()))
+    .bind(column(rows, |r| r[2].as_str()))
+    .bind(column(rows, |r| r[3].as_str()))
     .execute(db)
     .await?;
     Ok(())
@@ -96,8 +94,6 @@ async fn insert_audit(db: &mut PgConnection, rows: &[[String; 4]]) -> StoreResul
 /// Finishes the items that are still pending. A second processor (a replica whose lease ran
 /// out mid-batch) waits on the rows' locks, finds some finished and rolls its batch back.
 async fn finish(db: &mut PgConnection, items: &[FinishedInbound]) -> StoreResult<()> {
-    let column =
-        |f: fn(&FinishedInbound) -> Option<String>| items.iter().map(f).collect::<Vec<_>>();
     let done: Vec<String> = sqlx::query_scalar(
         "UPDATE inbound SET status = u.status, reason = u.reason, detail = u.detail,
                             lead_id = u.lead_id, processed_at = u.at
@@ -106,12 +102,12 @@ async fn finish(db: &mut PgConnection, items: &[FinishedInbound]) -> StoreResult
          WHERE inbound.id = u.id AND inbound.status = 'pending'
          RETURNING inbound.id",
     )
-    .bind(column(|d| Some(d.inbound_id.clone())))
-    .bind(column(|d| Some(d.status.to_string())))
-    .bind(column(|d| d.reason.clone()))
-    .bind(column(|d| d.detail.clone()))
-    .bind(column(|d| d.lead_id.clone()))
-    .bind(column(|d| Some(ts(d.at))))
+    .bind(column(items, |d| d.inbound_id.as_str()))
+    .bind(column(items, |d| d.status.to_string()))
+    .bind(column(items, |d| d.reason.as_deref()))
+    .bind(column(items, |d| d.detail.as_deref()))
+    .bind(column(items, |d| d.lead_id.as_deref()))
+    .bind(column(items, |d| ts(d.at)))
     .fetch_all(db)
     .await?;
     if done.len() < items.len() {

@@ -97,6 +97,11 @@ impl PgStore {
     }
 }
 
+/// One column of `rows` for a statement that unnests arrays: `f` of each row, in order.
+fn column<'a, T, U>(rows: &'a [T], f: impl Fn(&'a T) -> U) -> Vec<U> {
+    rows.iter().map(f).collect()
+}
+
 /// Writes a named cursor on `exec` (the pool, or a transaction).
 async fn set_cursor<'e, E: sqlx::Executor<'e, Database = Postgres>>(
     exec: E,

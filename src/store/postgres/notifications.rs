@@ -14,7 +14,6 @@ pub(super) async fn insert(db: &mut PgConnection, rows: &[NewNotification]) -> S
     if rows.is_empty() {
         return Ok(());
     }
-    let text = |f: fn(&NewNotification) -> &str| rows.iter().map(f).collect::<Vec<_>>();
     sqlx::query(
         "INSERT INTO notifications (dedupe_key, lead_id, recipient, channel, address, kind,
                                     message, created_at, next_attempt_at)
@@ -27,18 +26,14 @@ pub(super) async fn insert(db: &mut PgConnection, rows: &[NewNotification]) -> S
          ORDER BY n
          ON CONFLICT (dedupe_key) DO NOTHING",
     )
-    .bind(text(|n| &n.dedupe_key))
-    .bind(
-        rows.iter()
-            .map(|n| n.lead_id.as_deref())
-            .collect::<Vec<_>>(),
-    )
-    .bind(text(|n| &n.recipient))
-    .bind(text(|n| &n.channel))
-    .bind(text(|n| &n.address))
-    .bind(text(|n| &n.kind))
-    .bind(text(|n| &n.message))
-    .bind(rows.iter().map(|n| ts(n.created_at)).collect::<Vec<_>>())
+    .bind(column(rows, |n| n.dedupe_key.as_str()))
+    .bind(column(rows, |n| n.lead_id.as_deref()))
+    .bind(column(rows, |n| n.recipient.as_str()))
+    .bind(column(rows, |n| n.channel.as_str()))
+    .bind(column(rows, |n| n.address.as_str()))
+    .bind(column(rows, |n| n.kind.as_str()))
+    .bind(column(rows, |n| n.message.as_str()))
+    .bind(column(rows, |n| ts(n.created_at)))
     .execute(db)
     .await?;
     Ok(())

@@ -108,35 +108,16 @@ impl OutboxStore for PgStore {
                  delivered_at = r.delivered
              FROM r WHERE outbox.id = r.outbox_id",
         )
-        .bind(results.iter().map(|r| r.outbox_id).collect::<Vec<_>>())
-        .bind(
-            results
-                .iter()
-                .map(|r| i64::from(r.attempt))
-                .collect::<Vec<_>>(),
-        )
-        .bind(results.iter().map(|r| ts(r.at)).collect::<Vec<_>>())
-        .bind(how.iter().map(|h| h.0).collect::<Vec<_>>())
-        .bind(
-            (results.iter())
-                .map(|r| r.status_code.map(i64::from))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            results
-                .iter()
-                .map(|r| r.error.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            results
-                .iter()
-                .map(|r| r.duration_ms as i64)
-                .collect::<Vec<_>>(),
-        )
-        .bind(how.iter().map(|h| h.1).collect::<Vec<_>>())
-        .bind(how.iter().map(|h| h.2.as_deref()).collect::<Vec<_>>())
-        .bind(how.iter().map(|h| h.3.as_deref()).collect::<Vec<_>>())
+        .bind(column(results, |r| r.outbox_id))
+        .bind(column(results, |r| i64::from(r.attempt)))
+        .bind(column(results, |r| ts(r.at)))
+        .bind(column(&how, |h| h.0))
+        .bind(column(results, |r| r.status_code.map(i64::from)))
+        .bind(column(results, |r| r.error.as_deref()))
+        .bind(column(results, |r| r.duration_ms as i64))
+        .bind(column(&how, |h| h.1))
+        .bind(column(&how, |h| h.2.as_deref()))
+        .bind(column(&how, |h| h.3.as_deref()))
         .execute(&self.pool)
         .await?;
         Ok(())

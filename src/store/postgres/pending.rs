@@ -103,11 +103,7 @@ impl Pending {
             insert_leads(db, &self.leads).await?;
         }
         if !self.contacts.is_empty() {
-            let column = |i: usize| {
-                (self.contacts.iter())
-                    .map(|c| c[i].clone())
-                    .collect::<Vec<_>>()
-            };
+            let rows = &self.contacts;
             sqlx::query(
                 "INSERT INTO lead_contacts (key, lead_id, at)
                  SELECT key, lead_id, at FROM UNNEST($1::text[], $2::text[], $3::text[])
@@ -115,21 +111,21 @@ impl Pending {
                  ORDER BY n
                  ON CONFLICT (key, lead_id) DO NOTHING",
             )
-            .bind(column(0))
-            .bind(column(1))
-            .bind(column(2))
+            .bind(column(rows, |c| c[0].as_str()))
+            .bind(column(rows, |c| c[1].as_str()))
+            .bind(column(rows, |c| c[2].as_str()))
             .execute(&mut *db)
             .await?;
         }
         if !self.refs.is_empty() {
-            let column = |i: usize| (self.refs.iter()).map(|c| c[i].clone()).collect::<Vec<_>>();
+            let rows = &self.refs;
             sqlx::query(
                 "INSERT INTO lead_refs (ref, lead_id)
                  SELECT ref, lead_id FROM UNNEST($1::text[], $2::text[]) AS u(ref, lead_id)
                  ON CONFLICT (ref, lead_id) DO NOTHING",
             )
-            .bind(column(0))
-            .bind(column(1))
+            .bind(column(rows, |r| r[0].as_str()))
+            .bind(column(rows, |r| r[1].as_str()))
             .execute(&mut *db)
             .await?;
         }
@@ -143,8 +139,6 @@ impl Pending {
 
 /// Inserts leads in their order (their `seq` keeps it).
 async fn insert_leads(db: &mut PgConnection, rows: &[LeadRow]) -> StoreResult<()> {
-    let text = |f: fn(&LeadRow) -> &str| rows.iter().map(f).collect::<Vec<_>>();
-    let maybe = |f: fn(&LeadRow) -> Option<&str>| rows.iter().map(f).collect::<Vec<_>>();
     sqlx::query(
         "INSERT INTO leads (id, inbound_id, source, channel, external_id, conversation_key,
                             received_at, last_activity_at, status, level, rule, manager_id,
@@ -159,20 +153,20 @@ async fn insert_leads(db: &mut PgConnection, rows: &[LeadRow]) -> StoreResult<()
                                    manager_id, rules_version, record, trace, n)
          ORDER BY n",
     )
-    .bind(text(|r| &r.id))
-    .bind(text(|r| &r.inbound_id))
-    .bind(text(|r| &r.source))
-    .bind(text(|r| &r.channel))
-    .bind(maybe(|r| r.external_id.as_deref()))
-    .bind(maybe(|r| r.conversation_key.as_deref()))
-    .bind(text(|r| &r.received_at))
-    .bind(text(|r| &r.status))
-    .bind(maybe(|r| r.level.as_deref()))
-    .bind(maybe(|r| r.rule.as_deref()))
-    .bind(maybe(|r| r.manager_id.as_deref()))
-    .bind(text(|r| &r.rules_version))
-    .bind(text(|r| &r.record))
-    .bind(text(|r| &r.trace))
+    .bind(column(rows, |r| r.id.as_str()))
+    .bind(column(rows, |r| r.inbound_id.as_str()))
+    .bind(column(rows, |r| r.source.as_str()))
+    .bind(column(rows, |r| r.channel.as_str()))
+    .bind(column(rows, |r| r.external_id.as_deref()))
+    .bind(column(rows, |r| r.conversation_key.as_deref()))
+    .bind(column(rows, |r| r.received_at.as_str()))
+    .bind(column(rows, |r| r.status.as_str()))
+    .bind(column(rows, |r| r.level.as_deref()))
+    .bind(column(rows, |r| r.rule.as_deref()))
+    .bind(column(rows, |r| r.manager_id.as_deref()))
+    .bind(column(rows, |r| r.rules_version.as_str()))
+    .bind(column(rows, |r| r.record.as_str()))
+    .bind(column(rows, |r| r.trace.as_str()))
     .execute(db)
     .await?;
     Ok(())
@@ -180,7 +174,6 @@ async fn insert_leads(db: &mut PgConnection, rows: &[LeadRow]) -> StoreResult<()
 
 /// Inserts new leads' first assignments in their order.
 async fn insert_assignments(db: &mut PgConnection, rows: &[NewAssignment]) -> StoreResult<()> {
-    let text = |f: fn(&NewAssignment) -> &str| rows.iter().map(f).collect::<Vec<_>>();
     sqlx::query(
         "INSERT INTO assignments (lead_id, manager_id, level, strategy, attempt, assigned_at,
                                   ack_due_at, state)
@@ -191,21 +184,13 @@ async fn insert_assignments(db: &mut PgConnection, rows: &[NewAssignment]) -> St
                                    ack_due_at, n)
          ORDER BY n",
     )
-    .bind(text(|a| &a.lead_id))
-    .bind(text(|a| &a.manager_id))
-    .bind(text(|a| &a.level))
-    .bind(text(|a| &a.strategy))
-    .bind(
-        rows.iter()
-            .map(|a| i64::from(a.attempt))
-            .collect::<Vec<_>>(),
-    )
-    .bind(rows.iter().map(|a| ts(a.assigned_at)).collect::<Vec<_>>())
-    .bind(
-        rows.iter()
-            .map(|a| a.ack_due_at.map(ts))
-            .collect::<Vec<_>>(),
-    )
+    .bind(column(rows, |a| a.lead_id.as_str()))
+    .bind(column(rows, |a| a.manager_id.as_str()))
+    .bind(column(rows, |a| a.level.as_str()))
+    .bind(column(rows, |a| a.strategy.as_str()))
+    .bind(column(rows, |a| i64::from(a.attempt)))
+    .bind(column(rows, |a| ts(a.assigned_at)))
+    .bind(column(rows, |a| a.ack_due_at.map(ts)))
     .execute(db)
     .await?;
     Ok(())
