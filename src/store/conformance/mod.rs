@@ -79,6 +79,7 @@ macro_rules! suite {
             notices::links_are_used_once_and_alerts_read_the_health_of_things,
             reading::lists_and_journeys_show_what_happened,
             reading::the_console_pages_searches_and_resends,
+            reading::a_name_is_found_as_the_lead_stands_now,
             reading::kept_out_items_are_listed_counted_and_turned_into_leads,
             reading::the_reports_count_leads_items_and_deliveries_per_day,
             removal::forgetting_a_person_removes_their_leads_and_items,

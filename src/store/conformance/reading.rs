@@ -4,7 +4,8 @@
 use super::Stores;
 use super::fixtures::{at, inbound, new_lead, outbox, stored};
 use crate::store::{
-    DayTotals, FinishedInbound, LeadQuery, ListFilter, MarkedAsLead, PageKey, Search,
+    DayTotals, FinishedInbound, LeadQuery, LeadStatus, LeadUpdate, ListFilter, MarkedAsLead,
+    PageKey, Search,
 };
 
 pub(crate) async fn lists_and_journeys_show_what_happened(s: &dyn Stores) {
@@ -255,6 +256,47 @@ pub(crate) async fn the_console_pages_searches_and_resends(s: &dyn Stores) {
         journey.audit.last().map(|a| a.detail["event_id"].clone()),
         Some("e3-again".into())
     );
+}
+
+pub(crate) async fn a_name_is_found_as_the_lead_stands_now(s: &dyn Stores) {
+    stored(s, &new_lead("n1", "inbox", "n1@x.ru", 1, "anna"), &[]).await;
+    let named = |name: &'static str| async move {
+        let page = s
+            .lead_page(&LeadQuery {
+                search: Some(Search::Name(name.into())),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .expect("page");
+        let found: Vec<(String, Option<String>)> =
+            page.rows.into_iter().map(|r| (r.id, r.name)).collect();
+        found
+    };
+    assert!(named("Олег").await.is_empty(), "no name yet");
+    // A follow-up brings the name.
+    let mut tx = s.begin().await.expect("begin");
+    let mut record = tx.lead("n1").await.expect("read").expect("n1").record;
+    record.contact.name = Some("Олег Смирнов".into());
+    tx.follow_up_lead(&record, at(2)).await.expect("follow up");
+    tx.commit().await.expect("commit");
+    let oleg = vec![("n1".to_string(), Some("Олег Смирнов".to_string()))];
+    assert_eq!(named("Олег").await, oleg);
+    // A later change of the lead renames it: the old name no longer finds it.
+    let mut tx = s.begin().await.expect("begin");
+    let mut record = tx.lead("n1").await.expect("read").expect("n1").record;
+    record.contact.name = Some("Ольга Смирнова".into());
+    let update = LeadUpdate {
+        record,
+        status: LeadStatus::Assigned,
+        at: at(3),
+        trace: None,
+    };
+    tx.update_lead(&update).await.expect("update");
+    tx.commit().await.expect("commit");
+    assert!(named("Олег").await.is_empty(), "renamed");
+    let olga = vec![("n1".to_string(), Some("Ольга Смирнова".to_string()))];
+    assert_eq!(named("ольга").await, olga);
 }
 
 pub(crate) async fn kept_out_items_are_listed_counted_and_turned_into_leads(s: &dyn Stores) {

@@ -23,10 +23,8 @@ fn sums(columns: &[&str]) -> String {
 /// The lead list in PostgreSQL's SQL.
 static LEAD_LIST: LeadListSql = LeadListSql {
     placeholders: Placeholders::Numbered,
-    name_range: "((record::jsonb) -> 'contact' ->> 'name') COLLATE \"C\" >= ? \
-                 AND ((record::jsonb) -> 'contact' ->> 'name') COLLATE \"C\" < ?",
-    columns: "id, received_at, channel, source, status, level, manager_id,
-              (record::jsonb) -> 'contact' ->> 'name' AS name,
+    name_range: "contact_name COLLATE \"C\" >= ? AND contact_name COLLATE \"C\" < ?",
+    columns: "id, received_at, channel, source, status, level, manager_id, contact_name AS name,
               (record::jsonb) -> 'contact' -> 'phones' ->> 0 AS phone,
               (record::jsonb) -> 'contact' -> 'emails' ->> 0 AS email,
               substr((record::jsonb) ->> 'text', 1, 200) AS text",

@@ -360,7 +360,7 @@ impl StoreTx for PgTx {
         self.forget(&r.id, &[]);
         sqlx::query(
             "UPDATE leads SET record = $2, status = $3, level = $4, rule = $5, manager_id = $6,
-                    last_activity_at = $7, trace = COALESCE($8, trace)
+                    last_activity_at = $7, trace = COALESCE($8, trace), contact_name = $9
              WHERE id = $1",
         )
         .bind(&r.id)
@@ -371,6 +371,7 @@ impl StoreTx for PgTx {
         .bind(r.assignment.as_ref().map(|a| a.manager.id.clone()))
         .bind(ts(u.at))
         .bind(u.trace.as_deref())
+        .bind(r.contact.name.as_deref())
         .execute(self.db.conn(Sees::Lead(&r.id)).await?)
         .await?;
         Ok(())
@@ -378,12 +379,15 @@ impl StoreTx for PgTx {
 
     async fn follow_up_lead(&mut self, r: &Lead, at: DateTime<Utc>) -> StoreResult<()> {
         self.forget(&r.id, &[]);
-        sqlx::query("UPDATE leads SET record = $2, last_activity_at = $3 WHERE id = $1")
-            .bind(&r.id)
-            .bind(record_text(r)?)
-            .bind(ts(at))
-            .execute(self.db.conn(Sees::Lead(&r.id)).await?)
-            .await?;
+        sqlx::query(
+            "UPDATE leads SET record = $2, last_activity_at = $3, contact_name = $4 WHERE id = $1",
+        )
+        .bind(&r.id)
+        .bind(record_text(r)?)
+        .bind(ts(at))
+        .bind(r.contact.name.as_deref())
+        .execute(self.db.conn(Sees::Lead(&r.id)).await?)
+        .await?;
         Ok(())
     }
 

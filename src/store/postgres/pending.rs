@@ -28,6 +28,7 @@ struct LeadRow {
     rule: Option<String>,
     manager_id: Option<String>,
     rules_version: String,
+    contact_name: Option<String>,
     record: String,
     trace: String,
 }
@@ -65,6 +66,7 @@ impl Pending {
             rule: r.classification.as_ref().map(|c| c.rule.clone()),
             manager_id: r.assignment.as_ref().map(|a| a.manager.id.clone()),
             rules_version: lead.rules_version.clone(),
+            contact_name: r.contact.name.clone(),
             record,
             trace: lead.trace.clone(),
         });
@@ -142,15 +144,16 @@ async fn insert_leads(db: &mut PgConnection, rows: &[LeadRow]) -> StoreResult<()
     sqlx::query(
         "INSERT INTO leads (id, inbound_id, source, channel, external_id, conversation_key,
                             received_at, last_activity_at, status, level, rule, manager_id,
-                            rules_version, record, trace)
+                            rules_version, contact_name, record, trace)
          SELECT id, inbound_id, source, channel, external_id, conversation_key, received_at,
-                received_at, status, level, rule, manager_id, rules_version, record, trace
+                received_at, status, level, rule, manager_id, rules_version, contact_name,
+                record, trace
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                      $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-                     $13::text[], $14::text[])
+                     $13::text[], $14::text[], $15::text[])
               WITH ORDINALITY AS u(id, inbound_id, source, channel, external_id,
                                    conversation_key, received_at, status, level, rule,
-                                   manager_id, rules_version, record, trace, n)
+                                   manager_id, rules_version, contact_name, record, trace, n)
          ORDER BY n",
     )
     .bind(column(rows, |r| r.id.as_str()))
@@ -165,6 +168,7 @@ async fn insert_leads(db: &mut PgConnection, rows: &[LeadRow]) -> StoreResult<()
     .bind(column(rows, |r| r.rule.as_deref()))
     .bind(column(rows, |r| r.manager_id.as_deref()))
     .bind(column(rows, |r| r.rules_version.as_str()))
+    .bind(column(rows, |r| r.contact_name.as_deref()))
     .bind(column(rows, |r| r.record.as_str()))
     .bind(column(rows, |r| r.trace.as_str()))
     .execute(db)

@@ -96,3 +96,56 @@ async fn daemons_starting_together_migrate_once() {
     }
     drop_database(name).await;
 }
+
+#[tokio::test]
+async fn a_store_from_before_the_name_column_finds_its_leads_by_name() {
+    use crate::store::{ConsoleStore, LeadQuery, Search};
+    let (name, url) = fresh_database().await;
+    let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+    sqlx::migrate!("src/store/postgres/migrations")
+        .run_to(3, &pool)
+        .await
+        .expect("migrate to 0003");
+    sqlx::query(
+        "INSERT INTO leads (id, inbound_id, source, channel, received_at, last_activity_at,
+                            status, rules_version, record, trace)
+         VALUES ('old', 'i1', 'site', 'webform', '2026-11-22T09:15:02.000000Z',
+                 '2026-11-22T09:15:02.000000Z', 'assigned', 'v1',
+                 '{\"contact\": {\"name\": \"Олег Смирнов\", \"phones\": [], \"emails\": []}, \"text\": \"hi\"}',
+                 '{}')",
+    )
+    .execute(&pool)
+    .await
+    .expect("a lead of the old schema");
+    pool.close().await;
+    let store = PgStore::open(&url).await.expect("open and migrate");
+    let page = store
+        .lead_page(&LeadQuery {
+            search: Some(Search::Name("олег".into())),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("search");
+    let found: Vec<(String, Option<String>)> =
+        page.rows.into_iter().map(|r| (r.id, r.name)).collect();
+    assert_eq!(
+        found,
+        [("old".to_string(), Some("Олег Смирнов".to_string()))]
+    );
+    // A server that has LZ4 compresses the records with it.
+    let lz4 = sqlx::query("SET default_toast_compression = 'lz4'")
+        .execute(&store.pool)
+        .await
+        .is_ok();
+    let method: String = sqlx::query_scalar(
+        "SELECT attcompression::text FROM pg_attribute
+         WHERE attrelid = 'leads'::regclass AND attname = 'record'",
+    )
+    .fetch_one(&store.pool)
+    .await
+    .expect("column");
+    assert_eq!(method, if lz4 { "l" } else { "" });
+    store.close().await;
+    drop_database(name).await;
+}

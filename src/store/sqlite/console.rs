@@ -23,10 +23,8 @@ use sqlx::sqlite::SqliteArguments;
 /// The lead list in SQLite's SQL.
 static LEAD_LIST: LeadListSql = LeadListSql {
     placeholders: Placeholders::Question,
-    name_range: "json_extract(record, '$.contact.name') >= ? \
-                 AND json_extract(record, '$.contact.name') < ?",
-    columns: "id, received_at, channel, source, status, level, manager_id,
-              json_extract(record, '$.contact.name') AS name,
+    name_range: "contact_name >= ? AND contact_name < ?",
+    columns: "id, received_at, channel, source, status, level, manager_id, contact_name AS name,
               json_extract(record, '$.contact.phones[0]') AS phone,
               json_extract(record, '$.contact.emails[0]') AS email,
               substr(json_extract(record, '$.text'), 1, 200) AS text",

@@ -383,12 +383,15 @@ impl StoreTx for SqliteTx {
             what: "leads.record",
             detail: e.to_string(),
         })?;
-        sqlx::query("UPDATE leads SET record = ?2, last_activity_at = ?3 WHERE id = ?1")
-            .bind(&r.id)
-            .bind(record)
-            .bind(ts(at))
-            .execute(self.db.conn(Sees::Lead(&r.id)).await?)
-            .await?;
+        sqlx::query(
+            "UPDATE leads SET record = ?2, last_activity_at = ?3, contact_name = ?4 WHERE id = ?1",
+        )
+        .bind(&r.id)
+        .bind(record)
+        .bind(ts(at))
+        .bind(r.contact.name.as_deref())
+        .execute(self.db.conn(Sees::Lead(&r.id)).await?)
+        .await?;
         Ok(())
     }
 
@@ -401,7 +404,7 @@ impl StoreTx for SqliteTx {
         })?;
         sqlx::query(
             "UPDATE leads SET record = ?2, status = ?3, level = ?4, rule = ?5, manager_id = ?6,
-                    last_activity_at = ?7, trace = COALESCE(?8, trace)
+                    last_activity_at = ?7, trace = COALESCE(?8, trace), contact_name = ?9
              WHERE id = ?1",
         )
         .bind(&r.id)
@@ -412,6 +415,7 @@ impl StoreTx for SqliteTx {
         .bind(r.assignment.as_ref().map(|a| a.manager.id.clone()))
         .bind(ts(u.at))
         .bind(u.trace.as_deref())
+        .bind(r.contact.name.as_deref())
         .execute(self.db.conn(Sees::Lead(&r.id)).await?)
         .await?;
         self.identities

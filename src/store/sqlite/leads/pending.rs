@@ -31,8 +31,9 @@ impl Default for Pending {
         Pending {
             leads: Rows::new(
                 "INSERT INTO leads (id, inbound_id, source, channel, external_id, conversation_key, received_at,
-                                    last_activity_at, status, level, rule, manager_id, rules_version, record, trace)",
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                    last_activity_at, status, level, rule, manager_id, rules_version, contact_name,
+                                    record, trace)",
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 "",
             ),
             contacts: Rows::new(
@@ -74,6 +75,7 @@ impl Pending {
             Cell::from(r.classification.as_ref().map(|c| c.rule.clone())),
             Cell::from(r.assignment.as_ref().map(|a| a.manager.id.clone())),
             Cell::from(lead.rules_version.clone()),
+            Cell::from(r.contact.name.clone()),
             Cell::from(record),
             Cell::from(lead.trace.clone()),
         ]);
