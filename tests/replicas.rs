@@ -2,7 +2,8 @@
 //! own. Any replica takes forms; the work that must run once (processing, the SLA timer, a
 //! Telegram bot's updates, a mailbox folder) runs on whichever replica holds its lease, and
 //! moves to a live replica when that one is killed with SIGKILL: every `202` reaches the CRM
-//! exactly once, the rotation stays fair, and nothing a source had is skipped or taken twice.
+//! exactly once, the rotation stays fair, nothing a source had is skipped or taken twice, and a
+//! lead whose deadline fell while the SLA timer's replica was dead is passed on once.
 
 mod support;
 
@@ -32,9 +33,14 @@ struct Replicas {
 impl Replicas {
     /// Writes `config` (with the always-open rules) and starts `n` daemons on it.
     async fn start(config: &str, n: usize) -> Replicas {
+        Replicas::start_with_rules(config, &always_open_routing(), n).await
+    }
+
+    /// Writes `config` and `rules` and starts `n` daemons on them.
+    async fn start_with_rules(config: &str, rules: &str, n: usize) -> Replicas {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("leadgate.toml"), config).expect("config");
-        write_rules(dir.path(), &always_open_routing());
+        write_rules(dir.path(), rules);
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()
@@ -358,6 +364,98 @@ async fn a_mailbox_moves_to_another_replica_from_its_committed_position() {
             1,
             "lead {lead} went out under several webhook-ids: {ids:?}"
         );
+    }
+    drop(replicas);
+    db.drop_it().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sla_timer_moves_to_another_replica_when_its_holder_is_killed() {
+    let db = support::postgres::Database::fresh().await;
+    let sink = Sink::start(&[]).await;
+    // Four seconds to acknowledge, so the deadlines fall while the timer's replica is dead.
+    let rules = always_open_routing().replace("ack_within = \"30m\"", "ack_within = \"4s\"");
+    assert!(
+        rules.contains("ack_within = \"4s\""),
+        "the rules set the SLA"
+    );
+    // The managers' API: a manager who could acknowledge can be late.
+    let api = "[api]\ntoken = \"replicas-api-token-0123456789\"\n";
+    let mut replicas = Replicas::start_with_rules(&config(&db.url, &sink, api), &rules, 3).await;
+    let ports = replicas.ports.clone();
+    let timer = (replicas.holder_of("sla", TAKEOVER).await).expect("one replica runs the SLA");
+    let mut accepted = Vec::new();
+    for i in 0..20u32 {
+        let port = ports[i as usize % ports.len()];
+        let phone = format!("+7917{i:07}");
+        let id = post_form(&replicas.client, port, &phone, "Сколько стоит котёл?").await;
+        accepted.push(id.expect("202"));
+    }
+    let all_created = eventually(Duration::from_secs(30), || async {
+        let leads = created(&sink);
+        accepted
+            .iter()
+            .all(|id| leads.contains_key(id))
+            .then_some(())
+    })
+    .await;
+    assert!(all_created.is_some(), "every form became a lead");
+    // The timer's replica dies before any deadline falls; another takes the timer over and
+    // passes every unacknowledged lead on, once.
+    replicas.kill(timer);
+    let killed = Instant::now();
+    let successor = (replicas.holder_of("sla", TAKEOVER).await).expect("another replica takes it");
+    let took = killed.elapsed();
+    // The first reassignment of each lead, by lead: the webhook-ids it went out under and the
+    // manager it went to.
+    let first_reassignments = || {
+        let mut out: HashMap<String, (HashSet<String>, String)> = HashMap::new();
+        for r in sink.received().iter().filter(|r| r.answered == 200) {
+            let event = r.json();
+            let first_pass = event["data"]["assignment"]["attempt"] == 2
+                && event["data"]["classification"]["level"] == "junior";
+            if event["type"] != "lead.reassigned" || !first_pass {
+                continue;
+            }
+            let lead = event["data"]["id"].as_str().unwrap_or_default().to_string();
+            let entry = (out.entry(lead)).or_insert_with(|| (HashSet::new(), manager_of(&event)));
+            entry.0.insert(r.header("webhook-id").to_string());
+        }
+        out
+    };
+    let all_passed_on = eventually(Duration::from_secs(30), || async {
+        let passed = first_reassignments();
+        accepted
+            .iter()
+            .all(|id| passed.contains_key(id))
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let passed = first_reassignments();
+    let leads = created(&sink);
+    eprintln!(
+        "sla: the timer moved from replica {timer} to {successor} in {took:?}; {} of {} leads passed on",
+        passed.len(),
+        accepted.len()
+    );
+    assert_ne!(successor, timer);
+    assert!(took < TAKEOVER, "the SLA timer took {took:?} to move");
+    assert!(
+        all_passed_on.is_some(),
+        "{} of {} leads were passed on after their deadline",
+        passed.len(),
+        accepted.len()
+    );
+    for id in &accepted {
+        let (ids, to) = &passed[id];
+        assert_eq!(
+            ids.len(),
+            1,
+            "lead {id} was passed on under several webhook-ids: {ids:?}"
+        );
+        let first = manager_of(&leads[id].1);
+        assert_ne!(to, &first, "lead {id} went to another manager than {first}");
     }
     drop(replicas);
     db.drop_it().await;
