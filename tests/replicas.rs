@@ -1,10 +1,12 @@
 //! Replicas: three daemons with one config on one PostgreSQL database, each a process of its
 //! own. Any replica takes forms; the work that must run once (processing, the SLA timer, a
-//! Telegram bot's updates, a mailbox folder) runs on whichever replica holds its lease, and
+//! Telegram bot's updates, a mailbox folder, a comment feed) runs on whichever replica holds its lease, and
 //! moves to a live replica when that one is killed with SIGKILL: every `202` reaches the CRM
 //! exactly once, the rotation stays fair, nothing a source had is skipped or taken twice, and a
 //! lead whose deadline fell while the SLA timer's replica was dead is passed on once.
 
+#[path = "blog_support/mod.rs"]
+mod blog_support;
 mod support;
 
 use serde_json::Value;
@@ -456,6 +458,87 @@ async fn the_sla_timer_moves_to_another_replica_when_its_holder_is_killed() {
         );
         let first = manager_of(&leads[id].1);
         assert_ne!(to, &first, "lead {id} went to another manager than {first}");
+    }
+    drop(replicas);
+    db.drop_it().await;
+}
+
+/// A comment feed's item: a question from buyer `n`, published now.
+fn feed_item(n: u32) -> String {
+    let published = chrono::Utc::now().to_rfc2822();
+    format!(
+        "<item><title>Комментарий от покупателя {n}</title>\
+         <link>https://shop.example/blog/kotly/#comment-{n}</link>\
+         <dc:creator><![CDATA[Покупатель {n}]]></dc:creator><pubDate>{published}</pubDate>\
+         <guid isPermaLink=\"false\">https://shop.example/blog/?p=7#comment-{n}</guid>\
+         <description><![CDATA[Сколько стоит котёл? Пишите: buyer{n}@mail.ru]]></description>\
+         </item>"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_moves_to_another_replica_from_its_committed_position() {
+    let db = support::postgres::Database::fresh().await;
+    let sink = Sink::start(&[]).await;
+    let items: String = (0..30).map(feed_item).collect();
+    let feed = blog_support::feed::FeedSite::start(format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+         <rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel>\
+         <title>Комментарии</title><link>https://shop.example/blog/</link>\
+         <description>Комментарии</description>{items}</channel></rss>"
+    ))
+    .await;
+    let source = format!(
+        "[[sources.feed]]\nid = \"comments\"\nurl = \"{}\"\npoll_interval = \"100ms\"\ntimeout = \"2s\"\n",
+        feed.url()
+    );
+    let mut replicas = Replicas::start(&config(&db.url, &sink, &source), 3).await;
+    let lease = "blog:comments";
+    let holder = (replicas.holder_of(lease, TAKEOVER).await).expect("one replica polls the feed");
+    let read_first = eventually(Duration::from_secs(60), || async {
+        (created(&sink).len() >= 30).then_some(())
+    })
+    .await;
+    assert!(
+        read_first.is_some(),
+        "the feed's first 30 comments were read"
+    );
+
+    // The holder dies; comments keep coming. Another replica goes on: the new ones once each,
+    // the old never again.
+    replicas.kill(holder);
+    let killed = Instant::now();
+    for n in 30..60 {
+        feed.add_item(&feed_item(n));
+    }
+    let successor = (replicas.holder_of(lease, TAKEOVER).await).expect("another replica polls it");
+    let took = killed.elapsed();
+    let all_in = eventually(Duration::from_secs(60), || async {
+        (created(&sink).len() >= 60).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let leads = created(&sink);
+    let items = db.scalar("SELECT COUNT(*) FROM inbound").await;
+    eprintln!(
+        "feed: moved from replica {holder} to {successor} in {took:?}; {} leads, {items} items",
+        leads.len()
+    );
+    assert_ne!(successor, holder);
+    assert!(took < TAKEOVER, "the feed took {took:?} to move");
+    assert!(
+        all_in.is_some(),
+        "{} of 60 comments became leads",
+        leads.len()
+    );
+    assert_eq!(leads.len(), 60, "every comment once");
+    assert_eq!(items, 60, "no comment was taken in twice");
+    for (lead, (ids, _)) in &leads {
+        assert_eq!(
+            ids.len(),
+            1,
+            "lead {lead} went out under several webhook-ids: {ids:?}"
+        );
     }
     drop(replicas);
     db.drop_it().await;
