@@ -9,6 +9,7 @@
 mod blog_support;
 mod support;
 
+use leadgate::clock::{Clock, SystemClock};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::process::Child;
@@ -465,7 +466,7 @@ async fn the_sla_timer_moves_to_another_replica_when_its_holder_is_killed() {
 
 /// A comment feed's item: a question from buyer `n`, published now.
 fn feed_item(n: u32) -> String {
-    let published = chrono::Utc::now().to_rfc2822();
+    let published = SystemClock.now().to_rfc2822();
     format!(
         "<item><title>Комментарий от покупателя {n}</title>\
          <link>https://shop.example/blog/kotly/#comment-{n}</link>\
