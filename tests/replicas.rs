@@ -168,6 +168,47 @@ fn created(sink: &Sink) -> HashMap<String, (HashSet<String>, Value)> {
     out
 }
 
+/// After `holder` of `lease` was killed at `killed`: another replica takes the lease over
+/// within [`TAKEOVER`], and the source's `total` items each become one lead, delivered under
+/// one webhook-id, none taken in twice.
+async fn taken_over_once(
+    replicas: &Replicas,
+    db: &support::postgres::Database,
+    sink: &Sink,
+    (lease, holder, killed): (&str, usize, Instant),
+    total: usize,
+) {
+    let successor = (replicas.holder_of(lease, TAKEOVER).await).expect("another replica takes it");
+    let took = killed.elapsed();
+    let all_in = eventually(Duration::from_secs(60), || async {
+        (created(sink).len() >= total).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let leads = created(sink);
+    let items = db.scalar("SELECT COUNT(*) FROM inbound").await;
+    eprintln!(
+        "{lease}: moved from replica {holder} to {successor} in {took:?}; {} leads, {items} items",
+        leads.len()
+    );
+    assert_ne!(successor, holder);
+    assert!(took < TAKEOVER, "{lease} took {took:?} to move");
+    assert!(
+        all_in.is_some(),
+        "{} of {total} items became leads",
+        leads.len()
+    );
+    assert_eq!(leads.len(), total, "every item once");
+    assert_eq!(items, total as i64, "no item was taken in twice");
+    for (lead, (ids, _)) in &leads {
+        assert_eq!(
+            ids.len(),
+            1,
+            "lead {lead} went out under several webhook-ids: {ids:?}"
+        );
+    }
+}
+
 /// Posts forms with unique phones to every replica in turn until `stop`; the ids answered
 /// `202`.
 fn post_forms(
@@ -339,35 +380,7 @@ async fn a_mailbox_moves_to_another_replica_from_its_committed_position() {
         .map(|n| support::dovecot::lead_mail("rep", n))
         .collect();
     dovecot.append_all("INBOX", &second).await;
-    let successor = (replicas.holder_of(lease, TAKEOVER).await).expect("another replica reads it");
-    let took = killed.elapsed();
-    let all_in = eventually(Duration::from_secs(60), || async {
-        (created(&sink).len() >= 500).then_some(())
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let leads = created(&sink);
-    let items = db.scalar("SELECT COUNT(*) FROM inbound").await;
-    eprintln!(
-        "mailbox: moved from replica {holder} to {successor} in {took:?}; {} leads, {items} items",
-        leads.len()
-    );
-    assert_ne!(successor, holder);
-    assert!(took < TAKEOVER, "the folder took {took:?} to move");
-    assert!(
-        all_in.is_some(),
-        "{} of 500 mails became leads",
-        leads.len()
-    );
-    assert_eq!(leads.len(), 500, "every mail once");
-    assert_eq!(items, 500, "no mail was taken in twice");
-    for (lead, (ids, _)) in &leads {
-        assert_eq!(
-            ids.len(),
-            1,
-            "lead {lead} went out under several webhook-ids: {ids:?}"
-        );
-    }
+    taken_over_once(&replicas, &db, &sink, (lease, holder, killed), 500).await;
     drop(replicas);
     db.drop_it().await;
 }
@@ -512,35 +525,7 @@ async fn a_feed_moves_to_another_replica_from_its_committed_position() {
     for n in 30..60 {
         feed.add_item(&feed_item(n));
     }
-    let successor = (replicas.holder_of(lease, TAKEOVER).await).expect("another replica polls it");
-    let took = killed.elapsed();
-    let all_in = eventually(Duration::from_secs(60), || async {
-        (created(&sink).len() >= 60).then_some(())
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let leads = created(&sink);
-    let items = db.scalar("SELECT COUNT(*) FROM inbound").await;
-    eprintln!(
-        "feed: moved from replica {holder} to {successor} in {took:?}; {} leads, {items} items",
-        leads.len()
-    );
-    assert_ne!(successor, holder);
-    assert!(took < TAKEOVER, "the feed took {took:?} to move");
-    assert!(
-        all_in.is_some(),
-        "{} of 60 comments became leads",
-        leads.len()
-    );
-    assert_eq!(leads.len(), 60, "every comment once");
-    assert_eq!(items, 60, "no comment was taken in twice");
-    for (lead, (ids, _)) in &leads {
-        assert_eq!(
-            ids.len(),
-            1,
-            "lead {lead} went out under several webhook-ids: {ids:?}"
-        );
-    }
+    taken_over_once(&replicas, &db, &sink, (lease, holder, killed), 60).await;
     drop(replicas);
     db.drop_it().await;
 }

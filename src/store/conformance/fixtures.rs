@@ -173,3 +173,29 @@ pub(crate) async fn stored(s: &dyn Stores, lead: &NewLead, rows: &[NewOutbox]) {
     tx.insert_outbox(rows).await.expect("outbox");
     tx.commit().await.expect("commit");
 }
+
+/// A lead as a store from before the `contact_name` column held it (its name in the record
+/// only), for the migration tests of both backends.
+pub(crate) const LEAD_BEFORE_THE_NAME_COLUMN: &str = "INSERT INTO leads
+        (id, inbound_id, source, channel, received_at, last_activity_at, status,
+         rules_version, record, trace)
+    VALUES ('old', 'i1', 'site', 'webform', '2026-11-22T09:15:02.000000Z',
+            '2026-11-22T09:15:02.000000Z', 'assigned', 'v1',
+            '{\"contact\": {\"name\": \"Олег Смирнов\", \"phones\": [], \"emails\": []}, \"text\": \"hi\"}',
+            '{}')";
+
+/// The leads the console's search by `name` lists: `(id, name)`.
+pub(crate) async fn found_by_name(
+    store: &dyn crate::store::ConsoleStore,
+    name: &str,
+) -> Vec<(String, Option<String>)> {
+    let page = store
+        .lead_page(&crate::store::LeadQuery {
+            search: Some(crate::store::Search::Name(name.into())),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("search");
+    page.rows.into_iter().map(|r| (r.id, r.name)).collect()
+}

@@ -2,7 +2,7 @@
 //! items, resends, and the daily totals of the reports.
 
 use super::Stores;
-use super::fixtures::{at, inbound, new_lead, outbox, stored};
+use super::fixtures::{at, found_by_name, inbound, new_lead, outbox, stored};
 use crate::store::{
     DayTotals, FinishedInbound, LeadQuery, LeadStatus, LeadUpdate, ListFilter, MarkedAsLead,
     PageKey, Search,
@@ -260,19 +260,7 @@ pub(crate) async fn the_console_pages_searches_and_resends(s: &dyn Stores) {
 
 pub(crate) async fn a_name_is_found_as_the_lead_stands_now(s: &dyn Stores) {
     stored(s, &new_lead("n1", "inbox", "n1@x.ru", 1, "anna"), &[]).await;
-    let named = |name: &'static str| async move {
-        let page = s
-            .lead_page(&LeadQuery {
-                search: Some(Search::Name(name.into())),
-                limit: 10,
-                ..Default::default()
-            })
-            .await
-            .expect("page");
-        let found: Vec<(String, Option<String>)> =
-            page.rows.into_iter().map(|r| (r.id, r.name)).collect();
-        found
-    };
+    let named = |name: &'static str| found_by_name(s, name);
     assert!(named("Олег").await.is_empty(), "no name yet");
     // A follow-up brings the name.
     let mut tx = s.begin().await.expect("begin");

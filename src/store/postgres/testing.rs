@@ -99,36 +99,20 @@ async fn daemons_starting_together_migrate_once() {
 
 #[tokio::test]
 async fn a_store_from_before_the_name_column_finds_its_leads_by_name() {
-    use crate::store::{ConsoleStore, LeadQuery, Search};
+    use crate::store::conformance::fixtures::{LEAD_BEFORE_THE_NAME_COLUMN, found_by_name};
     let (name, url) = fresh_database().await;
     let pool = sqlx::PgPool::connect(&url).await.expect("connect");
     sqlx::migrate!("src/store/postgres/migrations")
         .run_to(3, &pool)
         .await
         .expect("migrate to 0003");
-    sqlx::query(
-        "INSERT INTO leads (id, inbound_id, source, channel, received_at, last_activity_at,
-                            status, rules_version, record, trace)
-         VALUES ('old', 'i1', 'site', 'webform', '2026-11-22T09:15:02.000000Z',
-                 '2026-11-22T09:15:02.000000Z', 'assigned', 'v1',
-                 '{\"contact\": {\"name\": \"Олег Смирнов\", \"phones\": [], \"emails\": []}, \"text\": \"hi\"}',
-                 '{}')",
-    )
-    .execute(&pool)
-    .await
-    .expect("a lead of the old schema");
+    sqlx::query(LEAD_BEFORE_THE_NAME_COLUMN)
+        .execute(&pool)
+        .await
+        .expect("a lead of the old schema");
     pool.close().await;
     let store = PgStore::open(&url).await.expect("open and migrate");
-    let page = store
-        .lead_page(&LeadQuery {
-            search: Some(Search::Name("олег".into())),
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .expect("search");
-    let found: Vec<(String, Option<String>)> =
-        page.rows.into_iter().map(|r| (r.id, r.name)).collect();
+    let found = found_by_name(&store, "олег").await;
     assert_eq!(
         found,
         [("old".to_string(), Some("Олег Смирнов".to_string()))]

@@ -117,7 +117,7 @@ fn no_statement_limits_by_a_bare_parameter() {
 
 #[tokio::test]
 async fn a_store_from_before_the_name_column_finds_its_leads_by_name() {
-    use crate::store::{ConsoleStore, LeadQuery, Search};
+    use crate::store::conformance::fixtures::{LEAD_BEFORE_THE_NAME_COLUMN, found_by_name};
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("t.db");
     let options = SqliteConnectOptions::new()
@@ -130,29 +130,13 @@ async fn a_store_from_before_the_name_column_finds_its_leads_by_name() {
         .run_to(14, &pool)
         .await
         .expect("migrate to 0014");
-    sqlx::query(
-        "INSERT INTO leads (id, inbound_id, source, channel, received_at, last_activity_at,
-                            status, rules_version, record, trace)
-         VALUES ('old', 'i1', 'site', 'webform', '2026-11-22T09:15:02.000000Z',
-                 '2026-11-22T09:15:02.000000Z', 'assigned', 'v1',
-                 '{\"contact\": {\"name\": \"Олег Смирнов\", \"phones\": [], \"emails\": []}, \"text\": \"hi\"}',
-                 '{}')",
-    )
-    .execute(&pool)
-    .await
-    .expect("a lead of the old schema");
+    sqlx::query(LEAD_BEFORE_THE_NAME_COLUMN)
+        .execute(&pool)
+        .await
+        .expect("a lead of the old schema");
     pool.close().await;
     let store = SqliteStore::open(&path).await.expect("open and migrate");
-    let page = store
-        .lead_page(&LeadQuery {
-            search: Some(Search::Name("олег".into())),
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .expect("search");
-    let found: Vec<(String, Option<String>)> =
-        page.rows.into_iter().map(|r| (r.id, r.name)).collect();
+    let found = found_by_name(&store, "олег").await;
     assert_eq!(
         found,
         [("old".to_string(), Some("Олег Смирнов".to_string()))]
