@@ -9,7 +9,7 @@ use super::kept::KeptBack;
 use super::pending::{Guarded, Sees};
 use super::*;
 use crate::store::sql::admin::assignment_summary;
-use crate::store::sql::leads::{active_assignment, stored_lead};
+use crate::store::sql::leads::{active_assignment, record_text, stored_lead};
 use std::collections::HashMap;
 
 const LEAD_COLUMNS: &str = "l.record, l.status, l.manager_id, l.level, l.last_activity_at";
@@ -51,14 +51,6 @@ impl ProcessStore for PgStore {
             .await?;
         opt_ts("assignments.ack_due_at", next)
     }
-}
-
-/// A lead's record as stored.
-fn record_text(r: &Lead) -> StoreResult<String> {
-    serde_json::to_string(r).map_err(|e| StoreError::Corrupt {
-        what: "leads.record",
-        detail: e.to_string(),
-    })
 }
 
 /// The newest lead of an identity key: when the key was written to it, the lead's place in

@@ -4,6 +4,14 @@ use super::Read;
 use crate::lead::Lead;
 use crate::store::{ActiveAssignment, LeadStatus, StoreError, StoreResult, StoredLead};
 
+/// A lead's record as both backends store it: its JSON text.
+pub(crate) fn record_text(r: &Lead) -> StoreResult<String> {
+    serde_json::to_string(r).map_err(|e| StoreError::Corrupt {
+        what: "leads.record",
+        detail: e.to_string(),
+    })
+}
+
 /// A stored lead read back: its record, status, manager, level and last activity.
 pub(crate) fn stored_lead(row: &impl Read) -> StoreResult<StoredLead> {
     let record = row.text("record")?;

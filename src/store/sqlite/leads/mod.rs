@@ -13,7 +13,7 @@ mod pending;
 use super::inbound::inbound_row;
 use super::*;
 use crate::store::sql::admin::assignment_summary;
-use crate::store::sql::leads::{active_assignment, stored_lead};
+use crate::store::sql::leads::{active_assignment, record_text, stored_lead};
 use guard::{Guarded, Sees};
 
 #[async_trait]
@@ -379,10 +379,7 @@ impl StoreTx for SqliteTx {
 
     async fn follow_up_lead(&mut self, r: &Lead, at: DateTime<Utc>) -> StoreResult<()> {
         self.forget_conversation_of(&r.id);
-        let record = serde_json::to_string(r).map_err(|e| StoreError::Corrupt {
-            what: "leads.record",
-            detail: e.to_string(),
-        })?;
+        let record = record_text(r)?;
         sqlx::query(
             "UPDATE leads SET record = ?2, last_activity_at = ?3, contact_name = ?4 WHERE id = ?1",
         )
@@ -398,10 +395,7 @@ impl StoreTx for SqliteTx {
     async fn update_lead(&mut self, u: &LeadUpdate) -> StoreResult<()> {
         let r = &u.record;
         self.forget_conversation_of(&r.id);
-        let record = serde_json::to_string(r).map_err(|e| StoreError::Corrupt {
-            what: "leads.record",
-            detail: e.to_string(),
-        })?;
+        let record = record_text(r)?;
         sqlx::query(
             "UPDATE leads SET record = ?2, status = ?3, level = ?4, rule = ?5, manager_id = ?6,
                     last_activity_at = ?7, trace = COALESCE(?8, trace), contact_name = ?9

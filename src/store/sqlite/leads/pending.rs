@@ -9,10 +9,11 @@
 //! every statement sees exactly what it would have seen had each row been written at once,
 //! and the rows keep the order they were added in.
 
+use crate::store::sql::leads::record_text;
 use crate::store::sql::sees::KeptLeads;
 use crate::store::sqlite::bulk::{Cell, Rows};
 use crate::store::sqlite::ts;
-use crate::store::{NewAssignment, NewLead, StoreError, StoreResult};
+use crate::store::{NewAssignment, NewLead, StoreResult};
 use sqlx::SqliteConnection;
 
 /// The rows kept back, and what they could match.
@@ -56,10 +57,7 @@ impl Pending {
     /// Keeps back a new lead with its identity keys and refs.
     pub(super) fn lead(&mut self, lead: &NewLead) -> StoreResult<()> {
         let r = &lead.record;
-        let record = serde_json::to_string(r).map_err(|e| StoreError::Corrupt {
-            what: "leads.record",
-            detail: e.to_string(),
-        })?;
+        let record = record_text(r)?;
         let received = ts(r.received_at);
         self.leads.push([
             Cell::from(r.id.clone()),
