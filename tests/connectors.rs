@@ -7,7 +7,7 @@
 mod support;
 
 use leadgate::connectors::{Catalogue, InboundConnector, Presented, Preset, Step};
-use leadgate::lead::{EventType, envelope};
+use leadgate::lead::{Envelope, EventType};
 use leadgate::lead::{Lead, OwnContacts, Parsed, PhoneNormaliser, normalise};
 use leadgate::sources::webform::{Limits, RequestContext, body_kind, form_to_draft, read_body};
 use leadgate::store::CrmRefs;
@@ -132,10 +132,7 @@ fn run_outbound(preset: &Preset, input: &Value) -> Value {
         .expect("timestamp")
         .with_timezone(&chrono::Utc);
     let lead: Lead = serde_json::from_value(input["lead"].clone()).expect("a lead record");
-    let mut envelope = envelope(event, at, &lead);
-    if let Some(update) = input.get("update") {
-        envelope["update"] = update.clone();
-    }
+    let envelope = Envelope::new(event, at, &lead, input.get("update")).value();
     let request = match preset.choose(event, &envelope) {
         Ok(Some(request)) => request,
         Ok(None) => return Value::Null,

@@ -6,10 +6,11 @@
 use crate::clock::Clock;
 use crate::connectors::Preset;
 use crate::lead::Lead;
-use crate::lead::{EventType, envelope};
+use crate::lead::{Envelope, EventType};
 use crate::routing::{CompiledRules, Manager};
 use crate::store::{NewOutbox, PresetPlan};
 use chrono::{DateTime, Utc};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// A sink as the processing stage sees it: which events it takes, in which shape.
@@ -81,39 +82,59 @@ fn rows(
         .iter()
         .filter(|s| s.events.contains(&event))
         .filter_map(|sink| {
-            let mut for_sink = lead.clone();
-            if let Some(a) = for_sink.assignment.as_mut() {
-                let preset = sink.preset.as_ref().map(|p| p.name.as_str());
-                a.manager.crm_user_id = rules
-                    .manager(&a.manager.id)
-                    .and_then(|m| crm_user_id(m, &sink.id, preset).cloned());
-            }
-            let mut body = envelope(event, at, &for_sink);
-            if let Some(update) = update {
-                body["update"] = update.clone();
-            }
-            let plan = match &sink.preset {
-                None => None,
-                Some(preset) => match preset.choose(event, &body) {
-                    Ok(Some(request)) => Some(PresetPlan::Request(request)),
-                    Ok(None) => return None,
-                    Err(e) => {
-                        tracing::error!(sink = %sink.id, lead = %lead.id, error = %e, "A preset could not choose a request for this lead; the delivery dead-letters.");
-                        Some(PresetPlan::Error(e.to_string()))
-                    }
-                },
+            let preset = sink.preset.as_ref().map(|p| p.name.as_str());
+            let for_sink = with_crm_user_id(lead, rules, &sink.id, preset);
+            let envelope = Envelope::new(event, at, &for_sink, update);
+            let (body, plan) = match &sink.preset {
+                None => (envelope.text(), None),
+                Some(preset) => {
+                    let body = envelope.value();
+                    let plan = match preset.choose(event, &body) {
+                        Ok(Some(request)) => PresetPlan::Request(request),
+                        Ok(None) => return None,
+                        Err(e) => {
+                            tracing::error!(sink = %sink.id, lead = %lead.id, error = %e, "A preset could not choose a request for this lead; the delivery dead-letters.");
+                            PresetPlan::Error(e.to_string())
+                        }
+                    };
+                    // Serialised straight to bytes: `Display` goes through the formatter,
+                    // which costs more than this whole function otherwise does.
+                    (serde_json::to_string(&body).unwrap_or_default(), Some(plan))
+                }
             };
             Some(NewOutbox {
                 lead_id: lead.id.clone(),
                 sink: sink.id.clone(),
                 event_id: format!("msg_{}", clock.new_id().simple()),
                 event_type: event.as_str().to_string(),
-                // Serialised straight to bytes: `Display` goes through the formatter, which
-                // costs more than this whole function otherwise does.
-                body: serde_json::to_string(&body).unwrap_or_default(),
+                body,
                 plan,
                 created_at: at,
             })
         })
         .collect()
+}
+
+/// The lead as `sink` gets it: the assigned manager's user id in that sink's CRM. Copied only
+/// when that id differs from the one the lead holds.
+fn with_crm_user_id<'a>(
+    lead: &'a Lead,
+    rules: &CompiledRules,
+    sink: &str,
+    preset: Option<&str>,
+) -> Cow<'a, Lead> {
+    let Some(a) = lead.assignment.as_ref() else {
+        return Cow::Borrowed(lead);
+    };
+    let id = rules
+        .manager(&a.manager.id)
+        .and_then(|m| crm_user_id(m, sink, preset));
+    if id == a.manager.crm_user_id.as_ref() {
+        return Cow::Borrowed(lead);
+    }
+    let mut for_sink = lead.clone();
+    if let Some(a) = for_sink.assignment.as_mut() {
+        a.manager.crm_user_id = id.cloned();
+    }
+    Cow::Owned(for_sink)
 }

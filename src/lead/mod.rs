@@ -17,7 +17,7 @@ mod text;
 
 pub use amount::amount_in;
 pub use email::{find_emails, normalise_email};
-pub use event::{EventType, envelope};
+pub use event::{Envelope, EventType};
 pub use labels::{LabelRole, VOCABULARY, label_role, normalise_label};
 pub use name::normalise_name;
 pub use phone::{PhoneNormaliser, find_phones};

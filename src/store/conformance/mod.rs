@@ -68,6 +68,7 @@ macro_rules! suite {
             processing::held_leads_per_level_are_kept_as_leads_are_held_offered_and_erased,
             processing::conversations_read_ahead_answer_as_the_table_would,
             processing::follow_ups_add_keys_refs_and_activity_but_keep_the_routing,
+            processing::follow_ups_in_one_transaction_read_back_as_the_last_one,
             processing::the_sla_sees_deadlines_and_takes_count_in_the_reports,
             processing::nothing_is_visible_before_the_commit,
             processing::an_item_another_transaction_finished_first_fails_the_whole_batch,

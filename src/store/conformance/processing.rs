@@ -382,6 +382,82 @@ pub(crate) async fn follow_ups_add_keys_refs_and_activity_but_keep_the_routing(s
     );
 }
 
+pub(crate) async fn follow_ups_in_one_transaction_read_back_as_the_last_one(s: &dyn Stores) {
+    stored(s, &new_lead("g1", "tg", "g@x.ru", 1, "anna"), &[]).await;
+    let mut tx = s.begin().await.expect("begin");
+    let ask = ("tg".to_string(), "chat:g@x.ru".to_string(), at(0));
+    tx.prefetch_conversations(&[ask]).await.expect("prefetch");
+    let mut record = tx.lead("g1").await.expect("read").expect("g1").record;
+    let mut text = String::from("text");
+    for (n, minute) in [("one", 10), ("two", 11)] {
+        text = format!("{text}\n\n{n}");
+        record.text = text.clone();
+        tx.follow_up_lead(&record, at(minute))
+            .await
+            .expect("follow up");
+        // Read ahead, the conversation's lead is the record just followed up.
+        let open = tx.open_conversation("tg", "chat:g@x.ru", at(0)).await;
+        let open = open.expect("read").expect("still open");
+        assert_eq!(
+            (open.record.text.as_str(), open.last_activity_at),
+            (text.as_str(), at(minute))
+        );
+    }
+    // Asked with another start, the table answers, and has the follow-ups.
+    let open = tx.open_conversation("tg", "chat:g@x.ru", at(11)).await;
+    assert_eq!(
+        open.expect("read").map(|l| l.record.text),
+        Some(text.clone())
+    );
+    record.text = format!("{text}\n\nthree");
+    tx.follow_up_lead(&record, at(12)).await.expect("follow up");
+    let by_external = tx
+        .lead_by_external_id("tg", "<g1@mail>")
+        .await
+        .expect("read");
+    assert_eq!(
+        by_external.map(|l| l.record.text),
+        Some(record.text.clone())
+    );
+    record.text = format!("{text}\n\nthree\n\nfour");
+    record.contact.name = Some("Галина".into());
+    tx.follow_up_lead(&record, at(13)).await.expect("follow up");
+    tx.commit().await.expect("commit");
+
+    let mut tx = s.begin().await.expect("begin");
+    let lead = tx.lead("g1").await.expect("read").expect("g1");
+    assert_eq!(lead.record.text, "text\n\none\n\ntwo\n\nthree\n\nfour");
+    assert_eq!(lead.record.contact.name.as_deref(), Some("Галина"));
+    assert_eq!(
+        (lead.last_activity_at, lead.status),
+        (at(13), LeadStatus::Assigned)
+    );
+    // A follow-up then a change of the same lead in one transaction: the change is last.
+    let mut record = lead.record;
+    record.text.push_str("\n\nfive");
+    tx.follow_up_lead(&record, at(14)).await.expect("follow up");
+    tx.update_lead(&LeadUpdate {
+        record: record.clone(),
+        status: LeadStatus::Acknowledged,
+        at: at(15),
+        trace: None,
+    })
+    .await
+    .expect("update");
+    tx.commit().await.expect("commit");
+    let mut tx = s.begin().await.expect("begin");
+    let lead = tx.lead("g1").await.expect("read").expect("g1");
+    assert!(
+        lead.record.text.ends_with("four\n\nfive"),
+        "{}",
+        lead.record.text
+    );
+    assert_eq!(
+        (lead.last_activity_at, lead.status),
+        (at(15), LeadStatus::Acknowledged)
+    );
+}
+
 pub(crate) async fn the_sla_sees_deadlines_and_takes_count_in_the_reports(s: &dyn Stores) {
     let mut lead = new_lead("d1", "inbox", "d@x.ru", 1, "anna");
     if let Some(a) = lead.record.assignment.as_mut() {

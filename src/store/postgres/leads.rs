@@ -9,6 +9,7 @@ use super::kept::KeptBack;
 use super::pending::{Guarded, Sees};
 use super::*;
 use crate::store::sql::admin::assignment_summary;
+use crate::store::sql::conversations::OpenConversations;
 use crate::store::sql::leads::{active_assignment, record_text, stored_lead};
 use std::collections::HashMap;
 
@@ -39,7 +40,7 @@ impl ProcessStore for PgStore {
         Ok(Box::new(PgTx {
             db: Guarded::new(self.pool.begin().await?),
             identities: HashMap::new(),
-            conversations: HashMap::new(),
+            conversations: OpenConversations::default(),
             deadline_set: false,
             kept: KeptBack::default(),
         }))
@@ -68,8 +69,8 @@ struct PgTx {
     db: Guarded,
     /// Identity keys read ahead: the key's newest lead, or `None` when no lead has it.
     identities: HashMap<String, Option<Newest>>,
-    /// Open conversations read ahead: `(source, key)` → the `since` asked and the lead found.
-    conversations: HashMap<(String, String), (DateTime<Utc>, Option<StoredLead>)>,
+    /// Open conversations read ahead.
+    conversations: OpenConversations,
     /// Whether an assignment with a deadline was written: the commit tells every daemon's
     /// SLA timer ([`DEADLINES`]).
     deadline_set: bool,
@@ -96,14 +97,19 @@ impl PgTx {
             .transpose()
     }
 
-    /// Forgets what was read ahead about `lead_id` (its manager or status changed) and the
-    /// keys `keys` (a lead now has them): the next question asks the database.
-    fn forget(&mut self, lead_id: &str, keys: &[String]) {
-        self.conversations
-            .retain(|_, (_, found)| found.as_ref().is_none_or(|l| l.record.id != lead_id));
-        self.identities.retain(|key, newest| {
-            !keys.contains(key) && newest.as_ref().is_none_or(|n| n.lead.id != lead_id)
-        });
+    /// Forgets what was read ahead about `lead_id` (its manager or status changed): the next
+    /// question asks the database.
+    fn forget_lead(&mut self, lead_id: &str) {
+        self.conversations.drop_lead(lead_id);
+        self.identities
+            .retain(|_, newest| newest.as_ref().is_none_or(|n| n.lead.id != lead_id));
+    }
+
+    /// Forgets what was read ahead about the keys `keys` (a lead now has them).
+    fn forget_keys(&mut self, keys: &[String]) {
+        for key in keys {
+            self.identities.remove(key);
+        }
     }
 }
 
@@ -149,12 +155,9 @@ impl StoreTx for PgTx {
     ) -> StoreResult<Option<StoredLead>> {
         // A conversation read ahead answers unless a kept-back lead belongs to it.
         if !(self.db.pending().kept).has_conversation(source, conversation_key)
-            && let Some((asked, found)) = self
-                .conversations
-                .get(&(source.to_string(), conversation_key.to_string()))
-            && *asked == since
+            && let Some(found) = self.conversations.answer(source, conversation_key, since)
         {
-            return Ok(found.clone());
+            return Ok(found);
         }
         self.one_lead(
             Sees::Conversations(&[(source, conversation_key)]),
@@ -271,8 +274,8 @@ impl StoreTx for PgTx {
         }
         for (source, key, since) in asked {
             let pair = (source.clone(), key.clone());
-            let lead = found.get(&pair).cloned();
-            self.conversations.insert(pair, (*since, lead));
+            let lead = found.remove(&pair);
+            (self.conversations).learn(pair.0, pair.1, *since, lead);
         }
         Ok(())
     }
@@ -339,17 +342,17 @@ impl StoreTx for PgTx {
 
     async fn insert_lead(&mut self, lead: &NewLead) -> StoreResult<()> {
         let r = &lead.record;
-        self.forget(&r.id, &lead.identity_keys);
+        self.forget_keys(&lead.identity_keys);
         self.db.pending().lead(lead, record_text(r)?);
         if let Some(key) = &lead.conversation_key {
-            self.conversations.remove(&(r.source.clone(), key.clone()));
+            self.conversations.drop_conversation(&r.source, key);
         }
         Ok(())
     }
 
     async fn update_lead(&mut self, u: &LeadUpdate) -> StoreResult<()> {
         let r = &u.record;
-        self.forget(&r.id, &[]);
+        self.forget_lead(&r.id);
         sqlx::query(
             "UPDATE leads SET record = $2, status = $3, level = $4, rule = $5, manager_id = $6,
                     last_activity_at = $7, trace = COALESCE($8, trace), contact_name = $9
@@ -370,16 +373,9 @@ impl StoreTx for PgTx {
     }
 
     async fn follow_up_lead(&mut self, r: &Lead, at: DateTime<Utc>) -> StoreResult<()> {
-        self.forget(&r.id, &[]);
-        sqlx::query(
-            "UPDATE leads SET record = $2, last_activity_at = $3, contact_name = $4 WHERE id = $1",
-        )
-        .bind(&r.id)
-        .bind(record_text(r)?)
-        .bind(ts(at))
-        .bind(r.contact.name.as_deref())
-        .execute(self.db.conn(Sees::Lead(&r.id)).await?)
-        .await?;
+        // Kept back: written once with the batch's other follow-ups, the lead's last record.
+        self.conversations.followed_up(r, at);
+        self.db.pending().kept.follow_up(r, at);
         Ok(())
     }
 
@@ -390,7 +386,7 @@ impl StoreTx for PgTx {
         keys: &[String],
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        self.forget(lead_id, keys);
+        self.forget_keys(keys);
         self.db.pending().keys(lead_id, keys, &ts(at));
         Ok(())
     }

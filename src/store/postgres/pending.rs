@@ -4,13 +4,16 @@
 //! at the latest at the commit. A batch of 200 new leads then costs four statements instead of
 //! about a thousand.
 //!
+//! Follow-ups of leads already written are kept back the same way: one `UPDATE` for the batch,
+//! each lead's last record once.
+//!
 //! The connection is reached only through [`Guarded::conn`], which writes the kept-back rows
 //! first when the statement could see them ([`Sees`], decided in `store/sql/sees.rs` for both
 //! backends): every statement sees what it would have seen had each row been written at once.
 
 use super::*;
-use crate::store::sql::sees::KeptLeads;
 pub(super) use crate::store::sql::sees::Sees;
+use crate::store::sql::sees::{FollowUpRow, KeptLeads};
 use sqlx::Transaction;
 
 /// A lead's row as it will be inserted.
@@ -134,6 +137,10 @@ impl Pending {
         if !self.assignments.is_empty() {
             insert_assignments(db, &self.assignments).await?;
         }
+        let follow_ups = self.kept.take_follow_ups()?;
+        if !follow_ups.is_empty() {
+            update_follow_ups(db, &follow_ups).await?;
+        }
         *self = Pending::default();
         Ok(())
     }
@@ -171,6 +178,23 @@ async fn insert_leads(db: &mut PgConnection, rows: &[LeadRow]) -> StoreResult<()
     .bind(column(rows, |r| r.contact_name.as_deref()))
     .bind(column(rows, |r| r.record.as_str()))
     .bind(column(rows, |r| r.trace.as_str()))
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Writes followed-up leads' records, one row each (in id order, the order every writer of
+/// several leads locks them in).
+async fn update_follow_ups(db: &mut PgConnection, rows: &[FollowUpRow]) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE leads l SET record = u.record, last_activity_at = u.at, contact_name = u.name
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) AS u(id, record, at, name)
+         WHERE l.id = u.id",
+    )
+    .bind(column(rows, |r| r.id.as_str()))
+    .bind(column(rows, |r| r.record.as_str()))
+    .bind(column(rows, |r| ts(r.at)))
+    .bind(column(rows, |r| r.contact_name.as_deref()))
     .execute(db)
     .await?;
     Ok(())

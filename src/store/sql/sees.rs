@@ -1,12 +1,16 @@
-//! New leads a processing transaction keeps back (both backends write them in bulk later), and
-//! what a statement could see of them. A backend keeps the rows; this decides when a statement
-//! needs them written first, so the two backends cannot disagree on it.
+//! New leads and follow-ups a processing transaction keeps back (both backends write them in
+//! bulk later), and what a statement could see of them. A backend keeps the new leads' rows and
+//! this keeps the follow-ups; this decides when a statement needs them written first, so the
+//! two backends cannot disagree on it.
 
-use crate::store::NewLead;
-use std::collections::HashSet;
+use crate::lead::Lead;
+use crate::store::sql::leads::record_text;
+use crate::store::{NewLead, StoreResult};
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashSet};
 
 /// What a statement could see of the kept-back rows (`leads`, `lead_contacts`, `lead_refs`,
-/// a new lead's first assignment, and what their triggers keep).
+/// a new lead's first assignment, what their triggers keep, and followed-up leads' records).
 #[derive(Debug, Clone, Copy)]
 pub(in crate::store) enum Sees<'a> {
     /// Any of them: a statement over those tables at large (or over the totals their
@@ -38,6 +42,23 @@ pub(in crate::store) struct KeptLeads {
     external: HashSet<(String, String)>,
     /// `(source, conversation_key)` of the kept-back leads.
     conversations: HashSet<(String, String)>,
+    /// Follow-ups kept back: each followed-up lead's latest record and when it was written,
+    /// by lead id (the order they are written in). A conversation of fifty messages in one
+    /// batch is then one row written once, not fifty.
+    follow_ups: BTreeMap<String, (Lead, DateTime<Utc>)>,
+}
+
+/// A followed-up lead's row as it is written: the record, its last activity and its name.
+#[derive(Debug)]
+pub(in crate::store) struct FollowUpRow {
+    /// The lead.
+    pub(in crate::store) id: String,
+    /// Its record, as stored.
+    pub(in crate::store) record: String,
+    /// Its last activity.
+    pub(in crate::store) at: DateTime<Utc>,
+    /// Its contact's name, for the console's search.
+    pub(in crate::store) contact_name: Option<String>,
 }
 
 impl KeptLeads {
@@ -59,6 +80,27 @@ impl KeptLeads {
         self.ref_values.extend(refs.iter().cloned());
     }
 
+    /// Keeps back a follow-up of a lead already written, in place of an earlier one of the
+    /// same lead in this transaction (a record carries every message before it).
+    pub(in crate::store) fn follow_up(&mut self, record: &Lead, at: DateTime<Utc>) {
+        (self.follow_ups).insert(record.id.clone(), (record.clone(), at));
+    }
+
+    /// The kept-back follow-ups' rows, in lead id order, handed over to be written.
+    pub(in crate::store) fn take_follow_ups(&mut self) -> StoreResult<Vec<FollowUpRow>> {
+        std::mem::take(&mut self.follow_ups)
+            .into_iter()
+            .map(|(id, (record, at))| {
+                Ok(FollowUpRow {
+                    record: record_text(&record)?,
+                    contact_name: record.contact.name,
+                    id,
+                    at,
+                })
+            })
+            .collect()
+    }
+
     /// Whether an assignment of `lead_id` is the first of a kept-back lead, which is then kept
     /// back with it (and noted: a second one is not).
     pub(in crate::store) fn first_assignment(&mut self, lead_id: &str) -> bool {
@@ -73,22 +115,27 @@ impl KeptLeads {
 
     /// Whether a statement that sees `sees` could see a kept-back row: then they are written
     /// before it runs. A statement over the tables at large always could (identity keys a
-    /// returning contact brought to an older lead are kept back too).
+    /// returning contact brought to an older lead are kept back too), and so could any lookup
+    /// of a lead while a follow-up is kept back (which lead it finds is not known before).
     pub(in crate::store) fn seen_by(&self, sees: Sees<'_>) -> bool {
+        let followed = !self.follow_ups.is_empty();
         match sees {
             Sees::Any => true,
-            Sees::Lead(id) => self.lead_ids.contains(id),
+            Sees::Lead(id) => self.lead_ids.contains(id) || self.follow_ups.contains_key(id),
             Sees::External(source, id) => {
-                (self.external).contains(&(source.to_string(), id.to_string()))
+                followed || (self.external).contains(&(source.to_string(), id.to_string()))
             }
-            Sees::Refs(refs) => refs.iter().any(|r| self.ref_values.contains(r)),
-            Sees::Conversations(asked) => asked.iter().any(|(s, k)| self.has_conversation(s, k)),
+            Sees::Refs(refs) => followed || refs.iter().any(|r| self.ref_values.contains(r)),
+            Sees::Conversations(asked) => {
+                followed || asked.iter().any(|(s, k)| self.has_conversation(s, k))
+            }
             Sees::Nothing => false,
         }
     }
 
     /// Forgets everything: the rows were written.
     pub(in crate::store) fn clear(&mut self) {
+        debug_assert!(self.follow_ups.is_empty(), "follow-ups cleared unwritten");
         *self = KeptLeads::default();
     }
 }
@@ -131,5 +178,35 @@ mod tests {
         assert!(!kept.first_assignment("L2"), "a lead already written");
         kept.clear();
         assert!(!kept.seen_by(Sees::Lead("L1")));
+    }
+
+    #[test]
+    fn a_kept_back_follow_up_is_seen_by_any_lookup_of_a_lead_and_written_once() {
+        let mut kept = KeptLeads::default();
+        let mut record = fixtures::new_lead("L9", "web", "a@example.com", 0, "anna").record;
+        record.text = "first".into();
+        kept.follow_up(&record, fixtures::at(1));
+        record.text = "first\n\nsecond".into();
+        record.contact.name = Some("Анна".into());
+        kept.follow_up(&record, fixtures::at(2));
+        assert!(kept.seen_by(Sees::Lead("L9")));
+        assert!(!kept.seen_by(Sees::Lead("L2")), "another lead's row");
+        assert!(kept.seen_by(Sees::External("web", "any")));
+        assert!(kept.seen_by(Sees::Refs(&["x".into()])));
+        assert!(kept.seen_by(Sees::Conversations(&[("web", "any")])));
+        assert!(!kept.seen_by(Sees::Nothing));
+        let rows = kept.take_follow_ups().expect("serialised");
+        assert_eq!(rows.len(), 1, "the lead's latest record, once");
+        assert!(
+            rows[0].record.contains("first\\n\\nsecond"),
+            "{}",
+            rows[0].record
+        );
+        assert_eq!(rows[0].at, fixtures::at(2));
+        assert_eq!(rows[0].contact_name.as_deref(), Some("Анна"));
+        assert!(
+            !kept.seen_by(Sees::Lead("L9")),
+            "written: nothing kept back"
+        );
     }
 }

@@ -13,6 +13,7 @@ mod pending;
 use super::inbound::inbound_row;
 use super::*;
 use crate::store::sql::admin::assignment_summary;
+use crate::store::sql::conversations::OpenConversations;
 use crate::store::sql::leads::{active_assignment, record_text, stored_lead};
 use guard::{Guarded, Sees};
 
@@ -35,7 +36,7 @@ impl ProcessStore for SqliteStore {
             db: Guarded::new(self.write.begin().await?),
             identities: identities::Identities::default(),
             deferred: deferred::Deferred::default(),
-            conversations: HashMap::new(),
+            conversations: OpenConversations::default(),
         }))
     }
 
@@ -69,18 +70,11 @@ struct SqliteTx {
     identities: identities::Identities,
     /// The audit entries, outbox rows, notifications and finished items, written at commit.
     deferred: deferred::Deferred,
-    /// Open conversations read ahead: `(source, key)` → the `since` asked and the lead found,
-    /// until a lead of the conversation is written.
-    conversations: HashMap<(String, String), (DateTime<Utc>, Option<StoredLead>)>,
+    /// Open conversations read ahead.
+    conversations: OpenConversations,
 }
 
 impl SqliteTx {
-    /// Drops a conversation read ahead with `lead_id`: it would show the lead as it was.
-    fn forget_conversation_of(&mut self, lead_id: &str) {
-        self.conversations
-            .retain(|_, (_, found)| found.as_ref().is_none_or(|l| l.record.id != lead_id));
-    }
-
     /// The lead `sql` finds, with `binds` bound in order.
     async fn one_lead(
         &mut self,
@@ -139,12 +133,9 @@ impl StoreTx for SqliteTx {
     ) -> StoreResult<Option<StoredLead>> {
         // A conversation read ahead answers unless a kept-back lead belongs to it.
         if !(self.db.pending().kept).has_conversation(source, conversation_key)
-            && let Some((asked, found)) = self
-                .conversations
-                .get(&(source.to_string(), conversation_key.to_string()))
-            && *asked == since
+            && let Some(found) = self.conversations.answer(source, conversation_key, since)
         {
-            return Ok(found.clone());
+            return Ok(found);
         }
         self.one_lead(
             Sees::Conversations(&[(source, conversation_key)]),
@@ -258,8 +249,8 @@ impl StoreTx for SqliteTx {
         }
         for (source, key, since) in asked {
             let pair = (source.clone(), key.clone());
-            let lead = found.get(&pair).cloned();
-            self.conversations.insert(pair, (*since, lead));
+            let lead = found.remove(&pair);
+            (self.conversations).learn(pair.0, pair.1, *since, lead);
         }
         Ok(())
     }
@@ -366,7 +357,7 @@ impl StoreTx for SqliteTx {
         self.db.pending().lead(lead)?;
         let r = &lead.record;
         if let Some(key) = &lead.conversation_key {
-            self.conversations.remove(&(r.source.clone(), key.clone()));
+            self.conversations.drop_conversation(&r.source, key);
         }
         self.identities.wrote(
             &r.id,
@@ -378,23 +369,15 @@ impl StoreTx for SqliteTx {
     }
 
     async fn follow_up_lead(&mut self, r: &Lead, at: DateTime<Utc>) -> StoreResult<()> {
-        self.forget_conversation_of(&r.id);
-        let record = record_text(r)?;
-        sqlx::query(
-            "UPDATE leads SET record = ?2, last_activity_at = ?3, contact_name = ?4 WHERE id = ?1",
-        )
-        .bind(&r.id)
-        .bind(record)
-        .bind(ts(at))
-        .bind(r.contact.name.as_deref())
-        .execute(self.db.conn(Sees::Lead(&r.id)).await?)
-        .await?;
+        // Kept back: written once with the batch's other follow-ups, the lead's last record.
+        self.conversations.followed_up(r, at);
+        self.db.pending().kept.follow_up(r, at);
         Ok(())
     }
 
     async fn update_lead(&mut self, u: &LeadUpdate) -> StoreResult<()> {
         let r = &u.record;
-        self.forget_conversation_of(&r.id);
+        self.conversations.drop_lead(&r.id);
         let record = record_text(r)?;
         sqlx::query(
             "UPDATE leads SET record = ?2, status = ?3, level = ?4, rule = ?5, manager_id = ?6,

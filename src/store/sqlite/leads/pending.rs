@@ -3,6 +3,9 @@
 //! statement could see them and at the latest at the commit. A processing batch of hundreds
 //! of new leads then writes them with a few statements instead of a few per lead.
 //!
+//! Follow-ups of leads already written are kept back too: each lead's last record is written
+//! once, with the batch's other follow-ups in one statement.
+//!
 //! What a statement could see is decided before it runs: a lookup by refs, external id or
 //! conversation writes the leads back only when one of the kept-back rows could match it;
 //! any other read of those tables, and any other write to them, writes them all first. So
@@ -133,6 +136,21 @@ impl Pending {
         self.contacts.insert(db).await?;
         self.refs.insert(db).await?;
         self.assignments.insert(db).await?;
+        let mut follow_ups = Rows::new(
+            "WITH u (id, record, at, name) AS (",
+            "(?, ?, ?, ?)",
+            ") UPDATE leads SET record = u.record, last_activity_at = u.at, contact_name = u.name
+               FROM u WHERE leads.id = u.id",
+        );
+        for f in self.kept.take_follow_ups()? {
+            follow_ups.push([
+                Cell::from(f.id),
+                Cell::from(f.record),
+                Cell::from(ts(f.at)),
+                Cell::from(f.contact_name),
+            ]);
+        }
+        follow_ups.insert(db).await?;
         self.kept.clear();
         Ok(())
     }
