@@ -4,7 +4,7 @@
 //! its lease, and moves to a live replica when that one is killed with SIGKILL: every `202`
 //! reaches the CRM exactly once, the rotation stays fair, nothing a source had is skipped or
 //! taken twice, and a lead whose deadline fell while the SLA timer's replica was dead is passed
-//! on once.
+//! on once, and no manager gets more open leads than `max_open` allows.
 
 #[path = "blog_support/mod.rs"]
 mod blog_support;
@@ -528,6 +528,85 @@ async fn a_feed_moves_to_another_replica_from_its_committed_position() {
         feed.add_item(&feed_item(n));
     }
     taken_over_once(&replicas, &db, &sink, (lease, holder, killed), 60).await;
+    drop(replicas);
+    db.drop_it().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_open_holds_across_replicas_when_the_one_that_processes_is_killed() {
+    let db = support::postgres::Database::fresh().await;
+    let sink = Sink::start(&[]).await;
+    // Every manager takes at most four open leads: two juniors, then the senior (escalate),
+    // then the rest wait.
+    let rules = always_open_routing().replace(
+        "works_holidays = true\n",
+        "works_holidays = true\nmax_open = 4\n",
+    );
+    assert_eq!(rules.matches("max_open = 4").count(), 3, "every manager");
+    let mut replicas = Replicas::start_with_rules(&config(&db.url, &sink, ""), &rules, 3).await;
+    let ports = replicas.ports.clone();
+    let processing =
+        (replicas.holder_of("process", TAKEOVER).await).expect("one replica processes");
+    let stop = Arc::new(AtomicBool::new(false));
+    let (writers, accepted) = post_forms(&replicas.client, &ports, &stop);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    replicas.kill(processing);
+    let killed = Instant::now();
+    replicas.took_over("process", processing, killed).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    replicas.restart(processing).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        let _ = w.await;
+    }
+
+    let accepted = accepted.lock().expect("lock").clone();
+    let all_in = eventually(Duration::from_secs(60), || async {
+        let leads = created(&sink);
+        accepted
+            .iter()
+            .all(|id| leads.contains_key(id))
+            .then_some(())
+    })
+    .await;
+    let leads = created(&sink);
+    let mut per_manager: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, event) in leads.values() {
+        *per_manager.entry(manager_of(event)).or_default() += 1;
+    }
+    let held = db
+        .scalar("SELECT COUNT(*) FROM leads WHERE status = 'held'")
+        .await;
+    let open = [
+        db.scalar("SELECT COUNT(*) FROM leads WHERE status = 'assigned' AND manager_id = 'anna'")
+            .await,
+        db.scalar("SELECT COUNT(*) FROM leads WHERE status = 'assigned' AND manager_id = 'boris'")
+            .await,
+        db.scalar("SELECT COUNT(*) FROM leads WHERE status = 'assigned' AND manager_id = 'vera'")
+            .await,
+    ];
+    eprintln!(
+        "max_open: {} forms acknowledged, {} leads created; per manager (\"\" = held) {per_manager:?}; open in the store {open:?}, held {held}",
+        accepted.len(),
+        leads.len(),
+    );
+    assert!(accepted.len() > 50, "too few forms to mean anything");
+    assert!(all_in.is_some(), "every acknowledged form became a lead");
+    assert_eq!(open, [4, 4, 4], "each manager is full and none over");
+    for manager in ["anna", "boris", "vera"] {
+        assert_eq!(per_manager.get(manager), Some(&4), "{per_manager:?}");
+    }
+    // Every lead is counted, a form the killed replica committed but never answered too.
+    assert_eq!(held, leads.len() as i64 - 12, "the rest wait");
+    assert_eq!(per_manager.get(""), Some(&(leads.len() - 12)));
+    for (lead, (ids, _)) in &leads {
+        assert_eq!(
+            ids.len(),
+            1,
+            "lead {lead} went out under several webhook-ids"
+        );
+    }
     drop(replicas);
     db.drop_it().await;
 }
