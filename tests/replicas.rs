@@ -1,10 +1,11 @@
 //! Replicas: three daemons with one config on one PostgreSQL database, each a process of its
 //! own. Any replica takes forms; the work that must run once (processing, the SLA timer, a
-//! Telegram bot's updates, a mailbox folder, a comment feed) runs on whichever replica holds
-//! its lease, and moves to a live replica when that one is killed with SIGKILL: every `202`
-//! reaches the CRM exactly once, the rotation stays fair, nothing a source had is skipped or
-//! taken twice, and a lead whose deadline fell while the SLA timer's replica was dead is passed
-//! on once, and no manager gets more open leads than `max_open` allows.
+//! Telegram bot's updates, a mailbox folder, a comment feed, a WordPress site, the managers'
+//! bot, the alerts) runs on whichever replica holds its lease, and moves to a live replica when
+//! that one is killed with SIGKILL: every `202` reaches the CRM exactly once, the rotation
+//! stays fair, nothing a source had is skipped or taken twice, a lead whose deadline fell
+//! while the SLA timer's replica was dead is passed on once, and no manager gets more open
+//! leads than `max_open` allows.
 
 #[path = "blog_support/mod.rs"]
 mod blog_support;
@@ -607,6 +608,60 @@ async fn max_open_holds_across_replicas_when_the_one_that_processes_is_killed() 
             "lead {lead} went out under several webhook-ids"
         );
     }
+    drop(replicas);
+    db.drop_it().await;
+}
+
+/// A WordPress comment from buyer `n`, published now.
+fn wp_comment(n: u64) -> Value {
+    let now = SystemClock.now().format("%Y-%m-%dT%H:%M:%S").to_string();
+    serde_json::json!({
+        "id": 9000 + n, "post": 7, "parent": 0, "author": 0,
+        "author_name": format!("Покупатель {n}"), "author_email": format!("buyer{n}@mail.ru"),
+        "author_url": "", "date": now, "date_gmt": now,
+        "content": {"rendered": format!("<p>Сколько стоит котёл? Пишите: buyer{n}@mail.ru</p>\n")},
+        "link": format!("https://shop.example/blog/kotly/#comment-{}", 9000 + n),
+        "status": "approved", "type": "comment"
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wordpress_site_the_managers_bot_and_the_alerts_move_when_their_replica_is_killed() {
+    let db = support::postgres::Database::fresh().await;
+    let sink = Sink::start(&[]).await;
+    let bot = support::bot_api::BotApiSim::start().await;
+    let wp = blog_support::wordpress::WpSite::start((0..30).map(wp_comment).collect(), true).await;
+    let extra = format!(
+        "[[sources.wordpress]]\nid = \"blog\"\nsite_url = \"{site}\"\npoll_interval = \"100ms\"\ntimeout = \"2s\"\n\
+         [notify.telegram]\ntoken = \"{token}\"\napi_url = \"{api}\"\npoll_timeout = \"1s\"\n\
+         [notify.alerts]\ntelegram_chat_ids = [-1001234]\ncheck_every = \"100ms\"\n",
+        site = wp.site_url(),
+        token = support::bot_api::TOKEN,
+        api = bot.url()
+    );
+    let mut replicas = Replicas::start(&config(&db.url, &sink, &extra), 3).await;
+    let site = "blog:blog";
+    let holder = (replicas.holder_of(site, TAKEOVER).await).expect("one replica polls the site");
+    // The first replica up took every lease: killing it moves all three.
+    for lease in ["managers-bot", "alerts"] {
+        let held = replicas.holder_of(lease, TAKEOVER).await;
+        assert_eq!(held, Some(holder), "{lease} runs on the first replica");
+    }
+    let read_first = eventually(Duration::from_secs(60), || async {
+        (created(&sink).len() >= 30).then_some(())
+    })
+    .await;
+    assert!(
+        read_first.is_some(),
+        "the site's first 30 comments were read"
+    );
+
+    replicas.kill(holder);
+    let killed = Instant::now();
+    wp.add((30..60).map(wp_comment).collect());
+    replicas.took_over("managers-bot", holder, killed).await;
+    replicas.took_over("alerts", holder, killed).await;
+    taken_over_once(&replicas, &db, &sink, (site, holder, killed), 60).await;
     drop(replicas);
     db.drop_it().await;
 }
