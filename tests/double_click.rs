@@ -1,6 +1,7 @@
 //! A double click is one lead (issue 18): a form posted again with the same contact within the
 //! source's `conversation_window` (a second click, a reload) joins the first lead as an
 //! update; later, or from someone else, it is a lead of its own; `"off"` makes every post one.
+//! However long a conversation runs, its record stays within the record's bounds.
 
 mod support;
 
@@ -107,5 +108,59 @@ async fn with_the_window_off_every_post_is_a_lead() {
     assert_eq!(got[0].0, "lead.created");
     assert_eq!(got[1].0, "lead.created");
     assert_ne!(got[0].1, got[1].1);
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_conversation_keeps_the_record_within_its_bounds() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // One visitor posting twelve times: past the default rate limit per address.
+    let config = config(&sink, None).replace(
+        "id = \"site\"\n",
+        "id = \"site\"\nrate_per_minute = 1000\nrate_burst = 100\n",
+    );
+    assert!(config.contains("rate_burst"), "{config}");
+    let daemon =
+        TestDaemon::start_at(dir.path(), &config, &always_open_routing(), manual_clock()).await;
+    // Twelve posts of the same phone in the window, each with 2,000 characters and an e-mail
+    // of its own: 24,000 characters and 12 addresses, past the record's 20,000 and 10
+    // (docs/security.md, "What a lead can weigh").
+    for n in 0..12 {
+        let email = format!("zakaz{n:02}@teplo.ru");
+        let message = format!("Сообщение {n:02}: {}", "ж".repeat(1_986));
+        let form = [
+            ("phone", "+79161234577"),
+            ("email", email.as_str()),
+            ("message", message.as_str()),
+        ];
+        daemon.submit_form(&form).await;
+    }
+    events(&sink, 12).await;
+    let all: Vec<serde_json::Value> = sink.received().iter().map(|r| r.json()).collect();
+    let kinds: Vec<&str> = all
+        .iter()
+        .map(|e| e["type"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds[0], "lead.created");
+    assert!(kinds[1..].iter().all(|k| *k == "lead.updated"), "{kinds:?}");
+    let last = &all[11];
+    let text = last["data"]["text"].as_str().unwrap_or_default();
+    let kept = text.split(" […").next().unwrap_or_default();
+    assert_eq!(kept.chars().count(), 20_000, "the text stops at the bound");
+    assert!(text.ends_with("more characters cut]"), "with the marker");
+    assert!(
+        text.starts_with("Сообщение 00"),
+        "the conversation's start is kept"
+    );
+    let emails = last["data"]["contact"]["emails"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(emails.len(), 10, "ten addresses kept: {emails:?}");
+    assert_eq!(emails[0], "zakaz00@teplo.ru");
+    // The newest words still reach the CRM, in what the update added.
+    let added = last["update"]["text"].as_str().unwrap_or_default();
+    assert!(added.starts_with("Сообщение 11"), "{added}");
     daemon.stop().await;
 }

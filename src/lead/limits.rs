@@ -3,7 +3,7 @@
 //! The raw item keeps everything; the record (what a CRM receives, and every outbox row and
 //! card made from it) stays small.
 
-use super::NormalisedDraft;
+use super::{Lead, NormalisedDraft};
 use serde_json::Value;
 
 /// Characters of the person's text kept in the record.
@@ -59,6 +59,17 @@ pub fn bound_record(draft: &mut NormalisedDraft) {
     draft.contact.phones.truncate(MAX_CONTACTS);
     draft.contact.emails.truncate(MAX_CONTACTS);
     bound_fields(&mut draft.fields);
+}
+
+/// Keeps a lead within the same limits after a follow-up joined it: a conversation's text,
+/// phones, e-mails and fields stop growing at the record's bounds, however long it runs. The
+/// follow-up's own words still reach the CRM (`lead.updated`'s `update`) and the manager, and
+/// the raw item keeps everything.
+pub fn bound_joined(lead: &mut Lead) {
+    cut_text(&mut lead.text, MAX_TEXT_CHARS);
+    lead.contact.phones.truncate(MAX_CONTACTS);
+    lead.contact.emails.truncate(MAX_CONTACTS);
+    bound_fields(&mut lead.fields);
 }
 
 /// Cuts each field's text, then keeps fields in order while they fit the budget.

@@ -17,6 +17,7 @@ use crate::clock::Clock;
 use crate::deliver::{SinkRoute, outbox_rows, update_rows};
 use crate::health::Health;
 use crate::lead::EventType;
+use crate::lead::limits::bound_joined;
 use crate::lead::{
     AssignedManager, Assignment, Lead, NormalisedDraft, NotLead, NotLeadReason, OwnContacts,
     Parsed, PhoneNormaliser, normalise,
@@ -505,6 +506,8 @@ impl Processor {
         }
         let known = lead.contact.identity_keys();
         merge_contact(&mut lead, &draft);
+        merge_fields(&mut lead.fields, draft.fields);
+        bound_joined(&mut lead);
         let gained: Vec<String> = lead
             .contact
             .identity_keys()
@@ -516,7 +519,6 @@ impl Processor {
             tx.add_identity_keys(&lead.id, manager, &gained, now)
                 .await?;
         }
-        merge_fields(&mut lead.fields, draft.fields);
         tx.follow_up_lead(&lead, now).await?;
         if let Some(id) = &draft.external_id {
             tx.add_refs(&lead.id, std::slice::from_ref(id)).await?;
