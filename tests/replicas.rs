@@ -215,6 +215,26 @@ async fn taken_over_once(
     }
 }
 
+/// Waits until the source's first `n` items are leads at the sink, then kills `holder`, the
+/// replica reading the source; returns the moment of the kill.
+async fn kill_after_first(
+    replicas: &mut Replicas,
+    sink: &Sink,
+    holder: usize,
+    n: usize,
+) -> Instant {
+    let read_first = eventually(Duration::from_secs(60), || async {
+        (created(sink).len() >= n).then_some(())
+    })
+    .await;
+    assert!(
+        read_first.is_some(),
+        "the source's first {n} items were read"
+    );
+    replicas.kill(holder);
+    Instant::now()
+}
+
 /// Posts forms with unique phones to every replica in turn until `stop`; the ids answered
 /// `202`.
 fn post_forms(
@@ -512,19 +532,9 @@ async fn a_feed_moves_to_another_replica_from_its_committed_position() {
     let mut replicas = Replicas::start(&config(&db.url, &sink, &source), 3).await;
     let lease = "blog:comments";
     let holder = (replicas.holder_of(lease, TAKEOVER).await).expect("one replica polls the feed");
-    let read_first = eventually(Duration::from_secs(60), || async {
-        (created(&sink).len() >= 30).then_some(())
-    })
-    .await;
-    assert!(
-        read_first.is_some(),
-        "the feed's first 30 comments were read"
-    );
-
     // The holder dies; comments keep coming. Another replica goes on: the new ones once each,
     // the old never again.
-    replicas.kill(holder);
-    let killed = Instant::now();
+    let killed = kill_after_first(&mut replicas, &sink, holder, 30).await;
     for n in 30..60 {
         feed.add_item(&feed_item(n));
     }
@@ -647,17 +657,7 @@ async fn a_wordpress_site_the_managers_bot_and_the_alerts_move_when_their_replic
         let held = replicas.holder_of(lease, TAKEOVER).await;
         assert_eq!(held, Some(holder), "{lease} runs on the first replica");
     }
-    let read_first = eventually(Duration::from_secs(60), || async {
-        (created(&sink).len() >= 30).then_some(())
-    })
-    .await;
-    assert!(
-        read_first.is_some(),
-        "the site's first 30 comments were read"
-    );
-
-    replicas.kill(holder);
-    let killed = Instant::now();
+    let killed = kill_after_first(&mut replicas, &sink, holder, 30).await;
     wp.add((30..60).map(wp_comment).collect());
     replicas.took_over("managers-bot", holder, killed).await;
     replicas.took_over("alerts", holder, killed).await;
