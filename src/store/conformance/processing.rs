@@ -386,7 +386,10 @@ pub(crate) async fn follow_ups_in_one_transaction_read_back_as_the_last_one(s: &
     stored(s, &new_lead("g1", "tg", "g@x.ru", 1, "anna"), &[]).await;
     let mut tx = s.begin().await.expect("begin");
     let ask = ("tg".to_string(), "chat:g@x.ru".to_string(), at(0));
-    tx.prefetch_conversations(&[ask]).await.expect("prefetch");
+    // A burst asks for the same conversation once per message.
+    (tx.prefetch_conversations(&[ask.clone(), ask.clone(), ask])
+        .await)
+        .expect("prefetch");
     let mut record = tx.lead("g1").await.expect("read").expect("g1").record;
     let mut text = String::from("text");
     for (n, minute) in [("one", 10), ("two", 11)] {

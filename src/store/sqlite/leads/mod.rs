@@ -249,7 +249,7 @@ impl StoreTx for SqliteTx {
         }
         for (source, key, since) in asked {
             let pair = (source.clone(), key.clone());
-            let lead = found.remove(&pair);
+            let lead = found.get(&pair).cloned();
             (self.conversations).learn(pair.0, pair.1, *since, lead);
         }
         Ok(())
