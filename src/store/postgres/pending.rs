@@ -260,3 +260,52 @@ impl Guarded {
         Ok(self.tx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::conformance::fixtures;
+    use crate::store::postgres::testing::{drop_database, fresh_database};
+
+    /// A follow-up changes no indexed column, so PostgreSQL rewrites the row in place (a HOT
+    /// update) instead of adding an entry to each of the table's indexes; an index over
+    /// `last_activity_at` or the record would make every follow-up touch all of them.
+    #[tokio::test]
+    async fn a_follow_up_updates_its_lead_in_place() {
+        let (name, url) = fresh_database().await;
+        let store = PgStore::open(&url).await.expect("store");
+        sqlx::query(
+            "INSERT INTO leads (id, inbound_id, source, channel, conversation_key, received_at,
+                                last_activity_at, status, level, manager_id, rules_version,
+                                record, trace, contact_name)
+             SELECT 'lead' || g, 'in' || g, 'site', 'webform', '+7916000' || g, t, t,
+                    'assigned', 'junior', 'vera', 'v1', '{\"text\":\"Нужна бумага\"}', '[]', 'Ирина'
+             FROM generate_series(1, 5) g, (SELECT '2026-11-22T09:00:00.000000Z' AS t) x",
+        )
+        .execute(&store.pool)
+        .await
+        .expect("leads");
+        let mut tx = store.pool.begin().await.expect("begin");
+        let rows: Vec<FollowUpRow> = (1..=5)
+            .map(|g| FollowUpRow {
+                id: format!("lead{g}"),
+                record: format!("{{\"text\":\"Нужна бумага\\n\\nИ доставка {g}\"}}"),
+                at: fixtures::at(30),
+                contact_name: Some("Ирина".into()),
+            })
+            .collect();
+        update_follow_ups(&mut tx, &rows).await.expect("follow-ups");
+        // This transaction's own counts: updated rows, and those updated in place.
+        let (updated, in_place): (i64, i64) = sqlx::query_as(
+            "SELECT pg_stat_get_xact_tuples_updated('leads'::regclass),
+                    pg_stat_get_xact_tuples_hot_updated('leads'::regclass)",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .expect("counts");
+        assert_eq!((updated, in_place), (5, 5));
+        tx.commit().await.expect("commit");
+        store.close().await;
+        drop_database(name).await;
+    }
+}

@@ -142,14 +142,15 @@ impl PrivacyStore for PgStore {
                 // Settled, and nothing about it still to send or to wait for.
                 let ids: Vec<String> = sqlx::query_scalar(
                     "SELECT id FROM leads l
-                     WHERE status IN ('acknowledged', 'closed') AND last_activity_at < $1
+                     WHERE status IN ('acknowledged', 'closed') AND received_at < $1
+                       AND last_activity_at < $1
                        AND NOT EXISTS (SELECT 1 FROM outbox o
                                        WHERE o.lead_id = l.id AND o.status <> 'delivered')
                        AND NOT EXISTS (SELECT 1 FROM notifications n
                                        WHERE n.lead_id = l.id AND n.status = 'pending')
                        AND NOT EXISTS (SELECT 1 FROM assignments a
                                        WHERE a.lead_id = l.id AND a.state = 'active')
-                     ORDER BY last_activity_at LIMIT $2",
+                     ORDER BY received_at LIMIT $2",
                 )
                 .bind(&before)
                 .bind(limit)
