@@ -47,6 +47,63 @@ async fn a_form_on_postgres_reaches_the_sink_and_a_second_click_joins_it() {
     db.drop_it().await;
 }
 
+/// The server closes every connection the daemon holds (a restart, a failover, an operator's
+/// `pg_terminate_backend`): the next form is still taken, on a new connection, not answered
+/// with an error because the pool handed out a dead one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_after_the_server_dropped_every_connection_is_still_taken() {
+    let db = Database::fresh().await;
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        "[storage]\nurl = \"{}\"\n[[sources.webform]]\nid = \"site\"\n\n[[sinks.webhook]]\nid = \"crm\"\nurl = \"{}\"\ntimeout = \"2s\"\n",
+        db.url,
+        sink.url()
+    );
+    let daemon = TestDaemon::start_in(dir.path(), &config, &always_open_routing()).await;
+    daemon
+        .submit_form(&[("phone", "+79161234501"), ("message", "Нужен котёл")])
+        .await;
+    eventually(Duration::from_secs(15), || async {
+        (!sink.received().is_empty()).then_some(())
+    })
+    .await
+    .expect("the first lead at the sink");
+    let dropped = db
+        .scalar(
+            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()) t",
+        )
+        .await;
+    assert!(dropped >= 1, "the daemon's connections were there to drop");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Eight forms at once, as many as the pool's connections; submit_form fails the test
+    // unless each is answered with its id.
+    let phones: Vec<String> = (0..8).map(|i| format!("+7916123460{i}")).collect();
+    let forms = phones.iter().map(|phone| {
+        let daemon = &daemon;
+        async move {
+            daemon
+                .submit_form(&[("phone", phone.as_str()), ("message", "Нужен бойлер")])
+                .await
+        }
+    });
+    futures_util::future::join_all(forms).await;
+    let got = eventually(Duration::from_secs(15), || async {
+        let got: Vec<String> = (sink.received().iter())
+            .map(|r| r.json()["data"]["contact"]["phones"][0].to_string())
+            .collect();
+        (got.len() >= 9).then_some(got)
+    })
+    .await
+    .expect("all nine leads at the sink");
+    for phone in &phones {
+        assert!(got.contains(&format!("\"{phone}\"")), "{phone} in {got:?}");
+    }
+    daemon.stop().await;
+    db.drop_it().await;
+}
+
 #[test]
 fn the_cli_opens_the_database_the_environment_names() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");

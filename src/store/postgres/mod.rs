@@ -32,7 +32,7 @@ use super::values::{opt_ts, parse_json, ts};
 use super::*;
 use crate::lead::Lead;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{PgConnection, Postgres, Row};
+use sqlx::{Connection, PgConnection, Postgres, Row};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -63,6 +63,9 @@ async fn notify(tx: &mut PgConnection, channel: &str) -> StoreResult<()> {
 }
 
 /// The PostgreSQL implementation of [`Store`] and the rest of the family.
+/// How long a pooled connection may have been idle before it is pinged before its next use.
+const PING_AFTER_IDLE: Duration = Duration::from_millis(100);
+
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
@@ -75,6 +78,15 @@ impl PgStore {
         let options: PgConnectOptions = url.parse()?;
         let pool = PgPoolOptions::new()
             .max_connections(8)
+            // A connection that was idle for a while is pinged before use, so one the server
+            // closed (a restart, a failover) is replaced instead of failing a statement; under
+            // load, when connections are reused within milliseconds, no ping's round trip.
+            .test_before_acquire(false)
+            .before_acquire(|conn, used| {
+                Box::pin(
+                    async move { Ok(used.idle_for < PING_AFTER_IDLE || conn.ping().await.is_ok()) },
+                )
+            })
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;

@@ -86,9 +86,12 @@ impl SqliteStore {
             .clone()
             .create_if_missing(true)
             .pragma("cache_size", WRITE_CACHE_KIB);
+        // No ping before each use: a connection to a local file does not go stale, and the
+        // ping was one more hand-off to sqlx's worker thread for every statement the pool ran.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(writer)
             .await?;
@@ -97,6 +100,7 @@ impl SqliteStore {
             .await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(base.read_only(true))
             .await?;
         Ok(SqliteStore { write, read })
