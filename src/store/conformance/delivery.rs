@@ -116,6 +116,20 @@ pub(crate) async fn a_sinks_rows_are_claimed_in_order_per_lead_under_a_lease(s: 
     let mut buckets = [0; 12];
     buckets[7] = 1;
     assert_eq!(crm[0].buckets, buckets);
+
+    // One batch with l1's row for the sheet (not l1's first delivery) and l2's first: only
+    // l2 counts, 22 minutes after it arrived.
+    let (e3, e4) = (row.id, e4_row.id);
+    s.record_deliveries(&[
+        result(e3, 1, 24, DeliveryOutcome::Delivered),
+        result(e4, 2, 24, DeliveryOutcome::Delivered),
+    ])
+    .await
+    .expect("record");
+    let crm = s.crm_totals("2026-11-22", "2026-11-22").await.expect("crm");
+    buckets[8] = 1;
+    assert_eq!(crm.len(), 1);
+    assert_eq!(crm[0].buckets, buckets);
 }
 
 pub(crate) async fn attempts_are_recorded_and_dead_letters_replayed(s: &dyn Stores) {

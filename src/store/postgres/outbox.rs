@@ -38,6 +38,45 @@ pub(super) async fn outbox_summaries(
 const HEAD_OF_LEAD: &str = "o.id = (SELECT e.id FROM outbox e WHERE e.sink = o.sink
       AND e.lead_id = o.lead_id AND e.status = 'pending' ORDER BY e.id LIMIT 1)";
 
+/// The end of [`OutboxStore::record_deliveries`]'s statement: each lead whose first delivery
+/// anywhere is in `done` (the rows it just marked, `(id, lead_id, delivered_at)`) counted in
+/// the arrival-to-CRM report (`report_crm`: per day of arrival, source and channel, in buckets
+/// c0: within a second, c1: 2 s, c2: 5 s, c3: 10 s, c4: 30 s, c5: a minute, c6: 5 min, c7:
+/// 15 min, c8: an hour, c9: 4 h, c10: a day, c11: longer). The statement sees the table as it
+/// was before it, so "first" means no row of the lead was delivered before (asked per row, as
+/// a subquery with a limit: as `NOT EXISTS` the planner made it a join that read the whole
+/// outbox); a claim holds at
+/// most one row per lead and sink. Two sinks' workers recording a lead's first deliveries in
+/// the same instant may both count it: the report takes that rare double count rather than a
+/// lock that could deadlock their batches.
+const FIRST_DELIVERIES: &str = "INSERT INTO report_crm (day, source, channel,
+         c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11)
+     SELECT substr(l.received_at, 1, 10), l.source, l.channel,
+            COUNT(*) FILTER (WHERE s <= 1), COUNT(*) FILTER (WHERE s > 1 AND s <= 2),
+            COUNT(*) FILTER (WHERE s > 2 AND s <= 5), COUNT(*) FILTER (WHERE s > 5 AND s <= 10),
+            COUNT(*) FILTER (WHERE s > 10 AND s <= 30), COUNT(*) FILTER (WHERE s > 30 AND s <= 60),
+            COUNT(*) FILTER (WHERE s > 60 AND s <= 300),
+            COUNT(*) FILTER (WHERE s > 300 AND s <= 900),
+            COUNT(*) FILTER (WHERE s > 900 AND s <= 3600),
+            COUNT(*) FILTER (WHERE s > 3600 AND s <= 14400),
+            COUNT(*) FILTER (WHERE s > 14400 AND s <= 86400), COUNT(*) FILTER (WHERE s > 86400)
+     FROM (SELECT DISTINCT ON (d.lead_id) d.lead_id, d.delivered_at FROM done d
+           WHERE d.delivered_at IS NOT NULL
+             AND (SELECT e.id FROM outbox e
+                  WHERE e.lead_id = d.lead_id AND e.status = 'delivered' LIMIT 1) IS NULL
+           ORDER BY d.lead_id, d.id) f
+     JOIN leads l ON l.id = f.lead_id,
+     LATERAL (SELECT EXTRACT(EPOCH FROM (f.delivered_at::timestamptz
+                                         - l.received_at::timestamptz)) AS s) x
+     GROUP BY 1, 2, 3
+     ON CONFLICT (day, source, channel) DO UPDATE SET
+         c0 = report_crm.c0 + excluded.c0, c1 = report_crm.c1 + excluded.c1,
+         c2 = report_crm.c2 + excluded.c2, c3 = report_crm.c3 + excluded.c3,
+         c4 = report_crm.c4 + excluded.c4, c5 = report_crm.c5 + excluded.c5,
+         c6 = report_crm.c6 + excluded.c6, c7 = report_crm.c7 + excluded.c7,
+         c8 = report_crm.c8 + excluded.c8, c9 = report_crm.c9 + excluded.c9,
+         c10 = report_crm.c10 + excluded.c10, c11 = report_crm.c11 + excluded.c11";
+
 /// The ids of up to `$4` rows of sink `$1` due at `$2` and not leased ([`HEAD_OF_LEAD`]),
 /// oldest first. The
 /// order is `outbox_due`'s own (`sink, next_attempt_at, id`), so the scan stops at the batch
@@ -89,8 +128,9 @@ impl OutboxStore for PgStore {
                 DeliveryOutcome::Dead => ("dead", "dead", None, None),
             })
             .collect();
-        // One statement, its own transaction: the attempts and the rows' new state together.
-        sqlx::query(
+        // One statement, its own transaction: the attempts, the rows' new state and the
+        // arrival-to-CRM report together.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "WITH r AS (
                  SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::text[], $5::int8[],
                                       $6::text[], $7::int8[], $8::text[], $9::text[], $10::text[])
@@ -102,12 +142,16 @@ impl OutboxStore for PgStore {
                  SELECT outbox_id, attempt, at, outcome, status_code, error, duration_ms FROM r
                  ON CONFLICT (outbox_id, attempt) DO UPDATE SET at = excluded.at,
                      outcome = excluded.outcome, status_code = excluded.status_code,
-                     error = excluded.error, duration_ms = excluded.duration_ms)
-             UPDATE outbox SET status = r.status, attempts = r.attempt, lease_until = NULL,
-                 last_error = r.error, next_attempt_at = COALESCE(r.next, outbox.next_attempt_at),
-                 delivered_at = r.delivered
-             FROM r WHERE outbox.id = r.outbox_id",
-        )
+                     error = excluded.error, duration_ms = excluded.duration_ms),
+             done AS (
+                 UPDATE outbox SET status = r.status, attempts = r.attempt, lease_until = NULL,
+                     last_error = r.error,
+                     next_attempt_at = COALESCE(r.next, outbox.next_attempt_at),
+                     delivered_at = r.delivered
+                 FROM r WHERE outbox.id = r.outbox_id
+                 RETURNING outbox.id, outbox.lead_id, outbox.delivered_at)
+             {FIRST_DELIVERIES}"
+        )))
         .bind(column(results, |r| r.outbox_id))
         .bind(column(results, |r| i64::from(r.attempt)))
         .bind(column(results, |r| ts(r.at)))
