@@ -13,17 +13,22 @@ use support::daemon::{TestDaemon, always_open_routing, eventually, file_lines, w
 use support::postgres::Database;
 use support::sink::Sink;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_form_on_postgres_reaches_the_sink_and_a_second_click_joins_it() {
-    let db = Database::fresh().await;
-    let sink = Sink::start(&[]).await;
-    let dir = tempfile::tempdir().expect("tempdir");
+/// A daemon in `dir` on `db` with web form `site` and webhook sink `crm` at `sink`.
+async fn form_to_sink_on(db: &Database, sink: &Sink, dir: &Path) -> TestDaemon {
     let config = format!(
         "[storage]\nurl = \"{}\"\n[[sources.webform]]\nid = \"site\"\n\n[[sinks.webhook]]\nid = \"crm\"\nurl = \"{}\"\ntimeout = \"2s\"\n",
         db.url,
         sink.url()
     );
-    let daemon = TestDaemon::start_in(dir.path(), &config, &always_open_routing()).await;
+    TestDaemon::start_in(dir, &config, &always_open_routing()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_on_postgres_reaches_the_sink_and_a_second_click_joins_it() {
+    let db = Database::fresh().await;
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = form_to_sink_on(&db, &sink, dir.path()).await;
     let form = [("phone", "+79161234500"), ("message", "Нужен котёл")];
     daemon.submit_form(&form).await;
     daemon
@@ -55,12 +60,7 @@ async fn a_form_after_the_server_dropped_every_connection_is_still_taken() {
     let db = Database::fresh().await;
     let sink = Sink::start(&[]).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = format!(
-        "[storage]\nurl = \"{}\"\n[[sources.webform]]\nid = \"site\"\n\n[[sinks.webhook]]\nid = \"crm\"\nurl = \"{}\"\ntimeout = \"2s\"\n",
-        db.url,
-        sink.url()
-    );
-    let daemon = TestDaemon::start_in(dir.path(), &config, &always_open_routing()).await;
+    let daemon = form_to_sink_on(&db, &sink, dir.path()).await;
     daemon
         .submit_form(&[("phone", "+79161234501"), ("message", "Нужен котёл")])
         .await;

@@ -62,10 +62,10 @@ async fn notify(tx: &mut PgConnection, channel: &str) -> StoreResult<()> {
     Ok(())
 }
 
-/// The PostgreSQL implementation of [`Store`] and the rest of the family.
 /// How long a pooled connection may have been idle before it is pinged before its next use.
 const PING_AFTER_IDLE: Duration = Duration::from_millis(100);
 
+/// The PostgreSQL implementation of [`Store`] and the rest of the family.
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
