@@ -36,6 +36,10 @@ pub struct RunOptions {
     /// that falls due on the clock (retries, deadlines, held leads) wakes it through
     /// `Clock::sleep_until` sooner.
     pub max_idle: Duration,
+    /// How long processing lets items gather after a wake-up before it takes its batch
+    /// ([`crate::process::GATHER_AFTER_WAKE`]; a test lengthens it to see one batch take all
+    /// that came in that time).
+    pub gather: Duration,
     /// Where every component reports its state; a caller that keeps a clone watches the
     /// daemon (the tests wait on its stages' passes for quiet).
     pub health: Health,
@@ -46,6 +50,7 @@ impl Default for RunOptions {
         RunOptions {
             clock: Arc::new(SystemClock),
             max_idle: Duration::from_secs(30),
+            gather: crate::process::GATHER_AFTER_WAKE,
             health: Health::default(),
         }
     }
@@ -456,6 +461,7 @@ impl Wiring<'_> {
                 ..ConversationWindows::default()
             },
             batch_size: config.batch_size,
+            gather: self.options.gather,
             max_idle: self.options.max_idle,
             file_links: file_links.clone(),
             metrics: shared.metrics.clone(),

@@ -40,6 +40,12 @@ impl Metrics {
             )
             .and_then(|b| {
                 b.set_buckets_for_metric(
+                    Matcher::Full("leadgate_processing_batch_size".into()),
+                    GROUP_SIZE_BUCKETS,
+                )
+            })
+            .and_then(|b| {
+                b.set_buckets_for_metric(
                     Matcher::Full("leadgate_manager_time_to_take_seconds".into()),
                     TIME_TO_TAKE_BUCKETS,
                 )
@@ -220,6 +226,11 @@ impl Metrics {
             "leadgate_intake_group_size".into(),
             None,
             "Items committed together by one intake group commit.".into(),
+        );
+        self.0.describe_histogram(
+            "leadgate_processing_batch_size".into(),
+            None,
+            "Inbound items one processing transaction took (batches that took none are not counted).".into(),
         );
     }
 }

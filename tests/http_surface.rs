@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::daemon::{TestDaemon, always_open_routing, authed_get};
+use support::daemon::{TestDaemon, always_open_routing, authed_get, metric_value};
 
 const CONFIG: &str = r#"
 [[sources.webform]]
@@ -138,14 +138,6 @@ async fn health_readiness_and_metrics() {
         .unwrap_or_else(|| panic!("the group size has buckets: {metrics}"));
     assert!(!bucket.ends_with(" 0"), "{bucket}");
     daemon.stop().await;
-}
-
-/// The figure in `metrics` for the series `series` (name and labels), when it is there.
-fn metric_value(metrics: &str, series: &str) -> Option<f64> {
-    let prefix = format!("{series} ");
-    (metrics.lines())
-        .find_map(|l| l.strip_prefix(prefix.as_str()))
-        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Each daemon counts in its own registry: two daemons in one process (as in these tests, or

@@ -4,7 +4,7 @@
 mod support;
 
 use std::time::Duration;
-use support::daemon::{ADMIN_TOKEN, TestDaemon, always_open_routing, eventually};
+use support::daemon::{ADMIN_TOKEN, TestDaemon, always_open_routing, eventually, metric_value};
 use support::sink::{Received, Sink};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -90,6 +90,50 @@ async fn a_russian_phone_arrives_in_e164_with_a_valid_signature() {
     assert!(
         verifier.verify(&tampered, &got[0].headers).is_err(),
         "a changed body fails the signature"
+    );
+    daemon.stop().await;
+}
+
+/// Processing, woken by a form's commit, waits a moment before it takes its batch: a form
+/// committed in that moment is taken by the same batch (one transaction for both), not by a
+/// second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_committed_while_processing_gathers_share_one_batch() {
+    const GATHER: Duration = Duration::from_millis(400);
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_at_gathering(
+        dir.path(),
+        &config(&sink, ""),
+        &always_open_routing(),
+        support::daemon::manual_clock(),
+        GATHER,
+    )
+    .await;
+    // The stage's first pass, and the one a look of `settled` left owed, are made before the
+    // first form: from here it is idle until a commit wakes it.
+    daemon.settled().await;
+    tokio::time::sleep(GATHER * 2 + Duration::from_millis(200)).await;
+    let first = post_form(&daemon, &[("phone", "+7 903 765-43-21")]).await;
+    assert_eq!(first.status(), 202);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        sink.received().is_empty(),
+        "the first form waits for the batch"
+    );
+    let second = post_form(&daemon, &[("phone", "+7 916 123-45-67")]).await;
+    assert_eq!(second.status(), 202);
+    wait_for(&sink, 2).await;
+    let metrics = daemon.metrics().await;
+    assert_eq!(
+        metric_value(&metrics, "leadgate_processing_batch_size_count"),
+        Some(1.0),
+        "one batch: {metrics}"
+    );
+    assert_eq!(
+        metric_value(&metrics, "leadgate_processing_batch_size_sum"),
+        Some(2.0),
+        "of both forms: {metrics}"
     );
     daemon.stop().await;
 }

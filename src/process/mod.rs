@@ -73,6 +73,8 @@ pub struct Processor {
     pub conversation_windows: ConversationWindows,
     /// Items per batch.
     pub batch_size: u32,
+    /// How long items gather after a wake-up before the batch is taken ([`GATHER_AFTER_WAKE`]).
+    pub gather: Duration,
     /// The longest real time it sleeps without a wake-up (held leads are offered again when
     /// the clock says, see [`Processor::run`]).
     pub max_idle: Duration,
@@ -96,6 +98,13 @@ pub type ProcessError = crate::store::StoreError;
 
 /// How long to wait before retrying after the store failed.
 const RETRY_AFTER_ERROR: Duration = Duration::from_secs(2);
+/// How long the stage lets items gather, once woken from idle, before it takes its batch
+/// (the daemon's default for [`Processor::gather`]). A busy web form's submissions are
+/// committed a few at a time every millisecond or two; a batch costs about the same number
+/// of statements and one commit whether it holds 8 items or 80, so gathering for a moment
+/// takes the store's one writer away from intake far less often (docs/performance.md). A lone
+/// lead reaches its CRM 5 ms later, which nobody can see.
+pub const GATHER_AFTER_WAKE: Duration = Duration::from_millis(5);
 /// How often held leads are offered again while items keep arriving: offering them re-decides
 /// each one, and a busy evening with everyone off would otherwise redo that on every batch.
 const HELD_OFFER_INTERVAL: chrono::Duration = chrono::Duration::seconds(5);
@@ -126,6 +135,9 @@ impl Processor {
                     health
                         .idle(NAME, clock, due, self.max_idle, Some(&wake), &shutdown)
                         .await;
+                    if !shutdown.is_cancelled() {
+                        tokio::time::sleep(self.gather).await;
+                    }
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "Processing failed; the batch is rolled back and retried.");
@@ -249,6 +261,9 @@ impl Processor {
             .metrics
             .counter("leadgate_inbound_processed_total", &[]))
         .increment(rows.len() as u64);
+        if !rows.is_empty() {
+            (self.metrics.histogram("leadgate_processing_batch_size")).record(rows.len() as f64);
+        }
         Ok(Processed {
             taken: rows.len(),
             held_levels: batch.held_levels,

@@ -121,6 +121,24 @@ impl TestDaemon {
         TestDaemon::start_with(dir, config, routing, options, true).await
     }
 
+    /// [`TestDaemon::start_at`] with processing letting items gather for `gather` after each
+    /// wake-up (the daemon's own wait is a few milliseconds, too short to aim at).
+    pub async fn start_at_gathering(
+        dir: &Path,
+        config: &str,
+        routing: &str,
+        clock: Arc<ManualClock>,
+        gather: Duration,
+    ) -> TestDaemon {
+        let options = leadgate::RunOptions {
+            clock,
+            max_idle: MANUAL_MAX_IDLE,
+            gather,
+            ..Default::default()
+        };
+        TestDaemon::start_with(dir, config, routing, options, true).await
+    }
+
     async fn start_with(
         dir: &Path,
         config: &str,
@@ -339,4 +357,13 @@ pub fn file_lines(path: &Path) -> Vec<serde_json::Value> {
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line is JSON"))
         .collect()
+}
+
+/// The figure in `metrics` (`/metrics`' text) for the series `series` (name and labels), when
+/// it is there.
+pub fn metric_value(metrics: &str, series: &str) -> Option<f64> {
+    let prefix = format!("{series} ");
+    (metrics.lines())
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|v| v.trim().parse().ok())
 }
