@@ -6,7 +6,7 @@
 use super::AppState;
 use super::error::ApiError;
 use crate::connectors::{Answer, InboundConnector, Presented};
-use crate::lead::{Channel, Parsed, normalise_contact};
+use crate::lead::{Channel, Parsed, reaches};
 use crate::settings::tokens_match;
 use crate::sources::webform::WebformSource;
 use crate::sources::webform::{
@@ -292,9 +292,7 @@ pub async fn accept(
     {
         linked_files = links_files(&draft);
         external_id = draft.external_id;
-        let contact =
-            normalise_contact(draft.contact, &app.config.phones, &app.config.own_contacts);
-        if !contact.is_reachable() {
+        if !reaches(&draft.contact, &app.config.phones, &app.config.own_contacts) {
             return Err(Refusal {
                 error: ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
