@@ -211,10 +211,23 @@ async fn a_failing_sink_gets_the_same_webhook_id_until_it_succeeds() {
     ))
     .await
     .expect("open the store");
-    let stored: String = sqlx::query_scalar("SELECT trace FROM leads")
+    // Kept deflated (a BLOB): the index form, not the spelt-out text.
+    let packed: Vec<u8> = sqlx::query_scalar("SELECT trace FROM leads")
         .fetch_one(&db)
         .await
         .expect("a lead");
+    let mut stored = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::DeflateDecoder::new(packed.as_slice()),
+        &mut stored,
+    )
+    .expect("the stored trace is deflated text");
+    assert!(
+        packed.len() < stored.len(),
+        "{} of {}",
+        packed.len(),
+        stored.len()
+    );
     let versions: i64 = sqlx::query_scalar("SELECT count(*) FROM rules_texts")
         .fetch_one(&db)
         .await

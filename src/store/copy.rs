@@ -5,6 +5,8 @@
 //! would count every lead a second time); each serial column's sequence is moved past the
 //! highest id copied; and the rows of every table are counted on both sides before the commit.
 
+use super::packed::PACKED_COLUMNS;
+use super::sql::Read;
 use super::{PgStore, SqliteStore, StoreError};
 use futures_util::TryStreamExt;
 use sqlx::{Postgres, QueryBuilder, Row};
@@ -191,11 +193,22 @@ fn source_expression(table: &str, column: &Column) -> String {
     if name == "seq" && matches!(table, "inbound" | "leads") {
         return "rowid".into();
     }
+    if packed(table, column).is_some() {
+        // Deflated or text: read as it is, inflated in `copy_table`.
+        return name.clone();
+    }
     match column.kind {
         Kind::Int => format!("CAST({name} AS INTEGER)"),
         Kind::Text => format!("CAST({name} AS TEXT)"),
         Kind::Bytes => format!("CAST({name} AS BLOB)"),
     }
+}
+
+/// The name (`table.column`) of a text column SQLite may keep deflated ([`super::packed`]).
+fn packed(table: &str, column: &Column) -> Option<&'static str> {
+    PACKED_COLUMNS.into_iter().find(|p| {
+        column.kind == Kind::Text && p.split_once('.') == Some((table, column.name.as_str()))
+    })
 }
 
 /// Copies one table's rows, streamed from SQLite and inserted in statements of many rows.
@@ -218,6 +231,9 @@ async fn copy_table(
         let mut cells = Vec::with_capacity(columns.len());
         for (i, column) in columns.iter().enumerate() {
             cells.push(match column.kind {
+                _ if let Some(what) = packed(table, column) => {
+                    Cell::Text(Some(row.packed_text(what, &column.name)?))
+                }
                 Kind::Int => Cell::Int(row.try_get(i)?),
                 Kind::Text => Cell::Text(row.try_get(i)?),
                 Kind::Bytes => Cell::Bytes(row.try_get(i)?),

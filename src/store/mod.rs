@@ -10,6 +10,7 @@ mod console;
 mod copy;
 mod files;
 mod notifications;
+mod packed;
 mod postgres;
 mod privacy;
 mod records;

@@ -19,7 +19,7 @@ pub(super) mod sees;
 use super::StoreResult;
 use super::values::{opt_ts, parse_ts};
 use chrono::{DateTime, Utc};
-use sqlx::{ColumnIndex, Decode, Row, Type};
+use sqlx::{ColumnIndex, Decode, Row, Type, TypeInfo, ValueRef};
 use std::sync::OnceLock;
 
 /// How a backend writes a statement's placeholders.
@@ -85,6 +85,9 @@ pub(super) trait Read {
     fn opt_int(&self, column: &str) -> StoreResult<Option<i64>>;
     /// A binary column.
     fn bytes(&self, column: &str) -> StoreResult<Vec<u8>>;
+    /// A long text column a backend may keep deflated ([`super::packed`]: a BLOB there, text
+    /// elsewhere); `what` names it in the error.
+    fn packed_text(&self, what: &'static str, column: &str) -> StoreResult<String>;
 
     /// A count or a sum (never negative).
     fn count(&self, column: &str) -> StoreResult<u64> {
@@ -128,6 +131,14 @@ where
 
     fn bytes(&self, column: &str) -> StoreResult<Vec<u8>> {
         Ok(self.try_get(column)?)
+    }
+
+    fn packed_text(&self, what: &'static str, column: &str) -> StoreResult<String> {
+        if self.try_get_raw(column)?.type_info().name() == "BLOB" {
+            super::packed::unpack(what, &self.bytes(column)?)
+        } else {
+            self.text(column)
+        }
     }
 }
 

@@ -12,7 +12,7 @@ pub(crate) fn outbox_row(r: &impl Read) -> StoreResult<OutboxRow> {
         sink: r.text("sink")?,
         event_id: r.text("event_id")?,
         event_type: r.text("event_type")?,
-        body: r.text("body")?,
+        body: r.packed_text("outbox.body", "body")?,
         // An unreadable plan (a row queued by an older leadgate) dead-letters with the reason
         // instead of stopping the sink's queue.
         plan: r.opt_text("request")?.map(|text| {

@@ -4,6 +4,7 @@
 use super::inbound::inbound_row;
 use super::outbox::outbox_summaries;
 use super::*;
+use crate::store::sql::Read;
 use crate::store::sql::admin::{
     JOURNEY_ASSIGNMENTS, JOURNEY_AUDIT, JOURNEY_LEAD, RULES_TEXTS, assignment_summary, audit_entry,
     inbound_summary, lead_summary, queue_counts,
@@ -115,7 +116,7 @@ impl AdminStore for SqliteStore {
             rules_version: lead.try_get("rules_version")?,
             trace: spelt_out(
                 self,
-                parse_json("leads.trace", &lead.try_get::<String, _>("trace")?)?,
+                parse_json("leads.trace", &lead.packed_text("leads.trace", "trace")?)?,
             )
             .await?,
             inbound,

@@ -20,6 +20,8 @@ pub(super) enum Cell {
     Text(Option<String>),
     /// An integer, or NULL.
     Int(Option<i64>),
+    /// Bytes (a [`crate::store::packed`] value).
+    Blob(Vec<u8>),
 }
 
 impl From<String> for Cell {
@@ -96,6 +98,7 @@ impl Rows {
                 q = match cell {
                     Cell::Text(t) => q.bind(t),
                     Cell::Int(i) => q.bind(i),
+                    Cell::Blob(b) => q.bind(b),
                 };
             }
             q.execute(&mut *db).await?;

@@ -93,7 +93,12 @@ impl ConsoleStore for SqliteStore {
             .fetch_all(&self.read)
             .await?;
         rows.iter()
-            .map(|r| Ok((r.int("id")?.to_string(), r.text("body")?)))
+            .map(|r| {
+                Ok((
+                    r.int("id")?.to_string(),
+                    r.packed_text("outbox.body", "body")?,
+                ))
+            })
             .collect()
     }
 

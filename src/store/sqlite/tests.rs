@@ -142,3 +142,70 @@ async fn a_store_from_before_the_name_column_finds_its_leads_by_name() {
         [("old".to_string(), Some("Олег Смирнов".to_string()))]
     );
 }
+
+/// A lead's trace and an event's body are kept deflated (a BLOB well under the text's size)
+/// and read back as the text they were; rows written before, as text, read as they are.
+#[tokio::test]
+async fn traces_and_event_bodies_are_kept_deflated_and_older_text_rows_still_read() {
+    use crate::store::conformance::fixtures::{at, new_lead, outbox, stored};
+    use crate::store::{AdminStore, OutboxStore};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("t.db"))
+        .await
+        .expect("open");
+    let steps: Vec<[u32; 4]> = (0..60).map(|i| [i, i % 2, 0, 0]).collect();
+    let trace = serde_json::json!({"rule": "Нерабочее время — дежурному", "steps": steps});
+    let mut lead = new_lead("l1", "inbox", "a@x.ru", 1, "anna");
+    lead.trace = trace.to_string();
+    let mut row = outbox("l1", "crm", "e1", 1);
+    row.body = serde_json::json!({"type": "lead.created", "data": lead.record}).to_string();
+    stored(&store, &lead, std::slice::from_ref(&row)).await;
+
+    let (kind, size): (String, i64) =
+        sqlx::query_as("SELECT typeof(trace), length(trace) FROM leads WHERE id = 'l1'")
+            .fetch_one(&store.read)
+            .await
+            .expect("trace");
+    assert_eq!(kind, "blob");
+    assert!(
+        (size as usize) < lead.trace.len() / 2,
+        "{size} of {}",
+        lead.trace.len()
+    );
+    let (kind, size): (String, i64) =
+        sqlx::query_as("SELECT typeof(body), length(body) FROM outbox WHERE event_id = 'e1'")
+            .fetch_one(&store.read)
+            .await
+            .expect("body");
+    assert_eq!(kind, "blob");
+    assert!(
+        (size as usize) < row.body.len(),
+        "{size} of {}",
+        row.body.len()
+    );
+
+    let journey = store.lead_journey("l1").await.expect("read").expect("l1");
+    assert_eq!(journey.trace, trace);
+    let claimed = store
+        .claim_outbox("crm", at(2), at(3), 10)
+        .await
+        .expect("claim");
+    assert_eq!(claimed[0].body, row.body);
+
+    // As an older leadgate wrote them: text.
+    sqlx::query("UPDATE leads SET trace = '{\"rule\":\"old\"}'")
+        .execute(&store.write)
+        .await
+        .expect("old trace");
+    sqlx::query("UPDATE outbox SET body = '{\"event\":\"old\"}', lease_until = NULL")
+        .execute(&store.write)
+        .await
+        .expect("old body");
+    let journey = store.lead_journey("l1").await.expect("read").expect("l1");
+    assert_eq!(journey.trace, serde_json::json!({"rule": "old"}));
+    let claimed = store
+        .claim_outbox("crm", at(4), at(5), 10)
+        .await
+        .expect("claim again");
+    assert_eq!(claimed[0].body, "{\"event\":\"old\"}");
+}

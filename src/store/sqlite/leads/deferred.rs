@@ -4,6 +4,7 @@
 //! batch of hundreds of items then costs a few statements more, not a few per item; the rows
 //! are still committed in the same transaction, in the order they were added.
 
+use crate::store::packed::pack;
 use crate::store::sql::inbound::FinishedItems;
 use crate::store::sqlite::bulk::{Cell, Rows};
 use crate::store::sqlite::{notifications, ts};
@@ -64,7 +65,7 @@ impl Deferred {
             Cell::from(row.sink.clone()),
             Cell::from(row.event_id.clone()),
             Cell::from(row.event_type.clone()),
-            Cell::from(row.body.clone()),
+            Cell::Blob(pack(&row.body)),
             Cell::from(created.clone()),
             Cell::from(created.clone()),
             Cell::from(created),

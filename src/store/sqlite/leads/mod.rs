@@ -12,6 +12,7 @@ mod pending;
 
 use super::inbound::inbound_row;
 use super::*;
+use crate::store::packed::pack;
 use crate::store::sql::admin::assignment_summary;
 use crate::store::sql::conversations::OpenConversations;
 use crate::store::sql::leads::{active_assignment, record_text, stored_lead};
@@ -328,7 +329,7 @@ impl StoreTx for SqliteTx {
     ) -> StoreResult<()> {
         sqlx::query("UPDATE leads SET trace = ?2, rules_version = ?3 WHERE id = ?1")
             .bind(lead_id)
-            .bind(trace)
+            .bind(pack(trace))
             .bind(rules_version)
             .execute(self.db.conn(Sees::Lead(lead_id)).await?)
             .await?;
@@ -391,7 +392,7 @@ impl StoreTx for SqliteTx {
         .bind(r.classification.as_ref().map(|c| c.rule.clone()))
         .bind(r.assignment.as_ref().map(|a| a.manager.id.clone()))
         .bind(ts(u.at))
-        .bind(u.trace.as_deref())
+        .bind(u.trace.as_deref().map(pack))
         .bind(r.contact.name.as_deref())
         .execute(self.db.conn(Sees::Lead(&r.id)).await?)
         .await?;

@@ -12,6 +12,7 @@
 //! every statement sees exactly what it would have seen had each row been written at once,
 //! and the rows keep the order they were added in.
 
+use crate::store::packed::pack;
 use crate::store::sql::leads::record_text;
 use crate::store::sql::sees::KeptLeads;
 use crate::store::sqlite::bulk::{Cell, Rows};
@@ -78,7 +79,7 @@ impl Pending {
             Cell::from(lead.rules_version.clone()),
             Cell::from(r.contact.name.clone()),
             Cell::from(record),
-            Cell::from(lead.trace.clone()),
+            Cell::Blob(pack(&lead.trace)),
         ]);
         for key in &lead.identity_keys {
             self.contacts.push([
