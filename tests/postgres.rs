@@ -244,6 +244,17 @@ async fn a_sqlite_store_copied_into_postgres_goes_on_where_it_left_off() {
             .await,
         3
     );
+    // SQLite keeps traces and event bodies packed: they arrive as the JSON text they were.
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM leads WHERE trace::jsonb ->> 'format' = '2'")
+            .await,
+        2
+    );
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM outbox WHERE body::jsonb ->> 'type' LIKE 'lead.%'")
+            .await,
+        3
+    );
     // The kept counts came over as they were, not counted again by the target's triggers.
     assert_eq!(
         db.scalar("SELECT COALESCE(SUM(n), 0)::bigint FROM open_leads")
