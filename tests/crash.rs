@@ -54,8 +54,12 @@ timeout = "1s"
         .expect("client");
     let accepted: Arc<Mutex<HashSet<String>>> = Arc::default();
     let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    const ROUNDS: u32 = 4;
-    for round in 0..ROUNDS {
+    // Four kills in CI; `LEADGATE_CRASH_KILLS=40 cargo test --test crash` for a longer run.
+    let rounds: u32 = std::env::var("LEADGATE_CRASH_KILLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(4);
+    for round in 0..rounds {
         let mut child = spawn_daemon(dir.path(), port);
         wait_healthy(&client, port).await;
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -81,7 +85,7 @@ timeout = "1s"
                 }
             }));
         }
-        tokio::time::sleep(Duration::from_millis(1200 + 150 * u64::from(round))).await;
+        tokio::time::sleep(Duration::from_millis(1200 + 150 * u64::from(round % 8))).await;
         child.kill().expect("SIGKILL"); // std's kill() is SIGKILL on Unix
         let _ = child.wait();
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -133,7 +137,7 @@ timeout = "1s"
     }
     let duplicates = created.len() - ids_per_lead.len();
     eprintln!(
-        "crash test: {ROUNDS} SIGKILLs, {} submissions sent, {} acknowledged with 202, {} lead.created deliveries for {} leads ({duplicates} repeated), {} acknowledged but missing",
+        "crash test: {rounds} SIGKILLs, {} submissions sent, {} acknowledged with 202, {} lead.created deliveries for {} leads ({duplicates} repeated), {} acknowledged but missing",
         sent.load(std::sync::atomic::Ordering::Relaxed),
         accepted.len(),
         created.len(),
