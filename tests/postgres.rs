@@ -244,7 +244,15 @@ async fn a_sqlite_store_copied_into_postgres_goes_on_where_it_left_off() {
             .await,
         3
     );
-    // SQLite keeps traces and event bodies packed: they arrive as the JSON text they were.
+    // SQLite keeps records, traces and event bodies packed: they arrive as the JSON text they
+    // were.
+    assert_eq!(
+        db.scalar(
+            "SELECT COUNT(*) FROM leads WHERE record::jsonb ->> 'schema' = 'leadgate.lead.v1'"
+        )
+        .await,
+        2
+    );
     assert_eq!(
         db.scalar("SELECT COUNT(*) FROM leads WHERE trace::jsonb ->> 'format' = '2'")
             .await,

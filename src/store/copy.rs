@@ -59,6 +59,9 @@ enum Kind {
     Int,
     Text,
     Bytes,
+    /// A text column SQLite may keep deflated ([`super::packed`]), named `table.column`:
+    /// read as it is and inflated.
+    Packed(&'static str),
 }
 
 /// One column of a target table.
@@ -167,13 +170,14 @@ async fn target_tables(to: &PgStore) -> Result<Vec<(String, Vec<Column>)>, CopyE
     let mut tables: Vec<(String, Vec<Column>)> = Vec::new();
     for row in rows {
         let table: String = row.try_get("t")?;
+        let name: String = row.try_get("c")?;
         let kind = match row.try_get::<String, _>("d")?.as_str() {
             "bigint" | "integer" | "smallint" => Kind::Int,
             "bytea" => Kind::Bytes,
-            _ => Kind::Text,
+            _ => packed(&table, &name).map_or(Kind::Text, Kind::Packed),
         };
         let column = Column {
-            name: row.try_get("c")?,
+            name,
             kind,
             serial: row.try_get("serial")?,
         };
@@ -193,22 +197,20 @@ fn source_expression(table: &str, column: &Column) -> String {
     if name == "seq" && matches!(table, "inbound" | "leads") {
         return "rowid".into();
     }
-    if packed(table, column).is_some() {
-        // Deflated or text: read as it is, inflated in `copy_table`.
-        return name.clone();
-    }
     match column.kind {
         Kind::Int => format!("CAST({name} AS INTEGER)"),
         Kind::Text => format!("CAST({name} AS TEXT)"),
         Kind::Bytes => format!("CAST({name} AS BLOB)"),
+        // Deflated or text: read as it is, inflated in `copy_table`.
+        Kind::Packed(_) => name.clone(),
     }
 }
 
 /// The name (`table.column`) of a text column SQLite may keep deflated ([`super::packed`]).
-fn packed(table: &str, column: &Column) -> Option<&'static str> {
-    PACKED_COLUMNS.into_iter().find(|p| {
-        column.kind == Kind::Text && p.split_once('.') == Some((table, column.name.as_str()))
-    })
+fn packed(table: &str, column: &str) -> Option<&'static str> {
+    PACKED_COLUMNS
+        .into_iter()
+        .find(|p| p.split_once('.') == Some((table, column)))
 }
 
 /// Copies one table's rows, streamed from SQLite and inserted in statements of many rows.
@@ -231,9 +233,7 @@ async fn copy_table(
         let mut cells = Vec::with_capacity(columns.len());
         for (i, column) in columns.iter().enumerate() {
             cells.push(match column.kind {
-                _ if let Some(what) = packed(table, column) => {
-                    Cell::Text(Some(row.packed_text(what, &column.name)?))
-                }
+                Kind::Packed(what) => Cell::Text(Some(row.packed_text(what, &column.name)?)),
                 Kind::Int => Cell::Int(row.try_get(i)?),
                 Kind::Text => Cell::Text(row.try_get(i)?),
                 Kind::Bytes => Cell::Bytes(row.try_get(i)?),

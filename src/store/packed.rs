@@ -1,8 +1,10 @@
-//! Long JSON texts kept deflated: a lead's routing trace and an outbox row's event body.
+//! Long JSON texts kept deflated: a lead's record and routing trace, and an outbox row's
+//! event body.
 //!
-//! They are the largest values a lead leaves in SQLite (about 1.5 KiB and 0.7 KiB of the
-//! 2.4 KiB a lead row held) and are read back only when an admin opens a lead or a sink is
-//! sent the event, so the SQLite backend writes them as a BLOB: one byte that says how the
+//! They are the largest values a lead leaves in SQLite (about 0.6, 1.5 and 0.7 KiB of the
+//! 2.4 KiB a lead row held and the outbox row's 0.9) and are read back whole (processing a
+//! follow-up, an admin opening a lead, the console's list, a sink sent the event), never
+//! searched by SQL, so the SQLite backend writes them as a BLOB: one byte that says how the
 //! rest was packed, then raw deflate primed with [`DICTIONARY_1`]. Rows written before are
 //! text and read as they are. PostgreSQL compresses long values itself (TOAST) and keeps them
 //! as text.
@@ -12,7 +14,7 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, 
 use std::cell::RefCell;
 
 /// The columns the SQLite backend writes deflated, as `table.column`.
-pub(super) const PACKED_COLUMNS: [&str; 2] = ["leads.trace", "outbox.body"];
+pub(super) const PACKED_COLUMNS: [&str; 3] = ["leads.record", "leads.trace", "outbox.body"];
 
 /// The first byte of a value packed with deflate primed with [`DICTIONARY_1`].
 const DEFLATE_WITH_DICTIONARY_1: u8 = 1;

@@ -25,9 +25,7 @@ static LEAD_LIST: LeadListSql = LeadListSql {
     placeholders: Placeholders::Numbered,
     name_range: "contact_name COLLATE \"C\" >= ? AND contact_name COLLATE \"C\" < ?",
     columns: "id, received_at, channel, source, status, level, manager_id, contact_name AS name,
-              (record::jsonb) -> 'contact' -> 'phones' ->> 0 AS phone,
-              (record::jsonb) -> 'contact' -> 'emails' ->> 0 AS email,
-              substr((record::jsonb) ->> 'text', 1, 200) AS text",
+              record",
 };
 
 /// `query` with its values bound.

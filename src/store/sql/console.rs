@@ -6,7 +6,7 @@ use super::{Placeholders, Read, Statement};
 use crate::store::values::ts;
 use crate::store::{
     CrmTotals, DayTotals, DeclineTotals, LeadNotice, LeadPage, LeadQuery, LeadRow, ManagerTotals,
-    NotLeadRow, PageKey, Search, StoreResult,
+    NotLeadRow, PageKey, Search, StoreError, StoreResult,
 };
 
 /// A statement's text and the values to bind to it, in order.
@@ -236,8 +236,31 @@ pub(crate) fn page_key(r: &impl Read) -> StoreResult<PageKey> {
     })
 }
 
-/// A lead of the list read back.
+/// What the list shows of a lead's record: its first phone and e-mail, and its text.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct Listed {
+    contact: ListedContact,
+    text: Option<String>,
+}
+
+/// The contact as the list shows it.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct ListedContact {
+    phones: Vec<String>,
+    emails: Vec<String>,
+}
+
+/// A lead of the list read back. The record is read whole (SQLite keeps it packed, so SQL
+/// cannot look into it) and only what the list shows is taken from it.
 fn lead_row(r: &impl Read) -> StoreResult<LeadRow> {
+    let record = r.packed_text("leads.record", "record")?;
+    let listed: Listed = serde_json::from_str(&record).map_err(|e| StoreError::Corrupt {
+        what: "leads.record",
+        detail: e.to_string(),
+    })?;
+    let mut contact = listed.contact;
     Ok(LeadRow {
         id: r.text("id")?,
         received_at: r.time("leads.received_at", "received_at")?,
@@ -247,9 +270,9 @@ fn lead_row(r: &impl Read) -> StoreResult<LeadRow> {
         level: r.opt_text("level")?,
         manager_id: r.opt_text("manager_id")?,
         name: r.opt_text("name")?,
-        phone: r.opt_text("phone")?,
-        email: r.opt_text("email")?,
-        text: excerpt(&r.opt_text("text")?.unwrap_or_default(), 120),
+        phone: (!contact.phones.is_empty()).then(|| contact.phones.swap_remove(0)),
+        email: (!contact.emails.is_empty()).then(|| contact.emails.swap_remove(0)),
+        text: excerpt(listed.text.as_deref().unwrap_or_default(), 120),
     })
 }
 

@@ -14,7 +14,7 @@ pub(crate) fn record_text(r: &Lead) -> StoreResult<String> {
 
 /// A stored lead read back: its record, status, manager, level and last activity.
 pub(crate) fn stored_lead(row: &impl Read) -> StoreResult<StoredLead> {
-    let record = row.text("record")?;
+    let record = row.packed_text("leads.record", "record")?;
     let record: Lead = serde_json::from_str(&record).map_err(|e| StoreError::Corrupt {
         what: "leads.record",
         detail: e.to_string(),

@@ -16,8 +16,8 @@ pub(super) mod notifications;
 pub(super) mod outbox;
 pub(super) mod sees;
 
-use super::StoreResult;
 use super::values::{opt_ts, parse_ts};
+use super::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Row, Type, TypeInfo, ValueRef};
 use std::sync::OnceLock;
@@ -134,10 +134,16 @@ where
     }
 
     fn packed_text(&self, what: &'static str, column: &str) -> StoreResult<String> {
-        if self.try_get_raw(column)?.type_info().name() == "BLOB" {
-            super::packed::unpack(what, &self.bytes(column)?)
+        // The column is looked up once; its value is then decoded as what it holds.
+        let raw = self.try_get_raw(column)?;
+        let corrupt = |e: sqlx::error::BoxDynError| StoreError::Corrupt {
+            what,
+            detail: e.to_string(),
+        };
+        if raw.type_info().name() == "BLOB" {
+            super::packed::unpack(what, &<Vec<u8>>::decode(raw).map_err(corrupt)?)
         } else {
-            self.text(column)
+            String::decode(raw).map_err(corrupt)
         }
     }
 }

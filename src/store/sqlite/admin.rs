@@ -111,7 +111,7 @@ impl AdminStore for SqliteStore {
             .map(audit_entry)
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(Some(Journey {
-            lead: parse_json("leads.record", &lead.try_get::<String, _>("record")?)?,
+            lead: parse_json("leads.record", &lead.packed_text("leads.record", "record")?)?,
             status: lead.try_get("status")?,
             rules_version: lead.try_get("rules_version")?,
             trace: spelt_out(

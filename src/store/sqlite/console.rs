@@ -21,17 +21,15 @@ use sqlx::Sqlite;
 use sqlx::sqlite::SqliteArguments;
 
 /// The lead list in SQLite's SQL.
-static LEAD_LIST: LeadListSql = LeadListSql {
+pub(super) static LEAD_LIST: LeadListSql = LeadListSql {
     placeholders: Placeholders::Question,
     name_range: "contact_name >= ? AND contact_name < ?",
     columns: "id, received_at, channel, source, status, level, manager_id, contact_name AS name,
-              json_extract(record, '$.contact.phones[0]') AS phone,
-              json_extract(record, '$.contact.emails[0]') AS email,
-              substr(json_extract(record, '$.text'), 1, 200) AS text",
+              record",
 };
 
 /// `query` with its values bound.
-fn bound(query: Query) -> sqlx::query::Query<'static, Sqlite, SqliteArguments> {
+pub(super) fn bound(query: Query) -> sqlx::query::Query<'static, Sqlite, SqliteArguments> {
     query
         .values
         .into_iter()

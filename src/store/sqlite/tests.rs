@@ -34,6 +34,81 @@ async fn the_sla_reads_deadlines_from_their_index_not_every_assignment() {
 }
 
 #[tokio::test]
+async fn each_filter_of_the_console_list_reads_its_own_index() {
+    use crate::store::LeadQuery;
+    use crate::store::sql::console::LeadList;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("t.db"))
+        .await
+        .expect("open");
+    let value = Some("x".to_string());
+    let cases = [
+        (
+            LeadQuery {
+                channel: value.clone(),
+                ..LeadQuery::default()
+            },
+            "leads_console_channel",
+        ),
+        (
+            LeadQuery {
+                source: value.clone(),
+                ..LeadQuery::default()
+            },
+            "leads_console_source",
+        ),
+        (
+            LeadQuery {
+                status: value.clone(),
+                ..LeadQuery::default()
+            },
+            "leads_console_status",
+        ),
+        (
+            LeadQuery {
+                manager: value.clone(),
+                ..LeadQuery::default()
+            },
+            "leads_console_manager",
+        ),
+        (
+            LeadQuery {
+                level: value.clone(),
+                ..LeadQuery::default()
+            },
+            "leads_console_level",
+        ),
+        (LeadQuery::default(), "leads_console_order"),
+    ];
+    for (mut q, index) in cases {
+        q.limit = 50;
+        q.after = Some(crate::store::PageKey {
+            received_at: crate::store::conformance::fixtures::at(5),
+            id: "l5".into(),
+        });
+        let mut query = LeadList::new(&super::console::LEAD_LIST, &q).page();
+        query.sql = format!("EXPLAIN QUERY PLAN {}", query.sql);
+        let plan = super::console::bound(query)
+            .fetch_all(&store.read)
+            .await
+            .expect("plan");
+        let steps: Vec<String> = plan
+            .iter()
+            .map(|r| sqlx::Row::get::<String, _>(r, "detail"))
+            .collect();
+        assert!(
+            steps[0].contains(&format!("INDEX {index} ")),
+            "{index}: {steps:?}"
+        );
+        // Only leads that share a time are sorted, never the whole list.
+        assert!(
+            steps.iter().all(|s| !s.contains("FOR ORDER BY")),
+            "{index}: {steps:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_new_store_has_pages_that_hold_several_leads_and_an_old_one_keeps_its_own() {
     let dir = tempfile::tempdir().expect("tempdir");
     let page_size = |store: &SqliteStore| {
@@ -146,9 +221,9 @@ async fn a_store_from_before_the_name_column_finds_its_leads_by_name() {
 /// A lead's trace and an event's body are kept deflated (a BLOB well under the text's size)
 /// and read back as the text they were; rows written before, as text, read as they are.
 #[tokio::test]
-async fn traces_and_event_bodies_are_kept_deflated_and_older_text_rows_still_read() {
+async fn records_traces_and_event_bodies_are_kept_deflated_and_older_text_rows_still_read() {
     use crate::store::conformance::fixtures::{at, new_lead, outbox, stored};
-    use crate::store::{AdminStore, OutboxStore};
+    use crate::store::{AdminStore, ConsoleStore, LeadQuery, OutboxStore};
     let dir = tempfile::tempdir().expect("tempdir");
     let store = SqliteStore::open(&dir.path().join("t.db"))
         .await
@@ -157,6 +232,8 @@ async fn traces_and_event_bodies_are_kept_deflated_and_older_text_rows_still_rea
     let trace = serde_json::json!({"rule": "Нерабочее время — дежурному", "steps": steps});
     let mut lead = new_lead("l1", "inbox", "a@x.ru", 1, "anna");
     lead.trace = trace.to_string();
+    lead.record.contact.phones = vec!["+79161234567".into()];
+    lead.record.text = "Нужен котёл на 300 м², доставка в Тверь. ".repeat(3);
     let mut row = outbox("l1", "crm", "e1", 1);
     row.body = serde_json::json!({"type": "lead.created", "data": lead.record}).to_string();
     stored(&store, &lead, std::slice::from_ref(&row)).await;
@@ -184,8 +261,38 @@ async fn traces_and_event_bodies_are_kept_deflated_and_older_text_rows_still_rea
         row.body.len()
     );
 
+    let record = serde_json::to_string(&lead.record).expect("record");
+    let (kind, size): (String, i64) =
+        sqlx::query_as("SELECT typeof(record), length(record) FROM leads WHERE id = 'l1'")
+            .fetch_one(&store.read)
+            .await
+            .expect("record");
+    assert_eq!(kind, "blob");
+    assert!(
+        (size as usize) < record.len() / 2,
+        "{size} of {}",
+        record.len()
+    );
+
     let journey = store.lead_journey("l1").await.expect("read").expect("l1");
     assert_eq!(journey.trace, trace);
+    assert_eq!(
+        journey.lead,
+        serde_json::to_value(&lead.record).expect("json")
+    );
+    let listed = |store: SqliteStore| async move {
+        let query = LeadQuery {
+            limit: 10,
+            ..LeadQuery::default()
+        };
+        let page = store.lead_page(&query).await.expect("page");
+        let row = page.rows.into_iter().next().expect("one lead");
+        (row.phone, row.email, row.text)
+    };
+    let (phone, email, text) = listed(store.clone()).await;
+    assert_eq!(phone.as_deref(), Some("+79161234567"));
+    assert_eq!(email.as_deref(), Some("a@x.ru"));
+    assert_eq!(text, lead.record.text.chars().take(120).collect::<String>());
     let claimed = store
         .claim_outbox("crm", at(2), at(3), 10)
         .await
@@ -193,7 +300,8 @@ async fn traces_and_event_bodies_are_kept_deflated_and_older_text_rows_still_rea
     assert_eq!(claimed[0].body, row.body);
 
     // As an older leadgate wrote them: text.
-    sqlx::query("UPDATE leads SET trace = '{\"rule\":\"old\"}'")
+    sqlx::query("UPDATE leads SET trace = '{\"rule\":\"old\"}', record = ?1")
+        .bind(&record)
         .execute(&store.write)
         .await
         .expect("old trace");
@@ -203,6 +311,12 @@ async fn traces_and_event_bodies_are_kept_deflated_and_older_text_rows_still_rea
         .expect("old body");
     let journey = store.lead_journey("l1").await.expect("read").expect("l1");
     assert_eq!(journey.trace, serde_json::json!({"rule": "old"}));
+    assert_eq!(
+        journey.lead,
+        serde_json::to_value(&lead.record).expect("json")
+    );
+    let (phone, _, _) = listed(store.clone()).await;
+    assert_eq!(phone.as_deref(), Some("+79161234567"));
     let claimed = store
         .claim_outbox("crm", at(4), at(5), 10)
         .await

@@ -386,7 +386,7 @@ impl StoreTx for SqliteTx {
              WHERE id = ?1",
         )
         .bind(&r.id)
-        .bind(record)
+        .bind(pack(&record))
         .bind(u.status.as_str())
         .bind(r.classification.as_ref().map(|c| c.level.clone()))
         .bind(r.classification.as_ref().map(|c| c.rule.clone()))

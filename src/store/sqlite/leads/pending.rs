@@ -78,7 +78,7 @@ impl Pending {
             Cell::from(r.assignment.as_ref().map(|a| a.manager.id.clone())),
             Cell::from(lead.rules_version.clone()),
             Cell::from(r.contact.name.clone()),
-            Cell::from(record),
+            Cell::Blob(pack(&record)),
             Cell::Blob(pack(&lead.trace)),
         ]);
         for key in &lead.identity_keys {
@@ -146,7 +146,7 @@ impl Pending {
         for f in self.kept.take_follow_ups()? {
             follow_ups.push([
                 Cell::from(f.id),
-                Cell::from(f.record),
+                Cell::Blob(pack(&f.record)),
                 Cell::from(ts(f.at)),
                 Cell::from(f.contact_name),
             ]);
