@@ -109,6 +109,90 @@ async fn each_filter_of_the_console_list_reads_its_own_index() {
 }
 
 #[tokio::test]
+async fn a_contacts_latest_lead_is_read_from_its_own_rows_not_a_scan() {
+    use crate::store::conformance::fixtures::{new_lead, stored};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("t.db"))
+        .await
+        .expect("open");
+    for statement in [super::leads::PREVIOUS_LEAD, super::leads::LATEST_BY_KEY] {
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN QUERY PLAN {statement}"
+        )))
+        .bind("[\"email:a@x.ru\"]")
+        .fetch_all(&store.read)
+        .await
+        .expect("plan");
+        let steps: Vec<&str> = plan.iter().map(|(_, _, _, d)| d.as_str()).collect();
+        // The steps that read `lead_contacts` (aliased `c` and `c2`).
+        let contacts: Vec<&&str> = steps
+            .iter()
+            .filter(|d| matches!(d.split_whitespace().nth(1), Some("c" | "c2")))
+            .collect();
+        assert!(!contacts.is_empty(), "{steps:?}");
+        assert!(
+            contacts
+                .iter()
+                .all(|d| d.contains("USING PRIMARY KEY (key=?)")),
+            "{steps:?}"
+        );
+    }
+    // The table is its (key, lead_id) key, with no rowid and no index of that key, and one
+    // index by lead.
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'lead_contacts'
+         ORDER BY name",
+    )
+    .fetch_all(&store.read)
+    .await
+    .expect("indexes");
+    assert_eq!(indexes, ["lead_contacts_lead"]);
+    let lead = new_lead("l1", "inbox", "a@x.ru", 1, "anna");
+    stored(&store, &lead, &[]).await;
+    let rowid = sqlx::query("SELECT rowid FROM lead_contacts")
+        .fetch_all(&store.read)
+        .await;
+    assert!(rowid.is_err(), "a WITHOUT ROWID table has no rowid");
+
+    // A store made before keeps every row through the migration.
+    use sqlx::Connection;
+    let mut old = sqlx::SqliteConnection::connect("sqlite::memory:")
+        .await
+        .expect("memory");
+    sqlx::raw_sql(
+        "CREATE TABLE lead_contacts (key TEXT NOT NULL, lead_id TEXT NOT NULL, at TEXT NOT NULL,
+                                     PRIMARY KEY (key, lead_id));
+         CREATE INDEX lead_contacts_at ON lead_contacts (key, at);
+         CREATE INDEX lead_contacts_lead ON lead_contacts (lead_id);
+         INSERT INTO lead_contacts VALUES ('phone:+7916', 'l2', 't2'), ('email:a@x.ru', 'l1', 't1'),
+                                          ('email:a@x.ru', 'l2', 't2');",
+    )
+    .execute(&mut old)
+    .await
+    .expect("old table");
+    sqlx::raw_sql(include_str!(
+        "../migrations/sqlite/0017_lead_contacts_by_key.sql"
+    ))
+    .execute(&mut old)
+    .await
+    .expect("migrate");
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT key, lead_id, at FROM lead_contacts")
+            .fetch_all(&mut old)
+            .await
+            .expect("rows");
+    let row = |k: &str, l: &str, t: &str| (k.to_string(), l.to_string(), t.to_string());
+    assert_eq!(
+        rows,
+        [
+            row("email:a@x.ru", "l1", "t1"),
+            row("email:a@x.ru", "l2", "t2"),
+            row("phone:+7916", "l2", "t2")
+        ]
+    );
+}
+
+#[tokio::test]
 async fn a_new_store_has_pages_that_hold_several_leads_and_an_old_one_keeps_its_own() {
     let dir = tempfile::tempdir().expect("tempdir");
     let page_size = |store: &SqliteStore| {

@@ -60,6 +60,21 @@ pub(super) const NEXT_DUE: &str =
      WHERE a.state = 'active' AND a.ack_due_at IS NOT NULL AND l.status = 'assigned'
      ORDER BY a.ack_due_at, a.id LIMIT 1";
 
+/// The latest lead of any of a contact's keys (a JSON array): each key's few rows are read in
+/// `lead_contacts`' own (key, lead_id) order and sorted by time.
+pub(super) const PREVIOUS_LEAD: &str =
+    "SELECT l.id, l.manager_id FROM lead_contacts c JOIN leads l ON l.id = c.lead_id
+     WHERE c.key IN (SELECT value FROM json_each(?1))
+     ORDER BY c.at DESC LIMIT 1";
+
+/// Each key's (a JSON array) latest lead, read ahead for a batch.
+pub(super) const LATEST_BY_KEY: &str = "SELECT k.value AS key, c.at, c.lead_id, l.manager_id
+     FROM json_each(?1) k
+     JOIN lead_contacts c ON c.key = k.value
+     JOIN leads l ON l.id = c.lead_id
+     WHERE c.at = (SELECT MAX(c2.at) FROM lead_contacts c2 JOIN leads l2 ON l2.id = c2.lead_id
+                   WHERE c2.key = k.value)";
+
 const ACTIVE_COLUMNS: &str = "l.record, l.status, l.manager_id, l.level, l.last_activity_at,
      a.manager_id AS a_manager, a.level AS a_level, a.strategy, a.attempt, a.assigned_at, a.ack_due_at";
 
@@ -158,14 +173,10 @@ impl StoreTx for SqliteTx {
         if self.identities.knows(keys) {
             return Ok(self.identities.previous(keys));
         }
-        let row = sqlx::query(
-            "SELECT l.id, l.manager_id FROM lead_contacts c JOIN leads l ON l.id = c.lead_id
-             WHERE c.key IN (SELECT value FROM json_each(?1))
-             ORDER BY c.at DESC LIMIT 1",
-        )
-        .bind(json_list(keys))
-        .fetch_optional(self.db.conn(Sees::Any).await?)
-        .await?;
+        let row = sqlx::query(PREVIOUS_LEAD)
+            .bind(json_list(keys))
+            .fetch_optional(self.db.conn(Sees::Any).await?)
+            .await?;
         row.map(|r| {
             Ok(PreviousLead {
                 id: r.try_get("id")?,
@@ -181,17 +192,10 @@ impl StoreTx for SqliteTx {
             return Ok(());
         }
         // A kept-back lead may have one of these keys: the database must see it.
-        let rows = sqlx::query(
-            "SELECT k.value AS key, c.at, c.lead_id, l.manager_id
-             FROM json_each(?1) k
-             JOIN lead_contacts c ON c.key = k.value
-             JOIN leads l ON l.id = c.lead_id
-             WHERE c.at = (SELECT MAX(c2.at) FROM lead_contacts c2 JOIN leads l2 ON l2.id = c2.lead_id
-                           WHERE c2.key = k.value)",
-        )
-        .bind(json_list(&asked))
-        .fetch_all(self.db.conn(Sees::Any).await?)
-        .await?;
+        let rows = sqlx::query(LATEST_BY_KEY)
+            .bind(json_list(&asked))
+            .fetch_all(self.db.conn(Sees::Any).await?)
+            .await?;
         let found = rows
             .iter()
             .map(|r| {
