@@ -107,15 +107,10 @@ impl Deferred {
                 .collect();
             // Only items still pending: one another transaction finished first fails the batch,
             // as on PostgreSQL, where replicas could race for it.
-            let ids: Vec<String> = sqlx::query_scalar(
-                "UPDATE inbound SET status = j.value->>1, reason = j.value->>2, detail = j.value->>3,
-                        lead_id = j.value->>4, processed_at = j.value->>5
-                 FROM json_each(?1) AS j WHERE inbound.id = j.value->>0 AND inbound.status = 'pending'
-                 RETURNING inbound.id",
-            )
-            .bind(serde_json::to_string(&rows).unwrap_or_default())
-            .fetch_all(&mut *db)
-            .await?;
+            let ids: Vec<String> = sqlx::query_scalar(FINISH_ITEMS)
+                .bind(serde_json::to_string(&rows).unwrap_or_default())
+                .fetch_all(&mut *db)
+                .await?;
             if ids.len() < finished.len() {
                 let first = (finished.iter())
                     .map(|d| d.inbound_id.as_str())
@@ -125,5 +120,43 @@ impl Deferred {
             }
         }
         Ok(())
+    }
+}
+
+/// Finishes items (a JSON array of `[id, status, reason, detail, lead_id, processed_at]`)
+/// that are still pending; returns the ids finished. The list is the outer loop and each item
+/// is found by its id: with `inbound.status = 'pending'` left indexable, SQLite walked every
+/// pending item and read the whole list again for each, so a backlog of 10,000 mails cost a
+/// batch 10,000 passes over its 500 items. The `+` keeps the check but not the index.
+const FINISH_ITEMS: &str =
+    "UPDATE inbound SET status = j.value->>1, reason = j.value->>2, detail = j.value->>3,
+            lead_id = j.value->>4, processed_at = j.value->>5
+     FROM json_each(?1) AS j WHERE inbound.id = j.value->>0 AND +inbound.status = 'pending'
+     RETURNING inbound.id";
+
+#[cfg(test)]
+mod tests {
+    use super::FINISH_ITEMS;
+    use crate::store::sqlite::SqliteStore;
+
+    #[tokio::test]
+    async fn finishing_items_looks_each_up_by_id_whatever_is_pending() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("t.db"))
+            .await
+            .expect("open");
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN QUERY PLAN {FINISH_ITEMS}"
+        )))
+        .bind(r#"[["i1", "lead", null, null, "i1", "t"]]"#)
+        .fetch_all(&store.read)
+        .await
+        .expect("plan");
+        let steps: Vec<&str> = plan.iter().map(|(_, _, _, d)| d.as_str()).collect();
+        assert!(steps[0].starts_with("SCAN j"), "{steps:?}");
+        assert!(
+            steps[1].starts_with("SEARCH inbound USING INDEX sqlite_autoindex_inbound_1 (id=?)"),
+            "{steps:?}"
+        );
     }
 }
