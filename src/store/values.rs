@@ -5,7 +5,6 @@
 use super::{StoreError, StoreResult};
 use crate::lead::Channel;
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::Value;
 
 /// Fixed-width RFC 3339 UTC, so stored times compare as strings.
 pub(super) fn ts(t: DateTime<Utc>) -> String {
@@ -27,8 +26,11 @@ pub(super) fn opt_ts(what: &'static str, s: Option<String>) -> StoreResult<Optio
     s.map(|s| parse_ts(what, &s)).transpose()
 }
 
-/// A stored JSON value read back.
-pub(super) fn parse_json(what: &'static str, s: &str) -> StoreResult<Value> {
+/// A stored JSON value read back, as `T` (a [`serde_json::Value`] unless the caller says otherwise).
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    s: &str,
+) -> StoreResult<T> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt {
         what,
         detail: e.to_string(),

@@ -24,8 +24,6 @@ fn sums(columns: &[&str]) -> String {
 static LEAD_LIST: LeadListSql = LeadListSql {
     placeholders: Placeholders::Numbered,
     name_range: "contact_name COLLATE \"C\" >= ? AND contact_name COLLATE \"C\" < ?",
-    columns: "id, received_at, channel, source, status, level, manager_id, contact_name AS name,
-              record",
 };
 
 /// `query` with its values bound.

@@ -3,10 +3,10 @@
 //! rows it reads back.
 
 use super::{Placeholders, Read, Statement};
-use crate::store::values::ts;
+use crate::store::values::{parse_json, ts};
 use crate::store::{
     CrmTotals, DayTotals, DeclineTotals, LeadNotice, LeadPage, LeadQuery, LeadRow, ManagerTotals,
-    NotLeadRow, PageKey, Search, StoreError, StoreResult,
+    NotLeadRow, PageKey, Search, StoreResult,
 };
 
 /// A statement's text and the values to bind to it, in order.
@@ -88,9 +88,11 @@ pub(crate) struct LeadListSql {
     pub placeholders: Placeholders,
     /// A name range: the lead's name `>= ?` and `< ?`.
     pub name_range: &'static str,
-    /// The columns [`lead_row`] reads, after `SELECT`.
-    pub columns: &'static str,
 }
+
+/// The columns [`lead_row`] reads, the same in both backends: the record is read whole.
+const LEAD_ROW_COLUMNS: &str =
+    "id, received_at, channel, source, status, level, manager_id, contact_name AS name, record";
 
 /// How many leads of one filter a page with several filters looks through at most.
 const WINDOW: u32 = 5000;
@@ -194,7 +196,7 @@ impl<'q> LeadList<'q> {
             None => {}
         }
         w.query(
-            &format!("SELECT {} FROM leads", self.sql.columns),
+            &format!("SELECT {LEAD_ROW_COLUMNS} FROM leads"),
             &format!(
                 "ORDER BY received_at DESC, id DESC LIMIT {}",
                 self.limit() + 1
@@ -256,10 +258,7 @@ struct ListedContact {
 /// cannot look into it) and only what the list shows is taken from it.
 fn lead_row(r: &impl Read) -> StoreResult<LeadRow> {
     let record = r.packed_text("leads.record", "record")?;
-    let listed: Listed = serde_json::from_str(&record).map_err(|e| StoreError::Corrupt {
-        what: "leads.record",
-        detail: e.to_string(),
-    })?;
+    let listed: Listed = parse_json("leads.record", &record)?;
     let mut contact = listed.contact;
     Ok(LeadRow {
         id: r.text("id")?,

@@ -2,6 +2,7 @@
 
 use super::Read;
 use crate::lead::Lead;
+use crate::store::values::parse_json;
 use crate::store::{ActiveAssignment, LeadStatus, StoreError, StoreResult, StoredLead};
 
 /// A lead's record as both backends store it: its JSON text.
@@ -15,10 +16,7 @@ pub(crate) fn record_text(r: &Lead) -> StoreResult<String> {
 /// A stored lead read back: its record, status, manager, level and last activity.
 pub(crate) fn stored_lead(row: &impl Read) -> StoreResult<StoredLead> {
     let record = row.packed_text("leads.record", "record")?;
-    let record: Lead = serde_json::from_str(&record).map_err(|e| StoreError::Corrupt {
-        what: "leads.record",
-        detail: e.to_string(),
-    })?;
+    let record: Lead = parse_json("leads.record", &record)?;
     let status = row.text("status")?;
     Ok(StoredLead {
         record,

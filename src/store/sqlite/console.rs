@@ -24,8 +24,6 @@ use sqlx::sqlite::SqliteArguments;
 pub(super) static LEAD_LIST: LeadListSql = LeadListSql {
     placeholders: Placeholders::Question,
     name_range: "contact_name >= ? AND contact_name < ?",
-    columns: "id, received_at, channel, source, status, level, manager_id, contact_name AS name,
-              record",
 };
 
 /// `query` with its values bound.

@@ -5,20 +5,36 @@
 use super::{PAGE_SIZE, SqliteStore};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 
-#[tokio::test]
-async fn the_sla_reads_deadlines_from_their_index_not_every_assignment() {
+/// A new store in a temporary directory, which lives as long as the store is used.
+pub(super) async fn new_store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = SqliteStore::open(&dir.path().join("t.db"))
         .await
         .expect("open");
-    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "EXPLAIN QUERY PLAN {}",
-        super::leads::NEXT_DUE
-    )))
-    .fetch_all(&store.read)
-    .await
-    .expect("plan");
-    let steps: Vec<&str> = plan.iter().map(|(_, _, _, d)| d.as_str()).collect();
+    (dir, store)
+}
+
+/// The steps of `statement`'s plan on `store`, with `first` bound to its first parameter.
+pub(super) async fn plan_of(
+    store: &SqliteStore,
+    statement: &str,
+    first: Option<&str>,
+) -> Vec<String> {
+    let query = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN QUERY PLAN {statement}"
+    )));
+    let query = match first {
+        Some(value) => query.bind(value.to_string()),
+        None => query,
+    };
+    let plan = query.fetch_all(&store.read).await.expect("plan");
+    plan.into_iter().map(|(_, _, _, detail)| detail).collect()
+}
+
+#[tokio::test]
+async fn the_sla_reads_deadlines_from_their_index_not_every_assignment() {
+    let (_dir, store) = new_store().await;
+    let steps = plan_of(&store, super::leads::NEXT_DUE, None).await;
     assert!(
         steps
             .iter()
@@ -37,10 +53,7 @@ async fn the_sla_reads_deadlines_from_their_index_not_every_assignment() {
 async fn each_filter_of_the_console_list_reads_its_own_index() {
     use crate::store::LeadQuery;
     use crate::store::sql::console::LeadList;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(&dir.path().join("t.db"))
-        .await
-        .expect("open");
+    let (_dir, store) = new_store().await;
     let value = Some("x".to_string());
     let cases = [
         (
@@ -111,21 +124,11 @@ async fn each_filter_of_the_console_list_reads_its_own_index() {
 #[tokio::test]
 async fn a_contacts_latest_lead_is_read_from_its_own_rows_not_a_scan() {
     use crate::store::conformance::fixtures::{new_lead, stored};
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(&dir.path().join("t.db"))
-        .await
-        .expect("open");
+    let (_dir, store) = new_store().await;
     for statement in [super::leads::PREVIOUS_LEAD, super::leads::LATEST_BY_KEY] {
-        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "EXPLAIN QUERY PLAN {statement}"
-        )))
-        .bind("[\"email:a@x.ru\"]")
-        .fetch_all(&store.read)
-        .await
-        .expect("plan");
-        let steps: Vec<&str> = plan.iter().map(|(_, _, _, d)| d.as_str()).collect();
+        let steps = plan_of(&store, statement, Some("[\"email:a@x.ru\"]")).await;
         // The steps that read `lead_contacts` (aliased `c` and `c2`).
-        let contacts: Vec<&&str> = steps
+        let contacts: Vec<&String> = steps
             .iter()
             .filter(|d| matches!(d.split_whitespace().nth(1), Some("c" | "c2")))
             .collect();
@@ -308,10 +311,7 @@ async fn a_store_from_before_the_name_column_finds_its_leads_by_name() {
 async fn records_traces_and_event_bodies_are_kept_deflated_and_older_text_rows_still_read() {
     use crate::store::conformance::fixtures::{at, new_lead, outbox, stored};
     use crate::store::{AdminStore, ConsoleStore, LeadQuery, OutboxStore};
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(&dir.path().join("t.db"))
-        .await
-        .expect("open");
+    let (_dir, store) = new_store().await;
     let steps: Vec<[u32; 4]> = (0..60).map(|i| [i, i % 2, 0, 0]).collect();
     let trace = serde_json::json!({"rule": "Нерабочее время — дежурному", "steps": steps});
     let mut lead = new_lead("l1", "inbox", "a@x.ru", 1, "anna");

@@ -137,22 +137,13 @@ const FINISH_ITEMS: &str =
 #[cfg(test)]
 mod tests {
     use super::FINISH_ITEMS;
-    use crate::store::sqlite::SqliteStore;
+    use crate::store::sqlite::tests::{new_store, plan_of};
 
     #[tokio::test]
     async fn finishing_items_looks_each_up_by_id_whatever_is_pending() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteStore::open(&dir.path().join("t.db"))
-            .await
-            .expect("open");
-        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "EXPLAIN QUERY PLAN {FINISH_ITEMS}"
-        )))
-        .bind(r#"[["i1", "lead", null, null, "i1", "t"]]"#)
-        .fetch_all(&store.read)
-        .await
-        .expect("plan");
-        let steps: Vec<&str> = plan.iter().map(|(_, _, _, d)| d.as_str()).collect();
+        let (_dir, store) = new_store().await;
+        let first = r#"[["i1", "lead", null, null, "i1", "t"]]"#;
+        let steps = plan_of(&store, FINISH_ITEMS, Some(first)).await;
         assert!(steps[0].starts_with("SCAN j"), "{steps:?}");
         assert!(
             steps[1].starts_with("SEARCH inbound USING INDEX sqlite_autoindex_inbound_1 (id=?)"),
