@@ -133,6 +133,11 @@ impl KeptLeads {
         }
     }
 
+    /// Whether a follow-up is kept back.
+    pub(in crate::store) fn has_follow_ups(&self) -> bool {
+        !self.follow_ups.is_empty()
+    }
+
     /// Forgets everything: the rows were written.
     pub(in crate::store) fn clear(&mut self) {
         debug_assert!(self.follow_ups.is_empty(), "follow-ups cleared unwritten");

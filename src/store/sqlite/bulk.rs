@@ -79,6 +79,11 @@ impl Rows {
         self.cells.extend(row);
     }
 
+    /// Whether no row waits.
+    pub(super) fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
     /// Inserts every row, in order, and forgets them.
     pub(super) async fn insert(&mut self, db: &mut SqliteConnection) -> StoreResult<()> {
         let cells = std::mem::take(&mut self.cells);

@@ -105,7 +105,8 @@ impl ConsoleStore for SqliteStore {
         event_id: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let now = ts(at);
         let copied = sqlx::query(RESEND.sqlite())
             .bind(lead_id)
@@ -144,7 +145,7 @@ impl ConsoleStore for SqliteStore {
             .bind(ts(at))
             .bind(kind)
             .bind(detail.to_string())
-            .execute(&self.write)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -257,7 +258,8 @@ impl ConsoleStore for SqliteStore {
         mark: &serde_json::Value,
         at: DateTime<Utc>,
     ) -> StoreResult<MarkedAsLead> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let before = sqlx::query("SELECT status, reason, detail FROM inbound WHERE id = ?1")
             .bind(id)
             .fetch_optional(&mut *tx)

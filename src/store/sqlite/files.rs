@@ -33,11 +33,11 @@ impl FileStore for SqliteStore {
              WHERE NOT EXISTS (SELECT 1 FROM cursors WHERE key = ?1)",
         )
         .bind(CURSOR)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         let value: Option<String> = sqlx::query_scalar("SELECT value FROM cursors WHERE key = ?1")
             .bind(CURSOR)
-            .fetch_optional(&self.write)
+            .fetch_optional(&mut *self.writer().await?)
             .await?;
         Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
@@ -107,7 +107,8 @@ impl FileStore for SqliteStore {
         seq: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         for f in files {
             bind_file(sqlx::query(INSERT_FILE.sqlite()), f)
                 .execute(&mut *tx)
@@ -154,12 +155,12 @@ impl FileStore for SqliteStore {
         sqlx::query(FIRST_LINK_KEY.sqlite())
             .bind(LINK_KEY)
             .bind(&fresh)
-            .execute(&self.write)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(
             sqlx::query_scalar("SELECT value FROM cursors WHERE key = ?1")
                 .bind(LINK_KEY)
-                .fetch_one(&self.write)
+                .fetch_one(&mut *self.writer().await?)
                 .await?,
         )
     }

@@ -64,11 +64,15 @@ impl IntakeStore for SqliteStore {
         items: &[NewInbound],
         cursors: &[CursorWrite],
     ) -> StoreResult<Vec<Inserted>> {
+        // Intake's own connection, with the write turn: a form waits for the writes before
+        // it, never for a processing batch being routed.
+        let _turn = self.turn.take().await;
+        let mut conn = self.intake.acquire().await?;
         // A busy web form's group is one statement, committed on its own: each statement is a
         // hop to SQLite's thread, and a form's answer waits for every one of them. Bigger
         // groups, and a polled source's position, go in one transaction.
         if items.len() <= INBOUND_CHUNK && cursors.is_empty() {
-            let fresh = insert_inbound_rows(&self.write, items).await?;
+            let fresh = insert_inbound_rows(&mut *conn, items).await?;
             if fresh.len() == items.len() {
                 return Ok(items.iter().map(|i| Inserted::New(i.id.clone())).collect());
             }
@@ -76,7 +80,7 @@ impl IntakeStore for SqliteStore {
             let mut conn = self.read.acquire().await?;
             return inserted(&mut conn, items, &fresh).await;
         }
-        let mut tx = self.write.begin().await?;
+        let mut tx = conn.begin().await?;
         let mut fresh = std::collections::HashSet::with_capacity(items.len());
         for chunk in items.chunks(INBOUND_CHUNK) {
             fresh.extend(insert_inbound_rows(&mut *tx, chunk).await?);
@@ -93,12 +97,12 @@ impl IntakeStore for SqliteStore {
         Ok(
             sqlx::query_scalar("SELECT value FROM cursors WHERE key = ?1")
                 .bind(key)
-                .fetch_optional(&self.write)
+                .fetch_optional(&self.read)
                 .await?,
         )
     }
 
     async fn set_cursor(&self, key: &str, value: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        set_cursor(&self.write, key, value, now).await
+        set_cursor(&mut *self.writer().await?, key, value, now).await
     }
 }

@@ -12,7 +12,8 @@ impl LeaseStore for SqliteStore {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> StoreResult<Vec<String>> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let mut held = Vec::with_capacity(names.len());
         for name in names {
             let got: Option<String> = sqlx::query_scalar(sql::leases::HOLD.sqlite())
@@ -32,7 +33,7 @@ impl LeaseStore for SqliteStore {
         sqlx::query(sql::leases::RELEASE.sqlite())
             .bind(name)
             .bind(holder)
-            .execute(&self.write)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }

@@ -1,8 +1,12 @@
 //! The embedded default store: one SQLite file in WAL mode.
 //!
-//! All writes go through a single connection, so writers queue in-process instead of failing
-//! with `SQLITE_BUSY`; reads that need no transaction use a small pool of read-only
-//! connections. Lists of keys are passed as a JSON array and expanded with `json_each`, which
+//! Writes take turns in-process ([`WriteTurn`]), so writers queue instead of failing with
+//! `SQLITE_BUSY` or sleeping in SQLite's busy handler. Two connections write: intake's, which
+//! only adds inbound items and sources' positions, and the write connection every other
+//! writer shares (a writer holds it, and the turn, for as long as it writes; the processing
+//! transaction holds it from its start but takes the turn only at its first write, so a form
+//! is committed while a batch is routed). Reads that need no transaction use a small pool of
+//! read-only connections. Lists of keys are passed as a JSON array and expanded with `json_each`, which
 //! keeps every statement static; rows written in bulk are bound, a few dozen a statement
 //! (`bulk.rs`). The processing transaction keeps new leads back until a statement could see
 //! them (`leads/pending.rs`, `leads/guard.rs`) and reads its batch's returning contacts ahead
@@ -30,20 +34,66 @@ mod tests;
 use super::values::{opt_ts, parse_json, ts};
 use super::*;
 use crate::lead::Lead;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, SqliteConnection};
+use sqlx::{Connection, Row, Sqlite, SqliteConnection};
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::OwnedMutexGuard;
 
 /// The SQLite implementation of [`Store`].
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     write: SqlitePool,
+    intake: SqlitePool,
     read: SqlitePool,
+    turn: WriteTurn,
+}
+
+/// The file's write turn: SQLite lets one connection write at a time, and a connection that
+/// finds the file locked sleeps in the busy handler (1 ms, then 2, 5 ...). Every write holds
+/// the turn for as long as it holds SQLite's write lock, so writers wait in order, in-process,
+/// and are woken the moment the turn is free.
+#[derive(Debug, Clone, Default)]
+pub(super) struct WriteTurn(Arc<tokio::sync::Mutex<()>>);
+
+impl WriteTurn {
+    /// Waits for the turn (first come, first served) and holds it until the guard drops.
+    pub(super) async fn take(&self) -> OwnedMutexGuard<()> {
+        self.0.clone().lock_owned().await
+    }
+}
+
+/// The write connection with the write turn held: what every writer but intake and the
+/// processing transaction writes through.
+struct Writer {
+    conn: PoolConnection<Sqlite>,
+    _turn: OwnedMutexGuard<()>,
+}
+
+impl Writer {
+    /// Opens a transaction on the write connection; the turn is held to its end.
+    async fn begin(&mut self) -> Result<sqlx::Transaction<'_, Sqlite>, sqlx::Error> {
+        self.conn.begin().await
+    }
+}
+
+impl std::ops::Deref for Writer {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Writer {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
 }
 
 fn json_list(items: &[String]) -> String {
@@ -88,28 +138,46 @@ impl SqliteStore {
             .pragma("cache_size", WRITE_CACHE_KIB);
         // No ping before each use: a connection to a local file does not go stale, and the
         // ping was one more hand-off to sqlx's worker thread for every statement the pool ran.
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(writer)
-            .await?;
+        let one_writer = || {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .test_before_acquire(false)
+                .acquire_timeout(Duration::from_secs(30))
+        };
+        let write = one_writer().connect_with(writer).await?;
         sqlx::migrate!("src/store/migrations/sqlite")
             .run(&write)
             .await?;
+        // Intake's inserts touch a few pages: the default cache does.
+        let intake = one_writer().connect_with(base.clone()).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .test_before_acquire(false)
             .connect_with(base.read_only(true))
             .await?;
-        Ok(SqliteStore { write, read })
+        Ok(SqliteStore {
+            write,
+            intake,
+            read,
+            turn: WriteTurn::default(),
+        })
     }
 
-    /// Closes both pools (graceful shutdown).
+    /// Closes the pools (graceful shutdown).
     pub async fn close(&self) {
+        self.intake.close().await;
         self.write.close().await;
         self.read.close().await;
+    }
+
+    /// The write connection, with the write turn: taken in that order by every writer (the
+    /// processing transaction holds the connection before it takes the turn; taking them the
+    /// other way round here could wait for each other).
+    async fn writer(&self) -> StoreResult<Writer> {
+        let conn = self.write.acquire().await?;
+        let turn = self.turn.take().await;
+        Ok(Writer { conn, _turn: turn })
     }
 
     /// The read-only connections, for copying the whole store (`store::copy`).

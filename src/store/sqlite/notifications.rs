@@ -47,7 +47,8 @@ impl NotificationStore for SqliteStore {
         for row in rows {
             push(&mut bulk, row);
         }
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         bulk.insert(&mut tx).await?;
         tx.commit().await?;
         Ok(())
@@ -70,7 +71,7 @@ impl NotificationStore for SqliteStore {
         .bind(ts(now))
         .bind(ts(lease_until))
         .bind(i64::from(limit))
-        .fetch_all(&self.write)
+        .fetch_all(&mut *self.writer().await?)
         .await?;
         let mut out = rows
             .iter()
@@ -81,7 +82,8 @@ impl NotificationStore for SqliteStore {
     }
 
     async fn record_notifications(&self, results: &[NotificationResult]) -> StoreResult<()> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         for r in results {
             let (status, next, sent_at) = match r.outcome {
                 DeliveryOutcome::Delivered => ("sent", None, Some(ts(r.at))),
@@ -142,7 +144,7 @@ impl NotificationStore for SqliteStore {
         let done = sqlx::query(USE_LINK.sqlite())
             .bind(nonce)
             .bind(ts(at))
-            .execute(&self.write)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -150,7 +152,7 @@ impl NotificationStore for SqliteStore {
     async fn release_link(&self, nonce: &str) -> StoreResult<()> {
         sqlx::query(RELEASE_LINK.sqlite())
             .bind(nonce)
-            .execute(&self.write)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }

@@ -51,7 +51,7 @@ impl OutboxStore for SqliteStore {
     .bind(ts(now))
     .bind(ts(lease_until))
     .bind(i64::from(limit))
-    .fetch_all(&self.write)
+    .fetch_all(&mut *self.writer().await?)
     .await?;
         let mut out: Vec<OutboxRow> = rows.iter().map(outbox_row).collect::<StoreResult<_>>()?;
         out.sort_by_key(|r| r.id);
@@ -87,7 +87,8 @@ impl OutboxStore for SqliteStore {
             })
             .collect();
         let rows = Value::Array(rows).to_string();
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         sqlx::query(
         "INSERT OR REPLACE INTO delivery_attempts (outbox_id, attempt, at, outcome, status_code, error, duration_ms)
          SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6
@@ -117,7 +118,7 @@ impl OutboxStore for SqliteStore {
                AND e.lead_id = o.lead_id AND e.status = 'pending' AND e.id < o.id)",
         )
         .bind(sink)
-        .fetch_one(&self.write)
+        .fetch_one(&mut *self.writer().await?)
         .await?;
         opt_ts("outbox.next_attempt_at", next)
     }
@@ -140,7 +141,8 @@ impl OutboxStore for SqliteStore {
         captured: &CrmRefs,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         for (name, value) in captured {
             sqlx::query(SET_CRM_REF.sqlite())
                 .bind(sink)
@@ -168,7 +170,7 @@ impl OutboxStore for SqliteStore {
     .bind(ts(now))
     .bind(&filter.lead_id)
     .bind(&filter.sink)
-    .execute(&self.write)
+    .execute(&mut *self.writer().await?)
     .await?;
         Ok(done.rows_affected())
     }

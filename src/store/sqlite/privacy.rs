@@ -113,7 +113,8 @@ impl PrivacyStore for SqliteStore {
         limit: u32,
     ) -> StoreResult<u64> {
         let (before, now, limit) = (ts(before), ts(now), i64::from(limit));
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let n = match kind {
             RetentionKind::NotLeads => {
                 sqlx::query(
@@ -205,7 +206,7 @@ impl PrivacyStore for SqliteStore {
     }
 
     async fn forget(&self, subject: &Subject, request: &ErasureRequest) -> StoreResult<Erasure> {
-        let mut conn = self.write.acquire().await?;
+        let mut conn = self.writer().await?;
         // Deleted content is overwritten with zeros, not left in free pages.
         sqlx::query("PRAGMA secure_delete = ON")
             .execute(&mut *conn)

@@ -407,3 +407,63 @@ async fn records_traces_and_event_bodies_are_kept_deflated_and_older_text_rows_s
         .expect("claim again");
     assert_eq!(claimed[0].body, "{\"event\":\"old\"}");
 }
+
+/// A form's commit does not wait for a processing batch being routed: the batch holds the
+/// write connection from its start, but takes the write turn only at its first write. Once it
+/// writes, intake waits for its commit (in turn, not failing on the locked file).
+#[tokio::test]
+async fn a_form_is_committed_while_a_batch_is_routed_and_waits_once_the_batch_writes() {
+    use crate::store::conformance::fixtures::{at, inbound, new_lead};
+    use crate::store::{Inserted, IntakeStore, ProcessStore};
+    use std::time::Duration;
+    let (_dir, store) = new_store().await;
+    let mut tx = store.begin().await.expect("begin");
+    // Routing reads and keeps its new lead back: nothing written yet.
+    tx.open_leads_per_manager().await.expect("open counts");
+    tx.insert_lead(&new_lead("l1", "inbox", "a@x.ru", 1, "anna"))
+        .await
+        .expect("kept back");
+    let form = tokio::time::timeout(
+        Duration::from_secs(5),
+        store.insert_inbound(&[inbound("f1", "k1")], &[]),
+    )
+    .await
+    .expect("the form is committed while the batch is open")
+    .expect("insert");
+    assert!(matches!(form[..], [Inserted::New(ref id)] if id == "f1"));
+
+    // The batch writes: from now on a form waits for its commit.
+    tx.set_cursor("rotation", "{}", at(2)).await.expect("write");
+    let waiting = tokio::spawn({
+        let store = store.clone();
+        async move { store.insert_inbound(&[inbound("f2", "k2")], &[]).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the form waited for the batch's commit"
+    );
+    tx.commit().await.expect("commit");
+    let form = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the form is committed after the batch")
+        .expect("task")
+        .expect("insert");
+    assert!(matches!(form[..], [Inserted::New(ref id)] if id == "f2"));
+
+    let count = |sql: &'static str| {
+        let pool = store.read.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .expect(sql)
+        }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM inbound").await, 2);
+    assert_eq!(count("SELECT COUNT(*) FROM leads WHERE id = 'l1'").await, 1);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM cursors WHERE key = 'rotation'").await,
+        1
+    );
+}

@@ -1,4 +1,4 @@
-//! The processing stage's transaction ([`StoreTx`] on the single write connection) and the
+//! The processing stage's transaction ([`StoreTx`] on the shared write connection) and the
 //! SLA timer's deadlines: leads, their identity keys, refs, conversations and assignments.
 //! New leads are kept back and written in bulk (`pending.rs`) through a connection that
 //! writes them before any statement that could see them (`guard.rs`); a batch's returning
@@ -34,7 +34,7 @@ impl ProcessStore for SqliteStore {
 
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
         Ok(Box::new(SqliteTx {
-            db: Guarded::new(self.write.begin().await?),
+            db: Guarded::new(self.write.acquire().await?, self.turn.clone()),
             identities: identities::Identities::default(),
             deferred: deferred::Deferred::default(),
             conversations: OpenConversations::default(),
@@ -78,7 +78,7 @@ pub(super) const LATEST_BY_KEY: &str = "SELECT k.value AS key, c.at, c.lead_id, 
 const ACTIVE_COLUMNS: &str = "l.record, l.status, l.manager_id, l.level, l.last_activity_at,
      a.manager_id AS a_manager, a.level AS a_level, a.strategy, a.attempt, a.assigned_at, a.ack_due_at";
 
-/// The processing stage's transaction on the single write connection.
+/// The processing stage's transaction on the shared write connection (see `guard.rs`).
 struct SqliteTx {
     /// The transaction, with the new leads kept back until a statement could see them.
     db: Guarded,
@@ -102,7 +102,7 @@ impl SqliteTx {
         for b in binds {
             q = q.bind(b);
         }
-        q.fetch_optional(self.db.conn(sees).await?)
+        q.fetch_optional(self.db.read(sees).await?)
             .await?
             .as_ref()
             .map(stored_lead)
@@ -175,7 +175,7 @@ impl StoreTx for SqliteTx {
         }
         let row = sqlx::query(PREVIOUS_LEAD)
             .bind(json_list(keys))
-            .fetch_optional(self.db.conn(Sees::Any).await?)
+            .fetch_optional(self.db.read(Sees::Any).await?)
             .await?;
         row.map(|r| {
             Ok(PreviousLead {
@@ -194,7 +194,7 @@ impl StoreTx for SqliteTx {
         // A kept-back lead may have one of these keys: the database must see it.
         let rows = sqlx::query(LATEST_BY_KEY)
             .bind(json_list(&asked))
-            .fetch_all(self.db.conn(Sees::Any).await?)
+            .fetch_all(self.db.read(Sees::Any).await?)
             .await?;
         let found = rows
             .iter()
@@ -245,7 +245,7 @@ impl StoreTx for SqliteTx {
                  ORDER BY o.last_activity_at DESC LIMIT 1)"
         )))
         .bind(list)
-        .fetch_all(self.db.conn(Sees::Conversations(&pairs)).await?)
+        .fetch_all(self.db.read(Sees::Conversations(&pairs)).await?)
         .await?;
         let mut found: HashMap<(String, String), StoredLead> = HashMap::with_capacity(rows.len());
         for row in &rows {
@@ -263,7 +263,7 @@ impl StoreTx for SqliteTx {
     async fn open_leads_per_manager(&mut self) -> StoreResult<HashMap<String, u32>> {
         // Kept by triggers as leads change (migration 0007): a few rows, whatever the store holds.
         let rows = sqlx::query("SELECT manager_id, n FROM open_leads WHERE n > 0")
-            .fetch_all(self.db.conn(Sees::Any).await?)
+            .fetch_all(self.db.read(Sees::Any).await?)
             .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("manager_id")?, r.try_get::<i64, _>("n")? as u32)))
@@ -275,7 +275,7 @@ impl StoreTx for SqliteTx {
             "SELECT {LEAD_COLUMNS} FROM leads l WHERE l.status = 'held' ORDER BY l.received_at, l.rowid LIMIT +?1"
         )))
         .bind(i64::from(limit))
-        .fetch_all(self.db.conn(Sees::Any).await?)
+        .fetch_all(self.db.read(Sees::Any).await?)
         .await?;
         rows.iter().map(stored_lead).collect()
     }
@@ -285,7 +285,7 @@ impl StoreTx for SqliteTx {
             // Kept by triggers (migration 0011): a few rows, however many leads are held.
             "SELECT level FROM held_leads WHERE n > 0 AND level <> ''",
         )
-        .fetch_all(self.db.conn(Sees::Any).await?)
+        .fetch_all(self.db.read(Sees::Any).await?)
         .await?)
     }
 
@@ -293,13 +293,13 @@ impl StoreTx for SqliteTx {
         Ok(
             sqlx::query_scalar("SELECT value FROM cursors WHERE key = ?1")
                 .bind(key)
-                .fetch_optional(self.db.conn(Sees::Nothing).await?)
+                .fetch_optional(self.db.read(Sees::Nothing).await?)
                 .await?,
         )
     }
 
     async fn set_cursor(&mut self, key: &str, value: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        set_cursor(self.db.conn(Sees::Nothing).await?, key, value, now).await
+        set_cursor(self.db.write(Sees::Nothing).await?, key, value, now).await
     }
 
     async fn record_take(
@@ -320,7 +320,7 @@ impl StoreTx for SqliteTx {
         .bind(manager_id)
         .bind(level)
         .bind(bucket as i64)
-        .execute(self.db.conn(Sees::Any).await?)
+        .execute(self.db.write(Sees::Any).await?)
         .await?;
         Ok(())
     }
@@ -335,7 +335,7 @@ impl StoreTx for SqliteTx {
             .bind(lead_id)
             .bind(pack(trace))
             .bind(rules_version)
-            .execute(self.db.conn(Sees::Lead(lead_id)).await?)
+            .execute(self.db.write(Sees::Lead(lead_id)).await?)
             .await?;
         Ok(())
     }
@@ -353,7 +353,7 @@ impl StoreTx for SqliteTx {
         .bind(version)
         .bind(texts)
         .bind(ts(now))
-        .execute(self.db.conn(Sees::Nothing).await?)
+        .execute(self.db.write(Sees::Nothing).await?)
         .await?;
         Ok(())
     }
@@ -398,7 +398,7 @@ impl StoreTx for SqliteTx {
         .bind(ts(u.at))
         .bind(u.trace.as_deref().map(pack))
         .bind(r.contact.name.as_deref())
-        .execute(self.db.conn(Sees::Lead(&r.id)).await?)
+        .execute(self.db.write(Sees::Lead(&r.id)).await?)
         .await?;
         self.identities
             .reassigned(&r.id, r.assignment.as_ref().map(|a| a.manager.id.as_str()));
@@ -432,7 +432,7 @@ impl StoreTx for SqliteTx {
             .bind(&a.lead_id)
             .bind(a.previous_state)
             .bind(ts(a.assigned_at))
-            .execute(self.db.conn(Sees::Lead(&a.lead_id)).await?)
+            .execute(self.db.write(Sees::Lead(&a.lead_id)).await?)
             .await?;
         sqlx::query(
             "INSERT INTO assignments (lead_id, manager_id, level, strategy, attempt, assigned_at, ack_due_at, state)
@@ -445,7 +445,7 @@ impl StoreTx for SqliteTx {
         .bind(i64::from(a.attempt))
         .bind(ts(a.assigned_at))
         .bind(a.ack_due_at.map(ts))
-        .execute(self.db.conn(Sees::Lead(&a.lead_id)).await?)
+        .execute(self.db.write(Sees::Lead(&a.lead_id)).await?)
         .await?;
         Ok(())
     }
@@ -505,7 +505,7 @@ impl StoreTx for SqliteTx {
         .bind(name)
         .bind(value)
         .bind(as_text)
-        .fetch_optional(self.db.conn(Sees::Nothing).await?)
+        .fetch_optional(self.db.read(Sees::Nothing).await?)
         .await?;
         row.map(|r| r.try_get("lead_id"))
             .transpose()
@@ -518,7 +518,7 @@ impl StoreTx for SqliteTx {
              WHERE a.lead_id = ?1 AND a.state = 'active' ORDER BY a.id DESC LIMIT 1"
         )))
         .bind(lead_id)
-        .fetch_optional(self.db.conn(Sees::Lead(lead_id)).await?)
+        .fetch_optional(self.db.read(Sees::Lead(lead_id)).await?)
         .await?;
         row.as_ref().map(active_assignment).transpose()
     }
@@ -536,7 +536,7 @@ impl StoreTx for SqliteTx {
         )))
         .bind(ts(now))
         .bind(i64::from(limit))
-        .fetch_all(self.db.conn(Sees::Any).await?)
+        .fetch_all(self.db.read(Sees::Any).await?)
         .await?;
         rows.iter().map(active_assignment).collect()
     }
@@ -547,7 +547,7 @@ impl StoreTx for SqliteTx {
              FROM assignments WHERE lead_id = ?1 ORDER BY id",
         )
         .bind(lead_id)
-        .fetch_all(self.db.conn(Sees::Lead(lead_id)).await?)
+        .fetch_all(self.db.read(Sees::Lead(lead_id)).await?)
         .await?;
         rows.iter().map(assignment_summary).collect()
     }
@@ -562,7 +562,7 @@ impl StoreTx for SqliteTx {
             .bind(lead_id)
             .bind(state)
             .bind(ts(at))
-            .execute(self.db.conn(Sees::Lead(lead_id)).await?)
+            .execute(self.db.write(Sees::Lead(lead_id)).await?)
             .await?;
         Ok(())
     }

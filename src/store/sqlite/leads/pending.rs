@@ -131,6 +131,14 @@ impl Pending {
         true
     }
 
+    /// Whether any row is kept back (a read that could see one has to wait for it).
+    pub(super) fn holds_rows(&self) -> bool {
+        [&self.leads, &self.contacts, &self.refs, &self.assignments]
+            .iter()
+            .any(|rows| !rows.is_empty())
+            || self.kept.has_follow_ups()
+    }
+
     /// Writes every kept-back row, in bulk, and forgets them.
     pub(super) async fn flush(&mut self, db: &mut SqliteConnection) -> StoreResult<()> {
         self.leads.insert(db).await?;
