@@ -275,6 +275,10 @@ impl Wiring<'_> {
             start_rules_watcher(config, self.rules, &shared.tasks);
         }
         let file_links = crate::files::links_of(&config.attachments, &**self.all).await?;
+        // The keeper's first position is fixed before any source takes an item: read later
+        // (it waits for the store behind the other stages), it could start past a first
+        // item already processed and never keep that item's files.
+        self.all.files_cursor().await?;
         wakers.push(self.start_file_keeper()?);
         warm_up_phones(config);
         // Processing wakes the SLA when it set a deadline; a manager's or the SLA's own
