@@ -67,7 +67,10 @@ impl IntakeStore for SqliteStore {
         // Intake's own connection, with the write turn: a form waits for the writes before
         // it, never for a processing batch being routed.
         let _turn = self.turn.take().await;
-        let mut conn = self.intake.acquire().await?;
+        let mut intake = self.intake.lock().await;
+        let conn = intake
+            .as_mut()
+            .ok_or(StoreError::Database(sqlx::Error::PoolClosed))?;
         // A busy web form's group is one statement, committed on its own: each statement is a
         // hop to SQLite's thread, and a form's answer waits for every one of them. Bigger
         // groups, and a polled source's position, go in one transaction.

@@ -39,7 +39,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Connection, Row, Sqlite, SqliteConnection};
+use sqlx::{ConnectOptions, Connection, Row, Sqlite, SqliteConnection};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
@@ -50,10 +50,15 @@ use tokio::sync::OwnedMutexGuard;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     write: SqlitePool,
-    intake: SqlitePool,
+    intake: IntakeConnection,
     read: SqlitePool,
     turn: WriteTurn,
 }
+
+/// Intake's connection, its own and not pooled: a pooled connection is pinged on its way back
+/// to the pool (one more hand-off to SQLite's thread), and intake's next group waited for that
+/// ping. `None` once the store is closed.
+type IntakeConnection = Arc<tokio::sync::Mutex<Option<SqliteConnection>>>;
 
 /// The file's write turn: SQLite lets one connection write at a time, and a connection that
 /// finds the file locked sleeps in the busy handler (1 ms, then 2, 5 ...). Every write holds
@@ -150,7 +155,7 @@ impl SqliteStore {
             .run(&write)
             .await?;
         // Intake's inserts touch a few pages: the default cache does.
-        let intake = one_writer().connect_with(base.clone()).await?;
+        let intake = Arc::new(tokio::sync::Mutex::new(Some(base.clone().connect().await?)));
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .test_before_acquire(false)
@@ -166,7 +171,9 @@ impl SqliteStore {
 
     /// Closes the pools (graceful shutdown).
     pub async fn close(&self) {
-        self.intake.close().await;
+        if let Some(conn) = self.intake.lock().await.take() {
+            let _ = conn.close().await;
+        }
         self.write.close().await;
         self.read.close().await;
     }
