@@ -102,7 +102,7 @@ const RETRY_AFTER_ERROR: Duration = Duration::from_secs(2);
 /// (the daemon's default for [`Processor::gather`]). A busy web form's submissions are
 /// committed a few at a time every millisecond or two; a batch costs about the same number
 /// of statements and one commit whether it holds 8 items or 80, so gathering for a moment
-/// takes the store's one writer away from intake far less often (docs/performance.md). A lone
+/// takes the write turn away from intake far less often (docs/performance.md). A lone
 /// lead reaches its CRM 5 ms later, which nobody can see.
 pub const GATHER_AFTER_WAKE: Duration = Duration::from_millis(5);
 /// How often held leads are offered again while items keep arriving: offering them re-decides
