@@ -22,6 +22,7 @@ const SEARCH: Search = Search {
 #[async_trait]
 impl FileStore for SqliteStore {
     async fn files_cursor(&self) -> StoreResult<i64> {
+        let mut writer = self.writer().await?;
         // The first time (a new store, or one made before files were kept), the keeper starts
         // just before the first item not processed yet: older leads were made without links,
         // so keeping their files would only fill the disk.
@@ -33,11 +34,11 @@ impl FileStore for SqliteStore {
              WHERE NOT EXISTS (SELECT 1 FROM cursors WHERE key = ?1)",
         )
         .bind(CURSOR)
-        .execute(&mut *self.writer().await?)
+        .execute(&mut *writer)
         .await?;
         let value: Option<String> = sqlx::query_scalar("SELECT value FROM cursors WHERE key = ?1")
             .bind(CURSOR)
-            .fetch_optional(&mut *self.writer().await?)
+            .fetch_optional(&mut *writer)
             .await?;
         Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
@@ -151,16 +152,17 @@ impl FileStore for SqliteStore {
         make: &(dyn Fn() -> String + Send + Sync),
     ) -> StoreResult<String> {
         let fresh = make();
+        let mut writer = self.writer().await?;
         // The first key written wins; a second daemon starting at once reads it back.
         sqlx::query(FIRST_LINK_KEY.sqlite())
             .bind(LINK_KEY)
             .bind(&fresh)
-            .execute(&mut *self.writer().await?)
+            .execute(&mut *writer)
             .await?;
         Ok(
             sqlx::query_scalar("SELECT value FROM cursors WHERE key = ?1")
                 .bind(LINK_KEY)
-                .fetch_one(&mut *self.writer().await?)
+                .fetch_one(&mut *writer)
                 .await?,
         )
     }

@@ -83,11 +83,10 @@ impl Guarded {
 
     /// Takes the write turn and opens the SQLite transaction, once.
     async fn start_writing(&mut self) -> StoreResult<()> {
-        if !matches!(self.stage, Stage::Reading(_)) {
-            return match self.stage {
-                Stage::Broken => Err(broken()),
-                _ => Ok(()),
-            };
+        match self.stage {
+            Stage::Reading(_) => {}
+            Stage::Writing { .. } => return Ok(()),
+            Stage::Broken => return Err(broken()),
         }
         let turn = self.turn.take().await;
         let Stage::Reading(conn) = std::mem::replace(&mut self.stage, Stage::Broken) else {
