@@ -1,11 +1,12 @@
 //! The embedded default store: one SQLite file in WAL mode.
 //!
 //! Writes take turns in-process ([`WriteTurn`]), so writers queue instead of failing with
-//! `SQLITE_BUSY` or sleeping in SQLite's busy handler. Two connections write: intake's, which
-//! only adds inbound items and sources' positions, and the write connection every other
-//! writer shares (a writer holds it, and the turn, for as long as it writes; the processing
-//! transaction holds it from its start but takes the turn only at its first write, so a form
-//! is committed while a batch is routed). Reads that need no transaction use a small pool of
+//! `SQLITE_BUSY` or sleeping in SQLite's busy handler. Three connections write: intake's, which
+//! only adds inbound items and sources' positions; delivery's, which claims outbox rows and
+//! records attempts without syncing the file at each commit; and the write connection every
+//! other writer shares (a writer holds it, and the turn, for as long as it writes; the
+//! processing transaction holds it from its start but takes the turn only at its first write,
+//! so a form is committed, and a sink claims, while a batch is routed). Reads that need no transaction use a small pool of
 //! read-only connections. Lists of keys are passed as a JSON array and expanded with `json_each`, which
 //! keeps every statement static; rows written in bulk are bound, a few dozen a statement
 //! (`bulk.rs`). The processing transaction keeps new leads back until a statement could see
@@ -50,6 +51,7 @@ use tokio::sync::OwnedMutexGuard;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     write: SqlitePool,
+    deliveries: SqlitePool,
     intake: IntakeConnection,
     read: SqlitePool,
     turn: WriteTurn,
@@ -154,6 +156,14 @@ impl SqliteStore {
         sqlx::migrate!("src/store/migrations/sqlite")
             .run(&write)
             .await?;
+        // Delivery's claims and attempts are not synced at their commit: the outbox row they
+        // act on was synced when processing wrote it, so a power loss can only forget a lease
+        // or an attempt, and the event is sent again under the same webhook-id (at least
+        // once, as the contract says). The next synced commit on the file (intake's, a
+        // batch's) syncs them too; a crashed process loses nothing either way.
+        let deliveries = one_writer()
+            .connect_with(base.clone().synchronous(SqliteSynchronous::Normal))
+            .await?;
         // Intake's inserts touch a few pages: the default cache does.
         let intake = Arc::new(tokio::sync::Mutex::new(Some(base.clone().connect().await?)));
         let read = SqlitePoolOptions::new()
@@ -163,6 +173,7 @@ impl SqliteStore {
             .await?;
         Ok(SqliteStore {
             write,
+            deliveries,
             intake,
             read,
             turn: WriteTurn::default(),
@@ -175,6 +186,7 @@ impl SqliteStore {
             let _ = conn.close().await;
         }
         self.write.close().await;
+        self.deliveries.close().await;
         self.read.close().await;
     }
 
@@ -183,6 +195,15 @@ impl SqliteStore {
     /// other way round here could wait for each other).
     async fn writer(&self) -> StoreResult<Writer> {
         let conn = self.write.acquire().await?;
+        let turn = self.turn.take().await;
+        Ok(Writer { conn, _turn: turn })
+    }
+
+    /// Delivery's connection, with the write turn: claims and attempts of the outbox, which
+    /// neither wait for a processing batch that holds the write connection while it routes
+    /// nor sync the file at their commit (see [`SqliteStore::open`]).
+    async fn delivery_writer(&self) -> StoreResult<Writer> {
+        let conn = self.deliveries.acquire().await?;
         let turn = self.turn.take().await;
         Ok(Writer { conn, _turn: turn })
     }

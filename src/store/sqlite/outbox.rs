@@ -51,7 +51,7 @@ impl OutboxStore for SqliteStore {
     .bind(ts(now))
     .bind(ts(lease_until))
     .bind(i64::from(limit))
-    .fetch_all(&mut *self.writer().await?)
+    .fetch_all(&mut *self.delivery_writer().await?)
     .await?;
         let mut out: Vec<OutboxRow> = rows.iter().map(outbox_row).collect::<StoreResult<_>>()?;
         out.sort_by_key(|r| r.id);
@@ -87,7 +87,7 @@ impl OutboxStore for SqliteStore {
             })
             .collect();
         let rows = Value::Array(rows).to_string();
-        let mut writer = self.writer().await?;
+        let mut writer = self.delivery_writer().await?;
         let mut tx = writer.begin().await?;
         sqlx::query(
         "INSERT OR REPLACE INTO delivery_attempts (outbox_id, attempt, at, outcome, status_code, error, duration_ms)
@@ -118,7 +118,7 @@ impl OutboxStore for SqliteStore {
                AND e.lead_id = o.lead_id AND e.status = 'pending' AND e.id < o.id)",
         )
         .bind(sink)
-        .fetch_one(&mut *self.writer().await?)
+        .fetch_one(&self.deliveries)
         .await?;
         opt_ts("outbox.next_attempt_at", next)
     }

@@ -467,3 +467,80 @@ async fn a_form_is_committed_while_a_batch_is_routed_and_waits_once_the_batch_wr
         1
     );
 }
+
+#[tokio::test]
+async fn a_sink_claims_and_records_its_deliveries_while_a_batch_is_routed() {
+    use crate::store::conformance::fixtures::{at, new_lead, outbox, stored};
+    use crate::store::{DeliveryOutcome, DeliveryResult, OutboxStore, ProcessStore};
+    use std::time::Duration;
+    let (_dir, store) = new_store().await;
+    let lead = new_lead("l1", "inbox", "a@x.ru", 1, "anna");
+    stored(&store, &lead, &[outbox("l1", "crm", "e1", 1)]).await;
+
+    // A batch holds the write connection while it reads and routes.
+    let mut tx = store.begin().await.expect("begin");
+    tx.open_leads_per_manager().await.expect("open counts");
+    let claimed = tokio::time::timeout(
+        Duration::from_secs(5),
+        store.claim_outbox("crm", at(2), at(3), 10),
+    )
+    .await
+    .expect("the sink claims while the batch is open")
+    .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].event_id, "e1");
+    let delivered = DeliveryResult {
+        outbox_id: claimed[0].id,
+        attempt: 1,
+        at: at(2),
+        outcome: DeliveryOutcome::Delivered,
+        status_code: Some(200),
+        error: None,
+        duration_ms: 3,
+    };
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        store.record_deliveries(&[delivered]),
+    )
+    .await
+    .expect("the sink records while the batch is open")
+    .expect("record");
+    tx.commit().await.expect("commit");
+    let status: String = sqlx::query_scalar("SELECT status FROM outbox WHERE event_id = 'e1'")
+        .fetch_one(&store.read)
+        .await
+        .expect("status");
+    assert_eq!(status, "delivered");
+}
+
+#[tokio::test]
+async fn intake_and_processing_sync_at_commit_and_delivery_bookkeeping_does_not() {
+    let (_dir, store) = new_store().await;
+    let synchronous = "PRAGMA synchronous";
+    let level = |pool: sqlx::SqlitePool| async move {
+        sqlx::query_scalar::<_, i64>(synchronous)
+            .fetch_one(&pool)
+            .await
+            .expect("pragma")
+    };
+    let intake: i64 = {
+        let mut conn = store.intake.lock().await;
+        let conn = conn.as_mut().expect("open");
+        sqlx::query_scalar(synchronous)
+            .fetch_one(conn)
+            .await
+            .expect("pragma")
+    };
+    // 2 is FULL (synced at every commit), 1 NORMAL (synced at checkpoints).
+    assert_eq!(intake, 2, "a form's 2xx follows a synced commit");
+    assert_eq!(
+        level(store.write.clone()).await,
+        2,
+        "leads and their outbox rows"
+    );
+    assert_eq!(
+        level(store.deliveries.clone()).await,
+        1,
+        "claims and attempts"
+    );
+}
