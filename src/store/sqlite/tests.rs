@@ -544,3 +544,108 @@ async fn intake_and_processing_sync_at_commit_and_delivery_bookkeeping_does_not(
         "claims and attempts"
     );
 }
+
+#[tokio::test]
+async fn the_kept_out_pages_read_indexes_that_only_kept_out_items_are_in() {
+    use crate::store::conformance::fixtures::{at, inbound, new_lead, stored};
+    use crate::store::sql::Placeholders;
+    use crate::store::sql::console::{NOT_LEAD_REASONS, not_leads_query};
+    use crate::store::{FinishedInbound, IntakeStore, PageKey, ProcessStore};
+    let (_dir, store) = new_store().await;
+    let plan = |reason: Option<&'static str>| {
+        let store = store.clone();
+        async move {
+            let after = PageKey {
+                received_at: at(5),
+                id: "i5".into(),
+            };
+            let mut query = not_leads_query(Placeholders::Question, "''", reason, Some(&after), 50);
+            query.sql = format!("EXPLAIN QUERY PLAN {}", query.sql);
+            let plan = super::console::bound(query)
+                .fetch_all(&store.read)
+                .await
+                .expect("plan");
+            plan.iter()
+                .map(|r| sqlx::Row::get::<String, _>(r, "detail"))
+                .collect::<Vec<_>>()
+        }
+    };
+    let by_reason = plan(Some("spam")).await;
+    assert!(
+        by_reason[0].contains("INDEX inbound_console_reason "),
+        "{by_reason:?}"
+    );
+    let newest = plan(None).await;
+    assert!(
+        newest[0].contains("INDEX inbound_console_recent "),
+        "{newest:?}"
+    );
+    // The counts by reason walk the reason index (no sort for the grouping): kept-out items
+    // only, as the retention keeps them.
+    let counts = plan_of(&store, NOT_LEAD_REASONS.sqlite(), Some("x")).await;
+    assert!(
+        counts[0].contains("INDEX inbound_console_reason")
+            || counts[0].contains("INDEX inbound_console_recent "),
+        "{counts:?}"
+    );
+    let retention = plan_of(
+        &store,
+        "SELECT id FROM inbound WHERE status = 'not_lead' AND received_at < ?1 ORDER BY received_at",
+        Some("x"),
+    )
+    .await;
+    assert!(
+        retention[0].contains("INDEX inbound_console_recent "),
+        "{retention:?}"
+    );
+
+    // A form waiting for processing and a lead made of one have no entry in them; a kept-out
+    // item has one in each.
+    store
+        .insert_inbound(&[inbound("spam1", "k-spam")], &[])
+        .await
+        .expect("intake");
+    stored(&store, &new_lead("l1", "inbox", "a@x.ru", 1, "anna"), &[]).await;
+    let entries = |index: &'static str| {
+        let store = store.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM inbound INDEXED BY {index} WHERE status = 'not_lead'"
+            )))
+            .fetch_one(&store.read)
+            .await
+            .expect(index)
+        }
+    };
+    let stats = |index: &'static str| {
+        let store = store.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT ncell FROM dbstat WHERE name = ?1 AND pagetype = 'leaf'",
+            )
+            .bind(index)
+            .fetch_all(&store.read)
+            .await
+            .expect(index)
+            .iter()
+            .sum::<i64>()
+        }
+    };
+    for index in ["inbound_console_reason", "inbound_console_recent"] {
+        assert_eq!(stats(index).await, 0, "{index} before an item is kept out");
+    }
+    let mut tx = store.begin().await.expect("begin");
+    tx.finish_inbound(&FinishedInbound::not_lead(
+        "spam1",
+        "spam",
+        "a link".into(),
+        at(2),
+    ))
+    .await
+    .expect("kept out");
+    tx.commit().await.expect("commit");
+    for index in ["inbound_console_reason", "inbound_console_recent"] {
+        assert_eq!(stats(index).await, 1, "{index} once it is");
+        assert_eq!(entries(index).await, 1, "{index} read");
+    }
+}
