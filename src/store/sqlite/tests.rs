@@ -649,3 +649,24 @@ async fn the_kept_out_pages_read_indexes_that_only_kept_out_items_are_in() {
         assert_eq!(entries(index).await, 1, "{index} read");
     }
 }
+
+#[tokio::test]
+async fn only_leads_with_an_id_at_their_source_are_in_its_index() {
+    use crate::store::conformance::fixtures::{new_lead, stored};
+    let (_dir, store) = new_store().await;
+    let steps = plan_of(&store, &super::leads::by_external_id(), Some("chat")).await;
+    assert!(steps[0].contains("INDEX leads_external "), "{steps:?}");
+    let mut form = new_lead("l1", "site", "a@x.ru", 1, "anna");
+    form.record.external_id = None;
+    stored(&store, &form, &[]).await;
+    let mut message = new_lead("l2", "chat", "b@x.ru", 2, "anna");
+    message.record.external_id = Some("m-2".into());
+    stored(&store, &message, &[]).await;
+    let entries: i64 = sqlx::query_scalar(
+        "SELECT SUM(ncell) FROM dbstat WHERE name = 'leads_external' AND pagetype = 'leaf'",
+    )
+    .fetch_one(&store.read)
+    .await
+    .expect("entries");
+    assert_eq!(entries, 1);
+}

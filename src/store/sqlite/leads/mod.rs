@@ -60,6 +60,16 @@ pub(super) const NEXT_DUE: &str =
      WHERE a.state = 'active' AND a.ack_due_at IS NOT NULL AND l.status = 'assigned'
      ORDER BY a.ack_due_at, a.id LIMIT 1";
 
+/// The latest lead with an id at its source (the message an edit changes). Named index:
+/// without statistics SQLite prefers the source's console index, which gives the order for
+/// free but walks every lead of the source when none has the id.
+pub(super) fn by_external_id() -> String {
+    format!(
+        "SELECT {LEAD_COLUMNS} FROM leads l INDEXED BY leads_external
+         WHERE l.source = ?1 AND l.external_id = ?2 ORDER BY l.received_at DESC LIMIT 1"
+    )
+}
+
 /// The latest lead of any of a contact's keys (a JSON array): each key's few rows are read in
 /// `lead_contacts`' own (key, lead_id) order and sorted by time.
 pub(super) const PREVIOUS_LEAD: &str =
@@ -119,7 +129,7 @@ impl StoreTx for SqliteTx {
     ) -> StoreResult<Option<StoredLead>> {
         self.one_lead(
             Sees::External(source, external_id),
-            format!("SELECT {LEAD_COLUMNS} FROM leads l WHERE l.source = ?1 AND l.external_id = ?2 ORDER BY l.received_at DESC LIMIT 1"),
+            by_external_id(),
             &[source.to_string(), external_id.to_string()],
         )
         .await
