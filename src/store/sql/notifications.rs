@@ -53,9 +53,20 @@ pub(crate) static USE_LINK: Statement = Statement::new(
 pub(crate) static RELEASE_LINK: Statement =
     Statement::new("DELETE FROM used_links WHERE nonce = ?1");
 
-/// The last arrival of each source.
-pub(crate) static LAST_INBOUND: Statement =
-    Statement::new("SELECT source, MAX(received_at) AS last FROM inbound GROUP BY source");
+/// The last arrival of each source: the sources found one after the other through the index
+/// that leads with them (a skip scan), each one's last arrival read from its end, so the alerts
+/// monitor's check costs a few index seeks a source, not a walk of every item ever taken in
+/// (`GROUP BY source` walked them all, on both backends).
+pub(crate) static LAST_INBOUND: Statement = Statement::new(
+    "WITH RECURSIVE sources (source) AS (
+         SELECT MIN(source) FROM inbound
+         UNION ALL
+         SELECT (SELECT MIN(i.source) FROM inbound i WHERE i.source > s.source)
+         FROM sources s WHERE s.source IS NOT NULL)
+     SELECT source,
+            (SELECT MAX(i.received_at) FROM inbound i WHERE i.source = sources.source) AS last
+     FROM sources WHERE source IS NOT NULL",
+);
 
 /// The dead deliveries of each sink.
 pub(crate) static DEAD_PER_SINK: Statement =

@@ -670,3 +670,23 @@ async fn only_leads_with_an_id_at_their_source_are_in_its_index() {
     .expect("entries");
     assert_eq!(entries, 1);
 }
+
+#[tokio::test]
+async fn the_last_arrival_of_each_source_is_read_with_seeks_not_a_walk_of_every_item() {
+    use crate::store::sql::notifications::LAST_INBOUND;
+    let (_dir, store) = new_store().await;
+    let steps = plan_of(&store, LAST_INBOUND.sqlite(), None).await;
+    // Every step that reads `inbound` (aliased `i`, or unaliased in the first MIN) seeks.
+    let reads: Vec<&String> = steps
+        .iter()
+        .filter(|d| d.contains(" inbound") || d.contains(" i "))
+        .collect();
+    assert!(reads.len() >= 3, "{steps:?}");
+    assert!(
+        reads
+            .iter()
+            .all(|d| d.starts_with("SEARCH") || d.contains("MIN/MAX")),
+        "{steps:?}"
+    );
+    // What it answers is checked on both backends (`conformance::intake`).
+}
