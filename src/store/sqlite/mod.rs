@@ -6,9 +6,9 @@
 //! records attempts without syncing the file at each commit; and the write connection every
 //! other writer shares (a writer holds it, and the turn, for as long as it writes; the
 //! processing transaction holds it from its start but takes the turn only at its first write,
-//! so a form is committed, and a sink claims, while a batch is routed). Reads that need no transaction use a small pool of
-//! read-only connections. Lists of keys are passed as a JSON array and expanded with `json_each`, which
-//! keeps every statement static; rows written in bulk are bound, a few dozen a statement
+//! so a form is committed, and a sink claims, while a batch is routed). Reads that need no
+//! transaction use a small pool of read-only connections. Lists of keys are passed as a JSON
+//! array and expanded with `json_each`, which keeps every statement static; rows written in bulk are bound, a few dozen a statement
 //! (`bulk.rs`). The processing transaction keeps new leads back until a statement could see
 //! them (`leads/pending.rs`, `leads/guard.rs`) and reads its batch's returning contacts ahead
 //! (`leads/identities.rs`). A limit of a bound value is written `LIMIT +?N`: SQLite's planner
@@ -194,16 +194,19 @@ impl SqliteStore {
     /// processing transaction holds the connection before it takes the turn; taking them the
     /// other way round here could wait for each other).
     async fn writer(&self) -> StoreResult<Writer> {
-        let conn = self.write.acquire().await?;
-        let turn = self.turn.take().await;
-        Ok(Writer { conn, _turn: turn })
+        self.writer_on(&self.write).await
     }
 
     /// Delivery's connection, with the write turn: claims and attempts of the outbox, which
     /// neither wait for a processing batch that holds the write connection while it routes
     /// nor sync the file at their commit (see [`SqliteStore::open`]).
     async fn delivery_writer(&self) -> StoreResult<Writer> {
-        let conn = self.deliveries.acquire().await?;
+        self.writer_on(&self.deliveries).await
+    }
+
+    /// `pool`'s connection, then the write turn.
+    async fn writer_on(&self, pool: &SqlitePool) -> StoreResult<Writer> {
+        let conn = pool.acquire().await?;
         let turn = self.turn.take().await;
         Ok(Writer { conn, _turn: turn })
     }
