@@ -690,3 +690,30 @@ async fn the_last_arrival_of_each_source_is_read_with_seeks_not_a_walk_of_every_
     );
     // What it answers is checked on both backends (`conformance::intake`).
 }
+
+#[tokio::test]
+async fn a_file_keeper_round_reads_only_processed_items_by_store_order() {
+    let (_dir, store) = new_store().await;
+    let plan = plan_of(
+        &store,
+        &super::files::files_round("FALSE AS may_hold"),
+        None,
+    )
+    .await;
+    assert!(
+        plan.iter()
+            .any(|s| s.contains("USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)")),
+        "the items between the position and the first pending one: {plan:?}"
+    );
+    assert!(
+        plan.iter()
+            .any(|s| s.contains("USING COVERING INDEX inbound_pending")),
+        "the first pending item from the pending queue's index: {plan:?}"
+    );
+    assert!(
+        plan.iter().filter(|s| s.contains("inbound")).all(|s| s
+            .contains("USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)")
+            || s.contains("INDEX inbound_pending")),
+        "no walk of the processed items from the first: {plan:?}"
+    );
+}
