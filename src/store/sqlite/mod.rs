@@ -8,11 +8,12 @@
 //! processing transaction holds it from its start but takes the turn only at its first write,
 //! so a form is committed, and a sink claims, while a batch is routed). Reads that need no
 //! transaction use a small pool of read-only connections. Lists of keys are passed as a JSON
-//! array and expanded with `json_each`, which keeps every statement static; rows written in bulk are bound, a few dozen a statement
-//! (`bulk.rs`). The processing transaction keeps new leads back until a statement could see
-//! them (`leads/pending.rs`, `leads/guard.rs`) and reads its batch's returning contacts ahead
-//! (`leads/identities.rs`). A limit of a bound value is written `LIMIT +?N`: SQLite's planner
-//! reads a bare `LIMIT ?N` and then prepares the statement again at every new value.
+//! array and expanded with `json_each`, which keeps every statement static; rows written in
+//! bulk are bound, a few dozen a statement (`bulk.rs`). The processing transaction keeps new
+//! leads back until a statement could see them (`leads/pending.rs`, `leads/guard.rs`) and reads
+//! its batch's returning contacts ahead (`leads/identities.rs`). A limit of a bound value is
+//! written `LIMIT +?N`: SQLite's planner reads a bare `LIMIT ?N` and then prepares the
+//! statement again at every new value.
 //!
 //! One module per concern: `inbound` (intake), `leads` (the processing transaction and the
 //! SLA's deadlines), `outbox` (delivery), `notifications`, `admin` (lists, journeys, counts),
