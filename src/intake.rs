@@ -3,7 +3,7 @@
 //! durable commit before their `2xx` without one disk sync apiece. A polled source can hand
 //! over a batch with its new position, committed in the same transaction.
 
-use crate::store::{CursorWrite, Inserted, NewInbound, Store};
+use crate::store::{CursorWrite, Gathered, Inserted, NewInbound, Store};
 use crate::telemetry::Metrics;
 use std::sync::Arc;
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -102,24 +102,45 @@ impl Committer {
             if taken == 0 {
                 return;
             }
-            self.commit(&mut group).await;
+            self.commit(&mut group, &mut rx).await;
         }
     }
 
-    /// Commits one group in one transaction and answers each of its senders.
-    async fn commit(&self, group: &mut Vec<Submission>) {
-        let mut items = Vec::new();
-        let mut cursors = Vec::new();
+    /// Commits one group in one transaction and answers each of its senders. The group is
+    /// taken when the store can start the commit: what was queued by then joins it.
+    async fn commit(&self, group: &mut Vec<Submission>, rx: &mut mpsc::Receiver<Submission>) {
         let mut waiters = Vec::with_capacity(group.len());
+        let started = std::time::Instant::now();
+        let stored = {
+            let mut gather = || {
+                while group.len() < MAX_GROUP {
+                    match rx.try_recv() {
+                        Ok(s) => group.push(s),
+                        Err(_) => break,
+                    }
+                }
+                let mut taken = Gathered::default();
+                for s in group.drain(..) {
+                    waiters.push((s.done, s.items.len()));
+                    taken.items.extend(s.items);
+                    taken.cursors.extend(s.cursor);
+                }
+                taken
+            };
+            self.store.commit_gathered(&mut gather).await
+        };
+        // A store that failed before it took the group answers that group all the same.
         for s in group.drain(..) {
             waiters.push((s.done, s.items.len()));
-            items.extend(s.items);
-            cursors.extend(s.cursor);
         }
+        let items: usize = waiters.iter().map(|(_, n)| n).sum();
+        self.metrics
+            .histogram("leadgate_intake_commit_seconds")
+            .record(started.elapsed().as_secs_f64());
         self.metrics
             .histogram("leadgate_intake_group_size")
-            .record(items.len() as f64);
-        match self.store.insert_inbound(&items, &cursors).await {
+            .record(items as f64);
+        match stored {
             Ok(results) => {
                 let fresh = results.iter().any(|r| matches!(r, Inserted::New(_)));
                 let mut results = results.into_iter();
@@ -131,11 +152,105 @@ impl Committer {
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, items = items.len(), "Cannot store inbound items; their senders get an error.");
+                tracing::error!(error = %e, items, "Cannot store inbound items; their senders get an error.");
                 for (waiter, _) in waiters {
                     let _ = waiter.send(Err(e.to_string()));
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{Clock, SystemClock};
+    use crate::lead::Channel;
+    use crate::store::{OpenStore, StorageConfig};
+    use std::time::Duration;
+
+    fn form(id: &str) -> NewInbound {
+        NewInbound {
+            id: id.into(),
+            source: "site".into(),
+            channel: Channel::Webform,
+            dedupe_key: id.into(),
+            received_at: SystemClock.now(),
+            content_type: None,
+            payload: id.as_bytes().to_vec(),
+            meta: serde_json::json!({}),
+        }
+    }
+
+    /// Intake takes its group once its commit can start: the forms that arrive while another
+    /// writer (here a processing batch that has begun to write) holds the SQLite file's write
+    /// turn join the commit of the one that came first, instead of waiting for it and then for
+    /// a commit of their own.
+    #[tokio::test]
+    async fn forms_that_arrive_while_the_store_is_busy_join_one_commit() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = OpenStore::open(&StorageConfig::Sqlite(dir.path().join("t.db")))
+            .await
+            .expect("open");
+        let shared: Arc<dyn Store> = store.shared();
+        let mut batch = shared.begin().await.expect("begin");
+        (batch.set_cursor("rotation", "{}", SystemClock.now()))
+            .await
+            .expect("the batch writes, and holds the turn to its commit");
+        let metrics = Metrics::new();
+        let close = CancellationToken::new();
+        let (intake, committer) = Intake::start(
+            shared.clone(),
+            Arc::new(Notify::new()),
+            metrics.clone(),
+            close.clone(),
+        );
+        let submit = |id: &'static str| {
+            let intake = intake.clone();
+            tokio::spawn(async move { intake.submit(form(id)).await })
+        };
+        let first = submit("f1");
+        // The committer has taken the first form off its queue and waits for the turn.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let later = [submit("f2"), submit("f3")];
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!first.is_finished(), "the first form waits for the batch");
+        batch.commit().await.expect("the batch commits");
+        for (task, id) in std::iter::once(first).chain(later).zip(["f1", "f2", "f3"]) {
+            let stored = tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .expect("committed once the batch is")
+                .expect("task")
+                .expect("stored");
+            assert!(
+                matches!(stored, Inserted::New(ref got) if got == id),
+                "{id}"
+            );
+        }
+        let rendered = metrics.render();
+        let value = |series: &str| {
+            let prefix = format!("{series} ");
+            (rendered.lines())
+                .find_map(|l| l.strip_prefix(prefix.as_str()))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        };
+        assert_eq!(
+            value("leadgate_intake_group_size_count"),
+            Some(1.0),
+            "one commit: {rendered}"
+        );
+        assert_eq!(
+            value("leadgate_intake_group_size_sum"),
+            Some(3.0),
+            "of all three forms: {rendered}"
+        );
+        assert_eq!(
+            value("leadgate_intake_commit_seconds_count"),
+            Some(1.0),
+            "its time is counted: {rendered}"
+        );
+        close.cancel();
+        committer.await.expect("the committer ends");
+        store.close().await;
     }
 }

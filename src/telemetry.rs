@@ -10,6 +10,12 @@ use std::sync::Arc;
 /// The items one intake commit takes: buckets from a single form to a mailbox's backlog.
 const GROUP_SIZE_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0];
 
+/// Seconds one intake commit takes, waiting for the write turn included: from a fast disk's
+/// fraction of a millisecond to a stalled one.
+const COMMIT_SECONDS_BUCKETS: &[f64] = &[
+    0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 2.0,
+];
+
 /// Where every stage of one daemon counts what it does; `/metrics` renders it.
 #[derive(Clone)]
 pub struct Metrics(Arc<PrometheusRecorder>);
@@ -42,6 +48,12 @@ impl Metrics {
                 b.set_buckets_for_metric(
                     Matcher::Full("leadgate_processing_batch_size".into()),
                     GROUP_SIZE_BUCKETS,
+                )
+            })
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    Matcher::Full("leadgate_intake_commit_seconds".into()),
+                    COMMIT_SECONDS_BUCKETS,
                 )
             })
             .and_then(|b| {
@@ -226,6 +238,11 @@ impl Metrics {
             "leadgate_intake_group_size".into(),
             None,
             "Items committed together by one intake group commit.".into(),
+        );
+        self.0.describe_histogram(
+            "leadgate_intake_commit_seconds".into(),
+            None,
+            "Seconds one intake group commit took, waiting for the store's write turn included (a form's 2xx waits for it).".into(),
         );
         self.0.describe_histogram(
             "leadgate_processing_batch_size".into(),

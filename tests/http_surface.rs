@@ -137,6 +137,12 @@ async fn health_readiness_and_metrics() {
         .find(|l| l.starts_with("leadgate_intake_group_size_bucket{le=\"+Inf\"}"))
         .unwrap_or_else(|| panic!("the group size has buckets: {metrics}"));
     assert!(!bucket.ends_with(" 0"), "{bucket}");
+    // How long a form's commit took, the wait for the store included, in seconds' buckets.
+    let commit = metrics
+        .lines()
+        .find(|l| l.starts_with("leadgate_intake_commit_seconds_bucket{le=\"0.5\"}"))
+        .unwrap_or_else(|| panic!("the commit time has buckets: {metrics}"));
+    assert!(!commit.ends_with(" 0"), "{commit}");
     daemon.stop().await;
 }
 

@@ -4,7 +4,9 @@
 mod support;
 
 use std::time::Duration;
-use support::daemon::{ADMIN_TOKEN, TestDaemon, always_open_routing, eventually, metric_value};
+use support::daemon::{
+    ADMIN_TOKEN, TestDaemon, always_open_routing, authed_get, eventually, metric_value,
+};
 use support::sink::{Received, Sink};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -135,6 +137,52 @@ async fn forms_committed_while_processing_gathers_share_one_batch() {
         Some(2.0),
         "of both forms: {metrics}"
     );
+    daemon.stop().await;
+}
+
+/// A processing pass that takes nothing (an idle wake) writes nothing: the rotation's state
+/// stays as the last decision left it, and no commit syncs the file for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_processing_pass_writes_nothing() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sink, ""), &always_open_routing()).await;
+    let posted = post_form(&daemon, &[("phone", "+7 903 765-43-21")]).await;
+    assert_eq!(posted.status(), 202);
+    wait_for(&sink, 1).await;
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}?mode=ro",
+        dir.path().join("leadgate.db").display()
+    ))
+    .await
+    .expect("open the store");
+    let rotation_written = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT updated_at FROM cursors WHERE key = 'routing.strategy_state'",
+        )
+        .fetch_one(&db)
+        .await
+        .expect("the rotation's state, written by the decision")
+    };
+    let last_pass = || async {
+        let ready: serde_json::Value = authed_get(daemon.url("/readyz"))
+            .await
+            .expect("readyz")
+            .json()
+            .await
+            .expect("json");
+        ready["components"]["stage:process"]["last_success"].to_string()
+    };
+    let (written, pass) = (rotation_written().await, last_pass().await);
+    // The stage wakes every 50 ms with nothing to take.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_ne!(last_pass().await, pass, "the stage made idle passes");
+    assert_eq!(
+        rotation_written().await,
+        written,
+        "an idle pass leaves the rotation's state as it was"
+    );
+    db.close().await;
     daemon.stop().await;
 }
 

@@ -241,9 +241,11 @@ impl Processor {
             self.process_item(tx.as_mut(), &rules, &mut batch, row, draft, now)
                 .await?;
         }
-        let state = serde_json::to_string(&batch.state).unwrap_or_default();
-        tx.set_cursor(STRATEGY_STATE_KEY, &state, now).await?;
+        // Only a decision moves the rotation: a batch that decided nothing (an idle wake)
+        // writes nothing, and its commit syncs nothing.
         if batch.decided {
+            let state = serde_json::to_string(&batch.state).unwrap_or_default();
+            tx.set_cursor(STRATEGY_STATE_KEY, &state, now).await?;
             tx.keep_rules_texts(rules.version(), rules.texts(), now)
                 .await?;
         }

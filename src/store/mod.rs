@@ -109,6 +109,16 @@ pub enum StoreError {
 /// Shorthand for store results.
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Inbound items and the positions they bring their sources to, committed together
+/// ([`IntakeStore::commit_gathered`]).
+#[derive(Debug, Default)]
+pub struct Gathered {
+    /// The items, in the order their results are answered.
+    pub items: Vec<NewInbound>,
+    /// The sources' positions, written after the items.
+    pub cursors: Vec<CursorWrite>,
+}
+
 /// Everything the daemon keeps, behind one interface with a SQLite and a PostgreSQL
 /// implementation: one trait per concern, each implemented in that concern's file of each
 /// backend (`sqlite/outbox.rs`, `postgres/outbox.rs`...). A `dyn Store` answers every
@@ -128,6 +138,19 @@ pub trait IntakeStore: Send + Sync + std::fmt::Debug {
         items: &[NewInbound],
         cursors: &[CursorWrite],
     ) -> StoreResult<Vec<Inserted>>;
+
+    /// Waits until a commit of inbound items can start, then takes the group to commit from
+    /// `gather` (called exactly once) and commits it as [`IntakeStore::insert_inbound`] does.
+    /// Intake's committer hands its queue over this way: the items that arrive while the store
+    /// is busy with other writers join this commit instead of waiting for the next one. A
+    /// store with no such wait (PostgreSQL) gathers at once.
+    async fn commit_gathered(
+        &self,
+        gather: &mut (dyn FnMut() -> Gathered + Send),
+    ) -> StoreResult<Vec<Inserted>> {
+        let group = gather();
+        self.insert_inbound(&group.items, &group.cursors).await
+    }
 
     /// A named cursor (a source's position: IMAP UID, Telegram offset).
     async fn get_cursor(&self, key: &str) -> StoreResult<Option<String>>;

@@ -57,16 +57,14 @@ async fn inserted(
     Ok(out)
 }
 
-#[async_trait]
-impl IntakeStore for SqliteStore {
-    async fn insert_inbound(
+impl SqliteStore {
+    /// Commits `items`, then `cursors`, on intake's own connection; the caller holds the write
+    /// turn. A form waits for the writes before it, never for a processing batch being routed.
+    async fn insert_with_turn(
         &self,
         items: &[NewInbound],
         cursors: &[CursorWrite],
     ) -> StoreResult<Vec<Inserted>> {
-        // Intake's own connection, with the write turn: a form waits for the writes before
-        // it, never for a processing batch being routed.
-        let _turn = self.turn.take().await;
         let mut intake = self.intake.lock().await;
         let conn = intake
             .as_mut()
@@ -94,6 +92,29 @@ impl IntakeStore for SqliteStore {
         }
         tx.commit().await?;
         Ok(out)
+    }
+}
+
+#[async_trait]
+impl IntakeStore for SqliteStore {
+    async fn insert_inbound(
+        &self,
+        items: &[NewInbound],
+        cursors: &[CursorWrite],
+    ) -> StoreResult<Vec<Inserted>> {
+        let _turn = self.turn.take().await;
+        self.insert_with_turn(items, cursors).await
+    }
+
+    async fn commit_gathered(
+        &self,
+        gather: &mut (dyn FnMut() -> Gathered + Send),
+    ) -> StoreResult<Vec<Inserted>> {
+        // The group is taken once the turn is ours: every form that came while the writers
+        // before it held the turn is in it (they would otherwise wait for one more commit).
+        let _turn = self.turn.take().await;
+        let group = gather();
+        self.insert_with_turn(&group.items, &group.cursors).await
     }
 
     async fn get_cursor(&self, key: &str) -> StoreResult<Option<String>> {
