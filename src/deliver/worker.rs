@@ -108,33 +108,25 @@ impl SinkWorker {
         let name = format!("sink:{}", self.id);
         health.register(&name, "sink");
         let (mut batch, lease) = self.batch_and_lease();
-        let lease_span = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
-        // The rows claimed with the last batch's record, sent next even when shutdown comes
-        // meanwhile (they are leased: left unsent, they would wait for the lease to run out).
-        let mut claimed: Option<Vec<OutboxRow>> = None;
-        loop {
-            let rows = match claimed.take() {
-                Some(rows) => rows,
-                None if shutdown.is_cancelled() => break,
-                None => {
-                    let now = clock.now();
-                    match store
-                        .claim_outbox(&self.id, now, now + lease_span, batch.get())
-                        .await
-                    {
-                        Ok(rows) => rows,
-                        Err(e) => {
-                            tracing::error!(sink = %self.id, error = %e, "Cannot claim deliveries.");
-                            health.failure(&name, now, e.to_string());
-                            health.pass(&name, true);
-                            let retry = self.max_idle.min(Duration::from_secs(2));
-                            let wake = Some(&*self.wake);
-                            health
-                                .idle(&name, clock.as_ref(), None, retry, wake, &shutdown)
-                                .await;
-                            continue;
-                        }
-                    }
+        while !shutdown.is_cancelled() {
+            let now = clock.now();
+            let lease_until =
+                now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+            let rows = match store
+                .claim_outbox(&self.id, now, lease_until, batch.get())
+                .await
+            {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::error!(sink = %self.id, error = %e, "Cannot claim deliveries.");
+                    health.failure(&name, now, e.to_string());
+                    health.pass(&name, true);
+                    let retry = self.max_idle.min(Duration::from_secs(2));
+                    let wake = Some(&*self.wake);
+                    health
+                        .idle(&name, clock.as_ref(), None, retry, wake, &shutdown)
+                        .await;
+                    continue;
                 }
             };
             if rows.is_empty() {
@@ -156,29 +148,18 @@ impl SinkWorker {
                 .count();
             self.count(delivered, results.len() - delivered);
             batch.after(delivered == results.len(), took, lease);
-            // The record and the next claim in one go, unless the daemon is stopping.
-            let now = clock.now();
-            let recorded = match shutdown.is_cancelled() {
-                true => store.record_deliveries(&results).await.map(|()| Vec::new()),
-                false => {
-                    let limit = batch.get();
-                    (store.record_and_claim(&results, &self.id, now, now + lease_span, limit)).await
-                }
-            };
+            let recorded = store.record_deliveries(&results).await;
+            if recorded.is_ok() {
+                log_outcomes(&self.id, &rows, &results);
+            }
             match recorded {
-                Ok(next) => {
-                    log_outcomes(&self.id, &rows, &results);
-                    match delivered {
-                        0 => {
-                            let error = results
-                                .iter()
-                                .find_map(|r| r.error.clone())
-                                .unwrap_or_default();
-                            health.failure(&name, clock.now(), error);
-                        }
-                        _ => health.success(&name, clock.now(), None),
-                    }
-                    claimed = Some(next);
+                Ok(()) if delivered > 0 => health.success(&name, clock.now(), None),
+                Ok(()) => {
+                    let error = results
+                        .iter()
+                        .find_map(|r| r.error.clone())
+                        .unwrap_or_default();
+                    health.failure(&name, clock.now(), error);
                 }
                 Err(e) => {
                     // The rows stay leased and are sent again after the lease: at least once.

@@ -190,22 +190,6 @@ pub trait OutboxStore: Send + Sync + std::fmt::Debug {
     /// Records the outcome of delivery attempts (one transaction).
     async fn record_deliveries(&self, results: &[DeliveryResult]) -> StoreResult<()>;
 
-    /// Records a batch's outcomes, then claims `sink`'s next rows as
-    /// [`OutboxStore::claim_outbox`] does: what a worker does between two batches of sends, in
-    /// one go (on SQLite one take of the write turn and one commit instead of two). The claim
-    /// sees the outcomes, so a lead's next event is claimed once its previous one is recorded.
-    async fn record_and_claim(
-        &self,
-        results: &[DeliveryResult],
-        sink: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<OutboxRow>> {
-        self.record_deliveries(results).await?;
-        self.claim_outbox(sink, now, lease_until, limit).await
-    }
-
     /// When the next sendable pending row of `sink` (the oldest of its lead) falls due, if any.
     async fn next_outbox_due(&self, sink: &str) -> StoreResult<Option<DateTime<Utc>>>;
 

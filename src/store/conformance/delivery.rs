@@ -132,53 +132,6 @@ pub(crate) async fn a_sinks_rows_are_claimed_in_order_per_lead_under_a_lease(s: 
     assert_eq!(crm[0].buckets, buckets);
 }
 
-/// A worker records a batch and claims its next in one call: the claim sees what was just
-/// recorded (a lead's next event follows its delivered one at once, a retried one waits).
-pub(crate) async fn a_batch_is_recorded_and_the_next_claimed_in_one_go(s: &dyn Stores) {
-    let l1 = new_lead("l1", "inbox", "a@x.ru", 1, "anna");
-    stored(
-        s,
-        &l1,
-        &[outbox("l1", "crm", "e1", 1), outbox("l1", "crm", "e2", 1)],
-    )
-    .await;
-    let l2 = new_lead("l2", "inbox", "b@x.ru", 2, "boris");
-    stored(s, &l2, &[outbox("l2", "crm", "e3", 2)]).await;
-    let first = claim(s, "crm", 10, 12).await;
-    assert_eq!(events(&first), ["e1", "e3"]);
-    let (e1, e3) = (first[0].0, first[1].0);
-    let next = s
-        .record_and_claim(
-            &[
-                result(e1, 1, 11, DeliveryOutcome::Delivered),
-                result(e3, 1, 11, DeliveryOutcome::Retry(at(20))),
-            ],
-            "crm",
-            at(11),
-            at(13),
-            10,
-        )
-        .await
-        .expect("record and claim");
-    let next: Vec<(i64, String)> = next.into_iter().map(|r| (r.id, r.event_id)).collect();
-    assert_eq!(events(&next), ["e2"], "e1 delivered lets e2 go; e3 waits");
-    // Claimed under the lease like any claim.
-    assert!(claim(s, "crm", 12, 14).await.is_empty());
-    let retried = s
-        .record_and_claim(&[], "crm", at(20), at(22), 10)
-        .await
-        .expect("nothing to record, a claim");
-    let retried: Vec<(i64, String)> = retried.into_iter().map(|r| (r.id, r.event_id)).collect();
-    assert_eq!(events(&retried), ["e2", "e3"]);
-    let e3_history = s.lead_journey("l2").await.expect("journey").expect("l2");
-    let attempts: Vec<_> = e3_history
-        .deliveries
-        .iter()
-        .flat_map(|d| d.history.iter().map(|a| a.outcome.clone()))
-        .collect();
-    assert_eq!(attempts, ["retry"], "the retried attempt is recorded");
-}
-
 pub(crate) async fn attempts_are_recorded_and_dead_letters_replayed(s: &dyn Stores) {
     stored(
         s,

@@ -74,7 +74,6 @@ macro_rules! suite {
             processing::an_item_another_transaction_finished_first_fails_the_whole_batch,
             delivery::a_sinks_rows_are_claimed_in_order_per_lead_under_a_lease,
             delivery::attempts_are_recorded_and_dead_letters_replayed,
-            delivery::a_batch_is_recorded_and_the_next_claimed_in_one_go,
             delivery::preset_steps_keep_what_the_crm_answered,
             delivery::workers_claiming_at_once_never_take_the_same_row,
             notices::notifications_are_queued_once_claimed_and_recorded,

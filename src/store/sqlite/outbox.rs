@@ -28,16 +28,16 @@ pub(super) async fn outbox_summaries(
     Ok(out)
 }
 
-/// Claims up to `limit` due rows of `sink`, each lead's oldest pending one, leased until
-/// `lease_until` (one statement on `conn`).
-async fn claim(
-    conn: &mut SqliteConnection,
-    sink: &str,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-    limit: u32,
-) -> StoreResult<Vec<OutboxRow>> {
-    let rows = sqlx::query(
+#[async_trait]
+impl OutboxStore for SqliteStore {
+    async fn claim_outbox(
+        &self,
+        sink: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxRow>> {
+        let rows = sqlx::query(
         "UPDATE outbox SET lease_until = ?3 WHERE id IN (
             SELECT o.id FROM outbox o
             WHERE o.sink = ?1 AND o.status = 'pending' AND o.next_attempt_at <= ?2
@@ -51,101 +51,63 @@ async fn claim(
     .bind(ts(now))
     .bind(ts(lease_until))
     .bind(i64::from(limit))
-    .fetch_all(conn)
+    .fetch_all(&mut *self.delivery_writer().await?)
     .await?;
-    let mut out: Vec<OutboxRow> = rows.iter().map(outbox_row).collect::<StoreResult<_>>()?;
-    out.sort_by_key(|r| r.id);
-    Ok(out)
-}
-
-/// Writes the attempts and the rows' new states for `results`, one statement per table, in
-/// the caller's transaction.
-async fn record(conn: &mut SqliteConnection, results: &[DeliveryResult]) -> StoreResult<()> {
-    // `[outbox_id, attempt, at, outcome, status_code, error, duration_ms, status,
-    // next_attempt_at, delivered_at]` per result.
-    let rows: Vec<Value> = results
-        .iter()
-        .map(|r| {
-            let (outcome, status, next, delivered) = match r.outcome {
-                DeliveryOutcome::Delivered => ("delivered", "delivered", None, Some(ts(r.at))),
-                DeliveryOutcome::Retry(at) => ("retry", "pending", Some(ts(at)), None),
-                DeliveryOutcome::Dead => ("dead", "dead", None, None),
-            };
-            serde_json::json!([
-                r.outbox_id,
-                r.attempt,
-                ts(r.at),
-                outcome,
-                r.status_code,
-                r.error,
-                r.duration_ms,
-                status,
-                next,
-                delivered
-            ])
-        })
-        .collect();
-    let rows = Value::Array(rows).to_string();
-    sqlx::query(
-        "INSERT OR REPLACE INTO delivery_attempts (outbox_id, attempt, at, outcome, status_code, error, duration_ms)
-         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6
-         FROM json_each(?1) ORDER BY key",
-    )
-    .bind(&rows)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "UPDATE outbox SET status = j.value->>7, attempts = j.value->>1, lease_until = NULL,
-                last_error = j.value->>5, next_attempt_at = COALESCE(j.value->>8, next_attempt_at),
-                delivered_at = j.value->>9
-         FROM json_each(?1) AS j WHERE outbox.id = j.value->>0",
-    )
-    .bind(&rows)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-#[async_trait]
-impl OutboxStore for SqliteStore {
-    async fn claim_outbox(
-        &self,
-        sink: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<OutboxRow>> {
-        let mut writer = self.delivery_writer().await?;
-        claim(&mut writer, sink, now, lease_until, limit).await
+        let mut out: Vec<OutboxRow> = rows.iter().map(outbox_row).collect::<StoreResult<_>>()?;
+        out.sort_by_key(|r| r.id);
+        Ok(out)
     }
 
     async fn record_deliveries(&self, results: &[DeliveryResult]) -> StoreResult<()> {
         if results.is_empty() {
             return Ok(());
         }
+        // One statement per table for the whole batch: `[outbox_id, attempt, at, outcome,
+        // status_code, error, duration_ms, status, next_attempt_at, delivered_at]` per result.
+        let rows: Vec<Value> = results
+            .iter()
+            .map(|r| {
+                let (outcome, status, next, delivered) = match r.outcome {
+                    DeliveryOutcome::Delivered => ("delivered", "delivered", None, Some(ts(r.at))),
+                    DeliveryOutcome::Retry(at) => ("retry", "pending", Some(ts(at)), None),
+                    DeliveryOutcome::Dead => ("dead", "dead", None, None),
+                };
+                serde_json::json!([
+                    r.outbox_id,
+                    r.attempt,
+                    ts(r.at),
+                    outcome,
+                    r.status_code,
+                    r.error,
+                    r.duration_ms,
+                    status,
+                    next,
+                    delivered
+                ])
+            })
+            .collect();
+        let rows = Value::Array(rows).to_string();
         let mut writer = self.delivery_writer().await?;
         let mut tx = writer.begin().await?;
-        record(&mut tx, results).await?;
+        sqlx::query(
+        "INSERT OR REPLACE INTO delivery_attempts (outbox_id, attempt, at, outcome, status_code, error, duration_ms)
+         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6
+         FROM json_each(?1) ORDER BY key",
+    )
+    .bind(&rows)
+    .execute(&mut *tx)
+    .await?;
+        sqlx::query(
+            "UPDATE outbox SET status = j.value->>7, attempts = j.value->>1, lease_until = NULL,
+                last_error = j.value->>5, next_attempt_at = COALESCE(j.value->>8, next_attempt_at),
+                delivered_at = j.value->>9
+         FROM json_each(?1) AS j WHERE outbox.id = j.value->>0",
+        )
+        .bind(&rows)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    async fn record_and_claim(
-        &self,
-        results: &[DeliveryResult],
-        sink: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<OutboxRow>> {
-        let mut writer = self.delivery_writer().await?;
-        let mut tx = writer.begin().await?;
-        if !results.is_empty() {
-            record(&mut tx, results).await?;
-        }
-        let claimed = claim(&mut tx, sink, now, lease_until, limit).await?;
-        tx.commit().await?;
-        Ok(claimed)
     }
 
     async fn next_outbox_due(&self, sink: &str) -> StoreResult<Option<DateTime<Utc>>> {
