@@ -27,6 +27,8 @@ pub(super) struct Pending {
     contacts: Rows,
     refs: Rows,
     assignments: Rows,
+    /// The follow-ups' rows, encoded and packed ([`Pending::prepare_follow_ups`]).
+    follow_ups: Rows,
     /// What the kept-back rows could match.
     pub(super) kept: KeptLeads,
 }
@@ -51,6 +53,12 @@ impl Default for Pending {
                 "INSERT INTO assignments (lead_id, manager_id, level, strategy, attempt, assigned_at, ack_due_at, state)",
                 "(?, ?, ?, ?, ?, ?, ?, 'active')",
                 "",
+            ),
+            follow_ups: Rows::new(
+                "WITH u (id, record, at, name) AS (",
+                "(?, ?, ?, ?)",
+                ") UPDATE leads SET record = u.record, last_activity_at = u.at, contact_name = u.name
+               FROM u WHERE leads.id = u.id",
             ),
             kept: KeptLeads::default(),
         }
@@ -133,10 +141,31 @@ impl Pending {
 
     /// Whether any row is kept back (a read that could see one has to wait for it).
     pub(super) fn holds_rows(&self) -> bool {
-        [&self.leads, &self.contacts, &self.refs, &self.assignments]
-            .iter()
-            .any(|rows| !rows.is_empty())
+        [
+            &self.leads,
+            &self.contacts,
+            &self.refs,
+            &self.assignments,
+            &self.follow_ups,
+        ]
+        .iter()
+        .any(|rows| !rows.is_empty())
             || self.kept.has_follow_ups()
+    }
+
+    /// Encodes and packs the kept-back follow-ups' records into their rows. The commit does
+    /// it before it takes the write turn: a batch of follow-ups packs a hundred records, and
+    /// every form would wait for that CPU work otherwise.
+    pub(super) fn prepare_follow_ups(&mut self) -> StoreResult<()> {
+        for f in self.kept.take_follow_ups()? {
+            self.follow_ups.push([
+                Cell::from(f.id),
+                Cell::Blob(pack(&f.record)),
+                Cell::from(ts(f.at)),
+                Cell::from(f.contact_name),
+            ]);
+        }
+        Ok(())
     }
 
     /// Writes every kept-back row, in bulk, and forgets them.
@@ -145,21 +174,8 @@ impl Pending {
         self.contacts.insert(db).await?;
         self.refs.insert(db).await?;
         self.assignments.insert(db).await?;
-        let mut follow_ups = Rows::new(
-            "WITH u (id, record, at, name) AS (",
-            "(?, ?, ?, ?)",
-            ") UPDATE leads SET record = u.record, last_activity_at = u.at, contact_name = u.name
-               FROM u WHERE leads.id = u.id",
-        );
-        for f in self.kept.take_follow_ups()? {
-            follow_ups.push([
-                Cell::from(f.id),
-                Cell::Blob(pack(&f.record)),
-                Cell::from(ts(f.at)),
-                Cell::from(f.contact_name),
-            ]);
-        }
-        follow_ups.insert(db).await?;
+        self.prepare_follow_ups()?;
+        self.follow_ups.insert(db).await?;
         self.kept.clear();
         Ok(())
     }
