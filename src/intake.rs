@@ -129,10 +129,6 @@ impl Committer {
             };
             self.store.commit_gathered(&mut gather).await
         };
-        // A store that failed before it took the group answers that group all the same.
-        for s in group.drain(..) {
-            waiters.push((s.done, s.items.len()));
-        }
         let items: usize = waiters.iter().map(|(_, n)| n).sum();
         self.metrics
             .histogram("leadgate_intake_commit_seconds")
