@@ -37,6 +37,49 @@ fn result(id: i64, attempt: u32, minute: u32, outcome: DeliveryOutcome) -> Deliv
     }
 }
 
+/// When `event` of `lead` is next due, as the lead's journey shows it.
+async fn due_at(s: &dyn Stores, lead: &str, event: &str) -> chrono::DateTime<chrono::Utc> {
+    let journey = s.lead_journey(lead).await.expect("journey").expect("lead");
+    let row = journey.deliveries.iter().find(|d| d.event_id == event);
+    row.expect("the event").next_attempt_at
+}
+
+pub(crate) async fn rows_behind_a_retry_are_due_no_earlier_than_it(s: &dyn Stores) {
+    let l1 = new_lead("l1", "inbox", "a@x.ru", 1, "anna");
+    let rows = [outbox("l1", "crm", "e1", 1), outbox("l1", "crm", "e2", 1)];
+    stored(s, &l1, &rows).await;
+    let l2 = new_lead("l2", "inbox", "b@x.ru", 1, "boris");
+    stored(s, &l2, &[outbox("l2", "sheet", "e5", 1)]).await;
+    let first = claim(s, "crm", 2, 3).await;
+    assert_eq!(events(&first), ["e1"]);
+    let retry = DeliveryOutcome::Retry(at(30));
+    s.record_deliveries(&[result(first[0].0, 1, 2, retry)])
+        .await
+        .expect("record");
+    // e2 cannot go before e1: it is due when e1 is tried again, not before.
+    assert_eq!(due_at(s, "l1", "e2").await, at(30));
+    // So is an event of l1 queued meanwhile; another sink's rows keep their own time.
+    let mut tx = s.begin().await.expect("begin");
+    tx.insert_outbox(&[outbox("l1", "crm", "e3", 4), outbox("l1", "sheet", "e4", 4)])
+        .await
+        .expect("queue");
+    tx.commit().await.expect("commit");
+    assert_eq!(due_at(s, "l1", "e3").await, at(30));
+    assert_eq!(due_at(s, "l1", "e4").await, at(4));
+    assert_eq!(due_at(s, "l2", "e5").await, at(1));
+    assert_eq!(s.next_outbox_due("crm").await.expect("next"), Some(at(30)));
+    assert!(claim(s, "crm", 29, 31).await.is_empty());
+    // At 30 the lead's rows go in their order, one at a time.
+    let again = claim(s, "crm", 30, 32).await;
+    assert_eq!(events(&again), ["e1"]);
+    let delivered = DeliveryOutcome::Delivered;
+    s.record_deliveries(&[result(again[0].0, 2, 30, delivered)])
+        .await
+        .expect("record");
+    assert_eq!(s.next_outbox_due("crm").await.expect("next"), Some(at(30)));
+    assert_eq!(events(&claim(s, "crm", 31, 33).await), ["e2"]);
+}
+
 pub(crate) async fn a_sinks_rows_are_claimed_in_order_per_lead_under_a_lease(s: &dyn Stores) {
     let l1 = new_lead("l1", "inbox", "a@x.ru", 1, "anna");
     stored(

@@ -73,6 +73,7 @@ macro_rules! suite {
             processing::nothing_is_visible_before_the_commit,
             processing::an_item_another_transaction_finished_first_fails_the_whole_batch,
             delivery::a_sinks_rows_are_claimed_in_order_per_lead_under_a_lease,
+            delivery::rows_behind_a_retry_are_due_no_earlier_than_it,
             delivery::attempts_are_recorded_and_dead_letters_replayed,
             delivery::preset_steps_keep_what_the_crm_answered,
             delivery::workers_claiming_at_once_never_take_the_same_row,

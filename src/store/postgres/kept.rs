@@ -47,11 +47,16 @@ impl KeptBack {
 }
 
 async fn insert_outbox(db: &mut PgConnection, rows: &[NewOutbox]) -> StoreResult<()> {
-    // Queued now: due now, and its retry horizon starts now.
+    // Queued now: its retry horizon starts now, and it is due now, or when the last row its
+    // lead has pending for the sink is due if that is later (see `outbox.rs`,
+    // `PUSH_BACK_FOLLOWERS`).
     sqlx::query(
         "INSERT INTO outbox (lead_id, sink, event_id, event_type, body, created_at, retry_since,
                              next_attempt_at, request)
-         SELECT lead_id, sink, event_id, event_type, body, created_at, created_at, created_at,
+         SELECT lead_id, sink, event_id, event_type, body, created_at, created_at,
+                GREATEST(created_at, (SELECT e.next_attempt_at FROM outbox e
+                    WHERE e.sink = u.sink AND e.lead_id = u.lead_id AND e.status = 'pending'
+                    ORDER BY e.id DESC LIMIT 1)),
                 request
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                      $7::text[])

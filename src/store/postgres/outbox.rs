@@ -30,6 +30,16 @@ pub(super) async fn outbox_summaries(
     Ok(out)
 }
 
+/// Due no earlier than: a row to be tried again later moves the rows its lead has pending
+/// behind it for the same sink to that time too, if they were due sooner (they cannot go
+/// before it anyway; left due, every claim would read past them again). A `WITH` part of
+/// the recording statement, after `r` (the results); the rows it moves are never among the
+/// results, which are heads.
+const PUSH_BACK_FOLLOWERS: &str = "UPDATE outbox f SET next_attempt_at = r.next
+     FROM r JOIN outbox h ON h.id = r.outbox_id
+     WHERE r.outcome = 'retry' AND f.sink = h.sink AND f.lead_id = h.lead_id
+       AND f.status = 'pending' AND f.id > h.id AND f.next_attempt_at < r.next";
+
 /// A pending row may go when no earlier row of its lead for the same sink is pending: it is
 /// the first of its lead's pending rows. Asked per row as a subquery (one index probe of
 /// `outbox_lead_order` by sink and lead), never as an anti-join: on a table without
@@ -149,7 +159,8 @@ impl OutboxStore for PgStore {
                      next_attempt_at = COALESCE(r.next, outbox.next_attempt_at),
                      delivered_at = r.delivered
                  FROM r WHERE outbox.id = r.outbox_id
-                 RETURNING outbox.id, outbox.lead_id, outbox.delivered_at)
+                 RETURNING outbox.id, outbox.lead_id, outbox.delivered_at),
+             pushed AS ({PUSH_BACK_FOLLOWERS})
              {FIRST_DELIVERIES}"
         )))
         .bind(column(results, |r| r.outbox_id))
@@ -168,9 +179,17 @@ impl OutboxStore for PgStore {
     }
 
     async fn next_outbox_due(&self, sink: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        // Read in order of next attempt up to the first head not leased, as on SQLite (see
+        // `next_outbox_due` there): the read stays short however long the backlog.
         let next: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT MIN(GREATEST(o.next_attempt_at, COALESCE(o.lease_until, ''))) FROM outbox o
-         WHERE o.sink = $1 AND o.status = 'pending' AND {HEAD_OF_LEAD}"
+         WHERE o.sink = $1 AND o.status = 'pending'
+           AND o.next_attempt_at <= COALESCE((
+               SELECT o.next_attempt_at FROM outbox o
+               WHERE o.sink = $1 AND o.status = 'pending' AND o.lease_until IS NULL
+                 AND {HEAD_OF_LEAD}
+               ORDER BY o.next_attempt_at, o.id LIMIT 1), '9999')
+           AND {HEAD_OF_LEAD}"
         )))
         .bind(sink)
         .fetch_one(&self.pool)

@@ -28,6 +28,29 @@ pub(super) async fn outbox_summaries(
     Ok(out)
 }
 
+/// Due no earlier than: when a row is to be tried again later, the rows its lead has pending
+/// behind it for the same sink are moved to that time too, if they were due sooner. They
+/// cannot go before it anyway; left due, every claim would read past them again, and with
+/// the CRM down for an hour that is every event of every returning person (the claim holds
+/// the write turn while it reads). New rows are queued the same way (`leads/deferred.rs`).
+/// `?1` is `[[outbox_id, next_attempt_at], ...]` of the rows to be retried.
+const PUSH_BACK_FOLLOWERS: &str = "UPDATE outbox SET next_attempt_at = r.value->>1
+     FROM json_each(?1) AS r JOIN outbox h ON h.id = r.value->>0
+     WHERE outbox.sink = h.sink AND outbox.lead_id = h.lead_id AND outbox.status = 'pending'
+       AND outbox.id > h.id AND outbox.next_attempt_at < r.value->>1";
+
+/// `[[outbox_id, next_attempt_at], ...]` of the results to be retried, or `None` when every
+/// result went through or is dead.
+fn retries_json(results: &[DeliveryResult]) -> Option<String> {
+    let retries: Vec<Value> = (results.iter())
+        .filter_map(|r| match r.outcome {
+            DeliveryOutcome::Retry(at) => Some(serde_json::json!([r.outbox_id, ts(at)])),
+            _ => None,
+        })
+        .collect();
+    (!retries.is_empty()).then(|| Value::Array(retries).to_string())
+}
+
 #[async_trait]
 impl OutboxStore for SqliteStore {
     async fn claim_outbox(
@@ -106,14 +129,32 @@ impl OutboxStore for SqliteStore {
         .bind(&rows)
         .execute(&mut *tx)
         .await?;
+        if let Some(retries) = retries_json(results) {
+            sqlx::query(PUSH_BACK_FOLLOWERS)
+                .bind(&retries)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
 
     async fn next_outbox_due(&self, sink: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        // The earliest of the heads (rows no earlier pending row of their lead holds back):
+        // a head not leased is due at its next attempt, a leased one when its lease ends too.
+        // Read in order of next attempt up to the first head not leased, `c`: a head further
+        // on is due after `c` whether leased or not, and rows held back behind a head are
+        // due no earlier than it (see [`PUSH_BACK_FOLLOWERS`]), so the read stays short
+        // however long the backlog.
         let next: Option<String> = sqlx::query_scalar(
             "SELECT MIN(MAX(o.next_attempt_at, COALESCE(o.lease_until, ''))) FROM outbox o
          WHERE o.sink = ?1 AND o.status = 'pending'
+           AND o.next_attempt_at <= COALESCE((
+               SELECT h.next_attempt_at FROM outbox h
+               WHERE h.sink = ?1 AND h.status = 'pending' AND h.lease_until IS NULL
+                 AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.sink = h.sink
+                     AND e.lead_id = h.lead_id AND e.status = 'pending' AND e.id < h.id)
+               ORDER BY h.next_attempt_at LIMIT 1), '9999')
            AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.sink = o.sink
                AND e.lead_id = o.lead_id AND e.status = 'pending' AND e.id < o.id)",
         )

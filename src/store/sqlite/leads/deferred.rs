@@ -29,10 +29,14 @@ impl Default for Deferred {
                 "(?, ?, ?, ?)",
                 "",
             ),
-            // Queued now: due now, and its retry horizon starts now.
+            // Queued now: its retry horizon starts now, and it is due now, or when the last
+            // row its lead has pending for the sink is due if that is later (it cannot go
+            // before that row anyway; see `outbox.rs`, "due no earlier than").
             outbox: Rows::new(
                 "INSERT INTO outbox (lead_id, sink, event_id, event_type, body, created_at, retry_since, next_attempt_at, request)",
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "(?, ?, ?, ?, ?, ?, ?, MAX(?, COALESCE((SELECT e.next_attempt_at FROM outbox e
+                    WHERE e.sink = ? AND e.lead_id = ? AND e.status = 'pending'
+                    ORDER BY e.id DESC LIMIT 1), '')), ?)",
                 " ON CONFLICT (sink, event_id) DO NOTHING",
             ),
             notifications: notifications::rows(),
@@ -69,6 +73,8 @@ impl Deferred {
             Cell::from(created.clone()),
             Cell::from(created.clone()),
             Cell::from(created),
+            Cell::from(row.sink.clone()),
+            Cell::from(row.lead_id.clone()),
             Cell::from(request),
         ]);
     }

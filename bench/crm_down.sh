@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The CRM down while forms keep coming: the webhook sink points at a port nobody listens on, so
+# every event waits in the outbox for its retry, and a returning person's later events wait
+# behind their first. Forms arrive from a pool of POOL people (bench/returning.lua) in ROUNDS
+# rounds of SECONDS each on one store; each round prints forms a second, latency and the
+# events pending. A claim or a wake-up whose cost grows with the backlog shows as forms a
+# second falling from round to round.
+#   bench/crm_down.sh [ROUNDS] [SECONDS] [CONNECTIONS]   (LEADGATE_BIN=path skips the build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-6}
+SECONDS_PER_ROUND=${2:-10}
+CONNECTIONS=${3:-16}
+for tool in wrk sqlite3 curl; do
+  command -v $tool >/dev/null || { echo "$tool is needed: apt-get install -y $tool" >&2; exit 1; }
+done
+BIN=${LEADGATE_BIN:-./target/release/leadgate}
+[ -n "${LEADGATE_BIN:-}" ] || cargo build --release --quiet --bin leadgate
+DIR=$(mktemp -d)
+trap 'kill $PID 2>/dev/null || true; rm -rf "$DIR"' EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PORT=$(free_port)
+DOWN=$(free_port)
+cp config/routing.toml "$DIR"/
+cp config/*.txt "$DIR"/ 2>/dev/null || true
+cat > "$DIR/leadgate.toml" <<TOML
+[server]
+listen = "127.0.0.1:$PORT"
+[storage]
+url = "sqlite://$DIR/leadgate.db"
+[routing]
+watch = false
+[[sources.webform]]
+id = "site"
+rate_per_minute = 100000000
+rate_burst = 100000000
+[[sinks.webhook]]
+id = "crm"
+url = "http://127.0.0.1:$DOWN/crm"
+secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+TOML
+RUST_LOG=error "$BIN" run --config "$DIR/leadgate.toml" 2>"$DIR/daemon.log" &
+PID=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+pending() { sqlite3 "file:$DIR/leadgate.db?mode=ro" "SELECT count(*) FROM outbox WHERE status = 'pending'"; }
+printf '%6s %8s %8s %8s %9s\n' round "forms/s" "p50 ms" "p99 ms" pending
+for round in $(seq "$ROUNDS"); do
+  wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_ROUND}s" --latency -s bench/returning.lua \
+    "http://127.0.0.1:$PORT" >"$DIR/wrk.txt" 2>&1
+  awk -v r="$round" -v p="$(pending)" '
+    /^Requests\/sec/ {rps=$2}
+    $1=="50%" {p50=$2} $1=="99%" {p99=$2}
+    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; return v*1000 }
+    END {printf "%6d %8.0f %8.2f %8.2f %9d\n", r, rps, ms(p50), ms(p99), p}' "$DIR/wrk.txt"
+done
