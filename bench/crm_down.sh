@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The CRM down while forms keep coming: the webhook sink points at a port nobody listens on, so
 # every event waits in the outbox for its retry, and a returning person's later events wait
-# behind their first. Forms arrive from a pool of POOL people (bench/returning.lua) in ROUNDS
+# behind their first. Forms arrive from a pool of POOL people (bench/post.lua with POOL) in ROUNDS
 # rounds of SECONDS each on one store; each round prints forms a second, latency and the
 # events pending. A claim or a wake-up whose cost grows with the backlog shows as forms a
 # second falling from round to round.
@@ -45,7 +45,7 @@ for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && 
 pending() { sqlite3 "file:$DIR/leadgate.db?mode=ro" "SELECT count(*) FROM outbox WHERE status = 'pending'"; }
 printf '%6s %8s %8s %8s %9s\n' round "forms/s" "p50 ms" "p99 ms" pending
 for round in $(seq "$ROUNDS"); do
-  wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_ROUND}s" --latency -s bench/returning.lua \
+  POOL=${POOL:-500} wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_ROUND}s" --latency -s bench/post.lua \
     "http://127.0.0.1:$PORT" >"$DIR/wrk.txt" 2>&1
   awk -v r="$round" -v p="$(pending)" '
     /^Requests\/sec/ {rps=$2}

@@ -283,6 +283,14 @@ mod tests {
         children.map(|p| rows_read(p, node)).fold(own, i64::max)
     }
 
+    /// The plan in the row `EXPLAIN (ANALYZE, FORMAT JSON)` returns.
+    fn plan_of(explained: &PgRow) -> serde_json::Value {
+        // EXPLAIN's column is `json`, whose binary form is its text.
+        let text: String = explained.try_get_unchecked(0).expect("the plan");
+        let plan: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        plan[0]["Plan"].clone()
+    }
+
     /// The most rows any node of `plan` went through in all its loops, kept or filtered out.
     fn rows_walked(plan: &serde_json::Value) -> i64 {
         let int = |key: &str| plan[key].as_i64().unwrap_or(0);
@@ -318,9 +326,8 @@ mod tests {
         .fetch_one(&store.pool)
         .await
         .expect("explain");
-        let text: String = explained.try_get_unchecked(0).expect("the plan");
-        let plan: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-        let walked = rows_walked(&plan[0]["Plan"]);
+        let plan = plan_of(&explained);
+        let walked = rows_walked(&plan);
         assert!(
             walked <= 100,
             "{walked} rows read for the next due time in a backlog of 20,000: {plan}"
@@ -358,10 +365,7 @@ mod tests {
         .fetch_one(&store.pool)
         .await
         .expect("explain");
-        // EXPLAIN's column is `json`, whose binary form is its text.
-        let text: String = explained.try_get_unchecked(0).expect("the plan");
-        let plan: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-        let plan = &plan[0]["Plan"];
+        let plan = &plan_of(&explained);
         assert_eq!(rows_read(plan, "Limit"), 200, "a full batch: {plan}");
         assert_eq!(rows_read(plan, "Sort"), 0, "nothing sorted: {plan}");
         let scanned = rows_read(plan, "Index Scan");

@@ -33,23 +33,13 @@ pub(super) async fn outbox_summaries(
 /// cannot go before it anyway; left due, every claim would read past them again, and with
 /// the CRM down for an hour that is every event of every returning person (the claim holds
 /// the write turn while it reads). New rows are queued the same way (`leads/deferred.rs`).
-/// `?1` is `[[outbox_id, next_attempt_at], ...]` of the rows to be retried.
-const PUSH_BACK_FOLLOWERS: &str = "UPDATE outbox SET next_attempt_at = r.value->>1
+/// `?1` is the recorded results, as `record_deliveries` binds them (outbox id at 0, outcome
+/// at 3, next attempt at 8).
+const PUSH_BACK_FOLLOWERS: &str = "UPDATE outbox SET next_attempt_at = r.value->>8
      FROM json_each(?1) AS r JOIN outbox h ON h.id = r.value->>0
-     WHERE outbox.sink = h.sink AND outbox.lead_id = h.lead_id AND outbox.status = 'pending'
-       AND outbox.id > h.id AND outbox.next_attempt_at < r.value->>1";
-
-/// `[[outbox_id, next_attempt_at], ...]` of the results to be retried, or `None` when every
-/// result went through or is dead.
-fn retries_json(results: &[DeliveryResult]) -> Option<String> {
-    let retries: Vec<Value> = (results.iter())
-        .filter_map(|r| match r.outcome {
-            DeliveryOutcome::Retry(at) => Some(serde_json::json!([r.outbox_id, ts(at)])),
-            _ => None,
-        })
-        .collect();
-    (!retries.is_empty()).then(|| Value::Array(retries).to_string())
-}
+     WHERE r.value->>3 = 'retry' AND outbox.sink = h.sink AND outbox.lead_id = h.lead_id
+       AND outbox.status = 'pending' AND outbox.id > h.id
+       AND outbox.next_attempt_at < r.value->>8";
 
 #[async_trait]
 impl OutboxStore for SqliteStore {
@@ -129,9 +119,9 @@ impl OutboxStore for SqliteStore {
         .bind(&rows)
         .execute(&mut *tx)
         .await?;
-        if let Some(retries) = retries_json(results) {
+        if (results.iter()).any(|r| matches!(r.outcome, DeliveryOutcome::Retry(_))) {
             sqlx::query(PUSH_BACK_FOLLOWERS)
-                .bind(&retries)
+                .bind(&rows)
                 .execute(&mut *tx)
                 .await?;
         }
