@@ -7,38 +7,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-1000000}"
-BIN="${LEADGATE_BIN:-target/release/leadgate}"
-if [ -z "${LEADGATE_BIN:-}" ]; then cargo build --release -q; fi
+source bench/daemon.sh
+needs sqlite3 curl
+leadgate_bin
 DIR="$(mktemp -d)"
-PORT="${LEADGATE_BENCH_PORT:-18099}"
+PORT="${LEADGATE_BENCH_PORT:-$(free_port)}"
 TOKEN="bench-admin-token-0123456789"
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$DIR"' EXIT
-cp config/routing.toml config/suppress.txt "$DIR/"
-cat > "$DIR/leadgate.toml" <<TOML
-[routing]
-file = "routing.toml"
-[server]
-listen = "127.0.0.1:$PORT"
-[storage]
-url = "sqlite://$DIR/leadgate.db"
+write_config "$DIR" "$PORT"
+cat >> "$DIR/leadgate.toml" <<TOML
 [admin]
 token = "$TOKEN"
-[[sources.webform]]
-id = "site"
 [[sinks.file]]
 id = "crm"
 path = "$DIR/delivered.jsonl"
 TOML
 
-start() {
-  "$BIN" run --config "$DIR/leadgate.toml" 2>"$DIR/daemon.log" &
-  PID=$!
-  for _ in $(seq 1 600); do
-    curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "the daemon did not start:"; cat "$DIR/daemon.log"; exit 1
-}
+start() { start_daemon "$DIR" "$PORT" info; }
 
 start   # creates the schema
 kill "$PID"; wait "$PID" 2>/dev/null || true

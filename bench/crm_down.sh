@@ -11,37 +11,21 @@ cd "$(dirname "$0")/.."
 ROUNDS=${1:-6}
 SECONDS_PER_ROUND=${2:-10}
 CONNECTIONS=${3:-16}
-for tool in wrk sqlite3 curl; do
-  command -v $tool >/dev/null || { echo "$tool is needed: apt-get install -y $tool" >&2; exit 1; }
-done
-BIN=${LEADGATE_BIN:-./target/release/leadgate}
-[ -n "${LEADGATE_BIN:-}" ] || cargo build --release --quiet --bin leadgate
+source bench/daemon.sh
+needs wrk sqlite3 curl
+leadgate_bin
 DIR=$(mktemp -d)
 trap 'kill $PID 2>/dev/null || true; rm -rf "$DIR"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PORT=$(free_port)
 DOWN=$(free_port)
-cp config/routing.toml "$DIR"/
-cp config/*.txt "$DIR"/ 2>/dev/null || true
-cat > "$DIR/leadgate.toml" <<TOML
-[server]
-listen = "127.0.0.1:$PORT"
-[storage]
-url = "sqlite://$DIR/leadgate.db"
-[routing]
-watch = false
-[[sources.webform]]
-id = "site"
-rate_per_minute = 100000000
-rate_burst = 100000000
+write_config "$DIR" "$PORT"
+cat >> "$DIR/leadgate.toml" <<TOML
 [[sinks.webhook]]
 id = "crm"
 url = "http://127.0.0.1:$DOWN/crm"
 secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 TOML
-RUST_LOG=error "$BIN" run --config "$DIR/leadgate.toml" 2>"$DIR/daemon.log" &
-PID=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+start_daemon "$DIR" "$PORT" error
 pending() { sqlite3 "file:$DIR/leadgate.db?mode=ro" "SELECT count(*) FROM outbox WHERE status = 'pending'"; }
 printf '%6s %8s %8s %8s %9s\n' round "forms/s" "p50 ms" "p99 ms" pending
 for round in $(seq "$ROUNDS"); do

@@ -9,34 +9,20 @@ cd "$(dirname "$0")/.."
 TARGET=${1:-1000000}
 STEP=${2:-100000}
 CONNECTIONS=${3:-8}
-for tool in wrk sqlite3 curl; do
-  command -v $tool >/dev/null || { echo "$tool is needed: apt-get install -y $tool" >&2; exit 1; }
-done
-BIN=${LEADGATE_BIN:-./target/release/leadgate}
-[ -n "${LEADGATE_BIN:-}" ] || cargo build --release --quiet --bin leadgate
+source bench/daemon.sh
+needs wrk sqlite3 curl
+leadgate_bin
 DIR=${GROWTH_DIR:-$(mktemp -d)}
+WRK=
 trap 'kill $WRK $PID 2>/dev/null || true' EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cp config/routing.toml "$DIR"/
-cp config/*.txt "$DIR"/ 2>/dev/null || true
-cat > "$DIR/leadgate.toml" <<TOML
-[server]
-listen = "127.0.0.1:$PORT"
-[storage]
-url = "sqlite://$DIR/leadgate.db"
-[routing]
-watch = false
-[[sources.webform]]
-id = "site"
-rate_per_minute = 100000000
-rate_burst = 100000000
+PORT=$(free_port)
+write_config "$DIR" "$PORT"
+cat >> "$DIR/leadgate.toml" <<TOML
 [[sinks.file]]
 id = "crm"
 path = "$DIR/delivered.jsonl"
 TOML
-RUST_LOG=warn "$BIN" run --config "$DIR/leadgate.toml" 2>"$DIR/daemon.log" &
-PID=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+start_daemon "$DIR" "$PORT" warn
 echo "store: $DIR/leadgate.db; $CONNECTIONS connections until $TARGET leads"
 wrk -t2 -c"$CONNECTIONS" -d10h -s bench/unique.lua "http://127.0.0.1:$PORT" >"$DIR/wrk.txt" 2>&1 &
 WRK=$!

@@ -11,28 +11,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000}
-command -v valgrind >/dev/null || { echo "valgrind is needed: apt-get install -y valgrind" >&2; exit 1; }
-if [ -z "${LEADGATE_BIN:-}" ]; then
-    cargo build --release --quiet --bin leadgate
-    LEADGATE_BIN=./target/release/leadgate
-fi
+source bench/daemon.sh
+needs valgrind curl
+leadgate_bin
 DIR=$(mktemp -d)
 trap 'kill $PID 2>/dev/null || true; rm -rf "$DIR"' EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > "$DIR/leadgate.toml" <<TOML
-[server]
-listen = "127.0.0.1:$PORT"
-[storage]
-url = "sqlite://$DIR/leadgate.db"
+PORT=$(free_port)
+write_config "$DIR" "$PORT"
+cat >> "$DIR/leadgate.toml" <<TOML
 [business]
 phone_region = "RU"
-[routing]
-file = "routing.toml"
-watch = false
-[[sources.webform]]
-id = "site"
-rate_per_minute = 100000000
-rate_burst = 100000000
 [[sinks.file]]
 id = "crm"
 path = "$DIR/delivered.jsonl"
@@ -47,10 +35,7 @@ TOML
     printf '[[rules]]\nname = "wholesale"\nwhen = { text_contains = ["опт", "тендер"] }\nlevel = "senior"\n'
     printf '[[rules]]\nname = "the rest"\nlevel = "junior"\n'
 } > "$DIR/routing.toml"
-RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$DIR/callgrind.out" \
-    "$LEADGATE_BIN" run --config "$DIR/leadgate.toml" 2>"$DIR/daemon.log" &
-PID=$!
-for _ in $(seq 600); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
+start_daemon "$DIR" "$PORT" warn valgrind --tool=callgrind --callgrind-out-file="$DIR/callgrind.out"
 delivered() { [ -f "$DIR/delivered.jsonl" ] && wc -l < "$DIR/delivered.jsonl" || echo 0; }
 post() {  # post FIRST COUNT: COUNT leads from number FIRST, 16 at a time
     python3 - "$PORT" "$1" "$2" <<'PY'

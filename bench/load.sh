@@ -2,37 +2,26 @@
 # Load benchmark: the form endpoint at fixed concurrency on loopback for a fixed time.
 # Reports requests/s and latency percentiles (wrk), delivery lag to a local file sink, and the
 # daemon's idle and peak RSS. Every 202 is durable before it is sent (SQLite FULL sync).
-#   bench/load.sh [CONCURRENCY] [SECONDS]
+#   bench/load.sh [CONCURRENCY] [SECONDS]     (LEADGATE_BIN=path skips the build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONCURRENCY=${1:-16}
 SECONDS_TO_RUN=${2:-10}
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 1; }
-cargo build --release --quiet --bin leadgate
+source bench/daemon.sh
+needs wrk sqlite3 curl
+leadgate_bin
 DIR=$(mktemp -d)
 trap 'kill $PID 2>/dev/null || true; rm -rf "$DIR"' EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cp config/routing.toml config/suppress.txt "$DIR"/ 2>/dev/null || cp config/routing.toml "$DIR"/
-cat > "$DIR/leadgate.toml" <<TOML
-[server]
-listen = "127.0.0.1:$PORT"
-[storage]
-url = "sqlite://$DIR/leadgate.db"
-[routing]
-watch = false
+PORT=$(free_port)
+write_config "$DIR" "$PORT"
+cat >> "$DIR/leadgate.toml" <<TOML
 [processing]
 batch_size = ${BATCH_SIZE:-200}
-[[sources.webform]]
-id = "site"
-rate_per_minute = 100000000
-rate_burst = 100000000
 [[sinks.file]]
 id = "crm"
 path = "$DIR/delivered.jsonl"
 TOML
-RUST_LOG=warn ./target/release/leadgate run --config "$DIR/leadgate.toml" 2>"$DIR/daemon.log" &
-PID=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+start_daemon "$DIR" "$PORT" warn
 sleep 1
 IDLE_RSS=$(awk '/VmRSS/ {print $2}' /proc/$PID/status)
 echo "== wrk: $CONCURRENCY connections, ${SECONDS_TO_RUN}s"
