@@ -41,6 +41,23 @@ const PUSH_BACK_FOLLOWERS: &str = "UPDATE outbox SET next_attempt_at = r.value->
        AND outbox.status = 'pending' AND outbox.id > h.id
        AND outbox.next_attempt_at < r.value->>8";
 
+/// The condition that outbox row `$row` (a table alias) is the first pending row of its lead
+/// for its sink: a lead's events reach each sink in order, so only such a head is claimed or
+/// counts as due. A macro so that the statements stay `&'static str` (`concat!`).
+macro_rules! head_of_lead {
+    ($row:literal) => {
+        concat!(
+            "NOT EXISTS (SELECT 1 FROM outbox e WHERE e.sink = ",
+            $row,
+            ".sink AND e.lead_id = ",
+            $row,
+            ".lead_id AND e.status = 'pending' AND e.id < ",
+            $row,
+            ".id)"
+        )
+    };
+}
+
 #[async_trait]
 impl OutboxStore for SqliteStore {
     async fn claim_outbox(
@@ -50,16 +67,17 @@ impl OutboxStore for SqliteStore {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<OutboxRow>> {
-        let rows = sqlx::query(
-        "UPDATE outbox SET lease_until = ?3 WHERE id IN (
+        let rows = sqlx::query(concat!(
+            "UPDATE outbox SET lease_until = ?3 WHERE id IN (
             SELECT o.id FROM outbox o
             WHERE o.sink = ?1 AND o.status = 'pending' AND o.next_attempt_at <= ?2
               AND (o.lease_until IS NULL OR o.lease_until <= ?2)
-              AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.sink = o.sink
-                  AND e.lead_id = o.lead_id AND e.status = 'pending' AND e.id < o.id)
+              AND ",
+            head_of_lead!("o"),
+            "
             ORDER BY o.next_attempt_at, o.id LIMIT +?4)
          RETURNING id, lead_id, sink, event_id, event_type, body, request, step, attempts, retry_since",
-    )
+        ))
     .bind(sink)
     .bind(ts(now))
     .bind(ts(lease_until))
@@ -136,18 +154,19 @@ impl OutboxStore for SqliteStore {
         // on is due after `c` whether leased or not, and rows held back behind a head are
         // due no earlier than it (see [`PUSH_BACK_FOLLOWERS`]), so the read stays short
         // however long the backlog.
-        let next: Option<String> = sqlx::query_scalar(
+        let next: Option<String> = sqlx::query_scalar(concat!(
             "SELECT MIN(MAX(o.next_attempt_at, COALESCE(o.lease_until, ''))) FROM outbox o
          WHERE o.sink = ?1 AND o.status = 'pending'
            AND o.next_attempt_at <= COALESCE((
                SELECT h.next_attempt_at FROM outbox h
                WHERE h.sink = ?1 AND h.status = 'pending' AND h.lease_until IS NULL
-                 AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.sink = h.sink
-                     AND e.lead_id = h.lead_id AND e.status = 'pending' AND e.id < h.id)
+                 AND ",
+            head_of_lead!("h"),
+            "
                ORDER BY h.next_attempt_at LIMIT 1), '9999')
-           AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.sink = o.sink
-               AND e.lead_id = o.lead_id AND e.status = 'pending' AND e.id < o.id)",
-        )
+           AND ",
+            head_of_lead!("o"),
+        ))
         .bind(sink)
         .fetch_one(&self.deliveries)
         .await?;

@@ -168,7 +168,9 @@ impl Pending {
         Ok(())
     }
 
-    /// Writes every kept-back row, in bulk, and forgets them.
+    /// Writes every kept-back row, in bulk, and forgets them. Follow-ups not yet prepared
+    /// are packed here: a read in the middle of a batch that must see them flushes under the
+    /// turn; at the commit they were prepared before it and this finds none.
     pub(super) async fn flush(&mut self, db: &mut SqliteConnection) -> StoreResult<()> {
         self.leads.insert(db).await?;
         self.contacts.insert(db).await?;
