@@ -3,4 +3,5 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=src/store/migrations");
+    println!("cargo:rerun-if-changed=src/store/postgres/migrations");
 }
