@@ -10,11 +10,8 @@ N="${1:-1000000}"
 source bench/daemon.sh
 needs sqlite3 curl
 leadgate_bin
-DIR="$(mktemp -d)"
-PORT="${LEADGATE_BENCH_PORT:-$(free_port)}"
 TOKEN="bench-admin-token-0123456789"
-trap 'kill "$PID" 2>/dev/null || true; rm -rf "$DIR"' EXIT
-write_config "$DIR" "$PORT"
+fresh_store
 cat >> "$DIR/leadgate.toml" <<TOML
 [admin]
 token = "$TOKEN"

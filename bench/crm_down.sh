@@ -14,11 +14,8 @@ CONNECTIONS=${3:-16}
 source bench/daemon.sh
 needs wrk sqlite3 curl
 leadgate_bin
-DIR=$(mktemp -d)
-trap 'kill $PID 2>/dev/null || true; rm -rf "$DIR"' EXIT
-PORT=$(free_port)
+fresh_store
 DOWN=$(free_port)
-write_config "$DIR" "$PORT"
 cat >> "$DIR/leadgate.toml" <<TOML
 [[sinks.webhook]]
 id = "crm"

@@ -5,8 +5,8 @@
 #   source bench/daemon.sh
 #   needs wrk sqlite3 curl            # stop with the apt-get line when a tool is missing
 #   leadgate_bin                      # BIN: $LEADGATE_BIN, or this checkout's release build
-#   PORT=$(free_port)
-#   write_config "$DIR" "$PORT"       # DIR/leadgate.toml and the default rules (below)
+#   fresh_store                       # DIR (removed at exit, the daemon stopped), PORT, config
+#   (or: PORT=$(free_port); write_config "$DIR" "$PORT" for a DIR of the caller's)
 #   cat >> "$DIR/leadgate.toml" <<TOML ... TOML   # the sink, and whatever the bench adds
 #   start_daemon "$DIR" "$PORT" warn  # PID; back once /healthz answers
 #   start_daemon "$DIR" "$PORT" warn valgrind --tool=callgrind   # the daemon under a wrapper
@@ -25,6 +25,15 @@ leadgate_bin() {  # sets BIN; builds the release binary unless LEADGATE_BIN name
 
 free_port() {  # a loopback port nobody listens on now
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+fresh_store() {  # DIR: a new temporary directory, removed at exit with the daemon (PID)
+    # stopped; PORT: a free port (LEADGATE_BENCH_PORT to choose one); DIR/leadgate.toml written
+    DIR=$(mktemp -d)
+    PID=
+    trap 'kill $PID 2>/dev/null || true; rm -rf "$DIR"' EXIT
+    PORT=${LEADGATE_BENCH_PORT:-$(free_port)}
+    write_config "$DIR" "$PORT"
 }
 
 write_config() {  # write_config DIR PORT: the port, a SQLite store in DIR, the default rules

@@ -14,10 +14,7 @@ N=${1:-1000}
 source bench/daemon.sh
 needs valgrind curl
 leadgate_bin
-DIR=$(mktemp -d)
-trap 'kill $PID 2>/dev/null || true; rm -rf "$DIR"' EXIT
-PORT=$(free_port)
-write_config "$DIR" "$PORT"
+fresh_store
 cat >> "$DIR/leadgate.toml" <<TOML
 [business]
 phone_region = "RU"

@@ -10,10 +10,7 @@ SECONDS_TO_RUN=${2:-10}
 source bench/daemon.sh
 needs wrk sqlite3 curl
 leadgate_bin
-DIR=$(mktemp -d)
-trap 'kill $PID 2>/dev/null || true; rm -rf "$DIR"' EXIT
-PORT=$(free_port)
-write_config "$DIR" "$PORT"
+fresh_store
 cat >> "$DIR/leadgate.toml" <<TOML
 [processing]
 batch_size = ${BATCH_SIZE:-200}

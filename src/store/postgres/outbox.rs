@@ -276,7 +276,7 @@ impl OutboxStore for PgStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::postgres::testing::{drop_database, fresh_database};
+    use crate::store::postgres::testing::{drop_store, fresh_store};
 
     /// The largest number of rows a plan node of `plan` (EXPLAIN's JSON) read, by node type.
     fn rows_read(plan: &serde_json::Value, node: &str) -> i64 {
@@ -306,8 +306,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_next_due_time_is_read_from_the_first_heads_however_long_the_backlog() {
-        let (name, url) = fresh_database().await;
-        let store = PgStore::open(&url).await.expect("store");
+        let (store, name) = fresh_store().await;
         // 20,000 pending rows, two events per lead, with the CRM down: each lead's first
         // event waits for its retry, and its second is due no earlier than that.
         sqlx::query(
@@ -337,8 +336,7 @@ mod tests {
             walked <= 100,
             "{walked} rows read for the next due time in a backlog of 20,000: {plan}"
         );
-        store.close().await;
-        drop_database(name).await;
+        drop_store(store, name).await;
     }
 
     /// A claim changes only `lease_until`, which no index holds, and each page keeps room for
@@ -346,8 +344,7 @@ mod tests {
     /// new entry in any of the outbox's indexes. Rows the size of a real event (1.4 KiB).
     #[tokio::test]
     async fn a_claim_leases_its_rows_in_place() {
-        let (name, url) = fresh_database().await;
-        let store = PgStore::open(&url).await.expect("store");
+        let (store, name) = fresh_store().await;
         sqlx::query(
             "INSERT INTO outbox (lead_id, sink, event_id, event_type, body, created_at,
                                  retry_since, next_attempt_at)
@@ -379,14 +376,12 @@ mod tests {
         .expect("counts");
         assert_eq!((updated, in_place), (120, 120), "every claim in place");
         tx.rollback().await.expect("rollback");
-        store.close().await;
-        drop_database(name).await;
+        drop_store(store, name).await;
     }
 
     #[tokio::test]
     async fn a_claim_reads_about_its_batch_however_long_the_backlog() {
-        let (name, url) = fresh_database().await;
-        let store = PgStore::open(&url).await.expect("store");
+        let (store, name) = fresh_store().await;
         // 20,000 pending rows, two events per lead, all due: the backlog of a CRM that was
         // down, or of intake faster than delivery.
         sqlx::query(
@@ -420,7 +415,6 @@ mod tests {
             scanned <= 1_000,
             "{scanned} rows read for a batch of 200 in a backlog of 20,000: {plan}"
         );
-        store.close().await;
-        drop_database(name).await;
+        drop_store(store, name).await;
     }
 }

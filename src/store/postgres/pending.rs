@@ -265,15 +265,14 @@ impl Guarded {
 mod tests {
     use super::*;
     use crate::store::conformance::fixtures;
-    use crate::store::postgres::testing::{drop_database, fresh_database};
+    use crate::store::postgres::testing::{drop_store, fresh_store};
 
     /// A follow-up changes no indexed column, so PostgreSQL rewrites the row in place (a HOT
     /// update) instead of adding an entry to each of the table's indexes; an index over
     /// `last_activity_at` or the record would make every follow-up touch all of them.
     #[tokio::test]
     async fn a_follow_up_updates_its_lead_in_place() {
-        let (name, url) = fresh_database().await;
-        let store = PgStore::open(&url).await.expect("store");
+        let (store, name) = fresh_store().await;
         sqlx::query(
             "INSERT INTO leads (id, inbound_id, source, channel, conversation_key, received_at,
                                 last_activity_at, status, level, manager_id, rules_version,
@@ -305,7 +304,6 @@ mod tests {
         .expect("counts");
         assert_eq!((updated, in_place), (5, 5));
         tx.commit().await.expect("commit");
-        store.close().await;
-        drop_database(name).await;
+        drop_store(store, name).await;
     }
 }

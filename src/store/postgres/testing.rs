@@ -59,18 +59,28 @@ pub(crate) async fn drop_database(name: String) {
     admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
 }
 
-/// A fresh PostgreSQL store for one conformance test; the database goes when it passed.
-pub(crate) async fn fresh_postgres() -> Fresh {
+/// A PostgreSQL store on a database of its own, and the database's name for
+/// [`drop_store`]: for a test of the backend itself (its pool, its statements, its plans).
+pub(crate) async fn fresh_store() -> (PgStore, String) {
     let (name, url) = fresh_database().await;
     let store = PgStore::open(&url).await.expect("open a PostgreSQL store");
+    (store, name)
+}
+
+/// Closes a store [`fresh_store`] opened and drops its database.
+pub(crate) async fn drop_store(store: PgStore, name: String) {
+    store.close().await;
+    drop_database(name).await;
+}
+
+/// A fresh PostgreSQL store for one conformance test; the database goes when it passed.
+pub(crate) async fn fresh_postgres() -> Fresh {
+    let (store, name) = fresh_store().await;
     let closing = store.clone();
     Fresh {
         store: Box::new(store),
         _keep: Box::new(()),
-        cleanup: Some(Box::pin(async move {
-            closing.close().await;
-            drop_database(name).await;
-        })),
+        cleanup: Some(Box::pin(drop_store(closing, name))),
     }
 }
 
