@@ -67,6 +67,23 @@ pub(crate) async fn rows_behind_a_retry_are_due_no_earlier_than_it(s: &dyn Store
     assert_eq!(due_at(s, "l1", "e3").await, at(30));
     assert_eq!(due_at(s, "l1", "e4").await, at(4));
     assert_eq!(due_at(s, "l2", "e5").await, at(1));
+    // And a re-send from the console: due with the lead's last pending row, not before it.
+    assert!(
+        s.resend("l1", "crm", "e3-again", at(5))
+            .await
+            .expect("resend")
+    );
+    assert_eq!(due_at(s, "l1", "e3-again").await, at(30));
+    assert!(
+        s.resend("l2", "sheet", "e5-again", at(5))
+            .await
+            .expect("resend")
+    );
+    assert_eq!(
+        due_at(s, "l2", "e5-again").await,
+        at(5),
+        "due now: e5 is due before"
+    );
     assert_eq!(s.next_outbox_due("crm").await.expect("next"), Some(at(30)));
     assert!(claim(s, "crm", 29, 31).await.is_empty());
     // At 30 the lead's rows go in their order, one at a time.
