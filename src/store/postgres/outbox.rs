@@ -7,6 +7,7 @@ use crate::store::sql::outbox::{
     ATTEMPTS, CRM_REFS, OUTBOX_COLUMNS, SET_CRM_REF, SET_STEP, attempt_summary, crm_ref,
     outbox_row, outbox_summary,
 };
+use std::sync::LazyLock;
 
 /// Every attempt of one outbox row, oldest first.
 async fn attempts_of(pool: &PgPool, outbox_id: i64) -> StoreResult<Vec<AttemptSummary>> {
@@ -101,29 +102,36 @@ fn due_heads() -> String {
     )
 }
 
-/// Leases [`due_heads`] until `$3` and returns them: the claim.
-fn claim() -> String {
-    format!(
-        "UPDATE outbox SET lease_until = $3 WHERE id IN ({})
-         RETURNING id, lead_id, sink, event_id, event_type, body, request, step, attempts, retry_since",
-        due_heads()
-    )
+/// Leases [`due_heads`] until `$3` and returns them: the claim (its text made once, not at
+/// every batch).
+fn claim() -> &'static str {
+    static CLAIM: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "UPDATE outbox SET lease_until = $3 WHERE id IN ({})
+             RETURNING id, lead_id, sink, event_id, event_type, body, request, step, attempts, retry_since",
+            due_heads()
+        )
+    });
+    &CLAIM
 }
 
 /// When sink `$1`'s next row falls due: the earliest head, read in order of next attempt up
 /// to the first head not leased, as on SQLite (see `next_outbox_due` there), so the read
-/// stays short however long the backlog.
-fn next_due() -> String {
-    format!(
-        "SELECT MIN(GREATEST(o.next_attempt_at, COALESCE(o.lease_until, ''))) FROM outbox o
-         WHERE o.sink = $1 AND o.status = 'pending'
-           AND o.next_attempt_at <= COALESCE((
-               SELECT o.next_attempt_at FROM outbox o
-               WHERE o.sink = $1 AND o.status = 'pending' AND o.lease_until IS NULL
-                 AND {HEAD_OF_LEAD}
-               ORDER BY o.next_attempt_at, o.id LIMIT 1), '9999')
-           AND {HEAD_OF_LEAD}"
-    )
+/// stays short however long the backlog. Its text made once.
+fn next_due() -> &'static str {
+    static NEXT_DUE: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT MIN(GREATEST(o.next_attempt_at, COALESCE(o.lease_until, ''))) FROM outbox o
+             WHERE o.sink = $1 AND o.status = 'pending'
+               AND o.next_attempt_at <= COALESCE((
+                   SELECT o.next_attempt_at FROM outbox o
+                   WHERE o.sink = $1 AND o.status = 'pending' AND o.lease_until IS NULL
+                     AND {HEAD_OF_LEAD}
+                   ORDER BY o.next_attempt_at, o.id LIMIT 1), '9999')
+               AND {HEAD_OF_LEAD}"
+        )
+    });
+    &NEXT_DUE
 }
 
 #[async_trait]
@@ -276,7 +284,7 @@ impl OutboxStore for PgStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::postgres::testing::{drop_store, fresh_store};
+    use crate::store::postgres::testing::{drop_store, fresh_store, updated_in_place};
 
     /// The largest number of rows a plan node of `plan` (EXPLAIN's JSON) read, by node type.
     fn rows_read(plan: &serde_json::Value, node: &str) -> i64 {
@@ -366,15 +374,11 @@ mod tests {
             .await
             .expect("claim");
         assert_eq!(claimed.len(), 120);
-        // This transaction's own counts: updated rows, and those updated in place.
-        let (updated, in_place): (i64, i64) = sqlx::query_as(
-            "SELECT pg_stat_get_xact_tuples_updated('outbox'::regclass),
-                    pg_stat_get_xact_tuples_hot_updated('outbox'::regclass)",
-        )
-        .fetch_one(&mut *tx)
-        .await
-        .expect("counts");
-        assert_eq!((updated, in_place), (120, 120), "every claim in place");
+        assert_eq!(
+            updated_in_place(&mut tx, "outbox").await,
+            (120, 120),
+            "every claim in place"
+        );
         tx.rollback().await.expect("rollback");
         drop_store(store, name).await;
     }

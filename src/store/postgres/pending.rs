@@ -265,7 +265,7 @@ impl Guarded {
 mod tests {
     use super::*;
     use crate::store::conformance::fixtures;
-    use crate::store::postgres::testing::{drop_store, fresh_store};
+    use crate::store::postgres::testing::{drop_store, fresh_store, updated_in_place};
 
     /// A follow-up changes no indexed column, so PostgreSQL rewrites the row in place (a HOT
     /// update) instead of adding an entry to each of the table's indexes; an index over
@@ -294,15 +294,7 @@ mod tests {
             })
             .collect();
         update_follow_ups(&mut tx, &rows).await.expect("follow-ups");
-        // This transaction's own counts: updated rows, and those updated in place.
-        let (updated, in_place): (i64, i64) = sqlx::query_as(
-            "SELECT pg_stat_get_xact_tuples_updated('leads'::regclass),
-                    pg_stat_get_xact_tuples_hot_updated('leads'::regclass)",
-        )
-        .fetch_one(&mut *tx)
-        .await
-        .expect("counts");
-        assert_eq!((updated, in_place), (5, 5));
+        assert_eq!(updated_in_place(&mut tx, "leads").await, (5, 5));
         tx.commit().await.expect("commit");
         drop_store(store, name).await;
     }

@@ -73,6 +73,20 @@ pub(crate) async fn drop_store(store: PgStore, name: String) {
     drop_database(name).await;
 }
 
+/// How many rows of `table` the open transaction on `conn` updated, and how many of them in
+/// place (a HOT update: no new index entry): what a test of a fill factor or of an index that
+/// must stay off an updated column reads.
+pub(crate) async fn updated_in_place(conn: &mut sqlx::PgConnection, table: &str) -> (i64, i64) {
+    sqlx::query_as(
+        "SELECT pg_stat_get_xact_tuples_updated($1::regclass),
+                pg_stat_get_xact_tuples_hot_updated($1::regclass)",
+    )
+    .bind(table)
+    .fetch_one(conn)
+    .await
+    .expect("this transaction's update counts")
+}
+
 /// A fresh PostgreSQL store for one conformance test; the database goes when it passed.
 pub(crate) async fn fresh_postgres() -> Fresh {
     let (store, name) = fresh_store().await;
