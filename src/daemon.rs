@@ -4,7 +4,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::deliver::{SinkConfig, SinkKind, SinkRoute};
 use crate::health::Health;
-use crate::http::{AppState, FormRuntime, router};
+use crate::http::{AppParts, AppState, FormRuntime, router};
 use crate::intake::Intake;
 use crate::leases::Leases;
 use crate::notify::{Notices, TelegramNotifier};
@@ -193,7 +193,7 @@ pub async fn run(
     start_limiter_sweeper(&forms, &shared.tasks);
     let grace = config.server.shutdown_grace;
     let config = Arc::new(config);
-    let state = AppState {
+    let state = AppState::new(AppParts {
         config: config.clone(),
         intake: shared.intake.clone(),
         store: shared.store.clone(),
@@ -215,7 +215,7 @@ pub async fn run(
         files: all.clone(),
         shelf: crate::files::shelf_of(&config.storage.data_dir()),
         leases: shared.leases.clone(),
-    };
+    });
     let metrics = shared.metrics.clone();
     drop(shared);
     tracing::info!(listen = %listener.local_addr()?, sinks = config.sinks.len(), sources = config.sources.iter().count(), "leadgate is running.");
