@@ -8,7 +8,7 @@ use crate::connectors::Preset;
 use crate::lead::Lead;
 use crate::lead::{Envelope, EventType};
 use crate::routing::{CompiledRules, Manager};
-use crate::store::{NewOutbox, PresetPlan};
+use crate::store::{EncodedLead, NewOutbox, PresetPlan};
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -36,29 +36,43 @@ pub fn outbox_rows(
     lead: &Lead,
     at: DateTime<Utc>,
 ) -> Vec<NewOutbox> {
-    rows(sinks, rules, clock, event, lead, None, at)
+    let event = Event {
+        kind: event,
+        lead,
+        encoded: None,
+        update: None,
+    };
+    rows(sinks, rules, clock, &event, at)
+}
+
+/// An event to queue: its type, the lead (and its JSON text when already encoded), and what a
+/// follow-up added.
+struct Event<'a> {
+    kind: EventType,
+    lead: &'a Lead,
+    encoded: Option<&'a str>,
+    update: Option<&'a serde_json::Value>,
 }
 
 /// The outbox rows for `lead.updated`: the envelope also carries `update`, what this
 /// follow-up added (`{"text", "edit", "phones", "emails", "fields"}`), since `lead.text`
-/// holds every message so far and a CRM note wants only the new words.
+/// holds every message so far and a CRM note wants only the new words. The lead comes
+/// encoded: its record's text is the envelope's `data` wherever the sink takes it as it is.
 pub fn update_rows(
     sinks: &[SinkRoute],
     rules: &CompiledRules,
     clock: &dyn Clock,
-    lead: &Lead,
+    lead: &EncodedLead,
     update: &serde_json::Value,
     at: DateTime<Utc>,
 ) -> Vec<NewOutbox> {
-    rows(
-        sinks,
-        rules,
-        clock,
-        EventType::Updated,
-        lead,
-        Some(update),
-        at,
-    )
+    let event = Event {
+        kind: EventType::Updated,
+        lead: lead.record(),
+        encoded: Some(lead.json()),
+        update: Some(update),
+    };
+    rows(sinks, rules, clock, &event, at)
 }
 
 /// The manager's user id in `sink`'s CRM: keyed by the sink's id, or by its preset's name
@@ -73,21 +87,22 @@ fn rows(
     sinks: &[SinkRoute],
     rules: &CompiledRules,
     clock: &dyn Clock,
-    event: EventType,
-    lead: &Lead,
-    update: Option<&serde_json::Value>,
+    e: &Event<'_>,
     at: DateTime<Utc>,
 ) -> Vec<NewOutbox> {
+    let (event, lead) = (e.kind, e.lead);
     sinks
         .iter()
         .filter(|s| s.events.contains(&event))
         .filter_map(|sink| {
             let preset = sink.preset.as_ref().map(|p| p.name.as_str());
             let for_sink = with_crm_user_id(lead, rules, &sink.id, preset);
-            let envelope = Envelope::new(event, at, &for_sink, update);
-            let (body, plan) = match &sink.preset {
-                None => (envelope.text(), None),
-                Some(preset) => {
+            let envelope = Envelope::new(event, at, &for_sink, e.update);
+            let (body, plan) = match (&sink.preset, &for_sink, e.encoded) {
+                // The lead as it was encoded: its text is the `data`.
+                (None, Cow::Borrowed(_), Some(json)) => (envelope.text_with_data(json), None),
+                (None, _, _) => (envelope.text(), None),
+                (Some(preset), _, _) => {
                     let body = envelope.value();
                     let plan = match preset.choose(event, &body) {
                         Ok(Some(request)) => PresetPlan::Request(request),

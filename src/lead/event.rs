@@ -78,6 +78,29 @@ impl<'a> Envelope<'a> {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// The envelope's JSON text with `data` written as `data_json`, the lead's own JSON text
+    /// (its stored record, encoded once): the bytes [`Envelope::text`] writes, without
+    /// encoding a lead that carries its whole conversation a second time.
+    pub fn text_with_data(&self, data_json: &str) -> String {
+        let update = self
+            .update
+            .map(|u| serde_json::to_string(u).unwrap_or_default());
+        let mut text =
+            String::with_capacity(data_json.len() + 80 + update.as_ref().map_or(0, String::len));
+        text.push_str(r#"{"type":""#);
+        text.push_str(self.event);
+        text.push_str(r#"","timestamp":""#);
+        text.push_str(&self.timestamp);
+        text.push_str(r#"","data":"#);
+        text.push_str(data_json);
+        if let Some(update) = update {
+            text.push_str(r#","update":"#);
+            text.push_str(&update);
+        }
+        text.push('}');
+        text
+    }
+
     /// The envelope as a JSON value, for a preset to choose and render from.
     pub fn value(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
@@ -125,7 +148,11 @@ mod tests {
             text.ends_with(r#""update":{"text":"И доставка","edit":false}}"#),
             "{text}"
         );
-        let created = Envelope::new(EventType::Created, at, &lead, None).value();
+        let data = serde_json::to_string(&lead).expect("a lead encodes");
+        assert_eq!(updated.text_with_data(&data), text, "the lead encoded once");
+        let created = Envelope::new(EventType::Created, at, &lead, None);
+        assert_eq!(created.text_with_data(&data), created.text());
+        let created = created.value();
         assert_eq!(created["data"]["text"], "Сколько стоит?\n\nИ доставка");
         assert!(
             created.get("update").is_none(),

@@ -28,8 +28,8 @@ use crate::routing::{CompiledRules, Outcome, RoutingContext, RulesHandle, Strate
 use crate::sla::Reach;
 use crate::sources::{SourceSettings, parse_item};
 use crate::store::{
-    FinishedInbound, InboundRow, LeadStatus, LeadUpdate, NewAssignment, NewLead, Store,
-    StoreResult, StoreTx, StoredLead,
+    EncodedLead, FinishedInbound, InboundRow, LeadStatus, LeadUpdate, NewAssignment, NewLead,
+    Store, StoreResult, StoreTx, StoredLead,
 };
 use crate::telemetry::Metrics;
 use chrono::{DateTime, Utc};
@@ -536,7 +536,10 @@ impl Processor {
             tx.add_identity_keys(&lead.id, manager, &gained, now)
                 .await?;
         }
-        tx.follow_up_lead(&lead, now).await?;
+        // Encoded once: the stored record and the `lead.updated` envelope's `data`.
+        let encoded = EncodedLead::new(lead)?;
+        let lead = encoded.record();
+        tx.follow_up_lead(&encoded, now).await?;
         if let Some(id) = &draft.external_id {
             tx.add_refs(&lead.id, std::slice::from_ref(id)).await?;
         }
@@ -552,13 +555,20 @@ impl Processor {
             detail["as_lead"] = mark.clone();
         }
         tx.audit(&lead.id, now, kind, &detail).await?;
-        let rows = update_rows(&self.sinks, rules, self.clock.as_ref(), &lead, &update, now);
+        let rows = update_rows(
+            &self.sinks,
+            rules,
+            self.clock.as_ref(),
+            &encoded,
+            &update,
+            now,
+        );
         batch.queued |= !rows.is_empty();
         tx.insert_outbox(&rows).await?;
         if !edit && !draft.text.is_empty() {
             let notices = self
                 .notices
-                .follow_up(rules, &lead, &draft.text, &row.id, now);
+                .follow_up(rules, lead, &draft.text, &row.id, now);
             queue_notices(tx, batch, &notices).await?;
         }
         tx.finish_inbound(&FinishedInbound::lead(&row.id, &lead.id, Some(kind), now))

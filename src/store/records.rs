@@ -128,6 +128,34 @@ pub struct StoredLead {
     pub last_activity_at: DateTime<Utc>,
 }
 
+/// A lead with its record's JSON text, encoded once: the text is what the store keeps and
+/// what a plain event's `data` holds. A follow-up's record carries every message so far, and
+/// encoding it once for both (not again for the row and for the envelope) keeps the cost of a
+/// long conversation's next message down.
+#[derive(Debug, Clone)]
+pub struct EncodedLead {
+    record: Lead,
+    json: String,
+}
+
+impl EncodedLead {
+    /// Encodes `record`.
+    pub fn new(record: Lead) -> super::StoreResult<EncodedLead> {
+        let json = super::sql::leads::record_text(&record)?;
+        Ok(EncodedLead { record, json })
+    }
+
+    /// The lead.
+    pub fn record(&self) -> &Lead {
+        &self.record
+    }
+
+    /// Its JSON text, as the store keeps it and as an event's `data` is written.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+}
+
 /// The newest earlier lead of a returning contact: what routing needs of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreviousLead {

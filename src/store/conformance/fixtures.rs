@@ -5,7 +5,8 @@ use crate::lead::{
     AssignedManager, Assignment, Channel, Classification, Contact, Lead, NormalisedDraft, Thread,
 };
 use crate::store::{
-    FinishedInbound, LeadStatus, NewAssignment, NewInbound, NewLead, NewOutbox, PreviousLead,
+    EncodedLead, FinishedInbound, LeadStatus, NewAssignment, NewInbound, NewLead, NewOutbox,
+    PreviousLead,
 };
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -61,6 +62,11 @@ pub(crate) fn new_lead(id: &str, source: &str, email: &str, minute: u32, manager
         rules_version: "v1".into(),
         record,
     }
+}
+
+/// `record` encoded, as a follow-up hands it to the store.
+pub(crate) fn encoded(record: &Lead) -> EncodedLead {
+    EncodedLead::new(record.clone()).expect("a record encodes")
 }
 
 /// A held lead `id` at `level`.

@@ -2,7 +2,7 @@
 //! items, resends, and the daily totals of the reports.
 
 use super::Stores;
-use super::fixtures::{at, found_by_name, inbound, new_lead, outbox, stored};
+use super::fixtures::{at, encoded, found_by_name, inbound, new_lead, outbox, stored};
 use crate::store::{
     DayTotals, FinishedInbound, LeadQuery, LeadStatus, LeadUpdate, ListFilter, MarkedAsLead,
     PageKey, Search,
@@ -266,7 +266,9 @@ pub(crate) async fn a_name_is_found_as_the_lead_stands_now(s: &dyn Stores) {
     let mut tx = s.begin().await.expect("begin");
     let mut record = tx.lead("n1").await.expect("read").expect("n1").record;
     record.contact.name = Some("Олег Смирнов".into());
-    tx.follow_up_lead(&record, at(2)).await.expect("follow up");
+    tx.follow_up_lead(&encoded(&record), at(2))
+        .await
+        .expect("follow up");
     tx.commit().await.expect("commit");
     let oleg = vec![("n1".to_string(), Some("Олег Смирнов".to_string()))];
     assert_eq!(named("Олег").await, oleg);

@@ -30,7 +30,6 @@ pub(crate) mod testing;
 
 use super::values::{opt_ts, parse_json, ts};
 use super::*;
-use crate::lead::Lead;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, PgConnection, Postgres, Row};
 use std::sync::Arc;

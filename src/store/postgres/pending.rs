@@ -137,7 +137,7 @@ impl Pending {
         if !self.assignments.is_empty() {
             insert_assignments(db, &self.assignments).await?;
         }
-        let follow_ups = self.kept.take_follow_ups()?;
+        let follow_ups = self.kept.take_follow_ups();
         if !follow_ups.is_empty() {
             update_follow_ups(db, &follow_ups).await?;
         }

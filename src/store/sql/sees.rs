@@ -3,9 +3,7 @@
 //! this keeps the follow-ups; this decides when a statement needs them written first, so the
 //! two backends cannot disagree on it.
 
-use crate::lead::Lead;
-use crate::store::sql::leads::record_text;
-use crate::store::{NewLead, StoreResult};
+use crate::store::{EncodedLead, NewLead};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashSet};
 
@@ -42,10 +40,10 @@ pub(in crate::store) struct KeptLeads {
     external: HashSet<(String, String)>,
     /// `(source, conversation_key)` of the kept-back leads.
     conversations: HashSet<(String, String)>,
-    /// Follow-ups kept back: each followed-up lead's latest record and when it was written,
-    /// by lead id (the order they are written in). A conversation of fifty messages in one
-    /// batch is then one row written once, not fifty.
-    follow_ups: BTreeMap<String, (Lead, DateTime<Utc>)>,
+    /// Follow-ups kept back: each followed-up lead's latest row, by lead id (the order they
+    /// are written in). A conversation of fifty messages in one batch is then one row
+    /// written once, not fifty.
+    follow_ups: BTreeMap<String, FollowUpRow>,
 }
 
 /// A followed-up lead's row as it is written: the record, its last activity and its name.
@@ -82,23 +80,20 @@ impl KeptLeads {
 
     /// Keeps back a follow-up of a lead already written, in place of an earlier one of the
     /// same lead in this transaction (a record carries every message before it).
-    pub(in crate::store) fn follow_up(&mut self, record: &Lead, at: DateTime<Utc>) {
-        (self.follow_ups).insert(record.id.clone(), (record.clone(), at));
+    pub(in crate::store) fn follow_up(&mut self, lead: &EncodedLead, at: DateTime<Utc>) {
+        let r = lead.record();
+        let row = FollowUpRow {
+            id: r.id.clone(),
+            record: lead.json().to_string(),
+            at,
+            contact_name: r.contact.name.clone(),
+        };
+        (self.follow_ups).insert(r.id.clone(), row);
     }
 
     /// The kept-back follow-ups' rows, in lead id order, handed over to be written.
-    pub(in crate::store) fn take_follow_ups(&mut self) -> StoreResult<Vec<FollowUpRow>> {
-        std::mem::take(&mut self.follow_ups)
-            .into_iter()
-            .map(|(id, (record, at))| {
-                Ok(FollowUpRow {
-                    record: record_text(&record)?,
-                    contact_name: record.contact.name,
-                    id,
-                    at,
-                })
-            })
-            .collect()
+    pub(in crate::store) fn take_follow_ups(&mut self) -> Vec<FollowUpRow> {
+        std::mem::take(&mut self.follow_ups).into_values().collect()
     }
 
     /// Whether an assignment of `lead_id` is the first of a kept-back lead, which is then kept
@@ -190,17 +185,17 @@ mod tests {
         let mut kept = KeptLeads::default();
         let mut record = fixtures::new_lead("L9", "web", "a@example.com", 0, "anna").record;
         record.text = "first".into();
-        kept.follow_up(&record, fixtures::at(1));
+        kept.follow_up(&fixtures::encoded(&record), fixtures::at(1));
         record.text = "first\n\nsecond".into();
         record.contact.name = Some("Анна".into());
-        kept.follow_up(&record, fixtures::at(2));
+        kept.follow_up(&fixtures::encoded(&record), fixtures::at(2));
         assert!(kept.seen_by(Sees::Lead("L9")));
         assert!(!kept.seen_by(Sees::Lead("L2")), "another lead's row");
         assert!(kept.seen_by(Sees::External("web", "any")));
         assert!(kept.seen_by(Sees::Refs(&["x".into()])));
         assert!(kept.seen_by(Sees::Conversations(&[("web", "any")])));
         assert!(!kept.seen_by(Sees::Nothing));
-        let rows = kept.take_follow_ups().expect("serialised");
+        let rows = kept.take_follow_ups();
         assert_eq!(rows.len(), 1, "the lead's latest record, once");
         assert!(
             rows[0].record.contains("first\\n\\nsecond"),

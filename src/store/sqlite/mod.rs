@@ -35,7 +35,6 @@ mod tests;
 
 use super::values::{opt_ts, parse_json, ts};
 use super::*;
-use crate::lead::Lead;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,

@@ -101,7 +101,7 @@ impl Guarded {
 
     /// Writes what is kept back, then the rows deferred to the commit, and commits.
     pub(super) async fn commit(mut self, deferred: Deferred) -> StoreResult<()> {
-        self.pending.prepare_follow_ups()?;
+        self.pending.prepare_follow_ups();
         self.start_writing().await?;
         let Stage::Writing { mut tx, _turn } = self.stage else {
             return Err(broken());

@@ -27,7 +27,7 @@ pub(super) struct Pending {
     contacts: Rows,
     refs: Rows,
     assignments: Rows,
-    /// The follow-ups' rows, encoded and packed ([`Pending::prepare_follow_ups`]).
+    /// The follow-ups' rows, packed ([`Pending::prepare_follow_ups`]).
     follow_ups: Rows,
     /// What the kept-back rows could match.
     pub(super) kept: KeptLeads,
@@ -153,11 +153,11 @@ impl Pending {
             || self.kept.has_follow_ups()
     }
 
-    /// Encodes and packs the kept-back follow-ups' records into their rows. The commit does
-    /// it before it takes the write turn: a batch of follow-ups packs a hundred records, and
-    /// every form would wait for that CPU work otherwise.
-    pub(super) fn prepare_follow_ups(&mut self) -> StoreResult<()> {
-        for f in self.kept.take_follow_ups()? {
+    /// Packs the kept-back follow-ups' records into their rows. The commit does it before it
+    /// takes the write turn: a batch of follow-ups packs a hundred records, and every form
+    /// would wait for that CPU work otherwise.
+    pub(super) fn prepare_follow_ups(&mut self) {
+        for f in self.kept.take_follow_ups() {
             self.follow_ups.push([
                 Cell::from(f.id),
                 Cell::Blob(pack(&f.record)),
@@ -165,7 +165,6 @@ impl Pending {
                 Cell::from(f.contact_name),
             ]);
         }
-        Ok(())
     }
 
     /// Writes every kept-back row, in bulk, and forgets them. Follow-ups not yet prepared
@@ -176,7 +175,7 @@ impl Pending {
         self.contacts.insert(db).await?;
         self.refs.insert(db).await?;
         self.assignments.insert(db).await?;
-        self.prepare_follow_ups()?;
+        self.prepare_follow_ups();
         self.follow_ups.insert(db).await?;
         self.kept.clear();
         Ok(())
