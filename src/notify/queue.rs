@@ -153,9 +153,14 @@ impl Notices {
         let Some((a, m)) = holder(rules, lead) else {
             return Vec::new();
         };
+        let targets = self.targets(m);
+        if targets.is_empty() {
+            // Nobody to tell here: no card is made.
+            return Vec::new();
+        }
         let labels = self.cfg.language.labels();
         let card = Card::of(lead, labels.new_lead, labels, m.timezone());
-        self.targets(m)
+        targets
             .into_iter()
             .map(|t| {
                 let message = match t.channel {
@@ -221,11 +226,17 @@ impl Notices {
         let Some((_, m)) = holder(rules, lead) else {
             return Vec::new();
         };
+        let targets = self.targets(m);
+        if targets.is_empty() {
+            // Nobody to tell here: the lead, which carries its whole conversation, is not
+            // copied into a card.
+            return Vec::new();
+        }
         let labels = self.cfg.language.labels();
         let mut shown = lead.clone();
         shown.text = added.to_string();
         let card = Card::of(&shown, labels.follow_up, labels, m.timezone());
-        self.targets(m)
+        targets
             .into_iter()
             .map(|t| {
                 let message = match t.channel {
