@@ -257,9 +257,9 @@ async fn every_connector_sample_gives_its_expected_result() {
             problems.push(format!("inbound connector {} ships no samples", c.name));
         }
     }
-    for p in catalogue.presets_all() {
-        if !seen.contains(&format!("outbound/{}", p.name)) {
-            problems.push(format!("preset {} ships no samples", p.name));
+    for name in catalogue.presets_all() {
+        if !seen.contains(&format!("outbound/{name}")) {
+            problems.push(format!("preset {name} ships no samples"));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -1,8 +1,9 @@
 //! Connectors as data: inbound connectors (`connectors/inbound/*.toml`) map a form builder's
 //! payload to a lead; outbound presets (`connectors/outbound/*.toml`) turn a lead into a CRM's
 //! own API call. The shipped files are embedded in the binary, so the daemon runs from any
-//! directory; a business adds or overrides files in `[connectors] dir`. Every file is
-//! validated at start and by `leadgate check`, each problem named with its file and key.
+//! directory; a business adds or overrides files in `[connectors] dir`. Its files are
+//! validated at start and by `leadgate check`, each problem named with its file and key; a
+//! shipped preset is compiled when a sink names it (the build's tests compile every one).
 
 mod embedded;
 mod flatten;
@@ -31,6 +32,11 @@ pub const GENERIC: &str = "generic";
 pub struct Catalogue {
     inbound: BTreeMap<String, Arc<InboundConnector>>,
     outbound: BTreeMap<String, Arc<Preset>>,
+    /// The shipped presets that no file replaced, by name, with their origin and text:
+    /// compiled when a sink names one. A compiled preset's templates take about 200 KiB,
+    /// which a daemon whose sinks use none of them should not carry (idle RSS); the build's
+    /// tests compile every one of them.
+    shipped: BTreeMap<String, (String, &'static str)>,
 }
 
 /// Which kind of file.
@@ -56,12 +62,7 @@ impl Catalogue {
             );
         }
         for (origin, text) in embedded::OUTBOUND {
-            cat.add(
-                Kind::Outbound,
-                &format!("embedded:{origin}"),
-                text,
-                &mut problems,
-            );
+            cat.ship(&format!("embedded:{origin}"), text, &mut problems);
         }
         if let Some(dir) = dir {
             if !dir.is_dir() {
@@ -104,6 +105,21 @@ impl Catalogue {
         }
     }
 
+    /// Notes a shipped preset by its name, to be compiled when a sink names it.
+    fn ship(&mut self, origin: &str, text: &'static str, problems: &mut Vec<ConfigProblem>) {
+        match toml::from_str::<outbound::RawPreset>(text) {
+            Ok(raw) => {
+                self.shipped.insert(raw.name, (origin.to_string(), text));
+            }
+            Err(e) => problems.push(ConfigProblem {
+                file: origin.to_string(),
+                key: toml_problem(text, &e).key,
+                message: e.message().to_string(),
+                hint: None,
+            }),
+        }
+    }
+
     fn add(&mut self, kind: Kind, origin: &str, text: &str, problems: &mut Vec<ConfigProblem>) {
         let to_problem = |p: FileProblem| ConfigProblem {
             file: origin.to_string(),
@@ -122,6 +138,7 @@ impl Catalogue {
                 .map_err(|e| vec![toml_problem(text, &e)])
                 .and_then(|raw| Preset::from_raw(raw, origin))
                 .map(|p| {
+                    self.shipped.remove(&p.name);
                     self.outbound.insert(p.name.clone(), Arc::new(p));
                 }),
         };
@@ -140,9 +157,19 @@ impl Catalogue {
         self.inbound(GENERIC)
     }
 
-    /// An outbound preset by name.
+    /// An outbound preset by name: a business's file, or a shipped one compiled now.
     pub fn preset(&self, name: &str) -> Option<Arc<Preset>> {
-        self.outbound.get(name).cloned()
+        if let Some(p) = self.outbound.get(name) {
+            return Some(p.clone());
+        }
+        let (origin, text) = self.shipped.get(name)?;
+        // The shipped files are part of the build, and its tests compile each of them
+        // (`the_shipped_catalogue_is_valid`): a problem here is a broken build, not a config error.
+        let preset = toml::from_str(text)
+            .map_err(|e| vec![toml_problem(text, &e)])
+            .and_then(|raw| Preset::from_raw(raw, origin))
+            .unwrap_or_else(|p| panic!("the shipped preset {origin} does not compile: {p:?}"));
+        Some(Arc::new(preset))
     }
 
     /// Every inbound connector, by name.
@@ -150,9 +177,14 @@ impl Catalogue {
         self.inbound.values()
     }
 
-    /// Every preset, by name.
-    pub fn presets_all(&self) -> impl Iterator<Item = &Arc<Preset>> {
-        self.outbound.values()
+    /// The name of every preset, in order.
+    pub fn presets_all(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = (self.outbound.keys())
+            .chain(self.shipped.keys())
+            .map(String::as_str)
+            .collect();
+        names.sort_unstable();
+        names
     }
 
     /// The names, for hints: `tilda, wix, ...`.
@@ -162,7 +194,7 @@ impl Catalogue {
 
     /// The preset names, for hints.
     pub fn preset_names(&self) -> String {
-        self.outbound.keys().cloned().collect::<Vec<_>>().join(", ")
+        self.presets_all().join(", ")
     }
 }
 
@@ -224,9 +256,35 @@ mod tests {
         ] {
             assert!(cat.inbound(name).is_some(), "{name}");
         }
-        for name in ["amocrm", "bitrix24", "hubspot", "pipedrive", "generic"] {
-            assert!(cat.preset(name).is_some(), "{name}");
+        assert_eq!(
+            cat.presets_all(),
+            ["amocrm", "bitrix24", "generic", "hubspot", "pipedrive"]
+        );
+        for name in cat.presets_all() {
+            // Compiled only now: a shipped preset is compiled when a sink names it.
+            assert_eq!(
+                cat.preset(name).map(|p| p.name.clone()).as_deref(),
+                Some(name)
+            );
         }
+        assert!(cat.preset("salesforce").is_none());
+    }
+
+    #[test]
+    fn a_business_file_of_a_shipped_name_replaces_the_shipped_preset() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("outbound")).expect("mkdir");
+        let mine = "name = \"amocrm\"\ndescription = \"our own amoCRM\"\n\
+                    [[requests]]\nevents = [\"lead.created\"]\nbody = \"{{ envelope|tojson }}\"\n";
+        std::fs::write(dir.path().join("outbound/ours.toml"), mine).expect("write");
+        let cat = Catalogue::load(Some(dir.path())).unwrap_or_else(|p| panic!("{p:#?}"));
+        let preset = cat.preset("amocrm").expect("the business's preset");
+        assert_eq!(preset.description, "our own amoCRM");
+        assert_eq!(
+            cat.presets_all(),
+            ["amocrm", "bitrix24", "generic", "hubspot", "pipedrive"],
+            "named once"
+        );
     }
 
     fn problems_in(kind: &str, text: &str) -> Vec<ConfigProblem> {
