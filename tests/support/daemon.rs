@@ -350,10 +350,12 @@ where
     }
 }
 
-/// The JSON lines of a file sink.
+/// The JSON lines of a file sink: the complete ones, since the daemon may be appending a
+/// line while this reads.
 pub fn file_lines(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+    complete
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line is JSON"))
         .collect()
