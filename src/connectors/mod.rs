@@ -111,22 +111,12 @@ impl Catalogue {
             Ok(raw) => {
                 self.shipped.insert(raw.name, (origin.to_string(), text));
             }
-            Err(e) => problems.push(ConfigProblem {
-                file: origin.to_string(),
-                key: toml_problem(text, &e).key,
-                message: e.message().to_string(),
-                hint: None,
-            }),
+            Err(e) => problems.push(in_file(origin, toml_problem(text, &e))),
         }
     }
 
     fn add(&mut self, kind: Kind, origin: &str, text: &str, problems: &mut Vec<ConfigProblem>) {
-        let to_problem = |p: FileProblem| ConfigProblem {
-            file: origin.to_string(),
-            key: p.key,
-            message: p.message,
-            hint: None,
-        };
+        let to_problem = |p: FileProblem| in_file(origin, p);
         let parsed = match kind {
             Kind::Inbound => toml::from_str(text)
                 .map_err(|e| vec![toml_problem(text, &e)])
@@ -211,6 +201,16 @@ fn toml_files(dir: &Path) -> Vec<std::path::PathBuf> {
         .unwrap_or_default();
     files.sort();
     files
+}
+
+/// A file's problem as the config's checks report it.
+fn in_file(origin: &str, p: FileProblem) -> ConfigProblem {
+    ConfigProblem {
+        file: origin.to_string(),
+        key: p.key,
+        message: p.message,
+        hint: None,
+    }
 }
 
 /// A TOML or schema error with its line, e.g. `line 7: unknown field "phone", expected ...`.
