@@ -10,7 +10,7 @@ mod steps;
 mod webhook;
 mod worker;
 
-pub use outbox::{SinkRoute, crm_user_id, outbox_rows, update_rows};
+pub use outbox::{SinkRoute, created_rows, crm_user_id, outbox_rows, update_rows};
 pub use retry::{Attempt, LADDER, Verdict, classify, next_delay};
 pub use signature::{decode_signing_secret, sign};
 pub use sink::{RawFileSink, RawWebhookSink, SinkConfig, SinkKind, WebhookSinkConfig};

@@ -54,6 +54,24 @@ struct Event<'a> {
     update: Option<&'a serde_json::Value>,
 }
 
+/// The outbox rows for `lead.created` on a new lead, encoded once: its record's text is the
+/// envelope's `data` wherever the sink takes it as it is.
+pub fn created_rows(
+    sinks: &[SinkRoute],
+    rules: &CompiledRules,
+    clock: &dyn Clock,
+    lead: &EncodedLead,
+    at: DateTime<Utc>,
+) -> Vec<NewOutbox> {
+    let event = Event {
+        kind: EventType::Created,
+        lead: lead.record(),
+        encoded: Some(lead.json()),
+        update: None,
+    };
+    rows(sinks, rules, clock, &event, at)
+}
+
 /// The outbox rows for `lead.updated`: the envelope also carries `update`, what this
 /// follow-up added (`{"text", "edit", "phones", "emails", "fields"}`), since `lead.text`
 /// holds every message so far and a CRM note wants only the new words. The lead comes

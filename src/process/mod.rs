@@ -14,7 +14,7 @@ pub use as_lead::{META_AS_LEAD, parse_as_lead};
 pub use window::ConversationWindows;
 
 use crate::clock::Clock;
-use crate::deliver::{SinkRoute, outbox_rows, update_rows};
+use crate::deliver::{SinkRoute, created_rows, outbox_rows, update_rows};
 use crate::health::Health;
 use crate::lead::EventType;
 use crate::lead::limits::bound_joined;
@@ -398,8 +398,9 @@ impl Processor {
                 .held_levels
                 .insert(decision.classification.level.clone());
         }
-        tx.insert_lead(&NewLead {
-            record: lead.clone(),
+        // Encoded once: the stored record and the `lead.created` envelope's `data`.
+        let new = NewLead {
+            record: EncodedLead::new(lead)?,
             inbound_id: row.id.clone(),
             status,
             conversation_key,
@@ -407,8 +408,9 @@ impl Processor {
             refs,
             trace,
             rules_version: rules.version().to_string(),
-        })
-        .await?;
+        };
+        tx.insert_lead(&new).await?;
+        let lead = new.record.record();
         let kind = if pick.is_some() { "assigned" } else { "held" };
         let class = &decision.classification;
         batch.said.push(match &lead.assignment {
@@ -437,18 +439,17 @@ impl Processor {
         .await?;
         if let Some(a) = &lead.assignment {
             batch.deadline |= a.ack_due_at.is_some();
-            self.write_assignment(tx, &lead, a, &decision.classification.level, "expired")
+            self.write_assignment(tx, lead, a, &decision.classification.level, "expired")
                 .await?;
             tx.audit(&lead.id, now, kind, &json!({"manager": a.manager.id, "strategy": a.strategy, "ack_due_at": a.ack_due_at})).await?;
         } else {
             tx.audit(&lead.id, now, kind, &json!({"level": decision.classification.level, "why": "nobody eligible at the level"})).await?;
         }
-        self.queue_event(tx, rules, batch, EventType::Created, &lead, now)
-            .await?;
-        let mut notices = self
-            .notices
-            .assigned(rules, &lead, self.clock.as_ref(), now);
-        notices.extend(self.replies.for_lead(&lead, now));
+        let clock = self.clock.as_ref();
+        let rows = created_rows(&self.sinks, rules, clock, &new.record, now);
+        queue_rows(tx, batch, &rows).await?;
+        let mut notices = self.notices.assigned(rules, lead, clock, now);
+        notices.extend(self.replies.for_lead(lead, now));
         queue_notices(tx, batch, &notices).await?;
         let labels = [("channel", lead.channel.as_str()), ("status", kind)];
         (self.metrics.counter("leadgate_leads_total", &labels)).increment(1);
@@ -555,16 +556,9 @@ impl Processor {
             detail["as_lead"] = mark.clone();
         }
         tx.audit(&lead.id, now, kind, &detail).await?;
-        let rows = update_rows(
-            &self.sinks,
-            rules,
-            self.clock.as_ref(),
-            &encoded,
-            &update,
-            now,
-        );
-        batch.queued |= !rows.is_empty();
-        tx.insert_outbox(&rows).await?;
+        let clock = self.clock.as_ref();
+        let rows = update_rows(&self.sinks, rules, clock, &encoded, &update, now);
+        queue_rows(tx, batch, &rows).await?;
         if !edit && !draft.text.is_empty() {
             let notices = self
                 .notices
@@ -651,30 +645,16 @@ impl Processor {
                 &json!({"manager": a.manager.id, "strategy": a.strategy, "after": "held"}),
             )
             .await?;
-            self.queue_event(tx, rules, batch, EventType::Reassigned, &lead, now)
-                .await?;
+            let clock = self.clock.as_ref();
+            let event = EventType::Reassigned;
+            let rows = outbox_rows(&self.sinks, rules, clock, event, &lead, now);
+            queue_rows(tx, batch, &rows).await?;
             let notices = self
                 .notices
                 .assigned(rules, &lead, self.clock.as_ref(), now);
             queue_notices(tx, batch, &notices).await?;
         }
         Ok(())
-    }
-
-    /// Queues `event` on `lead` for every sink that takes it, and notes that the sinks must be
-    /// woken after the commit.
-    async fn queue_event(
-        &self,
-        tx: &mut dyn StoreTx,
-        rules: &CompiledRules,
-        batch: &mut Batch,
-        event: EventType,
-        lead: &Lead,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        let rows = outbox_rows(&self.sinks, rules, self.clock.as_ref(), event, lead, now);
-        batch.queued |= !rows.is_empty();
-        tx.insert_outbox(&rows).await
     }
 
     fn assignment(
@@ -744,6 +724,16 @@ struct Batch {
     said: Vec<Said>,
     /// Whether a trace was written, which points into the rules' texts.
     decided: bool,
+}
+
+/// Queues an event's outbox rows, and notes that the sinks must be woken after the commit.
+async fn queue_rows(
+    tx: &mut dyn StoreTx,
+    batch: &mut Batch,
+    rows: &[crate::store::NewOutbox],
+) -> StoreResult<()> {
+    batch.queued |= !rows.is_empty();
+    tx.insert_outbox(rows).await
 }
 
 /// Queues notifications, and notes that the workers must be woken after the commit.

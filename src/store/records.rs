@@ -168,8 +168,8 @@ pub struct PreviousLead {
 /// A new lead with what makes it findable later.
 #[derive(Debug, Clone)]
 pub struct NewLead {
-    /// The record.
-    pub record: Lead,
+    /// The record, encoded once for its row and its `lead.created` event.
+    pub record: EncodedLead,
     /// The inbound item it was made from.
     pub inbound_id: String,
     /// Where it stands.

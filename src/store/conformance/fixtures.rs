@@ -60,8 +60,16 @@ pub(crate) fn new_lead(id: &str, source: &str, email: &str, minute: u32, manager
         conversation_key: Some(format!("chat:{email}")),
         trace: "{}".into(),
         rules_version: "v1".into(),
-        record,
+        record: encoded(&record),
     }
+}
+
+/// `lead` with its record changed by `change` (and encoded again).
+pub(crate) fn with_record(mut lead: NewLead, change: impl FnOnce(&mut Lead)) -> NewLead {
+    let mut record = lead.record.record().clone();
+    change(&mut record);
+    lead.record = encoded(&record);
+    lead
 }
 
 /// `record` encoded, as a follow-up hands it to the store.
@@ -71,13 +79,15 @@ pub(crate) fn encoded(record: &Lead) -> EncodedLead {
 
 /// A held lead `id` at `level`.
 pub(crate) fn held_lead(id: &str, level: &str) -> NewLead {
-    let mut lead = new_lead(id, "inbox", &format!("{id}@x.ru"), 5, "nobody");
-    lead.record.assignment = None;
-    lead.record.classification = Some(Classification {
-        rule: "r".into(),
-        level: level.into(),
-        tags: Vec::new(),
-        score: 0,
+    let lead = new_lead(id, "inbox", &format!("{id}@x.ru"), 5, "nobody");
+    let mut lead = with_record(lead, |record| {
+        record.assignment = None;
+        record.classification = Some(Classification {
+            rule: "r".into(),
+            level: level.into(),
+            tags: Vec::new(),
+            score: 0,
+        });
     });
     lead.status = LeadStatus::Held;
     lead
@@ -136,27 +146,22 @@ pub(crate) fn outbox(lead: &str, sink: &str, event: &str, minute: u32) -> NewOut
 /// lead with its first assignment written, the item finished as a lead, and `rows` queued,
 /// in one transaction.
 pub(crate) async fn stored(s: &dyn Stores, lead: &NewLead, rows: &[NewOutbox]) {
+    let record = lead.record.record();
     let mut item = inbound(&lead.inbound_id, &lead.inbound_id);
-    item.source = lead.record.source.clone();
-    item.channel = lead.record.channel;
-    item.received_at = lead.record.received_at;
-    item.payload = format!(
-        "{} {}",
-        lead.record.text,
-        lead.record.contact.emails.join(" ")
-    )
-    .into_bytes();
+    item.source = record.source.clone();
+    item.channel = record.channel;
+    item.received_at = record.received_at;
+    item.payload = format!("{} {}", record.text, record.contact.emails.join(" ")).into_bytes();
     s.insert_inbound(&[item], &[]).await.expect("intake");
     let mut tx = s.begin().await.expect("begin");
     tx.insert_lead(lead).await.expect("insert lead");
-    if let Some(a) = &lead.record.assignment {
-        let level = lead
-            .record
+    if let Some(a) = &record.assignment {
+        let level = record
             .classification
             .as_ref()
             .map_or("junior".to_string(), |c| c.level.clone());
         tx.insert_assignment(&NewAssignment {
-            lead_id: lead.record.id.clone(),
+            lead_id: record.id.clone(),
             manager_id: a.manager.id.clone(),
             level,
             strategy: a.strategy.clone(),
@@ -170,9 +175,9 @@ pub(crate) async fn stored(s: &dyn Stores, lead: &NewLead, rows: &[NewOutbox]) {
     }
     tx.finish_inbound(&FinishedInbound::lead(
         &lead.inbound_id,
-        &lead.record.id,
+        &record.id,
         None,
-        lead.record.received_at,
+        record.received_at,
     ))
     .await
     .expect("finish");

@@ -2,7 +2,9 @@
 //! the leads, conversations read ahead answer as the table would, the SLA's deadlines.
 
 use super::Stores;
-use super::fixtures::{assignment, at, encoded, held_lead, inbound, new_lead, previous, stored};
+use super::fixtures::{
+    assignment, at, encoded, held_lead, inbound, new_lead, previous, stored, with_record,
+};
 use crate::store::{
     ErasureRequest, FinishedInbound, LeadStatus, LeadUpdate, NewAssignment, NewNotification,
     StoreError, Subject,
@@ -187,9 +189,10 @@ pub(crate) async fn held_leads_per_level_are_kept_as_leads_are_held_offered_and_
     assert_eq!(levels, ["junior", "senior"]);
     // h3 finds a manager: junior holds nothing any more.
     let mut record = tx.lead("h3").await.expect("read").expect("h3").record;
-    record.assignment = new_lead("x", "inbox", "x@x.ru", 6, "vera")
-        .record
-        .assignment;
+    record.assignment = (new_lead("x", "inbox", "x@x.ru", 6, "vera").record)
+        .record()
+        .assignment
+        .clone();
     tx.update_lead(&LeadUpdate {
         record,
         status: LeadStatus::Assigned,
@@ -470,10 +473,11 @@ pub(crate) async fn follow_ups_in_one_transaction_read_back_as_the_last_one(s: &
 }
 
 pub(crate) async fn the_sla_sees_deadlines_and_takes_count_in_the_reports(s: &dyn Stores) {
-    let mut lead = new_lead("d1", "inbox", "d@x.ru", 1, "anna");
-    if let Some(a) = lead.record.assignment.as_mut() {
-        a.ack_due_at = Some(at(40));
-    }
+    let lead = with_record(new_lead("d1", "inbox", "d@x.ru", 1, "anna"), |record| {
+        if let Some(a) = record.assignment.as_mut() {
+            a.ack_due_at = Some(at(40));
+        }
+    });
     stored(s, &lead, &[]).await;
     stored(s, &new_lead("d2", "inbox", "e@x.ru", 2, "boris"), &[]).await;
     assert_eq!(s.next_ack_due().await.expect("next"), Some(at(40)));

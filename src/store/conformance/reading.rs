@@ -2,7 +2,7 @@
 //! items, resends, and the daily totals of the reports.
 
 use super::Stores;
-use super::fixtures::{at, encoded, found_by_name, inbound, new_lead, outbox, stored};
+use super::fixtures::{at, encoded, found_by_name, inbound, new_lead, outbox, stored, with_record};
 use crate::store::{
     DayTotals, FinishedInbound, LeadQuery, LeadStatus, LeadUpdate, ListFilter, MarkedAsLead,
     PageKey, Search,
@@ -129,8 +129,10 @@ pub(crate) async fn the_console_pages_searches_and_resends(s: &dyn Stores) {
             if i % 2 == 0 { "boris" } else { "anna" },
         );
         if i == 3 {
-            lead.record.contact.name = Some("Вера Павлова".into());
-            lead.record.contact.phones = vec!["+79161234567".into()];
+            lead = with_record(lead, |record| {
+                record.contact.name = Some("Вера Павлова".into());
+                record.contact.phones = vec!["+79161234567".into()];
+            });
             lead.identity_keys.push("phone:+79161234567".into());
         }
         stored(s, &lead, &[outbox(&id, "crm", &format!("e{i}"), i)]).await;

@@ -341,9 +341,9 @@ impl StoreTx for PgTx {
     }
 
     async fn insert_lead(&mut self, lead: &NewLead) -> StoreResult<()> {
-        let r = &lead.record;
+        let r = lead.record.record();
         self.forget_keys(&lead.identity_keys);
-        self.db.pending().lead(lead, record_text(r)?);
+        self.db.pending().lead(lead);
         if let Some(key) = &lead.conversation_key {
             self.conversations.drop_conversation(&r.source, key);
         }

@@ -51,8 +51,8 @@ pub(super) struct Pending {
 
 impl Pending {
     /// Keeps back a new lead with its identity keys and refs.
-    pub(super) fn lead(&mut self, lead: &NewLead, record: String) {
-        let r = &lead.record;
+    pub(super) fn lead(&mut self, lead: &NewLead) {
+        let r = lead.record.record();
         let received_at = ts(r.received_at);
         self.keys(&r.id, &lead.identity_keys, &received_at);
         self.refs(&r.id, &lead.refs);
@@ -70,7 +70,7 @@ impl Pending {
             manager_id: r.assignment.as_ref().map(|a| a.manager.id.clone()),
             rules_version: lead.rules_version.clone(),
             contact_name: r.contact.name.clone(),
-            record,
+            record: lead.record.json().to_string(),
             trace: lead.trace.clone(),
         });
         self.kept.lead(lead);

@@ -88,7 +88,9 @@ mod tests {
 
     fn stored(id: &str, at: DateTime<Utc>) -> StoredLead {
         StoredLead {
-            record: fixtures::new_lead(id, "web", "a@example.com", 0, "anna").record,
+            record: (fixtures::new_lead(id, "web", "a@example.com", 0, "anna").record)
+                .record()
+                .clone(),
             status: LeadStatus::Assigned,
             manager_id: Some("anna".into()),
             level: None,

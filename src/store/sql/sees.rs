@@ -62,7 +62,7 @@ pub(in crate::store) struct FollowUpRow {
 impl KeptLeads {
     /// Notes a kept-back lead with its refs.
     pub(in crate::store) fn lead(&mut self, lead: &NewLead) {
-        let r = &lead.record;
+        let r = lead.record.record();
         self.lead_ids.insert(r.id.clone());
         if let Some(id) = &r.external_id {
             self.external.insert((r.source.clone(), id.clone()));
@@ -152,8 +152,8 @@ mod tests {
             !kept.seen_by(Sees::Lead("L1")),
             "nothing kept back, nothing to write"
         );
-        let mut lead = fixtures::new_lead("L1", "web", "a@example.com", 0, "anna");
-        lead.record.external_id = Some("ext-1".into());
+        let lead = fixtures::new_lead("L1", "web", "a@example.com", 0, "anna");
+        let mut lead = fixtures::with_record(lead, |r| r.external_id = Some("ext-1".into()));
         lead.conversation_key = Some("conv-1".into());
         lead.refs = vec!["r-1".into()];
         kept.lead(&lead);
@@ -183,7 +183,8 @@ mod tests {
     #[test]
     fn a_kept_back_follow_up_is_seen_by_any_lookup_of_a_lead_and_written_once() {
         let mut kept = KeptLeads::default();
-        let mut record = fixtures::new_lead("L9", "web", "a@example.com", 0, "anna").record;
+        let lead = fixtures::new_lead("L9", "web", "a@example.com", 0, "anna");
+        let mut record = lead.record.record().clone();
         record.text = "first".into();
         kept.follow_up(&fixtures::encoded(&record), fixtures::at(1));
         record.text = "first\n\nsecond".into();

@@ -309,17 +309,20 @@ async fn a_store_from_before_the_name_column_finds_its_leads_by_name() {
 /// and read back as the text they were; rows written before, as text, read as they are.
 #[tokio::test]
 async fn records_traces_and_event_bodies_are_kept_deflated_and_older_text_rows_still_read() {
-    use crate::store::conformance::fixtures::{at, new_lead, outbox, stored};
+    use crate::store::conformance::fixtures::{at, new_lead, outbox, stored, with_record};
     use crate::store::{AdminStore, ConsoleStore, LeadQuery, OutboxStore};
     let (_dir, store) = new_store().await;
     let steps: Vec<[u32; 4]> = (0..60).map(|i| [i, i % 2, 0, 0]).collect();
     let trace = serde_json::json!({"rule": "Нерабочее время — дежурному", "steps": steps});
     let mut lead = new_lead("l1", "inbox", "a@x.ru", 1, "anna");
     lead.trace = trace.to_string();
-    lead.record.contact.phones = vec!["+79161234567".into()];
-    lead.record.text = "Нужен котёл на 300 м², доставка в Тверь. ".repeat(3);
+    let lead = with_record(lead, |record| {
+        record.contact.phones = vec!["+79161234567".into()];
+        record.text = "Нужен котёл на 300 м², доставка в Тверь. ".repeat(3);
+    });
     let mut row = outbox("l1", "crm", "e1", 1);
-    row.body = serde_json::json!({"type": "lead.created", "data": lead.record}).to_string();
+    let data = lead.record.record();
+    row.body = serde_json::json!({"type": "lead.created", "data": data}).to_string();
     stored(&store, &lead, std::slice::from_ref(&row)).await;
 
     let (kind, size): (String, i64) =
@@ -345,7 +348,7 @@ async fn records_traces_and_event_bodies_are_kept_deflated_and_older_text_rows_s
         row.body.len()
     );
 
-    let record = serde_json::to_string(&lead.record).expect("record");
+    let record = serde_json::to_string(lead.record.record()).expect("record");
     let (kind, size): (String, i64) =
         sqlx::query_as("SELECT typeof(record), length(record) FROM leads WHERE id = 'l1'")
             .fetch_one(&store.read)
@@ -362,7 +365,7 @@ async fn records_traces_and_event_bodies_are_kept_deflated_and_older_text_rows_s
     assert_eq!(journey.trace, trace);
     assert_eq!(
         journey.lead,
-        serde_json::to_value(&lead.record).expect("json")
+        serde_json::to_value(lead.record.record()).expect("json")
     );
     let listed = |store: SqliteStore| async move {
         let query = LeadQuery {
@@ -376,7 +379,15 @@ async fn records_traces_and_event_bodies_are_kept_deflated_and_older_text_rows_s
     let (phone, email, text) = listed(store.clone()).await;
     assert_eq!(phone.as_deref(), Some("+79161234567"));
     assert_eq!(email.as_deref(), Some("a@x.ru"));
-    assert_eq!(text, lead.record.text.chars().take(120).collect::<String>());
+    assert_eq!(
+        text,
+        lead.record
+            .record()
+            .text
+            .chars()
+            .take(120)
+            .collect::<String>()
+    );
     let claimed = store
         .claim_outbox("crm", at(2), at(3), 10)
         .await
@@ -397,7 +408,7 @@ async fn records_traces_and_event_bodies_are_kept_deflated_and_older_text_rows_s
     assert_eq!(journey.trace, serde_json::json!({"rule": "old"}));
     assert_eq!(
         journey.lead,
-        serde_json::to_value(&lead.record).expect("json")
+        serde_json::to_value(lead.record.record()).expect("json")
     );
     let (phone, _, _) = listed(store.clone()).await;
     assert_eq!(phone.as_deref(), Some("+79161234567"));
@@ -652,15 +663,17 @@ async fn the_kept_out_pages_read_indexes_that_only_kept_out_items_are_in() {
 
 #[tokio::test]
 async fn only_leads_with_an_id_at_their_source_are_in_its_index() {
-    use crate::store::conformance::fixtures::{new_lead, stored};
+    use crate::store::conformance::fixtures::{new_lead, stored, with_record};
     let (_dir, store) = new_store().await;
     let steps = plan_of(&store, &super::leads::by_external_id(), Some("chat")).await;
     assert!(steps[0].contains("INDEX leads_external "), "{steps:?}");
-    let mut form = new_lead("l1", "site", "a@x.ru", 1, "anna");
-    form.record.external_id = None;
+    let form = with_record(new_lead("l1", "site", "a@x.ru", 1, "anna"), |record| {
+        record.external_id = None;
+    });
     stored(&store, &form, &[]).await;
-    let mut message = new_lead("l2", "chat", "b@x.ru", 2, "anna");
-    message.record.external_id = Some("m-2".into());
+    let message = with_record(new_lead("l2", "chat", "b@x.ru", 2, "anna"), |record| {
+        record.external_id = Some("m-2".into());
+    });
     stored(&store, &message, &[]).await;
     let entries: i64 = sqlx::query_scalar(
         "SELECT SUM(ncell) FROM dbstat WHERE name = 'leads_external' AND pagetype = 'leaf'",

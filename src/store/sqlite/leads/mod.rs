@@ -369,8 +369,8 @@ impl StoreTx for SqliteTx {
     }
 
     async fn insert_lead(&mut self, lead: &NewLead) -> StoreResult<()> {
-        self.db.pending().lead(lead)?;
-        let r = &lead.record;
+        self.db.pending().lead(lead);
+        let r = lead.record.record();
         if let Some(key) = &lead.conversation_key {
             self.conversations.drop_conversation(&r.source, key);
         }

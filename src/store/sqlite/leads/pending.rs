@@ -13,7 +13,6 @@
 //! and the rows keep the order they were added in.
 
 use crate::store::packed::pack;
-use crate::store::sql::leads::record_text;
 use crate::store::sql::sees::KeptLeads;
 use crate::store::sqlite::bulk::{Cell, Rows};
 use crate::store::sqlite::ts;
@@ -67,9 +66,8 @@ impl Default for Pending {
 
 impl Pending {
     /// Keeps back a new lead with its identity keys and refs.
-    pub(super) fn lead(&mut self, lead: &NewLead) -> StoreResult<()> {
-        let r = &lead.record;
-        let record = record_text(r)?;
+    pub(super) fn lead(&mut self, lead: &NewLead) {
+        let r = lead.record.record();
         let received = ts(r.received_at);
         self.leads.push([
             Cell::from(r.id.clone()),
@@ -86,7 +84,7 @@ impl Pending {
             Cell::from(r.assignment.as_ref().map(|a| a.manager.id.clone())),
             Cell::from(lead.rules_version.clone()),
             Cell::from(r.contact.name.clone()),
-            Cell::Blob(pack(&record)),
+            Cell::Blob(pack(lead.record.json())),
             Cell::Blob(pack(&lead.trace)),
         ]);
         for key in &lead.identity_keys {
@@ -98,7 +96,6 @@ impl Pending {
         }
         self.refs(&r.id, &lead.refs);
         self.kept.lead(lead);
-        Ok(())
     }
 
     /// Keeps back identity keys a lead gained (a follow-up's phone), kept-back or not: every
