@@ -540,7 +540,6 @@ impl Processor {
         // Encoded once: the stored record and the `lead.updated` envelope's `data`.
         let encoded = EncodedLead::new(lead)?;
         let lead = encoded.record();
-        tx.follow_up_lead(&encoded, now).await?;
         if let Some(id) = &draft.external_id {
             tx.add_refs(&lead.id, std::slice::from_ref(id)).await?;
         }
@@ -565,7 +564,10 @@ impl Processor {
                 .follow_up(rules, lead, &draft.text, &row.id, now);
             queue_notices(tx, batch, &notices).await?;
         }
-        tx.finish_inbound(&FinishedInbound::lead(&row.id, &lead.id, Some(kind), now))
+        let lead_id = lead.id.clone();
+        // Last, so the store keeps the record and its text without copying them.
+        tx.follow_up_lead(encoded, now).await?;
+        tx.finish_inbound(&FinishedInbound::lead(&row.id, &lead_id, Some(kind), now))
             .await
     }
 

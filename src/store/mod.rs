@@ -348,8 +348,8 @@ pub trait StoreTx: Send {
     /// Rewrites a lead's record after a follow-up or an edit, which changes its text, contact
     /// and last activity but never its status, level, rule or manager: only what those
     /// touch is rewritten, not every index on the lead's routing. The record is written as
-    /// it was encoded for the event.
-    async fn follow_up_lead(&mut self, lead: &EncodedLead, at: DateTime<Utc>) -> StoreResult<()>;
+    /// it was encoded for the event, and kept as it is (not copied) until then.
+    async fn follow_up_lead(&mut self, lead: EncodedLead, at: DateTime<Utc>) -> StoreResult<()>;
 
     /// Adds identity keys a lead gained from a follow-up (a phone shared after the first
     /// message) as of `at`, so the person is known by them next time.

@@ -154,6 +154,11 @@ impl EncodedLead {
     pub fn json(&self) -> &str {
         &self.json
     }
+
+    /// The lead and its text, for a store that keeps both.
+    pub fn into_parts(self) -> (Lead, String) {
+        (self.record, self.json)
+    }
 }
 
 /// The newest earlier lead of a returning contact: what routing needs of it.

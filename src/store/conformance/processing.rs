@@ -293,7 +293,7 @@ pub(crate) async fn follow_ups_add_keys_refs_and_activity_but_keep_the_routing(s
     let mut tx = s.begin().await.expect("begin");
     let mut record = tx.lead("f1").await.expect("read").expect("f1").record;
     record.text = "text, and a phone".into();
-    tx.follow_up_lead(&encoded(&record), at(20))
+    tx.follow_up_lead(encoded(&record), at(20))
         .await
         .expect("follow up");
     tx.add_identity_keys("f1", Some("anna"), &["phone:+79161234567".into()], at(20))
@@ -400,7 +400,7 @@ pub(crate) async fn follow_ups_in_one_transaction_read_back_as_the_last_one(s: &
     for (n, minute) in [("one", 10), ("two", 11)] {
         text = format!("{text}\n\n{n}");
         record.text = text.clone();
-        tx.follow_up_lead(&encoded(&record), at(minute))
+        tx.follow_up_lead(encoded(&record), at(minute))
             .await
             .expect("follow up");
         // Read ahead, the conversation's lead is the record just followed up.
@@ -418,7 +418,7 @@ pub(crate) async fn follow_ups_in_one_transaction_read_back_as_the_last_one(s: &
         Some(text.clone())
     );
     record.text = format!("{text}\n\nthree");
-    tx.follow_up_lead(&encoded(&record), at(12))
+    tx.follow_up_lead(encoded(&record), at(12))
         .await
         .expect("follow up");
     let by_external = tx
@@ -431,7 +431,7 @@ pub(crate) async fn follow_ups_in_one_transaction_read_back_as_the_last_one(s: &
     );
     record.text = format!("{text}\n\nthree\n\nfour");
     record.contact.name = Some("Галина".into());
-    tx.follow_up_lead(&encoded(&record), at(13))
+    tx.follow_up_lead(encoded(&record), at(13))
         .await
         .expect("follow up");
     tx.commit().await.expect("commit");
@@ -447,7 +447,7 @@ pub(crate) async fn follow_ups_in_one_transaction_read_back_as_the_last_one(s: &
     // A follow-up then a change of the same lead in one transaction: the change is last.
     let mut record = lead.record;
     record.text.push_str("\n\nfive");
-    tx.follow_up_lead(&encoded(&record), at(14))
+    tx.follow_up_lead(encoded(&record), at(14))
         .await
         .expect("follow up");
     tx.update_lead(&LeadUpdate {

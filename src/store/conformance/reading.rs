@@ -268,7 +268,7 @@ pub(crate) async fn a_name_is_found_as_the_lead_stands_now(s: &dyn Stores) {
     let mut tx = s.begin().await.expect("begin");
     let mut record = tx.lead("n1").await.expect("read").expect("n1").record;
     record.contact.name = Some("Олег Смирнов".into());
-    tx.follow_up_lead(&encoded(&record), at(2))
+    tx.follow_up_lead(encoded(&record), at(2))
         .await
         .expect("follow up");
     tx.commit().await.expect("commit");

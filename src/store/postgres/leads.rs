@@ -372,10 +372,11 @@ impl StoreTx for PgTx {
         Ok(())
     }
 
-    async fn follow_up_lead(&mut self, lead: &EncodedLead, at: DateTime<Utc>) -> StoreResult<()> {
+    async fn follow_up_lead(&mut self, lead: EncodedLead, at: DateTime<Utc>) -> StoreResult<()> {
         // Kept back: written once with the batch's other follow-ups, the lead's last record.
-        self.conversations.followed_up(lead.record(), at);
-        self.db.pending().kept.follow_up(lead, at);
+        let (record, json) = lead.into_parts();
+        self.db.pending().kept.follow_up(&record, json, at);
+        self.conversations.followed_up(record, at);
         Ok(())
     }
 

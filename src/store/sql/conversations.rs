@@ -62,14 +62,14 @@ impl OpenConversations {
 
     /// Moves the answer holding the lead on to its followed-up record: the lead is still its
     /// conversation's newest open lead (its activity only moved later, its status stayed).
-    pub(in crate::store) fn followed_up(&mut self, record: &Lead, at: DateTime<Utc>) {
+    pub(in crate::store) fn followed_up(&mut self, record: Lead, at: DateTime<Utc>) {
         let Some(pair) = self.of_lead.get(&record.id) else {
             return;
         };
         if let Some((_, Some(found))) = self.answers.get_mut(pair)
             && found.record.id == record.id
         {
-            found.record = record.clone();
+            found.record = record;
             found.last_activity_at = found.last_activity_at.max(at);
         }
     }
@@ -112,7 +112,7 @@ mod tests {
 
         let mut record = stored("L1", t0).record;
         record.text = "first\n\nsecond".into();
-        read.followed_up(&record, fixtures::at(5));
+        read.followed_up(record, fixtures::at(5));
         let found = read
             .answer("web", "+7900", t0)
             .flatten()

@@ -3,7 +3,8 @@
 //! this keeps the follow-ups; this decides when a statement needs them written first, so the
 //! two backends cannot disagree on it.
 
-use crate::store::{EncodedLead, NewLead};
+use crate::lead::Lead;
+use crate::store::NewLead;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashSet};
 
@@ -80,11 +81,10 @@ impl KeptLeads {
 
     /// Keeps back a follow-up of a lead already written, in place of an earlier one of the
     /// same lead in this transaction (a record carries every message before it).
-    pub(in crate::store) fn follow_up(&mut self, lead: &EncodedLead, at: DateTime<Utc>) {
-        let r = lead.record();
+    pub(in crate::store) fn follow_up(&mut self, r: &Lead, record: String, at: DateTime<Utc>) {
         let row = FollowUpRow {
             id: r.id.clone(),
-            record: lead.json().to_string(),
+            record,
             at,
             contact_name: r.contact.name.clone(),
         };
@@ -186,10 +186,12 @@ mod tests {
         let lead = fixtures::new_lead("L9", "web", "a@example.com", 0, "anna");
         let mut record = lead.record.record().clone();
         record.text = "first".into();
-        kept.follow_up(&fixtures::encoded(&record), fixtures::at(1));
+        let json = fixtures::encoded(&record).json().to_string();
+        kept.follow_up(&record, json, fixtures::at(1));
         record.text = "first\n\nsecond".into();
         record.contact.name = Some("Анна".into());
-        kept.follow_up(&fixtures::encoded(&record), fixtures::at(2));
+        let json = fixtures::encoded(&record).json().to_string();
+        kept.follow_up(&record, json, fixtures::at(2));
         assert!(kept.seen_by(Sees::Lead("L9")));
         assert!(!kept.seen_by(Sees::Lead("L2")), "another lead's row");
         assert!(kept.seen_by(Sees::External("web", "any")));
