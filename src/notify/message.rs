@@ -469,8 +469,9 @@ pub struct Card {
 }
 
 impl Card {
-    /// The card of `lead` under `title`, with the deadline in the manager's time zone.
-    pub fn of(lead: &Lead, title: &str, labels: &Labels, tz: Tz) -> Card {
+    /// The card of `lead` under `title`, quoting `words` (the lead's text, or a follow-up's
+    /// new message), with the deadline in the manager's time zone.
+    pub fn of(lead: &Lead, words: &str, title: &str, labels: &Labels, tz: Tz) -> Card {
         let c = &lead.contact;
         let mut lines = Vec::new();
         for p in &c.phones {
@@ -555,7 +556,7 @@ impl Card {
             name: cut(name, NAME_MAX),
             lines,
             lines_cut: false,
-            quote: excerpt(&lead.text, 6, 500),
+            quote: excerpt(words, 6, 500),
             footer: footer.iter().map(|f| cut(f, NAME_MAX)).collect(),
         }
     }

@@ -159,7 +159,7 @@ impl Notices {
             return Vec::new();
         }
         let labels = self.cfg.language.labels();
-        let card = Card::of(lead, labels.new_lead, labels, m.timezone());
+        let card = Card::of(lead, &lead.text, labels.new_lead, labels, m.timezone());
         targets
             .into_iter()
             .map(|t| {
@@ -228,14 +228,11 @@ impl Notices {
         };
         let targets = self.targets(m);
         if targets.is_empty() {
-            // Nobody to tell here: the lead, which carries its whole conversation, is not
-            // copied into a card.
             return Vec::new();
         }
         let labels = self.cfg.language.labels();
-        let mut shown = lead.clone();
-        shown.text = added.to_string();
-        let card = Card::of(&shown, labels.follow_up, labels, m.timezone());
+        // The card quotes only the new message, not the whole conversation the lead carries.
+        let card = Card::of(lead, added, labels.follow_up, labels, m.timezone());
         targets
             .into_iter()
             .map(|t| {
