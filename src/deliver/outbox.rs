@@ -54,6 +54,22 @@ struct Event<'a> {
     update: Option<&'a serde_json::Value>,
 }
 
+impl<'a> Event<'a> {
+    /// An event on a lead already encoded: its text is the envelope's `data`.
+    fn encoded(
+        kind: EventType,
+        lead: &'a EncodedLead,
+        update: Option<&'a serde_json::Value>,
+    ) -> Event<'a> {
+        Event {
+            kind,
+            lead: lead.record(),
+            encoded: Some(lead.json()),
+            update,
+        }
+    }
+}
+
 /// The outbox rows for `lead.created` on a new lead, encoded once: its record's text is the
 /// envelope's `data` wherever the sink takes it as it is.
 pub fn created_rows(
@@ -63,12 +79,7 @@ pub fn created_rows(
     lead: &EncodedLead,
     at: DateTime<Utc>,
 ) -> Vec<NewOutbox> {
-    let event = Event {
-        kind: EventType::Created,
-        lead: lead.record(),
-        encoded: Some(lead.json()),
-        update: None,
-    };
+    let event = Event::encoded(EventType::Created, lead, None);
     rows(sinks, rules, clock, &event, at)
 }
 
@@ -84,12 +95,7 @@ pub fn update_rows(
     update: &serde_json::Value,
     at: DateTime<Utc>,
 ) -> Vec<NewOutbox> {
-    let event = Event {
-        kind: EventType::Updated,
-        lead: lead.record(),
-        encoded: Some(lead.json()),
-        update: Some(update),
-    };
+    let event = Event::encoded(EventType::Updated, lead, Some(update));
     rows(sinks, rules, clock, &event, at)
 }
 
