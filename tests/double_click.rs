@@ -64,6 +64,12 @@ async fn a_second_click_within_two_minutes_joins_the_first_lead() {
         ("lead.updated".to_string(), lead.clone()),
         "the reload joins the lead"
     );
+    let reload = sink.received()[1].json();
+    assert_eq!(
+        reload["data"]["text"], "Нужен котёл",
+        "the same words are not written twice"
+    );
+    assert_eq!(reload["update"]["text"], "", "nothing new said: {reload}");
     let someone_else = daemon.submit_form(&[("phone", "+79161234511")]).await;
     let got = events(&sink, 3).await;
     assert_eq!(got[2].0, "lead.created", "another person is another lead");

@@ -851,7 +851,19 @@ async fn a_follow_up_in_the_conversation_reaches_the_same_manager_and_wakes_nobo
         follow_up.reply_markup.is_none(),
         "the card has the buttons already"
     );
+    // The same words sent again: the lead and the CRM learn nothing new from them, and the
+    // manager is not woken for them.
+    customers.push_text(77001, "Мария", "Дом 150 м², газ есть");
+    let got = s.sink.events(3).await;
+    assert_eq!(got[2]["type"], "lead.updated");
+    assert_eq!(got[2]["update"]["text"], "", "{}", got[2]);
+    assert_eq!(
+        got[2]["data"]["text"], "Здравствуйте, нужен котёл\n\nДом 150 м², газ есть",
+        "said once"
+    );
     daemon.settled().await;
+    let to_owner = s.bot().sent().iter().filter(|m| m.chat_id == chat).count();
+    assert_eq!(to_owner, 2, "the first card and the follow-up's, no third");
     assert!(
         s.bot().sent().iter().all(|m| m.chat_id == chat),
         "no second manager is woken"

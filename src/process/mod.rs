@@ -512,14 +512,18 @@ impl Processor {
     ) -> StoreResult<()> {
         let mut lead = existing.record;
         let edit = draft.thread.edit;
-        let update = update_of(&lead, &draft);
+        let words = match edit {
+            true => draft.text.as_str(),
+            false => new_words(&lead.text, &draft.text),
+        };
+        let update = update_of(&lead, &draft, words);
         if edit {
             lead.text = draft.text.clone();
-        } else if !draft.text.is_empty() {
+        } else if !words.is_empty() {
             lead.text = if lead.text.is_empty() {
-                draft.text.clone()
+                words.to_string()
             } else {
-                format!("{}\n\n{}", lead.text, draft.text)
+                format!("{}\n\n{words}", lead.text)
             };
         }
         let known = lead.contact.identity_keys();
@@ -558,10 +562,8 @@ impl Processor {
         let clock = self.clock.as_ref();
         let rows = update_rows(&self.sinks, rules, clock, &encoded, &update, now);
         queue_rows(tx, batch, &rows).await?;
-        if !edit && !draft.text.is_empty() {
-            let notices = self
-                .notices
-                .follow_up(rules, lead, &draft.text, &row.id, now);
+        if !edit && !words.is_empty() {
+            let notices = self.notices.follow_up(rules, lead, words, &row.id, now);
             queue_notices(tx, batch, &notices).await?;
         }
         let lead_id = lead.id.clone();
@@ -770,10 +772,20 @@ fn merge_fields(
     }
 }
 
-/// What a follow-up adds to `lead` (as it was before): its words (an edit's whole new text),
+/// The words a follow-up adds to a lead whose text is `so_far`: none when it repeats the
+/// conversation's last message (a double click, a reload, a message sent twice), which would
+/// otherwise be written into the lead again, sent to the CRM as new and quoted to the manager,
+/// and would make every later follow-up of the conversation carry it once more.
+fn new_words<'a>(so_far: &str, said: &'a str) -> &'a str {
+    let repeats = so_far == said
+        || (so_far.strip_suffix(said)).is_some_and(|before| before.ends_with("\n\n"));
+    if repeats { "" } else { said }
+}
+
+/// What a follow-up adds to `lead` (as it was before): its `words` (an edit's whole new text),
 /// and the phones, e-mails and fields the lead did not have, for `lead.updated`'s `update`;
 /// the files it sends are new even when the lead already lists some.
-fn update_of(lead: &Lead, draft: &NormalisedDraft) -> serde_json::Value {
+fn update_of(lead: &Lead, draft: &NormalisedDraft, words: &str) -> serde_json::Value {
     let phones: Vec<&String> = draft
         .contact
         .phones
@@ -793,7 +805,7 @@ fn update_of(lead: &Lead, draft: &NormalisedDraft) -> serde_json::Value {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     json!({
-        "text": draft.text,
+        "text": words,
         "edit": draft.thread.edit,
         "phones": phones,
         "emails": emails,
