@@ -165,6 +165,19 @@ async fn a_long_conversation_keeps_the_record_within_its_bounds() {
         .unwrap_or_default();
     assert_eq!(emails.len(), 10, "ten addresses kept: {emails:?}");
     assert_eq!(emails[0], "zakaz00@teplo.ru");
+    // What an update adds is in `data` too: the tenth address is, the eleventh is not.
+    assert_eq!(
+        all[9]["update"]["emails"],
+        serde_json::json!(["zakaz09@teplo.ru"])
+    );
+    for past in &all[10..] {
+        assert_eq!(
+            past["update"]["emails"],
+            serde_json::json!([]),
+            "{}",
+            past["update"]
+        );
+    }
     // The newest words still reach the CRM, in what the update added.
     let added = last["update"]["text"].as_str().unwrap_or_default();
     assert!(added.starts_with("Сообщение 11"), "{added}");

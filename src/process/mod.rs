@@ -19,8 +19,8 @@ use crate::health::Health;
 use crate::lead::EventType;
 use crate::lead::limits::bound_joined;
 use crate::lead::{
-    AssignedManager, Assignment, Lead, NormalisedDraft, NotLead, NotLeadReason, OwnContacts,
-    Parsed, PhoneNormaliser, normalise,
+    AssignedManager, Assignment, Contact, Lead, NormalisedDraft, NotLead, NotLeadReason,
+    OwnContacts, Parsed, PhoneNormaliser, normalise,
 };
 use crate::notify::Notices;
 use crate::routing::STRATEGY_STATE_KEY;
@@ -516,7 +516,8 @@ impl Processor {
             true => draft.text.as_str(),
             false => new_words(&lead.text, &draft.text),
         };
-        let update = update_of(&lead, &draft, words);
+        let had = lead.contact.clone();
+        let offered = offered_fields(&lead.fields, &draft.fields);
         if edit {
             lead.text = draft.text.clone();
         } else if !words.is_empty() {
@@ -530,6 +531,7 @@ impl Processor {
         merge_contact(&mut lead, &draft);
         merge_fields(&mut lead.fields, draft.fields);
         bound_joined(&mut lead);
+        let update = update_of(&had, &lead, offered, words, edit);
         let gained: Vec<String> = lead
             .contact
             .identity_keys()
@@ -782,34 +784,49 @@ fn new_words<'a>(so_far: &str, said: &'a str) -> &'a str {
     if repeats { "" } else { said }
 }
 
-/// What a follow-up adds to `lead` (as it was before): its `words` (an edit's whole new text),
-/// and the phones, e-mails and fields the lead did not have, for `lead.updated`'s `update`;
-/// the files it sends are new even when the lead already lists some.
-fn update_of(lead: &Lead, draft: &NormalisedDraft, words: &str) -> serde_json::Value {
-    let phones: Vec<&String> = draft
+/// The follow-up's fields the lead did not have (its files are new even when the lead
+/// already lists some): what `update.fields` may say, once the record has kept them.
+fn offered_fields(
+    had: &serde_json::Map<String, serde_json::Value>,
+    draft: &serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    draft
+        .iter()
+        .filter(|(k, _)| *k == "attachments" || !had.contains_key(*k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// What a follow-up added to its lead, for `lead.updated`'s `update`: its `words` (an edit's
+/// whole new text), and the phones, e-mails and `offered` fields that `after` (the joined,
+/// bounded record) holds and the contact it `had` did not. What the record's bounds left out
+/// is in neither `data` nor `update` (the raw item keeps it).
+fn update_of(
+    had: &Contact,
+    after: &Lead,
+    mut offered: serde_json::Map<String, serde_json::Value>,
+    words: &str,
+    edit: bool,
+) -> serde_json::Value {
+    let phones: Vec<&String> = after
         .contact
         .phones
         .iter()
-        .filter(|p| !lead.contact.phones.contains(p))
+        .filter(|p| !had.phones.contains(p))
         .collect();
-    let emails: Vec<&String> = draft
+    let emails: Vec<&String> = after
         .contact
         .emails
         .iter()
-        .filter(|e| !lead.contact.emails.contains(e))
+        .filter(|e| !had.emails.contains(e))
         .collect();
-    let fields: serde_json::Map<String, serde_json::Value> = draft
-        .fields
-        .iter()
-        .filter(|(k, _)| *k == "attachments" || !lead.fields.contains_key(*k))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    offered.retain(|k, _| after.fields.contains_key(k));
     json!({
         "text": words,
-        "edit": draft.thread.edit,
+        "edit": edit,
         "phones": phones,
         "emails": emails,
-        "fields": fields,
+        "fields": offered,
     })
 }
 
