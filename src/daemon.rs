@@ -9,7 +9,7 @@ use crate::intake::Intake;
 use crate::leases::Leases;
 use crate::notify::{Notices, TelegramNotifier};
 use crate::process::{ConversationWindows, Processor};
-use crate::routing::{CompiledRules, RulesHandle, watch_rules};
+use crate::routing::{CompiledRules, LastGood, RulesHandle, watch_rules};
 use crate::shared::{Shared, StartError, Tasks};
 use crate::sla::TapListener;
 use crate::sla::{Actions, Reach, SlaWorker};
@@ -43,6 +43,9 @@ pub struct RunOptions {
     /// Where every component reports its state; a caller that keeps a clone watches the
     /// daemon (the tests wait on its stages' passes for quiet).
     pub health: Health,
+    /// Why the routing file did not load at start, when the rules given are the last good
+    /// ones instead ([`crate::routing::LastGood`]); `None` when they are the file's.
+    pub rules_refused: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -52,6 +55,7 @@ impl Default for RunOptions {
             max_idle: Duration::from_secs(30),
             gather: crate::process::GATHER_AFTER_WAKE,
             health: Health::default(),
+            rules_refused: None,
         }
     }
 }
@@ -172,7 +176,12 @@ pub async fn run(
         tasks: running.stages.clone(),
         leases,
     };
-    let rules = RulesHandle::new(rules).counted_in(shared.metrics.clone());
+    let rules = match options.rules_refused.clone() {
+        Some(error) => RulesHandle::on_last_good(rules, error),
+        None => RulesHandle::new(rules),
+    };
+    let rules = (rules.counted_in(shared.metrics.clone()))
+        .kept_in(LastGood::in_data_dir(&config.storage.data_dir()));
     announce_config(&config, &rules.current());
 
     // One client per source that answers people: the notifier sends through them, and VK's

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use leadgate::clock::Clock;
 use leadgate::config::{self, Config};
 use leadgate::lead::{Channel, Lead, NotLeadReason, Parsed, SampleError, normalise};
-use leadgate::routing::CompiledRules;
+use leadgate::routing::{CompiledRules, LastGood};
 use leadgate::sources::email::imap::probe as email;
 use leadgate::store::{
     CopyError, ErasureRequest, OpenStore, PgStore, ReplayFilter, SqliteStore, StorageConfig,
@@ -310,6 +310,29 @@ fn check(path: &Path, connect: bool) -> Result<(), Failure> {
     )))
 }
 
+/// The routing file's rules; when the file does not load, the last good rules kept beside
+/// the store and every problem of the file (a bad edit never stops the daemon from starting),
+/// or the problems alone when no rules were ever kept.
+fn rules_at_start(config: &Config) -> Result<(CompiledRules, Option<String>), Failure> {
+    let error = match CompiledRules::load(&config.routing_file) {
+        Ok(rules) => return Ok((rules, None)),
+        Err(e) => e.to_string(),
+    };
+    match LastGood::in_data_dir(&config.storage.data_dir()).load(&config.routing_file) {
+        Ok(Some(rules)) => {
+            tracing::error!(
+                file = %config.routing_file.display(),
+                problems = %error,
+                in_force = rules.version(),
+                "The routing file does not load: starting on the last good rules (fix the file and it reloads)."
+            );
+            Ok((rules, Some(error)))
+        }
+        Ok(None) => Err(Failure::Invalid(anyhow::anyhow!("{error}"))),
+        Err(kept) => Err(Failure::Invalid(anyhow::anyhow!("{error}\n{kept}"))),
+    }
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -319,7 +342,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 }
 
 fn run(path: &Path) -> Result<(), Failure> {
-    let (config, rules) = load_all(path)?;
+    let config = config::load(path).map_err(|e| Failure::Invalid(e.into()))?;
+    let (rules, rules_refused) = rules_at_start(&config)?;
     runtime()?.block_on(async move {
         let shutdown = shutdown_signal()?;
         let listener = tokio::net::TcpListener::bind(config.server.listen)
@@ -330,7 +354,10 @@ fn run(path: &Path) -> Result<(), Failure> {
             listener,
             config,
             rules,
-            leadgate::RunOptions::default(),
+            leadgate::RunOptions {
+                rules_refused,
+                ..Default::default()
+            },
             shutdown,
         )
         .await

@@ -630,3 +630,131 @@ fn doors_that_look_locked_must_be_locked() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The body of an HTTP answer, as JSON.
+fn json_body(answer: &str) -> serde_json::Value {
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"))
+}
+
+/// `/readyz` with its details.
+fn readyz(port: u16) -> serde_json::Value {
+    json_body(&http(
+        port,
+        "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer last-good-admin-token-0123\r\n\r\n",
+    ))
+}
+
+/// Starts `leadgate run` in `dir` and waits for its port.
+fn start_daemon(dir: &Path, port: u16) -> std::process::Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_leadgate"))
+        .args(["run", "--config", "leadgate.toml"])
+        .current_dir(dir)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+/// Stops a daemon with SIGTERM and expects a clean exit.
+fn stop_daemon(child: std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let mut child = child;
+    assert_eq!(child.wait().expect("wait").code(), Some(0));
+}
+
+#[test]
+fn a_routing_file_that_does_not_load_at_start_leaves_the_daemon_on_the_last_good_rules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let config = format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\n[storage]\nurl = \"sqlite://data/leadgate.db\"\n\
+         [admin]\ntoken = \"last-good-admin-token-0123\"\n[[sources.webform]]\nid = \"site\"\n\
+         [[sinks.file]]\nid = \"f\"\npath = \"out.jsonl\"\n"
+    );
+    std::fs::write(dir.path().join("leadgate.toml"), &config).expect("config");
+    // The rules drop a contact on a list in a folder of their own.
+    let good = support::daemon::always_open_routing().replace(
+        "[[rules]]\nname = \"Всё остальное\"",
+        "[[rules]]\nname = \"Стоп-лист\"\nwhen = { contact_in_list = \"lists/stop.txt\" }\n\
+         drop = \"стоп-лист\"\n\n[[rules]]\nname = \"Всё остальное\"",
+    );
+    assert!(good.contains("lists/stop.txt"), "{good}");
+    let routing = dir.path().join("routing.toml");
+    let list = dir.path().join("lists/stop.txt");
+    std::fs::create_dir_all(dir.path().join("lists")).expect("lists");
+    std::fs::write(&routing, &good).expect("routing");
+    std::fs::write(&list, "+79990000001\n").expect("list");
+
+    // Without rules kept before, a file that does not load stops the start, as `check` says.
+    let fresh = tempfile::tempdir().expect("tempdir");
+    std::fs::write(fresh.path().join("leadgate.toml"), &config).expect("config");
+    std::fs::write(fresh.path().join("routing.toml"), "levels = [\n").expect("routing");
+    let refused = leadgate(&["run", "--config", "leadgate.toml"], fresh.path(), &[]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("routing.toml"));
+
+    let daemon = start_daemon(dir.path(), port);
+    let first = readyz(port);
+    assert_eq!(first["rules"]["state"], "initial", "{first}");
+    let version = first["rules"]["version"].clone();
+    stop_daemon(daemon);
+
+    // A bad edit, and the list gone, then a restart: the daemon starts on the copy it kept.
+    std::fs::write(&routing, good.replace("levels = [", "levels = [[")).expect("break");
+    std::fs::remove_file(&list).expect("remove list");
+    let daemon = start_daemon(dir.path(), port);
+    let ready = readyz(port);
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!(ready["rules"]["state"], "refused", "{ready}");
+    assert_eq!(ready["rules"]["version"], version, "{ready}");
+    let problems = ready["rules"]["error"].as_str().unwrap_or_default();
+    assert!(problems.contains("routing.toml"), "{problems}");
+    let stopped = post_form(port, "name=Spam&phone=%2B79990000001&message=buy");
+    assert!(stopped.starts_with("HTTP/1.1 202"), "{stopped}");
+    let kept = post_form(port, "name=Oleg&phone=%2B79161234567&message=hello");
+    assert!(kept.starts_with("HTTP/1.1 202"), "{kept}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let out = loop {
+        let out = std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap_or_default();
+        if out.contains("+79161234567") {
+            break out;
+        }
+        assert!(std::time::Instant::now() < deadline, "no lead delivered");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        out.contains("\"anna\"") || out.contains("\"boris\""),
+        "{out}"
+    );
+    assert!(
+        !out.contains("+79990000001"),
+        "the kept list still drops its contact: {out}"
+    );
+
+    // The file fixed: it reloads as any edit does.
+    std::fs::write(&list, "+79990000001\n").expect("list");
+    std::fs::write(&routing, &good).expect("fix");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while readyz(port)["rules"]["state"] != "reloaded" {
+        assert!(std::time::Instant::now() < deadline, "{}", readyz(port));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop_daemon(daemon);
+}

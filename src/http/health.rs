@@ -53,6 +53,7 @@ pub async fn readyz(State(app): State<AppState>, headers: HeaderMap) -> Response
         "store": match &store { Ok(()) => json!({"state": "ok"}), Err(e) => json!({"state": "failing", "error": e.to_string()}) },
         "queues": queues,
         "rules_version": app.rules.current().version(),
+        "rules": app.rules.status().borrow().describe(),
         "components": app.health.snapshot(),
         "replica": { "id": app.leases.holder(), "leases": app.leases.held() },
     });

@@ -13,17 +13,20 @@
 //!
 //! The submodules are layers, each importing only those below it (`tests/module_graph.rs`
 //! fails on a cycle): `model` (the data types) ← `compile` (reading and validating the file)
-//! and `eval` (deciding) ← `explain` (rendering traces) ← `reload` (the watcher).
+//! and `eval` (deciding) ← `explain` (rendering traces) ← `last_good` (the copy a restart
+//! falls back on) ← `reload` (the watcher).
 
 mod compile;
 mod eval;
 mod explain;
+mod last_good;
 mod model;
 mod reload;
 
 pub use compile::error::{Problem, ProblemKind, RulesError};
 pub use eval::hours::working_deadline;
 pub use explain::trace_stored::{StoredTraceError, is_indexed, spell_out};
+pub use last_good::{LastGood, LastGoodError};
 pub use model::decision::{Decision, PickResult, RoutingContext};
 pub use model::hours::Availability;
 pub use model::label::Label;

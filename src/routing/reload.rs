@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::compile::error::RulesError;
+use super::last_good::LastGood;
 use super::model::rules::CompiledRules;
 
 /// The result of the latest reload attempt, for `/readyz` and the admin pages.
@@ -42,6 +43,24 @@ pub enum ReloadStatus {
     },
 }
 
+impl ReloadStatus {
+    /// The status as `/readyz` shows it: `state` (`initial`, `reloaded`, `refused`), the
+    /// version in force, and a refusal's problems.
+    pub fn describe(&self) -> serde_json::Value {
+        match self {
+            ReloadStatus::Initial { version } => {
+                serde_json::json!({"state": "initial", "version": version})
+            }
+            ReloadStatus::Reloaded { version } => {
+                serde_json::json!({"state": "reloaded", "version": version})
+            }
+            ReloadStatus::Refused { version, error } => {
+                serde_json::json!({"state": "refused", "version": version, "error": error})
+            }
+        }
+    }
+}
+
 /// The rules in force, shared by every stage; cloning shares the same rules.
 #[derive(Clone)]
 pub struct RulesHandle {
@@ -49,6 +68,7 @@ pub struct RulesHandle {
     status: Arc<watch::Sender<ReloadStatus>>,
     ignored: Arc<AtomicU64>,
     metrics: Metrics,
+    last_good: Option<LastGood>,
 }
 
 impl RulesHandle {
@@ -62,6 +82,31 @@ impl RulesHandle {
             status: Arc::new(watch::channel(status).0),
             ignored: Arc::new(AtomicU64::new(0)),
             metrics: Metrics::default(),
+            last_good: None,
+        }
+    }
+
+    /// Starts with the last good rules because the routing file did not load (`error`, every
+    /// problem): the status says so from the start, until a reload succeeds.
+    pub fn on_last_good(rules: CompiledRules, error: String) -> RulesHandle {
+        let handle = RulesHandle::new(rules);
+        let version = handle.current().version().to_string();
+        handle
+            .status
+            .send_replace(ReloadStatus::Refused { version, error });
+        handle
+    }
+
+    /// The same handle keeping each set of rules it loads as the last good ones (and the
+    /// rules in force now, unless they are already that copy).
+    pub fn kept_in(self, last_good: LastGood) -> RulesHandle {
+        let on_copy = matches!(*self.status.borrow(), ReloadStatus::Refused { .. });
+        if !on_copy {
+            keep(&last_good, &self.current());
+        }
+        RulesHandle {
+            last_good: Some(last_good),
+            ..self
         }
     }
 
@@ -102,6 +147,9 @@ impl RulesHandle {
             Ok(rules) => {
                 let rules = Arc::new(rules);
                 self.rules.store(rules.clone());
+                if let Some(last_good) = &self.last_good {
+                    keep(last_good, &rules);
+                }
                 (self.metrics.counter("leadgate_rules_reloads_total", &[])).increment(1);
                 tracing::info!(file = %path.display(), version = rules.version(), "routing rules reloaded");
                 self.status.send_replace(ReloadStatus::Reloaded {
@@ -123,6 +171,13 @@ impl RulesHandle {
                 Err(error)
             }
         }
+    }
+}
+
+/// Keeps `rules` as the last good ones; a failure is logged, never in the way of routing.
+fn keep(last_good: &LastGood, rules: &CompiledRules) {
+    if let Err(error) = last_good.keep(rules) {
+        tracing::warn!(%error, version = rules.version(), "the last good routing rules were not kept");
     }
 }
 
