@@ -427,3 +427,58 @@ async fn a_pass_keeps_the_rules_own_deadline_and_the_last_pass_goes_to_the_super
     );
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decline_when_nobody_else_works_now_waits_for_the_next_manager_not_the_decliner() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Monday 20:00 in Moscow: Борис works 09:00-18:00, Анна always; leads at a level wait
+    // for someone there.
+    let evening = chrono::DateTime::parse_from_rfc3339("2026-12-07T17:00:00Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let clock = Arc::new(ManualClock::new(evening));
+    let routing = always_open_routing()
+        .replace(
+            "strategy = \"round_robin\"\n",
+            "strategy = \"round_robin\"\nfallback = \"hold\"\n",
+        )
+        .replacen(
+            "crm_user_id = { crm = \"18\", b24 = \"18\" }\nhours = \"mon-sun 00:00-23:59\"",
+            "crm_user_id = { crm = \"18\", b24 = \"18\" }\nhours = \"mon-sun 09:00-18:00\"",
+            1,
+        );
+    assert!(routing.contains("09:00-18:00") && routing.contains("\"hold\""));
+    let daemon = TestDaemon::start_at(dir.path(), &config(&sink), &routing, clock.clone()).await;
+    let lead = daemon.submit_form(&[("phone", "+79161110044")]).await;
+    assert_eq!(manager_of(&sink.events(1).await[0]), "anna");
+    let (status, body) = act(
+        &daemon,
+        &lead,
+        "decline",
+        serde_json::json!({"manager": "anna", "reason": "не мой профиль"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "held", "{body}");
+    daemon.settled().await;
+    assert_eq!(sink.received().len(), 1, "nobody can take it yet");
+    let leads = daemon.admin_get("/admin/api/leads").await;
+    let row = &leads["items"][0];
+    assert_eq!(row["status"], "held", "{leads}");
+
+    // Борис's day starts: the lead goes to him, not back to Анна.
+    clock.advance(chrono::Duration::hours(13));
+    let got = sink.events(2).await;
+    assert_eq!(got[1]["type"], "lead.reassigned");
+    assert_eq!(manager_of(&got[1]), "boris", "{}", got[1]);
+    assert_eq!(got[1]["data"]["assignment"]["attempt"], 2);
+    let audit = daemon.audit(&lead).await;
+    let kinds: Vec<&str> = audit.iter().filter_map(|a| a["kind"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["created", "assigned", "declined", "held", "assigned"],
+        "{audit:?}"
+    );
+    daemon.stop().await;
+}

@@ -44,6 +44,7 @@ fn answer(result: Result<Option<Passed>, ActionError>) -> Response {
             let (status, to) = match passed {
                 Passed::To(m) => ("passed_on", Some(m)),
                 Passed::EscalatedTo(m) => ("escalated", Some(m)),
+                Passed::Held(_) => ("held", None),
                 Passed::Supervisor(m) => ("supervisor", Some(m)),
                 Passed::Stayed => ("nobody_left", None),
             };

@@ -237,6 +237,8 @@ pub struct Labels {
     pub passed_to: &'static str,
     /// Nobody else could take it.
     pub nobody_left: &'static str,
+    /// A passed lead waits for the next manager who can take it.
+    pub waits: &'static str,
     /// Why it moved: not taken in time.
     pub expired: &'static str,
     /// Why it moved: declined.
@@ -296,6 +298,7 @@ const RU: Labels = Labels {
     returning: "Повторный клиент",
     passed_to: "передана",
     nobody_left: "больше никого нет, заявка осталась у вас",
+    waits: "заявка ждёт первого менеджера, который сможет её взять",
     expired: "не взята вовремя",
     declined: "вы отказались",
     alert: "Внимание",
@@ -332,6 +335,7 @@ const EN: Labels = Labels {
     returning: "Returning contact",
     passed_to: "passed to",
     nobody_left: "nobody else is left, it stays with you",
+    waits: "it waits for the first manager who can take it",
     expired: "not taken in time",
     declined: "you declined it",
     alert: "Alert",

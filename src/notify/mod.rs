@@ -30,7 +30,7 @@ pub use message::{
 };
 pub use pages::{confirm_page, message_page};
 pub use people::{NotSent, PERSON, People, Replies};
-pub use queue::{LINK_PATH, Notices};
+pub use queue::{LINK_PATH, Notices, Onward};
 pub use telegram::{TelegramNotifier, no_link_preview};
 pub use worker::{HORIZON, NotifyWorker};
 

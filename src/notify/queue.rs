@@ -261,7 +261,7 @@ impl Notices {
             .collect()
     }
 
-    /// Tells `from` (the manager the lead left, at its `attempt`) where it went and why.
+    /// Tells `from` (the manager the lead left, at its `attempt`) where it went (`to`) and why.
     #[allow(clippy::too_many_arguments)]
     pub fn passed_on(
         &self,
@@ -269,7 +269,7 @@ impl Notices {
         lead: &Lead,
         from: &str,
         attempt: u32,
-        to: Option<&str>,
+        to: Onward<'_>,
         expired: bool,
         now: DateTime<Utc>,
     ) -> Vec<NewNotification> {
@@ -287,12 +287,13 @@ impl Notices {
             labels.declined
         };
         let whom = match to {
-            Some(id) => format!(
+            Onward::To(id) => format!(
                 "{} {}",
                 labels.passed_to,
                 rules.manager(id).map_or(id, |m| m.name.as_str())
             ),
-            None => labels.nobody_left.to_string(),
+            Onward::Waits => labels.waits.to_string(),
+            Onward::NobodyLeft => labels.nobody_left.to_string(),
         };
         let line = format!("{who} ({}): {whom}; {why}.", lead.channel.as_str());
         self.targets(m)
@@ -407,4 +408,15 @@ impl Notices {
             created_at: now,
         }
     }
+}
+
+/// Where a passed lead went, for the notice its last manager gets.
+#[derive(Debug, Clone, Copy)]
+pub enum Onward<'a> {
+    /// To this manager.
+    To(&'a str),
+    /// Nowhere yet: it waits for the first manager who can take it.
+    Waits,
+    /// Nowhere: nobody else is left, it stays with them.
+    NobodyLeft,
 }

@@ -600,12 +600,18 @@ impl Processor {
                 Some(id) => tx.lead(id).await?.and_then(|p| p.manager_id),
                 None => None,
             };
+            // A lead that waits after a pass (a decline, a missed SLA) never goes back to a
+            // manager who had it.
+            let had: Vec<String> = (tx.assignment_history(&lead.id).await?)
+                .into_iter()
+                .map(|a| a.manager_id)
+                .collect();
             let ctx = RoutingContext {
                 now,
                 open_leads: &batch.open,
                 previous_manager: previous_manager.as_deref(),
                 state: &batch.state,
-                exclude: &[],
+                exclude: &had,
             };
             let decision = rules.decide(&lead, &ctx);
             let level = decision.classification.level.clone();
@@ -624,7 +630,7 @@ impl Processor {
                 pick.strategy.as_str(),
                 now,
                 decision.ack_within,
-                1,
+                had.len() as u32 + 1,
             );
             lead.assignment = Some(a.clone());
             *batch.open.entry(pick.manager.clone()).or_default() += 1;

@@ -1,13 +1,15 @@
 //! Passing a lead on: to the next eligible manager at its level (never back to one who had
-//! it), one level up after `max_reassign` passes, or to the level's supervisor when nobody is
-//! left. Used by the SLA timer (expired) and by a decline (at once).
+//! it), one level up after `max_reassign` passes; when nobody can take it now but someone at
+//! that level who has not had it will (their hours start, they are under `max_open` again),
+//! the lead waits for them as a held lead; when nobody is left at all, to the level's
+//! supervisor. Used by the SLA timer (expired) and by a decline (at once).
 
 use super::Reach;
 use crate::clock::Clock;
 use crate::deliver::{SinkRoute, outbox_rows};
 use crate::lead::EventType;
 use crate::lead::{AssignedManager, Assignment};
-use crate::notify::Notices;
+use crate::notify::{Notices, Onward};
 use crate::routing::{CompiledRules, RoutingContext, Strategy, StrategyState};
 use crate::store::{ActiveAssignment, LeadStatus, LeadUpdate, NewAssignment, StoreResult, StoreTx};
 use chrono::{DateTime, Utc};
@@ -39,6 +41,10 @@ pub enum Passed {
     To(String),
     /// A manager one level up.
     EscalatedTo(String),
+    /// Nobody can take it now, but someone at this level who has not had it can later: the
+    /// lead is held there and goes to the first of them who can (the processing stage offers
+    /// held leads), never back to one who had it.
+    Held(String),
     /// Nobody eligible is left: the level's supervisor has it, with no deadline.
     Supervisor(String),
     /// Nobody eligible and no supervisor: it stays where it was, without a deadline.
@@ -124,31 +130,39 @@ pub async fn pass_on(
                 due,
             )
         }
-        None => match rules
-            .sla()
-            .supervisors
-            .get(&active.level)
-            .filter(|s| !exclude.contains(s))
-        {
-            Some(sup) => (
-                Passed::Supervisor(sup.clone()),
-                Some(sup.clone()),
-                active.level.clone(),
-                "supervisor".into(),
-                None,
-            ),
-            None => (
-                Passed::Stayed,
-                None,
-                active.level.clone(),
-                active.strategy.clone(),
-                None,
-            ),
-        },
+        None => {
+            let later = level.filter(|l| someone_later(rules, l, &exclude));
+            let supervisor =
+                (rules.sla().supervisors.get(&active.level)).filter(|s| !exclude.contains(s));
+            match (later, supervisor) {
+                (Some(later), _) => (
+                    Passed::Held(later.clone()),
+                    None,
+                    later,
+                    active.strategy.clone(),
+                    None,
+                ),
+                (None, Some(sup)) => (
+                    Passed::Supervisor(sup.clone()),
+                    Some(sup.clone()),
+                    active.level.clone(),
+                    "supervisor".into(),
+                    None,
+                ),
+                (None, None) => (
+                    Passed::Stayed,
+                    None,
+                    active.level.clone(),
+                    active.strategy.clone(),
+                    None,
+                ),
+            }
+        }
     };
     let kind = match &passed {
         Passed::To(_) => "passed_on",
         Passed::EscalatedTo(_) => "escalated",
+        Passed::Held(_) => "held",
         Passed::Supervisor(_) => "escalated_to_supervisor",
         Passed::Stayed => "nobody_left",
     };
@@ -160,13 +174,43 @@ pub async fn pass_on(
     });
     tx.audit(&lead.id, now, kind, &detail).await?;
     let expired = reason == PassReason::Expired;
+    if let Passed::Held(level) = &passed {
+        tx.insert_notifications(&cx.notices.passed_on(
+            rules,
+            &lead,
+            &active.manager_id,
+            active.attempt,
+            Onward::Waits,
+            expired,
+            now,
+        ))
+        .await?;
+        tx.end_assignment(&lead.id, reason.ended_state(), now)
+            .await?;
+        if let Some(n) = cx.open.get_mut(&active.manager_id) {
+            *n = n.saturating_sub(1);
+        }
+        // The CRM keeps the lead as it is until someone takes it: then `lead.reassigned`.
+        lead.assignment = None;
+        if let Some(c) = lead.classification.as_mut() {
+            c.level = level.clone();
+        }
+        tx.update_lead(&LeadUpdate {
+            record: lead,
+            status: LeadStatus::Held,
+            at: now,
+            trace: None,
+        })
+        .await?;
+        return Ok(passed);
+    }
     let Some(manager) = manager else {
         tx.insert_notifications(&cx.notices.passed_on(
             rules,
             &lead,
             &active.manager_id,
             active.attempt,
-            None,
+            Onward::NobodyLeft,
             expired,
             now,
         ))
@@ -237,15 +281,25 @@ pub async fn pass_on(
     ))
     .await?;
     let mut notices = cx.notices.assigned(rules, &lead, cx.clock, now);
-    notices.extend(cx.notices.passed_on(
-        rules,
-        &lead,
-        &active.manager_id,
-        active.attempt,
-        lead.assignment.as_ref().map(|a| a.manager.id.as_str()),
-        expired,
-        now,
-    ));
+    notices.extend(
+        cx.notices.passed_on(
+            rules,
+            &lead,
+            &active.manager_id,
+            active.attempt,
+            lead.assignment
+                .as_ref()
+                .map_or(Onward::NobodyLeft, |a| Onward::To(&a.manager.id)),
+            expired,
+            now,
+        ),
+    );
     tx.insert_notifications(&notices).await?;
     Ok(passed)
+}
+
+/// Whether a manager at `level` who has not had the lead (not in `exclude`) and is active
+/// could take it later: their hours may start, their open leads may fall under `max_open`.
+fn someone_later(rules: &CompiledRules, level: &str, exclude: &[String]) -> bool {
+    (rules.managers().iter()).any(|m| m.level == level && m.active && !exclude.contains(&m.id))
 }
