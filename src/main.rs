@@ -69,6 +69,11 @@ enum Command {
         /// JSON fields...) instead of as a lead record.
         #[arg(long, value_parser = parse_channel)]
         channel: Option<Channel>,
+        /// Read the sample as this configured source's raw payload (its channel, its parser's
+        /// settings) and route it as coming from it, for rules that test `source`. With
+        /// `--channel` alone, the channel's first source is taken.
+        #[arg(long)]
+        source: Option<String>,
         /// Route as if received at this time (RFC 3339), e.g. to try after-hours rules.
         #[arg(long)]
         at: Option<DateTime<Utc>>,
@@ -181,8 +186,9 @@ fn main() -> ExitCode {
             config,
             sample,
             channel,
+            source,
             at,
-        } => route(&config, &sample, channel, at),
+        } => route(&config, &sample, channel, source.as_deref(), at),
         Command::Forget { config, who, by } => forget(&config, who, by),
         Command::Export { config, who } => export(&config, who),
         Command::Copy {
@@ -384,13 +390,43 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()> + Send + 's
     })
 }
 
+/// The source a raw sample is read as: `--source` (its channel must be `--channel`'s when both
+/// are given), or the first source of `--channel`; `None` for a lead record.
+fn sample_source<'c>(
+    config: &'c Config,
+    channel: Option<Channel>,
+    source: Option<&str>,
+) -> Result<Option<(&'c str, Channel)>, Failure> {
+    let Some(id) = source else {
+        return Ok(channel.and_then(|c| config.first_source(c).map(|id| (id, c))));
+    };
+    let Some(found) = config.sources.iter().find(|s| s.id == id) else {
+        let known: Vec<&str> = config.sources.iter().map(|s| s.id).collect();
+        return Err(Failure::Invalid(anyhow::anyhow!(
+            "no source {id:?} in the config (sources: {})",
+            known.join(", ")
+        )));
+    };
+    match channel {
+        Some(c) if c != found.channel => Err(Failure::Invalid(anyhow::anyhow!(
+            "source {id:?} is a {} source, not {}",
+            found.channel.as_str(),
+            c.as_str()
+        ))),
+        _ => Ok(Some((found.id, found.channel))),
+    }
+}
+
 fn route(
     path: &Path,
     sample: &str,
     channel: Option<Channel>,
+    source: Option<&str>,
     at: Option<DateTime<Utc>>,
 ) -> Result<(), Failure> {
     let (config, rules) = load_all(path)?;
+    let source = sample_source(&config, channel, source)?;
+    let channel = source.map(|(_, c)| c).or(channel);
     let bytes = if sample == "-" {
         std::io::read_to_string(std::io::stdin())
             .map_err(|e| Failure::Invalid(e.into()))?
@@ -415,7 +451,7 @@ fn route(
                 runtime()?.block_on(leadgate::sources::parse_sample(
                     &config.source_settings(),
                     channel,
-                    config.first_source(channel),
+                    source.map(|(id, _)| id),
                     &bytes,
                 ));
             parsed
@@ -427,7 +463,7 @@ fn route(
                             clock.new_id().to_string(),
                             now,
                             channel,
-                            "sample".into(),
+                            source.map_or("sample", |(id, _)| id).into(),
                             draft,
                         ))
                     }

@@ -758,3 +758,55 @@ fn a_routing_file_that_does_not_load_at_start_leaves_the_daemon_on_the_last_good
     }
     stop_daemon(daemon);
 }
+
+#[test]
+fn route_reads_a_raw_sample_as_a_named_source_for_rules_on_source() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_config(
+        dir.path(),
+        "[[sources.webform]]\nid = \"site\"\n[[sources.webform]]\nid = \"partners\"\n",
+    );
+    let routing = support::daemon::always_open_routing().replace(
+        "[[rules]]\nname = \"Всё остальное\"",
+        "[[rules]]\nname = \"Партнёры\"\nwhen = { source = \"partners\" }\nlevel = \"senior\"\n\n\
+         [[rules]]\nname = \"Всё остальное\"",
+    );
+    write_rules(dir.path(), &routing);
+    let config = dir.path().join("leadgate.toml");
+    let config = config.to_str().expect("path");
+    let form = r#"{"phone": "+79161234567", "message": "Нужен котёл"}"#;
+    let at = "2026-11-23T09:00:00Z";
+    let (code, out, err) = route(
+        &["--config", config, "--source", "partners", "--at", at, "-"],
+        form,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("decided by \"Партнёры\""), "{out}");
+    // A channel alone reads the sample as its first source.
+    let (code, out, err) = route(
+        &["--config", config, "--channel", "webform", "--at", at, "-"],
+        form,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("decided by \"Всё остальное\""), "{out}");
+    let (code, _, err) = route(&["--config", config, "--source", "nope", "-"], form);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("no source \"nope\"") && err.contains("site, partners"),
+        "{err}"
+    );
+    let (code, _, err) = route(
+        &[
+            "--config",
+            config,
+            "--source",
+            "partners",
+            "--channel",
+            "email",
+            "-",
+        ],
+        form,
+    );
+    assert_eq!(code, Some(1));
+    assert!(err.contains("is a webform source"), "{err}");
+}

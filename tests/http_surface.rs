@@ -64,6 +64,53 @@ async fn cors_is_per_form() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_script_that_sends_json_gets_json_whatever_it_accepts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), CONFIG, &always_open_routing()).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let post = |body: &'static str, content_type: &'static str| {
+        client
+            .post(daemon.url("/forms/site"))
+            .header("accept", "*/*")
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let sent = post(
+        r#"{"phone": "+79161234567"}"#,
+        "application/json; charset=utf-8",
+    )
+    .await
+    .expect("send");
+    assert_eq!(sent.status(), 202);
+    let answer: serde_json::Value = sent.json().await.expect("a JSON answer");
+    assert_eq!(answer["status"], "accepted", "{answer}");
+    assert!(
+        answer["id"].as_str().is_some_and(|id| !id.is_empty()),
+        "{answer}"
+    );
+    let refused = post(r#"{"message": "no contact"}"#, "application/json")
+        .await
+        .expect("send");
+    assert_eq!(refused.status(), 422);
+    let error: serde_json::Value = refused.json().await.expect("a JSON error");
+    assert!(error["error"]["code"].is_string(), "{error}");
+    // A browser's own form post still gets a page.
+    let page = post("phone=%2B79161234568", "application/x-www-form-urlencoded")
+        .await
+        .expect("send");
+    let html = page.headers()["content-type"]
+        .to_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(html.starts_with("text/html"), "{html}");
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_page_is_there_only_with_a_demo_form() {
     let dir = tempfile::tempdir().expect("tempdir");
     let without = TestDaemon::start_in(&dir.path().join("a"), CONFIG, &always_open_routing()).await;

@@ -194,9 +194,17 @@ pub async fn submit(
     response
 }
 
-/// A script asking for JSON (`Accept: application/json`), not a browser's plain form.
+/// A script, not a browser's plain form: it asks for JSON (`Accept: application/json`), or
+/// it sends JSON, which no HTML form can (a `fetch()` with a JSON body accepts `*/*` unless
+/// told otherwise, and must not get a redirect or a thank-you page for its lead's id).
 fn wants_json(headers: &HeaderMap) -> bool {
-    header_str(headers, header::ACCEPT).is_some_and(|a| a.contains("application/json"))
+    let asks = header_str(headers, header::ACCEPT).is_some_and(|a| a.contains("application/json"));
+    let sends = header_str(headers, header::CONTENT_TYPE).is_some_and(|c| {
+        let media = c.split(';').next().unwrap_or_default().trim();
+        media.eq_ignore_ascii_case("application/json")
+            || media.to_ascii_lowercase().ends_with("+json")
+    });
+    asks || sends
 }
 
 /// Takes one submission through every check, stores it and answers.

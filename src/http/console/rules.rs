@@ -87,10 +87,12 @@ pub async fn test(
             let msg = format!("{:?} is not a channel", form.channel);
             return page(&signed, &app, StatusCode::BAD_REQUEST, tried(msg, false));
         };
+        // Read, and routed, as the channel's first source: rules on `source` see its id.
+        let source = app.config.first_source(channel);
         parse_sample(
             &app.config.source_settings(),
             channel,
-            app.config.first_source(channel),
+            source,
             form.sample.as_bytes(),
         )
         .await
@@ -103,7 +105,7 @@ pub async fn test(
                     "sample".into(),
                     now,
                     channel,
-                    "sample".into(),
+                    source.unwrap_or("sample").into(),
                     draft,
                 ))
             }
