@@ -324,6 +324,32 @@ fn environment_overrides_and_secret_references() {
         "the environment override is applied and validated"
     );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("server.listen"));
+    // An override is typed by its key: an all-digit token stays text, a count is a number.
+    let digits = leadgate(
+        &["check", "--config", "leadgate.toml"],
+        dir.path(),
+        &[
+            ("LG_TEST_ADMIN_TOKEN", "s3cret-admin-token-42"),
+            ("LEADGATE__ADMIN__TOKEN", "123456789012345678901234"),
+            ("LEADGATE__SERVER__MAX_CONNECTIONS", "64"),
+            ("LEADGATE__SERVER__TRUST_FORWARDED_FOR", "false"),
+        ],
+    );
+    assert!(
+        digits.status.success(),
+        "{}",
+        String::from_utf8_lossy(&digits.stderr)
+    );
+    let not_a_count = leadgate(
+        &["check", "--config", "leadgate.toml"],
+        dir.path(),
+        &[
+            ("LG_TEST_ADMIN_TOKEN", "s3cret-admin-token-42"),
+            ("LEADGATE__SERVER__MAX_CONNECTIONS", "many"),
+        ],
+    );
+    assert_eq!(not_a_count.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&not_a_count.stderr).contains("server.max_connections"));
 }
 
 #[test]

@@ -1,6 +1,11 @@
 //! Reading `leadgate.toml`: the file, then `LEADGATE__SECTION__KEY` environment overrides (the
 //! `config` crate), then `${VAR}` references resolved, then the raw types with unknown keys
 //! refused.
+//!
+//! An override is read as the text it is and typed by the key it sets: guessing its type from
+//! its text turned an all-digit token or password into a number (or a float that lost its
+//! digits) that the key refused, while `LEADGATE__SERVER__MAX_CONNECTIONS=64` must still be a
+//! number.
 
 use super::raw::RawConfig;
 use crate::settings::ConfigProblem;
@@ -32,8 +37,7 @@ pub fn load_raw(
         .add_source(
             config::Environment::with_prefix("LEADGATE")
                 .prefix_separator("__")
-                .separator("__")
-                .try_parsing(true),
+                .separator("__"),
         )
         .build()
         .map_err(|e| vec![problem("", format!("cannot read the file: {e}"), None)])?;
@@ -51,7 +55,7 @@ pub fn load_raw(
     if !problems.is_empty() {
         return Err(problems);
     }
-    serde_path_to_error::deserialize::<_, RawConfig>(tree).map_err(|e| {
+    typed(tree, &overridden_keys()).map_err(|e| {
         let key = e.path().to_string();
         let message = e.inner().to_string();
         let hint = message
@@ -59,6 +63,57 @@ pub fn load_raw(
             .then_some("check the spelling against the commented examples in config/");
         vec![problem(if key == "." { "" } else { &key }, message, hint)]
     })
+}
+
+/// The dotted keys the environment overrides (`LEADGATE__SERVER__LISTEN`: `server.listen`).
+fn overridden_keys() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(name, _)| {
+            let rest = name.to_str()?.strip_prefix("LEADGATE__")?.to_lowercase();
+            Some(rest.split("__").collect::<Vec<_>>().join("."))
+        })
+        .collect()
+}
+
+/// [`RawConfig`] from the tree, where an override that a key wants as a number or a switch is
+/// parsed as one: each refusal at an overridden key whose text reads as a scalar is retried
+/// with the scalar (at most once per key).
+fn typed(
+    mut tree: Value,
+    overridden: &[String],
+) -> Result<RawConfig, serde_path_to_error::Error<serde_json::Error>> {
+    let mut retried: Vec<String> = Vec::new();
+    loop {
+        let error = match serde_path_to_error::deserialize::<_, RawConfig>(&tree) {
+            Ok(raw) => return Ok(raw),
+            Err(e) => e,
+        };
+        let key = error.path().to_string();
+        if !overridden.contains(&key) || retried.contains(&key) {
+            return Err(error);
+        }
+        let pointer = format!("/{}", key.replace('.', "/"));
+        let scalar = match tree.pointer(&pointer) {
+            Some(Value::String(text)) => scalar(text),
+            _ => None,
+        };
+        let (Some(scalar), Some(slot)) = (scalar, tree.pointer_mut(&pointer)) else {
+            return Err(error);
+        };
+        *slot = scalar;
+        retried.push(key);
+    }
+}
+
+/// `text` as a switch or a number, when it reads as one.
+fn scalar(text: &str) -> Option<Value> {
+    match text.trim() {
+        "true" => Some(Value::Bool(true)),
+        "false" => Some(Value::Bool(false)),
+        t => (t.parse::<i64>().ok().map(Value::from))
+            .or_else(|| t.parse::<u64>().ok().map(Value::from))
+            .or_else(|| t.parse::<f64>().ok().map(Value::from)),
+    }
 }
 
 /// Replaces every `${NAME}` inside string values with the variable's value, reporting each
