@@ -283,6 +283,17 @@ fn a_misspelt_key_is_an_error_not_ignored() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("secert"), "{err}");
+    // Each misspelling is listed, not only the first.
+    write_config(
+        dir.path(),
+        "[server]\nlistne = \"127.0.0.1:9\"\n[admin]\ntokn = \"x\"\n[[sinks.webhook]]\nid = \"crm\"\nurl = \"http://127.0.0.1:9/x\"\nsecert = \"whsec_x\"\n",
+    );
+    let out = leadgate(&["check", "--config", "leadgate.toml"], dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for typo in ["listne", "tokn", "secert"] {
+        assert!(err.contains(typo), "{typo}: {err}");
+    }
 }
 
 #[test]

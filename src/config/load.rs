@@ -55,14 +55,72 @@ pub fn load_raw(
     if !problems.is_empty() {
         return Err(problems);
     }
-    typed(tree, &overridden_keys()).map_err(|e| {
-        let key = e.path().to_string();
-        let message = e.inner().to_string();
+    let overridden = overridden_keys();
+    let mut problems = Vec::new();
+    loop {
+        let error = match typed(&mut tree, &overridden) {
+            Ok(raw) if problems.is_empty() => return Ok(raw),
+            Ok(_) => return Err(problems),
+            Err(e) => e,
+        };
+        let key = error.path().to_string();
+        let message = error.inner().to_string();
         let hint = message
             .contains("unknown field")
             .then_some("check the spelling against the commented examples in config/");
-        vec![problem(if key == "." { "" } else { &key }, message, hint)]
-    })
+        problems.push(problem(if key == "." { "" } else { &key }, message, hint));
+        // Every problem, not just the first: the key at fault is set aside and the rest read
+        // again, as long as setting it aside changes something.
+        if problems.len() >= MAX_PROBLEMS || !set_aside(&mut tree, &error) {
+            return Err(problems);
+        }
+    }
+}
+
+/// The most structural problems listed at once.
+const MAX_PROBLEMS: usize = 50;
+
+/// Removes what `error` refused from `tree` (an unknown key, or a value of the wrong type);
+/// false when there is nothing to remove (a missing key, a problem with the whole file).
+fn set_aside(tree: &mut Value, error: &serde_path_to_error::Error<serde_json::Error>) -> bool {
+    let path = error.path().to_string();
+    let message = error.inner().to_string();
+    let mut parts: Vec<String> = if path == "." {
+        Vec::new()
+    } else {
+        path.replace('[', ".")
+            .replace(']', "")
+            .split('.')
+            .map(str::to_string)
+            .collect()
+    };
+    if let Some(unknown) = message
+        .strip_prefix("unknown field `")
+        .and_then(|m| m.split('`').next())
+        && parts.last().map(String::as_str) != Some(unknown)
+    {
+        parts.push(unknown.to_string());
+    }
+    let Some(last) = parts.pop() else {
+        return false;
+    };
+    let parent = format!("/{}", parts.join("/"));
+    let parent = if parts.is_empty() {
+        ""
+    } else {
+        parent.as_str()
+    };
+    match tree.pointer_mut(parent) {
+        Some(Value::Object(map)) => map.remove(&last).is_some(),
+        Some(Value::Array(items)) => match last.parse::<usize>() {
+            Ok(i) if items.get(i).is_some_and(|v| !v.is_null()) => {
+                items[i] = Value::Null;
+                true
+            }
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// The dotted keys the environment overrides (`LEADGATE__SERVER__LISTEN`: `server.listen`).
@@ -79,12 +137,12 @@ fn overridden_keys() -> Vec<String> {
 /// parsed as one: each refusal at an overridden key whose text reads as a scalar is retried
 /// with the scalar (at most once per key).
 fn typed(
-    mut tree: Value,
+    tree: &mut Value,
     overridden: &[String],
 ) -> Result<RawConfig, serde_path_to_error::Error<serde_json::Error>> {
     let mut retried: Vec<String> = Vec::new();
     loop {
-        let error = match serde_path_to_error::deserialize::<_, RawConfig>(&tree) {
+        let error = match serde_path_to_error::deserialize::<_, RawConfig>(&*tree) {
             Ok(raw) => return Ok(raw),
             Err(e) => e,
         };
@@ -187,6 +245,27 @@ mod tests {
         let p = dir.join("leadgate.toml");
         std::fs::write(&p, text).expect("write");
         p
+    }
+
+    #[test]
+    fn every_misspelt_key_and_wrong_type_is_listed_not_just_the_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = write(
+            dir.path(),
+            "[server]\nlisten = 5\nlistne = \"x\"\nmax_connections = \"many\"\n[admin]\ntokn = \"y\"\n",
+        );
+        let problems = load_raw(&p, &|_| None).expect_err("four problems");
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(problems.len(), 4, "{problems:?}");
+        for key in ["server.listen", "server.max_connections"] {
+            assert!(keys.contains(&key), "{key}: {problems:?}");
+        }
+        for typo in ["listne", "tokn"] {
+            assert!(
+                problems.iter().any(|p| p.message.contains(typo)),
+                "{typo}: {problems:?}"
+            );
+        }
     }
 
     #[test]
