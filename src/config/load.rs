@@ -52,11 +52,8 @@ pub fn load_raw(
             Some("set the environment variable, or write the value in the file"),
         ));
     });
-    if !problems.is_empty() {
-        return Err(problems);
-    }
+    // A missing variable is one problem among the others: the keys are read all the same.
     let overridden = overridden_keys();
-    let mut problems = Vec::new();
     loop {
         let error = match typed(&mut tree, &overridden) {
             Ok(raw) if problems.is_empty() => return Ok(raw),
@@ -280,6 +277,10 @@ mod tests {
         let problems = load_raw(&p, &lookup).expect_err("NOPE is missing");
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].key, "api.token");
+        // and the file's other problems with it
+        let typo = write(dir.path(), "[api]\ntoken = \"${NOPE}\"\ntokn = \"x\"\n");
+        let problems = load_raw(&typo, &lookup).expect_err("two problems");
+        assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(
             problems[0].message.contains("${NOPE}"),
             "{}",
