@@ -1622,3 +1622,63 @@ async fn time_to_take_is_counted_in_the_managers_working_hours() {
     assert_eq!(anna["median_take_s"], 1800, "≤ 30 min, not ≤ a day");
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_shows_each_managers_leads_not_yet_taken_against_max_open() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Борис takes at most five; Вера is inactive.
+    let routing = always_open_routing()
+        .replacen(
+            "crm_user_id = { crm = \"18\", b24 = \"18\" }\n",
+            "crm_user_id = { crm = \"18\", b24 = \"18\" }\nmax_open = 5\n",
+            1,
+        )
+        .replacen(
+            "name = \"Вера Соколова\"\n",
+            "name = \"Вера Соколова\"\nactive = false\n",
+            1,
+        );
+    assert!(routing.contains("max_open = 5") && routing.contains("active = false"));
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sink), &routing).await;
+    for phone in ["+79165550031", "+79165550032", "+79165550033"] {
+        post_form(&daemon, &[("phone", phone)]).await;
+    }
+    leads_stored(&daemon, 3).await;
+    daemon.settled().await;
+    let cookie = sign_in(&daemon).await;
+    let html = get(&daemon, &cookie, "/admin/overview")
+        .await
+        .text()
+        .await
+        .expect("page");
+    let row = |id: &str| {
+        let at = html
+            .find(&format!("<tr data-key=\"{id}\">"))
+            .unwrap_or_else(|| panic!("{id}'s row: {html}"));
+        html[at..]
+            .split("</tr>")
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let open = |id: &str| -> u32 {
+        let r = row(id);
+        let cell = r.split("<td class=\"open\">").nth(1).unwrap_or_default();
+        let n = cell.split(['<', ' ']).next().unwrap_or_default();
+        n.parse().unwrap_or_else(|_| panic!("{id}: {r}"))
+    };
+    assert_eq!(
+        open("anna") + open("boris"),
+        3,
+        "round robin between the two"
+    );
+    assert!(row("boris").contains(" / 5</td>"), "{}", row("boris"));
+    assert!(
+        row("vera").contains("не получает заявок"),
+        "{}",
+        row("vera")
+    );
+    assert_eq!(open("vera"), 0);
+    daemon.stop().await;
+}

@@ -121,6 +121,10 @@ pub trait NotificationStore: Send + Sync + std::fmt::Debug {
     /// Leads held because nobody is eligible, counted per level.
     async fn held_per_level(&self) -> StoreResult<HashMap<String, u64>>;
 
+    /// Leads assigned and not yet taken, per manager (what `max_open` caps), for the console's
+    /// team table; read outside any processing transaction.
+    async fn open_per_manager(&self) -> StoreResult<HashMap<String, u64>>;
+
     /// Managers' addresses whose messages died with none sent to them since (not admins).
     async fn unreachable_managers(&self) -> StoreResult<Vec<Unreachable>>;
 }

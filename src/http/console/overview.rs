@@ -1,6 +1,7 @@
 //! The overview: today and the last 7 days at a glance (leads per channel and source, items
 //! kept out per reason), what waits now (held leads per level, dead letters per sink), the
-//! open incidents, every source's state, and who works now and who next. The script re-reads the page's blocks every
+//! open incidents, every source's state, and the team: who works now and who next, the leads
+//! each has not taken yet against their `max_open`, whose cards do not reach them. The script re-reads the page's blocks every
 //! 30 seconds; without it the page is read as it was drawn.
 
 use super::auth::Signed;
@@ -17,7 +18,8 @@ use minijinja::value::{Serde, Value};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Whether a manager works now, and when they start next (in their own time zone).
+/// Whether a manager works now, and when they start next (in their own time zone); the leads
+/// they have not taken yet against their `max_open`; and why their cards do not reach them.
 #[derive(Debug, Serialize)]
 struct Duty {
     id: String,
@@ -25,6 +27,9 @@ struct Duty {
     level: String,
     now: &'static str,
     next: Option<String>,
+    open: u64,
+    max_open: Option<u32>,
+    cards_fail: Option<String>,
 }
 
 /// A count per name, by name.
@@ -85,6 +90,13 @@ pub async fn page(signed: Signed, State(app): State<AppState>) -> Response {
         (Ok(h), Ok(d)) => (sorted(h), sorted(d)),
         (Err(e), _) | (_, Err(e)) => return store_failed(&signed, &e),
     };
+    let (open, unreachable) = match (
+        app.notes.open_per_manager().await,
+        app.notes.unreachable_managers().await,
+    ) {
+        (Ok(o), Ok(u)) => (o, u),
+        (Err(e), _) | (_, Err(e)) => return store_failed(&signed, &e),
+    };
     let rules = app.rules.current();
     let team: Vec<Duty> = rules
         .managers()
@@ -93,7 +105,17 @@ pub async fn page(signed: Signed, State(app): State<AppState>) -> Response {
             id: m.id.clone(),
             name: m.name.clone(),
             level: m.level.clone(),
+            open: open.get(&m.id).copied().unwrap_or(0),
+            max_open: m.max_open,
+            cards_fail: (unreachable.iter())
+                .filter(|u| u.recipient == m.id)
+                .map(|u| {
+                    let why = u.last_error.as_deref().unwrap_or("");
+                    format!("{} {}: {why} ({})", u.channel, u.address, u.dead)
+                })
+                .reduce(|a, b| format!("{a}; {b}")),
             now: match m.availability(now, rules.holidays()) {
+                _ if !m.active => "inactive",
                 Availability::Working => "working",
                 Availability::OffHours => "off_hours",
                 Availability::DayOff => "day_off",

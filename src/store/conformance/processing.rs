@@ -170,6 +170,8 @@ pub(crate) async fn open_leads_are_kept_as_leads_are_written_moved_taken_and_era
     let mut tx = store.begin().await.expect("begin");
     assert_eq!(tx.open_leads_per_manager().await.expect("open"), open);
     drop(tx);
+    let outside = store.open_per_manager().await.expect("open");
+    assert_eq!(outside, [("anna".into(), 1), ("boris".into(), 1)].into());
     // l3 (anna's) is erased: she has none open.
     erase(store, "l3").await;
     let mut tx = store.begin().await.expect("begin");

@@ -3,8 +3,8 @@
 use super::*;
 use crate::store::sql::Read;
 use crate::store::sql::notifications::{
-    CARD_REF, DEAD_PER_SINK, HELD_PER_LEVEL, LAST_INBOUND, RECORD, RELEASE_LINK, UNREACHABLE,
-    USE_LINK, notification_row, unreachable,
+    CARD_REF, DEAD_PER_SINK, HELD_PER_LEVEL, LAST_INBOUND, OPEN_PER_MANAGER, RECORD, RELEASE_LINK,
+    UNREACHABLE, USE_LINK, notification_row, unreachable,
 };
 use std::collections::HashMap;
 
@@ -175,6 +175,15 @@ impl NotificationStore for PgStore {
             .await?;
         rows.iter()
             .map(|r| Ok((r.text("level")?, r.count("n")?)))
+            .collect()
+    }
+
+    async fn open_per_manager(&self) -> StoreResult<HashMap<String, u64>> {
+        let rows = sqlx::query(OPEN_PER_MANAGER.postgres())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.text("manager_id")?, r.count("n")?)))
             .collect()
     }
 

@@ -76,6 +76,10 @@ pub(crate) static DEAD_PER_SINK: Statement =
 pub(crate) static HELD_PER_LEVEL: Statement =
     Statement::new("SELECT level, n FROM held_leads WHERE n > 0");
 
+/// Leads assigned and not yet taken, per manager: the kept counts `max_open` caps.
+pub(crate) static OPEN_PER_MANAGER: Statement =
+    Statement::new("SELECT manager_id, n FROM open_leads WHERE n > 0");
+
 /// The managers whose last notifications all died, with the last error.
 pub(crate) static UNREACHABLE: Statement = Statement::new(
     "SELECT d.recipient, d.channel, d.address, COUNT(*) AS dead,

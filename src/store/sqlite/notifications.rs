@@ -4,8 +4,8 @@ use super::bulk::{Cell, Rows};
 use super::{SqliteStore, opt_ts, ts};
 use crate::store::sql::Read;
 use crate::store::sql::notifications::{
-    CARD_REF, DEAD_PER_SINK, HELD_PER_LEVEL, LAST_INBOUND, RECORD, RELEASE_LINK, UNREACHABLE,
-    USE_LINK, notification_row, unreachable,
+    CARD_REF, DEAD_PER_SINK, HELD_PER_LEVEL, LAST_INBOUND, OPEN_PER_MANAGER, RECORD, RELEASE_LINK,
+    UNREACHABLE, USE_LINK, notification_row, unreachable,
 };
 use crate::store::{
     DeliveryOutcome, NewNotification, NotificationResult, NotificationRow, NotificationStore,
@@ -181,6 +181,15 @@ impl NotificationStore for SqliteStore {
             .await?;
         rows.iter()
             .map(|r| Ok((r.text("level")?, r.count("n")?)))
+            .collect()
+    }
+
+    async fn open_per_manager(&self) -> StoreResult<HashMap<String, u64>> {
+        let rows = sqlx::query(OPEN_PER_MANAGER.sqlite())
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.text("manager_id")?, r.count("n")?)))
             .collect()
     }
 
