@@ -1682,3 +1682,47 @@ async fn the_overview_shows_each_managers_leads_not_yet_taken_against_max_open()
     assert_eq!(open("vera"), 0);
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_tokens_from_one_client_do_not_lock_the_admin_out() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Behind a proxy on this machine: each client is who the proxy says.
+    let config = format!(
+        "[server]\ntrust_forwarded_for = true\ntrusted_proxies = [\"127.0.0.1\"]\n{}",
+        config(&sink)
+    );
+    let daemon = TestDaemon::start_in(dir.path(), &config, &always_open_routing()).await;
+    let try_token = |from: &'static str, token: &'static str| {
+        client()
+            .post(daemon.url("/admin/sign-in"))
+            .header("x-forwarded-for", from)
+            .form(&[("token", token), ("back", "/admin/leads")])
+            .send()
+    };
+    let mut last = 0;
+    for _ in 0..25 {
+        last = try_token("203.0.113.7", "wrong-token")
+            .await
+            .expect("post")
+            .status()
+            .as_u16();
+    }
+    assert_eq!(last, 429, "a client that keeps guessing is slowed down");
+    let other = try_token("198.51.100.9", ADMIN_TOKEN).await.expect("post");
+    assert_eq!(other.status(), 303, "the admin elsewhere still signs in");
+    // Neighbours in one IPv6 /64 are one client.
+    for _ in 0..25 {
+        last = try_token("2001:db8:7:7::1", "wrong-token")
+            .await
+            .expect("post")
+            .status()
+            .as_u16();
+    }
+    assert_eq!(last, 429);
+    let neighbour = try_token("2001:db8:7:7::2", ADMIN_TOKEN)
+        .await
+        .expect("post");
+    assert_eq!(neighbour.status(), 429);
+    daemon.stop().await;
+}

@@ -88,6 +88,19 @@ impl ForwardedPolicy {
         client
     }
 
+    /// The address a rate limit counts the client by ([`ForwardedPolicy::client_ip`]): an IPv6
+    /// client by its /64, the network one subscriber is given (a host may take any address in
+    /// it, so counting by address would never limit it), an IPv4 client by its address.
+    pub fn limit_key(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+        match self.client_ip(headers, peer) {
+            IpAddr::V6(v6) => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(network.into())
+            }
+            v4 => v4,
+        }
+    }
+
     fn is_trusted(&self, peer: IpAddr) -> bool {
         self.trusted.is_empty() || self.trusted.iter().any(|net| net.contains(&peer))
     }
@@ -222,6 +235,18 @@ mod tests {
         // Every hop trusted: the leftmost.
         let all = headers(&["10.9.9.9, 10.1.2.3"]);
         assert_eq!(chain.client_ip(&all, ip("10.0.0.1")), ip("10.9.9.9"));
+    }
+
+    #[test]
+    fn a_rate_limit_counts_an_ipv6_client_by_its_64_and_an_ipv4_client_by_its_address() {
+        let off = ForwardedPolicy::default();
+        let none = HeaderMap::new();
+        let a = off.limit_key(&none, ip("2001:db8:1:2:aaaa::1"));
+        let b = off.limit_key(&none, ip("2001:db8:1:2:bbbb:cccc:dddd:eeee"));
+        assert_eq!(a, ip("2001:db8:1:2::"));
+        assert_eq!(a, b, "one /64, one client");
+        assert_ne!(a, off.limit_key(&none, ip("2001:db8:1:3::1")));
+        assert_eq!(off.limit_key(&none, ip("203.0.113.7")), ip("203.0.113.7"));
     }
 
     #[test]

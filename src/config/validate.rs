@@ -195,6 +195,9 @@ mod tests {
         let pg = storage_of("postgres://lg:hunter2@db.local:5432/leads").expect("postgres");
         assert!(matches!(pg, StorageConfig::Postgres(_)));
         assert_eq!(pg.describe(), "postgres://db.local:5432/leads");
+        let by_parameter =
+            storage_of("postgres://db.local/leads?user=lg&password=hunter2").expect("postgres");
+        assert_eq!(by_parameter.describe(), "postgres://db.local/leads");
         assert_eq!(pg.data_dir(), Path::new("data"));
         assert!(storage_of("postgresql://db.local/leads").is_ok());
         let bad =

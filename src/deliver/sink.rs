@@ -117,7 +117,12 @@ impl RawWebhookSink {
         let url = match reqwest::Url::parse(&s.url) {
             Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Some(u),
             _ => {
-                p.add("url", format!("{:?} is not an http(s) URL", s.url), None);
+                // Not the URL itself: a CRM's webhook address carries its token.
+                p.add(
+                    "url",
+                    "is not an http(s) URL (it must start with https:// or http://)",
+                    None,
+                );
                 None
             }
         };

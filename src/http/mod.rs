@@ -182,9 +182,18 @@ fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     tracing::debug_span!(
         "request",
         method = %req.method(),
-        path = %req.uri().path(),
+        path = %loggable_path(req.uri().path()),
         query = %query,
     )
+}
+
+/// The path as logs may show it: a manager's action link (`/act/<token>`) is a credential
+/// for a day, so its token is left out.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix(crate::notify::LINK_PATH) {
+        Some(rest) if rest.starts_with('/') => format!("{}/…", crate::notify::LINK_PATH).into(),
+        _ => path.into(),
+    }
 }
 
 /// `key=SECRET&a=b` → `key=…&a=…`: the names tell what was sent, the values stay out of logs.
@@ -229,5 +238,15 @@ mod tests {
             super::redact_query("key=s3cret&formid=12&flag"),
             "key=…&formid=…&flag"
         );
+    }
+
+    #[test]
+    fn an_action_links_token_never_reaches_the_log() {
+        assert_eq!(
+            super::loggable_path("/act/eyJsZWFkIjo.c2lnbmF0dXJl"),
+            "/act/…"
+        );
+        assert_eq!(super::loggable_path("/forms/site"), "/forms/site");
+        assert_eq!(super::loggable_path("/actions"), "/actions");
     }
 }

@@ -44,10 +44,15 @@ impl StorageConfig {
     pub fn describe(&self) -> String {
         match self {
             StorageConfig::Sqlite(path) => path.display().to_string(),
-            StorageConfig::Postgres(url) => match url.expose().rsplit_once('@') {
-                Some((_, host)) => format!("postgres://{host}"),
-                None => url.expose().to_string(),
-            },
+            StorageConfig::Postgres(url) => {
+                // No user or password (`user:pass@`), and no parameters (`?password=`).
+                let url = url.expose();
+                let url = url.split_once('?').map_or(url, |(before, _)| before);
+                match url.rsplit_once('@') {
+                    Some((_, host)) => format!("postgres://{host}"),
+                    None => url.to_string(),
+                }
+            }
         }
     }
 

@@ -170,7 +170,7 @@ fn with_causes(mut text: String, e: &(dyn std::error::Error + 'static)) -> Strin
 }
 
 /// `text` with the token replaced, in case some layer quoted a URL after all.
-fn redact(text: String, token: &str) -> String {
+pub(super) fn redact(text: String, token: &str) -> String {
     if token.is_empty() || !text.contains(token) {
         return text;
     }

@@ -7,7 +7,7 @@
 //! returns the body. A refusal is read here, with the HTTP status teloxide does not keep.
 
 use super::client::{BotClient, no_answer_within};
-use super::error::{ApiError, NOT_BOT_API_JSON};
+use super::error::{ApiError, NOT_BOT_API_JSON, redact};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -52,6 +52,8 @@ impl BotClient {
             .and_then(|v| v.get("description")?.as_str().map(str::to_string))
             // A proxy's HTML error page is not the Bot API's answer: say so, not its markup.
             .unwrap_or_else(|| NOT_BOT_API_JSON.to_string());
+        // A server or proxy that quotes the request's path back would quote the token.
+        let description = redact(description, token);
         let retry_after = answer
             .as_ref()
             .and_then(|v| v.pointer("/parameters/retry_after")?.as_u64())

@@ -8,13 +8,17 @@ use super::words::say;
 use crate::http::AppState;
 use crate::settings::tokens_match;
 use axum::Extension;
-use axum::extract::{Form, FromRequestParts, Query, State};
+use axum::extract::{ConnectInfo, Form, FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
+use std::net::SocketAddr;
 use std::sync::Arc;
+
+/// How many clients' sign-in buckets are kept before the full ones are forgotten.
+const SIGN_IN_CLIENTS_KEPT: usize = 10_000;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "lg_session";
@@ -185,12 +189,17 @@ pub struct SignInForm {
 pub async fn sign_in(
     State(app): State<AppState>,
     Extension(console): Extension<Arc<Console>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
     let frame = frame_of(&app, &headers, "/admin/sign-in".into(), String::new());
     let back = safe_back(form.back.as_deref());
-    if console.sign_ins.check().is_err() {
+    let client = app.config.server.forwarded.limit_key(&headers, peer.ip());
+    if console.sign_ins.len() > SIGN_IN_CLIENTS_KEPT {
+        console.sign_ins.retain_recent();
+    }
+    if console.sign_ins.check_key(&client).is_err() {
         return render_status(
             &frame,
             StatusCode::TOO_MANY_REQUESTS,

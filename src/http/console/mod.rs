@@ -39,7 +39,7 @@ const SAMPLE_LIMIT: usize = 512 * 1024;
 pub struct Console {
     token: Secret,
     sessions: Sessions,
-    sign_ins: governor::DefaultDirectRateLimiter,
+    sign_ins: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
 }
 
 impl Console {
@@ -48,8 +48,10 @@ impl Console {
         Console {
             token,
             sessions: Sessions::default(),
-            // Twenty tries a minute: enough for a person, far too few to guess a token.
-            sign_ins: governor::RateLimiter::direct(governor::Quota::per_minute(
+            // Twenty tries a minute from each client: enough for a person, far too few to
+            // guess a token; one bucket for everyone let a script that kept posting wrong
+            // tokens lock the admin out.
+            sign_ins: governor::RateLimiter::keyed(governor::Quota::per_minute(
                 std::num::NonZeroU32::new(20).expect("non-zero"),
             )),
         }
