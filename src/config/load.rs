@@ -61,7 +61,7 @@ pub fn load_raw(
             Err(e) => e,
         };
         let key = error.path().to_string();
-        let message = error.inner().to_string();
+        let message = without_value(&error.inner().to_string());
         let hint = message
             .contains("unknown field")
             .then_some("check the spelling against the commented examples in config/");
@@ -72,6 +72,20 @@ pub fn load_raw(
             return Err(problems);
         }
     }
+}
+
+/// A type error's message without the value it found: serde quotes it (`invalid type:
+/// integer `123456789`, expected a string`), and a token or password written without quotes
+/// would be printed.
+fn without_value(message: &str) -> String {
+    let Some((found, expected)) = message.split_once(", expected") else {
+        return message.to_string();
+    };
+    if !(found.starts_with("invalid type: ") || found.starts_with("invalid value: ")) {
+        return message.to_string();
+    }
+    let kind = found.split(['`', '"']).next().unwrap_or(found).trim_end();
+    format!("{kind}, expected{expected}")
 }
 
 /// The most structural problems listed at once.
@@ -263,6 +277,24 @@ mod tests {
                 "{typo}: {problems:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_secret_of_the_wrong_type_is_not_printed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = write(dir.path(), "[admin]\ntoken = 123456789012345\n");
+        let problems = load_raw(&p, &|_| None).expect_err("not text");
+        assert_eq!(problems[0].key, "admin.token");
+        assert!(
+            !problems[0].message.contains("123456789012345"),
+            "{}",
+            problems[0].message
+        );
+        assert!(
+            problems[0]
+                .message
+                .contains("invalid type: integer, expected")
+        );
     }
 
     #[test]
