@@ -521,6 +521,35 @@ async fn the_mail_has_both_parts_and_its_links_work_once() {
     forged.push(if path.ends_with('A') { 'B' } else { 'A' });
     let r = client.post(daemon.url(&forged)).send().await.expect("post");
     assert_eq!(r.status(), 403, "a changed link is refused");
+    // Refused before its body is read: a forged link announcing 2 MiB it never sends is
+    // answered at once, not after the body's deadline.
+    let answer = tokio::task::spawn_blocking({
+        let addr = daemon.addr;
+        let forged = forged.clone();
+        move || {
+            use std::io::{Read, Write};
+            let mut s = std::net::TcpStream::connect(addr).expect("connect");
+            s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+            let head = format!(
+                "POST {forged} HTTP/1.1\r\nHost: x\r\nContent-Length: 2097152\r\nConnection: close\r\n\r\n"
+            );
+            s.write_all(head.as_bytes()).expect("write");
+            let mut got = [0u8; 12];
+            s.read_exact(&mut got).map(|()| got.to_vec())
+        }
+    })
+    .await
+    .expect("join");
+    let answer = answer.expect("an answer before any body byte");
+    assert_eq!(&answer[..], b"HTTP/1.1 403");
+    // A real link with a body over the form's size: refused, and the link stays usable.
+    let big = client
+        .post(daemon.url(path))
+        .body(vec![b'a'; 64 << 10])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(big.status(), 413);
 
     let r = client.post(daemon.url(path)).send().await.expect("post");
     assert_eq!(r.status(), 200);

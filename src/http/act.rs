@@ -5,11 +5,12 @@
 //! came back to the same manager is refused).
 
 use super::AppState;
+use super::body::BodyReadError;
 use crate::notify::{LinkAction, LinkError, message_page};
 use crate::sla::{Action, ActionError};
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// A page that is never cached and never leaks its URL (the token) as a referrer.
@@ -33,6 +34,20 @@ fn refused(app: &AppState, e: LinkError) -> Response {
     page(StatusCode::FORBIDDEN, message_page(text, None))
 }
 
+/// A body that could not be read: the link is not used up.
+fn unread(e: BodyReadError) -> Response {
+    let (status, text) = match e {
+        BodyReadError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."),
+        BodyReadError::TimedOut => (
+            StatusCode::REQUEST_TIMEOUT,
+            "The form took too long to arrive.",
+        ),
+        BodyReadError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "⏳ Try again in a moment."),
+        BodyReadError::Broken(_) => (StatusCode::BAD_REQUEST, "The form arrived broken."),
+    };
+    page(status, message_page(text, None))
+}
+
 /// The confirmation page.
 pub async fn confirm(State(app): State<AppState>, Path(token): Path<String>) -> Response {
     let Some(signer) = app.notices.signer() else {
@@ -53,19 +68,29 @@ pub async fn confirm(State(app): State<AppState>, Path(token): Path<String>) -> 
     )
 }
 
+/// The most a decline page's form may send (its one field, the reason, is cut at 500
+/// characters).
+const FORM_LIMIT: usize = 8 * 1024;
+
 /// The action.
 pub async fn perform(
     State(app): State<AppState>,
     Path(token): Path<String>,
-    form: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Response {
     let Some(signer) = app.notices.signer() else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let now = app.clock.now();
+    // The link first: a body is read, within the bodies' memory budget, only for a real one.
     let claim = match signer.verify(&token, now.timestamp()) {
         Ok(c) => c,
         Err(e) => return refused(&app, e),
+    };
+    let form = match app.bodies.read(&headers, body, FORM_LIMIT).await {
+        Ok(held) => held.bytes,
+        Err(e) => return unread(e),
     };
     let l = app.notices.config().language.labels();
     match app.notes.consume_link(&claim.nonce, now).await {
