@@ -360,6 +360,35 @@ async fn the_crm_takes_the_lead(flavor: Flavor, taken: &str) {
         401,
         "a webhook without the sink's secret is refused"
     );
+    // amoCRM's key and Pipedrive's password are checked before the body is read: a webhook
+    // with a wrong one, announcing a body it never sends, is answered at once.
+    let wrong_proof = match flavor {
+        Flavor::Amocrm => Some(("/hooks/crm/crm?key=wrong-secret", String::new())),
+        Flavor::Pipedrive => Some((
+            "/hooks/crm/crm",
+            "Authorization: Basic eDp3cm9uZw==\r\n".into(),
+        )),
+        _ => None,
+    };
+    if let Some((path, header)) = wrong_proof {
+        let addr = s.daemon.addr;
+        let answer = tokio::task::spawn_blocking(move || {
+            use std::io::{Read, Write};
+            let mut c = std::net::TcpStream::connect(addr).expect("connect");
+            c.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                .expect("timeout");
+            let head = format!(
+                "POST {path} HTTP/1.1\r\nHost: x\r\n{header}Content-Length: 1000000\r\nConnection: close\r\n\r\n"
+            );
+            c.write_all(head.as_bytes()).expect("write");
+            let mut got = [0u8; 12];
+            c.read_exact(&mut got).map(|()| got.to_vec())
+        })
+        .await
+        .expect("join")
+        .expect("an answer before any body byte");
+        assert_eq!(&answer[..], b"HTTP/1.1 401");
+    }
     assert_eq!(
         s.crm
             .send_webhook(&hook, HOOK_SECRET, &crm_lead.id, &owner, &first_status)

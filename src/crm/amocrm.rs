@@ -15,18 +15,7 @@ use crate::settings::{Secret, tokens_match};
 pub const DELETED: &str = "deleted";
 
 pub(super) fn read(secret: &Secret, r: &HookRequest<'_>) -> Result<Vec<CrmReport>, HookError> {
-    let key = r
-        .query
-        .map(|q| form::pairs(q.as_bytes()))
-        .unwrap_or_default()
-        .into_iter()
-        .find(|(k, _)| k == "key")
-        .map(|(_, v)| v);
-    if !key.is_some_and(|k| tokens_match(k.as_bytes(), secret)) {
-        return Err(HookError::Unauthorized(
-            "amoCRM webhooks carry the sink's hook_secret as ?key= in their URL".into(),
-        ));
-    }
+    key_given(secret, r)?;
     let fields = form::pairs(r.body);
     if let Some(expected) = r.sink_host.and_then(account_of) {
         match form::field(&fields, &["account", "subdomain"]) {
@@ -81,6 +70,23 @@ fn account_of(host: &str) -> Option<&str> {
     ["amocrm.ru", "amocrm.com", "kommo.com"]
         .contains(&domain)
         .then_some(sub)
+}
+
+/// The sink's `hook_secret` as `?key=` in the webhook's URL: checked before the body is read.
+pub(super) fn key_given(secret: &Secret, r: &HookRequest<'_>) -> Result<(), HookError> {
+    let key = r
+        .query
+        .map(|q| form::pairs(q.as_bytes()))
+        .unwrap_or_default()
+        .into_iter()
+        .find(|(k, _)| k == "key")
+        .map(|(_, v)| v);
+    if !key.is_some_and(|k| tokens_match(k.as_bytes(), secret)) {
+        return Err(HookError::Unauthorized(
+            "amoCRM webhooks carry the sink's hook_secret as ?key= in their URL".into(),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

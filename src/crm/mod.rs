@@ -81,6 +81,21 @@ impl HookRequest<'_> {
     }
 }
 
+/// What of a CRM's proof can be checked before the body is read (`request.body` is not
+/// looked at): amoCRM's `?key=` and Pipedrive's password; Bitrix24 and Standard Webhooks sign
+/// in or over the body. A webhook that fails here is refused without reading its body.
+pub fn proof_before_body(
+    format: HookFormat,
+    secret: &Secret,
+    request: &HookRequest<'_>,
+) -> Result<(), HookError> {
+    match format {
+        HookFormat::Amocrm => amocrm::key_given(secret, request),
+        HookFormat::Pipedrive => pipedrive::password_given(secret, request),
+        HookFormat::Bitrix24 | HookFormat::Generic => Ok(()),
+    }
+}
+
 /// Verifies `request` the way a CRM of `format` signs it (with the sink's `hook_secret`) and
 /// reads what it reports.
 pub fn read(

@@ -11,17 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
 pub(super) fn read(secret: &Secret, r: &HookRequest<'_>) -> Result<Vec<CrmReport>, HookError> {
-    let password = r
-        .header("authorization")
-        .and_then(|h| h.strip_prefix("Basic "))
-        .and_then(|b| STANDARD.decode(b.trim()).ok())
-        .and_then(|raw| String::from_utf8(raw).ok())
-        .and_then(|pair| pair.split_once(':').map(|(_, p)| p.to_string()));
-    if !password.is_some_and(|p| tokens_match(p.as_bytes(), secret)) {
-        return Err(HookError::Unauthorized(
-            "Pipedrive webhooks carry the sink's hook_secret as the HTTP auth password".into(),
-        ));
-    }
+    password_given(secret, r)?;
     let body: Value = serde_json::from_slice(r.body)
         .map_err(|e| HookError::Malformed(format!("not JSON: {e}")))?;
     let meta = &body["meta"];
@@ -59,6 +49,22 @@ pub(super) fn read(secret: &Secret, r: &HookRequest<'_>) -> Result<Vec<CrmReport
         _ => return Ok(Vec::new()),
     };
     Ok(vec![report])
+}
+
+/// The sink's `hook_secret` as the HTTP auth password: checked before the body is read.
+pub(super) fn password_given(secret: &Secret, r: &HookRequest<'_>) -> Result<(), HookError> {
+    let password = r
+        .header("authorization")
+        .and_then(|h| h.strip_prefix("Basic "))
+        .and_then(|b| STANDARD.decode(b.trim()).ok())
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .and_then(|pair| pair.split_once(':').map(|(_, p)| p.to_string()));
+    if !password.is_some_and(|p| tokens_match(p.as_bytes(), secret)) {
+        return Err(HookError::Unauthorized(
+            "Pipedrive webhooks carry the sink's hook_secret as the HTTP auth password".into(),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

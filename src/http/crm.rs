@@ -35,7 +35,17 @@ pub async fn hook(
         )
         .into_response();
     };
-    // The sink is known before a byte of the body is read (docs/security.md).
+    // The sink is known, and what proof its CRM gives outside the body checked, before a byte
+    // of the body is read (docs/security.md).
+    let before = HookRequest {
+        headers: &headers,
+        query: query.as_deref(),
+        body: &[],
+        sink_host: w.url.host_str(),
+    };
+    if let Err(e) = crm::proof_before_body(spec.format, secret, &before) {
+        return refused(&sink_id, e);
+    }
     let held = match app
         .bodies
         .read(&headers, body, super::HOOK_BODY_LIMIT)
