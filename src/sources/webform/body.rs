@@ -205,6 +205,9 @@ async fn read_multipart(
     let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
     let mut multipart = multer::Multipart::new(stream, boundary);
     let mut form = FormBody::default();
+    // The text parts as bytes, decoded at the end in the charset the form was sent in (a
+    // browser fills `_charset_` on a windows-1251 page as it does for urlencoded forms).
+    let mut texts: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let mut text_bytes = 0usize;
     let malformed =
         |e: multer::Error| BodyError::Malformed(format!("the multipart body does not parse: {e}"));
@@ -249,12 +252,11 @@ async fn read_multipart(
                 if text_bytes > text_limit {
                     return Err(BodyError::TooLarge { limit: text_limit });
                 }
-                let text = String::from_utf8(data.to_vec())
-                    .map_err(|_| BodyError::Malformed(format!("field {name:?} is not UTF-8")))?;
-                form.fields.push((name, Value::String(text)));
+                texts.push((name.into_bytes(), data.to_vec()));
             }
         }
     }
+    form.fields = urlencoded::decode_fields(&texts, None)?;
     Ok(form)
 }
 
@@ -359,6 +361,38 @@ mod tests {
         let small = Limits { text: 8, ..LIMITS };
         let err = read_body(&kind, Bytes::from(body), small).await;
         assert_eq!(err, Err(BodyError::TooLarge { limit: 8 }));
+    }
+
+    #[tokio::test]
+    async fn a_multipart_form_from_a_windows_1251_page_is_read_in_its_charset() {
+        // "Котёл" in windows-1251, as a browser on such a page sends it beside a file.
+        let mut body: Vec<u8> =
+            b"--b\r\nContent-Disposition: form-data; name=\"_charset_\"\r\n\r\nwindows-1251\r\n\
+            --b\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\n"
+                .to_vec();
+        body.extend_from_slice(&[0xCA, 0xEE, 0xF2, 0xB8, 0xEB]);
+        body.extend_from_slice(
+            b"\r\n--b\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"a.jpg\"\r\n\r\nxyz\r\n--b--\r\n",
+        );
+        let kind = body_kind(Some("multipart/form-data; boundary=b")).expect("kind");
+        let form = read_body(&kind, Bytes::from(body), LIMITS)
+            .await
+            .expect("reads");
+        assert_eq!(
+            form.fields,
+            vec![("message".into(), Value::String("Котёл".into()))]
+        );
+        assert_eq!(form.files.len(), 1);
+        // Without `_charset_` the same bytes are not UTF-8: refused, naming the field.
+        let mut without: Vec<u8> =
+            b"--b\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\n".to_vec();
+        without.extend_from_slice(&[0xCA, 0xEE, 0xF2, 0xB8, 0xEB]);
+        without.extend_from_slice(b"\r\n--b--\r\n");
+        let err = read_body(&kind, Bytes::from(without), LIMITS).await;
+        assert!(
+            matches!(&err, Err(BodyError::Malformed(m)) if m.contains("\"message\"")),
+            "{err:?}"
+        );
     }
 
     fn multipart(parts: &[(&str, Option<&str>, &str)]) -> Bytes {

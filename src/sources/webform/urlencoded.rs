@@ -35,22 +35,34 @@ fn charset_by_label(label: &str) -> Result<&'static Encoding, BodyError> {
 /// The field a browser fills with the charset it encoded the form in (HTML's `_charset_`).
 const CHARSET_FIELD: &str = "_charset_";
 
-/// Reads an urlencoded body: names and values percent-decoded to bytes, then decoded by
-/// `declared`, else by the `_charset_` field, else as UTF-8; bytes that do not decode are
-/// refused, naming the field. The `_charset_` field itself is not one of the person's fields.
+/// Reads an urlencoded body: names and values percent-decoded to bytes, then decoded as
+/// [`decode_fields`] does.
 pub(super) fn read(
     body: &[u8],
     declared: Option<&'static Encoding>,
 ) -> Result<FormBody, BodyError> {
-    let pairs = raw_pairs(body);
+    Ok(FormBody {
+        fields: decode_fields(&raw_pairs(body), declared)?,
+        ..FormBody::default()
+    })
+}
+
+/// A form's text fields given as bytes (an urlencoded body's pairs, a multipart form's text
+/// parts), decoded by `declared`, else by the `_charset_` field, else as UTF-8; bytes that do
+/// not decode are refused, naming the field. The `_charset_` field itself is not one of the
+/// person's fields.
+pub(super) fn decode_fields(
+    pairs: &[(Vec<u8>, Vec<u8>)],
+    declared: Option<&'static Encoding>,
+) -> Result<Vec<(String, Value)>, BodyError> {
     let charset = match declared {
         Some(charset) => charset,
-        None => charset_field(&pairs)?.unwrap_or(UTF_8),
+        None => charset_field(pairs)?.unwrap_or(UTF_8),
     };
     let refuse =
         |what: String| BodyError::Malformed(format!("{what} is not valid {}", charset.name()));
-    let mut form = FormBody::default();
-    for (name, value) in &pairs {
+    let mut fields = Vec::with_capacity(pairs.len());
+    for (name, value) in pairs {
         let name = decode(charset, name).ok_or_else(|| refuse("a field name".into()))?;
         if name == CHARSET_FIELD {
             continue;
@@ -60,9 +72,9 @@ pub(super) fn read(
             true => value,
             false => numeric_references(&value),
         };
-        form.fields.push((name, Value::String(value)));
+        fields.push((name, Value::String(value)));
     }
-    Ok(form)
+    Ok(fields)
 }
 
 /// `bytes` in `charset`, or `None` when they are not valid in it (never replaced).
