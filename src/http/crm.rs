@@ -101,7 +101,7 @@ pub async fn hook(
                 tracing::info!(sink = %sink_id, lead = %id, reassigned_to = ?reassigned_to, taken, closed, "The CRM reported on a lead.");
             }
             Err(ActionError::Store(e)) => {
-                return ApiError::unavailable(e.to_string()).into_response();
+                return ApiError::store_failed(&e).into_response();
             }
             Err(e) => {
                 tracing::warn!(sink = %sink_id, error = %e, "A CRM report could not be applied.");

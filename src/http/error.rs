@@ -52,6 +52,15 @@ impl ApiError {
     pub fn unavailable(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }
+
+    /// `503` to a public client when the store failed: the error is logged for the admin, the
+    /// client is told only to try again (the store's words name files, tables and hosts).
+    pub fn store_failed(error: &dyn std::fmt::Display) -> ApiError {
+        tracing::error!(%error, "The store failed; the request was answered 503.");
+        let mut e = ApiError::unavailable("the store is unavailable; try again shortly");
+        e.retry_after = Some(5);
+        e
+    }
 }
 
 /// The header that names a refusal's code on every answer, a JSON body or a page, so a proxy's
@@ -79,5 +88,21 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_failure_tells_a_public_client_to_try_again_and_nothing_more() {
+        let e = ApiError::store_failed(
+            &"error returned from database: unable to open /var/lib/leadgate/leadgate.db",
+        );
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!e.message.contains("/var/lib"), "{}", e.message);
+        assert!(!e.message.contains("database"), "{}", e.message);
+        assert_eq!(e.retry_after, Some(5));
     }
 }

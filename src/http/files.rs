@@ -57,7 +57,7 @@ pub async fn serve(
             )
             .into_response();
         }
-        Err(e) => return ApiError::unavailable(e.to_string()).into_response(),
+        Err(e) => return ApiError::store_failed(&e).into_response(),
     };
     let sha = match &record.state {
         FileState::Kept { sha256, .. } => sha256,

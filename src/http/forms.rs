@@ -339,7 +339,7 @@ pub async fn accept(
         .intake
         .submit(item)
         .await
-        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+        .map_err(|e| ApiError::store_failed(&e))?;
     (app.metrics
         .counter("leadgate_forms_accepted_total", &[("source", &cfg.id)]))
     .increment(1);

@@ -109,7 +109,7 @@ async fn store(app: &AppState, hook: &dyn Webhook, posted: Posted) -> Result<Str
             for source in &sources {
                 (app.health).failure(&format!("source:{source}"), app.clock.now(), e.to_string());
             }
-            return Err(ApiError::unavailable(e.to_string()));
+            return Err(ApiError::store_failed(&e));
         }
     };
     for source in sources {
