@@ -847,3 +847,34 @@ fn route_reads_a_raw_sample_as_a_named_source_for_rules_on_source() {
     assert_eq!(code, Some(1));
     assert!(err.contains("is a webform source"), "{err}");
 }
+
+#[test]
+fn check_notes_a_secret_short_enough_to_guess() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_config(
+        dir.path(),
+        "[[sources.webform]]\nid = \"site\"\nsecret = \"abc\"\n",
+    );
+    let out = leadgate(&["check", "--config", "leadgate.toml"], dir.path(), &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("note: sources.webform[0] (site): secret is 3 characters"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("abc"),
+        "the secret itself is not printed: {said}"
+    );
+    write_config(
+        dir.path(),
+        "[[sources.webform]]\nid = \"site\"\nsecret = \"a-long-enough-form-secret\"\n",
+    );
+    let out = leadgate(&["check", "--config", "leadgate.toml"], dir.path(), &[]);
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("secret is"));
+}

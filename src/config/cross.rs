@@ -6,14 +6,16 @@
 //! `leadgate check` prints the problems (exit 1) and the notes; the daemon logs both at start.
 
 use super::Config;
+use super::doors::MIN_TOKEN_LEN;
 use crate::connectors::{HookFormat, HookSpec};
 use crate::deliver::SinkKind;
 use crate::deliver::crm_user_id;
 use crate::deliver::decode_signing_secret;
 use crate::notify::Notices;
 use crate::routing::CompiledRules;
-use crate::settings::ConfigProblem;
+use crate::settings::{ConfigProblem, Secret};
 use crate::sla::Reach;
+use crate::sources::webform::WebformSource;
 
 /// What the cross-checks found.
 #[derive(Debug, Default)]
@@ -147,6 +149,37 @@ pub fn cross_check(config: &Config, rules: &CompiledRules, config_file: &str) ->
             out.notes.push(format!(
                 "{routing}: {} can neither be told of a lead nor acknowledge it here: their leads are not passed on after ack_within",
                 silent.join(", ")
+            ));
+        }
+    }
+    out.notes.extend(short_secrets(config));
+    out
+}
+
+/// The secrets a door compares that are short enough to guess by trying (the admin, API and
+/// metrics tokens are refused under [`MIN_TOKEN_LEN`]; these may be given by a provider, so
+/// they are only said): a CRM's `hook_secret`, whose holder reassigns and closes leads, and a
+/// form's `secret`.
+fn short_secrets(config: &Config) -> Vec<String> {
+    let length = |s: &Secret| s.expose().chars().count();
+    let mut out = Vec::new();
+    for (i, s) in config.sinks.iter().enumerate() {
+        if let SinkKind::Webhook(w) = &s.kind
+            && let Some(n) = w.hook_secret.as_ref().map(length)
+            && n < MIN_TOKEN_LEN
+        {
+            out.push(format!(
+                "sinks.webhook[{i}].hook_secret is {n} characters: whoever guesses it can reassign and close leads; use at least {MIN_TOKEN_LEN} (openssl rand -hex 24)"
+            ));
+        }
+    }
+    for (i, form) in config.sources.of::<WebformSource>().iter().enumerate() {
+        if let Some(n) = form.secret.as_ref().map(length)
+            && n < MIN_TOKEN_LEN
+        {
+            out.push(format!(
+                "sources.webform[{i}] ({}): secret is {n} characters, short enough to guess by trying; where you choose it, use at least {MIN_TOKEN_LEN}",
+                form.id
             ));
         }
     }
