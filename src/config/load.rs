@@ -88,23 +88,29 @@ fn without_value(message: &str) -> String {
     format!("{kind}, expected{expected}")
 }
 
+/// A key's path as serde names it (`sinks.webhook[0].url`, `.` for the whole file) in parts.
+fn parts_of(path: &str) -> Vec<String> {
+    if path == "." {
+        return Vec::new();
+    }
+    (path.replace('[', ".").replace(']', "").split('.'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The JSON pointer of a key's `parts` (`""` for the whole tree).
+fn pointer_of(parts: &[String]) -> String {
+    parts.iter().map(|p| format!("/{p}")).collect()
+}
+
 /// The most structural problems listed at once.
 const MAX_PROBLEMS: usize = 50;
 
 /// Removes what `error` refused from `tree` (an unknown key, or a value of the wrong type);
 /// false when there is nothing to remove (a missing key, a problem with the whole file).
 fn set_aside(tree: &mut Value, error: &serde_path_to_error::Error<serde_json::Error>) -> bool {
-    let path = error.path().to_string();
     let message = error.inner().to_string();
-    let mut parts: Vec<String> = if path == "." {
-        Vec::new()
-    } else {
-        path.replace('[', ".")
-            .replace(']', "")
-            .split('.')
-            .map(str::to_string)
-            .collect()
-    };
+    let mut parts = parts_of(&error.path().to_string());
     if let Some(unknown) = message
         .strip_prefix("unknown field `")
         .and_then(|m| m.split('`').next())
@@ -115,13 +121,7 @@ fn set_aside(tree: &mut Value, error: &serde_path_to_error::Error<serde_json::Er
     let Some(last) = parts.pop() else {
         return false;
     };
-    let parent = format!("/{}", parts.join("/"));
-    let parent = if parts.is_empty() {
-        ""
-    } else {
-        parent.as_str()
-    };
-    match tree.pointer_mut(parent) {
+    match tree.pointer_mut(&pointer_of(&parts)) {
         Some(Value::Object(map)) => map.remove(&last).is_some(),
         Some(Value::Array(items)) => match last.parse::<usize>() {
             Ok(i) if items.get(i).is_some_and(|v| !v.is_null()) => {
@@ -161,15 +161,13 @@ fn typed(
         if !overridden.contains(&key) || retried.contains(&key) {
             return Err(error);
         }
-        let pointer = format!("/{}", key.replace('.', "/"));
-        let scalar = match tree.pointer(&pointer) {
-            Some(Value::String(text)) => scalar(text),
-            _ => None,
-        };
-        let (Some(scalar), Some(slot)) = (scalar, tree.pointer_mut(&pointer)) else {
+        let Some(slot) = tree.pointer_mut(&pointer_of(&parts_of(&key))) else {
             return Err(error);
         };
-        *slot = scalar;
+        let Some(value) = slot.as_str().and_then(scalar) else {
+            return Err(error);
+        };
+        *slot = value;
         retried.push(key);
     }
 }

@@ -13,7 +13,7 @@ pub use cross::{CrossCheck, cross_check};
 pub use doors::warn_unsigned;
 pub use load::load_raw;
 pub use raw::RawConfig;
-pub use server::{ForwardedPolicy, ServerConfig};
+pub use server::{ForwardedPolicy, ServerConfig, rate_key};
 pub use validate::validate;
 
 use crate::deliver::SinkConfig;

@@ -92,13 +92,7 @@ impl ForwardedPolicy {
     /// client by its /64, the network one subscriber is given (a host may take any address in
     /// it, so counting by address would never limit it), an IPv4 client by its address.
     pub fn limit_key(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
-        match self.client_ip(headers, peer) {
-            IpAddr::V6(v6) => {
-                let network = u128::from(v6) & !((1u128 << 64) - 1);
-                IpAddr::V6(network.into())
-            }
-            v4 => v4,
-        }
+        rate_key(self.client_ip(headers, peer))
     }
 
     fn is_trusted(&self, peer: IpAddr) -> bool {
@@ -177,6 +171,18 @@ fn parse_net(text: &str) -> Option<IpNet> {
     text.parse::<IpNet>()
         .ok()
         .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))
+}
+
+/// The address a rate limit counts `client` by: an IPv6 address's /64, an IPv4 address itself
+/// (for a caller that has the client's address already; see [`ForwardedPolicy::limit_key`]).
+pub fn rate_key(client: IpAddr) -> IpAddr {
+    match client {
+        IpAddr::V6(v6) => {
+            let network = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(network.into())
+        }
+        v4 => v4,
+    }
 }
 
 #[cfg(test)]

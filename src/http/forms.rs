@@ -232,7 +232,7 @@ pub async fn accept(
         )));
     }
     let ip = app.config.server.forwarded.client_ip(headers, peer.ip());
-    let key = app.config.server.forwarded.limit_key(headers, peer.ip());
+    let key = crate::config::rate_key(ip);
     if let Err(not_until) = form.limiter.check_key(&key) {
         let wait = not_until.wait_time_from(governor::clock::Clock::now(
             &governor::clock::DefaultClock::default(),

@@ -516,7 +516,7 @@ impl Processor {
             true => draft.text.as_str(),
             false => new_words(&lead.text, &draft.text),
         };
-        let had = lead.contact.clone();
+        let had = Had::of(&lead.contact);
         let offered = offered_fields(&lead.fields, &draft.fields);
         if edit {
             lead.text = draft.text.clone();
@@ -803,29 +803,36 @@ fn offered_fields(
         .collect()
 }
 
+/// How many phones and e-mails a lead's contact had before a follow-up joined it: the ones it
+/// gains are appended after them ([`merge_contact`]), and the record's bounds cut from the
+/// end, so what it gained is what stands past them.
+struct Had {
+    phones: usize,
+    emails: usize,
+}
+
+impl Had {
+    fn of(contact: &Contact) -> Had {
+        Had {
+            phones: contact.phones.len(),
+            emails: contact.emails.len(),
+        }
+    }
+}
+
 /// What a follow-up added to its lead, for `lead.updated`'s `update`: its `words` (an edit's
 /// whole new text), and the phones, e-mails and `offered` fields that `after` (the joined,
-/// bounded record) holds and the contact it `had` did not. What the record's bounds left out
-/// is in neither `data` nor `update` (the raw item keeps it).
+/// bounded record) holds past what it `had`. What the record's bounds left out is in neither
+/// `data` nor `update` (the raw item keeps it).
 fn update_of(
-    had: &Contact,
+    had: &Had,
     after: &Lead,
     mut offered: serde_json::Map<String, serde_json::Value>,
     words: &str,
     edit: bool,
 ) -> serde_json::Value {
-    let phones: Vec<&String> = after
-        .contact
-        .phones
-        .iter()
-        .filter(|p| !had.phones.contains(p))
-        .collect();
-    let emails: Vec<&String> = after
-        .contact
-        .emails
-        .iter()
-        .filter(|e| !had.emails.contains(e))
-        .collect();
+    let phones = past(&after.contact.phones, had.phones);
+    let emails = past(&after.contact.emails, had.emails);
     offered.retain(|k, _| after.fields.contains_key(k));
     json!({
         "text": words,
@@ -834,6 +841,11 @@ fn update_of(
         "emails": emails,
         "fields": offered,
     })
+}
+
+/// The entries of `list` after its first `had`.
+fn past(list: &[String], had: usize) -> &[String] {
+    list.get(had..).unwrap_or_default()
 }
 
 /// New phones and e-mails from a follow-up join the lead's contact (a shared contact after a

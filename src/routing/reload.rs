@@ -44,20 +44,29 @@ pub enum ReloadStatus {
 }
 
 impl ReloadStatus {
-    /// The status as `/readyz` shows it: `state` (`initial`, `reloaded`, `refused`), the
-    /// version in force, and a refusal's problems.
-    pub fn describe(&self) -> serde_json::Value {
+    /// Its name, as `/readyz` and the console's rules page show it.
+    pub fn state(&self) -> &'static str {
         match self {
-            ReloadStatus::Initial { version } => {
-                serde_json::json!({"state": "initial", "version": version})
-            }
-            ReloadStatus::Reloaded { version } => {
-                serde_json::json!({"state": "reloaded", "version": version})
+            ReloadStatus::Initial { .. } => "initial",
+            ReloadStatus::Reloaded { .. } => "reloaded",
+            ReloadStatus::Refused { .. } => "refused",
+        }
+    }
+
+    /// The status as `/readyz` shows it: `state`, the version in force, and a refusal's
+    /// problems.
+    pub fn describe(&self) -> serde_json::Value {
+        let mut out = serde_json::json!({"state": self.state()});
+        match self {
+            ReloadStatus::Initial { version } | ReloadStatus::Reloaded { version } => {
+                out["version"] = version.as_str().into();
             }
             ReloadStatus::Refused { version, error } => {
-                serde_json::json!({"state": "refused", "version": version, "error": error})
+                out["version"] = version.as_str().into();
+                out["error"] = error.as_str().into();
             }
         }
+        out
     }
 }
 

@@ -25,10 +25,10 @@ const LEAD_RECORD: &str = "lead";
 fn page(signed: &Signed, app: &AppState, status: StatusCode, tried: minijinja::Value) -> Response {
     let rules = app.rules.current();
     let reload = app.rules.status().borrow().clone();
-    let (state, refused) = match &reload {
-        ReloadStatus::Initial { .. } => ("initial", None),
-        ReloadStatus::Reloaded { .. } => ("reloaded", None),
-        ReloadStatus::Refused { error, .. } => ("refused", Some(error.clone())),
+    let state = reload.state();
+    let refused = match &reload {
+        ReloadStatus::Refused { error, .. } => Some(error.clone()),
+        _ => None,
     };
     let file = std::fs::read_to_string(&app.config.routing_file).unwrap_or_default();
     render_status(
