@@ -9,7 +9,7 @@ use crate::intake::Intake;
 use crate::leases::Leases;
 use crate::notify::{Notices, TelegramNotifier};
 use crate::process::{ConversationWindows, Processor};
-use crate::routing::{CompiledRules, LastGood, RulesHandle, watch_rules};
+use crate::routing::{CompiledRules, LastGood, Reloads, RulesHandle, watch_rules};
 use crate::shared::{Shared, StartError, Tasks};
 use crate::sla::TapListener;
 use crate::sla::{Actions, Reach, SlaWorker};
@@ -180,8 +180,8 @@ pub async fn run(
         Some(error) => RulesHandle::on_last_good(rules, error),
         None => RulesHandle::new(rules),
     };
-    let rules = (rules.counted_in(shared.metrics.clone()))
-        .kept_in(LastGood::in_data_dir(&config.storage.data_dir()));
+    let rules =
+        (rules.counted_in(shared.metrics.clone())).kept_in(LastGood::in_data_dir(&config.data_dir));
     announce_config(&config, &rules.current());
 
     // One client per source that answers people: the notifier sends through them, and VK's
@@ -199,7 +199,9 @@ pub async fn run(
     let webhooks = start_sources(&config, &shared.on(&running.pullers), &answering)?;
     register_posted_sources(&config, &webhooks, &shared.health);
     let forms = form_runtimes(&config)?;
-    start_limiter_sweeper(&forms, &shared.tasks);
+    let (per_minute, burst) = config.server.hook_rate;
+    let hook_limiter = crate::http::HookLimiter::new(per_minute, burst);
+    start_limiter_sweeper(&forms, &hook_limiter, &shared.tasks);
     let grace = config.server.shutdown_grace;
     let config = Arc::new(config);
     let state = AppState::new(AppParts {
@@ -222,8 +224,9 @@ pub async fn run(
         process_wake: stages.process_wake,
         file_links: stages.file_links,
         files: all.clone(),
-        shelf: crate::files::shelf_of(&config.storage.data_dir()),
+        shelf: crate::files::shelf_of(&config.data_dir),
         leases: shared.leases.clone(),
+        hook_limiter,
     });
     let metrics = shared.metrics.clone();
     drop(shared);
@@ -280,9 +283,7 @@ impl Wiring<'_> {
         let (config, shared) = (self.config, self.shared);
         let mut wakers = crate::deliver::start(&config.sinks, shared, self.options.max_idle)?;
         let notifier = self.start_notifier(replies, &mut wakers)?;
-        if config.watch_routing {
-            start_rules_watcher(config, self.rules, &shared.tasks);
-        }
+        start_rules_watcher(config, self.rules, &shared.tasks);
         let file_links = crate::files::links_of(&config.attachments, &**self.all).await?;
         // The keeper's first position is fixed before any source takes an item: read later
         // (it waits for the store behind the other stages), it could start past a first
@@ -404,10 +405,7 @@ impl Wiring<'_> {
             retention: config.retention.clone(),
             clock: shared.clock.clone(),
             max_idle: self.options.max_idle,
-            files: Some((
-                self.all.clone(),
-                crate::files::shelf_of(&config.storage.data_dir()),
-            )),
+            files: Some((self.all.clone(), crate::files::shelf_of(&config.data_dir))),
             metrics: shared.metrics.clone(),
         };
         let health = shared.health.clone();
@@ -428,7 +426,7 @@ impl Wiring<'_> {
             fetcher: crate::files::Fetcher::new(
                 (config.file_access()).map_err(|e| StartError::of("attachments", e))?,
             ),
-            shelf: crate::files::shelf_of(&config.storage.data_dir()),
+            shelf: crate::files::shelf_of(&config.data_dir),
             max_file: config.attachments.max_file,
             max_per_lead: config.attachments.max_per_lead,
             clock: shared.clock.clone(),
@@ -556,12 +554,16 @@ fn announce_config(config: &Config, rules: &CompiledRules) {
     }
 }
 
-/// Reloads the rules on SIGHUP and on file changes.
+/// Reloads the rules on SIGHUP and, unless `[routing] watch = false`, on file changes.
 fn start_rules_watcher(config: &Config, rules: &RulesHandle, tasks: &Tasks) {
     let (file, handle, stop) = (config.routing_file.clone(), rules.clone(), tasks.stopping());
+    let reloads = match config.watch_routing {
+        true => Reloads::OnChangeAndSighup,
+        false => Reloads::OnSighupOnly,
+    };
     tasks.spawn(tracing::info_span!("stage", name = "rules"), async move {
         // Without the watcher, SIGHUP and file changes no longer reload: say so loudly.
-        if let Err(e) = watch_rules(file, handle, stop).await {
+        if let Err(e) = watch_rules(file, handle, stop, reloads).await {
             tracing::error!(error = %e, "The routing rules watcher stopped; rules will not reload.");
         }
     });
@@ -592,9 +594,14 @@ fn form_runtimes(config: &Config) -> Result<HashMap<String, FormRuntime>, StartE
     Ok(forms)
 }
 
-/// Forgets idle clients every minute, so the forms' rate limiters' memory stays bounded.
-fn start_limiter_sweeper(forms: &HashMap<String, FormRuntime>, tasks: &Tasks) {
+/// Forgets idle clients every minute, so the rate limiters' memory stays bounded.
+fn start_limiter_sweeper(
+    forms: &HashMap<String, FormRuntime>,
+    hooks: &crate::http::HookLimiter,
+    tasks: &Tasks,
+) {
     let limiters: Vec<_> = forms.values().map(|f| f.limiter.clone()).collect();
+    let hooks = hooks.clone();
     let stop = tasks.stopping();
     tasks.spawn(
         tracing::info_span!("stage", name = "rate-limits"),
@@ -607,6 +614,7 @@ fn start_limiter_sweeper(forms: &HashMap<String, FormRuntime>, tasks: &Tasks) {
                 for l in &limiters {
                     l.retain_recent();
                 }
+                hooks.forget_idle();
             }
         },
     );

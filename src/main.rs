@@ -324,7 +324,7 @@ fn rules_at_start(config: &Config) -> Result<(CompiledRules, Option<String>), Fa
         Ok(rules) => return Ok((rules, None)),
         Err(e) => e.to_string(),
     };
-    match LastGood::in_data_dir(&config.storage.data_dir()).load(&config.routing_file) {
+    match LastGood::in_data_dir(&config.data_dir).load(&config.routing_file) {
         Ok(Some(rules)) => {
             tracing::error!(
                 file = %config.routing_file.display(),
@@ -677,7 +677,7 @@ fn forget(path: &Path, who: Forgotten, by: Option<String>) -> Result<(), Failure
             .forget(&subject, &request)
             .await
             .map_err(|e| Failure::Runtime(e.into()))?;
-        let shelf = leadgate::files::shelf_of(&config.storage.data_dir());
+        let shelf = leadgate::files::shelf_of(&config.data_dir);
         let files = leadgate::files::remove_released(store, &shelf, &kept_before)
             .await
             .map_err(|e| Failure::Runtime(anyhow::anyhow!(e)))?;

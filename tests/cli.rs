@@ -797,6 +797,51 @@ fn a_routing_file_that_does_not_load_at_start_leaves_the_daemon_on_the_last_good
 }
 
 #[test]
+fn with_watch_off_an_edit_waits_for_sighup_and_sighup_reloads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let config = format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\n[storage]\nurl = \"sqlite://data/leadgate.db\"\n\
+         [routing]\nwatch = false\n[admin]\ntoken = \"last-good-admin-token-0123\"\n\
+         [[sinks.file]]\nid = \"f\"\npath = \"out.jsonl\"\n"
+    );
+    std::fs::write(dir.path().join("leadgate.toml"), &config).expect("config");
+    let routing = dir.path().join("routing.toml");
+    let rules = support::daemon::always_open_routing();
+    std::fs::write(&routing, &rules).expect("routing");
+    let daemon = start_daemon(dir.path(), port);
+    let version = readyz(port)["rules"]["version"].clone();
+    assert!(version.is_string(), "{}", readyz(port));
+
+    // An edit is not picked up by itself: the watcher would have reloaded within 1.3 s.
+    std::fs::write(&routing, format!("{rules}\n# edited\n")).expect("edit");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(readyz(port)["rules"]["version"], version);
+
+    // SIGHUP reloads it, and the daemon lives on (with no handler, SIGHUP would end it).
+    let sent = Command::new("kill")
+        .args(["-HUP", &daemon.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let ready = readyz(port);
+        if ready["rules"]["state"] == "reloaded" {
+            assert_ne!(ready["rules"]["version"], version, "{ready}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{ready}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop_daemon(daemon);
+}
+
+#[test]
 fn route_reads_a_raw_sample_as_a_named_source_for_rules_on_source() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_config(
@@ -870,6 +915,27 @@ fn check_notes_a_secret_short_enough_to_guess() {
         !said.contains("abc"),
         "the secret itself is not printed: {said}"
     );
+    // A channel's webhook secrets are chosen by whoever sets the hook up: said the same way.
+    write_config(
+        dir.path(),
+        "[[sources.telegram]]\nid = \"bot\"\ntoken = \"123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789\"\nmode = \"webhook\"\nwebhook_secret = \"tg_x1\"\n\n[[sources.vk]]\nid = \"club\"\ngroup_id = 1\nconfirmation = \"c\"\nsecret = \"vk9\"\n",
+    );
+    let out = leadgate(&["check", "--config", "leadgate.toml"], dir.path(), &[]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("note: sources.telegram[0] (bot): webhook_secret is 5 characters"),
+        "{said}"
+    );
+    assert!(
+        said.contains("note: sources.vk[0] (club): secret is 3 characters"),
+        "{said}"
+    );
+    assert!(!said.contains("tg_x1") && !said.contains("vk9"), "{said}");
     write_config(
         dir.path(),
         "[[sources.webform]]\nid = \"site\"\nsecret = \"a-long-enough-form-secret\"\n",

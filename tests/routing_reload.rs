@@ -6,7 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use leadgate::routing::{
-    CompiledRules, Outcome, ReloadStatus, RoutingContext, RulesHandle, StrategyState, watch_rules,
+    CompiledRules, Outcome, ReloadStatus, Reloads, RoutingContext, RulesHandle, StrategyState,
+    watch_rules,
 };
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -94,7 +95,12 @@ async fn the_watcher_swaps_valid_files_and_refuses_bad_ones() {
     let handle = RulesHandle::new(CompiledRules::load(&path).unwrap_or_else(|e| panic!("{e}")));
     let mut status = handle.status();
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(watch_rules(path.clone(), handle.clone(), shutdown.clone()));
+    let task = tokio::spawn(watch_rules(
+        path.clone(),
+        handle.clone(),
+        shutdown.clone(),
+        Reloads::OnChangeAndSighup,
+    ));
     // Give the watcher a moment to be in place; if the first save comes too early, saving
     // again is harmless.
     let mut reloaded = None;
@@ -192,7 +198,12 @@ async fn only_the_rules_and_their_lists_wake_the_watcher_not_the_files_beside_th
     assert!(routed(&handle, &["spam@example.ru"]).starts_with("Drop"));
     let mut status = handle.status();
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(watch_rules(path.clone(), handle.clone(), shutdown.clone()));
+    let task = tokio::spawn(watch_rules(
+        path.clone(),
+        handle.clone(),
+        shutdown.clone(),
+        Reloads::OnChangeAndSighup,
+    ));
     // As above: save until the watcher, once in place, sees it; the neighbours are busy all
     // along.
     let mut reloaded = None;

@@ -250,3 +250,111 @@ async fn the_whatsapp_verification_handshake() {
     assert_eq!(bad.status(), 403);
     daemon.stop().await;
 }
+
+/// A VK post from `client` (a proxy in front names it in `X-Forwarded-For`).
+async fn post_vk_from(daemon: &TestDaemon, client: &str, body: Vec<u8>) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(daemon.url("/hooks/vk/vk-community"))
+        .header("content-type", "application/json")
+        .header("x-forwarded-for", client)
+        .body(body)
+        .send()
+        .await
+        .expect("post")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_guessing_a_webhook_secret_is_stopped_long_before_a_provider_is() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        "[server]\ntrust_forwarded_for = true\nhook_rate_per_minute = 1\nhook_rate_burst = 40\n{CONFIG}"
+    );
+    let daemon = TestDaemon::start_in(dir.path(), &config, &always_open_routing()).await;
+    let good = String::from_utf8(sample("vk/message-new.json")).expect("utf8");
+    let guess = |n: usize| good.replace("Tq7vX2mLp9", &format!("guess-{n}"));
+    let guesser = "198.51.100.7";
+    let mut answers = Vec::new();
+    for n in 0..5 {
+        answers.push(
+            post_vk_from(&daemon, guesser, guess(n).into_bytes())
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    // Each wrong secret spends ten requests' worth of the 40: the fifth try is not read.
+    assert_eq!(answers, [403, 403, 403, 403, 429]);
+    let limited = post_vk_from(&daemon, guesser, good.clone().into_bytes()).await;
+    assert_eq!(limited.status(), 429, "the guesser's share is spent");
+    let wait: u64 = (limited.headers().get("retry-after"))
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .expect("Retry-After");
+    assert!(wait >= 1, "{wait}");
+    // The provider, at its own address, posts forty events at once and every one is taken.
+    let provider = "87.240.129.133";
+    for n in 0..40 {
+        let event = good.replace("\"event_id\": \"", &format!("\"event_id\": \"{n}-"));
+        let answer = post_vk_from(&daemon, provider, event.into_bytes()).await;
+        assert_eq!(answer.status(), 200, "event {n}");
+    }
+    assert_eq!(
+        post_vk_from(&daemon, provider, good.into_bytes())
+            .await
+            .status(),
+        429,
+        "and its share is spent after its burst"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_builder_posting_for_many_visitors_is_not_limited_as_one_visitor() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = r#"
+[[sources.webform]]
+id = "tilda-site"
+connector = "tilda"
+allow_unsigned = true
+rate_per_minute = 2
+rate_burst = 2
+
+[[sinks.file]]
+id = "crm"
+path = "{dir}/delivered.jsonl"
+"#;
+    let daemon = TestDaemon::start_in(dir.path(), config, &always_open_routing()).await;
+    // Tilda's server posts thirty visitors' forms in a minute, from one address.
+    for n in 0..30 {
+        let body = format!(
+            "Name=Visitor+{n}&Phone=%2B7+911+773-05-{n:02}&tranid=4417751%3A{n}&formid=form681225017"
+        );
+        let answer = reqwest::Client::new()
+            .post(daemon.url("/hooks/tilda/tilda-site"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(answer.status(), 200, "visitor {n}");
+    }
+    assert_eq!(inbound_count(&daemon).await, 30);
+    // The same form's browser door still counts each visitor: two, then 429.
+    let post_form = || async {
+        reqwest::Client::new()
+            .post(daemon.url("/forms/tilda-site"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json")
+            .body("Name=Browser&Phone=%2B7+911+773-06-01")
+            .send()
+            .await
+            .expect("post")
+            .status()
+            .as_u16()
+    };
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        answers.push(post_form().await);
+    }
+    assert_eq!(answers[2], 429, "{answers:?}");
+    daemon.stop().await;
+}

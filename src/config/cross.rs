@@ -15,7 +15,10 @@ use crate::notify::Notices;
 use crate::routing::CompiledRules;
 use crate::settings::{ConfigProblem, Secret};
 use crate::sla::Reach;
+use crate::sources::telegram::{TelegramMode, TelegramSource};
+use crate::sources::vk::VkSource;
 use crate::sources::webform::WebformSource;
+use crate::sources::whatsapp::WhatsappSource;
 
 /// What the cross-checks found.
 #[derive(Debug, Default)]
@@ -158,11 +161,45 @@ pub fn cross_check(config: &Config, rules: &CompiledRules, config_file: &str) ->
 
 /// The secrets a door compares that are short enough to guess by trying (the admin, API and
 /// metrics tokens are refused under [`MIN_TOKEN_LEN`]; these may be given by a provider, so
-/// they are only said): a CRM's `hook_secret`, whose holder reassigns and closes leads, and a
-/// form's `secret`.
+/// they are only said): a CRM's `hook_secret`, whose holder reassigns and closes leads, a
+/// form's `secret`, and the secrets a channel's webhook is proven by (a Telegram bot's
+/// `webhook_secret`, the managers' bot's, a VK community's `secret`, a WhatsApp
+/// `verify_token`).
 fn short_secrets(config: &Config) -> Vec<String> {
     let length = |s: &Secret| s.expose().chars().count();
     let mut out = Vec::new();
+    let mut chosen: Vec<(String, &Secret)> = Vec::new();
+    for (i, t) in config.sources.of::<TelegramSource>().iter().enumerate() {
+        if let TelegramMode::Webhook { secret } = &t.mode {
+            chosen.push((
+                format!("sources.telegram[{i}] ({}): webhook_secret", t.id),
+                secret,
+            ));
+        }
+    }
+    if let Some(secret) = (config.notify.telegram.as_ref()).and_then(|t| t.webhook_secret.as_ref())
+    {
+        chosen.push(("notify.telegram: webhook_secret".to_string(), secret));
+    }
+    for (i, vk) in config.sources.of::<VkSource>().iter().enumerate() {
+        if let Some(secret) = &vk.secret {
+            chosen.push((format!("sources.vk[{i}] ({}): secret", vk.id), secret));
+        }
+    }
+    for (i, wa) in config.sources.of::<WhatsappSource>().iter().enumerate() {
+        chosen.push((
+            format!("sources.whatsapp[{i}] ({}): verify_token", wa.id),
+            &wa.verify_token,
+        ));
+    }
+    for (key, secret) in chosen {
+        let n = length(secret);
+        if n < MIN_TOKEN_LEN {
+            out.push(format!(
+                "{key} is {n} characters, short enough to guess by trying; you choose it, so use at least {MIN_TOKEN_LEN} (openssl rand -hex 24)"
+            ));
+        }
+    }
     for (i, s) in config.sinks.iter().enumerate() {
         if let SinkKind::Webhook(w) = &s.kind
             && let Some(n) = w.hook_secret.as_ref().map(length)

@@ -60,6 +60,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// Where the store lives.
     pub storage: StorageConfig,
+    /// `[storage] data_dir`: where the files people send and the last good rules are kept.
+    pub data_dir: std::path::PathBuf,
     /// Phone parsing with the business's default region.
     pub phones: PhoneNormaliser,
     /// The language of the pages visitors see.

@@ -87,6 +87,11 @@ pub struct RawServer {
     pub max_connections: Option<usize>,
     /// Request bodies held in memory at once, across all requests; default `64MiB`.
     pub body_memory: Option<ByteSize>,
+    /// Requests a minute, sustained, from one provider address at the `/hooks/...` doors;
+    /// default 1200.
+    pub hook_rate_per_minute: Option<u32>,
+    /// Requests at once from one provider address at the `/hooks/...` doors; default 300.
+    pub hook_rate_burst: Option<u32>,
     /// This daemon's name among replicas on one PostgreSQL store, which the leases record;
     /// default `<host name>:<listen port>`. Each replica needs its own.
     pub replica: Option<String>,
@@ -99,6 +104,10 @@ pub struct RawStorage {
     /// `sqlite://PATH` or a plain path (relative to the working directory), default
     /// `data/leadgate.db`; or `postgres://user:password@host/db`.
     pub url: Option<String>,
+    /// The folder for the files people send (`files/`) and the rules kept as last good
+    /// (`rules/`), relative to the working directory; default the SQLite file's folder, or
+    /// `data` with PostgreSQL. Replicas share it on storage every one of them mounts.
+    pub data_dir: Option<String>,
 }
 
 /// `[business]`: who the business is, so its own contacts never end up in a lead.

@@ -26,6 +26,9 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Bytes of request bodies held in memory at once, across all requests.
     pub body_memory: usize,
+    /// `hook_rate_per_minute` and `hook_rate_burst`: what one provider address may post to
+    /// the `/hooks/...` doors, sustained and at once.
+    pub hook_rate: (u32, u32),
     /// `replica`: this daemon's name among replicas, as its leases record it; `None` takes
     /// the host's name and the listen port.
     pub replica: Option<String>,
@@ -150,6 +153,18 @@ pub(super) fn validate(p: &mut Problems, raw: &RawServer) -> ServerConfig {
             Some("the default, \"64MiB\", holds six full uploads at once"),
         );
     }
+    let hook_rate = (
+        raw.hook_rate_per_minute.unwrap_or(1200),
+        raw.hook_rate_burst.unwrap_or(300),
+    );
+    for (key, value) in [
+        ("hook_rate_per_minute", hook_rate.0),
+        ("hook_rate_burst", hook_rate.1),
+    ] {
+        if value == 0 {
+            p.add(format!("server.{key}"), "must be at least 1", None);
+        }
+    }
     ServerConfig {
         listen,
         shutdown_grace: raw.shutdown_grace.map_or(Duration::from_secs(10), |d| d.0),
@@ -161,6 +176,7 @@ pub(super) fn validate(p: &mut Problems, raw: &RawServer) -> ServerConfig {
         body_timeout,
         max_connections: max_connections.max(1),
         body_memory,
+        hook_rate,
         replica: raw.replica.clone().filter(|r| !r.trim().is_empty()),
     }
 }

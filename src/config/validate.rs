@@ -20,6 +20,18 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
     let server = super::server::validate(&mut p, &raw.server);
 
     let storage = storage(&mut p, raw.storage.url.as_deref());
+    let data_dir = match raw.storage.data_dir.as_deref().map(str::trim) {
+        Some("") => {
+            p.add(
+                "storage.data_dir",
+                "is empty",
+                Some("name a folder, or leave the key out for the store's own"),
+            );
+            storage.data_dir()
+        }
+        Some(dir) => PathBuf::from(dir),
+        None => storage.data_dir(),
+    };
 
     let region = raw.business.phone_region.as_deref().unwrap_or("RU");
     let phones = PhoneNormaliser::new(region).unwrap_or_else(|e| {
@@ -130,6 +142,7 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
     Ok(Config {
         server,
         storage,
+        data_dir,
         phones,
         language,
         own_contacts,
@@ -206,6 +219,35 @@ mod tests {
         assert!(!bad.contains("hunter2"), "{bad}");
         let other = storage_of("mysql://db.local/leads").expect_err("unknown");
         assert!(other.contains("SQLite or PostgreSQL"), "{other}");
+    }
+
+    #[test]
+    fn the_data_folder_is_the_stores_own_unless_named() {
+        let data_dir_of = |text: &str| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("leadgate.toml");
+            std::fs::write(&path, text).expect("write");
+            std::fs::write(dir.path().join("routing.toml"), "").expect("write");
+            let raw = load_raw(&path, &|_| None).expect("raw parses");
+            validate(raw, &path).map(|c| c.data_dir)
+        };
+        let sqlite = data_dir_of("[storage]\nurl = \"sqlite://var/lg/leadgate.db\"\n");
+        assert_eq!(sqlite.expect("valid"), Path::new("var/lg"));
+        let pg = data_dir_of("[storage]\nurl = \"postgres://db.local/leads\"\n");
+        assert_eq!(pg.expect("valid"), Path::new("data"));
+        let shared =
+            "[storage]\nurl = \"postgres://db.local/leads\"\ndata_dir = \"/mnt/shared/lg\"\n";
+        assert_eq!(
+            data_dir_of(shared).expect("valid"),
+            Path::new("/mnt/shared/lg")
+        );
+        let empty = data_dir_of("[storage]\ndata_dir = \" \"\n").expect_err("empty");
+        assert!(
+            empty
+                .iter()
+                .any(|p| p.to_string().contains("storage.data_dir")),
+            "{empty:?}"
+        );
     }
 
     #[test]

@@ -233,7 +233,13 @@ pub async fn accept(
     }
     let ip = app.config.server.forwarded.client_ip(headers, peer.ip());
     let key = crate::config::rate_key(ip);
-    if let Err(not_until) = form.limiter.check_key(&key) {
+    // At the hook door the client is the form builder's server, posting for every visitor:
+    // the hooks' own limit counts it (`hook_limit`), not a visitor's.
+    let limited = door == Door::Form;
+    if let Some(not_until) = limited
+        .then(|| form.limiter.check_key(&key).err())
+        .flatten()
+    {
         let wait = not_until.wait_time_from(governor::clock::Clock::now(
             &governor::clock::DefaultClock::default(),
         ));

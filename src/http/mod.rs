@@ -13,6 +13,7 @@ mod files;
 mod form_page;
 mod forms;
 mod health;
+mod hook_limit;
 mod hooks;
 mod serve;
 mod telegram;
@@ -20,6 +21,7 @@ mod telegram;
 pub use body::BodyBudget;
 pub use error::ApiError;
 pub use forms::FormRuntime;
+pub use hook_limit::HookLimiter;
 pub use serve::serve;
 
 use crate::clock::Clock;
@@ -102,6 +104,8 @@ pub struct AppParts {
     pub webhooks: Arc<crate::sources::webhook::Webhooks>,
     /// The leases this replica holds (for `/readyz`).
     pub leases: crate::leases::Leases,
+    /// Requests per provider address at the `/hooks/...` doors.
+    pub hook_limiter: HookLimiter,
 }
 
 /// The largest body a channel webhook (VK, WhatsApp, Telegram) is read up to.
@@ -136,23 +140,7 @@ pub fn router(state: AppState) -> Router {
                 .options(forms::preflight)
                 .layer(DefaultBodyLimit::disable()),
         )
-        .route(
-            "/hooks/telegram-managers",
-            post(telegram::managers_hook).layer(DefaultBodyLimit::disable()),
-        )
-        .route(
-            "/hooks/crm/{sink_id}",
-            post(crm::hook).layer(DefaultBodyLimit::disable()),
-        )
-        // Channel webhooks and connectors read their bodies themselves (`BodyBudget`), after
-        // the source is known. The router prefers a literal segment to a parameter, so
-        // /hooks/crm/... and /hooks/telegram-managers never come here.
-        .route(
-            "/hooks/{name}/{source_id}",
-            get(hooks::handshake)
-                .post(hooks::posted)
-                .layer(DefaultBodyLimit::disable()),
-        );
+        .merge(hook_routes(&state));
     if let Some(form_id) = demo_form {
         app = app.route("/", get(move || async move { demo::page(&form_id) }));
     }
@@ -173,6 +161,32 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(1 << 20))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The providers' doors, each behind the hook rate limit ([`hook_limit::limit`]). Channel
+/// webhooks and connectors read their bodies themselves (`BodyBudget`), after the source is
+/// known. The router prefers a literal segment to a parameter, so `/hooks/crm/...` and
+/// `/hooks/telegram-managers` never reach `/hooks/{name}/...`.
+fn hook_routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/hooks/telegram-managers",
+            post(telegram::managers_hook).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/hooks/crm/{sink_id}",
+            post(crm::hook).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/hooks/{name}/{source_id}",
+            get(hooks::handshake)
+                .post(hooks::posted)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            hook_limit::limit,
+        ))
 }
 
 /// The request's span: method and path, and the query with every value hidden, since

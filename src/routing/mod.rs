@@ -37,7 +37,7 @@ pub use model::rules::{CompiledRules, Fallback, SlaPolicy};
 pub use model::strategy::{PickedBy, Strategy, StrategyState};
 pub use model::trace::{CandidateTrace, Eligibility, LevelTrace, PickTrace, Trace};
 pub use model::values::DateSet;
-pub use reload::{ReloadStatus, RulesHandle, WatchError, watch_rules};
+pub use reload::{ReloadStatus, Reloads, RulesHandle, WatchError, watch_rules};
 
 /// The cursor key under which routing strategy state (round-robin positions) is kept.
 pub const STRATEGY_STATE_KEY: &str = "routing.strategy_state";

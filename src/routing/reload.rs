@@ -213,35 +213,56 @@ const POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// steps, or the routing file and a list saved together).
 const DEBOUNCE: Duration = Duration::from_millis(300);
 
-/// Reloads the rules at `path` into `handle` whenever a file they come from changes, and on
-/// SIGHUP, until `shutdown`. Each file is polled by its path, not by the file it was, so a
-/// save that writes a new file and renames it over the old one is seen like any other, and
-/// other files in the folder are never looked at.
+/// What makes the rules reload (`[routing] watch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reloads {
+    /// A change to a file they come from, and SIGHUP (the default).
+    OnChangeAndSighup,
+    /// SIGHUP only (`watch = false`: files edited in place, a deploy that signals).
+    OnSighupOnly,
+}
+
+/// Reloads the rules at `path` into `handle` whenever a file they come from changes (with
+/// [`Reloads::OnChangeAndSighup`]), and on SIGHUP, until `shutdown`. Each file is polled by its
+/// path, not by the file it was, so a save that writes a new file and renames it over the old
+/// one is seen like any other, and other files in the folder are never looked at.
 pub async fn watch_rules(
     path: PathBuf,
     handle: RulesHandle,
     shutdown: CancellationToken,
+    reloads: Reloads,
 ) -> Result<(), WatchError> {
     let (tx, mut rx) = mpsc::unbounded_channel::<notify::Result<notify::Event>>();
-    let config = Config::default()
-        .with_poll_interval(POLL_INTERVAL)
-        .with_compare_contents(true);
-    let mut watcher = PollWatcher::new(
-        move |r| {
-            // The receiver is gone only when the watcher stops.
-            let _ = tx.send(r);
-        },
-        config,
-    )
-    .map_err(|source| WatchError::Watch {
-        path: path.clone(),
-        source,
-    })?;
+    let mut watcher = match reloads {
+        Reloads::OnSighupOnly => None,
+        Reloads::OnChangeAndSighup => {
+            let config = Config::default()
+                .with_poll_interval(POLL_INTERVAL)
+                .with_compare_contents(true);
+            let tx = tx.clone();
+            let watcher = PollWatcher::new(
+                move |r| {
+                    // The receiver is gone only when the watcher stops.
+                    let _ = tx.send(r);
+                },
+                config,
+            )
+            .map_err(|source| WatchError::Watch {
+                path: path.clone(),
+                source,
+            })?;
+            Some(watcher)
+        }
+    };
+    // Kept open so that, with no watcher, the channel waits rather than ends.
+    let _open = tx;
     let mut files = Files::default();
-    files.follow(&mut watcher, &path, &handle)?;
+    if let Some(watcher) = watcher.as_mut() {
+        files.follow(watcher, &path, &handle)?;
+    }
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(WatchError::Signal)?;
-    tracing::info!(file = %path.display(), "watching routing rules for changes");
+    tracing::info!(file = %path.display(), ?reloads, "watching routing rules for changes");
     let mut due: Option<tokio::time::Instant> = None;
     let mut last_error = String::new();
     loop {
@@ -256,12 +277,16 @@ pub async fn watch_rules(
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading routing rules");
                 let _ = handle.reload(&path);
-                files.refollow(&mut watcher, &path, &handle);
+                if let Some(watcher) = watcher.as_mut() {
+                    files.refollow(watcher, &path, &handle);
+                }
             }
             () = quiet => {
                 due = None;
                 let _ = handle.reload(&path);
-                files.refollow(&mut watcher, &path, &handle);
+                if let Some(watcher) = watcher.as_mut() {
+                    files.refollow(watcher, &path, &handle);
+                }
             }
             event = rx.recv() => match event {
                 Some(Ok(event)) => {

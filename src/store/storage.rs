@@ -56,8 +56,9 @@ impl StorageConfig {
         }
     }
 
-    /// The folder leadgate keeps its files in (`files/` for the files people send): the
-    /// SQLite file's folder, or `data/` in the working directory with PostgreSQL.
+    /// The folder leadgate keeps its files in unless `[storage] data_dir` names one (`files/`
+    /// for the files people send, `rules/` for the last good rules): the SQLite file's folder,
+    /// or `data/` in the working directory with PostgreSQL.
     pub fn data_dir(&self) -> PathBuf {
         match self {
             StorageConfig::Sqlite(path) => path.parent().unwrap_or(Path::new(".")).to_path_buf(),

@@ -151,13 +151,23 @@ impl TestDaemon {
             true => format!("[admin]\ntoken = \"{ADMIN_TOKEN}\"\n"),
             false => String::new(),
         };
-        // A config with a `[storage]` of its own (PostgreSQL) keeps it; others get a SQLite
-        // file in `dir`.
-        let storage = match config.contains("[storage]") {
-            true => String::new(),
-            false => format!(
-                "[storage]\nurl = \"sqlite://{}/leadgate.db\"\n",
-                dir.display()
+        // A config with a `[storage]` of its own (PostgreSQL) keeps it, with its files in
+        // `dir`; others get a SQLite file in `dir`.
+        let (storage, config) = match config.contains("[storage]") {
+            true => (
+                String::new(),
+                config.replacen(
+                    "[storage]\n",
+                    &format!("[storage]\ndata_dir = \"{}\"\n", dir.display()),
+                    1,
+                ),
+            ),
+            false => (
+                format!(
+                    "[storage]\nurl = \"sqlite://{}/leadgate.db\"\n",
+                    dir.display()
+                ),
+                config.to_string(),
             ),
         };
         let config_text = format!(
