@@ -87,11 +87,9 @@ impl SinkWorker {
                 ..
             } => {
                 let base = (*concurrency as u32) * 4;
-                // A preset's request and its follow-ups are one attempt.
-                let calls = preset.as_ref().map_or(1, |p| p.max_calls()).max(1) as u32;
                 (
                     ClaimSize::new(base, base * MAX_CLAIM_GROWTH),
-                    *timeout * calls.max(4) + Duration::from_secs(5),
+                    lease_for(*timeout, calls_of(preset.as_deref())),
                 )
             }
         }
@@ -140,14 +138,14 @@ impl SinkWorker {
                 continue;
             }
             let sending = std::time::Instant::now();
-            let results = self.send(&rows, &store, &clock).await;
+            let results = self.send(&rows, &store, &clock, lease).await;
             let took = sending.elapsed();
             let delivered = results
                 .iter()
                 .filter(|r| r.outcome == DeliveryOutcome::Delivered)
                 .count();
             self.count(delivered, results.len() - delivered);
-            batch.after(delivered == results.len(), took, lease);
+            batch.after(delivered == rows.len(), took, lease);
             let recorded = store.record_deliveries(&results).await;
             if recorded.is_ok() {
                 log_outcomes(&self.id, &rows, &results);
@@ -186,11 +184,16 @@ impl SinkWorker {
         .increment(failed as u64);
     }
 
+    /// Sends a claimed batch; the results of the rows it sent. A webhook row is started only
+    /// while its attempt (every preset call at the sink's timeout) still ends inside the
+    /// `lease`: rows it would not finish in time are left to the lease's end, then claimed
+    /// again, so no other claimant (another replica) ever sends a row while this one may.
     async fn send(
         &self,
         rows: &[OutboxRow],
         store: &Arc<dyn Store>,
         clock: &Arc<dyn Clock>,
+        lease: Duration,
     ) -> Vec<DeliveryResult> {
         match &self.transport {
             Transport::File(file) => {
@@ -213,7 +216,9 @@ impl SinkWorker {
                             outbox_id: row.id,
                             attempt: row.attempts + 1,
                             at,
-                            outcome: DeliveryOutcome::Retry(at + chrono::Duration::seconds(5)),
+                            outcome: DeliveryOutcome::Retry(
+                                at + file_retry_delay(row.attempts + 1),
+                            ),
                             status_code: None,
                             error: Some(e.clone()),
                             duration_ms,
@@ -226,9 +231,11 @@ impl SinkWorker {
                 preset,
                 concurrency,
                 horizon,
-                ..
+                timeout,
             } => {
                 let horizon = *horizon;
+                let window = SendWindow::new(lease, *timeout, calls_of(preset.as_deref()));
+                let started = std::time::Instant::now();
                 futures_util::stream::iter(rows.to_vec())
                     .map(|row| {
                         let to = Target {
@@ -236,9 +243,16 @@ impl SinkWorker {
                             preset: preset.clone(),
                             store: store.clone(),
                         };
-                        post_one(to, clock.clone(), horizon, row)
+                        let clock = clock.clone();
+                        async move {
+                            if !window.open_at(started.elapsed()) {
+                                return None;
+                            }
+                            Some(post_one(to, clock, horizon, row).await)
+                        }
                     })
                     .buffer_unordered(*concurrency)
+                    .filter_map(std::future::ready)
                     .collect()
                     .await
             }
@@ -268,11 +282,56 @@ fn log_outcomes(sink: &str, rows: &[OutboxRow], results: &[DeliveryResult]) {
     }
 }
 
+/// What a claim's lease holds beyond its sends: recording the results.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
+
+/// The requests one webhook attempt may make: a preset's request and its follow-ups are one
+/// attempt.
+fn calls_of(preset: Option<&Preset>) -> u32 {
+    preset.map_or(1, Preset::max_calls).max(1) as u32
+}
+
+/// A webhook claim's lease: two attempts at the slowest, one after the other (four for a
+/// sink of one request), and the recording. It is also how long a dead replica's rows wait
+/// for another.
+fn lease_for(timeout: Duration, calls: u32) -> Duration {
+    timeout * (calls * 2).max(4) + LEASE_MARGIN
+}
+
+/// How long into a claim's lease a row may still be started: its attempt, every call taking
+/// the whole timeout, must end before the lease does.
+#[derive(Debug, Clone, Copy)]
+struct SendWindow {
+    last_start: Duration,
+}
+
+impl SendWindow {
+    fn new(lease: Duration, timeout: Duration, calls: u32) -> SendWindow {
+        SendWindow {
+            last_start: lease.saturating_sub(timeout * calls + LEASE_MARGIN),
+        }
+    }
+
+    /// Whether a row may start `elapsed` after the claim's sends began.
+    fn open_at(self, elapsed: Duration) -> bool {
+        elapsed <= self.last_start
+    }
+}
+
+/// The wait after a file sink's `failed_attempts`-th failure (a full disk, a folder it may not
+/// write): 5 s, doubling, at most 5 minutes, so a sink that stays broken is not retried, and
+/// its attempts recorded, every 5 s for as long as it lasts.
+fn file_retry_delay(failed_attempts: u32) -> chrono::Duration {
+    let doublings = failed_attempts.saturating_sub(1).min(6);
+    chrono::Duration::seconds((5i64 << doublings).min(300))
+}
+
 /// How many times its first claim a webhook worker may claim at once.
 const MAX_CLAIM_GROWTH: u32 = 8;
 
 /// How many rows a worker claims at once. A webhook sink starts at four rows per request it
-/// may have in flight, which the lease covers however slow the sink turns. After a round that
+/// may have in flight; a row whose attempt would not end inside the lease is not started
+/// ([`SinkWorker::send`]), however slow the sink turns. After a round that
 /// all went through in under a quarter of the lease the claim doubles (up to
 /// [`MAX_CLAIM_GROWTH`] times the first), so a backlog to a sink that keeps up takes fewer
 /// trips to the store, which it shares with intake and processing; a failure or a slow round
@@ -360,10 +419,12 @@ fn decide(
             let next = at + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
             let deadline =
                 retry_since + chrono::Duration::from_std(horizon).unwrap_or(chrono::Duration::MAX);
-            if next > deadline {
+            // A step that would pass the horizon is cut to it: the last try is at the horizon,
+            // not a step's length before it.
+            if at >= deadline {
                 DeliveryOutcome::Dead
             } else {
-                DeliveryOutcome::Retry(next)
+                DeliveryOutcome::Retry(next.min(deadline))
             }
         }
     }
@@ -396,6 +457,33 @@ mod tests {
     }
 
     #[test]
+    fn no_row_is_started_that_could_outlive_the_claims_lease() {
+        let timeout = Duration::from_secs(10);
+        // amoCRM's preset: up to six requests an attempt.
+        let lease = lease_for(timeout, 6);
+        assert_eq!(lease, Duration::from_secs(125));
+        let window = SendWindow::new(lease, timeout, 6);
+        assert!(window.open_at(Duration::ZERO));
+        assert!(window.open_at(Duration::from_secs(60)), "ends at 120 s");
+        assert!(
+            !window.open_at(Duration::from_secs(61)),
+            "could end at 121 s"
+        );
+        // A plain webhook: one request an attempt.
+        let lease = lease_for(timeout, 1);
+        assert_eq!(lease, Duration::from_secs(45));
+        let window = SendWindow::new(lease, timeout, 1);
+        assert!(window.open_at(Duration::from_secs(30)));
+        assert!(!window.open_at(Duration::from_secs(31)));
+    }
+
+    #[test]
+    fn a_broken_file_sink_is_retried_ever_less_often() {
+        let waits: Vec<i64> = (1..=9).map(|n| file_retry_delay(n).num_seconds()).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 80, 160, 300, 300, 300]);
+    }
+
+    #[test]
     fn the_horizon_dead_letters() {
         let t0 = Utc
             .with_ymd_and_hms(2026, 11, 22, 9, 0, 0)
@@ -415,8 +503,20 @@ mod tests {
         );
         assert_eq!(
             late,
+            DeliveryOutcome::Retry(t0 + chrono::Duration::hours(1)),
+            "the 30 min step that would pass the 1 h horizon is cut to it"
+        );
+        let at_horizon = decide(
+            &Attempt::Status(500, None),
+            4,
+            t0 + chrono::Duration::hours(1),
+            t0,
+            horizon,
+        );
+        assert_eq!(
+            at_horizon,
             DeliveryOutcome::Dead,
-            "the 30 min step would pass the 1 h horizon"
+            "the try at the horizon was the last"
         );
         assert_eq!(
             decide(&Attempt::Status(404, None), 1, t0, t0, horizon),
