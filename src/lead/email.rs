@@ -27,12 +27,14 @@ pub fn normalise_email(raw: &str) -> Option<String> {
     (local_ok && domain_ok).then_some(s)
 }
 
-/// Finds e-mail addresses in free text (signatures, comments), as written.
+/// Finds e-mail addresses in free text (signatures, comments), as written; the first
+/// [`super::limits::MAX_FOUND`].
 pub fn find_emails(text: &str) -> Vec<String> {
     text.split(|c: char| c.is_whitespace() || ",;:<>()[]\"'«»".contains(c))
         .map(|w| w.trim_end_matches(['.', '!', '?']))
         .filter(|w| w.contains('@'))
         .filter_map(normalise_email)
+        .take(super::limits::MAX_FOUND)
         .collect()
 }
 

@@ -16,6 +16,10 @@ pub const MAX_FIELD_CHARS: usize = 2_000;
 pub const MAX_FIELDS_BYTES: usize = 32 * 1024;
 /// Phones and e-mails kept each.
 pub const MAX_CONTACTS: usize = 10;
+/// Phones, and e-mail addresses, a finder returns from free text: more than a record keeps, so
+/// that the business's own and the invalid ones dropped later still leave ten, and few enough
+/// that a text of a million addresses costs one scan, not a million comparisons per address.
+pub const MAX_FOUND: usize = 50;
 /// The field that says what the budget left out.
 pub const CUT_FIELD: &str = "_cut";
 

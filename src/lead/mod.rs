@@ -400,12 +400,19 @@ fn normalise_contact(raw: RawContact, phones: &PhoneNormaliser, own: &OwnContact
         whatsapp: raw.whatsapp,
         ..Contact::default()
     };
+    // Only as many as the record keeps are looked for: a list a provider posted may be long.
     for e in raw.emails.iter().filter_map(|e| normalise_email(e)) {
+        if contact.emails.len() == limits::MAX_CONTACTS {
+            break;
+        }
         if !contact.emails.contains(&e) && !own.emails.contains(&e) {
             contact.emails.push(e);
         }
     }
     for p in raw.phones.iter().filter_map(|p| phones.to_e164(p)) {
+        if contact.phones.len() == limits::MAX_CONTACTS {
+            break;
+        }
         if !contact.phones.contains(&p) && !own.phones.contains(&p) {
             contact.phones.push(p);
         }

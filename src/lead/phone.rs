@@ -187,7 +187,8 @@ const NOT_PHONE_PREFIXES: [&str; 19] = [
 
 /// Finds phone-like runs in free text (signatures, comments, messages) and returns them as
 /// written, extension included so [`PhoneNormaliser::to_e164`] can cut it. Runs introduced by a
-/// tax or registration id label (`ИНН 7714123456`) are skipped.
+/// tax or registration id label (`ИНН 7714123456`) are skipped. The first
+/// [`super::limits::MAX_FOUND`].
 pub fn find_phones(text: &str) -> Vec<String> {
     let mut found = Vec::new();
     let chars: Vec<(usize, char)> = text.char_indices().collect();
@@ -228,6 +229,9 @@ pub fn find_phones(text: &str) -> Vec<String> {
             && !labelled_as_not_phone(&text[..start])
         {
             found.push(candidate.trim().to_string());
+            if found.len() == super::limits::MAX_FOUND {
+                break;
+            }
         }
         i = j.max(i + 1);
     }

@@ -26,6 +26,26 @@ pub struct NewInbound {
     pub meta: Value,
 }
 
+/// The longest dedupe key kept as it is. A provider's id is short; one a sender writes
+/// (an e-mail's `Message-ID`) may not be, and PostgreSQL refuses an index entry of a few KiB,
+/// which would fail the whole commit, and every retry of it.
+pub const MAX_DEDUPE_KEY: usize = 256;
+
+impl NewInbound {
+    /// The item with a dedupe key longer than [`MAX_DEDUPE_KEY`] bytes replaced by
+    /// `sha256:` and its digest: the same key always gives the same replacement, so a retried
+    /// delivery is still a duplicate.
+    pub fn with_bounded_key(mut self) -> NewInbound {
+        if self.dedupe_key.len() > MAX_DEDUPE_KEY {
+            use sha2::{Digest, Sha256};
+            let digest = Sha256::digest(self.dedupe_key.as_bytes());
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            self.dedupe_key = format!("sha256:{hex}");
+        }
+        self
+    }
+}
+
 /// A source's position, committed with the items it covers (a mailbox's watermark).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CursorWrite {

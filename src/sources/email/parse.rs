@@ -327,9 +327,12 @@ fn insert_fields(
     }
 }
 
+/// Adds `value` unless the list has it (in any case) or already holds
+/// [`crate::lead::limits::MAX_FOUND`].
 fn push_unique(list: &mut Vec<String>, value: &str) {
     let value = value.trim();
-    if !value.is_empty() && !list.iter().any(|v| v.eq_ignore_ascii_case(value)) {
+    let room = list.len() < crate::lead::limits::MAX_FOUND;
+    if room && !value.is_empty() && !list.iter().any(|v| v.eq_ignore_ascii_case(value)) {
         list.push(value.to_string());
     }
 }
@@ -337,6 +340,7 @@ fn push_unique(list: &mut Vec<String>, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lead::limits::MAX_FOUND;
     use proptest::prelude::*;
 
     fn lead(raw: &[u8]) -> LeadDraft {
@@ -357,6 +361,30 @@ mod tests {
         In-Reply-To: <kp@teplodom.example>\r\nSubject: Boiler\r\n\
         Content-Type: text/plain; charset=utf-8\r\n\r\nPrice of a boiler, please.\r\n\
         Call 8 916 123-45-67.\r\n\r\nOn Mon, Pavel wrote:\r\n> Our offer +7 812 600-12-34\r\n";
+
+    #[test]
+    fn a_body_of_countless_addresses_gives_the_sender_and_the_first_found() {
+        let mut raw = b"From: Ivan <ivan@example.ru>\r\nMessage-ID: <many@example.ru>\r\n\
+            Subject: List\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nPrice please.\r\n"
+            .to_vec();
+        for n in 0..20_000 {
+            raw.extend_from_slice(
+                format!(
+                    "a{n:06}@b.ru +7 916 {:03}-{:02}-{:02}\r\n",
+                    n % 1000,
+                    n / 1000 % 100,
+                    n % 100
+                )
+                .as_bytes(),
+            );
+        }
+        let draft = lead(&raw);
+        assert_eq!(draft.contact.emails.len(), MAX_FOUND);
+        assert_eq!(draft.contact.emails[0], "ivan@example.ru");
+        assert_eq!(draft.contact.emails[1], "a000000@b.ru");
+        assert_eq!(draft.contact.phones.len(), MAX_FOUND);
+        assert_eq!(draft.contact.phones[0], "+7 916 000-00-00");
+    }
 
     #[test]
     fn a_message_kept_by_its_header_is_too_large_with_its_subject() {
