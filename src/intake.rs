@@ -66,7 +66,10 @@ impl Intake {
         cursor: Option<CursorWrite>,
     ) -> Result<Vec<Inserted>, IntakeError> {
         let (done, wait) = oneshot::channel();
-        let items = items.into_iter().map(NewInbound::with_bounded_key).collect();
+        let items = items
+            .into_iter()
+            .map(NewInbound::with_bounded_key)
+            .collect();
         self.tx
             .send(Submission {
                 items,

@@ -16,7 +16,8 @@ use serde_json::Map;
 /// One feed entry as stored.
 #[derive(Debug, Serialize, Deserialize)]
 struct FeedComment {
-    /// The RSS `guid` or Atom `id` (feed-rs derives a stable one when the feed has none).
+    /// The RSS `guid` or Atom `id`; for an entry without one, `derived:` and a digest of
+    /// what the entry says ([`derived_id`]).
     id: String,
     link: Option<String>,
     title: Option<String>,
@@ -29,7 +30,14 @@ struct FeedComment {
 
 /// Splits an RSS or Atom feed into one item per entry, keyed by its guid / id.
 pub fn split_feed(body: &[u8]) -> Result<Vec<Item>, ParseError> {
-    let feed = feed_rs::parser::parse(body)?;
+    // feed-rs would make an id for an entry without one from its link and title, which every
+    // comment on one post may share ("Re: the post", the post's address), or a new random one
+    // at every poll: entries without an id are left with none here, and given one from what
+    // they say.
+    let feed = feed_rs::parser::Builder::new()
+        .id_generator(|_, _, _| String::new())
+        .build()
+        .parse(body)?;
     feed.entries
         .into_iter()
         .map(|entry| {
@@ -55,7 +63,7 @@ fn stored(entry: Entry) -> FeedComment {
         .and_then(|c| c.body)
         .or_else(|| entry.summary.map(as_html))
         .unwrap_or_default();
-    FeedComment {
+    let mut comment = FeedComment {
         id: entry.id,
         link,
         title: entry.title.map(|t| t.content),
@@ -63,7 +71,35 @@ fn stored(entry: Entry) -> FeedComment {
         author_email: author.as_ref().and_then(|a| a.email.clone()),
         author_url: author.and_then(|a| a.uri),
         html,
+    };
+    if comment.id.trim().is_empty() {
+        comment.id = derived_id(&comment, entry.published.or(entry.updated));
     }
+    comment
+}
+
+/// The id of an entry its feed gave none: a digest of its link, title, author, time and text,
+/// the same at every poll while the entry is unchanged, and different for two comments on one
+/// post.
+fn derived_id(c: &FeedComment, at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    let at = at.map(|t| t.to_rfc3339());
+    for part in [
+        &c.link,
+        &c.title,
+        &c.author_name,
+        &c.author_email,
+        &c.author_url,
+        &at,
+    ] {
+        let part = part.as_deref().unwrap_or_default();
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part.as_bytes());
+    }
+    hash.update(c.html.as_bytes());
+    let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("derived:{hex}")
 }
 
 /// A summary as HTML: plain-text summaries are escaped so that `<` in a person's words stays
@@ -132,6 +168,43 @@ mod tests {
             }
             Parsed::NotLead(n) => panic!("{n:?}"),
         }
+    }
+
+    #[test]
+    fn comments_without_a_guid_on_one_post_are_told_apart_and_kept_alike_across_polls() {
+        let rss = |third: &str| {
+            format!(
+                r#"<?xml version="1.0"?><rss version="2.0"><channel><title>c</title>
+                <item><title>Re: Котлы</title><link>https://b.example/kotly/</link>
+                <dc:creator xmlns:dc="http://purl.org/dc/elements/1.1/">Ivan</dc:creator>
+                <pubDate>Thu, 19 Nov 2026 15:22:08 +0000</pubDate>
+                <description>Сколько стоит монтаж? +7 916 123-45-67</description></item>
+                <item><title>Re: Котлы</title><link>https://b.example/kotly/</link>
+                <dc:creator xmlns:dc="http://purl.org/dc/elements/1.1/">Olga</dc:creator>
+                <pubDate>Thu, 19 Nov 2026 16:01:00 +0000</pubDate>
+                <description>А доставка в Подольск? olga@example.ru</description></item>
+                {third}</channel></rss>"#
+            )
+        };
+        let first = split_feed(rss("").as_bytes()).expect("a feed");
+        assert_eq!(first.len(), 2);
+        assert_ne!(
+            first[0].dedupe_key, first[1].dedupe_key,
+            "two people, two items"
+        );
+        assert!(
+            first[0].dedupe_key.starts_with("derived:"),
+            "{}",
+            first[0].dedupe_key
+        );
+        // The next poll, with a new comment on top: the two known ones have the same keys.
+        let newer = "<item><title>Re: Котлы</title><link>https://b.example/kotly/</link>            <description>Ещё вопрос</description></item>";
+        let second = split_feed(rss(newer).as_bytes()).expect("a feed");
+        let keys = |items: &[Item]| -> Vec<String> {
+            items.iter().map(|i| i.dedupe_key.clone()).collect()
+        };
+        assert_eq!(keys(&second)[..2], keys(&first)[..]);
+        assert!(!keys(&first).contains(&second[2].dedupe_key));
     }
 
     #[test]
