@@ -90,3 +90,41 @@ path = "{{dir}}/delivered.jsonl"
     );
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_that_never_ends_is_cut_off_and_polling_goes_on() {
+    let sim = BotApiSim::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        "[[sources.telegram]]\nid = \"tg-bot\"\ntoken = \"{TOKEN}\"\napi_url = \"{}\"\n\
+         poll_timeout = \"1s\"\n\n[[sinks.file]]\nid = \"crm\"\npath = \"{{dir}}/delivered.jsonl\"\n",
+        sim.url()
+    );
+    let daemon = TestDaemon::start_in(dir.path(), &config, &always_open_routing()).await;
+    sim.fail_get_updates(&[Outage::Endless]);
+    let failing = eventually(Duration::from_secs(30), || async {
+        let source = daemon.component("source:tg-bot").await;
+        let error = source["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        error.contains("over 16777216 bytes").then_some(error)
+    })
+    .await;
+    assert!(
+        failing.is_some(),
+        "{}",
+        daemon.component("source:tg-bot").await
+    );
+    sim.push_text(5_300_000_077, "Вера", "Сколько стоит котёл?");
+    let delivered = dir.path().join("delivered.jsonl");
+    let arrived = eventually(Duration::from_secs(30), || async {
+        (file_lines(&delivered).len() == 1).then_some(())
+    })
+    .await;
+    assert!(
+        arrived.is_some(),
+        "polling goes on after the endless answer"
+    );
+    daemon.stop().await;
+}

@@ -11,6 +11,10 @@ use super::error::{ApiError, NOT_BOT_API_JSON, redact};
 use serde_json::{Value, json};
 use std::time::Duration;
 
+/// The largest `getUpdates` answer read: a hundred updates of the Bot API's largest are a
+/// fraction of it, so a bigger one is a server that is not the Bot API, not updates to keep.
+const MAX_ANSWER: usize = 16 << 20;
+
 impl BotClient {
     /// `getUpdates`: waits up to `timeout` for updates from `offset` on (confirming every
     /// update below it), at most `limit` of them; returns the answer's body as Telegram sent it.
@@ -33,18 +37,31 @@ impl BotClient {
             path.push(&format!("bot{token}")).push("getUpdates");
         }
         let call = async {
-            let response = bot.client().post(url).json(&params).send().await?;
+            let mut response = bot.client().post(url).json(&params).send().await?;
             let status = response.status();
-            let body = response.bytes().await?;
-            Ok::<_, reqwest::Error>((status, body))
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await? {
+                if body.len() + chunk.len() > MAX_ANSWER {
+                    return Ok((status, None));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok::<_, reqwest::Error>((status, Some(body)))
         };
         let (status, body) = match tokio::time::timeout(wait, call).await {
             Err(_) => return Err(no_answer_within(wait)),
             Ok(Err(e)) => return Err(ApiError::from_reqwest(e, token)),
-            Ok(Ok(answer)) => answer,
+            Ok(Ok((status, Some(body)))) => (status, body),
+            Ok(Ok((status, None))) => {
+                return Err(ApiError::Refused {
+                    status: Some(status.as_u16()),
+                    description: format!("the answer is over {MAX_ANSWER} bytes"),
+                    retry_after: None,
+                });
+            }
         };
         if status.is_success() {
-            return Ok(body.to_vec());
+            return Ok(body);
         }
         let answer = serde_json::from_slice::<Value>(&body).ok();
         let description = answer

@@ -122,6 +122,8 @@ pub enum Outage {
     Hang(Duration),
     /// `409 Conflict`: another `getUpdates` (a second instance) took over.
     Conflict,
+    /// `200` with a body that never ends (a server that is not the Bot API).
+    Endless,
 }
 
 /// The simulator; clones share it.
@@ -518,6 +520,11 @@ async fn outage(failure: Outage) -> Response {
         Outage::Hang(how_long) => {
             tokio::time::sleep(how_long).await;
             ok(Value::Array(Vec::new()))
+        }
+        Outage::Endless => {
+            let chunk = Bytes::from(vec![b' '; 1 << 20]);
+            let endless = futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+            (StatusCode::OK, axum::body::Body::from_stream(endless)).into_response()
         }
         Outage::Conflict => error(
             StatusCode::CONFLICT,
