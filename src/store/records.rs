@@ -37,10 +37,8 @@ impl NewInbound {
     /// delivery is still a duplicate.
     pub fn with_bounded_key(mut self) -> NewInbound {
         if self.dedupe_key.len() > MAX_DEDUPE_KEY {
-            use sha2::{Digest, Sha256};
-            let digest = Sha256::digest(self.dedupe_key.as_bytes());
-            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-            self.dedupe_key = format!("sha256:{hex}");
+            let digest = crate::files::sha256_hex(self.dedupe_key.as_bytes());
+            self.dedupe_key = format!("sha256:{digest}");
         }
         self
     }

@@ -82,9 +82,8 @@ fn stored(entry: Entry) -> FeedComment {
 /// the same at every poll while the entry is unchanged, and different for two comments on one
 /// post.
 fn derived_id(c: &FeedComment, at: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hash = Sha256::new();
     let at = at.map(|t| t.to_rfc3339());
+    let mut said = Vec::new();
     for part in [
         &c.link,
         &c.title,
@@ -94,12 +93,11 @@ fn derived_id(c: &FeedComment, at: Option<chrono::DateTime<chrono::Utc>>) -> Str
         &at,
     ] {
         let part = part.as_deref().unwrap_or_default();
-        hash.update((part.len() as u64).to_le_bytes());
-        hash.update(part.as_bytes());
+        said.extend_from_slice(&(part.len() as u64).to_le_bytes());
+        said.extend_from_slice(part.as_bytes());
     }
-    hash.update(c.html.as_bytes());
-    let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    format!("derived:{hex}")
+    said.extend_from_slice(c.html.as_bytes());
+    format!("derived:{}", crate::files::sha256_hex(&said))
 }
 
 /// A summary as HTML: plain-text summaries are escaped so that `<` in a person's words stays
