@@ -1528,6 +1528,69 @@ async fn the_rules_tester_reads_a_lead_record_with_the_live_state() {
     daemon.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rules_tester_reads_a_sample_as_any_configured_source() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let two_forms = format!(
+        "{}\n[[sources.webform]]\nid = \"partners\"\n",
+        config(&sink)
+    );
+    let routing = always_open_routing().replace(
+        "[[rules]]\nname = \"Всё остальное\"",
+        "[[rules]]\nname = \"Партнёры\"\nwhen = { source = \"partners\" }\nlevel = \"senior\"\n\n\
+         [[rules]]\nname = \"Всё остальное\"",
+    );
+    let daemon = TestDaemon::start_in(dir.path(), &two_forms, &routing).await;
+    let session = sign_in(&daemon).await;
+    let page = get(&daemon, &session, "/admin/rules")
+        .await
+        .text()
+        .await
+        .expect("page");
+    for choice in [
+        "<option value=\"source:site\" selected>webform: site</option>",
+        "<option value=\"source:partners\">webform: partners</option>",
+        "<option value=\"telegram\">telegram</option>",
+    ] {
+        assert!(page.contains(choice), "{choice} in {page}");
+    }
+    assert!(
+        !page.contains("<option value=\"webform\""),
+        "webform has its sources"
+    );
+    let csrf = csrf_of(&page);
+    let form = r#"{"phone": "+79161234567", "message": "Нужен котёл"}"#;
+    let decided_by = |choice: &'static str| {
+        let (csrf, session, daemon) = (csrf.clone(), session.clone(), &daemon);
+        async move {
+            let res = console_post(
+                daemon,
+                &session,
+                "/admin/rules/test",
+                &[("csrf", &csrf), ("channel", choice), ("sample", form)],
+            )
+            .await;
+            let html = res.text().await.expect("page");
+            let at = html.find("id=\"result\"").expect("a result");
+            html[at..].split("</pre>").next().expect("pre").to_string()
+        }
+    };
+    let partners = decided_by("source:partners").await;
+    assert!(
+        partners.contains("decided by &quot;Партнёры&quot;"),
+        "{partners}"
+    );
+    let site = decided_by("source:site").await;
+    assert!(
+        site.contains("decided by &quot;Всё остальное&quot;"),
+        "{site}"
+    );
+    let unknown = decided_by("source:nope").await;
+    assert!(unknown.contains("not a source or a channel"), "{unknown}");
+    daemon.stop().await;
+}
+
 /// One manager who works 09:00-18:00 Moscow time on weekdays; the SLA counts working time.
 const OFFICE_HOURS: &str = r#"
 levels = ["junior"]

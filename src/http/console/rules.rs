@@ -40,11 +40,32 @@ fn page(signed: &Signed, app: &AppState, status: StatusCode, tried: minijinja::V
             state, refused,
             path => app.config.routing_file.display().to_string(),
             file,
-            channels => std::iter::once(LEAD_RECORD).chain(Channel::ALL.iter().map(|c| c.as_str())).collect::<Vec<_>>(),
+            choices => choices(app),
             ..tried
         },
     )
 }
+
+/// What the tester may read a sample as, `(value, label)`: a lead record, each configured
+/// source (`source:<id>`, so that rules on `source` can be tried for every one), and each
+/// channel no source is configured for.
+fn choices(app: &AppState) -> Vec<(String, String)> {
+    let sources = &app.config.sources;
+    let mut out = vec![(LEAD_RECORD.to_string(), String::new())];
+    for s in sources.iter() {
+        let label = format!("{}: {}", s.channel.as_str(), s.id);
+        out.push((format!("{SOURCE_PREFIX}{}", s.id), label));
+    }
+    for channel in Channel::ALL {
+        if app.config.first_source(channel).is_none() {
+            out.push((channel.as_str().to_string(), channel.as_str().to_string()));
+        }
+    }
+    out
+}
+
+/// The tester's value for a configured source: `source:<id>`.
+const SOURCE_PREFIX: &str = "source:";
 
 /// The rules page.
 pub async fn show(signed: Signed, State(app): State<AppState>) -> Response {
@@ -83,12 +104,18 @@ pub async fn test(
             }
         }
     } else {
-        let Some(channel) = Channel::parse(&form.channel) else {
-            let msg = format!("{:?} is not a channel", form.channel);
+        // Read, and routed, as the source chosen, else the channel's first: rules on `source`
+        // see its id.
+        let chosen = match form.channel.strip_prefix(SOURCE_PREFIX) {
+            Some(id) => (app.config.sources.iter())
+                .find(|s| s.id == id)
+                .map(|s| (s.channel, Some(s.id))),
+            None => Channel::parse(&form.channel).map(|c| (c, app.config.first_source(c))),
+        };
+        let Some((channel, source)) = chosen else {
+            let msg = format!("{:?} is not a source or a channel", form.channel);
             return page(&signed, &app, StatusCode::BAD_REQUEST, tried(msg, false));
         };
-        // Read, and routed, as the channel's first source: rules on `source` see its id.
-        let source = app.config.first_source(channel);
         parse_sample(
             &app.config.source_settings(),
             channel,
