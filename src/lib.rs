@@ -8,6 +8,7 @@ pub mod config;
 pub mod connectors;
 pub mod crm;
 pub mod deliver;
+pub mod digest;
 pub mod files;
 pub mod health;
 pub mod http;

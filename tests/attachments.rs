@@ -317,7 +317,7 @@ async fn forget_removes_the_persons_files_from_disk() {
     let path = dir
         .path()
         .join("files")
-        .join(leadgate::files::sha256_hex(&scan));
+        .join(leadgate::digest::sha256_hex(&scan));
     assert!(path.exists());
 
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_leadgate"))
@@ -652,7 +652,7 @@ async fn retention_removes_old_files_from_disk() {
     let path = dir
         .path()
         .join("files")
-        .join(leadgate::files::sha256_hex(&old));
+        .join(leadgate::digest::sha256_hex(&old));
     assert!(path.exists());
 
     clock.advance(chrono::Duration::hours(12));

@@ -16,7 +16,7 @@ pub use config::{AttachmentsConfig, RawAttachments, VK_HOSTS};
 pub use fetch::Fetcher;
 pub use keeper::FileKeeper;
 pub use links::{FILES_PATH, FileLinks, LinkRefused, file_id};
-pub use shelf::{Shelf, sha256_hex};
+pub use shelf::Shelf;
 
 use crate::settings::Secret;
 use crate::store::{FileStore, StoreResult};

@@ -2,21 +2,13 @@
 //! name is the hex SHA-256 of its bytes, so the same photo sent twice is kept once and a name
 //! can never point outside the folder.
 
-use sha2::{Digest, Sha256};
+use crate::digest::sha256_hex;
 use std::path::{Path, PathBuf};
 
 /// The folder of kept files.
 #[derive(Debug, Clone)]
 pub struct Shelf {
     dir: PathBuf,
-}
-
-/// The hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn is_hash(name: &str) -> bool {

@@ -37,7 +37,7 @@ impl NewInbound {
     /// delivery is still a duplicate.
     pub fn with_bounded_key(mut self) -> NewInbound {
         if self.dedupe_key.len() > MAX_DEDUPE_KEY {
-            let digest = crate::files::sha256_hex(self.dedupe_key.as_bytes());
+            let digest = crate::digest::sha256_hex(self.dedupe_key.as_bytes());
             self.dedupe_key = format!("sha256:{digest}");
         }
         self

@@ -97,7 +97,7 @@ fn derived_id(c: &FeedComment, at: Option<chrono::DateTime<chrono::Utc>>) -> Str
         said.extend_from_slice(part.as_bytes());
     }
     said.extend_from_slice(c.html.as_bytes());
-    format!("derived:{}", crate::files::sha256_hex(&said))
+    format!("derived:{}", crate::digest::sha256_hex(&said))
 }
 
 /// A summary as HTML: plain-text summaries are escaped so that `<` in a person's words stays
