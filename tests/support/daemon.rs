@@ -151,9 +151,10 @@ impl TestDaemon {
             true => format!("[admin]\ntoken = \"{ADMIN_TOKEN}\"\n"),
             false => String::new(),
         };
-        // A config with a `[storage]` of its own (PostgreSQL) keeps it, with its files in
-        // `dir`; others get a SQLite file in `dir`.
+        // A config with a `[storage]` of its own keeps it, on PostgreSQL with its files in
+        // `dir` (on SQLite they are beside the file); others get a SQLite file in `dir`.
         let (storage, config) = match config.contains("[storage]") {
+            true if !config.contains("postgres://") => (String::new(), config.to_string()),
             true => (
                 String::new(),
                 config.replacen(
