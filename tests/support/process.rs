@@ -15,11 +15,13 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Starts `leadgate run` on `dir/leadgate.toml`, listening on `port`; its output is dropped.
+/// Starts `leadgate run` on `dir/leadgate.toml` in `dir` (a PostgreSQL store's files go to
+/// `dir/data`), listening on `port`; its output is dropped.
 pub fn spawn_daemon(dir: &Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_leadgate"))
         .args(["run", "--config"])
         .arg(dir.join("leadgate.toml"))
+        .current_dir(dir)
         .env("LEADGATE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
