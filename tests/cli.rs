@@ -374,11 +374,7 @@ fn a_missing_config_file_is_exit_1() {
 #[test]
 fn sigterm_drains_and_exits_0_with_json_logs() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = support::process::free_port();
     write_config(
         dir.path(),
         &format!(
@@ -445,11 +441,7 @@ fn post_form(port: u16, body: &str) -> String {
 #[test]
 fn at_the_default_level_the_daemon_says_one_line_per_step_without_colours_in_a_file() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = support::process::free_port();
     write_config(
         dir.path(),
         &format!(
@@ -715,11 +707,7 @@ fn stop_daemon(child: std::process::Child) {
 #[test]
 fn a_routing_file_that_does_not_load_at_start_leaves_the_daemon_on_the_last_good_rules() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = support::process::free_port();
     let config = format!(
         "[server]\nlisten = \"127.0.0.1:{port}\"\n[storage]\nurl = \"sqlite://data/leadgate.db\"\n\
          [admin]\ntoken = \"last-good-admin-token-0123\"\n[[sources.webform]]\nid = \"site\"\n\
@@ -799,11 +787,7 @@ fn a_routing_file_that_does_not_load_at_start_leaves_the_daemon_on_the_last_good
 #[test]
 fn with_watch_off_an_edit_waits_for_sighup_and_sighup_reloads() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = support::process::free_port();
     let config = format!(
         "[server]\nlisten = \"127.0.0.1:{port}\"\n[storage]\nurl = \"sqlite://data/leadgate.db\"\n\
          [routing]\nwatch = false\n[admin]\ntoken = \"last-good-admin-token-0123\"\n\

@@ -35,11 +35,7 @@ impl Drop for Daemon {
 
 fn start() -> Daemon {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = support::process::free_port();
     let config = format!(
         r#"[storage]
 url = "sqlite://{d}/leadgate.db"
