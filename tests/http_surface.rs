@@ -64,6 +64,59 @@ async fn cors_is_per_form() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_also_takes_posts_at_its_own_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = CONFIG.replace(
+        "id = \"site\"\n",
+        "id = \"site\"\npath = \"/send.php\"\nredirect = \"/spasibo\"\n",
+    );
+    let daemon = TestDaemon::start_in(dir.path(), &config, &always_open_routing()).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    // The page's old form posts where it always did: a plain HTML post, answered as one.
+    let plain = client
+        .post(daemon.url("/send.php"))
+        .form(&[("name", "Ирина"), ("phone", "8 916 123-45-67")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(plain.status(), 303);
+    assert_eq!(plain.headers()["location"], "/spasibo");
+    // A script on the allowed origin: the preflight, then JSON.
+    let preflight = client
+        .request(reqwest::Method::OPTIONS, daemon.url("/send.php"))
+        .header("origin", "https://teplodom.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(preflight.status(), 204);
+    let json = client
+        .post(daemon.url("/send.php"))
+        .header("origin", "https://teplodom.example")
+        .json(&serde_json::json!({"phone": "+79035550102", "message": "Нужен бойлер"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(json.status(), 202);
+    assert_eq!(
+        json.headers()["access-control-allow-origin"],
+        "https://teplodom.example"
+    );
+    let leads = support::daemon::eventually(std::time::Duration::from_secs(10), || async {
+        let items = daemon.admin_get("/admin/api/leads").await["items"].clone();
+        let items = items.as_array().cloned().unwrap_or_default();
+        (items.len() == 2).then_some(items)
+    })
+    .await
+    .expect("both posts are leads");
+    assert!(leads.iter().all(|l| l["source"] == "site"), "{leads:?}");
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_script_that_sends_json_gets_json_whatever_it_accepts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let daemon = TestDaemon::start_in(dir.path(), CONFIG, &always_open_routing()).await;

@@ -7,6 +7,7 @@ use crate::connectors::Catalogue;
 use crate::lead::{OwnContacts, PhoneNormaliser, normalise_email};
 use crate::settings::{ConfigProblem, Problems, check_id};
 use crate::sources::table::{TableContext, read_sources};
+use crate::sources::webform::WebformSource;
 use crate::store::StorageConfig;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -99,6 +100,18 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
         connectors: &connectors,
     };
     let sources = read_sources(raw.sources, &mut p, &mut ids, &context);
+    let mut paths = HashSet::new();
+    for (i, form) in sources.of::<WebformSource>().iter().enumerate() {
+        if let Some(path) = &form.path
+            && !paths.insert(path.to_ascii_lowercase())
+        {
+            p.add(
+                format!("sources.webform[{i}].path"),
+                format!("{path:?} is another form's path too"),
+                Some("give each form a path of its own"),
+            );
+        }
+    }
 
     let notify = raw.notify.validate(
         &crate::notify::Neighbours {
@@ -219,6 +232,21 @@ mod tests {
         assert!(!bad.contains("hunter2"), "{bad}");
         let other = storage_of("mysql://db.local/leads").expect_err("unknown");
         assert!(other.contains("SQLite or PostgreSQL"), "{other}");
+    }
+
+    #[test]
+    fn two_forms_may_not_share_a_path() {
+        let problems = problems_of(
+            "[[sources.webform]]\nid = \"a\"\npath = \"/send.php\"\n\
+             [[sources.webform]]\nid = \"b\"\npath = \"/Send.php\"\n",
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.to_string().contains("sources.webform[1].path")
+                    && p.to_string().contains("another form's path")),
+            "{problems:#?}"
+        );
     }
 
     #[test]

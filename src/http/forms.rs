@@ -128,11 +128,16 @@ pub async fn preflight(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(form) = app.forms.get(&id) else {
+    preflight_to(&app, &id, &headers)
+}
+
+/// The CORS preflight of form `id`, at `/forms/{id}` or at the form's own `path`.
+pub fn preflight_to(app: &AppState, id: &str, headers: &HeaderMap) -> Response {
+    let Some(form) = app.forms.get(id) else {
         return ApiError::not_found("form").into_response();
     };
-    let origin = header_str(&headers, header::ORIGIN);
-    if origin.is_none() || !origin_allowed(&form.cfg, &headers) {
+    let origin = header_str(headers, header::ORIGIN);
+    if origin.is_none() || !origin_allowed(&form.cfg, headers) {
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "origin_not_allowed",
@@ -163,6 +168,17 @@ pub async fn submit(
     State(app): State<AppState>,
     Path(id): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    submit_to(app, id, peer, headers, body).await
+}
+
+/// A post to form `id`, at `/forms/{id}` or at the form's own `path`.
+pub async fn submit_to(
+    app: AppState,
+    id: String,
+    peer: SocketAddr,
     headers: HeaderMap,
     body: Body,
 ) -> Response {

@@ -32,7 +32,7 @@ use crate::routing::RulesHandle;
 use crate::sources::webform::WebformSource;
 use crate::store::Store;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use std::collections::HashMap;
@@ -141,6 +141,27 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::disable()),
         )
         .merge(hook_routes(&state));
+    for form in state.config.sources.of::<WebformSource>() {
+        let Some(path) = &form.path else { continue };
+        let (posted, asked) = (form.id.clone(), form.id.clone());
+        app = app.route(
+            path,
+            post(
+                move |State(app): State<AppState>,
+                      ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+                      headers: axum::http::HeaderMap,
+                      body: axum::body::Body| async move {
+                    forms::submit_to(app, posted, peer, headers, body).await
+                },
+            )
+            .options(
+                move |State(app): State<AppState>, headers: axum::http::HeaderMap| async move {
+                    forms::preflight_to(&app, &asked, &headers)
+                },
+            )
+            .layer(DefaultBodyLimit::disable()),
+        );
+    }
     if let Some(form_id) = demo_form {
         app = app.route("/", get(move || async move { demo::page(&form_id) }));
     }

@@ -19,6 +19,9 @@ pub struct RawWebform {
     pub allowed_origins: Vec<String>,
     /// A hidden field real people leave empty.
     pub honeypot: Option<String>,
+    /// Another address the form takes posts at, besides `/forms/{id}`: the action an existing
+    /// page's form already has (`/zayavka`, `/send.php`), so the page need not change.
+    pub path: Option<String>,
     /// Where a plain HTML form is redirected (303) after a successful post.
     pub redirect: Option<String>,
     /// A shared secret servers posting to the form must send in `X-Leadgate-Secret`.
@@ -65,6 +68,9 @@ pub struct WebformSource {
     pub allowed_origins: Vec<String>,
     /// The honeypot field.
     pub honeypot: Option<String>,
+    /// The form's own address besides `/forms/{id}` (checked: a plain path no route of
+    /// leadgate's has).
+    pub path: Option<String>,
     /// The 303 target after a plain form post.
     pub redirect: Option<String>,
     /// The 303 target of a refused plain form post.
@@ -97,6 +103,31 @@ pub struct WebformSource {
     pub file_hosts: Vec<String>,
     /// The bearer token linked files are fetched with.
     pub file_token: Option<Secret>,
+}
+
+/// The routes of leadgate's own a form's `path` may not take or shadow.
+const RESERVED: [&str; 9] = [
+    "/forms", "/hooks", "/admin", "/api", "/act", "/files", "/healthz", "/readyz", "/metrics",
+];
+
+/// Whether `path` can be a form's own address: a plain path (letters, digits, `-`, `_`, `.`,
+/// `/`), not `/`, and under none of leadgate's routes.
+fn check_path(path: &str) -> Result<(), String> {
+    let plain = path.starts_with('/')
+        && path.len() > 1
+        && !path.contains("//")
+        && (path.bytes()).all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b));
+    if !plain {
+        return Err(format!("{path:?} is not a plain path"));
+    }
+    let lower = path.to_ascii_lowercase();
+    match RESERVED
+        .iter()
+        .find(|r| lower == **r || lower.starts_with(&format!("{r}/")))
+    {
+        Some(r) => Err(format!("{path:?} is under leadgate's own {r}")),
+        None => Ok(()),
+    }
 }
 
 impl RawWebform {
@@ -142,6 +173,15 @@ impl RawWebform {
                 );
             }
         }
+        if let Some(path) = &f.path
+            && let Err(why) = check_path(path)
+        {
+            p.add(
+                "path",
+                why,
+                Some("write a path of its own, like \"/zayavka\""),
+            );
+        }
         let allow_unsigned = f.allow_unsigned.unwrap_or(false);
         let provider = cat
             .inbound(&connector)
@@ -184,6 +224,7 @@ impl RawWebform {
             id: f.id,
             allowed_origins: f.allowed_origins,
             honeypot: f.honeypot.filter(|h| !h.is_empty()),
+            path: f.path,
             redirect: f.redirect,
             error_redirect: f.error_redirect,
             secret: f.secret,
@@ -246,6 +287,41 @@ impl Source for WebformSource {
     fn warn_if_unsigned(&self) {
         if self.allow_unsigned {
             tracing::warn!(source = %self.id, connector = %self.connector, "allow_unsigned = true: this source accepts posts without the provider's secret; anyone who knows its address can post leads.");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_path;
+
+    #[test]
+    fn a_forms_own_path_is_plain_and_none_of_leadgates() {
+        for ok in ["/zayavka", "/send.php", "/forms-old", "/contact/send"] {
+            assert_eq!(check_path(ok), Ok(()), "{ok}");
+        }
+        for taken in [
+            "/forms/site",
+            "/hooks/tilda/x",
+            "/admin",
+            "/ADMIN/x",
+            "/healthz",
+            "/act/t",
+        ] {
+            let why = check_path(taken).expect_err(taken);
+            assert!(why.contains("under leadgate's own"), "{why}");
+        }
+        for odd in [
+            "/",
+            "zayavka",
+            "/{id}",
+            "/a//b",
+            "/a?b=1",
+            "/*rest",
+            "/заявка",
+        ] {
+            let why = check_path(odd).expect_err(odd);
+            assert!(why.contains("not a plain path"), "{why}");
         }
     }
 }
