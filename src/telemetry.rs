@@ -146,6 +146,10 @@ impl Metrics {
                 "Channel webhook posts (Telegram, VK, WhatsApp) refused, by channel and code.",
             ),
             (
+                "leadgate_hook_rate_limited_total",
+                "Requests to /hooks/... turned away over the address's share, by door (source, crm, managers).",
+            ),
+            (
                 "leadgate_email_messages_total",
                 "Mail messages taken, by source and result (new, duplicate, too_large).",
             ),

@@ -304,6 +304,19 @@ async fn a_client_guessing_a_webhook_secret_is_stopped_long_before_a_provider_is
         429,
         "and its share is spent after its burst"
     );
+    // The three turned away (two of the guesser's, one of the provider's) are counted for the
+    // admin, by door.
+    let metrics = daemon.metrics().await;
+    assert!(
+        metrics.contains("# HELP leadgate_hook_rate_limited_total"),
+        "{metrics}"
+    );
+    let series = "leadgate_hook_rate_limited_total{door=\"source\"}";
+    assert_eq!(
+        support::daemon::metric_value(&metrics, series),
+        Some(3.0),
+        "{metrics}"
+    );
     daemon.stop().await;
 }
 

@@ -69,6 +69,18 @@ fn is_refusal(status: StatusCode) -> bool {
     )
 }
 
+/// Which kind of `/hooks/...` door `path` is: `crm` (a CRM's hooks), `managers` (the
+/// managers' bot), else `source` (a channel's webhook or a form builder's).
+fn door_of(path: &str) -> &'static str {
+    if path.starts_with("/hooks/crm/") {
+        "crm"
+    } else if path == "/hooks/telegram-managers" {
+        "managers"
+    } else {
+        "source"
+    }
+}
+
 /// The middleware on every `/hooks/...` route: the client's share checked before anything
 /// else, and a refusal charged once it is answered.
 pub async fn limit(
@@ -79,6 +91,13 @@ pub async fn limit(
 ) -> Response {
     let client = (app.config.server.forwarded).limit_key(request.headers(), peer.ip());
     if let Err(wait) = app.hook_limiter.admit(client) {
+        // A provider turned away shows on `/metrics`, by door (never by the path's own words).
+        (app.metrics)
+            .counter(
+                "leadgate_hook_rate_limited_total",
+                &[("door", door_of(request.uri().path()))],
+            )
+            .increment(1);
         let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
