@@ -251,20 +251,15 @@ pub async fn accept(
     let key = crate::config::rate_key(ip);
     // At the hook door the client is the form builder's server, posting for every visitor:
     // the hooks' own limit counts it (`hook_limit`), not a visitor's.
-    let limited = door == Door::Form;
-    if let Some(not_until) = limited
-        .then(|| form.limiter.check_key(&key).err())
-        .flatten()
+    if door == Door::Form
+        && let Err(wait) = super::hook_limit::take_one(&form.limiter, key)
     {
-        let wait = not_until.wait_time_from(governor::clock::Clock::now(
-            &governor::clock::DefaultClock::default(),
-        ));
         let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             "too many submissions from this address; try again shortly",
         );
-        e.retry_after = Some(wait.as_secs().max(1));
+        e.retry_after = Some(wait);
         return Err(e.into());
     }
     if let Some(secret) = cfg.secret.as_ref().filter(|_| connector.verify.is_none()) {

@@ -36,12 +36,7 @@ impl HookLimiter {
     /// Takes one request from `client` (a [`crate::config::rate_key`]); when its share is
     /// spent, the seconds to wait.
     pub fn admit(&self, client: IpAddr) -> Result<(), u64> {
-        self.0.check_key(&client).map_err(|not_until| {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(
-                &governor::clock::DefaultClock::default(),
-            ));
-            wait.as_secs().max(1)
-        })
+        take_one(&self.0, client)
     }
 
     /// Charges `client` for a refused request: what is left of [`REFUSAL_COST`] after the
@@ -58,6 +53,17 @@ impl HookLimiter {
     pub fn forget_idle(&self) {
         self.0.retain_recent();
     }
+}
+
+/// Takes one request of `client`'s share in `limiter`; when it is spent, the seconds to wait
+/// (at least one, for `Retry-After`). The forms' per-visitor limit and the hooks' share it.
+pub fn take_one(limiter: &DefaultKeyedRateLimiter<IpAddr>, client: IpAddr) -> Result<(), u64> {
+    limiter.check_key(&client).map_err(|not_until| {
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(
+            &governor::clock::DefaultClock::default(),
+        ));
+        wait.as_secs().max(1)
+    })
 }
 
 /// Whether an answer refuses what the client sent (a wrong proof, a body that does not parse),
