@@ -240,9 +240,14 @@ async fn comments_become_leads_once_across_polls_new_comments_and_a_restart() {
     );
     assert!(asked.iter().all(|a| {
         a.query.get("orderby").map(String::as_str) == Some("date_gmt")
-            && a.query.get("order").map(String::as_str) == Some("asc")
             && a.query.get("per_page").map(String::as_str) == Some("2")
     }));
+    let order = |o: &str| {
+        asked
+            .iter()
+            .any(|a| a.query.get("order").map(String::as_str) == Some(o))
+    };
+    assert!(order("asc") && order("desc"), "read forward and rechecked");
 
     // Comments appearing between polls: a later one, one written in the same second as the
     // newest one already taken, and a new feed item.
@@ -302,6 +307,74 @@ async fn comments_become_leads_once_across_polls_new_comments_and_a_restart() {
     );
     let problems = check_corpus(&daemon, &got).await;
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+    daemon.stop().await;
+}
+
+/// A first-time commenter's comment is held for moderation, and a moderator approves it after
+/// newer comments were taken: it is published with the date it was written, behind the
+/// watermark. Without an application password leadgate never saw it held; the recheck behind
+/// the watermark takes it, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comment_approved_after_newer_ones_were_taken_becomes_a_lead_once() {
+    let mut held = new_comment(
+        5841,
+        "2026-11-20T08:30:00",
+        "Пётр Новиков",
+        "p.novikov@mail.ru",
+        "Сколько стоит котёл под ключ? Мой телефон 8 911 222-33-44",
+    );
+    held["status"] = json!("hold");
+    let comments = vec![
+        held,
+        new_comment(
+            5842,
+            "2026-11-20T09:00:00",
+            "Марина",
+            "marina.k@example.org",
+            "А проект отопления для дома 90 м² сколько стоит?",
+        ),
+    ];
+    let wp = WpSite::start(comments, true).await;
+    let sink = Sink::start(&[]).await;
+    let config = [
+        business().to_string(),
+        wordpress_source(
+            "blog",
+            &wp.site_url(),
+            "2s",
+            "per_page = 1\nrecheck = \"2d\"",
+        ),
+        sink_config(&sink),
+    ]
+    .concat();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = start(dir.path(), &config).await;
+    let got = wait_for_leads(&sink, 1).await;
+    assert!(got.contains_key("5842"), "{:?}", got.keys());
+
+    wp.approve(5841);
+    let got = wait_for_leads(&sink, 2).await;
+    let lead = &got["5841"];
+    assert_eq!(lead["contact"]["phones"], json!(["+79112223344"]));
+    let asked_before = wp.asked().len();
+    eventually(WAIT, || async {
+        (wp.asked().len() >= asked_before + 6).then_some(())
+    })
+    .await
+    .expect("the site is polled on");
+    assert_eq!(leads(&sink).1, 2, "each comment delivered once");
+
+    // The recheck: newest first, from the window behind the watermark (5842's date_gmt).
+    let recheck = wp
+        .asked()
+        .into_iter()
+        .find(|a| a.query.get("order").map(String::as_str) == Some("desc"))
+        .expect("a recheck was asked");
+    assert_eq!(
+        recheck.query.get("after").map(String::as_str),
+        Some("2026-11-18T08:59:59Z"),
+        "{recheck:?}"
+    );
     daemon.stop().await;
 }
 

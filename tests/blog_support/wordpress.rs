@@ -293,6 +293,17 @@ impl WpSite {
         self.inner.lock().expect("lock").comments.extend(comments);
     }
 
+    /// A moderator approves the comment `id`: it is published with the date it was written.
+    pub fn approve(&self, id: u64) {
+        let mut site = self.inner.lock().expect("lock");
+        let comment = site
+            .comments
+            .iter_mut()
+            .find(|c| c["id"] == id)
+            .expect("the comment is on the site");
+        comment["status"] = json!("approved");
+    }
+
     /// Every request so far.
     pub fn asked(&self) -> Vec<Asked> {
         self.inner.lock().expect("lock").asked.clone()

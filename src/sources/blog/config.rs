@@ -27,6 +27,9 @@ pub struct RawWordpress {
     pub app_password: Option<Secret>,
     /// How far back a site seen for the first time is read; default `7d`.
     pub backfill: Option<HumanDuration>,
+    /// How far behind the newest comment taken each poll looks again for comments published
+    /// late (held for moderation, then approved with their old date); default `3d`, `0s`: off.
+    pub recheck: Option<HumanDuration>,
     /// Author names the business's own people comment under.
     #[serde(default)]
     pub staff_names: Vec<String>,
@@ -78,6 +81,8 @@ pub struct WordpressSource {
     pub login: Option<Login>,
     /// How far back the first poll reads.
     pub backfill: Duration,
+    /// How far behind its watermark each poll reads a stream again; zero: not at all.
+    pub recheck: Duration,
     /// Comments per page (1..=100).
     pub per_page: u32,
     /// Which comments are not leads.
@@ -115,6 +120,8 @@ pub struct FeedSource {
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(5 * 60);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 const DEFAULT_BACKFILL: Duration = Duration::from_secs(7 * 86_400);
+/// Most comments held for moderation are approved within a day or two.
+const DEFAULT_RECHECK: Duration = Duration::from_secs(3 * 86_400);
 /// WordPress refuses `per_page` above 100.
 const MAX_PER_PAGE: u32 = 100;
 
@@ -163,6 +170,7 @@ impl RawWordpress {
             timeout: positive(self.timeout, DEFAULT_TIMEOUT, "timeout", p),
             login,
             backfill: self.backfill.map_or(DEFAULT_BACKFILL, |d| d.0),
+            recheck: self.recheck.map_or(DEFAULT_RECHECK, |d| d.0),
             per_page: per_page.clamp(1, MAX_PER_PAGE),
             rules: rules(self.staff_names, self.staff_emails, p),
             conversation_window: window(self.conversation_window.as_deref(), p),
@@ -349,6 +357,7 @@ mod tests {
         assert_eq!(source.poll_interval, Duration::from_secs(300));
         assert_eq!(source.timeout, Duration::from_secs(20));
         assert_eq!(source.backfill, Duration::from_secs(7 * 86_400));
+        assert_eq!(source.recheck, Duration::from_secs(3 * 86_400));
         assert_eq!(source.per_page, 100);
         assert!(source.login.is_none());
     }

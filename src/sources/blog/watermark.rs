@@ -34,11 +34,21 @@ impl Watermark {
     /// The `after` query value: one second before the watermark, in UTC, so that comments
     /// of the watermark's own second come back too.
     pub(crate) fn after_param(&self) -> String {
+        after(self.at)
+    }
+
+    /// The `after` query value that reads `window` behind the watermark again (comments of
+    /// the window's first second included), or `None` when `window` is zero (no recheck).
+    pub(crate) fn recheck_param(&self, window: Duration) -> Option<String> {
+        if window.is_zero() {
+            return None;
+        }
+        let back = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
         let from = self
             .at
-            .checked_sub_signed(chrono::Duration::seconds(1))
-            .unwrap_or(self.at);
-        from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            .checked_sub_signed(back)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        Some(after(from))
     }
 
     /// Whether a comment written at `at` with this id is already taken.
@@ -56,6 +66,14 @@ impl Watermark {
             self.ids.insert(id.to_string());
         }
     }
+}
+
+/// WordPress's `after` is exclusive: one second before `from`, so that `from`'s own second
+/// comes back too.
+fn after(from: DateTime<Utc>) -> String {
+    from.checked_sub_signed(chrono::Duration::seconds(1))
+        .unwrap_or(from)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Reads WordPress's `date_gmt` (`2026-11-19T18:14:09`, no zone: it is UTC).
@@ -81,6 +99,18 @@ mod tests {
         let w = Watermark::start(now, Duration::from_secs(7 * 86_400));
         assert_eq!(w.at, at("2026-11-14T10:00:00"));
         assert_eq!(w.after_param(), "2026-11-14T09:59:59Z");
+    }
+
+    #[test]
+    fn the_recheck_reads_its_window_behind_the_watermark_or_nothing() {
+        let mut w = Watermark::start(at("2026-11-19T00:00:00"), Duration::ZERO);
+        w.advance(at("2026-11-20T12:00:00"), "5820");
+        assert_eq!(
+            w.recheck_param(Duration::from_secs(3 * 86_400)).as_deref(),
+            Some("2026-11-17T11:59:59Z")
+        );
+        assert_eq!(w.recheck_param(Duration::ZERO), None, "turned off");
+        assert!(w.recheck_param(Duration::MAX).is_some(), "no overflow");
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! oldest first, page by page as `X-WP-TotalPages` says, and keeps the watermark in the store
 //! only after a page is committed. A poll reads at most [`MAX_PAGES`] pages a stream, and
 //! stops at a page that repeats the one before (a site or cache that ignores `page`); both
-//! end the poll as a failure the source reports, with what was read kept. With an application password it reads in the `edit`
+//! end the poll as a failure the source reports, with what was read kept. After a forward
+//! read, each stream is read again newest first over the `recheck` window behind its
+//! watermark (at most [`RECHECK_PAGES`] pages): a comment held for moderation and approved
+//! later keeps its old date, so the forward read has passed it. With an application password it reads in the `edit`
 //! context (the authors' e-mails) and also polls the comments held for moderation.
 //!
 //! `GET {site}/wp-json/wp/v2/comments` is the address on a site with pretty permalinks; when
@@ -24,6 +27,19 @@ use reqwest::header::ACCEPT;
 /// The most pages one poll reads per stream (100 comments each by default): a site whose
 /// pages never end cannot keep the poller busy, and a real backlog is read on at the next poll.
 const MAX_PAGES: u32 = 20;
+
+/// The most pages one poll reads again per stream, newest first, for comments approved late:
+/// at 100 a page, the newest 500 comments of the `recheck` window.
+const RECHECK_PAGES: u32 = 5;
+
+/// Which end of a stream a read starts at.
+#[derive(Debug, Clone, Copy)]
+enum Order {
+    /// Oldest first: the forward read from the watermark.
+    Oldest,
+    /// Newest first: the recheck behind the watermark.
+    Newest,
+}
 
 /// Which address form the site answers on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,27 +152,8 @@ impl WordpressPoller {
         let mut page = 1u32;
         let mut previous: Vec<String> = Vec::new();
         loop {
-            let mut query = vec![
-                ("orderby", "date_gmt".to_string()),
-                ("order", "asc".to_string()),
-                ("per_page", self.source.per_page.to_string()),
-                ("page", page.to_string()),
-                ("after", after.clone()),
-                ("_embed", "up".to_string()),
-            ];
-            if self.source.login.is_some() {
-                query.push(("context", "edit".to_string()));
-            }
-            if let Stream::Held = stream {
-                query.push(("status", "hold".to_string()));
-            }
-            let response = self.get(&query).await?;
-            let total_pages = response
-                .headers()
-                .get("x-wp-totalpages")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u32>().ok());
-            let items = split_wordpress(&body(response).await?)?;
+            let query = self.query(stream, Order::Oldest, page, &after);
+            let (items, total_pages) = self.page(&query).await?;
             let count = items.len();
             let ids: Vec<String> = items.iter().map(|i| i.dedupe_key.clone()).collect();
             if count > 0 && ids == previous {
@@ -188,11 +185,7 @@ impl WordpressPoller {
                     .set_cursor(&key, &text, self.deps.clock.now())
                     .await?;
             }
-            let more = match total_pages {
-                Some(total) => page < total,
-                None => count >= self.source.per_page as usize,
-            };
-            if count == 0 || !more {
+            if count == 0 || !self.more_after(page, count, total_pages) {
                 return Ok((new_items, mark));
             }
             if page >= MAX_PAGES {
@@ -200,6 +193,100 @@ impl WordpressPoller {
             }
             previous = ids;
             page += 1;
+        }
+    }
+
+    /// Reads `stream` again from `recheck` before its watermark, newest first, for comments
+    /// published after later ones were taken: a comment held for moderation keeps its own
+    /// date when it is approved, so the watermark may already be past it. Intake's dedupe
+    /// drops the ones already taken. At most [`RECHECK_PAGES`] pages a poll; a page that
+    /// repeats the one before ends it quietly (the forward read reports such a site).
+    async fn recheck_stream(
+        &mut self,
+        stream: Stream,
+        mark: &Watermark,
+    ) -> Result<usize, PollError> {
+        let Some(after) = mark.recheck_param(self.source.recheck) else {
+            return Ok(0);
+        };
+        let mut found = 0;
+        let mut previous: Vec<String> = Vec::new();
+        for page in 1..=RECHECK_PAGES {
+            let query = self.query(stream, Order::Newest, page, &after);
+            let (items, total_pages) = self.page(&query).await?;
+            let count = items.len();
+            let ids: Vec<String> = items.iter().map(|i| i.dedupe_key.clone()).collect();
+            if count == 0 || ids == previous {
+                break;
+            }
+            found +=
+                submit_all(&self.deps, &self.source.id, StoredFormat::Wordpress, items).await?;
+            if !self.more_after(page, count, total_pages) {
+                break;
+            }
+            previous = ids;
+        }
+        if found > 0 {
+            tracing::info!(
+                source = self.source.id,
+                stream = stream.name(),
+                found,
+                "Comments published after later ones were taken (approved from moderation?) are taken now."
+            );
+        }
+        Ok(found)
+    }
+
+    /// The query for one page of `stream` written after `after`.
+    fn query(
+        &self,
+        stream: Stream,
+        order: Order,
+        page: u32,
+        after: &str,
+    ) -> Vec<(&'static str, String)> {
+        let order = match order {
+            Order::Oldest => "asc",
+            Order::Newest => "desc",
+        };
+        let mut query = vec![
+            ("orderby", "date_gmt".to_string()),
+            ("order", order.to_string()),
+            ("per_page", self.source.per_page.to_string()),
+            ("page", page.to_string()),
+            ("after", after.to_string()),
+            ("_embed", "up".to_string()),
+        ];
+        if self.source.login.is_some() {
+            query.push(("context", "edit".to_string()));
+        }
+        if let Stream::Held = stream {
+            query.push(("status", "hold".to_string()));
+        }
+        query
+    }
+
+    /// One page's comments and the page count the site sent (`X-WP-TotalPages`).
+    async fn page(
+        &mut self,
+        query: &[(&str, String)],
+    ) -> Result<(Vec<Item>, Option<u32>), PollError> {
+        let response = self.get(query).await?;
+        let total_pages = response
+            .headers()
+            .get("x-wp-totalpages")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u32>().ok());
+        let items = split_wordpress(&body(response).await?)?;
+        Ok((items, total_pages))
+    }
+
+    /// Whether a page comes after `page` (of `count` comments): as `X-WP-TotalPages` says,
+    /// or, without it, while pages are full.
+    fn more_after(&self, page: u32, count: usize, total_pages: Option<u32>) -> bool {
+        match total_pages {
+            Some(total) => page < total,
+            None => count >= self.source.per_page as usize,
         }
     }
 
@@ -252,7 +339,7 @@ impl Poll for WordpressPoller {
         let mut positions = Vec::new();
         for &stream in self.streams() {
             let (new_items, mark) = self.poll_stream(stream).await?;
-            polled.new_items += new_items;
+            polled.new_items += new_items + self.recheck_stream(stream, &mark).await?;
             positions.push(format!(
                 "{} {}",
                 stream.name(),
