@@ -1155,7 +1155,19 @@ async fn a_mail_link_of_an_earlier_assignment_does_not_act_on_a_later_one() {
     })
     .await
     .expect("the lead stays with Анна");
-    mail_to(&smtp, "anna@teplodom.example", 1).await;
+    // The notice and the mail of the new assignment, in either order.
+    mail_to(&smtp, "anna@teplodom.example", 2).await;
+    let later: Vec<String> = (smtp.mails().into_iter())
+        .filter(|m| m.to.iter().any(|t| t == "anna@teplodom.example"))
+        .skip(1)
+        .map(|m| m.parsed().body_text(0).unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        later.iter().any(|t| t.contains("больше никого нет")),
+        "{later:?}"
+    );
+    let new_mail = later.iter().find(|t| t.contains("✅ Взять: "));
+    let new_mail = new_mail.expect("a mail of the new assignment").clone();
 
     let client = reqwest::Client::new();
     for (path, form) in [
@@ -1188,6 +1200,22 @@ async fn a_mail_link_of_an_earlier_assignment_does_not_act_on_a_later_one() {
         0,
         "no event after the first"
     );
+
+    // The lead stays with her, so she can still take it, by the new mail's link.
+    let take_now = link(&new_mail, "✅ Взять")
+        .strip_prefix("https://leads.teplodom.example")
+        .expect("the public URL")
+        .to_string();
+    assert_ne!(take_now, take, "a link of the new assignment");
+    let r = client
+        .post(daemon.url(&take_now))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
+    let got = s.sink.events(2).await;
+    assert_eq!(got[1]["type"], "lead.acknowledged");
+    assert_eq!(manager_of(&got[1]), "anna");
     daemon.stop().await;
 }
 
@@ -1210,8 +1238,14 @@ async fn a_tap_on_the_card_of_an_earlier_assignment_does_not_act_on_a_later_one(
     let (take, _, _) = buttons(&card);
     assert!(take.ends_with(":1"), "{take}");
     s.clock.advance(chrono::Duration::minutes(31));
-    let notice = nth_to(s.bot(), ANNA, 1).await;
+    // The notice and the card of the new assignment, in either order.
+    nth_to(s.bot(), ANNA, 2).await;
+    let sent = s.bot().sent_to(ANNA);
+    let notice = sent[1..].iter().find(|m| m.reply_markup.is_none());
+    let notice = notice.expect("a notice without buttons");
     assert!(notice.text.contains("больше никого нет"), "{}", notice.text);
+    let new_card = sent[1..].iter().find(|m| m.reply_markup.is_some());
+    let new_card = new_card.expect("a card of the new assignment").clone();
 
     s.bot().push_callback(ANNA, card.message_id, ANNA, &take);
     let answered = eventually(Duration::from_secs(5), || async {
@@ -1233,5 +1267,14 @@ async fn a_tap_on_the_card_of_an_earlier_assignment_does_not_act_on_a_later_one(
         "{audit:?}"
     );
     assert_eq!(s.sink.received().len(), 1, "no lead.acknowledged");
+
+    // The lead stays with her, so she can still take it, on the new card.
+    let (take, _, _) = buttons(&new_card);
+    assert!(take.ends_with(":2"), "{take}");
+    s.bot()
+        .push_callback(ANNA, new_card.message_id, ANNA, &take);
+    let got = s.sink.events(2).await;
+    assert_eq!(got[1]["type"], "lead.acknowledged");
+    assert_eq!(manager_of(&got[1]), "anna");
     daemon.stop().await;
 }

@@ -205,17 +205,9 @@ pub async fn pass_on(
         return Ok(passed);
     }
     let Some(manager) = manager else {
-        tx.insert_notifications(&cx.notices.passed_on(
-            rules,
-            &lead,
-            &active.manager_id,
-            active.attempt,
-            Onward::NobodyLeft,
-            expired,
-            now,
-        ))
-        .await?;
-        // Nobody to pass to: the current manager keeps it, and the timer stops firing.
+        // Nobody to pass to: the current manager keeps it as a new assignment without a
+        // deadline (the timer stops firing), with a card of its own: the notice takes the old
+        // card's buttons off, and the old card's links no longer act.
         tx.end_assignment(&lead.id, reason.ended_state(), now)
             .await?;
         tx.insert_assignment(&NewAssignment {
@@ -229,6 +221,29 @@ pub async fn pass_on(
             previous_state: reason.ended_state(),
         })
         .await?;
+        if let Some(a) = lead.assignment.as_mut() {
+            a.attempt = active.attempt + 1;
+            a.assigned_at = now;
+            a.ack_due_at = None;
+        }
+        tx.update_lead(&LeadUpdate {
+            record: lead.clone(),
+            status: LeadStatus::Assigned,
+            at: now,
+            trace: None,
+        })
+        .await?;
+        let mut notices = cx.notices.passed_on(
+            rules,
+            &lead,
+            &active.manager_id,
+            active.attempt,
+            Onward::NobodyLeft,
+            expired,
+            now,
+        );
+        notices.extend(cx.notices.assigned(rules, &lead, cx.clock, now));
+        tx.insert_notifications(&notices).await?;
         return Ok(passed);
     };
     if let Some(n) = cx.open.get_mut(&active.manager_id) {
