@@ -579,3 +579,83 @@ timeout = "2s"
     );
     daemon.stop().await;
 }
+
+/// A lead waits after a decline (nobody else works now), and the CRM gives it to another
+/// manager: a new assignment after the declined one, not a second "first" one, so its card
+/// does not take the first card's key and is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crm_owner_for_a_lead_waiting_after_a_decline_is_its_next_assignment() {
+    let sink = support::sink::Sink::start(&[]).await;
+    let config = format!(
+        r#"
+[api]
+token = "{API_TOKEN}"
+
+[[sources.webform]]
+id = "site"
+
+[[sinks.webhook]]
+id = "crm"
+url = "{}"
+preset = "generic"
+hook_secret = "{WHSEC}"
+timeout = "2s"
+"#,
+        sink.url()
+    );
+    // Monday 20:00 in Moscow: Борис works 09:00-18:00, Анна always; a lead nobody can take
+    // now waits.
+    let evening = chrono::DateTime::parse_from_rfc3339("2026-12-07T17:00:00Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let clock = Arc::new(ManualClock::new(evening));
+    let routing = always_open_routing()
+        .replace(
+            "strategy = \"round_robin\"\n",
+            "strategy = \"round_robin\"\nfallback = \"hold\"\n",
+        )
+        .replacen(
+            "crm_user_id = { crm = \"18\", b24 = \"18\" }\nhours = \"mon-sun 00:00-23:59\"",
+            "crm_user_id = { crm = \"18\", b24 = \"18\" }\nhours = \"mon-sun 09:00-18:00\"",
+            1,
+        );
+    assert!(routing.contains("09:00-18:00") && routing.contains("\"hold\""));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_at(dir.path(), &config, &routing, clock.clone()).await;
+    let lead = daemon.submit_form(&[("phone", "+79161110045")]).await;
+    assert_eq!(support::sink::manager_of(&sink.events(1).await[0]), "anna");
+    let declined = reqwest::Client::new()
+        .post(daemon.url(&format!("/api/leads/{lead}/decline")))
+        .bearer_auth(API_TOKEN)
+        .json(&json!({"manager": "anna", "reason": "не мой профиль"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(declined.status(), 200);
+    daemon.settled().await;
+
+    let owner = json!({"lead_id": lead, "owner": crm_id("boris")});
+    let now = clock.now().timestamp();
+    assert_eq!(report(&daemon, &owner, Some(WHSEC), now).await, 200);
+    let journey = daemon.admin_get(&format!("/admin/api/leads/{lead}")).await;
+    assert_eq!(journey["status"], "assigned", "{journey}");
+    let assignment = &journey["lead"]["assignment"];
+    assert_eq!(assignment["manager"]["id"], "boris", "{journey}");
+    assert_eq!(assignment["attempt"], 2, "{journey}");
+    let journey = daemon.admin_get(&format!("/admin/api/leads/{lead}")).await;
+    let attempts: Vec<(String, u64)> = journey["assignments"]
+        .as_array()
+        .expect("assignments")
+        .iter()
+        .map(|a| {
+            let who = a["manager_id"].as_str().unwrap_or("").to_string();
+            (who, a["attempt"].as_u64().unwrap_or(0))
+        })
+        .collect();
+    assert_eq!(
+        attempts,
+        [("anna".to_string(), 1), ("boris".to_string(), 2)],
+        "{journey}"
+    );
+    daemon.stop().await;
+}

@@ -167,7 +167,10 @@ impl Actions {
         let due = m
             .filter(|m| open && self.reach.can_be_late(m))
             .map(|m| rules.ack_due(&m.id, now, within));
-        let attempt = lead.assignment.as_ref().map_or(0, |a| a.attempt) + 1;
+        // After every assignment the lead had: a held lead has none in its record, and its
+        // next card must not take the key (`assigned:<lead>:<attempt>`) of an earlier one.
+        let history = tx.assignment_history(lead_id).await?;
+        let attempt = history.iter().map(|a| a.attempt).max().unwrap_or(0) + 1;
         let level = m.map_or_else(
             || stored.level.clone().unwrap_or_default(),
             |m| m.level.clone(),
