@@ -476,6 +476,7 @@ impl Wiring<'_> {
             max_idle: self.options.max_idle,
             file_links: file_links.clone(),
             metrics: shared.metrics.clone(),
+            last_offer: Default::default(),
         }
     }
 

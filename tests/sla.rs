@@ -7,7 +7,8 @@ use support::config::form_to_crm;
 
 use leadgate::clock::ManualClock;
 use std::sync::Arc;
-use support::daemon::{API_TOKEN, TestDaemon, always_open_routing, manual_clock};
+use std::time::Duration;
+use support::daemon::{API_TOKEN, TestDaemon, always_open_routing, eventually, manual_clock};
 use support::sink::{Sink, manager_of};
 
 fn config(sink: &Sink) -> String {
@@ -467,12 +468,38 @@ async fn a_decline_when_nobody_else_works_now_waits_for_the_next_manager_not_the
     let row = &leads["items"][0];
     assert_eq!(row["status"], "held", "{leads}");
 
-    // Борис's day starts: the lead goes to him, not back to Анна.
-    clock.advance(chrono::Duration::hours(13));
+    // Another person writes meanwhile, before and after the waiting lead is offered again:
+    // Анна takes both. The lead that waits for someone who has not had it does not hold up
+    // the level for her.
+    let second = daemon.submit_form(&[("phone", "+79161110047")]).await;
     let got = sink.events(2).await;
-    assert_eq!(got[1]["type"], "lead.reassigned");
-    assert_eq!(manager_of(&got[1]), "boris", "{}", got[1]);
-    assert_eq!(got[1]["data"]["assignment"]["attempt"], 2);
+    assert_eq!(got[1]["type"], "lead.created");
+    assert_eq!(got[1]["data"]["id"], second.as_str());
+    assert_eq!(manager_of(&got[1]), "anna", "{}", got[1]);
+    clock.advance(chrono::Duration::minutes(5));
+    daemon.settled().await;
+    let third = daemon.submit_form(&[("phone", "+79161110048")]).await;
+    let got = sink.events(3).await;
+    assert_eq!(got[2]["data"]["id"], third.as_str());
+    assert_eq!(manager_of(&got[2]), "anna", "{}", got[2]);
+    let leads = daemon.admin_get("/admin/api/leads").await;
+    let first = (leads["items"].as_array().expect("items").iter())
+        .find(|l| l["id"] == lead.as_str())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(first["status"], "held", "the first still waits: {leads}");
+
+    // Борис's day starts: the lead goes to him, not back to Анна (the two she did not take
+    // in time go on their way too).
+    clock.advance(chrono::Duration::hours(13));
+    let moved = eventually(Duration::from_secs(10), || async {
+        (sink.received().iter().map(|r| r.json()))
+            .find(|e| e["type"] == "lead.reassigned" && e["data"]["id"] == lead.as_str())
+    })
+    .await
+    .expect("the waiting lead is assigned");
+    assert_eq!(manager_of(&moved), "boris", "{moved}");
+    assert_eq!(moved["data"]["assignment"]["attempt"], 2);
     let audit = daemon.audit(&lead).await;
     let kinds: Vec<&str> = audit.iter().filter_map(|a| a["kind"].as_str()).collect();
     assert_eq!(
@@ -480,5 +507,74 @@ async fn a_decline_when_nobody_else_works_now_waits_for_the_next_manager_not_the
         ["created", "assigned", "declined", "held", "assigned"],
         "{audit:?}"
     );
+    daemon.stop().await;
+}
+
+/// A lead passed on by both juniors and escalated while the senior is off waits at the
+/// senior level: it goes to her when her day starts, and it never closes the junior level,
+/// whose managers take the next person's lead at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_escalated_while_the_senior_is_off_waits_for_her_not_at_the_junior_level() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Monday 20:00 in Moscow: Вера works 09:00-18:00, the juniors always.
+    let evening = chrono::DateTime::parse_from_rfc3339("2026-12-07T17:00:00Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let clock = Arc::new(ManualClock::new(evening));
+    let routing = always_open_routing()
+        .replace(
+            "strategy = \"round_robin\"\n",
+            "strategy = \"round_robin\"\nfallback = \"hold\"\n",
+        )
+        .replace(
+            "level = \"senior\"\nhours = \"mon-sun 00:00-23:59\"",
+            "level = \"senior\"\nhours = \"mon-sun 09:00-18:00\"",
+        );
+    assert!(routing.contains("09:00-18:00") && routing.contains("\"hold\""));
+    let daemon = TestDaemon::start_at(dir.path(), &config(&sink), &routing, clock.clone()).await;
+    let lead = daemon.submit_form(&[("phone", "+79161110049")]).await;
+    sink.events(1).await;
+    clock.advance(chrono::Duration::minutes(31));
+    sink.events(2).await;
+    clock.advance(chrono::Duration::minutes(31));
+    eventually(Duration::from_secs(10), || async {
+        let audit = daemon.audit(&lead).await;
+        audit.iter().any(|a| a["kind"] == "held").then_some(())
+    })
+    .await
+    .expect("escalated while Вера is off: the lead waits");
+    daemon.settled().await;
+
+    // Another person writes: a junior takes it at once.
+    clock.advance(chrono::Duration::minutes(6));
+    daemon.settled().await;
+    let second = daemon.submit_form(&[("phone", "+79161110050")]).await;
+    let created = eventually(Duration::from_secs(10), || async {
+        (sink.received().iter().map(|r| r.json()))
+            .find(|e| e["type"] == "lead.created" && e["data"]["id"] == second.as_str())
+    })
+    .await
+    .expect("the second lead is delivered");
+    let junior = manager_of(&created);
+    assert!(junior == "anna" || junior == "boris", "{created}");
+
+    // Вера's day starts: the waiting lead goes to her.
+    clock.advance(chrono::Duration::hours(13));
+    let moved = eventually(Duration::from_secs(10), || async {
+        (sink.received().iter().map(|r| r.json())).find(|e| {
+            e["type"] == "lead.reassigned"
+                && e["data"]["id"] == lead.as_str()
+                && e["data"]["assignment"]["manager"]["id"] == "vera"
+        })
+    })
+    .await;
+    let moved = moved.unwrap_or_else(|| {
+        panic!(
+            "the waiting lead goes to Вера: {:?}",
+            sink.received().iter().map(|r| r.json()).collect::<Vec<_>>()
+        )
+    });
+    assert_eq!(moved["data"]["classification"]["level"], "senior");
     daemon.stop().await;
 }

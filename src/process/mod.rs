@@ -7,6 +7,7 @@
 //! identified, routed and written.
 
 mod as_lead;
+mod held;
 mod said;
 mod window;
 
@@ -33,6 +34,8 @@ use crate::store::{
 };
 use crate::telemetry::Metrics;
 use chrono::{DateTime, Utc};
+pub use held::LastOffer;
+use held::Offer;
 use said::Said;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -82,6 +85,8 @@ pub struct Processor {
     pub file_links: crate::files::FileLinks,
     /// Where items, leads and not-leads are counted.
     pub metrics: Metrics,
+    /// What the last offer of held leads found, per level.
+    pub last_offer: LastOffer,
 }
 
 /// What one batch did ([`Processor::run_once`]).
@@ -210,11 +215,16 @@ impl Processor {
             said: Vec::with_capacity(rows.len()),
             decided: false,
         };
-        if offer_held {
-            self.offer_held(tx.as_mut(), &rules, &mut batch, now)
-                .await?;
-        } else {
-            batch.held_levels.extend(tx.held_levels().await?);
+        let closed = match offer_held {
+            true => None,
+            false => self.last_offer.closed_among(tx.held_levels().await?),
+        };
+        match closed {
+            Some(closed) => batch.held_levels.extend(closed),
+            None => {
+                self.offer_held(tx.as_mut(), &rules, &mut batch, now)
+                    .await?
+            }
         }
         // Every new lead asks for its contact's previous lead: one read for the batch.
         let keys: Vec<String> = drafts
@@ -266,9 +276,12 @@ impl Processor {
         if !rows.is_empty() {
             (self.metrics.histogram("leadgate_processing_batch_size")).record(rows.len() as f64);
         }
+        self.last_offer.closed_since(&batch.held_levels);
+        let mut held_levels = batch.held_levels;
+        held_levels.extend(self.last_offer.open());
         Ok(Processed {
             taken: rows.len(),
-            held_levels: batch.held_levels,
+            held_levels,
         })
     }
 
@@ -584,6 +597,7 @@ impl Processor {
         batch: &mut Batch,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
+        let mut open_anyway = HashSet::new();
         for held in tx.held_leads(1000).await? {
             let mut lead = held.record;
             // An older lead at this level already found nobody: this one waits behind it.
@@ -602,10 +616,9 @@ impl Processor {
             };
             // A lead that waits after a pass (a decline, a missed SLA) never goes back to a
             // manager who had it.
-            let had: Vec<String> = (tx.assignment_history(&lead.id).await?)
-                .into_iter()
-                .map(|a| a.manager_id)
-                .collect();
+            let history = tx.assignment_history(&lead.id).await?;
+            let had: Vec<String> = history.iter().map(|a| a.manager_id.clone()).collect();
+            let attempt = history.iter().map(|a| a.attempt).max().unwrap_or(0) + 1;
             let ctx = RoutingContext {
                 now,
                 open_leads: &batch.open,
@@ -613,24 +626,36 @@ impl Processor {
                 state: &batch.state,
                 exclude: &had,
             };
-            let decision = rules.decide(&lead, &ctx);
-            let level = decision.classification.level.clone();
-            let pick = match decision.outcome {
-                Outcome::Assign(pick) if !batch.held_levels.contains(&pick.level) => pick,
+            let offer = match history.last() {
+                None => Offer::routed(rules.decide(&lead, &ctx)),
+                Some(last) => Offer::passed(rules, &lead, held.level.as_deref(), last, &ctx),
+            };
+            let level = offer.level.clone();
+            let pick = match offer.pick {
+                Some(pick) if !batch.held_levels.contains(&pick.level) => pick,
                 _ => {
-                    batch.held_levels.insert(level);
+                    // The level closes to newer leads only when nobody there can take one
+                    // now: a lead that waits for someone who has not had it does not keep the
+                    // ones who had it from their next lead.
+                    if history.is_empty() || !Offer::anyone_at(rules, &lead, &level, &ctx) {
+                        batch.held_levels.insert(level);
+                    } else {
+                        open_anyway.insert(level);
+                    }
                     continue;
                 }
             };
-            batch.state = decision.state.clone();
-            lead.classification = Some(decision.classification.clone());
+            batch.state = offer.state;
+            if let Some(classification) = offer.classification {
+                lead.classification = Some(classification);
+            }
             let a = self.assignment(
                 rules,
                 &pick.manager,
                 pick.strategy.as_str(),
                 now,
-                decision.ack_within,
-                had.len() as u32 + 1,
+                offer.ack_within,
+                attempt,
             );
             lead.assignment = Some(a.clone());
             *batch.open.entry(pick.manager.clone()).or_default() += 1;
@@ -638,13 +663,12 @@ impl Processor {
                 lead: lead.id.clone(),
                 manager: pick.manager.clone(),
             });
-            let trace = decision.trace.stored();
             batch.decided = true;
             tx.update_lead(&LeadUpdate {
                 record: lead.clone(),
                 status: LeadStatus::Assigned,
                 at: now,
-                trace: Some(trace),
+                trace: offer.trace,
             })
             .await?;
             batch.deadline |= a.ack_due_at.is_some();
@@ -666,6 +690,8 @@ impl Processor {
                 .assigned(rules, &lead, self.clock.as_ref(), now);
             queue_notices(tx, batch, &notices).await?;
         }
+        open_anyway.retain(|l| !batch.held_levels.contains(l));
+        self.last_offer.remember(&batch.held_levels, open_anyway);
         Ok(())
     }
 
