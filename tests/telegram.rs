@@ -113,6 +113,28 @@ async fn private_messages_become_leads_and_are_answered_with_the_contact_button(
     daemon.stop().await;
 }
 
+/// A message a rule drops (the default rules' spam and "do not contact" list) is not
+/// answered: the answer is queued with a lead, and a dropped message makes none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_a_rule_drops_gets_no_answer() {
+    let sim = BotApiSim::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sim, ""), &default_routing()).await;
+    let (spammer, person) = (5_100_000_011, 5_100_000_012);
+    sim.push_text(spammer, "Bet", "Лучшее казино и ставки на спорт, заходите!");
+    sim.push_text(person, "Ксения", "Сколько стоит тёплый пол на 20 м²?");
+    wait_until("the person is answered", || sim.sent_to(person).len() == 1).await;
+    daemon.settled().await;
+    assert!(events_of(dir.path(), spammer).is_empty(), "dropped");
+    assert_eq!(count(&events(dir.path()), "lead.created"), 1);
+    assert!(
+        sim.sent_to(spammer).is_empty(),
+        "no answer to a dropped message: {:?}",
+        sim.sent_to(spammer)
+    );
+    daemon.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_quick_messages_from_one_chat_are_one_lead_answered_once() {
     let sim = BotApiSim::start().await;

@@ -7,7 +7,7 @@
 use super::AppState;
 use super::error::ApiError;
 use crate::sources::webhook::{Posted, Refusal, Webhook};
-use crate::store::{Inserted, NewInbound};
+use crate::store::NewInbound;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -103,22 +103,14 @@ async fn store(app: &AppState, hook: &dyn Webhook, posted: Posted) -> Result<Str
     let mut sources: Vec<&str> = posted.items.iter().map(|(s, _)| s.as_str()).collect();
     sources.sort_unstable();
     sources.dedup();
-    let stored = match app.intake.submit_batch(items, None).await {
-        Ok(stored) => stored,
-        Err(e) => {
-            for source in &sources {
-                (app.health).failure(&format!("source:{source}"), app.clock.now(), e.to_string());
-            }
-            return Err(ApiError::store_failed(&e));
+    if let Err(e) = app.intake.submit_batch(items, None).await {
+        for source in &sources {
+            (app.health).failure(&format!("source:{source}"), app.clock.now(), e.to_string());
         }
-    };
+        return Err(ApiError::store_failed(&e));
+    }
     for source in sources {
         (app.health).success(&format!("source:{source}"), app.clock.now(), None);
-    }
-    for ((_, item), result) in posted.items.iter().zip(&stored) {
-        if matches!(result, Inserted::New(_)) {
-            hook.stored_new(&item.payload);
-        }
     }
     Ok(posted.answer)
 }

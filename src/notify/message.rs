@@ -34,6 +34,10 @@ pub struct PersonMessage {
     pub source: String,
     /// The text.
     pub text: String,
+    /// The lead carried no phone: a Telegram bot then offers its share-contact button, when
+    /// its source asks for one.
+    #[serde(default)]
+    pub without_phone: bool,
 }
 
 /// A Telegram message in the Bot API's HTML parse mode.

@@ -1,6 +1,5 @@
 //! Answering the person who wrote, on the messenger they wrote from (the sources with an
-//! answer: `sources/replies.rs`; Telegram answers through its own queue,
-//! `sources/telegram/answer.rs`). The answer goes through the
+//! answer: `sources/replies.rs`). The answer goes through the
 //! notification outbox, queued with the lead, so a failed send is retried like a card and
 //! never blocks or loses the lead. Where a person is answered and how is their channel's kind's
 //! (`sources/registry.rs`).
@@ -8,7 +7,7 @@
 use super::message::{Message, PersonMessage};
 use crate::lead::{Channel, Lead};
 use crate::sources::registry::kind;
-use crate::sources::replies::{ReplyClients, no_longer_answers};
+use crate::sources::replies::{Reply, ReplyClients, no_longer_answers};
 use crate::store::NewNotification;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -38,6 +37,7 @@ impl Replies {
         let message = Message::Person(PersonMessage {
             source: lead.source.clone(),
             text: text.clone(),
+            without_phone: lead.contact.phones.is_empty(),
         });
         Some(NewNotification {
             dedupe_key: format!("reply:{}", lead.id),
@@ -64,9 +64,9 @@ impl People {
         People { clients }
     }
 
-    /// Sends `m` to `address` (a WhatsApp `wa_id`, a VK user id) through the kind of
-    /// `channel`; the provider's id of the message. `row` (the notification's id) keeps a VK
-    /// resend the same message.
+    /// Sends `m` to `address` (a WhatsApp `wa_id`, a VK user id, a Telegram chat) through the
+    /// kind of `channel`; the provider's id of the message. `row` (the notification's id)
+    /// keeps a VK resend the same message.
     pub async fn send(
         &self,
         channel: &str,
@@ -76,9 +76,14 @@ impl People {
     ) -> Result<String, NotSent> {
         match Channel::parse(channel) {
             Some(c) => {
-                kind(c)
-                    .send_reply(&self.clients, &m.source, address, &m.text, row)
-                    .await
+                let reply = Reply {
+                    source: &m.source,
+                    address,
+                    text: &m.text,
+                    without_phone: m.without_phone,
+                    row,
+                };
+                kind(c).send_reply(&self.clients, &reply).await
             }
             None => Err(no_longer_answers(channel, &m.source)),
         }

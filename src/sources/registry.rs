@@ -8,7 +8,7 @@
 
 use super::SourceSettings;
 use super::fetch::{FetcherError, FileAccess, FileSetup, Unavailable};
-use super::replies::{NotSent, ReplyClients, no_longer_answers};
+use super::replies::{NotSent, Reply, ReplyClients, no_longer_answers};
 use super::table::{SourceTable, Sources};
 use super::webhook::Webhooks;
 use super::{blog, email, telegram, vk, webform, whatsapp};
@@ -119,18 +119,14 @@ pub trait ChannelKind: Sync {
         None
     }
 
-    /// Sends `text` to `address` as the source `source` with its client in `clients`; the
-    /// provider's id of the message. `row` (the notification's id) keeps a resend the same
-    /// message where the provider can tell. By default the channel answers nobody.
+    /// Sends `reply` with its source's client in `clients`; the provider's id of the
+    /// message. By default the channel answers nobody.
     async fn send_reply(
         &self,
         _clients: &ReplyClients,
-        source: &str,
-        _address: &str,
-        _text: &str,
-        _row: i64,
+        reply: &Reply<'_>,
     ) -> Result<String, NotSent> {
-        Err(no_longer_answers(self.channel().as_str(), source))
+        Err(no_longer_answers(self.channel().as_str(), reply.source))
     }
 }
 

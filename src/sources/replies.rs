@@ -1,5 +1,5 @@
-//! Answering the person who wrote, on the messenger they wrote from (WhatsApp and VK; Telegram
-//! answers through its own queue, `telegram/answer.rs`): the answering sources' texts and
+//! Answering the person who wrote, on the messenger they wrote from (WhatsApp, VK and
+//! Telegram): the answering sources' texts and
 //! clients ([`ReplyClients`]) and why a send failed ([`NotSent`]). What the address is and how
 //! a message is sent is each channel's kind's (`ChannelKind::reply_address`, `send_reply`); the
 //! answers go through the notification outbox (`notify/people.rs`).
@@ -38,6 +38,21 @@ impl ReplyClients {
     pub fn get<T: std::any::Any + Send + Sync>(&self) -> Option<&T> {
         self.0.get()
     }
+}
+
+/// One answer to send.
+#[derive(Debug, Clone, Copy)]
+pub struct Reply<'a> {
+    /// The source it goes out through.
+    pub source: &'a str,
+    /// Whom, as the channel's kind gave it (`ChannelKind::reply_address`).
+    pub address: &'a str,
+    /// What.
+    pub text: &'a str,
+    /// The lead carried no phone (a Telegram bot then offers its share-contact button).
+    pub without_phone: bool,
+    /// The notification's id: a resend is the same message where the provider can tell.
+    pub row: i64,
 }
 
 /// Why an answer was not sent, and whether to try again.

@@ -94,10 +94,6 @@ pub trait Webhook: Send + Sync {
 
     /// Checks and reads one posted body.
     async fn read(&self, headers: &HeaderMap, body: &[u8]) -> Result<Posted, Refusal>;
-
-    /// Told of each item stored for the first time (a bot answers the person who wrote);
-    /// by default nothing is done.
-    fn stored_new(&self, _item: &[u8]) {}
 }
 
 /// Every configured webhook, by channel name and source id.

@@ -1,7 +1,6 @@
-//! Starting the configured bots at daemon start: for each, the Bot API client, the answering
-//! task, and either the long-polling loop or what the webhook endpoint needs.
+//! Starting the configured bots at daemon start: for each, the Bot API client and either the
+//! long-polling loop or what the webhook endpoint needs.
 
-use super::answer::{AnswerQueue, Answerer};
 use super::config::{TelegramMode, TelegramSource};
 use super::parse::update_item;
 use super::poll::Poller;
@@ -22,8 +21,6 @@ pub struct WebhookBot {
     source: String,
     /// The secret Telegram sends in `X-Telegram-Bot-Api-Secret-Token`.
     secret: Secret,
-    /// Committed messages waiting for the bot's answer.
-    answers: AnswerQueue,
 }
 
 #[async_trait]
@@ -51,10 +48,6 @@ impl Webhook for WebhookBot {
             answer: String::new(),
         })
     }
-
-    fn stored_new(&self, item: &[u8]) {
-        self.answers.offer(item.to_vec());
-    }
 }
 
 /// Starts every bot on the shared tasks; returns the bots in webhook mode by source id. The
@@ -68,20 +61,6 @@ pub fn start(
     for source in sources {
         let api = BotClient::new(&source.api_url, &source.token)
             .map_err(|e| StartError::of(&source.id, e))?;
-        let answerer = Answerer {
-            source: source.id.clone(),
-            reply: source.reply.clone(),
-            options: source.options.clone(),
-            window: source.conversation_window,
-            api: api.clone(),
-            store: ctx.store.clone(),
-            clock: ctx.clock.clone(),
-        };
-        let (answers, answering) = answerer.start();
-        if let Some(answering) = answering {
-            let span = tracing::info_span!("source", id = %source.id, task = "answers");
-            ctx.tasks.spawn(span, answering);
-        }
         match &source.mode {
             TelegramMode::Webhook { secret } => {
                 webhooks.insert(
@@ -89,7 +68,6 @@ pub fn start(
                     WebhookBot {
                         source: source.id.clone(),
                         secret: secret.clone(),
-                        answers,
                     },
                 );
             }
@@ -102,7 +80,6 @@ pub fn start(
                     store: ctx.store.clone(),
                     clock: ctx.clock.clone(),
                     health: ctx.health.clone(),
-                    answers,
                 };
                 let span = tracing::info_span!("source", id = %source.id, kind = "telegram");
                 let lease = format!("telegram:{}", source.id);

@@ -250,4 +250,8 @@ impl Source for TelegramSource {
     fn bot_token(&self) -> Option<&str> {
         Some(self.token.expose())
     }
+
+    fn reply_text(&self) -> Option<&str> {
+        self.reply.text.as_deref()
+    }
 }

@@ -1,12 +1,13 @@
 //! The Telegram channel's kind: a stored update read with its bot's options.
 
+use super::reply::{TelegramReplies, private_chat};
 use super::{RawTelegram, TelegramFiles, TelegramOptions, TelegramSource, parse_update, start};
-use crate::lead::{Channel, Parsed};
+use crate::lead::{Channel, Lead, Parsed};
 use crate::shared::{Shared, StartError};
 use crate::sources::SourceSettings;
 use crate::sources::fetch::{FetcherError, FileAccess, FileSetup, Unavailable, no_access};
 use crate::sources::registry::ChannelKind;
-use crate::sources::replies::ReplyClients;
+use crate::sources::replies::{NotSent, Reply, ReplyClients, no_longer_answers};
 use crate::sources::table::{SourceTable, Sources, Table};
 use crate::sources::webhook::Webhooks;
 use crate::store::{FileSigns, InboundRow};
@@ -40,6 +41,30 @@ impl ChannelKind for Kind {
     ) -> Result<(), StartError> {
         hooks.add(start(sources.of::<TelegramSource>(), shared)?);
         Ok(())
+    }
+
+    /// Each bot that answers the person who wrote.
+    fn reply_clients(&self, sources: &Sources, clients: &mut ReplyClients) -> Result<(), String> {
+        if let Some(bots) = TelegramReplies::of(sources.of::<TelegramSource>())? {
+            clients.insert(bots);
+        }
+        Ok(())
+    }
+
+    /// A private chat; a group lead gets no answer.
+    fn reply_address(&self, lead: &Lead) -> Option<String> {
+        private_chat(lead)
+    }
+
+    /// `sendMessage`, with the share-contact button when asked for and the lead has no phone.
+    async fn send_reply(
+        &self,
+        clients: &ReplyClients,
+        reply: &Reply<'_>,
+    ) -> Result<String, NotSent> {
+        let bots = (clients.get::<TelegramReplies>())
+            .ok_or_else(|| no_longer_answers(self.channel().as_str(), reply.source))?;
+        bots.send(reply).await
     }
 
     /// `getFile` with each source's bot.

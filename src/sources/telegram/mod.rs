@@ -2,12 +2,11 @@
 //! items into lead drafts, and the bot's acknowledgement to the person.
 //!
 //! `parse.rs` is the pure part (intake keys, lead drafts); `poll.rs` the long-polling loop
-//! (`recovery.rs`: its backoff and call bound); `answer.rs` the acknowledgement; `bot.rs`
-//! starts them. The Bot API client is the crate's `telegram` module, shared with the
+//! (`recovery.rs`: its backoff and call bound); `bot.rs` starts them; `reply.rs` sends the
+//! acknowledgement that processing queues with a new lead. The Bot API client is the crate's `telegram` module, shared with the
 //! managers' bot.
 //! The webhook endpoint is `http/telegram.rs`.
 
-mod answer;
 mod bot;
 mod config;
 mod files;
@@ -16,8 +15,8 @@ mod kind;
 mod parse;
 mod poll;
 mod recovery;
+mod reply;
 
-pub use answer::AnswerQueue;
 pub use bot::{WebhookBot, start};
 pub use config::{
     DEFAULT_CONTACT_BUTTON, DEFAULT_REPLY_TEXT, RawTelegram, ReplySettings, TelegramMode,

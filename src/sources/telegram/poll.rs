@@ -7,14 +7,13 @@
 //! `getUpdates` call with that offset confirms them to Telegram. A crash before the cursor is
 //! written gets the same updates again, and their dedupe keys make them no-ops.
 
-use super::answer::AnswerQueue;
 use super::inbound::inbound;
 use super::recovery::{call_bound, next_delay};
 use super::split_updates;
 use crate::clock::Clock;
 use crate::health::Health;
 use crate::intake::{Intake, IntakeError};
-use crate::store::{Inserted, Store, StoreError};
+use crate::store::{Store, StoreError};
 use crate::telegram::{ApiError, BotClient};
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,8 +53,6 @@ pub struct Poller {
     pub clock: Arc<dyn Clock>,
     /// Where the loop reports its state.
     pub health: Health,
-    /// Committed messages waiting for the bot's answer.
-    pub answers: AnswerQueue,
 }
 
 /// The cursor key of a source's offset.
@@ -134,14 +131,9 @@ impl Poller {
     async fn take(&self, body: &[u8], offset: Option<i64>) -> Result<Option<i64>, PollError> {
         let (items, max_id) = split_updates(body).map_err(|e| ApiError::Answer(e.to_string()))?;
         for item in items {
-            let payload = item.payload.clone();
-            let stored = self
-                .intake
+            self.intake
                 .submit(inbound(&self.source, item, self.clock.as_ref(), "polling"))
                 .await?;
-            if matches!(stored, Inserted::New(_)) {
-                self.answers.offer(payload);
-            }
         }
         let Some(max_id) = max_id else {
             return Ok(offset);

@@ -6,7 +6,7 @@ use crate::shared::{Shared, StartError};
 use crate::sources::SourceSettings;
 use crate::sources::fetch::{FetcherError, FileAccess, FileSetup, Unavailable, no_access};
 use crate::sources::registry::ChannelKind;
-use crate::sources::replies::{NotSent, ReplyClients, no_longer_answers};
+use crate::sources::replies::{NotSent, Reply, ReplyClients, no_longer_answers};
 use crate::sources::table::{SourceTable, Sources, Table};
 use crate::sources::webhook::Webhooks;
 use crate::store::{FileSigns, InboundRow};
@@ -117,18 +117,17 @@ impl ChannelKind for Kind {
     async fn send_reply(
         &self,
         clients: &ReplyClients,
-        source: &str,
-        address: &str,
-        text: &str,
-        row: i64,
+        reply: &Reply<'_>,
     ) -> Result<String, NotSent> {
-        let api = (clients.get::<VkClients>().and_then(|c| c.0.get(source)))
-            .ok_or_else(|| no_longer_answers(self.channel().as_str(), source))?;
-        let peer = address.parse::<i64>().map_err(|_| NotSent {
-            error: format!("{address:?} is not a VK user id"),
+        let api = (clients
+            .get::<VkClients>()
+            .and_then(|c| c.0.get(reply.source)))
+        .ok_or_else(|| no_longer_answers(self.channel().as_str(), reply.source))?;
+        let peer = reply.address.parse::<i64>().map_err(|_| NotSent {
+            error: format!("{:?} is not a VK user id", reply.address),
             transient: false,
         })?;
-        match api.send_message(peer, row, text).await {
+        match api.send_message(peer, reply.row, reply.text).await {
             Ok(id) => Ok(id.to_string()),
             Err(e) => Err(NotSent {
                 error: e.to_string(),

@@ -9,7 +9,7 @@ use crate::shared::{Shared, StartError};
 use crate::sources::SourceSettings;
 use crate::sources::fetch::{FetcherError, FileAccess, FileSetup, Unavailable, no_access};
 use crate::sources::registry::ChannelKind;
-use crate::sources::replies::{NotSent, ReplyClients, no_longer_answers};
+use crate::sources::replies::{NotSent, Reply, ReplyClients, no_longer_answers};
 use crate::sources::table::{SourceTable, Sources, Table};
 use crate::sources::webhook::Webhooks;
 use crate::store::{FileSigns, InboundRow};
@@ -109,16 +109,13 @@ impl ChannelKind for Kind {
     async fn send_reply(
         &self,
         clients: &ReplyClients,
-        source: &str,
-        address: &str,
-        text: &str,
-        _row: i64,
+        reply: &Reply<'_>,
     ) -> Result<String, NotSent> {
         let api = (clients
             .get::<WhatsappClients>()
-            .and_then(|c| c.0.get(source)))
-        .ok_or_else(|| no_longer_answers(self.channel().as_str(), source))?;
-        api.send_text(address, text).await.map_err(|e| NotSent {
+            .and_then(|c| c.0.get(reply.source)))
+        .ok_or_else(|| no_longer_answers(self.channel().as_str(), reply.source))?;
+        (api.send_text(reply.address, reply.text).await).map_err(|e| NotSent {
             error: match &e {
                 SendError::Refused {
                     code: Some(OUTSIDE_WINDOW),
