@@ -120,8 +120,10 @@ impl SlaWorker {
         if due.is_empty() {
             return Ok(0);
         }
-        let mut open = tx.open_leads_per_manager().await?;
+        // The rotation first: on PostgreSQL its row stays locked to the commit, so the open
+        // counts read next are what the last writer left (`max_open` across replicas).
         let mut state = load_state(tx.as_mut()).await?;
+        let mut open = tx.open_leads_per_manager().await?;
         let mut cx = PassContext {
             rules: &rules,
             clock: self.desk.clock.as_ref(),
@@ -323,8 +325,9 @@ impl Actions {
                     &json!({"manager": active.manager_id, "reason": reason}),
                 )
                 .await?;
-                let mut open = tx.open_leads_per_manager().await?;
+                // The rotation first, then the open counts (as in `run_once`).
                 let mut state = load_state(tx.as_mut()).await?;
+                let mut open = tx.open_leads_per_manager().await?;
                 let mut cx = PassContext {
                     rules: &rules,
                     clock: self.clock.as_ref(),

@@ -36,6 +36,8 @@ impl Actions {
         }
         let active = tx.active_assignment(lead_id).await?;
         let history = tx.assignment_history(lead_id).await?;
+        // The rotation first, then the open counts (as in the SLA's `run_once`).
+        let state = load_state(tx.as_mut()).await?;
         let mut open = tx.open_leads_per_manager().await?;
         // The lead is released: its manager's count no longer holds it.
         if let Some(a) = &active
@@ -47,7 +49,6 @@ impl Actions {
             Some(id) => tx.lead(id).await?.and_then(|p| p.manager_id),
             None => None,
         };
-        let state = load_state(tx.as_mut()).await?;
         let mut lead = stored.record.clone();
         lead.assignment = None;
         let ctx = RoutingContext {

@@ -492,7 +492,8 @@ impl StoreTx for PgTx {
     async fn active_assignment(&mut self, lead_id: &str) -> StoreResult<Option<ActiveAssignment>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {ACTIVE_COLUMNS} FROM assignments a JOIN leads l ON l.id = a.lead_id
-             WHERE a.lead_id = $1 AND a.state = 'active' ORDER BY a.id DESC LIMIT 1"
+             WHERE a.lead_id = $1 AND a.state = 'active' ORDER BY a.id DESC LIMIT 1
+             FOR UPDATE OF a"
         )))
         .bind(lead_id)
         .fetch_optional(self.db.conn(Sees::Lead(lead_id)).await?)
@@ -509,7 +510,8 @@ impl StoreTx for PgTx {
             "SELECT {ACTIVE_COLUMNS} FROM assignments a JOIN leads l ON l.id = a.lead_id
              WHERE a.state = 'active' AND l.status = 'assigned' AND a.ack_due_at IS NOT NULL
                AND a.ack_due_at <= $1
-             ORDER BY a.ack_due_at, a.id LIMIT $2"
+             ORDER BY a.ack_due_at, a.id LIMIT $2
+             FOR UPDATE OF a SKIP LOCKED"
         )))
         .bind(ts(now))
         .bind(i64::from(limit))
@@ -599,5 +601,75 @@ impl StoreTx for PgTx {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::ProcessStore;
+    use crate::store::conformance::fixtures::{at, new_lead, stored, with_record};
+    use crate::store::postgres::testing::{drop_store, fresh_store};
+
+    /// Replicas: a manager's take (or decline) locks the assignment it acts on, so the SLA
+    /// timer on another replica skips it instead of passing on a lead being taken; and a take
+    /// that comes while a pass holds the row finds it ended once the pass commits. Without the
+    /// locks, both read the active assignment: the pass then gave the taken lead to the next
+    /// manager, woke them and told the CRM.
+    #[tokio::test]
+    async fn an_assignment_being_acted_on_is_never_passed_on_at_the_same_time() {
+        let (store, name) = fresh_store().await;
+        let due = |lead: &mut crate::lead::Lead| {
+            if let Some(a) = lead.assignment.as_mut() {
+                a.ack_due_at = Some(at(40));
+            }
+        };
+        stored(
+            &store,
+            &with_record(new_lead("d1", "inbox", "d@x.ru", 1, "anna"), due),
+            &[],
+        )
+        .await;
+        stored(
+            &store,
+            &with_record(new_lead("d2", "inbox", "e@x.ru", 2, "boris"), due),
+            &[],
+        )
+        .await;
+
+        let mut taking = store.begin().await.expect("begin");
+        let active = taking.active_assignment("d1").await.expect("read");
+        assert!(active.is_some_and(|a| a.manager_id == "anna"));
+        let mut timer = store.begin().await.expect("begin");
+        let passing: Vec<String> = (timer.due_assignments(at(41), 10).await.expect("due"))
+            .into_iter()
+            .map(|a| a.lead.record.id)
+            .collect();
+        assert_eq!(passing, ["d2"], "d1 is being taken");
+        taking
+            .end_assignment("d1", "acknowledged", at(41))
+            .await
+            .expect("end");
+        taking.commit().await.expect("commit");
+
+        // The other way round: the timer holds d2; a take waits for it, then finds no active
+        // assignment (the pass ended it).
+        let store_for_take = store.clone();
+        let take = tokio::spawn(async move {
+            let mut taking = store_for_take.begin().await.expect("begin");
+            taking
+                .active_assignment("d2")
+                .await
+                .expect("read")
+                .is_some()
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!take.is_finished(), "the take waits for the pass");
+        timer
+            .end_assignment("d2", "expired", at(41))
+            .await
+            .expect("end");
+        timer.commit().await.expect("commit");
+        assert!(!take.await.expect("joined"), "the pass ended it");
+        drop_store(store, name).await;
     }
 }
