@@ -99,6 +99,24 @@ impl KeyPattern {
         KeyPattern { segments, open }
     }
 
+    /// Whether a key matches as a labels scope (`answers.*`): when the label's `*` (the
+    /// first one) is the last segment, it takes the rest of the key, dots and all, since a
+    /// question's title may hold them ("Эл. почта", "Ф.И.О.") and the flat key joins it to
+    /// its parents with a dot.
+    pub fn matches_labelled(&self, key: &[String]) -> bool {
+        let label_at = (self.segments.iter()).position(|(p, prefix)| *prefix && p.is_empty());
+        match label_at {
+            Some(at) if at + 1 == self.segments.len() && !self.open => {
+                key.len() > at
+                    && (self.segments[..at].iter().zip(key)).all(|((p, prefix), k)| match prefix {
+                        true => k.starts_with(p.as_str()),
+                        false => k == p,
+                    })
+            }
+            _ => self.matches(key),
+        }
+    }
+
     /// Whether a key, as [`key_segments`] splits it, matches.
     pub fn matches(&self, key: &[String]) -> bool {
         let fits = match self.open {

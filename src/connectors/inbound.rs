@@ -331,7 +331,7 @@ impl InboundConnector {
             .map(|(role, _)| *role)
             .or_else(|| {
                 (self.labels.iter())
-                    .filter(|(_, compiled)| compiled.matches(&segments))
+                    .filter(|(_, compiled)| compiled.matches_labelled(&segments))
                     .find_map(|(pattern, _)| labelled_role(pattern, key))
             })
             .unwrap_or(Role::Other)
@@ -442,11 +442,17 @@ const NOT_ABOUT_THE_PERSON: [&str; 27] = [
 /// UTM tags at any depth.
 fn labelled_role(pattern: &str, key: &str) -> Option<Role> {
     let segments: Vec<&str> = key.split('.').collect();
-    let at = pattern
-        .split('.')
-        .position(|s| s == "*")
+    let scope: Vec<&str> = pattern.split('.').collect();
+    let at = (scope.iter())
+        .position(|s| *s == "*")
         .unwrap_or(segments.len() - 1);
-    let label = segments.get(at)?;
+    // A scope whose label `*` is its last segment takes the rest of the key as the label:
+    // a title's own dots (`KeyPattern::matches_labelled`).
+    let label = match at + 1 == scope.len() {
+        true => segments.get(at..)?.join("."),
+        false => segments.get(at)?.to_string(),
+    };
+    let label = label.as_str();
     if label.trim().to_lowercase().starts_with("utm_") {
         return Some(Role::Utm);
     }
