@@ -14,7 +14,8 @@ use std::time::Duration;
 use support::bot_api::{BotApiSim, TOKEN};
 use support::crm::{AMO_FIRST_STATUS, Crm, Flavor};
 use support::daemon::{
-    API_TOKEN, TestDaemon, always_open_routing, eventually, file_lines, manual_clock,
+    API_TOKEN, TestDaemon, always_open_routing, eventually, file_lines,
+    hold_routing_with_day_shift, manual_clock, monday_evening,
 };
 
 const CRM_TOKEN: &str = "crm-token-0123456789";
@@ -468,6 +469,27 @@ async fn pipedrive_webhooks_move_the_lead_and_end_its_sla() {
 
 const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
+/// A web form and a generic CRM that reports back, signed with [`WHSEC`].
+fn generic_crm(sink: &support::sink::Sink) -> String {
+    format!(
+        r#"
+[api]
+token = "{API_TOKEN}"
+
+[[sources.webform]]
+id = "site"
+
+[[sinks.webhook]]
+id = "crm"
+url = "{}"
+preset = "generic"
+hook_secret = "{WHSEC}"
+timeout = "2s"
+"#,
+        sink.url()
+    )
+}
+
 /// Posts leadgate's generic CRM report, signed by the Standard Webhooks reference library
 /// (`sign_with` the secret, `None` unsigned) with `timestamp`.
 async fn report(daemon: &TestDaemon, body: &Value, sign_with: Option<&str>, timestamp: i64) -> u16 {
@@ -500,23 +522,7 @@ async fn report(daemon: &TestDaemon, body: &Value, sign_with: Option<&str>, time
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_generic_crm_reports_signed_owner_and_closing_and_the_sla_stops() {
     let sink = support::sink::Sink::start(&[]).await;
-    let config = format!(
-        r#"
-[api]
-token = "{API_TOKEN}"
-
-[[sources.webform]]
-id = "site"
-
-[[sinks.webhook]]
-id = "crm"
-url = "{}"
-preset = "generic"
-hook_secret = "{WHSEC}"
-timeout = "2s"
-"#,
-        sink.url()
-    );
+    let config = generic_crm(&sink);
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = manual_clock();
     let daemon =
@@ -586,40 +592,11 @@ timeout = "2s"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crm_owner_for_a_lead_waiting_after_a_decline_is_its_next_assignment() {
     let sink = support::sink::Sink::start(&[]).await;
-    let config = format!(
-        r#"
-[api]
-token = "{API_TOKEN}"
-
-[[sources.webform]]
-id = "site"
-
-[[sinks.webhook]]
-id = "crm"
-url = "{}"
-preset = "generic"
-hook_secret = "{WHSEC}"
-timeout = "2s"
-"#,
-        sink.url()
-    );
+    let config = generic_crm(&sink);
     // Monday 20:00 in Moscow: Борис works 09:00-18:00, Анна always; a lead nobody can take
     // now waits.
-    let evening = chrono::DateTime::parse_from_rfc3339("2026-12-07T17:00:00Z")
-        .expect("time")
-        .with_timezone(&chrono::Utc);
-    let clock = Arc::new(ManualClock::new(evening));
-    let routing = always_open_routing()
-        .replace(
-            "strategy = \"round_robin\"\n",
-            "strategy = \"round_robin\"\nfallback = \"hold\"\n",
-        )
-        .replacen(
-            "crm_user_id = { crm = \"18\", b24 = \"18\" }\nhours = \"mon-sun 00:00-23:59\"",
-            "crm_user_id = { crm = \"18\", b24 = \"18\" }\nhours = \"mon-sun 09:00-18:00\"",
-            1,
-        );
-    assert!(routing.contains("09:00-18:00") && routing.contains("\"hold\""));
+    let clock = monday_evening();
+    let routing = hold_routing_with_day_shift("boris");
     let dir = tempfile::tempdir().expect("tempdir");
     let daemon = TestDaemon::start_at(dir.path(), &config, &routing, clock.clone()).await;
     let lead = daemon.submit_form(&[("phone", "+79161110045")]).await;

@@ -8,7 +8,10 @@ use support::config::form_to_crm;
 use leadgate::clock::ManualClock;
 use std::sync::Arc;
 use std::time::Duration;
-use support::daemon::{API_TOKEN, TestDaemon, always_open_routing, eventually, manual_clock};
+use support::daemon::{
+    API_TOKEN, TestDaemon, always_open_routing, eventually, hold_routing_with_day_shift,
+    manual_clock, monday_evening,
+};
 use support::sink::{Sink, manager_of};
 
 fn config(sink: &Sink) -> String {
@@ -435,21 +438,8 @@ async fn a_decline_when_nobody_else_works_now_waits_for_the_next_manager_not_the
     let dir = tempfile::tempdir().expect("tempdir");
     // Monday 20:00 in Moscow: Борис works 09:00-18:00, Анна always; leads at a level wait
     // for someone there.
-    let evening = chrono::DateTime::parse_from_rfc3339("2026-12-07T17:00:00Z")
-        .expect("time")
-        .with_timezone(&chrono::Utc);
-    let clock = Arc::new(ManualClock::new(evening));
-    let routing = always_open_routing()
-        .replace(
-            "strategy = \"round_robin\"\n",
-            "strategy = \"round_robin\"\nfallback = \"hold\"\n",
-        )
-        .replacen(
-            "crm_user_id = { crm = \"18\", b24 = \"18\" }\nhours = \"mon-sun 00:00-23:59\"",
-            "crm_user_id = { crm = \"18\", b24 = \"18\" }\nhours = \"mon-sun 09:00-18:00\"",
-            1,
-        );
-    assert!(routing.contains("09:00-18:00") && routing.contains("\"hold\""));
+    let clock = monday_evening();
+    let routing = hold_routing_with_day_shift("boris");
     let daemon = TestDaemon::start_at(dir.path(), &config(&sink), &routing, clock.clone()).await;
     let lead = daemon.submit_form(&[("phone", "+79161110044")]).await;
     assert_eq!(manager_of(&sink.events(1).await[0]), "anna");
@@ -518,20 +508,8 @@ async fn a_lead_escalated_while_the_senior_is_off_waits_for_her_not_at_the_junio
     let sink = Sink::start(&[]).await;
     let dir = tempfile::tempdir().expect("tempdir");
     // Monday 20:00 in Moscow: Вера works 09:00-18:00, the juniors always.
-    let evening = chrono::DateTime::parse_from_rfc3339("2026-12-07T17:00:00Z")
-        .expect("time")
-        .with_timezone(&chrono::Utc);
-    let clock = Arc::new(ManualClock::new(evening));
-    let routing = always_open_routing()
-        .replace(
-            "strategy = \"round_robin\"\n",
-            "strategy = \"round_robin\"\nfallback = \"hold\"\n",
-        )
-        .replace(
-            "level = \"senior\"\nhours = \"mon-sun 00:00-23:59\"",
-            "level = \"senior\"\nhours = \"mon-sun 09:00-18:00\"",
-        );
-    assert!(routing.contains("09:00-18:00") && routing.contains("\"hold\""));
+    let clock = monday_evening();
+    let routing = hold_routing_with_day_shift("vera");
     let daemon = TestDaemon::start_at(dir.path(), &config(&sink), &routing, clock.clone()).await;
     let lead = daemon.submit_form(&[("phone", "+79161110049")]).await;
     sink.events(1).await;
@@ -576,5 +554,68 @@ async fn a_lead_escalated_while_the_senior_is_off_waits_for_her_not_at_the_junio
         )
     });
     assert_eq!(moved["data"]["classification"]["level"], "senior");
+    daemon.stop().await;
+}
+
+/// A lead that comes while its level waits for older leads is held, and its pick is not
+/// anyone's turn: when the level opens, the held leads go on in the rotation where it stood.
+/// Анна and Борис take two open leads each; the fifth waits; both take one (room again); a
+/// sixth comes before the next offer. At the offer, the fifth goes to the one whose turn it
+/// is, and the sixth to the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_held_behind_older_ones_does_not_take_a_turn_in_the_rotation() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = manual_clock();
+    let routing = always_open_routing()
+        .replace(
+            "strategy = \"round_robin\"\n",
+            "strategy = \"round_robin\"\nfallback = \"hold\"\n",
+        )
+        .replacen(
+            "works_holidays = true\n\n[[managers]]",
+            "works_holidays = true\nmax_open = 2\n\n[[managers]]",
+            2,
+        );
+    assert_eq!(routing.matches("max_open = 2").count(), 2);
+    let daemon = TestDaemon::start_at(dir.path(), &config(&sink), &routing, clock.clone()).await;
+    let mut leads = Vec::new();
+    for n in 0..5 {
+        leads.push(
+            daemon
+                .submit_form(&[("phone", &format!("+7916111006{n}"))])
+                .await,
+        );
+        daemon.settled().await;
+    }
+    let got = sink.events(5).await;
+    let first: Vec<String> = got[..4].iter().map(manager_of).collect();
+    assert_eq!(first[0], first[2]);
+    assert_eq!(first[1], first[3]);
+    assert_ne!(first[0], first[1]);
+    assert_eq!(manager_of(&got[4]), "", "the fifth waits: both are full");
+    for (lead, who) in [(&leads[0], &first[0]), (&leads[1], &first[1])] {
+        let (status, body) = act(&daemon, lead, "ack", serde_json::json!({"manager": who})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let sixth = daemon.submit_form(&[("phone", "+79161110069")]).await;
+    daemon.settled().await;
+
+    clock.advance(chrono::Duration::seconds(6));
+    let assigned_to = |lead: &str| {
+        (sink.received().iter().map(|r| r.json())).find_map(|e| {
+            (e["type"] == "lead.reassigned" && e["data"]["id"] == lead).then(|| manager_of(&e))
+        })
+    };
+    let (fifth, sixth) = eventually(Duration::from_secs(10), || async {
+        Some((assigned_to(&leads[4])?, assigned_to(&sixth)?))
+    })
+    .await
+    .expect("both waiting leads are assigned at the offer");
+    assert_eq!(
+        (fifth.as_str(), sixth.as_str()),
+        (first[0].as_str(), first[1].as_str()),
+        "the rotation goes on from the fourth lead"
+    );
     daemon.stop().await;
 }

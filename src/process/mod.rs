@@ -362,7 +362,6 @@ impl Processor {
             true => rules.decide_as_lead(&lead, &ctx),
             false => rules.decide(&lead, &ctx),
         };
-        batch.state = decision.state.clone();
         let trace = decision.trace.stored();
         batch.decided = true;
         lead.classification = Some(decision.classification.clone());
@@ -391,6 +390,11 @@ impl Processor {
             Outcome::Assign(pick) if batch.held_levels.contains(&pick.level) => None,
             Outcome::Assign(pick) => Some(pick),
         };
+        // The rotation moves only for a lead that is assigned: a pick turned into a hold
+        // (its level waits for older leads) is not anyone's turn.
+        if pick.is_some() {
+            batch.state = decision.state.clone();
+        }
         let status = if pick.is_some() {
             LeadStatus::Assigned
         } else {

@@ -62,6 +62,34 @@ pub fn always_open_routing() -> String {
     include_str!("always_open.toml").to_string()
 }
 
+/// [`always_open_routing`] where a lead nobody can take now waits (`fallback = "hold"`) and
+/// `manager` works 09:00-18:00 (Moscow) only.
+pub fn hold_routing_with_day_shift(manager: &str) -> String {
+    let routing = always_open_routing().replace(
+        "strategy = \"round_robin\"\n",
+        "strategy = \"round_robin\"\nfallback = \"hold\"\n",
+    );
+    let at = routing
+        .find(&format!("id = \"{manager}\""))
+        .unwrap_or_else(|| panic!("no manager {manager}"));
+    let (before, after) = routing.split_at(at);
+    let after = after.replacen(
+        "hours = \"mon-sun 00:00-23:59\"",
+        "hours = \"mon-sun 09:00-18:00\"",
+        1,
+    );
+    format!("{before}{after}")
+}
+
+/// A manual clock standing on Monday 2026-12-07 at 20:00 in Moscow (17:00 UTC): after a
+/// day shift, before the next.
+pub fn monday_evening() -> Arc<ManualClock> {
+    let evening = chrono::DateTime::parse_from_rfc3339("2026-12-07T17:00:00Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    Arc::new(ManualClock::new(evening))
+}
+
 /// Writes `routing` as `dir/routing.toml`, with the suppression list the default rules point at.
 pub fn write_rules(dir: &Path, routing: &str) {
     std::fs::write(dir.join("routing.toml"), routing).expect("write routing");
