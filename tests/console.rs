@@ -1789,3 +1789,58 @@ async fn wrong_tokens_from_one_client_do_not_lock_the_admin_out() {
     assert_eq!(neighbour.status(), 429);
     daemon.stop().await;
 }
+
+/// Re-sending a lead whose delivered event retention emptied: the same event is made again
+/// from the lead's record (a copy would have sent an empty body), and the audit trail says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resend_after_retention_emptied_the_event_makes_it_again() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = manual_clock();
+    let config = format!(
+        "{}\n[retention]\ndelivered = \"7d\"\nevery = \"1m\"\n",
+        config(&sink)
+    );
+    let daemon =
+        TestDaemon::start_at(dir.path(), &config, &always_open_routing(), clock.clone()).await;
+    let lead = post_form(
+        &daemon,
+        &[("phone", "+79161110070"), ("message", "Котёл на дачу")],
+    )
+    .await;
+    let first = sink.events(1).await;
+    assert_eq!(first[0]["type"], "lead.created");
+    clock.advance(chrono::Duration::days(8));
+    daemon
+        .ran_since("stage:retention", leadgate::clock::Clock::now(&*clock))
+        .await;
+    let journey = daemon.admin_get(&format!("/admin/api/leads/{lead}")).await;
+    assert_eq!(journey["deliveries"][0]["status"], "delivered", "{journey}");
+
+    let cookie = sign_in(&daemon).await;
+    let page = get(
+        &daemon,
+        &cookie,
+        &format!("/admin/leads/{lead}/resend?sink=crm"),
+    )
+    .await;
+    let csrf = csrf_of(&page.text().await.expect("page"));
+    let done = client()
+        .post(daemon.url(&format!("/admin/leads/{lead}/resend")))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str()), ("sink", "crm")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(done.status(), 200);
+    let got = sink.events(2).await;
+    assert_eq!(got[1]["type"], "lead.created", "{}", got[1]);
+    assert_eq!(got[1]["data"]["id"], lead.as_str());
+    assert_eq!(got[1]["data"]["contact"]["phones"][0], "+79161110070");
+    assert_ne!(got[1]["data"]["text"], "", "{}", got[1]);
+    let audit = daemon.audit(&lead).await;
+    let resent = audit.iter().find(|a| a["kind"] == "resent");
+    let resent = resent.unwrap_or_else(|| panic!("resent in the audit trail: {audit:?}"));
+    assert_eq!(resent["detail"]["made_again"], true);
+    daemon.stop().await;
+}

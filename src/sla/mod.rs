@@ -6,6 +6,7 @@ mod crm;
 mod pass;
 mod reach;
 mod reroute;
+mod resend;
 mod taps;
 
 pub use crm::{ReportOutcome, ReportingSink};

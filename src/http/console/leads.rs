@@ -367,7 +367,8 @@ pub struct ResendForm {
     sink: String,
 }
 
-/// Queues the lead's last event for the sink again, as a new delivery.
+/// Queues the lead's last event for the sink again, as a new delivery: a copy of the stored
+/// one, or, when retention has emptied it, the same event made again from the lead's record.
 pub async fn resend(
     signed: Signed,
     State(app): State<AppState>,
@@ -381,11 +382,19 @@ pub async fn resend(
         return not_found(&signed);
     }
     let event_id = app.clock.new_id().to_string();
-    match app
+    let copied = app
         .console
         .resend(&id, &form.sink, &event_id, app.clock.now())
-        .await
-    {
+        .await;
+    let resent = match copied {
+        Ok(false) => match app.actions.resend_from_record(&id, &form.sink).await {
+            Ok(made) => Ok(made),
+            Err(crate::sla::ActionError::Store(e)) => Err(e),
+            Err(_) => Ok(false),
+        },
+        other => other,
+    };
+    match resent {
         Ok(true) => {
             tracing::info!(lead = %id, sink = %form.sink, "Re-sent from the console.");
             app.wake_sinks();

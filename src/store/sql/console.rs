@@ -400,15 +400,16 @@ pub(crate) static DELIVERY_BODIES: Statement =
 /// Copies a lead's last event for a sink as a new one, due now, or when the last row the lead
 /// has pending for the sink is due if that is later: it cannot go before that row, and rows
 /// held back behind a lead's first are due no earlier than it (what the delivery's claim and
-/// its next wake rely on; "due no earlier than" in the outbox of either backend).
+/// its next wake rely on; "due no earlier than" in the outbox of either backend). An event
+/// whose body retention emptied is not copied (nothing is, when it is the newest).
 pub(crate) static RESEND: Statement = Statement::new(
     "INSERT INTO outbox (lead_id, sink, event_id, event_type, body, request, created_at,
                          retry_since, next_attempt_at)
      SELECT lead_id, sink, ?3, event_type, body, request, ?4, ?4,
             (SELECT CASE WHEN MAX(e.next_attempt_at) > ?4 THEN MAX(e.next_attempt_at) ELSE ?4 END
              FROM outbox e WHERE e.lead_id = ?1 AND e.sink = ?2 AND e.status = 'pending')
-     FROM outbox
-     WHERE lead_id = ?1 AND sink = ?2 ORDER BY id DESC LIMIT 1",
+     FROM (SELECT * FROM outbox WHERE lead_id = ?1 AND sink = ?2 ORDER BY id DESC LIMIT 1) o
+     WHERE o.body <> ''",
 );
 
 /// An audit entry of the console's: lead, time, kind, detail.
