@@ -242,3 +242,48 @@ async fn only_the_rules_and_their_lists_wake_the_watcher_not_the_files_beside_th
     let stopped = task.await.unwrap_or_else(|e| panic!("{e}"));
     assert!(stopped.is_ok(), "{stopped:?}");
 }
+
+/// An edit that names a list not written yet is refused, and the last good rules keep
+/// routing; writing the list then takes the edit, as mending the file itself would, without
+/// touching the file again or a SIGHUP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_edit_is_taken_once_the_list_it_names_is_written() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("routing.toml");
+    let list = dir.path().join("stop.txt");
+    std::fs::write(&path, file("anna")).unwrap_or_else(|e| panic!("{e}"));
+    let handle = RulesHandle::new(CompiledRules::load(&path).unwrap_or_else(|e| panic!("{e}")));
+    let mut status = handle.status();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(watch_rules(
+        path.clone(),
+        handle.clone(),
+        shutdown.clone(),
+        Reloads::OnChangeAndSighup,
+    ));
+    // Save until the watcher, once in place, sees it.
+    let mut refused = None;
+    for _ in 0..20 {
+        save(&path, &file_with_list("boris"));
+        if let Ok(Ok(())) = tokio::time::timeout(Duration::from_secs(3), status.changed()).await {
+            refused = Some(status.borrow_and_update().clone());
+            break;
+        }
+    }
+    let refused = refused.unwrap_or_else(|| panic!("the edit was never seen"));
+    assert!(
+        matches!(&refused, ReloadStatus::Refused { error, .. } if error.contains("stop.txt")),
+        "{refused:?}"
+    );
+    assert_eq!(assigned_to(&handle), "anna", "the last good rules route");
+
+    std::fs::write(&list, "spam@example.ru\n").unwrap_or_else(|e| panic!("{e}"));
+    let taken = next(&mut status).await;
+    assert!(matches!(taken, ReloadStatus::Reloaded { .. }), "{taken:?}");
+    assert_eq!(assigned_to(&handle), "boris");
+    assert!(routed(&handle, &["spam@example.ru"]).starts_with("Drop"));
+
+    shutdown.cancel();
+    let stopped = task.await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(stopped.is_ok(), "{stopped:?}");
+}

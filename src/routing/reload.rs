@@ -258,7 +258,7 @@ pub async fn watch_rules(
     let _open = tx;
     let mut files = Files::default();
     if let Some(watcher) = watcher.as_mut() {
-        files.follow(watcher, &path, &handle)?;
+        files.follow(watcher, &path, &handle, &[])?;
     }
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(WatchError::Signal)?;
@@ -276,16 +276,16 @@ pub async fn watch_rules(
             () = shutdown.cancelled() => break,
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading routing rules");
-                let _ = handle.reload(&path);
+                let waiting = refused_lists(handle.reload(&path));
                 if let Some(watcher) = watcher.as_mut() {
-                    files.refollow(watcher, &path, &handle);
+                    files.refollow(watcher, &path, &handle, &waiting);
                 }
             }
             () = quiet => {
                 due = None;
-                let _ = handle.reload(&path);
+                let waiting = refused_lists(handle.reload(&path));
                 if let Some(watcher) = watcher.as_mut() {
-                    files.refollow(watcher, &path, &handle);
+                    files.refollow(watcher, &path, &handle, &waiting);
                 }
             }
             event = rx.recv() => match event {
@@ -312,35 +312,62 @@ pub async fn watch_rules(
     Ok(())
 }
 
-/// The files the watcher polls: the routing file and the lists of the rules in force.
+/// The lists a refused file names: watched until the file is taken, so creating or mending
+/// the list it waits for reloads it as an edit of the file would.
+fn refused_lists(reloaded: Result<Arc<CompiledRules>, RulesError>) -> Vec<PathBuf> {
+    match reloaded {
+        Err(RulesError::Invalid { lists, .. }) => lists,
+        _ => Vec::new(),
+    }
+}
+
+/// The files whose changes reload the rules: the routing file, the lists of the rules in
+/// force, and the lists a refused file names.
 #[derive(Debug, Default)]
 struct Files {
     watched: Vec<PathBuf>,
+    /// What the watcher polls: each of those, or a missing list's folder (a file that does not
+    /// exist cannot be polled; its folder tells when it appears).
+    polled: Vec<PathBuf>,
 }
 
 impl Files {
-    /// Polls the files the rules in force come from, and stops polling those they no longer
-    /// do (a list taken out of the rules).
+    /// Polls the files the rules in force come from and the lists `waiting` names, and stops
+    /// polling those no longer wanted (a list taken out of the rules).
     fn follow(
         &mut self,
         watcher: &mut PollWatcher,
         path: &Path,
         handle: &RulesHandle,
+        waiting: &[PathBuf],
     ) -> Result<(), WatchError> {
         let rules = handle.current();
         let mut wanted = vec![path.to_path_buf()];
-        for f in rules.watched_files() {
+        for f in rules.watched_files().iter().chain(waiting) {
             if !wanted.contains(f) {
                 wanted.push(f.clone());
             }
         }
-        for old in &self.watched {
-            if !wanted.contains(old) {
+        let mut polled: Vec<PathBuf> = Vec::with_capacity(wanted.len());
+        for f in &wanted {
+            let target = match f == path || f.exists() {
+                true => f.clone(),
+                false => match f.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+                    _ => PathBuf::from("."),
+                },
+            };
+            if !polled.contains(&target) {
+                polled.push(target);
+            }
+        }
+        for old in &self.polled {
+            if !polled.contains(old) {
                 let _ = watcher.unwatch(old);
             }
         }
-        for new in &wanted {
-            if !self.watched.contains(new) {
+        for new in &polled {
+            if !self.polled.contains(new) {
                 watcher
                     .watch(new, RecursiveMode::NonRecursive)
                     .map_err(|source| WatchError::Watch {
@@ -350,13 +377,20 @@ impl Files {
             }
         }
         self.watched = wanted;
+        self.polled = polled;
         Ok(())
     }
 
     /// [`Files::follow`] after a reload: a file that cannot be polled is logged, and the others
     /// are still polled.
-    fn refollow(&mut self, watcher: &mut PollWatcher, path: &Path, handle: &RulesHandle) {
-        if let Err(error) = self.follow(watcher, path, handle) {
+    fn refollow(
+        &mut self,
+        watcher: &mut PollWatcher,
+        path: &Path,
+        handle: &RulesHandle,
+        waiting: &[PathBuf],
+    ) {
+        if let Err(error) = self.follow(watcher, path, handle, waiting) {
             tracing::warn!(%error, "routing rules watcher error");
         }
     }

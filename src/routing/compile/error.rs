@@ -88,6 +88,9 @@ pub enum RulesError {
     Invalid {
         /// Every problem, in file order.
         problems: Vec<Problem>,
+        /// The suppression lists the file names (a watcher waits for them to appear or be
+        /// mended, as it does for the file).
+        lists: Vec<PathBuf>,
     },
 }
 
@@ -96,7 +99,7 @@ impl RulesError {
     pub fn problems(&self) -> &[Problem] {
         match self {
             RulesError::Read { .. } => &[],
-            RulesError::Invalid { problems } => problems,
+            RulesError::Invalid { problems, .. } => problems,
         }
     }
 }
@@ -185,7 +188,12 @@ impl<'t> Problems<'t> {
         self.found.is_empty()
     }
 
-    pub(crate) fn into_error(mut self) -> RulesError {
+    pub(crate) fn into_error(self) -> RulesError {
+        self.into_error_naming(Vec::new())
+    }
+
+    /// [`Self::into_error`] for a file that names `lists`.
+    pub(crate) fn into_error_naming(mut self, lists: Vec<PathBuf>) -> RulesError {
         self.found.sort_by(|a, b| {
             (a.file != self.file, &a.file, a.line, a.column).cmp(&(
                 b.file != self.file,
@@ -196,6 +204,7 @@ impl<'t> Problems<'t> {
         });
         RulesError::Invalid {
             problems: self.found,
+            lists,
         }
     }
 }

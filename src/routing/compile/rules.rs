@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -128,6 +128,7 @@ fn compile(file: &str, text: &str, base_dir: &Path) -> Result<CompiledRules, Rul
         lines: LineIndex::new(text),
         base_dir,
         lists: HashMap::new(),
+        named_lists: Vec::new(),
         manager_ids: HashSet::new(),
         labels: Vec::new(),
         fields: Vec::new(),
@@ -136,10 +137,9 @@ fn compile(file: &str, text: &str, base_dir: &Path) -> Result<CompiledRules, Rul
         conditions: Conditions::default(),
     };
     let rules = c.rules(&root);
-    if c.p.is_empty() {
-        rules.ok_or_else(|| c.p.into_error())
-    } else {
-        Err(c.p.into_error())
+    match rules {
+        Some(rules) if c.p.is_empty() => Ok(rules),
+        _ => Err(c.p.into_error_naming(c.named_lists)),
     }
 }
 
@@ -149,6 +149,8 @@ struct Compiler<'t, 'b> {
     lines: LineIndex<'t>,
     base_dir: &'b Path,
     lists: HashMap<String, Arc<SuppressList>>,
+    /// Every list the file names, loaded or not.
+    named_lists: Vec<PathBuf>,
     manager_ids: HashSet<String>,
     /// Every test's text as written, by node id.
     labels: Vec<String>,
@@ -853,6 +855,7 @@ impl<'t> Compiler<'t, '_> {
             src: self.text,
             base_dir: self.base_dir,
             lists: &mut self.lists,
+            named_lists: &mut self.named_lists,
             labels: &mut self.labels,
             fields: &mut self.fields,
             words: &mut self.words,

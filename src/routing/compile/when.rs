@@ -2,7 +2,7 @@
 //! value and bad regex with its line.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use regex::RegexBuilder;
@@ -54,6 +54,8 @@ pub(crate) struct WhenCompiler<'a, 't> {
     pub(crate) base_dir: &'a Path,
     /// Suppression lists already loaded, by path as written.
     pub(crate) lists: &'a mut HashMap<String, Arc<SuppressList>>,
+    /// Every list the file names, loaded or not (a refused file's lists are waited for).
+    pub(crate) named_lists: &'a mut Vec<PathBuf>,
     /// Every test's text as written, by node id: a condition names its tests by index.
     pub(crate) labels: &'a mut Vec<String>,
     /// Every distinct field the tests read, by id.
@@ -320,6 +322,10 @@ impl WhenCompiler<'_, '_> {
     fn list(&mut self, path: &str, v: &Node<'_>, section: &str) -> Option<Test> {
         if let Some(list) = self.lists.get(path) {
             return Some(Test::ContactInList(list.clone()));
+        }
+        let named = self.base_dir.join(path);
+        if !self.named_lists.contains(&named) {
+            self.named_lists.push(named);
         }
         match SuppressList::load(self.base_dir, path) {
             Ok(list) => {
