@@ -264,3 +264,53 @@ async fn a_leads_later_event_waits_behind_its_failing_first_one() {
     );
     daemon.stop().await;
 }
+
+/// Bitrix24 answers a `batch` with 200 even when a command in it fails; the failure is in
+/// `result_error`. A reassignment whose lead Bitrix24 no longer has is a dead letter with
+/// Bitrix24's words (before, it counted as delivered and nobody saw the owner unchanged).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bitrix24_batch_that_reports_a_failed_command_is_a_dead_letter() {
+    let crm = Sink::start(&[]).await;
+    crm.answer(
+        "POST",
+        "/crm.duplicate.findbycomm.json",
+        json!({"result": []}),
+    );
+    crm.answer("POST", "/crm.lead.add.json", json!({"result": 501}));
+    crm.answer(
+        "POST",
+        "/batch.json",
+        json!({"result": {"result": {"find": []}, "result_error": {
+            "assign": {"error": "", "error_description": "Not found"}
+        }, "result_total": [], "result_next": [], "result_time": {}}}),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = manual_clock();
+    let daemon = start(dir.path(), &crm, "bitrix24", clock).await;
+    let lead = daemon
+        .submit_form(&[("name", "Кирилл"), ("phone", "+79161110014")])
+        .await;
+    let created = received(&crm, 2).await;
+    let add = created[1].json();
+    let owner: i64 = add["fields"]["ASSIGNED_BY_ID"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .or_else(|| add["fields"]["ASSIGNED_BY_ID"].as_i64())
+        .expect("a manager with a CRM id");
+    decline(&daemon, &lead, owner).await;
+    received(&crm, 3).await;
+    let dead = eventually(Duration::from_secs(10), || async {
+        let journey = daemon.admin_get(&format!("/admin/api/leads/{lead}")).await;
+        (journey["deliveries"].as_array()?.iter())
+            .find(|d| d["event_type"] == "lead.reassigned" && d["status"] == "dead")
+            .cloned()
+    })
+    .await
+    .expect("the reassignment is a dead letter");
+    let error = dead["last_error"].as_str().unwrap_or("");
+    assert!(
+        error.contains("result_error") && error.contains("Not found"),
+        "{dead}"
+    );
+    daemon.stop().await;
+}

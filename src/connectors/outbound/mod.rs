@@ -71,6 +71,10 @@ pub struct RawRequest {
     /// Values to keep when the answer has them (a search that may find nothing).
     #[serde(default)]
     pub find: BTreeMap<String, String>,
+    /// A JSON pointer into a 2xx answer where the CRM reports a failure (Bitrix24's
+    /// `batch` answers 200 with `/result/result_error`): a non-empty value there dead-letters
+    /// the event with what the CRM said, instead of counting it delivered.
+    pub fail_if: Option<String>,
     /// Calls sent after this one succeeded, in order.
     #[serde(default)]
     pub then: Vec<RawStep>,
@@ -99,6 +103,10 @@ pub struct RawStep {
     /// Values to keep when the answer has them (a search that may find nothing).
     #[serde(default)]
     pub find: BTreeMap<String, String>,
+    /// A JSON pointer into a 2xx answer where the CRM reports a failure (Bitrix24's
+    /// `batch` answers 200 with `/result/result_error`): a non-empty value there dead-letters
+    /// the event with what the CRM said, instead of counting it delivered.
+    pub fail_if: Option<String>,
 }
 
 impl RawRequest {
@@ -112,6 +120,7 @@ impl RawRequest {
             body: self.body,
             capture: self.capture,
             find: self.find,
+            fail_if: self.fail_if,
         };
         (self.events, first, self.then)
     }
@@ -142,6 +151,8 @@ struct StepSpec {
     capture: Vec<(String, String)>,
     /// `(name, JSON pointer)`: values kept when the answer has them.
     find: Vec<(String, String)>,
+    /// A JSON pointer where a 2xx answer reports a failure.
+    fail_if: Option<String>,
     /// The `crm.NAME` values its path and body use.
     uses: Vec<String>,
     /// The `crm.NAME` values its `only_if` looks at (never waited for).
@@ -400,6 +411,14 @@ fn compile_step(
             }
         }
     }
+    if let Some(pointer) = raw.fail_if.as_deref().filter(|p| !p.starts_with('/')) {
+        problems.push(FileProblem {
+            key: at("fail_if"),
+            message: format!(
+                "{pointer:?} is not a JSON pointer: write e.g. \"/result/result_error\""
+            ),
+        });
+    }
     StepSpec {
         key,
         only_if: raw.only_if,
@@ -408,6 +427,7 @@ fn compile_step(
         has_body,
         capture: raw.capture.into_iter().collect(),
         find: raw.find.into_iter().collect(),
+        fail_if: raw.fail_if,
         uses: uses.into_iter().collect(),
         looks_at: looks_at.into_iter().collect(),
         needs: Vec::new(),
@@ -597,6 +617,15 @@ mod tests {
             ["requests[0].capture", "requests[0].capture.lead id"],
             "{p:?}"
         );
+    }
+
+    #[test]
+    fn a_failure_pointer_is_a_json_pointer() {
+        let p = problems(&format!(
+            "{HEAD}[[requests]]\nevents = [\"lead.created\"]\nbody = \"{{}}\"\nfail_if = \"result_error\"\n"
+        ));
+        let keys: Vec<&str> = p.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["requests[0].fail_if"], "{p:?}");
     }
 
     #[test]

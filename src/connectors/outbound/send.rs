@@ -137,22 +137,19 @@ impl Preset {
         }))
     }
 
-    /// Whether step `step` of `request` keeps values from the CRM's answer (so the sender
-    /// reads the answer's body).
+    /// Whether step `step` of `request` reads the CRM's answer (to keep values from it, or
+    /// to look for a failure reported with a 2xx).
     pub fn captures(&self, request: usize, step: usize) -> bool {
-        self.spec(request, step)
-            .is_some_and(|s| !s.capture.is_empty() || !s.find.is_empty())
+        self.spec(request, step).is_some_and(reads_answer)
     }
 
     /// The values step `step` of `request` keeps from the CRM's 2xx `answer`. A `capture`
     /// value that is not there (or `null`) is an error naming the pointer: the CRM took the
     /// call, so retrying it could create a second record. A `find` value that is not there
-    /// (an empty answer, as amoCRM's `204` to a search that found nothing) is left out.
+    /// (an empty answer, as amoCRM's `204` to a search that found nothing) is left out. A
+    /// failure the answer reports at `fail_if` is an error with what the CRM said.
     pub fn capture(&self, request: usize, step: usize, answer: &[u8]) -> Result<CrmRefs, String> {
-        let Some(spec) = self
-            .spec(request, step)
-            .filter(|s| !s.capture.is_empty() || !s.find.is_empty())
-        else {
+        let Some(spec) = self.spec(request, step).filter(|s| reads_answer(s)) else {
             return Ok(CrmRefs::new());
         };
         let parsed: Value = match serde_json::from_slice(answer) {
@@ -166,6 +163,22 @@ impl Preset {
                 ));
             }
         };
+        let failed = (spec.fail_if.as_deref()).and_then(|p| Some((p, parsed.pointer(p)?)));
+        if let Some((pointer, said)) = failed.filter(|(_, v)| reports_something(v)) {
+            let mut said = said.to_string();
+            if said.len() > 300 {
+                let cut = (0..=300)
+                    .rev()
+                    .find(|&i| said.is_char_boundary(i))
+                    .unwrap_or(0);
+                said.truncate(cut);
+                said.push('…');
+            }
+            return Err(format!(
+                "{}: the CRM answered 2xx but reports a failure at {pointer}: {said}",
+                spec.key
+            ));
+        }
         let mut out = CrmRefs::new();
         for (name, pointer) in &spec.find {
             if let Some(v) = parsed.pointer(pointer).filter(|v| !v.is_null()) {
@@ -186,6 +199,24 @@ impl Preset {
             }
         }
         Ok(out)
+    }
+}
+
+/// Whether a step reads the CRM's answer.
+fn reads_answer(spec: &StepSpec) -> bool {
+    !spec.capture.is_empty() || !spec.find.is_empty() || spec.fail_if.is_some()
+}
+
+/// Whether a value at a `fail_if` pointer says something went wrong: anything but null,
+/// `false`, 0, and an empty string, array or object (Bitrix24 sends `[]` when nothing failed).
+fn reports_something(v: &Value) -> bool {
+    match v {
+        Value::Null | Value::Bool(false) => false,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        Value::Bool(true) => true,
     }
 }
 
