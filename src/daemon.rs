@@ -406,6 +406,7 @@ impl Wiring<'_> {
             clock: shared.clock.clone(),
             max_idle: self.options.max_idle,
             files: Some((self.all.clone(), crate::files::shelf_of(&config.data_dir))),
+            unkept: Default::default(),
             metrics: shared.metrics.clone(),
         };
         let health = shared.health.clone();

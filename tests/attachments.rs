@@ -667,11 +667,27 @@ async fn retention_removes_old_files_from_disk() {
     let fresh_link = files[0]["url"].as_str().expect("url").to_string();
     assert_eq!(opened(&daemon, &fresh_link).await.1, fresh);
 
-    // A day and a bit after the first file was kept: it goes, the newer one stays.
+    // A file on the shelf no record keeps (a crash between the keeper's put and its record).
+    let orphan = dir
+        .path()
+        .join("files")
+        .join(leadgate::digest::sha256_hex(b"left by a crash"));
+    std::fs::write(&orphan, b"left by a crash").expect("orphan");
+
+    // A day and a bit after the first file was kept: its record goes, and its file goes at
+    // the next pass that still finds it unkept (the keeper may be recording the same bytes
+    // for a new lead meanwhile); the newer one stays.
     clock.advance(chrono::Duration::hours(13));
     daemon.ran_since("stage:retention", clock.now()).await;
-    assert!(!path.exists(), "the old file is still on disk");
     assert_eq!(get(&on(&daemon, &link)).await.status(), 404);
+    assert!(path.exists(), "kept until a second pass finds it unkept");
+    clock.advance(chrono::Duration::minutes(1));
+    daemon.ran_since("stage:retention", clock.now()).await;
+    assert!(!path.exists(), "the old file is still on disk");
+    assert!(
+        !orphan.exists(),
+        "the file no record keeps is still on disk"
+    );
     assert_eq!(opened(&daemon, &fresh_link).await.1, fresh);
     daemon.stop().await;
 }

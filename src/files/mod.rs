@@ -51,8 +51,35 @@ pub fn shelf_of(data_dir: &std::path::Path) -> Shelf {
     Shelf::new(AttachmentsConfig::folder(data_dir))
 }
 
-/// Removes from the shelf the files among `before` (what records kept before retention or an
-/// erasure removed some) that no record keeps now; returns how many.
+/// Removes from the shelf the files no record keeps now that no record kept at the last look
+/// either (`unkept_before`); returns how many went, and the files no record keeps now, for the
+/// next look. A file found unkept for the first time stays until the next look: the file
+/// keeper records a file a moment after putting it (or finding it already there, when the
+/// same bytes come again), and an old record of those bytes may expire in between. Files a
+/// crash left between a put and its record go too.
+pub async fn remove_unkept(
+    store: &dyn FileStore,
+    shelf: &Shelf,
+    unkept_before: &HashSet<String>,
+) -> Result<(u64, HashSet<String>), String> {
+    let on_shelf = (shelf.hashes().await).map_err(|e| format!("{}: {e}", shelf.dir().display()))?;
+    let kept = store.kept_hashes().await.map_err(|e| e.to_string())?;
+    let mut unkept: HashSet<String> = on_shelf.difference(&kept).cloned().collect();
+    let due: Vec<String> = unkept.intersection(unkept_before).cloned().collect();
+    let mut removed = 0;
+    for sha in due {
+        match shelf.remove(&sha).await {
+            Ok(true) => removed += 1,
+            Ok(false) => {}
+            Err(e) => return Err(format!("{}: {e}", shelf.dir().display())),
+        }
+        unkept.remove(&sha);
+    }
+    Ok((removed, unkept))
+}
+
+/// Removes from the shelf the files among `before` (what records kept before an erasure
+/// removed some) that no record keeps now, at once (`leadgate forget`); returns how many.
 pub async fn remove_released(
     store: &dyn FileStore,
     shelf: &Shelf,

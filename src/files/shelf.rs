@@ -75,6 +75,23 @@ impl Shelf {
         Ok(copied)
     }
 
+    /// The hashes of the files on the shelf (none when it was never made).
+    pub async fn hashes(&self) -> std::io::Result<std::collections::HashSet<String>> {
+        let mut out = std::collections::HashSet::new();
+        let mut entries = match tokio::fs::read_dir(&self.dir).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        while let Some(entry) = entries.next_entry().await? {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if is_hash(&name) {
+                out.insert(name);
+            }
+        }
+        Ok(out)
+    }
+
     /// Removes the file with `sha`; whether there was one.
     pub async fn remove(&self, sha: &str) -> std::io::Result<bool> {
         let Some(path) = self.path(sha) else {
@@ -105,5 +122,7 @@ mod tests {
         assert!(!shelf.remove(&b).await.unwrap());
         assert!(shelf.path(&a).unwrap().exists());
         assert!(!shelf.path(&b).unwrap().exists());
+        std::fs::write(dir.path().join("files").join(".part"), b"x").unwrap();
+        assert_eq!(shelf.hashes().await.unwrap(), [a].into_iter().collect());
     }
 }

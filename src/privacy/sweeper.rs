@@ -9,7 +9,8 @@ use crate::health::Health;
 use crate::store::{FileStore, PrivacyStore, RetentionKind, StoreError};
 use crate::telemetry::Metrics;
 use chrono::{DateTime, Utc};
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -29,8 +30,10 @@ pub struct Sweeper {
     /// clock wakes it).
     pub max_idle: Duration,
     /// The records of kept files and their folder: after a pass, the files no record keeps
-    /// any more are removed.
+    /// are removed once two passes in a row find them so ([`crate::files::remove_unkept`]).
     pub files: Option<(Arc<dyn FileStore>, Shelf)>,
+    /// The files the last pass found that no record keeps.
+    pub unkept: Arc<Mutex<HashSet<String>>>,
     /// Where what was removed is counted.
     pub metrics: Metrics,
 }
@@ -83,10 +86,6 @@ impl Sweeper {
     /// were removed.
     pub async fn run_once(&self, shutdown: &CancellationToken) -> Result<u64, StoreError> {
         let now = self.clock.now();
-        let kept_before = match &self.files {
-            Some((files, _)) => Some(files.kept_hashes().await?),
-            None => None,
-        };
         let mut total = 0;
         for kind in RetentionKind::ALL {
             let Some(keep) = self.retention.keep(kind) else {
@@ -119,10 +118,22 @@ impl Sweeper {
             }
             total += removed;
         }
-        if let (Some((files, shelf)), Some(before)) = (&self.files, kept_before) {
-            match crate::files::remove_released(files.as_ref(), shelf, &before).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(files = n, "Retention: removed files no record keeps."),
+        if let Some((files, shelf)) = &self.files {
+            let before = self
+                .unkept
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            match crate::files::remove_unkept(files.as_ref(), shelf, &before).await {
+                Ok((removed, unkept)) => {
+                    if removed > 0 {
+                        tracing::info!(
+                            files = removed,
+                            "Retention: removed files no record keeps."
+                        );
+                    }
+                    *self.unkept.lock().unwrap_or_else(PoisonError::into_inner) = unkept;
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "Retention: files no record keeps could not be removed.");
                 }
