@@ -55,6 +55,40 @@ fn routed(handle: &RulesHandle, emails: &[&str]) -> String {
     }
 }
 
+/// The watcher on `path`, polling it and taking SIGHUP, until the token is cancelled.
+fn spawn_watcher(
+    path: &Path,
+    handle: &RulesHandle,
+) -> (
+    CancellationToken,
+    tokio::task::JoinHandle<Result<(), leadgate::routing::WatchError>>,
+) {
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(watch_rules(
+        path.to_path_buf(),
+        handle.clone(),
+        shutdown.clone(),
+        Reloads::OnChangeAndSighup,
+    ));
+    (shutdown, task)
+}
+
+/// Saves `text` until the watcher, once in place, sees it (a save before it is in place is
+/// missed; saving again is harmless); what it reported, if it ever did.
+async fn save_until_seen(
+    path: &Path,
+    text: &str,
+    status: &mut watch::Receiver<ReloadStatus>,
+) -> Option<ReloadStatus> {
+    for _ in 0..20 {
+        save(path, text);
+        if let Ok(Ok(())) = tokio::time::timeout(Duration::from_secs(3), status.changed()).await {
+            return Some(status.borrow_and_update().clone());
+        }
+    }
+    None
+}
+
 /// Waits for the next reload result (the watcher's own pace; a generous cap only so a broken
 /// watcher fails the test instead of hanging it).
 async fn next(status: &mut watch::Receiver<ReloadStatus>) -> ReloadStatus {
@@ -94,23 +128,8 @@ async fn the_watcher_swaps_valid_files_and_refuses_bad_ones() {
     std::fs::write(&path, file("anna")).unwrap_or_else(|e| panic!("{e}"));
     let handle = RulesHandle::new(CompiledRules::load(&path).unwrap_or_else(|e| panic!("{e}")));
     let mut status = handle.status();
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(watch_rules(
-        path.clone(),
-        handle.clone(),
-        shutdown.clone(),
-        Reloads::OnChangeAndSighup,
-    ));
-    // Give the watcher a moment to be in place; if the first save comes too early, saving
-    // again is harmless.
-    let mut reloaded = None;
-    for _ in 0..20 {
-        save(&path, &file("boris"));
-        if let Ok(Ok(())) = tokio::time::timeout(Duration::from_secs(3), status.changed()).await {
-            reloaded = Some(status.borrow_and_update().clone());
-            break;
-        }
-    }
+    let (shutdown, task) = spawn_watcher(&path, &handle);
+    let reloaded = save_until_seen(&path, &file("boris"), &mut status).await;
     assert!(
         matches!(reloaded, Some(ReloadStatus::Reloaded { .. })),
         "{reloaded:?}"
@@ -197,13 +216,7 @@ async fn only_the_rules_and_their_lists_wake_the_watcher_not_the_files_beside_th
     let handle = RulesHandle::new(CompiledRules::load(&path).unwrap_or_else(|e| panic!("{e}")));
     assert!(routed(&handle, &["spam@example.ru"]).starts_with("Drop"));
     let mut status = handle.status();
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(watch_rules(
-        path.clone(),
-        handle.clone(),
-        shutdown.clone(),
-        Reloads::OnChangeAndSighup,
-    ));
+    let (shutdown, task) = spawn_watcher(&path, &handle);
     // As above: save until the watcher, once in place, sees it; the neighbours are busy all
     // along.
     let mut reloaded = None;
@@ -254,22 +267,8 @@ async fn a_refused_edit_is_taken_once_the_list_it_names_is_written() {
     std::fs::write(&path, file("anna")).unwrap_or_else(|e| panic!("{e}"));
     let handle = RulesHandle::new(CompiledRules::load(&path).unwrap_or_else(|e| panic!("{e}")));
     let mut status = handle.status();
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(watch_rules(
-        path.clone(),
-        handle.clone(),
-        shutdown.clone(),
-        Reloads::OnChangeAndSighup,
-    ));
-    // Save until the watcher, once in place, sees it.
-    let mut refused = None;
-    for _ in 0..20 {
-        save(&path, &file_with_list("boris"));
-        if let Ok(Ok(())) = tokio::time::timeout(Duration::from_secs(3), status.changed()).await {
-            refused = Some(status.borrow_and_update().clone());
-            break;
-        }
-    }
+    let (shutdown, task) = spawn_watcher(&path, &handle);
+    let refused = save_until_seen(&path, &file_with_list("boris"), &mut status).await;
     let refused = refused.unwrap_or_else(|| panic!("the edit was never seen"));
     assert!(
         matches!(&refused, ReloadStatus::Refused { error, .. } if error.contains("stop.txt")),
