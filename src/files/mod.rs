@@ -64,18 +64,10 @@ pub async fn remove_unkept(
 ) -> Result<(u64, HashSet<String>), String> {
     let on_shelf = (shelf.hashes().await).map_err(|e| format!("{}: {e}", shelf.dir().display()))?;
     let kept = store.kept_hashes().await.map_err(|e| e.to_string())?;
-    let mut unkept: HashSet<String> = on_shelf.difference(&kept).cloned().collect();
-    let due: Vec<String> = unkept.intersection(unkept_before).cloned().collect();
-    let mut removed = 0;
-    for sha in due {
-        match shelf.remove(&sha).await {
-            Ok(true) => removed += 1,
-            Ok(false) => {}
-            Err(e) => return Err(format!("{}: {e}", shelf.dir().display())),
-        }
-        unkept.remove(&sha);
-    }
-    Ok((removed, unkept))
+    let (due, unkept): (HashSet<String>, HashSet<String>) = (on_shelf.difference(&kept))
+        .cloned()
+        .partition(|sha| unkept_before.contains(sha));
+    Ok((remove_all(shelf, &due).await?, unkept))
 }
 
 /// Removes from the shelf the files among `before` (what records kept before an erasure
@@ -86,8 +78,13 @@ pub async fn remove_released(
     before: &HashSet<String>,
 ) -> Result<u64, String> {
     let now = store.kept_hashes().await.map_err(|e| e.to_string())?;
+    remove_all(shelf, before.difference(&now)).await
+}
+
+/// Removes the files `shas` from the shelf; how many were there.
+async fn remove_all(shelf: &Shelf, shas: impl IntoIterator<Item = &String>) -> Result<u64, String> {
     let mut removed = 0;
-    for sha in before.difference(&now) {
+    for sha in shas {
         match shelf.remove(sha).await {
             Ok(true) => removed += 1,
             Ok(false) => {}

@@ -6,8 +6,8 @@
 
 use super::TelegramSource;
 use super::config::ReplySettings;
-use crate::lead::Lead;
-use crate::sources::replies::{NotSent, Reply};
+use crate::lead::{Channel, Lead};
+use crate::sources::replies::{NotSent, Reply, no_longer_answers};
 use crate::telegram::BotClient;
 use std::collections::HashMap;
 use teloxide::payloads::SendMessageSetters;
@@ -31,13 +31,8 @@ impl TelegramReplies {
 
     /// Sends `reply` through its source's bot; the sent message's id.
     pub async fn send(&self, reply: &Reply<'_>) -> Result<String, NotSent> {
-        let (api, settings) = self.0.get(reply.source).ok_or_else(|| NotSent {
-            error: format!(
-                "the Telegram source {:?} no longer answers people",
-                reply.source
-            ),
-            transient: false,
-        })?;
+        let (api, settings) = (self.0.get(reply.source))
+            .ok_or_else(|| no_longer_answers(Channel::Telegram.as_str(), reply.source))?;
         let chat = reply.address.parse::<i64>().map_err(|_| NotSent {
             error: format!("{:?} is not a Telegram chat id", reply.address),
             transient: false,
