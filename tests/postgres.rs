@@ -52,6 +52,166 @@ async fn a_form_on_postgres_reaches_the_sink_and_a_second_click_joins_it() {
     db.drop_it().await;
 }
 
+/// A NUL (`%00` in a form; PostgreSQL refuses it in text) in a person's name, words and
+/// fields is taken out before anything is stored: the lead is made, and the forms after it
+/// are not stuck behind a batch that fails at every retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_in_a_form_is_taken_out_and_the_forms_after_it_still_flow() {
+    let db = Database::fresh().await;
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = form_to_sink_on(&db, &sink, dir.path()).await;
+    daemon
+        .submit_form(&[
+            ("name", "Ив\0ан\u{1b}"),
+            ("phone", "+79161234501"),
+            ("message", "Нужен\0 котёл"),
+            ("city\0", "Тв\0ерь"),
+        ])
+        .await;
+    // A name of a thousand four-byte characters that do not compress: its index entry
+    // would be over PostgreSQL's limit. A name is cut to 200 characters.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let long_name: String = (0..1000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from_u32(0x20000 + (x % 40_000) as u32).expect("a CJK character")
+        })
+        .collect();
+    daemon
+        .submit_form(&[("name", long_name.as_str()), ("phone", "+79161234503")])
+        .await;
+    daemon
+        .submit_form(&[("phone", "+79161234502"), ("message", "И бойлер")])
+        .await;
+    let events = eventually(Duration::from_secs(15), || async {
+        let got: Vec<_> = sink.received().iter().map(|r| r.json()).collect();
+        (got.len() >= 3).then_some(got)
+    })
+    .await
+    .expect("every form reaches the sink");
+    let by_phone = |phone: &str| {
+        (events.iter())
+            .map(|e| &e["data"])
+            .find(|d| d["contact"]["phones"][0] == phone)
+            .unwrap_or_else(|| panic!("no lead of {phone}: {events:?}"))
+    };
+    let first = by_phone("+79161234501");
+    assert_eq!(first["contact"]["name"], "Иван");
+    assert_eq!(first["text"], "Нужен котёл");
+    assert_eq!(first["fields"]["city"], "Тверь");
+    let cut: String = long_name.chars().take(200).collect();
+    let name = by_phone("+79161234503")["contact"]["name"]
+        .as_str()
+        .unwrap_or("");
+    assert!(name.starts_with(&cut), "{name}");
+    assert_eq!(by_phone("+79161234502")["text"], "И бойлер");
+    // None of them was set aside.
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM inbound WHERE status = 'not_lead'")
+            .await,
+        0
+    );
+    daemon.stop().await;
+    db.drop_it().await;
+}
+
+/// The database refuses one lead's row (a trigger stands here for any value it cannot hold,
+/// or a limit it sets): that item is set aside as `unprocessable`, with the database's words,
+/// and the forms before and after it reach the CRM instead of waiting behind it for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_the_database_refuses_is_set_aside_and_the_rest_flow() {
+    let db = Database::fresh().await;
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = form_to_sink_on(&db, &sink, dir.path()).await;
+    // A first lead, so that the tables are there.
+    daemon
+        .submit_form(&[("name", "Дмитрий"), ("phone", "+79161234510")])
+        .await;
+    let first = eventually(Duration::from_secs(15), || async {
+        (sink.received().len() == 1).then_some(())
+    })
+    .await;
+    assert!(first.is_some(), "a first form reaches the sink");
+    db.run(
+        "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+           IF NEW.contact_name = 'Яд' THEN \
+             RAISE EXCEPTION 'value too long for its index' USING ERRCODE = '54000'; \
+           END IF; RETURN NEW; END $$; \
+         CREATE TRIGGER refuse_poison BEFORE INSERT OR UPDATE ON leads \
+           FOR EACH ROW EXECUTE FUNCTION refuse_poison();",
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let forms = [
+        ("Анна", "+79161234511"),
+        ("Яд", "+79161234512"),
+        ("Борис", "+79161234513"),
+        ("Вера", "+79161234514"),
+    ];
+    // Posted together, so that they are one batch.
+    let posts = forms.iter().map(|(name, phone)| {
+        client
+            .post(daemon.url("/forms/site"))
+            .header("accept", "application/json")
+            .form(&[
+                ("name", *name),
+                ("phone", *phone),
+                ("message", "Нужен котёл"),
+            ])
+            .send()
+    });
+    for answer in futures_util::future::join_all(posts).await {
+        assert_eq!(answer.expect("post").status().as_u16(), 202);
+    }
+    let names = eventually(Duration::from_secs(30), || async {
+        let mut names: Vec<String> = (sink.received().iter())
+            .map(|r| {
+                r.json()["data"]["contact"]["name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect();
+        names.sort();
+        (names.len() >= 4).then_some(names)
+    })
+    .await
+    .expect("the other three forms reach the sink");
+    assert_eq!(names, ["Анна", "Борис", "Вера", "Дмитрий"]);
+    // A later form goes through; and once another item has gone through after it, the
+    // refused one is set aside (when it was the last one posted, that is the later form).
+    daemon
+        .submit_form(&[("name", "Глеб"), ("phone", "+79161234515")])
+        .await;
+    let later = eventually(Duration::from_secs(15), || async {
+        (sink.received().len() >= 5).then_some(())
+    })
+    .await;
+    assert!(later.is_some(), "a later form reaches the sink");
+    let set_aside = eventually(Duration::from_secs(15), || async {
+        let n = db
+            .scalar("SELECT count(*) FROM inbound WHERE status = 'not_lead' AND reason = 'unprocessable' AND detail LIKE '%too long for its index%'")
+            .await;
+        (n == 1).then_some(())
+    })
+    .await;
+    assert!(
+        set_aside.is_some(),
+        "the refused item is kept as unprocessable"
+    );
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM inbound WHERE status = 'pending'")
+            .await,
+        0
+    );
+    daemon.stop().await;
+    db.drop_it().await;
+}
+
 /// The server closes every connection the daemon holds (a restart, a failover, an operator's
 /// `pg_terminate_backend`): the next form is still taken, on a new connection, not answered
 /// with an error because the pool handed out a dead one.
@@ -344,27 +504,15 @@ fn copy_refuses_anything_but_sqlite_into_postgres() {
     assert!(!dir.path().join("missing.db").exists(), "nothing made");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_provider_id_longer_than_an_index_entry_is_taken_once() {
-    let db = Database::fresh().await;
-    let dir = tempfile::tempdir().expect("tempdir");
+/// A daemon on `db` with an unsigned Tilda form `tilda-site`, and a post of its form with
+/// `tranid` (urlencoded as it is given) twice, as Tilda retries: the status of each.
+async fn tilda_posted_twice(db: &Database, dir: &Path, tranid: &str) -> (u16, u16) {
     let config = format!(
         "[storage]\nurl = \"{}\"\n[[sources.webform]]\nid = \"tilda-site\"\nconnector = \"tilda\"\n\
          allow_unsigned = true\n[[sinks.file]]\nid = \"f\"\npath = \"{{dir}}/out.jsonl\"\n",
         db.url
     );
-    let daemon = TestDaemon::start_in(dir.path(), &config, &always_open_routing()).await;
-    // PostgreSQL refuses an index entry over about 2.7 KB: the key is kept by its digest.
-    // (An id that does not compress: PostgreSQL compresses an index entry first.)
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let tranid: String = (0..5000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            char::from(b"0123456789abcdefghijklmnopqrstuvwxyz"[(x % 36) as usize])
-        })
-        .collect();
+    let daemon = TestDaemon::start_in(dir, &config, &always_open_routing()).await;
     let post = || async {
         reqwest::Client::new()
             .post(daemon.url("/hooks/tilda/tilda-site"))
@@ -376,12 +524,48 @@ async fn a_provider_id_longer_than_an_index_entry_is_taken_once() {
             .status()
             .as_u16()
     };
-    assert_eq!(post().await, 200);
-    assert_eq!(post().await, 200, "Tilda's retry");
+    let statuses = (post().await, post().await);
+    daemon.stop().await;
+    statuses
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_id_longer_than_an_index_entry_is_taken_once() {
+    let db = Database::fresh().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // PostgreSQL refuses an index entry over about 2.7 KB: the key is kept by its digest.
+    // (An id that does not compress: PostgreSQL compresses an index entry first.)
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let tranid: String = (0..5000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b"0123456789abcdefghijklmnopqrstuvwxyz"[(x % 36) as usize])
+        })
+        .collect();
+    assert_eq!(
+        tilda_posted_twice(&db, dir.path(), &tranid).await,
+        (200, 200)
+    );
     assert_eq!(db.scalar("SELECT count(*) FROM inbound").await, 1);
     let key_length = db
         .scalar("SELECT max(length(dedupe_key))::bigint FROM inbound")
         .await;
     assert!(key_length <= 256, "{key_length}");
-    daemon.stop().await;
+    db.drop_it().await;
+}
+
+/// A provider's id with a NUL in it (PostgreSQL refuses one in text, and the intake group
+/// it joined would fail with it) is kept by its digest: taken, and taken once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_id_with_a_nul_is_taken_once() {
+    let db = Database::fresh().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    assert_eq!(
+        tilda_posted_twice(&db, dir.path(), "12%00ab").await,
+        (200, 200)
+    );
+    assert_eq!(db.scalar("SELECT count(*) FROM inbound").await, 1);
+    db.drop_it().await;
 }

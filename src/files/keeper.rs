@@ -10,7 +10,7 @@ use super::links::file_id;
 use super::shelf::Shelf;
 use crate::clock::Clock;
 use crate::health::Health;
-use crate::lead::Parsed;
+use crate::lead::{Parsed, without_controls};
 use crate::sources::fetch::Unavailable;
 use crate::sources::registry::{file_signs, kind};
 use crate::sources::{SourceSettings, parse_item};
@@ -140,10 +140,10 @@ impl FileKeeper {
                     id: file_id(&item.item.id, n),
                     inbound_id: item.item.id.clone(),
                     lead_id: item.lead_id.clone(),
-                    name: text(entry, "name").unwrap_or("file").to_string(),
-                    content_type: text(entry, "type")
-                        .unwrap_or("application/octet-stream")
-                        .to_string(),
+                    name: without_controls(text(entry, "name").unwrap_or("file")),
+                    content_type: without_controls(
+                        text(entry, "type").unwrap_or("application/octet-stream"),
+                    ),
                     state,
                     at: self.clock.now(),
                 });

@@ -10,6 +10,9 @@ use serde_json::Value;
 pub const MAX_TEXT_CHARS: usize = 20_000;
 /// Characters of a subject, name, page address or UTM value.
 pub const MAX_LINE_CHARS: usize = 1_000;
+/// Characters of a person's name: more than any name has, and few enough that the name's
+/// index entry stays within PostgreSQL's limit (about 2.7 KB) in any script.
+pub const MAX_NAME_CHARS: usize = 200;
 /// Characters of one field's text.
 pub const MAX_FIELD_CHARS: usize = 2_000;
 /// Bytes of all fields together, as JSON.
@@ -36,9 +39,11 @@ pub fn cut_text(text: &mut String, max: usize) {
 /// Keeps the draft within the record's limits.
 pub fn bound_record(draft: &mut NormalisedDraft) {
     cut_text(&mut draft.text, MAX_TEXT_CHARS);
+    if let Some(name) = &mut draft.contact.name {
+        cut_text(name, MAX_NAME_CHARS);
+    }
     for line in [
         &mut draft.subject,
-        &mut draft.contact.name,
         &mut draft.page_url,
         &mut draft.referrer,
         &mut draft.external_id,
@@ -142,6 +147,14 @@ mod tests {
         );
         let subject = d.subject.expect("subject");
         assert!(subject.ends_with(" […3000 more characters cut]"));
+        // A name of four-byte characters stays small enough for PostgreSQL's index on it.
+        let mut d = draft(String::new(), serde_json::Map::new());
+        d.contact.name = Some("𠀀".repeat(1_000));
+        bound_record(&mut d);
+        let name = d.contact.name.expect("name");
+        assert!(name.starts_with(&"𠀀".repeat(MAX_NAME_CHARS)), "{name}");
+        assert!(name.ends_with(" […800 more characters cut]"), "{name}");
+        assert!(name.len() < 1_000, "{}", name.len());
         let mut short = "коротко".to_string();
         cut_text(&mut short, 7);
         assert_eq!(short, "коротко");

@@ -6,6 +6,7 @@
 //! (E.164 phones, lower-cased e-mails, names) so no channel re-implements them.
 
 mod amount;
+mod controls;
 mod email;
 mod event;
 mod labels;
@@ -16,6 +17,7 @@ mod sample;
 mod text;
 
 pub use amount::amount_in;
+pub use controls::without_controls;
 pub use email::{find_emails, normalise_email};
 pub use event::{Envelope, EventType};
 pub use labels::{LabelRole, VOCABULARY, label_role, normalise_label};
@@ -341,10 +343,16 @@ pub struct OwnContacts {
     pub phones: Vec<String>,
 }
 
-/// Applies the rules every channel shares: phones to E.164 (invalid ones dropped), e-mails
-/// validated and lower-cased, the name tidied, duplicates and the business's own contacts
-/// removed, and the whole kept within the record's size limits (`limits.rs`).
-pub fn normalise(draft: LeadDraft, phones: &PhoneNormaliser, own: &OwnContacts) -> NormalisedDraft {
+/// Applies the rules every channel shares: control characters taken out (`controls.rs`),
+/// phones to E.164 (invalid ones dropped), e-mails validated and lower-cased, the name tidied,
+/// duplicates and the business's own contacts removed, and the whole kept within the record's
+/// size limits (`limits.rs`).
+pub fn normalise(
+    mut draft: LeadDraft,
+    phones: &PhoneNormaliser,
+    own: &OwnContacts,
+) -> NormalisedDraft {
+    controls::strip_draft_controls(&mut draft);
     let contact = normalise_contact(draft.contact, phones, own);
     let mut normalised = NormalisedDraft {
         external_id: draft.external_id,
@@ -485,6 +493,9 @@ pub enum NotLeadReason {
     OwnNotification,
     /// A routing rule dropped it (suppression lists, spam words).
     Dropped,
+    /// The store refused to hold what it makes, again and again, while the items after it went
+    /// through (`process/isolation.rs`); the detail gives the database's words.
+    Unprocessable,
 }
 
 impl NotLeadReason {
@@ -505,6 +516,7 @@ impl NotLeadReason {
             NotLeadReason::TooLarge => "too_large",
             NotLeadReason::OwnNotification => "own_notification",
             NotLeadReason::Dropped => "dropped",
+            NotLeadReason::Unprocessable => "unprocessable",
         }
     }
 }

@@ -8,6 +8,7 @@
 
 mod as_lead;
 mod held;
+mod isolation;
 mod said;
 mod window;
 
@@ -36,6 +37,7 @@ use crate::telemetry::Metrics;
 use chrono::{DateTime, Utc};
 pub use held::LastOffer;
 use held::Offer;
+use isolation::{Isolation, Plan};
 use said::Said;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -89,7 +91,7 @@ pub struct Processor {
     pub last_offer: LastOffer,
 }
 
-/// What one batch did ([`Processor::run_once`]).
+/// What one batch did.
 #[derive(Debug, Clone)]
 pub struct Processed {
     /// The inbound items it took.
@@ -100,6 +102,12 @@ pub struct Processed {
 
 /// Why a batch failed; it is rolled back and tried again.
 pub type ProcessError = crate::store::StoreError;
+
+/// A batch that failed: why, and the oldest item it took (the one to blame when it took one).
+struct Failed {
+    error: ProcessError,
+    first: Option<String>,
+}
 
 /// How long to wait before retrying after the store failed.
 const RETRY_AFTER_ERROR: Duration = Duration::from_secs(2);
@@ -122,18 +130,24 @@ impl Processor {
         health.register(NAME, "stage");
         let clock = self.clock.as_ref();
         let mut last_offer: Option<DateTime<Utc>> = None;
+        let mut isolation = Isolation::default();
         while !shutdown.is_cancelled() {
             let now = self.clock.now();
             let offer = last_offer.is_none_or(|t| now - t >= HELD_OFFER_INTERVAL);
             if offer {
                 last_offer = Some(now);
             }
-            match self.run_once(offer).await {
+            let plan = isolation.plan(self.batch_size);
+            // While an item is looked for, only items are taken: a fault in offering held
+            // leads must not be blamed on the item that happened to be with them.
+            let offer = offer && !plan.isolating(self.batch_size);
+            match self.run_once(&plan, offer).await {
                 Ok(done) => {
+                    isolation.passed(done.taken);
                     health.success(NAME, self.clock.now(), None);
                     // Offering held leads may assign some: counted as work.
                     health.pass(NAME, done.taken > 0 || offer);
-                    if done.taken as u32 >= self.batch_size {
+                    if done.taken as u32 >= plan.limit {
                         continue; // more is waiting
                     }
                     let due = self.next_offer(&done.held_levels, last_offer);
@@ -144,7 +158,8 @@ impl Processor {
                         tokio::time::sleep(self.gather).await;
                     }
                 }
-                Err(e) => {
+                Err(Failed { error: e, first }) => {
+                    isolation.failed(&plan, &e, first.as_deref());
                     tracing::error!(error = %e, "Processing failed; the batch is rolled back and retried.");
                     health.failure(NAME, self.clock.now(), e.to_string());
                     health.pass(NAME, true);
@@ -177,15 +192,40 @@ impl Processor {
             .min()
     }
 
-    /// Processes one batch: how many inbound items it took, and the levels that hold leads
-    /// after it. With `offer_held`, leads held for lack of a manager are offered first;
-    /// without, their levels stay closed to the batch's new leads all the same, so no newer
-    /// lead jumps the queue.
-    pub async fn run_once(&self, offer_held: bool) -> Result<Processed, ProcessError> {
-        let rows = self.store.pending_inbound(self.batch_size).await?;
+    /// Processes one batch as `plan` says (how many items, one left pending or set aside):
+    /// how many inbound items it took, and the levels that hold leads after it. With
+    /// `offer_held`, leads held for lack of a manager are offered first; without, their
+    /// levels stay closed to the batch's new leads all the same, so no newer lead jumps the
+    /// queue.
+    async fn run_once(&self, plan: &Plan, offer_held: bool) -> Result<Processed, Failed> {
+        let skipped = u32::from(plan.skip.is_some());
+        let mut rows = (self.store.pending_inbound(plan.limit + skipped).await)
+            .map_err(|error| Failed { error, first: None })?;
+        rows.retain(|row| Some(&row.id) != plan.skip.as_ref());
+        rows.truncate(plan.limit as usize);
+        let first = rows.first().map(|row| row.id.clone());
+        self.process_rows(&rows, plan, offer_held)
+            .await
+            .map_err(|error| Failed { error, first })
+    }
+
+    async fn process_rows(
+        &self,
+        rows: &[InboundRow],
+        plan: &Plan,
+        offer_held: bool,
+    ) -> Result<Processed, ProcessError> {
         // Parsing is pure: done before the transaction, so intake's commits wait less.
         let mut drafts = Vec::with_capacity(rows.len());
-        for row in &rows {
+        for row in rows {
+            if let Some((_, error)) = (plan.set_aside.as_ref()).filter(|(id, _)| *id == row.id) {
+                drafts.push(Err(NotLead {
+                    reason: NotLeadReason::Unprocessable,
+                    detail: format!("the store refuses what it makes: {error}"),
+                    external_id: None,
+                }));
+                continue;
+            }
             let mut draft = self.read(row).await;
             if let Ok(d) = &mut draft
                 && d.thread.conversation.is_none()

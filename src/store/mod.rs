@@ -106,6 +106,33 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the database refused what was written, rather than failed to write it: a value
+    /// it cannot hold (PostgreSQL's data exceptions and program limits, such as an index entry
+    /// too large; SQLite's too big or mismatched), a constraint, or a stored row that cannot be
+    /// read back. Such a failure comes back at every retry of the same rows, so processing
+    /// then looks for the item to blame instead of retrying the batch forever
+    /// (`process::isolation`).
+    pub fn refuses_the_data(&self) -> bool {
+        match self {
+            StoreError::Corrupt { .. } => true,
+            StoreError::Database(sqlx::Error::Database(e)) => {
+                if let Some(pg) = e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                    // Classes 22 (data exception), 23 (integrity), 54 (program limit).
+                    return ["22", "23", "54"].iter().any(|c| pg.code().starts_with(c));
+                }
+                // SQLite's primary codes: TOOBIG, CONSTRAINT, MISMATCH, RANGE.
+                let primary = e
+                    .code()
+                    .and_then(|c| c.parse::<i32>().ok())
+                    .map(|c| c & 0xff);
+                matches!(primary, Some(18 | 19 | 20 | 25))
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Shorthand for store results.
 pub type StoreResult<T> = Result<T, StoreError>;
 

@@ -32,11 +32,12 @@ pub struct NewInbound {
 pub const MAX_DEDUPE_KEY: usize = 256;
 
 impl NewInbound {
-    /// The item with a dedupe key longer than [`MAX_DEDUPE_KEY`] bytes replaced by
-    /// `sha256:` and its digest: the same key always gives the same replacement, so a retried
-    /// delivery is still a duplicate.
+    /// The item with a dedupe key longer than [`MAX_DEDUPE_KEY`] bytes, or holding a NUL
+    /// (PostgreSQL refuses one in text, which would fail the whole intake group it joins),
+    /// replaced by `sha256:` and its digest: the same key always gives the same replacement,
+    /// so a retried delivery is still a duplicate.
     pub fn with_bounded_key(mut self) -> NewInbound {
-        if self.dedupe_key.len() > MAX_DEDUPE_KEY {
+        if self.dedupe_key.len() > MAX_DEDUPE_KEY || self.dedupe_key.contains('\0') {
             let digest = crate::digest::sha256_hex(self.dedupe_key.as_bytes());
             self.dedupe_key = format!("sha256:{digest}");
         }

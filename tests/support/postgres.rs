@@ -64,6 +64,18 @@ impl Database {
         n
     }
 
+    /// Runs `sql` (one statement or several) on it.
+    pub async fn run(&self, sql: &'static str) {
+        let mut conn = sqlx::PgConnection::connect(&self.url)
+            .await
+            .expect("connect");
+        sqlx::raw_sql(sql)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        conn.close().await.ok();
+    }
+
     /// Drops it.
     pub async fn drop_it(self) {
         admin(format!(
