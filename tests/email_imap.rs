@@ -252,6 +252,129 @@ async fn after_seen_flags_and_after_move_moves() {
     }
 }
 
+/// Folders named in Russian, as a Russian business names them: mail is read from "Заявки"
+/// and moved to "Обработанные". The server knows them in modified UTF-7 (RFC 3501); sent as
+/// UTF-8, as the config writes them, the server refused both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn folders_named_in_russian_are_read_and_moved_to() {
+    // The server's own spelling of "Заявки" and "Обработанные", as a mail client creates them.
+    const REQUESTS: &str = "&BBcEMARPBDIEOgQ4-";
+    const DONE: &str = "&BB4EMQRABDAEMQQ+BEIEMAQ9BD0ESwQ1-";
+    let dovecot = Dovecot::start().await;
+    let sink = Sink::start(&[]).await;
+    let mut client = dovecot.client().await;
+    for folder in [REQUESTS, DONE] {
+        client.create(folder).await.expect("create the folder");
+    }
+    let _ = client.logout().await;
+    dovecot.append_all(REQUESTS, &mails("ru", 0..3)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = "mailboxes = [\"Заявки\"]\nafter = \"move\"\nmove_to = \"Обработанные\"";
+    let daemon = TestDaemon::start_in(
+        dir.path(),
+        &config(&dovecot, &sink, extra),
+        &default_routing(),
+    )
+    .await;
+    wait_for_leads(&sink, 3, &dovecot).await;
+    let moved = eventually(PATIENCE, || async {
+        let done = dovecot.search(DONE, "ALL").await.len() == 3;
+        (done && dovecot.search(REQUESTS, "ALL").await.is_empty()).then_some(())
+    })
+    .await;
+    assert!(
+        moved.is_some(),
+        "the messages were not moved to Обработанные"
+    );
+    daemon.stop().await;
+}
+
+/// A mailbox renumbered (a new UIDVALIDITY: the server's index rebuilt, the mail moved to a
+/// new server) is read again from the start of its window; a message without a Message-ID
+/// is known again by its bytes, not taken as a second lead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_without_a_message_id_is_not_taken_twice_when_the_mailbox_is_renumbered() {
+    let dovecot = Dovecot::start().await;
+    let sink = Sink::start(&[]).await;
+    let no_id = "From: Client <client.noid@example.ru>\r\n\
+        To: sales@teplodom.example\r\n\
+        Subject: Request without an id\r\n\
+        Content-Type: text/plain; charset=utf-8\r\n\
+        \r\n\
+        Please call me back: +7 916 123-45-99.\r\n";
+    dovecot
+        .append_all("INBOX", &[no_id.as_bytes().to_vec()])
+        .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = config(&dovecot, &sink, "");
+    let daemon = TestDaemon::start_in(dir.path(), &config, &default_routing()).await;
+    let first = eventually(PATIENCE, || async {
+        (events(&sink, "lead.created").len() == 1).then_some(())
+    })
+    .await;
+    assert!(first.is_some(), "the message became a lead");
+    daemon.stop().await;
+    // The server forgets its numbering: a new UIDVALIDITY at the next look.
+    let maildir = dovecot.mail_dir().join("mail").join(support::dovecot::USER);
+    let mut renumbered = 0;
+    for entry in std::fs::read_dir(&maildir).expect("the maildir") {
+        let path = entry.expect("an entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("dovecot-uidlist") || name.starts_with("dovecot.index") {
+            std::fs::remove_file(&path).expect("remove");
+            renumbered += 1;
+        }
+    }
+    assert!(renumbered > 0, "no index files in {maildir:?}");
+    // One second later at least, so the new UIDVALIDITY (a time) differs from the first.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    dovecot.append_all("INBOX", &[lead_mail("after", 1)]).await;
+    let daemon = TestDaemon::start_in(dir.path(), &config, &default_routing()).await;
+    wait_for_leads(&sink, 1, &dovecot).await;
+    let second = eventually(PATIENCE, || async {
+        (events(&sink, "lead.created").len() >= 2).then_some(())
+    })
+    .await;
+    assert!(second.is_some(), "the new message became a lead");
+    // The renumbered mailbox was read again: give a second copy the time to show.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let created = events(&sink, "lead.created");
+    assert_eq!(created.len(), 2, "{created:?}");
+    daemon.stop().await;
+}
+
+/// A move the server refuses (the folder is not there): each message is a lead all the same,
+/// and the mailbox goes on in the one session. Before, every refused move ended the session,
+/// and each next message waited for a reconnect delay that doubled every time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_the_server_refuses_does_not_hold_up_the_mailbox() {
+    let dovecot = Dovecot::start().await;
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = "after = \"move\"\nmove_to = \"Nowhere\"";
+    let daemon = TestDaemon::start_in(
+        dir.path(),
+        &config(&dovecot, &sink, extra),
+        &default_routing(),
+    )
+    .await;
+    for n in 0..4 {
+        dovecot
+            .append_all("INBOX", &[lead_mail("nowhere", n)])
+            .await;
+        wait_for_leads(&sink, n + 1, &dovecot).await;
+    }
+    let logins = dovecot.log().matches("Login: user=<").count();
+    // Four by the test's appends, one by the daemon.
+    assert_eq!(logins, 5, "{}", dovecot.log());
+    assert_eq!(
+        dovecot.search("INBOX", "ALL").await.len(),
+        4,
+        "nothing was moved"
+    );
+    daemon.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_joins_its_lead() {
     let dovecot = Dovecot::start().await;

@@ -12,7 +12,8 @@ pub struct Cursor {
     pub uidvalidity: u32,
     /// Every message up to this UID is committed (or was before the backfill window).
     pub last_uid: u32,
-    /// The first day of the backfill window (IMAP `SINCE`), kept for a UIDVALIDITY rescan.
+    /// The first day of the backfill window (IMAP `SINCE`); after the first backfill, moved
+    /// on to `backfill` before the last message taken, where a UIDVALIDITY rescan starts.
     pub since: NaiveDate,
     /// While a backfill is under way: the highest UID it covers. Messages above it are new.
     pub backfill_to: Option<u32>,
@@ -25,8 +26,8 @@ pub enum Start {
     Continue,
     /// Never seen before: read the backfill window.
     FirstSeen,
-    /// The server renumbered the mailbox: rescan the window the source has read since it
-    /// started (Message-IDs keep the rescan from delivering anything twice).
+    /// The server renumbered the mailbox: rescan from the backfill window before the last
+    /// message taken (Message-IDs and digests keep it from delivering anything twice).
     ValidityChanged {
         /// The era the old cursor belonged to.
         old: u32,
@@ -71,8 +72,7 @@ impl Cursor {
                 Start::ValidityChanged { old: c.uidvalidity },
             ),
             None => {
-                let window = chrono::Duration::from_std(backfill).unwrap_or(chrono::Duration::MAX);
-                let since = now.checked_sub_signed(window).unwrap_or(now).date_naive();
+                let since = window_start(now, backfill);
                 (
                     Cursor {
                         uidvalidity,
@@ -84,6 +84,20 @@ impl Cursor {
                 )
             }
         }
+    }
+
+    /// The cursor once the messages up to `last` are committed at `now`. Outside a backfill,
+    /// the window a rescan would read slides to `backfill` before the mailbox's last taken
+    /// message: a new UIDVALIDITY then reads back what came shortly before, not every message
+    /// since the mailbox was first seen. That older mail is long taken, and where retention or
+    /// `leadgate forget` has since removed it from the store, it would come back as new leads.
+    pub fn taken_to(&self, last: u32, now: DateTime<Utc>, backfill: Duration) -> Cursor {
+        let mut next = self.clone();
+        next.last_uid = next.last_uid.max(last);
+        if next.backfill_to.is_none() {
+            next.since = next.since.max(window_start(now, backfill));
+        }
+        next
     }
 
     /// The IMAP date of the backfill window: `19-Nov-2026`.
@@ -101,6 +115,12 @@ impl Cursor {
             None => format!("uidvalidity {} uid {}", self.uidvalidity, self.last_uid),
         }
     }
+}
+
+/// The first day of a window of `backfill` ending `now`.
+fn window_start(now: DateTime<Utc>, backfill: Duration) -> NaiveDate {
+    let window = chrono::Duration::from_std(backfill).unwrap_or(chrono::Duration::MAX);
+    now.checked_sub_signed(window).unwrap_or(now).date_naive()
 }
 
 /// A UID set for a command: ascending UIDs with runs folded (`1:100,102,105:107`).
@@ -172,6 +192,31 @@ mod tests {
         let (c, start) = Cursor::resume(Some(stored), 8, 12, now(), THREE_DAYS);
         assert_eq!(start, Start::ValidityChanged { old: 7 });
         assert_eq!((c.since, c.last_uid, c.backfill_to), (since, 0, Some(11)));
+    }
+
+    #[test]
+    fn a_rescan_window_slides_with_the_messages_taken_but_not_during_a_backfill() {
+        let first_sight = NaiveDate::from_ymd_opt(2026, 10, 1).expect("date");
+        let stored = Cursor {
+            uidvalidity: 7,
+            last_uid: 40,
+            since: first_sight,
+            backfill_to: None,
+        };
+        let next = stored.taken_to(45, now(), THREE_DAYS);
+        assert_eq!(
+            (next.last_uid, next.since_imap()),
+            (45, "19-Nov-2026".into())
+        );
+        // A rescan after the next renumbering reads from there, not from October.
+        let (c, _) = Cursor::resume(Some(next), 8, 12, now(), THREE_DAYS);
+        assert_eq!(c.since_imap(), "19-Nov-2026");
+        let backfilling = Cursor {
+            backfill_to: Some(60),
+            ..stored
+        };
+        let next = backfilling.taken_to(45, now(), THREE_DAYS);
+        assert_eq!((next.last_uid, next.since), (45, first_sight));
     }
 
     #[test]

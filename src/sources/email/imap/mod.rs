@@ -11,6 +11,7 @@
 mod backoff;
 mod connect;
 mod cursor;
+mod folder_name;
 mod gap;
 mod mailbox;
 mod plan;

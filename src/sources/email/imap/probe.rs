@@ -162,7 +162,7 @@ async fn folders(
     let mut found = Vec::new();
     for name in &source.mailboxes {
         let mailbox = session
-            .examine(name)
+            .examine(super::folder_name::on_the_wire(name))
             .await
             .map_err(|e| ImapError::Mailbox(format!("{name:?}: {e}")))?;
         found.push(Folder {

@@ -8,6 +8,7 @@
 use super::ImapError;
 use super::connect::ImapSession;
 use super::cursor::{self, Cursor, Start, uid_set};
+use super::folder_name::on_the_wire;
 use super::gap::stored_prefix;
 use super::mailbox::Mailbox;
 use super::plan::{Part, plan};
@@ -15,6 +16,7 @@ use crate::lead::Channel;
 use crate::sources::email::config::AfterAction;
 use crate::sources::email::{META_TOO_LARGE, mime};
 use crate::store::{CursorWrite, Inserted, NewInbound};
+use async_imap::error::Error as ImapCommandError;
 use futures_util::TryStreamExt;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -61,7 +63,7 @@ impl Mailbox {
     pub(super) async fn open(&self, session: &mut ImapSession) -> Result<Cursor, ImapError> {
         let selected = within("SELECT", async {
             session
-                .select(&self.mailbox)
+                .select(on_the_wire(&self.mailbox))
                 .await
                 .map_err(|e| ImapError::Mailbox(format!("{:?}: {e}", self.mailbox)))
         })
@@ -87,7 +89,7 @@ impl Mailbox {
                 tracing::info!(source = %self.source.id, mailbox = %self.mailbox, since = %cursor.since, messages_below = uid_next, "First sight of the mailbox: taking the messages of the backfill window.");
             }
             Start::ValidityChanged { old } => {
-                tracing::warn!(source = %self.source.id, mailbox = %self.mailbox, old, new = validity, since = %cursor.since, "UIDVALIDITY changed: rescanning the window read so far; Message-IDs keep it from delivering anything twice.");
+                tracing::warn!(source = %self.source.id, mailbox = %self.mailbox, old, new = validity, since = %cursor.since, "UIDVALIDITY changed: rescanning from the backfill window before the last message taken; Message-IDs and digests keep it from delivering anything twice.");
             }
         }
         if start != Start::Continue {
@@ -242,8 +244,7 @@ impl Mailbox {
                 Some(self.inbound(cursor.uidvalidity, *uid, raw, too_large))
             })
             .collect();
-        let mut next = cursor.clone();
-        next.last_uid = next.last_uid.max(last);
+        let next = cursor.taken_to(last, self.deps.clock.now(), self.source.backfill);
         let watermark = CursorWrite {
             key: cursor::key(&self.source.id, &self.mailbox),
             value: next.encode(),
@@ -270,16 +271,30 @@ impl Mailbox {
         if part == Part::Header {
             counted("too_large").increment(stored.len() as u64);
         }
-        self.after_ingest(session, &uid_set(stored), abilities)
-            .await?;
+        let mut state = cursor.describe();
+        match self
+            .after_ingest(session, &uid_set(stored), abilities)
+            .await
+        {
+            Ok(()) => {}
+            // The server refused the flag or the move (a folder that is not there): the
+            // messages are stored, and the session is as good as before. Ending it would only
+            // hold up the next messages behind a reconnect delay that grows at each one.
+            Err(ImapError::Protocol(e @ (ImapCommandError::No(_) | ImapCommandError::Bad(_)))) => {
+                tracing::warn!(source = %self.source.id, mailbox = %self.mailbox, error = %e, "The server refused to flag or move the messages just taken; they stay where they are.");
+                state = format!("{state}; the last flag or move was refused: {e}");
+            }
+            Err(e) => return Err(e),
+        }
         self.deps
             .health
-            .success(&self.name, self.deps.clock.now(), Some(cursor.describe()));
+            .success(&self.name, self.deps.clock.now(), Some(state));
         Ok((new_here, missing))
     }
 
     /// The inbound item of one fetched message: keyed by its Message-ID (the same message seen
-    /// again, after a rescan or in another folder, is a no-op), else by its UID in this era.
+    /// again, after a rescan or in another folder, is a no-op), else by the digest of its
+    /// bytes, which a renumbered mailbox (a new UIDVALIDITY) does not change.
     /// A message over `max_message` is its header only (`text/rfc822-headers`), with its size
     /// in `meta.too_large`, so processing keeps it as a not-lead.
     fn inbound(
@@ -289,8 +304,8 @@ impl Mailbox {
         raw: &[u8],
         too_large: Option<TooLarge>,
     ) -> NewInbound {
-        let dedupe_key =
-            mime::message_id(raw).unwrap_or_else(|| format!("uid:{uidvalidity}:{uid}"));
+        let dedupe_key = mime::message_id(raw)
+            .unwrap_or_else(|| format!("sha256:{}", crate::digest::sha256_hex(raw)));
         let mut meta = serde_json::json!({
             "mailbox": self.mailbox,
             "uidvalidity": uidvalidity,
@@ -336,10 +351,10 @@ impl Mailbox {
                 .await?;
             }
             AfterAction::MoveTo(folder) if abilities.moves => {
-                within("UID MOVE", session.uid_mv(set, folder)).await?;
+                within("UID MOVE", session.uid_mv(set, on_the_wire(folder))).await?;
             }
             AfterAction::MoveTo(folder) => {
-                within("UID COPY", session.uid_copy(set, folder)).await?;
+                within("UID COPY", session.uid_copy(set, on_the_wire(folder))).await?;
                 within("UID STORE", async {
                     session
                         .uid_store(set, "+FLAGS.SILENT (\\Deleted)")
