@@ -375,6 +375,65 @@ async fn a_move_the_server_refuses_does_not_hold_up_the_mailbox() {
     daemon.stop().await;
 }
 
+/// A message the server keeps listing but will not give (here its file is unreadable to
+/// the server; Yahoo, Office 365 and iCloud answer `NO` for a damaged one): the messages after
+/// it still become leads. Once it has been asked for over `unreadable_after`, it is kept as a
+/// not-lead (`malformed`) that names its UID, and left in the mailbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_the_server_will_not_give_is_set_aside_and_the_ones_after_it_are_taken() {
+    use std::os::unix::fs::PermissionsExt;
+    let dovecot = Dovecot::start().await;
+    let sink = Sink::start(&[]).await;
+    dovecot.append_all("INBOX", &mails("stuck", 0..3)).await;
+    // The server stores a message as a file of its own: the second one becomes unreadable.
+    let maildir = dovecot.mail_dir().join("mail").join(support::dovecot::USER);
+    let files: Vec<std::path::PathBuf> = ["new", "cur"]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(maildir.join(d)).ok())
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    let second = (files.iter())
+        .find(|f| std::fs::read_to_string(f).is_ok_and(|t| t.contains("<stuck-1@")))
+        .expect("the second message's file");
+    std::fs::set_permissions(second, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = "unreadable_after = \"1s\"";
+    let daemon = TestDaemon::start_in(
+        dir.path(),
+        &config(&dovecot, &sink, extra),
+        &default_routing(),
+    )
+    .await;
+    let taken = eventually(PATIENCE, || async {
+        let ids = external_ids(&events(&sink, "lead.created"));
+        (ids.len() >= 2).then_some(ids)
+    })
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "the first and third messages were not taken:\n{}",
+            dovecot.log()
+        )
+    });
+    assert_eq!(
+        taken,
+        BTreeSet::from([
+            "<stuck-0@mail.example.ru>".to_string(),
+            "<stuck-2@mail.example.ru>".to_string()
+        ])
+    );
+    let set_aside = eventually(PATIENCE, || async {
+        let items = inbound(&daemon, "&reason=malformed").await;
+        (!items.is_empty()).then_some(items)
+    })
+    .await
+    .expect("the unreadable message is kept as a not-lead");
+    let detail = set_aside[0]["detail"].as_str().unwrap_or("");
+    assert!(detail.contains("UID 2"), "{detail}");
+    daemon.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_joins_its_lead() {
     let dovecot = Dovecot::start().await;

@@ -55,6 +55,9 @@ pub struct RawEmailSource {
     /// A second message from the same address this soon after the last, not a reply to it,
     /// joins its lead; default `"off"` (a reply always joins, by its `In-Reply-To`).
     pub conversation_window: Option<String>,
+    /// How long a message the server lists but will not give is asked for before it is kept
+    /// as a not-lead naming its UID, so the messages after it are taken; default `30m`.
+    pub unreadable_after: Option<HumanDuration>,
 }
 
 /// `max_message` when the config says nothing: what most mail servers accept.
@@ -134,6 +137,8 @@ pub struct EmailSource {
     pub max_message: u64,
     /// A message from the same sender this soon after the last joins its lead; zero: never.
     pub conversation_window: Duration,
+    /// How long a message the server will not give is asked for before it is set aside.
+    pub unreadable_after: Duration,
 }
 
 impl RawEmailSource {
@@ -207,6 +212,15 @@ impl RawEmailSource {
             (AfterIngest::Leave, None) => AfterAction::Leave,
             (AfterIngest::Seen, None) => AfterAction::MarkSeen,
         };
+        let unreadable_after =
+            (self.unreadable_after).map_or(Duration::from_secs(30 * 60), |d| d.0);
+        if unreadable_after.is_zero() {
+            add(
+                "unreadable_after",
+                "must be longer than zero: a message the server lists would be set aside at once",
+                Some("like \"30m\""),
+            );
+        }
         let poll_interval = self.poll_interval.map_or(Duration::from_secs(60), |d| d.0);
         if poll_interval.is_zero() {
             add(
@@ -333,6 +347,7 @@ impl RawEmailSource {
             batch_size,
             max_message,
             conversation_window,
+            unreadable_after,
         })
     }
 }

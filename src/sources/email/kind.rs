@@ -1,8 +1,8 @@
 //! The e-mail channel's kind: a stored message read back with the mail rules.
 
 use super::{
-    EmailSource, META_TOO_LARGE, RawEmailSource, attachment_bytes, parse_email_as_lead,
-    parse_stored_email,
+    EmailSource, META_TOO_LARGE, META_UNREADABLE, RawEmailSource, attachment_bytes,
+    parse_email_as_lead, parse_stored_email,
 };
 use crate::lead::{Channel, Parsed};
 use crate::shared::{Shared, StartError};
@@ -57,12 +57,15 @@ impl ChannelKind for Kind {
         parse_stored_email(&row.payload, &row.meta, &settings.email)
     }
 
-    /// Without the auto-reply, bounce, bulk and spam verdicts; a message too large to keep
-    /// still has nothing to read.
+    /// Without the auto-reply, bounce, bulk and spam verdicts; a message too large to keep, or
+    /// one the server would not give, still has nothing to read.
     async fn parse_as_lead(&self, row: &InboundRow, settings: &SourceSettings) -> Parsed {
-        match row.meta.get(META_TOO_LARGE) {
-            None => parse_email_as_lead(&row.payload, &settings.email),
-            Some(_) => self.parse(row, settings).await,
+        let kept_whole = [META_TOO_LARGE, META_UNREADABLE]
+            .iter()
+            .all(|key| row.meta.get(key).is_none());
+        match kept_whole {
+            true => parse_email_as_lead(&row.payload, &settings.email),
+            false => self.parse(row, settings).await,
         }
     }
 

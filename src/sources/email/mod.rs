@@ -29,5 +29,6 @@ pub use config::{EmailSource, RawEmailSource};
 pub use kind::Kind;
 pub use mime::attachment_bytes;
 pub use parse::{
-    EmailContext, LOOP_HEADER, META_TOO_LARGE, parse_email, parse_email_as_lead, parse_stored_email,
+    EmailContext, LOOP_HEADER, META_TOO_LARGE, META_UNREADABLE, parse_email, parse_email_as_lead,
+    parse_stored_email,
 };

@@ -19,6 +19,11 @@ pub const LOOP_HEADER: &str = "X-Leadgate-Notification";
 /// `max_message`: `{"size": bytes as the server gave them, "max_message": the limit}`.
 pub const META_TOO_LARGE: &str = "too_large";
 
+/// The `meta` key of a message the server listed but would not give, set aside so the
+/// mailbox could go on (`imap/sync.rs`): `{"since": when it was first asked for, "tries"}`.
+/// The item has no content; its `uid` and `mailbox` are in `meta` too.
+pub const META_UNREADABLE: &str = "unreadable";
+
 /// What the parser needs to know about the mailbox it reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailContext {
@@ -93,6 +98,9 @@ pub fn parse_email_as_lead(raw: &[u8], ctx: &EmailContext) -> Parsed {
 /// its header only (`meta.too_large`): it is a not-lead (`too_large`) saying its size and
 /// subject, so the admin sees what it was; anything else is [`parse_email`].
 pub fn parse_stored_email(raw: &[u8], meta: &Value, ctx: &EmailContext) -> Parsed {
+    if let Some(unreadable) = meta.get(META_UNREADABLE) {
+        return Parsed::NotLead(unreadable_message(meta, unreadable));
+    }
     let Some(too_large) = meta.get(META_TOO_LARGE) else {
         return parse_email(raw, ctx);
     };
@@ -112,6 +120,26 @@ pub fn parse_stored_email(raw: &[u8], meta: &Value, ctx: &EmailContext) -> Parse
         ),
         external_id: mail.and_then(|m| m.message_id),
     })
+}
+
+/// The not-lead of a message the server would not give: where it is, so the admin can open
+/// it in the mailbox.
+fn unreadable_message(meta: &Value, unreadable: &Value) -> NotLead {
+    let text = |v: &Value, key: &str| {
+        v.get(key)
+            .map(|x| x.to_string().trim_matches('"').to_string())
+    };
+    let uid = text(meta, "uid").unwrap_or_else(|| "?".into());
+    let mailbox = text(meta, "mailbox").unwrap_or_else(|| "?".into());
+    let since = text(unreadable, "since").unwrap_or_else(|| "?".into());
+    let tries = text(unreadable, "tries").unwrap_or_else(|| "?".into());
+    NotLead {
+        reason: NotLeadReason::Malformed,
+        detail: format!(
+            "the server listed UID {uid} in {mailbox} but did not give its content, {tries} times since {since}: it was left in the mailbox, open it there"
+        ),
+        external_id: None,
+    }
 }
 
 fn draft(mail: Mail, ctx: &EmailContext) -> LeadDraft {
@@ -406,6 +434,23 @@ mod tests {
             parse_stored_email(LETTER, &whole, &EmailContext::default()),
             Parsed::Lead(_)
         ));
+    }
+
+    #[test]
+    fn a_message_the_server_would_not_give_is_malformed_and_says_where_it_is() {
+        let meta = json!({"mailbox": "INBOX", "uid": 42,
+            META_UNREADABLE: {"since": "2026-12-06T10:00:00+00:00", "tries": 12}});
+        match parse_stored_email(b"", &meta, &EmailContext::default()) {
+            Parsed::NotLead(n) => {
+                assert_eq!(n.reason, NotLeadReason::Malformed);
+                assert_eq!(
+                    n.detail,
+                    "the server listed UID 42 in INBOX but did not give its content, 12 times \
+                     since 2026-12-06T10:00:00+00:00: it was left in the mailbox, open it there"
+                );
+            }
+            Parsed::Lead(d) => panic!("a lead: {d:?}"),
+        }
     }
 
     #[test]

@@ -9,14 +9,15 @@ use super::ImapError;
 use super::connect::ImapSession;
 use super::cursor::{self, Cursor, Start, uid_set};
 use super::folder_name::on_the_wire;
-use super::gap::stored_prefix;
+use super::gap::{Gap, stored_prefix};
 use super::mailbox::Mailbox;
 use super::plan::{Part, plan};
 use crate::lead::Channel;
 use crate::sources::email::config::AfterAction;
-use crate::sources::email::{META_TOO_LARGE, mime};
+use crate::sources::email::{META_TOO_LARGE, META_UNREADABLE, mime};
 use crate::store::{CursorWrite, Inserted, NewInbound};
 use async_imap::error::Error as ImapCommandError;
+use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -384,6 +385,41 @@ impl Mailbox {
     }
 
     /// Stores the cursor.
+    /// Whether `gap` has been asked for over the source's `unreadable_after` by `now`.
+    pub(super) fn long_enough(&self, gap: Gap, now: DateTime<Utc>) -> bool {
+        (now - gap.since).to_std().unwrap_or_default() >= self.source.unreadable_after
+    }
+
+    /// Sets aside a message the server keeps listing but will not give: an item with no
+    /// content and `meta.unreadable` (processing keeps it as a not-lead that names its UID),
+    /// committed with the watermark past it, so the messages after it are taken. The message
+    /// itself stays in the mailbox, not flagged or moved: it is the admin's to open there.
+    pub(super) async fn set_aside_unreadable(
+        &self,
+        cursor: &mut Cursor,
+        gap: Gap,
+    ) -> Result<(), ImapError> {
+        tracing::warn!(source = %self.source.id, mailbox = %self.mailbox, uid = gap.uid, times = gap.times, since = %gap.since, "The server has not given this message's content since it was first asked for; it is set aside as a not-lead and the mailbox goes on past it.");
+        let mut item = self.inbound(cursor.uidvalidity, gap.uid, &[], None);
+        item.dedupe_key = format!("unreadable:{}:{}", cursor.uidvalidity, gap.uid);
+        item.content_type = None;
+        item.meta[META_UNREADABLE] = serde_json::json!({
+            "since": gap.since.to_rfc3339(),
+            "tries": gap.times,
+        });
+        let next = cursor.taken_to(gap.uid, self.deps.clock.now(), self.source.backfill);
+        let watermark = CursorWrite {
+            key: cursor::key(&self.source.id, &self.mailbox),
+            value: next.encode(),
+            at: self.deps.clock.now(),
+        };
+        (self.deps.intake)
+            .submit_batch(vec![item], Some(watermark))
+            .await?;
+        *cursor = next;
+        Ok(())
+    }
+
     async fn save(&self, cursor: &Cursor) -> Result<(), ImapError> {
         let key = cursor::key(&self.source.id, &self.mailbox);
         self.deps

@@ -57,8 +57,9 @@ impl Mailbox {
     /// One session: connect, then catch up and wait until the daemon stops or the session fails.
     /// A pass that stops before a message the server left out is run again at once; the same
     /// message left out [`MISSING_LIMIT`] passes in a row fails the session (shown in
-    /// `/readyz`, asked again after the reconnect delay). The delay only starts over after a
-    /// pass that took everything.
+    /// `/readyz`, asked again after the reconnect delay), until it has been asked for over the
+    /// source's `unreadable_after`: then it is set aside (`Mailbox::set_aside_unreadable`) and
+    /// the pass goes on past it. The delay only starts over after a pass that took everything.
     async fn session(
         &self,
         stop: &CancellationToken,
@@ -83,9 +84,17 @@ impl Mailbox {
             if pass.fresh > 0 {
                 tracing::debug!(source = %self.source.id, mailbox = %self.mailbox, fresh = pass.fresh, cursor = %cursor.describe(), "New messages taken.");
             }
-            match gaps.record(pass.missing) {
-                Some((uid, times)) if times >= MISSING_LIMIT => {
-                    return Err(ImapError::MissingContent { uid, times });
+            let now = self.deps.clock.now();
+            match gaps.record(pass.missing, now) {
+                Some(gap) if gap.times >= MISSING_LIMIT && self.long_enough(gap, now) => {
+                    self.set_aside_unreadable(&mut cursor, gap).await?;
+                    continue;
+                }
+                Some(gap) if gap.times >= MISSING_LIMIT => {
+                    return Err(ImapError::MissingContent {
+                        uid: gap.uid,
+                        times: gap.times,
+                    });
                 }
                 Some(_) => continue,
                 None => backoff.reset(),
