@@ -108,6 +108,9 @@ impl SinkWorker {
         let (mut batch, lease) = self.batch_and_lease();
         while !shutdown.is_cancelled() {
             let now = clock.now();
+            // The lease is counted from before the claim: a claim that waited for the store
+            // has used up part of it already.
+            let claiming = std::time::Instant::now();
             let lease_until =
                 now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
             let rows = match store
@@ -138,7 +141,7 @@ impl SinkWorker {
                 continue;
             }
             let sending = std::time::Instant::now();
-            let results = self.send(&rows, &store, &clock, lease).await;
+            let results = self.send(&rows, &store, &clock, lease, claiming).await;
             let took = sending.elapsed();
             let delivered = results
                 .iter()
@@ -186,14 +189,16 @@ impl SinkWorker {
 
     /// Sends a claimed batch; the results of the rows it sent. A webhook row is started only
     /// while its attempt (every preset call at the sink's timeout) still ends inside the
-    /// `lease`: rows it would not finish in time are left to the lease's end, then claimed
-    /// again, so no other claimant (another replica) ever sends a row while this one may.
+    /// `lease`, which began at `claiming`: rows it would not finish in time are left to the
+    /// lease's end, then claimed again, so no other claimant (another replica) ever sends a
+    /// row while this one may.
     async fn send(
         &self,
         rows: &[OutboxRow],
         store: &Arc<dyn Store>,
         clock: &Arc<dyn Clock>,
         lease: Duration,
+        claiming: std::time::Instant,
     ) -> Vec<DeliveryResult> {
         match &self.transport {
             Transport::File(file) => {
@@ -235,7 +240,6 @@ impl SinkWorker {
             } => {
                 let horizon = *horizon;
                 let window = SendWindow::new(lease, *timeout, calls_of(preset.as_deref()));
-                let started = std::time::Instant::now();
                 futures_util::stream::iter(rows.to_vec())
                     .map(|row| {
                         let to = Target {
@@ -245,7 +249,7 @@ impl SinkWorker {
                         };
                         let clock = clock.clone();
                         async move {
-                            if !window.open_at(started.elapsed()) {
+                            if !window.open_at(claiming.elapsed()) {
                                 return None;
                             }
                             Some(post_one(to, clock, horizon, row).await)
@@ -312,7 +316,7 @@ impl SendWindow {
         }
     }
 
-    /// Whether a row may start `elapsed` after the claim's sends began.
+    /// Whether a row may start `elapsed` after its claim was asked for.
     fn open_at(self, elapsed: Duration) -> bool {
         elapsed <= self.last_start
     }
