@@ -85,6 +85,7 @@ macro_rules! suite {
             reading::kept_out_items_are_listed_counted_and_turned_into_leads,
             reading::the_reports_count_leads_items_and_deliveries_per_day,
             removal::forgetting_a_person_removes_their_leads_and_items,
+            removal::forgetting_a_person_reaches_their_leads_known_only_by_a_messenger_account,
             removal::retention_sweeps_each_kind_by_age,
             removal::the_file_keeper_reads_processed_items_and_keeps_records_first_come,
             removal::the_file_keeper_finds_items_by_each_channels_signs,

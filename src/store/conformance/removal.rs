@@ -3,11 +3,11 @@
 
 use super::Stores;
 use super::fixtures::{at, inbound, new_lead, outbox, stored};
-use crate::lead::Channel;
+use crate::lead::{Channel, Contact, TelegramAccount};
 use crate::store::{
-    DeliveryOutcome, DeliveryResult, ErasureRequest, FileRecord, FileSigns, FileState,
-    FinishedInbound, LeadStatus, LeadUpdate, NewNotification, NotificationResult, RetentionKind,
-    Subject,
+    DeliveryOutcome, DeliveryResult, EncodedLead, ErasureRequest, FileRecord, FileSigns, FileState,
+    FinishedInbound, LeadStatus, LeadUpdate, NewLead, NewNotification, NotificationResult,
+    RetentionKind, Subject,
 };
 use serde_json::json;
 
@@ -42,6 +42,58 @@ async fn kept_out(s: &dyn Stores, id: &str, payload: &str, minute: u32) {
     .await
     .expect("finish");
     tx.commit().await.expect("commit");
+}
+
+/// `lead` with `contact` in place of its own, and the identity keys that go with it.
+fn with_contact(mut lead: NewLead, contact: Contact) -> NewLead {
+    let mut record = lead.record.record().clone();
+    record.contact = contact;
+    lead.identity_keys = record.contact.identity_keys();
+    lead.record = EncodedLead::new(record).expect("encode");
+    lead
+}
+
+pub(crate) async fn forgetting_a_person_reaches_their_leads_known_only_by_a_messenger_account(
+    s: &dyn Stores,
+) {
+    let telegram = |id| Some(TelegramAccount { id, username: None });
+    let person = |emails: &[&str], account| Contact {
+        emails: emails.iter().map(|e| e.to_string()).collect(),
+        telegram: telegram(account),
+        ..Contact::default()
+    };
+    // The person shared an e-mail in Telegram once (l1) and wrote again without it (l2); an
+    // address they share with somebody else (l4) and another person (l3) are not theirs.
+    let leads = [
+        ("l1", person(&["a@x.ru", "office@x.ru"], 77)),
+        ("l2", person(&[], 77)),
+        ("l3", person(&["b@x.ru"], 88)),
+        ("l4", person(&["office@x.ru"], 99)),
+    ];
+    for (n, (id, contact)) in leads.into_iter().enumerate() {
+        let lead = with_contact(new_lead(id, "bot", "x@x.ru", n as u32, "anna"), contact);
+        stored(s, &lead, &[]).await;
+    }
+    let subject = Subject::Email("a@x.ru".into());
+    let export = s.export(&subject).await.expect("export");
+    let mut ids: Vec<String> = (export.leads.iter())
+        .map(|j| j.lead["id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["l1", "l2"]);
+    let request = ErasureRequest {
+        id: "erasure:2".into(),
+        by: "dpo".into(),
+        at: at(30),
+    };
+    let erased = s.forget(&subject, &request).await.expect("forget");
+    let mut leads = erased.leads.clone();
+    leads.sort();
+    assert_eq!(leads, ["l1", "l2"]);
+    for (id, kept) in [("l1", false), ("l2", false), ("l3", true), ("l4", true)] {
+        let journey = s.lead_journey(id).await.expect("read");
+        assert_eq!(journey.is_some(), kept, "{id}");
+    }
 }
 
 pub(crate) async fn forgetting_a_person_removes_their_leads_and_items(s: &dyn Stores) {
