@@ -179,6 +179,102 @@ async fn five_quick_messages_from_one_chat_are_one_lead_answered_once() {
     daemon.stop().await;
 }
 
+/// A private message (`kind` `message`) or its edit (`edited_message`) from Глеб in `chat`.
+fn private_message(chat: i64, kind: &str, id: i64, text: &str) -> Value {
+    json!({"update_id": 0, kind: {
+        "message_id": id,
+        "from": {"id": chat, "is_bot": false, "first_name": "Глеб", "language_code": "ru"},
+        "chat": {"id": chat, "first_name": "Глеб", "type": "private"},
+        "date": 1_795_000_000, "edit_date": 1_795_000_100, "text": text,
+    }})
+}
+
+/// An edit in a conversation keeps its other messages: the person wrote a greeting, then the
+/// request, then corrected both. The lead keeps the request and both corrections; only an
+/// edit of a lead's only message replaces its text (the corpus's edit pair). Before, each edit
+/// replaced the whole text, so the CRM lost the request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_in_a_conversation_keeps_its_other_messages() {
+    let sim = BotApiSim::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sim, ""), &default_routing()).await;
+    let chat = 5_200_000_031_i64;
+    let message = |kind, id, text| private_message(chat, kind, id, text);
+    sim.push(message("message", 501, "Здравствуйте"));
+    sim.push(message(
+        "message",
+        502,
+        "Нужен бойлер на 150 литров, доставка в Пушкин",
+    ));
+    wait_until("the greeting and the request are one lead", || {
+        count(&events_of(dir.path(), chat), "lead.updated") == 1
+    })
+    .await;
+    sim.push(message("edited_message", 501, "Добрый день"));
+    sim.push(message(
+        "edited_message",
+        502,
+        "Нужен бойлер на 200 литров, доставка в Пушкин",
+    ));
+    wait_until("both edits are delivered", || {
+        count(&events_of(dir.path(), chat), "lead.updated") == 3
+    })
+    .await;
+    let events = events_of(dir.path(), chat);
+    assert_eq!(count(&events, "lead.created"), 1, "{events:#?}");
+    let last = &events[events.len() - 1];
+    let text = last["data"]["text"].as_str().unwrap_or("");
+    for said in ["Здравствуйте", "150 литров", "Добрый день", "200 литров"]
+    {
+        assert!(text.contains(said), "{said:?} missing: {text:?}");
+    }
+    assert_eq!(last["update"]["edit"], true);
+    assert_eq!(
+        last["update"]["text"],
+        "Нужен бойлер на 200 литров, доставка в Пушкин"
+    );
+    daemon.stop().await;
+}
+
+/// An edit of a message that joined a lead, after the conversation closed, still updates
+/// that lead. Before, it was looked up by the lead's first message only: it made a second
+/// lead and woke a second manager.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_after_the_conversation_closed_updates_its_lead() {
+    let sim = BotApiSim::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = config(&sim, "conversation_window = \"1s\"");
+    let daemon = TestDaemon::start_in(dir.path(), &config, &default_routing()).await;
+    let chat = 5_200_000_032_i64;
+    sim.push(private_message(chat, "message", 601, "Здравствуйте"));
+    sim.push(private_message(
+        chat,
+        "message",
+        602,
+        "Нужен бойлер на 150 литров",
+    ));
+    wait_until("the two messages are one lead", || {
+        count(&events_of(dir.path(), chat), "lead.updated") == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    sim.push(private_message(
+        chat,
+        "edited_message",
+        602,
+        "Нужен бойлер на 200 литров",
+    ));
+    wait_until("the edit is delivered", || {
+        events_of(dir.path(), chat).len() == 3
+    })
+    .await;
+    let events = events_of(dir.path(), chat);
+    assert_eq!(count(&events, "lead.created"), 1, "{events:#?}");
+    assert_eq!(events[2]["type"], "lead.updated");
+    assert_eq!(events[2]["data"]["id"], events[0]["data"]["id"]);
+    daemon.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_neither_repeats_nor_skips_an_update() {
     let sim = BotApiSim::start().await;

@@ -305,8 +305,9 @@ pub struct Thread {
     /// External ids this item replies to (e-mail `In-Reply-To` and `References`): when one of
     /// them belongs to a lead, the item joins that lead.
     pub replies_to: Vec<String>,
-    /// The item edits the earlier item with the same `external_id`: its text replaces that
-    /// lead's text and no new lead is made.
+    /// The item edits the earlier item with the same `external_id`: it joins the lead that
+    /// item made or joined, replacing its text when that was the lead's only message, and no
+    /// new lead is made.
     pub edit: bool,
 }
 

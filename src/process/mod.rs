@@ -525,9 +525,15 @@ impl Processor {
     ) -> StoreResult<Option<StoredLead>> {
         if draft.thread.edit
             && let Some(id) = &draft.external_id
-            && let Some(lead) = tx.lead_by_external_id(&row.source, id).await?
         {
-            return Ok(Some(lead));
+            // The lead the message made, or the one it joined (its id is that lead's ref),
+            // however long ago: an edit never makes a second lead.
+            if let Some(lead) = tx.lead_by_external_id(&row.source, id).await? {
+                return Ok(Some(lead));
+            }
+            if let Some(lead) = tx.lead_by_refs(std::slice::from_ref(id)).await? {
+                return Ok(Some(lead));
+            }
         }
         if let Some(lead) = tx.lead_by_refs(&draft.thread.replies_to).await? {
             return Ok(Some(lead));
@@ -569,13 +575,17 @@ impl Processor {
     ) -> StoreResult<()> {
         let mut lead = existing.record;
         let edit = draft.thread.edit;
-        let words = match edit {
+        // An edit of a lead's only message replaces its text. A lead that holds more than
+        // one message keeps them all: where the edited one stands in the text is not known,
+        // so the new version joins as the person's latest words.
+        let replaces = edit && tx.lead_ref_count(&lead.id).await? <= 1;
+        let words = match replaces {
             true => draft.text.as_str(),
             false => new_words(&lead.text, &draft.text),
         };
         let had = Had::of(&lead.contact);
         let offered = offered_fields(&lead.fields, &draft.fields);
-        if edit {
+        if replaces {
             lead.text = draft.text.clone();
         } else if !words.is_empty() {
             lead.text = if lead.text.is_empty() {

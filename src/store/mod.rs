@@ -314,6 +314,10 @@ pub trait StoreTx: Send {
     /// The newest lead any of `refs` belongs to (a reply's `In-Reply-To`/`References`).
     async fn lead_by_refs(&mut self, refs: &[String]) -> StoreResult<Option<StoredLead>>;
 
+    /// How many refs lead `lead_id` has: its own external id and one per message that joined
+    /// it with one. An edit replaces a lead's text only while it holds that one message.
+    async fn lead_ref_count(&mut self, lead_id: &str) -> StoreResult<u64>;
+
     /// The newest lead of a conversation in `source` active since `since` and not yet
     /// acknowledged.
     async fn open_conversation(

@@ -293,6 +293,11 @@ pub(crate) async fn conversations_read_ahead_answer_as_the_table_would(store: &d
 pub(crate) async fn follow_ups_add_keys_refs_and_activity_but_keep_the_routing(s: &dyn Stores) {
     stored(s, &new_lead("f1", "tg", "f@x.ru", 1, "anna"), &[]).await;
     let mut tx = s.begin().await.expect("begin");
+    assert_eq!(
+        tx.lead_ref_count("f1").await.expect("count"),
+        1,
+        "its own id"
+    );
     let mut record = tx.lead("f1").await.expect("read").expect("f1").record;
     record.text = "text, and a phone".into();
     tx.follow_up_lead(encoded(&record), at(20))
@@ -304,6 +309,8 @@ pub(crate) async fn follow_ups_add_keys_refs_and_activity_but_keep_the_routing(s
     tx.add_refs("f1", &["<reply@mail>".into()])
         .await
         .expect("refs");
+    // A ref kept back in the transaction is counted.
+    assert_eq!(tx.lead_ref_count("f1").await.expect("count"), 2);
     tx.commit().await.expect("commit");
 
     let mut tx = s.begin().await.expect("begin");

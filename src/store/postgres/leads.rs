@@ -147,6 +147,14 @@ impl StoreTx for PgTx {
         .transpose()
     }
 
+    async fn lead_ref_count(&mut self, lead_id: &str) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM lead_refs WHERE lead_id = $1")
+            .bind(lead_id)
+            .fetch_one(self.db.conn(Sees::Any).await?)
+            .await?;
+        Ok(n.max(0) as u64)
+    }
+
     async fn open_conversation(
         &mut self,
         source: &str,
