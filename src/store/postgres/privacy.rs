@@ -4,26 +4,14 @@
 
 use super::inbound::{INBOUND_COLUMNS, inbound_row};
 use super::*;
+use crate::store::sql::leads::PERSONS_LEADS;
 use std::collections::BTreeMap;
-
-/// The leads of the person with identity key $1: those that carry it, and those that carry a
-/// messenger account (Telegram, VK, WhatsApp) one of them carries. A person who shared a
-/// phone in Telegram once and wrote later without it is the same person: the later lead
-/// was told apart only by the account. Phones and e-mails do not widen the search: a family's
-/// or an office's would reach other people.
-const PERSONS_LEADS: &str = "WITH named AS (SELECT lead_id FROM lead_contacts WHERE key = $1)
-    SELECT lead_id FROM named
-    UNION
-    SELECT other.lead_id FROM lead_contacts account
-    JOIN lead_contacts other ON other.key = account.key
-    WHERE account.lead_id IN (SELECT lead_id FROM named)
-      AND (account.key LIKE 'telegram:%' OR account.key LIKE 'vk:%' OR account.key LIKE 'whatsapp:%')";
 
 /// The leads of `subject`: the person's ([`PERSONS_LEADS`]), or the one lead named.
 async fn leads_of(conn: &mut PgConnection, subject: &Subject) -> StoreResult<Vec<String>> {
     let (sql, value) = match subject {
-        Subject::Phone(p) => (PERSONS_LEADS, format!("phone:{p}")),
-        Subject::Email(e) => (PERSONS_LEADS, format!("email:{e}")),
+        Subject::Phone(p) => (PERSONS_LEADS.postgres(), format!("phone:{p}")),
+        Subject::Email(e) => (PERSONS_LEADS.postgres(), format!("email:{e}")),
         Subject::Lead(id) => ("SELECT id FROM leads WHERE id = $1", id.clone()),
     };
     Ok(sqlx::query_scalar(sql)

@@ -1,9 +1,25 @@
-//! The processing transaction's lead rows as both backends read them.
+//! The processing transaction's lead rows as both backends read them, and the leads of a
+//! person that `leadgate forget` and `export` find.
 
-use super::Read;
+use super::{Read, Statement};
 use crate::lead::Lead;
 use crate::store::values::parse_json;
 use crate::store::{ActiveAssignment, LeadStatus, StoreError, StoreResult, StoredLead};
+
+/// The leads of the person with identity key `?1` (`leadgate forget` and `export`): those
+/// that carry it, and those that carry a messenger account (Telegram, VK, WhatsApp) one of
+/// them carries. A person who shared a phone in Telegram once and wrote later without it is
+/// the same person: the later lead was told apart only by the account. Phones and e-mails do
+/// not widen the search: a family's or an office's would reach other people.
+pub(crate) static PERSONS_LEADS: Statement = Statement::new(
+    "WITH named AS (SELECT lead_id FROM lead_contacts WHERE key = ?1)
+    SELECT lead_id FROM named
+    UNION
+    SELECT other.lead_id FROM lead_contacts account
+    JOIN lead_contacts other ON other.key = account.key
+    WHERE account.lead_id IN (SELECT lead_id FROM named)
+      AND (account.key LIKE 'telegram:%' OR account.key LIKE 'vk:%' OR account.key LIKE 'whatsapp:%')",
+);
 
 /// A lead's record as both backends store it: its JSON text.
 pub(crate) fn record_text(r: &Lead) -> StoreResult<String> {
