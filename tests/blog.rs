@@ -164,6 +164,62 @@ const NEW_FEED_ITEM: &str = r#"<item>
 	</item>
 	"#;
 
+/// A commenter who asked to be forgotten does not come back while the feed still lists
+/// their comment: the feed changes (a new comment), the poller hands every entry to intake
+/// again, and the erased one is left out. Before, `forget` took its dedupe key with it, and
+/// the comment became a new lead, card and `lead.created`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forgotten_commenter_does_not_come_back_from_the_feed() {
+    let sink = Sink::start(&[]).await;
+    let feed = FeedSite::start(
+        String::from_utf8(sample("blog/comments-feed.xml")).expect("the feed is UTF-8"),
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        "{}{}{}",
+        business(),
+        feed_source("blog-feed", &feed.url()),
+        sink_config(&sink)
+    );
+    let daemon = start(dir.path(), &config).await;
+    let before = wait_for_leads(&sink, 2).await;
+    let email = (before.values())
+        .find_map(|l| l["contact"]["emails"][0].as_str().map(str::to_string))
+        .expect("a feed lead with an e-mail");
+    daemon.stop().await;
+    let forgotten = std::process::Command::new(env!("CARGO_BIN_EXE_leadgate"))
+        .args(["forget", "--config", "leadgate.toml", "--email", &email])
+        .current_dir(dir.path())
+        .output()
+        .expect("run leadgate forget");
+    assert!(
+        forgotten.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forgotten.stderr)
+    );
+    let daemon = start(dir.path(), &config).await;
+    feed.add_item(NEW_FEED_ITEM);
+    let after = eventually(WAIT, || async {
+        let (by_id, _) = leads(&sink);
+        by_id
+            .contains_key("https://teplodom.example/blog/?p=2317#comment-5822")
+            .then_some(())
+    })
+    .await;
+    assert!(after.is_some(), "the new comment became a lead");
+    // The feed's other entries were handed over with it: give their events time to arrive.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let created_for = |address: &str| {
+        (sink.received().iter())
+            .map(|r| r.json())
+            .filter(|e| e["type"] == "lead.created" && e["data"]["contact"]["emails"][0] == address)
+            .count()
+    };
+    assert_eq!(created_for(&email), 1, "{email} came back");
+    daemon.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn comments_become_leads_once_across_polls_new_comments_and_a_restart() {
     let comments = corpus_comments(

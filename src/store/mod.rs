@@ -179,6 +179,15 @@ pub trait IntakeStore: Send + Sync + std::fmt::Debug {
         self.insert_inbound(&group.items, &group.cursors).await
     }
 
+    /// Which of `keys` (dedupe keys of `source`) belong to items `leadgate forget` erased: a
+    /// poller that reads the same comments or entries again leaves those out, so an erased
+    /// person's comment still on the site does not come back as a new lead.
+    async fn erased_among(
+        &self,
+        source: &str,
+        keys: &[String],
+    ) -> StoreResult<std::collections::HashSet<String>>;
+
     /// A named cursor (a source's position: IMAP UID, Telegram offset).
     async fn get_cursor(&self, key: &str) -> StoreResult<Option<String>>;
 

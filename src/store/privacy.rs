@@ -129,6 +129,11 @@ pub trait PrivacyStore: Send + Sync + std::fmt::Debug {
     async fn export(&self, subject: &Subject) -> StoreResult<Export>;
 }
 
+/// The digest `erased_keys` keeps of a dedupe key: the key itself can name the person.
+pub(crate) fn erased_key_digest(dedupe_key: &str) -> String {
+    crate::digest::sha256_hex(dedupe_key.as_bytes())
+}
+
 /// A person's data, for a subject-access request.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Export {

@@ -88,14 +88,22 @@ pub(crate) async fn run<P: Poll>(
 }
 
 /// Commits items together (intake groups them into one transaction) and returns how many
-/// were new; returns only once every one of them is durable.
+/// were new; returns only once every one of them is durable. A poller reads the same comments
+/// and entries again and again (a WordPress recheck, a feed that still lists them), so the
+/// ones `leadgate forget` erased are left out: an erased person does not come back.
 pub(crate) async fn submit_all(
     deps: &Shared,
     source: &str,
     format: StoredFormat,
     items: Vec<Item>,
 ) -> Result<usize, IntakeError> {
-    let submissions = items.into_iter().map(|item| {
+    let keys: Vec<String> = items.iter().map(|i| i.dedupe_key.clone()).collect();
+    let erased =
+        (deps.store.erased_among(source, &keys).await).map_err(|e| IntakeError(e.to_string()))?;
+    let kept = items
+        .into_iter()
+        .filter(|item| !erased.contains(&item.dedupe_key));
+    let submissions = kept.map(|item| {
         deps.intake.submit(NewInbound {
             id: deps.clock.new_id().to_string(),
             source: source.to_string(),

@@ -165,6 +165,13 @@ pub(crate) async fn forgetting_a_person_removes_their_leads_and_items(s: &dyn St
     for id in ["l1", "l2"] {
         assert!(s.lead_journey(id).await.expect("read").is_none(), "{id}");
     }
+    // What was erased stays erased: a poller reading those items again leaves them out.
+    let keys = |ks: &[&str]| ks.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+    let erased = (s.erased_among("inbox", &keys(&["l1", "l2", "l3"])).await).expect("erased");
+    assert_eq!(erased, ["l1".to_string(), "l2".to_string()].into());
+    let erased = (s.erased_among("site", &keys(&["spam-a", "spam-b"])).await).expect("erased");
+    assert_eq!(erased, ["spam-a".to_string()].into());
+    assert!(s.erased_among("inbox", &[]).await.expect("none").is_empty());
     assert!(s.inbound_item("spam-a").await.expect("read").is_none());
     assert!(s.file("l1.0").await.expect("file").is_none());
     assert!(

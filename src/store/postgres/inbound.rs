@@ -101,6 +101,14 @@ impl IntakeStore for PgStore {
         Ok(out)
     }
 
+    async fn erased_among(
+        &self,
+        source: &str,
+        keys: &[String],
+    ) -> StoreResult<std::collections::HashSet<String>> {
+        super::privacy::erased_among(&self.pool, source, keys).await
+    }
+
     async fn get_cursor(&self, key: &str) -> StoreResult<Option<String>> {
         Ok(
             sqlx::query_scalar("SELECT value FROM cursors WHERE key = $1")

@@ -4,8 +4,9 @@
 
 use super::inbound::{INBOUND_COLUMNS, inbound_row};
 use super::*;
+use crate::store::erased_key_digest;
 use crate::store::sql::leads::PERSONS_LEADS;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// The leads of `subject`: the person's ([`PERSONS_LEADS`]), or the one lead named.
 async fn leads_of(conn: &mut PgConnection, subject: &Subject) -> StoreResult<Vec<String>> {
@@ -76,6 +77,69 @@ async fn delete_leads(
 /// with `encode(.., 'escape')`, which (unlike a conversion from UTF-8) takes any bytes.
 const UNLINKED_MATCHING: &str = "FROM inbound WHERE lead_id IS NULL
     AND strpos(lower(encode(payload, 'escape')), $1) > 0";
+
+/// Keeps the digest of every item's dedupe key that `forget` is about to remove (the items
+/// of `leads`, and those not part of a lead whose bytes carry one of `texts`), so a poller
+/// reading them again leaves them out.
+async fn keep_erased_keys(
+    conn: &mut PgConnection,
+    leads: &[String],
+    texts: &[String],
+) -> StoreResult<()> {
+    let mut keys: Vec<(String, String)> =
+        sqlx::query_as("SELECT source, dedupe_key FROM inbound WHERE lead_id = ANY($1)")
+            .bind(leads)
+            .fetch_all(&mut *conn)
+            .await?;
+    for text in texts {
+        let matching = format!("SELECT source, dedupe_key {UNLINKED_MATCHING}");
+        keys.extend(
+            sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(matching))
+                .bind(text)
+                .fetch_all(&mut *conn)
+                .await?,
+        );
+    }
+    let (sources, digests): (Vec<String>, Vec<String>) = keys
+        .into_iter()
+        .map(|(source, key)| (source, erased_key_digest(&key)))
+        .unzip();
+    sqlx::query(
+        "INSERT INTO erased_keys (source, key_digest)
+         SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING",
+    )
+    .bind(&sources)
+    .bind(&digests)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The keys among `keys` whose digest `erased_keys` holds for `source`
+/// (`IntakeStore::erased_among`).
+pub(super) async fn erased_among(
+    pool: &PgPool,
+    source: &str,
+    keys: &[String],
+) -> StoreResult<HashSet<String>> {
+    if keys.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let digests: BTreeMap<String, &String> =
+        keys.iter().map(|k| (erased_key_digest(k), k)).collect();
+    let asked: Vec<String> = digests.keys().cloned().collect();
+    let found: Vec<String> = sqlx::query_scalar(
+        "SELECT key_digest FROM erased_keys WHERE source = $1 AND key_digest = ANY($2)",
+    )
+    .bind(source)
+    .bind(&asked)
+    .fetch_all(pool)
+    .await?;
+    Ok(found
+        .iter()
+        .filter_map(|d| digests.get(d).map(|k| (*k).clone()))
+        .collect())
+}
 
 #[async_trait]
 impl PrivacyStore for PgStore {
@@ -173,6 +237,7 @@ impl PrivacyStore for PgStore {
     async fn forget(&self, subject: &Subject, request: &ErasureRequest) -> StoreResult<Erasure> {
         let mut tx = self.pool.begin().await?;
         let leads = leads_of(&mut tx, subject).await?;
+        keep_erased_keys(&mut tx, &leads, &subject.search_texts()).await?;
         let mut removed = delete_leads(&mut tx, &leads).await?;
         let mut other = 0;
         for text in subject.search_texts() {

@@ -117,6 +117,14 @@ impl IntakeStore for SqliteStore {
         self.insert_with_turn(&group.items, &group.cursors).await
     }
 
+    async fn erased_among(
+        &self,
+        source: &str,
+        keys: &[String],
+    ) -> StoreResult<std::collections::HashSet<String>> {
+        super::privacy::erased_among(&self.read, source, keys).await
+    }
+
     async fn get_cursor(&self, key: &str) -> StoreResult<Option<String>> {
         Ok(
             sqlx::query_scalar("SELECT value FROM cursors WHERE key = ?1")

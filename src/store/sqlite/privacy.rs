@@ -7,11 +7,12 @@ use super::{SqliteStore, json_list, ts};
 use crate::store::sql::leads::PERSONS_LEADS;
 use crate::store::{
     AdminStore, Erasure, ErasureRequest, Export, PrivacyStore, RetentionKind, StoreResult, Subject,
+    erased_key_digest,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, SqliteConnection};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// The leads of `subject`: the person's ([`PERSONS_LEADS`]), or the one lead named.
 async fn leads_of(conn: &mut SqliteConnection, subject: &Subject) -> StoreResult<Vec<String>> {
@@ -97,6 +98,66 @@ async fn delete_leads(
 /// still pending): matched on the subject's search texts, in lower case.
 const UNLINKED_MATCHING: &str = "FROM inbound WHERE lead_id IS NULL
     AND instr(lower(CAST(payload AS TEXT)), ?1) > 0";
+
+/// The keys among `keys` whose digest `erased_keys` holds for `source`
+/// (`IntakeStore::erased_among`).
+pub(super) async fn erased_among(
+    pool: &sqlx::SqlitePool,
+    source: &str,
+    keys: &[String],
+) -> StoreResult<HashSet<String>> {
+    if keys.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let digests: BTreeMap<String, &String> =
+        keys.iter().map(|k| (erased_key_digest(k), k)).collect();
+    let found: Vec<String> = sqlx::query_scalar(
+        "SELECT key_digest FROM erased_keys
+         WHERE source = ?1 AND key_digest IN (SELECT value FROM json_each(?2))",
+    )
+    .bind(source)
+    .bind(json_list(&digests.keys().cloned().collect::<Vec<_>>()))
+    .fetch_all(pool)
+    .await?;
+    Ok(found
+        .iter()
+        .filter_map(|d| digests.get(d).map(|k| (*k).clone()))
+        .collect())
+}
+
+/// Keeps the digest of every item's dedupe key that `forget` is about to remove (the items
+/// of `leads`, and those not part of a lead whose bytes carry one of `texts`), so a poller
+/// reading them again leaves them out.
+async fn keep_erased_keys(
+    conn: &mut SqliteConnection,
+    leads: &[String],
+    texts: &[String],
+) -> StoreResult<()> {
+    let mut rows = sqlx::query(
+        "SELECT source, dedupe_key FROM inbound WHERE lead_id IN (SELECT value FROM json_each(?1))",
+    )
+    .bind(json_list(leads))
+    .fetch_all(&mut *conn)
+    .await?;
+    for text in texts {
+        let matching = format!("SELECT source, dedupe_key {UNLINKED_MATCHING}");
+        rows.extend(
+            sqlx::query(sqlx::AssertSqlSafe(matching))
+                .bind(text)
+                .fetch_all(&mut *conn)
+                .await?,
+        );
+    }
+    for row in &rows {
+        let key: String = row.try_get("dedupe_key")?;
+        sqlx::query("INSERT OR IGNORE INTO erased_keys (source, key_digest) VALUES (?1, ?2)")
+            .bind(row.try_get::<String, _>("source")?)
+            .bind(erased_key_digest(&key))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
 
 #[async_trait]
 impl PrivacyStore for SqliteStore {
@@ -208,6 +269,7 @@ impl PrivacyStore for SqliteStore {
             .await?;
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         let leads = leads_of(&mut tx, subject).await?;
+        keep_erased_keys(&mut tx, &leads, &subject.search_texts()).await?;
         let mut removed = delete_leads(&mut tx, &leads).await?;
         let mut other = 0;
         for text in subject.search_texts() {
