@@ -134,6 +134,29 @@ pub(crate) fn erased_key_digest(dedupe_key: &str) -> String {
     crate::digest::sha256_hex(dedupe_key.as_bytes())
 }
 
+/// Dedupe keys by their digests, for `IntakeStore::erased_among` on either backend: the
+/// digests to ask `erased_keys` for, and the keys of the digests it holds.
+pub(crate) struct KeyDigests<'a>(BTreeMap<String, &'a String>);
+
+impl<'a> KeyDigests<'a> {
+    /// The digest of each of `keys`.
+    pub(crate) fn of(keys: &'a [String]) -> KeyDigests<'a> {
+        KeyDigests(keys.iter().map(|k| (erased_key_digest(k), k)).collect())
+    }
+
+    /// The digests, to ask for.
+    pub(crate) fn digests(&self) -> Vec<String> {
+        self.0.keys().cloned().collect()
+    }
+
+    /// The keys whose digests are among `found`.
+    pub(crate) fn keys_of(&self, found: &[String]) -> std::collections::HashSet<String> {
+        (found.iter())
+            .filter_map(|d| self.0.get(d).map(|k| (*k).clone()))
+            .collect()
+    }
+}
+
 /// A person's data, for a subject-access request.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Export {

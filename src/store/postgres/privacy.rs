@@ -4,8 +4,8 @@
 
 use super::inbound::{INBOUND_COLUMNS, inbound_row};
 use super::*;
-use crate::store::erased_key_digest;
 use crate::store::sql::leads::PERSONS_LEADS;
+use crate::store::{KeyDigests, erased_key_digest};
 use std::collections::{BTreeMap, HashSet};
 
 /// The leads of `subject`: the person's ([`PERSONS_LEADS`]), or the one lead named.
@@ -125,20 +125,15 @@ pub(super) async fn erased_among(
     if keys.is_empty() {
         return Ok(HashSet::new());
     }
-    let digests: BTreeMap<String, &String> =
-        keys.iter().map(|k| (erased_key_digest(k), k)).collect();
-    let asked: Vec<String> = digests.keys().cloned().collect();
+    let digests = KeyDigests::of(keys);
     let found: Vec<String> = sqlx::query_scalar(
         "SELECT key_digest FROM erased_keys WHERE source = $1 AND key_digest = ANY($2)",
     )
     .bind(source)
-    .bind(&asked)
+    .bind(digests.digests())
     .fetch_all(pool)
     .await?;
-    Ok(found
-        .iter()
-        .filter_map(|d| digests.get(d).map(|k| (*k).clone()))
-        .collect())
+    Ok(digests.keys_of(&found))
 }
 
 #[async_trait]

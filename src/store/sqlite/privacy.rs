@@ -6,8 +6,8 @@ use super::inbound::inbound_row;
 use super::{SqliteStore, json_list, ts};
 use crate::store::sql::leads::PERSONS_LEADS;
 use crate::store::{
-    AdminStore, Erasure, ErasureRequest, Export, PrivacyStore, RetentionKind, StoreResult, Subject,
-    erased_key_digest,
+    AdminStore, Erasure, ErasureRequest, Export, KeyDigests, PrivacyStore, RetentionKind,
+    StoreResult, Subject, erased_key_digest,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -109,20 +109,16 @@ pub(super) async fn erased_among(
     if keys.is_empty() {
         return Ok(HashSet::new());
     }
-    let digests: BTreeMap<String, &String> =
-        keys.iter().map(|k| (erased_key_digest(k), k)).collect();
+    let digests = KeyDigests::of(keys);
     let found: Vec<String> = sqlx::query_scalar(
         "SELECT key_digest FROM erased_keys
          WHERE source = ?1 AND key_digest IN (SELECT value FROM json_each(?2))",
     )
     .bind(source)
-    .bind(json_list(&digests.keys().cloned().collect::<Vec<_>>()))
+    .bind(json_list(&digests.digests()))
     .fetch_all(pool)
     .await?;
-    Ok(found
-        .iter()
-        .filter_map(|d| digests.get(d).map(|k| (*k).clone()))
-        .collect())
+    Ok(digests.keys_of(&found))
 }
 
 /// Keeps the digest of every item's dedupe key that `forget` is about to remove (the items
