@@ -220,6 +220,115 @@ async fn a_forgotten_commenter_does_not_come_back_from_the_feed() {
     daemon.stop().await;
 }
 
+/// A comment answering comment `parent`.
+fn reply(id: u64, parent: u64, date_gmt: &str, name: &str, text: &str) -> Value {
+    let mut comment = new_comment(id, date_gmt, name, "", text);
+    comment["parent"] = json!(parent);
+    comment
+}
+
+/// Every event the sink got for the lead whose `lead.created` has external id `external`.
+fn events_of(sink: &Sink, external: &str) -> Vec<Value> {
+    let all: Vec<Value> = sink.received().iter().map(|r| r.json()).collect();
+    let id = (all.iter())
+        .find(|e| e["type"] == "lead.created" && e["data"]["external_id"] == external)
+        .map(|e| e["data"]["id"].clone());
+    (all.into_iter())
+        .filter(|e| id.is_some() && Some(&e["data"]["id"]) == id.as_ref())
+        .collect()
+}
+
+/// A reply joins the lead it answers only within its own site and only from the same person.
+/// Comment ids are a site's own (two sites both have a comment 7), and anyone may answer a
+/// public comment. Before, another site's reply to its comment 7, and a stranger's reply on
+/// the same site, both joined the first site's lead: no lead of their own, and their words and
+/// phones sent to the CRM as that person's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_joins_a_lead_only_on_its_own_site_and_from_the_same_person() {
+    let anna = "Анна Смирнова";
+    let first = new_comment(
+        7,
+        "2026-11-20T08:00:00",
+        anna,
+        "",
+        "Сколько стоит котёл с монтажом? 8 (916) 111-22-33",
+    );
+    let site_a = WpSite::start(vec![first], true).await;
+    let staff = new_comment(
+        7,
+        "2026-11-20T08:30:00",
+        "ТеплоДом",
+        "",
+        "Спасибо за вопрос!",
+    );
+    let site_b = WpSite::start(vec![staff], true).await;
+    let sink = Sink::start(&[]).await;
+    let login = format!("user = \"{USER}\"\napp_password = \"{APP_PASSWORD}\"");
+    let config = [
+        business().to_string(),
+        wordpress_source("site-a", &site_a.site_url(), "2s", &login),
+        wordpress_source("site-b", &site_b.site_url(), "2s", &login),
+        sink_config(&sink),
+    ]
+    .concat();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = start(dir.path(), &config).await;
+    wait_for_leads(&sink, 1).await;
+
+    // Site B's own comment 7 is the staff's; a visitor answers it.
+    let petr = "Присоединяюсь, тоже нужен котёл: 8 (926) 555-44-33";
+    site_b.add(vec![reply(
+        9,
+        7,
+        "2026-11-20T09:00:00",
+        "Пётр Васильев",
+        petr,
+    )]);
+    // On site A, a stranger answers Анна, and then Анна herself.
+    let irina = "А мне нужен бойлер, позвоните 8 (903) 777-88-99";
+    site_a.add(vec![reply(8, 7, "2026-11-20T09:10:00", "Ирина", irina)]);
+    let got = wait_for_leads(&sink, 3).await;
+    assert!(
+        got.contains_key("9"),
+        "site B's reply is a lead: {:?}",
+        got.keys()
+    );
+    assert!(
+        got.contains_key("8"),
+        "the stranger's reply is a lead: {:?}",
+        got.keys()
+    );
+    assert_eq!(got["9"]["contact"]["phones"], json!(["+79265554433"]));
+    assert_eq!(got["8"]["contact"]["phones"], json!(["+79037778899"]));
+    site_a.add(vec![reply(
+        10,
+        7,
+        "2026-11-20T09:20:00",
+        anna,
+        "Жду расчёт, спасибо",
+    )]);
+    let joined = eventually(WAIT, || async {
+        let events = events_of(&sink, "7");
+        (events.iter().any(|e| e["type"] == "lead.updated")).then_some(events)
+    })
+    .await
+    .expect("Анна's own reply joins her lead");
+    for event in &joined {
+        assert_eq!(
+            event["data"]["contact"]["phones"],
+            json!(["+79161112233"]),
+            "{event}"
+        );
+        let text = event["data"]["text"].as_str().unwrap_or("");
+        assert!(
+            !text.contains("бойлер") && !text.contains("Присоединяюсь"),
+            "{text}"
+        );
+    }
+    assert_eq!(leads(&sink).1, 3, "one lead a person");
+    daemon.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn comments_become_leads_once_across_polls_new_comments_and_a_restart() {
     let comments = corpus_comments(

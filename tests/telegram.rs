@@ -236,6 +236,52 @@ async fn an_edit_in_a_conversation_keeps_its_other_messages() {
     daemon.stop().await;
 }
 
+/// A photo whose caption the person corrects is still one photo in the lead. Before, the
+/// edit's copy of the message listed the photo again: two attachments in the record and the
+/// CRM's `lead.updated`, for one file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrected_caption_does_not_list_its_photo_twice() {
+    let sim = BotApiSim::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sim, ""), &default_routing()).await;
+    let chat = 5_200_000_033_i64;
+    let photo = |kind: &str, caption: &str| {
+        let mut update = private_message(chat, kind, 701, "");
+        let message = update[kind].as_object_mut().expect("a message");
+        message.remove("text");
+        message.insert("caption".into(), json!(caption));
+        message.insert("photo".into(), json!([
+            {"file_id": "AgACAgIAAxkBAAIBsmS1", "file_unique_id": "AQADsmS1", "width": 90, "height": 67, "file_size": 1204},
+            {"file_id": "AgACAgIAAxkBAAIBsmS2", "file_unique_id": "AQADsmS2", "width": 1280, "height": 960, "file_size": 183402}
+        ]));
+        update
+    };
+    sim.push(photo("message", "Котёл течёт снизу, вот фото"));
+    wait_until("the photo is a lead", || {
+        count(&events_of(dir.path(), chat), "lead.created") == 1
+    })
+    .await;
+    sim.push(photo("edited_message", "Котёл Baxi течёт снизу, вот фото"));
+    wait_until("the edit is delivered", || {
+        count(&events_of(dir.path(), chat), "lead.updated") == 1
+    })
+    .await;
+    let events = events_of(dir.path(), chat);
+    let updated = &events[events.len() - 1];
+    assert_eq!(updated["data"]["text"], "Котёл Baxi течёт снизу, вот фото");
+    let files = updated["data"]["fields"]["attachments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(files.len(), 1, "{files:#?}");
+    assert_eq!(files[0]["size"], 183402);
+    assert!(
+        updated["update"]["fields"].get("attachments").is_none(),
+        "{updated}"
+    );
+    daemon.stop().await;
+}
+
 /// An edit of a message that joined a lead, after the conversation closed, still updates
 /// that lead. Before, it was looked up by the lead's first message only: it made a second
 /// lead and woke a second manager.

@@ -106,6 +106,22 @@ impl FileLinks {
     }
 }
 
+/// Whether two entries of `fields.attachments` are the same file: every detail the channel
+/// gave (name, type, size, its own file id) is equal; the id and link [`FileLinks::annotate`]
+/// adds are the item's, and differ for the same file sent again.
+pub fn same_file(a: &Value, b: &Value) -> bool {
+    let given = |entry: &Value| match entry {
+        Value::Object(map) => Value::Object(
+            (map.iter())
+                .filter(|(k, _)| *k != "id" && *k != "url")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    };
+    given(a) == given(b)
+}
+
 /// The id of the `n`th file of inbound item `item`.
 pub fn file_id(item: &str, n: usize) -> String {
     format!("{item}.{n}")
@@ -175,5 +191,17 @@ mod tests {
                 .unwrap()
                 .contains("/files/item1.0?")
         );
+    }
+
+    #[test]
+    fn the_same_file_sent_again_is_known_by_what_the_channel_gave() {
+        let kept = serde_json::json!({"name": "photo.jpg", "size": 10, "telegram_file_id": "A",
+            "id": "item-1.0", "url": "/files/item-1.0?expires=1&sig=x"});
+        let again = serde_json::json!({"name": "photo.jpg", "size": 10, "telegram_file_id": "A",
+            "id": "item-2.0", "url": "/files/item-2.0?expires=2&sig=y"});
+        let other = serde_json::json!({"name": "photo.jpg", "size": 11, "telegram_file_id": "B",
+            "id": "item-2.1", "url": "/files/item-2.1?expires=2&sig=z"});
+        assert!(same_file(&again, &kept));
+        assert!(!same_file(&other, &kept));
     }
 }

@@ -15,7 +15,7 @@ pub use crate::sources::fetch::Unavailable;
 pub use config::{AttachmentsConfig, RawAttachments, VK_HOSTS};
 pub use fetch::Fetcher;
 pub use keeper::FileKeeper;
-pub use links::{FILES_PATH, FileLinks, LinkRefused, file_id};
+pub use links::{FILES_PATH, FileLinks, LinkRefused, file_id, same_file};
 pub use shelf::Shelf;
 
 use crate::settings::Secret;

@@ -9,6 +9,7 @@
 mod as_lead;
 mod held;
 mod isolation;
+mod replies;
 mod said;
 mod window;
 
@@ -17,6 +18,7 @@ pub use window::ConversationWindows;
 
 use crate::clock::Clock;
 use crate::deliver::{SinkRoute, created_rows, outbox_rows, update_rows};
+use crate::files::same_file;
 use crate::health::Health;
 use crate::lead::EventType;
 use crate::lead::limits::bound_joined;
@@ -523,6 +525,7 @@ impl Processor {
         draft: &NormalisedDraft,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<StoredLead>> {
+        let within = replies::refs_within(row.channel, &row.source);
         if draft.thread.edit
             && let Some(id) = &draft.external_id
         {
@@ -531,11 +534,13 @@ impl Processor {
             if let Some(lead) = tx.lead_by_external_id(&row.source, id).await? {
                 return Ok(Some(lead));
             }
-            if let Some(lead) = tx.lead_by_refs(std::slice::from_ref(id)).await? {
+            if let Some(lead) = tx.lead_by_refs(within, std::slice::from_ref(id)).await? {
                 return Ok(Some(lead));
             }
         }
-        if let Some(lead) = tx.lead_by_refs(&draft.thread.replies_to).await? {
+        if let Some(lead) = tx.lead_by_refs(within, &draft.thread.replies_to).await?
+            && replies::reply_joins(row.channel, &lead.record.contact, &draft.contact)
+        {
             return Ok(Some(lead));
         }
         if let Some(key) = &draft.thread.conversation
@@ -570,7 +575,7 @@ impl Processor {
         batch: &mut Batch,
         row: &InboundRow,
         existing: StoredLead,
-        draft: NormalisedDraft,
+        mut draft: NormalisedDraft,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let mut lead = existing.record;
@@ -584,6 +589,7 @@ impl Processor {
             false => new_words(&lead.text, &draft.text),
         };
         let had = Had::of(&lead.contact);
+        drop_listed_files(&lead.fields, &mut draft.fields);
         let offered = offered_fields(&lead.fields, &draft.fields);
         if replaces {
             lead.text = draft.text.clone();
@@ -857,6 +863,25 @@ fn merge_fields(
                 fields.insert(k, v);
             }
         }
+    }
+}
+
+/// Takes out of a follow-up's `fields.attachments` the files its lead already lists
+/// ([`same_file`]): the message of an edited caption carries its photo again, a form sent
+/// twice its file.
+fn drop_listed_files(
+    listed: &serde_json::Map<String, serde_json::Value>,
+    follow_up: &mut serde_json::Map<String, serde_json::Value>,
+) {
+    use serde_json::Value;
+    let (Some(Value::Array(listed)), Some(Value::Array(files))) =
+        (listed.get("attachments"), follow_up.get_mut("attachments"))
+    else {
+        return;
+    };
+    files.retain(|file| !listed.iter().any(|kept| same_file(file, kept)));
+    if files.is_empty() {
+        follow_up.remove("attachments");
     }
 }
 

@@ -320,8 +320,16 @@ pub trait StoreTx: Send {
         external_id: &str,
     ) -> StoreResult<Option<StoredLead>>;
 
-    /// The newest lead any of `refs` belongs to (a reply's `In-Reply-To`/`References`).
-    async fn lead_by_refs(&mut self, refs: &[String]) -> StoreResult<Option<StoredLead>>;
+    /// The newest lead any of `refs` belongs to (a reply's `In-Reply-To`/`References`, an
+    /// edited message's id), among the leads of `source`; `None` looks in every source, for
+    /// ids unique everywhere (e-mail's Message-IDs). A comment id, a chat's message number or
+    /// a WhatsApp message id means something only within its own source: another site's
+    /// comment 7 is another person.
+    async fn lead_by_refs(
+        &mut self,
+        source: Option<&str>,
+        refs: &[String],
+    ) -> StoreResult<Option<StoredLead>>;
 
     /// How many refs lead `lead_id` has: its own external id and one per message that joined
     /// it with one. An edit replaces a lead's text only while it holds that one message.

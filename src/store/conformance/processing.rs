@@ -45,7 +45,7 @@ pub(crate) async fn reads_in_the_transaction_see_the_leads_it_keeps_back(store: 
         previous("a1", "anna")
     );
     // Each lookup finds a lead written just before it.
-    let by_ref = tx.lead_by_refs(&["<a1@mail>".into()]).await.expect("read");
+    let by_ref = (tx.lead_by_refs(Some("inbox"), &["<a1@mail>".into()]).await).expect("read");
     assert_eq!(by_ref.map(|l| l.record.id), Some("a1".into()));
     tx.insert_lead(&new_lead("b1", "inbox", "b@x.ru", 2, "boris"))
         .await
@@ -332,22 +332,30 @@ pub(crate) async fn follow_ups_add_keys_refs_and_activity_but_keep_the_routing(s
         previous("f1", "anna")
     );
     let by_ref = tx
-        .lead_by_refs(&["<reply@mail>".into()])
+        .lead_by_refs(None, &["<reply@mail>".into()])
         .await
         .expect("read");
     assert_eq!(by_ref.map(|l| l.record.id), Some("f1".into()));
+    // Within its source only, when asked so: another source's message 7 is someone else's.
+    for (source, found) in [("tg", Some("f1".to_string())), ("inbox", None)] {
+        let by_ref = (tx
+            .lead_by_refs(Some(source), &["<reply@mail>".into()])
+            .await)
+            .expect("read");
+        assert_eq!(by_ref.map(|l| l.record.id), found, "within {source}");
+    }
     let by_external = tx
         .lead_by_external_id("tg", "<f1@mail>")
         .await
         .expect("read");
     assert_eq!(by_external.map(|l| l.record.id), Some("f1".into()));
     assert!(
-        tx.lead_by_refs(&["<other@mail>".into()])
+        tx.lead_by_refs(None, &["<other@mail>".into()])
             .await
             .expect("read")
             .is_none()
     );
-    assert!(tx.lead_by_refs(&[]).await.expect("read").is_none());
+    assert!(tx.lead_by_refs(None, &[]).await.expect("read").is_none());
     assert!(tx.previous_lead(&[]).await.expect("read").is_none());
     // Active since minute 15 only through the follow-up at minute 20.
     let open = tx

@@ -131,15 +131,21 @@ impl StoreTx for PgTx {
         .await
     }
 
-    async fn lead_by_refs(&mut self, refs: &[String]) -> StoreResult<Option<StoredLead>> {
+    async fn lead_by_refs(
+        &mut self,
+        source: Option<&str>,
+        refs: &[String],
+    ) -> StoreResult<Option<StoredLead>> {
         if refs.is_empty() {
             return Ok(None);
         }
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {LEAD_COLUMNS} FROM lead_refs r JOIN leads l ON l.id = r.lead_id
-             WHERE r.ref = ANY($1) ORDER BY l.received_at DESC LIMIT 1"
+             WHERE r.ref = ANY($1) AND ($2::text IS NULL OR l.source = $2)
+             ORDER BY l.received_at DESC LIMIT 1"
         )))
         .bind(refs)
+        .bind(source)
         .fetch_optional(self.db.conn(Sees::Refs(refs)).await?)
         .await?
         .as_ref()

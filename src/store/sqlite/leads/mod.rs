@@ -135,7 +135,11 @@ impl StoreTx for SqliteTx {
         .await
     }
 
-    async fn lead_by_refs(&mut self, refs: &[String]) -> StoreResult<Option<StoredLead>> {
+    async fn lead_by_refs(
+        &mut self,
+        source: Option<&str>,
+        refs: &[String],
+    ) -> StoreResult<Option<StoredLead>> {
         if refs.is_empty() {
             return Ok(None);
         }
@@ -143,10 +147,10 @@ impl StoreTx for SqliteTx {
             Sees::Refs(refs),
             format!(
                 "SELECT {LEAD_COLUMNS} FROM lead_refs r JOIN leads l ON l.id = r.lead_id
-                 WHERE r.ref IN (SELECT value FROM json_each(?1))
+                 WHERE r.ref IN (SELECT value FROM json_each(?1)) AND (?2 = '' OR l.source = ?2)
                  ORDER BY l.received_at DESC LIMIT 1"
             ),
-            &[json_list(refs)],
+            &[json_list(refs), source.unwrap_or_default().to_string()],
         )
         .await
     }
