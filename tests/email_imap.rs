@@ -315,19 +315,7 @@ async fn a_message_without_a_message_id_is_not_taken_twice_when_the_mailbox_is_r
     assert!(first.is_some(), "the message became a lead");
     daemon.stop().await;
     // The server forgets its numbering: a new UIDVALIDITY at the next look.
-    let maildir = dovecot.mail_dir().join("mail").join(support::dovecot::USER);
-    let mut renumbered = 0;
-    for entry in std::fs::read_dir(&maildir).expect("the maildir") {
-        let path = entry.expect("an entry").path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.starts_with("dovecot-uidlist") || name.starts_with("dovecot.index") {
-            std::fs::remove_file(&path).expect("remove");
-            renumbered += 1;
-        }
-    }
-    assert!(renumbered > 0, "no index files in {maildir:?}");
-    // One second later at least, so the new UIDVALIDITY (a time) differs from the first.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    renumber(&dovecot).await;
     dovecot.append_all("INBOX", &[lead_mail("after", 1)]).await;
     let daemon = TestDaemon::start_in(dir.path(), &config, &default_routing()).await;
     wait_for_leads(&sink, 1, &dovecot).await;
@@ -340,6 +328,72 @@ async fn a_message_without_a_message_id_is_not_taken_twice_when_the_mailbox_is_r
     tokio::time::sleep(Duration::from_secs(2)).await;
     let created = events(&sink, "lead.created");
     assert_eq!(created.len(), 2, "{created:?}");
+    daemon.stop().await;
+}
+
+/// Renumbers the test user's maildir as a server that rebuilt its index does: a new
+/// UIDVALIDITY at the next look (one second later at least, as it is a time).
+async fn renumber(dovecot: &Dovecot) {
+    let maildir = dovecot.mail_dir().join("mail").join(support::dovecot::USER);
+    let mut removed = 0;
+    for entry in std::fs::read_dir(&maildir).expect("the maildir") {
+        let path = entry.expect("an entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("dovecot-uidlist") || name.starts_with("dovecot.index") {
+            std::fs::remove_file(&path).expect("remove");
+            removed += 1;
+        }
+    }
+    assert!(removed > 0, "no index files in {maildir:?}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+}
+
+/// A person `leadgate forget` erased does not come back when the mailbox is read again: their
+/// message is still in it, and a renumbered mailbox is rescanned. Before, the rescan found
+/// the message new (its item and dedupe key were gone with the erasure) and made it a lead,
+/// a card and a `lead.created` again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forgotten_sender_does_not_come_back_when_the_mailbox_is_read_again() {
+    let dovecot = Dovecot::start().await;
+    let sink = Sink::start(&[]).await;
+    dovecot.append_all("INBOX", &[lead_mail("erased", 1)]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = config(&dovecot, &sink, "");
+    let daemon = TestDaemon::start_in(dir.path(), &config, &default_routing()).await;
+    wait_for_leads(&sink, 1, &dovecot).await;
+    daemon.stop().await;
+    let forgotten = std::process::Command::new(env!("CARGO_BIN_EXE_leadgate"))
+        .args([
+            "forget",
+            "--config",
+            "leadgate.toml",
+            "--email",
+            "client1.erased@example.ru",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("run leadgate forget");
+    assert!(
+        forgotten.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forgotten.stderr)
+    );
+    renumber(&dovecot).await;
+    dovecot.append_all("INBOX", &[lead_mail("after", 2)]).await;
+    let daemon = TestDaemon::start_in(dir.path(), &config, &default_routing()).await;
+    let second = eventually(PATIENCE, || async {
+        (events(&sink, "lead.created").len() >= 2).then_some(())
+    })
+    .await;
+    assert!(second.is_some(), "the new message became a lead");
+    // The renumbered mailbox was read again from before the erased message: give it time.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let from = |e: &Value| e["contact"]["emails"][0].as_str().unwrap_or("").to_string();
+    let created: Vec<String> = events(&sink, "lead.created").iter().map(from).collect();
+    assert_eq!(
+        created,
+        ["client1.erased@example.ru", "client2.after@example.ru"]
+    );
     daemon.stop().await;
 }
 

@@ -139,9 +139,10 @@ pub(crate) fn erased_key_digest(dedupe_key: &str) -> String {
 pub(crate) struct KeyDigests<'a>(BTreeMap<String, &'a String>);
 
 impl<'a> KeyDigests<'a> {
-    /// The digest of each of `keys`.
+    /// The digest of each of `keys`, as the store kept it (an over-long key by its digest).
     pub(crate) fn of(keys: &'a [String]) -> KeyDigests<'a> {
-        KeyDigests(keys.iter().map(|k| (erased_key_digest(k), k)).collect())
+        let digest = |k: &String| erased_key_digest(&super::bounded_dedupe_key(k));
+        KeyDigests(keys.iter().map(|k| (digest(k), k)).collect())
     }
 
     /// The digests, to ask for.
@@ -164,4 +165,39 @@ pub struct Export {
     pub leads: Vec<Journey>,
     /// Items naming them that made no lead of theirs (not leads, not processed yet).
     pub other_items: Vec<serde_json::Value>,
+    /// The messages sent to managers about their leads (the cards quote their words).
+    pub notifications: Vec<serde_json::Value>,
+    /// What the CRMs answered about their leads (the CRM's own ids for them).
+    pub crm_refs: Vec<serde_json::Value>,
+    /// The files they sent, as kept (name, type, size, SHA-256; the bytes are in `files/`).
+    pub files: Vec<serde_json::Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_over_long_key_is_asked_for_as_the_store_kept_it() {
+        let long = format!("<{}@mail.example>", "x".repeat(400));
+        let kept = crate::store::NewInbound {
+            id: "i".into(),
+            source: "inbox".into(),
+            channel: crate::lead::Channel::Email,
+            dedupe_key: long.clone(),
+            received_at: chrono::DateTime::UNIX_EPOCH,
+            content_type: None,
+            payload: Vec::new(),
+            meta: serde_json::Value::Null,
+        }
+        .with_bounded_key()
+        .dedupe_key;
+        assert!(kept.starts_with("sha256:"), "{kept}");
+        let keys = [long.clone(), "<short@mail>".to_string()];
+        let digests = KeyDigests::of(&keys);
+        let found = digests.keys_of(&[erased_key_digest(&kept)]);
+        assert_eq!(found, [long].into());
+        let short = digests.keys_of(&[erased_key_digest("<short@mail>")]);
+        assert_eq!(short, ["<short@mail>".to_string()].into());
+    }
 }

@@ -4,6 +4,7 @@ use crate::lead::{Channel, Lead};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// An item a channel handed over, to be committed before the channel is acknowledged.
 #[derive(Debug, Clone)]
@@ -37,11 +38,22 @@ impl NewInbound {
     /// replaced by `sha256:` and its digest: the same key always gives the same replacement,
     /// so a retried delivery is still a duplicate.
     pub fn with_bounded_key(mut self) -> NewInbound {
-        if self.dedupe_key.len() > MAX_DEDUPE_KEY || self.dedupe_key.contains('\0') {
-            let digest = crate::digest::sha256_hex(self.dedupe_key.as_bytes());
-            self.dedupe_key = format!("sha256:{digest}");
+        if let Cow::Owned(bounded) = bounded_dedupe_key(&self.dedupe_key) {
+            self.dedupe_key = bounded;
         }
         self
+    }
+}
+
+/// A dedupe key as the store keeps it (see [`NewInbound::with_bounded_key`]): what a poller
+/// asks about a key it read (`erased_among`) is asked of the key the store wrote.
+pub fn bounded_dedupe_key(key: &str) -> Cow<'_, str> {
+    match key.len() > MAX_DEDUPE_KEY || key.contains('\0') {
+        true => Cow::Owned(format!(
+            "sha256:{}",
+            crate::digest::sha256_hex(key.as_bytes())
+        )),
+        false => Cow::Borrowed(key),
     }
 }
 

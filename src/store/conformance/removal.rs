@@ -9,7 +9,7 @@ use crate::store::{
     FinishedInbound, LeadStatus, LeadUpdate, NewLead, NewNotification, NotificationResult,
     RetentionKind, Subject,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn file(id: &str, lead: &str, sha: &str, size: u64, minute: u32) -> FileRecord {
     FileRecord {
@@ -122,6 +122,14 @@ pub(crate) async fn forgetting_a_person_removes_their_leads_and_items(s: &dyn St
     }])
     .await
     .expect("notify");
+    let claimed = s
+        .claim_outbox("crm", at(7), at(8), 10)
+        .await
+        .expect("claim");
+    let captured: crate::store::CrmRefs = [("lead".to_string(), json!(4242))].into();
+    (s.record_step(claimed[0].id, 1, "crm", "l1", &captured, at(7))
+        .await)
+        .expect("step");
 
     let export = s
         .export(&Subject::Email("a@x.ru".into()))
@@ -136,7 +144,23 @@ pub(crate) async fn forgetting_a_person_removes_their_leads_and_items(s: &dyn St
     assert_eq!(ids, ["l1", "l2"]);
     assert_eq!(export.other_items.len(), 1);
     assert_eq!(export.other_items[0]["id"], "spam-a");
-    assert_eq!(export.other_items[0]["payload"], "write to A@X.RU today");
+    assert_eq!(
+        export.other_items[0]["payload"]["text"],
+        "write to A@X.RU today"
+    );
+    // What else is kept about their leads: the card a manager got, the file they sent.
+    let kinds: Vec<&Value> = export.notifications.iter().map(|n| &n["lead_id"]).collect();
+    assert_eq!(kinds, ["l1"]);
+    assert!(
+        export.notifications[0].get("address").is_none(),
+        "the manager's own"
+    );
+    let files: Vec<&Value> = export.files.iter().map(|f| &f["name"]).collect();
+    assert_eq!(files, ["l1.0.png"]);
+    let refs: Vec<(&Value, &Value)> = (export.crm_refs.iter())
+        .map(|r| (&r["sink"], &r["value"]))
+        .collect();
+    assert_eq!(refs, [(&json!("crm"), &json!(4242))]);
 
     let erased = s
         .forget(
@@ -160,6 +184,7 @@ pub(crate) async fn forgetting_a_person_removes_their_leads_and_items(s: &dyn St
     );
     assert_eq!(erased.removed.get("outbox"), Some(&1));
     assert_eq!(erased.removed.get("notifications"), Some(&1));
+    assert_eq!(erased.removed.get("crm_refs"), Some(&1));
     assert_eq!(erased.removed.get("attachments"), Some(&1));
     assert_eq!(erased.removed.get("assignments"), Some(&2));
     for id in ["l1", "l2"] {
@@ -172,6 +197,11 @@ pub(crate) async fn forgetting_a_person_removes_their_leads_and_items(s: &dyn St
     let erased = (s.erased_among("site", &keys(&["spam-a", "spam-b"])).await).expect("erased");
     assert_eq!(erased, ["spam-a".to_string()].into());
     assert!(s.erased_among("inbox", &[]).await.expect("none").is_empty());
+    // A file the keeper fetched while the erasure ran is not recorded for the item it removed.
+    s.record_files(&[file("l1.1", "l1", "dd", 5, 31)], 1, at(31))
+        .await
+        .expect("files");
+    assert!(s.file("l1.1").await.expect("file").is_none());
     assert!(s.inbound_item("spam-a").await.expect("read").is_none());
     assert!(s.file("l1.0").await.expect("file").is_none());
     assert!(
@@ -455,6 +485,7 @@ pub(crate) async fn the_file_keeper_reads_processed_items_and_keeps_records_firs
     assert!(items.is_empty());
     assert_eq!(after, seq);
 
+    stored(s, &new_lead("lead-a", "inbox", "k@x.ru", 1, "anna"), &[]).await;
     let files = [
         file("a.0", "lead-a", "aa", 100, 1),
         file("a.1", "lead-a", "aa", 100, 1),

@@ -44,10 +44,14 @@ pub(crate) fn file_columns(
     }
 }
 
+/// Only while its item is there: a file fetched while `leadgate forget` or retention removed
+/// the item is not recorded (the sweeper then removes its bytes, which no record keeps).
 pub(crate) static INSERT_FILE: Statement = Statement::new(
     "INSERT INTO attachments
          (id, inbound_id, lead_id, name, content_type, size, sha256, status, reason, at)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO NOTHING",
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
+     WHERE EXISTS (SELECT 1 FROM inbound WHERE id = ?2)
+     ON CONFLICT (id) DO NOTHING",
 );
 
 /// A file by id, as [`file_record`] reads it.

@@ -8,6 +8,7 @@
 pub(super) mod admin;
 pub(super) mod console;
 pub(super) mod conversations;
+pub(super) mod export;
 pub(super) mod files;
 pub(super) mod inbound;
 pub(super) mod leads;

@@ -1,13 +1,12 @@
 //! What the admin API and `/readyz` read: the health check, lists of items and leads, a lead's
 //! whole journey, and the queue counts.
 
-use super::inbound::inbound_row;
 use super::outbox::outbox_summaries;
 use super::*;
 use crate::store::sql::Read;
 use crate::store::sql::admin::{
-    JOURNEY_ASSIGNMENTS, JOURNEY_AUDIT, JOURNEY_LEAD, RULES_TEXTS, assignment_summary, audit_entry,
-    inbound_summary, lead_summary, queue_counts,
+    JOURNEY_ASSIGNMENTS, JOURNEY_AUDIT, JOURNEY_INBOUND, JOURNEY_LEAD, RULES_TEXTS,
+    assignment_summary, audit_entry, inbound_summary, journey_item, lead_summary, queue_counts,
 };
 use crate::store::sql::outbox::OUTBOX_COLUMNS;
 
@@ -67,28 +66,13 @@ impl AdminStore for SqliteStore {
         else {
             return Ok(None);
         };
-        let inbound = sqlx::query(
-        "SELECT id, source, channel, dedupe_key, received_at, content_type, payload, meta, status
-         FROM inbound WHERE lead_id = ?1 ORDER BY received_at, id",
-    )
-    .bind(lead_id)
-    .fetch_all(&self.read)
-    .await?
-    .iter()
-    .map(|r| {
-        let row = inbound_row(r)?;
-        let payload = match String::from_utf8(row.payload) {
-            Ok(text) => serde_json::json!({"text": text}),
-            Err(e) => serde_json::json!({"bytes": e.into_bytes().len()}),
-        };
-        Ok(serde_json::json!({
-            "id": row.id, "source": row.source, "channel": row.channel,
-            "dedupe_key": row.dedupe_key, "received_at": row.received_at,
-            "content_type": row.content_type, "meta": row.meta,
-            "status": r.try_get::<String, _>("status")?, "payload": payload,
-        }))
-    })
-    .collect::<StoreResult<Vec<_>>>()?;
+        let inbound = sqlx::query(JOURNEY_INBOUND.sqlite())
+            .bind(lead_id)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(journey_item)
+            .collect::<StoreResult<Vec<_>>>()?;
         let assignments = sqlx::query(JOURNEY_ASSIGNMENTS.sqlite())
             .bind(lead_id)
             .fetch_all(&self.read)

@@ -2,8 +2,11 @@
 //! `secure_delete`, `VACUUM` and a WAL truncation, so erased bytes leave the files) and
 //! `export`.
 
-use super::inbound::inbound_row;
 use super::{SqliteStore, json_list, ts};
+use crate::store::sql::export::{
+    LEAD_CRM_REFS, LEAD_FILES, LEAD_NOTIFICATIONS, crm_ref_json, exported_item, file_json,
+    notification_json,
+};
 use crate::store::sql::leads::PERSONS_LEADS;
 use crate::store::{
     AdminStore, Erasure, ErasureRequest, Export, KeyDigests, PrivacyStore, RetentionKind,
@@ -311,26 +314,45 @@ impl PrivacyStore for SqliteStore {
             .fetch_all(&mut *conn)
             .await?;
             for r in &rows {
-                let row = inbound_row(r)?;
-                if other_items.iter().any(|i| i["id"] == row.id.as_str()) {
-                    continue; // matched by an earlier text
+                let item = exported_item(r)?;
+                if !other_items.iter().any(|i| i["id"] == item["id"]) {
+                    other_items.push(item); // else matched by an earlier text
                 }
-                other_items.push(serde_json::json!({
-                    "id": row.id, "source": row.source, "channel": row.channel,
-                    "received_at": row.received_at, "content_type": row.content_type,
-                    "status": r.try_get::<String, _>("status")?,
-                    "reason": r.try_get::<Option<String>, _>("reason")?,
-                    "payload": String::from_utf8_lossy(&row.payload),
-                }));
+            }
+        }
+        let mut export = Export {
+            other_items,
+            ..Export::default()
+        };
+        for id in &ids {
+            for r in sqlx::query(LEAD_NOTIFICATIONS.sqlite())
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?
+            {
+                export.notifications.push(notification_json(&r)?);
+            }
+            for r in sqlx::query(LEAD_CRM_REFS.sqlite())
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?
+            {
+                export.crm_refs.push(crm_ref_json(&r)?);
+            }
+            for r in sqlx::query(LEAD_FILES.sqlite())
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?
+            {
+                export.files.push(file_json(&r)?);
             }
         }
         drop(conn);
-        let mut leads = Vec::with_capacity(ids.len());
         for id in &ids {
             if let Some(journey) = self.lead_journey(id).await? {
-                leads.push(journey);
+                export.leads.push(journey);
             }
         }
-        Ok(Export { leads, other_items })
+        Ok(export)
     }
 }

@@ -234,7 +234,7 @@ impl Mailbox {
         let Some(&last) = stored.last() else {
             return Ok((0, missing));
         };
-        let items: Vec<NewInbound> = stored
+        let mut items: Vec<NewInbound> = stored
             .iter()
             .filter_map(|uid| {
                 let (raw, size) = content.get(uid)?;
@@ -245,6 +245,13 @@ impl Mailbox {
                 Some(self.inbound(cursor.uidvalidity, *uid, raw, too_large))
             })
             .collect();
+        // Mail of a person `leadgate forget` erased is still in the mailbox: a rescan (a new
+        // UIDVALIDITY) or a second folder that holds it must not make it a lead again.
+        let keys: Vec<String> = items.iter().map(|i| i.dedupe_key.clone()).collect();
+        let erased = (self.deps.store)
+            .erased_among(&self.source.id, &keys)
+            .await?;
+        items.retain(|item| !erased.contains(&item.dedupe_key));
         let next = cursor.taken_to(last, self.deps.clock.now(), self.source.backfill);
         let watermark = CursorWrite {
             key: cursor::key(&self.source.id, &self.mailbox),
