@@ -4,10 +4,7 @@
 
 use super::inbound::INBOUND_COLUMNS;
 use super::*;
-use crate::store::sql::export::{
-    LEAD_CRM_REFS, LEAD_FILES, LEAD_NOTIFICATIONS, crm_ref_json, exported_item, file_json,
-    notification_json,
-};
+use crate::store::sql::export::{exported_item, lead_extras};
 use crate::store::sql::leads::PERSONS_LEADS;
 use crate::store::{KeyDigests, erased_key_digest};
 use std::collections::{BTreeMap, HashSet};
@@ -283,26 +280,14 @@ impl PrivacyStore for PgStore {
             ..Export::default()
         };
         for id in &ids {
-            for r in sqlx::query(LEAD_NOTIFICATIONS.postgres())
-                .bind(id)
-                .fetch_all(&mut *conn)
-                .await?
-            {
-                export.notifications.push(notification_json(&r)?);
-            }
-            for r in sqlx::query(LEAD_CRM_REFS.postgres())
-                .bind(id)
-                .fetch_all(&mut *conn)
-                .await?
-            {
-                export.crm_refs.push(crm_ref_json(&r)?);
-            }
-            for r in sqlx::query(LEAD_FILES.postgres())
-                .bind(id)
-                .fetch_all(&mut *conn)
-                .await?
-            {
-                export.files.push(file_json(&r)?);
+            for (statement, read, list) in lead_extras::<sqlx::postgres::PgRow>() {
+                for r in sqlx::query(statement.postgres())
+                    .bind(id)
+                    .fetch_all(&mut *conn)
+                    .await?
+                {
+                    list(&mut export).push(read(&r)?);
+                }
             }
         }
         drop(conn);

@@ -6,8 +6,8 @@
 use super::admin::payload_json;
 use super::inbound::inbound_row;
 use super::{Read, Statement};
-use crate::store::StoreResult;
 use crate::store::values::parse_json;
+use crate::store::{Export, StoreResult};
 use serde_json::{Value, json};
 
 /// An item naming a person that made no lead of theirs, as `leadgate export` shows it; the
@@ -23,14 +23,14 @@ pub(crate) fn exported_item(r: &impl Read) -> StoreResult<Value> {
 }
 
 /// A lead's notifications, oldest first, as [`notification_json`] reads them: lead id.
-pub(crate) static LEAD_NOTIFICATIONS: Statement = Statement::new(
+static LEAD_NOTIFICATIONS: Statement = Statement::new(
     "SELECT lead_id, recipient, channel, kind, message, status, created_at, sent_at
      FROM notifications WHERE lead_id = ?1 ORDER BY id",
 );
 
 /// A message sent (or to be sent) to a manager about a person's lead: the manager by id,
 /// never the manager's chat or address.
-pub(crate) fn notification_json(r: &impl Read) -> StoreResult<Value> {
+fn notification_json<R: Read>(r: &R) -> StoreResult<Value> {
     Ok(json!({
         "lead_id": r.opt_text("lead_id")?, "manager": r.text("recipient")?,
         "channel": r.text("channel")?, "kind": r.text("kind")?,
@@ -42,13 +42,13 @@ pub(crate) fn notification_json(r: &impl Read) -> StoreResult<Value> {
 }
 
 /// What the CRMs answered about a lead, as [`crm_ref_json`] reads it: lead id.
-pub(crate) static LEAD_CRM_REFS: Statement = Statement::new(
+static LEAD_CRM_REFS: Statement = Statement::new(
     "SELECT sink, lead_id, name, value, captured_at FROM crm_refs WHERE lead_id = ?1
      ORDER BY sink, name",
 );
 
 /// A value a CRM answered about a person's lead (its own id for them, say).
-pub(crate) fn crm_ref_json(r: &impl Read) -> StoreResult<Value> {
+fn crm_ref_json<R: Read>(r: &R) -> StoreResult<Value> {
     Ok(json!({
         "sink": r.text("sink")?, "lead_id": r.text("lead_id")?, "name": r.text("name")?,
         "value": parse_json::<Value>("crm_refs.value", &r.text("value")?)?,
@@ -57,17 +57,35 @@ pub(crate) fn crm_ref_json(r: &impl Read) -> StoreResult<Value> {
 }
 
 /// A lead's files, as [`file_json`] reads them: lead id.
-pub(crate) static LEAD_FILES: Statement = Statement::new(
+static LEAD_FILES: Statement = Statement::new(
     "SELECT id, inbound_id, lead_id, name, content_type, size, sha256, status, reason
      FROM attachments WHERE lead_id = ?1 ORDER BY id",
 );
 
 /// A file a person sent, as kept: the bytes are in the files folder under its SHA-256.
-pub(crate) fn file_json(r: &impl Read) -> StoreResult<Value> {
+fn file_json<R: Read>(r: &R) -> StoreResult<Value> {
     Ok(json!({
         "id": r.text("id")?, "item": r.text("inbound_id")?, "lead_id": r.text("lead_id")?,
         "name": r.text("name")?, "type": r.text("content_type")?, "size": r.opt_int("size")?,
         "sha256": r.opt_text("sha256")?, "status": r.text("status")?,
         "reason": r.opt_text("reason")?,
     }))
+}
+
+/// The list of an [`Export`] that one of [`lead_extras`]' statements fills.
+type ExportList = fn(&mut Export) -> &mut Vec<Value>;
+
+/// How one of [`lead_extras`]' statements' rows (`R`, the backend's row) is read.
+type ReadRow<R> = fn(&R) -> StoreResult<Value>;
+
+/// What an export reads for each lead besides its journey: each statement (bound to the
+/// lead's id), the reader of its rows (`R`, the backend's row) and the list they go to.
+pub(crate) fn lead_extras<R: Read>() -> [(&'static Statement, ReadRow<R>, ExportList); 3] {
+    [
+        (&LEAD_NOTIFICATIONS, notification_json::<R>, |e| {
+            &mut e.notifications
+        }),
+        (&LEAD_CRM_REFS, crm_ref_json::<R>, |e| &mut e.crm_refs),
+        (&LEAD_FILES, file_json::<R>, |e| &mut e.files),
+    ]
 }

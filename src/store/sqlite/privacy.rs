@@ -3,10 +3,7 @@
 //! `export`.
 
 use super::{SqliteStore, json_list, ts};
-use crate::store::sql::export::{
-    LEAD_CRM_REFS, LEAD_FILES, LEAD_NOTIFICATIONS, crm_ref_json, exported_item, file_json,
-    notification_json,
-};
+use crate::store::sql::export::{exported_item, lead_extras};
 use crate::store::sql::leads::PERSONS_LEADS;
 use crate::store::{
     AdminStore, Erasure, ErasureRequest, Export, KeyDigests, PrivacyStore, RetentionKind,
@@ -325,26 +322,14 @@ impl PrivacyStore for SqliteStore {
             ..Export::default()
         };
         for id in &ids {
-            for r in sqlx::query(LEAD_NOTIFICATIONS.sqlite())
-                .bind(id)
-                .fetch_all(&mut *conn)
-                .await?
-            {
-                export.notifications.push(notification_json(&r)?);
-            }
-            for r in sqlx::query(LEAD_CRM_REFS.sqlite())
-                .bind(id)
-                .fetch_all(&mut *conn)
-                .await?
-            {
-                export.crm_refs.push(crm_ref_json(&r)?);
-            }
-            for r in sqlx::query(LEAD_FILES.sqlite())
-                .bind(id)
-                .fetch_all(&mut *conn)
-                .await?
-            {
-                export.files.push(file_json(&r)?);
+            for (statement, read, list) in lead_extras::<sqlx::sqlite::SqliteRow>() {
+                for r in sqlx::query(statement.sqlite())
+                    .bind(id)
+                    .fetch_all(&mut *conn)
+                    .await?
+                {
+                    list(&mut export).push(read(&r)?);
+                }
             }
         }
         drop(conn);
