@@ -320,6 +320,54 @@ async fn a_client_guessing_a_webhook_secret_is_stopped_long_before_a_provider_is
     daemon.stop().await;
 }
 
+/// A form with no secret posted at the hook door is taken as a browser's post: its allowed
+/// origins and its visitor's rate limit hold there too. Before, `/hooks/generic/ID` skipped
+/// both (the hook door trusts a provider that proves itself, and this one proves nothing), so
+/// a hostile page could post from anywhere and a script without the form's limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_without_a_secret_keeps_its_limits_at_the_hook_door() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = r#"
+[[sources.webform]]
+id = "site"
+allowed_origins = ["https://teplodom.example"]
+rate_per_minute = 2
+rate_burst = 2
+
+[[sinks.file]]
+id = "crm"
+path = "{dir}/delivered.jsonl"
+"#;
+    let daemon = TestDaemon::start_in(dir.path(), config, &always_open_routing()).await;
+    let post = |origin: &'static str, n: u32| {
+        let url = daemon.url("/hooks/generic/site");
+        async move {
+            (reqwest::Client::new().post(url))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("accept", "application/json")
+                .header("origin", origin)
+                .body(format!("name=Visitor&phone=%2B7+911+773-07-{n:02}"))
+                .send()
+                .await
+                .expect("post")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        post("https://evil.example", 0).await,
+        403,
+        "a foreign origin"
+    );
+    let mut answers = Vec::new();
+    for n in 1..=3 {
+        answers.push(post("https://teplodom.example", n).await);
+    }
+    assert_eq!(answers, [202, 202, 429]);
+    assert_eq!(inbound_count(&daemon).await, 2);
+    daemon.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_form_builder_posting_for_many_visitors_is_not_limited_as_one_visitor() {
     let dir = tempfile::tempdir().expect("tempdir");

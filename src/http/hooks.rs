@@ -126,14 +126,18 @@ async fn connector_hook(
     headers: &HeaderMap,
     body: Body,
 ) -> Response {
-    let matches = app
-        .forms
-        .get(id)
-        .is_some_and(|f| f.connector.name == connector);
-    if !matches {
+    let Some(form) = (app.forms.get(id)).filter(|f| f.connector.name == connector) else {
         return ApiError::not_found("connector source").into_response();
-    }
-    let door = super::forms::Door::Hook;
+    };
+    // The hook door skips a browser's checks (allowed origins, the visitor's rate limit)
+    // because the provider proves itself: with the form's secret, or, for a provider that
+    // cannot sign, by the admin's `allow_unsigned`. Without either, nothing says the post is
+    // not a browser's, so it is taken as one: otherwise `/hooks/generic/ID` would be a way
+    // around both.
+    let door = match form.cfg.secret.is_some() || form.cfg.allow_unsigned {
+        true => super::forms::Door::Hook,
+        false => super::forms::Door::Form,
+    };
     match super::forms::accept(app, id, peer, headers, query, body, door).await {
         Ok(r) => r,
         Err(e) => {
