@@ -232,6 +232,57 @@ async fn held_leads_are_assigned_oldest_first_when_hours_begin() {
     daemon.stop().await;
 }
 
+/// A lead the admin said is a lead, though a rule drops it, is held overnight and assigned in
+/// the morning. The morning's offer asks the rules again, and a rule that drops must be passed
+/// over there too, as at the lead's first routing. Before, the offer's rules dropped it: no
+/// manager, and it stayed held for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_the_admin_let_through_a_drop_rule_is_assigned_when_hours_begin() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Monday 2026-11-23 07:00 Moscow; the only manager starts at 09:00.
+    let start_at = chrono::DateTime::parse_from_rfc3339("2026-11-23T07:00:00+03:00")
+        .expect("time")
+        .to_utc();
+    let clock = Arc::new(ManualClock::new(start_at));
+    let routing = "levels = [\"junior\"]\ntimezone = \"Europe/Moscow\"\nfallback = \"hold\"\n\n[sla]\nack_within = \"30m\"\n\n\
+                   [[managers]]\nid = \"ivan\"\nname = \"Иван\"\nlevel = \"junior\"\nhours = \"mon-fri 09:00-18:00\"\n\n\
+                   [[rules]]\nname = \"spam\"\nwhen = { text_contains = [\"казино\"] }\ndrop = \"spam\"\n\n\
+                   [[rules]]\nname = \"all\"\nlevel = \"junior\"\n";
+    let daemon = TestDaemon::start_at(dir.path(), &config(&sink), routing, clock.clone()).await;
+    let item = (daemon)
+        .submit_form(&[
+            ("phone", "+79161110007"),
+            ("message", "Котёл для здания бывшего казино"),
+        ])
+        .await;
+    let dropped = eventually(Duration::from_secs(10), || async {
+        let listed = daemon.admin_get("/admin/api/inbound?reason=dropped").await;
+        (listed.to_string().contains(&item)).then_some(())
+    })
+    .await;
+    assert!(dropped.is_some(), "the rule drops it");
+    let marked = reqwest::Client::new()
+        .post(daemon.url(&format!("/admin/api/inbound/{item}/lead")))
+        .bearer_auth(support::daemon::ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("as lead");
+    assert_eq!(marked.status().as_u16(), 202, "{:?}", marked.text().await);
+    let created = sink.events(1).await;
+    assert_eq!(created[0]["type"], "lead.created");
+    assert_eq!(
+        created[0]["data"]["assignment"],
+        serde_json::Value::Null,
+        "held at 07:00"
+    );
+    clock.advance(chrono::Duration::hours(2) + chrono::Duration::minutes(1));
+    let got = sink.events(2).await;
+    assert_eq!(got[1]["type"], "lead.reassigned", "{got:#?}");
+    assert_eq!(manager_of(&got[1]), "ivan");
+    daemon.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_returning_contact_held_overnight_goes_to_their_manager_in_the_morning() {
     let sink = Sink::start(&[]).await;

@@ -56,7 +56,8 @@ impl Offer {
             .or_else(|| lead.classification.as_ref().map(|c| c.level.as_str()))
             .unwrap_or(last.level.as_str())
             .to_string();
-        let strategy = Strategy::parse(&last.strategy).unwrap_or(Strategy::RoundRobin);
+        let rule = lead.classification.as_ref().map(|c| c.rule.as_str());
+        let strategy = rules.pass_strategy(&last.strategy, rule);
         let result = rules.pick(&level, strategy, lead, ctx);
         let ack_within = lead
             .classification

@@ -686,8 +686,10 @@ impl Processor {
                 state: &batch.state,
                 exclude: &had,
             };
+            // The lead is made: a rule that drops (one the admin let it through, or one a
+            // rules edit added since) is passed over, as at the lead's first routing.
             let offer = match history.last() {
-                None => Offer::routed(rules.decide(&lead, &ctx)),
+                None => Offer::routed(rules.decide_as_lead(&lead, &ctx)),
                 Some(last) => Offer::passed(rules, &lead, held.level.as_deref(), last, &ctx),
             };
             let level = offer.level.clone();

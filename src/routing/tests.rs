@@ -653,3 +653,28 @@ fn when_may_be_a_sub_table_and_hours_a_list() {
         "a rule's score sets the lead's score"
     );
 }
+
+#[test]
+fn a_lead_passing_on_from_its_previous_manager_keeps_its_rules_strategy() {
+    let rules = compile(
+        "\n[[rules]]\nname = \"wholesale\"\nwhen = { text_contains = [\"опт\"] }\nlevel = \"junior\"\nstrategy = \"least_loaded\"\n\n[[rules]]\nname = \"default\"\nlevel = \"junior\"\nstrategy = \"weighted\"\n",
+    )
+    .expect("valid");
+    let pass = |last, rule| rules.pass_strategy(last, rule);
+    // Its previous manager, the supervisor or the CRM picked it: the rule's own strategy.
+    for last in ["previous_manager", "supervisor", "crm"] {
+        assert_eq!(
+            pass(last, Some("wholesale")),
+            Strategy::LeastLoaded,
+            "{last}"
+        );
+        assert_eq!(pass(last, Some("default")), Strategy::Weighted, "{last}");
+    }
+    // A strategy picked it: that one; a rule the rules no longer have: round robin.
+    assert_eq!(pass("round_robin", Some("wholesale")), Strategy::RoundRobin);
+    assert_eq!(
+        pass("previous_manager", Some("renamed")),
+        Strategy::RoundRobin
+    );
+    assert_eq!(pass("previous_manager", None), Strategy::RoundRobin);
+}

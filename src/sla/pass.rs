@@ -10,7 +10,7 @@ use crate::deliver::{SinkRoute, outbox_rows};
 use crate::lead::EventType;
 use crate::lead::{AssignedManager, Assignment};
 use crate::notify::{Notices, Onward};
-use crate::routing::{CompiledRules, RoutingContext, Strategy, StrategyState};
+use crate::routing::{CompiledRules, RoutingContext, StrategyState};
 use crate::store::{ActiveAssignment, LeadStatus, LeadUpdate, NewAssignment, StoreResult, StoreTx};
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -84,7 +84,8 @@ pub async fn pass_on(
     let history = tx.assignment_history(&active.lead.record.id).await?;
     let exclude: Vec<String> = history.iter().map(|a| a.manager_id.clone()).collect();
     let passes_here = history.iter().filter(|a| a.level == active.level).count() as u32;
-    let strategy = Strategy::parse(&active.strategy).unwrap_or(Strategy::RoundRobin);
+    let rule = (active.lead.record.classification.as_ref()).map(|c| c.rule.as_str());
+    let strategy = rules.pass_strategy(&active.strategy, rule);
     let escalate_now = passes_here > rules.sla().max_reassign;
     let level = match escalate_now {
         true => rules.level_above(&active.level).map(str::to_string),

@@ -161,15 +161,33 @@ impl CompiledRules {
     /// own `ack_within`, else the `[sla]` one (a rule renamed or removed since falls back to
     /// it too).
     pub fn ack_within_of(&self, rule: &str) -> Duration {
-        self.rules
-            .iter()
-            .chain(std::iter::once(&self.default))
+        (self.route_of(rule))
+            .and_then(|route| route.ack_within)
+            .unwrap_or(self.sla.ack_within)
+    }
+
+    /// The strategy that picks the next manager of a lead passing on (a decline, a missed
+    /// SLA, a held lead offered again): the one its last assignment was picked by, when that
+    /// was a strategy; when it was not (the contact's previous manager, the supervisor, the
+    /// CRM), the strategy of the rule that routed the lead (`rule`), so a `least_loaded` or
+    /// `weighted` rule stays so; round robin when the rules no longer have that rule.
+    pub fn pass_strategy(&self, last: &str, rule: Option<&str>) -> Strategy {
+        (Strategy::parse(last))
+            .or_else(|| {
+                rule.and_then(|r| self.route_of(r))
+                    .map(|route| route.strategy)
+            })
+            .unwrap_or(Strategy::RoundRobin)
+    }
+
+    /// Where the rule named `rule` sends leads, if it routes them.
+    fn route_of(&self, rule: &str) -> Option<&Route> {
+        (self.rules.iter().chain(std::iter::once(&self.default)))
             .find(|r| r.name.as_str() == rule)
             .and_then(|r| match &r.action {
-                Action::Route(route) => route.ack_within,
+                Action::Route(route) => Some(route),
                 Action::Drop(_) => None,
             })
-            .unwrap_or(self.sla.ack_within)
     }
 
     /// What happens when nobody at a level is eligible.
