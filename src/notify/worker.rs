@@ -120,7 +120,7 @@ impl NotifyWorker {
                     let card = match &m.card_of {
                         Some(lead) => self
                             .store
-                            .card_ref(lead, &row.address)
+                            .card_ref(lead, &row.address, row.id)
                             .await
                             .ok()
                             .flatten()

@@ -102,9 +102,16 @@ pub trait NotificationStore: Send + Sync + std::fmt::Debug {
     /// When the next pending notification falls due, if any.
     async fn next_notification_due(&self) -> StoreResult<Option<DateTime<Utc>>>;
 
-    /// The Telegram message id of the newest card about `lead_id` sent to `address`, so a tap
-    /// elsewhere or a pass can edit it.
-    async fn card_ref(&self, lead_id: &str, address: &str) -> StoreResult<Option<String>>;
+    /// The Telegram message id of the newest card about `lead_id` sent to `address` and
+    /// queued before notification `before` (the notice that answers it), so a pass can edit
+    /// it: a newer card for the same lead and chat, queued with the notice (the manager keeps
+    /// the lead as a new assignment) and sent before a retried notice, keeps its buttons.
+    async fn card_ref(
+        &self,
+        lead_id: &str,
+        address: &str,
+        before: i64,
+    ) -> StoreResult<Option<String>>;
 
     /// Marks a link's nonce used; `false` when it already was.
     async fn consume_link(&self, nonce: &str, at: DateTime<Utc>) -> StoreResult<bool>;

@@ -116,10 +116,15 @@ pub(crate) async fn notifications_are_queued_once_claimed_and_recorded(s: &dyn S
     .expect("record");
     assert_eq!(s.next_notification_due().await.expect("due"), Some(at(9)));
     assert_eq!(
-        s.card_ref("l1", "100").await.expect("card"),
+        s.card_ref("l1", "100", rows[1].id).await.expect("card"),
         Some("777".into())
     );
-    assert_eq!(s.card_ref("l1", "101").await.expect("card"), None);
+    assert_eq!(s.card_ref("l1", "101", i64::MAX).await.expect("card"), None);
+    // Only a card queued before the notice that answers it: a newer one keeps its buttons.
+    assert_eq!(
+        s.card_ref("l1", "100", rows[0].id).await.expect("card"),
+        None
+    );
     let again = s
         .claim_notifications(at(9), at(10), 10)
         .await

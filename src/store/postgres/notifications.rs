@@ -126,10 +126,16 @@ impl NotificationStore for PgStore {
         opt_ts("notifications.next_attempt_at", next)
     }
 
-    async fn card_ref(&self, lead_id: &str, address: &str) -> StoreResult<Option<String>> {
+    async fn card_ref(
+        &self,
+        lead_id: &str,
+        address: &str,
+        before: i64,
+    ) -> StoreResult<Option<String>> {
         Ok(sqlx::query_scalar(CARD_REF.postgres())
             .bind(lead_id)
             .bind(address)
+            .bind(before)
             .fetch_optional(&self.pool)
             .await?)
     }

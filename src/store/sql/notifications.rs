@@ -36,11 +36,12 @@ pub(crate) static RECORD: Statement = Statement::new(
      WHERE id = ?1",
 );
 
-/// The last card sent to a manager about a lead: lead, address.
+/// The last card sent to a manager about a lead, queued before a notification: lead,
+/// address, that notification's id.
 pub(crate) static CARD_REF: Statement = Statement::new(
     "SELECT sent_ref FROM notifications
      WHERE lead_id = ?1 AND address = ?2 AND kind = 'assigned' AND channel = 'telegram'
-       AND sent_ref IS NOT NULL
+       AND sent_ref IS NOT NULL AND id < ?3
      ORDER BY id DESC LIMIT 1",
 );
 
