@@ -27,7 +27,12 @@ pub(super) fn read(
         .header("webhook-timestamp")
         .and_then(|t| t.trim().parse().ok())
         .ok_or_else(|| unauthorized("no webhook-timestamp header (unix seconds)"))?;
-    if (now.timestamp() - timestamp).abs() > TOLERANCE_SECS {
+    // Checked: a timestamp near i64::MIN would overflow the difference.
+    let skew = now
+        .timestamp()
+        .checked_sub(timestamp)
+        .map(i64::unsigned_abs);
+    if skew.is_none_or(|s| s > TOLERANCE_SECS.unsigned_abs()) {
         return Err(unauthorized(
             "webhook-timestamp is more than five minutes from now",
         ));
@@ -52,4 +57,36 @@ pub(super) fn read(
         owner: id_text(&body["owner"]),
         status: id_text(&body["status"]),
     }])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn a_timestamp_far_from_now_is_refused_not_overflowed() {
+        let secret = Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        for far in [i64::MIN.to_string(), i64::MAX.to_string(), "0".to_string()] {
+            let mut h = HeaderMap::new();
+            h.insert("webhook-id", HeaderValue::from_static("msg_1"));
+            h.insert(
+                "webhook-timestamp",
+                HeaderValue::from_str(&far).expect("header"),
+            );
+            h.insert("webhook-signature", HeaderValue::from_static("v1,AAAA"));
+            let r = HookRequest {
+                headers: &h,
+                query: None,
+                body: b"{}",
+                sink_host: None,
+            };
+            let now = DateTime::from_timestamp(1_795_000_000, 0).expect("a time");
+            let got = read(&secret, now, &r);
+            assert!(
+                matches!(got, Err(HookError::Unauthorized(_))),
+                "{far}: {got:?}"
+            );
+        }
+    }
 }
