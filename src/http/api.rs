@@ -56,7 +56,7 @@ fn answer(result: Result<Option<Passed>, ActionError>) -> Response {
             | ActionError::AlreadyTaken { .. }
             | ActionError::Stale { .. }),
         ) => ApiError::new(StatusCode::CONFLICT, "not_current", e.to_string()).into_response(),
-        Err(ActionError::Store(e)) => ApiError::unavailable(e.to_string()).into_response(),
+        Err(ActionError::Store(e)) => ApiError::store_failed(&e).into_response(),
     }
 }
 

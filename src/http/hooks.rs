@@ -141,7 +141,8 @@ async fn connector_hook(
     match super::forms::accept(app, id, peer, headers, query, body, door).await {
         Ok(r) => r,
         Err(e) => {
-            super::forms::log_refusal(app, id, &e.error, Some(peer.ip()));
+            let ip = app.config.server.forwarded.client_ip(headers, peer.ip());
+            super::forms::log_refusal(app, id, &e.error, Some(ip));
             e.error.into_response()
         }
     }
