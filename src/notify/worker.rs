@@ -24,6 +24,21 @@ pub const HORIZON: Duration = Duration::from_secs(24 * 3600);
 /// Sends at once.
 const CONCURRENCY: usize = 4;
 
+/// Notifications claimed at a time: two rounds of [`CONCURRENCY`] sends.
+const BATCH: u32 = 8;
+
+/// How long a claim holds its rows: another replica's worker does not take them meanwhile.
+const LEASE: Duration = Duration::from_secs(120);
+
+/// The longest one send may take before it is counted a failure and retried: longer than
+/// one SMTP command may (30 s), and short enough that a batch whose every send takes it
+/// still ends inside its lease, so another replica never claims, and sends again, a card
+/// this one is still sending (a mail server that accepts connections and then stalls).
+const SEND_LIMIT: Duration = Duration::from_secs(55);
+
+const _: () =
+    assert!((BATCH as u64).div_ceil(CONCURRENCY as u64) * SEND_LIMIT.as_secs() < LEASE.as_secs());
+
 /// The notify stage.
 #[derive(Debug, Clone)]
 pub struct NotifyWorker {
@@ -61,8 +76,8 @@ impl NotifyWorker {
         let (clock, max_idle) = (self.clock.as_ref(), self.max_idle);
         while !shutdown.is_cancelled() {
             let now = self.clock.now();
-            let lease = now + chrono::Duration::seconds(120);
-            let claimed = self.store.claim_notifications(now, lease, 20).await;
+            let lease = now + chrono::Duration::seconds(LEASE.as_secs() as i64);
+            let claimed = self.store.claim_notifications(now, lease, BATCH).await;
             match claimed {
                 Ok(rows) if rows.is_empty() => {
                     let due = self.store.next_notification_due().await.ok().flatten();
@@ -111,7 +126,47 @@ impl NotifyWorker {
 
     async fn send_one(&self, row: NotificationRow) -> NotificationResult {
         let at = self.clock.now();
-        let sent = match serde_json::from_str::<Message>(&row.message) {
+        let sent = match tokio::time::timeout(SEND_LIMIT, self.attempt(&row)).await {
+            Ok(sent) => sent,
+            Err(_) => Sent::Retry(None, format!("no answer within {} s", SEND_LIMIT.as_secs())),
+        };
+        let attempt = row.attempts + 1;
+        let (outcome, error, sent_ref) = match sent {
+            Sent::Done(r) => (DeliveryOutcome::Delivered, None, r),
+            Sent::Dead(e) => (DeliveryOutcome::Dead, Some(e), None),
+            Sent::Retry(at_least, e) => (
+                retry_or_dead(attempt, at_least, at, row.created_at),
+                Some(e),
+                None,
+            ),
+        };
+        let counted = match outcome {
+            DeliveryOutcome::Delivered => "sent",
+            DeliveryOutcome::Retry(_) => "retry",
+            DeliveryOutcome::Dead => "dead",
+        };
+        (self.metrics)
+            .counter(
+                "leadgate_notifications_total",
+                &[("channel", &row.channel), ("outcome", counted)],
+            )
+            .increment(1);
+        if let Some(e) = &error {
+            tracing::warn!(notification = row.id, channel = %row.channel, kind = %row.kind, attempt, error = %e, "A notification was not sent.");
+        }
+        NotificationResult {
+            id: row.id,
+            attempt,
+            at,
+            outcome,
+            error,
+            sent_ref,
+        }
+    }
+
+    /// One try at sending `row`, by its channel.
+    async fn attempt(&self, row: &NotificationRow) -> Sent {
+        match serde_json::from_str::<Message>(&row.message) {
             Err(e) => Sent::Dead(format!("the stored message does not read back: {e}")),
             Ok(Message::Telegram(m)) => match (&self.telegram, row.address.parse::<i64>()) {
                 (None, _) => Sent::Retry(None, "no [notify.telegram] bot is configured".into()),
@@ -155,38 +210,6 @@ impl NotifyWorker {
                     Err(e) => Sent::Dead(e.error),
                 },
             },
-        };
-        let attempt = row.attempts + 1;
-        let (outcome, error, sent_ref) = match sent {
-            Sent::Done(r) => (DeliveryOutcome::Delivered, None, r),
-            Sent::Dead(e) => (DeliveryOutcome::Dead, Some(e), None),
-            Sent::Retry(at_least, e) => (
-                retry_or_dead(attempt, at_least, at, row.created_at),
-                Some(e),
-                None,
-            ),
-        };
-        let counted = match outcome {
-            DeliveryOutcome::Delivered => "sent",
-            DeliveryOutcome::Retry(_) => "retry",
-            DeliveryOutcome::Dead => "dead",
-        };
-        (self.metrics)
-            .counter(
-                "leadgate_notifications_total",
-                &[("channel", &row.channel), ("outcome", counted)],
-            )
-            .increment(1);
-        if let Some(e) = &error {
-            tracing::warn!(notification = row.id, channel = %row.channel, kind = %row.kind, attempt, error = %e, "A notification was not sent.");
-        }
-        NotificationResult {
-            id: row.id,
-            attempt,
-            at,
-            outcome,
-            error,
-            sent_ref,
         }
     }
 }
