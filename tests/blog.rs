@@ -188,16 +188,7 @@ async fn a_forgotten_commenter_does_not_come_back_from_the_feed() {
         .find_map(|l| l["contact"]["emails"][0].as_str().map(str::to_string))
         .expect("a feed lead with an e-mail");
     daemon.stop().await;
-    let forgotten = std::process::Command::new(env!("CARGO_BIN_EXE_leadgate"))
-        .args(["forget", "--config", "leadgate.toml", "--email", &email])
-        .current_dir(dir.path())
-        .output()
-        .expect("run leadgate forget");
-    assert!(
-        forgotten.status.success(),
-        "{}",
-        String::from_utf8_lossy(&forgotten.stderr)
-    );
+    support::process::forget(dir.path(), &["--email", &email]);
     let daemon = start(dir.path(), &config).await;
     feed.add_item(NEW_FEED_ITEM);
     let after = eventually(WAIT, || async {

@@ -362,22 +362,7 @@ async fn a_forgotten_sender_does_not_come_back_when_the_mailbox_is_read_again() 
     let daemon = TestDaemon::start_in(dir.path(), &config, &default_routing()).await;
     wait_for_leads(&sink, 1, &dovecot).await;
     daemon.stop().await;
-    let forgotten = std::process::Command::new(env!("CARGO_BIN_EXE_leadgate"))
-        .args([
-            "forget",
-            "--config",
-            "leadgate.toml",
-            "--email",
-            "client1.erased@example.ru",
-        ])
-        .current_dir(dir.path())
-        .output()
-        .expect("run leadgate forget");
-    assert!(
-        forgotten.status.success(),
-        "{}",
-        String::from_utf8_lossy(&forgotten.stderr)
-    );
+    support::process::forget(dir.path(), &["--email", "client1.erased@example.ru"]);
     renumber(&dovecot).await;
     dovecot.append_all("INBOX", &[lead_mail("after", 2)]).await;
     let daemon = TestDaemon::start_in(dir.path(), &config, &default_routing()).await;

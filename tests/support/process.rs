@@ -63,3 +63,19 @@ pub async fn post_form(
     let body: serde_json::Value = r.json().await.ok()?;
     body["id"].as_str().map(str::to_string)
 }
+
+/// Runs `leadgate forget --config leadgate.toml ARGS` in `dir` (the daemon stopped), as an
+/// operator would, and fails the test when it fails.
+pub fn forget(dir: &Path, args: &[&str]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_leadgate"))
+        .args(["forget", "--config", "leadgate.toml"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run leadgate forget");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
