@@ -166,10 +166,21 @@ impl Schedule {
         }
         // From the local day before `from` to the local day after `to`.
         let days = (to - from).num_days().clamp(0, HORIZON_DAYS) + 3;
-        self.intervals_from(from, days, holidays)
+        let mut spans: Vec<_> = (self.intervals_from(from, days, holidays))
             .map(|(s, e)| (s.max(from), e.min(to)))
             .filter(|(s, e)| e > s)
-            .fold(Duration::zero(), |sum, (s, e)| sum + (e - s))
+            .collect();
+        spans.sort_by_key(|&(s, _)| s);
+        // Periods that overlap ("mon-fri 09:00-18:00; mon 10:00-12:00") count once.
+        let mut cursor = from;
+        spans.into_iter().fold(Duration::zero(), |sum, (s, e)| {
+            let s = s.max(cursor);
+            if e <= s {
+                return sum;
+            }
+            cursor = e;
+            sum + (e - s)
+        })
     }
 
     /// When `within` of working time will have passed since `start`.
@@ -357,6 +368,15 @@ mod tests {
         let (from, to) = (utc("2026-12-04T14:00:00Z"), utc("2026-12-07T07:00:00Z"));
         assert_eq!(s.working_time(from, to, &none), Duration::hours(2));
         assert_eq!(s.working_time(to, from, &none), Duration::zero());
+    }
+
+    #[test]
+    fn overlapping_periods_are_working_time_once() {
+        let s = schedule("mon-fri 09:00-18:00; mon 10:00-12:00", Tz::UTC);
+        let none = DateSet::default();
+        // Monday 2026-11-23, 08:00 to 13:00: four hours worked, not six.
+        let (from, to) = (utc("2026-11-23T08:00:00Z"), utc("2026-11-23T13:00:00Z"));
+        assert_eq!(s.working_time(from, to, &none), Duration::hours(4));
     }
 
     #[test]
