@@ -129,6 +129,24 @@ pub trait PrivacyStore: Send + Sync + std::fmt::Debug {
     async fn export(&self, subject: &Subject) -> StoreResult<Export>;
 }
 
+/// The items of `source` whose dedupe keys `leadgate forget` has not erased, in their order:
+/// a poller or a mailbox reads the same comments and mail again (a WordPress recheck, a feed
+/// that still lists them, a rescan after a new UIDVALIDITY, a second folder), and an erased
+/// person's words still there must not come back as a new lead.
+pub async fn without_erased<T>(
+    store: &(impl super::IntakeStore + ?Sized),
+    source: &str,
+    items: Vec<T>,
+    dedupe_key: impl Fn(&T) -> &str,
+) -> StoreResult<Vec<T>> {
+    let keys: Vec<String> = items.iter().map(|i| dedupe_key(i).to_string()).collect();
+    let erased = store.erased_among(source, &keys).await?;
+    Ok(items
+        .into_iter()
+        .filter(|item| !erased.contains(dedupe_key(item)))
+        .collect())
+}
+
 /// The digest `erased_keys` keeps of a dedupe key: the key itself can name the person.
 pub(crate) fn erased_key_digest(dedupe_key: &str) -> String {
     crate::digest::sha256_hex(dedupe_key.as_bytes())

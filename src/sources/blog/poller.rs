@@ -8,7 +8,7 @@ use crate::intake::IntakeError;
 use crate::lead::Channel;
 use crate::shared::Shared;
 use crate::sources::item::Item;
-use crate::store::{Inserted, NewInbound};
+use crate::store::{Inserted, NewInbound, without_erased};
 use std::future::Future;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -97,13 +97,10 @@ pub(crate) async fn submit_all(
     format: StoredFormat,
     items: Vec<Item>,
 ) -> Result<usize, IntakeError> {
-    let keys: Vec<String> = items.iter().map(|i| i.dedupe_key.clone()).collect();
-    let erased =
-        (deps.store.erased_among(source, &keys).await).map_err(|e| IntakeError(e.to_string()))?;
-    let kept = items
-        .into_iter()
-        .filter(|item| !erased.contains(&item.dedupe_key));
-    let submissions = kept.map(|item| {
+    let kept = without_erased(&*deps.store, source, items, |i| &i.dedupe_key)
+        .await
+        .map_err(|e| IntakeError(e.to_string()))?;
+    let submissions = kept.into_iter().map(|item| {
         deps.intake.submit(NewInbound {
             id: deps.clock.new_id().to_string(),
             source: source.to_string(),

@@ -15,7 +15,7 @@ use super::plan::{Part, plan};
 use crate::lead::Channel;
 use crate::sources::email::config::AfterAction;
 use crate::sources::email::{META_TOO_LARGE, META_UNREADABLE, mime};
-use crate::store::{CursorWrite, Inserted, NewInbound};
+use crate::store::{CursorWrite, Inserted, NewInbound, without_erased};
 use async_imap::error::Error as ImapCommandError;
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
@@ -234,7 +234,7 @@ impl Mailbox {
         let Some(&last) = stored.last() else {
             return Ok((0, missing));
         };
-        let mut items: Vec<NewInbound> = stored
+        let items: Vec<NewInbound> = stored
             .iter()
             .filter_map(|uid| {
                 let (raw, size) = content.get(uid)?;
@@ -247,11 +247,8 @@ impl Mailbox {
             .collect();
         // Mail of a person `leadgate forget` erased is still in the mailbox: a rescan (a new
         // UIDVALIDITY) or a second folder that holds it must not make it a lead again.
-        let keys: Vec<String> = items.iter().map(|i| i.dedupe_key.clone()).collect();
-        let erased = (self.deps.store)
-            .erased_among(&self.source.id, &keys)
-            .await?;
-        items.retain(|item| !erased.contains(&item.dedupe_key));
+        let items =
+            without_erased(&*self.deps.store, &self.source.id, items, |i| &i.dedupe_key).await?;
         let next = cursor.taken_to(last, self.deps.clock.now(), self.source.backfill);
         let watermark = CursorWrite {
             key: cursor::key(&self.source.id, &self.mailbox),
