@@ -89,6 +89,7 @@ mod tests {
             step: 0,
             attempts: 0,
             retry_since: chrono::DateTime::UNIX_EPOCH,
+            lease_until: chrono::DateTime::UNIX_EPOCH,
         }
     }
 

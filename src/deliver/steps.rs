@@ -108,16 +108,24 @@ async fn steps(
             Err(e) => return stop(Attempt::Unsendable, e),
         };
         let done = step as u32 + 1;
-        if let Err(e) = store
-            .record_step(row.id, done, &row.sink, &row.lead_id, &captured, now)
-            .await
-        {
-            return stop(
-                Attempt::NotReady,
-                format!(
-                    "{label} succeeded, but its progress could not be kept ({e}): it will be sent again"
-                ),
-            );
+        match store.record_step(row, done, &captured, now).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return stop(
+                    Attempt::NotReady,
+                    format!(
+                        "{label} succeeded after this claim's lease ran out: another claim holds the row now and goes on from its own progress"
+                    ),
+                );
+            }
+            Err(e) => {
+                return stop(
+                    Attempt::NotReady,
+                    format!(
+                        "{label} succeeded, but its progress could not be kept ({e}): it will be sent again"
+                    ),
+                );
+            }
         }
         crm.extend(captured);
         step += 1;

@@ -150,12 +150,15 @@ impl SinkWorker {
             self.count(delivered, results.len() - delivered);
             batch.after(delivered == rows.len(), took, lease);
             let recorded = store.record_deliveries(&results).await;
-            if recorded.is_ok() {
+            if let Ok(n) = recorded {
                 log_outcomes(&self.id, &rows, &results);
+                if n < results.len() {
+                    tracing::warn!(sink = %self.id, late = results.len() - n, "Some deliveries were recorded after their lease ran out and another claim took the rows; that claim's record stands.");
+                }
             }
             match recorded {
-                Ok(()) if delivered > 0 => health.success(&name, clock.now(), None),
-                Ok(()) => {
+                Ok(_) if delivered > 0 => health.success(&name, clock.now(), None),
+                Ok(_) => {
                     let error = results
                         .iter()
                         .find_map(|r| r.error.clone())
@@ -216,6 +219,7 @@ impl SinkWorker {
                             status_code: None,
                             error: None,
                             duration_ms,
+                            lease_until: row.lease_until,
                         },
                         Err(e) => DeliveryResult {
                             outbox_id: row.id,
@@ -227,6 +231,7 @@ impl SinkWorker {
                             status_code: None,
                             error: Some(e.clone()),
                             duration_ms,
+                            lease_until: row.lease_until,
                         },
                     })
                     .collect()
@@ -404,6 +409,7 @@ async fn post_one(
         status_code: posted.status,
         error: posted.error,
         duration_ms,
+        lease_until: row.lease_until,
     }
 }
 

@@ -101,10 +101,18 @@ impl NotifyWorker {
                         })
                         .flatten();
                     match self.store.record_notifications(&results).await {
-                        Ok(()) => match failed {
-                            Some(e) => health.failure(NAME, self.clock.now(), e),
-                            None => health.success(NAME, self.clock.now(), None),
-                        },
+                        Ok(n) => {
+                            if n < results.len() {
+                                tracing::warn!(
+                                    late = results.len() - n,
+                                    "Some notifications were recorded after their lease ran out and another claim took them; that claim's record stands."
+                                );
+                            }
+                            match failed {
+                                Some(e) => health.failure(NAME, self.clock.now(), e),
+                                None => health.success(NAME, self.clock.now(), None),
+                            }
+                        }
                         Err(e) => {
                             tracing::error!(error = %e, "Cannot record notifications; they are sent again after their lease.");
                             health.failure(NAME, self.clock.now(), e.to_string());
@@ -161,6 +169,7 @@ impl NotifyWorker {
             outcome,
             error,
             sent_ref,
+            lease_until: row.lease_until,
         }
     }
 

@@ -223,8 +223,12 @@ pub trait OutboxStore: Send + Sync + std::fmt::Debug {
         limit: u32,
     ) -> StoreResult<Vec<OutboxRow>>;
 
-    /// Records the outcome of delivery attempts (one transaction).
-    async fn record_deliveries(&self, results: &[DeliveryResult]) -> StoreResult<()>;
+    /// Records the outcome of delivery attempts (one transaction); returns how many were
+    /// recorded. A result counts only while its row is still under the claim it was made in
+    /// ([`DeliveryResult::lease_until`]): one whose lease ran out and whose row another
+    /// worker claimed since (a paused replica) is left out, so it neither overwrites that
+    /// claim's outcome nor lifts its lease while it sends.
+    async fn record_deliveries(&self, results: &[DeliveryResult]) -> StoreResult<usize>;
 
     /// When the next sendable pending row of `sink` (the oldest of its lead) falls due, if any.
     async fn next_outbox_due(&self, sink: &str) -> StoreResult<Option<DateTime<Utc>>>;
@@ -232,18 +236,18 @@ pub trait OutboxStore: Send + Sync + std::fmt::Debug {
     /// The values captured from `sink`'s answers about `lead_id` (`crm.NAME` in its preset).
     async fn crm_refs(&self, sink: &str, lead_id: &str) -> StoreResult<CrmRefs>;
 
-    /// One preset step of an outbox row succeeded: in one transaction, keeps what it
-    /// captured (for `sink` and `lead_id`) and records `steps_done`, so a retry goes on from
-    /// the next step instead of repeating this one.
+    /// One preset step of claimed outbox `row` succeeded: in one transaction, keeps what it
+    /// captured (for the row's sink and lead) and records `steps_done`, so a retry goes on
+    /// from the next step instead of repeating this one. False when the row is no longer
+    /// under this claim's lease (another worker claimed it since): the values the CRM
+    /// answered are kept, the other claim's progress is not moved, and this worker stops.
     async fn record_step(
         &self,
-        outbox_id: i64,
+        row: &OutboxRow,
         steps_done: u32,
-        sink: &str,
-        lead_id: &str,
         captured: &CrmRefs,
         at: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
 
     /// Puts dead-lettered rows matching `filter` back in the queue, due at `now`; returns how
     /// many.

@@ -47,6 +47,8 @@ pub struct NotificationRow {
     pub attempts: u32,
     /// When it was queued (the start of its retry horizon).
     pub created_at: DateTime<Utc>,
+    /// The end of the lease this claim took ([`NotificationResult::lease_until`]).
+    pub lease_until: DateTime<Utc>,
 }
 
 /// How one send went.
@@ -64,6 +66,10 @@ pub struct NotificationResult {
     pub error: Option<String>,
     /// The provider's id of what was sent (the Telegram message id).
     pub sent_ref: Option<String>,
+    /// The lease of the claim it was sent under: it is recorded only while the row is still
+    /// under it, so a worker whose lease ran out (another replica claimed the row since)
+    /// does not overwrite that claim's outcome or lift its lease.
+    pub lease_until: DateTime<Utc>,
 }
 
 /// A manager's address the latest messages could not reach: dead, and nothing sent to it
@@ -96,8 +102,9 @@ pub trait NotificationStore: Send + Sync + std::fmt::Debug {
         limit: u32,
     ) -> StoreResult<Vec<NotificationRow>>;
 
-    /// Records how sends went.
-    async fn record_notifications(&self, results: &[NotificationResult]) -> StoreResult<()>;
+    /// Records how sends went; returns how many were recorded (those still under the claim
+    /// they were sent in, [`NotificationResult::lease_until`]).
+    async fn record_notifications(&self, results: &[NotificationResult]) -> StoreResult<usize>;
 
     /// When the next pending notification falls due, if any.
     async fn next_notification_due(&self) -> StoreResult<Option<DateTime<Utc>>>;

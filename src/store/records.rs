@@ -334,6 +334,10 @@ pub struct OutboxRow {
     pub attempts: u32,
     /// When the retry horizon started (queued, or replayed).
     pub retry_since: DateTime<Utc>,
+    /// The end of the lease this claim took: what is recorded of the attempt counts only
+    /// while the row is still under it, so a worker whose lease ran out (another replica
+    /// claimed the row since) cannot overwrite that claim's record or lift its lease.
+    pub lease_until: DateTime<Utc>,
 }
 
 /// How one delivery attempt ended.
@@ -364,6 +368,8 @@ pub struct DeliveryResult {
     pub error: Option<String>,
     /// How long it took.
     pub duration_ms: u64,
+    /// The lease of the claim it was made under ([`OutboxRow::lease_until`]).
+    pub lease_until: DateTime<Utc>,
 }
 
 /// What became of an inbound item.

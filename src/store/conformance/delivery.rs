@@ -20,7 +20,14 @@ fn events(claimed: &[(i64, String)]) -> Vec<&str> {
     claimed.iter().map(|(_, e)| e.as_str()).collect()
 }
 
-fn result(id: i64, attempt: u32, minute: u32, outcome: DeliveryOutcome) -> DeliveryResult {
+/// Attempt `attempt` of row `id`, made at `minute` under a claim leased until `until`.
+fn result(
+    id: i64,
+    until: u32,
+    attempt: u32,
+    minute: u32,
+    outcome: DeliveryOutcome,
+) -> DeliveryResult {
     let (status_code, error) = match outcome {
         DeliveryOutcome::Delivered => (Some(200), None),
         DeliveryOutcome::Retry(_) => (Some(503), Some("busy".to_string())),
@@ -34,6 +41,7 @@ fn result(id: i64, attempt: u32, minute: u32, outcome: DeliveryOutcome) -> Deliv
         status_code,
         error,
         duration_ms: 12,
+        lease_until: at(until),
     }
 }
 
@@ -53,7 +61,7 @@ pub(crate) async fn rows_behind_a_retry_are_due_no_earlier_than_it(s: &dyn Store
     let first = claim(s, "crm", 2, 3).await;
     assert_eq!(events(&first), ["e1"]);
     let retry = DeliveryOutcome::Retry(at(30));
-    s.record_deliveries(&[result(first[0].0, 1, 2, retry)])
+    s.record_deliveries(&[result(first[0].0, 3, 1, 2, retry)])
         .await
         .expect("record");
     // e2 cannot go before e1: it is due when e1 is tried again, not before.
@@ -90,7 +98,7 @@ pub(crate) async fn rows_behind_a_retry_are_due_no_earlier_than_it(s: &dyn Store
     let again = claim(s, "crm", 30, 32).await;
     assert_eq!(events(&again), ["e1"]);
     let delivered = DeliveryOutcome::Delivered;
-    s.record_deliveries(&[result(again[0].0, 2, 30, delivered)])
+    s.record_deliveries(&[result(again[0].0, 32, 2, 30, delivered)])
         .await
         .expect("record");
     assert_eq!(s.next_outbox_due("crm").await.expect("next"), Some(at(30)));
@@ -148,12 +156,30 @@ pub(crate) async fn a_sinks_rows_are_claimed_in_order_per_lead_under_a_lease(s: 
     );
 
     let (e1, e4) = (first[0].0, first[1].0);
-    s.record_deliveries(&[
-        result(e1, 1, 13, DeliveryOutcome::Delivered),
-        result(e4, 1, 13, DeliveryOutcome::Retry(at(20))),
-    ])
-    .await
-    .expect("record");
+    // The first worker, back after its lease ran out (a paused replica), records late: the
+    // second claim holds the rows now, so nothing of it counts and the rows stay leased.
+    let late = [
+        result(e1, 12, 1, 13, DeliveryOutcome::Retry(at(13))),
+        result(e4, 12, 1, 13, DeliveryOutcome::Dead),
+    ];
+    assert_eq!(s.record_deliveries(&late).await.expect("record"), 0);
+    assert!(
+        claim(s, "crm", 13, 15).await.is_empty(),
+        "a late record lifted the second claim's lease"
+    );
+    let journey = s.lead_journey("l2").await.expect("read").expect("l2");
+    let e4_now = &journey.deliveries[0];
+    assert_eq!(
+        (e4_now.status.as_str(), e4_now.history.len()),
+        ("pending", 0),
+        "a late record dead-lettered the row or added its attempt"
+    );
+    let under_the_claim = [
+        result(e1, 14, 1, 13, DeliveryOutcome::Delivered),
+        result(e4, 14, 1, 13, DeliveryOutcome::Retry(at(20))),
+    ];
+    let recorded = s.record_deliveries(&under_the_claim).await;
+    assert_eq!(recorded.expect("record"), 2);
     // e1 went through: e2 may go; e4 waits for its retry.
     assert_eq!(events(&claim(s, "crm", 13, 15).await), ["e2"]);
     assert_eq!(s.next_outbox_due("crm").await.expect("next"), Some(at(15)));
@@ -181,8 +207,8 @@ pub(crate) async fn a_sinks_rows_are_claimed_in_order_per_lead_under_a_lease(s: 
     // l2 counts, 22 minutes after it arrived.
     let (e3, e4) = (row.id, e4_row.id);
     s.record_deliveries(&[
-        result(e3, 1, 24, DeliveryOutcome::Delivered),
-        result(e4, 2, 24, DeliveryOutcome::Delivered),
+        result(e3, 12, 1, 24, DeliveryOutcome::Delivered),
+        result(e4, 24, 2, 24, DeliveryOutcome::Delivered),
     ])
     .await
     .expect("record");
@@ -208,15 +234,15 @@ pub(crate) async fn attempts_are_recorded_and_dead_letters_replayed(s: &dyn Stor
     let crm = claim(s, "crm", 5, 6).await;
     let sheet = claim(s, "sheet", 5, 6).await;
     s.record_deliveries(&[
-        result(crm[0].0, 1, 5, DeliveryOutcome::Retry(at(7))),
-        result(crm[1].0, 1, 5, DeliveryOutcome::Dead),
-        result(sheet[0].0, 1, 5, DeliveryOutcome::Dead),
+        result(crm[0].0, 6, 1, 5, DeliveryOutcome::Retry(at(7))),
+        result(crm[1].0, 6, 1, 5, DeliveryOutcome::Dead),
+        result(sheet[0].0, 6, 1, 5, DeliveryOutcome::Dead),
     ])
     .await
     .expect("record");
     s.record_deliveries(&[]).await.expect("nothing to record");
     let again = claim(s, "crm", 7, 8).await;
-    s.record_deliveries(&[result(again[0].0, 2, 7, DeliveryOutcome::Dead)])
+    s.record_deliveries(&[result(again[0].0, 8, 2, 7, DeliveryOutcome::Dead)])
         .await
         .expect("record");
     let stats = s.queue_stats().await.expect("stats");
@@ -316,16 +342,14 @@ pub(crate) async fn preset_steps_keep_what_the_crm_answered(s: &dyn Stores) {
         ("contact".to_string(), serde_json::json!("c-9")),
     ]
     .into();
-    s.record_step(rows[0].id, 1, "amo", "l1", &captured, at(2))
-        .await
-        .expect("step");
+    let held = s.record_step(&rows[0], 1, &captured, at(2)).await;
+    assert!(held.expect("step"));
     assert_eq!(s.crm_refs("amo", "l1").await.expect("refs"), captured);
     assert!(s.crm_refs("other", "l1").await.expect("refs").is_empty());
     // A later step replaces a value and keeps the others.
     let later: CrmRefs = [("lead".to_string(), serde_json::json!(124))].into();
-    s.record_step(rows[0].id, 2, "amo", "l1", &later, at(3))
-        .await
-        .expect("step");
+    let held = s.record_step(&rows[0], 2, &later, at(3)).await;
+    assert!(held.expect("step"));
     let refs = s.crm_refs("amo", "l1").await.expect("refs");
     assert_eq!(refs.get("lead"), Some(&serde_json::json!(124)));
     assert_eq!(refs.get("contact"), Some(&serde_json::json!("c-9")));
@@ -334,6 +358,18 @@ pub(crate) async fn preset_steps_keep_what_the_crm_answered(s: &dyn Stores) {
         .await
         .expect("claim");
     assert_eq!(again[0].step, 2, "a retry goes on from the next step");
+    // The first claim's worker, late, cannot move the new claim's progress back; what the
+    // CRM answered it is kept.
+    let late: CrmRefs = [("note".to_string(), serde_json::json!("n-1"))].into();
+    let held = s.record_step(&rows[0], 1, &late, at(3)).await;
+    assert!(!held.expect("step"), "a step recorded under a lost lease");
+    let refs = s.crm_refs("amo", "l1").await.expect("refs");
+    assert_eq!(refs.get("note"), Some(&serde_json::json!("n-1")));
+    let held = s.record_step(&again[0], 3, &CrmRefs::new(), at(3)).await;
+    assert!(
+        held.expect("step"),
+        "the claim holding the row records its step"
+    );
 
     // A CRM's webhook names the lead by its own id, as a number or as text.
     let mut tx = s.begin().await.expect("begin");

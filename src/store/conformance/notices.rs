@@ -3,7 +3,9 @@
 
 use super::Stores;
 use super::fixtures::{at, held_lead, new_lead, stored};
-use crate::store::{DeliveryOutcome, NewNotification, NotificationResult, Unreachable};
+use crate::store::{
+    DeliveryOutcome, NewNotification, NotificationResult, NotificationRow, Unreachable,
+};
 
 fn notice(
     key: &str,
@@ -24,15 +26,16 @@ fn notice(
     }
 }
 
+/// How the send of claimed `row` went, recorded under its claim's lease.
 fn outcome(
-    id: i64,
+    row: &NotificationRow,
     attempt: u32,
     minute: u32,
     outcome: DeliveryOutcome,
     sent_ref: Option<&str>,
 ) -> NotificationResult {
     NotificationResult {
-        id,
+        id: row.id,
         attempt,
         at: at(minute),
         error: match outcome {
@@ -41,6 +44,7 @@ fn outcome(
         },
         outcome,
         sent_ref: sent_ref.map(str::to_string),
+        lease_until: row.lease_until,
     }
 }
 
@@ -109,8 +113,8 @@ pub(crate) async fn notifications_are_queued_once_claimed_and_recorded(s: &dyn S
     );
     assert_eq!(s.next_notification_due().await.expect("due"), Some(at(6)));
     s.record_notifications(&[
-        outcome(rows[0].id, 1, 5, DeliveryOutcome::Delivered, Some("777")),
-        outcome(rows[1].id, 1, 5, DeliveryOutcome::Retry(at(9)), None),
+        outcome(&rows[0], 1, 5, DeliveryOutcome::Delivered, Some("777")),
+        outcome(&rows[1], 1, 5, DeliveryOutcome::Retry(at(9)), None),
     ])
     .await
     .expect("record");
@@ -131,7 +135,19 @@ pub(crate) async fn notifications_are_queued_once_claimed_and_recorded(s: &dyn S
         .expect("claim");
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].attempts, 1);
-    s.record_notifications(&[outcome(again[0].id, 2, 9, DeliveryOutcome::Dead, None)])
+    // The first claim's worker, back late (a paused replica), records again: rows[1] is under
+    // the new claim now and rows[0] was recorded already, so neither moves.
+    let late = [
+        outcome(&rows[0], 1, 9, DeliveryOutcome::Dead, None),
+        outcome(&rows[1], 1, 9, DeliveryOutcome::Retry(at(9)), None),
+    ];
+    assert_eq!(s.record_notifications(&late).await.expect("record"), 0);
+    let claimed = s.claim_notifications(at(9), at(10), 10).await;
+    assert!(
+        claimed.expect("claim").is_empty(),
+        "a late record lifted the new claim's lease"
+    );
+    s.record_notifications(&[outcome(&again[0], 2, 9, DeliveryOutcome::Dead, None)])
         .await
         .expect("record");
     assert_eq!(s.next_notification_due().await.expect("due"), None);
@@ -180,10 +196,9 @@ pub(crate) async fn links_are_used_once_and_alerts_read_the_health_of_things(s: 
         .await
         .expect("claim");
     let id = |key_minute: u32| {
-        rows.iter()
+        (rows.iter())
             .find(|r| r.created_at == at(key_minute))
             .expect("row")
-            .id
     };
     s.record_notifications(&[
         outcome(id(1), 1, 10, DeliveryOutcome::Dead, None),

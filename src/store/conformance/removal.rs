@@ -127,9 +127,7 @@ pub(crate) async fn forgetting_a_person_removes_their_leads_and_items(s: &dyn St
         .await
         .expect("claim");
     let captured: crate::store::CrmRefs = [("lead".to_string(), json!(4242))].into();
-    (s.record_step(claimed[0].id, 1, "crm", "l1", &captured, at(7))
-        .await)
-        .expect("step");
+    (s.record_step(&claimed[0], 1, &captured, at(7)).await).expect("step");
 
     let export = s
         .export(&Subject::Email("a@x.ru".into()))
@@ -269,6 +267,7 @@ async fn deliver(s: &dyn Stores, sink: &str, minute: u32) {
             status_code: Some(200),
             error: None,
             duration_ms: 1,
+            lease_until: r.lease_until,
         })
         .collect();
     s.record_deliveries(&results).await.expect("record");
@@ -343,6 +342,7 @@ pub(crate) async fn retention_sweeps_each_kind_by_age(s: &dyn Stores) {
         outcome: DeliveryOutcome::Delivered,
         error: None,
         sent_ref: None,
+        lease_until: claimed[0].lease_until,
     }])
     .await
     .expect("sent");

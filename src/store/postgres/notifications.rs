@@ -60,7 +60,8 @@ impl NotificationStore for PgStore {
                 WHERE status = 'pending' AND next_attempt_at <= $1
                   AND (lease_until IS NULL OR lease_until <= $1)
                 ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
-             RETURNING id, lead_id, channel, address, kind, message, attempts, created_at",
+             RETURNING id, lead_id, channel, address, kind, message, attempts, created_at,
+                       lease_until",
         )
         .bind(ts(now))
         .bind(ts(lease_until))
@@ -75,15 +76,16 @@ impl NotificationStore for PgStore {
         Ok(out)
     }
 
-    async fn record_notifications(&self, results: &[NotificationResult]) -> StoreResult<()> {
+    async fn record_notifications(&self, results: &[NotificationResult]) -> StoreResult<usize> {
         let mut tx = self.pool.begin().await?;
+        let mut held = 0;
         for r in results {
             let (status, next, sent_at) = match r.outcome {
                 DeliveryOutcome::Delivered => ("sent", None, Some(ts(r.at))),
                 DeliveryOutcome::Retry(at) => ("pending", Some(ts(at)), None),
                 DeliveryOutcome::Dead => ("dead", None, None),
             };
-            sqlx::query(RECORD.postgres())
+            let recorded = sqlx::query(RECORD.postgres())
                 .bind(r.id)
                 .bind(status)
                 .bind(i64::from(r.attempt))
@@ -91,8 +93,13 @@ impl NotificationStore for PgStore {
                 .bind(next)
                 .bind(sent_at)
                 .bind(&r.sent_ref)
+                .bind(ts(r.lease_until))
                 .execute(&mut *tx)
                 .await?;
+            if recorded.rows_affected() == 0 {
+                continue;
+            }
+            held += 1;
             // The lead's audit trail shows who was told, and what could not be sent.
             let kind = match r.outcome {
                 DeliveryOutcome::Delivered => "notified",
@@ -113,7 +120,7 @@ impl NotificationStore for PgStore {
             .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(held)
     }
 
     async fn next_notification_due(&self) -> StoreResult<Option<DateTime<Utc>>> {

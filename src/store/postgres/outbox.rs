@@ -34,10 +34,10 @@ pub(super) async fn outbox_summaries(
 /// Due no earlier than: a row to be tried again later moves the rows its lead has pending
 /// behind it for the same sink to that time too, if they were due sooner (they cannot go
 /// before it anyway; left due, every claim would read past them again). A `WITH` part of
-/// the recording statement, after `r` (the results); the rows it moves are never among the
-/// results, which are heads.
+/// the recording statement, after `r` (the results) and `done` (those recorded); the rows
+/// it moves are never among the results, which are heads.
 const PUSH_BACK_FOLLOWERS: &str = "UPDATE outbox f SET next_attempt_at = r.next
-     FROM r JOIN outbox h ON h.id = r.outbox_id
+     FROM r JOIN done d ON d.id = r.outbox_id JOIN outbox h ON h.id = r.outbox_id
      WHERE r.outcome = 'retry' AND f.sink = h.sink AND f.lead_id = h.lead_id
        AND f.status = 'pending' AND f.id > h.id AND f.next_attempt_at < r.next";
 
@@ -49,7 +49,7 @@ const PUSH_BACK_FOLLOWERS: &str = "UPDATE outbox f SET next_attempt_at = r.next
 const HEAD_OF_LEAD: &str = "o.id = (SELECT e.id FROM outbox e WHERE e.sink = o.sink
       AND e.lead_id = o.lead_id AND e.status = 'pending' ORDER BY e.id LIMIT 1)";
 
-/// The end of [`OutboxStore::record_deliveries`]'s statement: each lead whose first delivery
+/// A `WITH` part of [`OutboxStore::record_deliveries`]'s statement: each lead whose first delivery
 /// anywhere is in `done` (the rows it just marked, `(id, lead_id, delivered_at)`) counted in
 /// the arrival-to-CRM report (`report_crm`: per day of arrival, source and channel, in buckets
 /// c0: within a second, c1: 2 s, c2: 5 s, c3: 10 s, c4: 30 s, c5: a minute, c6: 5 min, c7:
@@ -108,7 +108,8 @@ fn claim() -> &'static str {
     static CLAIM: LazyLock<String> = LazyLock::new(|| {
         format!(
             "UPDATE outbox SET lease_until = $3 WHERE id IN ({})
-             RETURNING id, lead_id, sink, event_id, event_type, body, request, step, attempts, retry_since",
+             RETURNING id, lead_id, sink, event_id, event_type, body, request, step, attempts, retry_since,
+                       lease_until",
             due_heads()
         )
     });
@@ -155,9 +156,9 @@ impl OutboxStore for PgStore {
         Ok(out)
     }
 
-    async fn record_deliveries(&self, results: &[DeliveryResult]) -> StoreResult<()> {
+    async fn record_deliveries(&self, results: &[DeliveryResult]) -> StoreResult<usize> {
         if results.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         // `(outcome, status, next attempt, delivered at)` of each result.
         let how: Vec<_> = (results.iter())
@@ -167,30 +168,36 @@ impl OutboxStore for PgStore {
                 DeliveryOutcome::Dead => ("dead", "dead", None, None),
             })
             .collect();
-        // One statement, its own transaction: the attempts, the rows' new state and the
-        // arrival-to-CRM report together.
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        // One statement, its own transaction: the rows' new state, the attempts and the
+        // arrival-to-CRM report together, each result only while its row is under the lease
+        // it was made under (`done`: the update waits for a claim that holds the row and
+        // then sees that claim's lease).
+        let recorded: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "WITH r AS (
                  SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::text[], $5::int8[],
-                                      $6::text[], $7::int8[], $8::text[], $9::text[], $10::text[])
+                                      $6::text[], $7::int8[], $8::text[], $9::text[], $10::text[],
+                                      $11::text[])
                       AS r(outbox_id, attempt, at, outcome, status_code, error, duration_ms,
-                           status, next, delivered)),
-             tried AS (
-                 INSERT INTO delivery_attempts (outbox_id, attempt, at, outcome, status_code,
-                                                error, duration_ms)
-                 SELECT outbox_id, attempt, at, outcome, status_code, error, duration_ms FROM r
-                 ON CONFLICT (outbox_id, attempt) DO UPDATE SET at = excluded.at,
-                     outcome = excluded.outcome, status_code = excluded.status_code,
-                     error = excluded.error, duration_ms = excluded.duration_ms),
+                           status, next, delivered, lease_until)),
              done AS (
                  UPDATE outbox SET status = r.status, attempts = r.attempt, lease_until = NULL,
                      last_error = r.error,
                      next_attempt_at = COALESCE(r.next, outbox.next_attempt_at),
                      delivered_at = r.delivered
-                 FROM r WHERE outbox.id = r.outbox_id
+                 FROM r WHERE outbox.id = r.outbox_id AND outbox.lease_until = r.lease_until
                  RETURNING outbox.id, outbox.lead_id, outbox.delivered_at),
-             pushed AS ({PUSH_BACK_FOLLOWERS})
-             {FIRST_DELIVERIES}"
+             tried AS (
+                 INSERT INTO delivery_attempts (outbox_id, attempt, at, outcome, status_code,
+                                                error, duration_ms)
+                 SELECT r.outbox_id, r.attempt, r.at, r.outcome, r.status_code, r.error,
+                        r.duration_ms
+                 FROM r JOIN done ON done.id = r.outbox_id
+                 ON CONFLICT (outbox_id, attempt) DO UPDATE SET at = excluded.at,
+                     outcome = excluded.outcome, status_code = excluded.status_code,
+                     error = excluded.error, duration_ms = excluded.duration_ms),
+             pushed AS ({PUSH_BACK_FOLLOWERS}),
+             reported AS ({FIRST_DELIVERIES})
+             SELECT COUNT(*) FROM done"
         )))
         .bind(column(results, |r| r.outbox_id))
         .bind(column(results, |r| i64::from(r.attempt)))
@@ -202,9 +209,10 @@ impl OutboxStore for PgStore {
         .bind(column(&how, |h| h.1))
         .bind(column(&how, |h| h.2.as_deref()))
         .bind(column(&how, |h| h.3.as_deref()))
-        .execute(&self.pool)
+        .bind(column(results, |r| ts(r.lease_until)))
+        .fetch_one(&self.pool)
         .await?;
-        Ok(())
+        Ok(recorded as usize)
     }
 
     async fn next_outbox_due(&self, sink: &str) -> StoreResult<Option<DateTime<Utc>>> {
@@ -226,31 +234,30 @@ impl OutboxStore for PgStore {
 
     async fn record_step(
         &self,
-        outbox_id: i64,
+        row: &OutboxRow,
         steps_done: u32,
-        sink: &str,
-        lead_id: &str,
         captured: &CrmRefs,
         at: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         for (name, value) in captured {
             sqlx::query(SET_CRM_REF.postgres())
-                .bind(sink)
-                .bind(lead_id)
+                .bind(&row.sink)
+                .bind(&row.lead_id)
                 .bind(name)
                 .bind(value.to_string())
                 .bind(ts(at))
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query(SET_STEP.postgres())
-            .bind(outbox_id)
+        let held = sqlx::query(SET_STEP.postgres())
+            .bind(row.id)
             .bind(i64::from(steps_done))
+            .bind(ts(row.lease_until))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(held.rows_affected() == 1)
     }
 
     async fn replay_dead(&self, filter: &ReplayFilter, now: DateTime<Utc>) -> StoreResult<u64> {

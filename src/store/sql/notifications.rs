@@ -14,6 +14,7 @@ pub(crate) fn notification_row(r: &impl Read) -> StoreResult<NotificationRow> {
         message: r.text("message")?,
         attempts: r.int("attempts")? as u32,
         created_at: r.time("notifications.created_at", "created_at")?,
+        lease_until: r.time("notifications.lease_until", "lease_until")?,
     })
 }
 
@@ -28,12 +29,15 @@ pub(crate) fn unreachable(r: &impl Read) -> StoreResult<Unreachable> {
     })
 }
 
-/// Records a notification's attempt: id, status, attempts, error, next attempt, sent at, ref.
+/// Records a notification's attempt: id, status, attempts, error, next attempt, sent at, ref,
+/// the claim's lease. Only while the row is under that lease: a worker whose lease ran out
+/// (another replica claimed the row since) neither overwrites that claim's outcome nor lifts
+/// its lease while it sends.
 pub(crate) static RECORD: Statement = Statement::new(
     "UPDATE notifications SET status = ?2, attempts = ?3, lease_until = NULL, last_error = ?4,
             next_attempt_at = COALESCE(?5, next_attempt_at), sent_at = ?6,
             sent_ref = COALESCE(?7, sent_ref)
-     WHERE id = ?1",
+     WHERE id = ?1 AND lease_until = ?8",
 );
 
 /// The last card sent to a manager about a lead, queued before a notification: lead,

@@ -23,6 +23,7 @@ pub(crate) fn outbox_row(r: &impl Read) -> StoreResult<OutboxRow> {
         step: r.int("step")? as u32,
         attempts: r.int("attempts")? as u32,
         retry_since: r.time("outbox.retry_since", "retry_since")?,
+        lease_until: r.time("outbox.lease_until", "lease_until")?,
     })
 }
 
@@ -86,5 +87,8 @@ pub(crate) static SET_CRM_REF: Statement = Statement::new(
          captured_at = excluded.captured_at",
 );
 
-/// Notes how many of a preset's steps are done: outbox id, steps.
-pub(crate) static SET_STEP: Statement = Statement::new("UPDATE outbox SET step = ?2 WHERE id = ?1");
+/// Notes how many of a preset's steps are done: outbox id, steps, the claim's lease. Only
+/// while the row is under that lease: a worker whose lease ran out does not move another
+/// claim's progress.
+pub(crate) static SET_STEP: Statement =
+    Statement::new("UPDATE outbox SET step = ?2 WHERE id = ?1 AND lease_until = ?3");

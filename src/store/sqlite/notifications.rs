@@ -66,7 +66,8 @@ impl NotificationStore for SqliteStore {
                 WHERE status = 'pending' AND next_attempt_at <= ?1
                   AND (lease_until IS NULL OR lease_until <= ?1)
                 ORDER BY next_attempt_at, id LIMIT +?3)
-             RETURNING id, lead_id, channel, address, kind, message, attempts, created_at",
+             RETURNING id, lead_id, channel, address, kind, message, attempts, created_at,
+                       lease_until",
         )
         .bind(ts(now))
         .bind(ts(lease_until))
@@ -81,16 +82,17 @@ impl NotificationStore for SqliteStore {
         Ok(out)
     }
 
-    async fn record_notifications(&self, results: &[NotificationResult]) -> StoreResult<()> {
+    async fn record_notifications(&self, results: &[NotificationResult]) -> StoreResult<usize> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
+        let mut held = 0;
         for r in results {
             let (status, next, sent_at) = match r.outcome {
                 DeliveryOutcome::Delivered => ("sent", None, Some(ts(r.at))),
                 DeliveryOutcome::Retry(at) => ("pending", Some(ts(at)), None),
                 DeliveryOutcome::Dead => ("dead", None, None),
             };
-            sqlx::query(RECORD.sqlite())
+            let recorded = sqlx::query(RECORD.sqlite())
                 .bind(r.id)
                 .bind(status)
                 .bind(i64::from(r.attempt))
@@ -98,8 +100,13 @@ impl NotificationStore for SqliteStore {
                 .bind(next)
                 .bind(sent_at)
                 .bind(&r.sent_ref)
+                .bind(ts(r.lease_until))
                 .execute(&mut *tx)
                 .await?;
+            if recorded.rows_affected() == 0 {
+                continue;
+            }
+            held += 1;
             // The lead's audit trail shows who was told, and what could not be sent.
             let kind = match r.outcome {
                 DeliveryOutcome::Delivered => "notified",
@@ -119,7 +126,7 @@ impl NotificationStore for SqliteStore {
             .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(held)
     }
 
     async fn next_notification_due(&self) -> StoreResult<Option<DateTime<Utc>>> {

@@ -34,10 +34,11 @@ pub(super) async fn outbox_summaries(
 /// the CRM down for an hour that is every event of every returning person (the claim holds
 /// the write turn while it reads). New rows are queued the same way (`leads/deferred.rs`).
 /// `?1` is the recorded results, as `record_deliveries` binds them (outbox id at 0, outcome
-/// at 3, next attempt at 8).
+/// at 3, next attempt at 8, the claim's lease at 10), run while the rows are still leased.
 const PUSH_BACK_FOLLOWERS: &str = "UPDATE outbox SET next_attempt_at = r.value->>8
      FROM json_each(?1) AS r JOIN outbox h ON h.id = r.value->>0
-     WHERE r.value->>3 = 'retry' AND outbox.sink = h.sink AND outbox.lead_id = h.lead_id
+     WHERE r.value->>3 = 'retry' AND h.lease_until = r.value->>10
+       AND outbox.sink = h.sink AND outbox.lead_id = h.lead_id
        AND outbox.status = 'pending' AND outbox.id > h.id
        AND outbox.next_attempt_at < r.value->>8";
 
@@ -76,7 +77,8 @@ impl OutboxStore for SqliteStore {
             head_of_lead!("o"),
             "
             ORDER BY o.next_attempt_at, o.id LIMIT +?4)
-         RETURNING id, lead_id, sink, event_id, event_type, body, request, step, attempts, retry_since",
+         RETURNING id, lead_id, sink, event_id, event_type, body, request, step, attempts, retry_since,
+                   lease_until",
         ))
     .bind(sink)
     .bind(ts(now))
@@ -89,12 +91,15 @@ impl OutboxStore for SqliteStore {
         Ok(out)
     }
 
-    async fn record_deliveries(&self, results: &[DeliveryResult]) -> StoreResult<()> {
+    async fn record_deliveries(&self, results: &[DeliveryResult]) -> StoreResult<usize> {
         if results.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         // One statement per table for the whole batch: `[outbox_id, attempt, at, outcome,
-        // status_code, error, duration_ms, status, next_attempt_at, delivered_at]` per result.
+        // status_code, error, duration_ms, status, next_attempt_at, delivered_at,
+        // lease_until]` per result. Each counts only while its row is under that lease, so
+        // the attempts and the followers pushed back are written before the rows' update
+        // lifts it.
         let rows: Vec<Value> = results
             .iter()
             .map(|r| {
@@ -113,7 +118,8 @@ impl OutboxStore for SqliteStore {
                     r.duration_ms,
                     status,
                     next,
-                    delivered
+                    delivered,
+                    ts(r.lease_until)
                 ])
             })
             .collect();
@@ -122,29 +128,31 @@ impl OutboxStore for SqliteStore {
         let mut tx = writer.begin().await?;
         sqlx::query(
         "INSERT OR REPLACE INTO delivery_attempts (outbox_id, attempt, at, outcome, status_code, error, duration_ms)
-         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6
-         FROM json_each(?1) ORDER BY key",
+         SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5,
+                j.value->>6
+         FROM json_each(?1) AS j JOIN outbox o ON o.id = j.value->>0
+         WHERE o.lease_until = j.value->>10 ORDER BY j.key",
     )
     .bind(&rows)
     .execute(&mut *tx)
     .await?;
-        sqlx::query(
-            "UPDATE outbox SET status = j.value->>7, attempts = j.value->>1, lease_until = NULL,
-                last_error = j.value->>5, next_attempt_at = COALESCE(j.value->>8, next_attempt_at),
-                delivered_at = j.value->>9
-         FROM json_each(?1) AS j WHERE outbox.id = j.value->>0",
-        )
-        .bind(&rows)
-        .execute(&mut *tx)
-        .await?;
         if (results.iter()).any(|r| matches!(r.outcome, DeliveryOutcome::Retry(_))) {
             sqlx::query(PUSH_BACK_FOLLOWERS)
                 .bind(&rows)
                 .execute(&mut *tx)
                 .await?;
         }
+        let recorded = sqlx::query(
+            "UPDATE outbox SET status = j.value->>7, attempts = j.value->>1, lease_until = NULL,
+                last_error = j.value->>5, next_attempt_at = COALESCE(j.value->>8, next_attempt_at),
+                delivered_at = j.value->>9
+         FROM json_each(?1) AS j WHERE outbox.id = j.value->>0 AND outbox.lease_until = j.value->>10",
+        )
+        .bind(&rows)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(recorded.rows_affected() as usize)
     }
 
     async fn next_outbox_due(&self, sink: &str) -> StoreResult<Option<DateTime<Utc>>> {
@@ -184,32 +192,31 @@ impl OutboxStore for SqliteStore {
 
     async fn record_step(
         &self,
-        outbox_id: i64,
+        row: &OutboxRow,
         steps_done: u32,
-        sink: &str,
-        lead_id: &str,
         captured: &CrmRefs,
         at: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
         for (name, value) in captured {
             sqlx::query(SET_CRM_REF.sqlite())
-                .bind(sink)
-                .bind(lead_id)
+                .bind(&row.sink)
+                .bind(&row.lead_id)
                 .bind(name)
                 .bind(value.to_string())
                 .bind(ts(at))
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query(SET_STEP.sqlite())
-            .bind(outbox_id)
+        let held = sqlx::query(SET_STEP.sqlite())
+            .bind(row.id)
             .bind(i64::from(steps_done))
+            .bind(ts(row.lease_until))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(held.rows_affected() == 1)
     }
 
     async fn replay_dead(&self, filter: &ReplayFilter, now: DateTime<Utc>) -> StoreResult<u64> {

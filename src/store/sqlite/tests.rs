@@ -508,6 +508,7 @@ async fn a_sink_claims_and_records_its_deliveries_while_a_batch_is_routed() {
         status_code: Some(200),
         error: None,
         duration_ms: 3,
+        lease_until: claimed[0].lease_until,
     };
     tokio::time::timeout(
         Duration::from_secs(5),
