@@ -569,3 +569,96 @@ async fn a_provider_id_with_a_nul_is_taken_once() {
     assert_eq!(db.scalar("SELECT count(*) FROM inbound").await, 1);
     db.drop_it().await;
 }
+
+/// Another replica's SLA pass of `lead` to `to`, as it runs, not yet committed: the rotation
+/// and the lead's assignment locked, the assignment ended and a new one made, the lead's
+/// manager changed. Committing `pass` ends it.
+async fn pass_begun(db: &Database, lead: &str, to: &str) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    let mut pass = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    let (lead_only, both) = (&[lead][..], &[lead, to][..]);
+    let steps: [(&str, &[&str]); 6] = [
+        ("BEGIN", &[]),
+        (
+            "SELECT value FROM cursors WHERE key = 'routing.strategy_state' FOR UPDATE",
+            &[],
+        ),
+        (
+            "SELECT id FROM assignments WHERE lead_id = $1 AND state = 'active' FOR UPDATE",
+            lead_only,
+        ),
+        (
+            "UPDATE assignments SET state = 'expired', ended_at = assigned_at
+             WHERE lead_id = $1 AND state = 'active'",
+            lead_only,
+        ),
+        (
+            "INSERT INTO assignments (lead_id, manager_id, level, strategy, attempt, assigned_at,
+                                      state)
+             SELECT lead_id, $2, level, strategy, attempt + 1, assigned_at, 'active'
+             FROM assignments WHERE lead_id = $1",
+            both,
+        ),
+        ("UPDATE leads SET manager_id = $2 WHERE id = $1", both),
+    ];
+    for (sql, binds) in steps {
+        let q = (binds.iter()).fold(sqlx::query(sql), |q, b| q.bind(*b));
+        q.execute(&mut pass)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    pass
+}
+
+/// A manager's Take that waits behind another replica's SLA pass of the same lead is told
+/// who has the lead now: the Take reads the lead only once it holds what the pass held, so
+/// it sees what the pass left (it read the lead first, and named the manager who had it
+/// before, the very one pressing the button).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_take_waiting_behind_a_pass_on_another_replica_names_the_new_manager() {
+    let db = Database::fresh().await;
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        "[storage]\nurl = \"{}\"\n{}",
+        db.url,
+        support::config::form_to_crm(&sink.url())
+    );
+    let daemon = TestDaemon::start_in(dir.path(), &config, &always_open_routing()).await;
+    daemon.submit_form(&[("phone", "+79161234577")]).await;
+    let created = &sink.events(1).await[0];
+    let lead = created["data"]["id"]
+        .as_str()
+        .expect("the lead's id")
+        .to_string();
+    let owner = support::sink::manager_of(created);
+    let (other, other_name) = match owner.as_str() {
+        "anna" => ("boris", "Борис Орлов"),
+        _ => ("anna", "Анна Петрова"),
+    };
+    let pass = pass_begun(&db, &lead, other).await;
+    let take = reqwest::Client::new()
+        .post(daemon.url(&format!("/api/leads/{lead}/ack")))
+        .bearer_auth(support::daemon::API_TOKEN)
+        .json(&serde_json::json!({"manager": owner}))
+        .send();
+    let take = tokio::spawn(take);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!take.is_finished(), "the Take did not wait for the pass");
+    let mut pass = pass;
+    sqlx::query("COMMIT")
+        .execute(&mut pass)
+        .await
+        .expect("commit");
+    let answer = take.await.expect("join").expect("post");
+    let status = answer.status().as_u16();
+    let body: serde_json::Value = answer.json().await.expect("json");
+    assert_eq!(status, 409, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains(&format!("already passed to {other_name}")),
+        "{body}"
+    );
+    daemon.stop().await;
+    db.drop_it().await;
+}

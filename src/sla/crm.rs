@@ -57,6 +57,8 @@ impl Actions {
         let rules = self.rules.current();
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
+        // The rotation first, as every action that rewrites a lead's record (`act_at`).
+        super::lock_rotation(tx.as_mut()).await?;
         let lead_id = match &report.lead {
             LeadRef::Leadgate(id) => Some(id.clone()),
             LeadRef::Crm(crm_id) => match &sink.hook.lead_id {

@@ -49,6 +49,14 @@ async fn load_state(tx: &mut dyn StoreTx) -> Result<StrategyState, StoreError> {
     })
 }
 
+/// Takes the rotation's lock (on PostgreSQL its row stays locked to the commit) where its
+/// state is not needed: an action that rewrites a lead's record takes it first, as
+/// processing does for its whole batch, so no batch joins a message into the record between
+/// the action's read and its write.
+async fn lock_rotation(tx: &mut dyn StoreTx) -> Result<(), StoreError> {
+    load_state(tx).await.map(drop)
+}
+
 /// Counts a take's time in the manager's working hours into the reports' daily totals (the
 /// wall-clock time is counted by the store's trigger as the assignment ends).
 async fn note_take(
@@ -117,13 +125,15 @@ impl SlaWorker {
         let rules = self.desk.rules.current();
         let now = self.desk.clock.now();
         let mut tx = self.desk.store.begin().await?;
+        // The rotation first: on PostgreSQL its row stays locked to the commit, so the open
+        // counts read next are what the last writer left (`max_open` across replicas), and
+        // the records read with the due assignments are not changed by a processing batch
+        // (which holds the rotation to its commit) before this pass writes them back.
+        let mut state = load_state(tx.as_mut()).await?;
         let due = tx.due_assignments(now, 200).await?;
         if due.is_empty() {
             return Ok(0);
         }
-        // The rotation first: on PostgreSQL its row stays locked to the commit, so the open
-        // counts read next are what the last writer left (`max_open` across replicas).
-        let mut state = load_state(tx.as_mut()).await?;
         let mut open = tx.open_leads_per_manager().await?;
         let mut cx = PassContext {
             rules: &rules,
@@ -252,6 +262,13 @@ impl Actions {
         let rules = self.rules.current();
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
+        // The rotation first, as processing and the SLA timer take it (on PostgreSQL its row
+        // stays locked to the commit): no batch can join a message into the lead's record
+        // while this action rewrites it. Then the assignment, locked, and only then the lead:
+        // read after the lock, it is what an SLA pass that held the lock left, so the
+        // manager is told who has the lead now, not who had it before.
+        let mut state = load_state(tx.as_mut()).await?;
+        let active = tx.active_assignment(lead_id).await?;
         let stored = tx.lead(lead_id).await?.ok_or(ActionError::NotFound)?;
         let name_of = |id: &str| {
             rules
@@ -263,7 +280,6 @@ impl Actions {
                 by: name_of(stored.manager_id.as_deref().unwrap_or("")),
             });
         }
-        let active = tx.active_assignment(lead_id).await?;
         let Some(active) = active.filter(|a| manager.is_none_or(|m| m == a.manager_id)) else {
             let current = stored
                 .manager_id
@@ -326,8 +342,6 @@ impl Actions {
                     &json!({"manager": active.manager_id, "reason": reason}),
                 )
                 .await?;
-                // The rotation first, then the open counts (as in `run_once`).
-                let mut state = load_state(tx.as_mut()).await?;
                 let mut open = tx.open_leads_per_manager().await?;
                 let mut cx = PassContext {
                     rules: &rules,

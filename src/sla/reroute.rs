@@ -27,6 +27,9 @@ impl Actions {
         let rules = self.rules.current();
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
+        // The rotation first, then the assignment and the lead (as in `act_at`).
+        let state = load_state(tx.as_mut()).await?;
+        let active = tx.active_assignment(lead_id).await?;
         let stored = tx.lead(lead_id).await?.ok_or(ActionError::NotFound)?;
         if matches!(stored.status, LeadStatus::Acknowledged | LeadStatus::Closed) {
             let by = stored.manager_id.clone().unwrap_or_default();
@@ -34,10 +37,7 @@ impl Actions {
                 by: rules.manager(&by).map_or(by, |m| m.name.clone()),
             });
         }
-        let active = tx.active_assignment(lead_id).await?;
         let history = tx.assignment_history(lead_id).await?;
-        // The rotation first, then the open counts (as in the SLA's `run_once`).
-        let state = load_state(tx.as_mut()).await?;
         let mut open = tx.open_leads_per_manager().await?;
         // The lead is released: its manager's count no longer holds it.
         if let Some(a) = &active
