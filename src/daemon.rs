@@ -159,6 +159,12 @@ pub async fn run(
         tracing::info_span!("stage", name = "leases"),
         leases.clone().keep(running.stages.stopping()),
     );
+    if matches!(opened, OpenStore::Postgres(_)) {
+        running.stages.spawn(
+            tracing::info_span!("stage", name = "sources-published"),
+            (leases.clone()).publish_sources(options.health.clone(), running.stages.stopping()),
+        );
+    }
     let metrics = Metrics::new();
     let process_wake = Arc::new(Notify::new());
     let (intake, committer) = Intake::start(

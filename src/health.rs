@@ -4,6 +4,7 @@
 //! guessing it from a sleep.
 
 use crate::clock::Clock;
+use crate::store::SourceState;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -192,6 +193,20 @@ impl Health {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// The sources running here (not stopped: a source whose lease another replica took is
+    /// stopped here), as replicas share them ([`crate::store::LeaseStore::publish_sources`]).
+    pub fn running_sources(&self) -> Vec<SourceState> {
+        (self.snapshot().into_iter())
+            .filter(|(_, c)| c.kind == "source" && c.state != "stopped")
+            .map(|(name, c)| SourceState {
+                name,
+                state: c.state.to_string(),
+                last_success: c.last_success,
+                last_error: c.last_error,
+            })
+            .collect()
     }
 }
 

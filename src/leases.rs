@@ -8,6 +8,7 @@
 //! With one daemon (SQLite's case) every lease is simply this daemon's.
 
 use crate::clock::{Clock, SystemClock};
+use crate::health::Health;
 use crate::store::Store;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -26,6 +27,10 @@ pub const ROUND: Duration = Duration::from_secs(2);
 /// How long the keeper waits for one renewal: with one round before it, the work stops within
 /// 3 rounds of the last renewal, well inside [`TERM`].
 const RENEWAL_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// How long a source's published state counts: a replica that stopped publishing (it died)
+/// has lost the source's lease by then, and the replica that took it publishes instead.
+pub const PUBLISHED_FOR: Duration = Duration::from_secs(15);
 
 /// How long work that ended by itself while its lease was held waits before it starts again.
 const RESTART_AFTER: Duration = Duration::from_secs(1);
@@ -132,6 +137,34 @@ impl Leases {
             tokio::select! {
                 () = tokio::time::sleep(ROUND) => {}
                 () = self.inner.asked.notified() => {}
+                () = stop.cancelled() => {}
+            }
+        }
+    }
+
+    /// Publishes the states of the sources this replica runs (`health`) every [`ROUND`]
+    /// until `stop`, so the alerts monitor, on whichever replica holds its lease, sees a
+    /// source failing here ([`crate::store::LeaseStore::publish_sources`]). Only where
+    /// replicas share the store: one daemon's monitor reads its own health.
+    pub async fn publish_sources(self, health: Health, stop: CancellationToken) {
+        while !stop.is_cancelled() {
+            let states = health.running_sources();
+            if !states.is_empty() {
+                // The wall clock, as for the leases themselves.
+                let published =
+                    (self.inner.store).publish_sources(self.holder(), &states, SystemClock.now());
+                match tokio::time::timeout(RENEWAL_TIMEOUT, published).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "Cannot publish the sources' states for the other replicas' alerts.");
+                    }
+                    Err(_) => tracing::warn!(
+                        "Publishing the sources' states for the other replicas' alerts took too long."
+                    ),
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(ROUND) => {}
                 () = stop.cancelled() => {}
             }
         }

@@ -229,3 +229,55 @@ async fn a_failing_sink_is_announced_after_fifteen_minutes_not_three_days() {
     );
     daemon.stop().await;
 }
+
+/// Two replicas on one PostgreSQL database: the first holds the alerts' lease and has no
+/// feed; the second, started next, runs the feed (its lease is free). The feed fails there,
+/// and the first replica's monitor announces it, then its recovery: each replica publishes
+/// the sources it runs, since a replica's health is its own process's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_failing_on_another_replica_is_announced_by_the_one_holding_the_alerts() {
+    let db = support::postgres::Database::fresh().await;
+    let bot = BotApiSim::start_as(MANAGERS_TOKEN).await;
+    let site = FlakyFeed::start().await;
+    let (dir_a, dir_b) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let clock = manual_clock();
+    let storage = format!("[storage]\nurl = \"{}\"\n", db.url);
+    let alerts = "source_failing_after = \"10m\"";
+    let watching = start(dir_a.path(), &bot, clock.clone(), alerts, &storage).await;
+    monitor_looked(&watching, &clock).await;
+    let feed = format!(
+        "{storage}[[sources.feed]]\nid = \"blog\"\nurl = \"http://{}/comments.json\"\npoll_interval = \"100ms\"\ntimeout = \"2s\"\n",
+        site.addr
+    );
+    let polling = start(dir_b.path(), &bot, clock.clone(), alerts, &feed).await;
+    eventually(Duration::from_secs(10), || async {
+        (polling.component("source:blog").await["state"] == "failing").then_some(())
+    })
+    .await
+    .expect("the feed's 500 shows on the replica that polls it");
+    assert_eq!(
+        watching.component("source:blog").await,
+        serde_json::Value::Null,
+        "the watching replica does not run the feed"
+    );
+    clock.advance(chrono::Duration::minutes(11));
+    let alert = nth_alert(&bot, 0).await;
+    assert!(
+        alert.text.contains("source:blog is failing"),
+        "{}",
+        alert.text
+    );
+    site.up.store(true, Ordering::SeqCst);
+    let over = nth_alert(&bot, 1).await;
+    assert!(
+        over.text.contains("Решено") && over.text.contains("source:blog"),
+        "{}",
+        over.text
+    );
+    polling.stop().await;
+    watching.stop().await;
+    db.drop_it().await;
+}

@@ -7,10 +7,11 @@
 
 use super::config::AlertsConfig;
 use super::queue::Notices;
-use crate::clock::Clock;
+use crate::clock::{Clock, SystemClock};
 use crate::health::Health;
+use crate::leases::PUBLISHED_FOR;
 use crate::routing::RulesHandle;
-use crate::store::{NotificationStore, Store, StoreError};
+use crate::store::{NotificationStore, SourceState, Store, StoreError};
 use crate::telemetry::Metrics;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -52,6 +53,8 @@ pub struct AlertMonitor {
     pub metrics: Metrics,
     /// The rules in force (the managers' addresses now).
     pub rules: RulesHandle,
+    /// This replica's id: the sources other replicas run are read from what they publish.
+    pub replica: String,
 }
 
 fn since(now: DateTime<Utc>, then: DateTime<Utc>) -> std::time::Duration {
@@ -91,19 +94,36 @@ impl AlertMonitor {
         health.stopped(NAME);
     }
 
+    /// The sources' states: the ones this replica runs from its own health, the ones other
+    /// replicas run (each source runs under a lease, on one replica) from what they published
+    /// lately; a source stopped here because another replica took its lease is read there.
+    async fn sources(&self) -> Result<Vec<SourceState>, StoreError> {
+        let mut states: BTreeMap<String, SourceState> = (self.health.running_sources())
+            .into_iter()
+            .map(|s| (s.name.clone(), s))
+            .collect();
+        let fresh =
+            SystemClock.now() - chrono::Duration::from_std(PUBLISHED_FOR).unwrap_or_default();
+        for s in self.store.published_sources(&self.replica, fresh).await? {
+            states.entry(s.name.clone()).or_insert(s);
+        }
+        Ok(states.into_values().collect())
+    }
+
     /// The incidents open now, by key.
     async fn current(&self, now: DateTime<Utc>) -> Result<BTreeMap<String, String>, StoreError> {
         let mut open = BTreeMap::new();
-        for (name, c) in self.health.snapshot() {
-            if c.kind != "source" || c.state != "failing" {
+        for s in self.sources().await? {
+            if s.state != "failing" {
                 continue;
             }
-            if since(now, c.last_success.unwrap_or(self.started)) >= self.cfg.source_failing_after {
+            if since(now, s.last_success.unwrap_or(self.started)) >= self.cfg.source_failing_after {
                 open.insert(
-                    format!("source_failing:{name}"),
+                    format!("source_failing:{}", s.name),
                     format!(
-                        "{name} is failing: {}",
-                        c.last_error.unwrap_or_else(|| "no detail".into())
+                        "{} is failing: {}",
+                        s.name,
+                        s.last_error.unwrap_or_else(|| "no detail".into())
                     ),
                 );
             }

@@ -115,6 +115,7 @@ pub fn start_alerts(
         started: shared.clock.now(),
         metrics: shared.metrics.clone(),
         rules,
+        replica: shared.leases.holder().to_string(),
     };
     shared.spawn_once(
         "alerts".into(),

@@ -296,6 +296,23 @@ pub trait LeaseStore: Send + Sync + std::fmt::Debug {
     /// Gives up `holder`'s lease `name`, so another replica may take it at once.
     async fn release_lease(&self, holder: &str, name: &str) -> StoreResult<()>;
 
+    /// Keeps the states of the sources replica `holder` runs (each under its lease), at `at`:
+    /// the alerts monitor, on whichever replica holds its own lease, reads them with
+    /// [`LeaseStore::published_sources`], since a replica's health is its own process's.
+    async fn publish_sources(
+        &self,
+        holder: &str,
+        states: &[SourceState],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// The sources' states replicas other than `holder` published at or after `since`.
+    async fn published_sources(
+        &self,
+        holder: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<SourceState>>;
+
     /// Until `stop`, wakes `inbound` when any daemon on this store commits new inbound items
     /// and `deadlines` when one commits an SLA deadline, so the replica that processes (or
     /// runs the SLA timer) hears of work another replica took in. A store only this daemon

@@ -340,6 +340,20 @@ pub struct OutboxRow {
     pub lease_until: DateTime<Utc>,
 }
 
+/// A source's state as the replica running it publishes it for the others
+/// ([`super::LeaseStore::publish_sources`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceState {
+    /// The component's name (`source:<id>`, `imap:<source>:<folder>`...).
+    pub name: String,
+    /// `ok`, `starting` or `failing`.
+    pub state: String,
+    /// The last time it did its job.
+    pub last_success: Option<DateTime<Utc>>,
+    /// Its last error, in words (no secrets).
+    pub last_error: Option<String>,
+}
+
 /// How one delivery attempt ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeliveryOutcome {

@@ -37,6 +37,41 @@ impl LeaseStore for PgStore {
         Ok(())
     }
 
+    async fn publish_sources(
+        &self,
+        holder: &str,
+        states: &[SourceState],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for s in states {
+            sqlx::query(sql::leases::PUBLISH_SOURCE.postgres())
+                .bind(&s.name)
+                .bind(holder)
+                .bind(&s.state)
+                .bind(s.last_success.map(ts))
+                .bind(&s.last_error)
+                .bind(ts(at))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn published_sources(
+        &self,
+        holder: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<SourceState>> {
+        let rows = sqlx::query(sql::leases::PUBLISHED_SOURCES.postgres())
+            .bind(holder)
+            .bind(ts(since))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(sql::leases::source_state).collect()
+    }
+
     async fn relay_wakes(
         &self,
         inbound: Arc<Notify>,

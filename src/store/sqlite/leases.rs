@@ -37,4 +37,40 @@ impl LeaseStore for SqliteStore {
             .await?;
         Ok(())
     }
+
+    async fn publish_sources(
+        &self,
+        holder: &str,
+        states: &[SourceState],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        for s in states {
+            sqlx::query(sql::leases::PUBLISH_SOURCE.sqlite())
+                .bind(&s.name)
+                .bind(holder)
+                .bind(&s.state)
+                .bind(s.last_success.map(ts))
+                .bind(&s.last_error)
+                .bind(ts(at))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn published_sources(
+        &self,
+        holder: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<SourceState>> {
+        let rows = sqlx::query(sql::leases::PUBLISHED_SOURCES.sqlite())
+            .bind(holder)
+            .bind(ts(since))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(sql::leases::source_state).collect()
+    }
 }
