@@ -3,6 +3,7 @@
 //!
 //! [`run`] is the whole daemon as a library function, so tests start it on a random port.
 
+pub mod answer;
 pub mod clock;
 pub mod config;
 pub mod connectors;

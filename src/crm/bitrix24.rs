@@ -9,6 +9,9 @@ use crate::settings::{Secret, tokens_match};
 use serde_json::{Value, json};
 use std::time::Duration;
 
+/// The most of a `crm.lead.get` answer read: one lead's fields are a few kilobytes.
+const MAX_ANSWER: usize = 1 << 20;
+
 /// The status a deleted lead reports.
 pub const DELETED: &str = "DELETED";
 
@@ -38,7 +41,7 @@ pub(super) fn read(secret: &Secret, r: &HookRequest<'_>) -> Result<Vec<String>, 
     }
 }
 
-/// Reads lead `id` back with `crm.lead.get` through the sink's URL (`base`, ending in `/`),
+/// Reads lead `id` back with `crm.lead.get` through the sink's URL (`base`),
 /// within `timeout`; a `-ID` (deleted) needs no call. The lead is named by its ORIGIN_ID when
 /// leadgate made it, else by the CRM's id.
 pub async fn fetch(
@@ -53,8 +56,10 @@ pub async fn fetch(
             status: Some(DELETED.into()),
         });
     }
-    let url = base
-        .join("crm.lead.get.json")
+    // Appended as the deliveries' calls are: the URL Bitrix24 shows may be copied without its
+    // last `/`, and a relative join would then drop the token's segment.
+    let url = format!("{}/crm.lead.get.json", base.as_str().trim_end_matches('/'));
+    let url = reqwest::Url::parse(&url)
         .map_err(|e| HookError::Upstream(format!("the sink's URL: {e}")))?;
     let client = reqwest::Client::builder()
         .timeout(timeout)
@@ -69,10 +74,14 @@ pub async fn fetch(
         // Without the URL: it carries the inbound webhook's token.
         .map_err(|e| HookError::Upstream(format!("crm.lead.get: {}", e.without_url())))?;
     let status = response.status();
-    let body: Value = response
-        .json()
+    let body = crate::answer::body_within(response, MAX_ANSWER)
         .await
-        .map_err(|e| HookError::Upstream(format!("crm.lead.get: {}", e.without_url())))?;
+        .map_err(|e| HookError::Upstream(format!("crm.lead.get: {}", e.without_url())))?
+        .ok_or_else(|| {
+            HookError::Upstream(format!("crm.lead.get answered over {MAX_ANSWER} bytes"))
+        })?;
+    let body: Value = serde_json::from_slice(&body)
+        .map_err(|e| HookError::Upstream(format!("crm.lead.get answered no JSON: {e}")))?;
     if !status.is_success() {
         return Err(HookError::Upstream(format!(
             "crm.lead.get answered {status}: {}",

@@ -175,19 +175,12 @@ impl WebhookSink {
 }
 
 /// A 2xx answer's body, up to [`MAX_ANSWER`].
-async fn read_answer(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| e.without_url().to_string())?
-    {
-        if out.len() + chunk.len() > MAX_ANSWER {
-            return Err(format!("it is over {MAX_ANSWER} bytes"));
-        }
-        out.extend_from_slice(&chunk);
+async fn read_answer(response: reqwest::Response) -> Result<Vec<u8>, String> {
+    match crate::answer::body_within(response, MAX_ANSWER).await {
+        Ok(Some(body)) => Ok(body),
+        Ok(None) => Err(format!("it is over {MAX_ANSWER} bytes")),
+        Err(e) => Err(e.without_url().to_string()),
     }
-    Ok(out)
 }
 
 /// A call's method and URL: its path appended to the sink's URL (one `/` between).

@@ -160,7 +160,8 @@ impl Crm {
     pub fn url(&self) -> String {
         let i = self.lock();
         match self.flavor {
-            Flavor::Bitrix24 => format!("http://{}/rest/1/{}/", self.addr, i.token),
+            // As it is often copied: without the last `/` Bitrix24 shows.
+            Flavor::Bitrix24 => format!("http://{}/rest/1/{}", self.addr, i.token),
             _ => format!("http://{}/", self.addr),
         }
     }
