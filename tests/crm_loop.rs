@@ -636,3 +636,45 @@ async fn a_crm_owner_for_a_lead_waiting_after_a_decline_is_its_next_assignment()
     );
     daemon.stop().await;
 }
+
+/// A reply to a lead the CRM closed (won or lost) is a new request, months later: it makes a
+/// lead of its own, routed and assigned, not a `lead.updated` on a closed deal that nobody
+/// acts on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_to_a_lead_the_crm_closed_is_a_new_lead() {
+    use support::dovecot::{Dovecot, lead_mail};
+    let dovecot = Dovecot::start().await;
+    let sink = support::sink::Sink::start(&[]).await;
+    let config = format!(
+        "{}{}",
+        generic_crm(&sink),
+        dovecot.source("sales", "poll_interval = \"200ms\"")
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = manual_clock();
+    let daemon =
+        TestDaemon::start_at(dir.path(), &config, &always_open_routing(), clock.clone()).await;
+    dovecot.append_all("INBOX", &[lead_mail("closed", 1)]).await;
+    let created = sink.events(1).await;
+    let lead = created[0]["data"]["id"].as_str().expect("id").to_string();
+    let closed = json!({"lead_id": lead, "status": "won"});
+    let now = clock.now().timestamp();
+    assert_eq!(report(&daemon, &closed, Some(WHSEC), now).await, 200);
+    let reply = "From: Client 1 <client1.closed@example.ru>\r\n\
+        To: sales@teplodom.example\r\n\
+        Subject: Re: Request 1\r\n\
+        Message-ID: <closed-1-reply@mail.example.ru>\r\n\
+        In-Reply-To: <closed-1@mail.example.ru>\r\n\
+        References: <closed-1@mail.example.ru>\r\n\
+        Content-Type: text/plain; charset=utf-8\r\n\
+        \r\n\
+        Good afternoon! We need a second boiler, for the garage this time.\r\n";
+    dovecot
+        .append_all("INBOX", &[reply.as_bytes().to_vec()])
+        .await;
+    let events = sink.events(2).await;
+    assert_eq!(events[1]["type"], "lead.created", "{}", events[1]);
+    assert_ne!(events[1]["data"]["id"], created[0]["data"]["id"]);
+    assert!(events[1]["data"]["assignment"].is_object(), "{}", events[1]);
+    daemon.stop().await;
+}

@@ -1062,3 +1062,45 @@ async fn a_message_over_max_message_is_kept_by_its_header_as_too_large() {
     );
     daemon.stop().await;
 }
+
+/// The same letter sent to two of the business's mailboxes (To: sales@, Cc: info@), each a
+/// source of its own, is one item in each and one lead: the second copy joins the lead the
+/// first made (its Message-ID is looked up among every mailbox's leads), so no second
+/// manager is woken and the CRM gets no second deal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_letter_in_two_mailboxes_is_one_lead() {
+    let dovecot = Dovecot::start().await;
+    let sink = Sink::start(&[]).await;
+    let mut client = dovecot.client().await;
+    client.create("Info").await.expect("create the folder");
+    let _ = client.logout().await;
+    let sources = format!(
+        "{}{}",
+        dovecot.source("sales", ""),
+        dovecot.source("info", "mailboxes = [\"Info\"]")
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(
+        dir.path(),
+        &config_with(&sources, &sink),
+        &default_routing(),
+    )
+    .await;
+    let letter = lead_mail("both", 1);
+    dovecot
+        .append_all("INBOX", std::slice::from_ref(&letter))
+        .await;
+    wait_for_leads(&sink, 1, &dovecot).await;
+    dovecot.append_all("Info", &[letter]).await;
+    let second = eventually(PATIENCE, || async {
+        let items = inbound(&daemon, "&source=info").await;
+        items.into_iter().find(|i| i["status"] != "pending")
+    })
+    .await
+    .expect("the copy in the second mailbox is processed");
+    assert_eq!(second["status"], "joined", "{second}");
+    let created = events(&sink, "lead.created");
+    assert_eq!(created.len(), 1, "one letter, one lead: {created:?}");
+    assert_eq!(second["lead_id"], created[0]["id"]);
+    daemon.stop().await;
+}

@@ -516,8 +516,9 @@ impl Processor {
             .await
     }
 
-    /// The earlier lead this item continues: the lead it edits, replies to, or whose open
-    /// conversation it belongs to.
+    /// The earlier lead this item continues: the lead it edits, replies to (or, for an
+    /// e-mail, the lead another mailbox's copy of it made), or whose open conversation it
+    /// belongs to.
     async fn continued_lead(
         &self,
         tx: &mut dyn StoreTx,
@@ -538,7 +539,15 @@ impl Processor {
                 return Ok(Some(lead));
             }
         }
-        if let Some(lead) = tx.lead_by_refs(within, &draft.thread.replies_to).await?
+        // A lead the CRM closed takes no more messages: a reply to it months later is a new
+        // request, routed as a returning contact's.
+        let refs = replies::looked_up_by(
+            row.channel,
+            &draft.thread.replies_to,
+            draft.external_id.as_ref(),
+        );
+        if let Some(lead) = tx.lead_by_refs(within, &refs).await?
+            && lead.status != LeadStatus::Closed
             && replies::reply_joins(row.channel, &lead.record.contact, &draft.contact)
         {
             return Ok(Some(lead));

@@ -14,6 +14,19 @@ pub(super) fn refs_within(channel: Channel, source: &str) -> Option<&str> {
     (channel != Channel::Email).then_some(source)
 }
 
+/// The ids a message is looked up by among the leads' ids: the ones it answers, and for an
+/// e-mail its own Message-ID too: the same letter sent to two of the business's mailboxes
+/// (To: sales@, Cc: info@) is one item in each, and its second copy joins the lead its first
+/// made instead of waking a second manager.
+pub(super) fn looked_up_by(
+    channel: Channel,
+    replies_to: &[String],
+    external_id: Option<&String>,
+) -> Vec<String> {
+    let own = external_id.filter(|_| channel == Channel::Email);
+    replies_to.iter().chain(own).cloned().collect()
+}
+
 /// Whether a reply whose contact is `reply` joins the lead whose contact is `lead`. On a blog
 /// anyone can answer anyone, so a reply joins only when it is the same person: a phone, an
 /// e-mail or the name in common. Elsewhere a reply comes from the chat's or the thread's own
@@ -40,6 +53,21 @@ mod tests {
             emails: email.into_iter().map(str::to_string).collect(),
             ..Contact::default()
         }
+    }
+
+    #[test]
+    fn an_email_is_looked_up_by_its_own_message_id_too() {
+        let answers = ["<a@x>".to_string()];
+        let own = "<b@x>".to_string();
+        assert_eq!(
+            looked_up_by(Channel::Email, &answers, Some(&own)),
+            ["<a@x>", "<b@x>"]
+        );
+        assert_eq!(
+            looked_up_by(Channel::Telegram, &answers, Some(&own)),
+            ["<a@x>"]
+        );
+        assert!(looked_up_by(Channel::Email, &[], None).is_empty());
     }
 
     #[test]
