@@ -67,12 +67,12 @@ pub fn form_to_draft(
             Role::Utm => {
                 let tag = key.rsplit('.').next().unwrap_or(&key);
                 if !draft.utm.set(tag, text) && !text.is_empty() {
-                    draft.fields.insert(key.clone(), value.clone());
+                    add_field(&mut draft.fields, &key, value.clone());
                 }
             }
             Role::Ignore => {}
             Role::Other | Role::File if !text.is_empty() => {
-                draft.fields.insert(key.clone(), value.clone());
+                add_field(&mut draft.fields, &key, value.clone());
             }
             Role::Other | Role::File => {}
         }
@@ -111,6 +111,19 @@ pub fn form_to_draft(
             .insert("attachments".into(), Value::Array(files));
     }
     Parsed::Lead(draft)
+}
+
+/// Keeps a field the form may send more than once (a checkbox group:
+/// `services[]=Монтаж&services[]=Доставка`): a second value under the same name makes the
+/// field the list of its values, in order, instead of replacing the first.
+fn add_field(fields: &mut serde_json::Map<String, Value>, key: &str, value: Value) {
+    match fields.get_mut(key) {
+        None => {
+            fields.insert(key.to_string(), value);
+        }
+        Some(Value::Array(values)) => values.push(value),
+        Some(first) => *first = Value::Array(vec![first.take(), value]),
+    }
 }
 
 /// The key of `fields.attachments[]` that holds the address of a file the form's provider
@@ -237,6 +250,26 @@ mod tests {
             !d.fields.contains_key("website"),
             "the empty honeypot is not a field"
         );
+    }
+
+    #[test]
+    fn a_field_sent_twice_keeps_both_values() {
+        let f = form(&[
+            ("phone", "+79161234567"),
+            ("services[]", "Монтаж"),
+            ("services[]", "Доставка"),
+            ("services[]", "Пусконаладка"),
+            ("city", "Тверь"),
+        ]);
+        let Parsed::Lead(d) = form_to_draft(&f, None, &RequestContext::default(), &generic())
+        else {
+            panic!("a lead")
+        };
+        assert_eq!(
+            d.fields.get("services[]"),
+            Some(&json!(["Монтаж", "Доставка", "Пусконаладка"]))
+        );
+        assert_eq!(d.fields.get("city"), Some(&json!("Тверь")));
     }
 
     #[test]
