@@ -43,6 +43,10 @@ pub fn amount_in(text: &str) -> Option<u64> {
         if !has_currency && !said_budget {
             continue;
         }
+        // "Бюджет на 2025 год — 3 млн руб.": the year the budget is for, not its amount.
+        if !has_currency && m.name("mult").is_none() && is_year(&m["a"], &text[whole.end()..]) {
+            continue;
+        }
         let factor = m.name("mult").map_or(1.0, |x| multiplier(x.as_str()));
         let top = m.name("b").or(m.name("a"))?;
         let Some(value) = number(top.as_str(), factor > 1.0) else {
@@ -75,6 +79,16 @@ fn says_money(text: &str) -> bool {
     ]
     .iter()
     .any(|w| lower.contains(w))
+}
+
+/// Whether `number`, followed by `after`, is a year: 1900 to 2099 and the word "год" (or
+/// "г.", "year") next.
+fn is_year(number: &str, after: &str) -> bool {
+    let year = number.len() == 4 && (number.starts_with("19") || number.starts_with("20"));
+    let next = after.trim_start().to_lowercase();
+    year && ["год", "г.", "г ", "year"]
+        .iter()
+        .any(|w| next.starts_with(w))
 }
 
 fn multiplier(word: &str) -> f64 {
@@ -130,6 +144,9 @@ mod tests {
             ("budget 120k", 120_000),
             ("на сумму 1.200.000 руб", 1_200_000),
             ("Бюджет 500.000", 500_000),
+            ("Бюджет на 2025 год — 3 млн руб.", 3_000_000),
+            ("Бюджет на 2026 г. 900 тыс. руб.", 900_000),
+            ("бюджет 2000 рублей", 2_000),
         ] {
             assert_eq!(amount_in(text), Some(roubles), "{text}");
         }
@@ -143,6 +160,7 @@ mod tests {
             "Построен в 2019 году, 2 этажа",
             "Заказ № 4417751",
             "нужно 500 штук к 15 декабря",
+            "Бюджет на 2027 год ещё не утверждён",
         ] {
             assert_eq!(amount_in(text), None, "{text}");
         }
