@@ -151,6 +151,13 @@ impl WebhookSink {
                 if success && keep_answer {
                     match read_answer(response).await {
                         Ok(answer) => result.answer = Some(answer),
+                        // A search changed nothing: it is asked again, as after a network error.
+                        Err(e) if call.method == "GET" => {
+                            result.attempt = Attempt::Network;
+                            result.error = Some(format!(
+                                "HTTP {code}, but the answer could not be read ({e})"
+                            ));
+                        }
                         Err(e) => {
                             // The CRM took the call: retrying it could make a second record.
                             result.attempt = Attempt::Unsendable;
@@ -231,5 +238,45 @@ mod tests {
             Some(Duration::from_secs(120))
         );
         assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    /// A CRM that answers `200` with a body cut short (the connection drops mid-answer):
+    /// a search is asked again, a call that may have made a record is not.
+    #[tokio::test]
+    async fn an_answer_cut_short_retries_a_search_only() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((mut c, _)) = listener.accept().await {
+                let mut request = [0u8; 4096];
+                let _ = c.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                            content-length: 100\r\n\r\n{\"data\": [";
+                let _ = c.write_all(head.as_bytes()).await;
+            }
+        });
+        let sink = WebhookSink {
+            client: reqwest::Client::new(),
+            url: format!("http://{addr}/").parse().expect("url"),
+            key: None,
+            auth: None,
+        };
+        let call = |method: &str| Rendered {
+            method: method.into(),
+            path: "contacts".into(),
+            headers: Vec::new(),
+            body: if method == "GET" { "" } else { "{}" }.into(),
+        };
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 22, 9, 0, 0)
+            .single()
+            .expect("valid");
+        let search = sink.post("e1", &call("GET"), true, now).await;
+        assert_eq!(search.attempt, Attempt::Network, "{:?}", search.error);
+        let made = sink.post("e1", &call("POST"), true, now).await;
+        assert_eq!(made.attempt, Attempt::Unsendable, "{:?}", made.error);
     }
 }
