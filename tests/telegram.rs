@@ -282,6 +282,46 @@ async fn a_corrected_caption_does_not_list_its_photo_twice() {
     daemon.stop().await;
 }
 
+/// Two voice messages in a row are two messages: the second is news to the manager, so it
+/// joins the lead's words and reaches the CRM as `update.text`, though its words (the
+/// placeholder `[голосовое сообщение]`) repeat the first's. A form's double click is what
+/// repeating words are dropped for, not a chat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_voice_message_is_not_taken_for_a_repeat() {
+    let sim = BotApiSim::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sim, ""), &default_routing()).await;
+    let chat = 5_200_000_034_i64;
+    sim.push(private_message(
+        chat,
+        "message",
+        801,
+        "Нужен котёл, перезвоните",
+    ));
+    for id in [802, 803] {
+        let mut voice = private_message(chat, "message", id, "");
+        let message = voice["message"].as_object_mut().expect("a message");
+        message.remove("text");
+        message.insert(
+            "voice".into(),
+            json!({"file_id": format!("v{id}"), "duration": 4}),
+        );
+        sim.push(voice);
+    }
+    wait_until("both voice messages join the lead", || {
+        count(&events_of(dir.path(), chat), "lead.updated") == 2
+    })
+    .await;
+    let events = events_of(dir.path(), chat);
+    let last = &events[events.len() - 1];
+    assert_eq!(last["update"]["text"], "[голосовое сообщение]", "{last}");
+    assert_eq!(
+        last["data"]["text"],
+        "Нужен котёл, перезвоните\n\n[голосовое сообщение]\n\n[голосовое сообщение]"
+    );
+    daemon.stop().await;
+}
+
 /// An edit of a message that joined a lead, after the conversation closed, still updates
 /// that lead. Before, it was looked up by the lead's first message only: it made a second
 /// lead and woke a second manager.

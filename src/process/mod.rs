@@ -23,7 +23,7 @@ use crate::health::Health;
 use crate::lead::EventType;
 use crate::lead::limits::bound_joined;
 use crate::lead::{
-    AssignedManager, Assignment, Contact, Lead, NormalisedDraft, NotLead, NotLeadReason,
+    AssignedManager, Assignment, Channel, Contact, Lead, NormalisedDraft, NotLead, NotLeadReason,
     OwnContacts, Parsed, PhoneNormaliser, normalise,
 };
 use crate::notify::Notices;
@@ -595,7 +595,7 @@ impl Processor {
         let replaces = edit && tx.lead_ref_count(&lead.id).await? <= 1;
         let words = match replaces {
             true => draft.text.as_str(),
-            false => new_words(&lead.text, &draft.text),
+            false => new_words(row.channel, &lead.text, &draft.text),
         };
         let had = Had::of(&lead.contact);
         drop_listed_files(&lead.fields, &mut draft.fields);
@@ -896,11 +896,16 @@ fn drop_listed_files(
     }
 }
 
-/// The words a follow-up adds to a lead whose text is `so_far`: none when it repeats the
-/// conversation's last message (a double click, a reload, a message sent twice), which would
-/// otherwise be written into the lead again, sent to the CRM as new and quoted to the manager,
-/// and would make every later follow-up of the conversation carry it once more.
-fn new_words<'a>(so_far: &str, said: &'a str) -> &'a str {
+/// The words a follow-up adds to a lead whose text is `so_far`: none when a form, a mail or a
+/// comment repeats the conversation's last message (a double click, a reload, a letter sent
+/// twice), which would otherwise be written into the lead again, sent to the CRM as new and
+/// quoted to the manager, and would make every later follow-up carry it once more. A
+/// messenger's message is a message of its own whatever it says: a second voice message
+/// (`[голосовое сообщение]` again) or a second "Алло?" is news to the manager.
+fn new_words<'a>(channel: Channel, so_far: &str, said: &'a str) -> &'a str {
+    if matches!(channel, Channel::Telegram | Channel::Vk | Channel::Whatsapp) {
+        return said;
+    }
     let repeats = so_far == said
         || (so_far.strip_suffix(said)).is_some_and(|before| before.ends_with("\n\n"));
     if repeats { "" } else { said }
