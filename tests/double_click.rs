@@ -98,6 +98,37 @@ async fn a_second_click_within_two_minutes_joins_the_first_lead() {
     daemon.stop().await;
 }
 
+/// A form sent again with a value corrected (20 boxes, not 10) keeps the latest: the record
+/// and `update.fields` carry it to the CRM; a value given the same again is not news.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_corrected_in_a_second_click_reaches_the_crm() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon =
+        TestDaemon::start_in(dir.path(), &config(&sink, None), &always_open_routing()).await;
+    let form = |quantity| {
+        [
+            ("phone", "+79161234522"),
+            ("message", "Нужна бумага А4"),
+            ("city", "Тверь"),
+            ("quantity", quantity),
+        ]
+    };
+    daemon.submit_form(&form("10")).await;
+    events(&sink, 1).await;
+    daemon.submit_form(&form("20")).await;
+    events(&sink, 2).await;
+    let corrected = sink.received()[1].json();
+    assert_eq!(corrected["type"], "lead.updated");
+    assert_eq!(corrected["data"]["fields"]["quantity"], "20", "{corrected}");
+    assert_eq!(
+        corrected["update"]["fields"],
+        serde_json::json!({"quantity": "20"}),
+        "the corrected value only: {corrected}"
+    );
+    daemon.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_window_off_every_post_is_a_lead() {
     let sink = Sink::start(&[]).await;

@@ -855,9 +855,9 @@ async fn queue_notices(
     tx.insert_notifications(rows).await
 }
 
-/// A follow-up's fields into its lead's: what the lead does not have yet is added, and the
-/// files it sends are listed after the lead's own (`fields.attachments`), so each keeps its
-/// link.
+/// A follow-up's fields into its lead's: what the lead does not have yet is added, a value
+/// given again differently replaces the earlier one, and the files it sends are listed after
+/// the lead's own (`fields.attachments`), so each keeps its link.
 fn merge_fields(
     fields: &mut serde_json::Map<String, serde_json::Value>,
     more: serde_json::Map<String, serde_json::Value>,
@@ -869,7 +869,9 @@ fn merge_fields(
             {
                 kept.extend(files);
             }
-            (Some(_), _) => {}
+            // A value the person gave again differently (a form sent again with 20 for
+            // 10): the latest is what they mean.
+            (Some(kept), v) => *kept = v,
             (None, v) => {
                 fields.insert(k, v);
             }
@@ -911,15 +913,16 @@ fn new_words<'a>(channel: Channel, so_far: &str, said: &'a str) -> &'a str {
     if repeats { "" } else { said }
 }
 
-/// The follow-up's fields the lead did not have (its files are new even when the lead
-/// already lists some): what `update.fields` may say, once the record has kept them.
+/// The follow-up's fields the lead did not have, or had with another value (its files are new
+/// even when the lead already lists some): what `update.fields` may say, once the record has
+/// kept them.
 fn offered_fields(
     had: &serde_json::Map<String, serde_json::Value>,
     draft: &serde_json::Map<String, serde_json::Value>,
 ) -> serde_json::Map<String, serde_json::Value> {
     draft
         .iter()
-        .filter(|(k, _)| *k == "attachments" || !had.contains_key(*k))
+        .filter(|(k, v)| *k == "attachments" || had.get(*k) != Some(*v))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
