@@ -129,6 +129,40 @@ async fn a_value_corrected_in_a_second_click_reaches_the_crm() {
     daemon.stop().await;
 }
 
+/// Processing behind by more than the window (a backlog, a slow store): a double click is
+/// still one lead, as the window is counted from when each click arrived, not from when it is
+/// processed. Here processing gathers its batch for a while, and the clock moves three
+/// minutes (the form window is two) between the clicks' arrival and their processing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_click_processed_late_is_still_one_lead() {
+    const GATHER: Duration = Duration::from_millis(600);
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = manual_clock();
+    let daemon = TestDaemon::start_at_gathering(
+        dir.path(),
+        &config(&sink, None),
+        &always_open_routing(),
+        clock.clone(),
+        GATHER,
+    )
+    .await;
+    daemon.settled().await;
+    tokio::time::sleep(GATHER * 2 + Duration::from_millis(200)).await;
+    let form = [("phone", "+79161234533"), ("message", "Нужен котёл")];
+    daemon.submit_form(&form).await;
+    daemon.submit_form(&form).await;
+    clock.advance(chrono::Duration::minutes(3));
+    let got = events(&sink, 2).await;
+    assert_eq!(got[0].0, "lead.created");
+    assert_eq!(
+        got[1],
+        ("lead.updated".to_string(), got[0].1.clone()),
+        "the second click joins the first, late as both are processed"
+    );
+    daemon.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_window_off_every_post_is_a_lead() {
     let sink = Sink::start(&[]).await;

@@ -284,7 +284,7 @@ impl Processor {
                 Some((
                     row.source.clone(),
                     key,
-                    self.conversation_since(&row.source, now)?,
+                    self.conversation_since(&row.source, row.received_at)?,
                 ))
             })
             .collect();
@@ -374,7 +374,7 @@ impl Processor {
             }
             Ok(draft) => draft,
         };
-        if let Some(existing) = self.continued_lead(tx, row, &draft, now).await? {
+        if let Some(existing) = self.continued_lead(tx, row, &draft).await? {
             return self.join(tx, rules, batch, row, existing, draft, now).await;
         }
         let conversation_key = draft.thread.conversation.clone();
@@ -524,7 +524,6 @@ impl Processor {
         tx: &mut dyn StoreTx,
         row: &InboundRow,
         draft: &NormalisedDraft,
-        now: DateTime<Utc>,
     ) -> StoreResult<Option<StoredLead>> {
         let within = replies::refs_within(row.channel, &row.source);
         if draft.thread.edit
@@ -553,23 +552,25 @@ impl Processor {
             return Ok(Some(lead));
         }
         if let Some(key) = &draft.thread.conversation
-            && let Some(since) = self.conversation_since(&row.source, now)
+            && let Some(since) = self.conversation_since(&row.source, row.received_at)
         {
             return tx.open_conversation(&row.source, key, since).await;
         }
         Ok(None)
     }
 
-    /// Since when a conversation of `source` is open at `now`; `None` where items never join
-    /// by conversation.
-    fn conversation_since(&self, source: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    /// Since when a conversation of `source` was open for an item that arrived `at`; `None`
+    /// where items never join by conversation. Counted from the item's arrival, not from when
+    /// it is processed: behind a backlog longer than the window, a double click still finds
+    /// the lead its first click made.
+    fn conversation_since(&self, source: &str, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let window = self.conversation_windows.of(source);
         if window.is_zero() {
             return None;
         }
         let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
         Some(
-            now.checked_sub_signed(window)
+            at.checked_sub_signed(window)
                 .unwrap_or(DateTime::<Utc>::MIN_UTC),
         )
     }
