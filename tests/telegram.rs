@@ -282,6 +282,45 @@ async fn a_corrected_caption_does_not_list_its_photo_twice() {
     daemon.stop().await;
 }
 
+/// Two edits of a message within one second (a client that saves as the person types) are
+/// two versions: the lead ends with the last one. Before, both had the same key (the message
+/// and the edit's second), and the last version was dropped as a repeat of the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_edits_within_one_second_both_reach_the_lead() {
+    let sim = BotApiSim::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sim, ""), &default_routing()).await;
+    let chat = 5_200_000_035_i64;
+    sim.push(private_message(chat, "message", 901, "Нужен котёл"));
+    wait_until("the message is a lead", || {
+        count(&events_of(dir.path(), chat), "lead.created") == 1
+    })
+    .await;
+    // The same edit_date: private_message gives every edit the same second.
+    sim.push(private_message(
+        chat,
+        "edited_message",
+        901,
+        "Нужен котёл Baxi",
+    ));
+    sim.push(private_message(
+        chat,
+        "edited_message",
+        901,
+        "Нужен котёл Baxi на 24 кВт",
+    ));
+    wait_until("both edits are delivered", || {
+        count(&events_of(dir.path(), chat), "lead.updated") == 2
+    })
+    .await;
+    let events = events_of(dir.path(), chat);
+    assert_eq!(
+        events[events.len() - 1]["data"]["text"],
+        "Нужен котёл Baxi на 24 кВт"
+    );
+    daemon.stop().await;
+}
+
 /// Two voice messages in a row are two messages: the second is news to the manager, so it
 /// joins the lead's words and reaches the CRM as `update.text`, though its words (the
 /// placeholder `[голосовое сообщение]`) repeat the first's. A form's double click is what

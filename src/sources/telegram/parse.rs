@@ -88,8 +88,14 @@ fn item_of(update: &Value) -> Result<(Item, i64), ParseError> {
     } else if let Some(edited) = update.get("edited_message")
         && let Some(key) = message_key(edited)
     {
+        // The edit's time and words: two edits within one second (a client that saves as
+        // the person types) are two versions, and the same update delivered again is one.
+        let words = ["text", "caption"]
+            .map(|f| edited.get(f).and_then(Value::as_str).unwrap_or(""))
+            .join("\u{0}");
+        let words = crate::digest::sha256_hex(words.as_bytes());
         match edited.get("edit_date").and_then(Value::as_i64) {
-            Some(at) => format!("edit:{key}:{at}"),
+            Some(at) => format!("edit:{key}:{at}:{}", &words[..16]),
             None => format!("edit:{key}:u{id}"),
         }
     } else {
