@@ -98,6 +98,24 @@ impl FlakyFeed {
     }
 }
 
+/// The admins are told the feed `source:blog` is failing; the feed is switched up, and they
+/// are told it is over.
+async fn the_feed_fails_then_works(bot: &BotApiSim, site: &FlakyFeed) {
+    let alert = nth_alert(bot, 0).await;
+    assert!(
+        alert.text.contains("source:blog is failing"),
+        "{}",
+        alert.text
+    );
+    site.up.store(true, Ordering::SeqCst);
+    let over = nth_alert(bot, 1).await;
+    assert!(
+        over.text.contains("Решено") && over.text.contains("source:blog"),
+        "{}",
+        over.text
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_source_is_announced_after_its_time_and_again_when_it_works() {
     let bot = BotApiSim::start_as(MANAGERS_TOKEN).await;
@@ -127,19 +145,7 @@ async fn a_failing_source_is_announced_after_its_time_and_again_when_it_works() 
     assert!(to_admins(&bot).is_empty(), "not before 10 minutes");
 
     clock.advance(chrono::Duration::minutes(2));
-    let alert = nth_alert(&bot, 0).await;
-    assert!(
-        alert.text.contains("source:blog is failing"),
-        "{}",
-        alert.text
-    );
-    site.up.store(true, Ordering::SeqCst);
-    let over = nth_alert(&bot, 1).await;
-    assert!(
-        over.text.contains("Решено") && over.text.contains("source:blog"),
-        "{}",
-        over.text
-    );
+    the_feed_fails_then_works(&bot, &site).await;
     monitor_looked(&daemon, &clock).await;
     assert_eq!(to_admins(&bot).len(), 2, "once each way");
     daemon.stop().await;
@@ -264,19 +270,7 @@ async fn a_source_failing_on_another_replica_is_announced_by_the_one_holding_the
         "the watching replica does not run the feed"
     );
     clock.advance(chrono::Duration::minutes(11));
-    let alert = nth_alert(&bot, 0).await;
-    assert!(
-        alert.text.contains("source:blog is failing"),
-        "{}",
-        alert.text
-    );
-    site.up.store(true, Ordering::SeqCst);
-    let over = nth_alert(&bot, 1).await;
-    assert!(
-        over.text.contains("Решено") && over.text.contains("source:blog"),
-        "{}",
-        over.text
-    );
+    the_feed_fails_then_works(&bot, &site).await;
     polling.stop().await;
     watching.stop().await;
     db.drop_it().await;
