@@ -678,3 +678,52 @@ async fn a_reply_to_a_lead_the_crm_closed_is_a_new_lead() {
     assert!(events[1]["data"]["assignment"].is_object(), "{}", events[1]);
     daemon.stop().await;
 }
+
+/// amoCRM tells the owner a lead had before each change (`old_responsible_user_id`). A report
+/// of a change from someone who is not the lead's manager now is about an older change (the
+/// CRM's echo of a reassignment leadgate sent before a later one, arriving late): its owner is
+/// not applied, so the lead does not go back to a manager who no longer has it. A change from
+/// the lead's manager now is applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_amocrm_echo_of_an_older_owner_does_not_take_the_lead_back() {
+    let s = start(Flavor::Amocrm).await;
+    let lead = s
+        .daemon
+        .submit_form(&[("name", "Ирина"), ("phone", "+79161110032")])
+        .await;
+    s.until("the lead in the CRM", |c| c.leads().len() == 1)
+        .await;
+    let crm_lead = s.crm.leads()[0].clone();
+    let owner = crm_lead.owner.clone().expect("an owner");
+    let first = if owner == "17" { "anna" } else { "boris" };
+    let status = crm_lead.status.clone();
+    let hook = s.daemon.url("/hooks/crm/crm");
+    // The CRM reports a change from user 15 (nobody's, an old change) to the other junior.
+    s.crm
+        .change_lead(&crm_lead.id, Some(crm_id(other(first))), None);
+    let echo = s
+        .crm
+        .send_webhook(&hook, HOOK_SECRET, &crm_lead.id, "15", &status);
+    assert_eq!(echo.await, 200);
+    let kinds = s.audit_kinds(&lead).await;
+    assert_eq!(
+        kinds,
+        ["created", "assigned", "crm_owner_outdated"],
+        "{kinds:?}"
+    );
+    // The same change made from the lead's manager now is applied.
+    let real = s
+        .crm
+        .send_webhook(&hook, HOOK_SECRET, &crm_lead.id, &owner, &status);
+    assert_eq!(real.await, 200);
+    let journey = s
+        .daemon
+        .admin_get(&format!("/admin/api/leads/{lead}"))
+        .await;
+    assert_eq!(
+        journey["lead"]["assignment"]["manager"]["id"],
+        other(first),
+        "{journey}"
+    );
+    s.daemon.stop().await;
+}

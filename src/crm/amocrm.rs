@@ -27,8 +27,18 @@ pub(super) fn read(secret: &Secret, r: &HookRequest<'_>) -> Result<Vec<CrmReport
             }
         }
     }
+    let entities = form::entities(&fields, "leads");
+    // A lead whose change of owner the webhook reports with the owner before it: its other
+    // entries' `responsible_user_id` (a status move's) is the same value without that, and
+    // must not apply an owner the change's own entry holds back as outdated.
+    let owner_changed: Vec<&String> = (entities.iter())
+        .filter(|((action, _), f)| {
+            action == "responsible" && f.contains_key("old_responsible_user_id")
+        })
+        .filter_map(|(_, f)| f.get("id"))
+        .collect();
     let mut out = Vec::new();
-    for ((action, _), f) in form::entities(&fields, "leads") {
+    for ((action, _), f) in &entities {
         let Some(id) = f.get("id").filter(|v| !v.is_empty()) else {
             continue;
         };
@@ -36,11 +46,13 @@ pub(super) fn read(secret: &Secret, r: &HookRequest<'_>) -> Result<Vec<CrmReport
         let owner = f
             .get("responsible_user_id")
             .filter(|v| !v.is_empty() && *v != "0")
+            .filter(|_| action == "responsible" || !owner_changed.contains(&id))
             .cloned();
         let report = match action.as_str() {
             "status" => CrmReport {
                 lead,
                 owner,
+                previous_owner: None,
                 status: f
                     .get("status_id")
                     .filter(|s| f.get("old_status_id") != Some(*s))
@@ -49,11 +61,16 @@ pub(super) fn read(secret: &Secret, r: &HookRequest<'_>) -> Result<Vec<CrmReport
             "responsible" | "update" | "add" | "restore" => CrmReport {
                 lead,
                 owner,
+                previous_owner: f
+                    .get("old_responsible_user_id")
+                    .filter(|v| !v.is_empty() && *v != "0")
+                    .cloned(),
                 status: None,
             },
             "delete" => CrmReport {
                 lead,
                 owner: None,
+                previous_owner: None,
                 status: Some(DELETED.into()),
             },
             _ => continue,
@@ -117,11 +134,14 @@ mod tests {
                 CrmReport {
                     lead: LeadRef::Crm("9774766".into()),
                     owner: Some("18".into()),
+                    previous_owner: Some("17".into()),
                     status: None,
                 },
+                // The owner comes with the change's own entry, which says who had it before.
                 CrmReport {
                     lead: LeadRef::Crm("9774766".into()),
-                    owner: Some("18".into()),
+                    owner: None,
+                    previous_owner: None,
                     status: Some("1002".into()),
                 },
             ]

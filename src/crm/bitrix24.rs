@@ -53,6 +53,7 @@ pub async fn fetch(
         return Ok(CrmReport {
             lead: LeadRef::Crm(deleted.to_string()),
             owner: None,
+            previous_owner: None,
             status: Some(DELETED.into()),
         });
     }
@@ -100,6 +101,7 @@ fn report_of(id: &str, lead: &Value) -> CrmReport {
             _ => LeadRef::Crm(id.to_string()),
         },
         owner: id_text(&lead["ASSIGNED_BY_ID"]),
+        previous_owner: None,
         status: id_text(&lead["STATUS_ID"]),
     }
 }

@@ -33,6 +33,12 @@ pub struct CrmReport {
     pub lead: LeadRef,
     /// The CRM user responsible for it now, when the webhook says.
     pub owner: Option<String>,
+    /// The CRM user it had before this change, when the webhook says (amoCRM's
+    /// `old_responsible_user_id`, Pipedrive's `previous.owner_id`): a report whose previous
+    /// owner is not the lead's manager now is about an older change (the CRM's echo of an
+    /// earlier reassignment leadgate sent, arriving after a later one), and its owner is
+    /// not applied.
+    pub previous_owner: Option<String>,
     /// Its status now, when the webhook reports a status (a move, not merely its current
     /// stage on another kind of change).
     pub status: Option<String>,

@@ -30,11 +30,13 @@ pub(super) fn read(secret: &Secret, r: &HookRequest<'_>) -> Result<Vec<CrmReport
         Some("delete" | "deleted") => CrmReport {
             lead,
             owner: None,
+            previous_owner: None,
             status: Some("deleted".into()),
         },
         Some("change" | "updated" | "create" | "added") => CrmReport {
             lead,
             owner: id_text(&data["owner_id"]),
+            previous_owner: id_text(&body["previous"]["owner_id"]),
             status: Some(
                 if data["is_archived"] == true {
                     "archived"
@@ -99,6 +101,7 @@ mod tests {
             vec![CrmReport {
                 lead: LeadRef::Crm("adf21080-0e10-11eb-879b-05d71fb426ec".into()),
                 owner: Some("18".into()),
+                previous_owner: Some("17".into()),
                 status: Some("seen".into()),
             }]
         );

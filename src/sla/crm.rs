@@ -90,7 +90,24 @@ impl Actions {
             .filter(|s| s.id != sink.id)
             .cloned()
             .collect();
-        if let Some(owner) = &report.owner {
+        // A change of owner from someone who is not the lead's manager now, to someone else:
+        // the report is about an older change (the CRM's echo of a reassignment leadgate sent
+        // before a later one), not one to make now.
+        let current = (stored.manager_id.as_deref())
+            .and_then(|m| rules.manager(m))
+            .and_then(|m| crm_user_id(m, sink.id, sink.preset));
+        let outdated = (report.previous_owner.as_ref()).filter(|before| {
+            current.is_some_and(|now| now != *before) && report.owner.as_ref() != current
+        });
+        if let (Some(owner), Some(before)) = (&report.owner, outdated) {
+            tx.audit(
+                &id,
+                now,
+                "crm_owner_outdated",
+                &json!({"sink": sink.id, "crm_user_id": owner, "previous": before}),
+            )
+            .await?;
+        } else if let Some(owner) = &report.owner {
             let manager = rules
                 .managers()
                 .iter()
