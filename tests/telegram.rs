@@ -321,10 +321,10 @@ async fn two_edits_within_one_second_both_reach_the_lead() {
     daemon.stop().await;
 }
 
-/// Two voice messages in a row are two messages: the second is news to the manager, so it
+/// Two voice messages in a row are two recordings: the second is news to the manager, so it
 /// joins the lead's words and reaches the CRM as `update.text`, though its words (the
-/// placeholder `[голосовое сообщение]`) repeat the first's. A form's double click is what
-/// repeating words are dropped for, not a chat.
+/// placeholder `[голосовое сообщение]`) repeat the first's. Words typed again are dropped as
+/// a repeat (`tests/notify.rs`); what arrived without words is not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_voice_message_is_not_taken_for_a_repeat() {
     let sim = BotApiSim::start().await;

@@ -899,14 +899,15 @@ fn drop_listed_files(
     }
 }
 
-/// The words a follow-up adds to a lead whose text is `so_far`: none when a form, a mail or a
-/// comment repeats the conversation's last message (a double click, a reload, a letter sent
-/// twice), which would otherwise be written into the lead again, sent to the CRM as new and
-/// quoted to the manager, and would make every later follow-up carry it once more. A
-/// messenger's message is a message of its own whatever it says: a second voice message
-/// (`[голосовое сообщение]` again) or a second "Алло?" is news to the manager.
+/// The words a follow-up adds to a lead whose text is `so_far`: none when it repeats the
+/// conversation's last message (a double click, a reload, a message sent twice), which would
+/// otherwise be written into the lead again, sent to the CRM as new and quoted to the manager,
+/// and would make every later follow-up of the conversation carry it once more. A messenger's
+/// message without words (`[голосовое сообщение]`, `[фото]`: what arrived, in brackets) is
+/// new whatever it repeats: a second voice message is another recording to listen to.
 fn new_words<'a>(channel: Channel, so_far: &str, said: &'a str) -> &'a str {
-    if matches!(channel, Channel::Telegram | Channel::Vk | Channel::Whatsapp) {
+    let messenger = matches!(channel, Channel::Telegram | Channel::Vk | Channel::Whatsapp);
+    if messenger && said.starts_with('[') && said.ends_with(']') {
         return said;
     }
     let repeats = so_far == said
