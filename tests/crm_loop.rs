@@ -727,3 +727,40 @@ async fn an_amocrm_echo_of_an_older_owner_does_not_take_the_lead_back() {
     );
     s.daemon.stop().await;
 }
+
+/// The generic report may say who had the lead before (`previous_owner`): a late report of an
+/// older change does not take the lead back; one from the lead's manager now moves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generic_report_of_an_older_change_does_not_take_the_lead_back() {
+    let sink = support::sink::Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = manual_clock();
+    let daemon = TestDaemon::start_at(
+        dir.path(),
+        &generic_crm(&sink),
+        &always_open_routing(),
+        clock.clone(),
+    )
+    .await;
+    let lead = daemon.submit_form(&[("phone", "+79161110042")]).await;
+    let first = support::sink::manager_of(&sink.events(1).await[0]);
+    let to = crm_id(other(&first));
+    let now = clock.now().timestamp();
+    let late = json!({"lead_id": lead, "owner": to, "previous_owner": "99"});
+    assert_eq!(report(&daemon, &late, Some(WHSEC), now).await, 200);
+    let current = json!({"lead_id": lead, "owner": to, "previous_owner": crm_id(&first)});
+    assert_eq!(report(&daemon, &current, Some(WHSEC), now).await, 200);
+    let kinds: Vec<String> = (daemon.audit(&lead).await.iter())
+        .filter_map(|a| a["kind"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "assigned",
+            "crm_owner_outdated",
+            "crm_reassigned"
+        ]
+    );
+    daemon.stop().await;
+}

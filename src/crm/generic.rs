@@ -55,7 +55,7 @@ pub(super) fn read(
     Ok(vec![CrmReport {
         lead: LeadRef::Leadgate(lead),
         owner: id_text(&body["owner"]),
-        previous_owner: None,
+        previous_owner: id_text(&body["previous_owner"]),
         status: id_text(&body["status"]),
     }])
 }
