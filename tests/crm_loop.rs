@@ -764,3 +764,51 @@ async fn a_generic_report_of_an_older_change_does_not_take_the_lead_back() {
     );
     daemon.stop().await;
 }
+
+/// Bitrix24 reads back the lead as it stands, with no previous owner. While leadgate's own
+/// `lead.reassigned` is still on its way to it (the CRM rate-limited it), a webhook's
+/// read-back gives the owner from before the pass: it is kept in the audit and does not take
+/// the lead back from the manager it passed to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bitrix24_owner_read_before_our_reassignment_arrives_does_not_take_the_lead_back() {
+    let s = start(Flavor::Bitrix24).await;
+    let lead = s
+        .daemon
+        .submit_form(&[("name", "Олег"), ("phone", "+79161110033")])
+        .await;
+    s.until("the lead in the CRM", |c| c.leads().len() == 1)
+        .await;
+    let crm_lead = s.crm.leads()[0].clone();
+    let owner = crm_lead.owner.clone().expect("an owner");
+    let first = if owner == "17" { "anna" } else { "boris" };
+    s.crm.rate_limit(1);
+    s.decline(&lead, first).await;
+    s.until("the reassignment refused for now", |c| {
+        c.calls()
+            .iter()
+            .any(|call| call.path.ends_with("batch.json") && call.status != 200)
+    })
+    .await;
+    let hook = s.daemon.url("/hooks/crm/crm");
+    let status = crm_lead.status.clone();
+    let webhook = s
+        .crm
+        .send_webhook(&hook, HOOK_SECRET, &crm_lead.id, &owner, &status);
+    assert_eq!(webhook.await, 200);
+    let kinds = s.audit_kinds(&lead).await;
+    assert!(
+        kinds.contains(&"crm_owner_outdated".to_string()),
+        "{kinds:?}"
+    );
+    assert!(!kinds.contains(&"crm_reassigned".to_string()), "{kinds:?}");
+    let journey = s
+        .daemon
+        .admin_get(&format!("/admin/api/leads/{lead}"))
+        .await;
+    assert_eq!(
+        journey["lead"]["assignment"]["manager"]["id"],
+        other(first),
+        "{journey}"
+    );
+    s.daemon.stop().await;
+}

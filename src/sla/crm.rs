@@ -96,17 +96,23 @@ impl Actions {
         let current = (stored.manager_id.as_deref())
             .and_then(|m| rules.manager(m))
             .and_then(|m| crm_user_id(m, sink.id, sink.preset));
+        // Or leadgate's own word on the owner is still on its way to this CRM (a pass while
+        // it was down): what it reports is from before it (Bitrix24 reads back the lead as
+        // it stands, with no previous owner).
         let outdated = (report.previous_owner.as_ref()).filter(|before| {
             current.is_some_and(|now| now != *before) && report.owner.as_ref() != current
         });
-        if let (Some(owner), Some(before)) = (&report.owner, outdated) {
-            tx.audit(
-                &id,
-                now,
-                "crm_owner_outdated",
-                &json!({"sink": sink.id, "crm_user_id": owner, "previous": before}),
-            )
-            .await?;
+        let changes = report.owner.as_ref().filter(|o| Some(*o) != current);
+        let ours_pending = match changes {
+            Some(_) if outdated.is_none() => tx.owner_pending_to(sink.id, &id).await?,
+            _ => false,
+        };
+        if let Some(owner) = changes.filter(|_| outdated.is_some() || ours_pending) {
+            let why = match outdated {
+                Some(before) => json!({"sink": sink.id, "crm_user_id": owner, "previous": before}),
+                None => json!({"sink": sink.id, "crm_user_id": owner, "ours_pending": true}),
+            };
+            tx.audit(&id, now, "crm_owner_outdated", &why).await?;
         } else if let Some(owner) = &report.owner {
             let manager = rules
                 .managers()

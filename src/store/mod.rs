@@ -356,6 +356,11 @@ pub trait StoreTx: Send {
     /// it with one. An edit replaces a lead's text only while it holds that one message.
     async fn lead_ref_count(&mut self, lead_id: &str) -> StoreResult<u64>;
 
+    /// Whether leadgate's own word on who has lead `lead_id` (its `lead.created` or
+    /// `lead.reassigned`) is still on its way to `sink`: until it arrives, the owner that
+    /// CRM reports is older than leadgate's.
+    async fn owner_pending_to(&mut self, sink: &str, lead_id: &str) -> StoreResult<bool>;
+
     /// The newest lead of a conversation in `source` active since `since` and not yet
     /// acknowledged.
     async fn open_conversation(

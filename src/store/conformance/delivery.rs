@@ -409,3 +409,24 @@ pub(crate) async fn workers_claiming_at_once_never_take_the_same_row(s: &dyn Sto
     ids.dedup();
     assert_eq!((taken, ids.len()), (12, 12), "every row once, none twice");
 }
+
+pub(crate) async fn an_owner_on_its_way_to_a_crm_is_known_until_delivered(s: &dyn Stores) {
+    stored(
+        s,
+        &new_lead("l1", "inbox", "a@x.ru", 1, "anna"),
+        &[outbox("l1", "crm", "e1", 1)],
+    )
+    .await;
+    let pending = |sink: &'static str| async move {
+        let mut tx = s.begin().await.expect("begin");
+        let pending = tx.owner_pending_to(sink, "l1").await.expect("read");
+        tx.commit().await.expect("commit");
+        pending
+    };
+    assert!(pending("crm").await, "lead.created is on its way to crm");
+    assert!(!pending("sheet").await, "nothing queued for sheet");
+    let rows = claim(s, "crm", 2, 3).await;
+    let sent = [result(rows[0].0, 3, 1, 2, DeliveryOutcome::Delivered)];
+    s.record_deliveries(&sent).await.expect("record");
+    assert!(!pending("crm").await, "delivered");
+}

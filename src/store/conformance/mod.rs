@@ -78,6 +78,7 @@ macro_rules! suite {
             delivery::attempts_are_recorded_and_dead_letters_replayed,
             delivery::preset_steps_keep_what_the_crm_answered,
             delivery::workers_claiming_at_once_never_take_the_same_row,
+            delivery::an_owner_on_its_way_to_a_crm_is_known_until_delivered,
             notices::notifications_are_queued_once_claimed_and_recorded,
             notices::links_are_used_once_and_alerts_read_the_health_of_things,
             reading::lists_and_journeys_show_what_happened,

@@ -161,6 +161,15 @@ impl StoreTx for PgTx {
         Ok(n.max(0) as u64)
     }
 
+    async fn owner_pending_to(&mut self, sink: &str, lead_id: &str) -> StoreResult<bool> {
+        let pending: bool = sqlx::query_scalar(crate::store::sql::outbox::OWNER_PENDING.postgres())
+            .bind(sink)
+            .bind(lead_id)
+            .fetch_one(self.db.conn(Sees::Nothing).await?)
+            .await?;
+        Ok(pending)
+    }
+
     async fn open_conversation(
         &mut self,
         source: &str,

@@ -87,6 +87,13 @@ pub(crate) static SET_CRM_REF: Statement = Statement::new(
          captured_at = excluded.captured_at",
 );
 
+/// Whether a `lead.created` or `lead.reassigned` of lead `?2` is pending for sink `?1`: the
+/// lead's order of rows per sink is indexed (`outbox_lead_order`).
+pub(crate) static OWNER_PENDING: Statement = Statement::new(
+    "SELECT EXISTS (SELECT 1 FROM outbox WHERE sink = ?1 AND lead_id = ?2 AND status = 'pending'
+                      AND event_type IN ('lead.created', 'lead.reassigned'))",
+);
+
 /// Notes how many of a preset's steps are done: outbox id, steps, the claim's lease. Only
 /// while the row is under that lease: a worker whose lease ran out does not move another
 /// claim's progress.

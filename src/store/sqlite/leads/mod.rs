@@ -163,6 +163,15 @@ impl StoreTx for SqliteTx {
         Ok(n.max(0) as u64)
     }
 
+    async fn owner_pending_to(&mut self, sink: &str, lead_id: &str) -> StoreResult<bool> {
+        let pending: bool = sqlx::query_scalar(crate::store::sql::outbox::OWNER_PENDING.sqlite())
+            .bind(sink)
+            .bind(lead_id)
+            .fetch_one(self.db.read(Sees::Nothing).await?)
+            .await?;
+        Ok(pending)
+    }
+
     async fn open_conversation(
         &mut self,
         source: &str,
