@@ -3,7 +3,9 @@
 //!
 //! A callback is `{"type", "group_id", "event_id", "v", "object", "secret"}`. `message_new`
 //! carries `object.message` (API 5.103 and later) or the message itself as `object` (older
-//! versions); `wall_reply_new` carries the comment as `object`.
+//! versions); a comment (`wall_reply_new`, `photo_comment_new`, `video_comment_new`,
+//! `market_comment_new`, `board_post_new`) carries it as `object`, with the ids of what it is
+//! on: "сколько стоит?" under a product is a lead as much as in a message.
 
 use crate::lead::{LeadDraft, NotLead, NotLeadReason, Parsed, Thread, find_emails, find_phones};
 use crate::sources::item::Item;
@@ -41,7 +43,7 @@ pub enum VkCallback {
 }
 
 /// Checks a callback against the source's community and secret and, for the event types
-/// leadgate takes (`message_new`, `wall_reply_new`), makes the item to store. The stored
+/// leadgate takes (`message_new` and the comments, [`comment_on`]), makes the item to store. The stored
 /// payload is the callback without its `secret`, so the store never holds the credential.
 pub fn read_callback(
     body: &[u8],
@@ -76,10 +78,13 @@ pub fn read_callback(
         "message_new" => message(&callback)
             .and_then(message_id)
             .map(|id| format!("message:{id}")),
-        "wall_reply_new" => callback
-            .get("object")
-            .and_then(wall_reply_id)
-            .map(|id| format!("wall:{id}")),
+        // The wall's comments keep the key they always had; the others are `comment:`.
+        "wall_reply_new" => (callback.get("object"))
+            .and_then(|c| comment_on(&kind, c))
+            .map(|c| format!("wall:{}", c.id)),
+        _ if COMMENTS.contains(&kind.as_str()) => (callback.get("object"))
+            .and_then(|c| comment_on(&kind, c))
+            .map(|c| format!("comment:{}", c.id)),
         _ => return Ok(VkCallback::Ignored(kind)),
     };
     let dedupe_key = key.ok_or_else(|| VkError::Malformed(format!("{kind} without its ids")))?;
@@ -103,7 +108,7 @@ pub fn author(payload: &[u8]) -> Option<i64> {
     let callback: Value = serde_json::from_slice(payload).ok()?;
     let written = match callback.get("type")?.as_str()? {
         "message_new" => message(&callback)?,
-        "wall_reply_new" => callback.get("object")?,
+        kind if COMMENTS.contains(&kind) => callback.get("object")?,
         _ => return None,
     };
     written.get("from_id")?.as_i64().filter(|id| *id > 0)
@@ -133,15 +138,53 @@ fn message_id(message: &Value) -> Option<String> {
     Some(format!("{peer}:{number}"))
 }
 
-/// `wall<owner_id>_<post_id>:<comment id>`.
-fn wall_reply_id(comment: &Value) -> Option<String> {
-    let owner = comment.get("owner_id")?.as_i64()?;
-    let post = comment.get("post_id")?.as_i64()?;
-    let id = comment.get("id")?.as_i64()?;
-    Some(format!("wall{owner}_{post}:{id}"))
+/// The callback types that carry a person's comment under something of the community's.
+const COMMENTS: [&str; 5] = [
+    "wall_reply_new",
+    "photo_comment_new",
+    "video_comment_new",
+    "market_comment_new",
+    "board_post_new",
+];
+
+/// A comment and what it is on.
+struct CommentOn {
+    /// `<what><owner>_<item>:<comment id>` (`wall-1_2:3`, `product-1_7:4`): its external id.
+    id: String,
+    /// What it is on (`wall-1_2`, `topic-1_5`): one thread of comments.
+    on: String,
+    /// The page it is shown on.
+    url: String,
 }
 
-/// Turns a stored `message_new` or `wall_reply_new` event into a lead draft. Anything the
+/// The ids of a comment of callback type `kind`: the owner's and the item's fields are named
+/// per kind (a product's are `market_owner_id` and `item_id`).
+fn comment_on(kind: &str, comment: &Value) -> Option<CommentOn> {
+    let (what, owner, item) = match kind {
+        "wall_reply_new" => ("wall", "owner_id", "post_id"),
+        "photo_comment_new" => ("photo", "photo_owner_id", "photo_id"),
+        "video_comment_new" => ("video", "video_owner_id", "video_id"),
+        "market_comment_new" => ("product", "market_owner_id", "item_id"),
+        "board_post_new" => ("topic", "topic_owner_id", "topic_id"),
+        _ => return None,
+    };
+    let owner = comment.get(owner)?.as_i64()?;
+    let item = comment.get(item)?.as_i64()?;
+    let id = comment.get("id")?.as_i64()?;
+    let on = format!("{what}{owner}_{item}");
+    let url = match what {
+        "wall" => format!("https://vk.com/{on}?reply={id}"),
+        "topic" => format!("https://vk.com/{on}?post={id}"),
+        _ => format!("https://vk.com/{on}"),
+    };
+    Some(CommentOn {
+        id: format!("{on}:{id}"),
+        on,
+        url,
+    })
+}
+
+/// Turns a stored `message_new` or comment event into a lead draft. Anything the
 /// community wrote itself (`from_id == -group_id`) is `staff`; other types carry no message.
 pub fn parse_event(payload: &[u8], group_id: i64) -> Parsed {
     let callback: Value = match serde_json::from_slice(payload) {
@@ -163,24 +206,19 @@ pub fn parse_event(payload: &[u8], group_id: i64) -> Parsed {
             };
             (msg, id, conversation, None)
         }
-        "wall_reply_new" => {
-            let Some((comment, id)) = callback
+        kind if COMMENTS.contains(&kind) => {
+            let Some((comment, on)) = callback
                 .get("object")
-                .and_then(|c| Some((c, wall_reply_id(c)?)))
+                .and_then(|c| Some((c, comment_on(kind, c)?)))
             else {
                 return malformed(kind);
             };
-            let post = id.split(':').next().unwrap_or_default().to_string();
             let from = comment
                 .get("from_id")
                 .and_then(Value::as_i64)
                 .unwrap_or_default();
-            let number = comment
-                .get("id")
-                .and_then(Value::as_i64)
-                .unwrap_or_default();
-            let url = format!("https://vk.com/{post}?reply={number}");
-            (comment, id, format!("vk:{post}:{from}"), Some(url))
+            let conversation = format!("vk:{}:{from}", on.on);
+            (comment, on.id, conversation, Some(on.url))
         }
         other => {
             let detail = format!("VK {other:?} event carries no inbound message");
@@ -421,6 +459,58 @@ mod tests {
         let typing = br#"{"type":"message_typing_state","group_id":218765432,"object":{}}"#;
         let read = read_callback(typing, GROUP, None).expect("well formed");
         assert_eq!(read, VkCallback::Ignored("message_typing_state".into()));
+    }
+
+    /// A question under a product, a photo, a video or in a discussion is a lead like a wall
+    /// comment: the comment's own ids make its key and its external id, the page it is on
+    /// its `page_url`, and each person's comments under one thing are one conversation.
+    #[test]
+    fn comments_under_products_photos_videos_and_topics_are_leads() {
+        for (kind, on, key, url) in [
+            (
+                "market_comment_new",
+                r#""market_owner_id":-218765432,"item_id":7001"#,
+                "comment:product-218765432_7001:55",
+                "https://vk.com/product-218765432_7001",
+            ),
+            (
+                "photo_comment_new",
+                r#""photo_owner_id":-218765432,"photo_id":457239017"#,
+                "comment:photo-218765432_457239017:55",
+                "https://vk.com/photo-218765432_457239017",
+            ),
+            (
+                "video_comment_new",
+                r#""video_owner_id":-218765432,"video_id":456239021"#,
+                "comment:video-218765432_456239021:55",
+                "https://vk.com/video-218765432_456239021",
+            ),
+            (
+                "board_post_new",
+                r#""topic_owner_id":-218765432,"topic_id":49012345"#,
+                "comment:topic-218765432_49012345:55",
+                "https://vk.com/topic-218765432_49012345?post=55",
+            ),
+        ] {
+            let body = format!(
+                r#"{{"type":"{kind}","group_id":{GROUP},"event_id":"e1","v":"5.199","secret":"Tq7vX2mLp9",
+                    "object":{{"id":55,"from_id":701234567,"date":1795000000,
+                               "text":"Сколько стоит с доставкой в Пушкин? +7 921 555-01-02",{on}}}}}"#
+            );
+            let item = event(body.as_bytes());
+            assert_eq!(item.dedupe_key, key, "{kind}");
+            assert_eq!(author(&item.payload), Some(701234567), "{kind}");
+            let Parsed::Lead(draft) = parse_event(&item.payload, GROUP) else {
+                panic!("{kind} is not a lead");
+            };
+            assert_eq!(draft.page_url.as_deref(), Some(url), "{kind}");
+            assert_eq!(
+                Some(draft.external_id.as_deref().unwrap_or("")),
+                key.strip_prefix("comment:")
+            );
+            assert_eq!(draft.contact.vk_id, Some(701234567));
+            assert_eq!(draft.contact.phones, ["+7 921 555-01-02"], "{kind}");
+        }
     }
 
     #[test]
