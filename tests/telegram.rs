@@ -282,6 +282,43 @@ async fn a_corrected_caption_does_not_list_its_photo_twice() {
     daemon.stop().await;
 }
 
+/// An edit of a message the lead does not hold (one the bot never saw: sent before it was
+/// connected) joins the open conversation as the person's latest words; it does not replace
+/// the words of the lead's only message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_of_a_message_never_seen_replaces_nothing() {
+    let sim = BotApiSim::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config(&sim, ""), &default_routing()).await;
+    let chat = 5_200_000_036_i64;
+    sim.push(private_message(
+        chat,
+        "message",
+        1001,
+        "Нужен котёл на 24 кВт",
+    ));
+    wait_until("the message is a lead", || {
+        count(&events_of(dir.path(), chat), "lead.created") == 1
+    })
+    .await;
+    sim.push(private_message(
+        chat,
+        "edited_message",
+        1000,
+        "Добрый день!",
+    ));
+    wait_until("the edit joins", || {
+        count(&events_of(dir.path(), chat), "lead.updated") == 1
+    })
+    .await;
+    let events = events_of(dir.path(), chat);
+    assert_eq!(
+        events[events.len() - 1]["data"]["text"],
+        "Нужен котёл на 24 кВт\n\nДобрый день!"
+    );
+    daemon.stop().await;
+}
+
 /// Two edits of a message within one second (a client that saves as the person types) are
 /// two versions: the lead ends with the last one. Before, both had the same key (the message
 /// and the edit's second), and the last version was dropped as a repeat of the first.

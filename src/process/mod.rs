@@ -592,8 +592,11 @@ impl Processor {
         let edit = draft.thread.edit;
         // An edit of a lead's only message replaces its text. A lead that holds more than
         // one message keeps them all: where the edited one stands in the text is not known,
-        // so the new version joins as the person's latest words.
-        let replaces = edit && tx.lead_ref_count(&lead.id).await? <= 1;
+        // so the new version joins as the person's latest words; so does an edit of a
+        // message the lead does not hold (one never seen, or kept out) that joins through
+        // the open conversation.
+        let its_message = lead.external_id.is_some() && lead.external_id == draft.external_id;
+        let replaces = edit && its_message && tx.lead_ref_count(&lead.id).await? <= 1;
         let words = match replaces {
             true => draft.text.as_str(),
             false => new_words(row.channel, &lead.text, &draft.text),
