@@ -90,19 +90,20 @@ impl Actions {
             .filter(|s| s.id != sink.id)
             .cloned()
             .collect();
-        // A change of owner from someone who is not the lead's manager now, to someone else:
-        // the report is about an older change (the CRM's echo of a reassignment leadgate sent
-        // before a later one), not one to make now.
+        // The lead's manager now, as this CRM names them.
         let current = (stored.manager_id.as_deref())
             .and_then(|m| rules.manager(m))
             .and_then(|m| crm_user_id(m, sink.id, sink.preset));
-        // Or leadgate's own word on the owner is still on its way to this CRM (a pass while
-        // it was down): what it reports is from before it (Bitrix24 reads back the lead as
-        // it stands, with no previous owner).
+        // A change of owner from someone who is not the lead's manager now, to someone else:
+        // the report is about an older change (the CRM's echo of a reassignment leadgate sent
+        // before a later one), not one to make now.
         let outdated = (report.previous_owner.as_ref()).filter(|before| {
             current.is_some_and(|now| now != *before) && report.owner.as_ref() != current
         });
         let changes = report.owner.as_ref().filter(|o| Some(*o) != current);
+        // Or leadgate's own word on the owner is still on its way to this CRM (a pass while
+        // it was down): what it reports is from before it (Bitrix24 reads back the lead as
+        // it stands, with no previous owner).
         let ours_pending = match changes {
             Some(_) if outdated.is_none() => tx.owner_pending_to(sink.id, &id).await?,
             _ => false,
