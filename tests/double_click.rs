@@ -163,6 +163,53 @@ async fn a_double_click_processed_late_is_still_one_lead() {
     daemon.stop().await;
 }
 
+/// Behind the same backlog, a form posted more than the window after the last one the lead
+/// took is a lead of its own: the follow-up's activity is when it arrived, not when it was
+/// processed (ten minutes later here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_past_the_window_of_the_last_one_is_a_lead_however_late_processed() {
+    const GATHER: Duration = Duration::from_millis(600);
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = manual_clock();
+    let daemon = TestDaemon::start_at_gathering(
+        dir.path(),
+        &config(&sink, None),
+        &always_open_routing(),
+        clock.clone(),
+        GATHER,
+    )
+    .await;
+    daemon.settled().await;
+    tokio::time::sleep(GATHER * 2 + Duration::from_millis(200)).await;
+    let form = |words| [("phone", "+79161234544"), ("message", words)];
+    daemon.submit_form(&form("Нужен котёл")).await;
+    clock.advance(chrono::Duration::minutes(1));
+    daemon.submit_form(&form("И бойлер")).await;
+    clock.advance(chrono::Duration::seconds(150));
+    daemon.submit_form(&form("А ещё радиаторы")).await;
+    clock.advance(chrono::Duration::minutes(10));
+    events(&sink, 3).await;
+    // Leads' events reach the sink in each lead's order, not across leads.
+    let all: Vec<_> = sink.received().iter().map(|r| r.json()).collect();
+    let created = |text: &str| {
+        (all.iter())
+            .find(|e| e["type"] == "lead.created" && e["data"]["text"] == text)
+            .map(|e| e["data"]["id"].clone())
+    };
+    let first = created("Нужен котёл").expect("the first form's lead");
+    let updated: Vec<_> = (all.iter())
+        .filter(|e| e["type"] == "lead.updated")
+        .collect();
+    assert_eq!(updated.len(), 1, "{all:?}");
+    assert_eq!(updated[0]["data"]["id"], first, "a minute after: it joins");
+    assert!(
+        created("А ещё радиаторы").is_some_and(|id| id != first),
+        "2.5 minutes after the last: a lead of its own: {all:?}"
+    );
+    daemon.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_window_off_every_post_is_a_lead() {
     let sink = Sink::start(&[]).await;

@@ -656,7 +656,9 @@ impl Processor {
         }
         let lead_id = lead.id.clone();
         // Last, so the store keeps the record and its text without copying them.
-        tx.follow_up_lead(encoded, now).await?;
+        // The conversation's activity is when the person wrote (its window counts from
+        // arrivals), not when the item was processed.
+        tx.follow_up_lead(encoded, row.received_at).await?;
         tx.finish_inbound(&FinishedInbound::lead(&row.id, &lead_id, Some(kind), now))
             .await
     }

@@ -19,15 +19,21 @@ pub(in crate::store) struct OpenConversations {
 }
 
 impl OpenConversations {
-    /// The open lead of a conversation, when it was read ahead for the same `since`.
+    /// The open lead of a conversation, when what was read ahead answers for `since`: the
+    /// lead found (the conversation's newest open lead) while it was active at or after
+    /// `since`; none found while `since` is no earlier than the time it was asked for. Each
+    /// item asks from its own arrival, so two items of one conversation ask different times.
     pub(in crate::store) fn answer(
         &self,
         source: &str,
         key: &str,
         since: DateTime<Utc>,
     ) -> Option<Option<StoredLead>> {
-        let (asked, found) = self.answers.get(&(source.to_string(), key.to_string()))?;
-        (*asked == since).then(|| found.clone())
+        match self.answers.get(&(source.to_string(), key.to_string()))? {
+            (_, Some(found)) if found.last_activity_at >= since => Some(Some(found.clone())),
+            (asked, None) if since >= *asked => Some(None),
+            _ => None,
+        }
     }
 
     /// Keeps what a read ahead found for a conversation.
@@ -42,6 +48,11 @@ impl OpenConversations {
         if let Some(lead) = &found {
             self.of_lead.insert(lead.record.id.clone(), pair.clone());
         }
+        // Nothing open since the earliest time asked answers for every later one.
+        let since = match (&found, self.answers.get(&pair)) {
+            (None, Some((asked, None))) => since.min(*asked),
+            _ => since,
+        };
         self.answers.insert(pair, (since, found));
     }
 
@@ -106,7 +117,7 @@ mod tests {
         read.learn("web".into(), "+7911".into(), t0, None);
         assert!(
             read.answer("web", "+7900", fixtures::at(1)).is_none(),
-            "asked for another since"
+            "the lead was not active since then: the table is asked"
         );
         assert!(matches!(read.answer("web", "+7911", t0), Some(None)));
 
@@ -132,5 +143,39 @@ mod tests {
         );
         read.drop_conversation("web", "+7911");
         assert!(read.answer("web", "+7911", t0).is_none());
+    }
+
+    /// Two items of one conversation ask from their own arrivals: the lead read ahead answers
+    /// only the times it was active since, and "none" only times no earlier than asked.
+    #[test]
+    fn each_item_is_answered_for_its_own_time() {
+        let mut read = OpenConversations::default();
+        let active = fixtures::at(3);
+        read.learn(
+            "tg".into(),
+            "c".into(),
+            fixtures::at(1),
+            Some(stored("L1", active)),
+        );
+        read.learn(
+            "tg".into(),
+            "c".into(),
+            fixtures::at(5),
+            Some(stored("L1", active)),
+        );
+        let at = |minute| read.answer("tg", "c", fixtures::at(minute));
+        assert_eq!(at(2).flatten().map(|l| l.record.id), Some("L1".to_string()));
+        assert!(
+            at(5).is_none(),
+            "L1 was last active at 3: the table is asked for 5"
+        );
+        let mut nothing = OpenConversations::default();
+        nothing.learn("tg".into(), "c".into(), fixtures::at(5), None);
+        nothing.learn("tg".into(), "c".into(), fixtures::at(1), None);
+        assert!(matches!(
+            nothing.answer("tg", "c", fixtures::at(2)),
+            Some(None)
+        ));
+        assert!(nothing.answer("tg", "c", fixtures::at(0)).is_none());
     }
 }
