@@ -151,14 +151,22 @@ impl WebhookSink {
                 if success && keep_answer {
                     match read_answer(response).await {
                         Ok(answer) => result.answer = Some(answer),
-                        // A search changed nothing: it is asked again, as after a network error.
-                        Err(e) if call.method == "GET" => {
+                        // A search changed nothing: cut short, it is asked again, as after a
+                        // network error.
+                        Err(Unread::Cut(e)) if call.method == "GET" => {
                             result.attempt = Attempt::Network;
                             result.error = Some(format!(
                                 "HTTP {code}, but the answer could not be read ({e})"
                             ));
                         }
-                        Err(e) => {
+                        // Too large it will be again, searched or made.
+                        Err(Unread::TooLarge) => {
+                            result.attempt = Attempt::Unsendable;
+                            result.error = Some(format!(
+                                "HTTP {code}, but the answer is over {MAX_ANSWER} bytes; the record may exist in the CRM"
+                            ));
+                        }
+                        Err(Unread::Cut(e)) => {
                             // The CRM took the call: retrying it could make a second record.
                             result.attempt = Attempt::Unsendable;
                             result.error = Some(format!(
@@ -181,12 +189,20 @@ impl WebhookSink {
     }
 }
 
+/// Why a 2xx answer's body was not read.
+enum Unread {
+    /// It is over [`MAX_ANSWER`]: it will be again.
+    TooLarge,
+    /// The connection failed while it came.
+    Cut(String),
+}
+
 /// A 2xx answer's body, up to [`MAX_ANSWER`].
-async fn read_answer(response: reqwest::Response) -> Result<Vec<u8>, String> {
+async fn read_answer(response: reqwest::Response) -> Result<Vec<u8>, Unread> {
     match crate::answer::body_within(response, MAX_ANSWER).await {
         Ok(Some(body)) => Ok(body),
-        Ok(None) => Err(format!("it is over {MAX_ANSWER} bytes")),
-        Err(e) => Err(e.without_url().to_string()),
+        Ok(None) => Err(Unread::TooLarge),
+        Err(e) => Err(Unread::Cut(e.without_url().to_string())),
     }
 }
 
@@ -240,10 +256,8 @@ mod tests {
         assert_eq!(parse_retry_after("soon", now), None);
     }
 
-    /// A CRM that answers `200` with a body cut short (the connection drops mid-answer):
-    /// a search is asked again, a call that may have made a record is not.
-    #[tokio::test]
-    async fn an_answer_cut_short_retries_a_search_only() {
+    /// A sink at a local server that answers `200` saying `length` bytes and sends a few.
+    async fn answering(length: usize) -> WebhookSink {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -253,17 +267,27 @@ mod tests {
             while let Ok((mut c, _)) = listener.accept().await {
                 let mut request = [0u8; 4096];
                 let _ = c.read(&mut request).await;
-                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
-                            content-length: 100\r\n\r\n{\"data\": [";
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                     content-length: {length}\r\n\r\n{{\"data\": ["
+                );
                 let _ = c.write_all(head.as_bytes()).await;
             }
         });
-        let sink = WebhookSink {
+        WebhookSink {
             client: reqwest::Client::new(),
             url: format!("http://{addr}/").parse().expect("url"),
             key: None,
             auth: None,
-        };
+        }
+    }
+
+    /// A CRM that answers `200` with a body cut short (the connection drops mid-answer):
+    /// a search is asked again, a call that may have made a record is not; an answer over
+    /// the cap is not asked again either, search or not: it would be over it again.
+    #[tokio::test]
+    async fn an_answer_cut_short_retries_a_search_only() {
+        let sink = answering(100).await;
         let call = |method: &str| Rendered {
             method: method.into(),
             path: "contacts".into(),
@@ -278,5 +302,8 @@ mod tests {
         assert_eq!(search.attempt, Attempt::Network, "{:?}", search.error);
         let made = sink.post("e1", &call("POST"), true, now).await;
         assert_eq!(made.attempt, Attempt::Unsendable, "{:?}", made.error);
+        let huge = answering(MAX_ANSWER + 1).await;
+        let search = huge.post("e1", &call("GET"), true, now).await;
+        assert_eq!(search.attempt, Attempt::Unsendable, "{:?}", search.error);
     }
 }
