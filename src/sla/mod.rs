@@ -124,6 +124,11 @@ impl SlaWorker {
     pub async fn run_once(&self) -> Result<usize, StoreError> {
         let rules = self.desk.rules.current();
         let now = self.desk.clock.now();
+        // Nothing due yet (a processing batch that set a deadline wakes the timer): no
+        // transaction, so neither SQLite's write turn nor PostgreSQL's rotation lock is taken.
+        if (self.desk.store.next_ack_due().await?).is_none_or(|due| due > now) {
+            return Ok(0);
+        }
         let mut tx = self.desk.store.begin().await?;
         // The rotation first: on PostgreSQL its row stays locked to the commit, so the open
         // counts read next are what the last writer left (`max_open` across replicas), and
