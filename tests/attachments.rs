@@ -386,6 +386,34 @@ async fn a_telegram_document_is_fetched_through_get_file() {
     daemon.stop().await;
 }
 
+/// A voice message is a file too: the manager hears it through the lead's link, fetched with
+/// `getFile` as a document is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_telegram_voice_message_is_fetched_and_opens_through_its_link() {
+    let bot = BotApiSim::start().await;
+    let ogg = file_bytes(20_511, 9);
+    let file_id = bot.add_file(ogg.clone(), "oga");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        "[[sources.telegram]]\nid = \"tg-bot\"\ntoken = \"{BOT_TOKEN}\"\napi_url = \"{}\"\npoll_timeout = \"1s\"\n{SINK}",
+        bot.url()
+    );
+    let daemon = TestDaemon::start_in(dir.path(), &config, &always_open_routing()).await;
+    bot.push(serde_json::json!({"update_id": 0, "message": {
+        "message_id": 77, "date": 1_795_000_000,
+        "from": {"id": 612_345_003, "is_bot": false, "first_name": "Нина"},
+        "chat": {"id": 612_345_003, "first_name": "Нина", "type": "private"},
+        "voice": {"file_id": file_id, "duration": 4, "mime_type": "audio/ogg", "file_size": ogg.len()}
+    }}));
+    let files = delivered_files(dir.path(), "[голосовое сообщение]").await;
+    assert_eq!(files[0]["name"], "voice.ogg");
+    let link = files[0]["url"].as_str().expect("url").to_string();
+    let (headers, bytes) = opened(&daemon, &link).await;
+    assert_eq!(bytes, ogg);
+    assert_eq!(headers["content-type"], "audio/ogg");
+    daemon.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_file_in_the_same_conversation_is_listed_after_the_first_with_its_own_link() {
     let bot = BotApiSim::start().await;

@@ -26,6 +26,11 @@ const INLINE: &[&str] = &[
     "image/gif",
     "image/webp",
     "application/pdf",
+    // A customer's voice message or clip, played where it opens.
+    "audio/ogg",
+    "audio/mpeg",
+    "audio/mp4",
+    "video/mp4",
 ];
 
 /// What `filename*` leaves as it is (RFC 5987's attr-char, less what some clients mistake).

@@ -574,8 +574,34 @@ fn attachments(message: &Message) -> Vec<Value> {
             "telegram_file_id": doc.file_id,
         }));
     }
+    // Recordings and clips: the manager hears a voice message through the lead's file link,
+    // not only a `[голосовое сообщение]` saying one came.
+    for (kind, name, mime) in RECORDINGS {
+        let Some(media) = message.other.get(kind) else {
+            continue;
+        };
+        let Some(id) = media.get("file_id").and_then(Value::as_str) else {
+            continue;
+        };
+        let text = |key: &str| media.get(key).and_then(Value::as_str);
+        list.push(json!({
+            "name": text("file_name").unwrap_or(name),
+            "type": text("mime_type").unwrap_or(mime),
+            "size": media.get("file_size").and_then(Value::as_u64),
+            "telegram_file_id": id,
+        }));
+    }
     list
 }
+
+/// The kinds of recording a message may carry, with the name and type a file gets when the
+/// Bot API gives none.
+const RECORDINGS: [(&str, &str, &str); 4] = [
+    ("voice", "voice.ogg", "audio/ogg"),
+    ("audio", "audio.mp3", "audio/mpeg"),
+    ("video", "video.mp4", "video/mp4"),
+    ("video_note", "video_note.mp4", "video/mp4"),
+];
 
 #[cfg(test)]
 mod tests {
@@ -706,6 +732,43 @@ mod tests {
             let draft = lead(&private(content), &TelegramOptions::default());
             assert_eq!(draft.text, text, "{content}");
             assert_eq!(draft.contact.telegram.map(|t| t.id), Some(7));
+        }
+    }
+
+    /// A voice message, a clip or a round video is listed with its file id, so the file keeper
+    /// fetches it and the manager hears it through the lead's link.
+    #[test]
+    fn recordings_are_listed_as_files() {
+        for (content, name, kind) in [
+            (
+                r#""voice":{"file_id":"AwACAgIAAxkBAAIB","duration":4,"mime_type":"audio/ogg","file_size":20511}"#,
+                "voice.ogg",
+                "audio/ogg",
+            ),
+            (
+                r#""video_note":{"file_id":"DQACAgIAAxkBAAIC","length":240,"duration":9,"file_size":301211}"#,
+                "video_note.mp4",
+                "video/mp4",
+            ),
+            (
+                r#""audio":{"file_id":"CQACAgIAAxkBAAID","duration":60,"file_name":"замер.m4a","mime_type":"audio/mp4"}"#,
+                "замер.m4a",
+                "audio/mp4",
+            ),
+        ] {
+            let draft = lead(&private(content), &TelegramOptions::default());
+            let files = draft.fields["attachments"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            assert_eq!(files.len(), 1, "{content}");
+            assert_eq!(files[0]["name"], name);
+            assert_eq!(files[0]["type"], kind);
+            assert!(
+                files[0]["telegram_file_id"]
+                    .as_str()
+                    .is_some_and(|id| id.len() > 10)
+            );
         }
     }
 
