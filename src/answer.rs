@@ -1,4 +1,4 @@
-//! An HTTP answer's body read up to a cap: a peer (a CRM, a feed, a file host) that answers
+//! An HTTP answer's body read up to a cap: a peer (a CRM, a feed, a file host, a bot API) that answers
 //! without end is refused once past the cap, not buffered until memory runs out.
 
 /// The body of `response`, or `None` once it passes `cap` bytes (a `Content-Length` over it

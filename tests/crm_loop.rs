@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 use support::bot_api::{BotApiSim, TOKEN};
-use support::crm::{AMO_FIRST_STATUS, Crm, Flavor};
+use support::crm::{AMO_FIRST_STATUS, Crm, Flavor, Lead as CrmLead};
 use support::daemon::{
     API_TOKEN, TestDaemon, always_open_routing, eventually, file_lines,
     hold_routing_with_day_shift, manual_clock, monday_evening,
@@ -98,6 +98,27 @@ path = "{{dir}}/events.jsonl"
 }
 
 impl Setup {
+    /// Posts a form from `name` at `phone` and waits for the CRM to have its lead: leadgate's
+    /// lead id, the CRM's record of it, its CRM owner, and that owner's manager id.
+    async fn lead_in_crm(&self, form: &[(&str, &str)]) -> (String, CrmLead, String, &'static str) {
+        let lead = self.daemon.submit_form(form).await;
+        self.until("the lead in the CRM", |c| c.leads().len() == 1)
+            .await;
+        let crm_lead = self.crm.leads()[0].clone();
+        let owner = crm_lead.owner.clone().expect("an owner");
+        let first = if owner == "17" { "anna" } else { "boris" };
+        (lead, crm_lead, owner, first)
+    }
+
+    /// The manager leadgate has the lead with now, as its journey says.
+    async fn manager_now(&self, lead: &str) -> serde_json::Value {
+        let journey = self
+            .daemon
+            .admin_get(&format!("/admin/api/leads/{lead}"))
+            .await;
+        journey["lead"]["assignment"]["manager"]["id"].clone()
+    }
+
     /// Waits until `check` holds on the CRM, or fails naming `what` and every call so far.
     async fn until(&self, what: &str, check: impl Fn(&Crm) -> bool) {
         let done = eventually(Duration::from_secs(15), || async {
@@ -336,19 +357,13 @@ async fn pipedrive_one_person_follow_up_notes_and_the_new_owner() {
 /// timer never passes it on.
 async fn the_crm_takes_the_lead(flavor: Flavor, taken: &str) {
     let s = start(flavor).await;
-    let lead = s
-        .daemon
-        .submit_form(&[
+    let (lead, crm_lead, owner, first) = s
+        .lead_in_crm(&[
             ("name", "Кирилл"),
             ("phone", "+79161110031"),
             ("message", "Нужен замер"),
         ])
         .await;
-    s.until("the lead in the CRM", |c| c.leads().len() == 1)
-        .await;
-    let crm_lead = s.crm.leads()[0].clone();
-    let owner = crm_lead.owner.clone().expect("an owner");
-    let first = if owner == "17" { "anna" } else { "boris" };
     let to = crm_id(other(first));
     let first_status = crm_lead.status.clone();
     s.crm.change_lead(&crm_lead.id, Some(to), Some(taken));
@@ -402,15 +417,10 @@ async fn the_crm_takes_the_lead(flavor: Flavor, taken: &str) {
         ["created", "assigned", "crm_reassigned", "acknowledged"],
         "{kinds:?}"
     );
-    let journey = s
-        .daemon
+    assert_eq!(s.manager_now(&lead).await, other(first));
+    let journey = (s.daemon)
         .admin_get(&format!("/admin/api/leads/{lead}"))
         .await;
-    assert_eq!(
-        journey["lead"]["assignment"]["manager"]["id"],
-        other(first),
-        "{journey}"
-    );
     assert_eq!(journey["status"], "acknowledged");
     let events = s.events_at_least(3).await;
     let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
@@ -687,15 +697,9 @@ async fn a_reply_to_a_lead_the_crm_closed_is_a_new_lead() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_amocrm_echo_of_an_older_owner_does_not_take_the_lead_back() {
     let s = start(Flavor::Amocrm).await;
-    let lead = s
-        .daemon
-        .submit_form(&[("name", "Ирина"), ("phone", "+79161110032")])
+    let (lead, crm_lead, owner, first) = s
+        .lead_in_crm(&[("name", "Ирина"), ("phone", "+79161110032")])
         .await;
-    s.until("the lead in the CRM", |c| c.leads().len() == 1)
-        .await;
-    let crm_lead = s.crm.leads()[0].clone();
-    let owner = crm_lead.owner.clone().expect("an owner");
-    let first = if owner == "17" { "anna" } else { "boris" };
     let status = crm_lead.status.clone();
     let hook = s.daemon.url("/hooks/crm/crm");
     // The CRM reports a change from user 15 (nobody's, an old change) to the other junior.
@@ -716,15 +720,7 @@ async fn an_amocrm_echo_of_an_older_owner_does_not_take_the_lead_back() {
         .crm
         .send_webhook(&hook, HOOK_SECRET, &crm_lead.id, &owner, &status);
     assert_eq!(real.await, 200);
-    let journey = s
-        .daemon
-        .admin_get(&format!("/admin/api/leads/{lead}"))
-        .await;
-    assert_eq!(
-        journey["lead"]["assignment"]["manager"]["id"],
-        other(first),
-        "{journey}"
-    );
+    assert_eq!(s.manager_now(&lead).await, other(first));
     s.daemon.stop().await;
 }
 
@@ -772,15 +768,9 @@ async fn a_generic_report_of_an_older_change_does_not_take_the_lead_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bitrix24_owner_read_before_our_reassignment_arrives_does_not_take_the_lead_back() {
     let s = start(Flavor::Bitrix24).await;
-    let lead = s
-        .daemon
-        .submit_form(&[("name", "Олег"), ("phone", "+79161110033")])
+    let (lead, crm_lead, owner, first) = s
+        .lead_in_crm(&[("name", "Олег"), ("phone", "+79161110033")])
         .await;
-    s.until("the lead in the CRM", |c| c.leads().len() == 1)
-        .await;
-    let crm_lead = s.crm.leads()[0].clone();
-    let owner = crm_lead.owner.clone().expect("an owner");
-    let first = if owner == "17" { "anna" } else { "boris" };
     s.crm.rate_limit(1);
     s.decline(&lead, first).await;
     s.until("the reassignment refused for now", |c| {
@@ -801,14 +791,6 @@ async fn a_bitrix24_owner_read_before_our_reassignment_arrives_does_not_take_the
         "{kinds:?}"
     );
     assert!(!kinds.contains(&"crm_reassigned".to_string()), "{kinds:?}");
-    let journey = s
-        .daemon
-        .admin_get(&format!("/admin/api/leads/{lead}"))
-        .await;
-    assert_eq!(
-        journey["lead"]["assignment"]["manager"]["id"],
-        other(first),
-        "{journey}"
-    );
+    assert_eq!(s.manager_now(&lead).await, other(first));
     s.daemon.stop().await;
 }

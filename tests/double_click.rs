@@ -129,12 +129,15 @@ async fn a_value_corrected_in_a_second_click_reaches_the_crm() {
     daemon.stop().await;
 }
 
-/// Processing behind by more than the window (a backlog, a slow store): a double click is
-/// still one lead, as the window is counted from when each click arrived, not from when it is
-/// processed. Here processing gathers its batch for a while, and the clock moves three
-/// minutes (the form window is two) between the clicks' arrival and their processing.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_double_click_processed_late_is_still_one_lead() {
+/// A daemon on the test's clock whose processing lets items gather for 600 ms after each
+/// wake-up (so forms posted together, the clock moved between them, are processed together
+/// later), idle and waiting for the first form.
+async fn gathering() -> (
+    Sink,
+    tempfile::TempDir,
+    std::sync::Arc<leadgate::clock::ManualClock>,
+    TestDaemon,
+) {
     const GATHER: Duration = Duration::from_millis(600);
     let sink = Sink::start(&[]).await;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -149,6 +152,16 @@ async fn a_double_click_processed_late_is_still_one_lead() {
     .await;
     daemon.settled().await;
     tokio::time::sleep(GATHER * 2 + Duration::from_millis(200)).await;
+    (sink, dir, clock, daemon)
+}
+
+/// Processing behind by more than the window (a backlog, a slow store): a double click is
+/// still one lead, as the window is counted from when each click arrived, not from when it is
+/// processed. Here processing gathers its batch for a while, and the clock moves three
+/// minutes (the form window is two) between the clicks' arrival and their processing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_click_processed_late_is_still_one_lead() {
+    let (sink, _dir, clock, daemon) = gathering().await;
     let form = [("phone", "+79161234533"), ("message", "Нужен котёл")];
     daemon.submit_form(&form).await;
     daemon.submit_form(&form).await;
@@ -168,20 +181,7 @@ async fn a_double_click_processed_late_is_still_one_lead() {
 /// processed (ten minutes later here).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_form_past_the_window_of_the_last_one_is_a_lead_however_late_processed() {
-    const GATHER: Duration = Duration::from_millis(600);
-    let sink = Sink::start(&[]).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let clock = manual_clock();
-    let daemon = TestDaemon::start_at_gathering(
-        dir.path(),
-        &config(&sink, None),
-        &always_open_routing(),
-        clock.clone(),
-        GATHER,
-    )
-    .await;
-    daemon.settled().await;
-    tokio::time::sleep(GATHER * 2 + Duration::from_millis(200)).await;
+    let (sink, _dir, clock, daemon) = gathering().await;
     let form = |words| [("phone", "+79161234544"), ("message", words)];
     daemon.submit_form(&form("Нужен котёл")).await;
     clock.advance(chrono::Duration::minutes(1));

@@ -173,15 +173,20 @@ async fn timers_survive_a_restart() {
     daemon.stop().await;
 }
 
+/// A manual clock on Monday 2026-11-23 at 07:00 in Moscow, before a day shift.
+fn monday_seven_in_moscow() -> Arc<ManualClock> {
+    let start_at = chrono::DateTime::parse_from_rfc3339("2026-11-23T07:00:00+03:00")
+        .expect("time")
+        .to_utc();
+    Arc::new(ManualClock::new(start_at))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_leads_are_assigned_oldest_first_when_hours_begin() {
     let sink = Sink::start(&[]).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    // Monday 2026-11-23 07:00 Moscow; the only manager starts at 09:00.
-    let start_at = chrono::DateTime::parse_from_rfc3339("2026-11-23T07:00:00+03:00")
-        .expect("time")
-        .to_utc();
-    let clock = Arc::new(ManualClock::new(start_at));
+    // The only manager starts at 09:00.
+    let clock = monday_seven_in_moscow();
     let routing = "levels = [\"junior\"]\ntimezone = \"Europe/Moscow\"\nfallback = \"hold\"\n\n[sla]\nack_within = \"30m\"\n\n\
                    [[managers]]\nid = \"ivan\"\nname = \"Иван\"\nlevel = \"junior\"\nhours = \"mon-fri 09:00-18:00\"\nmax_open = 1\n\n\
                    [[rules]]\nname = \"all\"\nlevel = \"junior\"\n";
@@ -240,11 +245,8 @@ async fn held_leads_are_assigned_oldest_first_when_hours_begin() {
 async fn a_lead_the_admin_let_through_a_drop_rule_is_assigned_when_hours_begin() {
     let sink = Sink::start(&[]).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    // Monday 2026-11-23 07:00 Moscow; the only manager starts at 09:00.
-    let start_at = chrono::DateTime::parse_from_rfc3339("2026-11-23T07:00:00+03:00")
-        .expect("time")
-        .to_utc();
-    let clock = Arc::new(ManualClock::new(start_at));
+    // The only manager starts at 09:00.
+    let clock = monday_seven_in_moscow();
     let routing = "levels = [\"junior\"]\ntimezone = \"Europe/Moscow\"\nfallback = \"hold\"\n\n[sla]\nack_within = \"30m\"\n\n\
                    [[managers]]\nid = \"ivan\"\nname = \"Иван\"\nlevel = \"junior\"\nhours = \"mon-fri 09:00-18:00\"\n\n\
                    [[rules]]\nname = \"spam\"\nwhen = { text_contains = [\"казино\"] }\ndrop = \"spam\"\n\n\

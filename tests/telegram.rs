@@ -69,11 +69,29 @@ async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     assert!(done.is_some(), "timed out waiting until {what}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn private_messages_become_leads_and_are_answered_with_the_contact_button() {
+/// A daemon polling a fresh Bot API simulator with the default config, in a directory of its
+/// own.
+async fn started() -> (BotApiSim, tempfile::TempDir, TestDaemon) {
     let sim = BotApiSim::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let daemon = TestDaemon::start_in(dir.path(), &config(&sim, ""), &default_routing()).await;
+    (sim, dir, daemon)
+}
+
+/// `user`'s events once `n` of them are `kind`, waiting for them (as `what`).
+async fn once(dir: &Path, user: i64, kind: &str, n: usize, what: &str) -> Vec<Value> {
+    wait_until(what, || count(&events_of(dir, user), kind) == n).await;
+    events_of(dir, user)
+}
+
+/// The text of the lead `user`'s last event carries.
+fn last_text(events: &[Value]) -> &Value {
+    &events[events.len() - 1]["data"]["text"]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_messages_become_leads_and_are_answered_with_the_contact_button() {
+    let (sim, dir, daemon) = started().await;
     sim.push_text(
         5_100_000_001,
         "Ксения",
@@ -117,9 +135,7 @@ async fn private_messages_become_leads_and_are_answered_with_the_contact_button(
 /// answered: the answer is queued with a lead, and a dropped message makes none.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_a_rule_drops_gets_no_answer() {
-    let sim = BotApiSim::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = TestDaemon::start_in(dir.path(), &config(&sim, ""), &default_routing()).await;
+    let (sim, dir, daemon) = started().await;
     let (spammer, person) = (5_100_000_011, 5_100_000_012);
     sim.push_text(spammer, "Bet", "Лучшее казино и ставки на спорт, заходите!");
     sim.push_text(person, "Ксения", "Сколько стоит тёплый пол на 20 м²?");
@@ -137,9 +153,7 @@ async fn a_message_a_rule_drops_gets_no_answer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_quick_messages_from_one_chat_are_one_lead_answered_once() {
-    let sim = BotApiSim::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = TestDaemon::start_in(dir.path(), &config(&sim, ""), &default_routing()).await;
+    let (sim, dir, daemon) = started().await;
     let chat = 5_200_000_001;
     for i in 1..=5 {
         sim.push_text(chat, "Олег", &format!("Вопрос номер {i} про котёл"));
@@ -195,9 +209,7 @@ fn private_message(chat: i64, kind: &str, id: i64, text: &str) -> Value {
 /// replaced the whole text, so the CRM lost the request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_in_a_conversation_keeps_its_other_messages() {
-    let sim = BotApiSim::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = TestDaemon::start_in(dir.path(), &config(&sim, ""), &default_routing()).await;
+    let (sim, dir, daemon) = started().await;
     let chat = 5_200_000_031_i64;
     let message = |kind, id, text| private_message(chat, kind, id, text);
     sim.push(message("message", 501, "Здравствуйте"));
@@ -206,9 +218,13 @@ async fn an_edit_in_a_conversation_keeps_its_other_messages() {
         502,
         "Нужен бойлер на 150 литров, доставка в Пушкин",
     ));
-    wait_until("the greeting and the request are one lead", || {
-        count(&events_of(dir.path(), chat), "lead.updated") == 1
-    })
+    once(
+        dir.path(),
+        chat,
+        "lead.updated",
+        1,
+        "the greeting and the request are one lead",
+    )
     .await;
     sim.push(message("edited_message", 501, "Добрый день"));
     sim.push(message(
@@ -216,11 +232,14 @@ async fn an_edit_in_a_conversation_keeps_its_other_messages() {
         502,
         "Нужен бойлер на 200 литров, доставка в Пушкин",
     ));
-    wait_until("both edits are delivered", || {
-        count(&events_of(dir.path(), chat), "lead.updated") == 3
-    })
+    let events = once(
+        dir.path(),
+        chat,
+        "lead.updated",
+        3,
+        "both edits are delivered",
+    )
     .await;
-    let events = events_of(dir.path(), chat);
     assert_eq!(count(&events, "lead.created"), 1, "{events:#?}");
     let last = &events[events.len() - 1];
     let text = last["data"]["text"].as_str().unwrap_or("");
@@ -241,9 +260,7 @@ async fn an_edit_in_a_conversation_keeps_its_other_messages() {
 /// CRM's `lead.updated`, for one file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrected_caption_does_not_list_its_photo_twice() {
-    let sim = BotApiSim::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = TestDaemon::start_in(dir.path(), &config(&sim, ""), &default_routing()).await;
+    let (sim, dir, daemon) = started().await;
     let chat = 5_200_000_033_i64;
     let photo = |kind: &str, caption: &str| {
         let mut update = private_message(chat, kind, 701, "");
@@ -257,16 +274,9 @@ async fn a_corrected_caption_does_not_list_its_photo_twice() {
         update
     };
     sim.push(photo("message", "Котёл течёт снизу, вот фото"));
-    wait_until("the photo is a lead", || {
-        count(&events_of(dir.path(), chat), "lead.created") == 1
-    })
-    .await;
+    once(dir.path(), chat, "lead.created", 1, "the photo is a lead").await;
     sim.push(photo("edited_message", "Котёл Baxi течёт снизу, вот фото"));
-    wait_until("the edit is delivered", || {
-        count(&events_of(dir.path(), chat), "lead.updated") == 1
-    })
-    .await;
-    let events = events_of(dir.path(), chat);
+    let events = once(dir.path(), chat, "lead.updated", 1, "the edit is delivered").await;
     let updated = &events[events.len() - 1];
     assert_eq!(updated["data"]["text"], "Котёл Baxi течёт снизу, вот фото");
     let files = updated["data"]["fields"]["attachments"]
@@ -287,9 +297,7 @@ async fn a_corrected_caption_does_not_list_its_photo_twice() {
 /// the words of the lead's only message.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_of_a_message_never_seen_replaces_nothing() {
-    let sim = BotApiSim::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = TestDaemon::start_in(dir.path(), &config(&sim, ""), &default_routing()).await;
+    let (sim, dir, daemon) = started().await;
     let chat = 5_200_000_036_i64;
     sim.push(private_message(
         chat,
@@ -297,25 +305,15 @@ async fn an_edit_of_a_message_never_seen_replaces_nothing() {
         1001,
         "Нужен котёл на 24 кВт",
     ));
-    wait_until("the message is a lead", || {
-        count(&events_of(dir.path(), chat), "lead.created") == 1
-    })
-    .await;
+    once(dir.path(), chat, "lead.created", 1, "the message is a lead").await;
     sim.push(private_message(
         chat,
         "edited_message",
         1000,
         "Добрый день!",
     ));
-    wait_until("the edit joins", || {
-        count(&events_of(dir.path(), chat), "lead.updated") == 1
-    })
-    .await;
-    let events = events_of(dir.path(), chat);
-    assert_eq!(
-        events[events.len() - 1]["data"]["text"],
-        "Нужен котёл на 24 кВт\n\nДобрый день!"
-    );
+    let events = once(dir.path(), chat, "lead.updated", 1, "the edit joins").await;
+    assert_eq!(last_text(&events), "Нужен котёл на 24 кВт\n\nДобрый день!");
     daemon.stop().await;
 }
 
@@ -324,15 +322,10 @@ async fn an_edit_of_a_message_never_seen_replaces_nothing() {
 /// and the edit's second), and the last version was dropped as a repeat of the first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_edits_within_one_second_both_reach_the_lead() {
-    let sim = BotApiSim::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = TestDaemon::start_in(dir.path(), &config(&sim, ""), &default_routing()).await;
+    let (sim, dir, daemon) = started().await;
     let chat = 5_200_000_035_i64;
     sim.push(private_message(chat, "message", 901, "Нужен котёл"));
-    wait_until("the message is a lead", || {
-        count(&events_of(dir.path(), chat), "lead.created") == 1
-    })
-    .await;
+    once(dir.path(), chat, "lead.created", 1, "the message is a lead").await;
     // The same edit_date: private_message gives every edit the same second.
     sim.push(private_message(
         chat,
@@ -346,15 +339,15 @@ async fn two_edits_within_one_second_both_reach_the_lead() {
         901,
         "Нужен котёл Baxi на 24 кВт",
     ));
-    wait_until("both edits are delivered", || {
-        count(&events_of(dir.path(), chat), "lead.updated") == 2
-    })
+    let events = once(
+        dir.path(),
+        chat,
+        "lead.updated",
+        2,
+        "both edits are delivered",
+    )
     .await;
-    let events = events_of(dir.path(), chat);
-    assert_eq!(
-        events[events.len() - 1]["data"]["text"],
-        "Нужен котёл Baxi на 24 кВт"
-    );
+    assert_eq!(last_text(&events), "Нужен котёл Baxi на 24 кВт");
     daemon.stop().await;
 }
 
@@ -364,9 +357,7 @@ async fn two_edits_within_one_second_both_reach_the_lead() {
 /// a repeat (`tests/notify.rs`); what arrived without words is not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_voice_message_is_not_taken_for_a_repeat() {
-    let sim = BotApiSim::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = TestDaemon::start_in(dir.path(), &config(&sim, ""), &default_routing()).await;
+    let (sim, dir, daemon) = started().await;
     let chat = 5_200_000_034_i64;
     sim.push(private_message(
         chat,
@@ -384,11 +375,14 @@ async fn a_second_voice_message_is_not_taken_for_a_repeat() {
         );
         sim.push(voice);
     }
-    wait_until("both voice messages join the lead", || {
-        count(&events_of(dir.path(), chat), "lead.updated") == 2
-    })
+    let events = once(
+        dir.path(),
+        chat,
+        "lead.updated",
+        2,
+        "both voice messages join the lead",
+    )
     .await;
-    let events = events_of(dir.path(), chat);
     let last = &events[events.len() - 1];
     assert_eq!(last["update"]["text"], "[голосовое сообщение]", "{last}");
     assert_eq!(
@@ -415,9 +409,13 @@ async fn an_edit_after_the_conversation_closed_updates_its_lead() {
         602,
         "Нужен бойлер на 150 литров",
     ));
-    wait_until("the two messages are one lead", || {
-        count(&events_of(dir.path(), chat), "lead.updated") == 1
-    })
+    once(
+        dir.path(),
+        chat,
+        "lead.updated",
+        1,
+        "the two messages are one lead",
+    )
     .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     sim.push(private_message(
@@ -666,9 +664,7 @@ fn item_with_key<'a>(inbound: &'a Value, key: &str) -> Option<&'a Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_telegram_sample_gives_its_expected_result_through_the_bot() {
-    let sim = BotApiSim::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = TestDaemon::start_in(dir.path(), &config(&sim, ""), &default_routing()).await;
+    let (sim, dir, daemon) = started().await;
     let mut exps = expectations("telegram");
     // The file a `same_lead_as` names is sent first, as Telegram sends a message before its edit.
     exps.sort_by_key(|e| e.same_lead_as.is_some());

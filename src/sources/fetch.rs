@@ -91,7 +91,7 @@ pub async fn download(
 
 /// Reads a successful answer's body, refusing it as soon as it passes `max`.
 async fn read_answer(
-    mut answer: reqwest::Response,
+    answer: reqwest::Response,
     what: &str,
     max: u64,
 ) -> Result<Bytes, Unavailable> {
@@ -102,17 +102,12 @@ async fn read_answer(
             status.is_server_error() || status.as_u16() == 429,
         ));
     }
-    if answer.content_length().is_some_and(|l| l > max) {
-        return Err(too_large(max));
+    let cap = usize::try_from(max).unwrap_or(usize::MAX);
+    match crate::answer::body_within(answer, cap).await {
+        Ok(Some(body)) => Ok(Bytes::from(body)),
+        Ok(None) => Err(too_large(max)),
+        Err(e) => Err(network(what, &e)),
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = answer.chunk().await.map_err(|e| network(what, &e))? {
-        if (body.len() + chunk.len()) as u64 > max {
-            return Err(too_large(max));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(Bytes::from(body))
 }
 
 /// The hosts a file may come from, what names them (for the reason), and the token the first

@@ -37,16 +37,10 @@ impl BotClient {
             path.push(&format!("bot{token}")).push("getUpdates");
         }
         let call = async {
-            let mut response = bot.client().post(url).json(&params).send().await?;
+            let response = bot.client().post(url).json(&params).send().await?;
             let status = response.status();
-            let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await? {
-                if body.len() + chunk.len() > MAX_ANSWER {
-                    return Ok((status, None));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok::<_, reqwest::Error>((status, Some(body)))
+            let body = crate::answer::body_within(response, MAX_ANSWER).await?;
+            Ok::<_, reqwest::Error>((status, body))
         };
         let (status, body) = match tokio::time::timeout(wait, call).await {
             Err(_) => return Err(no_answer_within(wait)),

@@ -122,19 +122,11 @@ pub(crate) async fn body(response: reqwest::Response) -> Result<Vec<u8>, PollErr
     capped(response, MAX_BODY).await
 }
 
-async fn capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, PollError> {
+async fn capped(response: reqwest::Response, cap: usize) -> Result<Vec<u8>, PollError> {
     let url = response.url().to_string();
-    if response.content_length().is_some_and(|n| n > cap as u64) {
-        return Err(PollError::TooLarge { url });
-    }
-    let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        if bytes.len() + chunk.len() > cap {
-            return Err(PollError::TooLarge { url });
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes)
+    crate::answer::body_within(response, cap)
+        .await?
+        .ok_or(PollError::TooLarge { url })
 }
 
 /// The error for a non-success answer: a redirect not followed, or the status with
