@@ -140,3 +140,30 @@ pub(crate) async fn cursors_are_kept_inside_and_outside_a_transaction(s: &dyn St
     drop(tx);
     assert_eq!(s.get_cursor("k").await.expect("read"), Some("3".into()));
 }
+
+/// A cursor read in a transaction is held until it ends even while it has no value yet (the
+/// rotation's state on a fresh store): two replicas' first batches take turns, and the second
+/// routes from the rotation the first left.
+pub(crate) async fn a_cursor_read_in_a_transaction_is_held_before_it_has_a_value(s: &dyn Stores) {
+    let mut first = s.begin().await.expect("begin");
+    assert_eq!(first.get_cursor("rr").await.expect("read"), None);
+    let second = async {
+        let mut tx = s.begin().await.expect("begin a second");
+        let seen = tx.get_cursor("rr").await.expect("read in the second");
+        tx.set_cursor("rr", "boris", at(2))
+            .await
+            .expect("set in the second");
+        tx.commit().await.expect("commit the second");
+        seen
+    };
+    tokio::pin!(second);
+    let waited = tokio::time::timeout(std::time::Duration::from_millis(300), &mut second).await;
+    assert!(waited.is_err(), "the second read did not wait: {waited:?}");
+    first.set_cursor("rr", "anna", at(1)).await.expect("set");
+    first.commit().await.expect("commit");
+    assert_eq!(second.await, Some("anna".into()));
+    assert_eq!(
+        s.get_cursor("rr").await.expect("read"),
+        Some("boris".into())
+    );
+}

@@ -332,13 +332,21 @@ impl StoreTx for PgTx {
     }
 
     async fn get_cursor(&mut self, key: &str) -> StoreResult<Option<String>> {
-        Ok(
-            // Locked to the commit: two replicas advancing the rotation take turns.
-            sqlx::query_scalar("SELECT value FROM cursors WHERE key = $1 FOR UPDATE")
-                .bind(key)
-                .fetch_optional(self.db.conn(Sees::Nothing).await?)
-                .await?,
-        )
+        // Locked to the commit: two replicas advancing the rotation take turns.
+        let locked =
+            || sqlx::query_scalar("SELECT value FROM cursors WHERE key = $1 FOR UPDATE").bind(key);
+        let conn = self.db.conn(Sees::Nothing).await?;
+        if let Some(value) = locked().fetch_optional(&mut *conn).await? {
+            return Ok(Some(value));
+        }
+        // No row to lock yet (a fresh store's rotation): the key's advisory lock keeps the
+        // others out until this transaction has written it, and the read after it sees a row
+        // another one committed meanwhile.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(key)
+            .execute(&mut *conn)
+            .await?;
+        Ok(locked().fetch_optional(conn).await?)
     }
 
     async fn set_cursor(&mut self, key: &str, value: &str, now: DateTime<Utc>) -> StoreResult<()> {
