@@ -66,7 +66,12 @@ impl ForwardedPolicy {
     /// The client's address: the socket peer, or, from a trusted proxy, the rightmost
     /// `X-Forwarded-For` entry that is not a trusted proxy itself (entries to its left were
     /// written by the client and prove nothing).
+    ///
+    /// An IPv4 client of a dual-stack listener (`[::]:8080`) arrives as `::ffff:a.b.c.d`: it is
+    /// read as the IPv4 address it is, so that it is counted by itself, not with all of IPv4 in
+    /// one IPv6 /64, and an IPv4 proxy's entry in `trusted_proxies` matches it.
     pub fn client_ip(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+        let peer = peer.to_canonical();
         if !self.enabled || !self.is_trusted(peer) {
             return peer;
         }
@@ -79,7 +84,7 @@ impl ForwardedPolicy {
             .collect();
         let mut client = peer;
         for hop in hops.iter().rev() {
-            let Ok(ip) = hop.parse::<IpAddr>() else {
+            let Some(ip) = hop_address(hop) else {
                 // A hop that is not an address: the last one known is as far as trust goes.
                 return client;
             };
@@ -101,6 +106,17 @@ impl ForwardedPolicy {
     fn is_trusted(&self, peer: IpAddr) -> bool {
         self.trusted.is_empty() || self.trusted.iter().any(|net| net.contains(&peer))
     }
+}
+
+/// The address an `X-Forwarded-For` entry names: a bare address, or as some balancers write
+/// it, with its port (`203.0.113.7:51234`, `[2001:db8::1]:443`) or in brackets.
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    let ip = hop
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| hop.strip_prefix('[')?.strip_suffix(']')?.parse().ok())?;
+    Some(ip.to_canonical())
 }
 
 /// Validates `[server]`, adding what is wrong to `p`.
@@ -192,7 +208,7 @@ fn parse_net(text: &str) -> Option<IpNet> {
 /// The address a rate limit counts `client` by: an IPv6 address's /64, an IPv4 address itself
 /// (for a caller that has the client's address already; see [`ForwardedPolicy::limit_key`]).
 pub fn rate_key(client: IpAddr) -> IpAddr {
-    match client {
+    match client.to_canonical() {
         IpAddr::V6(v6) => {
             let network = u128::from(v6) & !((1u128 << 64) - 1);
             IpAddr::V6(network.into())
@@ -269,6 +285,46 @@ mod tests {
         assert_eq!(a, b, "one /64, one client");
         assert_ne!(a, off.limit_key(&none, ip("2001:db8:1:3::1")));
         assert_eq!(off.limit_key(&none, ip("203.0.113.7")), ip("203.0.113.7"));
+    }
+
+    #[test]
+    fn an_ipv4_client_of_a_dual_stack_listener_is_counted_by_its_own_address() {
+        let off = ForwardedPolicy::default();
+        let none = HeaderMap::new();
+        let a = off.limit_key(&none, ip("::ffff:203.0.113.7"));
+        assert_eq!(a, ip("203.0.113.7"));
+        assert_ne!(a, off.limit_key(&none, ip("::ffff:198.51.100.4")));
+        // An IPv4 proxy in `trusted_proxies` is the same proxy when it arrives mapped.
+        let proxy = ForwardedPolicy {
+            enabled: true,
+            trusted: vec![parse_net("10.0.0.5").expect("net")],
+        };
+        let h = headers(&["198.51.100.4"]);
+        assert_eq!(
+            proxy.client_ip(&h, ip("::ffff:10.0.0.5")),
+            ip("198.51.100.4")
+        );
+    }
+
+    #[test]
+    fn a_hop_written_with_its_port_or_in_brackets_is_still_the_client() {
+        let one_proxy = ForwardedPolicy {
+            enabled: true,
+            trusted: Vec::new(),
+        };
+        let peer = ip("127.0.0.1");
+        for (hop, client) in [
+            ("203.0.113.7:51234", "203.0.113.7"),
+            ("[2001:db8::1]:443", "2001:db8::1"),
+            ("[2001:db8::1]", "2001:db8::1"),
+            ("::ffff:203.0.113.7", "203.0.113.7"),
+        ] {
+            assert_eq!(
+                one_proxy.client_ip(&headers(&[hop]), peer),
+                ip(client),
+                "{hop}"
+            );
+        }
     }
 
     #[test]
