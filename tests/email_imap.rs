@@ -63,6 +63,13 @@ fn external_ids(leads: &[Value]) -> BTreeSet<String> {
         .collect()
 }
 
+/// The Message-ID an e-mail item is keyed by: its dedupe key is the Message-ID, then a
+/// digest of the letter's headers.
+fn message_id_of(item: &Value) -> Option<&str> {
+    let key = item["dedupe_key"].as_str()?;
+    Some(key.split_once(' ').map_or(key, |(id, _)| id))
+}
+
 /// Waits until the sink has `n` distinct leads created; panics with what it has otherwise.
 async fn wait_for_leads(sink: &Sink, n: usize, dovecot: &Dovecot) {
     let got = eventually(PATIENCE, || async {
@@ -821,13 +828,12 @@ async fn every_email_sample_reaches_the_sink_as_expected() {
             let kept = inbound(&daemon, &format!("&reason={reason}")).await;
             match kept
                 .iter()
-                .find(|i| exp.external_id.is_none() || i["dedupe_key"] == id.as_str())
+                .find(|i| exp.external_id.is_none() || message_id_of(i) == Some(id.as_str()))
             {
                 Some(item) => problems.extend(check_not_lead(
                     exp,
                     item["reason"].as_str().unwrap_or(""),
-                    // The dedupe key of a message is its Message-ID: the external id.
-                    item["dedupe_key"].as_str(),
+                    message_id_of(item),
                 )),
                 None => problems.push(format!("{}: not kept with reason {reason}", exp.file)),
             }
@@ -1043,7 +1049,7 @@ async fn a_message_over_max_message_is_kept_by_its_header_as_too_large() {
     .expect("the large message is kept as a not-lead");
     assert_eq!(too_large.len(), 1, "{too_large:?}");
     let item = &too_large[0];
-    assert_eq!(item["dedupe_key"], "<drawings-1@stroi.example>");
+    assert_eq!(message_id_of(item), Some("<drawings-1@stroi.example>"));
     let detail = item["detail"].as_str().unwrap_or("");
     assert!(detail.contains("\"Чертежи дома\""), "{detail}");
     assert!(detail.contains("65536 bytes"), "{detail}");
@@ -1102,5 +1108,87 @@ async fn one_letter_in_two_mailboxes_is_one_lead() {
     let created = events(&sink, "lead.created");
     assert_eq!(created.len(), 1, "one letter, one lead: {created:?}");
     assert_eq!(second["lead_id"], created[0]["id"]);
+    daemon.stop().await;
+}
+/// A site's form notice that reuses one Message-ID for every visitor (as some form mailers
+/// do), from Ольга and then from Пётр.
+fn notice_under_one_message_id(name: &str, email: &str, phone: &str, minute: u32) -> Vec<u8> {
+    format!(
+        "From: Tilda Publishing <noreply@tilda.ws>\r\n\
+         Reply-To: {email}\r\n\
+         To: sales@teplodom.example\r\n\
+         Subject: New request from teplodom.example\r\n\
+         Date: Thu, 19 Nov 2026 11:{minute:02}:58 +0300\r\n\
+         Message-ID: <form@mail.tilda.ws>\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         \r\n\
+         New request from teplodom.example\r\n\
+         \r\n\
+         Name: {name}\r\n\
+         Phone: {phone}\r\n\
+         Email: {email}\r\n\
+         Comment: Нужен расчёт отопления для дома 120 м2\r\n"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn two_letters_under_one_message_id_are_two_leads() {
+    let dovecot = Dovecot::start().await;
+    let sink = Sink::start(&[]).await;
+    let mut client = dovecot.client().await;
+    client.create("Info").await.expect("create the folder");
+    let _ = client.logout().await;
+    let sources = format!(
+        "{}{}",
+        dovecot.source("sales", ""),
+        dovecot.source("info", "mailboxes = [\"Info\"]")
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(
+        dir.path(),
+        &config_with(&sources, &sink),
+        &default_routing(),
+    )
+    .await;
+    let olga = notice_under_one_message_id("Ольга", "olga@yandex.ru", "+7 911 234-56-78", 2);
+    let petr = notice_under_one_message_id("Пётр", "petr@mail.ru", "+7 921 555-44-33", 7);
+    let created = |n: usize| {
+        let sink = &sink;
+        eventually(PATIENCE, move || async move {
+            let created = events(sink, "lead.created");
+            (created.len() >= n).then_some(created)
+        })
+    };
+    dovecot.append_all("INBOX", &[olga]).await;
+    created(1).await.expect("Ольга's lead");
+    dovecot
+        .append_all("INBOX", std::slice::from_ref(&petr))
+        .await;
+    created(2)
+        .await
+        .expect("Пётр's letter, under the Message-ID of Ольга's, is a lead of its own");
+    // Пётр's letter copied to the second mailbox is his letter again, not Ольга's.
+    dovecot.append_all("Info", &[petr]).await;
+    let copy = eventually(PATIENCE, || async {
+        let items = inbound(&daemon, "&source=info").await;
+        items.into_iter().find(|i| i["status"] != "pending")
+    })
+    .await
+    .expect("the copy in the second mailbox is processed");
+    let created = events(&sink, "lead.created");
+    let emails: BTreeSet<&str> = created
+        .iter()
+        .filter_map(|l| l["contact"]["emails"][0].as_str())
+        .collect();
+    assert_eq!(emails, BTreeSet::from(["olga@yandex.ru", "petr@mail.ru"]));
+    assert_eq!(copy["status"], "joined", "{copy}");
+    let petrs = created
+        .iter()
+        .find(|l| l["contact"]["emails"][0] == "petr@mail.ru")
+        .expect("Пётр's lead");
+    assert_eq!(copy["lead_id"], petrs["id"], "{copy}");
+    assert_eq!(events(&sink, "lead.created").len(), 2);
     daemon.stop().await;
 }

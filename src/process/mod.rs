@@ -540,14 +540,17 @@ impl Processor {
         }
         // A lead the CRM closed takes no more messages: a reply to it months later is a new
         // request, routed as a returning contact's.
-        let refs = replies::looked_up_by(
-            row.channel,
-            &draft.thread.replies_to,
-            draft.external_id.as_ref(),
-        );
-        if let Some(lead) = tx.lead_by_refs(within, &refs).await?
-            && lead.status != LeadStatus::Closed
+        let open = |lead: &StoredLead| lead.status != LeadStatus::Closed;
+        if let Some(lead) = tx.lead_by_refs(within, &draft.thread.replies_to).await?
+            && open(&lead)
             && replies::reply_joins(row.channel, &lead.record.contact, &draft.contact)
+        {
+            return Ok(Some(lead));
+        }
+        if let Some(id) = replies::own_id(row.channel, draft.external_id.as_ref())
+            && let Some(lead) = tx.lead_by_refs(within, std::slice::from_ref(id)).await?
+            && open(&lead)
+            && replies::same_person(&lead.record.contact, &draft.contact)
         {
             return Ok(Some(lead));
         }

@@ -14,33 +14,31 @@ pub(super) fn refs_within(channel: Channel, source: &str) -> Option<&str> {
     (channel != Channel::Email).then_some(source)
 }
 
-/// The ids a message is looked up by among the leads' ids: the ones it answers, and for an
-/// e-mail its own Message-ID too: the same letter sent to two of the business's mailboxes
+/// The id a message is looked up by among the leads' ids besides the ones it answers: an
+/// e-mail's own Message-ID, since the same letter sent to two of the business's mailboxes
 /// (To: sales@, Cc: info@) is one item in each, and its second copy joins the lead its first
-/// made instead of waking a second manager.
-pub(super) fn looked_up_by(
-    channel: Channel,
-    replies_to: &[String],
-    external_id: Option<&String>,
-) -> Vec<String> {
-    let own = external_id.filter(|_| channel == Channel::Email);
-    replies_to.iter().chain(own).cloned().collect()
+/// made instead of waking a second manager. It joins only [`same_person`]'s lead: a site's
+/// form mailer may give every notice one Message-ID, and another visitor's request is not
+/// the first one's copy.
+pub(super) fn own_id(channel: Channel, external_id: Option<&String>) -> Option<&String> {
+    external_id.filter(|_| channel == Channel::Email)
 }
 
 /// Whether a reply whose contact is `reply` joins the lead whose contact is `lead`. On a blog
-/// anyone can answer anyone, so a reply joins only when it is the same person: a phone, an
-/// e-mail or the name in common. Elsewhere a reply comes from the chat's or the thread's own
-/// people.
+/// anyone can answer anyone, so a reply joins only when it is [`same_person`]. Elsewhere a
+/// reply comes from the chat's or the thread's own people.
 pub(super) fn reply_joins(channel: Channel, lead: &Contact, reply: &Contact) -> bool {
-    if channel != Channel::Blog {
-        return true;
-    }
+    channel != Channel::Blog || same_person(lead, reply)
+}
+
+/// Whether two contacts are one person: a phone, an e-mail or the name in common.
+pub(super) fn same_person(lead: &Contact, other: &Contact) -> bool {
     let named = |c: &Contact| (c.name.as_deref()).map(|n| n.trim().to_lowercase());
-    if named(lead).is_some_and(|n| !n.is_empty() && Some(n) == named(reply)) {
+    if named(lead).is_some_and(|n| !n.is_empty() && Some(n) == named(other)) {
         return true;
     }
     let keys = lead.identity_keys();
-    reply.identity_keys().iter().any(|k| keys.contains(k))
+    other.identity_keys().iter().any(|k| keys.contains(k))
 }
 
 #[cfg(test)]
@@ -56,18 +54,14 @@ mod tests {
     }
 
     #[test]
-    fn an_email_is_looked_up_by_its_own_message_id_too() {
-        let answers = ["<a@x>".to_string()];
+    fn only_an_email_is_looked_up_by_its_own_id_and_only_for_the_same_person() {
         let own = "<b@x>".to_string();
-        assert_eq!(
-            looked_up_by(Channel::Email, &answers, Some(&own)),
-            ["<a@x>", "<b@x>"]
-        );
-        assert_eq!(
-            looked_up_by(Channel::Telegram, &answers, Some(&own)),
-            ["<a@x>"]
-        );
-        assert!(looked_up_by(Channel::Email, &[], None).is_empty());
+        assert_eq!(own_id(Channel::Email, Some(&own)), Some(&own));
+        assert_eq!(own_id(Channel::Telegram, Some(&own)), None);
+        assert_eq!(own_id(Channel::Email, None), None);
+        let olga = contact("Ольга", Some("olga@x.ru"));
+        assert!(same_person(&olga, &contact("", Some("olga@x.ru"))));
+        assert!(!same_person(&olga, &contact("Пётр", Some("petr@x.ru"))));
     }
 
     #[test]

@@ -137,17 +137,46 @@ pub fn read(raw: &[u8]) -> Option<Mail> {
     })
 }
 
-/// Puts back the angle brackets mail-parser strips from message ids.
-/// The Message-ID in the header section, bracketed as [`read`] gives it (the IMAP source's
-/// dedupe key, read without decoding the body).
-pub(super) fn message_id(raw: &[u8]) -> Option<String> {
+/// The key a letter is known by wherever it is found (a rescan, another folder): its
+/// Message-ID, then a digest of the headers every copy of it carries unchanged (From,
+/// Reply-To, Date, Subject). The Message-ID alone is not enough: a site's form mailer may give
+/// every notice the same one, and the next visitor's request would be taken for a copy of the
+/// first and never kept. `None` for a letter without a Message-ID. [`letter_id`] reads the
+/// Message-ID back.
+pub(super) fn letter_key(raw: &[u8]) -> Option<String> {
     let message = MessageParser::default().parse_headers(raw)?;
+    let id = own_id(&message)?;
+    let headers: Vec<String> = [
+        HeaderName::From,
+        HeaderName::ReplyTo,
+        HeaderName::Date,
+        HeaderName::Subject,
+    ]
+    .into_iter()
+    .map(|name| {
+        let value = message.header_raw(name).unwrap_or_default();
+        value.split_whitespace().collect::<Vec<_>>().join(" ")
+    })
+    .collect();
+    let digest = crate::digest::sha256_hex(headers.join("\n").as_bytes());
+    Some(format!("{id} {}", &digest[..16]))
+}
+
+/// The Message-ID a [`letter_key`] starts with (a key kept before the headers' digest was
+/// added is the Message-ID alone).
+pub(super) fn letter_id(key: &str) -> &str {
+    key.rsplit_once(' ').map_or(key, |(id, _)| id)
+}
+
+/// The Message-ID in the header section, bracketed as [`read`] gives it.
+fn own_id(message: &Message<'_>) -> Option<String> {
     message
         .message_id()
         .filter(|id| !id.trim().is_empty())
         .map(bracketed)
 }
 
+/// Puts back the angle brackets mail-parser strips from message ids.
 fn bracketed(id: &str) -> String {
     format!(
         "<{}>",
@@ -290,6 +319,31 @@ mod tests {
             mail.replies_to,
             vec!["<x@y>".to_string(), "<w@z>".to_string()]
         );
+    }
+
+    #[test]
+    fn a_letter_is_keyed_by_its_message_id_and_the_headers_every_copy_keeps() {
+        let letter = |extra: &str, reply_to: &str| {
+            format!(
+                "Received: by mx{extra}\r\nFrom: Site <robot@site.example>\r\nReply-To: {reply_to}\r\n\
+                 Subject: Request\r\nDate: Thu, 19 Nov 2026 11:02:58 +0300\r\n\
+                 Message-ID: <form@site.example>\r\n\r\nbody {extra}\r\n"
+            )
+        };
+        let key = |raw: String| letter_key(raw.as_bytes()).expect("a key");
+        let first = key(letter("1", "olga@x.ru"));
+        assert!(first.starts_with("<form@site.example> "), "{first}");
+        assert_eq!(letter_id(&first), "<form@site.example>");
+        assert_eq!(letter_id("<old@key>"), "<old@key>");
+        // Another copy of the same letter (another relay, another folder): the same key.
+        assert_eq!(key(letter("2", "olga@x.ru")), first);
+        assert_eq!(
+            key(letter("1", "olga@x.ru").replace("Subject: Request", "Subject:  Request")),
+            first
+        );
+        // Another visitor's notice under the same Message-ID: another key.
+        assert_ne!(key(letter("1", "petr@x.ru")), first);
+        assert_eq!(letter_key(b"From: a@b\r\n\r\nno id\r\n"), None);
     }
 
     #[test]

@@ -247,8 +247,13 @@ impl Mailbox {
             .collect();
         // Mail of a person `leadgate forget` erased is still in the mailbox: a rescan (a new
         // UIDVALIDITY) or a second folder that holds it must not make it a lead again.
-        let items =
-            without_erased(&*self.deps.store, &self.source.id, items, |i| &i.dedupe_key).await?;
+        let store = &*self.deps.store;
+        let items = without_erased(store, &self.source.id, items, |i| &i.dedupe_key).await?;
+        // A letter erased while keys were its Message-ID alone.
+        let items = without_erased(store, &self.source.id, items, |i| {
+            mime::letter_id(&i.dedupe_key)
+        })
+        .await?;
         let next = cursor.taken_to(last, self.deps.clock.now(), self.source.backfill);
         let watermark = CursorWrite {
             key: cursor::key(&self.source.id, &self.mailbox),
@@ -297,9 +302,11 @@ impl Mailbox {
         Ok((new_here, missing))
     }
 
-    /// The inbound item of one fetched message: keyed by its Message-ID (the same message seen
-    /// again, after a rescan or in another folder, is a no-op), else by the digest of its
-    /// bytes, which a renumbered mailbox (a new UIDVALIDITY) does not change.
+    /// The inbound item of one fetched message: keyed by its Message-ID and a digest of the
+    /// headers every copy of it keeps ([`mime::letter_key`]: the same message seen again,
+    /// after a rescan or in another folder, is a no-op; another letter under a reused
+    /// Message-ID is not), else by the digest of its bytes, which a renumbered mailbox (a new
+    /// UIDVALIDITY) does not change.
     /// A message over `max_message` is its header only (`text/rfc822-headers`), with its size
     /// in `meta.too_large`, so processing keeps it as a not-lead.
     fn inbound(
@@ -309,7 +316,7 @@ impl Mailbox {
         raw: &[u8],
         too_large: Option<TooLarge>,
     ) -> NewInbound {
-        let dedupe_key = mime::message_id(raw)
+        let dedupe_key = mime::letter_key(raw)
             .unwrap_or_else(|| format!("sha256:{}", crate::digest::sha256_hex(raw)));
         let mut meta = serde_json::json!({
             "mailbox": self.mailbox,
