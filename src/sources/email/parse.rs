@@ -74,7 +74,10 @@ pub fn parse_email(raw: &[u8], ctx: &EmailContext) -> Parsed {
             external_id: None,
         });
     };
-    if let Some((reason, detail)) = noise::classify(&mail, &ctx.loop_header) {
+    if let Some((reason, detail)) = noise::classify(&mail, &ctx.loop_header)
+        && !(matches!(reason, NotLeadReason::AutoReply | NotLeadReason::Bulk)
+            && is_form_notice(&mail))
+    {
         return Parsed::NotLead(NotLead {
             reason,
             detail,
@@ -82,6 +85,14 @@ pub fn parse_email(raw: &[u8], ctx: &EmailContext) -> Parsed {
         });
     }
     Parsed::Lead(draft(mail, ctx))
+}
+
+/// Whether `mail` is a site's form notice: a robot sends it for a visitor, and a robot's
+/// headers (`Auto-Submitted: auto-generated`, the `List-Unsubscribe` a mailing service adds)
+/// do not make the visitor's request an auto-reply or a newsletter.
+fn is_form_notice(mail: &Mail) -> bool {
+    let from_robot = (mail.from.as_ref()).is_some_and(|f| form_notice::is_robot(&f.address));
+    form_notice::read(&quote::cut_quote(&mail.body), from_robot).is_some()
 }
 
 /// Pure: [`parse_email`] without the noise filters (auto-reply, bounce, bulk, spam, leadgate's
@@ -480,6 +491,37 @@ mod tests {
         assert!(
             matches!(parse_email(&raw, &ctx), Parsed::NotLead(n) if n.reason == NotLeadReason::OwnNotification)
         );
+    }
+
+    #[test]
+    fn a_form_notice_with_a_robots_headers_is_a_lead_and_a_newsletter_is_not() {
+        let notice = |headers: &str| {
+            format!(
+                "From: Tilda Publishing <noreply@tilda.ws>\r\n{headers}Message-ID: <n1@tilda.ws>\r\n\
+                 Subject: New request\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+                 Name: Ольга Смирнова\r\nPhone: +7 (911) 234-56-78\r\n\
+                 Comment: Нужен расчёт отопления\r\n"
+            )
+        };
+        for headers in [
+            "Auto-Submitted: auto-generated\r\n",
+            "List-Unsubscribe: <mailto:unsubscribe@tilda.ws>\r\n",
+            "Precedence: bulk\r\n",
+        ] {
+            let draft = lead(notice(headers).as_bytes());
+            assert_eq!(
+                draft.contact.phones,
+                vec!["+7 (911) 234-56-78"],
+                "{headers}"
+            );
+        }
+        let newsletter =
+            b"From: Shop <news@shop.example>\r\nList-Unsubscribe: <mailto:u@shop.example>\r\n\
+            Message-ID: <nl@shop.example>\r\nSubject: Sale\r\n\r\nOur winter sale is on.\r\n";
+        assert_eq!(reason(newsletter), Some(NotLeadReason::Bulk));
+        let vacation = b"From: Ivan <ivan@example.ru>\r\nAuto-Submitted: auto-replied\r\n\
+            Message-ID: <ar@example.ru>\r\nSubject: Away\r\n\r\nI am away until Monday.\r\n";
+        assert_eq!(reason(vacation), Some(NotLeadReason::AutoReply));
     }
 
     #[test]
