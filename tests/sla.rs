@@ -237,6 +237,52 @@ async fn held_leads_are_assigned_oldest_first_when_hours_begin() {
     daemon.stop().await;
 }
 
+/// An item the store refuses, last to come and alone (a value it cannot hold), is a suspect
+/// the processing stage leaves pending until something else goes through after it. While it
+/// waits, the leads held overnight are still offered when hours begin: before, every pass
+/// looked for the item to blame and none offered, so the morning's leads waited for the next
+/// form to arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_leads_are_offered_while_a_refused_item_waits_alone() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The only manager starts at 09:00.
+    let clock = monday_seven_in_moscow();
+    let routing = "levels = [\"junior\"]\ntimezone = \"Europe/Moscow\"\nfallback = \"hold\"\n\n[sla]\nack_within = \"30m\"\n\n\
+                   [[managers]]\nid = \"ivan\"\nname = \"Иван\"\nlevel = \"junior\"\nhours = \"mon-fri 09:00-18:00\"\n\n\
+                   [[rules]]\nname = \"all\"\nlevel = \"junior\"\n";
+    let daemon = TestDaemon::start_at(dir.path(), &config(&sink), routing, clock.clone()).await;
+    let held = daemon.submit_form(&[("phone", "+79161110011")]).await;
+    let created = sink.events(1).await;
+    assert_eq!(created[0]["data"]["assignment"], serde_json::Value::Null);
+    // The store refuses one name from now on (a trigger stands for any value it cannot hold).
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("leadgate.db").display()
+    ))
+    .await
+    .expect("open the store");
+    sqlx::query(
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON leads WHEN NEW.contact_name = 'Яд' \
+         BEGIN SELECT RAISE(ABORT, 'a value the store cannot hold'); END",
+    )
+    .execute(&db)
+    .await
+    .expect("the trigger");
+    db.close().await;
+    daemon
+        .submit_form(&[("name", "Яд"), ("phone", "+79161110012")])
+        .await;
+    // Refused in its batch, then alone: a suspect, with nothing pending after it.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    clock.advance(chrono::Duration::hours(2) + chrono::Duration::minutes(1));
+    let got = sink.events(2).await;
+    assert_eq!(got[1]["type"], "lead.reassigned", "{got:#?}");
+    assert_eq!(got[1]["data"]["id"], held.as_str());
+    assert_eq!(manager_of(&got[1]), "ivan");
+    daemon.stop().await;
+}
+
 /// A lead the admin said is a lead, though a rule drops it, is held overnight and assigned in
 /// the morning. The morning's offer asks the rules again, and a rule that drops must be passed
 /// over there too, as at the lead's first routing. Before, the offer's rules dropped it: no

@@ -142,10 +142,21 @@ impl Processor {
             let plan = isolation.plan(self.batch_size);
             // While an item is looked for, only items are taken: a fault in offering held
             // leads must not be blamed on the item that happened to be with them.
-            let offer = offer && !plan.isolating(self.batch_size);
-            match self.run_once(&plan, offer).await {
-                Ok(done) => {
+            let isolating = plan.isolating(self.batch_size);
+            match self.run_once(&plan, offer && !isolating).await {
+                Ok(mut done) => {
                     isolation.passed(done.taken);
+                    if offer && isolating && done.taken == 0 {
+                        // A suspect waits alone for an item to go through after it: the held
+                        // leads are offered on a pass of their own, which takes no item to
+                        // blame, rather than waiting for the next one to come.
+                        match self.run_once(&Plan::default(), true).await {
+                            Ok(offered) => done.held_levels = offered.held_levels,
+                            Err(Failed { error, .. }) => {
+                                tracing::error!(error = %error, "Offering the held leads failed; they are offered again at the next pass.");
+                            }
+                        }
+                    }
                     health.success(NAME, self.clock.now(), None);
                     // Offering held leads may assign some: counted as work.
                     health.pass(NAME, done.taken > 0 || offer);
