@@ -2,7 +2,8 @@
 //! community's token (simulated API), once per lead, through the notification outbox; a wall
 //! comment is not answered in private; a refusal (901: the person does not allow messages) is
 //! final and the lead is delivered all the same. A lead gets the person's name from
-//! `users.get` with the same token; when VK does not give it, the lead goes on without.
+//! `users.get` with the same token; when VK does not give it, the lead goes on without. An
+//! edited message reaches its lead.
 
 mod support;
 
@@ -145,5 +146,55 @@ path = "{{dir}}/delivered.jsonl"
     assert_eq!(contact(612345678)["name"], "Иван Петров");
     assert_eq!(contact(612345999)["name"], serde_json::Value::Null);
     assert_eq!(api.users_get_calls(), 2);
+    daemon.stop().await;
+}
+
+/// "Сколько стоит?", then the same message edited to add the phone: the edit reaches the lead
+/// (its only message, so its words replace the first ones) and the CRM as `lead.updated`.
+/// VK's `message_edit` was answered `ok` and thrown away, and the phone with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_edited_to_add_the_phone_reaches_the_lead() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = r#"
+[[sources.vk]]
+id = "vk-community"
+group_id = 218765432
+secret = "Tq7vX2mLp9"
+confirmation = "3b9f1c7a"
+
+[[sinks.file]]
+id = "crm"
+path = "{dir}/delivered.jsonl"
+"#;
+    let daemon = TestDaemon::start_in(dir.path(), config, &always_open_routing()).await;
+    let delivered = dir.path().join("delivered.jsonl");
+    callback(&daemon, message(612345678, 40, "Сколько стоит котёл?")).await;
+    let edited = |text: &str, at: i64| {
+        let mut edit = message(612345678, 40, text)["object"]["message"].clone();
+        edit["update_time"] = json!(at);
+        json!({"group_id": 218765432, "type": "message_edit", "event_id": format!("ev-edit-{at}"),
+            "v": "5.199", "secret": "Tq7vX2mLp9", "object": edit})
+    };
+    let with_phone = "Сколько стоит котёл? Мой телефон +7 921 555-44-33";
+    callback(&daemon, edited(with_phone, 1794903300)).await;
+    // The same edit delivered again is one.
+    callback(&daemon, edited(with_phone, 1794903300)).await;
+    let updated = eventually(Duration::from_secs(10), || async {
+        let lines = file_lines(&delivered);
+        (lines.iter())
+            .find(|e| e["type"] == "lead.updated")
+            .cloned()
+    })
+    .await
+    .expect("the edit reaches the CRM");
+    assert_eq!(
+        updated["data"]["contact"]["phones"],
+        json!(["+79215554433"])
+    );
+    assert_eq!(updated["data"]["text"], with_phone);
+    daemon.settled().await;
+    let lines = file_lines(&delivered);
+    let kinds: Vec<&str> = lines.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(kinds, ["lead.created", "lead.updated"]);
     daemon.stop().await;
 }

@@ -3,7 +3,8 @@
 //!
 //! A callback is `{"type", "group_id", "event_id", "v", "object", "secret"}`. `message_new`
 //! carries `object.message` (API 5.103 and later) or the message itself as `object` (older
-//! versions); a comment (`wall_reply_new`, `photo_comment_new`, `video_comment_new`,
+//! versions; `message_edit` always so); an edit is kept like a Telegram edit: the person who
+//! adds their phone to "сколько стоит?" afterwards is not lost; a comment (`wall_reply_new`, `photo_comment_new`, `video_comment_new`,
 //! `market_comment_new`, `board_post_new`) carries it as `object`, with the ids of what it is
 //! on: "сколько стоит?" under a product is a lead as much as in a message.
 
@@ -43,7 +44,8 @@ pub enum VkCallback {
 }
 
 /// Checks a callback against the source's community and secret and, for the event types
-/// leadgate takes (`message_new` and the comments, [`comment_on`]), makes the item to store. The stored
+/// leadgate takes (`message_new`, `message_edit` and the comments, [`comment_on`]), makes the
+/// item to store. The stored
 /// payload is the callback without its `secret`, so the store never holds the credential.
 pub fn read_callback(
     body: &[u8],
@@ -78,6 +80,7 @@ pub fn read_callback(
         "message_new" => message(&callback)
             .and_then(message_id)
             .map(|id| format!("message:{id}")),
+        "message_edit" => message(&callback).and_then(edit_key),
         // The wall's comments keep the key they always had; the others are `comment:`.
         "wall_reply_new" => (callback.get("object"))
             .and_then(|c| comment_on(&kind, c))
@@ -107,7 +110,7 @@ pub const NAME_KEY: &str = "leadgate_name";
 pub fn author(payload: &[u8]) -> Option<i64> {
     let callback: Value = serde_json::from_slice(payload).ok()?;
     let written = match callback.get("type")?.as_str()? {
-        "message_new" => message(&callback)?,
+        "message_new" | "message_edit" => message(&callback)?,
         kind if COMMENTS.contains(&kind) => callback.get("object")?,
         _ => return None,
     };
@@ -125,7 +128,22 @@ pub fn with_name(payload: &[u8], name: &str) -> Vec<u8> {
     }
 }
 
-/// The message of a `message_new` callback, in the new or the old object layout.
+/// `edit:<peer_id>:<conversation_message_id>:<update_time>:<digest of the words>`: every
+/// version of an edited message is kept (two edits within one second too), and the same
+/// edit delivered again is one.
+fn edit_key(message: &Value) -> Option<String> {
+    let id = message_id(message)?;
+    let at = message
+        .get("update_time")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let words = message.get("text").and_then(Value::as_str).unwrap_or("");
+    let digest = crate::digest::sha256_hex(words.as_bytes());
+    Some(format!("edit:{id}:{at}:{}", &digest[..16]))
+}
+
+/// The message of a `message_new` or `message_edit` callback, in the new or the old object
+/// layout.
 fn message(callback: &Value) -> Option<&Value> {
     let object = callback.get("object")?;
     Some(object.get("message").unwrap_or(object))
@@ -184,7 +202,7 @@ fn comment_on(kind: &str, comment: &Value) -> Option<CommentOn> {
     })
 }
 
-/// Turns a stored `message_new` or comment event into a lead draft. Anything the
+/// Turns a stored `message_new`, `message_edit` or comment event into a lead draft. Anything the
 /// community wrote itself (`from_id == -group_id`) is `staff`; other types carry no message.
 pub fn parse_event(payload: &[u8], group_id: i64) -> Parsed {
     let callback: Value = match serde_json::from_slice(payload) {
@@ -193,7 +211,7 @@ pub fn parse_event(payload: &[u8], group_id: i64) -> Parsed {
     };
     let kind = callback.get("type").and_then(Value::as_str).unwrap_or("");
     let (written, external_id, conversation, page_url) = match kind {
-        "message_new" => {
+        "message_new" | "message_edit" => {
             let Some((msg, id)) = message(&callback).and_then(|m| Some((m, message_id(m)?))) else {
                 return malformed(kind);
             };
@@ -255,6 +273,9 @@ pub fn parse_event(payload: &[u8], group_id: i64) -> Parsed {
         page_url,
         thread: Thread {
             conversation: Some(conversation),
+            // An edit's words replace the message's where the lead holds only it, and join
+            // its lead as the person's latest words otherwise.
+            edit: kind == "message_edit",
             ..Thread::default()
         },
         ..LeadDraft::default()
