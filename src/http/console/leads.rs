@@ -193,10 +193,13 @@ pub async fn list(
     )
 }
 
-/// One CSV field, quoted when it must be; a leading `=`, `+`, `-` or `@` is defused so a
-/// spreadsheet never runs a lead's text as a formula.
+/// One CSV field, quoted when it must be; a leading `=`, `+`, `-`, `@`, tab or carriage
+/// return is defused so a spreadsheet never runs a lead's text as a formula (a phone in
+/// E.164, a sign and digits, stays as it is).
 pub(super) fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) && !s[1..].chars().all(|c| c.is_ascii_digit()) {
+    let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r'])
+        && !(s.starts_with(['+', '-']) && s[1..].chars().all(|c| c.is_ascii_digit()));
+    let s = if formula {
         format!("'{s}")
     } else {
         s.to_string()
@@ -428,6 +431,9 @@ mod tests {
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
         assert_eq!(csv_field("+79161234567"), "+79161234567");
+        assert_eq!(csv_field("=1+2"), "'=1+2");
+        assert_eq!(csv_field("\t=cmd|' /C calc'!A0"), "'\t=cmd|' /C calc'!A0");
+        assert_eq!(csv_field("\r=1"), "\"'\r=1\"");
         assert_eq!(csv_field("plain"), "plain");
     }
 }
