@@ -689,6 +689,70 @@ async fn a_reply_to_a_lead_the_crm_closed_is_a_new_lead() {
     daemon.stop().await;
 }
 
+/// A reply to a lead its manager took, after that manager has left the rules (removed from
+/// `routing.toml`), is a new request routed as a returning contact's: it used to join the old
+/// lead, and nobody who works here was told the customer wrote again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_to_a_lead_whose_manager_has_left_is_a_new_lead() {
+    use support::dovecot::{Dovecot, lead_mail};
+    let dovecot = Dovecot::start().await;
+    let sink = support::sink::Sink::start(&[]).await;
+    let config = format!(
+        "{}{}",
+        generic_crm(&sink),
+        dovecot.source("sales", "poll_interval = \"200ms\"")
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = TestDaemon::start_in(dir.path(), &config, &always_open_routing()).await;
+    dovecot.append_all("INBOX", &[lead_mail("left", 1)]).await;
+    let created = sink.events(1).await;
+    let lead = created[0]["data"]["id"].as_str().expect("id").to_string();
+    let manager = support::sink::manager_of(&created[0]);
+    let taken = reqwest::Client::new()
+        .post(daemon.url(&format!("/api/leads/{lead}/ack")))
+        .bearer_auth(API_TOKEN)
+        .json(&json!({"manager": manager}))
+        .send()
+        .await
+        .expect("ack");
+    assert_eq!(taken.status().as_u16(), 200);
+    let acknowledged = sink.events(2).await;
+    assert_eq!(acknowledged[1]["type"], "lead.acknowledged");
+    daemon.stop().await;
+    // The manager leaves: the rules no longer name them.
+    let routing = always_open_routing();
+    let at = routing
+        .find(&format!("[[managers]]\nid = \"{manager}\""))
+        .expect("the manager's table");
+    let end = routing[at + 1..]
+        .find("[[")
+        .map_or(routing.len(), |n| at + 1 + n);
+    let without = format!("{}{}", &routing[..at], &routing[end..]);
+    let daemon = TestDaemon::start_in(dir.path(), &config, &without).await;
+    let reply = "From: Client 1 <client1.left@example.ru>\r\n\
+        To: sales@teplodom.example\r\n\
+        Subject: Re: Request 1\r\n\
+        Message-ID: <left-1-reply@mail.example.ru>\r\n\
+        In-Reply-To: <left-1@mail.example.ru>\r\n\
+        References: <left-1@mail.example.ru>\r\n\
+        Content-Type: text/plain; charset=utf-8\r\n\
+        \r\n\
+        Good afternoon! Is the boiler still available?\r\n";
+    dovecot
+        .append_all("INBOX", &[reply.as_bytes().to_vec()])
+        .await;
+    let events = sink.events(3).await;
+    assert_eq!(events[2]["type"], "lead.created", "{}", events[2]);
+    assert_eq!(events[2]["data"]["previous_lead_id"], lead.as_str());
+    assert_ne!(
+        support::sink::manager_of(&events[2]),
+        manager,
+        "{}",
+        events[2]
+    );
+    daemon.stop().await;
+}
+
 /// amoCRM tells the owner a lead had before each change (`old_responsible_user_id`). A report
 /// of a change from someone who is not the lead's manager now is about an older change (the
 /// CRM's echo of a reassignment leadgate sent before a later one, arriving late): its owner is

@@ -385,7 +385,7 @@ impl Processor {
             }
             Ok(draft) => draft,
         };
-        if let Some(existing) = self.continued_lead(tx, row, &draft).await? {
+        if let Some(existing) = self.continued_lead(tx, rules, row, &draft).await? {
             return self.join(tx, rules, batch, row, existing, draft, now).await;
         }
         let conversation_key = draft.thread.conversation.clone();
@@ -533,6 +533,7 @@ impl Processor {
     async fn continued_lead(
         &self,
         tx: &mut dyn StoreTx,
+        rules: &CompiledRules,
         row: &InboundRow,
         draft: &NormalisedDraft,
     ) -> StoreResult<Option<StoredLead>> {
@@ -550,17 +551,25 @@ impl Processor {
             }
         }
         // A lead the CRM closed takes no more messages: a reply to it months later is a new
-        // request, routed as a returning contact's.
-        let open = |lead: &StoredLead| lead.status != LeadStatus::Closed;
+        // request, routed as a returning contact's. So does a lead its manager took and who
+        // has since left the rules: nobody who works here now would be told of the reply.
+        let takes_replies = |lead: &StoredLead| match lead.status {
+            LeadStatus::Closed => false,
+            LeadStatus::Acknowledged => {
+                (lead.manager_id.as_deref()).is_none_or(|manager| rules.manager(manager).is_some())
+            }
+            LeadStatus::Assigned | LeadStatus::Held => true,
+        };
         if let Some(lead) = tx.lead_by_refs(within, &draft.thread.replies_to).await?
-            && open(&lead)
+            && takes_replies(&lead)
             && replies::reply_joins(row.channel, &lead.record.contact, &draft.contact)
         {
             return Ok(Some(lead));
         }
+        // A copy of a letter already read says nothing new: it joins unless the lead is closed.
         if let Some(id) = replies::own_id(row.channel, draft.external_id.as_ref())
             && let Some(lead) = tx.lead_by_refs(within, std::slice::from_ref(id)).await?
-            && open(&lead)
+            && lead.status != LeadStatus::Closed
             && replies::same_person(&lead.record.contact, &draft.contact)
         {
             return Ok(Some(lead));
