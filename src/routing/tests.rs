@@ -329,6 +329,39 @@ fn contact_in_list_reads_the_file_next_to_the_rules() {
 }
 
 #[test]
+fn an_edited_list_is_a_new_version_of_the_rules() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let list = dir.path().join("stop.txt");
+    let text = format!(
+        "{BASE}\n[[rules]]\nname = \"stop\"\nwhen = {{ contact_in_list = \"stop.txt\" }}\ndrop = \"стоп-лист\"\n{DEFAULT}"
+    );
+    let version = |entries: &str| {
+        std::fs::write(&list, entries).unwrap_or_else(|e| panic!("{e}"));
+        CompiledRules::from_toml("routing.toml", &text, dir.path())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .version()
+            .to_string()
+    };
+    let first = version("irina@example.ru\n");
+    assert_eq!(
+        version("irina@example.ru\n"),
+        first,
+        "the same files, the same version"
+    );
+    assert_ne!(version("irina@example.ru\npetr@example.ru\n"), first);
+    // Rules without lists keep the version of their text alone.
+    let plain = CompiledRules::from_toml("routing.toml", &format!("{BASE}\n{DEFAULT}"), dir.path())
+        .unwrap_or_else(|e| panic!("{e}"));
+    use sha2::Digest;
+    let text_alone: String = sha2::Sha256::digest(format!("{BASE}\n{DEFAULT}").as_bytes())
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(plain.version(), text_alone);
+}
+
+#[test]
 fn a_lead_the_admin_vouched_for_passes_over_a_drop_rule() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(

@@ -164,8 +164,22 @@ struct Compiler<'t, 'b> {
     conditions: Conditions,
 }
 
-fn version(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
+/// The rules' version: a digest of the file and of every list it loaded, by the path it is
+/// named by, so that an edited list is a new version too (a lead records the rules it was
+/// routed by, and the last good copy is checked by it). A file without lists keeps the
+/// version of its text alone.
+fn version(text: &str, lists: &HashMap<String, Arc<SuppressList>>) -> String {
+    let mut hash = Sha256::new();
+    hash.update(text.as_bytes());
+    let mut labels: Vec<&String> = lists.keys().collect();
+    labels.sort();
+    for label in labels {
+        for part in [label.as_str(), lists[label].digest.as_str()] {
+            hash.update(b"\0");
+            hash.update(part.as_bytes());
+        }
+    }
+    hash.finalize()
         .iter()
         .take(6)
         .map(|b| format!("{b:02x}"))
@@ -296,7 +310,7 @@ impl<'t> Compiler<'t, '_> {
             watched.push(self.base_dir.join(list));
         }
         Some(CompiledRules {
-            version: version(self.text),
+            version: version(self.text, &self.lists),
             levels,
             managers,
             by_id,

@@ -35,6 +35,7 @@ impl SuppressList {
         let mut list = SuppressList {
             label: label.to_string(),
             entries: HashMap::new(),
+            digest: crate::digest::sha256_hex(text.as_bytes()),
         };
         let mut problems = Vec::new();
         for (n, line) in text.lines().enumerate() {

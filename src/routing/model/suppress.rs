@@ -20,6 +20,8 @@ pub(crate) struct SuppressList {
     /// Identity keys (`email:..`, `phone:..`, `telegram:..`, `domain:..`, `tg_user:..`) and
     /// the last day each applies (`None`: for good).
     pub(crate) entries: HashMap<String, Option<NaiveDate>>,
+    /// The SHA-256 of the file as read: part of the rules' version.
+    pub(crate) digest: String,
 }
 
 impl SuppressList {
