@@ -782,6 +782,22 @@ fn a_routing_file_that_does_not_load_at_start_leaves_the_daemon_on_the_last_good
         std::thread::sleep(Duration::from_millis(100));
     }
     stop_daemon(daemon);
+
+    // The file gone (renamed; a ConfigMap's key renamed): the daemon starts on the copy it
+    // kept, and `check` says the file is not there.
+    std::fs::rename(&routing, dir.path().join("routing.bak")).expect("move the file away");
+    let checked = leadgate(&["check", "--config", "leadgate.toml"], dir.path(), &[]);
+    assert_eq!(checked.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&checked.stderr).contains("routing.toml"),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let daemon = start_daemon(dir.path(), port);
+    let gone = readyz(port);
+    assert_eq!(gone["status"], "ready", "{gone}");
+    assert_eq!(gone["rules"]["state"], "refused", "{gone}");
+    stop_daemon(daemon);
 }
 
 #[test]

@@ -71,14 +71,10 @@ pub fn validate(raw: RawConfig, path: &Path) -> Result<Config, Vec<ConfigProblem
     }
 
     let base = path.parent().unwrap_or(Path::new("."));
+    // A routing file that is not there is the rules' problem, not the config's: `run` starts
+    // on the last good rules kept beside the store (a renamed file, a ConfigMap key renamed),
+    // and `check` says why the file does not load.
     let routing_file = base.join(raw.routing.file.as_deref().unwrap_or("routing.toml"));
-    if !routing_file.exists() {
-        p.add(
-            "routing.file",
-            format!("{} does not exist", routing_file.display()),
-            Some("the path is relative to the directory of this config file"),
-        );
-    }
 
     let connectors_dir = raw.connectors.dir.as_deref().map(|d| base.join(d));
     let connectors = match Catalogue::load(connectors_dir.as_deref()) {
