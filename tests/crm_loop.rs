@@ -500,6 +500,31 @@ timeout = "2s"
     )
 }
 
+/// [`generic_crm`] with the Dovecot mailbox "sales" as a source too.
+fn mailbox_to_generic_crm(
+    dovecot: &support::dovecot::Dovecot,
+    sink: &support::sink::Sink,
+) -> String {
+    let mailbox = dovecot.source("sales", "poll_interval = \"200ms\"");
+    format!("{}{mailbox}", generic_crm(sink))
+}
+
+/// Client 1's reply, saying `words`, to the letter `lead_mail(tag, 1)`.
+fn reply_to(tag: &str, words: &str) -> Vec<u8> {
+    format!(
+        "From: Client 1 <client1.{tag}@example.ru>\r\n\
+         To: sales@teplodom.example\r\n\
+         Subject: Re: Request 1\r\n\
+         Message-ID: <{tag}-1-reply@mail.example.ru>\r\n\
+         In-Reply-To: <{tag}-1@mail.example.ru>\r\n\
+         References: <{tag}-1@mail.example.ru>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         \r\n\
+         {words}\r\n"
+    )
+    .into_bytes()
+}
+
 /// Posts leadgate's generic CRM report, signed by the Standard Webhooks reference library
 /// (`sign_with` the secret, `None` unsigned) with `timestamp`.
 async fn report(daemon: &TestDaemon, body: &Value, sign_with: Option<&str>, timestamp: i64) -> u16 {
@@ -655,11 +680,7 @@ async fn a_reply_to_a_lead_the_crm_closed_is_a_new_lead() {
     use support::dovecot::{Dovecot, lead_mail};
     let dovecot = Dovecot::start().await;
     let sink = support::sink::Sink::start(&[]).await;
-    let config = format!(
-        "{}{}",
-        generic_crm(&sink),
-        dovecot.source("sales", "poll_interval = \"200ms\"")
-    );
+    let config = mailbox_to_generic_crm(&dovecot, &sink);
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = manual_clock();
     let daemon =
@@ -670,18 +691,11 @@ async fn a_reply_to_a_lead_the_crm_closed_is_a_new_lead() {
     let closed = json!({"lead_id": lead, "status": "won"});
     let now = clock.now().timestamp();
     assert_eq!(report(&daemon, &closed, Some(WHSEC), now).await, 200);
-    let reply = "From: Client 1 <client1.closed@example.ru>\r\n\
-        To: sales@teplodom.example\r\n\
-        Subject: Re: Request 1\r\n\
-        Message-ID: <closed-1-reply@mail.example.ru>\r\n\
-        In-Reply-To: <closed-1@mail.example.ru>\r\n\
-        References: <closed-1@mail.example.ru>\r\n\
-        Content-Type: text/plain; charset=utf-8\r\n\
-        \r\n\
-        Good afternoon! We need a second boiler, for the garage this time.\r\n";
-    dovecot
-        .append_all("INBOX", &[reply.as_bytes().to_vec()])
-        .await;
+    let reply = reply_to(
+        "closed",
+        "Good afternoon! We need a second boiler, for the garage this time.",
+    );
+    dovecot.append_all("INBOX", &[reply]).await;
     let events = sink.events(2).await;
     assert_eq!(events[1]["type"], "lead.created", "{}", events[1]);
     assert_ne!(events[1]["data"]["id"], created[0]["data"]["id"]);
@@ -697,11 +711,7 @@ async fn a_reply_to_a_lead_whose_manager_has_left_is_a_new_lead() {
     use support::dovecot::{Dovecot, lead_mail};
     let dovecot = Dovecot::start().await;
     let sink = support::sink::Sink::start(&[]).await;
-    let config = format!(
-        "{}{}",
-        generic_crm(&sink),
-        dovecot.source("sales", "poll_interval = \"200ms\"")
-    );
+    let config = mailbox_to_generic_crm(&dovecot, &sink);
     let dir = tempfile::tempdir().expect("tempdir");
     let daemon = TestDaemon::start_in(dir.path(), &config, &always_open_routing()).await;
     dovecot.append_all("INBOX", &[lead_mail("left", 1)]).await;
@@ -729,18 +739,8 @@ async fn a_reply_to_a_lead_whose_manager_has_left_is_a_new_lead() {
         .map_or(routing.len(), |n| at + 1 + n);
     let without = format!("{}{}", &routing[..at], &routing[end..]);
     let daemon = TestDaemon::start_in(dir.path(), &config, &without).await;
-    let reply = "From: Client 1 <client1.left@example.ru>\r\n\
-        To: sales@teplodom.example\r\n\
-        Subject: Re: Request 1\r\n\
-        Message-ID: <left-1-reply@mail.example.ru>\r\n\
-        In-Reply-To: <left-1@mail.example.ru>\r\n\
-        References: <left-1@mail.example.ru>\r\n\
-        Content-Type: text/plain; charset=utf-8\r\n\
-        \r\n\
-        Good afternoon! Is the boiler still available?\r\n";
-    dovecot
-        .append_all("INBOX", &[reply.as_bytes().to_vec()])
-        .await;
+    let reply = reply_to("left", "Good afternoon! Is the boiler still available?");
+    dovecot.append_all("INBOX", &[reply]).await;
     let events = sink.events(3).await;
     assert_eq!(events[2]["type"], "lead.created", "{}", events[2]);
     assert_eq!(events[2]["data"]["previous_lead_id"], lead.as_str());

@@ -1069,12 +1069,9 @@ async fn a_message_over_max_message_is_kept_by_its_header_as_too_large() {
     daemon.stop().await;
 }
 
-/// The same letter sent to two of the business's mailboxes (To: sales@, Cc: info@), each a
-/// source of its own, is one item in each and one lead: the second copy joins the lead the
-/// first made (its Message-ID is looked up among every mailbox's leads), so no second
-/// manager is woken and the CRM gets no second deal.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_letter_in_two_mailboxes_is_one_lead() {
+/// Dovecot with a second folder, "Info", and a daemon reading INBOX as source "sales" and
+/// "Info" as source "info"; the directory is kept alive with them.
+async fn two_mailboxes() -> (Dovecot, Sink, TestDaemon, tempfile::TempDir) {
     let dovecot = Dovecot::start().await;
     let sink = Sink::start(&[]).await;
     let mut client = dovecot.client().await;
@@ -1092,18 +1089,33 @@ async fn one_letter_in_two_mailboxes_is_one_lead() {
         &default_routing(),
     )
     .await;
+    (dovecot, sink, daemon, dir)
+}
+
+/// The first item of source "info" processing has finished.
+async fn processed_in_info(daemon: &TestDaemon) -> Value {
+    eventually(PATIENCE, || async {
+        let items = inbound(daemon, "&source=info").await;
+        items.into_iter().find(|i| i["status"] != "pending")
+    })
+    .await
+    .expect("the copy in the second mailbox is processed")
+}
+
+/// The same letter sent to two of the business's mailboxes (To: sales@, Cc: info@), each a
+/// source of its own, is one item in each and one lead: the second copy joins the lead the
+/// first made (its Message-ID is looked up among every mailbox's leads), so no second
+/// manager is woken and the CRM gets no second deal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_letter_in_two_mailboxes_is_one_lead() {
+    let (dovecot, sink, daemon, _dir) = two_mailboxes().await;
     let letter = lead_mail("both", 1);
     dovecot
         .append_all("INBOX", std::slice::from_ref(&letter))
         .await;
     wait_for_leads(&sink, 1, &dovecot).await;
     dovecot.append_all("Info", &[letter]).await;
-    let second = eventually(PATIENCE, || async {
-        let items = inbound(&daemon, "&source=info").await;
-        items.into_iter().find(|i| i["status"] != "pending")
-    })
-    .await
-    .expect("the copy in the second mailbox is processed");
+    let second = processed_in_info(&daemon).await;
     assert_eq!(second["status"], "joined", "{second}");
     let created = events(&sink, "lead.created");
     assert_eq!(created.len(), 1, "one letter, one lead: {created:?}");
@@ -1133,25 +1145,9 @@ fn notice_under_one_message_id(name: &str, email: &str, phone: &str, minute: u32
     .into_bytes()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_letters_under_one_message_id_are_two_leads() {
-    let dovecot = Dovecot::start().await;
-    let sink = Sink::start(&[]).await;
-    let mut client = dovecot.client().await;
-    client.create("Info").await.expect("create the folder");
-    let _ = client.logout().await;
-    let sources = format!(
-        "{}{}",
-        dovecot.source("sales", ""),
-        dovecot.source("info", "mailboxes = [\"Info\"]")
-    );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = TestDaemon::start_in(
-        dir.path(),
-        &config_with(&sources, &sink),
-        &default_routing(),
-    )
-    .await;
+    let (dovecot, sink, daemon, _dir) = two_mailboxes().await;
     let olga = notice_under_one_message_id("Ольга", "olga@yandex.ru", "+7 911 234-56-78", 2);
     let petr = notice_under_one_message_id("Пётр", "petr@mail.ru", "+7 921 555-44-33", 7);
     let created = |n: usize| {
@@ -1171,12 +1167,7 @@ async fn two_letters_under_one_message_id_are_two_leads() {
         .expect("Пётр's letter, under the Message-ID of Ольга's, is a lead of its own");
     // Пётр's letter copied to the second mailbox is his letter again, not Ольга's.
     dovecot.append_all("Info", &[petr]).await;
-    let copy = eventually(PATIENCE, || async {
-        let items = inbound(&daemon, "&source=info").await;
-        items.into_iter().find(|i| i["status"] != "pending")
-    })
-    .await
-    .expect("the copy in the second mailbox is processed");
+    let copy = processed_in_info(&daemon).await;
     let created = events(&sink, "lead.created");
     let emails: BTreeSet<&str> = created
         .iter()
