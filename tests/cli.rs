@@ -620,6 +620,20 @@ fn route_explains_a_lead_record_and_a_raw_sample() {
     assert!(out.matches("outcome: assigned to").count() >= 2, "{out}");
     assert!(out.contains("not a lead: spam"), "{out}");
 
+    // A VK callback without --source is read by the community it names.
+    let (code, out, err) = route(
+        &[
+            "--channel",
+            "vk",
+            "--at",
+            "2026-11-23T09:00:00Z",
+            "tests/fixtures/vk/message-new.json",
+        ],
+        "",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("outcome: assigned to"), "{out}");
+
     // Not JSON and no channel: told what to do, exit 1.
     let (code, _, err) = route(&["-"], "not json");
     assert_eq!(code, Some(1));

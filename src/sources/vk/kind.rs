@@ -1,6 +1,9 @@
 //! The VK channel's kind: a stored callback read with its community's id.
 
-use super::{RawVkSource, VkApi, VkClients, VkFiles, VkSendError, VkSource, parse_event, webhooks};
+use super::{
+    RawVkSource, VkApi, VkClients, VkFiles, VkSendError, VkSource, community_of, parse_event,
+    webhooks,
+};
 use crate::lead::{Channel, Lead, Parsed};
 use crate::shared::{Shared, StartError};
 use crate::sources::SourceSettings;
@@ -79,9 +82,16 @@ impl ChannelKind for Kind {
         }
     }
 
+    /// By the source's community, or where this config does not name the source (renamed
+    /// while its items waited, a replica not yet on the config that added it, `leadgate
+    /// route` without `--source`) by the community the callback names, which intake checked
+    /// against the source's.
     async fn parse(&self, row: &InboundRow, settings: &SourceSettings) -> Parsed {
-        match settings.sources.find::<VkSource>(&row.source) {
-            Some(community) => parse_event(&row.payload, community.group_id),
+        let community = (settings.sources.find::<VkSource>(&row.source))
+            .map(|community| community.group_id)
+            .or_else(|| community_of(&row.payload));
+        match community {
+            Some(group_id) => parse_event(&row.payload, group_id),
             None => crate::sources::unknown_source(row),
         }
     }

@@ -14,4 +14,6 @@ pub use files::VkFiles;
 pub use hook::webhooks;
 
 pub use kind::Kind;
-pub use parse::{NAME_KEY, VkCallback, VkError, author, parse_event, read_callback, with_name};
+pub use parse::{
+    NAME_KEY, VkCallback, VkError, author, community_of, parse_event, read_callback, with_name,
+};

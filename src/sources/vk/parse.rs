@@ -117,6 +117,12 @@ pub fn author(payload: &[u8]) -> Option<i64> {
     written.get("from_id")?.as_i64().filter(|id| *id > 0)
 }
 
+/// The community a stored callback names (its `group_id`).
+pub fn community_of(payload: &[u8]) -> Option<i64> {
+    let callback: Value = serde_json::from_slice(payload).ok()?;
+    callback.get("group_id")?.as_i64()
+}
+
 /// The stored callback with the person's `name` kept under [`NAME_KEY`].
 pub fn with_name(payload: &[u8], name: &str) -> Vec<u8> {
     match serde_json::from_slice::<Value>(payload) {
