@@ -286,3 +286,24 @@ async fn a_refused_edit_is_taken_once_the_list_it_names_is_written() {
     let stopped = task.await.unwrap_or_else(|e| panic!("{e}"));
     assert!(stopped.is_ok(), "{stopped:?}");
 }
+
+/// A daemon started on the last good rules (the file did not load) whose file is fixed before
+/// its watcher is in place (while the store connected) takes the fix when the watcher starts:
+/// the watcher starts from what it finds, so the save itself is never seen as a change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fix_saved_before_the_watcher_starts_is_taken() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("routing.toml");
+    std::fs::write(&path, file("anna")).unwrap_or_else(|e| panic!("{e}"));
+    let last_good = CompiledRules::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let handle = RulesHandle::on_last_good(last_good, "the file did not load".into());
+    save(&path, &file("boris"));
+    let mut status = handle.status();
+    let (shutdown, task) = spawn_watcher(&path, &handle);
+    let taken = next(&mut status).await;
+    assert!(matches!(taken, ReloadStatus::Reloaded { .. }), "{taken:?}");
+    assert_eq!(assigned_to(&handle), "boris");
+    shutdown.cancel();
+    let stopped = task.await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(stopped.is_ok(), "{stopped:?}");
+}

@@ -263,7 +263,11 @@ pub async fn watch_rules(
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(WatchError::Signal)?;
     tracing::info!(file = %path.display(), ?reloads, "watching routing rules for changes");
-    let mut due: Option<tokio::time::Instant> = None;
+    // On the last good rules, the file is read once more now that it is watched: a fix saved
+    // after the daemon read it and before the watcher was in place (while the store
+    // connected) would otherwise never be seen, since the watcher starts from what it finds.
+    let on_last_good = matches!(*handle.status().borrow(), ReloadStatus::Refused { .. });
+    let mut due = (on_last_good && watcher.is_some()).then(tokio::time::Instant::now);
     let mut last_error = String::new();
     loop {
         let quiet = async move {
