@@ -711,35 +711,3 @@ fn a_lead_passing_on_from_its_previous_manager_keeps_its_rules_strategy() {
     );
     assert_eq!(pass("previous_manager", None), Strategy::RoundRobin);
 }
-
-#[test]
-fn a_rule_sent_to_a_level_where_nobody_works_is_refused() {
-    let three = |fallback: &str| {
-        format!(
-            "levels = [\"junior\", \"middle\", \"senior\"]\ntimezone = \"Europe/Moscow\"\nfallback = \"{fallback}\"\n\n\
-             [[managers]]\nid = \"ivan\"\nname = \"Иван\"\nlevel = \"junior\"\nhours = \"mon-sun 00:00-24:00\"\n\n\
-             [[managers]]\nid = \"anna\"\nname = \"Анна\"\nlevel = \"senior\"\nhours = \"mon-sun 00:00-24:00\"\n\n\
-             [[rules]]\nname = \"Тендеры\"\nwhen = {{ text_contains = [\"тендер\"] }}\nlevel = \"middle\"\n{DEFAULT}"
-        )
-    };
-    let compile = |text: String| CompiledRules::from_toml("routing.toml", &text, Path::new("."));
-    // Nobody at "middle", but its leads go on up to "senior".
-    assert!(compile(three("escalate")).is_ok());
-    // Held at "middle", they would wait for good.
-    let held = compile(three("hold")).expect_err("refused");
-    assert!(
-        held.problems()
-            .iter()
-            .any(|p| p.message.contains("no manager works at level middle:")),
-        "{held}"
-    );
-    // Nobody above either.
-    let top = compile(three("escalate").replace("level = \"senior\"", "level = \"junior\""))
-        .expect_err("refused");
-    assert!(
-        top.problems().iter().any(|p| p
-            .message
-            .contains("no manager works at level middle or above it")),
-        "{top}"
-    );
-}

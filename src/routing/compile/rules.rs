@@ -296,7 +296,6 @@ impl<'t> Compiler<'t, '_> {
         };
         let env = RuleEnv {
             levels: &levels,
-            fallback,
             managers: &managers,
             by_id: &by_id,
             level_pools: &level_pools,
@@ -1164,32 +1163,13 @@ impl<'t> Compiler<'t, '_> {
                     members,
                 })
             }
-            (None, None) => {
-                let pool = &env.level_pools[level];
-                let above = env.level_pools[level + 1..]
-                    .iter()
-                    .any(|p| !p.members.is_empty());
-                let escalates = env.fallback == Fallback::Escalate;
-                if pool.members.is_empty() && !(escalates && above) {
-                    let span = t.get("level").map_or(0..0, |v| v.span());
-                    let where_ = if escalates { " or above it" } else { "" };
-                    self.p.add(
-                        span,
-                        ProblemKind::BadValue,
-                        section,
-                        format!("no manager works at level {level_name}{where_}: its leads would wait for good"),
-                    );
-                    return None;
-                }
-                Some(pool.clone())
-            }
+            (None, None) => Some(env.level_pools[level].clone()),
         }
     }
 }
 
 struct RuleEnv<'e> {
     levels: &'e [String],
-    fallback: Fallback,
     managers: &'e [Manager],
     by_id: &'e HashMap<String, usize>,
     level_pools: &'e [Pool],
