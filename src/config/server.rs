@@ -197,12 +197,24 @@ pub(super) fn validate(p: &mut Problems, raw: &RawServer) -> ServerConfig {
     }
 }
 
-/// An address (a block of one) or a CIDR block.
+/// An address (a block of one) or a CIDR block; one written IPv4-mapped (`::ffff:10.0.0.5`,
+/// as a dual-stack listener's logs show a peer) is the IPv4 block it stands for, as peers are
+/// read ([`ForwardedPolicy::client_ip`]).
 fn parse_net(text: &str) -> Option<IpNet> {
     let text = text.trim();
-    text.parse::<IpNet>()
+    let net = text
+        .parse::<IpNet>()
         .ok()
-        .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))
+        .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))?;
+    Some(match net {
+        IpNet::V6(v6) => match (v6.addr().to_ipv4_mapped(), v6.prefix_len().checked_sub(96)) {
+            (Some(v4), Some(prefix)) => {
+                ipnet::Ipv4Net::new(v4, prefix).map_or(net, |v4| IpNet::V4(v4.trunc()))
+            }
+            _ => net,
+        },
+        v4 => v4,
+    })
 }
 
 /// The address a rate limit counts `client` by: an IPv6 address's /64, an IPv4 address itself
@@ -304,6 +316,16 @@ mod tests {
             proxy.client_ip(&h, ip("::ffff:10.0.0.5")),
             ip("198.51.100.4")
         );
+        // And one written mapped, as such a listener's logs showed it, is the same proxy.
+        let mapped = ForwardedPolicy {
+            enabled: true,
+            trusted: vec![parse_net("::ffff:10.0.0.0/104").expect("net")],
+        };
+        assert_eq!(
+            mapped.client_ip(&h, ip("::ffff:10.0.0.5")),
+            ip("198.51.100.4")
+        );
+        assert_eq!(mapped.client_ip(&h, ip("10.0.0.5")), ip("198.51.100.4"));
     }
 
     #[test]
