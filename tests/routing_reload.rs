@@ -307,3 +307,31 @@ async fn a_fix_saved_before_the_watcher_starts_is_taken() {
     let stopped = task.await.unwrap_or_else(|e| panic!("{e}"));
     assert!(stopped.is_ok(), "{stopped:?}");
 }
+
+/// A daemon started on the last good rules because its routing file was not there takes the
+/// file when it comes back (put back, a ConfigMap key named again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_routing_file_that_comes_back_is_taken() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("routing.toml");
+    std::fs::write(&path, file("anna")).unwrap_or_else(|e| panic!("{e}"));
+    let last_good = CompiledRules::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::remove_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    let handle = RulesHandle::on_last_good(last_good, "the file is not there".into());
+    let mut status = handle.status();
+    let (shutdown, task) = spawn_watcher(&path, &handle);
+    let missing = next(&mut status).await;
+    assert!(
+        matches!(missing, ReloadStatus::Refused { .. }),
+        "{missing:?}"
+    );
+    let back = save_until_seen(&path, &file("boris"), &mut status).await;
+    assert!(
+        matches!(back, Some(ReloadStatus::Reloaded { .. })),
+        "{back:?}"
+    );
+    assert_eq!(assigned_to(&handle), "boris");
+    shutdown.cancel();
+    let stopped = task.await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(stopped.is_ok(), "{stopped:?}");
+}

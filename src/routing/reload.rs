@@ -354,7 +354,10 @@ impl Files {
         }
         let mut polled: Vec<PathBuf> = Vec::with_capacity(wanted.len());
         for f in &wanted {
-            let target = match f == path || f.exists() {
+            // A file that is not there (the routing file renamed away, a list not written
+            // yet) is looked for in its folder: a watcher given a missing path never sees it
+            // come back.
+            let target = match f.exists() {
                 true => f.clone(),
                 false => match f.parent() {
                     Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
