@@ -10,7 +10,14 @@ use super::mime::Mail;
 use crate::lead::NotLeadReason;
 
 /// Why `mail` is noise, with a short explanation for the admin; `None` for a possible lead.
-pub fn classify(mail: &Mail, loop_header: &str) -> Option<(NotLeadReason, String)> {
+/// For a site's form notice (`robot_signs_spared`), the signs its robot puts on every letter
+/// (`Auto-Submitted: auto-generated`, a mailing service's `List-*` or `Precedence: bulk`) do
+/// not count; every other sign does.
+pub fn classify(
+    mail: &Mail,
+    loop_header: &str,
+    robot_signs_spared: bool,
+) -> Option<(NotLeadReason, String)> {
     if mail.header(loop_header).is_some() {
         return Some((
             NotLeadReason::OwnNotification,
@@ -19,11 +26,12 @@ pub fn classify(mail: &Mail, loop_header: &str) -> Option<(NotLeadReason, String
     }
     CHECKS
         .iter()
-        .find_map(|(reason, check)| check(mail).map(|detail| (*reason, detail)))
+        .find_map(|(reason, check)| check(mail, robot_signs_spared).map(|detail| (*reason, detail)))
 }
 
-/// One sign of noise: the explanation when `mail` shows it.
-type Check = fn(&Mail) -> Option<String>;
+/// One sign of noise: the explanation when `mail` shows it (the flag: a form robot's own
+/// signs do not count).
+type Check = fn(&Mail, bool) -> Option<String>;
 
 /// The checks in precedence order, most specific first.
 const CHECKS: [(NotLeadReason, Check); 4] = [
@@ -33,7 +41,7 @@ const CHECKS: [(NotLeadReason, Check); 4] = [
     (NotLeadReason::Spam, spam),
 ];
 
-fn bounce(mail: &Mail) -> Option<String> {
+fn bounce(mail: &Mail, _: bool) -> Option<String> {
     if mail.content_type == "multipart/report"
         && mail
             .report_type
@@ -63,7 +71,7 @@ const AUTO_REPLY_SUBJECTS: [&str; 12] = [
     "auto response",
 ];
 
-fn auto_reply(mail: &Mail) -> Option<String> {
+fn auto_reply(mail: &Mail, robot_signs_spared: bool) -> Option<String> {
     if mail.content_type == "multipart/report" {
         let kind = mail.report_type.as_deref().unwrap_or("");
         return Some(format!(
@@ -78,6 +86,9 @@ fn auto_reply(mail: &Mail) -> Option<String> {
     for name in ["auto-submitted", "x-autoreply", "x-autorespond"] {
         if let Some(value) = mail.header(name)
             && !value.trim().eq_ignore_ascii_case("no")
+            && !(robot_signs_spared
+                && name == "auto-submitted"
+                && value.trim().eq_ignore_ascii_case("auto-generated"))
         {
             return Some(format!("{name}: {value}"));
         }
@@ -89,12 +100,16 @@ fn auto_reply(mail: &Mail) -> Option<String> {
         .map(|p| format!("subject starts with {p:?}"))
 }
 
-fn bulk(mail: &Mail) -> Option<String> {
+fn bulk(mail: &Mail, robot_signs_spared: bool) -> Option<String> {
     if let Some(value) = mail.header("precedence") {
         let value = value.trim().to_ascii_lowercase();
-        if matches!(value.as_str(), "bulk" | "list" | "junk") {
+        let robots = matches!(value.as_str(), "bulk" | "list") && robot_signs_spared;
+        if matches!(value.as_str(), "bulk" | "list" | "junk") && !robots {
             return Some(format!("Precedence: {value}"));
         }
+    }
+    if robot_signs_spared {
+        return None;
     }
     ["list-id", "list-unsubscribe"]
         .into_iter()
@@ -102,7 +117,7 @@ fn bulk(mail: &Mail) -> Option<String> {
         .map(|name| format!("{name} header"))
 }
 
-fn spam(mail: &Mail) -> Option<String> {
+fn spam(mail: &Mail, _: bool) -> Option<String> {
     let flagged = |name: &str| {
         mail.header(name)
             .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("yes"))
@@ -137,7 +152,7 @@ mod tests {
     }
 
     fn reason(m: &Mail) -> Option<NotLeadReason> {
-        classify(m, "X-Leadgate-Notification").map(|(r, _)| r)
+        classify(m, "X-Leadgate-Notification", false).map(|(r, _)| r)
     }
 
     #[test]

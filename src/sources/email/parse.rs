@@ -74,10 +74,13 @@ pub fn parse_email(raw: &[u8], ctx: &EmailContext) -> Parsed {
             external_id: None,
         });
     };
-    if let Some((reason, detail)) = noise::classify(&mail, &ctx.loop_header)
-        && !(matches!(reason, NotLeadReason::AutoReply | NotLeadReason::Bulk)
-            && is_form_notice(&mail))
-    {
+    let noise = match noise::classify(&mail, &ctx.loop_header, false) {
+        Some((NotLeadReason::AutoReply | NotLeadReason::Bulk, _)) if is_form_notice(&mail) => {
+            noise::classify(&mail, &ctx.loop_header, true)
+        }
+        noise => noise,
+    };
+    if let Some((reason, detail)) = noise {
         return Parsed::NotLead(NotLead {
             reason,
             detail,
@@ -87,12 +90,12 @@ pub fn parse_email(raw: &[u8], ctx: &EmailContext) -> Parsed {
     Parsed::Lead(draft(mail, ctx))
 }
 
-/// Whether `mail` is a site's form notice: a robot sends it for a visitor, and a robot's
-/// headers (`Auto-Submitted: auto-generated`, the `List-Unsubscribe` a mailing service adds)
-/// do not make the visitor's request an auto-reply or a newsletter.
+/// Whether `mail` is a site's form notice, by its fields alone (a contact's two fields and
+/// three labelled lines, not a robot sender's one: a newsletter's footer names a phone too):
+/// a robot sends it for a visitor, and the signs a robot puts on its letters
+/// ([`noise::classify`]) do not make the visitor's request an auto-reply or a newsletter.
 fn is_form_notice(mail: &Mail) -> bool {
-    let from_robot = (mail.from.as_ref()).is_some_and(|f| form_notice::is_robot(&f.address));
-    form_notice::read(&quote::cut_quote(&mail.body), from_robot).is_some()
+    form_notice::read(&quote::cut_quote(&mail.body), false).is_some()
 }
 
 /// Pure: [`parse_email`] without the noise filters (auto-reply, bounce, bulk, spam, leadgate's
@@ -522,6 +525,17 @@ mod tests {
         let vacation = b"From: Ivan <ivan@example.ru>\r\nAuto-Submitted: auto-replied\r\n\
             Message-ID: <ar@example.ru>\r\nSubject: Away\r\n\r\nI am away until Monday.\r\n";
         assert_eq!(reason(vacation), Some(NotLeadReason::AutoReply));
+        // An auto-reply that lists a colleague's contacts is still an auto-reply, a robot's
+        // newsletter with one phone in its footer still bulk, and a notice marked as spam spam.
+        let away = notice("Auto-Submitted: auto-replied\r\n");
+        assert_eq!(reason(away.as_bytes()), Some(NotLeadReason::AutoReply));
+        let footer =
+            b"From: Shop <noreply@shop.example>\r\nList-Unsubscribe: <mailto:u@shop.example>\r\n\
+            Message-ID: <nl2@shop.example>\r\nSubject: Sale\r\n\r\nOur winter sale is on.\r\n\
+            Phone: 8 800 555-35-35\r\n";
+        assert_eq!(reason(footer), Some(NotLeadReason::Bulk));
+        let flagged = notice("List-Unsubscribe: <mailto:u@tilda.ws>\r\nX-Spam-Flag: YES\r\n");
+        assert_eq!(reason(flagged.as_bytes()), Some(NotLeadReason::Spam));
     }
 
     #[test]
