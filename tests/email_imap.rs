@@ -1069,6 +1069,48 @@ async fn a_message_over_max_message_is_kept_by_its_header_as_too_large() {
     daemon.stop().await;
 }
 
+/// A letter stored before its key held the headers' digest (keyed by its Message-ID alone)
+/// and read again (a rescan after a new UIDVALIDITY reads the backfill again) is not taken a
+/// second time under its key of today: its lead gets no `lead.updated` for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_letter_kept_under_its_message_id_alone_is_not_taken_again() {
+    use leadgate::clock::{Clock, SystemClock};
+    use leadgate::store::{IntakeStore, NewInbound, SqliteStore};
+    let dovecot = Dovecot::start().await;
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let letter = lead_mail("earlier", 1);
+    let store = SqliteStore::open(&dir.path().join("leadgate.db"))
+        .await
+        .expect("the store");
+    let kept = NewInbound {
+        id: SystemClock.new_id().to_string(),
+        source: "sales".into(),
+        channel: leadgate::lead::Channel::Email,
+        dedupe_key: "<earlier-1@mail.example.ru>".into(),
+        received_at: SystemClock.now(),
+        content_type: Some("message/rfc822".into()),
+        payload: letter.clone(),
+        meta: serde_json::json!({"mailbox": "INBOX", "uidvalidity": 1, "uid": 1}),
+    };
+    store.insert_inbound(&[kept], &[]).await.expect("kept");
+    store.close().await;
+    let config = config_with(&dovecot.source("sales", ""), &sink);
+    let daemon = TestDaemon::start_in(dir.path(), &config, &default_routing()).await;
+    wait_for_leads(&sink, 1, &dovecot).await;
+    dovecot
+        .append_all("INBOX", &[letter, lead_mail("earlier", 2)])
+        .await;
+    wait_for_leads(&sink, 2, &dovecot).await;
+    daemon.settled().await;
+    let kinds: Vec<String> = (sink.received().iter())
+        .map(|r| r.json()["type"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(kinds, ["lead.created", "lead.created"], "{kinds:?}");
+    assert_eq!(inbound(&daemon, "&source=sales").await.len(), 2);
+    daemon.stop().await;
+}
+
 /// Dovecot with a second folder, "Info", and a daemon reading INBOX as source "sales" and
 /// "Info" as source "info"; the directory is kept alive with them.
 async fn two_mailboxes() -> (Dovecot, Sink, TestDaemon, tempfile::TempDir) {

@@ -188,6 +188,15 @@ pub trait IntakeStore: Send + Sync + std::fmt::Debug {
         keys: &[String],
     ) -> StoreResult<std::collections::HashSet<String>>;
 
+    /// Which of `keys` (dedupe keys of `source`) are keys of items already stored: a source
+    /// whose keys changed form asks for an item's key in its earlier form, so an item stored
+    /// under it is not taken a second time.
+    async fn stored_among(
+        &self,
+        source: &str,
+        keys: &[String],
+    ) -> StoreResult<std::collections::HashSet<String>>;
+
     /// A named cursor (a source's position: IMAP UID, Telegram offset).
     async fn get_cursor(&self, key: &str) -> StoreResult<Option<String>>;
 

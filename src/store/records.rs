@@ -57,6 +57,38 @@ pub fn bounded_dedupe_key(key: &str) -> Cow<'_, str> {
     }
 }
 
+/// Dedupe keys by the form the store keeps them in ([`bounded_dedupe_key`]), for
+/// `IntakeStore::stored_among` on either backend.
+pub(crate) struct StoredKeys<'a>(std::collections::BTreeMap<String, &'a String>);
+
+impl<'a> StoredKeys<'a> {
+    /// Each of `keys` by its stored form.
+    pub(crate) fn of(keys: &'a [String]) -> StoredKeys<'a> {
+        StoredKeys(
+            keys.iter()
+                .map(|k| (bounded_dedupe_key(k).into_owned(), k))
+                .collect(),
+        )
+    }
+
+    /// Whether there is nothing to ask.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The stored forms, to ask for.
+    pub(crate) fn forms(&self) -> Vec<String> {
+        self.0.keys().cloned().collect()
+    }
+
+    /// The keys whose stored forms are among `found`.
+    pub(crate) fn keys_of(&self, found: &[String]) -> std::collections::HashSet<String> {
+        (found.iter())
+            .filter_map(|f| self.0.get(f).map(|k| (*k).clone()))
+            .collect()
+    }
+}
+
 /// A source's position, committed with the items it covers (a mailbox's watermark).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CursorWrite {

@@ -141,6 +141,32 @@ pub(crate) async fn cursors_are_kept_inside_and_outside_a_transaction(s: &dyn St
     assert_eq!(s.get_cursor("k").await.expect("read"), Some("3".into()));
 }
 
+/// A source asks which keys are stored already (a key of an earlier form), over-long keys
+/// by the form the store keeps them in, and only among its own items.
+pub(crate) async fn stored_keys_are_found_by_source(s: &dyn Stores) {
+    let long = format!("<{}@mail.example>", "x".repeat(300));
+    let items = [
+        inbound("a", "<a@mail>"),
+        inbound("b", &long).with_bounded_key(),
+    ];
+    s.insert_inbound(&items, &[]).await.expect("insert");
+    let asked = ["<a@mail>".to_string(), long.clone(), "<c@mail>".to_string()];
+    let found = s.stored_among("site", &asked).await.expect("stored");
+    assert_eq!(found, ["<a@mail>".to_string(), long].into_iter().collect());
+    assert!(
+        s.stored_among("other", &asked)
+            .await
+            .expect("stored")
+            .is_empty()
+    );
+    assert!(
+        s.stored_among("site", &[])
+            .await
+            .expect("stored")
+            .is_empty()
+    );
+}
+
 /// A cursor read in a transaction is held until it ends even while it has no value yet (the
 /// rotation's state on a fresh store): two replicas' first batches take turns, and the second
 /// routes from the rotation the first left.

@@ -63,6 +63,7 @@ macro_rules! suite {
             intake::pending_items_come_oldest_first_until_processing_finishes_them,
             intake::cursors_are_kept_inside_and_outside_a_transaction,
             intake::a_cursor_read_in_a_transaction_is_held_before_it_has_a_value,
+            intake::stored_keys_are_found_by_source,
             leases::leases_pass_to_another_holder_only_when_given_up_or_run_out,
             leases::sources_a_replica_publishes_are_read_by_the_others_while_fresh,
             processing::reads_in_the_transaction_see_the_leads_it_keeps_back,

@@ -109,6 +109,21 @@ impl IntakeStore for PgStore {
         super::privacy::erased_among(&self.pool, source, keys).await
     }
 
+    async fn stored_among(&self, source: &str, keys: &[String]) -> StoreResult<HashSet<String>> {
+        let stored = StoredKeys::of(keys);
+        if stored.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let found: Vec<String> = sqlx::query_scalar(
+            "SELECT dedupe_key FROM inbound WHERE source = $1 AND dedupe_key = ANY($2)",
+        )
+        .bind(source)
+        .bind(stored.forms())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(stored.keys_of(&found))
+    }
+
     async fn get_cursor(&self, key: &str) -> StoreResult<Option<String>> {
         Ok(
             sqlx::query_scalar("SELECT value FROM cursors WHERE key = $1")

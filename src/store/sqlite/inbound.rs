@@ -125,6 +125,26 @@ impl IntakeStore for SqliteStore {
         super::privacy::erased_among(&self.read, source, keys).await
     }
 
+    async fn stored_among(
+        &self,
+        source: &str,
+        keys: &[String],
+    ) -> StoreResult<std::collections::HashSet<String>> {
+        let stored = StoredKeys::of(keys);
+        if stored.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let found: Vec<String> = sqlx::query_scalar(
+            "SELECT dedupe_key FROM inbound
+             WHERE source = ?1 AND dedupe_key IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(source)
+        .bind(json_list(&stored.forms()))
+        .fetch_all(&self.read)
+        .await?;
+        Ok(stored.keys_of(&found))
+    }
+
     async fn get_cursor(&self, key: &str) -> StoreResult<Option<String>> {
         Ok(
             sqlx::query_scalar("SELECT value FROM cursors WHERE key = ?1")

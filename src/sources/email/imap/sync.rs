@@ -249,11 +249,7 @@ impl Mailbox {
         // UIDVALIDITY) or a second folder that holds it must not make it a lead again.
         let store = &*self.deps.store;
         let items = without_erased(store, &self.source.id, items, |i| &i.dedupe_key).await?;
-        // A letter erased while keys were its Message-ID alone.
-        let items = without_erased(store, &self.source.id, items, |i| {
-            mime::letter_id(&i.dedupe_key)
-        })
-        .await?;
+        let items = self.without_earlier_keys(items).await?;
         let next = cursor.taken_to(last, self.deps.clock.now(), self.source.backfill);
         let watermark = CursorWrite {
             key: cursor::key(&self.source.id, &self.mailbox),
@@ -300,6 +296,29 @@ impl Mailbox {
             .health
             .success(&self.name, self.deps.clock.now(), Some(state));
         Ok((new_here, missing))
+    }
+
+    /// `items` without the letters kept while a letter's key was its Message-ID alone
+    /// ([`mime::letter_id`]): one stored then, or erased then, is not taken again under the
+    /// key it has now (a rescan after a new UIDVALIDITY reads the backfill again).
+    async fn without_earlier_keys(
+        &self,
+        mut items: Vec<NewInbound>,
+    ) -> Result<Vec<NewInbound>, crate::store::StoreError> {
+        let earlier = |item: &NewInbound| {
+            let id = mime::letter_id(&item.dedupe_key);
+            (id != item.dedupe_key).then(|| id.to_string())
+        };
+        let ids: Vec<String> = items.iter().filter_map(earlier).collect();
+        if ids.is_empty() {
+            return Ok(items);
+        }
+        let store = &*self.deps.store;
+        let source = &self.source.id;
+        let mut known = store.stored_among(source, &ids).await?;
+        known.extend(store.erased_among(source, &ids).await?);
+        items.retain(|item| earlier(item).is_none_or(|id| !known.contains(&id)));
+        Ok(items)
     }
 
     /// The inbound item of one fetched message: keyed by its Message-ID and a digest of the
