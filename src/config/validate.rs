@@ -228,6 +228,9 @@ mod tests {
         assert!(!bad.contains("hunter2"), "{bad}");
         let other = storage_of("mysql://db.local/leads").expect_err("unknown");
         assert!(other.contains("SQLite or PostgreSQL"), "{other}");
+        let typo = storage_of("postgress://lg:hunter2@db.local/leads").expect_err("a typo");
+        assert!(typo.contains("\"postgress://...\""), "{typo}");
+        assert!(!typo.contains("hunter2"), "{typo}");
     }
 
     #[test]

@@ -33,8 +33,11 @@ impl StorageConfig {
                 Err(e) => Err(format!("{:?} is not a PostgreSQL URL: {e}", pg.describe())),
             };
         }
-        if url.contains("://") {
-            return Err(format!("{url:?}: leadgate stores in SQLite or PostgreSQL"));
+        if let Some((scheme, _)) = url.split_once("://") {
+            // Only the scheme: the rest may hold a password (`postgress://user:pw@...`).
+            return Err(format!(
+                "\"{scheme}://...\": leadgate stores in SQLite or PostgreSQL"
+            ));
         }
         Ok(StorageConfig::Sqlite(PathBuf::from(url)))
     }
