@@ -152,27 +152,11 @@ pub(crate) fn erased_key_digest(dedupe_key: &str) -> String {
     crate::digest::sha256_hex(dedupe_key.as_bytes())
 }
 
-/// Dedupe keys by their digests, for `IntakeStore::erased_among` on either backend: the
-/// digests to ask `erased_keys` for, and the keys of the digests it holds.
-pub(crate) struct KeyDigests<'a>(BTreeMap<String, &'a String>);
-
-impl<'a> KeyDigests<'a> {
-    /// The digest of each of `keys`, as the store kept it (an over-long key by its digest).
-    pub(crate) fn of(keys: &'a [String]) -> KeyDigests<'a> {
-        let digest = |k: &String| erased_key_digest(&super::bounded_dedupe_key(k));
-        KeyDigests(keys.iter().map(|k| (digest(k), k)).collect())
-    }
-
-    /// The digests, to ask for.
-    pub(crate) fn digests(&self) -> Vec<String> {
-        self.0.keys().cloned().collect()
-    }
-
-    /// The keys whose digests are among `found`.
-    pub(crate) fn keys_of(&self, found: &[String]) -> std::collections::HashSet<String> {
-        (found.iter())
-            .filter_map(|d| self.0.get(d).map(|k| (*k).clone()))
-            .collect()
+impl<'a> super::KeyForms<'a> {
+    /// Each of `keys` as `erased_keys` keeps it: the digest of the key the store wrote (an
+    /// over-long key by its digest).
+    pub(crate) fn erased(keys: &'a [String]) -> super::KeyForms<'a> {
+        super::KeyForms::of(keys, |k| erased_key_digest(&super::bounded_dedupe_key(k)))
     }
 }
 
@@ -212,7 +196,7 @@ mod tests {
         .dedupe_key;
         assert!(kept.starts_with("sha256:"), "{kept}");
         let keys = [long.clone(), "<short@mail>".to_string()];
-        let digests = KeyDigests::of(&keys);
+        let digests = crate::store::KeyForms::erased(&keys);
         let found = digests.keys_of(&[erased_key_digest(&kept)]);
         assert_eq!(found, [long].into());
         let short = digests.keys_of(&[erased_key_digest("<short@mail>")]);

@@ -57,18 +57,20 @@ pub fn bounded_dedupe_key(key: &str) -> Cow<'_, str> {
     }
 }
 
-/// Dedupe keys by the form the store keeps them in ([`bounded_dedupe_key`]), for
-/// `IntakeStore::stored_among` on either backend.
-pub(crate) struct StoredKeys<'a>(std::collections::BTreeMap<String, &'a String>);
+/// Dedupe keys by the form a table keeps them in, for a question asked of it on either
+/// backend (`IntakeStore::stored_among`, `erased_among`): the forms to ask for, and the keys
+/// of the forms it holds.
+pub(crate) struct KeyForms<'a>(std::collections::BTreeMap<String, &'a String>);
 
-impl<'a> StoredKeys<'a> {
-    /// Each of `keys` by its stored form.
-    pub(crate) fn of(keys: &'a [String]) -> StoredKeys<'a> {
-        StoredKeys(
-            keys.iter()
-                .map(|k| (bounded_dedupe_key(k).into_owned(), k))
-                .collect(),
-        )
+impl<'a> KeyForms<'a> {
+    /// Each of `keys` by `form` of it.
+    pub(crate) fn of(keys: &'a [String], form: impl Fn(&str) -> String) -> KeyForms<'a> {
+        KeyForms(keys.iter().map(|k| (form(k), k)).collect())
+    }
+
+    /// Each of `keys` as `inbound` keeps it ([`bounded_dedupe_key`]).
+    pub(crate) fn stored(keys: &'a [String]) -> KeyForms<'a> {
+        KeyForms::of(keys, |k| bounded_dedupe_key(k).into_owned())
     }
 
     /// Whether there is nothing to ask.
@@ -76,12 +78,12 @@ impl<'a> StoredKeys<'a> {
         self.0.is_empty()
     }
 
-    /// The stored forms, to ask for.
+    /// The forms, to ask for.
     pub(crate) fn forms(&self) -> Vec<String> {
         self.0.keys().cloned().collect()
     }
 
-    /// The keys whose stored forms are among `found`.
+    /// The keys whose forms are among `found`.
     pub(crate) fn keys_of(&self, found: &[String]) -> std::collections::HashSet<String> {
         (found.iter())
             .filter_map(|f| self.0.get(f).map(|k| (*k).clone()))

@@ -158,8 +158,8 @@ pub(super) fn letter_key(raw: &[u8]) -> Option<String> {
         value.split_whitespace().collect::<Vec<_>>().join(" ")
     })
     .collect();
-    let digest = crate::digest::sha256_hex(headers.join("\n").as_bytes());
-    Some(format!("{id} {}", &digest[..16]))
+    let digest = crate::digest::sha256_short(headers.join("\n").as_bytes());
+    Some(format!("{id} {digest}"))
 }
 
 /// The Message-ID a [`letter_key`] starts with (a key kept before the headers' digest was

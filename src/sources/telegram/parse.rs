@@ -93,9 +93,9 @@ fn item_of(update: &Value) -> Result<(Item, i64), ParseError> {
         let words = ["text", "caption"]
             .map(|f| edited.get(f).and_then(Value::as_str).unwrap_or(""))
             .join("\u{0}");
-        let words = crate::digest::sha256_hex(words.as_bytes());
+        let words = crate::digest::sha256_short(words.as_bytes());
         match edited.get("edit_date").and_then(Value::as_i64) {
-            Some(at) => format!("edit:{key}:{at}:{}", &words[..16]),
+            Some(at) => format!("edit:{key}:{at}:{words}"),
             None => format!("edit:{key}:u{id}"),
         }
     } else {

@@ -144,8 +144,8 @@ fn edit_key(message: &Value) -> Option<String> {
         .and_then(Value::as_i64)
         .unwrap_or(0);
     let words = message.get("text").and_then(Value::as_str).unwrap_or("");
-    let digest = crate::digest::sha256_hex(words.as_bytes());
-    Some(format!("edit:{id}:{at}:{}", &digest[..16]))
+    let digest = crate::digest::sha256_short(words.as_bytes());
+    Some(format!("edit:{id}:{at}:{digest}"))
 }
 
 /// The message of a `message_new` or `message_edit` callback, in the new or the old object

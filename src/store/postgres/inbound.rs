@@ -110,7 +110,7 @@ impl IntakeStore for PgStore {
     }
 
     async fn stored_among(&self, source: &str, keys: &[String]) -> StoreResult<HashSet<String>> {
-        let stored = StoredKeys::of(keys);
+        let stored = KeyForms::stored(keys);
         if stored.is_empty() {
             return Ok(HashSet::new());
         }

@@ -6,7 +6,7 @@ use super::inbound::INBOUND_COLUMNS;
 use super::*;
 use crate::store::sql::export::{exported_item, lead_extras};
 use crate::store::sql::leads::PERSONS_LEADS;
-use crate::store::{KeyDigests, erased_key_digest};
+use crate::store::{KeyForms, erased_key_digest};
 use std::collections::{BTreeMap, HashSet};
 
 /// The leads of `subject`: the person's ([`PERSONS_LEADS`]), or the one lead named.
@@ -126,12 +126,12 @@ pub(super) async fn erased_among(
     if keys.is_empty() {
         return Ok(HashSet::new());
     }
-    let digests = KeyDigests::of(keys);
+    let digests = KeyForms::erased(keys);
     let found: Vec<String> = sqlx::query_scalar(
         "SELECT key_digest FROM erased_keys WHERE source = $1 AND key_digest = ANY($2)",
     )
     .bind(source)
-    .bind(digests.digests())
+    .bind(digests.forms())
     .fetch_all(pool)
     .await?;
     Ok(digests.keys_of(&found))

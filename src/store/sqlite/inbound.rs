@@ -130,7 +130,7 @@ impl IntakeStore for SqliteStore {
         source: &str,
         keys: &[String],
     ) -> StoreResult<std::collections::HashSet<String>> {
-        let stored = StoredKeys::of(keys);
+        let stored = KeyForms::stored(keys);
         if stored.is_empty() {
             return Ok(HashSet::new());
         }

@@ -6,7 +6,7 @@ use super::{SqliteStore, json_list, ts};
 use crate::store::sql::export::{exported_item, lead_extras};
 use crate::store::sql::leads::PERSONS_LEADS;
 use crate::store::{
-    AdminStore, Erasure, ErasureRequest, Export, KeyDigests, PrivacyStore, RetentionKind,
+    AdminStore, Erasure, ErasureRequest, Export, KeyForms, PrivacyStore, RetentionKind,
     StoreResult, Subject, erased_key_digest,
 };
 use async_trait::async_trait;
@@ -109,13 +109,13 @@ pub(super) async fn erased_among(
     if keys.is_empty() {
         return Ok(HashSet::new());
     }
-    let digests = KeyDigests::of(keys);
+    let digests = KeyForms::erased(keys);
     let found: Vec<String> = sqlx::query_scalar(
         "SELECT key_digest FROM erased_keys
          WHERE source = ?1 AND key_digest IN (SELECT value FROM json_each(?2))",
     )
     .bind(source)
-    .bind(json_list(&digests.digests()))
+    .bind(json_list(&digests.forms()))
     .fetch_all(pool)
     .await?;
     Ok(digests.keys_of(&found))
